@@ -1,0 +1,148 @@
+"""The AWS attributes of a verified assertion: Role pairs, RoleSessionName, SourceIdentity, duration and tags.
+
+Rules from aws-saml-contract.md §3.5-3.8. Each function raises `SamlValidationError` with the AWS message.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from . import constants as c
+from .checks import AwsError
+from .errors import SamlValidationError
+from .model import RolePair
+
+SESSION_NAME_PATTERN = "[a-zA-Z_0-9+=,.@-]{2,64}"
+_SESSION_NAME = re.compile(SESSION_NAME_PATTERN)
+_ROLE_ARN = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+_PROVIDER_ARN = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:saml-provider/[\w.-]{1,128}")
+_ASCII_WS = " \t\r\n"
+_TAG_EXTRA_CHARS = frozenset("_.:/=+-@")
+MAX_TAGS = 50
+
+
+def single_value(attributes: dict[str, tuple[str, ...]], name: str, check_id: str) -> str | None:
+    """The one value of a single-valued AWS attribute, or None when absent."""
+    values = attributes.get(name)
+    if values is None:
+        return None
+    if len(values) != 1:
+        short = name.removeprefix(c.AWS_ATTR_PREFIX)
+        raise SamlValidationError(check_id, f"{short} must have exactly one value; it has {len(values)}")
+    return values[0].strip(_ASCII_WS)
+
+
+def role_session_name(attributes: dict[str, tuple[str, ...]]) -> str:
+    value = single_value(attributes, c.AWS_ROLE_SESSION_NAME, "aws.role_session_name")
+    if value is None:
+        raise SamlValidationError(
+            "aws.role_session_name",
+            "the RoleSessionName attribute is missing",
+            hint=f"Add an attribute named {c.AWS_ROLE_SESSION_NAME} (for example the user's email or login name); AWS requires it.",
+        )
+    if not _SESSION_NAME.fullmatch(value):
+        raise SamlValidationError(
+            "aws.role_session_name",
+            f"RoleSessionName {value!r} does not match {SESSION_NAME_PATTERN}",
+            hint="Map RoleSessionName from an attribute without spaces, 2 to 64 characters, such as the email address.",
+            aws=AwsError("InvalidIdentityToken", 400, f"RoleSessionName in AuthnResponse must match {SESSION_NAME_PATTERN}"),
+        )
+    return value
+
+
+def source_identity(attributes: dict[str, tuple[str, ...]]) -> str | None:
+    value = single_value(attributes, c.AWS_SOURCE_IDENTITY, "aws.source_identity")
+    if value is not None and (not _SESSION_NAME.fullmatch(value) or value.lower().startswith("aws:")):
+        raise SamlValidationError(
+            "aws.source_identity",
+            f"SourceIdentity {value!r} does not match {SESSION_NAME_PATTERN} or begins with aws:",
+            hint="SourceIdentity is usually the user name or email; it cannot contain spaces.",
+        )
+    return value
+
+
+def session_duration(attributes: dict[str, tuple[str, ...]]) -> int | None:
+    value = single_value(attributes, c.AWS_SESSION_DURATION, "aws.session_duration")
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or not 900 <= int(value) <= 43200:
+        raise SamlValidationError(
+            "aws.session_duration",
+            f"SessionDuration {value!r} is not an integer from 900 to 43200",
+            hint="SessionDuration is a number of seconds between 900 (15 minutes) and 43200 (12 hours).",
+        )
+    return int(value)
+
+
+def _valid_tag_text(text: str) -> bool:
+    return all(ch in _TAG_EXTRA_CHARS or unicodedata.category(ch)[0] in "LZN" for ch in text)
+
+
+def session_tags(attributes: dict[str, tuple[str, ...]]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """PrincipalTag:* attributes and TransitiveTagKeys, with AWS's limits."""
+
+    def bad(message: str) -> SamlValidationError:
+        return SamlValidationError("aws.session_tags", message, hint="Session tags: at most 50, keys 1-128 and values 0-256 characters of letters, digits, spaces and _.:/=+-@, no aws: prefix.")
+
+    tags: dict[str, str] = {}
+    seen: set[str] = set()
+    for name in attributes:
+        if not name.startswith(c.AWS_PRINCIPAL_TAG_PREFIX):
+            continue
+        key = name[len(c.AWS_PRINCIPAL_TAG_PREFIX):]
+        value = single_value(attributes, name, "aws.session_tags") or ""
+        if not 1 <= len(key) <= 128 or not _valid_tag_text(key):
+            raise bad(f"session tag key {key!r} is not 1-128 allowed characters")
+        if key.lower().startswith("aws:"):
+            raise bad(f"session tag key {key!r} uses the reserved aws: prefix")
+        if len(value) > 256 or not _valid_tag_text(value):
+            raise bad(f"the value of session tag {key!r} is not 0-256 allowed characters")
+        if key.lower() in seen:
+            raise bad(f"session tag key {key!r} is repeated (tag keys are case-insensitive)")
+        seen.add(key.lower())
+        tags[key] = value
+    if len(tags) > MAX_TAGS:
+        raise bad(f"{len(tags)} session tags; at most {MAX_TAGS} are allowed")
+    transitive = tuple(v.strip(_ASCII_WS) for v in attributes.get(c.AWS_TRANSITIVE_TAG_KEYS, ()))
+    for key in transitive:
+        if key.lower() not in seen:
+            raise bad(f"TransitiveTagKeys names {key!r}, which is not a session tag of this assertion")
+    return tags, transitive
+
+
+def role_pairs(values: tuple[str, ...]) -> tuple[tuple[RolePair, ...], list[str], list[str]]:
+    """Parse Role attribute values into (pairs, problems, warnings).
+
+    Each value is one `role,provider` pair in either order, classified by resource type, never by position.
+    A value holding several pairs separated by semicolons is accepted with a warning (AWS itself would not).
+    """
+    pairs: list[RolePair] = []
+    problems: list[str] = []
+    warnings: list[str] = []
+    for raw in values:
+        value = raw.strip(_ASCII_WS)
+        parts = [value]
+        if ";" in value:
+            parts = [p.strip(_ASCII_WS) for p in value.split(";") if p.strip(_ASCII_WS)]
+            warnings.append(
+                f"Role value {value!r} holds {len(parts)} semicolon-separated pairs; samlfed accepts it but AWS expects one pair per AttributeValue"
+            )
+        for part in parts:
+            pair = _parse_pair(part)
+            if isinstance(pair, str):
+                problems.append(pair)
+            elif pair not in pairs:
+                pairs.append(pair)
+    return tuple(pairs), problems, warnings
+
+
+def _parse_pair(value: str) -> RolePair | str:
+    pieces = [p.strip(_ASCII_WS) for p in value.split(",")]
+    if len(pieces) != 2:
+        return f"Role value {value!r} is not one 'role ARN,provider ARN' pair separated by a comma"
+    roles = [p for p in pieces if _ROLE_ARN.fullmatch(p)]
+    providers = [p for p in pieces if _PROVIDER_ARN.fullmatch(p)]
+    if len(roles) != 1 or len(providers) != 1:
+        return f"Role value {value!r} does not hold exactly one role ARN and one saml-provider ARN"
+    return RolePair(roles[0], providers[0])

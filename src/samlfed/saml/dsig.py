@@ -1,0 +1,293 @@
+"""A profile-restricted XML-DSig verifier for SAML: enveloped signatures, one Reference, RSA, exc-c14n.
+
+Written by hand on purpose. General-purpose verifiers (signxml, libxmlsec) implement the whole XML-DSig
+transform and key-retrieval machinery, and every SAML signature-wrapping, XSLT and KeyInfo attack lives in
+that generality. Here the only accepted shape is the one SAML IdPs actually emit, so that
+  * the signature is bound to the element it envelops (checked before any crypto),
+  * no transform engine exists (the transform list must be exactly enveloped-signature + c14n),
+  * keys come only from the registered metadata, never from KeyInfo,
+  * the caller receives the canonical bytes that were digested, and reads values only from them.
+The canonicalization itself is libxml2's (through lxml) and the RSA is OpenSSL's (through `cryptography`).
+It is differentially tested against signxml and python-xmlsec (tests/saml/test_dsig_differential.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from lxml import etree
+
+from . import constants as c
+from .errors import SamlValidationError
+from .model import ProviderPolicy, SigningKey
+
+_SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    c.ALG_RSA_SHA256: hashes.SHA256,
+    c.ALG_RSA_SHA384: hashes.SHA384,
+    c.ALG_RSA_SHA512: hashes.SHA512,
+}
+_LEGACY_SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {c.ALG_RSA_SHA1: hashes.SHA1}
+
+_DIGESTS: dict[str, str] = {c.ALG_SHA256: "sha256", c.ALG_SHA384: "sha384", c.ALG_SHA512: "sha512"}
+_LEGACY_DIGESTS: dict[str, str] = {c.ALG_SHA1: "sha1"}
+
+_C14N = frozenset({c.ALG_C14N_EXCLUSIVE})
+_LEGACY_C14N = frozenset({c.ALG_C14N_INCLUSIVE})
+
+_WHITESPACE = re.compile(rb"[ \t\r\n]+")
+_PREFIX = re.compile(r"^(#default|[A-Za-z_][\w.\-]*)$")
+
+
+@dataclass(slots=True)
+class BoundSignature:
+    """A `ds:Signature` that passed the binding and algorithm checks, ready to verify."""
+
+    element: etree._Element
+    parent: etree._Element
+    reference_id: str
+    signed_info: etree._Element
+    c14n_method: str
+    c14n_prefixes: list[str] | None
+    transform_c14n: str
+    transform_prefixes: list[str] | None
+    signature_method: str
+    digest_method: str
+    digest_value: bytes
+    signature_value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedSignature:
+    key: SigningKey
+    signed_bytes: bytes
+    """The canonical bytes of the referenced element after the enveloped transform: exactly what was digested."""
+
+
+def _reject(check_id: str, message: str, hint: str | None = None) -> SamlValidationError:
+    return SamlValidationError(check_id, message, hint=hint)
+
+
+def _children(element: etree._Element) -> list[etree._Element]:
+    """Element children only; comments and processing instructions inside ds: markup are refused."""
+    kids = []
+    for child in element:
+        if not isinstance(child.tag, str):
+            raise _reject("signature.binding", f"{_local(element.tag)} contains a comment or processing instruction")
+        kids.append(child)
+    return kids
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _strict_b64(text: str | None, what: str) -> bytes:
+    data = _WHITESPACE.sub(b"", (text or "").encode("ascii", "replace"))
+    try:
+        decoded = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise _reject("signature.binding", f"{what} is not valid base64") from None
+    if not decoded:
+        raise _reject("signature.binding", f"{what} is empty")
+    return decoded
+
+
+def _expect(children: list[etree._Element], tags: list[str], where: str, optional_tail: tuple[str, ...] = ()) -> None:
+    actual = [child.tag for child in children]
+    allowed = [tags + list(optional_tail[:n]) for n in range(len(optional_tail) + 1)]
+    if actual not in allowed:
+        names = ", ".join(_local(t) if isinstance(t, str) else "?" for t in actual) or "nothing"
+        raise _reject("signature.binding", f"{where} must contain exactly {', '.join(map(_local, tags))}; found {names}")
+
+
+def bind_signature(signature: etree._Element, id_counts: dict[str, int]) -> BoundSignature:
+    """Check the structure of one signature and that its single Reference names its parent's unique ID."""
+    parent = signature.getparent()
+    assert parent is not None  # the shape check only hands over signatures that have a parent
+    children = _children(signature)
+    _expect(children, [c.DS_SIGNED_INFO, c.DS_SIGNATURE_VALUE], "ds:Signature", optional_tail=(c.DS_KEY_INFO,))
+    signed_info, signature_value = children[0], children[1]
+
+    si_children = _children(signed_info)
+    _expect(si_children, [c.DS_C14N_METHOD, c.DS_SIGNATURE_METHOD, c.DS_REFERENCE], "ds:SignedInfo")
+    c14n_el, method_el, reference = si_children
+
+    ref_children = _children(reference)
+    _expect(ref_children, [c.DS_TRANSFORMS, c.DS_DIGEST_METHOD, c.DS_DIGEST_VALUE], "ds:Reference")
+    transforms_el, digest_method_el, digest_value_el = ref_children
+
+    parent_id = parent.get("ID")
+    uri = reference.get("URI")
+    if not parent_id:
+        raise _reject("signature.binding", f"the signed {_local(parent.tag)} has no ID attribute")
+    if uri != "#" + parent_id:
+        raise _reject(
+            "signature.binding",
+            f"the Reference URI {uri!r} does not name the signature's parent {_local(parent.tag)} (ID {parent_id!r})",
+            hint="A signature must sit inside the element it signs; a moved or wrapped signature is a signature-wrapping attack.",
+        )
+    if id_counts.get(parent_id, 0) != 1:
+        raise _reject(
+            "signature.binding",
+            f"the ID {parent_id!r} occurs {id_counts.get(parent_id, 0)} times across ID/Id/id/xml:id attributes",
+            hint="Duplicate IDs let a verifier and a reader pick different elements (signature wrapping).",
+        )
+
+    transforms = _children(transforms_el)
+    if any(t.tag != c.DS_TRANSFORM for t in transforms):
+        raise _reject("signature.binding", "ds:Transforms may contain only ds:Transform elements")
+
+    return BoundSignature(
+        element=signature,
+        parent=parent,
+        reference_id=parent_id,
+        signed_info=signed_info,
+        c14n_method=c14n_el.get("Algorithm", ""),
+        c14n_prefixes=_inclusive_prefixes(c14n_el),
+        transform_c14n=_transform_c14n(transforms),
+        transform_prefixes=_inclusive_prefixes(transforms[-1]) if transforms else None,
+        signature_method=_no_children(method_el).get("Algorithm", ""),
+        digest_method=_no_children(digest_method_el).get("Algorithm", ""),
+        digest_value=_strict_b64(_no_children(digest_value_el).text, "DigestValue"),
+        signature_value=_strict_b64(_no_children(signature_value).text, "SignatureValue"),
+    )
+
+
+def _no_children(element: etree._Element) -> etree._Element:
+    if len(element):
+        raise _reject(
+            "signature.algorithms",
+            f"ds:{_local(element.tag)} must not have child elements (HMACOutputLength and similar are refused)",
+        )
+    return element
+
+
+def _transform_c14n(transforms: list[etree._Element]) -> str:
+    """The canonicalization the transform list ends in; '' when the list is not an accepted shape.
+
+    Accepted: [enveloped-signature, c14n]. [enveloped-signature] alone means inclusive c14n 1.0 (XML-DSig's
+    default for a node-set), which only the legacy opt-in allows.
+    """
+    algorithms = [t.get("Algorithm", "") for t in transforms]
+    if algorithms == [c.ALG_ENVELOPED]:
+        return c.ALG_C14N_INCLUSIVE
+    if len(algorithms) == 2 and algorithms[0] == c.ALG_ENVELOPED:
+        return algorithms[1]
+    return ""
+
+
+def _inclusive_prefixes(element: etree._Element) -> list[str] | None:
+    children = _children(element)
+    if not children:
+        return None
+    if len(children) != 1 or children[0].tag != c.EXC_INCLUSIVE_NAMESPACES or len(children[0]):
+        raise _reject("signature.algorithms", f"unexpected content inside {_local(element.tag)}")
+    prefixes = (children[0].get("PrefixList") or "").split()
+    if not all(_PREFIX.match(p) for p in prefixes):
+        raise _reject("signature.algorithms", "InclusiveNamespaces PrefixList is malformed")
+    return prefixes
+
+
+def check_algorithms(bound: BoundSignature, policy: ProviderPolicy) -> None:
+    """Refuse anything outside the profile before any cryptography runs."""
+    legacy = policy.allow_legacy_algorithms
+    legacy_hint = "Configure the IdP for RSA-SHA256 with SHA-256 digests and exclusive c14n, or enable the provider's legacy-algorithms opt-in."
+    if bound.signature_method not in _SIGNATURE_HASHES and not (legacy and bound.signature_method in _LEGACY_SIGNATURE_HASHES):
+        kind = "legacy " if bound.signature_method in _LEGACY_SIGNATURE_HASHES else ""
+        raise _reject("signature.algorithms", f"{kind}signature method {bound.signature_method!r} is not allowed", hint=legacy_hint if kind else None)
+    if bound.digest_method not in _DIGESTS and not (legacy and bound.digest_method in _LEGACY_DIGESTS):
+        kind = "legacy " if bound.digest_method in _LEGACY_DIGESTS else ""
+        raise _reject("signature.algorithms", f"{kind}digest method {bound.digest_method!r} is not allowed", hint=legacy_hint if kind else None)
+    for what, algorithm in (("CanonicalizationMethod", bound.c14n_method), ("the Reference transform", bound.transform_c14n)):
+        if algorithm in _C14N or (legacy and algorithm in _LEGACY_C14N):
+            continue
+        if algorithm == "":
+            raise _reject("signature.algorithms", "the Reference transforms must be exactly enveloped-signature then exclusive c14n")
+        hint = legacy_hint if algorithm in _LEGACY_C14N else None
+        raise _reject("signature.algorithms", f"{what} {algorithm!r} is not allowed", hint=hint)
+    if bound.c14n_method != c.ALG_C14N_EXCLUSIVE and bound.c14n_prefixes is not None:
+        raise _reject("signature.algorithms", "InclusiveNamespaces is only meaningful with exclusive c14n")
+    if bound.transform_c14n != c.ALG_C14N_EXCLUSIVE and bound.transform_prefixes is not None:
+        raise _reject("signature.algorithms", "InclusiveNamespaces is only meaningful with exclusive c14n")
+
+
+def _c14n(element: etree._Element, algorithm: str, prefixes: list[str] | None) -> bytes:
+    return etree.tostring(
+        element,
+        method="c14n",
+        exclusive=algorithm == c.ALG_C14N_EXCLUSIVE,
+        with_comments=False,
+        inclusive_ns_prefixes=prefixes or None,
+    )
+
+
+def enveloped_c14n(bound: BoundSignature) -> bytes:
+    """Canonicalize the parent without its signature: the enveloped-signature transform, then c14n.
+
+    The signature is detached for the duration and put back exactly. lxml moves an element's tail text with
+    it, but the transform removes only the Signature node, so the tail is left in place meanwhile.
+    """
+    parent, signature = bound.parent, bound.element
+    index = parent.index(signature)
+    previous = signature.getprevious()
+    tail = signature.tail
+    saved_text = previous.tail if previous is not None else parent.text
+    if tail:
+        if previous is not None:
+            previous.tail = (saved_text or "") + tail
+        else:
+            parent.text = (saved_text or "") + tail
+    parent.remove(signature)
+    try:
+        return _c14n(parent, bound.transform_c14n, bound.transform_prefixes)
+    finally:
+        if previous is not None:
+            previous.tail = saved_text
+        else:
+            parent.text = saved_text
+        parent.insert(index, signature)
+        signature.tail = tail
+
+
+def verify(bound: BoundSignature, keys: tuple[SigningKey, ...], policy: ProviderPolicy) -> VerifiedSignature:
+    """Check the digest of the enveloping element, then the RSA signature over SignedInfo with each registered key."""
+    signed_bytes = enveloped_c14n(bound)
+    digest_name = _DIGESTS.get(bound.digest_method) or _LEGACY_DIGESTS[bound.digest_method]
+    digest = hashlib.new(digest_name, signed_bytes).digest()
+    if not hmac.compare_digest(digest, bound.digest_value):
+        raise _reject(
+            "signature.verify",
+            f"the digest of the signed {_local(bound.parent.tag)} does not match: its content was changed after signing",
+            hint="Something between the IdP and here altered the document (a proxy re-encoding it, or tampering).",
+        )
+    signed_info = _c14n(bound.signed_info, bound.c14n_method, bound.c14n_prefixes)
+    hash_cls = _SIGNATURE_HASHES.get(bound.signature_method) or _LEGACY_SIGNATURE_HASHES[bound.signature_method]
+    too_small = []
+    for key in keys:
+        if key.key_size < policy.min_rsa_bits:
+            too_small.append(key)
+            continue
+        try:
+            key.public_key.verify(bound.signature_value, signed_info, padding.PKCS1v15(), hash_cls())
+        except InvalidSignature:
+            continue
+        return VerifiedSignature(key=key, signed_bytes=signed_bytes)
+    if too_small and len(too_small) == len(keys):
+        raise _reject(
+            "signature.verify",
+            f"every registered signing key is under {policy.min_rsa_bits} bits",
+            hint="Rotate the IdP signing key to RSA-2048 or larger, or enable the provider's legacy-algorithms opt-in.",
+        )
+    raise _reject(
+        "signature.verify",
+        f"the {_local(bound.parent.tag)} signature does not verify with any of the {len(keys)} registered signing key(s)",
+        hint="The IdP probably signs with a new certificate (rotation): download its current metadata and update the SAML provider.",
+    )

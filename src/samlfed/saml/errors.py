@@ -1,0 +1,50 @@
+"""Typed errors of `samlfed.saml`. Each carries a check id, a human message, a fix hint and the AWS error."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .checks import AwsError, check
+
+if TYPE_CHECKING:
+    from .model import CheckResult
+
+
+class SamlError(Exception):
+    """Base class of everything `samlfed.saml` raises on purpose."""
+
+
+class SamlValidationError(SamlError):
+    """A SAML response was rejected by the check `check_id`.
+
+    `message` is for operators and the doctor (it may name values from the document); callers facing an
+    unauthenticated client return only `aws` (code, status, message), which reveals nothing beyond what AWS says.
+    """
+
+    def __init__(
+        self,
+        check_id: str,
+        message: str,
+        *,
+        hint: str | None = None,
+        aws: AwsError | None = None,
+    ) -> None:
+        super().__init__(f"{check_id}: {message}")
+        self.check_id = check_id
+        self.message = message
+        self.hint = hint
+        self.aws = aws or check(check_id).aws
+        self.checks: list[CheckResult] = []
+        self.warnings: list[str] = []
+        self.document: bytes | None = None
+        """The decoded XML, when decoding got that far (for the doctor; never echo it to an unauthenticated client)."""
+
+
+class MetadataError(SamlError):
+    """IdP metadata was refused. AWS answers every such case with "Could not parse metadata."."""
+
+    aws_message = "Could not parse metadata."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,230 @@
+"""The inputs (what we trust, how strictly) and outputs (what was verified) of `samlfed.saml`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .aws_endpoints import AWS_ACS_URLS, AWS_AUDIENCES
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """One registered IdP signing key: a certificate from metadata (or a bare public key), loaded once."""
+
+    public_key: rsa.RSAPublicKey
+    certificate: x509.Certificate | None
+    key_size: int
+    thumbprint: str
+    """SHA-256 of the DER certificate (or of the DER public key for a bare key), lowercase hex."""
+
+    @classmethod
+    def from_certificate(cls, certificate: x509.Certificate) -> SigningKey:
+        key = certificate.public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise ValueError("only RSA signing certificates are supported")
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        return cls(key, certificate, key.key_size, hashlib.sha256(der).hexdigest())
+
+    @classmethod
+    def from_der(cls, der: bytes) -> SigningKey:
+        return cls.from_certificate(x509.load_der_x509_certificate(der))
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> SigningKey:
+        """A PEM certificate, or a PEM public key (no validity dates then)."""
+        if b"BEGIN CERTIFICATE" in pem:
+            return cls.from_certificate(x509.load_pem_x509_certificate(pem))
+        key = serialization.load_pem_public_key(pem)
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise ValueError("only RSA signing keys are supported")
+        der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return cls(key, None, key.key_size, hashlib.sha256(der).hexdigest())
+
+    @property
+    def not_valid_before(self) -> datetime | None:
+        return self.certificate.not_valid_before_utc if self.certificate else None
+
+    @property
+    def not_valid_after(self) -> datetime | None:
+        return self.certificate.not_valid_after_utc if self.certificate else None
+
+    @property
+    def subject(self) -> str:
+        return self.certificate.subject.rfc4514_string() if self.certificate else "(bare public key)"
+
+    def certificate_base64(self) -> str | None:
+        if self.certificate is None:
+            return None
+        return base64.b64encode(self.certificate.public_bytes(serialization.Encoding.DER)).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderPolicy:
+    """Per-provider opt-ins. Every default is the strict choice."""
+
+    allow_legacy_algorithms: bool = False
+    """RSA-SHA1, SHA-1 digests, inclusive c14n 1.0 and RSA keys of 1024-2047 bits."""
+    allow_response_only_signature: bool = False
+    """Accept a signed Response whose Assertion is unsigned (the Assertion is then read from the Response's signed bytes)."""
+    require_condition_bounds: bool = False
+    """Reject assertions whose Conditions lack NotBefore or NotOnOrAfter (AWS requires only the SubjectConfirmationData bound)."""
+
+    @property
+    def min_rsa_bits(self) -> int:
+        return 1024 if self.allow_legacy_algorithms else 2048
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderTrust:
+    """Everything trusted about one registered SAML provider: its entity ID and its signing keys.
+
+    Nothing in a SAML response ever adds to this: keys in `ds:KeyInfo` are ignored.
+    """
+
+    entity_id: str
+    signing_keys: tuple[SigningKey, ...]
+    policy: ProviderPolicy = ProviderPolicy()
+    provider_arn: str | None = None
+    provider_uuid: str | None = None
+    """The SAMLProviderUUID: responses may target `.../saml/acs/{uuid}` (encryption-enabled providers)."""
+
+    def __post_init__(self) -> None:
+        if not self.signing_keys:
+            # A provider that verifies nothing is a configuration error, never a reason to skip verification.
+            raise ValueError("a SAML provider needs at least one signing key")
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationSettings:
+    """Service-wide settings: which endpoints we answer to and how much clock skew we tolerate."""
+
+    accepted_audiences: frozenset[str] = AWS_AUDIENCES
+    accepted_acs_urls: frozenset[str] = AWS_ACS_URLS
+    clock_skew: timedelta = timedelta(seconds=300)
+    max_assertion_age: timedelta = timedelta(seconds=300)
+
+    def __post_init__(self) -> None:
+        if not timedelta(0) <= self.clock_skew <= timedelta(seconds=300):
+            raise ValueError("clock skew must be between 0 and 300 seconds")
+
+    def accepting(self, *, audiences: tuple[str, ...] | list[str] = (), acs_urls: tuple[str, ...] | list[str] = ()) -> ValidationSettings:
+        """These settings, also accepting the given audiences and ACS URLs (a service's own entity ID and URLs)."""
+        return ValidationSettings(
+            accepted_audiences=self.accepted_audiences | frozenset(audiences),
+            accepted_acs_urls=self.accepted_acs_urls | frozenset(acs_urls),
+            clock_skew=self.clock_skew,
+            max_assertion_age=self.max_assertion_age,
+        )
+
+    def acs_url_accepted(self, url: str, trust: ProviderTrust) -> bool:
+        """Exact match, plus `{accepted ACS URL}/acs/{this provider's UUID}` (AWS's encrypted-assertion form)."""
+        if url in self.accepted_acs_urls:
+            return True
+        uuid = trust.provider_uuid
+        suffix = f"/acs/{uuid}"
+        return bool(uuid) and url.endswith(suffix) and url[: -len(suffix)] in self.accepted_acs_urls
+
+    def audience_accepted(self, audience: str, trust: ProviderTrust) -> bool:
+        return audience in self.accepted_audiences or self.acs_url_accepted(audience, trust)
+
+
+@dataclass(frozen=True, slots=True)
+class RolePair:
+    role_arn: str
+    provider_arn: str
+
+
+CheckStatus = Literal["pass", "fail", "warn", "skip"]
+
+
+@dataclass(slots=True)
+class CheckResult:
+    id: str
+    status: CheckStatus
+    message: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedResponse:
+    """What a SAML response says, read only from signed bytes, after every SAML-level check passed."""
+
+    issuer: str
+    response_id: str
+    assertion_id: str
+    issue_instant: datetime
+    name_id: str
+    name_id_format: str
+    name_qualifier: str | None
+    sp_name_qualifier: str | None
+    recipient: str
+    audiences: tuple[str, ...]
+    destination: str | None
+    not_before: datetime | None
+    not_on_or_after: datetime
+    """The earliest of Conditions/@NotOnOrAfter and SubjectConfirmationData/@NotOnOrAfter."""
+    redeem_by: datetime
+    """The end of the reuse window: min(not_on_or_after, IssueInstant + max age)."""
+    authn_instant: datetime | None
+    session_not_on_or_after: datetime | None
+    session_index: str | None
+    one_time_use: bool
+    """The assertion carries OneTimeUse: the caller must make it single-use (it needs a shared cache)."""
+    in_response_to: str | None
+    attributes: dict[str, tuple[str, ...]]
+    """Every attribute by Name with its string values (Role values of repeated Attributes merged)."""
+    signed: Literal["assertion", "response", "both"]
+    key_thumbprint: str
+    """SHA-256 thumbprint of the registered key that verified the signature(s)."""
+    warnings: tuple[str, ...] = ()
+    checks: tuple[CheckResult, ...] = ()
+
+    @property
+    def subject_type(self) -> str:
+        """The NameID Format as STS reports it: the SAML 2.0 prefix stripped, other formats unchanged."""
+        from .constants import NAMEID_FORMAT_PREFIX_SAML2
+
+        fmt = self.name_id_format
+        return fmt[len(NAMEID_FORMAT_PREFIX_SAML2):] if fmt.startswith(NAMEID_FORMAT_PREFIX_SAML2) else fmt
+
+
+@dataclass(frozen=True, slots=True)
+class AwsSessionClaims:
+    """The AWS attributes of a verified assertion (aws-saml-contract.md §3.5-3.8)."""
+
+    roles: tuple[RolePair, ...]
+    role_session_name: str
+    session_duration: int | None
+    source_identity: str | None
+    principal_tags: dict[str, str]
+    transitive_tag_keys: tuple[str, ...]
+    role_problems: tuple[str, ...] = ()
+    """Role values that are not a usable pair, in words (ignored for matching, shown on the chooser)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedAssertion:
+    """A fully validated AWS sign-in assertion: the SAML facts plus the AWS session claims."""
+
+    response: VerifiedResponse
+    claims: AwsSessionClaims
+    warnings: tuple[str, ...] = ()
+    checks: tuple[CheckResult, ...] = field(default_factory=tuple)
+
+    def grants(self, role_arn: str, provider_arn: str) -> bool:
+        return RolePair(role_arn, provider_arn) in self.claims.roles
+
+
+def utc(dt: datetime) -> datetime:
+    """An aware datetime in UTC; a naive one is refused (every instant must have an explicit zone)."""
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware UTC datetime")
+    return dt.astimezone(timezone.utc)

@@ -1,0 +1,751 @@
+"""Validation of a SAML Response, as the ordered pipeline of named checks in saml-validation-bar.md §1.
+
+`validate_response` answers "is this genuine, meant for us, and what exactly does it say?";
+`validate` adds the AWS attributes (aws-saml-contract.md §3.4 steps 16-21). Both are pure: the clock is a
+parameter, nothing is stored, and every value in the result is read from the canonical bytes that a
+registered key signed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from lxml import etree
+
+from . import aws_claims
+from . import constants as c
+from . import dsig
+from .checks import AwsError
+from .errors import SamlValidationError
+from .model import (
+    AwsSessionClaims,
+    ProviderTrust,
+    RolePair,
+    ValidationSettings,
+    VerifiedAssertion,
+    VerifiedResponse,
+    utc,
+)
+from .report import Report
+from .timeutil import parse_xs_datetime
+from .xmlparse import XmlRejected, parse_xml
+
+MAX_INPUT_CHARS = 100_000
+DEFAULT_SETTINGS = ValidationSettings()
+
+_ID_ATTRIBUTE_NAMES = frozenset({"ID", "Id", "id"})
+_TEXT_ELEMENTS = frozenset({c.ISSUER, c.NAME_ID, c.AUDIENCE, c.ATTRIBUTE_VALUE})
+_ASCII_WS = b" \t\r\n"
+_NOT_YET_VALID = AwsError("InvalidIdentityToken", 400, "Response is not yet valid")
+_ENCRYPTED = AwsError("InvalidIdentityToken", 400, "encrypted assertions are not enabled for this provider")
+
+
+@dataclass(frozen=True, slots=True)
+class Warn:
+    """A step outcome that passed with a caveat worth telling the operator."""
+
+    message: str
+    hint: str | None = None
+
+
+@dataclass(slots=True)
+class _Document:
+    """What the single walk over the parsed tree found."""
+
+    root: etree._Element
+    assertions: list[etree._Element] = field(default_factory=list)
+    encrypted_assertions: list[etree._Element] = field(default_factory=list)
+    signatures: list[etree._Element] = field(default_factory=list)
+    forbidden: list[etree._Element] = field(default_factory=list)
+    text_with_markup: list[etree._Element] = field(default_factory=list)
+    id_counts: Counter[str] = field(default_factory=Counter)
+
+
+def _walk(root: etree._Element) -> _Document:
+    doc = _Document(root)
+    for element in root.iter():
+        tag = element.tag
+        if not isinstance(tag, str):  # a comment (processing instructions never get past the parser)
+            parent = element.getparent()
+            if parent is not None and parent.tag in _TEXT_ELEMENTS:
+                doc.text_with_markup.append(parent)
+            continue
+        if tag == c.ASSERTION:
+            doc.assertions.append(element)
+        elif tag == c.ENCRYPTED_ASSERTION:
+            doc.encrypted_assertions.append(element)
+        elif tag == c.DS_SIGNATURE:
+            doc.signatures.append(element)
+        elif tag in c.FORBIDDEN_DSIG_ELEMENTS:
+            doc.forbidden.append(element)
+        elif tag in _TEXT_ELEMENTS and tag != c.ATTRIBUTE_VALUE and len(element):
+            doc.text_with_markup.append(element)
+        for name, value in element.attrib.items():
+            if name.rsplit("}", 1)[-1] in _ID_ATTRIBUTE_NAMES:
+                doc.id_counts[value] += 1
+    return doc
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _text(element: etree._Element) -> str:
+    """All text of an element of signed bytes (comments are gone after c14n); child elements are refused."""
+    if len(element):
+        raise ValueError(f"{_local(element.tag)} contains child elements")
+    return element.text or ""
+
+
+def _one(parent: etree._Element, tag: str, check_id: str, *, required: bool = True) -> etree._Element | None:
+    found = parent.findall(tag)
+    if len(found) > 1:
+        raise SamlValidationError(check_id, f"{_local(parent.tag)} has {len(found)} {_local(tag)} elements; at most one is allowed")
+    if not found:
+        if required:
+            raise SamlValidationError(check_id, f"{_local(parent.tag)} has no {_local(tag)}")
+        return None
+    return found[0]
+
+
+def _instant(value: str | None, what: str, check_id: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_xs_datetime(value)
+    except ValueError:
+        raise SamlValidationError(check_id, f"{what} {value!r} is not a valid xs:dateTime with a time zone") from None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+class _Pipeline:
+    def __init__(self, trust: ProviderTrust, now: datetime, settings: ValidationSettings) -> None:
+        self.trust = trust
+        self.now = utc(now)
+        self.settings = settings
+        self.report = Report()
+        self.xml: bytes | None = None
+
+    def step(self, check_id: str, run: Callable[[], str | Warn | None]) -> None:
+        """Run one named check; any failure, expected or not, is a rejection (fail closed)."""
+        try:
+            outcome = run()
+        except SamlValidationError as error:
+            raise self._failed(error) from None
+        except Exception as exc:  # noqa: BLE001 - an unexpected error must still be a rejection, never an accept
+            raise self._failed(SamlValidationError(check_id, f"could not be checked: {type(exc).__name__}: {exc}")) from None
+        if isinstance(outcome, Warn):
+            self.report.warned(check_id, outcome.message, outcome.hint)
+        elif outcome is None:
+            self.report.skipped(check_id, "not applicable")
+        else:
+            self.report.passed(check_id, outcome)
+
+    def _failed(self, error: SamlValidationError) -> SamlValidationError:
+        error.document = self.xml
+        return self.report.fail(error)
+
+    # --- input ---------------------------------------------------------------------------------------
+
+    def decode(self, saml_response: str | bytes) -> bytes:
+        raw = saml_response.encode("ascii", "replace") if isinstance(saml_response, str) else saml_response
+
+        def size() -> str:
+            if len(raw) > MAX_INPUT_CHARS:
+                raise SamlValidationError("input.size", f"the input has {len(raw):,} characters; at most {MAX_INPUT_CHARS:,} are accepted")
+            return f"{len(raw):,} characters"
+
+        decoded = b""
+
+        def b64() -> str:
+            nonlocal decoded
+            compact = raw.translate(None, _ASCII_WS)
+            try:
+                decoded = base64.b64decode(compact, validate=True)
+            except (binascii.Error, ValueError):
+                raise SamlValidationError(
+                    "input.base64",
+                    "the input is not strict base64",
+                    hint="SAMLResponse is the base64 of the XML as posted by the IdP (HTTP-POST binding); deflated or URL-encoded data is not accepted.",
+                ) from None
+            if not decoded:
+                raise SamlValidationError("input.base64", "the input is empty")
+            return f"{len(decoded):,} bytes of XML"
+
+        self.step("input.size", size)
+        self.step("input.base64", b64)
+        self.xml = decoded
+        return decoded
+
+    def parse(self, data: bytes) -> _Document:
+        root: etree._Element | None = None
+
+        def parse() -> str:
+            nonlocal root
+            try:
+                root = parse_xml(data)
+            except XmlRejected as exc:
+                raise SamlValidationError("xml.parse", str(exc)) from None
+            return "well-formed UTF-8 XML"
+
+        self.step("xml.parse", parse)
+        assert root is not None
+        doc = _walk(root)
+        self.step("shape.root", lambda: self._shape_root(root))
+        self.step("shape.assertion", lambda: self._shape_assertion(doc))
+        self.step("shape.signatures", lambda: self._shape_signatures(doc))
+        self.step("shape.text", lambda: self._shape_text(doc))
+        return doc
+
+    def _shape_root(self, root: etree._Element) -> str:
+        if root.tag != c.RESPONSE:
+            raise SamlValidationError("shape.root", f"the root element is {root.tag}, not a SAML 2.0 protocol Response")
+        if root.get("Version") != "2.0":
+            raise SamlValidationError("shape.root", f"Response Version is {root.get('Version')!r}, not '2.0'")
+        if not root.get("ID"):
+            raise SamlValidationError("shape.root", "the Response has no ID")
+        return f"samlp:Response {root.get('ID')}"
+
+    def _shape_assertion(self, doc: _Document) -> str:
+        if doc.encrypted_assertions:
+            raise SamlValidationError(
+                "shape.assertion",
+                "the response holds an EncryptedAssertion, and encrypted assertions are not enabled for this provider",
+                hint="Turn assertion encryption off in the IdP application, or enable encrypted assertions for this provider.",
+                aws=_ENCRYPTED,
+            )
+        if len(doc.assertions) != 1:
+            raise SamlValidationError(
+                "shape.assertion",
+                f"the document holds {len(doc.assertions)} Assertion elements; exactly one is required",
+                hint=None if doc.assertions else "The IdP sent no assertion: check the IdP's sign-in status and logs.",
+            )
+        assertion = doc.assertions[0]
+        if assertion.getparent() is not doc.root:
+            raise SamlValidationError("shape.assertion", "the Assertion is not a direct child of the Response")
+        return f"one Assertion ({assertion.get('ID')})"
+
+    def _shape_signatures(self, doc: _Document) -> str:
+        if doc.forbidden:
+            names = sorted({_local(e.tag) for e in doc.forbidden})
+            raise SamlValidationError("shape.signatures", f"the document contains {', '.join(names)}, which is never accepted")
+        allowed_parents = (doc.root, doc.assertions[0])
+        seen: set[int] = set()
+        for signature in doc.signatures:
+            parent = signature.getparent()
+            if not any(parent is p for p in allowed_parents):
+                where = _local(parent.tag) if parent is not None else "document"
+                raise SamlValidationError("shape.signatures", f"a Signature sits inside {where}; signatures belong directly in the Response or the Assertion")
+            if id(parent) in seen:
+                raise SamlValidationError("shape.signatures", f"the {_local(parent.tag)} carries more than one Signature")
+            seen.add(id(parent))
+        return f"{len(doc.signatures)} signature(s), each directly in the Response or the Assertion"
+
+    def _shape_text(self, doc: _Document) -> str:
+        if doc.text_with_markup:
+            element = doc.text_with_markup[0]
+            raise SamlValidationError(
+                "shape.text",
+                f"{_local(element.tag)} contains a comment or child markup",
+                hint="Comments inside signed text values are the comment-truncation attack (CVE-2017-11427); genuine IdPs never emit them.",
+            )
+        return "text values are plain text"
+
+    # --- signature -----------------------------------------------------------------------------------
+
+    def verify_signatures(self, doc: _Document) -> tuple[etree._Element, etree._Element, str, Literal["assertion", "response", "both"]]:
+        """Returns (signed Response-level element, signed Assertion, key thumbprint, which were signed)."""
+        bound: list[dsig.BoundSignature] = []
+        assertion = doc.assertions[0]
+        policy = self.trust.policy
+
+        def binding() -> str | None:
+            bound.extend(dsig.bind_signature(s, doc.id_counts) for s in doc.signatures)
+            if not bound:
+                return None
+            return "; ".join(f"{_local(b.parent.tag)} signature references #{b.reference_id}" for b in bound)
+
+        def algorithms() -> str | None:
+            for b in bound:
+                dsig.check_algorithms(b, policy)
+            if not bound:
+                return None
+            names = sorted({b.signature_method.rsplit("#", 1)[-1] for b in bound} | {b.digest_method.rsplit("#", 1)[-1] for b in bound})
+            return ", ".join(names)
+
+        def required() -> str:
+            signed = {id(b.parent) for b in bound}
+            if id(assertion) in signed:
+                return "the Assertion is signed" + (" (and the Response)" if len(bound) == 2 else "")
+            if id(doc.root) in signed:
+                if policy.allow_response_only_signature:
+                    return "only the Response is signed (allowed for this provider); the Assertion is read from its signed bytes"
+                raise SamlValidationError(
+                    "signature.required",
+                    "only the Response is signed; this provider requires a signed Assertion",
+                    hint="Make the IdP sign the assertion (AWS's SP metadata asks for WantAssertionsSigned), or allow response-only signatures for this provider.",
+                )
+            raise SamlValidationError(
+                "signature.required",
+                "the response is not signed",
+                hint="An unsigned response is never accepted. Check that the IdP application signs assertions.",
+            )
+
+        self.step("signature.binding", binding)
+        self.step("signature.algorithms", algorithms)
+        self.step("signature.required", required)
+
+        results: dict[int, tuple[dsig.VerifiedSignature, etree._Element]] = {}
+
+        def verify() -> str:
+            for b in bound:
+                verified = dsig.verify(b, self.trust.signing_keys, policy)
+                signed = parse_xml(verified.signed_bytes)
+                if signed.tag != b.parent.tag or signed.get("ID") != b.reference_id:
+                    raise SamlValidationError("signature.verify", "the signed bytes are not the referenced element")
+                results[id(b.parent)] = (verified, signed)
+            keys = {v.key.thumbprint[:16] for v, _ in results.values()}
+            return f"verified with registered key sha256:{', '.join(sorted(keys))}…"
+
+        self.step("signature.verify", verify)
+        self.step("signature.certificate", lambda: self._certificate([v.key for v, _ in results.values()]))
+
+        response_signed = results.get(id(doc.root))
+        assertion_signed = results.get(id(assertion))
+        if assertion_signed is not None:
+            signed_assertion = assertion_signed[1]
+            thumbprint = assertion_signed[0].key.thumbprint
+        else:
+            assert response_signed is not None
+            inner = response_signed[1].findall(c.ASSERTION)
+            if len(inner) != 1:  # cannot happen after the shape checks; refuse rather than guess
+                raise self._failed(SamlValidationError("signature.verify", "the signed Response does not hold exactly one Assertion"))
+            signed_assertion = inner[0]
+            thumbprint = response_signed[0].key.thumbprint
+        # Response-level fields (Status, Destination, Issuer) come from the signed Response when it is signed;
+        # otherwise they are unsigned, and are only ever used to reject, never as claims.
+        response_level = response_signed[1] if response_signed is not None else doc.root
+        which: Literal["assertion", "response", "both"] = (
+            "both" if response_signed and assertion_signed else "assertion" if assertion_signed else "response"
+        )
+        return response_level, signed_assertion, thumbprint, which
+
+    def _certificate(self, keys: list) -> str | Warn:
+        for key in keys:
+            after, before = key.not_valid_after, key.not_valid_before
+            if after is not None and after < self.now:
+                return Warn(
+                    f"the signing certificate {key.subject} expired on {after:%Y-%m-%d}; it still verifies (AWS parity)",
+                    hint="Metadata keys are trusted as bare keys, but rotate the IdP certificate and update the provider's metadata.",
+                )
+            if before is not None and before > self.now:
+                return Warn(f"the signing certificate {key.subject} is not valid before {before:%Y-%m-%d}; it still verifies")
+        return "the signing certificate is within its validity period"
+
+
+def _parse_and_verify(
+    saml_response: str | bytes, trust: ProviderTrust, now: datetime, settings: ValidationSettings
+) -> tuple[_Pipeline, VerifiedResponse]:
+    run = _Pipeline(trust, now, settings)
+    data = run.decode(saml_response)
+    doc = run.parse(data)
+    response, assertion, thumbprint, which = run.verify_signatures(doc)
+    facts = _Semantics(run, response, assertion)
+    verified = facts.check_all(thumbprint, which)
+    return run, verified
+
+
+class _Semantics:
+    """Exact SAML semantics (bar §1 step 10), over elements re-parsed from signed bytes."""
+
+    def __init__(self, run: _Pipeline, response: etree._Element, assertion: etree._Element) -> None:
+        self.run = run
+        self.response = response
+        self.assertion = assertion
+        self.now = run.now
+        self.skew = run.settings.clock_skew
+        self.trust = run.trust
+        self.settings = run.settings
+
+    def check_all(self, thumbprint: str, which: Literal["assertion", "response", "both"]) -> VerifiedResponse:
+        step = self.run.step
+        a = self.assertion
+        try:
+            self.conditions = _one(a, c.CONDITIONS, "conditions.not_before", required=False)
+            self.subject = _one(a, c.SUBJECT, "subject_confirmation")
+            self.bearer_data = self._bearer_confirmation_data()
+        except SamlValidationError as error:
+            raise self.run._failed(error) from None
+
+        step("issuer", self._issuer)
+        step("status", self._status)
+        step("conditions.not_before", self._not_before)
+        step("conditions.not_on_or_after", self._not_on_or_after)
+        step("issue_instant", self._issue_instant)
+        step("audience", self._audience)
+        step("destination", self._destination)
+        step("subject_confirmation", self._subject_confirmation)
+        step("subject.name_id", self._name_id)
+        step("attributes.unique", self._attributes)
+        step("session.not_on_or_after", self._session)
+
+        not_on_or_after = min(self.expiries)
+        redeem_by = min(not_on_or_after, self.issue_instant + self.settings.max_assertion_age)
+        return VerifiedResponse(
+            issuer=self.issuer,
+            response_id=self.response.get("ID", ""),
+            assertion_id=a.get("ID", ""),
+            issue_instant=self.issue_instant,
+            name_id=self.name_id,
+            name_id_format=self.name_id_format,
+            name_qualifier=self.name_qualifier,
+            sp_name_qualifier=self.sp_name_qualifier,
+            recipient=self.recipient,
+            audiences=self.audiences,
+            destination=self.response.get("Destination"),
+            not_before=self.not_before,
+            not_on_or_after=not_on_or_after,
+            redeem_by=redeem_by,
+            authn_instant=self.authn_instant,
+            session_not_on_or_after=self.session_not_on_or_after,
+            session_index=self.session_index,
+            one_time_use=self.conditions is not None and self.conditions.find(c.ONE_TIME_USE) is not None,
+            in_response_to=self.response.get("InResponseTo"),
+            attributes=self.attributes,
+            signed=which,
+            key_thumbprint=thumbprint,
+            warnings=tuple(self.run.report.warnings),
+            checks=tuple(self.run.report.results),
+        )
+
+    def _bearer_confirmation_data(self) -> list[etree._Element | None]:
+        """SubjectConfirmationData of each bearer SubjectConfirmation (None where it has none)."""
+        assert self.subject is not None
+        return [
+            sc.find(c.SUBJECT_CONFIRMATION_DATA)
+            for sc in self.subject.findall(c.SUBJECT_CONFIRMATION)
+            if sc.get("Method") == c.CM_BEARER
+        ]
+
+    def _issuer(self) -> str:
+        expected = self.trust.entity_id
+        issuer_el = _one(self.assertion, c.ISSUER, "issuer")
+        self.issuer = _text(issuer_el)
+        hint = f"The provider's metadata has entityID {expected!r}. Register the metadata of the IdP that sent this response, or fix the IdP's issuer setting."
+        if self.issuer != expected:
+            raise SamlValidationError("issuer", f"the Assertion Issuer {self.issuer!r} is not the provider's entity ID {expected!r}", hint=hint)
+        response_issuer = _one(self.response, c.ISSUER, "issuer", required=False)
+        if response_issuer is not None and _text(response_issuer) != expected:
+            raise SamlValidationError("issuer", f"the Response Issuer {_text(response_issuer)!r} is not the provider's entity ID {expected!r}", hint=hint)
+        return self.issuer
+
+    def _status(self) -> str:
+        status = _one(self.response, c.STATUS, "status")
+        code = _one(status, c.STATUS_CODE, "status")
+        value = code.get("Value")
+        if value != c.STATUS_SUCCESS:
+            detail = [value or "(none)"] + [sub.get("Value", "") for sub in code.iter(c.STATUS_CODE) if sub is not code]
+            message = status.findtext(c.STATUS_MESSAGE)
+            raise SamlValidationError(
+                "status",
+                f"the IdP answered with status {' / '.join(detail)}" + (f": {message}" if message else ""),
+                hint="The IdP refused the sign-in (user not assigned to the application, MFA failure, …): see the IdP's logs.",
+            )
+        return "Success"
+
+    def _not_before(self) -> str:
+        cond = self.conditions
+        self.not_before = _instant(cond.get("NotBefore") if cond is not None else None, "Conditions NotBefore", "conditions.not_before")
+        if cond is None:
+            if self.trust.policy.require_condition_bounds:
+                raise SamlValidationError("conditions.not_before", "the Assertion has no Conditions")
+            return "no Conditions element"
+        if self.not_before is None:
+            if self.trust.policy.require_condition_bounds:
+                raise SamlValidationError("conditions.not_before", "Conditions has no NotBefore, which this provider requires")
+            return "no NotBefore"
+        if self.now + self.skew < self.not_before:
+            raise SamlValidationError(
+                "conditions.not_before",
+                f"the assertion is valid only from {_iso(self.not_before)}; now is {_iso(self.now)}",
+                hint="The IdP's clock is ahead of this server's (or this server's is behind): synchronise both with NTP.",
+            )
+        return f"NotBefore {_iso(self.not_before)}"
+
+    def _not_on_or_after(self) -> str:
+        bounds: list[tuple[str, datetime]] = []
+        cond = self.conditions
+        if cond is not None:
+            value = _instant(cond.get("NotOnOrAfter"), "Conditions NotOnOrAfter", "conditions.not_on_or_after")
+            if value is not None:
+                bounds.append(("Conditions NotOnOrAfter", value))
+            elif self.trust.policy.require_condition_bounds:
+                raise SamlValidationError("conditions.not_on_or_after", "Conditions has no NotOnOrAfter, which this provider requires")
+        for data in self.bearer_data:
+            if data is not None:
+                value = _instant(data.get("NotOnOrAfter"), "SubjectConfirmationData NotOnOrAfter", "conditions.not_on_or_after")
+                if value is not None:
+                    bounds.append(("SubjectConfirmationData NotOnOrAfter", value))
+        for what, bound in bounds:
+            if self.now - self.skew >= bound:
+                raise SamlValidationError(
+                    "conditions.not_on_or_after",
+                    f"{what} {_iso(bound)} has passed; now is {_iso(self.now)}",
+                    hint="The response expired: sign in at the IdP again. If this happens at once, compare the clocks of the IdP and this server.",
+                )
+        if not bounds:
+            raise SamlValidationError("conditions.not_on_or_after", "the assertion states no NotOnOrAfter at all")
+        self.expiries = [b for _, b in bounds]
+        return f"valid until {_iso(min(self.expiries))}"
+
+    def _issue_instant(self) -> str:
+        issued = _instant(self.assertion.get("IssueInstant"), "Assertion IssueInstant", "issue_instant")
+        if issued is None:
+            raise SamlValidationError("issue_instant", "the Assertion has no IssueInstant")
+        self.issue_instant = issued
+        if issued > self.now + self.skew:
+            raise SamlValidationError(
+                "issue_instant",
+                f"the assertion was issued in the future ({_iso(issued)}; now is {_iso(self.now)})",
+                hint="The IdP's clock is ahead of this server's: synchronise both with NTP.",
+                aws=_NOT_YET_VALID,
+            )
+        limit = self.settings.max_assertion_age + self.skew
+        if self.now - issued > limit:
+            raise SamlValidationError(
+                "issue_instant",
+                f"the assertion was issued at {_iso(issued)}, more than {int(self.settings.max_assertion_age.total_seconds() // 60)} minutes ago",
+                hint="Assertions must be redeemed within 5 minutes of issuance: sign in again (and don't cache SAML responses longer).",
+            )
+        return f"issued {_iso(issued)}"
+
+    def _audience(self) -> str:
+        cond = self.conditions
+        restrictions = cond.findall(c.AUDIENCE_RESTRICTION) if cond is not None else []
+        if not restrictions:
+            raise SamlValidationError(
+                "audience",
+                "the assertion has no AudienceRestriction",
+                hint="Set the IdP application's audience (SP entity ID) to urn:amazon:webservices.",
+            )
+        audiences: list[str] = []
+        for restriction in restrictions:
+            values = [_text(a) for a in restriction.findall(c.AUDIENCE)]
+            audiences.extend(values)
+            if not any(self.settings.audience_accepted(v, self.trust) for v in values):
+                raise SamlValidationError(
+                    "audience",
+                    f"no accepted audience in AudienceRestriction {values}",
+                    hint="Set the IdP application's audience (SP entity ID) to urn:amazon:webservices or https://signin.aws.amazon.com/saml, or to this service's own entity ID.",
+                )
+        self.audiences = tuple(audiences)
+        return ", ".join(audiences)
+
+    def _destination(self) -> str | None:
+        destination = self.response.get("Destination")
+        if destination is None:
+            return None
+        if not self.settings.acs_url_accepted(destination, self.trust):
+            raise SamlValidationError(
+                "destination",
+                f"the Response Destination {destination!r} is not an accepted ACS URL",
+                hint="The IdP sends this response to another service provider. Set its ACS URL to https://signin.aws.amazon.com/saml or to this service's /saml URL.",
+            )
+        return destination
+
+    def _subject_confirmation(self) -> str:
+        if len(self.bearer_data) != 1:
+            raise SamlValidationError("subject_confirmation", f"the Subject has {len(self.bearer_data)} bearer SubjectConfirmation elements; exactly one is required")
+        data = self.bearer_data[0]
+        if data is None:
+            raise SamlValidationError("subject_confirmation", "the bearer SubjectConfirmation has no SubjectConfirmationData")
+        recipient = data.get("Recipient")
+        if recipient is None:
+            raise SamlValidationError("subject_confirmation", "SubjectConfirmationData has no Recipient")
+        if not self.settings.acs_url_accepted(recipient, self.trust):
+            raise SamlValidationError(
+                "subject_confirmation",
+                f"the Recipient {recipient!r} is not an accepted ACS URL",
+                hint="Set the IdP application's ACS (reply) URL to https://signin.aws.amazon.com/saml or to this service's /saml URL.",
+            )
+        if data.get("NotOnOrAfter") is None:
+            raise SamlValidationError("subject_confirmation", "SubjectConfirmationData has no NotOnOrAfter (AWS requires it)")
+        not_before = _instant(data.get("NotBefore"), "SubjectConfirmationData NotBefore", "subject_confirmation")
+        if not_before is not None and self.now + self.skew < not_before:
+            raise SamlValidationError("subject_confirmation", f"SubjectConfirmationData is valid only from {_iso(not_before)}", aws=_NOT_YET_VALID)
+        self.recipient = recipient
+        return f"bearer, Recipient {recipient}"
+
+    def _name_id(self) -> str:
+        assert self.subject is not None
+        if self.subject.find(c.ENCRYPTED_ID) is not None:
+            raise SamlValidationError("subject.name_id", "the NameID is encrypted (EncryptedID), which is not supported")
+        name_id = _one(self.subject, c.NAME_ID, "subject.name_id", required=False)
+        value = _text(name_id).strip() if name_id is not None else ""
+        if not value:
+            raise SamlValidationError(
+                "subject.name_id",
+                "the Subject has no NameID" if name_id is None else "the NameID is empty",
+                hint="AWS requires a NameID: configure the IdP application's NameID (persistent, or the user's email).",
+            )
+        assert name_id is not None
+        self.name_id = value
+        self.name_id_format = name_id.get("Format") or c.NAMEID_FORMAT_UNSPECIFIED
+        self.name_qualifier = name_id.get("NameQualifier")
+        self.sp_name_qualifier = name_id.get("SPNameQualifier")
+        return f"{value} ({self.name_id_format})"
+
+    def _attributes(self) -> str | Warn:
+        merged: dict[str, list[str]] = {}
+        skipped: list[str] = []
+        for statement in self.assertion.findall(c.ATTRIBUTE_STATEMENT):
+            for attribute in statement.findall(c.ATTRIBUTE):
+                name = attribute.get("Name")
+                if not name:
+                    raise SamlValidationError("attributes.unique", "an Attribute has no Name")
+                if name in merged and name not in c.MULTI_ATTRIBUTE_NAMES:
+                    raise SamlValidationError(
+                        "attributes.unique",
+                        f"the attribute {name!r} appears more than once",
+                        hint="Only the Role attribute may repeat; put multiple values into one Attribute element.",
+                    )
+                values = merged.setdefault(name, [])
+                for value in attribute.findall(c.ATTRIBUTE_VALUE):
+                    if value.get(f"{{{c.NS_XSI}}}nil") in ("true", "1"):
+                        continue
+                    if len(value):
+                        if name.startswith(c.AWS_ATTR_PREFIX):
+                            raise SamlValidationError("attributes.unique", f"a value of {name!r} contains XML elements instead of text")
+                        skipped.append(name)
+                        continue
+                    values.append(value.text or "")
+        self.attributes = {name: tuple(values) for name, values in merged.items()}
+        summary = f"{len(self.attributes)} attribute(s)"
+        if skipped:
+            return Warn(f"{summary}; values with XML content were ignored in {sorted(set(skipped))}")
+        return summary
+
+    def _session(self) -> str | None:
+        statements = self.assertion.findall(c.AUTHN_STATEMENT)
+        self.authn_instant = self.session_not_on_or_after = self.session_index = None
+        for statement in statements:
+            self.authn_instant = self.authn_instant or _instant(statement.get("AuthnInstant"), "AuthnInstant", "session.not_on_or_after")
+            self.session_index = self.session_index or statement.get("SessionIndex")
+            ends = _instant(statement.get("SessionNotOnOrAfter"), "SessionNotOnOrAfter", "session.not_on_or_after")
+            if ends is not None and (self.session_not_on_or_after is None or ends < self.session_not_on_or_after):
+                self.session_not_on_or_after = ends
+        ends = self.session_not_on_or_after
+        if ends is None:
+            return None
+        if ends <= self.now:
+            raise SamlValidationError("session.not_on_or_after", f"the IdP session ended at {_iso(ends)} (SessionNotOnOrAfter)", hint="Sign in at the IdP again.")
+        return f"IdP session until {_iso(ends)}"
+
+
+def validate_response(
+    saml_response: str | bytes,
+    trust: ProviderTrust,
+    *,
+    now: datetime,
+    settings: ValidationSettings = DEFAULT_SETTINGS,
+) -> VerifiedResponse:
+    """Validate a base64 SAMLResponse against one registered provider: every SAML-level check, no AWS attributes.
+
+    Raises `SamlValidationError` (with the check id, a message, a hint and the AWS error) on any failure.
+    """
+    _, verified = _parse_and_verify(saml_response, trust, now, settings)
+    return verified
+
+
+def validate(
+    saml_response: str | bytes,
+    trust: ProviderTrust,
+    *,
+    now: datetime,
+    settings: ValidationSettings = DEFAULT_SETTINGS,
+    requested_role: RolePair | None = None,
+) -> VerifiedAssertion:
+    """Validate an AWS sign-in response: `validate_response` plus the AWS attributes and, if given, the requested pair."""
+    run, verified = _parse_and_verify(saml_response, trust, now, settings)
+    attributes = verified.attributes
+    claims: dict[str, object] = {}
+
+    def session_name() -> str:
+        claims["role_session_name"] = aws_claims.role_session_name(attributes)
+        return str(claims["role_session_name"])
+
+    def source_identity() -> str | None:
+        claims["source_identity"] = aws_claims.source_identity(attributes)
+        return claims["source_identity"]  # type: ignore[return-value]
+
+    def duration() -> str | None:
+        claims["session_duration"] = aws_claims.session_duration(attributes)
+        return f"{claims['session_duration']} seconds" if claims["session_duration"] is not None else None
+
+    def tags() -> str | None:
+        claims["principal_tags"], claims["transitive_tag_keys"] = aws_claims.session_tags(attributes)
+        if not claims["principal_tags"]:
+            return None
+        return ", ".join(f"{k}={v}" for k, v in claims["principal_tags"].items())  # type: ignore[union-attr]
+
+    def roles() -> str | Warn:
+        pairs, problems, warnings = aws_claims.role_pairs(attributes.get(c.AWS_ROLE, ()))
+        claims["roles"], claims["role_problems"] = pairs, tuple(problems)
+        _check_requested_role(pairs, problems, requested_role, trust)
+        listing = "; ".join(f"{p.role_arn} via {p.provider_arn}" for p in pairs)
+        if problems or warnings:
+            return Warn(f"{listing}. " + " ".join(warnings + problems), hint=_ROLE_HINT)
+        return listing
+
+    run.step("aws.role_session_name", session_name)
+    run.step("aws.source_identity", source_identity)
+    run.step("aws.session_duration", duration)
+    run.step("aws.session_tags", tags)
+    run.step("aws.role", roles)
+    return VerifiedAssertion(
+        response=verified,
+        claims=AwsSessionClaims(
+            roles=claims["roles"],  # type: ignore[arg-type]
+            role_session_name=claims["role_session_name"],  # type: ignore[arg-type]
+            session_duration=claims["session_duration"],  # type: ignore[arg-type]
+            source_identity=claims["source_identity"],  # type: ignore[arg-type]
+            principal_tags=claims["principal_tags"],  # type: ignore[arg-type]
+            transitive_tag_keys=claims["transitive_tag_keys"],  # type: ignore[arg-type]
+            role_problems=claims["role_problems"],  # type: ignore[arg-type]
+        ),
+        warnings=tuple(run.report.warnings),
+        checks=tuple(run.report.results),
+    )
+
+
+_ROLE_HINT = (
+    "Each Role AttributeValue must be one 'arn:aws:iam::ACCOUNT:role/NAME,arn:aws:iam::ACCOUNT:saml-provider/NAME' "
+    "pair (either order, separated by a comma); give several roles as several AttributeValues."
+)
+
+
+def _check_requested_role(
+    pairs: tuple[RolePair, ...], problems: list[str], requested: RolePair | None, trust: ProviderTrust
+) -> None:
+    if not pairs:
+        detail = f" ({problems[0]})" if problems else ""
+        raise SamlValidationError("aws.role", f"the Role attribute holds no usable role/provider pair{detail}", hint=_ROLE_HINT)
+    if requested is None:
+        return
+    if requested not in pairs:
+        raise SamlValidationError(
+            "aws.role",
+            f"the requested role {requested.role_arn} with provider {requested.provider_arn} is not a pair in the Role attribute",
+            hint="Ask for one of the pairs the assertion lists (exact, case-sensitive ARNs), or grant the role to the user at the IdP.",
+        )
+    if trust.provider_arn is not None and requested.provider_arn != trust.provider_arn:
+        raise SamlValidationError("aws.role", f"the requested provider {requested.provider_arn} is not the provider that verified the signature")

@@ -1,0 +1,344 @@
+"""One passing and at least one failing case for every named check of the pipeline."""
+
+from __future__ import annotations
+
+import base64
+import copy
+from datetime import timedelta
+
+import pytest
+from lxml import etree
+from saml_factory import (
+    DEV_ROLE,
+    NOW,
+    OPS_ROLE,
+    PROVIDER_ARN,
+    SETTINGS,
+    encode,
+    response_b64,
+    response_tree,
+    signer,
+    trust,
+)
+
+from samlfed.saml import CHECK_ORDER, ProviderPolicy, RolePair, SamlValidationError, validate
+from samlfed.saml import constants as c
+from samlfed.saml.signing import IdpSigner
+
+
+def run(b64: str | bytes, *, now=NOW, policy: ProviderPolicy = ProviderPolicy(), settings=SETTINGS, requested=None, keys=None):
+    return validate(b64, trust(*(keys or ()), policy=policy), now=now, settings=settings, requested_role=requested)
+
+
+def rejected_by(check_id: str, b64: str | bytes, **kwargs) -> SamlValidationError:
+    with pytest.raises(SamlValidationError) as info:
+        run(b64, **kwargs)
+    error = info.value
+    assert error.check_id == check_id, f"expected {check_id}, got {error.check_id}: {error.message}"
+    return error
+
+
+def status_of(result_checks, check_id: str) -> str:
+    return next(r.status for r in result_checks if r.id == check_id)
+
+
+def b64_of(xml: bytes) -> str:
+    return base64.b64encode(xml).decode()
+
+
+def test_valid_response_passes_every_check_in_order() -> None:
+    verified = run(response_b64())
+    assert [r.id for r in verified.checks] == list(CHECK_ORDER)
+    assert {r.status for r in verified.checks} <= {"pass", "skip"}
+    assert verified.response.name_id == "alice@example.com"
+    assert verified.claims.roles == (RolePair(DEV_ROLE, PROVIDER_ARN), RolePair(OPS_ROLE, PROVIDER_ARN))
+    assert verified.claims.principal_tags == {"department": "Engineering", "project": "apollo"}
+    assert verified.claims.session_duration == 3600
+    assert verified.response.signed == "assertion"
+
+
+def test_failure_lists_every_check_with_later_ones_skipped() -> None:
+    error = rejected_by("issuer", response_b64(issuer="https://other.example/"))
+    statuses = [(r.id, r.status) for r in error.checks]
+    assert [i for i, _ in statuses] == list(CHECK_ORDER)
+    index = CHECK_ORDER.index("issuer")
+    assert all(s in ("pass", "skip", "warn") for _, s in statuses[:index])
+    assert statuses[index][1] == "fail"
+    assert all(s == "skip" for _, s in statuses[index + 1:])
+    assert error.aws.code == "InvalidIdentityToken"
+    assert error.aws.message == "Issuer not present in specified provider"
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+
+def test_input_size() -> None:
+    rejected_by("input.size", "A" * 100_001)
+    assert status_of(run(response_b64()).checks, "input.size") == "pass"
+
+
+def test_input_base64_strict() -> None:
+    rejected_by("input.base64", "not*base64")
+    rejected_by("input.base64", response_b64()[:-2])  # padding removed
+    rejected_by("input.base64", "")
+    wrapped = "\n".join(response_b64()[i : i + 64] for i in range(0, len(response_b64()), 64))
+    assert run(wrapped).response.name_id == "alice@example.com"  # line-wrapped base64 is common and fine
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        b"<samlp:Response",
+        b'<!DOCTYPE r [<!ENTITY a "b">]><r>&a;</r>',
+        b'<?xml version="1.0"?><?xml-stylesheet href="x"?><r/>',
+        b"<r><?pi data?></r>",
+        b'<?xml version="1.0" encoding="ISO-8859-1"?><r>\xe9</r>',
+        b"<r/><r/>",
+    ],
+    ids=["truncated", "doctype", "pi-prolog", "pi-inside", "latin1", "two-roots"],
+)
+def test_xml_parse_refuses(xml: bytes) -> None:
+    rejected_by("xml.parse", b64_of(xml))
+
+
+def test_shape_root() -> None:
+    rejected_by("shape.root", b64_of(b'<r xmlns="urn:x"/>'))
+    rejected_by("shape.root", response_b64(before_sign=lambda r: r.set("Version", "1.1")))
+    rejected_by("shape.root", response_b64(sign="assertion", before_sign=lambda r: r.attrib.pop("ID")))
+
+
+def test_shape_assertion_exactly_one() -> None:
+    def duplicate(root: etree._Element) -> None:
+        root.append(copy.deepcopy(root.find(c.ASSERTION)))
+
+    def remove(root: etree._Element) -> None:
+        root.remove(root.find(c.ASSERTION))
+
+    def encrypt(root: etree._Element) -> None:
+        root.find(c.ASSERTION).tag = c.ENCRYPTED_ASSERTION
+
+    rejected_by("shape.assertion", response_b64(after_sign=duplicate))
+    rejected_by("shape.assertion", response_b64(sign="response", after_sign=remove))
+    error = rejected_by("shape.assertion", response_b64(after_sign=encrypt))
+    assert "encrypted assertions are not enabled for this provider" in error.message
+    assert error.aws.message == "encrypted assertions are not enabled for this provider"
+
+
+def test_shape_signatures_placement() -> None:
+    def nest_signature(root: etree._Element) -> None:
+        assertion = root.find(c.ASSERTION)
+        signature = assertion.find(c.DS_SIGNATURE)
+        assertion.find(c.SUBJECT).append(signature)
+
+    def second_signature(root: etree._Element) -> None:
+        assertion = root.find(c.ASSERTION)
+        assertion.append(copy.deepcopy(assertion.find(c.DS_SIGNATURE)))
+
+    def add_object(root: etree._Element) -> None:
+        signature = root.find(c.ASSERTION).find(c.DS_SIGNATURE)
+        etree.SubElement(signature, c.qname(c.NS_DSIG, "Object"))
+
+    rejected_by("shape.signatures", response_b64(after_sign=nest_signature))
+    rejected_by("shape.signatures", response_b64(after_sign=second_signature))
+    rejected_by("shape.signatures", response_b64(after_sign=add_object))
+
+
+def test_shape_text_refuses_comments_and_markup() -> None:
+    def comment_in_name_id(root: etree._Element) -> None:
+        name_id = root.find(f"{c.ASSERTION}/{c.SUBJECT}/{c.NAME_ID}")
+        name_id.text = "alice@example.com"
+        name_id.append(etree.Comment("x"))
+        name_id[-1].tail = ".evil.test"
+
+    rejected_by("shape.text", response_b64(after_sign=comment_in_name_id))
+
+
+# --- signature -----------------------------------------------------------------------------------
+
+
+def test_signature_binding() -> None:
+    def retarget(root: etree._Element) -> None:
+        reference = root.find(f"{c.ASSERTION}/{c.DS_SIGNATURE}/{c.DS_SIGNED_INFO}/{c.DS_REFERENCE}")
+        reference.set("URI", "#" + root.get("ID"))
+
+    def duplicate_id(root: etree._Element) -> None:
+        etree.SubElement(root, "{urn:x}Extra", Id=root.find(c.ASSERTION).get("ID"))
+
+    rejected_by("signature.binding", response_b64(after_sign=retarget))
+    rejected_by("signature.binding", response_b64(after_sign=duplicate_id))
+
+
+def _sha1_signed() -> str:
+    root = response_tree("none")
+    from samlfed.saml.signing import sign_element
+
+    sign_element(root.find(c.ASSERTION), signer(), signature_algorithm=c.ALG_RSA_SHA1, digest_algorithm=c.ALG_SHA1)
+    return encode(root)
+
+
+def test_signature_algorithms_legacy_needs_opt_in() -> None:
+    sha1 = _sha1_signed()
+    error = rejected_by("signature.algorithms", sha1)
+    assert "legacy" in error.message and error.hint
+    assert run(sha1, policy=ProviderPolicy(allow_legacy_algorithms=True)).response.signed == "assertion"
+
+
+def test_signature_required() -> None:
+    rejected_by("signature.required", response_b64(sign="none"))
+    response_only = response_b64(sign="response")
+    rejected_by("signature.required", response_only)
+    verified = run(response_only, policy=ProviderPolicy(allow_response_only_signature=True))
+    assert verified.response.signed == "response"
+
+
+def test_signature_both_signed_verifies_both() -> None:
+    assert run(response_b64(sign="both")).response.signed == "both"
+
+    def tamper_status_message(root: etree._Element) -> None:
+        etree.SubElement(root.find(c.STATUS), c.STATUS_MESSAGE).text = "changed"
+
+    rejected_by("signature.verify", response_b64(sign="both", after_sign=tamper_status_message))
+
+
+def test_signature_verify_key_and_content() -> None:
+    other = signer("attacker")
+    rejected_by("signature.verify", response_b64(by=other))
+
+    def tamper(root: etree._Element) -> None:
+        root.find(f"{c.ASSERTION}/{c.SUBJECT}/{c.NAME_ID}").text = "admin@example.com"
+
+    error = rejected_by("signature.verify", response_b64(after_sign=tamper))
+    assert "digest" in error.message
+    # Key rotation: any registered key may have signed.
+    assert run(response_b64(by=other), keys=(signer(), other)).response.name_id == "alice@example.com"
+
+
+def test_signature_certificate_expired_is_a_warning() -> None:
+    old = IdpSigner.generate("expired", not_before=NOW - timedelta(days=800), not_after=NOW - timedelta(days=400))
+    verified = run(response_b64(by=old), keys=(old,))
+    assert status_of(verified.checks, "signature.certificate") == "warn"
+    assert any("expired" in w for w in verified.warnings)
+
+
+# --- semantics -----------------------------------------------------------------------------------
+
+
+def test_issuer_exact() -> None:
+    rejected_by("issuer", response_b64(issuer="https://idp.example.test/saml/"))
+
+
+def test_status_success_required() -> None:
+    error = rejected_by("status", response_b64(status="urn:oasis:names:tc:SAML:2.0:status:Requester"))
+    assert error.aws.code == "IDPRejectedClaim" and error.aws.status == 403
+
+
+def test_conditions_not_before() -> None:
+    rejected_by("conditions.not_before", response_b64(), now=NOW - timedelta(minutes=10))
+    assert run(response_b64(), now=NOW - timedelta(seconds=200)).response  # within the 300 s skew
+
+
+def test_conditions_not_on_or_after() -> None:
+    error = rejected_by("conditions.not_on_or_after", response_b64(), now=NOW + timedelta(minutes=11))
+    assert (error.aws.code, error.aws.message) == ("ExpiredTokenException", "Response has expired")
+
+
+def test_issue_instant_five_minute_rule() -> None:
+    stale = response_b64(issue_instant=NOW - timedelta(minutes=11), lifetime=timedelta(hours=1))
+    error = rejected_by("issue_instant", stale)
+    assert error.aws.message == "Token must be redeemed within 5 minutes of issuance"
+    future = response_b64(issue_instant=NOW + timedelta(minutes=10))
+    rejected_by("conditions.not_before", future)
+
+
+def test_audience() -> None:
+    rejected_by("audience", response_b64(audience="https://evil.example/"))
+    error = rejected_by("audience", response_b64(audience=None))
+    assert error.aws.message == "Response does not contain the required audience."
+    assert run(response_b64(audience="https://signin.aws.amazon.com/saml")).response
+    mine = SETTINGS.accepting(audiences=["https://samlfed.example/"])
+    assert run(response_b64(audience="https://samlfed.example/"), settings=mine).response
+
+
+def test_destination() -> None:
+    rejected_by("destination", response_b64(destination="https://evil.example/saml"))
+    verified = run(response_b64(destination=None))
+    assert status_of(verified.checks, "destination") == "skip"
+
+
+def test_subject_confirmation_recipient() -> None:
+    rejected_by("subject_confirmation", response_b64(recipient="https://signin.aws.amazon.com/saml/extra", destination=None))
+    regional = "https://eu-west-1.signin.aws.amazon.com/saml"
+    assert run(response_b64(recipient=regional, destination=regional)).response.recipient == regional
+
+
+def test_subject_name_id_required() -> None:
+    error = rejected_by("subject.name_id", response_b64(name_id=""))
+    assert error.aws.code == "AccessDenied"
+
+
+def test_attributes_unique() -> None:
+    def duplicate_session_name(root: etree._Element) -> None:
+        for attribute in root.iter(c.ATTRIBUTE):
+            if attribute.get("Name") == c.AWS_ROLE_SESSION_NAME:
+                attribute.addnext(copy.deepcopy(attribute))
+                return
+
+    rejected_by("attributes.unique", response_b64(before_sign=duplicate_session_name))
+
+
+def test_session_not_on_or_after() -> None:
+    rejected_by("session.not_on_or_after", response_b64(session_not_on_or_after=NOW - timedelta(seconds=1)))
+
+
+# --- AWS attributes ------------------------------------------------------------------------------
+
+
+def test_role_session_name() -> None:
+    error = rejected_by("aws.role_session_name", response_b64(role_session_name=None))
+    assert error.aws.message == "RoleSessionName is required in AuthnResponse"
+    error = rejected_by("aws.role_session_name", response_b64(role_session_name="alice smith"))
+    assert error.aws.message == "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}"
+    rejected_by("aws.role_session_name", response_b64(role_session_name="a" * 65))
+
+
+def test_source_identity() -> None:
+    assert run(response_b64(source_identity="alice")).claims.source_identity == "alice"
+    error = rejected_by("aws.source_identity", response_b64(source_identity="aws:alice"))
+    assert error.aws.message == 'Source Identity must match [a-zA-Z_0-9+=,.@-]{2,64} and not begin with "aws:"'
+
+
+@pytest.mark.parametrize("value", ["899", "43201", "1h", "-900", "９００"])
+def test_session_duration_range(value: str) -> None:
+    rejected_by("aws.session_duration", response_b64(session_duration=value))
+
+
+def test_session_tags() -> None:
+    rejected_by("aws.session_tags", response_b64(principal_tags={"aws:team": "x"}))
+    rejected_by("aws.session_tags", response_b64(principal_tags={"Team": "a", "team": "b"}))
+    rejected_by("aws.session_tags", response_b64(principal_tags={"k": "v" * 257}))
+    rejected_by("aws.session_tags", response_b64(transitive_tag_keys=["missing"]))
+    verified = run(response_b64(transitive_tag_keys=["department"]))
+    assert verified.claims.transitive_tag_keys == ("department",)
+
+
+def test_role_pairs_and_requested_role() -> None:
+    rejected_by("aws.role", response_b64(roles=["arn:aws:iam::111111111111:role/Dev"]))  # missing provider
+    rejected_by("aws.role", response_b64(roles=[]))
+    requested = RolePair(OPS_ROLE, PROVIDER_ARN)
+    assert run(response_b64(), requested=requested).grants(OPS_ROLE, PROVIDER_ARN)
+    error = rejected_by("aws.role", response_b64(), requested=RolePair(OPS_ROLE.replace("Operator", "operator"), PROVIDER_ARN))
+    assert error.aws.message == "Not authorized to perform sts:AssumeRoleWithSAML"
+
+
+def test_role_semicolon_separated_is_accepted_with_warning() -> None:
+    joined = f"{DEV_ROLE},{PROVIDER_ARN};{OPS_ROLE},{PROVIDER_ARN}"
+    verified = run(response_b64(roles=[joined]))
+    assert len(verified.claims.roles) == 2
+    assert status_of(verified.checks, "aws.role") == "warn"
+    assert any("semicolon" in w for w in verified.warnings)
+
+
+def test_role_values_are_trimmed_and_bad_ones_reported() -> None:
+    verified = run(response_b64(roles=[f"\n   {DEV_ROLE} , {PROVIDER_ARN}\n", "garbage"]))
+    assert verified.claims.roles == (RolePair(DEV_ROLE, PROVIDER_ARN),)
+    assert verified.claims.role_problems and "garbage" in verified.claims.role_problems[0]
