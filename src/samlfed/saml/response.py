@@ -67,28 +67,35 @@ class _Document:
     id_counts: Counter[str] = field(default_factory=Counter)
 
 
+_WALKED_TAGS = (c.ASSERTION, c.ENCRYPTED_ASSERTION, c.DS_SIGNATURE, *c.FORBIDDEN_DSIG_ELEMENTS)
+_ID_SUFFIXES = ("}ID", "}Id", "}id")
+
+
 def _walk(root: etree._Element) -> _Document:
+    """One look at the whole tree (the element searches run in libxml2)."""
     doc = _Document(root)
-    for element in root.iter():
+    for element in root.iter(*_WALKED_TAGS):
         tag = element.tag
-        if not isinstance(tag, str):  # a comment (processing instructions never get past the parser)
-            parent = element.getparent()
-            if parent is not None and parent.tag in _TEXT_ELEMENTS:
-                doc.text_with_markup.append(parent)
-            continue
         if tag == c.ASSERTION:
             doc.assertions.append(element)
         elif tag == c.ENCRYPTED_ASSERTION:
             doc.encrypted_assertions.append(element)
         elif tag == c.DS_SIGNATURE:
             doc.signatures.append(element)
-        elif tag in c.FORBIDDEN_DSIG_ELEMENTS:
+        else:
             doc.forbidden.append(element)
-        elif tag in _TEXT_ELEMENTS and tag != c.ATTRIBUTE_VALUE and len(element):
-            doc.text_with_markup.append(element)
-        for name, value in element.attrib.items():
-            if name.rsplit("}", 1)[-1] in _ID_ATTRIBUTE_NAMES:
-                doc.id_counts[value] += 1
+    for comment in root.iter(etree.Comment):
+        parent = comment.getparent()
+        if parent is not None and parent.tag in _TEXT_ELEMENTS:
+            doc.text_with_markup.append(parent)
+    doc.text_with_markup.extend(e for e in root.iter(c.ISSUER, c.NAME_ID, c.AUDIENCE) if len(e))
+    # Every attribute whose local name is ID, Id or id, in any namespace (xml:id included).
+    for element in root.iter(etree.Element):
+        attributes = element.attrib
+        if attributes:
+            for name in attributes.keys():
+                if name in _ID_ATTRIBUTE_NAMES or name.endswith(_ID_SUFFIXES):
+                    doc.id_counts[attributes[name]] += 1
     return doc
 
 
