@@ -683,55 +683,63 @@ def validate(
 ) -> VerifiedAssertion:
     """Validate an AWS sign-in response: `validate_response` plus the AWS attributes and, if given, the requested pair."""
     run, verified = _parse_and_verify(saml_response, trust, now, settings)
-    attributes = verified.attributes
-    claims: dict[str, object] = {}
+    claims = _AwsClaims(verified.attributes, requested_role, trust)
+    run.step("aws.role_session_name", claims.session_name)
+    run.step("aws.source_identity", claims.source_identity)
+    run.step("aws.session_duration", claims.duration)
+    run.step("aws.session_tags", claims.tags)
+    run.step("aws.role", claims.roles)
+    return VerifiedAssertion(
+        response=verified,
+        claims=claims.result(),
+        warnings=tuple(run.report.warnings),
+        checks=tuple(run.report.results),
+    )
 
-    def session_name() -> str:
-        claims["role_session_name"] = aws_claims.role_session_name(attributes)
-        return str(claims["role_session_name"])
 
-    def source_identity() -> str | None:
-        claims["source_identity"] = aws_claims.source_identity(attributes)
-        return claims["source_identity"]  # type: ignore[return-value]
+class _AwsClaims:
+    """The AWS stage (contract §3.4 steps 16-21): one method per check, results kept for `result()`."""
 
-    def duration() -> str | None:
-        claims["session_duration"] = aws_claims.session_duration(attributes)
-        return f"{claims['session_duration']} seconds" if claims["session_duration"] is not None else None
+    def __init__(self, attributes: dict[str, tuple[str, ...]], requested: RolePair | None, trust: ProviderTrust) -> None:
+        self.attributes = attributes
+        self.requested = requested
+        self.trust = trust
 
-    def tags() -> str | None:
-        claims["principal_tags"], claims["transitive_tag_keys"] = aws_claims.session_tags(attributes)
-        if not claims["principal_tags"]:
-            return None
-        return ", ".join(f"{k}={v}" for k, v in claims["principal_tags"].items())  # type: ignore[union-attr]
+    def session_name(self) -> str:
+        self.role_session_name = aws_claims.role_session_name(self.attributes)
+        return self.role_session_name
 
-    def roles() -> str | Warn:
-        pairs, problems, warnings = aws_claims.role_pairs(attributes.get(c.AWS_ROLE, ()))
-        claims["roles"], claims["role_problems"] = pairs, tuple(problems)
-        _check_requested_role(pairs, problems, requested_role, trust)
-        listing = "; ".join(f"{p.role_arn} via {p.provider_arn}" for p in pairs)
+    def source_identity(self) -> str | None:
+        self.source = aws_claims.source_identity(self.attributes)
+        return self.source
+
+    def duration(self) -> str | None:
+        self.session_duration = aws_claims.session_duration(self.attributes)
+        return f"{self.session_duration} seconds" if self.session_duration is not None else None
+
+    def tags(self) -> str | None:
+        self.principal_tags, self.transitive_tag_keys = aws_claims.session_tags(self.attributes)
+        return ", ".join(f"{k}={v}" for k, v in self.principal_tags.items()) or None
+
+    def roles(self) -> str | Warn:
+        self.pairs, problems, warnings = aws_claims.role_pairs(self.attributes.get(c.AWS_ROLE, ()))
+        self.problems = tuple(problems)
+        _check_requested_role(self.pairs, problems, self.requested, self.trust)
+        listing = "; ".join(f"{p.role_arn} via {p.provider_arn}" for p in self.pairs)
         if problems or warnings:
             return Warn(f"{listing}. " + " ".join(warnings + problems), hint=_ROLE_HINT)
         return listing
 
-    run.step("aws.role_session_name", session_name)
-    run.step("aws.source_identity", source_identity)
-    run.step("aws.session_duration", duration)
-    run.step("aws.session_tags", tags)
-    run.step("aws.role", roles)
-    return VerifiedAssertion(
-        response=verified,
-        claims=AwsSessionClaims(
-            roles=claims["roles"],  # type: ignore[arg-type]
-            role_session_name=claims["role_session_name"],  # type: ignore[arg-type]
-            session_duration=claims["session_duration"],  # type: ignore[arg-type]
-            source_identity=claims["source_identity"],  # type: ignore[arg-type]
-            principal_tags=claims["principal_tags"],  # type: ignore[arg-type]
-            transitive_tag_keys=claims["transitive_tag_keys"],  # type: ignore[arg-type]
-            role_problems=claims["role_problems"],  # type: ignore[arg-type]
-        ),
-        warnings=tuple(run.report.warnings),
-        checks=tuple(run.report.results),
-    )
+    def result(self) -> AwsSessionClaims:
+        return AwsSessionClaims(
+            roles=self.pairs,
+            role_session_name=self.role_session_name,
+            session_duration=self.session_duration,
+            source_identity=self.source,
+            principal_tags=self.principal_tags,
+            transitive_tag_keys=self.transitive_tag_keys,
+            role_problems=self.problems,
+        )
 
 
 _ROLE_HINT = (
