@@ -131,7 +131,7 @@ def _instant(value: str | None, what: str, check_id: str) -> datetime | None:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds").replace("+00:00", "Z")
 
 
 class _Pipeline:

@@ -1,0 +1,107 @@
+"""The `samlfed` command line: a thin shell over the library and service functions."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from . import doctor as doctor_mod
+from .saml import MetadataError, ProviderPolicy, RolePair, SigningKey, ValidationSettings
+from .saml.metadata import parse_metadata
+from .saml.timeutil import parse_xs_datetime
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="samlfed: AWS-compatible SAML 2.0 federation.")
+
+EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def _usage(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"samlfed: {message}", highlight=False, markup=False)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(timezone.utc)
+    try:
+        return parse_xs_datetime(value)
+    except ValueError:
+        raise _usage(f"--now {value!r} is not an ISO 8601 instant with a time zone (e.g. 2026-01-31T12:00:00Z)") from None
+
+
+def _read(path: str) -> str:
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _usage(f"cannot read {path}: {exc}") from None
+
+
+@app.command()
+def doctor(
+    file: Annotated[str, typer.Argument(help="SAMLResponse (base64, XML or form body); '-' reads standard input")] = "-",
+    metadata: Annotated[Optional[list[Path]], typer.Option("--metadata", help="IdP metadata file (repeatable)")] = None,
+    cert: Annotated[Optional[list[Path]], typer.Option("--cert", help="trusted signing certificate or public key, PEM (repeatable)")] = None,
+    now: Annotated[Optional[str], typer.Option(help="evaluate at this instant (ISO 8601 with zone)")] = None,
+    audience: Annotated[Optional[list[str]], typer.Option("--audience", help="also accept this Audience (repeatable)")] = None,
+    acs: Annotated[Optional[list[str]], typer.Option("--acs", help="also accept this ACS URL as Recipient/Destination (repeatable)")] = None,
+    role_arn: Annotated[Optional[str], typer.Option(help="check that this role is granted (with --principal-arn)")] = None,
+    principal_arn: Annotated[Optional[str], typer.Option(help="the saml-provider ARN of --role-arn")] = None,
+    allow_legacy_algorithms: Annotated[bool, typer.Option(help="allow RSA-SHA1, SHA-1, inclusive c14n and 1024-bit keys")] = False,
+    allow_response_only_signature: Annotated[bool, typer.Option(help="accept a signed Response around an unsigned Assertion")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Explain, check by check, why a SAML response is accepted or rejected."""
+    if not metadata and not cert:
+        raise _usage("give the IdP's metadata (--metadata FILE) or its signing certificate (--cert PEM)")
+    if (role_arn is None) != (principal_arn is None):
+        raise _usage("--role-arn and --principal-arn go together")
+    moment = _now(now)
+    try:
+        parsed = [parse_metadata(p.read_bytes(), now=moment) for p in metadata or []]
+    except MetadataError as exc:
+        raise _usage(f"{exc.aws_message}: {exc.reason}") from None
+    except OSError as exc:
+        raise _usage(str(exc)) from None
+    try:
+        keys = [SigningKey.from_pem(p.read_bytes()) for p in cert or []]
+    except (OSError, ValueError) as exc:
+        raise _usage(f"cannot load --cert: {exc}") from None
+    try:
+        b64 = doctor_mod.decode_input(_read(file))
+    except doctor_mod.UnreadableInput as exc:
+        raise _usage(str(exc)) from None
+
+    notes: list[str] = []
+    policy = ProviderPolicy(allow_legacy_algorithms=allow_legacy_algorithms, allow_response_only_signature=allow_response_only_signature)
+    trust = doctor_mod.choose_trust(b64, parsed, keys, policy, notes)
+    settings = ValidationSettings().accepting(audiences=audience or [], acs_urls=acs or [])
+    requested = RolePair(role_arn, principal_arn) if role_arn and principal_arn else None
+    diagnosis = doctor_mod.diagnose(b64, trust, now=moment, settings=settings, requested_role=requested, notes=notes)
+    if as_json:
+        typer.echo(doctor_mod.to_json(diagnosis))
+    else:
+        doctor_mod.render_text(diagnosis, Console(soft_wrap=True))
+    raise typer.Exit(EXIT_VALID if diagnosis.valid else EXIT_INVALID)
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option(help="directory to write the sample into")] = Path(".demo"),
+    now: Annotated[Optional[str], typer.Option(help="issue instant (ISO 8601 with zone); default now")] = None,
+) -> None:
+    """Write a throw-away IdP's metadata, a signed AWS-shaped response and a tampered copy."""
+    from .sample import write_sample
+
+    files = write_sample(out, now=_now(now))
+    typer.echo(f"IdP metadata:       {files.metadata}")
+    typer.echo(f"signed response:    {files.response}")
+    typer.echo(f"tampered response:  {files.tampered}")
+
+
+def main() -> None:
+    app()
