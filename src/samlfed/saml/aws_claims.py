@@ -75,7 +75,13 @@ def session_duration(attributes: dict[str, tuple[str, ...]]) -> int | None:
     return int(value)
 
 
+_ASCII_TAG_TEXT = re.compile(r"[A-Za-z0-9 _.:/=+\-@]*")
+
+
 def _valid_tag_text(text: str) -> bool:
+    """Letters, separators and numbers of any script, plus _.:/=+-@ (AWS's \\p{L}\\p{Z}\\p{N} pattern)."""
+    if _ASCII_TAG_TEXT.fullmatch(text):  # the common case, without a per-character lookup
+        return True
     return all(ch in _TAG_EXTRA_CHARS or unicodedata.category(ch)[0] in "LZN" for ch in text)
 
 

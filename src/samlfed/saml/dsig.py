@@ -42,7 +42,6 @@ _LEGACY_DIGESTS: dict[str, str] = {c.ALG_SHA1: "sha1"}
 _C14N = frozenset({c.ALG_C14N_EXCLUSIVE})
 _LEGACY_C14N = frozenset({c.ALG_C14N_INCLUSIVE})
 
-_WHITESPACE = re.compile(rb"[ \t\r\n]+")
 _PREFIX = re.compile(r"^(#default|[A-Za-z_][\w.\-]*)$")
 
 
@@ -89,11 +88,14 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+_DELETE_WHITESPACE = str.maketrans("", "", " \t\r\n")
+
+
 def _strict_b64(text: str | None, what: str) -> bytes:
-    data = _WHITESPACE.sub(b"", (text or "").encode("ascii", "replace"))
+    data = (text or "").translate(_DELETE_WHITESPACE)
     try:
-        decoded = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
+        decoded = base64.b64decode(data.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
         raise _reject("signature.binding", f"{what} is not valid base64") from None
     if not decoded:
         raise _reject("signature.binding", f"{what} is empty")
@@ -108,7 +110,17 @@ def _expect(children: list[etree._Element], tags: list[str], where: str, optiona
         raise _reject("signature.binding", f"{where} must contain exactly {', '.join(map(_local, tags))}; found {names}")
 
 
-def bind_signature(signature: etree._Element, id_counts: dict[str, int]) -> BoundSignature:
+_ATTRIBUTES_WITH_VALUE = etree.XPath("//@*[. = $value]")
+_ID_NAMES = frozenset({"ID", "Id", "id"})
+
+
+def count_id(root: etree._Element, value: str) -> int:
+    """How often `value` is used as an ID: attributes with local name ID, Id or id in any namespace (xml:id too)."""
+    # libxml2 finds the few attributes holding this value; only their names are looked at in Python.
+    return sum(1 for a in _ATTRIBUTES_WITH_VALUE(root, value=value) if a.attrname.rsplit("}", 1)[-1] in _ID_NAMES)
+
+
+def bind_signature(signature: etree._Element, root: etree._Element) -> BoundSignature:
     """Check the structure of one signature and that its single Reference names its parent's unique ID."""
     parent = signature.getparent()
     assert parent is not None  # the shape check only hands over signatures that have a parent
@@ -134,10 +146,11 @@ def bind_signature(signature: etree._Element, id_counts: dict[str, int]) -> Boun
             f"the Reference URI {uri!r} does not name the signature's parent {_local(parent.tag)} (ID {parent_id!r})",
             hint="A signature must sit inside the element it signs; a moved or wrapped signature is a signature-wrapping attack.",
         )
-    if id_counts.get(parent_id, 0) != 1:
+    occurrences = count_id(root, parent_id)
+    if occurrences != 1:
         raise _reject(
             "signature.binding",
-            f"the ID {parent_id!r} occurs {id_counts.get(parent_id, 0)} times across ID/Id/id/xml:id attributes",
+            f"the ID {parent_id!r} occurs {occurrences} times across ID/Id/id/xml:id attributes",
             hint="Duplicate IDs let a verifier and a reader pick different elements (signature wrapping).",
         )
 

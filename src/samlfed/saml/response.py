@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,12 +33,11 @@ from .model import (
 )
 from .report import Report
 from .timeutil import parse_xs_datetime
-from .xmlparse import XmlRejected, parse_xml
+from .xmlparse import XmlRejected, parse_canonical, parse_xml
 
 MAX_INPUT_CHARS = 100_000
 DEFAULT_SETTINGS = ValidationSettings()
 
-_ID_ATTRIBUTE_NAMES = frozenset({"ID", "Id", "id"})
 _TEXT_ELEMENTS = frozenset({c.ISSUER, c.NAME_ID, c.AUDIENCE, c.ATTRIBUTE_VALUE})
 _ASCII_WS = b" \t\r\n"
 _NOT_YET_VALID = AwsError("InvalidIdentityToken", 400, "Response is not yet valid")
@@ -64,11 +62,9 @@ class _Document:
     signatures: list[etree._Element] = field(default_factory=list)
     forbidden: list[etree._Element] = field(default_factory=list)
     text_with_markup: list[etree._Element] = field(default_factory=list)
-    id_counts: Counter[str] = field(default_factory=Counter)
 
 
 _WALKED_TAGS = (c.ASSERTION, c.ENCRYPTED_ASSERTION, c.DS_SIGNATURE, *c.FORBIDDEN_DSIG_ELEMENTS)
-_ID_SUFFIXES = ("}ID", "}Id", "}id")
 
 
 def _walk(root: etree._Element) -> _Document:
@@ -89,13 +85,6 @@ def _walk(root: etree._Element) -> _Document:
         if parent is not None and parent.tag in _TEXT_ELEMENTS:
             doc.text_with_markup.append(parent)
     doc.text_with_markup.extend(e for e in root.iter(c.ISSUER, c.NAME_ID, c.AUDIENCE) if len(e))
-    # Every attribute whose local name is ID, Id or id, in any namespace (xml:id included).
-    for element in root.iter(etree.Element):
-        attributes = element.attrib
-        if attributes:
-            for name in attributes.keys():
-                if name in _ID_ATTRIBUTE_NAMES or name.endswith(_ID_SUFFIXES):
-                    doc.id_counts[attributes[name]] += 1
     return doc
 
 
@@ -276,7 +265,7 @@ class _Pipeline:
         policy = self.trust.policy
 
         def binding() -> str | None:
-            bound.extend(dsig.bind_signature(s, doc.id_counts) for s in doc.signatures)
+            bound.extend(dsig.bind_signature(s, doc.root) for s in doc.signatures)
             if not bound:
                 return None
             return "; ".join(f"{_local(b.parent.tag)} signature references #{b.reference_id}" for b in bound)
@@ -316,7 +305,7 @@ class _Pipeline:
         def verify() -> str:
             for b in bound:
                 verified = dsig.verify(b, self.trust.signing_keys, policy)
-                signed = parse_xml(verified.signed_bytes)
+                signed = parse_canonical(verified.signed_bytes)
                 if signed.tag != b.parent.tag or signed.get("ID") != b.reference_id:
                     raise SamlValidationError("signature.verify", "the signed bytes are not the referenced element")
                 results[id(b.parent)] = (verified, signed)
@@ -614,8 +603,9 @@ class _Semantics:
     def _attributes(self) -> str | Warn:
         merged: dict[str, list[str]] = {}
         skipped: list[str] = []
-        for statement in self.assertion.findall(c.ATTRIBUTE_STATEMENT):
-            for attribute in statement.findall(c.ATTRIBUTE):
+        nil = f"{{{c.NS_XSI}}}nil"
+        for statement in self.assertion.iterchildren(c.ATTRIBUTE_STATEMENT):
+            for attribute in statement.iterchildren(c.ATTRIBUTE):
                 name = attribute.get("Name")
                 if not name:
                     raise SamlValidationError("attributes.unique", "an Attribute has no Name")
@@ -626,15 +616,13 @@ class _Semantics:
                         hint="Only the Role attribute may repeat; put multiple values into one Attribute element.",
                     )
                 values = merged.setdefault(name, [])
-                for value in attribute.findall(c.ATTRIBUTE_VALUE):
-                    if value.get(f"{{{c.NS_XSI}}}nil") in ("true", "1"):
-                        continue
+                for value in attribute.iterchildren(c.ATTRIBUTE_VALUE):
                     if len(value):
                         if name.startswith(c.AWS_ATTR_PREFIX):
                             raise SamlValidationError("attributes.unique", f"a value of {name!r} contains XML elements instead of text")
                         skipped.append(name)
-                        continue
-                    values.append(value.text or "")
+                    elif value.get(nil) not in ("true", "1"):
+                        values.append(value.text or "")
         self.attributes = {name: tuple(values) for name, values in merged.items()}
         summary = f"{len(self.attributes)} attribute(s)"
         if skipped:
