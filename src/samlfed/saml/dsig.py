@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import hmac
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -127,6 +128,8 @@ def bind_signature(signature: etree._Element, root: etree._Element) -> BoundSign
     children = _children(signature)
     _expect(children, [c.DS_SIGNED_INFO, c.DS_SIGNATURE_VALUE], "ds:Signature", optional_tail=(c.DS_KEY_INFO,))
     signed_info, signature_value = children[0], children[1]
+    if len(children) == 3:
+        _check_key_info(children[2])
 
     si_children = _children(signed_info)
     _expect(si_children, [c.DS_C14N_METHOD, c.DS_SIGNATURE_METHOD, c.DS_REFERENCE], "ds:SignedInfo")
@@ -154,6 +157,12 @@ def bind_signature(signature: etree._Element, root: etree._Element) -> BoundSign
             hint="Duplicate IDs let a verifier and a reader pick different elements (signature wrapping).",
         )
 
+    _check_attributes(signature)
+    # One of each anywhere in the signature: a second SignedInfo or Reference hidden in KeyInfo is how
+    # verifiers that search instead of walking the structure get confused (xml-crypto CVE-2025-29774).
+    counts = Counter(e.tag for e in signature.iter(*_SINGLETONS))
+    if any(counts[tag] != 1 for tag in _SINGLETONS):
+        raise _reject("signature.binding", "the signature holds more than one Signature, SignedInfo, Reference, Transforms, DigestValue or SignatureValue")
     transforms = _children(transforms_el)
     if any(t.tag != c.DS_TRANSFORM for t in transforms):
         raise _reject("signature.binding", "ds:Transforms may contain only ds:Transform elements")
@@ -172,6 +181,50 @@ def bind_signature(signature: etree._Element, root: etree._Element) -> BoundSign
         digest_value=_strict_b64(_no_children(digest_value_el).text, "DigestValue"),
         signature_value=_strict_b64(_no_children(signature_value).text, "SignatureValue"),
     )
+
+
+_ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    c.DS_SIGNATURE: frozenset({"Id"}),
+    c.DS_SIGNED_INFO: frozenset({"Id"}),
+    c.DS_C14N_METHOD: frozenset({"Algorithm"}),
+    c.DS_SIGNATURE_METHOD: frozenset({"Algorithm"}),
+    c.DS_REFERENCE: frozenset({"URI", "Id", "Type"}),
+    c.DS_TRANSFORMS: frozenset(),
+    c.DS_TRANSFORM: frozenset({"Algorithm"}),
+    c.DS_DIGEST_METHOD: frozenset({"Algorithm"}),
+    c.DS_DIGEST_VALUE: frozenset(),
+    c.DS_SIGNATURE_VALUE: frozenset({"Id"}),
+    c.EXC_INCLUSIVE_NAMESPACES: frozenset({"PrefixList"}),
+    c.DS_KEY_INFO: frozenset({"Id"}),
+    c.DS_X509_DATA: frozenset(),
+    c.DS_X509_CERTIFICATE: frozenset(),
+}
+# KeyInfo is never read (keys come from metadata), but it must still look like what IdPs send.
+_KEY_INFO_CHILDREN = frozenset({c.qname(c.NS_DSIG, "KeyName"), c.qname(c.NS_DSIG, "KeyValue"), c.DS_X509_DATA})
+_X509_DATA_CHILDREN = frozenset(
+    {c.DS_X509_CERTIFICATE, c.qname(c.NS_DSIG, "X509SubjectName"), c.qname(c.NS_DSIG, "X509IssuerSerial"), c.qname(c.NS_DSIG, "X509SKI")}
+)
+
+
+_SINGLETONS = (c.DS_SIGNATURE, c.DS_SIGNED_INFO, c.DS_REFERENCE, c.DS_TRANSFORMS, c.DS_DIGEST_VALUE, c.DS_SIGNATURE_VALUE)
+
+
+def _check_attributes(signature: etree._Element) -> None:
+    """Only the attributes the XML-DSig schema defines (KeyInfo, which is never read, excepted)."""
+    for element in signature.iter(*_ALLOWED_ATTRIBUTES):
+        extra = set(element.attrib.keys()) - _ALLOWED_ATTRIBUTES[element.tag]
+        if extra:
+            raise _reject("signature.binding", f"ds:{_local(element.tag)} carries unexpected attributes {sorted(extra)}")
+
+
+def _check_key_info(key_info: etree._Element) -> None:
+    entries = _children(key_info)
+    if not entries or any(e.tag not in _KEY_INFO_CHILDREN for e in entries):
+        raise _reject("signature.binding", "ds:KeyInfo holds something other than KeyName, KeyValue or X509Data")
+    for x509_data in (e for e in entries if e.tag == c.DS_X509_DATA):
+        items = _children(x509_data)
+        if not items or any(i.tag not in _X509_DATA_CHILDREN for i in items):
+            raise _reject("signature.binding", "ds:X509Data holds something other than X.509 certificate data")
 
 
 def _no_children(element: etree._Element) -> etree._Element:
