@@ -26,6 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/fuzz_latency.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .hypothesis
