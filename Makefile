@@ -22,6 +22,7 @@ demo: $(STAMP)
 	-$(BIN)/samlfed doctor .demo/tampered.b64 --metadata .demo/idp-metadata.xml
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

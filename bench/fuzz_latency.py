@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -121,7 +121,7 @@ def main() -> int:
         print(f"{name:32} {len(times):7} {p99:8.2f} {max(times):8.2f}{flag}")
     total = sum(len(t) for t in samples.values())
     print(f"{total} inputs, worst {worst:.2f} ms (bound {BOUND_MS:g} ms): {'ok' if worst <= BOUND_MS else 'EXCEEDED'}")
-    print(f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M}Z")
+    print(f"measured {datetime.now(UTC):%Y-%m-%d %H:%M}Z")
     return 0 if worst <= BOUND_MS else 1
 
 

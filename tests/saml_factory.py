@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Literal
 
 from lxml import etree
@@ -14,7 +14,7 @@ from lxml import etree
 from samlfed.saml import ProviderPolicy, ProviderTrust, SigningKey, ValidationSettings
 from samlfed.saml.signing import AssertionSpec, IdpSigner, build_response, sign_element
 
-NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
 ENTITY_ID = "https://idp.example.test/saml"
 ACCOUNT = "111111111111"
 PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT}:saml-provider/ExampleIdP"
@@ -23,7 +23,7 @@ OPS_ROLE = f"arn:aws:iam::{ACCOUNT}:role/Operator"
 SETTINGS = ValidationSettings()
 
 
-@lru_cache(maxsize=None)
+@cache
 def signer(name: str = "idp") -> IdpSigner:
     """One key per name for the whole run (RSA key generation is slow)."""
     return IdpSigner.generate(f"samlfed test {name}", not_before=NOW - timedelta(days=1), not_after=NOW + timedelta(days=365))

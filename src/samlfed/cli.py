@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -27,7 +27,7 @@ def _usage(message: str) -> typer.Exit:
 
 def _now(value: str | None) -> datetime:
     if value is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         return parse_xs_datetime(value)
     except ValueError:
@@ -44,13 +44,13 @@ def _read(path: str) -> str:
 @app.command()
 def doctor(
     file: Annotated[str, typer.Argument(help="SAMLResponse (base64, XML or form body); '-' reads standard input")] = "-",
-    metadata: Annotated[Optional[list[Path]], typer.Option("--metadata", help="IdP metadata file (repeatable)")] = None,
-    cert: Annotated[Optional[list[Path]], typer.Option("--cert", help="trusted signing certificate or public key, PEM (repeatable)")] = None,
-    now: Annotated[Optional[str], typer.Option(help="evaluate at this instant (ISO 8601 with zone)")] = None,
-    audience: Annotated[Optional[list[str]], typer.Option("--audience", help="also accept this Audience (repeatable)")] = None,
-    acs: Annotated[Optional[list[str]], typer.Option("--acs", help="also accept this ACS URL as Recipient/Destination (repeatable)")] = None,
-    role_arn: Annotated[Optional[str], typer.Option(help="check that this role is granted (with --principal-arn)")] = None,
-    principal_arn: Annotated[Optional[str], typer.Option(help="the saml-provider ARN of --role-arn")] = None,
+    metadata: Annotated[list[Path] | None, typer.Option("--metadata", help="IdP metadata file (repeatable)")] = None,
+    cert: Annotated[list[Path] | None, typer.Option("--cert", help="trusted signing certificate or public key, PEM (repeatable)")] = None,
+    now: Annotated[str | None, typer.Option(help="evaluate at this instant (ISO 8601 with zone)")] = None,
+    audience: Annotated[list[str] | None, typer.Option("--audience", help="also accept this Audience (repeatable)")] = None,
+    acs: Annotated[list[str] | None, typer.Option("--acs", help="also accept this ACS URL as Recipient/Destination (repeatable)")] = None,
+    role_arn: Annotated[str | None, typer.Option(help="check that this role is granted (with --principal-arn)")] = None,
+    principal_arn: Annotated[str | None, typer.Option(help="the saml-provider ARN of --role-arn")] = None,
     allow_legacy_algorithms: Annotated[bool, typer.Option(help="allow RSA-SHA1, SHA-1, inclusive c14n and 1024-bit keys")] = False,
     allow_response_only_signature: Annotated[bool, typer.Option(help="accept a signed Response around an unsigned Assertion")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
@@ -92,7 +92,7 @@ def doctor(
 @app.command()
 def sample(
     out: Annotated[Path, typer.Option(help="directory to write the sample into")] = Path(".demo"),
-    now: Annotated[Optional[str], typer.Option(help="issue instant (ISO 8601 with zone); default now")] = None,
+    now: Annotated[str | None, typer.Option(help="issue instant (ISO 8601 with zone); default now")] = None,
 ) -> None:
     """Write a throw-away IdP's metadata, a signed AWS-shaped response and a tampered copy."""
     from .sample import write_sample

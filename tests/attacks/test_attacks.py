@@ -19,7 +19,7 @@ from datetime import timedelta
 import pytest
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
-from saml_factory import DEV_ROLE, NOW, OPS_ROLE, PROVIDER_ARN, encode, response_tree, signer, trust
+from saml_factory import DEV_ROLE, NOW, OPS_ROLE, PROVIDER_ARN, response_tree, signer, trust
 
 from samlfed.saml import CHECKS, ProviderPolicy, RolePair, SamlValidationError, validate
 from samlfed.saml import constants as c

@@ -23,9 +23,8 @@ from signxml import SignatureConfiguration, XMLVerifier
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from test_attacks import ATTACKS, build
 
-from samlfed.saml import ProviderPolicy, SamlValidationError, validate
+from samlfed.saml import ProviderPolicy, SamlValidationError, dsig, validate
 from samlfed.saml import constants as c
-from samlfed.saml import dsig
 from samlfed.saml.signing import sign_element
 
 POLICY = ProviderPolicy(allow_response_only_signature=True)

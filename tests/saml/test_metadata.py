@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -49,7 +49,7 @@ def test_shared_fixture_metadata() -> None:
     google = parse_metadata((shared_dir() / "fixtures/saml/crewjam-saml/TestSPCanHandlePlaintextResponse_IDPMetadata").read_bytes(), now=NOW)
     assert google.entity_id == "https://accounts.google.com/o/saml2?idpid=C02dfl1r1"
     assert len(google.signing_keys) == 1
-    assert google.valid_until == datetime(2021, 1, 3, 16, 17, 49, tzinfo=timezone.utc)
+    assert google.valid_until == datetime(2021, 1, 3, 16, 17, 49, tzinfo=UTC)
     assert any("expired" in w for w in google.warnings) and any("validUntil" in w for w in google.warnings)
     pysaml2 = parse_metadata((shared_dir() / "fixtures/saml/pysaml2/idp.xml").read_bytes(), now=NOW)
     assert pysaml2.entity_id == "urn:mace:example.com:saml:roland:idp"

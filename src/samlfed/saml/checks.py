@@ -8,10 +8,10 @@ AWS would return first. Each check also names the AWS error the STS API returns 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
     """Which part of the pipeline a check belongs to."""
 
     INPUT = "input"

@@ -13,7 +13,6 @@ It is differentially tested against signxml and python-xmlsec (tests/saml/test_d
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -95,7 +94,7 @@ _DELETE_WHITESPACE = str.maketrans("", "", " \t\r\n")
 def _strict_b64(text: str | None, what: str) -> bytes:
     data = (text or "").translate(_DELETE_WHITESPACE)
     try:
-        decoded = base64.b64decode(data.encode("ascii"), validate=True)
+        decoded = binascii.a2b_base64(data.encode("ascii"), strict_mode=True)
     except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
         raise _reject("signature.binding", f"{what} is not valid base64") from None
     if not decoded:
@@ -125,6 +124,9 @@ def bind_signature(signature: etree._Element, root: etree._Element) -> BoundSign
     """Check the structure of one signature and that its single Reference names its parent's unique ID."""
     parent = signature.getparent()
     assert parent is not None  # the shape check only hands over signatures that have a parent
+    # One walk over the whole signature; holding the elements also keeps lxml's proxies alive for the
+    # structural checks below, which then cost next to nothing.
+    everything = list(signature.iter())
     children = _children(signature)
     _expect(children, [c.DS_SIGNED_INFO, c.DS_SIGNATURE_VALUE], "ds:Signature", optional_tail=(c.DS_KEY_INFO,))
     signed_info, signature_value = children[0], children[1]
@@ -157,12 +159,7 @@ def bind_signature(signature: etree._Element, root: etree._Element) -> BoundSign
             hint="Duplicate IDs let a verifier and a reader pick different elements (signature wrapping).",
         )
 
-    _check_attributes(signature)
-    # One of each anywhere in the signature: a second SignedInfo or Reference hidden in KeyInfo is how
-    # verifiers that search instead of walking the structure get confused (xml-crypto CVE-2025-29774).
-    counts = Counter(e.tag for e in signature.iter(*_SINGLETONS))
-    if any(counts[tag] != 1 for tag in _SINGLETONS):
-        raise _reject("signature.binding", "the signature holds more than one Signature, SignedInfo, Reference, Transforms, DigestValue or SignatureValue")
+    _check_signature_elements(everything)
     transforms = _children(transforms_el)
     if any(t.tag != c.DS_TRANSFORM for t in transforms):
         raise _reject("signature.binding", "ds:Transforms may contain only ds:Transform elements")
@@ -206,15 +203,32 @@ _X509_DATA_CHILDREN = frozenset(
 )
 
 
-_SINGLETONS = (c.DS_SIGNATURE, c.DS_SIGNED_INFO, c.DS_REFERENCE, c.DS_TRANSFORMS, c.DS_DIGEST_VALUE, c.DS_SIGNATURE_VALUE)
+_SINGLETONS = frozenset({c.DS_SIGNATURE, c.DS_SIGNED_INFO, c.DS_REFERENCE, c.DS_TRANSFORMS, c.DS_DIGEST_VALUE, c.DS_SIGNATURE_VALUE})
 
 
-def _check_attributes(signature: etree._Element) -> None:
-    """Only the attributes the XML-DSig schema defines (KeyInfo, which is never read, excepted)."""
-    for element in signature.iter(*_ALLOWED_ATTRIBUTES):
-        extra = set(element.attrib.keys()) - _ALLOWED_ATTRIBUTES[element.tag]
-        if extra:
-            raise _reject("signature.binding", f"ds:{_local(element.tag)} carries unexpected attributes {sorted(extra)}")
+def _check_signature_elements(elements: list[etree._Element]) -> None:
+    """Schema attributes only, and one of each singleton anywhere in the signature (KeyInfo included).
+
+    A second SignedInfo or Reference hidden in KeyInfo is how verifiers that search instead of walking the
+    structure get confused (xml-crypto CVE-2025-29774).
+    """
+    counts = Counter()
+    for element in elements:
+        tag = element.tag
+        if not isinstance(tag, str):
+            raise _reject("signature.binding", "the signature contains a comment or processing instruction")
+        allowed = _ALLOWED_ATTRIBUTES.get(tag)
+        if allowed is not None:
+            extra = set(element.attrib.keys()) - allowed
+            if extra:
+                raise _reject("signature.binding", f"ds:{_local(tag)} carries unexpected attributes {sorted(extra)}")
+        if tag in _SINGLETONS:
+            counts[tag] += 1
+    if any(counts[tag] != 1 for tag in _SINGLETONS):
+        raise _reject(
+            "signature.binding",
+            "the signature holds more than one Signature, SignedInfo, Reference, Transforms, DigestValue or SignatureValue",
+        )
 
 
 def _check_key_info(key_info: etree._Element) -> None:

@@ -11,7 +11,7 @@ import binascii
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -75,7 +75,7 @@ def parse_metadata(document: bytes | str, *, now: datetime | None = None) -> Idp
         raise MetadataError("the IDPSSODescriptor does not support the SAML 2.0 protocol")
     keys = _signing_keys(idp)
     valid_until = _valid_until(entity, root)
-    moment = now or datetime.now(timezone.utc)
+    moment = now or datetime.now(UTC)
     return IdpMetadata(
         entity_id=entity_id,
         signing_keys=keys,
@@ -170,7 +170,7 @@ def build_idp_metadata(
     """Standard IdP metadata for the given signing certificates (current and, during a rotation, next)."""
     entity = etree.Element(c.MD_ENTITY_DESCRIPTOR, nsmap=_MD_NSMAP, entityID=entity_id)
     if valid_until is not None:
-        entity.set("validUntil", valid_until.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        entity.set("validUntil", valid_until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     idp = etree.SubElement(
         entity, c.MD_IDP_SSO_DESCRIPTOR, protocolSupportEnumeration=c.NS_PROTOCOL, WantAuthnRequestsSigned="false"
     )

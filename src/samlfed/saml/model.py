@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from cryptography import x509
@@ -227,4 +227,4 @@ def utc(dt: datetime) -> datetime:
     """An aware datetime in UTC; a naive one is refused (every instant must have an explicit zone)."""
     if dt.tzinfo is None:
         raise ValueError("naive datetime: pass an aware UTC datetime")
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)

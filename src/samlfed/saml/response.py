@@ -8,7 +8,6 @@ registered key signed.
 
 from __future__ import annotations
 
-import base64
 import binascii
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +16,8 @@ from typing import Literal
 
 from lxml import etree
 
-from . import aws_claims
+from . import aws_claims, dsig
 from . import constants as c
-from . import dsig
 from .checks import AwsError
 from .errors import SamlValidationError
 from .model import (
@@ -166,7 +164,7 @@ class _Pipeline:
             nonlocal decoded
             compact = raw.translate(None, _ASCII_WS)
             try:
-                decoded = base64.b64decode(compact, validate=True)
+                decoded = binascii.a2b_base64(compact, strict_mode=True)
             except (binascii.Error, ValueError):
                 raise SamlValidationError(
                     "input.base64",
@@ -367,6 +365,8 @@ class _Semantics:
         self.run = run
         self.response = response
         self.assertion = assertion
+        # Holding every element keeps lxml's proxies alive, so the many lookups below don't rebuild them.
+        self._elements = list(assertion.iter())
         self.now = run.now
         self.skew = run.settings.clock_skew
         self.trust = run.trust

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from cryptography import x509
@@ -50,7 +50,7 @@ class IdpSigner:
     ) -> IdpSigner:
         """A new key with a self-signed certificate (metadata keys are trusted as bare keys; no CA involved)."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
         certificate = (
             x509.CertificateBuilder()
@@ -112,7 +112,7 @@ def _new_id() -> str:
 
 
 def _instant(moment: datetime) -> str:
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     if moment.microsecond:
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -150,7 +150,7 @@ def _aws_attributes(spec: AssertionSpec) -> list[tuple[str, list[str]]]:
 
 def build_response(spec: AssertionSpec) -> etree._Element:
     """An unsigned samlp:Response tree in the shape real IdPs send to AWS."""
-    issued = spec.issue_instant or datetime.now(timezone.utc)
+    issued = spec.issue_instant or datetime.now(UTC)
     expires = issued + spec.lifetime
     response = etree.Element(c.RESPONSE, nsmap=_NSMAP)
     response.set("ID", spec.response_id or _new_id())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # The regex decides what is accepted (xs:dateTime with seconds and a zone, nothing else ISO 8601 allows);
 # datetime.fromisoformat then does the calendar arithmetic and range checks.
@@ -14,4 +14,4 @@ def parse_xs_datetime(value: str) -> datetime:
     """Parse an xs:dateTime with an explicit zone into an aware UTC datetime; raise ValueError otherwise."""
     if not _XS_DATETIME.fullmatch(value):
         raise ValueError(f"not an xs:dateTime with a time zone: {value!r}")
-    return datetime.fromisoformat(value).astimezone(timezone.utc)
+    return datetime.fromisoformat(value).astimezone(UTC)
