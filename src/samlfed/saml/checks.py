@@ -8,16 +8,6 @@ AWS would return first. Each check also names the AWS error the STS API returns 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
-
-
-class Stage(StrEnum):
-    """Which part of the pipeline a check belongs to."""
-
-    INPUT = "input"
-    SIGNATURE = "signature"
-    SEMANTICS = "semantics"
-    AWS = "aws"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,40 +26,39 @@ NOT_AUTHORIZED = AwsError("AccessDenied", 403, "Not authorized to perform sts:As
 @dataclass(frozen=True, slots=True)
 class Check:
     id: str
-    stage: Stage
     title: str
     aws: AwsError
 
 
 _CHECKS: tuple[Check, ...] = (
-    Check("input.size", Stage.INPUT, "Input is at most 100,000 characters", SIGNATURE_INVALID),
-    Check("input.base64", Stage.INPUT, "Input is strict base64", SIGNATURE_INVALID),
-    Check("xml.parse", Stage.INPUT, "Well-formed UTF-8 XML without DOCTYPE, entities or processing instructions", SIGNATURE_INVALID),
-    Check("shape.root", Stage.INPUT, "Root is a SAML 2.0 protocol Response with an ID", SIGNATURE_INVALID),
-    Check("shape.assertion", Stage.INPUT, "Exactly one Assertion in the whole document", SIGNATURE_INVALID),
-    Check("shape.signatures", Stage.INPUT, "Every Signature is a direct child of the Response or the Assertion", SIGNATURE_INVALID),
-    Check("shape.text", Stage.INPUT, "No comments or markup inside Issuer, NameID, Audience or AttributeValue", SIGNATURE_INVALID),
-    Check("signature.binding", Stage.SIGNATURE, "Each signature has one Reference naming its parent's unique ID", SIGNATURE_INVALID),
-    Check("signature.algorithms", Stage.SIGNATURE, "Signature, digest, canonicalization and transforms are in the allowed profile", SIGNATURE_INVALID),
-    Check("signature.required", Stage.SIGNATURE, "The Assertion is signed (or the Response, where allowed)", SIGNATURE_INVALID),
-    Check("signature.verify", Stage.SIGNATURE, "Every signature verifies with a registered signing key", SIGNATURE_INVALID),
-    Check("signature.certificate", Stage.SIGNATURE, "The verifying certificate is within its validity period", SIGNATURE_INVALID),
-    Check("issuer", Stage.SEMANTICS, "Issuer equals the provider's entity ID", AwsError("InvalidIdentityToken", 400, "Issuer not present in specified provider")),
-    Check("status", Stage.SEMANTICS, "Status is Success", AwsError("IDPRejectedClaim", 403, "The identity provider did not return a successful SAML status")),
-    Check("conditions.not_before", Stage.SEMANTICS, "Conditions NotBefore has been reached", AwsError("InvalidIdentityToken", 400, "Response is not yet valid")),
-    Check("conditions.not_on_or_after", Stage.SEMANTICS, "Conditions and SubjectConfirmationData NotOnOrAfter are in the future", AwsError("ExpiredTokenException", 400, "Response has expired")),
-    Check("issue_instant", Stage.SEMANTICS, "Assertion was issued less than 5 minutes ago", AwsError("ExpiredTokenException", 400, "Token must be redeemed within 5 minutes of issuance")),
-    Check("audience", Stage.SEMANTICS, "An Audience is an accepted audience", AwsError("InvalidIdentityToken", 400, "Response does not contain the required audience.")),
-    Check("destination", Stage.SEMANTICS, "Response Destination (if present) is an accepted ACS URL", AwsError("InvalidIdentityToken", 400, "Response Destination is not an accepted endpoint")),
-    Check("subject_confirmation", Stage.SEMANTICS, "One bearer SubjectConfirmation with an accepted Recipient and a NotOnOrAfter", AwsError("InvalidIdentityToken", 400, "Response does not contain a valid SubjectConfirmation for this endpoint")),
-    Check("subject.name_id", Stage.SEMANTICS, "Subject has a non-empty NameID", NOT_AUTHORIZED),
-    Check("attributes.unique", Stage.SEMANTICS, "No attribute other than Role is repeated", AwsError("InvalidIdentityToken", 400, "Attribute is repeated in AuthnResponse")),
-    Check("session.not_on_or_after", Stage.SEMANTICS, "AuthnStatement SessionNotOnOrAfter (if present) is in the future", AwsError("ExpiredTokenException", 400, "Response has expired")),
-    Check("aws.role_session_name", Stage.AWS, "RoleSessionName is present and matches [a-zA-Z_0-9+=,.@-]{2,64}", AwsError("InvalidIdentityToken", 400, "RoleSessionName is required in AuthnResponse")),
-    Check("aws.source_identity", Stage.AWS, "SourceIdentity (if present) matches [a-zA-Z_0-9+=,.@-]{2,64} and does not begin with aws:", AwsError("InvalidIdentityToken", 400, 'Source Identity must match [a-zA-Z_0-9+=,.@-]{2,64} and not begin with "aws:"')),
-    Check("aws.session_duration", Stage.AWS, "SessionDuration (if present) is one integer from 900 to 43200", AwsError("InvalidIdentityToken", 400, "SessionDuration in AuthnResponse must be an integer between 900 and 43200")),
-    Check("aws.session_tags", Stage.AWS, "PrincipalTag and TransitiveTagKeys attributes are well formed", AwsError("InvalidIdentityToken", 400, "Session tags in AuthnResponse are invalid")),
-    Check("aws.role", Stage.AWS, "Role attribute holds role/provider pairs (and the requested pair)", NOT_AUTHORIZED),
+    Check("input.size", "Input is at most 100,000 characters", SIGNATURE_INVALID),
+    Check("input.base64", "Input is strict base64", SIGNATURE_INVALID),
+    Check("xml.parse", "Well-formed UTF-8 XML without DOCTYPE, entities or processing instructions", SIGNATURE_INVALID),
+    Check("shape.root", "Root is a SAML 2.0 protocol Response with an ID", SIGNATURE_INVALID),
+    Check("shape.assertion", "Exactly one Assertion in the whole document", SIGNATURE_INVALID),
+    Check("shape.signatures", "Every Signature is a direct child of the Response or the Assertion", SIGNATURE_INVALID),
+    Check("shape.text", "No comments or markup inside Issuer, NameID, Audience or AttributeValue", SIGNATURE_INVALID),
+    Check("signature.binding", "Each signature has one Reference naming its parent's unique ID", SIGNATURE_INVALID),
+    Check("signature.algorithms", "Signature, digest, canonicalization and transforms are in the allowed profile", SIGNATURE_INVALID),
+    Check("signature.required", "The Assertion is signed (or the Response, where allowed)", SIGNATURE_INVALID),
+    Check("signature.verify", "Every signature verifies with a registered signing key", SIGNATURE_INVALID),
+    Check("signature.certificate", "The verifying certificate is within its validity period", SIGNATURE_INVALID),
+    Check("issuer", "Issuer equals the provider's entity ID", AwsError("InvalidIdentityToken", 400, "Issuer not present in specified provider")),
+    Check("status", "Status is Success", AwsError("IDPRejectedClaim", 403, "The identity provider did not return a successful SAML status")),
+    Check("conditions.not_before", "Conditions NotBefore has been reached", AwsError("InvalidIdentityToken", 400, "Response is not yet valid")),
+    Check("conditions.not_on_or_after", "Conditions and SubjectConfirmationData NotOnOrAfter are in the future", AwsError("ExpiredTokenException", 400, "Response has expired")),
+    Check("issue_instant", "Assertion was issued less than 5 minutes ago", AwsError("ExpiredTokenException", 400, "Token must be redeemed within 5 minutes of issuance")),
+    Check("audience", "An Audience is an accepted audience", AwsError("InvalidIdentityToken", 400, "Response does not contain the required audience.")),
+    Check("destination", "Response Destination (if present) is an accepted ACS URL", AwsError("InvalidIdentityToken", 400, "Response Destination is not an accepted endpoint")),
+    Check("subject_confirmation", "One bearer SubjectConfirmation with an accepted Recipient and a NotOnOrAfter", AwsError("InvalidIdentityToken", 400, "Response does not contain a valid SubjectConfirmation for this endpoint")),
+    Check("subject.name_id", "Subject has a non-empty NameID", NOT_AUTHORIZED),
+    Check("attributes.unique", "No attribute other than Role is repeated", AwsError("InvalidIdentityToken", 400, "Attribute is repeated in AuthnResponse")),
+    Check("session.not_on_or_after", "AuthnStatement SessionNotOnOrAfter (if present) is in the future", AwsError("ExpiredTokenException", 400, "Response has expired")),
+    Check("aws.role_session_name", "RoleSessionName is present and matches [a-zA-Z_0-9+=,.@-]{2,64}", AwsError("InvalidIdentityToken", 400, "RoleSessionName is required in AuthnResponse")),
+    Check("aws.source_identity", "SourceIdentity (if present) matches [a-zA-Z_0-9+=,.@-]{2,64} and does not begin with aws:", AwsError("InvalidIdentityToken", 400, 'Source Identity must match [a-zA-Z_0-9+=,.@-]{2,64} and not begin with "aws:"')),
+    Check("aws.session_duration", "SessionDuration (if present) is one integer from 900 to 43200", AwsError("InvalidIdentityToken", 400, "SessionDuration in AuthnResponse must be an integer between 900 and 43200")),
+    Check("aws.session_tags", "PrincipalTag and TransitiveTagKeys attributes are well formed", AwsError("InvalidIdentityToken", 400, "Session tags in AuthnResponse are invalid")),
+    Check("aws.role", "Role attribute holds role/provider pairs (and the requested pair)", NOT_AUTHORIZED),
 )
 
 CHECKS: dict[str, Check] = {check.id: check for check in _CHECKS}

@@ -8,7 +8,6 @@ NS_METADATA = "urn:oasis:names:tc:SAML:2.0:metadata"
 NS_DSIG = "http://www.w3.org/2000/09/xmldsig#"
 NS_DSIG11 = "http://www.w3.org/2009/xmldsig11#"
 NS_EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
-NS_XENC = "http://www.w3.org/2001/04/xmlenc#"
 NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
 NS_XS = "http://www.w3.org/2001/XMLSchema"
 NS_XML = "http://www.w3.org/XML/1998/namespace"
@@ -54,7 +53,6 @@ DS_SIGNATURE_VALUE = qname(NS_DSIG, "SignatureValue")
 DS_KEY_INFO = qname(NS_DSIG, "KeyInfo")
 DS_X509_DATA = qname(NS_DSIG, "X509Data")
 DS_X509_CERTIFICATE = qname(NS_DSIG, "X509Certificate")
-DS_HMAC_OUTPUT_LENGTH = qname(NS_DSIG, "HMACOutputLength")
 EXC_INCLUSIVE_NAMESPACES = qname(NS_EXC_C14N, "InclusiveNamespaces")
 
 # Elements that make a signature dereference or wrap something else: never allowed anywhere.
@@ -79,7 +77,6 @@ MD_NAME_ID_FORMAT = qname(NS_METADATA, "NameIDFormat")
 ALG_C14N_EXCLUSIVE = "http://www.w3.org/2001/10/xml-exc-c14n#"
 ALG_C14N_EXCLUSIVE_COMMENTS = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
 ALG_C14N_INCLUSIVE = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
-ALG_C14N_INCLUSIVE_COMMENTS = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"
 ALG_ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 
 ALG_RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
@@ -97,12 +94,9 @@ CM_BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 NAMEID_FORMAT_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 NAMEID_FORMAT_PREFIX_SAML2 = "urn:oasis:names:tc:SAML:2.0:nameid-format:"
 NAMEID_PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
-NAMEID_TRANSIENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
-NAMEID_EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 ATTRNAME_FORMAT_URI = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
 
 BINDING_HTTP_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-BINDING_HTTP_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 BINDING_SOAP = "urn:oasis:names:tc:SAML:2.0:bindings:SOAP"
 
 # AWS attribute names (case-sensitive, AWS IAM User Guide).

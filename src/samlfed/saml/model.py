@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -59,11 +58,6 @@ class SigningKey:
     @property
     def subject(self) -> str:
         return self.certificate.subject.rfc4514_string() if self.certificate else "(bare public key)"
-
-    def certificate_base64(self) -> str | None:
-        if self.certificate is None:
-            return None
-        return base64.b64encode(self.certificate.public_bytes(serialization.Encoding.DER)).decode()
 
 
 @dataclass(frozen=True, slots=True)
