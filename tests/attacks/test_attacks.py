@@ -252,6 +252,14 @@ def no_transforms(root: Tree) -> Tree:
     return root
 
 
+def signed_info_hidden_in_key_value(root: Tree) -> Tree:
+    """A second SignedInfo where a searching verifier may find it first (xml-crypto CVE-2025-29774)."""
+    signature = signature_of(assertion_of(root))
+    key_value = etree.SubElement(signature.find(c.DS_KEY_INFO), c.qname(c.NS_DSIG, "KeyValue"))
+    key_value.append(copy.deepcopy(signature.find(c.DS_SIGNED_INFO)))
+    return root
+
+
 def two_references(root: Tree) -> Tree:
     reference = signature_of(assertion_of(root)).find(f"{c.DS_SIGNED_INFO}/{c.DS_REFERENCE}")
     reference.addnext(copy.deepcopy(reference))
@@ -403,6 +411,7 @@ ATTACKS = [
     Attack("three transforms", "signature.algorithms", tree=three_transforms),
     Attack("no transforms", "signature.binding", tree=no_transforms),
     Attack("two References", "signature.binding", tree=two_references),
+    Attack("second SignedInfo hidden in KeyInfo", "signature.binding", tree=signed_info_hidden_in_key_value),
     Attack("Reference URI empty", "signature.binding", tree=reference_uri("")),
     Attack("Reference URI external", "signature.binding", tree=reference_uri("http://evil.example/assertion.xml")),
     Attack("Reference URI xpointer", "signature.binding", tree=reference_uri("#xpointer(/)")),
