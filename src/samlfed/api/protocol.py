@@ -1,0 +1,75 @@
+"""AWS query protocol requests: `Action` + `Version` + form-encoded parameters (POST body or GET query string).
+
+Hand-written because no maintained Python library implements the server side of AWS's query protocol; the
+rules follow botocore's `query` serializer (lists as `Name.member.N`, structures as `Name.member.N.Field`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from ..errors import ServiceError
+
+MAX_BODY_BYTES = 256 * 1024
+"""Enough for a 100,000-character SAMLAssertion with every other parameter, URL-encoded."""
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRequest:
+    action: str
+    version: str
+    params: dict[str, str]
+
+    def member_list(self, name: str) -> list[str]:
+        """`Name.member.1`, `Name.member.2`, … in order, stopping at the first gap (botocore never leaves one)."""
+        values = []
+        index = 1
+        while (value := self.params.get(f"{name}.member.{index}")) is not None:
+            values.append(value)
+            index += 1
+        return values
+
+    def member_structs(self, name: str, fields: Iterable[str]) -> list[dict[str, str]]:
+        """`Name.member.N.Field` structures, e.g. Tags.member.1.Key / Tags.member.1.Value."""
+        fields = tuple(fields)
+        structs = []
+        index = 1
+        while True:
+            prefix = f"{name}.member.{index}."
+            struct = {f: self.params[prefix + f] for f in fields if prefix + f in self.params}
+            if not struct:
+                return structs
+            structs.append(struct)
+            index += 1
+
+
+def parse_query(body: bytes, query_string: str, content_type: str | None) -> QueryRequest:
+    """Parse a query-protocol request from its body (POST) and query string (GET or presigned)."""
+    if len(body) > MAX_BODY_BYTES:
+        raise ServiceError("ValidationError", "Request body is too large", 413)
+    params: dict[str, str] = {}
+    sources = [query_string]
+    if body:
+        if content_type is not None and not content_type.lower().startswith(FORM_CONTENT_TYPE):
+            raise ServiceError("InvalidParameterValue", f"Unsupported content type {content_type.split(';')[0]!r}")
+        try:
+            sources.append(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ServiceError("MalformedQueryString", "The request body is not UTF-8 form data", 400) from None
+    for source in sources:
+        try:
+            pairs = parse_qsl(source, keep_blank_values=True, strict_parsing=False, errors="strict")
+        except (UnicodeDecodeError, ValueError):
+            raise ServiceError("MalformedQueryString", "The query string contains a syntax error", 400) from None
+        for key, value in pairs:
+            if key in params and params[key] != value:
+                raise ServiceError("InvalidParameterValue", f"Parameter {key} is given more than once")
+            params[key] = value
+    action = params.pop("Action", "")
+    version = params.pop("Version", "")
+    if not action:
+        raise ServiceError("MissingAction", "Missing Action", 400)
+    return QueryRequest(action, version, params)

@@ -1,0 +1,64 @@
+"""AWS query-protocol responses: `<{Op}Response><{Op}Result>…</{Op}Result><ResponseMetadata>…`, and error XML.
+
+Results are plain Python values: a dict becomes child elements in insertion order, a list becomes `<member>`
+elements, a datetime becomes ISO 8601 UTC without fractional seconds (as AWS emits), a bool becomes
+`true`/`false`, None is omitted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from lxml import etree
+
+from ..errors import ServiceError
+
+NAMESPACES = {
+    "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+    "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+}
+
+
+def aws_timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _append(parent: etree._Element, name: str, value: Any) -> None:
+    if value is None:
+        return
+    namespace = etree.QName(parent).namespace  # children stay in the document's default namespace
+    element = etree.SubElement(parent, f"{{{namespace}}}{name}")
+    _fill(element, value)
+
+
+def _fill(element: etree._Element, value: Any) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _append(element, key, item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _append(element, "member", item)
+    elif isinstance(value, bool):
+        element.text = "true" if value else "false"
+    elif isinstance(value, datetime):
+        element.text = aws_timestamp(value)
+    else:
+        element.text = str(value)
+
+
+def render_result(service: str, action: str, result: dict[str, Any] | None, request_id: str) -> bytes:
+    ns = NAMESPACES[service]
+    response = etree.Element(f"{{{ns}}}{action}Response", nsmap={None: ns})
+    if result is not None:
+        _fill(etree.SubElement(response, f"{{{ns}}}{action}Result"), result)
+    _append(response, "ResponseMetadata", {"RequestId": request_id})
+    return etree.tostring(response, encoding="UTF-8")
+
+
+def render_error(service: str, error: ServiceError, request_id: str) -> bytes:
+    ns = NAMESPACES[service]
+    response = etree.Element(f"{{{ns}}}ErrorResponse", nsmap={None: ns})
+    _append(response, "Error", {"Type": error.fault, "Code": error.code, "Message": error.message})
+    _append(response, "RequestId", request_id)
+    return etree.tostring(response, encoding="UTF-8")

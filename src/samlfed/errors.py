@@ -1,0 +1,28 @@
+"""The typed error every service layer raises; only `samlfed.api` turns it into AWS error XML."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """An AWS-style error: the wire code, the HTTP status and the message clients string-match."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+    @property
+    def fault(self) -> str:
+        """AWS's error Type: the caller's fault (Sender) or ours (Receiver)."""
+        return "Receiver" if self.status >= 500 else "Sender"
+
+
+class ValidationFailed(ServiceError):
+    """One or more parameters broke their constraints, reported in AWS's `N validation errors detected` form."""
+
+    def __init__(self, violations: list[str]) -> None:
+        count = len(violations)
+        noun = "error" if count == 1 else "errors"
+        super().__init__("ValidationError", f"{count} validation {noun} detected: " + "; ".join(violations), 400)
+        self.violations = violations

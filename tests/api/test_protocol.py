@@ -1,0 +1,78 @@
+"""Query-protocol parsing and XML rendering, checked against botocore's own serializer and parser."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import botocore.session
+import pytest
+from botocore.parsers import QueryParser
+from botocore.serialize import QuerySerializer
+
+from samlfed.api.protocol import MAX_BODY_BYTES, parse_query
+from samlfed.api.xml import render_error, render_result
+from samlfed.errors import ServiceError, ValidationFailed
+
+IAM = botocore.session.get_session().get_service_model("iam")
+STS = botocore.session.get_session().get_service_model("sts")
+
+
+def serialized(model, operation: str, params: dict) -> bytes:
+    body = QuerySerializer().serialize_to_request(params, model.operation_model(operation))["body"]
+    return urlencode(body).encode()  # what botocore's HTTP layer sends
+
+
+def test_parses_what_botocore_serializes() -> None:
+    body = serialized(IAM, "TagRole", {"RoleName": "Dev", "Tags": [{"Key": "team", "Value": "a b&c"}, {"Key": "k2", "Value": ""}]})
+    request = parse_query(body, "", "application/x-www-form-urlencoded; charset=utf-8")
+    assert (request.action, request.version) == ("TagRole", "2010-05-08")
+    assert request.params["RoleName"] == "Dev"
+    assert request.member_structs("Tags", ("Key", "Value")) == [{"Key": "team", "Value": "a b&c"}, {"Key": "k2", "Value": ""}]
+    body = serialized(IAM, "UntagRole", {"RoleName": "Dev", "TagKeys": ["a", "b"]})
+    assert parse_query(body, "", None).member_list("TagKeys") == ["a", "b"]
+
+
+def test_query_string_form_and_errors() -> None:
+    assert parse_query(b"", "Action=GetCallerIdentity&Version=2011-06-15", None).action == "GetCallerIdentity"
+    with pytest.raises(ServiceError) as info:
+        parse_query(b"Version=2011-06-15", "", None)
+    assert info.value.code == "MissingAction"
+    with pytest.raises(ServiceError):
+        parse_query(b"x" * (MAX_BODY_BYTES + 1), "", None)
+    with pytest.raises(ServiceError) as info:
+        parse_query(b"Action=A&Action=B", "", None)
+    assert info.value.code == "InvalidParameterValue"
+    with pytest.raises(ServiceError):
+        parse_query(b"\xff\xfe", "", None)
+
+
+def test_rendered_result_parses_with_botocore() -> None:
+    expiration = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
+    xml = render_result(
+        "sts",
+        "AssumeRoleWithSAML",
+        {
+            "Credentials": {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": expiration},
+            "AssumedRoleUser": {"AssumedRoleId": "AROAEXAMPLE:alice", "Arn": "arn:aws:sts::111111111111:assumed-role/Dev/alice"},
+            "PackedPolicySize": 6,
+            "Subject": "alice",
+            "SubjectType": "persistent",
+        },
+        "req-1",
+    )
+    parsed = QueryParser().parse({"body": xml, "headers": {}, "status_code": 200}, STS.operation_model("AssumeRoleWithSAML").output_shape)
+    assert parsed["Credentials"]["Expiration"] == expiration
+    assert parsed["AssumedRoleUser"]["Arn"].endswith("assumed-role/Dev/alice")
+    assert parsed["PackedPolicySize"] == 6 and parsed["ResponseMetadata"]["RequestId"] == "req-1"
+
+
+def test_rendered_error_parses_with_botocore() -> None:
+    error = ValidationFailed(["Value '50000' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"])
+    xml = render_error("sts", error, "req-2")
+    parsed = QueryParser().parse({"body": xml, "headers": {}, "status_code": 400}, None)
+    assert parsed["Error"]["Code"] == "ValidationError"
+    assert parsed["Error"]["Message"].startswith("1 validation error detected: Value '50000' at 'durationSeconds'")
+    assert b"<Type>Sender</Type>" in xml
+    two = ValidationFailed(["a", "b"])
+    assert two.message == "2 validation errors detected: a; b"

@@ -1,0 +1,108 @@
+"""SigV4 verification against requests that botocore itself signed (header and presigned forms)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.auth import SigV4Auth, SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from samlfed.api.sigv4 import HttpRequest, parse_claim, verify
+from samlfed.errors import ServiceError
+
+KEY, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
+
+
+def botocore_signed(*, presign: bool = False, token: str | None = None, body: bytes = BODY,
+                    url: str = "http://127.0.0.1:8080/", method: str = "POST") -> HttpRequest:
+    """A request signed by botocore now; tests verify it relative to its own X-Amz-Date."""
+    request = AWSRequest(method=method, url=url, data=body if method == "POST" else None,
+                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    credentials = Credentials(KEY, SECRET, token)
+    signer = SigV4QueryAuth(credentials, "sts", "eu-west-1", expires=900) if presign else SigV4Auth(credentials, "sts", "us-east-1")
+    signer.add_auth(request)
+    prepared = request.prepare()
+    parts = urlsplit(prepared.url)
+    headers = {k.lower(): v for k, v in prepared.headers.items()}
+    headers.setdefault("host", parts.netloc)
+    return HttpRequest(prepared.method, parts.path or "/", parts.query, headers, prepared.body or b"")
+
+
+def signed_at(request: HttpRequest) -> datetime:
+    return parse_claim(request).amz_date
+
+
+def check(request: HttpRequest, *, secret: str = SECRET, now: datetime | None = None) -> None:
+    claim = parse_claim(request)
+    assert claim is not None
+    verify(request, claim, secret, now or claim.amz_date)
+
+
+def error_of(request: HttpRequest, **kwargs) -> ServiceError:
+    with pytest.raises(ServiceError) as info:
+        check(request, **kwargs)
+    return info.value
+
+
+def test_header_signature_verifies() -> None:
+    request = botocore_signed()
+    check(request)
+    claim = parse_claim(request)
+    assert (claim.access_key_id, claim.region, claim.service) == (KEY, "us-east-1", "sts")
+
+
+def test_session_token_is_carried() -> None:
+    claim = parse_claim(botocore_signed(token="FwoGZXIvYXdzEXAMPLE"))
+    assert claim.session_token == "FwoGZXIvYXdzEXAMPLE"
+    check(botocore_signed(token="FwoGZXIvYXdzEXAMPLE"))
+
+
+def test_presigned_query_verifies_within_expiry() -> None:
+    request = botocore_signed(presign=True, method="GET", url="http://127.0.0.1:8080/?Action=GetCallerIdentity&Version=2011-06-15")
+    check(request, now=signed_at(request) + timedelta(seconds=899))
+    error = error_of(request, now=signed_at(request) + timedelta(seconds=901))
+    assert error.code == "SignatureDoesNotMatch" and error.message.startswith("Signature expired")
+
+
+def test_wrong_secret_and_tampered_body() -> None:
+    error = error_of(botocore_signed(), secret="x" * 40)
+    assert (error.code, error.status) == ("SignatureDoesNotMatch", 403)
+    request = botocore_signed()
+    tampered = HttpRequest(request.method, request.path, request.query_string, request.headers, request.body + b"&Extra=1")
+    assert error_of(tampered).code == "SignatureDoesNotMatch"
+
+
+def test_clock_skew_of_more_than_15_minutes() -> None:
+    request = botocore_signed()
+    at = signed_at(request)
+    check(request, now=at + timedelta(minutes=14))
+    check(request, now=at - timedelta(minutes=14))
+    late = error_of(request, now=at + timedelta(minutes=16))
+    assert late.code == "SignatureDoesNotMatch" and f"Signature expired: {at:%Y%m%dT%H%M%SZ} is now earlier than" in late.message
+    early = error_of(request, now=at - timedelta(minutes=16))
+    assert early.code == "SignatureDoesNotMatch" and "Signature not yet current" in early.message
+
+
+def test_unsigned_request_has_no_claim() -> None:
+    assert parse_claim(HttpRequest("POST", "/", "", {"host": "x"}, BODY)) is None
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261124/us-east-1/sts/aws4_request, SignedHeaders=host",
+        "AWS4-HMAC-SHA256 Credential=short/20261124/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=ab",
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261124/us-east-1/sts/aws4_request, SignedHeaders=x-amz-date, Signature=ab",
+        "AWS3 Credential=x",
+    ],
+    ids=["no-signature", "bad-credential", "host-unsigned", "other-algorithm"],
+)
+def test_malformed_authorization_is_incomplete_signature(authorization: str) -> None:
+    request = HttpRequest("POST", "/", "", {"host": "x", "authorization": authorization, "x-amz-date": "20261124T120000Z"}, BODY)
+    with pytest.raises(ServiceError) as info:
+        parse_claim(request)
+    assert (info.value.code, info.value.status) == ("IncompleteSignature", 400)
