@@ -1,0 +1,1 @@
+"""STS service logic: AssumeRoleWithSAML orchestration and temporary credentials."""

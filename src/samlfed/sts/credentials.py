@@ -1,0 +1,152 @@
+"""Temporary credentials that any node can verify without a database read.
+
+* The session token is the session itself: its claims, sealed with AES-256-GCM under a server key ring, with
+  the key id in clear so that rotating the ring never invalidates a live session (old keys stay until their
+  sessions have expired).
+* The access key id (`ASIA…`) is bound to the token as GCM associated data, so a token cannot be replayed
+  with another key id.
+* The secret access key is never stored: it is HMAC(ring key, access key id), re-derived on every request to
+  check the SigV4 signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_TOKEN_VERSION = b"\x01"
+_NONCE_BYTES = 12
+_KEY_ID_BYTES = 4
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+class InvalidSessionToken(ValueError):
+    """The token was not issued by this key ring, was altered, or belongs to another access key."""
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Server keys by id; `active` seals new sessions, every key still opens the sessions it sealed."""
+
+    keys: Mapping[str, bytes]
+    active: str
+
+    def __post_init__(self) -> None:
+        if self.active not in self.keys:
+            raise ValueError("the active key is not in the ring")
+        if any(len(key) != 32 or len(bytes.fromhex(kid)) != _KEY_ID_BYTES for kid, key in self.keys.items()):
+            raise ValueError("ring keys are 32 bytes with 4-byte hex ids")
+
+    @classmethod
+    def generate(cls) -> KeyRing:
+        kid = secrets.token_hex(_KEY_ID_BYTES)
+        return cls({kid: secrets.token_bytes(32)}, kid)
+
+    def rotated(self) -> KeyRing:
+        """A ring with a new active key; the previous keys remain for the sessions they sealed."""
+        kid = secrets.token_hex(_KEY_ID_BYTES)
+        return KeyRing({**self.keys, kid: secrets.token_bytes(32)}, kid)
+
+    def without(self, key_id: str) -> KeyRing:
+        if key_id == self.active:
+            raise ValueError("the active key cannot be retired")
+        return KeyRing({k: v for k, v in self.keys.items() if k != key_id}, self.active)
+
+
+@dataclass(frozen=True)
+class SessionClaims:
+    """What a temporary credential stands for. Everything needed to authorize a request is here."""
+
+    account_id: str
+    role_arn: str
+    role_id: str
+    session_name: str
+    issued_at: int
+    expires_at: int
+    """Unix seconds."""
+    source_identity: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    transitive_tag_keys: list[str] = field(default_factory=list)
+    session_policy: str | None = None
+    policy_arns: list[str] = field(default_factory=list)
+    chained: bool = False
+    saml: dict[str, str] = field(default_factory=dict)
+    """The `saml:*` context keys that persist into the session (namequalifier, sub, sub_type, …)."""
+
+    @property
+    def expiration(self) -> datetime:
+        return datetime.fromtimestamp(self.expires_at, UTC)
+
+    @property
+    def assumed_role_arn(self) -> str:
+        partition_and_account = self.role_arn.split(":role/")[0].replace(":iam:", ":sts:")
+        role_name = self.role_arn.rsplit("/", 1)[-1]
+        return f"{partition_and_account}:assumed-role/{role_name}/{self.session_name}"
+
+
+@dataclass(frozen=True)
+class TemporaryCredentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    claims: SessionClaims
+
+
+def _new_access_key_id() -> str:
+    return "ASIA" + "".join(secrets.choice(_BASE32) for _ in range(16))
+
+
+def derive_secret(ring: KeyRing, key_id: str, access_key_id: str) -> str:
+    digest = hmac.new(ring.keys[key_id], b"samlfed secret\x00" + access_key_id.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()[:40]
+
+
+def issue(ring: KeyRing, claims: SessionClaims) -> TemporaryCredentials:
+    access_key_id = _new_access_key_id()
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    plaintext = json.dumps(asdict(claims), separators=(",", ":"), sort_keys=True).encode()
+    sealed = AESGCM(ring.keys[ring.active]).encrypt(nonce, plaintext, access_key_id.encode())
+    token = _TOKEN_VERSION + bytes.fromhex(ring.active) + nonce + sealed
+    return TemporaryCredentials(
+        access_key_id=access_key_id,
+        secret_access_key=derive_secret(ring, ring.active, access_key_id),
+        session_token=base64.urlsafe_b64encode(token).decode().rstrip("="),
+        claims=claims,
+    )
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    claims: SessionClaims
+    secret_access_key: str
+
+
+def open_session(ring: KeyRing, access_key_id: str, session_token: str) -> OpenedSession:
+    """Unseal a session token presented with `access_key_id`. Expiry is the caller's check (it owns the clock)."""
+    try:
+        raw = base64.urlsafe_b64decode(session_token + "=" * (-len(session_token) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidSessionToken("not a samlfed session token") from None
+    header = 1 + _KEY_ID_BYTES + _NONCE_BYTES
+    if len(raw) <= header or raw[:1] != _TOKEN_VERSION:
+        raise InvalidSessionToken("not a samlfed session token")
+    key_id = raw[1 : 1 + _KEY_ID_BYTES].hex()
+    key = ring.keys.get(key_id)
+    if key is None:
+        raise InvalidSessionToken("sealed with a key this server does not hold")
+    try:
+        plaintext = AESGCM(key).decrypt(raw[1 + _KEY_ID_BYTES : header], raw[header:], access_key_id.encode())
+        claims = SessionClaims(**json.loads(plaintext))
+    except (InvalidTag, ValueError, TypeError):
+        raise InvalidSessionToken("the token does not open with this access key") from None
+    return OpenedSession(claims, derive_secret(ring, key_id, access_key_id))

@@ -1,0 +1,73 @@
+"""Self-contained session tokens: sealed claims, bound access keys, derived secrets, key rotation."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+
+from samlfed.sts.credentials import InvalidSessionToken, KeyRing, SessionClaims, derive_secret, issue, open_session
+
+CLAIMS = SessionClaims(
+    account_id="111111111111",
+    role_arn="arn:aws:iam::111111111111:role/engineering/Developer",
+    role_id="AROAEXAMPLEEXAMPLE123",
+    session_name="alice@example.com",
+    issued_at=1_800_000_000,
+    expires_at=1_800_003_600,
+    source_identity="alice",
+    tags={"department": "Engineering"},
+    transitive_tag_keys=["department"],
+    saml={"namequalifier": "abc=", "sub": "alice", "sub_type": "persistent"},
+)
+
+
+def test_issue_and_open_round_trip() -> None:
+    ring = KeyRing.generate()
+    credentials = issue(ring, CLAIMS)
+    assert re.fullmatch(r"ASIA[A-Z2-7]{16}", credentials.access_key_id)
+    assert len(credentials.secret_access_key) == 40
+    opened = open_session(ring, credentials.access_key_id, credentials.session_token)
+    assert opened.claims == CLAIMS
+    assert opened.secret_access_key == credentials.secret_access_key
+    assert CLAIMS.assumed_role_arn == "arn:aws:sts::111111111111:assumed-role/Developer/alice@example.com"
+
+
+def test_token_is_bound_to_its_access_key_and_ring() -> None:
+    ring = KeyRing.generate()
+    one, two = issue(ring, CLAIMS), issue(ring, CLAIMS)
+    with pytest.raises(InvalidSessionToken):
+        open_session(ring, two.access_key_id, one.session_token)
+    with pytest.raises(InvalidSessionToken):
+        open_session(KeyRing.generate(), one.access_key_id, one.session_token)
+
+
+@pytest.mark.parametrize("token", ["", "!!!", "AQ", base64.urlsafe_b64encode(b"\x02" + b"\x00" * 40).decode()])
+def test_garbage_tokens_are_refused(token: str) -> None:
+    with pytest.raises(InvalidSessionToken):
+        open_session(KeyRing.generate(), "ASIAAAAAAAAAAAAAAAAA", token)
+
+
+def test_tampered_token_is_refused() -> None:
+    ring = KeyRing.generate()
+    credentials = issue(ring, CLAIMS)
+    raw = bytearray(base64.urlsafe_b64decode(credentials.session_token + "=="))
+    raw[-1] ^= 1
+    with pytest.raises(InvalidSessionToken):
+        open_session(ring, credentials.access_key_id, base64.urlsafe_b64encode(bytes(raw)).decode())
+
+
+def test_rotation_keeps_live_sessions() -> None:
+    ring = KeyRing.generate()
+    before = issue(ring, CLAIMS)
+    rotated = ring.rotated()
+    after = issue(rotated, CLAIMS)
+    assert open_session(rotated, before.access_key_id, before.session_token).claims == CLAIMS
+    assert open_session(rotated, after.access_key_id, after.session_token).claims == CLAIMS
+    retired = rotated.without(ring.active)
+    with pytest.raises(InvalidSessionToken):
+        open_session(retired, before.access_key_id, before.session_token)
+    with pytest.raises(ValueError):
+        rotated.without(rotated.active)
+    assert derive_secret(rotated, ring.active, before.access_key_id) == before.secret_access_key
