@@ -1,0 +1,82 @@
+"""What the store keeps, as plain immutable records, and the errors it raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class StoreError(Exception):
+    """Base of the store's own errors; the service layer maps them to AWS errors."""
+
+
+class NotFound(StoreError):
+    pass
+
+
+class AlreadyExists(StoreError):
+    pass
+
+
+class Conflict(StoreError):
+    """The entity is still in use (e.g. a role that has inline policies)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    alias: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    access_key_id: str
+    account_id: str
+    sealed_secret: bytes
+    """The secret, encrypted under the server master key; never stored in plain text."""
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Tag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class SamlProvider:
+    arn: str
+    account_id: str
+    name: str
+    uuid: str
+    metadata_document: str
+    valid_until: datetime | None
+    created_at: datetime
+    assertion_encryption_mode: str = "Allowed"
+    attribute_mapping: dict[str, list[str]] | None = None
+    tags: tuple[Tag, ...] = ()
+
+
+@dataclass(frozen=True)
+class Role:
+    account_id: str
+    name: str
+    role_id: str
+    path: str
+    arn: str
+    trust_policy: str
+    max_session_duration: int
+    created_at: datetime
+    description: str | None = None
+    permissions_boundary: str | None = None
+    tags: tuple[Tag, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ServerKey:
+    key_id: str
+    sealed_key: bytes
+    active: bool
+    created_at: datetime

@@ -1,0 +1,117 @@
+"""The relational schema, as SQLAlchemy Core tables (Alembic migrations in `migrations/` create it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("alias", String(63), unique=True, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("access_key_id", String(128), primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.account_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("sealed_secret", LargeBinary, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+saml_providers = Table(
+    "saml_providers",
+    metadata,
+    Column("arn", String(2048), primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.account_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(128), nullable=False),
+    Column("uuid", String(64), nullable=False, unique=True),
+    Column("metadata_document", Text, nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=True),
+    Column("assertion_encryption_mode", String(16), nullable=False, default="Allowed"),
+    Column("attribute_mapping", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+provider_tags = Table(
+    "provider_tags",
+    metadata,
+    Column("arn", String(2048), ForeignKey("saml_providers.arn", ondelete="CASCADE"), primary_key=True),
+    Column("key_lower", String(128), primary_key=True),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id", ondelete="CASCADE"), primary_key=True),
+    Column("name_lower", String(64), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("role_id", String(32), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False, unique=True),
+    Column("trust_policy", Text, nullable=False),
+    Column("description", String(1000), nullable=True),
+    Column("max_session_duration", Integer, nullable=False),
+    Column("permissions_boundary", String(2048), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+_role_fk = dict(refcolumns=["roles.account_id", "roles.name_lower"], ondelete="CASCADE")
+
+role_tags = Table(
+    "role_tags",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("role_name_lower", String(64), primary_key=True),
+    Column("key_lower", String(128), primary_key=True),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+    ForeignKeyConstraint(["account_id", "role_name_lower"], **_role_fk),
+)
+
+role_policies = Table(
+    "role_policies",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("role_name_lower", String(64), primary_key=True),
+    Column("policy_name", String(128), primary_key=True),
+    Column("document", Text, nullable=False),
+    ForeignKeyConstraint(["account_id", "role_name_lower"], **_role_fk),
+)
+
+server_keys = Table(
+    "server_keys",
+    metadata,
+    Column("key_id", String(8), primary_key=True),
+    Column("sealed_key", LargeBinary, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+redeemed_assertions = Table(
+    "redeemed_assertions",
+    metadata,
+    # SHA-256 of (issuer, assertion ID, role ARN): one row per use, whatever the lengths of the parts.
+    Column("redemption", String(64), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)

@@ -1,0 +1,315 @@
+"""The store on SQLAlchemy Core: SQLite (WAL, under a data directory) by default, PostgreSQL for several nodes.
+
+Every public method is one transaction: it commits whole or not at all, so a failure midway leaves no
+half-created role or provider.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, and_, create_engine, delete, event, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from . import schema as t
+from .migrate import upgrade
+from .records import AccessKey, Account, AlreadyExists, Conflict, NotFound, Role, SamlProvider, ServerKey, Tag
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without a zone; everything stored is UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_store_engine(url: str) -> Engine:
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class SqlStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> SqlStore:
+        """Connect and bring the schema up to date."""
+        engine = create_store_engine(url)
+        with engine.begin() as connection:
+            upgrade(connection)
+        return cls(engine)
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    # --- accounts ----------------------------------------------------------------------------------
+
+    def create_account(self, account: Account) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(insert(t.accounts).values(account_id=account.account_id, alias=account.alias, created_at=account.created_at))
+        except IntegrityError:
+            raise AlreadyExists(f"account {account.account_id} or alias {account.alias} exists") from None
+
+    def get_account(self, account_id: str) -> Account:
+        with self._tx() as db:
+            row = db.execute(select(t.accounts).where(t.accounts.c.account_id == account_id)).one_or_none()
+        if row is None:
+            raise NotFound(f"account {account_id}")
+        return Account(row.account_id, row.alias, _aware(row.created_at))
+
+    def list_accounts(self) -> list[Account]:
+        with self._tx() as db:
+            rows = db.execute(select(t.accounts).order_by(t.accounts.c.account_id)).all()
+        return [Account(r.account_id, r.alias, _aware(r.created_at)) for r in rows]
+
+    def set_account_alias(self, account_id: str, alias: str | None) -> None:
+        try:
+            with self._tx() as db:
+                result = db.execute(update(t.accounts).where(t.accounts.c.account_id == account_id).values(alias=alias))
+                if result.rowcount == 0:
+                    raise NotFound(f"account {account_id}")
+        except IntegrityError:
+            raise AlreadyExists(f"alias {alias} is taken") from None
+
+    # --- access keys -------------------------------------------------------------------------------
+
+    def add_access_key(self, key: AccessKey) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(insert(t.access_keys).values(
+                    access_key_id=key.access_key_id, account_id=key.account_id, sealed_secret=key.sealed_secret,
+                    active=key.active, created_at=key.created_at,
+                ))
+        except IntegrityError:
+            raise AlreadyExists(f"access key {key.access_key_id} (or its account does not exist)") from None
+
+    def get_access_key(self, access_key_id: str) -> AccessKey:
+        with self._tx() as db:
+            row = db.execute(select(t.access_keys).where(t.access_keys.c.access_key_id == access_key_id)).one_or_none()
+        if row is None:
+            raise NotFound(f"access key {access_key_id}")
+        return AccessKey(row.access_key_id, row.account_id, bytes(row.sealed_secret), row.active, _aware(row.created_at))
+
+    def list_access_keys(self, account_id: str) -> list[AccessKey]:
+        with self._tx() as db:
+            rows = db.execute(select(t.access_keys).where(t.access_keys.c.account_id == account_id).order_by(t.access_keys.c.created_at)).all()
+        return [AccessKey(r.access_key_id, r.account_id, bytes(r.sealed_secret), r.active, _aware(r.created_at)) for r in rows]
+
+    def delete_access_key(self, access_key_id: str) -> None:
+        with self._tx() as db:
+            if db.execute(delete(t.access_keys).where(t.access_keys.c.access_key_id == access_key_id)).rowcount == 0:
+                raise NotFound(f"access key {access_key_id}")
+
+    # --- SAML providers ----------------------------------------------------------------------------
+
+    def create_provider(self, provider: SamlProvider) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(insert(t.saml_providers).values(
+                    arn=provider.arn, account_id=provider.account_id, name=provider.name, uuid=provider.uuid,
+                    metadata_document=provider.metadata_document, valid_until=provider.valid_until,
+                    assertion_encryption_mode=provider.assertion_encryption_mode,
+                    attribute_mapping=provider.attribute_mapping, created_at=provider.created_at,
+                ))
+                self._upsert_tags(db, t.provider_tags, {"arn": provider.arn}, provider.tags)
+        except IntegrityError:
+            raise AlreadyExists(f"SAML provider {provider.arn}") from None
+
+    def get_provider(self, arn: str) -> SamlProvider:
+        with self._tx() as db:
+            row = db.execute(select(t.saml_providers).where(t.saml_providers.c.arn == arn)).one_or_none()
+            if row is None:
+                raise NotFound(arn)
+            return self._provider(db, row)
+
+    def list_providers(self, account_id: str) -> list[SamlProvider]:
+        with self._tx() as db:
+            rows = db.execute(select(t.saml_providers).where(t.saml_providers.c.account_id == account_id).order_by(t.saml_providers.c.arn)).all()
+            return [self._provider(db, row) for row in rows]
+
+    def update_provider_metadata(self, arn: str, document: str, valid_until: datetime | None) -> None:
+        self._update_one(t.saml_providers, t.saml_providers.c.arn == arn, arn, metadata_document=document, valid_until=valid_until)
+
+    def set_attribute_mapping(self, arn: str, mapping: dict[str, list[str]] | None) -> None:
+        self._update_one(t.saml_providers, t.saml_providers.c.arn == arn, arn, attribute_mapping=mapping)
+
+    def delete_provider(self, arn: str) -> None:
+        with self._tx() as db:
+            if db.execute(delete(t.saml_providers).where(t.saml_providers.c.arn == arn)).rowcount == 0:
+                raise NotFound(arn)
+
+    def tag_provider(self, arn: str, tags: Sequence[Tag]) -> None:
+        with self._tx() as db:
+            self._require(db, t.saml_providers, t.saml_providers.c.arn == arn, arn)
+            self._upsert_tags(db, t.provider_tags, {"arn": arn}, tags)
+
+    def untag_provider(self, arn: str, keys: Sequence[str]) -> None:
+        with self._tx() as db:
+            self._require(db, t.saml_providers, t.saml_providers.c.arn == arn, arn)
+            db.execute(delete(t.provider_tags).where(and_(t.provider_tags.c.arn == arn, t.provider_tags.c.key_lower.in_([k.lower() for k in keys]))))
+
+    def _provider(self, db: Connection, row) -> SamlProvider:  # type: ignore[no-untyped-def]
+        tags = db.execute(select(t.provider_tags).where(t.provider_tags.c.arn == row.arn).order_by(t.provider_tags.c.key_lower)).all()
+        return SamlProvider(
+            arn=row.arn, account_id=row.account_id, name=row.name, uuid=row.uuid,
+            metadata_document=row.metadata_document, valid_until=_aware(row.valid_until), created_at=_aware(row.created_at),
+            assertion_encryption_mode=row.assertion_encryption_mode, attribute_mapping=row.attribute_mapping,
+            tags=tuple(Tag(tag.key, tag.value) for tag in tags),
+        )
+
+    # --- roles -------------------------------------------------------------------------------------
+
+    def _role_key(self, table, account_id: str, name: str):  # type: ignore[no-untyped-def]
+        return and_(table.c.account_id == account_id, table.c.role_name_lower == name.lower())
+
+    def create_role(self, role: Role) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(insert(t.roles).values(
+                    account_id=role.account_id, name_lower=role.name.lower(), name=role.name, role_id=role.role_id,
+                    path=role.path, arn=role.arn, trust_policy=role.trust_policy, description=role.description,
+                    max_session_duration=role.max_session_duration, permissions_boundary=role.permissions_boundary,
+                    created_at=role.created_at,
+                ))
+                self._upsert_tags(db, t.role_tags, {"account_id": role.account_id, "role_name_lower": role.name.lower()}, role.tags)
+        except IntegrityError:
+            raise AlreadyExists(f"role {role.name}") from None
+
+    def get_role(self, account_id: str, name: str) -> Role:
+        with self._tx() as db:
+            row = db.execute(select(t.roles).where(and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()))).one_or_none()
+            if row is None:
+                raise NotFound(f"role {name}")
+            return self._role(db, row)
+
+    def list_roles(self, account_id: str, path_prefix: str = "/") -> list[Role]:
+        with self._tx() as db:
+            rows = db.execute(
+                select(t.roles).where(and_(t.roles.c.account_id == account_id, t.roles.c.path.startswith(path_prefix, autoescape=True))).order_by(t.roles.c.name_lower)
+            ).all()
+            return [self._role(db, row) for row in rows]
+
+    def update_role(self, account_id: str, name: str, **changes: object) -> None:
+        allowed = {"description", "max_session_duration", "trust_policy", "permissions_boundary"}
+        if not changes or set(changes) - allowed:
+            raise ValueError(f"role fields that can change: {sorted(allowed)}")
+        where = and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower())
+        self._update_one(t.roles, where, f"role {name}", **changes)
+
+    def delete_role(self, account_id: str, name: str) -> None:
+        with self._tx() as db:
+            if db.execute(select(t.role_policies.c.policy_name).where(self._role_key(t.role_policies, account_id, name)).limit(1)).first():
+                raise Conflict(f"role {name} still has inline policies")
+            where = and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower())
+            if db.execute(delete(t.roles).where(where)).rowcount == 0:
+                raise NotFound(f"role {name}")
+
+    def tag_role(self, account_id: str, name: str, tags: Sequence[Tag]) -> None:
+        with self._tx() as db:
+            self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
+            self._upsert_tags(db, t.role_tags, {"account_id": account_id, "role_name_lower": name.lower()}, tags)
+
+    def untag_role(self, account_id: str, name: str, keys: Sequence[str]) -> None:
+        with self._tx() as db:
+            self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
+            db.execute(delete(t.role_tags).where(and_(self._role_key(t.role_tags, account_id, name), t.role_tags.c.key_lower.in_([k.lower() for k in keys]))))
+
+    def put_role_policy(self, account_id: str, name: str, policy_name: str, document: str) -> None:
+        with self._tx() as db:
+            self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
+            key = self._role_key(t.role_policies, account_id, name)
+            db.execute(delete(t.role_policies).where(and_(key, t.role_policies.c.policy_name == policy_name)))
+            db.execute(insert(t.role_policies).values(account_id=account_id, role_name_lower=name.lower(), policy_name=policy_name, document=document))
+
+    def get_role_policy(self, account_id: str, name: str, policy_name: str) -> str:
+        with self._tx() as db:
+            key = self._role_key(t.role_policies, account_id, name)
+            row = db.execute(select(t.role_policies.c.document).where(and_(key, t.role_policies.c.policy_name == policy_name))).one_or_none()
+        if row is None:
+            raise NotFound(f"policy {policy_name} of role {name}")
+        return row.document
+
+    def list_role_policies(self, account_id: str, name: str) -> list[str]:
+        with self._tx() as db:
+            self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
+            rows = db.execute(select(t.role_policies.c.policy_name).where(self._role_key(t.role_policies, account_id, name)).order_by(t.role_policies.c.policy_name)).all()
+        return [r.policy_name for r in rows]
+
+    def delete_role_policy(self, account_id: str, name: str, policy_name: str) -> None:
+        with self._tx() as db:
+            key = self._role_key(t.role_policies, account_id, name)
+            if db.execute(delete(t.role_policies).where(and_(key, t.role_policies.c.policy_name == policy_name))).rowcount == 0:
+                raise NotFound(f"policy {policy_name} of role {name}")
+
+    def _role(self, db: Connection, row) -> Role:  # type: ignore[no-untyped-def]
+        tags = db.execute(select(t.role_tags).where(self._role_key(t.role_tags, row.account_id, row.name)).order_by(t.role_tags.c.key_lower)).all()
+        return Role(
+            account_id=row.account_id, name=row.name, role_id=row.role_id, path=row.path, arn=row.arn,
+            trust_policy=row.trust_policy, max_session_duration=row.max_session_duration, created_at=_aware(row.created_at),
+            description=row.description, permissions_boundary=row.permissions_boundary,
+            tags=tuple(Tag(tag.key, tag.value) for tag in tags),
+        )
+
+    # --- the server key ring -----------------------------------------------------------------------
+
+    def list_server_keys(self) -> list[ServerKey]:
+        with self._tx() as db:
+            rows = db.execute(select(t.server_keys).order_by(t.server_keys.c.created_at)).all()
+        return [ServerKey(r.key_id, bytes(r.sealed_key), r.active, _aware(r.created_at)) for r in rows]
+
+    def add_server_key(self, key: ServerKey) -> None:
+        """Add a key; when it is active, it becomes the only active one, in the same transaction."""
+        with self._tx() as db:
+            if key.active:
+                db.execute(update(t.server_keys).values(active=False))
+            db.execute(insert(t.server_keys).values(key_id=key.key_id, sealed_key=key.sealed_key, active=key.active, created_at=key.created_at))
+
+    # --- one-time use of assertions ----------------------------------------------------------------
+
+    def redeem_once(self, issuer: str, assertion_id: str, role_arn: str, *, expires_at: datetime, now: datetime) -> bool:
+        """Record a use of (issuer, assertion, role); False when it was already used. Atomic across nodes."""
+        redemption = hashlib.sha256("\x00".join((issuer, assertion_id, role_arn)).encode()).hexdigest()
+        try:
+            with self._tx() as db:
+                db.execute(delete(t.redeemed_assertions).where(t.redeemed_assertions.c.expires_at < now))
+                db.execute(insert(t.redeemed_assertions).values(redemption=redemption, expires_at=expires_at))
+        except IntegrityError:
+            return False
+        return True
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    def _require(self, db: Connection, table, where, what: str) -> None:  # type: ignore[no-untyped-def]
+        if db.execute(select(table).where(where).limit(1)).first() is None:
+            raise NotFound(what)
+
+    def _update_one(self, table, where, what: str, **values: object) -> None:  # type: ignore[no-untyped-def]
+        with self._tx() as db:
+            if db.execute(update(table).where(where).values(**values)).rowcount == 0:
+                raise NotFound(what)
+
+    @staticmethod
+    def _upsert_tags(db: Connection, table, owner: dict[str, str], tags: Sequence[Tag]) -> None:  # type: ignore[no-untyped-def]
+        """Tag keys are case-insensitive: a new value replaces the old one, keeping the new key's case."""
+        for tag in tags:
+            where = and_(*(table.c[k] == v for k, v in owner.items()), table.c.key_lower == tag.key.lower())
+            db.execute(delete(table).where(where))
+            db.execute(insert(table).values(**owner, key_lower=tag.key.lower(), key=tag.key, value=tag.value))

@@ -1,0 +1,164 @@
+"""The storage conformance suite: the same behaviour from every backend (see conftest.py for the backends)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from samlfed.store import AccessKey, Account, AlreadyExists, Conflict, NotFound, Role, SamlProvider, ServerKey, SqlStore, Tag
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+ACCOUNT = "111111111111"
+PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT}:saml-provider/Corp"
+
+
+def account(store: SqlStore, account_id: str = ACCOUNT, alias: str | None = None) -> None:
+    store.create_account(Account(account_id, alias, NOW))
+
+
+def provider(**changes) -> SamlProvider:
+    base = dict(arn=PROVIDER_ARN, account_id=ACCOUNT, name="Corp", uuid="ABCDEFGHIJKLMNOPQRSTUV", metadata_document="<md/>", valid_until=None, created_at=NOW)
+    return SamlProvider(**{**base, **changes})
+
+
+def role(name: str = "Developer", **changes) -> Role:
+    base = dict(account_id=ACCOUNT, name=name, role_id=f"AROA{name.upper():<17}"[:21].replace(" ", "X"), path="/", arn=f"arn:aws:iam::{ACCOUNT}:role/{name}",
+                trust_policy='{"Version":"2012-10-17","Statement":[]}', max_session_duration=3600, created_at=NOW)
+    return Role(**{**base, **changes})
+
+
+def test_accounts_and_aliases(store: SqlStore) -> None:
+    account(store, alias="acme-dev")
+    account(store, "222222222222")
+    assert store.get_account(ACCOUNT) == Account(ACCOUNT, "acme-dev", NOW)
+    assert [a.account_id for a in store.list_accounts()] == [ACCOUNT, "222222222222"]
+    with pytest.raises(AlreadyExists):
+        account(store)
+    with pytest.raises(AlreadyExists):
+        store.set_account_alias("222222222222", "acme-dev")
+    store.set_account_alias(ACCOUNT, None)
+    store.set_account_alias("222222222222", "acme-dev")
+    assert store.get_account("222222222222").alias == "acme-dev"
+    with pytest.raises(NotFound):
+        store.get_account("333333333333")
+
+
+def test_access_keys(store: SqlStore) -> None:
+    account(store)
+    key = AccessKey("AKIAEXAMPLEEXAMPLE01", ACCOUNT, b"\x00sealed\xff", True, NOW)
+    store.add_access_key(key)
+    assert store.get_access_key(key.access_key_id) == key
+    assert store.list_access_keys(ACCOUNT) == [key]
+    with pytest.raises(AlreadyExists):
+        store.add_access_key(AccessKey("AKIAOTHER00000000000", "999999999999", b"x", True, NOW))  # no such account
+    store.delete_access_key(key.access_key_id)
+    with pytest.raises(NotFound):
+        store.get_access_key(key.access_key_id)
+
+
+def test_providers_and_their_tags(store: SqlStore) -> None:
+    account(store)
+    store.create_provider(provider(tags=(Tag("team", "platform"),)))
+    with pytest.raises(AlreadyExists):
+        store.create_provider(provider())
+    got = store.get_provider(PROVIDER_ARN)
+    assert got.uuid == "ABCDEFGHIJKLMNOPQRSTUV" and got.tags == (Tag("team", "platform"),) and got.assertion_encryption_mode == "Allowed"
+    store.tag_provider(PROVIDER_ARN, [Tag("TEAM", "security"), Tag("env", "prod")])
+    assert store.get_provider(PROVIDER_ARN).tags == (Tag("env", "prod"), Tag("TEAM", "security"))
+    store.untag_provider(PROVIDER_ARN, ["team"])
+    assert store.get_provider(PROVIDER_ARN).tags == (Tag("env", "prod"),)
+    until = NOW + timedelta(days=365)
+    store.update_provider_metadata(PROVIDER_ARN, "<md2/>", until)
+    store.set_attribute_mapping(PROVIDER_ARN, {"email": ["mail"]})
+    got = store.get_provider(PROVIDER_ARN)
+    assert (got.metadata_document, got.valid_until, got.attribute_mapping) == ("<md2/>", until, {"email": ["mail"]})
+    assert [p.arn for p in store.list_providers(ACCOUNT)] == [PROVIDER_ARN]
+    store.delete_provider(PROVIDER_ARN)
+    with pytest.raises(NotFound):
+        store.get_provider(PROVIDER_ARN)
+    with pytest.raises(NotFound):
+        store.delete_provider(PROVIDER_ARN)
+
+
+def test_roles_are_unique_case_insensitively(store: SqlStore) -> None:
+    account(store)
+    store.create_role(role("ProdRole", tags=(Tag("cost", "1"),)))
+    with pytest.raises(AlreadyExists):
+        store.create_role(role("PRODROLE", role_id="AROAOTHER000000000000", arn=f"arn:aws:iam::{ACCOUNT}:role/PRODROLE"))
+    got = store.get_role(ACCOUNT, "prodrole")
+    assert got.name == "ProdRole" and got.tags == (Tag("cost", "1"),)
+    store.update_role(ACCOUNT, "ProdRole", description="prod", max_session_duration=43200)
+    store.update_role(ACCOUNT, "ProdRole", trust_policy='{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}')
+    got = store.get_role(ACCOUNT, "ProdRole")
+    assert (got.description, got.max_session_duration) == ("prod", 43200) and "Allow" in got.trust_policy
+    with pytest.raises(NotFound):
+        store.update_role(ACCOUNT, "Missing", description="x")
+
+
+def test_role_listing_by_path(store: SqlStore) -> None:
+    account(store)
+    store.create_role(role("A", path="/eng/"))
+    store.create_role(role("B", path="/ops/"))
+    store.create_role(role("C", path="/eng_x/"))
+    assert [r.name for r in store.list_roles(ACCOUNT, "/eng/")] == ["A"]
+    assert [r.name for r in store.list_roles(ACCOUNT)] == ["A", "B", "C"]
+
+
+def test_inline_policies_and_delete_conflict(store: SqlStore) -> None:
+    account(store)
+    store.create_role(role())
+    store.put_role_policy(ACCOUNT, "Developer", "S3Read", '{"v":1}')
+    store.put_role_policy(ACCOUNT, "developer", "S3Read", '{"v":2}')
+    assert store.get_role_policy(ACCOUNT, "Developer", "S3Read") == '{"v":2}'
+    assert store.list_role_policies(ACCOUNT, "Developer") == ["S3Read"]
+    with pytest.raises(Conflict):
+        store.delete_role(ACCOUNT, "Developer")
+    store.delete_role_policy(ACCOUNT, "Developer", "S3Read")
+    store.delete_role(ACCOUNT, "Developer")
+    with pytest.raises(NotFound):
+        store.get_role(ACCOUNT, "Developer")
+    with pytest.raises(NotFound):
+        store.put_role_policy(ACCOUNT, "Developer", "S3Read", "{}")
+
+
+def test_role_tags(store: SqlStore) -> None:
+    account(store)
+    store.create_role(role())
+    store.tag_role(ACCOUNT, "Developer", [Tag("Dept", "eng"), Tag("dept", "ops")])
+    assert store.get_role(ACCOUNT, "Developer").tags == (Tag("dept", "ops"),)
+    store.untag_role(ACCOUNT, "Developer", ["DEPT"])
+    assert store.get_role(ACCOUNT, "Developer").tags == ()
+
+
+def test_failed_write_leaves_nothing_behind(store: SqlStore) -> None:
+    """An error after the role row was written (here: a broken tag) rolls the whole call back."""
+    account(store)
+    with pytest.raises(AttributeError):
+        store.create_role(role(tags=(Tag("ok", "v"), Tag(None, "v"))))  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        store.get_role(ACCOUNT, "Developer")
+    store.create_role(role())  # the name is still free
+
+
+def test_server_key_ring(store: SqlStore) -> None:
+    store.add_server_key(ServerKey("0a0b0c0d", b"k1", True, NOW))
+    store.add_server_key(ServerKey("1a1b1c1d", b"k2", True, NOW + timedelta(seconds=1)))
+    keys = store.list_server_keys()
+    assert [(k.key_id, k.active) for k in keys] == [("0a0b0c0d", False), ("1a1b1c1d", True)]
+
+
+def test_assertions_redeem_once_until_they_expire(store: SqlStore) -> None:
+    later = NOW + timedelta(minutes=5)
+    assert store.redeem_once("idp", "_a1", "arn:role/A", expires_at=later, now=NOW)
+    assert not store.redeem_once("idp", "_a1", "arn:role/A", expires_at=later, now=NOW)
+    assert store.redeem_once("idp", "_a1", "arn:role/B", expires_at=later, now=NOW)  # another role: allowed
+    assert store.redeem_once("idp", "_a1", "arn:role/A", expires_at=later + timedelta(minutes=5), now=later + timedelta(seconds=1))
+
+
+def test_state_survives_reopening(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    first = SqlStore.open(url)
+    first.create_account(Account(ACCOUNT, "acme", NOW))
+    first.engine.dispose()
+    assert SqlStore.open(url).get_account(ACCOUNT).alias == "acme"
