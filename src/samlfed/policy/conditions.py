@@ -1,0 +1,188 @@
+"""IAM condition operators, with the `...IfExists` suffix and the `ForAnyValue:`/`ForAllValues:` set qualifiers.
+
+Semantics follow the IAM User Guide (condition operators; single- and multivalued context keys):
+* condition key names are case-insensitive; a context maps lower-cased keys to lists of values;
+* a missing key makes positive operators false and negated operators true, `...IfExists` true, and
+  `ForAllValues` true (an empty set satisfies it) but `ForAnyValue` false;
+* a single-valued operator on a multivalued key: positive operators match if any value matches, negated
+  operators if no value matches the policy's values.
+An operator this engine does not know is refused when the policy is parsed, never ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+Context = Mapping[str, Sequence[str]]
+"""Request context: lower-cased condition key → its values (a single-valued key is a one-element list)."""
+
+
+class UnknownOperator(ValueError):
+    pass
+
+
+@lru_cache(maxsize=4096)
+def _wildcard(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
+    """IAM wildcards: `*` any run of characters, `?` one character; nothing else is special."""
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile(regex, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    return _wildcard(pattern, ignore_case).fullmatch(value) is not None
+
+
+def _number(text: str) -> float:
+    return float(text)
+
+
+def _date(text: str) -> datetime:
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return datetime.fromtimestamp(float(text), UTC)
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _arn_like(pattern: str, value: str) -> bool:
+    pattern_parts, value_parts = pattern.split(":", 5), value.split(":", 5)
+    if len(pattern_parts) != 6 or len(value_parts) != 6:
+        return False
+    return all(wildcard_match(p, v) for p, v in zip(pattern_parts, value_parts, strict=True))
+
+
+def _ip(policy: str, value: str) -> bool:
+    return ipaddress.ip_address(value) in ipaddress.ip_network(policy, strict=False)
+
+
+def _binary(policy: str, value: str) -> bool:
+    return base64.b64decode(policy, validate=True) == base64.b64decode(value, validate=True)
+
+
+def _compare(convert: Callable[[str], object], test: Callable[[object, object], bool]) -> Callable[[str, str], bool]:
+    def match(policy: str, value: str) -> bool:
+        return test(convert(value), convert(policy))
+
+    return match
+
+
+# name → (matches one policy value against one context value, negated operator?)
+_OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
+    "StringEquals": (lambda p, v: p == v, False),
+    "StringNotEquals": (lambda p, v: p == v, True),
+    "StringEqualsIgnoreCase": (lambda p, v: p.casefold() == v.casefold(), False),
+    "StringNotEqualsIgnoreCase": (lambda p, v: p.casefold() == v.casefold(), True),
+    "StringLike": (lambda p, v: wildcard_match(p, v), False),
+    "StringNotLike": (lambda p, v: wildcard_match(p, v), True),
+    "NumericEquals": (_compare(_number, lambda v, p: v == p), False),
+    "NumericNotEquals": (_compare(_number, lambda v, p: v == p), True),
+    "NumericLessThan": (_compare(_number, lambda v, p: v < p), False),
+    "NumericLessThanEquals": (_compare(_number, lambda v, p: v <= p), False),
+    "NumericGreaterThan": (_compare(_number, lambda v, p: v > p), False),
+    "NumericGreaterThanEquals": (_compare(_number, lambda v, p: v >= p), False),
+    "DateEquals": (_compare(_date, lambda v, p: v == p), False),
+    "DateNotEquals": (_compare(_date, lambda v, p: v == p), True),
+    "DateLessThan": (_compare(_date, lambda v, p: v < p), False),
+    "DateLessThanEquals": (_compare(_date, lambda v, p: v <= p), False),
+    "DateGreaterThan": (_compare(_date, lambda v, p: v > p), False),
+    "DateGreaterThanEquals": (_compare(_date, lambda v, p: v >= p), False),
+    "Bool": (lambda p, v: p.lower() == v.lower(), False),
+    "BinaryEquals": (_binary, False),
+    "IpAddress": (_ip, False),
+    "NotIpAddress": (_ip, True),
+    "ArnEquals": (lambda p, v: p == v, False),
+    "ArnNotEquals": (lambda p, v: p == v, True),
+    "ArnLike": (_arn_like, False),
+    "ArnNotLike": (_arn_like, True),
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    operator: str
+    qualifier: str | None
+    """'ForAnyValue', 'ForAllValues' or None."""
+    if_exists: bool
+    key: str
+    """Lower-cased: condition key names are case-insensitive."""
+    values: tuple[str, ...]
+
+    def matches(self, context: Context) -> bool:
+        present = self.key in context
+        values = list(context.get(self.key, ()))
+        if self.operator == "Null":  # "true": the key must be absent; "false": present
+            return any((not present) == (v.lower() == "true") for v in self.values)
+        test, negated = _OPERATORS[self.operator]
+
+        def one(value: str) -> bool:
+            try:
+                hit = any(test(policy, value) for policy in self.values)
+            except (ValueError, binascii.Error):
+                hit = False  # a context value of the wrong type never matches
+            return not hit if negated else hit
+
+        if self.qualifier == "ForAllValues":
+            return all(one(v) for v in values)
+        if self.qualifier == "ForAnyValue":
+            return any(one(v) for v in values)
+        if not present:
+            return self.if_exists or negated
+        return all(one(v) for v in values) if negated else any(one(v) for v in values)
+
+
+def _policy_values(raw: object) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list) else [raw]
+    values = []
+    for item in items:
+        if isinstance(item, bool):
+            values.append("true" if item else "false")
+        elif isinstance(item, int | float | str):
+            values.append(str(item))
+        else:
+            raise UnknownOperator("Syntax errors in policy. Condition values must be strings, numbers or booleans.")
+    return tuple(values)
+
+
+def parse_operator(name: str) -> tuple[str, str | None, bool]:
+    qualifier = None
+    if ":" in name:
+        qualifier, name = name.split(":", 1)
+        if qualifier not in ("ForAnyValue", "ForAllValues"):
+            raise UnknownOperator(f"Invalid Condition type : {qualifier}:{name}")
+    if_exists = name.endswith("IfExists") and name != "IfExists"
+    base = name[: -len("IfExists")] if if_exists else name
+    if base not in _OPERATORS and base != "Null":
+        raise UnknownOperator(f"Invalid Condition type : {name}")
+    if base == "Null" and (if_exists or qualifier):
+        raise UnknownOperator(f"Invalid Condition type : {name}")
+    return base, qualifier, if_exists
+
+
+def parse_conditions(raw: object) -> tuple[Condition, ...]:
+    from .document import MalformedPolicy  # the document module owns the policy error
+
+    if not isinstance(raw, dict):
+        raise MalformedPolicy("Syntax errors in policy. Condition must be an object.")
+    conditions = []
+    try:
+        for operator_name, block in raw.items():
+            operator, qualifier, if_exists = parse_operator(operator_name)
+            if not isinstance(block, dict) or not block:
+                raise UnknownOperator("Syntax errors in policy. A condition operator needs keys and values.")
+            for key, values in block.items():
+                conditions.append(Condition(operator, qualifier, if_exists, key.lower(), _policy_values(values)))
+    except UnknownOperator as exc:
+        raise MalformedPolicy(str(exc)) from None
+    return tuple(conditions)
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """Actions compare case-insensitively, with `*` and `?` wildcards."""
+    return wildcard_match(pattern, action, ignore_case=True)
+

@@ -1,0 +1,130 @@
+"""IAM policy documents: parsing and validation into typed statements.
+
+Hand-written: the IAM policy language has no maintained Python implementation. Refusals raise
+`MalformedPolicy` with AWS-style messages (the service layer answers `MalformedPolicyDocument`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .conditions import Condition, parse_conditions
+
+VERSIONS = ("2012-10-17", "2008-10-17")
+_STATEMENT_KEYS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"}
+
+
+class MalformedPolicy(ValueError):
+    """The document is not a valid policy; `str(error)` is the message AWS would give."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Principal or NotPrincipal: `*` (anyone) or values per type (AWS, Federated, Service, CanonicalUser)."""
+
+    anyone: bool
+    by_type: Mapping[str, tuple[str, ...]]
+
+    def matches(self, principal_type: str, value: str) -> bool:
+        return self.anyone or value in self.by_type.get(principal_type, ()) or "*" in self.by_type.get(principal_type, ())
+
+
+@dataclass(frozen=True)
+class Statement:
+    sid: str | None
+    effect: str
+    actions: tuple[str, ...] | None
+    not_actions: tuple[str, ...] | None
+    resources: tuple[str, ...] | None
+    not_resources: tuple[str, ...] | None
+    principal: Principal | None
+    not_principal: Principal | None
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    version: str | None
+    statements: tuple[Statement, ...]
+
+
+def _strings(value: Any, what: str) -> tuple[str, ...]:
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        raise MalformedPolicy(f"Syntax errors in policy. {what} must be a string or a list of strings.")
+    return tuple(values)
+
+
+def _principal(value: Any) -> Principal:
+    if value == "*":
+        return Principal(True, {})
+    if not isinstance(value, dict) or not value:
+        raise MalformedPolicy("Invalid principal in policy")
+    by_type = {}
+    for kind, entries in value.items():
+        if kind not in ("AWS", "Federated", "Service", "CanonicalUser"):
+            raise MalformedPolicy(f'Invalid principal in policy: "{kind}"')
+        by_type[kind] = _strings(entries, "Principal")
+    for federated in by_type.get("Federated", ()):
+        if ":saml-provider/" not in federated and not ("." in federated and ":" not in federated) and federated != "*":
+            raise MalformedPolicy("Federated principals must be valid domain names or SAML metadata ARNs")
+    return Principal(False, by_type)
+
+
+def _statement(raw: Any, *, principal_required: bool) -> Statement:
+    if not isinstance(raw, dict):
+        raise MalformedPolicy("Syntax errors in policy.")
+    unknown = set(raw) - _STATEMENT_KEYS
+    if unknown:
+        raise MalformedPolicy(f"Syntax errors in policy. Unknown statement field {sorted(unknown)[0]!r}.")
+    effect = raw.get("Effect")
+    if effect not in ("Allow", "Deny"):
+        raise MalformedPolicy("Syntax errors in policy. Effect must be Allow or Deny.")
+    if ("Action" in raw) == ("NotAction" in raw):
+        raise MalformedPolicy("Policy statement must contain actions.")
+    for one, other in (("Resource", "NotResource"), ("Principal", "NotPrincipal")):
+        if one in raw and other in raw:
+            raise MalformedPolicy(f"Syntax errors in policy. {one} and {other} cannot be used together.")
+    has_principal = "Principal" in raw or "NotPrincipal" in raw
+    if principal_required and not has_principal:
+        raise MalformedPolicy("Missing required field Principal")
+    if not principal_required and has_principal:
+        raise MalformedPolicy("Policy document should not specify a principal.")
+    sid = raw.get("Sid")
+    if sid is not None and not isinstance(sid, str):
+        raise MalformedPolicy("Syntax errors in policy. Sid must be a string.")
+    return Statement(
+        sid=sid,
+        effect=effect,
+        actions=_strings(raw["Action"], "Action") if "Action" in raw else None,
+        not_actions=_strings(raw["NotAction"], "NotAction") if "NotAction" in raw else None,
+        resources=_strings(raw["Resource"], "Resource") if "Resource" in raw else None,
+        not_resources=_strings(raw["NotResource"], "NotResource") if "NotResource" in raw else None,
+        principal=_principal(raw["Principal"]) if "Principal" in raw else None,
+        not_principal=_principal(raw["NotPrincipal"]) if "NotPrincipal" in raw else None,
+        conditions=parse_conditions(raw.get("Condition", {})),
+    )
+
+
+def parse_policy(text: str, *, principal_required: bool) -> PolicyDocument:
+    """Parse a policy: a trust (resource) policy when `principal_required`, else an identity policy."""
+    try:
+        raw = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise MalformedPolicy("Syntax errors in policy.") from None
+    if not isinstance(raw, dict) or "Statement" not in raw:
+        raise MalformedPolicy("Syntax errors in policy.")
+    version = raw.get("Version")
+    if version is not None and version not in VERSIONS:
+        raise MalformedPolicy("The policy must contain a valid version string")
+    unknown = set(raw) - {"Version", "Id", "Statement"}
+    if unknown:
+        raise MalformedPolicy(f"Syntax errors in policy. Unknown field {sorted(unknown)[0]!r}.")
+    statements = raw["Statement"]
+    statements = [statements] if isinstance(statements, dict) else statements
+    if not isinstance(statements, list) or not statements:
+        raise MalformedPolicy("Syntax errors in policy.")
+    return PolicyDocument(version, tuple(_statement(s, principal_required=principal_required) for s in statements))

@@ -1,0 +1,36 @@
+"""The saml:* condition keys of a verified assertion."""
+
+from __future__ import annotations
+
+from saml_factory import NOW, response_b64, trust
+
+from samlfed.saml import validate
+from samlfed.sts.saml_context import name_qualifier, persisted, saml_context
+
+
+def test_name_qualifier_vector() -> None:
+    # Base64(SHA1("https://example.com/saml" + "123456789012" + "/MySAMLIdP")), computed independently with
+    # `printf %s 'https://example.com/saml123456789012/MySAMLIdP' | openssl sha1 -binary | base64`.
+    assert name_qualifier("https://example.com/saml", "123456789012", "MySAMLIdP") == "1uAJanUnBc2XeUkHURMht+xam2c="
+
+
+def test_context_keys() -> None:
+    verified = validate(
+        response_b64(
+            attributes={
+                "urn:oid:1.3.6.1.4.1.5923.1.1.1.1": ["member", "staff"],
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress": ["alice@example.com"],
+                "groups": ["aws-admins", "users"],
+            }
+        ),
+        trust(),
+        now=NOW,
+    )
+    context = saml_context(verified, account_id="111111111111", provider_name="ExampleIdP")
+    assert context["saml:aud"] == ["https://signin.aws.amazon.com/saml"]  # the Recipient, not the Audience
+    assert context["saml:sub"] == ["alice@example.com"] and context["saml:sub_type"] == ["persistent"]
+    assert context["saml:doc"] == ["111111111111/ExampleIdP"]
+    assert context["saml:edupersonaffiliation"] == ["member", "staff"]
+    assert context["saml:mail"] == ["alice@example.com"]
+    assert context["saml:groups"] == ["aws-admins", "users"]
+    assert set(persisted(context)) == {"saml:namequalifier", "saml:sub", "saml:sub_type"}
