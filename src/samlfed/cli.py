@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,6 +102,111 @@ def sample(
     typer.echo(f"IdP metadata:       {files.metadata}")
     typer.echo(f"signed response:    {files.response}")
     typer.echo(f"tampered response:  {files.tampered}")
+
+
+accounts_app = typer.Typer(no_args_is_help=True, help="Accounts and their administrator access keys.")
+keys_app = typer.Typer(no_args_is_help=True, help="Administrator access keys of an account.")
+accounts_app.add_typer(keys_app, name="keys")
+app.add_typer(accounts_app, name="accounts")
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (SQLite database and master key)")]
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="e.g. postgresql+psycopg://user@host/db")]
+
+
+def _context(data_dir: Path | None, database_url: str | None):  # type: ignore[no-untyped-def]
+    from .config import Settings
+    from .server import build_context
+
+    return build_context(Settings.from_env(data_dir=data_dir, database_url=database_url))
+
+
+def _print_key(key, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    if as_json:
+        typer.echo(json.dumps({"AccountId": key.account_id, "AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}))
+    else:
+        typer.echo(f"account:            {key.account_id}\naccess key id:      {key.access_key_id}\nsecret access key:  {key.secret_access_key}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to bind (SAMLFED_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (SAMLFED_PORT)")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes (SAMLFED_WORKERS)")] = None,
+    public_url: Annotated[str | None, typer.Option(help="the URL clients use (SAMLFED_PUBLIC_URL)")] = None,
+) -> None:
+    """Run the IAM and STS query APIs."""
+    import os
+
+    import uvicorn
+
+    from .config import Settings
+    from .server import build_context
+
+    settings = Settings.from_env(host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers, public_url=public_url)
+    build_context(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
+    os.environ.update(settings.to_env())
+    uvicorn.run("samlfed.server:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers, log_level="info")
+
+
+@accounts_app.command("create")
+def accounts_create(
+    account_id: Annotated[str | None, typer.Option("--id", help="12-digit account ID (default: random)")] = None,
+    alias: Annotated[str | None, typer.Option(help="account alias")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create an account and print an administrator access key for it."""
+    from .errors import ServiceError
+    from .iam.service import create_account
+
+    try:
+        key = create_account(_context(data_dir, database_url), account_id, alias)
+    except ServiceError as exc:
+        raise _usage(exc.message) from None
+    _print_key(key, as_json)
+
+
+@accounts_app.command("list")
+def accounts_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List accounts."""
+    for account in _context(data_dir, database_url).store.list_accounts():
+        typer.echo(f"{account.account_id}  {account.alias or ''}".rstrip())
+
+
+@keys_app.command("create")
+def keys_create(
+    account_id: Annotated[str, typer.Argument(help="12-digit account ID")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create another administrator access key for an account."""
+    from .errors import ServiceError
+    from .iam.service import create_access_key
+
+    try:
+        key = create_access_key(_context(data_dir, database_url), account_id)
+    except ServiceError as exc:
+        raise _usage(exc.message) from None
+    _print_key(key, as_json)
+
+
+@keys_app.command("delete")
+def keys_delete(
+    access_key_id: Annotated[str, typer.Argument()],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Delete an administrator access key."""
+    from .store import NotFound
+
+    try:
+        _context(data_dir, database_url).store.delete_access_key(access_key_id)
+    except NotFound:
+        raise _usage(f"no access key {access_key_id}") from None
 
 
 def main() -> None:

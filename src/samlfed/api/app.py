@@ -1,0 +1,76 @@
+"""The HTTP edge: the AWS query protocol on `POST /` (and GET), STS and IAM on one port, plus `/healthz`."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from ..context import ServiceContext
+from ..errors import ServiceError
+from . import handlers
+from .auth import authenticate
+from .protocol import MAX_BODY_BYTES, QueryRequest, parse_query
+from .sigv4 import HttpRequest
+from .xml import render_error, render_result
+
+log = logging.getLogger("samlfed.api")
+VERSIONS = {"2011-06-15": "sts", "2010-05-08": "iam"}
+
+
+def _service(query: QueryRequest) -> str:
+    service = VERSIONS.get(query.version)
+    if service is None and not query.version:
+        service = "sts" if query.action in handlers.STS else "iam"
+    if service is None:
+        raise ServiceError("InvalidAction", f"Could not find operation {query.action} for version {query.version}", 400)
+    return service
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise ServiceError("ValidationError", "Request body is too large", 413)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise ServiceError("ValidationError", "Request body is too large", 413)
+    return body
+
+
+def build_app(ctx: ServiceContext) -> Starlette:
+    async def query(request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        service = "sts"
+        try:
+            body = await _body(request)
+            parsed = parse_query(body, request.url.query, request.headers.get("content-type"))
+            service = _service(parsed)
+            handler = (handlers.STS if service == "sts" else handlers.IAM).get(parsed.action)
+            if handler is None:
+                raise ServiceError("InvalidAction", f"Could not find operation {parsed.action} for version {parsed.version}", 400)
+            caller = None
+            if parsed.action not in handlers.UNAUTHENTICATED:  # AssumeRoleWithSAML: any signature is ignored (AWS)
+                raw_path = request.scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0]
+                http = HttpRequest(request.method, raw_path, request.url.query, {k.lower(): v for k, v in request.headers.items()}, body)
+                caller = await run_in_threadpool(authenticate, ctx, http)
+            result = await run_in_threadpool(handler, ctx, caller, parsed)
+            payload, status = render_result(service, parsed.action, result, request_id), 200
+        except ServiceError as error:
+            payload, status = render_error(service, error, request_id), error.status
+        except Exception:  # never a traceback to the client; the log keeps it
+            log.exception("internal error in request %s", request_id)
+            error = ServiceError("InternalFailure", "The request processing has failed because of an unknown error.", 500)
+            payload, status = render_error(service, error, request_id), 500
+        return Response(payload, status_code=status, media_type="text/xml", headers={"x-amzn-RequestId": request_id})
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    return Starlette(routes=[Route("/", query, methods=["GET", "POST"]), Route("/healthz", healthz, methods=["GET"])])

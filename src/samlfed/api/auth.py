@@ -1,0 +1,62 @@
+"""Who signed a request: an account administrator key (`AKIA…`) or temporary credentials (`ASIA…` + token)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..context import ServiceContext
+from ..errors import ServiceError
+from ..iam.service import admin_secret
+from ..sts.credentials import InvalidSessionToken, SessionClaims, open_session
+from . import sigv4
+
+MISSING = ServiceError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
+INVALID_TOKEN = ServiceError("InvalidClientTokenId", sigv4.INVALID_TOKEN, 403)
+EXPIRED_TOKEN = ServiceError("ExpiredToken", "The security token included in the request is expired", 403)
+
+
+@dataclass(frozen=True)
+class Administrator:
+    account_id: str
+    access_key_id: str
+
+
+@dataclass(frozen=True)
+class Session:
+    claims: SessionClaims
+    access_key_id: str
+
+
+Caller = Administrator | Session
+
+
+def authenticate(ctx: ServiceContext, request: sigv4.HttpRequest) -> Caller:
+    claim = sigv4.parse_claim(request)
+    if claim is None:
+        raise MISSING
+    now = ctx.clock()
+    if claim.access_key_id.startswith("ASIA"):
+        if not claim.session_token:
+            raise INVALID_TOKEN
+        session = _open(ctx, claim.access_key_id, claim.session_token)
+        if now.timestamp() >= session.claims.expires_at:
+            raise EXPIRED_TOKEN
+        sigv4.verify(request, claim, session.secret_access_key, now)
+        return Session(session.claims, claim.access_key_id)
+    found = admin_secret(ctx, claim.access_key_id)
+    if found is None:
+        raise INVALID_TOKEN
+    account_id, secret = found
+    sigv4.verify(request, claim, secret, now)
+    return Administrator(account_id, claim.access_key_id)
+
+
+def _open(ctx: ServiceContext, access_key_id: str, token: str):  # type: ignore[no-untyped-def]
+    try:
+        return open_session(ctx.key_ring(), access_key_id, token)
+    except InvalidSessionToken:
+        pass
+    try:  # another node may have rotated the ring since we loaded it
+        return open_session(ctx.key_ring(reload=True), access_key_id, token)
+    except InvalidSessionToken:
+        raise INVALID_TOKEN from None

@@ -1,0 +1,204 @@
+"""The operations: query parameters in, a result structure out (rendered by `api.xml`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from ..context import ServiceContext
+from ..errors import ServiceError, ValidationFailed
+from ..iam import service as iam
+from ..store import Role, SamlProvider, Tag
+from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
+from .auth import Administrator, Caller, Session
+from .protocol import QueryRequest
+
+Handler = Callable[[ServiceContext, Caller | None, QueryRequest], dict[str, Any] | None]
+
+
+def _required(request: QueryRequest, *names: str) -> list[str]:
+    missing = [n for n in names if n not in request.params]
+    if missing:
+        field = missing[0][0].lower() + missing[0][1:]
+        raise ValidationFailed([f"Value null at '{field}' failed to satisfy constraint: Member must not be null"])
+    return [request.params[n] for n in names]
+
+
+def _integer(request: QueryRequest, name: str) -> int | None:
+    value = request.params.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ServiceError("ValidationError", f"Invalid value '{value}' for {name}: an integer is required") from None
+
+
+def _account(caller: Caller | None) -> str:
+    """IAM calls act in the caller's account. Temporary credentials get IAM access with the policy engine."""
+    if isinstance(caller, Administrator):
+        return caller.account_id
+    if isinstance(caller, Session):
+        raise ServiceError(
+            "AccessDenied",
+            f"User: {caller.claims.assumed_role_arn} is not authorized to perform this IAM action: temporary credentials have no IAM permissions yet",
+            403,
+        )
+    raise ServiceError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
+
+
+def _tags(request: QueryRequest) -> list[Tag]:
+    return [Tag(t.get("Key", ""), t.get("Value", "")) for t in request.member_structs("Tags", ("Key", "Value"))]
+
+
+def _tag_list(tags: tuple[Tag, ...]) -> list[dict[str, str]]:
+    return [{"Key": t.key, "Value": t.value} for t in tags]
+
+
+def _policy_text(document: str) -> str:
+    """IAM returns policy documents URL-encoded (RFC 3986) inside the XML, as AWS does."""
+    return quote(document, safe="-_.~")
+
+
+def _role(role: Role, *, full: bool = True) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "Path": role.path,
+        "RoleName": role.name,
+        "RoleId": role.role_id,
+        "Arn": role.arn,
+        "CreateDate": role.created_at,
+        "AssumeRolePolicyDocument": _policy_text(role.trust_policy),
+        "Description": role.description,
+        "MaxSessionDuration": role.max_session_duration,
+    }
+    if full:
+        result["Tags"] = _tag_list(role.tags) or None
+    return result
+
+
+# --- STS ------------------------------------------------------------------------------------------
+
+
+def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    role_arn, principal_arn, assertion = _required(request, "RoleArn", "PrincipalArn", "SAMLAssertion")
+    assumed = assume_role_with_saml(
+        ctx,
+        AssumeRoleWithSamlRequest(
+            role_arn=role_arn,
+            principal_arn=principal_arn,
+            saml_assertion=assertion,
+            duration_seconds=_integer(request, "DurationSeconds"),
+            policy=request.params.get("Policy"),
+            policy_arns=tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",))),
+        ),
+    )
+    credentials, response, claims = assumed.credentials, assumed.verified.response, assumed.verified.claims
+    return {
+        "Credentials": {
+            "AccessKeyId": credentials.access_key_id,
+            "SecretAccessKey": credentials.secret_access_key,
+            "SessionToken": credentials.session_token,
+            "Expiration": credentials.claims.expiration,
+        },
+        "AssumedRoleUser": {
+            "AssumedRoleId": f"{assumed.role.role_id}:{claims.role_session_name}",
+            "Arn": credentials.claims.assumed_role_arn,
+        },
+        "PackedPolicySize": assumed.packed_policy_size,
+        "Subject": response.name_id,
+        "SubjectType": response.subject_type,
+        "Issuer": response.issuer,
+        "Audience": response.recipient,
+        "NameQualifier": credentials.claims.saml.get("saml:namequalifier"),
+        "SourceIdentity": claims.source_identity,
+    }
+
+
+def get_caller_identity(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    if isinstance(caller, Session):
+        claims = caller.claims
+        return {"UserId": f"{claims.role_id}:{claims.session_name}", "Account": claims.account_id, "Arn": claims.assumed_role_arn}
+    if isinstance(caller, Administrator):
+        return {"UserId": caller.account_id, "Account": caller.account_id, "Arn": f"arn:aws:iam::{caller.account_id}:root"}
+    raise ServiceError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
+
+
+# --- IAM: SAML providers --------------------------------------------------------------------------
+
+
+def _provider(provider: SamlProvider) -> dict[str, Any]:
+    return {
+        "SAMLProviderUUID": provider.uuid,
+        "SAMLMetadataDocument": provider.metadata_document,
+        "CreateDate": provider.created_at,
+        "ValidUntil": provider.valid_until,
+        "Tags": _tag_list(provider.tags),
+        "AssertionEncryptionMode": provider.assertion_encryption_mode,
+        "PrivateKeyList": [],
+    }
+
+
+def create_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    document, name = _required(request, "SAMLMetadataDocument", "Name")
+    provider = iam.create_saml_provider(ctx, _account(caller), name, document, _tags(request))
+    return {"SAMLProviderArn": provider.arn, "Tags": _tag_list(provider.tags)}
+
+
+def get_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (arn,) = _required(request, "SAMLProviderArn")
+    return _provider(iam.get_saml_provider(ctx, _account(caller), arn))
+
+
+def list_saml_providers(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    providers = iam.list_saml_providers(ctx, _account(caller))
+    return {"SAMLProviderList": [{"Arn": p.arn, "ValidUntil": p.valid_until, "CreateDate": p.created_at} for p in providers]}
+
+
+def delete_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    (arn,) = _required(request, "SAMLProviderArn")
+    iam.delete_saml_provider(ctx, _account(caller), arn)
+
+
+# --- IAM: roles -----------------------------------------------------------------------------------
+
+
+def create_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    name, document = _required(request, "RoleName", "AssumeRolePolicyDocument")
+    role = iam.create_role(
+        ctx,
+        _account(caller),
+        name,
+        document,
+        path=request.params.get("Path", "/"),
+        description=request.params.get("Description"),
+        max_session_duration=_integer(request, "MaxSessionDuration") or 3600,
+        tags=_tags(request),
+    )
+    return {"Role": _role(role)}
+
+
+def get_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (name,) = _required(request, "RoleName")
+    return {"Role": _role(iam.get_role(ctx, _account(caller), name))}
+
+
+def delete_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    (name,) = _required(request, "RoleName")
+    iam.delete_role(ctx, _account(caller), name)
+
+
+STS: dict[str, Handler] = {
+    "AssumeRoleWithSAML": assume_role_with_saml_handler,
+    "GetCallerIdentity": get_caller_identity,
+}
+IAM: dict[str, Handler] = {
+    "CreateSAMLProvider": create_saml_provider,
+    "GetSAMLProvider": get_saml_provider,
+    "ListSAMLProviders": list_saml_providers,
+    "DeleteSAMLProvider": delete_saml_provider,
+    "CreateRole": create_role,
+    "GetRole": get_role,
+    "DeleteRole": delete_role,
+}
+UNAUTHENTICATED = frozenset({"AssumeRoleWithSAML"})

@@ -1,0 +1,55 @@
+"""What every service call needs, built once at start-up and passed down (no module-level globals)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .masterkey import MasterKey
+from .saml import ValidationSettings
+from .store import ServerKey, SqlStore
+from .sts.credentials import KeyRing
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceContext:
+    store: SqlStore
+    master: MasterKey
+    settings: ValidationSettings = field(default_factory=ValidationSettings)
+    clock: Callable[[], datetime] = utc_now
+    _ring: KeyRing | None = None
+    _ring_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def key_ring(self, *, reload: bool = False) -> KeyRing:
+        """The session-token key ring, created on first start; reloaded when a token names an unknown key."""
+        with self._ring_lock:
+            if self._ring is None or reload:
+                self._ring = self._load_ring()
+            return self._ring
+
+    def _load_ring(self) -> KeyRing:
+        stored = self.store.list_server_keys()
+        if not stored:
+            ring = KeyRing.generate()
+            self._save(ring, ring.active)
+            stored = self.store.list_server_keys()
+        keys = {k.key_id: self.master.unseal(k.sealed_key, context=f"server key {k.key_id}") for k in stored}
+        active = next((k.key_id for k in reversed(stored) if k.active), stored[-1].key_id)
+        return KeyRing(keys, active)
+
+    def rotate_key_ring(self) -> KeyRing:
+        with self._ring_lock:
+            ring = (self._ring or self._load_ring()).rotated()
+            self._save(ring, ring.active)
+            self._ring = ring
+            return ring
+
+    def _save(self, ring: KeyRing, key_id: str) -> None:
+        sealed = self.master.seal(ring.keys[key_id], context=f"server key {key_id}")
+        self.store.add_server_key(ServerKey(key_id, sealed, key_id == ring.active, self.clock()))

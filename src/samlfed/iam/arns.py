@@ -1,0 +1,36 @@
+"""ARNs of the IAM resources samlfed manages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b)?"
+ROLE_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):iam::(?P<account>\d{{12}}):role(?P<path>/(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{{1,64}})")
+PROVIDER_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):iam::(?P<account>\d{{12}}):saml-provider/(?P<name>[\w.-]{{1,128}})")
+
+
+@dataclass(frozen=True)
+class ResourceName:
+    partition: str
+    account_id: str
+    name: str
+    path: str = "/"
+
+
+def parse_role_arn(arn: str) -> ResourceName | None:
+    match = ROLE_ARN.fullmatch(arn)
+    return ResourceName(match["partition"], match["account"], match["name"], match["path"]) if match else None
+
+
+def parse_provider_arn(arn: str) -> ResourceName | None:
+    match = PROVIDER_ARN.fullmatch(arn)
+    return ResourceName(match["partition"], match["account"], match["name"]) if match else None
+
+
+def role_arn(account_id: str, name: str, path: str = "/") -> str:
+    return f"arn:aws:iam::{account_id}:role{path}{name}"
+
+
+def provider_arn(account_id: str, name: str) -> str:
+    return f"arn:aws:iam::{account_id}:saml-provider/{name}"

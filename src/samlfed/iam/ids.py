@@ -1,0 +1,25 @@
+"""AWS-style identifiers: unique ids with their type prefix, and the SAML provider UUID."""
+
+from __future__ import annotations
+
+import secrets
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def unique_id(prefix: str, length: int = 21) -> str:
+    """`AROA…` role ids (21 characters) and `AKIA…` access key ids (20), as AWS's."""
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length - len(prefix)))
+
+
+def provider_uuid() -> str:
+    """SAMLProviderUUID: 22-64 characters of [A-Z0-9]."""
+    return "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(26))
+
+
+def account_id() -> str:
+    return str(secrets.randbelow(9 * 10**11) + 10**11)
+
+
+def secret_access_key() -> str:
+    return secrets.token_urlsafe(30)[:40]

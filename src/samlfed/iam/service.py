@@ -1,0 +1,192 @@
+"""IAM service logic over the store: accounts and their administrator keys, SAML providers, roles.
+
+Raises `ServiceError` with AWS's codes and messages; knows nothing about HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..context import ServiceContext
+from ..errors import ServiceError, ValidationFailed
+from ..policy import MalformedPolicy, parse_policy
+from ..saml import MetadataError
+from ..saml.metadata import IdpMetadata, parse_metadata
+from ..store import AccessKey, Account, AlreadyExists, Conflict, NotFound, Role, SamlProvider, Tag
+from . import arns, ids
+
+PROVIDER_NAME = re.compile(r"[\w._-]{1,128}")
+ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+ROLE_PATH = re.compile(r"/|/[\x21-\x7e]{0,510}/")
+ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]")
+MAX_TRUST_POLICY = 2048
+
+
+@dataclass(frozen=True)
+class NewAccessKey:
+    account_id: str
+    access_key_id: str
+    secret_access_key: str
+
+
+def _invalid(message: str) -> ServiceError:
+    return ServiceError("InvalidInput", message, 400)
+
+
+# --- accounts and administrator keys ----------------------------------------------------------------
+
+
+def create_account(ctx: ServiceContext, account_id: str | None = None, alias: str | None = None) -> NewAccessKey:
+    account_id = account_id or ids.account_id()
+    if not re.fullmatch(r"\d{12}", account_id):
+        raise _invalid("An account ID is 12 digits")
+    if alias is not None:
+        _check_alias(alias)
+    try:
+        ctx.store.create_account(Account(account_id, alias, ctx.clock()))
+    except AlreadyExists:
+        raise ServiceError("EntityAlreadyExists", f"Account {account_id} or alias {alias} already exists.", 409) from None
+    return create_access_key(ctx, account_id)
+
+
+def create_access_key(ctx: ServiceContext, account_id: str) -> NewAccessKey:
+    access_key_id, secret = ids.unique_id("AKIA", 20), ids.secret_access_key()
+    sealed = ctx.master.seal(secret.encode(), context=f"access key {access_key_id}")
+    try:
+        ctx.store.add_access_key(AccessKey(access_key_id, account_id, sealed, True, ctx.clock()))
+    except AlreadyExists:
+        raise ServiceError("NoSuchEntity", f"The account {account_id} cannot be found.", 404) from None
+    return NewAccessKey(account_id, access_key_id, secret)
+
+
+def admin_secret(ctx: ServiceContext, access_key_id: str) -> tuple[str, str] | None:
+    """(account id, secret) of an active administrator key, or None when there is no such key."""
+    try:
+        key = ctx.store.get_access_key(access_key_id)
+    except NotFound:
+        return None
+    if not key.active:
+        return None
+    return key.account_id, ctx.master.unseal(key.sealed_secret, context=f"access key {access_key_id}").decode()
+
+
+def _check_alias(alias: str) -> None:
+    if not ALIAS.fullmatch(alias) or alias.isdigit():
+        raise ServiceError(
+            "ValidationError",
+            f"1 validation error detected: Value '{alias}' at 'accountAlias' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$",
+        )
+
+
+# --- SAML providers ---------------------------------------------------------------------------------
+
+
+def _metadata(ctx: ServiceContext, document: str) -> IdpMetadata:
+    try:
+        return parse_metadata(document, now=ctx.clock())
+    except MetadataError:
+        raise _invalid(MetadataError.aws_message) from None
+
+
+def create_saml_provider(ctx: ServiceContext, account_id: str, name: str, document: str, tags: Sequence[Tag] = ()) -> SamlProvider:
+    if not PROVIDER_NAME.fullmatch(name):
+        raise ServiceError(
+            "ValidationError",
+            f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w._-]+",
+        )
+    metadata = _metadata(ctx, document)
+    provider = SamlProvider(
+        arn=arns.provider_arn(account_id, name), account_id=account_id, name=name, uuid=ids.provider_uuid(),
+        metadata_document=document, valid_until=metadata.valid_until, created_at=ctx.clock(), tags=tuple(tags),
+    )
+    try:
+        ctx.store.create_provider(provider)
+    except AlreadyExists:
+        raise ServiceError("EntityAlreadyExists", f"SAMLProvider {name} already exists.", 409) from None
+    return provider
+
+
+def get_saml_provider(ctx: ServiceContext, account_id: str, arn: str) -> SamlProvider:
+    parsed = arns.parse_provider_arn(arn)
+    if parsed is None:
+        raise _invalid(f"ARN {arn} is not valid.")
+    try:
+        provider = ctx.store.get_provider(arn)
+    except NotFound:
+        provider = None
+    if provider is None or provider.account_id != account_id:
+        raise ServiceError("NoSuchEntity", f"Manifest not found for arn {arn}", 404)
+    return provider
+
+
+def list_saml_providers(ctx: ServiceContext, account_id: str) -> list[SamlProvider]:
+    return ctx.store.list_providers(account_id)
+
+
+def delete_saml_provider(ctx: ServiceContext, account_id: str, arn: str) -> None:
+    get_saml_provider(ctx, account_id, arn)
+    ctx.store.delete_provider(arn)
+
+
+# --- roles ------------------------------------------------------------------------------------------
+
+
+def check_trust_policy(document: str) -> None:
+    if len(document) > MAX_TRUST_POLICY:
+        raise ServiceError("LimitExceeded", f"Cannot exceed quota for ACLSizePerRole: {MAX_TRUST_POLICY}", 409)
+    try:
+        parse_policy(document, principal_required=True)
+    except MalformedPolicy as exc:
+        raise ServiceError("MalformedPolicyDocument", str(exc), 400) from None
+
+
+def create_role(
+    ctx: ServiceContext,
+    account_id: str,
+    name: str,
+    trust_policy: str,
+    *,
+    path: str = "/",
+    description: str | None = None,
+    max_session_duration: int = 3600,
+    tags: Sequence[Tag] = (),
+) -> Role:
+    violations = []
+    if not ROLE_NAME.fullmatch(name):
+        violations.append(f"Value '{name}' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+")
+    if not ROLE_PATH.fullmatch(path):
+        violations.append(f"Value '{path}' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)")
+    if not 3600 <= max_session_duration <= 43200:
+        violations.append(f"Value '{max_session_duration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value {'greater than or equal to 3600' if max_session_duration < 3600 else 'less than or equal to 43200'}")
+    if violations:
+        raise ValidationFailed(violations)
+    check_trust_policy(trust_policy)
+    role = Role(
+        account_id=account_id, name=name, role_id=ids.unique_id("AROA"), path=path, arn=arns.role_arn(account_id, name, path),
+        trust_policy=trust_policy, max_session_duration=max_session_duration, created_at=ctx.clock(),
+        description=description, tags=tuple(tags),
+    )
+    try:
+        ctx.store.create_role(role)
+    except AlreadyExists:
+        raise ServiceError("EntityAlreadyExists", f"Role with name {name} already exists.", 409) from None
+    return role
+
+
+def get_role(ctx: ServiceContext, account_id: str, name: str) -> Role:
+    try:
+        return ctx.store.get_role(account_id, name)
+    except NotFound:
+        raise ServiceError("NoSuchEntity", f"The role with name {name} cannot be found.", 404) from None
+
+
+def delete_role(ctx: ServiceContext, account_id: str, name: str) -> None:
+    try:
+        ctx.store.delete_role(account_id, name)
+    except NotFound:
+        raise ServiceError("NoSuchEntity", f"The role with name {name} cannot be found.", 404) from None
+    except Conflict:
+        raise ServiceError("DeleteConflict", "Cannot delete entity, must delete policies first.", 409) from None

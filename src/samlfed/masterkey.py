@@ -1,0 +1,56 @@
+"""The server master key: it seals what the database must not hold in clear (ring keys, admin secrets).
+
+It never enters the database. Give every node the same key with `SAMLFED_MASTER_KEY` (base64 of 32 bytes);
+otherwise `<data-dir>/master.key` is created on first start with mode 0600.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+ENV = "SAMLFED_MASTER_KEY"
+
+
+class MasterKeyError(RuntimeError):
+    pass
+
+
+class MasterKey:
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise MasterKeyError("the master key must be 32 bytes")
+        self._aead = AESGCM(key)
+
+    @classmethod
+    def load(cls, data_dir: Path | None) -> MasterKey:
+        encoded = os.environ.get(ENV)
+        if encoded:
+            try:
+                return cls(base64.b64decode(encoded, validate=True))
+            except (binascii.Error, ValueError):
+                raise MasterKeyError(f"{ENV} is not base64 of 32 bytes") from None
+        if data_dir is None:
+            raise MasterKeyError(f"set {ENV} (a database URL was given, so there is no data directory to keep it in)")
+        path = data_dir / "master.key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(32))
+        return cls(path.read_bytes())
+
+    def seal(self, plaintext: bytes, *, context: str) -> bytes:
+        nonce = secrets.token_bytes(12)
+        return nonce + self._aead.encrypt(nonce, plaintext, context.encode())
+
+    def unseal(self, sealed: bytes, *, context: str) -> bytes:
+        try:
+            return self._aead.decrypt(sealed[:12], sealed[12:], context.encode())
+        except (InvalidTag, ValueError):
+            raise MasterKeyError(f"cannot unseal {context}: wrong master key or corrupted data") from None

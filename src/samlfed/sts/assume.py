@@ -1,0 +1,188 @@
+"""`AssumeRoleWithSAML`: the checks of aws-saml-contract.md §3.4 in order, then temporary credentials.
+
+Nothing about a role or a trust policy is revealed before the assertion's signature has been verified.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..context import ServiceContext
+from ..errors import ServiceError, ValidationFailed
+from ..iam import arns
+from ..policy import MalformedPolicy, Request, evaluate, parse_policy
+from ..saml import RolePair, SamlValidationError, VerifiedAssertion, validate
+from ..saml.metadata import parse_metadata
+from ..store import NotFound, Role, SamlProvider
+from .credentials import SessionClaims, TemporaryCredentials, issue
+from .saml_context import persisted, saml_context
+
+log = logging.getLogger("samlfed.sts")
+
+NOT_AUTHORIZED = ServiceError("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)
+ARN_PATTERN = "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+"
+PACKED_BUDGET = 2048
+"""Bytes of compressed policy and tags that count as 100 % (ours; AWS's packing is not public)."""
+
+
+@dataclass(frozen=True)
+class AssumeRoleWithSamlRequest:
+    role_arn: str
+    principal_arn: str
+    saml_assertion: str
+    duration_seconds: int | None = None
+    policy: str | None = None
+    policy_arns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AssumedRole:
+    credentials: TemporaryCredentials
+    verified: VerifiedAssertion
+    role: Role
+    provider: SamlProvider
+    packed_policy_size: int | None
+
+
+def _length(value: str, field: str, low: int, high: int) -> list[str]:
+    violations = []
+    if len(value) < low:
+        violations.append(f"Value '{value}' at '{field}' failed to satisfy constraint: Member must have length greater than or equal to {low}")
+    if len(value) > high:
+        shown = value if field != "sAMLAssertion" else "(redacted)"
+        violations.append(f"Value '{shown}' at '{field}' failed to satisfy constraint: Member must have length less than or equal to {high}")
+    return violations
+
+
+def check_parameters(request: AssumeRoleWithSamlRequest) -> None:
+    violations = _length(request.role_arn, "roleArn", 20, 2048) + _length(request.principal_arn, "principalArn", 20, 2048)
+    violations += _length(request.saml_assertion, "sAMLAssertion", 4, 100_000)
+    duration = request.duration_seconds
+    if duration is not None and duration < 900:
+        violations.append(f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900")
+    if duration is not None and duration > 43200:
+        violations.append(f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200")
+    if request.policy is not None:
+        violations += _length(request.policy, "policy", 1, 2048)
+    if len(request.policy_arns) > 10:
+        violations.append("Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
+    if violations:
+        raise ValidationFailed(violations)
+
+
+def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlRequest) -> AssumedRole:
+    now = ctx.clock()
+    check_parameters(request)
+    role_name = arns.parse_role_arn(request.role_arn)
+    if role_name is None:
+        raise ServiceError("ValidationError", "Request ARN is invalid")
+    provider_name = arns.parse_provider_arn(request.principal_arn)
+    if provider_name is None:
+        raise ServiceError("ValidationError", "Principal ARN is invalid")
+    if provider_name.account_id != role_name.account_id:
+        raise ServiceError("ValidationError", "Principal exists outside the account of the Role being assumed.")
+    try:
+        provider = ctx.store.get_provider(request.principal_arn)
+    except NotFound:
+        raise ServiceError("InvalidIdentityToken", "Specified provider doesn't exist.") from None
+
+    verified = _validate(ctx, request, provider, now)
+    claims = verified.claims
+    try:
+        role = ctx.store.get_role(role_name.account_id, role_name.name)
+    except NotFound:
+        raise NOT_AUTHORIZED from None
+    if role.arn != request.role_arn:  # role names are unique case-insensitively; ARNs compare exactly
+        raise NOT_AUTHORIZED
+    context = _trust_context(verified, provider, now)
+    _authorize(role, request.principal_arn, context, tags=bool(claims.principal_tags), source_identity=claims.source_identity is not None)
+    if request.duration_seconds is not None and request.duration_seconds > role.max_session_duration:
+        raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+    _check_session_policy(request)
+    lifetime = _lifetime(request, verified, now)
+    session = SessionClaims(
+        account_id=role.account_id, role_arn=role.arn, role_id=role.role_id, session_name=claims.role_session_name,
+        issued_at=int(now.timestamp()), expires_at=int(now.timestamp()) + lifetime, source_identity=claims.source_identity,
+        tags=dict(claims.principal_tags), transitive_tag_keys=list(claims.transitive_tag_keys),
+        session_policy=request.policy, policy_arns=list(request.policy_arns), saml=persisted(context),
+    )
+    credentials = issue(ctx.key_ring(), session)
+    log.info(
+        "AssumeRoleWithSAML allowed issuer=%s assertion=%s key=%s subject=%s role=%s",
+        verified.response.issuer, verified.response.assertion_id, verified.response.key_thumbprint[:16], verified.response.name_id, role.arn,
+    )
+    return AssumedRole(credentials, verified, role, provider, _packed_size(request, claims.principal_tags))
+
+
+def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider: SamlProvider, now: datetime) -> VerifiedAssertion:
+    trust = parse_metadata(provider.metadata_document, now=now).trust(provider_arn=provider.arn, provider_uuid=provider.uuid)
+    try:
+        return validate(request.saml_assertion, trust, now=now, settings=ctx.settings, requested_role=RolePair(request.role_arn, request.principal_arn))
+    except SamlValidationError as error:
+        # The caller gets AWS's message; the precise reason goes to the log (it may name document values).
+        log.info("AssumeRoleWithSAML rejected provider=%s check=%s reason=%s", provider.arn, error.check_id, error.message)
+        raise ServiceError(error.aws.code, error.aws.message, error.aws.status) from None
+
+
+def _trust_context(verified: VerifiedAssertion, provider: SamlProvider, now: datetime) -> dict[str, list[str]]:
+    claims = verified.claims
+    context = saml_context(verified, account_id=provider.account_id, provider_name=provider.name)
+    context.update({"aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")], "aws:epochtime": [str(int(now.timestamp()))]})
+    if claims.principal_tags:
+        context.update({f"aws:requesttag/{k}".lower(): [v] for k, v in claims.principal_tags.items()})
+        context["aws:tagkeys"] = list(claims.principal_tags)
+    if claims.transitive_tag_keys:
+        context["sts:transitivetagkeys"] = list(claims.transitive_tag_keys)
+    if claims.source_identity is not None:
+        context["sts:sourceidentity"] = [claims.source_identity]
+    return context
+
+
+def _authorize(role: Role, provider_arn: str, context: dict[str, list[str]], *, tags: bool, source_identity: bool) -> None:
+    """Every action the request needs must be allowed by the trust policy (AWS: TagSession, SetSourceIdentity)."""
+    try:
+        policy = parse_policy(role.trust_policy, principal_required=True)
+    except MalformedPolicy:
+        raise NOT_AUTHORIZED from None
+    actions = ["sts:AssumeRoleWithSAML"] + (["sts:TagSession"] if tags else []) + (["sts:SetSourceIdentity"] if source_identity else [])
+    for action in actions:
+        decision = evaluate(policy, Request(action, context, principal_type="Federated", principal=provider_arn)).decision
+        if decision != "allowed":
+            log.info("AssumeRoleWithSAML denied role=%s action=%s decision=%s", role.arn, action, decision)
+            raise NOT_AUTHORIZED
+
+
+def _check_session_policy(request: AssumeRoleWithSamlRequest) -> None:
+    if request.policy is not None:
+        try:
+            parse_policy(request.policy, principal_required=False)
+        except MalformedPolicy as exc:
+            raise ServiceError("MalformedPolicyDocument", str(exc)) from None
+    if request.policy_arns:  # managed policies arrive with a later issue; none can exist yet
+        raise ServiceError("MalformedPolicyDocument", f"Policy {request.policy_arns[0]} does not exist or is not attachable.")
+
+
+def _lifetime(request: AssumeRoleWithSamlRequest, verified: VerifiedAssertion, now: datetime) -> int:
+    lifetime = request.duration_seconds or 3600
+    if verified.claims.session_duration is not None:
+        lifetime = min(lifetime, verified.claims.session_duration)
+    ends = verified.response.session_not_on_or_after
+    if ends is not None:
+        lifetime = min(lifetime, int((ends - now).total_seconds()))
+    return lifetime
+
+
+def _packed_size(request: AssumeRoleWithSamlRequest, tags: dict[str, str]) -> int | None:
+    """Percentage of the packed-size budget used by session policies and tags (reported when any is passed)."""
+    if request.policy is None and not request.policy_arns and not tags:
+        return None
+    packed = json.dumps({"p": request.policy, "a": request.policy_arns, "t": tags}, sort_keys=True, separators=(",", ":"))
+    size = math.ceil(len(zlib.compress(packed.encode(), 9)) * 100 / PACKED_BUDGET)
+    if size > 100:
+        raise ServiceError("PackedPolicyTooLarge", f"Packed size of session policies and tags is {size}% of the allowed limit.")
+    return size

@@ -1,0 +1,178 @@
+"""End to end over HTTP with boto3: register an IdP, create a role, assume it with a signed assertion, use the credentials."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import boto3
+import httpx
+import pytest
+import uvicorn
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from saml_factory import DEV_ROLE, ENTITY_ID, OPS_ROLE, PROVIDER_ARN, response_b64, signer
+
+from samlfed.api.app import build_app
+from samlfed.config import Settings
+from samlfed.iam.service import create_account
+from samlfed.saml.metadata import build_idp_metadata
+from samlfed.server import build_context
+
+ACCOUNT = "111111111111"
+TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": PROVIDER_ARN},
+                "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+                "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+            }
+        ],
+    }
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    ctx = build_context(Settings(data_dir=tmp_path_factory.mktemp("data")))
+    admin = create_account(ctx, ACCOUNT, "acme-dev")
+    port = _free_port()
+    uvi = uvicorn.Server(uvicorn.Config(build_app(ctx), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uvi.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield {"url": url, "admin": admin}
+    uvi.should_exit = True
+    thread.join(timeout=10)
+
+
+def client(server: dict, service: str, **credentials: object):
+    if not credentials:
+        credentials = {"aws_access_key_id": server["admin"].access_key_id, "aws_secret_access_key": server["admin"].secret_access_key}
+    return boto3.client(service, endpoint_url=server["url"], region_name="us-east-1", **credentials)
+
+
+def unsigned_sts(server: dict):
+    return boto3.client("sts", endpoint_url=server["url"], region_name="us-east-1", config=Config(signature_version=UNSIGNED))
+
+
+def error_of(call) -> tuple[str, str, int]:
+    with pytest.raises(ClientError) as info:
+        call()
+    error = info.value.response["Error"]
+    return error["Code"], error["Message"], info.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.fixture(scope="module")
+def registered(server: dict) -> dict:
+    iam = client(server, "iam")
+    metadata = build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()
+    arn = iam.create_saml_provider(SAMLMetadataDocument=metadata, Name="ExampleIdP")["SAMLProviderArn"]
+    assert arn == PROVIDER_ARN
+    role = iam.create_role(RoleName="Developer", AssumeRolePolicyDocument=TRUST_POLICY, MaxSessionDuration=7200)["Role"]
+    return {"role": role}
+
+
+def fresh_assertion(**overrides: object) -> str:
+    return response_b64(issue_instant=datetime.now(UTC), **overrides)
+
+
+def test_iam_provider_and_role_round_trip(server: dict, registered: dict) -> None:
+    iam = client(server, "iam")
+    provider = iam.get_saml_provider(SAMLProviderArn=PROVIDER_ARN)
+    assert provider["AssertionEncryptionMode"] == "Allowed" and provider["PrivateKeyList"] == [] and provider["Tags"] == []
+    assert 22 <= len(provider["SAMLProviderUUID"]) <= 64
+    assert [p["Arn"] for p in iam.list_saml_providers()["SAMLProviderList"]] == [PROVIDER_ARN]
+    role = iam.get_role(RoleName="developer")["Role"]  # names are case-insensitive
+    assert role["RoleId"].startswith("AROA") and role["Arn"] == DEV_ROLE and role["MaxSessionDuration"] == 7200
+    assert role["AssumeRolePolicyDocument"] == json.loads(TRUST_POLICY)  # botocore URL-decodes and parses it
+
+
+def test_assume_role_with_saml_and_use_the_credentials(server: dict, registered: dict) -> None:
+    result = unsigned_sts(server).assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(), DurationSeconds=3600)
+    credentials = result["Credentials"]
+    assert credentials["AccessKeyId"].startswith("ASIA") and len(credentials["SecretAccessKey"]) == 40
+    assert result["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Developer/alice@example.com"
+    assert result["Subject"] == "alice@example.com" and result["SubjectType"] == "persistent"
+    assert result["Issuer"] == ENTITY_ID and result["Audience"] == "https://signin.aws.amazon.com/saml"
+    assert result["PackedPolicySize"] >= 1  # two session tags were passed
+    sts = client(server, "sts", aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"])
+    identity = sts.get_caller_identity()
+    assert identity["Arn"] == result["AssumedRoleUser"]["Arn"] and identity["Account"] == ACCOUNT
+    assert identity["UserId"] == result["AssumedRoleUser"]["AssumedRoleId"]
+
+
+def test_assume_role_accepts_any_signature(server: dict, registered: dict) -> None:
+    """Clients sign AssumeRoleWithSAML with whatever credentials they find; the signature is ignored."""
+    sts = client(server, "sts", aws_access_key_id="AKIAUNKNOWNUNKNOWN00", aws_secret_access_key="x" * 40)
+    assert sts.assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion())["Credentials"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"RoleArn": OPS_ROLE}, ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
+        ({"RoleArn": "arn:aws:iam::111111111111:rolex/Dev"}, ("ValidationError", "Request ARN is invalid", 400)),
+        ({"PrincipalArn": "arn:aws:iam:111111111111:saml-provider/ExampleIdP"}, ("ValidationError", "Principal ARN is invalid", 400)),
+        ({"PrincipalArn": "arn:aws:iam::222222222222:saml-provider/ExampleIdP"}, ("ValidationError", "Principal exists outside the account of the Role being assumed.", 400)),
+        ({"PrincipalArn": "arn:aws:iam::111111111111:saml-provider/Missing"}, ("InvalidIdentityToken", "Specified provider doesn't exist.", 400)),
+        ({"DurationSeconds": 43200}, ("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", 400)),
+        ({"DurationSeconds": 50000}, ("ValidationError", "1 validation error detected: Value '50000' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200", 400)),
+        ({"SAMLAssertion": fresh_assertion(by=signer("attacker"))}, ("InvalidIdentityToken", "Response signature invalid", 400)),
+        ({"SAMLAssertion": fresh_assertion(issuer="https://other.example/")}, ("InvalidIdentityToken", "Issuer not present in specified provider", 400)),
+        ({"SAMLAssertion": fresh_assertion(role_session_name=None)}, ("InvalidIdentityToken", "RoleSessionName is required in AuthnResponse", 400)),
+        ({"SAMLAssertion": fresh_assertion(recipient="https://eu-west-1.signin.aws.amazon.com/saml", destination=None)}, ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
+    ],
+    ids=["role-not-in-assertion", "bad-role-arn", "bad-principal-arn", "other-account", "no-provider", "over-max-duration", "over-model-max", "forged", "wrong-issuer", "no-session-name", "trust-condition-fails"],
+)
+def test_assume_role_errors_match_aws(server: dict, registered: dict, kwargs: dict, expected: tuple[str, str, int]) -> None:
+    params = {"RoleArn": DEV_ROLE, "PrincipalArn": PROVIDER_ARN, "SAMLAssertion": fresh_assertion(), **kwargs}
+    assert error_of(lambda: unsigned_sts(server).assume_role_with_saml(**params)) == expected
+
+
+def test_iam_errors_match_aws(server: dict, registered: dict) -> None:
+    iam = client(server, "iam")
+    missing = "arn:aws:iam::111111111111:saml-provider/Nope"
+    assert error_of(lambda: iam.get_saml_provider(SAMLProviderArn=missing)) == ("NoSuchEntity", f"Manifest not found for arn {missing}", 404)
+    assert error_of(lambda: iam.delete_saml_provider(SAMLProviderArn=missing))[0] == "NoSuchEntity"
+    assert error_of(lambda: iam.create_saml_provider(SAMLMetadataDocument="a" * 1000, Name="Bad")) == ("InvalidInput", "Could not parse metadata.", 400)
+    code, message, status = error_of(lambda: iam.create_role(RoleName="PRODROLE", AssumeRolePolicyDocument="{"))
+    assert (code, status) == ("MalformedPolicyDocument", 400)
+    iam.create_role(RoleName="ProdRole", AssumeRolePolicyDocument=TRUST_POLICY)
+    assert error_of(lambda: iam.create_role(RoleName="PRODROLE", AssumeRolePolicyDocument=TRUST_POLICY))[:2] == ("EntityAlreadyExists", "Role with name PRODROLE already exists.")
+
+
+def test_authentication_errors(server: dict, registered: dict) -> None:
+    unknown = client(server, "sts", aws_access_key_id="AKIAUNKNOWNUNKNOWN00", aws_secret_access_key="x" * 40)
+    assert error_of(unknown.get_caller_identity) == ("InvalidClientTokenId", "The security token included in the request is invalid", 403)
+    wrong_secret = client(server, "sts", aws_access_key_id=server["admin"].access_key_id, aws_secret_access_key="y" * 40)
+    assert error_of(wrong_secret.get_caller_identity)[0] == "SignatureDoesNotMatch"
+    assert httpx.post(server["url"], data={"Action": "GetCallerIdentity", "Version": "2011-06-15"}).status_code == 403
+    assert client(server, "sts").get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:root"
+
+
+def test_bad_requests_get_aws_errors_never_a_500(server: dict) -> None:
+    for body in ({"Version": "2011-06-15"}, {"Action": "Nope", "Version": "2011-06-15"}, {"Action": "AssumeRoleWithSAML", "Version": "2011-06-15"}):
+        response = httpx.post(server["url"], data=body)
+        assert 400 <= response.status_code < 500 and b"<ErrorResponse" in response.content and response.headers["x-amzn-RequestId"]
