@@ -176,3 +176,53 @@ def test_bad_requests_get_aws_errors_never_a_500(server: dict) -> None:
     for body in ({"Version": "2011-06-15"}, {"Action": "Nope", "Version": "2011-06-15"}, {"Action": "AssumeRoleWithSAML", "Version": "2011-06-15"}):
         response = httpx.post(server["url"], data=body)
         assert 400 <= response.status_code < 500 and b"<ErrorResponse" in response.content and response.headers["x-amzn-RequestId"]
+
+
+def test_role_lifecycle_tags_inline_policies_and_paging(server: dict, registered: dict) -> None:
+    iam = client(server, "iam")
+    for index in range(5):
+        iam.create_role(RoleName=f"Paged{index}", AssumeRolePolicyDocument=TRUST_POLICY, Path="/paged/")
+    first = iam.list_roles(PathPrefix="/paged/", MaxItems=2)
+    assert first["IsTruncated"] and len(first["Roles"]) == 2 and "Tags" not in first["Roles"][0]
+    names = [r["RoleName"] for page in iam.get_paginator("list_roles").paginate(PathPrefix="/paged/", PaginationConfig={"PageSize": 2}) for r in page["Roles"]]
+    assert names == [f"Paged{i}" for i in range(5)]
+
+    iam.update_role(RoleName="Paged0", Description="first", MaxSessionDuration=43200)
+    role = iam.get_role(RoleName="Paged0")["Role"]
+    assert (role["Description"], role["MaxSessionDuration"]) == ("first", 43200)
+    assert error_of(lambda: iam.update_role(RoleName="Paged0", MaxSessionDuration=50000))[0] == "ValidationError"
+    iam.update_assume_role_policy(RoleName="Paged0", PolicyDocument=TRUST_POLICY.replace("sts:TagSession", "sts:SetSourceIdentity"))
+    assert "sts:SetSourceIdentity" in json.dumps(iam.get_role(RoleName="Paged0")["Role"]["AssumeRolePolicyDocument"])
+
+    iam.tag_role(RoleName="Paged0", Tags=[{"Key": "team", "Value": "platform"}, {"Key": "cost", "Value": "42"}])
+    assert {t["Key"] for t in iam.list_role_tags(RoleName="Paged0")["Tags"]} == {"team", "cost"}
+    iam.untag_role(RoleName="Paged0", TagKeys=["TEAM"])
+    assert [t["Key"] for t in iam.list_role_tags(RoleName="Paged0")["Tags"]] == ["cost"]
+
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/engineering/*"}]}
+    iam.put_role_policy(RoleName="Paged0", PolicyName="ReadEngineering", PolicyDocument=json.dumps(policy))
+    assert iam.get_role_policy(RoleName="Paged0", PolicyName="ReadEngineering")["PolicyDocument"] == policy
+    assert iam.list_role_policies(RoleName="Paged0")["PolicyNames"] == ["ReadEngineering"]
+    assert error_of(lambda: iam.delete_role(RoleName="Paged0"))[0] == "DeleteConflict"
+    iam.delete_role_policy(RoleName="Paged0", PolicyName="ReadEngineering")
+    iam.delete_role(RoleName="Paged0")
+    assert error_of(lambda: iam.get_role(RoleName="Paged0"))[:2] == ("NoSuchEntity", "The role with name Paged0 cannot be found.")
+
+
+def test_provider_update_tags_and_account_aliases(server: dict, registered: dict) -> None:
+    iam = client(server, "iam")
+    metadata = build_idp_metadata(ENTITY_ID, [signer().certificate, signer("next").certificate]).decode()
+    assert iam.update_saml_provider(SAMLProviderArn=PROVIDER_ARN, SAMLMetadataDocument=metadata)["SAMLProviderArn"] == PROVIDER_ARN
+    assert iam.get_saml_provider(SAMLProviderArn=PROVIDER_ARN)["SAMLMetadataDocument"] == metadata
+    iam.tag_saml_provider(SAMLProviderArn=PROVIDER_ARN, Tags=[{"Key": "env", "Value": "dev"}])
+    assert iam.list_saml_provider_tags(SAMLProviderArn=PROVIDER_ARN)["Tags"] == [{"Key": "env", "Value": "dev"}]
+    iam.untag_saml_provider(SAMLProviderArn=PROVIDER_ARN, TagKeys=["env"])
+    assert iam.list_saml_provider_tags(SAMLProviderArn=PROVIDER_ARN)["Tags"] == []
+    assert error_of(lambda: iam.tag_saml_provider(SAMLProviderArn=PROVIDER_ARN, Tags=[{"Key": "aws:x", "Value": "1"}]))[0] == "InvalidInput"
+
+    assert iam.list_account_aliases()["AccountAliases"] == ["acme-dev"]
+    assert error_of(lambda: iam.create_account_alias(AccountAlias="Bad_Alias"))[0] == "ValidationError"
+    iam.delete_account_alias(AccountAlias="acme-dev")
+    assert iam.list_account_aliases()["AccountAliases"] == []
+    iam.create_account_alias(AccountAlias="acme-dev")
+    assert iam.list_account_aliases()["AccountAliases"] == ["acme-dev"]

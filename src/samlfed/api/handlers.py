@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -188,6 +189,119 @@ def delete_role(ctx: ServiceContext, caller: Caller | None, request: QueryReques
     iam.delete_role(ctx, _account(caller), name)
 
 
+# --- pagination (Marker / MaxItems), as IAM's list operations -----------------------------------
+
+
+def paginate(request: QueryRequest, items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    max_items = _integer(request, "MaxItems") or 100
+    if not 1 <= max_items <= 1000:
+        raise ValidationFailed([f"Value '{max_items}' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 1000"])
+    start = 0
+    marker = request.params.get("Marker")
+    if marker is not None:
+        try:
+            start = int(base64.urlsafe_b64decode(marker.encode()).decode().removeprefix("samlfed:"))
+        except ValueError:
+            raise ServiceError("ValidationError", "Invalid Marker") from None
+    page = items[start : start + max_items]
+    more = start + max_items < len(items)
+    next_marker = base64.urlsafe_b64encode(f"samlfed:{start + max_items}".encode()).decode() if more else None
+    return page, {"IsTruncated": more, "Marker": next_marker}
+
+
+def list_roles(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    roles = iam.list_roles(ctx, _account(caller), request.params.get("PathPrefix", "/"))
+    page, more = paginate(request, roles)
+    return {"Roles": [_role(r, full=False) for r in page], **more}
+
+
+def update_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (name,) = _required(request, "RoleName")
+    iam.update_role(ctx, _account(caller), name, description=request.params.get("Description"), max_session_duration=_integer(request, "MaxSessionDuration"))
+    return {}
+
+
+def update_assume_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    name, document = _required(request, "RoleName", "PolicyDocument")
+    iam.update_trust_policy(ctx, _account(caller), name, document)
+
+
+def tag_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    (name,) = _required(request, "RoleName")
+    iam.tag_role(ctx, _account(caller), name, _tags(request))
+
+
+def untag_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    (name,) = _required(request, "RoleName")
+    iam.untag_role(ctx, _account(caller), name, request.member_list("TagKeys"))
+
+
+def list_role_tags(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (name,) = _required(request, "RoleName")
+    page, more = paginate(request, _tag_list(iam.get_role(ctx, _account(caller), name).tags))
+    return {"Tags": page, **more}
+
+
+def put_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    name, policy_name, document = _required(request, "RoleName", "PolicyName", "PolicyDocument")
+    iam.put_role_policy(ctx, _account(caller), name, policy_name, document)
+
+
+def get_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    name, policy_name = _required(request, "RoleName", "PolicyName")
+    document = iam.get_role_policy(ctx, _account(caller), name, policy_name)
+    return {"RoleName": iam.get_role(ctx, _account(caller), name).name, "PolicyName": policy_name, "PolicyDocument": _policy_text(document)}
+
+
+def list_role_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (name,) = _required(request, "RoleName")
+    page, more = paginate(request, iam.list_role_policies(ctx, _account(caller), name))
+    return {"PolicyNames": page, **more}
+
+
+def delete_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    name, policy_name = _required(request, "RoleName", "PolicyName")
+    iam.delete_role_policy(ctx, _account(caller), name, policy_name)
+
+
+def update_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (arn,) = _required(request, "SAMLProviderArn")
+    encryption = any(k in request.params for k in ("AssertionEncryptionMode", "AddPrivateKey", "RemovePrivateKey"))
+    provider = iam.update_saml_provider(ctx, _account(caller), arn, request.params.get("SAMLMetadataDocument"), encryption_change=encryption)
+    return {"SAMLProviderArn": provider.arn}
+
+
+def tag_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    (arn,) = _required(request, "SAMLProviderArn")
+    iam.tag_saml_provider(ctx, _account(caller), arn, _tags(request))
+
+
+def untag_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    (arn,) = _required(request, "SAMLProviderArn")
+    iam.untag_saml_provider(ctx, _account(caller), arn, request.member_list("TagKeys"))
+
+
+def list_saml_provider_tags(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (arn,) = _required(request, "SAMLProviderArn")
+    page, more = paginate(request, _tag_list(iam.get_saml_provider(ctx, _account(caller), arn).tags))
+    return {"Tags": page, **more}
+
+
+def create_account_alias(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    (alias,) = _required(request, "AccountAlias")
+    iam.create_account_alias(ctx, _account(caller), alias)
+
+
+def list_account_aliases(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    page, more = paginate(request, iam.list_account_aliases(ctx, _account(caller)))
+    return {"AccountAliases": page, **more}
+
+
+def delete_account_alias(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    (alias,) = _required(request, "AccountAlias")
+    iam.delete_account_alias(ctx, _account(caller), alias)
+
+
 STS: dict[str, Handler] = {
     "AssumeRoleWithSAML": assume_role_with_saml_handler,
     "GetCallerIdentity": get_caller_identity,
@@ -200,5 +314,22 @@ IAM: dict[str, Handler] = {
     "CreateRole": create_role,
     "GetRole": get_role,
     "DeleteRole": delete_role,
+    "ListRoles": list_roles,
+    "UpdateRole": update_role,
+    "UpdateAssumeRolePolicy": update_assume_role_policy,
+    "TagRole": tag_role,
+    "UntagRole": untag_role,
+    "ListRoleTags": list_role_tags,
+    "PutRolePolicy": put_role_policy,
+    "GetRolePolicy": get_role_policy,
+    "ListRolePolicies": list_role_policies,
+    "DeleteRolePolicy": delete_role_policy,
+    "UpdateSAMLProvider": update_saml_provider,
+    "TagSAMLProvider": tag_saml_provider,
+    "UntagSAMLProvider": untag_saml_provider,
+    "ListSAMLProviderTags": list_saml_provider_tags,
+    "CreateAccountAlias": create_account_alias,
+    "ListAccountAliases": list_account_aliases,
+    "DeleteAccountAlias": delete_account_alias,
 }
 UNAUTHENTICATED = frozenset({"AssumeRoleWithSAML"})

@@ -190,3 +190,136 @@ def delete_role(ctx: ServiceContext, account_id: str, name: str) -> None:
         raise ServiceError("NoSuchEntity", f"The role with name {name} cannot be found.", 404) from None
     except Conflict:
         raise ServiceError("DeleteConflict", "Cannot delete entity, must delete policies first.", 409) from None
+
+
+def list_roles(ctx: ServiceContext, account_id: str, path_prefix: str = "/") -> list[Role]:
+    return ctx.store.list_roles(account_id, path_prefix)
+
+
+def update_role(ctx: ServiceContext, account_id: str, name: str, *, description: str | None, max_session_duration: int | None) -> None:
+    changes: dict[str, object] = {}
+    if description is not None:
+        changes["description"] = description
+    if max_session_duration is not None:
+        if not 3600 <= max_session_duration <= 43200:
+            bound = "greater than or equal to 3600" if max_session_duration < 3600 else "less than or equal to 43200"
+            raise ValidationFailed([f"Value '{max_session_duration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value {bound}"])
+        changes["max_session_duration"] = max_session_duration
+    if changes:
+        _role_call(lambda: ctx.store.update_role(account_id, name, **changes), name)
+
+
+def update_trust_policy(ctx: ServiceContext, account_id: str, name: str, document: str) -> None:
+    check_trust_policy(document)
+    _role_call(lambda: ctx.store.update_role(account_id, name, trust_policy=document), name)
+
+
+def _role_call(call, name: str):  # type: ignore[no-untyped-def]
+    try:
+        return call()
+    except NotFound:
+        raise ServiceError("NoSuchEntity", f"The role with name {name} cannot be found.", 404) from None
+
+
+MAX_TAGS = 50
+
+
+def check_tags(tags: Sequence[Tag]) -> None:
+    if len(tags) > MAX_TAGS:
+        raise ServiceError("LimitExceeded", "The number of tags has reached the maximum limit.", 409)
+    for tag in tags:
+        if not 1 <= len(tag.key) <= 128 or len(tag.value) > 256:
+            raise _invalid(f"The tag {tag.key!r} is not 1-128 characters with a value of at most 256.")
+        if tag.key.lower().startswith("aws:"):
+            raise _invalid("User-defined tag keys can't start with 'aws:'.")
+
+
+def tag_role(ctx: ServiceContext, account_id: str, name: str, tags: Sequence[Tag]) -> None:
+    check_tags(tags)
+    existing = get_role(ctx, account_id, name).tags
+    if len({t.key.lower() for t in (*existing, *tags)}) > MAX_TAGS:
+        raise ServiceError("LimitExceeded", "The number of tags has reached the maximum limit.", 409)
+    _role_call(lambda: ctx.store.tag_role(account_id, name, tags), name)
+
+
+def untag_role(ctx: ServiceContext, account_id: str, name: str, keys: Sequence[str]) -> None:
+    _role_call(lambda: ctx.store.untag_role(account_id, name, keys), name)
+
+
+def put_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_name: str, document: str) -> None:
+    if not re.fullmatch(r"[\w+=,.@-]{1,128}", policy_name):
+        raise ValidationFailed([f"Value '{policy_name}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"])
+    try:
+        parse_policy(document, principal_required=False)
+    except MalformedPolicy as exc:
+        raise ServiceError("MalformedPolicyDocument", str(exc)) from None
+    _role_call(lambda: ctx.store.put_role_policy(account_id, name, policy_name, document), name)
+
+
+def get_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_name: str) -> str:
+    try:
+        return ctx.store.get_role_policy(account_id, name, policy_name)
+    except NotFound:
+        raise ServiceError("NoSuchEntity", f"The role policy with name {policy_name} cannot be found.", 404) from None
+
+
+def list_role_policies(ctx: ServiceContext, account_id: str, name: str) -> list[str]:
+    return _role_call(lambda: ctx.store.list_role_policies(account_id, name), name)
+
+
+def delete_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_name: str) -> None:
+    try:
+        ctx.store.delete_role_policy(account_id, name, policy_name)
+    except NotFound:
+        raise ServiceError("NoSuchEntity", f"The role policy with name {policy_name} cannot be found.", 404) from None
+
+
+# --- more SAML provider operations -------------------------------------------------------------------
+
+
+def update_saml_provider(ctx: ServiceContext, account_id: str, arn: str, document: str | None, *, encryption_change: bool) -> SamlProvider:
+    provider = get_saml_provider(ctx, account_id, arn)
+    if encryption_change:
+        raise _invalid("Encrypted assertions are not supported by this samlfed version.")
+    if document is None:
+        raise _invalid("Unable to update identity provider. No updates are defined for metadata or encryption assertion.")
+    metadata = _metadata(ctx, document)
+    ctx.store.update_provider_metadata(provider.arn, document, metadata.valid_until)
+    return provider
+
+
+def tag_saml_provider(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Tag]) -> None:
+    check_tags(tags)
+    provider = get_saml_provider(ctx, account_id, arn)
+    if len({t.key.lower() for t in (*provider.tags, *tags)}) > MAX_TAGS:
+        raise ServiceError("LimitExceeded", "The number of tags has reached the maximum limit.", 409)
+    ctx.store.tag_provider(arn, tags)
+
+
+def untag_saml_provider(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[str]) -> None:
+    get_saml_provider(ctx, account_id, arn)
+    ctx.store.untag_provider(arn, keys)
+
+
+# --- account aliases (one per account, as AWS) -------------------------------------------------------
+
+
+def create_account_alias(ctx: ServiceContext, account_id: str, alias: str) -> None:
+    _check_alias(alias)
+    if ctx.store.get_account(account_id).alias == alias:
+        return
+    try:
+        ctx.store.set_account_alias(account_id, alias)
+    except AlreadyExists:
+        raise ServiceError("EntityAlreadyExists", f"The account alias {alias} already exists.", 409) from None
+
+
+def list_account_aliases(ctx: ServiceContext, account_id: str) -> list[str]:
+    alias = ctx.store.get_account(account_id).alias
+    return [alias] if alias else []
+
+
+def delete_account_alias(ctx: ServiceContext, account_id: str, alias: str) -> None:
+    if ctx.store.get_account(account_id).alias != alias:
+        raise ServiceError("NoSuchEntity", f"The account alias {alias} cannot be found.", 404)
+    ctx.store.set_account_alias(account_id, None)
