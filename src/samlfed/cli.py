@@ -135,6 +135,7 @@ def serve(
     database_url: DatabaseUrl = None,
     workers: Annotated[int | None, typer.Option(help="worker processes (SAMLFED_WORKERS)")] = None,
     public_url: Annotated[str | None, typer.Option(help="the URL clients use (SAMLFED_PUBLIC_URL)")] = None,
+    strict_replay: Annotated[bool | None, typer.Option("--strict-replay", help="each assertion usable once per role (SAMLFED_STRICT_REPLAY)")] = None,
 ) -> None:
     """Run the IAM and STS query APIs."""
     import os
@@ -144,7 +145,9 @@ def serve(
     from .config import Settings
     from .server import build_context
 
-    settings = Settings.from_env(host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers, public_url=public_url)
+    settings = Settings.from_env(
+        host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers, public_url=public_url, strict_replay=strict_replay
+    )
     build_context(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
     os.environ.update(settings.to_env())
     uvicorn.run("samlfed.server:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers, log_level="info")
@@ -207,6 +210,17 @@ def keys_delete(
         _context(data_dir, database_url).store.delete_access_key(access_key_id)
     except NotFound:
         raise _usage(f"no access key {access_key_id}") from None
+
+
+keyring_app = typer.Typer(no_args_is_help=True, help="The key ring that seals session tokens.")
+app.add_typer(keyring_app, name="keys")
+
+
+@keyring_app.command("rotate")
+def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Start sealing new sessions with a new key; sessions sealed with older keys stay valid."""
+    ring = _context(data_dir, database_url).rotate_key_ring()
+    typer.echo(f"active key: {ring.active} ({len(ring.keys)} keys in the ring)")
 
 
 def main() -> None:

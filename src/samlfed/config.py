@@ -18,6 +18,7 @@ class Settings:
     workers: int = 1
     public_url: str | None = None
     """Where clients reach this service; its /saml URL and itself are accepted as Recipient and Audience."""
+    strict_replay: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -29,6 +30,7 @@ class Settings:
             "port": int(env.get("SAMLFED_PORT", "8080")),
             "workers": int(env.get("SAMLFED_WORKERS", "1")),
             "public_url": env.get("SAMLFED_PUBLIC_URL") or None,
+            "strict_replay": env.get("SAMLFED_STRICT_REPLAY", "").lower() in ("1", "true", "yes"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
@@ -51,4 +53,6 @@ class Settings:
             env["SAMLFED_DATABASE_URL"] = self.database_url
         if self.public_url:
             env["SAMLFED_PUBLIC_URL"] = self.public_url
+        if self.strict_replay:
+            env["SAMLFED_STRICT_REPLAY"] = "1"
         return env

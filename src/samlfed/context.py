@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,14 +24,22 @@ class ServiceContext:
     master: MasterKey
     settings: ValidationSettings = field(default_factory=ValidationSettings)
     clock: Callable[[], datetime] = utc_now
+    strict_replay: bool = False
+    """Each (issuer, assertion ID, role) is usable once, across every node sharing the store."""
+    ring_refresh_seconds: float = 60.0
+    """How often a node re-reads the key ring, so that a rotation reaches every node without a restart."""
     _ring: KeyRing | None = None
+    _ring_loaded: float = 0.0
     _ring_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def key_ring(self, *, reload: bool = False) -> KeyRing:
-        """The session-token key ring, created on first start; reloaded when a token names an unknown key."""
+        """The session-token key ring, created on first start; re-read periodically and when a token names an
+        unknown key."""
         with self._ring_lock:
-            if self._ring is None or reload:
+            stale = time.monotonic() - self._ring_loaded > self.ring_refresh_seconds
+            if self._ring is None or reload or stale:
                 self._ring = self._load_ring()
+                self._ring_loaded = time.monotonic()
             return self._ring
 
     def _load_ring(self) -> KeyRing:

@@ -33,7 +33,7 @@ def build_context(settings: Settings) -> ServiceContext:
     if settings.public_url:
         base = settings.public_url.rstrip("/")
         validation = validation.accepting(audiences=[base, f"{base}/saml"], acs_urls=[f"{base}/saml"])
-    return ServiceContext(store=store, master=MasterKey.load(settings.data_dir), settings=validation)
+    return ServiceContext(store=store, master=MasterKey.load(settings.data_dir), settings=validation, strict_replay=settings.strict_replay)
 
 
 def create_app() -> Starlette:

@@ -104,6 +104,7 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
     if request.duration_seconds is not None and request.duration_seconds > role.max_session_duration:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
     _check_session_policy(request)
+    _redeem(ctx, verified, role, now)
     lifetime = _lifetime(request, verified, now)
     session = SessionClaims(
         account_id=role.account_id, role_arn=role.arn, role_id=role.role_id, session_name=claims.role_session_name,
@@ -155,6 +156,16 @@ def _authorize(role: Role, provider_arn: str, context: dict[str, list[str]], *, 
         if decision != "allowed":
             log.info("AssumeRoleWithSAML denied role=%s action=%s decision=%s", role.arn, action, decision)
             raise NOT_AUTHORIZED
+
+
+def _redeem(ctx: ServiceContext, verified: VerifiedAssertion, role: Role, now: datetime) -> None:
+    """OneTimeUse assertions are usable once at all; with strict replay, once per role (multi-role clients work)."""
+    response = verified.response
+    uses = ([""] if response.one_time_use else []) + ([role.arn] if ctx.strict_replay else [])
+    for scope in uses:
+        if not ctx.store.redeem_once(response.issuer, response.assertion_id, scope, expires_at=response.redeem_by, now=now):
+            log.info("AssumeRoleWithSAML replay refused issuer=%s assertion=%s role=%s", response.issuer, response.assertion_id, role.arn)
+            raise ServiceError("InvalidIdentityToken", "The SAML assertion has already been used")
 
 
 def _check_session_policy(request: AssumeRoleWithSamlRequest) -> None:
