@@ -162,3 +162,29 @@ def test_state_survives_reopening(tmp_path) -> None:
     first.create_account(Account(ACCOUNT, "acme", NOW))
     first.engine.dispose()
     assert SqlStore.open(url).get_account(ACCOUNT).alias == "acme"
+
+
+def test_managed_policies_and_attachments(store: SqlStore) -> None:
+    from samlfed.store import ManagedPolicy
+
+    account(store)
+    store.create_role(role())
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/ReadS3"
+    store.create_policy(ManagedPolicy(arn, ACCOUNT, "ReadS3", "ANPAEXAMPLE0000000001", "/", '{"v":1}', NOW, NOW))
+    with pytest.raises(AlreadyExists):
+        store.create_policy(ManagedPolicy(arn, ACCOUNT, "ReadS3", "ANPAEXAMPLE0000000002", "/", "{}", NOW, NOW))
+    store.attach_role_policy(ACCOUNT, "developer", arn)
+    store.attach_role_policy(ACCOUNT, "Developer", arn)  # attaching twice is one attachment
+    assert store.get_policy(arn).attachment_count == 1
+    assert [p.arn for p in store.list_attached_role_policies(ACCOUNT, "Developer")] == [arn]
+    with pytest.raises(Conflict):
+        store.delete_policy(arn)
+    with pytest.raises(Conflict):
+        store.delete_role(ACCOUNT, "Developer")
+    store.detach_role_policy(ACCOUNT, "Developer", arn)
+    with pytest.raises(NotFound):
+        store.detach_role_policy(ACCOUNT, "Developer", arn)
+    store.delete_policy(arn)
+    assert store.list_policies(ACCOUNT) == []
+    with pytest.raises(NotFound):
+        store.attach_role_policy(ACCOUNT, "Developer", arn)

@@ -145,3 +145,27 @@ def test_provider_update_tags_and_account_aliases(server: dict, registered: dict
     assert iam.list_account_aliases()["AccountAliases"] == []
     iam.create_account_alias(AccountAlias="acme-dev")
     assert iam.list_account_aliases()["AccountAliases"] == ["acme-dev"]
+
+
+def test_managed_policies_and_session_policy_arns(server: dict, registered: dict) -> None:
+    iam = client(server, "iam")
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    policy = iam.create_policy(PolicyName="ReadObjects", PolicyDocument=json.dumps(document), Description="read")["Policy"]
+    assert policy["Arn"] == f"arn:aws:iam::{ACCOUNT}:policy/ReadObjects" and policy["PolicyId"].startswith("ANPA")
+    assert iam.get_policy_version(PolicyArn=policy["Arn"], VersionId="v1")["PolicyVersion"]["Document"] == document
+    iam.attach_role_policy(RoleName="Developer", PolicyArn=policy["Arn"])
+    assert iam.list_attached_role_policies(RoleName="Developer")["AttachedPolicies"] == [{"PolicyName": "ReadObjects", "PolicyArn": policy["Arn"]}]
+    assert iam.get_policy(PolicyArn=policy["Arn"])["Policy"]["AttachmentCount"] == 1
+    assert [p["PolicyName"] for p in iam.list_policies(Scope="Local", OnlyAttached=True)["Policies"]] == ["ReadObjects"]
+    assert error_of(lambda: iam.delete_policy(PolicyArn=policy["Arn"]))[0] == "DeleteConflict"
+
+    sts = unsigned_sts(server)
+    result = sts.assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(), PolicyArns=[{"arn": policy["Arn"]}])
+    assert result["Credentials"]["AccessKeyId"].startswith("ASIA")
+    missing = f"arn:aws:iam::{ACCOUNT}:policy/Nope"
+    assert error_of(lambda: sts.assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(), PolicyArns=[{"arn": missing}]))[0] == "MalformedPolicyDocument"
+    assert error_of(lambda: sts.assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(), Policy="{not json"))[0] == "MalformedPolicyDocument"
+
+    iam.detach_role_policy(RoleName="Developer", PolicyArn=policy["Arn"])
+    iam.delete_policy(PolicyArn=policy["Arn"])
+    assert error_of(lambda: iam.get_policy(PolicyArn=policy["Arn"]))[0] == "NoSuchEntity"

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import service as iam
-from ..store import Role, SamlProvider, Tag
+from ..store import ManagedPolicy, Role, SamlProvider, Tag
 from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from .auth import Administrator, Caller, Session
 from .protocol import QueryRequest
@@ -302,6 +302,73 @@ def delete_account_alias(ctx: ServiceContext, caller: Caller | None, request: Qu
     iam.delete_account_alias(ctx, _account(caller), alias)
 
 
+def _managed(policy: ManagedPolicy) -> dict[str, Any]:
+    return {
+        "PolicyName": policy.name,
+        "PolicyId": policy.policy_id,
+        "Arn": policy.arn,
+        "Path": policy.path,
+        "DefaultVersionId": "v1",
+        "AttachmentCount": policy.attachment_count,
+        "PermissionsBoundaryUsageCount": 0,
+        "IsAttachable": True,
+        "Description": policy.description,
+        "CreateDate": policy.created_at,
+        "UpdateDate": policy.updated_at,
+    }
+
+
+def create_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    name, document = _required(request, "PolicyName", "PolicyDocument")
+    policy = iam.create_policy(ctx, _account(caller), name, document, path=request.params.get("Path", "/"), description=request.params.get("Description"))
+    return {"Policy": _managed(policy)}
+
+
+def get_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (arn,) = _required(request, "PolicyArn")
+    return {"Policy": _managed(iam.get_policy(ctx, _account(caller), arn))}
+
+
+def get_policy_version(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    arn, version = _required(request, "PolicyArn", "VersionId")
+    policy = iam.get_policy(ctx, _account(caller), arn)
+    if version != "v1":
+        raise ServiceError("NoSuchEntity", f"Policy {arn} version {version} does not exist or is not attachable.", 404)
+    return {"PolicyVersion": {"Document": _policy_text(policy.document), "VersionId": "v1", "IsDefaultVersion": True, "CreateDate": policy.created_at}}
+
+
+def list_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    account = _account(caller)
+    scope = request.params.get("Scope", "All")
+    policies = [] if scope == "AWS" else iam.list_policies(ctx, account, request.params.get("PathPrefix", "/"))
+    if request.params.get("OnlyAttached", "false").lower() == "true":
+        policies = [p for p in policies if p.attachment_count]
+    page, more = paginate(request, policies)
+    return {"Policies": [_managed(p) for p in page], **more}
+
+
+def delete_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    (arn,) = _required(request, "PolicyArn")
+    iam.delete_policy(ctx, _account(caller), arn)
+
+
+def attach_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    name, arn = _required(request, "RoleName", "PolicyArn")
+    iam.attach_role_policy(ctx, _account(caller), name, arn)
+
+
+def detach_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    name, arn = _required(request, "RoleName", "PolicyArn")
+    iam.detach_role_policy(ctx, _account(caller), name, arn)
+
+
+def list_attached_role_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (name,) = _required(request, "RoleName")
+    attached = iam.list_attached_role_policies(ctx, _account(caller), name)
+    page, more = paginate(request, [{"PolicyName": p.name, "PolicyArn": p.arn} for p in attached])
+    return {"AttachedPolicies": page, **more}
+
+
 STS: dict[str, Handler] = {
     "AssumeRoleWithSAML": assume_role_with_saml_handler,
     "GetCallerIdentity": get_caller_identity,
@@ -331,5 +398,13 @@ IAM: dict[str, Handler] = {
     "CreateAccountAlias": create_account_alias,
     "ListAccountAliases": list_account_aliases,
     "DeleteAccountAlias": delete_account_alias,
+    "CreatePolicy": create_policy,
+    "GetPolicy": get_policy,
+    "GetPolicyVersion": get_policy_version,
+    "ListPolicies": list_policies,
+    "DeletePolicy": delete_policy,
+    "AttachRolePolicy": attach_role_policy,
+    "DetachRolePolicy": detach_role_policy,
+    "ListAttachedRolePolicies": list_attached_role_policies,
 }
 UNAUTHENTICATED = frozenset({"AssumeRoleWithSAML"})

@@ -14,7 +14,7 @@ from ..errors import ServiceError, ValidationFailed
 from ..policy import MalformedPolicy, parse_policy
 from ..saml import MetadataError
 from ..saml.metadata import IdpMetadata, parse_metadata
-from ..store import AccessKey, Account, AlreadyExists, Conflict, NotFound, Role, SamlProvider, Tag
+from ..store import AccessKey, Account, AlreadyExists, Conflict, ManagedPolicy, NotFound, Role, SamlProvider, Tag
 from . import arns, ids
 
 PROVIDER_NAME = re.compile(r"[\w._-]{1,128}")
@@ -189,7 +189,7 @@ def delete_role(ctx: ServiceContext, account_id: str, name: str) -> None:
     except NotFound:
         raise ServiceError("NoSuchEntity", f"The role with name {name} cannot be found.", 404) from None
     except Conflict:
-        raise ServiceError("DeleteConflict", "Cannot delete entity, must delete policies first.", 409) from None
+        raise ServiceError("DeleteConflict", "Cannot delete entity, must detach all policies first.", 409) from None
 
 
 def list_roles(ctx: ServiceContext, account_id: str, path_prefix: str = "/") -> list[Role]:
@@ -323,3 +323,67 @@ def delete_account_alias(ctx: ServiceContext, account_id: str, alias: str) -> No
     if ctx.store.get_account(account_id).alias != alias:
         raise ServiceError("NoSuchEntity", f"The account alias {alias} cannot be found.", 404)
     ctx.store.set_account_alias(account_id, None)
+
+
+# --- customer managed policies ------------------------------------------------------------------------
+
+POLICY_NAME = re.compile(r"[\w+=,.@-]{1,128}")
+MAX_MANAGED_POLICY = 6144
+
+
+def create_policy(ctx: ServiceContext, account_id: str, name: str, document: str, *, path: str = "/", description: str | None = None) -> ManagedPolicy:
+    if not POLICY_NAME.fullmatch(name):
+        raise ValidationFailed([f"Value '{name}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"])
+    if len(document) > MAX_MANAGED_POLICY:
+        raise ServiceError("LimitExceeded", f"Cannot exceed quota for PolicySize: {MAX_MANAGED_POLICY}", 409)
+    try:
+        parse_policy(document, principal_required=False)
+    except MalformedPolicy as exc:
+        raise ServiceError("MalformedPolicyDocument", str(exc)) from None
+    now = ctx.clock()
+    policy = ManagedPolicy(f"arn:aws:iam::{account_id}:policy{path}{name}", account_id, name, ids.unique_id("ANPA"), path, document, now, now, description)
+    try:
+        ctx.store.create_policy(policy)
+    except AlreadyExists:
+        raise ServiceError("EntityAlreadyExists", f"A policy called {name} already exists. Duplicate names are not allowed.", 409) from None
+    return policy
+
+
+def get_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
+    try:
+        policy = ctx.store.get_policy(arn)
+    except NotFound:
+        policy = None
+    if policy is None or policy.account_id != account_id:
+        raise ServiceError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404)
+    return policy
+
+
+def list_policies(ctx: ServiceContext, account_id: str, path_prefix: str = "/") -> list[ManagedPolicy]:
+    """Customer managed policies; AWS managed policies (`arn:aws:iam::aws:policy/…`) do not exist here."""
+    return ctx.store.list_policies(account_id, path_prefix)
+
+
+def list_attached_role_policies(ctx: ServiceContext, account_id: str, name: str) -> list[ManagedPolicy]:
+    return _role_call(lambda: ctx.store.list_attached_role_policies(account_id, name), name)
+
+
+def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
+    get_policy(ctx, account_id, arn)
+    try:
+        ctx.store.delete_policy(arn)
+    except Conflict:
+        raise ServiceError("DeleteConflict", "Cannot delete a policy attached to entities.", 409) from None
+
+
+def attach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str) -> None:
+    get_policy(ctx, account_id, arn)
+    _role_call(lambda: ctx.store.attach_role_policy(account_id, name, arn), name)
+
+
+def detach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str) -> None:
+    get_role(ctx, account_id, name)
+    try:
+        ctx.store.detach_role_policy(account_id, name, arn)
+    except NotFound:
+        raise ServiceError("NoSuchEntity", f"Policy {arn} was not found.", 404) from None

@@ -1,6 +1,18 @@
 """Storage: one interface (`SqlStore`), SQLite by default, PostgreSQL when several nodes share the load."""
 
-from .records import AccessKey, Account, AlreadyExists, Conflict, NotFound, Role, SamlProvider, ServerKey, StoreError, Tag
+from .records import (
+    AccessKey,
+    Account,
+    AlreadyExists,
+    Conflict,
+    ManagedPolicy,
+    NotFound,
+    Role,
+    SamlProvider,
+    ServerKey,
+    StoreError,
+    Tag,
+)
 from .sql import SqlStore
 
 __all__ = [
@@ -8,6 +20,7 @@ __all__ = [
     "Account",
     "AlreadyExists",
     "Conflict",
+    "ManagedPolicy",
     "NotFound",
     "Role",
     "SamlProvider",

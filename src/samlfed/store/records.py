@@ -75,6 +75,20 @@ class Role:
 
 
 @dataclass(frozen=True)
+class ManagedPolicy:
+    arn: str
+    account_id: str
+    name: str
+    policy_id: str
+    path: str
+    document: str
+    created_at: datetime
+    updated_at: datetime
+    description: str | None = None
+    attachment_count: int = 0
+
+
+@dataclass(frozen=True)
 class ServerKey:
     key_id: str
     sealed_key: bytes

@@ -99,6 +99,29 @@ role_policies = Table(
     ForeignKeyConstraint(["account_id", "role_name_lower"], **_role_fk),
 )
 
+managed_policies = Table(
+    "managed_policies",
+    metadata,
+    Column("arn", String(2048), primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.account_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(128), nullable=False),
+    Column("policy_id", String(32), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("description", String(1000), nullable=True),
+    Column("document", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+role_policy_attachments = Table(
+    "role_policy_attachments",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("role_name_lower", String(64), primary_key=True),
+    Column("policy_arn", String(2048), ForeignKey("managed_policies.arn", ondelete="RESTRICT"), primary_key=True),
+    ForeignKeyConstraint(["account_id", "role_name_lower"], **_role_fk),
+)
+
 server_keys = Table(
     "server_keys",
     metadata,

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import schema as t
 from .migrate import upgrade
-from .records import AccessKey, Account, AlreadyExists, Conflict, NotFound, Role, SamlProvider, ServerKey, Tag
+from .records import AccessKey, Account, AlreadyExists, Conflict, ManagedPolicy, NotFound, Role, SamlProvider, ServerKey, Tag
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -218,6 +218,8 @@ class SqlStore:
         with self._tx() as db:
             if db.execute(select(t.role_policies.c.policy_name).where(self._role_key(t.role_policies, account_id, name)).limit(1)).first():
                 raise Conflict(f"role {name} still has inline policies")
+            if db.execute(select(t.role_policy_attachments.c.policy_arn).where(self._role_key(t.role_policy_attachments, account_id, name)).limit(1)).first():
+                raise Conflict(f"role {name} still has attached policies")
             where = and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower())
             if db.execute(delete(t.roles).where(where)).rowcount == 0:
                 raise NotFound(f"role {name}")
@@ -266,6 +268,68 @@ class SqlStore:
             trust_policy=row.trust_policy, max_session_duration=row.max_session_duration, created_at=_aware(row.created_at),
             description=row.description, permissions_boundary=row.permissions_boundary,
             tags=tuple(Tag(tag.key, tag.value) for tag in tags),
+        )
+
+    # --- managed policies ----------------------------------------------------------------------------
+
+    def create_policy(self, policy: ManagedPolicy) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(insert(t.managed_policies).values(
+                    arn=policy.arn, account_id=policy.account_id, name=policy.name, policy_id=policy.policy_id, path=policy.path,
+                    description=policy.description, document=policy.document, created_at=policy.created_at, updated_at=policy.updated_at,
+                ))
+        except IntegrityError:
+            raise AlreadyExists(f"policy {policy.arn}") from None
+
+    def get_policy(self, arn: str) -> ManagedPolicy:
+        with self._tx() as db:
+            row = db.execute(select(t.managed_policies).where(t.managed_policies.c.arn == arn)).one_or_none()
+            if row is None:
+                raise NotFound(arn)
+            return self._policy(db, row)
+
+    def list_policies(self, account_id: str, path_prefix: str = "/") -> list[ManagedPolicy]:
+        with self._tx() as db:
+            where = and_(t.managed_policies.c.account_id == account_id, t.managed_policies.c.path.startswith(path_prefix, autoescape=True))
+            rows = db.execute(select(t.managed_policies).where(where).order_by(t.managed_policies.c.name)).all()
+            return [self._policy(db, row) for row in rows]
+
+    def delete_policy(self, arn: str) -> None:
+        with self._tx() as db:
+            if db.execute(select(t.role_policy_attachments).where(t.role_policy_attachments.c.policy_arn == arn).limit(1)).first():
+                raise Conflict(f"policy {arn} is attached")
+            if db.execute(delete(t.managed_policies).where(t.managed_policies.c.arn == arn)).rowcount == 0:
+                raise NotFound(arn)
+
+    def attach_role_policy(self, account_id: str, name: str, policy_arn: str) -> None:
+        with self._tx() as db:
+            self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
+            self._require(db, t.managed_policies, t.managed_policies.c.arn == policy_arn, policy_arn)
+            key = and_(self._role_key(t.role_policy_attachments, account_id, name), t.role_policy_attachments.c.policy_arn == policy_arn)
+            if db.execute(select(t.role_policy_attachments).where(key)).first() is None:
+                db.execute(insert(t.role_policy_attachments).values(account_id=account_id, role_name_lower=name.lower(), policy_arn=policy_arn))
+
+    def detach_role_policy(self, account_id: str, name: str, policy_arn: str) -> None:
+        with self._tx() as db:
+            key = and_(self._role_key(t.role_policy_attachments, account_id, name), t.role_policy_attachments.c.policy_arn == policy_arn)
+            if db.execute(delete(t.role_policy_attachments).where(key)).rowcount == 0:
+                raise NotFound(f"policy {policy_arn} is not attached to role {name}")
+
+    def list_attached_role_policies(self, account_id: str, name: str) -> list[ManagedPolicy]:
+        with self._tx() as db:
+            self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
+            arns = db.execute(
+                select(t.role_policy_attachments.c.policy_arn).where(self._role_key(t.role_policy_attachments, account_id, name)).order_by(t.role_policy_attachments.c.policy_arn)
+            ).all()
+            rows = [db.execute(select(t.managed_policies).where(t.managed_policies.c.arn == a.policy_arn)).one() for a in arns]
+            return [self._policy(db, row) for row in rows]
+
+    def _policy(self, db: Connection, row) -> ManagedPolicy:  # type: ignore[no-untyped-def]
+        count = len(db.execute(select(t.role_policy_attachments.c.policy_arn).where(t.role_policy_attachments.c.policy_arn == row.arn)).all())
+        return ManagedPolicy(
+            arn=row.arn, account_id=row.account_id, name=row.name, policy_id=row.policy_id, path=row.path, document=row.document,
+            created_at=_aware(row.created_at), updated_at=_aware(row.updated_at), description=row.description, attachment_count=count,
         )
 
     # --- the server key ring -----------------------------------------------------------------------

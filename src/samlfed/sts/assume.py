@@ -103,7 +103,7 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
     _authorize(role, request.principal_arn, context, tags=bool(claims.principal_tags), source_identity=claims.source_identity is not None)
     if request.duration_seconds is not None and request.duration_seconds > role.max_session_duration:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-    _check_session_policy(request)
+    _check_session_policy(ctx, request, role)
     _redeem(ctx, verified, role, now)
     lifetime = _lifetime(request, verified, now)
     session = SessionClaims(
@@ -168,14 +168,19 @@ def _redeem(ctx: ServiceContext, verified: VerifiedAssertion, role: Role, now: d
             raise ServiceError("InvalidIdentityToken", "The SAML assertion has already been used")
 
 
-def _check_session_policy(request: AssumeRoleWithSamlRequest) -> None:
+def _check_session_policy(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, role: Role) -> None:
     if request.policy is not None:
         try:
             parse_policy(request.policy, principal_required=False)
         except MalformedPolicy as exc:
             raise ServiceError("MalformedPolicyDocument", str(exc)) from None
-    if request.policy_arns:  # managed policies arrive with a later issue; none can exist yet
-        raise ServiceError("MalformedPolicyDocument", f"Policy {request.policy_arns[0]} does not exist or is not attachable.")
+    for arn in request.policy_arns:  # managed session policies must exist in the role's account
+        try:
+            policy = ctx.store.get_policy(arn)
+        except NotFound:
+            policy = None
+        if policy is None or policy.account_id != role.account_id:
+            raise ServiceError("MalformedPolicyDocument", f"Policy {arn} does not exist or is not attachable.")
 
 
 def _lifetime(request: AssumeRoleWithSamlRequest, verified: VerifiedAssertion, now: datetime) -> int:
