@@ -169,3 +169,24 @@ def test_managed_policies_and_session_policy_arns(server: dict, registered: dict
     iam.detach_role_policy(RoleName="Developer", PolicyArn=policy["Arn"])
     iam.delete_policy(PolicyArn=policy["Arn"])
     assert error_of(lambda: iam.get_policy(PolicyArn=policy["Arn"]))[0] == "NoSuchEntity"
+
+
+def test_tags_and_source_identity_need_their_trust_actions(server: dict, registered: dict) -> None:
+    iam = client(server, "iam")
+    only_assume = TRUST_POLICY.replace(', "sts:TagSession"', "")
+    iam.create_role(RoleName="NoTags", AssumeRolePolicyDocument=only_assume)
+    role = f"arn:aws:iam::{ACCOUNT}:role/NoTags"
+    roles = [f"{role},{PROVIDER_ARN}"]
+    sts = unsigned_sts(server)
+    denied = ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)
+    assert error_of(lambda: sts.assume_role_with_saml(RoleArn=role, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(roles=roles))) == denied
+    untagged = fresh_assertion(roles=roles, principal_tags={})
+    assert sts.assume_role_with_saml(RoleArn=role, PrincipalArn=PROVIDER_ARN, SAMLAssertion=untagged)["Credentials"]
+    with_source = fresh_assertion(roles=roles, principal_tags={}, source_identity="alice")
+    assert error_of(lambda: sts.assume_role_with_saml(RoleArn=role, PrincipalArn=PROVIDER_ARN, SAMLAssertion=with_source)) == denied
+
+
+def test_assume_role_by_query_string_get(server: dict, registered: dict) -> None:
+    response = httpx.get(server["url"], params={"Action": "AssumeRoleWithSAML", "Version": "2011-06-15", "RoleArn": DEV_ROLE, "PrincipalArn": PROVIDER_ARN, "SAMLAssertion": fresh_assertion()})
+    assert response.status_code == 200 and b"<AssumeRoleWithSAMLResult>" in response.content
+    assert response.headers["content-type"].startswith("text/xml")
