@@ -155,3 +155,20 @@ def test_console_script_and_sample(tmp_path) -> None:
     bad = subprocess.run([str(script), "doctor", str(tmp_path / "tampered.b64"), "--metadata", str(tmp_path / "idp-metadata.xml"), "--json"], capture_output=True, text=True)
     assert bad.returncode == 1
     assert json.loads(bad.stdout)["error"]["check"] == "signature.verify"
+
+
+def test_providers_attribute_mapping_cli(tmp_path) -> None:
+    from samlfed.config import Settings
+    from samlfed.iam.service import create_account, create_saml_provider
+    from samlfed.server import build_context
+
+    ctx = build_context(Settings(data_dir=tmp_path))
+    create_account(ctx, "111111111111")
+    arn = create_saml_provider(ctx, "111111111111", "Corp", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()).arn
+    data = ["--data-dir", str(tmp_path)]
+    assert runner.invoke(app, ["providers", "attribute-mapping", "set", arn, '{"email": ["mail", "email"]}', *data]).exit_code == 0
+    shown = runner.invoke(app, ["providers", "attribute-mapping", "get", arn, *data])
+    assert json.loads(shown.output) == {"email": ["mail", "email"]}
+    assert runner.invoke(app, ["providers", "attribute-mapping", "set", arn, "not json", *data]).exit_code == 2
+    assert runner.invoke(app, ["providers", "attribute-mapping", "clear", arn, *data]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["providers", "attribute-mapping", "get", arn, *data]).output) == {}

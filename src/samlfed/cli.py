@@ -212,6 +212,55 @@ def keys_delete(
         raise _usage(f"no access key {access_key_id}") from None
 
 
+providers_app = typer.Typer(no_args_is_help=True, help="SAML providers.")
+mapping_app = typer.Typer(no_args_is_help=True, help="Assertion attributes that become session tags (samlfed extension).")
+providers_app.add_typer(mapping_app, name="attribute-mapping")
+app.add_typer(providers_app, name="providers")
+
+
+def _provider_call(arn: str, data_dir: Path | None, database_url: str | None, call):  # type: ignore[no-untyped-def]
+    from .errors import ServiceError
+    from .iam.arns import parse_provider_arn
+
+    parsed = parse_provider_arn(arn)
+    if parsed is None:
+        raise _usage(f"{arn} is not a SAML provider ARN")
+    try:
+        return call(_context(data_dir, database_url), parsed.account_id)
+    except ServiceError as exc:
+        raise _usage(exc.message) from None
+
+
+@mapping_app.command("set")
+def mapping_set(
+    arn: Annotated[str, typer.Argument(help="SAML provider ARN")],
+    mapping: Annotated[str, typer.Argument(help='JSON, e.g. {"email": ["mail"], "department": ["dept"]}')],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Map assertion attributes to session tags for this provider."""
+    from .iam.service import parse_attribute_mapping, set_attribute_mapping
+
+    _provider_call(arn, data_dir, database_url, lambda ctx, account: set_attribute_mapping(ctx, account, arn, parse_attribute_mapping(mapping)))
+
+
+@mapping_app.command("get")
+def mapping_get(arn: Annotated[str, typer.Argument()], data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Print the provider's attribute mapping as JSON."""
+    from .iam.service import get_saml_provider
+
+    provider = _provider_call(arn, data_dir, database_url, lambda ctx, account: get_saml_provider(ctx, account, arn))
+    typer.echo(json.dumps(provider.attribute_mapping or {}, sort_keys=True))
+
+
+@mapping_app.command("clear")
+def mapping_clear(arn: Annotated[str, typer.Argument()], data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Remove the provider's attribute mapping."""
+    from .iam.service import set_attribute_mapping
+
+    _provider_call(arn, data_dir, database_url, lambda ctx, account: set_attribute_mapping(ctx, account, arn, None))
+
+
 keyring_app = typer.Typer(no_args_is_help=True, help="The key ring that seals session tokens.")
 app.add_typer(keyring_app, name="keys")
 

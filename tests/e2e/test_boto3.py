@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from conftest import ACCOUNT, TRUST_POLICY, client, error_of, unsigned_sts
+from lxml import etree
 from saml_factory import DEV_ROLE, ENTITY_ID, OPS_ROLE, PROVIDER_ARN, response_b64, signer
 
 from samlfed.saml.metadata import build_idp_metadata
@@ -190,3 +191,41 @@ def test_assume_role_by_query_string_get(server: dict, registered: dict) -> None
     response = httpx.get(server["url"], params={"Action": "AssumeRoleWithSAML", "Version": "2011-06-15", "RoleArn": DEV_ROLE, "PrincipalArn": PROVIDER_ARN, "SAMLAssertion": fresh_assertion()})
     assert response.status_code == 200 and b"<AssumeRoleWithSAMLResult>" in response.content
     assert response.headers["content-type"].startswith("text/xml")
+
+
+def signed_extension_call(server: dict, params: dict[str, str]) -> httpx.Response:
+    """samlfed's extension actions have no botocore model: sign the form request with botocore's signer."""
+    from urllib.parse import urlencode
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    admin = server["admin"]
+    body = urlencode({"Version": "2010-05-08", **params})
+    request = AWSRequest(method="POST", url=server["url"] + "/", data=body, headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    SigV4Auth(Credentials(admin.access_key_id, admin.secret_access_key), "iam", "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    return httpx.post(prepared.url, content=prepared.body, headers=dict(prepared.headers))
+
+
+def test_attribute_mapping_turns_attributes_into_session_tags(server: dict, registered: dict) -> None:
+    iam = client(server, "iam")
+    trust = json.loads(TRUST_POLICY)
+    trust["Statement"][0]["Condition"] = {"StringEquals": {"aws:RequestTag/email": "alice@example.com"}}
+    iam.create_role(RoleName="Mapped", AssumeRolePolicyDocument=json.dumps(trust))
+    role = f"arn:aws:iam::{ACCOUNT}:role/Mapped"
+    assertion = lambda: fresh_assertion(roles=[f"{role},{PROVIDER_ARN}"], principal_tags={}, attributes={"mail": ["alice@example.com"]})  # noqa: E731
+    sts = unsigned_sts(server)
+    assert error_of(lambda: sts.assume_role_with_saml(RoleArn=role, PrincipalArn=PROVIDER_ARN, SAMLAssertion=assertion()))[0] == "AccessDenied"
+
+    response = signed_extension_call(server, {"Action": "SetSAMLProviderAttributeMapping", "SAMLProviderArn": PROVIDER_ARN, "AttributeMapping": json.dumps({"email": ["mail"]})})
+    assert response.status_code == 200, response.text
+    response = signed_extension_call(server, {"Action": "GetSAMLProviderAttributeMapping", "SAMLProviderArn": PROVIDER_ARN})
+    shown = etree.fromstring(response.content).findtext(".//{https://iam.amazonaws.com/doc/2010-05-08/}AttributeMapping")
+    assert json.loads(shown) == {"email": ["mail"]}
+    assert sts.assume_role_with_saml(RoleArn=role, PrincipalArn=PROVIDER_ARN, SAMLAssertion=assertion())["PackedPolicySize"] >= 1
+
+    bad = signed_extension_call(server, {"Action": "SetSAMLProviderAttributeMapping", "SAMLProviderArn": PROVIDER_ARN, "AttributeMapping": '{"aws:x": ["mail"]}'})
+    assert bad.status_code == 400 and b"<Code>InvalidInput</Code>" in bad.content
+    assert signed_extension_call(server, {"Action": "SetSAMLProviderAttributeMapping", "SAMLProviderArn": PROVIDER_ARN}).status_code == 200  # clears

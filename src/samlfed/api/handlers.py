@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -369,6 +370,19 @@ def list_attached_role_policies(ctx: ServiceContext, caller: Caller | None, requ
     return {"AttachedPolicies": page, **more}
 
 
+def set_attribute_mapping(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    """samlfed extension: AWS SDKs have no such field, so the call is made by samlfed's CLI or a raw request."""
+    (arn,) = _required(request, "SAMLProviderArn")
+    text = request.params.get("AttributeMapping")
+    iam.set_attribute_mapping(ctx, _account(caller), arn, iam.parse_attribute_mapping(text) if text else None)
+
+
+def get_attribute_mapping(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (arn,) = _required(request, "SAMLProviderArn")
+    mapping = iam.get_saml_provider(ctx, _account(caller), arn).attribute_mapping
+    return {"AttributeMapping": json.dumps(mapping or {}, sort_keys=True)}
+
+
 STS: dict[str, Handler] = {
     "AssumeRoleWithSAML": assume_role_with_saml_handler,
     "GetCallerIdentity": get_caller_identity,
@@ -406,5 +420,7 @@ IAM: dict[str, Handler] = {
     "AttachRolePolicy": attach_role_policy,
     "DetachRolePolicy": detach_role_policy,
     "ListAttachedRolePolicies": list_attached_role_policies,
+    "SetSAMLProviderAttributeMapping": set_attribute_mapping,
+    "GetSAMLProviderAttributeMapping": get_attribute_mapping,
 }
 UNAUTHENTICATED = frozenset({"AssumeRoleWithSAML"})

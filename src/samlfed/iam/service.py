@@ -5,6 +5,7 @@ Raises `ServiceError` with AWS's codes and messages; knows nothing about HTTP.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..policy import MalformedPolicy, parse_policy
 from ..saml import MetadataError
+from ..saml.aws_claims import is_valid_tag_key
 from ..saml.metadata import IdpMetadata, parse_metadata
 from ..store import AccessKey, Account, AlreadyExists, Conflict, ManagedPolicy, NotFound, Role, SamlProvider, Tag
 from . import arns, ids
@@ -387,3 +389,27 @@ def detach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str
         ctx.store.detach_role_policy(account_id, name, arn)
     except NotFound:
         raise ServiceError("NoSuchEntity", f"Policy {arn} was not found.", 404) from None
+
+
+# --- attribute mapping (samlfed extension, contract §11) ---------------------------------------------
+
+
+def parse_attribute_mapping(text: str) -> dict[str, list[str]]:
+    """`{"email": ["mail"], "department": ["dept"]}`: session tag key → assertion attribute names (first present wins)."""
+    try:
+        mapping = json.loads(text)
+    except json.JSONDecodeError:
+        raise _invalid("The attribute mapping is not JSON.") from None
+    if not isinstance(mapping, dict) or len(mapping) > MAX_TAGS:
+        raise _invalid(f"The attribute mapping must be an object of at most {MAX_TAGS} tag keys.")
+    for key, names in mapping.items():
+        if not is_valid_tag_key(key):
+            raise _invalid(f"{key!r} is not a valid session tag key.")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise _invalid(f"The attributes of tag {key!r} must be a non-empty list of attribute names.")
+    return mapping
+
+
+def set_attribute_mapping(ctx: ServiceContext, account_id: str, arn: str, mapping: dict[str, list[str]] | None) -> None:
+    get_saml_provider(ctx, account_id, arn)
+    ctx.store.set_attribute_mapping(arn, mapping)

@@ -85,6 +85,14 @@ def _valid_tag_text(text: str) -> bool:
     return all(ch in _TAG_EXTRA_CHARS or unicodedata.category(ch)[0] in "LZN" for ch in text)
 
 
+def is_valid_tag_key(key: str) -> bool:
+    return 1 <= len(key) <= 128 and _valid_tag_text(key) and not key.lower().startswith("aws:")
+
+
+def is_valid_tag_value(value: str) -> bool:
+    return len(value) <= 256 and _valid_tag_text(value)
+
+
 def session_tags(attributes: dict[str, tuple[str, ...]]) -> tuple[dict[str, str], tuple[str, ...]]:
     """PrincipalTag:* attributes and TransitiveTagKeys, with AWS's limits."""
 

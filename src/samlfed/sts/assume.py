@@ -17,6 +17,7 @@ from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
 from ..policy import MalformedPolicy, Request, evaluate, parse_policy
 from ..saml import RolePair, SamlValidationError, VerifiedAssertion, validate
+from ..saml.aws_claims import MAX_TAGS, is_valid_tag_value
 from ..saml.metadata import parse_metadata
 from ..store import NotFound, Role, SamlProvider
 from .credentials import SessionClaims, TemporaryCredentials, issue
@@ -99,8 +100,9 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
         raise NOT_AUTHORIZED from None
     if role.arn != request.role_arn:  # role names are unique case-insensitively; ARNs compare exactly
         raise NOT_AUTHORIZED
-    context = _trust_context(verified, provider, now)
-    _authorize(role, request.principal_arn, context, tags=bool(claims.principal_tags), source_identity=claims.source_identity is not None)
+    tags = session_tags(verified, provider)
+    context = _trust_context(verified, provider, tags, now)
+    _authorize(role, request.principal_arn, context, tags=bool(tags), source_identity=claims.source_identity is not None)
     if request.duration_seconds is not None and request.duration_seconds > role.max_session_duration:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
     _check_session_policy(ctx, request, role)
@@ -109,7 +111,7 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
     session = SessionClaims(
         account_id=role.account_id, role_arn=role.arn, role_id=role.role_id, session_name=claims.role_session_name,
         issued_at=int(now.timestamp()), expires_at=int(now.timestamp()) + lifetime, source_identity=claims.source_identity,
-        tags=dict(claims.principal_tags), transitive_tag_keys=list(claims.transitive_tag_keys),
+        tags=tags, transitive_tag_keys=list(claims.transitive_tag_keys),
         session_policy=request.policy, policy_arns=list(request.policy_arns), saml=persisted(context),
     )
     credentials = issue(ctx.key_ring(), session)
@@ -117,7 +119,7 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
         "AssumeRoleWithSAML allowed issuer=%s assertion=%s key=%s subject=%s role=%s",
         verified.response.issuer, verified.response.assertion_id, verified.response.key_thumbprint[:16], verified.response.name_id, role.arn,
     )
-    return AssumedRole(credentials, verified, role, provider, _packed_size(request, claims.principal_tags))
+    return AssumedRole(credentials, verified, role, provider, _packed_size(request, tags))
 
 
 def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider: SamlProvider, now: datetime) -> VerifiedAssertion:
@@ -130,13 +132,31 @@ def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider:
         raise ServiceError(error.aws.code, error.aws.message, error.aws.status) from None
 
 
-def _trust_context(verified: VerifiedAssertion, provider: SamlProvider, now: datetime) -> dict[str, list[str]]:
+def session_tags(verified: VerifiedAssertion, provider: SamlProvider) -> dict[str, str]:
+    """PrincipalTag:* attributes, plus the provider's attribute mapping (an explicit PrincipalTag wins)."""
+    tags = dict(verified.claims.principal_tags)
+    taken = {key.lower() for key in tags}
+    attributes = verified.response.attributes
+    for key, names in (provider.attribute_mapping or {}).items():
+        values = next((attributes[name] for name in names if attributes.get(name)), None)
+        if values is None or key.lower() in taken:
+            continue
+        if len(values) != 1 or not is_valid_tag_value(values[0]):
+            raise ServiceError("InvalidIdentityToken", "Session tags in AuthnResponse are invalid")
+        tags[key] = values[0]
+        taken.add(key.lower())
+    if len(tags) > MAX_TAGS:
+        raise ServiceError("InvalidIdentityToken", "Session tags in AuthnResponse are invalid")
+    return tags
+
+
+def _trust_context(verified: VerifiedAssertion, provider: SamlProvider, tags: dict[str, str], now: datetime) -> dict[str, list[str]]:
     claims = verified.claims
     context = saml_context(verified, account_id=provider.account_id, provider_name=provider.name)
     context.update({"aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")], "aws:epochtime": [str(int(now.timestamp()))]})
-    if claims.principal_tags:
-        context.update({f"aws:requesttag/{k}".lower(): [v] for k, v in claims.principal_tags.items()})
-        context["aws:tagkeys"] = list(claims.principal_tags)
+    if tags:
+        context.update({f"aws:requesttag/{k}".lower(): [v] for k, v in tags.items()})
+        context["aws:tagkeys"] = list(tags)
     if claims.transitive_tag_keys:
         context["sts:transitivetagkeys"] = list(claims.transitive_tag_keys)
     if claims.source_identity is not None:
