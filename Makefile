@@ -26,8 +26,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/fuzz_latency.py
+	$(BIN)/python bench/http_assume.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .hypothesis

@@ -133,12 +133,12 @@ class SqlStore:
         except IntegrityError:
             raise AlreadyExists(f"SAML provider {provider.arn}") from None
 
-    def get_provider(self, arn: str) -> SamlProvider:
+    def get_provider(self, arn: str, *, with_tags: bool = True) -> SamlProvider:
         with self._tx() as db:
             row = db.execute(select(t.saml_providers).where(t.saml_providers.c.arn == arn)).one_or_none()
             if row is None:
                 raise NotFound(arn)
-            return self._provider(db, row)
+            return self._provider(db, row, with_tags=with_tags)
 
     def list_providers(self, account_id: str) -> list[SamlProvider]:
         with self._tx() as db:
@@ -166,8 +166,8 @@ class SqlStore:
             self._require(db, t.saml_providers, t.saml_providers.c.arn == arn, arn)
             db.execute(delete(t.provider_tags).where(and_(t.provider_tags.c.arn == arn, t.provider_tags.c.key_lower.in_([k.lower() for k in keys]))))
 
-    def _provider(self, db: Connection, row) -> SamlProvider:  # type: ignore[no-untyped-def]
-        tags = db.execute(select(t.provider_tags).where(t.provider_tags.c.arn == row.arn).order_by(t.provider_tags.c.key_lower)).all()
+    def _provider(self, db: Connection, row, *, with_tags: bool = True) -> SamlProvider:  # type: ignore[no-untyped-def]
+        tags = db.execute(select(t.provider_tags).where(t.provider_tags.c.arn == row.arn).order_by(t.provider_tags.c.key_lower)).all() if with_tags else []
         return SamlProvider(
             arn=row.arn, account_id=row.account_id, name=row.name, uuid=row.uuid,
             metadata_document=row.metadata_document, valid_until=_aware(row.valid_until), created_at=_aware(row.created_at),
@@ -193,12 +193,12 @@ class SqlStore:
         except IntegrityError:
             raise AlreadyExists(f"role {role.name}") from None
 
-    def get_role(self, account_id: str, name: str) -> Role:
+    def get_role(self, account_id: str, name: str, *, with_tags: bool = True) -> Role:
         with self._tx() as db:
             row = db.execute(select(t.roles).where(and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()))).one_or_none()
             if row is None:
                 raise NotFound(f"role {name}")
-            return self._role(db, row)
+            return self._role(db, row, with_tags=with_tags)
 
     def list_roles(self, account_id: str, path_prefix: str = "/") -> list[Role]:
         with self._tx() as db:
@@ -261,8 +261,9 @@ class SqlStore:
             if db.execute(delete(t.role_policies).where(and_(key, t.role_policies.c.policy_name == policy_name))).rowcount == 0:
                 raise NotFound(f"policy {policy_name} of role {name}")
 
-    def _role(self, db: Connection, row) -> Role:  # type: ignore[no-untyped-def]
-        tags = db.execute(select(t.role_tags).where(self._role_key(t.role_tags, row.account_id, row.name)).order_by(t.role_tags.c.key_lower)).all()
+    def _role(self, db: Connection, row, *, with_tags: bool = True) -> Role:  # type: ignore[no-untyped-def]
+        where = self._role_key(t.role_tags, row.account_id, row.name)
+        tags = db.execute(select(t.role_tags).where(where).order_by(t.role_tags.c.key_lower)).all() if with_tags else []
         return Role(
             account_id=row.account_id, name=row.name, role_id=row.role_id, path=row.path, arn=row.arn,
             trust_policy=row.trust_policy, max_session_duration=row.max_session_duration, created_at=_aware(row.created_at),

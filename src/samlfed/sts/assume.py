@@ -11,12 +11,13 @@ import math
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
 from ..policy import MalformedPolicy, Request, evaluate, parse_policy
-from ..saml import RolePair, SamlValidationError, VerifiedAssertion, validate
+from ..saml import ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, validate
 from ..saml.aws_claims import MAX_TAGS, is_valid_tag_value
 from ..saml.metadata import parse_metadata
 from ..store import NotFound, Role, SamlProvider
@@ -88,14 +89,14 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
     if provider_name.account_id != role_name.account_id:
         raise ServiceError("ValidationError", "Principal exists outside the account of the Role being assumed.")
     try:
-        provider = ctx.store.get_provider(request.principal_arn)
+        provider = ctx.store.get_provider(request.principal_arn, with_tags=False)
     except NotFound:
         raise ServiceError("InvalidIdentityToken", "Specified provider doesn't exist.") from None
 
     verified = _validate(ctx, request, provider, now)
     claims = verified.claims
     try:
-        role = ctx.store.get_role(role_name.account_id, role_name.name)
+        role = ctx.store.get_role(role_name.account_id, role_name.name, with_tags=False)
     except NotFound:
         raise NOT_AUTHORIZED from None
     if role.arn != request.role_arn:  # role names are unique case-insensitively; ARNs compare exactly
@@ -122,8 +123,14 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
     return AssumedRole(credentials, verified, role, provider, _packed_size(request, tags))
 
 
+@lru_cache(maxsize=256)
+def _provider_trust(document: str, arn: str, uuid: str) -> ProviderTrust:
+    """Keys are parsed once per metadata document, not once per request (a provider update changes the key)."""
+    return parse_metadata(document).trust(provider_arn=arn, provider_uuid=uuid)
+
+
 def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider: SamlProvider, now: datetime) -> VerifiedAssertion:
-    trust = parse_metadata(provider.metadata_document, now=now).trust(provider_arn=provider.arn, provider_uuid=provider.uuid)
+    trust = _provider_trust(provider.metadata_document, provider.arn, provider.uuid)
     try:
         return validate(request.saml_assertion, trust, now=now, settings=ctx.settings, requested_role=RolePair(request.role_arn, request.principal_arn))
     except SamlValidationError as error:

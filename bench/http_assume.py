@@ -1,0 +1,172 @@
+"""AssumeRoleWithSAML over HTTP: samlfed vs moto_server vs a fixed-reply Starlette app, measured with wrk.
+
+One run starts all three servers on 127.0.0.1 (two uvicorn workers each for samlfed and the fixed reply),
+sends the same form body (a freshly signed ~6 KB assertion) with wrk and a Lua body script, and prints
+requests per second, p50/p99 latency, and the ratios: samlfed / moto_server (target ≥ 10×) and samlfed / the
+fixed reply (the HTTP ceiling, target ≥ 25 %). samlfed is also driven at about 80 % of its peak, paced with
+wrk's delay(), to report p99 there (target < 50 ms). Every run is bounded by --seconds.
+
+    .venv/bin/python bench/http_assume.py [--seconds 10] [--connections 16]
+
+Needs wrk (Debian package `wrk`; `make bench` installs it when missing) and moto[server] (the `bench` extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import boto3
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from saml_factory import DEV_ROLE, ENTITY_ID, PROVIDER_ARN, response_b64, signer  # noqa: E402
+
+from samlfed.saml.metadata import build_idp_metadata  # noqa: E402
+
+BIN = Path(sys.executable).parent
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}]})
+FIXED_APP = '''
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+BODY = open(__import__("os").environ["FIXED_REPLY"], "rb").read()
+async def reply(request):
+    await request.body()
+    return Response(BODY, media_type="text/xml")
+app = Starlette(routes=[Route("/", reply, methods=["POST"])])
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def process(args: list[str], url: str, *, env: dict[str, str] | None = None, ready: str = "/healthz"):
+    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(url + ready, timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError(f"{args[0]} did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def wrk(url: str, body_file: Path, *, seconds: int, connections: int, delay_ms: float = 0.0) -> dict[str, float]:
+    script = body_file.with_suffix(".lua")
+    script.write_text(
+        f"local f = io.open({str(body_file)!r}, 'rb'); wrk.body = f:read('*a'); f:close()\n"
+        "wrk.method = 'POST'\nwrk.headers['Content-Type'] = 'application/x-www-form-urlencoded; charset=utf-8'\n"
+        + (f"function delay() return {delay_ms:f} end\n" if delay_ms else "")
+    )
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url + "/"],
+        capture_output=True, text=True, check=True, timeout=seconds + 30,
+    ).stdout
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", out, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+def paced(url: str, body: Path, args: argparse.Namespace, *, target: float) -> dict[str, float]:
+    """Drive the server at about `target` req/s: wrk's per-request delay, calibrated by two short runs."""
+    delay = args.connections * 1000 / target
+    for _ in range(2):
+        achieved = wrk(url, body, seconds=3, connections=args.connections, delay_ms=delay)["rps"]
+        delay *= achieved / target
+    return wrk(url, body, seconds=args.seconds, connections=args.connections, delay_ms=delay)
+
+
+def setup_samlfed(url: str, data_dir: Path) -> None:
+    admin = json.loads(subprocess.run([str(BIN / "samlfed"), "accounts", "create", "--id", "111111111111", "--data-dir", str(data_dir), "--json"], capture_output=True, text=True, check=True).stdout)
+    iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=admin["AccessKeyId"], aws_secret_access_key=admin["SecretAccessKey"])
+    iam.create_saml_provider(SAMLMetadataDocument=build_idp_metadata(ENTITY_ID, [signer().certificate]).decode(), Name="ExampleIdP")
+    iam.create_role(RoleName="Developer", AssumeRolePolicyDocument=TRUST)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="samlfed-bench-"))
+    two_roles = {"Action": "AssumeRoleWithSAML", "Version": "2011-06-15", "RoleArn": DEV_ROLE, "PrincipalArn": PROVIDER_ARN}
+    results: dict[str, dict[str, float]] = {}
+
+    port = free_port()
+    samlfed = [str(BIN / "samlfed"), "serve", "--port", str(port), "--workers", "2", "--data-dir", str(work / "data")]
+    with process(samlfed, f"http://127.0.0.1:{port}") as url:
+        setup_samlfed(url, work / "data")
+        body = work / "samlfed.body"
+        body.write_text(urlencode({**two_roles, "SAMLAssertion": response_b64(issue_instant=datetime.now(UTC))}))
+        check = httpx.post(url + "/", content=body.read_bytes(), headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert check.status_code == 200, check.text
+        reply = check.content  # the fixed-reply server answers with a real samlfed answer
+        results["samlfed"] = wrk(url, body, seconds=args.seconds, connections=args.connections)
+        results["samlfed at ~80%"] = paced(url, body, args, target=0.8 * results["samlfed"]["rps"])
+
+    port = free_port()
+    one_role = response_b64(issue_instant=datetime.now(UTC), roles=[f"{DEV_ROLE},{PROVIDER_ARN}"])  # moto crashes on two roles
+    moto_body = work / "moto.body"
+    moto_body.write_text(urlencode({**two_roles, "SAMLAssertion": one_role}))
+    with process([str(BIN / "moto_server"), "-p", str(port)], f"http://127.0.0.1:{port}", ready="/moto-api/") as url:
+        check = httpx.post(url + "/", content=moto_body.read_bytes(), headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert check.status_code == 200, check.text[:300]
+        results["moto_server"] = wrk(url, moto_body, seconds=args.seconds, connections=args.connections)
+
+    port = free_port()
+    (work / "fixed_app.py").write_text(FIXED_APP)
+    (work / "reply.xml").write_bytes(reply)
+    fixed = [str(BIN / "uvicorn"), "fixed_app:app", "--port", str(port), "--workers", "2", "--log-level", "warning", "--app-dir", str(work)]
+    with process(fixed, f"http://127.0.0.1:{port}", env={"FIXED_REPLY": str(work / "reply.xml")}, ready="/") as url:
+        results["fixed reply"] = wrk(url, body, seconds=args.seconds, connections=args.connections)
+
+    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, loopback, 2 server workers; same ~{body.stat().st_size // 1024} KB form body")
+    for name, row in results.items():
+        print(f"  {name:18} {row['rps']:9,.0f} req/s   p50 {row['p50_ms']:7.2f} ms   p99 {row['p99_ms']:7.2f} ms   non-2xx {row['non_2xx']:.0f}")
+    over_moto = results["samlfed"]["rps"] / results["moto_server"]["rps"]
+    of_ceiling = results["samlfed"]["rps"] / results["fixed reply"]["rps"]
+    p99 = results["samlfed at ~80%"]["p99_ms"]
+    print(f"  samlfed / moto_server   {over_moto:6.1f}x  (target ≥ 10x: {'met' if over_moto >= 10 else 'NOT met'})")
+    print(f"  samlfed / fixed reply   {of_ceiling:6.1%}  (target ≥ 25%: {'met' if of_ceiling >= 0.25 else 'NOT met'})")
+    print(f"  p99 at {results['samlfed at ~80%']['rps']:,.0f} req/s   {p99:6.2f} ms  (target < 50 ms: {'met' if p99 < 50 else 'NOT met'})")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
