@@ -136,6 +136,14 @@ def delete_saml_provider(ctx: ServiceContext, account_id: str, arn: str) -> None
 # --- roles ------------------------------------------------------------------------------------------
 
 
+def check_identity_policy(document: str) -> None:
+    """Inline, managed and session policies: identity policies, which name no principal."""
+    try:
+        parse_policy(document, principal_required=False)
+    except MalformedPolicy as exc:
+        raise ServiceError("MalformedPolicyDocument", str(exc)) from None
+
+
 def check_trust_policy(document: str) -> None:
     if len(document) > MAX_TRUST_POLICY:
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for ACLSizePerRole: {MAX_TRUST_POLICY}", 409)
@@ -179,10 +187,7 @@ def create_role(
 
 
 def get_role(ctx: ServiceContext, account_id: str, name: str) -> Role:
-    try:
-        return ctx.store.get_role(account_id, name)
-    except NotFound:
-        raise ServiceError("NoSuchEntity", f"The role with name {name} cannot be found.", 404) from None
+    return _role_call(lambda: ctx.store.get_role(account_id, name), name)
 
 
 def delete_role(ctx: ServiceContext, account_id: str, name: str) -> None:
@@ -251,10 +256,7 @@ def untag_role(ctx: ServiceContext, account_id: str, name: str, keys: Sequence[s
 def put_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_name: str, document: str) -> None:
     if not re.fullmatch(r"[\w+=,.@-]{1,128}", policy_name):
         raise ValidationFailed([f"Value '{policy_name}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"])
-    try:
-        parse_policy(document, principal_required=False)
-    except MalformedPolicy as exc:
-        raise ServiceError("MalformedPolicyDocument", str(exc)) from None
+    check_identity_policy(document)
     _role_call(lambda: ctx.store.put_role_policy(account_id, name, policy_name, document), name)
 
 
@@ -338,10 +340,7 @@ def create_policy(ctx: ServiceContext, account_id: str, name: str, document: str
         raise ValidationFailed([f"Value '{name}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"])
     if len(document) > MAX_MANAGED_POLICY:
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for PolicySize: {MAX_MANAGED_POLICY}", 409)
-    try:
-        parse_policy(document, principal_required=False)
-    except MalformedPolicy as exc:
-        raise ServiceError("MalformedPolicyDocument", str(exc)) from None
+    check_identity_policy(document)
     now = ctx.clock()
     policy = ManagedPolicy(f"arn:aws:iam::{account_id}:policy{path}{name}", account_id, name, ids.unique_id("ANPA"), path, document, now, now, description)
     try:

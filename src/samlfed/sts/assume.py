@@ -16,6 +16,7 @@ from functools import lru_cache
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
+from ..iam.service import check_identity_policy
 from ..policy import MalformedPolicy, Request, evaluate, parse_policy
 from ..saml import ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, validate
 from ..saml.aws_claims import MAX_TAGS, is_valid_tag_value
@@ -197,10 +198,7 @@ def _redeem(ctx: ServiceContext, verified: VerifiedAssertion, role: Role, now: d
 
 def _check_session_policy(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, role: Role) -> None:
     if request.policy is not None:
-        try:
-            parse_policy(request.policy, principal_required=False)
-        except MalformedPolicy as exc:
-            raise ServiceError("MalformedPolicyDocument", str(exc)) from None
+        check_identity_policy(request.policy)
     for arn in request.policy_arns:  # managed session policies must exist in the role's account
         try:
             policy = ctx.store.get_policy(arn)
