@@ -136,6 +136,7 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="worker processes (SAMLFED_WORKERS)")] = None,
     public_url: Annotated[str | None, typer.Option(help="the URL clients use (SAMLFED_PUBLIC_URL)")] = None,
     strict_replay: Annotated[bool | None, typer.Option("--strict-replay", help="each assertion usable once per role (SAMLFED_STRICT_REPLAY)")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML settings file (SAMLFED_CONFIG)")] = None,
 ) -> None:
     """Run the IAM and STS query APIs."""
     import os
@@ -145,9 +146,13 @@ def serve(
     from .config import Settings
     from .server import build_context
 
-    settings = Settings.from_env(
-        host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers, public_url=public_url, strict_replay=strict_replay
-    )
+    try:
+        settings = Settings.from_env(
+            config=config, host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers,
+            public_url=public_url, strict_replay=strict_replay,
+        )
+    except (OSError, ValueError) as exc:
+        raise _usage(f"cannot read the settings: {exc}") from None
     build_context(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
     os.environ.update(settings.to_env())
     uvicorn.run("samlfed.server:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers, log_level="info")

@@ -1,9 +1,13 @@
-"""One typed settings object, from `SAMLFED_*` environment variables and command-line options."""
+"""One typed settings object: command-line options over `SAMLFED_*` environment variables over a TOML file.
+
+The file is named by `--config` or `SAMLFED_CONFIG`; its keys are the option names (`data_dir`, `port`, …).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("samlfed-data")
@@ -21,22 +25,28 @@ class Settings:
     strict_replay: bool = False
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
+    def from_env(cls, *, config: Path | None = None, **overrides: object) -> Settings:
         env = os.environ
-        values: dict[str, object] = {
+        values: dict[str, object] = _file_values(config or (Path(env["SAMLFED_CONFIG"]) if env.get("SAMLFED_CONFIG") else None))
+        from_env: dict[str, object] = {
             "data_dir": Path(env["SAMLFED_DATA_DIR"]) if env.get("SAMLFED_DATA_DIR") else None,
             "database_url": env.get("SAMLFED_DATABASE_URL") or None,
-            "host": env.get("SAMLFED_HOST", "127.0.0.1"),
-            "port": int(env.get("SAMLFED_PORT", "8080")),
-            "workers": int(env.get("SAMLFED_WORKERS", "1")),
+            "host": env.get("SAMLFED_HOST") or None,
+            "port": int(env["SAMLFED_PORT"]) if env.get("SAMLFED_PORT") else None,
+            "workers": int(env["SAMLFED_WORKERS"]) if env.get("SAMLFED_WORKERS") else None,
             "public_url": env.get("SAMLFED_PUBLIC_URL") or None,
-            "strict_replay": env.get("SAMLFED_STRICT_REPLAY", "").lower() in ("1", "true", "yes"),
+            "strict_replay": env["SAMLFED_STRICT_REPLAY"].lower() in ("1", "true", "yes") if env.get("SAMLFED_STRICT_REPLAY") else None,
         }
+        values.update({k: v for k, v in from_env.items() if v is not None})
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
         if settings.data_dir is None and settings.database_url is None:
             settings = cls(**{**values, "data_dir": DEFAULT_DATA_DIR})  # type: ignore[arg-type]
         return settings
+
+    def __post_init__(self) -> None:
+        if self.data_dir is not None and not isinstance(self.data_dir, Path):
+            object.__setattr__(self, "data_dir", Path(self.data_dir))
 
     def store_url(self) -> str:
         if self.database_url:
@@ -56,3 +66,15 @@ class Settings:
         if self.strict_replay:
             env["SAMLFED_STRICT_REPLAY"] = "1"
         return env
+
+
+def _file_values(path: Path | None) -> dict[str, object]:
+    if path is None:
+        return {}
+    with path.open("rb") as handle:
+        values = tomllib.load(handle)
+    known = {f.name for f in fields(Settings)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown settings in {path}: {', '.join(sorted(unknown))}")
+    return values

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -62,9 +62,18 @@ def test_assume_role_accepts_any_signature(server: dict, registered: dict) -> No
         ({"SAMLAssertion": fresh_assertion(by=signer("attacker"))}, ("InvalidIdentityToken", "Response signature invalid", 400)),
         ({"SAMLAssertion": fresh_assertion(issuer="https://other.example/")}, ("InvalidIdentityToken", "Issuer not present in specified provider", 400)),
         ({"SAMLAssertion": fresh_assertion(role_session_name=None)}, ("InvalidIdentityToken", "RoleSessionName is required in AuthnResponse", 400)),
+        ({"SAMLAssertion": fresh_assertion(role_session_name="alice smith")}, ("InvalidIdentityToken", "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}", 400)),
+        ({"SAMLAssertion": fresh_assertion(source_identity="aws:alice")}, ("InvalidIdentityToken", 'Source Identity must match [a-zA-Z_0-9+=,.@-]{2,64} and not begin with "aws:"', 400)),
+        ({"SAMLAssertion": response_b64(issue_instant=datetime.now(UTC) - timedelta(minutes=11))}, ("ExpiredTokenException", "Response has expired", 400)),
+        ({"SAMLAssertion": response_b64(issue_instant=datetime.now(UTC) - timedelta(minutes=11), lifetime=timedelta(hours=1))}, ("ExpiredTokenException", "Token must be redeemed within 5 minutes of issuance", 400)),
+        ({"SAMLAssertion": fresh_assertion(audience="https://sp.evil.example/")}, ("InvalidIdentityToken", "Response does not contain the required audience.", 400)),
         ({"SAMLAssertion": fresh_assertion(recipient="https://eu-west-1.signin.aws.amazon.com/saml", destination=None)}, ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
     ],
-    ids=["role-not-in-assertion", "bad-role-arn", "bad-principal-arn", "other-account", "no-provider", "over-max-duration", "over-model-max", "forged", "wrong-issuer", "no-session-name", "trust-condition-fails"],
+    ids=[
+        "role-not-in-assertion", "bad-role-arn", "bad-principal-arn", "other-account", "no-provider", "over-max-duration", "over-model-max",
+        "forged", "wrong-issuer", "no-session-name", "bad-session-name", "bad-source-identity", "expired", "too-old", "wrong-audience",
+        "trust-condition-fails",
+    ],
 )
 def test_assume_role_errors_match_aws(server: dict, registered: dict, kwargs: dict, expected: tuple[str, str, int]) -> None:
     params = {"RoleArn": DEV_ROLE, "PrincipalArn": PROVIDER_ARN, "SAMLAssertion": fresh_assertion(), **kwargs}

@@ -44,6 +44,12 @@ async def _body(request: Request) -> bytes:
     return body
 
 
+def _call(ctx: ServiceContext, handler: handlers.Handler, http: HttpRequest | None, parsed: QueryRequest):  # type: ignore[no-untyped-def]
+    """Authenticate (when the action needs it) and run the operation: blocking work, in one worker thread."""
+    caller = authenticate(ctx, http) if http is not None else None
+    return handler(ctx, caller, parsed)
+
+
 def build_app(ctx: ServiceContext) -> Starlette:
     async def query(request: Request) -> Response:
         request_id = str(uuid.uuid4())
@@ -55,12 +61,11 @@ def build_app(ctx: ServiceContext) -> Starlette:
             handler = (handlers.STS if service == "sts" else handlers.IAM).get(parsed.action)
             if handler is None:
                 raise ServiceError("InvalidAction", f"Could not find operation {parsed.action} for version {parsed.version}", 400)
-            caller = None
+            http = None
             if parsed.action not in handlers.UNAUTHENTICATED:  # AssumeRoleWithSAML: any signature is ignored (AWS)
                 raw_path = request.scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0]
                 http = HttpRequest(request.method, raw_path, request.url.query, {k.lower(): v for k, v in request.headers.items()}, body)
-                caller = await run_in_threadpool(authenticate, ctx, http)
-            result = await run_in_threadpool(handler, ctx, caller, parsed)
+            result = await run_in_threadpool(_call, ctx, handler, http, parsed)
             payload, status = render_result(service, parsed.action, result, request_id), 200
         except ServiceError as error:
             payload, status = render_error(service, error, request_id), error.status

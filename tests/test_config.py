@@ -1,0 +1,34 @@
+"""Settings precedence: command line over environment over the TOML file over defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from samlfed.config import Settings
+
+
+def test_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "samlfed.toml"
+    config.write_text('port = 9000\nhost = "127.0.0.2"\ndata_dir = "/srv/samlfed"\nstrict_replay = true\n')
+    for name in ("SAMLFED_PORT", "SAMLFED_HOST", "SAMLFED_DATA_DIR", "SAMLFED_DATABASE_URL", "SAMLFED_STRICT_REPLAY", "SAMLFED_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    from_file = Settings.from_env(config=config)
+    assert (from_file.port, from_file.host, from_file.data_dir, from_file.strict_replay) == (9000, "127.0.0.2", Path("/srv/samlfed"), True)
+    monkeypatch.setenv("SAMLFED_PORT", "9100")
+    assert Settings.from_env(config=config).port == 9100
+    assert Settings.from_env(config=config, port=9200).port == 9200
+    monkeypatch.setenv("SAMLFED_CONFIG", str(config))
+    assert Settings.from_env().host == "127.0.0.2"
+
+
+def test_defaults_and_unknown_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SAMLFED_PORT", "SAMLFED_HOST", "SAMLFED_DATA_DIR", "SAMLFED_DATABASE_URL", "SAMLFED_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = Settings.from_env()
+    assert (defaults.port, defaults.host, defaults.store_url()) == (8080, "127.0.0.1", "sqlite:///samlfed-data/samlfed.db")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("prot = 1\n")
+    with pytest.raises(ValueError, match="unknown settings"):
+        Settings.from_env(config=bad)
