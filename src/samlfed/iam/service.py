@@ -93,13 +93,26 @@ def _metadata(ctx: ServiceContext, document: str) -> IdpMetadata:
         raise _invalid(MetadataError.aws_message) from None
 
 
+MAX_PROVIDERS, MAX_ROLES, MAX_POLICIES = 100, 1000, 1500
+"""IAM's default quotas per account (SAMLProvidersPerAccount, RolesPerAccount, PoliciesPerAccount)."""
+
+
+def _quota(count: int, limit: int, name: str) -> None:
+    if count >= limit:
+        raise ServiceError("LimitExceeded", f"Cannot exceed quota for {name}: {limit}", 409)
+
+
 def create_saml_provider(ctx: ServiceContext, account_id: str, name: str, document: str, tags: Sequence[Tag] = ()) -> SamlProvider:
+    if len(document) < 1000:
+        raise ValidationFailed(["Value at 'sAMLMetadataDocument' failed to satisfy constraint: Member must have length greater than or equal to 1000"])
     if not PROVIDER_NAME.fullmatch(name):
         raise ServiceError(
             "ValidationError",
             f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w._-]+",
         )
     metadata = _metadata(ctx, document)
+    check_tags(tags)
+    _quota(len(ctx.store.list_providers(account_id)), MAX_PROVIDERS, "SAMLProvidersPerAccount")
     provider = SamlProvider(
         arn=arns.provider_arn(account_id, name), account_id=account_id, name=name, uuid=ids.provider_uuid(),
         metadata_document=document, valid_until=metadata.valid_until, created_at=ctx.clock(), tags=tuple(tags),
@@ -174,6 +187,8 @@ def create_role(
     if violations:
         raise ValidationFailed(violations)
     check_trust_policy(trust_policy)
+    check_tags(tags)
+    _quota(len(ctx.store.list_roles(account_id)), MAX_ROLES, "RolesPerAccount")
     role = Role(
         account_id=account_id, name=name, role_id=ids.unique_id("AROA"), path=path, arn=arns.role_arn(account_id, name, path),
         trust_policy=trust_policy, max_session_duration=max_session_duration, created_at=ctx.clock(),
@@ -341,6 +356,7 @@ def create_policy(ctx: ServiceContext, account_id: str, name: str, document: str
     if len(document) > MAX_MANAGED_POLICY:
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for PolicySize: {MAX_MANAGED_POLICY}", 409)
     check_identity_policy(document)
+    _quota(len(ctx.store.list_policies(account_id)), MAX_POLICIES, "PoliciesPerAccount")
     now = ctx.clock()
     policy = ManagedPolicy(f"arn:aws:iam::{account_id}:policy{path}{name}", account_id, name, ids.unique_id("ANPA"), path, document, now, now, description)
     try:

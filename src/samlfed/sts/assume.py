@@ -161,7 +161,13 @@ def session_tags(verified: VerifiedAssertion, provider: SamlProvider) -> dict[st
 def _trust_context(verified: VerifiedAssertion, provider: SamlProvider, tags: dict[str, str], now: datetime) -> dict[str, list[str]]:
     claims = verified.claims
     context = saml_context(verified, account_id=provider.account_id, provider_name=provider.name)
-    context.update({"aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")], "aws:epochtime": [str(int(now.timestamp()))]})
+    context.update(
+        {
+            "aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
+            "aws:epochtime": [str(int(now.timestamp()))],
+            "sts:rolesessionname": [claims.role_session_name],
+        }
+    )
     if tags:
         context.update({f"aws:requesttag/{k}".lower(): [v] for k, v in tags.items()})
         context["aws:tagkeys"] = list(tags)
