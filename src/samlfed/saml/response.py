@@ -98,7 +98,7 @@ def _text(element: etree._Element) -> str:
 
 
 def _one(parent: etree._Element, tag: str, check_id: str, *, required: bool = True) -> etree._Element | None:
-    found = parent.findall(tag)
+    found = list(parent.iterchildren(tag))
     if len(found) > 1:
         raise SamlValidationError(check_id, f"{_local(parent.tag)} has {len(found)} {_local(tag)} elements; at most one is allowed")
     if not found:
@@ -427,8 +427,8 @@ class _Semantics:
         """SubjectConfirmationData of each bearer SubjectConfirmation (None where it has none)."""
         assert self.subject is not None
         return [
-            sc.find(c.SUBJECT_CONFIRMATION_DATA)
-            for sc in self.subject.findall(c.SUBJECT_CONFIRMATION)
+            next(sc.iterchildren(c.SUBJECT_CONFIRMATION_DATA), None)
+            for sc in self.subject.iterchildren(c.SUBJECT_CONFIRMATION)
             if sc.get("Method") == c.CM_BEARER
         ]
 
