@@ -1,6 +1,6 @@
 """AssumeRoleWithSAML over HTTP: samlfed vs moto_server vs a fixed-reply Starlette app, measured with wrk.
 
-One run starts all three servers on 127.0.0.1 (two uvicorn workers each for samlfed and the fixed reply),
+One run starts all three servers on 127.0.0.1 (`--workers` samlfed workers, default 2; two for the fixed reply),
 sends the same form body (a freshly signed ~6 KB assertion) with wrk and a Lua body script, and prints
 requests per second, p50/p99 latency, and the ratios: samlfed / moto_server (target ≥ 10×) and samlfed / the
 fixed reply (the HTTP ceiling, target ≥ 25 %). samlfed is also driven at about 80 % of its peak, paced with
@@ -119,6 +119,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="samlfed worker processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -128,7 +129,7 @@ def main() -> int:
     results: dict[str, dict[str, float]] = {}
 
     port = free_port()
-    samlfed = [str(BIN / "samlfed"), "serve", "--port", str(port), "--workers", "2", "--data-dir", str(work / "data")]
+    samlfed = [str(BIN / "samlfed"), "serve", "--port", str(port), "--workers", str(args.workers), "--data-dir", str(work / "data")]
     with process(samlfed, f"http://127.0.0.1:{port}") as url:
         setup_samlfed(url, work / "data")
         body = work / "samlfed.body"
@@ -155,7 +156,7 @@ def main() -> int:
     with process(fixed, f"http://127.0.0.1:{port}", env={"FIXED_REPLY": str(work / "reply.xml")}, ready="/") as url:
         results["fixed reply"] = wrk(url, body, seconds=args.seconds, connections=args.connections)
 
-    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, loopback, 2 server workers; same ~{body.stat().st_size // 1024} KB form body")
+    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, loopback, {args.workers} samlfed worker(s); same ~{body.stat().st_size // 1024} KB form body")
     for name, row in results.items():
         print(f"  {name:18} {row['rps']:9,.0f} req/s   p50 {row['p50_ms']:7.2f} ms   p99 {row['p99_ms']:7.2f} ms   non-2xx {row['non_2xx']:.0f}")
     over_moto = results["samlfed"]["rps"] / results["moto_server"]["rps"]
