@@ -11,13 +11,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, and_, create_engine, delete, event, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from . import schema as t
 from .migrate import upgrade
 from .records import AccessKey, Account, AlreadyExists, Conflict, ManagedPolicy, NotFound, Role, SamlProvider, ServerKey, Tag
+
+# Hot lookups, built once: constructing a statement costs more than running it on SQLite.
+_PROVIDER_BY_ARN = select(t.saml_providers).where(t.saml_providers.c.arn == bindparam("arn"))
+_ROLE_BY_NAME = select(t.roles).where(and_(t.roles.c.account_id == bindparam("account_id"), t.roles.c.name_lower == bindparam("name_lower")))
+_ACCESS_KEY_BY_ID = select(t.access_keys).where(t.access_keys.c.access_key_id == bindparam("access_key_id"))
+_POLICY_BY_ARN = select(t.managed_policies).where(t.managed_policies.c.arn == bindparam("arn"))
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -36,10 +42,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def create_store_engine(url: str) -> Engine:
-    engine = create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
+    if url.startswith("sqlite"):
+        engine = create_engine(url)  # a local file: no connection can go stale, so no ping per checkout
         event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
+        return engine
+    return create_engine(url, pool_pre_ping=True)
 
 
 class SqlStore:
@@ -103,7 +110,7 @@ class SqlStore:
 
     def get_access_key(self, access_key_id: str) -> AccessKey:
         with self._tx() as db:
-            row = db.execute(select(t.access_keys).where(t.access_keys.c.access_key_id == access_key_id)).one_or_none()
+            row = db.execute(_ACCESS_KEY_BY_ID, {"access_key_id": access_key_id}).one_or_none()
         if row is None:
             raise NotFound(f"access key {access_key_id}")
         return AccessKey(row.access_key_id, row.account_id, bytes(row.sealed_secret), row.active, _aware(row.created_at))
@@ -135,7 +142,7 @@ class SqlStore:
 
     def get_provider(self, arn: str, *, with_tags: bool = True) -> SamlProvider:
         with self._tx() as db:
-            row = db.execute(select(t.saml_providers).where(t.saml_providers.c.arn == arn)).one_or_none()
+            row = db.execute(_PROVIDER_BY_ARN, {"arn": arn}).one_or_none()
             if row is None:
                 raise NotFound(arn)
             return self._provider(db, row, with_tags=with_tags)
@@ -195,7 +202,7 @@ class SqlStore:
 
     def get_role(self, account_id: str, name: str, *, with_tags: bool = True) -> Role:
         with self._tx() as db:
-            row = db.execute(select(t.roles).where(and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()))).one_or_none()
+            row = db.execute(_ROLE_BY_NAME, {"account_id": account_id, "name_lower": name.lower()}).one_or_none()
             if row is None:
                 raise NotFound(f"role {name}")
             return self._role(db, row, with_tags=with_tags)
@@ -285,7 +292,7 @@ class SqlStore:
 
     def get_policy(self, arn: str) -> ManagedPolicy:
         with self._tx() as db:
-            row = db.execute(select(t.managed_policies).where(t.managed_policies.c.arn == arn)).one_or_none()
+            row = db.execute(_POLICY_BY_ARN, {"arn": arn}).one_or_none()
             if row is None:
                 raise NotFound(arn)
             return self._policy(db, row)

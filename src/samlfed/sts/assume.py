@@ -17,7 +17,7 @@ from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
 from ..iam.service import check_identity_policy
-from ..policy import MalformedPolicy, Request, evaluate, parse_policy
+from ..policy import MalformedPolicy, PolicyDocument, Request, evaluate, parse_policy
 from ..saml import ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, validate
 from ..saml.aws_claims import MAX_TAGS, is_valid_tag_value
 from ..saml.metadata import parse_metadata
@@ -178,10 +178,16 @@ def _trust_context(verified: VerifiedAssertion, provider: SamlProvider, tags: di
     return context
 
 
+@lru_cache(maxsize=1024)
+def _trust_policy(document: str) -> PolicyDocument:
+    """Parsed once per document text (documents are immutable values; an update is a new text)."""
+    return parse_policy(document, principal_required=True)
+
+
 def _authorize(role: Role, provider_arn: str, context: dict[str, list[str]], *, tags: bool, source_identity: bool) -> None:
     """Every action the request needs must be allowed by the trust policy (AWS: TagSession, SetSourceIdentity)."""
     try:
-        policy = parse_policy(role.trust_policy, principal_required=True)
+        policy = _trust_policy(role.trust_policy)
     except MalformedPolicy:
         raise NOT_AUTHORIZED from None
     actions = ["sts:AssumeRoleWithSAML"] + (["sts:TagSession"] if tags else []) + (["sts:SetSourceIdentity"] if source_identity else [])
