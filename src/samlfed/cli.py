@@ -155,7 +155,11 @@ def serve(
         raise _usage(f"cannot read the settings: {exc}") from None
     build_context(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
     os.environ.update(settings.to_env())
-    uvicorn.run("samlfed.server:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers, log_level="info")
+    # No access log: a GET query string can carry a SAMLAssertion or a presigned session token.
+    uvicorn.run(
+        "samlfed.server:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
+        log_level="info", access_log=False,
+    )
 
 
 @accounts_app.command("create")

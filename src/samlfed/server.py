@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -36,6 +37,17 @@ def build_context(settings: Settings) -> ServiceContext:
     return ServiceContext(store=store, master=MasterKey.load(settings.data_dir), settings=validation, strict_replay=settings.strict_replay)
 
 
+def configure_logging() -> None:
+    """samlfed's own decisions at INFO on stderr (uvicorn's access log is off: query strings can hold secrets)."""
+    logger = logging.getLogger("samlfed")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def create_app() -> Starlette:
     """ASGI factory for uvicorn workers: the settings come from the environment."""
+    configure_logging()
     return build_app(build_context(Settings.from_env()))
