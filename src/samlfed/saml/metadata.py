@@ -1,7 +1,8 @@
 """IdP metadata: parse what a SAML provider registration trusts, and build metadata for our own IdP keys.
 
-Parsed with the same hardened parser as responses. AWS answers every refusal with "Could not parse metadata."
-(`MetadataError.aws_message`); `MetadataError.reason` says precisely what was wrong.
+Parsed with the same hardened parser as responses (aws-saml-contract.md §6.3). AWS answers every refusal with
+"Could not parse metadata." (`MetadataError.aws_message`); `MetadataError.reason` says precisely what was wrong.
+Elements are identified by namespace URI and local name, never by prefix.
 """
 
 from __future__ import annotations
@@ -9,25 +10,29 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from . import constants as c
 from .errors import MetadataError
-from .model import ProviderPolicy, ProviderTrust, SigningKey
+from .model import ProviderPolicy, ProviderTrust, SigningKey, utc
 from .timeutil import parse_xs_datetime
 from .xmlparse import XmlRejected, parse_xml
 
 MIN_RSA_BITS = 1024
-"""AWS's own floor for metadata keys; keys under 2048 bits then need the provider's legacy opt-in to verify."""
+"""AWS's floor for metadata keys; keys under `ProviderPolicy().min_rsa_bits` then need the legacy opt-in to verify."""
 EXPIRY_WARNING = timedelta(days=30)
-_WHITESPACE = re.compile(rb"\s+")
-_MD_NSMAP = {"md": c.NS_METADATA, "ds": c.NS_DSIG}
+_UTF8_BOM = b"\xef\xbb\xbf"
+_BASE64_WHITESPACE = re.compile(rb"[ \t\r\n]+")
+_CERTIFICATE_PATH = f"{c.DS_KEY_INFO}/{c.DS_X509_DATA}/{c.DS_X509_CERTIFICATE}"
+_NSMAP = {"md": c.NS_METADATA, "ds": c.NS_DSIG}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +43,12 @@ class SsoEndpoint:
 
 @dataclass(frozen=True, slots=True)
 class IdpMetadata:
+    """What a provider registration keeps from the metadata document."""
+
     entity_id: str
     signing_keys: tuple[SigningKey, ...]
     valid_until: datetime | None
+    """The earliest validUntil bounding the IdP (its descriptor, its entity, enclosing aggregates)."""
     sso_endpoints: tuple[SsoEndpoint, ...]
     name_id_formats: tuple[str, ...]
     warnings: tuple[str, ...]
@@ -55,108 +63,178 @@ class IdpMetadata:
         return ProviderTrust(self.entity_id, self.signing_keys, policy, provider_arn, provider_uuid)
 
     def sso_url(self, binding: str) -> str | None:
+        """The first SingleSignOnService location for `binding`, in document order."""
         return next((e.location for e in self.sso_endpoints if e.binding == binding), None)
 
 
 def parse_metadata(document: bytes | str, *, now: datetime | None = None) -> IdpMetadata:
-    """Parse IdP metadata (an EntityDescriptor, or an EntitiesDescriptor holding exactly one IdP)."""
-    data = document.encode("utf-8") if isinstance(document, str) else document
-    try:
-        root = parse_xml(data)
-    except XmlRejected as exc:
-        raise MetadataError(f"the metadata is not acceptable XML: {exc}") from None
-    entity = _the_idp_entity(root)
-    entity_id = entity.get("entityID") or ""
-    if not entity_id or entity_id != entity_id.strip():
-        raise MetadataError("the EntityDescriptor has no usable entityID")
-    idp = entity.find(c.MD_IDP_SSO_DESCRIPTOR)
-    assert idp is not None  # _the_idp_entity only returns entities with one
-    if c.NS_PROTOCOL not in (idp.get("protocolSupportEnumeration") or "").split():
-        raise MetadataError("the IDPSSODescriptor does not support the SAML 2.0 protocol")
+    """Parse IdP metadata (an EntityDescriptor, or an EntitiesDescriptor holding exactly one IdP).
+
+    Raises `MetadataError` for anything AWS would refuse or that would leave the provider verifying nothing.
+    Problems that do not stop verification (expiring certificates, short keys) become `warnings`.
+    """
+    entity = _the_idp_entity(_parse(document))
+    entity_id = _entity_id(entity)
+    idp = _idp_descriptor(entity)
     keys = _signing_keys(idp)
-    valid_until = _valid_until(entity, root)
-    moment = now or datetime.now(UTC)
+    valid_until = _valid_until(idp)
+    moment = utc(now) if now is not None else datetime.now(UTC)
     return IdpMetadata(
         entity_id=entity_id,
         signing_keys=keys,
         valid_until=valid_until,
-        sso_endpoints=tuple(
-            SsoEndpoint(e.get("Binding", ""), e.get("Location", "")) for e in idp.findall(c.MD_SINGLE_SIGN_ON_SERVICE)
-        ),
-        name_id_formats=tuple((e.text or "").strip() for e in idp.findall(c.MD_NAME_ID_FORMAT)),
-        warnings=tuple(_warnings(keys, valid_until, moment)),
+        sso_endpoints=_sso_endpoints(idp),
+        name_id_formats=_name_id_formats(idp),
+        warnings=(*_key_warnings(keys, moment), *_validity_warnings(valid_until, moment)),
     )
+
+
+def _parse(document: bytes | str) -> etree._Element:
+    data = document.encode("utf-8") if isinstance(document, str) else document
+    if data.startswith(_UTF8_BOM):  # AWS accepts UTF-8 without a BOM only (§6.3)
+        raise MetadataError("the metadata starts with a byte order mark; only UTF-8 without a BOM is accepted")
+    try:
+        return parse_xml(data)
+    except XmlRejected as exc:
+        raise MetadataError(f"the metadata is not acceptable XML: {exc}") from None
 
 
 def _the_idp_entity(root: etree._Element) -> etree._Element:
     if root.tag == c.MD_ENTITY_DESCRIPTOR:
         entities = [root]
     elif root.tag == c.MD_ENTITIES_DESCRIPTOR:
-        entities = list(root.iter(c.MD_ENTITY_DESCRIPTOR))
+        entities = list(_entities_in(root))
     else:
-        raise MetadataError(f"the root element is {root.tag}, not an md:EntityDescriptor")
+        raise MetadataError(f"the root element is {root.tag}, not an md:EntityDescriptor or md:EntitiesDescriptor")
     idps = [e for e in entities if e.find(c.MD_IDP_SSO_DESCRIPTOR) is not None]
     if not idps:
         raise MetadataError("the metadata has no IDPSSODescriptor")
     if len(idps) > 1:
         raise MetadataError(f"the metadata describes {len(idps)} identity providers; register them one at a time")
-    if len(idps[0].findall(c.MD_IDP_SSO_DESCRIPTOR)) > 1:
-        raise MetadataError("the EntityDescriptor has more than one IDPSSODescriptor")
     return idps[0]
 
 
+def _entities_in(aggregate: etree._Element) -> Iterator[etree._Element]:
+    """The EntityDescriptors of an aggregate, nested aggregates included (never those inside other elements)."""
+    for child in aggregate:
+        if child.tag == c.MD_ENTITY_DESCRIPTOR:
+            yield child
+        elif child.tag == c.MD_ENTITIES_DESCRIPTOR:
+            yield from _entities_in(child)
+
+
+def _entity_id(entity: etree._Element) -> str:
+    entity_id = entity.get("entityID")
+    if entity_id is None:
+        raise MetadataError("the EntityDescriptor has no entityID")
+    if not entity_id.strip():
+        raise MetadataError("the EntityDescriptor's entityID is empty")
+    # The entityID becomes the required Issuer, compared exactly: silently trimming it would hide a mismatch.
+    if entity_id != entity_id.strip():
+        raise MetadataError(f"the entityID {entity_id!r} has leading or trailing whitespace")
+    return entity_id
+
+
+def _idp_descriptor(entity: etree._Element) -> etree._Element:
+    descriptors = entity.findall(c.MD_IDP_SSO_DESCRIPTOR)
+    if len(descriptors) > 1:
+        raise MetadataError("the EntityDescriptor has more than one IDPSSODescriptor")
+    idp = descriptors[0]
+    if c.NS_PROTOCOL not in (idp.get("protocolSupportEnumeration") or "").split():
+        raise MetadataError(f"the IDPSSODescriptor's protocolSupportEnumeration does not include {c.NS_PROTOCOL}")
+    return idp
+
+
 def _signing_keys(idp: etree._Element) -> tuple[SigningKey, ...]:
+    """Every certificate of a signing (or unqualified) KeyDescriptor; several coexist during a rotation."""
     keys: dict[str, SigningKey] = {}
     for descriptor in idp.findall(c.MD_KEY_DESCRIPTOR):
-        if descriptor.get("use") not in (None, "signing"):
+        if descriptor.get("use", "signing") != "signing":
             continue
-        for element in descriptor.iterfind(f"{c.DS_KEY_INFO}/{c.DS_X509_DATA}/{c.DS_X509_CERTIFICATE}"):
-            key = _load_certificate(element.text or "")
-            keys.setdefault(key.thumbprint, key)
+        for element in descriptor.iterfind(_CERTIFICATE_PATH):
+            key = _signing_key(element.text or "")
+            keys.setdefault(key.thumbprint, key)  # the same certificate listed twice is one key
     if not keys:
-        raise MetadataError("the IDPSSODescriptor has no signing certificate")
+        raise MetadataError('the IDPSSODescriptor has no signing certificate (KeyDescriptor use="signing" or without use)')
     return tuple(keys.values())
 
 
-def _load_certificate(text: str) -> SigningKey:
-    try:
-        der = base64.b64decode(_WHITESPACE.sub(b"", text.encode("ascii")), validate=True)
-        certificate = x509.load_der_x509_certificate(der)
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        raise MetadataError("a signing certificate is not a valid base64 DER X.509 certificate") from None
-    try:
-        key = SigningKey.from_certificate(certificate)
-    except ValueError:
-        raise MetadataError("a signing certificate does not hold an RSA key") from None
+def _signing_key(text: str) -> SigningKey:
+    certificate = _load_certificate(_decode_base64(text))
+    key = certificate.public_key()
+    subject = certificate.subject.rfc4514_string()
+    if not isinstance(key, rsa.RSAPublicKey):
+        kind = type(key).__name__.removesuffix("PublicKey")
+        raise MetadataError(f"the signing certificate {subject} has a non-RSA key ({kind}); only RSA keys are supported")
     if key.key_size < MIN_RSA_BITS:
-        raise MetadataError(f"a signing key has {key.key_size} bits; at least {MIN_RSA_BITS} are required")
-    return key
+        raise MetadataError(
+            f"the signing certificate {subject} has a {key.key_size}-bit RSA key; at least {MIN_RSA_BITS} bits are required"
+        )
+    return SigningKey.from_certificate(certificate)
 
 
-def _valid_until(entity: etree._Element, root: etree._Element) -> datetime | None:
-    values = [v for v in (entity.get("validUntil"), root.get("validUntil") if root is not entity else None) if v]
+def _decode_base64(text: str) -> bytes:
     try:
-        instants = [parse_xs_datetime(v) for v in values]
-    except ValueError:
-        raise MetadataError("validUntil is not a valid xs:dateTime with a time zone") from None
-    return min(instants) if instants else None
+        return base64.b64decode(_BASE64_WHITESPACE.sub(b"", text.encode("ascii")), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise MetadataError("a signing X509Certificate is not valid base64") from None
 
 
-def _warnings(keys: tuple[SigningKey, ...], valid_until: datetime | None, now: datetime) -> list[str]:
-    warnings = []
+def _load_certificate(der: bytes) -> x509.Certificate:
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+        # Extensions and the key are decoded lazily: force both now so that a broken certificate fails here.
+        _ = certificate.extensions, certificate.public_key()
+    except x509.DuplicateExtension as exc:  # AWS refuses repeated extensions too (§6.3)
+        raise MetadataError(f"a signing certificate repeats an extension ({exc.oid.dotted_string})") from None
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise MetadataError(f"a signing X509Certificate is not a valid DER X.509 certificate ({exc})") from None
+    return certificate
+
+
+def _valid_until(idp: etree._Element) -> datetime | None:
+    """The earliest validUntil on the IDPSSODescriptor, its EntityDescriptor or any enclosing EntitiesDescriptor."""
+    instants = []
+    for element in (idp, *idp.iterancestors()):
+        value = element.get("validUntil")
+        if value is None:
+            continue
+        try:
+            instants.append(parse_xs_datetime(value))
+        except ValueError:
+            raise MetadataError(f"validUntil {value!r} is not a valid xs:dateTime with a time zone") from None
+    return min(instants, default=None)
+
+
+def _sso_endpoints(idp: etree._Element) -> tuple[SsoEndpoint, ...]:
+    # An endpoint without Binding or Location is unusable, but AWS never reads endpoints: skip it, keep the keys.
+    pairs = ((e.get("Binding"), e.get("Location")) for e in idp.findall(c.MD_SINGLE_SIGN_ON_SERVICE))
+    return tuple(SsoEndpoint(binding, location) for binding, location in pairs if binding and location)
+
+
+def _name_id_formats(idp: etree._Element) -> tuple[str, ...]:
+    formats = ((e.text or "").strip() for e in idp.findall(c.MD_NAME_ID_FORMAT))
+    return tuple(f for f in formats if f)
+
+
+def _key_warnings(keys: tuple[SigningKey, ...], now: datetime) -> Iterator[str]:
+    # Expiry never rejects a key: the metadata interoperability profile treats it as a bare key (§6.3).
     for key in keys:
         after = key.not_valid_after
         if after is not None and after < now:
-            warnings.append(
-                f"signing certificate {key.subject} expired on {after:%Y-%m-%d}; it is still trusted as a key (as AWS does), but rotate it"
-            )
+            yield f"signing certificate {key.subject} expired on {after:%Y-%m-%d}; AWS keeps accepting it, but rotate it"
         elif after is not None and after - now < EXPIRY_WARNING:
-            warnings.append(f"signing certificate {key.subject} expires on {after:%Y-%m-%d}: plan the rotation now")
-        if key.key_size < 2048:
-            warnings.append(f"signing key of {key.subject} has {key.key_size} bits; it verifies only with the legacy-algorithms opt-in")
+            yield f"signing certificate {key.subject} expires on {after:%Y-%m-%d}; publish its successor now"
+        if key.key_size < ProviderPolicy().min_rsa_bits:
+            yield (
+                f"signing certificate {key.subject} has a {key.key_size}-bit RSA key; "
+                "it verifies only with the provider's legacy-algorithms opt-in"
+            )
+
+
+def _validity_warnings(valid_until: datetime | None, now: datetime) -> Iterator[str]:
     if valid_until is not None and valid_until < now:
-        warnings.append(f"the metadata's validUntil ({valid_until:%Y-%m-%d}) has passed; download fresh metadata from the IdP")
-    return warnings
+        yield f"the metadata's validUntil ({valid_until:%Y-%m-%d}) has passed; download fresh metadata from the IdP"
 
 
 def build_idp_metadata(
@@ -168,17 +246,16 @@ def build_idp_metadata(
     valid_until: datetime | None = None,
 ) -> bytes:
     """Standard IdP metadata for the given signing certificates (current and, during a rotation, next)."""
-    entity = etree.Element(c.MD_ENTITY_DESCRIPTOR, nsmap=_MD_NSMAP, entityID=entity_id)
+    entity = etree.Element(c.MD_ENTITY_DESCRIPTOR, nsmap=_NSMAP, entityID=entity_id)
     if valid_until is not None:
-        entity.set("validUntil", valid_until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    idp = etree.SubElement(
-        entity, c.MD_IDP_SSO_DESCRIPTOR, protocolSupportEnumeration=c.NS_PROTOCOL, WantAuthnRequestsSigned="false"
-    )
+        entity.set("validUntil", utc(valid_until).isoformat().replace("+00:00", "Z"))
+    idp = etree.SubElement(entity, c.MD_IDP_SSO_DESCRIPTOR, protocolSupportEnumeration=c.NS_PROTOCOL, WantAuthnRequestsSigned="false")
+    # Schema order: KeyDescriptor, NameIDFormat, SingleSignOnService.
     for certificate in certificates:
         descriptor = etree.SubElement(idp, c.MD_KEY_DESCRIPTOR, use="signing")
         x509_data = etree.SubElement(etree.SubElement(descriptor, c.DS_KEY_INFO), c.DS_X509_DATA)
         der = certificate.public_bytes(serialization.Encoding.DER)
-        etree.SubElement(x509_data, c.DS_X509_CERTIFICATE).text = base64.b64encode(der).decode()
+        etree.SubElement(x509_data, c.DS_X509_CERTIFICATE).text = base64.b64encode(der).decode("ascii")
     for name_id_format in name_id_formats:
         etree.SubElement(idp, c.MD_NAME_ID_FORMAT).text = name_id_format
     for endpoint in sso_endpoints:

@@ -3,15 +3,38 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
-# The regex decides what is accepted (xs:dateTime with seconds and a zone, nothing else ISO 8601 allows);
-# datetime.fromisoformat then does the calendar arithmetic and range checks.
-_XS_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})", re.ASCII)
+# xs:dateTime with seconds and a zone, nothing else ISO 8601 allows. re.ASCII: `\d` must not match other digits.
+_XS_DATETIME = re.compile(r"^(-?\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$", re.ASCII)
+_MAX_OFFSET = timedelta(hours=14)  # the xs:dateTime zone range
 
 
 def parse_xs_datetime(value: str) -> datetime:
-    """Parse an xs:dateTime with an explicit zone into an aware UTC datetime; raise ValueError otherwise."""
-    if not _XS_DATETIME.fullmatch(value):
+    """Parse an xs:dateTime with an explicit zone into an aware UTC datetime; raise ValueError otherwise.
+
+    Fractional seconds are kept to the microsecond (further digits are truncated, not rounded).
+    """
+    match = _XS_DATETIME.fullmatch(value)  # fullmatch: `$` alone would allow a trailing newline
+    if not match:
         raise ValueError(f"not an xs:dateTime with a time zone: {value!r}")
-    return datetime.fromisoformat(value).astimezone(UTC)
+    year_text, month, day, hour, minute, second, fraction, zone = match.groups()
+    year = int(year_text)
+    if year < 1 or (len(year_text) > 4 and year_text.startswith("0")):
+        raise ValueError(f"year out of range or zero-padded: {value!r}")
+    microsecond = int(fraction[1:7].ljust(6, "0")) if fraction else 0
+    try:
+        local = datetime(year, int(month), int(day), int(hour), int(minute), int(second), microsecond, tzinfo=_zone(zone))
+        return local.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # invalid dates (2017-02-30), years past 9999, overflow into year 0
+        raise ValueError(f"not a valid xs:dateTime: {value!r} ({exc})") from None
+
+
+def _zone(zone: str) -> timezone:
+    if zone == "Z":
+        return UTC
+    hours, minutes = int(zone[1:3]), int(zone[4:6])
+    offset = timedelta(hours=hours, minutes=minutes)
+    if minutes > 59 or offset > _MAX_OFFSET:
+        raise ValueError(f"time zone offset out of range: {zone}")
+    return timezone(-offset if zone[0] == "-" else offset)
