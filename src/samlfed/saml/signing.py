@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -21,15 +21,23 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from . import constants as c
+from .model import utc
 
 _NSMAP = {"samlp": c.NS_PROTOCOL, "saml": c.NS_ASSERTION, "xs": c.NS_XS, "xsi": c.NS_XSI}
-_SIGNATURE_HASHES: dict[str, hashes.HashAlgorithm] = {
-    c.ALG_RSA_SHA1: hashes.SHA1(),
-    c.ALG_RSA_SHA256: hashes.SHA256(),
-    c.ALG_RSA_SHA384: hashes.SHA384(),
-    c.ALG_RSA_SHA512: hashes.SHA512(),
+_XSI_TYPE = c.qname(c.NS_XSI, "type")
+_AUTHN_CONTEXT = c.qname(c.NS_ASSERTION, "AuthnContext")
+_AUTHN_CONTEXT_CLASS_REF = c.qname(c.NS_ASSERTION, "AuthnContextClassRef")
+_PASSWORD_PROTECTED_TRANSPORT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+
+_SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    c.ALG_RSA_SHA1: hashes.SHA1,
+    c.ALG_RSA_SHA256: hashes.SHA256,
+    c.ALG_RSA_SHA384: hashes.SHA384,
+    c.ALG_RSA_SHA512: hashes.SHA512,
 }
 _DIGESTS = {c.ALG_SHA1: "sha1", c.ALG_SHA256: "sha256", c.ALG_SHA384: "sha384", c.ALG_SHA512: "sha512"}
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -66,15 +74,17 @@ class IdpSigner:
 
     @classmethod
     def from_pem(cls, key_pem: bytes, cert_pem: bytes) -> IdpSigner:
+        """An unencrypted PEM private key (PKCS#8 or PKCS#1) and the PEM certificate of its public key."""
         key = serialization.load_pem_private_key(key_pem, password=None)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ValueError("only RSA signing keys are supported")
-        return cls(key, x509.load_pem_x509_certificate(cert_pem))
+        certificate = x509.load_pem_x509_certificate(cert_pem)
+        if certificate.public_key() != key.public_key():
+            raise ValueError("the certificate does not belong to the private key")
+        return cls(key, certificate)
 
     def key_pem(self) -> bytes:
-        return self.private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        return self.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 
     def cert_pem(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.PEM)
@@ -95,11 +105,14 @@ class AssertionSpec:
     principal_tags: Mapping[str, str] = field(default_factory=dict)
     transitive_tag_keys: Sequence[str] = ()
     attributes: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Any other attributes, Name -> values, emitted after the AWS ones."""
     recipient: str = "https://signin.aws.amazon.com/saml"
     destination: str | None = "https://signin.aws.amazon.com/saml"
     audience: str | None = "urn:amazon:webservices"
     issue_instant: datetime | None = None
+    """None: the time of `build_response`."""
     lifetime: timedelta = timedelta(minutes=5)
+    """Conditions and SubjectConfirmationData NotOnOrAfter are issue_instant + lifetime; NotBefore is issue_instant."""
     session_not_on_or_after: datetime | None = None
     in_response_to: str | None = None
     status: str = c.STATUS_SUCCESS
@@ -108,33 +121,30 @@ class AssertionSpec:
 
 
 def _new_id() -> str:
+    # xs:ID must not start with a digit, hence the underscore.
     return "_" + secrets.token_hex(20)
 
 
 def _instant(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
+    """xs:dateTime in UTC: whole seconds, or milliseconds (truncated) when the datetime has a fraction."""
+    moment = utc(moment)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        text += f".{moment.microsecond // 1000:03d}"
+    return text + "Z"
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attributes: str) -> etree._Element:
-    element = etree.SubElement(parent, tag, {k: v for k, v in attributes.items()})
-    if text is not None:
-        element.text = text
+    element = etree.SubElement(parent, tag, attributes)
+    element.text = text
     return element
 
 
-def _attribute(statement: etree._Element, name: str, values: Sequence[str]) -> None:
-    attribute = _sub(statement, c.ATTRIBUTE, Name=name, NameFormat=c.ATTRNAME_FORMAT_URI)
-    for value in values:
-        _sub(attribute, c.ATTRIBUTE_VALUE, value, **{f"{{{c.NS_XSI}}}type": "xs:string"})
-
-
-def _aws_attributes(spec: AssertionSpec) -> list[tuple[str, list[str]]]:
-    attributes: list[tuple[str, list[str]]] = []
+def _aws_attributes(spec: AssertionSpec) -> list[tuple[str, Sequence[str]]]:
+    """The AttributeStatement content, Name -> values, in the order IdPs usually emit them."""
+    attributes: list[tuple[str, Sequence[str]]] = []
     if spec.roles:
-        attributes.append((c.AWS_ROLE, list(spec.roles)))
+        attributes.append((c.AWS_ROLE, spec.roles))
     if spec.role_session_name is not None:
         attributes.append((c.AWS_ROLE_SESSION_NAME, [spec.role_session_name]))
     if spec.session_duration is not None:
@@ -143,54 +153,111 @@ def _aws_attributes(spec: AssertionSpec) -> list[tuple[str, list[str]]]:
         attributes.append((c.AWS_SOURCE_IDENTITY, [spec.source_identity]))
     attributes.extend((c.AWS_PRINCIPAL_TAG_PREFIX + key, [value]) for key, value in spec.principal_tags.items())
     if spec.transitive_tag_keys:
-        attributes.append((c.AWS_TRANSITIVE_TAG_KEYS, list(spec.transitive_tag_keys)))
-    attributes.extend((name, list(values)) for name, values in spec.attributes.items())
+        attributes.append((c.AWS_TRANSITIVE_TAG_KEYS, spec.transitive_tag_keys))
+    attributes.extend(spec.attributes.items())
     return attributes
+
+
+def _attribute_statement(assertion: etree._Element, attributes: list[tuple[str, Sequence[str]]]) -> None:
+    statement = _sub(assertion, c.ATTRIBUTE_STATEMENT)
+    for name, values in attributes:
+        if isinstance(values, str):  # a str is a Sequence[str]: it would become one value per character
+            raise TypeError(f"the values of attribute {name!r} must be a list of strings, not a string")
+        attribute = _sub(statement, c.ATTRIBUTE, Name=name, NameFormat=c.ATTRNAME_FORMAT_URI)
+        for value in values:
+            _sub(attribute, c.ATTRIBUTE_VALUE, value, **{_XSI_TYPE: "xs:string"})
+
+
+def _subject(assertion: etree._Element, spec: AssertionSpec, expires: str) -> None:
+    subject = _sub(assertion, c.SUBJECT)
+    name_id = _sub(subject, c.NAME_ID, spec.name_id)
+    if spec.name_id_format is not None:
+        name_id.set("Format", spec.name_id_format)
+    confirmation = _sub(subject, c.SUBJECT_CONFIRMATION, Method=c.CM_BEARER)
+    data = _sub(confirmation, c.SUBJECT_CONFIRMATION_DATA, NotOnOrAfter=expires, Recipient=spec.recipient)
+    if spec.in_response_to is not None:
+        data.set("InResponseTo", spec.in_response_to)
+
+
+def _authn_statement(assertion: etree._Element, spec: AssertionSpec, issued: str) -> None:
+    authn = _sub(assertion, c.AUTHN_STATEMENT, AuthnInstant=issued, SessionIndex=_new_id())
+    if spec.session_not_on_or_after is not None:
+        authn.set("SessionNotOnOrAfter", _instant(spec.session_not_on_or_after))
+    _sub(_sub(authn, _AUTHN_CONTEXT), _AUTHN_CONTEXT_CLASS_REF, _PASSWORD_PROTECTED_TRANSPORT)
+
+
+def _assertion(response: etree._Element, spec: AssertionSpec, issued_at: datetime) -> None:
+    issued, expires = _instant(issued_at), _instant(issued_at + spec.lifetime)
+    assertion = _sub(response, c.ASSERTION, ID=spec.assertion_id or _new_id(), Version="2.0", IssueInstant=issued)
+    _sub(assertion, c.ISSUER, spec.issuer)
+    _subject(assertion, spec, expires)
+    conditions = _sub(assertion, c.CONDITIONS, NotBefore=issued, NotOnOrAfter=expires)
+    if spec.audience is not None:
+        _sub(_sub(conditions, c.AUDIENCE_RESTRICTION), c.AUDIENCE, spec.audience)
+    _authn_statement(assertion, spec, issued)
+    attributes = _aws_attributes(spec)
+    if attributes:  # an empty AttributeStatement is a schema violation
+        _attribute_statement(assertion, attributes)
 
 
 def build_response(spec: AssertionSpec) -> etree._Element:
     """An unsigned samlp:Response tree in the shape real IdPs send to AWS."""
-    issued = spec.issue_instant or datetime.now(UTC)
-    expires = issued + spec.lifetime
+    issued_at = utc(spec.issue_instant) if spec.issue_instant is not None else datetime.now(UTC)
+    # xs and xsi live on the root so that xsi:type="xs:string" resolves in the document. Exclusive c14n still
+    # drops xmlns:xs from the signed bytes: a prefix used only inside an attribute value is not "visibly used".
     response = etree.Element(c.RESPONSE, nsmap=_NSMAP)
     response.set("ID", spec.response_id or _new_id())
     response.set("Version", "2.0")
-    response.set("IssueInstant", _instant(issued))
+    response.set("IssueInstant", _instant(issued_at))
     if spec.destination is not None:
         response.set("Destination", spec.destination)
     if spec.in_response_to is not None:
         response.set("InResponseTo", spec.in_response_to)
     _sub(response, c.ISSUER, spec.issuer)
     _sub(_sub(response, c.STATUS), c.STATUS_CODE, Value=spec.status)
-
-    assertion = _sub(response, c.ASSERTION, ID=spec.assertion_id or _new_id(), Version="2.0", IssueInstant=_instant(issued))
-    _sub(assertion, c.ISSUER, spec.issuer)
-    subject = _sub(assertion, c.SUBJECT)
-    name_id = _sub(subject, c.NAME_ID, spec.name_id)
-    if spec.name_id_format is not None:
-        name_id.set("Format", spec.name_id_format)
-    confirmation = _sub(subject, c.SUBJECT_CONFIRMATION, Method=c.CM_BEARER)
-    data = _sub(confirmation, c.SUBJECT_CONFIRMATION_DATA, NotOnOrAfter=_instant(expires), Recipient=spec.recipient)
-    if spec.in_response_to is not None:
-        data.set("InResponseTo", spec.in_response_to)
-    conditions = _sub(assertion, c.CONDITIONS, NotBefore=_instant(issued), NotOnOrAfter=_instant(expires))
-    if spec.audience is not None:
-        _sub(_sub(conditions, c.AUDIENCE_RESTRICTION), c.AUDIENCE, spec.audience)
-    authn = _sub(assertion, c.AUTHN_STATEMENT, AuthnInstant=_instant(issued), SessionIndex=_new_id())
-    if spec.session_not_on_or_after is not None:
-        authn.set("SessionNotOnOrAfter", _instant(spec.session_not_on_or_after))
-    context = _sub(authn, c.qname(c.NS_ASSERTION, "AuthnContext"))
-    _sub(context, c.qname(c.NS_ASSERTION, "AuthnContextClassRef"), "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")
-    attributes = _aws_attributes(spec)
-    if attributes:
-        statement = _sub(assertion, c.ATTRIBUTE_STATEMENT)
-        for name, values in attributes:
-            _attribute(statement, name, values)
+    _assertion(response, spec, issued_at)
     return response
 
 
 def _c14n(element: etree._Element) -> bytes:
     return etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
+
+
+def _lookup(table: Mapping[str, _T], algorithm: str, what: str) -> _T:
+    try:
+        return table[algorithm]
+    except KeyError:
+        raise ValueError(f"unsupported {what} algorithm {algorithm!r}") from None
+
+
+def _signature_template(
+    element_id: str, signature_algorithm: str, digest_algorithm: str, digest: bytes
+) -> tuple[etree._Element, etree._Element, etree._Element]:
+    """The ds:Signature with everything but the SignatureValue text; also returns its SignedInfo and SignatureValue."""
+    signature = etree.Element(c.DS_SIGNATURE, nsmap={"ds": c.NS_DSIG})
+    signed_info = _sub(signature, c.DS_SIGNED_INFO)
+    _sub(signed_info, c.DS_C14N_METHOD, Algorithm=c.ALG_C14N_EXCLUSIVE)
+    _sub(signed_info, c.DS_SIGNATURE_METHOD, Algorithm=signature_algorithm)
+    reference = _sub(signed_info, c.DS_REFERENCE, URI="#" + element_id)
+    transforms = _sub(reference, c.DS_TRANSFORMS)
+    _sub(transforms, c.DS_TRANSFORM, Algorithm=c.ALG_ENVELOPED)
+    _sub(transforms, c.DS_TRANSFORM, Algorithm=c.ALG_C14N_EXCLUSIVE)
+    _sub(reference, c.DS_DIGEST_METHOD, Algorithm=digest_algorithm)
+    _sub(reference, c.DS_DIGEST_VALUE, base64.b64encode(digest).decode())
+    return signature, signed_info, _sub(signature, c.DS_SIGNATURE_VALUE)
+
+
+def _place(signature: etree._Element, element: etree._Element) -> None:
+    """Schema position: right after the element's Issuer, else first.
+
+    The Signature gets no tail, so the enveloped-signature transform gives back exactly the bytes digested
+    before it was inserted, whitespace included.
+    """
+    issuer = element.find(c.ISSUER)
+    if issuer is not None:
+        issuer.addnext(signature)
+    else:
+        element.insert(0, signature)
 
 
 def sign_element(
@@ -201,35 +268,23 @@ def sign_element(
     digest_algorithm: str = c.ALG_SHA256,
     include_key_info: bool = True,
 ) -> etree._Element:
-    """Sign `element` with an enveloped signature placed right after its Issuer; return the ds:Signature."""
+    """Sign `element` (by its ID) with an enveloped signature placed after its Issuer; return the ds:Signature."""
     element_id = element.get("ID")
     if not element_id:
         raise ValueError("the element to sign has no ID")
-    digest = base64.b64encode(hashlib.new(_DIGESTS[digest_algorithm], _c14n(element)).digest()).decode()
+    hash_cls = _lookup(_SIGNATURE_HASHES, signature_algorithm, "signature")
+    digest_name = _lookup(_DIGESTS, digest_algorithm, "digest")
+    digest = hashlib.new(digest_name, _c14n(element)).digest()
 
-    signature = etree.Element(c.DS_SIGNATURE, nsmap={"ds": c.NS_DSIG})
-    signed_info = _sub(signature, c.DS_SIGNED_INFO)
-    _sub(signed_info, c.DS_C14N_METHOD, Algorithm=c.ALG_C14N_EXCLUSIVE)
-    _sub(signed_info, c.DS_SIGNATURE_METHOD, Algorithm=signature_algorithm)
-    reference = _sub(signed_info, c.DS_REFERENCE, URI="#" + element_id)
-    transforms = _sub(reference, c.DS_TRANSFORMS)
-    _sub(transforms, c.DS_TRANSFORM, Algorithm=c.ALG_ENVELOPED)
-    _sub(transforms, c.DS_TRANSFORM, Algorithm=c.ALG_C14N_EXCLUSIVE)
-    _sub(reference, c.DS_DIGEST_METHOD, Algorithm=digest_algorithm)
-    _sub(reference, c.DS_DIGEST_VALUE, digest)
-    value = _sub(signature, c.DS_SIGNATURE_VALUE)
+    signature, signed_info, signature_value = _signature_template(element_id, signature_algorithm, digest_algorithm, digest)
     if include_key_info:
         der = signer.certificate.public_bytes(serialization.Encoding.DER)
-        _sub(_sub(_sub(signature, c.DS_KEY_INFO), c.DS_X509_DATA), c.DS_X509_CERTIFICATE, base64.b64encode(der).decode())
-
-    issuer = element.find(c.ISSUER)
-    if issuer is not None:
-        issuer.addnext(signature)
-    else:
-        element.insert(0, signature)
-    # SignedInfo is canonicalized in place so that it carries the namespace context the verifier will see.
-    raw = signer.private_key.sign(_c14n(signed_info), padding.PKCS1v15(), _SIGNATURE_HASHES[signature_algorithm])
-    value.text = base64.b64encode(raw).decode()
+        key_info = _sub(signature, c.DS_KEY_INFO)
+        _sub(_sub(key_info, c.DS_X509_DATA), c.DS_X509_CERTIFICATE, base64.b64encode(der).decode())
+    _place(signature, element)
+    # SignedInfo is canonicalized in place, with the namespace context a verifier will see.
+    raw = signer.private_key.sign(_c14n(signed_info), padding.PKCS1v15(), hash_cls())
+    signature_value.text = base64.b64encode(raw).decode()
     return signature
 
 
@@ -241,16 +296,21 @@ def sign_response(
     signature_algorithm: str = c.ALG_RSA_SHA256,
     digest_algorithm: str = c.ALG_SHA256,
 ) -> bytes:
-    """A signed Response as UTF-8 XML. With "both", the Assertion is signed first, then the Response over it."""
+    """A signed Response as UTF-8 XML with a declaration.
+
+    With "both" the Assertion is signed first, so the Response signature also covers the Assertion's.
+    """
     response = build_response(spec)
-    options = dict(signature_algorithm=signature_algorithm, digest_algorithm=digest_algorithm)
-    if sign in ("assertion", "both"):
-        sign_element(response.find(c.ASSERTION), signer, **options)  # type: ignore[arg-type]
-    if sign in ("response", "both"):
-        sign_element(response, signer, **options)  # type: ignore[arg-type]
+    assertion = response.find(c.ASSERTION)
+    # Order matters for "both": the Response digest must cover the finished Assertion signature.
+    targets = {"assertion": [assertion], "response": [response], "both": [assertion, response]}
+    if sign not in targets:  # never fall through to an unsigned document
+        raise ValueError(f"sign must be 'assertion', 'response' or 'both', not {sign!r}")
+    for element in targets[sign]:
+        sign_element(element, signer, signature_algorithm=signature_algorithm, digest_algorithm=digest_algorithm)
     return etree.tostring(response, xml_declaration=True, encoding="UTF-8")
 
 
 def encode_response(xml: bytes) -> str:
-    """The HTTP-POST binding form of a Response: plain base64 of the XML."""
+    """The HTTP-POST binding form of a Response (the SAMLResponse field): plain base64, no line breaks."""
     return base64.b64encode(xml).decode()
