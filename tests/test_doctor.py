@@ -1,174 +1,262 @@
-"""`samlfed doctor` and `samlfed sample`, through the real command line."""
+"""The doctor's logic and rendering (`samlfed.doctor`), on real signed responses and the real validator."""
 
 from __future__ import annotations
 
 import base64
+import io
 import json
-import subprocess
-import sys
+import re
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from saml_factory import DEV_ROLE, ENTITY_ID, NOW, PROVIDER_ARN, response_b64, signer
-from typer.testing import CliRunner
+from lxml import etree
+from rich.console import Console
+from saml_factory import DEV_ROLE, ENTITY_ID, NOW, OPS_ROLE, PROVIDER_ARN, response_b64, signer
 
-from samlfed.cli import app
-from samlfed.saml import CHECK_ORDER
-from samlfed.saml.metadata import build_idp_metadata
+from samlfed import doctor
+from samlfed.saml import CHECK_ORDER, ProviderPolicy, RolePair, SigningKey, ValidationSettings
+from samlfed.saml import constants as c
+from samlfed.saml.metadata import IdpMetadata, build_idp_metadata, parse_metadata
 
-NOW_ARG = NOW.isoformat().replace("+00:00", "Z")
-runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("doctor")
-    paths = {
-        "metadata": folder / "idp.xml",
-        "other_metadata": folder / "other.xml",
-        "cert": folder / "idp.pem",
-        "response": folder / "response.b64",
-    }
-    paths["metadata"].write_bytes(build_idp_metadata(ENTITY_ID, [signer().certificate]))
-    paths["other_metadata"].write_bytes(build_idp_metadata("https://other.example/idp", [signer("other").certificate]))
-    paths["cert"].write_bytes(signer().cert_pem())
-    paths["response"].write_text(response_b64())
-    return paths
+SETTINGS = ValidationSettings()
+ASSERTION_KEYS = {
+    "issuer", "name_id", "name_id_format", "subject_type", "assertion_id", "issue_instant", "not_on_or_after",
+    "redeem_by", "session_not_on_or_after", "recipient", "audiences", "roles", "role_session_name", "session_duration",
+    "source_identity", "principal_tags", "transitive_tag_keys", "attributes", "signed", "key_thumbprint", "warnings",
+}  # fmt: skip
 
 
-def doctor(*args: str, input: str | None = None):
-    return runner.invoke(app, ["doctor", *args, "--now", NOW_ARG], input=input)
+@pytest.fixture(autouse=True)
+def _no_forced_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
 
 
-def test_valid_response_text_output(files) -> None:
-    result = doctor(str(files["response"]), "--metadata", str(files["metadata"]))
-    assert result.exit_code == 0, result.output
-    lines = [line.split()[1] for line in result.output.splitlines() if line[:4] in ("PASS", "FAIL", "WARN", "SKIP")]
-    assert lines == list(CHECK_ORDER)
-    assert "VALID" in result.output and "\x1b[" not in result.output
-    assert "<saml:NameID" in result.output  # the decoded response is shown
+def metadata(entity_id: str = ENTITY_ID, key: str | None = None) -> IdpMetadata:
+    # signer() and signer("idp") are distinct cache entries, hence distinct keys: call it as the factory does.
+    certificate = (signer(key) if key else signer()).certificate
+    return parse_metadata(build_idp_metadata(entity_id, [certificate]), now=NOW)
 
 
-def test_json_shape(files) -> None:
-    result = doctor(str(files["response"]), "--metadata", str(files["metadata"]), "--json")
-    assert result.exit_code == 0
-    document = json.loads(result.output)
-    assert set(document) >= {"valid", "checks", "assertion"}
-    assert document["valid"] is True
-    assert [c["id"] for c in document["checks"]] == list(CHECK_ORDER)
-    assert all(set(c) == {"id", "status", "message", "hint"} for c in document["checks"])
-    assert {c["status"] for c in document["checks"]} <= {"pass", "skip"}
+def run(
+    b64: str,
+    documents: list[IdpMetadata] | None = None,
+    *,
+    keys: tuple[SigningKey, ...] = (),
+    requested_role: RolePair | None = None,
+) -> doctor.Diagnosis:
+    choice = doctor.choose_trust(b64, [metadata()] if documents is None else documents, keys, ProviderPolicy())
+    return doctor.diagnose(b64, choice, now=NOW, settings=SETTINGS, requested_role=requested_role)
+
+
+def render(diagnosis: doctor.Diagnosis) -> str:
+    buffer = io.StringIO()
+    doctor.render_text(diagnosis, Console(file=buffer, soft_wrap=True))
+    return buffer.getvalue()
+
+
+def check_lines(output: str) -> list[tuple[str, str]]:
+    return re.findall(r"^(PASS|FAIL|WARN|SKIP) (\S+)", output, re.MULTILINE)
+
+
+def failed(diagnosis: doctor.Diagnosis):
+    return [r for r in diagnosis.checks if r.status == "fail"]
+
+
+# --- input ---------------------------------------------------------------------------------------------
+
+B64 = response_b64()
+XML = base64.b64decode(B64)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        B64.encode(),
+        b"\xef\xbb\xbf" + "\r\n".join(B64[i : i + 76] for i in range(0, len(B64), 76)).encode() + b"\r\n",
+        b"\xef\xbb\xbf\n  " + XML + b"\n",
+        f"RelayState=https%3A%2F%2Fconsole.aws.amazon.com&SAMLResponse={quote(B64, safe='')}&other=1".encode(),
+        f"SAMLResponse={B64}&RelayState=x\n".encode(),  # pasted without URL-encoding: '+' must stay '+'
+        f"SAMLResponse={quote(XML.decode(), safe='')}".encode(),
+    ],
+    ids=["base64", "wrapped-base64-with-bom", "raw-xml", "url-encoded-form", "unencoded-form", "xml-in-form"],
+)
+def test_decode_input_recognises_every_form(data: bytes) -> None:
+    assert "+" in B64  # the unencoded-form case needs one
+    decoded = doctor.decode_input(data)
+    assert base64.b64decode("".join(decoded.split())) in (XML, XML.strip())
+    assert run(decoded).valid
+
+
+@pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf \r\n", b"RelayState=x&SAMLResponse=&other=1"], ids=["empty", "bom-only", "empty-field"])
+def test_decode_input_refuses_empty_input(data: bytes) -> None:
+    with pytest.raises(doctor.DoctorUsageError):
+        doctor.decode_input(data)
+
+
+def test_garbage_is_an_invalid_response_not_a_crash() -> None:
+    diagnosis = run(doctor.decode_input(b"this is not a SAML response!"))
+    assert not diagnosis.valid and diagnosis.error is not None and diagnosis.error.check_id == "input.base64"
+    output = render(diagnosis)
+    assert "FAIL input.base64" in output and "Decoded response" not in output
+
+
+# --- trust ---------------------------------------------------------------------------------------------
+
+
+def test_provider_is_chosen_by_the_response_issuer() -> None:
+    other, ours = metadata("https://other.example/idp", "other"), metadata()
+    choice = doctor.choose_trust(B64, [other, ours], [], ProviderPolicy())
+    assert choice.trust.entity_id == ENTITY_ID
+    assert choice.registered == ("https://other.example/idp", ENTITY_ID)
+    assert choice.warnings == ()
+    stranger = response_b64(issuer="https://stranger.example/idp")
+    assert doctor.choose_trust(stranger, [other, ours], [], ProviderPolicy()).trust.entity_id == "https://other.example/idp"
+
+
+def test_cert_only_trusts_the_issuer_and_says_so() -> None:
+    key = SigningKey.from_certificate(signer().certificate)
+    choice = doctor.choose_trust(B64, [], [key], ProviderPolicy(allow_legacy_algorithms=True))
+    assert choice.trust.entity_id == ENTITY_ID and choice.trust.signing_keys == (key,)
+    assert choice.trust.policy.allow_legacy_algorithms
+    assert choice.warnings == (doctor.NO_METADATA_WARNING,)
+    assert doctor.NO_METADATA_WARNING.startswith("issuer not checked: no metadata given")
+
+
+def test_cert_keys_are_added_to_the_chosen_provider_once() -> None:
+    same, extra = (SigningKey.from_certificate(s.certificate) for s in (signer(), signer("extra")))
+    choice = doctor.choose_trust(B64, [metadata()], [same, extra], ProviderPolicy())
+    assert [k.thumbprint for k in choice.trust.signing_keys] == [same.thumbprint, extra.thumbprint]
+
+
+# --- diagnosis -----------------------------------------------------------------------------------------
+
+
+def test_valid_response() -> None:
+    diagnosis = run(B64)
+    assert diagnosis.valid and diagnosis.error is None and diagnosis.notes == []
+    assert [r.id for r in diagnosis.checks] == list(CHECK_ORDER)
+    assert {r.status for r in diagnosis.checks} <= {"pass", "skip"}
+    assert diagnosis.xml == XML
+
+
+def _set_role(root: etree._Element) -> None:
+    root.find(f".//{c.ATTRIBUTE}[@Name='{c.AWS_ROLE}']/{c.ATTRIBUTE_VALUE}").text = f"{DEV_ROLE.replace('Developer', 'Admin')},{PROVIDER_ARN}"
+
+
+def test_tampered_response_notes_that_keyinfo_is_a_registered_key() -> None:
+    diagnosis = run(response_b64(after_sign=_set_role))
+    [failure] = failed(diagnosis)
+    assert failure.id == "signature.verify" and failure.hint
+    assert any("holds a registered key" in note and "changed after it was signed" in note for note in diagnosis.notes)
+    assert any(note.startswith("registered signing key sha256:") for note in diagnosis.notes)
+
+
+def test_response_signed_by_an_unregistered_key_suggests_a_rotation() -> None:
+    diagnosis = run(response_b64(by=signer("rotated")))
+    assert [r.id for r in failed(diagnosis)] == ["signature.verify"]
+    [keyinfo] = [note for note in diagnosis.notes if "KeyInfo" in note]
+    assert "NOT registered" in keyinfo and "rotated" in keyinfo and "CN=samlfed test rotated" in keyinfo
+
+
+def test_issuer_failure_lists_the_registered_entity_ids() -> None:
+    documents = [metadata("https://a.example/idp"), metadata("https://b.example/idp", "other")]
+    diagnosis = run(B64, documents)
+    assert [r.id for r in failed(diagnosis)] == ["issuer"]
+    assert diagnosis.notes == ["registered entityIDs: https://a.example/idp, https://b.example/idp; none is the response's Issuer"]
+
+
+def _drop_name_id(root: etree._Element) -> None:
+    name_id = root.find(f".//{c.NAME_ID}")
+    name_id.getparent().remove(name_id)
+
+
+@pytest.mark.parametrize(
+    ("b64", "requested", "check_id", "status", "hint_words"),
+    [
+        (response_b64(before_sign=_drop_name_id), None, "subject.name_id", "fail", "NameID"),
+        (response_b64(audience="https://sp.example/"), None, "audience", "fail", "urn:amazon:webservices"),
+        (response_b64(issue_instant=NOW + timedelta(minutes=10)), None, "conditions.not_before", "fail", "NTP"),
+        (response_b64(issue_instant=NOW - timedelta(hours=1)), None, "conditions.not_on_or_after", "fail", "sign in at the IdP again"),
+        (response_b64(roles=[f"{DEV_ROLE} {PROVIDER_ARN}"]), None, "aws.role", "fail", "separated by a comma"),
+        (response_b64(roles=[f"{DEV_ROLE},{PROVIDER_ARN};{OPS_ROLE},{PROVIDER_ARN}"]), None, "aws.role", "warn", "several AttributeValues"),
+        (B64, RolePair(DEV_ROLE.replace("Developer", "Admin"), PROVIDER_ARN), "aws.role", "fail", "Ask for one of the pairs"),
+    ],
+    ids=["missing-name-id", "wrong-audience", "clock-skew", "expired", "role-missing-comma", "role-semicolons", "role-not-granted"],
+)
+def test_text_shows_the_library_hint_under_the_check(b64: str, requested: RolePair | None, check_id: str, status: str, hint_words: str) -> None:
+    diagnosis = run(b64, requested_role=requested)
+    assert diagnosis.valid is (status == "warn")
+    output = render(diagnosis).splitlines()
+    [line] = [i for i, text in enumerate(output) if text.startswith(f"{status.upper()} {check_id} ")]
+    assert "fix:" in output[line + 1] and hint_words in output[line + 1]
+
+
+# --- rendering -----------------------------------------------------------------------------------------
+
+
+def test_text_of_a_valid_response() -> None:
+    output = render(run(B64))
+    assert [check_id for _, check_id in check_lines(output)] == list(CHECK_ORDER)
+    assert "\x1b[" not in output
+    assert output.startswith(f"provider {ENTITY_ID} (1 signing key(s))")
+    assert "VALID: AWS would accept this response." in output
+    assert f"{DEV_ROLE} via {PROVIDER_ARN}" in output and "department=Engineering, project=apollo" in output
+    assert output.index("VALID") < output.index("Decoded response:") < output.index("  <saml:Assertion")
+
+
+def test_text_uses_colour_on_a_terminal() -> None:
+    buffer = io.StringIO()
+    doctor.render_text(run(B64), Console(file=buffer, force_terminal=True, color_system="standard", soft_wrap=True))
+    assert "\x1b[" in buffer.getvalue() and "signature.verify" in buffer.getvalue()
+
+
+def test_text_prints_document_values_verbatim() -> None:
+    """Rich markup in a document (or a note) is text, never styling."""
+    output = render(run(response_b64(attributes={"custom": ["[bold]x[/bold] [/]"]})))
+    assert "[bold]x[/bold] [/]" in output
+
+
+def test_text_of_an_invalid_response_names_the_aws_error() -> None:
+    output = render(run(response_b64(after_sign=_set_role)))
+    assert "INVALID at signature.verify: STS answers InvalidIdentityToken (400) 'Response signature invalid'" in output
+    assert re.search(r"^note: the response's KeyInfo \(compared only, never trusted\) names certificate sha256:[0-9a-f]{64}", output, re.MULTILINE)
+    assert "role/Admin" in output  # the decoded (tampered) document is shown
+
+
+def test_json_of_a_valid_response() -> None:
+    document = json.loads(doctor.to_json(run(B64)))
+    assert set(document) == {"valid", "checks", "assertion", "error", "provider", "warnings", "notes"}
+    assert document["valid"] is True and document["error"] is None
+    assert all(set(check) == {"id", "status", "message", "hint"} for check in document["checks"])
     facts = document["assertion"]
-    assert facts["name_id"] == "alice@example.com" and facts["issuer"] == ENTITY_ID
-    assert {"role_arn": DEV_ROLE, "provider_arn": PROVIDER_ARN} in facts["roles"]
-    assert facts["principal_tags"] == {"department": "Engineering", "project": "apollo"}
+    assert set(facts) == ASSERTION_KEYS
+    assert facts["issue_instant"] == (NOW - timedelta(seconds=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert facts["not_on_or_after"].endswith("Z") and facts["redeem_by"].endswith("Z")
+    assert facts["roles"] == [{"role_arn": DEV_ROLE, "provider_arn": PROVIDER_ARN}, {"role_arn": OPS_ROLE, "provider_arn": PROVIDER_ARN}]
+    assert facts["audiences"] == ["urn:amazon:webservices"] and facts["recipient"] == "https://signin.aws.amazon.com/saml"
+    assert facts["session_duration"] == 3600 and facts["signed"] == "assertion" and len(facts["key_thumbprint"]) == 64
+    assert facts["subject_type"] == "persistent" and facts["attributes"][c.AWS_ROLE_SESSION_NAME] == ["alice@example.com"]
 
 
-def test_tampered_response_explains_the_signature_failure(files, tmp_path) -> None:
-    from lxml import etree
-
-    root = etree.fromstring(base64.b64decode(response_b64()))
-    root.find(".//{urn:oasis:names:tc:SAML:2.0:assertion}NameID").text = "admin@example.com"
-    tampered = tmp_path / "tampered.b64"
-    tampered.write_text(base64.b64encode(etree.tostring(root)).decode())
-    result = doctor(str(tampered), "--metadata", str(files["metadata"]), "--json")
-    assert result.exit_code == 1
-    document = json.loads(result.output)
-    failed = [c for c in document["checks"] if c["status"] == "fail"]
-    assert [c["id"] for c in failed] == ["signature.verify"] and failed[0]["hint"]
-    assert document["assertion"] is None
-    assert document["error"] == {"check": "signature.verify", "code": "InvalidIdentityToken", "status": 400, "message": "Response signature invalid"}
+def test_json_of_an_invalid_response() -> None:
+    document = json.loads(doctor.to_json(run(response_b64(audience="https://sp.example/"))))
+    assert document["valid"] is False and document["assertion"] is None
+    assert document["error"] == {
+        "check": "audience",
+        "code": "InvalidIdentityToken",
+        "status": 400,
+        "message": "Response does not contain the required audience.",
+    }
+    statuses = {check["id"]: check["status"] for check in document["checks"]}
+    assert statuses["audience"] == "fail" and statuses["aws.role"] == "skip"
 
 
-def test_wrong_key_notes_compare_keyinfo_with_registered_keys(files, tmp_path) -> None:
-    forged = tmp_path / "forged.b64"
-    forged.write_text(response_b64(by=signer("attacker")))
-    result = doctor(str(forged), "--metadata", str(files["metadata"]))
-    assert result.exit_code == 1
-    assert "is NOT registered" in result.output and "rotated" in result.output
+@pytest.mark.parametrize("xml", [None, b"", b"not xml", b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'], ids=["none", "empty", "garbage", "doctype"])
+def test_pretty_xml_shows_nothing_it_cannot_parse(xml: bytes | None) -> None:
+    assert doctor.pretty_xml(xml) is None
 
 
-@pytest.mark.parametrize(
-    ("extra", "check_id"),
-    [
-        (["--now", (NOW + timedelta(hours=1)).isoformat()], "conditions.not_on_or_after"),
-        (["--role-arn", DEV_ROLE.replace("Developer", "Admin"), "--principal-arn", PROVIDER_ARN], "aws.role"),
-    ],
-    ids=["expired", "role-not-granted"],
-)
-def test_failures_name_the_check(files, extra, check_id) -> None:
-    result = runner.invoke(app, ["doctor", str(files["response"]), "--metadata", str(files["metadata"]), "--json", "--now", NOW_ARG, *extra])
-    assert result.exit_code == 1
-    assert json.loads(result.output)["error"]["check"] == check_id
-
-
-def test_wrong_audience_and_the_audience_option(files, tmp_path) -> None:
-    response = tmp_path / "aud.b64"
-    response.write_text(response_b64(audience="https://sp.example/"))
-    assert doctor(str(response), "--metadata", str(files["metadata"])).exit_code == 1
-    assert doctor(str(response), "--metadata", str(files["metadata"]), "--audience", "https://sp.example/").exit_code == 0
-
-
-def test_input_forms_are_detected(files) -> None:
-    b64 = files["response"].read_text()
-    xml = base64.b64decode(b64).decode()
-    form = f"RelayState=x&SAMLResponse={quote(b64, safe='')}&other=1"
-    for text in (b64, xml, form, "\n".join(b64[i : i + 76] for i in range(0, len(b64), 76))):
-        result = doctor("-", "--metadata", str(files["metadata"]), input=text)
-        assert result.exit_code == 0, result.output
-
-
-def test_metadata_is_chosen_by_issuer_and_cert_only_mode(files) -> None:
-    result = doctor(str(files["response"]), "--metadata", str(files["other_metadata"]), "--metadata", str(files["metadata"]))
-    assert result.exit_code == 0 and "provider chosen: https://idp.example.test/saml" in result.output
-    result = doctor(str(files["response"]), "--cert", str(files["cert"]))
-    assert result.exit_code == 0 and "issuer not checked" in result.output
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["doctor", "missing-file.b64", "--cert", "{cert}"],
-        ["doctor", "{response}"],
-        ["doctor", "{response}", "--metadata", "{response}"],
-        ["doctor", "{response}", "--cert", "{cert}", "--now", "yesterday"],
-        ["doctor", "{response}", "--cert", "{cert}", "--role-arn", DEV_ROLE],
-    ],
-    ids=["missing-file", "no-trust", "bad-metadata", "bad-now", "role-without-provider"],
-)
-def test_usage_errors_exit_2(files, args) -> None:
-    resolved = [a.format(cert=files["cert"], response=files["response"]) for a in args]
-    result = runner.invoke(app, resolved)
-    assert result.exit_code == 2, result.output
-    if "--metadata" in args:
-        assert "Could not parse metadata." in result.output
-
-
-def test_console_script_and_sample(tmp_path) -> None:
-    """The installed `samlfed` script itself: `sample` writes files the doctor accepts and rejects."""
-    script = Path(sys.executable).with_name("samlfed")
-    subprocess.run([str(script), "sample", "--out", str(tmp_path)], check=True, capture_output=True)
-    ok = subprocess.run([str(script), "doctor", str(tmp_path / "response.b64"), "--metadata", str(tmp_path / "idp-metadata.xml")], capture_output=True, text=True)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    bad = subprocess.run([str(script), "doctor", str(tmp_path / "tampered.b64"), "--metadata", str(tmp_path / "idp-metadata.xml"), "--json"], capture_output=True, text=True)
-    assert bad.returncode == 1
-    assert json.loads(bad.stdout)["error"]["check"] == "signature.verify"
-
-
-def test_providers_attribute_mapping_cli(tmp_path) -> None:
-    from samlfed.config import Settings
-    from samlfed.iam.service import create_account, create_saml_provider
-    from samlfed.server import build_context
-
-    ctx = build_context(Settings(data_dir=tmp_path))
-    create_account(ctx, "111111111111")
-    arn = create_saml_provider(ctx, "111111111111", "Corp", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()).arn
-    data = ["--data-dir", str(tmp_path)]
-    assert runner.invoke(app, ["providers", "attribute-mapping", "set", arn, '{"email": ["mail", "email"]}', *data]).exit_code == 0
-    shown = runner.invoke(app, ["providers", "attribute-mapping", "get", arn, *data])
-    assert json.loads(shown.output) == {"email": ["mail", "email"]}
-    assert runner.invoke(app, ["providers", "attribute-mapping", "set", arn, "not json", *data]).exit_code == 2
-    assert runner.invoke(app, ["providers", "attribute-mapping", "clear", arn, *data]).exit_code == 0
-    assert json.loads(runner.invoke(app, ["providers", "attribute-mapping", "get", arn, *data]).output) == {}
+def test_pretty_xml_reindents_and_keeps_text() -> None:
+    assert doctor.pretty_xml(b"<a>  <b> x </b><c/>\n</a>") == "<a>\n  <b> x </b>\n  <c/>\n</a>"

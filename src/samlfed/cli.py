@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +11,7 @@ import typer
 from rich.console import Console
 
 from . import doctor as doctor_mod
-from .saml import MetadataError, ProviderPolicy, RolePair, SigningKey, ValidationSettings
-from .saml.metadata import parse_metadata
+from .saml import ProviderPolicy, RolePair, ValidationSettings
 from .saml.timeutil import parse_xs_datetime
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="samlfed: AWS-compatible SAML 2.0 federation.")
@@ -22,7 +20,7 @@ EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 def _usage(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"samlfed: {message}", highlight=False, markup=False)
+    Console(stderr=True, soft_wrap=True).print(f"samlfed: {message}", highlight=False, markup=False)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -33,13 +31,6 @@ def _now(value: str | None) -> datetime:
         return parse_xs_datetime(value)
     except ValueError:
         raise _usage(f"--now {value!r} is not an ISO 8601 instant with a time zone (e.g. 2026-01-31T12:00:00Z)") from None
-
-
-def _read(path: str) -> str:
-    try:
-        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _usage(f"cannot read {path}: {exc}") from None
 
 
 @app.command()
@@ -57,32 +48,21 @@ def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Explain, check by check, why a SAML response is accepted or rejected."""
-    if not metadata and not cert:
-        raise _usage("give the IdP's metadata (--metadata FILE) or its signing certificate (--cert PEM)")
     if (role_arn is None) != (principal_arn is None):
         raise _usage("--role-arn and --principal-arn go together")
     moment = _now(now)
     try:
-        parsed = [parse_metadata(p.read_bytes(), now=moment) for p in metadata or []]
-    except MetadataError as exc:
-        raise _usage(f"{exc.aws_message}: {exc.reason}") from None
-    except OSError as exc:
+        diagnosis = doctor_mod.examine(
+            file,
+            metadata=metadata or [],
+            certs=cert or [],
+            now=moment,
+            policy=ProviderPolicy(allow_legacy_algorithms=allow_legacy_algorithms, allow_response_only_signature=allow_response_only_signature),
+            settings=ValidationSettings().accepting(audiences=audience or [], acs_urls=acs or []),
+            requested_role=RolePair(role_arn, principal_arn) if role_arn is not None and principal_arn is not None else None,
+        )
+    except doctor_mod.DoctorUsageError as exc:
         raise _usage(str(exc)) from None
-    try:
-        keys = [SigningKey.from_pem(p.read_bytes()) for p in cert or []]
-    except (OSError, ValueError) as exc:
-        raise _usage(f"cannot load --cert: {exc}") from None
-    try:
-        b64 = doctor_mod.decode_input(_read(file))
-    except doctor_mod.UnreadableInput as exc:
-        raise _usage(str(exc)) from None
-
-    notes: list[str] = []
-    policy = ProviderPolicy(allow_legacy_algorithms=allow_legacy_algorithms, allow_response_only_signature=allow_response_only_signature)
-    trust = doctor_mod.choose_trust(b64, parsed, keys, policy, notes)
-    settings = ValidationSettings().accepting(audiences=audience or [], acs_urls=acs or [])
-    requested = RolePair(role_arn, principal_arn) if role_arn and principal_arn else None
-    diagnosis = doctor_mod.diagnose(b64, trust, now=moment, settings=settings, requested_role=requested, notes=notes)
     if as_json:
         typer.echo(doctor_mod.to_json(diagnosis))
     else:
@@ -92,16 +72,20 @@ def doctor(
 
 @app.command()
 def sample(
-    out: Annotated[Path, typer.Option(help="directory to write the sample into")] = Path(".demo"),
+    out: Annotated[Path, typer.Option(help="directory to write the sample into")],
     now: Annotated[str | None, typer.Option(help="issue instant (ISO 8601 with zone); default now")] = None,
 ) -> None:
     """Write a throw-away IdP's metadata, a signed AWS-shaped response and a tampered copy."""
     from .sample import write_sample
 
-    files = write_sample(out, now=_now(now))
+    try:
+        files = write_sample(out, now=_now(now))
+    except OSError as exc:
+        raise _usage(f"cannot write the sample into {out}: {exc.strerror or exc}") from None
     typer.echo(f"IdP metadata:       {files.metadata}")
     typer.echo(f"signed response:    {files.response}")
-    typer.echo(f"tampered response:  {files.tampered}")
+    typer.echo(f"tampered response:  {files.tampered}  (a Role value changed after signing)")
+    typer.echo(f"check them with:    samlfed doctor {files.response} --metadata {files.metadata}")
 
 
 accounts_app = typer.Typer(no_args_is_help=True, help="Accounts and their administrator access keys.")

@@ -1,7 +1,8 @@
 """`samlfed doctor`: run the validator on a captured SAML response and explain the verdict to a human.
 
-Logic (decode the input, pick the provider, validate, collect facts) is kept apart from rendering (text with
-rich, or one JSON object), so both views say the same thing.
+The logic (read and decode the input, choose the provider, validate, collect facts) comes first and returns a
+`Diagnosis`; rendering (text with rich, or one JSON object) only reads it, so both views say the same thing.
+The doctor adds context but never trust: the verdict is the validator's, and KeyInfo is only ever compared.
 """
 
 from __future__ import annotations
@@ -11,18 +12,26 @@ import binascii
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import parse_qs
+from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from lxml import etree
 from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 
 from .saml import (
+    CHECK_ORDER,
     CheckResult,
+    MetadataError,
     ProviderPolicy,
     ProviderTrust,
     RolePair,
@@ -33,122 +42,221 @@ from .saml import (
     validate,
 )
 from .saml import constants as c
-from .saml.metadata import IdpMetadata
+from .saml.metadata import IdpMetadata, parse_metadata
 from .saml.xmlparse import XmlRejected, parse_xml
 
 
-class UnreadableInput(ValueError):
-    """The input is not a SAML response in any form the doctor recognises."""
+class DoctorUsageError(ValueError):
+    """Options or input the doctor cannot work with (exit code 2), as opposed to an invalid response (exit 1)."""
 
 
-_FORM_FIELD = re.compile(r"(?:^|&)SAMLResponse=([^&]*)")
+# --- input ---------------------------------------------------------------------------------------------
+
+_BOM = b"\xef\xbb\xbf"
+_FORM_FIELD = re.compile(rb"(?:^|[&?])SAMLResponse=([^&]*)")
 
 
-def decode_input(text: str) -> str:
-    """Return the base64 SAMLResponse from base64, raw XML, or a (URL-encoded) form body."""
-    text = text.lstrip("\ufeff").strip()
+def read_source(source: str) -> bytes:
+    """The bytes of FILE, or of standard input for '-' (bytes, so that raw XML reaches the validator unchanged)."""
+    try:
+        return sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise DoctorUsageError(f"cannot read {source}: {exc.strerror or exc}") from None
+
+
+def decode_input(data: bytes) -> str:
+    """The base64 SAMLResponse in `data`: base64 as posted, raw XML, or a form body / pasted `SAMLResponse=...`."""
+    text = data.removeprefix(_BOM).strip()
     if not text:
-        raise UnreadableInput("the input is empty")
-    if text.startswith("<"):
-        return base64.b64encode(text.encode("utf-8")).decode()
-    if "SAMLResponse=" in text:
-        match = _FORM_FIELD.search(text.replace("\n", "").replace("\r", ""))
-        if match is None:
-            raise UnreadableInput("found 'SAMLResponse=' but could not read the form field")
-        values = parse_qs("SAMLResponse=" + match.group(1), keep_blank_values=True).get("SAMLResponse", [""])
-        return values[0].strip()
-    return text
+        raise DoctorUsageError("the input is empty")
+    if text.startswith(b"<"):
+        # Raw XML: encode it as the IdP would have posted it, so the validator sees exactly these bytes.
+        return base64.b64encode(text).decode()
+    match = _FORM_FIELD.search(text)
+    if match:
+        # Percent-decoding only: a '+' stays a '+', since pasted base64 often is not URL-encoded at all.
+        value = unquote_to_bytes(match.group(1))
+        if not value.strip():
+            raise DoctorUsageError("the SAMLResponse form field is empty")
+        return decode_input(value)
+    # Anything else is handed over as base64; the validator's input checks say precisely what is wrong with it.
+    return text.decode("latin-1")
+
+
+def _decode_base64(b64: str) -> bytes | None:
+    try:
+        return binascii.a2b_base64("".join(b64.split()).encode("latin-1"), strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _parse_or_none(xml: bytes | None) -> etree._Element | None:
+    if not xml:
+        return None
+    try:
+        return parse_xml(xml)
+    except XmlRejected:
+        return None
+
+
+def response_issuer(b64: str) -> str | None:
+    """The response's (unsigned) Issuer, only used to choose among the given providers."""
+    root = _parse_or_none(_decode_base64(b64))
+    if root is None:
+        return None
+    return root.findtext(c.ISSUER) or root.findtext(f"{c.ASSERTION}/{c.ISSUER}")
+
+
+# --- trust ---------------------------------------------------------------------------------------------
+
+
+def load_metadata(paths: Sequence[Path], *, now: datetime) -> list[IdpMetadata]:
+    documents = []
+    for path in paths:
+        try:
+            documents.append(parse_metadata(path.read_bytes(), now=now))
+        except OSError as exc:
+            raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except MetadataError as exc:
+            raise DoctorUsageError(f"{MetadataError.aws_message}: {exc.reason} (in {path})") from None
+    return documents
+
+
+def load_keys(paths: Sequence[Path]) -> list[SigningKey]:
+    keys = []
+    for path in paths:
+        try:
+            keys.append(SigningKey.from_pem(path.read_bytes()))
+        except OSError as exc:
+            raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise DoctorUsageError(f"{path} is not a PEM RSA certificate or public key: {exc}") from None
+    return keys
+
+
+NO_METADATA_WARNING = "issuer not checked: no metadata given (the response's own Issuer is taken as the entity ID)"
+
+
+@dataclass(frozen=True)
+class TrustChoice:
+    trust: ProviderTrust
+    registered: tuple[str, ...]
+    """The entityIDs of every --metadata given."""
+    warnings: tuple[str, ...]
+
+
+def choose_trust(b64: str, metadata: Sequence[IdpMetadata], keys: Sequence[SigningKey], policy: ProviderPolicy) -> TrustChoice:
+    """The provider whose entityID is the response's Issuer (else the first), plus the --cert keys.
+
+    With no metadata the entity ID is unknown, so the response's Issuer stands in for it (and is said so).
+    """
+    issuer = response_issuer(b64)
+    if not metadata:
+        return TrustChoice(ProviderTrust(issuer or "", _unique(keys), policy), (), (NO_METADATA_WARNING,))
+    chosen = next((m for m in metadata if m.entity_id == issuer), metadata[0])
+    trust = ProviderTrust(chosen.entity_id, _unique([*chosen.signing_keys, *keys]), policy)
+    return TrustChoice(trust, tuple(m.entity_id for m in metadata), tuple(f"metadata: {w}" for w in chosen.warnings))
+
+
+def _unique(keys: Sequence[SigningKey]) -> tuple[SigningKey, ...]:
+    return tuple({k.thumbprint: k for k in keys}.values())
+
+
+# --- diagnosis -----------------------------------------------------------------------------------------
 
 
 @dataclass
 class Diagnosis:
     valid: bool
     checks: list[CheckResult]
+    choice: TrustChoice
     notes: list[str] = field(default_factory=list)
-    """Doctor-side context: metadata warnings, which provider was chosen, key comparisons."""
+    """Doctor-side context for the failed check (registered entityIDs, KeyInfo vs registered keys)."""
     verified: VerifiedAssertion | None = None
     error: SamlValidationError | None = None
     xml: bytes | None = None
 
 
-def response_issuer(b64: str) -> str | None:
-    """The (unsigned) Issuer of a response, only to choose among several registered providers."""
-    root = _try_parse(b64)
-    if root is None:
-        return None
-    return root.findtext(c.ISSUER) or root.findtext(f"{c.ASSERTION}/{c.ISSUER}")
-
-
-def _try_parse(b64: str) -> etree._Element | None:
-    try:
-        return parse_xml(base64.b64decode("".join(b64.split()), validate=True))
-    except (binascii.Error, ValueError, XmlRejected):
-        return None
-
-
-def choose_trust(
-    b64: str,
-    metadata: Sequence[IdpMetadata],
-    extra_keys: Sequence[SigningKey],
-    policy: ProviderPolicy,
-    notes: list[str],
-) -> ProviderTrust:
-    issuer = response_issuer(b64)
-    if metadata:
-        chosen = next((m for m in metadata if m.entity_id == issuer), metadata[0])
-        if len(metadata) > 1:
-            notes.append(f"provider chosen: {chosen.entity_id} (registered: {', '.join(m.entity_id for m in metadata)})")
-        notes.extend(f"metadata: {w}" for w in chosen.warnings)
-        return ProviderTrust(chosen.entity_id, chosen.signing_keys + tuple(extra_keys), policy)
-    notes.append("issuer not checked: no metadata given, the response's own Issuer is assumed")
-    return ProviderTrust(issuer or "", tuple(extra_keys), policy)
-
-
 def diagnose(
     b64: str,
-    trust: ProviderTrust,
+    choice: TrustChoice,
     *,
     now: datetime,
     settings: ValidationSettings,
     requested_role: RolePair | None = None,
-    notes: list[str] | None = None,
 ) -> Diagnosis:
-    notes = list(notes or [])
     try:
-        verified = validate(b64, trust, now=now, settings=settings, requested_role=requested_role)
+        verified = validate(b64, choice.trust, now=now, settings=settings, requested_role=requested_role)
     except SamlValidationError as error:
-        if error.check_id == "signature.verify":
-            notes.extend(_key_comparison(error.document, trust))
-        return Diagnosis(False, error.checks, notes, error=error, xml=error.document)
-    return Diagnosis(True, list(verified.checks), notes, verified=verified, xml=base64.b64decode("".join(b64.split())))
+        return Diagnosis(False, error.checks, choice, _failure_notes(error, choice), error=error, xml=error.document)
+    return Diagnosis(True, list(verified.checks), choice, verified=verified, xml=_decode_base64(b64))
 
 
-def _key_comparison(xml: bytes | None, trust: ProviderTrust) -> list[str]:
-    """Show KeyInfo certificates next to the registered ones. Informational only: KeyInfo is never trusted."""
-    if not xml:
+def examine(
+    source: str,
+    *,
+    metadata: Sequence[Path],
+    certs: Sequence[Path],
+    now: datetime,
+    policy: ProviderPolicy,
+    settings: ValidationSettings,
+    requested_role: RolePair | None = None,
+) -> Diagnosis:
+    """Everything `samlfed doctor` does short of printing; raises `DoctorUsageError` for exit code 2."""
+    if not metadata and not certs:
+        raise DoctorUsageError("give the IdP's metadata (--metadata FILE) or its signing certificate (--cert PEM)")
+    documents = load_metadata(metadata, now=now)
+    keys = load_keys(certs)
+    b64 = decode_input(read_source(source))
+    return diagnose(b64, choose_trust(b64, documents, keys, policy), now=now, settings=settings, requested_role=requested_role)
+
+
+def _failure_notes(error: SamlValidationError, choice: TrustChoice) -> list[str]:
+    if error.check_id == "issuer" and len(choice.registered) > 1:
+        return [f"registered entityIDs: {', '.join(choice.registered)}; none is the response's Issuer"]
+    if error.check_id == "signature.verify":
+        return _keyinfo_notes(error.document, choice.trust)
+    return []
+
+
+def _spki(key: CertificatePublicKeyTypes) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _keyinfo_notes(xml: bytes | None, trust: ProviderTrust) -> list[str]:
+    """The KeyInfo certificates next to the registered keys. Informational only: KeyInfo is never trusted."""
+    root = _parse_or_none(xml)
+    if root is None:
         return []
-    try:
-        root = parse_xml(xml)
-    except XmlRejected:
-        return []
-    registered = {k.thumbprint for k in trust.signing_keys}
     notes = [f"registered signing key sha256:{k.thumbprint} ({k.subject})" for k in trust.signing_keys]
-    for cert in root.iter(c.DS_X509_CERTIFICATE):
-        try:
-            der = base64.b64decode("".join((cert.text or "").split()), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        thumbprint = hashlib.sha256(der).hexdigest()
-        state = "matches a registered key" if thumbprint in registered else "is NOT registered: update the provider's metadata if the IdP rotated its key"
-        notes.append(f"the response's KeyInfo names certificate sha256:{thumbprint}, which {state}")
+    certificates = list(root.iter(c.DS_X509_CERTIFICATE))
+    if not certificates:
+        notes.append("the response's KeyInfo carries no certificate to compare with the registered keys")
+    registered = {_spki(k.public_key) for k in trust.signing_keys}
+    notes.extend(_describe_keyinfo(element.text or "", registered) for element in certificates)
     return notes
 
 
+def _describe_keyinfo(text: str, registered: set[bytes]) -> str:
+    try:
+        der = base64.b64decode("".join(text.split()), validate=True)
+        certificate = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return "the response's KeyInfo holds a certificate that cannot be read"
+    named = f"the response's KeyInfo (compared only, never trusted) names certificate sha256:{hashlib.sha256(der).hexdigest()} ({certificate.subject.rfc4514_string()})"
+    if _spki(certificate.public_key()) in registered:
+        return f"{named}, which holds a registered key: the response was most likely changed after it was signed"
+    return f"{named}, which is NOT registered: if the IdP rotated its signing certificate, register its new metadata"
+
+
 def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds").replace("+00:00", "Z") if moment else None
+    if moment is None:
+        return None
+    return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds").replace("+00:00", "Z")
 
 
 def assertion_facts(verified: VerifiedAssertion) -> dict[str, object]:
+    """The verified facts, JSON-ready (ISO 8601 Z timestamps)."""
     r, claims = verified.response, verified.claims
     return {
         "issuer": r.issuer,
@@ -175,6 +283,9 @@ def assertion_facts(verified: VerifiedAssertion) -> dict[str, object]:
     }
 
 
+# --- rendering -----------------------------------------------------------------------------------------
+
+
 def to_json(diagnosis: Diagnosis) -> str:
     error = diagnosis.error
     document = {
@@ -186,51 +297,73 @@ def to_json(diagnosis: Diagnosis) -> str:
             if error
             else None
         ),
+        "provider": diagnosis.choice.trust.entity_id,
+        "warnings": list(diagnosis.choice.warnings),
         "notes": diagnosis.notes,
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
+_ID_WIDTH = max(len(check_id) for check_id in CHECK_ORDER)
 
 
 def render_text(diagnosis: Diagnosis, console: Console) -> None:
+    """Checks in order, context, verdict, verified facts, then the decoded response (colour only on a terminal)."""
+    out = console.print
+    trust = diagnosis.choice.trust
+    out(f"provider {escape(trust.entity_id)} ({len(trust.signing_keys)} signing key(s))", highlight=False)
+    for warning in diagnosis.choice.warnings:
+        out(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    out()
     for result in diagnosis.checks:
-        style = _STYLE[result.status]
-        console.print(f"[{style}]{result.status.upper():4}[/] {result.id:28} {escape(result.message)}", highlight=False)
+        out(f"[{_STYLE[result.status]}]{result.status.upper():4}[/] {result.id:{_ID_WIDTH}} {escape(result.message)}", highlight=False)
         if result.hint and result.status in ("fail", "warn"):
-            console.print(f"     {'':28} [cyan]fix:[/] {escape(result.hint)}", highlight=False)
+            out(f"     {'':{_ID_WIDTH}} [cyan]fix:[/] {escape(result.hint)}", highlight=False)
     for note in diagnosis.notes:
-        console.print(f"[yellow]note[/] {escape(note)}", highlight=False)
-    console.print()
-    if diagnosis.valid:
-        console.print("[bold green]VALID[/]: AWS would accept this response.", highlight=False)
-    else:
-        error = diagnosis.error
-        assert error is not None
-        console.print(
-            f"[bold red]INVALID[/] at {error.check_id}: STS answers {error.aws.code} ({error.aws.status}) "
-            f"{escape(repr(error.aws.message))}",
-            highlight=False,
-        )
-    pretty = _pretty(diagnosis.xml)
+        out(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    out()
+    _render_verdict(diagnosis, console)
+    pretty = pretty_xml(diagnosis.xml)
     if pretty:
-        console.print()
-        console.print("Decoded response:", highlight=False)
-        console.print(Syntax(pretty, "xml", theme="ansi_dark", word_wrap=True) if console.is_terminal else pretty, highlight=False)
+        out()
+        out("Decoded response:", highlight=False)
+        out(Syntax(pretty, "xml", theme="ansi_dark", word_wrap=True) if console.is_terminal else pretty, markup=False, highlight=False)
 
 
-def _pretty(xml: bytes | None) -> str | None:
-    if not xml:
-        return None
-    try:
-        root = parse_xml(xml)
-    except XmlRejected:
+def _render_verdict(diagnosis: Diagnosis, console: Console) -> None:
+    if diagnosis.verified is not None:
+        console.print("[bold green]VALID[/]: AWS would accept this response.", highlight=False)
+        for name, value in assertion_facts(diagnosis.verified).items():
+            if value not in (None, [], {}) and name != "attributes":
+                console.print(f"  {name:24} {escape(_fact_text(value))}", highlight=False)
+        return
+    error = diagnosis.error
+    assert error is not None
+    console.print(
+        f"[bold red]INVALID[/] at {error.check_id}: STS answers {error.aws.code} ({error.aws.status}) {escape(repr(error.aws.message))}",
+        highlight=False,
+    )
+
+
+def _fact_text(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(f"{v['role_arn']} via {v['provider_arn']}" if isinstance(v, dict) else str(v) for v in value)
+    return str(value)
+
+
+def pretty_xml(xml: bytes | None) -> str | None:
+    """The document re-indented for reading, or None if it does not pass the hardened parser."""
+    root = _parse_or_none(xml)
+    if root is None:
         return None
     for element in root.iter():
-        if isinstance(element.tag, str) and len(element):
-            element.text = element.text if (element.text or "").strip() else None
-        if (element.tail or "").strip() == "":
+        # Drop the document's own layout so that indent() lays it out afresh; text content is kept.
+        if len(element) and not (element.text or "").strip():
+            element.text = None
+        if not (element.tail or "").strip():
             element.tail = None
     etree.indent(root)
     return etree.tostring(root, encoding="unicode")

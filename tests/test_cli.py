@@ -1,0 +1,302 @@
+"""The `samlfed` command line: `doctor` and `sample` through typer and the installed console script."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from saml_factory import DEV_ROLE, ENTITY_ID, NOW, PROVIDER_ARN, encode, response_b64, signer, spec
+from typer.testing import CliRunner
+
+from samlfed.cli import app
+from samlfed.saml import CHECK_ORDER
+from samlfed.saml import constants as c
+from samlfed.saml.metadata import build_idp_metadata
+from samlfed.saml.signing import IdpSigner, build_response, sign_element
+
+NOW_ARG = "2026-11-24T12:00:00Z"
+runner = CliRunner()
+_COLOUR_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+
+
+@pytest.fixture(autouse=True)
+def _no_forced_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _COLOUR_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("cli")
+    public_key = signer().certificate.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    contents = {
+        "metadata": build_idp_metadata(ENTITY_ID, [signer().certificate]),
+        "other_metadata": build_idp_metadata("https://other.example/idp", [signer("other").certificate]),
+        "old_key_metadata": build_idp_metadata(ENTITY_ID, [signer("old").certificate]),
+        "cert": signer().cert_pem(),
+        "public_key": public_key,
+        "response": response_b64().encode(),
+    }
+    paths = {name: folder / name for name in contents}
+    for name, data in contents.items():
+        paths[name].write_bytes(data)
+    return paths
+
+
+def doctor(*args: str | Path, input: str | bytes | None = None, now: str = NOW_ARG):
+    return runner.invoke(app, ["doctor", *map(str, args), "--now", now], input=input)
+
+
+def write(tmp_path: Path, b64: str) -> Path:
+    path = tmp_path / "response.b64"
+    path.write_text(b64)
+    return path
+
+
+def check_lines(output: str) -> list[tuple[str, str]]:
+    return re.findall(r"^(PASS|FAIL|WARN|SKIP) (\S+)", output, re.MULTILINE)
+
+
+def test_valid_response_text(files) -> None:
+    result = doctor(files["response"], "--metadata", files["metadata"])
+    assert result.exit_code == 0, result.output
+    lines = check_lines(result.output)
+    assert [check_id for _, check_id in lines] == list(CHECK_ORDER)
+    assert {status for status, _ in lines} <= {"PASS", "SKIP"}
+    assert "VALID: AWS would accept this response." in result.output
+    assert "\x1b[" not in result.output and "<saml:NameID" in result.output
+
+
+def test_valid_response_json(files) -> None:
+    result = doctor(files["response"], "--metadata", files["metadata"], "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert {"valid", "checks", "assertion", "error"} <= set(document)
+    assert document["valid"] is True and document["error"] is None
+    assert [check["id"] for check in document["checks"]] == list(CHECK_ORDER)
+    assert document["assertion"]["name_id"] == "alice@example.com"
+
+
+def _tamper(root) -> None:
+    root.find(f".//{c.NAME_ID}").text = "admin@example.com"
+
+
+@pytest.mark.parametrize(
+    ("b64", "extra", "check_id"),
+    [
+        (response_b64(after_sign=_tamper), [], "signature.verify"),
+        (response_b64(issue_instant=NOW - timedelta(hours=1)), [], "conditions.not_on_or_after"),
+        (response_b64(audience="https://sp.example/"), [], "audience"),
+        (response_b64(destination="https://sp.example/acs", recipient="https://sp.example/acs"), [], "destination"),
+        (response_b64(), ["--role-arn", DEV_ROLE.replace("Developer", "Admin"), "--principal-arn", PROVIDER_ARN], "aws.role"),
+        (response_b64("response"), [], "signature.required"),
+        (response_b64(by=signer("stranger")), [], "signature.verify"),
+    ],
+    ids=["tampered", "expired", "wrong-audience", "wrong-acs", "role-not-granted", "response-only-signature", "unknown-key"],
+)
+def test_invalid_responses_exit_1_naming_the_check(files, tmp_path, b64, extra, check_id) -> None:
+    result = doctor(write(tmp_path, b64), "--metadata", files["metadata"], "--json", *extra)
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.output)
+    assert document["valid"] is False and document["assertion"] is None
+    assert document["error"]["check"] == check_id
+    [failure] = [check for check in document["checks"] if check["status"] == "fail"]
+    assert failure["id"] == check_id and failure["message"]
+
+
+def test_later_now_expires_a_response(files) -> None:
+    result = doctor(files["response"], "--metadata", files["metadata"], "--json", now="2026-11-24T13:00:00+00:00")
+    assert result.exit_code == 1
+    assert json.loads(result.output)["error"]["check"] == "conditions.not_on_or_after"
+
+
+def test_tampered_text_shows_the_hint(files, tmp_path) -> None:
+    result = doctor(write(tmp_path, response_b64(after_sign=_tamper)), "--metadata", files["metadata"])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    [at] = [i for i, line in enumerate(lines) if line.startswith("FAIL signature.verify ")]
+    assert "fix:" in lines[at + 1]
+    assert "INVALID at signature.verify" in result.output and "admin@example.com" in result.output
+
+
+def _sha1_signed() -> str:
+    root = build_response(spec())
+    sign_element(root.find(c.ASSERTION), signer(), signature_algorithm=c.ALG_RSA_SHA1, digest_algorithm=c.ALG_SHA1)
+    return encode(root)
+
+
+@pytest.mark.parametrize(
+    ("b64", "options"),
+    [
+        (response_b64(audience="https://sp.example/"), ["--audience", "https://sp.example/"]),
+        (response_b64(destination="https://sp.example/acs", recipient="https://sp.example/acs"), ["--acs", "https://sp.example/acs"]),
+        (response_b64(), ["--role-arn", DEV_ROLE, "--principal-arn", PROVIDER_ARN]),
+        (response_b64("response"), ["--allow-response-only-signature"]),
+        (_sha1_signed(), ["--allow-legacy-algorithms"]),
+    ],
+    ids=["audience", "acs", "role-granted", "response-only-signature", "legacy-algorithms"],
+)
+def test_options_that_make_a_response_acceptable(files, tmp_path, b64, options) -> None:
+    path = write(tmp_path, b64)
+    if options[0].startswith("--allow"):
+        assert doctor(path, "--metadata", files["metadata"]).exit_code == 1  # the strict default refuses it
+    result = doctor(path, "--metadata", files["metadata"], *options)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("file_argument", [["-"], []], ids=["dash", "absent"])
+def test_input_forms_on_stdin(files, file_argument) -> None:
+    b64 = files["response"].read_text()
+    xml = base64.b64decode(b64)
+    inputs = [
+        b64,
+        "\ufeff" + "\n".join(b64[i : i + 64] for i in range(0, len(b64), 64)) + "\n",
+        xml,
+        f"SAMLResponse={quote(b64, safe='')}&RelayState=https%3A%2F%2Fconsole.aws.amazon.com%2F",
+        f"RelayState=abc&SAMLResponse={quote(b64, safe='')}",
+    ]
+    for data in inputs:
+        result = doctor(*file_argument, "--metadata", files["metadata"], input=data)
+        assert result.exit_code == 0, result.output
+
+
+def test_metadata_is_chosen_by_issuer(files, tmp_path) -> None:
+    for order in (["other_metadata", "metadata"], ["metadata", "other_metadata"]):
+        options = [arg for name in order for arg in ("--metadata", files[name])]
+        result = doctor(files["response"], *options)
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith(f"provider {ENTITY_ID} ")
+    stranger = write(tmp_path, response_b64(issuer="https://stranger.example/idp", by=signer("other")))
+    result = doctor(stranger, "--metadata", files["other_metadata"], "--metadata", files["metadata"], "--json")
+    assert result.exit_code == 1
+    document = json.loads(result.output)
+    assert document["error"]["check"] == "issuer" and document["provider"] == "https://other.example/idp"
+    assert document["notes"] == [f"registered entityIDs: https://other.example/idp, {ENTITY_ID}; none is the response's Issuer"]
+
+
+@pytest.mark.parametrize("key_file", ["cert", "public_key"])
+def test_cert_only_warns_that_the_issuer_is_not_checked(files, key_file) -> None:
+    result = doctor(files["response"], "--cert", files[key_file])
+    assert result.exit_code == 0, result.output
+    assert "warning: issuer not checked: no metadata given" in result.output
+    document = json.loads(doctor(files["response"], "--cert", files[key_file], "--json").output)
+    assert document["valid"] is True and document["warnings"][0].startswith("issuer not checked: no metadata given")
+
+
+def test_cert_adds_a_key_to_the_metadata(files) -> None:
+    """The IdP rotated its key: the old metadata fails, the new certificate given beside it verifies."""
+    assert doctor(files["response"], "--metadata", files["old_key_metadata"]).exit_code == 1
+    result = doctor(files["response"], "--metadata", files["old_key_metadata"], "--cert", files["cert"])
+    assert result.exit_code == 0, result.output
+    assert "(2 signing key(s))" in result.output
+
+
+def test_metadata_warnings_are_printed(tmp_path) -> None:
+    expired = IdpSigner.generate("expired idp", not_before=NOW - timedelta(days=400), not_after=NOW - timedelta(days=1))
+    metadata = tmp_path / "expired.xml"
+    metadata.write_bytes(build_idp_metadata(ENTITY_ID, [expired.certificate]))
+    result = doctor(write(tmp_path, response_b64(by=expired)), "--metadata", metadata)
+    assert result.exit_code == 0, result.output  # an expired certificate still verifies, as with AWS
+    assert re.search(r"^warning: metadata: .*CN=expired idp.* expired", result.output, re.MULTILINE)
+    assert ("WARN", "signature.certificate") in check_lines(result.output)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing-file.b64", "--cert", "{cert}"], "cannot read missing-file.b64"),
+        (["{response}"], "--metadata"),
+        (["{response}", "--metadata", "{response}"], "Could not parse metadata.: "),
+        (["{response}", "--metadata", "missing.xml"], "cannot read missing.xml"),
+        (["{response}", "--cert", "{response}"], "is not a PEM RSA certificate or public key"),
+        (["{response}", "--cert", "{cert}", "--now", "yesterday"], "--now"),
+        (["{response}", "--cert", "{cert}", "--now", "2026-11-24T12:00:00"], "--now"),
+        (["{response}", "--cert", "{cert}", "--role-arn", DEV_ROLE], "--principal-arn"),
+        (["{response}", "--cert", "{cert}", "--principal-arn", PROVIDER_ARN], "--role-arn"),
+        (["-", "--cert", "{cert}"], "the input is empty"),
+    ],
+    ids=["missing-file", "no-trust", "bad-metadata", "missing-metadata", "bad-cert", "bad-now", "now-without-zone", "role-only", "principal-only", "empty-input"],
+)
+def test_usage_errors_exit_2(files, args, message) -> None:
+    resolved = [a.format(cert=files["cert"], response=files["response"]) for a in args]
+    result = runner.invoke(app, ["doctor", *resolved], input="")
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_sample_writes_what_the_doctor_accepts_and_rejects(tmp_path) -> None:
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["sample", "--out", str(out), "--now", NOW_ARG])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["idp-metadata.xml", "response.b64", "tampered.b64"]
+    assert all(b"PRIVATE KEY" not in p.read_bytes() for p in out.iterdir())
+    for name in ("idp-metadata.xml", "response.b64", "tampered.b64"):
+        assert str(out / name) in result.output
+
+    ok = doctor(out / "response.b64", "--metadata", out / "idp-metadata.xml", "--json")
+    assert ok.exit_code == 0, ok.output
+    facts = json.loads(ok.output)["assertion"]
+    provider = "arn:aws:iam::111111111111:saml-provider/ExampleIdP"
+    assert [pair["provider_arn"] for pair in facts["roles"]] == [provider, provider]
+    assert all(pair["role_arn"].startswith("arn:aws:iam::111111111111:role/") for pair in facts["roles"])
+    assert facts["issuer"] == "https://idp.example.test/saml" and facts["role_session_name"]
+    assert facts["session_duration"] == 3600 and set(facts["principal_tags"]) == {"department", "project"}
+    assert facts["recipient"] == "https://signin.aws.amazon.com/saml" and facts["audiences"] == ["urn:amazon:webservices"]
+    assert facts["signed"] == "assertion"
+
+    bad = doctor(out / "tampered.b64", "--metadata", out / "idp-metadata.xml", "--json")
+    assert bad.exit_code == 1
+    document = json.loads(bad.output)
+    [failure] = [check for check in document["checks"] if check["status"] == "fail"]
+    assert failure["id"] == "signature.verify" and failure["hint"]
+
+
+def test_sample_requires_out() -> None:
+    assert runner.invoke(app, ["sample"]).exit_code == 2
+
+
+def _script_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in _COLOUR_ENV}
+
+
+def test_console_script(tmp_path) -> None:
+    """The installed `samlfed` script itself, as `make demo` runs it (output to a pipe: plain text)."""
+    script = Path(sys.executable).with_name("samlfed")
+    env = _script_env()
+    subprocess.run([str(script), "sample", "--out", str(tmp_path)], check=True, capture_output=True, env=env)
+    metadata = str(tmp_path / "idp-metadata.xml")
+    ok = subprocess.run([str(script), "doctor", str(tmp_path / "response.b64"), "--metadata", metadata], capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "VALID" in ok.stdout and "\x1b[" not in ok.stdout
+    form = "RelayState=x&SAMLResponse=" + quote((tmp_path / "tampered.b64").read_text(), safe="")
+    bad = subprocess.run([str(script), "doctor", "--metadata", metadata, "--json"], input=form, capture_output=True, text=True, env=env)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert json.loads(bad.stdout)["error"]["check"] == "signature.verify"
+    usage = subprocess.run([str(script), "doctor", str(tmp_path / "response.b64")], capture_output=True, text=True, env=env)
+    assert usage.returncode == 2 and "--metadata" in usage.stderr
+
+
+def test_providers_attribute_mapping_cli(tmp_path) -> None:
+    from samlfed.config import Settings
+    from samlfed.iam.service import create_account, create_saml_provider
+    from samlfed.server import build_context
+
+    ctx = build_context(Settings(data_dir=tmp_path))
+    create_account(ctx, "111111111111")
+    arn = create_saml_provider(ctx, "111111111111", "Corp", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()).arn
+    data = ["--data-dir", str(tmp_path)]
+    assert runner.invoke(app, ["providers", "attribute-mapping", "set", arn, '{"email": ["mail", "email"]}', *data]).exit_code == 0
+    shown = runner.invoke(app, ["providers", "attribute-mapping", "get", arn, *data])
+    assert json.loads(shown.output) == {"email": ["mail", "email"]}
+    assert runner.invoke(app, ["providers", "attribute-mapping", "set", arn, "not json", *data]).exit_code == 2
+    assert runner.invoke(app, ["providers", "attribute-mapping", "clear", arn, *data]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["providers", "attribute-mapping", "get", arn, *data]).output) == {}
