@@ -23,9 +23,13 @@ OPS_ROLE = f"arn:aws:iam::{ACCOUNT}:role/Operator"
 SETTINGS = ValidationSettings()
 
 
-@cache
 def signer(name: str = "idp") -> IdpSigner:
-    """One key per name for the whole run (RSA key generation is slow)."""
+    """One key per name for the whole run (RSA key generation is slow); signer() is signer("idp")."""
+    return _signer(name)
+
+
+@cache
+def _signer(name: str) -> IdpSigner:
     return IdpSigner.generate(f"samlfed test {name}", not_before=NOW - timedelta(days=1), not_after=NOW + timedelta(days=365))
 
 
