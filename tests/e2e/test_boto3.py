@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -238,3 +239,49 @@ def test_attribute_mapping_turns_attributes_into_session_tags(server: dict, regi
     bad = signed_extension_call(server, {"Action": "SetSAMLProviderAttributeMapping", "SAMLProviderArn": PROVIDER_ARN, "AttributeMapping": '{"aws:x": ["mail"]}'})
     assert bad.status_code == 400 and b"<Code>InvalidInput</Code>" in bad.content
     assert signed_extension_call(server, {"Action": "SetSAMLProviderAttributeMapping", "SAMLProviderArn": PROVIDER_ARN}).status_code == 200  # clears
+
+
+def _drop_name_id(root: etree._Element) -> None:
+    name_id = root.find(".//{urn:oasis:names:tc:SAML:2.0:assertion}NameID")
+    name_id.getparent().remove(name_id)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"SAMLAssertion": fresh_assertion(before_sign=_drop_name_id)}, ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
+        ({"Policy": '{"Version": "2012-10-17", "Statement": {"Effect": "Allow"'}, ("MalformedPolicyDocument", None, 400)),
+        ({"PolicyArns": [{"arn": "arn:aws:iam::111111111111:policy/Missing"}]}, ("MalformedPolicyDocument", "Policy arn:aws:iam::111111111111:policy/Missing does not exist or is not attachable.", 400)),
+    ],
+    ids=["no-name-id", "malformed-session-policy", "missing-managed-session-policy"],
+)
+def test_more_assume_role_errors_match_aws(server: dict, registered: dict, kwargs: dict, expected: tuple) -> None:
+    params = {"RoleArn": DEV_ROLE, "PrincipalArn": PROVIDER_ARN, "SAMLAssertion": fresh_assertion(), **kwargs}
+    code, message, status = error_of(lambda: unsigned_sts(server).assume_role_with_saml(**params))
+    assert (code, status) == (expected[0], expected[2])
+    assert expected[1] is None or message == expected[1]
+
+
+def test_packed_policy_too_large(server: dict, registered: dict) -> None:
+    """Random (barely compressible) session policy text plus session tags overflow the packed budget."""
+    noise = secrets.token_urlsafe(1400)[:1900]
+    tags = {f"t{n}": secrets.token_urlsafe(192) for n in range(8)}
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{noise}"}]})
+    assert len(policy) <= 2048
+    code, message, status = error_of(
+        lambda: unsigned_sts(server).assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(principal_tags=tags), Policy=policy)
+    )
+    assert (code, status) == ("PackedPolicyTooLarge", 400) and "% of the allowed limit" in message
+
+
+def test_empty_arns_get_the_model_validation_error(server: dict) -> None:
+    """botocore refuses empty ARNs client-side; other clients send them, and AWS answers with the model's message."""
+    body = {"Action": "AssumeRoleWithSAML", "Version": "2011-06-15", "RoleArn": "", "PrincipalArn": "", "SAMLAssertion": fresh_assertion()}
+    response = httpx.post(server["url"], data=body)
+    assert response.status_code == 400
+    error = etree.fromstring(response.content).find("{*}Error")
+    assert error.findtext("{*}Code") == "ValidationError"
+    assert error.findtext("{*}Message") == (
+        "2 validation errors detected: Value '' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20; "
+        "Value '' at 'principalArn' failed to satisfy constraint: Member must have length greater than or equal to 20"
+    )
