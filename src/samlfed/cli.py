@@ -11,17 +11,14 @@ import typer
 from rich.console import Console
 
 from . import doctor as doctor_mod
+from .cli_common import EXIT_INVALID, EXIT_VALID, usage_error
+from .cli_idp import demo_command, idp_cli
 from .saml import ProviderPolicy, RolePair, ValidationSettings
 from .saml.timeutil import parse_xs_datetime
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="samlfed: AWS-compatible SAML 2.0 federation.")
 
-EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-
-
-def _usage(message: str) -> typer.Exit:
-    Console(stderr=True, soft_wrap=True).print(f"samlfed: {message}", highlight=False, markup=False)
-    return typer.Exit(EXIT_USAGE)
+_usage = usage_error
 
 
 def _now(value: str | None) -> datetime:
@@ -121,8 +118,10 @@ def serve(
     public_url: Annotated[str | None, typer.Option(help="the URL clients use (SAMLFED_PUBLIC_URL)")] = None,
     strict_replay: Annotated[bool | None, typer.Option("--strict-replay", help="each assertion usable once per role (SAMLFED_STRICT_REPLAY)")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML settings file (SAMLFED_CONFIG)")] = None,
+    with_idp: Annotated[bool | None, typer.Option("--with-idp", help="also serve the built-in IdP at /idp (SAMLFED_WITH_IDP)")] = None,
+    idp_dir: Annotated[Path | None, typer.Option("--idp-dir", help="the built-in IdP's files (default: DATA_DIR/idp)")] = None,
 ) -> None:
-    """Run the IAM and STS query APIs."""
+    """Run the IAM and STS query APIs (and, with --with-idp, the built-in identity provider)."""
     import os
 
     import uvicorn
@@ -133,7 +132,7 @@ def serve(
     try:
         settings = Settings.from_env(
             config=config, host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers,
-            public_url=public_url, strict_replay=strict_replay,
+            public_url=public_url, strict_replay=strict_replay, with_idp=with_idp, idp_dir=idp_dir,
         )
     except (OSError, ValueError) as exc:
         raise _usage(f"cannot read the settings: {exc}") from None
@@ -263,6 +262,10 @@ def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> N
     """Start sealing new sessions with a new key; sessions sealed with older keys stay valid."""
     ring = _context(data_dir, database_url).rotate_key_ring()
     typer.echo(f"active key: {ring.active} ({len(ring.keys)} keys in the ring)")
+
+
+app.add_typer(idp_cli, name="idp")
+app.command("demo")(demo_command)
 
 
 def main() -> None:

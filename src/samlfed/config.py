@@ -23,6 +23,10 @@ class Settings:
     public_url: str | None = None
     """Where clients reach this service; its /saml URL and itself are accepted as Recipient and Audience."""
     strict_replay: bool = False
+    with_idp: bool = False
+    """Also serve the built-in identity provider at /idp."""
+    idp_dir: Path | None = None
+    """The built-in IdP's configuration and keys; default: <data_dir>/idp."""
 
     @classmethod
     def from_env(cls, *, config: Path | None = None, **overrides: object) -> Settings:
@@ -35,7 +39,9 @@ class Settings:
             "port": int(env["SAMLFED_PORT"]) if env.get("SAMLFED_PORT") else None,
             "workers": int(env["SAMLFED_WORKERS"]) if env.get("SAMLFED_WORKERS") else None,
             "public_url": env.get("SAMLFED_PUBLIC_URL") or None,
-            "strict_replay": env["SAMLFED_STRICT_REPLAY"].lower() in ("1", "true", "yes") if env.get("SAMLFED_STRICT_REPLAY") else None,
+            "strict_replay": _flag(env.get("SAMLFED_STRICT_REPLAY")),
+            "with_idp": _flag(env.get("SAMLFED_WITH_IDP")),
+            "idp_dir": Path(env["SAMLFED_IDP_DIR"]) if env.get("SAMLFED_IDP_DIR") else None,
         }
         values.update({k: v for k, v in from_env.items() if v is not None})
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -45,8 +51,20 @@ class Settings:
         return settings
 
     def __post_init__(self) -> None:
-        if self.data_dir is not None and not isinstance(self.data_dir, Path):
-            object.__setattr__(self, "data_dir", Path(self.data_dir))
+        for name in ("data_dir", "idp_dir"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach this service: the public URL, else the bound address."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def idp_directory(self) -> Path:
+        if self.idp_dir is not None:
+            return self.idp_dir
+        return (self.data_dir or DEFAULT_DATA_DIR) / "idp"
 
     def store_url(self) -> str:
         if self.database_url:
@@ -65,7 +83,15 @@ class Settings:
             env["SAMLFED_PUBLIC_URL"] = self.public_url
         if self.strict_replay:
             env["SAMLFED_STRICT_REPLAY"] = "1"
+        if self.with_idp:
+            env["SAMLFED_WITH_IDP"] = "1"
+        if self.idp_dir is not None:
+            env["SAMLFED_IDP_DIR"] = str(self.idp_dir)
         return env
+
+
+def _flag(value: str | None) -> bool | None:
+    return value.lower() in ("1", "true", "yes") if value else None
 
 
 def _file_values(path: Path | None) -> dict[str, object]:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from .api.app import build_app
 from .config import Settings
@@ -47,7 +48,17 @@ def configure_logging() -> None:
     logger.setLevel(logging.INFO)
 
 
+def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> Starlette:
+    """The API, plus the built-in IdP at /idp when the settings ask for it."""
+    api = build_app(ctx or build_context(settings))
+    if not settings.with_idp:
+        return api
+    from .idp.mount import idp_app
+
+    return Starlette(routes=[Mount("/idp", app=idp_app(settings)), Mount("/", app=api)])
+
+
 def create_app() -> Starlette:
     """ASGI factory for uvicorn workers: the settings come from the environment."""
     configure_logging()
-    return build_app(build_context(Settings.from_env()))
+    return build_server_app(Settings.from_env())

@@ -118,6 +118,12 @@ class AssertionSpec:
     status: str = c.STATUS_SUCCESS
     response_id: str | None = None
     assertion_id: str | None = None
+    # Layout knobs, so the built-in IdP can imitate the assertion shapes of real IdPs.
+    role_attribute_per_value: bool = False
+    """True: one Role Attribute element per value (Keycloak); False: one Attribute with many values."""
+    attribute_name_format: str | None = c.ATTRNAME_FORMAT_URI
+    typed_values: bool = True
+    """Whether AttributeValues carry xsi:type="xs:string"."""
 
 
 def _new_id() -> str:
@@ -158,14 +164,18 @@ def _aws_attributes(spec: AssertionSpec) -> list[tuple[str, Sequence[str]]]:
     return attributes
 
 
-def _attribute_statement(assertion: etree._Element, attributes: list[tuple[str, Sequence[str]]]) -> None:
+def _attribute_statement(assertion: etree._Element, attributes: list[tuple[str, Sequence[str]]], spec: AssertionSpec) -> None:
     statement = _sub(assertion, c.ATTRIBUTE_STATEMENT)
+    name_format = {"NameFormat": spec.attribute_name_format} if spec.attribute_name_format else {}
+    value_type = {_XSI_TYPE: "xs:string"} if spec.typed_values else {}
     for name, values in attributes:
         if isinstance(values, str):  # a str is a Sequence[str]: it would become one value per character
             raise TypeError(f"the values of attribute {name!r} must be a list of strings, not a string")
-        attribute = _sub(statement, c.ATTRIBUTE, Name=name, NameFormat=c.ATTRNAME_FORMAT_URI)
-        for value in values:
-            _sub(attribute, c.ATTRIBUTE_VALUE, value, **{_XSI_TYPE: "xs:string"})
+        groups = [[value] for value in values] if name == c.AWS_ROLE and spec.role_attribute_per_value else [values]
+        for group in groups:
+            attribute = _sub(statement, c.ATTRIBUTE, Name=name, **name_format)
+            for value in group:
+                _sub(attribute, c.ATTRIBUTE_VALUE, value, **value_type)
 
 
 def _subject(assertion: etree._Element, spec: AssertionSpec, expires: str) -> None:
@@ -197,7 +207,7 @@ def _assertion(response: etree._Element, spec: AssertionSpec, issued_at: datetim
     _authn_statement(assertion, spec, issued)
     attributes = _aws_attributes(spec)
     if attributes:  # an empty AttributeStatement is a schema violation
-        _attribute_statement(assertion, attributes)
+        _attribute_statement(assertion, attributes, spec)
 
 
 def build_response(spec: AssertionSpec) -> etree._Element:

@@ -1,0 +1,241 @@
+"""`samlfed idp ...` (the built-in identity provider) and `samlfed demo`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import pyotp
+import typer
+
+from .cli_common import usage_error
+from .config import Settings
+from .idp.directory import DirectoryError, User, hash_password, read_yaml, user_from_yaml, write_yaml
+
+idp_cli = typer.Typer(no_args_is_help=True, help="The built-in SAML identity provider (for development, demos and tests).")
+users_cli = typer.Typer(no_args_is_help=True, help="Users of the built-in IdP (stored in IDP_DIR/idp.yaml).")
+idp_cli.add_typer(users_cli, name="users")
+
+IdpDir = Annotated[Path | None, typer.Option("--idp-dir", help="the IdP's files (default: DATA_DIR/idp)")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (default: samlfed-data)")]
+PublicUrl = Annotated[str | None, typer.Option("--public-url", help="where browsers reach samlfed (default: http://HOST:PORT)")]
+
+
+def _settings(**values: object) -> Settings:
+    try:
+        return Settings.from_env(**values)
+    except (OSError, ValueError) as exc:
+        raise usage_error(f"cannot read the settings: {exc}") from None
+
+
+def _idp(idp_dir: Path | None, data_dir: Path | None, public_url: str | None = None):  # type: ignore[no-untyped-def]
+    from .idp.mount import identity_provider
+
+    return identity_provider(_settings(idp_dir=idp_dir, data_dir=data_dir, public_url=public_url))
+
+
+def _duration(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if not match:
+        raise usage_error(f"{text!r} is not a duration such as 90s, 30m, 24h or 7d")
+    return timedelta(seconds=int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)])
+
+
+def _edit_users(idp_dir: Path | None, data_dir: Path | None, change) -> None:  # type: ignore[no-untyped-def]
+    idp = _idp(idp_dir, data_dir)
+    data = read_yaml(idp.config_path)
+    users = data.setdefault("users", {}) or {}
+    data["users"] = users
+    try:
+        change(users)
+        for name, entry in users.items():
+            user_from_yaml(str(name), entry)  # refuse to write a file the IdP could not load
+    except DirectoryError as exc:
+        raise usage_error(str(exc)) from None
+    write_yaml(idp.config_path, data)
+
+
+def _password(given: str | None) -> str:
+    if given is not None:
+        return given
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise usage_error("the passwords differ")
+    return first
+
+
+@users_cli.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument()],
+    password: Annotated[str | None, typer.Option(help="the password (prompted when omitted)")] = None,
+    email: Annotated[str, typer.Option()] = "",
+    display_name: Annotated[str, typer.Option("--display-name")] = "",
+    department: Annotated[str, typer.Option()] = "",
+    group: Annotated[list[str] | None, typer.Option("--group", help="a group (repeatable)")] = None,
+    attribute: Annotated[list[str] | None, typer.Option("--attribute", help="NAME=VALUE (repeatable)")] = None,
+    totp: Annotated[bool, typer.Option("--totp", help="require a TOTP code; prints the secret")] = False,
+    disabled: Annotated[bool, typer.Option("--disabled")] = False,
+    idp_dir: IdpDir = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Add a user."""
+    attributes: dict[str, list[str]] = {}
+    for item in attribute or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise usage_error(f"--attribute {item!r} is not NAME=VALUE")
+        attributes.setdefault(name, []).append(value)
+    secret = pyotp.random_base32() if totp else None
+    try:
+        user = User(username, hash_password(_password(password)), display_name, email, department, list(group or []), attributes, secret, disabled)
+    except DirectoryError as exc:
+        raise usage_error(str(exc)) from None
+
+    def add(users: dict) -> None:
+        if username in users:
+            raise DirectoryError(f"user {username!r} already exists")
+        users[username] = user.to_yaml()
+
+    _edit_users(idp_dir, data_dir, add)
+    typer.echo(f"added {username}")
+    if secret:
+        typer.echo(f"TOTP secret: {secret}\nTOTP URI:    {pyotp.TOTP(secret).provisioning_uri(username, issuer_name='samlfed')}")
+
+
+@users_cli.command("list")
+def users_list(as_json: Annotated[bool, typer.Option("--json")] = False, idp_dir: IdpDir = None, data_dir: DataDir = None) -> None:
+    """List users (never their password hashes or TOTP secrets)."""
+    directory = _idp(idp_dir, data_dir).config.directory
+    rows = [
+        {"username": u.username, "display_name": u.display_name, "email": u.email, "department": u.department, "groups": u.groups, "totp": bool(u.totp_secret), "disabled": u.disabled}
+        for u in directory.users.values()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        flags = " ".join(f for f, on in (("totp", row["totp"]), ("disabled", row["disabled"])) if on)
+        typer.echo(f"{row['username']:16} {row['email']:28} {row['department']:14} {','.join(row['groups'])} {flags}".rstrip())
+
+
+@users_cli.command("passwd")
+def users_passwd(
+    username: Annotated[str, typer.Argument()],
+    password: Annotated[str | None, typer.Option(help="the new password (prompted when omitted)")] = None,
+    idp_dir: IdpDir = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Set a user's password."""
+    try:
+        new_hash = hash_password(_password(password))
+    except DirectoryError as exc:
+        raise usage_error(str(exc)) from None
+
+    def change(users: dict) -> None:
+        if username not in users:
+            raise DirectoryError(f"no user {username!r}")
+        users[username]["password_hash"] = new_hash
+
+    _edit_users(idp_dir, data_dir, change)
+    typer.echo(f"password of {username} changed")
+
+
+@users_cli.command("delete")
+def users_delete(username: Annotated[str, typer.Argument()], idp_dir: IdpDir = None, data_dir: DataDir = None) -> None:
+    """Delete a user."""
+
+    def delete(users: dict) -> None:
+        if users.pop(username, None) is None:
+            raise DirectoryError(f"no user {username!r}")
+
+    _edit_users(idp_dir, data_dir, delete)
+    typer.echo(f"deleted {username}")
+
+
+@idp_cli.command("rotate-key")
+def rotate_key(
+    grace: Annotated[str, typer.Option(help="how long the new key is published before it signs")] = "24h",
+    idp_dir: IdpDir = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Schedule the published next key to start signing after GRACE, and publish a new next key now."""
+    scheduled = _idp(idp_dir, data_dir).keys.rotate(datetime.now(UTC), _duration(grace))
+    assert scheduled.signs_from is not None
+    typer.echo(f"key {scheduled.kid} signs from {scheduled.signs_from:%Y-%m-%dT%H:%M:%SZ}; a new next key is published in the metadata")
+
+
+@idp_cli.command("metadata")
+def metadata(idp_dir: IdpDir = None, data_dir: DataDir = None, public_url: PublicUrl = None) -> None:
+    """Print the IdP metadata (register it with `aws iam create-saml-provider`)."""
+    typer.echo(_idp(idp_dir, data_dir, public_url).metadata().decode(), nl=False)
+
+
+@idp_cli.command("assertion")
+def assertion(
+    user: Annotated[str, typer.Option("--user", help="the user to assert")],
+    sp: Annotated[str, typer.Option("--sp", help="the service provider key in idp.yaml")] = "aws",
+    acs: Annotated[str | None, typer.Option("--acs", help="one of the SP's ACS URLs (default: its first)")] = None,
+    idp_dir: IdpDir = None,
+    data_dir: DataDir = None,
+    public_url: PublicUrl = None,
+) -> None:
+    """Print a signed SAMLResponse (base64) for a user, without a login: a local tool for whoever holds the IdP's keys."""
+    idp = _idp(idp_dir, data_dir, public_url)
+    config = idp.config
+    person, provider = config.directory.get(user), config.service_providers.get(sp)
+    if person is None or provider is None:
+        raise usage_error(f"no user {user!r}" if person is None else f"no service provider {sp!r} (have: {', '.join(config.service_providers)})")
+    try:
+        typer.echo(idp.issue(person, provider, acs or provider.acs_urls[0]))
+    except ValueError as exc:
+        raise usage_error(str(exc)) from None
+
+
+@idp_cli.command("serve")
+def idp_serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8081,
+    idp_dir: IdpDir = None,
+    data_dir: DataDir = None,
+    public_url: PublicUrl = None,
+) -> None:
+    """Run only the identity provider (at /idp)."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from .idp.mount import idp_app
+    from .server import configure_logging
+
+    configure_logging()
+    settings = _settings(idp_dir=idp_dir, data_dir=data_dir, public_url=public_url, host=host, port=port)
+    uvicorn.run(Starlette(routes=[Mount("/idp", app=idp_app(settings))]), host=host, port=port, log_level="warning", access_log=False)
+
+
+def demo_command(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8080,
+    data_dir: Annotated[Path, typer.Option("--data-dir")] = Path("samlfed-demo"),
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="seed and print the next steps, then exit")] = False,
+) -> None:
+    """Run the whole federation on this machine: built-in IdP + IAM/STS, seeded with accounts, roles and users."""
+    import uvicorn
+
+    from .idp.demo import seed
+    from .idp.demo_text import next_steps
+    from .idp.mount import identity_provider
+    from .server import build_context, build_server_app, configure_logging
+
+    settings = _settings(data_dir=data_dir, host=host, port=port, public_url=f"http://{host}:{port}", with_idp=True)
+    ctx = build_context(settings)
+    idp = identity_provider(settings)
+    result = seed(ctx, idp, settings.base_url, data_dir)
+    typer.echo(next_steps(result, settings.base_url, data_dir))
+    if no_serve:
+        return
+    configure_logging()
+    uvicorn.run(build_server_app(settings, ctx), host=host, port=port, log_level="warning", access_log=False)

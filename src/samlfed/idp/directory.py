@@ -1,0 +1,163 @@
+"""Users of the built-in IdP: a YAML file, argon2id password hashes, optional TOTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import yaml
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+USERNAME = re.compile(r"[A-Za-z0-9._@+-]{1,64}")
+_HASHER = PasswordHasher()
+# Verified against when the user does not exist, so that an unknown user costs the same time as a wrong password.
+_DUMMY_HASH = _HASHER.hash("samlfed: no such user")
+
+
+class DirectoryError(ValueError):
+    """A directory file or a change to it is invalid."""
+
+
+@dataclass
+class User:
+    username: str
+    password_hash: str
+    display_name: str = ""
+    email: str = ""
+    department: str = ""
+    groups: list[str] = field(default_factory=list)
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+    """Further attributes (multi-valued) that claim rules can use."""
+    totp_secret: str | None = None
+    disabled: bool = False
+
+    def attribute(self, name: str) -> list[str]:
+        """Values of a named attribute: the fixed fields, `groups`, or an entry of `attributes`."""
+        if name in ("username", "display_name", "email", "department"):
+            value = getattr(self, name)
+            return [value] if value else []
+        if name == "groups":
+            return list(self.groups)
+        return list(self.attributes.get(name, []))
+
+    def to_yaml(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"password_hash": self.password_hash}
+        for key in ("display_name", "email", "department"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
+        if self.groups:
+            data["groups"] = list(self.groups)
+        if self.attributes:
+            data["attributes"] = {k: list(v) for k, v in self.attributes.items()}
+        if self.totp_secret:
+            data["totp_secret"] = self.totp_secret
+        if self.disabled:
+            data["disabled"] = True
+        return data
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 8:
+        raise DirectoryError("passwords have at least 8 characters")
+    return _HASHER.hash(password)
+
+
+def _strings(value: Any, what: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
+        return [str(v) for v in value]
+    raise DirectoryError(f"{what} must be a string or a list of strings")
+
+
+def user_from_yaml(username: str, data: Any) -> User:
+    if not USERNAME.fullmatch(username):
+        raise DirectoryError(f"user name {username!r} is not 1-64 letters, digits or ._@+-")
+    if not isinstance(data, dict) or not isinstance(data.get("password_hash"), str):
+        raise DirectoryError(f"user {username!r} needs a password_hash (use `samlfed idp users add`)")
+    attributes = data.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise DirectoryError(f"attributes of user {username!r} must be a mapping")
+    totp = data.get("totp_secret")
+    if totp is not None and (not isinstance(totp, str) or not re.fullmatch(r"[A-Z2-7]{16,}", totp)):
+        raise DirectoryError(f"totp_secret of user {username!r} is not a base32 secret")
+    return User(
+        username=username,
+        password_hash=data["password_hash"],
+        display_name=str(data.get("display_name") or ""),
+        email=str(data.get("email") or ""),
+        department=str(data.get("department") or ""),
+        groups=_strings(data.get("groups"), f"groups of user {username!r}"),
+        attributes={str(k): _strings(v, f"attribute {k!r} of user {username!r}") for k, v in attributes.items()},
+        totp_secret=totp,
+        disabled=bool(data.get("disabled", False)),
+    )
+
+
+class Directory:
+    """The `users:` section of the IdP's YAML file. Reads are from memory; writes replace the file atomically."""
+
+    def __init__(self, users: dict[str, User]) -> None:
+        self.users = users
+
+    def get(self, username: str) -> User | None:
+        return self.users.get(username)
+
+    def authenticate(self, username: str, password: str, totp_code: str | None) -> User | None:
+        """The user, if the password (and TOTP code, when the user has one) is right and the user is enabled.
+
+        Every failure returns None after the same work, so a caller cannot tell them apart.
+        """
+        user = self.users.get(username)
+        try:
+            _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+            password_ok = user is not None
+        except (VerificationError, InvalidHashError):
+            password_ok = False
+        if not password_ok or user is None or user.disabled:
+            return None
+        if user.totp_secret and not (totp_code and pyotp.TOTP(user.totp_secret).verify(totp_code.strip(), valid_window=1)):
+            return None
+        return user
+
+
+def load_users(section: Any) -> Directory:
+    if section is None:
+        return Directory({})
+    if not isinstance(section, dict):
+        raise DirectoryError("`users` must be a mapping of user name to user")
+    return Directory({str(name): user_from_yaml(str(name), data) for name, data in section.items()})
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except yaml.YAMLError as exc:
+        raise DirectoryError(f"{path.name} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise DirectoryError(f"{path.name} must hold a mapping at the top level")
+    return data
+
+
+def write_yaml(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically with owner-only permissions: the file holds password hashes and TOTP secrets."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=".idp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yaml.safe_dump(data, handle, sort_keys=False, allow_unicode=True)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,130 @@
+"""The IdP's signing keys, with a pre-published next key so that rotation never breaks a registered provider.
+
+There is always a *next* key in the metadata besides the signing key. `rotate` schedules the next key to take
+over signing after a grace period and publishes a fresh next key at once. A provider that registered the
+metadata at any time before the rotation already trusts the key that signs after it; a provider that registered
+during the grace period trusts the key after that too. Keys past their signing period leave the metadata.
+
+Files: `<dir>/keys.json` (which key signs from when) and one PEM key (0600) and certificate per key id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+
+from ..saml.signing import IdpSigner
+
+CERTIFICATE_LIFETIME = timedelta(days=5 * 365)
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    kid: str
+    created: datetime
+    signs_from: datetime | None
+    """None: published, not yet scheduled to sign."""
+
+
+class KeyStore:
+    def __init__(self, directory: Path, common_name: str = "samlfed built-in IdP") -> None:
+        self.directory = directory
+        self.common_name = common_name
+        self._signers: dict[str, IdpSigner] = {}
+        self._entries: list[KeyEntry] = []
+        self._stamp: float | None = None
+        if not (directory / "keys.json").exists():
+            self._initialise()
+        self._reload()
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        """Re-read the key list when another process (`samlfed idp rotate-key`) changed it."""
+        path = self.directory / "keys.json"
+        stamp = path.stat().st_mtime_ns
+        if stamp == self._stamp:
+            return
+        data = json.loads(path.read_text())
+        self._entries = [
+            KeyEntry(e["kid"], datetime.fromisoformat(e["created"]), datetime.fromisoformat(e["signs_from"]) if e["signs_from"] else None)
+            for e in data["keys"]
+        ]
+        for entry in self._entries:
+            if entry.kid not in self._signers:
+                self._signers[entry.kid] = IdpSigner.from_pem(
+                    (self.directory / f"{entry.kid}.key.pem").read_bytes(), (self.directory / f"{entry.kid}.crt.pem").read_bytes()
+                )
+        self._stamp = stamp
+
+    def signing_entry(self, now: datetime) -> KeyEntry:
+        self._reload()
+        started = [e for e in self._entries if e.signs_from is not None and e.signs_from <= now]
+        return max(started, key=lambda e: e.signs_from or now)
+
+    def signer(self, now: datetime) -> IdpSigner:
+        return self._signers[self.signing_entry(now).kid]
+
+    def published(self, now: datetime) -> list[x509.Certificate]:
+        """The signing key's certificate first, then every key scheduled or waiting to sign later."""
+        current = self.signing_entry(now)
+        later = [e for e in self._entries if e.signs_from is None or e.signs_from > now]
+        return [self._signers[e.kid].certificate for e in [current, *later]]
+
+    def entries(self) -> list[KeyEntry]:
+        self._reload()
+        return list(self._entries)
+
+    # --- writing ------------------------------------------------------------------------------------
+
+    def _initialise(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        now = datetime.now(UTC)
+        entries = [KeyEntry(self._new_key(now), now, now), KeyEntry(self._new_key(now), now, None)]
+        self._write(entries)
+
+    def rotate(self, now: datetime, grace: timedelta) -> KeyEntry:
+        """Schedule the waiting next key to sign from now + grace, publish a new next key; returns the scheduled key."""
+        self._reload()
+        current = self.signing_entry(now)
+        # Keys before the current one are retired: forget them.
+        keep = [e for e in self._entries if e.signs_from is None or e.signs_from >= (current.signs_from or now)]
+        waiting = [e for e in keep if e.signs_from is None]
+        if not waiting:  # cannot happen with files we wrote; recover by making one
+            waiting = [KeyEntry(self._new_key(now), now, None)]
+            keep.extend(waiting)
+        scheduled = KeyEntry(waiting[0].kid, waiting[0].created, now + grace)
+        entries = [scheduled if e.kid == scheduled.kid else e for e in keep] + [KeyEntry(self._new_key(now), now, None)]
+        self._write(entries)
+        for retired in {e.kid for e in self._entries} - {e.kid for e in entries}:
+            for suffix in (".key.pem", ".crt.pem"):
+                (self.directory / f"{retired}{suffix}").unlink(missing_ok=True)
+        self._reload()
+        return scheduled
+
+    def _new_key(self, now: datetime) -> str:
+        kid = secrets.token_hex(8)
+        signer = IdpSigner.generate(self.common_name, not_before=now - timedelta(minutes=5), not_after=now + CERTIFICATE_LIFETIME)
+        key_path = self.directory / f"{kid}.key.pem"
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(signer.key_pem())
+        (self.directory / f"{kid}.crt.pem").write_bytes(signer.cert_pem())
+        return kid
+
+    def _write(self, entries: list[KeyEntry]) -> None:
+        data = {
+            "keys": [
+                {"kid": e.kid, "created": e.created.isoformat(), "signs_from": e.signs_from.isoformat() if e.signs_from else None}
+                for e in entries
+            ]
+        }
+        temporary = self.directory / "keys.json.tmp"
+        temporary.write_text(json.dumps(data, indent=2))
+        os.replace(temporary, self.directory / "keys.json")

@@ -1,0 +1,33 @@
+"""The built-in IdP as configured by the service settings: files under the IdP directory, URLs under /idp."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+from ..config import Settings
+from .directory import write_yaml
+from .service import IdentityProvider
+from .web import build_idp_app
+
+CONFIG_FILE = "idp.yaml"
+
+
+def config_path(idp_dir: Path) -> Path:
+    return idp_dir / CONFIG_FILE
+
+
+def identity_provider(settings: Settings) -> IdentityProvider:
+    """The IdP of these settings; a missing configuration file is created empty (no users, no applications)."""
+    directory = settings.idp_directory()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = config_path(directory)
+    if not path.exists():
+        write_yaml(path, {"idp": {}, "service_providers": {}, "users": {}})
+    return IdentityProvider(path, directory / "keys", f"{settings.base_url}/idp")
+
+
+def idp_app(settings: Settings) -> Starlette:
+    idp = identity_provider(settings)
+    return build_idp_app(idp, idp.keys.directory)

@@ -1,0 +1,65 @@
+"""The identity provider itself: configuration (re-read when its file changes), signing keys, throttling, issuing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..saml import constants as c
+from ..saml.metadata import SsoEndpoint, build_idp_metadata
+from ..saml.signing import encode_response, sign_response
+from .claims import assertion_spec
+from .config import IdpConfig, ServiceProvider, load_config
+from .directory import User
+from .keys import KeyStore
+from .presets import EMAIL
+from .throttle import Throttle
+
+BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+NAME_ID_FORMATS = (c.NAMEID_PERSISTENT, EMAIL, c.NAMEID_FORMAT_UNSPECIFIED)
+
+
+class IdentityProvider:
+    def __init__(self, config_path: Path, key_dir: Path, base_url: str) -> None:
+        """`base_url` is where the IdP is mounted as seen by browsers, e.g. http://127.0.0.1:8080/idp."""
+        self.config_path = config_path
+        self.base_url = base_url.rstrip("/")
+        self.keys = KeyStore(key_dir)
+        self.throttle = Throttle()
+        self._config: IdpConfig | None = None
+        self._stamp: int | None = None
+
+    @property
+    def config(self) -> IdpConfig:
+        """The configuration, re-read when the file changed (`samlfed idp users add` while serving)."""
+        stamp = self.config_path.stat().st_mtime_ns if self.config_path.exists() else 0
+        if self._config is None or stamp != self._stamp:
+            self._config = load_config(self.config_path)
+            self._stamp = stamp
+        return self._config
+
+    @property
+    def entity_id(self) -> str:
+        return self.config.entity_id or f"{self.base_url}/metadata"
+
+    def metadata(self, now: datetime | None = None) -> bytes:
+        endpoints = [
+            SsoEndpoint(BINDING_REDIRECT, f"{self.base_url}/sso"),
+            SsoEndpoint(c.BINDING_HTTP_POST, f"{self.base_url}/sso"),
+            SsoEndpoint(c.BINDING_SOAP, f"{self.base_url}/ecp"),
+        ]
+        return build_idp_metadata(
+            self.entity_id, self.keys.published(now or datetime.now(UTC)), sso_endpoints=endpoints, name_id_formats=NAME_ID_FORMATS
+        )
+
+    def issue_xml(self, user: User, sp: ServiceProvider, acs_url: str, *, in_response_to: str | None = None, now: datetime | None = None) -> bytes:
+        """A signed Response for `user` to `sp` at one of its registered ACS URLs."""
+        if acs_url not in sp.acs_urls:
+            raise ValueError(f"{acs_url} is not a registered ACS URL of {sp.display_name}")
+        moment = now or datetime.now(UTC)
+        spec = assertion_spec(user, sp, issuer=self.entity_id, acs_url=acs_url, now=moment, in_response_to=in_response_to)
+        return sign_response(spec, self.keys.signer(moment), sign=sp.preset.sign)
+
+    def issue(self, user: User, sp: ServiceProvider, acs_url: str, *, in_response_to: str | None = None, now: datetime | None = None) -> str:
+        """`issue_xml`, base64-encoded as the HTTP-POST binding's SAMLResponse field."""
+        return encode_response(self.issue_xml(user, sp, acs_url, in_response_to=in_response_to, now=now))

@@ -1,0 +1,250 @@
+"""The IdP's HTTP face, mounted at /idp: metadata, login, portal (IdP-initiated), SSO (SP-initiated), ECP, logout."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from .authn_request import AuthnRequest, RequestRefused, check_authn_request, parse_authn_request
+from .claims import role_values
+from .directory import User
+from .ecp import SOAP_CONTENT_TYPE, fault_envelope, request_from_envelope, response_envelope
+from .service import IdentityProvider
+
+log = logging.getLogger("samlfed.idp")
+MAX_RELAY_STATE = 2048
+MAX_FORM_BYTES = 200_000
+SESSION_SECONDS = 8 * 3600
+GENERIC_LOGIN_ERROR = "The user name, password or one-time code is not right, or the account is disabled."
+THROTTLED = "Too many failed sign-ins. Wait a few minutes and try again."
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("samlfed.idp", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+)
+
+
+def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(16)
+    html = _templates.get_template(name).render(nonce=nonce, **values)
+    headers = {
+        "Content-Security-Policy": f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'",
+        "X-Frame-Options": "DENY",
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+    }
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def _session_secret(key_dir: Path) -> str:
+    path = key_dir / "session.secret"
+    if not path.exists():
+        key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def build_idp_app(idp: IdentityProvider, key_dir: Path) -> Starlette:
+    base = idp.base_url
+    mount_path = "/" + base.split("://", 1)[-1].split("/", 1)[1] if base.count("/") > 2 else ""
+
+    def csrf(request: Request) -> str:
+        token = request.session.get("csrf")
+        if not token:
+            token = request.session["csrf"] = secrets.token_urlsafe(24)
+        return token
+
+    def csrf_ok(request: Request, form: Any) -> bool:
+        return hmac.compare_digest(str(form.get("csrf", "")), str(request.session.get("csrf", "")))
+
+    def current_user(request: Request) -> User | None:
+        username = request.session.get("user")
+        if not username:
+            return None
+        user = idp.config.directory.get(username)
+        return None if user is None or user.disabled else user
+
+    def refused(message: str, status: int = 400) -> HTMLResponse:
+        return _page("error.html", status, message=message)
+
+    def autopost(user: User, pending: dict[str, Any]) -> HTMLResponse:
+        sp = idp.config.service_providers.get(pending["sp"])
+        if sp is None or pending["acs"] not in sp.acs_urls:
+            return refused("The application is no longer configured.")
+        saml_response = idp.issue(user, sp, pending["acs"], in_response_to=pending.get("request_id"))
+        log.info("issued response user=%s sp=%s acs=%s", user.username, sp.key, pending["acs"])
+        return _page("autopost.html", sp_name=sp.display_name, acs_url=pending["acs"], saml_response=saml_response, relay_state=pending.get("relay"))
+
+    async def form_of(request: Request) -> Any:
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
+            raise RequestRefused("the request is too large")
+        return await request.form()
+
+    async def metadata(_: Request) -> Response:
+        return Response(idp.metadata(), media_type="application/samlmetadata+xml")
+
+    async def login_form(request: Request) -> Response:
+        pending = request.session.get("pending")
+        sp = idp.config.service_providers.get(pending["sp"]) if pending else None
+        return _page("login.html", base=base, csrf=csrf(request), error=None, pending=sp.display_name if sp else None, entity_id=idp.entity_id)
+
+    async def login(request: Request) -> Response:
+        try:
+            form = await form_of(request)
+        except RequestRefused as exc:
+            return refused(str(exc), 413)
+        if not csrf_ok(request, form):
+            return refused("The sign-in form expired. Reload the page and try again.", 403)
+        username = str(form.get("username", ""))[:128]
+        address = request.client.host if request.client else "unknown"
+        keys = (f"user:{username.lower()}", f"addr:{address}")
+
+        def again(message: str, status: int) -> Response:
+            return _page("login.html", status, base=base, csrf=csrf(request), error=message, pending=None, entity_id=idp.entity_id)
+
+        if idp.throttle.blocked(*keys):
+            log.info("login throttled user=%s address=%s", username, address)
+            return again(THROTTLED, 429)
+        user = idp.config.directory.authenticate(username, str(form.get("password", "")), str(form.get("otp", "")) or None)
+        if user is None:
+            idp.throttle.failed(*keys)
+            log.info("login failed user=%s address=%s", username, address)
+            return again(GENERIC_LOGIN_ERROR, 401)
+        idp.throttle.succeeded(keys[0])  # not the address: one good account must not reset an attacker's address count
+        pending = request.session.pop("pending", None)
+        request.session.clear()
+        request.session["user"] = user.username
+        log.info("login user=%s address=%s", user.username, address)
+        if pending:
+            return autopost(user, pending)
+        return RedirectResponse(f"{mount_path}/", status_code=303)
+
+    async def logout(request: Request) -> Response:
+        form = await form_of(request)
+        if csrf_ok(request, form):
+            request.session.clear()
+        return RedirectResponse(f"{mount_path}/login", status_code=303)
+
+    async def portal(request: Request) -> Response:
+        user = current_user(request)
+        if user is None:
+            return RedirectResponse(f"{mount_path}/login", status_code=303)
+        apps = [
+            {"key": sp.key, "display_name": sp.display_name, "entity_id": sp.entity_id, "roles": role_values(user, sp)}
+            for sp in idp.config.service_providers.values()
+        ]
+        return _page("portal.html", base=base, csrf=csrf(request), user=user, apps=apps)
+
+    async def launch(request: Request) -> Response:
+        """IdP-initiated SSO: POST from the portal (CSRF-checked), so no other site can sign the user in anywhere."""
+        user = current_user(request)
+        if user is None:
+            return RedirectResponse(f"{mount_path}/login", status_code=303)
+        form = await form_of(request)
+        if not csrf_ok(request, form):
+            return refused("The page expired. Go back to the portal and try again.", 403)
+        sp = idp.config.service_providers.get(request.path_params["sp"])
+        if sp is None:
+            return refused("No such application.", 404)
+        relay = str(form.get("RelayState", ""))[:MAX_RELAY_STATE] or None
+        return autopost(user, {"sp": sp.key, "acs": sp.acs_urls[0], "relay": relay})
+
+    async def sso(request: Request) -> Response:
+        """SP-initiated SSO, HTTP-Redirect (GET) or HTTP-POST binding."""
+        try:
+            if request.method == "GET":
+                params: Any = request.query_params
+                binding = "redirect"
+            else:
+                params = await form_of(request)
+                binding = "post"
+            saml_request = params.get("SAMLRequest")
+            if not saml_request:
+                raise RequestRefused("the request carries no SAMLRequest")
+            relay = params.get("RelayState")
+            if relay is not None and len(relay) > MAX_RELAY_STATE:
+                raise RequestRefused("RelayState is too long")
+            request_info: AuthnRequest = parse_authn_request(idp.config, str(saml_request), binding=binding, raw_query=request.url.query)
+        except RequestRefused as exc:
+            log.info("AuthnRequest refused: %s", exc)
+            return refused(str(exc))
+        pending = {"sp": request_info.sp.key, "acs": request_info.acs_url, "request_id": request_info.id, "relay": relay}
+        user = current_user(request)
+        if user is None:
+            request.session["pending"] = pending
+            return RedirectResponse(f"{mount_path}/login", status_code=303)
+        return autopost(user, pending)
+
+    async def ecp(request: Request) -> Response:
+        def fault(code: str, message: str, status: int) -> Response:
+            headers = {"WWW-Authenticate": 'Basic realm="samlfed"'} if status == 401 else {}
+            return Response(fault_envelope(code, message), status_code=status, media_type=SOAP_CONTENT_TYPE, headers=headers)
+
+        username, password = _basic_credentials(request.headers.get("authorization", ""))
+        address = request.client.host if request.client else "unknown"
+        keys = (f"user:{username.lower()}", f"addr:{address}")
+        if idp.throttle.blocked(*keys):
+            return fault("Client", THROTTLED, 429)
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            return fault("Client", "the request is too large", 413)
+        try:
+            request_info = check_authn_request(idp.config, request_from_envelope(body), binding="post", ecp=True)
+        except RequestRefused as exc:
+            return fault("Client", str(exc), 400)
+        user = idp.config.directory.authenticate(username, password, request.headers.get("x-samlfed-otp")) if username else None
+        if user is None:
+            idp.throttle.failed(*keys)
+            log.info("ECP login failed user=%s address=%s", username, address)
+            return fault("Client", GENERIC_LOGIN_ERROR, 401)
+        idp.throttle.succeeded(keys[0])
+        xml = idp.issue_xml(user, request_info.sp, request_info.acs_url, in_response_to=request_info.id)
+        log.info("issued ECP response user=%s sp=%s", user.username, request_info.sp.key)
+        return Response(response_envelope(xml, request_info.acs_url), media_type=SOAP_CONTENT_TYPE)
+
+    routes = [
+        Route("/metadata", metadata, methods=["GET"]),
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/", portal, methods=["GET"]),
+        Route("/launch/{sp}", launch, methods=["POST"]),
+        Route("/sso", sso, methods=["GET", "POST"]),
+        Route("/ecp", ecp, methods=["POST"]),
+    ]
+    session = Middleware(
+        SessionMiddleware,
+        secret_key=_session_secret(key_dir),
+        session_cookie="samlfed_idp",
+        max_age=SESSION_SECONDS,
+        path=mount_path or "/",
+        same_site="lax",
+        https_only=base.startswith("https://"),
+    )
+    return Starlette(routes=routes, middleware=[session])
+
+
+def _basic_credentials(header: str) -> tuple[str, str]:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return "", ""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return "", ""
+    username, _, password = decoded.partition(":")
+    return username[:128], password
