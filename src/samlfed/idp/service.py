@@ -13,7 +13,7 @@ from .config import IdpConfig, ServiceProvider, load_config
 from .directory import User
 from .keys import KeyStore
 from .presets import EMAIL
-from .throttle import Throttle
+from .throttle import LoginThrottle
 
 BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 NAME_ID_FORMATS = (c.NAMEID_PERSISTENT, EMAIL, c.NAMEID_FORMAT_UNSPECIFIED)
@@ -25,7 +25,7 @@ class IdentityProvider:
         self.config_path = config_path
         self.base_url = base_url.rstrip("/")
         self.keys = KeyStore(key_dir)
-        self.throttle = Throttle()
+        self.throttle = LoginThrottle()
         self._config: IdpConfig | None = None
         self._stamp: int | None = None
 

@@ -28,22 +28,41 @@ class Throttle:
             failures.popleft()
         return failures
 
-    def blocked(self, *keys: str, now: float | None = None) -> bool:
+    def blocked(self, key: str, now: float | None = None) -> bool:
         moment = time.monotonic() if now is None else now
         with self._lock:
-            return any(len(self._recent(key, moment)) >= self.limit for key in keys)
+            return len(self._recent(key, moment)) >= self.limit
 
-    def failed(self, *keys: str, now: float | None = None) -> None:
+    def failed(self, key: str, now: float | None = None) -> None:
         moment = time.monotonic() if now is None else now
         with self._lock:
-            for key in keys:
-                failures = self._failures.pop(key, None) or deque()
-                failures.append(moment)
-                self._failures[key] = failures  # re-inserted: dict order is recency order
+            failures = self._recent(key, moment)
+            self._failures.pop(key, None)
+            failures.append(moment)
+            self._failures[key] = failures  # re-inserted: dict order is recency order
             while len(self._failures) > self.max_keys:
                 self._failures.pop(next(iter(self._failures)))
 
-    def succeeded(self, *keys: str) -> None:
+    def succeeded(self, key: str) -> None:
         with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+            self._failures.pop(key, None)
+
+
+class LoginThrottle:
+    """Failed logins: 5 per user name and 20 per client address within 5 minutes (a shared office address
+    gets more room than one account). Unknown user names are counted like real ones."""
+
+    def __init__(self, per_user: int = 5, per_address: int = 20, window: float = 300.0) -> None:
+        self.users = Throttle(per_user, window)
+        self.addresses = Throttle(per_address, window)
+
+    def blocked(self, username: str, address: str) -> bool:
+        return self.users.blocked(username.lower()) or self.addresses.blocked(address)
+
+    def failed(self, username: str, address: str) -> None:
+        self.users.failed(username.lower())
+        self.addresses.failed(address)
+
+    def succeeded(self, username: str) -> None:
+        """Only the user's count resets: one good account must not reset an attacker's address count."""
+        self.users.succeeded(username.lower())

@@ -111,20 +111,19 @@ def build_idp_app(idp: IdentityProvider, key_dir: Path) -> Starlette:
             return refused("The sign-in form expired. Reload the page and try again.", 403)
         username = str(form.get("username", ""))[:128]
         address = request.client.host if request.client else "unknown"
-        keys = (f"user:{username.lower()}", f"addr:{address}")
 
         def again(message: str, status: int) -> Response:
             return _page("login.html", status, base=base, csrf=csrf(request), error=message, pending=None, entity_id=idp.entity_id)
 
-        if idp.throttle.blocked(*keys):
+        if idp.throttle.blocked(username, address):
             log.info("login throttled user=%s address=%s", username, address)
             return again(THROTTLED, 429)
         user = idp.config.directory.authenticate(username, str(form.get("password", "")), str(form.get("otp", "")) or None)
         if user is None:
-            idp.throttle.failed(*keys)
+            idp.throttle.failed(username, address)
             log.info("login failed user=%s address=%s", username, address)
             return again(GENERIC_LOGIN_ERROR, 401)
-        idp.throttle.succeeded(keys[0])  # not the address: one good account must not reset an attacker's address count
+        idp.throttle.succeeded(username)
         pending = request.session.pop("pending", None)
         request.session.clear()
         request.session["user"] = user.username
@@ -196,8 +195,7 @@ def build_idp_app(idp: IdentityProvider, key_dir: Path) -> Starlette:
 
         username, password = _basic_credentials(request.headers.get("authorization", ""))
         address = request.client.host if request.client else "unknown"
-        keys = (f"user:{username.lower()}", f"addr:{address}")
-        if idp.throttle.blocked(*keys):
+        if idp.throttle.blocked(username, address):
             return fault("Client", THROTTLED, 429)
         body = await request.body()
         if len(body) > MAX_FORM_BYTES:
@@ -208,10 +206,10 @@ def build_idp_app(idp: IdentityProvider, key_dir: Path) -> Starlette:
             return fault("Client", str(exc), 400)
         user = idp.config.directory.authenticate(username, password, request.headers.get("x-samlfed-otp")) if username else None
         if user is None:
-            idp.throttle.failed(*keys)
+            idp.throttle.failed(username, address)
             log.info("ECP login failed user=%s address=%s", username, address)
             return fault("Client", GENERIC_LOGIN_ERROR, 401)
-        idp.throttle.succeeded(keys[0])
+        idp.throttle.succeeded(username)
         xml = idp.issue_xml(user, request_info.sp, request_info.acs_url, in_response_to=request_info.id)
         log.info("issued ECP response user=%s sp=%s", user.username, request_info.sp.key)
         return Response(response_envelope(xml, request_info.acs_url), media_type=SOAP_CONTENT_TYPE)
