@@ -14,12 +14,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# For now the demo signs a fresh AWS-shaped response with a throw-away IdP key and shows the doctor's
-# verdict on it, then on a tampered copy. It becomes the full federation demo with the built-in IdP.
+# The whole federation on 127.0.0.1:8080 (built-in IdP + IAM/STS, SQLite in .demo), seeded with two accounts,
+# roles and users; it prints who can sign in and three next steps, and serves until Ctrl-C.
 demo: $(STAMP)
-	$(BIN)/samlfed sample --out .demo
-	$(BIN)/samlfed doctor .demo/response.b64 --metadata .demo/idp-metadata.xml
-	-$(BIN)/samlfed doctor .demo/tampered.b64 --metadata .demo/idp-metadata.xml
+	$(BIN)/samlfed demo --data-dir .demo
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench

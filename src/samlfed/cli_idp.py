@@ -103,7 +103,7 @@ def users_add(
     _edit_users(idp_dir, data_dir, add)
     typer.echo(f"added {username}")
     if secret:
-        typer.echo(f"TOTP secret: {secret}\nTOTP URI:    {pyotp.TOTP(secret).provisioning_uri(username, issuer_name='samlfed')}")
+        typer.echo(f"TOTP secret: {secret}\nTOTP URI:    {pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name='samlfed')}")
 
 
 @users_cli.command("list")

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 
 from .demo import ACCOUNTS, DemoSeed, provider_arn, role_arn
 
 
+def commands() -> tuple[str, str]:
+    """How to call samlfed and the AWS CLI as this process was called (`.venv/bin/samlfed` under `make demo`)."""
+    program = Path(sys.argv[0])
+    if program.name == "samlfed" and program.parent != Path("."):
+        aws = program.parent / "aws"
+        return shlex.quote(str(program)), shlex.quote(str(aws)) if aws.exists() else "aws"
+    return "samlfed", "aws"
+
+
 def next_steps(seed: DemoSeed, base_url: str, data_dir: Path) -> str:
+    samlfed, aws = commands()
     dev = "111111111111"
     dev_key, dev_secret = seed.admin_keys[dev]
     idp_dir = shlex.quote(str(data_dir / "idp"))
@@ -34,14 +45,14 @@ def next_steps(seed: DemoSeed, base_url: str, data_dir: Path) -> str:
         "",
         "  2. AWS CLI: assume alice's Developer role with a fresh assertion, then use the credentials.",
         f"       export AWS_ENDPOINT_URL={base_url} AWS_DEFAULT_REGION=us-east-1",
-        f"       SAML=$(samlfed idp assertion --idp-dir {idp_dir} --user alice --public-url {base_url})",
-        f"       aws sts assume-role-with-saml --role-arn {role_arn(dev, 'Developer')} \\",
+        f"       SAML=$({samlfed} idp assertion --idp-dir {idp_dir} --user alice --public-url {base_url})",
+        f"       {aws} sts assume-role-with-saml --role-arn {role_arn(dev, 'Developer')} \\",
         f"           --principal-arn {provider_arn(dev)} --saml-assertion \"$SAML\"",
-        f"       AWS_ACCESS_KEY_ID={dev_key} AWS_SECRET_ACCESS_KEY={dev_secret} aws iam list-roles",
+        f"       AWS_ACCESS_KEY_ID={dev_key} AWS_SECRET_ACCESS_KEY={dev_secret} {aws} iam list-roles",
         "",
         "  3. Doctor: see why bob cannot be a Developer.",
-        f"       samlfed idp assertion --idp-dir {idp_dir} --user bob --public-url {base_url} > bob.b64",
-        f"       samlfed doctor bob.b64 --metadata {shlex.quote(str(seed.metadata_path))} --acs {base_url}/saml \\",
+        f"       {samlfed} idp assertion --idp-dir {idp_dir} --user bob --public-url {base_url} > bob.b64",
+        f"       {samlfed} doctor bob.b64 --metadata {shlex.quote(str(seed.metadata_path))} --acs {base_url}/saml \\",
         f"           --role-arn {role_arn(dev, 'Developer')} --principal-arn {provider_arn(dev)}",
     ]
     return "\n".join(lines)

@@ -1,0 +1,84 @@
+"""`samlfed idp ...` and `samlfed demo` through typer, on real files."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lxml import etree
+from typer.testing import CliRunner
+
+from samlfed.cli import app
+from samlfed.idp.directory import read_yaml
+from samlfed.saml import ValidationSettings, validate
+from samlfed.saml.metadata import parse_metadata
+
+runner = CliRunner()
+
+
+def _run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), input=input)
+
+
+def test_users_add_list_passwd_delete(tmp_path: Path) -> None:
+    idp_dir = ["--idp-dir", str(tmp_path / "idp")]
+    added = _run("idp", "users", "add", "dana", "--password", "dana's password", "--email", "dana@example.com", "--department", "Ops",
+                 "--group", "AWS-111111111111-Ops", "--attribute", "costcenter=42", "--totp", *idp_dir)
+    assert added.exit_code == 0, added.output
+    assert re.search(r"TOTP secret: [A-Z2-7]{32}", added.output) and "otpauth://totp/" in added.output
+    stored = read_yaml(tmp_path / "idp" / "idp.yaml")["users"]["dana"]
+    assert stored["password_hash"].startswith("$argon2id$") and "dana's password" not in json.dumps(stored)
+    assert stat.S_IMODE((tmp_path / "idp" / "idp.yaml").stat().st_mode) == 0o600
+
+    listed = json.loads(_run("idp", "users", "list", "--json", *idp_dir).output)
+    assert listed == [{"username": "dana", "display_name": "", "email": "dana@example.com", "department": "Ops", "groups": ["AWS-111111111111-Ops"], "totp": True, "disabled": False}]
+    assert "password_hash" not in _run("idp", "users", "list", *idp_dir).output
+
+    assert _run("idp", "users", "add", "dana", "--password", "another password", *idp_dir).exit_code == 2  # exists
+    assert _run("idp", "users", "add", "eve", "--password", "short", *idp_dir).exit_code == 2
+    assert _run("idp", "users", "add", "bad name", "--password", "long enough", *idp_dir).exit_code == 2
+    old_hash = stored["password_hash"]
+    assert _run("idp", "users", "passwd", "dana", *idp_dir, input="a new password\na new password\n").exit_code == 0
+    assert read_yaml(tmp_path / "idp" / "idp.yaml")["users"]["dana"]["password_hash"] != old_hash
+    assert _run("idp", "users", "passwd", "nobody", "--password", "whatever123", *idp_dir).exit_code == 2
+    assert _run("idp", "users", "delete", "dana", *idp_dir).exit_code == 0
+    assert _run("idp", "users", "delete", "dana", *idp_dir).exit_code == 2
+    assert json.loads(_run("idp", "users", "list", "--json", *idp_dir).output) == []
+
+
+def test_rotate_key_publishes_a_new_key(tmp_path: Path) -> None:
+    idp_dir = ["--idp-dir", str(tmp_path / "idp"), "--public-url", "http://127.0.0.1:9"]
+    before = parse_metadata(_run("idp", "metadata", *idp_dir).output.encode())
+    rotated = _run("idp", "rotate-key", "--grace", "2h", "--idp-dir", str(tmp_path / "idp"))
+    assert rotated.exit_code == 0 and "signs from" in rotated.output
+    after = parse_metadata(_run("idp", "metadata", *idp_dir).output.encode())
+    assert len(after.signing_keys) == len(before.signing_keys) + 1
+    assert _run("idp", "rotate-key", "--grace", "soon", "--idp-dir", str(tmp_path / "idp")).exit_code == 2
+
+
+def test_demo_seeds_idempotently_and_its_assertion_step_works(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    first = _run("demo", "--no-serve", "--data-dir", "demo", "--port", "8089")
+    assert first.exit_code == 0, first.output
+    second = _run("demo", "--no-serve", "--data-dir", "demo", "--port", "8089")
+    assert second.exit_code == 0, second.output
+    keys = re.findall(r"(\d{12}) acme-\w+\s+(AKIA\w+)", first.output)
+    assert [k for k, _ in keys] == ["111111111111", "222222222222"]
+    assert re.findall(r"(\d{12}) acme-\w+\s+(AKIA\w+)", second.output) == keys  # the same administrator keys again
+    passwords = re.findall(r"^  (alice|bob|admin)\s+(\S+)", first.output, re.M)
+    assert [u for u, _ in passwords] == ["alice", "bob", "admin"]
+    assert passwords != re.findall(r"^  (alice|bob|admin)\s+(\S+)", second.output, re.M)  # fresh passwords each start
+
+    # Next step 2's first command, as printed.
+    command = re.search(r"SAML=\$\(samlfed (idp assertion [^)]*)\)", second.output).group(1).split()
+    assertion = _run(*command)
+    assert assertion.exit_code == 0, assertion.output
+    trust = parse_metadata(Path("demo/idp-metadata.xml").read_bytes()).trust()
+    settings = ValidationSettings().accepting(acs_urls=["http://127.0.0.1:8089/saml"])
+    verified = validate(assertion.output.strip(), trust, now=datetime.now(UTC), settings=settings)
+    assert verified.claims.role_session_name == "alice@acme.example"
+    assert etree.fromstring(Path("demo/idp-metadata.xml").read_bytes()).get("entityID") == "http://127.0.0.1:8089/idp/metadata"
+    assert _run("idp", "assertion", "--user", "nobody", "--idp-dir", "demo/idp").exit_code == 2

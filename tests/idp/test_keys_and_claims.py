@@ -1,0 +1,211 @@
+"""Key rotation, shape presets, claim rules, the directory and the throttle of the built-in IdP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from samlfed.idp.config import parse_config
+from samlfed.idp.directory import DirectoryError, User, hash_password, load_users
+from samlfed.idp.presets import PRESETS
+from samlfed.idp.service import IdentityProvider
+from samlfed.idp.throttle import LoginThrottle, Throttle
+from samlfed.saml import ProviderPolicy, RolePair, SamlValidationError, ValidationSettings, validate
+from samlfed.saml.metadata import parse_metadata
+
+ACS = "https://signin.aws.amazon.com/saml"
+PROVIDER = "arn:aws:iam::111111111111:saml-provider/corp"
+SETTINGS = ValidationSettings()
+
+
+def _config(preset: str = "samlfed") -> dict:
+    return {
+        "service_providers": {
+            "aws": {
+                "entity_id": "urn:amazon:webservices",
+                "acs_urls": [ACS],
+                "preset": preset,
+                "claims": {
+                    "roles": [
+                        {"group": r"AWS-(\d{12})-(\w+)", "value": "arn:aws:iam::$1:role/$2,arn:aws:iam::$1:saml-provider/corp"},
+                        {"value": "arn:aws:iam::111111111111:saml-provider/corp,arn:aws:iam::111111111111:role/Everyone"},
+                    ],
+                    "role_session_name": "email",
+                    "principal_tags": {"department": "department", "missing": "nothing"},
+                    "transitive_tag_keys": ["department", "missing"],
+                },
+            }
+        },
+        "users": {
+            "carol": {
+                "password_hash": hash_password("carol's password"),
+                "email": "carol@example.com",
+                "department": "Engineering",
+                "groups": ["AWS-111111111111-Developer", "AWS-111111111111-Ops", "Staff"],
+            }
+        },
+    }
+
+
+@pytest.fixture
+def idp(tmp_path: Path) -> IdentityProvider:
+    import yaml
+
+    path = tmp_path / "idp.yaml"
+    path.write_text(yaml.safe_dump(_config()))
+    return IdentityProvider(path, tmp_path / "keys", "https://idp.example.test/idp")
+
+
+def _use_preset(idp: IdentityProvider, preset: str) -> None:
+    import yaml
+
+    idp.config_path.write_text(yaml.safe_dump(_config(preset)))
+
+
+def _trust(metadata: bytes, policy: ProviderPolicy = ProviderPolicy()):  # type: ignore[no-untyped-def]
+    trust = parse_metadata(metadata).trust()
+    return type(trust)(trust.entity_id, trust.signing_keys, policy=policy)
+
+
+def _issue(idp: IdentityProvider, now: datetime) -> str:
+    config = idp.config
+    return idp.issue(config.directory.get("carol"), config.service_providers["aws"], ACS, now=now)
+
+
+def test_a_provider_registered_before_rotation_accepts_assertions_during_and_after_it(idp: IdentityProvider) -> None:
+    start = datetime.now(UTC)
+    before = idp.metadata(start)
+    trust = _trust(before)
+    assert len(trust.signing_keys) == 2  # signing key + pre-published next key
+    scheduled = idp.keys.rotate(start, timedelta(hours=1))
+    during = start + timedelta(minutes=30)
+    assert len(_trust(idp.metadata(during)).signing_keys) == 3
+    assert validate(_issue(idp, during), trust, now=during, settings=SETTINGS).response.issuer == idp.entity_id
+    after = start + timedelta(hours=2)
+    assert idp.keys.signing_entry(after).kid == scheduled.kid
+    assert validate(_issue(idp, after), trust, now=after, settings=SETTINGS).claims.role_session_name == "carol@example.com"
+    # After the switch the old key leaves the metadata; a provider registered during the grace period is ready
+    # for the following rotation too.
+    assert len(_trust(idp.metadata(after)).signing_keys) == 2
+    registered_during = _trust(idp.metadata(during))
+    idp.keys.rotate(after, timedelta(0))
+    later = after + timedelta(seconds=1)
+    validate(_issue(idp, later), registered_during, now=later, settings=SETTINGS)
+    with pytest.raises(SamlValidationError) as rejected:  # the first metadata no longer has the signing key
+        validate(_issue(idp, later), trust, now=later, settings=SETTINGS)
+    assert rejected.value.check_id == "signature.verify"
+
+
+def test_rotation_is_seen_by_a_running_idp_and_keys_are_owner_only(idp: IdentityProvider, tmp_path: Path) -> None:
+    other = IdentityProvider(idp.config_path, tmp_path / "keys", idp.base_url)  # e.g. `samlfed idp rotate-key`
+    now = datetime.now(UTC)
+    other.keys.rotate(now, timedelta(0))
+    assert idp.keys.signing_entry(now + timedelta(seconds=1)).kid == other.keys.signing_entry(now + timedelta(seconds=1)).kid
+    for key_file in (tmp_path / "keys").glob("*.key.pem"):
+        assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_each_preset_is_accepted_by_the_validation_core_with_the_expected_roles(idp: IdentityProvider, name: str) -> None:
+    _use_preset(idp, name)
+    now = datetime.now(UTC)
+    policy = ProviderPolicy(allow_response_only_signature=PRESETS[name].sign == "response")
+    verified = validate(_issue(idp, now), _trust(idp.metadata(now), policy), now=now, settings=SETTINGS)
+    assert set(verified.claims.roles) == {
+        RolePair("arn:aws:iam::111111111111:role/Developer", PROVIDER),
+        RolePair("arn:aws:iam::111111111111:role/Ops", PROVIDER),
+        RolePair("arn:aws:iam::111111111111:role/Everyone", PROVIDER),
+    }
+    assert verified.claims.principal_tags == {"department": "Engineering"}
+    assert verified.claims.transitive_tag_keys == ("department",)
+    assert verified.response.name_id_format == PRESETS[name].name_id_format
+    assert verified.response.signed == PRESETS[name].sign
+
+
+def test_presets_really_differ_in_shape(idp: IdentityProvider) -> None:
+    import base64
+
+    from lxml import etree
+
+    def shape(name: str) -> tuple:
+        _use_preset(idp, name)
+        root = etree.fromstring(base64.b64decode(_issue(idp, datetime.now(UTC))))
+        roles = root.findall(".//{*}Attribute[@Name='https://aws.amazon.com/SAML/Attributes/Role']")
+        first_value = roles[0].findtext("{*}AttributeValue")
+        return (len(roles), first_value.split(",")[0].split(":")[5].split("/")[0], roles[0].get("NameFormat"), roles[0][0].get("{http://www.w3.org/2001/XMLSchema-instance}type"))
+
+    assert shape("keycloak")[0] == 3 and shape("okta")[0] == 1
+    assert shape("adfs")[1] == "saml-provider" and shape("okta")[1] == "role"
+    assert shape("entra")[2:] == (None, None) and shape("okta")[2:] == ("urn:oasis:names:tc:SAML:2.0:attrname-format:uri", "xs:string")
+
+
+def test_the_google_preset_needs_the_response_only_opt_in(idp: IdentityProvider) -> None:
+    _use_preset(idp, "google")
+    now = datetime.now(UTC)
+    with pytest.raises(SamlValidationError) as rejected:
+        validate(_issue(idp, now), _trust(idp.metadata(now)), now=now, settings=SETTINGS)
+    assert rejected.value.check_id == "signature.required"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c["service_providers"]["aws"].update(preset="ping"), "unknown preset"),
+        (lambda c: c["service_providers"]["aws"].update(acs_urls=["ftp://x"]), r"must be http\(s\) URLs"),
+        (lambda c: c["service_providers"]["aws"]["claims"]["roles"].append({"group": "(", "value": "x"}), "not a regular expression"),
+        (lambda c: c["service_providers"]["aws"]["claims"]["roles"].append({"group": "(a)", "value": "$2"}), "fewer groups"),
+        (lambda c: c["service_providers"]["aws"]["claims"].update(session_duration=60), "900-43200"),
+        (lambda c: c["users"].update({"bad name": {"password_hash": "x"}}), "is not 1-64"),
+        (lambda c: c["users"].update({"dave": {"email": "d@example.com"}}), "needs a password_hash"),
+        (lambda c: c["users"]["carol"].update(totp_secret="not base32!"), "not a base32 secret"),
+    ],
+)
+def test_configuration_errors_are_clear(change, message: str) -> None:  # type: ignore[no-untyped-def]
+    config = _config()
+    change(config)
+    with pytest.raises(DirectoryError, match=message):
+        parse_config(config)
+
+
+def test_authentication_fails_the_same_way_for_every_reason() -> None:
+    secret = pyotp.random_base32()
+    directory = load_users(
+        {
+            "erin": {"password_hash": hash_password("erin's password")},
+            "frank": {"password_hash": hash_password("frank's password"), "disabled": True},
+            "grace": {"password_hash": hash_password("grace's password"), "totp_secret": secret},
+        }
+    )
+    assert isinstance(directory.authenticate("erin", "erin's password", None), User)
+    assert directory.authenticate("erin", "wrong password", None) is None
+    assert directory.authenticate("nobody", "erin's password", None) is None
+    assert directory.authenticate("frank", "frank's password", None) is None
+    assert directory.authenticate("grace", "grace's password", None) is None
+    assert directory.authenticate("grace", "grace's password", "000000" if pyotp.TOTP(secret).now() != "000000" else "111111") is None
+    assert directory.authenticate("grace", "grace's password", pyotp.TOTP(secret).now()) is not None
+    with pytest.raises(DirectoryError):
+        hash_password("short")
+    assert load_users({"erin": {"password_hash": hash_password("erin's password")}}).users["erin"].password_hash.startswith("$argon2id$")
+
+
+def test_throttle_windows_and_limits() -> None:
+    throttle = Throttle(limit=3, window=60, max_keys=2)
+    for moment in (0, 1, 2):
+        assert not throttle.blocked("a", now=moment)
+        throttle.failed("a", now=moment)
+    assert throttle.blocked("a", now=3) and not throttle.blocked("a", now=61)
+    throttle.failed("b", now=4)
+    throttle.failed("c", now=5)  # more keys than max_keys: the oldest ("a") is forgotten
+    assert not throttle.blocked("a", now=6)
+    logins = LoginThrottle(per_user=2, per_address=3)
+    logins.failed("Erin", "10.0.0.1")
+    logins.failed("erin", "10.0.0.2")
+    assert logins.blocked("ERIN", "10.0.0.9")  # user names are counted case-insensitively
+    logins.succeeded("erin")
+    assert not logins.blocked("erin", "10.0.0.9")
+    for name in ("x", "y", "z"):
+        logins.failed(name, "10.0.0.3")
+    assert logins.blocked("someone-else", "10.0.0.3")
