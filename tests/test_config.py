@@ -32,3 +32,17 @@ def test_defaults_and_unknown_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     bad.write_text("prot = 1\n")
     with pytest.raises(ValueError, match="unknown settings"):
         Settings.from_env(config=bad)
+
+
+def test_idp_settings_travel_to_worker_processes(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from samlfed.config import Settings
+
+    settings = Settings.from_env(data_dir=tmp_path, with_idp=True, port=9000)
+    assert settings.idp_directory() == tmp_path / "idp" and settings.base_url == "http://127.0.0.1:9000"
+    for name, value in settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SAMLFED_IDP_DIR", str(tmp_path / "elsewhere"))
+    again = Settings.from_env()
+    assert again.with_idp and again.idp_directory() == tmp_path / "elsewhere"
+    monkeypatch.setenv("SAMLFED_WITH_IDP", "0")
+    assert not Settings.from_env().with_idp

@@ -177,3 +177,22 @@ def test_every_login_failure_looks_the_same_and_repeats_are_throttled(demo: dict
         statuses = [login(demo, browser, "bob", password=f"wrong-{n}").status_code for n in range(5)]
         assert statuses == [401, 401, 401, 401, 429]  # bob had one failure above: the fifth in the window is refused
         assert login(demo, browser, "bob").status_code == 429  # even the right password, while throttled
+
+
+def test_bad_requests_get_a_clear_answer_never_a_500(demo: dict) -> None:
+    url = demo["url"]
+    big = b"username=" + b"a" * 300_000
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    answers = [
+        httpx.post(f"{url}/idp/login", content=big, headers=form),
+        httpx.post(f"{url}/idp/login", content=b"username=alice", headers={"Content-Type": "application/json"}),
+        httpx.post(f"{url}/idp/login", content=b"u=%ff%fe", headers=form),
+        httpx.post(f"{url}/idp/sso", content=big, headers=form),
+        httpx.post(f"{url}/idp/ecp", content=b"<x>" + b"a" * 300_000 + b"</x>", auth=("alice", "x")),
+        httpx.post(f"{url}/idp/ecp", content=b"\x00\xff", auth=("alice", "x")),
+        httpx.get(f"{url}/idp/sso"),
+        httpx.post(f"{url}/idp/launch/aws", content=b"csrf=x", headers=form),
+    ]
+    for answer in answers:
+        assert 300 <= answer.status_code < 500, (answer.request.url, answer.status_code)
+        assert b"Traceback" not in answer.content

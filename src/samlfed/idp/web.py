@@ -9,6 +9,7 @@ import logging
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jinja2
 from starlette.applications import Starlette
@@ -88,11 +89,15 @@ def build_idp_app(idp: IdentityProvider, key_dir: Path) -> Starlette:
         log.info("issued response user=%s sp=%s acs=%s", user.username, sp.key, pending["acs"])
         return _page("autopost.html", sp_name=sp.display_name, acs_url=pending["acs"], saml_response=saml_response, relay_state=pending.get("relay"))
 
-    async def form_of(request: Request) -> Any:
-        declared = request.headers.get("content-length", "0")
-        if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
-            raise RequestRefused("the request is too large")
-        return await request.form()
+    async def form_of(request: Request) -> dict[str, str]:
+        """An urlencoded form body, read with a size bound (every form here is urlencoded)."""
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+            raise RequestRefused("the request is not an HTML form post")
+        try:
+            text = (await _bounded_body(request)).decode("utf-8")
+            return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=50))
+        except (UnicodeDecodeError, ValueError):
+            raise RequestRefused("the form is not valid UTF-8 or has too many fields") from None
 
     async def metadata(_: Request) -> Response:
         return Response(idp.metadata(), media_type="application/samlmetadata+xml")
@@ -103,10 +108,7 @@ def build_idp_app(idp: IdentityProvider, key_dir: Path) -> Starlette:
         return _page("login.html", base=base, csrf=csrf(request), error=None, pending=sp.display_name if sp else None, entity_id=idp.entity_id)
 
     async def login(request: Request) -> Response:
-        try:
-            form = await form_of(request)
-        except RequestRefused as exc:
-            return refused(str(exc), 413)
+        form = await form_of(request)
         if not csrf_ok(request, form):
             return refused("The sign-in form expired. Reload the page and try again.", 403)
         username = str(form.get("username", ""))[:128]
@@ -197,11 +199,8 @@ def build_idp_app(idp: IdentityProvider, key_dir: Path) -> Starlette:
         address = request.client.host if request.client else "unknown"
         if idp.throttle.blocked(username, address):
             return fault("Client", THROTTLED, 429)
-        body = await request.body()
-        if len(body) > MAX_FORM_BYTES:
-            return fault("Client", "the request is too large", 413)
         try:
-            request_info = check_authn_request(idp.config, request_from_envelope(body), binding="post", ecp=True)
+            request_info = check_authn_request(idp.config, request_from_envelope(await _bounded_body(request)), binding="post", ecp=True)
         except RequestRefused as exc:
             return fault("Client", str(exc), 400)
         user = idp.config.directory.authenticate(username, password, request.headers.get("x-samlfed-otp")) if username else None
@@ -233,7 +232,21 @@ def build_idp_app(idp: IdentityProvider, key_dir: Path) -> Starlette:
         same_site="lax",
         https_only=base.startswith("https://"),
     )
-    return Starlette(routes=routes, middleware=[session])
+
+    async def on_refused(_: Request, exc: Exception) -> Response:
+        return refused(str(exc))
+
+    return Starlette(routes=routes, middleware=[session], exception_handlers={RequestRefused: on_refused})
+
+
+async def _bounded_body(request: Request) -> bytes:
+    """The request body, refusing more than MAX_FORM_BYTES whatever Content-Length claims (or chunked)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise RequestRefused("the request is too large")
+    return body
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:
