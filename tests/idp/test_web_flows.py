@@ -196,3 +196,10 @@ def test_bad_requests_get_a_clear_answer_never_a_500(demo: dict) -> None:
     for answer in answers:
         assert 300 <= answer.status_code < 500, (answer.request.url, answer.status_code)
         assert b"Traceback" not in answer.content
+
+
+def test_a_login_post_without_the_form_s_token_is_refused(demo: dict) -> None:
+    """Login CSRF: a fresh session has no token, and an empty one must not match it."""
+    with httpx.Client() as browser:
+        answer = browser.post(f"{demo['url']}/idp/login", data={"csrf": "", "username": "alice", "password": demo["passwords"]["alice"]})
+    assert answer.status_code == 403 and "samlfed_idp" not in answer.headers.get("set-cookie", "")

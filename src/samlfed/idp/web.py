@@ -69,7 +69,8 @@ def build_idp_app(idp: IdentityProvider, key_dir: Path) -> Starlette:
         return token
 
     def csrf_ok(request: Request, form: Any) -> bool:
-        return hmac.compare_digest(str(form.get("csrf", "")), str(request.session.get("csrf", "")))
+        expected = str(request.session.get("csrf", ""))
+        return bool(expected) and hmac.compare_digest(str(form.get("csrf", "")), expected)
 
     def current_user(request: Request) -> User | None:
         username = request.session.get("user")
@@ -118,12 +119,12 @@ def build_idp_app(idp: IdentityProvider, key_dir: Path) -> Starlette:
             return _page("login.html", status, base=base, csrf=csrf(request), error=message, pending=None, entity_id=idp.entity_id)
 
         if idp.throttle.blocked(username, address):
-            log.info("login throttled user=%s address=%s", username, address)
+            log.info("login throttled user=%r address=%s", username, address)
             return again(THROTTLED, 429)
         user = idp.config.directory.authenticate(username, str(form.get("password", "")), str(form.get("otp", "")) or None)
         if user is None:
             idp.throttle.failed(username, address)
-            log.info("login failed user=%s address=%s", username, address)
+            log.info("login failed user=%r address=%s", username, address)
             return again(GENERIC_LOGIN_ERROR, 401)
         idp.throttle.succeeded(username)
         pending = request.session.pop("pending", None)
@@ -206,7 +207,7 @@ def build_idp_app(idp: IdentityProvider, key_dir: Path) -> Starlette:
         user = idp.config.directory.authenticate(username, password, request.headers.get("x-samlfed-otp")) if username else None
         if user is None:
             idp.throttle.failed(username, address)
-            log.info("ECP login failed user=%s address=%s", username, address)
+            log.info("ECP login failed user=%r address=%s", username, address)
             return fault("Client", GENERIC_LOGIN_ERROR, 401)
         idp.throttle.succeeded(username)
         xml = idp.issue_xml(user, request_info.sp, request_info.acs_url, in_response_to=request_info.id)
