@@ -99,6 +99,11 @@ def test_a_provider_registered_before_rotation_accepts_assertions_during_and_aft
     assert rejected.value.check_id == "signature.verify"
 
 
+def test_a_clock_before_the_first_key_still_signs_with_it(idp: IdentityProvider) -> None:
+    first = idp.keys.entries()[0]
+    assert idp.keys.signing_entry(first.created - timedelta(hours=1)).kid == first.kid
+
+
 def test_rotation_is_seen_by_a_running_idp_and_keys_are_owner_only(idp: IdentityProvider, tmp_path: Path) -> None:
     other = IdentityProvider(idp.config_path, tmp_path / "keys", idp.base_url)  # e.g. `samlfed idp rotate-key`
     now = datetime.now(UTC)
