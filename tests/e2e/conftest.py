@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import boto3
-import httpx
 import pytest
-import uvicorn
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from saml_factory import ENTITY_ID, PROVIDER_ARN, signer
+from servers import app_in_thread
 
 from samlfed.api.app import build_app
 from samlfed.config import Settings
@@ -39,31 +35,12 @@ TRUST_POLICY = json.dumps(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     ctx = build_context(Settings(data_dir=tmp_path_factory.mktemp("data")))
     admin = create_account(ctx, ACCOUNT, "acme-dev")
-    port = _free_port()
-    uvi = uvicorn.Server(uvicorn.Config(build_app(ctx), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uvi.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    yield {"url": url, "admin": admin}
-    uvi.should_exit = True
-    thread.join(timeout=10)
+    with app_in_thread(build_app(ctx)) as url:
+        yield {"url": url, "admin": admin}
 
 
 def client(server: dict, service: str, **credentials: object):

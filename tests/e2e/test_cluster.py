@@ -6,57 +6,29 @@ import base64
 import json
 import os
 import secrets
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
-import httpx
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from saml_factory import DEV_ROLE, ENTITY_ID, OPS_ROLE, PROVIDER_ARN, response_b64, signer
+from servers import SAMLFED, samlfed_process
 from sqlalchemy import create_engine, text
 
 from samlfed.saml.metadata import build_idp_metadata
 
-SAMLFED = str(Path(sys.executable).with_name("samlfed"))
 POSTGRES_URL = os.environ.get("SAMLFED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}]})
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen([SAMLFED, "serve", "--port", str(port), *args], env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"samlfed serve did not start: {process.stderr.read().decode()[-2000:]}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+def serving(*args: str, env: dict[str, str] | None = None) -> AbstractContextManager[str]:
+    return samlfed_process(["serve"], *args, probe="/healthz", env=env)
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> dict:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
 import httpx
 import pyotp
 import pytest
-import uvicorn
+from servers import app_in_thread, free_port
 
 from samlfed.config import Settings
 from samlfed.idp.demo import seed
@@ -21,12 +18,6 @@ from samlfed.idp.mount import identity_provider
 from samlfed.server import build_context, build_server_app
 
 INTEROP_SP = {"entity_id": "http://sp.interop.test/metadata", "acs": "http://sp.interop.test/acs"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Forms(HTMLParser):
@@ -52,7 +43,7 @@ def forms(response: httpx.Response) -> list[dict]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     data_dir = tmp_path_factory.mktemp("demo")
-    port = _free_port()
+    port = free_port()
     settings = Settings(data_dir=data_dir, port=port, public_url=f"http://127.0.0.1:{port}", with_idp=True)
     ctx = build_context(settings)
     idp = identity_provider(settings)
@@ -65,22 +56,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "claims": {"name_id": "email", "attributes": {"mail": "email", "groups": "groups"}},
     }
     write_yaml(idp.config_path, config)
-    server = uvicorn.Server(uvicorn.Config(build_server_app(settings, ctx), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = settings.base_url
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
     passwords = {u.username: u.password for u in result.users}
     totp = {u.username: u.totp_secret for u in result.users if u.totp_secret}
-    yield {"url": url, "idp": idp, "seed": result, "passwords": passwords, "totp": totp, "ctx": ctx}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_in_thread(build_server_app(settings, ctx), port) as url:
+        yield {"url": url, "idp": idp, "seed": result, "passwords": passwords, "totp": totp, "ctx": ctx}
 
 
 def login(demo: dict, client: httpx.Client, username: str, *, password: str | None = None, otp: str | None = None) -> httpx.Response:

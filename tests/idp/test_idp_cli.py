@@ -86,29 +86,12 @@ def test_demo_seeds_idempotently_and_its_assertion_step_works(tmp_path: Path, mo
 
 def test_idp_serve_runs_the_idp_alone(tmp_path: Path) -> None:
     """`samlfed idp serve`, the installed console script in its own process."""
-    import socket
-    import subprocess
-    import sys
-    import time
-
     import httpx
+    from servers import samlfed_process
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    samlfed = str(Path(sys.executable).with_name("samlfed"))
-    process = subprocess.Popen([samlfed, "idp", "serve", "--port", str(port), "--idp-dir", str(tmp_path / "idp")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline, metadata = time.monotonic() + 20, None
-        while time.monotonic() < deadline and metadata is None:
-            try:
-                metadata = httpx.get(f"http://127.0.0.1:{port}/idp/metadata")
-            except httpx.TransportError:
-                time.sleep(0.1)
-        assert metadata is not None and metadata.status_code == 200
-        assert parse_metadata(metadata.content).entity_id == f"http://127.0.0.1:{port}/idp/metadata"
-        assert httpx.get(f"http://127.0.0.1:{port}/idp/login").status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 404  # the IdP alone: no IAM/STS API
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with samlfed_process(["idp", "serve"], "--idp-dir", str(tmp_path / "idp"), probe="/idp/metadata") as url:
+        metadata = httpx.get(f"{url}/idp/metadata")
+        assert metadata.status_code == 200
+        assert parse_metadata(metadata.content).entity_id == f"{url}/idp/metadata"
+        assert httpx.get(f"{url}/idp/login").status_code == 200
+        assert httpx.get(f"{url}/").status_code == 404  # the IdP alone: no IAM/STS API

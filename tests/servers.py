@@ -1,0 +1,71 @@
+"""Servers for the tests, on 127.0.0.1 only: an ASGI app in a thread, or the installed `samlfed` in its own process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+SAMLFED = str(Path(sys.executable).with_name("samlfed"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, *, seconds: float, gave_up: Callable[[], bool] = lambda: False) -> bool:
+    """Poll `url` until it answers 200; False when `seconds` pass or `gave_up()` says the server is gone."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not gave_up():
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+@contextmanager
+def app_in_thread(app: object, port: int | None = None) -> Iterator[str]:
+    """Serve an ASGI app (with a /healthz route) with uvicorn in a daemon thread; yields its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/healthz", seconds=10)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def samlfed_process(command: Sequence[str], *options: str, probe: str, env: dict[str, str] | None = None, seconds: float = 30) -> Iterator[str]:
+    """Run `samlfed COMMAND --port N OPTIONS...` until the block ends; yields its base URL once `probe` answers 200."""
+    port = free_port()
+    process = subprocess.Popen(
+        [SAMLFED, *command, "--port", str(port), *options], env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        if not wait_until_up(f"{url}{probe}", seconds=seconds, gave_up=lambda: process.poll() is not None):
+            process.terminate()
+            raise AssertionError(f"samlfed {' '.join(command)} did not start: {process.communicate(timeout=15)[1].decode()[-2000:]}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
