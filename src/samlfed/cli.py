@@ -18,16 +18,13 @@ from .saml.timeutil import parse_xs_datetime
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="samlfed: AWS-compatible SAML 2.0 federation.")
 
-_usage = usage_error
-
-
 def _now(value: str | None) -> datetime:
     if value is None:
         return datetime.now(UTC)
     try:
         return parse_xs_datetime(value)
     except ValueError:
-        raise _usage(f"--now {value!r} is not an ISO 8601 instant with a time zone (e.g. 2026-01-31T12:00:00Z)") from None
+        raise usage_error(f"--now {value!r} is not an ISO 8601 instant with a time zone (e.g. 2026-01-31T12:00:00Z)") from None
 
 
 @app.command()
@@ -46,7 +43,7 @@ def doctor(
 ) -> None:
     """Explain, check by check, why a SAML response is accepted or rejected."""
     if (role_arn is None) != (principal_arn is None):
-        raise _usage("--role-arn and --principal-arn go together")
+        raise usage_error("--role-arn and --principal-arn go together")
     moment = _now(now)
     try:
         diagnosis = doctor_mod.examine(
@@ -59,7 +56,7 @@ def doctor(
             requested_role=RolePair(role_arn, principal_arn) if role_arn is not None and principal_arn is not None else None,
         )
     except doctor_mod.DoctorUsageError as exc:
-        raise _usage(str(exc)) from None
+        raise usage_error(str(exc)) from None
     if as_json:
         typer.echo(doctor_mod.to_json(diagnosis))
     else:
@@ -78,7 +75,7 @@ def sample(
     try:
         files = write_sample(out, now=_now(now))
     except OSError as exc:
-        raise _usage(f"cannot write the sample into {out}: {exc.strerror or exc}") from None
+        raise usage_error(f"cannot write the sample into {out}: {exc.strerror or exc}") from None
     typer.echo(f"IdP metadata:       {files.metadata}")
     typer.echo(f"signed response:    {files.response}")
     typer.echo(f"tampered response:  {files.tampered}  (a Role value changed after signing)")
@@ -135,7 +132,7 @@ def serve(
             public_url=public_url, strict_replay=strict_replay, with_idp=with_idp, idp_dir=idp_dir,
         )
     except (OSError, ValueError) as exc:
-        raise _usage(f"cannot read the settings: {exc}") from None
+        raise usage_error(f"cannot read the settings: {exc}") from None
     build_context(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
     os.environ.update(settings.to_env())
     # No access log: a GET query string can carry a SAMLAssertion or a presigned session token.
@@ -160,7 +157,7 @@ def accounts_create(
     try:
         key = create_account(_context(data_dir, database_url), account_id, alias)
     except ServiceError as exc:
-        raise _usage(exc.message) from None
+        raise usage_error(exc.message) from None
     _print_key(key, as_json)
 
 
@@ -185,7 +182,7 @@ def keys_create(
     try:
         key = create_access_key(_context(data_dir, database_url), account_id)
     except ServiceError as exc:
-        raise _usage(exc.message) from None
+        raise usage_error(exc.message) from None
     _print_key(key, as_json)
 
 
@@ -201,7 +198,7 @@ def keys_delete(
     try:
         _context(data_dir, database_url).store.delete_access_key(access_key_id)
     except NotFound:
-        raise _usage(f"no access key {access_key_id}") from None
+        raise usage_error(f"no access key {access_key_id}") from None
 
 
 providers_app = typer.Typer(no_args_is_help=True, help="SAML providers.")
@@ -216,11 +213,11 @@ def _provider_call(arn: str, data_dir: Path | None, database_url: str | None, ca
 
     parsed = parse_provider_arn(arn)
     if parsed is None:
-        raise _usage(f"{arn} is not a SAML provider ARN")
+        raise usage_error(f"{arn} is not a SAML provider ARN")
     try:
         return call(_context(data_dir, database_url), parsed.account_id)
     except ServiceError as exc:
-        raise _usage(exc.message) from None
+        raise usage_error(exc.message) from None
 
 
 @mapping_app.command("set")

@@ -29,5 +29,4 @@ def identity_provider(settings: Settings) -> IdentityProvider:
 
 
 def idp_app(settings: Settings) -> Starlette:
-    idp = identity_provider(settings)
-    return build_idp_app(idp, idp.keys.directory)
+    return build_idp_app(identity_provider(settings))

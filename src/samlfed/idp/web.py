@@ -58,7 +58,7 @@ def _session_secret(key_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def build_idp_app(idp: IdentityProvider, key_dir: Path) -> Starlette:
+def build_idp_app(idp: IdentityProvider) -> Starlette:
     base = idp.base_url
     mount_path = "/" + base.split("://", 1)[-1].split("/", 1)[1] if base.count("/") > 2 else ""
 
@@ -226,7 +226,7 @@ def build_idp_app(idp: IdentityProvider, key_dir: Path) -> Starlette:
     ]
     session = Middleware(
         SessionMiddleware,
-        secret_key=_session_secret(key_dir),
+        secret_key=_session_secret(idp.keys.directory),
         session_cookie="samlfed_idp",
         max_age=SESSION_SECONDS,
         path=mount_path or "/",
