@@ -27,6 +27,14 @@ class Settings:
     """Also serve the built-in identity provider at /idp."""
     idp_dir: Path | None = None
     """The built-in IdP's configuration and keys; default: <data_dir>/idp."""
+    sp_entity_id: str = "urn:amazon:webservices"
+    """Our SAML service-provider entity ID (AWS's, so that IdP gallery apps work unchanged)."""
+    console_provider: str | None = None
+    """ARN of the SAML provider whose IdP signs users in to the console (SP-initiated); default: the built-in IdP."""
+    require_sp_initiated: bool = False
+    """Refuse console sign-in responses that do not answer a request this service sent."""
+    console_auto_sign_in: bool = True
+    """With exactly one role, the chooser submits itself in browsers (scrapers still see the markup)."""
 
     @classmethod
     def from_env(cls, *, config: Path | None = None, **overrides: object) -> Settings:
@@ -42,6 +50,10 @@ class Settings:
             "strict_replay": _flag(env.get("SAMLFED_STRICT_REPLAY")),
             "with_idp": _flag(env.get("SAMLFED_WITH_IDP")),
             "idp_dir": Path(env["SAMLFED_IDP_DIR"]) if env.get("SAMLFED_IDP_DIR") else None,
+            "sp_entity_id": env.get("SAMLFED_SP_ENTITY_ID") or None,
+            "console_provider": env.get("SAMLFED_CONSOLE_PROVIDER") or None,
+            "require_sp_initiated": _flag(env.get("SAMLFED_REQUIRE_SP_INITIATED")),
+            "console_auto_sign_in": _flag(env.get("SAMLFED_CONSOLE_AUTO_SIGN_IN")),
         }
         values.update({k: v for k, v in from_env.items() if v is not None})
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -87,11 +99,16 @@ class Settings:
             env["SAMLFED_WITH_IDP"] = "1"
         if self.idp_dir is not None:
             env["SAMLFED_IDP_DIR"] = str(self.idp_dir)
+        env["SAMLFED_SP_ENTITY_ID"] = self.sp_entity_id
+        if self.console_provider:
+            env["SAMLFED_CONSOLE_PROVIDER"] = self.console_provider
+        env["SAMLFED_REQUIRE_SP_INITIATED"] = "1" if self.require_sp_initiated else "0"
+        env["SAMLFED_CONSOLE_AUTO_SIGN_IN"] = "1" if self.console_auto_sign_in else "0"
         return env
 
 
 def _flag(value: str | None) -> bool | None:
-    return value.lower() in ("1", "true", "yes") if value else None
+    return value.lower() in ("1", "true", "yes", "on") if value else None
 
 
 def _file_values(path: Path | None) -> dict[str, object]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -27,6 +29,7 @@ class MasterKey:
         if len(key) != 32:
             raise MasterKeyError("the master key must be 32 bytes")
         self._aead = AESGCM(key)
+        self._key = key
 
     @classmethod
     def load(cls, data_dir: Path | None) -> MasterKey:
@@ -44,6 +47,10 @@ class MasterKey:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(secrets.token_bytes(32))
         return cls(path.read_bytes())
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose (HMAC keys for CSRF tokens and the like), the same on every node."""
+        return hmac.new(self._key, b"samlfed derive\x00" + purpose.encode(), hashlib.sha256).digest()
 
     def seal(self, plaintext: bytes, *, context: str) -> bytes:
         nonce = secrets.token_bytes(12)

@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 
 from .api.app import build_app
 from .config import Settings
+from .console.web import console_routes
 from .context import ServiceContext
 from .masterkey import MasterKey
 from .saml import ValidationSettings
@@ -31,10 +32,8 @@ def build_context(settings: Settings) -> ServiceContext:
         database = settings.data_dir / "samlfed.db"
         if database.exists():
             os.chmod(database, 0o600)
-    validation = ValidationSettings()
-    if settings.public_url:
-        base = settings.public_url.rstrip("/")
-        validation = validation.accepting(audiences=[base, f"{base}/saml"], acs_urls=[f"{base}/saml"])
+    base = settings.base_url
+    validation = ValidationSettings().accepting(audiences=[base, f"{base}/saml", settings.sp_entity_id], acs_urls=[f"{base}/saml"])
     return ServiceContext(store=store, master=MasterKey.load(settings.data_dir), settings=validation, strict_replay=settings.strict_replay)
 
 
@@ -49,13 +48,14 @@ def configure_logging() -> None:
 
 
 def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> Starlette:
-    """The API, plus the built-in IdP at /idp when the settings ask for it."""
-    api = build_app(ctx or build_context(settings))
-    if not settings.with_idp:
-        return api
-    from .idp.mount import idp_app
+    """The API, the console sign-in pages, and the built-in IdP at /idp when the settings ask for it."""
+    ctx = ctx or build_context(settings)
+    routes: list[BaseRoute] = list(console_routes(ctx, settings))
+    if settings.with_idp:
+        from .idp.mount import idp_app
 
-    return Starlette(routes=[Mount("/idp", app=idp_app(settings)), Mount("/", app=api)])
+        routes.insert(0, Mount("/idp", app=idp_app(settings)))
+    return Starlette(routes=[*routes, Mount("/", app=build_app(ctx))])
 
 
 def create_app() -> Starlette:

@@ -12,7 +12,7 @@ import httpx
 import pyotp
 from botocore import UNSIGNED
 from botocore.config import Config
-from conftest import forms, login, saml_response_of
+from demo_stack import forms, login, saml_response_of
 from lxml import etree
 
 from samlfed.idp.demo import provider_arn, role_arn

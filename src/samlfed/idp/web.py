@@ -9,9 +9,7 @@ import logging
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
-import jinja2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -19,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..pages import FormRefused, Pages, bounded_body, read_form
 from .authn_request import AuthnRequest, RequestRefused, check_authn_request, parse_authn_request
 from .claims import role_values
 from .directory import User
@@ -32,21 +31,11 @@ SESSION_SECONDS = 8 * 3600
 GENERIC_LOGIN_ERROR = "The user name, password or one-time code is not right, or the account is disabled."
 THROTTLED = "Too many failed sign-ins. Wait a few minutes and try again."
 
-_templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("samlfed.idp", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
-)
+_pages = Pages("samlfed.idp")
 
 
 def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    nonce = secrets.token_urlsafe(16)
-    html = _templates.get_template(name).render(nonce=nonce, **values)
-    headers = {
-        "Content-Security-Policy": f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'",
-        "X-Frame-Options": "DENY",
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
-    }
-    return HTMLResponse(html, status_code=status, headers=headers)
+    return _pages.render(name, status, **values)
 
 
 def _session_secret(key_dir: Path) -> str:
@@ -91,14 +80,10 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         return _page("autopost.html", sp_name=sp.display_name, acs_url=pending["acs"], saml_response=saml_response, relay_state=pending.get("relay"))
 
     async def form_of(request: Request) -> dict[str, str]:
-        """An urlencoded form body, read with a size bound (every form here is urlencoded)."""
-        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
-            raise RequestRefused("the request is not an HTML form post")
         try:
-            text = (await _bounded_body(request)).decode("utf-8")
-            return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=50))
-        except (UnicodeDecodeError, ValueError):
-            raise RequestRefused("the form is not valid UTF-8 or has too many fields") from None
+            return await read_form(request, max_bytes=MAX_FORM_BYTES)
+        except FormRefused as exc:
+            raise RequestRefused(str(exc)) from None
 
     async def metadata(_: Request) -> Response:
         return Response(idp.metadata(), media_type="application/samlmetadata+xml")
@@ -201,7 +186,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         if idp.throttle.blocked(username, address):
             return fault("Client", THROTTLED, 429)
         try:
-            request_info = check_authn_request(idp.config, request_from_envelope(await _bounded_body(request)), binding="post", ecp=True)
+            request_info = check_authn_request(idp.config, request_from_envelope(await _body(request)), binding="post", ecp=True)
         except RequestRefused as exc:
             return fault("Client", str(exc), 400)
         user = idp.config.directory.authenticate(username, password, request.headers.get("x-samlfed-otp")) if username else None
@@ -240,14 +225,11 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
     return Starlette(routes=routes, middleware=[session], exception_handlers={RequestRefused: on_refused})
 
 
-async def _bounded_body(request: Request) -> bytes:
-    """The request body, refusing more than MAX_FORM_BYTES whatever Content-Length claims (or chunked)."""
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise RequestRefused("the request is too large")
-    return body
+async def _body(request: Request) -> bytes:
+    try:
+        return await bounded_body(request, MAX_FORM_BYTES)
+    except FormRefused as exc:
+        raise RequestRefused(str(exc)) from None
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:

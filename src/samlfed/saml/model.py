@@ -173,6 +173,7 @@ class VerifiedResponse:
     one_time_use: bool
     """The assertion carries OneTimeUse: the caller must make it single-use (it needs a shared cache)."""
     in_response_to: str | None
+    """The AuthnRequest ID this answers, read from signed bytes only (None for an IdP-initiated response)."""
     attributes: dict[str, tuple[str, ...]]
     """Every attribute by Name with its string values (Role values of repeated Attributes merged)."""
     signed: Literal["assertion", "response", "both"]

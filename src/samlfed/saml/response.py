@@ -415,13 +415,22 @@ class _Semantics:
             session_not_on_or_after=self.session_not_on_or_after,
             session_index=self.session_index,
             one_time_use=self.conditions is not None and self.conditions.find(c.ONE_TIME_USE) is not None,
-            in_response_to=self.response.get("InResponseTo"),
+            in_response_to=self._in_response_to(which),
             attributes=self.attributes,
             signed=which,
             key_thumbprint=thumbprint,
             warnings=tuple(self.run.report.warnings),
             checks=tuple(self.run.report.results),
         )
+
+    def _in_response_to(self, which: Literal["assertion", "response", "both"]) -> str | None:
+        """The request this answers, from signed bytes only: the bearer SubjectConfirmationData's InResponseTo
+        (inside the signed Assertion), else the Response's when the Response itself is signed."""
+        data = self.bearer_data[0]
+        signed = data.get("InResponseTo") if data is not None else None
+        if signed is None and which != "assertion":
+            signed = self.response.get("InResponseTo")
+        return signed
 
     def _bearer_confirmation_data(self) -> list[etree._Element | None]:
         """SubjectConfirmationData of each bearer SubjectConfirmation (None where it has none)."""

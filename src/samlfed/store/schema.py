@@ -138,3 +138,13 @@ redeemed_assertions = Table(
     Column("redemption", String(64), primary_key=True),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    # SHA-256 of the cookie value: the database never holds a usable cookie.
+    Column("session_hash", String(64), primary_key=True),
+    # The session's state, sealed under the master key (it holds a session token and maybe a SAML response).
+    Column("sealed_state", LargeBinary, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)

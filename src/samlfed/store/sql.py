@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -366,6 +366,35 @@ class SqlStore:
         except IntegrityError:
             return False
         return True
+
+    def was_redeemed(self, issuer: str, assertion_id: str, role_arn: str, *, now: datetime) -> bool:
+        """Whether (issuer, assertion, role) has a live use recorded (a look, not a use)."""
+        redemption = hashlib.sha256("\x00".join((issuer, assertion_id, role_arn)).encode()).hexdigest()
+        table = t.redeemed_assertions
+        with self._tx() as db:
+            row = db.execute(select(table.c.expires_at).where(table.c.redemption == redemption)).first()
+        return row is not None and _aware(row.expires_at) >= now
+
+    # --- console sessions --------------------------------------------------------------------------
+
+    def put_console_session(self, session_hash: str, sealed_state: bytes, *, expires_at: datetime, now: datetime) -> None:
+        """Create or replace a console session (expired sessions are swept on the way)."""
+        table = t.console_sessions
+        with self._tx() as db:
+            db.execute(delete(table).where(or_(table.c.expires_at < now, table.c.session_hash == session_hash)))
+            db.execute(insert(table).values(session_hash=session_hash, sealed_state=sealed_state, expires_at=expires_at))
+
+    def get_console_session(self, session_hash: str, *, now: datetime) -> bytes | None:
+        table = t.console_sessions
+        with self._tx() as db:
+            row = db.execute(select(table.c.sealed_state, table.c.expires_at).where(table.c.session_hash == session_hash)).first()
+        if row is None or _aware(row.expires_at) <= now:
+            return None
+        return bytes(row.sealed_state)
+
+    def delete_console_session(self, session_hash: str) -> None:
+        with self._tx() as db:
+            db.execute(delete(t.console_sessions).where(t.console_sessions.c.session_hash == session_hash))
 
     # --- helpers -----------------------------------------------------------------------------------
 

@@ -95,33 +95,62 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
         raise ServiceError("InvalidIdentityToken", "Specified provider doesn't exist.") from None
 
     verified = _validate(ctx, request, provider, now)
-    claims = verified.claims
-    try:
-        role = ctx.store.get_role(role_name.account_id, role_name.name, with_tags=False)
-    except NotFound:
-        raise NOT_AUTHORIZED from None
-    if role.arn != request.role_arn:  # role names are unique case-insensitively; ARNs compare exactly
-        raise NOT_AUTHORIZED
-    tags = session_tags(verified, provider)
-    context = _trust_context(verified, provider, tags, now)
-    _authorize(role, request.principal_arn, context, tags=bool(tags), source_identity=claims.source_identity is not None)
+    admitted = admit_role(ctx, verified, provider, request.role_arn, now)
+    role, tags = admitted.role, admitted.tags
     if request.duration_seconds is not None and request.duration_seconds > role.max_session_duration:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
     _check_session_policy(ctx, request, role)
-    _redeem(ctx, verified, role, now)
+    redeem(ctx, verified, role, now)
     lifetime = _lifetime(request, verified, now)
-    session = SessionClaims(
-        account_id=role.account_id, role_arn=role.arn, role_id=role.role_id, session_name=claims.role_session_name,
-        issued_at=int(now.timestamp()), expires_at=int(now.timestamp()) + lifetime, source_identity=claims.source_identity,
-        tags=tags, transitive_tag_keys=list(claims.transitive_tag_keys),
-        session_policy=request.policy, policy_arns=list(request.policy_arns), saml=persisted(context),
-    )
-    credentials = issue(ctx.key_ring(), session)
+    credentials = mint(ctx, admitted, lifetime, now, session_policy=request.policy, policy_arns=request.policy_arns)
     log.info(
         "AssumeRoleWithSAML allowed issuer=%s assertion=%s key=%s subject=%s role=%s",
         verified.response.issuer, verified.response.assertion_id, verified.response.key_thumbprint[:16], verified.response.name_id, role.arn,
     )
     return AssumedRole(credentials, verified, role, provider, _packed_size(request, tags))
+
+
+@dataclass(frozen=True)
+class AdmittedRole:
+    """A role the verified assertion may assume: it exists and its trust policy admits this user."""
+
+    role: Role
+    provider: SamlProvider
+    verified: VerifiedAssertion
+    tags: dict[str, str]
+    context: dict[str, list[str]]
+
+
+def admit_role(ctx: ServiceContext, verified: VerifiedAssertion, provider: SamlProvider, role_arn: str, now: datetime) -> AdmittedRole:
+    """Steps 22-23 of the contract: the role exists (same answer if not) and its trust policy allows every needed action."""
+    name = arns.parse_role_arn(role_arn)
+    if name is None:
+        raise NOT_AUTHORIZED
+    try:
+        role = ctx.store.get_role(name.account_id, name.name, with_tags=False)
+    except NotFound:
+        raise NOT_AUTHORIZED from None
+    if role.arn != role_arn:  # role names are unique case-insensitively; ARNs compare exactly
+        raise NOT_AUTHORIZED
+    tags = session_tags(verified, provider)
+    context = _trust_context(verified, provider, tags, now)
+    _authorize(role, provider.arn, context, tags=bool(tags), source_identity=verified.claims.source_identity is not None)
+    return AdmittedRole(role, provider, verified, tags, context)
+
+
+def mint(
+    ctx: ServiceContext, admitted: AdmittedRole, lifetime: int, now: datetime, *,
+    session_policy: str | None = None, policy_arns: tuple[str, ...] = (),
+) -> TemporaryCredentials:
+    """Temporary credentials for an admitted role, valid `lifetime` seconds from `now`."""
+    claims, role = admitted.verified.claims, admitted.role
+    session = SessionClaims(
+        account_id=role.account_id, role_arn=role.arn, role_id=role.role_id, session_name=claims.role_session_name,
+        issued_at=int(now.timestamp()), expires_at=int(now.timestamp()) + lifetime, source_identity=claims.source_identity,
+        tags=admitted.tags, transitive_tag_keys=list(claims.transitive_tag_keys),
+        session_policy=session_policy, policy_arns=list(policy_arns), saml=persisted(admitted.context),
+    )
+    return issue(ctx.key_ring(), session)
 
 
 @lru_cache(maxsize=256)
@@ -130,8 +159,12 @@ def _provider_trust(document: str, arn: str, uuid: str) -> ProviderTrust:
     return parse_metadata(document).trust(provider_arn=arn, provider_uuid=uuid)
 
 
+def provider_trust(provider: SamlProvider) -> ProviderTrust:
+    return _provider_trust(provider.metadata_document, provider.arn, provider.uuid)
+
+
 def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider: SamlProvider, now: datetime) -> VerifiedAssertion:
-    trust = _provider_trust(provider.metadata_document, provider.arn, provider.uuid)
+    trust = provider_trust(provider)
     try:
         return validate(request.saml_assertion, trust, now=now, settings=ctx.settings, requested_role=RolePair(request.role_arn, request.principal_arn))
     except SamlValidationError as error:
@@ -198,7 +231,7 @@ def _authorize(role: Role, provider_arn: str, context: dict[str, list[str]], *, 
             raise NOT_AUTHORIZED
 
 
-def _redeem(ctx: ServiceContext, verified: VerifiedAssertion, role: Role, now: datetime) -> None:
+def redeem(ctx: ServiceContext, verified: VerifiedAssertion, role: Role, now: datetime) -> None:
     """OneTimeUse assertions are usable once at all; with strict replay, once per role (multi-role clients work)."""
     response = verified.response
     uses = ([""] if response.one_time_use else []) + ([role.arn] if ctx.strict_replay else [])

@@ -1,0 +1,32 @@
+"""Where a RelayState or a federation `Destination` may send the browser: our console pages only.
+
+AWS console URLs (what IdP apps and tools hard-code) land on our console home; anything else is refused, so
+no parameter can turn samlfed into an open redirector.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+CONSOLE_HOME = "/console"
+_AWS_CONSOLE_HOST = re.compile(r"(?:[a-z0-9-]+\.)*console\.(?:aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)")
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
+
+
+def console_destination(value: str | None, base_url: str) -> str | None:
+    """The local console path `value` stands for, or None when it points anywhere else."""
+    if not value or len(value) > 2048 or any(ch in value for ch in "\\\r\n\t\x00") or not value.isprintable():
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        if parts.scheme == "https" and _AWS_CONSOLE_HOST.fullmatch(parts.hostname or "") and parts.username is None:
+            region = dict(parse_qsl(parts.query)).get("region", "")
+            return CONSOLE_HOME + (f"?{urlencode({'region': region})}" if _REGION.fullmatch(region) else "")
+        ours = urlsplit(base_url)
+        if (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
+            return None
+    path = parts.path
+    if path != CONSOLE_HOME and not path.startswith(CONSOLE_HOME + "/") or "/.." in path or "//" in path:
+        return None
+    return path + (f"?{parts.query}" if parts.query else "")

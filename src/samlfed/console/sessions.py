@@ -1,0 +1,70 @@
+"""Console sessions: a random cookie naming a row that holds the session's state, sealed under the master key.
+
+The row (not the cookie) holds the session token, so the cookie stays small whatever the session tags, sign-out
+really ends the session on every node, and a copy of the database yields neither cookies nor usable state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from ..context import ServiceContext
+from ..masterkey import MasterKeyError
+
+COOKIE = "samlfed_console"
+_CONTEXT = "samlfed console session"
+
+
+@dataclass(frozen=True)
+class ConsoleState:
+    access_key_id: str
+    session_token: str
+    expires_at: int
+    """Unix seconds: the end of the console session."""
+    name_id: str | None
+    csrf: str
+    saml_response: str | None = None
+    """The response the user signed in with, kept for "switch role" while it may still be redeemed."""
+    switch_until: int = 0
+    signed_in_via: str = "saml"
+    """"saml" (the ACS) or "federation" (a sign-in token)."""
+    issuer_link: str | None = None
+    """The federation Issuer: where "sign in again" leads (http(s) URLs only)."""
+    region: str | None = None
+
+    @classmethod
+    def new(cls, **values: object) -> ConsoleState:
+        return cls(csrf=secrets.token_urlsafe(24), **values)  # type: ignore[arg-type]
+
+
+def _hash(cookie: str) -> str:
+    return hashlib.sha256(cookie.encode()).hexdigest()
+
+
+def create_session(ctx: ServiceContext, state: ConsoleState) -> str:
+    """Store `state`; returns the cookie value."""
+    cookie = secrets.token_urlsafe(32)
+    sealed = ctx.master.seal(json.dumps(asdict(state)).encode(), context=_CONTEXT)
+    ctx.store.put_console_session(_hash(cookie), sealed, expires_at=datetime.fromtimestamp(state.expires_at, UTC), now=ctx.clock())
+    return cookie
+
+
+def load_session(ctx: ServiceContext, cookie: str | None) -> ConsoleState | None:
+    if not cookie or len(cookie) > 100:
+        return None
+    sealed = ctx.store.get_console_session(_hash(cookie), now=ctx.clock())
+    if sealed is None:
+        return None
+    try:
+        return ConsoleState(**json.loads(ctx.master.unseal(sealed, context=_CONTEXT)))
+    except (MasterKeyError, ValueError, TypeError):
+        return None
+
+
+def end_session(ctx: ServiceContext, cookie: str | None) -> None:
+    if cookie and len(cookie) <= 100:
+        ctx.store.delete_console_session(_hash(cookie))

@@ -1,0 +1,233 @@
+"""Console sign-in from a SAML response (contract §7.1): which roles it offers, and signing in to one of them.
+
+Stateless: the chooser re-posts the response and every step re-validates it completely. The Role attribute
+of the *unverified* document only picks which registered providers to try; every role offered comes from a
+response that one of those providers' keys verified, and every role must exist and trust the user.
+"""
+
+from __future__ import annotations
+
+import binascii
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..context import ServiceContext
+from ..errors import ServiceError
+from ..iam import arns
+from ..saml import MAX_INPUT_CHARS, SamlValidationError, VerifiedAssertion, validate
+from ..saml import constants as c
+from ..saml.aws_claims import role_pairs
+from ..saml.checks import CHECKS
+from ..saml.xmlparse import XmlRejected, parse_xml
+from ..store import NotFound, SamlProvider
+from ..sts.assume import AdmittedRole, admit_role, mint, provider_trust, redeem
+from ..sts.credentials import TemporaryCredentials
+from .sp import REQUEST_LIFETIME, request_issued_at
+
+log = logging.getLogger("samlfed.console")
+
+MAX_PROVIDERS = 10
+"""Distinct providers tried per response: bounds the signature checks one POST can cost."""
+DEFAULT_CONSOLE_SECONDS = 3600
+INVALID_RESPONSE = "Your request included an invalid SAML response."
+REQUEST_ISSUER = "samlfed:authn-request"
+
+
+class SignInRefused(Exception):
+    """The response cannot sign anyone in. Every field is safe to show to the person who posted it."""
+
+    def __init__(self, message: str, *, check: str | None = None, hint: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.check = check
+        self.hint = hint
+        self.status = status
+
+
+@dataclass(frozen=True)
+class RoleChoice:
+    role_arn: str
+    provider_arn: str
+    account_id: str
+    account_alias: str | None
+
+    @property
+    def role_name(self) -> str:
+        return self.role_arn.rsplit("/", 1)[-1]
+
+    @property
+    def account_label(self) -> str:
+        """`alias (id)` or `id`, as AWS heads each account on the chooser."""
+        return f"{self.account_alias} ({self.account_id})" if self.account_alias else self.account_id
+
+
+@dataclass(frozen=True)
+class SignInOffer:
+    saml_response: str
+    assertion_id: str
+    choices: tuple[RoleChoice, ...]
+    problems: tuple[str, ...]
+    admitted: dict[str, AdmittedRole]
+    """By role ARN."""
+    request_id: str | None
+    """Our AuthnRequest this answers (None: IdP-initiated, or a request of another SP)."""
+
+    def accounts(self) -> dict[str, list[RoleChoice]]:
+        grouped: dict[str, list[RoleChoice]] = {}
+        for choice in self.choices:
+            grouped.setdefault(choice.account_label, []).append(choice)
+        return grouped
+
+
+@dataclass(frozen=True)
+class ConsoleGrant:
+    credentials: TemporaryCredentials
+    console_expires_at: int
+    """Unix seconds: the console session ends here (it may outlive the credentials, as on AWS)."""
+    admitted: AdmittedRole
+
+    @property
+    def verified(self) -> VerifiedAssertion:
+        return self.admitted.verified
+
+
+def candidate_providers(saml_response: str) -> list[str]:
+    """Provider ARNs named in the document's Role values, in order. Unverified: only a hint of whom to ask."""
+    if len(saml_response) > MAX_INPUT_CHARS:
+        raise SignInRefused(INVALID_RESPONSE, check=CHECKS["input.size"].title)
+    try:
+        data = binascii.a2b_base64("".join(saml_response.split()).encode("ascii"), strict_mode=True)
+        root = parse_xml(data)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise SignInRefused(INVALID_RESPONSE, check=CHECKS["input.base64"].title, hint="Post the SAMLResponse exactly as the IdP produced it.") from None
+    except XmlRejected:
+        raise SignInRefused(INVALID_RESPONSE, check=CHECKS["xml.parse"].title) from None
+    values = tuple(
+        value.text or ""
+        for attribute in root.iter(c.ATTRIBUTE)
+        if attribute.get("Name") == c.AWS_ROLE
+        for value in attribute.iter(c.ATTRIBUTE_VALUE)
+    )
+    pairs, _, _ = role_pairs(values)
+    providers = list(dict.fromkeys(pair.provider_arn for pair in pairs))
+    if not providers:
+        raise SignInRefused(INVALID_RESPONSE, check=CHECKS["aws.role"].title, hint=_ROLE_HINT)
+    return providers[:MAX_PROVIDERS]
+
+
+_ROLE_HINT = (
+    "The IdP must send the attribute https://aws.amazon.com/SAML/Attributes/Role with one "
+    "'role ARN,saml-provider ARN' pair per value."
+)
+
+
+def make_offer(
+    ctx: ServiceContext, saml_response: str, now: datetime, *,
+    require_sp_initiated: bool = False, only_provider_uuid: str | None = None, resumed: bool = False,
+) -> SignInOffer:
+    """Validate `saml_response` against each provider its roles name; keep the roles that admit the user.
+
+    `resumed` marks a response replayed from the user's own console session (switch role): its request was
+    already used once, legitimately.
+    """
+    verified_by: list[tuple[SamlProvider, VerifiedAssertion]] = []
+    first_failure: SignInRefused | None = None
+    for arn in candidate_providers(saml_response):
+        try:
+            provider = ctx.store.get_provider(arn, with_tags=False)
+        except NotFound:
+            first_failure = first_failure or SignInRefused("Specified provider doesn't exist.", hint=f"No SAML provider {arn} is registered.")
+            continue
+        if only_provider_uuid is not None and provider.uuid != only_provider_uuid:
+            continue
+        try:
+            verified_by.append((provider, validate(saml_response, provider_trust(provider), now=now, settings=ctx.settings)))
+        except SamlValidationError as error:
+            log.info("console sign-in rejected provider=%s check=%s reason=%s", arn, error.check_id, error.message)
+            first_failure = first_failure or SignInRefused(error.aws.message, check=CHECKS[error.check_id].title, hint=error.hint)
+    if not verified_by:
+        raise first_failure or SignInRefused(INVALID_RESPONSE, hint="No SAML provider named in the Role attribute accepts this response.")
+
+    verified = verified_by[0][1]
+    request_id = _answered_request(ctx, verified, now, require_sp_initiated=require_sp_initiated, resumed=resumed)
+    choices: list[RoleChoice] = []
+    admitted: dict[str, AdmittedRole] = {}
+    aliases: dict[str, str | None] = {}
+    for provider, provider_verified in verified_by:
+        for pair in provider_verified.claims.roles:
+            if pair.provider_arn != provider.arn or pair.role_arn in admitted:
+                continue
+            try:
+                admitted[pair.role_arn] = admit_role(ctx, provider_verified, provider, pair.role_arn, now)
+            except ServiceError:
+                log.info("console sign-in: role not offered role=%s provider=%s", pair.role_arn, provider.arn)
+                continue
+            account_id = provider.account_id
+            if account_id not in aliases:
+                aliases[account_id] = _alias(ctx, account_id)
+            choices.append(RoleChoice(pair.role_arn, pair.provider_arn, account_id, aliases[account_id]))
+    if not choices:
+        raise SignInRefused(
+            "Not authorized to perform sts:AssumeRoleWithSAML", status=403,
+            hint="None of the roles in the response trusts this user. Check each role's trust policy (samlfed doctor shows the assertion's claims).",
+        )
+    choices.sort(key=lambda choice: (choice.account_label, choice.role_name))
+    return SignInOffer(saml_response, verified.response.assertion_id, tuple(choices), verified.claims.role_problems, admitted, request_id)
+
+
+def _answered_request(ctx: ServiceContext, verified: VerifiedAssertion, now: datetime, *, require_sp_initiated: bool, resumed: bool) -> str | None:
+    request_id = verified.response.in_response_to
+    issued = request_issued_at(ctx.master, request_id) if request_id else None
+    if issued is None:
+        if require_sp_initiated:
+            raise SignInRefused(
+                "This service accepts only responses to its own sign-in requests.",
+                hint="Start at this service's /console page instead of the identity provider's portal.",
+            )
+        return None
+    if resumed:
+        return request_id
+    if now - issued > REQUEST_LIFETIME or ctx.store.was_redeemed(REQUEST_ISSUER, request_id, "", now=now):
+        raise SignInRefused(
+            "This response answers a sign-in request that has expired or was already used.",
+            hint="Sign in again from the console page; a sign-in request is valid once, for 5 minutes.",
+        )
+    return request_id
+
+
+def _alias(ctx: ServiceContext, account_id: str) -> str | None:
+    try:
+        return ctx.store.get_account(account_id).alias
+    except NotFound:
+        return None
+
+
+def sign_in(ctx: ServiceContext, offer: SignInOffer, role_arn: str, now: datetime, *, resumed: bool = False) -> ConsoleGrant:
+    """Sign in to `role_arn` (one of the offer's roles): use the request once, mint credentials."""
+    admitted = offer.admitted.get(role_arn)
+    if admitted is None or arns.parse_role_arn(role_arn) is None:
+        raise SignInRefused("Not authorized to perform sts:AssumeRoleWithSAML", status=403, hint="Choose one of the roles the chooser lists.")
+    if offer.request_id is not None and not resumed:
+        issued = request_issued_at(ctx.master, offer.request_id)
+        assert issued is not None  # make_offer checked it
+        if not ctx.store.redeem_once(REQUEST_ISSUER, offer.request_id, "", expires_at=issued + REQUEST_LIFETIME, now=now):
+            raise SignInRefused("This response answers a sign-in request that was already used.", hint="Sign in again from the console page.")
+    try:
+        redeem(ctx, admitted.verified, admitted.role, now)
+    except ServiceError as error:
+        raise SignInRefused(error.message, hint="The identity provider marked this response for one use only; sign in again.") from None
+    console_seconds = console_lifetime(admitted.verified, now)
+    # The role's MaxSessionDuration does not bound console sessions (AWS), but it does bound API credentials.
+    credentials = mint(ctx, admitted, min(console_seconds, admitted.role.max_session_duration), now)
+    log.info("console sign-in subject=%s role=%s seconds=%d", admitted.verified.response.name_id, role_arn, console_seconds)
+    return ConsoleGrant(credentials, int(now.timestamp()) + console_seconds, admitted)
+
+
+def console_lifetime(verified: VerifiedAssertion, now: datetime) -> int:
+    """Contract §7.3: the SessionDuration attribute (else one hour), capped by SessionNotOnOrAfter."""
+    seconds = verified.claims.session_duration or DEFAULT_CONSOLE_SECONDS
+    ends = verified.response.session_not_on_or_after
+    if ends is not None:
+        seconds = min(seconds, int((ends - now).total_seconds()))
+    return max(seconds, 1)

@@ -1,0 +1,326 @@
+"""The console's HTTP face: `/saml` (ACS and role chooser), `/console`, `/federation` and our SP metadata."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ..config import Settings
+from ..context import ServiceContext
+from ..pages import FormRefused, Pages, read_form
+from ..saml.metadata import parse_metadata
+from ..store import NotFound
+from ..sts.credentials import InvalidSessionToken, OpenedSession, open_session
+from .destinations import CONSOLE_HOME, console_destination
+from .federation import FederationError, get_signin_token, redeem_signin_token
+from .sessions import COOKIE, ConsoleState, create_session, end_session, load_session
+from .signin import INVALID_RESPONSE, SignInOffer, SignInRefused, make_offer, sign_in
+from .sp import BINDING_HTTP_REDIRECT, authn_request_url, new_request_id, sp_metadata
+
+log = logging.getLogger("samlfed.console")
+MAX_ACS_FORM_BYTES = 400_000
+"""A 100,000-character SAMLResponse, percent-encoded, fits with room to spare."""
+MAX_RELAY_STATE = 2048
+
+_pages = Pages("samlfed.console", form_action="'self'")
+
+
+def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
+    base = settings.base_url
+    acs_url = f"{base}/saml"
+    secure = base.startswith("https://")
+    csrf_key = ctx.master.derive("console chooser csrf")
+
+    def chooser_csrf(assertion_id: str) -> str:
+        """Bound to the assertion ID: a chooser page only signs in with the response it was built from."""
+        return hmac.new(csrf_key, assertion_id.encode(), "sha256").hexdigest()[:32]
+
+    def refused(exc: SignInRefused | FederationError | FormRefused, status: int | None = None) -> Response:
+        if isinstance(exc, SignInRefused):
+            return _pages.render(
+                "error.html", exc.status, heading="Sign-in failed",
+                message=exc.message, check=exc.check, hint=exc.hint, show_logout=exc.message == INVALID_RESPONSE,
+            )
+        return _pages.render("error.html", status or getattr(exc, "status", 400), heading="Request refused", message=str(exc), check=None, hint=None, show_logout=False)
+
+    def start_session(state: ConsoleState, destination: str, status: int = 303) -> Response:
+        cookie = create_session(ctx, state)
+        response = RedirectResponse(destination, status_code=status)
+        response.set_cookie(COOKIE, cookie, max_age=max(state.expires_at - int(ctx.clock().timestamp()), 1), path="/",
+                            httponly=True, samesite="lax", secure=secure)
+        return response
+
+    def chooser(offer: SignInOffer, relay_state: str, *, action: str, csrf: str, auto_submit: bool) -> Response:
+        accounts = offer.accounts()
+        data = {
+            "roles_accounts": {label: [choice.role_arn for choice in roles] for label, roles in accounts.items()},
+            "RelayState": relay_state, "SAMLResponse": offer.saml_response, "name": "", "region": "", "portal": "",
+            "invalid_accounts": [], "foreign_accounts": [], "problems": list(offer.problems), "policy": "",
+        }
+        encoded = base64.b64encode(json.dumps(data).encode()).decode()
+        return _pages.render(
+            "chooser.html", accounts=accounts, problems=offer.problems, saml_response=offer.saml_response,
+            relay_state=relay_state, csrf=csrf, action=action, data=encoded, auto_submit=auto_submit and len(offer.choices) == 1,
+        )
+
+    async def acs(request: Request) -> Response:
+        try:
+            form = await read_form(request, max_bytes=MAX_ACS_FORM_BYTES, max_fields=20)
+        except FormRefused as exc:
+            return refused(exc)
+        saml_response = form.get("SAMLResponse", "")
+        relay_state = form.get("RelayState", "")[:MAX_RELAY_STATE]
+        if not saml_response:
+            return refused(SignInRefused(INVALID_RESPONSE, hint="The post carries no SAMLResponse."))
+        now = ctx.clock()
+        try:
+            offer = make_offer(
+                ctx, saml_response, now, require_sp_initiated=settings.require_sp_initiated,
+                only_provider_uuid=request.path_params.get("uuid"),
+            )
+            role_arn = form.get("roleIndex")
+            if not role_arn:
+                return chooser(offer, relay_state, action="/saml", csrf=chooser_csrf(offer.assertion_id), auto_submit=settings.console_auto_sign_in)
+            if not hmac.compare_digest(form.get("csrf", "").encode(), chooser_csrf(offer.assertion_id).encode()):
+                return refused(SignInRefused("The role chooser expired or did not come from this site.", status=403, hint="Sign in again from your identity provider."))
+            grant = sign_in(ctx, offer, role_arn, now)
+        except SignInRefused as exc:
+            return refused(exc)
+        verified = grant.verified.response
+        state = ConsoleState.new(
+            access_key_id=grant.credentials.access_key_id, session_token=grant.credentials.session_token,
+            expires_at=grant.console_expires_at, name_id=verified.name_id,
+            saml_response=saml_response, switch_until=int(verified.redeem_by.timestamp()),
+        )
+        return start_session(state, console_destination(relay_state, base) or CONSOLE_HOME)
+
+    def sso_url() -> str | None:
+        if settings.console_provider:
+            try:
+                provider = ctx.store.get_provider(settings.console_provider, with_tags=False)
+            except NotFound:
+                log.warning("console_provider %s does not exist", settings.console_provider)
+                return None
+            return parse_metadata(provider.metadata_document).sso_url(BINDING_HTTP_REDIRECT)
+        return f"{base}/idp/sso" if settings.with_idp else None
+
+    async def console(request: Request) -> Response:
+        state = load_session(ctx, request.cookies.get(COOKIE))
+        if state is None:
+            return start_sign_in(request)
+        opened = _open(ctx, state)
+        if opened is None:
+            return start_sign_in(request)
+        return _pages.render("console.html", **_console_view(ctx, state, opened, request))
+
+    def start_sign_in(request: Request) -> Response:
+        """SP-initiated sign-in: an AuthnRequest to the configured IdP, answered at /saml."""
+        url = sso_url()
+        if url is None:
+            return _pages.render(
+                "signin.html", 401, heading="Sign in through your identity provider",
+                message="No identity provider is configured for console sign-in here. Open the AWS application in your identity provider's portal.",
+                link=None,
+            )
+        now = ctx.clock()
+        wanted = console_destination(request.url.path + (f"?{request.url.query}" if request.url.query else ""), base)
+        location = authn_request_url(
+            url, entity_id=settings.sp_entity_id, acs_url=acs_url, request_id=new_request_id(ctx.master, now), now=now,
+            relay_state=wanted if wanted and wanted != CONSOLE_HOME else None,
+        )
+        return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
+
+    async def switch(request: Request) -> Response:
+        cookie = request.cookies.get(COOKIE)
+        state = load_session(ctx, cookie)
+        try:
+            form = await read_form(request, max_bytes=16_384)
+        except FormRefused as exc:
+            return refused(exc)
+        if state is None or not hmac.compare_digest(form.get("csrf", "").encode(), state.csrf.encode()):
+            return refused(FormRefused("The page expired. Go back to the console and try again."), 403)
+        now = ctx.clock()
+        if not state.saml_response or state.switch_until <= now.timestamp():
+            return _pages.render(
+                "signin.html", heading="Sign in again to switch roles",
+                message="The sign-in response of this session can no longer be used (responses are valid for 5 minutes).",
+                link=CONSOLE_HOME if state.signed_in_via == "saml" else state.issuer_link,
+            )
+        try:
+            offer = make_offer(ctx, state.saml_response, now, require_sp_initiated=settings.require_sp_initiated, resumed=True)
+            role_arn = form.get("roleIndex")
+            if not role_arn:
+                return chooser(offer, "", action="/console/switch", csrf=state.csrf, auto_submit=False)
+            grant = sign_in(ctx, offer, role_arn, now, resumed=True)
+        except SignInRefused as exc:
+            return refused(exc)
+        end_session(ctx, cookie)
+        new_state = ConsoleState.new(
+            access_key_id=grant.credentials.access_key_id, session_token=grant.credentials.session_token,
+            expires_at=grant.console_expires_at, name_id=grant.verified.response.name_id,
+            saml_response=state.saml_response, switch_until=state.switch_until,
+        )
+        return start_session(new_state, CONSOLE_HOME)
+
+    async def sign_out_page(request: Request) -> Response:
+        state = load_session(ctx, request.cookies.get(COOKIE))
+        if state is None:
+            return signed_out(None)
+        return _pages.render("signout.html", csrf=state.csrf)
+
+    def signed_out(issuer_link: str | None) -> Response:
+        response = _pages.render(
+            "signin.html", heading="You have signed out", message="Your console session has ended on this service.",
+            link=issuer_link or CONSOLE_HOME,
+        )
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
+        return response
+
+    async def sign_out(request: Request) -> Response:
+        cookie = request.cookies.get(COOKIE)
+        state = load_session(ctx, cookie)
+        try:
+            form = await read_form(request, max_bytes=16_384)
+        except FormRefused as exc:
+            return refused(exc)
+        if state is not None:
+            if not hmac.compare_digest(form.get("csrf", "").encode(), state.csrf.encode()):
+                return refused(FormRefused("The page expired. Go back to the console and try again."), 403)
+            end_session(ctx, cookie)
+        return signed_out(state.issuer_link if state else None)
+
+    async def federation(request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                params: dict[str, str] = await read_form(request, max_bytes=65_536)
+            except FormRefused as exc:
+                return PlainTextResponse(str(exc), status_code=400)
+        else:
+            params = dict(request.query_params)
+        action = params.get("Action", "")
+        now = ctx.clock()
+        if action == "getSigninToken":
+            try:
+                token = get_signin_token(ctx, params.get("Session", ""), params.get("SessionDuration"), now)
+            except FederationError as exc:
+                return PlainTextResponse(exc.message, status_code=exc.status, headers={"Cache-Control": "no-store"})
+            return JSONResponse({"SigninToken": token}, headers={"Cache-Control": "no-store"})
+        if action == "login":
+            destination = console_destination(params.get("Destination"), base)
+            if destination is None:
+                return refused(FederationError("The Destination is missing or is not a console page of this service."))
+            try:
+                grant = redeem_signin_token(ctx, params.get("SigninToken", ""), now)
+            except FederationError as exc:
+                return refused(exc)
+            issuer = params.get("Issuer", "")
+            state = ConsoleState.new(
+                access_key_id=grant.access_key_id, session_token=grant.session_token, expires_at=grant.console_expires_at,
+                name_id=grant.claims.saml.get("saml:sub"), signed_in_via="federation",
+                issuer_link=issuer if issuer.startswith(("https://", "http://")) and len(issuer) <= 2048 else None,
+            )
+            return start_session(state, destination, status=302)
+        return PlainTextResponse("Action must be getSigninToken or login.", status_code=400)
+
+    async def metadata(_: Request) -> Response:
+        return Response(sp_metadata(settings.sp_entity_id, acs_url), media_type="application/samlmetadata+xml")
+
+    return [
+        Route("/saml", acs, methods=["POST"]),
+        Route("/saml/acs/{uuid}", acs, methods=["POST"]),
+        Route("/saml/metadata", metadata, methods=["GET"]),
+        Route("/static/saml-metadata.xml", metadata, methods=["GET"]),
+        Route("/console", console, methods=["GET"]),
+        Route("/console/switch", switch, methods=["POST"]),
+        Route("/console/signout", sign_out_page, methods=["GET"]),
+        Route("/console/signout", sign_out, methods=["POST"]),
+        Route("/federation", federation, methods=["GET", "POST"]),
+    ]
+
+
+def _open(ctx: ServiceContext, state: ConsoleState) -> OpenedSession | None:
+    try:
+        return open_session(ctx.key_ring(), state.access_key_id, state.session_token)
+    except InvalidSessionToken:
+        try:
+            return open_session(ctx.key_ring(reload=True), state.access_key_id, state.session_token)
+        except InvalidSessionToken:
+            return None
+
+
+def _console_view(ctx: ServiceContext, state: ConsoleState, opened: OpenedSession, request: Request) -> dict[str, Any]:
+    claims = opened.claims
+    now = int(ctx.clock().timestamp())
+    role_name = claims.role_arn.rsplit("/", 1)[-1]
+    try:
+        alias = ctx.store.get_account(claims.account_id).alias
+    except NotFound:
+        alias = None
+    credentials_live = claims.expires_at > now
+    region = request.query_params.get("region") or state.region
+    return {
+        "csrf": state.csrf,
+        "role_name": role_name,
+        "session_name": claims.session_name,
+        "account_label": f"{alias} ({claims.account_id})" if alias else claims.account_id,
+        "assumed_role_arn": claims.assumed_role_arn,
+        "name_id": state.name_id,
+        "source_identity": claims.source_identity,
+        "region": region if region and len(region) <= 32 else None,
+        "expires_at": state.expires_at,
+        "ends_iso": _iso(state.expires_at),
+        "time_left": _duration_text(state.expires_at - now),
+        "credentials_iso": _iso(claims.expires_at),
+        "tags": claims.tags,
+        "transitive": set(claims.transitive_tag_keys),
+        "policies": _role_policies(ctx, claims.account_id, role_name),
+        "credentials": _credential_blocks(state.access_key_id, opened.secret_access_key, state.session_token, claims.expiration) if credentials_live else [],
+        "can_switch": bool(state.saml_response) and state.switch_until > now,
+    }
+
+
+def _role_policies(ctx: ServiceContext, account_id: str, role_name: str) -> list[dict[str, str]]:
+    policies = []
+    try:
+        for name in ctx.store.list_role_policies(account_id, role_name):
+            policies.append({"name": name, "kind": "inline policy", "document": _pretty(ctx.store.get_role_policy(account_id, role_name, name))})
+        for managed in ctx.store.list_attached_role_policies(account_id, role_name):
+            policies.append({"name": managed.name, "kind": f"managed policy {managed.arn}", "document": _pretty(managed.document)})
+    except NotFound:  # the role was deleted after sign-in
+        return []
+    return policies
+
+
+def _pretty(document: str) -> str:
+    try:
+        return json.dumps(json.loads(document), indent=2)
+    except ValueError:
+        return document
+
+
+def _credential_blocks(access_key_id: str, secret: str, token: str, expiration: datetime) -> list[dict[str, str]]:
+    return [
+        {"id": "shell", "title": "Bash / zsh", "text": f"export AWS_ACCESS_KEY_ID={access_key_id}\nexport AWS_SECRET_ACCESS_KEY={secret}\nexport AWS_SESSION_TOKEN={token}"},
+        {"id": "powershell", "title": "PowerShell", "text": f'$Env:AWS_ACCESS_KEY_ID="{access_key_id}"\n$Env:AWS_SECRET_ACCESS_KEY="{secret}"\n$Env:AWS_SESSION_TOKEN="{token}"'},
+        {"id": "file", "title": "~/.aws/credentials", "text": (
+            f"[samlfed]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret}\naws_session_token = {token}\n"
+            f"# expires {expiration.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        )},
+    ]
+
+
+def _iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _duration_text(seconds: int) -> str:
+    seconds = max(seconds, 0)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

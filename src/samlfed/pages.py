@@ -1,0 +1,67 @@
+"""HTML pages and HTML forms, shared by the built-in IdP and the console.
+
+Every page gets a fresh CSP nonce (inline styles and scripts carry it; nothing else may run), refuses framing and
+caching, and is rendered by Jinja2 with autoescaping, so text from an assertion can never become markup.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import parse_qsl
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+class FormRefused(ValueError):
+    """The request body is not a bounded, well-formed urlencoded HTML form."""
+
+
+class Pages:
+    """The templates of one package (its `templates/` folder)."""
+
+    def __init__(self, package: str, *, form_action: str | None = None) -> None:
+        self.env = jinja2.Environment(loader=jinja2.PackageLoader(package, "templates"), autoescape=True, undefined=jinja2.StrictUndefined)
+        self.form_action = form_action
+        """CSP form-action sources, when every form of the package posts to known places ('self')."""
+
+    def render(self, name: str, status: int = 200, headers: dict[str, str] | None = None, **values: Any) -> HTMLResponse:
+        nonce = secrets.token_urlsafe(16)
+        html = self.env.get_template(name).render(nonce=nonce, **values)
+        policy = f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'"
+        if self.form_action:
+            policy += f"; form-action {self.form_action}"
+        page_headers = {
+            "Content-Security-Policy": policy,
+            "X-Frame-Options": "DENY",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            **(headers or {}),
+        }
+        return HTMLResponse(html, status_code=status, headers=page_headers)
+
+
+async def bounded_body(request: Request, max_bytes: int) -> bytes:
+    """The request body, refusing more than `max_bytes` whatever Content-Length claims (or chunked)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise FormRefused("the request is too large")
+    return bytes(body)
+
+
+async def read_form(request: Request, *, max_bytes: int, max_fields: int = 50) -> dict[str, str]:
+    """An urlencoded form body, bounded in bytes and fields (every form of samlfed is urlencoded)."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM_TYPE:
+        raise FormRefused("the request is not an HTML form post")
+    try:
+        text = (await bounded_body(request, max_bytes)).decode("utf-8")
+        return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields))
+    except (UnicodeDecodeError, ValueError):
+        raise FormRefused("the form is not valid UTF-8 or has too many fields") from None
