@@ -12,6 +12,7 @@ from rich.console import Console
 
 from . import doctor as doctor_mod
 from .cli_common import EXIT_INVALID, EXIT_VALID, usage_error
+from .cli_console import console_url
 from .cli_idp import demo_command, idp_cli
 from .saml import ProviderPolicy, RolePair, ValidationSettings
 from .saml.timeutil import parse_xs_datetime
@@ -263,6 +264,7 @@ def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> N
 
 app.add_typer(idp_cli, name="idp")
 app.command("demo")(demo_command)
+app.command("console-url")(console_url)
 
 
 def main() -> None:

@@ -188,3 +188,28 @@ def test_managed_policies_and_attachments(store: SqlStore) -> None:
     assert store.list_policies(ACCOUNT) == []
     with pytest.raises(NotFound):
         store.attach_role_policy(ACCOUNT, "Developer", arn)
+
+
+def test_was_redeemed_looks_without_using(store: SqlStore) -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    later = now + timedelta(minutes=5)
+    assert not store.was_redeemed("issuer", "id-1", "", now=now)
+    assert store.redeem_once("issuer", "id-1", "", expires_at=later, now=now)
+    assert store.was_redeemed("issuer", "id-1", "", now=now)
+    assert not store.was_redeemed("issuer", "id-1", "other scope", now=now)
+    assert not store.was_redeemed("issuer", "id-1", "", now=later + timedelta(seconds=1))  # expired record
+
+
+def test_console_sessions_expire_replace_and_delete(store: SqlStore) -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    store.put_console_session("a" * 64, b"state-a", expires_at=now + timedelta(hours=1), now=now)
+    store.put_console_session("b" * 64, b"state-b", expires_at=now + timedelta(minutes=1), now=now)
+    assert store.get_console_session("a" * 64, now=now) == b"state-a"
+    assert store.get_console_session("b" * 64, now=now + timedelta(minutes=2)) is None  # expired
+    store.put_console_session("a" * 64, b"state-a2", expires_at=now + timedelta(hours=1), now=now)
+    assert store.get_console_session("a" * 64, now=now) == b"state-a2"
+    store.put_console_session("c" * 64, b"state-c", expires_at=now + timedelta(hours=1), now=now + timedelta(minutes=2))
+    assert store.get_console_session("b" * 64, now=now) is None  # swept when c was stored
+    store.delete_console_session("a" * 64)
+    assert store.get_console_session("a" * 64, now=now) is None
+    assert store.get_console_session("c" * 64, now=now) == b"state-c"

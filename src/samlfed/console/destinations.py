@@ -27,6 +27,6 @@ def console_destination(value: str | None, base_url: str) -> str | None:
         if (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
             return None
     path = parts.path
-    if path != CONSOLE_HOME and not path.startswith(CONSOLE_HOME + "/") or "/.." in path or "//" in path:
-        return None
+    if path != CONSOLE_HOME and not path.startswith(CONSOLE_HOME + "/") or "/." in path or "//" in path or "%" in path:
+        return None  # no dot segments, encoded or not: the browser would resolve them out of /console
     return path + (f"?{parts.query}" if parts.query else "")

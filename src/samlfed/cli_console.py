@@ -1,0 +1,59 @@
+"""`samlfed console-url`: a console sign-in URL for temporary credentials, through the federation endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+import webbrowser
+from typing import Annotated
+from urllib.parse import urlencode
+
+import typer
+
+from .cli_common import EXIT_INVALID, usage_error
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
+
+
+def console_url(
+    profile: Annotated[str | None, typer.Option(help="AWS profile holding temporary credentials (default: the SDK's chain)")] = None,
+    endpoint_url: Annotated[str | None, typer.Option(help=f"samlfed's URL (SAMLFED_URL; default {DEFAULT_ENDPOINT})")] = None,
+    duration: Annotated[int | None, typer.Option(help="console session length in seconds, 900-43200 (not for chained sessions)")] = None,
+    issuer: Annotated[str, typer.Option(help="where 'sign in again' leads when the console session ends")] = "samlfed",
+    open_browser: Annotated[bool, typer.Option("--open", help="open the URL in a browser instead of printing it")] = False,
+) -> None:
+    """Print a one-time console sign-in URL (valid 15 minutes) for a profile's temporary credentials."""
+    import botocore.session
+    from botocore.exceptions import BotoCoreError
+
+    base = (endpoint_url or os.environ.get("SAMLFED_URL") or DEFAULT_ENDPOINT).rstrip("/")
+    if duration is not None and not 900 <= duration <= 43200:
+        raise usage_error("--duration must be from 900 to 43200 seconds")
+    try:
+        credentials = botocore.session.Session(profile=profile).get_credentials()
+        frozen = credentials.get_frozen_credentials() if credentials else None
+    except BotoCoreError as exc:
+        raise usage_error(f"cannot load the credentials: {exc}") from None
+    if frozen is None:
+        raise usage_error(f"no credentials found{f' for profile {profile}' if profile else ''}")
+    if not frozen.token:
+        raise usage_error("these are long-term access keys; the console needs temporary credentials (samlfed login, or AssumeRoleWithSAML)")
+    session = json.dumps({"sessionId": frozen.access_key, "sessionKey": frozen.secret_key, "sessionToken": frozen.token})
+    form = {"Action": "getSigninToken", "Session": session, **({"SessionDuration": str(duration)} if duration else {})}
+    request = urllib.request.Request(f"{base}/federation", data=urlencode(form).encode(), method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (the URL is the user's own endpoint)
+            token = json.loads(answer.read())["SigninToken"]
+    except urllib.error.HTTPError as exc:
+        typer.echo(f"samlfed: getSigninToken failed with {exc.code}: {exc.read().decode(errors='replace')[:300]}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        typer.echo(f"samlfed: cannot reach {base}/federation: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    url = f"{base}/federation?" + urlencode({"Action": "login", "Issuer": issuer, "Destination": f"{base}/console", "SigninToken": token})
+    if open_browser and webbrowser.open(url):
+        typer.echo("opened the console in your browser", err=True)
+        return
+    typer.echo(url)

@@ -1,0 +1,111 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright, against the demo on 127.0.0.1.
+
+Screenshots of the chooser and the console land in $SAMLFED_TEST_ARTIFACTS (default: test-artifacts/).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyotp
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from samlfed.idp.demo import role_arn
+
+DEV, PROD = "111111111111", "222222222222"
+ARTIFACTS = Path(os.environ.get("SAMLFED_TEST_ARTIFACTS", "test-artifacts"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is required (make test installs it)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def _idp_login(page: Page, demo: dict, username: str) -> None:
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", demo["passwords"][username])
+    if username in demo["totp"]:
+        page.fill("input[name=otp]", pyotp.TOTP(demo["totp"][username]).now())
+    page.click("button[type=submit]")
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_idp_portal_to_chooser_to_console_then_switch_role_and_sign_out(browser: Browser, demo: dict) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(f"{demo['url']}/idp/login")
+    _idp_login(page, demo, "alice")
+    page.click("form[action$='/launch/aws'] button")
+    page.wait_for_url(f"{demo['url']}/saml")
+    expect(page.locator("div.saml-account-name")).to_have_text([f"Account: acme-dev ({DEV})", f"Account: acme-prod ({PROD})"])
+    _shot(page, "role-chooser.png")
+
+    page.check(f"input[id='{role_arn(PROD, 'ReadOnly')}']")
+    page.click("#signin_button")
+    page.wait_for_url(f"{demo['url']}/console")
+    expect(page.locator("#assumed-role-arn")).to_have_text(f"arn:aws:sts::{PROD}:assumed-role/ReadOnly/alice@acme.example")
+    countdown = page.locator("#countdown")
+    first = countdown.text_content()
+    expect(countdown).not_to_have_text(first or "", timeout=3000)  # the countdown ticks
+    assert (countdown.text_content() or "").startswith("0:59:")
+    _shot(page, "console.png")
+
+    page.click("#switch-role")
+    expect(page.locator("div.saml-account-name")).to_have_count(2)
+    page.check(f"input[id='{role_arn(DEV, 'Developer')}']")
+    page.click("#signin_button")
+    page.wait_for_url(f"{demo['url']}/console")
+    expect(page.locator("#assumed-role-arn")).to_have_text(f"arn:aws:sts::{DEV}:assumed-role/Developer/alice@acme.example")
+
+    page.click("#sign-out")
+    expect(page.locator("h1")).to_have_text("You have signed out")
+    assert not [c for c in context.cookies() if c["name"] == "samlfed_console"]
+    assert not [e for e in errors if "Content Security Policy" in e], errors  # nothing the page needs is blocked
+    context.close()
+
+
+def test_sp_initiated_from_the_console_page(browser: Browser, demo: dict) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{demo['url']}/console")
+    page.wait_for_url(f"{demo['url']}/idp/login")  # the console sent an AuthnRequest; the IdP asks who we are
+    _idp_login(page, demo, "bob")
+    # bob has one role: the chooser submits itself and the console opens.
+    page.wait_for_url(f"{demo['url']}/console")
+    expect(page.locator("#assumed-role-arn")).to_have_text(f"arn:aws:sts::{DEV}:assumed-role/ReadOnly/bob@acme.example")
+    context.close()
+
+
+def test_the_chooser_works_from_the_keyboard_without_javascript(browser: Browser, demo: dict) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{demo['url']}/idp/login")
+    _idp_login(page, demo, "bob")
+    page.click("form[action$='/launch/aws'] button")
+    page.click("#saml-form button")  # no script: the IdP's auto-post page waits for its button
+    page.wait_for_url(f"{demo['url']}/saml")
+    radio = page.locator("input.saml-radio")
+    radio.focus()
+    page.keyboard.press("Space")
+    expect(radio).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.locator("#signin_button")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{demo['url']}/console")
+    expect(page.locator("#assumed-role-arn")).to_have_text(f"arn:aws:sts::{DEV}:assumed-role/ReadOnly/bob@acme.example")
+    context.close()

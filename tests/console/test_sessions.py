@@ -1,0 +1,242 @@
+"""SP-initiated sign-in from /console, switch role, sign-out and the federation endpoint, over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import httpx
+from botocore import UNSIGNED
+from botocore.config import Config
+from conftest import FACTORY_PROVIDER, VIEWER, factory_response
+from demo_stack import forms, login, saml_response_of
+from lxml import etree
+from lxml import html as lxml_html
+
+from samlfed.console.signin import SignInRefused, make_offer
+from samlfed.console.sp import new_request_id, request_issued_at
+from samlfed.idp.demo import role_arn
+from samlfed.sts.credentials import SessionClaims, issue
+
+DEV, PROD = "111111111111", "222222222222"
+
+
+def _arn_on(console: httpx.Response) -> str:
+    return lxml_html.fromstring(console.text).get_element_by_id("assumed-role-arn").text_content()
+
+
+def _sp_initiated(demo: dict, browser: httpx.Client, path: str = "/console") -> tuple[httpx.Response, dict]:
+    """GET a console page without a session, follow the AuthnRequest to the signed-in IdP; returns its auto-post."""
+    start = browser.get(f"{demo['url']}{path}")
+    assert start.status_code == 303
+    location = start.headers["location"]
+    assert location.startswith(f"{demo['url']}/idp/sso?")
+    query = parse_qs(urlsplit(location).query)
+    request = etree.fromstring(zlib.decompress(base64.b64decode(query["SAMLRequest"][0]), -15))
+    autopost = browser.get(location)
+    return autopost, {"request": request, "relay": query.get("RelayState", [None])[0]}
+
+
+def _choose(demo: dict, browser: httpx.Client, page: httpx.Response, role: str) -> httpx.Response:
+    form = forms(page)[0]
+    return browser.post(f"{demo['url']}{form['action']}", data={**form["fields"], "roleIndex": role})
+
+
+def test_sp_initiated_sign_in_answers_our_request_once(demo: dict) -> None:
+    with httpx.Client() as browser:
+        login(demo, browser, "alice")
+        autopost, sent = _sp_initiated(demo, browser, "/console?region=eu-central-1")
+        request = sent["request"]
+        assert request.get("AssertionConsumerServiceURL") == f"{demo['url']}/saml"
+        assert request.findtext("{urn:oasis:names:tc:SAML:2.0:assertion}Issuer") == "urn:amazon:webservices"
+        assert request_issued_at(demo["ctx"].master, request.get("ID")) is not None
+        acs, saml_response, fields = saml_response_of(autopost)
+        assert acs == f"{demo['url']}/saml" and fields["RelayState"] == "/console?region=eu-central-1"
+        chooser = browser.post(acs, data=fields)
+        answer = _choose(demo, browser, chooser, role_arn(DEV, "Developer"))
+        assert answer.status_code == 303 and answer.headers["location"] == "/console?region=eu-central-1"
+        console = browser.get(f"{demo['url']}/console?region=eu-central-1")
+        assert _arn_on(console) == f"arn:aws:sts::{DEV}:assumed-role/Developer/alice@acme.example"
+        assert lxml_html.fromstring(console.text).get_element_by_id("region").text_content() == "eu-central-1"
+    with httpx.Client() as thief:  # the same response, replayed after it was used
+        replay = thief.post(acs, data=fields)
+    assert replay.status_code == 400 and "already used" in replay.text
+
+
+def test_a_response_to_an_expired_or_unknown_request_is_refused(demo: dict) -> None:
+    ctx = demo["ctx"]
+    stale = new_request_id(ctx.master, datetime.now(UTC) - timedelta(minutes=6))
+    page = httpx.post(f"{demo['url']}/saml", data={"SAMLResponse": factory_response(in_response_to=stale)})
+    assert page.status_code == 400 and "expired or was already used" in page.text
+    # An InResponseTo that we never issued is treated as unsolicited (AWS parity: accepted by default).
+    foreign = httpx.post(f"{demo['url']}/saml", data={"SAMLResponse": factory_response(in_response_to="_someone-elses-request")})
+    assert foreign.status_code == 200 and VIEWER in foreign.text
+
+
+def test_require_sp_initiated_refuses_unsolicited_responses(demo: dict) -> None:
+    ctx, now = demo["ctx"], datetime.now(UTC)
+    try:
+        make_offer(ctx, factory_response(), now, require_sp_initiated=True)
+        raise AssertionError("an unsolicited response was accepted")
+    except SignInRefused as refused:
+        assert "only responses to its own sign-in requests" in refused.message
+    solicited = make_offer(ctx, factory_response(in_response_to=new_request_id(ctx.master, now)), now, require_sp_initiated=True)
+    assert [choice.role_arn for choice in solicited.choices] == [VIEWER]
+
+
+def test_switch_role_uses_the_same_assertion_and_sign_out_ends_the_session(demo: dict) -> None:
+    with httpx.Client() as browser:
+        login(demo, browser, "alice")
+        autopost, _ = _sp_initiated(demo, browser)
+        acs, _, fields = saml_response_of(autopost)
+        _choose(demo, browser, browser.post(acs, data=fields), role_arn(DEV, "Developer"))
+        console = browser.get(f"{demo['url']}/console")
+        switch = next(f for f in forms(console) if f["action"] == "/console/switch")
+        chooser = browser.post(f"{demo['url']}/console/switch", data=switch["fields"])
+        assert chooser.status_code == 200 and forms(chooser)[0]["action"] == "/console/switch"
+        old_cookie = browser.cookies["samlfed_console"]
+        answer = _choose(demo, browser, chooser, role_arn(PROD, "ReadOnly"))
+        assert answer.status_code == 303
+        console = browser.get(f"{demo['url']}/console")
+        assert _arn_on(console) == f"arn:aws:sts::{PROD}:assumed-role/ReadOnly/alice@acme.example"
+        assert browser.cookies["samlfed_console"] != old_cookie
+        sign_out = next(f for f in forms(console) if f["action"] == "/console/signout")
+        cookie = browser.cookies["samlfed_console"]
+        bad = browser.post(f"{demo['url']}/console/signout", data={"csrf": "wrong"})
+        assert bad.status_code == 403
+        done = browser.post(f"{demo['url']}/console/signout", data=sign_out["fields"])
+        assert done.status_code == 200 and "You have signed out" in done.text
+        assert "samlfed_console" not in browser.cookies
+    with httpx.Client(cookies={"samlfed_console": cookie}) as stolen:  # the old cookie no longer opens anything
+        assert stolen.get(f"{demo['url']}/console").status_code == 303
+        assert stolen.get(f"{demo['url']}/console").headers["location"].startswith(f"{demo['url']}/idp/sso?")
+    with httpx.Client(cookies={"samlfed_console": old_cookie}) as stolen:  # nor the one replaced by switching
+        assert stolen.get(f"{demo['url']}/console").status_code == 303
+
+
+def test_switch_role_needs_the_session_csrf_token(demo: dict) -> None:
+    with httpx.Client() as browser:
+        page = browser.post(f"{demo['url']}/saml", data={"SAMLResponse": factory_response()})
+        _choose(demo, browser, page, VIEWER)
+        assert browser.post(f"{demo['url']}/console/switch", data={"csrf": "nope"}).status_code == 403
+        assert browser.post(f"{demo['url']}/console/switch", data={"roleIndex": VIEWER}).status_code == 403
+
+
+def _credentials(demo: dict, **overrides: object) -> dict:
+    sts = boto3.client("sts", endpoint_url=demo["url"], region_name="us-east-1", config=Config(signature_version=UNSIGNED))
+    result = sts.assume_role_with_saml(RoleArn=VIEWER, PrincipalArn=FACTORY_PROVIDER, SAMLAssertion=factory_response(**overrides))
+    return result["Credentials"]
+
+
+def _session_json(credentials: dict) -> str:
+    return json.dumps({"sessionId": credentials["AccessKeyId"], "sessionKey": credentials["SecretAccessKey"], "sessionToken": credentials["SessionToken"]})
+
+
+def test_federation_sign_in_token_is_single_use(demo: dict) -> None:
+    credentials = _credentials(demo)
+    got = httpx.get(f"{demo['url']}/federation", params={"Action": "getSigninToken", "SessionDuration": "43200", "Session": _session_json(credentials)})
+    assert got.status_code == 200 and got.headers["content-type"] == "application/json"
+    token = got.json()["SigninToken"]
+    login_params = {"Action": "login", "Issuer": "https://idp.example.test/start", "Destination": "https://console.aws.amazon.com/", "SigninToken": token}
+    with httpx.Client() as browser:
+        answer = browser.get(f"{demo['url']}/federation", params=login_params)
+        assert answer.status_code == 302 and answer.headers["location"] == "/console"
+        console = browser.get(f"{demo['url']}/console")
+        assert _arn_on(console).startswith("arn:aws:sts::333333333333:assumed-role/Viewer/")
+        ends = datetime.fromisoformat(lxml_html.fromstring(console.text).get_element_by_id("session-ends").get("datetime"))
+        assert ends - datetime.now(UTC) > timedelta(hours=11)  # SessionDuration, independent of the credentials
+        done = browser.post(f"{demo['url']}/console/signout", data=next(f for f in forms(console) if f["action"] == "/console/signout")["fields"])
+        assert 'href="https://idp.example.test/start"' in done.text  # the Issuer becomes the "sign in again" link
+    again = httpx.get(f"{demo['url']}/federation", params=login_params)
+    assert again.status_code == 400 and "samlfed_console" not in again.headers.get("set-cookie", "")
+
+
+def test_federation_post_works_like_get(demo: dict) -> None:
+    got = httpx.post(f"{demo['url']}/federation", data={"Action": "getSigninToken", "Session": _session_json(_credentials(demo))})
+    assert got.status_code == 200
+    answer = httpx.post(f"{demo['url']}/federation", data={"Action": "login", "Destination": f"{demo['url']}/console", "SigninToken": got.json()["SigninToken"]})
+    assert answer.status_code == 302 and answer.headers["location"] == "/console"
+
+
+def test_federation_refusals(demo: dict) -> None:
+    credentials = _credentials(demo)
+    url = f"{demo['url']}/federation"
+
+    def get_token(**params: str) -> httpx.Response:
+        return httpx.get(url, params={"Action": "getSigninToken", **params})
+
+    assert get_token().status_code == 400
+    assert get_token(Session="{not json").status_code == 400
+    assert get_token(Session=json.dumps({"sessionId": "x"})).status_code == 400
+    assert get_token(Session=_session_json({**credentials, "SecretAccessKey": "wrong" * 8})).status_code == 403
+    assert get_token(Session=_session_json({**credentials, "SessionToken": credentials["SessionToken"][:-4] + "AAAA"})).status_code == 403
+    for duration in ("899", "43201", "abc", "-1"):
+        assert get_token(Session=_session_json(credentials), SessionDuration=duration).status_code == 400
+    assert httpx.get(url, params={"Action": "nothing"}).status_code == 400
+    token = get_token(Session=_session_json(credentials)).json()["SigninToken"]
+    for destination in ("https://evil.example/", "//evil.example/console", ""):
+        refused = httpx.get(url, params={"Action": "login", "Destination": destination, "SigninToken": token})
+        assert refused.status_code == 400 and "location" not in refused.headers
+    assert httpx.get(url, params={"Action": "login", "Destination": "/console", "SigninToken": token[:-6] + "AAAAAA"}).status_code == 400
+
+
+def test_federation_refuses_session_duration_for_chained_sessions(demo: dict) -> None:
+    ctx, now = demo["ctx"], int(datetime.now(UTC).timestamp())
+    chained = issue(ctx.key_ring(), SessionClaims(
+        account_id="333333333333", role_arn=VIEWER, role_id="AROAEXAMPLE", session_name="chained",
+        issued_at=now, expires_at=now + 3600, chained=True,
+    ))
+    session = json.dumps({"sessionId": chained.access_key_id, "sessionKey": chained.secret_access_key, "sessionToken": chained.session_token})
+    url = f"{demo['url']}/federation"
+    assert httpx.get(url, params={"Action": "getSigninToken", "Session": session, "SessionDuration": "3600"}).status_code == 400
+    assert httpx.get(url, params={"Action": "getSigninToken", "Session": session}).status_code == 200
+
+
+def test_federation_refuses_expired_credentials(demo: dict) -> None:
+    ctx, now = demo["ctx"], int(datetime.now(UTC).timestamp())
+    expired = issue(ctx.key_ring(), SessionClaims(
+        account_id="333333333333", role_arn=VIEWER, role_id="AROAEXAMPLE", session_name="late", issued_at=now - 7200, expires_at=now - 10,
+    ))
+    session = json.dumps({"sessionId": expired.access_key_id, "sessionKey": expired.secret_access_key, "sessionToken": expired.session_token})
+    answer = httpx.get(f"{demo['url']}/federation", params={"Action": "getSigninToken", "Session": session})
+    assert answer.status_code == 403 and "expired" in answer.text
+
+
+def test_console_without_a_session_and_without_an_idp_explains_itself(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from servers import app_in_thread
+
+    from samlfed.config import Settings
+    from samlfed.server import build_context, build_server_app
+
+    settings = Settings(data_dir=tmp_path)
+    with app_in_thread(build_server_app(settings, build_context(settings))) as url:
+        page = httpx.get(f"{url}/console")
+    assert page.status_code == 401 and "Sign in through your identity provider" in page.text
+
+
+def test_console_url_command_signs_a_profile_in(demo: dict, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+
+    from servers import SAMLFED
+
+    credentials = _credentials(demo)
+    shared = tmp_path / "credentials"
+    shared.write_text(
+        f"[viewer]\naws_access_key_id = {credentials['AccessKeyId']}\naws_secret_access_key = {credentials['SecretAccessKey']}\n"
+        f"aws_session_token = {credentials['SessionToken']}\n[longterm]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = x\n"
+    )
+    env = {**os.environ, "AWS_SHARED_CREDENTIALS_FILE": str(shared), "AWS_CONFIG_FILE": str(tmp_path / "config")}
+    done = subprocess.run([SAMLFED, "console-url", "--profile", "viewer", "--endpoint-url", demo["url"]], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    url = done.stdout.strip()
+    assert url.startswith(f"{demo['url']}/federation?Action=login&")
+    with httpx.Client() as browser:
+        assert browser.get(url).status_code == 302
+        assert _arn_on(browser.get(f"{demo['url']}/console")).startswith("arn:aws:sts::333333333333:assumed-role/Viewer/")
+    refused = subprocess.run([SAMLFED, "console-url", "--profile", "longterm", "--endpoint-url", demo["url"]], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "temporary credentials" in refused.stderr

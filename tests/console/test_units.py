@@ -1,0 +1,89 @@
+"""The console's pure parts: destination allow-list, request ids, SP metadata, provider lookup."""
+
+from __future__ import annotations
+
+import base64
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import factory_response
+
+from samlfed.console.destinations import console_destination
+from samlfed.console.signin import SignInRefused, candidate_providers, make_offer
+from samlfed.console.sp import new_request_id, request_issued_at
+from samlfed.masterkey import MasterKey
+
+BASE = "https://samlfed.example.com"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("/console", "/console"),
+        ("/console/home?x=1", "/console/home?x=1"),
+        (f"{BASE}/console?region=us-east-2", "/console?region=us-east-2"),
+        ("https://console.aws.amazon.com/", "/console"),
+        ("https://us-west-2.console.aws.amazon.com/ec2/home?region=us-west-2", "/console?region=us-west-2"),
+        ("https://console.amazonaws.cn/?region=cn-north-1", "/console?region=cn-north-1"),
+        ("https://console.aws.amazon.com/?region=<script>", "/console"),
+        (None, None),
+        ("", None),
+        ("/saml", None),
+        ("/consoleevil", None),
+        ("/console/../saml", None),
+        ("/console/%2e%2e/saml", None),
+        ("/console/./x", None),
+        ("//evil.example/console", None),
+        ("https://evil.example/console", None),
+        ("http://samlfed.example.com/console", None),  # another scheme is another origin
+        ("https://samlfed.example.com.evil.example/console", None),
+        ("https://user@console.aws.amazon.com/", None),
+        ("https://console.aws.amazon.com.evil.example/", None),
+        ("http://console.aws.amazon.com/", None),
+        ("javascript:alert(1)//console", None),
+        ("/console\\@evil.example", None),
+        ("/console\r\nSet-Cookie: x=1", None),
+    ],
+)
+def test_console_destination(value: str | None, expected: str | None) -> None:
+    assert console_destination(value, BASE) == expected
+
+
+def test_request_ids_are_ours_and_dated() -> None:
+    master, other = MasterKey(os.urandom(32)), MasterKey(os.urandom(32))
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    request_id = new_request_id(master, now)
+    assert request_id.startswith("_") and request_id.replace("_", "").replace("-", "").isalnum()  # an xs:ID
+    assert request_issued_at(master, request_id) == now
+    assert request_issued_at(other, request_id) is None
+    tampered = request_id[:-2] + ("AA" if request_id[-2:] != "AA" else "BB")
+    assert request_issued_at(master, tampered) is None
+    assert request_issued_at(master, "_req-1") is None
+    assert request_issued_at(master, "_sf!!") is None
+
+
+def test_candidate_providers_come_from_the_role_values() -> None:
+    assert candidate_providers(factory_response()) == ["arn:aws:iam::333333333333:saml-provider/ExampleIdP"]
+    with pytest.raises(SignInRefused):
+        candidate_providers(base64.b64encode(b"<!DOCTYPE x><x/>").decode())
+    with pytest.raises(SignInRefused):
+        candidate_providers("A" * 100_001)
+
+
+def test_a_provider_that_does_not_exist(demo: dict) -> None:
+    missing = "arn:aws:iam::444444444444:saml-provider/Nobody"
+    with pytest.raises(SignInRefused) as info:
+        make_offer(demo["ctx"], factory_response(roles=[f"arn:aws:iam::444444444444:role/X,{missing}"]), datetime.now(UTC))
+    assert info.value.message == "Specified provider doesn't exist."
+
+
+def test_a_role_whose_provider_did_not_sign_is_dropped(demo: dict) -> None:
+    # The factory IdP signs; a pair naming the demo IdP's provider must not be offered on its strength.
+    foreign = "arn:aws:iam::111111111111:role/Developer,arn:aws:iam::111111111111:saml-provider/samlfed-idp"
+    offer = make_offer(
+        demo["ctx"],
+        factory_response(roles=[foreign, "arn:aws:iam::333333333333:role/Viewer,arn:aws:iam::333333333333:saml-provider/ExampleIdP"]),
+        datetime.now(UTC) + timedelta(seconds=1),
+    )
+    assert [choice.role_arn for choice in offer.choices] == ["arn:aws:iam::333333333333:role/Viewer"]
