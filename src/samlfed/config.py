@@ -34,6 +34,8 @@ class Settings:
     require_sp_initiated: bool = False
     """Refuse console sign-in responses that do not answer a request this service sent."""
     console_auto_sign_in: bool = True
+    sign_authn_requests: bool = True
+    """Sign console AuthnRequests with the service key published in /saml/metadata."""
     """With exactly one role, the chooser submits itself in browsers (scrapers still see the markup)."""
 
     @classmethod
@@ -54,6 +56,7 @@ class Settings:
             "console_provider": env.get("SAMLFED_CONSOLE_PROVIDER") or None,
             "require_sp_initiated": _flag(env.get("SAMLFED_REQUIRE_SP_INITIATED")),
             "console_auto_sign_in": _flag(env.get("SAMLFED_CONSOLE_AUTO_SIGN_IN")),
+            "sign_authn_requests": _flag(env.get("SAMLFED_SIGN_AUTHN_REQUESTS")),
         }
         values.update({k: v for k, v in from_env.items() if v is not None})
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -104,6 +107,7 @@ class Settings:
             env["SAMLFED_CONSOLE_PROVIDER"] = self.console_provider
         env["SAMLFED_REQUIRE_SP_INITIATED"] = "1" if self.require_sp_initiated else "0"
         env["SAMLFED_CONSOLE_AUTO_SIGN_IN"] = "1" if self.console_auto_sign_in else "0"
+        env["SAMLFED_SIGN_AUTHN_REQUESTS"] = "1" if self.sign_authn_requests else "0"
         return env
 
 

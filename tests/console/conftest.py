@@ -1,48 +1,15 @@
-"""The demo federation on 127.0.0.1, plus an account whose provider is the test factory's IdP (any assertion shape)."""
+"""The demo federation on 127.0.0.1 for the console tests (see console_setup)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
+from console_setup import prepare
 from demo_stack import demo_server
-from saml_factory import ENTITY_ID, response_b64, signer
-
-from samlfed.iam.service import create_account, create_role, create_saml_provider
-from samlfed.saml.metadata import build_idp_metadata
-
-FACTORY_ACCOUNT = "333333333333"
-FACTORY_PROVIDER = f"arn:aws:iam::{FACTORY_ACCOUNT}:saml-provider/ExampleIdP"
-VIEWER = f"arn:aws:iam::{FACTORY_ACCOUNT}:role/Viewer"
-
-
-def add_factory_account(ctx, _idp, _url) -> None:  # type: ignore[no-untyped-def]
-    create_account(ctx, FACTORY_ACCOUNT, None)
-    metadata = build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()
-    create_saml_provider(ctx, FACTORY_ACCOUNT, "ExampleIdP", metadata)
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow", "Principal": {"Federated": FACTORY_PROVIDER},
-            "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession", "sts:SetSourceIdentity"],
-        }],
-    }
-    create_role(ctx, FACTORY_ACCOUNT, "Viewer", json.dumps(trust), max_session_duration=3600)
-
-
-def factory_response(**overrides: object) -> str:
-    """A response from the factory IdP for the Viewer role, issued now, addressed to AWS's ACS."""
-    values: dict[str, object] = {
-        "roles": [f"{VIEWER},{FACTORY_PROVIDER}"], "issue_instant": datetime.now(UTC) - timedelta(seconds=5),
-        "session_duration": None, "principal_tags": {},
-    }
-    values.update(overrides)
-    return response_b64(**values)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    with demo_server(tmp_path_factory.mktemp("console"), add_factory_account) as stack:
+    with demo_server(tmp_path_factory.mktemp("console"), prepare) as stack:
         yield stack

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import httpx
-from conftest import FACTORY_ACCOUNT, VIEWER, factory_response
+from console_setup import FACTORY_ACCOUNT, VIEWER, factory_response
 from demo_stack import forms, idp_initiated
 from lxml import html as lxml_html
 from saml_factory import signer

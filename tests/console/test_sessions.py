@@ -6,20 +6,26 @@ import base64
 import json
 import zlib
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 import boto3
 import httpx
 from botocore import UNSIGNED
 from botocore.config import Config
-from conftest import FACTORY_PROVIDER, VIEWER, factory_response
+from console_setup import FACTORY_PROVIDER, VIEWER, add_factory_account, factory_response
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from demo_stack import forms, login, saml_response_of
 from lxml import etree
 from lxml import html as lxml_html
+from servers import app_in_thread
 
+from samlfed.config import Settings
 from samlfed.console.signin import SignInRefused, make_offer
 from samlfed.console.sp import new_request_id, request_issued_at
 from samlfed.idp.demo import role_arn
+from samlfed.server import build_context, build_server_app
 from samlfed.sts.credentials import SessionClaims, issue
 
 DEV, PROD = "111111111111", "222222222222"
@@ -65,6 +71,24 @@ def test_sp_initiated_sign_in_answers_our_request_once(demo: dict) -> None:
     with httpx.Client() as thief:  # the same response, replayed after it was used
         replay = thief.post(acs, data=fields)
     assert replay.status_code == 400 and "already used" in replay.text
+
+
+def test_authn_requests_are_signed_with_the_key_our_metadata_publishes(demo: dict) -> None:
+    metadata = etree.fromstring(httpx.get(f"{demo['url']}/saml/metadata").content)
+    ns = {"md": "urn:oasis:names:tc:SAML:2.0:metadata", "ds": "http://www.w3.org/2000/09/xmldsig#"}
+    assert metadata.find("md:SPSSODescriptor", ns).get("AuthnRequestsSigned") == "true"
+    der = base64.b64decode(metadata.findtext(".//md:KeyDescriptor[@use='signing']//ds:X509Certificate", namespaces=ns))
+    public_key = x509.load_der_x509_certificate(der).public_key()
+    with httpx.Client() as browser:
+        location = browser.get(f"{demo['url']}/console").headers["location"]
+        query = urlsplit(location).query
+        signed, _, signature = query.rpartition("&Signature=")
+        public_key.verify(base64.b64decode(unquote_plus(signature)), signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+        login(demo, browser, "alice")
+        tampered = location.replace("&SigAlg=", "&RelayState=%2Fconsole%2Fx&SigAlg=")
+        refused = browser.get(tampered)  # the IdP requires signed requests from us and checks this one
+        assert refused.status_code == 400 and "signature does not verify" in refused.text
+        assert "SAMLResponse" in browser.get(location).text
 
 
 def test_a_response_to_an_expired_or_unknown_request_is_refused(demo: dict) -> None:
@@ -206,16 +230,17 @@ def test_federation_refuses_expired_credentials(demo: dict) -> None:
     assert answer.status_code == 403 and "expired" in answer.text
 
 
-def test_console_without_a_session_and_without_an_idp_explains_itself(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from servers import app_in_thread
-
-    from samlfed.config import Settings
-    from samlfed.server import build_context, build_server_app
-
-    settings = Settings(data_dir=tmp_path)
-    with app_in_thread(build_server_app(settings, build_context(settings))) as url:
+def test_behind_https_the_cookie_is_secure_and_without_an_idp_the_console_explains_itself(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path, public_url="https://console.example.test")
+    ctx = build_context(settings)
+    add_factory_account(ctx)
+    with app_in_thread(build_server_app(settings, ctx)) as url:
         page = httpx.get(f"{url}/console")
-    assert page.status_code == 401 and "Sign in through your identity provider" in page.text
+        assert page.status_code == 401 and "Sign in through your identity provider" in page.text
+        with httpx.Client() as browser:
+            chooser = browser.post(f"{url}/saml", data={"SAMLResponse": factory_response()})
+            answer = _choose({"url": url}, browser, chooser, VIEWER)
+    assert answer.status_code == 303 and "; Secure" in answer.headers["set-cookie"]
 
 
 def test_console_url_command_signs_a_profile_in(demo: dict, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import factory_response
+from console_setup import factory_response
 
 from samlfed.console.destinations import console_destination
 from samlfed.console.signin import SignInRefused, candidate_providers, make_offer

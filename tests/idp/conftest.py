@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from demo_stack import demo_server
+from interop_sp import INTEROP_SP
 
 from samlfed.idp.directory import read_yaml, write_yaml
-
-INTEROP_SP = {"entity_id": "http://sp.interop.test/metadata", "acs": "http://sp.interop.test/acs"}
 
 
 @pytest.fixture(scope="module")

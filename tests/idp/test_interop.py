@@ -5,8 +5,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import httpx
-from conftest import INTEROP_SP
 from demo_stack import login, saml_response_of
+from interop_sp import INTEROP_SP
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 

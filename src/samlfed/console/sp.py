@@ -1,4 +1,5 @@
-"""samlfed as a SAML service provider: its metadata and the AuthnRequests of SP-initiated console sign-in.
+"""samlfed as a SAML service provider: its metadata, its signing key and the AuthnRequests of SP-initiated
+console sign-in.
 
 Request IDs are self-contained: the issue time sealed under the master key. Any node can tell that an
 `InResponseTo` names a request this deployment sent, and how old it is, without storing the request; the
@@ -14,12 +15,18 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
+from ..context import ServiceContext
 from ..masterkey import MasterKey, MasterKeyError
 from ..saml import constants as c
+from ..saml.signing import IdpSigner
 
 REQUEST_LIFETIME = timedelta(minutes=5)
+SP_KEY_NAME = "sp-signing"
+SIG_ALG_RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 _REQUEST_CONTEXT = "samlfed authn request id"
 _REQUEST_PREFIX = "_sf"
 BINDING_HTTP_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
@@ -38,14 +45,37 @@ _EDUPERSON = ("affiliation", "nickname", "orgDN", "orgUnitDN", "primaryAffiliati
 _EDUORG = {2: "homePageURI", 3: "identityAuthnPolicyURI", 4: "legalName", 5: "superiorURI", 6: "whitePagesURI"}
 
 
-def sp_metadata(entity_id: str, acs_url: str) -> bytes:
-    """An SPSSODescriptor shaped like AWS's (contract §9): signed assertions wanted, one HTTP-POST ACS."""
+def service_provider_key(ctx: ServiceContext) -> IdpSigner:
+    """The key that signs our AuthnRequests: created once per deployment, sealed in the store, same on every node."""
+    context = f"samlfed service key {SP_KEY_NAME}"
+    sealed = ctx.store.get_service_key(SP_KEY_NAME)
+    if sealed is None:
+        now = ctx.clock()
+        fresh = IdpSigner.generate("samlfed service provider", not_before=now - timedelta(days=1), not_after=now + timedelta(days=3650))
+        pem = fresh.key_pem() + fresh.cert_pem()
+        if ctx.store.add_service_key(SP_KEY_NAME, ctx.master.seal(pem, context=context), now=now):
+            return fresh
+        sealed = ctx.store.get_service_key(SP_KEY_NAME)  # another node created it first
+        assert sealed is not None
+    pem = ctx.master.unseal(sealed, context=context)
+    split = pem.index(b"-----BEGIN CERTIFICATE-----")
+    return IdpSigner.from_pem(pem[:split], pem[split:])
+
+
+def sp_metadata(entity_id: str, acs_url: str, signing: IdpSigner | None = None) -> bytes:
+    """An SPSSODescriptor shaped like AWS's (contract §9): signed assertions wanted, one HTTP-POST ACS, and the
+    key that signs our AuthnRequests when we sign them."""
     md = c.NS_METADATA
-    root = etree.Element(etree.QName(md, "EntityDescriptor"), nsmap={"md": md}, entityID=entity_id)
+    root = etree.Element(etree.QName(md, "EntityDescriptor"), nsmap={"md": md, "ds": c.NS_DSIG}, entityID=entity_id)
     sp = etree.SubElement(
         root, etree.QName(md, "SPSSODescriptor"),
-        AuthnRequestsSigned="false", WantAssertionsSigned="true", protocolSupportEnumeration=c.NS_PROTOCOL,
+        AuthnRequestsSigned="true" if signing else "false", WantAssertionsSigned="true", protocolSupportEnumeration=c.NS_PROTOCOL,
     )
+    if signing is not None:
+        descriptor = etree.SubElement(sp, etree.QName(md, "KeyDescriptor"), use="signing")
+        data = etree.SubElement(etree.SubElement(descriptor, etree.QName(c.NS_DSIG, "KeyInfo")), etree.QName(c.NS_DSIG, "X509Data"))
+        der = signing.certificate.public_bytes(serialization.Encoding.DER)
+        etree.SubElement(data, etree.QName(c.NS_DSIG, "X509Certificate")).text = base64.b64encode(der).decode()
     for fmt in _NAME_ID_FORMATS:
         etree.SubElement(sp, etree.QName(md, "NameIDFormat")).text = fmt
     etree.SubElement(sp, etree.QName(md, "AssertionConsumerService"), index="1", isDefault="true", Binding=c.BINDING_HTTP_POST, Location=acs_url)
@@ -86,8 +116,10 @@ def request_issued_at(master: MasterKey, request_id: str) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def authn_request_url(sso_url: str, *, entity_id: str, acs_url: str, request_id: str, now: datetime, relay_state: str | None) -> str:
-    """The IdP's SSO URL with a deflated AuthnRequest (HTTP-Redirect binding)."""
+def authn_request_url(
+    sso_url: str, *, entity_id: str, acs_url: str, request_id: str, now: datetime, relay_state: str | None, signing: IdpSigner | None = None,
+) -> str:
+    """The IdP's SSO URL with a deflated AuthnRequest (HTTP-Redirect binding), signed over the query when `signing`."""
     p, a = c.NS_PROTOCOL, c.NS_ASSERTION
     request = etree.Element(
         etree.QName(p, "AuthnRequest"), nsmap={"samlp": p, "saml": a},
@@ -100,4 +132,9 @@ def authn_request_url(sso_url: str, *, entity_id: str, acs_url: str, request_id:
     query = {"SAMLRequest": base64.b64encode(deflated).decode()}
     if relay_state:
         query["RelayState"] = relay_state
+    if signing is not None:
+        # HTTP-Redirect binding §3.4.4.1: the signature covers the URL-encoded query, in this order.
+        query["SigAlg"] = SIG_ALG_RSA_SHA256
+        signed = urlencode(query).encode()
+        query["Signature"] = base64.b64encode(signing.private_key.sign(signed, padding.PKCS1v15(), hashes.SHA256())).decode()
     return sso_url + ("&" if "?" in sso_url else "?") + urlencode(query)

@@ -23,7 +23,7 @@ from .destinations import CONSOLE_HOME, console_destination
 from .federation import FederationError, get_signin_token, redeem_signin_token
 from .sessions import COOKIE, ConsoleState, create_session, end_session, load_session
 from .signin import INVALID_RESPONSE, SignInOffer, SignInRefused, make_offer, sign_in
-from .sp import BINDING_HTTP_REDIRECT, authn_request_url, new_request_id, sp_metadata
+from .sp import BINDING_HTTP_REDIRECT, authn_request_url, new_request_id, service_provider_key, sp_metadata
 
 log = logging.getLogger("samlfed.console")
 MAX_ACS_FORM_BYTES = 400_000
@@ -38,6 +38,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
     acs_url = f"{base}/saml"
     secure = base.startswith("https://")
     csrf_key = ctx.master.derive("console chooser csrf")
+    signing = service_provider_key(ctx) if settings.sign_authn_requests else None
 
     def chooser_csrf(assertion_id: str) -> str:
         """Bound to the assertion ID: a chooser page only signs in with the response it was built from."""
@@ -134,7 +135,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         wanted = console_destination(request.url.path + (f"?{request.url.query}" if request.url.query else ""), base)
         location = authn_request_url(
             url, entity_id=settings.sp_entity_id, acs_url=acs_url, request_id=new_request_id(ctx.master, now), now=now,
-            relay_state=wanted if wanted and wanted != CONSOLE_HOME else None,
+            relay_state=wanted if wanted and wanted != CONSOLE_HOME else None, signing=signing,
         )
         return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
 
@@ -231,7 +232,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         return PlainTextResponse("Action must be getSigninToken or login.", status_code=400)
 
     async def metadata(_: Request) -> Response:
-        return Response(sp_metadata(settings.sp_entity_id, acs_url), media_type="application/samlmetadata+xml")
+        return Response(sp_metadata(settings.sp_entity_id, acs_url, signing), media_type="application/samlmetadata+xml")
 
     return [
         Route("/saml", acs, methods=["POST"]),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyotp
 
+from ..console.sp import service_provider_key
 from ..context import ServiceContext
 from ..errors import ServiceError
 from ..iam import service as iam
@@ -141,6 +142,8 @@ def _ensure_provider(ctx: ServiceContext, account_id: str, metadata: str) -> Non
 def seed(ctx: ServiceContext, idp: IdentityProvider, base_url: str, data_dir: Path) -> DemoSeed:
     # The IdP: its application and users (fresh passwords every start).
     config = idp_configuration(base_url, {})
+    # The console signs its AuthnRequests (SP-initiated sign-in): the IdP checks them with the published key.
+    config["service_providers"][SP_KEY]["request_certificate"] = service_provider_key(ctx).cert_pem().decode()
     users = [
         DemoUser("alice", secrets.token_urlsafe(9)),
         DemoUser("bob", secrets.token_urlsafe(9)),

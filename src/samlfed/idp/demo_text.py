@@ -26,6 +26,7 @@ def next_steps(seed: DemoSeed, base_url: str, data_dir: Path) -> str:
     lines = [
         "samlfed demo",
         f"  IAM + STS (AWS query API)   {base_url}/",
+        f"  console sign-in             {base_url}/console   (ACS {base_url}/saml, SP metadata {base_url}/saml/metadata)",
         f"  identity provider           {base_url}/idp/   (metadata: {base_url}/idp/metadata)",
         f"  data                        {data_dir}/ (SQLite)",
         "",
@@ -41,7 +42,8 @@ def next_steps(seed: DemoSeed, base_url: str, data_dir: Path) -> str:
     lines += [
         "",
         "next steps:",
-        f"  1. Browser: open {base_url}/idp/ and sign in as alice; the portal lists the AWS application.",
+        f"  1. Browser: open {base_url}/console and sign in as alice at the IdP; pick a role in the chooser.",
+        f"     (Or start at the IdP portal, {base_url}/idp/, and open the AWS application.)",
         "",
         "  2. AWS CLI: assume alice's Developer role with a fresh assertion, then use the credentials.",
         f"       export AWS_ENDPOINT_URL={base_url} AWS_DEFAULT_REGION=us-east-1",

@@ -148,3 +148,13 @@ console_sessions = Table(
     Column("sealed_state", LargeBinary, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )
+
+service_keys = Table(
+    "service_keys",
+    metadata,
+    # Keys this deployment holds as a party to others (the SP key that signs AuthnRequests), sealed under the
+    # master key, shared by every node.
+    Column("name", String(64), primary_key=True),
+    Column("sealed_value", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
