@@ -46,3 +46,22 @@ def test_idp_settings_travel_to_worker_processes(monkeypatch, tmp_path) -> None:
     assert again.with_idp and again.idp_directory() == tmp_path / "elsewhere"
     monkeypatch.setenv("SAMLFED_WITH_IDP", "0")
     assert not Settings.from_env().with_idp
+
+
+def test_console_settings_from_a_file_and_to_workers(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from samlfed.config import Settings
+
+    for name in ("SAMLFED_REQUIRE_SP_INITIATED", "SAMLFED_CONSOLE_AUTO_SIGN_IN", "SAMLFED_SIGN_AUTHN_REQUESTS", "SAMLFED_CONSOLE_PROVIDER"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "samlfed.toml"
+    config.write_text(
+        'require_sp_initiated = true\nconsole_auto_sign_in = false\nsign_authn_requests = false\n'
+        'console_provider = "arn:aws:iam::111111111111:saml-provider/Corp"\nsp_entity_id = "https://samlfed.example.com"\n'
+    )
+    settings = Settings.from_env(config=config, data_dir=tmp_path)
+    assert settings.require_sp_initiated and not settings.console_auto_sign_in and not settings.sign_authn_requests
+    for name, value in settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    again = Settings.from_env()
+    assert (again.require_sp_initiated, again.console_auto_sign_in, again.sign_authn_requests) == (True, False, False)
+    assert again.console_provider == "arn:aws:iam::111111111111:saml-provider/Corp" and again.sp_entity_id == "https://samlfed.example.com"

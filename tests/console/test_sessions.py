@@ -265,3 +265,21 @@ def test_console_url_command_signs_a_profile_in(demo: dict, tmp_path) -> None:  
         assert _arn_on(browser.get(f"{demo['url']}/console")).startswith("arn:aws:sts::333333333333:assumed-role/Viewer/")
     refused = subprocess.run([SAMLFED, "console-url", "--profile", "longterm", "--endpoint-url", demo["url"]], env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "temporary credentials" in refused.stderr
+
+
+def test_console_provider_names_the_idp_that_console_sign_in_goes_to(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from saml_factory import ENTITY_ID, signer
+
+    from samlfed.iam.service import create_saml_provider
+    from samlfed.saml.metadata import SsoEndpoint, build_idp_metadata
+
+    corp = "arn:aws:iam::333333333333:saml-provider/Corp"
+    settings = Settings(data_dir=tmp_path, console_provider=corp)
+    ctx = build_context(settings)
+    add_factory_account(ctx)
+    redirect = SsoEndpoint("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect", "https://idp.corp.example/sso")
+    metadata = build_idp_metadata(ENTITY_ID, [signer().certificate], sso_endpoints=[redirect]).decode()
+    create_saml_provider(ctx, "333333333333", "Corp", metadata)
+    with app_in_thread(build_server_app(settings, ctx)) as url:
+        answer = httpx.get(f"{url}/console")
+    assert answer.status_code == 303 and answer.headers["location"].startswith("https://idp.corp.example/sso?SAMLRequest=")
