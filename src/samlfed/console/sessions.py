@@ -34,7 +34,6 @@ class ConsoleState:
     """"saml" (the ACS) or "federation" (a sign-in token)."""
     issuer_link: str | None = None
     """The federation Issuer: where "sign in again" leads (http(s) URLs only)."""
-    region: str | None = None
 
     @classmethod
     def new(cls, **values: object) -> ConsoleState:

@@ -266,7 +266,7 @@ def _console_view(ctx: ServiceContext, state: ConsoleState, opened: OpenedSessio
     except NotFound:
         alias = None
     credentials_live = claims.expires_at > now
-    region = request.query_params.get("region") or state.region
+    region = request.query_params.get("region")  # from a RelayState or Destination deep link
     return {
         "csrf": state.csrf,
         "role_name": role_name,
