@@ -14,6 +14,7 @@ from . import doctor as doctor_mod
 from .cli_common import EXIT_INVALID, EXIT_VALID, usage_error
 from .cli_console import console_url
 from .cli_idp import demo_command, idp_cli
+from .cli_login import configure, console, credential_process, login
 from .saml import ProviderPolicy, RolePair, ValidationSettings
 from .saml.timeutil import parse_xs_datetime
 
@@ -265,6 +266,10 @@ def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> N
 app.add_typer(idp_cli, name="idp")
 app.command("demo")(demo_command)
 app.command("console-url")(console_url)
+app.command("login")(login)
+app.command("credential-process")(credential_process)
+app.command("console")(console)
+app.command("configure")(configure)
 
 
 def main() -> None:

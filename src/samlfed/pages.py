@@ -29,12 +29,13 @@ class Pages:
         self.form_action = form_action
         """CSP form-action sources, when every form of the package posts to known places ('self')."""
 
-    def render(self, name: str, status: int = 200, headers: dict[str, str] | None = None, **values: Any) -> HTMLResponse:
+    def render(self, name: str, status: int = 200, headers: dict[str, str] | None = None, *, form_action: str | None = None, **values: Any) -> HTMLResponse:
+        """`form_action` overrides the package's form-action sources for this page."""
         nonce = secrets.token_urlsafe(16)
         html = self.env.get_template(name).render(nonce=nonce, **values)
         policy = f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'"
-        if self.form_action:
-            policy += f"; form-action {self.form_action}"
+        if form_action or self.form_action:
+            policy += f"; form-action {form_action or self.form_action}"
         page_headers = {
             "Content-Security-Policy": policy,
             "X-Frame-Options": "DENY",

@@ -207,11 +207,8 @@ def sign_in(ctx: ServiceContext, offer: SignInOffer, role_arn: str, now: datetim
     admitted = offer.admitted.get(role_arn)
     if admitted is None:
         raise SignInRefused("Not authorized to perform sts:AssumeRoleWithSAML", status=403, hint="Choose one of the roles the chooser lists.")
-    if offer.request_id is not None and not resumed:
-        issued = request_issued_at(ctx.master, offer.request_id)
-        assert issued is not None  # make_offer checked it
-        if not ctx.store.redeem_once(REQUEST_ISSUER, offer.request_id, "", expires_at=issued + REQUEST_LIFETIME, now=now):
-            raise SignInRefused("This response answers a sign-in request that was already used.", hint="Sign in again from the console page.")
+    if not resumed:
+        use_request_once(ctx, offer, now)
     try:
         redeem(ctx, admitted.verified, admitted.role, now)
     except ServiceError as error:
@@ -221,6 +218,16 @@ def sign_in(ctx: ServiceContext, offer: SignInOffer, role_arn: str, now: datetim
     credentials = mint(ctx, admitted, min(console_seconds, admitted.role.max_session_duration), now)
     log.info("console sign-in subject=%s role=%s seconds=%d", admitted.verified.response.name_id, role_arn, console_seconds)
     return ConsoleGrant(credentials, int(now.timestamp()) + console_seconds, admitted)
+
+
+def use_request_once(ctx: ServiceContext, offer: SignInOffer, now: datetime) -> None:
+    """Record the one use of the AuthnRequest this response answers (nothing to do for unsolicited responses)."""
+    if offer.request_id is None:
+        return
+    issued = request_issued_at(ctx.master, offer.request_id)
+    assert issued is not None  # make_offer checked it
+    if not ctx.store.redeem_once(REQUEST_ISSUER, offer.request_id, "", expires_at=issued + REQUEST_LIFETIME, now=now):
+        raise SignInRefused("This response answers a sign-in request that was already used.", hint="Sign in again from the console page.")
 
 
 def console_lifetime(verified: VerifiedAssertion, now: datetime) -> int:

@@ -6,6 +6,7 @@ import base64
 import hmac
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,13 +23,15 @@ from ..sts.credentials import InvalidSessionToken, OpenedSession, open_session
 from .destinations import CONSOLE_HOME, console_destination
 from .federation import FederationError, get_signin_token, redeem_signin_token
 from .sessions import COOKIE, ConsoleState, create_session, end_session, load_session
-from .signin import INVALID_RESPONSE, SignInOffer, SignInRefused, make_offer, sign_in
+from .signin import INVALID_RESPONSE, SignInOffer, SignInRefused, make_offer, sign_in, use_request_once
 from .sp import BINDING_HTTP_REDIRECT, authn_request_url, new_request_id, service_provider_key, sp_metadata
 
 log = logging.getLogger("samlfed.console")
 MAX_ACS_FORM_BYTES = 400_000
 """A 100,000-character SAMLResponse, percent-encoded, fits with room to spare."""
 MAX_RELAY_STATE = 2048
+CLI_RELAY = re.compile(r"samlfed-cli:(?P<port>\d{4,5}):(?P<state>[A-Za-z0-9_-]{16,64})")
+"""RelayState of a `samlfed login --method browser` sign-in: the loopback port and the client's state value."""
 
 _pages = Pages("samlfed.console", form_action="'self'")
 
@@ -87,6 +90,9 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
                 ctx, saml_response, now, require_sp_initiated=settings.require_sp_initiated,
                 only_provider_uuid=request.path_params.get("uuid"),
             )
+            cli = CLI_RELAY.fullmatch(relay_state)
+            if cli:
+                return hand_to_cli(offer, int(cli.group("port")), cli.group("state"), now)
             role_arn = form.get("roleIndex")
             if not role_arn:
                 return chooser(offer, relay_state, action="/saml", csrf=chooser_csrf(offer.assertion_id), auto_submit=settings.console_auto_sign_in)
@@ -102,6 +108,29 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             saml_response=saml_response, switch_until=int(verified.redeem_by.timestamp()),
         )
         return start_session(state, console_destination(relay_state, base) or CONSOLE_HOME)
+
+    def hand_to_cli(offer: SignInOffer, port: int, state: str, now: datetime) -> Response:
+        """Deliver the verified response to `samlfed login` on this computer (RFC 8252-style loopback).
+
+        Only for answers to our own requests (so the flow was started at /saml/cli), used once; the client
+        checks its state value, so a page cannot push someone else's response into it."""
+        if offer.request_id is None or not 1024 <= port <= 65535:
+            return refused(SignInRefused("A command-line sign-in must start at the samlfed login command.", hint="Run samlfed login --method browser again."))
+        use_request_once(ctx, offer, now)
+        target = f"http://127.0.0.1:{port}/"
+        roles = {label: [choice.role_arn for choice in choices] for label, choices in offer.accounts().items()}
+        return _pages.render(
+            "handoff.html", form_action=target, target=target, saml_response=offer.saml_response, state=state,
+            roles_accounts=base64.b64encode(json.dumps(roles).encode()).decode(),
+        )
+
+    async def cli_sign_in(request: Request) -> Response:
+        """Start a browser sign-in for `samlfed login`: SP-initiated, RelayState naming its loopback listener."""
+        relay = f"samlfed-cli:{request.query_params.get('port', '')}:{request.query_params.get('state', '')}"
+        match = CLI_RELAY.fullmatch(relay)
+        if not match or not 1024 <= int(match.group("port")) <= 65535:
+            return refused(FederationError("port (1024-65535) and state (16-64 URL-safe characters) are required."))
+        return start_sign_in(request, relay_state=relay)
 
     def sso_url() -> str | None:
         if settings.console_provider:
@@ -122,7 +151,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             return start_sign_in(request)
         return _pages.render("console.html", **_console_view(ctx, state, opened, request))
 
-    def start_sign_in(request: Request) -> Response:
+    def start_sign_in(request: Request, *, relay_state: str | None = None) -> Response:
         """SP-initiated sign-in: an AuthnRequest to the configured IdP, answered at /saml."""
         url = sso_url()
         if url is None:
@@ -132,10 +161,12 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
                 link=None,
             )
         now = ctx.clock()
-        wanted = console_destination(request.url.path + (f"?{request.url.query}" if request.url.query else ""), base)
+        if relay_state is None:
+            wanted = console_destination(request.url.path + (f"?{request.url.query}" if request.url.query else ""), base)
+            relay_state = wanted if wanted and wanted != CONSOLE_HOME else None
         location = authn_request_url(
             url, entity_id=settings.sp_entity_id, acs_url=acs_url, request_id=new_request_id(ctx.master, now), now=now,
-            relay_state=wanted if wanted and wanted != CONSOLE_HOME else None, signing=signing,
+            relay_state=relay_state, signing=signing,
         )
         return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
 
@@ -238,6 +269,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         Route("/saml", acs, methods=["POST"]),
         Route("/saml/acs/{uuid}", acs, methods=["POST"]),
         Route("/saml/metadata", metadata, methods=["GET"]),
+        Route("/saml/cli", cli_sign_in, methods=["GET"]),
         Route("/static/saml-metadata.xml", metadata, methods=["GET"]),
         Route("/console", console, methods=["GET"]),
         Route("/console/switch", switch, methods=["POST"]),

@@ -116,6 +116,15 @@ class Directory:
 
         Every failure returns None after the same work, so a caller cannot tell them apart.
         """
+        user, _ = self.sign_in(username, password, totp_code)
+        return user
+
+    def sign_in(self, username: str, password: str, totp_code: str | None) -> tuple[User | None, bool]:
+        """(the user or None, whether the only thing missing is a one-time code).
+
+        The second value is True only for an enabled user whose password was right and who sent no code at all,
+        so that a client can ask for the second factor; a wrong code and every other failure look alike.
+        """
         user = self.users.get(username)
         try:
             _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -123,10 +132,12 @@ class Directory:
         except (VerificationError, InvalidHashError):
             password_ok = False
         if not password_ok or user is None or user.disabled:
-            return None
-        if user.totp_secret and not (totp_code and pyotp.TOTP(user.totp_secret).verify(totp_code.strip(), valid_window=1)):
-            return None
-        return user
+            return None, False
+        if user.totp_secret and not totp_code:
+            return None, True
+        if user.totp_secret and not pyotp.TOTP(user.totp_secret).verify((totp_code or "").strip(), valid_window=1):
+            return None, False
+        return user, False
 
 
 def load_users(section: Any) -> Directory:

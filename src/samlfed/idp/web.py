@@ -177,8 +177,10 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         return autopost(user, pending)
 
     async def ecp(request: Request) -> Response:
-        def fault(code: str, message: str, status: int) -> Response:
+        def fault(code: str, message: str, status: int, *, otp: bool = False) -> Response:
             headers = {"WWW-Authenticate": 'Basic realm="samlfed"'} if status == 401 else {}
+            if otp:
+                headers["X-Samlfed-OTP"] = "required"
             return Response(fault_envelope(code, message), status_code=status, media_type=SOAP_CONTENT_TYPE, headers=headers)
 
         username, password = _basic_credentials(request.headers.get("authorization", ""))
@@ -189,7 +191,9 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
             request_info = check_authn_request(idp.config, request_from_envelope(await _body(request)), binding="post", ecp=True)
         except RequestRefused as exc:
             return fault("Client", str(exc), 400)
-        user = idp.config.directory.authenticate(username, password, request.headers.get("x-samlfed-otp")) if username else None
+        user, otp_missing = idp.config.directory.sign_in(username, password, request.headers.get("x-samlfed-otp")) if username else (None, False)
+        if otp_missing:  # the password was right: ask for the second factor (not a failure)
+            return fault("Client", "A one-time code is required: send it in the X-Samlfed-OTP header.", 401, otp=True)
         if user is None:
             idp.throttle.failed(username, address)
             log.info("ECP login failed user=%r address=%s", username, address)

@@ -1,0 +1,273 @@
+"""`samlfed login`, `credential-process`, `console` and `configure`: the command-line federation client."""
+
+from __future__ import annotations
+
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import parse_qs
+
+import click
+import typer
+
+from .cli_common import EXIT_INVALID, usage_error
+from .login import cache
+from .login.browser import BrowserLoginError, browser_login
+from .login.config import ConfigError, LoginProfile, config_path, load_profile, save_profile
+from .login.credentials_file import AwsCredentials, credentials_path, process_json, render, write_profiles
+from .login.ecp import EcpError, OtpRequired, ecp_login
+from .login.roles import RoleOption, RolesError, chooser_data, grouped, pick, roles_in, with_aliases
+from .login.sts import AssumeFailed, assume
+from .saml import constants as c
+
+KEYRING_SERVICE = "samlfed"
+PRINT_STYLES = ("env", "json", "powershell")
+
+Profile = Annotated[str | None, typer.Option("--profile", "-p", help="profile of ~/.config/samlfed/config.toml (default: default)")]
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    _say(f"samlfed: {message}")
+    return typer.Exit(EXIT_INVALID)
+
+
+def _profile(name: str | None) -> LoginProfile:
+    try:
+        return load_profile(name)
+    except ConfigError as exc:
+        raise usage_error(str(exc)) from None
+
+
+def _keyring():  # type: ignore[no-untyped-def]
+    import keyring
+
+    return keyring
+
+
+def _ecp_url(profile: LoginProfile) -> str | None:
+    if profile.ecp_url:
+        return profile.ecp_url
+    if not profile.idp_metadata_url:
+        return None
+    from .saml.metadata import parse_metadata
+
+    try:
+        with urllib.request.urlopen(profile.idp_metadata_url, timeout=30) as answer:  # noqa: S310 (the user's configured IdP)
+            metadata = parse_metadata(answer.read(2_000_000))
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise _fail(f"cannot read the IdP metadata at {profile.idp_metadata_url}: {exc}") from None
+    return metadata.sso_url(c.BINDING_SOAP)
+
+
+def _read_assertion(source: str) -> str:
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    text = text.strip()
+    if "SAMLResponse=" in text:  # a captured form body
+        values = parse_qs(text).get("SAMLResponse")
+        if not values:
+            raise usage_error("the form body has no SAMLResponse")
+        return values[0]
+    return "".join(text.split())
+
+
+def _ecp_response(profile: LoginProfile, ecp_url: str, username: str | None, password_stdin: bool, otp: str | None) -> str:
+    username = username or profile.username or click.prompt("User name", err=True)
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif profile.remember_password:
+        password = _keyring().get_password(KEYRING_SERVICE, f"{profile.name}:{username}")
+    interactive = sys.stdin.isatty()
+    if password is None:
+        if not interactive:
+            raise _fail("no password: run interactively, pipe it with --password-stdin, or opt in to the keyring (remember_password)")
+        password = click.prompt("Password", hide_input=True, err=True)
+    try:
+        try:
+            response = ecp_login(ecp_url, sp_entity_id=profile.sp_entity_id, acs_url=profile.acs, username=username, password=password, otp=otp)
+        except OtpRequired:
+            if not interactive:
+                raise _fail("the identity provider asks for a one-time code: pass --otp CODE") from None
+            code = click.prompt("One-time code", err=True)
+            response = ecp_login(ecp_url, sp_entity_id=profile.sp_entity_id, acs_url=profile.acs, username=username, password=password, otp=code)
+    except EcpError as exc:
+        raise _fail(f"the identity provider refused the sign-in: {exc}") from None
+    if profile.remember_password and not password_stdin:
+        _keyring().set_password(KEYRING_SERVICE, f"{profile.name}:{username}", password)
+    return response
+
+
+def _choose_interactively(options: list[RoleOption]) -> RoleOption:
+    numbered: list[RoleOption] = []
+    for label, roles in grouped(options).items():
+        _say(f"Account: {label}")
+        for option in roles:
+            numbered.append(option)
+            _say(f"  [{len(numbered)}] {option.role_name}")
+    choice = click.prompt("Role", type=click.IntRange(1, len(numbered)), err=True)
+    return numbered[choice - 1]
+
+
+def _profile_name(template: str, option: RoleOption) -> str:
+    return template.format(alias=option.alias or option.account_id, account=option.account_id, role=option.role_name)
+
+
+def login(
+    profile: Profile = None,
+    endpoint: Annotated[str | None, typer.Option(help="samlfed's URL (STS and role chooser)")] = None,
+    method: Annotated[str | None, typer.Option(help="ecp or browser (default: ecp when the IdP offers it)")] = None,
+    assertion_file: Annotated[str | None, typer.Option(help="a captured SAMLResponse (base64 or form body); '-' for stdin")] = None,
+    username: Annotated[str | None, typer.Option(help="IdP user name (ECP)")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="read the IdP password from the first line of stdin")] = False,
+    otp: Annotated[str | None, typer.Option(help="one-time code, if the IdP asks for one")] = None,
+    role: Annotated[str | None, typer.Option(help="role ARN (or unique role name) to assume, without asking")] = None,
+    all_roles: Annotated[bool, typer.Option("--all-roles", help="assume every role offered; one AWS profile each")] = False,
+    profile_name: Annotated[str | None, typer.Option(help="AWS profile name; with --all-roles a template of {alias} {account} {role}")] = None,
+    duration: Annotated[int | None, typer.Option(help="credential lifetime in seconds (900-43200)")] = None,
+    print_style: Annotated[str | None, typer.Option("--print", help="print env, json or powershell instead of writing ~/.aws/credentials")] = None,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="print the sign-in URL instead of opening a browser")] = False,
+) -> None:
+    """Sign in at the IdP (ECP or browser), choose roles and write temporary credentials."""
+    settings = _profile(profile)
+    if endpoint:
+        settings = replace(settings, endpoint=endpoint)
+    duration = duration or settings.duration
+    if duration is not None and not 900 <= duration <= 43200:
+        raise usage_error("--duration must be from 900 to 43200 seconds")
+    if print_style is not None and print_style not in PRINT_STYLES:
+        raise usage_error(f"--print must be one of {', '.join(PRINT_STYLES)}")
+    if all_roles and print_style is not None:
+        raise usage_error("--all-roles writes profiles; --print takes one role")
+
+    roles_accounts = None
+    if assertion_file is not None:
+        saml_response = _read_assertion(assertion_file)
+    else:
+        chosen = method or settings.method
+        if chosen not in (None, "ecp", "browser"):
+            raise usage_error("the method is ecp or browser")
+        ecp_url = _ecp_url(settings) if chosen in (None, "ecp") else None
+        if chosen == "ecp" and ecp_url is None:
+            raise usage_error("no ECP endpoint: set ecp_url or idp_metadata_url in the profile (samlfed configure)")
+        if ecp_url:
+            saml_response = _ecp_response(settings, ecp_url, username, password_stdin, otp)
+        else:
+            try:
+                result = browser_login(settings.endpoint, open_browser=not no_browser, tell=_say)
+            except BrowserLoginError as exc:
+                raise _fail(str(exc)) from None
+            saml_response, roles_accounts = result.saml_response, result.roles_accounts
+
+    try:
+        options = with_aliases(roles_in(saml_response), roles_accounts or chooser_data(settings.endpoint, saml_response))
+        if not options:
+            raise RolesError("the server offers none of the response's roles to you (trust policies, or the response is no longer valid)")
+        wanted = role or (None if all_roles else settings.role)
+        if all_roles:
+            selected = options
+        elif wanted:
+            selected = [pick(options, wanted)]
+        elif len(options) == 1:
+            selected = options
+        elif sys.stdin.isatty():
+            selected = [_choose_interactively(options)]
+        else:
+            raise RolesError("several roles are offered; choose one with --role: " + ", ".join(o.role_arn for o in options))
+    except RolesError as exc:
+        raise _fail(str(exc)) from None
+
+    written: dict[str, AwsCredentials] = {}
+    for option in selected:
+        try:
+            assumed = assume(settings.endpoint, option, saml_response, duration)
+        except AssumeFailed as exc:
+            raise _fail(f"{option.role_arn}: the SAML response was refused: {exc.message} ({exc.code})") from None
+        if assumed.duration_note:
+            _say(f"note: {assumed.duration_note}")
+        credentials = assumed.credentials
+        if print_style is not None:
+            typer.echo(render(credentials, print_style))
+        name = _profile_name(profile_name or "{alias}-{role}", option) if all_roles else (profile_name or settings.name)
+        written[name] = credentials
+        if not all_roles:
+            cache.store(settings.name, option.role_arn, credentials)
+    if print_style is None:
+        path = credentials_path()
+        write_profiles(path, written)
+        for name, credentials in written.items():
+            _say(f"wrote profile {name} to {path} (expires {credentials.expiration_text})")
+
+
+def credential_process(
+    profile: Profile = None,
+    role: Annotated[str | None, typer.Option(help="role ARN (default: the profile's role)")] = None,
+) -> None:
+    """Print credential_process JSON for a profile: from the cache, refreshed shortly before expiry when possible."""
+    import json
+
+    settings = _profile(profile)
+    role_arn = role or settings.role
+    cached = cache.fresh(settings.name, role_arn) if role_arn else None
+    if cached is None and role_arn:
+        cached = _refresh(settings, role_arn)
+    if cached is None:
+        raise _fail(f"no valid credentials for profile {settings.name}; run: samlfed login --profile {settings.name}"
+                    + ("" if role_arn else " (and set its role, so that credential-process knows which one)"))
+    typer.echo(json.dumps(process_json(cached)))
+
+
+def _refresh(settings: LoginProfile, role_arn: str) -> AwsCredentials | None:
+    """A non-interactive ECP login with the password the user let the keyring keep; None when that is not possible."""
+    if not settings.remember_password or not settings.username:
+        return None
+    password = _keyring().get_password(KEYRING_SERVICE, f"{settings.name}:{settings.username}")
+    ecp_url = _ecp_url(settings)
+    if password is None or ecp_url is None:
+        return None
+    try:
+        saml_response = ecp_login(ecp_url, sp_entity_id=settings.sp_entity_id, acs_url=settings.acs, username=settings.username, password=password)
+        option = pick(roles_in(saml_response), role_arn)
+        credentials = assume(settings.endpoint, option, saml_response, settings.duration).credentials
+    except (EcpError, RolesError, AssumeFailed) as exc:
+        _say(f"samlfed: could not refresh the credentials without you: {exc}")
+        return None
+    cache.store(settings.name, role_arn, credentials)
+    return credentials
+
+
+def console(
+    profile: Annotated[str | None, typer.Option("--profile", "-p", help="AWS profile holding temporary credentials")] = None,
+    endpoint: Annotated[str | None, typer.Option(help="samlfed's URL")] = None,
+    duration: Annotated[int | None, typer.Option(help="console session length in seconds, 900-43200")] = None,
+) -> None:
+    """Open the console for a profile's temporary credentials (through the federation endpoint)."""
+    from .cli_console import console_url
+
+    console_url(profile=profile, endpoint_url=endpoint, duration=duration, issuer="samlfed", open_browser=True)
+
+
+def configure(profile: Profile = None) -> None:
+    """Write a login profile into ~/.config/samlfed/config.toml, asking for each setting."""
+    current = _profile(profile)
+    endpoint = click.prompt("samlfed URL", default=current.endpoint, err=True).rstrip("/")
+    metadata = click.prompt("IdP metadata URL", default=current.idp_metadata_url or f"{endpoint}/idp/metadata", err=True)
+    method = click.prompt("Sign-in method", type=click.Choice(["ecp", "browser"]), default=current.method or "ecp", err=True)
+    username = click.prompt("IdP user name (empty: ask each time)", default=current.username or "", show_default=False, err=True) or None
+    role = click.prompt("Default role ARN (empty: choose each time)", default=current.role or "", show_default=False, err=True) or None
+    duration_text = click.prompt("Duration in seconds (empty: 3600)", default=str(current.duration or ""), show_default=False, err=True)
+    remember = click.confirm("Keep the password in the OS keyring for unattended refresh?", default=current.remember_password, err=True)
+    try:
+        duration = int(duration_text) if duration_text else None
+    except ValueError:
+        raise usage_error("the duration must be a number of seconds") from None
+    updated = replace(current, endpoint=endpoint, idp_metadata_url=metadata, method=method, username=username, role=role,
+                      duration=duration, remember_password=remember)
+    path = save_profile(updated, config_path())
+    _say(f"saved profile {updated.name} in {path}")

@@ -1,0 +1,107 @@
+"""The login client's configuration: `~/.config/samlfed/config.toml` (or `$SAMLFED_LOGIN_CONFIG`).
+
+```toml
+[profiles.work]
+endpoint = "https://samlfed.example.com"        # samlfed: STS, /saml chooser data, /federation
+idp_metadata_url = "https://samlfed.example.com/idp/metadata"   # or ecp_url directly
+username = "alice"
+role = "arn:aws:iam::111111111111:role/Developer"
+duration = 3600
+method = "ecp"                                   # ecp or browser
+remember_password = false                        # keep the password in the OS keyring (never in a file)
+```
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import tomli_w
+
+DEFAULT_PROFILE = "default"
+DEFAULT_SP_ENTITY_ID = "urn:amazon:webservices"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class LoginProfile:
+    name: str = DEFAULT_PROFILE
+    endpoint: str = "http://127.0.0.1:8080"
+    idp_metadata_url: str | None = None
+    ecp_url: str | None = None
+    username: str | None = None
+    role: str | None = None
+    duration: int | None = None
+    method: str | None = None
+    remember_password: bool = False
+    sp_entity_id: str = DEFAULT_SP_ENTITY_ID
+    acs_url: str | None = None
+    """Where the IdP addresses the response; default `<endpoint>/saml`."""
+
+    @property
+    def acs(self) -> str:
+        return self.acs_url or f"{self.endpoint.rstrip('/')}/saml"
+
+
+_TYPES: dict[str, type] = {
+    "endpoint": str, "idp_metadata_url": str, "ecp_url": str, "username": str, "role": str,
+    "duration": int, "method": str, "remember_password": bool, "sp_entity_id": str, "acs_url": str,
+}
+_KINDS = {str: "a string", int: "an integer", bool: "true or false"}
+assert set(_TYPES) == {f.name for f in fields(LoginProfile)} - {"name"}
+
+
+def config_path() -> Path:
+    if os.environ.get("SAMLFED_LOGIN_CONFIG"):
+        return Path(os.environ["SAMLFED_LOGIN_CONFIG"])
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "samlfed" / "config.toml"
+
+
+def _read(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def load_profile(name: str | None, path: Path | None = None) -> LoginProfile:
+    """The named profile (or `default`); a missing file or profile gives the defaults, unknown keys are errors."""
+    path = path or config_path()
+    name = name or DEFAULT_PROFILE
+    section = _read(path).get("profiles", {}).get(name)
+    if section is None:
+        return LoginProfile(name=name)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: profiles.{name} is not a table")
+    unknown = set(section) - set(_TYPES)
+    if unknown:
+        raise ConfigError(f"{path}: profile {name!r} has unknown keys: {', '.join(sorted(unknown))}")
+    for key, value in section.items():
+        if not isinstance(value, _TYPES[key]) or (_TYPES[key] is int and isinstance(value, bool)):
+            raise ConfigError(f"{path}: profiles.{name}.{key} must be {_KINDS[_TYPES[key]]}")
+    return LoginProfile(name=name, **section)
+
+
+def save_profile(profile: LoginProfile, path: Path | None = None) -> Path:
+    """Write one profile, keeping the others; atomic, owner-only."""
+    path = path or config_path()
+    data = _read(path)
+    values = {k: v for k, v in asdict(profile).items() if k != "name" and v is not None}
+    data.setdefault("profiles", {})[profile.name] = values
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        tomli_w.dump(data, handle)
+    os.replace(temporary, path)
+    return path

@@ -1,0 +1,114 @@
+"""Which roles a SAML response offers, with account aliases, and choosing among them.
+
+The response's Role attribute is read without verifying its signature: that is the server's job when the role
+is assumed, and the client only uses it to ask. Account aliases and the roles that really admit the user come
+from the server's role chooser (`POST /saml`, its `<meta name="data">`), falling back to the response alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from ..saml import constants as c
+from ..saml.aws_claims import role_pairs
+from ..saml.xmlparse import XmlRejected, parse_xml
+
+_LABEL = re.compile(r"^(?:(?P<alias>.+) \()?(?P<account>\d{12})\)?$")
+
+
+class RolesError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RoleOption:
+    role_arn: str
+    provider_arn: str
+    alias: str | None = None
+
+    @property
+    def account_id(self) -> str:
+        return self.role_arn.split(":")[4]
+
+    @property
+    def role_name(self) -> str:
+        return self.role_arn.rsplit("/", 1)[-1]
+
+    @property
+    def account_label(self) -> str:
+        return f"{self.alias} ({self.account_id})" if self.alias else self.account_id
+
+
+def roles_in(saml_response: str) -> list[RoleOption]:
+    """The role/provider pairs of the response's Role attribute (either order), in document order."""
+    try:
+        root = parse_xml(base64.b64decode("".join(saml_response.split()), validate=True))
+    except (binascii.Error, ValueError, XmlRejected):
+        raise RolesError("the SAML response is not base64 of an XML document") from None
+    values = tuple(
+        value.text or "" for attribute in root.iter(c.ATTRIBUTE) if attribute.get("Name") == c.AWS_ROLE for value in attribute.iter(c.ATTRIBUTE_VALUE)
+    )
+    pairs, _, _ = role_pairs(values)
+    if not pairs:
+        raise RolesError("the SAML response grants no roles (no usable Role attribute)")
+    return [RoleOption(pair.role_arn, pair.provider_arn) for pair in pairs]
+
+
+def chooser_data(endpoint: str, saml_response: str, timeout: float = 30) -> dict[str, list[str]] | None:
+    """`roles_accounts` of the server's role chooser, or None when the server does not offer one for this response."""
+    request = urllib.request.Request(
+        f"{endpoint.rstrip('/')}/saml", data=urlencode({"SAMLResponse": saml_response}).encode(), method="POST",
+        headers={"Accept-Language": "en", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (the user's own samlfed)
+            page = answer.read(2_000_000)
+    except (urllib.error.URLError, OSError):
+        return None
+    try:
+        content = lxml_html.fromstring(page).xpath("//meta[@name='data']/@content")
+        return json.loads(base64.b64decode(content[0]))["roles_accounts"] if content else None
+    except (ValueError, KeyError, TypeError, binascii.Error, etree.ParserError):
+        return None
+
+
+def with_aliases(options: list[RoleOption], roles_accounts: dict[str, list[str]] | None) -> list[RoleOption]:
+    """Aliases from the chooser data; when the server answered, only the roles it offers (it checked trust)."""
+    if roles_accounts is None:
+        return options
+    alias_of: dict[str, str | None] = {}
+    offered: set[str] = set()
+    for label, arns in roles_accounts.items():
+        match = _LABEL.match(label)
+        if match:
+            alias_of[match.group("account")] = match.group("alias")
+        offered.update(arns)
+    return [RoleOption(o.role_arn, o.provider_arn, alias_of.get(o.account_id)) for o in options if o.role_arn in offered]
+
+
+def grouped(options: list[RoleOption]) -> dict[str, list[RoleOption]]:
+    groups: dict[str, list[RoleOption]] = {}
+    for option in sorted(options, key=lambda o: (o.account_label, o.role_name)):
+        groups.setdefault(option.account_label, []).append(option)
+    return groups
+
+
+def pick(options: list[RoleOption], wanted: str) -> RoleOption:
+    """The option for a role ARN (exact), or a role name when it is unique."""
+    exact = [o for o in options if o.role_arn == wanted]
+    by_name = [o for o in options if o.role_name == wanted]
+    found = exact or by_name
+    if len(found) != 1:
+        offered = ", ".join(o.role_arn for o in options) or "none"
+        raise RolesError(f"the role {wanted} is not {'unique' if found else 'offered'} in this response (offered: {offered})")
+    return found[0]

@@ -1,0 +1,62 @@
+"""AssumeRoleWithSAML against samlfed (or AWS), with the one duration retry client tools need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .credentials_file import AwsCredentials
+from .roles import RoleOption
+
+_TOO_LONG = "exceeds the MaxSessionDuration"
+
+
+class AssumeFailed(Exception):
+    """STS refused; `code` and `message` are AWS's."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{message} ({code})")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Assumed:
+    credentials: AwsCredentials
+    duration_note: str | None = None
+    """Set when the requested duration was refused and a shorter one was used."""
+
+
+def assume(endpoint: str, option: RoleOption, saml_response: str, duration: int | None) -> Assumed:
+    """Assume `option` with the response; if the duration exceeds the role's maximum, retry once with 3600."""
+    try:
+        return Assumed(_call(endpoint, option, saml_response, duration))
+    except AssumeFailed as failure:
+        if duration is None or duration <= 3600 or failure.code != "ValidationError" or _TOO_LONG not in failure.message:
+            raise
+    return Assumed(
+        _call(endpoint, option, saml_response, 3600),
+        f"{option.role_name} allows less than {duration} seconds; its credentials last 3600 seconds instead",
+    )
+
+
+def _call(endpoint: str, option: RoleOption, saml_response: str, duration: int | None) -> AwsCredentials:
+    import botocore.session
+    from botocore import UNSIGNED
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    sts = botocore.session.get_session().create_client(
+        "sts", endpoint_url=endpoint, region_name="us-east-1", config=Config(signature_version=UNSIGNED, retries={"max_attempts": 2}),
+    )
+    params: dict[str, object] = {"RoleArn": option.role_arn, "PrincipalArn": option.provider_arn, "SAMLAssertion": saml_response}
+    if duration is not None:
+        params["DurationSeconds"] = duration
+    try:
+        answer = sts.assume_role_with_saml(**params)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise AssumeFailed(error.get("Code", "Unknown"), error.get("Message", str(exc))) from None
+    except BotoCoreError as exc:
+        raise AssumeFailed("ConnectionError", str(exc)) from None
+    c = answer["Credentials"]
+    return AwsCredentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], c["Expiration"])

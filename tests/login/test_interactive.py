@@ -1,0 +1,163 @@
+"""The login client at a real terminal (pexpect's pseudo-terminal), in the user's browser (Chromium), and configure."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pexpect
+import pytest
+from login_setup import samlfed, user_env, write_profile
+from playwright.sync_api import sync_playwright
+from servers import SAMLFED
+
+from samlfed.idp.demo import role_arn
+
+DEV, PROD = "111111111111", "222222222222"
+
+
+def test_interactive_chooser_in_a_terminal(demo: dict, tmp_path: Path) -> None:
+    write_profile(tmp_path, demo["url"], username="alice")
+    child = pexpect.spawn(SAMLFED, ["login", "--profile", "demo"], env=user_env(tmp_path), encoding="utf-8", timeout=60)
+    try:
+        child.expect("Password: ")
+        child.sendline(demo["passwords"]["alice"])
+        child.expect(re.escape(f"Account: acme-dev ({DEV})"))
+        child.expect(r"\[1\] Developer")
+        child.expect(re.escape(f"Account: acme-prod ({PROD})"))
+        child.expect(r"\[2\] ReadOnly")
+        child.expect("Role: ")
+        child.sendline("7")  # out of range: asked again
+        child.expect("Role: ")
+        child.sendline("2")
+        child.expect("wrote profile demo")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    text = (tmp_path / ".aws" / "credentials").read_text()
+    assert "[demo]" in text and "aws_session_token = " in text
+
+
+def test_password_and_code_prompts_in_a_terminal(demo: dict, tmp_path: Path) -> None:
+    import pyotp
+
+    write_profile(tmp_path, demo["url"])
+    child = pexpect.spawn(SAMLFED, ["login", "--profile", "demo", "--role", role_arn(DEV, "Admin")], env=user_env(tmp_path), encoding="utf-8", timeout=60)
+    try:
+        child.expect("User name: ")
+        child.sendline("admin")
+        child.expect("Password: ")
+        child.sendline(demo["passwords"]["admin"])
+        child.expect("One-time code: ")
+        child.sendline(pyotp.TOTP(demo["totp"]["admin"]).now())
+        child.expect("wrote profile demo")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
+def test_browser_method_hands_the_response_to_the_loopback_listener(demo: dict, tmp_path: Path) -> None:
+    write_profile(tmp_path, demo["url"], method="browser")
+    process = subprocess.Popen(
+        [SAMLFED, "login", "--profile", "demo", "--no-browser", "--role", role_arn(PROD, "ReadOnly")],
+        env=user_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        url = re.search(r"Sign in in your browser: (\S+)", line).group(1)
+        assert url.startswith(f"{demo['url']}/saml/cli?port=")
+        executable = shutil.which("chromium")
+        assert executable
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_url(f"{demo['url']}/idp/login")
+            page.fill("input[name=username]", "alice")
+            page.fill("input[name=password]", demo["passwords"]["alice"])
+            page.click("button[type=submit]")
+            page.wait_for_selector("text=You can close this window")
+            browser.close()
+        _, errors = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, errors
+    assert "wrote profile demo" in errors
+    assert "[demo]" in (tmp_path / ".aws" / "credentials").read_text()
+
+
+def test_the_loopback_listener_refuses_a_wrong_state(demo: dict, tmp_path: Path) -> None:
+    import httpx
+
+    write_profile(tmp_path, demo["url"], method="browser")
+    process = subprocess.Popen(
+        [SAMLFED, "login", "--profile", "demo", "--no-browser"], env=user_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stderr is not None
+        port = re.search(r"port=(\d+)", process.stderr.readline()).group(1)
+        forged = httpx.post(f"http://127.0.0.1:{port}/", data={"SAMLResponse": "PHg+", "state": "guess"})
+        assert forged.status_code == 400
+        assert process.poll() is None  # still waiting for the real one
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_cli_sign_in_needs_port_and_state_and_our_own_request(demo: dict) -> None:
+    import httpx
+
+    assert httpx.get(f"{demo['url']}/saml/cli", params={"port": "80", "state": "x" * 20}).status_code == 400
+    assert httpx.get(f"{demo['url']}/saml/cli", params={"port": "5000", "state": "short"}).status_code == 400
+    # An IdP-initiated response carrying a CLI RelayState is not handed to any listener.
+    idp = demo["idp"]
+    response = idp.issue(idp.config.directory.get("alice"), idp.config.service_providers["aws"], f"{demo['url']}/saml")
+    page = httpx.post(f"{demo['url']}/saml", data={"SAMLResponse": response, "RelayState": f"samlfed-cli:5000:{'x' * 20}"})
+    assert page.status_code == 400 and "127.0.0.1" not in page.text
+
+
+def test_configure_writes_the_profile(tmp_path: Path) -> None:
+    answers = "http://127.0.0.1:9999\n\nbrowser\nalice\narn:aws:iam::111111111111:role/Developer\n7200\ny\n"
+    done = samlfed(tmp_path, "configure", "--profile", "work", stdin=answers)
+    assert done.returncode == 0, done.stderr
+    path = tmp_path / ".config" / "samlfed" / "config.toml"
+    profile = tomllib.loads(path.read_text())["profiles"]["work"]
+    assert profile == {
+        "endpoint": "http://127.0.0.1:9999", "idp_metadata_url": "http://127.0.0.1:9999/idp/metadata", "method": "browser",
+        "username": "alice", "role": "arn:aws:iam::111111111111:role/Developer", "duration": 7200, "remember_password": True,
+        "sp_entity_id": "urn:amazon:webservices",
+    }
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("bad", ["[profiles.demo]\nendpoint = 1\nnonsense = true\n", "not toml ["])
+def test_a_broken_config_is_a_usage_error(tmp_path: Path, bad: str) -> None:
+    path = tmp_path / ".config" / "samlfed" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(bad)
+    done = samlfed(tmp_path, "login", "--profile", "demo")
+    assert done.returncode == 2 and "config.toml" in done.stderr
+
+
+def test_console_command_opens_the_federation_login(demo: dict, tmp_path: Path) -> None:
+    write_profile(tmp_path, demo["url"], username="alice")
+    login = samlfed(tmp_path, "login", "--profile", "demo", "--password-stdin", "--role", role_arn(DEV, "Developer"), stdin=demo["passwords"]["alice"] + "\n")
+    assert login.returncode == 0, login.stderr
+    opener = tmp_path / "open-url"
+    opener.write_text(f"#!/bin/sh\necho \"$1\" > {tmp_path / 'opened'}\n")
+    opener.chmod(0o755)
+    done = samlfed(tmp_path, "console", "--profile", "demo", "--endpoint", demo["url"], BROWSER=str(opener))
+    assert done.returncode == 0, done.stderr
+    url = (tmp_path / "opened").read_text().strip()
+    import httpx
+
+    with httpx.Client() as browser:
+        assert browser.get(url).status_code == 302
+        assert "assumed-role/Developer/alice@acme.example" in browser.get(f"{demo['url']}/console").text

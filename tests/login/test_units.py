@@ -1,0 +1,63 @@
+"""The login client's pure parts: the credentials-file edit, role parsing and picking, the profile file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from saml_factory import response_b64
+
+from samlfed.login.config import ConfigError, LoginProfile, load_profile, save_profile
+from samlfed.login.credentials_file import AwsCredentials, replace_profile
+from samlfed.login.roles import RoleOption, RolesError, grouped, pick, roles_in, with_aliases
+
+CREDS = AwsCredentials("ASIAEXAMPLE", "secret", "token", datetime(2026, 12, 1, 13, 0, tzinfo=UTC))
+SECTION = "[p]\naws_access_key_id = ASIAEXAMPLE\naws_secret_access_key = secret\naws_session_token = token\nx_security_token_expires = 2026-12-01T13:00:00Z\n"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("", SECTION),
+        ("[a]\nx = 1", "[a]\nx = 1\n\n" + SECTION),
+        ("[a]\nx = 1\n", "[a]\nx = 1\n\n" + SECTION),
+        ("[p]\nold = 1\n[a]\nx = 1\n", SECTION + "[a]\nx = 1\n"),
+        ("[a]\n[p]\nold = 1\n\n# about b\n[b]\n", "[a]\n" + SECTION + "\n# about b\n[b]\n"),
+        ("[ p ]\nold = 1\n", SECTION),
+        ("[profile p]\nx = 1\n", "[profile p]\nx = 1\n\n" + SECTION),
+    ],
+)
+def test_replace_profile(before: str, after: str) -> None:
+    assert replace_profile(before, "p", CREDS) == after
+
+
+def test_roles_in_either_order_and_picking() -> None:
+    dev, ops = "arn:aws:iam::111111111111:role/Developer", "arn:aws:iam::222222222222:role/Operator"
+    provider1, provider2 = "arn:aws:iam::111111111111:saml-provider/Idp", "arn:aws:iam::222222222222:saml-provider/Idp"
+    options = roles_in(response_b64(roles=[f"{dev},{provider1}", f"{provider2},{ops}", "garbage"]))
+    assert options == [RoleOption(dev, provider1), RoleOption(ops, provider2)]
+    assert pick(options, "Operator").role_arn == ops and pick(options, dev).role_arn == dev
+    with pytest.raises(RolesError):
+        pick(options, "Admin")
+    aliased = with_aliases(options, {"acme-dev (111111111111)": [dev]})
+    assert aliased == [RoleOption(dev, provider1, "acme-dev")]  # the server did not offer Operator
+    assert list(grouped(with_aliases(options, {"acme-dev (111111111111)": [dev], "222222222222": [ops]}))) == ["222222222222", "acme-dev (111111111111)"]
+    with pytest.raises(RolesError):
+        roles_in(response_b64(roles=[]))
+    with pytest.raises(RolesError):
+        roles_in("not base64!")
+
+
+def test_profile_file_round_trip_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    assert load_profile("x", path) == LoginProfile(name="x")
+    save_profile(LoginProfile(name="a", endpoint="https://s.example", duration=7200, remember_password=True), path)
+    save_profile(LoginProfile(name="b", username="bob"), path)
+    assert load_profile("a", path).duration == 7200 and load_profile("b", path).username == "bob"
+    path.write_text('[profiles.a]\nduration = "long"\n')
+    with pytest.raises(ConfigError, match="duration must be an integer"):
+        load_profile("a", path)
+    path.write_text("[profiles.a]\nremember_password = 1\n")
+    with pytest.raises(ConfigError):
+        load_profile("a", path)
