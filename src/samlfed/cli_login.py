@@ -146,40 +146,19 @@ def login(
     if all_roles and print_style is not None:
         raise usage_error("--all-roles writes profiles; --print takes one role")
 
-    roles_accounts = None
-    if assertion_file is not None:
-        saml_response = _read_assertion(assertion_file)
-    else:
-        chosen = method or settings.method
-        if chosen not in (None, "ecp", "browser"):
-            raise usage_error("the method is ecp or browser")
-        ecp_url = _ecp_url(settings) if chosen in (None, "ecp") else None
-        if chosen == "ecp" and ecp_url is None:
-            raise usage_error("no ECP endpoint: set ecp_url or idp_metadata_url in the profile (samlfed configure)")
-        if ecp_url:
-            saml_response = _ecp_response(settings, ecp_url, username, password_stdin, otp)
-        else:
-            try:
-                result = browser_login(settings.endpoint, open_browser=not no_browser, tell=_say)
-            except BrowserLoginError as exc:
-                raise _fail(str(exc)) from None
-            saml_response, roles_accounts = result.saml_response, result.roles_accounts
+    template = profile_name or "{alias}-{role}"
+    if all_roles:
+        try:
+            _profile_name(template, RoleOption("arn:aws:iam::111111111111:role/R", "arn:aws:iam::111111111111:saml-provider/P"))
+        except (KeyError, IndexError, ValueError):
+            raise usage_error("--profile-name may use {alias}, {account} and {role}") from None
 
+    if assertion_file is not None:
+        saml_response, roles_accounts = _read_assertion(assertion_file), None
+    else:
+        saml_response, roles_accounts = _sign_in(settings, method, username, password_stdin, otp, no_browser)
     try:
-        options = with_aliases(roles_in(saml_response), roles_accounts or chooser_data(settings.endpoint, saml_response))
-        if not options:
-            raise RolesError("the server offers none of the response's roles to you (trust policies, or the response is no longer valid)")
-        wanted = role or (None if all_roles else settings.role)
-        if all_roles:
-            selected = options
-        elif wanted:
-            selected = [pick(options, wanted)]
-        elif len(options) == 1:
-            selected = options
-        elif sys.stdin.isatty():
-            selected = [_choose_interactively(options)]
-        else:
-            raise RolesError("several roles are offered; choose one with --role: " + ", ".join(o.role_arn for o in options))
+        selected = _select(settings, saml_response, roles_accounts, role, all_roles)
     except RolesError as exc:
         raise _fail(str(exc)) from None
 
@@ -188,21 +167,63 @@ def login(
         try:
             assumed = assume(settings.endpoint, option, saml_response, duration)
         except AssumeFailed as exc:
-            raise _fail(f"{option.role_arn}: the SAML response was refused: {exc.message} ({exc.code})") from None
+            message = f"{option.role_arn}: the SAML response was refused: {exc.message} ({exc.code})"
+            if not all_roles:
+                raise _fail(message) from None
+            _say(f"skipped {message}")
+            continue
         if assumed.duration_note:
             _say(f"note: {assumed.duration_note}")
         credentials = assumed.credentials
         if print_style is not None:
             typer.echo(render(credentials, print_style))
-        name = _profile_name(profile_name or "{alias}-{role}", option) if all_roles else (profile_name or settings.name)
-        written[name] = credentials
+        written[_profile_name(template, option) if all_roles else (profile_name or settings.name)] = credentials
         if not all_roles:
             cache.store(settings.name, option.role_arn, credentials)
+    if not written:
+        raise _fail("no role could be assumed")
     if print_style is None:
         path = credentials_path()
         write_profiles(path, written)
         for name, credentials in written.items():
             _say(f"wrote profile {name} to {path} (expires {credentials.expiration_text})")
+
+
+def _sign_in(
+    settings: LoginProfile, method: str | None, username: str | None, password_stdin: bool, otp: str | None, no_browser: bool,
+) -> tuple[str, dict[str, list[str]] | None]:
+    """The SAMLResponse (and, from the browser hand-off, the server's chooser data)."""
+    chosen = method or settings.method
+    if chosen not in (None, "ecp", "browser"):
+        raise usage_error("the method is ecp or browser")
+    ecp_url = _ecp_url(settings) if chosen in (None, "ecp") else None
+    if chosen == "ecp" and ecp_url is None:
+        raise usage_error("no ECP endpoint: set ecp_url or idp_metadata_url in the profile (samlfed configure)")
+    if ecp_url:
+        return _ecp_response(settings, ecp_url, username, password_stdin, otp), None
+    try:
+        result = browser_login(settings.endpoint, open_browser=not no_browser, tell=_say)
+    except BrowserLoginError as exc:
+        raise _fail(str(exc)) from None
+    return result.saml_response, result.roles_accounts
+
+
+def _select(
+    settings: LoginProfile, saml_response: str, roles_accounts: dict[str, list[str]] | None, role: str | None, all_roles: bool,
+) -> list[RoleOption]:
+    options = with_aliases(roles_in(saml_response), roles_accounts or chooser_data(settings.endpoint, saml_response))
+    if not options:
+        raise RolesError("the server offers none of the response's roles to you (trust policies, or the response is no longer valid)")
+    if all_roles:
+        return options
+    wanted = role or settings.role
+    if wanted:
+        return [pick(options, wanted)]
+    if len(options) == 1:
+        return options
+    if sys.stdin.isatty():
+        return [_choose_interactively(options)]
+    raise RolesError("several roles are offered; choose one with --role: " + ", ".join(o.role_arn for o in options))
 
 
 def credential_process(

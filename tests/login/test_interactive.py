@@ -161,3 +161,8 @@ def test_console_command_opens_the_federation_login(demo: dict, tmp_path: Path) 
     with httpx.Client() as browser:
         assert browser.get(url).status_code == 302
         assert "assumed-role/Developer/alice@acme.example" in browser.get(f"{demo['url']}/console").text
+
+
+def test_a_bad_profile_name_template_is_a_usage_error(tmp_path: Path) -> None:
+    done = samlfed(tmp_path, "login", "--all-roles", "--profile-name", "{nope}-{role}", "--assertion-file", "-", stdin="")
+    assert done.returncode == 2 and "{alias}, {account} and {role}" in done.stderr
