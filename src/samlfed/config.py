@@ -35,7 +35,7 @@ class Settings:
     """Refuse console sign-in responses that do not answer a request this service sent."""
     console_auto_sign_in: bool = True
     sign_authn_requests: bool = True
-    """Sign console AuthnRequests with the service key published in /saml/metadata."""
+    """Sign console AuthnRequests with the SP key published in /saml/metadata."""
     """With exactly one role, the chooser submits itself in browsers (scrapers still see the markup)."""
 
     @classmethod

@@ -11,8 +11,10 @@ from urllib.parse import quote
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import service as iam
+from ..iam.simulate import ContextEntry, simulate_custom, simulate_principal
 from ..store import ManagedPolicy, Role, SamlProvider, Tag
 from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
+from ..sts.chain import AssumeRoleRequest, assume_role
 from .auth import Administrator, Caller, Session
 from .protocol import QueryRequest
 
@@ -38,15 +40,11 @@ def _integer(request: QueryRequest, name: str) -> int | None:
 
 
 def _account(caller: Caller | None) -> str:
-    """IAM calls act in the caller's account. Temporary credentials get IAM access with the policy engine."""
+    """IAM calls act in the caller's account (a session's calls were authorized by `api.iam_access` first)."""
     if isinstance(caller, Administrator):
         return caller.account_id
     if isinstance(caller, Session):
-        raise ServiceError(
-            "AccessDenied",
-            f"User: {caller.claims.assumed_role_arn} is not authorized to perform this IAM action: temporary credentials have no IAM permissions yet",
-            403,
-        )
+        return caller.claims.account_id
     raise ServiceError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
 
 
@@ -73,6 +71,7 @@ def _role(role: Role, *, full: bool = True) -> dict[str, Any]:
         "AssumeRolePolicyDocument": _policy_text(role.trust_policy),
         "Description": role.description,
         "MaxSessionDuration": role.max_session_duration,
+        "PermissionsBoundary": {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": role.permissions_boundary} if role.permissions_boundary else None,
     }
     if full:
         result["Tags"] = _tag_list(role.tags) or None
@@ -113,6 +112,26 @@ def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, re
         "Issuer": response.issuer,
         "Audience": response.recipient,
         "NameQualifier": credentials.claims.saml.get("saml:namequalifier"),
+        "SourceIdentity": claims.source_identity,
+    }
+
+
+def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    role_arn, session_name = _required(request, "RoleArn", "RoleSessionName")
+    if not isinstance(caller, Session):
+        # samlfed has no IAM users: only role sessions can assume roles (role chaining).
+        raise ServiceError("AccessDenied", "Only temporary credentials of a role session can call sts:AssumeRole here.", 403)
+    credentials = assume_role(ctx, caller.claims, AssumeRoleRequest(
+        role_arn=role_arn, session_name=session_name, duration_seconds=_integer(request, "DurationSeconds"),
+        policy=request.params.get("Policy"), policy_arns=tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",))),
+    ))
+    claims = credentials.claims
+    return {
+        "Credentials": {
+            "AccessKeyId": credentials.access_key_id, "SecretAccessKey": credentials.secret_access_key,
+            "SessionToken": credentials.session_token, "Expiration": claims.expiration,
+        },
+        "AssumedRoleUser": {"AssumedRoleId": f"{claims.role_id}:{claims.session_name}", "Arn": claims.assumed_role_arn},
         "SourceIdentity": claims.source_identity,
     }
 
@@ -383,8 +402,55 @@ def get_attribute_mapping(ctx: ServiceContext, caller: Caller | None, request: Q
     return {"AttributeMapping": json.dumps(mapping or {}, sort_keys=True)}
 
 
+# --- IAM: permissions boundaries and the policy simulator ------------------------------------------
+
+
+def put_role_permissions_boundary(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    name, arn = _required(request, "RoleName", "PermissionsBoundary")
+    iam.set_permissions_boundary(ctx, _account(caller), name, arn)
+
+
+def delete_role_permissions_boundary(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    (name,) = _required(request, "RoleName")
+    iam.set_permissions_boundary(ctx, _account(caller), name, None)
+
+
+def _context_entries(request: QueryRequest) -> list[ContextEntry]:
+    entries = []
+    index = 1
+    while (key := request.params.get(f"ContextEntries.member.{index}.ContextKeyName")) is not None:
+        values = request.member_list(f"ContextEntries.member.{index}.ContextKeyValues")
+        entries.append(ContextEntry(key, tuple(values), request.params.get(f"ContextEntries.member.{index}.ContextKeyType", "string")))
+        index += 1
+    return entries
+
+
+def _simulation(results: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"EvaluationResults": results, "IsTruncated": False}
+
+
+def simulate_principal_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (source,) = _required(request, "PolicySourceArn")
+    return _simulation(simulate_principal(
+        ctx, _account(caller), source, extra=request.member_list("PolicyInputList"),
+        boundary_documents=request.member_list("PermissionsBoundaryPolicyInputList"), actions=request.member_list("ActionNames"),
+        resources=request.member_list("ResourceArns"), resource_policy=request.params.get("ResourcePolicy"),
+        entries=_context_entries(request), caller_arn=request.params.get("CallerArn"),
+    ))
+
+
+def simulate_custom_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    _account(caller)
+    return _simulation(simulate_custom(
+        request.member_list("PolicyInputList"), boundary_documents=request.member_list("PermissionsBoundaryPolicyInputList"),
+        actions=request.member_list("ActionNames"), resources=request.member_list("ResourceArns"),
+        resource_policy=request.params.get("ResourcePolicy"), entries=_context_entries(request), caller_arn=request.params.get("CallerArn"),
+    ))
+
+
 STS: dict[str, Handler] = {
     "AssumeRoleWithSAML": assume_role_with_saml_handler,
+    "AssumeRole": assume_role_handler,
     "GetCallerIdentity": get_caller_identity,
 }
 IAM: dict[str, Handler] = {
@@ -422,5 +488,9 @@ IAM: dict[str, Handler] = {
     "ListAttachedRolePolicies": list_attached_role_policies,
     "SetSAMLProviderAttributeMapping": set_attribute_mapping,
     "GetSAMLProviderAttributeMapping": get_attribute_mapping,
+    "PutRolePermissionsBoundary": put_role_permissions_boundary,
+    "DeleteRolePermissionsBoundary": delete_role_permissions_boundary,
+    "SimulatePrincipalPolicy": simulate_principal_policy,
+    "SimulateCustomPolicy": simulate_custom_policy,
 }
 UNAUTHENTICATED = frozenset({"AssumeRoleWithSAML"})

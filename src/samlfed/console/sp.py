@@ -47,15 +47,15 @@ _EDUORG = {2: "homePageURI", 3: "identityAuthnPolicyURI", 4: "legalName", 5: "su
 
 def service_provider_key(ctx: ServiceContext) -> IdpSigner:
     """The key that signs our AuthnRequests: created once per deployment, sealed in the store, same on every node."""
-    context = f"samlfed service key {SP_KEY_NAME}"
-    sealed = ctx.store.get_service_key(SP_KEY_NAME)
+    context = f"samlfed instance key {SP_KEY_NAME}"
+    sealed = ctx.store.get_instance_key(SP_KEY_NAME)
     if sealed is None:
         now = ctx.clock()
         fresh = IdpSigner.generate("samlfed service provider", not_before=now - timedelta(days=1), not_after=now + timedelta(days=3650))
         pem = fresh.key_pem() + fresh.cert_pem()
-        if ctx.store.add_service_key(SP_KEY_NAME, ctx.master.seal(pem, context=context), now=now):
+        if ctx.store.add_instance_key(SP_KEY_NAME, ctx.master.seal(pem, context=context), now=now):
             return fresh
-        sealed = ctx.store.get_service_key(SP_KEY_NAME)  # another node created it first
+        sealed = ctx.store.get_instance_key(SP_KEY_NAME)  # another node created it first
         assert sealed is not None
     pem = ctx.master.unseal(sealed, context=context)
     split = pem.index(b"-----BEGIN CERTIFICATE-----")

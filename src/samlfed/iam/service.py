@@ -236,6 +236,18 @@ def update_trust_policy(ctx: ServiceContext, account_id: str, name: str, documen
     _role_call(lambda: ctx.store.update_role(account_id, name, trust_policy=document), name)
 
 
+def set_permissions_boundary(ctx: ServiceContext, account_id: str, name: str, policy_arn: str | None) -> None:
+    """Put (or, with None, delete) a role's permissions boundary: a managed policy of the same account."""
+    if policy_arn is not None:
+        try:
+            policy = ctx.store.get_policy(policy_arn)
+        except NotFound:
+            policy = None
+        if policy is None or policy.account_id != account_id:
+            raise ServiceError("NoSuchEntity", f"Scope ARN: {policy_arn} does not exist or is not attachable.", 404)
+    _role_call(lambda: ctx.store.update_role(account_id, name, permissions_boundary=policy_arn), name)
+
+
 def _role_call(call, name: str):  # type: ignore[no-untyped-def]
     try:
         return call()

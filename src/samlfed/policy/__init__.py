@@ -2,9 +2,13 @@
 
 from .conditions import Condition, Context, wildcard_match
 from .document import MalformedPolicy, PolicyDocument, Principal, Statement, parse_policy
-from .evaluate import Decision, Evaluation, Request, evaluate
+from .evaluate import Authorization, Decision, Evaluation, NamedPolicy, PolicySet, Request, authorize, evaluate
 
 __all__ = [
+    "Authorization",
+    "NamedPolicy",
+    "PolicySet",
+    "authorize",
     "Condition",
     "Context",
     "Decision",

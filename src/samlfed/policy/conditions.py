@@ -15,28 +15,22 @@ import base64
 import binascii
 import ipaddress
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 
-Context = Mapping[str, Sequence[str]]
-"""Request context: lower-cased condition key → its values (a single-valued key is a one-element list)."""
+from .variables import Context, pattern_matches, resolve, template
+
+__all__ = ["Condition", "Context", "action_matches", "parse_conditions", "wildcard_match"]
 
 
 class UnknownOperator(ValueError):
     pass
 
 
-@lru_cache(maxsize=4096)
-def _wildcard(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
-    """IAM wildcards: `*` any run of characters, `?` one character; nothing else is special."""
-    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.compile(regex, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-
-
 def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
-    return _wildcard(pattern, ignore_case).fullmatch(value) is not None
+    """IAM wildcards: `*` any run of characters, `?` one character; nothing else is special."""
+    return pattern_matches(pattern, value, {}, with_variables=False, ignore_case=ignore_case)
 
 
 def _number(text: str) -> float:
@@ -103,6 +97,10 @@ _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
 }
 
 
+_PATTERN_OPERATORS = frozenset({"StringLike", "StringNotLike"})
+_ARN_PATTERN_OPERATORS = frozenset({"ArnLike", "ArnNotLike"})
+
+
 @dataclass(frozen=True)
 class Condition:
     operator: str
@@ -112,28 +110,48 @@ class Condition:
     key: str
     """Lower-cased: condition key names are case-insensitive."""
     values: tuple[str, ...]
+    name: str = ""
+    """The key as the policy wrote it (for MissingContextValues)."""
 
-    def matches(self, context: Context) -> bool:
+    def matches(self, context: Context, *, with_variables: bool = False) -> bool:
         present = self.key in context
-        values = list(context.get(self.key, ()))
+        values = context.get(self.key, ())
         if self.operator == "Null":  # "true": the key must be absent; "false": present
             return any((not present) == (v.lower() == "true") for v in self.values)
-        test, negated = _OPERATORS[self.operator]
-
-        def one(value: str) -> bool:
-            try:
-                hit = any(test(policy, value) for policy in self.values)
-            except (ValueError, binascii.Error):
-                hit = False  # a context value of the wrong type never matches
-            return not hit if negated else hit
-
+        one = self._tester(context, with_variables)
         if self.qualifier == "ForAllValues":
             return all(one(v) for v in values)
         if self.qualifier == "ForAnyValue":
             return any(one(v) for v in values)
         if not present:
-            return self.if_exists or negated
+            return self.if_exists or _OPERATORS[self.operator][1]
+        negated = _OPERATORS[self.operator][1]
         return all(one(v) for v in values) if negated else any(one(v) for v in values)
+
+    def _tester(self, context: Context, with_variables: bool) -> Callable[[str], bool]:
+        test, negated = _OPERATORS[self.operator]
+        policy_values: Sequence[str] = self.values
+        if with_variables and any("${" in v for v in self.values):
+            if self.operator in _PATTERN_OPERATORS:
+                def like(value: str) -> bool:
+                    hit = any(pattern_matches(p, value, context, with_variables=True) for p in self.values)
+                    return not hit if negated else hit
+
+                return like
+            # A value whose variable is missing matches nothing (it is dropped, not turned into "").
+            policy_values = [r for r in (resolve(v, context, with_variables=True) for v in self.values) if r is not None]
+
+        def one(value: str) -> bool:
+            try:
+                hit = any(test(policy, value) for policy in policy_values)
+            except (ValueError, binascii.Error):
+                hit = False  # a context value of the wrong type never matches
+            return not hit if negated else hit
+
+        return one
+
+    def variable_keys(self) -> tuple[str, ...]:
+        return tuple(key for v in self.values if "${" in v for key in template(v, with_variables=True).keys)
 
 
 def _policy_values(raw: object) -> tuple[str, ...]:
@@ -176,7 +194,7 @@ def parse_conditions(raw: object) -> tuple[Condition, ...]:
             if not isinstance(block, dict) or not block:
                 raise UnknownOperator("Syntax errors in policy. A condition operator needs keys and values.")
             for key, values in block.items():
-                conditions.append(Condition(operator, qualifier, if_exists, key.lower(), _policy_values(values)))
+                conditions.append(Condition(operator, qualifier, if_exists, key.lower(), _policy_values(values), key))
     except UnknownOperator as exc:
         raise MalformedPolicy(str(exc)) from None
     return tuple(conditions)

@@ -93,6 +93,8 @@ def _statement(raw: Any, *, principal_required: bool) -> Statement:
         raise MalformedPolicy("Missing required field Principal")
     if not principal_required and has_principal:
         raise MalformedPolicy("Policy document should not specify a principal.")
+    if not principal_required and "Resource" not in raw and "NotResource" not in raw:
+        raise MalformedPolicy("Policy statement must contain resources.")
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
         raise MalformedPolicy("Syntax errors in policy. Sid must be a string.")

@@ -1,14 +1,24 @@
-"""Evaluating one policy for one request: explicit Deny wins, then any Allow, else an implicit deny."""
+"""Evaluating policies for a request, as the IAM User Guide's "Policy evaluation logic" describes it.
+
+`evaluate` judges one policy: an explicit Deny wins, then any Allow, else an implicit deny. `authorize` combines
+the policies of a role session: identity policies (inline and managed), session policies, the permissions
+boundary and resource policies. An explicit Deny anywhere wins; otherwise an Allow is needed from an identity
+policy or a resource policy, and every limiting layer present (boundary, session policies) must allow too. A
+resource policy that names the role *session* ARN is the exception AWS documents: it is not limited by the
+boundary or the session policies.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .conditions import Context, action_matches, wildcard_match
+from .conditions import Context, action_matches
 from .document import PolicyDocument, Statement
+from .variables import pattern_matches, template
 
 Decision = Literal["allowed", "explicitDeny", "implicitDeny"]
+VARIABLES_VERSION = "2012-10-17"
 
 
 @dataclass(frozen=True)
@@ -19,38 +29,123 @@ class Request:
     principal_type: str | None = None
     """For resource and trust policies: 'Federated', 'AWS', …"""
     principal: str | None = None
+    principal_aliases: tuple[str, ...] = ()
+    """Other names of the same principal that a Principal element may use (role ARN, account root, account ID)."""
 
 
 @dataclass(frozen=True)
 class Evaluation:
     decision: Decision
     matched: tuple[Statement, ...]
+    missing: frozenset[str] = frozenset()
+    """Condition keys (and variable keys) the applicable statements needed and the context lacked."""
 
 
-def _applies(statement: Statement, request: Request) -> bool:
+def _principal_matches(statement: Statement, request: Request) -> bool:
+    if statement.principal is None and statement.not_principal is None:
+        return True
+    if request.principal_type is None or request.principal is None:
+        return False
+    names = (request.principal, *request.principal_aliases)
+    if statement.principal is not None and not any(statement.principal.matches(request.principal_type, n) for n in names):
+        return False
+    return statement.not_principal is None or not any(statement.not_principal.matches(request.principal_type, n) for n in names)
+
+
+def _targets(statement: Statement, request: Request, variables: bool) -> bool:
+    """Action, resource and principal match (conditions aside)."""
     if statement.actions is not None and not any(action_matches(p, request.action) for p in statement.actions):
         return False
     if statement.not_actions is not None and any(action_matches(p, request.action) for p in statement.not_actions):
         return False
     if request.resource is not None:
-        if statement.resources is not None and not any(wildcard_match(p, request.resource) for p in statement.resources):
+        context = request.context
+        if statement.resources is not None and not any(pattern_matches(p, request.resource, context, with_variables=variables) for p in statement.resources):
             return False
-        if statement.not_resources is not None and any(wildcard_match(p, request.resource) for p in statement.not_resources):
+        if statement.not_resources is not None and any(pattern_matches(p, request.resource, context, with_variables=variables) for p in statement.not_resources):
             return False
-    if statement.principal is not None or statement.not_principal is not None:
-        if request.principal_type is None or request.principal is None:
-            return False
-        if statement.principal is not None and not statement.principal.matches(request.principal_type, request.principal):
-            return False
-        if statement.not_principal is not None and statement.not_principal.matches(request.principal_type, request.principal):
-            return False
-    return all(condition.matches(request.context) for condition in statement.conditions)
+    return _principal_matches(statement, request)
+
+
+def _missing(statement: Statement, context: Context, variables: bool) -> set[str]:
+    keys = set()
+    for condition in statement.conditions:
+        if condition.key not in context and condition.operator != "Null":
+            keys.add(condition.name or condition.key)
+        if variables:
+            keys.update(k for k in condition.variable_keys() if k not in context)
+    if variables:
+        for pattern in (statement.resources or ()) + (statement.not_resources or ()):
+            if "${" in pattern:
+                keys.update(k for k in template(pattern, with_variables=True).keys if k not in context)
+    return keys
 
 
 def evaluate(policy: PolicyDocument, request: Request) -> Evaluation:
-    applicable = tuple(s for s in policy.statements if _applies(s, request))
-    denies = tuple(s for s in applicable if s.effect == "Deny")
+    variables = policy.version == VARIABLES_VERSION
+    context = request.context
+    denies: list[Statement] = []
+    allows: list[Statement] = []
+    missing: set[str] = set()
+    for statement in policy.statements:
+        if not _targets(statement, request, variables):
+            continue
+        if statement.conditions:
+            missing |= _missing(statement, context, variables)
+            if not all(c.matches(context, with_variables=variables) for c in statement.conditions):
+                continue
+        (denies if statement.effect == "Deny" else allows).append(statement)
     if denies:
-        return Evaluation("explicitDeny", denies)
-    allows = tuple(s for s in applicable if s.effect == "Allow")
-    return Evaluation("allowed" if allows else "implicitDeny", allows)
+        return Evaluation("explicitDeny", tuple(denies), frozenset(missing))
+    return Evaluation("allowed" if allows else "implicitDeny", tuple(allows), frozenset(missing))
+
+
+@dataclass(frozen=True)
+class NamedPolicy:
+    """A policy with the id and type the simulator reports (`SourcePolicyId`, `SourcePolicyType`)."""
+
+    id: str
+    type: str
+    """'role' (inline), 'user-managed' / 'aws-managed', 'resource', 'session', 'boundary' or 'none' (custom)."""
+    document: PolicyDocument
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    identity: tuple[NamedPolicy, ...] = ()
+    session: tuple[NamedPolicy, ...] | None = None
+    """None: no session policies were passed (no limit); an empty tuple would deny everything."""
+    boundary: NamedPolicy | None = None
+    resource: tuple[NamedPolicy, ...] = ()
+
+
+@dataclass(frozen=True)
+class Authorization:
+    decision: Decision
+    matched: tuple[tuple[NamedPolicy, Statement], ...]
+    missing: frozenset[str]
+
+
+def authorize(policies: PolicySet, request: Request, *, session_arn: str | None = None) -> Authorization:
+    results: list[tuple[str, NamedPolicy, Evaluation]] = []
+    for layer, group in (("identity", policies.identity), ("session", policies.session or ()), ("resource", policies.resource)):
+        results.extend((layer, p, evaluate(p.document, request)) for p in group)
+    if policies.boundary is not None:
+        results.append(("boundary", policies.boundary, evaluate(policies.boundary.document, request)))
+    missing = frozenset().union(*(e.missing for _, _, e in results))
+
+    denies = tuple((p, s) for _, p, e in results if e.decision == "explicitDeny" for s in e.matched)
+    if denies:
+        return Authorization("explicitDeny", denies, missing)
+
+    def allowing(layer: str) -> tuple[tuple[NamedPolicy, Statement], ...]:
+        return tuple((p, s) for kind, p, e in results if kind == layer and e.decision == "allowed" for s in e.matched)
+
+    identity, resource = allowing("identity"), allowing("resource")
+    limits_ok = (policies.boundary is None or bool(allowing("boundary"))) and (policies.session is None or bool(allowing("session")))
+    direct = tuple((p, s) for p, s in resource if session_arn is not None and s.principal is not None and session_arn in s.principal.by_type.get("AWS", ()))
+    if direct:
+        return Authorization("allowed", direct, missing)
+    if (identity or resource) and limits_ok:
+        return Authorization("allowed", identity + resource + allowing("boundary") + allowing("session"), missing)
+    return Authorization("implicitDeny", (), missing)

@@ -149,8 +149,8 @@ console_sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
-service_keys = Table(
-    "service_keys",
+instance_keys = Table(
+    "instance_keys",
     metadata,
     # Keys this deployment holds as a party to others (the SP key that signs AuthnRequests), sealed under the
     # master key, shared by every node.

@@ -354,16 +354,16 @@ class SqlStore:
                 db.execute(update(t.server_keys).values(active=False))
             db.execute(insert(t.server_keys).values(key_id=key.key_id, sealed_key=key.sealed_key, active=key.active, created_at=key.created_at))
 
-    def get_service_key(self, name: str) -> bytes | None:
+    def get_instance_key(self, name: str) -> bytes | None:
         with self._tx() as db:
-            row = db.execute(select(t.service_keys.c.sealed_value).where(t.service_keys.c.name == name)).first()
+            row = db.execute(select(t.instance_keys.c.sealed_value).where(t.instance_keys.c.name == name)).first()
         return bytes(row.sealed_value) if row else None
 
-    def add_service_key(self, name: str, sealed_value: bytes, *, now: datetime) -> bool:
+    def add_instance_key(self, name: str, sealed_value: bytes, *, now: datetime) -> bool:
         """Store a key under `name` unless one is there already (False: another node was first; read theirs)."""
         try:
             with self._tx() as db:
-                db.execute(insert(t.service_keys).values(name=name, sealed_value=sealed_value, created_at=now))
+                db.execute(insert(t.instance_keys).values(name=name, sealed_value=sealed_value, created_at=now))
         except IntegrityError:
             return False
         return True

@@ -1,4 +1,4 @@
-"""console sessions and service keys
+"""console sessions and instance keys
 
 Revision ID: 0003
 Revises: 0002
@@ -23,7 +23,7 @@ def upgrade() -> None:
     with op.batch_alter_table('console_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_console_sessions_expires_at'), ['expires_at'], unique=False)
 
-    op.create_table('service_keys',
+    op.create_table('instance_keys',
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('sealed_value', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -32,7 +32,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table('service_keys')
+    op.drop_table('instance_keys')
     with op.batch_alter_table('console_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_console_sessions_expires_at'))
     op.drop_table('console_sessions')

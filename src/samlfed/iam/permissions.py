@@ -1,0 +1,104 @@
+"""What a role session may do: its policy set (from the store) and its request context (from its claims).
+
+Used by samlfed's own IAM API, the simulator and the authorization API for downstream services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from ..context import ServiceContext
+from ..policy import MalformedPolicy, NamedPolicy, PolicyDocument, PolicySet, parse_policy
+from ..store import NotFound
+from ..sts.credentials import SessionClaims
+
+
+@lru_cache(maxsize=2048)
+def identity_document(text: str) -> PolicyDocument:
+    """Parsed once per document text (stored documents were validated when they were written)."""
+    return parse_policy(text, principal_required=False)
+
+
+def _named(policy_id: str, kind: str, text: str) -> NamedPolicy | None:
+    try:
+        return NamedPolicy(policy_id, kind, identity_document(text))
+    except MalformedPolicy:
+        return None  # cannot happen for stored documents; a broken one grants nothing
+
+
+def role_policies(ctx: ServiceContext, account_id: str, role_name: str) -> tuple[tuple[NamedPolicy, ...], NamedPolicy | None]:
+    """The role's identity policies (inline, then attached managed) and its permissions boundary."""
+    try:
+        role = ctx.store.get_role(account_id, role_name, with_tags=False)
+        inline = [_named(name, "role", ctx.store.get_role_policy(account_id, role_name, name)) for name in ctx.store.list_role_policies(account_id, role_name)]
+        managed = [_named(p.arn, "user-managed", p.document) for p in ctx.store.list_attached_role_policies(account_id, role_name)]
+    except NotFound:
+        return (), None  # a deleted role grants nothing
+    boundary = None
+    if role.permissions_boundary:
+        try:
+            boundary = _named(role.permissions_boundary, "permissions-boundary", ctx.store.get_policy(role.permissions_boundary).document)
+        except NotFound:
+            boundary = None
+        if boundary is None:  # a boundary that no longer exists allows nothing, rather than everything
+            boundary = NamedPolicy(role.permissions_boundary, "permissions-boundary", PolicyDocument("2012-10-17", ()))
+    return tuple(p for p in inline + managed if p is not None), boundary
+
+
+def session_policy_set(ctx: ServiceContext, claims: SessionClaims, resource_policies: Sequence[NamedPolicy] = ()) -> PolicySet:
+    role_name = claims.role_arn.rsplit("/", 1)[-1]
+    identity, boundary = role_policies(ctx, claims.account_id, role_name)
+    session: list[NamedPolicy] | None = None
+    if claims.session_policy is not None or claims.policy_arns:
+        session = []
+        if claims.session_policy is not None:
+            named = _named("session-policy", "session", claims.session_policy)
+            if named is not None:
+                session.append(named)
+        for arn in claims.policy_arns:
+            try:
+                named = _named(arn, "session", ctx.store.get_policy(arn).document)
+            except NotFound:
+                named = None
+            if named is not None:
+                session.append(named)
+    return PolicySet(identity=identity, session=tuple(session) if session is not None else None, boundary=boundary, resource=tuple(resource_policies))
+
+
+def session_context(
+    claims: SessionClaims, *, now: datetime, role_tags: Mapping[str, str] | None = None, source_ip: str | None = None,
+    secure_transport: bool | None = None, region: str | None = None, extra: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, list[str]]:
+    """The global condition keys of a request made with this session (IAM User Guide, "AWS global condition
+    context keys"), lower-cased; session tags override role tags with the same key."""
+    tags = {k.lower(): v for k, v in (role_tags or {}).items()}
+    tags.update({k.lower(): v for k, v in claims.tags.items()})
+    context: dict[str, list[str]] = {
+        "aws:principalarn": [claims.role_arn],
+        "aws:principalaccount": [claims.account_id],
+        "aws:principaltype": ["AssumedRole"],
+        "aws:userid": [f"{claims.role_id}:{claims.session_name}"],
+        "aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
+        "aws:epochtime": [str(int(now.timestamp()))],
+        "aws:tokenissuetime": [datetime.fromtimestamp(claims.issued_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")],
+        "aws:multifactorauthpresent": ["false"],
+    }
+    for key, value in tags.items():
+        context[f"aws:principaltag/{key}"] = [value]
+    if claims.source_identity:
+        context["aws:sourceidentity"] = [claims.source_identity]
+    if source_ip:
+        context["aws:sourceip"] = [source_ip]
+    if secure_transport is not None:
+        context["aws:securetransport"] = ["true" if secure_transport else "false"]
+    if region:
+        context["aws:requestedregion"] = [region]
+    for key, value in claims.saml.items():
+        context[key.lower()] = [value]
+    for key, values in (extra or {}).items():
+        lowered = key.lower()
+        if not lowered.startswith(("aws:principal", "aws:userid", "aws:sourceidentity", "saml:", "aws:tokenissuetime")):
+            context[lowered] = list(values)  # callers add service keys (s3:prefix…), never identity keys
+    return context

@@ -1,0 +1,102 @@
+"""IAM `SimulatePrincipalPolicy` and `SimulateCustomPolicy`: the engine's decision per action and resource."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..context import ServiceContext
+from ..errors import ServiceError
+from ..policy import MalformedPolicy, NamedPolicy, PolicySet, Request, authorize, parse_policy
+from . import arns
+from .permissions import role_policies
+
+CONTEXT_TYPES = {"string", "stringList", "numeric", "numericList", "boolean", "booleanList", "ip", "ipList", "binary", "binaryList", "date", "dateList"}
+
+
+@dataclass(frozen=True)
+class ContextEntry:
+    key: str
+    values: tuple[str, ...]
+    type: str
+
+
+def _custom(documents: Sequence[str], kind: str, *, principal_required: bool = False) -> tuple[NamedPolicy, ...]:
+    policies = []
+    for index, text in enumerate(documents, start=1):
+        try:
+            policies.append(NamedPolicy(f"PolicyInputList.{index}" if kind == "none" else f"{kind}.{index}", kind, parse_policy(text, principal_required=principal_required)))
+        except MalformedPolicy as exc:
+            raise ServiceError("MalformedPolicyDocument", str(exc)) from None
+    return tuple(policies)
+
+
+def _context(entries: Sequence[ContextEntry]) -> dict[str, list[str]]:
+    context: dict[str, list[str]] = {}
+    for entry in entries:
+        if entry.type not in CONTEXT_TYPES:
+            raise ServiceError("InvalidInput", f"Invalid ContextKeyType {entry.type}")
+        context[entry.key.lower()] = list(entry.values)
+    return context
+
+
+def simulate(
+    policies: PolicySet, actions: Sequence[str], resources: Sequence[str], entries: Sequence[ContextEntry], caller_arn: str | None,
+) -> list[dict[str, Any]]:
+    if not actions:
+        raise ServiceError("ValidationError", "1 validation error detected: Value null at 'actionNames' failed to satisfy constraint: Member must not be null")
+    context = _context(entries)
+    results = []
+    for action in actions:
+        for resource in resources or ["*"]:
+            request = Request(action, context, resource=resource, principal_type="AWS" if caller_arn else None, principal=caller_arn)
+            decision = authorize(policies, request)
+            result: dict[str, Any] = {
+                "EvalActionName": action,
+                "EvalResourceName": resource,
+                "EvalDecision": decision.decision,
+                "MatchedStatements": [{"SourcePolicyId": p.id, "SourcePolicyType": p.type} for p, _ in decision.matched],
+                "MissingContextValues": sorted(decision.missing),
+            }
+            if policies.boundary is not None:
+                allowed = authorize(PolicySet(identity=(policies.boundary,)), request).decision == "allowed"
+                result["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": allowed}
+            results.append(result)
+    return results
+
+
+def simulate_principal(
+    ctx: ServiceContext, account_id: str, source_arn: str, *, extra: Sequence[str], boundary_documents: Sequence[str],
+    actions: Sequence[str], resources: Sequence[str], resource_policy: str | None, entries: Sequence[ContextEntry], caller_arn: str | None,
+) -> list[dict[str, Any]]:
+    role = arns.parse_role_arn(source_arn)
+    if role is None or role.account_id != account_id:
+        raise ServiceError("NoSuchEntity", f"The role {source_arn} cannot be found.", 404)
+    try:
+        ctx.store.get_role(account_id, role.name, with_tags=False)
+    except Exception:  # noqa: BLE001 (NotFound; any store failure is the same answer to the caller)
+        raise ServiceError("NoSuchEntity", f"The role with name {role.name} cannot be found.", 404) from None
+    identity, boundary = role_policies(ctx, account_id, role.name)
+    custom_boundary = _custom(boundary_documents, "permissions-boundary")
+    policies = PolicySet(
+        identity=identity + _custom(extra, "none"),
+        boundary=custom_boundary[0] if custom_boundary else boundary,
+        resource=_custom([resource_policy], "resource", principal_required=True) if resource_policy else (),
+    )
+    return simulate(policies, actions, resources, entries, caller_arn or source_arn)
+
+
+def simulate_custom(
+    documents: Sequence[str], *, boundary_documents: Sequence[str], actions: Sequence[str], resources: Sequence[str],
+    resource_policy: str | None, entries: Sequence[ContextEntry], caller_arn: str | None,
+) -> list[dict[str, Any]]:
+    if not documents:
+        raise ServiceError("ValidationError", "1 validation error detected: Value null at 'policyInputList' failed to satisfy constraint: Member must not be null")
+    custom_boundary = _custom(boundary_documents, "permissions-boundary")
+    policies = PolicySet(
+        identity=_custom(documents, "none"),
+        boundary=custom_boundary[0] if custom_boundary else None,
+        resource=_custom([resource_policy], "resource", principal_required=True) if resource_policy else (),
+    )
+    return simulate(policies, actions, resources, entries, caller_arn)

@@ -1,0 +1,111 @@
+"""Policy variables (`${aws:username}`, `${aws:PrincipalTag/team}`, `${saml:sub, 'none'}`, `${*}`, `${?}`, `${$}`)
+and the IAM wildcard patterns they appear in.
+
+IAM User Guide, "IAM policy elements: Variables and tags": variables are replaced only in policies with
+Version 2012-10-17, in Resource/NotResource and in condition values; a variable whose key is missing (and has
+no default) makes that value match nothing; a multivalued key cannot be a variable; `${*}`, `${?}` and `${$}`
+stand for the literal characters. A substituted value is literal text, never a wildcard.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+Context = Mapping[str, Sequence[str]]
+"""Request context: lower-cased condition key → its values (a single-valued key is a one-element list)."""
+
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_DEFAULT = re.compile(r"^\s*([^,]+?)\s*,\s*'([^']*)'\s*$")
+_SPECIAL = {"*": "*", "?": "?", "$": "$"}
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A policy string split into literal text, wildcards and variables."""
+
+    parts: tuple[tuple[str, str], ...]
+    """('text', s) literal text, ('wild', '*'|'?') an IAM wildcard, ('var', key) with key lower-cased,
+    ('default', key + '\\x00' + default)."""
+
+    @property
+    def has_variables(self) -> bool:
+        return any(kind in ("var", "default") for kind, _ in self.parts)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(value.split("\x00", 1)[0] for kind, value in self.parts if kind in ("var", "default"))
+
+
+@lru_cache(maxsize=8192)
+def template(text: str, *, with_variables: bool) -> Template:
+    parts: list[tuple[str, str]] = []
+
+    def literal(chunk: str) -> None:
+        for piece in re.split(r"([*?])", chunk):
+            if piece in ("*", "?"):
+                parts.append(("wild", piece))
+            elif piece:
+                parts.append(("text", piece))
+
+    position = 0
+    for match in (_VARIABLE.finditer(text) if with_variables else ()):
+        literal(text[position:match.start()])
+        inner = match.group(1)
+        if inner in _SPECIAL:
+            parts.append(("text", _SPECIAL[inner]))
+        elif (default := _DEFAULT.match(inner)) is not None:
+            parts.append(("default", default.group(1).lower() + "\x00" + default.group(2)))
+        else:
+            parts.append(("var", inner.strip().lower()))
+        position = match.end()
+    literal(text[position:])
+    return Template(tuple(parts))
+
+
+def _value(kind: str, value: str, context: Context) -> str | None:
+    key, _, default = value.partition("\x00")
+    values = context.get(key)
+    if values is not None and len(values) == 1:
+        return values[0]
+    return default if kind == "default" and not values else None
+
+
+def resolve(text: str, context: Context, *, with_variables: bool) -> str | None:
+    """The string with variables replaced (wildcards kept as they are), or None when a variable is missing."""
+    out = []
+    for kind, value in template(text, with_variables=with_variables).parts:
+        if kind in ("text", "wild"):
+            out.append(value)
+        else:
+            resolved = _value(kind, value, context)
+            if resolved is None:
+                return None
+            out.append(resolved)
+    return "".join(out)
+
+
+@lru_cache(maxsize=16384)
+def _regex(parts: tuple[tuple[str, str], ...], ignore_case: bool) -> re.Pattern[str]:
+    regex = "".join(".*" if v == "*" and k == "wild" else "." if k == "wild" else re.escape(v) for k, v in parts)
+    return re.compile(regex, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def pattern_matches(text: str, value: str, context: Context, *, with_variables: bool, ignore_case: bool = False) -> bool:
+    """IAM wildcard match of `value` against the policy string `text`, variables substituted as literal text."""
+    parsed = template(text, with_variables=with_variables)
+    parts = parsed.parts
+    if parsed.has_variables:
+        concrete = []
+        for kind, item in parts:
+            if kind in ("var", "default"):
+                resolved = _value(kind, item, context)
+                if resolved is None:
+                    return False  # a missing variable matches nothing
+                concrete.append(("text", resolved))
+            else:
+                concrete.append((kind, item))
+        parts = tuple(concrete)
+    return _regex(parts, ignore_case).fullmatch(value) is not None

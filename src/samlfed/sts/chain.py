@@ -1,0 +1,119 @@
+"""STS `AssumeRole` from a role session: role chaining.
+
+AWS rules reproduced: the target role's trust policy must allow `sts:AssumeRole` for the calling role (by role
+ARN, session ARN, or its account, in which case the caller's identity policies must also allow the call, as they
+must for any other account); a chained session lasts at most one hour; transitive session tags and the
+SourceIdentity carry over (and a SourceIdentity needs `sts:SetSourceIdentity` in the trust policy).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from ..context import ServiceContext
+from ..errors import ServiceError, ValidationFailed
+from ..iam import arns
+from ..iam.permissions import session_context, session_policy_set
+from ..iam.service import check_identity_policy
+from ..policy import MalformedPolicy, Request, authorize, evaluate, parse_policy
+from ..store import NotFound, Role
+from .credentials import SessionClaims, TemporaryCredentials, issue
+
+log = logging.getLogger("samlfed.sts")
+CHAINED_LIMIT = 3600
+_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
+
+
+@dataclass(frozen=True)
+class AssumeRoleRequest:
+    role_arn: str
+    session_name: str
+    duration_seconds: int | None = None
+    policy: str | None = None
+    policy_arns: tuple[str, ...] = ()
+
+
+def _check(request: AssumeRoleRequest) -> None:
+    violations = []
+    if not 20 <= len(request.role_arn) <= 2048:
+        violations.append(f"Value '{request.role_arn}' at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048")
+    if not _SESSION_NAME.fullmatch(request.session_name):
+        violations.append(f"Value '{request.session_name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+    duration = request.duration_seconds
+    if duration is not None and not 900 <= duration <= 43200:
+        bound = "greater than or equal to 900" if duration < 900 else "less than or equal to 43200"
+        violations.append(f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value {bound}")
+    if len(request.policy_arns) > 10:
+        violations.append("Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
+    if violations:
+        raise ValidationFailed(violations)
+
+
+def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleRequest) -> TemporaryCredentials:
+    _check(request)
+    now = ctx.clock()
+    denied = ServiceError("AccessDenied", f"User: {caller.assumed_role_arn} is not authorized to perform: sts:AssumeRole on resource: {request.role_arn}", 403)
+    name = arns.parse_role_arn(request.role_arn)
+    if name is None:
+        raise ServiceError("ValidationError", "Request ARN is invalid")
+    try:
+        role = ctx.store.get_role(name.account_id, name.name, with_tags=False)
+    except NotFound:
+        raise denied from None
+    if role.arn != request.role_arn:
+        raise denied
+    context = session_context(caller, now=now)
+    context["sts:rolesessionname"] = [request.session_name]
+    _trust(ctx, role, caller, context, denied)
+    duration = request.duration_seconds or CHAINED_LIMIT
+    if duration > CHAINED_LIMIT:
+        raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+    if duration > role.max_session_duration:
+        raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+    if request.policy is not None:
+        check_identity_policy(request.policy)
+    for arn in request.policy_arns:
+        try:
+            policy = ctx.store.get_policy(arn)
+        except NotFound:
+            policy = None
+        if policy is None or policy.account_id != role.account_id:
+            raise ServiceError("MalformedPolicyDocument", f"Policy {arn} does not exist or is not attachable.")
+    transitive = [k for k in caller.transitive_tag_keys if k in caller.tags]
+    claims = SessionClaims(
+        account_id=role.account_id, role_arn=role.arn, role_id=role.role_id, session_name=request.session_name,
+        issued_at=int(now.timestamp()), expires_at=int(now.timestamp()) + duration, source_identity=caller.source_identity,
+        tags={k: caller.tags[k] for k in transitive}, transitive_tag_keys=transitive,
+        session_policy=request.policy, policy_arns=list(request.policy_arns), chained=True, saml=dict(caller.saml),
+    )
+    log.info("AssumeRole allowed caller=%s role=%s", caller.assumed_role_arn, role.arn)
+    return issue(ctx.key_ring(), claims)
+
+
+def _trust(ctx: ServiceContext, role: Role, caller: SessionClaims, context: dict[str, list[str]], denied: ServiceError) -> None:
+    try:
+        trust = parse_policy(role.trust_policy, principal_required=True)
+    except MalformedPolicy:
+        raise denied from None
+    account_root = f"arn:aws:iam::{caller.account_id}:root"
+    actions = ["sts:AssumeRole"] + (["sts:SetSourceIdentity"] if caller.source_identity else [])
+    named_directly = False
+    for action in actions:
+        decision = evaluate(trust, Request(action, context, principal_type="AWS", principal=caller.role_arn,
+                                           principal_aliases=(caller.assumed_role_arn, account_root, caller.account_id)))
+        if decision.decision != "allowed":
+            log.info("AssumeRole denied by trust caller=%s role=%s action=%s", caller.assumed_role_arn, role.arn, action)
+            raise denied
+        if action == "sts:AssumeRole":
+            named_directly = any(
+                s.principal is not None and ({caller.role_arn, caller.assumed_role_arn} & set(s.principal.by_type.get("AWS", ())))
+                for s in decision.matched
+            )
+    # Trusting an account delegates to that account's policies: the caller's identity must allow it too.
+    if not named_directly or role.account_id != caller.account_id:
+        identity = authorize(session_policy_set(ctx, caller), Request("sts:AssumeRole", context, resource=role.arn), session_arn=caller.assumed_role_arn)
+        if identity.decision != "allowed":
+            log.info("AssumeRole denied by identity policies caller=%s role=%s", caller.assumed_role_arn, role.arn)
+            raise denied
