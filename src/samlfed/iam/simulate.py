@@ -51,7 +51,7 @@ def simulate(
     for action in actions:
         for resource in resources or ["*"]:
             request = Request(action, context, resource=resource, principal_type="AWS" if caller_arn else None, principal=caller_arn)
-            decision = authorize(policies, request)
+            decision = authorize(policies, request, explain=True)
             result: dict[str, Any] = {
                 "EvalActionName": action,
                 "EvalResourceName": resource,

@@ -7,11 +7,14 @@ Hand-written: the IAM policy language has no maintained Python implementation. R
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .conditions import Condition, parse_conditions
+from .variables import alternation
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 _STATEMENT_KEYS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"}
@@ -43,6 +46,28 @@ class Statement:
     principal: Principal | None
     not_principal: Principal | None
     conditions: tuple[Condition, ...]
+
+    # Compiled once per statement (documents are parsed once and cached), so evaluation is one regex per element.
+    @cached_property
+    def action_regex(self) -> re.Pattern[str] | None:
+        return alternation(self.actions, ignore_case=True) if self.actions is not None else None
+
+    @cached_property
+    def not_action_regex(self) -> re.Pattern[str] | None:
+        return alternation(self.not_actions, ignore_case=True) if self.not_actions is not None else None
+
+    @cached_property
+    def resource_regex(self) -> re.Pattern[str] | None:
+        """The Resources with `${…}` as literal text (statements with variables use it only under Version 2008)."""
+        return alternation(self.resources, ignore_case=False) if self.resources is not None else None
+
+    @cached_property
+    def not_resource_regex(self) -> re.Pattern[str] | None:
+        return alternation(self.not_resources, ignore_case=False) if self.not_resources is not None else None
+
+    @cached_property
+    def variable_resources(self) -> bool:
+        return any("${" in r for r in (self.resources or ()) + (self.not_resources or ()))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .conditions import Context, action_matches
+from .conditions import Context
 from .document import PolicyDocument, Statement
 from .variables import pattern_matches, template
 
@@ -52,19 +52,35 @@ def _principal_matches(statement: Statement, request: Request) -> bool:
     return statement.not_principal is None or not any(statement.not_principal.matches(request.principal_type, n) for n in names)
 
 
+def _action_matches(statement: Statement, action: str) -> bool:
+    regex = statement.action_regex
+    if regex is not None and regex.fullmatch(action) is None:
+        return False
+    regex = statement.not_action_regex
+    return regex is None or regex.fullmatch(action) is None
+
+
 def _targets(statement: Statement, request: Request, variables: bool) -> bool:
-    """Action, resource and principal match (conditions aside)."""
-    if statement.actions is not None and not any(action_matches(p, request.action) for p in statement.actions):
-        return False
-    if statement.not_actions is not None and any(action_matches(p, request.action) for p in statement.not_actions):
-        return False
-    if request.resource is not None:
-        context = request.context
-        if statement.resources is not None and not any(pattern_matches(p, request.resource, context, with_variables=variables) for p in statement.resources):
-            return False
-        if statement.not_resources is not None and any(pattern_matches(p, request.resource, context, with_variables=variables) for p in statement.not_resources):
-            return False
+    """Resource and principal match (the action already does; conditions aside)."""
+    resource = request.resource
+    if resource is not None:
+        if variables and statement.variable_resources:
+            context = request.context
+            if statement.resources is not None and not any(pattern_matches(p, resource, context, with_variables=True) for p in statement.resources):
+                return False
+            if statement.not_resources is not None and any(pattern_matches(p, resource, context, with_variables=True) for p in statement.not_resources):
+                return False
+        else:
+            regex = statement.resource_regex
+            if regex is not None and regex.fullmatch(resource) is None:
+                return False
+            regex = statement.not_resource_regex
+            if regex is not None and regex.fullmatch(resource) is not None:
+                return False
+    if statement.principal is None and statement.not_principal is None:
+        return True
     return _principal_matches(statement, request)
+
 
 
 def _missing(statement: Statement, context: Context, variables: bool) -> set[str]:
@@ -81,19 +97,23 @@ def _missing(statement: Statement, context: Context, variables: bool) -> set[str
     return keys
 
 
-def evaluate(policy: PolicyDocument, request: Request) -> Evaluation:
+def evaluate(policy: PolicyDocument, request: Request, *, explain: bool = False) -> Evaluation:
+    """`explain` also collects the missing context keys (the simulator wants them; authorization does not)."""
     variables = policy.version == VARIABLES_VERSION
     context = request.context
+    action = request.action
     denies: list[Statement] = []
     allows: list[Statement] = []
     missing: set[str] = set()
     for statement in policy.statements:
+        if not _action_matches(statement, action):
+            continue
+        if explain:
+            missing |= _missing(statement, context, variables)
         if not _targets(statement, request, variables):
             continue
-        if statement.conditions:
-            missing |= _missing(statement, context, variables)
-            if not all(c.matches(context, with_variables=variables) for c in statement.conditions):
-                continue
+        if statement.conditions and not all(c.matches(context, with_variables=variables) for c in statement.conditions):
+            continue
         (denies if statement.effect == "Deny" else allows).append(statement)
     if denies:
         return Evaluation("explicitDeny", tuple(denies), frozenset(missing))
@@ -126,12 +146,12 @@ class Authorization:
     missing: frozenset[str]
 
 
-def authorize(policies: PolicySet, request: Request, *, session_arn: str | None = None) -> Authorization:
+def authorize(policies: PolicySet, request: Request, *, session_arn: str | None = None, explain: bool = False) -> Authorization:
     results: list[tuple[str, NamedPolicy, Evaluation]] = []
     for layer, group in (("identity", policies.identity), ("session", policies.session or ()), ("resource", policies.resource)):
-        results.extend((layer, p, evaluate(p.document, request)) for p in group)
+        results.extend((layer, p, evaluate(p.document, request, explain=explain)) for p in group)
     if policies.boundary is not None:
-        results.append(("boundary", policies.boundary, evaluate(policies.boundary.document, request)))
+        results.append(("boundary", policies.boundary, evaluate(policies.boundary.document, request, explain=explain)))
     missing = frozenset().union(*(e.missing for _, _, e in results))
 
     denies = tuple((p, s) for _, p, e in results if e.decision == "explicitDeny" for s in e.matched)
