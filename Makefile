@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/samlfed demo --data-dir .demo
 
 test: $(STAMP) chromium
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples
 	$(BIN)/python -m pytest -q
 
 # The console page tests drive Debian's Chromium (Playwright cannot download its own browser here).
@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/policy.py
 	$(BIN)/python bench/fuzz_latency.py
 	$(BIN)/python bench/http_assume.py
 

@@ -300,3 +300,23 @@ def test_providers_attribute_mapping_cli(tmp_path) -> None:
     assert runner.invoke(app, ["providers", "attribute-mapping", "set", arn, "not json", *data]).exit_code == 2
     assert runner.invoke(app, ["providers", "attribute-mapping", "clear", arn, *data]).exit_code == 0
     assert json.loads(runner.invoke(app, ["providers", "attribute-mapping", "get", arn, *data]).output) == {}
+
+
+def test_authz_keys_create_list_delete(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from samlfed.authz.keys import verify_authz_key
+    from samlfed.config import Settings
+    from samlfed.server import build_context
+
+    created = runner.invoke(app, ["authz-keys", "create", "--name", "s3-gateway", "--data-dir", str(tmp_path)])
+    assert created.exit_code == 0, created.output
+    key = created.output.strip()
+    assert key.startswith("sfk_")
+    ctx = build_context(Settings(data_dir=tmp_path))
+    assert verify_authz_key(ctx, key) == "s3-gateway"
+    assert verify_authz_key(ctx, key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+    key_id = key.split("_")[1]
+    listed = runner.invoke(app, ["authz-keys", "list", "--data-dir", str(tmp_path)])
+    assert listed.output.startswith(f"{key_id}  s3-gateway  ") and key.split("_", 2)[2] not in listed.output
+    assert runner.invoke(app, ["authz-keys", "delete", key_id, "--data-dir", str(tmp_path)]).exit_code == 0
+    assert verify_authz_key(ctx, key) is None
+    assert runner.invoke(app, ["authz-keys", "delete", key_id, "--data-dir", str(tmp_path)]).exit_code == 2

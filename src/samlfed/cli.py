@@ -88,6 +88,8 @@ accounts_app = typer.Typer(no_args_is_help=True, help="Accounts and their admini
 keys_app = typer.Typer(no_args_is_help=True, help="Administrator access keys of an account.")
 accounts_app.add_typer(keys_app, name="keys")
 app.add_typer(accounts_app, name="accounts")
+authz_app = typer.Typer(no_args_is_help=True, help="Keys of the services that call the authorization API (/authz/v1/authorize).")
+app.add_typer(authz_app, name="authz-keys")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (SQLite database and master key)")]
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="e.g. postgresql+psycopg://user@host/db")]
@@ -168,6 +170,38 @@ def accounts_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) ->
     """List accounts."""
     for account in _context(data_dir, database_url).store.list_accounts():
         typer.echo(f"{account.account_id}  {account.alias or ''}".rstrip())
+
+
+@authz_app.command("create")
+def authz_keys_create(
+    name: Annotated[str, typer.Option(help="the service's name (for logs), e.g. s3-gateway")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an authorization key; it is printed once."""
+    from .authz.keys import create_authz_key
+
+    if not 1 <= len(name) <= 128:
+        raise usage_error("--name must be 1 to 128 characters")
+    typer.echo(create_authz_key(_context(data_dir, database_url), name).key)
+
+
+@authz_app.command("list")
+def authz_keys_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List authorization keys (ids and names; secrets are never stored)."""
+    for key_id, name, created in _context(data_dir, database_url).store.list_authz_keys():
+        typer.echo(f"{key_id}  {name}  {created:%Y-%m-%dT%H:%M:%SZ}")
+
+
+@authz_app.command("delete")
+def authz_keys_delete(key_id: Annotated[str, typer.Argument()], data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Delete an authorization key: the service can no longer ask."""
+    from .store import NotFound
+
+    try:
+        _context(data_dir, database_url).store.delete_authz_key(key_id)
+    except NotFound:
+        raise usage_error(f"no authorization key {key_id}") from None
 
 
 @keys_app.command("create")

@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
 from .api.app import build_app
+from .authz.web import authz_routes
 from .config import Settings
 from .console.web import console_routes
 from .context import ServiceContext
@@ -50,7 +51,7 @@ def configure_logging() -> None:
 def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> Starlette:
     """The API, the console sign-in pages, and the built-in IdP at /idp when the settings ask for it."""
     ctx = ctx or build_context(settings)
-    routes: list[BaseRoute] = list(console_routes(ctx, settings))
+    routes: list[BaseRoute] = [*console_routes(ctx, settings), *authz_routes(ctx)]
     if settings.with_idp:
         from .idp.mount import idp_app
 

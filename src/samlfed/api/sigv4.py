@@ -147,9 +147,15 @@ def _canonical_headers(headers: Mapping[str, str], signed: tuple[str, ...]) -> s
 
 def canonical_request(request: HttpRequest, claim: SignatureClaim) -> str:
     presigned = claim.presigned_expires is not None
-    # Outside S3 the payload is always hashed, presigned or not (UNSIGNED-PAYLOAD is an S3 convention).
-    payload_hash = request.headers.get("x-amz-content-sha256") or hashlib.sha256(request.body).hexdigest()
-    path = _uri_encode(request.path or "/", keep_slash=True)
+    if claim.service == "s3":
+        # S3 signs the path as sent (percent-encoded once, not normalized) and names the payload hash in a header,
+        # or UNSIGNED-PAYLOAD for presigned URLs; the caller (a gateway) has checked the body against that hash.
+        path = request.path or "/"
+        payload_hash = request.headers.get("x-amz-content-sha256") or ("UNSIGNED-PAYLOAD" if presigned else hashlib.sha256(request.body).hexdigest())
+    else:
+        # Outside S3 the payload is always hashed, presigned or not (UNSIGNED-PAYLOAD is an S3 convention).
+        payload_hash = request.headers.get("x-amz-content-sha256") or hashlib.sha256(request.body).hexdigest()
+        path = _uri_encode(request.path or "/", keep_slash=True)
     return "\n".join(
         [
             request.method,

@@ -158,3 +158,13 @@ instance_keys = Table(
     Column("sealed_value", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+authz_keys = Table(
+    "authz_keys",
+    metadata,
+    # Keys of downstream services that ask samlfed for authorization decisions; only a SHA-256 of the secret.
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -368,6 +368,28 @@ class SqlStore:
             return False
         return True
 
+    # --- authorization API keys --------------------------------------------------------------------
+
+    def add_authz_key(self, key_id: str, name: str, secret_hash: str, *, now: datetime) -> None:
+        with self._tx() as db:
+            db.execute(insert(t.authz_keys).values(key_id=key_id, name=name, secret_hash=secret_hash, created_at=now))
+
+    def get_authz_key(self, key_id: str) -> tuple[str, str] | None:
+        """(name, secret hash) of a key, or None."""
+        with self._tx() as db:
+            row = db.execute(select(t.authz_keys.c.name, t.authz_keys.c.secret_hash).where(t.authz_keys.c.key_id == key_id)).first()
+        return (row.name, row.secret_hash) if row else None
+
+    def list_authz_keys(self) -> list[tuple[str, str, datetime]]:
+        with self._tx() as db:
+            rows = db.execute(select(t.authz_keys).order_by(t.authz_keys.c.created_at)).all()
+        return [(r.key_id, r.name, _aware(r.created_at)) for r in rows]
+
+    def delete_authz_key(self, key_id: str) -> None:
+        with self._tx() as db:
+            if db.execute(delete(t.authz_keys).where(t.authz_keys.c.key_id == key_id)).rowcount == 0:
+                raise NotFound(f"authorization key {key_id}")
+
     # --- one-time use of assertions ----------------------------------------------------------------
 
     def redeem_once(self, issuer: str, assertion_id: str, role_arn: str, *, expires_at: datetime, now: datetime) -> bool:

@@ -1,0 +1,145 @@
+"""A tiny S3-compatible object service that delegates every authorization decision to samlfed.
+
+GetObject, PutObject and ListObjectsV2 (path-style) over files under a root directory. The gateway never
+judges a request itself: it forwards what it received (method, raw path, query, headers and the payload's
+SHA-256) to samlfed's authorization API with the S3 action and resource, and serves the request only when
+samlfed says "allowed". A bucket policy, if `ROOT/<bucket>.policy.json` exists, goes along as the resource policy.
+
+    SAMLFED_URL=http://127.0.0.1:8080 SAMLFED_AUTHZ_KEY=sfk_… S3GW_ROOT=./objects \\
+        uvicorn --factory gateway:create_app --port 9000
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote
+from xml.sax.saxutils import escape
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from samlfed.authz.client import AuthorizationClient, AuthorizationError
+
+MAX_OBJECT_BYTES = 10 * 1024 * 1024
+BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+
+def _error(code: str, message: str, status: int, resource: str = "") -> Response:
+    body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{escape(message)}</Message>'
+            f"<Resource>{escape(resource)}</Resource><RequestId>{uuid.uuid4().hex}</RequestId></Error>")
+    return Response(body, status_code=status, media_type="application/xml")
+
+
+class Gateway:
+    def __init__(self, root: Path, client: AuthorizationClient) -> None:
+        self.root = root.resolve()
+        self.client = client
+
+    def object_path(self, bucket: str, key: str) -> Path | None:
+        """The file of an object, or None if the key would leave the bucket's directory."""
+        if not key or key.startswith("/") or any(part in ("", ".", "..") for part in key.split("/")[:-1]) or key.split("/")[-1] in (".", ".."):
+            return None
+        path = (self.root / bucket / key).resolve()
+        return path if path.is_relative_to(self.root / bucket) else None
+
+    def bucket_policy(self, bucket: str) -> str | None:
+        path = self.root / f"{bucket}.policy.json"
+        return path.read_text() if path.exists() else None
+
+    async def handle(self, request: Request) -> Response:
+        raw_path = request.scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0]
+        bucket, _, key = unquote(raw_path.lstrip("/")).partition("/")
+        if not BUCKET.fullmatch(bucket):
+            return _error("InvalidBucketName", "The specified bucket is not valid.", 400, bucket)
+        query = dict(parse_qsl(request.url.query, keep_blank_values=True))
+        body = b""
+        if request.method == "PUT":
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_OBJECT_BYTES:
+                    return _error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400)
+        payload_hash = hashlib.sha256(body).hexdigest()
+        declared = request.headers.get("x-amz-content-sha256", "")
+        if declared.startswith("STREAMING-"):
+            return _error("NotImplemented", "aws-chunked uploads are not supported by this example gateway", 501)
+        if declared and not declared.startswith("UNSIGNED") and declared != payload_hash:
+            return _error("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", 400)
+
+        if request.method == "GET" and not key:
+            if query.get("list-type") != "2":
+                return _error("NotImplemented", "Only ListObjectsV2 (list-type=2) is supported", 501)
+            action, resource, context = "s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": query.get("prefix", "")}
+        elif request.method == "GET":
+            action, resource, context = "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", {}
+        elif request.method == "PUT" and key:
+            action, resource, context = "s3:PutObject", f"arn:aws:s3:::{bucket}/{key}", {}
+        else:
+            return _error("NotImplemented", "This example gateway implements GetObject, PutObject and ListObjectsV2", 501)
+
+        try:
+            decision = self.client.authorize(
+                request.method, raw_path, request.url.query, dict(request.headers), payload_hash, action=action, resource=resource,
+                context=context, resource_policy=self.bucket_policy(bucket), source_ip=request.client.host if request.client else None,
+                secure_transport=request.url.scheme == "https",
+            )
+        except AuthorizationError:
+            return _error("ServiceUnavailable", "Authorization is unavailable; try again later.", 503)  # fail closed
+        if decision.error is not None:
+            return _error(decision.error.get("code", "AccessDenied"), decision.error.get("message", "Access Denied"), int(decision.error.get("status", 403)))
+        if not decision.allowed:
+            return _error("AccessDenied", "Access Denied", 403, resource)
+
+        if action == "s3:ListBucket":
+            return self.list_objects(bucket, query)
+        path = self.object_path(bucket, key)
+        if path is None:
+            return _error("InvalidArgument", "The object key is not supported by this gateway", 400, key)
+        if action == "s3:GetObject":
+            if not path.is_file():
+                return _error("NoSuchKey", "The specified key does not exist.", 404, key)
+            data = path.read_bytes()
+            modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+            return Response(data, media_type="application/octet-stream", headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"', "Last-Modified": modified})  # noqa: S324 (S3's ETag is an MD5)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        temporary.write_bytes(body)
+        os.replace(temporary, path)
+        return Response(b"", headers={"ETag": f'"{hashlib.md5(body).hexdigest()}"'})  # noqa: S324
+
+    def list_objects(self, bucket: str, query: dict[str, str]) -> Response:
+        prefix = query.get("prefix", "")
+        base = self.root / bucket
+        keys = sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")) if base.is_dir() else []
+        contents = "".join(
+            f"<Contents><Key>{escape(k)}</Key><Size>{(base / k).stat().st_size}</Size><StorageClass>STANDARD</StorageClass></Contents>"
+            for k in keys if k.startswith(prefix)
+        )
+        count = contents.count("<Contents>")
+        body = (f'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="{S3_NS}"><Name>{escape(bucket)}</Name>'
+                f"<Prefix>{escape(prefix)}</Prefix><KeyCount>{count}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>{contents}</ListBucketResult>")
+        return Response(body, media_type="application/xml")
+
+
+def build_app(root: Path, client: AuthorizationClient) -> Starlette:
+    gateway = Gateway(root, client)
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    return Starlette(routes=[
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/{path:path}", gateway.handle, methods=["GET", "PUT", "POST", "DELETE", "HEAD"]),
+    ])
+
+
+def create_app() -> Starlette:
+    client = AuthorizationClient(os.environ["SAMLFED_URL"], os.environ["SAMLFED_AUTHZ_KEY"])
+    return build_app(Path(os.environ.get("S3GW_ROOT", "objects")), client)

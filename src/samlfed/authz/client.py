@@ -1,0 +1,61 @@
+"""A small client for the authorization API, for the services that delegate their decisions to samlfed.
+
+    client = AuthorizationClient("https://samlfed.example.com", "sfk_…")
+    decision = client.authorize(method, raw_path, query, headers, payload_hash, action="s3:GetObject",
+                                resource="arn:aws:s3:::bucket/key")
+    if not decision.allowed: ...
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class AuthorizationError(RuntimeError):
+    """samlfed could not be asked (unreachable, bad key, malformed request): fail closed."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    decision: str
+    """allowed, explicitDeny, implicitDeny or unauthenticated."""
+    principal: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    """For unauthenticated requests: the AWS error (code, message, status) to give the client."""
+    matched_statements: list[dict[str, Any]] = field(default_factory=list)
+
+
+class AuthorizationClient:
+    def __init__(self, base_url: str, key: str, *, timeout: float = 5.0) -> None:
+        self.url = base_url.rstrip("/") + "/authz/v1/authorize"
+        self.key = key
+        self.timeout = timeout
+
+    def authorize(
+        self, method: str, path: str, query: str, headers: Mapping[str, str], payload_hash: str | None, *,
+        action: str, resource: str, context: Mapping[str, str | Sequence[str]] | None = None, resource_policy: str | None = None,
+        source_ip: str | None = None, secure_transport: bool | None = None, region: str | None = None,
+    ) -> Decision:
+        body: dict[str, Any] = {
+            "request": {"method": method, "path": path, "query": query, "headers": dict(headers), "payload_hash": payload_hash},
+            "action": action, "resource": resource,
+        }
+        optional = {"context": dict(context) if context else None, "resource_policy": resource_policy, "source_ip": source_ip,
+                    "secure_transport": secure_transport, "region": region}
+        body.update({k: v for k, v in optional.items() if v is not None})
+        request = urllib.request.Request(self.url, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310 (the configured samlfed)
+                data = json.loads(answer.read())
+        except urllib.error.HTTPError as exc:
+            raise AuthorizationError(f"samlfed refused the authorization request ({exc.code}): {exc.read()[:300].decode(errors='replace')}") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise AuthorizationError(f"cannot ask samlfed at {self.url}: {exc}") from None
+        return Decision(bool(data.get("allowed")), str(data.get("decision")), data.get("principal") or {}, data.get("error"), data.get("matched_statements") or [])

@@ -1,0 +1,131 @@
+"""One authorization decision: verify the SigV4 signature the service received, then evaluate the policies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..api.auth import Administrator, Session, authenticate
+from ..api.sigv4 import HttpRequest
+from ..context import ServiceContext
+from ..errors import ServiceError
+from ..iam.permissions import session_context, session_policy_set
+from ..policy import MalformedPolicy, NamedPolicy, Request, authorize, parse_policy
+from ..store import NotFound
+
+MAX_HEADER_COUNT = 100
+
+
+class BadAuthzRequest(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    payload_hash: str | None
+
+
+def _text(body: dict[str, Any], key: str, *, required: bool = True, limit: int = 8192) -> str | None:
+    value = body.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise BadAuthzRequest(f"{key} must be a string of at most {limit} characters")
+    return value
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise BadAuthzRequest("the body is not JSON") from None
+    if not isinstance(body, dict) or not isinstance(body.get("request"), dict):
+        raise BadAuthzRequest("the body must be an object with a `request` object")
+    return body
+
+
+def _signed_request(raw: dict[str, Any]) -> SignedRequest:
+    headers = raw.get("headers")
+    if not isinstance(headers, dict) or len(headers) > MAX_HEADER_COUNT or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise BadAuthzRequest("request.headers must be an object of strings")
+    return SignedRequest(
+        method=_text(raw, "method", limit=16) or "", path=_text(raw, "path") or "/", query=_text(raw, "query", required=False) or "",
+        headers={k.lower(): v for k, v in headers.items()}, payload_hash=_text(raw, "payload_hash", required=False, limit=128),
+    )
+
+
+def _context_extra(raw: Any) -> dict[str, list[str]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise BadAuthzRequest("context must be an object of key → string or list of strings")
+    extra = {}
+    for key, value in raw.items():
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise BadAuthzRequest(f"context[{key!r}] must be a string or a list of strings")
+        extra[key] = values
+    return extra
+
+
+def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
+    signed = _signed_request(body["request"])
+    action = _text(body, "action", limit=256) or ""
+    resource = _text(body, "resource", limit=2048) or "*"
+    declared = signed.headers.get("x-amz-content-sha256")
+    if signed.payload_hash and declared and declared.lower() != signed.payload_hash.lower() and not declared.startswith(("UNSIGNED", "STREAMING")):
+        return {"authenticated": False, "allowed": False, "decision": "unauthenticated",
+                "error": {"code": "XAmzContentSHA256Mismatch", "message": "The provided 'x-amz-content-sha256' header does not match what was computed.", "status": 400}}
+    headers = signed.headers
+    if not declared and signed.payload_hash and "X-Amz-Signature" not in signed.query:
+        # Services other than S3 sign the body's hash without sending it: the gateway's hash stands in for the body.
+        headers = {**headers, "x-amz-content-sha256": signed.payload_hash}
+    http = HttpRequest(signed.method, signed.path, signed.query, headers, b"")
+    try:
+        caller = authenticate(ctx, http)
+    except ServiceError as error:
+        return {"authenticated": False, "allowed": False, "decision": "unauthenticated",
+                "error": {"code": error.code, "message": error.message, "status": error.status}}
+    if isinstance(caller, Administrator):
+        principal = {"arn": f"arn:aws:iam::{caller.account_id}:root", "account": caller.account_id, "type": "Account"}
+        return {"authenticated": True, "allowed": True, "decision": "allowed", "principal": principal, "matched_statements": []}
+    assert isinstance(caller, Session)
+    return _session_decision(ctx, caller, action, resource, body)
+
+
+def _session_decision(ctx: ServiceContext, caller: Session, action: str, resource: str, body: dict[str, Any]) -> dict[str, Any]:
+    claims = caller.claims
+    resource_policies = []
+    raw_policy = _text(body, "resource_policy", required=False, limit=20480)
+    if raw_policy is not None:
+        try:
+            resource_policies.append(NamedPolicy("resource-policy", "resource", parse_policy(raw_policy, principal_required=True)))
+        except MalformedPolicy as exc:
+            raise BadAuthzRequest(f"resource_policy: {exc}") from None
+    secure = body.get("secure_transport")
+    try:
+        role_tags = {t.key: t.value for t in ctx.store.get_role(claims.account_id, claims.role_arn.rsplit("/", 1)[-1]).tags}
+    except NotFound:
+        role_tags = {}
+    context = session_context(
+        claims, now=ctx.clock(), role_tags=role_tags, source_ip=_text(body, "source_ip", required=False, limit=64),
+        secure_transport=secure if isinstance(secure, bool) else None, region=_text(body, "region", required=False, limit=64),
+        extra=_context_extra(body.get("context")),
+    )
+    request = Request(action, context, resource=resource, principal_type="AWS", principal=claims.role_arn,
+                      principal_aliases=(claims.assumed_role_arn, f"arn:aws:iam::{claims.account_id}:root", claims.account_id))
+    result = authorize(session_policy_set(ctx, claims, resource_policies), request, session_arn=claims.assumed_role_arn)
+    principal = {
+        "arn": claims.assumed_role_arn, "role_arn": claims.role_arn, "account": claims.account_id, "type": "AssumedRole",
+        "user_id": f"{claims.role_id}:{claims.session_name}", "session_name": claims.session_name,
+        "source_identity": claims.source_identity, "tags": {**role_tags, **claims.tags}, "expires_at": claims.expires_at,
+    }
+    return {
+        "authenticated": True, "allowed": result.decision == "allowed", "decision": result.decision, "principal": principal,
+        "matched_statements": [{"policy_id": p.id, "policy_type": p.type, "sid": s.sid} for p, s in result.matched],
+    }

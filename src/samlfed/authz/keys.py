@@ -1,0 +1,42 @@
+"""Keys of the services that may call the authorization API: `sfk_<id>_<secret>`, only the secret's SHA-256 stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from ..context import ServiceContext
+
+PREFIX = "sfk_"
+
+
+@dataclass(frozen=True)
+class NewAuthzKey:
+    key_id: str
+    name: str
+    key: str
+    """The whole key, shown once."""
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_authz_key(ctx: ServiceContext, name: str) -> NewAuthzKey:
+    key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    ctx.store.add_authz_key(key_id, name, _hash(secret), now=ctx.clock())
+    return NewAuthzKey(key_id, name, f"{PREFIX}{key_id}_{secret}")
+
+
+def verify_authz_key(ctx: ServiceContext, presented: str) -> str | None:
+    """The service's name when `presented` is a live key, else None."""
+    if not presented.startswith(PREFIX) or len(presented) > 200:
+        return None
+    key_id, _, secret = presented[len(PREFIX):].partition("_")
+    stored = ctx.store.get_authz_key(key_id) if key_id and secret else None
+    if stored is None:
+        return None
+    name, secret_hash = stored
+    return name if hmac.compare_digest(_hash(secret), secret_hash) else None

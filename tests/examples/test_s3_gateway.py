@@ -1,0 +1,124 @@
+"""examples/s3-gateway end to end: boto3's S3 client → the gateway → samlfed's authorization API.
+
+alice (department Engineering) reads, writes and lists engineering/*; bob (Finance), with the same role, gets
+AccessDenied: the difference is only the session tag the IdP asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from saml_factory import ENTITY_ID, PROVIDER_ARN, response_b64, signer
+from servers import app_in_thread
+
+from samlfed.authz.client import AuthorizationClient
+from samlfed.authz.keys import create_authz_key
+from samlfed.config import Settings
+from samlfed.iam.service import create_account, create_role, create_saml_provider, put_role_policy
+from samlfed.saml.metadata import build_idp_metadata
+from samlfed.server import build_context, build_server_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "s3-gateway"))
+from gateway import build_app  # noqa: E402
+
+ACCOUNT = "111111111111"
+ANALYST = f"arn:aws:iam::{ACCOUNT}:role/Analyst"
+DEPARTMENT_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Sid": "EngineeringObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::acme-data/engineering/*",
+         "Condition": {"StringEquals": {"aws:PrincipalTag/department": "Engineering"}}},
+        {"Sid": "ListEngineering", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::acme-data",
+         "Condition": {"StringEquals": {"aws:PrincipalTag/department": "Engineering"}, "StringLike": {"s3:prefix": "engineering/*"}}},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    data = tmp_path_factory.mktemp("samlfed")
+    settings = Settings(data_dir=data)
+    ctx = build_context(settings)
+    create_account(ctx, ACCOUNT, "acme")
+    create_saml_provider(ctx, ACCOUNT, "ExampleIdP", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}]}
+    create_role(ctx, ACCOUNT, "Analyst", json.dumps(trust))
+    put_role_policy(ctx, ACCOUNT, "Analyst", "department-data", json.dumps(DEPARTMENT_POLICY))
+    key = create_authz_key(ctx, "s3-gateway").key
+    objects = tmp_path_factory.mktemp("objects")
+    (objects / "acme-data" / "engineering").mkdir(parents=True)
+    (objects / "acme-data" / "engineering" / "plan.txt").write_text("the engineering plan")
+    (objects / "acme-data" / "finance").mkdir()
+    (objects / "acme-data" / "finance" / "budget.txt").write_text("numbers")
+    with app_in_thread(build_server_app(settings, ctx)) as samlfed_url:
+        with app_in_thread(build_app(objects, AuthorizationClient(samlfed_url, key))) as gateway_url:
+            yield {"samlfed": samlfed_url, "gateway": gateway_url, "key": key, "objects": objects}
+
+
+def _s3_for(stack: dict, department: str, name: str):  # type: ignore[no-untyped-def]
+    assertion = response_b64(issue_instant=datetime.now(UTC), roles=[f"{ANALYST},{PROVIDER_ARN}"], role_session_name=name,
+                             principal_tags={"department": department})
+    sts = boto3.client("sts", endpoint_url=stack["samlfed"], region_name="us-east-1", config=Config(signature_version=UNSIGNED))
+    credentials = sts.assume_role_with_saml(RoleArn=ANALYST, PrincipalArn=PROVIDER_ARN, SAMLAssertion=assertion)["Credentials"]
+    return boto3.client(
+        "s3", endpoint_url=stack["gateway"], region_name="us-east-1", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"],
+    )
+
+
+def test_alice_in_engineering_reads_writes_and_lists(stack: dict) -> None:
+    s3 = _s3_for(stack, "Engineering", "alice")
+    assert s3.get_object(Bucket="acme-data", Key="engineering/plan.txt")["Body"].read() == b"the engineering plan"
+    s3.put_object(Bucket="acme-data", Key="engineering/notes.txt", Body=b"hello")
+    assert (stack["objects"] / "acme-data" / "engineering" / "notes.txt").read_bytes() == b"hello"
+    listed = s3.list_objects_v2(Bucket="acme-data", Prefix="engineering/")
+    assert [o["Key"] for o in listed["Contents"]] == ["engineering/notes.txt", "engineering/plan.txt"]
+    with pytest.raises(ClientError) as denied:
+        s3.get_object(Bucket="acme-data", Key="finance/budget.txt")
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_bob_in_finance_is_denied(stack: dict) -> None:
+    s3 = _s3_for(stack, "Finance", "bob")
+    for call in (lambda: s3.get_object(Bucket="acme-data", Key="engineering/plan.txt"),
+                 lambda: s3.put_object(Bucket="acme-data", Key="engineering/x.txt", Body=b"x"),
+                 lambda: s3.list_objects_v2(Bucket="acme-data", Prefix="engineering/")):
+        with pytest.raises(ClientError) as denied:
+            call()
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
+        assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert not (stack["objects"] / "acme-data" / "engineering" / "x.txt").exists()
+
+
+def test_presigned_url_and_forged_signatures(stack: dict) -> None:
+    s3 = _s3_for(stack, "Engineering", "alice")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "acme-data", "Key": "engineering/plan.txt"}, ExpiresIn=300)
+    got = httpx.get(url)
+    assert got.content == b"the engineering plan", got.text
+    tampered = url.replace("engineering%2Fplan.txt", "finance%2Fbudget.txt").replace("engineering/plan.txt", "finance/budget.txt")
+    forged = httpx.get(tampered)
+    assert forged.status_code == 403 and b"<Code>SignatureDoesNotMatch</Code>" in forged.content
+    unsigned = httpx.get(f"{stack['gateway']}/acme-data/engineering/plan.txt")
+    assert unsigned.status_code == 403 and b"<Code>MissingAuthenticationToken</Code>" in unsigned.content
+
+
+def test_the_authorization_api_needs_its_key_and_a_well_formed_body(stack: dict) -> None:
+    url = f"{stack['samlfed']}/authz/v1/authorize"
+    body = {"request": {"method": "GET", "path": "/", "headers": {}}, "action": "s3:GetObject", "resource": "*"}
+    assert httpx.post(url, json=body).status_code == 401
+    assert httpx.post(url, json=body, headers={"Authorization": "Bearer sfk_nope_nope"}).status_code == 401
+    auth = {"Authorization": f"Bearer {stack['key']}"}
+    assert httpx.post(url, content=b"{not json", headers=auth).status_code == 400
+    assert httpx.post(url, json={"request": {"method": "GET", "path": "/", "headers": "x"}}, headers=auth).status_code == 400
+    answer = httpx.post(url, json=body, headers=auth)
+    assert answer.status_code == 200 and answer.json()["decision"] == "unauthenticated" and answer.json()["error"]["code"] == "MissingAuthenticationToken"
