@@ -138,3 +138,16 @@ def test_role_chaining_refusals(server: dict, developer: dict, registered: dict)
     assert error_of(lambda: sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Missing", RoleSessionName="x3"))[0] == "AccessDenied"
     admin_sts = client(server, "sts")
     assert error_of(lambda: admin_sts.assume_role(RoleArn=CHAINED, RoleSessionName="x4"))[0] == "AccessDenied"
+
+
+def test_iam_calls_carry_source_ip_and_transport(server: dict, developer: dict) -> None:
+    admin = client(server, "iam")
+    admin.put_role_policy(RoleName="Developer", PolicyName="network", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "iam:ListRoles", "Resource": "*", "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+    ]}))
+    try:
+        code, message, _ = error_of(lambda: client(server, "iam", **developer).list_roles())
+        assert code == "AccessDenied" and "explicit deny" in message  # the test client calls from 127.0.0.1
+    finally:
+        admin.delete_role_policy(RoleName="Developer", PolicyName="network")
+    assert client(server, "iam", **developer).list_roles()["Roles"]

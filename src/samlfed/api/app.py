@@ -44,11 +44,12 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-def _call(ctx: ServiceContext, service: str, handler: handlers.Handler, http: HttpRequest | None, parsed: QueryRequest):  # type: ignore[no-untyped-def]
+def _call(ctx: ServiceContext, service: str, handler: handlers.Handler, http: HttpRequest | None, parsed: QueryRequest, request: Request):  # type: ignore[no-untyped-def]
     """Authenticate (when the action needs it), authorize a session's IAM calls, and run the operation."""
     caller = authenticate(ctx, http) if http is not None else None
     if service == "iam" and isinstance(caller, Session):
-        authorize_iam_call(ctx, caller, parsed)
+        source_ip = request.client.host if request.client else None
+        authorize_iam_call(ctx, caller, parsed, source_ip=source_ip, secure_transport=request.url.scheme == "https")
     return handler(ctx, caller, parsed)
 
 
@@ -70,7 +71,7 @@ def build_app(ctx: ServiceContext) -> Starlette:
             # Inline, not in a worker thread: the work is CPU-bound (~1 ms), and handing it to a thread made the
             # event loop and the thread fight over the GIL (measured: 248 → 507 req/s on one worker). Each
             # worker process serves one request at a time either way; add workers for parallelism.
-            result = _call(ctx, service, handler, http, parsed)
+            result = _call(ctx, service, handler, http, parsed, request)
             payload, status = render_result(service, parsed.action, result, request_id), 200
         except ServiceError as error:
             payload, status = render_error(service, error, request_id), error.status

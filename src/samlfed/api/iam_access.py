@@ -41,14 +41,14 @@ def iam_resource(ctx: ServiceContext, account_id: str, action: str, params: dict
     }.get(action, "*")
 
 
-def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryRequest) -> None:
+def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryRequest, *, source_ip: str | None = None, secure_transport: bool | None = None) -> None:
     """Raise AWS's AccessDenied unless the session's policies allow this IAM call."""
     claims = caller.claims
     action = f"iam:{request.action}"
     resource = iam_resource(ctx, claims.account_id, request.action, request.params)
     result = authorize(
         session_policy_set(ctx, claims),
-        Request(action, session_context(claims, now=ctx.clock()), resource=resource),
+        Request(action, session_context(claims, now=ctx.clock(), source_ip=source_ip, secure_transport=secure_transport), resource=resource),
         session_arn=claims.assumed_role_arn,
     )
     if result.decision == "allowed":
