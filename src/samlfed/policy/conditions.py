@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from .variables import Context, pattern_matches, resolve, template
 
-__all__ = ["Condition", "Context", "action_matches", "parse_conditions", "wildcard_match"]
+__all__ = ["Condition", "Context", "parse_conditions", "wildcard_match"]
 
 
 class UnknownOperator(ValueError):
@@ -198,9 +198,3 @@ def parse_conditions(raw: object) -> tuple[Condition, ...]:
     except UnknownOperator as exc:
         raise MalformedPolicy(str(exc)) from None
     return tuple(conditions)
-
-
-def action_matches(pattern: str, action: str) -> bool:
-    """Actions compare case-insensitively, with `*` and `?` wildcards."""
-    return wildcard_match(pattern, action, ignore_case=True)
-
