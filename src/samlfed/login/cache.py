@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ..files import write_private
 from .credentials_file import AwsCredentials
 
 REFRESH_BEFORE = timedelta(minutes=5)
@@ -24,16 +25,11 @@ def _path(profile: str) -> Path:
 
 def store(profile: str, role_arn: str, credentials: AwsCredentials) -> None:
     path = _path(profile)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     document = {
         "role": role_arn, "AccessKeyId": credentials.access_key_id, "SecretAccessKey": credentials.secret_access_key,
         "SessionToken": credentials.session_token, "Expiration": credentials.expiration_text,
     }
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(document, handle)
-    os.replace(temporary, path)
+    write_private(path, json.dumps(document).encode("utf-8"))
 
 
 def fresh(profile: str, role_arn: str, now: datetime | None = None) -> AwsCredentials | None:

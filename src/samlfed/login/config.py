@@ -21,6 +21,8 @@ from pathlib import Path
 
 import tomli_w
 
+from ..files import write_private
+
 DEFAULT_PROFILE = "default"
 DEFAULT_SP_ENTITY_ID = "urn:amazon:webservices"
 
@@ -98,10 +100,5 @@ def save_profile(profile: LoginProfile, path: Path | None = None) -> Path:
     data = _read(path)
     values = {k: v for k, v in asdict(profile).items() if k != "name" and v is not None}
     data.setdefault("profiles", {})[profile.name] = values
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        tomli_w.dump(data, handle)
-    os.replace(temporary, path)
+    write_private(path, tomli_w.dumps(data).encode("utf-8"))
     return path

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ..files import write_private
+
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
 
 
@@ -67,13 +69,7 @@ def write_profiles(path: Path, profiles: dict[str, AwsCredentials]) -> None:
             text = handle.read()
     for name, credentials in profiles.items():
         text = replace_profile(text, name, credentials)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
+    write_private(path, text.encode("utf-8"))
 
 
 def render(credentials: AwsCredentials, style: str) -> str:
