@@ -6,6 +6,7 @@ caching, and is rendered by Jinja2 with autoescaping, so text from an assertion 
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from typing import Any
 from urllib.parse import parse_qsl
@@ -45,6 +46,11 @@ class Pages:
             **(headers or {}),
         }
         return HTMLResponse(html, status_code=status, headers=page_headers)
+
+
+def tokens_match(presented: str, expected: str) -> bool:
+    """Constant-time comparison of a submitted token with the expected one; an empty expectation never matches."""
+    return bool(expected) and hmac.compare_digest(presented.encode(), expected.encode())
 
 
 async def bounded_body(request: Request, max_bytes: int) -> bytes:

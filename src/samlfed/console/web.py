@@ -16,20 +16,21 @@ from starlette.routing import BaseRoute, Route
 
 from ..config import Settings
 from ..context import ServiceContext
-from ..pages import FormRefused, Pages, read_form
+from ..pages import FormRefused, Pages, read_form, tokens_match
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
 from ..sts.credentials import InvalidSessionToken, OpenedSession, open_session
 from .destinations import CONSOLE_HOME, console_destination
 from .federation import FederationError, get_signin_token, redeem_signin_token
 from .sessions import COOKIE, ConsoleState, create_session, end_session, load_session
-from .signin import INVALID_RESPONSE, SignInOffer, SignInRefused, make_offer, sign_in, use_request_once
+from .signin import INVALID_RESPONSE, ConsoleGrant, SignInOffer, SignInRefused, make_offer, sign_in, use_request_once
 from .sp import BINDING_HTTP_REDIRECT, authn_request_url, new_request_id, service_provider_key, sp_metadata
 
 log = logging.getLogger("samlfed.console")
 MAX_ACS_FORM_BYTES = 400_000
 """A 100,000-character SAMLResponse, percent-encoded, fits with room to spare."""
 MAX_RELAY_STATE = 2048
+PAGE_EXPIRED = "The page expired. Go back to the console and try again."
 CLI_RELAY = re.compile(r"samlfed-cli:(?P<port>\d{4,5}):(?P<state>[A-Za-z0-9_-]{16,64})")
 """RelayState of a `samlfed login --method browser` sign-in: the loopback port and the client's state value."""
 
@@ -96,17 +97,12 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             role_arn = form.get("roleIndex")
             if not role_arn:
                 return chooser(offer, relay_state, action="/saml", csrf=chooser_csrf(offer.assertion_id), auto_submit=settings.console_auto_sign_in)
-            if not hmac.compare_digest(form.get("csrf", "").encode(), chooser_csrf(offer.assertion_id).encode()):
+            if not tokens_match(form.get("csrf", ""), chooser_csrf(offer.assertion_id)):
                 return refused(SignInRefused("The role chooser expired or did not come from this site.", status=403, hint="Sign in again from your identity provider."))
             grant = sign_in(ctx, offer, role_arn, now)
         except SignInRefused as exc:
             return refused(exc)
-        verified = grant.verified.response
-        state = ConsoleState.new(
-            access_key_id=grant.credentials.access_key_id, session_token=grant.credentials.session_token,
-            expires_at=grant.console_expires_at, name_id=verified.name_id,
-            saml_response=saml_response, switch_until=int(verified.redeem_by.timestamp()),
-        )
+        state = _granted(grant, saml_response, int(grant.verified.response.redeem_by.timestamp()))
         return start_session(state, console_destination(relay_state, base) or CONSOLE_HOME)
 
     def hand_to_cli(offer: SignInOffer, port: int, state: str, now: datetime) -> Response:
@@ -170,15 +166,26 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         )
         return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
 
-    async def switch(request: Request) -> Response:
+    async def session_form(request: Request) -> tuple[str | None, ConsoleState | None, dict[str, str]] | Response:
+        """(cookie, session, form) of a console form post; a refusal page when the form is unreadable, or when
+        there is a session and the form does not carry its CSRF token."""
         cookie = request.cookies.get(COOKIE)
         state = load_session(ctx, cookie)
         try:
             form = await read_form(request, max_bytes=16_384)
         except FormRefused as exc:
             return refused(exc)
-        if state is None or not hmac.compare_digest(form.get("csrf", "").encode(), state.csrf.encode()):
-            return refused(FormRefused("The page expired. Go back to the console and try again."), 403)
+        if state is not None and not tokens_match(form.get("csrf", ""), state.csrf):
+            return refused(FormRefused(PAGE_EXPIRED), 403)
+        return cookie, state, form
+
+    async def switch(request: Request) -> Response:
+        posted = await session_form(request)
+        if isinstance(posted, Response):
+            return posted
+        cookie, state, form = posted
+        if state is None:
+            return refused(FormRefused(PAGE_EXPIRED), 403)
         now = ctx.clock()
         if not state.saml_response or state.switch_until <= now.timestamp():
             return _pages.render(
@@ -195,12 +202,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         except SignInRefused as exc:
             return refused(exc)
         end_session(ctx, cookie)
-        new_state = ConsoleState.new(
-            access_key_id=grant.credentials.access_key_id, session_token=grant.credentials.session_token,
-            expires_at=grant.console_expires_at, name_id=grant.verified.response.name_id,
-            saml_response=state.saml_response, switch_until=state.switch_until,
-        )
-        return start_session(new_state, CONSOLE_HOME)
+        return start_session(_granted(grant, state.saml_response, state.switch_until), CONSOLE_HOME)
 
     async def sign_out_page(request: Request) -> Response:
         state = load_session(ctx, request.cookies.get(COOKIE))
@@ -217,15 +219,11 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         return response
 
     async def sign_out(request: Request) -> Response:
-        cookie = request.cookies.get(COOKIE)
-        state = load_session(ctx, cookie)
-        try:
-            form = await read_form(request, max_bytes=16_384)
-        except FormRefused as exc:
-            return refused(exc)
+        posted = await session_form(request)
+        if isinstance(posted, Response):
+            return posted
+        cookie, state, _ = posted
         if state is not None:
-            if not hmac.compare_digest(form.get("csrf", "").encode(), state.csrf.encode()):
-                return refused(FormRefused("The page expired. Go back to the console and try again."), 403)
             end_session(ctx, cookie)
         return signed_out(state.issuer_link if state else None)
 
@@ -277,6 +275,15 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         Route("/console/signout", sign_out, methods=["POST"]),
         Route("/federation", federation, methods=["GET", "POST"]),
     ]
+
+
+def _granted(grant: ConsoleGrant, saml_response: str, switch_until: int) -> ConsoleState:
+    """The console session for a sign-in; the response is kept so that the user can switch roles with it."""
+    return ConsoleState.new(
+        access_key_id=grant.credentials.access_key_id, session_token=grant.credentials.session_token,
+        expires_at=grant.console_expires_at, name_id=grant.verified.response.name_id,
+        saml_response=saml_response, switch_until=switch_until,
+    )
 
 
 def _open(ctx: ServiceContext, state: ConsoleState) -> OpenedSession | None:

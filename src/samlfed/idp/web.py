@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import logging
 import secrets
 from pathlib import Path
@@ -17,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..pages import FormRefused, Pages, bounded_body, read_form
+from ..pages import FormRefused, Pages, bounded_body, read_form, tokens_match
 from .authn_request import AuthnRequest, RequestRefused, check_authn_request, parse_authn_request
 from .claims import role_values
 from .directory import User
@@ -58,8 +57,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         return token
 
     def csrf_ok(request: Request, form: Any) -> bool:
-        expected = str(request.session.get("csrf", ""))
-        return bool(expected) and hmac.compare_digest(str(form.get("csrf", "")), expected)
+        return tokens_match(str(form.get("csrf", "")), str(request.session.get("csrf", "")))
 
     def current_user(request: Request) -> User | None:
         username = request.session.get("user")
