@@ -9,6 +9,7 @@ from typing import Any
 from ..context import ServiceContext
 from ..errors import ServiceError
 from ..policy import MalformedPolicy, NamedPolicy, PolicySet, Request, authorize, parse_policy
+from ..store import NotFound
 from . import arns
 from .permissions import role_policies
 
@@ -75,7 +76,7 @@ def simulate_principal(
         raise ServiceError("NoSuchEntity", f"The role {source_arn} cannot be found.", 404)
     try:
         ctx.store.get_role(account_id, role.name, with_tags=False)
-    except Exception:  # noqa: BLE001 (NotFound; any store failure is the same answer to the caller)
+    except NotFound:
         raise ServiceError("NoSuchEntity", f"The role with name {role.name} cannot be found.", 404) from None
     identity, boundary = role_policies(ctx, account_id, role.name)
     custom_boundary = _custom(boundary_documents, "permissions-boundary")

@@ -99,7 +99,7 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
     role, tags = admitted.role, admitted.tags
     if request.duration_seconds is not None and request.duration_seconds > role.max_session_duration:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-    _check_session_policy(ctx, request, role)
+    check_session_policies(ctx, request.policy, request.policy_arns, role)
     redeem(ctx, verified, role, now)
     lifetime = _lifetime(request, verified, now)
     credentials = mint(ctx, admitted, lifetime, now, session_policy=request.policy, policy_arns=request.policy_arns)
@@ -212,7 +212,7 @@ def _trust_context(verified: VerifiedAssertion, provider: SamlProvider, tags: di
 
 
 @lru_cache(maxsize=1024)
-def _trust_policy(document: str) -> PolicyDocument:
+def trust_document(document: str) -> PolicyDocument:
     """Parsed once per document text (documents are immutable values; an update is a new text)."""
     return parse_policy(document, principal_required=True)
 
@@ -220,7 +220,7 @@ def _trust_policy(document: str) -> PolicyDocument:
 def _authorize(role: Role, provider_arn: str, context: dict[str, list[str]], *, tags: bool, source_identity: bool) -> None:
     """Every action the request needs must be allowed by the trust policy (AWS: TagSession, SetSourceIdentity)."""
     try:
-        policy = _trust_policy(role.trust_policy)
+        policy = trust_document(role.trust_policy)
     except MalformedPolicy:
         raise NOT_AUTHORIZED from None
     actions = ["sts:AssumeRoleWithSAML"] + (["sts:TagSession"] if tags else []) + (["sts:SetSourceIdentity"] if source_identity else [])
@@ -241,10 +241,11 @@ def redeem(ctx: ServiceContext, verified: VerifiedAssertion, role: Role, now: da
             raise ServiceError("InvalidIdentityToken", "The SAML assertion has already been used")
 
 
-def _check_session_policy(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, role: Role) -> None:
-    if request.policy is not None:
-        check_identity_policy(request.policy)
-    for arn in request.policy_arns:  # managed session policies must exist in the role's account
+def check_session_policies(ctx: ServiceContext, policy_text: str | None, policy_arns: tuple[str, ...], role: Role) -> None:
+    """An inline session policy must parse; managed session policies must exist in the role's account."""
+    if policy_text is not None:
+        check_identity_policy(policy_text)
+    for arn in policy_arns:
         try:
             policy = ctx.store.get_policy(arn)
         except NotFound:

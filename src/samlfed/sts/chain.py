@@ -16,9 +16,9 @@ from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
 from ..iam.permissions import session_context, session_policy_set
-from ..iam.service import check_identity_policy
-from ..policy import MalformedPolicy, Request, authorize, evaluate, parse_policy
+from ..policy import MalformedPolicy, Request, authorize, evaluate
 from ..store import NotFound, Role
+from .assume import check_session_policies, trust_document
 from .credentials import SessionClaims, TemporaryCredentials, issue
 
 log = logging.getLogger("samlfed.sts")
@@ -72,15 +72,7 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
     if duration > role.max_session_duration:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-    if request.policy is not None:
-        check_identity_policy(request.policy)
-    for arn in request.policy_arns:
-        try:
-            policy = ctx.store.get_policy(arn)
-        except NotFound:
-            policy = None
-        if policy is None or policy.account_id != role.account_id:
-            raise ServiceError("MalformedPolicyDocument", f"Policy {arn} does not exist or is not attachable.")
+    check_session_policies(ctx, request.policy, request.policy_arns, role)
     transitive = [k for k in caller.transitive_tag_keys if k in caller.tags]
     claims = SessionClaims(
         account_id=role.account_id, role_arn=role.arn, role_id=role.role_id, session_name=request.session_name,
@@ -94,7 +86,7 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
 
 def _trust(ctx: ServiceContext, role: Role, caller: SessionClaims, context: dict[str, list[str]], denied: ServiceError) -> None:
     try:
-        trust = parse_policy(role.trust_policy, principal_required=True)
+        trust = trust_document(role.trust_policy)
     except MalformedPolicy:
         raise denied from None
     account_root = f"arn:aws:iam::{caller.account_id}:root"
