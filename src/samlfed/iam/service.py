@@ -238,13 +238,8 @@ def update_trust_policy(ctx: ServiceContext, account_id: str, name: str, documen
 
 def set_permissions_boundary(ctx: ServiceContext, account_id: str, name: str, policy_arn: str | None) -> None:
     """Put (or, with None, delete) a role's permissions boundary: a managed policy of the same account."""
-    if policy_arn is not None:
-        try:
-            policy = ctx.store.get_policy(policy_arn)
-        except NotFound:
-            policy = None
-        if policy is None or policy.account_id != account_id:
-            raise ServiceError("NoSuchEntity", f"Scope ARN: {policy_arn} does not exist or is not attachable.", 404)
+    if policy_arn is not None and policy_in_account(ctx, policy_arn, account_id) is None:
+        raise ServiceError("NoSuchEntity", f"Scope ARN: {policy_arn} does not exist or is not attachable.", 404)
     _role_call(lambda: ctx.store.update_role(account_id, name, permissions_boundary=policy_arn), name)
 
 
@@ -378,12 +373,18 @@ def create_policy(ctx: ServiceContext, account_id: str, name: str, document: str
     return policy
 
 
-def get_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
+def policy_in_account(ctx: ServiceContext, arn: str, account_id: str) -> ManagedPolicy | None:
+    """The managed policy `arn` if it exists in `account_id` (another account's policy is as good as missing)."""
     try:
         policy = ctx.store.get_policy(arn)
     except NotFound:
-        policy = None
-    if policy is None or policy.account_id != account_id:
+        return None
+    return policy if policy.account_id == account_id else None
+
+
+def get_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
+    policy = policy_in_account(ctx, arn, account_id)
+    if policy is None:
         raise ServiceError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404)
     return policy
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
-from ..iam.service import check_identity_policy
+from ..iam.service import check_identity_policy, policy_in_account
 from ..policy import MalformedPolicy, PolicyDocument, Request, evaluate, parse_policy
 from ..saml import ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, validate
 from ..saml.aws_claims import MAX_TAGS, is_valid_tag_value
@@ -246,11 +246,7 @@ def check_session_policies(ctx: ServiceContext, policy_text: str | None, policy_
     if policy_text is not None:
         check_identity_policy(policy_text)
     for arn in policy_arns:
-        try:
-            policy = ctx.store.get_policy(arn)
-        except NotFound:
-            policy = None
-        if policy is None or policy.account_id != role.account_id:
+        if policy_in_account(ctx, arn, role.account_id) is None:
             raise ServiceError("MalformedPolicyDocument", f"Policy {arn} does not exist or is not attachable.")
 
 
