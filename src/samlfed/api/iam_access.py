@@ -10,7 +10,7 @@ import logging
 
 from ..context import ServiceContext
 from ..errors import ServiceError
-from ..iam.permissions import session_context, session_policy_set
+from ..iam.permissions import session_permissions
 from ..policy import Request, authorize
 from ..store import NotFound
 from .auth import Session
@@ -46,11 +46,8 @@ def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryReque
     claims = caller.claims
     action = f"iam:{request.action}"
     resource = iam_resource(ctx, claims.account_id, request.action, request.params)
-    result = authorize(
-        session_policy_set(ctx, claims),
-        Request(action, session_context(claims, now=ctx.clock(), source_ip=source_ip, secure_transport=secure_transport), resource=resource),
-        session_arn=claims.assumed_role_arn,
-    )
+    permissions = session_permissions(ctx, claims, source_ip=source_ip, secure_transport=secure_transport)
+    result = authorize(permissions.policies, Request(action, permissions.context, resource=resource), session_arn=claims.assumed_role_arn)
     if result.decision == "allowed":
         return
     log.info("IAM call denied principal=%s action=%s resource=%s decision=%s", claims.assumed_role_arn, action, resource, result.decision)

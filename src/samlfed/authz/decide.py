@@ -10,9 +10,8 @@ from ..api.auth import Administrator, Session, authenticate
 from ..api.sigv4 import HttpRequest
 from ..context import ServiceContext
 from ..errors import ServiceError
-from ..iam.permissions import session_context, session_policy_set
+from ..iam.permissions import session_permissions
 from ..policy import MalformedPolicy, NamedPolicy, Request, authorize, parse_policy
-from ..store import NotFound
 
 MAX_HEADER_COUNT = 100
 
@@ -108,18 +107,15 @@ def _session_decision(ctx: ServiceContext, caller: Session, action: str, resourc
         except MalformedPolicy as exc:
             raise BadAuthzRequest(f"resource_policy: {exc}") from None
     secure = body.get("secure_transport")
-    try:
-        role_tags = {t.key: t.value for t in ctx.store.get_role(claims.account_id, claims.role_arn.rsplit("/", 1)[-1]).tags}
-    except NotFound:
-        role_tags = {}
-    context = session_context(
-        claims, now=ctx.clock(), role_tags=role_tags, source_ip=_text(body, "source_ip", required=False, limit=64),
+    permissions = session_permissions(
+        ctx, claims, resource_policies=resource_policies, source_ip=_text(body, "source_ip", required=False, limit=64),
         secure_transport=secure if isinstance(secure, bool) else None, region=_text(body, "region", required=False, limit=64),
         extra=_context_extra(body.get("context")),
     )
-    request = Request(action, context, resource=resource, principal_type="AWS", principal=claims.role_arn,
+    request = Request(action, permissions.context, resource=resource, principal_type="AWS", principal=claims.role_arn,
                       principal_aliases=(claims.assumed_role_arn, f"arn:aws:iam::{claims.account_id}:root", claims.account_id))
-    result = authorize(session_policy_set(ctx, claims, resource_policies), request, session_arn=claims.assumed_role_arn)
+    result = authorize(permissions.policies, request, session_arn=claims.assumed_role_arn)
+    role_tags = permissions.role_tags
     principal = {
         "arn": claims.assumed_role_arn, "role_arn": claims.role_arn, "account": claims.account_id, "type": "AssumedRole",
         "user_id": f"{claims.role_id}:{claims.session_name}", "session_name": claims.session_name,

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..config import Settings
 from ..context import ServiceContext
+from ..iam.permissions import role_policy_documents
 from ..pages import FormRefused, Pages, read_form, tokens_match
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
@@ -328,15 +329,14 @@ def _console_view(ctx: ServiceContext, state: ConsoleState, opened: OpenedSessio
 
 
 def _role_policies(ctx: ServiceContext, account_id: str, role_name: str) -> list[dict[str, str]]:
-    policies = []
     try:
-        for name in ctx.store.list_role_policies(account_id, role_name):
-            policies.append({"name": name, "kind": "inline policy", "document": _pretty(ctx.store.get_role_policy(account_id, role_name, name))})
-        for managed in ctx.store.list_attached_role_policies(account_id, role_name):
-            policies.append({"name": managed.name, "kind": f"managed policy {managed.arn}", "document": _pretty(managed.document)})
+        documents = role_policy_documents(ctx, account_id, role_name)
     except NotFound:  # the role was deleted after sign-in
         return []
-    return policies
+    return [
+        {"name": policy_id.rsplit("/", 1)[-1], "kind": "inline policy" if kind == "role" else f"managed policy {policy_id}", "document": _pretty(text)}
+        for policy_id, kind, text in documents
+    ]
 
 
 def _pretty(document: str) -> str:

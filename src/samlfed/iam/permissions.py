@@ -6,6 +6,7 @@ Used by samlfed's own IAM API, the simulator and the authorization API for downs
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -28,14 +29,38 @@ def _named(policy_id: str, kind: str, text: str) -> NamedPolicy | None:
         return None  # cannot happen for stored documents; a broken one grants nothing
 
 
-def role_policies(ctx: ServiceContext, account_id: str, role_name: str) -> tuple[tuple[NamedPolicy, ...], NamedPolicy | None]:
-    """The role's identity policies (inline, then attached managed) and its permissions boundary."""
+@dataclass(frozen=True)
+class RolePolicies:
+    identity: tuple[NamedPolicy, ...] = ()
+    boundary: NamedPolicy | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionPermissions:
+    """What a request made with a session is judged by: its policies and its request context."""
+
+    policies: PolicySet
+    context: dict[str, list[str]]
+    role_tags: dict[str, str]
+
+
+def role_policy_documents(ctx: ServiceContext, account_id: str, role_name: str) -> list[tuple[str, str, str]]:
+    """(id, kind, document text) of the role's inline policies, then its attached managed policies.
+
+    Raises NotFound when the role does not exist."""
+    inline = [(name, "role", ctx.store.get_role_policy(account_id, role_name, name)) for name in ctx.store.list_role_policies(account_id, role_name)]
+    managed = [(p.arn, "user-managed", p.document) for p in ctx.store.list_attached_role_policies(account_id, role_name)]
+    return inline + managed
+
+
+def role_policies(ctx: ServiceContext, account_id: str, role_name: str) -> RolePolicies:
+    """The role's identity policies (inline, then attached managed), its permissions boundary and its tags."""
     try:
-        role = ctx.store.get_role(account_id, role_name, with_tags=False)
-        inline = [_named(name, "role", ctx.store.get_role_policy(account_id, role_name, name)) for name in ctx.store.list_role_policies(account_id, role_name)]
-        managed = [_named(p.arn, "user-managed", p.document) for p in ctx.store.list_attached_role_policies(account_id, role_name)]
+        role = ctx.store.get_role(account_id, role_name)
+        documents = role_policy_documents(ctx, account_id, role_name)
     except NotFound:
-        return (), None  # a deleted role grants nothing
+        return RolePolicies()  # a deleted role grants nothing
     boundary = None
     if role.permissions_boundary:
         try:
@@ -44,12 +69,21 @@ def role_policies(ctx: ServiceContext, account_id: str, role_name: str) -> tuple
             boundary = None
         if boundary is None:  # a boundary that no longer exists allows nothing, rather than everything
             boundary = NamedPolicy(role.permissions_boundary, "permissions-boundary", PolicyDocument("2012-10-17", ()))
-    return tuple(p for p in inline + managed if p is not None), boundary
+    identity = tuple(p for p in (_named(*document) for document in documents) if p is not None)
+    return RolePolicies(identity, boundary, {t.key: t.value for t in role.tags})
 
 
-def session_policy_set(ctx: ServiceContext, claims: SessionClaims, resource_policies: Sequence[NamedPolicy] = ()) -> PolicySet:
-    role_name = claims.role_arn.rsplit("/", 1)[-1]
-    identity, boundary = role_policies(ctx, claims.account_id, role_name)
+def session_permissions(
+    ctx: ServiceContext, claims: SessionClaims, *, resource_policies: Sequence[NamedPolicy] = (), source_ip: str | None = None,
+    secure_transport: bool | None = None, region: str | None = None, extra: Mapping[str, Sequence[str]] | None = None,
+) -> SessionPermissions:
+    """The session's policy set and request context, from one read of its role."""
+    role = role_policies(ctx, claims.account_id, claims.role_arn.rsplit("/", 1)[-1])
+    context = session_context(claims, now=ctx.clock(), role_tags=role.tags, source_ip=source_ip, secure_transport=secure_transport, region=region, extra=extra)
+    return SessionPermissions(_policy_set(ctx, claims, role, resource_policies), context, role.tags)
+
+
+def _policy_set(ctx: ServiceContext, claims: SessionClaims, role: RolePolicies, resource_policies: Sequence[NamedPolicy]) -> PolicySet:
     session: list[NamedPolicy] | None = None
     if claims.session_policy is not None or claims.policy_arns:
         session = []
@@ -64,7 +98,7 @@ def session_policy_set(ctx: ServiceContext, claims: SessionClaims, resource_poli
                 named = None
             if named is not None:
                 session.append(named)
-    return PolicySet(identity=identity, session=tuple(session) if session is not None else None, boundary=boundary, resource=tuple(resource_policies))
+    return PolicySet(identity=role.identity, session=tuple(session) if session is not None else None, boundary=role.boundary, resource=tuple(resource_policies))
 
 
 def session_context(

@@ -78,11 +78,11 @@ def simulate_principal(
         ctx.store.get_role(account_id, role.name, with_tags=False)
     except NotFound:
         raise ServiceError("NoSuchEntity", f"The role with name {role.name} cannot be found.", 404) from None
-    identity, boundary = role_policies(ctx, account_id, role.name)
+    stored = role_policies(ctx, account_id, role.name)
     custom_boundary = _custom(boundary_documents, "permissions-boundary")
     policies = PolicySet(
-        identity=identity + _custom(extra, "none"),
-        boundary=custom_boundary[0] if custom_boundary else boundary,
+        identity=stored.identity + _custom(extra, "none"),
+        boundary=custom_boundary[0] if custom_boundary else stored.boundary,
         resource=_custom([resource_policy], "resource", principal_required=True) if resource_policy else (),
     )
     return simulate(policies, actions, resources, entries, caller_arn or source_arn)

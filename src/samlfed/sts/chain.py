@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
-from ..iam.permissions import session_context, session_policy_set
+from ..iam.permissions import SessionPermissions, session_permissions
 from ..policy import MalformedPolicy, Request, authorize, evaluate
 from ..store import NotFound, Role
 from .assume import check_session_policies, trust_document
@@ -64,9 +64,9 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
         raise denied from None
     if role.arn != request.role_arn:
         raise denied
-    context = session_context(caller, now=now)
-    context["sts:rolesessionname"] = [request.session_name]
-    _trust(ctx, role, caller, context, denied)
+    permissions = session_permissions(ctx, caller)
+    permissions.context["sts:rolesessionname"] = [request.session_name]
+    _trust(role, caller, permissions, denied)
     duration = request.duration_seconds or CHAINED_LIMIT
     if duration > CHAINED_LIMIT:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
@@ -84,7 +84,8 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
     return issue(ctx.key_ring(), claims)
 
 
-def _trust(ctx: ServiceContext, role: Role, caller: SessionClaims, context: dict[str, list[str]], denied: ServiceError) -> None:
+def _trust(role: Role, caller: SessionClaims, permissions: SessionPermissions, denied: ServiceError) -> None:
+    context = permissions.context
     try:
         trust = trust_document(role.trust_policy)
     except MalformedPolicy:
@@ -105,7 +106,7 @@ def _trust(ctx: ServiceContext, role: Role, caller: SessionClaims, context: dict
             )
     # Trusting an account delegates to that account's policies: the caller's identity must allow it too.
     if not named_directly or role.account_id != caller.account_id:
-        identity = authorize(session_policy_set(ctx, caller), Request("sts:AssumeRole", context, resource=role.arn), session_arn=caller.assumed_role_arn)
+        identity = authorize(permissions.policies, Request("sts:AssumeRole", context, resource=role.arn), session_arn=caller.assumed_role_arn)
         if identity.decision != "allowed":
             log.info("AssumeRole denied by identity policies caller=%s role=%s", caller.assumed_role_arn, role.arn)
             raise denied
