@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from botocore import UNSIGNED
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from e2e_setup import ACCOUNT, TRUST_POLICY, client
 from saml_factory import ENTITY_ID, PROVIDER_ARN, signer
 from servers import app_in_thread
 
@@ -19,21 +15,6 @@ from samlfed.iam.service import create_account
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_context
 
-ACCOUNT = "111111111111"
-TRUST_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": PROVIDER_ARN},
-                "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
-                "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
-            }
-        ],
-    }
-)
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
@@ -41,23 +22,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     admin = create_account(ctx, ACCOUNT, "acme-dev")
     with app_in_thread(build_app(ctx)) as url:
         yield {"url": url, "admin": admin}
-
-
-def client(server: dict, service: str, **credentials: object):
-    if not credentials:
-        credentials = {"aws_access_key_id": server["admin"].access_key_id, "aws_secret_access_key": server["admin"].secret_access_key}
-    return boto3.client(service, endpoint_url=server["url"], region_name="us-east-1", **credentials)
-
-
-def unsigned_sts(server: dict):
-    return boto3.client("sts", endpoint_url=server["url"], region_name="us-east-1", config=Config(signature_version=UNSIGNED))
-
-
-def error_of(call) -> tuple[str, str, int]:
-    with pytest.raises(ClientError) as info:
-        call()
-    error = info.value.response["Error"]
-    return error["Code"], error["Message"], info.value.response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import ACCOUNT, TRUST_POLICY, client, error_of, unsigned_sts
+from e2e_setup import ACCOUNT, TRUST_POLICY, client, error_of, unsigned_sts
 from lxml import etree
 from saml_factory import DEV_ROLE, ENTITY_ID, OPS_ROLE, PROVIDER_ARN, response_b64, signer
 

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from conftest import ACCOUNT, TRUST_POLICY, client, error_of, unsigned_sts
+from e2e_setup import ACCOUNT, TRUST_POLICY, client, error_of, unsigned_sts
 from saml_factory import DEV_ROLE, PROVIDER_ARN, response_b64
 
 CHAINED = f"arn:aws:iam::{ACCOUNT}:role/Chained"
