@@ -23,6 +23,8 @@ class Settings:
     public_url: str | None = None
     """Where clients reach this service; its /saml URL and itself are accepted as Recipient and Audience."""
     strict_replay: bool = False
+    identity_cache_seconds: float = 1.0
+    """How long a node may sign users in with its copy of a provider or role (0: read the store every time)."""
     with_idp: bool = False
     """Also serve the built-in identity provider at /idp."""
     idp_dir: Path | None = None
@@ -50,6 +52,7 @@ class Settings:
             "workers": int(env["SAMLFED_WORKERS"]) if env.get("SAMLFED_WORKERS") else None,
             "public_url": env.get("SAMLFED_PUBLIC_URL") or None,
             "strict_replay": _flag(env.get("SAMLFED_STRICT_REPLAY")),
+            "identity_cache_seconds": float(env["SAMLFED_IDENTITY_CACHE_SECONDS"]) if env.get("SAMLFED_IDENTITY_CACHE_SECONDS") else None,
             "with_idp": _flag(env.get("SAMLFED_WITH_IDP")),
             "idp_dir": Path(env["SAMLFED_IDP_DIR"]) if env.get("SAMLFED_IDP_DIR") else None,
             "sp_entity_id": env.get("SAMLFED_SP_ENTITY_ID") or None,
@@ -70,6 +73,13 @@ class Settings:
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
+        try:
+            seconds = float(self.identity_cache_seconds)
+        except (TypeError, ValueError):
+            seconds = -1.0
+        if not 0 <= seconds <= 60:
+            raise ValueError(f"identity_cache_seconds must be a number of seconds from 0 to 60, not {self.identity_cache_seconds!r}")
+        object.__setattr__(self, "identity_cache_seconds", seconds)
 
     @property
     def base_url(self) -> str:
@@ -98,6 +108,7 @@ class Settings:
             env["SAMLFED_PUBLIC_URL"] = self.public_url
         if self.strict_replay:
             env["SAMLFED_STRICT_REPLAY"] = "1"
+        env["SAMLFED_IDENTITY_CACHE_SECONDS"] = str(self.identity_cache_seconds)
         if self.with_idp:
             env["SAMLFED_WITH_IDP"] = "1"
         if self.idp_dir is not None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from .masterkey import MasterKey
 from .saml import ValidationSettings
 from .store import ServerKey, SqlStore
+from .store.read_cache import ReadCache
 from .sts.credentials import KeyRing
 
 
@@ -28,9 +29,19 @@ class ServiceContext:
     """Each (issuer, assertion ID, role) is usable once, across every node sharing the store."""
     ring_refresh_seconds: float = 60.0
     """How often a node re-reads the key ring, so that a rotation reaches every node without a restart."""
+    identity_cache_seconds: float = 1.0
+    """How long sign-ins may use this node's copy of a provider or role row (0: read the store every time)."""
+    _reads: ReadCache | None = None
     _ring: KeyRing | None = None
     _ring_loaded: float = 0.0
     _ring_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def reads(self) -> ReadCache:
+        """The provider and role reads of sign-ins, through the short-lived cache (store/read_cache.py)."""
+        if self._reads is None:
+            self._reads = ReadCache(self.store, self.identity_cache_seconds)
+        return self._reads
 
     def key_ring(self, *, reload: bool = False) -> KeyRing:
         """The session-token key ring, created on first start; re-read periodically and when a token names an

@@ -35,7 +35,10 @@ def build_context(settings: Settings) -> ServiceContext:
             os.chmod(database, 0o600)
     base = settings.base_url
     validation = ValidationSettings().accepting(audiences=[base, f"{base}/saml", settings.sp_entity_id], acs_urls=[f"{base}/saml"])
-    return ServiceContext(store=store, master=MasterKey.load(settings.data_dir), settings=validation, strict_replay=settings.strict_replay)
+    return ServiceContext(
+        store=store, master=MasterKey.load(settings.data_dir), settings=validation,
+        strict_replay=settings.strict_replay, identity_cache_seconds=settings.identity_cache_seconds,
+    )
 
 
 def configure_logging() -> None:

@@ -12,6 +12,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 from shared_paths import shared_dir
 
@@ -458,3 +460,14 @@ def test_xs_datetime_accepted(value: str, expected: datetime) -> None:
 def test_xs_datetime_refused(value: str) -> None:
     with pytest.raises(ValueError):
         parse_xs_datetime(value)
+
+
+@given(
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    st.text(alphabet="0123456789", min_size=0, max_size=9),
+)
+def test_xs_datetime_utc_fast_path_agrees_with_the_general_parser(moment: datetime, fraction: str) -> None:
+    """A 'Z' instant takes fromisoformat; the same instant written '+00:00' takes the general path: same answer."""
+    text = f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}"
+    text += f".{fraction}" if fraction else ""
+    assert parse_xs_datetime(text + "Z") == parse_xs_datetime(text + "+00:00")

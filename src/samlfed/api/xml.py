@@ -24,21 +24,20 @@ def aws_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _append(parent: etree._Element, name: str, value: Any) -> None:
+def _append(parent: etree._Element, namespace: str, name: str, value: Any) -> None:
+    """Children stay in the document's default namespace."""
     if value is None:
         return
-    namespace = etree.QName(parent).namespace  # children stay in the document's default namespace
-    element = etree.SubElement(parent, f"{{{namespace}}}{name}")
-    _fill(element, value)
+    _fill(etree.SubElement(parent, f"{{{namespace}}}{name}"), namespace, value)
 
 
-def _fill(element: etree._Element, value: Any) -> None:
+def _fill(element: etree._Element, namespace: str, value: Any) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
-            _append(element, key, item)
+            _append(element, namespace, key, item)
     elif isinstance(value, list | tuple):
         for item in value:
-            _append(element, "member", item)
+            _append(element, namespace, "member", item)
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif isinstance(value, datetime):
@@ -51,14 +50,14 @@ def render_result(service: str, action: str, result: dict[str, Any] | None, requ
     ns = NAMESPACES[service]
     response = etree.Element(f"{{{ns}}}{action}Response", nsmap={None: ns})
     if result is not None:
-        _fill(etree.SubElement(response, f"{{{ns}}}{action}Result"), result)
-    _append(response, "ResponseMetadata", {"RequestId": request_id})
+        _fill(etree.SubElement(response, f"{{{ns}}}{action}Result"), ns, result)
+    _append(response, ns, "ResponseMetadata", {"RequestId": request_id})
     return etree.tostring(response, encoding="UTF-8")
 
 
 def render_error(service: str, error: ServiceError, request_id: str) -> bytes:
     ns = NAMESPACES[service]
     response = etree.Element(f"{{{ns}}}ErrorResponse", nsmap={None: ns})
-    _append(response, "Error", {"Type": error.fault, "Code": error.code, "Message": error.message})
-    _append(response, "RequestId", request_id)
+    _append(response, ns, "Error", {"Type": error.fault, "Code": error.code, "Message": error.message})
+    _append(response, ns, "RequestId", request_id)
     return etree.tostring(response, encoding="UTF-8")

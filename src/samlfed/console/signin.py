@@ -134,7 +134,7 @@ def make_offer(
     first_failure: SignInRefused | None = None
     for arn in candidate_providers(saml_response):
         try:
-            provider = ctx.store.get_provider(arn, with_tags=False)
+            provider = ctx.reads.provider(arn)
         except NotFound:
             first_failure = first_failure or SignInRefused("Specified provider doesn't exist.", hint=f"No SAML provider {arn} is registered.")
             continue

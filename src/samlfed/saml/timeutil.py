@@ -18,6 +18,13 @@ def parse_xs_datetime(value: str) -> datetime:
     match = _XS_DATETIME.fullmatch(value)  # fullmatch: `$` alone would allow a trailing newline
     if not match:
         raise ValueError(f"not an xs:dateTime with a time zone: {value!r}")
+    if match.end(1) == 4 and value[-1] == "Z":
+        # The common shape (four-digit year, UTC): the regex already pinned the syntax, and fromisoformat
+        # (which keeps six fraction digits, truncating the rest, as below) is ten times faster than assembling.
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError as exc:  # 2017-02-30 and the like
+            raise ValueError(f"not a valid xs:dateTime: {value!r} ({exc})") from None
     year_text, month, day, hour, minute, second, fraction, zone = match.groups()
     year = int(year_text)
     if year < 1 or (len(year_text) > 4 and year_text.startswith("0")):

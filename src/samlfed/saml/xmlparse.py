@@ -52,14 +52,32 @@ def parse_xml(data: bytes) -> etree._Element:
     encoding = (docinfo.encoding or "UTF-8").upper()
     if encoding not in ("UTF-8", "UTF8"):
         raise XmlRejected(f"the document is encoded as {docinfo.encoding}; only UTF-8 is accepted")
-    # Processing instructions and entity references anywhere (also before or after the root) are refused.
-    for sibling in _document_level_nodes(root):
-        if isinstance(sibling, etree._ProcessingInstruction):
-            raise XmlRejected("a processing instruction is present")
-    for node in root.iter(etree.PI, etree.Entity):
-        kind = "a processing instruction" if isinstance(node, etree._ProcessingInstruction) else "an entity reference"
-        raise XmlRejected(f"{kind} is present")
+    # Processing instructions anywhere (also before or after the root) are refused. Entity reference nodes
+    # need a declared entity, so a DTD, refused above (an undeclared one is a syntax error without a DTD).
+    if _may_hold_processing_instructions(data):
+        for sibling in _document_level_nodes(root):
+            if isinstance(sibling, etree._ProcessingInstruction):
+                raise XmlRejected("a processing instruction is present")
+        for node in root.iter(etree.PI, etree.Entity):
+            kind = "a processing instruction" if isinstance(node, etree._ProcessingInstruction) else "an entity reference"
+            raise XmlRejected(f"{kind} is present")
     return root
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _may_hold_processing_instructions(data: bytes) -> bool:
+    """False only when no '<?' occurs but the XML declaration's: then the tree holds no processing instruction.
+
+    Saves walking the whole tree for the common document; any doubt ('<?' inside a comment or CDATA) walks.
+    """
+    count = data.count(b"<?")
+    if count == 0:
+        return False
+    body = data[3:] if data.startswith(_UTF8_BOM) else data
+    is_declaration = body[:5] == b"<?xml" and body[5:6] in (b" ", b"\t", b"\r", b"\n")
+    return not (count == 1 and is_declaration)
 
 
 def parse_canonical(data: bytes) -> etree._Element:

@@ -6,10 +6,12 @@ half-created role or provider.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -19,10 +21,19 @@ from . import schema as t
 from .migrate import upgrade
 from .records import AccessKey, Account, AlreadyExists, Conflict, ManagedPolicy, NotFound, Role, SamlProvider, ServerKey, Tag
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 # Hot lookups, built once: constructing a statement costs more than running it on SQLite.
 _PROVIDER_BY_ARN = select(t.saml_providers).where(t.saml_providers.c.arn == bindparam("arn"))
 _ROLE_BY_NAME = select(t.roles).where(and_(t.roles.c.account_id == bindparam("account_id"), t.roles.c.name_lower == bindparam("name_lower")))
 _ACCESS_KEY_BY_ID = select(t.access_keys).where(t.access_keys.c.access_key_id == bindparam("access_key_id"))
+_ROLE_TAGS = (
+    select(t.role_tags)
+    .where(and_(t.role_tags.c.account_id == bindparam("account_id"), t.role_tags.c.role_name_lower == bindparam("role_name_lower")))
+    .order_by(t.role_tags.c.key_lower)
+)
+_PROVIDER_TAGS = select(t.provider_tags).where(t.provider_tags.c.arn == bindparam("arn")).order_by(t.provider_tags.c.key_lower)
 _POLICY_BY_ARN = select(t.managed_policies).where(t.managed_policies.c.arn == bindparam("arn"))
 
 
@@ -49,9 +60,25 @@ def create_store_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def _changes_identities(method: Callable[P, R]) -> Callable[P, R]:
+    """Marks a write to providers or roles: it bumps `identity_generation`, which voids ReadCache copies."""
+
+    @functools.wraps(method)
+    def write(*args: P.args, **kwargs: P.kwargs) -> R:
+        store = args[0]
+        try:
+            return method(*args, **kwargs)
+        finally:
+            store.identity_generation += 1  # type: ignore[attr-defined]
+
+    return write
+
+
 class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.identity_generation = 0
+        """Counts this process's writes to providers and roles (see read_cache.py)."""
 
     @classmethod
     def open(cls, url: str) -> SqlStore:
@@ -127,6 +154,7 @@ class SqlStore:
 
     # --- SAML providers ----------------------------------------------------------------------------
 
+    @_changes_identities
     def create_provider(self, provider: SamlProvider) -> None:
         try:
             with self._tx() as db:
@@ -152,29 +180,34 @@ class SqlStore:
             rows = db.execute(select(t.saml_providers).where(t.saml_providers.c.account_id == account_id).order_by(t.saml_providers.c.arn)).all()
             return [self._provider(db, row) for row in rows]
 
+    @_changes_identities
     def update_provider_metadata(self, arn: str, document: str, valid_until: datetime | None) -> None:
         self._update_one(t.saml_providers, t.saml_providers.c.arn == arn, arn, metadata_document=document, valid_until=valid_until)
 
+    @_changes_identities
     def set_attribute_mapping(self, arn: str, mapping: dict[str, list[str]] | None) -> None:
         self._update_one(t.saml_providers, t.saml_providers.c.arn == arn, arn, attribute_mapping=mapping)
 
+    @_changes_identities
     def delete_provider(self, arn: str) -> None:
         with self._tx() as db:
             if db.execute(delete(t.saml_providers).where(t.saml_providers.c.arn == arn)).rowcount == 0:
                 raise NotFound(arn)
 
+    @_changes_identities
     def tag_provider(self, arn: str, tags: Sequence[Tag]) -> None:
         with self._tx() as db:
             self._require(db, t.saml_providers, t.saml_providers.c.arn == arn, arn)
             self._upsert_tags(db, t.provider_tags, {"arn": arn}, tags)
 
+    @_changes_identities
     def untag_provider(self, arn: str, keys: Sequence[str]) -> None:
         with self._tx() as db:
             self._require(db, t.saml_providers, t.saml_providers.c.arn == arn, arn)
             db.execute(delete(t.provider_tags).where(and_(t.provider_tags.c.arn == arn, t.provider_tags.c.key_lower.in_([k.lower() for k in keys]))))
 
     def _provider(self, db: Connection, row, *, with_tags: bool = True) -> SamlProvider:  # type: ignore[no-untyped-def]
-        tags = db.execute(select(t.provider_tags).where(t.provider_tags.c.arn == row.arn).order_by(t.provider_tags.c.key_lower)).all() if with_tags else []
+        tags = db.execute(_PROVIDER_TAGS, {"arn": row.arn}).all() if with_tags else []
         return SamlProvider(
             arn=row.arn, account_id=row.account_id, name=row.name, uuid=row.uuid,
             metadata_document=row.metadata_document, valid_until=_aware(row.valid_until), created_at=_aware(row.created_at),
@@ -187,6 +220,7 @@ class SqlStore:
     def _role_key(self, table, account_id: str, name: str):  # type: ignore[no-untyped-def]
         return and_(table.c.account_id == account_id, table.c.role_name_lower == name.lower())
 
+    @_changes_identities
     def create_role(self, role: Role) -> None:
         try:
             with self._tx() as db:
@@ -214,6 +248,7 @@ class SqlStore:
             ).all()
             return [self._role(db, row) for row in rows]
 
+    @_changes_identities
     def update_role(self, account_id: str, name: str, **changes: object) -> None:
         allowed = {"description", "max_session_duration", "trust_policy", "permissions_boundary"}
         if not changes or set(changes) - allowed:
@@ -221,6 +256,7 @@ class SqlStore:
         where = and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower())
         self._update_one(t.roles, where, f"role {name}", **changes)
 
+    @_changes_identities
     def delete_role(self, account_id: str, name: str) -> None:
         with self._tx() as db:
             if db.execute(select(t.role_policies.c.policy_name).where(self._role_key(t.role_policies, account_id, name)).limit(1)).first():
@@ -231,11 +267,13 @@ class SqlStore:
             if db.execute(delete(t.roles).where(where)).rowcount == 0:
                 raise NotFound(f"role {name}")
 
+    @_changes_identities
     def tag_role(self, account_id: str, name: str, tags: Sequence[Tag]) -> None:
         with self._tx() as db:
             self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
             self._upsert_tags(db, t.role_tags, {"account_id": account_id, "role_name_lower": name.lower()}, tags)
 
+    @_changes_identities
     def untag_role(self, account_id: str, name: str, keys: Sequence[str]) -> None:
         with self._tx() as db:
             self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
@@ -269,8 +307,7 @@ class SqlStore:
                 raise NotFound(f"policy {policy_name} of role {name}")
 
     def _role(self, db: Connection, row, *, with_tags: bool = True) -> Role:  # type: ignore[no-untyped-def]
-        where = self._role_key(t.role_tags, row.account_id, row.name)
-        tags = db.execute(select(t.role_tags).where(where).order_by(t.role_tags.c.key_lower)).all() if with_tags else []
+        tags = db.execute(_ROLE_TAGS, {"account_id": row.account_id, "role_name_lower": row.name_lower}).all() if with_tags else []
         return Role(
             account_id=row.account_id, name=row.name, role_id=row.role_id, path=row.path, arn=row.arn,
             trust_policy=row.trust_policy, max_session_duration=row.max_session_duration, created_at=_aware(row.created_at),

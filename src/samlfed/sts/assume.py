@@ -90,7 +90,7 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
     if provider_name.account_id != role_name.account_id:
         raise ServiceError("ValidationError", "Principal exists outside the account of the Role being assumed.")
     try:
-        provider = ctx.store.get_provider(request.principal_arn, with_tags=False)
+        provider = ctx.reads.provider(request.principal_arn)
     except NotFound:
         raise ServiceError("InvalidIdentityToken", "Specified provider doesn't exist.") from None
 
@@ -127,7 +127,7 @@ def admit_role(ctx: ServiceContext, verified: VerifiedAssertion, provider: SamlP
     if name is None:
         raise NOT_AUTHORIZED
     try:
-        role = ctx.store.get_role(name.account_id, name.name, with_tags=False)
+        role = ctx.reads.role(name.account_id, name.name)
     except NotFound:
         raise NOT_AUTHORIZED from None
     if role.arn != role_arn:  # role names are unique case-insensitively; ARNs compare exactly

@@ -59,7 +59,7 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
     if name is None:
         raise ServiceError("ValidationError", "Request ARN is invalid")
     try:
-        role = ctx.store.get_role(name.account_id, name.name, with_tags=False)
+        role = ctx.reads.role(name.account_id, name.name)
     except NotFound:
         raise denied from None
     if role.arn != request.role_arn:

