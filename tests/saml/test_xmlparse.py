@@ -15,6 +15,7 @@ DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
         b"<a><?pi data?></a>",
         DECLARATION + b"<a><b/><?pi?></a>",
         b"<?xml-stylesheet href='x.xsl'?><a/>",  # looks like a declaration, is a processing instruction
+        DECLARATION + b"<?xml-stylesheet href='x.xsl'?><a/>",
         b"<a/><?after root?>",
         b"<?before root?><a/>",
         b"\xef\xbb\xbf" + DECLARATION + b"<a><?pi?></a>",

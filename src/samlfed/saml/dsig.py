@@ -113,14 +113,30 @@ _ATTRIBUTES_WITH_VALUE = etree.XPath("//@*[. = $value]")
 _ID_NAMES = frozenset({"ID", "Id", "id"})
 
 
-def count_id(root: etree._Element, value: str) -> int:
-    """How often `value` is used as an ID: attributes with local name ID, Id or id in any namespace (xml:id too)."""
+_PLAIN_ID = re.compile(rb"[A-Za-z0-9_.:-]+")
+
+
+def count_id(root: etree._Element, value: str, document: bytes | None = None) -> int:
+    """How often `value` is used as an ID: attributes with local name ID, Id or id in any namespace (xml:id too).
+
+    `document`, the UTF-8 bytes `root` was parsed from, allows a shortcut for the usual case. When the value is
+    plain ([A-Za-z0-9_.:-]) and the bytes hold no character reference ('&#'), an attribute can only carry the
+    value if the bytes hold it literally between quotes (no other escape can produce these characters, and
+    normalisation only turns whitespace into spaces). One quoted occurrence, which the caller knows belongs to
+    the ID being checked, therefore means no second attribute anywhere holds it. Anything else counts precisely.
+    """
+    if document is not None and b"&#" not in document:
+        literal = value.encode()
+        if _PLAIN_ID.fullmatch(literal) and document.count(b'"' + literal + b'"') + document.count(b"'" + literal + b"'") == 1:
+            return 1
     # libxml2 finds the few attributes holding this value; only their names are looked at in Python.
     return sum(1 for a in _ATTRIBUTES_WITH_VALUE(root, value=value) if a.attrname.rsplit("}", 1)[-1] in _ID_NAMES)
 
 
-def bind_signature(signature: etree._Element, root: etree._Element) -> BoundSignature:
-    """Check the structure of one signature and that its single Reference names its parent's unique ID."""
+def bind_signature(signature: etree._Element, root: etree._Element, *, document: bytes | None = None) -> BoundSignature:
+    """Check the structure of one signature and that its single Reference names its parent's unique ID.
+
+    `document` is the bytes `root` was parsed from, when the caller has them (see `count_id`)."""
     parent = signature.getparent()
     assert parent is not None  # the shape check only hands over signatures that have a parent
     # One walk over the whole signature; holding the elements also keeps lxml's proxies alive for the
@@ -150,7 +166,7 @@ def bind_signature(signature: etree._Element, root: etree._Element) -> BoundSign
             f"the Reference URI {uri!r} does not name the signature's parent {_local(parent.tag)} (ID {parent_id!r})",
             hint="A signature must sit inside the element it signs; a moved or wrapped signature is a signature-wrapping attack.",
         )
-    occurrences = count_id(root, parent_id)
+    occurrences = count_id(root, parent_id, document)
     if occurrences != 1:
         raise _reject(
             "signature.binding",
