@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -60,16 +60,15 @@ def create_store_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _changes_identities(method: Callable[P, R]) -> Callable[P, R]:
+def _changes_identities(method: Callable[Concatenate[SqlStore, P], R]) -> Callable[Concatenate[SqlStore, P], R]:
     """Marks a write to providers or roles: it bumps `identity_generation`, which voids ReadCache copies."""
 
     @functools.wraps(method)
-    def write(*args: P.args, **kwargs: P.kwargs) -> R:
-        store = args[0]
+    def write(store: SqlStore, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return method(*args, **kwargs)
+            return method(store, *args, **kwargs)
         finally:
-            store.identity_generation += 1  # type: ignore[attr-defined]
+            store.identity_generation += 1  # also after a failure: the count need only move, never stand still
 
     return write
 
