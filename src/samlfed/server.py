@@ -9,7 +9,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
-from .api.app import build_app
+from .api.app import api_routes
 from .authz.web import authz_routes
 from .config import Settings
 from .console.web import console_routes
@@ -59,7 +59,7 @@ def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> S
         from .idp.mount import idp_app
 
         routes.insert(0, Mount("/idp", app=idp_app(settings)))
-    return Starlette(routes=[*routes, Mount("/", app=build_app(ctx))])
+    return Starlette(routes=[*api_routes(ctx), *routes])
 
 
 def create_app() -> Starlette:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import botocore.session
 import pytest
 from botocore.parsers import QueryParser
 from botocore.serialize import QuerySerializer
+from hypothesis import given
+from hypothesis import strategies as st
 
-from samlfed.api.protocol import MAX_BODY_BYTES, parse_query
+from samlfed.api.protocol import MAX_BODY_BYTES, form_pairs, parse_query
 from samlfed.api.xml import render_error, render_result
 from samlfed.errors import ServiceError, ValidationFailed
 
@@ -76,3 +79,45 @@ def test_rendered_error_parses_with_botocore() -> None:
     assert b"<Type>Sender</Type>" in xml
     two = ValidationFailed(["a", "b"])
     assert two.message == "2 validation errors detected: a; b"
+
+
+def test_a_query_string_that_is_not_utf8_is_a_400_not_a_500(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Servers in front may pass raw bytes through; the application answers them with AWS's error."""
+    import asyncio
+
+    from samlfed.api.app import build_app
+    from samlfed.config import Settings
+    from samlfed.server import build_context
+
+    app = build_app(build_context(Settings(data_dir=tmp_path)))
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http", "path": "/",
+             "raw_path": b"/", "query_string": b"Action=GetCallerIdentity&Version=2011-06-15&x=\xff", "root_path": "", "headers": [],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 400 and b"<Code>MalformedQueryString</Code>" in sent[1]["body"]
+
+
+@given(st.text(alphabet="ab=&+%2BFD3f0é/", max_size=40))
+def test_form_pairs_decode_as_parse_qsl_does(source: str) -> None:
+    try:
+        expected: object = parse_qsl(source, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        expected = UnicodeDecodeError
+    try:
+        actual: object = form_pairs(source)
+    except UnicodeDecodeError:
+        actual = UnicodeDecodeError
+    assert actual == expected
+
+
+def test_form_pairs_on_a_saml_assertion() -> None:
+    value = base64.b64encode(bytes(range(256)) * 4).decode()
+    assert form_pairs(urlencode({"SAMLAssertion": value, "RoleArn": "arn:aws:iam::1:role/a b"})) == [("SAMLAssertion", value), ("RoleArn", "arn:aws:iam::1:role/a b")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -106,6 +107,11 @@ def test_bad_requests_get_aws_errors_never_a_500(server: dict) -> None:
     for body in ({"Version": "2011-06-15"}, {"Action": "Nope", "Version": "2011-06-15"}, {"Action": "AssumeRoleWithSAML", "Version": "2011-06-15"}):
         response = httpx.post(server["url"], data=body)
         assert 400 <= response.status_code < 500 and b"<ErrorResponse" in response.content and response.headers["x-amzn-RequestId"]
+    host, port = server["url"].removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:  # a byte no HTTP client would send
+        raw.sendall(b"GET /?Action=GetCallerIdentity&Version=2011-06-15&x=\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b"".join(iter(lambda: raw.recv(65536), b""))
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]  # uvicorn refuses it before the application sees it
 
 
 def test_role_lifecycle_tags_inline_policies_and_paging(server: dict, registered: dict) -> None:

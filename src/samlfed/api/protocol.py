@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from ..errors import ServiceError
 
@@ -46,6 +46,28 @@ class QueryRequest:
             index += 1
 
 
+def _unquote_form(text: str) -> str:
+    """One name or value as parse_qsl decodes it ('+' is a space, then %XX escapes, UTF-8, strict)."""
+    text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    # A base64 SAMLAssertion escapes only '+', '/' and '=': three C-speed replacements instead of unquote's
+    # Python loop over every escape. Anything else left over decodes the original text the general way.
+    quick = text.replace("%2B", "+").replace("%2F", "/").replace("%3D", "=")
+    return quick if "%" not in quick else unquote(text, errors="strict")
+
+
+def form_pairs(source: str) -> list[tuple[str, str]]:
+    """`parse_qsl(source, keep_blank_values=True, errors="strict")`, faster on long base64 values."""
+    pairs = []
+    for field in source.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        pairs.append((_unquote_form(name), _unquote_form(value)))
+    return pairs
+
+
 def parse_query(body: bytes, query_string: str, content_type: str | None) -> QueryRequest:
     """Parse a query-protocol request from its body (POST) and query string (GET or presigned)."""
     if len(body) > MAX_BODY_BYTES:
@@ -61,7 +83,7 @@ def parse_query(body: bytes, query_string: str, content_type: str | None) -> Que
             raise ServiceError("MalformedQueryString", "The request body is not UTF-8 form data", 400) from None
     for source in sources:
         try:
-            pairs = parse_qsl(source, keep_blank_values=True, strict_parsing=False, errors="strict")
+            pairs = form_pairs(source)
         except (UnicodeDecodeError, ValueError):
             raise ServiceError("MalformedQueryString", "The query string contains a syntax error", 400) from None
         for key, value in pairs:
