@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from samlfed.saml.xmlparse import XmlRejected, parse_xml
+from samlfed.saml.xmlparse import XmlRejected, find_pair, parse_xml
 
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
 
@@ -41,3 +43,8 @@ def test_refused(document: bytes) -> None:
 )
 def test_accepted(document: bytes) -> None:
     assert parse_xml(document).tag == "a"
+
+
+@given(st.binary(max_size=24).map(lambda b: bytes(b"<?!a"[x % 4] for x in b)), st.sampled_from([b"<?", b"<!"]), st.integers(0, 4))
+def test_find_pair_agrees_with_bytes_find(data: bytes, pair: bytes, start: int) -> None:
+    assert find_pair(data, pair, start) == data.find(pair, start)

@@ -46,7 +46,7 @@ def _parser() -> etree.XMLParser:
 def parse_xml(data: bytes) -> etree._Element:
     """Parse untrusted bytes into an element tree, or raise `XmlRejected` saying why."""
     # A cheap pre-scan: a DOCTYPE or ENTITY declaration is refused before libxml2 reads any of it.
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    if _has_declarations(data):
         raise XmlRejected("a DOCTYPE or entity declaration is present")
     try:
         root = etree.fromstring(data, _parser())
@@ -82,11 +82,36 @@ def _may_hold_processing_instructions(data: bytes) -> bool:
     Saves walking the whole tree for the common document; any doubt ('<?' inside a comment or CDATA) walks.
     """
     start = 3 if data.startswith(_UTF8_BOM) else 0
-    first = data.find(b"<?", start)
+    first = find_pair(data, b"<?", start)
     if first == -1:
         return False
     is_declaration = first == start and data[start + 5 : start + 6] in (b" ", b"\t", b"\r", b"\n") and data[start : start + 5] == b"<?xml"
-    return not is_declaration or data.find(b"<?", first + 2) != -1
+    return not is_declaration or find_pair(data, b"<?", first + 2) != -1
+
+
+def _has_declarations(data: bytes) -> bool:
+    """Whether '<!DOCTYPE' or '<!ENTITY' occurs anywhere (also inside comments: the pre-scan is conservative)."""
+    at = find_pair(data, b"<!")
+    while at != -1:
+        if data.startswith(b"DOCTYPE", at + 2) or data.startswith(b"ENTITY", at + 2):
+            return True
+        at = find_pair(data, b"<!", at + 2)
+    return False
+
+
+def find_pair(data: bytes, pair: bytes, start: int = 0) -> int:
+    """`data.find(pair)` for a two-byte `pair` whose second byte is rare in SAML documents ('<?', '<!').
+
+    CPython searches for a two-byte needle at about a nanosecond per byte; memchr for the rare byte is some
+    twenty times faster, and the few hits are checked one by one.
+    """
+    second = pair[1:]
+    at = data.find(second, start + 1)
+    while at != -1:
+        if data[at - 1] == pair[0]:
+            return at - 1
+        at = data.find(second, at + 1)
+    return -1
 
 
 def parse_canonical(data: bytes) -> etree._Element:
