@@ -63,27 +63,30 @@ class _Document:
     text_with_markup: list[etree._Element] = field(default_factory=list)
 
 
-_WALKED_TAGS = (c.ASSERTION, c.ENCRYPTED_ASSERTION, c.DS_SIGNATURE, *c.FORBIDDEN_DSIG_ELEMENTS)
+_TEXT_ONLY = frozenset({c.ISSUER, c.NAME_ID, c.AUDIENCE})
+_WALKED = (c.ASSERTION, c.ENCRYPTED_ASSERTION, c.DS_SIGNATURE, *c.FORBIDDEN_DSIG_ELEMENTS, *_TEXT_ONLY, etree.Comment)
 
 
 def _walk(root: etree._Element) -> _Document:
-    """One look at the whole tree (the element searches run in libxml2)."""
+    """One look at the whole tree: a single libxml2 traversal yields every node the shape checks need."""
     doc = _Document(root)
-    for element in root.iter(*_WALKED_TAGS):
-        tag = element.tag
-        if tag == c.ASSERTION:
-            doc.assertions.append(element)
+    for node in root.iter(*_WALKED):
+        tag = node.tag
+        if tag is etree.Comment:
+            parent = node.getparent()
+            if parent is not None and parent.tag in _TEXT_ELEMENTS:
+                doc.text_with_markup.append(parent)
+        elif tag in _TEXT_ONLY:
+            if len(node):  # child elements or comments
+                doc.text_with_markup.append(node)
+        elif tag == c.ASSERTION:
+            doc.assertions.append(node)
         elif tag == c.ENCRYPTED_ASSERTION:
-            doc.encrypted_assertions.append(element)
+            doc.encrypted_assertions.append(node)
         elif tag == c.DS_SIGNATURE:
-            doc.signatures.append(element)
+            doc.signatures.append(node)
         else:
-            doc.forbidden.append(element)
-    for comment in root.iter(etree.Comment):
-        parent = comment.getparent()
-        if parent is not None and parent.tag in _TEXT_ELEMENTS:
-            doc.text_with_markup.append(parent)
-    doc.text_with_markup.extend(e for e in root.iter(c.ISSUER, c.NAME_ID, c.AUDIENCE) if len(e))
+            doc.forbidden.append(node)
     return doc
 
 
