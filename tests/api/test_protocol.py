@@ -12,6 +12,7 @@ from botocore.parsers import QueryParser
 from botocore.serialize import QuerySerializer
 from hypothesis import given
 from hypothesis import strategies as st
+from lxml import etree
 
 from samlfed.api.protocol import MAX_BODY_BYTES, form_pairs, parse_query
 from samlfed.api.xml import render_error, render_result
@@ -79,6 +80,14 @@ def test_rendered_error_parses_with_botocore() -> None:
     assert b"<Type>Sender</Type>" in xml
     two = ValidationFailed(["a", "b"])
     assert two.message == "2 validation errors detected: a; b"
+
+
+def test_characters_xml_cannot_carry_are_replaced_not_a_500() -> None:
+    xml = render_error("iam", ServiceError("NoSuchEntity", "The role with name a\x01b\x00c\ud800d\ufffee cannot be found.", 404), "req-3")
+    parsed = QueryParser().parse({"body": xml, "headers": {}, "status_code": 404}, None)
+    assert parsed["Error"]["Message"] == "The role with name a\ufffdb\ufffdc\ufffdd\ufffde cannot be found."
+    kept = etree.fromstring(render_result("iam", "GetRole", {"Name": "tab\tand\nnewline \U0001f600"}, "r"))
+    assert kept.findtext("{*}GetRoleResult/{*}Name") == "tab\tand\nnewline \U0001f600"  # what XML can carry is kept
 
 
 def test_a_query_string_that_is_not_utf8_is_a_400_not_a_500(tmp_path) -> None:  # type: ignore[no-untyped-def]

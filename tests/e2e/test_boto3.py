@@ -112,6 +112,9 @@ def test_bad_requests_get_aws_errors_never_a_500(server: dict) -> None:
         raw.sendall(b"GET /?Action=GetCallerIdentity&Version=2011-06-15&x=\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         answer = b"".join(iter(lambda: raw.recv(65536), b""))
     assert answer.startswith(b"HTTP/1.1 400"), answer[:300]  # uvicorn refuses it before the application sees it
+    iam = client(server, "iam")
+    for name in ("bad\x01name", "nul\x00"):  # echoed in the error message
+        assert error_of(lambda name=name: iam.get_role(RoleName=name))[0] == "NoSuchEntity"
 
 
 def test_role_lifecycle_tags_inline_policies_and_paging(server: dict, registered: dict) -> None:

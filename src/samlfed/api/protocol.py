@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from ..errors import ServiceError
 
@@ -47,18 +47,18 @@ class QueryRequest:
 
 
 def _unquote_form(text: str) -> str:
-    """One name or value as parse_qsl decodes it ('+' is a space, then %XX escapes, UTF-8, strict)."""
+    """One name or value as parse_qsl decodes it ('+' is a space, then %XX escapes, UTF-8, strict).
+
+    Through unquote_to_bytes: twice as fast as unquote on a long base64 SAMLAssertion. unquote first splits the
+    text into ASCII and non-ASCII runs; decoding the UTF-8 bytes whole gives the same answer.
+    """
     text = text.replace("+", " ")
-    if "%" not in text:
-        return text
-    # A base64 SAMLAssertion escapes only '+', '/' and '=': three C-speed replacements instead of unquote's
-    # Python loop over every escape. Anything else left over decodes the original text the general way.
-    quick = text.replace("%2B", "+").replace("%2F", "/").replace("%3D", "=")
-    return quick if "%" not in quick else unquote(text, errors="strict")
+    return unquote_to_bytes(text).decode("utf-8") if "%" in text else text
 
 
 def form_pairs(source: str) -> list[tuple[str, str]]:
-    """`parse_qsl(source, keep_blank_values=True, errors="strict")`, faster on long base64 values."""
+    """`parse_qsl(source, keep_blank_values=True, errors="strict")` for text decoded from UTF-8, faster on long
+    base64 values. (A lone surrogate next to an escape raises ValueError here; decoded UTF-8 never holds one.)"""
     pairs = []
     for field in source.split("&"):
         if not field:

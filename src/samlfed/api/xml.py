@@ -7,6 +7,7 @@ elements, a datetime becomes ISO 8601 UTC without fractional seconds (as AWS emi
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,10 @@ NAMESPACES = {
     "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
     "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
 }
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 cannot carry (controls, lone surrogates, U+FFFE/U+FFFF); they become U+FFFD."""
 
 
 def aws_timestamp(moment: datetime) -> str:
@@ -43,7 +48,11 @@ def _fill(element: etree._Element, namespace: str, value: Any) -> None:
     elif isinstance(value, datetime):
         element.text = aws_timestamp(value)
     else:
-        element.text = str(value)
+        text = str(value)
+        try:
+            element.text = text
+        except ValueError:  # a control character from the request, echoed in a message: never a 500
+            element.text = _NOT_XML.sub("\ufffd", text)
 
 
 def render_result(service: str, action: str, result: dict[str, Any] | None, request_id: str) -> bytes:
