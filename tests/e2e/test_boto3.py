@@ -113,8 +113,11 @@ def test_bad_requests_get_aws_errors_never_a_500(server: dict) -> None:
         answer = b"".join(iter(lambda: raw.recv(65536), b""))
     assert answer.startswith(b"HTTP/1.1 400"), answer[:300]  # uvicorn refuses it before the application sees it
     iam = client(server, "iam")
-    for name in ("bad\x01name", "nul\x00"):  # echoed in the error message
-        assert error_of(lambda name=name: iam.get_role(RoleName=name))[0] == "NoSuchEntity"
+    for name in ("bad\x01name", "nul\x00", "é"):  # AWS's RoleName pattern is ASCII; the value is echoed
+        code, message, status = error_of(lambda name=name: iam.get_role(RoleName=name))
+        assert (code, status) == ("ValidationError", 400) and "at 'roleName' failed to satisfy constraint" in message
+    assert error_of(lambda: iam.delete_role(RoleName="x" * 65))[1].endswith("Member must have length less than or equal to 64")
+    assert error_of(lambda: iam.get_role(RoleName="NoSuchRole"))[0] == "NoSuchEntity"
 
 
 def test_role_lifecycle_tags_inline_policies_and_paging(server: dict, registered: dict) -> None:

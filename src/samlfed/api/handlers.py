@@ -26,6 +26,8 @@ def _required(request: QueryRequest, *names: str) -> list[str]:
     if missing:
         field = missing[0][0].lower() + missing[0][1:]
         raise ValidationFailed([f"Value null at '{field}' failed to satisfy constraint: Member must not be null"])
+    if "RoleName" in names and request.action != "CreateRole":  # CreateRole reports it with its other fields
+        iam.check_role_name(request.params["RoleName"])
     return [request.params[n] for n in names]
 
 

@@ -20,7 +20,7 @@ from ..store import AccessKey, Account, AlreadyExists, Conflict, ManagedPolicy, 
 from . import arns, ids
 
 PROVIDER_NAME = re.compile(r"[\w._-]{1,128}")
-ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+ROLE_NAME_PATTERN = re.compile(r"[\w+=,.@-]+", re.ASCII)  # AWS's \w is Java's: ASCII letters, digits, _
 ROLE_PATH = re.compile(r"/|/[\x21-\x7e]{0,510}/")
 ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]")
 MAX_TRUST_POLICY = 2048
@@ -177,9 +177,7 @@ def create_role(
     max_session_duration: int = 3600,
     tags: Sequence[Tag] = (),
 ) -> Role:
-    violations = []
-    if not ROLE_NAME.fullmatch(name):
-        violations.append(f"Value '{name}' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+")
+    violations = role_name_violations(name)
     if not ROLE_PATH.fullmatch(path):
         violations.append(f"Value '{path}' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)")
     if not 3600 <= max_session_duration <= 43200:
@@ -241,6 +239,24 @@ def set_permissions_boundary(ctx: ServiceContext, account_id: str, name: str, po
     if policy_arn is not None and policy_in_account(ctx, policy_arn, account_id) is None:
         raise ServiceError("NoSuchEntity", f"Scope ARN: {policy_arn} does not exist or is not attachable.", 404)
     _role_call(lambda: ctx.store.update_role(account_id, name, permissions_boundary=policy_arn), name)
+
+
+def role_name_violations(name: str) -> list[str]:
+    """RoleName's model constraints (1-64 characters of [\\w+=,.@-]), in AWS's validation wording."""
+    field = f"Value '{name}' at 'roleName' failed to satisfy constraint: Member must"
+    if not name:
+        return [f"{field} have length greater than or equal to 1"]
+    violations = [f"{field} have length less than or equal to 64"] if len(name) > 64 else []
+    if not ROLE_NAME_PATTERN.fullmatch(name):
+        violations.append(f"{field} satisfy regular expression pattern: [\\w+=,.@-]+")
+    return violations
+
+
+def check_role_name(name: str) -> None:
+    """Operations on an existing role refuse a malformed RoleName (ValidationError) before looking it up."""
+    violations = role_name_violations(name)
+    if violations:
+        raise ValidationFailed(violations)
 
 
 def _role_call(call, name: str):  # type: ignore[no-untyped-def]
