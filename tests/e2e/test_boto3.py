@@ -118,6 +118,8 @@ def test_bad_requests_get_aws_errors_never_a_500(server: dict) -> None:
         assert (code, status) == ("ValidationError", 400) and "at 'roleName' failed to satisfy constraint" in message
     assert error_of(lambda: iam.delete_role(RoleName="x" * 65))[1].endswith("Member must have length less than or equal to 64")
     assert error_of(lambda: iam.get_role(RoleName="NoSuchRole"))[0] == "NoSuchEntity"
+    code, message, _ = error_of(lambda: iam.get_role_policy(RoleName="NoSuchRole", PolicyName="bad name"))
+    assert code == "ValidationError" and "at 'policyName' failed to satisfy constraint" in message
 
 
 def test_role_lifecycle_tags_inline_policies_and_paging(server: dict, registered: dict) -> None:

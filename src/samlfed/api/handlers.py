@@ -21,13 +21,19 @@ from .protocol import QueryRequest
 Handler = Callable[[ServiceContext, Caller | None, QueryRequest], dict[str, Any] | None]
 
 
+_NAMES = {"RoleName": ("roleName", 64), "PolicyName": ("policyName", 128)}
+"""Name parameters checked against their model constraints wherever they are required."""
+
+
 def _required(request: QueryRequest, *names: str) -> list[str]:
     missing = [n for n in names if n not in request.params]
     if missing:
         field = missing[0][0].lower() + missing[0][1:]
         raise ValidationFailed([f"Value null at '{field}' failed to satisfy constraint: Member must not be null"])
-    if "RoleName" in names and request.action != "CreateRole":  # CreateRole reports it with its other fields
-        iam.check_role_name(request.params["RoleName"])
+    for name in names:
+        checked = _NAMES.get(name)
+        if checked is not None and (name, request.action) != ("RoleName", "CreateRole"):  # CreateRole lists it with its other fields
+            iam.check_name(request.params[name], *checked)
     return [request.params[n] for n in names]
 
 

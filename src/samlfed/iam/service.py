@@ -20,7 +20,7 @@ from ..store import AccessKey, Account, AlreadyExists, Conflict, ManagedPolicy, 
 from . import arns, ids
 
 PROVIDER_NAME = re.compile(r"[\w._-]{1,128}")
-ROLE_NAME_PATTERN = re.compile(r"[\w+=,.@-]+", re.ASCII)  # AWS's \w is Java's: ASCII letters, digits, _
+NAME_PATTERN = re.compile(r"[\w+=,.@-]+", re.ASCII)  # role and policy names; AWS's \w is Java's: ASCII letters, digits, _
 ROLE_PATH = re.compile(r"/|/[\x21-\x7e]{0,510}/")
 ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]")
 MAX_TRUST_POLICY = 2048
@@ -177,7 +177,7 @@ def create_role(
     max_session_duration: int = 3600,
     tags: Sequence[Tag] = (),
 ) -> Role:
-    violations = role_name_violations(name)
+    violations = name_violations(name, "roleName", 64)
     if not ROLE_PATH.fullmatch(path):
         violations.append(f"Value '{path}' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)")
     if not 3600 <= max_session_duration <= 43200:
@@ -241,20 +241,20 @@ def set_permissions_boundary(ctx: ServiceContext, account_id: str, name: str, po
     _role_call(lambda: ctx.store.update_role(account_id, name, permissions_boundary=policy_arn), name)
 
 
-def role_name_violations(name: str) -> list[str]:
-    """RoleName's model constraints (1-64 characters of [\\w+=,.@-]), in AWS's validation wording."""
-    field = f"Value '{name}' at 'roleName' failed to satisfy constraint: Member must"
-    if not name:
-        return [f"{field} have length greater than or equal to 1"]
-    violations = [f"{field} have length less than or equal to 64"] if len(name) > 64 else []
-    if not ROLE_NAME_PATTERN.fullmatch(name):
-        violations.append(f"{field} satisfy regular expression pattern: [\\w+=,.@-]+")
+def name_violations(value: str, field: str, max_length: int) -> list[str]:
+    """A RoleName or PolicyName against its model constraints (1-max characters of [\\w+=,.@-]), in AWS's wording."""
+    start = f"Value '{value}' at '{field}' failed to satisfy constraint: Member must"
+    if not value:
+        return [f"{start} have length greater than or equal to 1"]
+    violations = [f"{start} have length less than or equal to {max_length}"] if len(value) > max_length else []
+    if not NAME_PATTERN.fullmatch(value):
+        violations.append(f"{start} satisfy regular expression pattern: [\\w+=,.@-]+")
     return violations
 
 
-def check_role_name(name: str) -> None:
-    """Operations on an existing role refuse a malformed RoleName (ValidationError) before looking it up."""
-    violations = role_name_violations(name)
+def check_name(value: str, field: str, max_length: int) -> None:
+    """Refuse a malformed name (ValidationError) before looking anything up, as AWS does."""
+    violations = name_violations(value, field, max_length)
     if violations:
         raise ValidationFailed(violations)
 
@@ -292,8 +292,7 @@ def untag_role(ctx: ServiceContext, account_id: str, name: str, keys: Sequence[s
 
 
 def put_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_name: str, document: str) -> None:
-    if not re.fullmatch(r"[\w+=,.@-]{1,128}", policy_name):
-        raise ValidationFailed([f"Value '{policy_name}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"])
+    check_name(policy_name, "policyName", 128)
     check_identity_policy(document)
     _role_call(lambda: ctx.store.put_role_policy(account_id, name, policy_name, document), name)
 
@@ -369,13 +368,11 @@ def delete_account_alias(ctx: ServiceContext, account_id: str, alias: str) -> No
 
 # --- customer managed policies ------------------------------------------------------------------------
 
-POLICY_NAME = re.compile(r"[\w+=,.@-]{1,128}")
 MAX_MANAGED_POLICY = 6144
 
 
 def create_policy(ctx: ServiceContext, account_id: str, name: str, document: str, *, path: str = "/", description: str | None = None) -> ManagedPolicy:
-    if not POLICY_NAME.fullmatch(name):
-        raise ValidationFailed([f"Value '{name}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"])
+    check_name(name, "policyName", 128)
     if len(document) > MAX_MANAGED_POLICY:
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for PolicySize: {MAX_MANAGED_POLICY}", 409)
     check_identity_policy(document)
