@@ -12,7 +12,7 @@ from .masterkey import MasterKey
 from .saml import ValidationSettings
 from .store import ServerKey, SqlStore
 from .store.read_cache import ReadCache
-from .sts.credentials import KeyRing
+from .sts.credentials import InvalidSessionToken, KeyRing, OpenedSession, open_session
 
 
 def utc_now() -> datetime:
@@ -52,6 +52,14 @@ class ServiceContext:
                 self._ring = self._load_ring()
                 self._ring_loaded = time.monotonic()
             return self._ring
+
+    def open_session(self, access_key_id: str, session_token: str) -> OpenedSession:
+        """Unseal a session token; when this node's ring cannot, re-read the ring once (another node may have
+        rotated it) before raising InvalidSessionToken."""
+        try:
+            return open_session(self.key_ring(), access_key_id, session_token)
+        except InvalidSessionToken:
+            return open_session(self.key_ring(reload=True), access_key_id, session_token)
 
     def _load_ring(self) -> KeyRing:
         stored = self.store.list_server_keys()

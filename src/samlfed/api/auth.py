@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..context import ServiceContext
 from ..errors import ServiceError
 from ..iam.service import admin_secret
-from ..sts.credentials import InvalidSessionToken, SessionClaims, open_session
+from ..sts.credentials import InvalidSessionToken, SessionClaims
 from . import sigv4
 
 MISSING = ServiceError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
@@ -38,7 +38,10 @@ def authenticate(ctx: ServiceContext, request: sigv4.HttpRequest) -> Caller:
     if claim.access_key_id.startswith("ASIA"):
         if not claim.session_token:
             raise INVALID_TOKEN
-        session = _open(ctx, claim.access_key_id, claim.session_token)
+        try:
+            session = ctx.open_session(claim.access_key_id, claim.session_token)
+        except InvalidSessionToken:
+            raise INVALID_TOKEN from None
         if now.timestamp() >= session.claims.expires_at:
             raise EXPIRED_TOKEN
         sigv4.verify(request, claim, session.secret_access_key, now)
@@ -50,13 +53,3 @@ def authenticate(ctx: ServiceContext, request: sigv4.HttpRequest) -> Caller:
     sigv4.verify(request, claim, secret, now)
     return Administrator(account_id, claim.access_key_id)
 
-
-def _open(ctx: ServiceContext, access_key_id: str, token: str):  # type: ignore[no-untyped-def]
-    try:
-        return open_session(ctx.key_ring(), access_key_id, token)
-    except InvalidSessionToken:
-        pass
-    try:  # another node may have rotated the ring since we loaded it
-        return open_session(ctx.key_ring(reload=True), access_key_id, token)
-    except InvalidSessionToken:
-        raise INVALID_TOKEN from None

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..context import ServiceContext
 from ..masterkey import MasterKeyError
-from ..sts.credentials import InvalidSessionToken, SessionClaims, open_session
+from ..sts.credentials import InvalidSessionToken, SessionClaims
 
 TOKEN_LIFETIME = timedelta(minutes=15)
 _CONTEXT = "samlfed signin token"
@@ -65,10 +65,7 @@ def get_signin_token(ctx: ServiceContext, session_json: str, session_duration: s
     access_key_id, secret, token = _session_credentials(session_json)
     duration = _duration(session_duration)
     try:
-        try:
-            opened = open_session(ctx.key_ring(), access_key_id, token)
-        except InvalidSessionToken:
-            opened = open_session(ctx.key_ring(reload=True), access_key_id, token)  # a key rotated on another node
+        opened = ctx.open_session(access_key_id, token)
     except InvalidSessionToken:
         raise FederationError("The security token included in the request is invalid.", 403) from None
     if not hmac.compare_digest(opened.secret_access_key.encode(), secret.encode()):
@@ -103,7 +100,7 @@ def redeem_signin_token(ctx: ServiceContext, signin_token: str, now: datetime) -
     if not ctx.store.redeem_once(_REDEEMED_AS, jti, "", expires_at=datetime.fromtimestamp(expires_at, UTC), now=now):
         raise expired
     try:
-        claims = open_session(ctx.key_ring(), access_key_id, token).claims
+        claims = ctx.open_session(access_key_id, token).claims
     except InvalidSessionToken:
         raise expired from None
     return SigninGrant(access_key_id, token, claims, console_expires_at)

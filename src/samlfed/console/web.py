@@ -20,7 +20,7 @@ from ..iam.permissions import role_policy_documents
 from ..pages import FormRefused, Pages, read_form, tokens_match
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
-from ..sts.credentials import InvalidSessionToken, OpenedSession, open_session
+from ..sts.credentials import InvalidSessionToken, OpenedSession
 from .destinations import CONSOLE_HOME, console_destination
 from .federation import FederationError, get_signin_token, redeem_signin_token
 from .sessions import COOKIE, ConsoleState, create_session, end_session, load_session
@@ -289,12 +289,9 @@ def _granted(grant: ConsoleGrant, saml_response: str, switch_until: int) -> Cons
 
 def _open(ctx: ServiceContext, state: ConsoleState) -> OpenedSession | None:
     try:
-        return open_session(ctx.key_ring(), state.access_key_id, state.session_token)
+        return ctx.open_session(state.access_key_id, state.session_token)
     except InvalidSessionToken:
-        try:
-            return open_session(ctx.key_ring(reload=True), state.access_key_id, state.session_token)
-        except InvalidSessionToken:
-            return None
+        return None
 
 
 def _console_view(ctx: ServiceContext, state: ConsoleState, opened: OpenedSession, request: Request) -> dict[str, Any]:
