@@ -15,8 +15,7 @@ from datetime import datetime
 from ..context import ServiceContext
 from ..errors import ServiceError
 from ..saml import MAX_INPUT_CHARS, SamlValidationError, VerifiedAssertion, validate
-from ..saml import constants as c
-from ..saml.aws_claims import role_pairs
+from ..saml.aws_claims import named_role_pairs
 from ..saml.checks import CHECKS
 from ..saml.xmlparse import XmlRejected, parse_xml
 from ..store import NotFound, SamlProvider
@@ -102,14 +101,7 @@ def candidate_providers(saml_response: str) -> list[str]:
         raise SignInRefused(INVALID_RESPONSE, check=CHECKS["input.base64"].title, hint="Post the SAMLResponse exactly as the IdP produced it.") from None
     except XmlRejected:
         raise SignInRefused(INVALID_RESPONSE, check=CHECKS["xml.parse"].title) from None
-    values = tuple(
-        value.text or ""
-        for attribute in root.iter(c.ATTRIBUTE)
-        if attribute.get("Name") == c.AWS_ROLE
-        for value in attribute.iter(c.ATTRIBUTE_VALUE)
-    )
-    pairs, _, _ = role_pairs(values)
-    providers = list(dict.fromkeys(pair.provider_arn for pair in pairs))
+    providers = list(dict.fromkeys(pair.provider_arn for pair in named_role_pairs(root)))
     if not providers:
         raise SignInRefused(INVALID_RESPONSE, check=CHECKS["aws.role"].title, hint=_ROLE_HINT)
     return providers[:MAX_PROVIDERS]

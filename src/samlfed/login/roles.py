@@ -19,8 +19,7 @@ from urllib.parse import urlencode
 from lxml import etree
 from lxml import html as lxml_html
 
-from ..saml import constants as c
-from ..saml.aws_claims import role_pairs
+from ..saml.aws_claims import named_role_pairs
 from ..saml.xmlparse import XmlRejected, parse_xml
 
 _LABEL = re.compile(r"^(?:(?P<alias>.+) \()?(?P<account>\d{12})\)?$")
@@ -55,10 +54,7 @@ def roles_in(saml_response: str) -> list[RoleOption]:
         root = parse_xml(base64.b64decode("".join(saml_response.split()), validate=True))
     except (binascii.Error, ValueError, XmlRejected):
         raise RolesError("the SAML response is not base64 of an XML document") from None
-    values = tuple(
-        value.text or "" for attribute in root.iter(c.ATTRIBUTE) if attribute.get("Name") == c.AWS_ROLE for value in attribute.iter(c.ATTRIBUTE_VALUE)
-    )
-    pairs, _, _ = role_pairs(values)
+    pairs = named_role_pairs(root)
     if not pairs:
         raise RolesError("the SAML response grants no roles (no usable Role attribute)")
     return [RoleOption(pair.role_arn, pair.provider_arn) for pair in pairs]

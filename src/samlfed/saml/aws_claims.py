@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from lxml import etree
+
 from . import constants as c
 from .checks import AwsError
 from .errors import SamlValidationError
@@ -149,6 +151,18 @@ def role_pairs(values: tuple[str, ...]) -> tuple[tuple[RolePair, ...], list[str]
             elif pair not in pairs:
                 pairs.append(pair)
     return tuple(pairs), problems, warnings
+
+
+def named_role_pairs(root: etree._Element) -> tuple[RolePair, ...]:
+    """The pairs the Role attribute of an UNVERIFIED document names, in document order: only a hint of whom to
+    ask or what to offer (the console picks providers by it, the login client lists roles); never a grant."""
+    values = tuple(
+        value.text or ""
+        for attribute in root.iter(c.ATTRIBUTE)
+        if attribute.get("Name") == c.AWS_ROLE
+        for value in attribute.iter(c.ATTRIBUTE_VALUE)
+    )
+    return role_pairs(values)[0]
 
 
 def _parse_pair(value: str) -> RolePair | str:
