@@ -54,7 +54,11 @@ def tokens_match(presented: str, expected: str) -> bool:
 
 
 async def bounded_body(request: Request, max_bytes: int) -> bytes:
-    """The request body, refusing more than `max_bytes` whatever Content-Length claims (or chunked)."""
+    """The request body, refusing more than `max_bytes`: at once when Content-Length says so (or is not a number),
+    and while reading whatever it claims (or chunked)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+        raise FormRefused("the request is too large")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk

@@ -107,6 +107,8 @@ def test_bad_requests_get_aws_errors_never_a_500(server: dict) -> None:
     for body in ({"Version": "2011-06-15"}, {"Action": "Nope", "Version": "2011-06-15"}, {"Action": "AssumeRoleWithSAML", "Version": "2011-06-15"}):
         response = httpx.post(server["url"], data=body)
         assert 400 <= response.status_code < 500 and b"<ErrorResponse" in response.content and response.headers["x-amzn-RequestId"]
+    too_large = httpx.post(server["url"], content=b"Action=GetCallerIdentity&x=" + b"a" * 300_000, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert too_large.status_code == 413 and b"<Code>ValidationError</Code>" in too_large.content
     host, port = server["url"].removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as raw:  # a byte no HTTP client would send
         raw.sendall(b"GET /?Action=GetCallerIdentity&Version=2011-06-15&x=\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

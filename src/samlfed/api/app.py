@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from ..context import ServiceContext
 from ..errors import ServiceError
+from ..pages import FormRefused, bounded_body
 from . import handlers
 from .auth import Session, authenticate
 from .iam_access import authorize_iam_call
@@ -33,15 +34,10 @@ def _service(query: QueryRequest) -> str:
 
 
 async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        raise ServiceError("ValidationError", "Request body is too large", 413)
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise ServiceError("ValidationError", "Request body is too large", 413)
-    return body
+    try:
+        return await bounded_body(request, MAX_BODY_BYTES)
+    except FormRefused:
+        raise ServiceError("ValidationError", "Request body is too large", 413) from None
 
 
 def _query_string(request: Request) -> str:
