@@ -111,6 +111,8 @@ def test_role_chaining(server: dict, developer: dict) -> None:
     sts = client(server, "sts", **developer)
     code, message, _ = error_of(lambda: sts.assume_role(RoleArn=CHAINED, RoleSessionName="chain", DurationSeconds=7200))
     assert (code, message) == ("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+    code, message, _ = error_of(lambda: sts.assume_role(RoleArn=CHAINED, RoleSessionName="chaîne"))  # AWS's \w is ASCII
+    assert code == "ValidationError" and "at 'roleSessionName' failed to satisfy constraint" in message
     chained = sts.assume_role(RoleArn=CHAINED, RoleSessionName="chain")
     assert chained["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Chained/chain"
     assert chained["SourceIdentity"] == "alice"  # persists through chaining

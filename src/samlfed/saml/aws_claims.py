@@ -16,7 +16,7 @@ from .errors import SamlValidationError
 from .model import RolePair
 
 SESSION_NAME_PATTERN = "[a-zA-Z_0-9+=,.@-]{2,64}"
-_SESSION_NAME = re.compile(SESSION_NAME_PATTERN)
+SESSION_NAME = re.compile(SESSION_NAME_PATTERN)
 _ROLE_ARN = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 _PROVIDER_ARN = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:saml-provider/[\w.-]{1,128}")
 _ASCII_WS = " \t\r\n"
@@ -43,7 +43,7 @@ def role_session_name(attributes: dict[str, tuple[str, ...]]) -> str:
             "the RoleSessionName attribute is missing",
             hint=f"Add an attribute named {c.AWS_ROLE_SESSION_NAME} (for example the user's email or login name); AWS requires it.",
         )
-    if not _SESSION_NAME.fullmatch(value):
+    if not SESSION_NAME.fullmatch(value):
         raise SamlValidationError(
             "aws.role_session_name",
             f"RoleSessionName {value!r} does not match {SESSION_NAME_PATTERN}",
@@ -55,7 +55,7 @@ def role_session_name(attributes: dict[str, tuple[str, ...]]) -> str:
 
 def source_identity(attributes: dict[str, tuple[str, ...]]) -> str | None:
     value = single_value(attributes, c.AWS_SOURCE_IDENTITY, "aws.source_identity")
-    if value is not None and (not _SESSION_NAME.fullmatch(value) or value.lower().startswith("aws:")):
+    if value is not None and (not SESSION_NAME.fullmatch(value) or value.lower().startswith("aws:")):
         raise SamlValidationError(
             "aws.source_identity",
             f"SourceIdentity {value!r} does not match {SESSION_NAME_PATTERN} or begins with aws:",

@@ -9,7 +9,6 @@ SourceIdentity carry over (and a SourceIdentity needs `sts:SetSourceIdentity` in
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from ..context import ServiceContext
@@ -17,13 +16,13 @@ from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
 from ..iam.permissions import SessionPermissions, session_permissions
 from ..policy import MalformedPolicy, Request, authorize, evaluate
+from ..saml.aws_claims import SESSION_NAME
 from ..store import NotFound, Role
 from .assume import check_session_policies, trust_document
 from .credentials import SessionClaims, TemporaryCredentials, issue
 
 log = logging.getLogger("samlfed.sts")
 CHAINED_LIMIT = 3600
-_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ def _check(request: AssumeRoleRequest) -> None:
     violations = []
     if not 20 <= len(request.role_arn) <= 2048:
         violations.append(f"Value '{request.role_arn}' at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048")
-    if not _SESSION_NAME.fullmatch(request.session_name):
+    if not SESSION_NAME.fullmatch(request.session_name):
         violations.append(f"Value '{request.session_name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")
     duration = request.duration_seconds
     if duration is not None and not 900 <= duration <= 43200:
