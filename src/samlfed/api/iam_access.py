@@ -10,6 +10,7 @@ import logging
 
 from ..context import ServiceContext
 from ..errors import ServiceError
+from ..iam import arns
 from ..iam.permissions import session_permissions
 from ..policy import Request, authorize
 from ..store import NotFound
@@ -26,12 +27,12 @@ def iam_resource(ctx: ServiceContext, account_id: str, action: str, params: dict
         try:
             return ctx.store.get_role(account_id, params["RoleName"], with_tags=False).arn
         except NotFound:
-            return f"{prefix}:role/{params['RoleName']}"
+            return arns.role_arn(account_id, params["RoleName"])
     for arn_parameter in ("SAMLProviderArn", "PolicyArn", "PolicySourceArn"):
         if arn_parameter in params:
             return params[arn_parameter]
     if action == "CreateSAMLProvider" and "Name" in params:
-        return f"{prefix}:saml-provider/{params['Name']}"
+        return arns.provider_arn(account_id, params["Name"])
     if action == "CreatePolicy" and "PolicyName" in params:
         return f"{prefix}:policy{params.get('Path', '/')}{params['PolicyName']}"
     return {

@@ -44,6 +44,11 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _redemption(issuer: str, assertion_id: str, role_arn: str) -> str:
+    """The key a use of (issuer, assertion, role) is recorded under."""
+    return hashlib.sha256("\x00".join((issuer, assertion_id, role_arn)).encode()).hexdigest()
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -430,7 +435,7 @@ class SqlStore:
 
     def redeem_once(self, issuer: str, assertion_id: str, role_arn: str, *, expires_at: datetime, now: datetime) -> bool:
         """Record a use of (issuer, assertion, role); False when it was already used. Atomic across nodes."""
-        redemption = hashlib.sha256("\x00".join((issuer, assertion_id, role_arn)).encode()).hexdigest()
+        redemption = _redemption(issuer, assertion_id, role_arn)
         try:
             with self._tx() as db:
                 db.execute(delete(t.redeemed_assertions).where(t.redeemed_assertions.c.expires_at < now))
@@ -441,7 +446,7 @@ class SqlStore:
 
     def was_redeemed(self, issuer: str, assertion_id: str, role_arn: str, *, now: datetime) -> bool:
         """Whether (issuer, assertion, role) has a live use recorded (a look, not a use)."""
-        redemption = hashlib.sha256("\x00".join((issuer, assertion_id, role_arn)).encode()).hexdigest()
+        redemption = _redemption(issuer, assertion_id, role_arn)
         table = t.redeemed_assertions
         with self._tx() as db:
             row = db.execute(select(table.c.expires_at).where(table.c.redemption == redemption)).first()
