@@ -112,6 +112,7 @@ def test_inline_policies_and_delete_conflict(store: SqlStore) -> None:
     store.put_role_policy(ACCOUNT, "developer", "S3Read", '{"v":2}')
     assert store.get_role_policy(ACCOUNT, "Developer", "S3Read") == '{"v":2}'
     assert store.list_role_policies(ACCOUNT, "Developer") == ["S3Read"]
+    assert store.role_policy_documents(ACCOUNT, "Developer") == [("S3Read", '{"v":2}')]
     with pytest.raises(Conflict):
         store.delete_role(ACCOUNT, "Developer")
     store.delete_role_policy(ACCOUNT, "Developer", "S3Read")
@@ -120,6 +121,8 @@ def test_inline_policies_and_delete_conflict(store: SqlStore) -> None:
         store.get_role(ACCOUNT, "Developer")
     with pytest.raises(NotFound):
         store.put_role_policy(ACCOUNT, "Developer", "S3Read", "{}")
+    with pytest.raises(NotFound):
+        store.role_policy_documents(ACCOUNT, "Developer")
 
 
 def test_role_tags(store: SqlStore) -> None:

@@ -49,7 +49,7 @@ def role_policy_documents(ctx: ServiceContext, account_id: str, role_name: str) 
     """(id, kind, document text) of the role's inline policies, then its attached managed policies.
 
     Raises NotFound when the role does not exist."""
-    inline = [(name, "role", ctx.store.get_role_policy(account_id, role_name, name)) for name in ctx.store.list_role_policies(account_id, role_name)]
+    inline = [(name, "role", document) for name, document in ctx.store.role_policy_documents(account_id, role_name)]
     managed = [(p.arn, "user-managed", p.document) for p in ctx.store.list_attached_role_policies(account_id, role_name)]
     return inline + managed
 

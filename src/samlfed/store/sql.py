@@ -299,10 +299,15 @@ class SqlStore:
         return row.document
 
     def list_role_policies(self, account_id: str, name: str) -> list[str]:
+        return [policy_name for policy_name, _ in self.role_policy_documents(account_id, name)]
+
+    def role_policy_documents(self, account_id: str, name: str) -> list[tuple[str, str]]:
+        """(name, document) of each inline policy of the role, by name, in one read; NotFound for no such role."""
+        table = t.role_policies
         with self._tx() as db:
             self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
-            rows = db.execute(select(t.role_policies.c.policy_name).where(self._role_key(t.role_policies, account_id, name)).order_by(t.role_policies.c.policy_name)).all()
-        return [r.policy_name for r in rows]
+            rows = db.execute(select(table.c.policy_name, table.c.document).where(self._role_key(table, account_id, name)).order_by(table.c.policy_name)).all()
+        return [(r.policy_name, r.document) for r in rows]
 
     def delete_role_policy(self, account_id: str, name: str, policy_name: str) -> None:
         with self._tx() as db:
