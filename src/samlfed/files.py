@@ -1,9 +1,10 @@
-"""Writing files that hold secrets: atomically (a temporary file renamed over the old one) and owner-only."""
+"""Writing files that hold secrets: atomically (complete or not at all) and owner-only from the start."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -18,3 +19,27 @@ def write_private(path: Path, data: bytes, *, parent_mode: int = 0o700) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def read_or_create_private(path: Path, make: Callable[[], bytes], *, parent_mode: int = 0o700) -> bytes:
+    """The content of `path`; when there is none yet, `make()` is put there first, mode 0600.
+
+    The new content is written to a temporary file and linked into place, which fails if the file appeared
+    meanwhile: processes starting together (several workers) all read the one that was first, and never a part.
+    """
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=parent_mode)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # created 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(make())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process was first: its content counts
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    return path.read_bytes()

@@ -17,6 +17,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .files import read_or_create_private
+
 ENV = "SAMLFED_MASTER_KEY"
 
 
@@ -41,12 +43,7 @@ class MasterKey:
                 raise MasterKeyError(f"{ENV} is not base64 of 32 bytes") from None
         if data_dir is None:
             raise MasterKeyError(f"set {ENV} (a database URL was given, so there is no data directory to keep it in)")
-        path = data_dir / "master.key"
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets.token_bytes(32))
-        return cls(path.read_bytes())
+        return cls(read_or_create_private(data_dir / "master.key", lambda: secrets.token_bytes(32)))
 
     def derive(self, purpose: str) -> bytes:
         """A 32-byte key for one purpose (HMAC keys for CSRF tokens and the like), the same on every node."""

@@ -16,6 +16,7 @@ import pyotp
 from ..console.sp import service_provider_key
 from ..context import ServiceContext
 from ..errors import ServiceError
+from ..files import write_private
 from ..iam import service as iam
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
@@ -124,8 +125,7 @@ def _ensure_account(ctx: ServiceContext, account_id: str, alias: str, keys_file:
         return tuple(saved[account_id])  # type: ignore[return-value]
     key = iam.create_access_key(ctx, account_id) if exists else iam.create_account(ctx, account_id, alias)
     saved[account_id] = [key.access_key_id, key.secret_access_key]
-    keys_file.write_text(json.dumps(saved, indent=2))
-    keys_file.chmod(0o600)
+    write_private(keys_file, json.dumps(saved, indent=2).encode())
     return key.access_key_id, key.secret_access_key
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cryptography import x509
 
+from ..files import read_or_create_private
 from ..saml.signing import IdpSigner
 
 CERTIFICATE_LIFETIME = timedelta(days=5 * 365)
@@ -114,10 +115,7 @@ class KeyStore:
     def _new_key(self, now: datetime) -> str:
         kid = secrets.token_hex(8)
         signer = IdpSigner.generate(self.common_name, not_before=now - timedelta(minutes=5), not_after=now + CERTIFICATE_LIFETIME)
-        key_path = self.directory / f"{kid}.key.pem"
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(signer.key_pem())
+        read_or_create_private(self.directory / f"{kid}.key.pem", signer.key_pem)
         (self.directory / f"{kid}.crt.pem").write_bytes(signer.cert_pem())
         return kid
 

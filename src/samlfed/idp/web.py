@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..files import read_or_create_private
 from ..pages import FormRefused, Pages, bounded_body, read_form, tokens_match
 from .authn_request import AuthnRequest, RequestRefused, check_authn_request, parse_authn_request
 from .claims import role_values
@@ -38,12 +39,7 @@ def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
 
 
 def _session_secret(key_dir: Path) -> str:
-    path = key_dir / "session.secret"
-    if not path.exists():
-        key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return read_or_create_private(key_dir / "session.secret", lambda: secrets.token_urlsafe(48).encode()).decode().strip()
 
 
 def build_idp_app(idp: IdentityProvider) -> Starlette:

@@ -1,0 +1,44 @@
+"""Secret files: written owner-only from the start, complete or not at all; created once even when processes race."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from samlfed.files import read_or_create_private, write_private
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_write_private_replaces_whole_and_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "dir" / "secret"
+    write_private(path, b"one")
+    write_private(path, b"two")
+    assert path.read_bytes() == b"two" and mode(path) == 0o600 and mode(path.parent) == 0o700
+    assert [p.name for p in path.parent.iterdir()] == ["secret"]  # no temporary left behind
+
+
+def test_read_or_create_private_creates_once(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "master.key"
+    made: list[int] = []
+
+    def make() -> bytes:
+        made.append(1)
+        return b"first"
+
+    assert read_or_create_private(path, make) == b"first"
+    assert read_or_create_private(path, lambda: b"second") == b"first"
+    assert made == [1] and mode(path) == 0o600 and mode(path.parent) == 0o700
+
+
+def test_read_or_create_private_keeps_the_winner_of_a_race(tmp_path: Path) -> None:
+    path = tmp_path / "session.secret"
+
+    def make_while_another_process_wins() -> bytes:
+        path.write_bytes(b"theirs")  # another worker creates the file while this one is writing
+        return b"ours"
+
+    assert read_or_create_private(path, make_while_another_process_wins) == b"theirs"
+    assert [p.name for p in tmp_path.iterdir()] == ["session.secret"]
