@@ -113,7 +113,7 @@ def _session_decision(ctx: ServiceContext, caller: Session, action: str, resourc
         extra=_context_extra(body.get("context")),
     )
     request = Request(action, permissions.context, resource=resource, principal_type="AWS", principal=claims.role_arn,
-                      principal_aliases=(claims.assumed_role_arn, f"arn:aws:iam::{claims.account_id}:root", claims.account_id))
+                      principal_aliases=claims.principal_aliases)
     result = authorize(permissions.policies, request, session_arn=claims.assumed_role_arn)
     role_tags = permissions.role_tags
     principal = {

@@ -89,12 +89,11 @@ def _trust(role: Role, caller: SessionClaims, permissions: SessionPermissions, d
         trust = trust_document(role.trust_policy)
     except MalformedPolicy:
         raise denied from None
-    account_root = f"arn:aws:iam::{caller.account_id}:root"
     actions = ["sts:AssumeRole"] + (["sts:SetSourceIdentity"] if caller.source_identity else [])
     named_directly = False
     for action in actions:
         decision = evaluate(trust, Request(action, context, principal_type="AWS", principal=caller.role_arn,
-                                           principal_aliases=(caller.assumed_role_arn, account_root, caller.account_id)))
+                                           principal_aliases=caller.principal_aliases))
         if decision.decision != "allowed":
             log.info("AssumeRole denied by trust caller=%s role=%s action=%s", caller.assumed_role_arn, role.arn, action)
             raise denied

@@ -88,6 +88,12 @@ class SessionClaims:
         return datetime.fromtimestamp(self.expires_at, UTC)
 
     @property
+    def principal_aliases(self) -> tuple[str, str, str]:
+        """Other names a trust or resource policy may give this session's principal: its session ARN, its
+        account's root and its account ID."""
+        return (self.assumed_role_arn, f"arn:aws:iam::{self.account_id}:root", self.account_id)
+
+    @property
     def assumed_role_arn(self) -> str:
         partition_and_account = self.role_arn.split(":role/")[0].replace(":iam:", ":sts:")
         role_name = self.role_arn.rsplit("/", 1)[-1]
