@@ -22,7 +22,7 @@ from lxml import etree
 from ..context import ServiceContext
 from ..masterkey import MasterKey, MasterKeyError
 from ..saml import constants as c
-from ..saml.signing import IdpSigner
+from ..saml.signing import IdpSigner, build_authn_request
 
 REQUEST_LIFETIME = timedelta(minutes=5)
 SP_KEY_NAME = "sp-signing"
@@ -120,13 +120,9 @@ def authn_request_url(
     sso_url: str, *, entity_id: str, acs_url: str, request_id: str, now: datetime, relay_state: str | None, signing: IdpSigner | None = None,
 ) -> str:
     """The IdP's SSO URL with a deflated AuthnRequest (HTTP-Redirect binding), signed over the query when `signing`."""
-    p, a = c.NS_PROTOCOL, c.NS_ASSERTION
-    request = etree.Element(
-        etree.QName(p, "AuthnRequest"), nsmap={"samlp": p, "saml": a},
-        ID=request_id, Version="2.0", IssueInstant=now.strftime("%Y-%m-%dT%H:%M:%SZ"), Destination=sso_url,
-        AssertionConsumerServiceURL=acs_url, ProtocolBinding=c.BINDING_HTTP_POST,
+    request = build_authn_request(
+        request_id=request_id, issuer=entity_id, acs_url=acs_url, protocol_binding=c.BINDING_HTTP_POST, issued_at=now, destination=sso_url,
     )
-    etree.SubElement(request, etree.QName(a, "Issuer")).text = entity_id
     compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
     deflated = compressor.compress(etree.tostring(request)) + compressor.flush()
     query = {"SAMLRequest": base64.b64encode(deflated).decode()}

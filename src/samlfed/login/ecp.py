@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from ..saml import constants as c
+from ..saml.signing import build_authn_request
 from ..saml.xmlparse import XmlRejected, parse_xml
 
 NS_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -38,20 +39,16 @@ class EcpRequest:
     request_id: str
 
     def envelope(self) -> bytes:
-        p, a = c.NS_PROTOCOL, c.NS_ASSERTION
         envelope = etree.Element(etree.QName(NS_SOAP, "Envelope"), nsmap={"S": NS_SOAP, "paos": NS_PAOS, "ecp": NS_ECP})
         header = etree.SubElement(envelope, etree.QName(NS_SOAP, "Header"))
         must = {etree.QName(NS_SOAP, "mustUnderstand").text: "1", etree.QName(NS_SOAP, "actor").text: "http://schemas.xmlsoap.org/soap/actor/next"}
         etree.SubElement(header, etree.QName(NS_PAOS, "Request"), {**must, "responseConsumerURL": self.acs_url, "service": NS_ECP})
         ecp_request = etree.SubElement(header, etree.QName(NS_ECP, "Request"), {**must, "IsPassive": "0"})
-        etree.SubElement(ecp_request, etree.QName(a, "Issuer")).text = self.sp_entity_id
+        etree.SubElement(ecp_request, etree.QName(c.NS_ASSERTION, "Issuer")).text = self.sp_entity_id
         body = etree.SubElement(envelope, etree.QName(NS_SOAP, "Body"))
-        request = etree.SubElement(
-            body, etree.QName(p, "AuthnRequest"), nsmap={"samlp": p, "saml": a},
-            ID=self.request_id, Version="2.0", IssueInstant=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            AssertionConsumerServiceURL=self.acs_url, ProtocolBinding=BINDING_PAOS,
-        )
-        etree.SubElement(request, etree.QName(a, "Issuer")).text = self.sp_entity_id
+        body.append(build_authn_request(
+            request_id=self.request_id, issuer=self.sp_entity_id, acs_url=self.acs_url, protocol_binding=BINDING_PAOS, issued_at=datetime.now(UTC),
+        ))
         return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
 
 

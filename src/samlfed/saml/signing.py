@@ -210,6 +210,20 @@ def _assertion(response: etree._Element, spec: AssertionSpec, issued_at: datetim
         _attribute_statement(assertion, attributes, spec)
 
 
+def build_authn_request(
+    *, request_id: str, issuer: str, acs_url: str, protocol_binding: str, issued_at: datetime, destination: str | None = None,
+) -> etree._Element:
+    """An unsigned samlp:AuthnRequest, as the console (HTTP-Redirect) and the login client (ECP) send it."""
+    p, a = c.NS_PROTOCOL, c.NS_ASSERTION
+    attributes = {"ID": request_id, "Version": "2.0", "IssueInstant": utc(issued_at).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if destination is not None:
+        attributes["Destination"] = destination
+    attributes |= {"AssertionConsumerServiceURL": acs_url, "ProtocolBinding": protocol_binding}
+    request = etree.Element(etree.QName(p, "AuthnRequest"), attributes, nsmap={"samlp": p, "saml": a})
+    _sub(request, etree.QName(a, "Issuer").text, issuer)
+    return request
+
+
 def build_response(spec: AssertionSpec) -> etree._Element:
     """An unsigned samlp:Response tree in the shape real IdPs send to AWS."""
     issued_at = utc(spec.issue_instant) if spec.issue_instant is not None else datetime.now(UTC)
