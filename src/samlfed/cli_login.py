@@ -6,9 +6,7 @@ import sys
 import urllib.error
 import urllib.request
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qs
 
 import click
 import typer
@@ -67,14 +65,13 @@ def _ecp_url(profile: LoginProfile) -> str | None:
 
 
 def _read_assertion(source: str) -> str:
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    text = text.strip()
-    if "SAMLResponse=" in text:  # a captured form body
-        values = parse_qs(text).get("SAMLResponse")
-        if not values:
-            raise usage_error("the form body has no SAMLResponse")
-        return values[0]
-    return "".join(text.split())
+    """A captured SAMLResponse, read as the doctor reads one: base64, raw XML, or a form body."""
+    from .doctor import DoctorUsageError, decode_input, read_source
+
+    try:
+        return "".join(decode_input(read_source(source)).split())
+    except DoctorUsageError as exc:
+        raise usage_error(str(exc)) from None
 
 
 def _ecp_response(profile: LoginProfile, ecp_url: str, username: str | None, password_stdin: bool, otp: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import stat
 import sys
@@ -94,6 +95,12 @@ def test_assertion_file_as_a_form_body_and_print_styles(demo: dict, tmp_path: Pa
     assert env.stdout.startswith("export AWS_ACCESS_KEY_ID=ASIA")
     powershell = samlfed(tmp_path, "login", "--profile", "demo", "--assertion-file", "-", "--print", "powershell", stdin=fresh)
     assert powershell.stdout.startswith('$Env:AWS_ACCESS_KEY_ID="ASIA')
+    raw_xml = base64.b64decode(fresh).decode()  # read as the doctor reads input: raw XML too
+    as_xml = samlfed(tmp_path, "login", "--profile", "demo", "--assertion-file", "-", "--print", "env", stdin=raw_xml)
+    assert as_xml.returncode == 0 and as_xml.stdout.startswith("export AWS_ACCESS_KEY_ID=ASIA"), as_xml.stderr
+    assert "+" in fresh
+    pasted = samlfed(tmp_path, "login", "--profile", "demo", "--assertion-file", "-", "--print", "env", stdin=f"SAMLResponse={fresh}")
+    assert pasted.returncode == 0, pasted.stderr  # a pasted field, not URL-encoded: its '+' stay '+'
     assert not (tmp_path / ".aws" / "credentials").exists()
 
 
