@@ -77,10 +77,7 @@ def _targets(statement: Statement, request: Request, variables: bool) -> bool:
             regex = statement.not_resource_regex
             if regex is not None and regex.fullmatch(resource) is not None:
                 return False
-    if statement.principal is None and statement.not_principal is None:
-        return True
     return _principal_matches(statement, request)
-
 
 
 def _missing(statement: Statement, context: Context, variables: bool) -> set[str]:
@@ -126,7 +123,7 @@ class NamedPolicy:
 
     id: str
     type: str
-    """'role' (inline), 'user-managed' / 'aws-managed', 'resource', 'session', 'boundary' or 'none' (custom)."""
+    """'role' (inline), 'user-managed' / 'aws-managed', 'resource', 'session', 'permissions-boundary' or 'none' (custom)."""
     document: PolicyDocument
 
 

@@ -220,7 +220,7 @@ def build_authn_request(
         attributes["Destination"] = destination
     attributes |= {"AssertionConsumerServiceURL": acs_url, "ProtocolBinding": protocol_binding}
     request = etree.Element(etree.QName(p, "AuthnRequest"), attributes, nsmap={"samlp": p, "saml": a})
-    _sub(request, etree.QName(a, "Issuer").text, issuer)
+    _sub(request, c.ISSUER, issuer)
     return request
 
 
