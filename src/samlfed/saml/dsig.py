@@ -17,6 +17,7 @@ import binascii
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -25,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
 from . import constants as c
+from .b64 import strict_b64decode
 from .errors import SamlValidationError
 from .model import ProviderPolicy, SigningKey
 
@@ -35,8 +37,10 @@ _SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 }
 _LEGACY_SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {c.ALG_RSA_SHA1: hashes.SHA1}
 
-_DIGESTS: dict[str, str] = {c.ALG_SHA256: "sha256", c.ALG_SHA384: "sha384", c.ALG_SHA512: "sha512"}
-_LEGACY_DIGESTS: dict[str, str] = {c.ALG_SHA1: "sha1"}
+# The constructors themselves: hashlib.new(name) goes through a Python-level lookup on every call.
+_Digest = Callable[[bytes], "hashlib._Hash"]
+_DIGESTS: dict[str, _Digest] = {c.ALG_SHA256: hashlib.sha256, c.ALG_SHA384: hashlib.sha384, c.ALG_SHA512: hashlib.sha512}
+_LEGACY_DIGESTS: dict[str, _Digest] = {c.ALG_SHA1: hashlib.sha1}
 
 _C14N = frozenset({c.ALG_C14N_EXCLUSIVE})
 _LEGACY_C14N = frozenset({c.ALG_C14N_INCLUSIVE})
@@ -87,13 +91,9 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-_ASCII_WHITESPACE = b" \t\r\n"
-
-
 def _strict_b64(text: str | None, what: str) -> bytes:
     try:
-        data = (text or "").encode("ascii").translate(None, _ASCII_WHITESPACE)  # bytes.translate: 10x str.translate
-        decoded = binascii.a2b_base64(data, strict_mode=True)
+        decoded = strict_b64decode((text or "").encode("ascii"))
     except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
         raise _reject("signature.binding", f"{what} is not valid base64") from None
     if not decoded:
@@ -354,8 +354,7 @@ def enveloped_c14n(bound: BoundSignature) -> bytes:
 def verify(bound: BoundSignature, keys: tuple[SigningKey, ...], policy: ProviderPolicy) -> VerifiedSignature:
     """Check the digest of the enveloping element, then the RSA signature over SignedInfo with each registered key."""
     signed_bytes = enveloped_c14n(bound)
-    digest_name = _DIGESTS.get(bound.digest_method) or _LEGACY_DIGESTS[bound.digest_method]
-    digest = hashlib.new(digest_name, signed_bytes).digest()
+    digest = (_DIGESTS.get(bound.digest_method) or _LEGACY_DIGESTS[bound.digest_method])(signed_bytes).digest()
     if not hmac.compare_digest(digest, bound.digest_value):
         raise _reject(
             "signature.verify",

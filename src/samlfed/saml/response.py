@@ -18,6 +18,7 @@ from lxml import etree
 
 from . import aws_claims, dsig
 from . import constants as c
+from .b64 import strict_b64decode
 from .checks import AwsError
 from .errors import SamlValidationError
 from .model import (
@@ -37,8 +38,6 @@ MAX_INPUT_CHARS = 100_000
 DEFAULT_SETTINGS = ValidationSettings()
 
 _TEXT_ELEMENTS = frozenset({c.ISSUER, c.NAME_ID, c.AUDIENCE, c.ATTRIBUTE_VALUE})
-_ASCII_WS = b" \t\r\n"
-_ASCII_WS_BYTES = (b" ", b"\t", b"\r", b"\n")  # testing each (memchr) is cheaper than copying 100 KB
 _NOT_YET_VALID = AwsError("InvalidIdentityToken", 400, "Response is not yet valid")
 _ENCRYPTED = AwsError("InvalidIdentityToken", 400, "encrypted assertions are not enabled for this provider")
 
@@ -172,9 +171,8 @@ class _Pipeline:
 
         def b64() -> str:
             nonlocal decoded
-            compact = raw.translate(None, _ASCII_WS) if any(ws in raw for ws in _ASCII_WS_BYTES) else raw
             try:
-                decoded = binascii.a2b_base64(compact, strict_mode=True)
+                decoded = strict_b64decode(raw)
             except (binascii.Error, ValueError):
                 raise SamlValidationError(
                     "input.base64",
