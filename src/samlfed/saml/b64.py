@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import pybase64
 
-ASCII_WHITESPACE = b" \t\r\n"
-_WHITESPACE_BYTES = (b" ", b"\t", b"\r", b"\n")
+_ASCII_WHITESPACE = b" \t\r\n"
 
 
 def strict_b64decode(data: bytes) -> bytes:
     """Decode strict base64 after dropping ASCII whitespace (line breaks are common); raise binascii.Error."""
-    if any(ws in data for ws in _WHITESPACE_BYTES):  # four memchr passes cost less than copying 100 KB
-        data = data.translate(None, ASCII_WHITESPACE)
+    if b"\n" in data or b" " in data or b"\r" in data or b"\t" in data:  # memchr passes: cheaper than copying 100 KB
+        data = data.translate(None, _ASCII_WHITESPACE)
     return pybase64.b64decode(data, validate=True)
 

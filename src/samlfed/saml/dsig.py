@@ -227,10 +227,13 @@ def _check_signature_elements(elements: list[etree._Element]) -> None:
     A second SignedInfo or Reference hidden in KeyInfo is how verifiers that search instead of walking the
     structure get confused (xml-crypto CVE-2025-29774).
     """
+    singletons = 0
     for element in elements:
         tag = element.tag
         if not isinstance(tag, str):
             raise _reject("signature.binding", "the signature contains a comment or processing instruction")
+        if tag in _SINGLETONS:
+            singletons += 1
         names = element.keys()
         if names:
             allowed = _ALLOWED_ATTRIBUTES.get(tag)
@@ -238,7 +241,7 @@ def _check_signature_elements(elements: list[etree._Element]) -> None:
                 extra = sorted(set(names) - allowed)
                 raise _reject("signature.binding", f"ds:{_local(tag)} carries unexpected attributes {extra}")
     # The structural checks find each singleton in its place; any further one is an extra copy.
-    if sum(1 for _ in elements[0].iter(*_SINGLETONS)) != len(_SINGLETONS):
+    if singletons != len(_SINGLETONS):
         raise _reject(
             "signature.binding",
             "the signature holds more than one Signature, SignedInfo, Reference, Transforms, DigestValue or SignatureValue",

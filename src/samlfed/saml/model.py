@@ -23,6 +23,14 @@ class SigningKey:
     key_size: int
     thumbprint: str
     """SHA-256 of the DER certificate (or of the DER public key for a bare key), lowercase hex."""
+    not_valid_before: datetime | None = field(init=False)
+    not_valid_after: datetime | None = field(init=False)
+    """The certificate's validity, read once (every validation looks at it); None for a bare key."""
+
+    def __post_init__(self) -> None:
+        certificate = self.certificate
+        object.__setattr__(self, "not_valid_before", certificate.not_valid_before_utc if certificate else None)
+        object.__setattr__(self, "not_valid_after", certificate.not_valid_after_utc if certificate else None)
 
     @classmethod
     def from_certificate(cls, certificate: x509.Certificate) -> SigningKey:
@@ -46,14 +54,6 @@ class SigningKey:
             raise ValueError("only RSA signing keys are supported")
         der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
         return cls(key, None, key.key_size, hashlib.sha256(der).hexdigest())
-
-    @property
-    def not_valid_before(self) -> datetime | None:
-        return self.certificate.not_valid_before_utc if self.certificate else None
-
-    @property
-    def not_valid_after(self) -> datetime | None:
-        return self.certificate.not_valid_after_utc if self.certificate else None
 
     @property
     def subject(self) -> str:

@@ -106,15 +106,35 @@ def _children(parent: etree._Element, tag: str) -> list[etree._Element]:
     return [child for child in parent if child.tag == tag]
 
 
-def _one(parent: etree._Element, tag: str, check_id: str, *, required: bool = True) -> etree._Element | None:
-    found = _children(parent, tag)
-    if len(found) > 1:
-        raise SamlValidationError(check_id, f"{_local(parent.tag)} has {len(found)} {_local(tag)} elements; at most one is allowed")
-    if not found:
-        if required:
-            raise SamlValidationError(check_id, f"{_local(parent.tag)} has no {_local(tag)}")
-        return None
-    return found[0]
+class _Children:
+    """The child elements of one element grouped by tag, in one pass: the checks look up several tags of the
+    same parent, and a pass over the children costs more than the lookups."""
+
+    __slots__ = ("parent", "_by_tag")
+
+    def __init__(self, parent: etree._Element) -> None:
+        self.parent = parent
+        by_tag: dict[object, list[etree._Element]] = {}
+        for child in parent:
+            tag = child.tag
+            if tag in by_tag:
+                by_tag[tag].append(child)
+            else:
+                by_tag[tag] = [child]
+        self._by_tag = by_tag
+
+    def all(self, tag: str) -> list[etree._Element]:
+        return self._by_tag.get(tag, [])
+
+    def one(self, tag: str, check_id: str, *, required: bool = True) -> etree._Element | None:
+        found = self._by_tag.get(tag, ())
+        if len(found) > 1:
+            raise SamlValidationError(check_id, f"{_local(self.parent.tag)} has {len(found)} {_local(tag)} elements; at most one is allowed")
+        if not found:
+            if required:
+                raise SamlValidationError(check_id, f"{_local(self.parent.tag)} has no {_local(tag)}")
+            return None
+        return found[0]
 
 
 def _instant(value: str | None, what: str, check_id: str) -> datetime | None:
@@ -375,6 +395,8 @@ class _Semantics:
         self.assertion = assertion
         # Holding every element keeps lxml's proxies alive, so the many lookups below don't rebuild them.
         self._elements = list(assertion.iter())
+        self.in_response = _Children(response)
+        self.in_assertion = _Children(assertion)
         self.now = run.now
         self.skew = run.settings.clock_skew
         self.trust = run.trust
@@ -384,8 +406,11 @@ class _Semantics:
         step = self.run.step
         a = self.assertion
         try:
-            self.conditions = _one(a, c.CONDITIONS, "conditions.not_before", required=False)
-            self.subject = _one(a, c.SUBJECT, "subject_confirmation")
+            self.conditions = self.in_assertion.one(c.CONDITIONS, "conditions.not_before", required=False)
+            self.in_conditions = _Children(self.conditions) if self.conditions is not None else None
+            subject = self.in_assertion.one(c.SUBJECT, "subject_confirmation")
+            assert subject is not None
+            self.in_subject = _Children(subject)
             self.bearer_data = self._bearer_confirmation_data()
         except SamlValidationError as error:
             raise self.run._failed(error) from None
@@ -422,7 +447,7 @@ class _Semantics:
             authn_instant=self.authn_instant,
             session_not_on_or_after=self.session_not_on_or_after,
             session_index=self.session_index,
-            one_time_use=self.conditions is not None and bool(_children(self.conditions, c.ONE_TIME_USE)),
+            one_time_use=self.in_conditions is not None and bool(self.in_conditions.all(c.ONE_TIME_USE)),
             in_response_to=self._in_response_to(which),
             attributes=self.attributes,
             signed=which,
@@ -442,28 +467,27 @@ class _Semantics:
 
     def _bearer_confirmation_data(self) -> list[etree._Element | None]:
         """SubjectConfirmationData of each bearer SubjectConfirmation (None where it has none)."""
-        assert self.subject is not None
         return [
             next(iter(_children(sc, c.SUBJECT_CONFIRMATION_DATA)), None)
-            for sc in _children(self.subject, c.SUBJECT_CONFIRMATION)
+            for sc in self.in_subject.all(c.SUBJECT_CONFIRMATION)
             if sc.get("Method") == c.CM_BEARER
         ]
 
     def _issuer(self) -> str:
         expected = self.trust.entity_id
-        issuer_el = _one(self.assertion, c.ISSUER, "issuer")
+        issuer_el = self.in_assertion.one(c.ISSUER, "issuer")
         self.issuer = _text(issuer_el)
         hint = f"The provider's metadata has entityID {expected!r}. Register the metadata of the IdP that sent this response, or fix the IdP's issuer setting."
         if self.issuer != expected:
             raise SamlValidationError("issuer", f"the Assertion Issuer {self.issuer!r} is not the provider's entity ID {expected!r}", hint=hint)
-        response_issuer = _one(self.response, c.ISSUER, "issuer", required=False)
+        response_issuer = self.in_response.one(c.ISSUER, "issuer", required=False)
         if response_issuer is not None and _text(response_issuer) != expected:
             raise SamlValidationError("issuer", f"the Response Issuer {_text(response_issuer)!r} is not the provider's entity ID {expected!r}", hint=hint)
         return self.issuer
 
     def _status(self) -> str:
-        status = _one(self.response, c.STATUS, "status")
-        code = _one(status, c.STATUS_CODE, "status")
+        status = self.in_response.one(c.STATUS, "status")
+        code = _Children(status).one(c.STATUS_CODE, "status")
         value = code.get("Value")
         if value != c.STATUS_SUCCESS:
             detail = [value or "(none)"] + [sub.get("Value", "") for sub in code.iter(c.STATUS_CODE) if sub is not code]
@@ -492,23 +516,25 @@ class _Semantics:
                 f"the assertion is valid only from {_iso(self.not_before)}; now is {_iso(self.now)}",
                 hint="The IdP's clock is ahead of this server's (or this server's is behind): synchronise both with NTP.",
             )
-        return f"NotBefore {_iso(self.not_before)}"
+        return f"NotBefore {cond.get('NotBefore')}"  # as written: formatting the parsed instant costs more than the check
 
     def _not_on_or_after(self) -> str:
-        bounds: list[tuple[str, datetime]] = []
+        bounds: list[tuple[str, datetime, str]] = []  # (what, instant, as written)
         cond = self.conditions
         if cond is not None:
-            value = _instant(cond.get("NotOnOrAfter"), "Conditions NotOnOrAfter", "conditions.not_on_or_after")
+            written = cond.get("NotOnOrAfter")
+            value = _instant(written, "Conditions NotOnOrAfter", "conditions.not_on_or_after")
             if value is not None:
-                bounds.append(("Conditions NotOnOrAfter", value))
+                bounds.append(("Conditions NotOnOrAfter", value, written))
             elif self.trust.policy.require_condition_bounds:
                 raise SamlValidationError("conditions.not_on_or_after", "Conditions has no NotOnOrAfter, which this provider requires")
         for data in self.bearer_data:
             if data is not None:
-                value = _instant(data.get("NotOnOrAfter"), "SubjectConfirmationData NotOnOrAfter", "conditions.not_on_or_after")
+                written = data.get("NotOnOrAfter")
+                value = _instant(written, "SubjectConfirmationData NotOnOrAfter", "conditions.not_on_or_after")
                 if value is not None:
-                    bounds.append(("SubjectConfirmationData NotOnOrAfter", value))
-        for what, bound in bounds:
+                    bounds.append(("SubjectConfirmationData NotOnOrAfter", value, written))
+        for what, bound, _ in bounds:
             if self.now - self.skew >= bound:
                 raise SamlValidationError(
                     "conditions.not_on_or_after",
@@ -517,11 +543,13 @@ class _Semantics:
                 )
         if not bounds:
             raise SamlValidationError("conditions.not_on_or_after", "the assertion states no NotOnOrAfter at all")
-        self.expiries = [b for _, b in bounds]
-        return f"valid until {_iso(min(self.expiries))}"
+        self.expiries = [b for _, b, _ in bounds]
+        _, _, first_written = min(bounds, key=lambda bound: bound[1])
+        return f"valid until {first_written}"
 
     def _issue_instant(self) -> str:
-        issued = _instant(self.assertion.get("IssueInstant"), "Assertion IssueInstant", "issue_instant")
+        written = self.assertion.get("IssueInstant")
+        issued = _instant(written, "Assertion IssueInstant", "issue_instant")
         if issued is None:
             raise SamlValidationError("issue_instant", "the Assertion has no IssueInstant")
         self.issue_instant = issued
@@ -539,11 +567,10 @@ class _Semantics:
                 f"the assertion was issued at {_iso(issued)}, more than {int(self.settings.max_assertion_age.total_seconds() // 60)} minutes ago",
                 hint="Assertions must be redeemed within 5 minutes of issuance: sign in again (and don't cache SAML responses longer).",
             )
-        return f"issued {_iso(issued)}"
+        return f"issued {written}"
 
     def _audience(self) -> str:
-        cond = self.conditions
-        restrictions = _children(cond, c.AUDIENCE_RESTRICTION) if cond is not None else []
+        restrictions = self.in_conditions.all(c.AUDIENCE_RESTRICTION) if self.in_conditions is not None else []
         if not restrictions:
             raise SamlValidationError(
                 "audience",
@@ -599,10 +626,9 @@ class _Semantics:
         return f"bearer, Recipient {recipient}"
 
     def _name_id(self) -> str:
-        assert self.subject is not None
-        if _children(self.subject, c.ENCRYPTED_ID):
+        if self.in_subject.all(c.ENCRYPTED_ID):
             raise SamlValidationError("subject.name_id", "the NameID is encrypted (EncryptedID), which is not supported")
-        name_id = _one(self.subject, c.NAME_ID, "subject.name_id", required=False)
+        name_id = self.in_subject.one(c.NAME_ID, "subject.name_id", required=False)
         value = _text(name_id).strip() if name_id is not None else ""
         if not value:
             raise SamlValidationError(
@@ -621,7 +647,7 @@ class _Semantics:
         merged: dict[str, list[str]] = {}
         skipped: list[str] = []
         nil = f"{{{c.NS_XSI}}}nil"
-        for statement in _children(self.assertion, c.ATTRIBUTE_STATEMENT):
+        for statement in self.in_assertion.all(c.ATTRIBUTE_STATEMENT):
             for attribute in _children(statement, c.ATTRIBUTE):
                 name = attribute.get("Name")
                 if not name:
@@ -647,20 +673,22 @@ class _Semantics:
         return summary
 
     def _session(self) -> str | None:
-        statements = _children(self.assertion, c.AUTHN_STATEMENT)
+        statements = self.in_assertion.all(c.AUTHN_STATEMENT)
         self.authn_instant = self.session_not_on_or_after = self.session_index = None
+        ends_written = None
         for statement in statements:
             self.authn_instant = self.authn_instant or _instant(statement.get("AuthnInstant"), "AuthnInstant", "session.not_on_or_after")
             self.session_index = self.session_index or statement.get("SessionIndex")
-            ends = _instant(statement.get("SessionNotOnOrAfter"), "SessionNotOnOrAfter", "session.not_on_or_after")
+            written = statement.get("SessionNotOnOrAfter")
+            ends = _instant(written, "SessionNotOnOrAfter", "session.not_on_or_after")
             if ends is not None and (self.session_not_on_or_after is None or ends < self.session_not_on_or_after):
-                self.session_not_on_or_after = ends
+                self.session_not_on_or_after, ends_written = ends, written
         ends = self.session_not_on_or_after
         if ends is None:
             return None
         if ends <= self.now:
             raise SamlValidationError("session.not_on_or_after", f"the IdP session ended at {_iso(ends)} (SessionNotOnOrAfter)", hint="Sign in at the IdP again.")
-        return f"IdP session until {_iso(ends)}"
+        return f"IdP session until {ends_written}"
 
 
 def validate_response(
