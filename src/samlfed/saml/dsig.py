@@ -80,7 +80,7 @@ def _reject(check_id: str, message: str, hint: str | None = None) -> SamlValidat
 def _children(element: etree._Element) -> list[etree._Element]:
     """Element children only; comments and processing instructions inside ds: markup are refused."""
     kids = []
-    for child in element:
+    for child in element[:]:  # collected in C: faster than lxml's child iterator
         if not isinstance(child.tag, str):
             raise _reject("signature.binding", f"{_local(element.tag)} contains a comment or processing instruction")
         kids.append(child)
