@@ -166,11 +166,18 @@ def named_role_pairs(root: etree._Element) -> tuple[RolePair, ...]:
 
 
 def _parse_pair(value: str) -> RolePair | str:
-    pieces = [p.strip(_ASCII_WS) for p in value.split(",")]
+    pieces = value.split(",")
     if len(pieces) != 2:
         return f"Role value {value!r} is not one 'role ARN,provider ARN' pair separated by a comma"
-    roles = [p for p in pieces if _ROLE_ARN.fullmatch(p)]
-    providers = [p for p in pieces if _PROVIDER_ARN.fullmatch(p)]
-    if len(roles) != 1 or len(providers) != 1:
+    first, second = pieces[0].strip(_ASCII_WS), pieces[1].strip(_ASCII_WS)
+    # A role ARN (":role/") is never a provider ARN (":saml-provider/"), so one role and one provider means:
+    # one piece is a role, and the other a provider.
+    if _ROLE_ARN.fullmatch(first):
+        role, provider = first, second
+    elif _ROLE_ARN.fullmatch(second):
+        role, provider = second, first
+    else:
+        role = provider = ""
+    if not role or not _PROVIDER_ARN.fullmatch(provider):
         return f"Role value {value!r} does not hold exactly one role ARN and one saml-provider ARN"
-    return RolePair(roles[0], providers[0])
+    return RolePair(role, provider)
