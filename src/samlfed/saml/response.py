@@ -39,6 +39,7 @@ MAX_INPUT_CHARS = 100_000
 DEFAULT_SETTINGS = ValidationSettings()
 
 _TEXT_ELEMENTS = frozenset({c.ISSUER, c.NAME_ID, c.AUDIENCE, c.ATTRIBUTE_VALUE})
+_XSI_NIL = f"{{{c.NS_XSI}}}nil"
 _NOT_YET_VALID = AwsError("InvalidIdentityToken", 400, "Response is not yet valid")
 _ENCRYPTED = AwsError("InvalidIdentityToken", 400, "encrypted assertions are not enabled for this provider")
 
@@ -432,7 +433,7 @@ class _Semantics:
         step("attributes.unique", self._attributes)
         step("session.not_on_or_after", self._session)
 
-        not_on_or_after = min(self.expiries)
+        not_on_or_after = self.not_on_or_after
         redeem_by = min(not_on_or_after, self.issue_instant + self.settings.max_assertion_age)
         return VerifiedResponse(
             issuer=self.issuer,
@@ -482,17 +483,22 @@ class _Semantics:
         expected = self.trust.entity_id
         issuer_el = self.in_assertion.one(c.ISSUER, "issuer")
         self.issuer = _text(issuer_el)
-        hint = f"The provider's metadata has entityID {expected!r}. Register the metadata of the IdP that sent this response, or fix the IdP's issuer setting."
         if self.issuer != expected:
-            raise SamlValidationError("issuer", f"the Assertion Issuer {self.issuer!r} is not the provider's entity ID {expected!r}", hint=hint)
+            raise SamlValidationError("issuer", f"the Assertion Issuer {self.issuer!r} is not the provider's entity ID {expected!r}", hint=self._issuer_hint())
         response_issuer = self.in_response.one(c.ISSUER, "issuer", required=False)
         if response_issuer is not None and _text(response_issuer) != expected:
-            raise SamlValidationError("issuer", f"the Response Issuer {_text(response_issuer)!r} is not the provider's entity ID {expected!r}", hint=hint)
+            raise SamlValidationError(
+                "issuer", f"the Response Issuer {_text(response_issuer)!r} is not the provider's entity ID {expected!r}", hint=self._issuer_hint()
+            )
         return self.issuer
+
+    def _issuer_hint(self) -> str:
+        return f"The provider's metadata has entityID {self.trust.entity_id!r}. Register the metadata of the IdP that sent this response, or fix the IdP's issuer setting."
 
     def _status(self) -> str:
         status = self.in_response.one(c.STATUS, "status")
         code = _Children(status).one(c.STATUS_CODE, "status")
+        assert code is not None
         value = code.get("Value")
         if value != c.STATUS_SUCCESS:
             detail = [value or "(none)"] + [sub.get("Value", "") for sub in code.iter(c.STATUS_CODE) if sub is not code]
@@ -524,7 +530,7 @@ class _Semantics:
         return f"NotBefore {cond.get('NotBefore')}"  # as written: formatting the parsed instant costs more than the check
 
     def _not_on_or_after(self) -> str:
-        bounds: list[tuple[str, datetime, str]] = []  # (what, instant, as written)
+        bounds: list[tuple[str, datetime, str | None]] = []  # (what, instant, as written)
         cond = self.conditions
         if cond is not None:
             written = cond.get("NotOnOrAfter")
@@ -539,18 +545,20 @@ class _Semantics:
                 value = _instant(written, "SubjectConfirmationData NotOnOrAfter", "conditions.not_on_or_after")
                 if value is not None:
                     bounds.append(("SubjectConfirmationData NotOnOrAfter", value, written))
-        for what, bound, _ in bounds:
-            if self.now - self.skew >= bound:
-                raise SamlValidationError(
-                    "conditions.not_on_or_after",
-                    f"{what} {_iso(bound)} has passed; now is {_iso(self.now)}",
-                    hint="The response expired: sign in at the IdP again. If this happens at once, compare the clocks of the IdP and this server.",
-                )
         if not bounds:
             raise SamlValidationError("conditions.not_on_or_after", "the assertion states no NotOnOrAfter at all")
-        self.expiries = [b for _, b, _ in bounds]
-        _, _, first_written = min(bounds, key=lambda bound: bound[1])
-        return f"valid until {first_written}"
+        earliest = bounds[0]
+        for bound in bounds:
+            if self.now - self.skew >= bound[1]:
+                raise SamlValidationError(
+                    "conditions.not_on_or_after",
+                    f"{bound[0]} {_iso(bound[1])} has passed; now is {_iso(self.now)}",
+                    hint="The response expired: sign in at the IdP again. If this happens at once, compare the clocks of the IdP and this server.",
+                )
+            if bound[1] < earliest[1]:
+                earliest = bound
+        self.not_on_or_after = earliest[1]
+        return f"valid until {earliest[2]}"
 
     def _issue_instant(self) -> str:
         written = self.assertion.get("IssueInstant")
@@ -583,10 +591,14 @@ class _Semantics:
                 hint="Set the IdP application's audience (SP entity ID) to urn:amazon:webservices.",
             )
         audiences: list[str] = []
+        settings, trust = self.settings, self.trust
         for restriction in restrictions:
             values = [_text(a) for a in _children(restriction, c.AUDIENCE)]
             audiences.extend(values)
-            if not any(self.settings.audience_accepted(v, self.trust) for v in values):
+            for value in values:
+                if settings.audience_accepted(value, trust):
+                    break
+            else:
                 raise SamlValidationError(
                     "audience",
                     f"no accepted audience in AudienceRestriction {values}",
@@ -651,20 +663,24 @@ class _Semantics:
     def _attributes(self) -> str | Warn:
         merged: dict[str, list[str]] = {}
         skipped: list[str] = []
-        nil = f"{{{c.NS_XSI}}}nil"
+        nil = _XSI_NIL
         for statement in self.in_assertion.all(c.ATTRIBUTE_STATEMENT):
             for attribute in _children(statement, c.ATTRIBUTE):
                 name = attribute.get("Name")
                 if not name:
                     raise SamlValidationError("attributes.unique", "an Attribute has no Name")
-                if name in merged and name not in c.MULTI_ATTRIBUTE_NAMES:
+                values = merged.get(name)
+                if values is None:
+                    values = merged[name] = []
+                elif name not in c.MULTI_ATTRIBUTE_NAMES:
                     raise SamlValidationError(
                         "attributes.unique",
                         f"the attribute {name!r} appears more than once",
                         hint="Only the Role attribute may repeat; put multiple values into one Attribute element.",
                     )
-                values = merged.setdefault(name, [])
-                for value in _children(attribute, c.ATTRIBUTE_VALUE):
+                for value in attribute[:]:  # see _children
+                    if value.tag != c.ATTRIBUTE_VALUE:
+                        continue
                     if len(value):
                         if name.startswith(c.AWS_ATTR_PREFIX):
                             raise SamlValidationError("attributes.unique", f"a value of {name!r} contains XML elements instead of text")
