@@ -155,6 +155,19 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds").replace("+00:00", "Z")
 
 
+@dataclass(slots=True)
+class _Signed:
+    """What the signature stage hands on: elements re-parsed from the canonical bytes a registered key signed."""
+
+    response: etree._Element
+    """The signed Response re-parsed when it is signed, else the original (unsigned) one: used only to reject."""
+    assertion: etree._Element
+    assertion_bytes: bytes
+    """The canonical bytes `assertion` was parsed from: its own signed bytes, or the signed Response's."""
+    thumbprint: str
+    which: Literal["assertion", "response", "both"]
+
+
 class _Pipeline:
     def __init__(self, trust: ProviderTrust, now: datetime, settings: ValidationSettings) -> None:
         self.trust = trust
@@ -292,8 +305,7 @@ class _Pipeline:
 
     # --- signature -----------------------------------------------------------------------------------
 
-    def verify_signatures(self, doc: _Document) -> tuple[etree._Element, etree._Element, str, Literal["assertion", "response", "both"]]:
-        """Returns (signed Response-level element, signed Assertion, key thumbprint, which were signed)."""
+    def verify_signatures(self, doc: _Document) -> _Signed:
         bound: list[dsig.BoundSignature] = []
         assertion = doc.assertions[0]
         policy = self.trust.policy
@@ -353,21 +365,21 @@ class _Pipeline:
         assertion_signed = results.get(id(assertion))
         if assertion_signed is not None:
             signed_assertion = assertion_signed[1]
-            thumbprint = assertion_signed[0].key.thumbprint
+            signed_by = assertion_signed[0]
         else:
             assert response_signed is not None
             inner = response_signed[1].findall(c.ASSERTION)
             if len(inner) != 1:  # cannot happen after the shape checks; refuse rather than guess
                 raise self._failed(SamlValidationError("signature.verify", "the signed Response does not hold exactly one Assertion"))
             signed_assertion = inner[0]
-            thumbprint = response_signed[0].key.thumbprint
+            signed_by = response_signed[0]
         # Response-level fields (Status, Destination, Issuer) come from the signed Response when it is signed;
         # otherwise they are unsigned, and are only ever used to reject, never as claims.
         response_level = response_signed[1] if response_signed is not None else doc.root
         which: Literal["assertion", "response", "both"] = (
             "both" if response_signed and assertion_signed else "assertion" if assertion_signed else "response"
         )
-        return response_level, signed_assertion, thumbprint, which
+        return _Signed(response_level, signed_assertion, signed_by.signed_bytes, signed_by.key.thumbprint, which)
 
     def _certificate(self, keys: list) -> str | Warn:
         for key in keys:
@@ -388,28 +400,32 @@ def _parse_and_verify(
     run = _Pipeline(trust, now, settings)
     data = run.decode(saml_response)
     doc = run.parse(data)
-    response, assertion, thumbprint, which = run.verify_signatures(doc)
-    facts = _Semantics(run, response, assertion)
-    verified = facts.check_all(thumbprint, which)
+    verified = _Semantics(run, run.verify_signatures(doc)).check_all()
     return run, verified
 
 
 class _Semantics:
     """Exact SAML semantics (bar §1 step 10), over elements re-parsed from signed bytes."""
 
-    def __init__(self, run: _Pipeline, response: etree._Element, assertion: etree._Element) -> None:
+    def __init__(self, run: _Pipeline, signed: _Signed) -> None:
         self.run = run
-        self.response = response
-        self.assertion = assertion
-        self.in_response = _Children(response)
-        self.in_assertion = _Children(assertion)
-        self.now = run.now
-        self.skew = run.settings.clock_skew
-        self.trust = run.trust
+        self.signed = signed
+        self.response = signed.response
+        self.assertion = signed.assertion
+        self.in_response = _Children(signed.response)
+        self.in_assertion = _Children(signed.assertion)
+        self.now = now = run.now
         self.settings = run.settings
+        self.trust = run.trust
+        skew = run.settings.clock_skew
+        self.latest_start = now + skew
+        """A start (NotBefore, IssueInstant) after this lies in the future, even allowing for clock skew."""
+        self.earliest_end = now - skew
+        """An end (NotOnOrAfter) at or before this has passed, even allowing for clock skew."""
 
-    def check_all(self, thumbprint: str, which: Literal["assertion", "response", "both"]) -> VerifiedResponse:
+    def check_all(self) -> VerifiedResponse:
         step = self.run.step
+        which = self.signed.which
         a = self.assertion
         try:
             self.conditions = self.in_assertion.one(c.CONDITIONS, "conditions.not_before", required=False)
@@ -457,7 +473,7 @@ class _Semantics:
             in_response_to=self._in_response_to(which),
             attributes=self.attributes,
             signed=which,
-            key_thumbprint=thumbprint,
+            key_thumbprint=self.signed.thumbprint,
             warnings=tuple(self.run.report.warnings),
             checks=tuple(self.run.report.results),
         )
@@ -521,7 +537,7 @@ class _Semantics:
             if self.trust.policy.require_condition_bounds:
                 raise SamlValidationError("conditions.not_before", "Conditions has no NotBefore, which this provider requires")
             return "no NotBefore"
-        if self.now + self.skew < self.not_before:
+        if self.latest_start < self.not_before:
             raise SamlValidationError(
                 "conditions.not_before",
                 f"the assertion is valid only from {_iso(self.not_before)}; now is {_iso(self.now)}",
@@ -549,7 +565,7 @@ class _Semantics:
             raise SamlValidationError("conditions.not_on_or_after", "the assertion states no NotOnOrAfter at all")
         earliest = bounds[0]
         for bound in bounds:
-            if self.now - self.skew >= bound[1]:
+            if self.earliest_end >= bound[1]:
                 raise SamlValidationError(
                     "conditions.not_on_or_after",
                     f"{bound[0]} {_iso(bound[1])} has passed; now is {_iso(self.now)}",
@@ -566,15 +582,14 @@ class _Semantics:
         if issued is None:
             raise SamlValidationError("issue_instant", "the Assertion has no IssueInstant")
         self.issue_instant = issued
-        if issued > self.now + self.skew:
+        if issued > self.latest_start:
             raise SamlValidationError(
                 "issue_instant",
                 f"the assertion was issued in the future ({_iso(issued)}; now is {_iso(self.now)})",
                 hint="The IdP's clock is ahead of this server's: synchronise both with NTP.",
                 aws=_NOT_YET_VALID,
             )
-        limit = self.settings.max_assertion_age + self.skew
-        if self.now - issued > limit:
+        if self.earliest_end - issued > self.settings.max_assertion_age:
             raise SamlValidationError(
                 "issue_instant",
                 f"the assertion was issued at {_iso(issued)}, more than {int(self.settings.max_assertion_age.total_seconds() // 60)} minutes ago",
@@ -637,7 +652,7 @@ class _Semantics:
         if data.get("NotOnOrAfter") is None:
             raise SamlValidationError("subject_confirmation", "SubjectConfirmationData has no NotOnOrAfter (AWS requires it)")
         not_before = _instant(data.get("NotBefore"), "SubjectConfirmationData NotBefore", "subject_confirmation")
-        if not_before is not None and self.now + self.skew < not_before:
+        if not_before is not None and self.latest_start < not_before:
             raise SamlValidationError("subject_confirmation", f"SubjectConfirmationData is valid only from {_iso(not_before)}", aws=_NOT_YET_VALID)
         self.recipient = recipient
         return f"bearer, Recipient {recipient}"
@@ -663,9 +678,11 @@ class _Semantics:
     def _attributes(self) -> str | Warn:
         merged: dict[str, list[str]] = {}
         skipped: list[str] = []
-        nil = _XSI_NIL
+        value_tag, nil = c.ATTRIBUTE_VALUE, _XSI_NIL
         for statement in self.in_assertion.all(c.ATTRIBUTE_STATEMENT):
-            for attribute in _children(statement, c.ATTRIBUTE):
+            for attribute in statement[:]:  # see _children
+                if attribute.tag != c.ATTRIBUTE:
+                    continue
                 name = attribute.get("Name")
                 if not name:
                     raise SamlValidationError("attributes.unique", "an Attribute has no Name")
@@ -678,8 +695,8 @@ class _Semantics:
                         f"the attribute {name!r} appears more than once",
                         hint="Only the Role attribute may repeat; put multiple values into one Attribute element.",
                     )
-                for value in attribute[:]:  # see _children
-                    if value.tag != c.ATTRIBUTE_VALUE:
+                for value in attribute[:]:
+                    if value.tag != value_tag:
                         continue
                     if len(value):
                         if name.startswith(c.AWS_ATTR_PREFIX):
@@ -688,10 +705,9 @@ class _Semantics:
                     elif value.get(nil) not in ("true", "1"):
                         values.append(value.text or "")
         self.attributes = {name: tuple(values) for name, values in merged.items()}
-        summary = f"{len(self.attributes)} attribute(s)"
         if skipped:
-            return Warn(f"{summary}; values with XML content were ignored in {sorted(set(skipped))}")
-        return summary
+            return Warn(f"{len(self.attributes)} attribute(s); values with XML content were ignored in {sorted(set(skipped))}")
+        return f"{len(self.attributes)} attribute(s)"
 
     def _session(self) -> str | None:
         statements = self.in_assertion.all(c.AUTHN_STATEMENT)
