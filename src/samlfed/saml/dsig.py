@@ -129,8 +129,11 @@ def count_id(root: etree._Element, value: str, document: bytes | None = None) ->
     """
     if document is not None and (b"&" not in document or b"&#" not in document):  # '&' alone is a memchr: 15x faster
         literal = value.encode()
-        if _PLAIN_ID.fullmatch(literal) and document.count(b'"' + literal + b'"') + document.count(b"'" + literal + b"'") == 1:
-            return 1
+        if _PLAIN_ID.fullmatch(literal):
+            quoted = b'"' + literal + b'"'
+            first = document.find(quoted)  # one occurrence: found, not found again from the end, no '...' form
+            if first != -1 and document.rfind(quoted) == first and b"'" + literal + b"'" not in document:
+                return 1
     # libxml2 finds the few attributes holding this value; only their names are looked at in Python.
     return sum(1 for a in _ATTRIBUTES_WITH_VALUE(root, value=value) if a.attrname.rsplit("}", 1)[-1] in _ID_NAMES)
 

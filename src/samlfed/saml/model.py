@@ -147,6 +147,14 @@ class CheckResult:
     hint: str | None = None
 
 
+CheckEntry = tuple[str, CheckStatus, str, str | None]
+"""A check's outcome as recorded while validating: (id, status, message, hint)."""
+
+
+def check_results(entries: tuple[CheckEntry, ...]) -> tuple[CheckResult, ...]:
+    return tuple(CheckResult(*entry) for entry in entries)
+
+
 @dataclass(frozen=True, slots=True)
 class VerifiedResponse:
     """What a SAML response says, read only from signed bytes, after every SAML-level check passed."""
@@ -180,7 +188,12 @@ class VerifiedResponse:
     key_thumbprint: str
     """SHA-256 thumbprint of the registered key that verified the signature(s)."""
     warnings: tuple[str, ...] = ()
-    checks: tuple[CheckResult, ...] = ()
+    check_log: tuple[CheckEntry, ...] = ()
+
+    @property
+    def checks(self) -> tuple[CheckResult, ...]:
+        """Every check run, in order, with its outcome."""
+        return check_results(self.check_log)
 
     @property
     def subject_type(self) -> str:
@@ -212,7 +225,12 @@ class VerifiedAssertion:
     response: VerifiedResponse
     claims: AwsSessionClaims
     warnings: tuple[str, ...] = ()
-    checks: tuple[CheckResult, ...] = field(default_factory=tuple)
+    check_log: tuple[CheckEntry, ...] = ()
+
+    @property
+    def checks(self) -> tuple[CheckResult, ...]:
+        """Every check run, in order, with its outcome."""
+        return check_results(self.check_log)
 
     def grants(self, role_arn: str, provider_arn: str) -> bool:
         return RolePair(role_arn, provider_arn) in self.claims.roles

@@ -4,32 +4,39 @@ from __future__ import annotations
 
 from .checks import CHECK_ORDER, check
 from .errors import SamlValidationError
-from .model import CheckResult
+from .model import CheckEntry, CheckResult, check_results
 
 
 class Report:
+    """Outcomes are kept as plain tuples: a validation records about thirty, and `CheckResult` objects are
+    built only for whoever reads them (the doctor, a failure), not for every accepted response."""
+
     def __init__(self) -> None:
-        self.results: list[CheckResult] = []
+        self.entries: list[CheckEntry] = []
         self.warnings: list[str] = []
 
+    @property
+    def results(self) -> list[CheckResult]:
+        return list(check_results(tuple(self.entries)))
+
     def passed(self, check_id: str, message: str) -> None:
-        self.results.append(CheckResult(check_id, "pass", message))
+        self.entries.append((check_id, "pass", message, None))
 
     def warned(self, check_id: str, message: str, hint: str | None = None) -> None:
-        self.results.append(CheckResult(check_id, "warn", message, hint))
+        self.entries.append((check_id, "warn", message, hint))
         self.warnings.append(message)
 
     def skipped(self, check_id: str, message: str) -> None:
-        self.results.append(CheckResult(check_id, "skip", message))
+        self.entries.append((check_id, "skip", message, None))
 
     def fail(self, error: SamlValidationError) -> SamlValidationError:
         """Record the failure, mark every check not yet run as skipped, and hand the error back to raise."""
         check(error.check_id)  # an unknown id is a programming error: fail loudly in tests
-        self.results.append(CheckResult(error.check_id, "fail", error.message, error.hint))
-        done = {result.id for result in self.results}
+        self.entries.append((error.check_id, "fail", error.message, error.hint))
+        done = {entry[0] for entry in self.entries}
         for check_id in CHECK_ORDER:
             if check_id not in done:
-                self.results.append(CheckResult(check_id, "skip", "not run: an earlier check failed"))
-        error.checks = list(self.results)
+                self.entries.append((check_id, "skip", "not run: an earlier check failed", None))
+        error.checks = self.results
         error.warnings = list(self.warnings)
         return error

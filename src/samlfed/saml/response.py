@@ -23,7 +23,6 @@ from .checks import AwsError
 from .errors import SamlValidationError
 from .model import (
     AwsSessionClaims,
-    CheckResult,
     ProviderTrust,
     RolePair,
     ValidationSettings,
@@ -174,7 +173,7 @@ class _Pipeline:
         self.now = utc(now)
         self.settings = settings
         self.report = Report()
-        self._record = self.report.results.append
+        self._record = self.report.entries.append
         self.xml: bytes | None = None
 
     def step(self, check_id: str, run: Callable[[], str | Warn | None]) -> None:
@@ -186,7 +185,7 @@ class _Pipeline:
         except Exception as exc:  # noqa: BLE001 - an unexpected error must still be a rejection, never an accept
             raise self._failed(SamlValidationError(check_id, f"could not be checked: {type(exc).__name__}: {exc}")) from None
         if outcome.__class__ is str:  # the common case first, recorded without further calls: 28 per validation
-            self._record(CheckResult(check_id, "pass", outcome))
+            self._record((check_id, "pass", outcome, None))
         elif isinstance(outcome, Warn):
             self.report.warned(check_id, outcome.message, outcome.hint)
         elif outcome is None:
@@ -281,11 +280,11 @@ class _Pipeline:
         if doc.forbidden:
             names = sorted({_local(e.tag) for e in doc.forbidden})
             raise SamlValidationError("shape.signatures", f"the document contains {', '.join(names)}, which is never accepted")
-        allowed_parents = (doc.root, doc.assertions[0])
+        root, assertion = doc.root, doc.assertions[0]
         seen: set[int] = set()
         for signature in doc.signatures:
             parent = signature.getparent()
-            if not any(parent is p for p in allowed_parents):
+            if parent is not root and parent is not assertion:
                 where = _local(parent.tag) if parent is not None else "document"
                 raise SamlValidationError("shape.signatures", f"a Signature sits inside {where}; signatures belong directly in the Response or the Assertion")
             if id(parent) in seen:
@@ -475,7 +474,7 @@ class _Semantics:
             signed=which,
             key_thumbprint=self.signed.thumbprint,
             warnings=tuple(self.run.report.warnings),
-            checks=tuple(self.run.report.results),
+            check_log=tuple(self.run.report.entries),
         )
 
     def _in_response_to(self, which: Literal["assertion", "response", "both"]) -> str | None:
@@ -513,8 +512,11 @@ class _Semantics:
 
     def _status(self) -> str:
         status = self.in_response.one(c.STATUS, "status")
-        code = _Children(status).one(c.STATUS_CODE, "status")
-        assert code is not None
+        assert status is not None
+        codes = _children(status, c.STATUS_CODE)
+        if len(codes) != 1:
+            raise SamlValidationError("status", "Status has no StatusCode" if not codes else f"Status has {len(codes)} StatusCode elements; at most one is allowed")
+        code = codes[0]
         value = code.get("Value")
         if value != c.STATUS_SUCCESS:
             detail = [value or "(none)"] + [sub.get("Value", "") for sub in code.iter(c.STATUS_CODE) if sub is not code]
@@ -763,7 +765,7 @@ def validate(
         response=verified,
         claims=claims.result(),
         warnings=tuple(run.report.warnings),
-        checks=tuple(run.report.results),
+        check_log=tuple(run.report.entries),
     )
 
 
