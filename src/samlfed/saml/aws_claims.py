@@ -103,20 +103,22 @@ def session_tags(attributes: dict[str, tuple[str, ...]]) -> tuple[dict[str, str]
 
     tags: dict[str, str] = {}
     seen: set[str] = set()
+    prefix = c.AWS_PRINCIPAL_TAG_PREFIX
     for name in attributes:
-        if not name.startswith(c.AWS_PRINCIPAL_TAG_PREFIX):
+        if not name.startswith(prefix):
             continue
-        key = name[len(c.AWS_PRINCIPAL_TAG_PREFIX):]
+        key = name[len(prefix):]
+        folded = key.lower()
         value = single_value(attributes, name, "aws.session_tags") or ""
         if not 1 <= len(key) <= 128 or not _valid_tag_text(key):
             raise bad(f"session tag key {key!r} is not 1-128 allowed characters")
-        if key.lower().startswith("aws:"):
+        if folded.startswith("aws:"):
             raise bad(f"session tag key {key!r} uses the reserved aws: prefix")
         if len(value) > 256 or not _valid_tag_text(value):
             raise bad(f"the value of session tag {key!r} is not 0-256 allowed characters")
-        if key.lower() in seen:
+        if folded in seen:
             raise bad(f"session tag key {key!r} is repeated (tag keys are case-insensitive)")
-        seen.add(key.lower())
+        seen.add(folded)
         tags[key] = value
     if len(tags) > MAX_TAGS:
         raise bad(f"{len(tags)} session tags; at most {MAX_TAGS} are allowed")

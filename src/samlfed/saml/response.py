@@ -791,13 +791,13 @@ class _AwsClaims:
 
     def tags(self) -> str | None:
         self.principal_tags, self.transitive_tag_keys = aws_claims.session_tags(self.attributes)
-        return ", ".join(f"{k}={v}" for k, v in self.principal_tags.items()) or None
+        return ", ".join([f"{k}={v}" for k, v in self.principal_tags.items()]) or None
 
     def roles(self) -> str | Warn:
         self.pairs, problems, warnings = aws_claims.role_pairs(self.attributes.get(c.AWS_ROLE, ()))
         self.problems = tuple(problems)
         _check_requested_role(self.pairs, problems, self.requested, self.trust)
-        listing = "; ".join(f"{p.role_arn} via {p.provider_arn}" for p in self.pairs)
+        listing = "; ".join([f"{p.role_arn} via {p.provider_arn}" for p in self.pairs])
         if problems or warnings:
             return Warn(f"{listing}. " + " ".join(warnings + problems), hint=_ROLE_HINT)
         return listing
