@@ -57,6 +57,21 @@ def test_valid_response_passes_every_check_in_order() -> None:
     assert verified.response.signed == "assertion"
 
 
+def test_pass_messages_say_what_was_checked() -> None:
+    """Some messages are written only when the report is read; they must read the same as written at once."""
+    b64 = response_b64()
+    messages = {r.id: r.message for r in run(b64).checks}
+    assert all(isinstance(m, str) and m for m in messages.values())
+    assert messages["input.size"] == f"{len(b64):,} characters"
+    assert messages["signature.binding"].startswith("Assertion signature references #")
+    assert messages["signature.algorithms"] == "rsa-sha256, sha256"
+    assert messages["signature.verify"].startswith("verified with registered key sha256:")
+    assert messages["aws.session_tags"] == "department=Engineering, project=apollo"
+    assert messages["aws.role"] == f"{DEV_ROLE} via {PROVIDER_ARN}; {OPS_ROLE} via {PROVIDER_ARN}"
+    error = rejected_by("aws.role", response_b64(), requested=RolePair(OPS_ROLE + "x", PROVIDER_ARN))
+    assert next(r.message for r in error.checks if r.id == "audience") == "urn:amazon:webservices"
+
+
 def test_failure_lists_every_check_with_later_ones_skipped() -> None:
     error = rejected_by("issuer", response_b64(issuer="https://other.example/"))
     statuses = [(r.id, r.status) for r in error.checks]

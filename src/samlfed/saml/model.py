@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -147,12 +148,18 @@ class CheckResult:
     hint: str | None = None
 
 
-CheckEntry = tuple[str, CheckStatus, str, str | None]
+Message = str | Callable[[], str]
+"""A check's message, or how to write it: most are read only by the doctor, so writing waits until then."""
+
+CheckEntry = tuple[str, CheckStatus, Message, str | None]
 """A check's outcome as recorded while validating: (id, status, message, hint)."""
 
 
 def check_results(entries: tuple[CheckEntry, ...]) -> tuple[CheckResult, ...]:
-    return tuple(CheckResult(*entry) for entry in entries)
+    return tuple(
+        CheckResult(check_id, status, message if isinstance(message, str) else message(), hint)
+        for check_id, status, message, hint in entries
+    )
 
 
 # The results of a validation (VerifiedResponse, AwsSessionClaims, VerifiedAssertion) are read-only by convention,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .checks import CHECK_ORDER, check
 from .errors import SamlValidationError
-from .model import CheckEntry, CheckResult, check_results
+from .model import CheckEntry, CheckResult, Message, check_results
 
 
 class Report:
@@ -19,7 +19,7 @@ class Report:
     def results(self) -> list[CheckResult]:
         return list(check_results(tuple(self.entries)))
 
-    def passed(self, check_id: str, message: str) -> None:
+    def passed(self, check_id: str, message: Message) -> None:
         self.entries.append((check_id, "pass", message, None))
 
     def warned(self, check_id: str, message: str, hint: str | None = None) -> None:

@@ -12,6 +12,7 @@ import binascii
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import FunctionType
 from typing import Literal
 
 from lxml import etree
@@ -23,6 +24,7 @@ from .checks import AwsError
 from .errors import SamlValidationError
 from .model import (
     AwsSessionClaims,
+    Message,
     ProviderTrust,
     RolePair,
     ValidationSettings,
@@ -176,7 +178,7 @@ class _Pipeline:
         self._record = self.report.entries.append
         self.xml: bytes | None = None
 
-    def step(self, check_id: str, run: Callable[[], str | Warn | None]) -> None:
+    def step(self, check_id: str, run: Callable[[], Message | Warn | None]) -> None:
         """Run one named check; any failure, expected or not, is a rejection (fail closed)."""
         try:
             outcome = run()
@@ -184,7 +186,7 @@ class _Pipeline:
             raise self._failed(error) from None
         except Exception as exc:  # noqa: BLE001 - an unexpected error must still be a rejection, never an accept
             raise self._failed(SamlValidationError(check_id, f"could not be checked: {type(exc).__name__}: {exc}")) from None
-        if outcome.__class__ is str:  # the common case first, recorded without further calls: 28 per validation
+        if outcome.__class__ is str or outcome.__class__ is FunctionType:  # passed: the common case, recorded at once
             self._record((check_id, "pass", outcome, None))
         elif isinstance(outcome, Warn):
             self.report.warned(check_id, outcome.message, outcome.hint)
@@ -202,14 +204,15 @@ class _Pipeline:
     def decode(self, saml_response: str | bytes) -> bytes:
         raw = saml_response.encode("ascii", "replace") if isinstance(saml_response, str) else saml_response
 
-        def size() -> str:
+        def size() -> Message:
             if len(raw) > MAX_INPUT_CHARS:
                 raise SamlValidationError("input.size", f"the input has {len(raw):,} characters; at most {MAX_INPUT_CHARS:,} are accepted")
-            return f"{len(raw):,} characters"
+            size = len(raw)
+            return lambda: f"{size:,} characters"
 
         decoded = b""
 
-        def b64() -> str:
+        def b64() -> Message:
             nonlocal decoded
             try:
                 decoded = strict_b64decode(raw)
@@ -221,7 +224,8 @@ class _Pipeline:
                 ) from None
             if not decoded:
                 raise SamlValidationError("input.base64", "the input is empty")
-            return f"{len(decoded):,} bytes of XML"
+            size = len(decoded)
+            return lambda: f"{size:,} bytes of XML"
 
         self.step("input.size", size)
         self.step("input.base64", b64)
@@ -253,9 +257,10 @@ class _Pipeline:
             raise SamlValidationError("shape.root", f"the root element is {root.tag}, not a SAML 2.0 protocol Response")
         if root.get("Version") != "2.0":
             raise SamlValidationError("shape.root", f"Response Version is {root.get('Version')!r}, not '2.0'")
-        if not root.get("ID"):
+        response_id = root.get("ID")
+        if not response_id:
             raise SamlValidationError("shape.root", "the Response has no ID")
-        return f"samlp:Response {root.get('ID')}"
+        return f"samlp:Response {response_id}"
 
     def _shape_assertion(self, doc: _Document) -> str:
         if doc.encrypted_assertions:
@@ -309,19 +314,20 @@ class _Pipeline:
         assertion = doc.assertions[0]
         policy = self.trust.policy
 
-        def binding() -> str | None:
+        def binding() -> Message | None:
             bound.extend(dsig.bind_signature(s, doc.root, document=self.xml) for s in doc.signatures)
             if not bound:
                 return None
-            return "; ".join(f"{_local(b.parent.tag)} signature references #{b.reference_id}" for b in bound)
+            targets = [(b.parent.tag, b.reference_id) for b in bound]
+            return lambda: "; ".join(f"{_local(tag)} signature references #{reference}" for tag, reference in targets)
 
-        def algorithms() -> str | None:
+        def algorithms() -> Message | None:
             for b in bound:
                 dsig.check_algorithms(b, policy)
             if not bound:
                 return None
-            names = sorted({b.signature_method.rsplit("#", 1)[-1] for b in bound} | {b.digest_method.rsplit("#", 1)[-1] for b in bound})
-            return ", ".join(names)
+            methods = [b.signature_method for b in bound] + [b.digest_method for b in bound]
+            return lambda: ", ".join(sorted({method.rsplit("#", 1)[-1] for method in methods}))
 
         def required() -> str:
             signed = {id(b.parent) for b in bound}
@@ -347,15 +353,15 @@ class _Pipeline:
 
         results: dict[int, tuple[dsig.VerifiedSignature, etree._Element]] = {}
 
-        def verify() -> str:
+        def verify() -> Message:
             for b in bound:
                 verified = dsig.verify(b, self.trust.signing_keys, policy)
                 signed = parse_canonical(verified.signed_bytes)
                 if signed.tag != b.parent.tag or signed.get("ID") != b.reference_id:
                     raise SamlValidationError("signature.verify", "the signed bytes are not the referenced element")
                 results[id(b.parent)] = (verified, signed)
-            keys = {v.key.thumbprint[:16] for v, _ in results.values()}
-            return f"verified with registered key sha256:{', '.join(sorted(keys))}…"
+            thumbprints = {v.key.thumbprint[:16] for v, _ in results.values()}
+            return lambda: f"verified with registered key sha256:{', '.join(sorted(thumbprints))}…"
 
         self.step("signature.verify", verify)
         self.step("signature.certificate", lambda: self._certificate([v.key for v, _ in results.values()]))
@@ -530,7 +536,8 @@ class _Semantics:
 
     def _not_before(self) -> str:
         cond = self.conditions
-        self.not_before = _instant(cond.get("NotBefore") if cond is not None else None, "Conditions NotBefore", "conditions.not_before")
+        written = cond.get("NotBefore") if cond is not None else None
+        self.not_before = _instant(written, "Conditions NotBefore", "conditions.not_before")
         if cond is None:
             if self.trust.policy.require_condition_bounds:
                 raise SamlValidationError("conditions.not_before", "the Assertion has no Conditions")
@@ -545,7 +552,7 @@ class _Semantics:
                 f"the assertion is valid only from {_iso(self.not_before)}; now is {_iso(self.now)}",
                 hint="The IdP's clock is ahead of this server's (or this server's is behind): synchronise both with NTP.",
             )
-        return f"NotBefore {cond.get('NotBefore')}"  # as written: formatting the parsed instant costs more than the check
+        return f"NotBefore {written}"  # as written: formatting the parsed instant costs more than the check
 
     def _not_on_or_after(self) -> str:
         bounds: list[tuple[str, datetime, str | None]] = []  # (what, instant, as written)
@@ -599,7 +606,7 @@ class _Semantics:
             )
         return f"issued {written}"
 
-    def _audience(self) -> str:
+    def _audience(self) -> Message:
         restrictions = self.in_conditions.all(c.AUDIENCE_RESTRICTION) if self.in_conditions is not None else []
         if not restrictions:
             raise SamlValidationError(
@@ -622,7 +629,7 @@ class _Semantics:
                     hint="Set the IdP application's audience (SP entity ID) to urn:amazon:webservices or https://signin.aws.amazon.com/saml, or to this service's own entity ID.",
                 )
         self.audiences = tuple(audiences)
-        return ", ".join(audiences)
+        return lambda: ", ".join(audiences)
 
     def _destination(self) -> str | None:
         destination = self.response.get("Destination")
@@ -789,18 +796,19 @@ class _AwsClaims:
         self.session_duration = aws_claims.session_duration(self.attributes)
         return f"{self.session_duration} seconds" if self.session_duration is not None else None
 
-    def tags(self) -> str | None:
+    def tags(self) -> Message | None:
         self.principal_tags, self.transitive_tag_keys = aws_claims.session_tags(self.attributes)
-        return ", ".join([f"{k}={v}" for k, v in self.principal_tags.items()]) or None
+        tags = self.principal_tags
+        return (lambda: ", ".join([f"{k}={v}" for k, v in tags.items()])) if tags else None
 
-    def roles(self) -> str | Warn:
+    def roles(self) -> Message | Warn:
         self.pairs, problems, warnings = aws_claims.role_pairs(self.attributes.get(c.AWS_ROLE, ()))
         self.problems = tuple(problems)
         _check_requested_role(self.pairs, problems, self.requested, self.trust)
-        listing = "; ".join([f"{p.role_arn} via {p.provider_arn}" for p in self.pairs])
+        pairs = self.pairs
         if problems or warnings:
-            return Warn(f"{listing}. " + " ".join(warnings + problems), hint=_ROLE_HINT)
-        return listing
+            return Warn(f"{_listing(pairs)}. " + " ".join(warnings + problems), hint=_ROLE_HINT)
+        return lambda: _listing(pairs)
 
     def result(self) -> AwsSessionClaims:
         return AwsSessionClaims(
@@ -812,6 +820,10 @@ class _AwsClaims:
             transitive_tag_keys=self.transitive_tag_keys,
             role_problems=self.problems,
         )
+
+
+def _listing(pairs: tuple[RolePair, ...]) -> str:
+    return "; ".join([f"{p.role_arn} via {p.provider_arn}" for p in pairs])
 
 
 _ROLE_HINT = (
