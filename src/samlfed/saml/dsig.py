@@ -39,6 +39,10 @@ _LEGACY_SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {c.ALG_RSA_SHA
 
 # The constructors themselves: hashlib.new(name) goes through a Python-level lookup on every call.
 _Digest = Callable[[bytes], "hashlib._Hash"]
+_PKCS1V15 = padding.PKCS1v15()  # padding and hash objects are plain, immutable descriptions: made once
+_HASH_INSTANCES: dict[type[hashes.HashAlgorithm], hashes.HashAlgorithm] = {
+    cls: cls() for cls in (*_SIGNATURE_HASHES.values(), *_LEGACY_SIGNATURE_HASHES.values())
+}
 _DIGESTS: dict[str, _Digest] = {c.ALG_SHA256: hashlib.sha256, c.ALG_SHA384: hashlib.sha384, c.ALG_SHA512: hashlib.sha512}
 _LEGACY_DIGESTS: dict[str, _Digest] = {c.ALG_SHA1: hashlib.sha1}
 
@@ -182,7 +186,7 @@ def bind_signature(signature: etree._Element, root: etree._Element, *, document:
         )
 
     transforms = _children(transforms_el)
-    if any(t.tag != c.DS_TRANSFORM for t in transforms):
+    if not _ONLY_TRANSFORM.issuperset([t.tag for t in transforms]):
         raise _reject("signature.binding", "ds:Transforms may contain only ds:Transform elements")
 
     return BoundSignature(
@@ -224,6 +228,7 @@ _X509_DATA_CHILDREN = frozenset(
 )
 
 
+_ONLY_TRANSFORM = frozenset({c.DS_TRANSFORM})
 _SINGLETONS = frozenset({c.DS_SIGNATURE, c.DS_SIGNED_INFO, c.DS_REFERENCE, c.DS_TRANSFORMS, c.DS_DIGEST_VALUE, c.DS_SIGNATURE_VALUE})
 
 
@@ -257,11 +262,12 @@ def _check_signature_elements(elements: list[etree._Element]) -> None:
 
 def _check_key_info(key_info: etree._Element) -> None:
     entries = _children(key_info)
-    if not entries or any(e.tag not in _KEY_INFO_CHILDREN for e in entries):
+    tags = [e.tag for e in entries]
+    if not tags or not _KEY_INFO_CHILDREN.issuperset(tags):
         raise _reject("signature.binding", "ds:KeyInfo holds something other than KeyName, KeyValue or X509Data")
-    for x509_data in (e for e in entries if e.tag == c.DS_X509_DATA):
+    for x509_data in [e for e, tag in zip(entries, tags, strict=True) if tag == c.DS_X509_DATA]:
         items = _children(x509_data)
-        if not items or any(i.tag not in _X509_DATA_CHILDREN for i in items):
+        if not items or not _X509_DATA_CHILDREN.issuperset([i.tag for i in items]):
             raise _reject("signature.binding", "ds:X509Data holds something other than X.509 certificate data")
 
 
@@ -379,7 +385,7 @@ def verify(bound: BoundSignature, keys: tuple[SigningKey, ...], policy: Provider
             too_small.append(key)
             continue
         try:
-            key.public_key.verify(bound.signature_value, signed_info, padding.PKCS1v15(), hash_cls())
+            key.public_key.verify(bound.signature_value, signed_info, _PKCS1V15, _HASH_INSTANCES[hash_cls])
         except InvalidSignature:
             continue
         return VerifiedSignature(key=key, signed_bytes=signed_bytes)
