@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 # xs:dateTime with seconds and a zone, nothing else ISO 8601 allows. re.ASCII: `\d` must not match other digits.
 _XS_DATETIME = re.compile(r"^(-?\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$", re.ASCII)
+# Its common case (four-digit year, UTC), without capture groups: a third cheaper to match.
+_COMMON = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z", re.ASCII)
 _MAX_OFFSET = timedelta(hours=14)  # the xs:dateTime zone range
 
 
@@ -15,16 +17,16 @@ def parse_xs_datetime(value: str) -> datetime:
 
     Fractional seconds are kept to the microsecond (further digits are truncated, not rounded).
     """
-    match = _XS_DATETIME.fullmatch(value)  # fullmatch: `$` alone would allow a trailing newline
-    if not match:
-        raise ValueError(f"not an xs:dateTime with a time zone: {value!r}")
-    if match.end(1) == 4 and value[-1] == "Z":
-        # The common shape (four-digit year, UTC): the regex already pinned the syntax, and fromisoformat
-        # (which keeps six fraction digits, truncating the rest, as below) is ten times faster than assembling.
+    if _COMMON.fullmatch(value):  # fullmatch: `$` alone would allow a trailing newline
+        # The common shape (four-digit year, UTC): the regex pinned the syntax, and fromisoformat (which keeps
+        # six fraction digits, truncating the rest, as below) is ten times faster than assembling the parts.
         try:
             return datetime.fromisoformat(value)
         except ValueError as exc:  # 2017-02-30 and the like
             raise ValueError(f"not a valid xs:dateTime: {value!r} ({exc})") from None
+    match = _XS_DATETIME.fullmatch(value)
+    if not match:
+        raise ValueError(f"not an xs:dateTime with a time zone: {value!r}")
     year_text, month, day, hour, minute, second, fraction, zone = match.groups()
     year = int(year_text)
     if year < 1 or (len(year_text) > 4 and year_text.startswith("0")):
