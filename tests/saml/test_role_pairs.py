@@ -13,8 +13,8 @@ from samlfed.saml.model import RolePair
 
 ROLE = "arn:aws:iam::123456789012:role/Dev"
 PROVIDER = "arn:aws:iam::123456789012:saml-provider/Corp"
-_ROLE = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
-_PROVIDER = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:saml-provider/[\w.-]{1,128}")
+_ROLE = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}")
+_PROVIDER = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:saml-provider/[A-Za-z0-9_.-]{1,128}")
 
 
 def _rule(value: str) -> RolePair | None:
@@ -41,6 +41,10 @@ def _rule(value: str) -> RolePair | None:
         (f",{PROVIDER}", None),
         (f"{ROLE}x,{PROVIDER}", RolePair(f"{ROLE}x", PROVIDER)),
         (f"{ROLE},{PROVIDER}/x", None),
+        # AWS's patterns are Java's: \w and \d are ASCII only
+        (f"{ROLE}é,{PROVIDER}", None),
+        (f"{ROLE},{PROVIDER}é", None),
+        (f"{ROLE.replace('1', '١')},{PROVIDER}", None),
     ],
 )
 def test_pairs(value: str, expected: RolePair | None) -> None:
@@ -51,7 +55,17 @@ def test_pairs(value: str, expected: RolePair | None) -> None:
 
 
 _PIECES = st.sampled_from(
-    [ROLE, PROVIDER, "arn:aws:iam::123456789012:user/Dev", "arn:aws-cn:iam::123456789012:role/a/b", "", " ", "x", "arn:aws:iam::12:role/x"]
+    [
+        ROLE,
+        PROVIDER,
+        "arn:aws:iam::123456789012:user/Dev",
+        "arn:aws-cn:iam::123456789012:role/a/b",
+        "arn:aws:iam::123456789012:role/Dév",
+        "",
+        " ",
+        "x",
+        "arn:aws:iam::12:role/x",
+    ]
 )
 
 

@@ -17,8 +17,9 @@ from .model import RolePair
 
 SESSION_NAME_PATTERN = "[a-zA-Z_0-9+=,.@-]{2,64}"
 SESSION_NAME = re.compile(SESSION_NAME_PATTERN)
-_ROLE_ARN = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
-_PROVIDER_ARN = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:saml-provider/[\w.-]{1,128}")
+# re.ASCII: AWS's patterns are Java's, where \w and \d are ASCII (the IAM name checks say the same).
+_ROLE_ARN = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
+_PROVIDER_ARN = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:saml-provider/[\w.-]{1,128}", re.ASCII)
 _ASCII_WS = " \t\r\n"
 _TAG_EXTRA_CHARS = frozenset("_.:/=+-@")
 MAX_TAGS = 50
