@@ -37,12 +37,14 @@ _SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 }
 _LEGACY_SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {c.ALG_RSA_SHA1: hashes.SHA1}
 
-# The constructors themselves: hashlib.new(name) goes through a Python-level lookup on every call.
-_Digest = Callable[[bytes], "hashlib._Hash"]
-_PKCS1V15 = padding.PKCS1v15()  # padding and hash objects are plain, immutable descriptions: made once
+# Padding and hash objects are plain, immutable descriptions: made once.
+_PKCS1V15 = padding.PKCS1v15()
 _HASH_INSTANCES: dict[type[hashes.HashAlgorithm], hashes.HashAlgorithm] = {
     cls: cls() for cls in (*_SIGNATURE_HASHES.values(), *_LEGACY_SIGNATURE_HASHES.values())
 }
+
+# The constructors themselves: hashlib.new(name) goes through a Python-level lookup on every call.
+_Digest = Callable[[bytes], "hashlib._Hash"]
 _DIGESTS: dict[str, _Digest] = {c.ALG_SHA256: hashlib.sha256, c.ALG_SHA384: hashlib.sha384, c.ALG_SHA512: hashlib.sha512}
 _LEGACY_DIGESTS: dict[str, _Digest] = {c.ALG_SHA1: hashlib.sha1}
 

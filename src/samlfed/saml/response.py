@@ -163,8 +163,6 @@ class _Signed:
     response: etree._Element
     """The signed Response re-parsed when it is signed, else the original (unsigned) one: used only to reject."""
     assertion: etree._Element
-    assertion_bytes: bytes
-    """The canonical bytes `assertion` was parsed from: its own signed bytes, or the signed Response's."""
     thumbprint: str
     which: Literal["assertion", "response", "both"]
 
@@ -207,8 +205,8 @@ class _Pipeline:
         def size() -> Message:
             if len(raw) > MAX_INPUT_CHARS:
                 raise SamlValidationError("input.size", f"the input has {len(raw):,} characters; at most {MAX_INPUT_CHARS:,} are accepted")
-            size = len(raw)
-            return lambda: f"{size:,} characters"
+            characters = len(raw)
+            return lambda: f"{characters:,} characters"
 
         decoded = b""
 
@@ -224,8 +222,8 @@ class _Pipeline:
                 ) from None
             if not decoded:
                 raise SamlValidationError("input.base64", "the input is empty")
-            size = len(decoded)
-            return lambda: f"{size:,} bytes of XML"
+            xml_bytes = len(decoded)
+            return lambda: f"{xml_bytes:,} bytes of XML"
 
         self.step("input.size", size)
         self.step("input.base64", b64)
@@ -384,7 +382,7 @@ class _Pipeline:
         which: Literal["assertion", "response", "both"] = (
             "both" if response_signed and assertion_signed else "assertion" if assertion_signed else "response"
         )
-        return _Signed(response_level, signed_assertion, signed_by.signed_bytes, signed_by.key.thumbprint, which)
+        return _Signed(response_level, signed_assertion, signed_by.key.thumbprint, which)
 
     def _certificate(self, keys: list) -> str | Warn:
         for key in keys:
