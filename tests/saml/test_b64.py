@@ -58,3 +58,16 @@ def test_refuses_what_strict_mode_refuses(bad: bytes) -> None:
     assert _reference(bad) is None
     with pytest.raises(binascii.Error):
         strict_b64decode(bad)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=_ALPHABET + " \n\r\t-_.é\x00", max_size=40))
+def test_text_decodes_as_its_bytes_do(text: str) -> None:
+    try:
+        from_text: bytes | None = strict_b64decode(text)
+    except binascii.Error:
+        from_text = None
+    if not text.isascii():
+        assert from_text is None
+    else:
+        assert from_text == _ours(text.encode("ascii"))

@@ -200,7 +200,7 @@ class _Pipeline:
     # --- input ---------------------------------------------------------------------------------------
 
     def decode(self, saml_response: str | bytes) -> bytes:
-        raw = saml_response.encode("ascii", "replace") if isinstance(saml_response, str) else saml_response
+        raw = saml_response  # str or bytes: strict_b64decode reads both, and refuses text that is not ASCII
 
         def size() -> Message:
             if len(raw) > MAX_INPUT_CHARS:
