@@ -96,12 +96,17 @@ def is_valid_tag_value(value: str) -> bool:
     return len(value) <= 256 and _valid_tag_text(value)
 
 
+def _bad_tags(message: str) -> SamlValidationError:
+    return SamlValidationError(
+        "aws.session_tags",
+        message,
+        hint="Session tags: at most 50, keys 1-128 and values 0-256 characters of letters, digits, spaces and _.:/=+-@, no aws: prefix.",
+    )
+
+
 def session_tags(attributes: dict[str, tuple[str, ...]]) -> tuple[dict[str, str], tuple[str, ...]]:
     """PrincipalTag:* attributes and TransitiveTagKeys, with AWS's limits."""
-
-    def bad(message: str) -> SamlValidationError:
-        return SamlValidationError("aws.session_tags", message, hint="Session tags: at most 50, keys 1-128 and values 0-256 characters of letters, digits, spaces and _.:/=+-@, no aws: prefix.")
-
+    bad = _bad_tags
     tags: dict[str, str] = {}
     seen: set[str] = set()
     prefix = c.AWS_PRINCIPAL_TAG_PREFIX
@@ -123,7 +128,7 @@ def session_tags(attributes: dict[str, tuple[str, ...]]) -> tuple[dict[str, str]
         tags[key] = value
     if len(tags) > MAX_TAGS:
         raise bad(f"{len(tags)} session tags; at most {MAX_TAGS} are allowed")
-    transitive = tuple(v.strip(_ASCII_WS) for v in attributes.get(c.AWS_TRANSITIVE_TAG_KEYS, ()))
+    transitive = tuple([v.strip(_ASCII_WS) for v in attributes.get(c.AWS_TRANSITIVE_TAG_KEYS, ())])
     for key in transitive:
         if key.lower() not in seen:
             raise bad(f"TransitiveTagKeys names {key!r}, which is not a session tag of this assertion")
