@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from samlfed.saml.dsig import count_id
@@ -34,9 +34,16 @@ def test_count(document: str, expected: int) -> None:
 _VALUES = st.sampled_from(["_a1", "_a2", "a b", "_a&amp;1", "&#95;a1", "_a\t1"])
 
 
-@given(st.lists(st.tuples(st.sampled_from(["ID", "Id", "id", "xml:id", "Other"]), _VALUES, st.sampled_from(['"', "'"])), max_size=5))
-def test_shortcut_agrees_with_the_precise_count(attributes: list[tuple[str, str, str]]) -> None:
+_REFERENCES = st.sampled_from(["", '<ref URI="#_a1"/>', "<ref URI='#_a1'/>", '<ref URI="#_a1x"/>', "<t>#_a1</t>", "<t>_a1</t>", "<t>_a1_a1</t>"])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["ID", "Id", "id", "xml:id", "Other", "URI"]), _VALUES, st.sampled_from(['"', "'"])), max_size=5),
+    st.lists(_REFERENCES, max_size=3),
+)
+def test_shortcut_agrees_with_the_precise_count(attributes: list[tuple[str, str, str]], others: list[str]) -> None:
     children = "".join(f"<x{i} {name}={q}{value}{q}/>" for i, (name, value, q) in enumerate(attributes))
-    data = f'<r><a ID="_a1"/>{children}</r>'.encode()
+    data = f'<r><a ID="_a1"/>{children}{"".join(others)}</r>'.encode()
     root = parse_xml(data)
     assert count_id(root, "_a1", data) == count_id(root, "_a1")

@@ -146,18 +146,21 @@ _PLAIN_ID = re.compile(rb"[A-Za-z0-9_.:-]+")
 def count_id(root: etree._Element, value: str, document: bytes | None = None) -> int:
     """How often `value` is used as an ID: attributes with local name ID, Id or id in any namespace (xml:id too).
 
+    `value` must be the ID of an element of `root` (the caller read it from one), so at least one attribute holds it.
+
     `document`, the UTF-8 bytes `root` was parsed from, allows a shortcut for the usual case. When the value is
     plain ([A-Za-z0-9_.:-]) and the bytes hold no character reference ('&#'), an attribute can only carry the
     value if the bytes hold it literally between quotes (no other escape can produce these characters, and
-    normalisation only turns whitespace into spaces). One quoted occurrence, which the caller knows belongs to
-    the ID being checked, therefore means no second attribute anywhere holds it. Anything else counts precisely.
+    normalisation only turns whitespace into spaces). Such an occurrence is bounded by quotes, which the value
+    cannot contain, so `bytes.count` never misses it. The caller knows that one attribute holds the value, so:
+    one occurrence in all the bytes, or two of which one is a quoted '#value' (the Reference URI, not an ID),
+    means no second attribute anywhere holds it. Anything else counts precisely.
     """
     if document is not None and (b"&" not in document or b"&#" not in document):  # '&' alone is a memchr: 15x faster
         literal = value.encode()
         if _PLAIN_ID.fullmatch(literal):
-            quoted = b'"' + literal + b'"'
-            first = document.find(quoted)  # one occurrence: found, not found again from the end, no '...' form
-            if first != -1 and document.rfind(quoted) == first and b"'" + literal + b"'" not in document:
+            occurrences = document.count(literal)
+            if occurrences == 1 or (occurrences == 2 and (b'"#' + literal + b'"' in document or b"'#" + literal + b"'" in document)):
                 return 1
     # libxml2 finds the few attributes holding this value; only their names are looked at in Python.
     return sum(1 for a in _ATTRIBUTES_WITH_VALUE(root, value=value) if a.attrname.rsplit("}", 1)[-1] in _ID_NAMES)
