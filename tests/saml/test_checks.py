@@ -169,6 +169,26 @@ def test_shape_text_refuses_comments_and_markup() -> None:
     rejected_by("shape.text", response_b64(after_sign=comment_in_name_id))
 
 
+@pytest.mark.parametrize(
+    ("path", "check_id"),
+    [
+        (f"{c.ASSERTION}/{c.SUBJECT}/{c.NAME_ID}", "subject.name_id"),
+        (f"{c.ASSERTION}/{c.ISSUER}", "issuer"),
+        (f"{c.ASSERTION}/{c.CONDITIONS}/{c.AUDIENCE_RESTRICTION}/{c.AUDIENCE}", "audience"),
+    ],
+)
+def test_signed_markup_inside_a_text_value_is_refused_where_it_is_read(path: str, check_id: str) -> None:
+    """Without comments in the document the shape walk skips text values; the check that reads one refuses markup."""
+
+    def markup(root: etree._Element) -> None:
+        element = root.find(path)
+        child = etree.SubElement(element, f"{{{c.NS_ASSERTION}}}Extra")
+        child.tail = "more"
+
+    error = rejected_by(check_id, response_b64(before_sign=markup))
+    assert "contains child markup" in error.message
+
+
 # --- signature -----------------------------------------------------------------------------------
 
 

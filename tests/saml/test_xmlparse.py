@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from lxml import etree
 
-from samlfed.saml.xmlparse import XmlRejected, find_pair, parse_xml
+from samlfed.saml.xmlparse import XmlRejected, find_pair, may_hold_comments, parse_xml
 
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
 
@@ -48,3 +49,18 @@ def test_accepted(document: bytes) -> None:
 @given(st.binary(max_size=24).map(lambda b: bytes(b"<?!a"[x % 4] for x in b)), st.sampled_from([b"<?", b"<!"]), st.integers(0, 4))
 def test_find_pair_agrees_with_bytes_find(data: bytes, pair: bytes, start: int) -> None:
     assert find_pair(data, pair, start) == data.find(pair, start)
+
+
+_PIECES = st.sampled_from(["<a>", "</a>", "text", "<!-- c -->", "<![CDATA[<!-- not one -->]]>", "<b x='<!'/>", "!", "<!", "&lt;!--"])
+
+
+@given(st.lists(_PIECES, max_size=8))
+def test_may_hold_comments_never_misses_one(pieces: list[str]) -> None:
+    data = f"<r>{''.join(pieces)}</r>".encode()
+    try:
+        root = parse_xml(data)
+    except XmlRejected:
+        return
+    has_comment = any(True for _ in root.iter(etree.Comment))
+    assert may_hold_comments(data) or not has_comment
+    assert may_hold_comments(data) == (b"<!--" in data)

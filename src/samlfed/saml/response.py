@@ -34,7 +34,7 @@ from .model import (
 )
 from .report import Report
 from .timeutil import parse_xs_datetime
-from .xmlparse import XmlRejected, parse_canonical, parse_xml
+from .xmlparse import XmlRejected, may_hold_comments, parse_canonical, parse_xml
 
 MAX_INPUT_CHARS = 100_000
 DEFAULT_SETTINGS = ValidationSettings()
@@ -63,16 +63,23 @@ class _Document:
     signatures: list[etree._Element] = field(default_factory=list)
     forbidden: list[etree._Element] = field(default_factory=list)
     text_with_markup: list[etree._Element] = field(default_factory=list)
+    walked_text: bool = True
+    """Whether the text values were looked at (only when the document may hold comments)."""
 
 
 _TEXT_ONLY = frozenset({c.ISSUER, c.NAME_ID, c.AUDIENCE})
-_WALKED = (c.ASSERTION, c.ENCRYPTED_ASSERTION, c.DS_SIGNATURE, *c.FORBIDDEN_DSIG_ELEMENTS, *_TEXT_ONLY, etree.Comment)
+_STRUCTURE = (c.ASSERTION, c.ENCRYPTED_ASSERTION, c.DS_SIGNATURE, *c.FORBIDDEN_DSIG_ELEMENTS)
+_STRUCTURE_AND_TEXT = (*_STRUCTURE, *_TEXT_ONLY, etree.Comment)
 
 
-def _walk(root: etree._Element) -> _Document:
-    """One look at the whole tree: a single libxml2 traversal yields every node the shape checks need."""
-    doc = _Document(root)
-    for node in root.iter(*_WALKED):
+def _walk(root: etree._Element, *, comments: bool) -> _Document:
+    """One look at the whole tree: a single libxml2 traversal yields every node the shape checks need.
+
+    The text-value checks look for comments (and child markup) inside Issuer, NameID, Audience and
+    AttributeValue; a document without comments skips them (each tag costs the traversal's setup), and child
+    markup inside a value that is read is refused where it is read (`_text`)."""
+    doc = _Document(root, walked_text=comments)
+    for node in root.iter(*(_STRUCTURE_AND_TEXT if comments else _STRUCTURE)):
         tag = node.tag
         if tag is etree.Comment:
             parent = node.getparent()
@@ -96,10 +103,14 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _text(element: etree._Element) -> str:
+def _text(element: etree._Element, check_id: str) -> str:
     """All text of an element of signed bytes (comments are gone after c14n); child elements are refused."""
     if len(element):
-        raise ValueError(f"{_local(element.tag)} contains child elements")
+        raise SamlValidationError(
+            check_id,
+            f"{_local(element.tag)} contains child markup",
+            hint="Issuer, NameID and Audience hold plain text; genuine IdPs never put markup in them.",
+        )
     return element.text or ""
 
 
@@ -243,7 +254,7 @@ class _Pipeline:
 
         self.step("xml.parse", parse)
         assert root is not None
-        doc = _walk(root)
+        doc = _walk(root, comments=may_hold_comments(data))
         self.step("shape.root", lambda: self._shape_root(root))
         self.step("shape.assertion", lambda: self._shape_assertion(doc))
         self.step("shape.signatures", lambda: self._shape_signatures(doc))
@@ -303,7 +314,7 @@ class _Pipeline:
                 f"{_local(element.tag)} contains a comment or child markup",
                 hint="Comments inside signed text values are the comment-truncation attack (CVE-2017-11427); genuine IdPs never emit them.",
             )
-        return "text values are plain text"
+        return "text values are plain text" if doc.walked_text else "the document holds no comments"
 
     # --- signature -----------------------------------------------------------------------------------
 
@@ -501,13 +512,13 @@ class _Semantics:
     def _issuer(self) -> str:
         expected = self.trust.entity_id
         issuer_el = self.in_assertion.one(c.ISSUER, "issuer")
-        self.issuer = _text(issuer_el)
+        self.issuer = _text(issuer_el, "issuer")
         if self.issuer != expected:
             raise SamlValidationError("issuer", f"the Assertion Issuer {self.issuer!r} is not the provider's entity ID {expected!r}", hint=self._issuer_hint())
         response_issuer = self.in_response.one(c.ISSUER, "issuer", required=False)
-        if response_issuer is not None and _text(response_issuer) != expected:
+        if response_issuer is not None and _text(response_issuer, "issuer") != expected:
             raise SamlValidationError(
-                "issuer", f"the Response Issuer {_text(response_issuer)!r} is not the provider's entity ID {expected!r}", hint=self._issuer_hint()
+                "issuer", f"the Response Issuer {_text(response_issuer, 'issuer')!r} is not the provider's entity ID {expected!r}", hint=self._issuer_hint()
             )
         return self.issuer
 
@@ -615,7 +626,7 @@ class _Semantics:
         audiences: list[str] = []
         settings, trust = self.settings, self.trust
         for restriction in restrictions:
-            values = [_text(a) for a in _children(restriction, c.AUDIENCE)]
+            values = [_text(a, "audience") for a in _children(restriction, c.AUDIENCE)]
             audiences.extend(values)
             for value in values:
                 if settings.audience_accepted(value, trust):
@@ -668,7 +679,7 @@ class _Semantics:
         if self.in_subject.all(c.ENCRYPTED_ID):
             raise SamlValidationError("subject.name_id", "the NameID is encrypted (EncryptedID), which is not supported")
         name_id = self.in_subject.one(c.NAME_ID, "subject.name_id", required=False)
-        value = _text(name_id).strip() if name_id is not None else ""
+        value = _text(name_id, "subject.name_id").strip() if name_id is not None else ""
         if not value:
             raise SamlValidationError(
                 "subject.name_id",

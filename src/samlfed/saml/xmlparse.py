@@ -99,6 +99,16 @@ def _has_declarations(data: bytes) -> bool:
     return False
 
 
+def may_hold_comments(data: bytes) -> bool:
+    """False only when '<!--' occurs nowhere: a comment needs those bytes (no entity can produce markup)."""
+    at = find_pair(data, b"<!")
+    while at != -1:
+        if data.startswith(b"--", at + 2):
+            return True
+        at = find_pair(data, b"<!", at + 2)
+    return False
+
+
 def find_pair(data: bytes, pair: bytes, start: int = 0) -> int:
     """`data.find(pair)` for a two-byte `pair` whose second byte is rare in SAML documents ('<?', '<!').
 
