@@ -37,7 +37,7 @@ _CHECKS: tuple[Check, ...] = (
     Check("shape.root", "Root is a SAML 2.0 protocol Response with an ID", SIGNATURE_INVALID),
     Check("shape.assertion", "Exactly one Assertion in the whole document", SIGNATURE_INVALID),
     Check("shape.signatures", "Every Signature is a direct child of the Response or the Assertion", SIGNATURE_INVALID),
-    Check("shape.text", "No comments or markup inside Issuer, NameID, Audience or AttributeValue", SIGNATURE_INVALID),
+    Check("shape.text", "No comments inside Issuer, NameID, Audience or AttributeValue (markup is refused where a value is read)", SIGNATURE_INVALID),
     Check("signature.binding", "Each signature has one Reference naming its parent's unique ID", SIGNATURE_INVALID),
     Check("signature.algorithms", "Signature, digest, canonicalization and transforms are in the allowed profile", SIGNATURE_INVALID),
     Check("signature.required", "The Assertion is signed (or the Response, where allowed)", SIGNATURE_INVALID),
