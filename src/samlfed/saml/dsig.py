@@ -67,6 +67,7 @@ def rsa_pkcs1v15_verify(public_key: rsa.RSAPublicKey, signature: bytes, data: by
     prefix, digest = _DIGEST_INFO[hash_cls]
     return hmac.compare_digest(recovered, prefix + digest(data).digest())
 
+
 _C14N = frozenset({c.ALG_C14N_EXCLUSIVE})
 _LEGACY_C14N = frozenset({c.ALG_C14N_INCLUSIVE})
 
