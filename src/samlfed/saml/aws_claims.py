@@ -106,7 +106,6 @@ def _bad_tags(message: str) -> SamlValidationError:
 
 def session_tags(attributes: dict[str, tuple[str, ...]]) -> tuple[dict[str, str], tuple[str, ...]]:
     """PrincipalTag:* attributes and TransitiveTagKeys, with AWS's limits."""
-    bad = _bad_tags
     tags: dict[str, str] = {}
     seen: set[str] = set()
     prefix = c.AWS_PRINCIPAL_TAG_PREFIX
@@ -117,21 +116,21 @@ def session_tags(attributes: dict[str, tuple[str, ...]]) -> tuple[dict[str, str]
         folded = key.lower()
         value = single_value(attributes, name, "aws.session_tags") or ""
         if not 1 <= len(key) <= 128 or not _valid_tag_text(key):
-            raise bad(f"session tag key {key!r} is not 1-128 allowed characters")
+            raise _bad_tags(f"session tag key {key!r} is not 1-128 allowed characters")
         if folded.startswith("aws:"):
-            raise bad(f"session tag key {key!r} uses the reserved aws: prefix")
+            raise _bad_tags(f"session tag key {key!r} uses the reserved aws: prefix")
         if len(value) > 256 or not _valid_tag_text(value):
-            raise bad(f"the value of session tag {key!r} is not 0-256 allowed characters")
+            raise _bad_tags(f"the value of session tag {key!r} is not 0-256 allowed characters")
         if folded in seen:
-            raise bad(f"session tag key {key!r} is repeated (tag keys are case-insensitive)")
+            raise _bad_tags(f"session tag key {key!r} is repeated (tag keys are case-insensitive)")
         seen.add(folded)
         tags[key] = value
     if len(tags) > MAX_TAGS:
-        raise bad(f"{len(tags)} session tags; at most {MAX_TAGS} are allowed")
+        raise _bad_tags(f"{len(tags)} session tags; at most {MAX_TAGS} are allowed")
     transitive = tuple([v.strip(_ASCII_WS) for v in attributes.get(c.AWS_TRANSITIVE_TAG_KEYS, ())])
     for key in transitive:
         if key.lower() not in seen:
-            raise bad(f"TransitiveTagKeys names {key!r}, which is not a session tag of this assertion")
+            raise _bad_tags(f"TransitiveTagKeys names {key!r}, which is not a session tag of this assertion")
     return tags, transitive
 
 

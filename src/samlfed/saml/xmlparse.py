@@ -91,19 +91,19 @@ def _may_hold_processing_instructions(data: bytes) -> bool:
 
 def _has_declarations(data: bytes) -> bool:
     """Whether '<!DOCTYPE' or '<!ENTITY' occurs anywhere (also inside comments: the pre-scan is conservative)."""
-    at = find_pair(data, b"<!")
-    while at != -1:
-        if data.startswith(b"DOCTYPE", at + 2) or data.startswith(b"ENTITY", at + 2):
-            return True
-        at = find_pair(data, b"<!", at + 2)
-    return False
+    return _bang_followed_by(data, (b"DOCTYPE", b"ENTITY"))
 
 
 def may_hold_comments(data: bytes) -> bool:
     """False only when '<!--' occurs nowhere: a comment needs those bytes (no entity can produce markup)."""
+    return _bang_followed_by(data, (b"--",))
+
+
+def _bang_followed_by(data: bytes, words: tuple[bytes, ...]) -> bool:
+    """Whether '<!' followed by one of `words` occurs anywhere in `data`."""
     at = find_pair(data, b"<!")
     while at != -1:
-        if data.startswith(b"--", at + 2):
+        if data.startswith(words, at + 2):
             return True
         at = find_pair(data, b"<!", at + 2)
     return False
