@@ -6,10 +6,9 @@ import logging
 import os
 from pathlib import Path
 
-from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
-from .api.app import api_routes
+from .api.app import QueryApi, build_app
 from .authz.web import authz_routes
 from .config import Settings
 from .console.web import console_routes
@@ -51,7 +50,7 @@ def configure_logging() -> None:
     logger.setLevel(logging.INFO)
 
 
-def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> Starlette:
+def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> QueryApi:
     """The API, the console sign-in pages, and the built-in IdP at /idp when the settings ask for it."""
     ctx = ctx or build_context(settings)
     routes: list[BaseRoute] = [*console_routes(ctx, settings), *authz_routes(ctx)]
@@ -59,10 +58,10 @@ def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> S
         from .idp.mount import idp_app
 
         routes.insert(0, Mount("/idp", app=idp_app(settings)))
-    return Starlette(routes=[*api_routes(ctx), *routes])
+    return build_app(ctx, routes)
 
 
-def create_app() -> Starlette:
+def create_app() -> QueryApi:
     """ASGI factory for uvicorn workers: the settings come from the environment."""
     configure_logging()
     return build_server_app(Settings.from_env())

@@ -130,3 +130,48 @@ def test_form_pairs_decode_as_parse_qsl_does(source: str) -> None:
 def test_form_pairs_on_a_saml_assertion() -> None:
     value = base64.b64encode(bytes(range(256)) * 4).decode()
     assert form_pairs(urlencode({"SAMLAssertion": value, "RoleArn": "arn:aws:iam::1:role/a b"})) == [("SAMLAssertion", value), ("RoleArn", "arn:aws:iam::1:role/a b")]
+
+
+def _lxml_rendering(service: str, action: str, result: object, request_id: str) -> bytes:
+    """The renderer as it was, an lxml tree serialized: the oracle for the text renderer."""
+    from samlfed.api.xml import _NOT_XML, NAMESPACES, aws_timestamp
+
+    ns = NAMESPACES[service]
+
+    def append(parent: etree._Element, name: str, value: object) -> None:
+        if value is None:
+            return
+        element = etree.SubElement(parent, f"{{{ns}}}{name}")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                append(element, key, item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                append(element, "member", item)
+        elif isinstance(value, bool):
+            element.text = "true" if value else "false"
+        elif isinstance(value, datetime):
+            element.text = aws_timestamp(value)
+        else:
+            try:
+                element.text = str(value)
+            except ValueError:
+                element.text = _NOT_XML.sub("\ufffd", str(value))
+
+    root = etree.Element(f"{{{ns}}}{action}Response", nsmap={None: ns})
+    append(root, f"{action}Result", result)
+    append(root, "ResponseMetadata", {"RequestId": request_id})
+    return etree.tostring(root, encoding="UTF-8")
+
+
+_NAMES = st.from_regex(r"[A-Z][A-Za-z]{0,8}", fullmatch=True)
+_SCALARS = (
+    st.none() | st.booleans() | st.integers() | st.datetimes(timezones=st.just(UTC))
+    | st.text(st.characters(blacklist_categories=())) | st.text(alphabet="a&<>\r\n\t\"' ]\x00\ufffe")
+)
+_RESULTS = st.recursive(_SCALARS, lambda inner: st.dictionaries(_NAMES, inner, max_size=4) | st.lists(inner, max_size=4), max_leaves=12)
+
+
+@given(st.dictionaries(_NAMES, _RESULTS, max_size=5) | st.none(), st.sampled_from(["sts", "iam"]))
+def test_rendering_is_byte_for_byte_what_lxml_serialized(result: dict | None, service: str) -> None:
+    assert render_result(service, "GetRole", result, "req") == _lxml_rendering(service, "GetRole", result, "req")

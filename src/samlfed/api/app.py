@@ -1,18 +1,24 @@
-"""The HTTP edge: the AWS query protocol on `POST /` (and GET), STS and IAM on one port, plus `/healthz`."""
+"""The HTTP edge: the AWS query protocol on `POST /` (and GET), STS and IAM on one port, plus `/healthz`.
+
+`QueryApi` is a bare ASGI app rather than a Starlette route: every AssumeRoleWithSAML comes through here, and
+Starlette's middleware stack, Request and Response objects cost more per request than all of the protocol
+parsing. Everything that is not the query endpoint goes to the Starlette app behind it.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from ..context import ServiceContext
 from ..errors import ServiceError
-from ..pages import FormRefused, bounded_body
 from . import handlers
 from .auth import Session, authenticate
 from .iam_access import authorize_iam_call
@@ -22,6 +28,15 @@ from .xml import render_error, render_result
 
 log = logging.getLogger("samlfed.api")
 VERSIONS = {"2011-06-15": "sts", "2010-05-08": "iam"}
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request body arrived: there is no one to answer."""
 
 
 def _service(query: QueryRequest) -> str:
@@ -33,67 +48,106 @@ def _service(query: QueryRequest) -> str:
     return service
 
 
-async def _body(request: Request) -> bytes:
-    try:
-        return await bounded_body(request, MAX_BODY_BYTES)
-    except FormRefused:
-        raise ServiceError("ValidationError", "Request body is too large", 413) from None
+def _headers(scope: Scope) -> dict[str, str]:
+    """Header names as ASGI servers give them (lower case); of a repeated header, the last."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
 
 
-def _query_string(request: Request) -> str:
-    """The raw query string (request.url would parse the whole URL for it)."""
+async def _body(headers: dict[str, str], receive: Receive) -> bytes:
+    """The request body, refused over MAX_BODY_BYTES: at once when Content-Length says so (or is not a number),
+    and while reading whatever it claims (or chunked)."""
+    declared = headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise ServiceError("ValidationError", "Request body is too large", 413)
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ServiceError("ValidationError", "Request body is too large", 413)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _query_string(scope: Scope) -> str:
     try:
-        return request.scope["query_string"].decode("utf-8")
+        return scope["query_string"].decode("utf-8")
     except UnicodeDecodeError:
         raise ServiceError("MalformedQueryString", "The query string is not UTF-8", 400) from None
 
 
-def _call(ctx: ServiceContext, service: str, handler: handlers.Handler, http: HttpRequest | None, parsed: QueryRequest, request: Request):  # type: ignore[no-untyped-def]
-    """Authenticate (when the action needs it), authorize a session's IAM calls, and run the operation."""
-    caller = authenticate(ctx, http) if http is not None else None
-    if service == "iam" and isinstance(caller, Session):
-        source_ip = request.client.host if request.client else None
-        authorize_iam_call(ctx, caller, parsed, source_ip=source_ip, secure_transport=request.scope.get("scheme") == "https")
-    return handler(ctx, caller, parsed)
+async def _send(send: Send, status: int, body: bytes, content_type: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode()), (b"content-type", content_type)]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
-def api_routes(ctx: ServiceContext) -> list[Route]:
-    """`POST /` (and GET) and `/healthz`: exact paths, so the server can list them first among its routes."""
+class QueryApi:
+    """`GET /` and `POST /`: parse, authenticate (when the action needs it), authorize, run, render."""
 
-    async def query(request: Request) -> Response:
+    def __init__(self, ctx: ServiceContext, fallback: AsgiApp) -> None:
+        self.ctx = ctx
+        self.fallback = fallback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != scope.get("root_path", "") + "/":
+            await self.fallback(scope, receive, send)
+            return
+        if scope["method"] not in ("GET", "HEAD", "POST"):  # the server leaves out the body of a HEAD answer
+            await _send(send, 405, b"Method Not Allowed", b"text/plain; charset=utf-8", [(b"allow", b"GET, HEAD, POST")])
+            return
         request_id = str(uuid.uuid4())
+        try:
+            payload, status = await self._answer(scope, receive, request_id)
+        except ClientGone:
+            return
+        await _send(send, status, payload, b"text/xml; charset=utf-8", [(b"x-amzn-requestid", request_id.encode())])
+
+    async def _answer(self, scope: Scope, receive: Receive, request_id: str) -> tuple[bytes, int]:
         service = "sts"
         try:
-            body = await _body(request)
-            query_string = _query_string(request)
-            parsed = parse_query(body, query_string, request.headers.get("content-type"))
+            headers = _headers(scope)
+            body = await _body(headers, receive)
+            query_string = _query_string(scope)
+            parsed = parse_query(body, query_string, headers.get("content-type"))
             service = _service(parsed)
             handler = (handlers.STS if service == "sts" else handlers.IAM).get(parsed.action)
             if handler is None:
                 raise ServiceError("InvalidAction", f"Could not find operation {parsed.action} for version {parsed.version}", 400)
-            http = None
+            caller = None
             if parsed.action not in handlers.UNAUTHENTICATED:  # AssumeRoleWithSAML: any signature is ignored (AWS)
-                raw_path = request.scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0]
-                http = HttpRequest(request.method, raw_path, query_string, {k.lower(): v for k, v in request.headers.items()}, body)
+                raw_path = scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0]
+                caller = authenticate(self.ctx, HttpRequest(scope["method"], raw_path, query_string, headers, body))
+            if service == "iam" and isinstance(caller, Session):
+                client = scope.get("client")
+                authorize_iam_call(self.ctx, caller, parsed, source_ip=client[0] if client else None, secure_transport=scope.get("scheme") == "https")
             # Inline, not in a worker thread: the work is CPU-bound (~1 ms), and handing it to a thread made the
             # event loop and the thread fight over the GIL (measured: 248 → 507 req/s on one worker). Each
             # worker process serves one request at a time either way; add workers for parallelism.
-            result = _call(ctx, service, handler, http, parsed, request)
-            payload, status = render_result(service, parsed.action, result, request_id), 200
+            return render_result(service, parsed.action, handler(self.ctx, caller, parsed), request_id), 200
+        except ClientGone:
+            raise
         except ServiceError as error:
-            payload, status = render_error(service, error, request_id), error.status
+            return render_error(service, error, request_id), error.status
         except Exception:  # never a traceback to the client; the log keeps it
             log.exception("internal error in request %s", request_id)
             error = ServiceError("InternalFailure", "The request processing has failed because of an unknown error.", 500)
-            payload, status = render_error(service, error, request_id), 500
-        return Response(payload, status_code=status, media_type="text/xml", headers={"x-amzn-RequestId": request_id})
+            return render_error(service, error, request_id), 500
 
+
+def health_routes() -> list[BaseRoute]:
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
 
-    return [Route("/", query, methods=["GET", "POST"]), Route("/healthz", healthz, methods=["GET"])]
+    return [Route("/healthz", healthz, methods=["GET"])]
 
 
-def build_app(ctx: ServiceContext) -> Starlette:
-    """The API alone (the server adds the console, the authorization API and the IdP beside it)."""
-    return Starlette(routes=api_routes(ctx))
+def build_app(ctx: ServiceContext, routes: list[BaseRoute] | None = None) -> QueryApi:
+    """The query API in front of a Starlette app for `/healthz` and `routes` (the server adds the console, the
+    authorization API and the IdP there)."""
+    return QueryApi(ctx, Starlette(routes=[*health_routes(), *(routes or [])]))

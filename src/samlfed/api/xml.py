@@ -3,6 +3,10 @@
 Results are plain Python values: a dict becomes child elements in insertion order, a list becomes `<member>`
 elements, a datetime becomes ISO 8601 UTC without fractional seconds (as AWS emits), a bool becomes
 `true`/`false`, None is omitted.
+
+Written as text rather than built as an lxml tree: these answers are a few flat elements, and building a tree
+to serialize it cost 27 µs of every AssumeRoleWithSAML; joining escaped strings costs a fifth of that. The
+output is byte for byte what lxml serialized (a test compares them on generated results).
 """
 
 from __future__ import annotations
@@ -10,8 +14,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
-
-from lxml import etree
 
 from ..errors import ServiceError
 
@@ -29,44 +31,64 @@ def aws_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _append(parent: etree._Element, namespace: str, name: str, value: Any) -> None:
-    """Children stay in the document's default namespace."""
+def _escaped(text: str) -> str:
+    """Character data as lxml writes it: &, <, > and CR escaped; what XML cannot carry replaced, never a 500
+    (a control character from the request can be echoed in a message)."""
+    plain = text.isascii() and text.isprintable()  # printable ASCII holds nothing to replace and no CR
+    if not plain:
+        text = _NOT_XML.sub("\ufffd", text)
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if not plain and "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
+
+
+def _element(out: list[str], name: str, value: Any) -> None:
+    """Append `<name>value</name>` to `out` (nothing for None; `<name/>` when it has no content)."""
     if value is None:
         return
-    _fill(etree.SubElement(parent, f"{{{namespace}}}{name}"), namespace, value)
-
-
-def _fill(element: etree._Element, namespace: str, value: Any) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _append(element, namespace, key, item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _append(element, namespace, "member", item)
-    elif isinstance(value, bool):
-        element.text = "true" if value else "false"
+    if value.__class__ is str:  # most values
+        out.append(f"<{name}>{_escaped(value)}</{name}>")
+        return
+    if isinstance(value, (dict, list, tuple)):
+        out.append(f"<{name}>")
+        mark = len(out)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                _element(out, key, item)
+        else:
+            for item in value:
+                _element(out, "member", item)
+        if len(out) == mark:
+            out[-1] = f"<{name}/>"
+        else:
+            out.append(f"</{name}>")
+        return
+    if isinstance(value, bool):
+        text = "true" if value else "false"
     elif isinstance(value, datetime):
-        element.text = aws_timestamp(value)
+        text = aws_timestamp(value)
     else:
-        text = str(value)
-        try:
-            element.text = text
-        except ValueError:  # a control character from the request, echoed in a message: never a 500
-            element.text = _NOT_XML.sub("\ufffd", text)
+        text = _escaped(str(value))
+    out.append(f"<{name}>{text}</{name}>")
+
+
+def _document(service: str, root: str, children: dict[str, Any]) -> bytes:
+    out = [f'<{root} xmlns="{NAMESPACES[service]}">']
+    for name, value in children.items():
+        _element(out, name, value)
+    out.append(f"</{root}>")
+    return "".join(out).encode()
 
 
 def render_result(service: str, action: str, result: dict[str, Any] | None, request_id: str) -> bytes:
-    ns = NAMESPACES[service]
-    response = etree.Element(f"{{{ns}}}{action}Response", nsmap={None: ns})
-    if result is not None:
-        _fill(etree.SubElement(response, f"{{{ns}}}{action}Result"), ns, result)
-    _append(response, ns, "ResponseMetadata", {"RequestId": request_id})
-    return etree.tostring(response, encoding="UTF-8")
+    return _document(service, f"{action}Response", {f"{action}Result": result, "ResponseMetadata": {"RequestId": request_id}})
 
 
 def render_error(service: str, error: ServiceError, request_id: str) -> bytes:
-    ns = NAMESPACES[service]
-    response = etree.Element(f"{{{ns}}}ErrorResponse", nsmap={None: ns})
-    _append(response, ns, "Error", {"Type": error.fault, "Code": error.code, "Message": error.message})
-    _append(response, ns, "RequestId", request_id)
-    return etree.tostring(response, encoding="UTF-8")
+    return _document(service, "ErrorResponse", {"Error": {"Type": error.fault, "Code": error.code, "Message": error.message}, "RequestId": request_id})
