@@ -1,0 +1,70 @@
+"""The query API's ASGI edge, driven with ASGI messages: bodies, methods, disconnects, and what it hands on."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from samlfed.api.app import QueryApi, build_app
+from samlfed.config import Settings
+from samlfed.server import build_context
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> QueryApi:
+    return build_app(build_context(Settings(data_dir=tmp_path_factory.mktemp("edge"))))
+
+
+def call(app: QueryApi, method: str, path: str, chunks: list[bytes | None], headers: tuple[tuple[bytes, bytes], ...] = ()) -> list[dict]:
+    """One request; a None chunk is the client disconnecting."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http", "path": path,
+             "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": list(headers),
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    pending = list(chunks)
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        chunk = pending.pop(0) if pending else None
+        if chunk is None:
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def test_an_answer_carries_its_request_id_length_and_type(app: QueryApi) -> None:
+    start, body = call(app, "POST", "/", [b"Action=GetCallerIdentity&", b"Version=2011-06-15"])
+    headers = dict(start["headers"])
+    assert start["status"] == 403 and b"<Code>MissingAuthenticationToken</Code>" in body["body"]
+    assert headers[b"content-type"] == b"text/xml; charset=utf-8" and int(headers[b"content-length"]) == len(body["body"])
+    assert headers[b"x-amzn-requestid"].decode() in body["body"].decode()
+
+
+def test_bodies_over_the_cap_are_refused_whatever_they_claim(app: QueryApi) -> None:
+    streamed = call(app, "POST", "/", [b"a" * 200_000, b"a" * 100_000])  # no Content-Length: counted while read
+    declared = call(app, "POST", "/", [b""], [(b"content-length", b"300000")])
+    garbled = call(app, "POST", "/", [b""], [(b"content-length", b"12x")])
+    for start, body in (streamed, declared, garbled):
+        assert start["status"] == 413 and b"<Code>ValidationError</Code>" in body["body"]
+
+
+def test_a_client_that_leaves_mid_body_gets_nothing_and_breaks_nothing(app: QueryApi) -> None:
+    assert call(app, "POST", "/", [b"Action=GetCaller", None]) == []
+    assert call(app, "POST", "/", [b"Action=GetCallerIdentity&Version=2011-06-15"])[0]["status"] == 403
+
+
+def test_methods_other_than_get_head_and_post_are_not_allowed(app: QueryApi) -> None:
+    start, body = call(app, "PUT", "/", [b""])
+    assert (start["status"], dict(start["headers"])[b"allow"], body["body"]) == (405, b"GET, HEAD, POST", b"Method Not Allowed")
+    assert call(app, "HEAD", "/", [b""])[0]["status"] == 400  # MissingAction; the server leaves out the body
+
+
+def test_other_paths_go_to_the_app_behind(app: QueryApi) -> None:
+    start, body = call(app, "GET", "/healthz", [b""])
+    assert (start["status"], body["body"]) == (200, b"ok")
+    assert call(app, "POST", "/nope", [b""])[0]["status"] == 404
