@@ -39,7 +39,7 @@ def _idp(idp_dir: Path | None, data_dir: Path | None, public_url: str | None = N
 
 
 def _duration(text: str) -> timedelta:
-    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    match = re.fullmatch(r"(\d+)([smhd])", text.strip(), re.ASCII)
     if not match:
         raise usage_error(f"{text!r} is not a duration such as 90s, 30m, 24h or 7d")
     return timedelta(seconds=int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)])

@@ -21,7 +21,7 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=15)
 MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
-_CREDENTIAL = re.compile(r"([A-Za-z0-9]{16,128})/(\d{8})/([a-z0-9-]{1,32})/([a-z0-9-]{1,32})/aws4_request")
+_CREDENTIAL = re.compile(r"([A-Za-z0-9]{16,128})/(\d{8})/([a-z0-9-]{1,32})/([a-z0-9-]{1,32})/aws4_request", re.ASCII)
 
 INVALID_TOKEN = "The security token included in the request is invalid"
 SIGNATURE_MISMATCH = (

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 CONSOLE_HOME = "/console"
 _AWS_CONSOLE_HOST = re.compile(r"(?:[a-z0-9-]+\.)*console\.(?:aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)")
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d", re.ASCII)
 
 
 def console_destination(value: str | None, base_url: str) -> str | None:

@@ -32,7 +32,7 @@ MAX_ACS_FORM_BYTES = 400_000
 """A 100,000-character SAMLResponse, percent-encoded, fits with room to spare."""
 MAX_RELAY_STATE = 2048
 PAGE_EXPIRED = "The page expired. Go back to the console and try again."
-CLI_RELAY = re.compile(r"samlfed-cli:(?P<port>\d{4,5}):(?P<state>[A-Za-z0-9_-]{16,64})")
+CLI_RELAY = re.compile(r"samlfed-cli:(?P<port>\d{4,5}):(?P<state>[A-Za-z0-9_-]{16,64})", re.ASCII)
 """RelayState of a `samlfed login --method browser` sign-in: the loopback port and the client's state value."""
 
 _pages = Pages("samlfed.console", form_action="'self'")

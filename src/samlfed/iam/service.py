@@ -19,7 +19,7 @@ from ..saml.metadata import IdpMetadata, parse_metadata
 from ..store import AccessKey, Account, AlreadyExists, Conflict, ManagedPolicy, NotFound, Role, SamlProvider, Tag
 from . import arns, ids
 
-PROVIDER_NAME = re.compile(r"[\w._-]{1,128}")
+PROVIDER_NAME = re.compile(r"[\w._-]{1,128}", re.ASCII)
 NAME_PATTERN = re.compile(r"[\w+=,.@-]+", re.ASCII)  # role and policy names; AWS's \w is Java's: ASCII letters, digits, _
 ROLE_PATH = re.compile(r"/|/[\x21-\x7e]{0,510}/")
 ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]")
@@ -42,7 +42,7 @@ def _invalid(message: str) -> ServiceError:
 
 def create_account(ctx: ServiceContext, account_id: str | None = None, alias: str | None = None) -> NewAccessKey:
     account_id = account_id or ids.account_id()
-    if not re.fullmatch(r"\d{12}", account_id):
+    if not re.fullmatch(r"\d{12}", account_id, re.ASCII):
         raise _invalid("An account ID is 12 digits")
     if alias is not None:
         _check_alias(alias)

@@ -9,7 +9,7 @@ from ..saml.signing import AssertionSpec
 from .config import ServiceProvider
 from .directory import User
 
-_ROLE = re.compile(r"arn:[\w-]+:iam::\d{12}:role/")
+_ROLE = re.compile(r"arn:[\w-]+:iam::\d{12}:role/", re.ASCII)
 
 
 def _first(user: User, attribute: str) -> str | None:

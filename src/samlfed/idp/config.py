@@ -47,7 +47,7 @@ class RoleRule:
         return [_expand(self.value, match) for name in groups if (match := self.group.fullmatch(name))]
 
 
-_REFERENCE = re.compile(r"\$(\d)")
+_REFERENCE = re.compile(r"\$(\d)", re.ASCII)
 
 
 def _expand(template: str, match: re.Match[str]) -> str:

@@ -22,7 +22,7 @@ from lxml import html as lxml_html
 from ..saml.aws_claims import named_role_pairs
 from ..saml.xmlparse import XmlRejected, parse_xml
 
-_LABEL = re.compile(r"^(?:(?P<alias>.+) \()?(?P<account>\d{12})\)?$")
+_LABEL = re.compile(r"^(?:(?P<alias>.+) \()?(?P<account>\d{12})\)?$", re.ASCII)
 
 
 class RolesError(ValueError):

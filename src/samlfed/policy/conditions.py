@@ -38,7 +38,7 @@ def _number(text: str) -> float:
 
 
 def _date(text: str) -> datetime:
-    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+    if re.fullmatch(r"-?\d+(\.\d+)?", text, re.ASCII):
         return datetime.fromtimestamp(float(text), UTC)
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
