@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from samlfed.sts.credentials import InvalidSessionToken, KeyRing, SessionClaims, derive_secret, issue, open_session
+from samlfed.sts.credentials import InvalidSessionToken, KeyRing, SessionClaims, _access_key_id, derive_secret, issue, open_session
 
 CLAIMS = SessionClaims(
     account_id="111111111111",
@@ -71,3 +75,14 @@ def test_rotation_keeps_live_sessions() -> None:
     with pytest.raises(ValueError):
         rotated.without(rotated.active)
     assert derive_secret(rotated, ring.active, before.access_key_id) == before.secret_access_key
+
+
+@given(st.binary(min_size=10, max_size=10))
+def test_access_key_ids_are_the_base32_of_their_random_bytes(random: bytes) -> None:
+    assert _access_key_id(random) == "ASIA" + base64.b32encode(random).decode()
+
+
+def test_the_secret_is_the_hmac_of_the_access_key_id() -> None:
+    ring = KeyRing.generate()
+    expected = hmac.new(ring.keys[ring.active], b"samlfed secret\x00ASIAEXAMPLE", hashlib.sha256).digest()
+    assert derive_secret(ring, ring.active, "ASIAEXAMPLE") == base64.b64encode(expected).decode()[:40]

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
+import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _TOKEN_VERSION = b"\x01"
 _NONCE_BYTES = 12
+_ACCESS_KEY_BYTES = 10
 _KEY_ID_BYTES = 4
 
 
@@ -108,8 +109,15 @@ class TemporaryCredentials:
     claims: SessionClaims
 
 
-def _new_access_key_id() -> str:
-    return "ASIA" + base64.b32encode(secrets.token_bytes(10)).decode()  # 16 characters of [A-Z2-7]
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_BASE32_PAIRS = tuple(a + b for a in _BASE32 for b in _BASE32)
+"""Two base32 characters for each 10-bit value: base64.b32encode works in Python and cost 6 µs a key."""
+
+
+def _access_key_id(random: bytes) -> str:
+    """'ASIA' and 16 characters of [A-Z2-7] for 10 random bytes: their base32 (RFC 4648), 80 bits."""
+    number = int.from_bytes(random, "big")
+    return "ASIA" + "".join([_BASE32_PAIRS[(number >> shift) & 1023] for shift in range(70, -1, -10)])
 
 
 @lru_cache(maxsize=32)
@@ -119,7 +127,7 @@ def _aead(key: bytes) -> AESGCM:
 
 
 def derive_secret(ring: KeyRing, key_id: str, access_key_id: str) -> str:
-    digest = hmac.new(ring.keys[key_id], b"samlfed secret\x00" + access_key_id.encode(), hashlib.sha256).digest()
+    digest = hmac.digest(ring.keys[key_id], b"samlfed secret\x00" + access_key_id.encode(), "sha256")
     return base64.b64encode(digest).decode()[:40]
 
 
@@ -131,10 +139,13 @@ def _claims_dict(claims: SessionClaims) -> dict[str, object]:
     return {name: getattr(claims, name) for name in _CLAIM_FIELDS}
 
 
+_CLAIMS_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+
+
 def issue(ring: KeyRing, claims: SessionClaims) -> TemporaryCredentials:
-    access_key_id = _new_access_key_id()
-    nonce = secrets.token_bytes(_NONCE_BYTES)
-    plaintext = json.dumps(_claims_dict(claims), separators=(",", ":"), sort_keys=True).encode()
+    random = os.urandom(_ACCESS_KEY_BYTES + _NONCE_BYTES)  # one system call for the key id and the nonce
+    access_key_id, nonce = _access_key_id(random[:_ACCESS_KEY_BYTES]), random[_ACCESS_KEY_BYTES:]
+    plaintext = _CLAIMS_JSON.encode(_claims_dict(claims)).encode()
     sealed = _aead(ring.keys[ring.active]).encrypt(nonce, plaintext, access_key_id.encode())
     token = _TOKEN_VERSION + bytes.fromhex(ring.active) + nonce + sealed
     return TemporaryCredentials(
