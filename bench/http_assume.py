@@ -102,11 +102,18 @@ def wrk(url: str, body_file: Path, *, seconds: int, connections: int, delay_ms: 
 
 
 def paced(url: str, body: Path, args: argparse.Namespace, *, target: float) -> dict[str, float]:
-    """Drive the server at about `target` req/s: wrk's per-request delay, calibrated by two short runs."""
-    delay = args.connections * 1000 / target
-    for _ in range(2):
+    """Drive the server at about `target` req/s with wrk's per-request delay, calibrated by three short runs.
+
+    Each connection sends a request every delay + latency ms, so the delay is corrected by the difference
+    between the cycle the target needs and the cycle achieved (scaling it by the rates ignores the latency,
+    and left the run at some 60 % of the peak)."""
+    def cycle_ms(rate: float) -> float:
+        return args.connections * 1000 / rate
+
+    delay = cycle_ms(target)
+    for _ in range(3):
         achieved = wrk(url, body, seconds=3, connections=args.connections, delay_ms=delay)["rps"]
-        delay *= achieved / target
+        delay = max(0.05, delay + cycle_ms(target) - cycle_ms(achieved))
     return wrk(url, body, seconds=args.seconds, connections=args.connections, delay_ms=delay)
 
 
@@ -172,7 +179,8 @@ def main() -> int:
     p99 = results["samlfed at ~80%"]["p99_ms"]
     print(f"  samlfed / moto_server   {over_moto:6.1f}x  (target ≥ 10x: {'met' if over_moto >= 10 else 'NOT met'}; median of the rounds' ratios)")
     print(f"  samlfed / fixed reply   {of_ceiling:6.1%}  (target ≥ 25%: {'met' if of_ceiling >= 0.25 else 'NOT met'})")
-    print(f"  p99 at {results['samlfed at ~80%']['rps']:,.0f} req/s   {p99:6.2f} ms  (target < 50 ms: {'met' if p99 < 50 else 'NOT met'})")
+    share = results["samlfed at ~80%"]["rps"] / results["samlfed"]["rps"]
+    print(f"  p99 at {results['samlfed at ~80%']['rps']:,.0f} req/s ({share:.0%} of peak)   {p99:6.2f} ms  (target < 50 ms: {'met' if p99 < 50 else 'NOT met'})")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
