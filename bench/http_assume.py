@@ -82,7 +82,7 @@ def wrk(url: str, body_file: Path, *, seconds: int, connections: int, delay_ms: 
     script.write_text(
         f"local f = io.open({str(body_file)!r}, 'rb'); wrk.body = f:read('*a'); f:close()\n"
         "wrk.method = 'POST'\nwrk.headers['Content-Type'] = 'application/x-www-form-urlencoded; charset=utf-8'\n"
-        + (f"function delay() return {delay_ms:f} end\n" if delay_ms else "")
+        + (f"function delay() return math.random() * {2 * delay_ms:f} end\n" if delay_ms else "")
     )
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url + "/"],
@@ -101,20 +101,25 @@ def wrk(url: str, body_file: Path, *, seconds: int, connections: int, delay_ms: 
     }
 
 
-def paced(url: str, body: Path, args: argparse.Namespace, *, target: float) -> dict[str, float]:
-    """Drive the server at about `target` req/s with wrk's per-request delay, calibrated by three short runs.
+def paced(url: str, body: Path, args: argparse.Namespace, *, share: float) -> tuple[dict[str, float], float]:
+    """Drive the server at about `share` of its peak with wrk's per-request delay; returns the run and the share
+    of the peak it reached.
 
-    Each connection sends a request every delay + latency ms, so the delay is corrected by the difference
-    between the cycle the target needs and the cycle achieved (scaling it by the rates ignores the latency,
-    and left the run at some 60 % of the peak)."""
-    def cycle_ms(rate: float) -> float:
-        return args.connections * 1000 / rate
-
-    delay = cycle_ms(target)
-    for _ in range(3):
-        achieved = wrk(url, body, seconds=3, connections=args.connections, delay_ms=delay)["rps"]
-        delay = max(0.05, delay + cycle_ms(target) - cycle_ms(achieved))
-    return wrk(url, body, seconds=args.seconds, connections=args.connections, delay_ms=delay)
+    Each delay is drawn at random between 0 and twice the mean: equal delays keep the connections in step, and
+    their requests then arrive in bursts that queue (and wrk counts whole milliseconds). The peak is measured
+    again just before (the machine's speed drifts), and the mean delay is found by bisection: the rate falls
+    as the delay grows, and a mean delay of one whole cycle at the target rate is surely too slow."""
+    peak = wrk(url, body, seconds=3, connections=args.connections)["rps"]
+    target = share * peak
+    low, high = 0.0, args.connections * 1000 / target
+    for _ in range(6):
+        delay = (low + high) / 2
+        if wrk(url, body, seconds=3, connections=args.connections, delay_ms=delay)["rps"] > target:
+            low = delay
+        else:
+            high = delay
+    run = wrk(url, body, seconds=args.seconds, connections=args.connections, delay_ms=high)
+    return run, run["rps"] / peak
 
 
 def setup_samlfed(url: str, data_dir: Path) -> None:
@@ -170,7 +175,7 @@ def main() -> int:
         results = {name: {key: statistics.median(r[name][key] for r in rounds) for key in rounds[0][name]} for name in targets}
         over_moto = statistics.median(r["samlfed"]["rps"] / r["moto_server"]["rps"] for r in rounds)
         of_ceiling = statistics.median(r["samlfed"]["rps"] / r["fixed reply"]["rps"] for r in rounds)
-        results["samlfed at ~80%"] = paced(samlfed_url, body, args, target=0.8 * results["samlfed"]["rps"])
+        results["samlfed at ~80%"], share = paced(samlfed_url, body, args, share=0.8)
 
     print(f"wrk -t2 -c{args.connections}, {args.rounds} rounds of {args.seconds} s per server, loopback, {args.workers} samlfed worker(s); same ~{body.stat().st_size // 1024} KB form body; medians")
     for name in ("samlfed", "samlfed at ~80%", "moto_server", "fixed reply"):
@@ -179,8 +184,7 @@ def main() -> int:
     p99 = results["samlfed at ~80%"]["p99_ms"]
     print(f"  samlfed / moto_server   {over_moto:6.1f}x  (target ≥ 10x: {'met' if over_moto >= 10 else 'NOT met'}; median of the rounds' ratios)")
     print(f"  samlfed / fixed reply   {of_ceiling:6.1%}  (target ≥ 25%: {'met' if of_ceiling >= 0.25 else 'NOT met'})")
-    share = results["samlfed at ~80%"]["rps"] / results["samlfed"]["rps"]
-    print(f"  p99 at {results['samlfed at ~80%']['rps']:,.0f} req/s ({share:.0%} of peak)   {p99:6.2f} ms  (target < 50 ms: {'met' if p99 < 50 else 'NOT met'})")
+    print(f"  p99 at {results['samlfed at ~80%']['rps']:,.0f} req/s ({share:.0%} of the peak just before)   {p99:6.2f} ms  (target < 50 ms: {'met' if p99 < 50 else 'NOT met'})")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
