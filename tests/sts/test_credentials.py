@@ -8,10 +8,8 @@ import hmac
 import re
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from samlfed.sts.credentials import InvalidSessionToken, KeyRing, SessionClaims, _access_key_id, derive_secret, issue, open_session
+from samlfed.sts.credentials import InvalidSessionToken, KeyRing, SessionClaims, derive_secret, issue, open_session
 
 CLAIMS = SessionClaims(
     account_id="111111111111",
@@ -75,11 +73,6 @@ def test_rotation_keeps_live_sessions() -> None:
     with pytest.raises(ValueError):
         rotated.without(rotated.active)
     assert derive_secret(rotated, ring.active, before.access_key_id) == before.secret_access_key
-
-
-@given(st.binary(min_size=10, max_size=10))
-def test_access_key_ids_are_the_base32_of_their_random_bytes(random: bytes) -> None:
-    assert _access_key_id(random) == "ASIA" + base64.b32encode(random).decode()
 
 
 def test_the_secret_is_the_hmac_of_the_access_key_id() -> None:
