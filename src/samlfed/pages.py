@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -53,18 +54,22 @@ def tokens_match(presented: str, expected: str) -> bool:
     return bool(expected) and hmac.compare_digest(presented.encode(), expected.encode())
 
 
-async def bounded_body(request: Request, max_bytes: int) -> bytes:
-    """The request body, refusing more than `max_bytes`: at once when Content-Length says so (or is not a number),
-    and while reading whatever it claims (or chunked)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+async def capped_body(chunks: AsyncIterator[bytes], content_length: str | None, max_bytes: int) -> bytes:
+    """A request body from its chunks, refusing more than `max_bytes` (FormRefused): at once when Content-Length
+    says so (or is not a number), and while reading whatever it claims (or chunked)."""
+    if content_length is not None and (not content_length.isdigit() or int(content_length) > max_bytes):
         raise FormRefused("the request is too large")
     body = bytearray()
-    async for chunk in request.stream():
+    async for chunk in chunks:
         body += chunk
         if len(body) > max_bytes:
             raise FormRefused("the request is too large")
     return bytes(body)
+
+
+async def bounded_body(request: Request, max_bytes: int) -> bytes:
+    """The body of a Starlette request, capped as `capped_body` says."""
+    return await capped_body(request.stream(), request.headers.get("content-length"), max_bytes)
 
 
 async def read_form(request: Request, *, max_bytes: int, max_fields: int = 50) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..context import ServiceContext
 from ..errors import ServiceError
+from ..pages import FormRefused, capped_body
 from . import handlers
 from .auth import Session, authenticate
 from .iam_access import authorize_iam_call
@@ -53,25 +54,22 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
 
 
-async def _body(headers: dict[str, str], receive: Receive) -> bytes:
-    """The request body, refused over MAX_BODY_BYTES: at once when Content-Length says so (or is not a number),
-    and while reading whatever it claims (or chunked)."""
-    declared = headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        raise ServiceError("ValidationError", "Request body is too large", 413)
-    chunks = []
-    size = 0
+async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """The body chunks of an ASGI request; ClientGone if the client leaves first."""
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ServiceError("ValidationError", "Request body is too large", 413)
-        chunks.append(chunk)
+        yield message.get("body", b"")
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            return
+
+
+async def _body(headers: dict[str, str], receive: Receive) -> bytes:
+    try:
+        return await capped_body(_chunks(receive), headers.get("content-length"), MAX_BODY_BYTES)
+    except FormRefused:
+        raise ServiceError("ValidationError", "Request body is too large", 413) from None
 
 
 def _query_string(scope: Scope) -> str:
