@@ -144,14 +144,18 @@ class _Children:
         return self._by_tag.get(tag, [])
 
     def one(self, tag: str, check_id: str, *, required: bool = True) -> etree._Element | None:
-        found = self._by_tag.get(tag, ())
-        if len(found) > 1:
-            raise SamlValidationError(check_id, f"{_local(self.parent.tag)} has {len(found)} {_local(tag)} elements; at most one is allowed")
-        if not found:
-            if required:
-                raise SamlValidationError(check_id, f"{_local(self.parent.tag)} has no {_local(tag)}")
-            return None
-        return found[0]
+        return _at_most_one(self._by_tag.get(tag, []), self.parent, tag, check_id, required=required)
+
+
+def _at_most_one(found: list[etree._Element], parent: etree._Element, tag: str, check_id: str, *, required: bool) -> etree._Element | None:
+    """The one `tag` child of `parent` among `found`; more than one, or none where one is required, is refused."""
+    if len(found) > 1:
+        raise SamlValidationError(check_id, f"{_local(parent.tag)} has {len(found)} {_local(tag)} elements; at most one is allowed")
+    if not found:
+        if required:
+            raise SamlValidationError(check_id, f"{_local(parent.tag)} has no {_local(tag)}")
+        return None
+    return found[0]
 
 
 def _instant(value: str | None, what: str, check_id: str) -> datetime | None:
@@ -528,10 +532,8 @@ class _Semantics:
     def _status(self) -> str:
         status = self.in_response.one(c.STATUS, "status")
         assert status is not None
-        codes = _children(status, c.STATUS_CODE)
-        if len(codes) != 1:
-            raise SamlValidationError("status", "Status has no StatusCode" if not codes else f"Status has {len(codes)} StatusCode elements; at most one is allowed")
-        code = codes[0]
+        code = _at_most_one(_children(status, c.STATUS_CODE), status, c.STATUS_CODE, "status", required=True)
+        assert code is not None
         value = code.get("Value")
         if value != c.STATUS_SUCCESS:
             detail = [value or "(none)"] + [sub.get("Value", "") for sub in code.iter(c.STATUS_CODE) if sub is not code]
