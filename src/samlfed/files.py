@@ -8,13 +8,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def write_private(path: Path, data: bytes, *, parent_mode: int = 0o700) -> None:
-    """Replace `path` with `data`, mode 0600; a reader sees the old file or the new one, never a part."""
+def _private_temporary(path: Path, data: bytes, parent_mode: int) -> str:
+    """A new file beside `path` holding `data`, mode 0600 from its creation; its name."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=parent_mode)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # created 0600
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def write_private(path: Path, data: bytes, *, parent_mode: int = 0o700) -> None:
+    """Replace `path` with `data`, mode 0600; a reader sees the old file or the new one, never a part."""
+    temporary = _private_temporary(path, data, parent_mode)
+    try:
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -31,15 +41,11 @@ def read_or_create_private(path: Path, make: Callable[[], bytes], *, parent_mode
         return path.read_bytes()
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True, mode=parent_mode)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # created 0600
+    temporary = _private_temporary(path, make(), parent_mode)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(make())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # another process was first: its content counts
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another process was first: its content counts
     finally:
         Path(temporary).unlink(missing_ok=True)
     return path.read_bytes()
