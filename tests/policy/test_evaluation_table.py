@@ -107,6 +107,13 @@ SINGLE: list[tuple[str, list[dict], str, str, dict[str, list[str]], str]] = [
     ("numeric-greater-than-equals-miss", [stmt(condition=cond("NumericGreaterThanEquals", "s3:max-keys", "10"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["9"]}, IMPLICIT),
     ("numeric-not-a-number", [stmt(condition=cond("NumericEquals", "s3:max-keys", "10"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["ten"]}, IMPLICIT),
     ("numeric-missing", [stmt(condition=cond("NumericLessThan", "s3:max-keys", "10"))], "s3:ListBucket", BUCKET, {}, IMPLICIT),
+    ("numeric-exact-beyond-double", [stmt(condition=cond("NumericEquals", "s3:max-keys", "9007199254740993"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["9007199254740992"]}, IMPLICIT),
+    ("numeric-decimal", [stmt(condition=cond("NumericLessThan", "s3:max-keys", "-0.5"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["-.75"]}, ALLOWED),
+    ("numeric-json-float-policy-value", [stmt(condition=cond("NumericEquals", "s3:max-keys", 1e21))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["1000000000000000000000"]}, ALLOWED),
+    ("numeric-underscores-not-a-number", [stmt(condition=cond("NumericEquals", "s3:max-keys", "1000"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["1_000"]}, IMPLICIT),
+    ("numeric-infinity-not-a-number", [stmt(condition=cond("NumericGreaterThan", "s3:max-keys", "10"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["inf"]}, IMPLICIT),
+    ("numeric-spaces-not-a-number", [stmt(condition=cond("NumericEquals", "s3:max-keys", "10"))], "s3:ListBucket", BUCKET, {"s3:max-keys": [" 10"]}, IMPLICIT),
+    ("numeric-non-ascii-digits-not-a-number", [stmt(condition=cond("NumericEquals", "s3:max-keys", "10"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["\u0661\u0660"]}, IMPLICIT),
     # --- dates
     ("date-less-than", [stmt(condition=cond("DateLessThan", "aws:CurrentTime", "2027-01-01T00:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["2026-12-01T12:00:00Z"]}, ALLOWED),
     ("date-less-than-miss", [stmt(condition=cond("DateLessThan", "aws:CurrentTime", "2026-01-01T00:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["2026-12-01T12:00:00Z"]}, IMPLICIT),

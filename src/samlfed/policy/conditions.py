@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from .variables import Context, pattern_matches, resolve, template
 
@@ -33,8 +34,16 @@ def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bo
     return pattern_matches(pattern, value, {}, with_variables=False, ignore_case=ignore_case)
 
 
-def _number(text: str) -> float:
-    return float(text)
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,4})?", re.ASCII)
+"""An integer or decimal, also as Python prints a JSON float policy value (`1e+21`)."""
+
+
+def _number(text: str) -> Decimal:
+    """The exact value: floats would make 9007199254740993 equal 9007199254740992. What `float()` also takes
+    (`nan`, `inf`, `1_000`, surrounding spaces, non-ASCII digits) is not a number, and so matches nothing."""
+    if not _NUMBER.fullmatch(text):
+        raise ValueError("not a number")
+    return Decimal(text)
 
 
 def _date(text: str) -> datetime:
