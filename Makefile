@@ -30,10 +30,12 @@ chromium:
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	command -v valgrind >/dev/null || (apt-get update -qq && apt-get install -y -qq valgrind)
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/policy.py
 	$(BIN)/python bench/fuzz_latency.py
 	$(BIN)/python bench/http_assume.py
+	$(BIN)/python bench/instructions.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .hypothesis
