@@ -12,7 +12,8 @@ process switches it on (`callgrind_control`), runs the operation `--requests` ti
 
 * `samlfed` — one AssumeRoleWithSAML through uvicorn's HTTP protocol (httptools) and the real app, in process
   with no sockets: the server's work per request without the kernel's.
-* `fixed reply` — the same request to `http_assume.py`'s fixed-reply Starlette app: the HTTP ceiling's work.
+* `fixed reply` — the same request to `http_assume.py`'s fixed-reply Starlette app, answering ~1.9 KB as
+  samlfed does: the HTTP ceiling's work.
 * `moto` — the same request (one role: moto crashes on two) to moto's WSGI app, without its HTTP server.
 * `validate`, `signxml`, `python3-saml`, `floor` — `validate.py`'s contenders on its ~6 KB document.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import os
 import shutil
@@ -57,7 +59,7 @@ def form_body(**overrides: object) -> bytes:
 
 
 class _Transport:
-    """What uvicorn's protocol writes to; a request is answered when its body has been written."""
+    """What uvicorn's protocol writes to: it keeps the bytes of the current answer."""
 
     def __init__(self) -> None:
         self.written: list[bytes] = []
@@ -111,13 +113,20 @@ def over_uvicorn(app: object, body: bytes) -> Callable[[int], None]:
     return lambda n: loop.run_until_complete(serve(n))
 
 
+def _scratch_directory() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="samlfed-instructions-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 def samlfed_operation() -> Callable[[int], None]:
     from samlfed.config import Settings
     from samlfed.iam.service import create_account, create_role, create_saml_provider
     from samlfed.saml.metadata import build_idp_metadata
-    from samlfed.server import build_context, build_server_app
+    from samlfed.server import build_context, build_server_app, configure_logging
 
-    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="samlfed-instructions-")))
+    configure_logging()  # as `samlfed serve` does: each allowed AssumeRoleWithSAML writes an audit line
+    settings = Settings(data_dir=_scratch_directory())
     ctx = build_context(settings)
     ctx.clock = lambda: NOW + timedelta(seconds=5)  # every request redeems the same assertion in its window
     create_account(ctx, ACCOUNT)
@@ -127,7 +136,7 @@ def samlfed_operation() -> Callable[[int], None]:
 
 
 def fixed_reply_operation() -> Callable[[int], None]:
-    reply = Path(tempfile.mkdtemp(prefix="samlfed-instructions-")) / "reply.xml"
+    reply = _scratch_directory() / "reply.xml"
     reply.write_bytes(b"<AssumeRoleWithSAMLResponse>" + b"x" * 1800 + b"</AssumeRoleWithSAMLResponse>")
     os.environ["FIXED_REPLY"] = str(reply)
     namespace: dict[str, object] = {}
