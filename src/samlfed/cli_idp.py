@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import re
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -60,10 +61,14 @@ def _edit_users(idp_dir: Path | None, data_dir: Path | None, change) -> None:  #
 
 
 def _password(given: str | None) -> str:
+    """The given password, else one typed twice without echo; piped in (a script), its first two lines."""
     if given is not None:
         return given
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Again: ") != first:
+    if sys.stdin.isatty():
+        first, again = getpass.getpass("Password: "), getpass.getpass("Again: ")
+    else:  # nothing to hide from a pipe, and getpass would warn that it cannot turn echo off
+        first, again = sys.stdin.readline().rstrip("\r\n"), sys.stdin.readline().rstrip("\r\n")
+    if again != first:
         raise usage_error("the passwords differ")
     return first
 

@@ -8,6 +8,7 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
+from argon2 import PasswordHasher
 from lxml import etree
 from typer.testing import CliRunner
 
@@ -41,8 +42,13 @@ def test_users_add_list_passwd_delete(tmp_path: Path) -> None:
     assert _run("idp", "users", "add", "eve", "--password", "short", *idp_dir).exit_code == 2
     assert _run("idp", "users", "add", "bad name", "--password", "long enough", *idp_dir).exit_code == 2
     old_hash = stored["password_hash"]
-    assert _run("idp", "users", "passwd", "dana", *idp_dir, input="a new password\na new password\n").exit_code == 0
-    assert read_yaml(tmp_path / "idp" / "idp.yaml")["users"]["dana"]["password_hash"] != old_hash
+    differing = _run("idp", "users", "passwd", "dana", *idp_dir, input="a new password\nanother password\n")
+    assert differing.exit_code == 2 and "the passwords differ" in differing.output
+    assert read_yaml(tmp_path / "idp" / "idp.yaml")["users"]["dana"]["password_hash"] == old_hash
+    assert _run("idp", "users", "passwd", "dana", *idp_dir, input="a new password\r\na new password\r\n").exit_code == 0
+    new_hash = read_yaml(tmp_path / "idp" / "idp.yaml")["users"]["dana"]["password_hash"]
+    assert new_hash != old_hash and PasswordHasher().verify(new_hash, "a new password")  # line ends are not part of it
+    assert _run("idp", "users", "add", "erin", "--idp-dir", str(tmp_path / "idp"), input="erin's password\n").exit_code == 2  # one line
     assert _run("idp", "users", "passwd", "nobody", "--password", "whatever123", *idp_dir).exit_code == 2
     assert _run("idp", "users", "delete", "dana", *idp_dir).exit_code == 0
     assert _run("idp", "users", "delete", "dana", *idp_dir).exit_code == 2
