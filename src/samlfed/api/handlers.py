@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +23,9 @@ Handler = Callable[[ServiceContext, Caller | None, QueryRequest], dict[str, Any]
 
 
 _NAMES = {"RoleName": ("roleName", 64), "PolicyName": ("policyName", 128)}
+_INTEGER = re.compile(r"[+-]?\d{1,10}", re.ASCII)
+"""An integer parameter as AWS's (Java) parser reads one; Python's int() would also take '1_000', ' 900' and
+non-ASCII digits."""
 """Name parameters checked against their model constraints wherever they are required."""
 
 
@@ -41,10 +45,9 @@ def _integer(request: QueryRequest, name: str) -> int | None:
     value = request.params.get(name)
     if value is None:
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ServiceError("ValidationError", f"Invalid value '{value}' for {name}: an integer is required") from None
+    if not _INTEGER.fullmatch(value):
+        raise ServiceError("ValidationError", f"Invalid value '{value}' for {name}: an integer is required")
+    return int(value)
 
 
 def _account(caller: Caller | None) -> str:
