@@ -57,7 +57,7 @@ def tokens_match(presented: str, expected: str) -> bool:
 async def capped_body(chunks: AsyncIterator[bytes], content_length: str | None, max_bytes: int) -> bytes:
     """A request body from its chunks, refusing more than `max_bytes` (FormRefused): at once when Content-Length
     says so (or is not a number), and while reading whatever it claims (or chunked)."""
-    if content_length is not None and (not content_length.isdigit() or int(content_length) > max_bytes):
+    if content_length is not None and (not (content_length.isascii() and content_length.isdigit()) or int(content_length) > max_bytes):
         raise FormRefused("the request is too large")
     body = bytearray()
     async for chunk in chunks:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from botocore.auth import SigV4Auth, SigV4QueryAuth
@@ -106,3 +106,13 @@ def test_malformed_authorization_is_incomplete_signature(authorization: str) -> 
     with pytest.raises(ServiceError) as info:
         parse_claim(request)
     assert (info.value.code, info.value.status) == ("IncompleteSignature", 400)
+
+
+@pytest.mark.parametrize("expires", ["\u00b2", "\u0665", "1_0", " 5", "0", "604801", ""])
+def test_presign_expiry_must_be_ascii_seconds_in_range(expires: str) -> None:
+    """'²' and '٥' pass str.isdigit() (int() fails on the first and reads 5 from the second)."""
+    request = botocore_signed(presign=True, method="GET", url="http://127.0.0.1:8080/?Action=GetCallerIdentity&Version=2011-06-15")
+    query = request.query_string.replace("X-Amz-Expires=900", f"X-Amz-Expires={quote(expires)}")
+    with pytest.raises(ServiceError) as info:
+        parse_claim(HttpRequest(request.method, request.path, query, request.headers, request.body))
+    assert (info.value.code, info.value.message) == ("IncompleteSignature", "X-Amz-Expires must be a number of seconds from 1 to 604800.")

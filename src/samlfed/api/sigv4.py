@@ -115,7 +115,7 @@ def _query_claim(query: dict[str, str]) -> SignatureClaim:
         if not query.get(name):
             raise _incomplete(f"AWS query-string parameters must include '{name}'. Re-examine the query-string parameters.")
     expires = query.get("X-Amz-Expires", "")
-    if not expires.isdigit() or not 1 <= int(expires) <= MAX_PRESIGN_EXPIRES:
+    if not (expires.isascii() and expires.isdigit()) or not 1 <= int(expires) <= MAX_PRESIGN_EXPIRES:  # isdigit alone takes "²"
         raise _incomplete("X-Amz-Expires must be a number of seconds from 1 to 604800.")
     key, date, region, service = _credential(query["X-Amz-Credential"])
     return SignatureClaim(

@@ -153,7 +153,7 @@ def check_authn_request(config: IdpConfig, root: etree._Element, *, binding: str
         if acs_url not in sp.acs_urls:
             raise RequestRefused(f"{acs_url} is not a registered ACS URL of {sp.display_name}")
     elif index is not None:
-        if not index.isdigit() or int(index) >= len(sp.acs_urls):
+        if not (index.isascii() and index.isdigit()) or int(index) >= len(sp.acs_urls):
             raise RequestRefused(f"{sp.display_name} has no ACS URL with index {index}")
         acs_url = sp.acs_urls[int(index)]
     else:
