@@ -48,7 +48,10 @@ def _number(text: str) -> Decimal:
 
 def _date(text: str) -> datetime:
     if re.fullmatch(r"-?\d+(\.\d+)?", text, re.ASCII):
-        return datetime.fromtimestamp(float(text), UTC)
+        try:
+            return datetime.fromtimestamp(float(text), UTC)
+        except (OverflowError, OSError):  # epoch seconds beyond what a datetime holds: not a date
+            raise ValueError("not a date") from None
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
