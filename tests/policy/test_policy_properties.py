@@ -85,3 +85,41 @@ def test_a_pattern_without_wildcards_matches_exactly_itself(text: str) -> None:
     assert wildcard_match(text, text)
     assert wildcard_match("*", text)
     assert not wildcard_match(text, text + "x")
+
+
+OPERATORS = [
+    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike",
+    "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan",
+    "NumericGreaterThanEquals", "DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan",
+    "DateGreaterThanEquals", "Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals", "ArnNotEquals", "ArnLike",
+    "ArnNotLike",
+]
+# Values near the edges of each type's parser: long digit runs, signs, exponents, dates with odd offsets, CIDRs,
+# base64, ARNs, wildcards and variables, and anything at all.
+hostile_values = st.one_of(
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
+    st.floats().map(str),
+    st.from_regex(r"[+-]?\d{1,40}(\.\d{0,20})?([eE][+-]?\d{1,6})?", fullmatch=True),
+    st.from_regex(r"-?\d{4,6}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:\d\d)?", fullmatch=True),
+    st.from_regex(r"(\d{1,3}\.){3}\d{1,3}(/\d{1,3})?|[0-9a-f:]{2,39}(/\d{1,3})?", fullmatch=True),
+    st.from_regex(r"[A-Za-z0-9+/=]{0,12}", fullmatch=True),
+    st.from_regex(r"arn:[a-z*?-]{0,8}(:[a-z0-9*?/${}-]{0,10}){0,6}", fullmatch=True),
+    st.sampled_from(["nan", "inf", "-inf", "1_000", " 5", "\u0665", "\u00b2", "${aws:username}", "true", "TRUE", ""]),
+    st.text(max_size=20),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.sampled_from(OPERATORS), st.sampled_from(["", "IfExists"]), st.sampled_from(["", "ForAnyValue:", "ForAllValues:"]),
+    st.lists(hostile_values, min_size=1, max_size=3), st.lists(hostile_values, max_size=3), st.sampled_from(["Allow", "Deny"]),
+)
+def test_any_condition_on_any_value_gives_a_decision(
+    operator: str, suffix: str, qualifier: str, policy_values: list[str], context_values: list[str], effect: str
+) -> None:
+    """Values of the wrong type or out of range match nothing (or everything, negated); they never fail the request."""
+    condition = {f"{qualifier}{operator}{suffix}": {"aws:PrincipalTag/x": policy_values}}
+    policy = parse_policy(json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": effect, "Action": "*", "Resource": "*", "Condition": condition}]}), principal_required=False)
+    for context in ({}, {"aws:principaltag/x": context_values}, {"aws:principaltag/x": context_values, "aws:username": ["u"]}):
+        decision = evaluate(policy, Request("s3:GetObject", context, resource="arn:aws:s3:::b/k")).decision
+        assert decision in ("allowed", "explicitDeny", "implicitDeny")
