@@ -1,0 +1,151 @@
+"""Every action with parameters drawn at random (hypothesis), signed by an account administrator: the answer is
+always AWS-shaped XML with a 2xx or 4xx status, never a 500, and afterwards the account still works."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+from saml_factory import ENTITY_ID, PROVIDER_ARN, response_b64, signer
+
+from samlfed.api import handlers
+from samlfed.api.app import QueryApi, build_app
+from samlfed.config import Settings
+from samlfed.iam import service
+from samlfed.saml.metadata import build_idp_metadata
+from samlfed.server import build_context
+
+ACCOUNT = "111111111111"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/Kept"
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": "sts:AssumeRoleWithSAML"}]})
+GENUINE = response_b64(issue_instant=datetime.now(UTC))  # redeemable for five minutes: longer than the run
+POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+
+ACTIONS = sorted({*handlers.STS, *handlers.IAM})
+NAMES = [
+    "RoleName", "PolicyName", "PolicyArn", "PolicyDocument", "AssumeRolePolicyDocument", "SAMLMetadataDocument", "Name",
+    "SAMLProviderArn", "RoleArn", "PrincipalArn", "SAMLAssertion", "RoleSessionName", "DurationSeconds", "Policy",
+    "MaxSessionDuration", "Description", "Path", "PathPrefix", "Marker", "MaxItems", "AccountAlias", "VersionId", "Scope",
+    "OnlyAttached", "PermissionsBoundary", "AttributeMapping", "AssertionEncryptionMode", "AddPrivateKey", "RemovePrivateKey",
+    "PolicySourceArn", "CallerArn", "ResourcePolicy", "Tags.member.1.Key", "Tags.member.1.Value", "Tags.member.2.Key",
+    "TagKeys.member.1", "PolicyArns.member.1.arn", "ActionNames.member.1", "ResourceArns.member.1", "PolicyInputList.member.1",
+    "PermissionsBoundaryPolicyInputList.member.1", "ContextEntries.member.1.ContextKeyName",
+    "ContextEntries.member.1.ContextKeyValues.member.1", "ContextEntries.member.1.ContextKeyType",
+]
+# Valid values (so that calls get past the first checks and reach the deeper ones) and hostile ones.
+VALUES = st.one_of(
+    st.sampled_from([
+        "Kept", "Other", ROLE_ARN, PROVIDER_ARN, f"arn:aws:iam::{ACCOUNT}:policy/Kept", "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        TRUST, POLICY, "{}", "[]", '{"Version":"2012-10-17","Statement":[]}', "null", "/", "/a/", "v1", "v2", "All", "AWS", "Local",
+        "true", "false", "0", "1", "900", "3600", "43200", "-1", "99999999999999999999", "\u00b2", "1_000", "string", "numeric",
+        "date", "boolean", "ipaddress", "stringList", "sts:AssumeRoleWithSAML", "s3:GetObject", "*", "arn:aws:s3:::b/k",
+        '{"email":["mail"]}', '{"a":"b"}', "Allowed", "Disabled", "session", "c2FtbGZlZDox", "samlfed:-5", "",
+    ]),
+    st.text(max_size=30),
+    st.text(alphabet="<>&'\"{}[]:/*?$\\%\x00\x7f\u00e9\ud800", max_size=12).filter(lambda t: "\ud800" not in t),
+)
+REQUIRED = {
+    "AssumeRoleWithSAML": ["RoleArn", "PrincipalArn", "SAMLAssertion"], "AssumeRole": ["RoleArn", "RoleSessionName"],
+    "CreateSAMLProvider": ["SAMLMetadataDocument", "Name"], "GetSAMLProvider": ["SAMLProviderArn"],
+    "DeleteSAMLProvider": ["SAMLProviderArn"], "CreateRole": ["RoleName", "AssumeRolePolicyDocument"], "GetRole": ["RoleName"],
+    "DeleteRole": ["RoleName"], "UpdateRole": ["RoleName"], "UpdateAssumeRolePolicy": ["RoleName", "PolicyDocument"],
+    "TagRole": ["RoleName"], "UntagRole": ["RoleName"], "ListRoleTags": ["RoleName"],
+    "PutRolePolicy": ["RoleName", "PolicyName", "PolicyDocument"], "GetRolePolicy": ["RoleName", "PolicyName"],
+    "ListRolePolicies": ["RoleName"], "DeleteRolePolicy": ["RoleName", "PolicyName"], "UpdateSAMLProvider": ["SAMLProviderArn"],
+    "TagSAMLProvider": ["SAMLProviderArn"], "UntagSAMLProvider": ["SAMLProviderArn"], "ListSAMLProviderTags": ["SAMLProviderArn"],
+    "CreateAccountAlias": ["AccountAlias"], "DeleteAccountAlias": ["AccountAlias"], "CreatePolicy": ["PolicyName", "PolicyDocument"],
+    "GetPolicy": ["PolicyArn"], "GetPolicyVersion": ["PolicyArn", "VersionId"], "DeletePolicy": ["PolicyArn"],
+    "AttachRolePolicy": ["RoleName", "PolicyArn"], "DetachRolePolicy": ["RoleName", "PolicyArn"],
+    "ListAttachedRolePolicies": ["RoleName"], "SetSAMLProviderAttributeMapping": ["SAMLProviderArn"],
+    "GetSAMLProviderAttributeMapping": ["SAMLProviderArn"], "PutRolePermissionsBoundary": ["RoleName", "PermissionsBoundary"],
+    "DeleteRolePermissionsBoundary": ["RoleName"], "SimulatePrincipalPolicy": ["PolicySourceArn"],
+}
+"""The parameters each action insists on (from handlers._required): drawn mostly plausible, so that calls get past
+the first check and reach the deeper ones."""
+METADATA = build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()
+PLAUSIBLE = {
+    "RoleName": ["Kept", "Other"], "RoleArn": [ROLE_ARN, f"arn:aws:iam::{ACCOUNT}:role/Other"], "PrincipalArn": [PROVIDER_ARN],
+    "SAMLProviderArn": [PROVIDER_ARN], "SAMLAssertion": ["genuine"], "SAMLMetadataDocument": [METADATA], "Name": ["OtherIdP"],
+    "PolicyName": ["Inline", "Kept"], "PolicyDocument": [POLICY, TRUST], "AssumeRolePolicyDocument": [TRUST],
+    "PolicyArn": [f"arn:aws:iam::{ACCOUNT}:policy/Kept"], "PermissionsBoundary": [f"arn:aws:iam::{ACCOUNT}:policy/Kept"],
+    "PolicySourceArn": [ROLE_ARN], "VersionId": ["v1"], "AccountAlias": ["my-alias"], "RoleSessionName": ["session"],
+}
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
+    action = draw(st.sampled_from(ACTIONS))
+    parameters = draw(st.dictionaries(st.sampled_from(NAMES), VALUES, max_size=4))
+    for name in REQUIRED.get(action, []):
+        parameters[name] = draw(st.sampled_from(PLAUSIBLE[name]) | VALUES) if draw(st.integers(0, 4)) else draw(VALUES)
+    return action, parameters
+
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    ctx = build_context(Settings(data_dir=tmp_path_factory.mktemp("fuzz")))
+    admin = service.create_account(ctx, ACCOUNT)
+    service.create_saml_provider(ctx, ACCOUNT, "ExampleIdP", METADATA)
+    service.create_role(ctx, ACCOUNT, "Kept", TRUST)
+    service.put_role_policy(ctx, ACCOUNT, "Kept", "Inline", POLICY)
+    service.create_policy(ctx, ACCOUNT, "Kept", POLICY)
+    return {"app": build_app(ctx), "ctx": ctx, "credentials": Credentials(admin.access_key_id, admin.secret_access_key)}
+
+
+def call(app: QueryApi, credentials: Credentials, action: str, parameters: dict[str, str]) -> tuple[int, bytes]:
+    service_name = "sts" if action in handlers.STS else "iam"
+    version = "2011-06-15" if service_name == "sts" else "2010-05-08"
+    body = urlencode({"Action": action, "Version": version, **parameters}).encode()
+    request = AWSRequest(method="POST", url="http://127.0.0.1:8080/", data=body, headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    SigV4Auth(credentials, service_name, "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    headers = [(k.lower().encode(), v.encode() if isinstance(v, str) else v) for k, v in prepared.headers.items()]
+    headers.append((b"host", urlsplit(prepared.url).netloc.encode()))
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http", "path": "/",
+             "raw_path": b"/", "query_string": b"", "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080)}
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], sent[1]["body"]
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(requests())
+def test_any_parameters_to_any_action_get_an_aws_answer(world: dict, request: tuple[str, dict[str, str]]) -> None:
+    action, parameters = request
+    if parameters.get("SAMLAssertion") == "genuine":
+        parameters["SAMLAssertion"] = GENUINE
+    status, body = call(world["app"], world["credentials"], action, parameters)
+    assert status < 500, (action, parameters, body[:500])
+    root = etree.fromstring(body)
+    assert root.tag.endswith("Response"), body[:300]
+    if status >= 400:
+        assert root.find("{*}Error/{*}Code") is not None and root.find("{*}Error/{*}Message") is not None
+
+
+def test_the_account_still_works_after_the_fuzzing(world: dict) -> None:
+    """Runs after the fuzzing (file order): whatever the calls did, the administrator still signs in, what the
+    store lists it also gets, and the role (if no call deleted it) still holds its inline policy or an error said why."""
+    ctx = world["ctx"]
+    status, body = call(world["app"], world["credentials"], "GetCallerIdentity", {})
+    assert status == 200 and f"<Account>{ACCOUNT}</Account>".encode() in body
+    for role in service.list_roles(ctx, ACCOUNT):
+        assert service.get_role(ctx, ACCOUNT, role.name) == role
+        for name in service.list_role_policies(ctx, ACCOUNT, role.name):
+            json.loads(service.get_role_policy(ctx, ACCOUNT, role.name, name))
