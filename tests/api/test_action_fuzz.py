@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -49,6 +50,7 @@ VALUES = st.one_of(
         "true", "false", "0", "1", "900", "3600", "43200", "-1", "99999999999999999999", "\u00b2", "1_000", "string", "numeric",
         "date", "boolean", "ipaddress", "stringList", "sts:AssumeRoleWithSAML", "s3:GetObject", "*", "arn:aws:s3:::b/k",
         '{"email":["mail"]}', '{"a":"b"}', "Allowed", "Disabled", "session", "c2FtbGZlZDox", "samlfed:-5", "",
+        "[" * 3000, '{"a":' * 1500, "1" * 5000, '{"email":[' + "9" * 5000 + "]}",  # JSON beyond what json.loads reads
     ]),
     st.text(max_size=30),
     st.text(alphabet="<>&'\"{}[]:/*?$\\%\x00\x7f\u00e9\ud800", max_size=12).filter(lambda t: "\ud800" not in t),
@@ -91,15 +93,27 @@ def requests(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
 
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    ctx = build_context(Settings(data_dir=tmp_path_factory.mktemp("fuzz")))
+def _world(data_dir: Path) -> dict:
+    """An account with a SAML provider, a role with an inline policy and a managed policy; its admin's key."""
+    ctx = build_context(Settings(data_dir=data_dir))
     admin = service.create_account(ctx, ACCOUNT)
     service.create_saml_provider(ctx, ACCOUNT, "ExampleIdP", METADATA)
     service.create_role(ctx, ACCOUNT, "Kept", TRUST)
     service.put_role_policy(ctx, ACCOUNT, "Kept", "Inline", POLICY)
     service.create_policy(ctx, ACCOUNT, "Kept", POLICY)
     return {"app": build_app(ctx), "ctx": ctx, "credentials": Credentials(admin.access_key_id, admin.secret_access_key)}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """What the fuzzing works on (and may delete)."""
+    return _world(tmp_path_factory.mktemp("fuzz"))
+
+
+@pytest.fixture(scope="module")
+def intact(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A world no fuzzing touched: the entities the calls name exist, so the calls get as far as the JSON."""
+    return _world(tmp_path_factory.mktemp("intact"))
 
 
 def call(app: QueryApi, credentials: Credentials, action: str, parameters: dict[str, str]) -> tuple[int, bytes]:
@@ -149,3 +163,25 @@ def test_the_account_still_works_after_the_fuzzing(world: dict) -> None:
         assert service.get_role(ctx, ACCOUNT, role.name) == role
         for name in service.list_role_policies(ctx, ACCOUNT, role.name):
             json.loads(service.get_role_policy(ctx, ACCOUNT, role.name, name))
+
+
+DEEP_JSON = ["[" * 3000, '{"a":' * 1500, "1" * 5000, '{"Version":"2012-10-17","Statement":[' + "9" * 5000 + "]}"]
+JSON_PARAMETERS = [
+    ("SetSAMLProviderAttributeMapping", {"SAMLProviderArn": PROVIDER_ARN}, "AttributeMapping"),
+    ("CreateRole", {"RoleName": "Deep"}, "AssumeRolePolicyDocument"),
+    ("UpdateAssumeRolePolicy", {"RoleName": "Kept"}, "PolicyDocument"),
+    ("PutRolePolicy", {"RoleName": "Kept", "PolicyName": "Deep"}, "PolicyDocument"),
+    ("CreatePolicy", {"PolicyName": "Deep"}, "PolicyDocument"),
+    ("SimulateCustomPolicy", {"ActionNames.member.1": "s3:GetObject"}, "PolicyInputList.member.1"),
+    ("SimulateCustomPolicy", {"ActionNames.member.1": "s3:GetObject", "PolicyInputList.member.1": POLICY}, "ResourcePolicy"),
+    ("SimulatePrincipalPolicy", {"PolicySourceArn": ROLE_ARN, "ActionNames.member.1": "s3:GetObject"}, "PolicyInputList.member.1"),
+    ("AssumeRoleWithSAML", {"RoleArn": ROLE_ARN, "PrincipalArn": PROVIDER_ARN, "SAMLAssertion": GENUINE}, "Policy"),
+]
+
+
+@pytest.mark.parametrize(("action", "parameters", "json_parameter"), JSON_PARAMETERS, ids=[f"{a}-{j}" for a, _, j in JSON_PARAMETERS])
+def test_json_that_json_loads_cannot_read_is_a_client_error(intact: dict, action: str, parameters: dict[str, str], json_parameter: str) -> None:
+    """json.loads fails on these with RecursionError or a ValueError that is not a JSONDecodeError."""
+    for document in DEEP_JSON:
+        status, body = call(intact["app"], intact["credentials"], action, {**parameters, json_parameter: document})
+        assert 400 <= status < 500 and b"<Error>" in body, (action, document[:20], body[:300])

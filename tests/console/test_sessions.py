@@ -195,6 +195,8 @@ def test_federation_refusals(demo: dict) -> None:
 
     assert get_token().status_code == 400
     assert get_token(Session="{not json").status_code == 400
+    assert get_token(Session="[" * 3000).status_code == 400  # json.loads raises RecursionError for this
+    assert get_token(Session='{"sessionId": ' + "1" * 5000 + "}").status_code == 400  # and a plain ValueError for this
     assert get_token(Session=json.dumps({"sessionId": "x"})).status_code == 400
     assert get_token(Session=_session_json({**credentials, "SecretAccessKey": "wrong" * 8})).status_code == 403
     assert get_token(Session=_session_json({**credentials, "SessionToken": credentials["SessionToken"][:-4] + "AAAA"})).status_code == 403

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +10,7 @@ from ..api.sigv4 import HttpRequest
 from ..context import ServiceContext
 from ..errors import ServiceError
 from ..iam.permissions import session_permissions
+from ..jsoninput import parse_json
 from ..policy import MalformedPolicy, NamedPolicy, Request, authorize, parse_policy
 
 MAX_HEADER_COUNT = 100
@@ -40,7 +40,7 @@ def _text(body: dict[str, Any], key: str, *, required: bool = True, limit: int =
 
 def parse_body(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw)
+        body = parse_json(raw)
     except ValueError:
         raise BadAuthzRequest("the body is not JSON") from None
     if not isinstance(body, dict) or not isinstance(body.get("request"), dict):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ..context import ServiceContext
+from ..jsoninput import parse_json
 from ..masterkey import MasterKeyError
 from ..sts.credentials import InvalidSessionToken, SessionClaims
 
@@ -44,7 +45,7 @@ def _session_credentials(session_json: str) -> tuple[str, str, str]:
     if not session_json or len(session_json) > MAX_SESSION_JSON:
         raise FederationError("The Session parameter is missing or too long.")
     try:
-        session = json.loads(session_json)
+        session = parse_json(session_json)
     except ValueError:
         raise FederationError("The Session parameter is not JSON.") from None
     parts = [session.get(key) if isinstance(session, dict) else None for key in ("sessionId", "sessionKey", "sessionToken")]

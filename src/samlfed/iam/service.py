@@ -5,13 +5,13 @@ Raises `ServiceError` with AWS's codes and messages; knows nothing about HTTP.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
+from ..jsoninput import parse_json
 from ..policy import MalformedPolicy, parse_policy
 from ..saml import MetadataError
 from ..saml.aws_claims import is_valid_tag_key
@@ -438,8 +438,8 @@ def detach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str
 def parse_attribute_mapping(text: str) -> dict[str, list[str]]:
     """`{"email": ["mail"], "department": ["dept"]}`: session tag key → assertion attribute names (first present wins)."""
     try:
-        mapping = json.loads(text)
-    except json.JSONDecodeError:
+        mapping = parse_json(text)
+    except ValueError:
         raise _invalid("The attribute mapping is not JSON.") from None
     if not isinstance(mapping, dict) or len(mapping) > MAX_TAGS:
         raise _invalid(f"The attribute mapping must be an object of at most {MAX_TAGS} tag keys.")

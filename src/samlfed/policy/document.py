@@ -6,13 +6,13 @@ Hand-written: the IAM policy language has no maintained Python implementation. R
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from ..jsoninput import parse_json
 from .conditions import Condition, parse_conditions
 from .variables import alternation
 
@@ -139,8 +139,8 @@ def _statement(raw: Any, *, principal_required: bool) -> Statement:
 def parse_policy(text: str, *, principal_required: bool) -> PolicyDocument:
     """Parse a policy: a trust (resource) policy when `principal_required`, else an identity policy."""
     try:
-        raw = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+        raw = parse_json(text)
+    except ValueError:
         raise MalformedPolicy("Syntax errors in policy.") from None
     if not isinstance(raw, dict) or "Statement" not in raw:
         raise MalformedPolicy("Syntax errors in policy.")

@@ -1,0 +1,27 @@
+"""JSON from requests fails only with ValueError, so every caller's `except ValueError` turns it into a 4xx."""
+
+from __future__ import annotations
+
+import pytest
+
+from samlfed.authz.decide import BadAuthzRequest, parse_body
+from samlfed.jsoninput import parse_json
+
+UNREADABLE = ["[" * 3000, '{"a":' * 1500, "1" * 5000, '{"request": {}, "n": -' + "7" * 4400 + "}", "{", b"\xff"]
+
+
+@pytest.mark.parametrize("text", UNREADABLE, ids=["deep-array", "deep-object", "long-integer", "long-negative", "truncated", "not-utf8"])
+def test_what_json_cannot_read_is_a_value_error(text: str | bytes) -> None:
+    with pytest.raises(ValueError):
+        parse_json(text)
+
+
+def test_what_json_reads_is_returned() -> None:
+    assert parse_json('{"a": [1, "b", null, 2.5]}') == {"a": [1, "b", None, 2.5]}
+    assert parse_json(b"[" * 100 + b"]" * 100) is not None
+
+
+@pytest.mark.parametrize("text", UNREADABLE[:4])
+def test_an_authorization_body_json_cannot_read_is_a_bad_request(text: str) -> None:
+    with pytest.raises(BadAuthzRequest):
+        parse_body(text.encode())
