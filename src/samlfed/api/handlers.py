@@ -23,10 +23,10 @@ Handler = Callable[[ServiceContext, Caller | None, QueryRequest], dict[str, Any]
 
 
 _NAMES = {"RoleName": ("roleName", 64), "PolicyName": ("policyName", 128)}
+"""Name parameters checked against their model constraints wherever they are required."""
 _INTEGER = re.compile(r"[+-]?\d{1,10}", re.ASCII)
 """An integer parameter as AWS's (Java) parser reads one; Python's int() would also take '1_000', ' 900' and
 non-ASCII digits."""
-"""Name parameters checked against their model constraints wherever they are required."""
 
 
 def _required(request: QueryRequest, *names: str) -> list[str]:

@@ -40,7 +40,8 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,4})?", re.AS
 
 def _number(text: str) -> Decimal:
     """The exact value: floats would make 9007199254740993 equal 9007199254740992. What `float()` also takes
-    (`nan`, `inf`, `1_000`, surrounding spaces, non-ASCII digits) is not a number, and so matches nothing."""
+    (`nan`, `inf`, `1_000`, surrounding spaces, non-ASCII digits) is not a number: it equals no policy value,
+    and compares as neither less nor greater."""
     if not _NUMBER.fullmatch(text):
         raise ValueError("not a number")
     return Decimal(text)
