@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import socket
@@ -138,6 +139,11 @@ def test_role_lifecycle_tags_inline_policies_and_paging(server: dict, registered
     assert first["IsTruncated"] and len(first["Roles"]) == 2 and "Tags" not in first["Roles"][0]
     names = [r["RoleName"] for page in iam.get_paginator("list_roles").paginate(PathPrefix="/paged/", PaginationConfig={"PageSize": 2}) for r in page["Roles"]]
     assert names == [f"Paged{i}" for i in range(5)]
+    second = iam.list_roles(PathPrefix="/paged/", MaxItems=2, Marker=first["Marker"])
+    assert [r["RoleName"] for r in second["Roles"]] == ["Paged2", "Paged3"]
+    for forged in ("samlfed:-5", "5", "samlfed:\u0665", "samlfed: 2", "not base64!"):
+        marker = forged if forged == "not base64!" else base64.urlsafe_b64encode(forged.encode()).decode()
+        assert error_of(lambda marker=marker: iam.list_roles(PathPrefix="/paged/", Marker=marker)) == ("ValidationError", "Invalid Marker", 400)
 
     iam.update_role(RoleName="Paged0", Description="first", MaxSessionDuration=43200)
     role = iam.get_role(RoleName="Paged0")["Role"]

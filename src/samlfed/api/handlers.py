@@ -25,6 +25,7 @@ Handler = Callable[[ServiceContext, Caller | None, QueryRequest], dict[str, Any]
 _NAMES = {"RoleName": ("roleName", 64), "PolicyName": ("policyName", 128)}
 """Name parameters checked against their model constraints wherever they are required."""
 _INTEGER = re.compile(r"[+-]?\d{1,10}", re.ASCII)
+_MARKER = re.compile(r"samlfed:(\d{1,10})", re.ASCII)
 """An integer parameter as AWS's (Java) parser reads one; Python's int() would also take '1_000', ' 900' and
 non-ASCII digits."""
 
@@ -231,9 +232,12 @@ def paginate(request: QueryRequest, items: list[Any]) -> tuple[list[Any], dict[s
     marker = request.params.get("Marker")
     if marker is not None:
         try:
-            start = int(base64.urlsafe_b64decode(marker.encode()).decode().removeprefix("samlfed:"))
+            position = _MARKER.fullmatch(base64.urlsafe_b64decode(marker.encode()).decode())
         except ValueError:
-            raise ServiceError("ValidationError", "Invalid Marker") from None
+            position = None
+        if position is None:  # only markers this service handed out: "samlfed:-5" or "5" would page from odd places
+            raise ServiceError("ValidationError", "Invalid Marker")
+        start = int(position.group(1))
     page = items[start : start + max_items]
     more = start + max_items < len(items)
     next_marker = base64.urlsafe_b64encode(f"samlfed:{start + max_items}".encode()).decode() if more else None
