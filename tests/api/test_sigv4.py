@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
@@ -116,3 +117,13 @@ def test_presign_expiry_must_be_ascii_seconds_in_range(expires: str) -> None:
     with pytest.raises(ServiceError) as info:
         parse_claim(HttpRequest(request.method, request.path, query, request.headers, request.body))
     assert (info.value.code, info.value.message) == ("IncompleteSignature", "X-Amz-Expires must be a number of seconds from 1 to 604800.")
+
+
+@pytest.mark.parametrize("signature", ["\u00e9" * 64, "\ufffd", "\u0665" * 64])
+def test_a_signature_that_is_not_ascii_does_not_match(signature: str) -> None:
+    """hmac.compare_digest refuses str with non-ASCII characters (TypeError): the signature is compared as bytes."""
+    request = botocore_signed()
+    authorization = re.sub(r"Signature=\w+", f"Signature={signature}", request.headers["authorization"])
+    forged = HttpRequest(request.method, request.path, request.query_string, {**request.headers, "authorization": authorization}, request.body)
+    error = error_of(forged)
+    assert (error.code, error.status) == ("SignatureDoesNotMatch", 403)

@@ -199,5 +199,5 @@ def verify(request: HttpRequest, claim: SignatureClaim, secret: str, now: dateti
     digest = hashlib.sha256(canonical_request(request, claim).encode()).hexdigest()
     string_to_sign = f"{ALGORITHM}\n{claim.amz_date.strftime(_AMZ_DATE)}\n{scope}\n{digest}"
     expected = hmac.new(_signing_key(secret, claim), string_to_sign.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, claim.signature):
+    if not hmac.compare_digest(expected.encode(), claim.signature.encode("utf-8", "replace")):  # str refuses non-ASCII
         raise ServiceError("SignatureDoesNotMatch", SIGNATURE_MISMATCH, 403)
