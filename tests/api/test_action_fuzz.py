@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -119,7 +120,8 @@ def intact(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return _world(tmp_path_factory.mktemp("intact"))
 
 
-def call(app: QueryApi, credentials: Credentials, action: str, parameters: dict[str, str]) -> tuple[int, bytes]:
+def call(app: QueryApi, credentials: Credentials, action: str, parameters: dict[str, str], *, overrides: dict[bytes, bytes] | None = None) -> tuple[int, bytes]:
+    """One signed request; `overrides` replace (or add) headers after signing."""
     service_name = "sts" if action in handlers.STS else "iam"
     version = "2011-06-15" if service_name == "sts" else "2010-05-08"
     body = urlencode({"Action": action, "Version": version, **parameters}).encode()
@@ -128,6 +130,8 @@ def call(app: QueryApi, credentials: Credentials, action: str, parameters: dict[
     prepared = request.prepare()
     headers = [(k.lower().encode(), v.encode() if isinstance(v, str) else v) for k, v in prepared.headers.items()]
     headers.append((b"host", urlsplit(prepared.url).netloc.encode()))
+    if overrides:
+        headers = [(name, value) for name, value in headers if name not in overrides] + list(overrides.items())
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http", "path": "/",
              "raw_path": b"/", "query_string": b"", "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080)}
     sent: list[dict] = []
@@ -190,3 +194,33 @@ def test_json_that_json_loads_cannot_read_is_a_client_error(intact: dict, action
     for document in DEEP_JSON:
         status, body = call(intact["app"], intact["credentials"], action, {**parameters, json_parameter: document})
         assert 400 <= status < 500 and b"<Error>" in body, (action, document[:20], body[:300])
+
+
+SIGNED_HEADERS = [b"authorization", b"x-amz-date", b"x-amz-security-token", b"host", b"content-type"]
+HEADER_VALUES = st.one_of(
+    st.sampled_from(["", "AWS4-HMAC-SHA256", "20260101T000000Z", "x" * 9000, "\u00e9" * 64, "\u00b2"]),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=40),
+)
+
+
+def _authorization(credentials: Credentials, action: str) -> str:
+    """An Authorization header as botocore writes it for `action` with these credentials."""
+    request = AWSRequest(method="POST", url="http://127.0.0.1:8080/", data=b"")
+    SigV4Auth(credentials, "sts" if action in handlers.STS else "iam", "us-east-1").add_auth(request)
+    return request.headers["Authorization"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["GetCallerIdentity", "ListRoles", "AssumeRoleWithSAML"]), st.sampled_from(SIGNED_HEADERS),
+       st.sampled_from([None, "Credential", "SignedHeaders", "Signature"]), HEADER_VALUES)
+def test_tampered_signature_headers_get_an_aws_error(world: dict, action: str, header: bytes, part: str | None, value: str) -> None:
+    """A signed request whose header, or one part of its Authorization header, is replaced after signing (latin-1, as
+    HTTP carries headers): an AWS error (AssumeRoleWithSAML ignores signatures), never a 500."""
+    if part is None:
+        overrides = {header: value.encode("latin-1")}
+    else:
+        authorization = re.sub(rf"{part}=[^,]*", lambda _: f"{part}={value}", _authorization(world["credentials"], action))
+        overrides = {b"authorization": authorization.encode("latin-1")}
+    status, body = call(world["app"], world["credentials"], action, {}, overrides=overrides)
+    assert status < 500, (header, part, value, body[:300])
+    assert etree.fromstring(body).tag.endswith("Response")
