@@ -92,7 +92,6 @@ def requests(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
     return action, parameters
 
 
-
 def _world(data_dir: Path) -> dict:
     """An account with a SAML provider, a role with an inline policy and a managed policy; its admin's key."""
     ctx = build_context(Settings(data_dir=data_dir))
@@ -161,8 +160,8 @@ def test_any_parameters_to_any_action_get_an_aws_answer(world: dict, request: tu
 
 
 def test_the_account_still_works_after_the_fuzzing(world: dict) -> None:
-    """Runs after the fuzzing (file order): whatever the calls did, the administrator still signs in, what the
-    store lists it also gets, and the role (if no call deleted it) still holds its inline policy or an error said why."""
+    """Runs after the fuzzing (file order): whatever the calls did, the administrator still signs in, every role the
+    store lists it also gets, and every inline policy it holds still parses."""
     ctx = world["ctx"]
     status, body = call(world["app"], world["credentials"], "GetCallerIdentity", {})
     assert status == 200 and f"<Account>{ACCOUNT}</Account>".encode() in body
