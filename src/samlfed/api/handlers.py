@@ -25,9 +25,10 @@ Handler = Callable[[ServiceContext, Caller | None, QueryRequest], dict[str, Any]
 _NAMES = {"RoleName": ("roleName", 64), "PolicyName": ("policyName", 128)}
 """Name parameters checked against their model constraints wherever they are required."""
 _INTEGER = re.compile(r"[+-]?\d{1,10}", re.ASCII)
-_MARKER = re.compile(r"samlfed:(\d{1,10})", re.ASCII)
 """An integer parameter as AWS's (Java) parser reads one; Python's int() would also take '1_000', ' 900' and
 non-ASCII digits."""
+_MARKER = re.compile(r"samlfed:(\d{1,10})", re.ASCII)
+"""A pagination marker as `paginate` hands it out (base64 of this): the position of the next page."""
 
 
 def _required(request: QueryRequest, *names: str) -> list[str]:
