@@ -3,7 +3,6 @@ always AWS-shaped XML with a 2xx or 4xx status, never a 500, and afterwards the 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from datetime import UTC, datetime
@@ -11,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from asgi_driver import asgi_call
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -131,17 +131,7 @@ def call(app: QueryApi, credentials: Credentials, action: str, parameters: dict[
     headers.append((b"host", urlsplit(prepared.url).netloc.encode()))
     if overrides:
         headers = [(name, value) for name, value in headers if name not in overrides] + list(overrides.items())
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http", "path": "/",
-             "raw_path": b"/", "query_string": b"", "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080)}
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
+    sent = asgi_call(app, "POST", "/", [body], headers)
     return sent[0]["status"], sent[1]["body"]
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
+from asgi_driver import asgi_call as call
 
 from samlfed.api.app import QueryApi, build_app
 from samlfed.config import Settings
@@ -14,27 +13,6 @@ from samlfed.server import build_context
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> QueryApi:
     return build_app(build_context(Settings(data_dir=tmp_path_factory.mktemp("edge"))))
-
-
-def call(app: QueryApi, method: str, path: str, chunks: list[bytes | None], headers: tuple[tuple[bytes, bytes], ...] = ()) -> list[dict]:
-    """One request; a None chunk is the client disconnecting."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http", "path": path,
-             "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": list(headers),
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
-    pending = list(chunks)
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        chunk = pending.pop(0) if pending else None
-        if chunk is None:
-            return {"type": "http.disconnect"}
-        return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    return sent
 
 
 def test_an_answer_carries_its_request_id_length_and_type(app: QueryApi) -> None:

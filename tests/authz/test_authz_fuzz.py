@@ -4,12 +4,12 @@ context, source IP or field types say."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
+from asgi_driver import asgi_call
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from saml_factory import DEV_ROLE, ENTITY_ID, PROVIDER_ARN, response_b64, signer
 
+from samlfed.api.app import AsgiApp
 from samlfed.authz.keys import create_authz_key
 from samlfed.config import Settings
 from samlfed.iam import service
@@ -90,21 +91,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"app": build_server_app(settings_, ctx), "key": create_authz_key(ctx, "fuzz").key, "signed": signed}
 
 
-def post(app: object, key: str, body: bytes) -> tuple[int, bytes]:
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": "/authz/v1/authorize", "raw_path": b"/authz/v1/authorize", "query_string": b"", "root_path": "",
-             "headers": [(b"authorization", f"Bearer {key}".encode()), (b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode())],
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080)}
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))  # type: ignore[operator]
+def post(app: AsgiApp, key: str, body: bytes) -> tuple[int, bytes]:
+    headers = [(b"authorization", f"Bearer {key}".encode()), (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    sent = asgi_call(app, "POST", "/authz/v1/authorize", [body], headers)
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
