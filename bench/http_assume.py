@@ -188,7 +188,7 @@ def main() -> int:
         assert check.status_code == 200, check.text[:300]
 
         # Idle servers cost nothing; taking turns within each round means a slow spell of this shared machine
-        # hits all three alike, and each ratio compares runs of the same round.
+        # hits all of them alike, and each ratio compares runs of the same round.
         targets = {
             "samlfed": (samlfed_url, body),
             "moto_server": (moto_url, moto_body),
