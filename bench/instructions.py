@@ -14,6 +14,8 @@ process switches it on (`callgrind_control`), runs the operation `--requests` ti
   with no sockets: the server's work per request without the kernel's.
 * `fixed reply` — the same request to `http_assume.py`'s fixed-reply Starlette app, answering ~1.9 KB as
   samlfed does: the HTTP ceiling's work.
+* `floor reply` — the same request to `http_assume.py`'s validating floor (`floor_app.py`): the fixed reply plus
+  the form decode and the signature check.
 * `moto` — the same request (one role: moto crashes on two) to moto's WSGI app, without its HTTP server.
 * `validate`, `signxml`, `python3-saml`, `floor` — `validate.py`'s contenders on its ~6 KB document.
 
@@ -42,6 +44,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent / "tests"))
 
+import floor_app  # noqa: E402
 import http_assume  # noqa: E402
 import validate as validate_bench  # noqa: E402
 from saml_factory import DEV_ROLE, ENTITY_ID, PROVIDER_ARN, response_b64, signer  # noqa: E402
@@ -135,13 +138,27 @@ def samlfed_operation() -> Callable[[int], None]:
     return over_uvicorn(build_server_app(settings, ctx), form_body())
 
 
-def fixed_reply_operation() -> Callable[[int], None]:
+def _reply_file() -> Path:
+    """An answer of ~1.9 KB, as samlfed's, for the fixed-reply and floor apps."""
     reply = _scratch_directory() / "reply.xml"
     reply.write_bytes(b"<AssumeRoleWithSAMLResponse>" + b"x" * 1800 + b"</AssumeRoleWithSAMLResponse>")
-    os.environ["FIXED_REPLY"] = str(reply)
+    return reply
+
+
+def fixed_reply_operation() -> Callable[[int], None]:
+    os.environ["FIXED_REPLY"] = str(_reply_file())
     namespace: dict[str, object] = {}
     exec(http_assume.FIXED_APP, namespace)  # the very app the HTTP benchmark measures as its ceiling
     return over_uvicorn(namespace["app"], form_body())
+
+
+def floor_reply_operation() -> Callable[[int], None]:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    certificate = _scratch_directory() / "idp.pem"
+    certificate.write_bytes(signer().certificate.public_bytes(Encoding.PEM))
+    os.environ.update(FLOOR_REPLY=str(_reply_file()), FLOOR_CERT=str(certificate))
+    return over_uvicorn(floor_app.create_app(), form_body())
 
 
 def moto_operation() -> Callable[[int], None]:
@@ -191,6 +208,7 @@ def validation_operation(name: str) -> Callable[[int], None]:
 OPERATIONS: dict[str, Callable[[], Callable[[int], None]]] = {
     "samlfed": samlfed_operation,
     "fixed reply": fixed_reply_operation,
+    "floor reply": floor_reply_operation,
     "moto": moto_operation,
     **{name: (lambda name=name: validation_operation(name)) for name in ("validate", "signxml", "python3-saml", "floor")},
 }
@@ -256,6 +274,8 @@ def main() -> int:
 
     ratio("samlfed", "moto", "moto / samlfed (wall-clock target ≥ 10)")
     ratio("samlfed", "fixed reply", "fixed reply / samlfed (wall-clock target ≥ 0.25)")
+    ratio("floor reply", "fixed reply", "fixed reply / floor reply")
+    ratio("samlfed", "floor reply", "floor reply / samlfed")
     ratio("validate", "signxml", "signxml / validate (wall-clock target ≥ 2)")
     ratio("validate", "python3-saml", "python3-saml / validate (wall-clock target ≥ 5)")
     ratio("validate", "floor", "floor / validate")
