@@ -30,7 +30,10 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 
 
 def verify_floor(b64: str | bytes, key: rsa.RSAPublicKey) -> None:
-    """Raise unless `key` signed the SignedInfo of the response's Assertion; compute the Assertion's digest."""
+    """Raise unless `key` signed the SignedInfo of the response's Assertion; hash the canonical Assertion.
+
+    The hash is computed, not compared: the enveloped-signature transform that would make it comparable is
+    work beyond the floor, and the hashing itself is what every verifier pays."""
     root = etree.fromstring(strict_b64decode(b64), _PARSER)
     assertion = root.find(c.ASSERTION)
     signature = assertion.find(c.DS_SIGNATURE)
