@@ -1,4 +1,5 @@
-"""JSON that arrives in requests: policy documents, attribute mappings, authorization and federation bodies."""
+"""JSON from the outside: policy documents, attribute mappings, authorization and federation bodies, and the
+role data `samlfed login` receives from the server or the browser."""
 
 from __future__ import annotations
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from saml_factory import response_b64
 
+from samlfed.login.browser import _roles
 from samlfed.login.config import ConfigError, LoginProfile, load_profile, save_profile
 from samlfed.login.credentials_file import AwsCredentials, replace_profile
 from samlfed.login.roles import RoleOption, RolesError, grouped, pick, roles_in, with_aliases
@@ -61,3 +64,10 @@ def test_profile_file_round_trip_and_errors(tmp_path: Path) -> None:
     path.write_text("[profiles.a]\nremember_password = 1\n")
     with pytest.raises(ConfigError):
         load_profile("a", path)
+
+
+def test_browser_role_data_that_is_not_usable_is_ignored() -> None:
+    good = base64.b64encode(json.dumps({"111111111111": ["Developer"]}).encode()).decode()
+    assert _roles(good) == {"111111111111": ["Developer"]}
+    for bad in ("", "not base64!", base64.b64encode(b"[1]").decode(), base64.b64encode(b"[" * 100_000).decode()):
+        assert _roles(bad) is None  # deep nesting was a RecursionError: a traceback instead of the picker

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 import secrets
 import threading
 import webbrowser
@@ -14,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qsl, urlencode
+
+from ..jsoninput import parse_json
 
 MAX_BODY = 1_000_000
 _DONE_PAGE = (b"<!doctype html><meta charset=utf-8><title>samlfed login</title>"
@@ -80,7 +81,7 @@ def _roles(encoded: str | None) -> dict[str, list[str]] | None:
     if not encoded:
         return None
     try:
-        roles = json.loads(base64.b64decode(encoded))
+        roles = parse_json(base64.b64decode(encoded))
     except (binascii.Error, ValueError):
         return None
     return roles if isinstance(roles, dict) else None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import urllib.error
 import urllib.request
@@ -19,6 +18,7 @@ from urllib.parse import urlencode
 from lxml import etree
 from lxml import html as lxml_html
 
+from ..jsoninput import parse_json
 from ..saml.aws_claims import named_role_pairs
 from ..saml.xmlparse import XmlRejected, parse_xml
 
@@ -73,7 +73,7 @@ def chooser_data(endpoint: str, saml_response: str, timeout: float = 30) -> dict
         return None
     try:
         content = lxml_html.fromstring(page).xpath("//meta[@name='data']/@content")
-        return json.loads(base64.b64decode(content[0]))["roles_accounts"] if content else None
+        return parse_json(base64.b64decode(content[0]))["roles_accounts"] if content else None
     except (ValueError, KeyError, TypeError, binascii.Error, etree.ParserError):
         return None
 
