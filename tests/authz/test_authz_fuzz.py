@@ -111,10 +111,7 @@ def test_any_body_around_a_signed_request_gets_a_decision_or_a_bad_request(world
     signed = dict(world["signed"])
     if not tamper:  # a signature over other headers: decided as unauthenticated, still a 200
         signed["headers"] = {**signed["headers"], "x-amz-date": "20260101T000000Z"}
-    try:
-        body = json.dumps({"request": signed, **extras, **(ill_typed or {})}).encode()
-    except ValueError:  # a float hypothesis drew that JSON cannot carry
-        return
+    body = json.dumps({"request": signed, **extras, **(ill_typed or {})}).encode()  # infinities as Infinity
     status, answer = post(world["app"], world["key"], body)
     assert status in (200, 400), (status, extras, answer[:300])
     decision = json.loads(answer)
