@@ -477,6 +477,7 @@ def test_attack_is_rejected_by_the_expected_check(attack: Attack) -> None:
         run()
     error = info.value
     assert error.check_id == attack.check_id, error.message
+    assert not error.unexpected, error.message  # refused on purpose, not by a check that broke on the input
     assert error.aws.code in ALLOWED_CODES
     assert error.aws.message in CATALOGUE_MESSAGES  # the public error never echoes the document
     assert EVIL_NAME not in error.aws.message

@@ -178,6 +178,7 @@ def test_fixture_verdict(case: Case) -> None:
     with pytest.raises(SamlValidationError) as info:
         _run(case)
     assert info.value.check_id == case.verdict, info.value.message
+    assert not info.value.unexpected, info.value.message
 
 
 OKTA = next(c for c in CASES if c.path == "gosaml2/okta_response.xml")

@@ -35,6 +35,7 @@ def rejected_by(check_id: str, b64: str | bytes, **kwargs) -> SamlValidationErro
         run(b64, **kwargs)
     error = info.value
     assert error.check_id == check_id, f"expected {check_id}, got {error.check_id}: {error.message}"
+    assert not error.unexpected, f"{check_id} rejected it only by failing: {error.message}"
     return error
 
 
@@ -82,6 +83,24 @@ def test_failure_lists_every_check_with_later_ones_skipped() -> None:
     assert all(s == "skip" for _, s in statuses[index + 1:])
     assert error.aws.code == "InvalidIdentityToken"
     assert error.aws.message == "Issuer not present in specified provider"
+
+
+def test_a_check_that_breaks_still_rejects(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed: an exception a check does not raise on purpose rejects under that check, marked as a fault."""
+    from samlfed.saml import aws_claims
+
+    def broken(attributes: object) -> str:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(aws_claims, "role_session_name", broken)
+    with pytest.raises(SamlValidationError) as info:
+        run(response_b64())
+    error = info.value
+    assert (error.check_id, error.unexpected) == ("aws.role_session_name", True)
+    assert error.message == "could not be checked: RuntimeError: boom"
+    assert error.hint is not None and "samlfed fault" in error.hint
+    assert error.aws.code == "InvalidIdentityToken"
+    assert [(r.id, r.status) for r in error.checks if r.status == "fail"] == [("aws.role_session_name", "fail")]
 
 
 # --- input ---------------------------------------------------------------------------------------
@@ -249,6 +268,22 @@ def test_signature_verify_key_and_content() -> None:
     assert run(response_b64(by=other), keys=(signer(), other)).response.name_id == "alice@example.com"
 
 
+def test_signature_verify_a_first_child_signature_with_text_on_both_sides() -> None:
+    """The enveloped transform removes only the Signature node: the text before and after it stays, joined."""
+
+    def indent(root: etree._Element) -> None:
+        root.find(c.ASSERTION).text = "\n  "
+
+    def signature_first_splitting_the_text(root: etree._Element) -> None:
+        assertion = root.find(c.ASSERTION)
+        signature = assertion.find(c.DS_SIGNATURE)
+        assertion.insert(0, signature)  # lxml moves it with its tail (none here)
+        assertion.text, signature.tail = "\n", "  "  # the same text once the Signature is taken out
+
+    b64 = response_b64(before_sign=indent, after_sign=signature_first_splitting_the_text)
+    assert run(b64).response.signed == "assertion"
+
+
 def test_signature_certificate_expired_is_a_warning() -> None:
     old = IdpSigner.generate("expired", not_before=NOW - timedelta(days=800), not_after=NOW - timedelta(days=400))
     verified = run(response_b64(by=old), keys=(old,))
@@ -378,3 +413,106 @@ def test_role_values_are_trimmed_and_bad_ones_reported() -> None:
     verified = run(response_b64(roles=[f"\n   {DEV_ROLE} , {PROVIDER_ARN}\n", "garbage"]))
     assert verified.claims.roles == (RolePair(DEV_ROLE, PROVIDER_ARN),)
     assert verified.claims.role_problems and "garbage" in verified.claims.role_problems[0]
+
+
+# --- what an accepted response yields, where a check could refuse too much or read the wrong value --------------
+
+
+def test_comments_outside_text_values_are_accepted() -> None:
+    """Exclusive c14n without comments ignores them, and only comments inside text values are the truncation attack."""
+
+    def comment_between_elements(root: etree._Element) -> None:
+        root.find(f"{c.ASSERTION}/{c.SUBJECT}").addprevious(etree.Comment(" subject follows "))
+
+    verified = run(response_b64(before_sign=comment_between_elements))
+    assert status_of(verified.checks, "shape.text") == "pass" and verified.response.name_id == "alice@example.com"
+
+
+def test_signing_certificate_validity_edges() -> None:
+    ends_now = IdpSigner.generate("ends now", not_before=NOW - timedelta(days=1), not_after=NOW)
+    assert status_of(run(response_b64(by=ends_now), keys=(ends_now,)).checks, "signature.certificate") == "pass"
+    starts_now = IdpSigner.generate("starts now", not_before=NOW, not_after=NOW + timedelta(days=30))
+    assert status_of(run(response_b64(by=starts_now), keys=(starts_now,)).checks, "signature.certificate") == "pass"
+    not_yet = IdpSigner.generate("not yet", not_before=NOW + timedelta(days=1), not_after=NOW + timedelta(days=30))
+    verified = run(response_b64(by=not_yet), keys=(not_yet,))
+    assert status_of(verified.checks, "signature.certificate") == "warn"
+    assert any("is not valid before" in w for w in verified.warnings)
+
+
+def test_signature_required_says_what_is_signed() -> None:
+    messages = {r.id: r.message for r in run(response_b64(sign="both")).checks}
+    assert messages["signature.required"] == "the Assertion is signed (and the Response)"
+
+
+def test_condition_bounds_are_optional_by_default() -> None:
+    """AWS requires only the SubjectConfirmationData bound; the stricter rule is the provider's opt-in."""
+    for name in ("NotBefore", "NotOnOrAfter"):
+        b64 = response_b64(before_sign=lambda root, name=name: root.find(f"{c.ASSERTION}/{c.CONDITIONS}").attrib.pop(name))
+        assert run(b64).response.name_id == "alice@example.com", name
+
+
+def test_the_earliest_not_on_or_after_bounds_the_response() -> None:
+    def earlier_confirmation(root: etree._Element) -> None:
+        root.find(f".//{c.SUBJECT_CONFIRMATION_DATA}").set("NotOnOrAfter", "2026-11-24T12:02:00Z")
+
+    verified = run(response_b64(issue_instant=NOW, before_sign=earlier_confirmation))
+    assert verified.response.not_on_or_after == NOW + timedelta(minutes=2)
+    assert run(response_b64(issue_instant=NOW)).response.not_on_or_after == NOW + timedelta(minutes=5)
+
+
+def test_one_time_use_is_read_from_the_conditions() -> None:
+    def one_time_use(root: etree._Element) -> None:
+        etree.SubElement(root.find(f"{c.ASSERTION}/{c.CONDITIONS}"), c.ONE_TIME_USE)
+
+    assert run(response_b64(before_sign=one_time_use)).response.one_time_use is True
+    assert run(response_b64()).response.one_time_use is False
+
+
+def test_in_response_to_comes_only_from_signed_bytes() -> None:
+    assert run(response_b64(in_response_to="_request1")).response.in_response_to == "_request1"
+
+    def response_level_only(root: etree._Element) -> None:
+        root.set("InResponseTo", "_request2")
+
+    # Only the Assertion signed: the Response's attribute is unsigned and ignored.
+    assert run(response_b64(after_sign=response_level_only)).response.in_response_to is None
+    # Both signed: the signed Response's attribute counts.
+    both = response_b64(sign="both", before_sign=response_level_only)
+    assert run(both).response.in_response_to == "_request2"
+
+
+def test_authn_statement_values_are_read() -> None:
+    verified = run(response_b64(issue_instant=NOW))
+    assert verified.response.authn_instant == NOW
+    assert verified.response.session_index and verified.response.session_index.startswith("_")
+
+
+def test_other_attributes_holding_markup_are_skipped_with_a_warning() -> None:
+    def markup_value(root: etree._Element) -> None:
+        value = next(a for a in root.iter(c.ATTRIBUTE) if a.get("Name") == "groups")[0]
+        value.text = None
+        etree.SubElement(value, "{urn:example}group").text = "admins"
+
+    verified = run(response_b64(attributes={"groups": ["x"]}, before_sign=markup_value))
+    assert status_of(verified.checks, "attributes.unique") == "warn"
+    assert verified.response.attributes["groups"] == ()
+
+
+def test_absent_session_duration_is_skipped() -> None:
+    verified = run(response_b64(session_duration=None))
+    assert status_of(verified.checks, "aws.session_duration") == "skip" and verified.claims.session_duration is None
+
+
+def test_inclusive_namespaces_on_the_signed_info_canonicalization_are_accepted() -> None:
+    """Exclusive c14n may name prefixes to keep (PrefixList) for SignedInfo too, not only in the Reference transform."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    def prefix_list_then_sign_again(root: etree._Element) -> None:
+        signed_info = root.find(f"{c.ASSERTION}/{c.DS_SIGNATURE}/{c.DS_SIGNED_INFO}")
+        etree.SubElement(signed_info.find(c.DS_C14N_METHOD), c.EXC_INCLUSIVE_NAMESPACES, PrefixList="xs saml")
+        canonical = etree.tostring(signed_info, method="c14n", exclusive=True, inclusive_ns_prefixes=["xs", "saml"])
+        raw = signer().private_key.sign(canonical, padding.PKCS1v15(), hashes.SHA256())
+        root.find(f"{c.ASSERTION}/{c.DS_SIGNATURE}/{c.DS_SIGNATURE_VALUE}").text = base64.b64encode(raw).decode()
+
+    assert run(response_b64(after_sign=prefix_list_then_sign_again)).response.signed == "assertion"

@@ -19,7 +19,7 @@ from shared_paths import shared_dir
 
 from samlfed.saml import MetadataError, ProviderPolicy
 from samlfed.saml import constants as c
-from samlfed.saml.metadata import SsoEndpoint, build_idp_metadata, parse_metadata
+from samlfed.saml.metadata import EXPIRY_WARNING, SsoEndpoint, build_idp_metadata, parse_metadata
 from samlfed.saml.timeutil import parse_xs_datetime
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
@@ -383,6 +383,15 @@ def test_certificate_expiring_within_30_days() -> None:
     assert parse_metadata(metadata(later), now=NOW).warnings == ()
 
 
+def test_certificate_warning_edges() -> None:
+    """Expired only after its last instant; 'expires soon' for under 30 days; validUntil passed only after it."""
+    ends_now = self_signed("now", not_after=NOW)
+    assert parse_metadata(metadata(ends_now), now=NOW).warnings == ("signing certificate CN=now expires on 2026-11-24; publish its successor now",)
+    in_30_days = self_signed("month", not_after=NOW + EXPIRY_WARNING)
+    assert parse_metadata(metadata(in_30_days), now=NOW).warnings == ()
+    assert parse_metadata(metadata(valid_until=NOW), now=NOW).warnings == ()
+
+
 def test_1024_bit_key_is_accepted_with_a_warning() -> None:
     legacy = self_signed("legacy", rsa_key("legacy", 1024))
     parsed = parse_metadata(metadata(legacy), now=NOW)
@@ -415,6 +424,8 @@ def test_warnings_follow_the_given_clock() -> None:
         ("2026-11-24T12:00:00-00:00", datetime(2026, 11, 24, 12, tzinfo=UTC)),
         ("2026-11-24T14:00:00+02:00", datetime(2026, 11, 24, 12, tzinfo=UTC)),
         ("2026-11-24T00:30:00-05:30", datetime(2026, 11, 24, 6, tzinfo=UTC)),
+        ("2026-11-24T12:00:00+14:00", datetime(2026, 11, 23, 22, tzinfo=UTC)),  # the widest zone offset
+        ("2026-11-24T12:00:00-13:59", datetime(2026, 11, 25, 1, 59, tzinfo=UTC)),
         ("2026-01-01T01:00:00+02:00", datetime(2025, 12, 31, 23, tzinfo=UTC)),
         ("2026-11-24T12:00:00.5Z", datetime(2026, 11, 24, 12, 0, 0, 500000, tzinfo=UTC)),
         ("2021-01-03T16:17:49.000Z", datetime(2021, 1, 3, 16, 17, 49, tzinfo=UTC)),

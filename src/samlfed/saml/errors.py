@@ -28,11 +28,15 @@ class SamlValidationError(SamlError):
         *,
         hint: str | None = None,
         aws: AwsError | None = None,
+        unexpected: bool = False,
     ) -> None:
         super().__init__(f"{check_id}: {message}")
         self.check_id = check_id
         self.message = message
         self.hint = hint
+        self.unexpected = unexpected
+        """True when the check failed by an exception it does not raise on purpose: still a rejection (fail
+        closed), but the message names a fault in samlfed or an input no check foresaw, not the IdP's mistake."""
         self.aws = aws or check(check_id).aws
         self.checks: list[CheckResult] = []
         self.warnings: list[str] = []

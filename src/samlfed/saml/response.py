@@ -43,6 +43,7 @@ _TEXT_ELEMENTS = frozenset({c.ISSUER, c.NAME_ID, c.AUDIENCE, c.ATTRIBUTE_VALUE})
 _XSI_NIL = f"{{{c.NS_XSI}}}nil"
 _NOT_YET_VALID = AwsError("InvalidIdentityToken", 400, "Response is not yet valid")
 _ENCRYPTED = AwsError("InvalidIdentityToken", 400, "encrypted assertions are not enabled for this provider")
+_UNEXPECTED_HINT = "samlfed could not run this check on this response and rejects it to be safe: this is a samlfed fault, please report it."
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +199,8 @@ class _Pipeline:
         except SamlValidationError as error:
             raise self._failed(error) from None
         except Exception as exc:  # noqa: BLE001 - an unexpected error must still be a rejection, never an accept
-            raise self._failed(SamlValidationError(check_id, f"could not be checked: {type(exc).__name__}: {exc}")) from None
+            error = SamlValidationError(check_id, f"could not be checked: {type(exc).__name__}: {exc}", hint=_UNEXPECTED_HINT, unexpected=True)
+            raise self._failed(error) from None
         if outcome.__class__ is str or outcome.__class__ is FunctionType:  # passed: the common case, recorded at once
             self._record((check_id, "pass", outcome, None))
         elif isinstance(outcome, Warn):
