@@ -54,6 +54,19 @@ def test_expired_session(context: ServiceContext) -> None:
     assert (info.value.code, info.value.message, info.value.status) == ("ExpiredToken", "The security token included in the request is expired", 403)
 
 
+def test_a_session_expires_at_its_expiration_second(context: ServiceContext) -> None:
+    """Valid before `expires_at`, expired from it on (the Expiration the client was given)."""
+    credentials = session(context)
+    expires = datetime.fromtimestamp(credentials.claims.expires_at, UTC)
+    request = signed(credentials.access_key_id, credentials.secret_access_key, credentials.session_token)
+    context.clock = lambda: expires - timedelta(milliseconds=1)  # the signature is at most 15 minutes old: no skew error
+    assert authenticate(context, request).claims.session_name == "alice"
+    context.clock = lambda: expires
+    with pytest.raises(ServiceError) as info:
+        authenticate(context, request)
+    assert info.value.code == "ExpiredToken"
+
+
 @pytest.mark.parametrize("case", ["no-token", "other-token", "wrong-secret"])
 def test_bad_temporary_credentials(context: ServiceContext, case: str) -> None:
     credentials, other = session(context), session(context)

@@ -127,3 +127,65 @@ def test_a_signature_that_is_not_ascii_does_not_match(signature: str) -> None:
     forged = HttpRequest(request.method, request.path, request.query_string, {**request.headers, "authorization": authorization}, request.body)
     error = error_of(forged)
     assert (error.code, error.status) == ("SignatureDoesNotMatch", 403)
+
+
+# --- each reason on its own, and the edges (found untested by a mutation run over sigv4.py) ---------------------
+
+PRESIGNED_URL = "http://127.0.0.1:8080/?Action=GetCallerIdentity&Version=2011-06-15"
+
+
+def _with_query(request: HttpRequest, query: str) -> HttpRequest:
+    return HttpRequest(request.method, request.path, query, request.headers, request.body)
+
+
+def _claim_error(request: HttpRequest) -> ServiceError:
+    with pytest.raises(ServiceError) as info:
+        parse_claim(request)
+    return info.value
+
+
+def test_incomplete_signature_says_what_is_missing() -> None:
+    no_date = botocore_signed()
+    no_date = HttpRequest(no_date.method, no_date.path, "", {k: v for k, v in no_date.headers.items() if k != "x-amz-date"}, no_date.body)
+    assert _claim_error(no_date).message == "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+    presigned = botocore_signed(presign=True, method="GET", url=PRESIGNED_URL)
+    other = presigned.query_string.replace("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=AWS4-HMAC-SHA1")
+    assert _claim_error(_with_query(presigned, other)).message == "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA1'"
+    header = botocore_signed()
+    header = HttpRequest(header.method, header.path, "", {**header.headers, "authorization": "AWS4-HMAC-SHA1 " + header.headers["authorization"].split(" ", 1)[1]}, header.body)
+    assert _claim_error(header).message == "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA1'"
+    without_date = "&".join(p for p in presigned.query_string.split("&") if not p.startswith("X-Amz-Date="))
+    assert _claim_error(_with_query(presigned, without_date)).message == (
+        "AWS query-string parameters must include 'X-Amz-Date'. Re-examine the query-string parameters."
+    )
+    only_signature = _claim_error(_with_query(presigned, "X-Amz-Signature=abc"))
+    assert (only_signature.code, only_signature.message) == ("IncompleteSignature", "Unsupported AWS 'algorithm': ''")
+
+
+@pytest.mark.parametrize("expires", ["1", "604800"])
+def test_presign_expiry_edges_are_accepted(expires: str) -> None:
+    request = botocore_signed(presign=True, method="GET", url=PRESIGNED_URL)
+    query = request.query_string.replace("X-Amz-Expires=900", f"X-Amz-Expires={expires}")
+    assert parse_claim(_with_query(request, query)).presigned_expires == int(expires)
+
+
+def test_credential_scope_date_must_match_x_amz_date() -> None:
+    request = botocore_signed()
+    claim = parse_claim(request)
+    other_day = (claim.amz_date - timedelta(days=1)).strftime("%Y%m%d")
+    authorization = request.headers["authorization"].replace(f"/{claim.date}/", f"/{other_day}/")
+    moved = HttpRequest(request.method, request.path, "", {**request.headers, "authorization": authorization}, request.body)
+    assert error_of(moved).message == "Credential should be scoped to a valid date that matches X-Amz-Date."
+
+
+def test_clock_edges() -> None:
+    """Exactly 15 minutes of skew either way still verifies; a presigned URL verifies through its last second."""
+    request = botocore_signed()
+    at = signed_at(request)
+    check(request, now=at + timedelta(minutes=15))
+    check(request, now=at - timedelta(minutes=15))
+    presigned = botocore_signed(presign=True, method="GET", url=PRESIGNED_URL)
+    at = signed_at(presigned)
+    check(presigned, now=at + timedelta(seconds=900))
+    check(presigned, now=at - timedelta(minutes=15))
+    assert error_of(presigned, now=at - timedelta(minutes=15, seconds=1)).message.startswith("Signature not yet current")

@@ -32,6 +32,11 @@ def test_iam_provider_and_role_round_trip(server: dict, registered: dict) -> Non
     assert role["AssumeRolePolicyDocument"] == json.loads(TRUST_POLICY)  # botocore URL-decodes and parses it
 
 
+def test_duration_equal_to_the_role_maximum_is_allowed(server: dict, registered: dict) -> None:
+    result = unsigned_sts(server).assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(), DurationSeconds=7200)
+    assert result["Credentials"]["AccessKeyId"].startswith("ASIA")
+
+
 def test_assume_role_with_saml_and_use_the_credentials(server: dict, registered: dict) -> None:
     result = unsigned_sts(server).assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(), DurationSeconds=3600)
     credentials = result["Credentials"]

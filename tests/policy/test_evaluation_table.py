@@ -105,6 +105,9 @@ SINGLE: list[tuple[str, list[dict], str, str, dict[str, list[str]], str]] = [
     ("numeric-less-than-equals", [stmt(condition=cond("NumericLessThanEquals", "s3:max-keys", "10"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["10"]}, ALLOWED),
     ("numeric-greater-than", [stmt(condition=cond("NumericGreaterThan", "s3:max-keys", "10"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["100"]}, ALLOWED),
     ("numeric-greater-than-equals-miss", [stmt(condition=cond("NumericGreaterThanEquals", "s3:max-keys", "10"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["9"]}, IMPLICIT),
+    # at equality: the strict operators do not match, the -Equals ones do
+    ("numeric-greater-than-equal-boundary", [stmt(condition=cond("NumericGreaterThan", "s3:max-keys", "10"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["10"]}, IMPLICIT),
+    ("numeric-greater-than-equals-boundary", [stmt(condition=cond("NumericGreaterThanEquals", "s3:max-keys", "10"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["10"]}, ALLOWED),
     ("numeric-not-a-number", [stmt(condition=cond("NumericEquals", "s3:max-keys", "10"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["ten"]}, IMPLICIT),
     ("numeric-missing", [stmt(condition=cond("NumericLessThan", "s3:max-keys", "10"))], "s3:ListBucket", BUCKET, {}, IMPLICIT),
     ("numeric-exact-beyond-double", [stmt(condition=cond("NumericEquals", "s3:max-keys", "9007199254740993"))], "s3:ListBucket", BUCKET, {"s3:max-keys": ["9007199254740992"]}, IMPLICIT),
@@ -126,6 +129,10 @@ SINGLE: list[tuple[str, list[dict], str, str, dict[str, list[str]], str]] = [
     ("date-epoch-policy-value", [stmt(condition=cond("DateGreaterThan", "aws:CurrentTime", "1700000000"))], "s3:GetObject", "*", {"aws:currenttime": ["2026-12-01T12:00:00Z"]}, ALLOWED),
     ("date-less-than-equals-boundary", [stmt(condition=cond("DateLessThanEquals", "aws:CurrentTime", "2026-12-01T12:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["2026-12-01T12:00:00Z"]}, ALLOWED),
     ("date-greater-than-equals-miss", [stmt(condition=cond("DateGreaterThanEquals", "aws:CurrentTime", "2026-12-01T12:00:01Z"))], "s3:GetObject", "*", {"aws:currenttime": ["2026-12-01T12:00:00Z"]}, IMPLICIT),
+    ("date-less-than-equal-boundary", [stmt(condition=cond("DateLessThan", "aws:CurrentTime", "2026-12-01T12:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["2026-12-01T12:00:00Z"]}, IMPLICIT),
+    ("date-greater-than-equal-boundary", [stmt(condition=cond("DateGreaterThan", "aws:CurrentTime", "2026-12-01T12:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["2026-12-01T12:00:00Z"]}, IMPLICIT),
+    ("date-greater-than-equals-boundary", [stmt(condition=cond("DateGreaterThanEquals", "aws:CurrentTime", "2026-12-01T12:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["2026-12-01T12:00:00Z"]}, ALLOWED),
+    ("date-epoch-infinite-not-a-date", [stmt(condition=cond("DateLessThan", "aws:CurrentTime", "2027-01-01T00:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["9" * 400]}, IMPLICIT),
     ("date-garbage-context", [stmt(condition=cond("DateLessThan", "aws:CurrentTime", "2027-01-01T00:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["yesterday"]}, IMPLICIT),
     ("date-deny-after-expiry", [stmt(), stmt("Deny", condition=cond("DateGreaterThan", "aws:CurrentTime", "2026-06-30T00:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["2026-12-01T12:00:00Z"]}, EXPLICIT),
     # --- Bool, Binary, IP, ARN, Null
@@ -192,6 +199,7 @@ SINGLE: list[tuple[str, list[dict], str, str, dict[str, list[str]], str]] = [
     ("variable-special-dollar", [stmt(resource=f"{BUCKET}/${{$}}HOME")], "s3:GetObject", f"{BUCKET}/$HOME", {}, ALLOWED),
     ("variable-in-condition", [stmt(condition=cond("StringEquals", "s3:prefix", "home/${aws:userid}/"))], "s3:ListBucket", BUCKET, {"s3:prefix": ["home/AROA1:alice/"], "aws:userid": ["AROA1:alice"]}, ALLOWED),
     ("variable-in-condition-like", [stmt(condition=cond("StringLike", "s3:prefix", "home/${saml:sub}/*"))], "s3:ListBucket", BUCKET, {"s3:prefix": ["home/alice/docs"], "saml:sub": ["alice"]}, ALLOWED),
+    ("variable-in-condition-like-value-is-literal", [stmt(condition=cond("StringLike", "s3:prefix", "home/${saml:sub}/*"))], "s3:ListBucket", BUCKET, {"s3:prefix": ["home/alice/docs"], "saml:sub": ["*"]}, IMPLICIT),
     ("variable-in-condition-missing", [stmt(condition=cond("StringEquals", "s3:prefix", "home/${saml:sub}/"))], "s3:ListBucket", BUCKET, {"s3:prefix": ["home//"]}, IMPLICIT),
     ("variable-key-case-insensitive", [stmt(resource=f"{BUCKET}/${{AWS:PrincipalTag/Department}}/*")], "s3:GetObject", f"{BUCKET}/Engineering/x", {"aws:principaltag/department": ["Engineering"]}, ALLOWED),
     ("variable-multivalued-key-matches-nothing", [stmt(resource=f"{BUCKET}/${{saml:groups}}/*")], "s3:GetObject", f"{BUCKET}/a/x", {"saml:groups": ["a", "b"]}, IMPLICIT),
@@ -285,3 +293,11 @@ def test_missing_context_values_are_reported_as_written() -> None:
     ]}), principal_required=False)
     result = evaluate(policy, Request("s3:GetObject", {"aws:securetransport": ["true"]}, resource=f"{BUCKET}/a/b"), explain=True)
     assert result.missing == {"aws:PrincipalTag/Department", "saml:sub"}
+
+
+def test_missing_variables_of_conditions_are_reported() -> None:
+    policy = parse_policy(json.dumps({"Version": "2012-10-17", "Statement": [stmt(condition=cond("StringEquals", "s3:prefix", "home/${aws:userid}/"))]}), principal_required=False)
+    result = evaluate(policy, Request("s3:ListBucket", {"s3:prefix": ["home/x/"]}, resource=BUCKET), explain=True)
+    assert result.missing == {"aws:userid"}
+    older = parse_policy(json.dumps({"Version": "2008-10-17", "Statement": [stmt(condition=cond("StringEquals", "s3:prefix", "home/${aws:userid}/"))]}), principal_required=False)
+    assert evaluate(older, Request("s3:ListBucket", {"s3:prefix": ["home/x/"]}, resource=BUCKET), explain=True).missing == frozenset()

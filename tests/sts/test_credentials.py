@@ -39,15 +39,19 @@ def test_issue_and_open_round_trip() -> None:
 def test_token_is_bound_to_its_access_key_and_ring() -> None:
     ring = KeyRing.generate()
     one, two = issue(ring, CLAIMS), issue(ring, CLAIMS)
-    with pytest.raises(InvalidSessionToken):
+    with pytest.raises(InvalidSessionToken, match="the token does not open with this access key"):
         open_session(ring, two.access_key_id, one.session_token)
-    with pytest.raises(InvalidSessionToken):
+    with pytest.raises(InvalidSessionToken, match="sealed with a key this server does not hold"):
         open_session(KeyRing.generate(), one.access_key_id, one.session_token)
 
 
-@pytest.mark.parametrize("token", ["", "!!!", "AQ", base64.urlsafe_b64encode(b"\x02" + b"\x00" * 40).decode()])
+@pytest.mark.parametrize(
+    "token",
+    ["", "!!!", "AQ", base64.urlsafe_b64encode(b"\x02" + b"\x00" * 40).decode(), base64.urlsafe_b64encode(b"\x01" + b"\x00" * 16).decode()],
+    ids=["empty", "not-base64", "one-byte", "other-version", "header-only"],
+)
 def test_garbage_tokens_are_refused(token: str) -> None:
-    with pytest.raises(InvalidSessionToken):
+    with pytest.raises(InvalidSessionToken, match="not a samlfed session token"):
         open_session(KeyRing.generate(), "ASIAAAAAAAAAAAAAAAAA", token)
 
 
@@ -56,7 +60,7 @@ def test_tampered_token_is_refused() -> None:
     credentials = issue(ring, CLAIMS)
     raw = bytearray(base64.urlsafe_b64decode(credentials.session_token + "=="))
     raw[-1] ^= 1
-    with pytest.raises(InvalidSessionToken):
+    with pytest.raises(InvalidSessionToken, match="the token does not open with this access key"):
         open_session(ring, credentials.access_key_id, base64.urlsafe_b64encode(bytes(raw)).decode())
 
 
@@ -79,3 +83,18 @@ def test_the_secret_is_the_hmac_of_the_access_key_id() -> None:
     ring = KeyRing.generate()
     expected = hmac.new(ring.keys[ring.active], b"samlfed secret\x00ASIAEXAMPLE", hashlib.sha256).digest()
     assert derive_secret(ring, ring.active, "ASIAEXAMPLE") == base64.b64encode(expected).decode()[:40]
+
+
+@pytest.mark.parametrize(
+    ("keys", "active", "reason"),
+    [
+        ({"00000001": b"k" * 32}, "00000002", "the active key is not in the ring"),
+        ({"00000001": b"k" * 31}, "00000001", "ring keys are 32 bytes with 4-byte hex ids"),
+        ({"0001": b"k" * 32}, "0001", "ring keys are 32 bytes with 4-byte hex ids"),
+    ],
+    ids=["active-missing", "short-key", "short-id"],
+)
+def test_a_malformed_key_ring_is_refused(keys: dict[str, bytes], active: str, reason: str) -> None:
+    """A ring read back from storage must be exactly what `generate` makes: anything else is refused, not used."""
+    with pytest.raises(ValueError, match=reason):
+        KeyRing(keys, active)

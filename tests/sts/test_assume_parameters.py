@@ -1,0 +1,52 @@
+"""AssumeRoleWithSAML's parameter constraints at their edges, with the messages AWS's validation gives."""
+
+from __future__ import annotations
+
+import pytest
+
+from samlfed.errors import ValidationFailed
+from samlfed.sts.assume import AssumeRoleWithSamlRequest, check_parameters
+
+ROLE = "arn:aws:iam::111111111111:role/Developer"
+PROVIDER = "arn:aws:iam::111111111111:saml-provider/Corp"
+
+
+def request(**overrides: object) -> AssumeRoleWithSamlRequest:
+    fields: dict = {"role_arn": ROLE, "principal_arn": PROVIDER, "saml_assertion": "PHNhbWw+"}
+    return AssumeRoleWithSamlRequest(**{**fields, **overrides})
+
+
+ACCEPTED = [
+    {"duration_seconds": 900},
+    {"duration_seconds": 43200},
+    {"policy_arns": tuple(f"arn:aws:iam::aws:policy/P{i}" for i in range(10))},
+    {"role_arn": "a" * 20},
+    {"role_arn": ROLE + "x" * (2048 - len(ROLE))},
+    {"saml_assertion": "abcd"},
+    {"saml_assertion": "a" * 100_000},
+    {"policy": "{"},
+    {"policy": "x" * 2048},
+]
+
+REFUSED = [
+    ({"duration_seconds": 899}, "Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"),
+    ({"duration_seconds": 43201}, "Value '43201' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"),
+    ({"policy_arns": tuple(f"arn:aws:iam::aws:policy/P{i}" for i in range(11))},
+     "Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10"),
+    ({"role_arn": "a" * 19}, "Value 'aaaaaaaaaaaaaaaaaaa' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20"),
+    ({"saml_assertion": "abc"}, "Value 'abc' at 'sAMLAssertion' failed to satisfy constraint: Member must have length greater than or equal to 4"),
+    ({"saml_assertion": "a" * 100_001}, "Value '(redacted)' at 'sAMLAssertion' failed to satisfy constraint: Member must have length less than or equal to 100000"),
+    ({"policy": "x" * 2049}, f"Value '{'x' * 2049}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048"),
+]
+
+
+@pytest.mark.parametrize("overrides", ACCEPTED)
+def test_edges_accepted(overrides: dict) -> None:
+    check_parameters(request(**overrides))
+
+
+@pytest.mark.parametrize(("overrides", "violation"), REFUSED)
+def test_just_beyond_the_edges_refused(overrides: dict, violation: str) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        check_parameters(request(**overrides))
+    assert info.value.violations == [violation]
