@@ -218,6 +218,9 @@ def test_version_2008_does_not_substitute_variables() -> None:
     policy = parse_policy(json.dumps({"Version": "2008-10-17", "Statement": [statement]}), principal_required=False)
     assert evaluate(policy, Request("s3:GetObject", {"aws:username": ["bob"]}, resource=f"{BUCKET}/bob/x")).decision == IMPLICIT
     assert evaluate(policy, Request("s3:GetObject", {}, resource=f"{BUCKET}/${{aws:username}}/x")).decision == ALLOWED
+    like = stmt(condition=cond("StringLike", "s3:prefix", "home/${aws:username}/*"))
+    in_condition = parse_policy(json.dumps({"Version": "2008-10-17", "Statement": [like]}), principal_required=False)
+    assert evaluate(in_condition, Request("s3:ListBucket", {"s3:prefix": ["home/bob/x"], "aws:username": ["bob"]}, resource=BUCKET)).decision == IMPLICIT
 
 
 ROLE = "arn:aws:iam::111111111111:role/Dev"
