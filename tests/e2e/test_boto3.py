@@ -37,6 +37,11 @@ def test_duration_equal_to_the_role_maximum_is_allowed(server: dict, registered:
     assert result["Credentials"]["AccessKeyId"].startswith("ASIA")
 
 
+def test_fifty_session_tags_are_allowed(server: dict, registered: dict) -> None:
+    assertion = fresh_assertion(principal_tags={f"k{i}": "v" for i in range(50)})
+    assert unsigned_sts(server).assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=assertion)["Credentials"]
+
+
 def test_assume_role_with_saml_and_use_the_credentials(server: dict, registered: dict) -> None:
     result = unsigned_sts(server).assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(), DurationSeconds=3600)
     credentials = result["Credentials"]
@@ -61,6 +66,9 @@ def test_assume_role_accepts_any_signature(server: dict, registered: dict) -> No
     ("kwargs", "expected"),
     [
         ({"RoleArn": OPS_ROLE}, ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
+        # Role names are unique case-insensitively, but an ARN must name the role exactly (the assertion's too).
+        ({"RoleArn": DEV_ROLE.replace("Developer", "developer"), "SAMLAssertion": fresh_assertion(roles=[f"{DEV_ROLE.replace('Developer', 'developer')},{PROVIDER_ARN}"])},
+         ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
         ({"RoleArn": "arn:aws:iam::111111111111:rolex/Dev"}, ("ValidationError", "Request ARN is invalid", 400)),
         ({"PrincipalArn": "arn:aws:iam:111111111111:saml-provider/ExampleIdP"}, ("ValidationError", "Principal ARN is invalid", 400)),
         ({"PrincipalArn": "arn:aws:iam::222222222222:saml-provider/ExampleIdP"}, ("ValidationError", "Principal exists outside the account of the Role being assumed.", 400)),
@@ -78,7 +86,7 @@ def test_assume_role_accepts_any_signature(server: dict, registered: dict) -> No
         ({"SAMLAssertion": fresh_assertion(recipient="https://eu-west-1.signin.aws.amazon.com/saml", destination=None)}, ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
     ],
     ids=[
-        "role-not-in-assertion", "bad-role-arn", "bad-principal-arn", "other-account", "no-provider", "over-max-duration", "over-model-max",
+        "role-not-in-assertion", "role-arn-in-another-case", "bad-role-arn", "bad-principal-arn", "other-account", "no-provider", "over-max-duration", "over-model-max",
         "forged", "wrong-issuer", "no-session-name", "bad-session-name", "bad-source-identity", "expired", "too-old", "wrong-audience",
         "trust-condition-fails",
     ],
@@ -268,6 +276,17 @@ def test_attribute_mapping_turns_attributes_into_session_tags(server: dict, regi
     shown = etree.fromstring(response.content).findtext(".//{https://iam.amazonaws.com/doc/2010-05-08/}AttributeMapping")
     assert json.loads(shown) == {"email": ["mail"]}
     assert sts.assume_role_with_saml(RoleArn=role, PrincipalArn=PROVIDER_ARN, SAMLAssertion=assertion())["PackedPolicySize"] >= 1
+    # An explicit PrincipalTag wins over the mapping; a mapped attribute must hold one valid tag value.
+    explicit = fresh_assertion(roles=[f"{role},{PROVIDER_ARN}"], principal_tags={"email": "alice@example.com"}, attributes={"mail": ["mallory@example.com"]})
+    assert sts.assume_role_with_saml(RoleArn=role, PrincipalArn=PROVIDER_ARN, SAMLAssertion=explicit)["Credentials"]
+    for values in (["alice@example.com", "bob@example.com"], ["alice!"]):
+        invalid = fresh_assertion(roles=[f"{role},{PROVIDER_ARN}"], principal_tags={}, attributes={"mail": values})
+        refused = error_of(lambda invalid=invalid: sts.assume_role_with_saml(RoleArn=role, PrincipalArn=PROVIDER_ARN, SAMLAssertion=invalid))
+        assert refused == ("InvalidIdentityToken", "Session tags in AuthnResponse are invalid", 400), values
+    # The mapping cannot take a session past 50 tags either.
+    crowded = fresh_assertion(roles=[f"{role},{PROVIDER_ARN}"], principal_tags={f"k{i}": "v" for i in range(50)}, attributes={"mail": ["alice@example.com"]})
+    refused = error_of(lambda: sts.assume_role_with_saml(RoleArn=role, PrincipalArn=PROVIDER_ARN, SAMLAssertion=crowded))
+    assert refused == ("InvalidIdentityToken", "Session tags in AuthnResponse are invalid", 400)
 
     bad = signed_extension_call(server, {"Action": "SetSAMLProviderAttributeMapping", "SAMLProviderArn": PROVIDER_ARN, "AttributeMapping": '{"aws:x": ["mail"]}'})
     assert bad.status_code == 400 and b"<Code>InvalidInput</Code>" in bad.content
@@ -318,3 +337,43 @@ def test_empty_arns_get_the_model_validation_error(server: dict) -> None:
         "2 validation errors detected: Value '' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20; "
         "Value '' at 'principalArn' failed to satisfy constraint: Member must have length greater than or equal to 20"
     )
+
+
+def _role_trusting(server: dict, name: str, actions: list[str], condition: dict) -> str:
+    statement = {"Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": actions, "Condition": condition}
+    client(server, "iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+
+
+def test_trust_conditions_see_source_identity_and_transitive_tag_keys(server: dict, registered: dict) -> None:
+    sts = unsigned_sts(server)
+    sourced = _role_trusting(server, "Sourced", ["sts:AssumeRoleWithSAML", "sts:TagSession", "sts:SetSourceIdentity"],
+                             {"StringEquals": {"sts:SourceIdentity": "alice"}})
+    assertion = fresh_assertion(roles=[f"{sourced},{PROVIDER_ARN}"], source_identity="alice")
+    assert sts.assume_role_with_saml(RoleArn=sourced, PrincipalArn=PROVIDER_ARN, SAMLAssertion=assertion)["SourceIdentity"] == "alice"
+    transitive = _role_trusting(server, "Transitive", ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+                                {"ForAnyValue:StringEquals": {"sts:TransitiveTagKeys": "department"}})
+    assertion = fresh_assertion(roles=[f"{transitive},{PROVIDER_ARN}"], transitive_tag_keys=["department"])
+    assert sts.assume_role_with_saml(RoleArn=transitive, PrincipalArn=PROVIDER_ARN, SAMLAssertion=assertion)["Credentials"]
+
+
+def test_the_assertion_session_duration_caps_the_credentials(server: dict, registered: dict) -> None:
+    result = unsigned_sts(server).assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(session_duration=900))
+    lifetime = result["Credentials"]["Expiration"] - datetime.now(UTC)
+    assert timedelta(minutes=13) < lifetime <= timedelta(minutes=15)  # not the default hour
+
+
+def test_a_one_time_use_assertion_is_redeemed_once(server: dict, registered: dict) -> None:
+    def one_time_use(root: etree._Element) -> None:
+        etree.SubElement(root.find(".//{urn:oasis:names:tc:SAML:2.0:assertion}Conditions"), "{urn:oasis:names:tc:SAML:2.0:assertion}OneTimeUse")
+
+    sts = unsigned_sts(server)
+    assertion = fresh_assertion(before_sign=one_time_use)
+    assert sts.assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=assertion)["Credentials"]
+    again = error_of(lambda: sts.assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=assertion))
+    assert again == ("InvalidIdentityToken", "The SAML assertion has already been used", 400)
+
+
+def test_packed_policy_size_only_when_tags_or_session_policies_are_passed(server: dict, registered: dict) -> None:
+    result = unsigned_sts(server).assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(principal_tags={}))
+    assert "PackedPolicySize" not in result
