@@ -1,6 +1,6 @@
 """`POST /authz/v1/authorize` with a request genuinely signed by a SAML session and everything else drawn at random
 (hypothesis): the answer is a decision (200) or a BadRequest (400), never a 500, whatever the resource policy,
-context, source IP or field types say."""
+context, source IP or field types say. Each BadRequest reason is also provoked on its own, with its message."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from botocore.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from saml_factory import DEV_ROLE, ENTITY_ID, PROVIDER_ARN, response_b64, signer
+from servers import app_in_thread, free_port
 
 from samlfed.api.app import AsgiApp
+from samlfed.authz.client import AuthorizationClient, AuthorizationError
 from samlfed.authz.keys import create_authz_key
 from samlfed.config import Settings
 from samlfed.iam import service
@@ -120,3 +122,48 @@ def test_any_body_around_a_signed_request_gets_a_decision_or_a_bad_request(world
         assert decision["allowed"] == (decision["decision"] == "allowed")
     else:
         assert decision["error"]["code"] == "BadRequest"
+
+
+BAD_BODIES = [
+    ("not an object", lambda signed: [1], "the body must be an object with a `request` object"),
+    ("request not an object", lambda signed: {"request": "GET /"}, "the body must be an object with a `request` object"),
+    ("headers not an object", lambda signed: {"request": {**signed, "headers": ["host"]}}, "request.headers must be an object of strings"),
+    ("a header that is not a string", lambda signed: {"request": {**signed, "headers": {**signed["headers"], "x-n": 1}}}, "request.headers must be an object of strings"),
+    ("101 headers", lambda signed: {"request": {**signed, "headers": {f"x-{i}": "v" for i in range(101)}}}, "request.headers must be an object of strings"),
+    ("resource policy that does not parse", lambda signed: {"request": signed, "action": "s3:GetObject", "resource": "*", "resource_policy": "{}"},
+     "resource_policy: Syntax errors in policy."),
+]
+
+
+@pytest.mark.parametrize(("make", "message"), [b[1:] for b in BAD_BODIES], ids=[b[0] for b in BAD_BODIES])
+def test_each_bad_request_says_why(world: dict, make, message: str) -> None:  # type: ignore[no-untyped-def]
+    status, answer = post(world["app"], world["key"], json.dumps(make(world["signed"])).encode())
+    assert (status, json.loads(answer)["error"]) == (400, {"code": "BadRequest", "message": message})
+
+
+def test_one_hundred_headers_are_accepted(world: dict) -> None:
+    headers = {**world["signed"]["headers"], **{f"x-pad-{i}": "v" for i in range(100 - len(world["signed"]["headers"]))}}
+    body = {"request": {**world["signed"], "headers": headers}, "action": "s3:GetObject", "resource": "arn:aws:s3:::b/Engineering/k"}
+    status, answer = post(world["app"], world["key"], json.dumps(body).encode())
+    assert status == 200 and json.loads(answer)["decision"] == "allowed"  # headers outside SignedHeaders do not enter the signature
+
+
+def test_the_client_fails_closed_with_the_reason(world: dict) -> None:
+    """A gateway's client raises AuthorizationError (never a decision) when samlfed refuses it or cannot be reached."""
+    with app_in_thread(world["app"]) as url:
+        signed = world["signed"]
+        decision = AuthorizationClient(url, world["key"]).authorize(
+            signed["method"], signed["path"], signed["query"], signed["headers"], None, action="s3:GetObject", resource="arn:aws:s3:::b/Engineering/k")
+        assert decision.allowed and decision.principal["arn"].endswith(":assumed-role/Developer/alice@example.com") and decision.matched_statements
+        with pytest.raises(AuthorizationError, match=r"samlfed refused the authorization request \(401\)"):
+            AuthorizationClient(url, "sfk_wrong_key").authorize("GET", "/b/k", "", {}, None, action="s3:GetObject", resource="*")
+    with pytest.raises(AuthorizationError, match="cannot ask samlfed at"):
+        AuthorizationClient(f"http://127.0.0.1:{free_port()}", world["key"], timeout=2).authorize("GET", "/b/k", "", {}, None, action="s3:GetObject", resource="*")
+
+
+def test_string_fields_up_to_their_limit(world: dict) -> None:
+    for method, expected in (("M" * 16, 200), ("M" * 17, 400)):
+        body = {"request": {**world["signed"], "method": method}, "action": "s3:GetObject", "resource": "*"}
+        status, answer = post(world["app"], world["key"], json.dumps(body).encode())
+        assert status == expected, answer[:200]
+    assert json.loads(answer)["error"]["message"] == "method must be a string of at most 16 characters"
