@@ -92,27 +92,56 @@ def test_principal_must_match() -> None:
         ("not json", "Syntax errors in policy."),
         ("[]", "Syntax errors in policy."),
         (json.dumps({"Version": "2012-10-17"}), "Syntax errors in policy."),
+        (json.dumps({"Version": "2012-10-17", "Statement": "Allow"}), "Syntax errors in policy."),
+        (trust(), "Syntax errors in policy."),
+        (trust("Allow"), "Syntax errors in policy."),
+        (json.dumps({"Version": "2012-10-17", "Statement": [allow()], "Extra": 1}), "Syntax errors in policy. Unknown field 'Extra'."),
         (json.dumps({"Version": "2020-01-01", "Statement": [allow()]}), "The policy must contain a valid version string"),
         (trust({"Effect": "Allow", "Action": "sts:AssumeRoleWithSAML"}), "Missing required field Principal"),
-        (trust({"Effect": "Maybe", "Principal": {"Federated": PROVIDER}, "Action": "sts:X"}), "Effect must be Allow or Deny"),
+        (trust({"Effect": "Maybe", "Principal": {"Federated": PROVIDER}, "Action": "sts:X"}), "Syntax errors in policy. Effect must be Allow or Deny."),
         (trust({"Effect": "Allow", "Principal": {"Federated": PROVIDER}}), "Policy statement must contain actions."),
+        (trust(allow(action=[])), "Syntax errors in policy. Action must be a string or a list of strings."),
+        (trust(allow(action=5)), "Syntax errors in policy. Action must be a string or a list of strings."),
         (trust(allow(principal={"Federated": "not a provider"})), "Federated principals must be valid domain names or SAML metadata ARNs"),
-        (trust(allow(principal={"Robot": "x"})), "Invalid principal in policy"),
+        (trust(allow(principal={"Federated": "arn:aws:iam::111111111111:role/X"})), "Federated principals must be valid domain names or SAML metadata ARNs"),
+        (trust(allow(principal={"Robot": "x"})), 'Invalid principal in policy: "Robot"'),
+        (trust({**allow(), "Principal": {}}), "Invalid principal in policy"),
+        (trust({**allow(), "Principal": [PROVIDER]}), "Invalid principal in policy"),
+        (trust({**allow(), "NotPrincipal": {"Federated": PROVIDER}}), "Syntax errors in policy. Principal and NotPrincipal cannot be used together."),
+        (trust({**allow(), "Sid": 1}), "Syntax errors in policy. Sid must be a string."),
         (trust(allow({"StringEqualz": {"saml:aud": AUD}})), "Invalid Condition type : StringEqualz"),
-        (trust(allow({"ForSomeValues:StringEquals": {"saml:aud": AUD}})), "Invalid Condition type"),
-        (trust(allow({"StringEquals": {"saml:aud": {"nested": 1}}})), "Condition values must be strings"),
-        (trust({"Effect": "Allow", "Principal": {"Federated": PROVIDER}, "Action": "sts:X", "Bogus": 1}), "Unknown statement field"),
+        (trust(allow({"ForSomeValues:StringEquals": {"saml:aud": AUD}})), "Invalid Condition type : ForSomeValues:StringEquals"),
+        (trust(allow({"NullIfExists": {"saml:sub": "true"}})), "Invalid Condition type : NullIfExists"),
+        (trust(allow({"ForAnyValue:Null": {"saml:sub": "true"}})), "Invalid Condition type : Null"),
+        (trust({**allow(), "Condition": "x"}), "Syntax errors in policy. Condition must be an object."),
+        (trust(allow({"StringEquals": {}})), "Syntax errors in policy. A condition operator needs keys and values."),
+        (trust(allow({"StringEquals": "x"})), "Syntax errors in policy. A condition operator needs keys and values."),
+        (trust(allow({"StringEquals": {"saml:aud": {"nested": 1}}})), "Syntax errors in policy. Condition values must be strings, numbers or booleans."),
+        (trust({"Effect": "Allow", "Principal": {"Federated": PROVIDER}, "Action": "sts:X", "Bogus": 1}), "Syntax errors in policy. Unknown statement field 'Bogus'."),
     ],
 )
 def test_malformed_trust_policies(document: str, message: str) -> None:
     with pytest.raises(MalformedPolicy) as info:
         parse_policy(document, principal_required=True)
-    assert message in str(info.value)
+    assert str(info.value) == message
+
+
+def test_a_federated_domain_principal_parses() -> None:
+    assert parse_policy(trust(allow(principal={"Federated": "cognito-identity.amazonaws.com"})), principal_required=True).statements
 
 
 def test_identity_policies_refuse_a_principal() -> None:
     with pytest.raises(MalformedPolicy, match="should not specify a principal"):
         parse_policy(trust(allow()), principal_required=False)
+    refused = {
+        trust({"Effect": "Allow", "Action": "s3:GetObject"}): "Policy statement must contain resources.",
+        trust({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "NotResource": "*"}):
+            "Syntax errors in policy. Resource and NotResource cannot be used together.",
+    }
+    for text, message in refused.items():
+        with pytest.raises(MalformedPolicy) as info:
+            parse_policy(text, principal_required=False)
+        assert str(info.value) == message
     document = parse_policy(json.dumps({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/engineering/*"}}), principal_required=False)
     assert evaluate(document, Request("s3:GetObject", resource="arn:aws:s3:::b/engineering/x")).decision == "allowed"
     assert evaluate(document, Request("s3:GetObject", resource="arn:aws:s3:::b/finance/x")).decision == "implicitDeny"
