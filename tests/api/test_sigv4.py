@@ -49,6 +49,19 @@ def error_of(request: HttpRequest, **kwargs) -> ServiceError:
     return info.value
 
 
+PRESIGNED_URL = "http://127.0.0.1:8080/?Action=GetCallerIdentity&Version=2011-06-15"
+
+
+def with_query(request: HttpRequest, query: str) -> HttpRequest:
+    return HttpRequest(request.method, request.path, query, request.headers, request.body)
+
+
+def claim_error(request: HttpRequest) -> ServiceError:
+    with pytest.raises(ServiceError) as info:
+        parse_claim(request)
+    return info.value
+
+
 def test_header_signature_verifies() -> None:
     request = botocore_signed()
     check(request)
@@ -63,7 +76,7 @@ def test_session_token_is_carried() -> None:
 
 
 def test_presigned_query_verifies_within_expiry() -> None:
-    request = botocore_signed(presign=True, method="GET", url="http://127.0.0.1:8080/?Action=GetCallerIdentity&Version=2011-06-15")
+    request = botocore_signed(presign=True, method="GET", url=PRESIGNED_URL)
     check(request, now=signed_at(request) + timedelta(seconds=900))  # through its last second
     check(request, now=signed_at(request) - timedelta(minutes=15))
     assert error_of(request, now=signed_at(request) - timedelta(minutes=15, seconds=1)).message.startswith("Signature not yet current")
@@ -105,20 +118,17 @@ def test_unsigned_request_has_no_claim() -> None:
     ids=["no-signature", "bad-credential", "host-unsigned", "other-algorithm"],
 )
 def test_malformed_authorization_is_incomplete_signature(authorization: str) -> None:
-    request = HttpRequest("POST", "/", "", {"host": "x", "authorization": authorization, "x-amz-date": "20261124T120000Z"}, BODY)
-    with pytest.raises(ServiceError) as info:
-        parse_claim(request)
-    assert (info.value.code, info.value.status) == ("IncompleteSignature", 400)
+    error = claim_error(HttpRequest("POST", "/", "", {"host": "x", "authorization": authorization, "x-amz-date": "20261124T120000Z"}, BODY))
+    assert (error.code, error.status) == ("IncompleteSignature", 400)
 
 
 @pytest.mark.parametrize("expires", ["\u00b2", "\u0665", "1_0", " 5", "0", "604801", ""])
 def test_presign_expiry_must_be_ascii_seconds_in_range(expires: str) -> None:
     """'²' and '٥' pass str.isdigit() (int() fails on the first and reads 5 from the second)."""
-    request = botocore_signed(presign=True, method="GET", url="http://127.0.0.1:8080/?Action=GetCallerIdentity&Version=2011-06-15")
+    request = botocore_signed(presign=True, method="GET", url=PRESIGNED_URL)
     query = request.query_string.replace("X-Amz-Expires=900", f"X-Amz-Expires={quote(expires)}")
-    with pytest.raises(ServiceError) as info:
-        parse_claim(HttpRequest(request.method, request.path, query, request.headers, request.body))
-    assert (info.value.code, info.value.message) == ("IncompleteSignature", "X-Amz-Expires must be a number of seconds from 1 to 604800.")
+    error = claim_error(with_query(request, query))
+    assert (error.code, error.message) == ("IncompleteSignature", "X-Amz-Expires must be a number of seconds from 1 to 604800.")
 
 
 @pytest.mark.parametrize("signature", ["\u00e9" * 64, "\ufffd", "\u0665" * 64])
@@ -131,36 +141,21 @@ def test_a_signature_that_is_not_ascii_does_not_match(signature: str) -> None:
     assert (error.code, error.status) == ("SignatureDoesNotMatch", 403)
 
 
-# --- each reason on its own, and the edges (found untested by a mutation run over sigv4.py) ---------------------
-
-PRESIGNED_URL = "http://127.0.0.1:8080/?Action=GetCallerIdentity&Version=2011-06-15"
-
-
-def _with_query(request: HttpRequest, query: str) -> HttpRequest:
-    return HttpRequest(request.method, request.path, query, request.headers, request.body)
-
-
-def _claim_error(request: HttpRequest) -> ServiceError:
-    with pytest.raises(ServiceError) as info:
-        parse_claim(request)
-    return info.value
-
-
 def test_incomplete_signature_says_what_is_missing() -> None:
     no_date = botocore_signed()
     no_date = HttpRequest(no_date.method, no_date.path, "", {k: v for k, v in no_date.headers.items() if k != "x-amz-date"}, no_date.body)
-    assert _claim_error(no_date).message == "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+    assert claim_error(no_date).message == "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
     presigned = botocore_signed(presign=True, method="GET", url=PRESIGNED_URL)
     other = presigned.query_string.replace("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=AWS4-HMAC-SHA1")
-    assert _claim_error(_with_query(presigned, other)).message == "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA1'"
+    assert claim_error(with_query(presigned, other)).message == "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA1'"
     header = botocore_signed()
     header = HttpRequest(header.method, header.path, "", {**header.headers, "authorization": "AWS4-HMAC-SHA1 " + header.headers["authorization"].split(" ", 1)[1]}, header.body)
-    assert _claim_error(header).message == "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA1'"
+    assert claim_error(header).message == "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA1'"
     without_date = "&".join(p for p in presigned.query_string.split("&") if not p.startswith("X-Amz-Date="))
-    assert _claim_error(_with_query(presigned, without_date)).message == (
+    assert claim_error(with_query(presigned, without_date)).message == (
         "AWS query-string parameters must include 'X-Amz-Date'. Re-examine the query-string parameters."
     )
-    only_signature = _claim_error(_with_query(presigned, "X-Amz-Signature=abc"))
+    only_signature = claim_error(with_query(presigned, "X-Amz-Signature=abc"))
     assert (only_signature.code, only_signature.message) == ("IncompleteSignature", "Unsupported AWS 'algorithm': ''")
 
 
@@ -168,7 +163,7 @@ def test_incomplete_signature_says_what_is_missing() -> None:
 def test_presign_expiry_edges_are_accepted(expires: str) -> None:
     request = botocore_signed(presign=True, method="GET", url=PRESIGNED_URL)
     query = request.query_string.replace("X-Amz-Expires=900", f"X-Amz-Expires={expires}")
-    assert parse_claim(_with_query(request, query)).presigned_expires == int(expires)
+    assert parse_claim(with_query(request, query)).presigned_expires == int(expires)
 
 
 def test_credential_scope_date_must_match_x_amz_date() -> None:
@@ -178,4 +173,3 @@ def test_credential_scope_date_must_match_x_amz_date() -> None:
     authorization = request.headers["authorization"].replace(f"/{claim.date}/", f"/{other_day}/")
     moved = HttpRequest(request.method, request.path, "", {**request.headers, "authorization": authorization}, request.body)
     assert error_of(moved).message == "Credential should be scoped to a valid date that matches X-Amz-Date."
-
