@@ -271,6 +271,6 @@ def test_reasons_are_not_provoked_by_their_own_controls() -> None:
     """The policies and keys above accept a genuine response, so each rejection is the change's doing."""
     for policy in (ProviderPolicy(), LEGACY, BOUNDS_REQUIRED):
         assert validate(response_b64(), trust(policy=policy), now=NOW).response.name_id == "alice@example.com"
-    small = response_b64(by=small_signer())
-    assert validate(small, trust(small_signer(), policy=LEGACY), now=NOW).response.signed == "assertion"
-    assert validate(response_b64(roles=[f"{DEV_ROLE},{PROVIDER_ARN}"]), trust(), now=NOW, requested_role=RolePair(DEV_ROLE, PROVIDER_ARN))
+    assert validate(small_key_signed(), trust(small_signer(), policy=LEGACY), now=NOW).response.signed == "assertion"
+    requested = RolePair(DEV_ROLE, PROVIDER_ARN)
+    assert validate(response_b64(roles=[f"{DEV_ROLE},{PROVIDER_ARN}"]), trust(), now=NOW, requested_role=requested).grants(*requested)
