@@ -18,12 +18,13 @@ from saml_factory import (
     response_b64,
     response_tree,
     signer,
+    spec,
     trust,
 )
 
 from samlfed.saml import CHECK_ORDER, ProviderPolicy, RolePair, SamlValidationError, validate
 from samlfed.saml import constants as c
-from samlfed.saml.signing import IdpSigner
+from samlfed.saml.signing import IdpSigner, build_response, sign_element
 
 
 def run(b64: str | bytes, *, now=NOW, policy: ProviderPolicy = ProviderPolicy(), settings=SETTINGS, requested=None, keys=None):
@@ -496,6 +497,23 @@ def test_other_attributes_holding_markup_are_skipped_with_a_warning() -> None:
     verified = run(response_b64(attributes={"groups": ["x"]}, before_sign=markup_value))
     assert status_of(verified.checks, "attributes.unique") == "warn"
     assert verified.response.attributes["groups"] == ()
+
+
+@pytest.mark.parametrize("prefix", ["xsi", "i"])
+def test_nil_attribute_values_are_no_values(prefix: str) -> None:
+    """xsi:nil="true" (or "1") marks an absent value, whatever prefix names the namespace; "false" is a value."""
+    xml = etree.tostring(build_response(spec(attributes={"a": ["x"], "b": ["x"], "c": ["x"], "d": ["kept"]}))).decode()
+    for name, nil in (("a", "true"), ("b", "1"), ("c", "false")):
+        xml = xml.replace(
+            f'Name="{name}" NameFormat="{c.ATTRNAME_FORMAT_URI}"><saml:AttributeValue xsi:type="xs:string">x</saml:AttributeValue>',
+            f'Name="{name}" NameFormat="{c.ATTRNAME_FORMAT_URI}"><saml:AttributeValue xmlns:{prefix}="{c.NS_XSI}" {prefix}:nil="{nil}"/>',
+        )
+    root = etree.fromstring(xml.encode())
+    sign_element(root.find(c.ASSERTION), signer())
+    b64 = encode(root)
+    assert base64.b64decode(b64).count(f' {prefix}:nil="'.encode()) == 3
+    attributes = run(b64).response.attributes
+    assert (attributes["a"], attributes["b"], attributes["c"], attributes["d"]) == ((), (), ("",), ("kept",))
 
 
 def test_absent_session_duration_is_skipped() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import FunctionType
-from typing import Literal
+from typing import Literal, TypeVar
 
 from lxml import etree
 
@@ -43,6 +43,7 @@ _TEXT_ELEMENTS = frozenset({c.ISSUER, c.NAME_ID, c.AUDIENCE, c.ATTRIBUTE_VALUE})
 _XSI_NIL = f"{{{c.NS_XSI}}}nil"
 _NOT_YET_VALID = AwsError("InvalidIdentityToken", 400, "Response is not yet valid")
 _ENCRYPTED = AwsError("InvalidIdentityToken", 400, "encrypted assertions are not enabled for this provider")
+_T = TypeVar("_T")
 _UNEXPECTED_HINT = "samlfed could not run this check on this response and rejects it to be safe: this is a samlfed fault, please report it."
 
 
@@ -52,6 +53,10 @@ class Warn:
 
     message: str
     hint: str | None = None
+
+
+Outcome = Message | Warn | None
+"""What a check returns: a message (it passed), a `Warn`, or None (it did not apply)."""
 
 
 @dataclass(slots=True)
@@ -181,6 +186,9 @@ class _Signed:
     assertion: etree._Element
     thumbprint: str
     which: Literal["assertion", "response", "both"]
+    may_hold_nil: bool
+    """False when the signed bytes hold no `prefix:nil="` (c14n writes every namespaced attribute so), hence no
+    xsi:nil attribute: the attribute check then skips looking for one on each value."""
 
 
 class _Pipeline:
@@ -192,23 +200,46 @@ class _Pipeline:
         self._record = self.report.entries.append
         self.xml: bytes | None = None
 
-    def step(self, check_id: str, run: Callable[[], Message | Warn | None]) -> None:
+    def step(self, check_id: str, run: Callable[[], Outcome]) -> None:
         """Run one named check; any failure, expected or not, is a rejection (fail closed)."""
         try:
             outcome = run()
         except SamlValidationError as error:
             raise self._failed(error) from None
         except Exception as exc:  # noqa: BLE001 - an unexpected error must still be a rejection, never an accept
-            error = SamlValidationError(check_id, f"could not be checked: {type(exc).__name__}: {exc}", hint=_UNEXPECTED_HINT, unexpected=True)
-            raise self._failed(error) from None
+            raise self._unexpected(check_id, exc) from None
         if outcome.__class__ is str or outcome.__class__ is FunctionType:  # passed: the common case, recorded at once
             self._record((check_id, "pass", outcome, None))
-        elif isinstance(outcome, Warn):
+        else:
+            self._record_outcome(check_id, outcome)
+
+    def steps(self, target: _T, checks: tuple[tuple[str, Callable[[_T], Outcome]], ...]) -> None:
+        """`step` for each of a stage's checks, which are methods of `target`: one call runs the whole stage, as
+        the bookkeeping of a call per check costs as much as a simple check."""
+        record = self._record
+        for check_id, run in checks:
+            try:
+                outcome = run(target)
+            except SamlValidationError as error:
+                raise self._failed(error) from None
+            except Exception as exc:  # noqa: BLE001 - as in step
+                raise self._unexpected(check_id, exc) from None
+            if outcome.__class__ is str or outcome.__class__ is FunctionType:
+                record((check_id, "pass", outcome, None))
+            else:
+                self._record_outcome(check_id, outcome)
+
+    def _record_outcome(self, check_id: str, outcome: Outcome) -> None:
+        if isinstance(outcome, Warn):
             self.report.warned(check_id, outcome.message, outcome.hint)
         elif outcome is None:
             self.report.skipped(check_id, "not applicable")
         else:
             self.report.passed(check_id, outcome)
+
+    def _unexpected(self, check_id: str, exc: Exception) -> SamlValidationError:
+        error = SamlValidationError(check_id, f"could not be checked: {type(exc).__name__}: {exc}", hint=_UNEXPECTED_HINT, unexpected=True)
+        return self._failed(error)
 
     def _failed(self, error: SamlValidationError) -> SamlValidationError:
         error.document = self.xml
@@ -399,7 +430,7 @@ class _Pipeline:
         which: Literal["assertion", "response", "both"] = (
             "both" if response_signed and assertion_signed else "assertion" if assertion_signed else "response"
         )
-        return _Signed(response_level, signed_assertion, signed_by.key.thumbprint, which)
+        return _Signed(response_level, signed_assertion, signed_by.key.thumbprint, which, b':nil="' in signed_by.signed_bytes)
 
     def _certificate(self, keys: list) -> str | Warn:
         for key in keys:
@@ -444,7 +475,6 @@ class _Semantics:
         """An end (NotOnOrAfter) at or before this has passed, even allowing for clock skew."""
 
     def check_all(self) -> VerifiedResponse:
-        step = self.run.step
         which = self.signed.which
         a = self.assertion
         try:
@@ -457,17 +487,7 @@ class _Semantics:
         except SamlValidationError as error:
             raise self.run._failed(error) from None
 
-        step("issuer", self._issuer)
-        step("status", self._status)
-        step("conditions.not_before", self._not_before)
-        step("conditions.not_on_or_after", self._not_on_or_after)
-        step("issue_instant", self._issue_instant)
-        step("audience", self._audience)
-        step("destination", self._destination)
-        step("subject_confirmation", self._subject_confirmation)
-        step("subject.name_id", self._name_id)
-        step("attributes.unique", self._attributes)
-        step("session.not_on_or_after", self._session)
+        self.run.steps(self, _Semantics.CHECKS)
 
         not_on_or_after = self.not_on_or_after
         redeem_by = min(not_on_or_after, self.issue_instant + self.settings.max_assertion_age)
@@ -700,7 +720,7 @@ class _Semantics:
     def _attributes(self) -> str | Warn:
         merged: dict[str, list[str]] = {}
         skipped: list[str] = []
-        value_tag, nil = c.ATTRIBUTE_VALUE, _XSI_NIL
+        value_tag, nil = c.ATTRIBUTE_VALUE, _XSI_NIL if self.signed.may_hold_nil else None
         for statement in self.in_assertion.all(c.ATTRIBUTE_STATEMENT):
             for attribute in statement[:]:  # see _children
                 if attribute.tag != c.ATTRIBUTE:
@@ -724,7 +744,7 @@ class _Semantics:
                         if name.startswith(c.AWS_ATTR_PREFIX):
                             raise SamlValidationError("attributes.unique", f"a value of {name!r} contains XML elements instead of text")
                         skipped.append(name)
-                    elif value.get(nil) not in ("true", "1"):
+                    elif nil is None or value.get(nil) not in ("true", "1"):
                         values.append(value.text or "")
         self.attributes = {name: tuple(values) for name, values in merged.items()}
         if skipped:
@@ -748,6 +768,21 @@ class _Semantics:
         if ends <= self.now:
             raise SamlValidationError("session.not_on_or_after", f"the IdP session ended at {_iso(ends)} (SessionNotOnOrAfter)", hint="Sign in at the IdP again.")
         return f"IdP session until {ends_written}"
+
+    CHECKS = (
+        ("issuer", _issuer),
+        ("status", _status),
+        ("conditions.not_before", _not_before),
+        ("conditions.not_on_or_after", _not_on_or_after),
+        ("issue_instant", _issue_instant),
+        ("audience", _audience),
+        ("destination", _destination),
+        ("subject_confirmation", _subject_confirmation),
+        ("subject.name_id", _name_id),
+        ("attributes.unique", _attributes),
+        ("session.not_on_or_after", _session),
+    )
+    """The semantic checks, in the order of the validation bar."""
 
 
 def validate_response(
@@ -776,11 +811,7 @@ def validate(
     """Validate an AWS sign-in response: `validate_response` plus the AWS attributes and, if given, the requested pair."""
     run, verified = _parse_and_verify(saml_response, trust, now, settings)
     claims = _AwsClaims(verified.attributes, requested_role, trust)
-    run.step("aws.role_session_name", claims.session_name)
-    run.step("aws.source_identity", claims.source_identity)
-    run.step("aws.session_duration", claims.duration)
-    run.step("aws.session_tags", claims.tags)
-    run.step("aws.role", claims.roles)
+    run.steps(claims, _AwsClaims.CHECKS)
     return VerifiedAssertion(
         response=verified,
         claims=claims.result(),
@@ -833,6 +864,14 @@ class _AwsClaims:
             transitive_tag_keys=self.transitive_tag_keys,
             role_problems=self.problems,
         )
+
+    CHECKS = (
+        ("aws.role_session_name", session_name),
+        ("aws.source_identity", source_identity),
+        ("aws.session_duration", duration),
+        ("aws.session_tags", tags),
+        ("aws.role", roles),
+    )
 
 
 def _listing(pairs: tuple[RolePair, ...]) -> str:
