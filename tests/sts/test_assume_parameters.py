@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
+import string
+
 import pytest
 
-from samlfed.errors import ValidationFailed
-from samlfed.sts.assume import AssumeRoleWithSamlRequest, check_parameters
+from samlfed.errors import ServiceError, ValidationFailed
+from samlfed.sts.assume import AssumeRoleWithSamlRequest, _packed_size, check_parameters
 
 ROLE = "arn:aws:iam::111111111111:role/Developer"
 PROVIDER = "arn:aws:iam::111111111111:saml-provider/Corp"
@@ -50,3 +53,22 @@ def test_just_beyond_the_edges_refused(overrides: dict, violation: str) -> None:
     with pytest.raises(ValidationFailed) as info:
         check_parameters(request(**overrides))
     assert info.value.violations == [violation]
+
+
+def test_packed_policy_size_may_reach_exactly_100_percent() -> None:
+    """The budget is inclusive: 100 % is reported as the size, the first step above it is PackedPolicyTooLarge."""
+    rng = random.Random(7)
+    noise = "".join(rng.choice(string.ascii_letters + string.digits + "+/=.@-_") for _ in range(6000))
+    policy = noise[:2048]
+    sizes: list[int | None] = []
+    for extra in range(1, 4000):
+        text = noise[2048 : 2048 + extra]
+        tags = {f"t{n}": text[start : start + 256] for n, start in enumerate(range(0, len(text), 256))}
+        try:
+            sizes.append(_packed_size(request(policy=policy), tags))
+        except ServiceError as error:
+            assert (error.code, error.message) == ("PackedPolicyTooLarge", "Packed size of session policies and tags is 101% of the allowed limit.")
+            break
+    else:
+        pytest.fail("the packed size never exceeded the budget")
+    assert sizes[0] is not None and sizes[0] < 100 and sizes[-1] == 100

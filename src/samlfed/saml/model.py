@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .aws_endpoints import AWS_ACS_URLS, AWS_AUDIENCES
+from .constants import NAMEID_FORMAT_PREFIX_SAML2
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,8 +211,6 @@ class VerifiedResponse:
     @property
     def subject_type(self) -> str:
         """The NameID Format as STS reports it: the SAML 2.0 prefix stripped, other formats unchanged."""
-        from .constants import NAMEID_FORMAT_PREFIX_SAML2
-
         fmt = self.name_id_format
         return fmt[len(NAMEID_FORMAT_PREFIX_SAML2):] if fmt.startswith(NAMEID_FORMAT_PREFIX_SAML2) else fmt
 
