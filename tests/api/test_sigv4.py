@@ -11,7 +11,7 @@ from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from samlfed.api.sigv4 import HttpRequest, parse_claim, verify
+from samlfed.api.sigv4 import SIGNATURE_MISMATCH, HttpRequest, parse_claim, verify
 from samlfed.errors import ServiceError
 
 KEY, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -173,3 +173,17 @@ def test_credential_scope_date_must_match_x_amz_date() -> None:
     authorization = request.headers["authorization"].replace(f"/{claim.date}/", f"/{other_day}/")
     moved = HttpRequest(request.method, request.path, "", {**request.headers, "authorization": authorization}, request.body)
     assert error_of(moved).message == "Credential should be scoped to a valid date that matches X-Amz-Date."
+
+
+def test_a_signed_header_the_request_lacks_does_not_match() -> None:
+    """A signed header the request lacks never verifies, not even as an empty value (a proxy dropped it)."""
+    request = AWSRequest(method="POST", url="http://127.0.0.1:8080/", data=BODY, headers={"X-Empty": ""})
+    SigV4Auth(Credentials(KEY, SECRET), "sts", "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    headers = {k.lower(): v for k, v in prepared.headers.items()} | {"host": "127.0.0.1:8080"}
+    signed = HttpRequest("POST", "/", "", headers, BODY)
+    assert "x-empty" in parse_claim(signed).signed_headers
+    check(signed)
+    stripped = HttpRequest("POST", "/", "", {k: v for k, v in headers.items() if k != "x-empty"}, BODY)
+    error = error_of(stripped)
+    assert (error.code, error.status, error.message) == ("SignatureDoesNotMatch", 403, SIGNATURE_MISMATCH)
