@@ -1,0 +1,45 @@
+"""AssumeRoleWithSAML over state that the IAM API would never have stored: it must fail closed, never crash."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from saml_factory import ACCOUNT, DEV_ROLE, ENTITY_ID, NOW, PROVIDER_ARN, response_b64, signer
+
+from samlfed.config import Settings
+from samlfed.context import ServiceContext
+from samlfed.errors import ServiceError
+from samlfed.iam.service import create_account, create_role, create_saml_provider
+from samlfed.saml.metadata import build_idp_metadata
+from samlfed.server import build_context
+from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
+
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}]})
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> ServiceContext:
+    ctx = build_context(Settings(data_dir=tmp_path))
+    ctx.clock = lambda: NOW + timedelta(seconds=5)
+    create_account(ctx, ACCOUNT)
+    create_saml_provider(ctx, ACCOUNT, "ExampleIdP", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
+    create_role(ctx, ACCOUNT, "Developer", TRUST)
+    return ctx
+
+
+def assume(ctx: ServiceContext) -> object:
+    request = AssumeRoleWithSamlRequest(role_arn=DEV_ROLE, principal_arn=PROVIDER_ARN, saml_assertion=response_b64(issue_instant=NOW))
+    return assume_role_with_saml(ctx, request)
+
+
+@pytest.mark.parametrize("stored", ["{not json", json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]}), ""])
+def test_a_stored_trust_policy_that_does_not_parse_admits_no_one(ctx: ServiceContext, stored: str) -> None:
+    """A trust policy written around the API (a hand-edited database, an older grammar) is a denial, not a 500."""
+    assert assume(ctx).role.arn == DEV_ROLE  # the control: the role as created admits the assertion
+    ctx.store.update_role(ACCOUNT, "Developer", trust_policy=stored)
+    with pytest.raises(ServiceError) as info:
+        assume(ctx)
+    assert (info.value.code, info.value.message, info.value.status) == ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)
