@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import importlib
 from datetime import timedelta
 
 import pytest
@@ -86,22 +87,26 @@ def test_failure_lists_every_check_with_later_ones_skipped() -> None:
     assert error.aws.message == "Issuer not present in specified provider"
 
 
-def test_a_check_that_breaks_still_rejects(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("module", "function", "check_id"),
+    [("aws_claims", "role_session_name", "aws.role_session_name"), ("dsig", "check_algorithms", "signature.algorithms")],
+    ids=["checks-run-as-a-stage", "checks-run-one-by-one"],
+)
+def test_a_check_that_breaks_still_rejects(monkeypatch: pytest.MonkeyPatch, module: str, function: str, check_id: str) -> None:
     """Fail closed: an exception a check does not raise on purpose rejects under that check, marked as a fault."""
-    from samlfed.saml import aws_claims
 
-    def broken(attributes: object) -> str:
+    def broken(*args: object) -> str:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(aws_claims, "role_session_name", broken)
+    monkeypatch.setattr(importlib.import_module(f"samlfed.saml.{module}"), function, broken)
     with pytest.raises(SamlValidationError) as info:
         run(response_b64())
     error = info.value
-    assert (error.check_id, error.unexpected) == ("aws.role_session_name", True)
+    assert (error.check_id, error.unexpected) == (check_id, True)
     assert error.message == "could not be checked: RuntimeError: boom"
     assert error.hint is not None and "samlfed fault" in error.hint
     assert error.aws.code == "InvalidIdentityToken"
-    assert [(r.id, r.status) for r in error.checks if r.status == "fail"] == [("aws.role_session_name", "fail")]
+    assert [(r.id, r.status) for r in error.checks if r.status == "fail"] == [(check_id, "fail")]
 
 
 # --- input ---------------------------------------------------------------------------------------
