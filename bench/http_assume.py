@@ -39,11 +39,11 @@ from cryptography.hazmat.primitives.serialization import Encoding
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "tests"))
 from saml_factory import DEV_ROLE, ENTITY_ID, PROVIDER_ARN, response_b64, signer  # noqa: E402
+from service_world import TRUST  # noqa: E402
 
 from samlfed.saml.metadata import build_idp_metadata  # noqa: E402
 
 BIN = Path(sys.executable).parent
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}]})
 FIXED_APP = '''
 from starlette.applications import Starlette
 from starlette.responses import Response

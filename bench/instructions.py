@@ -47,12 +47,11 @@ sys.path.insert(0, str(BENCH.parent / "tests"))
 import floor_app  # noqa: E402
 import http_assume  # noqa: E402
 import validate as validate_bench  # noqa: E402
-from saml_factory import DEV_ROLE, ENTITY_ID, PROVIDER_ARN, response_b64, signer  # noqa: E402
+from saml_factory import DEV_ROLE, PROVIDER_ARN, response_b64, signer  # noqa: E402
 
 from samlfed.saml.signing import IdpSigner, encode_response  # noqa: E402
 
 NOW = datetime.now(UTC)
-ACCOUNT = "111111111111"
 WARM_UP = 20
 
 
@@ -123,18 +122,15 @@ def _scratch_directory() -> Path:
 
 
 def samlfed_operation() -> Callable[[int], None]:
+    from service_world import developer_world
+
     from samlfed.config import Settings
-    from samlfed.iam.service import create_account, create_role, create_saml_provider
-    from samlfed.saml.metadata import build_idp_metadata
-    from samlfed.server import build_context, build_server_app, configure_logging
+    from samlfed.server import build_server_app, configure_logging
 
     configure_logging()  # as `samlfed serve` does: each allowed AssumeRoleWithSAML writes an audit line
     settings = Settings(data_dir=_scratch_directory())
-    ctx = build_context(settings)
+    ctx = developer_world(settings)
     ctx.clock = lambda: NOW + timedelta(seconds=5)  # every request redeems the same assertion in its window
-    create_account(ctx, ACCOUNT)
-    create_saml_provider(ctx, ACCOUNT, "ExampleIdP", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
-    create_role(ctx, ACCOUNT, "Developer", http_assume.TRUST)
     return over_uvicorn(build_server_app(settings, ctx), form_body())
 
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 from saml_factory import DEV_ROLE, ENTITY_ID, PROVIDER_ARN, response_b64, signer
+from service_world import TRUST
 
 from samlfed.api import handlers
 from samlfed.api.app import QueryApi, build_app
@@ -28,7 +29,6 @@ from samlfed.server import build_context
 
 ACCOUNT = "111111111111"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/Kept"
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}]})
 POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
 
 ACTIONS = sorted({*handlers.STS, *handlers.IAM})

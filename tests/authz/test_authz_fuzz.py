@@ -15,21 +15,18 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from saml_factory import DEV_ROLE, ENTITY_ID, PROVIDER_ARN, response_b64, signer
+from saml_factory import ACCOUNT, DEV_ROLE, PROVIDER_ARN, response_b64
 from servers import app_in_thread, free_port
+from service_world import developer_world
 
 from samlfed.api.app import AsgiApp
 from samlfed.authz.client import AuthorizationClient, AuthorizationError
 from samlfed.authz.keys import create_authz_key
 from samlfed.config import Settings
 from samlfed.iam import service
-from samlfed.saml.metadata import build_idp_metadata
-from samlfed.server import build_context, build_server_app
+from samlfed.server import build_server_app
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
-ACCOUNT = "111111111111"
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}]})
 # Conditions of every type, so that the context, source IP and resource policy drawn below are all consulted.
 IDENTITY = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/${aws:PrincipalTag/department}/*"},
@@ -78,10 +75,7 @@ ILL_TYPED = st.dictionaries(st.sampled_from(["action", "resource", "resource_pol
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     settings_ = Settings(data_dir=tmp_path_factory.mktemp("authz"))
-    ctx = build_context(settings_)
-    service.create_account(ctx, ACCOUNT)
-    service.create_saml_provider(ctx, ACCOUNT, "ExampleIdP", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
-    service.create_role(ctx, ACCOUNT, "Developer", TRUST)
+    ctx = developer_world(settings_)
     service.put_role_policy(ctx, ACCOUNT, "Developer", "Data", IDENTITY)
     assumed = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, response_b64(issue_instant=datetime.now(UTC))))
     credentials = assumed.credentials

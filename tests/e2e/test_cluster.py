@@ -19,12 +19,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from saml_factory import DEV_ROLE, ENTITY_ID, OPS_ROLE, PROVIDER_ARN, response_b64, signer
 from servers import SAMLFED, samlfed_process
+from service_world import TRUST
 from sqlalchemy import create_engine, text
 
 from samlfed.saml.metadata import build_idp_metadata
 
 POSTGRES_URL = os.environ.get("SAMLFED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}]})
 
 
 def serving(*args: str, env: dict[str, str] | None = None) -> AbstractContextManager[str]:

@@ -7,26 +7,19 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from saml_factory import ACCOUNT, DEV_ROLE, ENTITY_ID, NOW, PROVIDER_ARN, response_b64, signer
+from saml_factory import ACCOUNT, DEV_ROLE, NOW, PROVIDER_ARN, response_b64
+from service_world import developer_world
 
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam.service import create_account, create_role, create_saml_provider
-from samlfed.saml.metadata import build_idp_metadata
-from samlfed.server import build_context
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
-
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}]})
 
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> ServiceContext:
-    ctx = build_context(Settings(data_dir=tmp_path))
+    ctx = developer_world(Settings(data_dir=tmp_path))
     ctx.clock = lambda: NOW + timedelta(seconds=5)
-    create_account(ctx, ACCOUNT)
-    create_saml_provider(ctx, ACCOUNT, "ExampleIdP", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
-    create_role(ctx, ACCOUNT, "Developer", TRUST)
     return ctx
 
 
