@@ -6,10 +6,20 @@ import base64
 import hashlib
 import hmac
 import re
+from collections import Counter
 
 import pytest
 
-from samlfed.sts.credentials import InvalidSessionToken, KeyRing, SessionClaims, derive_secret, issue, open_session
+from samlfed.sts.credentials import (
+    _BYTE_TO_BASE32,
+    InvalidSessionToken,
+    KeyRing,
+    SessionClaims,
+    _access_key_id,
+    derive_secret,
+    issue,
+    open_session,
+)
 
 CLAIMS = SessionClaims(
     account_id="111111111111",
@@ -34,6 +44,12 @@ def test_issue_and_open_round_trip() -> None:
     assert opened.claims == CLAIMS
     assert opened.secret_access_key == credentials.secret_access_key
     assert CLAIMS.assumed_role_arn == "arn:aws:sts::111111111111:assumed-role/Developer/alice@example.com"
+
+
+def test_access_key_ids_draw_every_base32_character_equally() -> None:
+    """Each random byte picks a character; a table where some character had more bytes would bias key ids."""
+    assert Counter(_BYTE_TO_BASE32) == {character: 8 for character in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"}
+    assert _access_key_id(bytes([0, 31, 32, 255] * 4)) == "ASIA" + "A7A7" * 4
 
 
 def test_token_is_bound_to_its_access_key_and_ring() -> None:
