@@ -12,10 +12,11 @@ output is byte for byte what lxml serialized (a test compares them on generated 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ..errors import ServiceError
+from ..timestamps import aws_timestamp
 
 NAMESPACES = {
     "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
@@ -25,10 +26,6 @@ NAMESPACES = {
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """Characters XML 1.0 cannot carry (controls, lone surrogates, U+FFFE/U+FFFF); they become U+FFFD."""
-
-
-def aws_timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _escaped(text: str) -> str:

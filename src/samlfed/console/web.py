@@ -21,6 +21,7 @@ from ..pages import FormRefused, Pages, read_form, tokens_match
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
 from ..sts.credentials import InvalidSessionToken, OpenedSession
+from ..timestamps import aws_timestamp
 from .destinations import CONSOLE_HOME, console_destination
 from .federation import FederationError, get_signin_token, redeem_signin_token
 from .sessions import COOKIE, ConsoleState, create_session, end_session, load_session
@@ -355,7 +356,7 @@ def _credential_blocks(access_key_id: str, secret: str, token: str, expiration: 
 
 
 def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return aws_timestamp(datetime.fromtimestamp(seconds, UTC))
 
 
 def _duration_text(seconds: int) -> str:

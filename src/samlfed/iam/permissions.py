@@ -14,6 +14,7 @@ from ..context import ServiceContext
 from ..policy import MalformedPolicy, NamedPolicy, PolicyDocument, PolicySet, parse_policy
 from ..store import NotFound
 from ..sts.credentials import SessionClaims
+from ..timestamps import aws_timestamp
 
 
 @lru_cache(maxsize=2048)
@@ -114,9 +115,9 @@ def session_context(
         "aws:principalaccount": [claims.account_id],
         "aws:principaltype": ["AssumedRole"],
         "aws:userid": [f"{claims.role_id}:{claims.session_name}"],
-        "aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
+        "aws:currenttime": [aws_timestamp(now)],
         "aws:epochtime": [str(int(now.timestamp()))],
-        "aws:tokenissuetime": [datetime.fromtimestamp(claims.issued_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")],
+        "aws:tokenissuetime": [aws_timestamp(datetime.fromtimestamp(claims.issued_at, UTC))],
         "aws:multifactorauthpresent": ["false"],
     }
     for key, value in tags.items():

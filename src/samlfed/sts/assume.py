@@ -22,6 +22,7 @@ from ..saml import ProviderTrust, RolePair, SamlValidationError, VerifiedAsserti
 from ..saml.aws_claims import MAX_TAGS, is_valid_tag_value
 from ..saml.metadata import parse_metadata
 from ..store import NotFound, Role, SamlProvider
+from ..timestamps import aws_timestamp
 from .credentials import SessionClaims, TemporaryCredentials, issue
 from .saml_context import persisted, saml_context
 
@@ -196,7 +197,7 @@ def _trust_context(verified: VerifiedAssertion, provider: SamlProvider, tags: di
     context = saml_context(verified, account_id=provider.account_id, provider_name=provider.name)
     context.update(
         {
-            "aws:currenttime": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
+            "aws:currenttime": [aws_timestamp(now)],
             "aws:epochtime": [str(int(now.timestamp()))],
             "sts:rolesessionname": [claims.role_session_name],
         }
