@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b)?"
 ROLE_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):iam::(?P<account>\d{{12}}):role(?P<path>/(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{{1,64}})", re.ASCII)
@@ -18,11 +19,15 @@ class ResourceName:
     path: str = "/"
 
 
+# Kept per ARN: every sign-in parses its role ARN twice and its provider ARN once, always the same few ARNs,
+# and each parse (a regex and a frozen dataclass) cost about 1 % of the request. The results are immutable.
+@lru_cache(maxsize=1024)
 def parse_role_arn(arn: str) -> ResourceName | None:
     match = ROLE_ARN.fullmatch(arn)
     return ResourceName(match["partition"], match["account"], match["name"], match["path"]) if match else None
 
 
+@lru_cache(maxsize=1024)
 def parse_provider_arn(arn: str) -> ResourceName | None:
     match = PROVIDER_ARN.fullmatch(arn)
     return ResourceName(match["partition"], match["account"], match["name"]) if match else None
