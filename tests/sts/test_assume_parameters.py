@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import string
 
@@ -72,3 +73,20 @@ def test_packed_policy_size_may_reach_exactly_100_percent() -> None:
     else:
         pytest.fail("the packed size never exceeded the budget")
     assert sizes[0] is not None and sizes[0] < 100 and sizes[-1] == 100
+
+
+def test_packed_policy_size_counts_every_input() -> None:
+    """Sizes are kept per input: each of the policy, the policy ARNs and the tags must change the answer."""
+    arns = tuple(f"arn:aws:iam::111111111111:policy/{string.ascii_letters[n] * 100}{n}" for n in range(10))
+    tags = {"department": "Engineering"}
+
+    def size(policy: str = "{}", policy_arns: tuple[str, ...] = (), with_tags: dict[str, str] = tags) -> int:
+        value = _packed_size(request(policy=policy, policy_arns=policy_arns), with_tags)
+        assert value is not None
+        return value
+
+    base = size()
+    assert size() == base
+    assert size(policy_arns=arns) > base
+    assert size(with_tags={**tags, "project": "x" * 256}) > base
+    assert size(policy=json.dumps({"Statement": [{"Sid": "x" * 1000}]})) > base
