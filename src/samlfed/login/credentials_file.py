@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..files import write_private
+from ..timestamps import aws_timestamp
 
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
 
@@ -27,7 +28,7 @@ class AwsCredentials:
 
     @property
     def expiration_text(self) -> str:
-        return self.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return aws_timestamp(self.expiration)
 
 
 def credentials_path() -> Path:
