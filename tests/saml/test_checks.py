@@ -135,8 +135,10 @@ def test_input_base64_strict() -> None:
         b"<r><?pi data?></r>",
         b'<?xml version="1.0" encoding="ISO-8859-1"?><r>\xe9</r>',
         b"<r/><r/>",
+        b"\xff\xfe" + "<r><?pi data?></r>".encode("utf-16-le"),
+        b"\xfe\xff" + "<r><!--x--></r>".encode("utf-16-be"),
     ],
-    ids=["truncated", "doctype", "pi-prolog", "pi-inside", "latin1", "two-roots"],
+    ids=["truncated", "doctype", "pi-prolog", "pi-inside", "latin1", "two-roots", "utf16le-bom", "utf16be-bom"],
 )
 def test_xml_parse_refuses(xml: bytes) -> None:
     rejected_by("xml.parse", b64_of(xml))
@@ -353,6 +355,12 @@ def test_subject_name_id_required() -> None:
     assert error.aws.code == "AccessDenied"
 
 
+@pytest.mark.parametrize(("written", "read"), [(" alice\n\t", "alice"), ("\u00a0admin", "\u00a0admin"), ("admin\u3000", "admin\u3000"), ("\u2028admin\u0085", "\u2028admin\u0085")])
+def test_name_id_loses_only_surrounding_ascii_whitespace(written: str, read: str) -> None:
+    """Unicode spaces are part of the signed subject: trimming them would turn "\u00a0admin" into "admin"."""
+    assert run(response_b64(name_id=written)).response.name_id == read
+
+
 def test_attributes_unique() -> None:
     def duplicate_session_name(root: etree._Element) -> None:
         for attribute in root.iter(c.ATTRIBUTE):
@@ -464,6 +472,21 @@ def test_the_earliest_not_on_or_after_bounds_the_response() -> None:
     verified = run(response_b64(issue_instant=NOW, before_sign=earlier_confirmation))
     assert verified.response.not_on_or_after == NOW + timedelta(minutes=2)
     assert run(response_b64(issue_instant=NOW)).response.not_on_or_after == NOW + timedelta(minutes=5)
+
+
+def test_conditions_understood() -> None:
+    def add_condition(tag: str, **attributes: str):
+        def change(root: etree._Element) -> None:
+            etree.SubElement(root.find(f"{c.ASSERTION}/{c.CONDITIONS}"), tag, attributes)
+
+        return change
+
+    typed = add_condition(f"{{{c.NS_ASSERTION}}}Condition", **{f"{{{c.NS_XSI}}}type": "xs:string"})
+    error = rejected_by("conditions.understood", response_b64(before_sign=typed))
+    assert "Condition, which samlfed does not understand" in error.message
+    rejected_by("conditions.understood", response_b64(before_sign=add_condition("{urn:example:conditions}Geofence")))
+    verified = run(response_b64(before_sign=lambda root: (add_condition(c.ONE_TIME_USE)(root), add_condition(c.PROXY_RESTRICTION, Count="0")(root))))
+    assert "AudienceRestriction, OneTimeUse, ProxyRestriction" in next(r.message for r in verified.checks if r.id == "conditions.understood")
 
 
 def test_one_time_use_is_read_from_the_conditions() -> None:

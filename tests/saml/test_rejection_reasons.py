@@ -139,6 +139,16 @@ def sub_status(code: Tree) -> None:
     etree.SubElement(code, c.STATUS_CODE, Value="urn:oasis:names:tc:SAML:2.0:status:AuthnFailed")
 
 
+def utf16_with_bom() -> str:
+    """A genuine response transcoded: libxml2 reads it by its byte-order mark but reports it as UTF-8."""
+    return encode(b"\xff\xfe" + etree.tostring(response_tree()).decode().encode("utf-16-le"))
+
+
+def relative_namespace_on_the_response() -> str:
+    """libxml2 parses xmlns:r="rel" but cannot canonicalize any element in its scope."""
+    return encode(etree.tostring(response_tree()).replace(b"<samlp:Response ", b'<samlp:Response xmlns:r="rel" ', 1))
+
+
 @cache
 def small_signer() -> IdpSigner:
     return IdpSigner.generate("1024-bit IdP", key_size=1024, not_before=NOW - timedelta(days=1), not_after=NOW + timedelta(days=1))
@@ -166,10 +176,12 @@ REASONS = [
     # input and parse
     Reason("not base64", "input.base64", "is not strict base64", lambda: "not*base64"),
     Reason("exactly the size limit is not too large", "xml.parse", "XML", lambda: "A" * 100_000),
+    Reason("UTF-16 with a byte-order mark and no declaration", "xml.parse", "not UTF-8 XML", utf16_with_bom),
     Reason("DOCTYPE", "xml.parse", "a DOCTYPE or entity declaration is present",
            lambda: encode(b'<?xml version="1.0"?><!DOCTYPE r []>' + etree.tostring(response_tree()))),
     # shape
     Reason("root is an Assertion", "shape.root", "not a SAML 2.0 protocol Response", assertion_as_root),
+    Reason("Assertion Version 1.1", "shape.assertion", "Assertion Version is '1.1'", before_signing(at(c.ASSERTION, lambda e: e.set("Version", "1.1")))),
     Reason("Assertion below Extensions", "shape.assertion", "is not a direct child of the Response", after_signing(assertion_inside_extensions)),
     # signature binding
     Reason("empty DigestValue", "signature.binding", "DigestValue is empty", after_signing(at(f"{REFERENCE}/{c.DS_DIGEST_VALUE}", set_text("")))),
@@ -207,6 +219,7 @@ REASONS = [
     # signature required and verify
     Reason("only the Response signed", "signature.required", "this provider requires a signed Assertion", lambda: response_b64(sign="response")),
     Reason("every key too small", "signature.verify", "every registered signing key is under 2048 bits", small_key_signed, keys=lambda: (small_signer(),)),
+    Reason("relative namespace URI in scope of the signed Assertion", "signature.verify", "cannot be canonicalized", relative_namespace_on_the_response),
     Reason("one key too small, the other not the signer", "signature.verify", "does not verify with any of the 2 registered signing key(s)",
            lambda: response_b64(), keys=lambda: (small_signer(), signer("attacker"))),
     # semantics
@@ -230,6 +243,8 @@ REASONS = [
     Reason("no IssueInstant", "issue_instant", "the Assertion has no IssueInstant", before_signing(at(c.ASSERTION, drop_attribute("IssueInstant")))),
     Reason("no Subject", "subject_confirmation", "Assertion has no Subject", before_signing(at(f"{c.ASSERTION}/{c.SUBJECT}", remove))),
     Reason("bearer confirmation without data", "subject_confirmation", "has no SubjectConfirmationData", before_signing(at(CONFIRMATION_DATA, remove))),
+    Reason("two SubjectConfirmationData in the bearer confirmation", "subject_confirmation", "holds 2 SubjectConfirmationData elements",
+           before_signing(at(CONFIRMATION_DATA, duplicate))),
     Reason("confirmation data without Recipient", "subject_confirmation", "has no Recipient", before_signing(at(CONFIRMATION_DATA, drop_attribute("Recipient")))),
     Reason("confirmation data valid only later", "subject_confirmation", "SubjectConfirmationData is valid only from",
            before_signing(at(CONFIRMATION_DATA, lambda e: e.set("NotBefore", "2026-11-24T12:20:00Z")))),
@@ -246,6 +261,7 @@ REASONS = [
     # AWS attributes
     Reason("two RoleSessionName values", "aws.role_session_name", "RoleSessionName must have exactly one value; it has 2",
            before_signing(at(attribute_named(c.AWS_ROLE_SESSION_NAME), second_value))),
+    Reason("SessionDuration of 5,000 digits", "aws.session_duration", "is not an integer from 900 to 43200", lambda: response_b64(session_duration="9" * 5000)),
     Reason("SourceIdentity with a space", "aws.source_identity", "does not match", lambda: response_b64(source_identity="alice smith")),
     Reason("tag key with a forbidden character", "aws.session_tags", "session tag key 'cost!' is not 1-128 allowed characters",
            lambda: response_b64(principal_tags={"cost!": "1"})),

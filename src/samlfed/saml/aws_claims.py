@@ -69,7 +69,8 @@ def session_duration(attributes: dict[str, tuple[str, ...]]) -> int | None:
     value = single_value(attributes, c.AWS_SESSION_DURATION, "aws.session_duration")
     if value is None:
         return None
-    if not value.isascii() or not value.isdigit() or not 900 <= int(value) <= 43200:
+    # The length bound comes first: int() refuses strings of over 4,300 digits with a ValueError.
+    if len(value) > 9 or not value.isascii() or not value.isdigit() or not 900 <= int(value) <= 43200:
         raise SamlValidationError(
             "aws.session_duration",
             f"SessionDuration {value!r} is not an integer from 900 to 43200",

@@ -49,6 +49,7 @@ _CHECKS: tuple[Check, ...] = (
     Check("conditions.not_on_or_after", "Conditions and SubjectConfirmationData NotOnOrAfter are in the future", AwsError("ExpiredTokenException", 400, "Response has expired")),
     Check("issue_instant", "Assertion was issued less than 5 minutes ago", AwsError("ExpiredTokenException", 400, "Token must be redeemed within 5 minutes of issuance")),
     Check("audience", "An Audience is an accepted audience", AwsError("InvalidIdentityToken", 400, "Response does not contain the required audience.")),
+    Check("conditions.understood", "Conditions holds only AudienceRestriction, OneTimeUse and ProxyRestriction", AwsError("InvalidIdentityToken", 400, "Response contains a condition that is not understood")),
     Check("destination", "Response Destination (if present) is an accepted ACS URL", AwsError("InvalidIdentityToken", 400, "Response Destination is not an accepted endpoint")),
     Check("subject_confirmation", "One bearer SubjectConfirmation with an accepted Recipient and a NotOnOrAfter", AwsError("InvalidIdentityToken", 400, "Response does not contain a valid SubjectConfirmation for this endpoint")),
     Check("subject.name_id", "Subject has a non-empty NameID", NOT_AUTHORIZED),

@@ -355,13 +355,22 @@ def check_algorithms(bound: BoundSignature, policy: ProviderPolicy) -> None:
 
 
 def _c14n(element: etree._Element, algorithm: str, prefixes: list[str] | None) -> bytes:
-    return etree.tostring(
-        element,
-        method="c14n",
-        exclusive=algorithm == c.ALG_C14N_EXCLUSIVE,
-        with_comments=False,
-        inclusive_ns_prefixes=prefixes or None,
-    )
+    try:
+        return etree.tostring(
+            element,
+            method="c14n",
+            exclusive=algorithm == c.ALG_C14N_EXCLUSIVE,
+            with_comments=False,
+            inclusive_ns_prefixes=prefixes or None,
+        )
+    except etree.C14NError:
+        # libxml2 refuses to canonicalize some well-formed documents, such as one declaring a relative
+        # namespace URI (xmlns:x="rel"): no signature over such an element can be checked.
+        raise _reject(
+            "signature.verify",
+            f"the signed {_local(element.tag)} cannot be canonicalized (a relative namespace URI, for example, makes c14n impossible)",
+            hint="Genuine IdPs declare only absolute namespace URIs; something rewrote this document.",
+        ) from None
 
 
 def enveloped_c14n(bound: BoundSignature) -> bytes:

@@ -173,7 +173,6 @@ class VerifiedResponse:
     """What a SAML response says, read only from signed bytes, after every SAML-level check passed."""
 
     issuer: str
-    response_id: str
     assertion_id: str
     issue_instant: datetime
     name_id: str
@@ -182,7 +181,6 @@ class VerifiedResponse:
     sp_name_qualifier: str | None
     recipient: str
     audiences: tuple[str, ...]
-    destination: str | None
     not_before: datetime | None
     not_on_or_after: datetime
     """The earliest of Conditions/@NotOnOrAfter and SubjectConfirmationData/@NotOnOrAfter."""

@@ -41,6 +41,8 @@ DEFAULT_SETTINGS = ValidationSettings()
 
 _TEXT_ELEMENTS = frozenset({c.ISSUER, c.NAME_ID, c.AUDIENCE, c.ATTRIBUTE_VALUE})
 _XSI_NIL = f"{{{c.NS_XSI}}}nil"
+_XML_WHITESPACE = " \t\r\n"
+_UNDERSTOOD_CONDITIONS = frozenset({c.AUDIENCE_RESTRICTION, c.ONE_TIME_USE, c.PROXY_RESTRICTION})
 _NOT_YET_VALID = AwsError("InvalidIdentityToken", 400, "Response is not yet valid")
 _ENCRYPTED = AwsError("InvalidIdentityToken", 400, "encrypted assertions are not enabled for this provider")
 _T = TypeVar("_T")
@@ -148,6 +150,9 @@ class _Children:
 
     def all(self, tag: str) -> list[etree._Element]:
         return self._by_tag.get(tag, [])
+
+    def tags(self) -> list[str]:
+        return list(self._by_tag)
 
     def one(self, tag: str, check_id: str, *, required: bool = True) -> etree._Element | None:
         return _at_most_one(self._by_tag.get(tag, []), self.parent, tag, check_id, required=required)
@@ -328,6 +333,8 @@ class _Pipeline:
         assertion = doc.assertions[0]
         if assertion.getparent() is not doc.root:
             raise SamlValidationError("shape.assertion", "the Assertion is not a direct child of the Response")
+        if assertion.get("Version") != "2.0":
+            raise SamlValidationError("shape.assertion", f"Assertion Version is {assertion.get('Version')!r}, not '2.0'")
         return f"one Assertion ({assertion.get('ID')})"
 
     def _shape_signatures(self, doc: _Document) -> str:
@@ -496,7 +503,6 @@ class _Semantics:
         redeem_by = min(not_on_or_after, self.issue_instant + self.settings.max_assertion_age)
         return VerifiedResponse(
             issuer=self.issuer,
-            response_id=self.response.get("ID", ""),
             assertion_id=a.get("ID", ""),
             issue_instant=self.issue_instant,
             name_id=self.name_id,
@@ -505,7 +511,6 @@ class _Semantics:
             sp_name_qualifier=self.sp_name_qualifier,
             recipient=self.recipient,
             audiences=self.audiences,
-            destination=self.response.get("Destination"),
             not_before=self.not_before,
             not_on_or_after=not_on_or_after,
             redeem_by=redeem_by,
@@ -532,11 +537,15 @@ class _Semantics:
 
     def _bearer_confirmation_data(self) -> list[etree._Element | None]:
         """SubjectConfirmationData of each bearer SubjectConfirmation (None where it has none)."""
-        return [
-            next(iter(_children(sc, c.SUBJECT_CONFIRMATION_DATA)), None)
-            for sc in self.in_subject.all(c.SUBJECT_CONFIRMATION)
-            if sc.get("Method") == c.CM_BEARER
-        ]
+        found: list[etree._Element | None] = []
+        for confirmation in self.in_subject.all(c.SUBJECT_CONFIRMATION):
+            if confirmation.get("Method") != c.CM_BEARER:
+                continue
+            data = _children(confirmation, c.SUBJECT_CONFIRMATION_DATA)
+            if len(data) > 1:  # the schema allows one; reading only the first would ignore the others' limits
+                raise SamlValidationError("subject_confirmation", f"a bearer SubjectConfirmation holds {len(data)} SubjectConfirmationData elements; at most one is allowed")
+            found.append(data[0] if data else None)
+        return found
 
     def _issuer(self) -> str:
         expected = self.trust.entity_id
@@ -667,6 +676,20 @@ class _Semantics:
         self.audiences = tuple(audiences)
         return lambda: ", ".join(audiences)
 
+    def _conditions_understood(self) -> Message | None:
+        if self.in_conditions is None:
+            return None
+        unknown = sorted({_local(tag) for tag in self.in_conditions.tags() if tag not in _UNDERSTOOD_CONDITIONS})
+        if unknown:
+            # SAML Core §2.5.1: a condition the relying party does not understand makes the assertion
+            # Indeterminate, never valid.
+            raise SamlValidationError(
+                "conditions.understood",
+                f"Conditions holds {', '.join(unknown)}, which samlfed does not understand",
+                hint="AWS-style service providers understand AudienceRestriction, OneTimeUse and ProxyRestriction only: remove the other conditions in the IdP application.",
+            )
+        return lambda: ", ".join(_local(tag) for tag in self.in_conditions.tags()) or "no conditions besides the time bounds"
+
     def _destination(self) -> str | None:
         destination = self.response.get("Destination")
         if destination is None:
@@ -706,7 +729,9 @@ class _Semantics:
         if self.in_subject.all(c.ENCRYPTED_ID):
             raise SamlValidationError("subject.name_id", "the NameID is encrypted (EncryptedID), which is not supported")
         name_id = self.in_subject.one(c.NAME_ID, "subject.name_id", required=False)
-        value = _text(name_id, "subject.name_id").strip() if name_id is not None else ""
+        # ASCII whitespace only, as for the AWS attributes: str.strip() would also drop U+00A0 and the like, and
+        # "\u00a0admin" would become the subject "admin", which was never signed.
+        value = _text(name_id, "subject.name_id").strip(_XML_WHITESPACE) if name_id is not None else ""
         if not value:
             raise SamlValidationError(
                 "subject.name_id",
@@ -779,6 +804,7 @@ class _Semantics:
         ("conditions.not_on_or_after", _not_on_or_after),
         ("issue_instant", _issue_instant),
         ("audience", _audience),
+        ("conditions.understood", _conditions_understood),
         ("destination", _destination),
         ("subject_confirmation", _subject_confirmation),
         ("subject.name_id", _name_id),

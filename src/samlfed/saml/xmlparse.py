@@ -45,6 +45,11 @@ def _parser() -> etree.XMLParser:
 
 def parse_xml(data: bytes) -> etree._Element:
     """Parse untrusted bytes into an element tree, or raise `XmlRejected` saying why."""
+    # A NUL byte is no XML character, but every UTF-16 or UTF-32 document has them. libxml2 reads such a
+    # document by its byte-order mark and still reports it as UTF-8, and the byte scans below (and the ID
+    # count of the signature binding) would look at it as if it were UTF-8: refuse it outright.
+    if b"\x00" in data:
+        raise XmlRejected("the document is not UTF-8 XML (it holds NUL bytes, as UTF-16 and UTF-32 documents do)")
     # A cheap pre-scan: a DOCTYPE or ENTITY declaration is refused before libxml2 reads any of it.
     if _has_declarations(data):
         raise XmlRejected("a DOCTYPE or entity declaration is present")
