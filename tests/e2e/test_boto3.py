@@ -333,9 +333,22 @@ def test_empty_arns_get_the_model_validation_error(server: dict) -> None:
     assert response.status_code == 400
     error = etree.fromstring(response.content).find("{*}Error")
     assert error.findtext("{*}Code") == "ValidationError"
-    assert error.findtext("{*}Message") == (
-        "2 validation errors detected: Value '' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20; "
+    pattern = "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+"
+    assert error.findtext("{*}Message") == (  # as AWS answered aws-runas (issue #80): each empty ARN fails the pattern, then the length
+        f"4 validation errors detected: Value '' at 'roleArn' failed to satisfy constraint: {pattern}; "
+        "Value '' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20; "
+        f"Value '' at 'principalArn' failed to satisfy constraint: {pattern}; "
         "Value '' at 'principalArn' failed to satisfy constraint: Member must have length greater than or equal to 20"
+    )
+
+
+def test_every_missing_parameter_is_reported_with_the_other_violations(server: dict) -> None:
+    response = httpx.post(server["url"], data={"Action": "AssumeRoleWithSAML", "Version": "2011-06-15", "RoleArn": "arn:short"})
+    assert response.status_code == 400
+    assert etree.fromstring(response.content).findtext("{*}Error/{*}Message") == (
+        "3 validation errors detected: Value 'arn:short' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20; "
+        "Value null at 'principalArn' failed to satisfy constraint: Member must not be null; "
+        "Value null at 'sAMLAssertion' failed to satisfy constraint: Member must not be null"
     )
 
 

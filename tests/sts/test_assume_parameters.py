@@ -9,7 +9,7 @@ import string
 import pytest
 
 from samlfed.errors import ServiceError, ValidationFailed
-from samlfed.sts.assume import AssumeRoleWithSamlRequest, _packed_size, check_parameters
+from samlfed.sts.assume import ARN_PATTERN, POLICY_PATTERN, AssumeRoleWithSamlRequest, _packed_size, check_parameters, parameter_violations
 
 ROLE = "arn:aws:iam::111111111111:role/Developer"
 PROVIDER = "arn:aws:iam::111111111111:saml-provider/Corp"
@@ -30,6 +30,9 @@ ACCEPTED = [
     {"saml_assertion": "a" * 100_000},
     {"policy": "{"},
     {"policy": "x" * 2048},
+    {"policy": "\t\n\r \u00ff~"},
+    {"role_arn": ROLE + "\u00e9\U0001f600\t"},
+    {"policy": "x" * (2048 - 40), "policy_arns": ("arn:aws:iam::111111111111:policy/Readers",)},
 ]
 
 REFUSED = [
@@ -41,6 +44,10 @@ REFUSED = [
     ({"saml_assertion": "abc"}, "Value 'abc' at 'sAMLAssertion' failed to satisfy constraint: Member must have length greater than or equal to 4"),
     ({"saml_assertion": "a" * 100_001}, "Value '(redacted)' at 'sAMLAssertion' failed to satisfy constraint: Member must have length less than or equal to 100000"),
     ({"policy": "x" * 2049}, f"Value '{'x' * 2049}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048"),
+    ({"policy": '{"Sid": "\u20ac"}'}, f"Value '{{\"Sid\": \"\u20ac\"}}' at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: {POLICY_PATTERN}"),
+    ({"role_arn": ROLE + "\x01"}, f"Value '{ROLE}\x01' at 'roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: {ARN_PATTERN}"),
+    ({"principal_arn": PROVIDER + "\ufffe"}, f"Value '{PROVIDER}\ufffe' at 'principalArn' failed to satisfy constraint: Member must satisfy regular expression pattern: {ARN_PATTERN}"),
+    ({"policy_arns": ("arn:x",)}, "Value 'arn:x' at 'policyArns.1.member.arn' failed to satisfy constraint: Member must have length greater than or equal to 20"),
 ]
 
 
@@ -90,3 +97,22 @@ def test_packed_policy_size_counts_every_input() -> None:
     assert size(policy_arns=arns) > base
     assert size(with_tags={**tags, "project": "x" * 256}) > base
     assert size(policy=json.dumps({"Statement": [{"Sid": "x" * 1000}]})) > base
+
+
+def test_session_policies_share_2048_characters_of_plaintext() -> None:
+    arn = "arn:aws:iam::111111111111:policy/Readers"  # 40 characters
+    check_parameters(request(policy="x" * (2048 - 40), policy_arns=(arn,)))
+    with pytest.raises(ServiceError) as info:
+        check_parameters(request(policy="x" * (2048 - 39), policy_arns=(arn,)))
+    assert (info.value.code, info.value.status) == ("ValidationError", 400)
+    assert "2049 characters; at most 2048" in info.value.message
+
+
+def test_missing_parameters_are_reported_with_the_others() -> None:
+    assert parameter_violations(None, "", None, duration_seconds=1) == [
+        "Value null at 'roleArn' failed to satisfy constraint: Member must not be null",
+        f"Value '' at 'principalArn' failed to satisfy constraint: Member must satisfy regular expression pattern: {ARN_PATTERN}",
+        "Value '' at 'principalArn' failed to satisfy constraint: Member must have length greater than or equal to 20",
+        "Value null at 'sAMLAssertion' failed to satisfy constraint: Member must not be null",
+        "Value '1' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
+    ]

@@ -14,7 +14,7 @@ from ..errors import ServiceError, ValidationFailed
 from ..iam import service as iam
 from ..iam.simulate import ContextEntry, simulate_custom, simulate_principal
 from ..store import ManagedPolicy, Role, SamlProvider, Tag
-from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
+from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml, parameter_violations
 from ..sts.chain import AssumeRoleRequest, assume_role
 from .auth import Administrator, Caller, Session
 from .protocol import QueryRequest
@@ -34,8 +34,7 @@ _MARKER = re.compile(r"samlfed:(\d{1,10})", re.ASCII)
 def _required(request: QueryRequest, *names: str) -> list[str]:
     missing = [n for n in names if n not in request.params]
     if missing:
-        field = missing[0][0].lower() + missing[0][1:]
-        raise ValidationFailed([f"Value null at '{field}' failed to satisfy constraint: Member must not be null"])
+        raise ValidationFailed([f"Value null at '{n[0].lower() + n[1:]}' failed to satisfy constraint: Member must not be null" for n in missing])
     for name in names:
         checked = _NAMES.get(name)
         if checked is not None and (name, request.action) != ("RoleName", "CreateRole"):  # CreateRole lists it with its other fields
@@ -50,6 +49,11 @@ def _integer(request: QueryRequest, name: str) -> int | None:
     if not _INTEGER.fullmatch(value):
         raise ServiceError("ValidationError", f"Invalid value '{value}' for {name}: an integer is required")
     return int(value)
+
+
+def _default(value: int | None, default: int) -> int:
+    """An optional integer parameter's value, `default` when absent (0 is a value, to be checked like any)."""
+    return default if value is None else value
 
 
 def _account(caller: Caller | None) -> str:
@@ -84,9 +88,11 @@ def _role(role: Role, *, full: bool = True) -> dict[str, Any]:
         "AssumeRolePolicyDocument": _policy_text(role.trust_policy),
         "Description": role.description,
         "MaxSessionDuration": role.max_session_duration,
-        "PermissionsBoundary": {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": role.permissions_boundary} if role.permissions_boundary else None,
     }
-    if full:
+    if full:  # ListRoles leaves these out (the IAM API reference)
+        result["PermissionsBoundary"] = (
+            {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": role.permissions_boundary} if role.permissions_boundary else None
+        )
         result["Tags"] = _tag_list(role.tags) or None
     return result
 
@@ -95,17 +101,16 @@ def _role(role: Role, *, full: bool = True) -> dict[str, Any]:
 
 
 def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
-    role_arn, principal_arn, assertion = _required(request, "RoleArn", "PrincipalArn", "SAMLAssertion")
+    params = request.params
+    role_arn, principal_arn, assertion = params.get("RoleArn"), params.get("PrincipalArn"), params.get("SAMLAssertion")
+    duration = _integer(request, "DurationSeconds")
+    policy = params.get("Policy")
+    policy_arns = tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",)))
+    if role_arn is None or principal_arn is None or assertion is None:  # reported with every other violation, as AWS does
+        raise ValidationFailed(parameter_violations(role_arn, principal_arn, assertion, duration, policy, policy_arns))
     assumed = assume_role_with_saml(
         ctx,
-        AssumeRoleWithSamlRequest(
-            role_arn=role_arn,
-            principal_arn=principal_arn,
-            saml_assertion=assertion,
-            duration_seconds=_integer(request, "DurationSeconds"),
-            policy=request.params.get("Policy"),
-            policy_arns=tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",))),
-        ),
+        AssumeRoleWithSamlRequest(role_arn, principal_arn, assertion, duration_seconds=duration, policy=policy, policy_arns=policy_arns),
     )
     credentials, response, claims = assumed.credentials, assumed.verified.response, assumed.verified.claims
     return {
@@ -173,8 +178,27 @@ def _provider(provider: SamlProvider) -> dict[str, Any]:
     }
 
 
+_ENCRYPTION_MODES = ("Required", "Allowed")
+
+
+def _encryption_change(request: QueryRequest) -> bool:
+    """Whether the request asks for assertion encryption, which samlfed does not offer yet (`Allowed`, the
+    default, asks for nothing)."""
+    params = request.params
+    mode = params.get("AssertionEncryptionMode")
+    if mode is not None and mode not in _ENCRYPTION_MODES:
+        raise ValidationFailed([f"Value '{mode}' at 'assertionEncryptionMode' failed to satisfy constraint: Member must satisfy enum value set: [{', '.join(_ENCRYPTION_MODES)}]"])
+    if "AddPrivateKey" in params and "RemovePrivateKey" in params:
+        raise ServiceError("InvalidInput", "Unable to add and remove private keys in the same request. Set a value for only one of the two parameters.")
+    if "RemovePrivateKey" in params:  # no provider holds a private key
+        raise ServiceError("InvalidInput", "Failed to remove private key because the Key ID does not match a private key.")
+    return mode == "Required" or "AddPrivateKey" in params
+
+
 def create_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     document, name = _required(request, "SAMLMetadataDocument", "Name")
+    if _encryption_change(request):
+        raise ServiceError("InvalidInput", iam.NO_ENCRYPTION)
     provider = iam.create_saml_provider(ctx, _account(caller), name, document, _tags(request))
     return {"SAMLProviderArn": provider.arn, "Tags": _tag_list(provider.tags)}
 
@@ -206,7 +230,7 @@ def create_role(ctx: ServiceContext, caller: Caller | None, request: QueryReques
         document,
         path=request.params.get("Path", "/"),
         description=request.params.get("Description"),
-        max_session_duration=_integer(request, "MaxSessionDuration") or 3600,
+        max_session_duration=_default(_integer(request, "MaxSessionDuration"), 3600),
         tags=_tags(request),
     )
     return {"Role": _role(role)}
@@ -226,9 +250,10 @@ def delete_role(ctx: ServiceContext, caller: Caller | None, request: QueryReques
 
 
 def paginate(request: QueryRequest, items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
-    max_items = _integer(request, "MaxItems") or 100
+    max_items = _default(_integer(request, "MaxItems"), 100)
     if not 1 <= max_items <= 1000:
-        raise ValidationFailed([f"Value '{max_items}' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 1000"])
+        bound = "greater than or equal to 1" if max_items < 1 else "less than or equal to 1000"
+        raise ValidationFailed([f"Value '{max_items}' at 'maxItems' failed to satisfy constraint: Member must have value {bound}"])
     start = 0
     marker = request.params.get("Marker")
     if marker is not None:
@@ -302,8 +327,9 @@ def delete_role_policy(ctx: ServiceContext, caller: Caller | None, request: Quer
 
 def update_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "SAMLProviderArn")
-    encryption = any(k in request.params for k in ("AssertionEncryptionMode", "AddPrivateKey", "RemovePrivateKey"))
-    provider = iam.update_saml_provider(ctx, _account(caller), arn, request.params.get("SAMLMetadataDocument"), encryption_change=encryption)
+    encryption = _encryption_change(request)
+    mode_only = request.params.get("AssertionEncryptionMode") == "Allowed"  # already every provider's mode
+    provider = iam.update_saml_provider(ctx, _account(caller), arn, request.params.get("SAMLMetadataDocument"), encryption_change=encryption, mode_only=mode_only)
     return {"SAMLProviderArn": provider.arn}
 
 

@@ -19,7 +19,9 @@ from ..saml.metadata import IdpMetadata, parse_metadata
 from ..store import AccessKey, Account, AlreadyExists, Conflict, ManagedPolicy, NotFound, Role, SamlProvider, Tag
 from . import arns, ids
 
-PROVIDER_NAME = re.compile(r"[\w._-]{1,128}", re.ASCII)
+PROVIDER_NAME = re.compile(r"[\w._-]+", re.ASCII)
+MAX_PROVIDER_KEYS = 10
+"""IAM's quota of keys per SAML provider (the signing certificates of its metadata)."""
 NAME_PATTERN = re.compile(r"[\w+=,.@-]+", re.ASCII)  # role and policy names; AWS's \w is Java's: ASCII letters, digits, _
 ROLE_PATH = re.compile(r"/|/[\x21-\x7e]{0,510}/")
 ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]")
@@ -88,9 +90,12 @@ def _check_alias(alias: str) -> None:
 
 def _metadata(ctx: ServiceContext, document: str) -> IdpMetadata:
     try:
-        return parse_metadata(document, now=ctx.clock())
+        metadata = parse_metadata(document, now=ctx.clock())
     except MetadataError:
         raise _invalid(MetadataError.aws_message) from None
+    if len(metadata.signing_keys) > MAX_PROVIDER_KEYS:
+        raise ServiceError("LimitExceeded", f"Cannot exceed quota for KeysPerSAMLProvider: {MAX_PROVIDER_KEYS}", 409)
+    return metadata
 
 
 MAX_PROVIDERS, MAX_ROLES, MAX_POLICIES = 100, 1000, 1500
@@ -103,13 +108,12 @@ def _quota(count: int, limit: int, name: str) -> None:
 
 
 def create_saml_provider(ctx: ServiceContext, account_id: str, name: str, document: str, tags: Sequence[Tag] = ()) -> SamlProvider:
+    violations = []
     if len(document) < 1000:
-        raise ValidationFailed(["Value at 'sAMLMetadataDocument' failed to satisfy constraint: Member must have length greater than or equal to 1000"])
-    if not PROVIDER_NAME.fullmatch(name):
-        raise ServiceError(
-            "ValidationError",
-            f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w._-]+",
-        )
+        violations.append("Value at 'sAMLMetadataDocument' failed to satisfy constraint: Member must have length greater than or equal to 1000")
+    violations += name_violations(name, "name", 128, PROVIDER_NAME, "[\\w._-]+")
+    if violations:
+        raise ValidationFailed(violations)
     metadata = _metadata(ctx, document)
     check_tags(tags)
     _quota(len(ctx.store.list_providers(account_id)), MAX_PROVIDERS, "SAMLProvidersPerAccount")
@@ -166,6 +170,11 @@ def check_trust_policy(document: str) -> None:
         raise ServiceError("MalformedPolicyDocument", str(exc), 400) from None
 
 
+def path_violation(path: str) -> str:
+    """A role's or managed policy's Path against the model's pattern, in AWS's wording."""
+    return f"Value '{path}' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"
+
+
 def create_role(
     ctx: ServiceContext,
     account_id: str,
@@ -179,7 +188,7 @@ def create_role(
 ) -> Role:
     violations = name_violations(name, "roleName", 64)
     if not ROLE_PATH.fullmatch(path):
-        violations.append(f"Value '{path}' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)")
+        violations.append(path_violation(path))
     if not 3600 <= max_session_duration <= 43200:
         violations.append(f"Value '{max_session_duration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value {'greater than or equal to 3600' if max_session_duration < 3600 else 'less than or equal to 43200'}")
     if violations:
@@ -241,14 +250,17 @@ def set_permissions_boundary(ctx: ServiceContext, account_id: str, name: str, po
     _role_call(lambda: ctx.store.update_role(account_id, name, permissions_boundary=policy_arn), name)
 
 
-def name_violations(value: str, field: str, max_length: int) -> list[str]:
-    """A RoleName or PolicyName against its model constraints (1-max characters of [\\w+=,.@-]), in AWS's wording."""
+def name_violations(
+    value: str, field: str, max_length: int, pattern: re.Pattern[str] = NAME_PATTERN, shown_pattern: str = "[\\w+=,.@-]+"
+) -> list[str]:
+    """A name against its model constraints (1-max characters of the pattern; RoleName and PolicyName by default),
+    in AWS's wording."""
     start = f"Value '{value}' at '{field}' failed to satisfy constraint: Member must"
     if not value:
         return [f"{start} have length greater than or equal to 1"]
     violations = [f"{start} have length less than or equal to {max_length}"] if len(value) > max_length else []
-    if not NAME_PATTERN.fullmatch(value):
-        violations.append(f"{start} satisfy regular expression pattern: [\\w+=,.@-]+")
+    if not pattern.fullmatch(value):
+        violations.append(f"{start} satisfy regular expression pattern: {shown_pattern}")
     return violations
 
 
@@ -288,6 +300,7 @@ def tag_role(ctx: ServiceContext, account_id: str, name: str, tags: Sequence[Tag
 
 
 def untag_role(ctx: ServiceContext, account_id: str, name: str, keys: Sequence[str]) -> None:
+    check_tag_keys(keys)
     _role_call(lambda: ctx.store.untag_role(account_id, name, keys), name)
 
 
@@ -318,10 +331,18 @@ def delete_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_n
 # --- more SAML provider operations -------------------------------------------------------------------
 
 
-def update_saml_provider(ctx: ServiceContext, account_id: str, arn: str, document: str | None, *, encryption_change: bool) -> SamlProvider:
+NO_ENCRYPTION = "Encrypted assertions are not supported by this samlfed version."
+
+
+def update_saml_provider(
+    ctx: ServiceContext, account_id: str, arn: str, document: str | None, *, encryption_change: bool, mode_only: bool = False
+) -> SamlProvider:
+    """New metadata for a provider. `mode_only`: the request sets the encryption mode to what it is already."""
     provider = get_saml_provider(ctx, account_id, arn)
     if encryption_change:
-        raise _invalid("Encrypted assertions are not supported by this samlfed version.")
+        raise _invalid(NO_ENCRYPTION)
+    if document is None and mode_only:
+        return provider
     if document is None:
         raise _invalid("Unable to update identity provider. No updates are defined for metadata or encryption assertion.")
     metadata = _metadata(ctx, document)
@@ -337,7 +358,13 @@ def tag_saml_provider(ctx: ServiceContext, account_id: str, arn: str, tags: Sequ
     ctx.store.tag_provider(arn, tags)
 
 
+def check_tag_keys(keys: Sequence[str]) -> None:
+    if len(keys) > MAX_TAGS:
+        raise ValidationFailed([f"Value at 'tagKeys' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}"])
+
+
 def untag_saml_provider(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[str]) -> None:
+    check_tag_keys(keys)
     get_saml_provider(ctx, account_id, arn)
     ctx.store.untag_provider(arn, keys)
 
@@ -372,6 +399,8 @@ MAX_MANAGED_POLICY = 6144
 
 
 def create_policy(ctx: ServiceContext, account_id: str, name: str, document: str, *, path: str = "/", description: str | None = None) -> ManagedPolicy:
+    if not ROLE_PATH.fullmatch(path):
+        raise ValidationFailed([path_violation(path)])
     check_name(name, "policyName", 128)
     if len(document) > MAX_MANAGED_POLICY:
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for PolicySize: {MAX_MANAGED_POLICY}", 409)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,30 +54,66 @@ class AssumedRole:
     packed_policy_size: int | None
 
 
-def _length(value: str, field: str, low: int, high: int) -> list[str]:
+# The model's patterns (aws-saml-contract.md §3.1), as Python character classes; the messages quote them as AWS does.
+_ARN_CHARACTERS = re.compile("[\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+")
+POLICY_PATTERN = "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"
+_POLICY_CHARACTERS = re.compile("[\t\n\r\x20-\xff]+")
+SESSION_POLICY_PLAINTEXT = 2048
+"""AWS: the plaintext of the inline and the managed session policies together (Policy and the ARNs)."""
+
+
+def _text(value: str | None, field: str, low: int, high: int, pattern: tuple[re.Pattern[str], str] | None = None) -> list[str]:
+    """The model's violations for one string parameter, in AWS's order: pattern, then length."""
+    if value is None:
+        return [f"Value null at '{field}' failed to satisfy constraint: Member must not be null"]
+    shown = "(redacted)" if field == "sAMLAssertion" and len(value) > high else value  # not 100 KB of assertion
     violations = []
+    if pattern is not None and not pattern[0].fullmatch(value):
+        violations.append(f"Value '{shown}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern[1]}")
     if len(value) < low:
-        violations.append(f"Value '{value}' at '{field}' failed to satisfy constraint: Member must have length greater than or equal to {low}")
+        violations.append(f"Value '{shown}' at '{field}' failed to satisfy constraint: Member must have length greater than or equal to {low}")
     if len(value) > high:
-        shown = value if field != "sAMLAssertion" else "(redacted)"
         violations.append(f"Value '{shown}' at '{field}' failed to satisfy constraint: Member must have length less than or equal to {high}")
     return violations
 
 
-def check_parameters(request: AssumeRoleWithSamlRequest) -> None:
-    violations = _length(request.role_arn, "roleArn", 20, 2048) + _length(request.principal_arn, "principalArn", 20, 2048)
-    violations += _length(request.saml_assertion, "sAMLAssertion", 4, 100_000)
-    duration = request.duration_seconds
-    if duration is not None and duration < 900:
-        violations.append(f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900")
-    if duration is not None and duration > 43200:
-        violations.append(f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200")
-    if request.policy is not None:
-        violations += _length(request.policy, "policy", 1, 2048)
-    if len(request.policy_arns) > 10:
+def parameter_violations(
+    role_arn: str | None,
+    principal_arn: str | None,
+    saml_assertion: str | None,
+    duration_seconds: int | None = None,
+    policy: str | None = None,
+    policy_arns: tuple[str, ...] = (),
+) -> list[str]:
+    """Every model constraint the parameters break (step 1 of §3.4); AWS reports them all in one error."""
+    arn = (_ARN_CHARACTERS, ARN_PATTERN)
+    violations = _text(role_arn, "roleArn", 20, 2048, arn) + _text(principal_arn, "principalArn", 20, 2048, arn)
+    violations += _text(saml_assertion, "sAMLAssertion", 4, 100_000)
+    for number, policy_arn in enumerate(policy_arns, 1):
+        violations += _text(policy_arn, f"policyArns.{number}.member.arn", 20, 2048, arn)
+    if len(policy_arns) > 10:
         violations.append("Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
+    if policy is not None:
+        violations += _text(policy, "policy", 1, 2048, (_POLICY_CHARACTERS, POLICY_PATTERN))
+    if duration_seconds is not None and duration_seconds < 900:
+        violations.append(f"Value '{duration_seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900")
+    if duration_seconds is not None and duration_seconds > 43200:
+        violations.append(f"Value '{duration_seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200")
+    return violations
+
+
+def check_parameters(request: AssumeRoleWithSamlRequest) -> None:
+    violations = parameter_violations(
+        request.role_arn, request.principal_arn, request.saml_assertion, request.duration_seconds, request.policy, request.policy_arns
+    )
     if violations:
         raise ValidationFailed(violations)
+    plaintext = len(request.policy or "") + sum(len(arn) for arn in request.policy_arns)
+    if plaintext > SESSION_POLICY_PLAINTEXT:  # AWS documents the limit, not its message: ours
+        raise ServiceError(
+            "ValidationError",
+            f"The plaintext of the session policies (Policy and PolicyArns) is {plaintext} characters; at most {SESSION_POLICY_PLAINTEXT} are allowed.",
+        )
 
 
 def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlRequest) -> AssumedRole:

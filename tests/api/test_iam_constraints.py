@@ -1,0 +1,130 @@
+"""IAM parameters at the edges of their model constraints (aws-saml-contract.md §6), through the handlers as the
+query API calls them: botocore checks some of these client-side, other clients send anything."""
+
+from __future__ import annotations
+
+import pytest
+from saml_factory import ENTITY_ID, signer
+from service_world import TRUST
+
+from samlfed.api import handlers
+from samlfed.api.auth import Administrator
+from samlfed.api.protocol import QueryRequest
+from samlfed.config import Settings
+from samlfed.context import ServiceContext
+from samlfed.errors import ServiceError
+from samlfed.iam import service
+from samlfed.saml.metadata import build_idp_metadata
+from samlfed.saml.signing import IdpSigner
+from samlfed.server import build_context
+
+ACCOUNT = "111111111111"
+ADMIN = Administrator(ACCOUNT, "AKIAEXAMPLE")
+METADATA = build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()
+
+
+@pytest.fixture
+def ctx(tmp_path) -> ServiceContext:
+    context = build_context(Settings(data_dir=tmp_path))
+    service.create_account(context, ACCOUNT)
+    return context
+
+
+def call(ctx: ServiceContext, action: str, **params: str) -> dict | None:
+    return handlers.IAM[action](ctx, ADMIN, QueryRequest(action, "2010-05-08", dict(params)))
+
+
+def refused(ctx: ServiceContext, action: str, **params: str) -> ServiceError:
+    with pytest.raises(ServiceError) as info:
+        call(ctx, action, **params)
+    return info.value
+
+
+@pytest.mark.parametrize(("value", "bound"), [("0", "greater than or equal to 1"), ("-1", "greater than or equal to 1"), ("1001", "less than or equal to 1000")])
+def test_max_items_outside_1_to_1000_is_refused_with_the_bound_it_breaks(ctx: ServiceContext, value: str, bound: str) -> None:
+    error = refused(ctx, "ListRoles", MaxItems=value)
+    assert (error.code, error.message) == ("ValidationError", f"1 validation error detected: Value '{value}' at 'maxItems' failed to satisfy constraint: Member must have value {bound}")
+
+
+def test_max_items_at_its_edges_pages(ctx: ServiceContext) -> None:
+    for name in ("A", "B"):
+        call(ctx, "CreateRole", RoleName=name, AssumeRolePolicyDocument=TRUST)
+    first = call(ctx, "ListRoles", MaxItems="1")
+    assert [r["RoleName"] for r in first["Roles"]] == ["A"] and first["IsTruncated"]
+    assert len(call(ctx, "ListRoles", MaxItems="1000")["Roles"]) == 2
+
+
+def test_create_role_max_session_duration_zero_is_a_value(ctx: ServiceContext) -> None:
+    error = refused(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=TRUST, MaxSessionDuration="0")
+    assert "Value '0' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600" in error.message
+    assert call(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=TRUST)["Role"]["MaxSessionDuration"] == 3600
+
+
+def test_list_roles_leaves_out_the_permissions_boundary_and_tags(ctx: ServiceContext) -> None:
+    boundary = call(ctx, "CreatePolicy", PolicyName="Boundary", PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}')
+    call(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=TRUST, **{"Tags.member.1.Key": "team", "Tags.member.1.Value": "a"})
+    call(ctx, "PutRolePermissionsBoundary", RoleName="R", PermissionsBoundary=boundary["Policy"]["Arn"])
+    full = call(ctx, "GetRole", RoleName="R")["Role"]
+    assert full["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary["Policy"]["Arn"] and full["Tags"]
+    listed = call(ctx, "ListRoles")["Roles"][0]
+    assert "PermissionsBoundary" not in listed and "Tags" not in listed
+
+
+def test_create_policy_path_must_match_the_pattern(ctx: ServiceContext) -> None:
+    document = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
+    error = refused(ctx, "CreatePolicy", PolicyName="P", PolicyDocument=document, Path="nope")
+    assert error.code == "ValidationError" and "Value 'nope' at 'path' failed to satisfy constraint" in error.message
+    assert call(ctx, "CreatePolicy", PolicyName="P", PolicyDocument=document, Path="/team/")["Policy"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:policy/team/P"
+
+
+@pytest.mark.parametrize("action", ["UntagRole", "UntagSAMLProvider"])
+def test_at_most_50_tag_keys_are_removed_at_once(ctx: ServiceContext, action: str) -> None:
+    call(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=TRUST)
+    arn = call(ctx, "CreateSAMLProvider", Name="Corp", SAMLMetadataDocument=METADATA)["SAMLProviderArn"]
+    target = {"RoleName": "R"} if action == "UntagRole" else {"SAMLProviderArn": arn}
+    keys = {f"TagKeys.member.{n}": f"k{n}" for n in range(1, 52)}
+    error = refused(ctx, action, **target, **keys)
+    assert error.message == "1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must have length less than or equal to 50"
+    keys.pop("TagKeys.member.51")
+    call(ctx, action, **target, **keys)
+
+
+@pytest.mark.parametrize(("name", "violations"), [
+    ("", ["Member must have length greater than or equal to 1"]),
+    ("p" * 129, ["Member must have length less than or equal to 128"]),
+    ("p q" + "p" * 127, ["Member must have length less than or equal to 128", "Member must satisfy regular expression pattern: [\\w._-]+"]),
+])
+def test_provider_name_violations_are_each_reported(ctx: ServiceContext, name: str, violations: list[str]) -> None:
+    error = refused(ctx, "CreateSAMLProvider", Name=name, SAMLMetadataDocument=METADATA)
+    count = f"{len(violations)} validation error{'s' if len(violations) > 1 else ''} detected: "
+    assert error.message == count + "; ".join(f"Value '{name}' at 'name' failed to satisfy constraint: {v}" for v in violations)
+
+
+def test_a_provider_holds_at_most_10_keys(ctx: ServiceContext) -> None:
+    certificates = [IdpSigner.generate(f"key {n}").certificate for n in range(11)]
+    error = refused(ctx, "CreateSAMLProvider", Name="Eleven", SAMLMetadataDocument=build_idp_metadata(ENTITY_ID, certificates).decode())
+    assert (error.code, error.status, error.message) == ("LimitExceeded", 409, "Cannot exceed quota for KeysPerSAMLProvider: 10")
+    call(ctx, "CreateSAMLProvider", Name="Ten", SAMLMetadataDocument=build_idp_metadata(ENTITY_ID, certificates[:10]).decode())
+
+
+@pytest.mark.parametrize(("params", "code", "words"), [
+    ({"AssertionEncryptionMode": "Required"}, "InvalidInput", "Encrypted assertions are not supported"),
+    ({"AddPrivateKey": "-----BEGIN PRIVATE KEY-----"}, "InvalidInput", "Encrypted assertions are not supported"),
+    ({"AssertionEncryptionMode": "Bogus"}, "ValidationError", "Member must satisfy enum value set: [Required, Allowed]"),
+    ({"RemovePrivateKey": "ABCDEFGHIJKLMNOPQRSTUV"}, "InvalidInput", "the Key ID does not match a private key"),
+    ({"AddPrivateKey": "x", "RemovePrivateKey": "ABCDEFGHIJKLMNOPQRSTUV"}, "InvalidInput", "Unable to add and remove private keys in the same request"),
+])
+def test_encryption_requests_are_refused_on_create_and_update(ctx: ServiceContext, params: dict, code: str, words: str) -> None:
+    error = refused(ctx, "CreateSAMLProvider", Name="Corp", SAMLMetadataDocument=METADATA, **params)
+    assert error.code == code and words in error.message
+    assert call(ctx, "ListSAMLProviders")["SAMLProviderList"] == []  # nothing was stored
+    arn = call(ctx, "CreateSAMLProvider", Name="Corp", SAMLMetadataDocument=METADATA)["SAMLProviderArn"]
+    error = refused(ctx, "UpdateSAMLProvider", SAMLProviderArn=arn, SAMLMetadataDocument=METADATA, **params)
+    assert error.code == code and words in error.message
+
+
+def test_the_allowed_mode_is_what_every_provider_has(ctx: ServiceContext) -> None:
+    arn = call(ctx, "CreateSAMLProvider", Name="Corp", SAMLMetadataDocument=METADATA, AssertionEncryptionMode="Allowed")["SAMLProviderArn"]
+    assert call(ctx, "UpdateSAMLProvider", SAMLProviderArn=arn, AssertionEncryptionMode="Allowed") == {"SAMLProviderArn": arn}
+    assert call(ctx, "GetSAMLProvider", SAMLProviderArn=arn)["AssertionEncryptionMode"] == "Allowed"
+    assert "No updates are defined" in refused(ctx, "UpdateSAMLProvider", SAMLProviderArn=arn).message
