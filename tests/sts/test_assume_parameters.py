@@ -1,4 +1,4 @@
-"""AssumeRoleWithSAML's parameter constraints at their edges, with the messages AWS's validation gives."""
+"""AssumeRoleWithSAML's (and AssumeRole's) parameter constraints at their edges, with the messages AWS's validation gives."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import string
 import pytest
 
 from samlfed.errors import ServiceError, ValidationFailed
+from samlfed.sts import chain
 from samlfed.sts.assume import ARN_PATTERN, POLICY_PATTERN, AssumeRoleWithSamlRequest, _packed_size, check_parameters, parameter_violations
+from samlfed.sts.chain import AssumeRoleRequest
 
 ROLE = "arn:aws:iam::111111111111:role/Developer"
 PROVIDER = "arn:aws:iam::111111111111:saml-provider/Corp"
@@ -116,3 +118,25 @@ def test_missing_parameters_are_reported_with_the_others() -> None:
         "Value null at 'sAMLAssertion' failed to satisfy constraint: Member must not be null",
         "Value '1' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
     ]
+
+
+CHAINED = [
+    ({"role_arn": ""}, [
+        f"Value '' at 'roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: {ARN_PATTERN}",
+        "Value '' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20",
+    ]),
+    ({"session_name": "a"}, ["Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2"]),
+    ({"session_name": "a b"}, ["Value 'a b' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"]),
+    ({"session_name": "s" * 65}, [f"Value '{'s' * 65}' at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64"]),
+    ({"policy": "\u20ac"}, [f"Value '\u20ac' at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: {POLICY_PATTERN}"]),
+    ({"duration_seconds": 899}, ["Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"]),
+]
+
+
+@pytest.mark.parametrize(("overrides", "violations"), CHAINED)
+def test_assume_role_parameters_get_the_same_model_messages(overrides: dict, violations: list[str]) -> None:
+    fields: dict = {"role_arn": ROLE, "session_name": "chained"}
+    with pytest.raises(ValidationFailed) as info:
+        chain._check(AssumeRoleRequest(**{**fields, **overrides}))
+    assert info.value.violations == violations
+    chain._check(AssumeRoleRequest(**fields))

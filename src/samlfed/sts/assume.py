@@ -62,7 +62,7 @@ SESSION_POLICY_PLAINTEXT = 2048
 """AWS: the plaintext of the inline and the managed session policies together (Policy and the ARNs)."""
 
 
-def _text(value: str | None, field: str, low: int, high: int, pattern: tuple[re.Pattern[str], str] | None = None) -> list[str]:
+def string_violations(value: str | None, field: str, low: int, high: int, pattern: tuple[re.Pattern[str], str] | None = None) -> list[str]:
     """The model's violations for one string parameter, in AWS's order: pattern, then length."""
     if value is None:
         return [f"Value null at '{field}' failed to satisfy constraint: Member must not be null"]
@@ -86,20 +86,42 @@ def parameter_violations(
     policy_arns: tuple[str, ...] = (),
 ) -> list[str]:
     """Every model constraint the parameters break (step 1 of §3.4); AWS reports them all in one error."""
-    arn = (_ARN_CHARACTERS, ARN_PATTERN)
-    violations = _text(role_arn, "roleArn", 20, 2048, arn) + _text(principal_arn, "principalArn", 20, 2048, arn)
-    violations += _text(saml_assertion, "sAMLAssertion", 4, 100_000)
+    violations = arn_violations(role_arn, "roleArn") + arn_violations(principal_arn, "principalArn")
+    violations += string_violations(saml_assertion, "sAMLAssertion", 4, 100_000)
+    return violations + session_policy_violations(policy, policy_arns) + duration_violations(duration_seconds)
+
+
+def arn_violations(value: str | None, field: str) -> list[str]:
+    return string_violations(value, field, 20, 2048, (_ARN_CHARACTERS, ARN_PATTERN))
+
+
+def session_policy_violations(policy: str | None, policy_arns: tuple[str, ...]) -> list[str]:
+    """The model's constraints on Policy and PolicyArns, shared by AssumeRoleWithSAML and AssumeRole."""
+    violations = []
     for number, policy_arn in enumerate(policy_arns, 1):
-        violations += _text(policy_arn, f"policyArns.{number}.member.arn", 20, 2048, arn)
+        violations += arn_violations(policy_arn, f"policyArns.{number}.member.arn")
     if len(policy_arns) > 10:
         violations.append("Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
     if policy is not None:
-        violations += _text(policy, "policy", 1, 2048, (_POLICY_CHARACTERS, POLICY_PATTERN))
-    if duration_seconds is not None and duration_seconds < 900:
-        violations.append(f"Value '{duration_seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900")
-    if duration_seconds is not None and duration_seconds > 43200:
-        violations.append(f"Value '{duration_seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200")
+        violations += string_violations(policy, "policy", 1, 2048, (_POLICY_CHARACTERS, POLICY_PATTERN))
     return violations
+
+
+def duration_violations(duration_seconds: int | None) -> list[str]:
+    if duration_seconds is not None and duration_seconds < 900:
+        return [f"Value '{duration_seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"]
+    if duration_seconds is not None and duration_seconds > 43200:
+        return [f"Value '{duration_seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"]
+    return []
+
+
+def check_session_policy_plaintext(policy: str | None, policy_arns: tuple[str, ...]) -> None:
+    plaintext = len(policy or "") + sum(len(arn) for arn in policy_arns)
+    if plaintext > SESSION_POLICY_PLAINTEXT:  # AWS documents the limit, not its message: ours
+        raise ServiceError(
+            "ValidationError",
+            f"The plaintext of the session policies (Policy and PolicyArns) is {plaintext} characters; at most {SESSION_POLICY_PLAINTEXT} are allowed.",
+        )
 
 
 def check_parameters(request: AssumeRoleWithSamlRequest) -> None:
@@ -108,12 +130,7 @@ def check_parameters(request: AssumeRoleWithSamlRequest) -> None:
     )
     if violations:
         raise ValidationFailed(violations)
-    plaintext = len(request.policy or "") + sum(len(arn) for arn in request.policy_arns)
-    if plaintext > SESSION_POLICY_PLAINTEXT:  # AWS documents the limit, not its message: ours
-        raise ServiceError(
-            "ValidationError",
-            f"The plaintext of the session policies (Policy and PolicyArns) is {plaintext} characters; at most {SESSION_POLICY_PLAINTEXT} are allowed.",
-        )
+    check_session_policy_plaintext(request.policy, request.policy_arns)
 
 
 def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlRequest) -> AssumedRole:

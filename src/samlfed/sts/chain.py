@@ -9,6 +9,7 @@ SourceIdentity carry over (and a SourceIdentity needs `sts:SetSourceIdentity` in
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from ..context import ServiceContext
@@ -16,9 +17,16 @@ from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
 from ..iam.permissions import SessionPermissions, session_permissions
 from ..policy import MalformedPolicy, Request, authorize, evaluate
-from ..saml.aws_claims import SESSION_NAME
 from ..store import NotFound, Role
-from .assume import check_session_policies, trust_document
+from .assume import (
+    arn_violations,
+    check_session_policies,
+    check_session_policy_plaintext,
+    duration_violations,
+    session_policy_violations,
+    string_violations,
+    trust_document,
+)
 from .credentials import SessionClaims, TemporaryCredentials, issue
 
 log = logging.getLogger("samlfed.sts")
@@ -34,20 +42,16 @@ class AssumeRoleRequest:
     policy_arns: tuple[str, ...] = ()
 
 
+_SESSION_NAME = (re.compile(r"[\w+=,.@-]*", re.ASCII), "[\\w+=,.@-]*")
+
+
 def _check(request: AssumeRoleRequest) -> None:
-    violations = []
-    if not 20 <= len(request.role_arn) <= 2048:
-        violations.append(f"Value '{request.role_arn}' at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048")
-    if not SESSION_NAME.fullmatch(request.session_name):
-        violations.append(f"Value '{request.session_name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")
-    duration = request.duration_seconds
-    if duration is not None and not 900 <= duration <= 43200:
-        bound = "greater than or equal to 900" if duration < 900 else "less than or equal to 43200"
-        violations.append(f"Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value {bound}")
-    if len(request.policy_arns) > 10:
-        violations.append("Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
+    violations = arn_violations(request.role_arn, "roleArn")
+    violations += string_violations(request.session_name, "roleSessionName", 2, 64, _SESSION_NAME)
+    violations += session_policy_violations(request.policy, request.policy_arns) + duration_violations(request.duration_seconds)
     if violations:
         raise ValidationFailed(violations)
+    check_session_policy_plaintext(request.policy, request.policy_arns)
 
 
 def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleRequest) -> TemporaryCredentials:
