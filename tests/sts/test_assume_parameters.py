@@ -10,8 +10,9 @@ import pytest
 
 from samlfed.errors import ServiceError, ValidationFailed
 from samlfed.sts import chain
-from samlfed.sts.assume import ARN_PATTERN, POLICY_PATTERN, AssumeRoleWithSamlRequest, _packed_size, check_parameters, parameter_violations
+from samlfed.sts.assume import AssumeRoleWithSamlRequest, _packed_size, check_parameters
 from samlfed.sts.chain import AssumeRoleRequest
+from samlfed.sts.parameters import ARN_PATTERN, POLICY_PATTERN, parameter_violations
 
 ROLE = "arn:aws:iam::111111111111:role/Developer"
 PROVIDER = "arn:aws:iam::111111111111:saml-provider/Corp"

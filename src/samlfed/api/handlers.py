@@ -14,8 +14,9 @@ from ..errors import ServiceError, ValidationFailed
 from ..iam import service as iam
 from ..iam.simulate import ContextEntry, simulate_custom, simulate_principal
 from ..store import ManagedPolicy, Role, SamlProvider, Tag
-from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml, parameter_violations
+from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from ..sts.chain import AssumeRoleRequest, assume_role
+from ..sts.parameters import parameter_violations
 from .auth import Administrator, Caller, Session
 from .protocol import QueryRequest
 

@@ -18,16 +18,9 @@ from ..iam import arns
 from ..iam.permissions import SessionPermissions, session_permissions
 from ..policy import MalformedPolicy, Request, authorize, evaluate
 from ..store import NotFound, Role
-from .assume import (
-    arn_violations,
-    check_session_policies,
-    check_session_policy_plaintext,
-    duration_violations,
-    session_policy_violations,
-    string_violations,
-    trust_document,
-)
+from .assume import check_session_policies, trust_document
 from .credentials import SessionClaims, TemporaryCredentials, issue
+from .parameters import arn_violations, check_session_policy_plaintext, duration_violations, session_policy_violations, string_violations
 
 log = logging.getLogger("samlfed.sts")
 CHAINED_LIMIT = 3600
