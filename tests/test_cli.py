@@ -223,8 +223,9 @@ def test_metadata_warnings_are_printed(tmp_path) -> None:
         (["{response}", "--cert", "{cert}", "--role-arn", DEV_ROLE], "--principal-arn"),
         (["{response}", "--cert", "{cert}", "--principal-arn", PROVIDER_ARN], "--role-arn"),
         (["-", "--cert", "{cert}"], "the input is empty"),
+        (["", "--cert", "{cert}"], "no FILE given"),
     ],
-    ids=["missing-file", "no-trust", "bad-metadata", "missing-metadata", "bad-cert", "bad-now", "now-without-zone", "role-only", "principal-only", "empty-input"],
+    ids=["missing-file", "no-trust", "bad-metadata", "missing-metadata", "bad-cert", "bad-now", "now-without-zone", "role-only", "principal-only", "empty-input", "empty-name"],
 )
 def test_usage_errors_exit_2(files, args, message) -> None:
     resolved = [a.format(cert=files["cert"], response=files["response"]) for a in args]

@@ -58,6 +58,8 @@ _FORM_FIELD = re.compile(rb"(?:^|[&?])SAMLResponse=([^&]*)")
 
 def read_source(source: str) -> bytes:
     """The bytes of FILE, or of standard input for '-' (bytes, so that raw XML reaches the validator unchanged)."""
+    if not source:  # Path("") is the current directory
+        raise DoctorUsageError("no FILE given: name a file, or '-' for standard input")
     try:
         return sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:

@@ -128,3 +128,12 @@ def test_the_allowed_mode_is_what_every_provider_has(ctx: ServiceContext) -> Non
     assert call(ctx, "UpdateSAMLProvider", SAMLProviderArn=arn, AssertionEncryptionMode="Allowed") == {"SAMLProviderArn": arn}
     assert call(ctx, "GetSAMLProvider", SAMLProviderArn=arn)["AssertionEncryptionMode"] == "Allowed"
     assert "No updates are defined" in refused(ctx, "UpdateSAMLProvider", SAMLProviderArn=arn).message
+
+
+def test_a_taken_account_id_is_named_without_a_missing_alias(ctx: ServiceContext) -> None:
+    with pytest.raises(ServiceError) as info:
+        service.create_account(ctx, ACCOUNT)
+    assert (info.value.code, info.value.message) == ("EntityAlreadyExists", f"Account {ACCOUNT} already exists.")
+    with pytest.raises(ServiceError) as info:
+        service.create_account(ctx, ACCOUNT, alias="acme")
+    assert info.value.message == f"Account {ACCOUNT} or alias acme already exists."

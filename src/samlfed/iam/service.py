@@ -51,7 +51,8 @@ def create_account(ctx: ServiceContext, account_id: str | None = None, alias: st
     try:
         ctx.store.create_account(Account(account_id, alias, ctx.clock()))
     except AlreadyExists:
-        raise ServiceError("EntityAlreadyExists", f"Account {account_id} or alias {alias} already exists.", 409) from None
+        taken = f"Account {account_id} or alias {alias}" if alias is not None else f"Account {account_id}"
+        raise ServiceError("EntityAlreadyExists", f"{taken} already exists.", 409) from None
     return create_access_key(ctx, account_id)
 
 
