@@ -25,3 +25,15 @@ def test_what_json_reads_is_returned() -> None:
 def test_an_authorization_body_json_cannot_read_is_a_bad_request(text: str) -> None:
     with pytest.raises(BadAuthzRequest):
         parse_body(text.encode())
+
+
+@pytest.mark.parametrize("text", ['"\\ud800"', '{"a": ["\\udfff"]}', '{"\\ud800": 1}', '"\\ude00\\ud83d"', b'"\xed\xa0\x80"', '"\ud800"'],
+                         ids=["escaped", "nested", "key", "reversed-pair", "utf8-bytes", "raw"])
+def test_a_lone_surrogate_is_a_value_error(text: str | bytes) -> None:
+    with pytest.raises(ValueError):
+        parse_json(text)
+
+
+def test_a_surrogate_pair_is_one_character() -> None:
+    assert parse_json('["\\ud83d\\ude00"]') == ["\U0001f600"]
+    assert parse_json("[" * 900 + '"x"' + "]" * 900) is not None  # the check loops: no RecursionError of its own

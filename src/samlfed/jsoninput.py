@@ -4,13 +4,39 @@ role data `samlfed login` receives from the server or the browser."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse_json(text: str | bytes) -> Any:
     """`json.loads` that fails only with ValueError: json raises RecursionError for deep nesting ('[[[[…'), and a
-    plain ValueError (not a JSONDecodeError) for an integer of more than 4,300 digits."""
+    plain ValueError (not a JSONDecodeError) for an integer of more than 4,300 digits.
+
+    A lone surrogate ("\\ud800", or its UTF-8-like bytes, which json decodes with surrogatepass) is refused: it is
+    not Unicode text, and every later `.encode()` of it (a log line, a response, a comparison) would fail."""
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except RecursionError:
         raise ValueError("the JSON is nested too deeply") from None
+    if _has_surrogate(value):
+        raise ValueError("the JSON holds a lone surrogate (\\ud800-\\udfff)")
+    return value
+
+
+def _has_surrogate(value: Any) -> bool:
+    """Whether any string or key in a decoded document holds a surrogate (json pairs valid ones into one
+    character, so any left are lone). A loop, not recursion: json may nest deeper than Python recurses."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False

@@ -1,7 +1,8 @@
 """HTML pages and HTML forms, shared by the built-in IdP and the console.
 
 Every page gets a fresh CSP nonce (inline styles and scripts carry it; nothing else may run), refuses framing and
-caching, and is rendered by Jinja2 with autoescaping, so text from an assertion can never become markup.
+caching, and is rendered by Jinja2 with autoescaping, so text from an assertion can never become markup. Pages of an
+https deployment also carry HSTS.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 FORM_TYPE = "application/x-www-form-urlencoded"
+HSTS = "max-age=31536000"
+"""One year, without includeSubDomains: samlfed cannot know that every other host of its domain serves https."""
 
 
 class FormRefused(ValueError):
@@ -26,10 +29,12 @@ class FormRefused(ValueError):
 class Pages:
     """The templates of one package (its `templates/` folder)."""
 
-    def __init__(self, package: str, *, form_action: str | None = None) -> None:
+    def __init__(self, package: str, *, form_action: str | None = None, https: bool = False) -> None:
         self.env = jinja2.Environment(loader=jinja2.PackageLoader(package, "templates"), autoescape=True, undefined=jinja2.StrictUndefined)
         self.form_action = form_action
         """CSP form-action sources, when every form of the package posts to known places ('self')."""
+        self.https = https
+        """The public URL is https: pages send Strict-Transport-Security."""
 
     def render(self, name: str, status: int = 200, headers: dict[str, str] | None = None, *, form_action: str | None = None, **values: Any) -> HTMLResponse:
         """`form_action` overrides the package's form-action sources for this page."""
@@ -44,9 +49,11 @@ class Pages:
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
+            **({"Strict-Transport-Security": HSTS} if self.https else {}),
             **(headers or {}),
         }
-        return HTMLResponse(html, status_code=status, headers=page_headers)
+        # Text that is not Unicode (a lone surrogate from some JSON) becomes "?" rather than failing the response.
+        return HTMLResponse(html.encode("utf-8", "replace"), status_code=status, headers=page_headers)
 
 
 def tokens_match(presented: str, expected: str) -> bool:

@@ -72,6 +72,7 @@ def test_browser_method_hands_the_response_to_the_loopback_listener(demo: dict, 
         line = process.stderr.readline()
         url = re.search(r"Sign in in your browser: (\S+)", line).group(1)
         assert url.startswith(f"{demo['url']}/saml/cli?port=")
+        code = re.search(r"Check that your browser shows the code ([A-Z2-7]{4}-[A-Z2-7]{4}), then press Send", process.stderr.readline()).group(1)
         executable = shutil.which("chromium")
         assert executable
         with sync_playwright() as playwright:
@@ -82,6 +83,9 @@ def test_browser_method_hands_the_response_to_the_loopback_listener(demo: dict, 
             page.fill("input[name=username]", "alice")
             page.fill("input[name=password]", demo["passwords"]["alice"])
             page.click("button[type=submit]")
+            page.wait_for_selector("#verification-code")
+            assert page.text_content("#verification-code") == code  # what the user compares with the terminal
+            page.click("#send")
             page.wait_for_selector("text=You can close this window")
             browser.close()
         _, errors = process.communicate(timeout=60)

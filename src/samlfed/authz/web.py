@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,18 +19,27 @@ log = logging.getLogger("samlfed.authz")
 MAX_BODY = 64_000
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON escaped to ASCII: any text the body or a message carries (even a lone surrogate) encodes, so an
+    answer can never fail to render."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def authz_routes(ctx: ServiceContext) -> list[BaseRoute]:
     async def authorize(request: Request) -> Response:
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")
         service = verify_authz_key(ctx, presented.strip()) if scheme.lower() == "bearer" else None
         if service is None:
-            return JSONResponse({"error": {"code": "InvalidAuthorizationKey", "message": "A valid authorization key is required (Authorization: Bearer sfk_…)."}},
-                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            return AsciiJSONResponse({"error": {"code": "InvalidAuthorizationKey", "message": "A valid authorization key is required (Authorization: Bearer sfk_…)."}},
+                                     status_code=401, headers={"WWW-Authenticate": "Bearer"})
         try:
             answer = decide(ctx, parse_body(await bounded_body(request, MAX_BODY)))
         except (BadAuthzRequest, FormRefused) as exc:
-            return JSONResponse({"error": {"code": "BadRequest", "message": str(exc)}}, status_code=400)
-        log.info("authz service=%s principal=%s decision=%s", service, answer.get("principal", {}).get("arn"), answer["decision"])
-        return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+            return AsciiJSONResponse({"error": {"code": "BadRequest", "message": str(exc)}}, status_code=400)
+        # %r: the principal ARN is the caller's text; repr keeps it on one line
+        log.info("authz service=%r principal=%r decision=%s", service, answer.get("principal", {}).get("arn"), answer["decision"])
+        return AsciiJSONResponse(answer, headers={"Cache-Control": "no-store"})
 
     return [Route("/authz/v1/authorize", authorize, methods=["POST"])]

@@ -69,7 +69,8 @@ def get_signin_token(ctx: ServiceContext, session_json: str, session_duration: s
         opened = ctx.open_session(access_key_id, token)
     except InvalidSessionToken:
         raise FederationError("The security token included in the request is invalid.", 403) from None
-    if not hmac.compare_digest(opened.secret_access_key.encode(), secret.encode()):
+    # surrogatepass: any text compares (parse_json refuses lone surrogates; this must not fail if one got here)
+    if not hmac.compare_digest(opened.secret_access_key.encode(), secret.encode("utf-8", "surrogatepass")):
         raise FederationError("The security token included in the request is invalid.", 403)
     claims = opened.claims
     if claims.expires_at <= now.timestamp():

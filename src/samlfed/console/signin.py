@@ -135,7 +135,8 @@ def make_offer(
         try:
             verified_by.append((provider, validate(saml_response, provider_trust(provider), now=now, settings=ctx.settings)))
         except SamlValidationError as error:
-            log.info("console sign-in rejected provider=%s check=%s reason=%s", arn, error.check_id, error.message)
+            # %r: the ARN and the reason can quote the unverified document; repr keeps each on one log line
+            log.info("console sign-in rejected provider=%r check=%s reason=%r", arn, error.check_id, error.message)
             first_failure = first_failure or SignInRefused(error.aws.message, check=CHECKS[error.check_id].title, hint=error.hint)
     if not verified_by:
         raise first_failure or SignInRefused(INVALID_RESPONSE, hint="No SAML provider named in the Role attribute accepts this response.")
@@ -152,7 +153,7 @@ def make_offer(
             try:
                 admitted[pair.role_arn] = admit_role(ctx, provider_verified, provider, pair.role_arn, now)
             except ServiceError:
-                log.info("console sign-in: role not offered role=%s provider=%s", pair.role_arn, provider.arn)
+                log.info("console sign-in: role not offered role=%r provider=%s", pair.role_arn, provider.arn)
                 continue
             account_id = provider.account_id
             if account_id not in aliases:
@@ -208,7 +209,7 @@ def sign_in(ctx: ServiceContext, offer: SignInOffer, role_arn: str, now: datetim
     console_seconds = console_lifetime(admitted.verified, now)
     # The role's MaxSessionDuration does not bound console sessions (AWS), but it does bound API credentials.
     credentials = mint(ctx, admitted, min(console_seconds, admitted.role.max_session_duration), now)
-    log.info("console sign-in subject=%s role=%s seconds=%d", admitted.verified.response.name_id, role_arn, console_seconds)
+    log.info("console sign-in subject=%r role=%s seconds=%d", admitted.verified.response.name_id, role_arn, console_seconds)
     return ConsoleGrant(credentials, int(now.timestamp()) + console_seconds, admitted)
 
 

@@ -1,15 +1,18 @@
 """samlfed as a SAML service provider: its metadata, its signing key and the AuthnRequests of SP-initiated
 console sign-in.
 
-Request IDs are self-contained: the issue time sealed under the master key. Any node can tell that an
-`InResponseTo` names a request this deployment sent, and how old it is, without storing the request; the
-store then records its one use.
+Request IDs are self-contained: the issue time (and, for a command-line sign-in, a digest of the RelayState the
+request carried) sealed under the master key. Any node can tell that an `InResponseTo` names a request this
+deployment sent, how old it is and which RelayState must come back with its answer, without storing the request;
+the store then records its one use.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import struct
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -98,22 +101,49 @@ def sp_metadata(entity_id: str, acs_url: str, signing: IdpSigner | None = None) 
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
-def new_request_id(master: MasterKey, now: datetime) -> str:
-    sealed = master.seal(struct.pack(">Q", int(now.timestamp())), context=_REQUEST_CONTEXT)
+def _relay_digest(relay_state: str) -> bytes:
+    return hashlib.sha256(relay_state.encode()).digest()[:16]
+
+
+def new_request_id(master: MasterKey, now: datetime, *, bound_relay_state: str | None = None) -> str:
+    """`bound_relay_state`: the answer is accepted only with exactly this RelayState (see relay_state_matches)."""
+    plain = struct.pack(">Q", int(now.timestamp())) + (_relay_digest(bound_relay_state) if bound_relay_state is not None else b"")
+    sealed = master.seal(plain, context=_REQUEST_CONTEXT)
     return _REQUEST_PREFIX + base64.urlsafe_b64encode(sealed).decode().rstrip("=")
 
 
-def request_issued_at(master: MasterKey, request_id: str) -> datetime | None:
-    """When this deployment issued `request_id`, or None if it never did (a request of someone else's, or forged)."""
+def _open_request(master: MasterKey, request_id: str) -> tuple[datetime, bytes | None] | None:
     if not request_id.startswith(_REQUEST_PREFIX) or len(request_id) > 100:
         return None
     encoded = request_id[len(_REQUEST_PREFIX):]
     try:
         plain = master.unseal(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)), context=_REQUEST_CONTEXT)
-        (seconds,) = struct.unpack(">Q", plain)
+        (seconds,) = struct.unpack(">Q", plain[:8])
     except (binascii.Error, ValueError, MasterKeyError, struct.error):
         return None
-    return datetime.fromtimestamp(seconds, UTC)
+    if len(plain) not in (8, 24):
+        return None
+    return datetime.fromtimestamp(seconds, UTC), plain[8:] or None
+
+
+def request_issued_at(master: MasterKey, request_id: str) -> datetime | None:
+    """When this deployment issued `request_id`, or None if it never did (a request of someone else's, or forged)."""
+    opened = _open_request(master, request_id)
+    return opened[0] if opened else None
+
+
+def relay_state_matches(master: MasterKey, request_id: str | None, relay_state: str) -> bool:
+    """Whether `relay_state` may come back with an answer to `request_id`: a request bound to a RelayState
+    takes only that one; an unbound request (or an unsolicited answer) takes any."""
+    opened = _open_request(master, request_id) if request_id else None
+    bound = opened[1] if opened else None
+    return bound is None or hmac.compare_digest(bound, _relay_digest(relay_state))
+
+
+def request_is_bound(master: MasterKey, request_id: str | None) -> bool:
+    """Whether `request_id` is a request of ours that was bound to a RelayState."""
+    opened = _open_request(master, request_id) if request_id else None
+    return bool(opened and opened[1])
 
 
 def authn_request_url(

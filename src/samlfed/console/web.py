@@ -6,7 +6,6 @@ import base64
 import hmac
 import json
 import logging
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,39 +23,46 @@ from ..sts.credentials import InvalidSessionToken, OpenedSession
 from ..timestamps import aws_timestamp
 from .destinations import CONSOLE_HOME, console_destination
 from .federation import FederationError, get_signin_token, redeem_signin_token
+from .handoff import CLI_RELAY, verification_code
 from .sessions import COOKIE, ConsoleState, create_session, end_session, load_session
 from .signin import INVALID_RESPONSE, ConsoleGrant, SignInOffer, SignInRefused, make_offer, sign_in, use_request_once
-from .sp import BINDING_HTTP_REDIRECT, authn_request_url, new_request_id, service_provider_key, sp_metadata
+from .sp import (
+    BINDING_HTTP_REDIRECT,
+    authn_request_url,
+    new_request_id,
+    relay_state_matches,
+    request_is_bound,
+    service_provider_key,
+    sp_metadata,
+)
 
 log = logging.getLogger("samlfed.console")
 MAX_ACS_FORM_BYTES = 400_000
 """A 100,000-character SAMLResponse, percent-encoded, fits with room to spare."""
 MAX_RELAY_STATE = 2048
 PAGE_EXPIRED = "The page expired. Go back to the console and try again."
-CLI_RELAY = re.compile(r"samlfed-cli:(?P<port>\d{4,5}):(?P<state>[A-Za-z0-9_-]{16,64})", re.ASCII)
-"""RelayState of a `samlfed login --method browser` sign-in: the loopback port and the client's state value."""
-
-_pages = Pages("samlfed.console", form_action="'self'")
 
 
 def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
     base = settings.base_url
     acs_url = f"{base}/saml"
     secure = base.startswith("https://")
+    pages = Pages("samlfed.console", form_action="'self'", https=secure)
     csrf_key = ctx.master.derive("console chooser csrf")
     signing = service_provider_key(ctx) if settings.sign_authn_requests else None
 
-    def chooser_csrf(assertion_id: str) -> str:
-        """Bound to the assertion ID: a chooser page only signs in with the response it was built from."""
-        return hmac.new(csrf_key, assertion_id.encode(), "sha256").hexdigest()[:32]
+    def chooser_csrf(assertion_id: str, action: str) -> str:
+        """Bound to the assertion ID and the ACS path: a chooser page only signs in with the response it was built
+        from, at the endpoint (and so with the provider restriction) it was served from."""
+        return hmac.new(csrf_key, f"{action}\0{assertion_id}".encode(), "sha256").hexdigest()[:32]
 
     def refused(exc: SignInRefused | FederationError | FormRefused, status: int | None = None) -> Response:
         if isinstance(exc, SignInRefused):
-            return _pages.render(
+            return pages.render(
                 "error.html", exc.status, heading="Sign-in failed",
                 message=exc.message, check=exc.check, hint=exc.hint, show_logout=exc.message == INVALID_RESPONSE,
             )
-        return _pages.render("error.html", status or getattr(exc, "status", 400), heading="Request refused", message=str(exc), check=None, hint=None, show_logout=False)
+        return pages.render("error.html", status or getattr(exc, "status", 400), heading="Request refused", message=str(exc), check=None, hint=None, show_logout=False)
 
     def start_session(state: ConsoleState, destination: str, status: int = 303) -> Response:
         cookie = create_session(ctx, state)
@@ -73,7 +79,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             "invalid_accounts": [], "foreign_accounts": [], "problems": list(offer.problems), "policy": "",
         }
         encoded = base64.b64encode(json.dumps(data).encode()).decode()
-        return _pages.render(
+        return pages.render(
             "chooser.html", accounts=accounts, problems=offer.problems, saml_response=offer.saml_response,
             relay_state=relay_state, csrf=csrf, action=action, data=encoded, auto_submit=auto_submit and len(offer.choices) == 1,
         )
@@ -84,22 +90,33 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         except FormRefused as exc:
             return refused(exc)
         saml_response = form.get("SAMLResponse", "")
-        relay_state = form.get("RelayState", "")[:MAX_RELAY_STATE]
+        relay_state = form.get("RelayState", "")
+        if len(relay_state) > MAX_RELAY_STATE:  # refused, not shortened: a cut deep link is not the one asked for
+            relay_state = ""
+        uuid = request.path_params.get("uuid")
+        action = "/saml" if uuid is None else f"/saml/acs/{uuid}"  # the chooser posts back where it came from
         if not saml_response:
             return refused(SignInRefused(INVALID_RESPONSE, hint="The post carries no SAMLResponse."))
         now = ctx.clock()
         try:
             offer = make_offer(
                 ctx, saml_response, now, require_sp_initiated=settings.require_sp_initiated,
-                only_provider_uuid=request.path_params.get("uuid"),
+                only_provider_uuid=uuid,
             )
+            # A request made for a command-line sign-in carries its RelayState sealed in its ID: only that one
+            # comes back with its answer, and a CLI RelayState comes back only with such an answer.
             cli = CLI_RELAY.fullmatch(relay_state)
+            if (cli and not request_is_bound(ctx.master, offer.request_id)) or not relay_state_matches(ctx.master, offer.request_id, relay_state):
+                raise SignInRefused(
+                    "A command-line sign-in must start at the samlfed login command.", hint="Run samlfed login --method browser again.",
+                )
             if cli:
                 return hand_to_cli(offer, int(cli.group("port")), cli.group("state"), now)
             role_arn = form.get("roleIndex")
+            csrf = chooser_csrf(offer.assertion_id, action)
             if not role_arn:
-                return chooser(offer, relay_state, action="/saml", csrf=chooser_csrf(offer.assertion_id), auto_submit=settings.console_auto_sign_in)
-            if not tokens_match(form.get("csrf", ""), chooser_csrf(offer.assertion_id)):
+                return chooser(offer, relay_state, action=action, csrf=csrf, auto_submit=settings.console_auto_sign_in)
+            if not tokens_match(form.get("csrf", ""), csrf):
                 return refused(SignInRefused("The role chooser expired or did not come from this site.", status=403, hint="Sign in again from your identity provider."))
             grant = sign_in(ctx, offer, role_arn, now)
         except SignInRefused as exc:
@@ -108,27 +125,29 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         return start_session(state, console_destination(relay_state, base) or CONSOLE_HOME)
 
     def hand_to_cli(offer: SignInOffer, port: int, state: str, now: datetime) -> Response:
-        """Deliver the verified response to `samlfed login` on this computer (RFC 8252-style loopback).
+        """Offer the verified response to `samlfed login` on this computer (RFC 8252-style loopback).
 
-        Only for answers to our own requests (so the flow was started at /saml/cli), used once; the client
-        checks its state value, so a page cannot push someone else's response into it."""
+        Only for answers to our own requests made at /saml/cli for this very RelayState, used once. The page never
+        submits by itself: anyone can make a /saml/cli link naming a port of theirs, so the user sends the response
+        only after checking that the page's verification code is the one their `samlfed login` printed."""
         if offer.request_id is None or not 1024 <= port <= 65535:
             return refused(SignInRefused("A command-line sign-in must start at the samlfed login command.", hint="Run samlfed login --method browser again."))
         use_request_once(ctx, offer, now)
         target = f"http://127.0.0.1:{port}/"
         roles = {label: [choice.role_arn for choice in choices] for label, choices in offer.accounts().items()}
-        return _pages.render(
-            "handoff.html", form_action=target, target=target, saml_response=offer.saml_response, state=state,
-            roles_accounts=base64.b64encode(json.dumps(roles).encode()).decode(),
+        return pages.render(
+            "handoff.html", form_action=target, target=target, port=port, code=verification_code(state),
+            saml_response=offer.saml_response, state=state, roles_accounts=base64.b64encode(json.dumps(roles).encode()).decode(),
         )
 
     async def cli_sign_in(request: Request) -> Response:
-        """Start a browser sign-in for `samlfed login`: SP-initiated, RelayState naming its loopback listener."""
+        """Start a browser sign-in for `samlfed login`: SP-initiated, RelayState naming its loopback listener and
+        sealed into the request's ID."""
         relay = f"samlfed-cli:{request.query_params.get('port', '')}:{request.query_params.get('state', '')}"
         match = CLI_RELAY.fullmatch(relay)
         if not match or not 1024 <= int(match.group("port")) <= 65535:
             return refused(FederationError("port (1024-65535) and state (16-64 URL-safe characters) are required."))
-        return start_sign_in(request, relay_state=relay)
+        return start_sign_in(request, relay_state=relay, bind_relay_state=True)
 
     def sso_url() -> str | None:
         if settings.console_provider:
@@ -147,13 +166,13 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         opened = _open(ctx, state)
         if opened is None:
             return start_sign_in(request)
-        return _pages.render("console.html", **_console_view(ctx, state, opened, request))
+        return pages.render("console.html", **_console_view(ctx, state, opened, request))
 
-    def start_sign_in(request: Request, *, relay_state: str | None = None) -> Response:
+    def start_sign_in(request: Request, *, relay_state: str | None = None, bind_relay_state: bool = False) -> Response:
         """SP-initiated sign-in: an AuthnRequest to the configured IdP, answered at /saml."""
         url = sso_url()
         if url is None:
-            return _pages.render(
+            return pages.render(
                 "signin.html", 401, heading="Sign in through your identity provider",
                 message="No identity provider is configured for console sign-in here. Open the AWS application in your identity provider's portal.",
                 link=None,
@@ -162,8 +181,9 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         if relay_state is None:
             wanted = console_destination(request.url.path + (f"?{request.url.query}" if request.url.query else ""), base)
             relay_state = wanted if wanted and wanted != CONSOLE_HOME else None
+        request_id = new_request_id(ctx.master, now, bound_relay_state=relay_state if bind_relay_state else None)
         location = authn_request_url(
-            url, entity_id=settings.sp_entity_id, acs_url=acs_url, request_id=new_request_id(ctx.master, now), now=now,
+            url, entity_id=settings.sp_entity_id, acs_url=acs_url, request_id=request_id, now=now,
             relay_state=relay_state, signing=signing,
         )
         return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
@@ -190,7 +210,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             return refused(FormRefused(PAGE_EXPIRED), 403)
         now = ctx.clock()
         if not state.saml_response or state.switch_until <= now.timestamp():
-            return _pages.render(
+            return pages.render(
                 "signin.html", heading="Sign in again to switch roles",
                 message="The sign-in response of this session can no longer be used (responses are valid for 5 minutes).",
                 link=CONSOLE_HOME if state.signed_in_via == "saml" else state.issuer_link,
@@ -210,10 +230,10 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         state = load_session(ctx, request.cookies.get(COOKIE))
         if state is None:
             return signed_out(None)
-        return _pages.render("signout.html", csrf=state.csrf)
+        return pages.render("signout.html", csrf=state.csrf)
 
     def signed_out(issuer_link: str | None) -> Response:
-        response = _pages.render(
+        response = pages.render(
             "signin.html", heading="You have signed out", message="Your console session has ended on this service.",
             link=issuer_link or CONSOLE_HOME,
         )
@@ -230,6 +250,8 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         return signed_out(state.issuer_link if state else None)
 
     async def federation(request: Request) -> Response:
+        if request.method == "HEAD":  # link checkers and previews send HEAD: it must not burn a single-use token
+            return Response(status_code=405, headers={"Allow": "GET, POST", "Cache-Control": "no-store"})
         if request.method == "POST":
             try:
                 params: dict[str, str] = await read_form(request, max_bytes=65_536)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyotp
 import yaml
@@ -102,11 +104,43 @@ def user_from_yaml(username: str, data: Any) -> User:
     )
 
 
+class TotpSteps(Protocol):
+    def accept_totp_step(self, username: str, step: int) -> bool:
+        """Record `step` as `username`'s last used one; False if it is not later than the last accepted."""
+        ...
+
+
+class ProcessTotpSteps:
+    """The last accepted TOTP step per user, in this process only: for a directory used outside a serving IdP
+    (commands, tests). The serving IdP shares the steps between its workers (state.IdpState)."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def accept_totp_step(self, username: str, step: int) -> bool:
+        with self._lock:
+            if step <= self._last.get(username, -1):
+                return False
+            self._last[username] = step
+            return True
+
+
+def totp_step(secret: str, code: str, now: float | None = None) -> int | None:
+    """The time step (RFC 6238) whose code `code` is: the current one or its neighbours (clock skew), else None."""
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(time.time() if now is None else now)
+    matches = [step for step in (current - 1, current, current + 1) if pyotp.utils.strings_equal(code.strip(), totp.generate_otp(step))]
+    return matches[-1] if matches else None  # the latest, should two steps share a code: never a reusable one
+
+
 class Directory:
     """The `users:` section of the IdP's YAML file. Reads are from memory; writes replace the file atomically."""
 
-    def __init__(self, users: dict[str, User]) -> None:
+    def __init__(self, users: dict[str, User], totp_steps: TotpSteps | None = None) -> None:
         self.users = users
+        self.totp_steps: TotpSteps = totp_steps or ProcessTotpSteps()
+        """Where used TOTP steps are remembered; the serving IdP puts its shared state here."""
 
     def get(self, username: str) -> User | None:
         return self.users.get(username)
@@ -135,8 +169,12 @@ class Directory:
             return None, False
         if user.totp_secret and not totp_code:
             return None, True
-        if user.totp_secret and not pyotp.TOTP(user.totp_secret).verify((totp_code or "").strip(), valid_window=1):
-            return None, False
+        if user.totp_secret:
+            # A code is accepted once, and never after a later one (RFC 6238 §5.2): a code seen by someone else
+            # (shoulder, phishing proxy, log) cannot sign in again.
+            step = totp_step(user.totp_secret, totp_code or "")
+            if step is None or not self.totp_steps.accept_totp_step(user.username, step):
+                return None, False
         return user, False
 
 

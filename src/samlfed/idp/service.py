@@ -13,6 +13,7 @@ from .config import IdpConfig, ServiceProvider, load_config
 from .directory import User
 from .keys import KeyStore
 from .presets import EMAIL
+from .state import STATE_FILE, IdpState
 from .throttle import LoginThrottle
 
 BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
@@ -26,6 +27,8 @@ class IdentityProvider:
         self.base_url = base_url.rstrip("/")
         self.keys = KeyStore(key_dir)
         self.throttle = LoginThrottle()
+        self.state = IdpState(config_path.parent / STATE_FILE)
+        """Shared by every worker: session generations and used TOTP steps."""
         self._config: IdpConfig | None = None
         self._stamp: int | None = None
 
@@ -35,6 +38,7 @@ class IdentityProvider:
         stamp = self.config_path.stat().st_mtime_ns if self.config_path.exists() else 0
         if self._config is None or stamp != self._stamp:
             self._config = load_config(self.config_path)
+            self._config.directory.totp_steps = self.state
             self._stamp = stamp
         return self._config
 

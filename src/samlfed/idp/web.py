@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import logging
 import secrets
 from pathlib import Path
@@ -31,13 +32,6 @@ SESSION_SECONDS = 8 * 3600
 GENERIC_LOGIN_ERROR = "The user name, password or one-time code is not right, or the account is disabled."
 THROTTLED = "Too many failed sign-ins. Wait a few minutes and try again."
 
-_pages = Pages("samlfed.idp")
-
-
-def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    return _pages.render(name, status, **values)
-
-
 def _session_secret(key_dir: Path) -> str:
     return read_or_create_private(key_dir / "session.secret", lambda: secrets.token_urlsafe(48).encode()).decode().strip()
 
@@ -45,6 +39,16 @@ def _session_secret(key_dir: Path) -> str:
 def build_idp_app(idp: IdentityProvider) -> Starlette:
     base = idp.base_url
     mount_path = "/" + base.split("://", 1)[-1].split("/", 1)[1] if base.count("/") > 2 else ""
+    pages = Pages("samlfed.idp", https=base.startswith("https://"))
+    session_secret = _session_secret(idp.keys.directory)
+
+    def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        return pages.render(name, status, **values)
+
+    def credential_mark(user: User) -> str:
+        """Changes when the user's password or TOTP secret does: a session signed in with old credentials ends."""
+        material = f"{user.password_hash}\0{user.totp_secret or ''}".encode()
+        return hmac.new(session_secret.encode(), material, "sha256").hexdigest()[:32]
 
     def csrf(request: Request) -> str:
         token = request.session.get("csrf")
@@ -56,11 +60,19 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         return tokens_match(str(form.get("csrf", "")), str(request.session.get("csrf", "")))
 
     def current_user(request: Request) -> User | None:
+        """The signed-in user. The cookie alone is not enough: its generation must still be current (sign-out
+        ends it on every worker) and the user's credentials unchanged since it was made."""
         username = request.session.get("user")
         if not username:
             return None
         user = idp.config.directory.get(username)
-        return None if user is None or user.disabled else user
+        if user is None or user.disabled:
+            return None
+        if request.session.get("generation") != idp.state.session_generation(user.username):
+            return None
+        if not tokens_match(str(request.session.get("mark", "")), credential_mark(user)):
+            return None
+        return user
 
     def refused(message: str, status: int = 400) -> HTMLResponse:
         return _page("error.html", status, message=message)
@@ -70,7 +82,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         if sp is None or pending["acs"] not in sp.acs_urls:
             return refused("The application is no longer configured.")
         saml_response = idp.issue(user, sp, pending["acs"], in_response_to=pending.get("request_id"))
-        log.info("issued response user=%s sp=%s acs=%s", user.username, sp.key, pending["acs"])
+        log.info("issued response user=%s sp=%r acs=%r", user.username, sp.key, pending["acs"])
         return _page("autopost.html", sp_name=sp.display_name, acs_url=pending["acs"], saml_response=saml_response, relay_state=pending.get("relay"))
 
     async def form_of(request: Request) -> dict[str, str]:
@@ -98,18 +110,18 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
             return _page("login.html", status, base=base, csrf=csrf(request), error=message, pending=None, entity_id=idp.entity_id)
 
         if idp.throttle.blocked(username, address):
-            log.info("login throttled user=%r address=%s", username, address)
+            log.info("login throttled user=%r address=%r", username, address)
             return again(THROTTLED, 429)
         user = idp.config.directory.authenticate(username, str(form.get("password", "")), str(form.get("otp", "")) or None)
         if user is None:
             idp.throttle.failed(username, address)
-            log.info("login failed user=%r address=%s", username, address)
+            log.info("login failed user=%r address=%r", username, address)
             return again(GENERIC_LOGIN_ERROR, 401)
         idp.throttle.succeeded(username)
         pending = request.session.pop("pending", None)
         request.session.clear()
-        request.session["user"] = user.username
-        log.info("login user=%s address=%s", user.username, address)
+        request.session.update(user=user.username, generation=idp.state.session_generation(user.username), mark=credential_mark(user))
+        log.info("login user=%s address=%r", user.username, address)
         if pending:
             return autopost(user, pending)
         return RedirectResponse(f"{mount_path}/", status_code=303)
@@ -117,6 +129,10 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
     async def logout(request: Request) -> Response:
         form = await form_of(request)
         if csrf_ok(request, form):
+            user = current_user(request)
+            if user is not None:  # end it server-side too: a copy of the cookie must not outlive the sign-out
+                idp.state.end_sessions(user.username)
+                log.info("logout user=%s", user.username)
             request.session.clear()
         return RedirectResponse(f"{mount_path}/login", status_code=303)
 
@@ -161,7 +177,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
                 raise RequestRefused("RelayState is too long")
             request_info: AuthnRequest = parse_authn_request(idp.config, str(saml_request), binding=binding, raw_query=request.url.query)
         except RequestRefused as exc:
-            log.info("AuthnRequest refused: %s", exc)
+            log.info("AuthnRequest refused: %r", str(exc))  # %r: the reason quotes the request's own text
             return refused(str(exc))
         pending = {"sp": request_info.sp.key, "acs": request_info.acs_url, "request_id": request_info.id, "relay": relay}
         user = current_user(request)
@@ -190,11 +206,11 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
             return fault("Client", "A one-time code is required: send it in the X-Samlfed-OTP header.", 401, otp=True)
         if user is None:
             idp.throttle.failed(username, address)
-            log.info("ECP login failed user=%r address=%s", username, address)
+            log.info("ECP login failed user=%r address=%r", username, address)
             return fault("Client", GENERIC_LOGIN_ERROR, 401)
         idp.throttle.succeeded(username)
         xml = idp.issue_xml(user, request_info.sp, request_info.acs_url, in_response_to=request_info.id)
-        log.info("issued ECP response user=%s sp=%s", user.username, request_info.sp.key)
+        log.info("issued ECP response user=%s sp=%r", user.username, request_info.sp.key)
         return Response(response_envelope(xml, request_info.acs_url), media_type=SOAP_CONTENT_TYPE)
 
     routes = [
@@ -209,7 +225,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
     ]
     session = Middleware(
         SessionMiddleware,
-        secret_key=_session_secret(idp.keys.directory),
+        secret_key=session_secret,
         session_cookie="samlfed_idp",
         max_age=SESSION_SECONDS,
         path=mount_path or "/",

@@ -1,5 +1,6 @@
 """`--method browser`: the user signs in in their own browser; samlfed hands the response to a one-shot listener
-on 127.0.0.1 (the loopback pattern of RFC 8252), which accepts it only with the state value it made."""
+on 127.0.0.1 (the loopback pattern of RFC 8252), which accepts it only with the state value it made. The browser
+sends it only when the user presses Send after comparing the page's verification code with the one printed here."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qsl, urlencode
 
+from ..console.handoff import verification_code
 from ..jsoninput import parse_json
 
 MAX_BODY = 1_000_000
@@ -67,6 +69,7 @@ def browser_login(endpoint: str, *, open_browser: bool, tell: Callable[[str], No
     try:
         url = f"{endpoint.rstrip('/')}/saml/cli?" + urlencode({"port": server.server_address[1], "state": state})
         tell(f"Sign in in your browser: {url}")
+        tell(f"Check that your browser shows the code {verification_code(state)}, then press Send.")
         if open_browser and not webbrowser.open(url):
             tell("(no browser could be opened: open the URL above yourself)")
         if not arrived.wait(timeout):

@@ -1,0 +1,122 @@
+"""IdP sessions end server-side (sign-out, credential change) on every worker; a TOTP code signs in once; log
+lines cannot be forged through a request; https deployments send HSTS."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+import zlib
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pyotp
+from demo_stack import forms, login
+from servers import app_in_thread
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+
+from samlfed.config import Settings
+from samlfed.idp.directory import hash_password, load_users, read_yaml, write_yaml
+from samlfed.idp.service import IdentityProvider
+from samlfed.idp.web import build_idp_app
+from samlfed.server import build_context, build_server_app
+
+
+def _another_worker(demo: dict) -> Starlette:
+    """The IdP as a second worker process builds it: its own objects over the same IdP directory."""
+    idp = demo["idp"]
+    app = build_idp_app(IdentityProvider(idp.config_path, idp.keys.directory, idp.base_url))
+    return Starlette(routes=[Route("/healthz", lambda _: PlainTextResponse("ok")), Mount("/idp", app=app)])
+
+
+def _portal_status(url: str, cookie: str) -> int:
+    with httpx.Client(cookies={"samlfed_idp": cookie}) as replay:
+        return replay.get(f"{url}/idp/").status_code
+
+
+def test_sign_out_ends_the_session_even_for_a_copy_of_the_cookie_on_any_worker(demo: dict) -> None:
+    with httpx.Client() as browser:
+        login(demo, browser, "alice")
+        portal = browser.get(f"{demo['url']}/idp/")
+        cookie = browser.cookies["samlfed_idp"]
+        with httpx.Client() as elsewhere:  # the same user in another browser
+            login(demo, elsewhere, "alice")
+            other_cookie = elsewhere.cookies["samlfed_idp"]
+        with app_in_thread(_another_worker(demo)) as worker:
+            assert _portal_status(demo["url"], cookie) == 200 and _portal_status(worker, cookie) == 200
+            logout = next(f for f in forms(portal) if (f["action"] or "").endswith("/logout"))
+            browser.post(logout["action"], data=logout["fields"])
+            assert _portal_status(worker, cookie) == 303
+    assert _portal_status(demo["url"], cookie) == 303
+    assert _portal_status(demo["url"], other_cookie) == 303  # sign-out ends every session of the user
+    with httpx.Client() as browser:  # signing in again works
+        login(demo, browser, "alice")
+        assert browser.get(f"{demo['url']}/idp/").status_code == 200
+
+
+def test_a_password_change_ends_the_sessions_made_with_the_old_one(demo: dict) -> None:
+    with httpx.Client() as browser:
+        login(demo, browser, "bob")
+        cookie = browser.cookies["samlfed_idp"]
+    assert _portal_status(demo["url"], cookie) == 200
+    config = read_yaml(demo["idp"].config_path)
+    config["users"]["bob"]["password_hash"] = hash_password(demo["passwords"]["bob"])  # `idp users passwd` (same text, new hash)
+    write_yaml(demo["idp"].config_path, config)
+    assert _portal_status(demo["url"], cookie) == 303
+
+
+def test_a_totp_code_signs_in_once_on_the_web_on_ecp_and_on_another_worker(demo: dict) -> None:
+    secret, password = demo["totp"]["admin"], demo["passwords"]["admin"]
+    code = pyotp.TOTP(secret).now()
+    with httpx.Client() as browser:
+        assert login(demo, browser, "admin", otp=code).status_code == 303
+    with httpx.Client() as thief:
+        assert login(demo, thief, "admin", otp=code).status_code == 401
+    envelope = (b'<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body>'
+                b'<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" '
+                b'ID="_ecp-totp" Version="2.0" IssueInstant="' + f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}".encode() + b'" '
+                b'ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:PAOS"><saml:Issuer>urn:amazon:webservices</saml:Issuer>'
+                b"</samlp:AuthnRequest></S:Body></S:Envelope>")
+    ecp = httpx.post(f"{demo['url']}/idp/ecp", content=envelope, auth=("admin", password), headers={"X-Samlfed-OTP": code})
+    assert ecp.status_code == 401
+    worker = demo["idp"].__class__(demo["idp"].config_path, demo["idp"].keys.directory, demo["idp"].base_url)
+    assert worker.config.directory.authenticate("admin", password, code) is None
+
+
+def test_a_directory_outside_the_server_refuses_reuse_and_takes_a_later_code() -> None:
+    secret = pyotp.random_base32()
+    directory = load_users({"grace": {"password_hash": hash_password("grace's password"), "totp_secret": secret}})
+    now = pyotp.TOTP(secret).now()
+    assert directory.authenticate("grace", "grace's password", now) is not None
+    assert directory.authenticate("grace", "grace's password", now) is None
+    later = pyotp.TOTP(secret).at(time.time() + 30)
+    assert directory.authenticate("grace", "grace's password", later) is not None
+    assert directory.authenticate("grace", "grace's password", now) is None  # never one before the last accepted
+
+
+def test_request_text_cannot_forge_a_log_line(demo: dict, caplog) -> None:  # type: ignore[no-untyped-def]
+    forged = "https://evil.example/sp\n2030-01-01 00:00:00,000 INFO samlfed.idp login user=admin address='10.0.0.1'"
+    xml = (f'<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" '
+           f'ID="_forge" Version="2.0" IssueInstant="{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"><saml:Issuer>{forged}</saml:Issuer></samlp:AuthnRequest>').encode()
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    query = urlencode({"SAMLRequest": base64.b64encode(compressor.compress(xml) + compressor.flush()).decode()})
+    with caplog.at_level(logging.INFO, logger="samlfed.idp"):
+        assert httpx.get(f"{demo['url']}/idp/sso?{query}").status_code == 400
+        deadline = time.monotonic() + 5
+        while not [r for r in caplog.records if "AuthnRequest refused" in r.getMessage()] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    lines = [r.getMessage() for r in caplog.records if "AuthnRequest refused" in r.getMessage()]
+    assert lines and all("\n" not in line and "\r" not in line for line in lines), lines
+    assert "evil.example" in lines[0]
+
+
+def test_idp_pages_send_hsts_behind_https(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, public_url="https://idp.example.test", with_idp=True)
+    with app_in_thread(build_server_app(settings, build_context(settings))) as url:
+        answers = [httpx.get(f"{url}/idp/login"), httpx.get(f"{url}/idp/sso")]
+    for answer in answers:
+        assert answer.headers["strict-transport-security"] == "max-age=31536000"
