@@ -64,8 +64,9 @@ class ServiceContext:
     def _load_ring(self) -> KeyRing:
         stored = self.store.list_server_keys()
         if not stored:
+            # First start: only one node's ring may be stored; every node, the first too, uses what was stored.
             ring = KeyRing.generate()
-            self._save(ring, ring.active)
+            self.store.add_first_server_key(self._sealed(ring, ring.active))
             stored = self.store.list_server_keys()
         keys = {k.key_id: self.master.unseal(k.sealed_key, context=f"server key {k.key_id}") for k in stored}
         active = next((k.key_id for k in reversed(stored) if k.active), stored[-1].key_id)
@@ -79,5 +80,8 @@ class ServiceContext:
             return ring
 
     def _save(self, ring: KeyRing, key_id: str) -> None:
+        self.store.add_server_key(self._sealed(ring, key_id))
+
+    def _sealed(self, ring: KeyRing, key_id: str) -> ServerKey:
         sealed = self.master.seal(ring.keys[key_id], context=f"server key {key_id}")
-        self.store.add_server_key(ServerKey(key_id, sealed, key_id == ring.active, self.clock()))
+        return ServerKey(key_id, sealed, key_id == ring.active, self.clock())

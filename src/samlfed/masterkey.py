@@ -35,15 +35,34 @@ class MasterKey:
 
     @classmethod
     def load(cls, data_dir: Path | None) -> MasterKey:
+        """The key from `SAMLFED_MASTER_KEY`, else `<data-dir>/master.key` (created on first start).
+
+        MasterKeyError when both are there and differ: the variable must not silently stand in for the file's key.
+        OSError when the file cannot be read or made."""
         encoded = os.environ.get(ENV)
         if encoded:
             try:
-                return cls(base64.b64decode(encoded, validate=True))
-            except (binascii.Error, ValueError):
+                key = cls(base64.b64decode(encoded, validate=True))
+            except (binascii.Error, ValueError, MasterKeyError):
                 raise MasterKeyError(f"{ENV} is not base64 of 32 bytes") from None
+            if data_dir is not None:
+                key._require_same_as(data_dir / "master.key")
+            return key
         if data_dir is None:
             raise MasterKeyError(f"set {ENV} (a database URL was given, so there is no data directory to keep it in)")
-        return cls(read_or_create_private(data_dir / "master.key", lambda: secrets.token_bytes(32)))
+        path = data_dir / "master.key"
+        try:
+            return cls(read_or_create_private(path, lambda: secrets.token_bytes(32)))
+        except MasterKeyError:
+            raise MasterKeyError(f"{path} does not hold a 32-byte key") from None
+
+    def _require_same_as(self, path: Path) -> None:
+        try:
+            stored = path.read_bytes()
+        except FileNotFoundError:
+            return
+        if not hmac.compare_digest(stored, self._key):
+            raise MasterKeyError(f"{ENV} is not the key in {path}: unset one of them, or make them the same")
 
     def derive(self, purpose: str) -> bytes:
         """A 32-byte key for one purpose (HMAC keys for CSRF tokens and the like), the same on every node."""

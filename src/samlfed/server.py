@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 
 from starlette.routing import BaseRoute, Mount
@@ -13,30 +15,65 @@ from .api.app import QueryApi, build_app
 from .authz.web import authz_routes
 from .config import Settings
 from .console.web import console_routes
-from .context import ServiceContext
-from .masterkey import MasterKey
+from .context import ServiceContext, utc_now
+from .masterkey import MasterKey, MasterKeyError
 from .saml import ValidationSettings
-from .store import SqlStore
+from .store import SqlStore, StoreUnavailable
+from .store.opening import open_store
 
 
 def prepare_data_dir(path: Path) -> None:
-    """The data directory holds the database and the master key: owner-only access."""
-    path.mkdir(parents=True, exist_ok=True)
+    """The data directory holds the database and the master key. One samlfed creates is owner-only; an existing
+    one keeps its mode (it may be shared, e.g. 1777), since the files samlfed puts in it are 0600 themselves."""
+    try:
+        path.mkdir(parents=True)
+    except FileExistsError:
+        if not path.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path)) from None
+        return
     os.chmod(path, 0o700)
 
 
+def _create_private(path: Path) -> None:
+    """Create an empty `path` with mode 0600 unless it exists: SQLite would create the database (and its WAL
+    files, which take the database's mode) under the umask."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def _open_store(settings: Settings, now: datetime) -> tuple[SqlStore, MasterKey]:
+    """The store and the master key, checked against each other; StoreUnavailable (samlfed.store) for whatever
+    stops them from opening, with a message for the operator."""
+    data_dir = settings.data_dir
+    if data_dir is not None:
+        try:
+            prepare_data_dir(data_dir)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot use the data directory {data_dir}: {exc.strerror or exc}") from exc
+    try:
+        master = MasterKey.load(data_dir)
+    except MasterKeyError as exc:
+        raise StoreUnavailable(f"cannot load the master key: {exc}") from exc
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot load the master key from {exc.filename or data_dir}: {exc.strerror or exc}") from exc
+    if data_dir is not None and not settings.database_url:
+        database = data_dir / "samlfed.db"
+        try:
+            _create_private(database)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create the database {database}: {exc.strerror or exc}") from exc
+    return open_store(settings.store_url(), master, now=now), master
+
+
 def build_context(settings: Settings) -> ServiceContext:
-    if settings.data_dir is not None:
-        prepare_data_dir(settings.data_dir)
-    store = SqlStore.open(settings.store_url())
-    if settings.data_dir is not None and not settings.database_url:
-        database = settings.data_dir / "samlfed.db"
-        if database.exists():
-            os.chmod(database, 0o600)
+    """The service context; raises samlfed.store.StoreUnavailable when the store cannot be opened."""
+    store, master = _open_store(settings, utc_now())
     base = settings.base_url
     validation = ValidationSettings().accepting(audiences=[base, f"{base}/saml", settings.sp_entity_id], acs_urls=[f"{base}/saml"])
     return ServiceContext(
-        store=store, master=MasterKey.load(settings.data_dir), settings=validation,
+        store=store, master=master, settings=validation,
         strict_replay=settings.strict_replay, identity_cache_seconds=settings.identity_cache_seconds,
     )
 

@@ -6,11 +6,13 @@ from .records import (
     AlreadyExists,
     Conflict,
     ManagedPolicy,
+    MasterKeyMismatch,
     NotFound,
     Role,
     SamlProvider,
     ServerKey,
     StoreError,
+    StoreUnavailable,
     Tag,
 )
 from .sql import SqlStore
@@ -21,11 +23,13 @@ __all__ = [
     "AlreadyExists",
     "Conflict",
     "ManagedPolicy",
+    "MasterKeyMismatch",
     "NotFound",
     "Role",
     "SamlProvider",
     "ServerKey",
     "SqlStore",
     "StoreError",
+    "StoreUnavailable",
     "Tag",
 ]

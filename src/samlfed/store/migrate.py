@@ -6,7 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
+
+from .locking import exclusive
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -18,5 +21,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to head, one process at a time: nodes starting together on a fresh store would otherwise
+    each create the tables. Alembic reads the current revision after the lock is held, so a node that waited
+    finds the work done."""
+    with exclusive(engine) as connection:
+        command.upgrade(alembic_config(connection), "head")

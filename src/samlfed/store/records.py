@@ -22,6 +22,15 @@ class Conflict(StoreError):
     """The entity is still in use (e.g. a role that has inline policies)."""
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be opened (data directory, database, master key): the message says why, for the operator,
+    and holds no secret. Not a StoreError: it is no client's mistake and must never map to an AWS error."""
+
+
+class MasterKeyMismatch(StoreUnavailable):
+    """The master key does not unseal what the database holds: using it would mix keys in one database."""
+
+
 @dataclass(frozen=True)
 class Account:
     account_id: str

@@ -13,13 +13,27 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, insert, or_, select, update
+from alembic.util.exc import CommandError
+from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, insert, make_url, or_, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from . import schema as t
+from .locking import exclusive
 from .migrate import upgrade
-from .records import AccessKey, Account, AlreadyExists, Conflict, ManagedPolicy, NotFound, Role, SamlProvider, ServerKey, Tag
+from .records import (
+    AccessKey,
+    Account,
+    AlreadyExists,
+    Conflict,
+    ManagedPolicy,
+    NotFound,
+    Role,
+    SamlProvider,
+    ServerKey,
+    StoreUnavailable,
+    Tag,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,9 +65,9 @@ def _redemption(issuer: str, assertion_id: str, role_arn: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL needs a lock another process may hold
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 
 
@@ -63,6 +77,21 @@ def create_store_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _describe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (SQLAlchemyError, ValueError):
+        return "(a URL that does not parse)"
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own first line (SQLAlchemy's wrapper adds the statement and a link)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(cause).strip().splitlines()
+    return text[0] if text else type(cause).__name__
 
 
 def _changes_identities(method: Callable[Concatenate[SqlStore, P], R]) -> Callable[Concatenate[SqlStore, P], R]:
@@ -86,10 +115,15 @@ class SqlStore:
 
     @classmethod
     def open(cls, url: str) -> SqlStore:
-        """Connect and bring the schema up to date."""
-        engine = create_store_engine(url)
-        with engine.begin() as connection:
-            upgrade(connection)
+        """Connect and bring the schema up to date; StoreUnavailable when the database cannot be used."""
+        engine: Engine | None = None
+        try:
+            engine = create_store_engine(url)
+            upgrade(engine)
+        except (SQLAlchemyError, CommandError, OSError, ImportError, ValueError) as exc:
+            if engine is not None:
+                engine.dispose()
+            raise StoreUnavailable(f"cannot open the database {_describe(url)}: {_reason(exc)}") from exc
         return cls(engine)
 
     @contextmanager
@@ -399,6 +433,26 @@ class SqlStore:
             if key.active:
                 db.execute(update(t.server_keys).values(active=False))
             db.execute(insert(t.server_keys).values(key_id=key.key_id, sealed_key=key.sealed_key, active=key.active, created_at=key.created_at))
+
+    def add_first_server_key(self, key: ServerKey) -> bool:
+        """Start the key ring with `key` unless it has a key already (False: another node started it; read theirs).
+        Under the start-up lock: two nodes starting together must not each create a ring and each use its own."""
+        with exclusive(self.engine) as db:
+            if db.execute(select(t.server_keys.c.key_id).limit(1)).first() is not None:
+                return False
+            db.execute(insert(t.server_keys).values(key_id=key.key_id, sealed_key=key.sealed_key, active=key.active, created_at=key.created_at))
+        return True
+
+    def oldest_access_key(self) -> AccessKey | None:
+        with self._tx() as db:
+            row = db.execute(select(t.access_keys).order_by(t.access_keys.c.created_at, t.access_keys.c.access_key_id).limit(1)).first()
+        return AccessKey(row.access_key_id, row.account_id, bytes(row.sealed_secret), row.active, _aware(row.created_at)) if row else None
+
+    def list_instance_keys(self) -> list[tuple[str, bytes]]:
+        """(name, sealed value) of every instance key."""
+        with self._tx() as db:
+            rows = db.execute(select(t.instance_keys.c.name, t.instance_keys.c.sealed_value).order_by(t.instance_keys.c.name)).all()
+        return [(r.name, bytes(r.sealed_value)) for r in rows]
 
     def get_instance_key(self, name: str) -> bytes | None:
         with self._tx() as db:

@@ -1,0 +1,28 @@
+"""Opening the store for service: schema upgrade, master key check, one-time repairs; any failure is one
+typed error (StoreUnavailable) that the command line prints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..masterkey import MasterKey
+from .canary import check_master_key
+from .legacy_keys import adopt_service_keys
+from .records import StoreUnavailable
+from .sql import SqlStore
+
+
+def open_store(url: str, master: MasterKey, *, now: datetime) -> SqlStore:
+    store = SqlStore.open(url)
+    try:
+        check_master_key(store, master, now=now)
+        adopt_service_keys(store, master)
+    except SQLAlchemyError as exc:
+        store.engine.dispose()
+        raise StoreUnavailable(f"cannot read the database: {type(exc).__name__}") from exc
+    except BaseException:
+        store.engine.dispose()
+        raise
+    return store

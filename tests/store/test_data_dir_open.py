@@ -1,0 +1,95 @@
+"""Opening the store: the data directory's modes, and one typed error (StoreUnavailable) for whatever stops it."""
+
+from __future__ import annotations
+
+import base64
+import stat
+from pathlib import Path
+
+import pytest
+
+from samlfed.config import Settings
+from samlfed.masterkey import ENV
+from samlfed.server import build_context
+from samlfed.store import StoreUnavailable
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture(autouse=True)
+def no_master_key_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+
+
+def open_dir(path: Path) -> None:
+    build_context(Settings.from_env(data_dir=path)).store.engine.dispose()
+
+
+def test_a_directory_samlfed_creates_is_owner_only(tmp_path: Path) -> None:
+    open_dir(tmp_path / "new" / "data")
+    assert mode(tmp_path / "new" / "data") == 0o700
+    assert mode(tmp_path / "new" / "data" / "master.key") == 0o600 and mode(tmp_path / "new" / "data" / "samlfed.db") == 0o600
+
+
+def test_an_existing_directory_keeps_its_mode(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    open_dir(shared)
+    open_dir(shared)
+    assert mode(shared) == 0o1777
+    assert mode(shared / "master.key") == 0o600 and mode(shared / "samlfed.db") == 0o600
+
+
+def unavailable(settings: Settings) -> str:
+    with pytest.raises(StoreUnavailable) as raised:
+        build_context(settings)
+    return str(raised.value)
+
+
+def test_a_data_dir_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    assert "not a directory" in unavailable(Settings.from_env(data_dir=tmp_path / "file"))
+
+
+@pytest.mark.parametrize("content", [b"garbage " * 1000, b"SQLite format 3\x00" + b"\x10\x00\x02\x02" + b"\x00" * 200])
+def test_a_database_that_is_not_one(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "samlfed.db").write_bytes(content)
+    assert "cannot open the database" in unavailable(Settings.from_env(data_dir=tmp_path))
+
+
+def test_a_truncated_database(tmp_path: Path) -> None:
+    open_dir(tmp_path)
+    database = tmp_path / "samlfed.db"
+    database.write_bytes(database.read_bytes()[:5000])
+    assert "cannot open the database" in unavailable(Settings.from_env(data_dir=tmp_path))
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://samlfed:hunter2@127.0.0.1:1/samlfed", "bogus://x", "::::", "postgresql+nosuchdriver://h/d"])
+def test_a_database_url_that_does_not_open(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV, base64.b64encode(b"k" * 32).decode())
+    message = unavailable(Settings.from_env(database_url=url))
+    assert message.startswith("cannot open the database") and "hunter2" not in message
+
+
+@pytest.mark.parametrize("value", ["not base64!", base64.b64encode(b"short").decode()])
+def test_a_bad_master_key_variable(tmp_path: Path, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV, value)
+    message = unavailable(Settings.from_env(data_dir=tmp_path))
+    assert "SAMLFED_MASTER_KEY is not base64 of 32 bytes" in message and value not in message
+
+
+def test_no_master_key_for_a_database_url() -> None:
+    assert "set SAMLFED_MASTER_KEY" in unavailable(Settings.from_env(database_url="sqlite://"))
+
+
+def test_a_master_key_file_of_the_wrong_size(tmp_path: Path) -> None:
+    (tmp_path / "master.key").write_bytes(b"k" * 31)
+    assert "does not hold a 32-byte key" in unavailable(Settings.from_env(data_dir=tmp_path))
+
+
+def test_a_master_key_that_is_a_directory(tmp_path: Path) -> None:
+    (tmp_path / "master.key").mkdir()
+    assert "Is a directory" in unavailable(Settings.from_env(data_dir=tmp_path))

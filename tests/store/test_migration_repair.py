@@ -1,0 +1,104 @@
+"""Migration 0003 was edited after release: databases stamped 0003 by 3bdc836 have no instance_keys, and those
+by a8c346b have service_keys (sealed under another context) instead. Upgrading must give both a working
+instance_keys, with a8c346b's SP key kept."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic import command
+from sqlalchemy import create_engine, inspect, select, text
+
+from samlfed.context import ServiceContext
+from samlfed.masterkey import MasterKey
+from samlfed.store import SqlStore
+from samlfed.store.legacy_keys import service_keys
+from samlfed.store.migrate import alembic_config
+from samlfed.store.opening import open_store
+
+MASTER = MasterKey(b"m" * 32)
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+SP_PEM = b"the SP key and certificate, as console/sp.py stores them"
+
+
+def stamped_0003(url: str, *, service_keys_row: bytes | None = None, legacy_table: bool = False) -> None:
+    """A database as an older main left it: the current migrations to 0003, without instance_keys; with
+    `legacy_table`, a8c346b's service_keys in its place."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0003")
+        connection.execute(text("DROP TABLE instance_keys"))
+        if legacy_table:
+            service_keys.create(connection)
+        if service_keys_row is not None:
+            connection.execute(service_keys.insert().values(name="sp", sealed_value=service_keys_row, created_at=NOW))
+    engine.dispose()
+
+
+def tables(store: SqlStore) -> set[str]:
+    return set(inspect(store.engine).get_table_names())
+
+
+def test_a_3bdc836_database_gets_instance_keys(store_url: str) -> None:
+    stamped_0003(store_url)
+    store = open_store(store_url, MASTER, now=NOW)
+    try:
+        assert "instance_keys" in tables(store)
+        assert store.add_instance_key("sp", b"sealed", now=NOW) and store.get_instance_key("sp") == b"sealed"
+        ServiceContext(store=store, master=MASTER).key_ring()  # the rest of the schema works too
+    finally:
+        store.engine.dispose()
+
+
+def test_the_console_key_works_after_the_upgrade(store_url: str) -> None:
+    """The reported failure: `serve` died in service_provider_key with no such table: instance_keys."""
+    from samlfed.console.sp import service_provider_key
+
+    stamped_0003(store_url)
+    store = open_store(store_url, MASTER, now=NOW)
+    try:
+        ctx = ServiceContext(store=store, master=MASTER)
+        assert service_provider_key(ctx).cert_pem() == service_provider_key(ctx).cert_pem()
+    finally:
+        store.engine.dispose()
+
+
+def test_a_a8c346b_database_keeps_its_sp_key(store_url: str) -> None:
+    stamped_0003(store_url, legacy_table=True, service_keys_row=MASTER.seal(SP_PEM, context="samlfed service key sp"))
+    store = open_store(store_url, MASTER, now=NOW)
+    try:
+        assert "service_keys" not in tables(store)
+        sealed = store.get_instance_key("sp")
+        assert sealed is not None and MASTER.unseal(sealed, context="samlfed instance key sp") == SP_PEM
+    finally:
+        store.engine.dispose()
+    again = open_store(store_url, MASTER, now=NOW)  # a second start finds nothing more to do
+    again.engine.dispose()
+
+
+def test_a_service_key_that_does_not_unseal_is_left_where_it_is(store_url: str) -> None:
+    stamped_0003(store_url, legacy_table=True, service_keys_row=b"\x00" * 40)
+    store = open_store(store_url, MASTER, now=NOW)
+    try:
+        assert "service_keys" in tables(store) and store.get_instance_key("sp") is None
+        with store.engine.connect() as connection:
+            assert connection.execute(select(service_keys.c.sealed_value)).scalar_one() == b"\x00" * 40
+    finally:
+        store.engine.dispose()
+
+
+def test_a_database_made_by_the_current_code_upgrades_unchanged(store_url: str) -> None:
+    store = SqlStore.open(store_url)
+    store.add_instance_key("sp", b"sealed", now=NOW)
+    store.engine.dispose()
+    engine = create_engine(store_url)
+    with engine.begin() as connection:  # as every database made since 96cbddf: 0004, with instance_keys
+        connection.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+    engine.dispose()
+    store = SqlStore.open(store_url)
+    try:
+        assert store.get_instance_key("sp") == b"sealed"
+        with store.engine.connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0005"
+    finally:
+        store.engine.dispose()
