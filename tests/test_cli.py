@@ -321,3 +321,18 @@ def test_authz_keys_create_list_delete(tmp_path) -> None:  # type: ignore[no-unt
     assert runner.invoke(app, ["authz-keys", "delete", key_id, "--data-dir", str(tmp_path)]).exit_code == 0
     assert verify_authz_key(ctx, key) is None
     assert runner.invoke(app, ["authz-keys", "delete", key_id, "--data-dir", str(tmp_path)]).exit_code == 2
+
+
+@pytest.mark.parametrize("command", [["accounts", "list"], ["accounts", "create"], ["keys", "rotate"], ["serve"]])
+def test_a_store_that_cannot_be_opened_is_a_message_and_exit_2(tmp_path, command) -> None:
+    not_a_directory = tmp_path / "afile"
+    not_a_directory.write_text("x")
+    result = runner.invoke(app, [*command, "--data-dir", str(not_a_directory)])
+    assert result.exit_code == 2, result.output
+    assert "cannot use the data directory" in result.output and "Traceback" not in result.output
+
+
+def test_a_bad_setting_in_the_environment_is_a_message_and_exit_2(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SAMLFED_IDENTITY_CACHE_SECONDS", "100")
+    result = runner.invoke(app, ["accounts", "list", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "SAMLFED_IDENTITY_CACHE_SECONDS" in result.output

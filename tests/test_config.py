@@ -65,3 +65,73 @@ def test_console_settings_from_a_file_and_to_workers(monkeypatch, tmp_path) -> N
     again = Settings.from_env()
     assert (again.require_sp_initiated, again.console_auto_sign_in, again.sign_authn_requests) == (True, False, False)
     assert again.console_provider == "arn:aws:iam::111111111111:saml-provider/Corp" and again.sp_entity_id == "https://samlfed.example.com"
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    import os
+
+    for name in [n for n in os.environ if n.startswith("SAMLFED_")]:
+        monkeypatch.delenv(name)
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('with_idp = "false"', "with_idp must be true or false, not 'false'"),
+        ('port = "abc"', "port must be a port number from 1 to 65535"),
+        ("port = 70000", "port must be a port number from 1 to 65535, not 70000"),
+        ("data_dir = 5", "data_dir must be a non-empty path"),
+        ("workers = 0", "workers must be a whole number of at least 1"),
+        ("identity_cache_seconds = true", "identity_cache_seconds must be a number of seconds from 0 to 60"),
+        ("identity_cache_seconds = nan", "identity_cache_seconds must be"),
+    ],
+)
+def test_file_values_are_checked_and_named(tmp_path: Path, clean_env: pytest.MonkeyPatch, toml: str, message: str) -> None:
+    from samlfed.config import SettingsError
+
+    config = tmp_path / "samlfed.toml"
+    config.write_text(toml + "\n")
+    with pytest.raises(SettingsError, match=message) as raised:
+        Settings.from_env(config=config)
+    assert str(config) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SAMLFED_PORT", "abc", "SAMLFED_PORT: port must be"),
+        ("SAMLFED_PORT", "0", "SAMLFED_PORT: port must be"),
+        ("SAMLFED_WORKERS", "x", "SAMLFED_WORKERS: workers must be"),
+        ("SAMLFED_IDENTITY_CACHE_SECONDS", "100", "SAMLFED_IDENTITY_CACHE_SECONDS: identity_cache_seconds must be .* 0 to 60, not '100'"),
+        ("SAMLFED_WITH_IDP", "maybe", "SAMLFED_WITH_IDP: with_idp must be true or false"),
+        ("SAMLFED_CONFIG", "/nope/samlfed.toml", "cannot read the settings file /nope/samlfed.toml"),
+    ],
+)
+def test_environment_values_are_checked_and_named(clean_env: pytest.MonkeyPatch, variable: str, value: str, message: str) -> None:
+    from samlfed.config import SettingsError
+
+    clean_env.setenv(variable, value)
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env()
+
+
+def test_flags_from_the_environment_and_ranges_from_the_command_line(clean_env: pytest.MonkeyPatch) -> None:
+    from samlfed.config import SettingsError
+
+    for text, flag in (("true", True), ("YES", True), ("1", True), ("false", False), ("no", False), ("0", False)):
+        clean_env.setenv("SAMLFED_WITH_IDP", text)
+        assert Settings.from_env().with_idp is flag
+    with pytest.raises(SettingsError, match="--port: port must be a port number from 1 to 65535, not 70000"):
+        Settings.from_env(port=70000)
+    with pytest.raises(SettingsError, match="--workers"):
+        Settings.from_env(workers=0)
+
+
+@pytest.mark.parametrize("name", ["data?x=1", "data#frag", "d%41ta", "with space"])
+def test_the_data_dir_is_taken_literally_in_the_sqlite_url(tmp_path: Path, clean_env: pytest.MonkeyPatch, name: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    settings = Settings.from_env(data_dir=tmp_path / name)
+    assert make_url(settings.store_url()).database == str(tmp_path / name / "samlfed.db")

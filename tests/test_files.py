@@ -42,3 +42,34 @@ def test_read_or_create_private_keeps_the_winner_of_a_race(tmp_path: Path) -> No
 
     assert read_or_create_private(path, make_while_another_process_wins) == b"theirs"
     assert [p.name for p in tmp_path.iterdir()] == ["session.secret"]
+
+
+def test_write_private_writes_through_a_symlink(tmp_path: Path) -> None:
+    target = tmp_path / "real" / "secret"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    target.chmod(0o644)
+    link = tmp_path / "link"
+    link.symlink_to(Path("real") / "secret")  # relative, as dotfile managers make them
+    write_private(link, b"new")
+    assert link.is_symlink() and target.read_bytes() == b"new"
+    assert mode(target) == 0o600  # 0644 is not stricter: owner-only
+    assert [p.name for p in target.parent.iterdir()] == ["secret"]
+
+
+def test_write_private_keeps_a_stricter_mode(tmp_path: Path) -> None:
+    path = tmp_path / "secret"
+    path.write_bytes(b"old")
+    path.chmod(0o400)
+    write_private(path, b"new")
+    assert path.read_bytes() == b"new" and mode(path) == 0o400
+    path.chmod(0o000)  # not even the owner could read it: 0600 rather than keep that
+    write_private(path, b"newer")
+    assert mode(path) == 0o600
+
+
+def test_write_private_creates_the_target_of_a_dangling_link(tmp_path: Path) -> None:
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "later" / "secret")
+    write_private(link, b"data")
+    assert link.is_symlink() and (tmp_path / "later" / "secret").read_bytes() == b"data"

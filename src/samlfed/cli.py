@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from . import doctor as doctor_mod
-from .cli_common import EXIT_INVALID, EXIT_VALID, usage_error
+from .cli_common import EXIT_INVALID, EXIT_VALID, context_or_exit, settings_or_exit, usage_error
 from .cli_console import console_url
 from .cli_idp import demo_command, idp_cli
 from .cli_login import configure, console, credential_process, login
@@ -96,10 +96,7 @@ DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="e.g. po
 
 
 def _context(data_dir: Path | None, database_url: str | None):  # type: ignore[no-untyped-def]
-    from .config import Settings
-    from .server import build_context
-
-    return build_context(Settings.from_env(data_dir=data_dir, database_url=database_url))
+    return context_or_exit(settings_or_exit(data_dir=data_dir, database_url=database_url))
 
 
 def _print_key(key, as_json: bool) -> None:  # type: ignore[no-untyped-def]
@@ -127,17 +124,11 @@ def serve(
 
     import uvicorn
 
-    from .config import Settings
-    from .server import build_context
-
-    try:
-        settings = Settings.from_env(
-            config=config, host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers,
-            public_url=public_url, strict_replay=strict_replay, with_idp=with_idp, idp_dir=idp_dir,
-        )
-    except (OSError, ValueError) as exc:
-        raise usage_error(f"cannot read the settings: {exc}") from None
-    build_context(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
+    settings = settings_or_exit(
+        config=config, host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers,
+        public_url=public_url, strict_replay=strict_replay, with_idp=with_idp, idp_dir=idp_dir,
+    )
+    context_or_exit(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
     os.environ.update(settings.to_env())
     # No access log: a GET query string can carry a SAMLAssertion or a presigned session token.
     uvicorn.run(

@@ -1,14 +1,63 @@
-"""What every `samlfed` sub-command shares: exit codes and the usage-error exit."""
+"""What every `samlfed` sub-command shares: exit codes, the usage-error exit, prompts that end cleanly."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import click
 import typer
 from rich.console import Console
 
+if TYPE_CHECKING:
+    from .config import Settings
+    from .context import ServiceContext
+
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as shells report a command ended by Ctrl-C."""
 
 
 def usage_error(message: str) -> typer.Exit:
     """Print `message` to stderr and return the exit to raise (code 2)."""
     Console(stderr=True, soft_wrap=True).print(f"samlfed: {message}", highlight=False, markup=False)
     return typer.Exit(EXIT_USAGE)
+
+
+@contextmanager
+def prompting() -> Iterator[None]:
+    """Around prompts: Ctrl-C ends the command with "Aborted!" and exit 130, the end of input with exit 1.
+
+    click.prompt turns both into click's Abort, which typer's own error handling does not know (typer vendors
+    its own copy of click), so it would escape as a traceback. The KeyboardInterrupt or EOFError behind it is
+    the Abort's __context__.
+    """
+    try:
+        yield
+    except (click.exceptions.Abort, typer.Abort) as exc:
+        interrupted = isinstance(exc.__context__, KeyboardInterrupt)
+        typer.echo("\nAborted!", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED if interrupted else EXIT_INVALID) from None
+
+
+def settings_or_exit(**values: object) -> Settings:
+    """`Settings.from_env(**values)`, or a usage error naming the bad setting and where it came from."""
+    from .config import Settings
+
+    try:
+        return Settings.from_env(**values)  # type: ignore[arg-type]
+    except (OSError, ValueError) as exc:
+        raise usage_error(f"cannot read the settings: {exc}") from None
+
+
+def context_or_exit(settings: Settings) -> ServiceContext:
+    """The service context, or a usage error saying why the store cannot be opened (unreachable database, a
+    master key that does not match it, a data directory that is a file, …)."""
+    from .server import build_context
+    from .store import StoreUnavailable
+
+    try:
+        return build_context(settings)
+    except StoreUnavailable as exc:
+        raise usage_error(str(exc)) from None

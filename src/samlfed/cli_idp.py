@@ -13,7 +13,7 @@ from typing import Annotated
 import pyotp
 import typer
 
-from .cli_common import usage_error
+from .cli_common import context_or_exit, settings_or_exit, usage_error
 from .config import Settings
 from .idp.directory import DirectoryError, User, hash_password, read_yaml, user_from_yaml, write_yaml
 
@@ -27,10 +27,7 @@ PublicUrl = Annotated[str | None, typer.Option("--public-url", help="where brows
 
 
 def _settings(**values: object) -> Settings:
-    try:
-        return Settings.from_env(**values)
-    except (OSError, ValueError) as exc:
-        raise usage_error(f"cannot read the settings: {exc}") from None
+    return settings_or_exit(**values)
 
 
 def _idp(idp_dir: Path | None, data_dir: Path | None, public_url: str | None = None):  # type: ignore[no-untyped-def]
@@ -233,10 +230,10 @@ def demo_command(
     from .idp.demo import seed
     from .idp.demo_text import next_steps
     from .idp.mount import identity_provider
-    from .server import build_context, build_server_app, configure_logging
+    from .server import build_server_app, configure_logging
 
     settings = _settings(data_dir=data_dir, host=host, port=port, public_url=f"http://{host}:{port}", with_idp=True)
-    ctx = build_context(settings)
+    ctx = context_or_exit(settings)
     idp = identity_provider(settings)
     result = seed(ctx, idp, settings.base_url, data_dir)
     typer.echo(next_steps(result, settings.base_url, data_dir))

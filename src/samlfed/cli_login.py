@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import replace
 from typing import Annotated
@@ -11,11 +12,20 @@ from typing import Annotated
 import click
 import typer
 
-from .cli_common import EXIT_INVALID, usage_error
+from .cli_common import EXIT_INVALID, prompting, usage_error
 from .login import cache
 from .login.browser import BrowserLoginError, browser_login
 from .login.config import ConfigError, LoginProfile, config_path, load_profile, save_profile
-from .login.credentials_file import AwsCredentials, credentials_path, process_json, render, write_profiles
+from .login.credentials_file import (
+    AwsCredentials,
+    CredentialsFileError,
+    check_profile_name,
+    credentials_path,
+    process_json,
+    read_text,
+    render,
+    write_profiles,
+)
 from .login.ecp import EcpError, OtpRequired, ecp_login
 from .login.roles import RoleOption, RolesError, chooser_data, grouped, pick, roles_in, with_aliases
 from .login.sts import AssumeFailed, assume
@@ -43,6 +53,17 @@ def _profile(name: str | None) -> LoginProfile:
         raise usage_error(str(exc)) from None
 
 
+def _check_url(url: str, what: str) -> None:
+    """Refuse now a URL that urllib or botocore would later fail on with a traceback."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise usage_error(f"{what} {url!r} is not an http:// or https:// URL")
+
+
 def _keyring():  # type: ignore[no-untyped-def]
     import keyring
 
@@ -51,6 +72,7 @@ def _keyring():  # type: ignore[no-untyped-def]
 
 def _ecp_url(profile: LoginProfile) -> str | None:
     if profile.ecp_url:
+        _check_url(profile.ecp_url, f"ecp_url of profile {profile.name}")
         return profile.ecp_url
     if not profile.idp_metadata_url:
         return None
@@ -79,6 +101,8 @@ def _ecp_response(profile: LoginProfile, ecp_url: str, username: str | None, pas
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise _fail("--password-stdin: the first line of standard input is empty")
     elif profile.remember_password:
         password = _keyring().get_password(KEYRING_SERVICE, f"{profile.name}:{username}")
     interactive = sys.stdin.isatty()
@@ -135,6 +159,7 @@ def login(
     settings = _profile(profile)
     if endpoint:
         settings = replace(settings, endpoint=endpoint)
+    _check_url(settings.endpoint, "--endpoint" if endpoint else f"the endpoint of profile {settings.name}")
     duration = duration or settings.duration
     if duration is not None and not 900 <= duration <= 43200:
         raise usage_error("--duration must be from 900 to 43200 seconds")
@@ -149,15 +174,25 @@ def login(
             _profile_name(template, RoleOption("arn:aws:iam::111111111111:role/R", "arn:aws:iam::111111111111:saml-provider/P"))
         except (KeyError, IndexError, ValueError):
             raise usage_error("--profile-name may use {alias}, {account} and {role}") from None
+    elif print_style is None:
+        _check_aws_profile_name(profile_name or settings.name)
+    if print_style is None:
+        try:  # before the password prompt: a file that cannot be updated safely is found out now
+            read_text(credentials_path())
+        except CredentialsFileError as exc:
+            raise usage_error(str(exc)) from None
 
-    if assertion_file is not None:
-        saml_response, roles_accounts = _read_assertion(assertion_file), None
-    else:
-        saml_response, roles_accounts = _sign_in(settings, method, username, password_stdin, otp, no_browser)
-    try:
-        selected = _select(settings, saml_response, roles_accounts, role, all_roles)
-    except RolesError as exc:
-        raise _fail(str(exc)) from None
+    with prompting():
+        if assertion_file is not None:
+            saml_response, roles_accounts = _read_assertion(assertion_file), None
+        else:
+            saml_response, roles_accounts = _sign_in(settings, method, username, password_stdin, otp, no_browser)
+        try:
+            selected = _select(settings, saml_response, roles_accounts, role, all_roles)
+        except RolesError as exc:
+            raise _fail(str(exc)) from None
+    if all_roles:
+        _check_distinct_names(template, selected)
 
     written: dict[str, AwsCredentials] = {}
     for option in selected:
@@ -176,14 +211,45 @@ def login(
             typer.echo(render(credentials, print_style))
         written[_profile_name(template, option) if all_roles else (profile_name or settings.name)] = credentials
         if not all_roles:
-            cache.store(settings.name, option.role_arn, credentials)
+            _cache(settings.name, option.role_arn, credentials)
     if not written:
         raise _fail("no role could be assumed")
     if print_style is None:
         path = credentials_path()
-        write_profiles(path, written)
+        try:
+            write_profiles(path, written)
+        except CredentialsFileError as exc:
+            raise _fail(str(exc)) from None
         for name, credentials in written.items():
             _say(f"wrote profile {name} to {path} (expires {credentials.expiration_text})")
+
+
+def _check_aws_profile_name(name: str) -> None:
+    try:
+        check_profile_name(name)
+    except CredentialsFileError as exc:
+        raise usage_error(str(exc)) from None
+
+
+def _check_distinct_names(template: str, selected: list[RoleOption]) -> None:
+    """With --all-roles, each role needs its own profile, or all but the last would be assumed for nothing."""
+    owners: dict[str, str] = {}
+    for option in selected:
+        name = _profile_name(template, option)
+        _check_aws_profile_name(name)
+        if name in owners:
+            raise usage_error(
+                f"--profile-name {template!r} names both {owners[name]} and {option.role_arn} {name!r}; "
+                "use {alias}, {account} and {role} to tell them apart"
+            )
+        owners[name] = option.role_arn
+
+
+def _cache(profile: str, role_arn: str, credentials: AwsCredentials) -> None:
+    try:
+        cache.store(profile, role_arn, credentials)
+    except OSError as exc:
+        _say(f"note: could not cache the credentials for credential-process: {exc.strerror or exc}")
 
 
 def _sign_in(
@@ -256,7 +322,7 @@ def _refresh(settings: LoginProfile, role_arn: str) -> AwsCredentials | None:
     except (EcpError, RolesError, AssumeFailed) as exc:
         _say(f"samlfed: could not refresh the credentials without you: {exc}")
         return None
-    cache.store(settings.name, role_arn, credentials)
+    _cache(settings.name, role_arn, credentials)
     return credentials
 
 
@@ -274,18 +340,24 @@ def console(
 def configure(profile: Profile = None) -> None:
     """Write a login profile into ~/.config/samlfed/config.toml, asking for each setting."""
     current = _profile(profile)
-    endpoint = click.prompt("samlfed URL", default=current.endpoint, err=True).rstrip("/")
-    metadata = click.prompt("IdP metadata URL", default=current.idp_metadata_url or f"{endpoint}/idp/metadata", err=True)
-    method = click.prompt("Sign-in method", type=click.Choice(["ecp", "browser"]), default=current.method or "ecp", err=True)
-    username = click.prompt("IdP user name (empty: ask each time)", default=current.username or "", show_default=False, err=True) or None
-    role = click.prompt("Default role ARN (empty: choose each time)", default=current.role or "", show_default=False, err=True) or None
-    duration_text = click.prompt("Duration in seconds (empty: 3600)", default=str(current.duration or ""), show_default=False, err=True)
-    remember = click.confirm("Keep the password in the OS keyring for unattended refresh?", default=current.remember_password, err=True)
+    with prompting():
+        endpoint = click.prompt("samlfed URL", default=current.endpoint, err=True).rstrip("/")
+        metadata = click.prompt("IdP metadata URL", default=current.idp_metadata_url or f"{endpoint}/idp/metadata", err=True)
+        method = click.prompt("Sign-in method", type=click.Choice(["ecp", "browser"]), default=current.method or "ecp", err=True)
+        username = click.prompt("IdP user name (empty: ask each time)", default=current.username or "", show_default=False, err=True) or None
+        role = click.prompt("Default role ARN (empty: choose each time)", default=current.role or "", show_default=False, err=True) or None
+        duration_text = click.prompt("Duration in seconds (empty: 3600)", default=str(current.duration or ""), show_default=False, err=True)
+        remember = click.confirm("Keep the password in the OS keyring for unattended refresh?", default=current.remember_password, err=True)
     try:
         duration = int(duration_text) if duration_text else None
     except ValueError:
         raise usage_error("the duration must be a number of seconds") from None
     updated = replace(current, endpoint=endpoint, idp_metadata_url=metadata, method=method, username=username, role=role,
                       duration=duration, remember_password=remember)
-    path = save_profile(updated, config_path())
+    try:
+        path = save_profile(updated, config_path())
+    except ConfigError as exc:
+        raise usage_error(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot write {config_path()}: {exc.strerror or exc}") from None
     _say(f"saved profile {updated.name} in {path}")

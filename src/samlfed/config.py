@@ -1,16 +1,22 @@
 """One typed settings object: command-line options over `SAMLFED_*` environment variables over a TOML file.
 
 The file is named by `--config` or `SAMLFED_CONFIG`; its keys are the option names (`data_dir`, `port`, …).
+Each value is checked where it comes from, so that an error names the file, the variable or the option.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("samlfed-data")
+
+
+class SettingsError(ValueError):
+    """A setting is missing, of the wrong type or out of range; the message names it and its source."""
 
 
 @dataclass(frozen=True)
@@ -36,50 +42,33 @@ class Settings:
     require_sp_initiated: bool = False
     """Refuse console sign-in responses that do not answer a request this service sent."""
     console_auto_sign_in: bool = True
+    """With exactly one role, the chooser submits itself in browsers (scrapers still see the markup)."""
     sign_authn_requests: bool = True
     """Sign console AuthnRequests with the SP key published in /saml/metadata."""
-    """With exactly one role, the chooser submits itself in browsers (scrapers still see the markup)."""
 
     @classmethod
     def from_env(cls, *, config: Path | None = None, **overrides: object) -> Settings:
         env = os.environ
-        values: dict[str, object] = _file_values(config or (Path(env["SAMLFED_CONFIG"]) if env.get("SAMLFED_CONFIG") else None))
-        from_env: dict[str, object] = {
-            "data_dir": Path(env["SAMLFED_DATA_DIR"]) if env.get("SAMLFED_DATA_DIR") else None,
-            "database_url": env.get("SAMLFED_DATABASE_URL") or None,
-            "host": env.get("SAMLFED_HOST") or None,
-            "port": int(env["SAMLFED_PORT"]) if env.get("SAMLFED_PORT") else None,
-            "workers": int(env["SAMLFED_WORKERS"]) if env.get("SAMLFED_WORKERS") else None,
-            "public_url": env.get("SAMLFED_PUBLIC_URL") or None,
-            "strict_replay": _flag(env.get("SAMLFED_STRICT_REPLAY")),
-            "identity_cache_seconds": float(env["SAMLFED_IDENTITY_CACHE_SECONDS"]) if env.get("SAMLFED_IDENTITY_CACHE_SECONDS") else None,
-            "with_idp": _flag(env.get("SAMLFED_WITH_IDP")),
-            "idp_dir": Path(env["SAMLFED_IDP_DIR"]) if env.get("SAMLFED_IDP_DIR") else None,
-            "sp_entity_id": env.get("SAMLFED_SP_ENTITY_ID") or None,
-            "console_provider": env.get("SAMLFED_CONSOLE_PROVIDER") or None,
-            "require_sp_initiated": _flag(env.get("SAMLFED_REQUIRE_SP_INITIATED")),
-            "console_auto_sign_in": _flag(env.get("SAMLFED_CONSOLE_AUTO_SIGN_IN")),
-            "sign_authn_requests": _flag(env.get("SAMLFED_SIGN_AUTHN_REQUESTS")),
-        }
-        values.update({k: v for k, v in from_env.items() if v is not None})
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        if config is None and env.get("SAMLFED_CONFIG"):
+            config = Path(env["SAMLFED_CONFIG"])
+        values: dict[str, object] = _file_values(config)
+        for name in _KINDS:
+            variable = f"SAMLFED_{name.upper()}"
+            if env.get(variable):
+                values[name] = _from_text(name, env[variable], variable)
+        for name, value in overrides.items():
+            if value is not None:
+                values[name] = _checked(name, value, f"--{name.replace('_', '-')}")
         settings = cls(**values)  # type: ignore[arg-type]
         if settings.data_dir is None and settings.database_url is None:
             settings = cls(**{**values, "data_dir": DEFAULT_DATA_DIR})  # type: ignore[arg-type]
         return settings
 
     def __post_init__(self) -> None:
-        for name in ("data_dir", "idp_dir"):
+        for name in _KINDS:
             value = getattr(self, name)
-            if value is not None and not isinstance(value, Path):
-                object.__setattr__(self, name, Path(value))
-        try:
-            seconds = float(self.identity_cache_seconds)
-        except (TypeError, ValueError):
-            seconds = -1.0
-        if not 0 <= seconds <= 60:
-            raise ValueError(f"identity_cache_seconds must be a number of seconds from 0 to 60, not {self.identity_cache_seconds!r}")
-        object.__setattr__(self, "identity_cache_seconds", seconds)
+            if value is not None or name not in _OPTIONAL:
+                object.__setattr__(self, name, _checked(name, value, "Settings"))
 
     @property
     def base_url(self) -> str:
@@ -95,7 +84,14 @@ class Settings:
         if self.database_url:
             return self.database_url
         assert self.data_dir is not None
-        return f"sqlite:///{self.data_dir / 'samlfed.db'}"
+        from sqlalchemy.engine import URL, make_url
+
+        # Built, not pasted: a '?' or '#' in the directory must stay part of the path, not start a query.
+        path = str(self.data_dir / "samlfed.db")
+        url = URL.create("sqlite", database=path).render_as_string(hide_password=False)
+        if make_url(url).database != path:  # a SQLAlchemy that does not escape the database part
+            raise SettingsError(f"data_dir {str(self.data_dir)!r} cannot be written into a SQLite URL; choose another directory")
+        return url
 
     def to_env(self) -> dict[str, str]:
         """The same settings as environment variables (for worker processes)."""
@@ -122,17 +118,78 @@ class Settings:
         return env
 
 
-def _flag(value: str | None) -> bool | None:
-    return value.lower() in ("1", "true", "yes", "on") if value else None
+_KINDS: dict[str, str] = {
+    "data_dir": "path", "database_url": "text", "host": "text", "port": "port", "workers": "count", "public_url": "text",
+    "strict_replay": "flag", "identity_cache_seconds": "seconds", "with_idp": "flag", "idp_dir": "path",
+    "sp_entity_id": "text", "console_provider": "text", "require_sp_initiated": "flag", "console_auto_sign_in": "flag",
+    "sign_authn_requests": "flag",
+}
+_OPTIONAL = {"data_dir", "database_url", "public_url", "idp_dir", "console_provider"}
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+_EXPECTED = {
+    "path": "a non-empty path (a string)", "text": "a string", "flag": "true or false", "port": "a port number from 1 to 65535",
+    "count": "a whole number of at least 1", "seconds": "a number of seconds from 0 to 60",
+}
+assert set(_KINDS) == {f.name for f in fields(Settings)}
+
+
+def _checked(name: str, value: object, source: str) -> object:
+    """`value` for setting `name` in its Python type, or SettingsError naming the setting and `source`."""
+    kind = _KINDS.get(name)
+    if kind is None:
+        raise SettingsError(f"{source}: unknown setting {name}")
+    if kind == "path" and isinstance(value, (str, os.PathLike)) and str(value):
+        return Path(value)
+    if kind == "text" and isinstance(value, str):
+        return value
+    if kind == "flag" and isinstance(value, bool):
+        return value
+    if isinstance(value, bool):
+        pass  # a bool is an int to Python, never a number here
+    elif kind == "port" and isinstance(value, int) and 1 <= value <= 65535:
+        return value
+    elif kind == "count" and isinstance(value, int) and value >= 1:
+        return value
+    # A node may sign users in with its cached copy of a provider or role for this long: at most a minute, so that
+    # a deleted role or a rotated IdP certificate stops working everywhere soon.
+    elif kind == "seconds" and isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 60:
+        return float(value)
+    raise SettingsError(f"{source}: {name} must be {_EXPECTED[kind]}, not {value!r}")
+
+
+def _from_text(name: str, text: str, source: str) -> object:
+    """An environment variable's text as setting `name`."""
+    kind = _KINDS[name]
+    value: object = text
+    try:
+        if kind in ("port", "count"):
+            value = int(text)
+        elif kind == "seconds":
+            value = float(text)
+    except ValueError:
+        pass  # _checked names the setting and the variable
+    if kind == "flag":
+        value = True if text.lower() in _TRUE else False if text.lower() in _FALSE else text
+    try:
+        return _checked(name, value, source)
+    except SettingsError:
+        spelled = f"{_EXPECTED[kind]} ({'/'.join(_TRUE)} or {'/'.join(_FALSE)})" if kind == "flag" else _EXPECTED[kind]
+        raise SettingsError(f"{source}: {name} must be {spelled}, not {text!r}") from None
 
 
 def _file_values(path: Path | None) -> dict[str, object]:
     if path is None:
         return {}
-    with path.open("rb") as handle:
-        values = tomllib.load(handle)
-    known = {f.name for f in fields(Settings)}
-    unknown = set(values) - known
+    try:
+        with path.open("rb") as handle:
+            values = tomllib.load(handle)
+    except OSError as exc:
+        raise SettingsError(f"cannot read the settings file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"the settings file {path} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"the settings file {path} is not TOML: {exc}") from None
+    unknown = set(values) - set(_KINDS)
     if unknown:
-        raise ValueError(f"unknown settings in {path}: {', '.join(sorted(unknown))}")
-    return values
+        raise SettingsError(f"unknown settings in {path}: {', '.join(sorted(unknown))}")
+    return {name: _checked(name, value, str(path)) for name, value in values.items()}

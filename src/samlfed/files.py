@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 
-def _private_temporary(path: Path, data: bytes, parent_mode: int) -> str:
-    """A new file beside `path` holding `data`, mode 0600 from its creation; its name."""
+def _private_temporary(path: Path, data: bytes, parent_mode: int, mode: int = 0o600) -> str:
+    """A new file beside `path` holding `data`, mode 0600 from its creation (then `mode`); its name."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=parent_mode)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # created 0600
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            if mode != 0o600:
+                os.fchmod(handle.fileno(), mode)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -22,10 +25,22 @@ def _private_temporary(path: Path, data: bytes, parent_mode: int) -> str:
 
 
 def write_private(path: Path, data: bytes, *, parent_mode: int = 0o700) -> None:
-    """Replace `path` with `data`, mode 0600; a reader sees the old file or the new one, never a part."""
-    temporary = _private_temporary(path, data, parent_mode)
+    """Replace `path` with `data`; a reader sees the old file or the new one, never a part.
+
+    A symbolic link is written through: its target is replaced (beside itself), so the link keeps working.
+    The file is owner-only: 0600, or the old file's mode when it is stricter and still lets the owner read it
+    (0400 stays 0400).
+    """
+    target = Path(os.path.realpath(path))
     try:
-        os.replace(temporary, path)
+        mode = stat.S_IMODE(target.stat().st_mode) & 0o600
+    except FileNotFoundError:
+        mode = 0o600
+    if not mode & stat.S_IRUSR:
+        mode = 0o600
+    temporary = _private_temporary(target, data, parent_mode, mode)
+    try:
+        os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

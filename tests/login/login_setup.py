@@ -24,8 +24,8 @@ def user_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def samlfed(home: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SAMLFED, *args], env=user_env(home, **env), input=stdin, capture_output=True, text=True, timeout=120)
+def samlfed(home: Path, *args: str, stdin: str | None = None, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SAMLFED, *args], env=user_env(home, **env), input=stdin, capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
 def write_profile(home: Path, url: str, name: str = "demo", **values: object) -> None:

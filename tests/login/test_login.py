@@ -166,3 +166,27 @@ def samlfed_aws(home: Path, *args: str):  # type: ignore[no-untyped-def]
     import subprocess
 
     return subprocess.run([AWS, *args], env=user_env(home), capture_output=True, text=True, timeout=120)
+
+
+def test_login_with_aws_profile_set_commented_headers_and_a_tilde_path(demo: dict, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from botocore.configloader import raw_config_parse
+
+    path = tmp_path / ".aws" / "creds2"
+    path.parent.mkdir(parents=True)
+    before = "[prod] ; production keys\naws_access_key_id = AKIAPROD\naws_secret_access_key = p\n\n[default] # mine\naws_access_key_id = AKIAOLD\n"
+    path.write_text(before)
+    write_profile(tmp_path, demo["url"], username="alice")
+    for name in ("work", "default"):  # AWS_PROFILE names a profile that this very login creates
+        done = samlfed(tmp_path, "login", "--profile", "demo", "--password-stdin", "--role", role_arn(DEV, "Developer"), "--profile-name", name,
+                       stdin=_password(demo, "alice"), cwd=tmp_path, AWS_PROFILE="work", AWS_SHARED_CREDENTIALS_FILE="~/.aws/creds2")
+        assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "~").exists()  # taken literally, "~" would be a directory here
+    text = path.read_text()
+    assert text.startswith("[prod] ; production keys\naws_access_key_id = AKIAPROD\naws_secret_access_key = p\n\n[default] # mine\naws_access_key_id = ASIA")
+    profiles = raw_config_parse(str(path))
+    assert profiles["prod"] == {"aws_access_key_id": "AKIAPROD", "aws_secret_access_key": "p"} and text.count("[default]") == 1
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(path))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / ".aws" / "config"))
+    for name in ("work", "default"):
+        sts = boto3.Session(profile_name=name).client("sts", endpoint_url=demo["url"], region_name="us-east-1")
+        assert sts.get_caller_identity()["Arn"] == f"arn:aws:sts::{DEV}:assumed-role/Developer/alice@acme.example"

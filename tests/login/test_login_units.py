@@ -27,7 +27,8 @@ SECTION = "[p]\naws_access_key_id = ASIAEXAMPLE\naws_secret_access_key = secret\
         ("[a]\nx = 1\n", "[a]\nx = 1\n\n" + SECTION),
         ("[p]\nold = 1\n[a]\nx = 1\n", SECTION + "[a]\nx = 1\n"),
         ("[a]\n[p]\nold = 1\n\n# about b\n[b]\n", "[a]\n" + SECTION + "\n# about b\n[b]\n"),
-        ("[ p ]\nold = 1\n", SECTION),
+        ("[ p ]\nold = 1\n", "[ p ]\nold = 1\n\n" + SECTION),  # botocore reads "[ p ]" as profile " p ", not p
+        ("[p] ; mine\nold = 1\n", "[p] ; mine\n" + SECTION.split("\n", 1)[1]),  # the header line (comment too) stays
         ("[profile p]\nx = 1\n", "[profile p]\nx = 1\n\n" + SECTION),
     ],
 )

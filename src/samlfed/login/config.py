@@ -18,10 +18,12 @@ import os
 import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
 from ..files import write_private
+from .toml_edit import replace_table
 
 DEFAULT_PROFILE = "default"
 DEFAULT_SP_ENTITY_ID = "urn:amazon:webservices"
@@ -66,14 +68,32 @@ def config_path() -> Path:
     return base / "samlfed" / "config.toml"
 
 
-def _read(path: Path) -> dict:
-    if not path.exists():
+def _read_text(path: Path) -> str | None:
+    """The file's text, or None when there is no file."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (TOML files are UTF-8)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+
+
+def _parse(path: Path, text: str | None) -> dict[str, Any]:
+    if text is None:
         return {}
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except (tomllib.TOMLDecodeError, OSError) as exc:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    if not isinstance(data.get("profiles", {}), dict):
+        raise ConfigError(f"{path}: profiles must be a table of profiles ([profiles.NAME])")
+    return data
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return _parse(path, _read_text(path))
 
 
 def load_profile(name: str | None, path: Path | None = None) -> LoginProfile:
@@ -95,10 +115,24 @@ def load_profile(name: str | None, path: Path | None = None) -> LoginProfile:
 
 
 def save_profile(profile: LoginProfile, path: Path | None = None) -> Path:
-    """Write one profile, keeping the others; atomic, owner-only."""
+    """Write one profile, keeping the others and every comment; atomic, owner-only.
+
+    Only the text of `[profiles.NAME]` is replaced (toml_edit). When the profile is written some other way
+    (an inline table, dotted keys) that cannot be done safely; the whole file is then written again with
+    tomli_w, which drops comments, so that is done only for a file without any `#`; otherwise ConfigError.
+    """
     path = path or config_path()
-    data = _read(path)
+    text = _read_text(path)
+    data = _parse(path, text)
     values = {k: v for k, v in asdict(profile).items() if k != "name" and v is not None}
-    data.setdefault("profiles", {})[profile.name] = values
-    write_private(path, tomli_w.dumps(data).encode("utf-8"))
+    updated = replace_table(text or "", data, ("profiles", profile.name), values)
+    if updated is None:
+        if text is not None and "#" in text:
+            raise ConfigError(
+                f"{path}: profile {profile.name} is not a plain [profiles.{profile.name}] table, and rewriting the whole "
+                "file would drop its comments; edit it by hand (it was left as it is)"
+            )
+        data.setdefault("profiles", {})[profile.name] = values
+        updated = tomli_w.dumps(data)
+    write_private(path, updated.encode("utf-8"))
     return path

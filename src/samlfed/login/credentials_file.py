@@ -1,22 +1,26 @@
 """Writing profiles into `~/.aws/credentials` without touching anything else in the file.
 
 configparser would re-format the whole file and drop comments, so a profile's section is replaced as text:
-every byte outside it stays as it was. The write is atomic (a temporary file renamed over the old one) and the
-file ends up owner-only.
+every byte outside it stays as it was (its header line too, with any comment on it). Sections are found with
+botocore's own parser (aws_ini), and the result is read back the same way: if any other profile would read
+differently, nothing is written. The write is atomic (a temporary file renamed over the old one), goes through
+a symbolic link to its target, and leaves the file owner-only.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from ..files import write_private
 from ..timestamps import aws_timestamp
+from .aws_ini import IniError, lines_of, parse
 
-_SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+
+class CredentialsFileError(ValueError):
+    """The credentials file cannot be read or updated safely; the message names it and why."""
 
 
 @dataclass(frozen=True)
@@ -32,45 +36,113 @@ class AwsCredentials:
 
 
 def credentials_path() -> Path:
-    return Path(os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or Path.home() / ".aws" / "credentials")
+    """`$AWS_SHARED_CREDENTIALS_FILE` expanded as botocore expands it ($VARS, then ~), else ~/.aws/credentials."""
+    configured = os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
+    if configured:
+        return Path(os.path.expanduser(os.path.expandvars(configured)))
+    return Path.home() / ".aws" / "credentials"
 
 
-def _section_text(name: str, credentials: AwsCredentials, newline: str) -> str:
-    lines = [
-        f"[{name}]",
-        f"aws_access_key_id = {credentials.access_key_id}",
-        f"aws_secret_access_key = {credentials.secret_access_key}",
-        f"aws_session_token = {credentials.session_token}",
-        f"x_security_token_expires = {credentials.expiration_text}",
-    ]
-    return newline.join(lines) + newline
+def check_profile_name(name: str) -> None:
+    """Refuse a name that cannot be written as a section header botocore reads back as the same profile."""
+    if not name or name != name.strip() or any(ch in name for ch in "\r\n") or name == "DEFAULT":
+        raise CredentialsFileError(
+            f"{name!r} cannot be an AWS profile name (empty, spaces around it, a line break, or DEFAULT)"
+        )
 
 
-def replace_profile(text: str, name: str, credentials: AwsCredentials) -> str:
-    """`text` with the section `[name]` replaced (or appended), every other byte unchanged."""
+def _values(credentials: AwsCredentials) -> dict[str, str]:
+    return {
+        "aws_access_key_id": credentials.access_key_id,
+        "aws_secret_access_key": credentials.secret_access_key,
+        "aws_session_token": credentials.session_token,
+        "x_security_token_expires": credentials.expiration_text,
+    }
+
+
+def _is_blank_or_comment(line: str) -> bool:
+    return not line.strip() or line.strip().startswith(("#", ";"))
+
+
+def replace_profile(text: str, name: str, credentials: AwsCredentials, source: str = "credentials") -> str:
+    """`text` with the section `[name]` replaced (or appended), every other byte unchanged.
+
+    Raises CredentialsFileError when botocore cannot read `text`, or would read another profile differently.
+    """
+    check_profile_name(name)
+    try:
+        before = parse(text, source)
+    except IniError as exc:
+        raise CredentialsFileError(f"{source} is not a file AWS tools can read, so it was left as it is: {exc}") from None
     newline = "\r\n" if "\r\n" in text else "\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if (m := _SECTION.match(line)) and m.group(1).strip() == name), None)
-    section = _section_text(name, credentials, newline)
-    if start is None:
+    values = _values(credentials)
+    body = "".join(f"{key} = {value}{newline}" for key, value in values.items())
+    lines = lines_of(text)
+    starts = [index for index, _ in before.headers]
+    mine = [index for index, header in before.headers if header == name]  # one at most: the parser is strict
+    if not mine:
         separator = "" if not text or text.endswith(("\n", "\r")) else newline
         blank = newline if text.strip() else ""
-        return text + separator + blank + section
-    end = next((i for i in range(start + 1, len(lines)) if _SECTION.match(lines[i])), len(lines))
-    # Keep the blank lines and comments that precede the next section with that section.
-    while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].lstrip().startswith(("#", ";"))):
-        end -= 1
-    return "".join(lines[:start]) + section + "".join(lines[end:])
+        updated = text + separator + blank + f"[{name}]{newline}" + body
+    else:
+        start = mine[0]
+        end = next((index for index in starts if index > start), len(lines))
+        # Blank lines and comments just before the next section stay with that section.
+        while end > start + 1 and _is_blank_or_comment(lines[end - 1]):
+            end -= 1
+        header = lines[start] if lines[start].endswith(("\n", "\r")) else lines[start] + newline
+        updated = "".join(lines[:start]) + header + body + "".join(lines[end:])
+    _check_only_mine_changed(before.profiles, updated, name, values, source)
+    return updated
+
+
+def _check_only_mine_changed(before: dict[str, dict[str, str]], updated: str, name: str, values: dict[str, str], source: str) -> None:
+    """The safety net: botocore must read every other profile as before, and this one with exactly `values`."""
+    try:
+        after = parse(updated, source).profiles
+    except IniError:
+        after = {}
+    others_kept = {k: v for k, v in after.items() if k != name} == {k: v for k, v in before.items() if k != name}
+    mine = after.get(name, {})
+    if not others_kept or {key: mine.get(key) for key in values} != values:
+        raise CredentialsFileError(
+            f"{source}: profile {name} cannot be written without changing how AWS tools read the rest of the file "
+            "(unusual indentation?); it was left as it is"
+        )
+
+
+def read_text(path: Path) -> str:
+    """The credentials file's text ("" when there is none), checked to be readable by AWS tools and writable."""
+    parent = Path(os.path.realpath(path)).parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise CredentialsFileError(f"cannot write {path}: {parent} is not a directory")
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:  # newline="": keep the file's own line endings
+            text = handle.read()
+    except FileNotFoundError:
+        return ""
+    except UnicodeDecodeError:
+        raise CredentialsFileError(f"{path} is not UTF-8 text; AWS tools cannot read it either; fix it first (it was left as it is)") from None
+    except OSError as exc:
+        raise CredentialsFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        parse(text, str(path))
+    except IniError as exc:
+        raise CredentialsFileError(f"{path} is not a file AWS tools can read; fix it first (it was left as it is): {exc}") from None
+    return text
 
 
 def write_profiles(path: Path, profiles: dict[str, AwsCredentials]) -> None:
-    text = ""
-    if path.exists():
-        with path.open(encoding="utf-8", newline="") as handle:  # newline="": keep the file's own line endings
-            text = handle.read()
+    """Write these profiles into the credentials file at `path`; CredentialsFileError when that is not possible."""
+    text = read_text(path)
     for name, credentials in profiles.items():
-        text = replace_profile(text, name, credentials)
-    write_private(path, text.encode("utf-8"))
+        text = replace_profile(text, name, credentials, str(path))
+    try:
+        write_private(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise CredentialsFileError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def render(credentials: AwsCredentials, style: str) -> str:

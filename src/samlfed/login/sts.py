@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from typing import Any
 
 from .credentials_file import AwsCredentials
 from .roles import RoleOption
@@ -39,24 +41,39 @@ def assume(endpoint: str, option: RoleOption, saml_response: str, duration: int 
     )
 
 
-def _call(endpoint: str, option: RoleOption, saml_response: str, duration: int | None) -> AwsCredentials:
+def _client(endpoint: str) -> Any:
+    """An STS client that nothing of the user's AWS setup can break.
+
+    AssumeRoleWithSAML is unsigned, so no credentials, profile or AWS file are needed: the session neither
+    follows AWS_PROFILE (a profile that login is about to create may not exist yet) nor reads ~/.aws/config or
+    ~/.aws/credentials (a file login is about to repair may not parse).
+    """
     import botocore.session
     from botocore import UNSIGNED
     from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError
 
-    sts = botocore.session.get_session().create_client(
+    session = botocore.session.Session(session_vars={
+        "profile": (None, None, None, None),
+        "config_file": (None, None, os.devnull, None),
+        "credentials_file": (None, None, os.devnull, None),
+    })
+    return session.create_client(
         "sts", endpoint_url=endpoint, region_name="us-east-1", config=Config(signature_version=UNSIGNED, retries={"max_attempts": 2}),
     )
+
+
+def _call(endpoint: str, option: RoleOption, saml_response: str, duration: int | None) -> AwsCredentials:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     params: dict[str, object] = {"RoleArn": option.role_arn, "PrincipalArn": option.provider_arn, "SAMLAssertion": saml_response}
     if duration is not None:
         params["DurationSeconds"] = duration
     try:
-        answer = sts.assume_role_with_saml(**params)
+        answer = _client(endpoint).assume_role_with_saml(**params)
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise AssumeFailed(error.get("Code", "Unknown"), error.get("Message", str(exc))) from None
-    except BotoCoreError as exc:
+    except (BotoCoreError, ValueError) as exc:  # ValueError: botocore's answer to an endpoint that is no URL
         raise AssumeFailed("ConnectionError", str(exc)) from None
     c = answer["Credentials"]
     return AwsCredentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], c["Expiration"])

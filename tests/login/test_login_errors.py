@@ -1,0 +1,126 @@
+"""`samlfed login` and `configure` with bad input or a hostile environment: a message and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pexpect
+import pytest
+from login_setup import samlfed, user_env, write_profile
+from saml_factory import response_b64
+from servers import SAMLFED
+
+from samlfed.login.roles import RoleOption
+from samlfed.login.sts import AssumeFailed, _client, assume
+
+NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing answers, so no server data and no STS
+TWO_ROLES = [
+    "arn:aws:iam::111111111111:role/Developer,arn:aws:iam::111111111111:saml-provider/Idp",
+    "arn:aws:iam::111111111111:saml-provider/Idp,arn:aws:iam::111111111111:role/Operator",
+]
+
+
+def _assertion(home: Path) -> str:
+    path = home / "captured.b64"
+    path.write_text(response_b64(roles=TWO_ROLES))
+    return str(path)
+
+
+def _interrupted(child: pexpect.spawn, prompt: str) -> str:
+    try:
+        child.expect(prompt)
+        child.sendintr()
+        child.expect(pexpect.EOF)
+        return child.before
+    finally:
+        child.close()
+
+
+def test_end_of_input_at_a_configure_prompt(tmp_path: Path) -> None:
+    done = samlfed(tmp_path, "configure", "--profile", "work", stdin="")
+    assert done.returncode == 1 and "Aborted!" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / ".config" / "samlfed" / "config.toml").exists()
+
+
+def test_ctrl_c_at_a_configure_prompt(tmp_path: Path) -> None:
+    child = pexpect.spawn(SAMLFED, ["configure", "--profile", "work"], env=user_env(tmp_path), encoding="utf-8", timeout=60)
+    output = _interrupted(child, "samlfed URL")
+    assert child.exitstatus == 130 and "Aborted!" in output and "Traceback" not in output
+
+
+def test_ctrl_c_at_the_password_prompt(tmp_path: Path) -> None:
+    write_profile(tmp_path, NOWHERE, name="work", ecp_url=f"{NOWHERE}/ecp", username="alice")
+    child = pexpect.spawn(SAMLFED, ["login", "--profile", "work"], env=user_env(tmp_path), encoding="utf-8", timeout=60)
+    output = _interrupted(child, "Password: ")
+    assert child.exitstatus == 130 and "Aborted!" in output and "Traceback" not in output
+
+
+def test_ctrl_c_at_the_role_chooser(tmp_path: Path) -> None:
+    args = ["login", "--endpoint", NOWHERE, "--assertion-file", _assertion(tmp_path)]
+    child = pexpect.spawn(SAMLFED, args, env=user_env(tmp_path), encoding="utf-8", timeout=60)
+    output = _interrupted(child, "Role: ")
+    assert child.exitstatus == 130 and "Aborted!" in output and "Traceback" not in output
+
+
+def test_a_name_template_that_names_two_roles_alike_is_refused_before_assuming(tmp_path: Path) -> None:
+    done = samlfed(tmp_path, "login", "--endpoint", NOWHERE, "--assertion-file", _assertion(tmp_path), "--all-roles", "--profile-name", "same")
+    assert done.returncode == 2 and "'same' names both" in done.stderr and "skipped" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("credentials", "message"),
+    [
+        (b"[a]\nx = 1\n[a]\ny = 2\n", "section 'a' already exists"),
+        (b"[a]\nx = caf\xe9\n", "is not UTF-8 text"),
+    ],
+)
+def test_a_credentials_file_aws_tools_cannot_read_is_found_before_signing_in(tmp_path: Path, credentials: bytes, message: str) -> None:
+    path = tmp_path / ".aws" / "credentials"
+    path.parent.mkdir()
+    path.write_bytes(credentials)
+    done = samlfed(tmp_path, "login", "--endpoint", NOWHERE, "--assertion-file", _assertion(tmp_path), "--role", "Developer")
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert path.read_bytes() == credentials
+
+
+def test_a_credentials_path_under_a_file(tmp_path: Path) -> None:
+    (tmp_path / "g").write_text("a file")
+    done = samlfed(tmp_path, "login", "--endpoint", NOWHERE, "--assertion-file", _assertion(tmp_path), "--role", "Developer",
+                   AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "g" / "creds"))
+    assert done.returncode == 2 and "is not a directory" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [(b"profiles = 5\n", "profiles must be a table"), (b'[profiles.work]\nusername = "caf\xe9"\n', "not UTF-8"),
+     (b'[profiles.work]\nendpoint = "notaurl"\n', "is not an http:// or https:// URL")],
+)
+def test_a_login_config_of_the_wrong_shape(tmp_path: Path, config: bytes, message: str) -> None:
+    path = tmp_path / ".config" / "samlfed" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(config)
+    done = samlfed(tmp_path, "login", "--profile", "work", "--assertion-file", _assertion(tmp_path))
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_endpoint_that_is_not_a_url(tmp_path: Path) -> None:
+    done = samlfed(tmp_path, "login", "--endpoint", "notaurl", "--assertion-file", _assertion(tmp_path), "--role", "Developer")
+    assert done.returncode == 2 and "--endpoint 'notaurl' is not an http:// or https:// URL" in done.stderr
+
+
+def test_the_sts_client_ignores_the_users_aws_profile_and_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "broken"
+    broken.write_text("[a]\nx = 1\n[a]\n")
+    monkeypatch.setenv("AWS_PROFILE", "work")  # not defined anywhere: login is about to create it
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(broken))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(broken))
+    assert _client(NOWHERE).meta.endpoint_url == NOWHERE
+    option = RoleOption("arn:aws:iam::111111111111:role/R", "arn:aws:iam::111111111111:saml-provider/P")
+    with pytest.raises(AssumeFailed):
+        assume("notaurl", option, "response", None)
+
+
+def test_an_empty_password_on_standard_input(tmp_path: Path) -> None:
+    write_profile(tmp_path, NOWHERE, name="work", ecp_url=f"{NOWHERE}/ecp", username="alice")
+    done = samlfed(tmp_path, "login", "--profile", "work", "--password-stdin", stdin="")
+    assert done.returncode == 1 and "standard input is empty" in done.stderr
