@@ -323,13 +323,22 @@ def test_authz_keys_create_list_delete(tmp_path) -> None:  # type: ignore[no-unt
     assert runner.invoke(app, ["authz-keys", "delete", key_id, "--data-dir", str(tmp_path)]).exit_code == 2
 
 
-@pytest.mark.parametrize("command", [["accounts", "list"], ["accounts", "create"], ["keys", "rotate"], ["serve"]])
+@pytest.mark.parametrize("command", [["accounts", "create"], ["authz-keys", "create", "--name", "s3"], ["serve"]])
 def test_a_store_that_cannot_be_opened_is_a_message_and_exit_2(tmp_path, command) -> None:
     not_a_directory = tmp_path / "afile"
     not_a_directory.write_text("x")
     result = runner.invoke(app, [*command, "--data-dir", str(not_a_directory)])
     assert result.exit_code == 2, result.output
     assert "cannot use the data directory" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [["accounts", "list"], ["keys", "rotate"], ["authz-keys", "list"], ["accounts", "keys", "create", "111111111111"]])
+def test_only_creating_commands_make_a_new_store(tmp_path, command) -> None:
+    typo = tmp_path / "tpyo"
+    result = runner.invoke(app, [*command, "--data-dir", str(typo)])
+    assert result.exit_code == 2, result.output
+    assert f"no samlfed data in {typo}" in result.output
+    assert not typo.exists()
 
 
 def test_a_bad_setting_in_the_environment_is_a_message_and_exit_2(tmp_path, monkeypatch) -> None:

@@ -95,8 +95,13 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="e.g. postgresql+psycopg://user@host/db")]
 
 
-def _context(data_dir: Path | None, database_url: str | None):  # type: ignore[no-untyped-def]
-    return context_or_exit(settings_or_exit(data_dir=data_dir, database_url=database_url))
+def _context(data_dir: Path | None, database_url: str | None, *, create: bool = False):  # type: ignore[no-untyped-def]
+    """The store of these options. Only `create` may make a new one: a mistyped --data-dir must not turn into a
+    fresh, empty store in which keys rotate or accounts are listed as if nothing were wrong."""
+    settings = settings_or_exit(data_dir=data_dir, database_url=database_url)
+    if not create and settings.database_url is None and settings.data_dir is not None and not (settings.data_dir / "samlfed.db").exists():
+        raise usage_error(f"no samlfed data in {settings.data_dir}; create it with: samlfed accounts create --data-dir {settings.data_dir}")
+    return context_or_exit(settings)
 
 
 def _print_key(key, as_json: bool) -> None:  # type: ignore[no-untyped-def]
@@ -150,7 +155,7 @@ def accounts_create(
     from .iam.service import create_account
 
     try:
-        key = create_account(_context(data_dir, database_url), account_id, alias)
+        key = create_account(_context(data_dir, database_url, create=True), account_id, alias)
     except ServiceError as exc:
         raise usage_error(exc.message) from None
     _print_key(key, as_json)
@@ -174,7 +179,7 @@ def authz_keys_create(
 
     if not 1 <= len(name) <= 128:
         raise usage_error("--name must be 1 to 128 characters")
-    typer.echo(create_authz_key(_context(data_dir, database_url), name).key)
+    typer.echo(create_authz_key(_context(data_dir, database_url, create=True), name).key)
 
 
 @authz_app.command("list")
