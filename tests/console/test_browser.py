@@ -6,13 +6,13 @@ Screenshots of the chooser and the console land in $SAMLFED_TEST_ARTIFACTS (defa
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from chromium import launch_chromium
+from playwright.sync_api import Browser, Page, expect
 
 from samlfed.idp.demo import role_arn
 
@@ -22,12 +22,8 @@ ARTIFACTS = Path(os.environ.get("SAMLFED_TEST_ARTIFACTS", "test-artifacts"))
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is required (make test installs it)"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+    with launch_chromium() as browser:
+        yield browser
 
 
 def _idp_login(page: Page, demo: dict, username: str) -> None:

@@ -4,14 +4,14 @@ a page showing the code the command printed, with or without JavaScript."""
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from chromium import launch_chromium
+from playwright.sync_api import Browser, Page
 
 from samlfed.console.handoff import verification_code
 from samlfed.login.browser import BrowserResult, browser_login
@@ -19,12 +19,8 @@ from samlfed.login.browser import BrowserResult, browser_login
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is required (make test installs it)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+    with launch_chromium() as browser:
         yield browser
-        browser.close()
 
 
 class Waiting:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import tomllib
 from pathlib import Path
 
 import pexpect
 import pytest
+from chromium import launch_chromium
 from login_setup import samlfed, user_env, write_profile
-from playwright.sync_api import sync_playwright
 from servers import SAMLFED
 
 from samlfed.idp.demo import role_arn
@@ -73,10 +72,7 @@ def test_browser_method_hands_the_response_to_the_loopback_listener(demo: dict, 
         url = re.search(r"Sign in in your browser: (\S+)", line).group(1)
         assert url.startswith(f"{demo['url']}/saml/cli?port=")
         code = re.search(r"Check that your browser shows the code ([A-Z2-7]{4}-[A-Z2-7]{4}), then press Send", process.stderr.readline()).group(1)
-        executable = shutil.which("chromium")
-        assert executable
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+        with launch_chromium() as browser:
             page = browser.new_page()
             page.goto(url)
             page.wait_for_url(f"{demo['url']}/idp/login")
@@ -87,7 +83,6 @@ def test_browser_method_hands_the_response_to_the_loopback_listener(demo: dict, 
             assert page.text_content("#verification-code") == code  # what the user compares with the terminal
             page.click("#send")
             page.wait_for_selector("text=You can close this window")
-            browser.close()
         _, errors = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
