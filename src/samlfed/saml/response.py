@@ -679,7 +679,8 @@ class _Semantics:
     def _conditions_understood(self) -> Message | None:
         if self.in_conditions is None:
             return None
-        unknown = sorted({_local(tag) for tag in self.in_conditions.tags() if tag not in _UNDERSTOOD_CONDITIONS})
+        tags = self.in_conditions.tags()
+        unknown = sorted({_local(tag) for tag in tags if tag not in _UNDERSTOOD_CONDITIONS})
         if unknown:
             # SAML Core §2.5.1: a condition the relying party does not understand makes the assertion
             # Indeterminate, never valid.
@@ -688,7 +689,9 @@ class _Semantics:
                 f"Conditions holds {', '.join(unknown)}, which samlfed does not understand",
                 hint="AWS-style service providers understand AudienceRestriction, OneTimeUse and ProxyRestriction only: remove the other conditions in the IdP application.",
             )
-        return lambda: ", ".join(_local(tag) for tag in self.in_conditions.tags()) or "no conditions besides the time bounds"
+        # The message closes over the tags, not over self: the report keeps it, and a reference from the report
+        # back to this object would make a cycle that holds the signed trees until the garbage collector runs.
+        return lambda: ", ".join(_local(tag) for tag in tags) or "no conditions besides the time bounds"
 
     def _destination(self) -> str | None:
         destination = self.response.get("Destination")
