@@ -88,7 +88,7 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
     lifetime = _lifetime(request, verified, now)
     credentials = mint(ctx, admitted, lifetime, now, session_policy=request.policy, policy_arns=request.policy_arns)
     log.info(
-        "AssumeRoleWithSAML allowed issuer=%s assertion=%s key=%s subject=%s role=%s",
+        "AssumeRoleWithSAML allowed issuer=%s assertion=%s key=%s subject=%r role=%s",  # %r: a NameID may hold a line break
         verified.response.issuer, verified.response.assertion_id, verified.response.key_thumbprint[:16], verified.response.name_id, role.arn,
     )
     return AssumedRole(credentials, verified, role, provider, _packed_size(request, tags))
@@ -153,7 +153,7 @@ def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider:
         return validate(request.saml_assertion, trust, now=now, settings=ctx.settings, requested_role=RolePair(request.role_arn, request.principal_arn))
     except SamlValidationError as error:
         # The caller gets AWS's message; the precise reason goes to the log (it may name document values).
-        log.info("AssumeRoleWithSAML rejected provider=%s check=%s reason=%s", provider.arn, error.check_id, error.message)
+        log.info("AssumeRoleWithSAML rejected provider=%s check=%s reason=%r", provider.arn, error.check_id, error.message)
         raise ServiceError(error.aws.code, error.aws.message, error.aws.status) from None
 
 
