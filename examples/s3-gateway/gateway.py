@@ -88,7 +88,7 @@ class Gateway:
             decision = self.client.authorize(
                 request.method, raw_path, request.url.query, dict(request.headers), payload_hash, action=action, resource=resource,
                 context=context, resource_policy=self.bucket_policy(bucket), source_ip=request.client.host if request.client else None,
-                secure_transport=request.url.scheme == "https",
+                secure_transport=request.url.scheme == "https", service="s3",
             )
         except AuthorizationError:
             return _error("ServiceUnavailable", "Authorization is unavailable; try again later.", 503)  # fail closed

@@ -50,8 +50,13 @@ def _service(query: QueryRequest) -> str:
 
 
 def _headers(scope: Scope) -> dict[str, str]:
-    """Header names as ASGI servers give them (lower case); of a repeated header, the last."""
-    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+    """Header names as ASGI servers give them (lower case); a repeated header's values joined with commas, as
+    SigV4 canonicalizes them."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        key, text = name.decode("latin-1"), value.decode("latin-1")
+        headers[key] = f"{headers[key].strip()},{text.strip()}" if key in headers else text
+    return headers
 
 
 async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
@@ -120,7 +125,7 @@ class QueryApi:
             caller = None
             if parsed.action not in handlers.UNAUTHENTICATED:  # AssumeRoleWithSAML: any signature is ignored (AWS)
                 raw_path = scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0]
-                caller = authenticate(self.ctx, HttpRequest(scope["method"], raw_path, query_string, headers, body))
+                caller = authenticate(self.ctx, HttpRequest(scope["method"], raw_path, query_string, headers, body), service=service)
             if service == "iam" and isinstance(caller, Session):
                 client = scope.get("client")
                 authorize_iam_call(self.ctx, caller, parsed, source_ip=client[0] if client else None, secure_transport=scope.get("scheme") == "https")

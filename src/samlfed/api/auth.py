@@ -30,10 +30,13 @@ class Session:
 Caller = Administrator | Session
 
 
-def authenticate(ctx: ServiceContext, request: sigv4.HttpRequest) -> Caller:
+def authenticate(ctx: ServiceContext, request: sigv4.HttpRequest, *, service: str | None = None) -> Caller:
+    """The signer of `request`; with `service`, its credential scope must name that service."""
     claim = sigv4.parse_claim(request)
     if claim is None:
         raise MISSING
+    if service is not None:
+        sigv4.check_scope(claim, service)
     now = ctx.clock()
     if claim.access_key_id.startswith("ASIA"):
         if not claim.session_token:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, quote
 
 from ..errors import ServiceError
@@ -39,6 +40,9 @@ class HttpRequest:
     query_string: str
     headers: Mapping[str, str]
     body: bytes
+    payload_hash: str | None = None
+    """The hex SHA-256 of the body, where the verifier has the hash and not the body (a gateway asking the
+    authorization API); otherwise the body is hashed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,20 @@ def _parse_amz_date(value: str | None) -> datetime:
         return datetime.strptime(value, _AMZ_DATE).replace(tzinfo=UTC)
     except ValueError:
         raise _incomplete(f"Date must be in ISO-8601 'basic format'. Got '{value}'.") from None
+
+
+def _header_date(headers: Mapping[str, str]) -> datetime:
+    """X-Amz-Date, or else the HTTP Date header (RFC 7231 format), which SigV4 also accepts."""
+    amz_date = headers.get("x-amz-date")
+    if amz_date or not headers.get("date"):
+        return _parse_amz_date(amz_date)
+    try:
+        date = parsedate_to_datetime(headers["date"])
+    except (TypeError, ValueError):
+        date = None
+    if date is None or date.tzinfo is None:
+        raise _incomplete(f"Date must be an HTTP date. Got '{headers['date']}'.")
+    return date.astimezone(UTC)
 
 
 def _credential(value: str) -> tuple[str, str, str, str]:
@@ -104,7 +122,7 @@ def _header_claim(authorization: str, headers: Mapping[str, str]) -> SignatureCl
         raise _incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
     return SignatureClaim(
         key, date, region, service, signed, fields["Signature"],
-        _parse_amz_date(headers.get("x-amz-date")), headers.get("x-amz-security-token"), None,
+        _header_date(headers), headers.get("x-amz-security-token"), None,
     )
 
 
@@ -118,8 +136,11 @@ def _query_claim(query: dict[str, str]) -> SignatureClaim:
     if not (expires.isascii() and expires.isdigit()) or not 1 <= int(expires) <= MAX_PRESIGN_EXPIRES:  # isdigit alone takes "²"
         raise _incomplete("X-Amz-Expires must be a number of seconds from 1 to 604800.")
     key, date, region, service = _credential(query["X-Amz-Credential"])
+    signed = tuple(query["X-Amz-SignedHeaders"].split(";"))
+    if "host" not in signed:  # as in the header form: an unsigned Host would let the URL be replayed elsewhere
+        raise _incomplete("'Host' must be a 'SignedHeader' in the AWS query-string parameters.")
     return SignatureClaim(
-        key, date, region, service, tuple(query["X-Amz-SignedHeaders"].split(";")), query["X-Amz-Signature"],
+        key, date, region, service, signed, query["X-Amz-Signature"],
         _parse_amz_date(query["X-Amz-Date"]), query.get("X-Amz-Security-Token"), int(expires),
     )
 
@@ -132,7 +153,29 @@ def _canonical_query(query_string: str, *, presigned: bool) -> str:
     pairs = parse_qsl(query_string, keep_blank_values=True)
     if presigned:
         pairs = [(k, v) for k, v in pairs if k != "X-Amz-Signature"]
-    return "&".join(f"{_uri_encode(k)}={_uri_encode(v)}" for k, v in sorted(pairs))
+    # Sorted by the encoded name, then the encoded value (the specification; decoded order differs for '/' and
+    # '-', or for non-ASCII names).
+    return "&".join(f"{k}={v}" for k, v in sorted((_uri_encode(k), _uri_encode(v)) for k, v in pairs))
+
+
+def _normalized_path(path: str) -> str:
+    """Outside S3 the signed path has no empty, '.' or '..' segments (RFC 3986 §5.2.4, and consecutive slashes
+    merged), keeping a leading and a trailing slash."""
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment and segment != ".":
+            segments.append(segment)
+    trailing = "/" if path.endswith("/") and segments else ""
+    return "/" + "/".join(segments) + trailing
+
+
+STREAMING_SIGNED = "STREAMING-AWS4-"
+"""x-amz-content-sha256 of an S3 upload whose chunks are signed one by one (STREAMING-AWS4-HMAC-SHA256-PAYLOAD,
+…-TRAILER, the ECDSA variants): verifying the chunks needs the signing key, so whoever only holds the request
+cannot, and samlfed refuses such a request rather than vouch for a body nobody checked."""
 
 
 def _canonical_headers(headers: Mapping[str, str], signed: tuple[str, ...]) -> str:
@@ -147,15 +190,19 @@ def _canonical_headers(headers: Mapping[str, str], signed: tuple[str, ...]) -> s
 
 def canonical_request(request: HttpRequest, claim: SignatureClaim) -> str:
     presigned = claim.presigned_expires is not None
+    body_hash = request.payload_hash or hashlib.sha256(request.body).hexdigest()
     if claim.service == "s3":
         # S3 signs the path as sent (percent-encoded once, not normalized) and names the payload hash in a header,
         # or UNSIGNED-PAYLOAD for presigned URLs; the caller (a gateway) has checked the body against that hash.
         path = request.path or "/"
-        payload_hash = request.headers.get("x-amz-content-sha256") or ("UNSIGNED-PAYLOAD" if presigned else hashlib.sha256(request.body).hexdigest())
+        payload_hash = request.headers.get("x-amz-content-sha256") or ("UNSIGNED-PAYLOAD" if presigned else body_hash)
+        if payload_hash.startswith(STREAMING_SIGNED):
+            raise ServiceError("NotImplemented", "Uploads with signed chunks (STREAMING-AWS4-…) are not supported; sign the payload's hash, or send UNSIGNED-PAYLOAD.", 501)
     else:
-        # Outside S3 the payload is always hashed, presigned or not (UNSIGNED-PAYLOAD is an S3 convention).
-        payload_hash = request.headers.get("x-amz-content-sha256") or hashlib.sha256(request.body).hexdigest()
-        path = _uri_encode(request.path or "/", keep_slash=True)
+        # Outside S3 the payload line is the hash of the body itself, presigned or not: never a header's word for
+        # it (that would let anyone swap the body of a signed request), never UNSIGNED-PAYLOAD (an S3 convention).
+        payload_hash = body_hash
+        path = _uri_encode(_normalized_path(request.path or "/"), keep_slash=True)
     return "\n".join(
         [
             request.method,
@@ -188,6 +235,12 @@ def check_clock(claim: SignatureClaim, now: datetime) -> None:
         raise ServiceError("SignatureDoesNotMatch", f"Signature expired: {stamp} is now earlier than {(now - MAX_SKEW).strftime(_AMZ_DATE)} ({now.strftime(_AMZ_DATE)} - 15 min.)", 403)
     if claim.amz_date > now + MAX_SKEW:
         raise ServiceError("SignatureDoesNotMatch", f"Signature not yet current: {stamp} is still later than {(now + MAX_SKEW).strftime(_AMZ_DATE)} ({now.strftime(_AMZ_DATE)} + 15 min.)", 403)
+
+
+def check_scope(claim: SignatureClaim, service: str) -> None:
+    """A signature counts only for the service its credential scope names (a presigned S3 URL is no IAM call)."""
+    if claim.service != service:
+        raise ServiceError("SignatureDoesNotMatch", f"Credential should be scoped to correct service: '{service}'.", 403)
 
 
 def verify(request: HttpRequest, claim: SignatureClaim, secret: str, now: datetime) -> None:

@@ -40,14 +40,16 @@ class AuthorizationClient:
     def authorize(
         self, method: str, path: str, query: str, headers: Mapping[str, str], payload_hash: str | None, *,
         action: str, resource: str, context: Mapping[str, str | Sequence[str]] | None = None, resource_policy: str | None = None,
-        source_ip: str | None = None, secure_transport: bool | None = None, region: str | None = None,
+        source_ip: str | None = None, secure_transport: bool | None = None, region: str | None = None, service: str | None = None,
     ) -> Decision:
+        """`service`/`region`: the SigV4 service name and region this service answers as; a signature scoped to
+        another is refused (a presigned URL for one service must not open another)."""
         body: dict[str, Any] = {
             "request": {"method": method, "path": path, "query": query, "headers": dict(headers), "payload_hash": payload_hash},
             "action": action, "resource": resource,
         }
         optional = {"context": dict(context) if context else None, "resource_policy": resource_policy, "source_ip": source_ip,
-                    "secure_transport": secure_transport, "region": region}
+                    "secure_transport": secure_transport, "region": region, "service": service}
         body.update({k: v for k, v in optional.items() if v is not None})
         request = urllib.request.Request(self.url, data=json.dumps(body).encode(), method="POST",
                                          headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"})

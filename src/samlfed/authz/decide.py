@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.auth import Administrator, Session, authenticate
-from ..api.sigv4 import HttpRequest
+from ..api.sigv4 import HttpRequest, parse_claim
 from ..context import ServiceContext
 from ..errors import ServiceError
 from ..iam.permissions import session_permissions
@@ -80,24 +80,28 @@ def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     if signed.payload_hash and declared and declared.lower() != signed.payload_hash.lower() and not declared.startswith(("UNSIGNED", "STREAMING")):
         return {"authenticated": False, "allowed": False, "decision": "unauthenticated",
                 "error": {"code": "XAmzContentSHA256Mismatch", "message": "The provided 'x-amz-content-sha256' header does not match what was computed.", "status": 400}}
-    headers = signed.headers
-    if not declared and signed.payload_hash and "X-Amz-Signature" not in signed.query:
-        # Services other than S3 sign the body's hash without sending it: the gateway's hash stands in for the body.
-        headers = {**headers, "x-amz-content-sha256": signed.payload_hash}
-    http = HttpRequest(signed.method, signed.path, signed.query, headers, b"")
+    # The gateway sends the body's hash, not the body: it stands in for the body wherever the signature covers it.
+    http = HttpRequest(signed.method, signed.path, signed.query, signed.headers, b"", payload_hash=signed.payload_hash)
+    service = _text(body, "service", required=False, limit=64)
+    region = _text(body, "region", required=False, limit=64)
     try:
-        caller = authenticate(ctx, http)
+        claim = parse_claim(http)
+        if claim is not None and region is not None and claim.region != region:
+            raise ServiceError("SignatureDoesNotMatch", f"Credential should be scoped to a valid region: '{region}'.", 403)
+        caller = authenticate(ctx, http, service=service)
     except ServiceError as error:
         return {"authenticated": False, "allowed": False, "decision": "unauthenticated",
                 "error": {"code": error.code, "message": error.message, "status": error.status}}
+    assert claim is not None  # authenticate refuses an unsigned request
+    scope = {"service": claim.service, "region": claim.region}
     if isinstance(caller, Administrator):
         principal = {"arn": f"arn:aws:iam::{caller.account_id}:root", "account": caller.account_id, "type": "Account"}
-        return {"authenticated": True, "allowed": True, "decision": "allowed", "principal": principal, "matched_statements": []}
+        return {"authenticated": True, "allowed": True, "decision": "allowed", "principal": principal, "matched_statements": [], "scope": scope}
     assert isinstance(caller, Session)
-    return _session_decision(ctx, caller, action, resource, body)
+    return {**_session_decision(ctx, caller, action, resource, body, region), "scope": scope}
 
 
-def _session_decision(ctx: ServiceContext, caller: Session, action: str, resource: str, body: dict[str, Any]) -> dict[str, Any]:
+def _session_decision(ctx: ServiceContext, caller: Session, action: str, resource: str, body: dict[str, Any], region: str | None) -> dict[str, Any]:
     claims = caller.claims
     resource_policies = []
     raw_policy = _text(body, "resource_policy", required=False, limit=20480)
@@ -109,7 +113,7 @@ def _session_decision(ctx: ServiceContext, caller: Session, action: str, resourc
     secure = body.get("secure_transport")
     permissions = session_permissions(
         ctx, claims, resource_policies=resource_policies, source_ip=_text(body, "source_ip", required=False, limit=64),
-        secure_transport=secure if isinstance(secure, bool) else None, region=_text(body, "region", required=False, limit=64),
+        secure_transport=secure if isinstance(secure, bool) else None, region=region,
         extra=_context_extra(body.get("context")),
     )
     request = Request(action, permissions.context, resource=resource, principal_type="AWS", principal=claims.role_arn,

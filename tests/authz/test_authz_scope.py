@@ -1,0 +1,65 @@
+"""The authorization API relates a signature to the service asking: its credential scope must name the service and
+region the service says it is, a non-S3 body is the gateway's hash even for a presigned URL, and uploads with
+signed chunks are refused (nobody but samlfed could check the chunks)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.auth import S3SigV4Auth, SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from saml_factory import DEV_ROLE, PROVIDER_ARN, response_b64
+from service_world import developer_world
+
+from samlfed.authz.decide import decide
+from samlfed.config import Settings
+from samlfed.context import ServiceContext
+from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
+
+
+@pytest.fixture
+def session(tmp_path) -> tuple[ServiceContext, Credentials]:
+    ctx = developer_world(Settings(data_dir=tmp_path))
+    fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5))  # botocore signs with the real clock
+    issued = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, fresh)).credentials
+    return ctx, Credentials(issued.access_key_id, issued.secret_access_key, issued.session_token)
+
+
+def asked(signer, method: str, url: str, body: bytes = b"", headers: dict | None = None, **extra: object) -> dict:
+    request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
+    signer.add_auth(request)
+    parts = urlsplit(request.prepare().url)
+    sent = {**{k.lower(): v for k, v in request.headers.items()}, "host": parts.netloc}
+    return {"request": {"method": method, "path": parts.path, "query": parts.query, "headers": sent,
+                        "payload_hash": hashlib.sha256(body).hexdigest()},
+            "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", **extra}
+
+
+def test_the_scope_must_be_the_service_and_region_asking(session) -> None:
+    ctx, creds = session
+    body = asked(S3SigV4Auth(creds, "s3", "us-east-1"), "GET", "https://s3.example/b/k", service="s3", region="us-east-1")
+    answer = decide(ctx, body)
+    assert answer["authenticated"] and answer["scope"] == {"service": "s3", "region": "us-east-1"}
+    for other in ({"service": "sts"}, {"region": "eu-west-1"}):
+        refused = decide(ctx, {**body, **other})
+        assert not refused["authenticated"] and refused["error"]["code"] == "SignatureDoesNotMatch", other
+
+
+def test_a_presigned_non_s3_url_signs_the_body_it_was_made_for(session) -> None:
+    ctx, creds = session
+    body = asked(SigV4QueryAuth(creds, "execute-api", "us-east-1", expires=300), "POST", "https://api.example/items")
+    assert decide(ctx, body)["authenticated"]  # signed over an empty body, sent with one
+    body["request"]["payload_hash"] = hashlib.sha256(b'{"grant": "admin"}').hexdigest()
+    assert decide(ctx, body)["error"]["code"] == "SignatureDoesNotMatch"
+
+
+def test_uploads_with_signed_chunks_are_refused(session) -> None:
+    ctx, creds = session
+    body = asked(S3SigV4Auth(creds, "s3", "us-east-1"), "PUT", "https://s3.example/b/k", b"hello")
+    body["request"]["headers"]["x-amz-content-sha256"] = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+    answer = decide(ctx, body)
+    assert not answer["allowed"] and answer["error"]["code"] == "NotImplemented"
