@@ -103,15 +103,18 @@ _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "BinaryEquals": (_binary, False),
     "IpAddress": (_ip, False),
     "NotIpAddress": (_ip, True),
-    "ArnEquals": (lambda p, v: p == v, False),
-    "ArnNotEquals": (lambda p, v: p == v, True),
+    # "ArnEquals and ArnLike behave identically" (IAM condition operators): wildcards per ARN part in both.
+    "ArnEquals": (_arn_like, False),
+    "ArnNotEquals": (_arn_like, True),
     "ArnLike": (_arn_like, False),
     "ArnNotLike": (_arn_like, True),
 }
 
 
 _PATTERN_OPERATORS = frozenset({"StringLike", "StringNotLike"})
-_ARN_PATTERN_OPERATORS = frozenset({"ArnLike", "ArnNotLike"})
+_VARIABLE_OPERATORS = ("String", "Arn", "Bool")
+"""Policy variables are substituted only in these operators' values; in Numeric, Date, IP address and Binary
+conditions "${…}" is literal text (IAM User Guide, policy variables), which matches nothing."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,11 @@ class Condition:
         values = context.get(self.key, ())
         if self.operator == "Null":  # "true": the key must be absent; "false": present
             return any((not present) == (v.lower() == "true") for v in self.values)
+        with_variables = with_variables and self.operator.startswith(_VARIABLE_OPERATORS) and any("${" in v for v in self.values)
+        if with_variables and any(resolve(v, context, with_variables=True) is None for v in self.values if "${" in v):
+            # A variable without a value "causes the statement to be invalid" (IAM User Guide): the condition holds
+            # for nothing, negated operators included (else StringNotEquals "${aws:username}" would match all).
+            return False
         one = self._tester(context, with_variables)
         if self.qualifier == "ForAllValues":
             return all(one(v) for v in values)
@@ -144,14 +152,13 @@ class Condition:
     def _tester(self, context: Context, with_variables: bool) -> Callable[[str], bool]:
         test, negated = _OPERATORS[self.operator]
         policy_values: Sequence[str] = self.values
-        if with_variables and any("${" in v for v in self.values):
+        if with_variables:  # every variable resolves (`matches` checked)
             if self.operator in _PATTERN_OPERATORS:
                 def like(value: str) -> bool:
                     hit = any(pattern_matches(p, value, context, with_variables=True) for p in self.values)
                     return not hit if negated else hit
 
                 return like
-            # A value whose variable is missing matches nothing (it is dropped, not turned into "").
             policy_values = [r for r in (resolve(v, context, with_variables=True) for v in self.values) if r is not None]
 
         def one(value: str) -> bool:

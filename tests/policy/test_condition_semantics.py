@@ -1,0 +1,52 @@
+"""Condition rules an audit found wrong, each as the IAM User Guide states it: a policy variable without a value
+makes its statement apply to nothing (negated operators too); variables are substituted only in String, ARN and
+Bool conditions; ArnEquals and ArnNotEquals take wildcards per ARN part, as ArnLike does."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from samlfed.policy import Request, evaluate, parse_policy
+
+SOURCE_ARN = "arn:aws:sns:us-east-1:111111111111:topicA"
+
+
+def decision(operator: str, key: str, value: str, context: dict[str, list[str]]) -> str:
+    statement = {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {operator: {key: value}}}
+    policy = parse_policy(json.dumps({"Version": "2012-10-17", "Statement": [statement]}), principal_required=False)
+    return evaluate(policy, Request("s3:ListBucket", {k.lower(): v for k, v in context.items()}, resource="*")).decision
+
+
+@pytest.mark.parametrize("operator", ["StringEquals", "StringNotEquals", "StringLike", "StringNotLike", "ArnNotLike"])
+def test_a_variable_without_a_value_makes_the_statement_apply_to_nothing(operator: str) -> None:
+    value = "arn:aws:s3:::home/${aws:username}/*" if operator.startswith("Arn") else "home/${aws:username}/"
+    assert decision(operator, "s3:prefix", value, {"s3:prefix": ["home/bob/"]}) == "implicitDeny"
+
+
+def test_a_variable_with_a_value_is_substituted() -> None:
+    context = {"s3:prefix": ["home/bob/"], "aws:username": ["bob"]}
+    assert decision("StringEquals", "s3:prefix", "home/${aws:username}/", context) == "allowed"
+    assert decision("StringNotEquals", "s3:prefix", "home/${aws:username}/", context) == "implicitDeny"
+
+
+@pytest.mark.parametrize(("operator", "key", "tag", "value"), [
+    ("IpAddress", "aws:SourceIp", "0.0.0.0/0", "203.0.113.7"),
+    ("NumericLessThanEquals", "s3:max-keys", "1000", "10"),
+    ("DateLessThan", "aws:CurrentTime", "2100-01-01T00:00:00Z", "2026-12-01T00:00:00Z"),
+])
+def test_variables_are_literal_text_outside_string_arn_and_bool_conditions(operator: str, key: str, tag: str, value: str) -> None:
+    context = {key: [value], "aws:PrincipalTag/limit": [tag]}
+    assert decision(operator, key, "${aws:PrincipalTag/limit}", context) == "implicitDeny"
+    assert decision(operator, key, tag, context) == "allowed"  # the same value written out does match
+
+
+@pytest.mark.parametrize(("operator", "pattern", "expected"), [
+    ("ArnEquals", "arn:aws:sns:*:111111111111:topic*", "allowed"),
+    ("ArnNotEquals", "arn:aws:sns:*:111111111111:topic*", "implicitDeny"),
+    ("ArnEquals", "arn:aws:sns:us-east-1:111111111111:topic?", "allowed"),
+    ("ArnEquals", "arn:aws:sns:us-east-1:222222222222:*", "implicitDeny"),
+])
+def test_arn_equals_takes_wildcards_as_arn_like_does(operator: str, pattern: str, expected: str) -> None:
+    assert decision(operator, "aws:SourceArn", pattern, {"aws:SourceArn": [SOURCE_ARN]}) == expected
