@@ -263,8 +263,10 @@ SETS: list[tuple[str, PolicySet, str, str]] = [
     ("session-and-boundary-one-refuses", PolicySet(identity=(named("role", ALLOW_ALL),), session=(named("session", ALLOW_PUT),), boundary=named("permissions-boundary", ALLOW_ALL)), "s3:GetObject", IMPLICIT),
     ("resource-policy-allows-role", PolicySet(resource=(named("resource", rstmt()),)), "s3:GetObject", ALLOWED),
     ("resource-policy-other-principal", PolicySet(resource=(named("resource", rstmt(principal={"AWS": "arn:aws:iam::111111111111:role/Other"})),)), "s3:GetObject", IMPLICIT),
-    ("resource-policy-account-root", PolicySet(resource=(named("resource", rstmt(principal={"AWS": "arn:aws:iam::111111111111:root"})),)), "s3:GetObject", ALLOWED),
-    ("resource-policy-account-id", PolicySet(resource=(named("resource", rstmt(principal={"AWS": "111111111111"})),)), "s3:GetObject", ALLOWED),
+    # Naming the account delegates to its identity policies: alone it allows nothing (IAM User Guide, Principal).
+    ("resource-policy-account-root", PolicySet(resource=(named("resource", rstmt(principal={"AWS": "arn:aws:iam::111111111111:root"})),)), "s3:GetObject", IMPLICIT),
+    ("resource-policy-account-id", PolicySet(resource=(named("resource", rstmt(principal={"AWS": "111111111111"})),)), "s3:GetObject", IMPLICIT),
+    ("resource-policy-account-root-with-identity", PolicySet(identity=(named("role", ALLOW_ALL),), resource=(named("resource", rstmt(principal={"AWS": "arn:aws:iam::111111111111:root"})),)), "s3:GetObject", ALLOWED),
     ("resource-policy-everyone", PolicySet(resource=(named("resource", rstmt(principal="*")),)), "s3:GetObject", ALLOWED),
     ("resource-policy-deny-wins", PolicySet(identity=(named("role", ALLOW_ALL),), resource=(named("resource", rstmt("Deny")),)), "s3:GetObject", EXPLICIT),
     ("resource-policy-role-arn-limited-by-boundary", PolicySet(resource=(named("resource", rstmt()),), boundary=named("permissions-boundary", ALLOW_PUT)), "s3:GetObject", IMPLICIT),

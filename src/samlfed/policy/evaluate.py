@@ -10,6 +10,7 @@ boundary or the session policies.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -163,6 +164,20 @@ def authorize(policies: PolicySet, request: Request, *, session_arn: str | None 
     direct = tuple((p, s) for p, s in resource if session_arn is not None and s.principal is not None and session_arn in s.principal.by_type.get("AWS", ()))
     if direct:
         return Authorization("allowed", direct, missing)
-    if (identity or resource) and limits_ok:
+    # A statement that names only the account delegates to the account's own policies ("all identities inside the
+    # account can access the resource if they have the appropriate IAM permissions attached"): it allows
+    # nothing alone. One naming the role itself (or anyone) does.
+    grants = tuple((p, s) for p, s in resource if _names_the_principal_itself(s, request))
+    if (identity or grants) and limits_ok:
         return Authorization("allowed", identity + resource + allowing("boundary") + allowing("session"), missing)
     return Authorization("implicitDeny", (), missing)
+
+
+_ACCOUNT_NAME = re.compile(r"\d{12}|arn:aws[a-z-]*:iam::\d{12}:root", re.ASCII)
+
+
+def _names_the_principal_itself(statement: Statement, request: Request) -> bool:
+    if statement.principal is None or request.principal_type is None:
+        return True
+    names = (request.principal, *request.principal_aliases)
+    return any(statement.principal.matches(request.principal_type, name) for name in names if name and not _ACCOUNT_NAME.fullmatch(name))

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
 from ..iam.permissions import SessionPermissions, session_permissions
-from ..policy import MalformedPolicy, Request, authorize, evaluate
+from ..policy import MalformedPolicy, NamedPolicy, Request, authorize, evaluate
 from ..store import NotFound, Role
 from .assume import check_session_policies, trust_document
 from .credentials import SessionClaims, TemporaryCredentials, issue
@@ -87,21 +87,24 @@ def _trust(role: Role, caller: SessionClaims, permissions: SessionPermissions, d
     except MalformedPolicy:
         raise denied from None
     actions = ["sts:AssumeRole"] + (["sts:SetSourceIdentity"] if caller.source_identity else [])
-    named_directly = False
     for action in actions:
         decision = evaluate(trust, Request(action, context, principal_type="AWS", principal=caller.role_arn,
                                            principal_aliases=caller.principal_aliases))
         if decision.decision != "allowed":
             log.info("AssumeRole denied by trust caller=%s role=%s action=%s", caller.assumed_role_arn, role.arn, action)
             raise denied
-        if action == "sts:AssumeRole":
-            named_directly = any(
-                s.principal is not None and ({caller.role_arn, caller.assumed_role_arn} & set(s.principal.by_type.get("AWS", ())))
-                for s in decision.matched
-            )
-    # Trusting an account delegates to that account's policies: the caller's identity must allow it too.
-    if not named_directly or role.account_id != caller.account_id:
-        identity = authorize(permissions.policies, Request("sts:AssumeRole", context, resource=role.arn), session_arn=caller.assumed_role_arn)
-        if identity.decision != "allowed":
-            log.info("AssumeRole denied by identity policies caller=%s role=%s", caller.assumed_role_arn, role.arn)
-            raise denied
+    # The trust policy is the target's resource policy, evaluated with the caller's own policies as AWS evaluates
+    # any resource policy: an explicit deny anywhere wins; naming the account delegates to the caller's identity
+    # policies; naming the role still leaves the caller's session policies and permissions boundary in force;
+    # naming the session ARN is not limited by them.
+    request = Request("sts:AssumeRole", context, resource=role.arn, principal_type="AWS", principal=caller.role_arn,
+                      principal_aliases=caller.principal_aliases)
+    policies = permissions.policies
+    with_trust = replace(policies, resource=(*policies.resource, NamedPolicy("trust-policy", "resource", trust)))
+    if authorize(with_trust, request, session_arn=caller.assumed_role_arn).decision != "allowed":
+        log.info("AssumeRole denied by the caller's policies caller=%s role=%s", caller.assumed_role_arn, role.arn)
+        raise denied
+    # Across accounts both sides must allow: the trust policy above, and the caller's identity policies.
+    if role.account_id != caller.account_id and authorize(policies, request, session_arn=caller.assumed_role_arn).decision != "allowed":
+        log.info("AssumeRole denied by identity policies caller=%s role=%s", caller.assumed_role_arn, role.arn)
+        raise denied
