@@ -137,3 +137,12 @@ def test_a_taken_account_id_is_named_without_a_missing_alias(ctx: ServiceContext
     with pytest.raises(ServiceError) as info:
         service.create_account(ctx, ACCOUNT, alias="acme")
     assert info.value.message == f"Account {ACCOUNT} or alias acme already exists."
+
+
+def test_a_trust_policy_naming_a_resource_is_malformed(ctx: ServiceContext) -> None:
+    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:saml-provider/Corp"},"Action":"sts:AssumeRoleWithSAML","Resource":"*"}]}'
+    error = refused(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=trust)
+    assert (error.code, error.message) == ("MalformedPolicyDocument", "Has prohibited field Resource")
+    call(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=TRUST)
+    error = refused(ctx, "UpdateAssumeRolePolicy", RoleName="R", PolicyDocument=trust)
+    assert error.message == "Has prohibited field Resource"

@@ -50,3 +50,8 @@ def test_variables_are_literal_text_outside_string_arn_and_bool_conditions(opera
 ])
 def test_arn_equals_takes_wildcards_as_arn_like_does(operator: str, pattern: str, expected: str) -> None:
     assert decision(operator, "aws:SourceArn", pattern, {"aws:SourceArn": [SOURCE_ARN]}) == expected
+
+
+@pytest.mark.parametrize(("written", "expected"), [("2026-01", "allowed"), ("2027-01", "implicitDeny"), ("2026-06-15T00:00:01Z", "implicitDeny")])
+def test_a_date_may_name_only_its_year_and_month(written: str, expected: str) -> None:
+    assert decision("DateGreaterThan", "aws:CurrentTime", written, {"aws:CurrentTime": ["2026-06-15T00:00:00Z"]}) == expected

@@ -166,9 +166,12 @@ def check_trust_policy(document: str) -> None:
     if len(document) > MAX_TRUST_POLICY:
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for ACLSizePerRole: {MAX_TRUST_POLICY}", 409)
     try:
-        parse_policy(document, principal_required=True)
+        trust = parse_policy(document, principal_required=True)
     except MalformedPolicy as exc:
         raise ServiceError("MalformedPolicyDocument", str(exc), 400) from None
+    # The role is the resource of its trust policy: AWS refuses one that names another (it would be ignored).
+    if any(s.resources is not None or s.not_resources is not None for s in trust.statements):
+        raise ServiceError("MalformedPolicyDocument", "Has prohibited field Resource", 400)
 
 
 def path_violation(path: str) -> str:

@@ -53,6 +53,8 @@ def _date(text: str) -> datetime:
             return datetime.fromtimestamp(float(text), UTC)
         except (OverflowError, OSError):  # epoch seconds beyond what a datetime holds: not a date
             raise ValueError("not a date") from None
+    if re.fullmatch(r"\d{4}-\d{2}", text, re.ASCII):  # W3C's ISO 8601 profile also has YYYY-MM: its first instant
+        text += "-01"
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
