@@ -79,6 +79,14 @@ def create_store_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def _access_key(row) -> AccessKey:  # type: ignore[no-untyped-def]
+    return AccessKey(row.access_key_id, row.account_id, bytes(row.sealed_secret), row.active, _aware(row.created_at))
+
+
+def _insert_server_key(db: Connection, key: ServerKey) -> None:
+    db.execute(insert(t.server_keys).values(key_id=key.key_id, sealed_key=key.sealed_key, active=key.active, created_at=key.created_at))
+
+
 def _describe(url: str) -> str:
     """The URL without its password, for messages."""
     try:
@@ -178,12 +186,12 @@ class SqlStore:
             row = db.execute(_ACCESS_KEY_BY_ID, {"access_key_id": access_key_id}).one_or_none()
         if row is None:
             raise NotFound(f"access key {access_key_id}")
-        return AccessKey(row.access_key_id, row.account_id, bytes(row.sealed_secret), row.active, _aware(row.created_at))
+        return _access_key(row)
 
     def list_access_keys(self, account_id: str) -> list[AccessKey]:
         with self._tx() as db:
             rows = db.execute(select(t.access_keys).where(t.access_keys.c.account_id == account_id).order_by(t.access_keys.c.created_at)).all()
-        return [AccessKey(r.access_key_id, r.account_id, bytes(r.sealed_secret), r.active, _aware(r.created_at)) for r in rows]
+        return [_access_key(r) for r in rows]
 
     def delete_access_key(self, access_key_id: str) -> None:
         with self._tx() as db:
@@ -432,7 +440,7 @@ class SqlStore:
         with self._tx() as db:
             if key.active:
                 db.execute(update(t.server_keys).values(active=False))
-            db.execute(insert(t.server_keys).values(key_id=key.key_id, sealed_key=key.sealed_key, active=key.active, created_at=key.created_at))
+            _insert_server_key(db, key)
 
     def add_first_server_key(self, key: ServerKey) -> bool:
         """Start the key ring with `key` unless it has a key already (False: another node started it; read theirs).
@@ -440,13 +448,13 @@ class SqlStore:
         with exclusive(self.engine) as db:
             if db.execute(select(t.server_keys.c.key_id).limit(1)).first() is not None:
                 return False
-            db.execute(insert(t.server_keys).values(key_id=key.key_id, sealed_key=key.sealed_key, active=key.active, created_at=key.created_at))
+            _insert_server_key(db, key)
         return True
 
     def oldest_access_key(self) -> AccessKey | None:
         with self._tx() as db:
             row = db.execute(select(t.access_keys).order_by(t.access_keys.c.created_at, t.access_keys.c.access_key_id).limit(1)).first()
-        return AccessKey(row.access_key_id, row.account_id, bytes(row.sealed_secret), row.active, _aware(row.created_at)) if row else None
+        return _access_key(row) if row else None
 
     def list_instance_keys(self) -> list[tuple[str, bytes]]:
         """(name, sealed value) of every instance key."""
