@@ -106,7 +106,7 @@ def _relay_digest(relay_state: str) -> bytes:
 
 
 def new_request_id(master: MasterKey, now: datetime, *, bound_relay_state: str | None = None) -> str:
-    """`bound_relay_state`: the answer is accepted only with exactly this RelayState (see relay_state_matches)."""
+    """`bound_relay_state`: the answer is accepted only with exactly this RelayState (see relay_state_admitted)."""
     plain = struct.pack(">Q", int(now.timestamp())) + (_relay_digest(bound_relay_state) if bound_relay_state is not None else b"")
     sealed = master.seal(plain, context=_REQUEST_CONTEXT)
     return _REQUEST_PREFIX + base64.urlsafe_b64encode(sealed).decode().rstrip("=")
@@ -132,18 +132,14 @@ def request_issued_at(master: MasterKey, request_id: str) -> datetime | None:
     return opened[0] if opened else None
 
 
-def relay_state_matches(master: MasterKey, request_id: str | None, relay_state: str) -> bool:
-    """Whether `relay_state` may come back with an answer to `request_id`: a request bound to a RelayState
-    takes only that one; an unbound request (or an unsolicited answer) takes any."""
+def relay_state_admitted(master: MasterKey, request_id: str | None, relay_state: str, *, cli: bool) -> bool:
+    """Whether `relay_state` may come back with an answer to `request_id`: a request bound to a RelayState takes
+    only that one, and a command-line RelayState (`cli`) comes only with a request bound to it."""
     opened = _open_request(master, request_id) if request_id else None
     bound = opened[1] if opened else None
-    return bound is None or hmac.compare_digest(bound, _relay_digest(relay_state))
-
-
-def request_is_bound(master: MasterKey, request_id: str | None) -> bool:
-    """Whether `request_id` is a request of ours that was bound to a RelayState."""
-    opened = _open_request(master, request_id) if request_id else None
-    return bool(opened and opened[1])
+    if bound is None:
+        return not cli
+    return hmac.compare_digest(bound, _relay_digest(relay_state))
 
 
 def authn_request_url(

@@ -30,8 +30,7 @@ from .sp import (
     BINDING_HTTP_REDIRECT,
     authn_request_url,
     new_request_id,
-    relay_state_matches,
-    request_is_bound,
+    relay_state_admitted,
     service_provider_key,
     sp_metadata,
 )
@@ -106,7 +105,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             # A request made for a command-line sign-in carries its RelayState sealed in its ID: only that one
             # comes back with its answer, and a CLI RelayState comes back only with such an answer.
             cli = CLI_RELAY.fullmatch(relay_state)
-            if (cli and not request_is_bound(ctx.master, offer.request_id)) or not relay_state_matches(ctx.master, offer.request_id, relay_state):
+            if not relay_state_admitted(ctx.master, offer.request_id, relay_state, cli=cli is not None):
                 raise SignInRefused(
                     "A command-line sign-in must start at the samlfed login command.", hint="Run samlfed login --method browser again.",
                 )
