@@ -30,13 +30,12 @@ class Session:
 Caller = Administrator | Session
 
 
-def authenticate(ctx: ServiceContext, request: sigv4.HttpRequest, *, service: str | None = None) -> Caller:
-    """The signer of `request`; with `service`, its credential scope must name that service."""
+def authenticate(ctx: ServiceContext, request: sigv4.HttpRequest, *, service: str | None = None, region: str | None = None) -> Caller:
+    """The signer of `request`; with `service` (`region`), its credential scope must name that service (region)."""
     claim = sigv4.parse_claim(request)
     if claim is None:
         raise MISSING
-    if service is not None:
-        sigv4.check_scope(claim, service)
+    sigv4.check_scope(claim, service, region)
     now = ctx.clock()
     if claim.access_key_id.startswith("ASIA"):
         if not claim.session_token:

@@ -237,10 +237,13 @@ def check_clock(claim: SignatureClaim, now: datetime) -> None:
         raise ServiceError("SignatureDoesNotMatch", f"Signature not yet current: {stamp} is still later than {(now + MAX_SKEW).strftime(_AMZ_DATE)} ({now.strftime(_AMZ_DATE)} + 15 min.)", 403)
 
 
-def check_scope(claim: SignatureClaim, service: str) -> None:
-    """A signature counts only for the service its credential scope names (a presigned S3 URL is no IAM call)."""
-    if claim.service != service:
+def check_scope(claim: SignatureClaim, service: str | None, region: str | None = None) -> None:
+    """A signature counts only for the service (and, where one is given, the region) its credential scope names:
+    a presigned S3 URL is no IAM call."""
+    if service is not None and claim.service != service:
         raise ServiceError("SignatureDoesNotMatch", f"Credential should be scoped to correct service: '{service}'.", 403)
+    if region is not None and claim.region != region:
+        raise ServiceError("SignatureDoesNotMatch", f"Credential should be scoped to a valid region: '{region}'.", 403)
 
 
 def verify(request: HttpRequest, claim: SignatureClaim, secret: str, now: datetime) -> None:

@@ -85,14 +85,12 @@ def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     service = _text(body, "service", required=False, limit=64)
     region = _text(body, "region", required=False, limit=64)
     try:
-        claim = parse_claim(http)
-        if claim is not None and region is not None and claim.region != region:
-            raise ServiceError("SignatureDoesNotMatch", f"Credential should be scoped to a valid region: '{region}'.", 403)
-        caller = authenticate(ctx, http, service=service)
+        caller = authenticate(ctx, http, service=service, region=region)
     except ServiceError as error:
         return {"authenticated": False, "allowed": False, "decision": "unauthenticated",
                 "error": {"code": error.code, "message": error.message, "status": error.status}}
-    assert claim is not None  # authenticate refuses an unsigned request
+    claim = parse_claim(http)  # parsed once more for the answer: authenticate has accepted it, so it is there
+    assert claim is not None
     scope = {"service": claim.service, "region": claim.region}
     if isinstance(caller, Administrator):
         principal = {"arn": f"arn:aws:iam::{caller.account_id}:root", "account": caller.account_id, "type": "Account"}
