@@ -1,6 +1,6 @@
 """A tiny S3-compatible object service that delegates every authorization decision to samlfed.
 
-GetObject, PutObject and ListObjectsV2 (path-style) over files under a root directory. The gateway never
+GetObject, HeadObject, PutObject and ListObjectsV2 (path-style) over files under a root directory. The gateway never
 judges a request itself: it forwards what it received (method, raw path, query, headers and the payload's
 SHA-256) to samlfed's authorization API with the S3 action and resource, and serves the request only when
 samlfed says "allowed". A bucket policy, if `ROOT/<bucket>.policy.json` exists, goes along as the resource policy.
@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote
@@ -30,6 +31,12 @@ from samlfed.authz.client import AuthorizationClient, AuthorizationError
 MAX_OBJECT_BYTES = 10 * 1024 * 1024
 BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+OBJECT_QUERY = frozenset({"x-id"})
+"""What an object request may carry besides presigning's X-Amz-*; anything else (?acl, ?tagging, ?uploads,
+?uploadId, ?versionId…) is another S3 operation with its own action, which this gateway does not serve."""
+LIST_QUERY = frozenset({"x-id", "list-type", "prefix", "delimiter", "encoding-type"})
+LIST_KEYS = {"prefix": "s3:prefix", "delimiter": "s3:delimiter"}
+"""ListObjectsV2 parameters that are condition keys: present exactly when the request has them, empty if empty."""
 
 
 def _error(code: str, message: str, status: int, resource: str = "") -> Response:
@@ -44,8 +51,8 @@ class Gateway:
         self.client = client
 
     def object_path(self, bucket: str, key: str) -> Path | None:
-        """The file of an object, or None if the key would leave the bucket's directory."""
-        if not key or key.startswith("/") or any(part in ("", ".", "..") for part in key.split("/")[:-1]) or key.split("/")[-1] in (".", ".."):
+        """The file of an object, or None if the key would leave the bucket's directory or no file can have its name."""
+        if not key or "\x00" in key or key.startswith("/") or any(part in ("", ".", "..") for part in key.split("/")[:-1]) or key.split("/")[-1] in (".", ".."):
             return None
         path = (self.root / bucket / key).resolve()
         return path if path.is_relative_to(self.root / bucket) else None
@@ -53,6 +60,20 @@ class Gateway:
     def bucket_policy(self, bucket: str) -> str | None:
         path = self.root / f"{bucket}.policy.json"
         return path.read_text() if path.exists() else None
+
+    def operation(self, method: str, bucket: str, key: str, query: dict[str, str], headers: Mapping[str, str]) -> tuple[str, str, dict[str, str]] | None:
+        """The S3 action, resource and condition keys of a request this gateway serves, else None (501)."""
+        if any(not name.startswith("X-Amz-") and name not in (OBJECT_QUERY if key else LIST_QUERY) for name in query):
+            return None
+        if not key:
+            if method != "GET" or query.get("list-type") != "2":
+                return None
+            return "s3:ListBucket", f"arn:aws:s3:::{bucket}", {k: query[name] for name, k in LIST_KEYS.items() if name in query}
+        if method in ("GET", "HEAD"):  # HeadObject needs s3:GetObject
+            return "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", {}
+        if method == "PUT" and "x-amz-copy-source" not in headers:  # CopyObject would also need s3:GetObject on the source
+            return "s3:PutObject", f"arn:aws:s3:::{bucket}/{key}", {}
+        return None
 
     async def handle(self, request: Request) -> Response:
         raw_path = request.scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0]
@@ -73,16 +94,10 @@ class Gateway:
         if declared and not declared.startswith("UNSIGNED") and declared != payload_hash:
             return _error("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", 400)
 
-        if request.method == "GET" and not key:
-            if query.get("list-type") != "2":
-                return _error("NotImplemented", "Only ListObjectsV2 (list-type=2) is supported", 501)
-            action, resource, context = "s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": query.get("prefix", "")}
-        elif request.method == "GET":
-            action, resource, context = "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", {}
-        elif request.method == "PUT" and key:
-            action, resource, context = "s3:PutObject", f"arn:aws:s3:::{bucket}/{key}", {}
-        else:
-            return _error("NotImplemented", "This example gateway implements GetObject, PutObject and ListObjectsV2", 501)
+        operation = self.operation(request.method, bucket, key, query, request.headers)
+        if operation is None:
+            return _error("NotImplemented", "This example gateway implements GetObject, HeadObject, PutObject and ListObjectsV2", 501)
+        action, resource, context = operation
 
         try:
             decision = self.client.authorize(
@@ -107,7 +122,8 @@ class Gateway:
                 return _error("NoSuchKey", "The specified key does not exist.", 404, key)
             data = path.read_bytes()
             modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
-            return Response(data, media_type="application/octet-stream", headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"', "Last-Modified": modified})  # noqa: S324 (S3's ETag is an MD5)
+            headers = {"ETag": f'"{hashlib.md5(data).hexdigest()}"', "Last-Modified": modified, "Content-Length": str(len(data))}  # noqa: S324 (S3's ETag is an MD5)
+            return Response(b"" if request.method == "HEAD" else data, media_type="application/octet-stream", headers=headers)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         temporary.write_bytes(body)
@@ -115,16 +131,22 @@ class Gateway:
         return Response(b"", headers={"ETag": f'"{hashlib.md5(body).hexdigest()}"'})  # noqa: S324
 
     def list_objects(self, bucket: str, query: dict[str, str]) -> Response:
-        prefix = query.get("prefix", "")
+        prefix, delimiter = query.get("prefix", ""), query.get("delimiter", "")
         base = self.root / bucket
         keys = sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")) if base.is_dir() else []
+        objects, common = [], []
+        for k in (k for k in keys if k.startswith(prefix)):
+            folded = k[: k.index(delimiter, len(prefix)) + len(delimiter)] if delimiter and delimiter in k[len(prefix):] else None
+            if folded is None:
+                objects.append(k)
+            elif folded not in common:
+                common.append(folded)
         contents = "".join(
-            f"<Contents><Key>{escape(k)}</Key><Size>{(base / k).stat().st_size}</Size><StorageClass>STANDARD</StorageClass></Contents>"
-            for k in keys if k.startswith(prefix)
-        )
-        count = contents.count("<Contents>")
+            f"<Contents><Key>{escape(k)}</Key><Size>{(base / k).stat().st_size}</Size><StorageClass>STANDARD</StorageClass></Contents>" for k in objects
+        ) + "".join(f"<CommonPrefixes><Prefix>{escape(c)}</Prefix></CommonPrefixes>" for c in common)
         body = (f'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="{S3_NS}"><Name>{escape(bucket)}</Name>'
-                f"<Prefix>{escape(prefix)}</Prefix><KeyCount>{count}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>{contents}</ListBucketResult>")
+                f"<Prefix>{escape(prefix)}</Prefix><Delimiter>{escape(delimiter)}</Delimiter><KeyCount>{len(objects) + len(common)}</KeyCount>"
+                f"<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>{contents}</ListBucketResult>")
         return Response(body, media_type="application/xml")
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..api.auth import Administrator, Session, authenticate
@@ -11,7 +12,7 @@ from ..context import ServiceContext
 from ..errors import ServiceError
 from ..iam.permissions import session_permissions
 from ..jsoninput import parse_json
-from ..policy import MalformedPolicy, NamedPolicy, Request, authorize, parse_policy
+from ..policy import Authorization, MalformedPolicy, NamedPolicy, PolicySet, Request, authorize, evaluate, parse_policy
 
 MAX_HEADER_COUNT = 100
 
@@ -92,31 +93,66 @@ def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     claim = parse_claim(http)  # parsed once more for the answer: authenticate has accepted it, so it is there
     assert claim is not None
     scope = {"service": claim.service, "region": claim.region}
+    resource_policies = _resource_policies(body)
+    extra = _context_extra(body.get("context"))
+    owners = _owners(resource, extra)
     if isinstance(caller, Administrator):
-        principal = {"arn": f"arn:aws:iam::{caller.account_id}:root", "account": caller.account_id, "type": "Account"}
-        return {"authenticated": True, "allowed": True, "decision": "allowed", "principal": principal, "matched_statements": [], "scope": scope}
+        return {**_administrator_decision(caller, action, resource, resource_policies, owners), "scope": scope}
     assert isinstance(caller, Session)
-    return {**_session_decision(ctx, caller, action, resource, body, region), "scope": scope}
+    # aws:RequestedRegion is the region the request was signed for (authenticate checked it is `region`, if given).
+    return {**_session_decision(ctx, caller, Request(action, extra, resource=resource), body, claim.region, resource_policies, owners), "scope": scope}
 
 
-def _session_decision(ctx: ServiceContext, caller: Session, action: str, resource: str, body: dict[str, Any], region: str | None) -> dict[str, Any]:
-    claims = caller.claims
-    resource_policies = []
+def _resource_policies(body: dict[str, Any]) -> tuple[NamedPolicy, ...]:
     raw_policy = _text(body, "resource_policy", required=False, limit=20480)
-    if raw_policy is not None:
-        try:
-            resource_policies.append(NamedPolicy("resource-policy", "resource", parse_policy(raw_policy, principal_required=True)))
-        except MalformedPolicy as exc:
-            raise BadAuthzRequest(f"resource_policy: {exc}") from None
+    if raw_policy is None:
+        return ()
+    try:
+        return (NamedPolicy("resource-policy", "resource", parse_policy(raw_policy, principal_required=True)),)
+    except MalformedPolicy as exc:
+        raise BadAuthzRequest(f"resource_policy: {exc}") from None
+
+
+def _owners(resource: str, extra: dict[str, list[str]]) -> set[str]:
+    """The account(s) owning the resource: its ARN's account field, else the `aws:ResourceAccount` the service names
+    (S3 ARNs have no account)."""
+    parts = resource.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[4]:
+        return {parts[4]}
+    return {v for k, values in extra.items() if k.lower() == "aws:resourceaccount" for v in values}
+
+
+def _resource_side_allows(resource_policies: Sequence[NamedPolicy], request: Request) -> bool:
+    """A resource policy of another account allows, and none denies: naming the caller's account counts here, since
+    across accounts it is the owner's half of the grant (the caller's own policies are the other half)."""
+    results = [evaluate(p.document, request).decision for p in resource_policies]
+    return "allowed" in results and "explicitDeny" not in results
+
+
+def _administrator_decision(caller: Administrator, action: str, resource: str, resource_policies: Sequence[NamedPolicy], owners: set[str]) -> dict[str, Any]:
+    """The account's root may do anything in its account; another account's resource needs that account's grant."""
+    root = f"arn:aws:iam::{caller.account_id}:root"
+    principal = {"arn": root, "account": caller.account_id, "type": "Account"}
+    request = Request(action, {}, resource=resource, principal_type="AWS", principal=root, principal_aliases=(caller.account_id,))
+    if owners - {caller.account_id} and not _resource_side_allows(resource_policies, request):
+        return {"authenticated": True, "allowed": False, "decision": "implicitDeny", "principal": principal, "matched_statements": []}
+    return {"authenticated": True, "allowed": True, "decision": "allowed", "principal": principal, "matched_statements": []}
+
+
+def _session_decision(
+    ctx: ServiceContext, caller: Session, asked: Request, body: dict[str, Any], region: str, resource_policies: tuple[NamedPolicy, ...], owners: set[str],
+) -> dict[str, Any]:
+    """`asked`: the action, resource and the service's extra context keys."""
+    claims = caller.claims
     secure = body.get("secure_transport")
     permissions = session_permissions(
         ctx, claims, resource_policies=resource_policies, source_ip=_text(body, "source_ip", required=False, limit=64),
-        secure_transport=secure if isinstance(secure, bool) else None, region=region,
-        extra=_context_extra(body.get("context")),
+        secure_transport=secure if isinstance(secure, bool) else None, region=region, extra=asked.context,
     )
-    request = Request(action, permissions.context, resource=resource, principal_type="AWS", principal=claims.role_arn,
-                      principal_aliases=claims.principal_aliases)
+    request = replace(asked, context=permissions.context, principal_type="AWS", principal=claims.role_arn, principal_aliases=claims.principal_aliases)
     result = authorize(permissions.policies, request, session_arn=claims.assumed_role_arn)
+    if result.decision == "allowed" and owners - {claims.account_id} and not _across_accounts(permissions.policies, request, claims.assumed_role_arn):
+        result = Authorization("implicitDeny", (), result.missing)
     role_tags = permissions.role_tags
     principal = {
         "arn": claims.assumed_role_arn, "role_arn": claims.role_arn, "account": claims.account_id, "type": "AssumedRole",
@@ -127,3 +163,10 @@ def _session_decision(ctx: ServiceContext, caller: Session, action: str, resourc
         "authenticated": True, "allowed": result.decision == "allowed", "decision": result.decision, "principal": principal,
         "matched_statements": [{"policy_id": p.id, "policy_type": p.type, "sid": s.sid} for p, s in result.matched],
     }
+
+
+def _across_accounts(policies: PolicySet, request: Request, session_arn: str) -> bool:
+    """Across accounts both sides must allow (IAM User Guide, cross-account policy evaluation): the caller's own
+    policies without the resource policy, and the owner's resource policy."""
+    own = authorize(replace(policies, resource=()), request, session_arn=session_arn)
+    return own.decision == "allowed" and _resource_side_allows(policies.resource, request)

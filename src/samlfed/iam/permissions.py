@@ -16,6 +16,10 @@ from ..store import NotFound
 from ..sts.credentials import SessionClaims
 from ..timestamps import aws_timestamp
 
+SESSION_KEYS = ("aws:principal", "aws:userid", "aws:username", "aws:sourceidentity", "saml:", "aws:tokenissuetime", "aws:multifactorauth",
+                "aws:federatedprovider")
+"""Keys that only the session can give (a caller's `extra` never sets them, even where this session has none)."""
+
 
 @lru_cache(maxsize=2048)
 def identity_document(text: str) -> PolicyDocument:
@@ -119,6 +123,10 @@ def session_context(
         "aws:epochtime": [str(int(now.timestamp()))],
         "aws:tokenissuetime": [aws_timestamp(datetime.fromtimestamp(claims.issued_at, UTC))],
         "aws:multifactorauthpresent": ["false"],
+        # Present, false, in every request signed with credentials (not a service principal, not through a service):
+        # data-perimeter policies deny with `Bool {"aws:PrincipalIsAWSService": "false"}`, which an absent key escapes.
+        "aws:principalisawsservice": ["false"],
+        "aws:viaawsservice": ["false"],
     }
     for key, value in tags.items():
         context[f"aws:principaltag/{key}"] = [value]
@@ -134,6 +142,6 @@ def session_context(
         context[key.lower()] = [value]
     for key, values in (extra or {}).items():
         lowered = key.lower()
-        if not lowered.startswith(("aws:principal", "aws:userid", "aws:sourceidentity", "saml:", "aws:tokenissuetime")):
-            context[lowered] = list(values)  # callers add service keys (s3:prefix…), never identity keys
+        if lowered not in context and not lowered.startswith(SESSION_KEYS):
+            context[lowered] = list(values)  # callers add request keys (s3:prefix…), never one the session or samlfed sets
     return context

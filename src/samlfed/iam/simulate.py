@@ -42,6 +42,12 @@ def _context(entries: Sequence[ContextEntry]) -> dict[str, list[str]]:
     return context
 
 
+def _account_names(caller_arn: str | None) -> tuple[str, ...]:
+    """The caller's account as a resource policy may name it (its root ARN, its ID), as for a real request."""
+    parts = (caller_arn or "").split(":", 5)
+    return (f"arn:{parts[1]}:iam::{parts[4]}:root", parts[4]) if len(parts) == 6 and parts[4] else ()
+
+
 def simulate(
     policies: PolicySet, actions: Sequence[str], resources: Sequence[str], entries: Sequence[ContextEntry], caller_arn: str | None,
 ) -> list[dict[str, Any]]:
@@ -51,7 +57,8 @@ def simulate(
     results = []
     for action in actions:
         for resource in resources or ["*"]:
-            request = Request(action, context, resource=resource, principal_type="AWS" if caller_arn else None, principal=caller_arn)
+            request = Request(action, context, resource=resource, principal_type="AWS" if caller_arn else None, principal=caller_arn,
+                              principal_aliases=_account_names(caller_arn))
             decision = authorize(policies, request, explain=True)
             result: dict[str, Any] = {
                 "EvalActionName": action,

@@ -118,6 +118,8 @@ def _statement(raw: Any, *, principal_required: bool) -> Statement:
         raise MalformedPolicy("Missing required field Principal")
     if not principal_required and has_principal:
         raise MalformedPolicy("Policy document should not specify a principal.")
+    if "NotPrincipal" in raw and effect == "Allow":  # a grant to "everyone but": AWS supports NotPrincipal only with Deny
+        raise MalformedPolicy('Syntax errors in policy. NotPrincipal must be used with "Effect": "Deny".')
     if not principal_required and "Resource" not in raw and "NotResource" not in raw:
         raise MalformedPolicy("Policy statement must contain resources.")
     sid = raw.get("Sid")

@@ -1,0 +1,196 @@
+"""The authorization API's request context and owners, from an audit: the keys AWS puts in every role session's
+request (aws:PrincipalIsAWSService, aws:ViaAWSService, aws:RequestedRegion from the signature), keys the service may
+not supply (the session's own), another account's resources (both sides must allow); and the S3 example gateway's
+mapping of requests to actions (a subresource or a copy is not PutObject, HeadObject, ListObjectsV2's keys)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import boto3
+import httpx
+import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+from saml_factory import ACCOUNT, DEV_ROLE, PROVIDER_ARN, response_b64
+from servers import app_in_thread
+from service_world import developer_world
+
+from samlfed.authz.client import AuthorizationClient
+from samlfed.authz.decide import decide
+from samlfed.authz.keys import create_authz_key
+from samlfed.config import Settings
+from samlfed.context import ServiceContext
+from samlfed.iam import service
+from samlfed.server import build_server_app
+from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "s3-gateway"))
+from gateway import build_app  # noqa: E402
+
+OTHER = "222222222222"
+
+
+def policy(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+ALL = {"Sid": "All", "Effect": "Allow", "Action": ["s3:*", "sqs:*"], "Resource": "*"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    ctx = developer_world(Settings(data_dir=tmp_path_factory.mktemp("authz-audit")))
+    other_admin = service.create_account(ctx, OTHER)
+    fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5))  # botocore signs with the real clock
+    issued = service_session(ctx, fresh)
+    return {"ctx": ctx, "session": issued, "other_admin": Credentials(other_admin.access_key_id, other_admin.secret_access_key)}
+
+
+def service_session(ctx: ServiceContext, assertion: str) -> Credentials:
+    issued = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, assertion)).credentials
+    return Credentials(issued.access_key_id, issued.secret_access_key, issued.session_token)
+
+
+def ask(world: dict, identity: str, *, region: str = "us-east-1", credentials: Credentials | None = None, **extra: object) -> dict:
+    """The decision for a GET signed by the Developer session (or `credentials`) under the identity policy given."""
+    service.put_role_policy(world["ctx"], ACCOUNT, "Developer", "audit", identity)
+    request = AWSRequest(method="GET", url="https://s3.example/b/k")
+    S3SigV4Auth(credentials or world["session"], "s3", region).add_auth(request)
+    parts = urlsplit(request.prepare().url)
+    headers = {**{k.lower(): v for k, v in request.headers.items()}, "host": parts.netloc}
+    body = {"request": {"method": "GET", "path": parts.path, "query": parts.query, "headers": headers, "payload_hash": hashlib.sha256(b"").hexdigest()},
+            "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", **extra}
+    return decide(world["ctx"], body)
+
+
+def test_a_data_perimeter_deny_applies_to_role_sessions(world: dict) -> None:
+    # AWS sets both keys, false, in every request signed with credentials; a Bool deny on them must apply.
+    for key in ("aws:PrincipalIsAWSService", "aws:ViaAWSService"):
+        perimeter = {"Sid": "Perimeter", "Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {key: "false"}}}
+        answer = ask(world, policy(ALL, perimeter))
+        assert answer["decision"] == "explicitDeny", key
+        assert answer["matched_statements"] == [{"policy_id": "audit", "policy_type": "role", "sid": "Perimeter"}]
+
+
+def test_requested_region_is_the_region_the_request_was_signed_for(world: dict) -> None:
+    in_region = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}}
+    assert ask(world, policy(in_region), region="eu-west-1")["decision"] == "allowed"  # no `region` in the body
+    assert ask(world, policy(in_region), region="us-east-1")["decision"] == "implicitDeny"
+    spoofed = ask(world, policy(in_region), region="us-east-1", context={"aws:RequestedRegion": "eu-west-1"})
+    assert spoofed["decision"] == "implicitDeny"
+
+
+@pytest.mark.parametrize(("key", "value", "condition", "resource"), [
+    ("aws:MultiFactorAuthPresent", "true", {"Bool": {"aws:MultiFactorAuthPresent": "true"}}, "*"),
+    ("aws:MultiFactorAuthAge", "10", {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}, "*"),
+    ("aws:username", "b", {}, "arn:aws:s3:::${aws:username}/*"),
+    ("aws:CurrentTime", "2000-01-01T00:00:00Z", {"DateLessThan": {"aws:CurrentTime": "2001-01-01T00:00:00Z"}}, "*"),
+    ("aws:EpochTime", "1", {"NumericLessThan": {"aws:EpochTime": "100"}}, "*"),
+    ("aws:FederatedProvider", PROVIDER_ARN, {"StringEquals": {"aws:FederatedProvider": PROVIDER_ARN}}, "*"),
+])
+def test_the_service_cannot_supply_what_only_the_session_or_samlfed_knows(world: dict, key: str, value: str, condition: dict, resource: str) -> None:
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource, **({"Condition": condition} if condition else {})}
+    assert ask(world, policy(statement), context={key: value})["decision"] == "implicitDeny"
+
+
+def test_the_service_still_supplies_request_keys(world: dict) -> None:
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"s3:ExistingObjectTag/class": "public"}}}
+    assert ask(world, policy(statement), context={"s3:ExistingObjectTag/class": "public"})["decision"] == "allowed"
+
+
+QUEUE = f"arn:aws:sqs:us-east-1:{OTHER}:jobs"
+
+
+def test_another_accounts_resource_needs_its_resource_policy_too(world: dict) -> None:
+    asked = {"action": "sqs:SendMessage", "resource": QUEUE}
+    assert ask(world, policy(ALL), **asked)["decision"] == "implicitDeny"  # the identity policy alone is half
+    for principal in (ACCOUNT, DEV_ROLE):
+        grant = policy({"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sqs:SendMessage", "Resource": QUEUE})
+        assert ask(world, policy(ALL), resource_policy=grant, **asked)["decision"] == "allowed", principal
+        nothing = policy({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"})
+        assert ask(world, nothing, resource_policy=grant, **asked)["decision"] == "implicitDeny", principal  # and the other half
+
+
+def test_a_service_names_the_owner_of_an_arn_without_an_account(world: dict) -> None:
+    assert ask(world, policy(ALL), context={"aws:ResourceAccount": OTHER})["decision"] == "implicitDeny"
+    assert ask(world, policy(ALL), context={"aws:ResourceAccount": ACCOUNT})["decision"] == "allowed"
+
+
+def test_an_account_administrator_is_root_of_its_own_account_only(world: dict) -> None:
+    admin = world["other_admin"]
+    assert ask(world, policy(ALL), credentials=admin, action="sqs:SendMessage", resource=QUEUE)["decision"] == "allowed"
+    mine = f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"
+    assert ask(world, policy(ALL), credentials=admin, action="sqs:SendMessage", resource=mine)["decision"] == "implicitDeny"
+    grant = policy({"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": "sqs:SendMessage", "Resource": mine})
+    assert ask(world, policy(ALL), credentials=admin, action="sqs:SendMessage", resource=mine, resource_policy=grant)["decision"] == "allowed"
+
+
+# --- the S3 example gateway -------------------------------------------------------------------------------------
+
+GATEWAY_POLICY = policy(
+    {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::acme-data/*"},
+    {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::acme-data", "Condition": {"StringEquals": {"s3:delimiter": "/"}}},
+)
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("gateway-audit"))
+    ctx = developer_world(settings)
+    service.put_role_policy(ctx, ACCOUNT, "Developer", "objects", GATEWAY_POLICY)
+    objects = tmp_path_factory.mktemp("objects")
+    (objects / "acme-data" / "docs").mkdir(parents=True)
+    (objects / "acme-data" / "docs" / "plan.txt").write_text("the plan")
+    (objects / "acme-data" / "top.txt").write_text("top")
+    credentials = service_session(ctx, response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5)))
+    with app_in_thread(build_server_app(settings, ctx)) as samlfed_url:
+        with app_in_thread(build_app(objects, AuthorizationClient(samlfed_url, create_authz_key(ctx, "gw").key))) as url:
+            s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+                              aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key, aws_session_token=credentials.token)
+            yield {"s3": s3, "objects": objects, "url": url}
+
+
+def test_a_subresource_or_a_copy_is_not_a_put_object(gateway: dict) -> None:
+    s3, plan = gateway["s3"], gateway["objects"] / "acme-data" / "docs" / "plan.txt"
+    calls = [
+        lambda: s3.put_object_tagging(Bucket="acme-data", Key="docs/plan.txt", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}),
+        lambda: s3.put_object_acl(Bucket="acme-data", Key="docs/plan.txt", ACL="private"),
+        lambda: s3.copy_object(Bucket="acme-data", Key="docs/plan.txt", CopySource="acme-data/top.txt"),
+        lambda: s3.upload_part(Bucket="acme-data", Key="docs/plan.txt", UploadId="u", PartNumber=1, Body=b"part"),
+        lambda: s3.get_object_tagging(Bucket="acme-data", Key="docs/plan.txt"),
+    ]
+    for call in calls:
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert refused.value.response["Error"]["Code"] == "NotImplemented"
+    assert plan.read_text() == "the plan"
+
+
+def test_head_object_is_authorized_as_get_object(gateway: dict) -> None:
+    head = gateway["s3"].head_object(Bucket="acme-data", Key="docs/plan.txt")
+    assert head["ContentLength"] == len("the plan")
+
+
+def test_list_objects_v2_passes_its_parameters_as_condition_keys(gateway: dict) -> None:
+    s3 = gateway["s3"]
+    listed = s3.list_objects_v2(Bucket="acme-data", Delimiter="/")  # the policy asks for s3:delimiter "/"
+    assert [o["Key"] for o in listed["Contents"]] == ["top.txt"] and [p["Prefix"] for p in listed["CommonPrefixes"]] == ["docs/"]
+    with pytest.raises(ClientError) as denied:
+        s3.list_objects_v2(Bucket="acme-data")  # no delimiter: the key is absent, not ""
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_a_key_the_filesystem_cannot_name_is_a_client_error(gateway: dict) -> None:
+    url = gateway["s3"].generate_presigned_url("get_object", Params={"Bucket": "acme-data", "Key": "docs/a\x00b"}, ExpiresIn=300)
+    answer = httpx.get(url)
+    assert answer.status_code == 400 and b"<Code>InvalidArgument</Code>" in answer.content

@@ -1,0 +1,58 @@
+"""From an audit of the policy engine and the simulator: NotPrincipal is refused in a grant (AWS supports it only
+with Deny; as "everyone but X" it let any account's sessions chain into a role), and the simulator names the caller's
+account to a resource policy as a real request does (a Deny naming the account applies)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from saml_factory import ACCOUNT, DEV_ROLE
+from service_world import developer_world
+
+from samlfed.config import Settings
+from samlfed.context import ServiceContext
+from samlfed.errors import ServiceError
+from samlfed.iam import service
+from samlfed.iam.simulate import simulate_principal
+from samlfed.policy import MalformedPolicy, parse_policy
+
+OTHER = "222222222222"
+NOT_PRINCIPAL = 'Syntax errors in policy. NotPrincipal must be used with "Effect": "Deny".'
+
+
+def document(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+@pytest.fixture
+def ctx(tmp_path) -> ServiceContext:
+    return developer_world(Settings(data_dir=tmp_path))
+
+
+def test_not_principal_in_a_grant_is_refused(ctx: ServiceContext) -> None:
+    grant = document({"Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{OTHER}:role/Nobody"}, "Action": "sts:AssumeRole"})
+    service.create_account(ctx, OTHER)
+    with pytest.raises(ServiceError) as refused:
+        service.create_role(ctx, OTHER, "Vault", grant)  # before: any account's role session could chain into it
+    assert (refused.value.code, refused.value.message) == ("MalformedPolicyDocument", NOT_PRINCIPAL)
+    bucket = document({"Effect": "Allow", "NotPrincipal": {"AWS": DEV_ROLE}, "Action": "s3:*", "Resource": "*"})
+    with pytest.raises(MalformedPolicy, match="NotPrincipal must be used"):
+        parse_policy(bucket, principal_required=True)
+    parse_policy(document({"Effect": "Deny", "NotPrincipal": {"AWS": DEV_ROLE}, "Action": "s3:*", "Resource": "*"}), principal_required=True)
+
+
+def _simulated(ctx: ServiceContext, resource_policy: str) -> str:
+    results = simulate_principal(ctx, ACCOUNT, DEV_ROLE, extra=[], boundary_documents=[], actions=["s3:GetObject"], resources=["arn:aws:s3:::b/k"],
+                                 resource_policy=resource_policy, entries=[], caller_arn=None)
+    return results[0]["EvalDecision"]
+
+
+@pytest.mark.parametrize("account", [ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root"])
+def test_the_simulator_names_the_callers_account_to_a_resource_policy(ctx: ServiceContext, account: str) -> None:
+    grant = document({"Effect": "Allow", "Principal": {"AWS": account}, "Action": "s3:GetObject", "Resource": "*"})
+    assert _simulated(ctx, grant) == "implicitDeny"  # naming the account delegates to its identity policies
+    service.put_role_policy(ctx, ACCOUNT, "Developer", "read", document({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))
+    assert _simulated(ctx, grant) == "allowed"
+    deny = document({"Effect": "Deny", "Principal": {"AWS": account}, "Action": "s3:GetObject", "Resource": "*"})
+    assert _simulated(ctx, deny) == "explicitDeny"
