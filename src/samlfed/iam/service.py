@@ -14,7 +14,7 @@ from ..errors import ServiceError, ValidationFailed
 from ..jsoninput import parse_json
 from ..policy import MalformedPolicy, parse_policy
 from ..saml import MetadataError
-from ..saml.aws_claims import is_valid_tag_key
+from ..saml.aws_claims import is_valid_tag_key, is_valid_tag_value
 from ..saml.metadata import IdpMetadata, parse_metadata
 from ..store import AccessKey, Account, AlreadyExists, Conflict, ManagedPolicy, NotFound, Role, SamlProvider, Tag
 from . import arns, ids
@@ -25,7 +25,9 @@ MAX_PROVIDER_KEYS = 10
 NAME_PATTERN = re.compile(r"[\w+=,.@-]+", re.ASCII)  # role and policy names; AWS's \w is Java's: ASCII letters, digits, _
 ROLE_PATH = re.compile(r"/|/[\x21-\x7e]{0,510}/")
 ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]")
+_ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
 MAX_TRUST_POLICY = 2048
+ROLE_DESCRIPTION = re.compile("[\t\n\r\x20-\x7e\xa1-\xff]*")
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def _invalid(message: str) -> ServiceError:
 
 def create_account(ctx: ServiceContext, account_id: str | None = None, alias: str | None = None) -> NewAccessKey:
     account_id = account_id or ids.account_id()
-    if not re.fullmatch(r"\d{12}", account_id, re.ASCII):
+    if not _ACCOUNT_ID.fullmatch(account_id):
         raise _invalid("An account ID is 12 digits")
     if alias is not None:
         _check_alias(alias)
@@ -78,7 +80,7 @@ def admin_secret(ctx: ServiceContext, access_key_id: str) -> tuple[str, str] | N
 
 
 def _check_alias(alias: str) -> None:
-    if not ALIAS.fullmatch(alias) or alias.isdigit():
+    if not ALIAS.fullmatch(alias) or _ACCOUNT_ID.fullmatch(alias):  # IAM quotas: not a 12-digit number (reads as an account ID)
         raise ServiceError(
             "ValidationError",
             f"1 validation error detected: Value '{alias}' at 'accountAlias' failed to satisfy constraint: "
@@ -195,6 +197,7 @@ def create_role(
         violations.append(path_violation(path))
     if not 3600 <= max_session_duration <= 43200:
         violations.append(f"Value '{max_session_duration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value {'greater than or equal to 3600' if max_session_duration < 3600 else 'less than or equal to 43200'}")
+    violations += description_violations(description)
     if violations:
         raise ValidationFailed(violations)
     check_trust_policy(trust_policy)
@@ -229,17 +232,31 @@ def list_roles(ctx: ServiceContext, account_id: str, path_prefix: str = "/") -> 
     return ctx.store.list_roles(account_id, path_prefix)
 
 
+def description_violations(description: str | None) -> list[str]:
+    """A role's Description against the model (at most 1,000 characters of the pattern), in AWS's wording."""
+    if description is None:
+        return []
+    start = f"Value '{description}' at 'description' failed to satisfy constraint: Member must"
+    violations = [] if ROLE_DESCRIPTION.fullmatch(description) else [f"{start} satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*"]
+    return violations + ([f"{start} have length less than or equal to 1000"] if len(description) > 1000 else [])
+
+
 def update_role(ctx: ServiceContext, account_id: str, name: str, *, description: str | None, max_session_duration: int | None) -> None:
+    violations = description_violations(description)
+    if max_session_duration is not None and not 3600 <= max_session_duration <= 43200:
+        bound = "greater than or equal to 3600" if max_session_duration < 3600 else "less than or equal to 43200"
+        violations.append(f"Value '{max_session_duration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value {bound}")
+    if violations:
+        raise ValidationFailed(violations)
     changes: dict[str, object] = {}
     if description is not None:
         changes["description"] = description
     if max_session_duration is not None:
-        if not 3600 <= max_session_duration <= 43200:
-            bound = "greater than or equal to 3600" if max_session_duration < 3600 else "less than or equal to 43200"
-            raise ValidationFailed([f"Value '{max_session_duration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value {bound}"])
         changes["max_session_duration"] = max_session_duration
     if changes:
         _role_call(lambda: ctx.store.update_role(account_id, name, **changes), name)
+    else:  # nothing to change still names an existing role (AWS: NoSuchEntity otherwise)
+        get_role(ctx, account_id, name)
 
 
 def update_trust_policy(ctx: ServiceContext, account_id: str, name: str, document: str) -> None:
@@ -289,10 +306,12 @@ def check_tags(tags: Sequence[Tag]) -> None:
     if len(tags) > MAX_TAGS:
         raise ServiceError("LimitExceeded", "The number of tags has reached the maximum limit.", 409)
     for tag in tags:
-        if not 1 <= len(tag.key) <= 128 or len(tag.value) > 256:
-            raise _invalid(f"The tag {tag.key!r} is not 1-128 characters with a value of at most 256.")
         if tag.key.lower().startswith("aws:"):
             raise _invalid("User-defined tag keys can't start with 'aws:'.")
+        if not is_valid_tag_key(tag.key) or not is_valid_tag_value(tag.value):
+            raise _invalid(f"The tag {tag.key!r} is not 1-128 letters, numbers, spaces or _.:/=+-@ with a value of at most 256 of them.")
+    if len({tag.key.lower() for tag in tags}) < len(tags):  # AWS-observed wording (the store would keep only the last)
+        raise _invalid("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
 
 
 def tag_role(ctx: ServiceContext, account_id: str, name: str, tags: Sequence[Tag]) -> None:

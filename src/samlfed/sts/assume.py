@@ -84,6 +84,8 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
     if request.duration_seconds is not None and request.duration_seconds > role.max_session_duration:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
     check_session_policies(ctx, request.policy, request.policy_arns, role)
+    packed_size = _packed_size(request, tags)
+    # Last: a request refused above must not use up a one-time assertion (the client retries with it).
     redeem(ctx, verified, role, now)
     lifetime = _lifetime(request, verified, now)
     credentials = mint(ctx, admitted, lifetime, now, session_policy=request.policy, policy_arns=request.policy_arns)
@@ -91,7 +93,7 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
         "AssumeRoleWithSAML allowed issuer=%s assertion=%s key=%s subject=%r role=%s",  # %r: a NameID may hold a line break
         verified.response.issuer, verified.response.assertion_id, verified.response.key_thumbprint[:16], verified.response.name_id, role.arn,
     )
-    return AssumedRole(credentials, verified, role, provider, _packed_size(request, tags))
+    return AssumedRole(credentials, verified, role, provider, packed_size)
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,11 @@ class AdmittedRole:
 
 
 def admit_role(ctx: ServiceContext, verified: VerifiedAssertion, provider: SamlProvider, role_arn: str, now: datetime) -> AdmittedRole:
-    """Steps 22-23 of the contract: the role exists (same answer if not) and its trust policy allows every needed action."""
+    """Steps 22-23 of the contract: the role exists (same answer if not) and its trust policy allows every needed action.
+
+    The mapped session tags (step 20) are checked first, whatever the role: their error must not tell an existing
+    role from a missing one."""
+    tags = session_tags(verified, provider)
     name = arns.parse_role_arn(role_arn)
     if name is None:
         raise NOT_AUTHORIZED
@@ -116,7 +122,6 @@ def admit_role(ctx: ServiceContext, verified: VerifiedAssertion, provider: SamlP
         raise NOT_AUTHORIZED from None
     if role.arn != role_arn:  # role names are unique case-insensitively; ARNs compare exactly
         raise NOT_AUTHORIZED
-    tags = session_tags(verified, provider)
     context = _trust_context(verified, provider, tags, now)
     _authorize(role, provider.arn, context, tags=bool(tags), source_identity=verified.claims.source_identity is not None)
     return AdmittedRole(role, provider, verified, tags, context)
