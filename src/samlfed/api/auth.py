@@ -48,6 +48,8 @@ def authenticate(ctx: ServiceContext, request: sigv4.HttpRequest, *, service: st
             raise EXPIRED_TOKEN
         sigv4.verify(request, claim, session.secret_access_key, now)
         return Session(session.claims, claim.access_key_id)
+    if claim.session_token:  # a long-term key with a token (a stale AWS_SESSION_TOKEN): AWS refuses the pair
+        raise INVALID_TOKEN
     found = admin_secret(ctx, claim.access_key_id)
     if found is None:
         raise INVALID_TOKEN

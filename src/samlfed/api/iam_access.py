@@ -1,53 +1,112 @@
 """samlfed's own IAM API, called with temporary credentials: the policy engine decides, as IAM would.
 
 Administrator keys act with full access in their account; a role session may call an IAM action only when its
-policies allow that action on the resource the call touches.
+policies allow that action on the resource the call touches, with the condition keys IAM gives that action (the
+Service Authorization Reference): the resource's tags, the request's tags, the policy being attached and the
+role's permissions boundary. Without them a Deny conditioned on one would never apply.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from ..context import ServiceContext
 from ..errors import ServiceError
 from ..iam import arns
 from ..iam.permissions import session_permissions
 from ..policy import Request, authorize
-from ..store import NotFound
+from ..store import NotFound, Tag
 from .auth import Session
 from .protocol import QueryRequest
 
 log = logging.getLogger("samlfed.api")
 
+Context = dict[str, list[str]]
 
-def iam_resource(ctx: ServiceContext, account_id: str, action: str, params: dict[str, str]) -> str:
-    """The ARN an IAM call acts on, as AWS names it in its AccessDenied messages."""
+_REQUEST_TAGS = frozenset({"CreateRole", "TagRole", "CreateSAMLProvider", "TagSAMLProvider"})
+_REQUEST_TAG_KEYS = frozenset({"UntagRole", "UntagSAMLProvider"})
+_POLICY_ARN = frozenset({"AttachRolePolicy", "DetachRolePolicy"})
+_ROLE_BOUNDARY = frozenset({"AttachRolePolicy", "DetachRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "DeleteRolePermissionsBoundary"})
+"""Actions whose iam:PermissionsBoundary is the boundary the role has (PutRolePermissionsBoundary: the one it asks for)."""
+
+
+def _resource_tags(tags: Iterable[Tag], prefixes: tuple[str, ...] = ("aws:ResourceTag",)) -> Context:
+    return {f"{prefix}/{tag.key}": [tag.value] for tag in tags for prefix in prefixes}
+
+
+def _role_target(ctx: ServiceContext, account_id: str, action: str, params: dict[str, str]) -> tuple[str, Context]:
+    if action == "CreateRole":  # the role it would make, path included
+        return arns.role_arn(account_id, params["RoleName"], params.get("Path", "/")), {}
+    try:
+        role = ctx.store.get_role(account_id, params["RoleName"])
+    except NotFound:
+        return arns.role_arn(account_id, params["RoleName"]), {}
+    context = _resource_tags(role.tags, ("aws:ResourceTag", "iam:ResourceTag"))  # roles also have IAM's older key
+    if action in _ROLE_BOUNDARY and role.permissions_boundary:
+        context["iam:PermissionsBoundary"] = [role.permissions_boundary]
+    return role.arn, context
+
+
+def _provider_context(ctx: ServiceContext, account_id: str, arn: str) -> Context:
+    try:
+        provider = ctx.store.get_provider(arn)
+    except NotFound:
+        return {}
+    return _resource_tags(provider.tags) if provider.account_id == account_id else {}
+
+
+def iam_target(ctx: ServiceContext, account_id: str, action: str, params: dict[str, str]) -> tuple[str, Context]:
+    """The ARN an IAM call acts on, as AWS names it in its AccessDenied messages, and that resource's condition keys."""
     prefix = f"arn:aws:iam::{account_id}"
     if "RoleName" in params:
-        try:
-            return ctx.store.get_role(account_id, params["RoleName"], with_tags=False).arn
-        except NotFound:
-            return arns.role_arn(account_id, params["RoleName"])
-    for arn_parameter in ("SAMLProviderArn", "PolicyArn", "PolicySourceArn"):
+        return _role_target(ctx, account_id, action, params)
+    if "SAMLProviderArn" in params:
+        return params["SAMLProviderArn"], _provider_context(ctx, account_id, params["SAMLProviderArn"])
+    for arn_parameter in ("PolicyArn", "PolicySourceArn"):
         if arn_parameter in params:
-            return params[arn_parameter]
+            return params[arn_parameter], {}
     if action == "CreateSAMLProvider" and "Name" in params:
-        return arns.provider_arn(account_id, params["Name"])
+        return arns.provider_arn(account_id, params["Name"]), {}
     if action == "CreatePolicy" and "PolicyName" in params:
-        return f"{prefix}:policy{params.get('Path', '/')}{params['PolicyName']}"
-    return {
+        return f"{prefix}:policy{params.get('Path', '/')}{params['PolicyName']}", {}
+    resource = {
         "ListRoles": f"{prefix}:role/",
         "ListPolicies": f"{prefix}:policy/",
         "ListSAMLProviders": f"{prefix}:saml-provider/*",
     }.get(action, "*")
+    return resource, {}
+
+
+def _request_context(request: QueryRequest) -> Context:
+    """The condition keys the request itself carries: its tags and tag keys, the policy it attaches or detaches,
+    the boundary it sets."""
+    context: Context = {}
+    keys: list[str] = []
+    if request.action in _REQUEST_TAGS:
+        for tag in request.member_structs("Tags", ("Key", "Value")):
+            key = tag.get("Key", "")
+            keys.append(key)
+            # Keys differing only in case are one key to IAM (and to the engine): keep every value, none hiding another.
+            context.setdefault(f"aws:requesttag/{key.lower()}", []).append(tag.get("Value", ""))
+    elif request.action in _REQUEST_TAG_KEYS:
+        keys = request.member_list("TagKeys")
+    if keys:
+        context["aws:TagKeys"] = keys
+    if request.action in _POLICY_ARN and "PolicyArn" in request.params:
+        context["iam:PolicyARN"] = [request.params["PolicyArn"]]
+    if request.action == "PutRolePermissionsBoundary" and "PermissionsBoundary" in request.params:
+        context["iam:PermissionsBoundary"] = [request.params["PermissionsBoundary"]]
+    return context
 
 
 def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryRequest, *, source_ip: str | None = None, secure_transport: bool | None = None) -> None:
     """Raise AWS's AccessDenied unless the session's policies allow this IAM call."""
     claims = caller.claims
     action = f"iam:{request.action}"
-    resource = iam_resource(ctx, claims.account_id, request.action, request.params)
-    permissions = session_permissions(ctx, claims, source_ip=source_ip, secure_transport=secure_transport)
+    resource, resource_context = iam_target(ctx, claims.account_id, request.action, request.params)
+    extra = {**resource_context, **_request_context(request)}
+    permissions = session_permissions(ctx, claims, source_ip=source_ip, secure_transport=secure_transport, extra=extra)
     result = authorize(permissions.policies, Request(action, permissions.context, resource=resource), session_arn=claims.assumed_role_arn)
     if result.decision == "allowed":
         return

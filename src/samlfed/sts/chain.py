@@ -3,7 +3,9 @@
 AWS rules reproduced: the target role's trust policy must allow `sts:AssumeRole` for the calling role (by role
 ARN, session ARN, or its account, in which case the caller's identity policies must also allow the call, as they
 must for any other account); a chained session lasts at most one hour; transitive session tags and the
-SourceIdentity carry over (and a SourceIdentity needs `sts:SetSourceIdentity` in the trust policy).
+SourceIdentity carry over (and a SourceIdentity needs `sts:SetSourceIdentity` in the trust policy); the trust
+policy sees the ExternalId as `sts:ExternalId`; the calling role is the one the session was issued for (its role ID),
+not a role created since under the same name.
 """
 
 from __future__ import annotations
@@ -33,14 +35,18 @@ class AssumeRoleRequest:
     duration_seconds: int | None = None
     policy: str | None = None
     policy_arns: tuple[str, ...] = ()
+    external_id: str | None = None
 
 
 _SESSION_NAME = (re.compile(r"[\w+=,.@-]*", re.ASCII), "[\\w+=,.@-]*")
+_EXTERNAL_ID = (re.compile(r"[\w+=,.@:/-]*", re.ASCII), "[\\w+=,.@:\\/-]*")
 
 
 def _check(request: AssumeRoleRequest) -> None:
     violations = arn_violations(request.role_arn, "roleArn")
     violations += string_violations(request.session_name, "roleSessionName", 2, 64, _SESSION_NAME)
+    if request.external_id is not None:
+        violations += string_violations(request.external_id, "externalId", 2, 1224, _EXTERNAL_ID)
     violations += session_policy_violations(request.policy, request.policy_arns) + duration_violations(request.duration_seconds)
     if violations:
         raise ValidationFailed(violations)
@@ -58,10 +64,12 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
         role = ctx.reads.role(name.account_id, name.name)
     except NotFound:
         raise denied from None
-    if role.arn != request.role_arn:
+    if role.arn != request.role_arn or not _caller_role_current(ctx, caller):
         raise denied
     permissions = session_permissions(ctx, caller)
     permissions.context["sts:rolesessionname"] = [request.session_name]
+    if request.external_id is not None:  # what a trust policy's sts:ExternalId condition compares
+        permissions.context["sts:externalid"] = [request.external_id]
     _trust(role, caller, permissions, denied)
     duration = request.duration_seconds or CHAINED_LIMIT
     if duration > CHAINED_LIMIT:
@@ -69,15 +77,33 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
     if duration > role.max_session_duration:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
     check_session_policies(ctx, request.policy, request.policy_arns, role)
-    transitive = [k for k in caller.transitive_tag_keys if k in caller.tags]
+    transitive = _transitive_tags(caller)
     claims = SessionClaims(
         account_id=role.account_id, role_arn=role.arn, role_id=role.role_id, session_name=request.session_name,
         issued_at=int(now.timestamp()), expires_at=int(now.timestamp()) + duration, source_identity=caller.source_identity,
-        tags={k: caller.tags[k] for k in transitive}, transitive_tag_keys=transitive,
+        tags=transitive, transitive_tag_keys=list(transitive),
         session_policy=request.policy, policy_arns=list(request.policy_arns), chained=True, saml=dict(caller.saml),
     )
     log.info("AssumeRole allowed caller=%s role=%s", caller.assumed_role_arn, role.arn)
     return issue(ctx.key_ring(), claims)
+
+
+def _transitive_tags(caller: SessionClaims) -> dict[str, str]:
+    """The caller's session tags that TransitiveTagKeys names; tag keys are case-insensitive, so it may spell a key
+    otherwise than the tag does."""
+    named = {key.lower() for key in caller.transitive_tag_keys}
+    return {key: value for key, value in caller.tags.items() if key.lower() in named}
+
+
+def _caller_role_current(ctx: ServiceContext, caller: SessionClaims) -> bool:
+    """Whether the caller's role still exists as the role its session was issued for. A role deleted and created
+    again under the same name is another role (a new role ID, as IAM tells principals apart): trust policies that
+    name its ARN must not admit the old role's sessions."""
+    name = arns.parse_role_arn(caller.role_arn)
+    try:
+        return name is not None and ctx.reads.role(name.account_id, name.name).role_id == caller.role_id
+    except NotFound:
+        return False
 
 
 def _trust(role: Role, caller: SessionClaims, permissions: SessionPermissions, denied: ServiceError) -> None:

@@ -40,6 +40,11 @@ class InvalidSessionToken(ValueError):
     """The token was not issued by this key ring, was altered, or belongs to another access key."""
 
 
+class UnknownRingKey(InvalidSessionToken):
+    """The token names a key this ring does not hold: only then can re-reading the ring help (another node may
+    have rotated it); any other invalid token is refused without a database read."""
+
+
 @dataclass(frozen=True)
 class KeyRing:
     """Server keys by id; `active` seals new sessions, every key still opens the sessions it sealed."""
@@ -144,6 +149,10 @@ _CLAIMS_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 order: both checks cost a quarter of the encoding, on every sign-in."""
 
 
+def _encoded(token: bytes) -> str:
+    return base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
 def issue(ring: KeyRing, claims: SessionClaims) -> TemporaryCredentials:
     random = os.urandom(_ACCESS_KEY_CHARACTERS + _NONCE_BYTES)  # one system call for the key id and the nonce
     access_key_id, nonce = _access_key_id(random[:_ACCESS_KEY_CHARACTERS]), random[_ACCESS_KEY_CHARACTERS:]
@@ -153,7 +162,7 @@ def issue(ring: KeyRing, claims: SessionClaims) -> TemporaryCredentials:
     return TemporaryCredentials(
         access_key_id=access_key_id,
         secret_access_key=derive_secret(ring, ring.active, access_key_id),
-        session_token=base64.urlsafe_b64encode(token).decode().rstrip("="),
+        session_token=_encoded(token),
         claims=claims,
     )
 
@@ -171,12 +180,14 @@ def open_session(ring: KeyRing, access_key_id: str, session_token: str) -> Opene
     except (binascii.Error, ValueError):
         raise InvalidSessionToken("not a samlfed session token") from None
     header = 1 + _KEY_ID_BYTES + _NONCE_BYTES
-    if len(raw) <= header or raw[:1] != _TOKEN_VERSION:
+    # The decoder skips characters outside the alphabet and takes padding and the other alphabet: only the one
+    # spelling `issue` gives is a token, not every string that decodes to it.
+    if len(raw) <= header or raw[:1] != _TOKEN_VERSION or _encoded(raw) != session_token:
         raise InvalidSessionToken("not a samlfed session token")
     key_id = raw[1 : 1 + _KEY_ID_BYTES].hex()
     key = ring.keys.get(key_id)
     if key is None:
-        raise InvalidSessionToken("sealed with a key this server does not hold")
+        raise UnknownRingKey("sealed with a key this server does not hold")
     try:
         plaintext = _aead(key).decrypt(raw[1 + _KEY_ID_BYTES : header], raw[header:], access_key_id.encode())
         claims = SessionClaims(**json.loads(plaintext))

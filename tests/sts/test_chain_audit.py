@@ -1,0 +1,86 @@
+"""Role chaining, from an audit: the external ID a trust policy asks for, transitive tags whose keys
+TransitiveTagKeys spells in another case, and sessions
+whose role is gone (a role deleted, perhaps created again under the same name with a new role ID, no longer speaks
+for the sessions issued to the old one, even where a trust policy names its ARN)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from saml_factory import ACCOUNT, DEV_ROLE, PROVIDER_ARN, response_b64
+from service_world import TRUST, developer_world
+
+from samlfed.config import Settings
+from samlfed.context import ServiceContext
+from samlfed.errors import ServiceError
+from samlfed.iam import service
+from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
+from samlfed.sts.chain import AssumeRoleRequest, assume_role
+from samlfed.sts.credentials import SessionClaims
+
+TARGET = f"arn:aws:iam::{ACCOUNT}:role/Target"
+
+
+@pytest.fixture
+def ctx(tmp_path) -> ServiceContext:
+    context = developer_world(Settings(data_dir=tmp_path))
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": "sts:AssumeRole"}]}
+    service.create_role(context, ACCOUNT, "Target", json.dumps(trust))
+    return context
+
+
+def developer_session(ctx: ServiceContext, **overrides: object) -> SessionClaims:
+    fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5), **overrides)
+    return assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, fresh)).credentials.claims
+
+
+def refused(ctx: ServiceContext, claims: SessionClaims) -> ServiceError:
+    with pytest.raises(ServiceError) as info:
+        assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained"))
+    return info.value
+
+
+def test_a_session_of_a_recreated_role_cannot_chain(ctx: ServiceContext) -> None:
+    claims = developer_session(ctx)
+    assert assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained")).claims.chained
+    service.delete_role(ctx, ACCOUNT, "Developer")
+    service.create_role(ctx, ACCOUNT, "Developer", TRUST)
+    assert service.get_role(ctx, ACCOUNT, "Developer").role_id != claims.role_id
+    error = refused(ctx, claims)
+    assert (error.code, error.status) == ("AccessDenied", 403)
+    assert error.message == f"User: {claims.assumed_role_arn} is not authorized to perform: sts:AssumeRole on resource: {TARGET}"
+    assert assume_role(ctx, developer_session(ctx), AssumeRoleRequest(TARGET, "chained")).claims.chained  # the new role's sessions can
+
+
+def test_a_session_of_a_deleted_role_cannot_chain(ctx: ServiceContext) -> None:
+    claims = developer_session(ctx)
+    service.delete_role(ctx, ACCOUNT, "Developer")
+    assert refused(ctx, claims).code == "AccessDenied"
+
+
+def test_transitive_tag_keys_match_tag_keys_in_any_case(ctx: ServiceContext) -> None:
+    """Tag keys are case-insensitive: TransitiveTagKeys 'Department' makes the 'department' tag transitive (the
+    assertion is accepted that way), so the chained session carries it."""
+    claims = developer_session(ctx, transitive_tag_keys=["Department"])
+    assert claims.tags == {"department": "Engineering", "project": "apollo"}
+    chained = assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained")).claims
+    assert (chained.tags, chained.transitive_tag_keys) == ({"department": "Engineering"}, ["department"])
+
+
+def test_the_external_id_is_what_sts_external_id_compares(ctx: ServiceContext) -> None:
+    """The cross-account pattern: the trust policy admits the caller only with the agreed sts:ExternalId."""
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": "sts:AssumeRole",
+                                                     "Condition": {"StringEquals": {"sts:ExternalId": "partner-7:ab/c"}}}]}
+    service.update_trust_policy(ctx, ACCOUNT, "Target", json.dumps(trust))
+    claims = developer_session(ctx)
+    for external_id in (None, "partner-8"):
+        with pytest.raises(ServiceError) as info:
+            assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained", external_id=external_id))
+        assert info.value.code == "AccessDenied"
+    assert assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained", external_id="partner-7:ab/c")).claims.chained
+    with pytest.raises(ServiceError) as info:
+        assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained", external_id="x y"))
+    assert (info.value.code, info.value.message) == ("ValidationError", "1 validation error detected: Value 'x y' at 'externalId' failed to satisfy "
+                                                     "constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*")
