@@ -12,7 +12,7 @@ from .masterkey import MasterKey
 from .saml import ValidationSettings
 from .store import ServerKey, SqlStore
 from .store.read_cache import ReadCache
-from .sts.credentials import InvalidSessionToken, KeyRing, OpenedSession, open_session
+from .sts.credentials import KeyRing, OpenedSession, UnknownRingKey, open_session
 
 
 def utc_now() -> datetime:
@@ -29,6 +29,9 @@ class ServiceContext:
     """Each (issuer, assertion ID, role) is usable once, across every node sharing the store."""
     ring_refresh_seconds: float = 60.0
     """How often a node re-reads the key ring, so that a rotation reaches every node without a restart."""
+    ring_reread_seconds: float = 1.0
+    """The least time between two re-reads forced by tokens naming a key this node lacks: anyone can send such a
+    token, and each re-read is a store read. A token sealed by a key rotated in within that second waits for it."""
     identity_cache_seconds: float = 1.0
     """How long sign-ins may use this node's copy of a provider or role row (0: read the store every time)."""
     _reads: ReadCache | None = None
@@ -44,21 +47,21 @@ class ServiceContext:
         return self._reads
 
     def key_ring(self, *, reload: bool = False) -> KeyRing:
-        """The session-token key ring, created on first start; re-read periodically and when a token names an
-        unknown key."""
+        """The session-token key ring, created on first start; re-read periodically, and on `reload` (a token names
+        an unknown key) unless it was read less than `ring_reread_seconds` ago."""
         with self._ring_lock:
-            stale = time.monotonic() - self._ring_loaded > self.ring_refresh_seconds
-            if self._ring is None or reload or stale:
+            age = time.monotonic() - self._ring_loaded
+            if self._ring is None or age > self.ring_refresh_seconds or (reload and age >= self.ring_reread_seconds):
                 self._ring = self._load_ring()
                 self._ring_loaded = time.monotonic()
             return self._ring
 
     def open_session(self, access_key_id: str, session_token: str) -> OpenedSession:
-        """Unseal a session token; when this node's ring cannot, re-read the ring once (another node may have
-        rotated it) before raising InvalidSessionToken."""
+        """Unseal a session token; when it names a key this node's ring lacks, re-read the ring once (another node
+        may have rotated it) before raising InvalidSessionToken. Any other invalid token costs no store read."""
         try:
             return open_session(self.key_ring(), access_key_id, session_token)
-        except InvalidSessionToken:
+        except UnknownRingKey:
             return open_session(self.key_ring(reload=True), access_key_id, session_token)
 
     def _load_ring(self) -> KeyRing:

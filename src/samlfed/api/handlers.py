@@ -135,14 +135,22 @@ def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, re
     }
 
 
+_ASSUME_ROLE_UNSUPPORTED = frozenset({"Tags", "TransitiveTagKeys", "SourceIdentity", "SerialNumber", "TokenCode", "ProvidedContexts"})
+"""AssumeRole parameters samlfed does not implement: new session tags, a SourceIdentity, MFA, trusted context."""
+
+
 def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     role_arn, session_name = _required(request, "RoleArn", "RoleSessionName")
     if not isinstance(caller, Session):
         # samlfed has no IAM users: only role sessions can assume roles (role chaining).
         raise ServiceError("AccessDenied", "Only temporary credentials of a role session can call sts:AssumeRole here.", 403)
+    unsupported = sorted({name.split(".", 1)[0] for name in request.params} & _ASSUME_ROLE_UNSUPPORTED)
+    if unsupported:  # refused rather than ignored: the caller would get a session without what it asked for
+        raise ServiceError("InvalidParameterValue", f"samlfed's AssumeRole does not support {', '.join(unsupported)} (the caller's transitive session tags and SourceIdentity carry over)")
     credentials = assume_role(ctx, caller.claims, AssumeRoleRequest(
         role_arn=role_arn, session_name=session_name, duration_seconds=_integer(request, "DurationSeconds"),
         policy=request.params.get("Policy"), policy_arns=tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",))),
+        external_id=request.params.get("ExternalId"),
     ))
     claims = credentials.claims
     return {
@@ -233,6 +241,7 @@ def create_role(ctx: ServiceContext, caller: Caller | None, request: QueryReques
         description=request.params.get("Description"),
         max_session_duration=_default(_integer(request, "MaxSessionDuration"), 3600),
         tags=_tags(request),
+        permissions_boundary=request.params.get("PermissionsBoundary"),
     )
     return {"Role": _role(role)}
 

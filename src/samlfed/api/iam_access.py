@@ -28,7 +28,8 @@ _REQUEST_TAGS = frozenset({"CreateRole", "TagRole", "CreateSAMLProvider", "TagSA
 _REQUEST_TAG_KEYS = frozenset({"UntagRole", "UntagSAMLProvider"})
 _POLICY_ARN = frozenset({"AttachRolePolicy", "DetachRolePolicy"})
 _ROLE_BOUNDARY = frozenset({"AttachRolePolicy", "DetachRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "DeleteRolePermissionsBoundary"})
-"""Actions whose iam:PermissionsBoundary is the boundary the role has (PutRolePermissionsBoundary: the one it asks for)."""
+"""Actions whose iam:PermissionsBoundary is the boundary the role has (CreateRole and PutRolePermissionsBoundary: the
+one they ask for)."""
 
 
 def _resource_tags(tags: Iterable[Tag], prefixes: tuple[str, ...] = ("aws:ResourceTag",)) -> Context:
@@ -95,7 +96,7 @@ def _request_context(request: QueryRequest) -> Context:
         context["aws:TagKeys"] = keys
     if request.action in _POLICY_ARN and "PolicyArn" in request.params:
         context["iam:PolicyARN"] = [request.params["PolicyArn"]]
-    if request.action == "PutRolePermissionsBoundary" and "PermissionsBoundary" in request.params:
+    if request.action in ("CreateRole", "PutRolePermissionsBoundary") and "PermissionsBoundary" in request.params:
         context["iam:PermissionsBoundary"] = [request.params["PermissionsBoundary"]]
     return context
 

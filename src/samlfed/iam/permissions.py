@@ -59,10 +59,13 @@ def role_policy_documents(ctx: ServiceContext, account_id: str, role_name: str) 
     return inline + managed
 
 
-def role_policies(ctx: ServiceContext, account_id: str, role_name: str) -> RolePolicies:
-    """The role's identity policies (inline, then attached managed), its permissions boundary and its tags."""
+def role_policies(ctx: ServiceContext, account_id: str, role_name: str, role_id: str | None = None) -> RolePolicies:
+    """The role's identity policies (inline, then attached managed), its permissions boundary and its tags; with
+    `role_id`, only if the role by that name is still that role."""
     try:
         role = ctx.store.get_role(account_id, role_name)
+        if role_id is not None and role.role_id != role_id:
+            return RolePolicies()  # deleted and created again: another role, whose grants are not the session's
         documents = role_policy_documents(ctx, account_id, role_name)
     except NotFound:
         return RolePolicies()  # a deleted role grants nothing
@@ -83,7 +86,7 @@ def session_permissions(
     secure_transport: bool | None = None, region: str | None = None, extra: Mapping[str, Sequence[str]] | None = None,
 ) -> SessionPermissions:
     """The session's policy set and request context, from one read of its role."""
-    role = role_policies(ctx, claims.account_id, claims.role_arn.rsplit("/", 1)[-1])
+    role = role_policies(ctx, claims.account_id, claims.role_arn.rsplit("/", 1)[-1], claims.role_id)
     context = session_context(claims, now=ctx.clock(), role_tags=role.tags, source_ip=source_ip, secure_transport=secure_transport, region=region, extra=extra)
     return SessionPermissions(_policy_set(ctx, claims, role, resource_policies), context, role.tags)
 

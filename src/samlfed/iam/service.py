@@ -191,6 +191,7 @@ def create_role(
     description: str | None = None,
     max_session_duration: int = 3600,
     tags: Sequence[Tag] = (),
+    permissions_boundary: str | None = None,
 ) -> Role:
     violations = name_violations(name, "roleName", 64)
     if not ROLE_PATH.fullmatch(path):
@@ -202,11 +203,13 @@ def create_role(
         raise ValidationFailed(violations)
     check_trust_policy(trust_policy)
     check_tags(tags)
+    if permissions_boundary is not None:
+        _check_boundary(ctx, account_id, permissions_boundary)
     _quota(len(ctx.store.list_roles(account_id)), MAX_ROLES, "RolesPerAccount")
     role = Role(
         account_id=account_id, name=name, role_id=ids.unique_id("AROA"), path=path, arn=arns.role_arn(account_id, name, path),
         trust_policy=trust_policy, max_session_duration=max_session_duration, created_at=ctx.clock(),
-        description=description, tags=tuple(tags),
+        description=description, tags=tuple(tags), permissions_boundary=permissions_boundary,
     )
     try:
         ctx.store.create_role(role)
@@ -265,10 +268,16 @@ def update_trust_policy(ctx: ServiceContext, account_id: str, name: str, documen
 
 
 def set_permissions_boundary(ctx: ServiceContext, account_id: str, name: str, policy_arn: str | None) -> None:
-    """Put (or, with None, delete) a role's permissions boundary: a managed policy of the same account."""
-    if policy_arn is not None and policy_in_account(ctx, policy_arn, account_id) is None:
-        raise ServiceError("NoSuchEntity", f"Scope ARN: {policy_arn} does not exist or is not attachable.", 404)
+    """Put (or, with None, delete) a role's permissions boundary."""
+    if policy_arn is not None:
+        _check_boundary(ctx, account_id, policy_arn)
     _role_call(lambda: ctx.store.update_role(account_id, name, permissions_boundary=policy_arn), name)
+
+
+def _check_boundary(ctx: ServiceContext, account_id: str, policy_arn: str) -> None:
+    """A permissions boundary is a managed policy of the role's account."""
+    if policy_in_account(ctx, policy_arn, account_id) is None:
+        raise ServiceError("NoSuchEntity", f"Scope ARN: {policy_arn} does not exist or is not attachable.", 404)
 
 
 def name_violations(

@@ -82,9 +82,11 @@ def simulate_principal(
     if role is None or role.account_id != account_id:
         raise ServiceError("NoSuchEntity", f"The role {source_arn} cannot be found.", 404)
     try:
-        ctx.store.get_role(account_id, role.name, with_tags=False)
+        stored_arn = ctx.store.get_role(account_id, role.name, with_tags=False).arn
     except NotFound:
-        raise ServiceError("NoSuchEntity", f"The role with name {role.name} cannot be found.", 404) from None
+        stored_arn = None
+    if stored_arn != source_arn:  # a role is named by its whole ARN, path included
+        raise ServiceError("NoSuchEntity", f"The role with name {role.name} cannot be found.", 404)
     stored = role_policies(ctx, account_id, role.name)
     custom_boundary = _custom(boundary_documents, "permissions-boundary")
     policies = PolicySet(
