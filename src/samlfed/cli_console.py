@@ -49,10 +49,12 @@ def console_url(
     except urllib.error.HTTPError as exc:
         typer.echo(f"samlfed: getSigninToken failed with {exc.code}: {exc.read().decode(errors='replace')[:300]}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
-    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as exc:  # TypeError: JSON, but not an object
         typer.echo(f"samlfed: cannot reach {base}/federation: {exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
-    url = f"{base}/federation?" + urlencode({"Action": "login", "Issuer": issuer, "Destination": f"{base}/console", "SigninToken": token})
+    # A path, not f"{base}/console": the server accepts only its own public origin, which --endpoint-url need not spell
+    # the same way (localhost for 127.0.0.1, an internal name behind a proxy).
+    url = f"{base}/federation?" + urlencode({"Action": "login", "Issuer": issuer, "Destination": "/console", "SigninToken": token})
     if open_browser and webbrowser.open(url):
         typer.echo("opened the console in your browser", err=True)
         return

@@ -83,8 +83,8 @@ async def read_form(request: Request, *, max_bytes: int, max_fields: int = 50) -
     """An urlencoded form body, bounded in bytes and fields (every form of samlfed is urlencoded)."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM_TYPE:
         raise FormRefused("the request is not an HTML form post")
+    body = await bounded_body(request, max_bytes)  # outside the try: its FormRefused (a ValueError) says why itself
     try:
-        text = (await bounded_body(request, max_bytes)).decode("utf-8")
-        return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields))
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields))
     except (UnicodeDecodeError, ValueError):
         raise FormRefused("the form is not valid UTF-8 or has too many fields") from None

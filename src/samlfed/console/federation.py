@@ -1,19 +1,20 @@
 """The federation endpoint (contract §8): `getSigninToken` turns temporary credentials into a sign-in token,
 `login` turns the token into a console session.
 
-The token is opaque: the credentials' key id and session token, the console duration and an expiry, sealed under
-the master key (so any node can open it), and usable once (the store records the use).
+The token is random and short, whatever the size of the session token it stands for (tags and policies can make
+that one over 100 KB, too long for a login URL): the store keeps the credentials' key id and session token and the
+console session's end for 15 minutes, sealed under the master key and named by a hash of the token, so any node can
+redeem it, once (the store records the use), and a copy of the database yields no token.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import hashlib
 import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from ..context import ServiceContext
 from ..jsoninput import parse_json
@@ -23,7 +24,9 @@ from ..sts.credentials import InvalidSessionToken, SessionClaims
 TOKEN_LIFETIME = timedelta(minutes=15)
 _CONTEXT = "samlfed signin token"
 _REDEEMED_AS = "samlfed:signin-token"
-MAX_SESSION_JSON = 8192
+MAX_SESSION_JSON = 256 * 1024
+"""Our own session tokens carry the session's tags and policies: 50 tags of non-ASCII letters make one of over 100 KB,
+which the API accepts (its requests may reach 256 KB), so the console must too."""
 
 
 class FederationError(Exception):
@@ -57,7 +60,8 @@ def _session_credentials(session_json: str) -> tuple[str, str, str]:
 def _duration(text: str | None) -> int | None:
     if text is None or text == "":
         return None
-    if not text.isascii() or not text.isdigit() or not 900 <= int(text) <= 43200:
+    # The length bound comes first: int() refuses strings of over 4,300 digits with a ValueError.
+    if len(text) > 9 or not text.isascii() or not text.isdigit() or not 900 <= int(text) <= 43200:
         raise FederationError("SessionDuration must be an integer from 900 to 43200.")
     return int(text)
 
@@ -78,31 +82,34 @@ def get_signin_token(ctx: ServiceContext, session_json: str, session_duration: s
     if duration is not None and claims.chained:
         raise FederationError("SessionDuration is not allowed for credentials obtained by role chaining.")
     console_expires_at = int(now.timestamp()) + duration if duration is not None else claims.expires_at
-    plain = {
-        "k": access_key_id, "t": token, "c": console_expires_at,
-        "e": int((now + TOKEN_LIFETIME).timestamp()), "j": secrets.token_urlsafe(16),
-    }
+    signin_token = secrets.token_urlsafe(32)
+    plain = {"k": access_key_id, "t": token, "c": console_expires_at}
     sealed = ctx.master.seal(json.dumps(plain, separators=(",", ":")).encode(), context=_CONTEXT)
-    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+    ctx.store.put_console_session(_pending(signin_token), sealed, expires_at=now + TOKEN_LIFETIME, now=now)
+    return signin_token
+
+
+def _pending(signin_token: str) -> str:
+    """The store row of a token's sign-in: prefixed, so that no cookie hashes to it (sessions hash cookies bare)."""
+    return hashlib.sha256(f"{_CONTEXT}\0{signin_token}".encode()).hexdigest()
 
 
 def redeem_signin_token(ctx: ServiceContext, signin_token: str, now: datetime) -> SigninGrant:
-    """Open a sign-in token and record its one use."""
+    """Record the one use of a sign-in token and open the session it stands for."""
     expired = FederationError("The sign-in token is invalid, expired or already used.")
-    if not signin_token or len(signin_token) > 16384:
+    if not signin_token or len(signin_token) > 100:
         raise expired
+    row = _pending(signin_token)
+    sealed = ctx.store.get_console_session(row, now=now)  # None once its 15 minutes are over
+    if sealed is None or not ctx.store.redeem_once(_REDEEMED_AS, row, "", expires_at=now + TOKEN_LIFETIME, now=now):
+        raise expired
+    ctx.store.delete_console_session(row)
     try:
-        sealed = base64.urlsafe_b64decode(signin_token + "=" * (-len(signin_token) % 4))
         plain = json.loads(ctx.master.unseal(sealed, context=_CONTEXT))
-        access_key_id, token, console_expires_at, expires_at, jti = plain["k"], plain["t"], int(plain["c"]), int(plain["e"]), plain["j"]
-    except (binascii.Error, ValueError, KeyError, TypeError, MasterKeyError):
-        raise expired from None
-    if expires_at <= now.timestamp():
-        raise expired
-    if not ctx.store.redeem_once(_REDEEMED_AS, jti, "", expires_at=datetime.fromtimestamp(expires_at, UTC), now=now):
-        raise expired
-    try:
+        access_key_id, token, console_expires_at = plain["k"], plain["t"], int(plain["c"])
         claims = ctx.open_session(access_key_id, token).claims
-    except InvalidSessionToken:
+    except (ValueError, KeyError, TypeError, MasterKeyError, InvalidSessionToken):
         raise expired from None
+    if console_expires_at <= now.timestamp():  # the credentials the session lasts as long as have expired since
+        raise expired
     return SigninGrant(access_key_id, token, claims, console_expires_at)

@@ -22,7 +22,7 @@ from ..store import NotFound
 from ..sts.credentials import InvalidSessionToken, OpenedSession
 from ..timestamps import aws_timestamp
 from .destinations import CONSOLE_HOME, console_destination
-from .federation import FederationError, get_signin_token, redeem_signin_token
+from .federation import MAX_SESSION_JSON, FederationError, get_signin_token, redeem_signin_token
 from .handoff import CLI_RELAY, verification_code
 from .sessions import COOKIE, ConsoleState, create_session, end_session, load_session
 from .signin import INVALID_RESPONSE, ConsoleGrant, SignInOffer, SignInRefused, make_offer, sign_in, use_request_once
@@ -187,13 +187,13 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         )
         return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
 
-    async def session_form(request: Request) -> tuple[str | None, ConsoleState | None, dict[str, str]] | Response:
+    async def session_form(request: Request, max_bytes: int = 16_384) -> tuple[str | None, ConsoleState | None, dict[str, str]] | Response:
         """(cookie, session, form) of a console form post; a refusal page when the form is unreadable, or when
         there is a session and the form does not carry its CSRF token."""
         cookie = request.cookies.get(COOKIE)
         state = load_session(ctx, cookie)
         try:
-            form = await read_form(request, max_bytes=16_384)
+            form = await read_form(request, max_bytes=max_bytes)
         except FormRefused as exc:
             return refused(exc)
         if state is not None and not tokens_match(form.get("csrf", ""), state.csrf):
@@ -201,7 +201,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         return cookie, state, form
 
     async def switch(request: Request) -> Response:
-        posted = await session_form(request)
+        posted = await session_form(request, MAX_ACS_FORM_BYTES)  # its chooser posts the SAMLResponse back, as at the ACS
         if isinstance(posted, Response):
             return posted
         cookie, state, form = posted
@@ -253,7 +253,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             return Response(status_code=405, headers={"Allow": "GET, POST", "Cache-Control": "no-store"})
         if request.method == "POST":
             try:
-                params: dict[str, str] = await read_form(request, max_bytes=65_536)
+                params: dict[str, str] = await read_form(request, max_bytes=MAX_SESSION_JSON + 4096)  # room for the other fields and the encoding
             except FormRefused as exc:
                 return PlainTextResponse(str(exc), status_code=400)
         else:
