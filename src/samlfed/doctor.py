@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import hashlib
 import json
 import re
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from cryptography import x509
@@ -30,6 +32,7 @@ from rich.syntax import Syntax
 
 from .saml import (
     CHECK_ORDER,
+    MAX_INPUT_CHARS,
     CheckResult,
     MetadataError,
     ProviderPolicy,
@@ -53,7 +56,10 @@ class DoctorUsageError(ValueError):
 # --- input ---------------------------------------------------------------------------------------------
 
 _BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _FORM_FIELD = re.compile(rb"(?:^|[&?])SAMLResponse=([^&]*)")
+_MAX_LAYERS = 4
+"""Form field and URL-encodings unwrapped at most: genuine captures need two, hostile nesting would need thousands."""
 
 
 def read_source(source: str) -> bytes:
@@ -67,22 +73,45 @@ def read_source(source: str) -> bytes:
 
 
 def decode_input(data: bytes) -> str:
-    """The base64 SAMLResponse in `data`: base64 as posted, raw XML, or a form body / pasted `SAMLResponse=...`."""
-    text = data.removeprefix(_BOM).strip()
-    if not text:
-        raise DoctorUsageError("the input is empty")
-    if text.startswith(b"<"):
-        # Raw XML: encode it as the IdP would have posted it, so the validator sees exactly these bytes.
-        return base64.b64encode(text).decode()
+    """The base64 SAMLResponse in `data`: base64 as posted, raw XML, a form body / pasted `SAMLResponse=...`, or a
+    URL-encoded value; in UTF-8, or in UTF-16 with its byte order mark."""
+    text = _utf16_as_utf8(data)
+    for _ in range(_MAX_LAYERS):
+        text = text.removeprefix(_BOM).strip()
+        if not text:
+            raise DoctorUsageError("the input is empty")
+        if text.startswith(b"<"):
+            # Raw XML: encode it as the IdP would have posted it, so the validator sees exactly these bytes.
+            return base64.b64encode(text).decode()
+        unwrapped = _unwrap(text)
+        if unwrapped is None:
+            break
+        text = unwrapped
+    # Anything else is handed over as base64; the validator's input checks say precisely what is wrong with it.
+    return text.decode("latin-1")
+
+
+def _unwrap(text: bytes) -> bytes | None:
+    """The SAMLResponse field of a form body, or a URL-encoded value decoded; None when `text` is neither."""
     match = _FORM_FIELD.search(text)
     if match:
         # Percent-decoding only: a '+' stays a '+', since pasted base64 often is not URL-encoded at all.
         value = unquote_to_bytes(match.group(1))
         if not value.strip():
             raise DoctorUsageError("the SAMLResponse form field is empty")
-        return decode_input(value)
-    # Anything else is handed over as base64; the validator's input checks say precisely what is wrong with it.
-    return text.decode("latin-1")
+        return value
+    unquoted = unquote_to_bytes(text)
+    return unquoted if unquoted != text else None  # a URL-encoded value without its field name (base64 has no '%')
+
+
+def _utf16_as_utf8(data: bytes) -> bytes:
+    """A UTF-16 text file with its byte order mark (Windows PowerShell's `>` writes one) as UTF-8; else `data`."""
+    if not data.startswith(_UTF16_BOMS):
+        return data
+    try:
+        return data.decode("utf-16").encode()
+    except UnicodeDecodeError:
+        return data  # handed over as it is: the validator's input checks say what is wrong with it
 
 
 def _decode_base64(b64: str) -> bytes | None:
@@ -103,6 +132,8 @@ def _parse_or_none(xml: bytes | None) -> etree._Element | None:
 
 def response_issuer(b64: str) -> str | None:
     """The response's (unsigned) Issuer, only used to choose among the given providers."""
+    if len(b64) > MAX_INPUT_CHARS:  # the validator refuses it unread: so must this, or any size gets parsed
+        return None
     root = _parse_or_none(_decode_base64(b64))
     if root is None:
         return None
@@ -120,7 +151,7 @@ def load_metadata(paths: Sequence[Path], *, now: datetime) -> list[IdpMetadata]:
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         except MetadataError as exc:
-            raise DoctorUsageError(f"{MetadataError.aws_message}: {exc.reason} (in {path})") from None
+            raise DoctorUsageError(f"{MetadataError.aws_message}: {_visible(exc.reason)} (in {path})") from None
     return documents
 
 
@@ -128,11 +159,13 @@ def load_keys(paths: Sequence[Path]) -> list[SigningKey]:
     keys = []
     for path in paths:
         try:
-            keys.append(SigningKey.from_pem(path.read_bytes()))
+            key = SigningKey.from_pem(path.read_bytes())
+            _ = key.subject  # decoded lazily: an unreadable subject fails here, not in the middle of the report
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         except (ValueError, UnsupportedAlgorithm) as exc:
             raise DoctorUsageError(f"{path} is not a PEM RSA certificate or public key: {exc}") from None
+        keys.append(key)
     return keys
 
 
@@ -190,8 +223,13 @@ def diagnose(
     try:
         verified = validate(b64, choice.trust, now=now, settings=settings, requested_role=requested_role)
     except SamlValidationError as error:
-        return Diagnosis(False, error.checks, choice, _failure_notes(error, choice), error=error, xml=error.document)
+        checks = _corrected_hints(error, choice.trust)
+        return Diagnosis(False, checks, choice, _failure_notes(error, choice), error=error, xml=error.document)
     return Diagnosis(True, list(verified.checks), choice, verified=verified, xml=_decode_base64(b64))
+
+
+EARLIEST_NOW, LATEST_NOW = datetime.min.replace(year=2, tzinfo=UTC), datetime.max.replace(year=9998, tzinfo=UTC)
+"""A year from the ends of Python's calendar: the checks add their time windows to `now` and subtract them from it."""
 
 
 def examine(
@@ -205,6 +243,8 @@ def examine(
     requested_role: RolePair | None = None,
 ) -> Diagnosis:
     """Everything `samlfed doctor` does short of printing; raises `DoctorUsageError` for exit code 2."""
+    if not EARLIEST_NOW <= now <= LATEST_NOW:
+        raise DoctorUsageError(f"--now {_iso(now)} is out of range: give an instant between the years 0002 and 9998")
     if not metadata and not certs:
         raise DoctorUsageError("give the IdP's metadata (--metadata FILE) or its signing certificate (--cert PEM)")
     documents = load_metadata(metadata, now=now)
@@ -219,6 +259,30 @@ def _failure_notes(error: SamlValidationError, choice: TrustChoice) -> list[str]
     if error.check_id == "signature.verify":
         return _keyinfo_notes(error.document, choice.trust)
     return []
+
+
+CHANGED_AFTER_SIGNING_HINT = (
+    "The response's KeyInfo names a registered key, which was tried: this is no certificate rotation. The response was "
+    "changed after it was signed (by a proxy, an editor or a forger); capture it again, unmodified."
+)
+
+
+def _corrected_hints(error: SamlValidationError, trust: ProviderTrust) -> list[CheckResult]:
+    """The validator's checks, with the failed signature's rotation hint replaced where KeyInfo shows it is wrong."""
+    if error.check_id != "signature.verify" or not _keyinfo_names_a_tried_key(error.document, trust):
+        return error.checks
+    return [replace(r, hint=CHANGED_AFTER_SIGNING_HINT) if r.status == "fail" else r for r in error.checks]
+
+
+def _keyinfo_names_a_tried_key(xml: bytes | None, trust: ProviderTrust) -> bool:
+    """Whether a KeyInfo certificate holds a registered key big enough to have been tried (context for the hint only:
+    the verdict never depends on KeyInfo)."""
+    root = _parse_or_none(xml)
+    if root is None:
+        return False
+    tried = {_spki(k.public_key) for k in trust.signing_keys if k.key_size >= trust.policy.min_rsa_bits}
+    certificates = (_keyinfo_certificate(element.text or "") for element in root.iter(c.DS_X509_CERTIFICATE))
+    return any(certificate is not None and certificate[2] in tried for certificate in certificates)
 
 
 def _spki(key: CertificatePublicKeyTypes) -> bytes:
@@ -239,14 +303,24 @@ def _keyinfo_notes(xml: bytes | None, trust: ProviderTrust) -> list[str]:
     return notes
 
 
-def _describe_keyinfo(text: str, registered: set[bytes]) -> str:
+def _keyinfo_certificate(text: str) -> tuple[bytes, str, bytes] | None:
+    """(DER, subject, SubjectPublicKeyInfo) of a KeyInfo certificate, or None if it cannot be read."""
     try:
         der = base64.b64decode("".join(text.split()), validate=True)
         certificate = x509.load_der_x509_certificate(der)
-    except ValueError:
+        # The subject and the key are decoded lazily: read both here, where a hostile certificate is expected.
+        return der, certificate.subject.rfc4514_string(), _spki(certificate.public_key())
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+
+
+def _describe_keyinfo(text: str, registered: set[bytes]) -> str:
+    certificate = _keyinfo_certificate(text)
+    if certificate is None:
         return "the response's KeyInfo holds a certificate that cannot be read"
-    named = f"the response's KeyInfo (compared only, never trusted) names certificate sha256:{hashlib.sha256(der).hexdigest()} ({certificate.subject.rfc4514_string()})"
-    if _spki(certificate.public_key()) in registered:
+    der, subject, spki = certificate
+    named = f"the response's KeyInfo (compared only, never trusted) names certificate sha256:{hashlib.sha256(der).hexdigest()} ({subject})"
+    if spki in registered:
         return f"{named}, which holds a registered key: the response was most likely changed after it was signed"
     return f"{named}, which is NOT registered: if the IdP rotated its signing certificate, register its new metadata"
 
@@ -303,49 +377,66 @@ def to_json(diagnosis: Diagnosis) -> str:
         "warnings": list(diagnosis.choice.warnings),
         "notes": diagnosis.notes,
     }
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return _visible(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 _ID_WIDTH = max(len(check_id) for check_id in CHECK_ORDER)
 
 
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Control characters (C0 but tab and newline, DEL, C1) and bidirectional overrides: XML allows most of them."""
+
+
+def _visible(text: str) -> str:
+    """`text` with its invisible characters as \\uXXXX escapes: a hostile document must not drive the terminal
+    (an 8-bit CSI can move the cursor and rewrite the verdict). In JSON text, the escape is the same string."""
+    return _INVISIBLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def _printer(console: Console) -> Callable[..., None]:
+    """`console.print` for document values: visible characters only, no highlighting, and no emoji codes
+    (':thumbs_up:' stays as written)."""
+
+    def out(*objects: object, **options: Any) -> None:
+        console.print(*(_visible(o) if isinstance(o, str) else o for o in objects), highlight=False, emoji=False, **options)
+
+    return out
+
+
 def render_text(diagnosis: Diagnosis, console: Console) -> None:
     """Checks in order, context, verdict, verified facts, then the decoded response (colour only on a terminal)."""
-    out = console.print
+    out = _printer(console)
     trust = diagnosis.choice.trust
-    out(f"provider {escape(trust.entity_id)} ({len(trust.signing_keys)} signing key(s))", highlight=False)
+    out(f"provider {escape(trust.entity_id)} ({len(trust.signing_keys)} signing key(s))")
     for warning in diagnosis.choice.warnings:
-        out(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        out(f"[yellow]warning:[/] {escape(warning)}")
     out()
     for result in diagnosis.checks:
-        out(f"[{_STYLE[result.status]}]{result.status.upper():4}[/] {result.id:{_ID_WIDTH}} {escape(result.message)}", highlight=False)
+        out(f"[{_STYLE[result.status]}]{result.status.upper():4}[/] {result.id:{_ID_WIDTH}} {escape(result.message)}")
         if result.hint and result.status in ("fail", "warn"):
-            out(f"     {'':{_ID_WIDTH}} [cyan]fix:[/] {escape(result.hint)}", highlight=False)
+            out(f"     {'':{_ID_WIDTH}} [cyan]fix:[/] {escape(result.hint)}")
     for note in diagnosis.notes:
-        out(f"[yellow]note:[/] {escape(note)}", highlight=False)
+        out(f"[yellow]note:[/] {escape(note)}")
     out()
-    _render_verdict(diagnosis, console)
+    _render_verdict(diagnosis, out)
     pretty = pretty_xml(diagnosis.xml)
     if pretty:
         out()
-        out("Decoded response:", highlight=False)
-        out(Syntax(pretty, "xml", theme="ansi_dark", word_wrap=True) if console.is_terminal else pretty, markup=False, highlight=False)
+        out("Decoded response:")
+        out(Syntax(_visible(pretty), "xml", theme="ansi_dark", word_wrap=True) if console.is_terminal else pretty, markup=False)
 
 
-def _render_verdict(diagnosis: Diagnosis, console: Console) -> None:
+def _render_verdict(diagnosis: Diagnosis, out: Callable[..., None]) -> None:
     if diagnosis.verified is not None:
-        console.print("[bold green]VALID[/]: AWS would accept this response.", highlight=False)
+        out("[bold green]VALID[/]: AWS would accept this response.")
         for name, value in assertion_facts(diagnosis.verified).items():
             if value not in (None, [], {}) and name != "attributes":
-                console.print(f"  {name:24} {escape(_fact_text(value))}", highlight=False)
+                out(f"  {name:24} {escape(_fact_text(value))}")
         return
     error = diagnosis.error
     assert error is not None
-    console.print(
-        f"[bold red]INVALID[/] at {error.check_id}: STS answers {error.aws.code} ({error.aws.status}) {escape(repr(error.aws.message))}",
-        highlight=False,
-    )
+    out(f"[bold red]INVALID[/] at {error.check_id}: STS answers {error.aws.code} ({error.aws.status}) {escape(repr(error.aws.message))}")
 
 
 def _fact_text(value: object) -> str:

@@ -28,6 +28,8 @@ from .xmlparse import XmlRejected, parse_xml
 
 MIN_RSA_BITS = 1024
 """AWS's floor for metadata keys; keys under `ProviderPolicy().min_rsa_bits` then need the legacy opt-in to verify."""
+MAX_RSA_BITS = 16384
+"""OpenSSL's limit for RSA public-key operations ("modulus too large"): a larger key can never verify a signature."""
 EXPIRY_WARNING = timedelta(days=30)
 _UTF8_BOM = b"\xef\xbb\xbf"
 _BASE64_WHITESPACE = re.compile(rb"[ \t\r\n]+")
@@ -170,6 +172,10 @@ def _signing_key(text: str) -> SigningKey:
         raise MetadataError(
             f"the signing certificate {subject} has a {key.key_size}-bit RSA key; at least {MIN_RSA_BITS} bits are required"
         )
+    if key.key_size > MAX_RSA_BITS:
+        raise MetadataError(
+            f"the signing certificate {subject} has a {key.key_size}-bit RSA key; over {MAX_RSA_BITS} bits it can verify no signature"
+        )
     return SigningKey.from_certificate(certificate)
 
 
@@ -183,8 +189,9 @@ def _decode_base64(text: str) -> bytes:
 def _load_certificate(der: bytes) -> x509.Certificate:
     try:
         certificate = x509.load_der_x509_certificate(der)
-        # Extensions and the key are decoded lazily: force both now so that a broken certificate fails here.
-        _ = certificate.extensions, certificate.public_key()
+        # Names, extensions and the key are decoded lazily: force them now so that a broken certificate fails here,
+        # not later as a 500 or a traceback wherever its subject is first shown.
+        _ = certificate.subject.rfc4514_string(), certificate.issuer.rfc4514_string(), certificate.extensions, certificate.public_key()
     except x509.DuplicateExtension as exc:  # AWS refuses repeated extensions too (§6.3)
         raise MetadataError(f"a signing certificate repeats an extension ({exc.oid.dotted_string})") from None
     except (ValueError, UnsupportedAlgorithm) as exc:

@@ -6,6 +6,8 @@ from .checks import CHECK_ORDER, check
 from .errors import SamlValidationError
 from .model import CheckEntry, CheckResult, Message, check_results
 
+_POSITION = {check_id: position for position, check_id in enumerate(CHECK_ORDER)}
+
 
 class Report:
     """Outcomes are kept as plain tuples: a validation records about thirty, and `CheckResult` objects are
@@ -30,13 +32,18 @@ class Report:
         self.entries.append((check_id, "skip", message, None))
 
     def fail(self, error: SamlValidationError) -> SamlValidationError:
-        """Record the failure, mark every check not yet run as skipped, and hand the error back to raise."""
+        """Record the failure, mark every check not yet run as skipped, and hand the error back to raise.
+
+        A structural failure can stop the pipeline before checks listed earlier have run (a missing Subject fails
+        subject_confirmation before issuer), so the outcomes are put in the documented order for whoever reads them.
+        """
         check(error.check_id)  # an unknown id is a programming error: fail loudly in tests
         self.entries.append((error.check_id, "fail", error.message, error.hint))
         done = {entry[0] for entry in self.entries}
         for check_id in CHECK_ORDER:
             if check_id not in done:
-                self.entries.append((check_id, "skip", "not run: an earlier check failed", None))
+                self.entries.append((check_id, "skip", f"not run: {error.check_id} failed", None))
+        self.entries.sort(key=lambda entry: _POSITION[entry[0]])  # stable: a check's own entries keep their order
         error.checks = self.results
         error.warnings = list(self.warnings)
         return error

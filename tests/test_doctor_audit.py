@@ -1,0 +1,306 @@
+"""`samlfed doctor` on hostile or awkwardly captured input: an answer and the right exit code, never a traceback."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from lxml import etree
+from rich.console import Console
+from saml_factory import ENTITY_ID, NOW, response_b64, signer
+from typer.testing import CliRunner
+
+from samlfed import doctor
+from samlfed.cli import app
+from samlfed.saml import CHECK_ORDER, MAX_INPUT_CHARS, ProviderPolicy, ValidationSettings
+from samlfed.saml import constants as c
+from samlfed.saml.metadata import build_idp_metadata, parse_metadata
+from samlfed.saml.signing import IdpSigner
+
+NOW_ARG = "2026-11-24T12:00:00Z"
+runner = CliRunner()
+RSA_ENCRYPTION_OID = bytes.fromhex("06092a864886f70d010101")  # 1.2.840.113549.1.1.1
+UNKNOWN_KEY_OID = bytes.fromhex("06092a864886f70d010163")  # 1.2.840.113549.1.1.99: no key type cryptography knows
+
+
+@pytest.fixture(autouse=True)
+def _no_forced_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def metadata_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("doctor-audit") / "idp-metadata.xml"
+    path.write_bytes(build_idp_metadata(ENTITY_ID, [signer().certificate]))
+    return path
+
+
+def run_doctor(*args: str | Path, input: bytes | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["doctor", *map(str, args), "--now", NOW_ARG], input=input)
+
+
+def assert_answered(result, exit_code: int) -> None:  # type: ignore[no-untyped-def]
+    """The command ended through its own exit, not an exception (typer prints those as a traceback)."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == exit_code, result.output
+
+
+def der_of_idp_certificate() -> bytes:
+    return signer().certificate.public_bytes(serialization.Encoding.DER)
+
+
+def with_undecodable_subject(der: bytes) -> bytes:
+    """The certificate with its subject CN (the second occurrence: the issuer comes first) made invalid UTF-8."""
+    common_name = b"samlfed test idp"
+    at = der.index(common_name, der.index(common_name) + 1)
+    return der[:at] + b"\xff" * len(common_name) + der[at + len(common_name) :]
+
+
+def keyinfo_replaced_by(der: bytes) -> str:
+    """A response signed by an unregistered key whose (unsigned) KeyInfo then names `der` instead."""
+
+    def replace(root: etree._Element) -> None:
+        for element in root.iter(c.DS_X509_CERTIFICATE):
+            element.text = base64.b64encode(der).decode()
+
+    return response_b64(by=signer("rotated"), after_sign=replace)
+
+
+# --- hostile KeyInfo and --cert ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "der",
+    [der_of_idp_certificate().replace(RSA_ENCRYPTION_OID, UNKNOWN_KEY_OID), with_undecodable_subject(der_of_idp_certificate())],
+    ids=["unknown-key-algorithm", "undecodable-subject"],
+)
+def test_unreadable_keyinfo_certificate_is_a_note_not_a_traceback(tmp_path: Path, metadata_file: Path, der: bytes) -> None:
+    response = tmp_path / "response.b64"
+    response.write_text(keyinfo_replaced_by(der))
+    text = run_doctor(response, "--metadata", metadata_file)
+    assert_answered(text, 1)
+    assert "INVALID at signature.verify" in text.output
+    assert "note: the response's KeyInfo holds a certificate that cannot be read" in text.output
+    as_json = run_doctor(response, "--metadata", metadata_file, "--json")
+    assert_answered(as_json, 1)
+    assert "the response's KeyInfo holds a certificate that cannot be read" in json.loads(as_json.output)["notes"]
+
+
+def test_cert_with_an_undecodable_subject_is_a_usage_error(tmp_path: Path) -> None:
+    pem = tmp_path / "broken.pem"
+    body = base64.encodebytes(with_undecodable_subject(der_of_idp_certificate()))
+    pem.write_bytes(b"-----BEGIN CERTIFICATE-----\n" + body + b"-----END CERTIFICATE-----\n")
+    response = tmp_path / "response.b64"
+    response.write_text(response_b64(by=signer("rotated")))  # fails signature.verify, which lists the registered keys
+    result = run_doctor(response, "--cert", pem)
+    assert_answered(result, 2)
+    assert "is not a PEM RSA certificate or public key" in result.output
+
+
+# --- input size ----------------------------------------------------------------------------------------
+
+
+def test_oversized_input_is_not_parsed_to_choose_the_provider() -> None:
+    small = response_b64()
+    big = response_b64(attributes={"padding": ["x" * MAX_INPUT_CHARS]})
+    assert len(big) > MAX_INPUT_CHARS and doctor.response_issuer(small) == ENTITY_ID
+    assert doctor.response_issuer(big) is None  # the validator refuses it at input.size, unread: so does the doctor
+
+
+# --- input forms ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        quote(response_b64(), safe="").encode(),
+        ("\ufeff" + response_b64() + "\r\n").encode("utf-16-le"),
+        ("\ufeff" + response_b64()).encode("utf-16-be"),
+        ("\ufeff" + "SAMLResponse=" + quote(response_b64(), safe="")).encode("utf-16-le"),
+    ],
+    ids=["url-encoded-value", "utf16le-with-bom", "utf16be-with-bom", "utf16-form"],
+)
+def test_more_captured_forms_are_recognised(metadata_file: Path, data: bytes) -> None:
+    assert "%2B" in data.decode("latin-1") or data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    result = run_doctor("-", "--metadata", metadata_file, input=data)
+    assert_answered(result, 0)
+    assert "VALID: AWS would accept this response." in result.output
+
+
+def test_undecodable_percent_escapes_are_handed_over_as_they_are() -> None:
+    assert doctor.decode_input(b"abc%zz") == "abc%zz"
+
+
+def _nested_forms(levels: int) -> bytes:
+    text = b"QUFB"
+    for _ in range(levels):
+        text = b"SAMLResponse=" + text.replace(b"%", b"%25").replace(b"=", b"%3D")
+    return text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"%" + b"25" * 5000 + b"41", _nested_forms(1100)],
+    ids=["url-encoded-5000-times", "form-in-form-1100-times"],
+)
+def test_hostile_nesting_is_an_invalid_response_not_a_traceback(tmp_path: Path, metadata_file: Path, data: bytes) -> None:
+    path = tmp_path / "nested.txt"
+    path.write_bytes(data)
+    result = run_doctor(path, "--metadata", metadata_file)
+    assert_answered(result, 1)
+    assert "INVALID at input." in result.output
+
+
+def test_a_form_body_pasted_url_encoded_is_recognised(metadata_file: Path) -> None:
+    form = f"RelayState=x&SAMLResponse={quote(response_b64(), safe='')}"
+    result = run_doctor("-", "--metadata", metadata_file, input=quote(form, safe="").encode())
+    assert_answered(result, 0)
+
+
+# --- rendering -----------------------------------------------------------------------------------------
+
+
+def test_emoji_codes_in_document_values_are_printed_as_written() -> None:
+    b64 = response_b64(name_id="bob:thumbs_up:", attributes={"custom": [":smile: :cross_mark:"]})
+    trust = doctor.choose_trust(b64, [parse_metadata(build_idp_metadata(ENTITY_ID, [signer().certificate]), now=NOW)], [], ProviderPolicy())
+    buffer = io.StringIO()
+    doctor.render_text(doctor.diagnose(b64, trust, now=NOW, settings=ValidationSettings()), Console(file=buffer, soft_wrap=True))
+    output = buffer.getvalue()
+    assert "name_id                  bob:thumbs_up:" in output
+    assert ">:smile: :cross_mark:</saml:AttributeValue>" in output
+
+
+# --- clock ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("now", ["9999-12-31T23:59:59Z", "9999-01-01T00:00:00Z", "0001-01-01T00:04:00Z", "0001-12-31T23:59:59Z"])
+def test_now_at_the_ends_of_the_calendar_is_a_usage_error(metadata_file: Path, now: str) -> None:
+    result = runner.invoke(app, ["doctor", "-", "--metadata", str(metadata_file), "--now", now], input=response_b64())
+    assert_answered(result, 2)
+    assert f"--now {now} is out of range" in result.output
+
+
+@pytest.mark.parametrize("now", ["0002-01-01T00:00:00Z", "9998-12-31T23:59:59Z"])
+def test_now_a_year_inside_the_calendar_is_checked(metadata_file: Path, now: str) -> None:
+    result = runner.invoke(app, ["doctor", "-", "--metadata", str(metadata_file), "--now", now], input=response_b64())
+    assert_answered(result, 1)  # the response is not valid then, and the doctor says why
+    assert "INVALID at conditions." in result.output
+
+
+# --- terminal control from the document ----------------------------------------------------------------
+
+CSI = "\u009b"  # the 8-bit Control Sequence Introducer: XML 1.0 allows it, terminals act on it
+HOSTILE_NAME_ID = f"bob{CSI}2K{CSI}1A\rVALID\u202eevil"
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["plain", "terminal"])
+def test_control_characters_of_the_document_are_shown_escaped(terminal: bool) -> None:
+    b64 = response_b64(name_id=HOSTILE_NAME_ID)
+    trust = doctor.choose_trust(b64, [parse_metadata(build_idp_metadata(ENTITY_ID, [signer().certificate]), now=NOW)], [], ProviderPolicy())
+    buffer = io.StringIO()
+    console = Console(file=buffer, soft_wrap=True, force_terminal=terminal, color_system="standard" if terminal else None)
+    doctor.render_text(doctor.diagnose(b64, trust, now=NOW, settings=ValidationSettings()), console)
+    output = buffer.getvalue()
+    assert not any(character in output for character in (CSI, "\r", "\u202e"))
+    assert "bob\\u009b2K\\u009b1A\\u000dVALID\\u202eevil" in output
+
+
+def test_control_characters_in_json_are_escapes_of_the_same_string() -> None:
+    b64 = response_b64(name_id=HOSTILE_NAME_ID)
+    trust = doctor.choose_trust(b64, [parse_metadata(build_idp_metadata(ENTITY_ID, [signer().certificate]), now=NOW)], [], ProviderPolicy())
+    text = doctor.to_json(doctor.diagnose(b64, trust, now=NOW, settings=ValidationSettings()))
+    assert not any(character in text for character in (CSI, "\r", "\u202e"))
+    assert json.loads(text)["assertion"]["name_id"] == HOSTILE_NAME_ID
+
+
+def test_control_characters_in_a_metadata_refusal_are_shown_escaped(tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"idp{CSI}2J")])
+    builder = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(1)
+    certificate = builder.not_valid_before(NOW - timedelta(days=1)).not_valid_after(NOW + timedelta(days=1)).sign(key, hashes.SHA256())
+    metadata = tmp_path / "ec-metadata.xml"
+    metadata.write_bytes(build_idp_metadata(ENTITY_ID, [certificate]))
+    result = run_doctor("-", "--metadata", metadata, input=response_b64().encode())
+    assert_answered(result, 2)
+    assert "non-RSA key" in result.output and CSI not in result.output and "idp\\u009b2J" in result.output
+
+
+# --- the signature hint ---------------------------------------------------------------------------------
+
+
+def _flip_signature_value(root: etree._Element) -> None:
+    element = next(root.iter(c.DS_SIGNATURE_VALUE))
+    value = bytearray(base64.b64decode(element.text))
+    value[10] ^= 1
+    element.text = base64.b64encode(bytes(value)).decode()
+
+
+def diagnose_with(b64: str, *signers: IdpSigner) -> doctor.Diagnosis:
+    documents = [parse_metadata(build_idp_metadata(ENTITY_ID, [s.certificate for s in signers or (signer(),)]), now=NOW)]
+    return doctor.diagnose(b64, doctor.choose_trust(b64, documents, [], ProviderPolicy()), now=NOW, settings=ValidationSettings())
+
+
+def signature_hint(diagnosis: doctor.Diagnosis) -> str | None:
+    [failure] = [r for r in diagnosis.checks if r.status == "fail"]
+    assert failure.id == "signature.verify"
+    return failure.hint
+
+
+def test_a_changed_signature_by_a_registered_key_is_not_called_a_rotation() -> None:
+    diagnosis = diagnose_with(response_b64(after_sign=_flip_signature_value))
+    hint = signature_hint(diagnosis) or ""
+    assert "(rotation)" not in hint and hint == doctor.CHANGED_AFTER_SIGNING_HINT
+    checks = {check["id"]: check for check in json.loads(doctor.to_json(diagnosis))["checks"]}
+    assert checks["signature.verify"]["hint"] == doctor.CHANGED_AFTER_SIGNING_HINT
+    output = io.StringIO()
+    doctor.render_text(diagnosis, Console(file=output, soft_wrap=True))
+    assert f"fix: {doctor.CHANGED_AFTER_SIGNING_HINT}" in output.getvalue()
+
+
+def test_other_signature_failures_keep_the_validator_hint() -> None:
+    assert "(rotation)" in (signature_hint(diagnose_with(response_b64(by=signer("rotated")))) or "")
+    small = IdpSigner.generate("small idp", key_size=1024, not_before=NOW - timedelta(days=1), not_after=NOW + timedelta(days=30))
+    assert "RSA-2048 or larger" in (signature_hint(diagnose_with(response_b64(by=small), small)) or "")
+
+
+# --- check order ----------------------------------------------------------------------------------------
+
+
+def _drop_subject(root: etree._Element) -> None:
+    subject = root.find(f".//{c.SUBJECT}")
+    subject.getparent().remove(subject)
+
+
+def _repeat_conditions(root: etree._Element) -> None:
+    conditions = root.find(f".//{c.CONDITIONS}")
+    conditions.addnext(etree.fromstring(etree.tostring(conditions)))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "failed_check"),
+    [(_drop_subject, "subject_confirmation"), (_repeat_conditions, "conditions.not_before")],
+    ids=["no-subject", "two-conditions"],
+)
+def test_checks_are_listed_in_order_when_a_structural_failure_stops_early(
+    tmp_path: Path, metadata_file: Path, mutate: Callable[[etree._Element], None], failed_check: str
+) -> None:
+    path = tmp_path / "response.b64"
+    path.write_text(response_b64(before_sign=mutate))
+    result = run_doctor(path, "--metadata", metadata_file, "--json")
+    assert_answered(result, 1)
+    checks = json.loads(result.output)["checks"]
+    assert [check["id"] for check in checks] == list(CHECK_ORDER)
+    statuses = {check["id"]: (check["status"], check["message"]) for check in checks}
+    assert statuses[failed_check][0] == "fail"
+    assert statuses["issuer"] == ("skip", f"not run: {failed_check} failed")
