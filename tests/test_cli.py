@@ -286,6 +286,25 @@ def test_console_script(tmp_path) -> None:
     assert usage.returncode == 2 and "--metadata" in usage.stderr
 
 
+@pytest.mark.parametrize("output", [[], ["--json"]])
+def test_doctor_prints_non_ascii_values_to_an_ascii_only_output(tmp_path, output: list[str]) -> None:
+    """A redirect to a file under PYTHONIOENCODING=ascii (or a legacy Windows code page) cannot encode 'ü': the
+    doctor escapes it rather than dying with a UnicodeEncodeError traceback."""
+    script = Path(sys.executable).with_name("samlfed")
+    metadata = tmp_path / "idp.xml"
+    metadata.write_bytes(build_idp_metadata(ENTITY_ID, [signer().certificate]))
+    response = write(tmp_path, response_b64(name_id="jürgen@example.com"))
+    env = {**_script_env(), "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run([str(script), "doctor", str(response), "--metadata", str(metadata), "--now", NOW_ARG, *output],
+                          capture_output=True, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert b"Traceback" not in done.stderr
+    if output:  # the JSON goes out as UTF-8 bytes whatever the encoding
+        assert json.loads(done.stdout)["assertion"]["name_id"] == "jürgen@example.com"
+    else:
+        assert b"j\\xfcrgen@example.com" in done.stdout
+
+
 def test_providers_attribute_mapping_cli(tmp_path) -> None:
     from samlfed.config import Settings
     from samlfed.iam.service import create_account, create_saml_provider

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -62,6 +64,8 @@ def doctor(
     if as_json:
         typer.echo(doctor_mod.to_json(diagnosis))
     else:
+        if isinstance(sys.stdout, io.TextIOWrapper):  # an ASCII-only output (a legacy code page) gets \xfc, not a traceback
+            sys.stdout.reconfigure(errors="backslashreplace")
         doctor_mod.render_text(diagnosis, Console(soft_wrap=True))
     raise typer.Exit(EXIT_VALID if diagnosis.valid else EXIT_INVALID)
 

@@ -146,3 +146,13 @@ def test_a_trust_policy_naming_a_resource_is_malformed(ctx: ServiceContext) -> N
     call(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=TRUST)
     error = refused(ctx, "UpdateAssumeRolePolicy", RoleName="R", PolicyDocument=trust)
     assert error.message == "Has prohibited field Resource"
+
+
+def test_a_trust_policy_with_not_principal_is_malformed(ctx: ServiceContext) -> None:
+    """The IAM User Guide: NotPrincipal cannot be used in a role trust policy (not even with Deny)."""
+    deny_others = ('{"Version":"2012-10-17","Statement":[' + TRUST[TRUST.index("[") + 1 : TRUST.rindex("]")] +
+                   ',{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}')
+    error = refused(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=deny_others)
+    assert (error.code, error.message) == ("MalformedPolicyDocument", "Has prohibited field NotPrincipal")
+    call(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=TRUST)
+    assert refused(ctx, "UpdateAssumeRolePolicy", RoleName="R", PolicyDocument=deny_others).message == "Has prohibited field NotPrincipal"

@@ -174,6 +174,9 @@ def check_trust_policy(document: str) -> None:
     # The role is the resource of its trust policy: AWS refuses one that names another (it would be ignored).
     if any(s.resources is not None or s.not_resources is not None for s in trust.statements):
         raise ServiceError("MalformedPolicyDocument", "Has prohibited field Resource", 400)
+    # The IAM User Guide (NotPrincipal): "You cannot use the NotPrincipal element ... in an IAM role trust policy."
+    if any(s.not_principal is not None for s in trust.statements):
+        raise ServiceError("MalformedPolicyDocument", "Has prohibited field NotPrincipal", 400)
 
 
 def path_violation(path: str) -> str:
