@@ -10,7 +10,7 @@ import pytest
 from console_setup import factory_response
 
 from samlfed.console.destinations import console_destination
-from samlfed.console.signin import SignInRefused, candidate_providers, make_offer
+from samlfed.console.signin import MAX_PROVIDERS, SignInRefused, candidate_providers, make_offer
 from samlfed.console.sp import new_request_id, request_issued_at
 from samlfed.masterkey import MasterKey
 
@@ -87,3 +87,16 @@ def test_a_role_whose_provider_did_not_sign_is_dropped(demo: dict) -> None:
         datetime.now(UTC) + timedelta(seconds=1),
     )
     assert [choice.role_arn for choice in offer.choices] == ["arn:aws:iam::333333333333:role/Viewer"]
+
+
+def test_providers_beyond_the_bound_are_said_to_be_left_out(demo: dict) -> None:
+    """Only MAX_PROVIDERS providers are tried (each costs a signature check); the chooser says so, instead of an
+    account silently missing."""
+    others = [f"arn:aws:iam::4444444444{n:02d}:role/X,arn:aws:iam::4444444444{n:02d}:saml-provider/Other" for n in range(MAX_PROVIDERS)]
+    viewer = "arn:aws:iam::333333333333:role/Viewer,arn:aws:iam::333333333333:saml-provider/ExampleIdP"
+    roles = [viewer, *others]
+    offer = make_offer(demo["ctx"], factory_response(roles=roles), datetime.now(UTC) + timedelta(seconds=1))
+    assert [choice.role_arn for choice in offer.choices] == ["arn:aws:iam::333333333333:role/Viewer"]
+    assert offer.problems[-1] == f"The response names {MAX_PROVIDERS + 1} SAML providers; only the roles of the first {MAX_PROVIDERS} were considered."
+    within = make_offer(demo["ctx"], factory_response(roles=roles[:MAX_PROVIDERS]), datetime.now(UTC) + timedelta(seconds=1))
+    assert not any("SAML providers" in problem for problem in within.problems)

@@ -105,7 +105,7 @@ def candidate_providers(saml_response: str) -> list[str]:
     providers = list(dict.fromkeys(pair.provider_arn for pair in named_role_pairs(root)))
     if not providers:
         raise SignInRefused(INVALID_RESPONSE, check=CHECKS["aws.role"].title, hint=_ROLE_HINT)
-    return providers[:MAX_PROVIDERS]
+    return providers
 
 
 _ROLE_HINT = (
@@ -125,7 +125,8 @@ def make_offer(
     """
     verified_by: list[tuple[SamlProvider, VerifiedAssertion]] = []
     first_failure: SignInRefused | None = None
-    for arn in candidate_providers(saml_response):
+    candidates = candidate_providers(saml_response)
+    for arn in candidates[:MAX_PROVIDERS]:
         try:
             provider = ctx.reads.provider(arn)
         except NotFound:
@@ -169,7 +170,10 @@ def make_offer(
             hint="None of the roles in the response trusts this user. Check each role's trust policy (samlfed doctor shows the assertion's claims).",
         )
     choices.sort(key=lambda choice: (choice.account_label, choice.role_name))
-    return SignInOffer(saml_response, verified.response.assertion_id, tuple(choices), verified.claims.role_problems, admitted, request_id)
+    problems = verified.claims.role_problems
+    if len(candidates) > MAX_PROVIDERS:  # said, so that a missing account is not a mystery
+        problems += (f"The response names {len(candidates)} SAML providers; only the roles of the first {MAX_PROVIDERS} were considered.",)
+    return SignInOffer(saml_response, verified.response.assertion_id, tuple(choices), problems, admitted, request_id)
 
 
 def _in_account(role_arn: str, account_id: str) -> bool:
