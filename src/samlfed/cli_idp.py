@@ -15,6 +15,7 @@ import typer
 
 from .cli_common import context_or_exit, settings_or_exit, usage_error
 from .config import Settings
+from .idp.config import IdpConfig
 from .idp.directory import DirectoryError, User, hash_password, read_yaml, user_from_yaml, write_yaml
 
 idp_cli = typer.Typer(no_args_is_help=True, help="The built-in SAML identity provider (for development, demos and tests).")
@@ -36,6 +37,14 @@ def _idp(idp_dir: Path | None, data_dir: Path | None, public_url: str | None = N
     return identity_provider(_settings(idp_dir=idp_dir, data_dir=data_dir, public_url=public_url))
 
 
+def _config(idp) -> IdpConfig:  # type: ignore[no-untyped-def]
+    """The IdP's configuration, or a usage error saying what is wrong in its file (which anyone may edit)."""
+    try:
+        return idp.config
+    except DirectoryError as exc:
+        raise usage_error(str(exc)) from None
+
+
 def _duration(text: str) -> timedelta:
     match = re.fullmatch(r"(\d+)([smhd])", text.strip(), re.ASCII)
     if not match:
@@ -45,10 +54,12 @@ def _duration(text: str) -> timedelta:
 
 def _edit_users(idp_dir: Path | None, data_dir: Path | None, change) -> None:  # type: ignore[no-untyped-def]
     idp = _idp(idp_dir, data_dir)
-    data = read_yaml(idp.config_path)
-    users = data.setdefault("users", {}) or {}
-    data["users"] = users
     try:
+        data = read_yaml(idp.config_path)
+        users = data.get("users") or {}
+        if not isinstance(users, dict):
+            raise DirectoryError("`users` must be a mapping of user name to user")
+        data["users"] = users
         change(users)
         for name, entry in users.items():
             user_from_yaml(str(name), entry)  # refuse to write a file the IdP could not load
@@ -111,7 +122,7 @@ def users_add(
 @users_cli.command("list")
 def users_list(as_json: Annotated[bool, typer.Option("--json")] = False, idp_dir: IdpDir = None, data_dir: DataDir = None) -> None:
     """List users (never their password hashes or TOTP secrets)."""
-    directory = _idp(idp_dir, data_dir).config.directory
+    directory = _config(_idp(idp_dir, data_dir)).directory
     rows = [
         {"username": u.username, "display_name": u.display_name, "email": u.email, "department": u.department, "groups": u.groups, "totp": bool(u.totp_secret), "disabled": u.disabled}
         for u in directory.users.values()
@@ -173,7 +184,9 @@ def rotate_key(
 @idp_cli.command("metadata")
 def metadata(idp_dir: IdpDir = None, data_dir: DataDir = None, public_url: PublicUrl = None) -> None:
     """Print the IdP metadata (register it with `aws iam create-saml-provider`)."""
-    typer.echo(_idp(idp_dir, data_dir, public_url).metadata().decode(), nl=False)
+    idp = _idp(idp_dir, data_dir, public_url)
+    _config(idp)  # the entity ID comes from it
+    typer.echo(idp.metadata().decode(), nl=False)
 
 
 @idp_cli.command("assertion")
@@ -187,7 +200,7 @@ def assertion(
 ) -> None:
     """Print a signed SAMLResponse (base64) for a user, without a login: a local tool for whoever holds the IdP's keys."""
     idp = _idp(idp_dir, data_dir, public_url)
-    config = idp.config
+    config = _config(idp)
     person, provider = config.directory.get(user), config.service_providers.get(sp)
     if person is None or provider is None:
         raise usage_error(f"no user {user!r}" if person is None else f"no service provider {sp!r} (have: {', '.join(config.service_providers)})")

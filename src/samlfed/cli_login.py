@@ -26,7 +26,7 @@ from .login.credentials_file import (
     render,
     write_profiles,
 )
-from .login.ecp import EcpError, OtpRequired, ecp_login
+from .login.ecp import CredentialsRefused, EcpError, OtpRequired, ecp_login
 from .login.roles import RoleOption, RolesError, chooser_data, grouped, pick, roles_in, with_aliases
 from .login.sts import AssumeFailed, assume
 from .saml import constants as c
@@ -83,7 +83,10 @@ def _ecp_url(profile: LoginProfile) -> str | None:
             metadata = parse_metadata(answer.read(2_000_000))
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise _fail(f"cannot read the IdP metadata at {profile.idp_metadata_url}: {exc}") from None
-    return metadata.sso_url(c.BINDING_SOAP)
+    url = metadata.sso_url(c.BINDING_SOAP)
+    if url is not None:  # the password goes there: only over HTTP(S), never to a local file (urllib opens file://)
+        _check_url(url, f"the ECP endpoint in the IdP metadata at {profile.idp_metadata_url}")
+    return url
 
 
 def _read_assertion(source: str) -> str:
@@ -96,6 +99,16 @@ def _read_assertion(source: str) -> str:
         raise usage_error(str(exc)) from None
 
 
+def _forget_password(profile: LoginProfile, username: str) -> None:
+    """Drop a kept password the IdP refused (changed since?): sent again by every credential-process call, it would
+    run into the IdP's sign-in throttle and lock the user out of their own sign-in too."""
+    keyring = _keyring()
+    try:
+        keyring.delete_password(KEYRING_SERVICE, f"{profile.name}:{username}")
+    except keyring.errors.PasswordDeleteError:
+        pass  # already gone
+
+
 def _ecp_response(profile: LoginProfile, ecp_url: str, username: str | None, password_stdin: bool, otp: str | None) -> str:
     username = username or profile.username or click.prompt("User name", err=True)
     password = None
@@ -105,6 +118,7 @@ def _ecp_response(profile: LoginProfile, ecp_url: str, username: str | None, pas
             raise _fail("--password-stdin: the first line of standard input is empty")
     elif profile.remember_password:
         password = _keyring().get_password(KEYRING_SERVICE, f"{profile.name}:{username}")
+    remembered = password is not None and not password_stdin
     interactive = sys.stdin.isatty()
     if password is None:
         if not interactive:
@@ -113,6 +127,11 @@ def _ecp_response(profile: LoginProfile, ecp_url: str, username: str | None, pas
     try:
         try:
             response = ecp_login(ecp_url, sp_entity_id=profile.sp_entity_id, acs_url=profile.acs, username=username, password=password, otp=otp)
+        except CredentialsRefused:
+            if not remembered or otp:  # with a code sent, the password itself may be right
+                raise
+            _forget_password(profile, username)
+            raise _fail("the identity provider refused the password kept in the keyring; it was removed: run samlfed login again to type it") from None
         except OtpRequired:
             if not interactive:
                 raise _fail("the identity provider asks for a one-time code: pass --otp CODE") from None
@@ -319,6 +338,10 @@ def _refresh(settings: LoginProfile, role_arn: str) -> AwsCredentials | None:
         saml_response = ecp_login(ecp_url, sp_entity_id=settings.sp_entity_id, acs_url=settings.acs, username=settings.username, password=password)
         option = pick(roles_in(saml_response), role_arn)
         credentials = assume(settings.endpoint, option, saml_response, settings.duration).credentials
+    except CredentialsRefused as exc:
+        _forget_password(settings, settings.username)
+        _say(f"samlfed: the identity provider refused the password kept in the keyring ({exc}); it was removed from the keyring")
+        return None
     except (EcpError, RolesError, AssumeFailed) as exc:
         _say(f"samlfed: could not refresh the credentials without you: {exc}")
         return None

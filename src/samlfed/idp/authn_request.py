@@ -30,6 +30,7 @@ from .config import IdpConfig, ServiceProvider
 AUTHN_REQUEST = c.qname(c.NS_PROTOCOL, "AuthnRequest")
 BINDING_PAOS = "urn:oasis:names:tc:SAML:2.0:bindings:PAOS"
 MAX_REQUEST_BYTES = 100_000
+REDIRECT_PARAMETERS = ("SAMLRequest", "RelayState", "SigAlg", "Signature")
 _REDIRECT_SIGNATURE_HASHES = {
     c.ALG_RSA_SHA256: hashes.SHA256,
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": hashes.SHA384,
@@ -47,6 +48,10 @@ class AuthnRequest:
     sp: ServiceProvider
     acs_url: str
     signed: bool
+    force_authn: bool = False
+    """The user must sign in again, whatever session the IdP has (SAML Core §3.4.1)."""
+    is_passive: bool = False
+    """The IdP must not show the user anything: no sign-in page (SAML Core §3.4.1)."""
 
 
 def _b64(text: str, what: str) -> bytes:
@@ -75,28 +80,33 @@ def _certificate_key(sp: ServiceProvider) -> rsa.RSAPublicKey:
     return key
 
 
-def _raw_query_value(raw_query: str, name: str) -> str | None:
-    """A parameter exactly as sent (still URL-encoded): redirect signatures cover the bytes on the wire."""
+def redirect_parameters(raw_query: str) -> dict[str, str]:
+    """The HTTP-Redirect binding's parameters exactly as sent (still URL-encoded): its signature covers the bytes
+    on the wire. A parameter sent twice (or once encoded, once not) is refused: the signature would cover one copy
+    while the request was read from the other."""
+    found: dict[str, str] = {}
     for part in raw_query.split("&"):
         key, _, value = part.partition("=")
-        if key == name:
-            return value
-    return None
+        name = unquote_plus(key)
+        if name in REDIRECT_PARAMETERS:
+            if name in found:
+                raise RequestRefused(f"the query carries {name} more than once")
+            found[name] = value
+    return found
 
 
 def _verify_redirect_signature(sp: ServiceProvider, raw_query: str) -> bool:
-    signature = _raw_query_value(raw_query, "Signature")
+    parameters = redirect_parameters(raw_query)
+    signature = parameters.get("Signature")
     if signature is None:
         return False
     if sp.request_certificate is None:
         return False  # nothing to verify with: treated as unsigned
-    sig_alg = unquote_plus(_raw_query_value(raw_query, "SigAlg") or "")
+    sig_alg = unquote_plus(parameters.get("SigAlg", ""))
     hash_cls = _REDIRECT_SIGNATURE_HASHES.get(sig_alg)
     if hash_cls is None:
         raise RequestRefused(f"request signature algorithm {sig_alg!r} is not accepted")
-    signed = "&".join(
-        f"{name}={value}" for name in ("SAMLRequest", "RelayState", "SigAlg") if (value := _raw_query_value(raw_query, name)) is not None
-    )
+    signed = "&".join(f"{name}={parameters[name]}" for name in ("SAMLRequest", "RelayState", "SigAlg") if name in parameters)
     try:
         _certificate_key(sp).verify(_b64(unquote_plus(signature), "Signature"), signed.encode("ascii"), padding.PKCS1v15(), hash_cls())
     except (InvalidSignature, UnicodeEncodeError):
@@ -119,9 +129,10 @@ def _verify_xml_signature(sp: ServiceProvider, root: etree._Element) -> bool:
 
 
 def parse_authn_request(
-    config: IdpConfig, saml_request: str, *, binding: str, raw_query: str = "", ecp: bool = False
+    config: IdpConfig, saml_request: str, *, binding: str, location: str, raw_query: str = "", ecp: bool = False
 ) -> AuthnRequest:
-    """Decode, parse and check an AuthnRequest; `binding` is "redirect" or "post" (ECP requests arrive parsed as "post")."""
+    """Decode, parse and check an AuthnRequest received at `location` (the endpoint's public URL); `binding` is
+    "redirect" or "post" (ECP requests arrive parsed as "post")."""
     data = _b64(saml_request, "SAMLRequest")
     xml = _inflate(data) if binding == "redirect" else data
     if len(xml) > MAX_REQUEST_BYTES:
@@ -130,12 +141,22 @@ def parse_authn_request(
         root = parse_xml(xml)
     except XmlRejected as exc:
         raise RequestRefused(f"SAMLRequest is not acceptable XML: {exc}") from None
-    return check_authn_request(config, root, binding=binding, raw_query=raw_query, ecp=ecp)
+    return check_authn_request(config, root, binding=binding, location=location, raw_query=raw_query, ecp=ecp)
 
 
-def check_authn_request(config: IdpConfig, root: etree._Element, *, binding: str, raw_query: str = "", ecp: bool = False) -> AuthnRequest:
+def _boolean(root: etree._Element, name: str) -> bool:
+    return root.get(name) in ("true", "1")  # xs:boolean
+
+
+def check_authn_request(
+    config: IdpConfig, root: etree._Element, *, binding: str, location: str, raw_query: str = "", ecp: bool = False
+) -> AuthnRequest:
     if root.tag != AUTHN_REQUEST or root.get("Version") != "2.0" or not root.get("ID"):
         raise RequestRefused("SAMLRequest is not a SAML 2.0 AuthnRequest with an ID")
+    # SAML Core §3.2.1: a request meant for another endpoint (forwarded or replayed here) MUST be discarded.
+    destination = root.get("Destination")
+    if destination is not None and destination != location:
+        raise RequestRefused(f"the AuthnRequest was sent to {destination}, not to this identity provider ({location})")
     issuer = (root.findtext(c.ISSUER) or "").strip()
     sp = config.provider_by_entity_id(issuer)
     if sp is None:
@@ -158,4 +179,6 @@ def check_authn_request(config: IdpConfig, root: etree._Element, *, binding: str
         acs_url = sp.acs_urls[int(index)]
     else:
         acs_url = sp.acs_urls[0]
-    return AuthnRequest(id=root.get("ID", ""), sp=sp, acs_url=acs_url, signed=signed)
+    return AuthnRequest(
+        id=root.get("ID", ""), sp=sp, acs_url=acs_url, signed=signed, force_authn=_boolean(root, "ForceAuthn"), is_passive=_boolean(root, "IsPassive")
+    )

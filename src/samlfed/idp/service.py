@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lxml import etree
+
 from ..saml import constants as c
 from ..saml.metadata import SsoEndpoint, build_idp_metadata
-from ..saml.signing import encode_response, sign_response
+from ..saml.signing import encode_response, sign_element, sign_response
 from .claims import assertion_spec
 from .config import IdpConfig, ServiceProvider, load_config
 from .directory import User
@@ -18,6 +21,8 @@ from .throttle import LoginThrottle
 
 BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 NAME_ID_FORMATS = (c.NAMEID_PERSISTENT, EMAIL, c.NAMEID_FORMAT_UNSPECIFIED)
+STATUS_RESPONDER = "urn:oasis:names:tc:SAML:2.0:status:Responder"
+STATUS_NO_PASSIVE = "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
 
 
 class IdentityProvider:
@@ -67,3 +72,19 @@ class IdentityProvider:
     def issue(self, user: User, sp: ServiceProvider, acs_url: str, *, in_response_to: str | None = None, now: datetime | None = None) -> str:
         """`issue_xml`, base64-encoded as the HTTP-POST binding's SAMLResponse field."""
         return encode_response(self.issue_xml(user, sp, acs_url, in_response_to=in_response_to, now=now))
+
+    def no_passive(self, sp: ServiceProvider, acs_url: str, *, in_response_to: str, now: datetime | None = None) -> str:
+        """The signed answer to an IsPassive request that needs a sign-in (SAML Core §3.4.1): no assertion, status
+        Responder/NoPassive; base64-encoded as the HTTP-POST binding's SAMLResponse field."""
+        if acs_url not in sp.acs_urls:
+            raise ValueError(f"{acs_url} is not a registered ACS URL of {sp.display_name}")
+        moment = now or datetime.now(UTC)
+        response = etree.Element(c.RESPONSE, nsmap={"samlp": c.NS_PROTOCOL, "saml": c.NS_ASSERTION})
+        for name, value in (("ID", "_" + secrets.token_hex(20)), ("Version", "2.0"), ("IssueInstant", f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"),
+                            ("Destination", acs_url), ("InResponseTo", in_response_to)):
+            response.set(name, value)
+        etree.SubElement(response, c.ISSUER).text = self.entity_id
+        top = etree.SubElement(etree.SubElement(response, c.STATUS), c.STATUS_CODE, Value=STATUS_RESPONDER)
+        etree.SubElement(top, c.STATUS_CODE, Value=STATUS_NO_PASSIVE)
+        sign_element(response, self.keys.signer(moment))
+        return encode_response(etree.tostring(response, xml_declaration=True, encoding="UTF-8"))

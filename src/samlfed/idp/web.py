@@ -9,6 +9,7 @@ import logging
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -19,7 +20,7 @@ from starlette.routing import Route
 
 from ..files import read_or_create_private
 from ..pages import FormRefused, Pages, bounded_body, read_form, tokens_match
-from .authn_request import AuthnRequest, RequestRefused, check_authn_request, parse_authn_request
+from .authn_request import AuthnRequest, RequestRefused, check_authn_request, parse_authn_request, redirect_parameters
 from .claims import role_values
 from .directory import User
 from .ecp import SOAP_CONTENT_TYPE, fault_envelope, request_from_envelope, response_envelope
@@ -84,6 +85,12 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         saml_response = idp.issue(user, sp, pending["acs"], in_response_to=pending.get("request_id"))
         log.info("issued response user=%s sp=%r acs=%r", user.username, sp.key, pending["acs"])
         return _page("autopost.html", sp_name=sp.display_name, acs_url=pending["acs"], saml_response=saml_response, relay_state=pending.get("relay"))
+
+    def no_passive(request_info: AuthnRequest, relay: str | None) -> HTMLResponse:
+        sp, acs = request_info.sp, request_info.acs_url
+        saml_response = idp.no_passive(sp, acs, in_response_to=request_info.id)
+        log.info("answered NoPassive sp=%r acs=%r", sp.key, acs)
+        return _page("autopost.html", sp_name=sp.display_name, acs_url=acs, saml_response=saml_response, relay_state=relay)
 
     async def form_of(request: Request) -> dict[str, str]:
         try:
@@ -163,8 +170,8 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
     async def sso(request: Request) -> Response:
         """SP-initiated SSO, HTTP-Redirect (GET) or HTTP-POST binding."""
         try:
-            if request.method == "GET":
-                params: Any = request.query_params
+            if request.method == "GET":  # read as the signature check reads them: each parameter once
+                params: Any = {name: unquote_plus(value) for name, value in redirect_parameters(request.url.query).items()}
                 binding = "redirect"
             else:
                 params = await form_of(request)
@@ -175,13 +182,17 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
             relay = params.get("RelayState")
             if relay is not None and len(relay) > MAX_RELAY_STATE:
                 raise RequestRefused("RelayState is too long")
-            request_info: AuthnRequest = parse_authn_request(idp.config, str(saml_request), binding=binding, raw_query=request.url.query)
+            request_info: AuthnRequest = parse_authn_request(
+                idp.config, str(saml_request), binding=binding, location=f"{base}/sso", raw_query=request.url.query
+            )
         except RequestRefused as exc:
             log.info("AuthnRequest refused: %r", str(exc))  # %r: the reason quotes the request's own text
             return refused(str(exc))
         pending = {"sp": request_info.sp.key, "acs": request_info.acs_url, "request_id": request_info.id, "relay": relay}
         user = current_user(request)
-        if user is None:
+        if user is None or request_info.force_authn:
+            if request_info.is_passive:  # a sign-in page is just what the SP asked us not to show
+                return no_passive(request_info, relay)
             request.session["pending"] = pending
             return RedirectResponse(f"{mount_path}/login", status_code=303)
         return autopost(user, pending)
@@ -198,7 +209,9 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         if idp.throttle.blocked(username, address):
             return fault("Client", THROTTLED, 429)
         try:
-            request_info = check_authn_request(idp.config, request_from_envelope(await _body(request)), binding="post", ecp=True)
+            request_info = check_authn_request(
+                idp.config, request_from_envelope(await _body(request)), binding="post", location=f"{base}/ecp", ecp=True
+            )
         except RequestRefused as exc:
             return fault("Client", str(exc), 400)
         user, otp_missing = idp.config.directory.sign_in(username, password, request.headers.get("x-samlfed-otp")) if username else (None, False)

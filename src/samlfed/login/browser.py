@@ -19,12 +19,20 @@ from ..console.handoff import verification_code
 from ..jsoninput import parse_json
 
 MAX_BODY = 1_000_000
+READ_TIMEOUT = 10
+"""Seconds a connection may take to send its request; a browser sends the hand-off form at once."""
 _DONE_PAGE = (b"<!doctype html><meta charset=utf-8><title>samlfed login</title>"
               b"<p>Signed in. You can close this window and return to the terminal.</p>")
 
 
 class BrowserLoginError(Exception):
     pass
+
+
+class _QuietServer(HTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Any local program can connect: its broken request or dropped connection prints no traceback into the
+        user's terminal (the default prints one), and the listener goes on waiting."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,11 @@ def browser_login(endpoint: str, *, open_browser: bool, tell: Callable[[str], No
     arrived = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = READ_TIMEOUT  # the listener serves one connection at a time: a stalled one must not hold it
+
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            length = int(self.headers.get("Content-Length") or 0)
+            declared = self.headers.get("Content-Length", "")  # any local program can connect: it may be anything
+            length = int(declared) if declared.isascii() and declared.isdigit() else 0
             if arrived.is_set() or not 0 < length <= MAX_BODY:
                 self._answer(400, b"unexpected request")
                 return
@@ -63,7 +74,7 @@ def browser_login(endpoint: str, *, open_browser: bool, tell: Callable[[str], No
         def log_message(self, *_: object) -> None:  # the request line would carry nothing useful; stay quiet
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server = _QuietServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

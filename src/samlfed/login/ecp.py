@@ -32,6 +32,21 @@ class OtpRequired(EcpError):
     """The password was accepted; the IdP wants a one-time code too."""
 
 
+class CredentialsRefused(EcpError):
+    """The IdP refused the sign-in (HTTP 401) without asking for a one-time code: wrong password, code or user."""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects become errors: urllib would repeat the Authorization (and one-time code) header to wherever a
+    redirect points, another host included, and ECP answers come from the endpoint itself."""
+
+    def redirect_request(self, *_: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 @dataclass(frozen=True)
 class EcpRequest:
     sp_entity_id: str
@@ -66,12 +81,15 @@ def ecp_login(ecp_url: str, *, sp_entity_id: str, acs_url: str, username: str, p
         headers[OTP_HEADER] = otp
     http = urllib.request.Request(ecp_url, data=request.envelope(), headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(http, timeout=timeout) as answer:  # noqa: S310 (the user's own IdP URL)
+        with _OPENER.open(http, timeout=timeout) as answer:
             body = answer.read(MAX_ANSWER_BYTES + 1)
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            raise EcpError(f"the ECP endpoint answered with a redirect (HTTP {exc.code}), which is not followed with your password; "
+                           "set ecp_url to the endpoint itself") from None
         message = _fault_text(exc.read(MAX_ANSWER_BYTES)) or f"HTTP {exc.code}"
-        if exc.code == 401 and exc.headers.get(OTP_HEADER, "").lower() == "required":
-            raise OtpRequired(message) from None
+        if exc.code == 401:
+            raise (OtpRequired if exc.headers.get(OTP_HEADER, "").lower() == "required" else CredentialsRefused)(message) from None
         raise EcpError(message) from None
     except (urllib.error.URLError, OSError) as exc:
         raise EcpError(f"cannot reach {ecp_url}: {getattr(exc, 'reason', exc)}") from None
