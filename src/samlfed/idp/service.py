@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from lxml import etree
 
 from ..saml import constants as c
 from ..saml.metadata import SsoEndpoint, build_idp_metadata
-from ..saml.signing import encode_response, sign_element, sign_response
+from ..saml.signing import build_status_response, encode_response, sign_element, sign_response
 from .claims import assertion_spec
 from .config import IdpConfig, ServiceProvider, load_config
 from .directory import User
@@ -79,12 +78,8 @@ class IdentityProvider:
         if acs_url not in sp.acs_urls:
             raise ValueError(f"{acs_url} is not a registered ACS URL of {sp.display_name}")
         moment = now or datetime.now(UTC)
-        response = etree.Element(c.RESPONSE, nsmap={"samlp": c.NS_PROTOCOL, "saml": c.NS_ASSERTION})
-        for name, value in (("ID", "_" + secrets.token_hex(20)), ("Version", "2.0"), ("IssueInstant", f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"),
-                            ("Destination", acs_url), ("InResponseTo", in_response_to)):
-            response.set(name, value)
-        etree.SubElement(response, c.ISSUER).text = self.entity_id
-        top = etree.SubElement(etree.SubElement(response, c.STATUS), c.STATUS_CODE, Value=STATUS_RESPONDER)
-        etree.SubElement(top, c.STATUS_CODE, Value=STATUS_NO_PASSIVE)
+        response = build_status_response(
+            self.entity_id, (STATUS_RESPONDER, STATUS_NO_PASSIVE), issued_at=moment, destination=acs_url, in_response_to=in_response_to
+        )
         sign_element(response, self.keys.signer(moment))
         return encode_response(etree.tostring(response, xml_declaration=True, encoding="UTF-8"))

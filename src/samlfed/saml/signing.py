@@ -227,19 +227,34 @@ def build_authn_request(
 def build_response(spec: AssertionSpec) -> etree._Element:
     """An unsigned samlp:Response tree in the shape real IdPs send to AWS."""
     issued_at = utc(spec.issue_instant) if spec.issue_instant is not None else datetime.now(UTC)
+    response = build_status_response(
+        spec.issuer, (spec.status,), issued_at=issued_at, destination=spec.destination, in_response_to=spec.in_response_to,
+        response_id=spec.response_id,
+    )
+    _assertion(response, spec, issued_at)
+    return response
+
+
+def build_status_response(
+    issuer: str, status_codes: Sequence[str], *, issued_at: datetime, destination: str | None, in_response_to: str | None,
+    response_id: str | None = None,
+) -> etree._Element:
+    """An unsigned samlp:Response without an assertion: its Issuer and Status, each further status code nested in
+    the one before (e.g. Responder, then NoPassive)."""
     # xs and xsi live on the root so that xsi:type="xs:string" resolves in the document. Exclusive c14n still
     # drops xmlns:xs from the signed bytes: a prefix used only inside an attribute value is not "visibly used".
     response = etree.Element(c.RESPONSE, nsmap=_NSMAP)
-    response.set("ID", spec.response_id or _new_id())
+    response.set("ID", response_id or _new_id())
     response.set("Version", "2.0")
     response.set("IssueInstant", _instant(issued_at))
-    if spec.destination is not None:
-        response.set("Destination", spec.destination)
-    if spec.in_response_to is not None:
-        response.set("InResponseTo", spec.in_response_to)
-    _sub(response, c.ISSUER, spec.issuer)
-    _sub(_sub(response, c.STATUS), c.STATUS_CODE, Value=spec.status)
-    _assertion(response, spec, issued_at)
+    if destination is not None:
+        response.set("Destination", destination)
+    if in_response_to is not None:
+        response.set("InResponseTo", in_response_to)
+    _sub(response, c.ISSUER, issuer)
+    parent = _sub(response, c.STATUS)
+    for code in status_codes:
+        parent = _sub(parent, c.STATUS_CODE, Value=code)
     return response
 
 
