@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import zlib
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from demo_stack import forms, login, saml_response_of
 from lxml import etree
 
 from samlfed.idp.demo import provider_arn, role_arn
+from samlfed.idp.directory import Directory
 from samlfed.saml import ProviderTrust, RolePair, ValidationSettings, validate
 from samlfed.saml.metadata import parse_metadata
 
@@ -165,6 +167,28 @@ def test_ecp_login(demo: dict) -> None:
     assert etree.fromstring(nobody.content).findtext(".//faultstring") == etree.fromstring(wrong.content).findtext(".//faultstring")
     not_soap = httpx.post(f"{demo['url']}/idp/ecp", content=b"<x/>", auth=("alice", demo["passwords"]["alice"]))
     assert not_soap.status_code == 400
+
+
+def test_password_checks_run_off_the_event_loop(demo: dict, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """argon2 takes tens of milliseconds by design: run on the event loop, every guess would stall the worker's other
+    requests (the sign-in form and ECP both check passwords)."""
+    on_event_loop: list[bool] = []
+    sign_in = Directory.sign_in
+
+    def recording(self, *args):  # type: ignore[no-untyped-def]
+        try:
+            asyncio.get_running_loop()
+            on_event_loop.append(True)
+        except RuntimeError:  # no loop runs in this thread
+            on_event_loop.append(False)
+        return sign_in(self, *args)
+
+    monkeypatch.setattr(Directory, "sign_in", recording)
+    with httpx.Client() as browser:
+        assert login(demo, browser, "alice").status_code == 303
+    envelope = _ecp_envelope(_authn_request("urn:amazon:webservices", "https://signin.aws.amazon.com/saml", "_ecp-2", "urn:oasis:names:tc:SAML:2.0:bindings:PAOS"))
+    assert httpx.post(f"{demo['url']}/idp/ecp", content=envelope, auth=("alice", demo["passwords"]["alice"]), headers={"Content-Type": "text/xml"}).status_code == 200
+    assert on_event_loop == [False, False]
 
 
 def test_every_login_failure_looks_the_same_and_repeats_are_throttled(demo: dict) -> None:

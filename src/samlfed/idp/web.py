@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -119,7 +120,9 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         if idp.throttle.blocked(username, address):
             log.info("login throttled user=%r address=%r", username, address)
             return again(THROTTLED, 429)
-        user = idp.config.directory.authenticate(username, str(form.get("password", "")), str(form.get("otp", "")) or None)
+        # argon2 takes tens of milliseconds by design: in a thread, so that guesses do not stall every other request
+        directory = idp.config.directory
+        user = await run_in_threadpool(directory.authenticate, username, str(form.get("password", "")), str(form.get("otp", "")) or None)
         if user is None:
             idp.throttle.failed(username, address)
             log.info("login failed user=%r address=%r", username, address)
@@ -214,7 +217,9 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
             )
         except RequestRefused as exc:
             return fault("Client", str(exc), 400)
-        user, otp_missing = idp.config.directory.sign_in(username, password, request.headers.get("x-samlfed-otp")) if username else (None, False)
+        user, otp_missing = (
+            await run_in_threadpool(idp.config.directory.sign_in, username, password, request.headers.get("x-samlfed-otp")) if username else (None, False)
+        )
         if otp_missing:  # the password was right: ask for the second factor (not a failure)
             return fault("Client", "A one-time code is required: send it in the X-Samlfed-OTP header.", 401, otp=True)
         if user is None:
