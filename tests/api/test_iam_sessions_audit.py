@@ -21,7 +21,7 @@ from samlfed.config import Settings
 from samlfed.context import ServiceContext
 from samlfed.iam import service
 from samlfed.iam.service import NewAccessKey
-from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
+from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml, packed_policy_size
 from samlfed.sts.credentials import TemporaryCredentials
 
 TRUSTS_DEVELOPER = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": "sts:AssumeRole"}]}
@@ -104,6 +104,18 @@ def test_assume_role_passes_the_external_id_to_the_trust_policy(world) -> None: 
     assert error_of(lambda: sts.assume_role(RoleArn=target, RoleSessionName="chained"))[0] == "AccessDenied"
     assert error_of(lambda: sts.assume_role(RoleArn=target, RoleSessionName="chained", ExternalId="partner-8"))[0] == "AccessDenied"
     assert sts.assume_role(RoleArn=target, RoleSessionName="chained", ExternalId="partner-7")["AssumedRoleUser"]["Arn"].endswith("/Target/chained")
+
+
+def test_assume_role_reports_the_packed_policy_size(world) -> None:  # type: ignore[no-untyped-def]
+    """As AssumeRoleWithSAML does: the share of the packed budget used by the session policy and session tags."""
+    ctx, url, _ = world
+    service.create_role(ctx, ACCOUNT, "Target", json.dumps(TRUSTS_DEVELOPER))
+    sts = session_client(url, "sts", session(ctx))
+    target = f"arn:aws:iam::{ACCOUNT}:role/Target"
+    assert "PackedPolicySize" not in sts.assume_role(RoleArn=target, RoleSessionName="chained")  # no policy, no transitive tags
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/*"}]})
+    answer = sts.assume_role(RoleArn=target, RoleSessionName="chained", Policy=policy)
+    assert answer["PackedPolicySize"] == packed_policy_size(policy, (), {}) and 0 < answer["PackedPolicySize"] <= 100
 
 
 @pytest.mark.parametrize(("parameters", "named"), [

@@ -10,7 +10,7 @@ import pytest
 
 from samlfed.errors import ServiceError, ValidationFailed
 from samlfed.sts import chain
-from samlfed.sts.assume import AssumeRoleWithSamlRequest, _packed_size, check_parameters
+from samlfed.sts.assume import AssumeRoleWithSamlRequest, check_parameters, packed_policy_size
 from samlfed.sts.chain import AssumeRoleRequest
 from samlfed.sts.parameters import ARN_PATTERN, POLICY_PATTERN, parameter_violations
 
@@ -76,7 +76,7 @@ def test_packed_policy_size_may_reach_exactly_100_percent() -> None:
         text = noise[2048 : 2048 + extra]
         tags = {f"t{n}": text[start : start + 256] for n, start in enumerate(range(0, len(text), 256))}
         try:
-            sizes.append(_packed_size(request(policy=policy), tags))
+            sizes.append(packed_policy_size(policy, (), tags))
         except ServiceError as error:
             assert (error.code, error.message) == ("PackedPolicyTooLarge", "Packed size of session policies and tags is 101% of the allowed limit.")
             break
@@ -91,7 +91,7 @@ def test_packed_policy_size_counts_every_input() -> None:
     tags = {"department": "Engineering"}
 
     def size(policy: str = "{}", policy_arns: tuple[str, ...] = (), with_tags: dict[str, str] = tags) -> int:
-        value = _packed_size(request(policy=policy, policy_arns=policy_arns), with_tags)
+        value = packed_policy_size(policy, policy_arns, with_tags)
         assert value is not None
         return value
 

@@ -44,14 +44,14 @@ def refused(ctx: ServiceContext, claims: SessionClaims) -> ServiceError:
 
 def test_a_session_of_a_recreated_role_cannot_chain(ctx: ServiceContext) -> None:
     claims = developer_session(ctx)
-    assert assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained")).claims.chained
+    assert assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained")).credentials.claims.chained
     service.delete_role(ctx, ACCOUNT, "Developer")
     service.create_role(ctx, ACCOUNT, "Developer", TRUST)
     assert service.get_role(ctx, ACCOUNT, "Developer").role_id != claims.role_id
     error = refused(ctx, claims)
     assert (error.code, error.status) == ("AccessDenied", 403)
     assert error.message == f"User: {claims.assumed_role_arn} is not authorized to perform: sts:AssumeRole on resource: {TARGET}"
-    assert assume_role(ctx, developer_session(ctx), AssumeRoleRequest(TARGET, "chained")).claims.chained  # the new role's sessions can
+    assert assume_role(ctx, developer_session(ctx), AssumeRoleRequest(TARGET, "chained")).credentials.claims.chained  # the new role's sessions can
 
 
 def test_a_session_of_a_deleted_role_cannot_chain(ctx: ServiceContext) -> None:
@@ -65,7 +65,7 @@ def test_transitive_tag_keys_match_tag_keys_in_any_case(ctx: ServiceContext) -> 
     assertion is accepted that way), so the chained session carries it."""
     claims = developer_session(ctx, transitive_tag_keys=["Department"])
     assert claims.tags == {"department": "Engineering", "project": "apollo"}
-    chained = assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained")).claims
+    chained = assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained")).credentials.claims
     assert (chained.tags, chained.transitive_tag_keys) == ({"department": "Engineering"}, ["department"])
 
 
@@ -79,7 +79,7 @@ def test_the_external_id_is_what_sts_external_id_compares(ctx: ServiceContext) -
         with pytest.raises(ServiceError) as info:
             assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained", external_id=external_id))
         assert info.value.code == "AccessDenied"
-    assert assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained", external_id="partner-7:ab/c")).claims.chained
+    assert assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained", external_id="partner-7:ab/c")).credentials.claims.chained
     with pytest.raises(ServiceError) as info:
         assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained", external_id="x y"))
     assert (info.value.code, info.value.message) == ("ValidationError", "1 validation error detected: Value 'x y' at 'externalId' failed to satisfy "

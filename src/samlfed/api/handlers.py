@@ -147,11 +147,12 @@ def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: Que
     unsupported = sorted({name.split(".", 1)[0] for name in request.params} & _ASSUME_ROLE_UNSUPPORTED)
     if unsupported:  # refused rather than ignored: the caller would get a session without what it asked for
         raise ServiceError("InvalidParameterValue", f"samlfed's AssumeRole does not support {', '.join(unsupported)} (the caller's transitive session tags and SourceIdentity carry over)")
-    credentials = assume_role(ctx, caller.claims, AssumeRoleRequest(
+    chained = assume_role(ctx, caller.claims, AssumeRoleRequest(
         role_arn=role_arn, session_name=session_name, duration_seconds=_integer(request, "DurationSeconds"),
         policy=request.params.get("Policy"), policy_arns=tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",))),
         external_id=request.params.get("ExternalId"),
     ))
+    credentials = chained.credentials
     claims = credentials.claims
     return {
         "Credentials": {
@@ -159,6 +160,7 @@ def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: Que
             "SessionToken": credentials.session_token, "Expiration": claims.expiration,
         },
         "AssumedRoleUser": {"AssumedRoleId": f"{claims.role_id}:{claims.session_name}", "Arn": claims.assumed_role_arn},
+        "PackedPolicySize": chained.packed_policy_size,
         "SourceIdentity": claims.source_identity,
     }
 

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -84,7 +85,7 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
     if request.duration_seconds is not None and request.duration_seconds > role.max_session_duration:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
     check_session_policies(ctx, request.policy, request.policy_arns, role)
-    packed_size = _packed_size(request, tags)
+    packed_size = packed_policy_size(request.policy, request.policy_arns, tags)
     # Last: a request refused above must not use up a one-time assertion (the client retries with it).
     redeem(ctx, verified, role, now)
     lifetime = _lifetime(request, verified, now)
@@ -256,11 +257,12 @@ def _deflated_size(data: bytes) -> int:
     return len(deflater.compress(data) + deflater.flush())
 
 
-def _packed_size(request: AssumeRoleWithSamlRequest, tags: dict[str, str]) -> int | None:
-    """Percentage of the packed-size budget used by session policies and tags (reported when any is passed)."""
-    if request.policy is None and not request.policy_arns and not tags:
+def packed_policy_size(policy: str | None, policy_arns: Sequence[str], tags: Mapping[str, str]) -> int | None:
+    """Percentage of the packed-size budget used by session policies and tags (reported when any is passed);
+    PackedPolicyTooLarge above 100."""
+    if policy is None and not policy_arns and not tags:
         return None
-    size = _packed_percent(request.policy, request.policy_arns, tuple(tags.items()))
+    size = _packed_percent(policy, tuple(policy_arns), tuple(tags.items()))
     if size > 100:
         raise ServiceError("PackedPolicyTooLarge", f"Packed size of session policies and tags is {size}% of the allowed limit.")
     return size

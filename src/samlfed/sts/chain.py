@@ -20,7 +20,7 @@ from ..iam import arns
 from ..iam.permissions import SessionPermissions, session_permissions
 from ..policy import MalformedPolicy, NamedPolicy, Request, authorize, evaluate
 from ..store import NotFound, Role
-from .assume import check_session_policies, trust_document
+from .assume import check_session_policies, packed_policy_size, trust_document
 from .credentials import SessionClaims, TemporaryCredentials, issue
 from .parameters import arn_violations, check_session_policy_plaintext, duration_violations, session_policy_violations, string_violations
 
@@ -53,7 +53,14 @@ def _check(request: AssumeRoleRequest) -> None:
     check_session_policy_plaintext(request.policy, request.policy_arns)
 
 
-def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleRequest) -> TemporaryCredentials:
+@dataclass(frozen=True)
+class ChainedRole:
+    credentials: TemporaryCredentials
+    packed_policy_size: int | None
+    """Percentage of the packed-size budget the session policies and the carried session tags use (None: neither)."""
+
+
+def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleRequest) -> ChainedRole:
     _check(request)
     now = ctx.clock()
     denied = ServiceError("AccessDenied", f"User: {caller.assumed_role_arn} is not authorized to perform: sts:AssumeRole on resource: {request.role_arn}", 403)
@@ -78,6 +85,7 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
     check_session_policies(ctx, request.policy, request.policy_arns, role)
     transitive = _transitive_tags(caller)
+    packed_size = packed_policy_size(request.policy, request.policy_arns, transitive)
     claims = SessionClaims(
         account_id=role.account_id, role_arn=role.arn, role_id=role.role_id, session_name=request.session_name,
         issued_at=int(now.timestamp()), expires_at=int(now.timestamp()) + duration, source_identity=caller.source_identity,
@@ -85,7 +93,7 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
         session_policy=request.policy, policy_arns=list(request.policy_arns), chained=True, saml=dict(caller.saml),
     )
     log.info("AssumeRole allowed caller=%s role=%s", caller.assumed_role_arn, role.arn)
-    return issue(ctx.key_ring(), claims)
+    return ChainedRole(issue(ctx.key_ring(), claims), packed_size)
 
 
 def _transitive_tags(caller: SessionClaims) -> dict[str, str]:
