@@ -55,16 +55,21 @@ def test_the_ecp_password_never_follows_a_redirect(status: int) -> None:
     assert seen == []
 
 
-def test_a_malformed_request_to_the_browser_listener_gets_a_400_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
-    """Any local program can reach the one-shot listener; its bad request must not print a traceback or end the wait."""
+def _listening(*, timeout: int) -> tuple[threading.Thread, list[BrowserResult], int, str]:
+    """`browser_login` waiting in a thread: the thread, where its result goes, and the listener's port and state."""
     told: list[str] = []
     results: list[BrowserResult] = []
-    waiting = threading.Thread(target=lambda: results.append(browser_login("http://127.0.0.1:9", open_browser=False, tell=told.append, timeout=30)))
+    waiting = threading.Thread(target=lambda: results.append(browser_login("http://127.0.0.1:9", open_browser=False, tell=told.append, timeout=timeout)))
     waiting.start()
     while not told:
         time.sleep(0.01)
     query = parse_qs(urlsplit(told[0].split(": ", 1)[1]).query)
-    port, state = int(query["port"][0]), query["state"][0]
+    return waiting, results, int(query["port"][0]), query["state"][0]
+
+
+def test_a_malformed_request_to_the_browser_listener_gets_a_400_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    """Any local program can reach the one-shot listener; its bad request must not print a traceback or end the wait."""
+    waiting, results, port, state = _listening(timeout=30)
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(b"POST / HTTP/1.0\r\nContent-Length: twelve\r\n\r\n")
         assert sock.makefile("rb").read().startswith(b"HTTP/1.0 400")
@@ -119,14 +124,7 @@ def test_samlfed_login_forgets_a_refused_keyring_password(demo: dict, tmp_path: 
 
 def test_a_stalled_connection_does_not_hold_the_browser_listener() -> None:
     """A local program that opens a connection and sends nothing more must not keep the hand-off from arriving."""
-    told: list[str] = []
-    results: list[BrowserResult] = []
-    waiting = threading.Thread(target=lambda: results.append(browser_login("http://127.0.0.1:9", open_browser=False, tell=told.append, timeout=60)))
-    waiting.start()
-    while not told:
-        time.sleep(0.01)
-    query = parse_qs(urlsplit(told[0].split(": ", 1)[1]).query)
-    port, state = int(query["port"][0]), query["state"][0]
+    waiting, results, port, state = _listening(timeout=60)
     with socket.create_connection(("127.0.0.1", port)) as stalled:
         stalled.sendall(b"POST / HTTP/1.0\r\nContent-Length: 50\r\n\r\n")
         answer = httpx.post(f"http://127.0.0.1:{port}/", data={"state": state, "SAMLResponse": "PHg+"}, timeout=READ_TIMEOUT + 20)

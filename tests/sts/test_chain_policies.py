@@ -5,20 +5,15 @@ caller, its session policy and its permissions boundary still apply."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 import pytest
-from saml_factory import ACCOUNT, DEV_ROLE, PROVIDER_ARN, response_b64
-from service_world import developer_world
+from chain_setup import TARGET, chain_world, developer_session
+from saml_factory import ACCOUNT
 
-from samlfed.config import Settings
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
 from samlfed.iam import service
-from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from samlfed.sts.chain import AssumeRoleRequest, assume_role
-
-TARGET = f"arn:aws:iam::{ACCOUNT}:role/Target"
 
 
 def policy(effect: str, action: str) -> str:
@@ -27,15 +22,7 @@ def policy(effect: str, action: str) -> str:
 
 @pytest.fixture
 def ctx(tmp_path) -> ServiceContext:
-    context = developer_world(Settings(data_dir=tmp_path))
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": "sts:AssumeRole"}]}
-    service.create_role(context, ACCOUNT, "Target", json.dumps(trust))
-    return context
-
-
-def developer_session(ctx: ServiceContext, session_policy: str | None = None):
-    fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5))
-    return assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, fresh, policy=session_policy)).credentials.claims
+    return chain_world(tmp_path)
 
 
 def chain(ctx: ServiceContext, claims) -> None:
