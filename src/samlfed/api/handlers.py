@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import re
 from collections.abc import Callable
@@ -28,8 +29,8 @@ _NAMES = {"RoleName": ("roleName", 64), "PolicyName": ("policyName", 128)}
 _INTEGER = re.compile(r"[+-]?\d{1,10}", re.ASCII)
 """An integer parameter as AWS's (Java) parser reads one; Python's int() would also take '1_000', ' 900' and
 non-ASCII digits."""
-_MARKER = re.compile(r"samlfed:(\d{1,10})", re.ASCII)
-"""A pagination marker as `paginate` hands it out (base64 of this): the position of the next page."""
+_MARKER = re.compile(r"samlfed:(?P<action>[A-Za-z]+):(?P<after>.*)", re.DOTALL)
+"""A pagination marker as `paginate` hands it out (base64 of this): its operation and the last item's sort key."""
 
 
 def _required(request: QueryRequest, *names: str) -> list[str]:
@@ -74,6 +75,11 @@ def _tag_list(tags: tuple[Tag, ...]) -> list[dict[str, str]]:
     return [{"Key": t.key, "Value": t.value} for t in tags]
 
 
+def _tag_key(tag: dict[str, str]) -> str:
+    """Tag keys are unique case-insensitively, and listed in that order."""
+    return tag["Key"].lower()
+
+
 def _policy_text(document: str) -> str:
     """IAM returns policy documents URL-encoded (RFC 3986) inside the XML, as AWS does."""
     return quote(document, safe="-_.~")
@@ -92,7 +98,7 @@ def _role(role: Role, *, full: bool = True) -> dict[str, Any]:
     }
     if full:  # ListRoles leaves these out (the IAM API reference)
         result["PermissionsBoundary"] = (
-            {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": role.permissions_boundary} if role.permissions_boundary else None
+            {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": role.permissions_boundary} if role.permissions_boundary else None
         )
         result["Tags"] = _tag_list(role.tags) or None
     return result
@@ -190,15 +196,23 @@ def _provider(provider: SamlProvider) -> dict[str, Any]:
 
 
 _ENCRYPTION_MODES = ("Required", "Allowed")
+_SCOPES = ("All", "AWS", "Local")
+
+
+def _enum(request: QueryRequest, name: str, allowed: tuple[str, ...]) -> str | None:
+    """An optional enum parameter, refused as AWS's model validation refuses a value outside the set."""
+    value = request.params.get(name)
+    if value is not None and value not in allowed:
+        field = name[0].lower() + name[1:]
+        raise ValidationFailed([f"Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: [{', '.join(allowed)}]"])
+    return value
 
 
 def _encryption_change(request: QueryRequest) -> bool:
     """Whether the request asks for assertion encryption, which samlfed does not offer yet (`Allowed`, the
     default, asks for nothing)."""
     params = request.params
-    mode = params.get("AssertionEncryptionMode")
-    if mode is not None and mode not in _ENCRYPTION_MODES:
-        raise ValidationFailed([f"Value '{mode}' at 'assertionEncryptionMode' failed to satisfy constraint: Member must satisfy enum value set: [{', '.join(_ENCRYPTION_MODES)}]"])
+    mode = _enum(request, "AssertionEncryptionMode", _ENCRYPTION_MODES)
     if "AddPrivateKey" in params and "RemovePrivateKey" in params:
         raise ServiceError("InvalidInput", "Unable to add and remove private keys in the same request. Set a value for only one of the two parameters.")
     if "RemovePrivateKey" in params:  # no provider holds a private key
@@ -261,30 +275,40 @@ def delete_role(ctx: ServiceContext, caller: Caller | None, request: QueryReques
 # --- pagination (Marker / MaxItems), as IAM's list operations -----------------------------------
 
 
-def paginate(request: QueryRequest, items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+def _marker_key(request: QueryRequest) -> str | None:
+    """The sort key a page starts after; only markers this operation handed out ("samlfed:-5", a position, or
+    another List call's marker would page from odd places)."""
+    marker = request.params.get("Marker")
+    if marker is None:
+        return None
+    try:
+        found = _MARKER.fullmatch(base64.urlsafe_b64decode(marker.encode()).decode())
+    except ValueError:
+        found = None
+    if found is None or found["action"] != request.action:
+        raise ServiceError("ValidationError", "Invalid Marker")
+    return found["after"]
+
+
+def paginate(request: QueryRequest, items: list[Any], key: Callable[[Any], str]) -> tuple[list[Any], dict[str, Any]]:
+    """One page of `items` in `key` order. The marker holds the last key returned, not a position: an item
+    deleted between two calls (a loop that deletes what it lists) does not make the next page skip another."""
     max_items = _default(_integer(request, "MaxItems"), 100)
     if not 1 <= max_items <= 1000:
         bound = "greater than or equal to 1" if max_items < 1 else "less than or equal to 1000"
         raise ValidationFailed([f"Value '{max_items}' at 'maxItems' failed to satisfy constraint: Member must have value {bound}"])
-    start = 0
-    marker = request.params.get("Marker")
-    if marker is not None:
-        try:
-            position = _MARKER.fullmatch(base64.urlsafe_b64decode(marker.encode()).decode())
-        except ValueError:
-            position = None
-        if position is None:  # only markers this service handed out: "samlfed:-5" or "5" would page from odd places
-            raise ServiceError("ValidationError", "Invalid Marker")
-        start = int(position.group(1))
-    page = items[start : start + max_items]
-    more = start + max_items < len(items)
-    next_marker = base64.urlsafe_b64encode(f"samlfed:{start + max_items}".encode()).decode() if more else None
+    after = _marker_key(request)
+    ordered = sorted(items, key=key)  # in Python: the same order whatever the database's collation
+    start = 0 if after is None else bisect.bisect_right([key(item) for item in ordered], after)
+    page = ordered[start : start + max_items]
+    more = start + max_items < len(ordered)
+    next_marker = base64.urlsafe_b64encode(f"samlfed:{request.action}:{key(page[-1])}".encode()).decode() if more else None
     return page, {"IsTruncated": more, "Marker": next_marker}
 
 
 def list_roles(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     roles = iam.list_roles(ctx, _account(caller), request.params.get("PathPrefix", "/"))
-    page, more = paginate(request, roles)
+    page, more = paginate(request, roles, lambda role: role.name.lower())
     return {"Roles": [_role(r, full=False) for r in page], **more}
 
 
@@ -311,7 +335,7 @@ def untag_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest
 
 def list_role_tags(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (name,) = _required(request, "RoleName")
-    page, more = paginate(request, _tag_list(iam.get_role(ctx, _account(caller), name).tags))
+    page, more = paginate(request, _tag_list(iam.get_role(ctx, _account(caller), name).tags), _tag_key)
     return {"Tags": page, **more}
 
 
@@ -328,7 +352,7 @@ def get_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRe
 
 def list_role_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (name,) = _required(request, "RoleName")
-    page, more = paginate(request, iam.list_role_policies(ctx, _account(caller), name))
+    page, more = paginate(request, iam.list_role_policies(ctx, _account(caller), name), str)
     return {"PolicyNames": page, **more}
 
 
@@ -357,7 +381,7 @@ def untag_saml_provider(ctx: ServiceContext, caller: Caller | None, request: Que
 
 def list_saml_provider_tags(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "SAMLProviderArn")
-    page, more = paginate(request, _tag_list(iam.get_saml_provider(ctx, _account(caller), arn).tags))
+    page, more = paginate(request, _tag_list(iam.get_saml_provider(ctx, _account(caller), arn).tags), _tag_key)
     return {"Tags": page, **more}
 
 
@@ -367,7 +391,7 @@ def create_account_alias(ctx: ServiceContext, caller: Caller | None, request: Qu
 
 
 def list_account_aliases(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
-    page, more = paginate(request, iam.list_account_aliases(ctx, _account(caller)))
+    page, more = paginate(request, iam.list_account_aliases(ctx, _account(caller)), str)
     return {"AccountAliases": page, **more}
 
 
@@ -376,7 +400,7 @@ def delete_account_alias(ctx: ServiceContext, caller: Caller | None, request: Qu
     iam.delete_account_alias(ctx, _account(caller), alias)
 
 
-def _managed(policy: ManagedPolicy) -> dict[str, Any]:
+def _managed(policy: ManagedPolicy, boundary_uses: int) -> dict[str, Any]:
     return {
         "PolicyName": policy.name,
         "PolicyId": policy.policy_id,
@@ -384,7 +408,7 @@ def _managed(policy: ManagedPolicy) -> dict[str, Any]:
         "Path": policy.path,
         "DefaultVersionId": "v1",
         "AttachmentCount": policy.attachment_count,
-        "PermissionsBoundaryUsageCount": 0,
+        "PermissionsBoundaryUsageCount": boundary_uses,
         "IsAttachable": True,
         "Description": policy.description,
         "CreateDate": policy.created_at,
@@ -395,12 +419,13 @@ def _managed(policy: ManagedPolicy) -> dict[str, Any]:
 def create_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     name, document = _required(request, "PolicyName", "PolicyDocument")
     policy = iam.create_policy(ctx, _account(caller), name, document, path=request.params.get("Path", "/"), description=request.params.get("Description"))
-    return {"Policy": _managed(policy)}
+    return {"Policy": _managed(policy, 0)}  # new: no role has it as a boundary yet
 
 
 def get_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "PolicyArn")
-    return {"Policy": _managed(iam.get_policy(ctx, _account(caller), arn))}
+    account = _account(caller)
+    return {"Policy": _managed(iam.get_policy(ctx, account, arn), iam.boundary_uses(ctx, account)[arn])}
 
 
 def get_policy_version(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
@@ -413,12 +438,13 @@ def get_policy_version(ctx: ServiceContext, caller: Caller | None, request: Quer
 
 def list_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     account = _account(caller)
-    scope = request.params.get("Scope", "All")
+    scope = _enum(request, "Scope", _SCOPES)
     policies = [] if scope == "AWS" else iam.list_policies(ctx, account, request.params.get("PathPrefix", "/"))
     if request.params.get("OnlyAttached", "false").lower() == "true":
         policies = [p for p in policies if p.attachment_count]
-    page, more = paginate(request, policies)
-    return {"Policies": [_managed(p) for p in page], **more}
+    page, more = paginate(request, policies, lambda policy: f"{policy.name.lower()}\0{policy.arn}")
+    uses = iam.boundary_uses(ctx, account)
+    return {"Policies": [_managed(p, uses[p.arn]) for p in page], **more}
 
 
 def delete_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
@@ -439,7 +465,7 @@ def detach_role_policy(ctx: ServiceContext, caller: Caller | None, request: Quer
 def list_attached_role_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (name,) = _required(request, "RoleName")
     attached = iam.list_attached_role_policies(ctx, _account(caller), name)
-    page, more = paginate(request, [{"PolicyName": p.name, "PolicyArn": p.arn} for p in attached])
+    page, more = paginate(request, [{"PolicyName": p.name, "PolicyArn": p.arn} for p in attached], lambda policy: policy["PolicyArn"])
     return {"AttachedPolicies": page, **more}
 
 

@@ -6,6 +6,7 @@ Raises `ServiceError` with AWS's codes and messages; knows nothing about HTTP.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -110,11 +111,16 @@ def _quota(count: int, limit: int, name: str) -> None:
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for {name}: {limit}", 409)
 
 
+def document_violations(document: str) -> list[str]:
+    """SAMLMetadataDocument against the model's minimum length, in AWS's wording (botocore checks it too; raw
+    requests do not)."""
+    if len(document) >= 1000:
+        return []
+    return ["Value at 'sAMLMetadataDocument' failed to satisfy constraint: Member must have length greater than or equal to 1000"]
+
+
 def create_saml_provider(ctx: ServiceContext, account_id: str, name: str, document: str, tags: Sequence[Tag] = ()) -> SamlProvider:
-    violations = []
-    if len(document) < 1000:
-        violations.append("Value at 'sAMLMetadataDocument' failed to satisfy constraint: Member must have length greater than or equal to 1000")
-    violations += name_violations(name, "name", 128, PROVIDER_NAME, "[\\w._-]+")
+    violations = document_violations(document) + name_violations(name, "name", 128, PROVIDER_NAME, "[\\w._-]+")
     if violations:
         raise ValidationFailed(violations)
     metadata = _metadata(ctx, document)
@@ -380,6 +386,9 @@ def update_saml_provider(
         return provider
     if document is None:
         raise _invalid("Unable to update identity provider. No updates are defined for metadata or encryption assertion.")
+    violations = document_violations(document)
+    if violations:
+        raise ValidationFailed(violations)
     metadata = _metadata(ctx, document)
     ctx.store.update_provider_metadata(provider.arn, document, metadata.valid_until)
     return provider
@@ -475,8 +484,15 @@ def list_attached_role_policies(ctx: ServiceContext, account_id: str, name: str)
     return _role_call(lambda: ctx.store.list_attached_role_policies(account_id, name), name)
 
 
+def boundary_uses(ctx: ServiceContext, account_id: str) -> Counter[str]:
+    """How many roles of the account have each managed policy as their permissions boundary."""
+    return Counter(role.permissions_boundary for role in ctx.store.list_roles(account_id) if role.permissions_boundary)
+
+
 def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
     get_policy(ctx, account_id, arn)
+    if boundary_uses(ctx, account_id)[arn]:  # AWS refuses it as for an attached policy
+        raise ServiceError("DeleteConflict", "Cannot delete a policy attached to entities.", 409)
     try:
         ctx.store.delete_policy(arn)
     except Conflict:
