@@ -156,3 +156,32 @@ def test_a_trust_policy_with_not_principal_is_malformed(ctx: ServiceContext) -> 
     assert (error.code, error.message) == ("MalformedPolicyDocument", "Has prohibited field NotPrincipal")
     call(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=TRUST)
     assert refused(ctx, "UpdateAssumeRolePolicy", RoleName="R", PolicyDocument=deny_others).message == "Has prohibited field NotPrincipal"
+
+
+def test_a_tag_needs_its_key_and_its_value(ctx: ServiceContext) -> None:
+    """The model requires both members of a Tag: a missing Value is refused, not stored as an empty one."""
+    error = refused(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=TRUST, **{"Tags.member.1.Key": "team"})
+    assert (error.code, error.message) == (
+        "ValidationError", "1 validation error detected: Value null at 'tags.1.member.value' failed to satisfy constraint: Member must not be null")
+    call(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=TRUST, **{"Tags.member.1.Key": "team", "Tags.member.1.Value": ""})
+    error = refused(ctx, "TagRole", RoleName="R", **{"Tags.member.1.Value": "x"})
+    assert error.message.endswith("Value null at 'tags.1.member.key' failed to satisfy constraint: Member must not be null")
+
+
+@pytest.mark.parametrize(("action", "bad", "pattern"), [
+    ("ListRoles", "noslash", "\\u002F[\\u0021-\\u007F]*"),
+    ("ListPolicies", "/no/trailing", "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"),
+])
+def test_a_path_prefix_is_held_to_its_pattern(ctx: ServiceContext, action: str, bad: str, pattern: str) -> None:
+    error = refused(ctx, action, PathPrefix=bad)
+    assert (error.code, error.message) == (
+        "ValidationError",
+        f"1 validation error detected: Value '{bad}' at 'pathPrefix' failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern}",
+    )
+    assert call(ctx, action, PathPrefix="/team/") is not None
+
+
+def test_update_saml_provider_names_a_missing_provider_first(ctx: ServiceContext) -> None:
+    missing = f"arn:aws:iam::{ACCOUNT}:saml-provider/Nobody"
+    error = refused(ctx, "UpdateSAMLProvider", SAMLProviderArn=missing, RemovePrivateKey="KEYID")
+    assert (error.code, error.status) == ("NoSuchEntity", 404)

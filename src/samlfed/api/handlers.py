@@ -68,7 +68,34 @@ def _account(caller: Caller | None) -> str:
 
 
 def _tags(request: QueryRequest) -> list[Tag]:
-    return [Tag(t.get("Key", ""), t.get("Value", "")) for t in request.member_structs("Tags", ("Key", "Value"))]
+    """`Tags.member.N.Key/Value`; the model requires both members (a missing Value is not an empty one)."""
+    structs = request.member_structs("Tags", ("Key", "Value"))
+    missing = [f"Value null at 'tags.{n}.member.{field.lower()}' failed to satisfy constraint: Member must not be null"
+               for n, struct in enumerate(structs, 1) for field in ("Key", "Value") if field not in struct]
+    if missing:
+        raise ValidationFailed(missing)
+    return [Tag(t["Key"], t["Value"]) for t in structs]
+
+
+_PATH_PREFIXES = {  # the model's pathPrefixType (ListRoles) and policyPathType (ListPolicies)
+    "ListRoles": (re.compile(r"/[\x21-\x7f]*"), "\\u002F[\\u0021-\\u007F]*"),
+    "ListPolicies": (re.compile(r"((/[A-Za-z0-9.,+@=_-]+)*)/", re.ASCII), "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"),
+}
+
+
+def _path_prefix(request: QueryRequest) -> str:
+    """The optional PathPrefix, held to its model constraints (an unchecked one silently matched nothing)."""
+    prefix = request.params.get("PathPrefix", "/")
+    pattern, shown = _PATH_PREFIXES[request.action]
+    start = f"Value '{prefix}' at 'pathPrefix' failed to satisfy constraint: Member must"
+    violations = [f"{start} have length less than or equal to 512"] if len(prefix) > 512 else []
+    if not prefix:
+        violations.append(f"{start} have length greater than or equal to 1")
+    elif not pattern.fullmatch(prefix):
+        violations.append(f"{start} satisfy regular expression pattern: {shown}")
+    if violations:
+        raise ValidationFailed(violations)
+    return prefix
 
 
 def _tag_list(tags: tuple[Tag, ...]) -> list[dict[str, str]]:
@@ -307,7 +334,7 @@ def paginate(request: QueryRequest, items: list[Any], key: Callable[[Any], str])
 
 
 def list_roles(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
-    roles = iam.list_roles(ctx, _account(caller), request.params.get("PathPrefix", "/"))
+    roles = iam.list_roles(ctx, _account(caller), _path_prefix(request))
     page, more = paginate(request, roles, lambda role: role.name.lower())
     return {"Roles": [_role(r, full=False) for r in page], **more}
 
@@ -363,6 +390,7 @@ def delete_role_policy(ctx: ServiceContext, caller: Caller | None, request: Quer
 
 def update_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "SAMLProviderArn")
+    iam.get_saml_provider(ctx, _account(caller), arn)  # NoSuchEntity comes before what the key parameters say
     encryption = _encryption_change(request)
     mode_only = request.params.get("AssertionEncryptionMode") == "Allowed"  # already every provider's mode
     provider = iam.update_saml_provider(ctx, _account(caller), arn, request.params.get("SAMLMetadataDocument"), encryption_change=encryption, mode_only=mode_only)
@@ -439,7 +467,8 @@ def get_policy_version(ctx: ServiceContext, caller: Caller | None, request: Quer
 def list_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     account = _account(caller)
     scope = _enum(request, "Scope", _SCOPES)
-    policies = [] if scope == "AWS" else iam.list_policies(ctx, account, request.params.get("PathPrefix", "/"))
+    path_prefix = _path_prefix(request)
+    policies = [] if scope == "AWS" else iam.list_policies(ctx, account, path_prefix)
     if request.params.get("OnlyAttached", "false").lower() == "true":
         policies = [p for p in policies if p.attachment_count]
     page, more = paginate(request, policies, lambda policy: f"{policy.name.lower()}\0{policy.arn}")
