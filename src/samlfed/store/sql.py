@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, insert, make_url, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, func, insert, make_url, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
@@ -102,6 +102,21 @@ def _reason(exc: BaseException) -> str:
     return text[0] if text else type(cause).__name__
 
 
+def _write_lock(db: Connection) -> None:
+    """SQLite: take the database's write lock now, not at the first write (pysqlite begins a transaction only
+    there), so that the reads before it see what the write acts on. PostgreSQL locks rows instead (FOR UPDATE,
+    which SQLite does not render)."""
+    if db.dialect.name == "sqlite":
+        db.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _hold_account(db: Connection, account_id: str) -> None:
+    """Serialise this transaction with others that hold the same account, from here to commit, so that what it
+    reads (is a name taken?) still holds when it writes. Other writes to the account do not wait."""
+    _write_lock(db)
+    db.execute(select(t.accounts.c.account_id).where(t.accounts.c.account_id == account_id).with_for_update(key_share=True))
+
+
 def _changes_identities(method: Callable[Concatenate[SqlStore, P], R]) -> Callable[Concatenate[SqlStore, P], R]:
     """Marks a write to providers or roles: it bumps `identity_generation`, which voids ReadCache copies."""
 
@@ -111,6 +126,26 @@ def _changes_identities(method: Callable[Concatenate[SqlStore, P], R]) -> Callab
             return method(store, *args, **kwargs)
         finally:
             store.identity_generation += 1  # also after a failure: the count need only move, never stand still
+
+    return write
+
+
+_RACE_ATTEMPTS = 3
+
+
+def _rerun_on_race(method: Callable[Concatenate[SqlStore, P], R]) -> Callable[Concatenate[SqlStore, P], R]:
+    """Marks a write that reads, then writes what the read allowed. A concurrent request can change those rows in
+    between (delete the role, insert the same row), and the database then refuses the write (IntegrityError).
+    Running the transaction again reads the new state: NotFound, Conflict, or a write that now fits."""
+
+    @functools.wraps(method)
+    def write(store: SqlStore, *args: P.args, **kwargs: P.kwargs) -> R:
+        for _ in range(_RACE_ATTEMPTS - 1):
+            try:
+                return method(store, *args, **kwargs)
+            except IntegrityError:
+                continue
+        return method(store, *args, **kwargs)
 
     return write
 
@@ -241,6 +276,7 @@ class SqlStore:
                 raise NotFound(arn)
 
     @_changes_identities
+    @_rerun_on_race
     def tag_provider(self, arn: str, tags: Sequence[Tag]) -> None:
         with self._tx() as db:
             self._require(db, t.saml_providers, t.saml_providers.c.arn == arn, arn)
@@ -305,15 +341,23 @@ class SqlStore:
     @_changes_identities
     def delete_role(self, account_id: str, name: str) -> None:
         with self._tx() as db:
+            self._lock_role(db, account_id, name)
             if db.execute(select(t.role_policies.c.policy_name).where(self._role_key(t.role_policies, account_id, name)).limit(1)).first():
                 raise Conflict(f"role {name} still has inline policies")
             if db.execute(select(t.role_policy_attachments.c.policy_arn).where(self._role_key(t.role_policy_attachments, account_id, name)).limit(1)).first():
                 raise Conflict(f"role {name} still has attached policies")
-            where = and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower())
-            if db.execute(delete(t.roles).where(where)).rowcount == 0:
-                raise NotFound(f"role {name}")
+            db.execute(delete(t.roles).where(and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower())))
+
+    def _lock_role(self, db: Connection, account_id: str, name: str) -> None:
+        """Hold the role until commit, before reading its policies: a policy put or attached meanwhile then either
+        commits first and is seen (Conflict), or waits and finds no role; never deleted with the role unseen."""
+        _write_lock(db)
+        where = and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower())
+        if db.execute(select(t.roles.c.role_id).where(where).with_for_update()).first() is None:
+            raise NotFound(f"role {name}")
 
     @_changes_identities
+    @_rerun_on_race
     def tag_role(self, account_id: str, name: str, tags: Sequence[Tag]) -> None:
         with self._tx() as db:
             self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
@@ -325,6 +369,7 @@ class SqlStore:
             self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
             db.execute(delete(t.role_tags).where(and_(self._role_key(t.role_tags, account_id, name), t.role_tags.c.key_lower.in_([k.lower() for k in keys]))))
 
+    @_rerun_on_race
     def put_role_policy(self, account_id: str, name: str, policy_name: str, document: str) -> None:
         with self._tx() as db:
             self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
@@ -369,9 +414,16 @@ class SqlStore:
     # --- managed policies ----------------------------------------------------------------------------
 
     def create_policy(self, policy: ManagedPolicy) -> None:
+        """AlreadyExists when the account has a policy of that name in any case, on any path (AWS: policy names are
+        unique in the account, not distinguished by case); the ARN, which holds path and case, cannot tell."""
+        table = t.managed_policies
         try:
             with self._tx() as db:
-                db.execute(insert(t.managed_policies).values(
+                _hold_account(db, policy.account_id)
+                taken = and_(table.c.account_id == policy.account_id, func.lower(table.c.name) == policy.name.lower())
+                if db.execute(select(table.c.arn).where(taken).limit(1)).first() is not None:
+                    raise AlreadyExists(f"policy {policy.name}")
+                db.execute(insert(table).values(
                     arn=policy.arn, account_id=policy.account_id, name=policy.name, policy_id=policy.policy_id, path=policy.path,
                     description=policy.description, document=policy.document, created_at=policy.created_at, updated_at=policy.updated_at,
                 ))
@@ -391,6 +443,7 @@ class SqlStore:
             rows = db.execute(select(t.managed_policies).where(where).order_by(t.managed_policies.c.name)).all()
             return [self._policy(db, row) for row in rows]
 
+    @_rerun_on_race
     def delete_policy(self, arn: str) -> None:
         with self._tx() as db:
             if db.execute(select(t.role_policy_attachments).where(t.role_policy_attachments.c.policy_arn == arn).limit(1)).first():
@@ -398,6 +451,7 @@ class SqlStore:
             if db.execute(delete(t.managed_policies).where(t.managed_policies.c.arn == arn)).rowcount == 0:
                 raise NotFound(arn)
 
+    @_rerun_on_race
     def attach_role_policy(self, account_id: str, name: str, policy_arn: str) -> None:
         with self._tx() as db:
             self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
@@ -521,6 +575,7 @@ class SqlStore:
 
     # --- console sessions --------------------------------------------------------------------------
 
+    @_rerun_on_race
     def put_console_session(self, session_hash: str, sealed_state: bytes, *, expires_at: datetime, now: datetime) -> None:
         """Create or replace a console session (expired sessions are swept on the way)."""
         table = t.console_sessions
