@@ -15,13 +15,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from demo_stack import login, saml_response_of
 from interop_sp import INTEROP_SP
+from lxml import etree
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from typer.testing import CliRunner
 
 from samlfed.cli import app
 from samlfed.idp.directory import DirectoryError, read_yaml, write_yaml
-from samlfed.saml.signing import IdpSigner
+from samlfed.saml.signing import IdpSigner, sign_element
 
 SIGNED_SP = {"entity_id": "http://sp.audit.test/metadata", "acs": "http://sp.audit.test/acs"}
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
@@ -95,6 +96,24 @@ def test_a_second_copy_of_a_signed_parameter_is_refused(demo: dict, signing_sp: 
         login(demo, browser, "alice")
         page = browser.get(f"{demo['url']}/idp/sso?{query}&{name}={quote_plus(value)}")
     assert page.status_code == 400 and "SAMLResponse" not in page.text
+
+
+def test_a_signed_request_too_costly_to_canonicalize_is_refused_before_its_signature(demo: dict, signing_sp: IdpSigner) -> None:
+    """The response validator's bound on c14n work (namespaces x elements x PrefixList) holds for AuthnRequests
+    too: unsigned callers reach this canonicalization whenever the SP has a request certificate."""
+    root = etree.fromstring(_authn_request("_crowded"))
+    sign_element(root, signing_sp)
+    xml = etree.tostring(root)
+    declared = b"".join(b' xmlns:p%d="urn:p:%d"' % (i, i) for i in range(128))
+    xml = xml.replace(b"<samlp:AuthnRequest", b"<samlp:AuthnRequest" + declared, 1)
+    prefixes = b'<ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="' + b" ".join(b"p%d" % i for i in range(10)) + b'"/>'
+    xml = xml.replace(b'xml-exc-c14n#"/></ds:Transforms>', b'xml-exc-c14n#">' + prefixes + b"</ds:Transform></ds:Transforms>", 1)
+    xml = xml.replace(b"</samlp:AuthnRequest>", b"<b/>" * 10000 + b"</samlp:AuthnRequest>", 1)
+    assert len(xml) < 100_000
+    with httpx.Client() as browser:
+        login(demo, browser, "alice")
+        answer = browser.post(f"{demo['url']}/idp/sso", data={"SAMLRequest": base64.b64encode(xml).decode()})
+    assert answer.status_code == 400 and "too many namespaces" in answer.text
 
 
 def _redirect(xml: bytes) -> str:

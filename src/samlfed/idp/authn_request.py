@@ -122,6 +122,7 @@ def _verify_xml_signature(sp: ServiceProvider, root: etree._Element) -> bool:
     try:
         bound = dsig.bind_signature(signature, root)
         dsig.check_algorithms(bound, policy)
+        dsig.check_c14n_cost(bound, etree.tostring(root))  # as for responses: anyone may post a crowded request
         dsig.verify(bound, (SigningKey.from_pem(sp.request_certificate.encode()),), policy)
     except SamlValidationError as error:
         raise RequestRefused(f"the AuthnRequest signature is not acceptable: {error.message}") from None

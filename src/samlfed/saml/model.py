@@ -185,7 +185,8 @@ class VerifiedResponse:
     not_on_or_after: datetime
     """The earliest of Conditions/@NotOnOrAfter and SubjectConfirmationData/@NotOnOrAfter."""
     redeem_by: datetime
-    """The end of the reuse window: min(not_on_or_after, IssueInstant + max age)."""
+    """The end of the reuse window: min(not_on_or_after, IssueInstant + max age) + clock skew, the last moment the
+    validator still accepts the assertion (a replay cache keeps each use until then)."""
     authn_instant: datetime | None
     session_not_on_or_after: datetime | None
     session_index: str | None

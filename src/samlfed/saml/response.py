@@ -380,6 +380,7 @@ class _Pipeline:
         def algorithms() -> Message | None:
             for b in bound:
                 dsig.check_algorithms(b, policy)
+                dsig.check_c14n_cost(b, self.xml)
             if not bound:
                 return None
             methods = [b.signature_method for b in bound] + [b.digest_method for b in bound]
@@ -500,7 +501,9 @@ class _Semantics:
         self.run.steps(self, _Semantics.CHECKS)
 
         not_on_or_after = self.not_on_or_after
-        redeem_by = min(not_on_or_after, self.issue_instant + self.settings.max_assertion_age)
+        # The bounds plus the skew: the checks above accept the assertion until then, so a replay cache that
+        # forgot a use any earlier would let a OneTimeUse assertion be redeemed again.
+        redeem_by = min(not_on_or_after, self.issue_instant + self.settings.max_assertion_age) + self.settings.clock_skew
         return VerifiedResponse(
             issuer=self.issuer,
             assertion_id=a.get("ID", ""),

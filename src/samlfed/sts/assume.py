@@ -226,6 +226,8 @@ def redeem(ctx: ServiceContext, verified: VerifiedAssertion, role: Role, now: da
     response = verified.response
     uses = ([""] if response.one_time_use else []) + ([role.arn] if ctx.strict_replay else [])
     for scope in uses:
+        # Kept until redeem_by, the last moment the validator accepts the assertion: any earlier, and it could be
+        # redeemed again once its record was swept.
         if not ctx.store.redeem_once(response.issuer, response.assertion_id, scope, expires_at=response.redeem_by, now=now):
             log.info("AssumeRoleWithSAML replay refused issuer=%s assertion=%s role=%s", response.issuer, response.assertion_id, role.arn)
             raise ServiceError("InvalidIdentityToken", "The SAML assertion has already been used")
