@@ -448,6 +448,8 @@ class SqlStore:
         with self._tx() as db:
             if db.execute(select(t.role_policy_attachments).where(t.role_policy_attachments.c.policy_arn == arn).limit(1)).first():
                 raise Conflict(f"policy {arn} is attached")
+            if db.execute(select(t.roles.c.role_id).where(t.roles.c.permissions_boundary == arn).limit(1)).first():
+                raise Conflict(f"policy {arn} is a permissions boundary")
             if db.execute(delete(t.managed_policies).where(t.managed_policies.c.arn == arn)).rowcount == 0:
                 raise NotFound(arn)
 
