@@ -133,6 +133,8 @@ def serve(
 
     import uvicorn
 
+    from .server import SHUTDOWN_GRACE_SECONDS, BoundedHeadProtocol
+
     settings = settings_or_exit(
         config=config, host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers,
         public_url=public_url, strict_replay=strict_replay, with_idp=with_idp, idp_dir=idp_dir,
@@ -142,7 +144,7 @@ def serve(
     # No access log: a GET query string can carry a SAMLAssertion or a presigned session token.
     uvicorn.run(
         "samlfed.server:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
-        log_level="info", access_log=False,
+        log_level="info", access_log=False, http=BoundedHeadProtocol, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 
 

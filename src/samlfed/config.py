@@ -11,6 +11,7 @@ import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_DATA_DIR = Path("samlfed-data")
 
@@ -94,19 +95,18 @@ class Settings:
         return url
 
     def to_env(self) -> dict[str, str]:
-        """The same settings as environment variables (for worker processes)."""
-        env = {"SAMLFED_HOST": self.host, "SAMLFED_PORT": str(self.port), "SAMLFED_WORKERS": str(self.workers)}
+        """The same settings as environment variables (for worker processes). Every one of them: the workers read
+        no settings file, since one named by SAMLFED_CONFIG may be what --config overrode."""
+        env = {"SAMLFED_CONFIG": "", "SAMLFED_HOST": self.host, "SAMLFED_PORT": str(self.port), "SAMLFED_WORKERS": str(self.workers)}
         if self.data_dir is not None:
             env["SAMLFED_DATA_DIR"] = str(self.data_dir)
         if self.database_url:
             env["SAMLFED_DATABASE_URL"] = self.database_url
         if self.public_url:
             env["SAMLFED_PUBLIC_URL"] = self.public_url
-        if self.strict_replay:
-            env["SAMLFED_STRICT_REPLAY"] = "1"
+        env["SAMLFED_STRICT_REPLAY"] = "1" if self.strict_replay else "0"
         env["SAMLFED_IDENTITY_CACHE_SECONDS"] = str(self.identity_cache_seconds)
-        if self.with_idp:
-            env["SAMLFED_WITH_IDP"] = "1"
+        env["SAMLFED_WITH_IDP"] = "1" if self.with_idp else "0"
         if self.idp_dir is not None:
             env["SAMLFED_IDP_DIR"] = str(self.idp_dir)
         env["SAMLFED_SP_ENTITY_ID"] = self.sp_entity_id
@@ -119,7 +119,7 @@ class Settings:
 
 
 _KINDS: dict[str, str] = {
-    "data_dir": "path", "database_url": "text", "host": "text", "port": "port", "workers": "count", "public_url": "text",
+    "data_dir": "path", "database_url": "text", "host": "host", "port": "port", "workers": "count", "public_url": "url",
     "strict_replay": "flag", "identity_cache_seconds": "seconds", "with_idp": "flag", "idp_dir": "path",
     "sp_entity_id": "text", "console_provider": "text", "require_sp_initiated": "flag", "console_auto_sign_in": "flag",
     "sign_authn_requests": "flag",
@@ -129,6 +129,8 @@ _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 _EXPECTED = {
     "path": "a non-empty path (a string)", "text": "a string", "flag": "true or false", "port": "a port number from 1 to 65535",
     "count": "a whole number of at least 1", "seconds": "a number of seconds from 0 to 60",
+    "host": "a host name or address (an empty one would listen on every interface)",
+    "url": "an http:// or https:// URL, in lower case, with a host and no path, query or fragment",
 }
 assert set(_KINDS) == {f.name for f in fields(Settings)}
 
@@ -141,6 +143,10 @@ def _checked(name: str, value: object, source: str) -> object:
     if kind == "path" and isinstance(value, (str, os.PathLike)) and str(value):
         return Path(value)
     if kind == "text" and isinstance(value, str):
+        return value
+    if kind == "host" and isinstance(value, str) and value:
+        return value
+    if kind == "url" and isinstance(value, str) and _is_root_url(value):
         return value
     if kind == "flag" and isinstance(value, bool):
         return value
@@ -155,6 +161,19 @@ def _checked(name: str, value: object, source: str) -> object:
     elif kind == "seconds" and isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 60:
         return float(value)
     raise SettingsError(f"{source}: {name} must be {_EXPECTED[kind]}, not {value!r}")
+
+
+def _is_root_url(text: str) -> bool:
+    """Whether `text` is a service root such as https://samlfed.example.com[:8443][/]. The console and the IdP
+    mark their cookies Secure and send HSTS when it starts with "https://" (so HTTPS:// would turn both off), and
+    they link from "/", so a path, query or fragment would make URLs that lead nowhere."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - ValueError when out of range
+    except ValueError:
+        return False
+    plain = text.isascii() and text.isprintable() and not any(mark in text for mark in " ?#")
+    return plain and text.startswith(("http://", "https://")) and bool(parts.hostname) and parts.username is None and parts.path in ("", "/")
 
 
 def _from_text(name: str, text: str, source: str) -> object:

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from starlette.routing import BaseRoute, Mount
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .api.app import QueryApi, build_app
 from .authz.web import authz_routes
@@ -117,6 +118,44 @@ def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> Q
 
         routes.insert(0, Mount("/idp", app=idp_app(settings)))
     return build_app(ctx, routes)
+
+
+MAX_REQUEST_HEAD_BYTES = 256 * 1024
+"""The request line and headers: room for the longest URL httptools parses (64 KiB) and the largest session token."""
+SHUTDOWN_GRACE_SECONDS = 10
+"""On SIGTERM or Ctrl-C, how long requests in flight may take to finish; uvicorn's default waits for ever, so a
+client that stops sending halfway through a body kept the process from ending."""
+
+
+class BoundedHeadProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a bound on the request head. httptools sets none: one client sending an
+    endless header grew the worker by every byte it sent. A longer head gets 431 and the connection closes."""
+
+    _in_head = False
+    _head_bytes = 0
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._in_head and not self.transport.is_closing():
+            self._head_bytes += len(data)  # at most one chunk too many: the end of a pipelined request's body
+            if self._head_bytes > MAX_REQUEST_HEAD_BYTES:
+                self._refuse_head()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head, self._head_bytes = True, 0
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def _refuse_head(self) -> None:
+        self.logger.warning("Request head over %d bytes refused.", MAX_REQUEST_HEAD_BYTES)
+        body = b"Request Header Fields Too Large"
+        defaults = b"".join(name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers)
+        head = b"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body)
+        self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n" + defaults + head + body)
+        self.transport.close()
 
 
 def create_app() -> QueryApi:
