@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 
-from samlfed.store import AccessKey, Account, AlreadyExists, Conflict, NotFound, Role, SamlProvider, ServerKey, SqlStore, Tag
+from samlfed.store import AccessKey, Account, AlreadyExists, Conflict, NotFound, Role, SamlProvider, ServerKey, SqlStore, Tag, schema
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ACCOUNT = "111111111111"
@@ -216,3 +218,12 @@ def test_console_sessions_expire_replace_and_delete(store: SqlStore) -> None:
     store.delete_console_session("a" * 64)
     assert store.get_console_session("a" * 64, now=now) is None
     assert store.get_console_session("c" * 64, now=now) == b"state-c"
+
+
+def test_a_database_error_does_not_quote_the_values_it_was_given(store: SqlStore) -> None:
+    """Errors reach logs: the values bound to the failing statement (sealed secrets, hashes) must not be in them."""
+    account(store)
+    with pytest.raises(IntegrityError) as info, store.engine.begin() as db:
+        db.execute(insert(schema.accounts).values(account_id=ACCOUNT, alias="secret-looking-value", created_at=NOW))
+    assert "secret-looking-value" not in str(info.value)
+    assert "parameters hidden" in str(info.value)

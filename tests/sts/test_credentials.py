@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 
+from samlfed.iam.ids import secret_access_key
 from samlfed.sts.credentials import (
     _BYTE_TO_BASE32,
     InvalidSessionToken,
@@ -44,6 +45,14 @@ def test_issue_and_open_round_trip() -> None:
     assert opened.claims == CLAIMS
     assert opened.secret_access_key == credentials.secret_access_key
     assert CLAIMS.assumed_role_arn == "arn:aws:sts::111111111111:assumed-role/Developer/alice@example.com"
+
+
+def test_secret_access_keys_are_spelled_as_aws_spells_them() -> None:
+    """40 characters of standard base64, for administrator keys as for temporary ones (the URL-safe alphabet's
+    '-' and '_' are not in AWS's secrets)."""
+    secrets = [secret_access_key() for _ in range(200)] + [issue(KeyRing.generate(), CLAIMS).secret_access_key for _ in range(50)]
+    assert all(re.fullmatch(r"[A-Za-z0-9+/]{40}", secret) for secret in secrets)
+    assert {"+", "/"} <= set("".join(secrets))
 
 
 def test_access_key_ids_draw_every_base32_character_equally() -> None:

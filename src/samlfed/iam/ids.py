@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -22,4 +23,5 @@ def account_id() -> str:
 
 
 def secret_access_key() -> str:
-    return secrets.token_urlsafe(30)[:40]
+    """40 characters of standard base64, as AWS's secret access keys (and our temporary ones) are spelled."""
+    return base64.b64encode(secrets.token_bytes(30)).decode()

@@ -72,11 +72,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def create_store_engine(url: str) -> Engine:
+    """hide_parameters: a database error that reaches a log must not quote the values bound to its statement
+    (sealed secrets, token hashes, policy documents)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url)  # a local file: no connection can go stale, so no ping per checkout
+        engine = create_engine(url, hide_parameters=True)  # a local file: no connection can go stale, so no ping per checkout
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _access_key(row) -> AccessKey:  # type: ignore[no-untyped-def]
