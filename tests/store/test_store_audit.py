@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import Connection
 
-from samlfed.store import Account, AlreadyExists, Conflict, ManagedPolicy, NotFound, Role, SamlProvider, SqlStore, Tag
+from samlfed.store import Account, AlreadyExists, Conflict, LimitReached, ManagedPolicy, NotFound, Role, SamlProvider, SqlStore, Tag
 from samlfed.store import schema as t
 from samlfed.store.sql import _hold_account, _redemption
 
@@ -206,3 +206,21 @@ def test_the_same_provider_tag_twice_at_once_keeps_the_later(store: SqlStore) ->
 
     assert race(store, tag, lambda: store.tag_provider(arn, [Tag("Team", "b")])) is None
     assert store.get_provider(arn).tags == (Tag("Team", "b"),)
+
+
+def test_a_quota_holds_when_the_last_free_places_are_taken_at_once(store: SqlStore) -> None:
+    """The account holds one role and may hold two: of two creates at once, one fits and the other is refused
+    (the count is taken in the inserting transaction, under the account's lock, not before it)."""
+
+    def create_under_the_same_lock(connection: Connection) -> None:  # what a racing create_role does
+        _hold_account(connection, ACCOUNT)
+        connection.execute(insert(t.roles).values(
+            account_id=ACCOUNT, name_lower="first", name="First", role_id="AROAFIRST000000000000", path="/",
+            arn=f"arn:aws:iam::{ACCOUNT}:role/First", trust_policy=DOCUMENT, max_session_duration=3600, created_at=NOW,
+        ))
+
+    second = Role(ACCOUNT, "Second", "AROASECOND00000000000", "/", f"arn:aws:iam::{ACCOUNT}:role/Second", DOCUMENT, 3600, NOW)
+    assert isinstance(race(store, create_under_the_same_lock, lambda: store.create_role(second, limit=2)), LimitReached)
+    assert sorted(role.name for role in store.list_roles(ACCOUNT)) == ["Developer", "First"]
+    third = Role(ACCOUNT, "Third", "AROATHIRD000000000000", "/", f"arn:aws:iam::{ACCOUNT}:role/Third", DOCUMENT, 3600, NOW)
+    store.create_role(third, limit=4)  # below its limit, a create goes through

@@ -17,7 +17,7 @@ from ..policy import MalformedPolicy, parse_policy
 from ..saml import MetadataError
 from ..saml.aws_claims import is_valid_tag_key, is_valid_tag_value
 from ..saml.metadata import IdpMetadata, parse_metadata
-from ..store import AccessKey, Account, AlreadyExists, Conflict, ManagedPolicy, NotFound, Role, SamlProvider, Tag
+from ..store import AccessKey, Account, AlreadyExists, Conflict, LimitReached, ManagedPolicy, NotFound, Role, SamlProvider, Tag
 from . import arns, ids
 
 PROVIDER_NAME = re.compile(r"[\w._-]+", re.ASCII)
@@ -106,9 +106,8 @@ MAX_PROVIDERS, MAX_ROLES, MAX_POLICIES = 100, 1000, 1500
 """IAM's default quotas per account (SAMLProvidersPerAccount, RolesPerAccount, PoliciesPerAccount)."""
 
 
-def _quota(count: int, limit: int, name: str) -> None:
-    if count >= limit:
-        raise ServiceError("LimitExceeded", f"Cannot exceed quota for {name}: {limit}", 409)
+def _quota_exceeded(limit: int, name: str) -> ServiceError:
+    return ServiceError("LimitExceeded", f"Cannot exceed quota for {name}: {limit}", 409)
 
 
 def document_violations(document: str) -> list[str]:
@@ -125,13 +124,14 @@ def create_saml_provider(ctx: ServiceContext, account_id: str, name: str, docume
         raise ValidationFailed(violations)
     metadata = _metadata(ctx, document)
     check_tags(tags)
-    _quota(len(ctx.store.list_providers(account_id)), MAX_PROVIDERS, "SAMLProvidersPerAccount")
     provider = SamlProvider(
         arn=arns.provider_arn(account_id, name), account_id=account_id, name=name, uuid=ids.provider_uuid(),
         metadata_document=document, valid_until=metadata.valid_until, created_at=ctx.clock(), tags=tuple(tags),
     )
     try:
-        ctx.store.create_provider(provider)
+        ctx.store.create_provider(provider, limit=MAX_PROVIDERS)
+    except LimitReached:
+        raise _quota_exceeded(MAX_PROVIDERS, "SAMLProvidersPerAccount") from None
     except AlreadyExists:
         raise ServiceError("EntityAlreadyExists", f"SAMLProvider {name} already exists.", 409) from None
     return provider
@@ -214,14 +214,15 @@ def create_role(
     check_tags(tags)
     if permissions_boundary is not None:
         _check_boundary(ctx, account_id, permissions_boundary)
-    _quota(len(ctx.store.list_roles(account_id)), MAX_ROLES, "RolesPerAccount")
     role = Role(
         account_id=account_id, name=name, role_id=ids.unique_id("AROA"), path=path, arn=arns.role_arn(account_id, name, path),
         trust_policy=trust_policy, max_session_duration=max_session_duration, created_at=ctx.clock(),
         description=description, tags=tuple(tags), permissions_boundary=permissions_boundary,
     )
     try:
-        ctx.store.create_role(role)
+        ctx.store.create_role(role, limit=MAX_ROLES)
+    except LimitReached:
+        raise _quota_exceeded(MAX_ROLES, "RolesPerAccount") from None
     except AlreadyExists:
         raise ServiceError("EntityAlreadyExists", f"Role with name {name} already exists.", 409) from None
     return role
@@ -449,11 +450,12 @@ def create_policy(ctx: ServiceContext, account_id: str, name: str, document: str
     if len(document) > MAX_MANAGED_POLICY:
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for PolicySize: {MAX_MANAGED_POLICY}", 409)
     check_identity_policy(document)
-    _quota(len(ctx.store.list_policies(account_id)), MAX_POLICIES, "PoliciesPerAccount")
     now = ctx.clock()
     policy = ManagedPolicy(f"arn:aws:iam::{account_id}:policy{path}{name}", account_id, name, ids.unique_id("ANPA"), path, document, now, now, description)
     try:
-        ctx.store.create_policy(policy)
+        ctx.store.create_policy(policy, limit=MAX_POLICIES)
+    except LimitReached:
+        raise _quota_exceeded(MAX_POLICIES, "PoliciesPerAccount") from None
     except AlreadyExists:
         raise ServiceError("EntityAlreadyExists", f"A policy called {name} already exists. Duplicate names are not allowed.", 409) from None
     return policy

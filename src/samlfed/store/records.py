@@ -22,6 +22,10 @@ class Conflict(StoreError):
     """The entity is still in use (e.g. a role that has inline policies)."""
 
 
+class LimitReached(StoreError):
+    """The account already holds as many of these entities as the limit the caller gave."""
+
+
 class StoreUnavailable(Exception):
     """The store cannot be opened (data directory, database, master key): the message says why, for the operator,
     and holds no secret. Not a StoreError: it is no client's mistake and must never map to an AWS error."""

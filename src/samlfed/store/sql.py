@@ -26,6 +26,7 @@ from .records import (
     Account,
     AlreadyExists,
     Conflict,
+    LimitReached,
     ManagedPolicy,
     NotFound,
     Role,
@@ -130,6 +131,14 @@ def _changes_identities(method: Callable[Concatenate[SqlStore, P], R]) -> Callab
             store.identity_generation += 1  # also after a failure: the count need only move, never stand still
 
     return write
+
+
+def _within_limit(db: Connection, table, account_id: str, limit: int | None) -> None:  # type: ignore[no-untyped-def]
+    """Refuse one more than `limit` (None: no limit) of the account's entities in `table`. Counted in the
+    transaction that inserts, after _hold_account, so that racing creates count one after the other instead of
+    both passing a count taken before either inserted."""
+    if limit is not None and db.execute(select(func.count()).select_from(table).where(table.c.account_id == account_id)).scalar_one() >= limit:
+        raise LimitReached(f"{table.name} of {account_id}")
 
 
 _RACE_ATTEMPTS = 3
@@ -238,9 +247,11 @@ class SqlStore:
     # --- SAML providers ----------------------------------------------------------------------------
 
     @_changes_identities
-    def create_provider(self, provider: SamlProvider) -> None:
+    def create_provider(self, provider: SamlProvider, *, limit: int | None = None) -> None:
         try:
             with self._tx() as db:
+                _hold_account(db, provider.account_id)
+                _within_limit(db, t.saml_providers, provider.account_id, limit)
                 db.execute(insert(t.saml_providers).values(
                     arn=provider.arn, account_id=provider.account_id, name=provider.name, uuid=provider.uuid,
                     metadata_document=provider.metadata_document, valid_until=provider.valid_until,
@@ -305,9 +316,11 @@ class SqlStore:
         return and_(table.c.account_id == account_id, table.c.role_name_lower == name.lower())
 
     @_changes_identities
-    def create_role(self, role: Role) -> None:
+    def create_role(self, role: Role, *, limit: int | None = None) -> None:
         try:
             with self._tx() as db:
+                _hold_account(db, role.account_id)
+                _within_limit(db, t.roles, role.account_id, limit)
                 db.execute(insert(t.roles).values(
                     account_id=role.account_id, name_lower=role.name.lower(), name=role.name, role_id=role.role_id,
                     path=role.path, arn=role.arn, trust_policy=role.trust_policy, description=role.description,
@@ -415,13 +428,14 @@ class SqlStore:
 
     # --- managed policies ----------------------------------------------------------------------------
 
-    def create_policy(self, policy: ManagedPolicy) -> None:
+    def create_policy(self, policy: ManagedPolicy, *, limit: int | None = None) -> None:
         """AlreadyExists when the account has a policy of that name in any case, on any path (AWS: policy names are
         unique in the account, not distinguished by case); the ARN, which holds path and case, cannot tell."""
         table = t.managed_policies
         try:
             with self._tx() as db:
                 _hold_account(db, policy.account_id)
+                _within_limit(db, table, policy.account_id, limit)
                 taken = and_(table.c.account_id == policy.account_id, func.lower(table.c.name) == policy.name.lower())
                 if db.execute(select(table.c.arn).where(taken).limit(1)).first() is not None:
                     raise AlreadyExists(f"policy {policy.name}")
