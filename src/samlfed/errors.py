@@ -26,3 +26,8 @@ class ValidationFailed(ServiceError):
         noun = "error" if count == 1 else "errors"
         super().__init__("ValidationError", f"{count} validation {noun} detected: " + "; ".join(violations), 400)
         self.violations = violations
+
+
+def null_violation(field: str) -> str:
+    """A required member that is missing, in AWS's wording (`field` as the model names it, e.g. 'roleArn')."""
+    return f"Value null at '{field}' failed to satisfy constraint: Member must not be null"

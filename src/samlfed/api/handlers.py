@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..context import ServiceContext
-from ..errors import ServiceError, ValidationFailed
+from ..errors import ServiceError, ValidationFailed, null_violation
 from ..iam import service as iam
 from ..iam.simulate import ContextEntry, simulate_custom, simulate_principal
 from ..store import ManagedPolicy, Role, SamlProvider, Tag
@@ -36,7 +36,7 @@ _MARKER = re.compile(r"samlfed:(?P<action>[A-Za-z]+):(?P<after>.*)", re.DOTALL)
 def _required(request: QueryRequest, *names: str) -> list[str]:
     missing = [n for n in names if n not in request.params]
     if missing:
-        raise ValidationFailed([f"Value null at '{n[0].lower() + n[1:]}' failed to satisfy constraint: Member must not be null" for n in missing])
+        raise ValidationFailed([null_violation(n[0].lower() + n[1:]) for n in missing])
     for name in names:
         checked = _NAMES.get(name)
         if checked is not None and (name, request.action) != ("RoleName", "CreateRole"):  # CreateRole lists it with its other fields
@@ -70,8 +70,7 @@ def _account(caller: Caller | None) -> str:
 def _tags(request: QueryRequest) -> list[Tag]:
     """`Tags.member.N.Key/Value`; the model requires both members (a missing Value is not an empty one)."""
     structs = request.member_structs("Tags", ("Key", "Value"))
-    missing = [f"Value null at 'tags.{n}.member.{field.lower()}' failed to satisfy constraint: Member must not be null"
-               for n, struct in enumerate(structs, 1) for field in ("Key", "Value") if field not in struct]
+    missing = [null_violation(f"tags.{n}.member.{field.lower()}") for n, struct in enumerate(structs, 1) for field in ("Key", "Value") if field not in struct]
     if missing:
         raise ValidationFailed(missing)
     return [Tag(t["Key"], t["Value"]) for t in structs]
@@ -86,13 +85,7 @@ _PATH_PREFIXES = {  # the model's pathPrefixType (ListRoles) and policyPathType 
 def _path_prefix(request: QueryRequest) -> str:
     """The optional PathPrefix, held to its model constraints (an unchecked one silently matched nothing)."""
     prefix = request.params.get("PathPrefix", "/")
-    pattern, shown = _PATH_PREFIXES[request.action]
-    start = f"Value '{prefix}' at 'pathPrefix' failed to satisfy constraint: Member must"
-    violations = [f"{start} have length less than or equal to 512"] if len(prefix) > 512 else []
-    if not prefix:
-        violations.append(f"{start} have length greater than or equal to 1")
-    elif not pattern.fullmatch(prefix):
-        violations.append(f"{start} satisfy regular expression pattern: {shown}")
+    violations = iam.name_violations(prefix, "pathPrefix", 512, *_PATH_PREFIXES[request.action])
     if violations:
         raise ValidationFailed(violations)
     return prefix

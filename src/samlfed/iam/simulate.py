@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..context import ServiceContext
-from ..errors import ServiceError
+from ..errors import ServiceError, ValidationFailed, null_violation
 from ..policy import MalformedPolicy, NamedPolicy, PolicySet, Request, authorize, parse_policy
 from ..store import NotFound
 from . import arns
@@ -52,7 +52,7 @@ def simulate(
     policies: PolicySet, actions: Sequence[str], resources: Sequence[str], entries: Sequence[ContextEntry], caller_arn: str | None,
 ) -> list[dict[str, Any]]:
     if not actions:
-        raise ServiceError("ValidationError", "1 validation error detected: Value null at 'actionNames' failed to satisfy constraint: Member must not be null")
+        raise ValidationFailed([null_violation("actionNames")])
     context = _context(entries)
     results = []
     for action in actions:
@@ -102,7 +102,7 @@ def simulate_custom(
     resource_policy: str | None, entries: Sequence[ContextEntry], caller_arn: str | None,
 ) -> list[dict[str, Any]]:
     if not documents:
-        raise ServiceError("ValidationError", "1 validation error detected: Value null at 'policyInputList' failed to satisfy constraint: Member must not be null")
+        raise ValidationFailed([null_violation("policyInputList")])
     custom_boundary = _custom(boundary_documents, "permissions-boundary")
     policies = PolicySet(
         identity=_custom(documents, "none"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import ServiceError
+from ..errors import ServiceError, null_violation
 
 ARN_PATTERN = "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+"
 POLICY_PATTERN = "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"
@@ -22,7 +22,7 @@ SESSION_POLICY_PLAINTEXT = 2048
 def string_violations(value: str | None, field: str, low: int, high: int, pattern: tuple[re.Pattern[str], str] | None = None) -> list[str]:
     """The model's violations for one string parameter, in AWS's order: pattern, then length."""
     if value is None:
-        return [f"Value null at '{field}' failed to satisfy constraint: Member must not be null"]
+        return [null_violation(field)]
     shown = "(redacted)" if field == "sAMLAssertion" and len(value) > high else value  # not 100 KB of assertion
     violations = []
     if pattern is not None and not pattern[0].fullmatch(value):
