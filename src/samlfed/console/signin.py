@@ -14,7 +14,6 @@ from datetime import datetime
 
 from ..context import ServiceContext
 from ..errors import ServiceError
-from ..iam import arns
 from ..saml import MAX_INPUT_CHARS, SamlValidationError, VerifiedAssertion, validate
 from ..saml.aws_claims import named_role_pairs
 from ..saml.checks import CHECKS
@@ -152,9 +151,6 @@ def make_offer(
         for pair in provider_verified.claims.roles:
             if pair.provider_arn != provider.arn or pair.role_arn in admitted:
                 continue
-            if not _in_account(pair.role_arn, provider.account_id):
-                log.info("console sign-in: role outside the provider's account role=%r provider=%s", pair.role_arn, provider.arn)
-                continue
             try:
                 admitted[pair.role_arn] = admit_role(ctx, provider_verified, provider, pair.role_arn, now)
             except ServiceError:
@@ -174,13 +170,6 @@ def make_offer(
     if len(candidates) > MAX_PROVIDERS:  # said, so that a missing account is not a mystery
         problems += (f"The response names {len(candidates)} SAML providers; only the roles of the first {MAX_PROVIDERS} were considered.",)
     return SignInOffer(saml_response, verified.response.assertion_id, tuple(choices), problems, admitted, request_id)
-
-
-def _in_account(role_arn: str, account_id: str) -> bool:
-    """AssumeRoleWithSAML refuses a provider of another account than the role's (contract §3.4 step 4): so does the
-    console, whatever the role's trust policy names."""
-    name = arns.parse_role_arn(role_arn)
-    return name is not None and name.account_id == account_id
 
 
 def _answered_request(ctx: ServiceContext, verified: VerifiedAssertion, now: datetime, *, require_sp_initiated: bool, resumed: bool) -> str | None:

@@ -115,7 +115,7 @@ def admit_role(ctx: ServiceContext, verified: VerifiedAssertion, provider: SamlP
     role from a missing one."""
     tags = session_tags(verified, provider)
     name = arns.parse_role_arn(role_arn)
-    if name is None:
+    if name is None or name.account_id != provider.account_id:  # a provider speaks for its own account's roles only
         raise NOT_AUTHORIZED
     try:
         role = ctx.reads.role(name.account_id, name.name)
