@@ -98,6 +98,18 @@ def test_roles_are_unique_case_insensitively(store: SqlStore) -> None:
         store.update_role(ACCOUNT, "Missing", description="x")
 
 
+def test_permissions_boundary_uses_are_counted_per_policy(store: SqlStore) -> None:
+    account(store)
+    account(store, "222222222222")
+    boundary, other = (f"arn:aws:iam::{ACCOUNT}:policy/{name}" for name in ("Boundary", "Other"))
+    store.create_role(role("A", permissions_boundary=boundary))
+    store.create_role(role("B", permissions_boundary=boundary))
+    store.create_role(role("C", permissions_boundary=other))
+    store.create_role(role("D"))
+    store.create_role(role("E", account_id="222222222222", arn="arn:aws:iam::222222222222:role/E", permissions_boundary=boundary))
+    assert store.permissions_boundary_uses(ACCOUNT) == {boundary: 2, other: 1}
+
+
 def test_role_listing_by_path(store: SqlStore) -> None:
     account(store)
     store.create_role(role("A", path="/eng/"))

@@ -488,7 +488,7 @@ def list_attached_role_policies(ctx: ServiceContext, account_id: str, name: str)
 
 def boundary_uses(ctx: ServiceContext, account_id: str) -> Counter[str]:
     """How many roles of the account have each managed policy as their permissions boundary."""
-    return Counter(role.permissions_boundary for role in ctx.store.list_roles(account_id) if role.permissions_boundary)
+    return Counter(ctx.store.permissions_boundary_uses(account_id))
 
 
 def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:

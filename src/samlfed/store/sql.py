@@ -345,6 +345,13 @@ class SqlStore:
             ).all()
             return [self._role(db, row) for row in rows]
 
+    def permissions_boundary_uses(self, account_id: str) -> dict[str, int]:
+        """How many of the account's roles have each policy ARN as their permissions boundary (unused ones absent)."""
+        boundary = t.roles.c.permissions_boundary
+        with self._tx() as db:
+            rows = db.execute(select(boundary, func.count()).where(and_(t.roles.c.account_id == account_id, boundary.is_not(None))).group_by(boundary)).all()
+            return {arn: count for arn, count in rows}
+
     @_changes_identities
     def update_role(self, account_id: str, name: str, **changes: object) -> None:
         allowed = {"description", "max_session_duration", "trust_policy", "permissions_boundary"}
