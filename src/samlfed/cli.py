@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,13 +62,31 @@ def doctor(
         )
     except doctor_mod.DoctorUsageError as exc:
         raise usage_error(str(exc)) from None
-    if as_json:
-        typer.echo(doctor_mod.to_json(diagnosis))
-    else:
-        if isinstance(sys.stdout, io.TextIOWrapper):  # an ASCII-only output (a legacy code page) gets \xfc, not a traceback
-            sys.stdout.reconfigure(errors="backslashreplace")
-        doctor_mod.render_text(diagnosis, Console(soft_wrap=True))
-    raise typer.Exit(EXIT_VALID if diagnosis.valid else EXIT_INVALID)
+    verdict = EXIT_VALID if diagnosis.valid else EXIT_INVALID
+    try:
+        if as_json:
+            sys.stdout.write(doctor_mod.to_json(diagnosis) + "\n")
+        else:
+            if isinstance(sys.stdout, io.TextIOWrapper):  # an ASCII-only output (a legacy code page) gets \xfc, not a traceback
+                sys.stdout.reconfigure(errors="backslashreplace")
+            doctor_mod.render_text(diagnosis, _ReportConsole(soft_wrap=True))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped early (`doctor ... | head`): the verdict stands. stdout goes to /dev/null so that the
+        # interpreter's last flush at exit does not fail on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:  # a full disk, a closed descriptor: the report is lost, which the verdict must not hide
+        raise usage_error(f"cannot write the report: {exc.strerror or exc}") from None
+    raise typer.Exit(verdict)
+
+
+class _ReportConsole(Console):
+    """rich's Console ends the process with exit 1 on a broken pipe ("invalid" for the doctor); this one lets
+    the caller decide."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
 
 
 @app.command()
