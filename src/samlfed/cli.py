@@ -65,7 +65,7 @@ def doctor(
     verdict = EXIT_VALID if diagnosis.valid else EXIT_INVALID
     try:
         if as_json:
-            sys.stdout.write(doctor_mod.to_json(diagnosis) + "\n")
+            typer.echo(doctor_mod.to_json(diagnosis))  # as UTF-8 bytes, whatever the terminal encoding
         else:
             if isinstance(sys.stdout, io.TextIOWrapper):  # an ASCII-only output (a legacy code page) gets \xfc, not a traceback
                 sys.stdout.reconfigure(errors="backslashreplace")
