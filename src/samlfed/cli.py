@@ -42,7 +42,7 @@ def doctor(
     acs: Annotated[list[str] | None, typer.Option("--acs", help="also accept this ACS URL as Recipient/Destination (repeatable)")] = None,
     role_arn: Annotated[str | None, typer.Option(help="check that this role is granted (with --principal-arn)")] = None,
     principal_arn: Annotated[str | None, typer.Option(help="the saml-provider ARN of --role-arn")] = None,
-    allow_legacy_algorithms: Annotated[bool, typer.Option(help="allow RSA-SHA1, SHA-1, inclusive c14n and 1024-bit keys")] = False,
+    allow_legacy_algorithms: Annotated[bool, typer.Option(help="allow RSA-SHA1, SHA-1 digests, inclusive c14n and RSA keys of 1024-2047 bits")] = False,
     allow_response_only_signature: Annotated[bool, typer.Option(help="accept a signed Response around an unsigned Assertion")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:

@@ -45,7 +45,7 @@ def next_steps(seed: DemoSeed, base_url: str, data_dir: Path) -> str:
         f"  1. Browser: open {base_url}/console and sign in as alice at the IdP; pick a role in the chooser.",
         f"     (Or start at the IdP portal, {base_url}/idp/, and open the AWS application.)",
         "",
-        "  2. AWS CLI: assume alice's Developer role with a fresh assertion, then use the credentials.",
+        "  2. AWS CLI: assume alice's Developer role with a fresh assertion; list the account's roles with its administrator key.",
         f"       export AWS_ENDPOINT_URL={base_url} AWS_DEFAULT_REGION=us-east-1",
         f"       SAML=$({samlfed} idp assertion --idp-dir {idp_dir} --user alice --public-url {base_url})",
         f"       {aws} sts assume-role-with-saml --role-arn {role_arn(dev, 'Developer')} \\",

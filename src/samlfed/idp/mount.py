@@ -21,6 +21,8 @@ def config_path(idp_dir: Path) -> Path:
 def identity_provider(settings: Settings) -> IdentityProvider:
     """The IdP of these settings; a missing configuration file is created empty (no users, no applications)."""
     directory = settings.idp_directory()
+    if settings.idp_dir is None:  # DATA_DIR/idp: a data directory made here is as owner-only as `serve` makes it
+        directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = config_path(directory)
     if not path.exists():
