@@ -318,6 +318,65 @@ def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> N
     typer.echo(f"active key: {ring.active} ({len(ring.keys)} keys in the ring)")
 
 
+def _when(moment: datetime | None) -> str | None:
+    from .timestamps import aws_timestamp
+
+    return aws_timestamp(moment) if moment else None
+
+
+@keyring_app.command("list")
+def keys_list(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """List the ring's keys (never their material): creation, the active one, from when each can be retired."""
+    from .sts.ring_keys import list_ring_keys
+
+    keys = list_ring_keys(_context(data_dir, database_url))
+    if as_json:
+        rows = [{"KeyId": k.key_id, "CreatedAt": _when(k.created_at), "Active": k.active, "SupersededAt": _when(k.superseded_at), "RetirableAt": _when(k.retirable_at)} for k in keys]
+        typer.echo(json.dumps({"Keys": rows}))
+        return
+    if not keys:
+        typer.echo("no keys yet: the first server start (or samlfed keys rotate) creates the ring")
+    for k in keys:
+        status = "active" if k.active else f"retirable from {_when(k.retirable_at)}" if k.retirable_at else "not replaced yet"
+        typer.echo(f"{k.key_id}  created {_when(k.created_at)}  {status}")
+
+
+@keyring_app.command("retire")
+def keys_retire(
+    key_id: Annotated[str, typer.Argument(help="the key id, as `samlfed keys list` shows it")],
+    force: Annotated[bool, typer.Option("--force", help="retire it even though sessions sealed with it may still be valid")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Remove a key from the ring: everything sealed with it stops working, on every node within a minute."""
+    from datetime import timedelta
+
+    from .sts.ring_keys import RetireRefused, retire_ring_key
+
+    ctx = _context(data_dir, database_url)
+    now = datetime.now(UTC)
+    try:
+        retired = retire_ring_key(ctx, key_id, force=force, now=now)
+    except RetireRefused as exc:
+        raise usage_error(str(exc)) from None
+    breaks_until = retired.retirable_at if retired.retirable_at and retired.retirable_at > now else None
+    everywhere = now + timedelta(seconds=ctx.ring_refresh_seconds)
+    if as_json:
+        typer.echo(json.dumps({"KeyId": key_id, "Retired": True, "BreaksSessionsValidUntil": _when(breaks_until), "AllNodesBy": _when(everywhere)}))
+        return
+    typer.echo(f"retired key {key_id}; every node stops accepting it by {_when(everywhere)}")
+    if breaks_until:
+        typer.echo(
+            f"forced: credentials sealed with it (which may be valid until {_when(breaks_until)}), the console sessions and "
+            "sign-in tokens made from them and the sessions chained from them stop working now",
+        )
+
+
 app.add_typer(idp_cli, name="idp")
 app.command("demo")(demo_command)
 app.command("console-url")(console_url)

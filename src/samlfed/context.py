@@ -13,6 +13,7 @@ from .saml import ValidationSettings
 from .store import ServerKey, SqlStore
 from .store.read_cache import ReadCache
 from .sts.credentials import KeyRing, OpenedSession, UnknownRingKey, open_session
+from .sts.ring_keys import active_key_id
 
 
 def utc_now() -> datetime:
@@ -72,8 +73,7 @@ class ServiceContext:
             self.store.add_first_server_key(self._sealed(ring, ring.active))
             stored = self.store.list_server_keys()
         keys = {k.key_id: self.master.unseal(k.sealed_key, context=f"server key {k.key_id}") for k in stored}
-        active = next((k.key_id for k in reversed(stored) if k.active), stored[-1].key_id)
-        return KeyRing(keys, active)
+        return KeyRing(keys, active_key_id(stored))
 
     def rotate_key_ring(self) -> KeyRing:
         with self._ring_lock:

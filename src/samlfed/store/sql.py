@@ -530,6 +530,16 @@ class SqlStore:
             _insert_server_key(db, key)
         return True
 
+    def delete_server_key(self, key_id: str) -> None:
+        """Remove a key from the ring; never the active one (Conflict), checked in the deleting statement itself."""
+        keys = t.server_keys.c
+        with self._tx() as db:
+            if db.execute(delete(t.server_keys).where(keys.key_id == key_id, keys.active.is_(False))).rowcount == 1:
+                return
+            if db.execute(select(keys.key_id).where(keys.key_id == key_id)).first() is None:
+                raise NotFound(f"server key {key_id}")
+            raise Conflict(f"server key {key_id} is the active key")
+
     def oldest_access_key(self) -> AccessKey | None:
         with self._tx() as db:
             row = db.execute(select(t.access_keys).order_by(t.access_keys.c.created_at, t.access_keys.c.access_key_id).limit(1)).first()
