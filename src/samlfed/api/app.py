@@ -1,4 +1,5 @@
-"""The HTTP edge: the AWS query protocol on `POST /` (and GET), STS and IAM on one port, plus `/healthz`.
+"""The HTTP edge: the AWS query protocol on `POST /` (and GET), STS and IAM on one port, plus `/healthz` and
+`/readyz`.
 
 `QueryApi` is a bare ASGI app rather than a Starlette route: every AssumeRoleWithSAML comes through here, and
 Starlette's middleware stack, Request and Response objects cost more per request than all of the protocol
@@ -24,6 +25,7 @@ from . import handlers
 from .auth import Session, authenticate
 from .iam_access import authorize_iam_call
 from .protocol import MAX_BODY_BYTES, QueryRequest, parse_query
+from .readiness import Readiness, readiness_route
 from .sigv4 import HttpRequest
 from .xml import render_error, render_result
 
@@ -143,14 +145,16 @@ class QueryApi:
             return render_error(service, error, request_id), 500
 
 
-def health_routes() -> list[BaseRoute]:
+def health_routes(ctx: ServiceContext) -> list[BaseRoute]:
+    """Liveness (`/healthz`, no database) and readiness (`/readyz`, one query)."""
+
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
 
-    return [Route("/healthz", healthz, methods=["GET"])]
+    return [Route("/healthz", healthz, methods=["GET"]), readiness_route(Readiness(ctx.store.ping))]
 
 
 def build_app(ctx: ServiceContext, routes: list[BaseRoute] | None = None) -> QueryApi:
-    """The query API in front of a Starlette app for `/healthz` and `routes` (the server adds the console, the
-    authorization API and the IdP there)."""
-    return QueryApi(ctx, Starlette(routes=[*health_routes(), *(routes or [])]))
+    """The query API in front of a Starlette app for `/healthz`, `/readyz` and `routes` (the server adds the
+    console, the authorization API and the IdP there)."""
+    return QueryApi(ctx, Starlette(routes=[*health_routes(ctx), *(routes or [])]))

@@ -180,6 +180,15 @@ class SqlStore:
             raise StoreUnavailable(f"cannot open the database {_describe(url)}: {_reason(exc)}") from exc
         return cls(engine)
 
+    def ping(self) -> None:
+        """One trivial read of samlfed's own schema, for readiness probes; StoreUnavailable with the driver's reason
+        when the database does not answer it."""
+        try:
+            with self.engine.connect() as db:
+                db.exec_driver_sql("SELECT version_num FROM alembic_version")
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(f"the database does not answer: {_reason(exc)}") from exc
+
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
         with self.engine.begin() as connection:
