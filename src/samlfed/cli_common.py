@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
 """128 + SIGINT, as shells report a command ended by Ctrl-C."""
+ForwardedAllowIps = Annotated[str | None, typer.Option(
+    "--forwarded-allow-ips",
+    help="reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: IPs or CIDRs, comma-separated; default none (SAMLFED_FORWARDED_ALLOW_IPS)",
+)]
 
 
 def usage_error(message: str) -> typer.Exit:

@@ -6,6 +6,7 @@ Each value is checked where it comes from, so that an error names the file, the 
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import tomllib
@@ -46,6 +47,9 @@ class Settings:
     """With exactly one role, the chooser submits itself in browsers (scrapers still see the markup)."""
     sign_authn_requests: bool = True
     """Sign console AuthnRequests with the SP key published in /saml/metadata."""
+    forwarded_allow_ips: tuple[str, ...] = ()
+    """The reverse proxies (addresses, CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed; with
+    none, the TCP peer is the client and the connection's scheme the scheme (aws:SourceIp, aws:SecureTransport)."""
 
     @classmethod
     def from_env(cls, *, config: Path | None = None, **overrides: object) -> Settings:
@@ -115,6 +119,7 @@ class Settings:
         env["SAMLFED_REQUIRE_SP_INITIATED"] = "1" if self.require_sp_initiated else "0"
         env["SAMLFED_CONSOLE_AUTO_SIGN_IN"] = "1" if self.console_auto_sign_in else "0"
         env["SAMLFED_SIGN_AUTHN_REQUESTS"] = "1" if self.sign_authn_requests else "0"
+        env["SAMLFED_FORWARDED_ALLOW_IPS"] = ",".join(self.forwarded_allow_ips)
         return env
 
 
@@ -122,7 +127,7 @@ _KINDS: dict[str, str] = {
     "data_dir": "path", "database_url": "text", "host": "host", "port": "port", "workers": "count", "public_url": "url",
     "strict_replay": "flag", "identity_cache_seconds": "seconds", "with_idp": "flag", "idp_dir": "path",
     "sp_entity_id": "text", "console_provider": "text", "require_sp_initiated": "flag", "console_auto_sign_in": "flag",
-    "sign_authn_requests": "flag",
+    "sign_authn_requests": "flag", "forwarded_allow_ips": "proxies",
 }
 _OPTIONAL = {"data_dir", "database_url", "public_url", "idp_dir", "console_provider"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -131,6 +136,7 @@ _EXPECTED = {
     "count": "a whole number of at least 1", "seconds": "a number of seconds from 0 to 60",
     "host": "a host name or address (an empty one would listen on every interface)",
     "url": "an http:// or https:// URL, in lower case, with a host and no path, query or fragment",
+    "proxies": "IP addresses or CIDR networks separated by commas, such as 10.0.0.5,192.168.10.0/24 (empty: none)",
 }
 assert set(_KINDS) == {f.name for f in fields(Settings)}
 
@@ -150,6 +156,8 @@ def _checked(name: str, value: object, source: str) -> object:
         return value
     if kind == "flag" and isinstance(value, bool):
         return value
+    if kind == "proxies" and (proxies := _proxies(value)) is not None:
+        return proxies
     if isinstance(value, bool):
         pass  # a bool is an int to Python, never a number here
     elif kind == "port" and isinstance(value, int) and 1 <= value <= 65535:
@@ -174,6 +182,24 @@ def _is_root_url(text: str) -> bool:
         return False
     plain = text.isascii() and text.isprintable() and not any(mark in text for mark in " ?#")
     return plain and text.startswith(("http://", "https://")) and bool(parts.hostname) and parts.username is None and parts.path in ("", "/")
+
+
+def _proxies(value: object) -> tuple[str, ...] | None:
+    """Trusted proxy addresses and networks, normalized, from "a, b/24" (or a TOML list); None unless every entry is
+    one. uvicorn would take a mistyped entry for a literal host name that never matches, and "*" for every peer."""
+    if isinstance(value, str):
+        value = value.split(",") if value.strip() else []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(entry, str) for entry in value):
+        return None
+    try:
+        return tuple(_proxy(entry.strip()) for entry in value)
+    except ValueError:
+        return None
+
+
+def _proxy(entry: str) -> str:
+    """One address or network in its canonical spelling; ValueError if it is neither (or a network has host bits)."""
+    return str(ipaddress.ip_network(entry) if "/" in entry else ipaddress.ip_address(entry))
 
 
 def _from_text(name: str, text: str, source: str) -> object:

@@ -8,6 +8,7 @@ import os
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from starlette.routing import BaseRoute, Mount
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -107,6 +108,14 @@ def configure_logging() -> None:
     # No format here names a thread or process; not collecting them saves 8 µs of every audit line (the
     # logging HOWTO's "Optimization" section).
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy-header options, from the settings only: uvicorn otherwise believes X-Forwarded-For and
+    X-Forwarded-Proto from 127.0.0.1 (or its FORWARDED_ALLOW_IPS variable), which would let any local process choose
+    the aws:SourceIp and aws:SecureTransport that policies see."""
+    trusted = list(settings.forwarded_allow_ips)
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
 
 
 def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> QueryApi:

@@ -137,7 +137,10 @@ def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, re
         raise ValidationFailed(parameter_violations(role_arn, principal_arn, assertion, duration, policy, policy_arns))
     assumed = assume_role_with_saml(
         ctx,
-        AssumeRoleWithSamlRequest(role_arn, principal_arn, assertion, duration_seconds=duration, policy=policy, policy_arns=policy_arns),
+        AssumeRoleWithSamlRequest(
+            role_arn, principal_arn, assertion, duration_seconds=duration, policy=policy, policy_arns=policy_arns,
+            source_ip=request.source_ip, secure_transport=request.secure_transport,
+        ),
     )
     credentials, response, claims = assumed.credentials, assumed.verified.response, assumed.verified.claims
     return {
@@ -176,7 +179,7 @@ def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: Que
     chained = assume_role(ctx, caller.claims, AssumeRoleRequest(
         role_arn=role_arn, session_name=session_name, duration_seconds=_integer(request, "DurationSeconds"),
         policy=request.params.get("Policy"), policy_arns=tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",))),
-        external_id=request.params.get("ExternalId"),
+        external_id=request.params.get("ExternalId"), source_ip=request.source_ip, secure_transport=request.secure_transport,
     ))
     credentials = chained.credentials
     claims = credentials.claims

@@ -22,6 +22,10 @@ class QueryRequest:
     action: str
     version: str
     params: dict[str, str]
+    source_ip: str | None = None
+    """The client's address (after trusted proxies): aws:SourceIp."""
+    secure_transport: bool | None = None
+    """Whether the client used HTTPS (after trusted proxies): aws:SecureTransport."""
 
     def member_list(self, name: str) -> list[str]:
         """`Name.member.1`, `Name.member.2`, … in order, stopping at the first gap (botocore never leaves one)."""
@@ -68,8 +72,11 @@ def form_pairs(source: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def parse_query(body: bytes, query_string: str, content_type: str | None) -> QueryRequest:
-    """Parse a query-protocol request from its body (POST) and query string (GET or presigned)."""
+def parse_query(
+    body: bytes, query_string: str, content_type: str | None, *, source_ip: str | None = None, secure_transport: bool | None = None,
+) -> QueryRequest:
+    """Parse a query-protocol request from its body (POST) and query string (GET or presigned); the connection's
+    `source_ip` and `secure_transport` ride along for the policies that condition on them."""
     if len(body) > MAX_BODY_BYTES:
         raise ServiceError("ValidationError", "Request body is too large", 413)
     params: dict[str, str] = {}
@@ -94,4 +101,4 @@ def parse_query(body: bytes, query_string: str, content_type: str | None) -> Que
     version = params.pop("Version", "")
     if not action:
         raise ServiceError("MissingAction", "Missing Action", 400)
-    return QueryRequest(action, version, params)
+    return QueryRequest(action, version, params, source_ip, secure_transport)

@@ -43,6 +43,8 @@ class AssumeRoleWithSamlRequest:
     duration_seconds: int | None = None
     policy: str | None = None
     policy_arns: tuple[str, ...] = ()
+    source_ip: str | None = None
+    secure_transport: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
         raise ServiceError("InvalidIdentityToken", "Specified provider doesn't exist.") from None
 
     verified = _validate(ctx, request, provider, now)
-    admitted = admit_role(ctx, verified, provider, request.role_arn, now)
+    admitted = admit_role(ctx, verified, provider, request.role_arn, now, source_ip=request.source_ip, secure_transport=request.secure_transport)
     role, tags = admitted.role, admitted.tags
     if request.duration_seconds is not None and request.duration_seconds > role.max_session_duration:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
@@ -108,11 +110,15 @@ class AdmittedRole:
     context: dict[str, list[str]]
 
 
-def admit_role(ctx: ServiceContext, verified: VerifiedAssertion, provider: SamlProvider, role_arn: str, now: datetime) -> AdmittedRole:
+def admit_role(
+    ctx: ServiceContext, verified: VerifiedAssertion, provider: SamlProvider, role_arn: str, now: datetime, *,
+    source_ip: str | None = None, secure_transport: bool | None = None,
+) -> AdmittedRole:
     """Steps 22-23 of the contract: the role exists (same answer if not) and its trust policy allows every needed action.
 
     The mapped session tags (step 20) are checked first, whatever the role: their error must not tell an existing
-    role from a missing one."""
+    role from a missing one. `source_ip` and `secure_transport` are the request's aws:SourceIp and aws:SecureTransport,
+    which AWS puts in every request context, so that a trust policy can admit federation from known networks only."""
     tags = session_tags(verified, provider)
     name = arns.parse_role_arn(role_arn)
     if name is None or name.account_id != provider.account_id:  # a provider speaks for its own account's roles only
@@ -124,6 +130,10 @@ def admit_role(ctx: ServiceContext, verified: VerifiedAssertion, provider: SamlP
     if role.arn != role_arn:  # role names are unique case-insensitively; ARNs compare exactly
         raise NOT_AUTHORIZED
     context = _trust_context(verified, provider, tags, now)
+    if source_ip:
+        context["aws:sourceip"] = [source_ip]
+    if secure_transport is not None:
+        context["aws:securetransport"] = ["true" if secure_transport else "false"]
     _authorize(role, provider.arn, context, tags=bool(tags), source_identity=verified.claims.source_identity is not None)
     return AdmittedRole(role, provider, verified, tags, context)
 

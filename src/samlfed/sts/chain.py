@@ -36,6 +36,8 @@ class AssumeRoleRequest:
     policy: str | None = None
     policy_arns: tuple[str, ...] = ()
     external_id: str | None = None
+    source_ip: str | None = None
+    secure_transport: bool | None = None
 
 
 _SESSION_NAME = (re.compile(r"[\w+=,.@-]*", re.ASCII), "[\\w+=,.@-]*")
@@ -73,7 +75,7 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
         raise denied from None
     if role.arn != request.role_arn or not _caller_role_current(ctx, caller):
         raise denied
-    permissions = session_permissions(ctx, caller)
+    permissions = session_permissions(ctx, caller, source_ip=request.source_ip, secure_transport=request.secure_transport)
     permissions.context["sts:rolesessionname"] = [request.session_name]
     if request.external_id is not None:  # what a trust policy's sts:ExternalId condition compares
         permissions.context["sts:externalid"] = [request.external_id]
