@@ -14,6 +14,7 @@ from .store import ServerKey, SqlStore
 from .store.read_cache import ReadCache
 from .sts.credentials import KeyRing, OpenedSession, UnknownRingKey, open_session
 from .sts.ring_keys import active_key_id
+from .sts.role_use import RoleUseRecorder
 
 
 def utc_now() -> datetime:
@@ -36,6 +37,7 @@ class ServiceContext:
     identity_cache_seconds: float = 1.0
     """How long sign-ins may use this node's copy of a provider or role row (0: read the store every time)."""
     _reads: ReadCache | None = None
+    _role_uses: RoleUseRecorder | None = None
     _ring: KeyRing | None = None
     _ring_loaded: float = 0.0
     _ring_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -46,6 +48,13 @@ class ServiceContext:
         if self._reads is None:
             self._reads = ReadCache(self.store, self.identity_cache_seconds)
         return self._reads
+
+    @property
+    def role_uses(self) -> RoleUseRecorder:
+        """Where successful assumptions of a role are recorded, throttled per role (sts/role_use.py)."""
+        if self._role_uses is None:
+            self._role_uses = RoleUseRecorder(self.store)
+        return self._role_uses
 
     def key_ring(self, *, reload: bool = False) -> KeyRing:
         """The session-token key ring, created on first start; re-read periodically, and on `reload` (a token names

@@ -25,6 +25,8 @@ class Administrator:
 class Session:
     claims: SessionClaims
     access_key_id: str
+    region: str
+    """The region the request's signature is scoped to (verified with the signature)."""
 
 
 Caller = Administrator | Session
@@ -47,7 +49,7 @@ def authenticate(ctx: ServiceContext, request: sigv4.HttpRequest, *, service: st
         if now.timestamp() >= session.claims.expires_at:
             raise EXPIRED_TOKEN
         sigv4.verify(request, claim, session.secret_access_key, now)
-        return Session(session.claims, claim.access_key_id)
+        return Session(session.claims, claim.access_key_id, claim.region)
     if claim.session_token:  # a long-term key with a token (a stale AWS_SESSION_TOKEN): AWS refuses the pair
         raise INVALID_TOKEN
     found = admin_secret(ctx, claim.access_key_id)

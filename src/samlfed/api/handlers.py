@@ -14,7 +14,7 @@ from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed, null_violation
 from ..iam import service as iam
 from ..iam.simulate import ContextEntry, simulate_custom, simulate_principal
-from ..store import ManagedPolicy, Role, SamlProvider, Tag
+from ..store import ManagedPolicy, Role, RoleLastUsed, SamlProvider, Tag
 from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from ..sts.chain import AssumeRoleRequest, assume_role
 from ..sts.parameters import parameter_violations
@@ -180,7 +180,7 @@ def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: Que
         role_arn=role_arn, session_name=session_name, duration_seconds=_integer(request, "DurationSeconds"),
         policy=request.params.get("Policy"), policy_arns=tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",))),
         external_id=request.params.get("ExternalId"), source_ip=request.source_ip, secure_transport=request.secure_transport,
-    ))
+    ), region=caller.region)
     credentials = chained.credentials
     claims = credentials.claims
     return {
@@ -285,9 +285,15 @@ def create_role(ctx: ServiceContext, caller: Caller | None, request: QueryReques
     return {"Role": _role(role)}
 
 
+def _last_used(use: RoleLastUsed | None) -> dict[str, Any]:
+    """GetRole's RoleLastUsed: empty (`<RoleLastUsed/>`) for a role never used, as AWS answers."""
+    return {} if use is None else {"LastUsedDate": use.used_at, "Region": use.region}
+
+
 def get_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (name,) = _required(request, "RoleName")
-    return {"Role": _role(iam.get_role(ctx, _account(caller), name))}
+    role = iam.get_role(ctx, _account(caller), name)
+    return {"Role": {**_role(role), "RoleLastUsed": _last_used(iam.role_last_used(ctx, role))}}
 
 
 def delete_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:

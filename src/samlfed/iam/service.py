@@ -17,7 +17,19 @@ from ..policy import MalformedPolicy, parse_policy
 from ..saml import MetadataError
 from ..saml.aws_claims import is_valid_tag_key, is_valid_tag_value
 from ..saml.metadata import IdpMetadata, parse_metadata
-from ..store import AccessKey, Account, AlreadyExists, Conflict, LimitReached, ManagedPolicy, NotFound, Role, SamlProvider, Tag
+from ..store import (
+    AccessKey,
+    Account,
+    AlreadyExists,
+    Conflict,
+    LimitReached,
+    ManagedPolicy,
+    NotFound,
+    Role,
+    RoleLastUsed,
+    SamlProvider,
+    Tag,
+)
 from . import arns, ids
 
 PROVIDER_NAME = re.compile(r"[\w._-]+", re.ASCII)
@@ -230,6 +242,11 @@ def create_role(
 
 def get_role(ctx: ServiceContext, account_id: str, name: str) -> Role:
     return _role_call(lambda: ctx.store.get_role(account_id, name), name)
+
+
+def role_last_used(ctx: ServiceContext, role: Role) -> RoleLastUsed | None:
+    """When and where `role` was last assumed (recorded by sts/role_use.py); None if never."""
+    return ctx.store.get_role_last_used(role.role_id)
 
 
 def delete_role(ctx: ServiceContext, account_id: str, name: str) -> None:

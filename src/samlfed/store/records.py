@@ -88,6 +88,14 @@ class Role:
 
 
 @dataclass(frozen=True)
+class RoleLastUsed:
+    """When and in which region a role was last assumed (IAM's `RoleLastUsed`)."""
+
+    used_at: datetime
+    region: str
+
+
+@dataclass(frozen=True)
 class ManagedPolicy:
     arn: str
     account_id: str

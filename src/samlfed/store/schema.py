@@ -99,6 +99,16 @@ role_policies = Table(
     ForeignKeyConstraint(["account_id", "role_name_lower"], **_role_fk),
 )
 
+role_last_used = Table(
+    "role_last_used",
+    metadata,
+    # A table of its own, not columns of `roles`: recording a sign-in never updates (or waits on) the role's row.
+    # Keyed by role ID: a role deleted and created again under the same name starts with no last use.
+    Column("role_id", String(32), ForeignKey("roles.role_id", ondelete="CASCADE"), primary_key=True),
+    Column("last_used_date", DateTime(timezone=True), nullable=False),
+    Column("region", String(32), nullable=False),
+)
+
 managed_policies = Table(
     "managed_policies",
     metadata,

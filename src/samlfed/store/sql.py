@@ -11,12 +11,15 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import Concatenate, ParamSpec, TypeVar
 
 from alembic.util.exc import CommandError
 from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, func, insert, make_url, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.sql import Executable
 
 from . import schema as t
 from .locking import exclusive
@@ -30,6 +33,7 @@ from .records import (
     ManagedPolicy,
     NotFound,
     Role,
+    RoleLastUsed,
     SamlProvider,
     ServerKey,
     StoreUnavailable,
@@ -50,6 +54,24 @@ _ROLE_TAGS = (
 )
 _PROVIDER_TAGS = select(t.provider_tags).where(t.provider_tags.c.arn == bindparam("arn")).order_by(t.provider_tags.c.key_lower)
 _POLICY_BY_ARN = select(t.managed_policies).where(t.managed_policies.c.arn == bindparam("arn"))
+_ROLE_LAST_USED = select(t.role_last_used).where(t.role_last_used.c.role_id == bindparam("role_id"))
+
+
+def _role_use_upsert(dialect: ModuleType) -> Executable:
+    """Insert a role's last use, or move the recorded one forward: one statement, so that nodes recording the same
+    role at once neither collide nor need a lock. A use older than the recorded one (a node that wrote late)
+    changes nothing."""
+    table = t.role_last_used
+    statement = dialect.insert(table).values(role_id=bindparam("role_id"), last_used_date=bindparam("used_at"), region=bindparam("region"))
+    newer = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.role_id],
+        set_={"last_used_date": newer.last_used_date, "region": newer.region},
+        where=table.c.last_used_date < newer.last_used_date,
+    )
+
+
+_ROLE_USE_UPSERTS = {"sqlite": _role_use_upsert(sqlite), "postgresql": _role_use_upsert(postgresql)}
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -441,6 +463,21 @@ class SqlStore:
             description=row.description, permissions_boundary=row.permissions_boundary,
             tags=tuple(Tag(tag.key, tag.value) for tag in tags),
         )
+
+    def record_role_use(self, role_id: str, used_at: datetime, region: str) -> None:
+        """Record that the role was assumed at `used_at` in `region` (kept when it is later than the recorded use);
+        NotFound when no role has that ID (deleted since)."""
+        try:
+            with self._tx() as db:
+                db.execute(_ROLE_USE_UPSERTS[db.dialect.name], {"role_id": role_id, "used_at": used_at, "region": region})
+        except IntegrityError:
+            raise NotFound(f"role {role_id}") from None
+
+    def get_role_last_used(self, role_id: str) -> RoleLastUsed | None:
+        """The role's last recorded use; None when it has none."""
+        with self._tx() as db:
+            row = db.execute(_ROLE_LAST_USED, {"role_id": role_id}).one_or_none()
+        return None if row is None else RoleLastUsed(_aware(row.last_used_date), row.region)
 
     # --- managed policies ----------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from ..store import NotFound, Role, SamlProvider
 from ..timestamps import aws_timestamp
 from .credentials import SessionClaims, TemporaryCredentials, issue
 from .parameters import check_session_policy_plaintext, parameter_violations
+from .role_use import DEFAULT_REGION
 from .saml_context import persisted, saml_context
 
 log = logging.getLogger("samlfed.sts")
@@ -142,7 +143,8 @@ def mint(
     ctx: ServiceContext, admitted: AdmittedRole, lifetime: int, now: datetime, *,
     session_policy: str | None = None, policy_arns: tuple[str, ...] = (),
 ) -> TemporaryCredentials:
-    """Temporary credentials for an admitted role, valid `lifetime` seconds from `now`."""
+    """Temporary credentials for an admitted role, valid `lifetime` seconds from `now`; records the role's use
+    (sign-ins are unsigned, so in the default region)."""
     claims, role = admitted.verified.claims, admitted.role
     session = SessionClaims(
         account_id=role.account_id, role_arn=role.arn, role_id=role.role_id, session_name=claims.role_session_name,
@@ -150,7 +152,9 @@ def mint(
         tags=admitted.tags, transitive_tag_keys=list(claims.transitive_tag_keys),
         session_policy=session_policy, policy_arns=list(policy_arns), saml=persisted(admitted.context),
     )
-    return issue(ctx.key_ring(), session)
+    credentials = issue(ctx.key_ring(), session)
+    ctx.role_uses.record(role, now, DEFAULT_REGION)
+    return credentials
 
 
 @lru_cache(maxsize=256)

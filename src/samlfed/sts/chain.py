@@ -23,6 +23,7 @@ from ..store import NotFound, Role
 from .assume import check_session_policies, packed_policy_size, trust_document
 from .credentials import SessionClaims, TemporaryCredentials, issue
 from .parameters import arn_violations, check_session_policy_plaintext, duration_violations, session_policy_violations, string_violations
+from .role_use import DEFAULT_REGION
 
 log = logging.getLogger("samlfed.sts")
 CHAINED_LIMIT = 3600
@@ -62,7 +63,8 @@ class ChainedRole:
     """Percentage of the packed-size budget the session policies and the carried session tags use (None: neither)."""
 
 
-def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleRequest) -> ChainedRole:
+def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleRequest, *, region: str = DEFAULT_REGION) -> ChainedRole:
+    """`region`: the one the request was signed for, recorded as where the role was last used."""
     _check(request)
     now = ctx.clock()
     denied = ServiceError("AccessDenied", f"User: {caller.assumed_role_arn} is not authorized to perform: sts:AssumeRole on resource: {request.role_arn}", 403)
@@ -94,8 +96,10 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
         tags=transitive, transitive_tag_keys=list(transitive),
         session_policy=request.policy, policy_arns=list(request.policy_arns), chained=True, saml=dict(caller.saml),
     )
+    credentials = issue(ctx.key_ring(), claims)
+    ctx.role_uses.record(role, now, region)
     log.info("AssumeRole allowed caller=%s role=%s", caller.assumed_role_arn, role.arn)
-    return ChainedRole(issue(ctx.key_ring(), claims), packed_size)
+    return ChainedRole(credentials, packed_size)
 
 
 def _transitive_tags(caller: SessionClaims) -> dict[str, str]:

@@ -1,0 +1,134 @@
+"""IAM's RoleLastUsed in the store and its per-node write throttle, on every backend (see conftest.py)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select, text
+from test_store import ACCOUNT, NOW, account, role
+
+from samlfed.store import NotFound, RoleLastUsed, SqlStore, schema
+from samlfed.sts.role_use import RoleUseRecorder
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def seeded(store: SqlStore) -> SqlStore:
+    account(store)
+    store.create_role(role())
+    return store
+
+
+def role_id(store: SqlStore, name: str = "Developer") -> str:
+    return store.get_role(ACCOUNT, name).role_id
+
+
+def last_use_rows(store: SqlStore) -> int:
+    with store.engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(schema.role_last_used)).scalar_one()
+
+
+def test_the_migrations_create_what_the_schema_declares(store: SqlStore) -> None:
+    with store.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), schema.metadata) == []
+
+
+def test_a_role_never_used_has_no_last_use(seeded: SqlStore) -> None:
+    assert seeded.get_role_last_used(role_id(seeded)) is None
+
+
+def test_a_use_is_recorded_and_only_a_later_one_replaces_it(seeded: SqlStore) -> None:
+    rid = role_id(seeded)
+    seeded.record_role_use(rid, NOW, "us-east-1")
+    assert seeded.get_role_last_used(rid) == RoleLastUsed(NOW, "us-east-1")
+    seeded.record_role_use(rid, NOW - timedelta(seconds=30), "eu-west-1")  # another node, writing late
+    assert seeded.get_role_last_used(rid) == RoleLastUsed(NOW, "us-east-1")
+    seeded.record_role_use(rid, NOW + timedelta(minutes=5), "eu-west-1")
+    assert seeded.get_role_last_used(rid) == RoleLastUsed(NOW + timedelta(minutes=5), "eu-west-1")
+    assert last_use_rows(seeded) == 1
+
+
+def test_recording_a_use_of_no_role_is_not_found(seeded: SqlStore) -> None:
+    with pytest.raises(NotFound):
+        seeded.record_role_use("AROANOSUCHROLE0000000", NOW, "us-east-1")
+    assert last_use_rows(seeded) == 0
+
+
+def test_deleting_a_role_deletes_its_last_use_and_a_new_role_of_that_name_starts_unused(seeded: SqlStore) -> None:
+    old = role_id(seeded)
+    seeded.record_role_use(old, NOW, "us-east-1")
+    seeded.delete_role(ACCOUNT, "Developer")
+    assert last_use_rows(seeded) == 0 and seeded.get_role_last_used(old) is None
+    seeded.create_role(role(role_id="AROANEWDEVELOPER00000"))
+    assert seeded.get_role_last_used(role_id(seeded)) is None
+
+
+def test_other_role_writes_keep_the_last_use(seeded: SqlStore) -> None:
+    rid = role_id(seeded)
+    seeded.record_role_use(rid, NOW, "us-east-1")
+    seeded.update_role(ACCOUNT, "Developer", description="changed")
+    assert seeded.get_role_last_used(rid) == RoleLastUsed(NOW, "us-east-1")
+
+
+def test_a_node_writes_a_roles_use_at_most_once_per_interval(seeded: SqlStore) -> None:
+    clock = Clock()
+    recorder = RoleUseRecorder(seeded, 60.0, clock)
+    developer = seeded.get_role(ACCOUNT, "Developer")
+    recorder.record(developer, NOW, "us-east-1")
+    clock.now += 59
+    recorder.record(developer, NOW + timedelta(seconds=59), "eu-west-1")
+    assert seeded.get_role_last_used(developer.role_id) == RoleLastUsed(NOW, "us-east-1")
+    clock.now += 1
+    recorder.record(developer, NOW + timedelta(seconds=60), "eu-west-1")
+    assert seeded.get_role_last_used(developer.role_id) == RoleLastUsed(NOW + timedelta(seconds=60), "eu-west-1")
+
+
+def test_the_throttle_is_per_role(seeded: SqlStore) -> None:
+    seeded.create_role(role("Operator"))
+    recorder = RoleUseRecorder(seeded, 60.0, Clock())
+    developer, operator = seeded.get_role(ACCOUNT, "Developer"), seeded.get_role(ACCOUNT, "Operator")
+    recorder.record(developer, NOW, "us-east-1")
+    recorder.record(operator, NOW, "us-east-1")
+    assert seeded.get_role_last_used(operator.role_id) == RoleLastUsed(NOW, "us-east-1")
+
+
+def test_past_its_bound_the_throttle_starts_over(seeded: SqlStore) -> None:
+    recorder = RoleUseRecorder(seeded, 60.0, Clock(), max_entries=2)
+    developer = seeded.get_role(ACCOUNT, "Developer")
+    recorder.record(developer, NOW, "us-east-1")
+    recorder.record(role("Gone"), NOW, "us-east-1")  # no such role: nothing written, but it takes a place
+    recorder.record(role("AlsoGone"), NOW, "us-east-1")  # the third place: the throttle forgets the first two
+    recorder.record(developer, NOW + timedelta(seconds=1), "eu-west-1")
+    assert seeded.get_role_last_used(developer.role_id) == RoleLastUsed(NOW + timedelta(seconds=1), "eu-west-1")
+
+
+def test_a_failed_write_is_logged_never_raised_and_tried_again_next_use(seeded: SqlStore, caplog: pytest.LogCaptureFixture) -> None:
+    developer = seeded.get_role(ACCOUNT, "Developer")
+    with seeded.engine.begin() as connection:  # the database refuses every write of a last use
+        connection.execute(text("DROP TABLE role_last_used"))
+    recorder = RoleUseRecorder(seeded, 60.0, Clock())
+    with caplog.at_level(logging.WARNING, logger="samlfed.sts"):
+        recorder.record(developer, NOW, "us-east-1")
+        recorder.record(developer, NOW, "us-east-1")  # within the interval, yet tried again: nothing was written
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    expected = {"sqlite": "OperationalError", "postgresql": "ProgrammingError"}[seeded.engine.dialect.name]  # "no such table"
+    assert warnings == [f"role last use not recorded role={developer.arn} error={expected}"] * 2
+
+
+def test_a_role_deleted_before_its_use_is_written_is_no_warning(seeded: SqlStore, caplog: pytest.LogCaptureFixture) -> None:
+    developer = seeded.get_role(ACCOUNT, "Developer")
+    seeded.delete_role(ACCOUNT, "Developer")
+    with caplog.at_level(logging.WARNING, logger="samlfed.sts"):
+        RoleUseRecorder(seeded, 60.0, Clock()).record(developer, NOW, "us-east-1")
+    assert caplog.records == [] and last_use_rows(seeded) == 0
