@@ -116,11 +116,13 @@ _ROLE_HINT = (
 def make_offer(
     ctx: ServiceContext, saml_response: str, now: datetime, *,
     require_sp_initiated: bool = False, only_provider_uuid: str | None = None, resumed: bool = False,
+    source_ip: str | None = None, secure_transport: bool | None = None,
 ) -> SignInOffer:
     """Validate `saml_response` against each provider its roles name; keep the roles that admit the user.
 
     `resumed` marks a response replayed from the user's own console session (switch role): its request was
-    already used once, legitimately.
+    already used once, legitimately. `source_ip` and `secure_transport` are the browser's, for trust policies
+    that condition on aws:SourceIp or aws:SecureTransport (as AssumeRoleWithSAML gives them).
     """
     verified_by: list[tuple[SamlProvider, VerifiedAssertion]] = []
     first_failure: SignInRefused | None = None
@@ -152,7 +154,9 @@ def make_offer(
             if pair.provider_arn != provider.arn or pair.role_arn in admitted:
                 continue
             try:
-                admitted[pair.role_arn] = admit_role(ctx, provider_verified, provider, pair.role_arn, now)
+                admitted[pair.role_arn] = admit_role(
+                    ctx, provider_verified, provider, pair.role_arn, now, source_ip=source_ip, secure_transport=secure_transport,
+                )
             except ServiceError:
                 log.info("console sign-in: role not offered role=%r provider=%s", pair.role_arn, provider.arn)
                 continue
