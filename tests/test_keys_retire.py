@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,10 +15,10 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from postgres_scratch import scratch_schema
 from saml_factory import DEV_ROLE, PROVIDER_ARN, response_b64
 from servers import app_in_thread
 from service_world import developer_world
-from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from samlfed.cli import app
@@ -31,7 +30,6 @@ from samlfed.store import Conflict, NotFound, SqlStore
 from samlfed.sts.credentials import InvalidSessionToken, KeyRing, SessionClaims, issue
 from samlfed.sts.ring_keys import retire_ring_key
 
-POSTGRES_URL = os.environ.get("SAMLFED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 GRACE = timedelta(hours=24, seconds=60)
 """12 hours of credentials, 12 more of a /federation console session made from them, and a minute in which other
 nodes may still seal with the replaced key (ring_refresh_seconds)."""
@@ -186,18 +184,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
     if request.param == "sqlite":
         yield SqlStore.open(f"sqlite:///{tmp_path / 'samlfed.db'}")
         return
-    schema = f"samlfed_retire_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    opened = SqlStore.open(POSTGRES_URL + f"?options=-csearch_path%3D{schema}")
-    try:
-        yield opened
-    finally:
-        opened.engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema("samlfed_retire") as url:
+        opened = SqlStore.open(url)
+        try:
+            yield opened
+        finally:
+            opened.engine.dispose()
 
 
 def test_a_retired_key_stops_opening_on_another_node_at_its_next_ring_read(store: SqlStore) -> None:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from postgres_scratch import POSTGRES_URL, scratch_database
 from servers import SAMLFED, free_port, wait_until_up
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url
 
-POSTGRES_URL = os.environ.get("SAMLFED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "readyz-secret-password"  # in the URL samlfed gets; trust authentication never asks for it
 PROBE_TIMEOUT = 30  # seconds: only so that a probe that hangs fails the test instead of hanging it
 
@@ -97,16 +97,8 @@ class Forwarder:
 @pytest.fixture
 def database() -> Iterator[str]:
     """A new PostgreSQL database of this test's own; its name."""
-    name = f"samlfed_readyz_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
+    with scratch_database("samlfed_readyz") as name:
         yield name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -6,16 +6,12 @@ each run gets a fresh schema of its own, dropped afterwards. It is never skipped
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from postgres_scratch import scratch_schema
 
 from samlfed.store import SqlStore
-
-POSTGRES_URL = os.environ.get("SAMLFED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -23,15 +19,9 @@ def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[SqlStore]:
     if request.param == "sqlite":
         yield SqlStore.open(f"sqlite:///{tmp_path / 'samlfed.db'}")
         return
-    schema = f"samlfed_test_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    store = SqlStore.open(POSTGRES_URL + f"?options=-csearch_path%3D{schema}")
-    try:
-        yield store
-    finally:
-        store.engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema("samlfed_test") as url:
+        store = SqlStore.open(url)
+        try:
+            yield store
+        finally:
+            store.engine.dispose()

@@ -17,14 +17,12 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from postgres_scratch import scratch_schema
 from saml_factory import DEV_ROLE, ENTITY_ID, OPS_ROLE, PROVIDER_ARN, response_b64, signer
 from servers import SAMLFED, samlfed_process
 from service_world import TRUST
-from sqlalchemy import create_engine, text
 
 from samlfed.saml.metadata import build_idp_metadata
-
-POSTGRES_URL = os.environ.get("SAMLFED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def serving(*args: str, env: dict[str, str] | None = None) -> AbstractContextManager[str]:
@@ -76,16 +74,8 @@ def test_restart_keeps_state_and_live_sessions(tmp_path: Path) -> None:
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    schema = f"samlfed_cluster_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield POSTGRES_URL + f"?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema("samlfed_cluster") as url:
+        yield url
 
 
 def test_two_nodes_share_postgresql(postgres_url: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,9 +17,10 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from e2e_setup import ACCOUNT, TRUST_POLICY, client, unsigned_sts
+from postgres_scratch import scratch_schema
 from saml_factory import ENTITY_ID, PROVIDER_ARN, response_b64, signer
 from servers import app_in_thread
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from samlfed.api.app import build_app
 from samlfed.config import Settings
@@ -28,7 +28,6 @@ from samlfed.iam.service import create_account
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_context
 
-POSTGRES_URL = os.environ.get("SAMLFED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 AWS = str(Path(sys.executable).with_name("aws"))
 
 
@@ -38,16 +37,8 @@ def database(kind: str) -> Iterator[str | None]:
     if kind == "sqlite":
         yield None
         return
-    schema = f"samlfed_last_used_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield POSTGRES_URL + f"?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema("samlfed_last_used") as url:
+        yield url
 
 
 @contextmanager

@@ -6,30 +6,19 @@ PostgreSQL is at 127.0.0.1:5432 (override with SAMLFED_TEST_POSTGRES_URL); never
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
-
-POSTGRES_URL = os.environ.get("SAMLFED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from postgres_scratch import POSTGRES_URL, scratch_database
+from sqlalchemy import make_url
 
 
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
     """The URL of a new, empty database, dropped afterwards."""
-    name = f"samlfed_store_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
+    with scratch_database("samlfed_store") as name:
         yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
