@@ -10,8 +10,11 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
+
+from samlfed.store import SqlStore
 
 POSTGRES_URL = os.environ.get("SAMLFED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -46,3 +49,17 @@ def scratch_database(prefix: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def fresh_store(kind: str, directory: Path) -> Iterator[SqlStore]:
+    """An empty store: SQLite in `directory` ("sqlite"), or PostgreSQL in a scratch schema ("postgresql")."""
+    if kind == "sqlite":
+        yield SqlStore.open(f"sqlite:///{directory / 'samlfed.db'}")
+        return
+    with scratch_schema("samlfed_test") as url:
+        store = SqlStore.open(url)
+        try:
+            yield store
+        finally:
+            store.engine.dispose()

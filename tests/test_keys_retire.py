@@ -15,7 +15,7 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from postgres_scratch import scratch_schema
+from postgres_scratch import fresh_store
 from saml_factory import DEV_ROLE, PROVIDER_ARN, response_b64
 from servers import app_in_thread
 from service_world import developer_world
@@ -181,15 +181,8 @@ def test_forced_retire_says_what_it_breaks(tmp_path: Path) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        yield SqlStore.open(f"sqlite:///{tmp_path / 'samlfed.db'}")
-        return
-    with scratch_schema("samlfed_retire") as url:
-        opened = SqlStore.open(url)
-        try:
-            yield opened
-        finally:
-            opened.engine.dispose()
+    with fresh_store(request.param, tmp_path) as store:
+        yield store
 
 
 def test_a_retired_key_stops_opening_on_another_node_at_its_next_ring_read(store: SqlStore) -> None:

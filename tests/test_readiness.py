@@ -148,13 +148,19 @@ def test_ready_on_sqlite_without_a_log_line_per_probe(tmp_path: Path) -> None:
     assert readiness_lines(log) == []
 
 
-def test_unready_while_postgresql_is_unreachable_and_ready_when_it_is_back(tmp_path: Path, database: str, forwarder: Forwarder) -> None:
-    url = make_url(POSTGRES_URL).set(host="127.0.0.1", port=forwarder.port, database=database, password=PASSWORD)
+@contextmanager
+def serving_through(forwarder: Forwarder, database: str, log: Path, password: str | None = None) -> Iterator[str]:
+    """samlfed serve on `database` reached through the forwarder, once it is ready; its base URL."""
+    url = make_url(POSTGRES_URL).set(host="127.0.0.1", port=forwarder.port, database=database, password=password)
     env = {"SAMLFED_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
-    log = tmp_path / "stderr.log"
     with serving(log, "--database-url", url.render_as_string(hide_password=False), env=env) as base:
         assert get(f"{base}/readyz").text == "ok"
+        yield base
 
+
+def test_unready_while_postgresql_is_unreachable_and_ready_when_it_is_back(tmp_path: Path, database: str, forwarder: Forwarder) -> None:
+    log = tmp_path / "stderr.log"
+    with serving_through(forwarder, database, log, PASSWORD) as base:
         forwarder.stop()
         answers = [get(f"{base}/readyz") for _ in range(3)]
         assert [(a.status_code, a.text) for a in answers] == [(503, "the database is unavailable")] * 3
@@ -170,12 +176,8 @@ def test_unready_while_postgresql_is_unreachable_and_ready_when_it_is_back(tmp_p
 
 
 def test_a_hung_database_costs_one_check_and_answers_within_the_bound(tmp_path: Path, database: str, forwarder: Forwarder) -> None:
-    url = make_url(POSTGRES_URL).set(host="127.0.0.1", port=forwarder.port, database=database)
-    env = {"SAMLFED_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
     log = tmp_path / "stderr.log"
-    with serving(log, "--database-url", url.render_as_string(hide_password=False), env=env) as base:
-        assert get(f"{base}/readyz").text == "ok"
-
+    with serving_through(forwarder, database, log) as base:
         forwarder.pause()
         answers = [get(f"{base}/readyz") for _ in range(3)]
         assert [(a.status_code, a.text) for a in answers] == [(503, "the database did not answer within 2 seconds")] * 3

@@ -9,19 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from postgres_scratch import scratch_schema
+from postgres_scratch import fresh_store
 
 from samlfed.store import SqlStore
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        yield SqlStore.open(f"sqlite:///{tmp_path / 'samlfed.db'}")
-        return
-    with scratch_schema("samlfed_test") as url:
-        store = SqlStore.open(url)
-        try:
-            yield store
-        finally:
-            store.engine.dispose()
+    with fresh_store(request.param, tmp_path) as store:
+        yield store
