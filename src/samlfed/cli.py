@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from . import doctor as doctor_mod
-from .cli_common import EXIT_INVALID, EXIT_VALID, ForwardedAllowIps, context_or_exit, settings_or_exit, usage_error
+from .cli_common import EXIT_INVALID, EXIT_VALID, ForwardedAllowIps, LogFormat, context_or_exit, settings_or_exit, usage_error
 from .cli_console import console_url
 from .cli_idp import demo_command, idp_cli
 from .cli_login import configure, console, credential_process, login
@@ -147,25 +147,28 @@ def serve(
     with_idp: Annotated[bool | None, typer.Option("--with-idp", help="also serve the built-in IdP at /idp (SAMLFED_WITH_IDP)")] = None,
     idp_dir: Annotated[Path | None, typer.Option("--idp-dir", help="the built-in IdP's files (default: DATA_DIR/idp)")] = None,
     forwarded_allow_ips: ForwardedAllowIps = None,
+    log_format: LogFormat = None,
 ) -> None:
     """Run the IAM and STS query APIs (and, with --with-idp, the built-in identity provider)."""
     import os
 
     import uvicorn
 
-    from .server import SHUTDOWN_GRACE_SECONDS, BoundedHeadProtocol, proxy_options
+    from .server import SHUTDOWN_GRACE_SECONDS, BoundedHeadProtocol, configure_logging, proxy_options, uvicorn_logging
 
     settings = settings_or_exit(
         config=config, host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers,
         public_url=public_url, strict_replay=strict_replay, with_idp=with_idp, idp_dir=idp_dir, forwarded_allow_ips=forwarded_allow_ips,
+        log_format=log_format,
     )
+    configure_logging(settings.log_format)
     context_or_exit(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
     os.environ.update(settings.to_env())
     # No access log: a GET query string can carry a SAMLAssertion or a presigned session token.
     uvicorn.run(
         "samlfed.server:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
         log_level="info", access_log=False, http=BoundedHeadProtocol, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-        **proxy_options(settings),
+        **proxy_options(settings), **uvicorn_logging(settings.log_format),
     )
 
 

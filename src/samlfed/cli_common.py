@@ -21,6 +21,9 @@ ForwardedAllowIps = Annotated[str | None, typer.Option(
     "--forwarded-allow-ips",
     help="reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: IPs or CIDRs, comma-separated; default none (SAMLFED_FORWARDED_ALLOW_IPS)",
 )]
+LogFormat = Annotated[str | None, typer.Option(
+    "--log-format", help="text (default) or json: one JSON object per log line, for a SIEM (SAMLFED_LOG_FORMAT)",
+)]
 
 
 def usage_error(message: str) -> typer.Exit:

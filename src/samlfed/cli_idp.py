@@ -13,7 +13,7 @@ from typing import Annotated
 import pyotp
 import typer
 
-from .cli_common import ForwardedAllowIps, context_or_exit, settings_or_exit, usage_error
+from .cli_common import ForwardedAllowIps, LogFormat, context_or_exit, settings_or_exit, usage_error
 from .config import Settings
 from .idp.config import IdpConfig
 from .idp.directory import DirectoryError, User, hash_password, read_yaml, user_from_yaml, write_yaml
@@ -218,6 +218,7 @@ def idp_serve(
     data_dir: DataDir = None,
     public_url: PublicUrl = None,
     forwarded_allow_ips: ForwardedAllowIps = None,
+    log_format: LogFormat = None,
 ) -> None:
     """Run only the identity provider (at /idp)."""
     import uvicorn
@@ -225,12 +226,14 @@ def idp_serve(
     from starlette.routing import Mount
 
     from .idp.mount import idp_app
-    from .server import configure_logging, proxy_options
+    from .server import configure_logging, proxy_options, uvicorn_logging
 
-    configure_logging()
-    settings = _settings(idp_dir=idp_dir, data_dir=data_dir, public_url=public_url, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips)
+    settings = _settings(
+        idp_dir=idp_dir, data_dir=data_dir, public_url=public_url, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips, log_format=log_format,
+    )
+    configure_logging(settings.log_format)
     app = Starlette(routes=[Mount("/idp", app=idp_app(settings))])
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **proxy_options(settings))
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **proxy_options(settings), **uvicorn_logging(settings.log_format))
 
 
 def demo_command(
@@ -239,6 +242,7 @@ def demo_command(
     data_dir: Annotated[Path, typer.Option("--data-dir")] = Path("samlfed-demo"),
     no_serve: Annotated[bool, typer.Option("--no-serve", help="seed and print the next steps, then exit")] = False,
     forwarded_allow_ips: ForwardedAllowIps = None,
+    log_format: LogFormat = None,
 ) -> None:
     """Run the whole federation on this machine: built-in IdP + IAM/STS, seeded with accounts, roles and users."""
     import uvicorn
@@ -246,16 +250,20 @@ def demo_command(
     from .idp.demo import seed
     from .idp.demo_text import next_steps
     from .idp.mount import identity_provider
-    from .server import build_server_app, configure_logging, proxy_options
+    from .server import build_server_app, configure_logging, proxy_options, uvicorn_logging
 
     settings = _settings(
         data_dir=data_dir, host=host, port=port, public_url=f"http://{host}:{port}", with_idp=True, forwarded_allow_ips=forwarded_allow_ips,
+        log_format=log_format,
     )
+    configure_logging(settings.log_format)
     ctx = context_or_exit(settings)
     idp = identity_provider(settings)
     result = seed(ctx, idp, settings.base_url, data_dir)
     typer.echo(next_steps(result, settings.base_url, data_dir))
     if no_serve:
         return
-    configure_logging()
-    uvicorn.run(build_server_app(settings, ctx), host=host, port=port, log_level="warning", access_log=False, **proxy_options(settings))
+    uvicorn.run(
+        build_server_app(settings, ctx), host=host, port=port, log_level="warning", access_log=False,
+        **proxy_options(settings), **uvicorn_logging(settings.log_format),
+    )

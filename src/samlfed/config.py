@@ -50,6 +50,8 @@ class Settings:
     forwarded_allow_ips: tuple[str, ...] = ()
     """The reverse proxies (addresses, CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed; with
     none, the TCP peer is the client and the connection's scheme the scheme (aws:SourceIp, aws:SecureTransport)."""
+    log_format: str = "text"
+    """`text`: one line per record; `json`: one JSON object per line, with each decision's fields as keys (for a SIEM)."""
 
     @classmethod
     def from_env(cls, *, config: Path | None = None, **overrides: object) -> Settings:
@@ -120,6 +122,7 @@ class Settings:
         env["SAMLFED_CONSOLE_AUTO_SIGN_IN"] = "1" if self.console_auto_sign_in else "0"
         env["SAMLFED_SIGN_AUTHN_REQUESTS"] = "1" if self.sign_authn_requests else "0"
         env["SAMLFED_FORWARDED_ALLOW_IPS"] = ",".join(self.forwarded_allow_ips)
+        env["SAMLFED_LOG_FORMAT"] = self.log_format
         return env
 
 
@@ -127,7 +130,7 @@ _KINDS: dict[str, str] = {
     "data_dir": "path", "database_url": "text", "host": "host", "port": "port", "workers": "count", "public_url": "url",
     "strict_replay": "flag", "identity_cache_seconds": "seconds", "with_idp": "flag", "idp_dir": "path",
     "sp_entity_id": "text", "console_provider": "text", "require_sp_initiated": "flag", "console_auto_sign_in": "flag",
-    "sign_authn_requests": "flag", "forwarded_allow_ips": "proxies",
+    "sign_authn_requests": "flag", "forwarded_allow_ips": "proxies", "log_format": "log_format",
 }
 _OPTIONAL = {"data_dir", "database_url", "public_url", "idp_dir", "console_provider"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -137,7 +140,9 @@ _EXPECTED = {
     "host": "a host name or address (an empty one would listen on every interface)",
     "url": "an http:// or https:// URL, in lower case, with a host and no path, query or fragment",
     "proxies": "IP addresses or CIDR networks separated by commas, such as 10.0.0.5,192.168.10.0/24 (empty: none)",
+    "log_format": "text or json",
 }
+LOG_FORMATS = ("text", "json")
 assert set(_KINDS) == {f.name for f in fields(Settings)}
 
 
@@ -158,6 +163,8 @@ def _checked(name: str, value: object, source: str) -> object:
         return value
     if kind == "proxies" and (proxies := _proxies(value)) is not None:
         return proxies
+    if kind == "log_format" and value in LOG_FORMATS:
+        return value
     if isinstance(value, bool):
         pass  # a bool is an int to Python, never a number here
     elif kind == "port" and isinstance(value, int) and 1 <= value <= 65535:

@@ -111,7 +111,13 @@ def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryReque
     result = authorize(permissions.policies, Request(action, permissions.context, resource=resource), session_arn=claims.assumed_role_arn)
     if result.decision == "allowed":
         return
-    log.info("IAM call denied principal=%s action=%s resource=%s decision=%s", claims.assumed_role_arn, action, resource, result.decision)
+    log.info(
+        "IAM call denied principal=%s action=%s resource=%s decision=%s", claims.assumed_role_arn, action, resource, result.decision,
+        extra={
+            "action": request.action, "outcome": "denied", "policy_action": action, "principal": claims.assumed_role_arn, "resource": resource,
+            "decision": result.decision, "source_ip": source_ip, "error_code": "AccessDenied",
+        },
+    )
     reason = (
         "with an explicit deny in an identity-based policy" if result.decision == "explicitDeny"
         else f"because no identity-based policy allows the {action} action"

@@ -39,7 +39,11 @@ def authz_routes(ctx: ServiceContext) -> list[BaseRoute]:
         except (BadAuthzRequest, FormRefused) as exc:
             return AsciiJSONResponse({"error": {"code": "BadRequest", "message": str(exc)}}, status_code=400)
         # %r: the principal ARN is the caller's text; repr keeps it on one line
-        log.info("authz service=%r principal=%r decision=%s", service, answer.get("principal", {}).get("arn"), answer["decision"])
+        principal = answer.get("principal", {}).get("arn")
+        log.info(
+            "authz service=%r principal=%r decision=%s", service, principal, answer["decision"],
+            extra={"action": "Authorize", "service": service, "principal": principal, "decision": answer["decision"]},
+        )
         return AsciiJSONResponse(answer, headers={"Cache-Control": "no-store"})
 
     return [Route("/authz/v1/authorize", authorize, methods=["POST"])]

@@ -139,7 +139,10 @@ def make_offer(
             verified_by.append((provider, validate(saml_response, provider_trust(provider), now=now, settings=ctx.settings)))
         except SamlValidationError as error:
             # %r: the ARN and the reason can quote the unverified document; repr keeps each on one log line
-            log.info("console sign-in rejected provider=%r check=%s reason=%r", arn, error.check_id, error.message)
+            log.info(
+                "console sign-in rejected provider=%r check=%s reason=%r", arn, error.check_id, error.message,
+                extra={"action": "ConsoleSignIn", "outcome": "rejected", "provider": arn, "check": error.check_id, "reason": error.message},
+            )
             first_failure = first_failure or SignInRefused(error.aws.message, check=CHECKS[error.check_id].title, hint=error.hint)
     if not verified_by:
         raise first_failure or SignInRefused(INVALID_RESPONSE, hint="No SAML provider named in the Role attribute accepts this response.")
@@ -158,7 +161,10 @@ def make_offer(
                     ctx, provider_verified, provider, pair.role_arn, now, source_ip=source_ip, secure_transport=secure_transport,
                 )
             except ServiceError:
-                log.info("console sign-in: role not offered role=%r provider=%s", pair.role_arn, provider.arn)
+                log.info(
+                    "console sign-in: role not offered role=%r provider=%s", pair.role_arn, provider.arn,
+                    extra={"action": "ConsoleSignIn", "outcome": "role_not_offered", "role": pair.role_arn, "provider": provider.arn},
+                )
                 continue
             account_id = provider.account_id
             if account_id not in aliases:
@@ -217,7 +223,15 @@ def sign_in(ctx: ServiceContext, offer: SignInOffer, role_arn: str, now: datetim
     console_seconds = console_lifetime(admitted.verified, now)
     # The role's MaxSessionDuration does not bound console sessions (AWS), but it does bound API credentials.
     credentials = mint(ctx, admitted, min(console_seconds, admitted.role.max_session_duration), now)
-    log.info("console sign-in subject=%r role=%s seconds=%d", admitted.verified.response.name_id, role_arn, console_seconds)
+    response = admitted.verified.response
+    log.info(
+        "console sign-in subject=%r role=%s seconds=%d", response.name_id, role_arn, console_seconds,
+        extra={
+            "action": "ConsoleSignIn", "outcome": "allowed", "issuer": response.issuer, "assertion_id": response.assertion_id,
+            "key_thumbprint": response.key_thumbprint, "subject": response.name_id, "role": role_arn,
+            "session_name": admitted.verified.claims.role_session_name, "session_seconds": console_seconds,
+        },
+    )
     return ConsoleGrant(credentials, int(now.timestamp()) + console_seconds, admitted)
 
 

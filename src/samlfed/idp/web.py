@@ -84,13 +84,16 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         if sp is None or pending["acs"] not in sp.acs_urls:
             return refused("The application is no longer configured.")
         saml_response = idp.issue(user, sp, pending["acs"], in_response_to=pending.get("request_id"))
-        log.info("issued response user=%s sp=%r acs=%r", user.username, sp.key, pending["acs"])
+        log.info(
+            "issued response user=%s sp=%r acs=%r", user.username, sp.key, pending["acs"],
+            extra={"action": "IdpIssue", "outcome": "issued", "user": user.username, "sp": sp.key, "acs": pending["acs"]},
+        )
         return _page("autopost.html", sp_name=sp.display_name, acs_url=pending["acs"], saml_response=saml_response, relay_state=pending.get("relay"))
 
     def no_passive(request_info: AuthnRequest, relay: str | None) -> HTMLResponse:
         sp, acs = request_info.sp, request_info.acs_url
         saml_response = idp.no_passive(sp, acs, in_response_to=request_info.id)
-        log.info("answered NoPassive sp=%r acs=%r", sp.key, acs)
+        log.info("answered NoPassive sp=%r acs=%r", sp.key, acs, extra={"action": "IdpIssue", "outcome": "no_passive", "sp": sp.key, "acs": acs})
         return _page("autopost.html", sp_name=sp.display_name, acs_url=acs, saml_response=saml_response, relay_state=relay)
 
     async def form_of(request: Request) -> dict[str, str]:
@@ -118,20 +121,20 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
             return _page("login.html", status, base=base, csrf=csrf(request), error=message, pending=None, entity_id=idp.entity_id)
 
         if idp.throttle.blocked(username, address):
-            log.info("login throttled user=%r address=%r", username, address)
+            log.info("login throttled user=%r address=%r", username, address, extra=_login("IdpLogin", "throttled", username, address))
             return again(THROTTLED, 429)
         # argon2 takes tens of milliseconds by design: in a thread, so that guesses do not stall every other request
         directory = idp.config.directory
         user = await run_in_threadpool(directory.authenticate, username, str(form.get("password", "")), str(form.get("otp", "")) or None)
         if user is None:
             idp.throttle.failed(username, address)
-            log.info("login failed user=%r address=%r", username, address)
+            log.info("login failed user=%r address=%r", username, address, extra=_login("IdpLogin", "failed", username, address))
             return again(GENERIC_LOGIN_ERROR, 401)
         idp.throttle.succeeded(username)
         pending = request.session.pop("pending", None)
         request.session.clear()
         request.session.update(user=user.username, generation=idp.state.session_generation(user.username), mark=credential_mark(user))
-        log.info("login user=%s address=%r", user.username, address)
+        log.info("login user=%s address=%r", user.username, address, extra=_login("IdpLogin", "allowed", user.username, address))
         if pending:
             return autopost(user, pending)
         return RedirectResponse(f"{mount_path}/", status_code=303)
@@ -142,7 +145,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
             user = current_user(request)
             if user is not None:  # end it server-side too: a copy of the cookie must not outlive the sign-out
                 idp.state.end_sessions(user.username)
-                log.info("logout user=%s", user.username)
+                log.info("logout user=%s", user.username, extra={"action": "IdpLogout", "outcome": "allowed", "user": user.username})
             request.session.clear()
         return RedirectResponse(f"{mount_path}/login", status_code=303)
 
@@ -224,11 +227,14 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
             return fault("Client", "A one-time code is required: send it in the X-Samlfed-OTP header.", 401, otp=True)
         if user is None:
             idp.throttle.failed(username, address)
-            log.info("ECP login failed user=%r address=%r", username, address)
+            log.info("ECP login failed user=%r address=%r", username, address, extra=_login("IdpEcpLogin", "failed", username, address))
             return fault("Client", GENERIC_LOGIN_ERROR, 401)
         idp.throttle.succeeded(username)
         xml = idp.issue_xml(user, request_info.sp, request_info.acs_url, in_response_to=request_info.id)
-        log.info("issued ECP response user=%s sp=%r", user.username, request_info.sp.key)
+        log.info(
+            "issued ECP response user=%s sp=%r", user.username, request_info.sp.key,
+            extra={"action": "IdpEcpLogin", "outcome": "issued", "user": user.username, "sp": request_info.sp.key, "source_ip": address},
+        )
         return Response(response_envelope(xml, request_info.acs_url), media_type=SOAP_CONTENT_TYPE)
 
     routes = [
@@ -262,6 +268,11 @@ async def _body(request: Request) -> bytes:
         return await bounded_body(request, MAX_FORM_BYTES)
     except FormRefused as exc:
         raise RequestRefused(str(exc)) from None
+
+
+def _login(action: str, outcome: str, user: str, address: str) -> dict[str, str]:
+    """The fields of a sign-in's log line (--log-format json)."""
+    return {"action": action, "outcome": outcome, "user": user, "source_ip": address}
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:

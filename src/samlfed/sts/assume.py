@@ -93,9 +93,15 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
     redeem(ctx, verified, role, now)
     lifetime = _lifetime(request, verified, now)
     credentials = mint(ctx, admitted, lifetime, now, session_policy=request.policy, policy_arns=request.policy_arns)
+    response = verified.response
     log.info(
         "AssumeRoleWithSAML allowed issuer=%s assertion=%s key=%s subject=%r role=%s",  # %r: a NameID may hold a line break
-        verified.response.issuer, verified.response.assertion_id, verified.response.key_thumbprint[:16], verified.response.name_id, role.arn,
+        response.issuer, response.assertion_id, response.key_thumbprint[:16], response.name_id, role.arn,
+        extra={  # the fields of --log-format json
+            "action": "AssumeRoleWithSAML", "outcome": "allowed", "issuer": response.issuer, "assertion_id": response.assertion_id,
+            "key_thumbprint": response.key_thumbprint, "subject": response.name_id, "role": role.arn,
+            "session_name": verified.claims.role_session_name, "source_ip": request.source_ip,
+        },
     )
     return AssumedRole(credentials, verified, role, provider, packed_size)
 
@@ -173,7 +179,13 @@ def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider:
         return validate(request.saml_assertion, trust, now=now, settings=ctx.settings, requested_role=RolePair(request.role_arn, request.principal_arn))
     except SamlValidationError as error:
         # The caller gets AWS's message; the precise reason goes to the log (it may name document values).
-        log.info("AssumeRoleWithSAML rejected provider=%s check=%s reason=%r", provider.arn, error.check_id, error.message)
+        log.info(
+            "AssumeRoleWithSAML rejected provider=%s check=%s reason=%r", provider.arn, error.check_id, error.message,
+            extra={
+                "action": "AssumeRoleWithSAML", "outcome": "rejected", "provider": provider.arn, "check": error.check_id,
+                "reason": error.message, "role": request.role_arn, "source_ip": request.source_ip, "error_code": error.aws.code,
+            },
+        )
         raise ServiceError(error.aws.code, error.aws.message, error.aws.status) from None
 
 
@@ -231,8 +243,21 @@ def _authorize(role: Role, provider_arn: str, context: dict[str, list[str]], *, 
     for action in actions:
         decision = evaluate(policy, Request(action, context, principal_type="Federated", principal=provider_arn)).decision
         if decision != "allowed":
-            log.info("AssumeRoleWithSAML denied role=%s action=%s decision=%s", role.arn, action, decision)
+            log.info(
+                "AssumeRoleWithSAML denied role=%s action=%s decision=%s", role.arn, action, decision,
+                extra={
+                    "action": "AssumeRoleWithSAML", "outcome": "denied", "role": role.arn, "policy_action": action, "decision": decision,
+                    "provider": provider_arn, "issuer": _first(context, "saml:iss"), "subject": _first(context, "saml:sub"),
+                    "session_name": _first(context, "sts:rolesessionname"), "source_ip": _first(context, "aws:sourceip"),
+                    "error_code": NOT_AUTHORIZED.code,
+                },
+            )
             raise NOT_AUTHORIZED
+
+
+def _first(context: dict[str, list[str]], key: str) -> str | None:
+    values = context.get(key)
+    return values[0] if values else None
 
 
 def redeem(ctx: ServiceContext, verified: VerifiedAssertion, role: Role, now: datetime) -> None:
@@ -243,7 +268,13 @@ def redeem(ctx: ServiceContext, verified: VerifiedAssertion, role: Role, now: da
         # Kept until redeem_by, the last moment the validator accepts the assertion: any earlier, and it could be
         # redeemed again once its record was swept.
         if not ctx.store.redeem_once(response.issuer, response.assertion_id, scope, expires_at=response.redeem_by, now=now):
-            log.info("AssumeRoleWithSAML replay refused issuer=%s assertion=%s role=%s", response.issuer, response.assertion_id, role.arn)
+            log.info(
+                "AssumeRoleWithSAML replay refused issuer=%s assertion=%s role=%s", response.issuer, response.assertion_id, role.arn,
+                extra={
+                    "action": "AssumeRoleWithSAML", "outcome": "replay_refused", "issuer": response.issuer,
+                    "assertion_id": response.assertion_id, "subject": response.name_id, "role": role.arn, "error_code": "InvalidIdentityToken",
+                },
+            )
             raise ServiceError("InvalidIdentityToken", "The SAML assertion has already been used")
 
 

@@ -98,7 +98,13 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
     )
     credentials = issue(ctx.key_ring(), claims)
     ctx.role_uses.record(role, now, region)
-    log.info("AssumeRole allowed caller=%s role=%s", caller.assumed_role_arn, role.arn)
+    log.info(
+        "AssumeRole allowed caller=%s role=%s", caller.assumed_role_arn, role.arn,
+        extra={
+            "action": "AssumeRole", "outcome": "allowed", "caller": caller.assumed_role_arn, "role": role.arn,
+            "session_name": request.session_name, "source_ip": request.source_ip,
+        },
+    )
     return ChainedRole(credentials, packed_size)
 
 
@@ -120,6 +126,16 @@ def _caller_role_current(ctx: ServiceContext, caller: SessionClaims) -> bool:
         return False
 
 
+def _denial(by: str, caller: SessionClaims, role: Role, context: dict[str, list[str]], policy_action: str = "sts:AssumeRole") -> dict[str, object]:
+    """The fields of a denial's log line (--log-format json); `by`: which policies denied it."""
+    session_name, source_ip = context.get("sts:rolesessionname"), context.get("aws:sourceip")
+    return {
+        "action": "AssumeRole", "outcome": "denied", "denied_by": by, "policy_action": policy_action, "caller": caller.assumed_role_arn,
+        "role": role.arn, "session_name": session_name[0] if session_name else None, "source_ip": source_ip[0] if source_ip else None,
+        "error_code": "AccessDenied",
+    }
+
+
 def _trust(role: Role, caller: SessionClaims, permissions: SessionPermissions, denied: ServiceError) -> None:
     context = permissions.context
     try:
@@ -131,7 +147,10 @@ def _trust(role: Role, caller: SessionClaims, permissions: SessionPermissions, d
         decision = evaluate(trust, Request(action, context, principal_type="AWS", principal=caller.role_arn,
                                            principal_aliases=caller.principal_aliases))
         if decision.decision != "allowed":
-            log.info("AssumeRole denied by trust caller=%s role=%s action=%s", caller.assumed_role_arn, role.arn, action)
+            log.info(
+                "AssumeRole denied by trust caller=%s role=%s action=%s", caller.assumed_role_arn, role.arn, action,
+                extra=_denial("trust", caller, role, context, action),
+            )
             raise denied
     # The trust policy is the target's resource policy, evaluated with the caller's own policies as AWS evaluates
     # any resource policy: an explicit deny anywhere wins; naming the account delegates to the caller's identity
@@ -142,9 +161,15 @@ def _trust(role: Role, caller: SessionClaims, permissions: SessionPermissions, d
     policies = permissions.policies
     with_trust = replace(policies, resource=(*policies.resource, NamedPolicy("trust-policy", "resource", trust)))
     if authorize(with_trust, request, session_arn=caller.assumed_role_arn).decision != "allowed":
-        log.info("AssumeRole denied by the caller's policies caller=%s role=%s", caller.assumed_role_arn, role.arn)
+        log.info(
+            "AssumeRole denied by the caller's policies caller=%s role=%s", caller.assumed_role_arn, role.arn,
+            extra=_denial("caller_policies", caller, role, context),
+        )
         raise denied
     # Across accounts both sides must allow: the trust policy above, and the caller's identity policies.
     if role.account_id != caller.account_id and authorize(policies, request, session_arn=caller.assumed_role_arn).decision != "allowed":
-        log.info("AssumeRole denied by identity policies caller=%s role=%s", caller.assumed_role_arn, role.arn)
+        log.info(
+            "AssumeRole denied by identity policies caller=%s role=%s", caller.assumed_role_arn, role.arn,
+            extra=_denial("identity_policies", caller, role, context),
+        )
         raise denied
