@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import typer
 
 from .cli_common import EXIT_INVALID, usage_error
+from .login.transport import InsecureUrl, Transport
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
 
@@ -23,12 +24,25 @@ def console_url(
     duration: Annotated[int | None, typer.Option(help="console session length in seconds, 900-43200 (not for chained sessions)")] = None,
     issuer: Annotated[str, typer.Option(help="where 'sign in again' leads when the console session ends")] = "samlfed",
     open_browser: Annotated[bool, typer.Option("--open", help="open the URL in a browser instead of printing it")] = False,
+    allow_insecure_http: Annotated[bool, typer.Option("--allow-insecure-http", help="allow plain http:// to another host (credentials cross the network unencrypted)")] = False,
+    ca_bundle: Annotated[str | None, typer.Option(help="PEM file of the only CAs to trust for https:// (default: AWS_CA_BUNDLE, else the system's)")] = None,
 ) -> None:
     """Print a one-time console sign-in URL (valid 15 minutes) for a profile's temporary credentials."""
     import botocore.session
     from botocore.exceptions import BotoCoreError
 
     base = (endpoint_url or os.environ.get("SAMLFED_URL") or DEFAULT_ENDPOINT).rstrip("/")
+    # The secret key and session token go to /federation: the login client's transport rules (https://, or http://
+    # to loopback only unless the user opts in; certificates always verified; no redirects followed).
+    bundle = ca_bundle or os.environ.get("AWS_CA_BUNDLE") or None
+    transport = Transport(allow_insecure_http=allow_insecure_http, ca_bundle=bundle, warn=lambda message: typer.echo(f"samlfed: {message}", err=True))
+    try:
+        transport.check(base, "the samlfed endpoint")
+        opener = transport.opener(follow_redirects=False)
+    except InsecureUrl as exc:
+        raise usage_error(str(exc)) from None
+    except OSError as exc:  # ssl.SSLError included: not PEM certificates
+        raise usage_error(f"the CA bundle {bundle!r} is not a readable file of PEM CA certificates: {exc.strerror or exc}") from None
     if duration is not None and not 900 <= duration <= 43200:
         raise usage_error("--duration must be from 900 to 43200 seconds")
     try:
@@ -44,7 +58,7 @@ def console_url(
     form = {"Action": "getSigninToken", "Session": session, **({"SessionDuration": str(duration)} if duration else {})}
     request = urllib.request.Request(f"{base}/federation", data=urlencode(form).encode(), method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (the URL is the user's own endpoint)
+        with opener.open(request, timeout=30) as answer:
             token = json.loads(answer.read())["SigninToken"]
     except urllib.error.HTTPError as exc:
         typer.echo(f"samlfed: getSigninToken failed with {exc.code}: {exc.read().decode(errors='replace')[:300]}", err=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import click
@@ -29,6 +29,7 @@ from .login.credentials_file import (
 from .login.ecp import CredentialsRefused, EcpError, OtpRequired, ecp_login
 from .login.roles import RoleOption, RolesError, chooser_data, grouped, pick, roles_in, with_aliases
 from .login.sts import AssumeFailed, assume
+from .login.transport import InsecureUrl, Transport
 from .saml import constants as c
 
 KEYRING_SERVICE = "samlfed"
@@ -53,15 +54,34 @@ def _profile(name: str | None) -> LoginProfile:
         raise usage_error(str(exc)) from None
 
 
-def _check_url(url: str, what: str) -> None:
-    """Refuse now a URL that urllib or botocore would later fail on with a traceback."""
+def _check_url(transport: Transport, url: str, what: str) -> None:
+    """Refuse now, before any password prompt or request, a URL that is not http(s) or that the transport refuses."""
     try:
-        parts = urllib.parse.urlsplit(url)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        valid = False
-    if not valid:
-        raise usage_error(f"{what} {url!r} is not an http:// or https:// URL")
+        transport.check(url, what)
+    except InsecureUrl as exc:
+        raise usage_error(str(exc)) from None
+
+
+def _transport(settings: LoginProfile) -> Transport:
+    """The profile's transport rules; each warning about plain http is printed once."""
+    warned: set[str] = set()
+
+    def warn(message: str) -> None:
+        if message not in warned:
+            warned.add(message)
+            _say(f"samlfed: {message}")
+
+    # The profile's bundle, else AWS_CA_BUNDLE as every AWS tool reads it (a private CA the AWS CLI already uses
+    # for this endpoint): for the IdP and samlfed alike. REQUESTS_CA_BUNDLE and the like are not read.
+    chosen = settings.ca_bundle or os.environ.get("AWS_CA_BUNDLE") or None
+    ca_bundle = str(Path(chosen).expanduser()) if chosen else None
+    transport = Transport(allow_insecure_http=settings.allow_insecure_http, ca_bundle=ca_bundle, warn=warn)
+    if ca_bundle:
+        try:
+            transport.ssl_context()
+        except OSError as exc:  # ssl.SSLError included: not PEM certificates
+            raise usage_error(f"the CA bundle {ca_bundle!r} is not a readable file of PEM CA certificates: {exc.strerror or exc}") from None
+    return transport
 
 
 def _keyring():  # type: ignore[no-untyped-def]
@@ -70,22 +90,24 @@ def _keyring():  # type: ignore[no-untyped-def]
     return keyring
 
 
-def _ecp_url(profile: LoginProfile) -> str | None:
+def _ecp_url(profile: LoginProfile, transport: Transport) -> str | None:
     if profile.ecp_url:
-        _check_url(profile.ecp_url, f"ecp_url of profile {profile.name}")
+        _check_url(transport, profile.ecp_url, f"ecp_url of profile {profile.name}")
         return profile.ecp_url
     if not profile.idp_metadata_url:
         return None
     from .saml.metadata import parse_metadata
 
+    # The metadata names where the password goes: read over plain http, anyone on the way could name their own host.
+    _check_url(transport, profile.idp_metadata_url, f"idp_metadata_url of profile {profile.name}")
     try:
-        with urllib.request.urlopen(profile.idp_metadata_url, timeout=30) as answer:  # noqa: S310 (the user's configured IdP)
+        with transport.opener(follow_redirects=True).open(profile.idp_metadata_url, timeout=30) as answer:
             metadata = parse_metadata(answer.read(2_000_000))
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError) as exc:  # ValueError: InsecureUrl from a redirect too
         raise _fail(f"cannot read the IdP metadata at {profile.idp_metadata_url}: {exc}") from None
     url = metadata.sso_url(c.BINDING_SOAP)
-    if url is not None:  # the password goes there: only over HTTP(S), never to a local file (urllib opens file://)
-        _check_url(url, f"the ECP endpoint in the IdP metadata at {profile.idp_metadata_url}")
+    if url is not None:  # the password goes there: only over HTTP(S), never to a local file
+        _check_url(transport, url, f"the ECP endpoint in the IdP metadata at {profile.idp_metadata_url}")
     return url
 
 
@@ -109,7 +131,7 @@ def _forget_password(profile: LoginProfile, username: str) -> None:
         pass  # already gone
 
 
-def _ecp_response(profile: LoginProfile, ecp_url: str, username: str | None, password_stdin: bool, otp: str | None) -> str:
+def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, username: str | None, password_stdin: bool, otp: str | None) -> str:
     username = username or profile.username or click.prompt("User name", err=True)
     password = None
     if password_stdin:
@@ -126,7 +148,8 @@ def _ecp_response(profile: LoginProfile, ecp_url: str, username: str | None, pas
         password = click.prompt("Password", hide_input=True, err=True)
     try:
         try:
-            response = ecp_login(ecp_url, sp_entity_id=profile.sp_entity_id, acs_url=profile.acs, username=username, password=password, otp=otp)
+            response = ecp_login(ecp_url, sp_entity_id=profile.sp_entity_id, acs_url=profile.acs, username=username, password=password, otp=otp,
+                                 transport=transport)
         except CredentialsRefused:
             if not remembered or otp:  # with a code sent, the password itself may be right
                 raise
@@ -136,7 +159,8 @@ def _ecp_response(profile: LoginProfile, ecp_url: str, username: str | None, pas
             if not interactive:
                 raise _fail("the identity provider asks for a one-time code: pass --otp CODE") from None
             code = click.prompt("One-time code", err=True)
-            response = ecp_login(ecp_url, sp_entity_id=profile.sp_entity_id, acs_url=profile.acs, username=username, password=password, otp=code)
+            response = ecp_login(ecp_url, sp_entity_id=profile.sp_entity_id, acs_url=profile.acs, username=username, password=password, otp=code,
+                                 transport=transport)
     except EcpError as exc:
         raise _fail(f"the identity provider refused the sign-in: {exc}") from None
     if profile.remember_password and not password_stdin:
@@ -173,12 +197,20 @@ def login(
     duration: Annotated[int | None, typer.Option(help="credential lifetime in seconds (900-43200)")] = None,
     print_style: Annotated[str | None, typer.Option("--print", help="print env, json or powershell instead of writing ~/.aws/credentials")] = None,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="print the sign-in URL instead of opening a browser")] = False,
+    allow_insecure_http: Annotated[bool, typer.Option(
+        "--allow-insecure-http", help="accept plain http:// to other machines (password, assertion and credentials unencrypted)")] = False,
+    ca_bundle: Annotated[str | None, typer.Option(help="PEM file of the only CAs to trust for https:// (instead of the system's)")] = None,
 ) -> None:
     """Sign in at the IdP (ECP or browser), choose roles and write temporary credentials."""
     settings = _profile(profile)
     if endpoint:
         settings = replace(settings, endpoint=endpoint)
-    _check_url(settings.endpoint, "--endpoint" if endpoint else f"the endpoint of profile {settings.name}")
+    if allow_insecure_http:
+        settings = replace(settings, allow_insecure_http=True)
+    if ca_bundle:
+        settings = replace(settings, ca_bundle=ca_bundle)
+    transport = _transport(settings)
+    _check_url(transport, settings.endpoint, "--endpoint" if endpoint else f"the endpoint of profile {settings.name}")
     duration = duration or settings.duration
     if duration is not None and not 900 <= duration <= 43200:
         raise usage_error("--duration must be from 900 to 43200 seconds")
@@ -205,9 +237,9 @@ def login(
         if assertion_file is not None:
             saml_response, roles_accounts = _read_assertion(assertion_file), None
         else:
-            saml_response, roles_accounts = _sign_in(settings, method, username, password_stdin, otp, no_browser)
+            saml_response, roles_accounts = _sign_in(settings, transport, method, username, password_stdin, otp, no_browser)
         try:
-            selected = _select(settings, saml_response, roles_accounts, role, all_roles)
+            selected = _select(settings, transport, saml_response, roles_accounts, role, all_roles)
         except RolesError as exc:
             raise _fail(str(exc)) from None
     if all_roles:
@@ -216,7 +248,7 @@ def login(
     written: dict[str, AwsCredentials] = {}
     for option in selected:
         try:
-            assumed = assume(settings.endpoint, option, saml_response, duration)
+            assumed = assume(settings.endpoint, option, saml_response, duration, transport)
         except AssumeFailed as exc:
             message = f"{option.role_arn}: the SAML response was refused: {exc.message} ({exc.code})"
             if not all_roles:
@@ -272,17 +304,17 @@ def _cache(profile: str, role_arn: str, credentials: AwsCredentials) -> None:
 
 
 def _sign_in(
-    settings: LoginProfile, method: str | None, username: str | None, password_stdin: bool, otp: str | None, no_browser: bool,
+    settings: LoginProfile, transport: Transport, method: str | None, username: str | None, password_stdin: bool, otp: str | None, no_browser: bool,
 ) -> tuple[str, dict[str, list[str]] | None]:
     """The SAMLResponse (and, from the browser hand-off, the server's chooser data)."""
     chosen = method or settings.method
     if chosen not in (None, "ecp", "browser"):
         raise usage_error("the method is ecp or browser")
-    ecp_url = _ecp_url(settings) if chosen in (None, "ecp") else None
+    ecp_url = _ecp_url(settings, transport) if chosen in (None, "ecp") else None
     if chosen == "ecp" and ecp_url is None:
         raise usage_error("no ECP endpoint: set ecp_url or idp_metadata_url in the profile (samlfed configure)")
     if ecp_url:
-        return _ecp_response(settings, ecp_url, username, password_stdin, otp), None
+        return _ecp_response(settings, transport, ecp_url, username, password_stdin, otp), None
     try:
         result = browser_login(settings.endpoint, open_browser=not no_browser, tell=_say)
     except BrowserLoginError as exc:
@@ -291,9 +323,9 @@ def _sign_in(
 
 
 def _select(
-    settings: LoginProfile, saml_response: str, roles_accounts: dict[str, list[str]] | None, role: str | None, all_roles: bool,
+    settings: LoginProfile, transport: Transport, saml_response: str, roles_accounts: dict[str, list[str]] | None, role: str | None, all_roles: bool,
 ) -> list[RoleOption]:
-    options = with_aliases(roles_in(saml_response), roles_accounts or chooser_data(settings.endpoint, saml_response))
+    options = with_aliases(roles_in(saml_response), roles_accounts or chooser_data(settings.endpoint, saml_response, transport))
     if not options:
         raise RolesError("the server offers none of the response's roles to you (trust policies, or the response is no longer valid)")
     if all_roles:
@@ -330,14 +362,17 @@ def _refresh(settings: LoginProfile, role_arn: str) -> AwsCredentials | None:
     """A non-interactive ECP login with the password the user let the keyring keep; None when that is not possible."""
     if not settings.remember_password or not settings.username:
         return None
+    transport = _transport(settings)
+    _check_url(transport, settings.endpoint, f"the endpoint of profile {settings.name}")
     password = _keyring().get_password(KEYRING_SERVICE, f"{settings.name}:{settings.username}")
-    ecp_url = _ecp_url(settings)
+    ecp_url = _ecp_url(settings, transport)
     if password is None or ecp_url is None:
         return None
     try:
-        saml_response = ecp_login(ecp_url, sp_entity_id=settings.sp_entity_id, acs_url=settings.acs, username=settings.username, password=password)
+        saml_response = ecp_login(ecp_url, sp_entity_id=settings.sp_entity_id, acs_url=settings.acs, username=settings.username, password=password,
+                                  transport=transport)
         option = pick(roles_in(saml_response), role_arn)
-        credentials = assume(settings.endpoint, option, saml_response, settings.duration).credentials
+        credentials = assume(settings.endpoint, option, saml_response, settings.duration, transport).credentials
     except CredentialsRefused as exc:
         _forget_password(settings, settings.username)
         _say(f"samlfed: the identity provider refused the password kept in the keyring ({exc}); it was removed from the keyring")
@@ -353,11 +388,16 @@ def console(
     profile: Annotated[str | None, typer.Option("--profile", "-p", help="AWS profile holding temporary credentials")] = None,
     endpoint: Annotated[str | None, typer.Option(help="samlfed's URL")] = None,
     duration: Annotated[int | None, typer.Option(help="console session length in seconds, 900-43200")] = None,
+    allow_insecure_http: Annotated[bool, typer.Option("--allow-insecure-http", help="allow plain http:// to another host (credentials cross the network unencrypted)")] = False,
+    ca_bundle: Annotated[str | None, typer.Option(help="PEM file of the only CAs to trust for https:// (default: AWS_CA_BUNDLE, else the system's)")] = None,
 ) -> None:
     """Open the console for a profile's temporary credentials (through the federation endpoint)."""
     from .cli_console import console_url
 
-    console_url(profile=profile, endpoint_url=endpoint, duration=duration, issuer="samlfed", open_browser=True)
+    console_url(
+        profile=profile, endpoint_url=endpoint, duration=duration, issuer="samlfed", open_browser=True,
+        allow_insecure_http=allow_insecure_http, ca_bundle=ca_bundle,
+    )
 
 
 def configure(profile: Profile = None) -> None:

@@ -9,6 +9,8 @@ role = "arn:aws:iam::111111111111:role/Developer"
 duration = 3600
 method = "ecp"                                   # ecp or browser
 remember_password = false                        # keep the password in the OS keyring (never in a file)
+# allow_insecure_http = false                    # plain http:// to a host other than this machine (warned)
+# ca_bundle = "/path/to/ca.pem"                  # trust only these CAs (instead of the system's) for https://
 ```
 """
 
@@ -47,6 +49,10 @@ class LoginProfile:
     sp_entity_id: str = DEFAULT_SP_ENTITY_ID
     acs_url: str | None = None
     """Where the IdP addresses the response; default `<endpoint>/saml`."""
+    allow_insecure_http: bool = False
+    """Accept plain http:// to hosts other than this machine (loopback http:// needs no opt-in)."""
+    ca_bundle: str | None = None
+    """A PEM file of the only CAs trusted for https:// (instead of the system's), for the IdP and samlfed alike."""
 
     @property
     def acs(self) -> str:
@@ -56,6 +62,7 @@ class LoginProfile:
 _TYPES: dict[str, type] = {
     "endpoint": str, "idp_metadata_url": str, "ecp_url": str, "username": str, "role": str,
     "duration": int, "method": str, "remember_password": bool, "sp_entity_id": str, "acs_url": str,
+    "allow_insecure_http": bool, "ca_bundle": str,
 }
 _KINDS = {str: "a string", int: "an integer", bool: "true or false"}
 assert set(_TYPES) == {f.name for f in fields(LoginProfile)} - {"name"}
@@ -124,7 +131,8 @@ def save_profile(profile: LoginProfile, path: Path | None = None) -> Path:
     path = path or config_path()
     text = _read_text(path)
     data = _parse(path, text)
-    values = {k: v for k, v in asdict(profile).items() if k != "name" and v is not None}
+    # An unsafe opt-in is written only when it is on: `configure` never adds it by itself.
+    values = {k: v for k, v in asdict(profile).items() if k != "name" and v is not None and not (k == "allow_insecure_http" and v is False)}
     updated = replace_table(text or "", data, ("profiles", profile.name), values)
     if updated is None:
         if text is not None and "#" in text:

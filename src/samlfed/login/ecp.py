@@ -15,6 +15,7 @@ from lxml import etree
 from ..saml import constants as c
 from ..saml.signing import build_authn_request
 from ..saml.xmlparse import XmlRejected, parse_xml
+from .transport import InsecureUrl, Transport
 
 NS_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 NS_ECP = "urn:oasis:names:tc:SAML:2.0:profiles:SSO:ecp"
@@ -34,17 +35,6 @@ class OtpRequired(EcpError):
 
 class CredentialsRefused(EcpError):
     """The IdP refused the sign-in (HTTP 401) without asking for a one-time code: wrong password, code or user."""
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects become errors: urllib would repeat the Authorization (and one-time code) header to wherever a
-    redirect points, another host included, and ECP answers come from the endpoint itself."""
-
-    def redirect_request(self, *_: object) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 @dataclass(frozen=True)
@@ -67,8 +57,18 @@ class EcpRequest:
         return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
 
 
-def ecp_login(ecp_url: str, *, sp_entity_id: str, acs_url: str, username: str, password: str, otp: str | None = None, timeout: float = 30) -> str:
-    """Sign in at the IdP's ECP endpoint; returns the SAMLResponse as base64, as the HTTP-POST binding carries it."""
+def ecp_login(
+    ecp_url: str, *, sp_entity_id: str, acs_url: str, username: str, password: str, otp: str | None = None,
+    transport: Transport = Transport(), timeout: float = 30,
+) -> str:
+    """Sign in at the IdP's ECP endpoint; returns the SAMLResponse as base64, as the HTTP-POST binding carries it.
+
+    The URL is checked here too, right before the password is sent; no redirect is followed (ECP answers come from
+    the endpoint itself, and urllib would repeat the Authorization header to wherever a redirect points)."""
+    try:
+        transport.check(ecp_url, "the ECP endpoint")
+    except InsecureUrl as exc:
+        raise EcpError(str(exc)) from None
     request = EcpRequest(sp_entity_id, acs_url, "_" + secrets.token_hex(16))
     basic = base64.b64encode(f"{username}:{password}".encode()).decode()
     headers = {
@@ -81,7 +81,7 @@ def ecp_login(ecp_url: str, *, sp_entity_id: str, acs_url: str, username: str, p
         headers[OTP_HEADER] = otp
     http = urllib.request.Request(ecp_url, data=request.envelope(), headers=headers, method="POST")
     try:
-        with _OPENER.open(http, timeout=timeout) as answer:
+        with transport.opener(follow_redirects=False).open(http, timeout=timeout) as answer:
             body = answer.read(MAX_ANSWER_BYTES + 1)
     except urllib.error.HTTPError as exc:
         if 300 <= exc.code < 400:
@@ -118,4 +118,7 @@ def _response_of(body: bytes, request: EcpRequest) -> str:
     # ECP §4.2.4.5: deliver only where we asked it to go, or a rogue IdP could route the assertion elsewhere.
     if header.get("AssertionConsumerServiceURL") != request.acs_url:
         raise EcpError("the identity provider answered for another service (AssertionConsumerServiceURL differs)")
+    # The answer to this request, not one replayed or issued for another request (SAML Core §3.2.2).
+    if responses[0].get("InResponseTo") != request.request_id:
+        raise EcpError("the identity provider's response does not answer this sign-in's request (InResponseTo differs)")
     return base64.b64encode(etree.tostring(responses[0])).decode()

@@ -21,6 +21,7 @@ from lxml import html as lxml_html
 from ..jsoninput import parse_json
 from ..saml.aws_claims import named_role_pairs
 from ..saml.xmlparse import XmlRejected, parse_xml
+from .transport import InsecureUrl, Transport
 
 _LABEL = re.compile(r"^(?:(?P<alias>.+) \()?(?P<account>\d{12})\)?$", re.ASCII)
 
@@ -60,14 +61,20 @@ def roles_in(saml_response: str) -> list[RoleOption]:
     return [RoleOption(pair.role_arn, pair.provider_arn) for pair in pairs]
 
 
-def chooser_data(endpoint: str, saml_response: str, timeout: float = 30) -> dict[str, list[str]] | None:
-    """`roles_accounts` of the server's role chooser, or None when the server does not offer one for this response."""
+def chooser_data(endpoint: str, saml_response: str, transport: Transport, timeout: float = 30) -> dict[str, list[str]] | None:
+    """`roles_accounts` of the server's role chooser, or None when the server does not offer one for this response.
+
+    A redirect is not followed: the chooser is samlfed's own page, and the data is only a help."""
+    try:
+        transport.check(endpoint, "the role chooser")
+    except InsecureUrl:  # the response is a bearer token: not sent where the transport refuses
+        return None
     request = urllib.request.Request(
         f"{endpoint.rstrip('/')}/saml", data=urlencode({"SAMLResponse": saml_response}).encode(), method="POST",
         headers={"Accept-Language": "en", "Content-Type": "application/x-www-form-urlencoded"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (the user's own samlfed)
+        with transport.opener(follow_redirects=False).open(request, timeout=timeout) as answer:
             page = answer.read(2_000_000)
     except (urllib.error.URLError, OSError):
         return None

@@ -1,0 +1,109 @@
+"""Where the login client may send the IdP password, SAML assertions and STS requests, and how.
+
+https:// always, with the certificate verified (against the system's CAs, or only the `ca_bundle` the user names);
+plain http:// only to this machine (loopback), or to another host when the user opts in (`allow_insecure_http`),
+with a warning each time. The same rule holds for every redirect the client follows.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+OPT_IN = "--allow-insecure-http (allow_insecure_http = true in the profile)"
+
+
+class InsecureUrl(ValueError):
+    """A URL the client refuses to use; the message is for the user."""
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or `localhost`: traffic that never leaves this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _scheme_and_host(url: str) -> tuple[str, str | None]:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        return parts.scheme, parts.hostname
+    except ValueError:  # a bad port or IPv6 literal
+        return "", None
+
+
+def _ignore(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Transport:
+    allow_insecure_http: bool = False
+    ca_bundle: str | None = None
+    """A PEM file of the only CAs to trust instead of the system's; None: the system's (and botocore's) defaults."""
+    warn: Callable[[str], None] = field(default=_ignore, compare=False)
+
+    def check(self, url: str, what: str) -> None:
+        """Raise InsecureUrl unless `url` is https://, or http:// to loopback, or http:// with the opt-in (warned)."""
+        scheme, host = _scheme_and_host(url)
+        if scheme not in ("http", "https") or not host:
+            raise InsecureUrl(f"{what} {url!r} is not an http:// or https:// URL")
+        if scheme == "https" or is_loopback(host):
+            return
+        if not self.allow_insecure_http:
+            raise InsecureUrl(
+                f"{what} {url!r} is plain http:// to another machine: passwords, SAML assertions and credentials would "
+                f"cross the network unencrypted; use https://, or accept that risk with {OPT_IN}"
+            )
+        # One message per host, whatever is sent there: the CLI prints each message once.
+        where = urllib.parse.urlsplit(url).netloc.rpartition("@")[2]  # never a user:password@ part
+        self.warn(f"warning: plain http:// to {where} (allow_insecure_http): anyone on the network "
+                  "can read and change the password, SAML assertions and credentials sent there")
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Verification always on, whatever a library may have set as urllib's default context."""
+        context = ssl.create_default_context(cafile=self.ca_bundle)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
+
+    @property
+    def botocore_verify(self) -> bool | str:
+        """botocore's `verify`: never off; the CA bundle is the one named here (the CLI resolves AWS_CA_BUNDLE into it),
+        never one botocore would pick up from the environment by itself."""
+        return self.ca_bundle or True
+
+    def opener(self, *, follow_redirects: bool) -> urllib.request.OpenerDirector:
+        """HTTP(S) only (no file:, ftp: or data: handlers), TLS verified, each redirect checked like the first URL."""
+        opener = urllib.request.OpenerDirector()
+        redirects = _CheckedRedirect(self) if follow_redirects else _NoRedirect()
+        for handler in (urllib.request.ProxyHandler(), urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(context=self.ssl_context()),
+                        urllib.request.HTTPDefaultErrorHandler(), redirects, urllib.request.HTTPErrorProcessor()):
+            opener.add_handler(handler)
+        return opener
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects become HTTP errors: urllib would repeat the Authorization (and one-time code) header to wherever
+    a redirect points, another host included."""
+
+    def redirect_request(self, *_: Any) -> None:
+        return None
+
+
+class _CheckedRedirect(urllib.request.HTTPRedirectHandler):
+    """Follows redirects (urllib bounds their number) only to URLs the transport accepts: no https → http downgrade."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> urllib.request.Request | None:
+        self.transport.check(newurl, f"the redirect from {req.full_url} to")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
