@@ -116,8 +116,8 @@ def _local(tag: str) -> str:
 
 def _strict_b64(text: str | None, what: str) -> bytes:
     try:
-        decoded = strict_b64decode((text or "").encode("ascii"))
-    except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
+        decoded = strict_b64decode(text or "")
+    except (binascii.Error, ValueError):
         raise _reject("signature.binding", f"{what} is not valid base64") from None
     if not decoded:
         raise _reject("signature.binding", f"{what} is empty")
