@@ -7,6 +7,7 @@ import os
 import urllib.error
 import urllib.request
 import webbrowser
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -34,7 +35,8 @@ def console_url(
     base = (endpoint_url or os.environ.get("SAMLFED_URL") or DEFAULT_ENDPOINT).rstrip("/")
     # The secret key and session token go to /federation: the login client's transport rules (https://, or http://
     # to loopback only unless the user opts in; certificates always verified; no redirects followed).
-    bundle = ca_bundle or os.environ.get("AWS_CA_BUNDLE") or None
+    chosen = ca_bundle or os.environ.get("AWS_CA_BUNDLE") or None
+    bundle = str(Path(chosen).expanduser()) if chosen else None
     transport = Transport(allow_insecure_http=allow_insecure_http, ca_bundle=bundle, warn=lambda message: typer.echo(f"samlfed: {message}", err=True))
     try:
         transport.check(base, "the samlfed endpoint")

@@ -64,7 +64,8 @@ def _client(endpoint: str, transport: Transport = Transport()) -> Any:
         "credentials_file": (None, None, os.devnull, None),
     })
     return session.create_client(
-        "sts", endpoint_url=endpoint, region_name="us-east-1", verify=transport.botocore_verify, config=Config(signature_version=UNSIGNED, retries={"max_attempts": 2}),
+        "sts", endpoint_url=endpoint, region_name="us-east-1", verify=transport.botocore_verify,
+        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 2}, proxies=transport.botocore_proxies(endpoint)),
     )
 
 

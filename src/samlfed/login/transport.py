@@ -44,6 +44,15 @@ def _ignore(_: str) -> None:
     pass
 
 
+def redacted(url: str) -> str:
+    """`url` without a user:password@ part, for messages."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "(a URL that does not parse)"
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])) if "@" in parts.netloc else url
+
+
 @dataclass(frozen=True)
 class Transport:
     allow_insecure_http: bool = False
@@ -55,13 +64,13 @@ class Transport:
         """Raise InsecureUrl unless `url` is https://, or http:// to loopback, or http:// with the opt-in (warned)."""
         scheme, host = _scheme_and_host(url)
         if scheme not in ("http", "https") or not host:
-            raise InsecureUrl(f"{what} {url!r} is not an http:// or https:// URL")
+            raise InsecureUrl(f"{what} {redacted(url)!r} is not an http:// or https:// URL")
         if scheme == "https" or is_loopback(host):
             return
         if not self.allow_insecure_http:
             raise InsecureUrl(
-                f"{what} {url!r} is plain http:// to another machine: passwords, SAML assertions and credentials would "
-                f"cross the network unencrypted; use https://, or accept that risk with {OPT_IN}"
+                f"{what} {redacted(url)!r} is plain http:// to another machine: passwords, SAML assertions and credentials "
+                f"would cross the network unencrypted; use https://, or accept that risk with {OPT_IN}"
             )
         # One message per host, whatever is sent there: the CLI prints each message once.
         where = urllib.parse.urlsplit(url).netloc.rpartition("@")[2]  # never a user:password@ part
@@ -74,6 +83,11 @@ class Transport:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         return context
 
+    def botocore_proxies(self, endpoint: str) -> dict[str, str] | None:
+        """botocore's `proxies`: none for loopback (see _DirectToLoopback), else the environment's (None)."""
+        _, host = _scheme_and_host(endpoint)
+        return {} if host and is_loopback(host) else None
+
     @property
     def botocore_verify(self) -> bool | str:
         """botocore's `verify`: never off; the CA bundle is the one named here (the CLI resolves AWS_CA_BUNDLE into it),
@@ -84,10 +98,21 @@ class Transport:
         """HTTP(S) only (no file:, ftp: or data: handlers), TLS verified, each redirect checked like the first URL."""
         opener = urllib.request.OpenerDirector()
         redirects = _CheckedRedirect(self) if follow_redirects else _NoRedirect()
-        for handler in (urllib.request.ProxyHandler(), urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(context=self.ssl_context()),
+        for handler in (_DirectToLoopback(), urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(context=self.ssl_context()),
                         urllib.request.HTTPDefaultErrorHandler(), redirects, urllib.request.HTTPErrorProcessor()):
             opener.add_handler(handler)
         return opener
+
+
+class _DirectToLoopback(urllib.request.ProxyHandler):
+    """The environment's proxies (http_proxy…), except for this machine: plain http:// to loopback is allowed only
+    because it never leaves the machine, and a proxy elsewhere would carry the password across the network."""
+
+    def proxy_open(self, req: urllib.request.Request, proxy: str, type: str) -> Any:  # noqa: A002 - urllib's name
+        host = urllib.parse.urlsplit(req.full_url).hostname
+        if host and is_loopback(host):
+            return None  # the next handler connects directly
+        return super().proxy_open(req, proxy, type)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -105,5 +130,5 @@ class _CheckedRedirect(urllib.request.HTTPRedirectHandler):
         self.transport = transport
 
     def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> urllib.request.Request | None:
-        self.transport.check(newurl, f"the redirect from {req.full_url} to")
+        self.transport.check(newurl, f"the redirect from {redacted(req.full_url)} to")
         return super().redirect_request(req, fp, code, msg, headers, newurl)

@@ -1,0 +1,31 @@
+"""The transport's refusal messages never quote a URL's user:password@ part (a Basic-protected metadata URL),
+as its warnings do not: they go to stderr, and from there into CI logs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "login"))
+
+from login_setup import samlfed, write_profile  # noqa: E402
+
+from samlfed.login.transport import InsecureUrl, Transport  # noqa: E402
+
+SECRET = "Sup3rS3cret"
+
+
+def test_refusal_message_leaves_out_the_password_of_the_url() -> None:
+    try:
+        Transport().check(f"http://alice:{SECRET}@idp.example.com/metadata", "idp_metadata_url of profile demo")
+    except InsecureUrl as exc:
+        assert SECRET not in str(exc), f"the refusal names the URL's password: {exc}"
+    else:
+        raise AssertionError("plain http:// to another host was accepted")
+
+
+def test_login_cli_does_not_print_the_password_of_a_refused_url(tmp_path: Path) -> None:
+    write_profile(tmp_path, "https://samlfed.example.com", idp_metadata_url=f"http://alice:{SECRET}@idp.example.com/metadata")
+    result = samlfed(tmp_path, "login", "--profile", "demo", "--method", "ecp", "--username", "alice", "--password-stdin", stdin="pw\n")
+    assert result.returncode != 0
+    assert SECRET not in result.stderr + result.stdout, f"the password of the URL reached the terminal: {result.stderr.strip()}"
