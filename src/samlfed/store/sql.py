@@ -101,7 +101,24 @@ def create_store_engine(url: str) -> Engine:
         engine = create_engine(url, hide_parameters=True)  # a local file: no connection can go stale, so no ping per checkout
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=_postgres_connection_defaults(url))
+
+
+POSTGRES_CONNECTION_DEFAULTS = {
+    "connect_timeout": "10",
+    "keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "3",
+    "tcp_user_timeout": "30000",
+}
+"""libpq settings that bound how long a vanished server (a failover, a firewall dropping the connection's state)
+can hold a request or the readiness probe: without them a half-open connection waits for the kernel's TCP
+retries, a quarter of an hour. Connecting gives up after 10 s, unacknowledged data after 30 s, an idle wait for
+an answer after about a minute of unanswered keepalives."""
+
+
+def _postgres_connection_defaults(url: str) -> dict[str, str]:
+    """POSTGRES_CONNECTION_DEFAULTS, except what the database URL sets itself (connect_args would override it)."""
+    given = make_url(url).query
+    return {name: value for name, value in POSTGRES_CONNECTION_DEFAULTS.items() if name not in given}
 
 
 def _access_key(row) -> AccessKey:  # type: ignore[no-untyped-def]
