@@ -141,7 +141,11 @@ def make_offer(
             # %r: the ARN and the reason can quote the unverified document; repr keeps each on one log line
             log.info(
                 "console sign-in rejected provider=%r check=%s reason=%r", arn, error.check_id, error.message,
-                extra={"action": "ConsoleSignIn", "outcome": "rejected", "provider": arn, "check": error.check_id, "reason": error.message},
+                extra={
+                    "action": "ConsoleSignIn", "outcome": "rejected", "provider": arn, "check": error.check_id, "reason": error.message,
+                    "issuer": None, "assertion_id": None, "key_thumbprint": None, "subject": None, "role": None,
+                    "session_name": None, "session_seconds": None,
+                },
             )
             first_failure = first_failure or SignInRefused(error.aws.message, check=CHECKS[error.check_id].title, hint=error.hint)
     if not verified_by:
@@ -163,7 +167,12 @@ def make_offer(
             except ServiceError:
                 log.info(
                     "console sign-in: role not offered role=%r provider=%s", pair.role_arn, provider.arn,
-                    extra={"action": "ConsoleSignIn", "outcome": "role_not_offered", "role": pair.role_arn, "provider": provider.arn},
+                    extra={
+                        "action": "ConsoleSignIn", "outcome": "role_not_offered", "role": pair.role_arn, "provider": provider.arn,
+                        "issuer": provider_verified.response.issuer, "assertion_id": provider_verified.response.assertion_id,
+                        "key_thumbprint": provider_verified.response.key_thumbprint, "subject": provider_verified.response.name_id,
+                        "session_name": provider_verified.claims.role_session_name, "session_seconds": None,
+                    },
                 )
                 continue
             account_id = provider.account_id

@@ -79,21 +79,21 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
     def refused(message: str, status: int = 400) -> HTMLResponse:
         return _page("error.html", status, message=message)
 
-    def autopost(user: User, pending: dict[str, Any]) -> HTMLResponse:
+    def autopost(user: User, pending: dict[str, Any], address: str | None) -> HTMLResponse:
         sp = idp.config.service_providers.get(pending["sp"])
         if sp is None or pending["acs"] not in sp.acs_urls:
             return refused("The application is no longer configured.")
         saml_response = idp.issue(user, sp, pending["acs"], in_response_to=pending.get("request_id"))
         log.info(
             "issued response user=%s sp=%r acs=%r", user.username, sp.key, pending["acs"],
-            extra={"action": "IdpIssue", "outcome": "issued", "user": user.username, "sp": sp.key, "acs": pending["acs"]},
+            extra={"action": "IdpIssue", "outcome": "issued", "user": user.username, "source_ip": address, "sp": sp.key, "acs": pending["acs"]},
         )
         return _page("autopost.html", sp_name=sp.display_name, acs_url=pending["acs"], saml_response=saml_response, relay_state=pending.get("relay"))
 
-    def no_passive(request_info: AuthnRequest, relay: str | None) -> HTMLResponse:
+    def no_passive(request_info: AuthnRequest, relay: str | None, address: str | None) -> HTMLResponse:
         sp, acs = request_info.sp, request_info.acs_url
         saml_response = idp.no_passive(sp, acs, in_response_to=request_info.id)
-        log.info("answered NoPassive sp=%r acs=%r", sp.key, acs, extra={"action": "IdpIssue", "outcome": "no_passive", "sp": sp.key, "acs": acs})
+        log.info("answered NoPassive sp=%r acs=%r", sp.key, acs, extra={"action": "IdpIssue", "outcome": "no_passive", "user": None, "source_ip": address, "sp": sp.key, "acs": acs})
         return _page("autopost.html", sp_name=sp.display_name, acs_url=acs, saml_response=saml_response, relay_state=relay)
 
     async def form_of(request: Request) -> dict[str, str]:
@@ -134,9 +134,9 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         pending = request.session.pop("pending", None)
         request.session.clear()
         request.session.update(user=user.username, generation=idp.state.session_generation(user.username), mark=credential_mark(user))
-        log.info("login user=%s address=%r", user.username, address, extra=_login("IdpLogin", "allowed", user.username, address))
+        log.info("login user=%s address=%r", user.username, address, extra=_login("IdpLogin", "allowed", user.username, address, pending))
         if pending:
-            return autopost(user, pending)
+            return autopost(user, pending, address)
         return RedirectResponse(f"{mount_path}/", status_code=303)
 
     async def logout(request: Request) -> Response:
@@ -145,7 +145,10 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
             user = current_user(request)
             if user is not None:  # end it server-side too: a copy of the cookie must not outlive the sign-out
                 idp.state.end_sessions(user.username)
-                log.info("logout user=%s", user.username, extra={"action": "IdpLogout", "outcome": "allowed", "user": user.username})
+                log.info("logout user=%s", user.username, extra={
+                    "action": "IdpLogout", "outcome": "allowed", "user": user.username,
+                    "source_ip": request.client.host if request.client else None, "sp": None, "acs": None,
+                })
             request.session.clear()
         return RedirectResponse(f"{mount_path}/login", status_code=303)
 
@@ -171,7 +174,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         if sp is None:
             return refused("No such application.", 404)
         relay = str(form.get("RelayState", ""))[:MAX_RELAY_STATE] or None
-        return autopost(user, {"sp": sp.key, "acs": sp.acs_urls[0], "relay": relay})
+        return autopost(user, {"sp": sp.key, "acs": sp.acs_urls[0], "relay": relay}, request.client.host if request.client else None)
 
     async def sso(request: Request) -> Response:
         """SP-initiated SSO, HTTP-Redirect (GET) or HTTP-POST binding."""
@@ -198,10 +201,10 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         user = current_user(request)
         if user is None or request_info.force_authn:
             if request_info.is_passive:  # a sign-in page is just what the SP asked us not to show
-                return no_passive(request_info, relay)
+                return no_passive(request_info, relay, request.client.host if request.client else None)
             request.session["pending"] = pending
             return RedirectResponse(f"{mount_path}/login", status_code=303)
-        return autopost(user, pending)
+        return autopost(user, pending, request.client.host if request.client else None)
 
     async def ecp(request: Request) -> Response:
         def fault(code: str, message: str, status: int, *, otp: bool = False) -> Response:
@@ -213,6 +216,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         username, password = _basic_credentials(request.headers.get("authorization", ""))
         address = request.client.host if request.client else "unknown"
         if idp.throttle.blocked(username, address):
+            log.info("ECP login throttled user=%r address=%r", username, address, extra=_login("IdpEcpLogin", "throttled", username, address))
             return fault("Client", THROTTLED, 429)
         try:
             request_info = check_authn_request(
@@ -227,13 +231,15 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
             return fault("Client", "A one-time code is required: send it in the X-Samlfed-OTP header.", 401, otp=True)
         if user is None:
             idp.throttle.failed(username, address)
-            log.info("ECP login failed user=%r address=%r", username, address, extra=_login("IdpEcpLogin", "failed", username, address))
+            log.info("ECP login failed user=%r address=%r", username, address, extra=_login("IdpEcpLogin", "failed", username, address,
+                                                                                                 {"sp": request_info.sp.key, "acs": request_info.acs_url}))
             return fault("Client", GENERIC_LOGIN_ERROR, 401)
         idp.throttle.succeeded(username)
         xml = idp.issue_xml(user, request_info.sp, request_info.acs_url, in_response_to=request_info.id)
         log.info(
             "issued ECP response user=%s sp=%r", user.username, request_info.sp.key,
-            extra={"action": "IdpEcpLogin", "outcome": "issued", "user": user.username, "sp": request_info.sp.key, "source_ip": address},
+            extra={"action": "IdpEcpLogin", "outcome": "issued", "user": user.username, "sp": request_info.sp.key, "source_ip": address,
+                   "acs": request_info.acs_url},
         )
         return Response(response_envelope(xml, request_info.acs_url), media_type=SOAP_CONTENT_TYPE)
 
@@ -270,9 +276,10 @@ async def _body(request: Request) -> bytes:
         raise RequestRefused(str(exc)) from None
 
 
-def _login(action: str, outcome: str, user: str, address: str) -> dict[str, str]:
-    """The fields of a sign-in's log line (--log-format json)."""
-    return {"action": action, "outcome": outcome, "user": user, "source_ip": address}
+def _login(action: str, outcome: str, user: str, address: str, pending: dict[str, Any] | None = None) -> dict[str, str | None]:
+    """The fields of a sign-in's log line (--log-format json); `pending`: the application's request it answers."""
+    return {"action": action, "outcome": outcome, "user": user, "source_ip": address,
+            "sp": pending["sp"] if pending else None, "acs": pending["acs"] if pending else None}
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:
