@@ -9,7 +9,7 @@ parsing. Everything that is not the query endpoint goes to the Starlette app beh
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -92,6 +92,16 @@ async def _send(send: Send, status: int, body: bytes, content_type: bytes, heade
     await send({"type": "http.response.body", "body": body})
 
 
+def _request_id() -> str:
+    """A random (version 4) UUID as str(uuid.uuid4()) writes it, from the same 16 random bytes with the same bits
+    set: uuid.UUID's argument checks and conversions cost two thirds of it, on every request."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 class QueryApi:
     """`GET /` and `POST /`: parse, authenticate (when the action needs it), authorize, run, render."""
 
@@ -106,7 +116,7 @@ class QueryApi:
         if scope["method"] not in ("GET", "HEAD", "POST"):  # the server leaves out the body of a HEAD answer
             await _send(send, 405, b"Method Not Allowed", b"text/plain; charset=utf-8", [(b"allow", b"GET, HEAD, POST")])
             return
-        request_id = str(uuid.uuid4())
+        request_id = _request_id()
         try:
             payload, status = await self._answer(scope, receive, request_id)
         except ClientGone:

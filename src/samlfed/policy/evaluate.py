@@ -22,7 +22,9 @@ Decision = Literal["allowed", "explicitDeny", "implicitDeny"]
 VARIABLES_VERSION = "2012-10-17"
 
 
-@dataclass(frozen=True)
+# Request and Evaluation are read-only by convention, not frozen: a frozen dataclass's __init__ sets each field
+# through object.__setattr__, and every authorization builds one of each per action.
+@dataclass(slots=True)
 class Request:
     action: str
     context: Context = field(default_factory=dict)
@@ -34,7 +36,7 @@ class Request:
     """Other names of the same principal that a Principal element may use (role ARN, account root, account ID)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Evaluation:
     decision: Decision
     matched: tuple[Statement, ...]

@@ -36,7 +36,9 @@ PACKED_BUDGET = 2048
 """Bytes of compressed policy and tags that count as 100 % (ours; AWS's packing is not public)."""
 
 
-@dataclass(frozen=True)
+# The request and its results are read-only by convention, not frozen (as the validator's results): a frozen
+# dataclass's __init__ sets each field through object.__setattr__, and these are built on every sign-in.
+@dataclass(slots=True)
 class AssumeRoleWithSamlRequest:
     role_arn: str
     principal_arn: str
@@ -48,7 +50,7 @@ class AssumeRoleWithSamlRequest:
     secure_transport: bool | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AssumedRole:
     credentials: TemporaryCredentials
     verified: VerifiedAssertion
@@ -106,7 +108,7 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
     return AssumedRole(credentials, verified, role, provider, packed_size)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AdmittedRole:
     """A role the verified assertion may assume: it exists and its trust policy admits this user."""
 

@@ -111,7 +111,7 @@ class SessionClaims:
         return f"{partition_and_account}:assumed-role/{role_name}/{self.session_name}"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # read-only by convention: frozen fields cost object.__setattr__ each, per sign-in
 class TemporaryCredentials:
     access_key_id: str
     secret_access_key: str
