@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import httpx
@@ -69,3 +71,19 @@ def samlfed_process(command: Sequence[str], *options: str, probe: str, env: dict
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+@contextmanager
+def handler_in_thread(handler: type[BaseHTTPRequestHandler], *, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """A plain http.server on 127.0.0.1 in a daemon thread (https with a server TLS context); yields its base URL.
+    For peers that must misbehave in ways an ASGI app cannot (a proxy, a bare TLS endpoint)."""
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -7,12 +7,12 @@ The "proxy" here is a collector on 127.0.0.1 (tests bind to loopback only); in r
 from __future__ import annotations
 
 import base64
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from servers import handler_in_thread
 
 from samlfed.login.ecp import EcpError, ecp_login
 from samlfed.login.roles import RoleOption
@@ -41,14 +41,8 @@ def _recording_proxy() -> Iterator[tuple[str, list[dict[str, str]]]]:
         def log_message(self, *_: object) -> None:
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with handler_in_thread(Handler) as url:
+        yield url, seen
 
 
 @pytest.fixture

@@ -12,11 +12,10 @@ import ipaddress
 import json
 import ssl
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from login_setup import samlfed, write_profile
 from lxml import etree
 from saml_factory import response_b64, response_tree
-from servers import app_in_thread
+from servers import app_in_thread, handler_in_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -276,15 +275,8 @@ def _tls_server(pki: dict[str, Path]) -> Iterator[tuple[str, list[str]]]:
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(pki["cert"], pki["key"])
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with handler_in_thread(Handler, tls=context) as url:
+        yield url, seen
 
 
 def test_ecp_verifies_the_certificate_even_when_urllibs_default_was_turned_off(pki: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
