@@ -29,7 +29,7 @@ from .login.credentials_file import (
 from .login.ecp import CredentialsRefused, EcpError, OtpRequired, ecp_login
 from .login.roles import RoleOption, RolesError, chooser_data, grouped, pick, roles_in, with_aliases
 from .login.sts import AssumeFailed, assume
-from .login.transport import InsecureUrl, Transport
+from .login.transport import InsecureUrl, Transport, redacted
 from .saml import constants as c
 
 KEYRING_SERVICE = "samlfed"
@@ -104,10 +104,10 @@ def _ecp_url(profile: LoginProfile, transport: Transport) -> str | None:
         with transport.opener(follow_redirects=True).open(profile.idp_metadata_url, timeout=30) as answer:
             metadata = parse_metadata(answer.read(2_000_000))
     except (urllib.error.URLError, OSError, ValueError) as exc:  # ValueError: InsecureUrl from a redirect too
-        raise _fail(f"cannot read the IdP metadata at {profile.idp_metadata_url}: {exc}") from None
+        raise _fail(f"cannot read the IdP metadata at {redacted(profile.idp_metadata_url)}: {exc}") from None
     url = metadata.sso_url(c.BINDING_SOAP)
     if url is not None:  # the password goes there: only over HTTP(S), never to a local file
-        _check_url(transport, url, f"the ECP endpoint in the IdP metadata at {profile.idp_metadata_url}")
+        _check_url(transport, url, f"the ECP endpoint in the IdP metadata at {redacted(profile.idp_metadata_url)}")
     return url
 
 

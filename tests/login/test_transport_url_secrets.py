@@ -3,14 +3,12 @@ as its warnings do not: they go to stderr, and from there into CI logs."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent / "login"))
+from login_setup import samlfed, write_profile
+from servers import free_port
 
-from login_setup import samlfed, write_profile  # noqa: E402
-
-from samlfed.login.transport import InsecureUrl, Transport  # noqa: E402
+from samlfed.login.transport import InsecureUrl, Transport
 
 SECRET = "Sup3rS3cret"
 
@@ -29,3 +27,11 @@ def test_login_cli_does_not_print_the_password_of_a_refused_url(tmp_path: Path) 
     result = samlfed(tmp_path, "login", "--profile", "demo", "--method", "ecp", "--username", "alice", "--password-stdin", stdin="pw\n")
     assert result.returncode != 0
     assert SECRET not in result.stderr + result.stdout, f"the password of the URL reached the terminal: {result.stderr.strip()}"
+
+
+def test_login_cli_does_not_print_the_password_of_an_unreadable_metadata_url(tmp_path: Path) -> None:
+    closed = free_port()  # nothing listens there: reading the metadata fails
+    write_profile(tmp_path, "https://samlfed.example.com", idp_metadata_url=f"https://alice:{SECRET}@127.0.0.1:{closed}/metadata")
+    result = samlfed(tmp_path, "login", "--profile", "demo", "--method", "ecp", "--username", "alice", "--password-stdin", stdin="pw\n")
+    assert result.returncode != 0 and "cannot read the IdP metadata at https://127.0.0.1:" in result.stderr, result.stderr
+    assert SECRET not in result.stderr + result.stdout
