@@ -241,6 +241,8 @@ def test_assume_role_allowed_carries_caller_role_session_name_and_source_ip(demo
     (f"arn:aws:iam::{DEV_ACCOUNT}:role/ChainNoSourceIdentity", "trust", "sts:SetSourceIdentity"),
     (f"arn:aws:iam::{DEV_ACCOUNT}:role/ChainAccount", "caller_policies", "sts:AssumeRole"),
     (f"arn:aws:iam::{PROD_ACCOUNT}:role/ChainCross", "identity_policies", "sts:AssumeRole"),
+    (f"arn:aws:iam::{DEV_ACCOUNT}:role/NoSuchRole", "no_such_role", "sts:AssumeRole"),
+    (f"arn:aws:iam::{DEV_ACCOUNT}:role/chaintarget", "no_such_role", "sts:AssumeRole"),  # ARNs compare exactly
 ])
 def test_assume_role_denied_says_which_policies_denied_it(demo: Demo, world: dict, role: str, denied_by: str, policy_action: str) -> None:
     since = demo.mark()

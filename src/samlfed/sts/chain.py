@@ -74,9 +74,11 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
     try:
         role = ctx.reads.role(name.account_id, name.name)
     except NotFound:
-        raise denied from None
-    if role.arn != request.role_arn or not _caller_role_current(ctx, caller):
-        raise denied
+        raise _refused("no_such_role", caller, request, denied) from None
+    if role.arn != request.role_arn:  # names are unique case-insensitively; ARNs compare exactly
+        raise _refused("no_such_role", caller, request, denied)
+    if not _caller_role_current(ctx, caller):
+        raise _refused("caller_role_gone", caller, request, denied)
     permissions = session_permissions(ctx, caller, source_ip=request.source_ip, secure_transport=request.secure_transport)
     permissions.context["sts:rolesessionname"] = [request.session_name]
     if request.external_id is not None:  # what a trust policy's sts:ExternalId condition compares
@@ -126,6 +128,18 @@ def _caller_role_current(ctx: ServiceContext, caller: SessionClaims) -> bool:
         return False
 
 
+def _refused(by: str, caller: SessionClaims, request: AssumeRoleRequest, denied: ServiceError) -> ServiceError:
+    """Logs a refusal decided before any policy was evaluated (the same AccessDenied as a policy's); returns `denied`."""
+    log.info(
+        "AssumeRole denied (%s) caller=%s role=%s", by, caller.assumed_role_arn, request.role_arn,
+        extra={
+            "action": "AssumeRole", "outcome": "denied", "denied_by": by, "policy_action": "sts:AssumeRole", "caller": caller.assumed_role_arn,
+            "role": request.role_arn, "session_name": request.session_name, "source_ip": request.source_ip, "error_code": "AccessDenied",
+        },
+    )
+    return denied
+
+
 def _denial(by: str, caller: SessionClaims, role: Role, context: dict[str, list[str]], policy_action: str = "sts:AssumeRole") -> dict[str, object]:
     """The fields of a denial's log line (--log-format json); `by`: which policies denied it."""
     session_name, source_ip = context.get("sts:rolesessionname"), context.get("aws:sourceip")
@@ -141,6 +155,8 @@ def _trust(role: Role, caller: SessionClaims, permissions: SessionPermissions, d
     try:
         trust = trust_document(role.trust_policy)
     except MalformedPolicy:
+        log.info("AssumeRole denied (malformed trust policy) caller=%s role=%s", caller.assumed_role_arn, role.arn,
+                 extra=_denial("malformed_trust", caller, role, context))
         raise denied from None
     actions = ["sts:AssumeRole"] + (["sts:SetSourceIdentity"] if caller.source_identity else [])
     for action in actions:
