@@ -3,9 +3,6 @@ transport rules hold there too (plain http:// only to loopback unless the user o
 
 from __future__ import annotations
 
-import sys
-
-import pytest
 from login_setup import samlfed
 from servers import app_in_thread
 from starlette.applications import Starlette
@@ -14,7 +11,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIAEXAMPLEEXAMPLE12", "AWS_SECRET_ACCESS_KEY": "s" * 40, "AWS_SESSION_TOKEN": "token-of-the-test"}
-linux_only = pytest.mark.skipif(sys.platform != "linux", reason="0.0.0.0 reaches 127.0.0.1 listeners on Linux")
 
 
 def federation(seen: list[str], answer: Response) -> Starlette:
@@ -28,7 +24,6 @@ def federation(seen: list[str], answer: Response) -> Starlette:
     return Starlette(routes=[Route("/healthz", healthz), Route("/federation", signin_token, methods=["POST"])])
 
 
-@linux_only
 def test_plain_http_to_another_host_is_refused_before_the_credentials_leave(tmp_path) -> None:  # type: ignore[no-untyped-def]
     seen: list[str] = []
     with app_in_thread(federation(seen, JSONResponse({"SigninToken": "t"}))) as url:

@@ -101,13 +101,13 @@ def _request_context(request: QueryRequest) -> Context:
     return context
 
 
-def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryRequest, *, source_ip: str | None = None, secure_transport: bool | None = None) -> None:
+def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryRequest) -> None:
     """Raise AWS's AccessDenied unless the session's policies allow this IAM call."""
     claims = caller.claims
     action = f"iam:{request.action}"
     resource, resource_context = iam_target(ctx, claims.account_id, request.action, request.params)
     extra = {**resource_context, **_request_context(request)}
-    permissions = session_permissions(ctx, claims, source_ip=source_ip, secure_transport=secure_transport, extra=extra)
+    permissions = session_permissions(ctx, claims, source_ip=request.source_ip, secure_transport=request.secure_transport, extra=extra)
     result = authorize(permissions.policies, Request(action, permissions.context, resource=resource), session_arn=claims.assumed_role_arn)
     if result.decision == "allowed":
         return
@@ -115,7 +115,7 @@ def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryReque
         "IAM call denied principal=%s action=%s resource=%s decision=%s", claims.assumed_role_arn, action, resource, result.decision,
         extra={
             "action": request.action, "outcome": "denied", "policy_action": action, "principal": claims.assumed_role_arn, "resource": resource,
-            "decision": result.decision, "source_ip": source_ip, "error_code": "AccessDenied",
+            "decision": result.decision, "source_ip": request.source_ip, "error_code": "AccessDenied",
         },
     )
     reason = (

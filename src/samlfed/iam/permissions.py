@@ -109,6 +109,15 @@ def _policy_set(ctx: ServiceContext, claims: SessionClaims, role: RolePolicies, 
     return PolicySet(identity=role.identity, session=tuple(session) if session is not None else None, boundary=role.boundary, resource=tuple(resource_policies))
 
 
+def add_origin_keys(context: dict[str, list[str]], source_ip: str | None, secure_transport: bool | None) -> None:
+    """aws:SourceIp and aws:SecureTransport of the request, where known (after trusted proxies): AWS puts both in
+    every request context, trust policies' included."""
+    if source_ip:
+        context["aws:sourceip"] = [source_ip]
+    if secure_transport is not None:
+        context["aws:securetransport"] = ["true" if secure_transport else "false"]
+
+
 def session_context(
     claims: SessionClaims, *, now: datetime, role_tags: Mapping[str, str] | None = None, source_ip: str | None = None,
     secure_transport: bool | None = None, region: str | None = None, extra: Mapping[str, Sequence[str]] | None = None,
@@ -135,10 +144,7 @@ def session_context(
         context[f"aws:principaltag/{key}"] = [value]
     if claims.source_identity:
         context["aws:sourceidentity"] = [claims.source_identity]
-    if source_ip:
-        context["aws:sourceip"] = [source_ip]
-    if secure_transport is not None:
-        context["aws:securetransport"] = ["true" if secure_transport else "false"]
+    add_origin_keys(context, source_ip, secure_transport)
     if region:
         context["aws:requestedregion"] = [region]
     for key, value in claims.saml.items():

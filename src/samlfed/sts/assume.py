@@ -17,6 +17,7 @@ from functools import lru_cache
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
+from ..iam.permissions import add_origin_keys
 from ..iam.service import check_identity_policy, policy_in_account
 from ..policy import MalformedPolicy, PolicyDocument, Request, evaluate, parse_policy
 from ..saml import ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, validate
@@ -139,10 +140,7 @@ def admit_role(
     if role.arn != role_arn:  # role names are unique case-insensitively; ARNs compare exactly
         raise NOT_AUTHORIZED
     context = _trust_context(verified, provider, tags, now)
-    if source_ip:
-        context["aws:sourceip"] = [source_ip]
-    if secure_transport is not None:
-        context["aws:securetransport"] = ["true" if secure_transport else "false"]
+    add_origin_keys(context, source_ip, secure_transport)
     _authorize(role, provider.arn, context, tags=bool(tags), source_identity=verified.claims.source_identity is not None)
     return AdmittedRole(role, provider, verified, tags, context)
 
