@@ -74,16 +74,16 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
     try:
         role = ctx.reads.role(name.account_id, name.name)
     except NotFound:
-        raise _refused("no_such_role", caller, request, denied) from None
+        raise _denied(denied, "no_such_role", caller, request, "(no such role)") from None
     if role.arn != request.role_arn:  # names are unique case-insensitively; ARNs compare exactly
-        raise _refused("no_such_role", caller, request, denied)
+        raise _denied(denied, "no_such_role", caller, request, "(no such role)")
     if not _caller_role_current(ctx, caller):
-        raise _refused("caller_role_gone", caller, request, denied)
+        raise _denied(denied, "caller_role_gone", caller, request, "(the caller's role is gone)")
     permissions = session_permissions(ctx, caller, source_ip=request.source_ip, secure_transport=request.secure_transport)
     permissions.context["sts:rolesessionname"] = [request.session_name]
     if request.external_id is not None:  # what a trust policy's sts:ExternalId condition compares
         permissions.context["sts:externalid"] = [request.external_id]
-    _trust(role, caller, permissions, denied)
+    _trust(role, caller, request, permissions, denied)
     duration = request.duration_seconds or CHAINED_LIMIT
     if duration > CHAINED_LIMIT:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
@@ -128,46 +128,37 @@ def _caller_role_current(ctx: ServiceContext, caller: SessionClaims) -> bool:
         return False
 
 
-def _refused(by: str, caller: SessionClaims, request: AssumeRoleRequest, denied: ServiceError) -> ServiceError:
-    """Logs a refusal decided before any policy was evaluated (the same AccessDenied as a policy's); returns `denied`."""
-    log.info(
-        "AssumeRole denied (%s) caller=%s role=%s", by, caller.assumed_role_arn, request.role_arn,
-        extra={
-            "action": "AssumeRole", "outcome": "denied", "denied_by": by, "policy_action": "sts:AssumeRole", "caller": caller.assumed_role_arn,
-            "role": request.role_arn, "session_name": request.session_name, "source_ip": request.source_ip, "error_code": "AccessDenied",
-        },
-    )
+def _denied(
+    denied: ServiceError, by: str, caller: SessionClaims, request: AssumeRoleRequest, reason: str, *, action: str | None = None,
+) -> ServiceError:
+    """Logs why AssumeRole is refused (`by`: what refused it, `reason` its words in the text line; `action`: the
+    policy action a trust policy refused) with the fields of --log-format json, and returns `denied` to raise."""
+    leading = (reason, caller.assumed_role_arn, request.role_arn)
+    fields = {
+        "action": "AssumeRole", "outcome": "denied", "denied_by": by, "policy_action": action or "sts:AssumeRole", "caller": caller.assumed_role_arn,
+        "role": request.role_arn, "session_name": request.session_name, "source_ip": request.source_ip, "error_code": "AccessDenied",
+    }
+    if action is None:
+        log.info("AssumeRole denied %s caller=%s role=%s", *leading, extra=fields)
+    else:
+        log.info("AssumeRole denied %s caller=%s role=%s action=%s", *leading, action, extra=fields)
     return denied
 
 
-def _denial(by: str, caller: SessionClaims, role: Role, context: dict[str, list[str]], policy_action: str = "sts:AssumeRole") -> dict[str, object]:
-    """The fields of a denial's log line (--log-format json); `by`: which policies denied it."""
-    session_name, source_ip = context.get("sts:rolesessionname"), context.get("aws:sourceip")
-    return {
-        "action": "AssumeRole", "outcome": "denied", "denied_by": by, "policy_action": policy_action, "caller": caller.assumed_role_arn,
-        "role": role.arn, "session_name": session_name[0] if session_name else None, "source_ip": source_ip[0] if source_ip else None,
-        "error_code": "AccessDenied",
-    }
-
-
-def _trust(role: Role, caller: SessionClaims, permissions: SessionPermissions, denied: ServiceError) -> None:
+def _trust(role: Role, caller: SessionClaims, chain: AssumeRoleRequest, permissions: SessionPermissions, denied: ServiceError) -> None:
+    """`chain`'s target `role` is admitted: by its trust policy, the caller's own policies, and across accounts the
+    caller's identity policies too."""
     context = permissions.context
     try:
         trust = trust_document(role.trust_policy)
     except MalformedPolicy:
-        log.info("AssumeRole denied (malformed trust policy) caller=%s role=%s", caller.assumed_role_arn, role.arn,
-                 extra=_denial("malformed_trust", caller, role, context))
-        raise denied from None
+        raise _denied(denied, "malformed_trust", caller, chain, "(malformed trust policy)") from None
     actions = ["sts:AssumeRole"] + (["sts:SetSourceIdentity"] if caller.source_identity else [])
     for action in actions:
         decision = evaluate(trust, Request(action, context, principal_type="AWS", principal=caller.role_arn,
                                            principal_aliases=caller.principal_aliases))
         if decision.decision != "allowed":
-            log.info(
-                "AssumeRole denied by trust caller=%s role=%s action=%s", caller.assumed_role_arn, role.arn, action,
-                extra=_denial("trust", caller, role, context, action),
-            )
-            raise denied
+            raise _denied(denied, "trust", caller, chain, "by trust", action=action)
     # The trust policy is the target's resource policy, evaluated with the caller's own policies as AWS evaluates
     # any resource policy: an explicit deny anywhere wins; naming the account delegates to the caller's identity
     # policies; naming the role still leaves the caller's session policies and permissions boundary in force;
@@ -177,15 +168,7 @@ def _trust(role: Role, caller: SessionClaims, permissions: SessionPermissions, d
     policies = permissions.policies
     with_trust = replace(policies, resource=(*policies.resource, NamedPolicy("trust-policy", "resource", trust)))
     if authorize(with_trust, request, session_arn=caller.assumed_role_arn).decision != "allowed":
-        log.info(
-            "AssumeRole denied by the caller's policies caller=%s role=%s", caller.assumed_role_arn, role.arn,
-            extra=_denial("caller_policies", caller, role, context),
-        )
-        raise denied
+        raise _denied(denied, "caller_policies", caller, chain, "by the caller's policies")
     # Across accounts both sides must allow: the trust policy above, and the caller's identity policies.
     if role.account_id != caller.account_id and authorize(policies, request, session_arn=caller.assumed_role_arn).decision != "allowed":
-        log.info(
-            "AssumeRole denied by identity policies caller=%s role=%s", caller.assumed_role_arn, role.arn,
-            extra=_denial("identity_policies", caller, role, context),
-        )
-        raise denied
+        raise _denied(denied, "identity_policies", caller, chain, "by identity policies")
