@@ -7,14 +7,13 @@ import os
 import urllib.error
 import urllib.request
 import webbrowser
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
 import typer
 
 from .cli_common import EXIT_INVALID, usage_error
-from .login.transport import InsecureUrl, Transport
+from .login.transport import cli_transport
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
 
@@ -35,16 +34,14 @@ def console_url(
     base = (endpoint_url or os.environ.get("SAMLFED_URL") or DEFAULT_ENDPOINT).rstrip("/")
     # The secret key and session token go to /federation: the login client's transport rules (https://, or http://
     # to loopback only unless the user opts in; certificates always verified; no redirects followed).
-    chosen = ca_bundle or os.environ.get("AWS_CA_BUNDLE") or None
-    bundle = str(Path(chosen).expanduser()) if chosen else None
-    transport = Transport(allow_insecure_http=allow_insecure_http, ca_bundle=bundle, warn=lambda message: typer.echo(f"samlfed: {message}", err=True))
     try:
+        transport = cli_transport(
+            allow_insecure_http=allow_insecure_http, ca_bundle=ca_bundle, warn=lambda message: typer.echo(f"samlfed: {message}", err=True),
+        )
         transport.check(base, "the samlfed endpoint")
-        opener = transport.opener(follow_redirects=False)
-    except InsecureUrl as exc:
+    except ValueError as exc:  # InsecureUrl included
         raise usage_error(str(exc)) from None
-    except OSError as exc:  # ssl.SSLError included: not PEM certificates
-        raise usage_error(f"the CA bundle {bundle!r} is not a readable file of PEM CA certificates: {exc.strerror or exc}") from None
+    opener = transport.opener(follow_redirects=False)
     if duration is not None and not 900 <= duration <= 43200:
         raise usage_error("--duration must be from 900 to 43200 seconds")
     try:

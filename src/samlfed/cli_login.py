@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import urllib.error
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated
 
 import click
@@ -29,7 +27,7 @@ from .login.credentials_file import (
 from .login.ecp import CredentialsRefused, EcpError, OtpRequired, ecp_login
 from .login.roles import RoleOption, RolesError, chooser_data, grouped, pick, roles_in, with_aliases
 from .login.sts import AssumeFailed, assume
-from .login.transport import InsecureUrl, Transport, redacted
+from .login.transport import InsecureUrl, Transport, cli_transport, redacted
 from .saml import constants as c
 
 KEYRING_SERVICE = "samlfed"
@@ -71,17 +69,10 @@ def _transport(settings: LoginProfile) -> Transport:
             warned.add(message)
             _say(f"samlfed: {message}")
 
-    # The profile's bundle, else AWS_CA_BUNDLE as every AWS tool reads it (a private CA the AWS CLI already uses
-    # for this endpoint): for the IdP and samlfed alike. REQUESTS_CA_BUNDLE and the like are not read.
-    chosen = settings.ca_bundle or os.environ.get("AWS_CA_BUNDLE") or None
-    ca_bundle = str(Path(chosen).expanduser()) if chosen else None
-    transport = Transport(allow_insecure_http=settings.allow_insecure_http, ca_bundle=ca_bundle, warn=warn)
-    if ca_bundle:
-        try:
-            transport.ssl_context()
-        except OSError as exc:  # ssl.SSLError included: not PEM certificates
-            raise usage_error(f"the CA bundle {ca_bundle!r} is not a readable file of PEM CA certificates: {exc.strerror or exc}") from None
-    return transport
+    try:  # the profile's CA bundle, for the IdP and samlfed alike
+        return cli_transport(allow_insecure_http=settings.allow_insecure_http, ca_bundle=settings.ca_bundle, warn=warn)
+    except ValueError as exc:
+        raise usage_error(str(exc)) from None
 
 
 def _keyring():  # type: ignore[no-untyped-def]

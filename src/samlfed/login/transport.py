@@ -8,11 +8,13 @@ with a warning each time. The same rule holds for every redirect the client foll
 from __future__ import annotations
 
 import ipaddress
+import os
 import ssl
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 OPT_IN = "--allow-insecure-http (allow_insecure_http = true in the profile)"
@@ -102,6 +104,21 @@ class Transport:
                         urllib.request.HTTPDefaultErrorHandler(), redirects, urllib.request.HTTPErrorProcessor()):
             opener.add_handler(handler)
         return opener
+
+
+def cli_transport(*, allow_insecure_http: bool, ca_bundle: str | None, warn: Callable[[str], None]) -> Transport:
+    """A command's transport: the CA bundle it names, else AWS_CA_BUNDLE as every AWS tool reads it (a private CA the
+    AWS CLI already uses for this endpoint; REQUESTS_CA_BUNDLE and the like are not read), `~` expanded, and
+    loaded now: ValueError with a message for the user when it is not a readable file of PEM CA certificates."""
+    chosen = ca_bundle or os.environ.get("AWS_CA_BUNDLE") or None
+    bundle = str(Path(chosen).expanduser()) if chosen else None
+    transport = Transport(allow_insecure_http=allow_insecure_http, ca_bundle=bundle, warn=warn)
+    if bundle:
+        try:
+            transport.ssl_context()
+        except OSError as exc:  # ssl.SSLError included: not PEM certificates
+            raise ValueError(f"the CA bundle {bundle!r} is not a readable file of PEM CA certificates: {exc.strerror or exc}") from None
+    return transport
 
 
 class _DirectToLoopback(urllib.request.ProxyHandler):
