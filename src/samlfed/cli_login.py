@@ -24,7 +24,7 @@ from .login.credentials_file import (
     render,
     write_profiles,
 )
-from .login.ecp import CredentialsRefused, EcpError, OtpRequired, ecp_login
+from .login.ecp import CredentialsRefused, EcpError, EcpUnreachable, OtpRequired, ecp_login
 from .login.roles import RoleOption, RolesError, chooser_data, grouped, pick, roles_in, with_aliases
 from .login.sts import AssumeFailed, assume
 from .login.transport import InsecureUrl, Transport, cli_transport, redacted
@@ -32,6 +32,8 @@ from .saml import constants as c
 
 KEYRING_SERVICE = "samlfed"
 PRINT_STYLES = ("env", "json", "powershell")
+OTP_VARIABLE = "SAMLFED_OTP"
+"""The one-time code for scripts: unlike --otp, the environment is not readable by other local users (ps, /proc)."""
 
 Profile = Annotated[str | None, typer.Option("--profile", "-p", help="profile of ~/.config/samlfed/config.toml (default: default)")]
 
@@ -70,7 +72,7 @@ def _transport(settings: LoginProfile) -> Transport:
             _say(f"samlfed: {message}")
 
     try:  # the profile's CA bundle, for the IdP and samlfed alike
-        return cli_transport(allow_insecure_http=settings.allow_insecure_http, ca_bundle=settings.ca_bundle, warn=warn)
+        return cli_transport(allow_insecure_http=settings.allow_insecure_http, ca_bundle=settings.ca_bundle, warn=warn, deadline=settings.timeout)
     except ValueError as exc:
         raise usage_error(str(exc)) from None
 
@@ -87,14 +89,15 @@ def _ecp_url(profile: LoginProfile, transport: Transport) -> str | None:
         return profile.ecp_url
     if not profile.idp_metadata_url:
         return None
+    from .saml.errors import MetadataError
     from .saml.metadata import parse_metadata
 
     # The metadata names where the password goes: read over plain http, anyone on the way could name their own host.
     _check_url(transport, profile.idp_metadata_url, f"idp_metadata_url of profile {profile.name}")
-    try:
+    try:  # the transport bounds the time (the profile's timeout) and the size (a larger document is refused)
         with transport.opener(follow_redirects=True).open(profile.idp_metadata_url, timeout=30) as answer:
-            metadata = parse_metadata(answer.read(2_000_000))
-    except (urllib.error.URLError, OSError, ValueError) as exc:  # ValueError: InsecureUrl from a redirect too
+            metadata = parse_metadata(answer.read())
+    except (urllib.error.URLError, OSError, ValueError, MetadataError) as exc:  # ValueError: InsecureUrl from a redirect too
         raise _fail(f"cannot read the IdP metadata at {redacted(profile.idp_metadata_url)}: {exc}") from None
     url = metadata.sso_url(c.BINDING_SOAP)
     if url is not None:  # the password goes there: only over HTTP(S), never to a local file
@@ -133,6 +136,8 @@ def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, use
         password = _keyring().get_password(KEYRING_SERVICE, f"{profile.name}:{username}")
     remembered = password is not None and not password_stdin
     interactive = sys.stdin.isatty()
+    # With --password-stdin, standard input belongs to the password: the code is never read from it as well.
+    may_ask_code = interactive and not password_stdin
     if password is None:
         if not interactive:
             raise _fail("no password: run interactively, pipe it with --password-stdin, or opt in to the keyring (remember_password)")
@@ -147,11 +152,14 @@ def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, use
             _forget_password(profile, username)
             raise _fail("the identity provider refused the password kept in the keyring; it was removed: run samlfed login again to type it") from None
         except OtpRequired:
-            if not interactive:
-                raise _fail("the identity provider asks for a one-time code: pass --otp CODE") from None
-            code = click.prompt("One-time code", err=True)
+            if not may_ask_code:
+                raise _fail(f"the identity provider asks for a one-time code: set {OTP_VARIABLE} "
+                            "(or pass --otp CODE, which other local users can see)") from None
+            code = click.prompt("One-time code", hide_input=True, err=True)
             response = ecp_login(ecp_url, sp_entity_id=profile.sp_entity_id, acs_url=profile.acs, username=username, password=password, otp=code,
                                  transport=transport)
+    except EcpUnreachable as exc:
+        raise _fail(str(exc)) from None
     except EcpError as exc:
         raise _fail(f"the identity provider refused the sign-in: {exc}") from None
     if profile.remember_password and not password_stdin:
@@ -181,7 +189,10 @@ def login(
     assertion_file: Annotated[str | None, typer.Option(help="a captured SAMLResponse (base64 or form body); '-' for stdin")] = None,
     username: Annotated[str | None, typer.Option(help="IdP user name (ECP)")] = None,
     password_stdin: Annotated[bool, typer.Option(help="read the IdP password from the first line of stdin")] = False,
-    otp: Annotated[str | None, typer.Option(help="one-time code, if the IdP asks for one")] = None,
+    otp: Annotated[str | None, typer.Option(
+        envvar=OTP_VARIABLE, show_envvar=True,
+        help="one-time code, if the IdP asks for one; on the command line other local users can see it (ps): "
+             f"prefer {OTP_VARIABLE}, or the hidden prompt at a terminal")] = None,
     role: Annotated[str | None, typer.Option(help="role ARN (or unique role name) to assume, without asking")] = None,
     all_roles: Annotated[bool, typer.Option("--all-roles", help="assume every role offered; one AWS profile each")] = False,
     profile_name: Annotated[str | None, typer.Option(help="AWS profile name; with --all-roles a template of {alias} {account} {role}")] = None,
@@ -241,7 +252,8 @@ def login(
         try:
             assumed = assume(settings.endpoint, option, saml_response, duration, transport)
         except AssumeFailed as exc:
-            message = f"{option.role_arn}: the SAML response was refused: {exc.message} ({exc.code})"
+            refused = "" if exc.unanswered else "the SAML response was refused: "
+            message = f"{option.role_arn}: {refused}{exc.message} ({exc.code})"
             if not all_roles:
                 raise _fail(message) from None
             _say(f"skipped {message}")

@@ -11,6 +11,7 @@ method = "ecp"                                   # ecp or browser
 remember_password = false                        # keep the password in the OS keyring (never in a file)
 # allow_insecure_http = false                    # plain http:// to a host other than this machine (warned)
 # ca_bundle = "/path/to/ca.pem"                  # trust only these CAs (instead of the system's) for https://
+# timeout = 60                                   # seconds each HTTP exchange may take in all (1-3600)
 ```
 """
 
@@ -53,6 +54,8 @@ class LoginProfile:
     """Accept plain http:// to hosts other than this machine (loopback http:// needs no opt-in)."""
     ca_bundle: str | None = None
     """A PEM file of the only CAs trusted for https:// (instead of the system's), for the IdP and samlfed alike."""
+    timeout: int | None = None
+    """Seconds each HTTP exchange (metadata, ECP, chooser, STS) may take in all; default 60 (transport.DEFAULT_DEADLINE)."""
 
     @property
     def acs(self) -> str:
@@ -62,7 +65,7 @@ class LoginProfile:
 _TYPES: dict[str, type] = {
     "endpoint": str, "idp_metadata_url": str, "ecp_url": str, "username": str, "role": str,
     "duration": int, "method": str, "remember_password": bool, "sp_entity_id": str, "acs_url": str,
-    "allow_insecure_http": bool, "ca_bundle": str,
+    "allow_insecure_http": bool, "ca_bundle": str, "timeout": int,
 }
 _KINDS = {str: "a string", int: "an integer", bool: "true or false"}
 assert set(_TYPES) == {f.name for f in fields(LoginProfile)} - {"name"}

@@ -15,7 +15,8 @@ from lxml import etree
 from ..saml import constants as c
 from ..saml.signing import build_authn_request
 from ..saml.xmlparse import XmlRejected, parse_xml
-from .transport import InsecureUrl, Transport
+from .exchange import TransportError
+from .transport import InsecureUrl, Transport, redacted
 
 NS_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 NS_ECP = "urn:oasis:names:tc:SAML:2.0:profiles:SSO:ecp"
@@ -31,6 +32,10 @@ class EcpError(Exception):
 
 class OtpRequired(EcpError):
     """The password was accepted; the IdP wants a one-time code too."""
+
+
+class EcpUnreachable(EcpError):
+    """No answer from the IdP: unreachable, too slow (the transport's deadline), too large, or not HTTP."""
 
 
 class CredentialsRefused(EcpError):
@@ -81,20 +86,20 @@ def ecp_login(
         headers[OTP_HEADER] = otp
     http = urllib.request.Request(ecp_url, data=request.envelope(), headers=headers, method="POST")
     try:
-        with transport.opener(follow_redirects=False).open(http, timeout=timeout) as answer:
-            body = answer.read(MAX_ANSWER_BYTES + 1)
+        with transport.opener(follow_redirects=False, max_bytes=MAX_ANSWER_BYTES).open(http, timeout=timeout) as answer:
+            body = answer.read()
     except urllib.error.HTTPError as exc:
         if 300 <= exc.code < 400:
             raise EcpError(f"the ECP endpoint answered with a redirect (HTTP {exc.code}), which is not followed with your password; "
                            "set ecp_url to the endpoint itself") from None
-        message = _fault_text(exc.read(MAX_ANSWER_BYTES)) or f"HTTP {exc.code}"
+        message = _fault_text(exc.read()) or f"HTTP {exc.code}"
         if exc.code == 401:
             raise (OtpRequired if exc.headers.get(OTP_HEADER, "").lower() == "required" else CredentialsRefused)(message) from None
         raise EcpError(message) from None
+    except TransportError as exc:  # the deadline, the size cap (the transport read the answer), or not HTTP
+        raise EcpUnreachable(f"the identity provider at {redacted(ecp_url)}: {exc}") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise EcpError(f"cannot reach {ecp_url}: {getattr(exc, 'reason', exc)}") from None
-    if len(body) > MAX_ANSWER_BYTES:
-        raise EcpError("the identity provider's answer is too large")
+        raise EcpUnreachable(f"cannot reach {redacted(ecp_url)}: {getattr(exc, 'reason', exc)}") from None
     return _response_of(body, request)
 
 

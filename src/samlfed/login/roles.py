@@ -73,9 +73,9 @@ def chooser_data(endpoint: str, saml_response: str, transport: Transport, timeou
         f"{endpoint.rstrip('/')}/saml", data=urlencode({"SAMLResponse": saml_response}).encode(), method="POST",
         headers={"Accept-Language": "en", "Content-Type": "application/x-www-form-urlencoded"},
     )
-    try:
+    try:  # the transport bounds the time and the size (a larger page is no chooser data: fail closed)
         with transport.opener(follow_redirects=False).open(request, timeout=timeout) as answer:
-            page = answer.read(2_000_000)
+            page = answer.read()
     except (urllib.error.URLError, OSError):
         return None
     try:

@@ -1,16 +1,29 @@
-"""AssumeRoleWithSAML against samlfed (or AWS), with the one duration retry client tools need."""
+"""AssumeRoleWithSAML against samlfed (or AWS), with the one duration retry client tools need.
+
+botocore builds the request and reads the answer, but the login client's transport sends it (botocore's documented
+`before-send` hook): botocore's own HTTP stack bounds each read, not the exchange, nor the size of the answer."""
 
 from __future__ import annotations
 
 import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .credentials_file import AwsCredentials
+from .exchange import TransportError
 from .roles import RoleOption
-from .transport import InsecureUrl, Transport
+from .transport import InsecureUrl, Transport, redacted
 
 _TOO_LONG = "exceeds the MaxSessionDuration"
+MAX_ANSWER_BYTES = 1_000_000
+"""An AssumeRoleWithSAML answer is a few kilobytes."""
+READ_TIMEOUT = 30
+"""Seconds one read may wait (the transport's deadline bounds the whole exchange)."""
+UNANSWERED = ("ConnectionError", "InsecureEndpoint")
+"""Codes of failures on the way to STS: nothing refused the response."""
 
 
 class AssumeFailed(Exception):
@@ -20,6 +33,10 @@ class AssumeFailed(Exception):
         super().__init__(f"{message} ({code})")
         self.code = code
         self.message = message
+
+    @property
+    def unanswered(self) -> bool:
+        return self.code in UNANSWERED
 
 
 @dataclass(frozen=True)
@@ -51,8 +68,9 @@ def _client(endpoint: str, transport: Transport = Transport()) -> Any:
 
     AssumeRoleWithSAML is unsigned, so no credentials, profile or AWS file are needed: the session neither
     follows AWS_PROFILE (a profile that login is about to create may not exist yet) nor reads ~/.aws/config or
-    ~/.aws/credentials (a file login is about to repair may not parse). TLS is verified against the profile's
-    transport's CA bundle when it names one (the CLI's --ca-bundle, profile ca_bundle or AWS_CA_BUNDLE), else the defaults.
+    ~/.aws/credentials (a file login is about to repair may not parse). The transport sends the request (_send): its
+    TLS rules (the CLI's --ca-bundle, profile ca_bundle or AWS_CA_BUNDLE, else the system's CAs), proxy rules,
+    deadline and answer cap, never botocore's own settings.
     """
     import botocore.session
     from botocore import UNSIGNED
@@ -63,10 +81,36 @@ def _client(endpoint: str, transport: Transport = Transport()) -> Any:
         "config_file": (None, None, os.devnull, None),
         "credentials_file": (None, None, os.devnull, None),
     })
-    return session.create_client(
-        "sts", endpoint_url=endpoint, region_name="us-east-1", verify=transport.botocore_verify,
-        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 2}, proxies=transport.botocore_proxies(endpoint)),
+    client = session.create_client(
+        "sts", endpoint_url=endpoint, region_name="us-east-1", config=Config(signature_version=UNSIGNED, retries={"max_attempts": 2}),
     )
+    client.meta.events.register("before-send.sts.AssumeRoleWithSAML", lambda request, **_: _send(transport, request))
+    return client
+
+
+class _Body:
+    """An answer already read, as botocore's AWSResponse reads its raw stream."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+def _send(transport: Transport, request: Any) -> Any:
+    """Send botocore's prepared request through the transport; the answer (an error status too) goes back to botocore."""
+    from botocore.awsrequest import AWSResponse, HeadersDict
+
+    body = request.body.encode() if isinstance(request.body, str) else request.body
+    headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+    http = urllib.request.Request(request.url, data=body, headers=headers, method=request.method)
+    try:  # no redirect is followed (nor does botocore follow one): the assertion stays with the endpoint
+        with transport.opener(follow_redirects=False, max_bytes=MAX_ANSWER_BYTES).open(http, timeout=READ_TIMEOUT) as answer:
+            status, answer_headers, data = answer.status, answer.headers, answer.read()
+    except urllib.error.HTTPError as exc:
+        status, answer_headers, data = exc.code, exc.headers, exc.read()
+    return AWSResponse(request.url, status, HeadersDict(answer_headers.items()), _Body(data))
 
 
 def _call(endpoint: str, option: RoleOption, saml_response: str, duration: int | None, transport: Transport) -> AwsCredentials:
@@ -80,7 +124,11 @@ def _call(endpoint: str, option: RoleOption, saml_response: str, duration: int |
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise AssumeFailed(error.get("Code", "Unknown"), error.get("Message", str(exc))) from None
-    except (BotoCoreError, ValueError) as exc:  # ValueError: botocore's answer to an endpoint that is no URL
+    except TransportError as exc:  # the deadline, the size cap, or not HTTP
+        raise AssumeFailed("ConnectionError", f"STS at {redacted(endpoint)}: {exc}") from None
+    except urllib.error.URLError as exc:  # the transport's, raised through botocore
+        raise AssumeFailed("ConnectionError", f"cannot reach {redacted(endpoint)}: {exc.reason}") from None
+    except (BotoCoreError, ValueError, OSError) as exc:  # ValueError: botocore's answer to an endpoint that is no URL
         raise AssumeFailed("ConnectionError", str(exc)) from None
     c = answer["Credentials"]
     return AwsCredentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], c["Expiration"])

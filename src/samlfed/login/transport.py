@@ -2,7 +2,8 @@
 
 https:// always, with the certificate verified (against the system's CAs, or only the `ca_bundle` the user names);
 plain http:// only to this machine (loopback), or to another host when the user opts in (`allow_insecure_http`),
-with a warning each time. The same rule holds for every redirect the client follows.
+with a warning each time. The same rule holds for every redirect the client follows. Every exchange ends within a
+deadline and reads a bounded answer (exchange.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .exchange import DEFAULT_DEADLINE, MAX_ANSWER_BYTES, Exchange, ReadWhole, TimedHTTPHandler, TimedHTTPSHandler
+
+MAX_DEADLINE = 3600
 OPT_IN = "--allow-insecure-http (allow_insecure_http = true in the profile)"
 
 
@@ -59,7 +63,9 @@ def redacted(url: str) -> str:
 class Transport:
     allow_insecure_http: bool = False
     ca_bundle: str | None = None
-    """A PEM file of the only CAs to trust instead of the system's; None: the system's (and botocore's) defaults."""
+    """A PEM file of the only CAs to trust instead of the system's; None: the system's defaults."""
+    deadline: float = DEFAULT_DEADLINE
+    """Seconds each HTTP exchange (connect, send, the whole answer, redirects) may take in all."""
     warn: Callable[[str], None] = field(default=_ignore, compare=False)
 
     def check(self, url: str, what: str) -> None:
@@ -85,34 +91,27 @@ class Transport:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         return context
 
-    def botocore_proxies(self, endpoint: str) -> dict[str, str] | None:
-        """botocore's `proxies`: none for loopback (see _DirectToLoopback), else the environment's (None)."""
-        _, host = _scheme_and_host(endpoint)
-        return {} if host and is_loopback(host) else None
-
-    @property
-    def botocore_verify(self) -> bool | str:
-        """botocore's `verify`: never off; the CA bundle is the one named here (the CLI resolves AWS_CA_BUNDLE into it),
-        never one botocore would pick up from the environment by itself."""
-        return self.ca_bundle or True
-
-    def opener(self, *, follow_redirects: bool) -> urllib.request.OpenerDirector:
-        """HTTP(S) only (no file:, ftp: or data: handlers), TLS verified, each redirect checked like the first URL."""
-        opener = urllib.request.OpenerDirector()
+    def opener(self, *, follow_redirects: bool, max_bytes: int = MAX_ANSWER_BYTES) -> urllib.request.OpenerDirector:
+        """HTTP(S) only (no file:, ftp: or data: handlers), TLS verified, each redirect checked like the first URL;
+        open() returns the whole answer (at most `max_bytes`) within the deadline, or raises an OSError."""
+        opener = Exchange(self.deadline, max_bytes)
         redirects = _CheckedRedirect(self) if follow_redirects else _NoRedirect()
-        for handler in (_DirectToLoopback(), urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(context=self.ssl_context()),
+        for handler in (_DirectToLoopback(), TimedHTTPHandler(), TimedHTTPSHandler(context=self.ssl_context()), ReadWhole(),
                         urllib.request.HTTPDefaultErrorHandler(), redirects, urllib.request.HTTPErrorProcessor()):
             opener.add_handler(handler)
         return opener
 
 
-def cli_transport(*, allow_insecure_http: bool, ca_bundle: str | None, warn: Callable[[str], None]) -> Transport:
+def cli_transport(*, allow_insecure_http: bool, ca_bundle: str | None, warn: Callable[[str], None], deadline: int | None = None) -> Transport:
     """A command's transport: the CA bundle it names, else AWS_CA_BUNDLE as every AWS tool reads it (a private CA the
     AWS CLI already uses for this endpoint; REQUESTS_CA_BUNDLE and the like are not read), `~` expanded, and
-    loaded now: ValueError with a message for the user when it is not a readable file of PEM CA certificates."""
+    loaded now: ValueError with a message for the user when it is not a readable file of PEM CA certificates.
+    `deadline`: the profile's `timeout` in seconds (default DEFAULT_DEADLINE)."""
+    if deadline is not None and not 1 <= deadline <= MAX_DEADLINE:
+        raise ValueError(f"the timeout must be from 1 to {MAX_DEADLINE} seconds")
     chosen = ca_bundle or os.environ.get("AWS_CA_BUNDLE") or None
     bundle = str(Path(chosen).expanduser()) if chosen else None
-    transport = Transport(allow_insecure_http=allow_insecure_http, ca_bundle=bundle, warn=warn)
+    transport = Transport(allow_insecure_http=allow_insecure_http, ca_bundle=bundle, deadline=deadline or DEFAULT_DEADLINE, warn=warn)
     if bundle:
         try:
             transport.ssl_context()

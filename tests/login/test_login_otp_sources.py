@@ -1,0 +1,72 @@
+"""Where `samlfed login` takes the one-time code from without putting it on the command line (which every local user
+can read in the process list): SAMLFED_OTP, or a prompt that does not echo it; and never standard input a second time.
+
+The demo's admin has TOTP; a code signs in once, so only one test here signs in with a right code."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pexpect
+import pyotp
+from login_setup import samlfed, user_env, write_profile
+from servers import SAMLFED
+
+from samlfed.idp.demo import role_arn
+
+PROD = "222222222222"
+WRONG_CODE = "not-a-code-4711"
+
+
+def test_the_code_comes_from_samlfed_otp(demo: dict, tmp_path: Path) -> None:
+    write_profile(tmp_path, demo["url"], username="admin")
+    code = pyotp.TOTP(demo["totp"]["admin"]).now()
+    done = samlfed(tmp_path, "login", "--profile", "demo", "--password-stdin", "--role", role_arn(PROD, "Admin"),
+                   stdin=demo["passwords"]["admin"] + "\n", SAMLFED_OTP=code)
+    assert done.returncode == 0, done.stderr
+    assert "wrote profile demo" in done.stderr and code not in done.stderr
+
+
+def test_without_a_code_or_a_terminal_the_error_names_the_variable(demo: dict, tmp_path: Path) -> None:
+    write_profile(tmp_path, demo["url"], username="admin")
+    done = samlfed(tmp_path, "login", "--profile", "demo", "--password-stdin", stdin=demo["passwords"]["admin"] + "\n")
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("samlfed: the identity provider asks for a one-time code: set SAMLFED_OTP "
+                                   "(or pass --otp CODE, which other local users can see)")
+
+
+def test_the_code_prompt_does_not_echo_it(demo: dict, tmp_path: Path) -> None:
+    write_profile(tmp_path, demo["url"], username="admin")
+    child = pexpect.spawn(SAMLFED, ["login", "--profile", "demo"], env=user_env(tmp_path), encoding="utf-8", timeout=60)
+    try:
+        child.expect("Password: ")
+        child.sendline(demo["passwords"]["admin"])
+        child.expect("One-time code: ")  # its trailing space comes once echo is off (getpass)
+        child.sendline(WRONG_CODE)
+        child.expect(pexpect.EOF)
+        output = child.before
+    finally:
+        child.close()
+    assert child.exitstatus == 1
+    assert "refused the sign-in" in output and WRONG_CODE not in output
+
+
+def test_with_password_stdin_at_a_terminal_the_code_is_not_read_from_stdin(demo: dict, tmp_path: Path) -> None:
+    """Standard input carried the password: the code is not taken from it as well, even when it is a terminal."""
+    write_profile(tmp_path, demo["url"], username="admin")
+    child = pexpect.spawn(SAMLFED, ["login", "--profile", "demo", "--password-stdin"], env=user_env(tmp_path), encoding="utf-8", timeout=60)
+    try:
+        child.sendline(demo["passwords"]["admin"])
+        child.expect(pexpect.EOF)
+        output = child.before
+    finally:
+        child.close()
+    assert child.exitstatus == 1
+    assert "One-time code" not in output and "set SAMLFED_OTP" in output
+
+
+def test_the_help_says_otp_is_visible_and_names_the_variable(tmp_path: Path) -> None:
+    done = subprocess.run([SAMLFED, "login", "--help"], env={**user_env(tmp_path), "COLUMNS": "400"}, capture_output=True, text=True, timeout=60)
+    otp_line = next(line for line in done.stdout.splitlines() if "--otp" in line)
+    assert "other local users can see it" in otp_line and "SAMLFED_OTP" in otp_line
