@@ -1,0 +1,74 @@
+"""Why one policy allows or denies one request: `evaluate`, statement by statement, with every condition's inputs.
+
+For people, not for decisions: the doctor prints it when a trust policy refuses a sign-in. It walks the statements
+with the very tests `evaluate` uses, so its decision is `evaluate`'s (tests/policy/test_explain.py checks both on
+generated policies and requests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .conditions import Condition
+from .document import PolicyDocument, Statement
+from .evaluate import VARIABLES_VERSION, Decision, Request, _action_matches, _targets
+
+
+@dataclass(frozen=True)
+class ConditionCheck:
+    condition: Condition
+    context_values: tuple[str, ...] | None
+    """The request's values for the condition key; None when the request has no such key."""
+    holds: bool
+
+
+@dataclass(frozen=True)
+class StatementCheck:
+    number: int
+    """1-based position in the policy."""
+    statement: Statement
+    action_matches: bool
+    principal_matches: bool
+    """Principal (and, for a request naming one, Resource) match."""
+    conditions: tuple[ConditionCheck, ...]
+    """Every condition of a statement whose action and principal match; empty otherwise (they were not needed)."""
+
+    @property
+    def applies(self) -> bool:
+        return self.action_matches and self.principal_matches and all(c.holds for c in self.conditions)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    decision: Decision
+    statements: tuple[StatementCheck, ...]
+
+    @property
+    def deciding(self) -> tuple[StatementCheck, ...]:
+        """The statements that made the decision: the applying Denies, else the applying Allows (none for an
+        implicit deny)."""
+        effect = "Deny" if self.decision == "explicitDeny" else "Allow"
+        return tuple(s for s in self.statements if s.applies and s.statement.effect == effect)
+
+
+def explain(policy: PolicyDocument, request: Request) -> Explanation:
+    """Each statement's verdict on `request`, and the decision they make together (always `evaluate`'s)."""
+    variables = policy.version == VARIABLES_VERSION
+    context = request.context
+    checks = []
+    for number, statement in enumerate(policy.statements, start=1):
+        action = _action_matches(statement, request.action)
+        principal = action and _targets(statement, request, variables)
+        conditions = (
+            tuple(
+                ConditionCheck(condition, tuple(context[condition.key]) if condition.key in context else None,
+                               condition.matches(context, with_variables=variables))
+                for condition in statement.conditions
+            )
+            if principal
+            else ()
+        )
+        checks.append(StatementCheck(number, statement, action, principal, conditions))
+    applying = [check.statement.effect for check in checks if check.applies]
+    decision: Decision = "explicitDeny" if "Deny" in applying else "allowed" if applying else "implicitDeny"
+    return Explanation(decision, tuple(checks))
