@@ -2,92 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from . import doctor as doctor_mod
-from .cli_common import EXIT_INVALID, EXIT_VALID, ForwardedAllowIps, LogFormat, context_or_exit, settings_or_exit, usage_error
+from .cli_common import ForwardedAllowIps, LogFormat, context_or_exit, instant_or_exit, settings_or_exit, store_context, usage_error
 from .cli_console import console_url
+from .cli_doctor import doctor
 from .cli_idp import demo_command, idp_cli
 from .cli_login import configure, console, credential_process, login
-from .saml import ProviderPolicy, RolePair, ValidationSettings
-from .saml.timeutil import parse_xs_datetime
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="samlfed: AWS-compatible SAML 2.0 federation.")
-
-def _now(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        return parse_xs_datetime(value)
-    except ValueError:
-        raise usage_error(f"--now {value!r} is not an ISO 8601 instant with a time zone (e.g. 2026-01-31T12:00:00Z)") from None
-
-
-@app.command()
-def doctor(
-    file: Annotated[str, typer.Argument(help="SAMLResponse (base64, XML or form body); '-' reads standard input")] = "-",
-    metadata: Annotated[list[Path] | None, typer.Option("--metadata", help="IdP metadata file (repeatable)")] = None,
-    cert: Annotated[list[Path] | None, typer.Option("--cert", help="trusted signing certificate or public key, PEM (repeatable)")] = None,
-    now: Annotated[str | None, typer.Option(help="evaluate at this instant (ISO 8601 with zone)")] = None,
-    audience: Annotated[list[str] | None, typer.Option("--audience", help="also accept this Audience (repeatable)")] = None,
-    acs: Annotated[list[str] | None, typer.Option("--acs", help="also accept this ACS URL as Recipient/Destination (repeatable)")] = None,
-    role_arn: Annotated[str | None, typer.Option(help="check that this role is granted (with --principal-arn)")] = None,
-    principal_arn: Annotated[str | None, typer.Option(help="the saml-provider ARN of --role-arn")] = None,
-    allow_legacy_algorithms: Annotated[bool, typer.Option(help="allow RSA-SHA1, SHA-1 digests, inclusive c14n and RSA keys of 1024-2047 bits")] = False,
-    allow_response_only_signature: Annotated[bool, typer.Option(help="accept a signed Response around an unsigned Assertion")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-) -> None:
-    """Explain, check by check, why a SAML response is accepted or rejected."""
-    if (role_arn is None) != (principal_arn is None):
-        raise usage_error("--role-arn and --principal-arn go together")
-    moment = _now(now)
-    try:
-        diagnosis = doctor_mod.examine(
-            file,
-            metadata=metadata or [],
-            certs=cert or [],
-            now=moment,
-            policy=ProviderPolicy(allow_legacy_algorithms=allow_legacy_algorithms, allow_response_only_signature=allow_response_only_signature),
-            settings=ValidationSettings().accepting(audiences=audience or [], acs_urls=acs or []),
-            requested_role=RolePair(role_arn, principal_arn) if role_arn is not None and principal_arn is not None else None,
-        )
-    except doctor_mod.DoctorUsageError as exc:
-        raise usage_error(str(exc)) from None
-    verdict = EXIT_VALID if diagnosis.valid else EXIT_INVALID
-    try:
-        if as_json:
-            typer.echo(doctor_mod.to_json(diagnosis))  # as UTF-8 bytes, whatever the terminal encoding
-        else:
-            if isinstance(sys.stdout, io.TextIOWrapper):  # an ASCII-only output (a legacy code page) gets \xfc, not a traceback
-                sys.stdout.reconfigure(errors="backslashreplace")
-            doctor_mod.render_text(diagnosis, _ReportConsole(soft_wrap=True))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader stopped early (`doctor ... | head`): the verdict stands. stdout goes to /dev/null so that the
-        # interpreter's last flush at exit does not fail on the closed pipe again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except OSError as exc:  # a full disk, a closed descriptor: the report is lost, which the verdict must not hide
-        raise usage_error(f"cannot write the report: {exc.strerror or exc}") from None
-    raise typer.Exit(verdict)
-
-
-class _ReportConsole(Console):
-    """rich's Console ends the process with exit 1 on a broken pipe ("invalid" for the doctor); this one lets
-    the caller decide."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        raise BrokenPipeError
-
+app.command("doctor")(doctor)
 
 @app.command()
 def sample(
@@ -98,7 +28,7 @@ def sample(
     from .sample import write_sample
 
     try:
-        files = write_sample(out, now=_now(now))
+        files = write_sample(out, now=instant_or_exit(now))
     except OSError as exc:
         raise usage_error(f"cannot write the sample into {out}: {exc.strerror or exc}") from None
     typer.echo(f"IdP metadata:       {files.metadata}")
@@ -116,15 +46,6 @@ app.add_typer(authz_app, name="authz-keys")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (SQLite database and master key)")]
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="e.g. postgresql+psycopg://user@host/db")]
-
-
-def _context(data_dir: Path | None, database_url: str | None, *, create: bool = False):  # type: ignore[no-untyped-def]
-    """The store of these options. Only `create` may make a new one: a mistyped --data-dir must not turn into a
-    fresh, empty store in which keys rotate or accounts are listed as if nothing were wrong."""
-    settings = settings_or_exit(data_dir=data_dir, database_url=database_url)
-    if not create and settings.database_url is None and settings.data_dir is not None and not (settings.data_dir / "samlfed.db").exists():
-        raise usage_error(f"no samlfed data in {settings.data_dir}; create it with: samlfed accounts create --data-dir {settings.data_dir}")
-    return context_or_exit(settings)
 
 
 def _print_key(key, as_json: bool) -> None:  # type: ignore[no-untyped-def]
@@ -150,7 +71,6 @@ def serve(
     log_format: LogFormat = None,
 ) -> None:
     """Run the IAM and STS query APIs (and, with --with-idp, the built-in identity provider)."""
-    import os
 
     import uvicorn
 
@@ -185,7 +105,7 @@ def accounts_create(
     from .iam.service import create_account
 
     try:
-        key = create_account(_context(data_dir, database_url, create=True), account_id, alias)
+        key = create_account(store_context(data_dir, database_url, create=True), account_id, alias)
     except ServiceError as exc:
         raise usage_error(exc.message) from None
     _print_key(key, as_json)
@@ -194,7 +114,7 @@ def accounts_create(
 @accounts_app.command("list")
 def accounts_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List accounts."""
-    for account in _context(data_dir, database_url).store.list_accounts():
+    for account in store_context(data_dir, database_url).store.list_accounts():
         typer.echo(f"{account.account_id}  {account.alias or ''}".rstrip())
 
 
@@ -209,13 +129,13 @@ def authz_keys_create(
 
     if not 1 <= len(name) <= 128:
         raise usage_error("--name must be 1 to 128 characters")
-    typer.echo(create_authz_key(_context(data_dir, database_url, create=True), name).key)
+    typer.echo(create_authz_key(store_context(data_dir, database_url, create=True), name).key)
 
 
 @authz_app.command("list")
 def authz_keys_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List authorization keys (ids and names; secrets are never stored)."""
-    for key_id, name, created in _context(data_dir, database_url).store.list_authz_keys():
+    for key_id, name, created in store_context(data_dir, database_url).store.list_authz_keys():
         typer.echo(f"{key_id}  {name}  {created:%Y-%m-%dT%H:%M:%SZ}")
 
 
@@ -225,7 +145,7 @@ def authz_keys_delete(key_id: Annotated[str, typer.Argument()], data_dir: DataDi
     from .store import NotFound
 
     try:
-        _context(data_dir, database_url).store.delete_authz_key(key_id)
+        store_context(data_dir, database_url).store.delete_authz_key(key_id)
     except NotFound:
         raise usage_error(f"no authorization key {key_id}") from None
 
@@ -242,7 +162,7 @@ def keys_create(
     from .iam.service import create_access_key
 
     try:
-        key = create_access_key(_context(data_dir, database_url), account_id)
+        key = create_access_key(store_context(data_dir, database_url), account_id)
     except ServiceError as exc:
         raise usage_error(exc.message) from None
     _print_key(key, as_json)
@@ -258,7 +178,7 @@ def keys_delete(
     from .store import NotFound
 
     try:
-        _context(data_dir, database_url).store.delete_access_key(access_key_id)
+        store_context(data_dir, database_url).store.delete_access_key(access_key_id)
     except NotFound:
         raise usage_error(f"no access key {access_key_id}") from None
 
@@ -277,7 +197,7 @@ def _provider_call(arn: str, data_dir: Path | None, database_url: str | None, ca
     if parsed is None:
         raise usage_error(f"{arn} is not a SAML provider ARN")
     try:
-        return call(_context(data_dir, database_url), parsed.account_id)
+        return call(store_context(data_dir, database_url), parsed.account_id)
     except ServiceError as exc:
         raise usage_error(exc.message) from None
 
@@ -312,6 +232,48 @@ def mapping_clear(arn: Annotated[str, typer.Argument()], data_dir: DataDir = Non
     _provider_call(arn, data_dir, database_url, lambda ctx, account: set_attribute_mapping(ctx, account, arn, None))
 
 
+options_app = typer.Typer(no_args_is_help=True, help="A provider's validation opt-ins (samlfed extension); every default is strict.")
+providers_app.add_typer(options_app, name="validation-options")
+
+
+def _options_json(policy) -> str:  # type: ignore[no-untyped-def]
+    from .iam.service import VALIDATION_OPTIONS
+
+    return json.dumps({name: getattr(policy, name) for name in VALIDATION_OPTIONS}, sort_keys=True)
+
+
+@options_app.command("get")
+def options_get(arn: Annotated[str, typer.Argument(help="SAML provider ARN")], data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Print the provider's validation options as JSON."""
+    from .iam.service import get_saml_provider, provider_policy
+
+    provider = _provider_call(arn, data_dir, database_url, lambda ctx, account: get_saml_provider(ctx, account, arn))
+    typer.echo(_options_json(provider_policy(provider)))
+
+
+@options_app.command("set")
+def options_set(
+    arn: Annotated[str, typer.Argument(help="SAML provider ARN")],
+    allow_legacy_algorithms: Annotated[bool | None, typer.Option(help="accept RSA-SHA1, SHA-1 digests, inclusive c14n and RSA keys of 1024-2047 bits")] = None,
+    allow_response_only_signature: Annotated[bool | None, typer.Option(help="accept a signed Response around an unsigned Assertion")] = None,
+    require_condition_bounds: Annotated[bool | None, typer.Option(help="refuse assertions whose Conditions lack NotBefore or NotOnOrAfter")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Turn opt-ins on or off (those not named stay as they are); prints the options after the change.
+
+    Try them first with `samlfed doctor --allow-legacy-algorithms` / `--allow-response-only-signature`."""
+    from .iam.service import set_validation_options
+
+    given = {"allow_legacy_algorithms": allow_legacy_algorithms, "allow_response_only_signature": allow_response_only_signature,
+             "require_condition_bounds": require_condition_bounds}
+    changes = {name: value for name, value in given.items() if value is not None}
+    if not changes:
+        raise usage_error("name at least one option to change, e.g. --allow-response-only-signature")
+    policy = _provider_call(arn, data_dir, database_url, lambda ctx, account: set_validation_options(ctx, account, arn, changes))
+    typer.echo(_options_json(policy))
+
+
 keyring_app = typer.Typer(no_args_is_help=True, help="The key ring that seals session tokens.")
 app.add_typer(keyring_app, name="keys")
 
@@ -319,7 +281,7 @@ app.add_typer(keyring_app, name="keys")
 @keyring_app.command("rotate")
 def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Start sealing new sessions with a new key; sessions sealed with older keys stay valid."""
-    ring = _context(data_dir, database_url).rotate_key_ring()
+    ring = store_context(data_dir, database_url).rotate_key_ring()
     typer.echo(f"active key: {ring.active} ({len(ring.keys)} keys in the ring)")
 
 
@@ -338,7 +300,7 @@ def keys_list(
     """List the ring's keys (never their material): creation, the active one, from when each can be retired."""
     from .sts.ring_keys import list_ring_keys
 
-    keys = list_ring_keys(_context(data_dir, database_url))
+    keys = list_ring_keys(store_context(data_dir, database_url))
     if as_json:
         rows = [{"KeyId": k.key_id, "CreatedAt": _when(k.created_at), "Active": k.active, "SupersededAt": _when(k.superseded_at), "RetirableAt": _when(k.retirable_at)} for k in keys]
         typer.echo(json.dumps({"Keys": rows}))
@@ -363,7 +325,7 @@ def keys_retire(
 
     from .sts.ring_keys import RetireRefused, retire_ring_key
 
-    ctx = _context(data_dir, database_url)
+    ctx = store_context(data_dir, database_url)
     now = datetime.now(UTC)
     try:
         retired = retire_ring_key(ctx, key_id, force=force, now=now)

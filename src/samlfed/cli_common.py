@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import click
@@ -68,3 +70,24 @@ def context_or_exit(settings: Settings) -> ServiceContext:
         return build_context(settings)
     except StoreUnavailable as exc:
         raise usage_error(str(exc)) from None
+
+
+def store_context(data_dir: Path | None, database_url: str | None, *, create: bool = False) -> ServiceContext:
+    """The store of these options. Only `create` may make a new one: a mistyped --data-dir must not turn into a
+    fresh, empty store in which keys rotate or accounts are listed as if nothing were wrong."""
+    settings = settings_or_exit(data_dir=data_dir, database_url=database_url)
+    if not create and settings.database_url is None and settings.data_dir is not None and not (settings.data_dir / "samlfed.db").exists():
+        raise usage_error(f"no samlfed data in {settings.data_dir}; create it with: samlfed accounts create --data-dir {settings.data_dir}")
+    return context_or_exit(settings)
+
+
+def instant_or_exit(value: str | None) -> datetime:
+    """--now: an ISO 8601 instant with a time zone (now when not given), or a usage error."""
+    from .saml.timeutil import parse_xs_datetime
+
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        return parse_xs_datetime(value)
+    except ValueError:
+        raise usage_error(f"--now {value!r} is not an ISO 8601 instant with a time zone (e.g. 2026-01-31T12:00:00Z)") from None

@@ -30,6 +30,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 
+from .doctor_trust import CHECK_IDS as TRUST_CHECK_IDS
+from .doctor_trust import check_trust
 from .saml import (
     CHECK_ORDER,
     MAX_INPUT_CHARS,
@@ -45,6 +47,7 @@ from .saml import (
     validate,
 )
 from .saml import constants as c
+from .saml.checks import NOT_AUTHORIZED
 from .saml.metadata import IdpMetadata, parse_metadata
 from .saml.xmlparse import XmlRejected, parse_xml
 
@@ -200,6 +203,17 @@ def _unique(keys: Sequence[SigningKey]) -> tuple[SigningKey, ...]:
 # --- diagnosis -----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RoleTrust:
+    """The role's trust policy (and the provider's attribute mapping), to ask it what the server would ask."""
+
+    policy: str
+    """The trust policy document (JSON)."""
+    source_ip: str | None = None
+    """The client's address as the server sees it (aws:SourceIp); unknown to the doctor unless given."""
+    attribute_mapping: dict[str, list[str]] | None = None
+
+
 @dataclass
 class Diagnosis:
     valid: bool
@@ -210,6 +224,8 @@ class Diagnosis:
     verified: VerifiedAssertion | None = None
     error: SamlValidationError | None = None
     xml: bytes | None = None
+    refused_by_trust: str | None = None
+    """The trust check that refused a valid response (then `valid` is False and `error` None)."""
 
 
 def diagnose(
@@ -219,17 +235,49 @@ def diagnose(
     now: datetime,
     settings: ValidationSettings,
     requested_role: RolePair | None = None,
+    role_trust: RoleTrust | None = None,
 ) -> Diagnosis:
+    """The validator's verdict; with `role_trust` (and `requested_role`), then the trust policy's on a valid response."""
     try:
         verified = validate(b64, choice.trust, now=now, settings=settings, requested_role=requested_role)
     except SamlValidationError as error:
         checks = _corrected_hints(error, choice.trust)
         return Diagnosis(False, checks, choice, _failure_notes(error, choice), error=error, xml=error.document)
-    return Diagnosis(True, list(verified.checks), choice, verified=verified, xml=_decode_base64(b64))
+    diagnosis = Diagnosis(True, list(verified.checks), choice, verified=verified, xml=_decode_base64(b64))
+    if role_trust is not None and requested_role is not None:
+        report = check_trust(
+            verified, trust_policy=role_trust.policy, role_arn=requested_role.role_arn, principal_arn=requested_role.provider_arn,
+            now=now, source_ip=role_trust.source_ip, attribute_mapping=role_trust.attribute_mapping,
+        )
+        diagnosis.checks.extend(report.checks)
+        diagnosis.notes.extend(report.notes)
+        diagnosis.refused_by_trust = report.refused
+        diagnosis.valid = report.refused is None
+    return diagnosis
 
 
 EARLIEST_NOW, LATEST_NOW = datetime.min.replace(year=2, tzinfo=UTC), datetime.max.replace(year=9998, tzinfo=UTC)
 """A year from the ends of Python's calendar: the checks add their time windows to `now` and subtract them from it."""
+
+
+@dataclass(frozen=True)
+class RegisteredProvider:
+    """A SAML provider as the server has it registered: the doctor then checks against exactly what the server uses."""
+
+    arn: str
+    uuid: str
+    metadata_document: str
+    policy: ProviderPolicy
+    """Its stored opt-ins (plus any the doctor is asked to try)."""
+
+
+def registered_choice(provider: RegisteredProvider, now: datetime) -> TrustChoice:
+    try:
+        metadata = parse_metadata(provider.metadata_document, now=now)
+    except MetadataError as exc:  # stored metadata passed this parser when it was registered; a newer rule may differ
+        raise DoctorUsageError(f"the registered metadata of {provider.arn} does not parse: {_visible(exc.reason)}") from None
+    trust = metadata.trust(policy=provider.policy, provider_arn=provider.arn, provider_uuid=provider.uuid)
+    return TrustChoice(trust, (metadata.entity_id,), tuple(f"metadata: {w}" for w in metadata.warnings))
 
 
 def examine(
@@ -241,16 +289,25 @@ def examine(
     policy: ProviderPolicy,
     settings: ValidationSettings,
     requested_role: RolePair | None = None,
+    role_trust: RoleTrust | None = None,
+    registered: RegisteredProvider | None = None,
 ) -> Diagnosis:
-    """Everything `samlfed doctor` does short of printing; raises `DoctorUsageError` for exit code 2."""
+    """Everything `samlfed doctor` does short of printing; raises `DoctorUsageError` for exit code 2.
+
+    With `registered`, the provider's registered metadata and opt-ins stand in for `metadata`, `certs` and `policy`."""
     if not EARLIEST_NOW <= now <= LATEST_NOW:
         raise DoctorUsageError(f"--now {_iso(now)} is out of range: give an instant between the years 0002 and 9998")
-    if not metadata and not certs:
+    if registered is None and not metadata and not certs:
         raise DoctorUsageError("give the IdP's metadata (--metadata FILE) or its signing certificate (--cert PEM)")
-    documents = load_metadata(metadata, now=now)
-    keys = load_keys(certs)
-    b64 = decode_input(read_source(source))
-    return diagnose(b64, choose_trust(b64, documents, keys, policy), now=now, settings=settings, requested_role=requested_role)
+    if registered is not None:
+        b64 = decode_input(read_source(source))
+        choice = registered_choice(registered, now)
+    else:
+        documents = load_metadata(metadata, now=now)
+        keys = load_keys(certs)
+        b64 = decode_input(read_source(source))
+        choice = choose_trust(b64, documents, keys, policy)
+    return diagnose(b64, choice, now=now, settings=settings, requested_role=requested_role, role_trust=role_trust)
 
 
 def _failure_notes(error: SamlValidationError, choice: TrustChoice) -> list[str]:
@@ -363,16 +420,11 @@ def assertion_facts(verified: VerifiedAssertion) -> dict[str, object]:
 
 
 def to_json(diagnosis: Diagnosis) -> str:
-    error = diagnosis.error
     document = {
         "valid": diagnosis.valid,
         "checks": [{"id": r.id, "status": r.status, "message": r.message, "hint": r.hint} for r in diagnosis.checks],
         "assertion": assertion_facts(diagnosis.verified) if diagnosis.verified else None,
-        "error": (
-            {"check": error.check_id, "code": error.aws.code, "status": error.aws.status, "message": error.aws.message}
-            if error
-            else None
-        ),
+        "error": _error_json(diagnosis),
         "provider": diagnosis.choice.trust.entity_id,
         "warnings": list(diagnosis.choice.warnings),
         "notes": diagnosis.notes,
@@ -380,8 +432,17 @@ def to_json(diagnosis: Diagnosis) -> str:
     return _visible(json.dumps(document, indent=2, ensure_ascii=False))
 
 
+def _error_json(diagnosis: Diagnosis) -> dict[str, object] | None:
+    error = diagnosis.error
+    if error is not None:
+        return {"check": error.check_id, "code": error.aws.code, "status": error.aws.status, "message": error.aws.message}
+    if diagnosis.refused_by_trust is not None:
+        return {"check": diagnosis.refused_by_trust, "code": NOT_AUTHORIZED.code, "status": NOT_AUTHORIZED.status, "message": NOT_AUTHORIZED.message}
+    return None
+
+
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
-_ID_WIDTH = max(len(check_id) for check_id in CHECK_ORDER)
+_ID_WIDTH = max(len(check_id) for check_id in (*CHECK_ORDER, *TRUST_CHECK_IDS.values()))
 
 
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -428,8 +489,13 @@ def render_text(diagnosis: Diagnosis, console: Console) -> None:
 
 
 def _render_verdict(diagnosis: Diagnosis, out: Callable[..., None]) -> None:
+    if diagnosis.refused_by_trust is not None:
+        out(f"[bold red]REFUSED[/] by the role's trust policy at {diagnosis.refused_by_trust}: the response is valid, but STS answers "
+            f"{NOT_AUTHORIZED.code} ({NOT_AUTHORIZED.status}) {escape(repr(NOT_AUTHORIZED.message))}")
+        return
     if diagnosis.verified is not None:
-        out("[bold green]VALID[/]: AWS would accept this response.")
+        trusted = " and the role's trust policy admits it" if any(r.id in TRUST_CHECK_IDS.values() for r in diagnosis.checks) else ""
+        out(f"[bold green]VALID[/]: AWS would accept this response{trusted}.")
         for name, value in assertion_facts(diagnosis.verified).items():
             if value not in (None, [], {}) and name != "attributes":
                 out(f"  {name:24} {escape(_fact_text(value))}")

@@ -68,7 +68,8 @@ REQUIRED = {
     "GetPolicy": ["PolicyArn"], "GetPolicyVersion": ["PolicyArn", "VersionId"], "DeletePolicy": ["PolicyArn"],
     "AttachRolePolicy": ["RoleName", "PolicyArn"], "DetachRolePolicy": ["RoleName", "PolicyArn"],
     "ListAttachedRolePolicies": ["RoleName"], "SetSAMLProviderAttributeMapping": ["SAMLProviderArn"],
-    "GetSAMLProviderAttributeMapping": ["SAMLProviderArn"], "PutRolePermissionsBoundary": ["RoleName", "PermissionsBoundary"],
+    "GetSAMLProviderAttributeMapping": ["SAMLProviderArn"], "SetSAMLProviderValidationOptions": ["SAMLProviderArn"],
+    "GetSAMLProviderValidationOptions": ["SAMLProviderArn"], "PutRolePermissionsBoundary": ["RoleName", "PermissionsBoundary"],
     "DeleteRolePermissionsBoundary": ["RoleName"], "SimulatePrincipalPolicy": ["PolicySourceArn"],
 }
 """The parameters each action insists on (from handlers._required): drawn mostly plausible, so that calls get past

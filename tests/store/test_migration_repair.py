@@ -95,11 +95,12 @@ def test_a_database_made_by_the_current_code_upgrades_unchanged(store_url: str) 
     with engine.begin() as connection:  # as every database made since 96cbddf: 0004, with instance_keys
         connection.execute(text("UPDATE alembic_version SET version_num = '0004'"))
         connection.execute(text("DROP TABLE role_last_used"))  # 0006 creates it
+        connection.execute(text("ALTER TABLE saml_providers DROP COLUMN validation_options"))  # 0007 adds it
     engine.dispose()
     store = SqlStore.open(store_url)
     try:
         assert store.get_instance_key("sp") == b"sealed"
         with store.engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0007"
     finally:
         store.engine.dispose()

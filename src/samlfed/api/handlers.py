@@ -14,6 +14,7 @@ from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed, null_violation
 from ..iam import service as iam
 from ..iam.simulate import ContextEntry, simulate_custom, simulate_principal
+from ..saml import ProviderPolicy
 from ..store import ManagedPolicy, Role, RoleLastUsed, SamlProvider, Tag
 from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from ..sts.chain import AssumeRoleRequest, assume_role
@@ -513,6 +514,35 @@ def get_attribute_mapping(ctx: ServiceContext, caller: Caller | None, request: Q
     return {"AttributeMapping": json.dumps(mapping or {}, sort_keys=True)}
 
 
+_OPTION_PARAMETERS = {"AllowLegacyAlgorithms": "allow_legacy_algorithms", "AllowResponseOnlySignature": "allow_response_only_signature",
+                      "RequireConditionBounds": "require_condition_bounds"}
+
+
+def _validation_options(policy: ProviderPolicy) -> dict[str, Any]:
+    return {"ValidationOptions": {parameter: str(getattr(policy, name)).lower() for parameter, name in _OPTION_PARAMETERS.items()}}
+
+
+def set_validation_options(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    """samlfed extension: turn a provider's validation opt-ins on or off (`true`/`false`); those not named stay."""
+    (arn,) = _required(request, "SAMLProviderArn")
+    changes = {}
+    for parameter, name in _OPTION_PARAMETERS.items():
+        value = request.params.get(parameter)
+        if value is None:
+            continue
+        if value not in ("true", "false"):
+            raise ValidationFailed([f"Value '{value}' at '{parameter[0].lower()}{parameter[1:]}' failed to satisfy constraint: Member must be true or false"])
+        changes[name] = value == "true"
+    if not changes:
+        raise ServiceError("InvalidInput", f"Name at least one of {', '.join(_OPTION_PARAMETERS)}.")
+    return _validation_options(iam.set_validation_options(ctx, _account(caller), arn, changes))
+
+
+def get_validation_options(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (arn,) = _required(request, "SAMLProviderArn")
+    return _validation_options(iam.provider_policy(iam.get_saml_provider(ctx, _account(caller), arn)))
+
+
 # --- IAM: permissions boundaries and the policy simulator ------------------------------------------
 
 
@@ -599,6 +629,8 @@ IAM: dict[str, Handler] = {
     "ListAttachedRolePolicies": list_attached_role_policies,
     "SetSAMLProviderAttributeMapping": set_attribute_mapping,
     "GetSAMLProviderAttributeMapping": get_attribute_mapping,
+    "SetSAMLProviderValidationOptions": set_validation_options,
+    "GetSAMLProviderValidationOptions": get_validation_options,
     "PutRolePermissionsBoundary": put_role_permissions_boundary,
     "DeleteRolePermissionsBoundary": delete_role_permissions_boundary,
     "SimulatePrincipalPolicy": simulate_principal_policy,

@@ -14,7 +14,7 @@ from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..jsoninput import parse_json
 from ..policy import MalformedPolicy, parse_policy
-from ..saml import MetadataError
+from ..saml import MetadataError, ProviderPolicy
 from ..saml.aws_claims import is_valid_tag_key, is_valid_tag_value
 from ..saml.metadata import IdpMetadata, parse_metadata
 from ..store import (
@@ -32,6 +32,7 @@ from ..store import (
 )
 from . import arns, ids
 
+STRICT = ProviderPolicy()
 PROVIDER_NAME = re.compile(r"[\w._-]+", re.ASCII)
 MAX_PROVIDER_KEYS = 10
 """IAM's quota of keys per SAML provider (the signing certificates of its metadata)."""
@@ -551,3 +552,29 @@ def parse_attribute_mapping(text: str) -> dict[str, list[str]]:
 def set_attribute_mapping(ctx: ServiceContext, account_id: str, arn: str, mapping: dict[str, list[str]] | None) -> None:
     get_saml_provider(ctx, account_id, arn)
     ctx.store.set_attribute_mapping(arn, mapping)
+
+
+# --- validation opt-ins (samlfed extension: the per-provider opt-ins of saml-validation-bar.md) -----------------
+
+VALIDATION_OPTIONS = ("allow_legacy_algorithms", "allow_response_only_signature", "require_condition_bounds")
+"""The `ProviderPolicy` fields a provider may set; every default is the strict choice."""
+
+
+def provider_policy(provider: SamlProvider) -> ProviderPolicy:
+    """How strictly the provider's responses are validated: its stored opt-ins over the strict defaults."""
+    options = provider.validation_options
+    if not options:
+        return STRICT
+    return ProviderPolicy(**{name: options[name] is True for name in VALIDATION_OPTIONS if name in options})
+
+
+def set_validation_options(ctx: ServiceContext, account_id: str, arn: str, changes: dict[str, bool]) -> ProviderPolicy:
+    """Change some of the provider's opt-ins (the others stay as they are); returns the provider's policy after."""
+    unknown = sorted(set(changes) - set(VALIDATION_OPTIONS))
+    if unknown:
+        raise _invalid(f"Unknown validation options {unknown}; known: {list(VALIDATION_OPTIONS)}.")
+    provider = get_saml_provider(ctx, account_id, arn)
+    options = {name: getattr(provider_policy(provider), name) for name in VALIDATION_OPTIONS} | changes
+    stored = {name: True for name, on in options.items() if on} or None  # only what differs from the strict default
+    ctx.store.set_validation_options(arn, stored)
+    return ProviderPolicy(**options)

@@ -70,6 +70,8 @@ class SamlProvider:
     assertion_encryption_mode: str = "Allowed"
     attribute_mapping: dict[str, list[str]] | None = None
     tags: tuple[Tag, ...] = ()
+    validation_options: dict[str, bool] | None = None
+    """The provider's validation opt-ins by name (samlfed extension); None or absent names: the strict default."""
 
 
 @dataclass(frozen=True)

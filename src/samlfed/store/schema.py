@@ -49,6 +49,7 @@ saml_providers = Table(
     Column("assertion_encryption_mode", String(16), nullable=False, default="Allowed"),
     Column("attribute_mapping", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("validation_options", JSON, nullable=True),
 )
 
 provider_tags = Table(

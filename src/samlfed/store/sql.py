@@ -305,6 +305,7 @@ class SqlStore:
                     metadata_document=provider.metadata_document, valid_until=provider.valid_until,
                     assertion_encryption_mode=provider.assertion_encryption_mode,
                     attribute_mapping=provider.attribute_mapping, created_at=provider.created_at,
+                    validation_options=provider.validation_options,
                 ))
                 self._upsert_tags(db, t.provider_tags, {"arn": provider.arn}, provider.tags)
         except IntegrityError:
@@ -331,6 +332,10 @@ class SqlStore:
         self._update_one(t.saml_providers, t.saml_providers.c.arn == arn, arn, attribute_mapping=mapping)
 
     @_changes_identities
+    def set_validation_options(self, arn: str, options: dict[str, bool] | None) -> None:
+        self._update_one(t.saml_providers, t.saml_providers.c.arn == arn, arn, validation_options=options)
+
+    @_changes_identities
     def delete_provider(self, arn: str) -> None:
         with self._tx() as db:
             if db.execute(delete(t.saml_providers).where(t.saml_providers.c.arn == arn)).rowcount == 0:
@@ -355,7 +360,7 @@ class SqlStore:
             arn=row.arn, account_id=row.account_id, name=row.name, uuid=row.uuid,
             metadata_document=row.metadata_document, valid_until=_aware(row.valid_until), created_at=_aware(row.created_at),
             assertion_encryption_mode=row.assertion_encryption_mode, attribute_mapping=row.attribute_mapping,
-            tags=tuple(Tag(tag.key, tag.value) for tag in tags),
+            tags=tuple(Tag(tag.key, tag.value) for tag in tags), validation_options=row.validation_options,
         )
 
     # --- roles -------------------------------------------------------------------------------------

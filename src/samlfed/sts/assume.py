@@ -18,9 +18,9 @@ from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
 from ..iam.permissions import add_origin_keys
-from ..iam.service import check_identity_policy, policy_in_account
+from ..iam.service import check_identity_policy, policy_in_account, provider_policy
 from ..policy import MalformedPolicy, PolicyDocument, Request, evaluate, parse_policy
-from ..saml import ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, validate
+from ..saml import ProviderPolicy, ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, validate
 from ..saml.aws_claims import MAX_TAGS, is_valid_tag_value
 from ..saml.metadata import parse_metadata
 from ..store import NotFound, Role, SamlProvider
@@ -164,13 +164,14 @@ def mint(
 
 
 @lru_cache(maxsize=256)
-def _provider_trust(document: str, arn: str, uuid: str) -> ProviderTrust:
+def _provider_trust(document: str, arn: str, uuid: str, policy: ProviderPolicy) -> ProviderTrust:
     """Keys are parsed once per metadata document, not once per request (a provider update changes the key)."""
-    return parse_metadata(document).trust(provider_arn=arn, provider_uuid=uuid)
+    return parse_metadata(document).trust(policy=policy, provider_arn=arn, provider_uuid=uuid)
 
 
 def provider_trust(provider: SamlProvider) -> ProviderTrust:
-    return _provider_trust(provider.metadata_document, provider.arn, provider.uuid)
+    """What the provider's responses are validated against: its metadata's keys and entity ID, and its opt-ins."""
+    return _provider_trust(provider.metadata_document, provider.arn, provider.uuid, provider_policy(provider))
 
 
 def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider: SamlProvider, now: datetime) -> VerifiedAssertion:

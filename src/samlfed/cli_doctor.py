@@ -1,0 +1,162 @@
+"""`samlfed doctor`: its options, checked, then the report (the logic is in doctor.py and doctor_trust.py)."""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from . import doctor as doctor_mod
+from .cli_common import EXIT_INVALID, EXIT_VALID, instant_or_exit, store_context, usage_error
+from .context import ServiceContext
+from .errors import ServiceError
+from .iam import arns
+from .saml import ProviderPolicy, RolePair, ValidationSettings
+
+
+def doctor(
+    file: Annotated[str, typer.Argument(help="SAMLResponse (base64, XML or form body); '-' reads standard input")] = "-",
+    metadata: Annotated[list[Path] | None, typer.Option("--metadata", help="IdP metadata file (repeatable)")] = None,
+    cert: Annotated[list[Path] | None, typer.Option("--cert", help="trusted signing certificate or public key, PEM (repeatable)")] = None,
+    now: Annotated[str | None, typer.Option(help="evaluate at this instant (ISO 8601 with zone)")] = None,
+    audience: Annotated[list[str] | None, typer.Option("--audience", help="also accept this Audience (repeatable)")] = None,
+    acs: Annotated[list[str] | None, typer.Option("--acs", help="also accept this ACS URL as Recipient/Destination (repeatable)")] = None,
+    role_arn: Annotated[str | None, typer.Option(help="check that this role is granted (with --principal-arn)")] = None,
+    principal_arn: Annotated[str | None, typer.Option(help="the saml-provider ARN of --role-arn")] = None,
+    trust_policy: Annotated[Path | None, typer.Option(help="the role's trust policy (JSON): also check that it admits the sign-in, and say why not")] = None,
+    source_ip: Annotated[str | None, typer.Option(help="when a trust policy is checked: the client's address as the server sees it (aws:SourceIp)")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="check against the provider (and role) registered in this samlfed data directory")] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url", help="check against the provider (and role) registered in this samlfed database")] = None,
+    allow_legacy_algorithms: Annotated[bool, typer.Option(help="allow RSA-SHA1, SHA-1 digests, inclusive c14n and RSA keys of 1024-2047 bits")] = False,
+    allow_response_only_signature: Annotated[bool, typer.Option(help="accept a signed Response around an unsigned Assertion")] = False,
+    require_condition_bounds: Annotated[bool, typer.Option(help="refuse assertions whose Conditions lack NotBefore or NotOnOrAfter")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Explain, check by check, why a SAML response is accepted or rejected."""
+    _check_arns(role_arn, principal_arn)
+    tried = ProviderPolicy(allow_legacy_algorithms, allow_response_only_signature, require_condition_bounds)
+    explicit_trust = _read_trust_policy(trust_policy) if trust_policy is not None else None
+    registered: doctor_mod.RegisteredProvider | None = None
+    settings = ValidationSettings()
+    mapping = None
+    trust_text = explicit_trust
+    if data_dir is not None or database_url is not None:
+        if metadata or cert:
+            raise usage_error("with --data-dir or --database-url the registered provider's metadata is used: leave out --metadata and --cert")
+        if principal_arn is None:
+            raise usage_error("--data-dir and --database-url need --principal-arn: the registered provider to check against")
+        ctx = store_context(data_dir, database_url)
+        registered, mapping, stored_trust = _registered(ctx, principal_arn, role_arn, tried)
+        settings = ctx.settings  # the server's accepted audiences and ACS URLs
+        trust_text = explicit_trust if explicit_trust is not None else stored_trust
+    else:
+        if (role_arn is None) != (principal_arn is None):
+            raise usage_error("--role-arn and --principal-arn go together")
+        if explicit_trust is not None and role_arn is None:
+            raise usage_error("--trust-policy needs --role-arn and --principal-arn (the role it belongs to and the provider)")
+    if source_ip is not None:
+        _check_ip(source_ip)
+        if trust_text is None:
+            raise usage_error("--source-ip only matters when a trust policy is checked (--trust-policy, or --role-arn with --data-dir)")
+    moment = instant_or_exit(now)
+    try:
+        diagnosis = doctor_mod.examine(
+            file,
+            metadata=metadata or [],
+            certs=cert or [],
+            now=moment,
+            policy=tried,
+            settings=settings.accepting(audiences=audience or [], acs_urls=acs or []),
+            requested_role=RolePair(role_arn, principal_arn) if role_arn is not None and principal_arn is not None else None,
+            role_trust=doctor_mod.RoleTrust(trust_text, source_ip=source_ip, attribute_mapping=mapping) if trust_text is not None else None,
+            registered=registered,
+        )
+    except doctor_mod.DoctorUsageError as exc:
+        raise usage_error(str(exc)) from None
+    _report(diagnosis, as_json)
+
+
+def _check_arns(role_arn: str | None, principal_arn: str | None) -> None:
+    if role_arn is not None and arns.parse_role_arn(role_arn) is None:
+        raise usage_error(f"--role-arn {role_arn!r} is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+    if principal_arn is not None and arns.parse_provider_arn(principal_arn) is None:
+        raise usage_error(f"--principal-arn {principal_arn!r} is not a SAML provider ARN (arn:aws:iam::ACCOUNT:saml-provider/NAME)")
+
+
+def _check_ip(source_ip: str) -> None:
+    try:
+        ipaddress.ip_address(source_ip)
+    except ValueError:
+        raise usage_error(f"--source-ip {source_ip!r} is not an IP address") from None
+
+
+def _read_trust_policy(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise usage_error(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _registered(
+    ctx: ServiceContext, principal_arn: str, role_arn: str | None, tried: ProviderPolicy,
+) -> tuple[doctor_mod.RegisteredProvider, dict[str, list[str]] | None, str | None]:
+    """The registered provider (its stored opt-ins, plus those being tried), its attribute mapping, and the stored
+    trust policy of `role_arn` (None without a role)."""
+    from .iam import service
+
+    provider_name = arns.parse_provider_arn(principal_arn)
+    assert provider_name is not None  # _check_arns
+    try:
+        provider = service.get_saml_provider(ctx, provider_name.account_id, principal_arn)
+        trust = None
+        if role_arn is not None:
+            role_name = arns.parse_role_arn(role_arn)
+            assert role_name is not None
+            role = service.get_role(ctx, role_name.account_id, role_name.name)
+            if role.arn != role_arn:  # the server compares role ARNs exactly
+                raise usage_error(f"no role {role_arn} is registered (role names are unique regardless of case: there is {role.arn})")
+            trust = role.trust_policy
+    except ServiceError as exc:
+        raise usage_error(exc.message) from None
+    stored = service.provider_policy(provider)
+    policy = ProviderPolicy(
+        allow_legacy_algorithms=stored.allow_legacy_algorithms or tried.allow_legacy_algorithms,
+        allow_response_only_signature=stored.allow_response_only_signature or tried.allow_response_only_signature,
+        require_condition_bounds=stored.require_condition_bounds or tried.require_condition_bounds,
+    )
+    registered = doctor_mod.RegisteredProvider(provider.arn, provider.uuid, provider.metadata_document, policy)
+    return registered, provider.attribute_mapping, trust
+
+
+def _report(diagnosis: doctor_mod.Diagnosis, as_json: bool) -> None:
+    verdict = EXIT_VALID if diagnosis.valid else EXIT_INVALID
+    try:
+        if as_json:
+            typer.echo(doctor_mod.to_json(diagnosis))  # as UTF-8 bytes, whatever the terminal encoding
+        else:
+            if isinstance(sys.stdout, io.TextIOWrapper):  # an ASCII-only output (a legacy code page) gets \xfc, not a traceback
+                sys.stdout.reconfigure(errors="backslashreplace")
+            doctor_mod.render_text(diagnosis, _ReportConsole(soft_wrap=True))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped early (`doctor ... | head`): the verdict stands. stdout goes to /dev/null so that the
+        # interpreter's last flush at exit does not fail on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:  # a full disk, a closed descriptor: the report is lost, which the verdict must not hide
+        raise usage_error(f"cannot write the report: {exc.strerror or exc}") from None
+    raise typer.Exit(verdict)
+
+
+class _ReportConsole(Console):
+    """rich's Console ends the process with exit 1 on a broken pipe ("invalid" for the doctor); this one lets
+    the caller decide."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError

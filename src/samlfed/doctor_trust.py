@@ -1,0 +1,145 @@
+"""The doctor's last question: would the role's trust policy let this verified sign-in in, and if not, why?
+
+AWS answers every refusal with the same "Not authorized to perform sts:AssumeRoleWithSAML"; here each action the
+sign-in needs gets a check, and a refused one names the statements and conditions that refused it, with the
+values on both sides. The request context is the server's own (`sts.trust_context`), so the verdict is the
+server's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .iam import arns
+from .policy import MalformedPolicy, Request, parse_policy
+from .policy.explain import ConditionCheck, Explanation, StatementCheck, explain
+from .saml import CheckResult, VerifiedAssertion
+from .sts.trust_context import ASSUME, SET_SOURCE_IDENTITY, TAG_SESSION, InvalidSessionTags, needed_actions, session_tags, trust_context
+
+CHECK_IDS = {ASSUME: "trust.assume_role_with_saml", TAG_SESSION: "trust.tag_session", SET_SOURCE_IDENTITY: "trust.set_source_identity"}
+
+
+@dataclass
+class TrustReport:
+    checks: list[CheckResult]
+    notes: list[str] = field(default_factory=list)
+    """Each statement's verdict on each refused action."""
+
+    @property
+    def refused(self) -> str | None:
+        """The id of the first refused check (None: the trust policy admits the sign-in)."""
+        return next((check.id for check in self.checks if check.status == "fail"), None)
+
+
+def check_trust(
+    verified: VerifiedAssertion, *, trust_policy: str, role_arn: str, principal_arn: str, now: datetime,
+    source_ip: str | None = None, attribute_mapping: Mapping[str, list[str]] | None = None,
+) -> TrustReport:
+    """The trust policy's verdict on each action the sign-in needs, as `assume.admit_role` would reach it.
+
+    `role_arn` and `principal_arn` must be well-formed ARNs (the caller checked them)."""
+    role, provider = arns.parse_role_arn(role_arn), arns.parse_provider_arn(principal_arn)
+    assert role is not None and provider is not None
+    if role.account_id != provider.account_id:
+        return TrustReport([CheckResult(
+            CHECK_IDS[ASSUME], "fail", f"the role is in account {role.account_id}, the provider in account {provider.account_id}",
+            "A SAML provider signs in to roles of its own account only: register the IdP in the role's account.",
+        )])
+    try:
+        document = parse_policy(trust_policy, principal_required=True)
+    except MalformedPolicy as exc:
+        return TrustReport([CheckResult(CHECK_IDS[ASSUME], "fail", f"the trust policy is not valid: {exc}", "Fix the document (IAM refuses it too).")])
+    claims = verified.claims
+    try:
+        tags = session_tags(verified, attribute_mapping)
+    except InvalidSessionTags as exc:
+        return TrustReport([CheckResult(CHECK_IDS[TAG_SESSION], "fail", str(exc), "Fix the provider's attribute mapping or the attributes the IdP sends.")])
+    context = trust_context(verified, account_id=provider.account_id, provider_name=provider.name, tags=tags, now=now, source_ip=source_ip)
+    report = TrustReport([])
+    for action in needed_actions(tags=bool(tags), source_identity=claims.source_identity is not None):
+        explanation = explain(document, Request(action, context, principal_type="Federated", principal=principal_arn))
+        report.checks.append(_verdict(action, explanation, principal_arn, context))
+        if explanation.decision != "allowed":
+            report.notes.extend(f"{action}: {line}" for line in _statement_lines(explanation))
+    return report
+
+
+def _verdict(action: str, explanation: Explanation, principal_arn: str, context: Mapping[str, list[str]]) -> CheckResult:
+    check_id = CHECK_IDS[action]
+    if explanation.decision == "allowed":
+        return CheckResult(check_id, "pass", f"{action} allowed by {_names(explanation.deciding)}")
+    if explanation.decision == "explicitDeny":
+        return CheckResult(check_id, "fail", f"{action} denied explicitly by {_names(explanation.deciding)}",
+                           "A Deny statement applies to this sign-in: narrow its conditions, or change what the IdP sends.")
+    for_action = [s for s in explanation.statements if s.action_matches and s.statement.effect == "Allow"]
+    if not for_action:
+        return CheckResult(check_id, "fail", f"no Allow statement names {action}", _missing_action_hint(action, principal_arn))
+    for_provider = [s for s in for_action if s.principal_matches]
+    if not for_provider:
+        return CheckResult(check_id, "fail", f"no Allow statement for {action} names {principal_arn} as its principal",
+                           f'The statement needs "Principal": {{"Federated": "{principal_arn}"}} (the exact provider ARN).')
+    statement, failed = next((s, c) for s in for_provider for c in s.conditions if not c.holds)
+    more = f" (and {len(for_provider) - 1} more statement(s) whose conditions fail, see the notes)" if len(for_provider) > 1 else ""
+    return CheckResult(check_id, "fail", f"{action} denied: in {_statement_name(statement)}, {_condition_text(failed)}{more}",
+                       _condition_hint(failed, context))
+
+
+def _names(statements: tuple[StatementCheck, ...]) -> str:
+    return ", ".join(_statement_name(s) for s in statements)
+
+
+def _statement_name(check: StatementCheck) -> str:
+    sid = check.statement.sid
+    return f"statement {check.number}" + (f" ({sid})" if sid else "")
+
+
+def _missing_action_hint(action: str, principal_arn: str) -> str:
+    if action == TAG_SESSION:
+        return ("The IdP sends session tags (PrincipalTag attributes, or attributes the provider maps to tags), so the "
+                "trust policy must allow sts:TagSession too: add it to the Action of the statement that allows "
+                "sts:AssumeRoleWithSAML, or stop sending the tags.")
+    if action == SET_SOURCE_IDENTITY:
+        return ("The IdP sends a SourceIdentity attribute, so the trust policy must allow sts:SetSourceIdentity too: "
+                "add it to the Action of the statement that allows sts:AssumeRoleWithSAML.")
+    return f'Add a statement with "Effect": "Allow", "Action": "{action}" and "Principal": {{"Federated": "{principal_arn}"}}.'
+
+
+def _operator(check: ConditionCheck) -> str:
+    condition = check.condition
+    name = condition.operator + ("IfExists" if condition.if_exists else "")
+    return f"{condition.qualifier}:{name}" if condition.qualifier else name
+
+
+def _condition_text(check: ConditionCheck) -> str:
+    condition = check.condition
+    has = "no value" if check.context_values is None else repr(list(check.context_values))
+    outcome = "holds" if check.holds else "fails"
+    return f"{_operator(check)} {condition.name or condition.key} {outcome}: the sign-in has {has}, the policy gives {list(condition.values)!r}"
+
+
+def _condition_hint(check: ConditionCheck, context: Mapping[str, list[str]]) -> str:
+    key = check.condition.key
+    if key == "saml:aud":
+        recipient = (context.get("saml:aud") or ["?"])[0]
+        return (f"saml:aud is the assertion's Recipient ({recipient}). Set the IdP application's ACS URL to a value the "
+                "condition accepts, or add this Recipient to the condition.")
+    if check.context_values is None:
+        return f"The sign-in carries no {check.condition.name or key}: have the IdP send it, or relax the condition (…IfExists)."
+    return "Have the IdP send a value the condition accepts, or change the condition."
+
+
+def _statement_lines(explanation: Explanation) -> list[str]:
+    lines = []
+    for check in explanation.statements:
+        name = f"{_statement_name(check)}, {check.statement.effect}"
+        if not check.action_matches:
+            lines.append(f"{name}: not for this action")
+        elif not check.principal_matches:
+            lines.append(f"{name}: another principal")
+        elif not check.conditions:
+            lines.append(f"{name}: applies (no conditions)")
+        else:
+            lines.extend(f"{name}: {_condition_text(c)}" for c in check.conditions)
+    return lines

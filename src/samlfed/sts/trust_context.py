@@ -1,0 +1,73 @@
+"""What a role's trust policy is asked when a verified assertion signs in: the actions and the request context.
+
+One definition for the server (`assume.admit_role`) and for `samlfed doctor`, which must reach the same decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from ..iam.permissions import add_origin_keys
+from ..saml import VerifiedAssertion
+from ..saml.aws_claims import MAX_TAGS, is_valid_tag_value
+from ..timestamps import aws_timestamp
+from .saml_context import saml_context
+
+ASSUME = "sts:AssumeRoleWithSAML"
+TAG_SESSION = "sts:TagSession"
+SET_SOURCE_IDENTITY = "sts:SetSourceIdentity"
+
+
+class InvalidSessionTags(ValueError):
+    """The sign-in's session tags break AWS's rules (STS answers InvalidIdentityToken); the message says which."""
+
+
+def session_tags(verified: VerifiedAssertion, attribute_mapping: Mapping[str, list[str]] | None) -> dict[str, str]:
+    """PrincipalTag:* attributes, plus the provider's attribute mapping (an explicit PrincipalTag wins)."""
+    tags = dict(verified.claims.principal_tags)
+    taken = {key.lower() for key in tags}
+    attributes = verified.response.attributes
+    for key, names in (attribute_mapping or {}).items():
+        values = next((attributes[name] for name in names if attributes.get(name)), None)
+        if values is None or key.lower() in taken:
+            continue
+        if len(values) != 1 or not is_valid_tag_value(values[0]):
+            raise InvalidSessionTags(f"the attribute mapped to session tag {key!r} has {len(values)} values or a value tags cannot hold")
+        tags[key] = values[0]
+        taken.add(key.lower())
+    if len(tags) > MAX_TAGS:
+        raise InvalidSessionTags(f"{len(tags)} session tags; at most {MAX_TAGS} are allowed")
+    return tags
+
+
+def needed_actions(*, tags: bool, source_identity: bool) -> list[str]:
+    """Every action the trust policy must allow: AWS also asks for sts:TagSession when the sign-in carries session
+    tags and for sts:SetSourceIdentity when it carries a SourceIdentity."""
+    return [ASSUME] + ([TAG_SESSION] if tags else []) + ([SET_SOURCE_IDENTITY] if source_identity else [])
+
+
+def trust_context(
+    verified: VerifiedAssertion, *, account_id: str, provider_name: str, tags: dict[str, str], now: datetime,
+    source_ip: str | None = None, secure_transport: bool | None = None,
+) -> dict[str, list[str]]:
+    """The condition keys of the sign-in, lower-cased: the assertion's saml:* keys, the session's sts:* keys, the
+    requested tags, the time, and aws:SourceIp / aws:SecureTransport where the request's origin is known."""
+    claims = verified.claims
+    context = saml_context(verified, account_id=account_id, provider_name=provider_name)
+    context.update(
+        {
+            "aws:currenttime": [aws_timestamp(now)],
+            "aws:epochtime": [str(int(now.timestamp()))],
+            "sts:rolesessionname": [claims.role_session_name],
+        }
+    )
+    if tags:
+        context.update({f"aws:requesttag/{k}".lower(): [v] for k, v in tags.items()})
+        context["aws:tagkeys"] = list(tags)
+    if claims.transitive_tag_keys:
+        context["sts:transitivetagkeys"] = list(claims.transitive_tag_keys)
+    if claims.source_identity is not None:
+        context["sts:sourceidentity"] = [claims.source_identity]
+    add_origin_keys(context, source_ip, secure_transport)
+    return context

@@ -1,0 +1,307 @@
+"""`samlfed doctor --trust-policy`: the trust policy's verdict on a valid response is the server's, and a refusal
+names the action, the statement and the condition that refused it."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from saml_factory import ACCOUNT, DEV_ROLE, NOW, PROVIDER_ARN, response_b64, signer, trust
+from service_world import developer_world
+from typer.testing import CliRunner
+
+from samlfed.cli import app
+from samlfed.config import Settings
+from samlfed.context import ServiceContext
+from samlfed.doctor import RoleTrust, TrustChoice, diagnose
+from samlfed.errors import ServiceError
+from samlfed.iam import service
+from samlfed.saml import RolePair, ValidationSettings
+from samlfed.saml.metadata import build_idp_metadata
+from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
+
+AUD = "https://signin.aws.amazon.com/saml"
+LATER = NOW + timedelta(seconds=5)
+
+
+def policy(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def allow(actions: object = ("sts:AssumeRoleWithSAML", "sts:TagSession"), condition: dict | None = None, principal: str = PROVIDER_ARN, sid: str | None = None) -> dict:
+    statement: dict = {"Effect": "Allow", "Principal": {"Federated": principal}, "Action": list(actions) if isinstance(actions, tuple) else actions}
+    if condition:
+        statement["Condition"] = condition
+    if sid:
+        statement["Sid"] = sid
+    return statement
+
+
+# (id, trust policy, assertion overrides, source IP, attribute mapping)
+CASES = [
+    ("plain", policy(allow()), {}, None, None),
+    ("aud matches", policy(allow(condition={"StringEquals": {"SAML:aud": AUD}})), {}, None, None),
+    ("aud is regional", policy(allow(condition={"StringEquals": {"SAML:aud": "https://eu-west-1.signin.aws.amazon.com/saml"}})), {}, None, None),
+    ("no TagSession with tags", policy(allow(actions="sts:AssumeRoleWithSAML")), {}, None, None),
+    ("no TagSession, no tags", policy(allow(actions="sts:AssumeRoleWithSAML")), {"principal_tags": {}}, None, None),
+    ("source identity not allowed", policy(allow()), {"source_identity": "alice"}, None, None),
+    ("source identity allowed", policy(allow(actions=("sts:AssumeRoleWithSAML", "sts:TagSession", "sts:SetSourceIdentity"))), {"source_identity": "alice"}, None, None),
+    ("other provider", policy(allow(principal=f"arn:aws:iam::{ACCOUNT}:saml-provider/Other")), {}, None, None),
+    ("explicit deny", policy(allow(), {"Sid": "NoApollo", "Effect": "Deny", "Principal": {"Federated": PROVIDER_ARN}, "Action": "sts:*",
+                                       "Condition": {"StringEquals": {"aws:RequestTag/project": "apollo"}}}), {}, None, None),
+    ("tag condition", policy(allow(condition={"StringEquals": {"aws:RequestTag/department": "Engineering"}})), {}, None, None),
+    ("attribute condition fails", policy(allow(condition={"StringEquals": {"saml:sub": "bob@example.com"}})), {}, None, None),
+    ("network allowed", policy(allow(condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})), {}, "10.1.2.3", None),
+    ("network refused", policy(allow(condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})), {}, "192.0.2.7", None),
+    ("network unknown", policy(allow(condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})), {}, None, None),
+    ("mapped tag needs TagSession", policy(allow(actions="sts:AssumeRoleWithSAML")), {"principal_tags": {}, "extra_attributes": {"mail": ["alice@example.com"]}},
+     None, {"email": ["mail"]}),
+    ("malformed", "{not json", {}, None, None),
+]
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> ServiceContext:
+    ctx = developer_world(Settings(data_dir=tmp_path))
+    ctx.clock = lambda: LATER
+    return ctx
+
+
+def server_allows(ctx: ServiceContext, trust_policy: str, saml: str, source_ip: str | None, mapping: dict | None) -> bool:
+    ctx.store.update_role(ACCOUNT, "Developer", trust_policy=trust_policy)  # the store: IAM would refuse "malformed"
+    service.set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, mapping)
+    try:
+        assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(role_arn=DEV_ROLE, principal_arn=PROVIDER_ARN, saml_assertion=saml, source_ip=source_ip))
+    except ServiceError as error:
+        assert (error.code, error.status) == ("AccessDenied", 403), error.message
+        return False
+    return True
+
+
+def doctor_says(trust_policy: str, saml: str, source_ip: str | None, mapping: dict | None):  # type: ignore[no-untyped-def]
+    choice = TrustChoice(trust(), (), ())
+    return diagnose(saml, choice, now=LATER, settings=ValidationSettings(), requested_role=RolePair(DEV_ROLE, PROVIDER_ARN),
+                    role_trust=RoleTrust(trust_policy, source_ip=source_ip, attribute_mapping=mapping))
+
+
+def _assertion(overrides: dict) -> str:
+    extra = overrides.get("extra_attributes")
+    rest = {k: v for k, v in overrides.items() if k != "extra_attributes"}
+    return response_b64(issue_instant=NOW, **rest, **({"attributes": extra} if extra else {}))
+
+
+@pytest.mark.parametrize(("name", "trust_policy", "overrides", "source_ip", "mapping"), CASES, ids=[c[0] for c in CASES])
+def test_the_doctor_reaches_the_servers_verdict(ctx: ServiceContext, name: str, trust_policy: str, overrides: dict, source_ip: str | None, mapping: dict | None) -> None:
+    saml = _assertion(overrides)
+    diagnosis = doctor_says(trust_policy, saml, source_ip, mapping)
+    assert diagnosis.verified is not None and diagnosis.error is None  # every case is a valid response
+    assert diagnosis.valid == server_allows(ctx, trust_policy, saml, source_ip, mapping)
+    trust_checks = [c for c in diagnosis.checks if c.id.startswith("trust.")]
+    assert trust_checks and all(c.status in ("pass", "fail") for c in trust_checks)
+    assert (diagnosis.refused_by_trust is None) == diagnosis.valid
+
+
+def test_the_table_has_both_verdicts(ctx: ServiceContext) -> None:
+    verdicts = {doctor_says(p, _assertion(o), ip, m).valid for _, p, o, ip, m in CASES}
+    assert verdicts == {True, False}
+
+
+def _checks(diagnosis) -> dict[str, tuple[str, str, str | None]]:  # type: ignore[no-untyped-def]
+    return {c.id: (c.status, c.message, c.hint) for c in diagnosis.checks if c.id.startswith("trust.")}
+
+
+def test_a_wrong_audience_names_both_sides_and_the_recipient() -> None:
+    regional = "https://eu-west-1.signin.aws.amazon.com/saml"
+    diagnosis = doctor_says(policy(allow(condition={"StringEquals": {"SAML:aud": regional}}, sid="Federation")), _assertion({}), None, None)
+    status, message, hint = _checks(diagnosis)["trust.assume_role_with_saml"]
+    assert status == "fail"
+    assert "statement 1 (Federation)" in message and "StringEquals SAML:aud fails" in message
+    assert repr([AUD]) in message and repr([regional]) in message
+    assert hint is not None and f"Recipient ({AUD})" in hint
+    assert diagnosis.refused_by_trust == "trust.assume_role_with_saml"
+
+
+def test_missing_tag_session_is_explained_and_the_assume_check_passes() -> None:
+    diagnosis = doctor_says(policy(allow(actions="sts:AssumeRoleWithSAML")), _assertion({}), None, None)
+    checks = _checks(diagnosis)
+    assert checks["trust.assume_role_with_saml"][0] == "pass"
+    status, message, hint = checks["trust.tag_session"]
+    assert (status, message) == ("fail", "no Allow statement names sts:TagSession")
+    assert hint is not None and "sts:TagSession" in hint and "PrincipalTag" in hint
+    assert diagnosis.refused_by_trust == "trust.tag_session"
+
+
+def test_an_explicit_deny_is_named() -> None:
+    deny = {"Sid": "NoApollo", "Effect": "Deny", "Principal": {"Federated": PROVIDER_ARN}, "Action": "sts:*",
+            "Condition": {"StringEquals": {"aws:RequestTag/project": "apollo"}}}
+    checks = _checks(doctor_says(policy(allow(), deny), _assertion({}), None, None))
+    assert checks["trust.assume_role_with_saml"][:2] == ("fail", "sts:AssumeRoleWithSAML denied explicitly by statement 2 (NoApollo)")
+
+
+def test_another_principal_is_told_how_to_name_the_provider() -> None:
+    checks = _checks(doctor_says(policy(allow(principal=f"arn:aws:iam::{ACCOUNT}:saml-provider/Other")), _assertion({}), None, None))
+    status, message, hint = checks["trust.assume_role_with_saml"]
+    assert status == "fail" and PROVIDER_ARN in message
+    assert hint == f'The statement needs "Principal": {{"Federated": "{PROVIDER_ARN}"}} (the exact provider ARN).'
+
+
+def test_an_unknown_source_ip_fails_an_ip_condition_and_says_so() -> None:
+    checks = _checks(doctor_says(policy(allow(condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})), _assertion({}), None, None))
+    status, message, hint = checks["trust.assume_role_with_saml"]
+    assert status == "fail" and "the sign-in has no value" in message
+    assert hint is not None and "aws:SourceIp" in hint
+
+
+def test_a_role_in_another_account_is_refused_before_the_policy() -> None:
+    choice = TrustChoice(trust(), (), ())
+    other_role = "arn:aws:iam::222222222222:role/Developer"
+    saml = response_b64(issue_instant=NOW, roles=[f"{other_role},{PROVIDER_ARN}"])
+    diagnosis = diagnose(saml, choice, now=LATER, settings=ValidationSettings(), requested_role=RolePair(other_role, PROVIDER_ARN),
+                         role_trust=RoleTrust(policy(allow())))
+    status, message, _ = _checks(diagnosis)["trust.assume_role_with_saml"]
+    assert status == "fail" and "account 222222222222" in message and not diagnosis.valid
+
+
+# --- the command line ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    paths = {"metadata": tmp_path / "idp.xml", "response": tmp_path / "response.b64", "trust": tmp_path / "trust.json"}
+    paths["metadata"].write_bytes(build_idp_metadata("https://idp.example.test/saml", [signer().certificate]))
+    paths["response"].write_text(response_b64(issue_instant=NOW))
+    paths["trust"].write_text(policy(allow(actions="sts:AssumeRoleWithSAML")))
+    return paths
+
+
+def run(files: dict[str, Path], *extra: str):  # type: ignore[no-untyped-def]
+    args = ["doctor", str(files["response"]), "--metadata", str(files["metadata"]), "--now", "2026-11-24T12:00:05Z",
+            "--role-arn", DEV_ROLE, "--principal-arn", PROVIDER_ARN, *extra]
+    return CliRunner().invoke(app, args)
+
+
+def test_cli_refusal_exits_1_with_the_aws_error(files: dict[str, Path]) -> None:
+    result = run(files, "--trust-policy", str(files["trust"]), "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert report["valid"] is False
+    assert report["error"] == {"check": "trust.tag_session", "code": "AccessDenied", "status": 403, "message": "Not authorized to perform sts:AssumeRoleWithSAML"}
+    assert report["assertion"]["role_session_name"] == "alice@example.com"  # the response itself is valid
+    text = run(files, "--trust-policy", str(files["trust"]))
+    assert text.exit_code == 1
+    assert "REFUSED by the role's trust policy at trust.tag_session" in text.output
+    assert "FAIL trust.tag_session" in text.output and "PASS trust.assume_role_with_saml" in text.output
+
+
+def test_cli_admitted_exits_0(files: dict[str, Path]) -> None:
+    files["trust"].write_text(policy(allow()))
+    result = run(files, "--trust-policy", str(files["trust"]), "--source-ip", "192.0.2.1")
+    assert result.exit_code == 0, result.output
+    assert "VALID: AWS would accept this response and the role's trust policy admits it." in result.output
+
+
+def test_cli_without_trust_policy_is_unchanged(files: dict[str, Path]) -> None:
+    result = run(files)
+    assert result.exit_code == 0 and "trust." not in result.output
+    assert "VALID: AWS would accept this response." in result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--source-ip", "10.0.0.1"], "--source-ip only matters when a trust policy is checked"),
+        (["--trust-policy", "TRUST", "--source-ip", "ten"], "--source-ip 'ten' is not an IP address"),
+        (["--trust-policy", "missing.json"], "cannot read missing.json"),
+    ],
+)
+def test_cli_usage_errors_exit_2(files: dict[str, Path], extra: list[str], message: str) -> None:
+    result = run(files, *[str(files["trust"]) if e == "TRUST" else e for e in extra])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_cli_trust_policy_needs_well_formed_arns(files: dict[str, Path]) -> None:
+    base = ["doctor", str(files["response"]), "--metadata", str(files["metadata"]), "--trust-policy", str(files["trust"])]
+    alone = CliRunner().invoke(app, base)
+    assert alone.exit_code == 2 and "--trust-policy needs --role-arn and --principal-arn" in alone.output
+    bad = CliRunner().invoke(app, [*base, "--role-arn", "Developer", "--principal-arn", PROVIDER_ARN])
+    assert bad.exit_code == 2 and "is not a role ARN" in bad.output
+    bad = CliRunner().invoke(app, [*base, "--role-arn", DEV_ROLE, "--principal-arn", "ExampleIdP"])
+    assert bad.exit_code == 2 and "is not a SAML provider ARN" in bad.output
+
+
+# --- against what a samlfed data directory has registered ------------------------------------------------
+
+
+@pytest.fixture
+def registered_dir(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    developer_world(Settings(data_dir=data))  # the provider, and the Developer role trusting it for AssumeRoleWithSAML + TagSession
+    return data
+
+
+def run_registered(files: dict[str, Path], data: Path, *extra: str):  # type: ignore[no-untyped-def]
+    args = ["doctor", str(files["response"]), "--data-dir", str(data), "--now", "2026-11-24T12:00:05Z", "--principal-arn", PROVIDER_ARN, *extra]
+    return CliRunner().invoke(app, args)
+
+
+def test_registered_provider_and_role_give_the_servers_verdict(files: dict[str, Path], registered_dir: Path) -> None:
+    admitted = run_registered(files, registered_dir, "--role-arn", DEV_ROLE, "--json")
+    assert admitted.exit_code == 0, admitted.output
+    report = json.loads(admitted.output)
+    assert [c["id"] for c in report["checks"] if c["id"].startswith("trust.")] == ["trust.assume_role_with_saml", "trust.tag_session"]
+    # The role's stored trust policy changes: the doctor reads the new one, as the server would.
+    ctx = developer_world_again(registered_dir)
+    ctx.store.update_role(ACCOUNT, "Developer", trust_policy=policy(allow(actions="sts:AssumeRoleWithSAML")))
+    refused = run_registered(files, registered_dir, "--role-arn", DEV_ROLE, "--json")
+    assert refused.exit_code == 1 and json.loads(refused.output)["error"]["check"] == "trust.tag_session"
+    # An explicit --trust-policy is tried instead of the stored one.
+    files["trust"].write_text(policy(allow()))
+    tried = run_registered(files, registered_dir, "--role-arn", DEV_ROLE, "--trust-policy", str(files["trust"]))
+    assert tried.exit_code == 0, tried.output
+
+
+def developer_world_again(data: Path) -> ServiceContext:
+    from samlfed.server import build_context
+
+    return build_context(Settings(data_dir=data))
+
+
+def test_registered_provider_options_apply_and_can_be_tried(files: dict[str, Path], registered_dir: Path) -> None:
+    files["response"].write_text(response_b64("response", issue_instant=NOW))
+    assert run_registered(files, registered_dir).exit_code == 1  # response-only signature, strict provider
+    assert run_registered(files, registered_dir, "--allow-response-only-signature").exit_code == 0  # tried
+    ctx = developer_world_again(registered_dir)
+    service.set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_response_only_signature": True})
+    assert run_registered(files, registered_dir).exit_code == 0  # applied
+
+
+def test_registered_mode_uses_the_servers_accepted_urls(files: dict[str, Path], registered_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    own = "https://samlfed.example.com/saml"
+    files["response"].write_text(response_b64(issue_instant=NOW, recipient=own, destination=own))
+    assert run_registered(files, registered_dir).exit_code == 1  # not an AWS ACS URL, and no public URL set
+    monkeypatch.setenv("SAMLFED_PUBLIC_URL", "https://samlfed.example.com")
+    result = run_registered(files, registered_dir)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--metadata", "METADATA"], "leave out --metadata and --cert"),
+        (["--role-arn", DEV_ROLE.replace("Developer", "Nobody")], "Nobody"),
+        (["--role-arn", DEV_ROLE.replace("Developer", "DEVELOPER")], "there is " + DEV_ROLE),
+    ],
+)
+def test_registered_mode_usage_errors(files: dict[str, Path], registered_dir: Path, extra: list[str], message: str) -> None:
+    result = run_registered(files, registered_dir, *[str(files["metadata"]) if e == "METADATA" else e for e in extra])
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_registered_mode_needs_a_provider_that_exists(files: dict[str, Path], registered_dir: Path) -> None:
+    base = ["doctor", str(files["response"]), "--data-dir", str(registered_dir)]
+    alone = CliRunner().invoke(app, base)
+    assert alone.exit_code == 2 and "need --principal-arn" in alone.output
+    missing = CliRunner().invoke(app, [*base, "--principal-arn", PROVIDER_ARN.replace("ExampleIdP", "Nobody")])
+    assert missing.exit_code == 2 and "Nobody" in missing.output
