@@ -21,6 +21,7 @@ from ..sts.chain import AssumeRoleRequest, assume_role
 from ..sts.parameters import parameter_violations
 from .auth import Administrator, Caller, Session
 from .protocol import QueryRequest
+from .xml import Verbatim
 
 Handler = Callable[[ServiceContext, Caller | None, QueryRequest], dict[str, Any] | None]
 
@@ -146,9 +147,10 @@ def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, re
     credentials, response, claims = assumed.credentials, assumed.verified.response, assumed.verified.claims
     return {
         "Credentials": {
-            "AccessKeyId": credentials.access_key_id,
-            "SecretAccessKey": credentials.secret_access_key,
-            "SessionToken": credentials.session_token,
+            # base32 and base64 of random and sealed bytes: nothing to escape
+            "AccessKeyId": Verbatim(credentials.access_key_id),
+            "SecretAccessKey": Verbatim(credentials.secret_access_key),
+            "SessionToken": Verbatim(credentials.session_token),
             "Expiration": credentials.claims.expiration,
         },
         "AssumedRoleUser": {

@@ -49,10 +49,19 @@ def _principal_matches(statement: Statement, request: Request) -> bool:
         return True
     if request.principal_type is None or request.principal is None:
         return False
+    if not request.principal_aliases:  # a trust policy asked for a federated principal: one name, no generator
+        return _name_matches(statement, request.principal_type, request.principal)
     names = (request.principal, *request.principal_aliases)
     if statement.principal is not None and not any(statement.principal.matches(request.principal_type, n) for n in names):
         return False
     return statement.not_principal is None or not any(statement.not_principal.matches(request.principal_type, n) for n in names)
+
+
+def _name_matches(statement: Statement, principal_type: str, name: str) -> bool:
+    """_principal_matches for a principal with one name (its any() over one name, without building them)."""
+    if statement.principal is not None and not statement.principal.matches(principal_type, name):
+        return False
+    return statement.not_principal is None or not statement.not_principal.matches(principal_type, name)
 
 
 def _action_matches(statement: Statement, action: str) -> bool:
