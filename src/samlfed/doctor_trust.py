@@ -14,9 +14,9 @@ from datetime import datetime
 
 from .iam import arns
 from .policy import MalformedPolicy, Request, parse_policy
-from .policy.explain import ConditionCheck, Explanation, StatementCheck, explain
+from .policy.explain import ConditionCheck, Explanation, StatementCheck, explain, operator_name, refusal, statement_name
 from .saml import CheckResult, VerifiedAssertion
-from .sts.trust_context import ASSUME, SET_SOURCE_IDENTITY, TAG_SESSION, InvalidSessionTags, needed_actions, session_tags, trust_context
+from .sts.trust_context import ASSUME, SET_SOURCE_IDENTITY, TAG_SESSION, InvalidSessionTags, needed_actions, requested_tags, trust_context
 
 CHECK_IDS = {ASSUME: "trust.assume_role_with_saml", TAG_SESSION: "trust.tag_session", SET_SOURCE_IDENTITY: "trust.set_source_identity"}
 
@@ -53,7 +53,7 @@ def check_trust(
         return TrustReport([CheckResult(CHECK_IDS[ASSUME], "fail", f"the trust policy is not valid: {exc}", "Fix the document (IAM refuses it too).")])
     claims = verified.claims
     try:
-        tags = session_tags(verified, attribute_mapping)
+        tags = requested_tags(verified, attribute_mapping)
     except InvalidSessionTags as exc:
         return TrustReport([CheckResult(CHECK_IDS[TAG_SESSION], "fail", str(exc), "Fix the provider's attribute mapping or the attributes the IdP sends.")])
     context = trust_context(verified, account_id=provider.account_id, provider_name=provider.name, tags=tags, now=now, source_ip=source_ip)
@@ -68,31 +68,25 @@ def check_trust(
 
 def _verdict(action: str, explanation: Explanation, principal_arn: str, context: Mapping[str, list[str]]) -> CheckResult:
     check_id = CHECK_IDS[action]
-    if explanation.decision == "allowed":
+    why = refusal(explanation)
+    if why is None:
         return CheckResult(check_id, "pass", f"{action} allowed by {_names(explanation.deciding)}")
-    if explanation.decision == "explicitDeny":
-        return CheckResult(check_id, "fail", f"{action} denied explicitly by {_names(explanation.deciding)}",
+    if why.kind == "explicit deny":
+        return CheckResult(check_id, "fail", f"{action} denied explicitly by {_names(why.statements)}",
                            "A Deny statement applies to this sign-in: narrow its conditions, or change what the IdP sends.")
-    for_action = [s for s in explanation.statements if s.action_matches and s.statement.effect == "Allow"]
-    if not for_action:
+    if why.kind == "no statement for the action":
         return CheckResult(check_id, "fail", f"no Allow statement names {action}", _missing_action_hint(action, principal_arn))
-    for_provider = [s for s in for_action if s.principal_matches]
-    if not for_provider:
+    if why.kind == "no statement for the principal":
         return CheckResult(check_id, "fail", f"no Allow statement for {action} names {principal_arn} as its principal",
                            f'The statement needs "Principal": {{"Federated": "{principal_arn}"}} (the exact provider ARN).')
-    statement, failed = next((s, c) for s in for_provider for c in s.conditions if not c.holds)
-    more = f" (and {len(for_provider) - 1} more statement(s) whose conditions fail, see the notes)" if len(for_provider) > 1 else ""
-    return CheckResult(check_id, "fail", f"{action} denied: in {_statement_name(statement)}, {_condition_text(failed)}{more}",
-                       _condition_hint(failed, context))
+    assert why.condition is not None
+    more = f" (and {len(why.statements) - 1} more statement(s) whose conditions fail, see the notes)" if len(why.statements) > 1 else ""
+    return CheckResult(check_id, "fail", f"{action} denied: in {statement_name(why.statements[0])}, {_condition_text(why.condition)}{more}",
+                       _condition_hint(why.condition, context))
 
 
 def _names(statements: tuple[StatementCheck, ...]) -> str:
-    return ", ".join(_statement_name(s) for s in statements)
-
-
-def _statement_name(check: StatementCheck) -> str:
-    sid = check.statement.sid
-    return f"statement {check.number}" + (f" ({sid})" if sid else "")
+    return ", ".join(statement_name(s) for s in statements)
 
 
 def _missing_action_hint(action: str, principal_arn: str) -> str:
@@ -106,17 +100,11 @@ def _missing_action_hint(action: str, principal_arn: str) -> str:
     return f'Add a statement with "Effect": "Allow", "Action": "{action}" and "Principal": {{"Federated": "{principal_arn}"}}.'
 
 
-def _operator(check: ConditionCheck) -> str:
-    condition = check.condition
-    name = condition.operator + ("IfExists" if condition.if_exists else "")
-    return f"{condition.qualifier}:{name}" if condition.qualifier else name
-
-
 def _condition_text(check: ConditionCheck) -> str:
     condition = check.condition
     has = "no value" if check.context_values is None else repr(list(check.context_values))
     outcome = "holds" if check.holds else "fails"
-    return f"{_operator(check)} {condition.name or condition.key} {outcome}: the sign-in has {has}, the policy gives {list(condition.values)!r}"
+    return f"{operator_name(check)} {condition.name or condition.key} {outcome}: the sign-in has {has}, the policy gives {list(condition.values)!r}"
 
 
 def _condition_hint(check: ConditionCheck, context: Mapping[str, list[str]]) -> str:
@@ -133,7 +121,7 @@ def _condition_hint(check: ConditionCheck, context: Mapping[str, list[str]]) -> 
 def _statement_lines(explanation: Explanation) -> list[str]:
     lines = []
     for check in explanation.statements:
-        name = f"{_statement_name(check)}, {check.statement.effect}"
+        name = f"{statement_name(check)}, {check.statement.effect}"
         if not check.action_matches:
             lines.append(f"{name}: not for this action")
         elif not check.principal_matches:

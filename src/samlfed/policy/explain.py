@@ -8,6 +8,7 @@ generated policies and requests).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from .conditions import Condition
 from .document import PolicyDocument, Statement
@@ -72,3 +73,53 @@ def explain(policy: PolicyDocument, request: Request) -> Explanation:
     applying = [check.statement.effect for check in checks if check.applies]
     decision: Decision = "explicitDeny" if "Deny" in applying else "allowed" if applying else "implicitDeny"
     return Explanation(decision, tuple(checks))
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request was not allowed, in the order a reader looks: a Deny, no statement for the action, none for the
+    principal, or conditions that fail."""
+
+    kind: Literal["explicit deny", "no statement for the action", "no statement for the principal", "condition"]
+    statements: tuple[StatementCheck, ...]
+    """The applying Denies; for "condition", the Allow statements for this action and principal."""
+    condition: ConditionCheck | None = None
+    """For "condition": the first failing condition of the first of `statements`."""
+
+    def describe(self) -> str:
+        """One line naming the statements and the condition key, and none of the request's values (for logs)."""
+        if self.kind == "explicit deny":
+            return f"denied by {', '.join(statement_name(s) for s in self.statements)}"
+        if self.condition is None:
+            return f"no Allow {self.kind.removeprefix('no ')}"
+        more = f" (and {len(self.statements) - 1} more statements)" if len(self.statements) > 1 else ""
+        return f"{statement_name(self.statements[0])}: {operator_name(self.condition)} {self.condition.condition.name or self.condition.condition.key} fails{more}"
+
+
+def refusal(explanation: Explanation) -> Refusal | None:
+    """Why `explanation` does not allow its request; None when it does."""
+    if explanation.decision == "allowed":
+        return None
+    if explanation.decision == "explicitDeny":
+        return Refusal("explicit deny", explanation.deciding)
+    allows = [s for s in explanation.statements if s.action_matches and s.statement.effect == "Allow"]
+    if not allows:
+        return Refusal("no statement for the action", ())
+    for_principal = tuple(s for s in allows if s.principal_matches)
+    if not for_principal:
+        return Refusal("no statement for the principal", ())
+    # Every one of them has a failing condition (else it would apply): name the first statement's first.
+    failing = next(c for c in for_principal[0].conditions if not c.holds)
+    return Refusal("condition", for_principal, failing)
+
+
+def statement_name(check: StatementCheck) -> str:
+    sid = check.statement.sid
+    return f"statement {check.number}" + (f" ({sid})" if sid else "")
+
+
+def operator_name(check: ConditionCheck) -> str:
+    """The operator as a policy writes it: qualifier, operator, IfExists."""
+    condition = check.condition
+    name = condition.operator + ("IfExists" if condition.if_exists else "")
+    return f"{condition.qualifier}:{name}" if condition.qualifier else name

@@ -17,18 +17,17 @@ from functools import lru_cache
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
-from ..iam.permissions import add_origin_keys
 from ..iam.service import check_identity_policy, policy_in_account, provider_policy
 from ..policy import MalformedPolicy, PolicyDocument, Request, evaluate, parse_policy
+from ..policy.explain import explain, refusal
 from ..saml import ProviderPolicy, ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, validate
-from ..saml.aws_claims import MAX_TAGS, is_valid_tag_value
 from ..saml.metadata import parse_metadata
 from ..store import NotFound, Role, SamlProvider
-from ..timestamps import aws_timestamp
 from .credentials import SessionClaims, TemporaryCredentials, issue
 from .parameters import check_session_policy_plaintext, parameter_violations
 from .role_use import DEFAULT_REGION
-from .saml_context import persisted, saml_context
+from .saml_context import persisted
+from .trust_context import InvalidSessionTags, needed_actions, requested_tags, trust_context
 
 log = logging.getLogger("samlfed.sts")
 
@@ -139,8 +138,10 @@ def admit_role(
         raise NOT_AUTHORIZED from None
     if role.arn != role_arn:  # role names are unique case-insensitively; ARNs compare exactly
         raise NOT_AUTHORIZED
-    context = _trust_context(verified, provider, tags, now)
-    add_origin_keys(context, source_ip, secure_transport)
+    context = trust_context(
+        verified, account_id=provider.account_id, provider_name=provider.name, tags=tags, now=now,
+        source_ip=source_ip, secure_transport=secure_transport,
+    )
     _authorize(role, provider.arn, context, tags=bool(tags), source_identity=verified.claims.source_identity is not None)
     return AdmittedRole(role, provider, verified, tags, context)
 
@@ -192,40 +193,10 @@ def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider:
 
 def session_tags(verified: VerifiedAssertion, provider: SamlProvider) -> dict[str, str]:
     """PrincipalTag:* attributes, plus the provider's attribute mapping (an explicit PrincipalTag wins)."""
-    tags = dict(verified.claims.principal_tags)
-    taken = {key.lower() for key in tags}
-    attributes = verified.response.attributes
-    for key, names in (provider.attribute_mapping or {}).items():
-        values = next((attributes[name] for name in names if attributes.get(name)), None)
-        if values is None or key.lower() in taken:
-            continue
-        if len(values) != 1 or not is_valid_tag_value(values[0]):
-            raise ServiceError("InvalidIdentityToken", "Session tags in AuthnResponse are invalid")
-        tags[key] = values[0]
-        taken.add(key.lower())
-    if len(tags) > MAX_TAGS:
-        raise ServiceError("InvalidIdentityToken", "Session tags in AuthnResponse are invalid")
-    return tags
-
-
-def _trust_context(verified: VerifiedAssertion, provider: SamlProvider, tags: dict[str, str], now: datetime) -> dict[str, list[str]]:
-    claims = verified.claims
-    context = saml_context(verified, account_id=provider.account_id, provider_name=provider.name)
-    context.update(
-        {
-            "aws:currenttime": [aws_timestamp(now)],
-            "aws:epochtime": [str(int(now.timestamp()))],
-            "sts:rolesessionname": [claims.role_session_name],
-        }
-    )
-    if tags:
-        context.update({f"aws:requesttag/{k}".lower(): [v] for k, v in tags.items()})
-        context["aws:tagkeys"] = list(tags)
-    if claims.transitive_tag_keys:
-        context["sts:transitivetagkeys"] = list(claims.transitive_tag_keys)
-    if claims.source_identity is not None:
-        context["sts:sourceidentity"] = [claims.source_identity]
-    return context
+    try:
+        return requested_tags(verified, provider.attribute_mapping)
+    except InvalidSessionTags:
+        raise ServiceError("InvalidIdentityToken", "Session tags in AuthnResponse are invalid") from None
 
 
 @lru_cache(maxsize=1024)
@@ -240,15 +211,17 @@ def _authorize(role: Role, provider_arn: str, context: dict[str, list[str]], *, 
         policy = trust_document(role.trust_policy)
     except MalformedPolicy:
         raise NOT_AUTHORIZED from None
-    actions = ["sts:AssumeRoleWithSAML"] + (["sts:TagSession"] if tags else []) + (["sts:SetSourceIdentity"] if source_identity else [])
-    for action in actions:
-        decision = evaluate(policy, Request(action, context, principal_type="Federated", principal=provider_arn)).decision
+    for action in needed_actions(tags=tags, source_identity=source_identity):
+        request = Request(action, context, principal_type="Federated", principal=provider_arn)
+        decision = evaluate(policy, request).decision
         if decision != "allowed":
+            why = refusal(explain(policy, request))  # a refusal is rare: explaining it costs nothing on the way in
+            reason = why.describe() if why is not None else decision
             log.info(
-                "AssumeRoleWithSAML denied role=%s action=%s decision=%s", role.arn, action, decision,
+                "AssumeRoleWithSAML denied role=%s action=%s decision=%s reason=%r", role.arn, action, decision, reason,
                 extra={
                     "action": "AssumeRoleWithSAML", "outcome": "denied", "role": role.arn, "policy_action": action, "decision": decision,
-                    "provider": provider_arn, "issuer": _first(context, "saml:iss"), "subject": _first(context, "saml:sub"),
+                    "reason": reason, "provider": provider_arn, "issuer": _first(context, "saml:iss"), "subject": _first(context, "saml:sub"),
                     "session_name": _first(context, "sts:rolesessionname"), "source_ip": _first(context, "aws:sourceip"),
                     "error_code": NOT_AUTHORIZED.code,
                 },

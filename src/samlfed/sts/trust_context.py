@@ -23,7 +23,7 @@ class InvalidSessionTags(ValueError):
     """The sign-in's session tags break AWS's rules (STS answers InvalidIdentityToken); the message says which."""
 
 
-def session_tags(verified: VerifiedAssertion, attribute_mapping: Mapping[str, list[str]] | None) -> dict[str, str]:
+def requested_tags(verified: VerifiedAssertion, attribute_mapping: Mapping[str, list[str]] | None) -> dict[str, str]:
     """PrincipalTag:* attributes, plus the provider's attribute mapping (an explicit PrincipalTag wins)."""
     tags = dict(verified.claims.principal_tags)
     taken = {key.lower() for key in tags}
