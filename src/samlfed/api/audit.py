@@ -1,0 +1,64 @@
+"""The audit trail of IAM changes: one line for every IAM call that changed something, saying who, what and from where.
+
+A federation service's security rests on its trust policies, provider metadata and validation options; whoever
+changes one must be on record (CloudTrail's role for AWS IAM). Read-only calls (Get*, List*, Simulate*) are not
+logged; every other IAM action is, including any added later. Documents are not logged (a metadata document runs
+to megabytes), only their SHA-256, which ties a change to a document kept elsewhere; small parameters whose value
+is the change (an attached policy ARN, a validation option turned on) are logged as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+
+from ..context import ServiceContext
+from .auth import Administrator, Caller
+from .iam_access import iam_target
+from .protocol import QueryRequest
+
+log = logging.getLogger("samlfed.audit")
+
+READ_ONLY_PREFIXES = ("Get", "List", "Simulate")
+_DOCUMENTS = ("AssumeRolePolicyDocument", "PolicyDocument", "SAMLMetadataDocument")
+_VALUES = (
+    "PolicyArn", "PermissionsBoundary", "MaxSessionDuration", "AssertionEncryptionMode", "AttributeMapping",
+    "AllowLegacyAlgorithms", "AllowResponseOnlySignature", "RequireConditionBounds",
+)
+"""Parameters small enough to log as they are, whose value is the change (an attached policy, a loosened check)."""
+
+
+def changes_state(action: str) -> bool:
+    return not action.startswith(READ_ONLY_PREFIXES)
+
+
+def record_iam_change(ctx: ServiceContext, caller: Caller | None, request: QueryRequest, request_id: str) -> None:
+    """Log a successful IAM call that changed something (the caller checked `changes_state`)."""
+    if caller is None:  # every IAM call is authenticated; nothing to attribute otherwise
+        return
+    if isinstance(caller, Administrator):
+        account, principal = caller.account_id, f"arn:aws:iam::{caller.account_id}:root"
+    else:
+        account, principal = caller.claims.account_id, caller.claims.assumed_role_arn
+    resource, _ = iam_target(ctx, account, request.action, request.params)
+    params = request.params
+    documents = {name: hashlib.sha256(params[name].encode()).hexdigest() for name in _DOCUMENTS if name in params}
+    values = {name: params[name] for name in _VALUES if name in params}
+    details = "".join(f" {name}=sha256:{digest[:16]}" for name, digest in documents.items())
+    details += "".join(f" {name}={value!r}" for name, value in values.items())
+    log.info(
+        "IAM change %s principal=%s resource=%s source_ip=%s request=%s%s", request.action, principal, resource,
+        request.source_ip, request_id, details,
+        extra={
+            "action": request.action, "outcome": "changed", "principal": principal, "access_key_id": caller.access_key_id,
+            "resource": resource, "source_ip": request.source_ip, "request_id": request_id,
+            **{f"{_snake(name)}_sha256": digest for name, digest in documents.items()},
+            **{_snake(name): value for name, value in values.items()},
+        },
+    )
+
+
+def _snake(name: str) -> str:
+    """SAMLMetadataDocument → saml_metadata_document, PolicyArn → policy_arn (the JSON log's key style)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
