@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from .forwarding import ForwardingWatch
 from .masterkey import MasterKey
 from .saml import ValidationSettings
 from .store import ServerKey, SqlStore
@@ -36,6 +37,8 @@ class ServiceContext:
     token, and each re-read is a store read. A token sealed by a key rotated in within that second waits for it."""
     identity_cache_seconds: float = 1.0
     """How long sign-ins may use this node's copy of a provider or role row (0: read the store every time)."""
+    forwarding: ForwardingWatch = field(default_factory=lambda: ForwardingWatch(()))
+    """Notices X-Forwarded-For from peers that forwarded_allow_ips does not name."""
     _reads: ReadCache | None = None
     _role_uses: RoleUseRecorder | None = None
     _ring: KeyRing | None = None

@@ -19,6 +19,7 @@ from .authz.web import authz_routes
 from .config import Settings
 from .console.web import console_routes
 from .context import ServiceContext, utc_now
+from .forwarding import ForwardingWatch
 from .masterkey import MasterKey, MasterKeyError
 from .saml import ValidationSettings
 from .store import SqlStore, StoreUnavailable
@@ -78,6 +79,7 @@ def build_context(settings: Settings) -> ServiceContext:
     return ServiceContext(
         store=store, master=master, settings=validation,
         strict_replay=settings.strict_replay, identity_cache_seconds=settings.identity_cache_seconds,
+        forwarding=ForwardingWatch(settings.forwarded_allow_ips),
     )
 
 

@@ -147,6 +147,8 @@ class QueryApi:
             body = await _body(headers, receive)
             query_string = _query_string(scope)
             client = scope.get("client")
+            if "x-forwarded-for" in headers:
+                self.ctx.forwarding.saw(client[0] if client else None, headers["x-forwarded-for"])
             parsed = parse_query(
                 body, query_string, headers.get("content-type"), source_ip=client[0] if client else None, secure_transport=scope.get("scheme") == "https",
             )

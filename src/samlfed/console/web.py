@@ -100,7 +100,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         try:
             offer = make_offer(
                 ctx, saml_response, now, require_sp_initiated=settings.require_sp_initiated,
-                only_provider_uuid=uuid, **_origin(request),
+                only_provider_uuid=uuid, **_origin(ctx, request),
             )
             # A request made for a command-line sign-in carries its RelayState sealed in its ID: only that one
             # comes back with its answer, and a CLI RelayState comes back only with such an answer.
@@ -215,7 +215,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
                 link=CONSOLE_HOME if state.signed_in_via == "saml" else state.issuer_link,
             )
         try:
-            offer = make_offer(ctx, state.saml_response, now, require_sp_initiated=settings.require_sp_initiated, resumed=True, **_origin(request))
+            offer = make_offer(ctx, state.saml_response, now, require_sp_initiated=settings.require_sp_initiated, resumed=True, **_origin(ctx, request))
             role_arn = form.get("roleIndex")
             if not role_arn:
                 return chooser(offer, "", action="/console/switch", csrf=state.csrf, auto_submit=False)
@@ -300,9 +300,13 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
     ]
 
 
-def _origin(request: Request) -> dict[str, Any]:
+def _origin(ctx: ServiceContext, request: Request) -> dict[str, Any]:
     """The browser's aws:SourceIp and aws:SecureTransport (after the trusted proxies, which uvicorn applies)."""
-    return {"source_ip": request.client.host if request.client else None, "secure_transport": request.url.scheme == "https"}
+    client = request.client.host if request.client else None
+    forwarded_for = request.headers.get("x-forwarded-for")
+    if forwarded_for is not None:
+        ctx.forwarding.saw(client, forwarded_for)
+    return {"source_ip": client, "secure_transport": request.url.scheme == "https"}
 
 
 def _granted(grant: ConsoleGrant, saml_response: str, switch_until: int) -> ConsoleState:

@@ -1,0 +1,40 @@
+"""A warning for the reverse proxy nobody told samlfed about.
+
+Behind a proxy that forwarded_allow_ips does not name, samlfed rightly ignores X-Forwarded-For and
+X-Forwarded-Proto: aws:SourceIp is then the proxy's own address, and every trust policy conditioned on the
+client's network refuses everyone. That reads like a policy bug; this says what it is, once per peer and worker.
+"""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("samlfed.api")
+
+MAX_PEERS = 64
+"""Peers warned about per worker; past that, one last line says the rest go unreported (bounded memory)."""
+
+
+class ForwardingWatch:
+    def __init__(self, trusted: tuple[str, ...]) -> None:
+        self.trusted = trusted
+        self._warned: set[str] = set()
+        self._full = False
+
+    def saw(self, client: str | None, forwarded_for: str) -> None:
+        """A request carried X-Forwarded-For; `client` is its client address as uvicorn left it (the peer, unless
+        a trusted proxy forwarded it, when it is one of the forwarded addresses)."""
+        if client is None or self._full or client in self._warned:
+            return
+        if self.trusted and client in {part.strip() for part in forwarded_for.split(",")}:
+            return  # uvicorn took the client from the header: the peer is a trusted proxy
+        if len(self._warned) == MAX_PEERS:
+            self._full = True
+            log.warning("X-Forwarded-For from more untrusted peers is ignored; they are not reported one by one")
+            return
+        self._warned.add(client)
+        log.warning(
+            "X-Forwarded-For from %s is ignored: forwarded_allow_ips does not name that peer. If it is your reverse "
+            "proxy, name it there; until then aws:SourceIp is the proxy's own address.", client,
+            extra={"event": "untrusted_forwarding", "peer": client},
+        )
