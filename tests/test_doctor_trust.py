@@ -151,7 +151,18 @@ def test_an_unknown_source_ip_fails_an_ip_condition_and_says_so() -> None:
     checks = _checks(doctor_says(policy(allow(condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})), _assertion({}), None, None))
     status, message, hint = checks["trust.assume_role_with_saml"]
     assert status == "fail" and "the sign-in has no value" in message
-    assert hint is not None and "aws:SourceIp" in hint
+    assert hint == "The doctor cannot know the client's address: give it with --source-ip (the server knows it)."
+
+
+def test_secure_transport_is_what_the_doctor_is_told() -> None:
+    secure_only = policy(allow(condition={"Bool": {"aws:SecureTransport": "true"}}))
+    unknown = _checks(doctor_says(secure_only, _assertion({}), None, None))["trust.assume_role_with_saml"]
+    assert unknown[0] == "fail" and unknown[2] is not None and "--secure-transport" in unknown[2]
+    choice = TrustChoice(trust(), (), ())
+    for https, status in ((True, "pass"), (False, "fail")):
+        told = diagnose(_assertion({}), choice, now=LATER, settings=ValidationSettings(), requested_role=RolePair(DEV_ROLE, PROVIDER_ARN),
+                        role_trust=RoleTrust(secure_only, secure_transport=https))
+        assert _checks(told)["trust.assume_role_with_saml"][0] == status
 
 
 def test_a_role_in_another_account_is_refused_before_the_policy() -> None:
@@ -211,7 +222,8 @@ def test_cli_without_trust_policy_is_unchanged(files: dict[str, Path]) -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--source-ip", "10.0.0.1"], "--source-ip only matters when a trust policy is checked"),
+        (["--source-ip", "10.0.0.1"], "--source-ip and --secure-transport only matter when a trust policy is checked"),
+        (["--no-secure-transport"], "--source-ip and --secure-transport only matter when a trust policy is checked"),
         (["--trust-policy", "TRUST", "--source-ip", "ten"], "--source-ip 'ten' is not an IP address"),
         (["--trust-policy", "missing.json"], "cannot read missing.json"),
     ],

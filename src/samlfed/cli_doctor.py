@@ -31,6 +31,7 @@ def doctor(
     principal_arn: Annotated[str | None, typer.Option(help="the saml-provider ARN of --role-arn")] = None,
     trust_policy: Annotated[Path | None, typer.Option(help="the role's trust policy (JSON): also check that it admits the sign-in, and say why not")] = None,
     source_ip: Annotated[str | None, typer.Option(help="when a trust policy is checked: the client's address as the server sees it (aws:SourceIp)")] = None,
+    secure_transport: Annotated[bool | None, typer.Option(help="when a trust policy is checked: whether the client used HTTPS (aws:SecureTransport)")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="check against the provider (and role) registered in this samlfed data directory")] = None,
     database_url: Annotated[str | None, typer.Option("--database-url", help="check against the provider (and role) registered in this samlfed database")] = None,
     allow_legacy_algorithms: Annotated[bool, typer.Option(help="allow RSA-SHA1, SHA-1 digests, inclusive c14n and RSA keys of 1024-2047 bits")] = False,
@@ -62,8 +63,8 @@ def doctor(
             raise usage_error("--trust-policy needs --role-arn and --principal-arn (the role it belongs to and the provider)")
     if source_ip is not None:
         _check_ip(source_ip)
-        if trust_text is None:
-            raise usage_error("--source-ip only matters when a trust policy is checked (--trust-policy, or --role-arn with --data-dir)")
+    if trust_text is None and (source_ip is not None or secure_transport is not None):
+        raise usage_error("--source-ip and --secure-transport only matter when a trust policy is checked (--trust-policy, or --role-arn with --data-dir)")
     moment = instant_or_exit(now)
     try:
         diagnosis = doctor_mod.examine(
@@ -74,7 +75,10 @@ def doctor(
             policy=tried,
             settings=settings.accepting(audiences=audience or [], acs_urls=acs or []),
             requested_role=RolePair(role_arn, principal_arn) if role_arn is not None and principal_arn is not None else None,
-            role_trust=doctor_mod.RoleTrust(trust_text, source_ip=source_ip, attribute_mapping=mapping) if trust_text is not None else None,
+            role_trust=(
+                doctor_mod.RoleTrust(trust_text, source_ip=source_ip, secure_transport=secure_transport, attribute_mapping=mapping)
+                if trust_text is not None else None
+            ),
             registered=registered,
         )
     except doctor_mod.DoctorUsageError as exc:

@@ -211,6 +211,8 @@ class RoleTrust:
     """The trust policy document (JSON)."""
     source_ip: str | None = None
     """The client's address as the server sees it (aws:SourceIp); unknown to the doctor unless given."""
+    secure_transport: bool | None = None
+    """Whether the client used HTTPS (aws:SecureTransport); unknown unless given."""
     attribute_mapping: dict[str, list[str]] | None = None
 
 
@@ -247,7 +249,8 @@ def diagnose(
     if role_trust is not None and requested_role is not None:
         report = check_trust(
             verified, trust_policy=role_trust.policy, role_arn=requested_role.role_arn, principal_arn=requested_role.provider_arn,
-            now=now, source_ip=role_trust.source_ip, attribute_mapping=role_trust.attribute_mapping,
+            now=now, source_ip=role_trust.source_ip, secure_transport=role_trust.secure_transport,
+            attribute_mapping=role_trust.attribute_mapping,
         )
         diagnosis.checks.extend(report.checks)
         diagnosis.notes.extend(report.notes)

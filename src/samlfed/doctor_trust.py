@@ -35,7 +35,7 @@ class TrustReport:
 
 def check_trust(
     verified: VerifiedAssertion, *, trust_policy: str, role_arn: str, principal_arn: str, now: datetime,
-    source_ip: str | None = None, attribute_mapping: Mapping[str, list[str]] | None = None,
+    source_ip: str | None = None, secure_transport: bool | None = None, attribute_mapping: Mapping[str, list[str]] | None = None,
 ) -> TrustReport:
     """The trust policy's verdict on each action the sign-in needs, as `assume.admit_role` would reach it.
 
@@ -56,7 +56,8 @@ def check_trust(
         tags = requested_tags(verified, attribute_mapping)
     except InvalidSessionTags as exc:
         return TrustReport([CheckResult(CHECK_IDS[TAG_SESSION], "fail", str(exc), "Fix the provider's attribute mapping or the attributes the IdP sends.")])
-    context = trust_context(verified, account_id=provider.account_id, provider_name=provider.name, tags=tags, now=now, source_ip=source_ip)
+    context = trust_context(verified, account_id=provider.account_id, provider_name=provider.name, tags=tags, now=now,
+                            source_ip=source_ip, secure_transport=secure_transport)
     report = TrustReport([])
     for action in needed_actions(tags=bool(tags), source_identity=claims.source_identity is not None):
         explanation = explain(document, Request(action, context, principal_type="Federated", principal=principal_arn))
@@ -113,6 +114,10 @@ def _condition_hint(check: ConditionCheck, context: Mapping[str, list[str]]) -> 
         recipient = (context.get("saml:aud") or ["?"])[0]
         return (f"saml:aud is the assertion's Recipient ({recipient}). Set the IdP application's ACS URL to a value the "
                 "condition accepts, or add this Recipient to the condition.")
+    if key == "aws:sourceip" and check.context_values is None:
+        return "The doctor cannot know the client's address: give it with --source-ip (the server knows it)."
+    if key == "aws:securetransport" and check.context_values is None:
+        return "The doctor cannot know whether the client used HTTPS: say so with --secure-transport or --no-secure-transport."
     if check.context_values is None:
         return f"The sign-in carries no {check.condition.name or key}: have the IdP send it, or relax the condition (…IfExists)."
     return "Have the IdP send a value the condition accepts, or change the condition."
