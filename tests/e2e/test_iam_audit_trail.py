@@ -96,3 +96,19 @@ class _records:
         logger = logging.getLogger("samlfed.audit")
         logger.removeHandler(self.handler)
         logger.setLevel(self.level)
+
+
+def test_a_change_that_cannot_be_recorded_still_answers_and_says_so(server: dict, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from samlfed.api import audit
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(audit, "iam_target", broken)
+    iam = client(server, "iam")
+    with caplog.at_level(logging.INFO):
+        iam.create_account_alias(AccountAlias="audit-failure")
+    assert "audit-failure" in iam.list_account_aliases()["AccountAliases"]  # the change is made and answered
+    failed = [r for r in caplog.records if r.getMessage().startswith("could not record the IAM change CreateAccountAlias")]
+    assert len(failed) == 1 and failed[0].levelname == "ERROR" and failed[0].exc_info is not None
+    iam.delete_account_alias(AccountAlias="audit-failure")
