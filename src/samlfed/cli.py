@@ -69,6 +69,7 @@ def serve(
     idp_dir: Annotated[Path | None, typer.Option("--idp-dir", help="the built-in IdP's files (default: DATA_DIR/idp)")] = None,
     forwarded_allow_ips: ForwardedAllowIps = None,
     log_format: LogFormat = None,
+    metrics: Annotated[bool | None, typer.Option("--metrics", help="serve Prometheus metrics at /metrics (SAMLFED_METRICS)")] = None,
 ) -> None:
     """Run the IAM and STS query APIs (and, with --with-idp, the built-in identity provider)."""
 
@@ -79,11 +80,15 @@ def serve(
     settings = settings_or_exit(
         config=config, host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers,
         public_url=public_url, strict_replay=strict_replay, with_idp=with_idp, idp_dir=idp_dir, forwarded_allow_ips=forwarded_allow_ips,
-        log_format=log_format,
+        log_format=log_format, metrics=metrics,
     )
     configure_logging(settings.log_format)
     context_or_exit(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
     os.environ.update(settings.to_env())
+    if settings.metrics:
+        from .metrics import prepare_directory
+
+        prepare_directory(settings.data_dir)  # before any worker imports prometheus_client
     # No access log: a GET query string can carry a SAMLAssertion or a presigned session token.
     uvicorn.run(
         "samlfed.server:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,

@@ -52,6 +52,8 @@ class Settings:
     none, the TCP peer is the client and the connection's scheme the scheme (aws:SourceIp, aws:SecureTransport)."""
     log_format: str = "text"
     """`text`: one line per record; `json`: one JSON object per line, with each decision's fields as keys (for a SIEM)."""
+    metrics: bool = False
+    """Serve Prometheus metrics at /metrics (decisions by kind, request durations)."""
 
     @classmethod
     def from_env(cls, *, config: Path | None = None, **overrides: object) -> Settings:
@@ -123,6 +125,7 @@ class Settings:
         env["SAMLFED_SIGN_AUTHN_REQUESTS"] = "1" if self.sign_authn_requests else "0"
         env["SAMLFED_FORWARDED_ALLOW_IPS"] = ",".join(self.forwarded_allow_ips)
         env["SAMLFED_LOG_FORMAT"] = self.log_format
+        env["SAMLFED_METRICS"] = "1" if self.metrics else "0"
         return env
 
 
@@ -131,6 +134,7 @@ _KINDS: dict[str, str] = {
     "strict_replay": "flag", "identity_cache_seconds": "seconds", "with_idp": "flag", "idp_dir": "path",
     "sp_entity_id": "text", "console_provider": "text", "require_sp_initiated": "flag", "console_auto_sign_in": "flag",
     "sign_authn_requests": "flag", "forwarded_allow_ips": "proxies", "log_format": "log_format",
+    "metrics": "flag",
 }
 _OPTIONAL = {"data_dir", "database_url", "public_url", "idp_dir", "console_provider"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")

@@ -21,6 +21,7 @@ from .console.web import console_routes
 from .context import ServiceContext, utc_now
 from .forwarding import ForwardingWatch
 from .masterkey import MasterKey, MasterKeyError
+from .metrics import MetricsApp
 from .saml import ValidationSettings
 from .store import SqlStore, StoreUnavailable
 from .store.opening import open_store
@@ -178,15 +179,16 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
     return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
 
 
-def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> QueryApi:
-    """The API, the console sign-in pages, and the built-in IdP at /idp when the settings ask for it."""
+def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> QueryApi | MetricsApp:
+    """The API, the console sign-in pages, the built-in IdP at /idp and /metrics when the settings ask for them."""
     ctx = ctx or build_context(settings)
     routes: list[BaseRoute] = [*console_routes(ctx, settings), *authz_routes(ctx)]
     if settings.with_idp:
         from .idp.mount import idp_app
 
         routes.insert(0, Mount("/idp", app=idp_app(settings)))
-    return build_app(ctx, routes)
+    app = build_app(ctx, routes)
+    return MetricsApp(app) if settings.metrics else app
 
 
 MAX_REQUEST_HEAD_BYTES = 256 * 1024
@@ -227,7 +229,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def create_app() -> QueryApi:
+def create_app() -> QueryApi | MetricsApp:
     """ASGI factory for uvicorn workers: the settings come from the environment."""
     settings = Settings.from_env()
     configure_logging(settings.log_format)
