@@ -377,6 +377,7 @@ def test_the_authorization_apis_decisions_carry_service_principal_and_decision(d
     logged = demo.decisions(since, "Authorize")
     assert [(entry["level"], entry["logger"]) for entry in logged] == [("INFO", "samlfed.authz")] * 3
     assert all(not _missing(entry, ("service", "principal", "decision")) for entry in logged)
+    assert [entry["outcome"] for entry in logged] == [entry["decision"] for entry in logged]  # counted in /metrics by it
     assert [(entry["service"], entry["principal"], entry["decision"]) for entry in logged] == [
         ("s3-gateway", ALICE_ARN, "allowed"), ("s3-gateway", ALICE_ARN, "implicitDeny"), ("s3-gateway", None, "unauthenticated"),
     ]

@@ -42,7 +42,7 @@ def authz_routes(ctx: ServiceContext) -> list[BaseRoute]:
         principal = answer.get("principal", {}).get("arn")
         log.info(
             "authz service=%r principal=%r decision=%s", service, principal, answer["decision"],
-            extra={"action": "Authorize", "service": service, "principal": principal, "decision": answer["decision"]},
+            extra={"action": "Authorize", "outcome": answer["decision"], "service": service, "principal": principal, "decision": answer["decision"]},
         )
         return AsciiJSONResponse(answer, headers={"Cache-Control": "no-store"})
 
