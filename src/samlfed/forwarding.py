@@ -16,6 +16,8 @@ MAX_PEERS = 64
 
 
 class ForwardingWatch:
+    """Per worker: which peers were told about (at most MAX_PEERS), and the trusted proxies to tell them from."""
+
     def __init__(self, trusted: tuple[str, ...]) -> None:
         self.trusted = trusted
         self._warned: set[str] = set()
