@@ -147,11 +147,10 @@ class QueryApi:
             body = await _body(headers, receive)
             query_string = _query_string(scope)
             client = scope.get("client")
+            source_ip = client[0] if client else None
             if "x-forwarded-for" in headers:
-                self.ctx.forwarding.saw(client[0] if client else None, headers["x-forwarded-for"])
-            parsed = parse_query(
-                body, query_string, headers.get("content-type"), source_ip=client[0] if client else None, secure_transport=scope.get("scheme") == "https",
-            )
+                self.ctx.forwarding.saw(source_ip, headers["x-forwarded-for"])
+            parsed = parse_query(body, query_string, headers.get("content-type"), source_ip=source_ip, secure_transport=scope.get("scheme") == "https")
             service = _service(parsed)
             handler = (handlers.STS if service == "sts" else handlers.IAM).get(parsed.action)
             if handler is None:

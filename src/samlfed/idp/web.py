@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..files import read_or_create_private
-from ..pages import FormRefused, Pages, bounded_body, read_form, tokens_match
+from ..pages import FormRefused, Pages, bounded_body, client_address, read_form, tokens_match
 from .authn_request import AuthnRequest, RequestRefused, check_authn_request, parse_authn_request, redirect_parameters
 from .claims import role_values
 from .directory import User
@@ -115,7 +115,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         if not csrf_ok(request, form):
             return refused("The sign-in form expired. Reload the page and try again.", 403)
         username = str(form.get("username", ""))[:128]
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request) or "unknown"
 
         def again(message: str, status: int) -> Response:
             return _page("login.html", status, base=base, csrf=csrf(request), error=message, pending=None, entity_id=idp.entity_id)
@@ -147,7 +147,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
                 idp.state.end_sessions(user.username)
                 log.info("logout user=%s", user.username, extra={
                     "action": "IdpLogout", "outcome": "allowed", "user": user.username,
-                    "source_ip": request.client.host if request.client else None, "sp": None, "acs": None,
+                    "source_ip": client_address(request), "sp": None, "acs": None,
                 })
             request.session.clear()
         return RedirectResponse(f"{mount_path}/login", status_code=303)
@@ -174,7 +174,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         if sp is None:
             return refused("No such application.", 404)
         relay = str(form.get("RelayState", ""))[:MAX_RELAY_STATE] or None
-        return autopost(user, {"sp": sp.key, "acs": sp.acs_urls[0], "relay": relay}, request.client.host if request.client else None)
+        return autopost(user, {"sp": sp.key, "acs": sp.acs_urls[0], "relay": relay}, client_address(request))
 
     async def sso(request: Request) -> Response:
         """SP-initiated SSO, HTTP-Redirect (GET) or HTTP-POST binding."""
@@ -201,10 +201,10 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         user = current_user(request)
         if user is None or request_info.force_authn:
             if request_info.is_passive:  # a sign-in page is just what the SP asked us not to show
-                return no_passive(request_info, relay, request.client.host if request.client else None)
+                return no_passive(request_info, relay, client_address(request))
             request.session["pending"] = pending
             return RedirectResponse(f"{mount_path}/login", status_code=303)
-        return autopost(user, pending, request.client.host if request.client else None)
+        return autopost(user, pending, client_address(request))
 
     async def ecp(request: Request) -> Response:
         def fault(code: str, message: str, status: int, *, otp: bool = False) -> Response:
@@ -214,7 +214,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
             return Response(fault_envelope(code, message), status_code=status, media_type=SOAP_CONTENT_TYPE, headers=headers)
 
         username, password = _basic_credentials(request.headers.get("authorization", ""))
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request) or "unknown"
         if idp.throttle.blocked(username, address):
             log.info("ECP login throttled user=%r address=%r", username, address, extra=_login("IdpEcpLogin", "throttled", username, address))
             return fault("Client", THROTTLED, 429)
