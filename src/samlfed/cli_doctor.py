@@ -41,7 +41,10 @@ def doctor(
 ) -> None:
     """Explain, check by check, why a SAML response is accepted or rejected."""
     _check_arns(role_arn, principal_arn)
-    tried = ProviderPolicy(allow_legacy_algorithms, allow_response_only_signature, require_condition_bounds)
+    tried = ProviderPolicy(
+        allow_legacy_algorithms=allow_legacy_algorithms, allow_response_only_signature=allow_response_only_signature,
+        require_condition_bounds=require_condition_bounds,
+    )
     explicit_trust = _read_trust_policy(trust_policy) if trust_policy is not None else None
     registered: doctor_mod.RegisteredProvider | None = None
     settings = ValidationSettings()
@@ -129,11 +132,7 @@ def _registered(
     except ServiceError as exc:
         raise usage_error(exc.message) from None
     stored = service.provider_policy(provider)
-    policy = ProviderPolicy(
-        allow_legacy_algorithms=stored.allow_legacy_algorithms or tried.allow_legacy_algorithms,
-        allow_response_only_signature=stored.allow_response_only_signature or tried.allow_response_only_signature,
-        require_condition_bounds=stored.require_condition_bounds or tried.require_condition_bounds,
-    )
+    policy = ProviderPolicy(**{name: getattr(stored, name) or getattr(tried, name) for name in service.VALIDATION_OPTIONS})
     registered = doctor_mod.RegisteredProvider(provider.arn, provider.uuid, provider.metadata_document, policy)
     return registered, provider.attribute_mapping, trust
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
@@ -556,8 +556,8 @@ def set_attribute_mapping(ctx: ServiceContext, account_id: str, arn: str, mappin
 
 # --- validation opt-ins (samlfed extension: the per-provider opt-ins of saml-validation-bar.md) -----------------
 
-VALIDATION_OPTIONS = ("allow_legacy_algorithms", "allow_response_only_signature", "require_condition_bounds")
-"""The `ProviderPolicy` fields a provider may set; every default is the strict choice."""
+VALIDATION_OPTIONS = tuple(f.name for f in fields(ProviderPolicy))
+"""The `ProviderPolicy` fields, which a provider may set; every default is the strict choice."""
 
 
 def provider_policy(provider: SamlProvider) -> ProviderPolicy:
