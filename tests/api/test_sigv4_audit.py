@@ -163,3 +163,17 @@ def test_repeated_headers_are_joined_with_commas(world) -> None:
     headers += [(b"host", b"127.0.0.1:8080"), (b"content-length", str(len(body)).encode())]
     sent = asgi_call(app, "POST", "/", [body], headers)
     assert sent[0]["status"] == 200, sent[1]["body"]
+
+
+@pytest.mark.parametrize("date", ["Fri, 31 Dec 9999 23:00:00 -1200", "Mon, 01 Jan 0001 00:00:00 +1400", "Fri, 31 Dec 9999 23:59:59 -0000"])
+def test_a_date_header_beyond_the_calendar_is_an_incomplete_signature(world, date: str) -> None:
+    """Found by probing: the last hour of year 9999 west of UTC overflowed converting to UTC (HTTP 500), before any
+    key was looked up. Any key id will do."""
+    app, _ = world
+    body = b"Action=ListRoles&Version=2010-05-08"
+    authorization = "AWS4-HMAC-SHA256 Credential=AKIAAAAAAAAAAAAAAAAA/99991231/us-east-1/iam/aws4_request, SignedHeaders=date;host, Signature=00"
+    headers = [(b"host", b"127.0.0.1:8080"), (b"date", date.encode()), (b"authorization", authorization.encode()),
+               (b"content-type", FORM["Content-Type"].encode()), (b"content-length", str(len(body)).encode())]
+    sent = asgi_call(app, "POST", "/", [body], headers)
+    assert sent[0]["status"] in (400, 403), sent[1]["body"]
+    assert etree.fromstring(sent[1]["body"]).findtext(".//{*}Code") in ("IncompleteSignature", "SignatureDoesNotMatch", "InvalidClientTokenId")

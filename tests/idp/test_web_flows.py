@@ -167,6 +167,10 @@ def test_ecp_login(demo: dict) -> None:
     assert etree.fromstring(nobody.content).findtext(".//faultstring") == etree.fromstring(wrong.content).findtext(".//faultstring")
     not_soap = httpx.post(f"{demo['url']}/idp/ecp", content=b"<x/>", auth=("alice", demo["passwords"]["alice"]))
     assert not_soap.status_code == 400
+    # Found by probing: a Basic header holding non-ASCII bytes was a 500 with a traceback, not a refusal
+    for garbage in (b"Basic \xe9\xe9\xe9\xe9", b"Basic \xff", b"basic !!!!"):
+        odd = httpx.post(f"{demo['url']}/idp/ecp", content=envelope, headers={"Authorization": garbage, "Content-Type": "text/xml"})
+        assert odd.status_code == 401 and b"Fault" in odd.content, (garbage, odd.status_code)
 
 
 def test_password_checks_run_off_the_event_loop(demo: dict, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -57,16 +57,40 @@ def _provider_context(ctx: ServiceContext, account_id: str, arn: str) -> Context
     return _resource_tags(provider.tags) if provider.account_id == account_id else {}
 
 
+ROLE_ACTIONS = frozenset({
+    "CreateRole", "GetRole", "DeleteRole", "UpdateRole", "UpdateAssumeRolePolicy", "TagRole", "UntagRole", "ListRoleTags",
+    "PutRolePolicy", "GetRolePolicy", "ListRolePolicies", "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy",
+    "ListAttachedRolePolicies", "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary",
+})
+PROVIDER_ACTIONS = frozenset({
+    "GetSAMLProvider", "UpdateSAMLProvider", "DeleteSAMLProvider", "TagSAMLProvider", "UntagSAMLProvider", "ListSAMLProviderTags",
+    "SetSAMLProviderAttributeMapping", "GetSAMLProviderAttributeMapping", "SetSAMLProviderValidationOptions",
+    "GetSAMLProviderValidationOptions",
+})
+POLICY_ACTIONS = frozenset({"GetPolicy", "GetPolicyVersion", "DeletePolicy"})
+PRINCIPAL_ACTIONS = frozenset({"SimulatePrincipalPolicy"})
+"""Actions on the principal that PolicySourceArn names."""
+ACCOUNT_ACTIONS = frozenset({
+    "CreateSAMLProvider", "CreatePolicy", "ListRoles", "ListPolicies", "ListSAMLProviders", "CreateAccountAlias",
+    "ListAccountAliases", "DeleteAccountAlias", "SimulateCustomPolicy",
+})
+"""Every IAM action, by the kind of resource it acts on (tests check that each action of the API is in one)."""
+
+
 def iam_target(ctx: ServiceContext, account_id: str, action: str, params: dict[str, str]) -> tuple[str, Context]:
-    """The ARN an IAM call acts on, as AWS names it in its AccessDenied messages, and that resource's condition keys."""
+    """The ARN an IAM call acts on, as AWS names it in its AccessDenied messages, and that resource's condition keys.
+
+    The resource is the one the action acts on, read from that action's own parameter: a parameter the action
+    does not use (a RoleName sent along with DeleteSAMLProvider) must never choose what is authorized."""
     prefix = f"arn:aws:iam::{account_id}"
-    if "RoleName" in params:
+    if action in ROLE_ACTIONS and "RoleName" in params:
         return _role_target(ctx, account_id, action, params)
-    if "SAMLProviderArn" in params:
+    if action in PROVIDER_ACTIONS and "SAMLProviderArn" in params:
         return params["SAMLProviderArn"], _provider_context(ctx, account_id, params["SAMLProviderArn"])
-    for arn_parameter in ("PolicyArn", "PolicySourceArn"):
-        if arn_parameter in params:
-            return params[arn_parameter], {}
+    if action in POLICY_ACTIONS and "PolicyArn" in params:
+        return params["PolicyArn"], {}
+    if action in PRINCIPAL_ACTIONS and "PolicySourceArn" in params:
+        return params["PolicySourceArn"], {}
     if action == "CreateSAMLProvider" and "Name" in params:
         return arns.provider_arn(account_id, params["Name"]), {}
     if action == "CreatePolicy" and "PolicyName" in params:

@@ -80,11 +80,11 @@ def _header_date(headers: Mapping[str, str]) -> datetime:
         return _parse_amz_date(amz_date)
     try:
         date = parsedate_to_datetime(headers["date"])
-    except (TypeError, ValueError):
-        date = None
-    if date is None or date.tzinfo is None:
-        raise _incomplete(f"Date must be an HTTP date. Got '{headers['date']}'.")
-    return date.astimezone(UTC)
+        if date.tzinfo is not None:
+            return date.astimezone(UTC)  # OverflowError: 31 Dec 9999 at -12:00 lies past datetime's range in UTC
+    except (TypeError, ValueError, OverflowError):
+        pass
+    raise _incomplete(f"Date must be an HTTP date. Got '{headers['date']}'.")
 
 
 def _credential(value: str) -> tuple[str, str, str, str]:

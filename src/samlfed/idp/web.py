@@ -288,7 +288,7 @@ def _basic_credentials(header: str) -> tuple[str, str]:
         return "", ""
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # ValueError: a header holding non-ASCII text (UnicodeDecodeError is one too)
         return "", ""
     username, _, password = decoded.partition(":")
     return username[:128], password
