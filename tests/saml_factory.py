@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -12,7 +12,7 @@ from typing import Literal
 from lxml import etree
 
 from samlfed.saml import ProviderPolicy, ProviderTrust, SigningKey, ValidationSettings
-from samlfed.saml.signing import AssertionSpec, IdpSigner, build_response, sign_element
+from samlfed.saml.signing import AssertionSpec, IdpSigner, build_response, encrypt_assertion_in, sign_element
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
 ENTITY_ID = "https://idp.example.test/saml"
@@ -33,9 +33,16 @@ def _signer(name: str) -> IdpSigner:
     return IdpSigner.generate(f"samlfed test {name}", not_before=NOW - timedelta(days=1), not_after=NOW + timedelta(days=365))
 
 
-def trust(*signers: IdpSigner, policy: ProviderPolicy = ProviderPolicy(), entity_id: str = ENTITY_ID) -> ProviderTrust:
+def trust(
+    *signers: IdpSigner, policy: ProviderPolicy = ProviderPolicy(), entity_id: str = ENTITY_ID,
+    decrypting_with: tuple[IdpSigner, ...] = (), encryption_required: bool = False,
+) -> ProviderTrust:
+    """The provider's trust; `decrypting_with`: key pairs whose private keys were uploaded for encrypted assertions."""
     keys = tuple(SigningKey.from_certificate(s.certificate) for s in (signers or (signer(),)))
-    return ProviderTrust(entity_id, keys, policy=policy, provider_arn=PROVIDER_ARN)
+    return ProviderTrust(
+        entity_id, keys, policy=policy, provider_arn=PROVIDER_ARN,
+        decryption_keys=tuple(d.private_key for d in decrypting_with), encryption_required=encryption_required,
+    )
 
 
 def spec(**overrides: object) -> AssertionSpec:
@@ -60,9 +67,14 @@ def response_tree(
     by: IdpSigner | None = None,
     before_sign: Mutator | None = None,
     after_sign: Mutator | None = None,
+    encrypt_for: IdpSigner | None = None,
+    encryption: Mapping[str, object] | None = None,
     **spec_overrides: object,
 ) -> etree._Element:
-    """An AWS-shaped Response tree; mutators run on it before and/or after signing."""
+    """An AWS-shaped Response tree; mutators run on it before and/or after signing.
+
+    With `encrypt_for`, the (signed) Assertion is encrypted for that key pair's certificate (`encryption`: options
+    of `encrypt_assertion_in`) before the Response is signed, as IdPs do."""
     root = build_response(spec(**spec_overrides))
     if before_sign:
         before_sign(root)
@@ -70,6 +82,8 @@ def response_tree(
     assertion = root.find("{urn:oasis:names:tc:SAML:2.0:assertion}Assertion")
     if sign in ("assertion", "both") and assertion is not None:
         sign_element(assertion, key)
+    if encrypt_for is not None:
+        encrypt_assertion_in(root, encrypt_for.certificate, **(encryption or {}))
     if sign in ("response", "both"):
         sign_element(root, key)
     if after_sign:

@@ -108,6 +108,9 @@ def test_json_lines_carry_each_decisions_fields(data_dir: Path) -> None:
     assert allowed["subject"] == SUBJECT and allowed["issuer"] == ENTITY_ID and allowed["role"] == DEV_ROLE
     assert allowed["session_name"] == "alice" and allowed["source_ip"] == "127.0.0.1"
     assert re.fullmatch(r"[0-9a-f]{64}", allowed["key_thumbprint"]) and allowed["assertion_id"]
+    # validation bar step 13: when it was issued and when the user authenticated tell a replay from a sign-in
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", allowed["issue_instant"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", allowed["authn_instant"])
     assert (denied["role"], denied["error_code"], denied["subject"], denied["source_ip"]) == (DENIED_ROLE, "AccessDenied", "alice@example.com", "127.0.0.1")
     assert (rejected["error_code"], rejected["provider"], rejected["source_ip"]) == ("InvalidIdentityToken", PROVIDER_ARN, "127.0.0.1")
     assert rejected["check"] and rejected["reason"]

@@ -51,7 +51,7 @@ AWS_ACS = "https://signin.aws.amazon.com/saml"
 LOCAL = "127.0.0.1"
 SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
 IDP_KEYS = ("user", "source_ip", "sp", "acs")
-CONSOLE_KEYS = ("issuer", "assertion_id", "key_thumbprint", "subject", "role", "session_name", "session_seconds")
+CONSOLE_KEYS = ("issuer", "assertion_id", "key_thumbprint", "subject", "role", "session_name", "session_seconds", "issue_instant", "authn_instant")
 
 
 def _policy(*statements: dict) -> str:

@@ -279,6 +279,88 @@ def options_set(
     typer.echo(_options_json(policy))
 
 
+private_keys_app = typer.Typer(
+    no_args_is_help=True, help="Private keys that decrypt a provider's encrypted assertions (at most 2; AddPrivateKey/RemovePrivateKey).",
+)
+providers_app.add_typer(private_keys_app, name="private-keys")
+encryption_app = typer.Typer(no_args_is_help=True, help="A provider's assertion encryption mode: Allowed (plaintext or encrypted) or Required.")
+providers_app.add_typer(encryption_app, name="encryption-mode")
+
+
+@private_keys_app.command("add")
+def private_keys_add(
+    arn: Annotated[str, typer.Argument(help="SAML provider ARN")],
+    pem_file: Annotated[Path, typer.Argument(help="the RSA private key (PEM, PKCS#8 or PKCS#1, unencrypted, 2048 bits or more)")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Upload a private key (sealed under the master key; it is never shown again) and print its key ID."""
+    from .iam.service import EncryptionChange, private_key_id_of, update_saml_provider
+
+    try:
+        pem = pem_file.read_text(encoding="latin-1")
+    except OSError as exc:
+        raise usage_error(f"cannot read {pem_file}: {exc.strerror or exc}") from None
+    change = EncryptionChange(add_private_key=pem)
+    _provider_call(arn, data_dir, database_url, lambda ctx, account: update_saml_provider(ctx, account, arn, encryption=change))
+    typer.echo(private_key_id_of(pem))
+
+
+@private_keys_app.command("list")
+def private_keys_list(
+    arn: Annotated[str, typer.Argument(help="SAML provider ARN")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object, as GetSAMLProvider's PrivateKeyList")] = False,
+) -> None:
+    """List the provider's private keys: key ID and upload time (never the key)."""
+    from .iam.service import get_saml_provider
+
+    provider = _provider_call(arn, data_dir, database_url, lambda ctx, account: get_saml_provider(ctx, account, arn))
+    if as_json:
+        typer.echo(json.dumps({"PrivateKeyList": [{"KeyId": k.key_id, "Timestamp": _when(k.created_at)} for k in provider.private_keys]}))
+        return
+    for key in provider.private_keys:
+        typer.echo(f"{key.key_id}  {_when(key.created_at)}")
+
+
+@private_keys_app.command("remove")
+def private_keys_remove(
+    arn: Annotated[str, typer.Argument(help="SAML provider ARN")],
+    key_id: Annotated[str, typer.Argument(help="the key ID, as `private-keys list` shows it")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Remove a private key: assertions encrypted for it are refused, on every node within identity_cache_seconds."""
+    from .iam.service import EncryptionChange, update_saml_provider
+
+    change = EncryptionChange(remove_private_key=key_id)
+    _provider_call(arn, data_dir, database_url, lambda ctx, account: update_saml_provider(ctx, account, arn, encryption=change))
+
+
+@encryption_app.command("get")
+def encryption_mode_get(arn: Annotated[str, typer.Argument(help="SAML provider ARN")], data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Print the provider's assertion encryption mode."""
+    from .iam.service import get_saml_provider
+
+    typer.echo(_provider_call(arn, data_dir, database_url, lambda ctx, account: get_saml_provider(ctx, account, arn)).assertion_encryption_mode)
+
+
+@encryption_app.command("set")
+def encryption_mode_set(
+    arn: Annotated[str, typer.Argument(help="SAML provider ARN")],
+    mode: Annotated[str, typer.Argument(help="Allowed or Required (Required needs a private key)")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set the provider's assertion encryption mode; prints it."""
+    from .iam.service import EncryptionChange, update_saml_provider
+
+    change = EncryptionChange(mode=mode)
+    provider = _provider_call(arn, data_dir, database_url, lambda ctx, account: update_saml_provider(ctx, account, arn, encryption=change))
+    typer.echo(provider.assertion_encryption_mode)
+
+
 keyring_app = typer.Typer(no_args_is_help=True, help="The key ring that seals session tokens.")
 app.add_typer(keyring_app, name="keys")
 

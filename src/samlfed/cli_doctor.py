@@ -17,13 +17,16 @@ from .cli_common import EXIT_INVALID, EXIT_VALID, instant_or_exit, store_context
 from .context import ServiceContext
 from .errors import ServiceError
 from .iam import arns
-from .saml import ProviderPolicy, RolePair, ValidationSettings
+from .saml import MetadataError, ProviderPolicy, RolePair, ValidationSettings
 
 
 def doctor(
     file: Annotated[str, typer.Argument(help="SAMLResponse (base64, XML or form body); '-' reads standard input")] = "-",
     metadata: Annotated[list[Path] | None, typer.Option("--metadata", help="IdP metadata file (repeatable)")] = None,
     cert: Annotated[list[Path] | None, typer.Option("--cert", help="trusted signing certificate or public key, PEM (repeatable)")] = None,
+    private_key: Annotated[
+        list[Path] | None, typer.Option("--private-key", help="the provider's private key, PEM, to decrypt encrypted assertions (repeatable)"),
+    ] = None,
     now: Annotated[str | None, typer.Option(help="evaluate at this instant (ISO 8601 with zone)")] = None,
     audience: Annotated[list[str] | None, typer.Option("--audience", help="also accept this Audience (repeatable)")] = None,
     acs: Annotated[list[str] | None, typer.Option("--acs", help="also accept this ACS URL as Recipient/Destination (repeatable)")] = None,
@@ -51,8 +54,10 @@ def doctor(
     mapping = None
     trust_text = explicit_trust
     if data_dir is not None or database_url is not None:
-        if metadata or cert:
-            raise usage_error("with --data-dir or --database-url the registered provider's metadata is used: leave out --metadata and --cert")
+        if metadata or cert or private_key:
+            raise usage_error(
+                "with --data-dir or --database-url the registered provider's metadata and private keys are used: leave out --metadata, --cert and --private-key"
+            )
         if principal_arn is None:
             raise usage_error("--data-dir and --database-url need --principal-arn: the registered provider to check against")
         ctx = store_context(data_dir, database_url)
@@ -74,6 +79,7 @@ def doctor(
             file,
             metadata=metadata or [],
             certs=cert or [],
+            private_keys=private_key or [],
             now=moment,
             policy=tried,
             settings=settings.accepting(audiences=audience or [], acs_urls=acs or []),
@@ -131,9 +137,19 @@ def _registered(
             trust = role.trust_policy
     except ServiceError as exc:
         raise usage_error(exc.message) from None
+    from .sts.assume import provider_trust
+
     stored = service.provider_policy(provider)
     policy = ProviderPolicy(**{name: getattr(stored, name) or getattr(tried, name) for name in service.VALIDATION_OPTIONS})
-    registered = doctor_mod.RegisteredProvider(provider.arn, provider.uuid, provider.metadata_document, policy)
+    try:
+        server_trust = provider_trust(provider, ctx.master)  # its private keys, opened as the server opens them
+    except MetadataError:  # the stored metadata no longer parses: registered_choice says so
+        server_trust = None
+    registered = doctor_mod.RegisteredProvider(
+        provider.arn, provider.uuid, provider.metadata_document, policy,
+        decryption_keys=server_trust.decryption_keys if server_trust else (),
+        encryption_required=server_trust.encryption_required if server_trust else False,
+    )
     return registered, provider.attribute_mapping, trust
 
 

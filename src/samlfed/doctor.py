@@ -24,6 +24,7 @@ from urllib.parse import unquote_to_bytes
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from lxml import etree
 from rich.console import Console
@@ -45,9 +46,10 @@ from .saml import (
     ValidationSettings,
     VerifiedAssertion,
     validate,
+    xmlenc,
 )
 from .saml import constants as c
-from .saml.checks import NOT_AUTHORIZED
+from .saml.checks import ENCRYPTION_NOT_ENABLED, NOT_AUTHORIZED
 from .saml.metadata import IdpMetadata, parse_metadata
 from .saml.xmlparse import XmlRejected, parse_xml
 
@@ -172,6 +174,22 @@ def load_keys(paths: Sequence[Path]) -> list[SigningKey]:
     return keys
 
 
+def load_private_keys(paths: Sequence[Path]) -> tuple[rsa.RSAPrivateKey, ...]:
+    """The provider's private keys, to decrypt encrypted assertions as the server would with the uploaded ones."""
+    keys = []
+    for path in paths:
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except OSError as exc:
+            raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            raise DoctorUsageError(f"{path} is not an unencrypted PEM RSA private key") from None  # no detail: it may quote the key
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise DoctorUsageError(f"{path} is not an RSA private key")
+        keys.append(key)
+    return tuple(keys)
+
+
 NO_METADATA_WARNING = "issuer not checked: no metadata given (the response's own Issuer is taken as the entity ID)"
 
 
@@ -183,16 +201,20 @@ class TrustChoice:
     warnings: tuple[str, ...]
 
 
-def choose_trust(b64: str, metadata: Sequence[IdpMetadata], keys: Sequence[SigningKey], policy: ProviderPolicy) -> TrustChoice:
+def choose_trust(
+    b64: str, metadata: Sequence[IdpMetadata], keys: Sequence[SigningKey], policy: ProviderPolicy,
+    decryption_keys: tuple[rsa.RSAPrivateKey, ...] = (),
+) -> TrustChoice:
     """The provider whose entityID is the response's Issuer (else the first), plus the --cert keys.
 
     With no metadata the entity ID is unknown, so the response's Issuer stands in for it (and is said so).
     """
     issuer = response_issuer(b64)
     if not metadata:
-        return TrustChoice(ProviderTrust(issuer or "", _unique(keys), policy), (), (NO_METADATA_WARNING,))
+        trust = ProviderTrust(issuer or "", _unique(keys), policy, decryption_keys=decryption_keys)
+        return TrustChoice(trust, (), (NO_METADATA_WARNING,))
     chosen = next((m for m in metadata if m.entity_id == issuer), metadata[0])
-    trust = ProviderTrust(chosen.entity_id, _unique([*chosen.signing_keys, *keys]), policy)
+    trust = ProviderTrust(chosen.entity_id, _unique([*chosen.signing_keys, *keys]), policy, decryption_keys=decryption_keys)
     return TrustChoice(trust, tuple(m.entity_id for m in metadata), tuple(f"metadata: {w}" for w in chosen.warnings))
 
 
@@ -272,6 +294,9 @@ class RegisteredProvider:
     metadata_document: str
     policy: ProviderPolicy
     """Its stored opt-ins (plus any the doctor is asked to try)."""
+    decryption_keys: tuple[rsa.RSAPrivateKey, ...] = ()
+    """Its uploaded private keys, opened with the master key."""
+    encryption_required: bool = False
 
 
 def registered_choice(provider: RegisteredProvider, now: datetime) -> TrustChoice:
@@ -279,7 +304,10 @@ def registered_choice(provider: RegisteredProvider, now: datetime) -> TrustChoic
         metadata = parse_metadata(provider.metadata_document, now=now)
     except MetadataError as exc:  # stored metadata passed this parser when it was registered; a newer rule may differ
         raise DoctorUsageError(f"the registered metadata of {provider.arn} does not parse: {_visible(exc.reason)}") from None
-    trust = metadata.trust(policy=provider.policy, provider_arn=provider.arn, provider_uuid=provider.uuid)
+    trust = replace(
+        metadata.trust(policy=provider.policy, provider_arn=provider.arn, provider_uuid=provider.uuid),
+        decryption_keys=provider.decryption_keys, encryption_required=provider.encryption_required,
+    )
     return TrustChoice(trust, (metadata.entity_id,), tuple(f"metadata: {w}" for w in metadata.warnings))
 
 
@@ -294,6 +322,7 @@ def examine(
     requested_role: RolePair | None = None,
     role_trust: RoleTrust | None = None,
     registered: RegisteredProvider | None = None,
+    private_keys: Sequence[Path] = (),
 ) -> Diagnosis:
     """Everything `samlfed doctor` does short of printing; raises `DoctorUsageError` for exit code 2.
 
@@ -308,8 +337,9 @@ def examine(
     else:
         documents = load_metadata(metadata, now=now)
         keys = load_keys(certs)
+        decryption_keys = load_private_keys(private_keys)
         b64 = decode_input(read_source(source))
-        choice = choose_trust(b64, documents, keys, policy)
+        choice = choose_trust(b64, documents, keys, policy, decryption_keys)
     return diagnose(b64, choice, now=now, settings=settings, requested_role=requested_role, role_trust=role_trust)
 
 
@@ -318,6 +348,8 @@ def _failure_notes(error: SamlValidationError, choice: TrustChoice) -> list[str]
         return [f"registered entityIDs: {', '.join(choice.registered)}; none is the response's Issuer"]
     if error.check_id == "signature.verify":
         return _keyinfo_notes(error.document, choice.trust)
+    if error.check_id == "shape.assertion" and error.aws == ENCRYPTION_NOT_ENABLED and not choice.trust.decryption_keys:
+        return ["the assertion is encrypted: give the doctor the provider's private key with --private-key PEM"]
     return []
 
 
@@ -484,10 +516,11 @@ def render_text(diagnosis: Diagnosis, console: Console) -> None:
         out(f"[yellow]note:[/] {escape(note)}")
     out()
     _render_verdict(diagnosis, out)
-    pretty = pretty_xml(diagnosis.xml)
+    decrypted = decrypted_view(diagnosis.xml, trust)
+    pretty = pretty_xml(decrypted or diagnosis.xml)
     if pretty:
         out()
-        out("Decoded response:")
+        out("Decoded response, its EncryptedAssertion shown decrypted:" if decrypted else "Decoded response:")
         out(Syntax(_visible(pretty), "xml", theme="ansi_dark", word_wrap=True) if console.is_terminal else pretty, markup=False)
 
 
@@ -514,6 +547,24 @@ def _fact_text(value: object) -> str:
     if isinstance(value, list):
         return "; ".join(f"{v['role_arn']} via {v['provider_arn']}" if isinstance(v, dict) else str(v) for v in value)
     return str(value)
+
+
+def decrypted_view(xml: bytes | None, trust: ProviderTrust) -> bytes | None:
+    """For reading only: the response with its EncryptedAssertion replaced by the Assertion decrypted with the
+    keys the doctor was given; None when there is none, or it does not decrypt to one element."""
+    root = _parse_or_none(xml)
+    encrypted = root.find(c.ENCRYPTED_ASSERTION) if root is not None and trust.decryption_keys else None
+    if encrypted is None:
+        return None
+    try:
+        plaintext = xmlenc.decrypt_assertion(encrypted, trust.decryption_keys)
+        wrapper = parse_xml(xmlenc.plaintext_in_context(plaintext, encrypted))
+    except (SamlValidationError, XmlRejected):
+        return None
+    if len(wrapper) != 1:
+        return None
+    root.replace(encrypted, wrapper[0])
+    return etree.tostring(root)
 
 
 def pretty_xml(xml: bytes | None) -> str | None:

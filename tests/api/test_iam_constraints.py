@@ -87,6 +87,12 @@ def test_at_most_50_tag_keys_are_removed_at_once(ctx: ServiceContext, action: st
     assert error.message == "1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must have length less than or equal to 50"
     keys.pop("TagKeys.member.51")
     call(ctx, action, **target, **keys)
+    # each key is a tag key: 1-128 characters of the tag alphabet (found by probing: 200 characters were accepted)
+    for bad in ("k" * 129, "semi;colon"):
+        error = refused(ctx, action, **target, **{"TagKeys.member.1": "k1", "TagKeys.member.2": bad})
+        assert error.code == "ValidationError" and error.message.startswith(f"1 validation error detected: Value '[k1, {bad}]' at 'tagKeys'")
+        assert "Member must have length less than or equal to 128" in error.message
+    call(ctx, action, **target, **{"TagKeys.member.1": "k" * 128})
 
 
 @pytest.mark.parametrize(("name", "violations"), [
@@ -108,13 +114,13 @@ def test_a_provider_holds_at_most_10_keys(ctx: ServiceContext) -> None:
 
 
 @pytest.mark.parametrize(("params", "code", "words"), [
-    ({"AssertionEncryptionMode": "Required"}, "InvalidInput", "Encrypted assertions are not supported"),
-    ({"AddPrivateKey": "-----BEGIN PRIVATE KEY-----"}, "InvalidInput", "Encrypted assertions are not supported"),
+    ({"AssertionEncryptionMode": "Required"}, "InvalidInput", "Unable to set assertion encryption mode to Required because no private key is provided."),
+    ({"AddPrivateKey": "-----BEGIN PRIVATE KEY-----"}, "InvalidInput", "Invalid private key."),
     ({"AssertionEncryptionMode": "Bogus"}, "ValidationError", "Member must satisfy enum value set: [Required, Allowed]"),
     ({"RemovePrivateKey": "ABCDEFGHIJKLMNOPQRSTUV"}, "InvalidInput", "the Key ID does not match a private key"),
     ({"AddPrivateKey": "x", "RemovePrivateKey": "ABCDEFGHIJKLMNOPQRSTUV"}, "InvalidInput", "Unable to add and remove private keys in the same request"),
 ])
-def test_encryption_requests_are_refused_on_create_and_update(ctx: ServiceContext, params: dict, code: str, words: str) -> None:
+def test_bad_encryption_requests_are_refused_on_create_and_update(ctx: ServiceContext, params: dict, code: str, words: str) -> None:
     error = refused(ctx, "CreateSAMLProvider", Name="Corp", SAMLMetadataDocument=METADATA, **params)
     assert error.code == code and words in error.message
     assert call(ctx, "ListSAMLProviders")["SAMLProviderList"] == []  # nothing was stored

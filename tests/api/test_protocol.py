@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from samlfed.api.protocol import MAX_BODY_BYTES, form_pairs, parse_query
+from samlfed.api.protocol import MAX_BODY_BYTES, QueryRequest, form_pairs, parse_query
 from samlfed.api.xml import render_error, render_result
 from samlfed.errors import ServiceError, ValidationFailed
 
@@ -187,3 +187,16 @@ _RESULTS = st.recursive(_SCALARS, lambda inner: st.dictionaries(_NAMES, inner, m
 @given(st.dictionaries(_NAMES, _RESULTS, max_size=5) | st.none(), st.sampled_from(["sts", "iam"]))
 def test_rendering_is_byte_for_byte_what_lxml_serialized(result: dict | None, service: str) -> None:
     assert render_result(service, "GetRole", result, "req") == _lxml_rendering(service, "GetRole", result, "req")
+
+
+def test_numbered_members_are_read_in_order_whatever_their_gaps() -> None:
+    """botocore numbers members 1, 2, 3…; a hand-made request that skips one once lost every member after the gap
+    (a session policy asked for as PolicyArns.member.2 was dropped)."""
+    request = QueryRequest("X", "2011-06-15", {
+        "PolicyArns.member.3.arn": "c", "PolicyArns.member.2.arn": "b", "TagKeys.member.10": "j", "TagKeys.member.2": "b",
+        "TagKeys.member.02": "ignored", "TagKeys.member.x": "ignored", "Tags.member.5.Key": "k", "Tags.member.5.Value": "v",
+    })
+    assert request.member_structs("PolicyArns", ("arn",)) == [{"arn": "b"}, {"arn": "c"}]
+    assert request.member_list("TagKeys") == ["b", "j"]
+    assert request.member_structs("Tags", ("Key", "Value")) == [{"Key": "k", "Value": "v"}]
+    assert request.member_list("Nothing") == []

@@ -4,18 +4,19 @@ These are real IdP responses and public attack files. None of them is AWS-bound 
 attribute), so they go through `validate_response`, the SAML-level pipeline; the AWS-attribute stage is
 covered by tests/saml/test_checks.py. Per the fixture README, samlfed is stricter than the source libraries:
 response-only signatures and SHA-1/1024-bit keys need their opt-ins, a second assertion anywhere (Advice
-included) is a rejection, encrypted assertions are refused until enabled, and a missing Audience is a
+included) is a rejection, encrypted assertions are refused without the provider's private key, and a missing Audience is a
 rejection. Every clock is pinned to an instant the README gives.
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from shared_paths import shared_dir
 
 from samlfed.saml import ProviderPolicy, ProviderTrust, SamlValidationError, SigningKey, ValidationSettings, validate_response
@@ -44,12 +45,18 @@ class Case:
     """For accepted cases: VerifiedResponse fields and their expected values."""
     max_age: timedelta = timedelta(minutes=5)
     """The redemption window; node-saml's documents were issued an hour before their pinned clock."""
+    decryption_key: str | None = None
+    """The service provider's private key (PEM) uploaded for encrypted assertions, if any."""
 
 
 GOSAML2_ACS = "http://localhost:8080/v1/_saml_callback"
 ADFS_ACS = "https://saml.test.nope/session/sso/saml/acs/dknhyszjl7"
 ADFS_AUDIENCE = "https://saml.test.nope/session/sso/saml/spentityid/dknhyszjl7"
 ADFS_ISSUER = "http://fs.spstest2.com/adfs/services/trust"
+OKTAENC_ISSUER = "http://www.okta.com/exkbb59wb20X96NY20h7"
+OKTAENC_AUDIENCE = "https://saml.test.nope/session/sso/saml/spentityid/skv8dv26wh"
+OKTAENC_ACS = "https://saml.test.nope/session/sso/saml/acs/skv8dv26wh"
+NODE_KEY = "node-saml/testshib_encryption_pvk.pem"
 PYSAML2 = dict(key="pysaml2/idp.xml", issuer="urn:mace:example.com:saml:roland:idp", audiences=("urn:mace:example.com:saml:roland:sp",), acs=("https://example.org/acs/post",), policy=LEGACY)
 P3 = dict(key="python3-saml/idp_settings1_x509cert.pem", policy=LEGACY)
 P3_PITBULK = dict(P3, issuer="https://pitbulk.no-ip.org/simplesaml/saml2/idp/metadata.php", audiences=("https://pitbulk.no-ip.org/newonelogin/demo1/metadata.php",), acs=("https://pitbulk.no-ip.org/newonelogin/demo1/index.php?acs",), now="2014-03-21T13:43:00Z")
@@ -66,8 +73,17 @@ CASES = [
     Case("gosaml2/onelogin_response.xml", "gosaml2/onelogin_cert.pem", "https://app.onelogin.com/saml/metadata/634027", "2017-03-08T07:54:00Z", ("{audience}",), ("http://884d40bf.ngrok.io/api/sso/saml2/acs/58af624473d4f375b8e70d81",), verdict="signature.algorithms"),
     Case("gosaml2/oam_response.xml", "gosaml2/oam_cert.pem", "https://deaoam-dev02.jpl.nasa.gov:14101/oam/fed", "2016-12-12T16:55:00Z", ("JSAuth",), ("http://127.0.0.1:5556/callback",), LEGACY, expect={"name_id": "pkieu"}),
     Case("gosaml2/adfs_response.b64", "gosaml2/adfs_idp_signing_cert.pem", ADFS_ISSUER, "2017-09-21T23:28:00Z", (ADFS_AUDIENCE,), (ADFS_ACS,), expect={"name_id": "paul@spstest2.com", "signed": "assertion"}),
+    # Encrypted (AES-256-CBC, RSA-OAEP-MGF1P): refused without an uploaded private key, accepted with it.
     Case("gosaml2/adfs_response_enc.b64", "gosaml2/adfs_idp_signing_cert.pem", ADFS_ISSUER, "2017-09-21T23:20:00Z", (ADFS_AUDIENCE,), (ADFS_ACS,), verdict="shape.assertion"),
-    Case("gosaml2/oktaenc_response.b64", "gosaml2/oktaenc_idp_signing_cert.pem", "http://www.okta.com/exkbb59wb20X96NY20h7", "2017-09-06T22:14:00Z", ("https://saml.test.nope/session/sso/saml/spentityid/skv8dv26wh",), ("https://saml.test.nope/session/sso/saml/acs/skv8dv26wh",), verdict="shape.assertion"),
+    Case(
+        "gosaml2/adfs_response_enc.b64", "gosaml2/adfs_idp_signing_cert.pem", ADFS_ISSUER, "2017-09-21T23:20:00Z", (ADFS_AUDIENCE,), (ADFS_ACS,),
+        decryption_key="gosaml2/adfs_sp_encryption_key.pem", expect={"signed": "assertion", "in_response_to": "_252d0129-1c83-496e-b039-ffc9cee11cca"},
+    ),
+    Case("gosaml2/oktaenc_response.b64", "gosaml2/oktaenc_idp_signing_cert.pem", OKTAENC_ISSUER, "2017-09-06T22:14:00Z", (OKTAENC_AUDIENCE,), (OKTAENC_ACS,), verdict="shape.assertion"),
+    Case(
+        "gosaml2/oktaenc_response.b64", "gosaml2/oktaenc_idp_signing_cert.pem", OKTAENC_ISSUER, "2017-09-06T22:14:00Z", (OKTAENC_AUDIENCE,), (OKTAENC_ACS,),
+        decryption_key="gosaml2/oktaenc_sp_encryption_key.pem", expect={"signed": "both", "in_response_to": "_5260fc99-9c41-433b-8a31-b7a3e3a4e755"},
+    ),
     # crewjam: Google Workspace, Response-signed only; the key comes from the IdP metadata.
     Case("crewjam-saml/TestSPCanHandlePlaintextResponse_response", "crewjam-saml/TestSPCanHandlePlaintextResponse_IDPMetadata", "https://accounts.google.com/o/saml2?idpid=C02dfl1r1", "2016-01-05T16:56:00Z", ("https://29ee6d2e.ngrok.io/saml/metadata",), ("https://29ee6d2e.ngrok.io/saml/acs",), RESPONSE_ONLY, expect={"name_id": "ross@octolabs.io", "signed": "response"}),
     Case("crewjam-saml/TestSPCanHandlePlaintextResponse_response", "crewjam-saml/TestSPCanHandlePlaintextResponse_IDPMetadata", "https://accounts.google.com/o/saml2?idpid=C02dfl1r1", "2016-01-05T16:56:00Z", ("https://29ee6d2e.ngrok.io/saml/metadata",), ("https://29ee6d2e.ngrok.io/saml/acs",), verdict="signature.required"),
@@ -109,7 +125,13 @@ CASES = [
             ("root-signed.assertion-unsigned-encrypted.xml", "shape.assertion", LEGACY_RESPONSE_ONLY),
         ]
     ],
-    # node-saml invalid/.
+    # With the node-saml decryption key: the decrypted Assertion is unsigned, and its SubjectConfirmationData
+    # NotOnOrAfter is malformed (the source test expects "Invalid signature from encrypted assertion").
+    Case(NODE_V + "root-signed.assertion-unsigned-encrypted.xml", verdict="signature.required", policy=LEGACY, decryption_key=NODE_KEY, **NODE),
+    Case(NODE_V + "root-signed.assertion-unsigned-encrypted.xml", verdict="conditions.not_on_or_after", policy=LEGACY_RESPONSE_ONLY, decryption_key=NODE_KEY, **NODE),
+    # node-saml invalid/: with the decryption key, the encrypted Assertion's own signature is refused (its
+    # SignatureValue starts "INVALID-", which is not base64).
+    Case(NODE_I + "root-signed.assertion-invalidly-signed-encrypted.xml", verdict="signature.binding", policy=LEGACY_RESPONSE_ONLY, decryption_key=NODE_KEY, **NODE),
     *[
         Case(NODE_I + name, verdict=verdict, policy=LEGACY_RESPONSE_ONLY, **NODE)
         for name, verdict in [
@@ -145,11 +167,14 @@ def _b64(path: Path) -> bytes:
 
 def _trust(case: Case) -> ProviderTrust:
     key_path = FIXTURES / case.key
+    decryption_keys = ()
+    if case.decryption_key is not None:
+        decryption_keys = (serialization.load_pem_private_key((FIXTURES / case.decryption_key).read_bytes(), password=None),)
     if key_path.suffix == ".pem":
-        return ProviderTrust(case.issuer, (SigningKey.from_pem(key_path.read_bytes()),), policy=case.policy)
+        return ProviderTrust(case.issuer, (SigningKey.from_pem(key_path.read_bytes()),), policy=case.policy, decryption_keys=decryption_keys)
     trust = parse_metadata(key_path.read_bytes()).trust(policy=case.policy)
     assert trust.entity_id == case.issuer
-    return trust
+    return replace(trust, decryption_keys=decryption_keys)
 
 
 def _run(case: Case, *, now: datetime | None = None, trust: ProviderTrust | None = None):
@@ -158,7 +183,7 @@ def _run(case: Case, *, now: datetime | None = None, trust: ProviderTrust | None
 
 
 def _id(case: Case) -> str:
-    return f"{case.path.rsplit('/', 1)[-1]}-{case.verdict}"
+    return f"{case.path.rsplit('/', 1)[-1]}-{case.verdict}" + ("-decrypting" if case.decryption_key else "")
 
 
 def test_every_response_file_has_a_verdict() -> None:

@@ -34,3 +34,26 @@ def test_quotas(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ServiceError) as info:
         service.create_saml_provider(ctx, "111111111111", "P2", "<x/>")
     assert info.value.code == "ValidationError" and "greater than or equal to 1000" in info.value.message
+
+
+def _policy_of_size(size: int) -> str:
+    """An identity policy of exactly `size` characters other than whitespace (and some whitespace besides)."""
+    head = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::'
+    tail = '"}]}'
+    counted = len("".join((head + tail).split()))
+    return head + "b" * (size - counted) + tail
+
+
+def test_a_roles_inline_policies_hold_at_most_10240_characters_without_whitespace(tmp_path) -> None:
+    """Found by probing: several 200,000-character inline policies were accepted on one role."""
+    ctx = build_context(Settings(data_dir=tmp_path))
+    service.create_account(ctx, "111111111111")
+    service.create_role(ctx, "111111111111", "R0", TRUST)
+    service.put_role_policy(ctx, "111111111111", "R0", "a", _policy_of_size(6000))
+    service.put_role_policy(ctx, "111111111111", "R0", "b", _policy_of_size(4240))  # 10,240 in all: at the quota
+    with pytest.raises(ServiceError) as info:
+        service.put_role_policy(ctx, "111111111111", "R0", "c", _policy_of_size(100))
+    assert (info.value.code, info.value.message, info.value.status) == ("LimitExceeded", "Maximum policy size of 10240 bytes exceeded for role R0", 409)
+    assert service.list_role_policies(ctx, "111111111111", "R0") == ["a", "b"]
+    service.put_role_policy(ctx, "111111111111", "R0", "b", _policy_of_size(4000))  # a replaced policy counts once
+    service.put_role_policy(ctx, "111111111111", "R0", "c", _policy_of_size(240))

@@ -34,3 +34,30 @@ def test_context_keys() -> None:
     assert context["saml:mail"] == ["alice@example.com"]
     assert context["saml:groups"] == ["aws-admins", "users"]
     assert set(persisted(context)) == {"saml:namequalifier", "saml:sub", "saml:sub_type"}
+
+
+def test_an_attribute_named_like_a_documented_key_does_not_fill_it() -> None:
+    """`saml:mail` is the emailaddress claim (or its OIDs); an attribute merely named `mail` is not, so a trust
+    policy written for AWS cannot be satisfied by it. Its value stays readable under no other key."""
+    verified = validate(
+        response_b64(attributes={"mail": ["boss@example.com"], "cn": ["Boss"], "edupersonaffiliation": ["faculty"], "dept": ["it"]}),
+        trust(),
+        now=NOW,
+    )
+    context = saml_context(verified, account_id="111111111111", provider_name="ExampleIdP")
+    assert "saml:mail" not in context and "saml:cn" not in context and "saml:edupersonaffiliation" not in context
+    assert context["saml:dept"] == ["it"]  # an undocumented name is still a key of its own (contract §11)
+
+
+def test_the_first_documented_claim_in_document_order_wins() -> None:
+    verified = validate(
+        response_b64(
+            attributes={
+                "0.9.2342.19200300100.1.3": ["first@example.com"],
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress": ["second@example.com"],
+            }
+        ),
+        trust(),
+        now=NOW,
+    )
+    assert saml_context(verified, account_id="111111111111", provider_name="ExampleIdP")["saml:mail"] == ["first@example.com"]

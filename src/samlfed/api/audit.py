@@ -4,7 +4,9 @@ A federation service's security rests on its trust policies, provider metadata a
 changes one must be on record (CloudTrail's role for AWS IAM). Read-only calls (Get*, List*, Simulate*) are not
 logged; every other IAM action is, including any added later. Documents are not logged (a metadata document runs
 to megabytes), only their SHA-256, which ties a change to a document kept elsewhere; small parameters whose value
-is the change (an attached policy ARN, a validation option turned on) are logged as they are.
+is the change (an attached policy ARN, a validation option turned on) are logged as they are. A private key
+(AddPrivateKey) is a secret: nothing of it is logged, not even a digest, only the KeyId it was stored under, which
+RemovePrivateKey and GetSAMLProvider name too.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import logging
 import re
 
 from ..context import ServiceContext
+from ..errors import ServiceError
+from ..iam.service import private_key_id_of
 from .auth import Administrator, Caller
 from .iam_access import iam_target
 from .protocol import QueryRequest
@@ -24,7 +28,7 @@ READ_ONLY_PREFIXES = ("Get", "List", "Simulate")
 _DOCUMENTS = ("AssumeRolePolicyDocument", "PolicyDocument", "SAMLMetadataDocument")
 _VALUES = (
     "PolicyArn", "PermissionsBoundary", "MaxSessionDuration", "AssertionEncryptionMode", "AttributeMapping",
-    "AllowLegacyAlgorithms", "AllowResponseOnlySignature", "RequireConditionBounds",
+    "AllowLegacyAlgorithms", "AllowResponseOnlySignature", "RequireConditionBounds", "RemovePrivateKey",
 )
 """Parameters small enough to log as they are, whose value is the change (an attached policy, a loosened check)."""
 
@@ -45,6 +49,8 @@ def record_iam_change(ctx: ServiceContext, caller: Caller | None, request: Query
     params = request.params
     documents = {name: hashlib.sha256(params[name].encode()).hexdigest() for name in _DOCUMENTS if name in params}
     values = {name: params[name] for name in _VALUES if name in params}
+    if "AddPrivateKey" in params:
+        values["AddPrivateKeyId"] = _key_id(params["AddPrivateKey"])
     details = "".join(f" {name}=sha256:{digest[:16]}" for name, digest in documents.items())
     details += "".join(f" {name}={value!r}" for name, value in values.items())
     log.info(
@@ -57,6 +63,14 @@ def record_iam_change(ctx: ServiceContext, caller: Caller | None, request: Query
             **{_snake(name): value for name, value in values.items()},
         },
     )
+
+
+def _key_id(pem: str) -> str | None:
+    """The KeyId an uploaded private key was stored under (the call succeeded, so it is a key)."""
+    try:
+        return private_key_id_of(pem)
+    except ServiceError:
+        return None
 
 
 def _snake(name: str) -> str:

@@ -217,11 +217,10 @@ def _provider(provider: SamlProvider) -> dict[str, Any]:
         "ValidUntil": provider.valid_until,
         "Tags": _tag_list(provider.tags),
         "AssertionEncryptionMode": provider.assertion_encryption_mode,
-        "PrivateKeyList": [],
+        "PrivateKeyList": [{"KeyId": key.key_id, "Timestamp": key.created_at} for key in provider.private_keys],
     }
 
 
-_ENCRYPTION_MODES = ("Required", "Allowed")
 _SCOPES = ("All", "AWS", "Local")
 
 
@@ -234,23 +233,19 @@ def _enum(request: QueryRequest, name: str, allowed: tuple[str, ...]) -> str | N
     return value
 
 
-def _encryption_change(request: QueryRequest) -> bool:
-    """Whether the request asks for assertion encryption, which samlfed does not offer yet (`Allowed`, the
-    default, asks for nothing)."""
+def _encryption_change(request: QueryRequest) -> iam.EncryptionChange:
+    """AssertionEncryptionMode, AddPrivateKey (a PEM private key: it goes no further than the service, which seals
+    it) and RemovePrivateKey (a KeyId)."""
     params = request.params
-    mode = _enum(request, "AssertionEncryptionMode", _ENCRYPTION_MODES)
-    if "AddPrivateKey" in params and "RemovePrivateKey" in params:
-        raise ServiceError("InvalidInput", "Unable to add and remove private keys in the same request. Set a value for only one of the two parameters.")
-    if "RemovePrivateKey" in params:  # no provider holds a private key
-        raise ServiceError("InvalidInput", "Failed to remove private key because the Key ID does not match a private key.")
-    return mode == "Required" or "AddPrivateKey" in params
+    return iam.EncryptionChange(
+        mode=_enum(request, "AssertionEncryptionMode", iam.ENCRYPTION_MODES),
+        add_private_key=params.get("AddPrivateKey"), remove_private_key=params.get("RemovePrivateKey"),
+    )
 
 
 def create_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     document, name = _required(request, "SAMLMetadataDocument", "Name")
-    if _encryption_change(request):
-        raise ServiceError("InvalidInput", iam.NO_ENCRYPTION)
-    provider = iam.create_saml_provider(ctx, _account(caller), name, document, _tags(request))
+    provider = iam.create_saml_provider(ctx, _account(caller), name, document, _tags(request), _encryption_change(request))
     return {"SAMLProviderArn": provider.arn, "Tags": _tag_list(provider.tags)}
 
 
@@ -396,9 +391,7 @@ def delete_role_policy(ctx: ServiceContext, caller: Caller | None, request: Quer
 def update_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "SAMLProviderArn")
     iam.get_saml_provider(ctx, _account(caller), arn)  # NoSuchEntity comes before what the key parameters say
-    encryption = _encryption_change(request)
-    mode_only = request.params.get("AssertionEncryptionMode") == "Allowed"  # already every provider's mode
-    provider = iam.update_saml_provider(ctx, _account(caller), arn, request.params.get("SAMLMetadataDocument"), encryption_change=encryption, mode_only=mode_only)
+    provider = iam.update_saml_provider(ctx, _account(caller), arn, request.params.get("SAMLMetadataDocument"), _encryption_change(request))
     return {"SAMLProviderArn": provider.arn}
 
 

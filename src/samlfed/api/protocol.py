@@ -28,26 +28,31 @@ class QueryRequest:
     """Whether the client used HTTPS (after trusted proxies): aws:SecureTransport."""
 
     def member_list(self, name: str) -> list[str]:
-        """`Name.member.1`, `Name.member.2`, … in order, stopping at the first gap (botocore never leaves one)."""
-        values = []
-        index = 1
-        while (value := self.params.get(f"{name}.member.{index}")) is not None:
-            values.append(value)
-            index += 1
-        return values
+        """`Name.member.1`, `Name.member.2`, … in the order of their numbers."""
+        return [self.params[key] for _, key in self._members(name, "")]
 
     def member_structs(self, name: str, fields: Iterable[str]) -> list[dict[str, str]]:
-        """`Name.member.N.Field` structures, e.g. Tags.member.1.Key / Tags.member.1.Value."""
+        """`Name.member.N.Field` structures, e.g. Tags.member.1.Key / Tags.member.1.Value, in the order of N."""
         fields = tuple(fields)
         structs = []
-        index = 1
-        while True:
-            prefix = f"{name}.member.{index}."
+        for _, prefix in self._members(name, "."):
             struct = {f: self.params[prefix + f] for f in fields if prefix + f in self.params}
-            if not struct:
-                return structs
-            structs.append(struct)
-            index += 1
+            if struct:
+                structs.append(struct)
+        return structs
+
+    def _members(self, name: str, separator: str) -> list[tuple[int, str]]:
+        """(N, `Name.member.N` + separator) for every N the request numbers, sorted. botocore numbers members
+        1, 2, 3…; a hand-made request that skips one (PolicyArns.member.2 without .1) must not lose the others, which
+        would silently drop a session policy it asked for."""
+        start = f"{name}.member."
+        numbers = set()
+        for key in self.params:
+            if key.startswith(start):
+                number = key[len(start):].partition(".")[0] if separator else key[len(start):]
+                if number.isascii() and number.isdigit() and not number.startswith("0"):
+                    numbers.add(int(number))
+        return [(n, f"{start}{n}{separator}") for n in sorted(numbers)]
 
 
 _SHORT_VALUE = 256

@@ -19,7 +19,7 @@ from ..saml.aws_claims import named_role_pairs
 from ..saml.checks import CHECKS
 from ..saml.xmlparse import XmlRejected, parse_xml
 from ..store import NotFound, SamlProvider
-from ..sts.assume import AdmittedRole, admit_role, mint, provider_trust, redeem
+from ..sts.assume import AdmittedRole, admit_role, mint, provider_trust, redeem, sign_in_instants
 from ..sts.credentials import TemporaryCredentials
 from .sp import REQUEST_LIFETIME, request_issued_at
 
@@ -136,7 +136,7 @@ def make_offer(
         if only_provider_uuid is not None and provider.uuid != only_provider_uuid:
             continue
         try:
-            verified_by.append((provider, validate(saml_response, provider_trust(provider), now=now, settings=ctx.settings)))
+            verified_by.append((provider, validate(saml_response, provider_trust(provider, ctx.master), now=now, settings=ctx.settings)))
         except SamlValidationError as error:
             # %r: the ARN and the reason can quote the unverified document; repr keeps each on one log line
             log.info(
@@ -239,6 +239,7 @@ def sign_in(ctx: ServiceContext, offer: SignInOffer, role_arn: str, now: datetim
             "action": "ConsoleSignIn", "outcome": "allowed", "issuer": response.issuer, "assertion_id": response.assertion_id,
             "key_thumbprint": response.key_thumbprint, "subject": response.name_id, "role": role_arn,
             "session_name": admitted.verified.claims.role_session_name, "session_seconds": console_seconds,
+            **sign_in_instants(response),
         },
     )
     return ConsoleGrant(credentials, int(now.timestamp()) + console_seconds, admitted)

@@ -5,10 +5,16 @@ Raises `ServiceError` with AWS's codes and messages; knows nothing about HTTP.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
@@ -24,11 +30,14 @@ from ..store import (
     Conflict,
     LimitReached,
     ManagedPolicy,
+    NoSuchPrivateKey,
     NotFound,
+    ProviderPrivateKey,
     Role,
     RoleLastUsed,
     SamlProvider,
     Tag,
+    provider_key_context,
 )
 from . import arns, ids
 
@@ -131,15 +140,27 @@ def document_violations(document: str) -> list[str]:
     return ["Value at 'sAMLMetadataDocument' failed to satisfy constraint: Member must have length greater than or equal to 1000"]
 
 
-def create_saml_provider(ctx: ServiceContext, account_id: str, name: str, document: str, tags: Sequence[Tag] = ()) -> SamlProvider:
+def create_saml_provider(
+    ctx: ServiceContext, account_id: str, name: str, document: str, tags: Sequence[Tag] = (), encryption: EncryptionChange | None = None,
+) -> SamlProvider:
     violations = document_violations(document) + name_violations(name, "name", 128, PROVIDER_NAME, "[\\w._-]+")
     if violations:
         raise ValidationFailed(violations)
     metadata = _metadata(ctx, document)
     check_tags(tags)
+    encryption = encryption or EncryptionChange()
+    _check_encryption_change(encryption)
+    if encryption.remove_private_key is not None:  # not in CreateSAMLProvider's model; a new provider holds no key
+        raise _invalid(KEY_NOT_FOUND)
+    uuid = ids.provider_uuid()
+    keys = () if encryption.add_private_key is None else (_sealed_private_key(ctx, uuid, encryption.add_private_key),)
+    mode = encryption.mode or "Allowed"
+    if mode == "Required" and not keys:
+        raise _invalid(REQUIRED_WITHOUT_KEY)
     provider = SamlProvider(
-        arn=arns.provider_arn(account_id, name), account_id=account_id, name=name, uuid=ids.provider_uuid(),
+        arn=arns.provider_arn(account_id, name), account_id=account_id, name=name, uuid=uuid,
         metadata_document=document, valid_until=metadata.valid_until, created_at=ctx.clock(), tags=tuple(tags),
+        assertion_encryption_mode=mode, private_keys=keys,
     )
     try:
         ctx.store.create_provider(provider, limit=MAX_PROVIDERS)
@@ -364,10 +385,17 @@ def untag_role(ctx: ServiceContext, account_id: str, name: str, keys: Sequence[s
     _role_call(lambda: ctx.store.untag_role(account_id, name, keys), name)
 
 
+MAX_ROLE_INLINE_POLICIES_SIZE = 10240
+"""IAM's quota on the size of all of a role's inline policies together (whitespace not counted)."""
+
+
 def put_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_name: str, document: str) -> None:
     check_name(policy_name, "policyName", 128)
     check_identity_policy(document)
-    _role_call(lambda: ctx.store.put_role_policy(account_id, name, policy_name, document), name)
+    try:
+        _role_call(lambda: ctx.store.put_role_policy(account_id, name, policy_name, document, max_total_size=MAX_ROLE_INLINE_POLICIES_SIZE), name)
+    except LimitReached:
+        raise ServiceError("LimitExceeded", f"Maximum policy size of {MAX_ROLE_INLINE_POLICIES_SIZE} bytes exceeded for role {name}", 409) from None
 
 
 def get_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_name: str) -> str:
@@ -388,29 +416,134 @@ def delete_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_n
         raise ServiceError("NoSuchEntity", f"The role policy with name {policy_name} cannot be found.", 404) from None
 
 
-# --- more SAML provider operations -------------------------------------------------------------------
+# --- more SAML provider operations; encrypted assertions (AWS, IAM API change of 2025-02-04; contract §6.4) ---------------------------
+
+ENCRYPTION_MODES = ("Required", "Allowed")
+"""AssertionEncryptionMode, in the model's order (its enum error lists them so)."""
+MAX_PRIVATE_KEYS = 2
+"""Private keys per provider (AWS: rotation adds the new key, then removes the old one in another request)."""
+MAX_PRIVATE_KEY_LENGTH = 16384
+MIN_PRIVATE_KEY_BITS = 2048
+KEY_ID = re.compile(r"[A-Z0-9]{22,64}", re.ASCII)
+_PRIVATE_KEY_CHARS = re.compile(r"[\t\n\r\x20-\xff]+")  # the model's pattern for AddPrivateKey
+_PRIVATE_KEY_LABEL = re.compile(r"-----BEGIN (?:RSA )?PRIVATE KEY-----")  # PKCS#8 or PKCS#1, unencrypted
+
+# AWS's documented messages (the contract, §6.4). The private key is sensitive: no message quotes it.
+INVALID_PRIVATE_KEY = "Invalid private key."
+KEY_NOT_FOUND = "Failed to remove private key because the Key ID does not match a private key."
+REQUIRED_WITHOUT_KEY = "Unable to set assertion encryption mode to Required because no private key is provided."
+ADD_AND_REMOVE = "Unable to add and remove private keys in the same request. Set a value for only one of the two parameters."
+NO_UPDATES = "Unable to update identity provider. No updates are defined for metadata or encryption assertion."
+KEY_LIMIT = f"Private key limit of {MAX_PRIVATE_KEYS} is reached."
 
 
-NO_ENCRYPTION = "Encrypted assertions are not supported by this samlfed version."
+@dataclass(frozen=True)
+class EncryptionChange:
+    """What a CreateSAMLProvider or UpdateSAMLProvider request asks of assertion encryption."""
+
+    mode: str | None = None
+    """AssertionEncryptionMode: `Allowed` or `Required`."""
+    add_private_key: str | None = field(default=None, repr=False)
+    """AddPrivateKey, a PEM private key: never in a repr, a log line or an error message."""
+    remove_private_key: str | None = None
+    """RemovePrivateKey, a KeyId."""
+
+    def asks_nothing(self) -> bool:
+        return self.mode is None and self.add_private_key is None and self.remove_private_key is None
+
+
+def _check_encryption_change(change: EncryptionChange) -> None:
+    if change.mode is not None and change.mode not in ENCRYPTION_MODES:
+        raise ValidationFailed([
+            f"Value '{change.mode}' at 'assertionEncryptionMode' failed to satisfy constraint: Member must satisfy enum value set: [{', '.join(ENCRYPTION_MODES)}]"
+        ])
+    if change.add_private_key is not None and change.remove_private_key is not None:
+        raise _invalid(ADD_AND_REMOVE)
+
+
+def load_private_key(text: str) -> rsa.RSAPrivateKey:
+    """AddPrivateKey: one unencrypted RSA private key of at least 2048 bits, PEM (PKCS#8 or PKCS#1). Anything
+    else is InvalidInput `Invalid private key.`, which says nothing about the text."""
+    if (
+        not 1 <= len(text) <= MAX_PRIVATE_KEY_LENGTH or not _PRIVATE_KEY_CHARS.fullmatch(text)
+        or text.count("-----BEGIN ") != 1 or not _PRIVATE_KEY_LABEL.search(text)  # one key, no certificate beside it
+    ):
+        raise _invalid(INVALID_PRIVATE_KEY)
+    try:
+        # Encrypted keys raise TypeError (no password given); the key's consistency is checked while loading.
+        key = serialization.load_pem_private_key(text.encode("latin-1"), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise _invalid(INVALID_PRIVATE_KEY) from None
+    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < MIN_PRIVATE_KEY_BITS:
+        raise _invalid(INVALID_PRIVATE_KEY)
+    return key
+
+
+def private_key_id(key: rsa.RSAPrivateKey) -> str:
+    """The KeyId of a private key: base32 (uppercase, unpadded: 52 characters of [A-Z2-7]) of the SHA-256 of its
+    public key (DER SubjectPublicKeyInfo). Derived from the key, so the same key has the same ID on every node
+    and in every request, and the ID tells nothing about the private half."""
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b32encode(hashlib.sha256(der).digest()).decode().rstrip("=")
+
+
+def private_key_id_of(text: str) -> str:
+    """The KeyId the PEM private key `text` gets (InvalidInput when it is not a key AddPrivateKey accepts)."""
+    return private_key_id(load_private_key(text))
+
+
+def _sealed_private_key(ctx: ServiceContext, provider_uuid: str, text: str) -> ProviderPrivateKey:
+    """The key, checked and sealed under the master key for this provider (stored as PKCS#8, whatever was sent)."""
+    key = load_private_key(text)
+    key_id = private_key_id(key)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return ProviderPrivateKey(key_id, ctx.clock(), ctx.master.seal(pem, context=provider_key_context(provider_uuid, key_id)))
 
 
 def update_saml_provider(
-    ctx: ServiceContext, account_id: str, arn: str, document: str | None, *, encryption_change: bool, mode_only: bool = False
+    ctx: ServiceContext, account_id: str, arn: str, document: str | None = None, encryption: EncryptionChange | None = None,
 ) -> SamlProvider:
-    """New metadata for a provider. `mode_only`: the request sets the encryption mode to what it is already."""
+    """New metadata, encryption mode or private keys for a provider, all in one transaction; returns the provider
+    after the change (without its tags).
+
+    Choices where AWS documents none:
+    * Adding a key the provider already holds (same KeyId, hence the same key) succeeds and changes nothing, even
+      at the limit of 2: the request asked for that key to be there and it is, so a client retrying a request whose
+      answer it lost does not get an error.
+    * Removing the last key of a provider in mode Required (without setting `Allowed` in the same request) is
+      refused with `Unable to set assertion encryption mode to Required because no private key is provided.`: the
+      request would leave a Required provider without a key, which is what that message refuses; `Failed to remove
+      private key.` names no reason.
+    * A RemovePrivateKey value that is no KeyId at all gets the same answer as an unknown one (the Key ID does not
+      match a private key), without quoting it: a key pasted in the wrong parameter must not come back in an error.
+    """
     provider = get_saml_provider(ctx, account_id, arn)
-    if encryption_change:
-        raise _invalid(NO_ENCRYPTION)
-    if document is None and mode_only:
-        return provider
-    if document is None:
-        raise _invalid("Unable to update identity provider. No updates are defined for metadata or encryption assertion.")
-    violations = document_violations(document)
-    if violations:
-        raise ValidationFailed(violations)
-    metadata = _metadata(ctx, document)
-    ctx.store.update_provider_metadata(provider.arn, document, metadata.valid_until)
-    return provider
+    encryption = encryption or EncryptionChange()
+    _check_encryption_change(encryption)
+    if document is None and encryption.asks_nothing():
+        raise _invalid(NO_UPDATES)
+    metadata = None
+    if document is not None:
+        violations = document_violations(document)
+        if violations:
+            raise ValidationFailed(violations)
+        metadata = (document, _metadata(ctx, document).valid_until)
+    remove = encryption.remove_private_key
+    if remove is not None and not KEY_ID.fullmatch(remove):
+        raise _invalid(KEY_NOT_FOUND)
+    add = None if encryption.add_private_key is None else _sealed_private_key(ctx, provider.uuid, encryption.add_private_key)
+    try:
+        return ctx.store.update_provider(
+            arn, uuid=provider.uuid, metadata=metadata, mode=encryption.mode, add_key=add, remove_key_id=remove, key_limit=MAX_PRIVATE_KEYS,
+        )
+    except NoSuchPrivateKey:
+        raise _invalid(KEY_NOT_FOUND) from None
+    except NotFound:  # deleted (or deleted and created again) since it was read
+        raise ServiceError("NoSuchEntity", f"Manifest not found for arn {arn}", 404) from None
+    except LimitReached:
+        raise ServiceError("LimitExceeded", KEY_LIMIT, 409) from None
+    except Conflict:  # mode Required, or the last key of a Required provider removed
+        raise _invalid(REQUIRED_WITHOUT_KEY) from None
 
 
 def tag_saml_provider(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Tag]) -> None:
@@ -421,9 +554,19 @@ def tag_saml_provider(ctx: ServiceContext, account_id: str, arn: str, tags: Sequ
     ctx.store.tag_provider(arn, tags)
 
 
+_TAG_KEY_CONSTRAINTS = (
+    "Member must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater "
+    "than or equal to 1, Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+]"
+)
+
+
 def check_tag_keys(keys: Sequence[str]) -> None:
+    """UntagRole/UntagSAMLProvider TagKeys: at most 50, each a tag key of 1-128 characters (the model's list and member
+    constraints, in its words)."""
     if len(keys) > MAX_TAGS:
         raise ValidationFailed([f"Value at 'tagKeys' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}"])
+    if not all(1 <= len(key) <= 128 and is_valid_tag_value(key) for key in keys):
+        raise ValidationFailed([f"Value '[{', '.join(keys)}]' at 'tagKeys' failed to satisfy constraint: {_TAG_KEY_CONSTRAINTS}"])
 
 
 def untag_saml_provider(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[str]) -> None:

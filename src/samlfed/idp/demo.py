@@ -136,7 +136,7 @@ def _ensure_provider(ctx: ServiceContext, account_id: str, metadata: str) -> Non
     except ServiceError as error:
         if error.code != "EntityAlreadyExists":
             raise
-        iam.update_saml_provider(ctx, account_id, arn, metadata, encryption_change=False)
+        iam.update_saml_provider(ctx, account_id, arn, metadata)
 
 
 def seed(ctx: ServiceContext, idp: IdentityProvider, base_url: str, data_dir: Path) -> DemoSeed:

@@ -21,6 +21,10 @@ class AwsError:
 
 SIGNATURE_INVALID = AwsError("InvalidIdentityToken", 400, "Response signature invalid")
 NOT_AUTHORIZED = AwsError("AccessDenied", 403, "Not authorized to perform sts:AssumeRoleWithSAML")
+DECRYPTION_FAILED = AwsError("InvalidIdentityToken", 400, "Response could not be decrypted")
+"""AWS documents no message for this; every decryption failure gets this one (no decryption oracle)."""
+ENCRYPTION_NOT_ENABLED = AwsError("InvalidIdentityToken", 400, "encrypted assertions are not enabled for this provider")
+NOT_ENCRYPTED = AwsError("InvalidIdentityToken", 400, "this provider requires encrypted assertions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,8 @@ _CHECKS: tuple[Check, ...] = (
     Check("shape.assertion", "Exactly one Assertion in the whole document", SIGNATURE_INVALID),
     Check("shape.signatures", "Every Signature is a direct child of the Response or the Assertion", SIGNATURE_INVALID),
     Check("shape.text", "No comments inside Issuer, NameID, Audience or AttributeValue (markup is refused where a value is read)", SIGNATURE_INVALID),
+    Check("encryption.response_signature", "An encrypted assertion's Response signature, if any, verifies before decryption", SIGNATURE_INVALID),
+    Check("encryption.decrypt", "The EncryptedAssertion decrypts with a provider private key to exactly one Assertion", DECRYPTION_FAILED),
     Check("signature.binding", "Each signature has one Reference naming its parent's unique ID", SIGNATURE_INVALID),
     Check("signature.algorithms", "Signature, digest, canonicalization and transforms are in the allowed profile", SIGNATURE_INVALID),
     Check("signature.required", "The Assertion is signed (or the Response, where allowed)", SIGNATURE_INVALID),

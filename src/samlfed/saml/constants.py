@@ -11,6 +11,7 @@ NS_EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
 NS_XS = "http://www.w3.org/2001/XMLSchema"
 NS_XML = "http://www.w3.org/XML/1998/namespace"
+NS_XENC = "http://www.w3.org/2001/04/xmlenc#"
 
 
 def qname(ns: str, local: str) -> str:
@@ -52,6 +53,7 @@ DS_DIGEST_METHOD = qname(NS_DSIG, "DigestMethod")
 DS_DIGEST_VALUE = qname(NS_DSIG, "DigestValue")
 DS_SIGNATURE_VALUE = qname(NS_DSIG, "SignatureValue")
 DS_KEY_INFO = qname(NS_DSIG, "KeyInfo")
+DS_RETRIEVAL_METHOD = qname(NS_DSIG, "RetrievalMethod")
 DS_X509_DATA = qname(NS_DSIG, "X509Data")
 DS_X509_CERTIFICATE = qname(NS_DSIG, "X509Certificate")
 EXC_INCLUSIVE_NAMESPACES = qname(NS_EXC_C14N, "InclusiveNamespaces")
@@ -61,7 +63,7 @@ FORBIDDEN_DSIG_ELEMENTS = frozenset(
     {
         qname(NS_DSIG, "Manifest"),
         qname(NS_DSIG, "Object"),
-        qname(NS_DSIG, "RetrievalMethod"),
+        DS_RETRIEVAL_METHOD,
         qname(NS_DSIG11, "KeyInfoReference"),
     }
 )

@@ -91,6 +91,11 @@ class ProviderTrust:
     provider_arn: str | None = None
     provider_uuid: str | None = None
     """The SAMLProviderUUID: responses may target `.../saml/acs/{uuid}` (encryption-enabled providers)."""
+    decryption_keys: tuple[rsa.RSAPrivateKey, ...] = ()
+    """The private keys uploaded for this provider (AddPrivateKey): encrypted assertions are accepted only when
+    there is one, and decrypted only with these."""
+    encryption_required: bool = False
+    """AssertionEncryptionMode `Required`: a plaintext assertion is refused."""
 
     def __post_init__(self) -> None:
         if not self.signing_keys:

@@ -17,10 +17,10 @@ from typing import Literal, TypeVar
 
 from lxml import etree
 
-from . import aws_claims, dsig
+from . import aws_claims, dsig, xmlenc
 from . import constants as c
 from .b64 import strict_b64decode
-from .checks import AwsError
+from .checks import ENCRYPTION_NOT_ENABLED, NOT_ENCRYPTED, AwsError
 from .errors import SamlValidationError
 from .model import (
     AwsSessionClaims,
@@ -44,7 +44,7 @@ _XSI_NIL = f"{{{c.NS_XSI}}}nil"
 _XML_WHITESPACE = " \t\r\n"
 _UNDERSTOOD_CONDITIONS = frozenset({c.AUDIENCE_RESTRICTION, c.ONE_TIME_USE, c.PROXY_RESTRICTION})
 _NOT_YET_VALID = AwsError("InvalidIdentityToken", 400, "Response is not yet valid")
-_ENCRYPTED = AwsError("InvalidIdentityToken", 400, "encrypted assertions are not enabled for this provider")
+_ENCRYPTION_CHECKS = ("encryption.response_signature", "encryption.decrypt")
 _T = TypeVar("_T")
 _UNEXPECTED_HINT = "samlfed could not run this check on this response and rejects it to be safe: this is a samlfed fault, please report it."
 
@@ -105,6 +105,23 @@ def _walk(root: etree._Element, *, comments: bool) -> _Document:
         else:
             doc.forbidden.append(node)
     return doc
+
+
+_ENCRYPTED_DATA = c.qname(c.NS_XENC, "EncryptedData")
+
+
+def _is_key_retrieval(element: etree._Element, doc: _Document) -> bool:
+    """Whether `element` is the ds:RetrievalMethod by which an EncryptedAssertion's EncryptedData names its
+    sibling EncryptedKey (Okta's layout): `xmlenc` accepts it only as that, and never follows it elsewhere."""
+    if element.tag != c.DS_RETRIEVAL_METHOD or len(doc.encrypted_assertions) != 1:
+        return False
+    key_info = element.getparent()
+    data = key_info.getparent() if key_info is not None and key_info.tag == c.DS_KEY_INFO else None
+    return data is not None and data.tag == _ENCRYPTED_DATA and data.getparent() is doc.encrypted_assertions[0]
+
+
+def _blank(*texts: str | None) -> bool:
+    return all(text is None or not text.strip(_XML_WHITESPACE) for text in texts)
 
 
 def _local(tag: str) -> str:
@@ -304,6 +321,9 @@ class _Pipeline:
         self.step("shape.assertion", lambda: self._shape_assertion(doc))
         self.step("shape.signatures", lambda: self._shape_signatures(doc))
         self.step("shape.text", lambda: self._shape_text(doc))
+        if not doc.encrypted_assertions:
+            for check_id in _ENCRYPTION_CHECKS:
+                self._record((check_id, "skip", "the assertion is not encrypted", None))
         return doc
 
     def _shape_root(self, root: etree._Element) -> str:
@@ -318,11 +338,13 @@ class _Pipeline:
 
     def _shape_assertion(self, doc: _Document) -> str:
         if doc.encrypted_assertions:
+            return self._shape_encrypted_assertion(doc)
+        if self.trust.encryption_required:
             raise SamlValidationError(
                 "shape.assertion",
-                "the response holds an EncryptedAssertion, and encrypted assertions are not enabled for this provider",
-                hint="Turn assertion encryption off in the IdP application, or enable encrypted assertions for this provider.",
-                aws=_ENCRYPTED,
+                "the assertion is not encrypted, and this provider requires encrypted assertions (AssertionEncryptionMode Required)",
+                hint="Turn assertion encryption on in the IdP application, or set the provider's AssertionEncryptionMode to Allowed.",
+                aws=NOT_ENCRYPTED,
             )
         if len(doc.assertions) != 1:
             raise SamlValidationError(
@@ -337,11 +359,31 @@ class _Pipeline:
             raise SamlValidationError("shape.assertion", f"Assertion Version is {assertion.get('Version')!r}, not '2.0'")
         return f"one Assertion ({assertion.get('ID')})"
 
+    def _shape_encrypted_assertion(self, doc: _Document) -> str:
+        if not self.trust.decryption_keys:
+            raise SamlValidationError(
+                "shape.assertion",
+                "the response holds an EncryptedAssertion, and encrypted assertions are not enabled for this provider",
+                hint="Turn assertion encryption off in the IdP application, or upload the provider's private key (AddPrivateKey) to enable encrypted assertions.",
+                aws=ENCRYPTION_NOT_ENABLED,
+            )
+        if doc.assertions or len(doc.encrypted_assertions) != 1:
+            raise SamlValidationError(
+                "shape.assertion",
+                f"the document holds {len(doc.encrypted_assertions)} EncryptedAssertion and {len(doc.assertions)} Assertion elements; "
+                "exactly one EncryptedAssertion and no plaintext Assertion are required",
+            )
+        if doc.encrypted_assertions[0].getparent() is not doc.root:
+            raise SamlValidationError("shape.assertion", "the EncryptedAssertion is not a direct child of the Response")
+        return "one EncryptedAssertion"
+
     def _shape_signatures(self, doc: _Document) -> str:
-        if doc.forbidden:
-            names = sorted({_local(e.tag) for e in doc.forbidden})
+        forbidden = [e for e in doc.forbidden if not _is_key_retrieval(e, doc)]
+        if forbidden:
+            names = sorted({_local(e.tag) for e in forbidden})
             raise SamlValidationError("shape.signatures", f"the document contains {', '.join(names)}, which is never accepted")
-        root, assertion = doc.root, doc.assertions[0]
+        root = doc.root
+        assertion = doc.assertions[0] if doc.assertions else root  # encrypted: only the Response may be signed
         seen: set[int] = set()
         for signature in doc.signatures:
             parent = signature.getparent()
@@ -366,12 +408,28 @@ class _Pipeline:
     # --- signature -----------------------------------------------------------------------------------
 
     def verify_signatures(self, doc: _Document) -> _Signed:
+        if doc.encrypted_assertions:
+            return self._verify_encrypted(doc)
+        return self._verify(doc, self.xml, response=doc.root, response_signed=None)
+
+    def _verify(
+        self,
+        doc: _Document,
+        document: bytes | None,
+        *,
+        response: etree._Element,
+        response_signed: tuple[dsig.VerifiedSignature, etree._Element] | None,
+    ) -> _Signed:
+        """The signature checks over `doc` (parsed from `document`): the Response and its Assertion, or a
+        decrypted Assertion alone, whose Response (`response`) had its signature, if any, verified before
+        decryption (`response_signed`)."""
         bound: list[dsig.BoundSignature] = []
         assertion = doc.assertions[0]
         policy = self.trust.policy
+        decrypted = doc.root is assertion
 
         def binding() -> Message | None:
-            bound.extend(dsig.bind_signature(s, doc.root, document=self.xml) for s in doc.signatures)
+            bound.extend(dsig.bind_signature(s, doc.root, document=document) for s in doc.signatures)
             if not bound:
                 return None
             targets = [(b.parent.tag, b.reference_id) for b in bound]
@@ -380,7 +438,7 @@ class _Pipeline:
         def algorithms() -> Message | None:
             for b in bound:
                 dsig.check_algorithms(b, policy)
-                dsig.check_c14n_cost(b, self.xml)
+                dsig.check_c14n_cost(b, document)
             if not bound:
                 return None
             methods = [b.signature_method for b in bound] + [b.digest_method for b in bound]
@@ -389,8 +447,8 @@ class _Pipeline:
         def required() -> str:
             signed = {id(b.parent) for b in bound}
             if id(assertion) in signed:
-                return "the Assertion is signed" + (" (and the Response)" if len(bound) == 2 else "")
-            if id(doc.root) in signed:
+                return "the Assertion is signed" + (" (and the Response)" if len(bound) == 2 or response_signed else "")
+            if response_signed is not None or id(doc.root) in signed:
                 if policy.allow_response_only_signature:
                     return "only the Response is signed (allowed for this provider); the Assertion is read from its signed bytes"
                 raise SamlValidationError(
@@ -417,31 +475,104 @@ class _Pipeline:
                 if signed.tag != b.parent.tag or signed.get("ID") != b.reference_id:
                     raise SamlValidationError("signature.verify", "the signed bytes are not the referenced element")
                 results[id(b.parent)] = (verified, signed)
+            if not results:  # a decrypted Assertion that is not signed: its Response's signature was verified
+                return "the Response signature was verified before decryption"
             thumbprints = {v.key.thumbprint[:16] for v, _ in results.values()}
             return lambda: f"verified with registered key sha256:{', '.join(sorted(thumbprints))}…"
 
         self.step("signature.verify", verify)
-        self.step("signature.certificate", lambda: self._certificate([v.key for v, _ in results.values()]))
+        keys = [v.key for v, _ in results.values()] + ([response_signed[0].key] if decrypted and response_signed else [])
+        self.step("signature.certificate", lambda: self._certificate(keys))
 
-        response_signed = results.get(id(doc.root))
+        if not decrypted:
+            response_signed = results.get(id(doc.root))
         assertion_signed = results.get(id(assertion))
         if assertion_signed is not None:
             signed_assertion = assertion_signed[1]
             signed_by = assertion_signed[0]
+            # c14n writes every namespaced attribute as prefix:name="…", so these bytes show any xsi:nil
+            may_hold_nil = b':nil="' in signed_by.signed_bytes
         else:
             assert response_signed is not None
-            inner = response_signed[1].findall(c.ASSERTION)
-            if len(inner) != 1:  # cannot happen after the shape checks; refuse rather than guess
-                raise self._failed(SamlValidationError("signature.verify", "the signed Response does not hold exactly one Assertion"))
-            signed_assertion = inner[0]
             signed_by = response_signed[0]
+            if decrypted:  # the plaintext of the ciphertext that the Response's signature covers
+                signed_assertion, may_hold_nil = assertion, True
+            else:
+                inner = response_signed[1].findall(c.ASSERTION)
+                if len(inner) != 1:  # cannot happen after the shape checks; refuse rather than guess
+                    raise self._failed(SamlValidationError("signature.verify", "the signed Response does not hold exactly one Assertion"))
+                signed_assertion, may_hold_nil = inner[0], b':nil="' in signed_by.signed_bytes
         # Response-level fields (Status, Destination, Issuer) come from the signed Response when it is signed;
         # otherwise they are unsigned, and are only ever used to reject, never as claims.
-        response_level = response_signed[1] if response_signed is not None else doc.root
+        response_level = response_signed[1] if response_signed is not None else response
         which: Literal["assertion", "response", "both"] = (
             "both" if response_signed and assertion_signed else "assertion" if assertion_signed else "response"
         )
-        return _Signed(response_level, signed_assertion, signed_by.key.thumbprint, which, b':nil="' in signed_by.signed_bytes)
+        return _Signed(response_level, signed_assertion, signed_by.key.thumbprint, which, may_hold_nil)
+
+    def _verify_encrypted(self, doc: _Document) -> _Signed:
+        """Bar step 9: the Response's signature, if any, is verified on the bytes as received, before anything is
+        decrypted (IdPs sign the encrypted form, and a decryption oracle must not be reachable with a forged
+        ciphertext); the ciphertext is taken from those signed bytes; the decrypted Assertion then goes through
+        the shape and signature checks as a document of its own."""
+        policy = self.trust.policy
+        response_signed: tuple[dsig.VerifiedSignature, etree._Element] | None = None
+
+        def response_signature() -> Message | None:
+            nonlocal response_signed
+            if not doc.signatures:
+                return None
+            try:
+                bound = dsig.bind_signature(doc.signatures[0], doc.root, document=self.xml)
+                dsig.check_algorithms(bound, policy)
+                dsig.check_c14n_cost(bound, self.xml)
+                verified = dsig.verify(bound, self.trust.signing_keys, policy)
+            except SamlValidationError as error:
+                raise SamlValidationError("encryption.response_signature", f"the Response signature: {error.message}", hint=error.hint) from None
+            signed = parse_canonical(verified.signed_bytes)
+            if signed.tag != c.RESPONSE or signed.get("ID") != bound.reference_id:
+                raise SamlValidationError("encryption.response_signature", "the signed bytes are not the referenced Response")
+            response_signed = (verified, signed)
+            thumbprint = verified.key.thumbprint[:16]
+            return lambda: f"the Response signature verifies with registered key sha256:{thumbprint}… before decryption"
+
+        plaintext = b""
+        inner: _Document | None = None
+
+        def decrypt() -> str:
+            # Every failure here, in the keys, the ciphertext, the padding or the plaintext's parse and shape, is
+            # this check's, whose API answer is one message (DECRYPTION_FAILED): no decryption oracle (bar, attack
+            # 19). The messages below reach only the log and the doctor. A plaintext that passes them and then
+            # fails its signature cannot come from a tampered CBC ciphertext: changing a block garbles it, and
+            # changing the IV or cutting blocks off the front loses the opening of the one Assertion.
+            nonlocal plaintext, inner
+            container = response_signed[1] if response_signed is not None else doc.root
+            encrypted = container.findall(c.ENCRYPTED_ASSERTION)
+            if len(encrypted) != 1:  # cannot happen after the shape checks; refuse rather than guess
+                raise SamlValidationError("encryption.decrypt", "the Response does not hold exactly one EncryptedAssertion")
+            plaintext = xmlenc.decrypt_assertion(encrypted[0], self.trust.decryption_keys)
+            plaintext = xmlenc.plaintext_in_context(plaintext, encrypted[0])
+            try:
+                wrapper = parse_xml(plaintext)
+            except XmlRejected as exc:
+                raise SamlValidationError("encryption.decrypt", f"the decrypted assertion is not a document samlfed reads: {exc}") from None
+            root = wrapper[0] if len(wrapper) == 1 else wrapper
+            inner = _walk(root, comments=may_hold_comments(plaintext))
+            if root.tag != c.ASSERTION or inner.assertions != [root] or inner.encrypted_assertions or not _blank(wrapper.text, root.tail):
+                raise SamlValidationError("encryption.decrypt", "the decrypted content is not exactly one Assertion")
+            if root.get("Version") != "2.0":
+                raise SamlValidationError("encryption.decrypt", f"the decrypted Assertion's Version is {root.get('Version')!r}, not '2.0'")
+            try:
+                self._shape_signatures(inner)
+                self._shape_text(inner)
+            except SamlValidationError as error:
+                raise SamlValidationError("encryption.decrypt", f"the decrypted Assertion: {error.message}", hint=error.hint) from None
+            return f"decrypted one Assertion ({root.get('ID')}) with the provider's private key"
+
+        self.step("encryption.response_signature", response_signature)
+        self.step("encryption.decrypt", decrypt)
+        assert inner is not None
+        return self._verify(inner, plaintext, response=doc.root, response_signed=response_signed)
 
     def _certificate(self, keys: list) -> str | Warn:
         for key in keys:

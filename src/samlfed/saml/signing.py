@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -21,6 +21,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from . import constants as c
+from . import xmlenc
 from .model import utc
 
 _NSMAP = {"samlp": c.NS_PROTOCOL, "saml": c.NS_ASSERTION, "xs": c.NS_XS, "xsi": c.NS_XSI}
@@ -334,20 +335,38 @@ def sign_response(
     sign: Literal["assertion", "response", "both"] = "assertion",
     signature_algorithm: str = c.ALG_RSA_SHA256,
     digest_algorithm: str = c.ALG_SHA256,
+    encrypt_for: x509.Certificate | rsa.RSAPublicKey | None = None,
 ) -> bytes:
     """A signed Response as UTF-8 XML with a declaration.
 
-    With "both" the Assertion is signed first, so the Response signature also covers the Assertion's.
+    With "both" the Assertion is signed first, so the Response signature also covers the Assertion's. With
+    `encrypt_for` (the service provider's certificate or public key) the signed Assertion is then encrypted, and the
+    Response signature, if any, covers the EncryptedAssertion, as IdPs do.
     """
     response = build_response(spec)
     assertion = response.find(c.ASSERTION)
-    # Order matters for "both": the Response digest must cover the finished Assertion signature.
-    targets = {"assertion": [assertion], "response": [response], "both": [assertion, response]}
-    if sign not in targets:  # never fall through to an unsigned document
+    if sign not in ("assertion", "response", "both"):  # never fall through to an unsigned document
         raise ValueError(f"sign must be 'assertion', 'response' or 'both', not {sign!r}")
-    for element in targets[sign]:
-        sign_element(element, signer, signature_algorithm=signature_algorithm, digest_algorithm=digest_algorithm)
+    options = {"signature_algorithm": signature_algorithm, "digest_algorithm": digest_algorithm}
+    # Order matters: the Response digest must cover the finished (and encrypted) Assertion.
+    if sign in ("assertion", "both"):
+        sign_element(assertion, signer, **options)
+    if encrypt_for is not None:
+        encrypt_assertion_in(response, encrypt_for)
+    if sign in ("response", "both"):
+        sign_element(response, signer, **options)
     return etree.tostring(response, xml_declaration=True, encoding="UTF-8")
+
+
+def encrypt_assertion_in(response: etree._Element, recipient: x509.Certificate | rsa.RSAPublicKey, **options: Any) -> etree._Element:
+    """Replace the Response's Assertion by a saml:EncryptedAssertion for `recipient` (options: those of
+    `xmlenc.encrypt_assertion`); returns the EncryptedAssertion."""
+    assertion = response.find(c.ASSERTION)
+    if assertion is None:
+        raise ValueError("the Response holds no Assertion to encrypt")
+    encrypted = xmlenc.encrypt_assertion(etree.tostring(assertion), recipient, **options)
+    response.replace(assertion, encrypted)
+    return encrypted
 
 
 def encode_response(xml: bytes) -> str:

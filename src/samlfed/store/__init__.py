@@ -8,7 +8,9 @@ from .records import (
     LimitReached,
     ManagedPolicy,
     MasterKeyMismatch,
+    NoSuchPrivateKey,
     NotFound,
+    ProviderPrivateKey,
     Role,
     RoleLastUsed,
     SamlProvider,
@@ -16,6 +18,7 @@ from .records import (
     StoreError,
     StoreUnavailable,
     Tag,
+    provider_key_context,
 )
 from .sql import SqlStore
 
@@ -27,7 +30,9 @@ __all__ = [
     "LimitReached",
     "ManagedPolicy",
     "MasterKeyMismatch",
+    "NoSuchPrivateKey",
     "NotFound",
+    "ProviderPrivateKey",
     "Role",
     "RoleLastUsed",
     "SamlProvider",
@@ -36,4 +41,5 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "Tag",
+    "provider_key_context",
 ]

@@ -14,6 +14,10 @@ class NotFound(StoreError):
     pass
 
 
+class NoSuchPrivateKey(NotFound):
+    """The provider exists but holds no private key of that ID."""
+
+
 class AlreadyExists(StoreError):
     pass
 
@@ -59,6 +63,23 @@ class Tag:
 
 
 @dataclass(frozen=True)
+class ProviderPrivateKey:
+    """A private key uploaded for a SAML provider (`AddPrivateKey`), as GetSAMLProvider lists it (`KeyId`,
+    `Timestamp`). The key itself exists only sealed under the master key; it is never shown."""
+
+    key_id: str
+    created_at: datetime
+    sealed_pem: bytes = field(default=b"", repr=False, compare=False)
+    """The PKCS#8 PEM sealed with the context `provider_key_context(provider uuid, key_id)`; empty when not loaded."""
+
+
+def provider_key_context(provider_uuid: str, key_id: str) -> str:
+    """The sealing context of a provider's private key: a sealed key opens only as this key of this provider
+    (a provider deleted and created again under the same name has another UUID)."""
+    return f"saml provider {provider_uuid} private key {key_id}"
+
+
+@dataclass(frozen=True)
 class SamlProvider:
     arn: str
     account_id: str
@@ -72,6 +93,8 @@ class SamlProvider:
     tags: tuple[Tag, ...] = ()
     validation_options: dict[str, bool] | None = None
     """The provider's validation opt-ins by name (samlfed extension); None or absent names: the strict default."""
+    private_keys: tuple[ProviderPrivateKey, ...] = ()
+    """The uploaded private keys that decrypt its encrypted assertions, oldest first (at most 2), still sealed."""
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,17 @@ provider_tags = Table(
     Column("value", String(256), nullable=False),
 )
 
+provider_private_keys = Table(
+    "provider_private_keys",
+    metadata,
+    # The private keys that decrypt a provider's encrypted assertions (AddPrivateKey), sealed under the master key;
+    # deleted with their provider.
+    Column("arn", String(2048), ForeignKey("saml_providers.arn", ondelete="CASCADE"), primary_key=True),
+    Column("key_id", String(64), primary_key=True),
+    Column("sealed_pem", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 roles = Table(
     "roles",
     metadata,

@@ -31,7 +31,9 @@ from .records import (
     Conflict,
     LimitReached,
     ManagedPolicy,
+    NoSuchPrivateKey,
     NotFound,
+    ProviderPrivateKey,
     Role,
     RoleLastUsed,
     SamlProvider,
@@ -51,6 +53,11 @@ _ROLE_TAGS = (
     select(t.role_tags)
     .where(and_(t.role_tags.c.account_id == bindparam("account_id"), t.role_tags.c.role_name_lower == bindparam("role_name_lower")))
     .order_by(t.role_tags.c.key_lower)
+)
+_PROVIDER_KEYS = (
+    select(t.provider_private_keys)
+    .where(t.provider_private_keys.c.arn == bindparam("arn"))
+    .order_by(t.provider_private_keys.c.created_at, t.provider_private_keys.c.key_id)
 )
 _PROVIDER_TAGS = select(t.provider_tags).where(t.provider_tags.c.arn == bindparam("arn")).order_by(t.provider_tags.c.key_lower)
 _POLICY_BY_ARN = select(t.managed_policies).where(t.managed_policies.c.arn == bindparam("arn"))
@@ -127,6 +134,17 @@ def _access_key(row) -> AccessKey:  # type: ignore[no-untyped-def]
 
 def _insert_server_key(db: Connection, key: ServerKey) -> None:
     db.execute(insert(t.server_keys).values(key_id=key.key_id, sealed_key=key.sealed_key, active=key.active, created_at=key.created_at))
+
+
+def _insert_provider_key(db: Connection, arn: str, key: ProviderPrivateKey) -> None:
+    if not key.sealed_pem:
+        raise ValueError(f"private key {key.key_id} comes without its sealed value")
+    db.execute(insert(t.provider_private_keys).values(arn=arn, key_id=key.key_id, sealed_pem=key.sealed_pem, created_at=key.created_at))
+
+
+def policy_size(document: str) -> int:
+    """A policy's size as IAM counts it against its quotas: its characters other than whitespace."""
+    return len(document) - sum(document.count(space) for space in " \t\r\n")
 
 
 def _describe(url: str) -> str:
@@ -308,6 +326,8 @@ class SqlStore:
                     validation_options=provider.validation_options,
                 ))
                 self._upsert_tags(db, t.provider_tags, {"arn": provider.arn}, provider.tags)
+                for key in provider.private_keys:
+                    _insert_provider_key(db, provider.arn, key)
         except IntegrityError:
             raise AlreadyExists(f"SAML provider {provider.arn}") from None
 
@@ -335,6 +355,52 @@ class SqlStore:
     def set_validation_options(self, arn: str, options: dict[str, bool] | None) -> None:
         self._update_one(t.saml_providers, t.saml_providers.c.arn == arn, arn, validation_options=options)
 
+    ENCRYPTION_MODES = ("Allowed", "Required")
+
+    @_changes_identities
+    @_rerun_on_race
+    def update_provider(
+        self, arn: str, *, uuid: str | None = None, metadata: tuple[str, datetime | None] | None = None, mode: str | None = None,
+        add_key: ProviderPrivateKey | None = None, remove_key_id: str | None = None, key_limit: int | None = None,
+    ) -> SamlProvider:
+        """Change a provider's metadata (document, valid until), assertion encryption mode and private keys in one
+        transaction, all or nothing; returns the provider after (without its tags). `uuid`: the provider must still
+        be that one (a key is sealed for one provider; another of the same name since is NotFound).
+
+        Adding a key the provider holds already (same key ID) keeps it as it is. NotFound: no such provider;
+        NoSuchPrivateKey: it holds no key `remove_key_id`; LimitReached: adding would make more than `key_limit` keys;
+        Conflict: the provider would be in mode Required without a key (encrypted assertions need one). Checked
+        under the provider's row lock, so that two requests each removing one of two keys cannot both pass."""
+        if mode is not None and mode not in self.ENCRYPTION_MODES:
+            raise ValueError(f"assertion encryption mode {mode!r}")
+        with self._tx() as db:
+            _write_lock(db)
+            row = db.execute(_PROVIDER_BY_ARN.with_for_update(), {"arn": arn}).one_or_none()
+            if row is None or (uuid is not None and row.uuid != uuid):
+                raise NotFound(arn)
+            held = {r.key_id for r in db.execute(_PROVIDER_KEYS, {"arn": arn})}
+            keys = t.provider_private_keys.c
+            if remove_key_id is not None:
+                if remove_key_id not in held:
+                    raise NoSuchPrivateKey(f"private key {remove_key_id} of {arn}")
+                db.execute(delete(t.provider_private_keys).where(and_(keys.arn == arn, keys.key_id == remove_key_id)))
+                held.discard(remove_key_id)
+            if add_key is not None and add_key.key_id not in held:
+                if key_limit is not None and len(held) >= key_limit:
+                    raise LimitReached(f"private keys of {arn}")
+                _insert_provider_key(db, arn, add_key)
+                held.add(add_key.key_id)
+            if (mode or row.assertion_encryption_mode) == "Required" and not held:
+                raise Conflict(f"{arn} would require encrypted assertions without a private key")
+            values: dict[str, object] = {}
+            if mode is not None:
+                values["assertion_encryption_mode"] = mode
+            if metadata is not None:
+                values["metadata_document"], values["valid_until"] = metadata
+            if values:
+                db.execute(update(t.saml_providers).where(t.saml_providers.c.arn == arn).values(**values))
+            return self._provider(db, db.execute(_PROVIDER_BY_ARN, {"arn": arn}).one(), with_tags=False)
+
     @_changes_identities
     def delete_provider(self, arn: str) -> None:
         with self._tx() as db:
@@ -356,11 +422,13 @@ class SqlStore:
 
     def _provider(self, db: Connection, row, *, with_tags: bool = True) -> SamlProvider:  # type: ignore[no-untyped-def]
         tags = db.execute(_PROVIDER_TAGS, {"arn": row.arn}).all() if with_tags else []
+        keys = db.execute(_PROVIDER_KEYS, {"arn": row.arn}).all()
         return SamlProvider(
             arn=row.arn, account_id=row.account_id, name=row.name, uuid=row.uuid,
             metadata_document=row.metadata_document, valid_until=_aware(row.valid_until), created_at=_aware(row.created_at),
             assertion_encryption_mode=row.assertion_encryption_mode, attribute_mapping=row.attribute_mapping,
             tags=tuple(Tag(tag.key, tag.value) for tag in tags), validation_options=row.validation_options,
+            private_keys=tuple(ProviderPrivateKey(k.key_id, _aware(k.created_at), bytes(k.sealed_pem)) for k in keys),
         )
 
     # --- roles -------------------------------------------------------------------------------------
@@ -445,10 +513,19 @@ class SqlStore:
             db.execute(delete(t.role_tags).where(and_(self._role_key(t.role_tags, account_id, name), t.role_tags.c.key_lower.in_([k.lower() for k in keys]))))
 
     @_rerun_on_race
-    def put_role_policy(self, account_id: str, name: str, policy_name: str, document: str) -> None:
+    def put_role_policy(self, account_id: str, name: str, policy_name: str, document: str, *, max_total_size: int | None = None) -> None:
+        """Create or replace an inline policy. LimitReached when the role's inline policies would then hold more than
+        `max_total_size` characters other than whitespace (IAM's measure), checked under the role's row lock."""
         with self._tx() as db:
-            self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
+            _write_lock(db)
+            role = and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower())
+            if db.execute(select(t.roles.c.name_lower).where(role).with_for_update()).one_or_none() is None:
+                raise NotFound(f"role {name}")
             key = self._role_key(t.role_policies, account_id, name)
+            if max_total_size is not None:
+                others = db.execute(select(t.role_policies.c.document).where(and_(key, t.role_policies.c.policy_name != policy_name))).scalars()
+                if sum(map(policy_size, others)) + policy_size(document) > max_total_size:
+                    raise LimitReached(f"inline policies of role {name}")
             db.execute(delete(t.role_policies).where(and_(key, t.role_policies.c.policy_name == policy_name)))
             db.execute(insert(t.role_policies).values(account_id=account_id, role_name_lower=name.lower(), policy_name=policy_name, document=document))
 

@@ -10,19 +10,24 @@ import logging
 import math
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
 from ..iam.service import check_identity_policy, policy_in_account, provider_policy
+from ..masterkey import MasterKey
 from ..policy import MalformedPolicy, PolicyDocument, Request, evaluate, parse_policy
 from ..policy.explain import explain, refusal
-from ..saml import ProviderPolicy, ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, validate
+from ..saml import ProviderPolicy, ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, VerifiedResponse, validate
 from ..saml.metadata import parse_metadata
-from ..store import NotFound, Role, SamlProvider
+from ..store import NotFound, Role, SamlProvider, provider_key_context
+from ..timestamps import aws_timestamp
 from .credentials import SessionClaims, TemporaryCredentials, issue
 from .parameters import check_session_policy_plaintext, parameter_violations
 from .role_use import DEFAULT_REGION
@@ -103,9 +108,17 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
             "action": "AssumeRoleWithSAML", "outcome": "allowed", "issuer": response.issuer, "assertion_id": response.assertion_id,
             "key_thumbprint": response.key_thumbprint, "subject": response.name_id, "role": role.arn,
             "session_name": verified.claims.role_session_name, "source_ip": request.source_ip,
+            **sign_in_instants(response),
         },
     )
     return AssumedRole(credentials, verified, role, provider, packed_size)
+
+
+def sign_in_instants(response: VerifiedResponse) -> dict[str, str | None]:
+    """When the assertion was issued and the user authenticated, for the decision log (validation bar step 13):
+    what tells a replayed assertion from a fresh sign-in afterwards."""
+    authn = response.authn_instant
+    return {"issue_instant": aws_timestamp(response.issue_instant), "authn_instant": aws_timestamp(authn) if authn else None}
 
 
 @dataclass(slots=True)
@@ -164,19 +177,49 @@ def mint(
     return credentials
 
 
+@dataclass(frozen=True)
+class _SealedKeys:
+    """A provider's private keys as a cache key: equal when the provider and its key IDs are (a KeyId is a digest of
+    its key, so the same IDs are the same keys); the sealed values and the master key ride along uncompared."""
+
+    provider_uuid: str
+    key_ids: tuple[str, ...]
+    sealed: tuple[bytes, ...] = field(compare=False, repr=False)
+    master: MasterKey = field(compare=False, repr=False)
+
+    def open(self) -> tuple[rsa.RSAPrivateKey, ...]:
+        keys = []
+        for key_id, sealed in zip(self.key_ids, self.sealed, strict=True):
+            key = serialization.load_pem_private_key(self.master.unseal(sealed, context=provider_key_context(self.provider_uuid, key_id)), password=None)
+            if not isinstance(key, rsa.RSAPrivateKey):  # IAM accepts RSA keys only
+                raise ValueError(f"private key {key_id} is not an RSA key")
+            keys.append(key)
+        return tuple(keys)
+
+
 @lru_cache(maxsize=256)
-def _provider_trust(document: str, arn: str, uuid: str, policy: ProviderPolicy) -> ProviderTrust:
-    """Keys are parsed once per metadata document, not once per request (a provider update changes the key)."""
-    return parse_metadata(document).trust(policy=policy, provider_arn=arn, provider_uuid=uuid)
+def _provider_trust(document: str, arn: str, uuid: str, policy: ProviderPolicy, keys: _SealedKeys, required: bool) -> ProviderTrust:
+    """Keys are parsed once per metadata document, and private keys unsealed once per set of key IDs, not once per
+    request (a provider update changes the document or the IDs, so a new entry is made)."""
+    trust = parse_metadata(document).trust(policy=policy, provider_arn=arn, provider_uuid=uuid)
+    return replace(trust, decryption_keys=keys.open(), encryption_required=required)
 
 
-def provider_trust(provider: SamlProvider) -> ProviderTrust:
-    """What the provider's responses are validated against: its metadata's keys and entity ID, and its opt-ins."""
-    return _provider_trust(provider.metadata_document, provider.arn, provider.uuid, provider_policy(provider))
+def provider_trust(provider: SamlProvider, master: MasterKey) -> ProviderTrust:
+    """What the provider's responses are validated against: its metadata's keys and entity ID, its opt-ins, the
+    private keys that decrypt its encrypted assertions and whether plaintext ones are refused (mode Required).
+
+    A removed key is gone from the provider as soon as the copy sign-ins read is (store/read_cache.py: at once on
+    this node, within `identity_cache_seconds` on others), and the trust is looked up by the key IDs it holds.
+    `master` (the master key) opens the private keys."""
+    keys = provider.private_keys
+    sealed = _SealedKeys(provider.uuid, tuple(k.key_id for k in keys), tuple(k.sealed_pem for k in keys), master)
+    required = provider.assertion_encryption_mode == "Required"
+    return _provider_trust(provider.metadata_document, provider.arn, provider.uuid, provider_policy(provider), sealed, required)
 
 
 def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider: SamlProvider, now: datetime) -> VerifiedAssertion:
-    trust = provider_trust(provider)
+    trust = provider_trust(provider, ctx.master)
     try:
         return validate(request.saml_assertion, trust, now=now, settings=ctx.settings, requested_role=RolePair(request.role_arn, request.principal_arn))
     except SamlValidationError as error:

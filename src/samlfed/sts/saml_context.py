@@ -41,6 +41,9 @@ ATTRIBUTE_KEYS: dict[str, str] = {
     "2.5.4.45": "saml:x500UniqueIdentifier",
 }
 PERSISTENT_KEYS = ("saml:namequalifier", "saml:sub", "saml:sub_type")
+_DOCUMENTED_KEYS = frozenset(key.lower() for key in ATTRIBUTE_KEYS.values())
+"""Keys that only the attributes AWS documents for them may fill: an attribute merely named `mail` or `cn` is
+not the mail or common-name claim, and a trust policy written for AWS must not read it as one."""
 
 
 @lru_cache(maxsize=256)
@@ -58,12 +61,14 @@ def saml_context(verified: VerifiedAssertion, *, account_id: str, provider_name:
     for name, values in response.attributes.items():  # document order: the first claim for a key wins
         if not values:
             continue
-        raw.setdefault(f"saml:{name}".lower(), list(values))
+        raw_key = f"saml:{name}".lower()
+        if raw_key not in _DOCUMENTED_KEYS:
+            raw.setdefault(raw_key, list(values))
         key = ATTRIBUTE_KEYS.get(name)
         if key is not None:
             documented.setdefault(key.lower(), list(values))
-    # Any attribute is also available under its own Name (samlfed extension, contract §11); the documented
-    # keys keep their AWS meaning and win over a raw attribute of the same name.
+    # Any attribute is also available under its own Name (samlfed extension, contract §11), except under a
+    # documented key, which keeps its AWS meaning (and is absent without its documented attribute).
     context = {**raw, **documented}
     context.update(
         {
