@@ -16,11 +16,13 @@ from .cli_common import EXIT_INVALID, usage_error
 from .login.transport import cli_transport
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
+ENDPOINT_VARIABLE = "SAMLFED_URL"
 
 
 def console_url(
     profile: Annotated[str | None, typer.Option(help="AWS profile holding temporary credentials (default: the SDK's chain)")] = None,
-    endpoint_url: Annotated[str | None, typer.Option(help=f"samlfed's URL (SAMLFED_URL; default {DEFAULT_ENDPOINT})")] = None,
+    endpoint_url: Annotated[str | None, typer.Option(
+        "--endpoint-url", "--endpoint", envvar=ENDPOINT_VARIABLE, show_envvar=True, help=f"samlfed's URL (default {DEFAULT_ENDPOINT})")] = None,
     duration: Annotated[int | None, typer.Option(help="console session length in seconds, 900-43200 (not for chained sessions)")] = None,
     issuer: Annotated[str, typer.Option(help="where 'sign in again' leads when the console session ends")] = "samlfed",
     open_browser: Annotated[bool, typer.Option("--open", help="open the URL in a browser instead of printing it")] = False,
@@ -31,7 +33,7 @@ def console_url(
     import botocore.session
     from botocore.exceptions import BotoCoreError
 
-    base = (endpoint_url or os.environ.get("SAMLFED_URL") or DEFAULT_ENDPOINT).rstrip("/")
+    base = (endpoint_url or os.environ.get(ENDPOINT_VARIABLE) or DEFAULT_ENDPOINT).rstrip("/")  # also when called as a function
     # The secret key and session token go to /federation: the login client's transport rules (https://, or http://
     # to loopback only unless the user opts in; certificates always verified; no redirects followed).
     try:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import sys
 import urllib.error
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import click
 import typer
 
 from .cli_common import EXIT_INVALID, prompting, usage_error
+from .cli_console import DEFAULT_ENDPOINT, ENDPOINT_VARIABLE, console_url
 from .login import cache
 from .login.browser import BrowserLoginError, browser_login
-from .login.config import ConfigError, LoginProfile, config_path, load_profile, save_profile
+from .login.config import ConfigError, LoginProfile, config_path, load_profile, profile_names, save_profile
 from .login.credentials_file import (
     AwsCredentials,
     CredentialsFileError,
@@ -34,6 +35,7 @@ KEYRING_SERVICE = "samlfed"
 PRINT_STYLES = ("env", "json", "powershell")
 OTP_VARIABLE = "SAMLFED_OTP"
 """The one-time code for scripts: unlike --otp, the environment is not readable by other local users (ps, /proc)."""
+CODE_USED = "; the one-time code was used by this sign-in, so the next attempt needs a new one"
 
 Profile = Annotated[str | None, typer.Option("--profile", "-p", help="profile of ~/.config/samlfed/config.toml (default: default)")]
 
@@ -47,11 +49,18 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_INVALID)
 
 
-def _profile(name: str | None) -> LoginProfile:
+def _profile(name: str | None, *, may_be_new: bool = False) -> LoginProfile:
+    """The login profile. One named with --profile must be in the config file unless `may_be_new` (something else says
+    where to go): a mistyped name would otherwise sign in with the defaults, the demo's URL, as if nothing were wrong."""
     try:
-        return load_profile(name)
+        settings = load_profile(name)
+        known = None if name is None or may_be_new else profile_names()
     except ConfigError as exc:
         raise usage_error(str(exc)) from None
+    if known is not None and name not in known:
+        raise usage_error(f"no login profile {name!r} in {config_path()} (it has: {', '.join(known) or 'none'}); "
+                          f"create it with: samlfed configure --profile {name}")
+    return settings
 
 
 def _check_url(transport: Transport, url: str, what: str) -> None:
@@ -81,6 +90,55 @@ def _keyring():  # type: ignore[no-untyped-def]
     import keyring
 
     return keyring
+
+
+def _keyring_problem(exc: Exception) -> str:
+    from keyring.errors import NoKeyringError
+
+    return "no OS keyring is available" if isinstance(exc, NoKeyringError) else f"the OS keyring cannot be used ({exc})"
+
+
+class KeptPasswords:
+    """The OS keyring behind remember_password. One that cannot be used (none installed, locked, refusing) keeps no
+    password: login asks for it as usual and credential-process answers as with nothing cached; said once, not a traceback."""
+
+    def __init__(self, profile: LoginProfile) -> None:
+        self.profile = profile
+        self.told = False
+
+    def _key(self, username: str) -> str:
+        return f"{self.profile.name}:{username}"
+
+    def _unusable(self, exc: Exception) -> None:
+        if not self.told:
+            self.told = True
+            _say(f"samlfed: remember_password: {_keyring_problem(exc)}, so no password is kept for profile {self.profile.name}")
+
+    def get(self, username: str) -> str | None:
+        keyring = _keyring()
+        try:
+            return keyring.get_password(KEYRING_SERVICE, self._key(username))
+        except keyring.errors.KeyringError as exc:
+            self._unusable(exc)
+            return None
+
+    def set(self, username: str, password: str) -> None:
+        keyring = _keyring()
+        try:
+            keyring.set_password(KEYRING_SERVICE, self._key(username), password)
+        except keyring.errors.KeyringError as exc:
+            self._unusable(exc)
+
+    def forget(self, username: str) -> None:
+        """Drop a kept password the IdP refused (changed since?): sent again by every credential-process call, it
+        would run into the IdP's sign-in throttle and lock the user out of their own sign-in too."""
+        keyring = _keyring()
+        try:
+            keyring.delete_password(KEYRING_SERVICE, self._key(username))
+        except keyring.errors.PasswordDeleteError:
+            pass  # already gone
+        except keyring.errors.KeyringError as exc:
+            self._unusable(exc)
 
 
 def _ecp_url(profile: LoginProfile, transport: Transport) -> str | None:
@@ -115,25 +173,24 @@ def _read_assertion(source: str) -> str:
         raise usage_error(str(exc)) from None
 
 
-def _forget_password(profile: LoginProfile, username: str) -> None:
-    """Drop a kept password the IdP refused (changed since?): sent again by every credential-process call, it would
-    run into the IdP's sign-in throttle and lock the user out of their own sign-in too."""
-    keyring = _keyring()
-    try:
-        keyring.delete_password(KEYRING_SERVICE, f"{profile.name}:{username}")
-    except keyring.errors.PasswordDeleteError:
-        pass  # already gone
+class SignIn(NamedTuple):
+    saml_response: str
+    roles_accounts: dict[str, list[str]] | None = None
+    """The server's chooser data, from the browser hand-off."""
+    code_used: bool = False
+    """A one-time code went with the sign-in that succeeded: it cannot be sent again."""
 
 
-def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, username: str | None, password_stdin: bool, otp: str | None) -> str:
+def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, username: str | None, password_stdin: bool, otp: str | None) -> SignIn:
     username = username or profile.username or click.prompt("User name", err=True)
+    kept = KeptPasswords(profile)
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise _fail("--password-stdin: the first line of standard input is empty")
     elif profile.remember_password:
-        password = _keyring().get_password(KEYRING_SERVICE, f"{profile.name}:{username}")
+        password = kept.get(username)
     remembered = password is not None and not password_stdin
     interactive = sys.stdin.isatty()
     # With --password-stdin, standard input belongs to the password: the code is never read from it as well.
@@ -146,10 +203,11 @@ def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, use
         try:
             response = ecp_login(ecp_url, sp_entity_id=profile.sp_entity_id, acs_url=profile.acs, username=username, password=password, otp=otp,
                                  transport=transport)
+            code_used = bool(otp)
         except CredentialsRefused:
             if not remembered or otp:  # with a code sent, the password itself may be right
                 raise
-            _forget_password(profile, username)
+            kept.forget(username)
             raise _fail("the identity provider refused the password kept in the keyring; it was removed: run samlfed login again to type it") from None
         except OtpRequired:
             if not may_ask_code:
@@ -158,13 +216,14 @@ def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, use
             code = click.prompt("One-time code", hide_input=True, err=True)
             response = ecp_login(ecp_url, sp_entity_id=profile.sp_entity_id, acs_url=profile.acs, username=username, password=password, otp=code,
                                  transport=transport)
+            code_used = True
     except EcpUnreachable as exc:
         raise _fail(str(exc)) from None
     except EcpError as exc:
         raise _fail(f"the identity provider refused the sign-in: {exc}") from None
     if profile.remember_password and not password_stdin:
-        _keyring().set_password(KEYRING_SERVICE, f"{profile.name}:{username}", password)
-    return response
+        kept.set(username, password)
+    return SignIn(response, code_used=code_used)
 
 
 def _choose_interactively(options: list[RoleOption]) -> RoleOption:
@@ -204,7 +263,7 @@ def login(
     ca_bundle: Annotated[str | None, typer.Option(help="PEM file of the only CAs to trust for https:// (instead of the system's)")] = None,
 ) -> None:
     """Sign in at the IdP (ECP or browser), choose roles and write temporary credentials."""
-    settings = _profile(profile)
+    settings = _profile(profile, may_be_new=endpoint is not None)  # --endpoint says where to go: a profile of flags only
     if endpoint:
         settings = replace(settings, endpoint=endpoint)
     if allow_insecure_http:
@@ -237,13 +296,17 @@ def login(
 
     with prompting():
         if assertion_file is not None:
-            saml_response, roles_accounts = _read_assertion(assertion_file), None
+            signed_in = SignIn(_read_assertion(assertion_file))
         else:
-            saml_response, roles_accounts = _sign_in(settings, transport, method, username, password_stdin, otp, no_browser)
+            signed_in = _sign_in(settings, transport, method, username, password_stdin, otp, no_browser)
+        saml_response = signed_in.saml_response
         try:
-            selected = _select(settings, transport, saml_response, roles_accounts, role, all_roles)
+            offered = _offered(settings, transport, signed_in)
+            selected = _select(settings, offered, role, all_roles)
         except RolesError as exc:
-            raise _fail(str(exc)) from None
+            # Not found out before the sign-in: whether there is a role to choose at all is known only from the
+            # response (one role needs no --role), and the IdP takes the code with the password, in one request.
+            raise _fail(str(exc) + (CODE_USED if signed_in.code_used else "")) from None
     if all_roles:
         _check_distinct_names(template, selected)
 
@@ -265,7 +328,7 @@ def login(
             typer.echo(render(credentials, print_style))
         written[_profile_name(template, option) if all_roles else (profile_name or settings.name)] = credentials
         if not all_roles:
-            _cache(settings.name, option.role_arn, credentials)
+            _cache(settings.name, option.role_arn, credentials, [o.role_arn for o in offered])
     if not written:
         raise _fail("no role could be assumed")
     if print_style is None:
@@ -299,16 +362,16 @@ def _check_distinct_names(template: str, selected: list[RoleOption]) -> None:
         owners[name] = option.role_arn
 
 
-def _cache(profile: str, role_arn: str, credentials: AwsCredentials) -> None:
+def _cache(profile: str, role_arn: str, credentials: AwsCredentials, offered: list[str]) -> None:
     try:
-        cache.store(profile, role_arn, credentials)
+        cache.store(profile, role_arn, credentials, offered)
     except OSError as exc:
         _say(f"note: could not cache the credentials for credential-process: {exc.strerror or exc}")
 
 
 def _sign_in(
     settings: LoginProfile, transport: Transport, method: str | None, username: str | None, password_stdin: bool, otp: str | None, no_browser: bool,
-) -> tuple[str, dict[str, list[str]] | None]:
+) -> SignIn:
     """The SAMLResponse (and, from the browser hand-off, the server's chooser data)."""
     chosen = method or settings.method
     if chosen not in (None, "ecp", "browser"):
@@ -317,20 +380,24 @@ def _sign_in(
     if chosen == "ecp" and ecp_url is None:
         raise usage_error("no ECP endpoint: set ecp_url or idp_metadata_url in the profile (samlfed configure)")
     if ecp_url:
-        return _ecp_response(settings, transport, ecp_url, username, password_stdin, otp), None
+        return _ecp_response(settings, transport, ecp_url, username, password_stdin, otp)
     try:
         result = browser_login(settings.endpoint, open_browser=not no_browser, tell=_say)
     except BrowserLoginError as exc:
         raise _fail(str(exc)) from None
-    return result.saml_response, result.roles_accounts
+    return SignIn(result.saml_response, result.roles_accounts)
 
 
-def _select(
-    settings: LoginProfile, transport: Transport, saml_response: str, roles_accounts: dict[str, list[str]] | None, role: str | None, all_roles: bool,
-) -> list[RoleOption]:
-    options = with_aliases(roles_in(saml_response), roles_accounts or chooser_data(settings.endpoint, saml_response, transport))
+def _offered(settings: LoginProfile, transport: Transport, signed_in: SignIn) -> list[RoleOption]:
+    """The response's roles that the server offers, with account aliases."""
+    roles_accounts = signed_in.roles_accounts or chooser_data(settings.endpoint, signed_in.saml_response, transport)
+    options = with_aliases(roles_in(signed_in.saml_response), roles_accounts)
     if not options:
         raise RolesError("the server offers none of the response's roles to you (trust policies, or the response is no longer valid)")
+    return options
+
+
+def _select(settings: LoginProfile, options: list[RoleOption], role: str | None, all_roles: bool) -> list[RoleOption]:
     if all_roles:
         return options
     wanted = role or settings.role
@@ -345,58 +412,65 @@ def _select(
 
 def credential_process(
     profile: Profile = None,
-    role: Annotated[str | None, typer.Option(help="role ARN (default: the profile's role)")] = None,
+    role: Annotated[str | None, typer.Option(help="role ARN, or a role name as login takes it (default: the profile's role)")] = None,
 ) -> None:
     """Print credential_process JSON for a profile: from the cache, refreshed shortly before expiry when possible."""
     import json
 
-    settings = _profile(profile)
-    role_arn = role or settings.role
-    cached = cache.fresh(settings.name, role_arn) if role_arn else None
-    if cached is None and role_arn:
-        cached = _refresh(settings, role_arn)
+    # A profile that only the cache knows comes from `login --profile NAME --endpoint URL`, without a config entry.
+    settings = _profile(profile, may_be_new=profile is not None and cache.exists(profile))
+    wanted = role or settings.role
+    try:
+        cached = cache.fresh(settings.name, wanted) if wanted else None
+    except RolesError as exc:
+        raise usage_error(f"{exc} (--role, or role in profile {settings.name})") from None
+    if cached is None and wanted:
+        cached = _refresh(settings, wanted)
     if cached is None:
         raise _fail(f"no valid credentials for profile {settings.name}; run: samlfed login --profile {settings.name}"
-                    + ("" if role_arn else " (and set its role, so that credential-process knows which one)"))
+                    + ("" if wanted else " (and set its role, so that credential-process knows which one)"))
     typer.echo(json.dumps(process_json(cached)))
 
 
-def _refresh(settings: LoginProfile, role_arn: str) -> AwsCredentials | None:
+def _refresh(settings: LoginProfile, wanted: str) -> AwsCredentials | None:
     """A non-interactive ECP login with the password the user let the keyring keep; None when that is not possible."""
     if not settings.remember_password or not settings.username:
         return None
     transport = _transport(settings)
     _check_url(transport, settings.endpoint, f"the endpoint of profile {settings.name}")
-    password = _keyring().get_password(KEYRING_SERVICE, f"{settings.name}:{settings.username}")
+    kept = KeptPasswords(settings)
+    password = kept.get(settings.username)
+    if password is None:  # nothing kept: the IdP's metadata need not be read either
+        return None
     ecp_url = _ecp_url(settings, transport)
-    if password is None or ecp_url is None:
+    if ecp_url is None:
         return None
     try:
         saml_response = ecp_login(ecp_url, sp_entity_id=settings.sp_entity_id, acs_url=settings.acs, username=settings.username, password=password,
                                   transport=transport)
-        option = pick(roles_in(saml_response), role_arn)
+        options = roles_in(saml_response)
+        option = pick(options, wanted)  # a name, as login takes it: the cache keeps the ARN it stands for
         credentials = assume(settings.endpoint, option, saml_response, settings.duration, transport).credentials
     except CredentialsRefused as exc:
-        _forget_password(settings, settings.username)
+        kept.forget(settings.username)
         _say(f"samlfed: the identity provider refused the password kept in the keyring ({exc}); it was removed from the keyring")
         return None
     except (EcpError, RolesError, AssumeFailed) as exc:
         _say(f"samlfed: could not refresh the credentials without you: {exc}")
         return None
-    _cache(settings.name, role_arn, credentials)
+    _cache(settings.name, option.role_arn, credentials, [o.role_arn for o in options])
     return credentials
 
 
 def console(
     profile: Annotated[str | None, typer.Option("--profile", "-p", help="AWS profile holding temporary credentials")] = None,
-    endpoint: Annotated[str | None, typer.Option(help="samlfed's URL")] = None,
+    endpoint: Annotated[str | None, typer.Option(
+        "--endpoint", "--endpoint-url", envvar=ENDPOINT_VARIABLE, show_envvar=True, help=f"samlfed's URL (default {DEFAULT_ENDPOINT})")] = None,
     duration: Annotated[int | None, typer.Option(help="console session length in seconds, 900-43200")] = None,
     allow_insecure_http: Annotated[bool, typer.Option("--allow-insecure-http", help="allow plain http:// to another host (credentials cross the network unencrypted)")] = False,
     ca_bundle: Annotated[str | None, typer.Option(help="PEM file of the only CAs to trust for https:// (default: AWS_CA_BUNDLE, else the system's)")] = None,
 ) -> None:
     """Open the console for a profile's temporary credentials (through the federation endpoint)."""
-    from .cli_console import console_url
-
     console_url(
         profile=profile, endpoint_url=endpoint, duration=duration, issuer="samlfed", open_browser=True,
         allow_insecure_http=allow_insecure_http, ca_bundle=ca_bundle,
@@ -405,7 +479,7 @@ def console(
 
 def configure(profile: Profile = None) -> None:
     """Write a login profile into ~/.config/samlfed/config.toml, asking for each setting."""
-    current = _profile(profile)
+    current = _profile(profile, may_be_new=True)
     with prompting():
         endpoint = click.prompt("samlfed URL", default=current.endpoint, err=True).rstrip("/")
         metadata = click.prompt("IdP metadata URL", default=current.idp_metadata_url or f"{endpoint}/idp/metadata", err=True)
@@ -414,6 +488,8 @@ def configure(profile: Profile = None) -> None:
         role = click.prompt("Default role ARN (empty: choose each time)", default=current.role or "", show_default=False, err=True) or None
         duration_text = click.prompt("Duration in seconds (empty: 3600)", default=str(current.duration or ""), show_default=False, err=True)
         remember = click.confirm("Keep the password in the OS keyring for unattended refresh?", default=current.remember_password, err=True)
+    if remember:
+        _warn_without_keyring(replace(current, username=username))
     try:
         duration = int(duration_text) if duration_text else None
     except ValueError:
@@ -427,3 +503,13 @@ def configure(profile: Profile = None) -> None:
     except OSError as exc:
         raise _fail(f"cannot write {config_path()}: {exc.strerror or exc}") from None
     _say(f"saved profile {updated.name} in {path}")
+
+
+def _warn_without_keyring(profile: LoginProfile) -> None:
+    """A warning, not a refusal: the profile is right, the keyring may come later (installed, unlocked)."""
+    keyring = _keyring()
+    try:  # a read, as login makes one: what a backend that cannot be used refuses first
+        keyring.get_password(KEYRING_SERVICE, f"{profile.name}:{profile.username or ''}")
+    except keyring.errors.KeyringError as exc:
+        _say(f"samlfed: warning: {_keyring_problem(exc)}: the password cannot be kept, so login will ask for it and "
+             "credential-process cannot refresh by itself until one can be used")

@@ -106,6 +106,11 @@ def _read(path: Path) -> dict[str, Any]:
     return _parse(path, _read_text(path))
 
 
+def profile_names(path: Path | None = None) -> list[str]:
+    """The names of the profiles the file defines (none when there is no file)."""
+    return sorted(_read(path or config_path()).get("profiles", {}))
+
+
 def load_profile(name: str | None, path: Path | None = None) -> LoginProfile:
     """The named profile (or `default`); a missing file or profile gives the defaults, unknown keys are errors."""
     path = path or config_path()

@@ -106,12 +106,15 @@ def grouped(options: list[RoleOption]) -> dict[str, list[RoleOption]]:
     return groups
 
 
+def matching(role_arns: list[str], wanted: str) -> list[str]:
+    """The role ARNs that `wanted` names: the ARN itself, else every role of that name (one per account, perhaps)."""
+    return [arn for arn in role_arns if arn == wanted] or [arn for arn in role_arns if arn.rsplit("/", 1)[-1] == wanted]
+
+
 def pick(options: list[RoleOption], wanted: str) -> RoleOption:
     """The option for a role ARN (exact), or a role name when it is unique."""
-    exact = [o for o in options if o.role_arn == wanted]
-    by_name = [o for o in options if o.role_name == wanted]
-    found = exact or by_name
+    found = matching([o.role_arn for o in options], wanted)
     if len(found) != 1:
         offered = ", ".join(o.role_arn for o in options) or "none"
         raise RolesError(f"the role {wanted} is not {'unique' if found else 'offered'} in this response (offered: {offered})")
-    return found[0]
+    return next(o for o in options if o.role_arn == found[0])
