@@ -10,8 +10,8 @@ change removed some.
 Each operation runs in a process of its own under callgrind with instrumentation off; after a warm-up the
 process switches it on (`callgrind_control`), runs the operation `--requests` times, and switches it off.
 
-* `samlfed` — one AssumeRoleWithSAML through uvicorn's HTTP protocol (httptools) and the real app, in process
-  with no sockets: the server's work per request without the kernel's.
+* `samlfed` — one AssumeRoleWithSAML through uvicorn's HTTP protocol (httptools, with samlfed serve's bound on the
+  request head) and the real app, in process with no sockets: the server's work per request without the kernel's.
 * `fixed reply` — the same request to `http_assume.py`'s fixed-reply Starlette app, answering ~1.9 KB as
   samlfed does: the HTTP ceiling's work.
 * `floor reply` — the same request to `http_assume.py`'s validating floor (`floor_app.py`): the fixed reply plus
@@ -86,8 +86,9 @@ class _Transport:
         pass
 
 
-def over_uvicorn(app: object, body: bytes) -> Callable[[int], None]:
-    """Runs `n` POST / requests through uvicorn's httptools protocol on one connection, each to its answer."""
+def over_uvicorn(app: object, body: bytes, protocol_class: type | None = None) -> Callable[[int], None]:
+    """Runs `n` POST / requests through uvicorn's httptools protocol (or `protocol_class`, one like it) on one
+    connection, each to its answer."""
     from uvicorn.config import Config
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     from uvicorn.server import ServerState
@@ -100,7 +101,7 @@ def over_uvicorn(app: object, body: bytes) -> Callable[[int], None]:
     config = Config(app=app, log_level="warning", access_log=False, http="httptools", lifespan="off")
     config.load()
     state = ServerState()
-    protocol = HttpToolsProtocol(config, state, {}, loop)
+    protocol = (protocol_class or HttpToolsProtocol)(config, state, {}, loop)
     transport = _Transport()
     protocol.connection_made(transport)  # type: ignore[arg-type]
 
@@ -126,13 +127,13 @@ def samlfed_operation() -> Callable[[int], None]:
     from service_world import developer_world
 
     from samlfed.config import Settings
-    from samlfed.server import build_server_app, configure_logging
+    from samlfed.server import BoundedHeadProtocol, build_server_app, configure_logging
 
     configure_logging()  # as `samlfed serve` does: each allowed AssumeRoleWithSAML writes an audit line
     settings = Settings(data_dir=_scratch_directory())
     ctx = developer_world(settings)
     ctx.clock = lambda: NOW + timedelta(seconds=5)  # every request redeems the same assertion in its window
-    return over_uvicorn(build_server_app(settings, ctx), form_body())
+    return over_uvicorn(build_server_app(settings, ctx), form_body(), BoundedHeadProtocol)  # as `samlfed serve` runs it
 
 
 def _reply_file() -> Path:

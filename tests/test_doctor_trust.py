@@ -301,7 +301,7 @@ def test_registered_mode_uses_the_servers_accepted_urls(files: dict[str, Path], 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--metadata", "METADATA"], "leave out --metadata and --cert"),
+        (["--metadata", "METADATA"], "leave out --metadata, --cert and --private-key"),
         (["--role-arn", DEV_ROLE.replace("Developer", "Nobody")], "Nobody"),
         (["--role-arn", DEV_ROLE.replace("Developer", "DEVELOPER")], "there is " + DEV_ROLE),
     ],
@@ -317,3 +317,19 @@ def test_registered_mode_needs_a_provider_that_exists(files: dict[str, Path], re
     assert alone.exit_code == 2 and "need --principal-arn" in alone.output
     missing = CliRunner().invoke(app, [*base, "--principal-arn", PROVIDER_ARN.replace("ExampleIdP", "Nobody")])
     assert missing.exit_code == 2 and "Nobody" in missing.output
+
+
+def test_registered_mode_takes_the_servers_public_url_or_settings_file(files: dict[str, Path], registered_dir: Path, tmp_path: Path) -> None:
+    """Found by a walkthrough: the server's accepted URLs come from its settings, which the data directory does not
+    hold; a server on another port or public URL got another verdict than the doctor's."""
+    own = "https://federation.example.com/saml"
+    files["response"].write_text(response_b64(issue_instant=NOW, recipient=own, destination=own))
+    refused = run_registered(files, registered_dir, "--json")
+    assert refused.exit_code == 1
+    assert any("--public-url, --config" in note for note in json.loads(refused.output)["notes"])
+    assert run_registered(files, registered_dir, "--public-url", "https://federation.example.com").exit_code == 0
+    settings_file = tmp_path / "samlfed.toml"
+    settings_file.write_text('public_url = "https://federation.example.com"\n')
+    assert run_registered(files, registered_dir, "--config", str(settings_file)).exit_code == 0
+    unregistered = CliRunner().invoke(app, ["doctor", str(files["response"]), "--metadata", str(files["metadata"]), "--public-url", "https://x.example"])
+    assert unregistered.exit_code == 2 and "--acs and --audience" in unregistered.output

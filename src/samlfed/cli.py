@@ -59,8 +59,10 @@ def _print_key(key, as_json: bool) -> None:  # type: ignore[no-untyped-def]
 def serve(
     host: Annotated[str | None, typer.Option(help="address to bind (SAMLFED_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="port (SAMLFED_PORT)")] = None,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
+    # Named in the help as the other options name theirs: typer's envvar= would hand the variable over as if it were
+    # the flag, and a bad value would be reported as --data-dir's rather than the variable's.
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data directory (SQLite database and master key) (SAMLFED_DATA_DIR)")] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url", help="e.g. postgresql+psycopg://user@host/db (SAMLFED_DATABASE_URL)")] = None,
     workers: Annotated[int | None, typer.Option(help="worker processes (SAMLFED_WORKERS)")] = None,
     public_url: Annotated[str | None, typer.Option(help="the URL clients use (SAMLFED_PUBLIC_URL)")] = None,
     strict_replay: Annotated[bool | None, typer.Option("--strict-replay", help="each assertion usable once per role (SAMLFED_STRICT_REPLAY)")] = None,
@@ -393,7 +395,7 @@ def keys_list(
         typer.echo(json.dumps({"Keys": rows}))
         return
     if not keys:
-        typer.echo("no keys yet: the first server start (or samlfed keys rotate) creates the ring")
+        typer.echo("no keys yet: the ring is created when the service first issues or checks a session token (or by samlfed keys rotate)")
     for k in keys:
         status = "active" if k.active else f"retirable from {_when(k.retirable_at)}" if k.retirable_at else "not replaced yet"
         typer.echo(f"{k.key_id}  created {_when(k.created_at)}  {status}")

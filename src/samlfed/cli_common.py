@@ -72,10 +72,11 @@ def context_or_exit(settings: Settings) -> ServiceContext:
         raise usage_error(str(exc)) from None
 
 
-def store_context(data_dir: Path | None, database_url: str | None, *, create: bool = False) -> ServiceContext:
-    """The store of these options. Only `create` may make a new one: a mistyped --data-dir must not turn into a
-    fresh, empty store in which keys rotate or accounts are listed as if nothing were wrong."""
-    settings = settings_or_exit(data_dir=data_dir, database_url=database_url)
+def store_context(data_dir: Path | None, database_url: str | None, *, create: bool = False, **more: object) -> ServiceContext:
+    """The store of these options (and `more` settings, e.g. config, public_url). Only `create` may make a new
+    one: a mistyped --data-dir must not turn into a fresh, empty store in which keys rotate or accounts are listed as
+    if nothing were wrong."""
+    settings = settings_or_exit(data_dir=data_dir, database_url=database_url, **more)
     if not create and settings.database_url is None and settings.data_dir is not None and not (settings.data_dir / "samlfed.db").exists():
         raise usage_error(f"no samlfed data in {settings.data_dir}; create it with: samlfed accounts create --data-dir {settings.data_dir}")
     return context_or_exit(settings)

@@ -18,6 +18,7 @@ from .context import ServiceContext
 from .errors import ServiceError
 from .iam import arns
 from .saml import MetadataError, ProviderPolicy, RolePair, ValidationSettings
+from .saml.aws_endpoints import AWS_ACS_URLS
 
 
 def doctor(
@@ -37,6 +38,8 @@ def doctor(
     secure_transport: Annotated[bool | None, typer.Option(help="when a trust policy is checked: whether the client used HTTPS (aws:SecureTransport)")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="check against the provider (and role) registered in this samlfed data directory")] = None,
     database_url: Annotated[str | None, typer.Option("--database-url", help="check against the provider (and role) registered in this samlfed database")] = None,
+    config: Annotated[Path | None, typer.Option(help="with --data-dir/--database-url: the server's TOML settings file (SAMLFED_CONFIG), for its accepted URLs")] = None,
+    public_url: Annotated[str | None, typer.Option(help="with --data-dir/--database-url: the server's public URL (SAMLFED_PUBLIC_URL), for its accepted URLs")] = None,
     allow_legacy_algorithms: Annotated[bool, typer.Option(help="allow RSA-SHA1, SHA-1 digests, inclusive c14n and RSA keys of 1024-2047 bits")] = False,
     allow_response_only_signature: Annotated[bool, typer.Option(help="accept a signed Response around an unsigned Assertion")] = False,
     require_condition_bounds: Annotated[bool, typer.Option(help="refuse assertions whose Conditions lack NotBefore or NotOnOrAfter")] = False,
@@ -60,11 +63,13 @@ def doctor(
             )
         if principal_arn is None:
             raise usage_error("--data-dir and --database-url need --principal-arn: the registered provider to check against")
-        ctx = store_context(data_dir, database_url)
+        ctx = store_context(data_dir, database_url, config=config, public_url=public_url)
         registered, mapping, stored_trust = _registered(ctx, principal_arn, role_arn, tried)
         settings = ctx.settings  # the server's accepted audiences and ACS URLs
         trust_text = explicit_trust if explicit_trust is not None else stored_trust
     else:
+        if config is not None or public_url is not None:
+            raise usage_error("--config and --public-url describe the server of --data-dir/--database-url; without them, use --acs and --audience")
         if (role_arn is None) != (principal_arn is None):
             raise usage_error("--role-arn and --principal-arn go together")
         if explicit_trust is not None and role_arn is None:
@@ -92,7 +97,17 @@ def doctor(
         )
     except doctor_mod.DoctorUsageError as exc:
         raise usage_error(str(exc)) from None
+    if registered is not None and diagnosis.error is not None and diagnosis.error.check_id in _URL_CHECKS:
+        own = ", ".join(sorted(settings.accepted_acs_urls - AWS_ACS_URLS)) or "none"
+        diagnosis.notes.append(
+            f"the server's own accepted URLs, from its settings as the doctor read them: {own}; if the server runs with another "
+            "port, public URL or settings file, give the doctor the same (--public-url, --config, or the SAMLFED_* variables)"
+        )
     _report(diagnosis, as_json)
+
+
+_URL_CHECKS = frozenset({"destination", "subject_confirmation", "audience"})
+"""Checks whose verdict depends on the URLs the server accepts, which its settings decide, not its data directory."""
 
 
 def _check_arns(role_arn: str | None, principal_arn: str | None) -> None:

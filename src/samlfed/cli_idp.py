@@ -16,10 +16,13 @@ import typer
 from .cli_common import ForwardedAllowIps, LogFormat, context_or_exit, settings_or_exit, usage_error
 from .config import Settings
 from .idp.config import IdpConfig
-from .idp.directory import DirectoryError, User, hash_password, read_yaml, user_from_yaml, write_yaml
+from .idp.directory import DirectoryError, User, hash_password, holds_comments, read_yaml, user_from_yaml, write_yaml
 
 idp_cli = typer.Typer(no_args_is_help=True, help="The built-in SAML identity provider (for development, demos and tests).")
-users_cli = typer.Typer(no_args_is_help=True, help="Users of the built-in IdP (stored in IDP_DIR/idp.yaml).")
+users_cli = typer.Typer(
+    no_args_is_help=True,
+    help="Users of the built-in IdP (stored in IDP_DIR/idp.yaml). add, passwd and delete rewrite the file: its comments are not kept.",
+)
 idp_cli.add_typer(users_cli, name="users")
 
 IdpDir = Annotated[Path | None, typer.Option("--idp-dir", help="the IdP's files (default: DATA_DIR/idp)")]
@@ -65,7 +68,10 @@ def _edit_users(idp_dir: Path | None, data_dir: Path | None, change) -> None:  #
             user_from_yaml(str(name), entry)  # refuse to write a file the IdP could not load
     except DirectoryError as exc:
         raise usage_error(str(exc)) from None
+    commented = holds_comments(idp.config_path)
     write_yaml(idp.config_path, data)
+    if commented:  # PyYAML keeps no comments; a round-trip library would be a dependency for a development IdP
+        typer.echo(f"note: {idp.config_path} was rewritten without the comments it held", err=True)
 
 
 def _password(given: str | None) -> str:
@@ -95,7 +101,7 @@ def users_add(
     idp_dir: IdpDir = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Add a user."""
+    """Add a user. Rewrites idp.yaml: its comments and formatting are not kept."""
     attributes: dict[str, list[str]] = {}
     for item in attribute or []:
         name, sep, value = item.partition("=")
@@ -142,7 +148,7 @@ def users_passwd(
     idp_dir: IdpDir = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Set a user's password."""
+    """Set a user's password. Rewrites idp.yaml: its comments and formatting are not kept."""
     try:
         new_hash = hash_password(_password(password))
     except DirectoryError as exc:
@@ -159,7 +165,7 @@ def users_passwd(
 
 @users_cli.command("delete")
 def users_delete(username: Annotated[str, typer.Argument()], idp_dir: IdpDir = None, data_dir: DataDir = None) -> None:
-    """Delete a user."""
+    """Delete a user. Rewrites idp.yaml: its comments and formatting are not kept."""
 
     def delete(users: dict) -> None:
         if users.pop(username, None) is None:

@@ -4,6 +4,7 @@ role data `samlfed login` receives from the server or the browser."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -15,13 +16,34 @@ def parse_json(text: str | bytes) -> Any:
     plain ValueError (not a JSONDecodeError) for an integer of more than 4,300 digits.
 
     A lone surrogate ("\\ud800", or its UTF-8-like bytes, which json decodes with surrogatepass) is refused: it is
-    not Unicode text, and every later `.encode()` of it (a log line, a response, a comparison) would fail."""
+    not Unicode text, and every later `.encode()` of it (a log line, a response, a comparison) would fail. So are
+    what Python's json takes but JSON is not: NaN, Infinity and numbers beyond a float (1e999); and a key repeated
+    in one object, which parsers read differently (the first wins, or the last: `"Effect": "Deny", "Effect":
+    "Allow"` must not mean Allow here and Deny to a policy linter)."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=_object, parse_constant=_not_json, parse_float=_finite)
     except RecursionError:
         raise ValueError("the JSON is nested too deeply") from None
     if _has_surrogate(value):
         raise ValueError("the JSON holds a lone surrogate (\\ud800-\\udfff)")
+    return value
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise ValueError("the JSON repeats a key in one object")
+    return value
+
+
+def _not_json(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is beyond what JSON numbers hold here")
     return value
 
 

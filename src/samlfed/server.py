@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import logging
@@ -11,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httptools
 from starlette.routing import BaseRoute, Mount
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -25,6 +27,7 @@ from .metrics import MetricsApp
 from .saml import ValidationSettings
 from .store import SqlStore, StoreUnavailable
 from .store.opening import open_store
+from .timestamps import aws_timestamp
 
 
 def prepare_data_dir(path: Path) -> None:
@@ -131,7 +134,28 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str)
+        return json.dumps(entry, default=_json_value)
+
+
+def _json_value(value: object) -> str:
+    """A field json cannot write itself: an instant as AWS writes one (2026-12-01T17:06:40Z), anything else as text."""
+    return aws_timestamp(value) if isinstance(value, datetime) else str(value)
+
+
+class ShutdownCancelFilter(logging.Filter):
+    """For uvicorn's log: a request still running when the shutdown grace period ends is cancelled, and uvicorn
+    logged that as two ERRORs, one with a CancelledError traceback, which log alerting reads as a crash. Each such
+    request becomes one WARNING line instead. uvicorn cancels request tasks only then, so every other error keeps
+    its level and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Cancel %s running task(s), timeout graceful shutdown exceeded":
+            return False  # each cancelled request says so below
+        if record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError) and str(record.msg).startswith("Exception in ASGI application"):
+            record.msg, record.args = "Request cancelled by shutdown: unfinished %d s after the signal.", (SHUTDOWN_GRACE_SECONDS,)
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+            record.exc_info = record.exc_text = None
+        return True
 
 
 def configure_logging(log_format: str = "text") -> None:
@@ -144,6 +168,9 @@ def configure_logging(log_format: str = "text") -> None:
         handler.setFormatter(JsonFormatter() if log_format == "json" else _LineFormatter())
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    uvicorn_errors = logging.getLogger("uvicorn.error")  # uvicorn's logging configuration keeps a logger's filters
+    if not any(isinstance(f, ShutdownCancelFilter) for f in uvicorn_errors.filters):
+        uvicorn_errors.addFilter(ShutdownCancelFilter())
     if log_format == "json":
         fallback = logging.StreamHandler()
         fallback.setLevel(logging.WARNING)  # as logging's own last resort
@@ -198,27 +225,75 @@ SHUTDOWN_GRACE_SECONDS = 10
 client that stops sending halfway through a body kept the process from ending."""
 
 
+class _HeadTooLong(Exception):
+    """Raised in a parser callback to stop parsing a head over the bound."""
+
+
+class _BoundedParser(httptools.HttpRequestParser):
+    """httptools' parser, letting _HeadTooLong through: uvicorn answers every parser error with a 400 and a warning
+    that the request was invalid."""
+
+    def feed_data(self, data: bytes) -> None:
+        try:
+            super().feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, _HeadTooLong):  # httptools chains the callback's exception this way
+                raise exc.__context__ from None
+            raise
+
+
 class BoundedHeadProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a bound on the request head. httptools sets none: one client sending an
-    endless header grew the worker by every byte it sent. A longer head gets 431 and the connection closes."""
+    endless header grew the worker by every byte it sent. A longer head gets 431 and the connection closes.
+
+    The head is measured as the parser reports it, request line and header fields written out as `METHOD URL
+    HTTP/1.1`, `Name: value` and CRLFs (the bytes sent, in the usual formatting, however the head is split across
+    reads), and as the reads that held nothing but head, which bounds a header still arriving to one read past the
+    limit. Counting whole reads alone missed the read that completed the head: a 263 KB head in two reads passed."""
 
     _in_head = False
     _head_bytes = 0
+    _head_reads = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parser = _BoundedParser(self)
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)  # as uvicorn sets its own parser
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self._in_head and not self.transport.is_closing():
-            self._head_bytes += len(data)  # at most one chunk too many: the end of a pipelined request's body
-            if self._head_bytes > MAX_REQUEST_HEAD_BYTES:
+        whole = self._in_head  # the message began in an earlier read: if the head does not end here, all of it is head
+        try:
+            super().data_received(data)
+        except _HeadTooLong:
+            self._refuse_head()
+            return
+        if whole and self._in_head and not self.transport.is_closing():
+            self._head_reads += len(data)
+            if self._head_reads > MAX_REQUEST_HEAD_BYTES:
                 self._refuse_head()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._in_head, self._head_bytes = True, 0
+        self._in_head, self._head_bytes, self._head_reads = True, 0, 0
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        self._count_head(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        super().on_header(name, value)
+        if self._in_head:  # not a chunked body's trailer
+            self._count_head(len(name) + len(value) + 4)  # ": " and CRLF
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._count_head(len(self.parser.get_method()) + len(b"  HTTP/1.1\r\n\r\n"))  # before the request starts
         super().on_headers_complete()
+
+    def _count_head(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > MAX_REQUEST_HEAD_BYTES:
+            raise _HeadTooLong
 
     def _refuse_head(self) -> None:
         self.logger.warning("Request head over %d bytes refused.", MAX_REQUEST_HEAD_BYTES)

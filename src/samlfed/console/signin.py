@@ -15,6 +15,7 @@ from datetime import datetime
 from ..context import ServiceContext
 from ..errors import ServiceError
 from ..saml import MAX_INPUT_CHARS, SamlValidationError, VerifiedAssertion, validate
+from ..saml import constants as c
 from ..saml.aws_claims import named_role_pairs
 from ..saml.checks import CHECKS
 from ..saml.xmlparse import XmlRejected, parse_xml
@@ -102,15 +103,28 @@ def candidate_providers(saml_response: str) -> list[str]:
     except XmlRejected:
         raise SignInRefused(INVALID_RESPONSE, check=CHECKS["xml.parse"].title) from None
     providers = list(dict.fromkeys(pair.provider_arn for pair in named_role_pairs(root)))
+    if not providers and root.find(c.ENCRYPTED_ASSERTION) is not None:
+        raise SignInRefused(INVALID_RESPONSE, check=CHECKS["shape.assertion"].title, hint=_ENCRYPTED_HINT)
     if not providers:
         raise SignInRefused(INVALID_RESPONSE, check=CHECKS["aws.role"].title, hint=_ROLE_HINT)
     return providers
 
 
+_ENCRYPTED_HINT = (
+    "The assertion is encrypted, so its roles cannot name the provider that decrypts it: as on AWS, the IdP must post "
+    "it to that provider's own ACS URL, /saml/acs/{SAMLProviderUUID}."
+)
 _ROLE_HINT = (
     "The IdP must send the attribute https://aws.amazon.com/SAML/Attributes/Role with one "
     "'role ARN,saml-provider ARN' pair per value."
 )
+
+
+def _provider_named(ctx: ServiceContext, uuid: str) -> list[str]:
+    try:
+        return [ctx.store.provider_arn_of(uuid)]
+    except NotFound:
+        raise SignInRefused("Specified provider doesn't exist.", hint=f"No SAML provider has the UUID {uuid!r}.") from None
 
 
 def make_offer(
@@ -126,7 +140,9 @@ def make_offer(
     """
     verified_by: list[tuple[SamlProvider, VerifiedAssertion]] = []
     first_failure: SignInRefused | None = None
-    candidates = candidate_providers(saml_response)
+    # The provider's own ACS URL names it (and an encrypted assertion hides the roles that would); /saml asks each
+    # provider the roles name.
+    candidates = _provider_named(ctx, only_provider_uuid) if only_provider_uuid is not None else candidate_providers(saml_response)
     for arn in candidates[:MAX_PROVIDERS]:
         try:
             provider = ctx.reads.provider(arn)
@@ -144,7 +160,7 @@ def make_offer(
                 extra={
                     "action": "ConsoleSignIn", "outcome": "rejected", "provider": arn, "check": error.check_id, "reason": error.message,
                     "issuer": None, "assertion_id": None, "key_thumbprint": None, "subject": None, "role": None,
-                    "session_name": None, "session_seconds": None,
+                    "session_name": None, "session_seconds": None, "issue_instant": None, "authn_instant": None,
                 },
             )
             first_failure = first_failure or SignInRefused(error.aws.message, check=CHECKS[error.check_id].title, hint=error.hint)
@@ -172,6 +188,7 @@ def make_offer(
                         "issuer": provider_verified.response.issuer, "assertion_id": provider_verified.response.assertion_id,
                         "key_thumbprint": provider_verified.response.key_thumbprint, "subject": provider_verified.response.name_id,
                         "session_name": provider_verified.claims.role_session_name, "session_seconds": None,
+                        **sign_in_instants(provider_verified.response),
                     },
                 )
                 continue

@@ -1,12 +1,14 @@
 """`samlfed demo`: the whole federation on one machine, seeded with two accounts, three roles and three users.
 
 Seeding is idempotent: accounts, providers, roles and policies are created when missing and brought up to date
-otherwise; the demo users get fresh passwords on every start (printed, since only their hashes are stored).
+otherwise; the demo users get fresh passwords on every start (printed, since only their hashes are stored), while
+admin keeps the TOTP secret its directory already holds, so an authenticator app set up once keeps working.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,15 +141,24 @@ def _ensure_provider(ctx: ServiceContext, account_id: str, metadata: str) -> Non
         iam.update_saml_provider(ctx, account_id, arn, metadata)
 
 
+def _kept_totp_secret(existing: dict, username: str) -> str | None:
+    """The TOTP secret an earlier start gave `username` in this IdP file, when it is one the demo makes."""
+    users = existing.get("users")
+    entry = users.get(username) if isinstance(users, dict) else None
+    secret = entry.get("totp_secret") if isinstance(entry, dict) else None
+    return secret if isinstance(secret, str) and re.fullmatch(r"[A-Z2-7]{32}", secret) else None
+
+
 def seed(ctx: ServiceContext, idp: IdentityProvider, base_url: str, data_dir: Path) -> DemoSeed:
-    # The IdP: its application and users (fresh passwords every start).
+    # The IdP: its application and users (fresh passwords every start, the TOTP secret kept).
+    existing = read_yaml(idp.config_path)
     config = idp_configuration(base_url, {})
     # The console signs its AuthnRequests (SP-initiated sign-in): the IdP checks them with the published key.
     config["service_providers"][SP_KEY]["request_certificate"] = service_provider_key(ctx).cert_pem().decode()
     users = [
         DemoUser("alice", secrets.token_urlsafe(9)),
         DemoUser("bob", secrets.token_urlsafe(9)),
-        DemoUser("admin", secrets.token_urlsafe(9), pyotp.random_base32()),
+        DemoUser("admin", secrets.token_urlsafe(9), _kept_totp_secret(existing, "admin") or pyotp.random_base32()),
     ]
     profiles = {
         "alice": {"display_name": "Alice Doe", "email": "alice@acme.example", "department": "Engineering", "groups": ["AWS-111111111111-Developer", "AWS-222222222222-ReadOnly"]},
@@ -159,7 +170,6 @@ def seed(ctx: ServiceContext, idp: IdentityProvider, base_url: str, data_dir: Pa
         if user.totp_secret:
             entry["totp_secret"] = user.totp_secret
         config["users"][user.username] = entry
-    existing = read_yaml(idp.config_path)
     config["idp"] = existing.get("idp") or {}
     write_yaml(idp.config_path, config)
 

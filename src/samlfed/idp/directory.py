@@ -198,6 +198,18 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def holds_comments(path: Path) -> bool:
+    """Whether the YAML file has a comment: a `#` outside every scalar. `write_yaml` does not keep them."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if "#" not in text:
+        return False
+    try:
+        scalars = [(t.start_mark.index, t.end_mark.index) for t in yaml.scan(text) if isinstance(t, yaml.ScalarToken)]
+    except yaml.YAMLError:
+        return True  # read_yaml refuses such a file before anything rewrites it
+    return any(not any(start <= at < end for start, end in scalars) for at, char in enumerate(text) if char == "#")
+
+
 def write_yaml(path: Path, data: dict[str, Any]) -> None:
     """Write atomically with owner-only permissions: the file holds password hashes and TOTP secrets."""
     write_private(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode("utf-8"), parent_mode=0o777)

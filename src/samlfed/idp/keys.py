@@ -5,6 +5,10 @@ over signing after a grace period and publishes a fresh next key at once. A prov
 metadata at any time before the rotation already trusts the key that signs after it; a provider that registered
 during the grace period trusts the key after that too. Keys past their signing period leave the metadata.
 
+A later rotation supersedes earlier ones: the key in force is the newest key (keys.json lists them oldest first)
+whose start has come. `--grace 24h` then `--grace 1h` signs with the second key after an hour, and the first one
+never signs, even when its start comes later: signing never moves back to an older key.
+
 Files: `<dir>/keys.json` (which key signs from when) and one PEM key (0600) and certificate per key id.
 """
 
@@ -65,21 +69,28 @@ class KeyStore:
         self._stamp = stamp
 
     def signing_entry(self, now: datetime) -> KeyEntry:
+        """The newest key whose start has come: a rotation supersedes every key scheduled before it."""
         self._reload()
-        scheduled = [e for e in self._entries if e.signs_from is not None]
-        started = [e for e in scheduled if e.signs_from is not None and e.signs_from <= now]
-        if not started:  # a clock before the first key's start (skew, or a pinned test clock): the first key
-            return min(scheduled, key=lambda e: e.signs_from or now)
-        return max(started, key=lambda e: e.signs_from or now)
+        return self._entries[self._in_force(now)]
+
+    def _in_force(self, now: datetime) -> int:
+        """The index of the signing key in the list, which is oldest first (rotations append and keep the order)."""
+        started = [i for i, e in enumerate(self._entries) if e.signs_from is not None and e.signs_from <= now]
+        if started:
+            return started[-1]
+        # A clock before the first key's start (skew, or a pinned test clock): the key that starts first.
+        scheduled = [i for i, e in enumerate(self._entries) if e.signs_from is not None]
+        return min(scheduled, key=lambda i: self._entries[i].signs_from or now)
 
     def signer(self, now: datetime) -> IdpSigner:
         return self._signers[self.signing_entry(now).kid]
 
     def published(self, now: datetime) -> list[x509.Certificate]:
-        """The signing key's certificate first, then every key scheduled or waiting to sign later."""
-        current = self.signing_entry(now)
-        later = [e for e in self._entries if e.signs_from is None or e.signs_from > now]
-        return [self._signers[e.kid].certificate for e in [current, *later]]
+        """The signing key's certificate first, then every newer key (scheduled or waiting): any of them may sign
+        later, with or without another rotation. Older keys never sign again: a newer one has started."""
+        self._reload()
+        index = self._in_force(now)
+        return [self._signers[e.kid].certificate for e in self._entries[index:]]
 
     def entries(self) -> list[KeyEntry]:
         self._reload()
@@ -96,9 +107,8 @@ class KeyStore:
     def rotate(self, now: datetime, grace: timedelta) -> KeyEntry:
         """Schedule the waiting next key to sign from now + grace, publish a new next key; returns the scheduled key."""
         self._reload()
-        current = self.signing_entry(now)
-        # Keys before the current one are retired: forget them.
-        keep = [e for e in self._entries if e.signs_from is None or e.signs_from >= (current.signs_from or now)]
+        # Keys older than the current one never sign again: forget them.
+        keep = self._entries[self._in_force(now):]
         waiting = [e for e in keep if e.signs_from is None]
         if not waiting:  # cannot happen with files we wrote; recover by making one
             waiting = [KeyEntry(self._new_key(now), now, None)]

@@ -338,6 +338,14 @@ class SqlStore:
                 raise NotFound(arn)
             return self._provider(db, row, with_tags=with_tags)
 
+    def provider_arn_of(self, uuid: str) -> str:
+        """The ARN of the provider with this SAMLProviderUUID (unique); NotFound when there is none."""
+        with self._tx() as db:
+            arn = db.execute(select(t.saml_providers.c.arn).where(t.saml_providers.c.uuid == uuid)).scalar_one_or_none()
+        if arn is None:
+            raise NotFound(uuid)
+        return arn
+
     def list_providers(self, account_id: str) -> list[SamlProvider]:
         with self._tx() as db:
             rows = db.execute(select(t.saml_providers).where(t.saml_providers.c.account_id == account_id).order_by(t.saml_providers.c.arn)).all()

@@ -10,7 +10,7 @@ import logging
 import math
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 
@@ -27,7 +27,6 @@ from ..policy.explain import explain, refusal
 from ..saml import ProviderPolicy, ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, VerifiedResponse, validate
 from ..saml.metadata import parse_metadata
 from ..store import NotFound, Role, SamlProvider, provider_key_context
-from ..timestamps import aws_timestamp
 from .credentials import SessionClaims, TemporaryCredentials, issue
 from .parameters import check_session_policy_plaintext, parameter_violations
 from .role_use import DEFAULT_REGION
@@ -114,11 +113,11 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
     return AssumedRole(credentials, verified, role, provider, packed_size)
 
 
-def sign_in_instants(response: VerifiedResponse) -> dict[str, str | None]:
+def sign_in_instants(response: VerifiedResponse) -> dict[str, datetime | None]:
     """When the assertion was issued and the user authenticated, for the decision log (validation bar step 13):
-    what tells a replayed assertion from a fresh sign-in afterwards."""
-    authn = response.authn_instant
-    return {"issue_instant": aws_timestamp(response.issue_instant), "authn_instant": aws_timestamp(authn) if authn else None}
+    what tells a replayed assertion from a fresh sign-in afterwards. Instants, which the JSON log writes as AWS
+    does; the text line leaves them out, and formats nothing."""
+    return {"issue_instant": response.issue_instant, "authn_instant": response.authn_instant}
 
 
 @dataclass(slots=True)
@@ -177,45 +176,48 @@ def mint(
     return credentials
 
 
-@dataclass(frozen=True)
-class _SealedKeys:
-    """A provider's private keys as a cache key: equal when the provider and its key IDs are (a KeyId is a digest of
-    its key, so the same IDs are the same keys); the sealed values and the master key ride along uncompared."""
-
-    provider_uuid: str
-    key_ids: tuple[str, ...]
-    sealed: tuple[bytes, ...] = field(compare=False, repr=False)
-    master: MasterKey = field(compare=False, repr=False)
-
-    def open(self) -> tuple[rsa.RSAPrivateKey, ...]:
-        keys = []
-        for key_id, sealed in zip(self.key_ids, self.sealed, strict=True):
-            key = serialization.load_pem_private_key(self.master.unseal(sealed, context=provider_key_context(self.provider_uuid, key_id)), password=None)
-            if not isinstance(key, rsa.RSAPrivateKey):  # IAM accepts RSA keys only
-                raise ValueError(f"private key {key_id} is not an RSA key")
-            keys.append(key)
-        return tuple(keys)
-
-
 @lru_cache(maxsize=256)
-def _provider_trust(document: str, arn: str, uuid: str, policy: ProviderPolicy, keys: _SealedKeys, required: bool) -> ProviderTrust:
-    """Keys are parsed once per metadata document, and private keys unsealed once per set of key IDs, not once per
-    request (a provider update changes the document or the IDs, so a new entry is made)."""
-    trust = parse_metadata(document).trust(policy=policy, provider_arn=arn, provider_uuid=uuid)
-    return replace(trust, decryption_keys=keys.open(), encryption_required=required)
+def _provider_trust(document: str, arn: str, uuid: str, policy: ProviderPolicy) -> ProviderTrust:
+    """Keys are parsed once per metadata document, not once per request (a provider update changes the key)."""
+    return parse_metadata(document).trust(policy=policy, provider_arn=arn, provider_uuid=uuid)
+
+
+_DECRYPTING: dict[tuple[object, ...], ProviderTrust] = {}
+"""A provider's trust with its private keys opened, by what makes the trust plus its key IDs and mode: unsealed once
+per set of key IDs, not once per request (a KeyId is a digest of its key, so the same IDs are the same keys)."""
+_MAX_DECRYPTING = 256
 
 
 def provider_trust(provider: SamlProvider, master: MasterKey) -> ProviderTrust:
     """What the provider's responses are validated against: its metadata's keys and entity ID, its opt-ins, the
-    private keys that decrypt its encrypted assertions and whether plaintext ones are refused (mode Required).
+    private keys that decrypt its encrypted assertions (opened with `master`) and whether plaintext ones are refused
+    (mode Required).
 
     A removed key is gone from the provider as soon as the copy sign-ins read is (store/read_cache.py: at once on
-    this node, within `identity_cache_seconds` on others), and the trust is looked up by the key IDs it holds.
-    `master` (the master key) opens the private keys."""
-    keys = provider.private_keys
-    sealed = _SealedKeys(provider.uuid, tuple(k.key_id for k in keys), tuple(k.sealed_pem for k in keys), master)
+    this node, within `identity_cache_seconds` on others), and the trust is looked up by the key IDs it holds."""
+    made_of = (provider.metadata_document, provider.arn, provider.uuid, provider_policy(provider))
+    trust = _provider_trust(*made_of)
     required = provider.assertion_encryption_mode == "Required"
-    return _provider_trust(provider.metadata_document, provider.arn, provider.uuid, provider_policy(provider), sealed, required)
+    if not provider.private_keys and not required:  # the usual provider: nothing to open, nothing more to look up
+        return trust
+    key = (*made_of, tuple(k.key_id for k in provider.private_keys), required)
+    found = _DECRYPTING.get(key)
+    if found is None:
+        if len(_DECRYPTING) >= _MAX_DECRYPTING:
+            _DECRYPTING.clear()
+        found = _DECRYPTING[key] = replace(trust, decryption_keys=_open_keys(provider, master), encryption_required=required)
+    return found
+
+
+def _open_keys(provider: SamlProvider, master: MasterKey) -> tuple[rsa.RSAPrivateKey, ...]:
+    keys = []
+    for stored in provider.private_keys:
+        pem = master.unseal(stored.sealed_pem, context=provider_key_context(provider.uuid, stored.key_id))
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):  # IAM accepts RSA keys only
+            raise ValueError(f"private key {stored.key_id} is not an RSA key")
+        keys.append(key)
+    return tuple(keys)
 
 
 def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider: SamlProvider, now: datetime) -> VerifiedAssertion:

@@ -1,0 +1,32 @@
+"""Walkthrough fixes of the command line: `keys list` tells when the ring is created, `serve --help` names the
+variables of --data-dir and --database-url."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from samlfed.cli import app
+from samlfed.config import Settings
+from samlfed.server import build_context
+from samlfed.sts.credentials import InvalidSessionToken
+
+runner = CliRunner()
+
+
+def test_keys_list_says_truly_when_the_ring_is_created(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["accounts", "create", "--data-dir", str(tmp_path)]).exit_code == 0
+    ctx = build_context(Settings(data_dir=tmp_path))  # what a started node has: no ring yet
+    empty = runner.invoke(app, ["keys", "list", "--data-dir", str(tmp_path)])
+    assert empty.output == "no keys yet: the ring is created when the service first issues or checks a session token (or by samlfed keys rotate)\n"
+    with pytest.raises(InvalidSessionToken):
+        ctx.open_session("ASIAAAAAAAAAAAAAAAAA", "not a token")
+    created = runner.invoke(app, ["keys", "list", "--data-dir", str(tmp_path)])
+    assert created.exit_code == 0 and created.output.count(" active\n") == 1, created.output
+
+
+def test_serve_help_names_the_data_dir_and_database_url_variables() -> None:
+    shown = runner.invoke(app, ["serve", "--help"]).output
+    assert "(SAMLFED_DATA_DIR)" in shown and "(SAMLFED_DATABASE_URL)" in shown
