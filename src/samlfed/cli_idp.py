@@ -216,6 +216,50 @@ def assertion(
         raise usage_error(str(exc)) from None
 
 
+ENCRYPTION_KEY_FILE = "encryption-key.pem"
+ENCRYPTION_CERT_FILE = "encryption-cert.pem"
+
+
+@idp_cli.command("encryption-keypair")
+def encryption_keypair(
+    out_dir: Annotated[Path, typer.Argument(help="where to write encryption-key.pem (0600) and encryption-cert.pem")],
+    sp: Annotated[str, typer.Option("--sp", help="the service provider key in idp.yaml the next steps name")] = "aws",
+    key_size: Annotated[int, typer.Option("--key-size", help="RSA key size in bits: 2048, 3072 or 4096")] = 2048,
+    days: Annotated[int, typer.Option("--days", help="days the self-signed certificate is valid")] = 365,
+    force: Annotated[bool, typer.Option("--force", help="replace key and certificate files that exist")] = False,
+) -> None:
+    """Make an RSA key pair for encrypted assertions: the certificate goes into the SP's entry in idp.yaml
+    (encryption_certificate), the private key to the samlfed provider (providers private-keys add)."""
+    from .files import write_private
+    from .saml.signing import IdpSigner
+
+    if key_size not in (2048, 3072, 4096):
+        raise usage_error("--key-size must be 2048, 3072 or 4096")
+    if not 1 <= days <= 3650:
+        raise usage_error("--days must be 1-3650")
+    key_path, cert_path = out_dir / ENCRYPTION_KEY_FILE, out_dir / ENCRYPTION_CERT_FILE
+    existing = [str(path) for path in (key_path, cert_path) if path.exists() or path.is_symlink()]
+    if existing and not force:
+        raise usage_error(f"{' and '.join(existing)} exist; pass --force to replace them (providers holding the old key keep it)")
+    now = datetime.now(UTC)
+    pair = IdpSigner.generate(f"samlfed SP encryption ({sp})", key_size=key_size, not_after=now + timedelta(days=days))
+    try:
+        write_private(key_path, pair.key_pem())
+        cert_path.unlink(missing_ok=True)
+        cert_path.write_bytes(pair.cert_pem())  # public: it goes to the IdP's administrator
+    except OSError as exc:
+        raise usage_error(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    typer.echo(f"wrote {key_path} (private key, 0600) and {cert_path}\n")
+    typer.echo(f"1. In idp.yaml, give service provider {sp!r} the certificate (the IdP encrypts to it):\n")
+    typer.echo(f"     {sp}:\n       encryption_certificate: |")
+    typer.echo("".join(f"         {line}\n" for line in pair.cert_pem().decode().splitlines()), nl=False)
+    typer.echo("\n   and put {public_url}/saml/acs/{SAMLProviderUUID} first in its acs_urls (for console sign-in;")
+    typer.echo("   `aws iam get-saml-provider` shows the SAMLProviderUUID).\n")
+    typer.echo("2. Upload the private key to the samlfed provider, which decrypts with it (`samlfed doctor --private-key` reads the file):\n")
+    typer.echo(f"     samlfed providers private-keys add arn:aws:iam::ACCOUNT:saml-provider/NAME {key_path}")
+    typer.echo(f"     aws iam update-saml-provider --saml-provider-arn ARN --add-private-key file://{key_path}")
+
+
 @idp_cli.command("serve")
 def idp_serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",

@@ -19,16 +19,25 @@
           transitive_tag_keys: [department]
           source_identity: username
           attributes: {email: email}
+        encryption_certificate: |          # optional: encrypt the assertions issued to this SP
+          -----BEGIN CERTIFICATE-----
+          ...
+        encryption: {data_algorithm: aes256-gcm, key_transport: rsa-oaep-mgf1p, detached_key: false}
     users:
       alice: {password_hash: ..., email: alice@example.com, groups: [...]}
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .directory import Directory, DirectoryError, load_users, read_yaml
 from .presets import Preset, preset
@@ -68,6 +77,27 @@ class ClaimRules:
     """Further assertion attribute name -> user attribute."""
 
 
+DATA_ALGORITHMS = ("aes256-gcm", "aes128-gcm", "aes256-cbc", "aes128-cbc")
+KEY_TRANSPORTS = ("rsa-oaep-mgf1p", "rsa-oaep")
+ENCRYPTION_OPTIONS = ("data_algorithm", "key_transport", "detached_key")
+MIN_ENCRYPTION_KEY_BITS = 2048
+
+
+@dataclass(frozen=True)
+class AssertionEncryption:
+    """How the assertions issued to a service provider are encrypted (`encryption_certificate`, `encryption`)."""
+
+    certificate: x509.Certificate
+    data_algorithm: str = DATA_ALGORITHMS[0]
+    key_transport: str = KEY_TRANSPORTS[0]
+    detached_key: bool = False
+    """False: the EncryptedKey inside EncryptedData's KeyInfo (AD FS); True: beside it, named by a RetrievalMethod (Okta)."""
+
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments of `samlfed.saml.signing.encrypt_assertion_in`."""
+        return {"data_algorithm": self.data_algorithm, "key_transport": self.key_transport, "detached_key": self.detached_key}
+
+
 @dataclass(frozen=True)
 class ServiceProvider:
     key: str
@@ -79,6 +109,8 @@ class ServiceProvider:
     request_certificate: str | None = None
     """PEM certificate of the SP's request-signing key; when set, signed AuthnRequests are verified with it."""
     require_signed_requests: bool = False
+    encryption: AssertionEncryption | None = None
+    """When set, every Assertion issued to this SP is signed, then encrypted to its certificate."""
 
 
 @dataclass
@@ -123,6 +155,60 @@ def _claims(key: str, data: Any) -> ClaimRules:
     )
 
 
+_PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.DOTALL)
+
+
+def _encryption_certificate(key: str, text: Any) -> x509.Certificate:
+    """The SP's encryption certificate: PEM as pasted (or its base64 body alone, as metadata shows it), one RSA
+    certificate of at least 2048 bits."""
+    where = f"encryption_certificate of service provider {key!r}"
+    if not isinstance(text, str) or not text.strip():
+        raise DirectoryError(f"{where} must be the PEM text of a certificate (-----BEGIN CERTIFICATE----- ...)")
+    if "PRIVATE KEY-----" in text:  # the IdP needs only the certificate; the key belongs to the SP (samlfed)
+        raise DirectoryError(f"{where} holds a private key: give the IdP only the certificate, and upload the key to the SP")
+    bodies = _PEM_CERTIFICATE.findall(text)
+    if len(bodies) > 1:
+        raise DirectoryError(f"{where} holds {len(bodies)} certificates; give only the SP's encryption certificate")
+    body = bodies[0] if bodies else text
+    if "-----" in body:
+        raise DirectoryError(f"{where} is not a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)")
+    try:
+        certificate = x509.load_der_x509_certificate(base64.b64decode("".join(body.split()), validate=True))
+    except (binascii.Error, ValueError):
+        raise DirectoryError(f"{where} is not a readable X.509 certificate (paste the whole PEM block)") from None
+    public_key = certificate.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise DirectoryError(f"{where} must hold an RSA key (assertions are encrypted with RSA-OAEP)")
+    if public_key.key_size < MIN_ENCRYPTION_KEY_BITS:
+        raise DirectoryError(f"{where} holds a {public_key.key_size}-bit RSA key; at least {MIN_ENCRYPTION_KEY_BITS} bits are needed")
+    return certificate
+
+
+def _encryption(key: str, data: dict[str, Any]) -> AssertionEncryption | None:
+    options = data.get("encryption")
+    if data.get("encryption_certificate") is None:
+        if options is not None:
+            raise DirectoryError(f"service provider {key!r} has `encryption` options but no encryption_certificate to encrypt to")
+        return None
+    certificate = _encryption_certificate(key, data["encryption_certificate"])
+    options = {} if options is None else options
+    if not isinstance(options, dict):
+        raise DirectoryError(f"encryption of service provider {key!r} must be a mapping ({', '.join(ENCRYPTION_OPTIONS)})")
+    unknown = sorted(str(name) for name in options if name not in ENCRYPTION_OPTIONS)
+    if unknown:
+        raise DirectoryError(f"encryption of service provider {key!r} has unknown option(s) {', '.join(unknown)}; known: {', '.join(ENCRYPTION_OPTIONS)}")
+    data_algorithm = options.get("data_algorithm", DATA_ALGORITHMS[0])
+    if data_algorithm not in DATA_ALGORITHMS:
+        raise DirectoryError(f"encryption.data_algorithm {data_algorithm!r} of service provider {key!r} is unknown; choose one of {', '.join(DATA_ALGORITHMS)}")
+    key_transport = options.get("key_transport", KEY_TRANSPORTS[0])
+    if key_transport not in KEY_TRANSPORTS:
+        raise DirectoryError(f"encryption.key_transport {key_transport!r} of service provider {key!r} is unknown; choose one of {', '.join(KEY_TRANSPORTS)}")
+    detached_key = options.get("detached_key", False)
+    if not isinstance(detached_key, bool):
+        raise DirectoryError(f"encryption.detached_key of service provider {key!r} must be true or false")
+    return AssertionEncryption(certificate, data_algorithm, key_transport, detached_key)
+
+
 def _service_provider(key: str, data: Any) -> ServiceProvider:
     if not isinstance(data, dict) or not data.get("entity_id") or not data.get("acs_urls"):
         raise DirectoryError(f"service provider {key!r} needs an entity_id and acs_urls")
@@ -142,6 +228,7 @@ def _service_provider(key: str, data: Any) -> ServiceProvider:
         claims=_claims(key, data.get("claims")),
         request_certificate=data.get("request_certificate"),
         require_signed_requests=bool(data.get("require_signed_requests", False)),
+        encryption=_encryption(key, data),
     )
 
 

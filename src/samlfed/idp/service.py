@@ -61,12 +61,17 @@ class IdentityProvider:
         )
 
     def issue_xml(self, user: User, sp: ServiceProvider, acs_url: str, *, in_response_to: str | None = None, now: datetime | None = None) -> bytes:
-        """A signed Response for `user` to `sp` at one of its registered ACS URLs."""
+        """A signed Response for `user` to `sp` at one of its registered ACS URLs; its Assertion encrypted when the SP
+        has an `encryption_certificate`. Every way the IdP answers (portal, /sso, ECP, `idp assertion`) comes here."""
         if acs_url not in sp.acs_urls:
             raise ValueError(f"{acs_url} is not a registered ACS URL of {sp.display_name}")
         moment = now or datetime.now(UTC)
         spec = assertion_spec(user, sp, issuer=self.entity_id, acs_url=acs_url, now=moment, in_response_to=in_response_to)
-        return sign_response(spec, self.keys.signer(moment), sign=sp.preset.sign)
+        encryption = sp.encryption  # signed, then encrypted, then the Response signed over it, as IdPs do
+        return sign_response(
+            spec, self.keys.signer(moment), sign=sp.preset.sign,
+            encrypt_for=encryption.certificate if encryption else None, encryption=encryption.options() if encryption else None,
+        )
 
     def issue(self, user: User, sp: ServiceProvider, acs_url: str, *, in_response_to: str | None = None, now: datetime | None = None) -> str:
         """`issue_xml`, base64-encoded as the HTTP-POST binding's SAMLResponse field."""

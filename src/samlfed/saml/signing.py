@@ -336,12 +336,14 @@ def sign_response(
     signature_algorithm: str = c.ALG_RSA_SHA256,
     digest_algorithm: str = c.ALG_SHA256,
     encrypt_for: x509.Certificate | rsa.RSAPublicKey | None = None,
+    encryption: Mapping[str, Any] | None = None,
 ) -> bytes:
     """A signed Response as UTF-8 XML with a declaration.
 
     With "both" the Assertion is signed first, so the Response signature also covers the Assertion's. With
     `encrypt_for` (the service provider's certificate or public key) the signed Assertion is then encrypted, and the
-    Response signature, if any, covers the EncryptedAssertion, as IdPs do.
+    Response signature, if any, covers the EncryptedAssertion, as IdPs do (`encryption`: options of
+    `xmlenc.encrypt_assertion`).
     """
     response = build_response(spec)
     assertion = response.find(c.ASSERTION)
@@ -352,7 +354,7 @@ def sign_response(
     if sign in ("assertion", "both"):
         sign_element(assertion, signer, **options)
     if encrypt_for is not None:
-        encrypt_assertion_in(response, encrypt_for)
+        encrypt_assertion_in(response, encrypt_for, **(encryption or {}))
     if sign in ("response", "both"):
         sign_element(response, signer, **options)
     return etree.tostring(response, xml_declaration=True, encoding="UTF-8")
