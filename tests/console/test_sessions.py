@@ -272,7 +272,7 @@ def test_console_url_command_signs_a_profile_in(demo: dict, tmp_path) -> None:  
 def test_console_provider_names_the_idp_that_console_sign_in_goes_to(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from saml_factory import ENTITY_ID, signer
 
-    from samlfed.iam.service import create_saml_provider
+    from samlfed.iam.service import EncryptionChange, create_saml_provider, update_saml_provider
     from samlfed.saml.metadata import SsoEndpoint, build_idp_metadata
 
     corp = "arn:aws:iam::333333333333:saml-provider/Corp"
@@ -284,4 +284,17 @@ def test_console_provider_names_the_idp_that_console_sign_in_goes_to(tmp_path) -
     create_saml_provider(ctx, "333333333333", "Corp", metadata)
     with app_in_thread(build_server_app(settings, ctx)) as url:
         answer = httpx.get(f"{url}/console")
-    assert answer.status_code == 303 and answer.headers["location"].startswith("https://idp.corp.example/sso?SAMLRequest=")
+        assert answer.status_code == 303 and answer.headers["location"].startswith("https://idp.corp.example/sso?SAMLRequest=")
+        assert _requested_acs(answer.headers["location"]) == f"{settings.base_url}/saml"
+        # With a private key uploaded, the answer is asked at the provider's own ACS URL: an encrypted assertion's
+        # roles cannot name the provider that decrypts it at /saml.
+        update_saml_provider(ctx, "333333333333", corp, encryption=EncryptionChange(add_private_key=signer("sp-encryption").key_pem().decode()))
+        answer = httpx.get(f"{url}/console")
+        uuid = ctx.store.get_provider(corp).uuid
+        assert _requested_acs(answer.headers["location"]) == f"{settings.base_url}/saml/acs/{uuid}"
+
+
+def _requested_acs(location: str) -> str:
+    """The AssertionConsumerServiceURL of an HTTP-Redirect AuthnRequest."""
+    deflated = base64.b64decode(parse_qs(urlsplit(location).query)["SAMLRequest"][0])
+    return etree.fromstring(zlib.decompress(deflated, -15)).get("AssertionConsumerServiceURL")

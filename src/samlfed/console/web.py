@@ -148,15 +148,19 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             return refused(FederationError("port (1024-65535) and state (16-64 URL-safe characters) are required."))
         return start_sign_in(request, relay_state=relay, bind_relay_state=True)
 
-    def sso_url() -> str | None:
+    def sign_in_target() -> tuple[str | None, str]:
+        """The IdP's SSO URL (None: none configured) and the ACS URL the AuthnRequest asks the answer at: the console
+        provider's own when it holds private keys (as on AWS: an encrypted assertion's roles cannot name the provider
+        that decrypts it at /saml), else /saml."""
         if settings.console_provider:
             try:
                 provider = ctx.store.get_provider(settings.console_provider, with_tags=False)
             except NotFound:
                 log.warning("console_provider %s does not exist", settings.console_provider)
-                return None
-            return parse_metadata(provider.metadata_document).sso_url(BINDING_HTTP_REDIRECT)
-        return f"{base}/idp/sso" if settings.with_idp else None
+                return None, acs_url
+            own = f"{acs_url}/acs/{provider.uuid}" if provider.private_keys else acs_url
+            return parse_metadata(provider.metadata_document).sso_url(BINDING_HTTP_REDIRECT), own
+        return (f"{base}/idp/sso" if settings.with_idp else None), acs_url
 
     async def console(request: Request) -> Response:
         state = load_session(ctx, request.cookies.get(COOKIE))
@@ -168,8 +172,8 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         return pages.render("console.html", **_console_view(ctx, state, opened, request))
 
     def start_sign_in(request: Request, *, relay_state: str | None = None, bind_relay_state: bool = False) -> Response:
-        """SP-initiated sign-in: an AuthnRequest to the configured IdP, answered at /saml."""
-        url = sso_url()
+        """SP-initiated sign-in: an AuthnRequest to the configured IdP, answered at /saml (or the provider's own ACS URL)."""
+        url, answer_at = sign_in_target()
         if url is None:
             return pages.render(
                 "signin.html", 401, heading="Sign in through your identity provider",
@@ -182,7 +186,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             relay_state = wanted if wanted and wanted != CONSOLE_HOME else None
         request_id = new_request_id(ctx.master, now, bound_relay_state=relay_state if bind_relay_state else None)
         location = authn_request_url(
-            url, entity_id=settings.sp_entity_id, acs_url=acs_url, request_id=request_id, now=now,
+            url, entity_id=settings.sp_entity_id, acs_url=answer_at, request_id=request_id, now=now,
             relay_state=relay_state, signing=signing,
         )
         return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
