@@ -44,7 +44,7 @@ def same_key(a: rsa.RSAPrivateKey, b: rsa.RSAPrivateKey) -> bool:
 
 
 def refused_keys() -> dict[str, str]:
-    """AddPrivateKey values that are not one unencrypted RSA private key of 2048 bits or more (PEM)."""
+    """AddPrivateKey values that are not one unencrypted RSA private key of 2048 to 4096 bits (PEM)."""
     good = pkcs8(rsa_key("a"))
     certificate = signer().certificate.public_bytes(serialization.Encoding.PEM).decode()
     public = rsa_key("a").public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
@@ -53,6 +53,7 @@ def refused_keys() -> dict[str, str]:
         "a truncated key": good[: len(good) // 2],
         "a corrupted key": good.replace(pem_body(good)[3], base64.b64encode(b"\x00" * 48).decode()),
         "1024 bits": pkcs8(rsa_key("small", 1024)),
+        "4608 bits": pkcs8(rsa_key("large", 4608)),  # each costs an RSA decryption per EncryptedKey, unauthenticated
         "encrypted": encrypted_pkcs8(rsa_key("a")),
         "an EC key": pkcs8(ec.generate_private_key(ec.SECP256R1())),
         "a public key": public,

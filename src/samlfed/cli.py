@@ -292,7 +292,7 @@ providers_app.add_typer(encryption_app, name="encryption-mode")
 @private_keys_app.command("add")
 def private_keys_add(
     arn: Annotated[str, typer.Argument(help="SAML provider ARN")],
-    pem_file: Annotated[Path, typer.Argument(help="the RSA private key (PEM, PKCS#8 or PKCS#1, unencrypted, 2048 bits or more)")],
+    pem_file: Annotated[Path, typer.Argument(help="the RSA private key (PEM, PKCS#8 or PKCS#1, unencrypted, 2048 to 4096 bits)")],
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:

@@ -208,3 +208,21 @@ def test_the_decrypted_assertion_signature_may_not_sit_elsewhere() -> None:
     assertion.find(c.SUBJECT).append(signature)
     error = _rejected(_encrypted_plaintext(etree.tostring(assertion)))
     assert error.check_id == "encryption.decrypt" and "Signature" in error.message
+
+
+def test_every_decryption_stage_failure_answers_alike_hint_included() -> None:
+    """Found by review: the console shows the failed check's hint, and a parse failure (good CBC padding) had none
+    while a bad padding had the uniform one: a padding oracle through the page. Every failure of encryption.decrypt,
+    whatever its cause, now carries one AWS answer and one hint (the message, for the log and the doctor, differs)."""
+    assertion = etree.fromstring(_signed_assertion_bytes())
+    assertion.find(c.SUBJECT).append(etree.fromstring(_signed_assertion_bytes()))
+    causes = [
+        _rejected(encode(response_tree("assertion", encrypt_for=SP)), trust(decrypting_with=(signer("other-sp"),))),  # wrong key
+        _rejected(_encrypted_plaintext(b"<saml:Assertion")),  # does not parse
+        _rejected(_encrypted_plaintext(b"<a><b/></a>")),  # parses, not an Assertion
+        _rejected(_encrypted_plaintext(etree.tostring(assertion))),  # two Assertions
+        _rejected(_encrypted_plaintext(b"<!DOCTYPE a><a/>")),
+    ]
+    assert {error.check_id for error in causes} == {"encryption.decrypt"}
+    assert len({(error.aws, error.hint) for error in causes}) == 1
+    assert len({error.message for error in causes}) > 1  # the log and the doctor still say which

@@ -539,12 +539,16 @@ class _Pipeline:
         plaintext = b""
         inner: _Document | None = None
 
+        def failed(message: str) -> SamlValidationError:
+            return SamlValidationError("encryption.decrypt", message, hint=xmlenc.DECRYPTION_FAILED_HINT)
+
         def decrypt() -> str:
             # Every failure here, in the keys, the ciphertext, the padding or the plaintext's parse and shape, is
-            # this check's, whose API answer is one message (DECRYPTION_FAILED): no decryption oracle (bar, attack
-            # 19). The messages below reach only the log and the doctor. A plaintext that passes them and then
-            # fails its signature cannot come from a tampered CBC ciphertext: changing a block garbles it, and
-            # changing the IV or cutting blocks off the front loses the opening of the one Assertion.
+            # this check's, whose API answer is one message (DECRYPTION_FAILED) and whose hint is one text (the
+            # console shows it): no decryption oracle (bar, attack 19). The messages below reach only the log and
+            # the doctor. A plaintext that passes them and then fails its signature cannot come from a tampered CBC
+            # ciphertext: changing a block garbles it, and changing the IV or cutting blocks off the front loses the
+            # opening of the one Assertion.
             nonlocal plaintext, inner
             container = response_signed[1] if response_signed is not None else doc.root
             encrypted = container.findall(c.ENCRYPTED_ASSERTION)
@@ -555,18 +559,18 @@ class _Pipeline:
             try:
                 wrapper = parse_xml(plaintext)
             except XmlRejected as exc:
-                raise SamlValidationError("encryption.decrypt", f"the decrypted assertion is not a document samlfed reads: {exc}") from None
+                raise failed(f"the decrypted assertion is not a document samlfed reads: {exc}") from None
             root = wrapper[0] if len(wrapper) == 1 else wrapper
             inner = _walk(root, comments=may_hold_comments(plaintext))
             if root.tag != c.ASSERTION or inner.assertions != [root] or inner.encrypted_assertions or not _blank(wrapper.text, root.tail):
-                raise SamlValidationError("encryption.decrypt", "the decrypted content is not exactly one Assertion")
+                raise failed("the decrypted content is not exactly one Assertion")
             if root.get("Version") != "2.0":
-                raise SamlValidationError("encryption.decrypt", f"the decrypted Assertion's Version is {root.get('Version')!r}, not '2.0'")
+                raise failed(f"the decrypted Assertion's Version is {root.get('Version')!r}, not '2.0'")
             try:
                 self._shape_signatures(inner)
                 self._shape_text(inner)
             except SamlValidationError as error:
-                raise SamlValidationError("encryption.decrypt", f"the decrypted Assertion: {error.message}", hint=error.hint) from None
+                raise failed(f"the decrypted Assertion: {error.message}") from None
             return f"decrypted one Assertion ({root.get('ID')}) with the provider's private key"
 
         self.step("encryption.response_signature", response_signature)
