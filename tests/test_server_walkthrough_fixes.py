@@ -159,3 +159,19 @@ def test_real_application_errors_keep_their_level_and_traceback() -> None:
     assert ShutdownCancelFilter().filter(error) and error.levelno == logging.ERROR and error.exc_info is not None
     cancelled = _record(asyncio.CancelledError("Task cancelled, timeout graceful shutdown exceeded"))
     assert ShutdownCancelFilter().filter(cancelled) and cancelled.levelno == logging.WARNING and cancelled.exc_info is None
+
+
+@pytest.mark.parametrize(("command", "probe"), [(["idp", "serve"], "/idp/metadata"), (["demo"], "/healthz")])
+def test_the_development_servers_bound_the_request_head_too(tmp_path: Path, command: list[str], probe: str) -> None:
+    """`samlfed demo` and `idp serve` run on the same HTTP options as `serve` (found left out in review)."""
+    port = free_port()
+    process = subprocess.Popen([SAMLFED, *command, "--port", str(port), "--data-dir", str(tmp_path / "data")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until_up(f"http://127.0.0.1:{port}{probe}", seconds=60, gave_up=lambda: process.poll() is not None)
+        head = _head(MAX_REQUEST_HEAD_BYTES + 1)
+        assert _status(port, [head[:100_000], head[100_000:]]) == b"HTTP/1.1 431"
+        assert _status(port, [_head(MAX_REQUEST_HEAD_BYTES)]) != b"HTTP/1.1 431"
+    finally:
+        process.kill()
+        process.wait(timeout=15)

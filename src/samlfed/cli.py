@@ -77,7 +77,7 @@ def serve(
 
     import uvicorn
 
-    from .server import SHUTDOWN_GRACE_SECONDS, BoundedHeadProtocol, configure_logging, proxy_options, uvicorn_logging
+    from .server import configure_logging, http_options, proxy_options, uvicorn_logging
 
     settings = settings_or_exit(
         config=config, host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers,
@@ -94,8 +94,7 @@ def serve(
     # No access log: a GET query string can carry a SAMLAssertion or a presigned session token.
     uvicorn.run(
         "samlfed.server:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
-        log_level="info", access_log=False, http=BoundedHeadProtocol, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-        **proxy_options(settings), **uvicorn_logging(settings.log_format),
+        log_level="info", access_log=False, **http_options(), **proxy_options(settings), **uvicorn_logging(settings.log_format),
     )
 
 

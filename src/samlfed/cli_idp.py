@@ -276,14 +276,17 @@ def idp_serve(
     from starlette.routing import Mount
 
     from .idp.mount import idp_app
-    from .server import configure_logging, proxy_options, uvicorn_logging
+    from .server import configure_logging, http_options, proxy_options, uvicorn_logging
 
     settings = _settings(
         idp_dir=idp_dir, data_dir=data_dir, public_url=public_url, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips, log_format=log_format,
     )
     configure_logging(settings.log_format)
     app = Starlette(routes=[Mount("/idp", app=idp_app(settings))])
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **proxy_options(settings), **uvicorn_logging(settings.log_format))
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", access_log=False, **http_options(), **proxy_options(settings),
+        **uvicorn_logging(settings.log_format),
+    )
 
 
 def demo_command(
@@ -300,7 +303,7 @@ def demo_command(
     from .idp.demo import seed
     from .idp.demo_text import next_steps
     from .idp.mount import identity_provider
-    from .server import build_server_app, configure_logging, proxy_options, uvicorn_logging
+    from .server import build_server_app, configure_logging, http_options, proxy_options, uvicorn_logging
 
     settings = _settings(
         data_dir=data_dir, host=host, port=port, public_url=f"http://{host}:{port}", with_idp=True, forwarded_allow_ips=forwarded_allow_ips,
@@ -314,6 +317,6 @@ def demo_command(
     if no_serve:
         return
     uvicorn.run(
-        build_server_app(settings, ctx), host=host, port=port, log_level="warning", access_log=False,
+        build_server_app(settings, ctx), host=host, port=port, log_level="warning", access_log=False, **http_options(),
         **proxy_options(settings), **uvicorn_logging(settings.log_format),
     )

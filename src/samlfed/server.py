@@ -198,6 +198,12 @@ def uvicorn_logging(log_format: str) -> dict[str, Any]:
     }}
 
 
+def http_options() -> dict[str, Any]:
+    """uvicorn.run's HTTP protocol and shutdown grace, the same for every samlfed server (serve, demo, idp serve):
+    the bound on the request head and the end of requests that never finish."""
+    return {"http": BoundedHeadProtocol, "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS}
+
+
 def proxy_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's proxy-header options, from the settings only: uvicorn otherwise believes X-Forwarded-For and
     X-Forwarded-Proto from 127.0.0.1 (or its FORWARDED_ALLOW_IPS variable), which would let any local process choose
