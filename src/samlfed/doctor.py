@@ -51,6 +51,7 @@ from .saml import (
 from .saml import constants as c
 from .saml.checks import ENCRYPTION_NOT_ENABLED, NOT_AUTHORIZED
 from .saml.metadata import IdpMetadata, parse_metadata
+from .saml.model import load_rsa_private_key
 from .saml.xmlparse import XmlRejected, parse_xml
 
 
@@ -179,14 +180,11 @@ def load_private_keys(paths: Sequence[Path]) -> tuple[rsa.RSAPrivateKey, ...]:
     keys = []
     for path in paths:
         try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            keys.append(load_rsa_private_key(path.read_bytes()))
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            raise DoctorUsageError(f"{path} is not an unencrypted PEM RSA private key") from None  # no detail: it may quote the key
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise DoctorUsageError(f"{path} is not an RSA private key")
-        keys.append(key)
+        except ValueError as exc:
+            raise DoctorUsageError(f"{path}: {exc}") from None
     return tuple(keys)
 
 

@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -23,6 +22,7 @@ from ..policy import MalformedPolicy, parse_policy
 from ..saml import MetadataError, ProviderPolicy
 from ..saml.aws_claims import is_valid_tag_key, is_valid_tag_value
 from ..saml.metadata import IdpMetadata, parse_metadata
+from ..saml.model import load_rsa_private_key
 from ..store import (
     AccessKey,
     Account,
@@ -473,11 +473,10 @@ def load_private_key(text: str) -> rsa.RSAPrivateKey:
     ):
         raise _invalid(INVALID_PRIVATE_KEY)
     try:
-        # Encrypted keys raise TypeError (no password given); the key's consistency is checked while loading.
-        key = serialization.load_pem_private_key(text.encode("latin-1"), password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
+        key = load_rsa_private_key(text.encode("latin-1"))  # the key's consistency is checked while loading
+    except ValueError:
         raise _invalid(INVALID_PRIVATE_KEY) from None
-    if not isinstance(key, rsa.RSAPrivateKey) or not MIN_PRIVATE_KEY_BITS <= key.key_size <= MAX_PRIVATE_KEY_BITS:
+    if not MIN_PRIVATE_KEY_BITS <= key.key_size <= MAX_PRIVATE_KEY_BITS:
         raise _invalid(INVALID_PRIVATE_KEY)
     return key
 

@@ -9,11 +9,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, NamedTuple
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .aws_endpoints import AWS_ACS_URLS, AWS_AUDIENCES
 from .constants import NAMEID_FORMAT_PREFIX_SAML2
+
+
+def load_rsa_private_key(pem: bytes) -> rsa.RSAPrivateKey:
+    """An unencrypted PEM RSA private key (PKCS#8 or PKCS#1): an IdP's signing key, a provider's decryption key.
+    Anything else (not PEM, encrypted, another algorithm) is a ValueError that quotes nothing of the text."""
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)  # TypeError: encrypted, no password given
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValueError("not an unencrypted PEM RSA private key") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("not an RSA private key")
+    return key
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..context import ServiceContext
@@ -26,6 +25,7 @@ from ..policy import MalformedPolicy, PolicyDocument, Request, evaluate, parse_p
 from ..policy.explain import explain, refusal
 from ..saml import ProviderPolicy, ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, VerifiedResponse, validate
 from ..saml.metadata import parse_metadata
+from ..saml.model import load_rsa_private_key
 from ..store import NotFound, Role, SamlProvider, provider_key_context
 from .credentials import SessionClaims, TemporaryCredentials, issue
 from .parameters import check_session_policy_plaintext, parameter_violations
@@ -213,10 +213,7 @@ def _open_keys(provider: SamlProvider, master: MasterKey) -> tuple[rsa.RSAPrivat
     keys = []
     for stored in provider.private_keys:
         pem = master.unseal(stored.sealed_pem, context=provider_key_context(provider.uuid, stored.key_id))
-        key = serialization.load_pem_private_key(pem, password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):  # IAM accepts RSA keys only
-            raise ValueError(f"private key {stored.key_id} is not an RSA key")
-        keys.append(key)
+        keys.append(load_rsa_private_key(pem))
     return tuple(keys)
 
 
