@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from samlfed.api.app import AsgiApp
 
 
-def asgi_call(app: AsgiApp, method: str, path: str, chunks: Sequence[bytes | None], headers: Sequence[tuple[bytes, bytes]] = ()) -> list[dict]:
-    """One request whose body arrives in `chunks` (a None chunk is the client disconnecting); the messages sent."""
+def asgi_call(
+    app: AsgiApp, method: str, path: str, chunks: Sequence[bytes | None], headers: Sequence[tuple[bytes, bytes]] = (), *, client: str = "127.0.0.1",
+) -> list[dict]:
+    """One request from `client` whose body arrives in `chunks` (a None chunk is the client disconnecting); the messages sent."""
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http", "path": path,
              "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": list(headers),
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080)}
+             "client": (client, 1), "server": ("127.0.0.1", 8080)}
     pending = list(chunks)
     sent: list[dict] = []
 

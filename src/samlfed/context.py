@@ -14,6 +14,7 @@ from .saml import ValidationSettings
 from .store import ServerKey, SqlStore
 from .store.read_cache import ReadCache
 from .sts.credentials import KeyRing, OpenedSession, UnknownRingKey, open_session
+from .sts.decryption_guard import DecryptionGuard
 from .sts.ring_keys import active_key_id
 from .sts.role_use import RoleUseRecorder
 
@@ -39,6 +40,8 @@ class ServiceContext:
     """How long sign-ins may use this node's copy of a provider or role row (0: read the store every time)."""
     forwarding: ForwardingWatch = field(default_factory=lambda: ForwardingWatch(()))
     """Notices X-Forwarded-For from peers that forwarded_allow_ips does not name."""
+    decryption_guard: DecryptionGuard = field(default_factory=DecryptionGuard)
+    """Rate limits on rejections that followed a decryption (sts/decryption_guard.py)."""
     _reads: ReadCache | None = None
     _role_uses: RoleUseRecorder | None = None
     _ring: KeyRing | None = None

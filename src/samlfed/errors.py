@@ -11,6 +11,8 @@ class ServiceError(Exception):
         self.code = code
         self.message = message
         self.status = status
+        self.answer_not_before: float | None = None
+        """`time.monotonic()` before which the answer must not leave (sts/decryption_guard.py); None: at once."""
 
     @property
     def fault(self) -> str:

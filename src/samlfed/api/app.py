@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from ..context import ServiceContext
 from ..errors import ServiceError
 from ..pages import FormRefused, capped_body
+from ..sts.decryption_guard import hold_until
 from . import handlers
 from .audit import changes_state, record_iam_change
 from .auth import Caller, Session, authenticate
@@ -171,6 +172,7 @@ class QueryApi:
         except ClientGone:
             raise
         except ServiceError as error:
+            await hold_until(error.answer_not_before)
             return render_error(service, error, request_id), error.status
         except Exception:  # never a traceback to the client; the log keeps it
             log.exception("internal error in request %s", request_id)

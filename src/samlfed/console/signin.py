@@ -22,6 +22,7 @@ from ..saml.xmlparse import XmlRejected, parse_xml
 from ..store import NotFound, SamlProvider
 from ..sts.assume import AdmittedRole, admit_role, mint, provider_trust, redeem, sign_in_instants
 from ..sts.credentials import TemporaryCredentials
+from ..sts.decryption_guard import answer_not_before
 from .sp import REQUEST_LIFETIME, request_issued_at
 
 log = logging.getLogger("samlfed.console")
@@ -42,6 +43,8 @@ class SignInRefused(Exception):
         self.check = check
         self.hint = hint
         self.status = status
+        self.answer_not_before: float | None = None
+        """`time.monotonic()` before which the page must not be answered (sts/decryption_guard.py)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ def make_offer(
     """
     verified_by: list[tuple[SamlProvider, VerifiedAssertion]] = []
     first_failure: SignInRefused | None = None
+    answer_by: float | None = None  # when a provider decrypted the assertion and then rejected it
     # The provider's own ACS URL names it (and an encrypted assertion hides the roles that would); /saml asks each
     # provider the roles name.
     candidates = _provider_named(ctx, only_provider_uuid) if only_provider_uuid is not None else candidate_providers(saml_response)
@@ -151,9 +155,15 @@ def make_offer(
             continue
         if only_provider_uuid is not None and provider.uuid != only_provider_uuid:
             continue
+        trust = provider_trust(provider, ctx.master)
+        if trust.decryption_keys:
+            _admit_decryption(ctx, provider, saml_response, source_ip)
         try:
-            verified_by.append((provider, validate(saml_response, provider_trust(provider, ctx.master), now=now, settings=ctx.settings)))
+            verified_by.append((provider, validate(saml_response, trust, now=now, settings=ctx.settings)))
         except SamlValidationError as error:
+            if error.decrypted_at is not None:
+                ctx.decryption_guard.rejected(provider.arn, source_ip)
+                answer_by = max(answer_by or 0.0, answer_not_before(error) or 0.0)
             # %r: the ARN and the reason can quote the unverified document; repr keeps each on one log line
             log.info(
                 "console sign-in rejected provider=%r check=%s reason=%r", arn, error.check_id, error.message,
@@ -165,7 +175,9 @@ def make_offer(
             )
             first_failure = first_failure or SignInRefused(error.aws.message, check=CHECKS[error.check_id].title, hint=error.hint)
     if not verified_by:
-        raise first_failure or SignInRefused(INVALID_RESPONSE, hint="No SAML provider named in the Role attribute accepts this response.")
+        refusal = first_failure or SignInRefused(INVALID_RESPONSE, hint="No SAML provider named in the Role attribute accepts this response.")
+        refusal.answer_not_before = answer_by
+        raise refusal
 
     verified = verified_by[0][1]
     request_id = _answered_request(ctx, verified, now, require_sp_initiated=require_sp_initiated, resumed=resumed)
@@ -206,6 +218,21 @@ def make_offer(
     if len(candidates) > MAX_PROVIDERS:  # said, so that a missing account is not a mystery
         problems += (f"The response names {len(candidates)} SAML providers; only the roles of the first {MAX_PROVIDERS} were considered.",)
     return SignInOffer(saml_response, verified.response.assertion_id, tuple(choices), problems, admitted, request_id)
+
+
+def _admit_decryption(ctx: ServiceContext, provider: SamlProvider, saml_response: str, source_ip: str | None) -> None:
+    try:
+        ctx.decryption_guard.admit(provider.arn, source_ip, saml_response)
+    except ServiceError:
+        log.warning(
+            "console sign-in throttled provider=%s: too many rejected encrypted responses for this provider or from %s",
+            provider.arn, source_ip,
+            extra={"action": "ConsoleSignIn", "outcome": "throttled", "provider": provider.arn, "source_ip": source_ip},
+        )
+        raise SignInRefused(
+            "Rate exceeded", status=429,
+            hint="Too many encrypted responses were rejected for this identity provider or from your network. Try again later.",
+        ) from None
 
 
 def _answered_request(ctx: ServiceContext, verified: VerifiedAssertion, now: datetime, *, require_sp_initiated: bool, resumed: bool) -> str | None:

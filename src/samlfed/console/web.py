@@ -20,6 +20,7 @@ from ..pages import FormRefused, Pages, client_address, read_form, tokens_match
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
 from ..sts.credentials import InvalidSessionToken, OpenedSession
+from ..sts.decryption_guard import hold_until
 from ..timestamps import aws_timestamp
 from .destinations import CONSOLE_HOME, console_destination
 from .federation import MAX_SESSION_JSON, FederationError, get_signin_token, redeem_signin_token
@@ -119,6 +120,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
                 return refused(SignInRefused("The role chooser expired or did not come from this site.", status=403, hint="Sign in again from your identity provider."))
             grant = sign_in(ctx, offer, role_arn, now)
         except SignInRefused as exc:
+            await hold_until(exc.answer_not_before)
             return refused(exc)
         state = _granted(grant, saml_response, int(grant.verified.response.redeem_by.timestamp()))
         return start_session(state, console_destination(relay_state, base) or CONSOLE_HOME)
@@ -225,6 +227,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
                 return chooser(offer, "", action="/console/switch", csrf=state.csrf, auto_submit=False)
             grant = sign_in(ctx, offer, role_arn, now, resumed=True)
         except SignInRefused as exc:
+            await hold_until(exc.answer_not_before)
             return refused(exc)
         end_session(ctx, cookie)
         return start_session(_granted(grant, state.saml_response, state.switch_until), CONSOLE_HOME)

@@ -42,6 +42,10 @@ class SamlValidationError(SamlError):
         self.warnings: list[str] = []
         self.document: bytes | None = None
         """The decoded XML, when decoding got that far (for the doctor; never echo it to an unauthenticated client)."""
+        self.decrypted_at: float | None = None
+        """`time.monotonic()` when the assertion's decryption ended, for a rejection at or after the decryption
+        check: what is checked from then on depends on the plaintext, so a service answers such a rejection no
+        sooner than a fixed delay after this moment (validation bar, attack 19: the same timing for every failure)."""
 
 
 class MetadataError(SamlError):

@@ -9,6 +9,7 @@ registered key signed.
 from __future__ import annotations
 
 import binascii
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -221,6 +222,8 @@ class _Pipeline:
         self.report = Report()
         self._record = self.report.entries.append
         self.xml: bytes | None = None
+        self.decrypted_at: float | None = None
+        """When the decryption ended (see SamlValidationError.decrypted_at); None while nothing was decrypted."""
 
     def step(self, check_id: str, run: Callable[[], Outcome]) -> None:
         """Run one named check; any failure, expected or not, is a rejection (fail closed).
@@ -268,6 +271,7 @@ class _Pipeline:
 
     def _failed(self, error: SamlValidationError) -> SamlValidationError:
         error.document = self.xml
+        error.decrypted_at = self.decrypted_at
         return self.report.fail(error)
 
     # --- input ---------------------------------------------------------------------------------------
@@ -554,7 +558,10 @@ class _Pipeline:
             encrypted = container.findall(c.ENCRYPTED_ASSERTION)
             if len(encrypted) != 1:  # cannot happen after the shape checks; refuse rather than guess
                 raise SamlValidationError("encryption.decrypt", "the Response does not hold exactly one EncryptedAssertion")
-            plaintext = xmlenc.decrypt_assertion(encrypted[0], self.trust.decryption_keys)
+            try:
+                plaintext = xmlenc.decrypt_assertion(encrypted[0], self.trust.decryption_keys)
+            finally:  # failed or not: every rejection from here on may depend on the plaintext
+                self.decrypted_at = time.monotonic()
             plaintext = xmlenc.plaintext_in_context(plaintext, encrypted[0])
             try:
                 wrapper = parse_xml(plaintext)

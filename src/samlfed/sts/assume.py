@@ -28,6 +28,7 @@ from ..saml.metadata import parse_metadata
 from ..saml.model import load_rsa_private_key
 from ..store import NotFound, Role, SamlProvider, provider_key_context
 from .credentials import SessionClaims, TemporaryCredentials, issue
+from .decryption_guard import answer_not_before
 from .parameters import check_session_policy_plaintext, parameter_violations
 from .role_use import DEFAULT_REGION
 from .saml_context import persisted
@@ -219,9 +220,14 @@ def _open_keys(provider: SamlProvider, master: MasterKey) -> tuple[rsa.RSAPrivat
 
 def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider: SamlProvider, now: datetime) -> VerifiedAssertion:
     trust = provider_trust(provider, ctx.master)
+    if trust.decryption_keys:
+        _admit_decryption(ctx, provider, request)
     try:
         return validate(request.saml_assertion, trust, now=now, settings=ctx.settings, requested_role=RolePair(request.role_arn, request.principal_arn))
     except SamlValidationError as error:
+        decrypted = error.decrypted_at is not None
+        if decrypted:
+            ctx.decryption_guard.rejected(provider.arn, request.source_ip)
         # The caller gets AWS's message; the precise reason goes to the log (it may name document values).
         log.info(
             "AssumeRoleWithSAML rejected provider=%s check=%s reason=%r", provider.arn, error.check_id, error.message,
@@ -230,7 +236,25 @@ def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider:
                 "reason": error.message, "role": request.role_arn, "source_ip": request.source_ip, "error_code": error.aws.code,
             },
         )
-        raise ServiceError(error.aws.code, error.aws.message, error.aws.status) from None
+        refusal = ServiceError(error.aws.code, error.aws.message, error.aws.status)
+        if decrypted:
+            refusal.answer_not_before = answer_not_before(error)
+        raise refusal from None
+
+
+def _admit_decryption(ctx: ServiceContext, provider: SamlProvider, request: AssumeRoleWithSamlRequest) -> None:
+    try:
+        ctx.decryption_guard.admit(provider.arn, request.source_ip, request.saml_assertion)
+    except ServiceError:
+        log.warning(
+            "AssumeRoleWithSAML throttled provider=%s: too many rejected encrypted responses for this provider or from %s",
+            provider.arn, request.source_ip,
+            extra={
+                "action": "AssumeRoleWithSAML", "outcome": "throttled", "provider": provider.arn, "role": request.role_arn,
+                "source_ip": request.source_ip, "error_code": "Throttling",
+            },
+        )
+        raise
 
 
 def session_tags(verified: VerifiedAssertion, provider: SamlProvider) -> dict[str, str]:
