@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from .variables import Context, pattern_matches, resolve, template
+from .variables import Context, arn_pattern_matches, pattern_matches, resolve, template
 
 __all__ = ["Condition", "Context", "parse_conditions", "wildcard_match"]
 
@@ -60,10 +60,7 @@ def _date(text: str) -> datetime:
 
 
 def _arn_like(pattern: str, value: str) -> bool:
-    pattern_parts, value_parts = pattern.split(":", 5), value.split(":", 5)
-    if len(pattern_parts) != 6 or len(value_parts) != 6:
-        return False
-    return all(wildcard_match(p, v) for p, v in zip(pattern_parts, value_parts, strict=True))
+    return arn_pattern_matches(pattern, value, {}, with_variables=False)
 
 
 def _ip(policy: str, value: str) -> bool:
@@ -113,7 +110,12 @@ _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
 }
 
 
-_PATTERN_OPERATORS = frozenset({"StringLike", "StringNotLike"})
+_PATTERN_MATCHERS = {
+    "StringLike": pattern_matches, "StringNotLike": pattern_matches,
+    "ArnLike": arn_pattern_matches, "ArnNotLike": arn_pattern_matches, "ArnEquals": arn_pattern_matches, "ArnNotEquals": arn_pattern_matches,
+}
+"""The wildcard operators: with variables, their values are matched as patterns in which a substituted value and
+`${*}`/`${?}` are literal text (substituting first and matching after would make them wildcards)."""
 _VARIABLE_OPERATORS = ("String", "Arn", "Bool")
 """Policy variables are substituted only in these operators' values; in Numeric, Date, IP address and Binary
 conditions "${…}" is literal text (IAM User Guide, policy variables), which matches nothing."""
@@ -142,9 +144,13 @@ class Condition:
             # for nothing, negated operators included (else StringNotEquals "${aws:username}" would match all).
             return False
         one = self._tester(context, with_variables)
-        if self.qualifier == "ForAllValues":
-            return all(one(v) for v in values)
-        if self.qualifier == "ForAnyValue":
+        if self.qualifier is not None:
+            if not present and self.if_exists:  # "If the key is not present, evaluate the condition element as true"
+                return True
+            if all(v == "" for v in values):  # "an empty data set (for example, an empty string)": no values
+                values = ()
+            if self.qualifier == "ForAllValues":
+                return all(one(v) for v in values)
             return any(one(v) for v in values)
         if not present:
             return self.if_exists or _OPERATORS[self.operator][1]
@@ -155,9 +161,10 @@ class Condition:
         test, negated = _OPERATORS[self.operator]
         policy_values: Sequence[str] = self.values
         if with_variables:  # every variable resolves (`matches` checked)
-            if self.operator in _PATTERN_OPERATORS:
+            matcher = _PATTERN_MATCHERS.get(self.operator)
+            if matcher is not None:
                 def like(value: str) -> bool:
-                    hit = any(pattern_matches(p, value, context, with_variables=True) for p in self.values)
+                    hit = any(matcher(p, value, context, with_variables=True) for p in self.values)
                     return not hit if negated else hit
 
                 return like

@@ -138,8 +138,11 @@ def _statement(raw: Any, *, principal_required: bool) -> Statement:
     )
 
 
-def parse_policy(text: str, *, principal_required: bool) -> PolicyDocument:
-    """Parse a policy: a trust (resource) policy when `principal_required`, else an identity policy."""
+def parse_policy(text: str, *, principal_required: bool, as_written: bool = False) -> PolicyDocument:
+    """Parse a policy: a trust (resource) policy when `principal_required`, else an identity policy.
+
+    `as_written` adds the rules IAM enforces when a policy is created or replaced (`check_as_written`); a stored
+    policy is read without them, so that one stored before a rule existed here still evaluates as it did."""
     try:
         raw = parse_json(text)
     except ValueError:
@@ -156,4 +159,29 @@ def parse_policy(text: str, *, principal_required: bool) -> PolicyDocument:
     statements = [statements] if isinstance(statements, dict) else statements
     if not isinstance(statements, list) or not statements:
         raise MalformedPolicy("Syntax errors in policy.")
-    return PolicyDocument(version, tuple(_statement(s, principal_required=principal_required) for s in statements))
+    document = PolicyDocument(version, tuple(_statement(s, principal_required=principal_required) for s in statements))
+    if as_written:
+        check_as_written(document)
+    return document
+
+
+_SID = re.compile(r"[0-9A-Za-z]*")
+_VENDOR_PREFIXED = re.compile(r"[^:]+:.*", re.DOTALL)
+
+
+def check_as_written(document: PolicyDocument) -> None:
+    """IAM's rules for a policy it is asked to store, with its messages (seen in AWS's MalformedPolicyDocument
+    answers; the IAM User Guide documents the Sid alphabet and the vendor prefixes)."""
+    sids = [statement.sid for statement in document.statements if statement.sid is not None]
+    if not all(_SID.fullmatch(sid) for sid in sids):
+        raise MalformedPolicy("Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*")
+    if len(set(sids)) != len(sids):
+        raise MalformedPolicy("Statement IDs (SID) in a single policy must be unique.")
+    for statement in document.statements:
+        actions = (statement.actions or ()) + (statement.not_actions or ())
+        keys = [condition.name for condition in statement.conditions]
+        if not all(a == "*" or _VENDOR_PREFIXED.fullmatch(a) for a in actions) or not all(_VENDOR_PREFIXED.fullmatch(k) for k in keys):
+            raise MalformedPolicy("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.")
+        for resource in (statement.resources or ()) + (statement.not_resources or ()):
+            if resource != "*" and not resource.startswith("arn:"):
+                raise MalformedPolicy(f'Resource {resource} must be in ARN format or "*".')

@@ -119,19 +119,52 @@ def _regex(parts: tuple[tuple[str, str], ...], ignore_case: bool) -> re.Pattern[
     return re.compile(_glob_regex(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
+def concrete_parts(text: str, context: Context, *, with_variables: bool) -> tuple[tuple[str, str], ...] | None:
+    """The pattern's parts with each variable replaced by its value as literal text; None when one is missing."""
+    parsed = template(text, with_variables=with_variables)
+    if not parsed.has_variables:
+        return parsed.parts
+    concrete = []
+    for kind, item in parsed.parts:
+        if kind in ("var", "default"):
+            resolved = _value(kind, item, context)
+            if resolved is None:
+                return None
+            concrete.append(("text", resolved))
+        else:
+            concrete.append((kind, item))
+    return tuple(concrete)
+
+
+def parts_match(parts: tuple[tuple[str, str], ...], value: str, *, ignore_case: bool = False) -> bool:
+    return _regex(parts, ignore_case).fullmatch(value) is not None
+
+
 def pattern_matches(text: str, value: str, context: Context, *, with_variables: bool, ignore_case: bool = False) -> bool:
     """IAM wildcard match of `value` against the policy string `text`, variables substituted as literal text."""
-    parsed = template(text, with_variables=with_variables)
-    parts = parsed.parts
-    if parsed.has_variables:
-        concrete = []
-        for kind, item in parts:
-            if kind in ("var", "default"):
-                resolved = _value(kind, item, context)
-                if resolved is None:
-                    return False  # a missing variable matches nothing
-                concrete.append(("text", resolved))
-            else:
-                concrete.append((kind, item))
-        parts = tuple(concrete)
-    return _regex(parts, ignore_case).fullmatch(value) is not None
+    parts = concrete_parts(text, context, with_variables=with_variables)
+    return parts is not None and parts_match(parts, value, ignore_case=ignore_case)  # a missing variable matches nothing
+
+
+def arn_pattern_matches(text: str, value: str, context: Context, *, with_variables: bool) -> bool:
+    """ArnLike/ArnEquals: each of the six colon-separated ARN parts matched on its own (a wildcard does not cross a
+    colon), with variables substituted as literal text and `${*}`/`${?}` literal characters, as in StringLike."""
+    parts = concrete_parts(text, context, with_variables=with_variables)
+    values = value.split(":", 5)
+    if parts is None or len(values) != 6:
+        return False
+    segments: list[list[tuple[str, str]]] = [[]]
+    for kind, item in parts:
+        if kind != "text" or ":" not in item:
+            segments[-1].append((kind, item))
+            continue
+        for index, piece in enumerate(item.split(":")):
+            if index:
+                segments.append([])
+            if piece:
+                segments[-1].append(("text", piece))
+    if len(segments) > 6:  # the last ARN part (the resource) may hold colons of its own
+        segments[5:] = [[*segments[5], *[p for rest in segments[6:] for p in [("text", ":"), *rest]]]]
+    if len(segments) != 6:
+        return False
+    return all(parts_match(tuple(segment), part) for segment, part in zip(segments, values, strict=True))

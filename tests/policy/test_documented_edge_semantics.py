@@ -1,0 +1,93 @@
+"""Edge cases of the IAM User Guide that a review found evaluated otherwise (each was a wrong Allow or a missed Deny):
+`${*}`/`${?}` and substituted values in ARN conditions, NotResource with a variable that has no value, IfExists on
+the set operators, and an empty string as an empty set."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from samlfed.policy import Request, evaluate, parse_policy
+
+TOPIC = "arn:aws:sns:us-east-1:111111111111:topicA"
+ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+
+
+def _decision(statements: list[dict], context: dict[str, list[str]] | None = None, resource: str = "*") -> str:
+    policy = parse_policy(json.dumps({"Version": "2012-10-17", "Statement": statements}), principal_required=False)
+    return evaluate(policy, Request("s3:GetObject", {k.lower(): v for k, v in (context or {}).items()}, resource=resource)).decision
+
+
+def _allow_if(operator: str, key: str, value: object, context: dict[str, list[str]] | None = None) -> str:
+    return _decision([{**ALLOW_ALL, "Condition": {operator: {key: value}}}], context)
+
+
+def _deny_if(operator: str, key: str, value: object, context: dict[str, list[str]] | None = None) -> str:
+    return _decision([ALLOW_ALL, {**ALLOW_ALL, "Effect": "Deny", "Condition": {operator: {key: value}}}], context)
+
+
+# --- ARN conditions: "${*}" and "${?}" stand for the characters, and a substituted value is literal text --------
+
+
+@pytest.mark.parametrize("operator", ["ArnLike", "ArnEquals"])
+@pytest.mark.parametrize(("pattern", "value"), [(f"{TOPIC[:-6]}t${{*}}", TOPIC), (f"{TOPIC[:-6]}t${{?}}", f"{TOPIC[:-6]}tX")])
+def test_escaped_wildcards_in_arn_conditions_are_characters(operator: str, pattern: str, value: str) -> None:
+    assert _allow_if(operator, "aws:SourceArn", pattern, {"aws:SourceArn": [value]}) == "implicitDeny"
+    literal = pattern.replace("${*}", "*").replace("${?}", "?")
+    assert _allow_if(operator, "aws:SourceArn", pattern, {"aws:SourceArn": [literal]}) == "allowed"
+
+
+def test_an_escaped_wildcard_in_arn_not_like_does_not_exempt_everything() -> None:
+    assert _deny_if("ArnNotLike", "aws:SourceArn", f"{TOPIC[:-6]}t${{*}}", {"aws:SourceArn": [TOPIC]}) == "explicitDeny"
+
+
+def test_a_substituted_value_in_an_arn_condition_is_no_wildcard() -> None:
+    context = {"aws:SourceArn": ["arn:aws:s3:::b/anything"], "saml:sub": ["*"]}
+    assert _allow_if("ArnLike", "aws:SourceArn", "arn:aws:s3:::b/${saml:sub}", context) == "implicitDeny"
+    context["saml:sub"] = ["anything"]
+    assert _allow_if("ArnLike", "aws:SourceArn", "arn:aws:s3:::b/${saml:sub}", context) == "allowed"
+
+
+def test_arn_wildcards_still_match_within_one_part_only() -> None:
+    role = "arn:aws:iam::111111111111:role/a:b"
+    assert _allow_if("ArnLike", "aws:PrincipalArn", "arn:aws:iam::*:role/*", {"aws:PrincipalArn": [role]}) == "allowed"  # the resource part keeps its colon
+    assert _allow_if("ArnLike", "aws:PrincipalArn", "arn:aws:*:role/a:b", {"aws:PrincipalArn": [role]}) == "implicitDeny"
+    assert _allow_if("ArnLike", "aws:PrincipalArn", "arn:aws:iam::${aws:PrincipalAccount}:role/*", {"aws:PrincipalArn": [role], "aws:PrincipalAccount": ["111111111111"]}) == "allowed"
+
+
+# --- NotResource with a variable that has no value: the statement applies to nothing ----------------------------
+
+
+def test_not_resource_with_a_missing_variable_grants_nothing() -> None:
+    statement = {"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::b/${aws:username}/*"}
+    assert _decision([statement], resource="arn:aws:s3:::other") == "implicitDeny"
+    assert _decision([statement], {"aws:username": ["bob"]}, resource="arn:aws:s3:::other") == "allowed"
+    assert _decision([statement], {"aws:username": ["bob"]}, resource="arn:aws:s3:::b/bob/x") == "implicitDeny"
+
+
+def test_not_resource_with_a_missing_variable_denies_nothing() -> None:
+    deny = {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::b/${aws:username}/*"}
+    assert _decision([ALLOW_ALL, deny], resource="arn:aws:s3:::b/bob/x") == "allowed"
+    assert _decision([ALLOW_ALL, deny], {"aws:username": ["alice"]}, resource="arn:aws:s3:::b/bob/x") == "explicitDeny"
+
+
+# --- IfExists on the set operators: a missing key makes the condition true ---------------------------------------
+
+
+def test_for_any_value_if_exists_holds_when_the_key_is_missing() -> None:
+    assert _allow_if("ForAnyValue:StringEqualsIfExists", "aws:TagKeys", ["a"]) == "allowed"
+    assert _allow_if("ForAnyValue:StringEqualsIfExists", "aws:TagKeys", ["a"], {"aws:TagKeys": ["b"]}) == "implicitDeny"
+    assert _allow_if("ForAnyValue:StringEquals", "aws:TagKeys", ["a"]) == "implicitDeny"  # without IfExists: false
+    assert _deny_if("ForAnyValue:StringNotLikeIfExists", "aws:TagKeys", "team-*") == "explicitDeny"
+
+
+# --- an empty string is an empty set -----------------------------------------------------------------------------
+
+
+def test_an_empty_string_is_an_empty_set_for_the_set_operators() -> None:
+    empty = {"aws:TagKeys": [""]}
+    assert _allow_if("ForAllValues:StringEquals", "aws:TagKeys", ["a"], empty) == "allowed"
+    assert _allow_if("ForAnyValue:StringNotEquals", "aws:TagKeys", ["a"], empty) == "implicitDeny"
+    assert _allow_if("ForAnyValue:StringNotEquals", "aws:TagKeys", ["a"], {"aws:TagKeys": ["b"]}) == "allowed"
+    assert _allow_if("StringEquals", "aws:TagKeys", "", empty) == "allowed"  # single-valued operators see the value

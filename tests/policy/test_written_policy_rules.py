@@ -1,0 +1,60 @@
+"""The rules IAM enforces on a policy it is asked to store (MalformedPolicyDocument with its messages), and that a
+stored policy is still read without them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from samlfed.policy import MalformedPolicy, parse_policy
+
+ALLOW = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/*"}
+SID_ALPHABET = "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*"
+
+
+def _written(*statements: dict) -> str:
+    text = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    try:
+        parse_policy(text, principal_required=False, as_written=True)
+    except MalformedPolicy as error:
+        parse_policy(text, principal_required=False)  # as stored: still read
+        return str(error)
+    return "accepted"
+
+
+@pytest.mark.parametrize("sid", ["my sid", "a-b", "a_b", "Zoë"])
+def test_a_sid_is_letters_and_digits_only(sid: str) -> None:
+    assert _written({**ALLOW, "Sid": sid}) == SID_ALPHABET
+
+
+def test_sids_are_unique_within_a_policy() -> None:
+    assert _written({**ALLOW, "Sid": "Read"}, {**ALLOW, "Sid": "Read"}) == "Statement IDs (SID) in a single policy must be unique."
+    assert _written({**ALLOW, "Sid": "Read"}, {**ALLOW, "Sid": "Read2"}, ALLOW, ALLOW) == "accepted"  # statements without one don't count
+    assert _written({**ALLOW, "Sid": ""}) == "accepted"
+
+
+@pytest.mark.parametrize("action", ["GetObject", "", ":GetObject"])
+def test_actions_name_their_service(action: str) -> None:
+    assert _written({**ALLOW, "Action": ["s3:PutObject", action]}) == "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+    assert _written({**ALLOW, "Action": "*"}) == _written({"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}) == "accepted"
+
+
+def test_condition_keys_name_their_service() -> None:
+    assert _written({**ALLOW, "Condition": {"StringEquals": {"username": "bob"}}}) == "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+    assert _written({**ALLOW, "Condition": {"StringEquals": {"aws:username": "bob"}}}) == "accepted"
+
+
+@pytest.mark.parametrize("resource", ["bucket", "", "s3:::bucket"])
+def test_resources_are_arns_or_a_star(resource: str) -> None:
+    assert _written({**ALLOW, "Resource": resource}) == f'Resource {resource} must be in ARN format or "*".'
+    assert _written({**ALLOW, "Resource": "*"}) == "accepted"
+    assert _written({"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::${aws:username}/*"}) == "accepted"
+
+
+def test_a_trust_policy_is_held_to_the_same_rules() -> None:
+    trust = {"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::111111111111:saml-provider/Idp"}, "Action": "sts:AssumeRoleWithSAML", "Sid": "Allow-SAML"}
+    text = json.dumps({"Version": "2012-10-17", "Statement": [trust]})
+    with pytest.raises(MalformedPolicy, match="alpha-numeric"):
+        parse_policy(text, principal_required=True, as_written=True)
+    assert parse_policy(text, principal_required=True).statements[0].sid == "Allow-SAML"
