@@ -135,6 +135,29 @@ def test_an_account_administrator_is_root_of_its_own_account_only(world: dict) -
     assert ask(world, policy(ALL), credentials=admin, action="sqs:SendMessage", resource=mine, resource_policy=grant)["decision"] == "allowed"
 
 
+def test_a_resource_policys_deny_binds_an_administrator_too(world: dict) -> None:
+    """As a bucket policy can lock out its account's root: the administrator's request carries its origin, its region
+    and the service's request keys, and an explicit deny in the resource policy refuses it, in its account or another."""
+    admin, mine = world["other_admin"], f"arn:aws:sqs:us-east-1:{OTHER}:jobs"
+    insecure = {"Sid": "DenyInsecure", "Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    grant = {"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": "sqs:SendMessage", "Resource": "*"}
+    for resource in (mine, f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"):
+        asked = {"credentials": admin, "action": "sqs:SendMessage", "resource": resource, "resource_policy": policy(grant, insecure)}
+        refused = ask(world, policy(ALL), secure_transport=False, **asked)
+        assert (refused["decision"], refused["matched_statements"]) == ("explicitDeny", [{"policy_id": "resource-policy", "policy_type": "resource", "sid": "DenyInsecure"}])
+        assert ask(world, policy(ALL), secure_transport=True, **asked)["decision"] == "allowed", resource
+    secret = {"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*", "Condition": {"StringLike": {"s3:prefix": "secret*"}}}
+    asked = {"credentials": admin, "action": "sqs:SendMessage", "resource": mine, "resource_policy": policy(grant, secret)}
+    assert ask(world, policy(ALL), context={"s3:prefix": "secret/"}, **asked)["decision"] == "explicitDeny"
+    assert ask(world, policy(ALL), context={"s3:prefix": "public/"}, **asked)["decision"] == "allowed"
+    regional = {"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}}}
+    asked = {"credentials": admin, "action": "sqs:SendMessage", "resource": mine, "resource_policy": policy(grant, regional)}
+    assert ask(world, policy(ALL), region="us-east-1", **asked)["decision"] == "explicitDeny"
+    assert ask(world, policy(ALL), region="eu-west-1", **asked)["decision"] == "allowed"
+    spoofed = ask(world, policy(ALL), context={"aws:PrincipalAccount": ACCOUNT}, credentials=admin, action="sqs:SendMessage", resource=f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs")
+    assert spoofed["decision"] == "implicitDeny"  # the service cannot make the root another account's
+
+
 # --- the S3 example gateway -------------------------------------------------------------------------------------
 
 GATEWAY_POLICY = policy(

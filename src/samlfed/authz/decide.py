@@ -10,7 +10,7 @@ from ..api.auth import Administrator, Session, authenticate
 from ..api.sigv4 import HttpRequest, parse_claim
 from ..context import ServiceContext
 from ..errors import ServiceError
-from ..iam.permissions import session_permissions
+from ..iam.permissions import SESSION_KEYS, add_origin_keys, session_permissions
 from ..jsoninput import parse_json
 from ..policy import Authorization, MalformedPolicy, NamedPolicy, PolicySet, Request, authorize, evaluate, parse_policy
 
@@ -97,7 +97,8 @@ def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     extra = _context_extra(body.get("context"))
     owners = _owners(resource, extra)
     if isinstance(caller, Administrator):
-        return {**_administrator_decision(caller, action, resource, resource_policies, owners), "scope": scope}
+        context = _administrator_context(caller, body, claim.region, extra)
+        return {**_administrator_decision(caller, Request(action, context, resource=resource), resource_policies, owners), "scope": scope}
     assert isinstance(caller, Session)
     # aws:RequestedRegion is the region the request was signed for (authenticate checked it is `region`, if given).
     return {**_session_decision(ctx, caller, Request(action, extra, resource=resource), body, claim.region, resource_policies, owners), "scope": scope}
@@ -129,12 +130,35 @@ def _resource_side_allows(resource_policies: Sequence[NamedPolicy], request: Req
     return "allowed" in results and "explicitDeny" not in results
 
 
-def _administrator_decision(caller: Administrator, action: str, resource: str, resource_policies: Sequence[NamedPolicy], owners: set[str]) -> dict[str, Any]:
-    """The account's root may do anything in its account; another account's resource needs that account's grant."""
+def _administrator_context(caller: Administrator, body: dict[str, Any], region: str, extra: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The request context of the account's root: the principal keys, the request's origin and region, and the
+    service's request keys (which never set a principal key)."""
+    context: dict[str, list[str]] = {
+        "aws:principalarn": [f"arn:aws:iam::{caller.account_id}:root"], "aws:principalaccount": [caller.account_id],
+        "aws:principaltype": ["Account"], "aws:userid": [caller.account_id], "aws:requestedregion": [region],
+        "aws:principalisawsservice": ["false"], "aws:viaawsservice": ["false"],
+    }
+    secure = body.get("secure_transport")
+    add_origin_keys(context, _text(body, "source_ip", required=False, limit=64), secure if isinstance(secure, bool) else None)
+    for key, values in extra.items():
+        lowered = key.lower()
+        if lowered not in context and not lowered.startswith(SESSION_KEYS):
+            context[lowered] = values
+    return context
+
+
+def _administrator_decision(caller: Administrator, asked: Request, resource_policies: Sequence[NamedPolicy], owners: set[str]) -> dict[str, Any]:
+    """The account's root may do anything in its account that no resource policy denies it (an explicit deny in a
+    bucket policy binds the root too); another account's resource needs that account's grant."""
     root = f"arn:aws:iam::{caller.account_id}:root"
     principal = {"arn": root, "account": caller.account_id, "type": "Account"}
-    request = Request(action, {}, resource=resource, principal_type="AWS", principal=root, principal_aliases=(caller.account_id,))
-    if owners - {caller.account_id} and not _resource_side_allows(resource_policies, request):
+    request = replace(asked, principal_type="AWS", principal=root, principal_aliases=(caller.account_id,))
+    evaluations = [(policy, evaluate(policy.document, request)) for policy in resource_policies]
+    denies = [(policy, statement) for policy, result in evaluations if result.decision == "explicitDeny" for statement in result.matched]
+    if denies:
+        return {"authenticated": True, "allowed": False, "decision": "explicitDeny", "principal": principal,
+                "matched_statements": [{"policy_id": p.id, "policy_type": p.type, "sid": s.sid} for p, s in denies]}
+    if owners - {caller.account_id} and not any(result.decision == "allowed" for _, result in evaluations):
         return {"authenticated": True, "allowed": False, "decision": "implicitDeny", "principal": principal, "matched_statements": []}
     return {"authenticated": True, "allowed": True, "decision": "allowed", "principal": principal, "matched_statements": []}
 

@@ -72,17 +72,26 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
     if name is None:
         raise ServiceError("ValidationError", "Request ARN is invalid")
     try:
-        role = ctx.reads.role(name.account_id, name.name)
+        role = ctx.store.get_role(name.account_id, name.name)  # with its tags, which policies see (not the cached copy)
     except NotFound:
         raise _denied(denied, "no_such_role", caller, request, "(no such role)") from None
     if role.arn != request.role_arn:  # names are unique case-insensitively; ARNs compare exactly
         raise _denied(denied, "no_such_role", caller, request, "(no such role)")
     if not _caller_role_current(ctx, caller):
         raise _denied(denied, "caller_role_gone", caller, request, "(the caller's role is gone)")
-    permissions = session_permissions(ctx, caller, source_ip=request.source_ip, secure_transport=request.secure_transport)
-    permissions.context["sts:rolesessionname"] = [request.session_name]
+    transitive = _transitive_tags(caller)
+    permissions = session_permissions(
+        ctx, caller, source_ip=request.source_ip, secure_transport=request.secure_transport, region=region,
+        extra=_target_tags(role),
+    )
+    context = permissions.context  # the keys of a chained sts:AssumeRole (contract §5.3)
+    context["sts:rolesessionname"] = [request.session_name]
     if request.external_id is not None:  # what a trust policy's sts:ExternalId condition compares
-        permissions.context["sts:externalid"] = [request.external_id]
+        context["sts:externalid"] = [request.external_id]
+    if caller.source_identity:  # it carries over, so the request sets it again (and needs sts:SetSourceIdentity)
+        context["sts:sourceidentity"] = [caller.source_identity]
+    if transitive:
+        context["sts:transitivetagkeys"] = list(transitive)
     _trust(role, caller, request, permissions, denied)
     duration = request.duration_seconds or CHAINED_LIMIT
     if duration > CHAINED_LIMIT:
@@ -90,7 +99,6 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
     if duration > role.max_session_duration:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
     check_session_policies(ctx, request.policy, request.policy_arns, role)
-    transitive = _transitive_tags(caller)
     packed_size = packed_policy_size(request.policy, request.policy_arns, transitive)
     claims = SessionClaims(
         account_id=role.account_id, role_arn=role.arn, role_id=role.role_id, session_name=request.session_name,
@@ -108,6 +116,11 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
         },
     )
     return ChainedRole(credentials, packed_size)
+
+
+def _target_tags(role: Role) -> dict[str, list[str]]:
+    """The target role's tags, as the resource's: `aws:ResourceTag/…` and IAM's older `iam:ResourceTag/…`."""
+    return {f"{prefix}/{tag.key}": [tag.value] for tag in role.tags for prefix in ("aws:ResourceTag", "iam:ResourceTag")}
 
 
 def _transitive_tags(caller: SessionClaims) -> dict[str, str]:
