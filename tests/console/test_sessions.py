@@ -108,8 +108,16 @@ def test_require_sp_initiated_refuses_unsolicited_responses(demo: dict) -> None:
         raise AssertionError("an unsolicited response was accepted")
     except SignInRefused as refused:
         assert "only responses to its own sign-in requests" in refused.message
-    solicited = make_offer(ctx, factory_response(in_response_to=new_request_id(ctx.master, now)), now, require_sp_initiated=True)
+    nonce = "N" * 43
+    answer = factory_response(in_response_to=new_request_id(ctx.master, now, browser_nonce=nonce))
+    solicited = make_offer(ctx, answer, now, require_sp_initiated=True, browser_nonce=nonce)
     assert [choice.role_arn for choice in solicited.choices] == [VIEWER]
+    for other in (None, "M" * 43):  # posted by another browser (test_signin_binding.py drives it over HTTP)
+        try:
+            make_offer(ctx, answer, now, require_sp_initiated=True, browser_nonce=other)
+            raise AssertionError("an answer was accepted from another browser")
+        except SignInRefused as refused:
+            assert "not started in this browser" in refused.message
 
 
 def test_switch_role_uses_the_same_assertion_and_sign_out_ends_the_session(demo: dict) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from samlfed.idp.config import parse_config
 from samlfed.idp.directory import DirectoryError, User, hash_password, load_users
 from samlfed.idp.presets import PRESETS
 from samlfed.idp.service import IdentityProvider
-from samlfed.idp.throttle import LoginThrottle, Throttle
+from samlfed.idp.state import IdpState
+from samlfed.idp.throttle import LoginThrottle
 from samlfed.saml import ProviderPolicy, RolePair, SamlValidationError, ValidationSettings, validate
 from samlfed.saml.metadata import parse_metadata
 
@@ -196,21 +198,51 @@ def test_authentication_fails_the_same_way_for_every_reason() -> None:
     assert load_users({"erin": {"password_hash": hash_password("erin's password")}}).users["erin"].password_hash.startswith("$argon2id$")
 
 
-def test_throttle_windows_and_limits() -> None:
-    throttle = Throttle(limit=3, window=60, max_keys=2)
+def test_throttle_windows_and_limits(tmp_path: Path) -> None:
+    state = IdpState(tmp_path / "idp-state.db")
+    throttle = LoginThrottle(state, per_user=3, per_address=100, window=60)
     for moment in (0, 1, 2):
-        assert not throttle.blocked("a", now=moment)
-        throttle.failed("a", now=moment)
-    assert throttle.blocked("a", now=3) and not throttle.blocked("a", now=61)
-    throttle.failed("b", now=4)
-    throttle.failed("c", now=5)  # more keys than max_keys: the oldest ("a") is forgotten
-    assert not throttle.blocked("a", now=6)
-    logins = LoginThrottle(per_user=2, per_address=3)
-    logins.failed("Erin", "10.0.0.1")
-    logins.failed("erin", "10.0.0.2")
-    assert logins.blocked("ERIN", "10.0.0.9")  # user names are counted case-insensitively
-    logins.succeeded("erin")
-    assert not logins.blocked("erin", "10.0.0.9")
+        attempt = throttle.reserve("a", "10.0.0.1", now=moment)
+        assert attempt is not None
+        throttle.failed(attempt)
+    assert throttle.reserve("a", "10.0.0.1", now=3) is None
+    assert throttle.reserve("a", "10.0.0.1", now=61) is not None  # the first failure left the window
+    logins = LoginThrottle(state, per_user=2, per_address=3)
+    for name, address in (("Erin", "10.0.0.1"), ("erin", "10.0.0.2")):
+        attempt = logins.reserve(name, address)
+        assert attempt is not None
+        logins.failed(attempt)
+    assert logins.reserve("ERIN", "10.0.0.9") is None  # user names are counted case-insensitively
     for name in ("x", "y", "z"):
-        logins.failed(name, "10.0.0.3")
-    assert logins.blocked("someone-else", "10.0.0.3")
+        attempt = logins.reserve(name, "10.0.0.3")
+        assert attempt is not None
+        logins.failed(attempt)
+    assert logins.reserve("someone-else", "10.0.0.3") is None
+
+
+def test_a_reserved_attempt_counts_until_it_ends_and_only_a_success_forgets_the_users_failures(tmp_path: Path) -> None:
+    state = IdpState(tmp_path / "idp-state.db")
+    logins = LoginThrottle(state, per_user=2, per_address=10)
+    first, second = logins.reserve("fay", "10.0.0.1"), logins.reserve("fay", "10.0.0.1")
+    assert first is not None and second is not None
+    assert logins.reserve("fay", "10.0.0.1") is None  # two in flight fill the limit before either is checked
+    logins.give_back(second)
+    logins.failed(first)
+    success = logins.reserve("fay", "10.0.0.1")
+    assert success is not None and logins.reserve("fay", "10.0.0.1") is None
+    logins.succeeded(success)
+    assert logins.reserve("fay", "10.0.0.1") is not None  # the failure is forgotten and the success given back
+    # Another throttle on the same file (another worker) sees the same counts.
+    assert LoginThrottle(state, per_user=2, per_address=10).reserve("fay", "10.0.0.1") is not None
+    assert LoginThrottle(IdpState(tmp_path / "idp-state.db"), per_user=2).reserve("fay", "10.0.0.2") is None
+
+
+def test_the_attempt_table_stays_bounded(tmp_path: Path) -> None:
+    state = IdpState(tmp_path / "idp-state.db")
+    logins = LoginThrottle(state, per_user=5, per_address=5, max_rows=10)
+    for n in range(40):
+        attempt = logins.reserve(f"user-{n}", f"10.0.1.{n}")
+        assert attempt is not None
+        logins.failed(attempt)
+    with sqlite3.connect(state.path) as db:
+        assert db.execute("SELECT count(*) FROM login_attempt").fetchone()[0] <= 10

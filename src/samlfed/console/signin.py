@@ -23,7 +23,7 @@ from ..store import NotFound, SamlProvider
 from ..sts.assume import AdmittedRole, admit_role, mint, provider_trust, redeem, sign_in_instants
 from ..sts.credentials import TemporaryCredentials
 from ..sts.decryption_guard import answer_not_before
-from .sp import REQUEST_LIFETIME, request_issued_at
+from .sp import REQUEST_LIFETIME, browser_admitted, request_issued_at
 
 log = logging.getLogger("samlfed.console")
 
@@ -133,13 +133,15 @@ def _provider_named(ctx: ServiceContext, uuid: str) -> list[str]:
 def make_offer(
     ctx: ServiceContext, saml_response: str, now: datetime, *,
     require_sp_initiated: bool = False, only_provider_uuid: str | None = None, resumed: bool = False,
-    source_ip: str | None = None, secure_transport: bool | None = None,
+    source_ip: str | None = None, secure_transport: bool | None = None, browser_nonce: str | None = None,
 ) -> SignInOffer:
     """Validate `saml_response` against each provider its roles name; keep the roles that admit the user.
 
     `resumed` marks a response replayed from the user's own console session (switch role): its request was
     already used once, legitimately. `source_ip` and `secure_transport` are the browser's, for trust policies
-    that condition on aws:SourceIp or aws:SecureTransport (as AssumeRoleWithSAML gives them).
+    that condition on aws:SourceIp or aws:SecureTransport (as AssumeRoleWithSAML gives them). `browser_nonce`:
+    the posting browser's sign-in cookie, which `require_sp_initiated` requires to be the one the request was
+    bound to.
     """
     verified_by: list[tuple[SamlProvider, VerifiedAssertion]] = []
     first_failure: SignInRefused | None = None
@@ -180,7 +182,7 @@ def make_offer(
         raise refusal
 
     verified = verified_by[0][1]
-    request_id = _answered_request(ctx, verified, now, require_sp_initiated=require_sp_initiated, resumed=resumed)
+    request_id = _answered_request(ctx, verified, now, require_sp_initiated=require_sp_initiated, resumed=resumed, browser_nonce=browser_nonce)
     choices: list[RoleChoice] = []
     admitted: dict[str, AdmittedRole] = {}
     aliases: dict[str, str | None] = {}
@@ -235,7 +237,9 @@ def _admit_decryption(ctx: ServiceContext, provider: SamlProvider, saml_response
         ) from None
 
 
-def _answered_request(ctx: ServiceContext, verified: VerifiedAssertion, now: datetime, *, require_sp_initiated: bool, resumed: bool) -> str | None:
+def _answered_request(
+    ctx: ServiceContext, verified: VerifiedAssertion, now: datetime, *, require_sp_initiated: bool, resumed: bool, browser_nonce: str | None,
+) -> str | None:
     request_id = verified.response.in_response_to
     issued = request_issued_at(ctx.master, request_id) if request_id else None
     if issued is None:
@@ -251,6 +255,13 @@ def _answered_request(ctx: ServiceContext, verified: VerifiedAssertion, now: dat
         raise SignInRefused(
             "This response answers a sign-in request that has expired or was already used.",
             hint="Sign in again from the console page; a sign-in request is valid once, for 5 minutes.",
+        )
+    # Only the browser that started the sign-in may finish it: otherwise anyone's answer to their own request,
+    # posted from another site, would sign the victim's browser in as them (login CSRF).
+    if require_sp_initiated and not browser_admitted(ctx.master, request_id, browser_nonce):
+        raise SignInRefused(
+            "This response answers a sign-in request that was not started in this browser.", status=403,
+            hint="Start at this service's /console page in the browser you sign in with, with cookies allowed.",
         )
     return request_id
 

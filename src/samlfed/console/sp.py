@@ -1,10 +1,11 @@
 """samlfed as a SAML service provider: its metadata, its signing key and the AuthnRequests of SP-initiated
 console sign-in.
 
-Request IDs are self-contained: the issue time (and, for a command-line sign-in, a digest of the RelayState the
-request carried) sealed under the master key. Any node can tell that an `InResponseTo` names a request this
-deployment sent, how old it is and which RelayState must come back with its answer, without storing the request;
-the store then records its one use.
+Request IDs are self-contained: the issue time, a digest of the sign-in cookie's nonce of the browser that started
+the sign-in and, for a command-line sign-in, a digest of the RelayState the request carried, sealed under the
+master key. Any node can tell that an `InResponseTo` names a request this deployment sent, how old it is, which
+browser must post its answer and which RelayState must come back with it, without storing the request; the store
+then records its one use.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import hmac
 import struct
 import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -101,18 +103,39 @@ def sp_metadata(entity_id: str, acs_url: str, signing: IdpSigner | None = None) 
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+_RELAY_BOUND, _BROWSER_BOUND = 1, 2
+"""Flags of a request ID's plaintext: which digests follow the issue time."""
+
+
 def _relay_digest(relay_state: str) -> bytes:
     return hashlib.sha256(relay_state.encode()).digest()[:16]
 
 
-def new_request_id(master: MasterKey, now: datetime, *, bound_relay_state: str | None = None) -> str:
-    """`bound_relay_state`: the answer is accepted only with exactly this RelayState (see relay_state_admitted)."""
-    plain = struct.pack(">Q", int(now.timestamp())) + (_relay_digest(bound_relay_state) if bound_relay_state is not None else b"")
+def _browser_digest(nonce: str) -> bytes:
+    return hashlib.sha256(b"samlfed sign-in browser\0" + nonce.encode()).digest()[:16]
+
+
+def new_request_id(master: MasterKey, now: datetime, *, bound_relay_state: str | None = None, browser_nonce: str | None = None) -> str:
+    """`bound_relay_state`: the answer is accepted only with exactly this RelayState (see relay_state_admitted).
+    `browser_nonce`: the sign-in cookie of the browser that starts the sign-in (see browser_admitted)."""
+    flags = (_RELAY_BOUND if bound_relay_state is not None else 0) | (_BROWSER_BOUND if browser_nonce is not None else 0)
+    plain = struct.pack(">QB", int(now.timestamp()), flags)
+    if bound_relay_state is not None:
+        plain += _relay_digest(bound_relay_state)
+    if browser_nonce is not None:
+        plain += _browser_digest(browser_nonce)
     sealed = master.seal(plain, context=_REQUEST_CONTEXT)
     return _REQUEST_PREFIX + base64.urlsafe_b64encode(sealed).decode().rstrip("=")
 
 
-def _open_request(master: MasterKey, request_id: str) -> tuple[datetime, bytes | None] | None:
+@dataclass(frozen=True)
+class _Request:
+    issued_at: datetime
+    relay: bytes | None
+    browser: bytes | None
+
+
+def _open_request(master: MasterKey, request_id: str) -> _Request | None:
     if not request_id.startswith(_REQUEST_PREFIX) or len(request_id) > 100:
         return None
     encoded = request_id[len(_REQUEST_PREFIX):]
@@ -121,22 +144,37 @@ def _open_request(master: MasterKey, request_id: str) -> tuple[datetime, bytes |
         (seconds,) = struct.unpack(">Q", plain[:8])
     except (binascii.Error, ValueError, MasterKeyError, struct.error):
         return None
-    if len(plain) not in (8, 24):
+    issued = datetime.fromtimestamp(seconds, UTC)
+    if len(plain) in (8, 24):  # made before requests were bound to a browser (at most REQUEST_LIFETIME ago)
+        return _Request(issued, plain[8:] or None, None)
+    flags, digests = plain[8], plain[9:]
+    relay = digests[:16] if flags & _RELAY_BOUND else None
+    browser = digests[-16:] if flags & _BROWSER_BOUND else None
+    if flags & ~(_RELAY_BOUND | _BROWSER_BOUND) or len(digests) != 16 * ((relay is not None) + (browser is not None)):
         return None
-    return datetime.fromtimestamp(seconds, UTC), plain[8:] or None
+    return _Request(issued, relay, browser)
 
 
 def request_issued_at(master: MasterKey, request_id: str) -> datetime | None:
     """When this deployment issued `request_id`, or None if it never did (a request of someone else's, or forged)."""
     opened = _open_request(master, request_id)
-    return opened[0] if opened else None
+    return opened.issued_at if opened else None
+
+
+def browser_admitted(master: MasterKey, request_id: str, nonce: str | None) -> bool:
+    """Whether the browser posting an answer to `request_id` is the one that started it: it carries the sign-in
+    cookie whose nonce the request was bound to. False for requests bound to no browser."""
+    opened = _open_request(master, request_id)
+    if opened is None or opened.browser is None or not nonce:
+        return False
+    return hmac.compare_digest(opened.browser, _browser_digest(nonce))
 
 
 def relay_state_admitted(master: MasterKey, request_id: str | None, relay_state: str, *, cli: bool) -> bool:
     """Whether `relay_state` may come back with an answer to `request_id`: a request bound to a RelayState takes
     only that one, and a command-line RelayState (`cli`) comes only with a request bound to it."""
     opened = _open_request(master, request_id) if request_id else None
-    bound = opened[1] if opened else None
+    bound = opened.relay if opened else None
     if bound is None:
         return not cli
     return hmac.compare_digest(bound, _relay_digest(relay_state))

@@ -6,6 +6,8 @@ import base64
 import hmac
 import json
 import logging
+import re
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +31,7 @@ from .sessions import COOKIE, ConsoleState, create_session, end_session, load_se
 from .signin import INVALID_RESPONSE, ConsoleGrant, SignInOffer, SignInRefused, make_offer, sign_in, use_request_once
 from .sp import (
     BINDING_HTTP_REDIRECT,
+    REQUEST_LIFETIME,
     authn_request_url,
     new_request_id,
     relay_state_admitted,
@@ -41,6 +44,8 @@ MAX_ACS_FORM_BYTES = 400_000
 """A 100,000-character SAMLResponse, percent-encoded, fits with room to spare."""
 MAX_RELAY_STATE = 2048
 PAGE_EXPIRED = "The page expired. Go back to the console and try again."
+SIGNIN_NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
+"""The sign-in cookie's value: secrets.token_urlsafe(32)."""
 
 
 def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
@@ -50,6 +55,12 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
     pages = Pages("samlfed.console", form_action="'self'", https=secure)
     csrf_key = ctx.master.derive("console chooser csrf")
     signing = service_provider_key(ctx) if settings.sign_authn_requests else None
+    # The sign-in cookie binds an SP-initiated sign-in to the browser that started it (its nonce's digest is sealed
+    # into the request ID). SameSite=Lax like the console cookie, not None: None needs Secure, which plain-http
+    # deployments cannot set, and would also hand the nonce to every cross-site request. A Lax cookie is withheld
+    # from the IdP's cross-site form POST, so the ACS then re-posts the form from a page of its own (same-site:
+    # the cookie comes along); see acs. __Host- on https: no sibling subdomain can plant a nonce of its choosing.
+    signin_cookie = "__Host-samlfed_signin" if secure else "samlfed_signin"
 
     def chooser_csrf(assertion_id: str, action: str) -> str:
         """Bound to the assertion ID and the ACS path: a chooser page only signs in with the response it was built
@@ -97,11 +108,17 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         action = "/saml" if uuid is None else f"/saml/acs/{uuid}"  # the chooser posts back where it came from
         if not saml_response:
             return refused(SignInRefused(INVALID_RESPONSE, hint="The post carries no SAMLResponse."))
+        browser_nonce = request.cookies.get(signin_cookie)
+        if settings.require_sp_initiated and browser_nonce is None and form.get("bounced") != "1":
+            # Most likely the IdP's cross-site POST, which a SameSite=Lax cookie does not come with: post it again
+            # from this site (once), so that the browser shows whether it started the sign-in. Nothing is checked
+            # or granted here; the re-post is checked in full.
+            return pages.render("continue.html", action=action, saml_response=saml_response, relay_state=relay_state)
         now = ctx.clock()
         try:
             offer = make_offer(
                 ctx, saml_response, now, require_sp_initiated=settings.require_sp_initiated,
-                only_provider_uuid=uuid, **_origin(ctx, request),
+                only_provider_uuid=uuid, browser_nonce=browser_nonce, **_origin(ctx, request),
             )
             # A request made for a command-line sign-in carries its RelayState sealed in its ID: only that one
             # comes back with its answer, and a CLI RelayState comes back only with such an answer.
@@ -186,12 +203,21 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         if relay_state is None:
             wanted = console_destination(request.url.path + (f"?{request.url.query}" if request.url.query else ""), base)
             relay_state = wanted if wanted and wanted != CONSOLE_HOME else None
-        request_id = new_request_id(ctx.master, now, bound_relay_state=relay_state if bind_relay_state else None)
+        # One nonce per browser, kept while sign-ins start: sign-ins started in two tabs both stay valid.
+        nonce = request.cookies.get(signin_cookie, "")
+        if not SIGNIN_NONCE.fullmatch(nonce):
+            nonce = secrets.token_urlsafe(32)
+        request_id = new_request_id(
+            ctx.master, now, bound_relay_state=relay_state if bind_relay_state else None, browser_nonce=nonce,
+        )
         location = authn_request_url(
             url, entity_id=settings.sp_entity_id, acs_url=answer_at, request_id=request_id, now=now,
             relay_state=relay_state, signing=signing,
         )
-        return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
+        response = RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
+        response.set_cookie(signin_cookie, nonce, max_age=int(REQUEST_LIFETIME.total_seconds()), path="/", httponly=True,
+                            samesite="lax", secure=secure)
+        return response
 
     async def session_form(request: Request, max_bytes: int = 16_384) -> tuple[str | None, ConsoleState | None, dict[str, str]] | Response:
         """(cookie, session, form) of a console form post; a refusal page when the form is unreadable, or when

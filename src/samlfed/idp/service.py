@@ -30,9 +30,9 @@ class IdentityProvider:
         self.config_path = config_path
         self.base_url = base_url.rstrip("/")
         self.keys = KeyStore(key_dir)
-        self.throttle = LoginThrottle()
         self.state = IdpState(config_path.parent / STATE_FILE)
-        """Shared by every worker: session generations and used TOTP steps."""
+        """Shared by every worker: session generations, used TOTP steps and the throttle's counts."""
+        self.throttle = LoginThrottle(self.state)
         self._config: IdpConfig | None = None
         self._stamp: int | None = None
 

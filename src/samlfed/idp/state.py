@@ -1,5 +1,6 @@
 """What the built-in IdP must remember across requests and worker processes: each user's session generation
-(sign-out ends every session issued before it) and the last TOTP time step accepted (a code works once).
+(sign-out ends every session issued before it), the last TOTP time step accepted (a code works once) and the
+recent sign-in attempts the login throttle counts (throttle.py).
 
 A small SQLite file beside the IdP's configuration: every worker of one deployment shares the IdP directory
 already (configuration, keys, session secret), and SQLite makes each update atomic between processes.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +18,11 @@ STATE_FILE = "idp-state.db"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS session_generation (username TEXT PRIMARY KEY, generation INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS totp_step (username TEXT PRIMARY KEY, last_step INTEGER NOT NULL)",
+    # AUTOINCREMENT: an id is never reused, so a reservation's ids name its own rows even after old rows went.
+    "CREATE TABLE IF NOT EXISTS login_attempt (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, at REAL NOT NULL, "
+    "pending INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS login_attempt_key ON login_attempt (key, at)",
+    "CREATE INDEX IF NOT EXISTS login_attempt_at ON login_attempt (at)",
 )
 
 
@@ -68,3 +74,49 @@ class IdpState:
                 (username, step),
             )
             return cursor.rowcount == 1
+
+    def reserve_attempt(self, limits: Sequence[tuple[str, int]], *, now: float, window: float, max_rows: int) -> tuple[int, ...] | None:
+        """Count one attempt against each (key, limit), pending, and return the new rows' ids; None (nothing
+        counted) when a key already has `limit` attempts within `window` seconds of `now`.
+
+        One write transaction (BEGIN IMMEDIATE takes the lock before counting), so concurrent attempts in any
+        worker cannot all see room under the limit. Attempts older than the window are dropped, and only the
+        newest `max_rows` are kept, so that the table stays small whatever names and addresses are tried."""
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM login_attempt WHERE at <= ?", (now - window,))
+                if any(
+                    db.execute("SELECT count(*) FROM login_attempt WHERE key = ?", (key,)).fetchone()[0] >= limit for key, limit in limits
+                ):
+                    db.execute("COMMIT")
+                    return None
+                ids = tuple(
+                    int(db.execute("INSERT INTO login_attempt (key, at, pending) VALUES (?, ?, 1)", (key, now)).lastrowid or 0)
+                    for key, _ in limits
+                )
+                db.execute("DELETE FROM login_attempt WHERE id <= ?", (max(ids) - max_rows,))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return ids
+
+    def confirm_attempt(self, ids: Sequence[int]) -> None:
+        """The reserved attempt failed: it stays counted, and a success of the user no longer gives it back."""
+        with self._db() as db:
+            db.executemany("UPDATE login_attempt SET pending = 0 WHERE id = ?", [(i,) for i in ids])
+
+    def release_attempt(self, ids: Sequence[int], *, forget_failures_of: str | None = None) -> None:
+        """Uncount a reserved attempt; with `forget_failures_of`, also that key's failed attempts (not the ones
+        still in flight elsewhere: those are counted as they end)."""
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("DELETE FROM login_attempt WHERE id = ?", [(i,) for i in ids])
+                if forget_failures_of is not None:
+                    db.execute("DELETE FROM login_attempt WHERE key = ? AND pending = 0", (forget_failures_of,))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise

@@ -1,68 +1,55 @@
-"""Login throttling per user name and per client address (in memory, per process)."""
+"""Login throttling per user name and per client address, shared by every worker through the IdP's state file.
+
+An attempt is reserved (counted as a failure) before its password is checked and given back only when it
+succeeds: a check-then-count throttle lets every one of many concurrent guesses through while the slow password
+hash runs, and per-process counts would multiply the limit by the number of workers.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
+from dataclasses import dataclass
+
+from .state import IdpState
 
 
-class Throttle:
-    """At most `limit` failures per key within `window` seconds; while over it, attempts are refused unchecked.
+@dataclass(frozen=True)
+class Attempt:
+    """A reserved sign-in attempt: end it with `failed`, `succeeded` or `give_back`."""
 
-    Keys are bounded in number (oldest forgotten first) so that an attacker cycling names cannot exhaust memory.
-    """
-
-    def __init__(self, limit: int = 5, window: float = 300.0, max_keys: int = 100_000) -> None:
-        self.limit = limit
-        self.window = window
-        self.max_keys = max_keys
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.get(key)
-        if failures is None:
-            return deque()
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def blocked(self, key: str, now: float | None = None) -> bool:
-        moment = time.monotonic() if now is None else now
-        with self._lock:
-            return len(self._recent(key, moment)) >= self.limit
-
-    def failed(self, key: str, now: float | None = None) -> None:
-        moment = time.monotonic() if now is None else now
-        with self._lock:
-            failures = self._recent(key, moment)
-            self._failures.pop(key, None)
-            failures.append(moment)
-            self._failures[key] = failures  # re-inserted: dict order is recency order
-            while len(self._failures) > self.max_keys:
-                self._failures.pop(next(iter(self._failures)))
-
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+    user_key: str
+    ids: tuple[int, ...]
 
 
 class LoginThrottle:
     """Failed logins: 5 per user name and 20 per client address within 5 minutes (a shared office address
     gets more room than one account). Unknown user names are counted like real ones."""
 
-    def __init__(self, per_user: int = 5, per_address: int = 20, window: float = 300.0) -> None:
-        self.users = Throttle(per_user, window)
-        self.addresses = Throttle(per_address, window)
+    def __init__(self, state: IdpState, per_user: int = 5, per_address: int = 20, window: float = 300.0, max_rows: int = 100_000) -> None:
+        self.state = state
+        self.per_user = per_user
+        self.per_address = per_address
+        self.window = window
+        self.max_rows = max_rows
 
-    def blocked(self, username: str, address: str) -> bool:
-        return self.users.blocked(username.lower()) or self.addresses.blocked(address)
+    def reserve(self, username: str, address: str, now: float | None = None) -> Attempt | None:
+        """Count an attempt before its password is checked; None (refuse it unchecked) when the user name or the
+        address is at its limit."""
+        user_key = "user\0" + username.lower()
+        limits = ((user_key, self.per_user), ("address\0" + address, self.per_address))
+        # Wall-clock time: the count outlives a restart, and every worker must read the same clock.
+        moment = time.time() if now is None else now
+        ids = self.state.reserve_attempt(limits, now=moment, window=self.window, max_rows=self.max_rows)
+        return None if ids is None else Attempt(user_key, ids)
 
-    def failed(self, username: str, address: str) -> None:
-        self.users.failed(username.lower())
-        self.addresses.failed(address)
+    def failed(self, attempt: Attempt) -> None:
+        self.state.confirm_attempt(attempt.ids)
 
-    def succeeded(self, username: str) -> None:
-        """Only the user's count resets: one good account must not reset an attacker's address count."""
-        self.users.succeeded(username.lower())
+    def succeeded(self, attempt: Attempt) -> None:
+        """The attempt is given back, and the user's failures forgotten; the address keeps its other failures,
+        so that one good account does not reset an attacker's address count."""
+        self.state.release_attempt(attempt.ids, forget_failures_of=attempt.user_key)
+
+    def give_back(self, attempt: Attempt) -> None:
+        """Not a failure after all (a malformed request, or a right password still waiting for its one-time code)."""
+        self.state.release_attempt(attempt.ids)

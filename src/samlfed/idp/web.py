@@ -120,17 +120,20 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         def again(message: str, status: int) -> Response:
             return _page("login.html", status, base=base, csrf=csrf(request), error=message, pending=None, entity_id=idp.entity_id)
 
-        if idp.throttle.blocked(username, address):
+        # Counted before the password check (given back on success): concurrent guesses past the limit are
+        # refused unchecked, in every worker.
+        attempt = idp.throttle.reserve(username, address)
+        if attempt is None:
             log.info("login throttled user=%r address=%r", username, address, extra=_login("IdpLogin", "throttled", username, address))
             return again(THROTTLED, 429)
         # argon2 takes tens of milliseconds by design: in a thread, so that guesses do not stall every other request
         directory = idp.config.directory
         user = await run_in_threadpool(directory.authenticate, username, str(form.get("password", "")), str(form.get("otp", "")) or None)
         if user is None:
-            idp.throttle.failed(username, address)
+            idp.throttle.failed(attempt)
             log.info("login failed user=%r address=%r", username, address, extra=_login("IdpLogin", "failed", username, address))
             return again(GENERIC_LOGIN_ERROR, 401)
-        idp.throttle.succeeded(username)
+        idp.throttle.succeeded(attempt)
         pending = request.session.pop("pending", None)
         request.session.clear()
         request.session.update(user=user.username, generation=idp.state.session_generation(user.username), mark=credential_mark(user))
@@ -215,7 +218,8 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
 
         username, password = _basic_credentials(request.headers.get("authorization", ""))
         address = client_address(request) or "unknown"
-        if idp.throttle.blocked(username, address):
+        attempt = idp.throttle.reserve(username, address)  # counted before the password check, as at /login
+        if attempt is None:
             log.info("ECP login throttled user=%r address=%r", username, address, extra=_login("IdpEcpLogin", "throttled", username, address))
             return fault("Client", THROTTLED, 429)
         try:
@@ -223,18 +227,20 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
                 idp.config, request_from_envelope(await _body(request)), binding="post", location=f"{base}/ecp", ecp=True
             )
         except RequestRefused as exc:
+            idp.throttle.give_back(attempt)  # no password was checked
             return fault("Client", str(exc), 400)
         user, otp_missing = (
             await run_in_threadpool(idp.config.directory.sign_in, username, password, request.headers.get("x-samlfed-otp")) if username else (None, False)
         )
         if otp_missing:  # the password was right: ask for the second factor (not a failure)
+            idp.throttle.give_back(attempt)
             return fault("Client", "A one-time code is required: send it in the X-Samlfed-OTP header.", 401, otp=True)
         if user is None:
-            idp.throttle.failed(username, address)
+            idp.throttle.failed(attempt)
             log.info("ECP login failed user=%r address=%r", username, address, extra=_login("IdpEcpLogin", "failed", username, address,
                                                                                                  {"sp": request_info.sp.key, "acs": request_info.acs_url}))
             return fault("Client", GENERIC_LOGIN_ERROR, 401)
-        idp.throttle.succeeded(username)
+        idp.throttle.succeeded(attempt)
         xml = idp.issue_xml(user, request_info.sp, request_info.acs_url, in_response_to=request_info.id)
         log.info(
             "issued ECP response user=%s sp=%r", user.username, request_info.sp.key,
