@@ -366,9 +366,13 @@ def test_duplicate_tag_keys_in_one_request_are_invalid_input(world: dict, tags: 
     assert client.list_role_tags(RoleName="Developer")["Tags"] == []
 
 
-def test_a_tag_key_outside_the_model_pattern_is_invalid_input(world: dict) -> None:
+def test_a_tag_key_outside_the_model_pattern_is_a_validation_error(world: dict) -> None:
     code, message, status, _ = _iam_error(lambda: iam(world).tag_role(RoleName="Developer", Tags=[{"Key": "cost*center", "Value": "x"}]))
-    assert (code, status) == ("InvalidInput", 400) and "'cost*center'" in message
+    assert (code, status) == ("ValidationError", 400)
+    assert message == (
+        "1 validation error detected: Value 'cost*center' at 'tags.1.member.key' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"
+    )
 
 
 def test_a_server_fault_is_typed_receiver() -> None:

@@ -43,10 +43,10 @@ def world(tmp_path) -> Iterator[tuple[ServiceContext, str, Credentials]]:
         yield ctx, url, Credentials(issued.access_key_id, issued.secret_access_key, issued.session_token)
 
 
-def call(url: str, credentials: Credentials, action: str, **parameters: str) -> httpx.Response:
+def call(url: str, credentials: Credentials, action: str, *, region: str = "us-east-1", **parameters: str) -> httpx.Response:
     body = urlencode({"Action": action, "Version": "2010-05-08", **parameters}).encode()
     request = AWSRequest(method="POST", url=url + "/", data=body, headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
-    SigV4Auth(credentials, "iam", "us-east-1").add_auth(request)
+    SigV4Auth(credentials, "iam", region).add_auth(request)
     return httpx.post(url + "/", content=body, headers=dict(request.headers.items()))
 
 
@@ -96,3 +96,14 @@ def test_the_audit_trail_names_the_resource_acted_on_not_a_parameter_sent_along(
     assert answer.status_code == 200, answer.text
     [record] = [r for r in caplog.records if r.name == "samlfed.audit"]
     assert record.resource == "*" and "\n" not in record.getMessage()
+
+
+def test_an_iam_call_carries_the_region_it_was_signed_for(world) -> None:  # type: ignore[no-untyped-def]
+    """aws:RequestedRegion, as in every other request of a role session: a region-lock Deny applies to IAM calls too."""
+    ctx, url, session = world
+    locked = {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}}
+    service.put_role_policy(ctx, ACCOUNT, "Developer", "sandbox", json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}, locked]}))
+    assert call(url, session, "GetRole", RoleName="Developer").status_code == 200
+    refused = call(url, session, "GetRole", region="eu-west-1", RoleName="Developer")
+    assert refused.status_code == 403 and "explicit deny" in refused.text

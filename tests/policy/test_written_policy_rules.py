@@ -58,3 +58,27 @@ def test_a_trust_policy_is_held_to_the_same_rules() -> None:
     with pytest.raises(MalformedPolicy, match="alpha-numeric"):
         parse_policy(text, principal_required=True, as_written=True)
     assert parse_policy(text, principal_required=True).statements[0].sid == "Allow-SAML"
+
+
+def test_iam_applies_them_to_every_policy_it_stores(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from saml_factory import ACCOUNT, PROVIDER_ARN
+    from service_world import developer_world
+
+    from samlfed.config import Settings
+    from samlfed.errors import ServiceError
+    from samlfed.iam import service
+
+    ctx = developer_world(Settings(data_dir=tmp_path))
+    identity = json.dumps({"Version": "2012-10-17", "Statement": [{**ALLOW, "Sid": "read-objects"}]})
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "saml-1", "Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": "sts:AssumeRoleWithSAML"}]})
+    calls = [
+        lambda: service.create_policy(ctx, ACCOUNT, "Reader", identity),
+        lambda: service.put_role_policy(ctx, ACCOUNT, "Developer", "Reader", identity),
+        lambda: service.create_role(ctx, ACCOUNT, "Other", trust),
+        lambda: service.update_trust_policy(ctx, ACCOUNT, "Developer", trust),
+    ]
+    for call in calls:
+        with pytest.raises(ServiceError) as info:
+            call()
+        assert (info.value.code, info.value.message) == ("MalformedPolicyDocument", SID_ALPHABET)

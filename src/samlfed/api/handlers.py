@@ -31,8 +31,13 @@ _NAMES = {"RoleName": ("roleName", 64), "PolicyName": ("policyName", 128)}
 _INTEGER = re.compile(r"[+-]?\d{1,10}", re.ASCII)
 """An integer parameter as AWS's (Java) parser reads one; Python's int() would also take '1_000', ' 900' and
 non-ASCII digits."""
+_MARKER_CHARACTERS = re.compile("[\x20-\xff]+")
 _MARKER = re.compile(r"samlfed:(?P<action>[A-Za-z]+):(?P<after>.*)", re.DOTALL)
 """A pagination marker as `paginate` hands it out (base64 of this): its operation and the last item's sort key."""
+
+
+_CHECKED_WITH_THE_REST = frozenset({("RoleName", "CreateRole"), ("PolicyName", "CreatePolicy")})
+"""Names their action's service function checks along with its other parameters (AWS reports every violation)."""
 
 
 def _required(request: QueryRequest, *names: str) -> list[str]:
@@ -41,9 +46,16 @@ def _required(request: QueryRequest, *names: str) -> list[str]:
         raise ValidationFailed([null_violation(n[0].lower() + n[1:]) for n in missing])
     for name in names:
         checked = _NAMES.get(name)
-        if checked is not None and (name, request.action) != ("RoleName", "CreateRole"):  # CreateRole lists it with its other fields
+        if checked is not None and (name, request.action) not in _CHECKED_WITH_THE_REST:
             iam.check_name(request.params[name], *checked)
     return [request.params[n] for n in names]
+
+
+def _required_list(request: QueryRequest, name: str) -> None:
+    """A required list parameter (botocore sends an empty list as `Name=`; a request without it has neither that
+    nor any `Name.member.N`)."""
+    if name not in request.params and not any(key.startswith(f"{name}.member.") for key in request.params):
+        raise ValidationFailed([null_violation(name[0].lower() + name[1:])])
 
 
 def _integer(request: QueryRequest, name: str) -> int | None:
@@ -78,9 +90,11 @@ def _tags(request: QueryRequest) -> list[Tag]:
     return [Tag(t["Key"], t["Value"]) for t in structs]
 
 
-_PATH_PREFIXES = {  # the model's pathPrefixType (ListRoles) and policyPathType (ListPolicies)
+_POLICY_PATH_PREFIX = (iam.POLICY_PATH, "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/")
+_PATH_PREFIXES = {  # the model's pathPrefixType (ListRoles) and policyPathType (the policy lists)
     "ListRoles": (re.compile(r"/[\x21-\x7f]*"), "\\u002F[\\u0021-\\u007F]*"),
-    "ListPolicies": (re.compile(r"((/[A-Za-z0-9.,+@=_-]+)*)/", re.ASCII), "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"),
+    "ListPolicies": _POLICY_PATH_PREFIX,
+    "ListAttachedRolePolicies": _POLICY_PATH_PREFIX,
 }
 
 
@@ -308,6 +322,9 @@ def _marker_key(request: QueryRequest) -> str | None:
     marker = request.params.get("Marker")
     if marker is None:
         return None
+    violations = iam.name_violations(marker, "marker", 320, _MARKER_CHARACTERS, "[\\u0020-\\u00FF]+")  # the model's markerType
+    if violations:
+        raise ValidationFailed(violations)
     try:
         found = _MARKER.fullmatch(base64.urlsafe_b64decode(marker.encode()).decode())
     except ValueError:
@@ -317,14 +334,19 @@ def _marker_key(request: QueryRequest) -> str | None:
     return found["after"]
 
 
-def paginate(request: QueryRequest, items: list[Any], key: Callable[[Any], str]) -> tuple[list[Any], dict[str, Any]]:
-    """One page of `items` in `key` order. The marker holds the last key returned, not a position: an item
-    deleted between two calls (a loop that deletes what it lists) does not make the next page skip another."""
+def _page_request(request: QueryRequest) -> tuple[int, str | None]:
+    """MaxItems (1-1000, default 100) and the key the Marker says the page starts after, held to the model."""
     max_items = _default(_integer(request, "MaxItems"), 100)
     if not 1 <= max_items <= 1000:
         bound = "greater than or equal to 1" if max_items < 1 else "less than or equal to 1000"
         raise ValidationFailed([f"Value '{max_items}' at 'maxItems' failed to satisfy constraint: Member must have value {bound}"])
-    after = _marker_key(request)
+    return max_items, _marker_key(request)
+
+
+def paginate(request: QueryRequest, items: list[Any], key: Callable[[Any], str]) -> tuple[list[Any], dict[str, Any]]:
+    """One page of `items` in `key` order. The marker holds the last key returned, not a position: an item
+    deleted between two calls (a loop that deletes what it lists) does not make the next page skip another."""
+    max_items, after = _page_request(request)
     ordered = sorted(items, key=key)  # in Python: the same order whatever the database's collation
     start = 0 if after is None else bisect.bisect_right([key(item) for item in ordered], after)
     page = ordered[start : start + max_items]
@@ -352,11 +374,13 @@ def update_assume_role_policy(ctx: ServiceContext, caller: Caller | None, reques
 
 def tag_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (name,) = _required(request, "RoleName")
+    _required_list(request, "Tags")
     iam.tag_role(ctx, _account(caller), name, _tags(request))
 
 
 def untag_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (name,) = _required(request, "RoleName")
+    _required_list(request, "TagKeys")
     iam.untag_role(ctx, _account(caller), name, request.member_list("TagKeys"))
 
 
@@ -397,11 +421,13 @@ def update_saml_provider(ctx: ServiceContext, caller: Caller | None, request: Qu
 
 def tag_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (arn,) = _required(request, "SAMLProviderArn")
+    _required_list(request, "Tags")
     iam.tag_saml_provider(ctx, _account(caller), arn, _tags(request))
 
 
 def untag_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (arn,) = _required(request, "SAMLProviderArn")
+    _required_list(request, "TagKeys")
     iam.untag_saml_provider(ctx, _account(caller), arn, request.member_list("TagKeys"))
 
 
@@ -426,7 +452,7 @@ def delete_account_alias(ctx: ServiceContext, caller: Caller | None, request: Qu
     iam.delete_account_alias(ctx, _account(caller), alias)
 
 
-def _managed(policy: ManagedPolicy, boundary_uses: int) -> dict[str, Any]:
+def _managed(policy: ManagedPolicy, boundary_uses: int, *, full: bool = True) -> dict[str, Any]:
     return {
         "PolicyName": policy.name,
         "PolicyId": policy.policy_id,
@@ -439,12 +465,15 @@ def _managed(policy: ManagedPolicy, boundary_uses: int) -> dict[str, Any]:
         "Description": policy.description,
         "CreateDate": policy.created_at,
         "UpdateDate": policy.updated_at,
+        **({"Tags": _tag_list(policy.tags) or None} if full else {}),  # ListPolicies leaves them out (IAM API reference)
     }
 
 
 def create_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     name, document = _required(request, "PolicyName", "PolicyDocument")
-    policy = iam.create_policy(ctx, _account(caller), name, document, path=request.params.get("Path", "/"), description=request.params.get("Description"))
+    policy = iam.create_policy(
+        ctx, _account(caller), name, document, path=request.params.get("Path", "/"), description=request.params.get("Description"), tags=_tags(request),
+    )
     return {"Policy": _managed(policy, 0)}  # new: no role has it as a boundary yet
 
 
@@ -456,22 +485,34 @@ def get_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest
 
 def get_policy_version(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     arn, version = _required(request, "PolicyArn", "VersionId")
+    if not _VERSION_ID.fullmatch(version):
+        raise ValidationFailed([f"Value '{version}' at 'versionId' failed to satisfy constraint: Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?"])
     policy = iam.get_policy(ctx, _account(caller), arn)
     if version != "v1":
         raise ServiceError("NoSuchEntity", f"Policy {arn} version {version} does not exist or is not attachable.", 404)
     return {"PolicyVersion": {"Document": _policy_text(policy.document), "VersionId": "v1", "IsDefaultVersion": True, "CreateDate": policy.created_at}}
 
 
+_VERSION_ID = re.compile(r"v[1-9][0-9]*(\.[A-Za-z0-9-]*)?", re.ASCII)
+_USAGES = ("PermissionsPolicy", "PermissionsBoundary")
+
+
 def list_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     account = _account(caller)
     scope = _enum(request, "Scope", _SCOPES)
     path_prefix = _path_prefix(request)
+    usage = _enum(request, "PolicyUsageFilter", _USAGES)
     policies = [] if scope == "AWS" else iam.list_policies(ctx, account, path_prefix)
+    uses = iam.boundary_uses(ctx, account)
     if request.params.get("OnlyAttached", "false").lower() == "true":
         policies = [p for p in policies if p.attachment_count]
-    page, more = paginate(request, policies, lambda policy: f"{policy.name.lower()}\0{policy.arn}")
-    uses = iam.boundary_uses(ctx, account)
-    return {"Policies": [_managed(p, uses[p.arn]) for p in page], **more}
+    if usage == "PermissionsPolicy":  # attached to a role as a permissions policy
+        policies = [p for p in policies if p.attachment_count]
+    elif usage == "PermissionsBoundary":  # some role's permissions boundary
+        policies = [p for p in policies if uses[p.arn]]
+    # Names are unique in the account whatever their case; the key must stay short (a Marker holds at most 320).
+    page, more = paginate(request, policies, lambda policy: policy.name.lower())
+    return {"Policies": [_managed(p, uses[p.arn], full=False) for p in page], **more}
 
 
 def delete_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
@@ -491,9 +532,29 @@ def detach_role_policy(ctx: ServiceContext, caller: Caller | None, request: Quer
 
 def list_attached_role_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (name,) = _required(request, "RoleName")
-    attached = iam.list_attached_role_policies(ctx, _account(caller), name)
-    page, more = paginate(request, [{"PolicyName": p.name, "PolicyArn": p.arn} for p in attached], lambda policy: policy["PolicyArn"])
+    prefix = _path_prefix(request)
+    attached = [p for p in iam.list_attached_role_policies(ctx, _account(caller), name) if p.path.startswith(prefix)]
+    # Attached policies are the account's, whose names are unique whatever their case: a short key (Marker ≤ 320).
+    page, more = paginate(request, [{"PolicyName": p.name, "PolicyArn": p.arn} for p in attached], lambda policy: policy["PolicyName"].lower())
     return {"AttachedPolicies": page, **more}
+
+
+def tag_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    (arn,) = _required(request, "PolicyArn")
+    _required_list(request, "Tags")
+    iam.tag_policy(ctx, _account(caller), arn, _tags(request))
+
+
+def untag_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    (arn,) = _required(request, "PolicyArn")
+    _required_list(request, "TagKeys")
+    iam.untag_policy(ctx, _account(caller), arn, request.member_list("TagKeys"))
+
+
+def list_policy_tags(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (arn,) = _required(request, "PolicyArn")
+    page, more = paginate(request, _tag_list(iam.get_policy(ctx, _account(caller), arn).tags), _tag_key)
+    return {"Tags": page, **more}
 
 
 def set_attribute_mapping(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
@@ -561,26 +622,51 @@ def _context_entries(request: QueryRequest) -> list[ContextEntry]:
     return entries
 
 
-def _simulation(results: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"EvaluationResults": results, "IsTruncated": False}
+def _simulation_documents(request: QueryRequest) -> tuple[list[str], list[str], str | None]:
+    """PolicyInputList, PermissionsBoundaryPolicyInputList and ResourcePolicy, held to the model's policyDocumentType
+    (a list's members reported together, in AWS's list form)."""
+    violations = []
+    lists = []
+    for name in ("PolicyInputList", "PermissionsBoundaryPolicyInputList"):
+        documents = request.member_list(name)
+        lists.append(documents)
+        if any(iam.policy_document_violations(document, "member") for document in documents):
+            violations.append(
+                f"Value '[{', '.join(documents)}]' at '{name[0].lower()}{name[1:]}' failed to satisfy constraint: Member must satisfy constraint: "
+                "[Member must have length less than or equal to 131072, Member must have length greater than or equal to 1, "
+                "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+]"
+            )
+    resource_policy = request.params.get("ResourcePolicy")
+    if resource_policy is not None:
+        violations += iam.policy_document_violations(resource_policy, "resourcePolicy")
+    if violations:
+        raise ValidationFailed(violations)
+    _page_request(request)  # refused before simulating anything, as a model violation is
+    return lists[0], lists[1], resource_policy
+
+
+def _simulation(request: QueryRequest, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page of the results, in their order (MaxItems and Marker as the list operations take them)."""
+    page, more = paginate(request, list(enumerate(results)), lambda numbered: f"{numbered[0]:07d}")
+    return {"EvaluationResults": [result for _, result in page], **more}
 
 
 def simulate_principal_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (source,) = _required(request, "PolicySourceArn")
-    return _simulation(simulate_principal(
-        ctx, _account(caller), source, extra=request.member_list("PolicyInputList"),
-        boundary_documents=request.member_list("PermissionsBoundaryPolicyInputList"), actions=request.member_list("ActionNames"),
-        resources=request.member_list("ResourceArns"), resource_policy=request.params.get("ResourcePolicy"),
+    documents, boundary_documents, resource_policy = _simulation_documents(request)
+    return _simulation(request, simulate_principal(
+        ctx, _account(caller), source, extra=documents, boundary_documents=boundary_documents, actions=request.member_list("ActionNames"),
+        resources=request.member_list("ResourceArns"), resource_policy=resource_policy,
         entries=_context_entries(request), caller_arn=request.params.get("CallerArn"),
     ))
 
 
 def simulate_custom_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     _account(caller)
-    return _simulation(simulate_custom(
-        request.member_list("PolicyInputList"), boundary_documents=request.member_list("PermissionsBoundaryPolicyInputList"),
-        actions=request.member_list("ActionNames"), resources=request.member_list("ResourceArns"),
-        resource_policy=request.params.get("ResourcePolicy"), entries=_context_entries(request), caller_arn=request.params.get("CallerArn"),
+    documents, boundary_documents, resource_policy = _simulation_documents(request)
+    return _simulation(request, simulate_custom(
+        documents, boundary_documents=boundary_documents, actions=request.member_list("ActionNames"), resources=request.member_list("ResourceArns"),
+        resource_policy=resource_policy, entries=_context_entries(request), caller_arn=request.params.get("CallerArn"),
     ))
 
 
@@ -622,6 +708,9 @@ IAM: dict[str, Handler] = {
     "AttachRolePolicy": attach_role_policy,
     "DetachRolePolicy": detach_role_policy,
     "ListAttachedRolePolicies": list_attached_role_policies,
+    "TagPolicy": tag_policy,
+    "UntagPolicy": untag_policy,
+    "ListPolicyTags": list_policy_tags,
     "SetSAMLProviderAttributeMapping": set_attribute_mapping,
     "GetSAMLProviderAttributeMapping": get_attribute_mapping,
     "SetSAMLProviderValidationOptions": set_validation_options,

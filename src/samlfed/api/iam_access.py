@@ -24,8 +24,8 @@ log = logging.getLogger("samlfed.api")
 
 Context = dict[str, list[str]]
 
-_REQUEST_TAGS = frozenset({"CreateRole", "TagRole", "CreateSAMLProvider", "TagSAMLProvider"})
-_REQUEST_TAG_KEYS = frozenset({"UntagRole", "UntagSAMLProvider"})
+_REQUEST_TAGS = frozenset({"CreateRole", "TagRole", "CreateSAMLProvider", "TagSAMLProvider", "CreatePolicy", "TagPolicy"})
+_REQUEST_TAG_KEYS = frozenset({"UntagRole", "UntagSAMLProvider", "UntagPolicy"})
 _POLICY_ARN = frozenset({"AttachRolePolicy", "DetachRolePolicy"})
 _ROLE_BOUNDARY = frozenset({"AttachRolePolicy", "DetachRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "DeleteRolePermissionsBoundary"})
 """Actions whose iam:PermissionsBoundary is the boundary the role has (CreateRole and PutRolePermissionsBoundary: the
@@ -57,6 +57,14 @@ def _provider_context(ctx: ServiceContext, account_id: str, arn: str) -> Context
     return _resource_tags(provider.tags) if provider.account_id == account_id else {}
 
 
+def _policy_context(ctx: ServiceContext, account_id: str, arn: str) -> Context:
+    try:
+        policy = ctx.store.get_policy(arn)
+    except NotFound:
+        return {}
+    return _resource_tags(policy.tags) if policy.account_id == account_id else {}
+
+
 ROLE_ACTIONS = frozenset({
     "CreateRole", "GetRole", "DeleteRole", "UpdateRole", "UpdateAssumeRolePolicy", "TagRole", "UntagRole", "ListRoleTags",
     "PutRolePolicy", "GetRolePolicy", "ListRolePolicies", "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy",
@@ -67,7 +75,7 @@ PROVIDER_ACTIONS = frozenset({
     "SetSAMLProviderAttributeMapping", "GetSAMLProviderAttributeMapping", "SetSAMLProviderValidationOptions",
     "GetSAMLProviderValidationOptions",
 })
-POLICY_ACTIONS = frozenset({"GetPolicy", "GetPolicyVersion", "DeletePolicy"})
+POLICY_ACTIONS = frozenset({"GetPolicy", "GetPolicyVersion", "DeletePolicy", "TagPolicy", "UntagPolicy", "ListPolicyTags"})
 PRINCIPAL_ACTIONS = frozenset({"SimulatePrincipalPolicy"})
 """Actions on the principal that PolicySourceArn names."""
 ACCOUNT_ACTIONS = frozenset({
@@ -88,7 +96,7 @@ def iam_target(ctx: ServiceContext, account_id: str, action: str, params: dict[s
     if action in PROVIDER_ACTIONS and "SAMLProviderArn" in params:
         return params["SAMLProviderArn"], _provider_context(ctx, account_id, params["SAMLProviderArn"])
     if action in POLICY_ACTIONS and "PolicyArn" in params:
-        return params["PolicyArn"], {}
+        return params["PolicyArn"], _policy_context(ctx, account_id, params["PolicyArn"])
     if action in PRINCIPAL_ACTIONS and "PolicySourceArn" in params:
         return params["PolicySourceArn"], {}
     if action == "CreateSAMLProvider" and "Name" in params:
@@ -131,7 +139,9 @@ def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryReque
     action = f"iam:{request.action}"
     resource, resource_context = iam_target(ctx, claims.account_id, request.action, request.params)
     extra = {**resource_context, **_request_context(request)}
-    permissions = session_permissions(ctx, claims, source_ip=request.source_ip, secure_transport=request.secure_transport, extra=extra)
+    permissions = session_permissions(
+        ctx, claims, source_ip=request.source_ip, secure_transport=request.secure_transport, region=caller.region, extra=extra,
+    )
     result = authorize(permissions.policies, Request(action, permissions.context, resource=resource), session_arn=claims.assumed_role_arn)
     if result.decision == "allowed":
         return

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
@@ -28,6 +29,7 @@ from ..store import (
     Account,
     AlreadyExists,
     Conflict,
+    InlinePoliciesLeft,
     LimitReached,
     ManagedPolicy,
     NoSuchPrivateKey,
@@ -37,6 +39,7 @@ from ..store import (
     RoleLastUsed,
     SamlProvider,
     Tag,
+    policy_size,
     provider_key_context,
 )
 from . import arns, ids
@@ -46,7 +49,9 @@ PROVIDER_NAME = re.compile(r"[\w._-]+", re.ASCII)
 MAX_PROVIDER_KEYS = 10
 """IAM's quota of keys per SAML provider (the signing certificates of its metadata)."""
 NAME_PATTERN = re.compile(r"[\w+=,.@-]+", re.ASCII)  # role and policy names; AWS's \w is Java's: ASCII letters, digits, _
-ROLE_PATH = re.compile(r"/|/[\x21-\x7e]{0,510}/")
+ROLE_PATH = re.compile(r"/|/[\x21-\x7e]+/")  # the model's pathType; its length (at most 512) is checked apart
+POLICY_PATH = re.compile(r"((/[A-Za-z0-9.,+@=_-]+)*)/", re.ASCII)  # the model's policyPathType
+_POLICY_CHARACTERS = re.compile("[\t\n\r\x20-\xff]+")  # the model's policyDocumentType
 ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]")
 _ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
 MAX_TRUST_POLICY = 2048
@@ -103,12 +108,18 @@ def admin_secret(ctx: ServiceContext, access_key_id: str) -> tuple[str, str] | N
 
 
 def _check_alias(alias: str) -> None:
-    if not ALIAS.fullmatch(alias) or _ACCOUNT_ID.fullmatch(alias):  # IAM quotas: not a 12-digit number (reads as an account ID)
-        raise ServiceError(
-            "ValidationError",
-            f"1 validation error detected: Value '{alias}' at 'accountAlias' failed to satisfy constraint: "
-            "Member must satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$",
-        )
+    """The model's accountAliasType (3-63 characters of its pattern), and not a 12-digit number (IAM quotas: it
+    would read as an account ID)."""
+    start = f"Value '{alias}' at 'accountAlias' failed to satisfy constraint: Member must"
+    violations = [] if ALIAS.fullmatch(alias) and not _ACCOUNT_ID.fullmatch(alias) else [
+        f"{start} satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){{1,61}}[a-z0-9]$"
+    ]
+    if len(alias) < 3:
+        violations.append(f"{start} have length greater than or equal to 3")
+    elif len(alias) > 63:
+        violations.append(f"{start} have length less than or equal to 63")
+    if violations:
+        raise ValidationFailed(violations)
 
 
 # --- SAML providers ---------------------------------------------------------------------------------
@@ -199,16 +210,41 @@ def delete_saml_provider(ctx: ServiceContext, account_id: str, arn: str) -> None
 def check_identity_policy(document: str) -> None:
     """Inline, managed and session policies: identity policies, which name no principal."""
     try:
-        parse_policy(document, principal_required=False)
+        parse_policy(document, principal_required=False, as_written=True)
     except MalformedPolicy as exc:
         raise ServiceError("MalformedPolicyDocument", str(exc)) from None
 
 
-def check_trust_policy(document: str) -> None:
-    if len(document) > MAX_TRUST_POLICY:
+def policy_document_violations(document: str, field: str) -> list[str]:
+    """A policy document against the model's policyDocumentType (1-131,072 characters of
+    [\\u0009\\u000A\\u000D\\u0020-\\u00FF]), in AWS's wording: pattern, then length."""
+    start = f"Value '{document}' at '{field}' failed to satisfy constraint: Member must"
+    violations = [] if _POLICY_CHARACTERS.fullmatch(document) else [f"{start} satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"]
+    if not document:
+        violations.append(f"{start} have length greater than or equal to 1")
+    elif len(document) > 131072:
+        violations.append(f"{start} have length less than or equal to 131072")
+    return violations
+
+
+def arn_violations(value: str, field: str) -> list[str]:
+    """An ARN parameter against the model's arnType (20-2048 characters), in AWS's wording."""
+    if len(value) < 20:
+        return [f"Value '{value}' at '{field}' failed to satisfy constraint: Member must have length greater than or equal to 20"]
+    if len(value) > 2048:
+        return [f"Value '{value}' at '{field}' failed to satisfy constraint: Member must have length less than or equal to 2048"]
+    return []
+
+
+def check_trust_policy(document: str, field: str = "policyDocument") -> None:
+    """A role's trust policy (`field`: its parameter as the model names it, for a ValidationError)."""
+    violations = policy_document_violations(document, field)
+    if violations:
+        raise ValidationFailed(violations)
+    if policy_size(document) > MAX_TRUST_POLICY:  # IAM's quotas do not count whitespace
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for ACLSizePerRole: {MAX_TRUST_POLICY}", 409)
     try:
-        trust = parse_policy(document, principal_required=True)
+        trust = parse_policy(document, principal_required=True, as_written=True)
     except MalformedPolicy as exc:
         raise ServiceError("MalformedPolicyDocument", str(exc), 400) from None
     # The role is the resource of its trust policy: AWS refuses one that names another (it would be ignored).
@@ -219,9 +255,11 @@ def check_trust_policy(document: str) -> None:
         raise ServiceError("MalformedPolicyDocument", "Has prohibited field NotPrincipal", 400)
 
 
-def path_violation(path: str) -> str:
-    """A role's or managed policy's Path against the model's pattern, in AWS's wording."""
-    return f"Value '{path}' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"
+def path_violations(path: str, *, policy: bool = False) -> list[str]:
+    """A role's Path (the model's pathType) or a managed policy's (policyPathType), in AWS's wording."""
+    if policy:
+        return name_violations(path, "path", 512, POLICY_PATH, "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/")
+    return name_violations(path, "path", 512, ROLE_PATH, "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)")
 
 
 def create_role(
@@ -236,15 +274,16 @@ def create_role(
     tags: Sequence[Tag] = (),
     permissions_boundary: str | None = None,
 ) -> Role:
-    violations = name_violations(name, "roleName", 64)
-    if not ROLE_PATH.fullmatch(path):
-        violations.append(path_violation(path))
+    violations = name_violations(name, "roleName", 64) + path_violations(path)
+    violations += policy_document_violations(trust_policy, "assumeRolePolicyDocument")
     if not 3600 <= max_session_duration <= 43200:
         violations.append(f"Value '{max_session_duration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value {'greater than or equal to 3600' if max_session_duration < 3600 else 'less than or equal to 43200'}")
     violations += description_violations(description)
+    violations += arn_violations(permissions_boundary, "permissionsBoundary") if permissions_boundary is not None else []
+    violations += tag_violations(tags)
     if violations:
         raise ValidationFailed(violations)
-    check_trust_policy(trust_policy)
+    check_trust_policy(trust_policy, "assumeRolePolicyDocument")
     check_tags(tags)
     if permissions_boundary is not None:
         _check_boundary(ctx, account_id, permissions_boundary)
@@ -276,6 +315,8 @@ def delete_role(ctx: ServiceContext, account_id: str, name: str) -> None:
         ctx.store.delete_role(account_id, name)
     except NotFound:
         raise ServiceError("NoSuchEntity", f"The role with name {name} cannot be found.", 404) from None
+    except InlinePoliciesLeft:
+        raise ServiceError("DeleteConflict", "Cannot delete entity, must delete policies first.", 409) from None
     except Conflict:
         raise ServiceError("DeleteConflict", "Cannot delete entity, must detach all policies first.", 409) from None
 
@@ -312,13 +353,16 @@ def update_role(ctx: ServiceContext, account_id: str, name: str, *, description:
 
 
 def update_trust_policy(ctx: ServiceContext, account_id: str, name: str, document: str) -> None:
-    check_trust_policy(document)
+    check_trust_policy(document, "policyDocument")
     _role_call(lambda: ctx.store.update_role(account_id, name, trust_policy=document), name)
 
 
 def set_permissions_boundary(ctx: ServiceContext, account_id: str, name: str, policy_arn: str | None) -> None:
     """Put (or, with None, delete) a role's permissions boundary."""
     if policy_arn is not None:
+        violations = arn_violations(policy_arn, "permissionsBoundary")
+        if violations:
+            raise ValidationFailed(violations)
         _check_boundary(ctx, account_id, policy_arn)
     _role_call(lambda: ctx.store.update_role(account_id, name, permissions_boundary=policy_arn), name)
 
@@ -360,14 +404,40 @@ def _role_call(call, name: str):  # type: ignore[no-untyped-def]
 MAX_TAGS = 50
 
 
-def check_tags(tags: Sequence[Tag]) -> None:
+_TAG_EXTRA_CHARACTERS = frozenset("_.:/=+-@")
+
+
+def _tag_text(text: str) -> bool:
+    """The model's tag pattern [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]: letters, separators and numbers of any script."""
+    return all(ch in _TAG_EXTRA_CHARACTERS or unicodedata.category(ch)[0] in "LZN" for ch in text)
+
+
+def tag_violations(tags: Sequence[Tag], field: str = "tags") -> list[str]:
+    """Tags against the model (at most 50; keys 1-128 and values 0-256 characters of its pattern), in AWS's wording,
+    each member named as AWS names it ('tags.1.member.key')."""
+    violations = []
+    for number, tag in enumerate(tags, 1):
+        for part, text, low, high, pattern in (("key", tag.key, 1, 128, "+"), ("value", tag.value, 0, 256, "*")):
+            start = f"Value '{text}' at '{field}.{number}.member.{part}' failed to satisfy constraint: Member must"
+            if not _tag_text(text) or (pattern == "+" and not text):
+                violations.append(f"{start} satisfy regular expression pattern: [\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]{pattern}")
+            if len(text) < low:
+                violations.append(f"{start} have length greater than or equal to {low}")
+            if len(text) > high:
+                violations.append(f"{start} have length less than or equal to {high}")
     if len(tags) > MAX_TAGS:
-        raise ServiceError("LimitExceeded", "The number of tags has reached the maximum limit.", 409)
+        violations.append(f"Value at '{field}' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}")
+    return violations
+
+
+def check_tags(tags: Sequence[Tag]) -> None:
+    """The model's constraints (ValidationError), then IAM's own rules (InvalidInput)."""
+    violations = tag_violations(tags)
+    if violations:
+        raise ValidationFailed(violations)
     for tag in tags:
         if tag.key.lower().startswith("aws:"):
             raise _invalid("User-defined tag keys can't start with 'aws:'.")
-        if not is_valid_tag_key(tag.key) or not is_valid_tag_value(tag.value):
-            raise _invalid(f"The tag {tag.key!r} is not 1-128 letters, numbers, spaces or _.:/=+-@ with a value of at most 256 of them.")
     if len({tag.key.lower() for tag in tags}) < len(tags):  # AWS-observed wording (the store would keep only the last)
         raise _invalid("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
 
@@ -390,7 +460,9 @@ MAX_ROLE_INLINE_POLICIES_SIZE = 10240
 
 
 def put_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_name: str, document: str) -> None:
-    check_name(policy_name, "policyName", 128)
+    violations = name_violations(policy_name, "policyName", 128) + policy_document_violations(document, "policyDocument")
+    if violations:
+        raise ValidationFailed(violations)
     check_identity_policy(document)
     try:
         _role_call(lambda: ctx.store.put_role_policy(account_id, name, policy_name, document, max_total_size=MAX_ROLE_INLINE_POLICIES_SIZE), name)
@@ -596,6 +668,7 @@ def list_account_aliases(ctx: ServiceContext, account_id: str) -> list[str]:
 
 
 def delete_account_alias(ctx: ServiceContext, account_id: str, alias: str) -> None:
+    _check_alias(alias)
     if ctx.store.get_account(account_id).alias != alias:
         raise ServiceError("NoSuchEntity", f"The account alias {alias} cannot be found.", 404)
     ctx.store.set_account_alias(account_id, None)
@@ -606,15 +679,24 @@ def delete_account_alias(ctx: ServiceContext, account_id: str, alias: str) -> No
 MAX_MANAGED_POLICY = 6144
 
 
-def create_policy(ctx: ServiceContext, account_id: str, name: str, document: str, *, path: str = "/", description: str | None = None) -> ManagedPolicy:
-    if not ROLE_PATH.fullmatch(path):
-        raise ValidationFailed([path_violation(path)])
-    check_name(name, "policyName", 128)
-    if len(document) > MAX_MANAGED_POLICY:
+def create_policy(
+    ctx: ServiceContext, account_id: str, name: str, document: str, *, path: str = "/", description: str | None = None, tags: Sequence[Tag] = (),
+) -> ManagedPolicy:
+    # Every model violation at once, in the model's member order, as AWS reports them.
+    violations = name_violations(name, "policyName", 128) + path_violations(path, policy=True) + policy_document_violations(document, "policyDocument")
+    if description is not None and len(description) > 1000:
+        violations.append(f"Value '{description}' at 'description' failed to satisfy constraint: Member must have length less than or equal to 1000")
+    violations += tag_violations(tags)
+    if violations:
+        raise ValidationFailed(violations)
+    check_tags(tags)
+    if policy_size(document) > MAX_MANAGED_POLICY:  # IAM's quotas do not count whitespace
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for PolicySize: {MAX_MANAGED_POLICY}", 409)
     check_identity_policy(document)
     now = ctx.clock()
-    policy = ManagedPolicy(f"arn:aws:iam::{account_id}:policy{path}{name}", account_id, name, ids.unique_id("ANPA"), path, document, now, now, description)
+    policy = ManagedPolicy(
+        f"arn:aws:iam::{account_id}:policy{path}{name}", account_id, name, ids.unique_id("ANPA"), path, document, now, now, description, tags=tuple(tags),
+    )
     try:
         ctx.store.create_policy(policy, limit=MAX_POLICIES)
     except LimitReached:
@@ -634,6 +716,9 @@ def policy_in_account(ctx: ServiceContext, arn: str, account_id: str) -> Managed
 
 
 def get_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
+    violations = arn_violations(arn, "policyArn")
+    if violations:
+        raise ValidationFailed(violations)
     policy = policy_in_account(ctx, arn, account_id)
     if policy is None:
         raise ServiceError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404)
@@ -654,6 +739,26 @@ def boundary_uses(ctx: ServiceContext, account_id: str) -> Counter[str]:
     return Counter(ctx.store.permissions_boundary_uses(account_id))
 
 
+def tag_policy(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Tag]) -> None:
+    check_tags(tags)
+    get_policy(ctx, account_id, arn)
+    try:
+        ctx.store.tag_policy(arn, tags, limit=MAX_TAGS)
+    except NotFound:
+        raise ServiceError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404) from None
+    except LimitReached:
+        raise ServiceError("LimitExceeded", "The number of tags has reached the maximum limit.", 409) from None
+
+
+def untag_policy(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[str]) -> None:
+    check_tag_keys(keys)
+    get_policy(ctx, account_id, arn)
+    try:
+        ctx.store.untag_policy(arn, keys)
+    except NotFound:
+        raise ServiceError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404) from None
+
+
 def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
     get_policy(ctx, account_id, arn)
     try:
@@ -662,12 +767,22 @@ def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
         raise ServiceError("DeleteConflict", "Cannot delete a policy attached to entities.", 409) from None
 
 
+MAX_POLICIES_PER_ROLE = 10
+"""IAM's default quota of managed policies attached to one role (PoliciesPerRole)."""
+
+
 def attach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str) -> None:
     get_policy(ctx, account_id, arn)
-    _role_call(lambda: ctx.store.attach_role_policy(account_id, name, arn), name)
+    try:
+        _role_call(lambda: ctx.store.attach_role_policy(account_id, name, arn, limit=MAX_POLICIES_PER_ROLE), name)
+    except LimitReached:
+        raise _quota_exceeded(MAX_POLICIES_PER_ROLE, "PoliciesPerRole") from None
 
 
 def detach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str) -> None:
+    violations = arn_violations(arn, "policyArn")
+    if violations:
+        raise ValidationFailed(violations)
     get_role(ctx, account_id, name)
     try:
         ctx.store.detach_role_policy(account_id, name, arn)

@@ -13,7 +13,8 @@ from ..store import NotFound
 from . import arns
 from .permissions import role_policies
 
-CONTEXT_TYPES = {"string", "stringList", "numeric", "numericList", "boolean", "booleanList", "ip", "ipList", "binary", "binaryList", "date", "dateList"}
+CONTEXT_TYPES = ("string", "stringList", "numeric", "numericList", "boolean", "booleanList", "ip", "ipList", "binary", "binaryList", "date", "dateList")
+"""The model's ContextKeyTypeEnum, in its order (its enum error lists them so)."""
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,12 @@ def _custom(documents: Sequence[str], kind: str, *, principal_required: bool = F
 
 def _context(entries: Sequence[ContextEntry]) -> dict[str, list[str]]:
     context: dict[str, list[str]] = {}
-    for entry in entries:
+    for number, entry in enumerate(entries, 1):
         if entry.type not in CONTEXT_TYPES:
-            raise ServiceError("InvalidInput", f"Invalid ContextKeyType {entry.type}")
+            raise ValidationFailed([
+                f"Value '{entry.type}' at 'contextEntries.{number}.member.contextKeyType' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: [{', '.join(CONTEXT_TYPES)}]"
+            ])
         context[entry.key.lower()] = list(entry.values)
     return context
 

@@ -5,6 +5,7 @@ from .records import (
     Account,
     AlreadyExists,
     Conflict,
+    InlinePoliciesLeft,
     LimitReached,
     ManagedPolicy,
     MasterKeyMismatch,
@@ -20,13 +21,14 @@ from .records import (
     Tag,
     provider_key_context,
 )
-from .sql import SqlStore
+from .sql import SqlStore, policy_size
 
 __all__ = [
     "AccessKey",
     "Account",
     "AlreadyExists",
     "Conflict",
+    "InlinePoliciesLeft",
     "LimitReached",
     "ManagedPolicy",
     "MasterKeyMismatch",
@@ -41,5 +43,6 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "Tag",
+    "policy_size",
     "provider_key_context",
 ]

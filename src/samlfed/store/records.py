@@ -26,6 +26,10 @@ class Conflict(StoreError):
     """The entity is still in use (e.g. a role that has inline policies)."""
 
 
+class InlinePoliciesLeft(Conflict):
+    """A role to delete still has inline policies (AWS words that apart from attached managed policies)."""
+
+
 class LimitReached(StoreError):
     """The account already holds as many of these entities as the limit the caller gave."""
 
@@ -132,6 +136,7 @@ class ManagedPolicy:
     updated_at: datetime
     description: str | None = None
     attachment_count: int = 0
+    tags: tuple[Tag, ...] = field(default=())
 
 
 @dataclass(frozen=True)

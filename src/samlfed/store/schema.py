@@ -135,6 +135,15 @@ managed_policies = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+policy_tags = Table(
+    "policy_tags",
+    metadata,
+    Column("arn", String(2048), ForeignKey("managed_policies.arn", ondelete="CASCADE"), primary_key=True),
+    Column("key_lower", String(128), primary_key=True),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+)
+
 role_policy_attachments = Table(
     "role_policy_attachments",
     metadata,

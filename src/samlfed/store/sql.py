@@ -29,6 +29,7 @@ from .records import (
     Account,
     AlreadyExists,
     Conflict,
+    InlinePoliciesLeft,
     LimitReached,
     ManagedPolicy,
     NoSuchPrivateKey,
@@ -61,6 +62,7 @@ _PROVIDER_KEYS = (
 )
 _PROVIDER_TAGS = select(t.provider_tags).where(t.provider_tags.c.arn == bindparam("arn")).order_by(t.provider_tags.c.key_lower)
 _POLICY_BY_ARN = select(t.managed_policies).where(t.managed_policies.c.arn == bindparam("arn"))
+_POLICY_TAGS = select(t.policy_tags).where(t.policy_tags.c.arn == bindparam("arn")).order_by(t.policy_tags.c.key_lower)
 _ROLE_LAST_USED = select(t.role_last_used).where(t.role_last_used.c.role_id == bindparam("role_id"))
 
 
@@ -160,6 +162,12 @@ def _reason(exc: BaseException) -> str:
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     text = str(cause).strip().splitlines()
     return text[0] if text else type(cause).__name__
+
+
+def _path_starts_with(column, prefix: str):  # type: ignore[no-untyped-def]
+    """`column` begins with `prefix`, compared exactly: LIKE is case-insensitive on SQLite (and AWS's PathPrefix is
+    not), and both databases count substr in characters."""
+    return func.substr(column, 1, len(prefix)) == prefix
 
 
 def _write_lock(db: Connection) -> None:
@@ -470,7 +478,7 @@ class SqlStore:
     def list_roles(self, account_id: str, path_prefix: str = "/") -> list[Role]:
         with self._tx() as db:
             rows = db.execute(
-                select(t.roles).where(and_(t.roles.c.account_id == account_id, t.roles.c.path.startswith(path_prefix, autoescape=True))).order_by(t.roles.c.name_lower)
+                select(t.roles).where(and_(t.roles.c.account_id == account_id, _path_starts_with(t.roles.c.path, path_prefix))).order_by(t.roles.c.name_lower)
             ).all()
             return [self._role(db, row) for row in rows]
 
@@ -494,7 +502,7 @@ class SqlStore:
         with self._tx() as db:
             self._lock_role(db, account_id, name)
             if db.execute(select(t.role_policies.c.policy_name).where(self._role_key(t.role_policies, account_id, name)).limit(1)).first():
-                raise Conflict(f"role {name} still has inline policies")
+                raise InlinePoliciesLeft(f"role {name} still has inline policies")
             if db.execute(select(t.role_policy_attachments.c.policy_arn).where(self._role_key(t.role_policy_attachments, account_id, name)).limit(1)).first():
                 raise Conflict(f"role {name} still has attached policies")
             db.execute(delete(t.roles).where(and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower())))
@@ -603,6 +611,7 @@ class SqlStore:
                     arn=policy.arn, account_id=policy.account_id, name=policy.name, policy_id=policy.policy_id, path=policy.path,
                     description=policy.description, document=policy.document, created_at=policy.created_at, updated_at=policy.updated_at,
                 ))
+                self._upsert_tags(db, t.policy_tags, {"arn": policy.arn}, policy.tags)
         except IntegrityError:
             raise AlreadyExists(f"policy {policy.arn}") from None
 
@@ -615,7 +624,7 @@ class SqlStore:
 
     def list_policies(self, account_id: str, path_prefix: str = "/") -> list[ManagedPolicy]:
         with self._tx() as db:
-            where = and_(t.managed_policies.c.account_id == account_id, t.managed_policies.c.path.startswith(path_prefix, autoescape=True))
+            where = and_(t.managed_policies.c.account_id == account_id, _path_starts_with(t.managed_policies.c.path, path_prefix))
             rows = db.execute(select(t.managed_policies).where(where).order_by(t.managed_policies.c.name)).all()
             return [self._policy(db, row) for row in rows]
 
@@ -630,13 +639,19 @@ class SqlStore:
                 raise NotFound(arn)
 
     @_rerun_on_race
-    def attach_role_policy(self, account_id: str, name: str, policy_arn: str) -> None:
+    def attach_role_policy(self, account_id: str, name: str, policy_arn: str, *, limit: int | None = None) -> None:
+        """Attach (attaching again changes nothing). LimitReached when the role has `limit` policies attached already,
+        counted under the role's row lock, so that concurrent attaches to one role count one after the other."""
         with self._tx() as db:
-            self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
+            self._lock_role(db, account_id, name)
             self._require(db, t.managed_policies, t.managed_policies.c.arn == policy_arn, policy_arn)
-            key = and_(self._role_key(t.role_policy_attachments, account_id, name), t.role_policy_attachments.c.policy_arn == policy_arn)
-            if db.execute(select(t.role_policy_attachments).where(key)).first() is None:
-                db.execute(insert(t.role_policy_attachments).values(account_id=account_id, role_name_lower=name.lower(), policy_arn=policy_arn))
+            attached = self._role_key(t.role_policy_attachments, account_id, name)
+            arns = set(db.execute(select(t.role_policy_attachments.c.policy_arn).where(attached)).scalars())
+            if policy_arn in arns:
+                return
+            if limit is not None and len(arns) >= limit:
+                raise LimitReached(f"policies attached to role {name}")
+            db.execute(insert(t.role_policy_attachments).values(account_id=account_id, role_name_lower=name.lower(), policy_arn=policy_arn))
 
     def detach_role_policy(self, account_id: str, name: str, policy_arn: str) -> None:
         with self._tx() as db:
@@ -653,11 +668,31 @@ class SqlStore:
             rows = [db.execute(select(t.managed_policies).where(t.managed_policies.c.arn == a.policy_arn)).one() for a in arns]
             return [self._policy(db, row) for row in rows]
 
+    @_rerun_on_race
+    def tag_policy(self, arn: str, tags: Sequence[Tag], *, limit: int | None = None) -> None:
+        """Add or replace tags; LimitReached when the policy would then have more than `limit` tags (counted under
+        the policy's row lock)."""
+        with self._tx() as db:
+            _write_lock(db)
+            if db.execute(select(t.managed_policies.c.arn).where(t.managed_policies.c.arn == arn).with_for_update()).first() is None:
+                raise NotFound(arn)
+            held = {tag.key_lower for tag in db.execute(_POLICY_TAGS, {"arn": arn})}
+            if limit is not None and len(held | {tag.key.lower() for tag in tags}) > limit:
+                raise LimitReached(f"tags of {arn}")
+            self._upsert_tags(db, t.policy_tags, {"arn": arn}, tags)
+
+    def untag_policy(self, arn: str, keys: Sequence[str]) -> None:
+        with self._tx() as db:
+            self._require(db, t.managed_policies, t.managed_policies.c.arn == arn, arn)
+            db.execute(delete(t.policy_tags).where(and_(t.policy_tags.c.arn == arn, t.policy_tags.c.key_lower.in_([k.lower() for k in keys]))))
+
     def _policy(self, db: Connection, row) -> ManagedPolicy:  # type: ignore[no-untyped-def]
         count = len(db.execute(select(t.role_policy_attachments.c.policy_arn).where(t.role_policy_attachments.c.policy_arn == row.arn)).all())
+        tags = db.execute(_POLICY_TAGS, {"arn": row.arn}).all()
         return ManagedPolicy(
             arn=row.arn, account_id=row.account_id, name=row.name, policy_id=row.policy_id, path=row.path, document=row.document,
             created_at=_aware(row.created_at), updated_at=_aware(row.updated_at), description=row.description, attachment_count=count,
+            tags=tuple(Tag(tag.key, tag.value) for tag in tags),
         )
 
     # --- the server key ring -----------------------------------------------------------------------

@@ -1,0 +1,113 @@
+"""Store behaviour behind the IAM API parity fixes, on every backend (SQLite and a real PostgreSQL, as
+tests/conformance): the PoliciesPerRole limit under concurrent attaches, exact PathPrefix matching, policy tags, and
+why a role cannot be deleted."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from postgres_scratch import fresh_store
+
+from samlfed.store import Account, Conflict, InlinePoliciesLeft, LimitReached, ManagedPolicy, NotFound, Role, SqlStore, Tag
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+ACCOUNT = "111111111111"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[SqlStore]:
+    with fresh_store(request.param, tmp_path) as store:
+        store.create_account(Account(ACCOUNT, None, NOW))
+        yield store
+
+
+def add_role(store: SqlStore, name: str, path: str = "/") -> None:
+    store.create_role(Role(
+        account_id=ACCOUNT, name=name, role_id=f"AROA{name.upper():X<17}"[:21], path=path, arn=f"arn:aws:iam::{ACCOUNT}:role{path}{name}",
+        trust_policy="{}", max_session_duration=3600, created_at=NOW,
+    ))
+
+
+def add_policy(store: SqlStore, name: str, path: str = "/", tags: tuple[Tag, ...] = ()) -> str:
+    arn = f"arn:aws:iam::{ACCOUNT}:policy{path}{name}"
+    store.create_policy(ManagedPolicy(arn, ACCOUNT, name, f"ANPA{name.upper():X<17}"[:21], path, "{}", NOW, NOW, tags=tags))
+    return arn
+
+
+def test_concurrent_attaches_never_pass_the_limit(store: SqlStore) -> None:
+    add_role(store, "R")
+    for number in range(9):
+        store.attach_role_policy(ACCOUNT, "R", add_policy(store, f"P{number}"), limit=10)
+    racers = [add_policy(store, f"Racer{number}") for number in range(6)]
+    start = threading.Barrier(len(racers))
+    outcomes: list[str] = []
+
+    def attach(arn: str) -> None:
+        start.wait()
+        try:
+            store.attach_role_policy(ACCOUNT, "R", arn, limit=10)
+            outcomes.append("attached")
+        except LimitReached:
+            outcomes.append("limit")
+
+    threads = [threading.Thread(target=attach, args=(arn,)) for arn in racers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["attached"] + ["limit"] * 5
+    assert len(store.list_attached_role_policies(ACCOUNT, "R")) == 10
+
+
+def test_attaching_an_attached_policy_at_the_limit_changes_nothing(store: SqlStore) -> None:
+    add_role(store, "R")
+    arns = [add_policy(store, f"P{number}") for number in range(3)]
+    for arn in arns[:2]:
+        store.attach_role_policy(ACCOUNT, "R", arn, limit=2)
+    store.attach_role_policy(ACCOUNT, "R", arns[0], limit=2)
+    with pytest.raises(LimitReached):
+        store.attach_role_policy(ACCOUNT, "R", arns[2], limit=2)
+    with pytest.raises(NotFound):
+        store.attach_role_policy(ACCOUNT, "Missing", arns[2], limit=2)
+
+
+def test_path_prefixes_match_exactly(store: SqlStore) -> None:
+    """LIKE is case-insensitive on SQLite and takes % and _ as wildcards; AWS's PathPrefix is a plain prefix."""
+    for name, path in (("Upper", "/Team/"), ("Lower", "/team/"), ("Under", "/a_b/"), ("Other", "/axb/"), ("Percent", "/c%d/"), ("Plain", "/cxd/")):
+        add_role(store, name, path)
+        add_policy(store, name, path)
+    for prefix, names in (("/team/", ["Lower"]), ("/Team/", ["Upper"]), ("/a_", ["Under"]), ("/c%", ["Percent"]), ("/", None)):
+        expected = names or ["Lower", "Other", "Percent", "Plain", "Under", "Upper"]
+        assert sorted(role.name for role in store.list_roles(ACCOUNT, prefix)) == expected
+        assert sorted(policy.name for policy in store.list_policies(ACCOUNT, prefix)) == expected
+
+
+def test_policy_tags_are_kept_changed_and_removed(store: SqlStore) -> None:
+    arn = add_policy(store, "Tagged", tags=(Tag("team", "a"), Tag("cost", "1")))
+    assert store.get_policy(arn).tags == (Tag("cost", "1"), Tag("team", "a"))
+    store.tag_policy(arn, [Tag("TEAM", "b")], limit=2)  # keys are case-insensitive: a replacement, not a third tag
+    assert store.get_policy(arn).tags == (Tag("cost", "1"), Tag("TEAM", "b"))
+    with pytest.raises(LimitReached):
+        store.tag_policy(arn, [Tag("new", "x")], limit=2)
+    store.untag_policy(arn, ["team"])
+    assert store.get_policy(arn).tags == (Tag("cost", "1"),)
+    with pytest.raises(NotFound):
+        store.tag_policy(arn + "x", [Tag("k", "v")])
+    store.delete_policy(arn)  # its tags go with it
+    add_policy(store, "Tagged")
+    assert store.get_policy(arn).tags == ()
+
+
+def test_a_role_with_inline_policies_is_told_apart(store: SqlStore) -> None:
+    add_role(store, "Inline")
+    store.put_role_policy(ACCOUNT, "Inline", "p", "{}")
+    with pytest.raises(InlinePoliciesLeft):
+        store.delete_role(ACCOUNT, "Inline")
+    add_role(store, "Attached")
+    store.attach_role_policy(ACCOUNT, "Attached", add_policy(store, "P"))
+    with pytest.raises(Conflict) as info:
+        store.delete_role(ACCOUNT, "Attached")
+    assert not isinstance(info.value, InlinePoliciesLeft)
