@@ -79,7 +79,25 @@ def store_context(data_dir: Path | None, database_url: str | None, *, create: bo
     settings = settings_or_exit(data_dir=data_dir, database_url=database_url, **more)
     if not create and settings.database_url is None and settings.data_dir is not None and not (settings.data_dir / "samlfed.db").exists():
         raise usage_error(f"no samlfed data in {settings.data_dir}; create it with: samlfed accounts create --data-dir {settings.data_dir}")
+    if not create and settings.database_url is not None:
+        _require_schema(settings.database_url)
     return context_or_exit(settings)
+
+
+def _require_schema(url: str) -> None:
+    """The same refusal for a database that holds no samlfed schema (a mistyped database name): opening the store
+    would create the schema there."""
+    from sqlalchemy import make_url
+
+    from .store import SqlStore, StoreUnavailable
+
+    try:
+        found = SqlStore.holds_schema(url)
+    except StoreUnavailable as exc:
+        raise usage_error(str(exc)) from None
+    if not found:
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise usage_error(f"no samlfed data in the database {shown}; create it with: samlfed accounts create --database-url {shown}")
 
 
 def instant_or_exit(value: str | None) -> datetime:

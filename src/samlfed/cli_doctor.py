@@ -97,6 +97,8 @@ def doctor(
         )
     except doctor_mod.DoctorUsageError as exc:
         raise usage_error(str(exc)) from None
+    if registered is None:
+        doctor_mod.add_url_option_hints(diagnosis, acs_given=bool(acs), audience_given=bool(audience))
     if registered is not None and diagnosis.error is not None and diagnosis.error.check_id in _URL_CHECKS:
         own = ", ".join(sorted(settings.accepted_acs_urls - AWS_ACS_URLS)) or "none"
         diagnosis.notes.append(

@@ -63,7 +63,9 @@ class Settings:
         values: dict[str, object] = _file_values(config)
         for name in _KINDS:
             variable = f"SAMLFED_{name.upper()}"
-            if env.get(variable):
+            # An empty variable is unset, except the database URL: `SAMLFED_DATABASE_URL=$UNSET` must not quietly
+            # fall back to a local SQLite store while the operator meant the shared database.
+            if env.get(variable) or (name == "database_url" and variable in env):
                 values[name] = _from_text(name, env[variable], variable)
         for name, value in overrides.items():
             if value is not None:
@@ -82,7 +84,8 @@ class Settings:
     @property
     def base_url(self) -> str:
         """Where clients reach this service: the public URL, else the bound address."""
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address: the port follows the brackets
+        return (self.public_url or f"http://{host}:{self.port}").rstrip("/")
 
     def idp_directory(self) -> Path:
         if self.idp_dir is not None:
@@ -130,7 +133,7 @@ class Settings:
 
 
 _KINDS: dict[str, str] = {
-    "data_dir": "path", "database_url": "text", "host": "host", "port": "port", "workers": "count", "public_url": "url",
+    "data_dir": "path", "database_url": "database_url", "host": "host", "port": "port", "workers": "count", "public_url": "url",
     "strict_replay": "flag", "identity_cache_seconds": "seconds", "with_idp": "flag", "idp_dir": "path",
     "sp_entity_id": "text", "console_provider": "text", "require_sp_initiated": "flag", "console_auto_sign_in": "flag",
     "sign_authn_requests": "flag", "forwarded_allow_ips": "proxies", "log_format": "log_format",
@@ -145,6 +148,7 @@ _EXPECTED = {
     "url": "an http:// or https:// URL, in lower case, with a host and no path, query or fragment",
     "proxies": "IP addresses or CIDR networks separated by commas, such as 10.0.0.5,192.168.10.0/24 (empty: none)",
     "log_format": "text or json",
+    "database_url": "a database URL such as postgresql+psycopg://user@host/db",
 }
 LOG_FORMATS = ("text", "json")
 assert set(_KINDS) == {f.name for f in fields(Settings)}
@@ -158,6 +162,8 @@ def _checked(name: str, value: object, source: str) -> object:
     if kind == "path" and isinstance(value, (str, os.PathLike)) and str(value):
         return Path(value)
     if kind == "text" and isinstance(value, str):
+        return value
+    if kind == "database_url" and isinstance(value, str) and value.strip():
         return value
     if kind == "host" and isinstance(value, str) and value:
         return value

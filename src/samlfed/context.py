@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from .forwarding import ForwardingWatch
 from .masterkey import MasterKey
 from .saml import ValidationSettings
-from .store import ServerKey, SqlStore
+from .store import ServerKey, SqlStore, StoreUnavailable
 from .store.read_cache import ReadCache
 from .sts.credentials import KeyRing, OpenedSession, UnknownRingKey, open_session
 from .sts.decryption_guard import DecryptionGuard
 from .sts.ring_keys import active_key_id
 from .sts.role_use import RoleUseRecorder
+
+log = logging.getLogger("samlfed.context")
 
 
 def utc_now() -> datetime:
@@ -47,6 +52,8 @@ class ServiceContext:
     _ring: KeyRing | None = None
     _ring_loaded: float = 0.0
     _ring_lock: threading.Lock = field(default_factory=threading.Lock)
+    _ring_failing: bool = False
+    """The last periodic re-read of the ring failed (so the next failure logs nothing)."""
 
     @property
     def reads(self) -> ReadCache:
@@ -64,12 +71,30 @@ class ServiceContext:
 
     def key_ring(self, *, reload: bool = False) -> KeyRing:
         """The session-token key ring, created on first start; re-read periodically, and on `reload` (a token names
-        an unknown key) unless it was read less than `ring_reread_seconds` ago."""
+        an unknown key) unless it was read less than `ring_reread_seconds` ago.
+
+        A periodic re-read that fails keeps the ring already held (requests are verified without the database, and an
+        outage must not turn every signed request into an error); it is tried again `ring_reread_seconds` later, and
+        one warning is logged per outage. A first read, or a `reload`, that fails raises (the store's error)."""
         with self._ring_lock:
             age = time.monotonic() - self._ring_loaded
-            if self._ring is None or age > self.ring_refresh_seconds or (reload and age >= self.ring_reread_seconds):
+            if self._ring is None or (reload and age >= self.ring_reread_seconds):
+                self._ring_loaded = time.monotonic()  # also when it fails: tokens naming unknown keys do not each retry
                 self._ring = self._load_ring()
-                self._ring_loaded = time.monotonic()
+                self._ring_failing = False
+            elif age > self.ring_refresh_seconds:
+                try:
+                    self._ring = self._load_ring()
+                except (SQLAlchemyError, StoreUnavailable) as exc:
+                    if not self._ring_failing:
+                        log.warning("cannot re-read the session key ring, still using the one read before: %s", type(exc).__name__)
+                    self._ring_failing = True
+                    self._ring_loaded = time.monotonic() - self.ring_refresh_seconds + self.ring_reread_seconds
+                else:
+                    if self._ring_failing:
+                        log.info("the session key ring is read again")
+                    self._ring_failing = False
+                    self._ring_loaded = time.monotonic()
             return self._ring
 
     def open_session(self, access_key_id: str, session_token: str) -> OpenedSession:
@@ -77,8 +102,12 @@ class ServiceContext:
         may have rotated it) before raising InvalidSessionToken. Any other invalid token costs no store read."""
         try:
             return open_session(self.key_ring(), access_key_id, session_token)
-        except UnknownRingKey:
-            return open_session(self.key_ring(reload=True), access_key_id, session_token)
+        except UnknownRingKey as unknown:
+            try:
+                ring = self.key_ring(reload=True)
+            except (SQLAlchemyError, StoreUnavailable):  # the database is away: the key stays unknown, a client error
+                raise unknown from None
+            return open_session(ring, access_key_id, session_token)
 
     def _load_ring(self) -> KeyRing:
         stored = self.store.list_server_keys()
@@ -92,6 +121,10 @@ class ServiceContext:
 
     def rotate_key_ring(self) -> KeyRing:
         with self._ring_lock:
+            if self._ring is None and not self.store.list_server_keys():  # no ring yet: starting it is the rotation
+                self._ring = self._load_ring()
+                self._ring_loaded = time.monotonic()
+                return self._ring
             ring = (self._ring or self._load_ring()).rotated()
             self._save(ring, ring.active)
             self._ring = ring

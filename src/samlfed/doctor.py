@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import sys
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ from .saml import (
     SigningKey,
     ValidationSettings,
     VerifiedAssertion,
+    aws_claims,
     validate,
     xmlenc,
 )
@@ -68,10 +70,37 @@ _MAX_LAYERS = 4
 """Form field and URL-encodings unwrapped at most: genuine captures need two, hostile nesting would need thousands."""
 
 
+TERMINAL_NOTICE = (
+    "samlfed doctor: reading the SAMLResponse from the terminal: paste it, then press Enter and Ctrl-D. "
+    "Terminals cut a pasted line at 4095 characters: save a longer response to a file and give its name instead."
+)
+TERMINAL_LINE_LIMIT = 4095
+"""What a terminal in canonical mode keeps of one line (Linux's N_TTY buffer is 4096 bytes, newline included)."""
+CUT_BY_TERMINAL_NOTE = (
+    f"the input is exactly {TERMINAL_LINE_LIMIT} characters on one line, read from a terminal: the terminal most likely "
+    "cut the pasted response there. Save the response to a file and give the doctor its name."
+)
+
+
+def stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (ValueError, AttributeError):  # closed or replaced standard input
+        return False
+
+
+def cut_by_terminal(data: bytes) -> bool:
+    """Whether `data` looks like a pasted line the terminal cut: exactly the line limit, without a newline inside."""
+    line = data.removesuffix(b"\n").removesuffix(b"\r")
+    return len(line) == TERMINAL_LINE_LIMIT and b"\n" not in line
+
+
 def read_source(source: str) -> bytes:
     """The bytes of FILE, or of standard input for '-' (bytes, so that raw XML reaches the validator unchanged)."""
     if not source:  # Path("") is the current directory
         raise DoctorUsageError("no FILE given: name a file, or '-' for standard input")
+    if source == "-" and stdin_is_terminal():
+        print(TERMINAL_NOTICE, file=sys.stderr)  # stderr: the report on stdout stays what --json promises
     try:
         return sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
@@ -188,7 +217,10 @@ def load_private_keys(paths: Sequence[Path]) -> tuple[rsa.RSAPrivateKey, ...]:
     return tuple(keys)
 
 
-NO_METADATA_WARNING = "issuer not checked: no metadata given (the response's own Issuer is taken as the entity ID)"
+NO_METADATA_WARNING = (
+    "issuer not checked: no metadata given (the Response's own Issuer is taken as the entity ID, so only the "
+    "Assertion's Issuer is compared with it)"
+)
 
 
 @dataclass(frozen=True)
@@ -248,6 +280,8 @@ class Diagnosis:
     xml: bytes | None = None
     refused_by_trust: str | None = None
     """The trust check that refused a valid response (then `valid` is False and `error` None)."""
+    aws_refusal: str | None = None
+    """Why AWS would refuse a response samlfed accepts (a samlfed extension it relies on), or None."""
 
 
 def diagnose(
@@ -263,9 +297,16 @@ def diagnose(
     try:
         verified = validate(b64, choice.trust, now=now, settings=settings, requested_role=requested_role)
     except SamlValidationError as error:
-        checks = _corrected_hints(error, choice.trust)
-        return Diagnosis(False, checks, choice, _failure_notes(error, choice), error=error, xml=error.document)
-    diagnosis = Diagnosis(True, list(verified.checks), choice, verified=verified, xml=_decode_base64(b64))
+        return _failed(error, choice)
+    if requested_role is None:
+        unnamed = _provider_not_named(verified, choice.trust)
+        if unnamed is not None:
+            unnamed.document = _decode_base64(b64)
+            return _failed(unnamed, choice)
+    diagnosis = Diagnosis(
+        True, list(verified.checks), choice, verified=verified, xml=_decode_base64(b64),
+        aws_refusal=_aws_refusal(verified, requested_role),
+    )
     if role_trust is not None and requested_role is not None:
         report = check_trust(
             verified, trust_policy=role_trust.policy, role_arn=requested_role.role_arn, principal_arn=requested_role.provider_arn,
@@ -277,6 +318,48 @@ def diagnose(
         diagnosis.refused_by_trust = report.refused
         diagnosis.valid = report.refused is None
     return diagnosis
+
+
+def _failed(error: SamlValidationError, choice: TrustChoice) -> Diagnosis:
+    return Diagnosis(False, _corrected_hints(error, choice), choice, _failure_notes(error, choice), error=error, xml=error.document)
+
+
+def _provider_not_named(verified: VerifiedAssertion, trust: ProviderTrust) -> SamlValidationError | None:
+    """Checked against a registered provider without a requested role: a failure of aws.role when no Role pair names
+    that provider. The server would refuse such a sign-in (AssumeRoleWithSAML with this PrincipalArn: AccessDenied;
+    the console reads the provider from the pairs), though the validator, asked for no pair, accepts the response."""
+    provider = trust.provider_arn
+    if provider is None or any(pair.provider_arn == provider for pair in verified.claims.roles):
+        return None
+    named = sorted({pair.provider_arn for pair in verified.claims.roles})  # validate() passed: at least one pair
+    error = SamlValidationError(
+        "aws.role",
+        f"no Role pair names the provider {provider}; the pairs name {', '.join(named)}",
+        hint=(
+            f"Make the IdP's Role attribute name {provider} (the provider ARN in each role,provider pair), or check the "
+            f"response against the provider its pairs name (--principal-arn {named[0]})."
+        ),
+    )
+    error.checks = [
+        replace(r, status="fail", message=error.message, hint=error.hint) if r.id == "aws.role" else r for r in verified.checks
+    ]
+    return error
+
+
+def _aws_refusal(verified: VerifiedAssertion, requested: RolePair | None) -> str | None:
+    """Why AWS would refuse what samlfed accepts: semicolon-separated Role pairs in one value (contract §11), when the
+    pair asked for (or, with none asked for, every pair) comes only from such values."""
+    values = verified.response.attributes.get(c.AWS_ROLE, ())
+    joined = [v for v in values if ";" in v]
+    if not joined:
+        return None
+    single = aws_claims.role_pairs(tuple(v for v in values if ";" not in v))[0]
+    if (requested in single) if requested is not None else bool(single):
+        return None
+    return (
+        f"{len(joined)} Role value(s) hold several pairs separated by semicolons, and AWS reads exactly one "
+        "role,provider pair per AttributeValue: give each pair its own AttributeValue"
+    )
 
 
 EARLIEST_NOW, LATEST_NOW = datetime.min.replace(year=2, tzinfo=UTC), datetime.max.replace(year=9998, tzinfo=UTC)
@@ -330,24 +413,62 @@ def examine(
     if registered is None and not metadata and not certs:
         raise DoctorUsageError("give the IdP's metadata (--metadata FILE) or its signing certificate (--cert PEM)")
     if registered is not None:
-        b64 = decode_input(read_source(source))
+        data = read_source(source)
+        b64 = decode_input(data)
         choice = registered_choice(registered, now)
     else:
         documents = load_metadata(metadata, now=now)
         keys = load_keys(certs)
         decryption_keys = load_private_keys(private_keys)
-        b64 = decode_input(read_source(source))
+        data = read_source(source)
+        b64 = decode_input(data)
         choice = choose_trust(b64, documents, keys, policy, decryption_keys)
-    return diagnose(b64, choice, now=now, settings=settings, requested_role=requested_role, role_trust=role_trust)
+    diagnosis = diagnose(b64, choice, now=now, settings=settings, requested_role=requested_role, role_trust=role_trust)
+    if (
+        diagnosis.error is not None and diagnosis.error.check_id == "input.base64"
+        and source == "-" and stdin_is_terminal() and cut_by_terminal(data)
+    ):
+        diagnosis.notes.append(CUT_BY_TERMINAL_NOTE)
+    return diagnosis
+
+
+_ACS_FAILURES = ("is not an accepted ACS URL",)
+_AUDIENCE_FAILURES = ("no accepted audience",)
+"""The validator's messages for a value the accepted URLs decide (not a missing element): what --acs and --audience
+can change."""
+
+
+def add_url_option_hints(diagnosis: Diagnosis, *, acs_given: bool, audience_given: bool) -> None:
+    """Standalone mode knows only AWS's URLs and those given: a response for another service provider (a samlfed
+    server's own /saml, say) fails there, and the fix may be to tell the doctor that URL rather than to change the IdP."""
+    error = diagnosis.error
+    if error is None:
+        return
+    extra = None
+    if error.check_id in ("destination", "subject_confirmation") and not acs_given and any(f in error.message for f in _ACS_FAILURES):
+        extra = ("The doctor accepts only AWS's ACS URLs unless told more: if the response is meant for another service "
+                 "provider (such as a samlfed server's own /saml URL), give that URL with --acs URL.")
+    elif error.check_id == "audience" and not audience_given and any(f in error.message for f in _AUDIENCE_FAILURES):
+        extra = ("The doctor accepts only AWS's audiences unless told more: if the response is meant for another service "
+                 "provider (such as a samlfed server's own entity ID), give that audience with --audience URI.")
+    if extra is not None:
+        diagnosis.checks = [
+            replace(r, hint=f"{r.hint} {extra}" if r.hint else extra) if r.status == "fail" and r.id == error.check_id else r
+            for r in diagnosis.checks
+        ]
 
 
 def _failure_notes(error: SamlValidationError, choice: TrustChoice) -> list[str]:
     if error.check_id == "issuer" and len(choice.registered) > 1:
         return [f"registered entityIDs: {', '.join(choice.registered)}; none is the response's Issuer"]
     if error.check_id == "signature.verify":
-        return _keyinfo_notes(error.document, choice.trust)
+        foreign = _foreign_issuer(error.document, choice)
+        notes = [_foreign_issuer_note(foreign, choice.trust.entity_id)] if foreign is not None else []
+        return notes + _keyinfo_notes(error.document, choice.trust, rotation=foreign is None)
     if error.check_id == "shape.assertion" and error.aws == ENCRYPTION_NOT_ENABLED and not choice.trust.decryption_keys:
         return ["the assertion is encrypted: give the doctor the provider's private key with --private-key PEM"]
+    if error.check_id == "xml.parse" and _is_deflated_xml(error.document):
+        return ["the input's base64 decodes to raw DEFLATE data that inflates to XML: an HTTP-Redirect binding message"]
     return []
 
 
@@ -355,13 +476,88 @@ CHANGED_AFTER_SIGNING_HINT = (
     "The response's KeyInfo names a registered key, which was tried: this is no certificate rotation. The response was "
     "changed after it was signed (by a proxy, an editor or a forger); capture it again, unmodified."
 )
+DEFLATED_HINT = (
+    "This SAMLResponse is deflated, as the HTTP-Redirect binding sends it; AWS's sign-in endpoints accept only the "
+    "HTTP-POST binding (the base64 of the XML itself), and so does samlfed. Set the IdP application's response (ACS) "
+    "binding to HTTP-POST, then capture the SAMLResponse field of the form the browser posts to the ACS URL (developer "
+    "tools, Network, the POST request's form data)."
+)
 
 
-def _corrected_hints(error: SamlValidationError, trust: ProviderTrust) -> list[CheckResult]:
-    """The validator's checks, with the failed signature's rotation hint replaced where KeyInfo shows it is wrong."""
-    if error.check_id != "signature.verify" or not _keyinfo_names_a_tried_key(error.document, trust):
+def _corrected_hints(error: SamlValidationError, choice: TrustChoice) -> list[CheckResult]:
+    """The validator's checks, with the failed check's hint replaced where the doctor knows better: the response is
+    another IdP's or was changed after signing (not a rotation), the Issuers differ where no metadata was given, or
+    the input is a deflated Redirect-binding message."""
+    hint = _better_hint(error, choice)
+    if hint is None:
         return error.checks
-    return [replace(r, hint=CHANGED_AFTER_SIGNING_HINT) if r.status == "fail" else r for r in error.checks]
+    return [replace(r, hint=hint) if r.status == "fail" else r for r in error.checks]
+
+
+def _better_hint(error: SamlValidationError, choice: TrustChoice) -> str | None:
+    trust = choice.trust
+    if error.check_id == "signature.verify":
+        foreign = _foreign_issuer(error.document, choice)
+        if foreign is not None:
+            return (
+                f"The response's Issuer {foreign!r} is not the entityID {trust.entity_id!r} of the metadata it was checked "
+                "against: this is another IdP's metadata, not a certificate rotation. Check (or register) the response "
+                "against the metadata of the IdP that sent it."
+            )
+        return CHANGED_AFTER_SIGNING_HINT if _keyinfo_names_a_tried_key(error.document, trust) else None
+    if error.check_id == "issuer" and not choice.registered:
+        response, assertion = _unsigned_issuers(error.document)
+        if response is not None and assertion is not None and response != assertion:
+            return (
+                f"The Response's Issuer {response!r} and the Assertion's Issuer {assertion!r} differ: AWS requires both to "
+                "be the provider's entityID. Make the IdP send the same entity ID in both."
+            )
+    if error.check_id == "xml.parse" and _is_deflated_xml(error.document):
+        return DEFLATED_HINT
+    return None
+
+
+def _unsigned_issuers(xml: bytes | None) -> tuple[str | None, str | None]:
+    """The Response's and the Assertion's Issuer as posted, unverified: context for a hint, never for a verdict."""
+    root = _parse_or_none(xml)
+    if root is None:
+        return None, None
+    return root.findtext(c.ISSUER), root.findtext(f"{c.ASSERTION}/{c.ISSUER}")
+
+
+def _foreign_issuer(xml: bytes | None, choice: TrustChoice) -> str | None:
+    """The response's (unsigned) Issuer when metadata was given and its entityID is another: then a signature that
+    does not verify means the wrong metadata, not a rotation."""
+    if not choice.registered:  # --cert alone: the Issuer stands in for the entity ID
+        return None
+    return next((i for i in _unsigned_issuers(xml) if i is not None and i != choice.trust.entity_id), None)
+
+
+def _foreign_issuer_note(issuer: str, entity_id: str) -> str:
+    return (
+        f"the response's Issuer {issuer!r} (unsigned, read for context only) is not the metadata's entityID {entity_id!r}: "
+        "the response most likely comes from another IdP than this metadata describes"
+    )
+
+
+_DEFLATE_PEEK = 64
+"""Bytes inflated to recognise XML: a bound, so that a decompression bomb costs nothing."""
+
+
+def _is_deflated_xml(data: bytes | None) -> bool:
+    """Whether `data` is raw DEFLATE (RFC 1951, as the HTTP-Redirect binding sends) of something that starts like XML."""
+    if not data:
+        return False
+    try:
+        head = zlib.decompressobj(wbits=-15).decompress(data, _DEFLATE_PEEK)
+    except zlib.error:
+        return False
+    return head.lstrip().startswith(b"<")
+
+
+def _tried(key: SigningKey, trust: ProviderTrust) -> bool:
+    """Whether the validator tries `key`: keys under the policy's minimum size never verify anything."""
+    return key.key_size >= trust.policy.min_rsa_bits
 
 
 def _keyinfo_names_a_tried_key(xml: bytes | None, trust: ProviderTrust) -> bool:
@@ -370,7 +566,7 @@ def _keyinfo_names_a_tried_key(xml: bytes | None, trust: ProviderTrust) -> bool:
     root = _parse_or_none(xml)
     if root is None:
         return False
-    tried = {_spki(k.public_key) for k in trust.signing_keys if k.key_size >= trust.policy.min_rsa_bits}
+    tried = {_spki(k.public_key) for k in trust.signing_keys if _tried(k, trust)}
     certificates = (_keyinfo_certificate(element.text or "") for element in root.iter(c.DS_X509_CERTIFICATE))
     return any(certificate is not None and certificate[2] in tried for certificate in certificates)
 
@@ -379,17 +575,26 @@ def _spki(key: CertificatePublicKeyTypes) -> bytes:
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def _keyinfo_notes(xml: bytes | None, trust: ProviderTrust) -> list[str]:
-    """The KeyInfo certificates next to the registered keys. Informational only: KeyInfo is never trusted."""
+def _keyinfo_notes(xml: bytes | None, trust: ProviderTrust, *, rotation: bool = True) -> list[str]:
+    """The KeyInfo certificates next to the registered keys. Informational only: KeyInfo is never trusted.
+
+    Only a key that was tried can show that the response changed after signing; a registered key under the policy's
+    minimum size was never tried. `rotation`: whether an unregistered KeyInfo certificate may mean a rotation (not when
+    the response is another IdP's)."""
     root = _parse_or_none(xml)
     if root is None:
         return []
-    notes = [f"registered signing key sha256:{k.thumbprint} ({k.subject})" for k in trust.signing_keys]
+    minimum = trust.policy.min_rsa_bits
+    notes = [
+        f"registered signing key sha256:{k.thumbprint} ({k.subject})"
+        + ("" if _tried(k, trust) else f", {k.key_size}-bit: not tried, under the {minimum} bits the provider's policy requires")
+        for k in trust.signing_keys
+    ]
     certificates = list(root.iter(c.DS_X509_CERTIFICATE))
     if not certificates:
         notes.append("the response's KeyInfo carries no certificate to compare with the registered keys")
-    registered = {_spki(k.public_key) for k in trust.signing_keys}
-    notes.extend(_describe_keyinfo(element.text or "", registered) for element in certificates)
+    registered = {_spki(k.public_key): k for k in trust.signing_keys}
+    notes.extend(_describe_keyinfo(element.text or "", registered, trust, rotation=rotation) for element in certificates)
     return notes
 
 
@@ -404,14 +609,23 @@ def _keyinfo_certificate(text: str) -> tuple[bytes, str, bytes] | None:
         return None
 
 
-def _describe_keyinfo(text: str, registered: set[bytes]) -> str:
+def _describe_keyinfo(text: str, registered: dict[bytes, SigningKey], trust: ProviderTrust, *, rotation: bool) -> str:
     certificate = _keyinfo_certificate(text)
     if certificate is None:
         return "the response's KeyInfo holds a certificate that cannot be read"
     der, subject, spki = certificate
     named = f"the response's KeyInfo (compared only, never trusted) names certificate sha256:{hashlib.sha256(der).hexdigest()} ({subject})"
-    if spki in registered:
-        return f"{named}, which holds a registered key: the response was most likely changed after it was signed"
+    key = registered.get(spki)
+    if key is not None and _tried(key, trust):
+        return f"{named}, which holds a registered key that was tried: the response was most likely changed after it was signed"
+    if key is not None:
+        return (
+            f"{named}, which holds a registered {key.key_size}-bit key, too small to be tried under the provider's policy "
+            f"(at least {trust.policy.min_rsa_bits} bits): rotate the IdP to an RSA-2048 key, or enable the provider's "
+            "legacy-algorithms opt-in"
+        )
+    if not rotation:
+        return f"{named}, which is NOT registered"
     return f"{named}, which is NOT registered: if the IdP rotated its signing certificate, register its new metadata"
 
 
@@ -455,6 +669,7 @@ def assertion_facts(verified: VerifiedAssertion) -> dict[str, object]:
 def to_json(diagnosis: Diagnosis) -> str:
     document = {
         "valid": diagnosis.valid,
+        "verdict": "".join(verdict(diagnosis)),
         "checks": [{"id": r.id, "status": r.status, "message": r.message, "hint": r.hint} for r in diagnosis.checks],
         "assertion": assertion_facts(diagnosis.verified) if diagnosis.verified else None,
         "error": _error_json(diagnosis),
@@ -522,21 +737,33 @@ def render_text(diagnosis: Diagnosis, console: Console) -> None:
         out(Syntax(_visible(pretty), "xml", theme="ansi_dark", word_wrap=True) if console.is_terminal else pretty, markup=False)
 
 
-def _render_verdict(diagnosis: Diagnosis, out: Callable[..., None]) -> None:
+def verdict(diagnosis: Diagnosis) -> tuple[str, str]:
+    """The verdict's word and the rest of its sentence, as both views state it."""
     if diagnosis.refused_by_trust is not None:
-        out(f"[bold red]REFUSED[/] by the role's trust policy at {diagnosis.refused_by_trust}: the response is valid, but STS answers "
-            f"{NOT_AUTHORIZED.code} ({NOT_AUTHORIZED.status}) {escape(repr(NOT_AUTHORIZED.message))}")
-        return
+        return "REFUSED", (
+            f" by the role's trust policy at {diagnosis.refused_by_trust}: the response is valid, but STS answers "
+            f"{NOT_AUTHORIZED.code} ({NOT_AUTHORIZED.status}) {NOT_AUTHORIZED.message!r}"
+        )
     if diagnosis.verified is not None:
         trusted = " and the role's trust policy admits it" if any(r.id in TRUST_CHECK_IDS.values() for r in diagnosis.checks) else ""
-        out(f"[bold green]VALID[/]: AWS would accept this response{trusted}.")
+        if diagnosis.aws_refusal is not None:  # `valid` stays samlfed's verdict; AWS's is another
+            return "VALID", f": samlfed accepts this response{trusted}, but AWS would refuse it: {diagnosis.aws_refusal}."
+        return "VALID", f": AWS would accept this response{trusted}."
+    error = diagnosis.error
+    assert error is not None
+    return "INVALID", f" at {error.check_id}: STS answers {error.aws.code} ({error.aws.status}) {error.aws.message!r}"
+
+
+_VERDICT_STYLE = {"VALID": "bold green", "REFUSED": "bold red", "INVALID": "bold red"}
+
+
+def _render_verdict(diagnosis: Diagnosis, out: Callable[..., None]) -> None:
+    word, rest = verdict(diagnosis)
+    out(f"[{_VERDICT_STYLE[word]}]{word}[/]{escape(rest)}")
+    if diagnosis.verified is not None and diagnosis.refused_by_trust is None:
         for name, value in assertion_facts(diagnosis.verified).items():
             if value not in (None, [], {}) and name != "attributes":
                 out(f"  {name:24} {escape(_fact_text(value))}")
-        return
-    error = diagnosis.error
-    assert error is not None
-    out(f"[bold red]INVALID[/] at {error.check_id}: STS answers {error.aws.code} ({error.aws.status}) {escape(repr(error.aws.message))}")
 
 
 def _fact_text(value: object) -> str:

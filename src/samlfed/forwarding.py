@@ -28,7 +28,7 @@ class ForwardingWatch:
         a trusted proxy forwarded it, when it is one of the forwarded addresses)."""
         if client is None or self._full or client in self._warned:
             return
-        if self.trusted and client in {part.strip() for part in forwarded_for.split(",")}:
+        if self.trusted and client in {forwarded_host(part) for part in forwarded_for.split(",")}:
             return  # uvicorn took the client from the header: the peer is a trusted proxy
         if len(self._warned) == MAX_PEERS:
             self._full = True
@@ -40,3 +40,17 @@ class ForwardingWatch:
             "proxy, name it there; until then aws:SourceIp is the proxy's own address.", client,
             extra={"event": "untrusted_forwarding", "peer": client},
         )
+
+
+def forwarded_host(value: str) -> str:
+    """The address of one X-Forwarded-For entry as uvicorn reads it (uvicorn.middleware.proxy_headers): `host:port`
+    and `[v6]:port` lose their port, `[v6]` its brackets; anything else stays as written."""
+    value = value.strip()
+    if value.startswith("["):
+        end = value.find("]")
+        rest = value[end + 1:] if end != -1 else ""
+        return value[1:end] if end != -1 and (not rest or rest.startswith(":")) else value
+    if value.count(":") == 1:
+        host, port = value.split(":")
+        return host if port.isdigit() else value
+    return value

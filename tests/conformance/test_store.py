@@ -8,7 +8,20 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from samlfed.store import AccessKey, Account, AlreadyExists, Conflict, NotFound, Role, SamlProvider, ServerKey, SqlStore, Tag, schema
+from samlfed.store import (
+    AccessKey,
+    Account,
+    AlreadyExists,
+    Conflict,
+    ManagedPolicy,
+    NotFound,
+    Role,
+    SamlProvider,
+    ServerKey,
+    SqlStore,
+    Tag,
+    schema,
+)
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ACCOUNT = "111111111111"
@@ -101,13 +114,28 @@ def test_roles_are_unique_case_insensitively(store: SqlStore) -> None:
 def test_permissions_boundary_uses_are_counted_per_policy(store: SqlStore) -> None:
     account(store)
     account(store, "222222222222")
-    boundary, other = (f"arn:aws:iam::{ACCOUNT}:policy/{name}" for name in ("Boundary", "Other"))
+    boundary, other, elsewhere = (f"arn:aws:iam::{owner}:policy/{name}" for owner, name in ((ACCOUNT, "Boundary"), (ACCOUNT, "Other"), ("222222222222", "Boundary")))
+    for arn in (boundary, other, elsewhere):
+        store.create_policy(ManagedPolicy(arn, arn[13:25], arn.rsplit("/", 1)[1], "ANPA" + arn[13:25] + arn[-5:], "/", "{}", NOW, NOW))
     store.create_role(role("A", permissions_boundary=boundary))
     store.create_role(role("B", permissions_boundary=boundary))
     store.create_role(role("C", permissions_boundary=other))
     store.create_role(role("D"))
-    store.create_role(role("E", account_id="222222222222", arn="arn:aws:iam::222222222222:role/E", permissions_boundary=boundary))
+    store.create_role(role("E", account_id="222222222222", arn="arn:aws:iam::222222222222:role/E", permissions_boundary=elsewhere))
     assert store.permissions_boundary_uses(ACCOUNT) == {boundary: 2, other: 1}
+
+
+def test_a_boundary_must_be_a_policy_of_the_roles_account(store: SqlStore) -> None:
+    account(store)
+    account(store, "222222222222")
+    elsewhere = "arn:aws:iam::222222222222:policy/Boundary"
+    store.create_policy(ManagedPolicy(elsewhere, "222222222222", "Boundary", "ANPABOUNDARY22222222", "/", "{}", NOW, NOW))
+    with pytest.raises(NotFound):
+        store.create_role(role("A", permissions_boundary=elsewhere))
+    store.create_role(role("A"))
+    with pytest.raises(NotFound):
+        store.set_permissions_boundary(ACCOUNT, "A", elsewhere)
+    assert store.get_role(ACCOUNT, "A").permissions_boundary is None
 
 
 def test_role_listing_by_path(store: SqlStore) -> None:

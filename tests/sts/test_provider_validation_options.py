@@ -33,9 +33,9 @@ def test_the_store_keeps_the_options_on_both_backends(backend: str, tmp_path: Pa
         store.create_account(Account(ACCOUNT, None, NOW))
         store.create_provider(SamlProvider(PROVIDER_ARN, ACCOUNT, "ExampleIdP", "ABCDEFGHIJKLMNOPQRSTUV", "<md/>", None, NOW))
         assert store.get_provider(PROVIDER_ARN).validation_options is None
-        store.set_validation_options(PROVIDER_ARN, {"allow_response_only_signature": True})
+        store.set_validation_options(PROVIDER_ARN, lambda current: {**(current or {}), "allow_response_only_signature": True})
         assert store.get_provider(PROVIDER_ARN).validation_options == {"allow_response_only_signature": True}
-        store.set_validation_options(PROVIDER_ARN, None)
+        store.set_validation_options(PROVIDER_ARN, lambda current: None)
         assert store.get_provider(PROVIDER_ARN).validation_options is None
 
 

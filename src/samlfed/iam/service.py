@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
 import unicodedata
 from collections import Counter
@@ -44,6 +45,7 @@ from ..store import (
 )
 from . import arns, ids
 
+log = logging.getLogger("samlfed.iam")
 STRICT = ProviderPolicy()
 PROVIDER_NAME = re.compile(r"[\w._-]+", re.ASCII)
 MAX_PROVIDER_KEYS = 10
@@ -126,6 +128,7 @@ def _check_alias(alias: str) -> None:
 
 
 def _metadata(ctx: ServiceContext, document: str) -> IdpMetadata:
+    """The parsed metadata; its warnings are logged by the caller once the provider is stored (`_log_warnings`)."""
     try:
         metadata = parse_metadata(document, now=ctx.clock())
     except MetadataError:
@@ -133,6 +136,14 @@ def _metadata(ctx: ServiceContext, document: str) -> IdpMetadata:
     if len(metadata.signing_keys) > MAX_PROVIDER_KEYS:
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for KeysPerSAMLProvider: {MAX_PROVIDER_KEYS}", 409)
     return metadata
+
+
+def _log_warnings(arn: str, metadata: IdpMetadata) -> None:
+    """What the metadata accepted still needs (expiring certificates, a past validUntil, keys that verify only with the
+    legacy opt-in): AWS's API has no field for it, so the operator learns it from the log. The warnings name
+    certificates by subject and dates only, nothing secret."""
+    for warning in metadata.warnings:
+        log.warning("SAML provider %s: metadata: %r", arn, warning)  # %r: a certificate subject may hold a line break
 
 
 MAX_PROVIDERS, MAX_ROLES, MAX_POLICIES = 100, 1000, 1500
@@ -179,6 +190,7 @@ def create_saml_provider(
         raise _quota_exceeded(MAX_PROVIDERS, "SAMLProvidersPerAccount") from None
     except AlreadyExists:
         raise ServiceError("EntityAlreadyExists", f"SAMLProvider {name} already exists.", 409) from None
+    _log_warnings(provider.arn, metadata)
     return provider
 
 
@@ -294,6 +306,8 @@ def create_role(
     )
     try:
         ctx.store.create_role(role, limit=MAX_ROLES)
+    except NotFound:  # the boundary policy was deleted since _check_boundary (the store checks it again, under lock)
+        raise _no_such_boundary(str(permissions_boundary)) from None
     except LimitReached:
         raise _quota_exceeded(MAX_ROLES, "RolesPerAccount") from None
     except AlreadyExists:
@@ -363,14 +377,22 @@ def set_permissions_boundary(ctx: ServiceContext, account_id: str, name: str, po
         violations = arn_violations(policy_arn, "permissionsBoundary")
         if violations:
             raise ValidationFailed(violations)
-        _check_boundary(ctx, account_id, policy_arn)
-    _role_call(lambda: ctx.store.update_role(account_id, name, permissions_boundary=policy_arn), name)
+    try:
+        ctx.store.set_permissions_boundary(account_id, name, policy_arn)
+    except NotFound as missing:
+        if policy_arn is not None and str(missing) == policy_arn:
+            raise _no_such_boundary(policy_arn) from None
+        raise ServiceError("NoSuchEntity", f"The role with name {name} cannot be found.", 404) from None
+
+
+def _no_such_boundary(policy_arn: str) -> ServiceError:
+    return ServiceError("NoSuchEntity", f"Scope ARN: {policy_arn} does not exist or is not attachable.", 404)
 
 
 def _check_boundary(ctx: ServiceContext, account_id: str, policy_arn: str) -> None:
     """A permissions boundary is a managed policy of the role's account."""
     if policy_in_account(ctx, policy_arn, account_id) is None:
-        raise ServiceError("NoSuchEntity", f"Scope ARN: {policy_arn} does not exist or is not attachable.", 404)
+        raise _no_such_boundary(policy_arn)
 
 
 def name_violations(
@@ -444,10 +466,10 @@ def check_tags(tags: Sequence[Tag]) -> None:
 
 def tag_role(ctx: ServiceContext, account_id: str, name: str, tags: Sequence[Tag]) -> None:
     check_tags(tags)
-    existing = get_role(ctx, account_id, name).tags
-    if len({t.key.lower() for t in (*existing, *tags)}) > MAX_TAGS:
-        raise ServiceError("LimitExceeded", "The number of tags has reached the maximum limit.", 409)
-    _role_call(lambda: ctx.store.tag_role(account_id, name, tags), name)
+    try:
+        _role_call(lambda: ctx.store.tag_role(account_id, name, tags, limit=MAX_TAGS), name)
+    except LimitReached:
+        raise _too_many_tags() from None
 
 
 def untag_role(ctx: ServiceContext, account_id: str, name: str, keys: Sequence[str]) -> None:
@@ -597,17 +619,19 @@ def update_saml_provider(
     if document is None and encryption.asks_nothing():
         raise _invalid(NO_UPDATES)
     metadata = None
+    parsed = None
     if document is not None:
         violations = document_violations(document)
         if violations:
             raise ValidationFailed(violations)
-        metadata = (document, _metadata(ctx, document).valid_until)
+        parsed = _metadata(ctx, document)
+        metadata = (document, parsed.valid_until)
     remove = encryption.remove_private_key
     if remove is not None and not KEY_ID.fullmatch(remove):
         raise _invalid(KEY_NOT_FOUND)
     add = None if encryption.add_private_key is None else _sealed_private_key(ctx, provider.uuid, encryption.add_private_key)
     try:
-        return ctx.store.update_provider(
+        updated = ctx.store.update_provider(
             arn, uuid=provider.uuid, metadata=metadata, mode=encryption.mode, add_key=add, remove_key_id=remove, key_limit=MAX_PRIVATE_KEYS,
         )
     except NoSuchPrivateKey:
@@ -618,14 +642,24 @@ def update_saml_provider(
         raise ServiceError("LimitExceeded", KEY_LIMIT, 409) from None
     except Conflict:  # mode Required, or the last key of a Required provider removed
         raise _invalid(REQUIRED_WITHOUT_KEY) from None
+    if parsed is not None:
+        _log_warnings(arn, parsed)
+    return updated
 
 
 def tag_saml_provider(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Tag]) -> None:
     check_tags(tags)
-    provider = get_saml_provider(ctx, account_id, arn)
-    if len({t.key.lower() for t in (*provider.tags, *tags)}) > MAX_TAGS:
-        raise ServiceError("LimitExceeded", "The number of tags has reached the maximum limit.", 409)
-    ctx.store.tag_provider(arn, tags)
+    get_saml_provider(ctx, account_id, arn)
+    try:
+        ctx.store.tag_provider(arn, tags, limit=MAX_TAGS)
+    except NotFound:  # deleted since
+        raise ServiceError("NoSuchEntity", f"Manifest not found for arn {arn}", 404) from None
+    except LimitReached:
+        raise _too_many_tags() from None
+
+
+def _too_many_tags() -> ServiceError:
+    return ServiceError("LimitExceeded", "The number of tags has reached the maximum limit.", 409)
 
 
 _TAG_KEY_CONSTRAINTS = (
@@ -747,7 +781,7 @@ def tag_policy(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Ta
     except NotFound:
         raise ServiceError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404) from None
     except LimitReached:
-        raise ServiceError("LimitExceeded", "The number of tags has reached the maximum limit.", 409) from None
+        raise _too_many_tags() from None
 
 
 def untag_policy(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[str]) -> None:
@@ -822,7 +856,10 @@ VALIDATION_OPTIONS = tuple(f.name for f in fields(ProviderPolicy))
 
 def provider_policy(provider: SamlProvider) -> ProviderPolicy:
     """How strictly the provider's responses are validated: its stored opt-ins over the strict defaults."""
-    options = provider.validation_options
+    return _policy_of(provider.validation_options)
+
+
+def _policy_of(options: dict[str, bool] | None) -> ProviderPolicy:
     if not options:
         return STRICT
     return ProviderPolicy(**{name: options[name] is True for name in VALIDATION_OPTIONS if name in options})
@@ -833,8 +870,13 @@ def set_validation_options(ctx: ServiceContext, account_id: str, arn: str, chang
     unknown = sorted(set(changes) - set(VALIDATION_OPTIONS))
     if unknown:
         raise _invalid(f"Unknown validation options {unknown}; known: {list(VALIDATION_OPTIONS)}.")
-    provider = get_saml_provider(ctx, account_id, arn)
-    options = {name: getattr(provider_policy(provider), name) for name in VALIDATION_OPTIONS} | changes
-    stored = {name: True for name, on in options.items() if on} or None  # only what differs from the strict default
-    ctx.store.set_validation_options(arn, stored)
-    return ProviderPolicy(**options)
+    get_saml_provider(ctx, account_id, arn)
+
+    def merge(current: dict[str, bool] | None) -> dict[str, bool] | None:
+        options = {name: getattr(_policy_of(current), name) for name in VALIDATION_OPTIONS} | changes
+        return {name: True for name, on in options.items() if on} or None  # only what differs from the strict default
+
+    try:  # merged in the store's transaction, under the provider's lock: a concurrent change of another option stays
+        return _policy_of(ctx.store.set_validation_options(arn, merge))
+    except NotFound:  # deleted since
+        raise ServiceError("NoSuchEntity", f"Manifest not found for arn {arn}", 404) from None

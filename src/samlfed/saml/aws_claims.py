@@ -56,10 +56,16 @@ def role_session_name(attributes: dict[str, tuple[str, ...]]) -> str:
 
 def source_identity(attributes: dict[str, tuple[str, ...]]) -> str | None:
     value = single_value(attributes, c.AWS_SOURCE_IDENTITY, "aws.source_identity")
-    if value is not None and (not SESSION_NAME.fullmatch(value) or value.lower().startswith("aws:")):
+    if value is not None and value.lower().startswith("aws:"):
         raise SamlValidationError(
             "aws.source_identity",
-            f"SourceIdentity {value!r} does not match {SESSION_NAME_PATTERN} or begins with aws:",
+            f"SourceIdentity {value!r} begins with aws:, a prefix reserved for AWS",
+            hint="The aws: prefix (in any case) is reserved for AWS: map SourceIdentity from a value that does not start with it, such as the user name or email.",
+        )
+    if value is not None and not SESSION_NAME.fullmatch(value):
+        raise SamlValidationError(
+            "aws.source_identity",
+            f"SourceIdentity {value!r} does not match {SESSION_NAME_PATTERN}",
             hint="SourceIdentity is usually the user name or email; it cannot contain spaces.",
         )
     return value

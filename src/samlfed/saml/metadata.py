@@ -33,6 +33,8 @@ MAX_RSA_BITS = 16384
 EXPIRY_WARNING = timedelta(days=30)
 _UTF8_BOM = b"\xef\xbb\xbf"
 _BASE64_WHITESPACE = re.compile(rb"[ \t\r\n]+")
+_XML_WHITESPACE = " \t\r\n"
+_HAS_ZONE = re.compile(r"(?:Z|[+-]\d\d:\d\d)$", re.ASCII)
 _CERTIFICATE_PATH = f"{c.DS_KEY_INFO}/{c.DS_X509_DATA}/{c.DS_X509_CERTIFICATE}"
 _NSMAP = {"md": c.NS_METADATA, "ds": c.NS_DSIG}
 
@@ -180,6 +182,11 @@ def _signing_key(text: str) -> SigningKey:
 
 
 def _decode_base64(text: str) -> bytes:
+    if "-----BEGIN" in text or "-----END" in text:  # a PEM file pasted whole: say so, rather than "not base64"
+        raise MetadataError(
+            "a signing X509Certificate holds PEM lines (-----BEGIN CERTIFICATE----- / -----END CERTIFICATE-----); "
+            "it must hold only the base64 between them"
+        )
     try:
         return base64.b64decode(_BASE64_WHITESPACE.sub(b"", text.encode("ascii")), validate=True)
     except (binascii.Error, UnicodeEncodeError):
@@ -207,10 +214,17 @@ def _valid_until(idp: etree._Element) -> datetime | None:
         if value is None:
             continue
         try:
-            instants.append(parse_xs_datetime(value))
+            instants.append(_metadata_instant(value))
         except ValueError:
-            raise MetadataError(f"validUntil {value!r} is not a valid xs:dateTime with a time zone") from None
+            raise MetadataError(f"validUntil {value!r} is not a valid xs:dateTime") from None
     return min(instants, default=None)
+
+
+def _metadata_instant(value: str) -> datetime:
+    """validUntil as an instant: xs:dateTime collapses surrounding whitespace, and SAML Core §1.3.3 says times are
+    UTC without a zone component, so a zone-less value is read as UTC. Instants in responses keep the strict parser."""
+    text = value.strip(_XML_WHITESPACE)
+    return parse_xs_datetime(text if _HAS_ZONE.search(text) else f"{text}Z")
 
 
 def _sso_endpoints(idp: etree._Element) -> tuple[SsoEndpoint, ...]:

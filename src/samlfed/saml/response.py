@@ -697,15 +697,32 @@ class _Semantics:
         issuer_el = self.in_assertion.one(c.ISSUER, "issuer")
         self.issuer = _text(issuer_el, "issuer")
         if self.issuer != expected:
-            raise SamlValidationError("issuer", f"the Assertion Issuer {self.issuer!r} is not the provider's entity ID {expected!r}", hint=self._issuer_hint())
+            raise SamlValidationError(
+                "issuer", f"the Assertion Issuer {self.issuer!r} is not the provider's entity ID {expected!r}", hint=self._issuer_hint(self._response_issuer_or_none())
+            )
         response_issuer = self.in_response.one(c.ISSUER, "issuer", required=False)
         if response_issuer is not None and _text(response_issuer, "issuer") != expected:
             raise SamlValidationError(
-                "issuer", f"the Response Issuer {_text(response_issuer, 'issuer')!r} is not the provider's entity ID {expected!r}", hint=self._issuer_hint()
+                "issuer", f"the Response Issuer {_text(response_issuer, 'issuer')!r} is not the provider's entity ID {expected!r}",
+                hint=self._issuer_hint(_text(response_issuer, "issuer")),
             )
         return self.issuer
 
-    def _issuer_hint(self) -> str:
+    def _response_issuer_or_none(self) -> str | None:
+        """The Response's Issuer for the hint only: a malformed one fails the check on its own once it is read."""
+        try:
+            element = self.in_response.one(c.ISSUER, "issuer", required=False)
+            return None if element is None else _text(element, "issuer")
+        except SamlValidationError:
+            return None
+
+    def _issuer_hint(self, response_issuer: str | None) -> str:
+        if response_issuer is not None and response_issuer != self.issuer:
+            # Two entity IDs in one response: no metadata can match both, so registering other metadata cannot help.
+            return (
+                f"The Response's Issuer {response_issuer!r} and the Assertion's Issuer {self.issuer!r} differ; both must be "
+                f"the provider's entityID ({self.trust.entity_id!r} in its metadata). Make the IdP send one entity ID in both."
+            )
         return f"The provider's metadata has entityID {self.trust.entity_id!r}. Register the metadata of the IdP that sent this response, or fix the IdP's issuer setting."
 
     def _status(self) -> str:

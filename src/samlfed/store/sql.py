@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from types import ModuleType
 from typing import Concatenate, ParamSpec, TypeVar
 
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, func, insert, make_url, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, func, insert, inspect, make_url, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
@@ -185,6 +186,14 @@ def _hold_account(db: Connection, account_id: str) -> None:
     db.execute(select(t.accounts.c.account_id).where(t.accounts.c.account_id == account_id).with_for_update(key_share=True))
 
 
+def _hold_policy(db: Connection, account_id: str, arn: str) -> None:
+    """Hold the account's managed policy `arn` until commit (FOR SHARE: others may hold it too, delete_policy waits);
+    NotFound(arn) when the account has no such policy."""
+    policies = t.managed_policies.c
+    if db.execute(select(policies.arn).where(and_(policies.arn == arn, policies.account_id == account_id)).with_for_update(read=True)).first() is None:
+        raise NotFound(arn)
+
+
 def _changes_identities(method: Callable[Concatenate[SqlStore, P], R]) -> Callable[Concatenate[SqlStore, P], R]:
     """Marks a write to providers or roles: it bumps `identity_generation`, which voids ReadCache copies."""
 
@@ -204,6 +213,13 @@ def _within_limit(db: Connection, table, account_id: str, limit: int | None) -> 
     both passing a count taken before either inserted."""
     if limit is not None and db.execute(select(func.count()).select_from(table).where(table.c.account_id == account_id)).scalar_one() >= limit:
         raise LimitReached(f"{table.name} of {account_id}")
+
+
+def _within_tag_limit(held: set[str], tags: Sequence[Tag], limit: int | None, what: str) -> None:
+    """Refuse tags that would leave more than `limit` (None: no limit) distinct keys, given the keys `held` now.
+    Read under the owner's row lock, so that racing TagX calls count one after the other."""
+    if limit is not None and len(held | {tag.key.lower() for tag in tags}) > limit:
+        raise LimitReached(f"tags of {what}")
 
 
 _RACE_ATTEMPTS = 3
@@ -244,6 +260,24 @@ class SqlStore:
                 engine.dispose()
             raise StoreUnavailable(f"cannot open the database {_describe(url)}: {_reason(exc)}") from exc
         return cls(engine)
+
+    @staticmethod
+    def holds_schema(url: str) -> bool:
+        """Whether the database at `url` has samlfed's schema (a migration ran there), read without creating anything;
+        StoreUnavailable when it cannot be asked."""
+        engine: Engine | None = None
+        try:
+            parsed = make_url(url)
+            if parsed.get_backend_name() == "sqlite" and parsed.database and not os.path.exists(parsed.database):
+                return False  # connecting would create the file
+            engine = create_store_engine(url)
+            with engine.connect() as db:
+                return inspect(db).has_table("alembic_version")
+        except (SQLAlchemyError, OSError, ImportError, ValueError) as exc:
+            raise StoreUnavailable(f"cannot open the database {_describe(url)}: {_reason(exc)}") from exc
+        finally:
+            if engine is not None:
+                engine.dispose()
 
     def ping(self) -> None:
         """One trivial read of samlfed's own schema, for readiness probes; StoreUnavailable with the driver's reason
@@ -368,8 +402,19 @@ class SqlStore:
         self._update_one(t.saml_providers, t.saml_providers.c.arn == arn, arn, attribute_mapping=mapping)
 
     @_changes_identities
-    def set_validation_options(self, arn: str, options: dict[str, bool] | None) -> None:
-        self._update_one(t.saml_providers, t.saml_providers.c.arn == arn, arn, validation_options=options)
+    def set_validation_options(
+        self, arn: str, merge: Callable[[dict[str, bool] | None], dict[str, bool] | None]
+    ) -> dict[str, bool] | None:
+        """Replace the provider's validation options with `merge(current)` and return them: read and written under
+        the provider's row lock, so that two changes of different options at once both stay."""
+        with self._tx() as db:
+            _write_lock(db)
+            row = db.execute(select(t.saml_providers.c.validation_options).where(t.saml_providers.c.arn == arn).with_for_update()).one_or_none()
+            if row is None:
+                raise NotFound(arn)
+            options = merge(row.validation_options)
+            db.execute(update(t.saml_providers).where(t.saml_providers.c.arn == arn).values(validation_options=options))
+            return options
 
     ENCRYPTION_MODES = ("Allowed", "Required")
 
@@ -425,9 +470,14 @@ class SqlStore:
 
     @_changes_identities
     @_rerun_on_race
-    def tag_provider(self, arn: str, tags: Sequence[Tag]) -> None:
+    def tag_provider(self, arn: str, tags: Sequence[Tag], *, limit: int | None = None) -> None:
+        """Add or replace tags; LimitReached when the provider would then have more than `limit` tags (counted under
+        the provider's row lock)."""
         with self._tx() as db:
-            self._require(db, t.saml_providers, t.saml_providers.c.arn == arn, arn)
+            _write_lock(db)
+            if db.execute(select(t.saml_providers.c.arn).where(t.saml_providers.c.arn == arn).with_for_update()).first() is None:
+                raise NotFound(arn)
+            _within_tag_limit({tag.key_lower for tag in db.execute(_PROVIDER_TAGS, {"arn": arn})}, tags, limit, arn)
             self._upsert_tags(db, t.provider_tags, {"arn": arn}, tags)
 
     @_changes_identities
@@ -458,6 +508,8 @@ class SqlStore:
             with self._tx() as db:
                 _hold_account(db, role.account_id)
                 _within_limit(db, t.roles, role.account_id, limit)
+                if role.permissions_boundary is not None:
+                    _hold_policy(db, role.account_id, role.permissions_boundary)
                 db.execute(insert(t.roles).values(
                     account_id=role.account_id, name_lower=role.name.lower(), name=role.name, role_id=role.role_id,
                     path=role.path, arn=role.arn, trust_policy=role.trust_policy, description=role.description,
@@ -490,8 +542,21 @@ class SqlStore:
             return {arn: count for arn, count in rows}
 
     @_changes_identities
+    def set_permissions_boundary(self, account_id: str, name: str, policy_arn: str | None) -> None:
+        """Put (None: delete) the role's permissions boundary. NotFound(policy_arn) when the account has no such managed
+        policy, NotFound(role) when it has no such role. The policy row is held (FOR SHARE) until commit, so that
+        delete_policy, which locks it first, either sees this boundary or has deleted the policy before this reads."""
+        with self._tx() as db:
+            _write_lock(db)
+            if policy_arn is not None:
+                _hold_policy(db, account_id, policy_arn)
+            where = and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower())
+            if db.execute(update(t.roles).where(where).values(permissions_boundary=policy_arn)).rowcount == 0:
+                raise NotFound(f"role {name}")
+
+    @_changes_identities
     def update_role(self, account_id: str, name: str, **changes: object) -> None:
-        allowed = {"description", "max_session_duration", "trust_policy", "permissions_boundary"}
+        allowed = {"description", "max_session_duration", "trust_policy"}
         if not changes or set(changes) - allowed:
             raise ValueError(f"role fields that can change: {sorted(allowed)}")
         where = and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower())
@@ -517,10 +582,14 @@ class SqlStore:
 
     @_changes_identities
     @_rerun_on_race
-    def tag_role(self, account_id: str, name: str, tags: Sequence[Tag]) -> None:
+    def tag_role(self, account_id: str, name: str, tags: Sequence[Tag], *, limit: int | None = None) -> None:
+        """Add or replace tags; LimitReached when the role would then have more than `limit` tags (counted under the
+        role's row lock)."""
+        key = {"account_id": account_id, "role_name_lower": name.lower()}
         with self._tx() as db:
-            self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
-            self._upsert_tags(db, t.role_tags, {"account_id": account_id, "role_name_lower": name.lower()}, tags)
+            self._lock_role(db, account_id, name)
+            _within_tag_limit({tag.key_lower for tag in db.execute(_ROLE_TAGS, key)}, tags, limit, f"role {name}")
+            self._upsert_tags(db, t.role_tags, key, tags)
 
     @_changes_identities
     def untag_role(self, account_id: str, name: str, keys: Sequence[str]) -> None:
@@ -630,7 +699,12 @@ class SqlStore:
 
     @_rerun_on_race
     def delete_policy(self, arn: str) -> None:
+        """Conflict while a role has the policy attached or as its boundary. The policy row is locked before either
+        is read, so that a concurrent attach or set_permissions_boundary (which hold it) is seen, or finds it gone."""
         with self._tx() as db:
+            _write_lock(db)
+            if db.execute(select(t.managed_policies.c.arn).where(t.managed_policies.c.arn == arn).with_for_update()).first() is None:
+                raise NotFound(arn)
             if db.execute(select(t.role_policy_attachments).where(t.role_policy_attachments.c.policy_arn == arn).limit(1)).first():
                 raise Conflict(f"policy {arn} is attached")
             if db.execute(select(t.roles.c.role_id).where(t.roles.c.permissions_boundary == arn).limit(1)).first():
@@ -676,9 +750,7 @@ class SqlStore:
             _write_lock(db)
             if db.execute(select(t.managed_policies.c.arn).where(t.managed_policies.c.arn == arn).with_for_update()).first() is None:
                 raise NotFound(arn)
-            held = {tag.key_lower for tag in db.execute(_POLICY_TAGS, {"arn": arn})}
-            if limit is not None and len(held | {tag.key.lower() for tag in tags}) > limit:
-                raise LimitReached(f"tags of {arn}")
+            _within_tag_limit({tag.key_lower for tag in db.execute(_POLICY_TAGS, {"arn": arn})}, tags, limit, arn)
             self._upsert_tags(db, t.policy_tags, {"arn": arn}, tags)
 
     def untag_policy(self, arn: str, keys: Sequence[str]) -> None:
