@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from servers import SAMLFED, free_port, wait_until_up
 from uvicorn.config import Config
@@ -172,6 +173,21 @@ def test_the_development_servers_bound_the_request_head_too(tmp_path: Path, comm
         head = _head(MAX_REQUEST_HEAD_BYTES + 1)
         assert _status(port, [head[:100_000], head[100_000:]]) == b"HTTP/1.1 431"
         assert _status(port, [_head(MAX_REQUEST_HEAD_BYTES)]) != b"HTTP/1.1 431"
+    finally:
+        process.kill()
+        process.wait(timeout=15)
+
+
+def test_the_demo_on_an_ipv6_address_advertises_bracketed_urls(tmp_path: Path) -> None:
+    """`samlfed demo --host ::1`: its ACS and IdP URLs put the address in brackets (they were `http://::1:PORT`)."""
+    port = free_port()
+    process = subprocess.Popen([SAMLFED, "demo", "--host", "::1", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://[::1]:{port}"
+        assert wait_until_up(f"{base}/healthz", seconds=60, gave_up=lambda: process.poll() is not None)
+        metadata = httpx.get(f"{base}/saml/metadata").text
+        assert f'Location="{base}/saml"' in metadata and "http://::1" not in metadata
     finally:
         process.kill()
         process.wait(timeout=15)

@@ -306,7 +306,7 @@ def demo_command(
     from .server import build_server_app, configure_logging, http_options, proxy_options, uvicorn_logging
 
     settings = _settings(
-        data_dir=data_dir, host=host, port=port, public_url=f"http://{host}:{port}", with_idp=True, forwarded_allow_ips=forwarded_allow_ips,
+        data_dir=data_dir, host=host, port=port, with_idp=True, forwarded_allow_ips=forwarded_allow_ips,  # base_url: the bound address
         log_format=log_format,
     )
     configure_logging(settings.log_format)
