@@ -35,7 +35,7 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _BASE64_WHITESPACE = re.compile(rb"[ \t\r\n]+")
 _XML_WHITESPACE = " \t\r\n"
 _HAS_ZONE = re.compile(r"(?:Z|[+-]\d\d:\d\d)$", re.ASCII)
-_CERTIFICATE_PATH = f"{c.DS_KEY_INFO}/{c.DS_X509_DATA}/{c.DS_X509_CERTIFICATE}"
+_X509_DATA_PATH = f"{c.DS_KEY_INFO}/{c.DS_X509_DATA}"
 _NSMAP = {"md": c.NS_METADATA, "ds": c.NS_DSIG}
 
 
@@ -80,7 +80,7 @@ def parse_metadata(document: bytes | str, *, now: datetime | None = None) -> Idp
     entity = _the_idp_entity(_parse(document))
     entity_id = _entity_id(entity)
     idp = _idp_descriptor(entity)
-    keys = _signing_keys(idp)
+    keys, chain_warnings = _signing_keys(idp)
     valid_until = _valid_until(idp)
     moment = utc(now) if now is not None else datetime.now(UTC)
     return IdpMetadata(
@@ -89,7 +89,7 @@ def parse_metadata(document: bytes | str, *, now: datetime | None = None) -> Idp
         valid_until=valid_until,
         sso_endpoints=_sso_endpoints(idp),
         name_id_formats=_name_id_formats(idp),
-        warnings=(*_key_warnings(keys, moment), *_validity_warnings(valid_until, moment)),
+        warnings=(*chain_warnings, *_key_warnings(keys, moment), *_validity_warnings(valid_until, moment)),
     )
 
 
@@ -149,22 +149,46 @@ def _idp_descriptor(entity: etree._Element) -> etree._Element:
     return idp
 
 
-def _signing_keys(idp: etree._Element) -> tuple[SigningKey, ...]:
-    """Every certificate of a signing (or unqualified) KeyDescriptor; several coexist during a rotation."""
+def _signing_keys(idp: etree._Element) -> tuple[tuple[SigningKey, ...], list[str]]:
+    """Every certificate of a signing (or unqualified) KeyDescriptor, several coexisting during a rotation; and the
+    warnings about chain certificates left out."""
     keys: dict[str, SigningKey] = {}
+    warnings: list[str] = []
     for descriptor in idp.findall(c.MD_KEY_DESCRIPTOR):
         if descriptor.get("use", "signing") != "signing":
             continue
-        for element in descriptor.iterfind(_CERTIFICATE_PATH):
-            key = _signing_key(element.text or "")
-            keys.setdefault(key.thumbprint, key)  # the same certificate listed twice is one key
+        for x509_data in descriptor.iterfind(_X509_DATA_PATH):
+            certificates = [_load_certificate(_decode_base64(e.text or "")) for e in x509_data.iterfind(c.DS_X509_CERTIFICATE)]
+            for certificate in _end_entities(certificates, warnings):
+                key = _signing_key(certificate)
+                keys.setdefault(key.thumbprint, key)  # the same certificate listed twice is one key
     if not keys:
         raise MetadataError('the IDPSSODescriptor has no signing certificate (KeyDescriptor use="signing" or without use)')
-    return tuple(keys.values())
+    return tuple(keys.values()), warnings
 
 
-def _signing_key(text: str) -> SigningKey:
-    certificate = _load_certificate(_decode_base64(text))
+def _is_ca(certificate: x509.Certificate) -> bool:
+    try:
+        return bool(certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _end_entities(certificates: list[x509.Certificate], warnings: list[str]) -> list[x509.Certificate]:
+    """The certificates of one X509Data that hold the IdP's key. An X509Data may carry the signing certificate's
+    chain as well; its CA certificates sign certificates, not SAML responses, and trusting their keys would let
+    the CA's holder sign as the IdP. So when it holds a certificate that is no CA, its CA certificates are left out
+    (a lone certificate stays, even a self-signed one marked as a CA, as IdPs generate them)."""
+    leaves = [certificate for certificate in certificates if not _is_ca(certificate)]
+    if len(certificates) < 2 or not leaves:
+        return certificates
+    for certificate in certificates:
+        if _is_ca(certificate):
+            warnings.append(f"the CA certificate {certificate.subject.rfc4514_string()} beside a signing certificate is taken as its chain, not as a signing key")
+    return leaves
+
+
+def _signing_key(certificate: x509.Certificate) -> SigningKey:
     key = certificate.public_key()
     subject = certificate.subject.rfc4514_string()
     if not isinstance(key, rsa.RSAPublicKey):
