@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from ring_spy import count_ring_reads
 
 from samlfed.context import ServiceContext
 from samlfed.masterkey import MasterKey
@@ -24,26 +25,13 @@ def test_rotation_reaches_other_nodes(tmp_path) -> None:
     assert stale.key_ring().active == rotated.active
 
 
-def _counting_ring_reads(store: SqlStore) -> list[int]:
-    """Count the store's key-ring reads (the real store, wrapped)."""
-    reads = [0]
-    original = store.list_server_keys
-
-    def counted():  # type: ignore[no-untyped-def]
-        reads[0] += 1
-        return original()
-
-    store.list_server_keys = counted  # type: ignore[method-assign]
-    return reads
-
-
 def test_only_a_token_naming_an_unknown_key_rereads_the_ring_and_at_most_once_a_second(tmp_path) -> None:
     store = SqlStore.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
     node = ServiceContext(store=store, master=MasterKey(b"k" * 32))
     ring = node.key_ring()
     claims = SessionClaims(account_id="111111111111", role_arn="arn:aws:iam::111111111111:role/R", role_id="AROAEXAMPLE", session_name="s", issued_at=1, expires_at=2)
     good = issue(ring, claims)
-    reads = _counting_ring_reads(store)
+    reads = count_ring_reads(store)
     forged = good.session_token[:-4] + ("AAAA" if not good.session_token.endswith("AAAA") else "BBBB")  # the GCM tag
     for _ in range(20):  # altered under a key the node holds: refused without a store read
         with pytest.raises(InvalidSessionToken):

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from postgres_scratch import POSTGRES_URL, scratch_database
+from ring_spy import count_ring_reads
 from servers import SAMLFED, free_port, wait_until_up
 from sqlalchemy import create_engine, inspect, make_url, text
 from uvicorn.middleware.proxy_headers import _parse_host_port
@@ -56,14 +57,7 @@ def test_sessions_keep_verifying_while_the_database_is_away(caplog: pytest.LogCa
         node = ServiceContext(store=store, master=MasterKey(secrets.token_bytes(32)), ring_refresh_seconds=60, ring_reread_seconds=1)
         try:
             credentials = issue(node.key_ring(), CLAIMS)
-            reads = [0]
-            original = store.list_server_keys
-
-            def counted():  # type: ignore[no-untyped-def]
-                reads[0] += 1
-                return original()
-
-            store.list_server_keys = counted  # type: ignore[method-assign]
+            reads = count_ring_reads(store)
 
             def verifies() -> bool:
                 return node.open_session(credentials.access_key_id, credentials.session_token).claims == CLAIMS
