@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 from datetime import UTC, datetime
@@ -87,6 +88,12 @@ def serve(
     configure_logging(settings.log_format)
     context_or_exit(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
     os.environ.update(settings.to_env())
+    if settings.workers > 1:  # the workers share the count of identity changes, so that each sees any one's at once
+        from .store.generation import SHARED_FILE_VARIABLE, create_shared_file
+
+        shared = create_shared_file()
+        atexit.register(shared.unlink, missing_ok=True)
+        os.environ[SHARED_FILE_VARIABLE] = str(shared)
     if settings.metrics:
         from .metrics import prepare_directory
 

@@ -26,6 +26,7 @@ from .masterkey import MasterKey, MasterKeyError
 from .metrics import MetricsApp
 from .saml import ValidationSettings
 from .store import SqlStore, StoreUnavailable
+from .store.generation import identity_generation_from_env
 from .store.opening import open_store
 from .timestamps import aws_timestamp
 
@@ -80,6 +81,7 @@ def build_context(settings: Settings) -> ServiceContext:
     store, master = _open_store(settings, utc_now())
     base = settings.base_url
     validation = ValidationSettings().accepting(audiences=[base, f"{base}/saml", settings.sp_entity_id], acs_urls=[f"{base}/saml"])
+    store.identity_changes = identity_generation_from_env()  # shared with the other workers of `serve`
     return ServiceContext(
         store=store, master=master, settings=validation,
         strict_replay=settings.strict_replay, identity_cache_seconds=settings.identity_cache_seconds,

@@ -1,10 +1,11 @@
 """Short-lived copies of the two rows every AssumeRoleWithSAML reads: its SAML provider and its role.
 
 Reading them costs two store transactions per call (a third of the request on SQLite, a network round trip
-each on PostgreSQL), and they change rarely. A copy is used for at most `seconds`, and never after this process
-changed any provider or role (the store counts such writes, per process), so a worker sees its own changes at once,
-and other workers' and nodes' within `seconds`: the eventual consistency AWS documents for IAM, bounded. Lookups
-that find nothing are not kept, so a provider or role created anywhere is usable at once.
+each on PostgreSQL), and they change rarely. A copy is used for at most `seconds`, and never after this node
+changed any provider or role (the store counts such writes, in a count the workers of `samlfed serve` share:
+generation.py), so a node sees its own changes at once, and other nodes' within `seconds`: the eventual consistency
+AWS documents for IAM, bounded. Lookups that find nothing are not kept, so a provider or role created anywhere is
+usable at once.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class ReadCache:
         if self.seconds <= 0:
             return load()
         now = self.clock()
-        generation = self.store.identity_generation  # read before loading: a write meanwhile makes the copy stale
+        generation = self.store.identity_changes.value  # read before loading: a write meanwhile makes the copy stale
         entry = self._entries.get(key)
         if entry is not None and entry[0] > now and entry[1] == generation:
             return entry[2]  # type: ignore[return-value]

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql import Executable
 
 from . import schema as t
+from .generation import IdentityGeneration
 from .locking import exclusive
 from .migrate import upgrade
 from .records import (
@@ -195,14 +196,14 @@ def _hold_policy(db: Connection, account_id: str, arn: str) -> None:
 
 
 def _changes_identities(method: Callable[Concatenate[SqlStore, P], R]) -> Callable[Concatenate[SqlStore, P], R]:
-    """Marks a write to providers or roles: it bumps `identity_generation`, which voids ReadCache copies."""
+    """Marks a write to providers or roles: it bumps `identity_changes`, which voids ReadCache copies."""
 
     @functools.wraps(method)
     def write(store: SqlStore, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(store, *args, **kwargs)
         finally:
-            store.identity_generation += 1  # also after a failure: the count need only move, never stand still
+            store.identity_changes.bump()  # also after a failure: the count need only move, never stand still
 
     return write
 
@@ -245,8 +246,8 @@ def _rerun_on_race(method: Callable[Concatenate[SqlStore, P], R]) -> Callable[Co
 class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.identity_generation = 0
-        """Counts this process's writes to providers and roles (see read_cache.py)."""
+        self.identity_changes: IdentityGeneration = IdentityGeneration()
+        """Counts the writes to providers and roles: this process's, or its node's workers' (generation.py)."""
 
     @classmethod
     def open(cls, url: str) -> SqlStore:

@@ -1,0 +1,73 @@
+"""How many writes to providers and roles a node has made: what voids the read cache's copies (read_cache.py).
+
+One count per process, unless the process was told a file to share it through: `samlfed serve --workers N` makes
+one for its workers, so that a change made through any worker voids every worker's copies at once. Reading it is a
+load from a shared mapping (no system call: every sign-in reads it twice); a write bumps it under an exclusive file
+lock, so that two writers' bumps never collapse into one value a cache could have seen between them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import mmap
+import os
+import struct
+from pathlib import Path
+
+SHARED_FILE_VARIABLE = "SAMLFED_IDENTITY_GENERATION_FILE"
+"""Set by `samlfed serve` for its workers; not a setting."""
+_COUNT = struct.Struct("<Q")
+
+
+class IdentityGeneration:
+    """A count that only moves: copies read at one value are stale once it differs."""
+
+    def __init__(self) -> None:
+        self._value = 0
+
+    @property
+    def value(self) -> int:
+        return self._value
+
+    def bump(self) -> None:
+        self._value += 1
+
+
+class SharedIdentityGeneration(IdentityGeneration):
+    """The count in an 8-byte file that the node's worker processes map."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._fd = os.open(path, os.O_RDWR)
+        if os.fstat(self._fd).st_size < _COUNT.size:
+            os.ftruncate(self._fd, _COUNT.size)
+        self._map = mmap.mmap(self._fd, _COUNT.size)
+
+    @property
+    def value(self) -> int:
+        return _COUNT.unpack_from(self._map)[0]
+
+    def bump(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            _COUNT.pack_into(self._map, 0, _COUNT.unpack_from(self._map)[0] + 1)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def create_shared_file(directory: Path | None = None) -> Path:
+    """A new zeroed count file (0600) for a run's workers; the caller removes it when the run ends."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix="samlfed-identity-generation-", dir=directory)
+    try:
+        os.write(fd, bytes(_COUNT.size))
+    finally:
+        os.close(fd)
+    return Path(name)
+
+
+def identity_generation_from_env() -> IdentityGeneration:
+    """The shared count when this process is one of `serve`'s workers, else one of its own."""
+    path = os.environ.get(SHARED_FILE_VARIABLE)
+    return SharedIdentityGeneration(Path(path)) if path else IdentityGeneration()
