@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import urllib.error
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, NamedTuple
 
 import click
@@ -26,7 +27,7 @@ from .login.credentials_file import (
     write_profiles,
 )
 from .login.ecp import CredentialsRefused, EcpError, EcpUnreachable, OtpRequired, ecp_login
-from .login.roles import RoleOption, RolesError, chooser_data, grouped, pick, roles_in, with_aliases
+from .login.roles import RoleOption, RolesError, chooser_data, grouped, pick, roles_in, session_limits, with_aliases
 from .login.sts import AssumeFailed, assume
 from .login.transport import InsecureUrl, Transport, cli_transport, redacted
 from .saml import constants as c
@@ -221,7 +222,7 @@ def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, use
         raise _fail(str(exc)) from None
     except EcpError as exc:
         raise _fail(f"the identity provider refused the sign-in: {exc}") from None
-    if profile.remember_password and not password_stdin:
+    if profile.remember_password:  # only now: the IdP took it (a piped password as much as a typed one)
         kept.set(username, password)
     return SignIn(response, code_used=code_used)
 
@@ -313,6 +314,7 @@ def login(
     written: dict[str, AwsCredentials] = {}
     for option in selected:
         try:
+            before = datetime.now(UTC)
             assumed = assume(settings.endpoint, option, saml_response, duration, transport)
         except AssumeFailed as exc:
             refused = "" if exc.unanswered else "the SAML response was refused: "
@@ -324,6 +326,9 @@ def login(
         if assumed.duration_note:
             _say(f"note: {assumed.duration_note}")
         credentials = assumed.credentials
+        shorter = _shortened(option, saml_response, 3600 if assumed.duration_note else duration, credentials, before)
+        if shorter:
+            _say(f"note: {shorter}")
         if print_style is not None:
             typer.echo(render(credentials, print_style))
         written[_profile_name(template, option) if all_roles else (profile_name or settings.name)] = credentials
@@ -339,6 +344,28 @@ def login(
             raise _fail(str(exc)) from None
         for name, credentials in written.items():
             _say(f"wrote profile {name} to {path} (expires {credentials.expiration_text})")
+
+
+SKEW = timedelta(minutes=5)
+"""Clocks of this machine and the server's may differ this much before a lifetime looks shortened (as SAML allows)."""
+
+
+def _shortened(option: RoleOption, saml_response: str, asked: int | None, credentials: AwsCredentials, before: datetime) -> str | None:
+    """Why the credentials last less than asked, if they do. The server shortens them to the response's
+    SessionDuration attribute and SessionNotOnOrAfter (an IdP may only ever shorten them), without saying so."""
+    if asked is None:
+        return None
+    limits = session_limits(saml_response)
+    lasts = max(0, (credentials.expiration - before).total_seconds())
+    if limits.session_duration is not None and limits.session_duration < asked:
+        why = f"the identity provider's SessionDuration attribute ({limits.session_duration} seconds) limits them"
+    elif limits.session_not_on_or_after is not None and limits.session_not_on_or_after < before + timedelta(seconds=asked):
+        why = f"the identity provider's session ends at {limits.session_not_on_or_after:%Y-%m-%d %H:%M:%S} UTC (SessionNotOnOrAfter)"
+    elif lasts < asked - SKEW.total_seconds():  # shortened, but the response does not say why (encrypted?)
+        why = "the server did not say why"
+    else:
+        return None
+    return f"{option.role_name}: the credentials last about {round(lasts / 60)} minutes, less than the {asked} seconds asked: {why}"
 
 
 def _check_aws_profile_name(name: str) -> None:
@@ -381,6 +408,11 @@ def _sign_in(
         raise usage_error("no ECP endpoint: set ecp_url or idp_metadata_url in the profile (samlfed configure)")
     if ecp_url:
         return _ecp_response(settings, transport, ecp_url, username, password_stdin, otp)
+    given = [flag for flag, value in (("--password-stdin", password_stdin), ("--username", username), (f"--otp ({OTP_VARIABLE})", otp)) if value]
+    if given:  # the browser would wait for a sign-in that the script meant to make by itself, up to its timeout
+        why = ("--method browser signs in in the browser (use --method ecp)" if chosen == "browser" else
+               "the IdP metadata names no ECP endpoint, so the sign-in is in the browser (set ecp_url in the profile if the IdP has one)")
+        raise usage_error(f"{', '.join(given)}: only for ECP sign-in, but {why}")
     try:
         result = browser_login(settings.endpoint, open_browser=not no_browser, tell=_say)
     except BrowserLoginError as exc:
@@ -420,16 +452,28 @@ def credential_process(
     # A profile that only the cache knows comes from `login --profile NAME --endpoint URL`, without a config entry.
     settings = _profile(profile, may_be_new=profile is not None and cache.exists(profile))
     wanted = role or settings.role
-    try:
-        cached = cache.fresh(settings.name, wanted) if wanted else None
-    except RolesError as exc:
-        raise usage_error(f"{exc} (--role, or role in profile {settings.name})") from None
-    if cached is None and wanted:
-        cached = _refresh(settings, wanted)
+    cached = _cached(settings, wanted) if wanted else None
+    # Refreshed within botocore's refresh window when a kept password allows; otherwise what is cached is served
+    # while it is valid, never refused early (cache.REFRESH_WITHIN, cache.SERVE_MARGIN).
+    if wanted and (cached is None or cache.due(cached)) and settings.remember_password and settings.username:
+        try:
+            with cache.refreshing(settings.name):
+                cached = _cached(settings, wanted)  # another call may have refreshed while this one waited for the lock
+                if cached is None or cache.due(cached):
+                    cached = _refresh(settings, wanted) or cached
+        except OSError as exc:  # no lock, no sign-in: unserialised calls could lock the user out at the IdP
+            _say(f"samlfed: cannot refresh the credentials: the lock beside the cache cannot be taken ({exc.strerror or exc})")
     if cached is None:
         raise _fail(f"no valid credentials for profile {settings.name}; run: samlfed login --profile {settings.name}"
                     + ("" if wanted else " (and set its role, so that credential-process knows which one)"))
     typer.echo(json.dumps(process_json(cached)))
+
+
+def _cached(settings: LoginProfile, wanted: str) -> AwsCredentials | None:
+    try:
+        return cache.valid(settings.name, wanted)
+    except RolesError as exc:
+        raise usage_error(f"{exc} (--role, or role in profile {settings.name})") from None
 
 
 def _refresh(settings: LoginProfile, wanted: str) -> AwsCredentials | None:
@@ -448,7 +492,7 @@ def _refresh(settings: LoginProfile, wanted: str) -> AwsCredentials | None:
     try:
         saml_response = ecp_login(ecp_url, sp_entity_id=settings.sp_entity_id, acs_url=settings.acs, username=settings.username, password=password,
                                   transport=transport)
-        options = roles_in(saml_response)
+        options = _offered(settings, transport, SignIn(saml_response))  # as login looks a name up: the roles offered
         option = pick(options, wanted)  # a name, as login takes it: the cache keeps the ARN it stands for
         credentials = assume(settings.endpoint, option, saml_response, settings.duration, transport).credentials
     except CredentialsRefused as exc:

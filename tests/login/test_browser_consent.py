@@ -55,11 +55,14 @@ def _sign_in_at_the_idp(page: Page, demo: dict) -> None:
 
 def test_the_listener_receives_nothing_until_send_is_pressed(chromium: Browser, demo: dict) -> None:
     waiting = Waiting(demo["url"])
-    query = parse_qs(urlsplit(waiting.url).query)
-    assert waiting.code == verification_code(query["state"][0])
+    assert urlsplit(waiting.url).query == ""  # the state goes to the browser by redirect, not its command line
     context = chromium.new_context()
     page = context.new_page()
+    redirects: list[str] = []
+    page.on("request", lambda request: redirects.append(request.url))
     page.goto(waiting.url)
+    query = parse_qs(urlsplit(next(url for url in redirects if "/saml/cli?" in url)).query)
+    assert waiting.code == verification_code(query["state"][0])
     _sign_in_at_the_idp(page, demo)
     page.wait_for_selector("#verification-code")
     assert page.text_content("#verification-code") == waiting.code

@@ -70,7 +70,7 @@ def test_browser_method_hands_the_response_to_the_loopback_listener(demo: dict, 
         assert process.stderr is not None
         line = process.stderr.readline()
         url = re.search(r"Sign in in your browser: (\S+)", line).group(1)
-        assert url.startswith(f"{demo['url']}/saml/cli?port=")
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/start", url)  # the listener's own: no secret on a command line
         code = re.search(r"Check that your browser shows the code ([A-Z2-7]{4}-[A-Z2-7]{4}), then press Send", process.stderr.readline()).group(1)
         with launch_chromium() as browser:
             page = browser.new_page()
@@ -101,7 +101,7 @@ def test_the_loopback_listener_refuses_a_wrong_state(demo: dict, tmp_path: Path)
     )
     try:
         assert process.stderr is not None
-        port = re.search(r"port=(\d+)", process.stderr.readline()).group(1)
+        port = re.search(r"http://127\.0\.0\.1:(\d+)/start", process.stderr.readline()).group(1)
         forged = httpx.post(f"http://127.0.0.1:{port}/", data={"SAMLResponse": "PHg+", "state": "guess"})
         assert forged.status_code == 400
         assert process.poll() is None  # still waiting for the real one

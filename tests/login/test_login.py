@@ -152,11 +152,10 @@ def test_credential_process_with_the_aws_cli_uses_and_refreshes_the_cache(demo: 
     assert aws_whoami() == f"arn:aws:sts::{DEV}:assumed-role/Developer/alice@acme.example"
     assert json.loads(cache_file.read_text())["AccessKeyId"] == first_key  # served from the cache both times
 
-    # --password-stdin never stores the password; with it in the keyring (opt-in), a stale cache refreshes alone.
-    assert not (tmp_path / "keyring.json").exists()
-    (tmp_path / "keyring.json").write_text(json.dumps({"samlfed\x00demo:alice": demo["passwords"]["alice"]}))
+    # With remember_password, the piped password was kept once the IdP took it: a stale cache refreshes alone.
+    assert json.loads((tmp_path / "keyring.json").read_text()) == {"samlfed\x00demo:alice": demo["passwords"]["alice"]}
     document = json.loads(cache_file.read_text())
-    document["Expiration"] = (datetime.now(UTC) + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    document["Expiration"] = (datetime.now(UTC) + timedelta(minutes=14)).strftime("%Y-%m-%dT%H:%M:%SZ")  # botocore's window
     cache_file.write_text(json.dumps(document))
     assert aws_whoami() == f"arn:aws:sts::{DEV}:assumed-role/Developer/alice@acme.example"
     assert json.loads(cache_file.read_text())["AccessKeyId"] != first_key

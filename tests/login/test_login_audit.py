@@ -3,6 +3,7 @@ browser hand-off's listener on bad input."""
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import struct
@@ -55,6 +56,10 @@ def test_the_ecp_password_never_follows_a_redirect(status: int) -> None:
     assert seen == []
 
 
+_ANSWER = base64.b64encode(b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" InResponseTo="_r1"/>').decode()
+"""The least the listener takes: a Response answering a request (the server checked the rest)."""
+
+
 def _listening(*, timeout: int) -> tuple[threading.Thread, list[BrowserResult], int, str]:
     """`browser_login` waiting in a thread: the thread, where its result goes, and the listener's port and state."""
     told: list[str] = []
@@ -63,22 +68,25 @@ def _listening(*, timeout: int) -> tuple[threading.Thread, list[BrowserResult], 
     waiting.start()
     while not told:
         time.sleep(0.01)
-    query = parse_qs(urlsplit(told[0].split(": ", 1)[1]).query)
+    start = told[0].split(": ", 1)[1]
+    location = httpx.get(start, follow_redirects=False).headers["location"]  # the state, as the browser gets it
+    query = parse_qs(urlsplit(location).query)
     return waiting, results, int(query["port"][0]), query["state"][0]
 
 
 def test_a_malformed_request_to_the_browser_listener_gets_a_400_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     """Any local program can reach the one-shot listener; its bad request must not print a traceback or end the wait."""
     waiting, results, port, state = _listening(timeout=30)
+    answer = _ANSWER
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(b"POST / HTTP/1.0\r\nContent-Length: twelve\r\n\r\n")
         assert sock.makefile("rb").read().startswith(b"HTTP/1.0 400")
     with socket.create_connection(("127.0.0.1", port)) as sock:  # half a body, then a reset connection
         sock.sendall(b"POST / HTTP/1.0\r\nContent-Length: 50\r\n\r\nstate=")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    assert httpx.post(f"http://127.0.0.1:{port}/", data={"state": state, "SAMLResponse": "PHg+"}).status_code == 200
+    assert httpx.post(f"http://127.0.0.1:{port}/", data={"state": state, "SAMLResponse": answer}).status_code == 200
     waiting.join()
-    assert results[0].saml_response == "PHg+"
+    assert results[0].saml_response == answer
     assert "Traceback" not in capsys.readouterr().err
 
 
@@ -127,7 +135,7 @@ def test_a_stalled_connection_does_not_hold_the_browser_listener() -> None:
     waiting, results, port, state = _listening(timeout=60)
     with socket.create_connection(("127.0.0.1", port)) as stalled:
         stalled.sendall(b"POST / HTTP/1.0\r\nContent-Length: 50\r\n\r\n")
-        answer = httpx.post(f"http://127.0.0.1:{port}/", data={"state": state, "SAMLResponse": "PHg+"}, timeout=READ_TIMEOUT + 20)
+        answer = httpx.post(f"http://127.0.0.1:{port}/", data={"state": state, "SAMLResponse": _ANSWER}, timeout=READ_TIMEOUT + 20)
     assert answer.status_code == 200
     waiting.join()
-    assert results[0].saml_response == "PHg+"
+    assert results[0].saml_response == _ANSWER

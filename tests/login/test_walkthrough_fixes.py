@@ -130,7 +130,7 @@ def test_a_role_name_of_several_accounts_is_not_chosen_silently(tmp_path: Path, 
     admins = [role_arn(DEV, "Admin"), role_arn(PROD, "Admin")]
     _cache_in(tmp_path, monkeypatch, "demo", admins[0], admins)
     with pytest.raises(RolesError, match="not unique"):
-        cache.fresh("demo", "Admin")
+        cache.valid("demo", "Admin")
     write_profile(tmp_path, NOWHERE, role="Admin")
     done = samlfed(tmp_path, "credential-process", "--profile", "demo")
     assert done.returncode == 2 and "Traceback" not in done.stderr

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,8 +14,12 @@ from ..files import write_private
 from .credentials_file import AwsCredentials
 from .roles import RolesError, matching
 
-REFRESH_BEFORE = timedelta(minutes=5)
-"""Credentials this close to expiry are refreshed rather than served."""
+REFRESH_WITHIN = timedelta(minutes=15)
+"""Credentials this close to expiry are refreshed when they can be (a kept password): botocore asks for new ones
+15 minutes before expiry (advisory) and insists from 10 (mandatory), so it must get fresher ones from 15 on."""
+SERVE_MARGIN = timedelta(seconds=60)
+"""Credentials that cannot be refreshed are served until this close to expiry: valid credentials are never
+refused, but ones about to expire would fail the call they were asked for (clocks differ a little)."""
 
 
 def cache_dir() -> Path:
@@ -39,21 +46,45 @@ def store(profile: str, role_arn: str, credentials: AwsCredentials, offered: lis
     write_private(path, json.dumps(document).encode("utf-8"))
 
 
-def fresh(profile: str, role: str, now: datetime | None = None) -> AwsCredentials | None:
+def valid(profile: str, role: str, now: datetime | None = None) -> AwsCredentials | None:
     """Cached credentials for this profile and role (its ARN, or its name as login takes it) that stay valid beyond
-    the refresh margin, or None. RolesError when a name matches roles in several accounts: not for the cache to guess."""
+    SERVE_MARGIN, or None (a cache file that is missing or corrupt too). RolesError when a name matches roles in
+    several accounts: not for the cache to guess."""
     path = _path(profile)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-        credentials = AwsCredentials(
-            document["AccessKeyId"], document["SecretAccessKey"], document["SessionToken"],
-            datetime.fromisoformat(document["Expiration"].replace("Z", "+00:00")),
-        )
+        fields = [document[key] for key in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")]
+        if not all(isinstance(field, str) for field in fields):  # a number or null where text belongs: corrupt
+            return None
+        credentials = AwsCredentials(*fields[:3], datetime.fromisoformat(fields[3].replace("Z", "+00:00")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not _names_cached_role(document, role) or credentials.expiration - (now or datetime.now(UTC)) <= REFRESH_BEFORE:
+    if credentials.expiration.tzinfo is None:  # no time zone: no telling when they expire
+        return None
+    if not _names_cached_role(document, role) or credentials.expiration - (now or datetime.now(UTC)) <= SERVE_MARGIN:
         return None
     return credentials
+
+
+def due(credentials: AwsCredentials, now: datetime | None = None) -> bool:
+    """Whether credentials are close enough to expiry that botocore will soon ask for fresher ones."""
+    return credentials.expiration - (now or datetime.now(UTC)) <= REFRESH_WITHIN
+
+
+@contextmanager
+def refreshing(profile: str) -> Iterator[None]:
+    """Held while a profile's credentials are refreshed. AWS tools may run credential_process several times at once:
+    each would sign in at the IdP (a stale kept password then counts once per call towards the IdP's lockout), so
+    the others wait here and then read the cache the first one wrote. The holder's exchanges each have a deadline, and
+    the lock goes with its process if it dies."""
+    path = _path(profile).with_suffix(".lock")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _names_cached_role(document: dict, role: str) -> bool:

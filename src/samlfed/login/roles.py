@@ -13,12 +13,15 @@ import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from lxml import etree
 from lxml import html as lxml_html
 
 from ..jsoninput import parse_json
+from ..saml import constants as c
 from ..saml.aws_claims import named_role_pairs
 from ..saml.xmlparse import XmlRejected, parse_xml
 from .transport import InsecureUrl, Transport
@@ -59,6 +62,30 @@ def roles_in(saml_response: str) -> list[RoleOption]:
     if not pairs:
         raise RolesError("the SAML response grants no roles (no usable Role attribute)")
     return [RoleOption(pair.role_arn, pair.provider_arn) for pair in pairs]
+
+
+class SessionLimits(NamedTuple):
+    session_duration: int | None
+    session_not_on_or_after: datetime | None
+
+
+def session_limits(saml_response: str) -> SessionLimits:
+    """What in the response shortens the credentials (read, not verified: only to tell the user why). Nothing is
+    known of an encrypted assertion."""
+    try:
+        root = parse_xml(base64.b64decode("".join(saml_response.split()), validate=True))
+    except (binascii.Error, ValueError, XmlRejected):
+        return SessionLimits(None, None)
+    ns = {"saml": c.NS_ASSERTION}
+    values = root.xpath("//saml:Attribute[@Name=$name]/saml:AttributeValue/text()", namespaces=ns, name=c.AWS_SESSION_DURATION)
+    value = values[0].strip() if len(values) == 1 else ""
+    duration = int(value) if value.isascii() and value.isdigit() and len(value) <= 5 else None
+    stamps = root.xpath("//saml:AuthnStatement/@SessionNotOnOrAfter", namespaces=ns)
+    try:
+        ends = datetime.fromisoformat(str(stamps[0]).replace("Z", "+00:00")) if stamps else None
+    except ValueError:
+        ends = None
+    return SessionLimits(duration, ends if ends is not None and ends.tzinfo is not None else None)
 
 
 def chooser_data(endpoint: str, saml_response: str, transport: Transport, timeout: float = 30) -> dict[str, list[str]] | None:
