@@ -353,6 +353,13 @@ def test_non_rsa_key() -> None:
     refused(metadata(self_signed("ec", ec.generate_private_key(ec.SECP256R1()))), "non-RSA key (EC)")
 
 
+def test_a_non_rsa_key_beside_rsa_ones_is_left_out_with_a_warning() -> None:
+    """An IdP that also publishes an EC key: its RSA keys still verify, the EC one never could (RSA-only profile)."""
+    parsed = parse_metadata(metadata(self_signed("ec", ec.generate_private_key(ec.SECP256R1())), self_signed("rsa")), now=NOW)
+    assert [key.subject for key in parsed.signing_keys] == ["CN=rsa"]
+    assert any("CN=ec has a non-RSA key (EC)" in warning and "left out" in warning for warning in parsed.warnings)
+
+
 def test_rsa_key_under_1024_bits() -> None:
     # cryptography will not generate a 512-bit key, but a bare public modulus is all a certificate needs.
     small = rsa.RSAPublicNumbers(65537, (1 << 511) | 1).public_key()

@@ -154,17 +154,31 @@ def _signing_keys(idp: etree._Element) -> tuple[tuple[SigningKey, ...], list[str
     warnings about chain certificates left out."""
     keys: dict[str, SigningKey] = {}
     warnings: list[str] = []
+    unsupported: list[str] = []
     for descriptor in idp.findall(c.MD_KEY_DESCRIPTOR):
         if descriptor.get("use", "signing") != "signing":
             continue
         for x509_data in descriptor.iterfind(_X509_DATA_PATH):
             certificates = [_load_certificate(_decode_base64(e.text or "")) for e in x509_data.iterfind(c.DS_X509_CERTIFICATE)]
             for certificate in _end_entities(certificates, warnings):
+                if not isinstance(certificate.public_key(), rsa.RSAPublicKey):
+                    unsupported.append(_unsupported_key(certificate))
+                    continue
                 key = _signing_key(certificate)
                 keys.setdefault(key.thumbprint, key)  # the same certificate listed twice is one key
+    if not keys and unsupported:
+        raise MetadataError(unsupported[0])
     if not keys:
         raise MetadataError('the IDPSSODescriptor has no signing certificate (KeyDescriptor use="signing" or without use)')
+    # A key of another kind beside RSA ones (an IdP that also publishes an EC key, say) is left out, never trusted:
+    # the signature profile verifies RSA only, so it could verify nothing, and the RSA keys still do.
+    warnings.extend(f"{message}: it is left out" for message in unsupported)
     return tuple(keys.values()), warnings
+
+
+def _unsupported_key(certificate: x509.Certificate) -> str:
+    kind = type(certificate.public_key()).__name__.removesuffix("PublicKey")
+    return f"the signing certificate {certificate.subject.rfc4514_string()} has a non-RSA key ({kind}); only RSA keys are supported"
 
 
 def _is_ca(certificate: x509.Certificate) -> bool:
@@ -191,9 +205,7 @@ def _end_entities(certificates: list[x509.Certificate], warnings: list[str]) -> 
 def _signing_key(certificate: x509.Certificate) -> SigningKey:
     key = certificate.public_key()
     subject = certificate.subject.rfc4514_string()
-    if not isinstance(key, rsa.RSAPublicKey):
-        kind = type(key).__name__.removesuffix("PublicKey")
-        raise MetadataError(f"the signing certificate {subject} has a non-RSA key ({kind}); only RSA keys are supported")
+    assert isinstance(key, rsa.RSAPublicKey)  # _signing_keys set the others apart
     if key.key_size < MIN_RSA_BITS:
         raise MetadataError(
             f"the signing certificate {subject} has a {key.key_size}-bit RSA key; at least {MIN_RSA_BITS} bits are required"
