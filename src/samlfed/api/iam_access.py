@@ -9,14 +9,13 @@ role's permissions boundary. Without them a Deny conditioned on one would never 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 
 from ..context import ServiceContext
 from ..errors import ServiceError
 from ..iam import arns
-from ..iam.permissions import session_permissions
+from ..iam.permissions import ROLE_RESOURCE_TAG_PREFIXES, resource_tags, session_permissions
 from ..policy import Request, authorize
-from ..store import NotFound, Tag
+from ..store import NotFound
 from .auth import Session
 from .protocol import QueryRequest
 
@@ -32,10 +31,6 @@ _ROLE_BOUNDARY = frozenset({"AttachRolePolicy", "DetachRolePolicy", "PutRolePoli
 one they ask for)."""
 
 
-def _resource_tags(tags: Iterable[Tag], prefixes: tuple[str, ...] = ("aws:ResourceTag",)) -> Context:
-    return {f"{prefix}/{tag.key}": [tag.value] for tag in tags for prefix in prefixes}
-
-
 def _role_target(ctx: ServiceContext, account_id: str, action: str, params: dict[str, str]) -> tuple[str, Context]:
     if action == "CreateRole":  # the role it would make, path included
         return arns.role_arn(account_id, params["RoleName"], params.get("Path", "/")), {}
@@ -43,7 +38,7 @@ def _role_target(ctx: ServiceContext, account_id: str, action: str, params: dict
         role = ctx.store.get_role(account_id, params["RoleName"])
     except NotFound:
         return arns.role_arn(account_id, params["RoleName"]), {}
-    context = _resource_tags(role.tags, ("aws:ResourceTag", "iam:ResourceTag"))  # roles also have IAM's older key
+    context = resource_tags(role.tags, ROLE_RESOURCE_TAG_PREFIXES)
     if action in _ROLE_BOUNDARY and role.permissions_boundary:
         context["iam:PermissionsBoundary"] = [role.permissions_boundary]
     return role.arn, context
@@ -54,7 +49,7 @@ def _provider_context(ctx: ServiceContext, account_id: str, arn: str) -> Context
         provider = ctx.store.get_provider(arn)
     except NotFound:
         return {}
-    return _resource_tags(provider.tags) if provider.account_id == account_id else {}
+    return resource_tags(provider.tags) if provider.account_id == account_id else {}
 
 
 def _policy_context(ctx: ServiceContext, account_id: str, arn: str) -> Context:
@@ -62,7 +57,7 @@ def _policy_context(ctx: ServiceContext, account_id: str, arn: str) -> Context:
         policy = ctx.store.get_policy(arn)
     except NotFound:
         return {}
-    return _resource_tags(policy.tags) if policy.account_id == account_id else {}
+    return resource_tags(policy.tags) if policy.account_id == account_id else {}
 
 
 ROLE_ACTIONS = frozenset({

@@ -10,7 +10,7 @@ from ..api.auth import Administrator, Session, authenticate
 from ..api.sigv4 import HttpRequest, parse_claim
 from ..context import ServiceContext
 from ..errors import ServiceError
-from ..iam.permissions import SESSION_KEYS, add_origin_keys, session_permissions
+from ..iam.permissions import add_origin_keys, add_request_keys, session_permissions
 from ..jsoninput import parse_json
 from ..policy import Authorization, MalformedPolicy, NamedPolicy, PolicySet, Request, authorize, evaluate, parse_policy
 
@@ -140,10 +140,7 @@ def _administrator_context(caller: Administrator, body: dict[str, Any], region: 
     }
     secure = body.get("secure_transport")
     add_origin_keys(context, _text(body, "source_ip", required=False, limit=64), secure if isinstance(secure, bool) else None)
-    for key, values in extra.items():
-        lowered = key.lower()
-        if lowered not in context and not lowered.startswith(SESSION_KEYS):
-            context[lowered] = values
+    add_request_keys(context, extra)
     return context
 
 

@@ -5,14 +5,14 @@ Used by samlfed's own IAM API, the simulator and the authorization API for downs
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from ..context import ServiceContext
 from ..policy import MalformedPolicy, NamedPolicy, PolicyDocument, PolicySet, parse_policy
-from ..store import NotFound
+from ..store import NotFound, Tag
 from ..sts.credentials import SessionClaims
 from ..timestamps import aws_timestamp
 
@@ -109,6 +109,24 @@ def _policy_set(ctx: ServiceContext, claims: SessionClaims, role: RolePolicies, 
     return PolicySet(identity=role.identity, session=tuple(session) if session is not None else None, boundary=role.boundary, resource=tuple(resource_policies))
 
 
+ROLE_RESOURCE_TAG_PREFIXES = ("aws:ResourceTag", "iam:ResourceTag")
+"""A role's tags are its resource tags under both keys: IAM's older `iam:ResourceTag/…` still applies to roles."""
+
+
+def resource_tags(tags: Iterable[Tag], prefixes: tuple[str, ...] = ("aws:ResourceTag",)) -> dict[str, list[str]]:
+    """A resource's tags as condition keys (`aws:ResourceTag/KEY`), for a request's context."""
+    return {f"{prefix}/{tag.key}": [tag.value] for tag in tags for prefix in prefixes}
+
+
+def add_request_keys(context: dict[str, list[str]], extra: Mapping[str, Sequence[str]]) -> None:
+    """The keys a caller adds to a request (s3:prefix…), lower-cased; never one the context already has, nor one only
+    the session or samlfed sets, even where this session has none."""
+    for key, values in extra.items():
+        lowered = key.lower()
+        if lowered not in context and not lowered.startswith(SESSION_KEYS):
+            context[lowered] = list(values)
+
+
 def add_origin_keys(context: dict[str, list[str]], source_ip: str | None, secure_transport: bool | None) -> None:
     """aws:SourceIp and aws:SecureTransport of the request, where known (after trusted proxies): AWS puts both in
     every request context, trust policies' included."""
@@ -149,8 +167,5 @@ def session_context(
         context["aws:requestedregion"] = [region]
     for key, value in claims.saml.items():
         context[key.lower()] = [value]
-    for key, values in (extra or {}).items():
-        lowered = key.lower()
-        if lowered not in context and not lowered.startswith(SESSION_KEYS):
-            context[lowered] = list(values)  # callers add request keys (s3:prefix…), never one the session or samlfed sets
+    add_request_keys(context, extra or {})
     return context

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
-from ..iam.permissions import SessionPermissions, session_permissions
+from ..iam.permissions import ROLE_RESOURCE_TAG_PREFIXES, SessionPermissions, resource_tags, session_permissions
 from ..policy import MalformedPolicy, NamedPolicy, Request, authorize, evaluate
 from ..store import NotFound, Role
 from .assume import check_session_policies, packed_policy_size, trust_document
@@ -82,7 +82,7 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
     transitive = _transitive_tags(caller)
     permissions = session_permissions(
         ctx, caller, source_ip=request.source_ip, secure_transport=request.secure_transport, region=region,
-        extra=_target_tags(role),
+        extra=resource_tags(role.tags, ROLE_RESOURCE_TAG_PREFIXES),  # the target role is the resource
     )
     context = permissions.context  # the keys of a chained sts:AssumeRole (contract §5.3)
     context["sts:rolesessionname"] = [request.session_name]
@@ -116,11 +116,6 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
         },
     )
     return ChainedRole(credentials, packed_size)
-
-
-def _target_tags(role: Role) -> dict[str, list[str]]:
-    """The target role's tags, as the resource's: `aws:ResourceTag/…` and IAM's older `iam:ResourceTag/…`."""
-    return {f"{prefix}/{tag.key}": [tag.value] for tag in role.tags for prefix in ("aws:ResourceTag", "iam:ResourceTag")}
 
 
 def _transitive_tags(caller: SessionClaims) -> dict[str, str]:
