@@ -22,7 +22,6 @@ from ..saml.xmlparse import XmlRejected, parse_xml
 from ..store import NotFound, SamlProvider
 from ..sts.assume import AdmittedRole, admit_role, mint, provider_trust, redeem, sign_in_instants
 from ..sts.credentials import TemporaryCredentials
-from ..sts.decryption_guard import answer_not_before
 from .sp import REQUEST_LIFETIME, browser_admitted, request_issued_at
 
 log = logging.getLogger("samlfed.console")
@@ -163,9 +162,9 @@ def make_offer(
         try:
             verified_by.append((provider, validate(saml_response, trust, now=now, settings=ctx.settings)))
         except SamlValidationError as error:
-            if error.decrypted_at is not None:
-                ctx.decryption_guard.rejected(provider.arn, source_ip)
-                answer_by = max(answer_by or 0.0, answer_not_before(error) or 0.0)
+            deadline = ctx.decryption_guard.answer_by(error, provider.arn, source_ip)
+            if deadline is not None:
+                answer_by = max(answer_by or 0.0, deadline)
             # %r: the ARN and the reason can quote the unverified document; repr keeps each on one log line
             log.info(
                 "console sign-in rejected provider=%r check=%s reason=%r", arn, error.check_id, error.message,

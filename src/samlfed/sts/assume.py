@@ -28,7 +28,6 @@ from ..saml.metadata import parse_metadata
 from ..saml.model import load_rsa_private_key
 from ..store import NotFound, Role, SamlProvider, provider_key_context
 from .credentials import SessionClaims, TemporaryCredentials, issue
-from .decryption_guard import answer_not_before
 from .parameters import check_session_policy_plaintext, parameter_violations
 from .role_use import DEFAULT_REGION
 from .saml_context import persisted
@@ -225,9 +224,7 @@ def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider:
     try:
         return validate(request.saml_assertion, trust, now=now, settings=ctx.settings, requested_role=RolePair(request.role_arn, request.principal_arn))
     except SamlValidationError as error:
-        decrypted = error.decrypted_at is not None
-        if decrypted:
-            ctx.decryption_guard.rejected(provider.arn, request.source_ip)
+        answer_by = ctx.decryption_guard.answer_by(error, provider.arn, request.source_ip)
         # The caller gets AWS's message; the precise reason goes to the log (it may name document values).
         log.info(
             "AssumeRoleWithSAML rejected provider=%s check=%s reason=%r", provider.arn, error.check_id, error.message,
@@ -237,8 +234,7 @@ def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider:
             },
         )
         refusal = ServiceError(error.aws.code, error.aws.message, error.aws.status)
-        if decrypted:
-            refusal.answer_not_before = answer_not_before(error)
+        refusal.answer_not_before = answer_by
         raise refusal from None
 
 

@@ -31,11 +31,6 @@ ANSWER_DELAY = 0.1
 """Seconds between the end of a decryption and the answer to a rejection that followed it."""
 
 
-def answer_not_before(error: SamlValidationError) -> float | None:
-    """The earliest `time.monotonic()` at which `error` may be answered, or None when nothing was decrypted."""
-    return None if error.decrypted_at is None else error.decrypted_at + ANSWER_DELAY
-
-
 async def hold_until(moment: float | None) -> None:
     """Wait, without holding up other requests, until `moment` (`time.monotonic()`), if given."""
     if moment is not None:
@@ -139,6 +134,14 @@ class DecryptionGuard:
             over = self._providers.exhausted(provider_arn) or self._sources.exhausted(source_key(source_ip))
         if over and holds_encrypted_assertion(saml_response):
             raise throttled()
+
+    def answer_by(self, error: SamlValidationError, provider_arn: str, source_ip: str | None) -> float | None:
+        """For a rejection of a response for `provider_arn` from `source_ip`: when it followed a decryption, count it
+        and return the earliest `time.monotonic()` at which it may be answered; None (answer at once) otherwise."""
+        if error.decrypted_at is None:
+            return None
+        self.rejected(provider_arn, source_ip)
+        return error.decrypted_at + ANSWER_DELAY
 
     def rejected(self, provider_arn: str, source_ip: str | None) -> None:
         """Count a rejection at or after decryption."""
