@@ -150,6 +150,14 @@ MAX_PROVIDERS, MAX_ROLES, MAX_POLICIES = 100, 1000, 1500
 """IAM's default quotas per account (SAMLProvidersPerAccount, RolesPerAccount, PoliciesPerAccount)."""
 
 
+def _no_such_provider(arn: str) -> ServiceError:
+    return ServiceError("NoSuchEntity", f"Manifest not found for arn {arn}", 404)  # AWS-observed (contract §6.2)
+
+
+def _no_such_policy(arn: str) -> ServiceError:
+    return ServiceError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404)
+
+
 def _quota_exceeded(limit: int, name: str) -> ServiceError:
     return ServiceError("LimitExceeded", f"Cannot exceed quota for {name}: {limit}", 409)
 
@@ -203,7 +211,7 @@ def get_saml_provider(ctx: ServiceContext, account_id: str, arn: str) -> SamlPro
     except NotFound:
         provider = None
     if provider is None or provider.account_id != account_id:
-        raise ServiceError("NoSuchEntity", f"Manifest not found for arn {arn}", 404)
+        raise _no_such_provider(arn)
     return provider
 
 
@@ -637,7 +645,7 @@ def update_saml_provider(
     except NoSuchPrivateKey:
         raise _invalid(KEY_NOT_FOUND) from None
     except NotFound:  # deleted (or deleted and created again) since it was read
-        raise ServiceError("NoSuchEntity", f"Manifest not found for arn {arn}", 404) from None
+        raise _no_such_provider(arn) from None
     except LimitReached:
         raise ServiceError("LimitExceeded", KEY_LIMIT, 409) from None
     except Conflict:  # mode Required, or the last key of a Required provider removed
@@ -653,7 +661,7 @@ def tag_saml_provider(ctx: ServiceContext, account_id: str, arn: str, tags: Sequ
     try:
         ctx.store.tag_provider(arn, tags, limit=MAX_TAGS)
     except NotFound:  # deleted since
-        raise ServiceError("NoSuchEntity", f"Manifest not found for arn {arn}", 404) from None
+        raise _no_such_provider(arn) from None
     except LimitReached:
         raise _too_many_tags() from None
 
@@ -755,7 +763,7 @@ def get_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
         raise ValidationFailed(violations)
     policy = policy_in_account(ctx, arn, account_id)
     if policy is None:
-        raise ServiceError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404)
+        raise _no_such_policy(arn)
     return policy
 
 
@@ -779,7 +787,7 @@ def tag_policy(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Ta
     try:
         ctx.store.tag_policy(arn, tags, limit=MAX_TAGS)
     except NotFound:
-        raise ServiceError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404) from None
+        raise _no_such_policy(arn) from None
     except LimitReached:
         raise _too_many_tags() from None
 
@@ -790,7 +798,7 @@ def untag_policy(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[
     try:
         ctx.store.untag_policy(arn, keys)
     except NotFound:
-        raise ServiceError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404) from None
+        raise _no_such_policy(arn) from None
 
 
 def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
@@ -879,4 +887,4 @@ def set_validation_options(ctx: ServiceContext, account_id: str, arn: str, chang
     try:  # merged in the store's transaction, under the provider's lock: a concurrent change of another option stays
         return _policy_of(ctx.store.set_validation_options(arn, merge))
     except NotFound:  # deleted since
-        raise ServiceError("NoSuchEntity", f"Manifest not found for arn {arn}", 404) from None
+        raise _no_such_provider(arn) from None

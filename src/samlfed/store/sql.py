@@ -187,6 +187,14 @@ def _hold_account(db: Connection, account_id: str) -> None:
     db.execute(select(t.accounts.c.account_id).where(t.accounts.c.account_id == account_id).with_for_update(key_share=True))
 
 
+def _lock_by_arn(db: Connection, table, arn: str) -> None:  # type: ignore[no-untyped-def]
+    """Hold the row of `table` named `arn` until commit (the SQLite write lock, or FOR UPDATE), before reading what
+    depends on it; NotFound(arn) when there is none."""
+    _write_lock(db)
+    if db.execute(select(table.c.arn).where(table.c.arn == arn).with_for_update()).first() is None:
+        raise NotFound(arn)
+
+
 def _hold_policy(db: Connection, account_id: str, arn: str) -> None:
     """Hold the account's managed policy `arn` until commit (FOR SHARE: others may hold it too, delete_policy waits);
     NotFound(arn) when the account has no such policy."""
@@ -475,9 +483,7 @@ class SqlStore:
         """Add or replace tags; LimitReached when the provider would then have more than `limit` tags (counted under
         the provider's row lock)."""
         with self._tx() as db:
-            _write_lock(db)
-            if db.execute(select(t.saml_providers.c.arn).where(t.saml_providers.c.arn == arn).with_for_update()).first() is None:
-                raise NotFound(arn)
+            _lock_by_arn(db, t.saml_providers, arn)
             _within_tag_limit({tag.key_lower for tag in db.execute(_PROVIDER_TAGS, {"arn": arn})}, tags, limit, arn)
             self._upsert_tags(db, t.provider_tags, {"arn": arn}, tags)
 
@@ -703,9 +709,7 @@ class SqlStore:
         """Conflict while a role has the policy attached or as its boundary. The policy row is locked before either
         is read, so that a concurrent attach or set_permissions_boundary (which hold it) is seen, or finds it gone."""
         with self._tx() as db:
-            _write_lock(db)
-            if db.execute(select(t.managed_policies.c.arn).where(t.managed_policies.c.arn == arn).with_for_update()).first() is None:
-                raise NotFound(arn)
+            _lock_by_arn(db, t.managed_policies, arn)
             if db.execute(select(t.role_policy_attachments).where(t.role_policy_attachments.c.policy_arn == arn).limit(1)).first():
                 raise Conflict(f"policy {arn} is attached")
             if db.execute(select(t.roles.c.role_id).where(t.roles.c.permissions_boundary == arn).limit(1)).first():
@@ -748,9 +752,7 @@ class SqlStore:
         """Add or replace tags; LimitReached when the policy would then have more than `limit` tags (counted under
         the policy's row lock)."""
         with self._tx() as db:
-            _write_lock(db)
-            if db.execute(select(t.managed_policies.c.arn).where(t.managed_policies.c.arn == arn).with_for_update()).first() is None:
-                raise NotFound(arn)
+            _lock_by_arn(db, t.managed_policies, arn)
             _within_tag_limit({tag.key_lower for tag in db.execute(_POLICY_TAGS, {"arn": arn})}, tags, limit, arn)
             self._upsert_tags(db, t.policy_tags, {"arn": arn}, tags)
 
