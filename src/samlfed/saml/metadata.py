@@ -193,12 +193,14 @@ def _end_entities(certificates: list[x509.Certificate], warnings: list[str]) -> 
     chain as well; its CA certificates sign certificates, not SAML responses, and trusting their keys would let
     the CA's holder sign as the IdP. So when it holds a certificate that is no CA, its CA certificates are left out
     (a lone certificate stays, even a self-signed one marked as a CA, as IdPs generate them)."""
-    leaves = [certificate for certificate in certificates if not _is_ca(certificate)]
+    flagged = [(certificate, _is_ca(certificate)) for certificate in certificates]
+    leaves = [certificate for certificate, ca in flagged if not ca]
     if len(certificates) < 2 or not leaves:
         return certificates
-    for certificate in certificates:
-        if _is_ca(certificate):
-            warnings.append(f"the CA certificate {certificate.subject.rfc4514_string()} beside a signing certificate is taken as its chain, not as a signing key")
+    warnings.extend(
+        f"the CA certificate {certificate.subject.rfc4514_string()} beside a signing certificate is taken as its chain, not as a signing key"
+        for certificate, ca in flagged if ca
+    )
     return leaves
 
 
