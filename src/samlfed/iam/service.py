@@ -221,7 +221,15 @@ def list_saml_providers(ctx: ServiceContext, account_id: str) -> list[SamlProvid
 
 def delete_saml_provider(ctx: ServiceContext, account_id: str, arn: str) -> None:
     get_saml_provider(ctx, account_id, arn)
-    ctx.store.delete_provider(arn)
+    _provider_call(lambda: ctx.store.delete_provider(arn), arn)
+
+
+def _provider_call(call, arn: str):  # type: ignore[no-untyped-def]
+    """A store call on a provider that `get_saml_provider` found: a concurrent delete may remove it in between."""
+    try:
+        return call()
+    except NotFound:
+        raise _no_such_provider(arn) from None
 
 
 # --- roles ------------------------------------------------------------------------------------------
@@ -336,7 +344,7 @@ def delete_role(ctx: ServiceContext, account_id: str, name: str) -> None:
     try:
         ctx.store.delete_role(account_id, name)
     except NotFound:
-        raise ServiceError("NoSuchEntity", f"The role with name {name} cannot be found.", 404) from None
+        raise _no_such_role(name) from None
     except InlinePoliciesLeft:
         raise ServiceError("DeleteConflict", "Cannot delete entity, must delete policies first.", 409) from None
     except Conflict:
@@ -390,7 +398,7 @@ def set_permissions_boundary(ctx: ServiceContext, account_id: str, name: str, po
     except NotFound as missing:
         if policy_arn is not None and str(missing) == policy_arn:
             raise _no_such_boundary(policy_arn) from None
-        raise ServiceError("NoSuchEntity", f"The role with name {name} cannot be found.", 404) from None
+        raise _no_such_role(name) from None
 
 
 def _no_such_boundary(policy_arn: str) -> ServiceError:
@@ -428,7 +436,11 @@ def _role_call(call, name: str):  # type: ignore[no-untyped-def]
     try:
         return call()
     except NotFound:
-        raise ServiceError("NoSuchEntity", f"The role with name {name} cannot be found.", 404) from None
+        raise _no_such_role(name) from None
+
+
+def _no_such_role(name: str) -> ServiceError:
+    return ServiceError("NoSuchEntity", f"The role with name {name} cannot be found.", 404)
 
 
 MAX_TAGS = 50
@@ -688,7 +700,7 @@ def check_tag_keys(keys: Sequence[str]) -> None:
 def untag_saml_provider(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[str]) -> None:
     check_tag_keys(keys)
     get_saml_provider(ctx, account_id, arn)
-    ctx.store.untag_provider(arn, keys)
+    _provider_call(lambda: ctx.store.untag_provider(arn, keys), arn)
 
 
 # --- account aliases (one per account, as AWS) -------------------------------------------------------
@@ -807,6 +819,8 @@ def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
         ctx.store.delete_policy(arn)
     except Conflict:  # attached, or some role's permissions boundary: AWS refuses both alike
         raise ServiceError("DeleteConflict", "Cannot delete a policy attached to entities.", 409) from None
+    except NotFound:  # deleted by a concurrent request since get_policy read it
+        raise _no_such_policy(arn) from None
 
 
 MAX_POLICIES_PER_ROLE = 10
@@ -816,9 +830,13 @@ MAX_POLICIES_PER_ROLE = 10
 def attach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str) -> None:
     get_policy(ctx, account_id, arn)
     try:
-        _role_call(lambda: ctx.store.attach_role_policy(account_id, name, arn, limit=MAX_POLICIES_PER_ROLE), name)
+        ctx.store.attach_role_policy(account_id, name, arn, limit=MAX_POLICIES_PER_ROLE)
     except LimitReached:
         raise _quota_exceeded(MAX_POLICIES_PER_ROLE, "PoliciesPerRole") from None
+    except NotFound as missing:
+        if str(missing) == arn:  # the policy was deleted by a concurrent request since get_policy read it
+            raise _no_such_policy(arn) from None
+        raise _no_such_role(name) from None
 
 
 def detach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str) -> None:
@@ -853,7 +871,7 @@ def parse_attribute_mapping(text: str) -> dict[str, list[str]]:
 
 def set_attribute_mapping(ctx: ServiceContext, account_id: str, arn: str, mapping: dict[str, list[str]] | None) -> None:
     get_saml_provider(ctx, account_id, arn)
-    ctx.store.set_attribute_mapping(arn, mapping)
+    _provider_call(lambda: ctx.store.set_attribute_mapping(arn, mapping), arn)
 
 
 # --- validation opt-ins (samlfed extension: the per-provider opt-ins of saml-validation-bar.md) -----------------
