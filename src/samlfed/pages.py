@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import jinja2
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse
 
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -80,8 +80,12 @@ async def capped_body(chunks: AsyncIterator[bytes], content_length: str | None, 
 
 
 async def bounded_body(request: Request, max_bytes: int) -> bytes:
-    """The body of a Starlette request, capped as `capped_body` says."""
-    return await capped_body(request.stream(), request.headers.get("content-length"), max_bytes)
+    """The body of a Starlette request, capped as `capped_body` says; FormRefused too when the client leaves before
+    sending all of it (the refusal is never delivered, but it is an ordinary outcome, not an error with a traceback)."""
+    try:
+        return await capped_body(request.stream(), request.headers.get("content-length"), max_bytes)
+    except ClientDisconnect:
+        raise FormRefused("the client closed the connection before sending the whole request") from None
 
 
 async def read_form(request: Request, *, max_bytes: int, max_fields: int = 50) -> dict[str, str]:
