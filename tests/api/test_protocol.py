@@ -38,6 +38,21 @@ def test_parses_what_botocore_serializes() -> None:
     assert parse_query(body, "", None).member_list("TagKeys") == ["a", "b"]
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "Application/X-WWW-Form-URLEncoded ; charset=UTF-8"])
+def test_a_form_media_type_is_read_whatever_its_case_and_parameters(content_type: str) -> None:
+    assert parse_query(b"Action=GetCallerIdentity&Version=2011-06-15", "", content_type).action == "GetCallerIdentity"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-www-form-urlencodedXYZ", "application/x-www-form-urlencoded, application/json", "application/json", "text/plain"],
+)
+def test_a_body_of_another_media_type_is_refused(content_type: str) -> None:
+    with pytest.raises(ServiceError) as info:
+        parse_query(b"Action=GetCallerIdentity&Version=2011-06-15", "", content_type)
+    assert info.value.code == "InvalidParameterValue"
+
+
 def test_query_string_form_and_errors() -> None:
     assert parse_query(b"", "Action=GetCallerIdentity&Version=2011-06-15", None).action == "GetCallerIdentity"
     with pytest.raises(ServiceError) as info:

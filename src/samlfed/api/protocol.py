@@ -112,7 +112,9 @@ def parse_query(
     params: dict[str, str] = {}
     sources = [query_string]
     if body:
-        if content_type is not None and not content_type.lower().startswith(FORM_CONTENT_TYPE):
+        # The media type exactly (parameters such as charset aside): "…urlencodedXYZ", or two Content-Type headers
+        # (which arrive joined by a comma), are not a form.
+        if content_type is not None and content_type.split(";", 1)[0].strip().lower() != FORM_CONTENT_TYPE:
             raise ServiceError("InvalidParameterValue", f"Unsupported content type {content_type.split(';')[0]!r}")
         try:
             sources.append(body.decode("utf-8"))
