@@ -203,7 +203,7 @@ def uvicorn_logging(log_format: str) -> dict[str, Any]:
 def http_options() -> dict[str, Any]:
     """uvicorn.run's HTTP protocol and shutdown grace, the same for every samlfed server (serve, demo, idp serve):
     the bound on the request head and the end of requests that never finish."""
-    return {"http": BoundedHeadProtocol, "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS}
+    return {"http": BoundedHeadProtocol, "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS, "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS}
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:
@@ -228,6 +228,15 @@ def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> Q
 
 MAX_REQUEST_HEAD_BYTES = 256 * 1024
 """The request line and headers: room for the longest URL httptools parses (64 KiB) and the largest session token."""
+REQUEST_READ_SECONDS = 30
+"""How long a connection may take to deliver a whole request (head and body), counted from when the server began
+waiting for it (the connection opened, or the previous answer went out). uvicorn sets no such bound: a client that
+sent nothing, or a byte now and then, held its connection for ever, and enough of them exhausted the worker's files.
+30 s carries the largest body (256 KiB) at under 10 KB/s."""
+WORKER_HEALTHCHECK_SECONDS = 30
+"""How long `serve --workers N` lets a worker take to answer the supervisor's ping before killing it. uvicorn's 5 s
+killed workers still starting on a busy machine (spawned, they import everything first), and the port then refused
+connections until their replacements came up."""
 SHUTDOWN_GRACE_SECONDS = 10
 """On SIGTERM or Ctrl-C, how long requests in flight may take to finish; uvicorn's default waits for ever, so a
 client that stops sending halfway through a body kept the process from ending."""
@@ -251,7 +260,8 @@ class _BoundedParser(httptools.HttpRequestParser):
 
 
 class BoundedHeadProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a bound on the request head. httptools sets none: one client sending an
+    """uvicorn's httptools protocol with a bound on the request head, and on the time a request takes to arrive
+    (REQUEST_READ_SECONDS; past it the connection closes). httptools sets no bound on the head: one client sending an
     endless header grew the worker by every byte it sent. A longer head gets 431 and the connection closes.
 
     The head is measured as the parser reports it, request line and header fields written out as `METHOD URL
@@ -262,11 +272,48 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     _in_head = False
     _head_bytes = 0
     _head_reads = 0
+    _in_message = False
+    _read_deadline: asyncio.TimerHandle | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.parser = _BoundedParser(self)
         self.parser.set_dangerous_leniencies(lenient_data_after_close=True)  # as uvicorn sets its own parser
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_read_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_read_deadline()
+        super().connection_lost(exc)
+
+    def on_message_complete(self) -> None:
+        self._in_message = False
+        self._cancel_read_deadline()
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():  # the next request: idle (uvicorn's keep-alive bound), then its bytes
+            self._arm_read_deadline()
+
+    def _arm_read_deadline(self) -> None:
+        self._cancel_read_deadline()
+        self._read_deadline = self.loop.call_later(REQUEST_READ_SECONDS, self._read_deadline_passed)
+
+    def _cancel_read_deadline(self) -> None:
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+            self._read_deadline = None
+
+    def _read_deadline_passed(self) -> None:
+        self._read_deadline = None
+        if not self._in_message and self.cycle is not None and not self.cycle.response_complete:
+            return  # a whole request (pipelined behind the one answered) is being answered; its answer re-arms
+        if not self.transport.is_closing():
+            self.logger.info("Connection closed: no whole request within %d s.", REQUEST_READ_SECONDS)
+            self.transport.close()  # an app still reading the body sees the client leave
 
     def data_received(self, data: bytes) -> None:
         whole = self._in_head  # the message began in an earlier read: if the head does not end here, all of it is head
@@ -283,6 +330,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head, self._head_bytes, self._head_reads = True, 0, 0
+        self._in_message = True
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
