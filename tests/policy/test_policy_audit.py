@@ -45,7 +45,7 @@ def test_not_principal_in_a_grant_is_refused(ctx: ServiceContext) -> None:
 def _simulated(ctx: ServiceContext, resource_policy: str) -> str:
     results = simulate_principal(ctx, ACCOUNT, DEV_ROLE, extra=[], boundary_documents=[], actions=["s3:GetObject"], resources=["arn:aws:s3:::b/k"],
                                  resource_policy=resource_policy, entries=[], caller_arn=None)
-    return results[0]["EvalDecision"]
+    return results.results(0, 1)[0]["EvalDecision"]
 
 
 @pytest.mark.parametrize("account", [ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root"])

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed, null_violation
 from ..iam import service as iam
-from ..iam.simulate import ContextEntry, simulate_custom, simulate_principal
+from ..iam.simulate import ContextEntry, Simulation, simulate_custom, simulate_principal
 from ..saml import ProviderPolicy
 from ..store import ManagedPolicy, Role, RoleLastUsed, SamlProvider, Tag
 from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
@@ -645,10 +645,17 @@ def _simulation_documents(request: QueryRequest) -> tuple[list[str], list[str], 
     return lists[0], lists[1], resource_policy
 
 
-def _simulation(request: QueryRequest, results: list[dict[str, Any]]) -> dict[str, Any]:
-    """One page of the results, in their order (MaxItems and Marker as the list operations take them)."""
-    page, more = paginate(request, list(enumerate(results)), lambda numbered: f"{numbered[0]:07d}")
-    return {"EvaluationResults": [result for _, result in page], **more}
+def _simulation(request: QueryRequest, simulation: Simulation) -> dict[str, Any]:
+    """One page of the results, in their order (MaxItems and Marker as the list operations take them; the marker
+    holds the number of the last pair returned). Only that page's pairs are evaluated."""
+    max_items, after = _page_request(request)
+    if after is not None and not (after.isascii() and after.isdigit()):
+        raise ServiceError("ValidationError", "Invalid Marker")
+    start = 0 if after is None else int(after) + 1
+    page = simulation.results(start, start + max_items)
+    more = start + max_items < len(simulation)
+    marker = base64.urlsafe_b64encode(f"samlfed:{request.action}:{start + len(page) - 1}".encode()).decode() if more else None
+    return {"EvaluationResults": page, "IsTruncated": more, "Marker": marker}
 
 
 def simulate_principal_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:

@@ -52,36 +52,56 @@ def _account_names(caller_arn: str | None) -> tuple[str, ...]:
     return (f"arn:{parts[1]}:iam::{parts[4]}:root", parts[4]) if len(parts) == 6 and parts[4] else ()
 
 
+@dataclass(frozen=True)
+class Simulation:
+    """Every action against every resource, in that order: the pairs a simulation reports, one result each. Only the
+    pairs of the page asked for are evaluated, so a request naming thousands of actions and resources costs what
+    its page of at most 1,000 results costs (evaluating all of them held a worker for minutes)."""
+
+    policies: PolicySet
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    context: dict[str, list[str]]
+    caller_arn: str | None
+
+    def __len__(self) -> int:
+        return len(self.actions) * len(self.resources)
+
+    def results(self, start: int, stop: int) -> list[dict[str, Any]]:
+        """The results of pairs `start` to `stop` (exclusive)."""
+        per_action = len(self.resources)
+        return [self._result(self.actions[index // per_action], self.resources[index % per_action]) for index in range(start, min(stop, len(self)))]
+
+    def _result(self, action: str, resource: str) -> dict[str, Any]:
+        caller = self.caller_arn
+        request = Request(action, self.context, resource=resource, principal_type="AWS" if caller else None, principal=caller,
+                          principal_aliases=_account_names(caller))
+        decision = authorize(self.policies, request, explain=True)
+        result: dict[str, Any] = {
+            "EvalActionName": action,
+            "EvalResourceName": resource,
+            "EvalDecision": decision.decision,
+            "MatchedStatements": [{"SourcePolicyId": p.id, "SourcePolicyType": p.type} for p, _ in decision.matched],
+            "MissingContextValues": sorted(decision.missing),
+        }
+        if self.policies.boundary is not None:
+            allowed = authorize(PolicySet(identity=(self.policies.boundary,)), request).decision == "allowed"
+            result["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": allowed}
+        return result
+
+
 def simulate(
     policies: PolicySet, actions: Sequence[str], resources: Sequence[str], entries: Sequence[ContextEntry], caller_arn: str | None,
-) -> list[dict[str, Any]]:
+) -> Simulation:
     if not actions:
         raise ValidationFailed([null_violation("actionNames")])
-    context = _context(entries)
-    results = []
-    for action in actions:
-        for resource in resources or ["*"]:
-            request = Request(action, context, resource=resource, principal_type="AWS" if caller_arn else None, principal=caller_arn,
-                              principal_aliases=_account_names(caller_arn))
-            decision = authorize(policies, request, explain=True)
-            result: dict[str, Any] = {
-                "EvalActionName": action,
-                "EvalResourceName": resource,
-                "EvalDecision": decision.decision,
-                "MatchedStatements": [{"SourcePolicyId": p.id, "SourcePolicyType": p.type} for p, _ in decision.matched],
-                "MissingContextValues": sorted(decision.missing),
-            }
-            if policies.boundary is not None:
-                allowed = authorize(PolicySet(identity=(policies.boundary,)), request).decision == "allowed"
-                result["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": allowed}
-            results.append(result)
-    return results
+    return Simulation(policies, tuple(actions), tuple(resources) or ("*",), _context(entries), caller_arn)
 
 
 def simulate_principal(
     ctx: ServiceContext, account_id: str, source_arn: str, *, extra: Sequence[str], boundary_documents: Sequence[str],
     actions: Sequence[str], resources: Sequence[str], resource_policy: str | None, entries: Sequence[ContextEntry], caller_arn: str | None,
-) -> list[dict[str, Any]]:
+) -> Simulation:
     role = arns.parse_role_arn(source_arn)
     if role is None or role.account_id != account_id:
         raise ServiceError("NoSuchEntity", f"The role {source_arn} cannot be found.", 404)
@@ -104,7 +124,7 @@ def simulate_principal(
 def simulate_custom(
     documents: Sequence[str], *, boundary_documents: Sequence[str], actions: Sequence[str], resources: Sequence[str],
     resource_policy: str | None, entries: Sequence[ContextEntry], caller_arn: str | None,
-) -> list[dict[str, Any]]:
+) -> Simulation:
     if not documents:
         raise ValidationFailed([null_violation("policyInputList")])
     custom_boundary = _custom(boundary_documents, "permissions-boundary")
