@@ -47,6 +47,11 @@ class Server:
             "iam", endpoint_url=url, region_name="us-east-1",
             aws_access_key_id=admin.access_key_id, aws_secret_access_key=admin.secret_access_key,
         )
+        self.raw = boto3.client(
+            "iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=admin.access_key_id,
+            aws_secret_access_key=admin.secret_access_key, config=Config(parameter_validation=False),
+        )
+        """No client-side validation: what the server must refuse itself."""
 
 
 def serve(data_dir: Path, admin=None):  # type: ignore[no-untyped-def]
@@ -131,11 +136,27 @@ def test_adding_and_removing_in_one_request_is_refused(server: Server) -> None:
     assert len(server.iam.get_saml_provider(SAMLProviderArn=arn)["PrivateKeyList"]) == 1
 
 
-@pytest.mark.parametrize("key_id", [key_id_of(rsa_key("b")), "ABCDEFGHIJKLMNOPQRSTUV", "abcdefghijklmnopqrstuvwxyz"])
+@pytest.mark.parametrize("key_id", [key_id_of(rsa_key("b")), "ABCDEFGHIJKLMNOPQRSTUV"])
 def test_removing_a_key_the_provider_does_not_hold_is_refused(server: Server, key_id: str) -> None:
     arn = new_provider(server, AddPrivateKey=pkcs8(rsa_key("a")))
     remove = lambda: server.iam.update_saml_provider(SAMLProviderArn=arn, RemovePrivateKey=key_id)  # noqa: E731
     assert error_of(remove) == ("InvalidInput", KEY_NOT_FOUND, 400)
+    assert len(server.iam.get_saml_provider(SAMLProviderArn=arn)["PrivateKeyList"]) == 1
+
+
+@pytest.mark.parametrize(("key_id", "violations"), [
+    ("SHORT", ["Value 'SHORT' at 'removePrivateKey' failed to satisfy constraint: Member must have length greater than or equal to 22"]),
+    ("abcdefghijklmnopqrstuvwxyz", ["Value 'abcdefghijklmnopqrstuvwxyz' at 'removePrivateKey' failed to satisfy constraint: "
+                                    "Member must satisfy regular expression pattern: [A-Z0-9]+"]),
+    (pkcs8(rsa_key("b")), ["Value at 'removePrivateKey' failed to satisfy constraint: Member must have length less than or equal to 64",
+                           "Value at 'removePrivateKey' failed to satisfy constraint: Member must satisfy regular expression pattern: [A-Z0-9]+"]),
+], ids=["too short", "lower case", "a private key pasted by mistake"])
+def test_a_key_id_outside_the_model_is_a_validation_error_that_never_quotes_a_key(server: Server, key_id: str, violations: list[str]) -> None:
+    arn = new_provider(server, AddPrivateKey=pkcs8(rsa_key("a")))
+    remove = lambda: server.raw.update_saml_provider(SAMLProviderArn=arn, RemovePrivateKey=key_id)  # noqa: E731
+    count = f"{len(violations)} validation error{'s' if len(violations) > 1 else ''} detected: "
+    assert error_of(remove) == ("ValidationError", count + "; ".join(violations), 400)
+    assert "PRIVATE KEY" not in error_of(remove)[1]
     assert len(server.iam.get_saml_provider(SAMLProviderArn=arn)["PrivateKeyList"]) == 1
 
 

@@ -179,7 +179,7 @@ def create_saml_provider(
     metadata = _metadata(ctx, document)
     check_tags(tags)
     encryption = encryption or EncryptionChange()
-    _check_encryption_change(encryption)
+    _check_encryption_change(encryption, update=False)
     if encryption.remove_private_key is not None:  # not in CreateSAMLProvider's model; a new provider holds no key
         raise _invalid(KEY_NOT_FOUND)
     uuid = ids.provider_uuid()
@@ -541,7 +541,7 @@ MIN_PRIVATE_KEY_BITS = 2048
 MAX_PRIVATE_KEY_BITS = 4096
 """Each encrypted assertion costs an RSA decryption per EncryptedKey and key, before anything is known to be
 genuine: an 8192-bit key made one unauthenticated request cost a fifth of a second of CPU."""
-KEY_ID = re.compile(r"[A-Z0-9]{22,64}", re.ASCII)
+_KEY_ID_CHARACTERS = re.compile(r"[A-Z0-9]+", re.ASCII)
 _PRIVATE_KEY_CHARS = re.compile(r"[\t\n\r\x20-\xff]+")  # the model's pattern for AddPrivateKey
 _PRIVATE_KEY_LABEL = re.compile(r"-----BEGIN (?:RSA )?PRIVATE KEY-----")  # PKCS#8 or PKCS#1, unencrypted
 
@@ -569,13 +569,35 @@ class EncryptionChange:
         return self.mode is None and self.add_private_key is None and self.remove_private_key is None
 
 
-def _check_encryption_change(change: EncryptionChange) -> None:
+def _check_encryption_change(change: EncryptionChange, *, update: bool) -> None:
+    """The model's constraints (RemovePrivateKey is a member of UpdateSAMLProvider's only), then AWS's own rule."""
+    violations = []
     if change.mode is not None and change.mode not in ENCRYPTION_MODES:
-        raise ValidationFailed([
+        violations.append(
             f"Value '{change.mode}' at 'assertionEncryptionMode' failed to satisfy constraint: Member must satisfy enum value set: [{', '.join(ENCRYPTION_MODES)}]"
-        ])
+        )
+    if update and change.remove_private_key is not None:
+        violations += _key_id_violations(change.remove_private_key)
+    if violations:
+        raise ValidationFailed(violations)
     if change.add_private_key is not None and change.remove_private_key is not None:
         raise _invalid(ADD_AND_REMOVE)
+
+
+def _key_id_violations(key_id: str) -> list[str]:
+    """RemovePrivateKey against the model's privateKeyIdType (22-64 characters of [A-Z0-9]), in AWS's wording. The
+    value is quoted only when it is short enough to be a Key ID: a private key pasted into this parameter by mistake
+    must not come back in an error message (AWS leaves out the values of its sensitive members likewise)."""
+    start = f"Value '{key_id}' at 'removePrivateKey'" if len(key_id) <= 64 else "Value at 'removePrivateKey'"
+    start += " failed to satisfy constraint: Member must"
+    violations = []
+    if len(key_id) < 22:
+        violations.append(f"{start} have length greater than or equal to 22")
+    if len(key_id) > 64:
+        violations.append(f"{start} have length less than or equal to 64")
+    if not _KEY_ID_CHARACTERS.fullmatch(key_id):
+        violations.append(f"{start} satisfy regular expression pattern: [A-Z0-9]+")
+    return violations
 
 
 def load_private_key(text: str) -> rsa.RSAPrivateKey:
@@ -630,12 +652,12 @@ def update_saml_provider(
       refused with `Unable to set assertion encryption mode to Required because no private key is provided.`: the
       request would leave a Required provider without a key, which is what that message refuses; `Failed to remove
       private key.` names no reason.
-    * A RemovePrivateKey value that is no KeyId at all gets the same answer as an unknown one (the Key ID does not
-      match a private key), without quoting it: a key pasted in the wrong parameter must not come back in an error.
+    * A RemovePrivateKey value outside the model's 22-64 characters of [A-Z0-9] is a ValidationError that quotes it
+      only when it is 64 characters or fewer: a key pasted in the wrong parameter must not come back in an error.
     """
     provider = get_saml_provider(ctx, account_id, arn)
     encryption = encryption or EncryptionChange()
-    _check_encryption_change(encryption)
+    _check_encryption_change(encryption, update=True)
     if document is None and encryption.asks_nothing():
         raise _invalid(NO_UPDATES)
     metadata = None
@@ -647,8 +669,6 @@ def update_saml_provider(
         parsed = _metadata(ctx, document)
         metadata = (document, parsed.valid_until)
     remove = encryption.remove_private_key
-    if remove is not None and not KEY_ID.fullmatch(remove):
-        raise _invalid(KEY_NOT_FOUND)
     add = None if encryption.add_private_key is None else _sealed_private_key(ctx, provider.uuid, encryption.add_private_key)
     try:
         updated = ctx.store.update_provider(
