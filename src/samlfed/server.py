@@ -22,10 +22,11 @@ from .config import Settings
 from .console.web import console_routes
 from .context import ServiceContext, utc_now
 from .forwarding import ForwardingWatch
+from .masterkey import ENV as MASTER_KEY_VARIABLE
 from .masterkey import MasterKey, MasterKeyError
 from .metrics import MetricsApp
 from .saml import ValidationSettings
-from .store import SqlStore, StoreUnavailable
+from .store import MasterKeyMismatch, SqlStore, StoreUnavailable
 from .store.generation import identity_generation_from_env
 from .store.opening import open_store
 from .timestamps import aws_timestamp
@@ -61,6 +62,8 @@ def _open_store(settings: Settings, now: datetime) -> tuple[SqlStore, MasterKey]
             prepare_data_dir(data_dir)
         except OSError as exc:
             raise StoreUnavailable(f"cannot use the data directory {data_dir}: {exc.strerror or exc}") from exc
+    key_file = data_dir / "master.key" if data_dir is not None and not os.environ.get(MASTER_KEY_VARIABLE) else None
+    key_was_missing = key_file is not None and not key_file.exists()
     try:
         master = MasterKey.load(data_dir)
     except MasterKeyError as exc:
@@ -73,7 +76,16 @@ def _open_store(settings: Settings, now: datetime) -> tuple[SqlStore, MasterKey]
             _create_private(database)
         except OSError as exc:
             raise StoreUnavailable(f"cannot create the database {database}: {exc.strerror or exc}") from exc
-    return open_store(settings.store_url(), master, now=now), master
+    try:
+        return open_store(settings.store_url(), master, now=now), master
+    except MasterKeyMismatch as exc:
+        if not key_was_missing:
+            raise
+        # The key was made just now, for a database that another key sealed: leave the directory as it was, so
+        # that the key restored from a backup is not shadowed by this one.
+        assert key_file is not None
+        key_file.unlink(missing_ok=True)
+        raise MasterKeyMismatch(f"{exc}; the data directory had no master.key: restore it from your backup (or set {MASTER_KEY_VARIABLE})") from None
 
 
 def build_context(settings: Settings) -> ServiceContext:

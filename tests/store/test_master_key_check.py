@@ -88,3 +88,26 @@ def test_a_wrong_key_through_the_cli_path_creates_nothing(postgres_database: str
     monkeypatch.setenv(ENV, base64.b64encode(b"w" * 32).decode())
     with pytest.raises(MasterKeyMismatch):
         build_context(Settings.from_env(database_url=postgres_database))
+
+
+def test_a_lost_master_key_file_is_named_and_no_new_one_is_left_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A data directory whose master.key is gone (a restore that missed it): the start is refused, and the key made
+    for the attempt is removed again, so that the key restored from a backup is not shadowed by a random one."""
+    monkeypatch.delenv(ENV, raising=False)
+    settings = Settings(data_dir=tmp_path)
+    build_context(settings).store.engine.dispose()  # a store with secrets sealed under its key
+    key_file = tmp_path / "master.key"
+    backup = key_file.read_bytes()
+    key_file.unlink()
+    with pytest.raises(MasterKeyMismatch, match="the data directory had no master.key: restore it from your backup"):
+        build_context(settings)
+    assert not key_file.exists()
+    key_file.write_bytes(backup)  # the restore
+    key_file.chmod(0o600)
+    build_context(settings).store.engine.dispose()
+
+
+def test_a_new_data_directory_still_gets_its_master_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+    build_context(Settings(data_dir=tmp_path / "new")).store.engine.dispose()
+    assert len((tmp_path / "new" / "master.key").read_bytes()) == 32
