@@ -53,6 +53,15 @@ def _create_private(path: Path) -> None:
         pass
 
 
+def _load_master_key(data_dir: Path | None) -> MasterKey:
+    try:
+        return MasterKey.load(data_dir)
+    except MasterKeyError as exc:
+        raise StoreUnavailable(f"cannot load the master key: {exc}") from exc
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot load the master key from {exc.filename or data_dir}: {exc.strerror or exc}") from exc
+
+
 def _open_store(settings: Settings, now: datetime) -> tuple[SqlStore, MasterKey]:
     """The store and the master key, checked against each other; StoreUnavailable (samlfed.store) for whatever
     stops them from opening, with a message for the operator."""
@@ -64,18 +73,20 @@ def _open_store(settings: Settings, now: datetime) -> tuple[SqlStore, MasterKey]
             raise StoreUnavailable(f"cannot use the data directory {data_dir}: {exc.strerror or exc}") from exc
     key_file = data_dir / "master.key" if data_dir is not None and not os.environ.get(MASTER_KEY_VARIABLE) else None
     key_was_missing = key_file is not None and not key_file.exists()
-    try:
-        master = MasterKey.load(data_dir)
-    except MasterKeyError as exc:
-        raise StoreUnavailable(f"cannot load the master key: {exc}") from exc
-    except OSError as exc:
-        raise StoreUnavailable(f"cannot load the master key from {exc.filename or data_dir}: {exc.strerror or exc}") from exc
     if data_dir is not None and not settings.database_url:
+        # The database before the key: a first start stopped between the two then leaves a database without a
+        # key, which the next start completes, never a key without a database, which is how a lost one looks.
         database = data_dir / "samlfed.db"
+        if key_file is not None and not key_was_missing and not database.exists():
+            _load_master_key(data_dir)  # a key that cannot be read is the first thing to say
+            raise StoreUnavailable(
+                f"{data_dir} holds master.key but no samlfed.db: restore the database from your backup (or, to start afresh, remove master.key)"
+            )
         try:
             _create_private(database)
         except OSError as exc:
             raise StoreUnavailable(f"cannot create the database {database}: {exc.strerror or exc}") from exc
+    master = _load_master_key(data_dir)
     try:
         return open_store(settings.store_url(), master, now=now), master
     except MasterKeyMismatch as exc:

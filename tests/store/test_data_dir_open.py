@@ -93,3 +93,17 @@ def test_a_master_key_file_of_the_wrong_size(tmp_path: Path) -> None:
 def test_a_master_key_that_is_a_directory(tmp_path: Path) -> None:
     (tmp_path / "master.key").mkdir()
     assert "Is a directory" in unavailable(Settings.from_env(data_dir=tmp_path))
+
+
+def test_a_data_directory_with_its_key_but_without_its_database_is_refused(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """samlfed.db deleted (or not restored) beside its master.key: `serve` started an empty store, and every admin
+    key and live session got InvalidClientTokenId. The key is made after the database, so a first start that
+    stopped between the two never leaves this state behind."""
+    monkeypatch.delenv(ENV, raising=False)
+    build_context(Settings(data_dir=tmp_path)).store.engine.dispose()
+    (tmp_path / "samlfed.db").unlink()
+    for leftover in tmp_path.glob("samlfed.db-*"):
+        leftover.unlink()
+    with pytest.raises(StoreUnavailable, match="holds master.key but no samlfed.db: restore the database from your backup"):
+        build_context(Settings(data_dir=tmp_path))
+    assert not (tmp_path / "samlfed.db").exists()  # nothing was created in its place
