@@ -112,3 +112,22 @@ def test_a_change_that_cannot_be_recorded_still_answers_and_says_so(server: dict
     failed = [r for r in caplog.records if r.getMessage().startswith("could not record the IAM change CreateAccountAlias")]
     assert len(failed) == 1 and failed[0].levelname == "ERROR" and failed[0].exc_info is not None
     iam.delete_account_alias(AccountAlias="audit-failure")
+
+
+def test_policy_version_changes_name_the_version(server: dict, caplog: pytest.LogCaptureFixture) -> None:
+    iam = client(server, "iam")
+    v1 = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    v2 = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]})
+    arn = iam.create_policy(PolicyName="AuditedVersions", PolicyDocument=v1)["Policy"]["Arn"]
+    with caplog.at_level(logging.INFO, logger="samlfed.audit"):
+        iam.create_policy_version(PolicyArn=arn, PolicyDocument=v2, SetAsDefault=True)
+        iam.list_policy_versions(PolicyArn=arn)
+        iam.set_default_policy_version(PolicyArn=arn, VersionId="v1")
+        iam.delete_policy_version(PolicyArn=arn, VersionId="v2")
+    created, default, deleted = changes(caplog)
+    assert (created.action, created.set_as_default, created.policy_document_sha256) == (
+        "CreatePolicyVersion", "true", hashlib.sha256(v2.encode()).hexdigest()
+    )
+    assert (default.action, default.version_id, default.resource) == ("SetDefaultPolicyVersion", "v1", arn)
+    assert (deleted.action, deleted.version_id) == ("DeletePolicyVersion", "v2")
+    iam.delete_policy(PolicyArn=arn)

@@ -98,11 +98,14 @@ def test_a_database_made_by_the_current_code_upgrades_unchanged(store_url: str) 
         connection.execute(text("ALTER TABLE saml_providers DROP COLUMN validation_options"))  # 0007 adds it
         connection.execute(text("DROP TABLE provider_private_keys"))  # 0008 creates it
         connection.execute(text("DROP TABLE policy_tags"))  # 0009 creates it
+        connection.execute(text("DROP TABLE policy_versions"))  # 0010 creates it and adds the two columns
+        connection.execute(text("ALTER TABLE managed_policies DROP COLUMN default_version"))
+        connection.execute(text("ALTER TABLE managed_policies DROP COLUMN next_version"))
     engine.dispose()
     store = SqlStore.open(store_url)
     try:
         assert store.get_instance_key("sp") == b"sealed"
         with store.engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0009"
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0010"
     finally:
         store.engine.dispose()

@@ -28,7 +28,8 @@ READ_ONLY_PREFIXES = ("Get", "List", "Simulate")
 _DOCUMENTS = ("AssumeRolePolicyDocument", "PolicyDocument", "SAMLMetadataDocument")
 _VALUES = (
     "PolicyArn", "PermissionsBoundary", "MaxSessionDuration", "AssertionEncryptionMode", "AttributeMapping",
-    "AllowLegacyAlgorithms", "AllowResponseOnlySignature", "RequireConditionBounds", "RemovePrivateKey",
+    "AllowLegacyAlgorithms", "AllowResponseOnlySignature", "RequireConditionBounds", "RemovePrivateKey", "VersionId",
+    "SetAsDefault",
 )
 """Parameters small enough to log as they are, whose value is the change (an attached policy, a loosened check)."""
 

@@ -16,6 +16,7 @@ from ..iam import service as iam
 from ..iam.simulate import ContextEntry, Simulation, simulate_custom, simulate_principal
 from ..saml import ProviderPolicy
 from ..store import ManagedPolicy, Role, RoleLastUsed, SamlProvider, Tag
+from ..store.records import PolicyVersion
 from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from ..sts.chain import AssumeRoleRequest, assume_role
 from ..sts.parameters import parameter_violations
@@ -458,7 +459,7 @@ def _managed(policy: ManagedPolicy, boundary_uses: int, *, full: bool = True) ->
         "PolicyId": policy.policy_id,
         "Arn": policy.arn,
         "Path": policy.path,
-        "DefaultVersionId": "v1",
+        "DefaultVersionId": policy.default_version_id,
         "AttachmentCount": policy.attachment_count,
         "PermissionsBoundaryUsageCount": boundary_uses,
         "IsAttachable": True,
@@ -483,17 +484,54 @@ def get_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest
     return {"Policy": _managed(iam.get_policy(ctx, account, arn), iam.boundary_uses(ctx, account)[arn])}
 
 
+def _policy_version(version: PolicyVersion, *, document: bool = True) -> dict[str, Any]:
+    """A PolicyVersion; CreatePolicyVersion and ListPolicyVersions leave the Document out (IAM API reference)."""
+    return {
+        **({"Document": _policy_text(version.document)} if document else {}),
+        "VersionId": version.version_id,
+        "IsDefaultVersion": version.is_default,
+        "CreateDate": version.created_at,
+    }
+
+
+def _flag(request: QueryRequest, name: str) -> bool:
+    """An optional boolean parameter (botocore sends `true` or `false`); absent: false."""
+    return request.params.get(name, "false").lower() == "true"
+
+
+def create_policy_version(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    arn, document = _required(request, "PolicyArn", "PolicyDocument")
+    version = iam.create_policy_version(ctx, _account(caller), arn, document, set_as_default=_flag(request, "SetAsDefault"))
+    return {"PolicyVersion": _policy_version(version, document=False)}
+
+
 def get_policy_version(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
-    arn, version = _required(request, "PolicyArn", "VersionId")
-    if not _VERSION_ID.fullmatch(version):
-        raise ValidationFailed([f"Value '{version}' at 'versionId' failed to satisfy constraint: Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?"])
-    policy = iam.get_policy(ctx, _account(caller), arn)
-    if version != "v1":
-        raise ServiceError("NoSuchEntity", f"Policy {arn} version {version} does not exist or is not attachable.", 404)
-    return {"PolicyVersion": {"Document": _policy_text(policy.document), "VersionId": "v1", "IsDefaultVersion": True, "CreateDate": policy.created_at}}
+    arn, version_id = _required(request, "PolicyArn", "VersionId")
+    return {"PolicyVersion": _policy_version(iam.get_policy_version(ctx, _account(caller), arn, version_id))}
 
 
-_VERSION_ID = re.compile(r"v[1-9][0-9]*(\.[A-Za-z0-9-]*)?", re.ASCII)
+def _newest_first(version: dict[str, Any]) -> str:
+    """A sort key that lists versions newest (highest number) first, as AWS does; short, for the Marker."""
+    return f"{(1 << 31) - int(version['VersionId'][1:]):010d}"
+
+
+def list_policy_versions(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (arn,) = _required(request, "PolicyArn")
+    versions = [_policy_version(v, document=False) for v in iam.list_policy_versions(ctx, _account(caller), arn)]
+    page, more = paginate(request, versions, _newest_first)
+    return {"Versions": page, **more}
+
+
+def delete_policy_version(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    arn, version_id = _required(request, "PolicyArn", "VersionId")
+    iam.delete_policy_version(ctx, _account(caller), arn, version_id)
+
+
+def set_default_policy_version(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
+    arn, version_id = _required(request, "PolicyArn", "VersionId")
+    iam.set_default_policy_version(ctx, _account(caller), arn, version_id)
+
+
 _USAGES = ("PermissionsPolicy", "PermissionsBoundary")
 
 
@@ -710,6 +748,10 @@ IAM: dict[str, Handler] = {
     "CreatePolicy": create_policy,
     "GetPolicy": get_policy,
     "GetPolicyVersion": get_policy_version,
+    "CreatePolicyVersion": create_policy_version,
+    "ListPolicyVersions": list_policy_versions,
+    "DeletePolicyVersion": delete_policy_version,
+    "SetDefaultPolicyVersion": set_default_policy_version,
     "ListPolicies": list_policies,
     "DeletePolicy": delete_policy,
     "AttachRolePolicy": attach_role_policy,

@@ -70,7 +70,10 @@ PROVIDER_ACTIONS = frozenset({
     "SetSAMLProviderAttributeMapping", "GetSAMLProviderAttributeMapping", "SetSAMLProviderValidationOptions",
     "GetSAMLProviderValidationOptions",
 })
-POLICY_ACTIONS = frozenset({"GetPolicy", "GetPolicyVersion", "DeletePolicy", "TagPolicy", "UntagPolicy", "ListPolicyTags"})
+POLICY_ACTIONS = frozenset({
+    "GetPolicy", "GetPolicyVersion", "DeletePolicy", "TagPolicy", "UntagPolicy", "ListPolicyTags", "CreatePolicyVersion",
+    "ListPolicyVersions", "DeletePolicyVersion", "SetDefaultPolicyVersion",
+})
 PRINCIPAL_ACTIONS = frozenset({"SimulatePrincipalPolicy"})
 """Actions on the principal that PolicySourceArn names."""
 ACCOUNT_ACTIONS = frozenset({

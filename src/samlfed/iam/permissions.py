@@ -51,7 +51,9 @@ class SessionPermissions:
 
 
 def role_policy_documents(ctx: ServiceContext, account_id: str, role_name: str) -> list[tuple[str, str, str]]:
-    """(id, kind, document text) of the role's inline policies, then its attached managed policies.
+    """(id, kind, document text) of the role's inline policies, then its attached managed policies (each one's
+    default version: the store keeps it as the policy's document, read here on every call, uncached, so a new default
+    applies from the next request on, on every node).
 
     Raises NotFound when the role does not exist."""
     inline = [(name, "role", document) for name, document in ctx.store.role_policy_documents(account_id, role_name)]

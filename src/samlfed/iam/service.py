@@ -43,6 +43,7 @@ from ..store import (
     policy_size,
     provider_key_context,
 )
+from ..store.records import NoSuchPolicyVersion, PolicyVersion, PolicyVersionsLeft
 from . import arns, ids
 
 log = logging.getLogger("samlfed.iam")
@@ -764,9 +765,7 @@ def create_policy(
     if violations:
         raise ValidationFailed(violations)
     check_tags(tags)
-    if policy_size(document) > MAX_MANAGED_POLICY:  # IAM's quotas do not count whitespace
-        raise ServiceError("LimitExceeded", f"Cannot exceed quota for PolicySize: {MAX_MANAGED_POLICY}", 409)
-    check_identity_policy(document)
+    _check_managed_document(document)
     now = ctx.clock()
     policy = ManagedPolicy(
         f"arn:aws:iam::{account_id}:policy{path}{name}", account_id, name, ids.unique_id("ANPA"), path, document, now, now, description, tags=tuple(tags),
@@ -778,6 +777,14 @@ def create_policy(
     except AlreadyExists:
         raise ServiceError("EntityAlreadyExists", f"A policy called {name} already exists. Duplicate names are not allowed.", 409) from None
     return policy
+
+
+def _check_managed_document(document: str) -> None:
+    """A managed policy's document (CreatePolicy, CreatePolicyVersion), once it fits the model: the PolicySize quota,
+    then the policy grammar."""
+    if policy_size(document) > MAX_MANAGED_POLICY:  # IAM's quotas do not count whitespace
+        raise ServiceError("LimitExceeded", f"Cannot exceed quota for PolicySize: {MAX_MANAGED_POLICY}", 409)
+    check_identity_policy(document)
 
 
 def policy_in_account(ctx: ServiceContext, arn: str, account_id: str) -> ManagedPolicy | None:
@@ -837,10 +844,108 @@ def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
     get_policy(ctx, account_id, arn)
     try:
         ctx.store.delete_policy(arn)
+    except PolicyVersionsLeft:  # AWS-observed (rebuy-de/aws-nuke issue #1, redradrat/aws-iam-operator issue #13)
+        raise ServiceError(
+            "DeleteConflict",
+            "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. "
+            "The default version is deleted with the policy.",
+            409,
+        ) from None
     except Conflict:  # attached, or some role's permissions boundary: AWS refuses both alike
         raise ServiceError("DeleteConflict", "Cannot delete a policy attached to entities.", 409) from None
     except NotFound:  # deleted by a concurrent request since get_policy read it
         raise _no_such_policy(arn) from None
+
+
+# --- managed policy versions ------------------------------------------------------------------------------
+
+MAX_POLICY_VERSIONS = 5
+"""IAM's quota of versions per managed policy (the default one included); AWS does not raise it."""
+VERSION_ID = re.compile(r"v[1-9][0-9]*(\.[A-Za-z0-9-]*)?", re.ASCII)
+"""The model's policyVersionIdType."""
+
+
+def version_violations(arn: str, version_id: str) -> list[str]:
+    """PolicyArn and VersionId against the model, in its member order and AWS's wording."""
+    violations = arn_violations(arn, "policyArn")
+    if not VERSION_ID.fullmatch(version_id):
+        violations.append(
+            f"Value '{version_id}' at 'versionId' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+            "v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?"
+        )
+    return violations
+
+
+def _no_such_version(arn: str, version_id: str) -> ServiceError:
+    # NoSuchEntity's wording for a policy, with the version named: AWS publishes no message for a missing version.
+    return ServiceError("NoSuchEntity", f"Policy {arn} version {version_id} does not exist or is not attachable.", 404)
+
+
+def _version_call(call, arn: str, version_id: str):  # type: ignore[no-untyped-def]
+    """A store call on a version of a policy that get_policy found (deleted since: NoSuchEntity for the policy)."""
+    try:
+        return call()
+    except NoSuchPolicyVersion:
+        raise _no_such_version(arn, version_id) from None
+    except NotFound:
+        raise _no_such_policy(arn) from None
+
+
+def create_policy_version(ctx: ServiceContext, account_id: str, arn: str, document: str, *, set_as_default: bool = False) -> PolicyVersion:
+    """A new version of the policy, with the same document checks and PolicySize quota as CreatePolicy; the default
+    when `set_as_default`. At most MAX_POLICY_VERSIONS versions."""
+    violations = arn_violations(arn, "policyArn") + policy_document_violations(document, "policyDocument")
+    if violations:
+        raise ValidationFailed(violations)
+    _check_managed_document(document)
+    get_policy(ctx, account_id, arn)
+    try:
+        return ctx.store.create_policy_version(arn, document, now=ctx.clock(), set_as_default=set_as_default, limit=MAX_POLICY_VERSIONS)
+    except LimitReached:  # AWS-observed (99designs/iamy issue #21)
+        raise ServiceError(
+            "LimitExceeded",
+            f"A managed policy can have up to {MAX_POLICY_VERSIONS} versions. Before you create a new version, you must delete an existing version.",
+            409,
+        ) from None
+    except NotFound:  # deleted since get_policy read it
+        raise _no_such_policy(arn) from None
+
+
+def get_policy_version(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> PolicyVersion:
+    violations = version_violations(arn, version_id)
+    if violations:
+        raise ValidationFailed(violations)
+    get_policy(ctx, account_id, arn)
+    return _version_call(lambda: ctx.store.get_policy_version(arn, version_id), arn, version_id)
+
+
+def list_policy_versions(ctx: ServiceContext, account_id: str, arn: str) -> list[PolicyVersion]:
+    """Newest first, as AWS lists them."""
+    get_policy(ctx, account_id, arn)
+    try:
+        return ctx.store.list_policy_versions(arn)
+    except NotFound:  # deleted since get_policy read it
+        raise _no_such_policy(arn) from None
+
+
+def delete_policy_version(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> None:
+    violations = version_violations(arn, version_id)
+    if violations:
+        raise ValidationFailed(violations)
+    get_policy(ctx, account_id, arn)
+    try:
+        _version_call(lambda: ctx.store.delete_policy_version(arn, version_id), arn, version_id)
+    except Conflict:  # AWS-observed (redradrat/aws-iam-operator issue #13)
+        raise ServiceError("DeleteConflict", "Cannot delete the default version of a policy.", 409) from None
+
+
+def set_default_policy_version(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> None:
+    """Every evaluation of the policy uses the new default from the next request on, on every node."""
+    violations = version_violations(arn, version_id)
+    if violations:
+        raise ValidationFailed(violations)
+    get_policy(ctx, account_id, arn)
+    _version_call(lambda: ctx.store.set_default_policy_version(arn, version_id), arn, version_id)
 
 
 MAX_POLICIES_PER_ROLE = 10

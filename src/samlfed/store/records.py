@@ -30,6 +30,14 @@ class InlinePoliciesLeft(Conflict):
     """A role to delete still has inline policies (AWS words that apart from attached managed policies)."""
 
 
+class NoSuchPolicyVersion(NotFound):
+    """The managed policy exists but has no version of that ID."""
+
+
+class PolicyVersionsLeft(Conflict):
+    """A managed policy to delete still has versions other than its default (AWS words that apart)."""
+
+
 class LimitReached(StoreError):
     """The account already holds as many of these entities as the limit the caller gave."""
 
@@ -137,6 +145,18 @@ class ManagedPolicy:
     description: str | None = None
     attachment_count: int = 0
     tags: tuple[Tag, ...] = field(default=())
+    default_version_id: str = "v1"
+    """The version in effect; `document` is that version's document."""
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    """One version of a customer managed policy (IAM's PolicyVersion)."""
+
+    version_id: str
+    document: str
+    is_default: bool
+    created_at: datetime
 
 
 @dataclass(frozen=True)

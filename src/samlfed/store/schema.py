@@ -130,9 +130,24 @@ managed_policies = Table(
     Column("policy_id", String(32), nullable=False, unique=True),
     Column("path", String(512), nullable=False),
     Column("description", String(1000), nullable=True),
+    # The default version's document, copied from policy_versions in the transaction that sets the default: what
+    # evaluates the policy (sessions, simulator, authorization API, boundaries) reads this one row, no join.
     Column("document", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("default_version", Integer, nullable=False, server_default="1"),
+    # The number the next version gets: IAM never hands out a version ID again, even after that version is deleted.
+    Column("next_version", Integer, nullable=False, server_default="2"),
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    # A managed policy's versions (v1 is created with it); version N has the ID "vN".
+    Column("arn", String(2048), ForeignKey("managed_policies.arn", ondelete="CASCADE"), primary_key=True),
+    Column("version_number", Integer, primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 policy_tags = Table(

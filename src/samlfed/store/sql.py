@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -34,8 +35,11 @@ from .records import (
     InlinePoliciesLeft,
     LimitReached,
     ManagedPolicy,
+    NoSuchPolicyVersion,
     NoSuchPrivateKey,
     NotFound,
+    PolicyVersion,
+    PolicyVersionsLeft,
     ProviderPrivateKey,
     Role,
     RoleLastUsed,
@@ -64,6 +68,12 @@ _PROVIDER_KEYS = (
 )
 _PROVIDER_TAGS = select(t.provider_tags).where(t.provider_tags.c.arn == bindparam("arn")).order_by(t.provider_tags.c.key_lower)
 _POLICY_BY_ARN = select(t.managed_policies).where(t.managed_policies.c.arn == bindparam("arn"))
+_POLICY_VERSIONS = (  # each version with its policy's default, read in one statement (one snapshot)
+    select(t.policy_versions, t.managed_policies.c.default_version)
+    .join(t.managed_policies, t.managed_policies.c.arn == t.policy_versions.c.arn)
+    .where(t.policy_versions.c.arn == bindparam("arn"))
+    .order_by(t.policy_versions.c.version_number.desc())
+)
 _POLICY_TAGS = select(t.policy_tags).where(t.policy_tags.c.arn == bindparam("arn")).order_by(t.policy_tags.c.key_lower)
 _ROLE_LAST_USED = select(t.role_last_used).where(t.role_last_used.c.role_id == bindparam("role_id"))
 
@@ -151,6 +161,26 @@ def policy_size(document: str) -> int:
     return len(document) - sum(document.count(space) for space in " \t\r\n")
 
 
+_VERSION_ID = re.compile(r"v([1-9][0-9]{0,8})", re.ASCII)
+"""The version IDs this store hands out: "v" and the version's number (nine digits at most: an INTEGER holds it)."""
+
+
+def _version_id(number: int) -> str:
+    return f"v{number}"
+
+
+def _version_number(version_id: str) -> int | None:
+    """The number of version `version_id`; None for an ID no version has (the model also allows `v1.x` suffixes,
+    which IAM never hands out)."""
+    found = _VERSION_ID.fullmatch(version_id)
+    return int(found[1]) if found else None
+
+
+def _policy_version(row) -> PolicyVersion:  # type: ignore[no-untyped-def]
+    """A row of _POLICY_VERSIONS."""
+    return PolicyVersion(_version_id(row.version_number), row.document, row.version_number == row.default_version, _aware(row.created_at))
+
+
 def _describe(url: str) -> str:
     """The URL without its password, for messages."""
     try:
@@ -187,12 +217,14 @@ def _hold_account(db: Connection, account_id: str) -> None:
     db.execute(select(t.accounts.c.account_id).where(t.accounts.c.account_id == account_id).with_for_update(key_share=True))
 
 
-def _lock_by_arn(db: Connection, table, arn: str) -> None:  # type: ignore[no-untyped-def]
+def _lock_by_arn(db: Connection, table, arn: str):  # type: ignore[no-untyped-def]
     """Hold the row of `table` named `arn` until commit (the SQLite write lock, or FOR UPDATE), before reading what
-    depends on it; NotFound(arn) when there is none."""
+    depends on it, and return it; NotFound(arn) when there is none."""
     _write_lock(db)
-    if db.execute(select(table.c.arn).where(table.c.arn == arn).with_for_update()).first() is None:
+    row = db.execute(select(table).where(table.c.arn == arn).with_for_update()).first()
+    if row is None:
         raise NotFound(arn)
+    return row
 
 
 def _hold_policy(db: Connection, account_id: str, arn: str) -> None:
@@ -686,7 +718,9 @@ class SqlStore:
                 db.execute(insert(table).values(
                     arn=policy.arn, account_id=policy.account_id, name=policy.name, policy_id=policy.policy_id, path=policy.path,
                     description=policy.description, document=policy.document, created_at=policy.created_at, updated_at=policy.updated_at,
+                    default_version=1, next_version=2,
                 ))
+                db.execute(insert(t.policy_versions).values(arn=policy.arn, version_number=1, document=policy.document, created_at=policy.created_at))
                 self._upsert_tags(db, t.policy_tags, {"arn": policy.arn}, policy.tags)
         except IntegrityError:
             raise AlreadyExists(f"policy {policy.arn}") from None
@@ -714,8 +748,82 @@ class SqlStore:
                 raise Conflict(f"policy {arn} is attached")
             if db.execute(select(t.roles.c.role_id).where(t.roles.c.permissions_boundary == arn).limit(1)).first():
                 raise Conflict(f"policy {arn} is a permissions boundary")
+            versions = t.policy_versions.c
+            if db.execute(select(func.count()).select_from(t.policy_versions).where(versions.arn == arn)).scalar_one() > 1:
+                raise PolicyVersionsLeft(f"policy {arn} has versions other than its default")
             if db.execute(delete(t.managed_policies).where(t.managed_policies.c.arn == arn)).rowcount == 0:
                 raise NotFound(arn)
+
+    @_rerun_on_race
+    def create_policy_version(self, arn: str, document: str, *, now: datetime, set_as_default: bool, limit: int | None = None) -> PolicyVersion:
+        """Add the next version (v1, v2, …: a number is never handed out twice, even after its version is deleted);
+        with `set_as_default` it becomes the default. LimitReached when the policy has `limit` versions already.
+        Counted and numbered under the policy's row lock, so that concurrent calls count and number one after the
+        other. The policy's UpdateDate becomes the new version's CreateDate, default or not: AWS's UpdateDate is
+        "when the most recent policy version was created"."""
+        policies = t.managed_policies
+        with self._tx() as db:
+            policy = _lock_by_arn(db, t.managed_policies, arn)
+            held = db.execute(select(func.count()).select_from(t.policy_versions).where(t.policy_versions.c.arn == arn)).scalar_one()
+            if limit is not None and held >= limit:
+                raise LimitReached(f"versions of policy {arn}")
+            number = policy.next_version
+            db.execute(insert(t.policy_versions).values(arn=arn, version_number=number, document=document, created_at=now))
+            changes: dict[str, object] = {"next_version": number + 1, "updated_at": now}
+            if set_as_default:
+                changes |= {"default_version": number, "document": document}
+            db.execute(update(policies).where(policies.c.arn == arn).values(**changes))
+            return PolicyVersion(_version_id(number), document, set_as_default, now)
+
+    def get_policy_version(self, arn: str, version_id: str) -> PolicyVersion:
+        """NotFound(arn) when there is no such policy, NoSuchPolicyVersion when it has no such version."""
+        number = _version_number(version_id)
+        with self._tx() as db:
+            row = None if number is None else db.execute(
+                _POLICY_VERSIONS.where(t.policy_versions.c.version_number == number), {"arn": arn}
+            ).one_or_none()
+            if row is None:
+                self._require(db, t.managed_policies, t.managed_policies.c.arn == arn, arn)
+                raise NoSuchPolicyVersion(f"{arn} version {version_id}")
+        return _policy_version(row)
+
+    def list_policy_versions(self, arn: str) -> list[PolicyVersion]:
+        """The policy's versions, newest first (as AWS lists them); NotFound(arn) when there is no such policy (a
+        policy always has its default version)."""
+        with self._tx() as db:
+            versions = [_policy_version(row) for row in db.execute(_POLICY_VERSIONS, {"arn": arn})]
+        if not versions:
+            raise NotFound(arn)
+        return versions
+
+    @_rerun_on_race
+    def delete_policy_version(self, arn: str, version_id: str) -> None:
+        """Conflict for the default version (DeletePolicy deletes that one); NoSuchPolicyVersion for a version the
+        policy does not have. Under the policy's row lock: a concurrent SetDefaultPolicyVersion cannot make the
+        version default between the check and the delete."""
+        number = _version_number(version_id)
+        with self._tx() as db:
+            policy = _lock_by_arn(db, t.managed_policies, arn)
+            if number is not None and number == policy.default_version:
+                raise Conflict(f"{arn} version {version_id} is the default")
+            versions = t.policy_versions.c
+            if number is None or db.execute(delete(t.policy_versions).where(and_(versions.arn == arn, versions.version_number == number))).rowcount == 0:
+                raise NoSuchPolicyVersion(f"{arn} version {version_id}")
+
+    def set_default_policy_version(self, arn: str, version_id: str) -> None:
+        """Make the version the default: the policy's document becomes its document in the same transaction, so that
+        every later evaluation, on any node, reads the new default (nothing caches managed policies). UpdateDate does
+        not change (it is the newest version's CreateDate)."""
+        number = _version_number(version_id)
+        policies, versions = t.managed_policies, t.policy_versions.c
+        with self._tx() as db:
+            _lock_by_arn(db, t.managed_policies, arn)
+            row = None if number is None else db.execute(
+                select(versions.document).where(and_(versions.arn == arn, versions.version_number == number))
+            ).one_or_none()
+            if row is None:
+                raise NoSuchPolicyVersion(f"{arn} version {version_id}")
+            db.execute(update(policies).where(policies.c.arn == arn).values(default_version=number, document=row.document))
 
     @_rerun_on_race
     def attach_role_policy(self, account_id: str, name: str, policy_arn: str, *, limit: int | None = None) -> None:
@@ -767,7 +875,7 @@ class SqlStore:
         return ManagedPolicy(
             arn=row.arn, account_id=row.account_id, name=row.name, policy_id=row.policy_id, path=row.path, document=row.document,
             created_at=_aware(row.created_at), updated_at=_aware(row.updated_at), description=row.description, attachment_count=count,
-            tags=tuple(Tag(tag.key, tag.value) for tag in tags),
+            tags=tuple(Tag(tag.key, tag.value) for tag in tags), default_version_id=_version_id(row.default_version),
         )
 
     # --- the server key ring -----------------------------------------------------------------------
