@@ -196,6 +196,73 @@ def test_documented_disagreements_are_real() -> None:
         assert oracle_yes, f"{name}: no oracle verifies it either; drop it from EXPECTED_STRICTER"
 
 
+# --- namespace prefixes: what a signature covers is the bytes received, prefixes included --------------------
+
+DSIG_PREFIX_DECLARATION = b' xmlns:dsig="http://www.w3.org/2000/09/xmldsig#"'
+
+
+def _signed_info_reprefixed(xml: bytes, occurrence: int) -> bytes:
+    """The `occurrence`-th SignedInfo (in document order) written with the prefix dsig: (declared on it, for the same namespace) instead
+    of ds:. A namespace-aware reader sees the same elements; its canonical bytes, which the signature covers, differ."""
+    start = -1
+    for _ in range(occurrence + 1):
+        start = xml.index(b"<ds:SignedInfo", start + 1)
+    end = xml.index(b"</ds:SignedInfo>", start) + len(b"</ds:SignedInfo>")
+    region = xml[start:end].replace(b"<ds:", b"<dsig:").replace(b"</ds:", b"</dsig:")
+    region = region.replace(b"<dsig:SignedInfo", b"<dsig:SignedInfo" + DSIG_PREFIX_DECLARATION, 1)
+    return xml[:start] + region + xml[end:]
+
+
+def _response_signature_last(xml: bytes) -> bytes:
+    root = etree.fromstring(xml)
+    root.append(root.find(c.DS_SIGNATURE))
+    return etree.tostring(root)
+
+
+def _oracles_refuse_every_signature(xml: bytes) -> bool:
+    root = etree.fromstring(xml)
+    locations = signature_locations(root)
+    paths = {"./": c.DS_SIGNATURE, f"./{c.ASSERTION}/": f"{c.ASSERTION}/{c.DS_SIGNATURE}"}
+    return all(signxml_signed_data(xml, location) is None and not xmlsec_verifies(xml, paths[location]) for location in locations)
+
+
+@pytest.mark.parametrize(("sign", "occurrence", "response_signature_last"), [
+    ("assertion", 0, False),
+    ("both", 1, False),
+    ("both", 0, True),  # the Response's signature checked after the Assertion's, as document order had it
+], ids=["assertion signed", "both signed", "both signed, the Response's signature last"])
+def test_a_signed_info_re_prefixed_after_signing_is_refused(sign: str, occurrence: int, response_signature_last: bool) -> None:
+    """Verifying one signature used to detach and re-insert it, and lxml re-points a re-inserted subtree's
+    namespace references: the SignedInfo then canonicalized back to the bytes the IdP signed, and a changed
+    document passed (with both signatures, through the Response's digest too), where signxml and xmlsec refuse."""
+    xml = genuine_xml(Genuine(sign, sign))
+    if response_signature_last:
+        xml = _response_signature_last(xml)
+    assert samlfed_accepts(xml) and not _oracles_refuse_every_signature(xml)
+    tampered = _signed_info_reprefixed(xml, occurrence)
+    assert etree.fromstring(tampered).find(f"{c.ASSERTION}/{c.DS_SIGNATURE}/{c.DS_SIGNED_INFO}") is not None  # same elements
+    assert not samlfed_accepts(tampered)
+    assert signxml_signed_data(tampered, f"./{c.ASSERTION}/") is None
+    assert not xmlsec_verifies(tampered, f"{c.ASSERTION}/{c.DS_SIGNATURE}")
+
+
+@pytest.mark.parametrize("sign", ["assertion", "both"])
+def test_an_unused_declaration_of_the_signature_namespace_keeps_a_genuine_signature_valid(sign: str) -> None:
+    """An extra xmlns:dsig for the XML-DSig namespace on the Response changes no signed byte (exclusive c14n
+    renders only the namespaces an element uses); re-inserting the verified signature re-pointed it there, and
+    a genuine response was refused."""
+    xml = genuine_xml(Genuine(sign, sign)).replace(b"<samlp:Response ", b"<samlp:Response" + DSIG_PREFIX_DECLARATION + b" ", 1)
+    assert DSIG_PREFIX_DECLARATION in xml
+    assert samlfed_accepts(xml)
+    assert_oracles_agree_with_accept(xml)
+
+
+def test_the_responses_signature_may_come_last() -> None:
+    xml = _response_signature_last(genuine_xml(Genuine("both", "both")))
+    assert samlfed_accepts(xml)
+    assert_oracles_agree_with_accept(xml)
+
+
 # --- structure-aware fuzzing of a genuine document --------------------------------------------------
 
 GENUINE_BOTH = genuine_xml(GENUINE[2])

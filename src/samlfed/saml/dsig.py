@@ -407,33 +407,32 @@ def _c14n(element: etree._Element, algorithm: str, prefixes: list[str] | None) -
 def enveloped_c14n(bound: BoundSignature) -> bytes:
     """Canonicalize the parent without its signature: the enveloped-signature transform, then c14n.
 
-    The signature is detached for the duration and put back exactly. lxml moves an element's tail text with
-    it, but the transform removes only the Signature node, so the tail is left in place meanwhile.
+    The signature is detached for good. Putting it back changed it: lxml re-points every namespace reference of a
+    re-inserted subtree to the nearest declaration of the same URI, so a SignedInfo whose prefix differed from the
+    one in scope was canonicalized, afterwards, as bytes that were never received (a re-prefixed SignedInfo passed;
+    an unused xmlns:dsig on the Response failed a genuine signature). Whatever covers the signature must therefore
+    be canonicalized first: its SignedInfo (`verify` does that), and the digest of an enclosing signed element
+    (callers verify the Response's signature before the Assertion's). lxml moves an element's tail text with it,
+    but the transform removes only the Signature node, so the tail stays in the parent.
     """
     parent, signature = bound.parent, bound.element
-    index = parent.index(signature)
     previous = signature.getprevious()
     tail = signature.tail
-    saved_text = previous.tail if previous is not None else parent.text
     if tail:
         if previous is not None:
-            previous.tail = (saved_text or "") + tail
+            previous.tail = (previous.tail or "") + tail
         else:
-            parent.text = (saved_text or "") + tail
+            parent.text = (parent.text or "") + tail
     parent.remove(signature)
-    try:
-        return _c14n(parent, bound.transform_c14n, bound.transform_prefixes)
-    finally:
-        if previous is not None:
-            previous.tail = saved_text
-        else:
-            parent.text = saved_text
-        parent.insert(index, signature)
-        signature.tail = tail
+    return _c14n(parent, bound.transform_c14n, bound.transform_prefixes)
 
 
 def verify(bound: BoundSignature, keys: tuple[SigningKey, ...], policy: ProviderPolicy) -> VerifiedSignature:
-    """Check the digest of the enveloping element, then the RSA signature over SignedInfo with each registered key."""
+    """Check the digest of the enveloping element, then the RSA signature over SignedInfo with each registered key.
+
+    SignedInfo is canonicalized first, while the tree is as received (see `enveloped_c14n`). The signature is left
+    detached from its parent."""
+    signed_info = _c14n(bound.signed_info, bound.c14n_method, bound.c14n_prefixes)
     signed_bytes = enveloped_c14n(bound)
     digest = (_DIGESTS.get(bound.digest_method) or _LEGACY_DIGESTS[bound.digest_method])(signed_bytes).digest()
     if not hmac.compare_digest(digest, bound.digest_value):
@@ -442,7 +441,6 @@ def verify(bound: BoundSignature, keys: tuple[SigningKey, ...], policy: Provider
             f"the digest of the signed {_local(bound.parent.tag)} does not match: its content was changed after signing",
             hint="Something between the IdP and here altered the document (a proxy re-encoding it, or tampering).",
         )
-    signed_info = _c14n(bound.signed_info, bound.c14n_method, bound.c14n_prefixes)
     hash_cls = _SIGNATURE_HASHES.get(bound.signature_method) or _LEGACY_SIGNATURE_HASHES[bound.signature_method]
     too_small = []
     for key in keys:

@@ -473,7 +473,9 @@ class _Pipeline:
         results: dict[int, tuple[dsig.VerifiedSignature, etree._Element]] = {}
 
         def verify() -> Message:
-            for b in bound:
+            # The Response's signature first: its digest covers the Assertion's signature, which verifying that
+            # one detaches (dsig.enveloped_c14n).
+            for b in sorted(bound, key=lambda b: b.parent is not doc.root):
                 verified = dsig.verify(b, self.trust.signing_keys, policy)
                 signed = parse_canonical(verified.signed_bytes)
                 if signed.tag != b.parent.tag or signed.get("ID") != b.reference_id:
