@@ -544,6 +544,36 @@ def test_nil_attribute_values_are_no_values(prefix: str) -> None:
     assert (attributes["a"], attributes["b"], attributes["c"], attributes["d"]) == ((), (), ("",), ("kept",))
 
 
+def _with_nil_value(nil: str, text: str) -> str:
+    """A signed response whose attribute "a" has one value marked xsi:nil="`nil`" holding `text`."""
+    xml = etree.tostring(build_response(spec(attributes={"a": ["x"]}))).decode()
+    xml = xml.replace(
+        f'Name="a" NameFormat="{c.ATTRNAME_FORMAT_URI}"><saml:AttributeValue xsi:type="xs:string">x</saml:AttributeValue>',
+        f'Name="a" NameFormat="{c.ATTRNAME_FORMAT_URI}"><saml:AttributeValue xsi:nil="{nil}">{text}</saml:AttributeValue>',
+    )
+    root = etree.fromstring(xml.encode())
+    sign_element(root.find(c.ASSERTION), signer())
+    return encode(root)
+
+
+@pytest.mark.parametrize(("nil", "read"), [(" true ", ()), ("&#9;true&#10;", ()), (" 1", ()), (" false ", ("",))])
+def test_nil_is_an_xs_boolean_whose_whitespace_collapses(nil: str, read: tuple[str, ...]) -> None:
+    assert run(_with_nil_value(nil, "")).response.attributes["a"] == read
+
+
+@pytest.mark.parametrize(("nil", "text", "says"), [
+    ("true", "alice", "is marked xsi:nil but has content"),
+    (" true ", "alice", "is marked xsi:nil but has content"),
+    ("yes", "", "which is no xs:boolean"),
+])
+def test_a_nil_value_with_content_or_a_nil_that_is_no_boolean_is_refused(nil: str, text: str, says: str) -> None:
+    """Such a value was read one way or the other (dropped for "true", kept for " true "): a schema-invalid
+    document is refused rather than guessed at."""
+    with pytest.raises(SamlValidationError) as refused:
+        run(_with_nil_value(nil, text))
+    assert refused.value.check_id == "attributes.unique" and says in refused.value.message
+
+
 def test_absent_session_duration_is_skipped() -> None:
     verified = run(response_b64(session_duration=None))
     assert status_of(verified.checks, "aws.session_duration") == "skip" and verified.claims.session_duration is None

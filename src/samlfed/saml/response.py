@@ -121,6 +121,20 @@ def _is_key_retrieval(element: etree._Element, doc: _Document) -> bool:
     return data is not None and data.tag == _ENCRYPTED_DATA and data.getparent() is doc.encrypted_assertions[0]
 
 
+def _is_nil(marked: str, value: etree._Element, name: str) -> bool:
+    """Whether an AttributeValue's xsi:nil (an xs:boolean: whitespace collapsed, true/false/1/0) says it has no value.
+    A nil value with content is no schema-valid document, and neither is another word: both are refused rather
+    than read one way or the other."""
+    flag = marked.strip(_XML_WHITESPACE)
+    if flag in ("true", "1"):
+        if value.text:
+            raise SamlValidationError("attributes.unique", f"a value of {name!r} is marked xsi:nil but has content")
+        return True
+    if flag in ("false", "0"):
+        return False
+    raise SamlValidationError("attributes.unique", f"a value of {name!r} has xsi:nil {marked!r}, which is no xs:boolean")
+
+
 def _blank(*texts: str | None) -> bool:
     return all(text is None or not text.strip(_XML_WHITESPACE) for text in texts)
 
@@ -939,7 +953,7 @@ class _Semantics:
                         if name.startswith(c.AWS_ATTR_PREFIX):
                             raise SamlValidationError("attributes.unique", f"a value of {name!r} contains XML elements instead of text")
                         skipped.append(name)
-                    elif nil is None or value.get(nil) not in ("true", "1"):
+                    elif nil is None or (marked := value.get(nil)) is None or not _is_nil(marked, value, name):
                         values.append(value.text or "")
         self.attributes = {name: tuple(values) for name, values in merged.items()}
         if skipped:
