@@ -449,4 +449,9 @@ app.command("configure")(configure)
 
 
 def main() -> None:
-    app()
+    from .store import DatabaseUnavailable
+
+    try:
+        app()
+    except DatabaseUnavailable as exc:  # a full disk, a read-only file, a lock held too long: one line, no traceback
+        raise SystemExit(usage_error(f"the database refused the operation: {exc}").exit_code) from None

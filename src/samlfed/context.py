@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .forwarding import ForwardingWatch
 from .masterkey import MasterKey
 from .saml import ValidationSettings
-from .store import ServerKey, SqlStore, StoreUnavailable
+from .store import DatabaseUnavailable, ServerKey, SqlStore, StoreUnavailable
 from .store.read_cache import ReadCache
 from .sts.credentials import KeyRing, OpenedSession, UnknownRingKey, open_session
 from .sts.decryption_guard import DecryptionGuard
@@ -85,9 +85,10 @@ class ServiceContext:
             elif age > self.ring_refresh_seconds:
                 try:
                     self._ring = self._load_ring()
-                except (SQLAlchemyError, StoreUnavailable) as exc:
+                except (SQLAlchemyError, StoreUnavailable, DatabaseUnavailable) as exc:
                     if not self._ring_failing:
-                        log.warning("cannot re-read the session key ring, still using the one read before: %s", type(exc).__name__)
+                        reason = exc if isinstance(exc, DatabaseUnavailable) else type(exc).__name__  # the driver's line: no SQL
+                        log.warning("cannot re-read the session key ring, still using the one read before: %s", reason)
                     self._ring_failing = True
                     self._ring_loaded = time.monotonic() - self.ring_refresh_seconds + self.ring_reread_seconds
                 else:
@@ -105,7 +106,7 @@ class ServiceContext:
         except UnknownRingKey as unknown:
             try:
                 ring = self.key_ring(reload=True)
-            except (SQLAlchemyError, StoreUnavailable):  # the database is away: the key stays unknown, a client error
+            except (SQLAlchemyError, StoreUnavailable, DatabaseUnavailable):  # the database is away: the key stays unknown, a client error
                 raise unknown from None
             return open_session(ring, access_key_id, session_token)
 

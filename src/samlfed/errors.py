@@ -33,3 +33,9 @@ class ValidationFailed(ServiceError):
 def null_violation(field: str) -> str:
     """A required member that is missing, in AWS's wording (`field` as the model names it, e.g. 'roleArn')."""
     return f"Value null at '{field}' failed to satisfy constraint: Member must not be null"
+
+
+def service_unavailable() -> ServiceError:
+    """AWS's common error for a temporary failure of the server (HTTP 503, which SDKs retry): what a request gets
+    when the database fails it (samlfed.store.DatabaseUnavailable)."""
+    return ServiceError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.", 503)

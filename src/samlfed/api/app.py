@@ -19,8 +19,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..context import ServiceContext
-from ..errors import ServiceError
+from ..errors import ServiceError, service_unavailable
 from ..pages import FormRefused, capped_body
+from ..store import DatabaseUnavailable
 from ..sts.decryption_guard import hold_until
 from . import handlers
 from .audit import changes_state, record_iam_change
@@ -174,6 +175,9 @@ class QueryApi:
         except ServiceError as error:
             await hold_until(error.answer_not_before)
             return render_error(service, error, request_id), error.status
+        except DatabaseUnavailable as exc:  # the database's trouble, not the request's: a WARNING, not a traceback
+            log.warning("request %s failed: the database is unavailable: %s", request_id, exc)
+            return render_error(service, service_unavailable(), request_id), 503
         except Exception:  # never a traceback to the client; the log keeps it
             log.exception("internal error in request %s", request_id)
             error = ServiceError("InternalFailure", "The request processing has failed because of an unknown error.", 500)
@@ -200,4 +204,10 @@ def health_routes(ctx: ServiceContext) -> list[BaseRoute]:
 def build_app(ctx: ServiceContext, routes: list[BaseRoute] | None = None) -> QueryApi:
     """The query API in front of a Starlette app for `/healthz`, `/readyz` and `routes` (the server adds the
     console, the authorization API and the IdP there)."""
-    return QueryApi(ctx, Starlette(routes=[*health_routes(ctx), *(routes or [])]))
+    return QueryApi(ctx, Starlette(routes=[*health_routes(ctx), *(routes or [])], exception_handlers={DatabaseUnavailable: _database_unavailable}))
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """A page or API route whose database statement failed (the query API answers such a failure itself)."""
+    log.warning("%s %s failed: the database is unavailable: %s", request.method, request.url.path, exc)
+    return PlainTextResponse("The service is temporarily unavailable. Try again in a moment.", status_code=503, headers={"Retry-After": "5"})

@@ -11,7 +11,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..context import ServiceContext
+from ..errors import service_unavailable
 from ..pages import FormRefused, bounded_body
+from ..store import DatabaseUnavailable
 from .decide import BadAuthzRequest, decide, parse_body
 from .keys import verify_authz_key
 
@@ -29,21 +31,29 @@ class AsciiJSONResponse(JSONResponse):
 
 def authz_routes(ctx: ServiceContext) -> list[BaseRoute]:
     async def authorize(request: Request) -> Response:
+        try:
+            return await answer(request)
+        except DatabaseUnavailable as exc:  # temporary: the caller may retry, and must not read it as a decision
+            log.warning("authz failed: the database is unavailable: %s", exc)
+            error = service_unavailable()
+            return AsciiJSONResponse({"error": {"code": error.code, "message": error.message}}, status_code=503, headers={"Retry-After": "5"})
+
+    async def answer(request: Request) -> Response:
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")
         service = verify_authz_key(ctx, presented.strip()) if scheme.lower() == "bearer" else None
         if service is None:
             return AsciiJSONResponse({"error": {"code": "InvalidAuthorizationKey", "message": "A valid authorization key is required (Authorization: Bearer sfk_…)."}},
                                      status_code=401, headers={"WWW-Authenticate": "Bearer"})
         try:
-            answer = decide(ctx, parse_body(await bounded_body(request, MAX_BODY)))
+            decision = decide(ctx, parse_body(await bounded_body(request, MAX_BODY)))
         except (BadAuthzRequest, FormRefused) as exc:
             return AsciiJSONResponse({"error": {"code": "BadRequest", "message": str(exc)}}, status_code=400)
         # %r: the principal ARN is the caller's text; repr keeps it on one line
-        principal = answer.get("principal", {}).get("arn")
+        principal = decision.get("principal", {}).get("arn")
         log.info(
-            "authz service=%r principal=%r decision=%s", service, principal, answer["decision"],
-            extra={"action": "Authorize", "outcome": answer["decision"], "service": service, "principal": principal, "decision": answer["decision"]},
+            "authz service=%r principal=%r decision=%s", service, principal, decision["decision"],
+            extra={"action": "Authorize", "outcome": decision["decision"], "service": service, "principal": principal, "decision": decision["decision"]},
         )
-        return AsciiJSONResponse(answer, headers={"Cache-Control": "no-store"})
+        return AsciiJSONResponse(decision, headers={"Cache-Control": "no-store"})
 
     return [Route("/authz/v1/authorize", authorize, methods=["POST"])]

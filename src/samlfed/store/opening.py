@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..masterkey import MasterKey
 from .canary import check_master_key
 from .legacy_keys import adopt_service_keys
-from .records import StoreUnavailable
+from .records import DatabaseUnavailable, StoreUnavailable
 from .sql import SqlStore
 
 
@@ -19,9 +19,9 @@ def open_store(url: str, master: MasterKey, *, now: datetime) -> SqlStore:
     try:
         check_master_key(store, master, now=now)
         adopt_service_keys(store, master)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, DatabaseUnavailable) as exc:
         store.engine.dispose()
-        raise StoreUnavailable(f"cannot read the database: {type(exc).__name__}") from exc
+        raise StoreUnavailable(f"cannot read the database: {exc if isinstance(exc, DatabaseUnavailable) else type(exc).__name__}") from exc
     except BaseException:
         store.engine.dispose()
         raise

@@ -47,6 +47,12 @@ class StoreUnavailable(Exception):
     and holds no secret. Not a StoreError: it is no client's mistake and must never map to an AWS error."""
 
 
+class DatabaseUnavailable(Exception):
+    """A statement failed for a reason of the database's, not the request's: a full disk, a lock held past the busy
+    timeout, a read-only file, a server that went away. Temporary: the API answers 503 ServiceUnavailable, which
+    SDKs retry. The message is the driver's first line (no statement, no parameters)."""
+
+
 class MasterKeyMismatch(StoreUnavailable):
     """The master key does not unseal what the database holds: using it would mix keys in one database."""
 

@@ -20,7 +20,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, func, insert, inspect, make_url, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.sql import Executable
 
 from . import schema as t
@@ -32,6 +32,7 @@ from .records import (
     Account,
     AlreadyExists,
     Conflict,
+    DatabaseUnavailable,
     InlinePoliciesLeft,
     LimitReached,
     ManagedPolicy,
@@ -189,7 +190,7 @@ def _describe(url: str) -> str:
         return "(a URL that does not parse)"
 
 
-def _reason(exc: BaseException) -> str:
+def driver_reason(exc: BaseException) -> str:
     """The driver's own first line (SQLAlchemy's wrapper adds the statement and a link)."""
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     text = str(cause).strip().splitlines()
@@ -299,7 +300,7 @@ class SqlStore:
         except (SQLAlchemyError, CommandError, OSError, ImportError, ValueError) as exc:
             if engine is not None:
                 engine.dispose()
-            raise StoreUnavailable(f"cannot open the database {_describe(url)}: {_reason(exc)}") from exc
+            raise StoreUnavailable(f"cannot open the database {_describe(url)}: {driver_reason(exc)}") from exc
         return cls(engine)
 
     @staticmethod
@@ -315,7 +316,7 @@ class SqlStore:
             with engine.connect() as db:
                 return inspect(db).has_table("alembic_version")
         except (SQLAlchemyError, OSError, ImportError, ValueError) as exc:
-            raise StoreUnavailable(f"cannot open the database {_describe(url)}: {_reason(exc)}") from exc
+            raise StoreUnavailable(f"cannot open the database {_describe(url)}: {driver_reason(exc)}") from exc
         finally:
             if engine is not None:
                 engine.dispose()
@@ -327,12 +328,15 @@ class SqlStore:
             with self.engine.connect() as db:
                 db.exec_driver_sql("SELECT version_num FROM alembic_version")
         except SQLAlchemyError as exc:
-            raise StoreUnavailable(f"the database does not answer: {_reason(exc)}") from exc
+            raise StoreUnavailable(f"the database does not answer: {driver_reason(exc)}") from exc
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
-            yield connection
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except OperationalError as exc:
+            raise DatabaseUnavailable(driver_reason(exc)) from exc
 
     # --- accounts ----------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..store import NotFound, Role, SqlStore
+from ..store import DatabaseUnavailable, NotFound, Role, SqlStore
 
 log = logging.getLogger("samlfed.sts")
 
@@ -47,10 +47,11 @@ class RoleUseRecorder:
             self.store.record_role_use(role.role_id, used_at, region)
         except NotFound:
             pass  # the role was deleted since it was assumed: nothing left to describe
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, DatabaseUnavailable) as exc:
             with self._lock:
                 self._written.pop(role.role_id, None)  # the next use tries again
-            log.warning("role last use not recorded role=%s error=%s", role.arn, type(exc).__name__)
+            reason = exc if isinstance(exc, DatabaseUnavailable) else type(exc).__name__  # the driver's line: no SQL
+            log.warning("role last use not recorded role=%s error=%s", role.arn, reason)
 
     def _due(self, role_id: str) -> bool:
         """Whether a write is due for `role_id`; if so, counts it as written now (one writer per interval)."""
