@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from postgres_scratch import fresh_store
+from sqlalchemy import text
 
 from samlfed.store import Account, Conflict, InlinePoliciesLeft, LimitReached, ManagedPolicy, NotFound, Role, SqlStore, Tag
 
@@ -111,3 +112,38 @@ def test_a_role_with_inline_policies_is_told_apart(store: SqlStore) -> None:
     with pytest.raises(Conflict) as info:
         store.delete_role(ACCOUNT, "Attached")
     assert not isinstance(info.value, InlinePoliciesLeft)
+
+
+def test_roles_are_paged_by_the_database_in_python_order(store: SqlStore) -> None:
+    """ListRoles pages in the database (a page of one loaded and built every role of the account). The order is the
+    lower-cased names compared as Python compares them, which PostgreSQL's usual collations do not follow (they
+    pass over punctuation): every role comes exactly once, in that order, however small the pages."""
+    names = ["a_b", "a-b", "aB", "ab1", "a.b", "A@b", "a+b", "a=b", "a,b", "Zed", "b", "a1"]
+    if store.engine.dialect.name == "postgresql":  # as in a database created with an ICU or en_US default collation
+        with store.engine.begin() as db:
+            db.execute(text('ALTER TABLE roles ALTER COLUMN name_lower TYPE varchar COLLATE "en-US-x-icu"'))
+    for name in names:
+        add_role(store, name)
+    store.tag_role(ACCOUNT, "a_b", [Tag("team", "x")])
+    for size in (1, 5, 100):
+        seen: list[str] = []
+        after = None
+        while True:
+            page = store.list_roles(ACCOUNT, after=after, limit=size)
+            seen += [role.name for role in page]
+            if len(page) < size:
+                break
+            after = page[-1].name.lower()
+        assert seen == sorted(names, key=str.lower), size
+    assert all(role.tags == () for role in store.list_roles(ACCOUNT))  # ListRoles leaves tags out: none are read
+
+
+def test_listed_policies_carry_their_attachment_counts(store: SqlStore) -> None:
+    add_role(store, "R1")
+    add_role(store, "R2")
+    used, unused = add_policy(store, "Used", tags=(Tag("k", "v"),)), add_policy(store, "Unused")
+    store.attach_role_policy(ACCOUNT, "R1", used)
+    store.attach_role_policy(ACCOUNT, "R2", used)
+    listed = {policy.arn: policy.attachment_count for policy in store.list_policies(ACCOUNT)}
+    assert listed == {used: 2, unused: 0}
+    assert store.get_policy(used).attachment_count == 2 and store.get_policy(used).tags == (Tag("k", "v"),)

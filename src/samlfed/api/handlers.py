@@ -352,14 +352,20 @@ def paginate(request: QueryRequest, items: list[Any], key: Callable[[Any], str])
     start = 0 if after is None else bisect.bisect_right([key(item) for item in ordered], after)
     page = ordered[start : start + max_items]
     more = start + max_items < len(ordered)
-    next_marker = base64.urlsafe_b64encode(f"samlfed:{request.action}:{key(page[-1])}".encode()).decode() if more else None
-    return page, {"IsTruncated": more, "Marker": next_marker}
+    return page, {"IsTruncated": more, "Marker": _marker(request, key(page[-1])) if more else None}
+
+
+def _marker(request: QueryRequest, last_key: str) -> str:
+    """The Marker of a page whose last item has sort key `last_key` (see _marker_key)."""
+    return base64.urlsafe_b64encode(f"samlfed:{request.action}:{last_key}".encode()).decode()
 
 
 def list_roles(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
-    roles = iam.list_roles(ctx, _account(caller), _path_prefix(request))
-    page, more = paginate(request, roles, lambda role: role.name.lower())
-    return {"Roles": [_role(r, full=False) for r in page], **more}
+    """Paged by the store, as `paginate` pages (lower-cased names; the marker holds the last one returned)."""
+    max_items, after = _page_request(request)
+    roles = iam.list_roles(ctx, _account(caller), _path_prefix(request), after=after, limit=max_items + 1)
+    page, more = roles[:max_items], len(roles) > max_items
+    return {"Roles": [_role(r, full=False) for r in page], "IsTruncated": more, "Marker": _marker(request, page[-1].name.lower()) if more else None}
 
 
 def update_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
@@ -692,8 +698,7 @@ def _simulation(request: QueryRequest, simulation: Simulation) -> dict[str, Any]
     start = 0 if after is None else int(after) + 1
     page = simulation.results(start, start + max_items)
     more = start + max_items < len(simulation)
-    marker = base64.urlsafe_b64encode(f"samlfed:{request.action}:{start + len(page) - 1}".encode()).decode() if more else None
-    return {"EvaluationResults": page, "IsTruncated": more, "Marker": marker}
+    return {"EvaluationResults": page, "IsTruncated": more, "Marker": _marker(request, str(start + len(page) - 1)) if more else None}
 
 
 def simulate_principal_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:

@@ -352,8 +352,9 @@ def delete_role(ctx: ServiceContext, account_id: str, name: str) -> None:
         raise ServiceError("DeleteConflict", "Cannot delete entity, must detach all policies first.", 409) from None
 
 
-def list_roles(ctx: ServiceContext, account_id: str, path_prefix: str = "/") -> list[Role]:
-    return ctx.store.list_roles(account_id, path_prefix)
+def list_roles(ctx: ServiceContext, account_id: str, path_prefix: str = "/", *, after: str | None = None, limit: int | None = None) -> list[Role]:
+    """See SqlStore.list_roles: lower-cased name order, no tags, `limit` of them after `after`."""
+    return ctx.store.list_roles(account_id, path_prefix, after=after, limit=limit)
 
 
 def description_violations(description: str | None) -> list[str]:

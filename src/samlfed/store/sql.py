@@ -570,12 +570,21 @@ class SqlStore:
                 raise NotFound(f"role {name}")
             return self._role(db, row, with_tags=with_tags)
 
-    def list_roles(self, account_id: str, path_prefix: str = "/") -> list[Role]:
+    def list_roles(self, account_id: str, path_prefix: str = "/", *, after: str | None = None, limit: int | None = None) -> list[Role]:
+        """The account's roles under `path_prefix` in the order ListRoles pages them (lower-cased name), without their
+        tags (ListRoles leaves them out): the first `limit` whose lower-cased name comes after `after`. Paged by the
+        database: loading and building every role of a large account for each page of one made paging quadratic."""
+        roles = t.roles.c
+        name = self._by_code_point(roles.name_lower)
+        where = and_(roles.account_id == account_id, _path_starts_with(roles.path, path_prefix))
+        query = select(t.roles).where(where if after is None else and_(where, name > after)).order_by(name).limit(limit)
         with self._tx() as db:
-            rows = db.execute(
-                select(t.roles).where(and_(t.roles.c.account_id == account_id, _path_starts_with(t.roles.c.path, path_prefix))).order_by(t.roles.c.name_lower)
-            ).all()
-            return [self._role(db, row) for row in rows]
+            return [self._role(db, row, with_tags=False) for row in db.execute(query)]
+
+    def _by_code_point(self, column):  # type: ignore[no-untyped-def]
+        """`column` compared as Python compares str: SQLite's default (BINARY) does; PostgreSQL's database collation
+        may not, its "C" collation does."""
+        return column.collate("C") if self.engine.dialect.name == "postgresql" else column
 
     def permissions_boundary_uses(self, account_id: str) -> dict[str, int]:
         """How many of the account's roles have each policy ARN as their permissions boundary (unused ones absent)."""
@@ -737,10 +746,16 @@ class SqlStore:
             return self._policy(db, row)
 
     def list_policies(self, account_id: str, path_prefix: str = "/") -> list[ManagedPolicy]:
+        """The account's policies under `path_prefix`, with their attachment counts and without their tags (ListPolicies
+        leaves them out): two statements, not two for each policy."""
+        policies, attachments = t.managed_policies.c, t.role_policy_attachments.c
+        where = and_(policies.account_id == account_id, _path_starts_with(policies.path, path_prefix))
         with self._tx() as db:
-            where = and_(t.managed_policies.c.account_id == account_id, _path_starts_with(t.managed_policies.c.path, path_prefix))
-            rows = db.execute(select(t.managed_policies).where(where).order_by(t.managed_policies.c.name)).all()
-            return [self._policy(db, row) for row in rows]
+            rows = db.execute(select(t.managed_policies).where(where).order_by(policies.name)).all()
+            counts = dict(db.execute(
+                select(attachments.policy_arn, func.count()).where(attachments.account_id == account_id).group_by(attachments.policy_arn)
+            ).all())
+        return [self._policy_of(row, counts.get(row.arn, 0), ()) for row in rows]
 
     @_rerun_on_race
     def delete_policy(self, arn: str) -> None:
@@ -876,10 +891,14 @@ class SqlStore:
     def _policy(self, db: Connection, row) -> ManagedPolicy:  # type: ignore[no-untyped-def]
         count = len(db.execute(select(t.role_policy_attachments.c.policy_arn).where(t.role_policy_attachments.c.policy_arn == row.arn)).all())
         tags = db.execute(_POLICY_TAGS, {"arn": row.arn}).all()
+        return self._policy_of(row, count, tuple(Tag(tag.key, tag.value) for tag in tags))
+
+    @staticmethod
+    def _policy_of(row, attachment_count: int, tags: tuple[Tag, ...]) -> ManagedPolicy:  # type: ignore[no-untyped-def]
         return ManagedPolicy(
             arn=row.arn, account_id=row.account_id, name=row.name, policy_id=row.policy_id, path=row.path, document=row.document,
-            created_at=_aware(row.created_at), updated_at=_aware(row.updated_at), description=row.description, attachment_count=count,
-            tags=tuple(Tag(tag.key, tag.value) for tag in tags), default_version_id=_version_id(row.default_version),
+            created_at=_aware(row.created_at), updated_at=_aware(row.updated_at), description=row.description,
+            attachment_count=attachment_count, tags=tags, default_version_id=_version_id(row.default_version),
         )
 
     # --- the server key ring -----------------------------------------------------------------------
