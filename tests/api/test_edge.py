@@ -32,6 +32,18 @@ def test_bodies_over_the_cap_are_refused_whatever_they_claim(app: QueryApi) -> N
         assert start["status"] == 413 and b"<Code>ValidationError</Code>" in body["body"]
 
 
+@pytest.mark.parametrize(("scope", "namespace"), [
+    ("iam", b"https://iam.amazonaws.com/doc/2010-05-08/"),
+    ("sts", b"https://sts.amazonaws.com/doc/2011-06-15/"),
+    ("s3", b"https://sts.amazonaws.com/doc/2011-06-15/"),  # not ours: the default
+])
+def test_a_body_over_the_cap_is_answered_in_the_namespace_of_the_service_it_was_signed_for(app: QueryApi, scope: str, namespace: bytes) -> None:
+    """Its Action and Version are never read, but the signature's credential scope names the service."""
+    authorization = f"AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261202/us-east-1/{scope}/aws4_request, SignedHeaders=host, Signature=00"
+    start, body = call(app, "POST", "/", [b""], [(b"content-length", b"300000"), (b"authorization", authorization.encode())])
+    assert start["status"] == 413 and b'<ErrorResponse xmlns="' + namespace + b'">' in body["body"]
+
+
 def test_a_client_that_leaves_mid_body_gets_nothing_and_breaks_nothing(app: QueryApi) -> None:
     assert call(app, "POST", "/", [b"Action=GetCaller", None]) == []
     assert call(app, "POST", "/", [b"Action=GetCallerIdentity&Version=2011-06-15"])[0]["status"] == 403

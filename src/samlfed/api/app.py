@@ -54,6 +54,13 @@ def _service(query: QueryRequest) -> str:
     return service
 
 
+def _signed_for(headers: dict[str, str]) -> str | None:
+    """The service a SigV4 Authorization header's credential scope names ("…/us-east-1/iam/aws4_request"), when it
+    names one of ours: what the request is for before its Action and Version are read."""
+    scope = headers.get("authorization", "").partition("Credential=")[2].split(",", 1)[0].split("/")
+    return scope[3] if len(scope) == 5 and scope[3] in ("iam", "sts") else None
+
+
 def _headers(scope: Scope) -> dict[str, str]:
     """Header names as ASGI servers give them (lower case); a repeated header's values joined with commas, as
     SigV4 canonicalizes them."""
@@ -146,6 +153,7 @@ class QueryApi:
         service = "sts"
         try:
             headers = _headers(scope)
+            service = _signed_for(headers) or service  # errors before the parameters are read (a body too large)
             body = await _body(headers, receive)
             query_string = _query_string(scope)
             client = scope.get("client")
