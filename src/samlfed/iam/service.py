@@ -912,11 +912,16 @@ def create_policy_version(ctx: ServiceContext, account_id: str, arn: str, docume
         raise _no_such_policy(arn) from None
 
 
-def get_policy_version(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> PolicyVersion:
+def _check_version_request(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> None:
+    """The model's constraints on PolicyArn and VersionId, then the policy must be the account's."""
     violations = version_violations(arn, version_id)
     if violations:
         raise ValidationFailed(violations)
     get_policy(ctx, account_id, arn)
+
+
+def get_policy_version(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> PolicyVersion:
+    _check_version_request(ctx, account_id, arn, version_id)
     return _version_call(lambda: ctx.store.get_policy_version(arn, version_id), arn, version_id)
 
 
@@ -930,10 +935,7 @@ def list_policy_versions(ctx: ServiceContext, account_id: str, arn: str) -> list
 
 
 def delete_policy_version(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> None:
-    violations = version_violations(arn, version_id)
-    if violations:
-        raise ValidationFailed(violations)
-    get_policy(ctx, account_id, arn)
+    _check_version_request(ctx, account_id, arn, version_id)
     try:
         _version_call(lambda: ctx.store.delete_policy_version(arn, version_id), arn, version_id)
     except Conflict:  # AWS-observed (redradrat/aws-iam-operator issue #13)
@@ -942,10 +944,7 @@ def delete_policy_version(ctx: ServiceContext, account_id: str, arn: str, versio
 
 def set_default_policy_version(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> None:
     """Every evaluation of the policy uses the new default from the next request on, on every node."""
-    violations = version_violations(arn, version_id)
-    if violations:
-        raise ValidationFailed(violations)
-    get_policy(ctx, account_id, arn)
+    _check_version_request(ctx, account_id, arn, version_id)
     _version_call(lambda: ctx.store.set_default_policy_version(arn, version_id), arn, version_id)
 
 
