@@ -327,8 +327,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             self._start_waiting()
 
     def _start_waiting(self) -> None:
-        """Note when the wait began. The check already scheduled (a timer per request cost 1 % more instructions
-        per AssumeRoleWithSAML) moves itself to the new deadline when it fires early."""
+        """Note when the wait began. One check per connection, not a timer armed and cancelled for every request:
+        a check scheduled for an earlier wait moves itself to this one's deadline when it fires."""
         self._waiting_since = self.loop.time()
         if self._deadline_check is None:
             self._deadline_check = self.loop.call_at(self._waiting_since + REQUEST_READ_SECONDS, self._check_deadline)

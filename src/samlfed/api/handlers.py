@@ -15,8 +15,7 @@ from ..errors import ServiceError, ValidationFailed, null_violation
 from ..iam import service as iam
 from ..iam.simulate import ContextEntry, Simulation, simulate_custom, simulate_principal
 from ..saml import ProviderPolicy
-from ..store import ManagedPolicy, Role, RoleLastUsed, SamlProvider, Tag
-from ..store.records import PolicyVersion
+from ..store import ManagedPolicy, PolicyVersion, Role, RoleLastUsed, SamlProvider, Tag
 from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from ..sts.chain import AssumeRoleRequest, assume_role
 from ..sts.parameters import parameter_violations
@@ -548,7 +547,7 @@ def list_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequ
     usage = _enum(request, "PolicyUsageFilter", _USAGES)
     policies = [] if scope == "AWS" else iam.list_policies(ctx, account, path_prefix)
     uses = iam.boundary_uses(ctx, account)
-    if request.params.get("OnlyAttached", "false").lower() == "true":
+    if _flag(request, "OnlyAttached"):
         policies = [p for p in policies if p.attachment_count]
     if usage == "PermissionsPolicy":  # attached to a role as a permissions policy
         policies = [p for p in policies if p.attachment_count]

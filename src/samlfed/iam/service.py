@@ -33,8 +33,11 @@ from ..store import (
     InlinePoliciesLeft,
     LimitReached,
     ManagedPolicy,
+    NoSuchPolicyVersion,
     NoSuchPrivateKey,
     NotFound,
+    PolicyVersion,
+    PolicyVersionsLeft,
     ProviderPrivateKey,
     Role,
     RoleLastUsed,
@@ -43,7 +46,6 @@ from ..store import (
     policy_size,
     provider_key_context,
 )
-from ..store.records import NoSuchPolicyVersion, PolicyVersion, PolicyVersionsLeft
 from . import arns, ids
 
 log = logging.getLogger("samlfed.iam")
