@@ -87,6 +87,7 @@ class ConsoleGrant:
     console_expires_at: int
     """Unix seconds: the console session ends here (it may outlive the credentials, as on AWS)."""
     admitted: AdmittedRole
+    console_seconds: int
 
     @property
     def verified(self) -> VerifiedAssertion:
@@ -286,17 +287,23 @@ def sign_in(ctx: ServiceContext, offer: SignInOffer, role_arn: str, now: datetim
     console_seconds = console_lifetime(admitted.verified, now)
     # The role's MaxSessionDuration does not bound console sessions (AWS), but it does bound API credentials.
     credentials = mint(ctx, admitted, min(console_seconds, admitted.role.max_session_duration), now)
-    response = admitted.verified.response
+    return ConsoleGrant(credentials, int(now.timestamp()) + console_seconds, admitted, console_seconds)
+
+
+def record_sign_in(grant: ConsoleGrant) -> None:
+    """The log line of a console sign-in: written once the console session is stored, so that a sign-in the user
+    never got (the database refused the session) is not recorded as one."""
+    verified = grant.verified
+    response, role_arn = verified.response, grant.admitted.role.arn
     log.info(
-        "console sign-in subject=%r role=%s seconds=%d", response.name_id, role_arn, console_seconds,
+        "console sign-in subject=%r role=%s seconds=%d", response.name_id, role_arn, grant.console_seconds,
         extra={
             "action": "ConsoleSignIn", "outcome": "allowed", "issuer": response.issuer, "assertion_id": response.assertion_id,
             "key_thumbprint": response.key_thumbprint, "subject": response.name_id, "role": role_arn,
-            "session_name": admitted.verified.claims.role_session_name, "session_seconds": console_seconds,
+            "session_name": verified.claims.role_session_name, "session_seconds": grant.console_seconds,
             **sign_in_instants(response),
         },
     )
-    return ConsoleGrant(credentials, int(now.timestamp()) + console_seconds, admitted)
 
 
 def use_request_once(ctx: ServiceContext, offer: SignInOffer, now: datetime) -> None:

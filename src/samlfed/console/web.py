@@ -28,7 +28,7 @@ from .destinations import CONSOLE_HOME, console_destination
 from .federation import MAX_SESSION_JSON, FederationError, get_signin_token, redeem_signin_token
 from .handoff import CLI_RELAY, verification_code
 from .sessions import COOKIE, ConsoleState, create_session, end_session, load_session
-from .signin import INVALID_RESPONSE, ConsoleGrant, SignInOffer, SignInRefused, make_offer, sign_in, use_request_once
+from .signin import INVALID_RESPONSE, ConsoleGrant, SignInOffer, SignInRefused, make_offer, record_sign_in, sign_in, use_request_once
 from .sp import (
     BINDING_HTTP_REDIRECT,
     REQUEST_LIFETIME,
@@ -140,7 +140,9 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             await hold_until(exc.answer_not_before)
             return refused(exc)
         state = _granted(grant, saml_response, int(grant.verified.response.redeem_by.timestamp()))
-        return start_session(state, console_destination(relay_state, base) or CONSOLE_HOME)
+        started = start_session(state, console_destination(relay_state, base) or CONSOLE_HOME)
+        record_sign_in(grant)
+        return started
 
     def hand_to_cli(offer: SignInOffer, port: int, state: str, now: datetime) -> Response:
         """Offer the verified response to `samlfed login` on this computer (RFC 8252-style loopback).
@@ -256,7 +258,9 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             await hold_until(exc.answer_not_before)
             return refused(exc)
         end_session(ctx, cookie)
-        return start_session(_granted(grant, state.saml_response, state.switch_until), CONSOLE_HOME)
+        started = start_session(_granted(grant, state.saml_response, state.switch_until), CONSOLE_HOME)
+        record_sign_in(grant)
+        return started
 
     async def sign_out_page(request: Request) -> Response:
         state = load_session(ctx, request.cookies.get(COOKIE))

@@ -1,0 +1,37 @@
+"""A console sign-in is logged once its session is stored: with the database refusing the session, the user got a
+503 page while the log said they had signed in."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import httpx
+import pytest
+from console_setup import prepare
+from demo_stack import demo_server, forms, idp_initiated
+
+from samlfed.idp.demo import role_arn
+
+PROD = "222222222222"
+
+
+def signed_in_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("console sign-in subject=")]
+
+
+def test_a_sign_in_whose_session_the_database_refuses_is_not_logged_as_one(tmp_path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    with demo_server(tmp_path, prepare) as demo, httpx.Client() as browser, caplog.at_level(logging.INFO, logger="samlfed.console"):
+        def sign_in() -> httpx.Response:
+            page = browser.post(f"{demo['url']}/saml", data={"SAMLResponse": idp_initiated(demo, browser, "alice")})
+            form = forms(page)[0]
+            return browser.post(f"{demo['url']}{form['action']}", data={**form["fields"], "roleIndex": role_arn(PROD, "ReadOnly")})
+
+        with sqlite3.connect(tmp_path / "samlfed.db") as db:
+            db.execute("ALTER TABLE console_sessions RENAME TO console_sessions_away")
+        refused = sign_in()
+        assert refused.status_code == 503 and signed_in_lines(caplog) == []
+        with sqlite3.connect(tmp_path / "samlfed.db") as db:
+            db.execute("ALTER TABLE console_sessions_away RENAME TO console_sessions")
+        assert sign_in().status_code == 303
+        assert len(signed_in_lines(caplog)) == 1 and "alice" in signed_in_lines(caplog)[0]
