@@ -390,3 +390,21 @@ def test_a_one_time_use_assertion_is_redeemed_once(server: dict, registered: dic
 def test_packed_policy_size_only_when_tags_or_session_policies_are_passed(server: dict, registered: dict) -> None:
     result = unsigned_sts(server).assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(principal_tags={}))
     assert "PackedPolicySize" not in result
+
+
+@pytest.mark.parametrize("value", ["1", "yes", "", "banana"])
+def test_a_boolean_parameter_that_is_no_boolean_is_refused(server: dict, value: str) -> None:
+    """Read as false, SetAsDefault=1 answered 200 and left the old default in force."""
+    iam = client(server, "iam")
+    v1 = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    arn = iam.create_policy(PolicyName=f"Flags{len(value)}{value}", PolicyDocument=v1)["Policy"]["Arn"]
+    for name, params in (
+        ("SetAsDefault", {"Action": "CreatePolicyVersion", "PolicyArn": arn, "PolicyDocument": v1}),
+        ("OnlyAttached", {"Action": "ListPolicies"}),
+    ):
+        answer = signed_extension_call(server, {**params, name: value})
+        error = etree.fromstring(answer.content).find(".//{*}Error")
+        assert answer.status_code == 400 and error.findtext("{*}Code") == "ValidationError"
+        assert error.findtext("{*}Message") == f"Invalid value '{value}' for {name}: a boolean (true or false) is required"
+    assert [v["VersionId"] for v in iam.list_policy_versions(PolicyArn=arn)["Versions"]] == ["v1"]
+    iam.delete_policy(PolicyArn=arn)

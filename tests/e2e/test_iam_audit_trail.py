@@ -131,3 +131,4 @@ def test_policy_version_changes_name_the_version(server: dict, caplog: pytest.Lo
     assert (default.action, default.version_id, default.resource) == ("SetDefaultPolicyVersion", "v1", arn)
     assert (deleted.action, deleted.version_id) == ("DeletePolicyVersion", "v2")
     iam.delete_policy(PolicyArn=arn)
+

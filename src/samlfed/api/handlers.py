@@ -500,8 +500,12 @@ def _policy_version(version: PolicyVersion, *, document: bool = True) -> dict[st
 
 
 def _flag(request: QueryRequest, name: str) -> bool:
-    """An optional boolean parameter (botocore sends `true` or `false`); absent: false."""
-    return request.params.get(name, "false").lower() == "true"
+    """An optional boolean parameter, `true` or `false` in any case (what SDKs send); absent: false. Anything else
+    is refused, as `_integer` refuses a number that is none: read as false, SetAsDefault=1 left the old default."""
+    value = request.params.get(name, "false").lower()
+    if value not in ("true", "false"):
+        raise ServiceError("ValidationError", f"Invalid value '{request.params[name]}' for {name}: a boolean (true or false) is required")
+    return value == "true"
 
 
 def create_policy_version(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
