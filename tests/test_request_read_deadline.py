@@ -69,12 +69,32 @@ def answer(sock: socket.socket, request: bytes) -> bytes:
     [b"", b"GET /healthz HT", HEALTHZ[:-2], FORM_HEAD + b"Action=GetCallerIdentity&"],
     ids=["nothing", "half a request line", "a head without its end", "a body short of its length"],
 )
-def test_a_connection_that_stalls_is_closed_at_the_deadline(port: int, sent: bytes, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_connection_that_stalls_is_closed_at_the_deadline(
+    port: int, sent: bytes, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(BoundedHeadProtocol, "_closed_logged_at", float("-inf"))  # no line yet this minute
+    monkeypatch.setattr(BoundedHeadProtocol, "_closed_unlogged", 0)
     with caplog.at_level(logging.INFO), connect(port) as sock:
         sock.sendall(sent)
         assert closed_by_server(sock)
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR], caplog.text
-    assert "no whole request within 2 s" in caplog.text
+    assert "Closed 1 connection(s) that delivered no whole request within 2 s." in caplog.text
+
+
+def test_closed_connections_are_counted_in_one_line_a_minute(port: int, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anyone can open connections that send nothing: a line each let them grow the log at will."""
+    monkeypatch.setattr(BoundedHeadProtocol, "_closed_logged_at", float("-inf"))
+    monkeypatch.setattr(BoundedHeadProtocol, "_closed_unlogged", 0)
+    with caplog.at_level(logging.INFO):
+        sockets = [connect(port) for _ in range(5)]
+        try:
+            assert all(closed_by_server(sock) for sock in sockets)
+        finally:
+            for sock in sockets:
+                sock.close()
+    lines = [r.getMessage() for r in caplog.records if "delivered no whole request" in r.getMessage()]
+    assert lines == ["Closed 1 connection(s) that delivered no whole request within 2 s."]  # the other 4 wait for the next line
+    assert BoundedHeadProtocol._closed_unlogged == 4
 
 
 def test_a_request_trickling_in_is_closed_at_the_deadline_however_often_bytes_arrive(port: int) -> None:

@@ -299,6 +299,9 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     _waiting_since: float | None = None
     """`loop.time()` when the server began waiting for the request now arriving; None while one is being answered."""
     _deadline_check: asyncio.TimerHandle | None = None
+    _closed_unlogged = 0
+    """Connections this process closed at the deadline since the last line that said so."""
+    _closed_logged_at = float("-inf")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -345,8 +348,19 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         if not self._in_message and self.cycle is not None and not self.cycle.response_complete:
             return  # a whole request (pipelined behind the one answered) is being answered; its answer starts the next wait
         if not self.transport.is_closing():
-            self.logger.info("Connection closed: no whole request within %d s.", REQUEST_READ_SECONDS)
             self.transport.close()  # an app still reading the body sees the client leave
+            self._count_closed_connection()
+
+    @classmethod
+    def _count_closed_connection(cls) -> None:
+        """One INFO line a minute at most, with how many were closed: a line each let anyone grow the log at will."""
+        cls._closed_unlogged += 1
+        now = time.monotonic()
+        if now - cls._closed_logged_at >= 60:
+            logging.getLogger("uvicorn.error").info(
+                "Closed %d connection(s) that delivered no whole request within %d s.", cls._closed_unlogged, REQUEST_READ_SECONDS,
+            )
+            cls._closed_unlogged, cls._closed_logged_at = 0, now
 
     def data_received(self, data: bytes) -> None:
         whole = self._in_head  # the message began in an earlier read: if the head does not end here, all of it is head
