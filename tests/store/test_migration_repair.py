@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, select, text
 
 from samlfed.context import ServiceContext
 from samlfed.masterkey import MasterKey
-from samlfed.store import SqlStore
+from samlfed.store import SqlStore, StoreUnavailable
 from samlfed.store.legacy_keys import service_keys
 from samlfed.store.migrate import alembic_config
 from samlfed.store.opening import open_store
@@ -109,3 +110,15 @@ def test_a_database_made_by_the_current_code_upgrades_unchanged(store_url: str) 
             assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0010"
     finally:
         store.engine.dispose()
+
+
+def test_a_database_a_newer_release_upgraded_is_refused_saying_so(store_url: str) -> None:
+    """Alembic said only "Can't locate revision identified by '0099_from_the_future'"."""
+    SqlStore.open(store_url).engine.dispose()
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    engine.dispose()
+    with pytest.raises(StoreUnavailable) as refused:
+        SqlStore.open(store_url)
+    assert "its schema revision '0099_from_the_future' was written by a newer samlfed (this release knows revisions up to 0010)" in str(refused.value)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
@@ -21,9 +23,22 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+class NewerSchema(Exception):
+    """The database's schema revision is none this release knows: a newer samlfed upgraded it."""
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to head, one process at a time: nodes starting together on a fresh store would otherwise
     each create the tables. Alembic reads the current revision after the lock is held, so a node that waited
-    finds the work done."""
+    finds the work done. NewerSchema when a newer release has upgraded the database (Alembic would only say it
+    cannot locate the revision)."""
     with exclusive(engine) as connection:
-        command.upgrade(alembic_config(connection), "head")
+        config = alembic_config(connection)
+        script = ScriptDirectory.from_config(config)
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None and current not in {revision.revision for revision in script.walk_revisions()}:
+            raise NewerSchema(
+                f"its schema revision {current!r} was written by a newer samlfed (this release knows revisions up to "
+                f"{script.get_current_head()}): run that release, or restore a backup made by this one"
+            )
+        command.upgrade(config, "head")

@@ -26,7 +26,7 @@ from sqlalchemy.sql import Executable
 from . import schema as t
 from .generation import IdentityGeneration
 from .locking import exclusive
-from .migrate import upgrade
+from .migrate import NewerSchema, upgrade
 from .records import (
     AccessKey,
     Account,
@@ -297,7 +297,7 @@ class SqlStore:
         try:
             engine = create_store_engine(url)
             upgrade(engine)
-        except (SQLAlchemyError, CommandError, OSError, ImportError, ValueError) as exc:
+        except (SQLAlchemyError, CommandError, NewerSchema, OSError, ImportError, ValueError) as exc:
             if engine is not None:
                 engine.dispose()
             raise StoreUnavailable(f"cannot open the database {_describe(url)}: {driver_reason(exc)}") from exc
