@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .forwarding import ForwardingWatch
 from .masterkey import MasterKey
 from .saml import ValidationSettings
-from .store import DatabaseUnavailable, ServerKey, SqlStore, StoreUnavailable
+from .store import DatabaseUnavailable, ServerKey, SqlStore, StoreUnavailable, failure_reason
 from .store.read_cache import ReadCache
 from .sts.credentials import KeyRing, OpenedSession, UnknownRingKey, open_session
 from .sts.decryption_guard import DecryptionGuard
@@ -87,8 +87,7 @@ class ServiceContext:
                     self._ring = self._load_ring()
                 except (SQLAlchemyError, StoreUnavailable, DatabaseUnavailable) as exc:
                     if not self._ring_failing:
-                        reason = exc if isinstance(exc, DatabaseUnavailable) else type(exc).__name__  # the driver's line: no SQL
-                        log.warning("cannot re-read the session key ring, still using the one read before: %s", reason)
+                        log.warning("cannot re-read the session key ring, still using the one read before: %s", failure_reason(exc))
                     self._ring_failing = True
                     self._ring_loaded = time.monotonic() - self.ring_refresh_seconds + self.ring_reread_seconds
                 else:

@@ -23,6 +23,7 @@ from .records import (
     StoreError,
     StoreUnavailable,
     Tag,
+    failure_reason,
     provider_key_context,
 )
 from .sql import SqlStore, policy_size
@@ -51,6 +52,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "Tag",
+    "failure_reason",
     "policy_size",
     "provider_key_context",
 ]

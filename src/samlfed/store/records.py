@@ -53,6 +53,12 @@ class DatabaseUnavailable(Exception):
     SDKs retry. The message is the driver's first line (no statement, no parameters)."""
 
 
+def failure_reason(exc: BaseException) -> str:
+    """What a log line may say of a failed store call: the driver's line of a DatabaseUnavailable, else the exception's
+    type (a SQLAlchemy error's text carries the statement and its parameters)."""
+    return str(exc) if isinstance(exc, DatabaseUnavailable) else type(exc).__name__
+
+
 class MasterKeyMismatch(StoreUnavailable):
     """The master key does not unseal what the database holds: using it would mix keys in one database."""
 

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..store import DatabaseUnavailable, NotFound, Role, SqlStore
+from ..store import DatabaseUnavailable, NotFound, Role, SqlStore, failure_reason
 
 log = logging.getLogger("samlfed.sts")
 
@@ -50,8 +50,7 @@ class RoleUseRecorder:
         except (SQLAlchemyError, DatabaseUnavailable) as exc:
             with self._lock:
                 self._written.pop(role.role_id, None)  # the next use tries again
-            reason = exc if isinstance(exc, DatabaseUnavailable) else type(exc).__name__  # the driver's line: no SQL
-            log.warning("role last use not recorded role=%s error=%s", role.arn, reason)
+            log.warning("role last use not recorded role=%s error=%s", role.arn, failure_reason(exc))
 
     def _due(self, role_id: str) -> bool:
         """Whether a write is due for `role_id`; if so, counts it as written now (one writer per interval)."""
