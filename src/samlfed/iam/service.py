@@ -695,9 +695,7 @@ def tag_saml_provider(ctx: ServiceContext, account_id: str, arn: str, tags: Sequ
     check_tags(tags)
     get_saml_provider(ctx, account_id, arn)
     try:
-        ctx.store.tag_provider(arn, tags, limit=MAX_TAGS)
-    except NotFound:  # deleted since
-        raise _no_such_provider(arn) from None
+        _provider_call(lambda: ctx.store.tag_provider(arn, tags, limit=MAX_TAGS), arn)
     except LimitReached:
         raise _too_many_tags() from None
 
@@ -1029,7 +1027,5 @@ def set_validation_options(ctx: ServiceContext, account_id: str, arn: str, chang
         options = {name: getattr(_policy_of(current), name) for name in VALIDATION_OPTIONS} | changes
         return {name: True for name, on in options.items() if on} or None  # only what differs from the strict default
 
-    try:  # merged in the store's transaction, under the provider's lock: a concurrent change of another option stays
-        return _policy_of(ctx.store.set_validation_options(arn, merge))
-    except NotFound:  # deleted since
-        raise _no_such_provider(arn) from None
+    # Merged in the store's transaction, under the provider's lock: a concurrent change of another option stays.
+    return _policy_of(_provider_call(lambda: ctx.store.set_validation_options(arn, merge), arn))
