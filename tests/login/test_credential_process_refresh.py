@@ -41,6 +41,12 @@ def _keep(home: Path, password: str) -> None:
     (home / "keyring.json").write_text(json.dumps({KEY: password}))
 
 
+def _profile_keeping(home: Path, idp_url: str, password: str) -> None:
+    """Profile demo signing in at `idp_url`'s ECP endpoint as alice, whose password the keyring keeps."""
+    write_profile(home, NOWHERE, ecp_url=f"{idp_url}/ecp", username="alice", role=role_arn(DEV, "Developer"), remember_password=True)
+    _keep(home, password)
+
+
 def _kept(home: Path) -> dict:
     return json.loads((home / "keyring.json").read_text())
 
@@ -81,8 +87,7 @@ def _start_waiting(home: Path, count: int) -> list[subprocess.Popen[str]]:
 def test_concurrent_calls_try_a_stale_kept_password_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           refusing_idp: tuple[str, list[str]]) -> None:
     url, seen = refusing_idp
-    write_profile(tmp_path, NOWHERE, ecp_url=f"{url}/ecp", username="alice", role=role_arn(DEV, "Developer"), remember_password=True)
-    _keep(tmp_path, "the password before the change")
+    _profile_keeping(tmp_path, url, "the password before the change")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / ".cache"))
     with cache.refreshing("demo"):
         processes = _start_waiting(tmp_path, 4)
@@ -98,8 +103,7 @@ def test_concurrent_calls_try_a_stale_kept_password_once(tmp_path: Path, monkeyp
 def test_calls_that_waited_use_the_credentials_the_first_one_got(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                  refusing_idp: tuple[str, list[str]]) -> None:
     url, seen = refusing_idp
-    write_profile(tmp_path, NOWHERE, ecp_url=f"{url}/ecp", username="alice", role=role_arn(DEV, "Developer"), remember_password=True)
-    _keep(tmp_path, "any")
+    _profile_keeping(tmp_path, url, "any")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / ".cache"))
     with cache.refreshing("demo"):
         processes = _start_waiting(tmp_path, 3)
@@ -127,8 +131,7 @@ def test_credentials_that_cannot_be_refreshed_are_served_while_valid(tmp_path: P
 def test_a_failed_refresh_still_serves_valid_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                          refusing_idp: tuple[str, list[str]]) -> None:
     url, seen = refusing_idp
-    write_profile(tmp_path, NOWHERE, ecp_url=f"{url}/ecp", username="alice", role=role_arn(DEV, "Developer"), remember_password=True)
-    _keep(tmp_path, "the password before the change")
+    _profile_keeping(tmp_path, url, "the password before the change")
     _cached(tmp_path, monkeypatch, 12)
     served = samlfed(tmp_path, "credential-process", "--profile", "demo")
     assert served.returncode == 0 and json.loads(served.stdout)["AccessKeyId"] == "ASIACACHED"
