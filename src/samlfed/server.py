@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import errno
 import json
 import logging
+import multiprocessing
 import os
+import signal
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -411,4 +415,26 @@ def create_app() -> QueryApi | MetricsApp:
     """ASGI factory for uvicorn workers: the settings come from the environment."""
     settings = Settings.from_env()
     configure_logging(settings.log_format)
+    stop_with_supervisor()
     return build_server_app(settings)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def stop_with_supervisor() -> None:
+    """In a worker of `serve --workers N`: be sent SIGTERM (a graceful stop) when the supervisor process dies.
+
+    A supervisor killed outright (SIGKILL, the OOM killer) cannot stop its workers, and they served on, holding
+    the port, so that a restarted `serve` could not bind it. Linux lets a process ask for a signal when its
+    parent dies; elsewhere workers keep uvicorn's behaviour. uvicorn spawns every worker from its main thread,
+    whose exit is the process's: the signal never comes early."""
+    parent = multiprocessing.parent_process()
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        logging.getLogger("samlfed").warning("This worker will not stop with its supervisor: prctl failed (%s).", os.strerror(ctypes.get_errno()))
+        return
+    if os.getppid() != parent.pid:  # the supervisor died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
