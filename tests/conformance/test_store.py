@@ -125,6 +125,27 @@ def test_permissions_boundary_uses_are_counted_per_policy(store: SqlStore) -> No
     assert store.permissions_boundary_uses(ACCOUNT) == {boundary: 2, other: 1}
 
 
+def test_roles_using_a_policy_by_attachment_boundary_or_either(store: SqlStore) -> None:
+    account(store)
+    arn, other = (f"arn:aws:iam::{ACCOUNT}:policy/{name}" for name in ("Used", "Other"))
+    for policy_arn in (arn, other):
+        store.create_policy(ManagedPolicy(policy_arn, ACCOUNT, policy_arn.rsplit("/", 1)[1], "ANPA" + policy_arn[-5:].upper() + "X" * 12, "/", "{}", NOW, NOW))
+    for name, boundary in (("beta", arn), ("Alpha", None), ("Gamma", arn), ("Delta", other)):
+        store.create_role(role(name, permissions_boundary=boundary))
+    for name, policy_arn in (("Alpha", arn), ("Gamma", arn), ("Delta", other), ("beta", other)):
+        store.attach_role_policy(ACCOUNT, name, policy_arn)
+
+    def names(**usage: bool) -> list[str]:
+        return [r.name for r in store.roles_using_policy(arn, **usage)]
+
+    assert names() == ["Alpha", "beta", "Gamma"]  # by lower-cased name, Gamma once though it is both
+    assert names(boundary=False) == ["Alpha", "Gamma"]
+    assert names(attached=False) == ["beta", "Gamma"]
+    assert names(attached=False, boundary=False) == []
+    with pytest.raises(NotFound):
+        store.roles_using_policy(f"arn:aws:iam::{ACCOUNT}:policy/Missing")
+
+
 def test_a_boundary_must_be_a_policy_of_the_roles_account(store: SqlStore) -> None:
     account(store)
     account(store, "222222222222")

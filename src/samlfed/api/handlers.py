@@ -95,6 +95,7 @@ _PATH_PREFIXES = {  # the model's pathPrefixType (ListRoles) and policyPathType 
     "ListRoles": (re.compile(r"/[\x21-\x7f]*"), "\\u002F[\\u0021-\\u007F]*"),
     "ListPolicies": _POLICY_PATH_PREFIX,
     "ListAttachedRolePolicies": _POLICY_PATH_PREFIX,
+    "ListEntitiesForPolicy": (re.compile(r"/|/[\x21-\x7e]+/"), "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"),
 }
 
 
@@ -373,6 +374,23 @@ def update_role(ctx: ServiceContext, caller: Caller | None, request: QueryReques
     return {}
 
 
+def update_role_description(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    """UpdateRole's older twin, which answers with the role."""
+    name, description = _required(request, "RoleName", "Description")
+    account = _account(caller)
+    iam.update_role(ctx, account, name, description=description, max_session_duration=None)
+    return {"Role": _role(iam.get_role(ctx, account, name))}
+
+
+def list_instance_profiles_for_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    """EC2 instance profiles do not exist here, so a role is in none; the call is answered because tools call it
+    before deleting a role (Terraform removes the role from each profile it is in)."""
+    (name,) = _required(request, "RoleName")
+    _page_request(request)  # Marker and MaxItems held to the model all the same
+    iam.get_role(ctx, _account(caller), name)  # NoSuchEntity for a missing role
+    return {"InstanceProfiles": [], "IsTruncated": False}
+
+
 def update_assume_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     name, document = _required(request, "RoleName", "PolicyDocument")
     iam.update_trust_policy(ctx, _account(caller), name, document)
@@ -586,6 +604,26 @@ def list_attached_role_policies(ctx: ServiceContext, caller: Caller | None, requ
     return {"AttachedPolicies": page, **more}
 
 
+_ENTITY_TYPES = ("User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy")
+_LISTS_ROLES = frozenset({None, "Role", "LocalManagedPolicy"})
+"""The EntityFilter values under which a customer managed policy's roles are listed: samlfed has no IAM users or
+groups, and every policy here is a local (customer managed) one, none an AWS managed one."""
+
+
+def list_entities_for_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    """Roles only (PolicyUsers and PolicyGroups are always empty); without PolicyUsageFilter a role that both has
+    the policy attached and as its permissions boundary is listed once."""
+    (arn,) = _required(request, "PolicyArn")
+    entity_filter = _enum(request, "EntityFilter", _ENTITY_TYPES)
+    usage = _enum(request, "PolicyUsageFilter", iam.POLICY_USAGES)
+    prefix = _path_prefix(request)
+    _page_request(request)
+    roles = iam.roles_using_policy(ctx, _account(caller), arn, usage)  # NoSuchEntity whatever the filter
+    listed = [{"RoleName": r.name, "RoleId": r.role_id} for r in roles if r.path.startswith(prefix)] if entity_filter in _LISTS_ROLES else []
+    page, more = paginate(request, listed, lambda role: role["RoleName"].lower())
+    return {"PolicyGroups": [], "PolicyUsers": [], "PolicyRoles": page, **more}
+
+
 def tag_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (arn,) = _required(request, "PolicyArn")
     _required_list(request, "Tags")
@@ -738,6 +776,8 @@ IAM: dict[str, Handler] = {
     "DeleteRole": delete_role,
     "ListRoles": list_roles,
     "UpdateRole": update_role,
+    "UpdateRoleDescription": update_role_description,
+    "ListInstanceProfilesForRole": list_instance_profiles_for_role,
     "UpdateAssumeRolePolicy": update_assume_role_policy,
     "TagRole": tag_role,
     "UntagRole": untag_role,
@@ -765,6 +805,7 @@ IAM: dict[str, Handler] = {
     "AttachRolePolicy": attach_role_policy,
     "DetachRolePolicy": detach_role_policy,
     "ListAttachedRolePolicies": list_attached_role_policies,
+    "ListEntitiesForPolicy": list_entities_for_policy,
     "TagPolicy": tag_policy,
     "UntagPolicy": untag_policy,
     "ListPolicyTags": list_policy_tags,

@@ -63,7 +63,8 @@ def _policy_context(ctx: ServiceContext, account_id: str, arn: str) -> Context:
 ROLE_ACTIONS = frozenset({
     "CreateRole", "GetRole", "DeleteRole", "UpdateRole", "UpdateAssumeRolePolicy", "TagRole", "UntagRole", "ListRoleTags",
     "PutRolePolicy", "GetRolePolicy", "ListRolePolicies", "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy",
-    "ListAttachedRolePolicies", "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary",
+    "ListAttachedRolePolicies", "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary", "UpdateRoleDescription",
+    "ListInstanceProfilesForRole",
 })
 PROVIDER_ACTIONS = frozenset({
     "GetSAMLProvider", "UpdateSAMLProvider", "DeleteSAMLProvider", "TagSAMLProvider", "UntagSAMLProvider", "ListSAMLProviderTags",
@@ -72,7 +73,7 @@ PROVIDER_ACTIONS = frozenset({
 })
 POLICY_ACTIONS = frozenset({
     "GetPolicy", "GetPolicyVersion", "DeletePolicy", "TagPolicy", "UntagPolicy", "ListPolicyTags", "CreatePolicyVersion",
-    "ListPolicyVersions", "DeletePolicyVersion", "SetDefaultPolicyVersion",
+    "ListPolicyVersions", "DeletePolicyVersion", "SetDefaultPolicyVersion", "ListEntitiesForPolicy",
 })
 PRINCIPAL_ACTIONS = frozenset({"SimulatePrincipalPolicy"})
 """Actions on the principal that PolicySourceArn names."""

@@ -816,6 +816,19 @@ def list_attached_role_policies(ctx: ServiceContext, account_id: str, name: str)
     return _role_call(lambda: ctx.store.list_attached_role_policies(account_id, name), name)
 
 
+POLICY_USAGES = ("PermissionsPolicy", "PermissionsBoundary")
+
+
+def roles_using_policy(ctx: ServiceContext, account_id: str, arn: str, usage: str | None = None) -> list[Role]:
+    """The account's roles that the managed policy is attached to ("PermissionsPolicy"), is the permissions boundary
+    of ("PermissionsBoundary"), or either (None), each once, by lower-cased name."""
+    get_policy(ctx, account_id, arn)  # NoSuchEntity for another account's policy, as GetPolicy answers
+    try:
+        return ctx.store.roles_using_policy(arn, attached=usage != "PermissionsBoundary", boundary=usage != "PermissionsPolicy")
+    except NotFound:  # deleted since
+        raise _no_such_policy(arn) from None
+
+
 def boundary_uses(ctx: ServiceContext, account_id: str) -> Counter[str]:
     """How many roles of the account have each managed policy as their permissions boundary."""
     return Counter(ctx.store.permissions_boundary_uses(account_id))

@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Concatenate, ParamSpec, TypeVar
 
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, func, insert, inspect, make_url, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, exists, func, insert, inspect, make_url, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
@@ -592,6 +592,25 @@ class SqlStore:
         with self._tx() as db:
             rows = db.execute(select(boundary, func.count()).where(and_(t.roles.c.account_id == account_id, boundary.is_not(None))).group_by(boundary)).all()
             return {arn: count for arn, count in rows}
+
+    def roles_using_policy(self, policy_arn: str, *, attached: bool = True, boundary: bool = True) -> list[Role]:
+        """The roles (without tags) the managed policy is attached to (`attached`) or is the permissions boundary of
+        (`boundary`), each once, by lower-cased name. NotFound when no such policy exists."""
+        roles = t.roles.c
+        uses = []
+        if attached:
+            attachments = t.role_policy_attachments.c
+            uses.append(exists().where(and_(
+                attachments.account_id == roles.account_id, attachments.role_name_lower == roles.name_lower, attachments.policy_arn == policy_arn,
+            )))
+        if boundary:
+            uses.append(roles.permissions_boundary == policy_arn)
+        with self._tx() as db:
+            self._require(db, t.managed_policies, t.managed_policies.c.arn == policy_arn, policy_arn)
+            if not uses:
+                return []
+            query = select(t.roles).where(or_(*uses)).order_by(self._by_code_point(roles.name_lower))
+            return [self._role(db, row, with_tags=False) for row in db.execute(query)]
 
     @_changes_identities
     def set_permissions_boundary(self, account_id: str, name: str, policy_arn: str | None) -> None:
