@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from .cli_backup import backup
 from .cli_common import ForwardedAllowIps, LogFormat, context_or_exit, instant_or_exit, settings_or_exit, store_context, usage_error
 from .cli_console import console_url
 from .cli_doctor import doctor
@@ -19,6 +20,7 @@ from .cli_login import configure, console, credential_process, login
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="samlfed: AWS-compatible SAML 2.0 federation.")
 app.command("doctor")(doctor)
+app.command("backup")(backup)
 
 @app.command()
 def sample(

@@ -23,6 +23,13 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+def head_revision() -> str:
+    """The schema revision this release brings a database to."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # the migrations ship with the package
+    return head
+
+
 class NewerSchema(Exception):
     """The database's schema revision is none this release knows: a newer samlfed upgraded it."""
 

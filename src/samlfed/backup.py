@@ -1,0 +1,114 @@
+"""`samlfed backup`: a consistent copy of an SQLite data directory, taken while samlfed serves, that opens as one.
+
+In WAL mode the latest writes live in samlfed.db-wal until a checkpoint moves them into samlfed.db, so a copy of
+samlfed.db alone (cp, rsync, a snapshot of one file) can miss them, or catch a page half-written. SQLite's online
+backup API copies the database as one read transaction sees it, without stopping writers. The master key goes
+along: the database holds its secrets sealed under it, and either one without the other restores nothing.
+
+The copy is then opened as samlfed opens a data directory (master key check), so a backup that would not start is
+an error now rather than on the day it is needed. Only a copy at this release's schema is opened: opening upgrades
+the schema, and a copy taken with a newer samlfed before an upgrade must stay as the older release can open it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .files import write_private
+from .masterkey import ENV as MASTER_KEY_VARIABLE
+from .masterkey import MasterKey, MasterKeyError
+from .store import StoreUnavailable
+from .store.migrate import head_revision
+from .store.opening import open_store
+
+DATABASE, MASTER_KEY, IDP = "samlfed.db", "master.key", "idp"
+BUSY_SECONDS = 30
+"""How long the copy waits for a lock (a checkpoint in progress); readers are not blocked by writers in WAL mode."""
+
+
+class BackupError(Exception):
+    """Why no backup was made; the message is for the operator."""
+
+
+@dataclass(frozen=True)
+class Backup:
+    destination: Path
+    schema_version: str
+    database_bytes: int
+    master_key_copied: bool
+    """False when the master key comes from SAMLFED_MASTER_KEY: it must then be kept with the backup by hand."""
+    idp_copied: bool
+    opened: bool
+    """Whether the copy was opened with its master key (only when its schema is this release's: see above)."""
+
+
+def back_up(data_dir: Path, destination: Path, *, now: datetime) -> Backup:
+    """Copy `data_dir`'s database, master key and built-in IdP files into `destination` (a new or empty
+    directory, made 0700), and check that the copy opens. BackupError says why not; nothing is left half-made."""
+    database = data_dir / DATABASE
+    if not database.is_file():
+        raise BackupError(f"no samlfed data in {data_dir} (it holds no {DATABASE})")
+    key_file = data_dir / MASTER_KEY
+    from_environment = bool(os.environ.get(MASTER_KEY_VARIABLE))
+    if not key_file.is_file() and not from_environment:
+        raise BackupError(f"{data_dir} holds no {MASTER_KEY} and {MASTER_KEY_VARIABLE} is not set: without the master key a backup restores nothing")
+    _make_destination(destination)
+    try:
+        version = _copy_database(database, destination / DATABASE)
+        if key_file.is_file():
+            write_private(destination / MASTER_KEY, key_file.read_bytes())
+        idp = data_dir / IDP
+        if idp.is_dir():
+            shutil.copytree(idp, destination / IDP, symlinks=True)
+        opened = version == head_revision()
+        if opened:
+            _check_opens(destination, now)
+    except BaseException:
+        shutil.rmtree(destination, ignore_errors=True)  # ours alone: it was new or empty
+        raise
+    size = (destination / DATABASE).stat().st_size
+    return Backup(destination, version, size, key_file.is_file(), (destination / IDP).is_dir(), opened)
+
+
+def _make_destination(destination: Path) -> None:
+    try:
+        destination.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        if not destination.is_dir() or any(destination.iterdir()):
+            raise BackupError(f"{destination} exists and is not an empty directory") from None
+        destination.chmod(0o700)
+    except OSError as exc:
+        raise BackupError(f"cannot create {destination}: {exc.strerror or exc}") from None
+
+
+def _copy_database(source_path: Path, target_path: Path) -> str:
+    """Copy the database; its schema version."""
+    os.close(os.open(target_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # owner-only before SQLite writes it
+    try:
+        with closing(sqlite3.connect(source_path, timeout=BUSY_SECONDS)) as source, closing(sqlite3.connect(target_path)) as target:
+            source.backup(target)  # one step: one read transaction's view of the whole database
+            problems = [row[0] for row in target.execute("PRAGMA integrity_check")]
+            version = target.execute("SELECT version_num FROM alembic_version").fetchone() if problems == ["ok"] else None
+    except sqlite3.Error as exc:
+        raise BackupError(f"cannot copy {source_path}: {exc}") from None
+    if problems != ["ok"]:
+        raise BackupError(f"the copy of {source_path} fails SQLite's integrity check: {'; '.join(problems[:5])}")
+    if version is None:
+        raise BackupError(f"{source_path} holds no samlfed schema version")
+    return version[0]
+
+
+def _check_opens(destination: Path, now: datetime) -> None:
+    """Open the copy with its master key as `serve` would (schema version, master key check)."""
+    try:
+        master = MasterKey.load(destination)
+        store = open_store(f"sqlite:///{destination / DATABASE}", master, now=now)
+    except (MasterKeyError, StoreUnavailable) as exc:
+        raise BackupError(f"the copy does not open: {exc}") from None
+    store.engine.dispose()

@@ -1,0 +1,44 @@
+"""`samlfed backup`: copy an SQLite data directory while samlfed serves (see backup.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .cli_common import settings_or_exit, usage_error
+
+
+def backup(
+    destination: Annotated[Path, typer.Argument(help="a new or empty directory; the copy is a data directory itself")],
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="the data directory to copy (SAMLFED_DATA_DIR)")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML settings file (SAMLFED_CONFIG)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Copy the database, master key and built-in IdP files of a data directory, consistently, while samlfed runs."""
+    from .backup import BackupError, back_up
+
+    settings = settings_or_exit(data_dir=data_dir, config=config)
+    if settings.database_url is not None:
+        raise usage_error("samlfed backup copies an SQLite data directory; back up PostgreSQL with pg_dump, and keep SAMLFED_MASTER_KEY with it")
+    assert settings.data_dir is not None  # without a database URL the settings name a data directory
+    try:
+        made = back_up(settings.data_dir, destination, now=datetime.now(UTC))
+    except BackupError as exc:
+        raise usage_error(f"no backup made: {exc}") from None
+    if as_json:
+        fields = {
+            "Destination": str(made.destination), "SchemaVersion": made.schema_version, "DatabaseBytes": made.database_bytes,
+            "MasterKeyCopied": made.master_key_copied, "IdpCopied": made.idp_copied, "Opened": made.opened,
+        }
+        typer.echo(json.dumps(fields))
+        return
+    typer.echo(f"backed up {settings.data_dir} to {made.destination} (database {made.database_bytes:,} bytes, schema {made.schema_version})")
+    if not made.master_key_copied:
+        typer.echo("the master key comes from SAMLFED_MASTER_KEY and is not in the backup: keep it with the backup, apart from it")
+    if not made.opened:
+        typer.echo(f"the copy was not opened: its schema ({made.schema_version}) is not this release's; the release that made it opens it")
+    typer.echo(f"restore: stop samlfed, then serve with --data-dir {made.destination} (or copy its files into the data directory)")

@@ -1,0 +1,116 @@
+"""`samlfed backup` of a data directory while `samlfed serve` writes to it: the copy is consistent, holds the writes
+still in the WAL, and serves as the original did (its admin keys and live sessions work); refusals leave nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from saml_factory import DEV_ROLE, PROVIDER_ARN, response_b64
+from servers import SAMLFED
+from test_cluster import cli, clients, register, serving, session_sts
+
+from samlfed.store.migrate import head_revision
+
+
+def backup(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SAMLFED, "backup", *args], env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=120)
+
+
+def role_names(database: Path) -> set[str]:
+    with sqlite3.connect(database) as db:
+        return {name for (name,) in db.execute("SELECT name FROM roles")}
+
+
+def test_a_backup_taken_while_serving_is_consistent_and_serves(tmp_path: Path) -> None:
+    data, copies = tmp_path / "data", tmp_path / "copies"
+    admin = cli("accounts", "create", "--id", "111111111111", "--data-dir", str(data), "--json")
+    with serving("--data-dir", str(data)) as url:
+        iam, sts = clients(url, admin)
+        register(iam)
+        credentials = sts.assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=response_b64(issue_instant=datetime.now(UTC)))["Credentials"]
+        trust = iam.get_role(RoleName="Developer")["Role"]["AssumeRolePolicyDocument"]
+
+        # Backups while roles are created one after the other: each copy holds a prefix of them, never a gap.
+        def create_roles() -> None:
+            for n in range(40):
+                iam.create_role(RoleName=f"Batch{n:02d}", AssumeRolePolicyDocument=json.dumps(trust))
+
+        writer = threading.Thread(target=create_roles)
+        writer.start()
+        during = [backup(str(copies / f"during{n}"), "--data-dir", str(data), "--json") for n in range(3)]
+        writer.join(timeout=120)
+        for done in during:
+            assert done.returncode == 0, done.stderr
+            made = json.loads(done.stdout)
+            assert (made["SchemaVersion"], made["MasterKeyCopied"], made["Opened"]) == (head_revision(), True, True)
+            batch = sorted(name for name in role_names(Path(made["Destination"]) / "samlfed.db") if name.startswith("Batch"))
+            assert batch == [f"Batch{n:02d}" for n in range(len(batch))]
+
+        # With the server still running, the latest writes are in samlfed.db-wal: a copy of samlfed.db alone lacks
+        # them (what this command exists for), the backup has them.
+        shutil.copyfile(data / "samlfed.db", tmp_path / "plain-copy.db")
+        assert "Batch39" not in role_names(tmp_path / "plain-copy.db")
+        final = backup(str(copies / "final"), "--data-dir", str(data))
+        assert final.returncode == 0, final.stderr
+        assert f"to {copies / 'final'}" in final.stdout
+    restored = copies / "final"
+    assert oct(restored.stat().st_mode & 0o777) == "0o700"
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in restored.iterdir()} == {"samlfed.db": "0o600", "master.key": "0o600"}
+    assert {f"Batch{n:02d}" for n in range(40)} <= role_names(restored / "samlfed.db")
+
+    with serving("--data-dir", str(restored)) as url:
+        iam, _ = clients(url, admin)  # the admin secret, sealed under the copied master key
+        assert iam.get_role(RoleName="Batch39")["Role"]["RoleName"] == "Batch39"
+        assert session_sts(url, credentials).get_caller_identity()["Arn"].endswith("assumed-role/Developer/alice@example.com")
+
+
+def test_refusals_say_why_and_leave_nothing_behind(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    cli("accounts", "create", "--data-dir", str(data), "--json")
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "keep.txt").write_text("mine")
+
+    refused = backup(str(occupied), "--data-dir", str(data))
+    assert (refused.returncode, refused.stderr.strip()) == (2, f"samlfed: no backup made: {occupied} exists and is not an empty directory")
+    assert [p.name for p in occupied.iterdir()] == ["keep.txt"]
+
+    refused = backup(str(tmp_path / "copy"), "--data-dir", str(tmp_path / "nothing"))
+    assert (refused.returncode, "it holds no samlfed.db" in refused.stderr) == (2, True)
+
+    without_key = tmp_path / "without-key"
+    shutil.copytree(data, without_key)
+    (without_key / "master.key").unlink()
+    refused = backup(str(tmp_path / "copy"), "--data-dir", str(without_key))
+    assert (refused.returncode, "without the master key a backup restores nothing" in refused.stderr) == (2, True)
+
+    wrong_key = {"SAMLFED_MASTER_KEY": "A" * 43 + "="}  # 32 bytes, not this data directory's key
+    refused = backup(str(tmp_path / "copy"), "--data-dir", str(without_key), env=wrong_key)
+    assert (refused.returncode, "the copy does not open" in refused.stderr) == (2, True)
+    assert not (tmp_path / "copy").exists()  # the half-made copy is removed
+
+    refused = backup(str(tmp_path / "copy"), env={"SAMLFED_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/test"})
+    assert (refused.returncode, "back up PostgreSQL with pg_dump" in refused.stderr) == (2, True)
+
+
+def test_a_damaged_database_is_not_backed_up_as_if_it_were_sound(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    cli("accounts", "create", "--data-dir", str(data), "--json")
+    with (data / "samlfed.db").open("r+b") as database:  # pages past the header overwritten
+        database.seek(8192)
+        database.write(b"\xa5" * 16384)
+    refused = backup(str(tmp_path / "copy"), "--data-dir", str(data))
+    assert refused.returncode == 2 and "no backup made" in refused.stderr, refused.stderr
+    assert not (tmp_path / "copy").exists()
+
+
+def test_the_help_says_what_the_copy_is() -> None:
+    done = subprocess.run([SAMLFED, "backup", "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "while samlfed runs" in " ".join(done.stdout.split())
