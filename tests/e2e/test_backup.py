@@ -114,3 +114,16 @@ def test_a_damaged_database_is_not_backed_up_as_if_it_were_sound(tmp_path: Path)
 def test_the_help_says_what_the_copy_is() -> None:
     done = subprocess.run([SAMLFED, "backup", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "while samlfed runs" in " ".join(done.stdout.split())
+
+
+def test_the_built_in_idps_files_go_along_and_keep_their_modes(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    cli("accounts", "create", "--data-dir", str(data), "--json")
+    metadata = subprocess.run([SAMLFED, "idp", "metadata", "--data-dir", str(data)], capture_output=True, text=True, check=True, timeout=60).stdout
+    done = backup(str(tmp_path / "copy"), "--data-dir", str(data), "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["IdpCopied"] is True, done.stderr
+    original = {p.relative_to(data / "idp"): p.stat().st_mode for p in (data / "idp").rglob("*")}
+    copied = {p.relative_to(tmp_path / "copy" / "idp"): p.stat().st_mode for p in (tmp_path / "copy" / "idp").rglob("*")}
+    assert copied == original and any(p.parts[0] == "keys" for p in copied)
+    again = subprocess.run([SAMLFED, "idp", "metadata", "--data-dir", str(tmp_path / "copy")], capture_output=True, text=True, check=True, timeout=60).stdout
+    assert again == metadata  # the same signing keys
