@@ -118,11 +118,9 @@ def test_assume_role_reports_the_packed_policy_size(world) -> None:  # type: ign
     assert answer["PackedPolicySize"] == packed_policy_size(policy, (), {}) and 0 < answer["PackedPolicySize"] <= 100
 
 
-@pytest.mark.parametrize(("parameters", "named"), [
-    ({"Tags": [{"Key": "team", "Value": "red"}]}, "Tags"),
-    ({"TransitiveTagKeys": ["team"]}, "TransitiveTagKeys"),
-    ({"SourceIdentity": "someone-else"}, "SourceIdentity"),
+@pytest.mark.parametrize(("parameters", "named"), [  # session tags and SourceIdentity are implemented: tests/sts/test_chain_tags.py
     ({"SerialNumber": "arn:aws:iam::111111111111:mfa/jane", "TokenCode": "123456"}, "SerialNumber, TokenCode"),
+    ({"ProvidedContexts": [{"ProviderArn": "arn:aws:iam::aws:contextProvider/IdentityCenter", "ContextAssertion": "x" * 4}]}, "ProvidedContexts"),
 ])
 def test_assume_role_refuses_what_it_does_not_implement(world, parameters: dict, named: str) -> None:  # type: ignore[no-untyped-def]
     ctx, url, _ = world

@@ -134,7 +134,7 @@ def test_role_chaining_refusals(server: dict, developer: dict, registered: dict)
     sts = client(server, "sts", **developer)
     target = f"arn:aws:iam::{ACCOUNT}:role/NoSourceIdentity"
     code, message, _ = error_of(lambda: sts.assume_role(RoleArn=target, RoleSessionName="x1"))
-    assert code == "AccessDenied" and message == f"User: arn:aws:sts::{ACCOUNT}:assumed-role/Developer/alice@example.com is not authorized to perform: sts:AssumeRole on resource: {target}"
+    assert code == "AccessDenied" and message == f"User: arn:aws:sts::{ACCOUNT}:assumed-role/Developer/alice@example.com is not authorized to perform: sts:SetSourceIdentity on resource: {target}"
     without_source = _session(server)  # no SourceIdentity: the trust policy needs only sts:AssumeRole
     assert client(server, "sts", **without_source).assume_role(RoleArn=target, RoleSessionName="x2")["Credentials"]
     assert error_of(lambda: sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Missing", RoleSessionName="x3"))[0] == "AccessDenied"

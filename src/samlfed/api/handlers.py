@@ -182,8 +182,8 @@ def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, re
     }
 
 
-_ASSUME_ROLE_UNSUPPORTED = frozenset({"Tags", "TransitiveTagKeys", "SourceIdentity", "SerialNumber", "TokenCode", "ProvidedContexts"})
-"""AssumeRole parameters samlfed does not implement: new session tags, a SourceIdentity, MFA, trusted context."""
+_ASSUME_ROLE_UNSUPPORTED = frozenset({"SerialNumber", "TokenCode", "ProvidedContexts"})
+"""AssumeRole parameters samlfed does not implement: MFA and trusted context providers."""
 
 
 def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
@@ -193,11 +193,13 @@ def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: Que
         raise ServiceError("AccessDenied", "Only temporary credentials of a role session can call sts:AssumeRole here.", 403)
     unsupported = sorted({name.split(".", 1)[0] for name in request.params} & _ASSUME_ROLE_UNSUPPORTED)
     if unsupported:  # refused rather than ignored: the caller would get a session without what it asked for
-        raise ServiceError("InvalidParameterValue", f"samlfed's AssumeRole does not support {', '.join(unsupported)} (the caller's transitive session tags and SourceIdentity carry over)")
+        raise ServiceError("InvalidParameterValue", f"samlfed's AssumeRole does not support {', '.join(unsupported)} (MFA and trusted context providers are not implemented)")
     chained = assume_role(ctx, caller.claims, AssumeRoleRequest(
         role_arn=role_arn, session_name=session_name, duration_seconds=_integer(request, "DurationSeconds"),
         policy=request.params.get("Policy"), policy_arns=tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",))),
         external_id=request.params.get("ExternalId"), source_ip=request.source_ip, secure_transport=request.secure_transport,
+        tags=tuple(_tags(request)), transitive_tag_keys=tuple(request.member_list("TransitiveTagKeys")),
+        source_identity=request.params.get("SourceIdentity"),
     ), region=caller.region)
     credentials = chained.credentials
     claims = credentials.claims

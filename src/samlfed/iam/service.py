@@ -710,13 +710,21 @@ _TAG_KEY_CONSTRAINTS = (
 )
 
 
-def check_tag_keys(keys: Sequence[str]) -> None:
-    """UntagRole/UntagSAMLProvider TagKeys: at most 50, each a tag key of 1-128 characters (the model's list and member
-    constraints, in its words)."""
+def tag_key_list_violations(keys: Sequence[str], field: str = "tagKeys") -> list[str]:
+    """A list of tag keys (the model's tagKeyListType): at most 50, each 1-128 characters; reported for the whole
+    list, in the model's words."""
     if len(keys) > MAX_TAGS:
-        raise ValidationFailed([f"Value at 'tagKeys' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}"])
-    if not all(1 <= len(key) <= 128 and is_valid_tag_value(key) for key in keys):
-        raise ValidationFailed([f"Value '[{', '.join(keys)}]' at 'tagKeys' failed to satisfy constraint: {_TAG_KEY_CONSTRAINTS}"])
+        return [f"Value at '{field}' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}"]
+    if all(1 <= len(key) <= 128 and is_valid_tag_value(key) for key in keys):
+        return []
+    return [f"Value '[{', '.join(keys)}]' at '{field}' failed to satisfy constraint: {_TAG_KEY_CONSTRAINTS}"]
+
+
+def check_tag_keys(keys: Sequence[str]) -> None:
+    """UntagRole/UntagSAMLProvider TagKeys."""
+    violations = tag_key_list_violations(keys)
+    if violations:
+        raise ValidationFailed(violations)
 
 
 def untag_saml_provider(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[str]) -> None:

@@ -6,6 +6,11 @@ must for any other account); a chained session lasts at most one hour; transitiv
 SourceIdentity carry over (and a SourceIdentity needs `sts:SetSourceIdentity` in the trust policy); the trust
 policy sees the ExternalId as `sts:ExternalId`; the calling role is the one the session was issued for (its role ID),
 not a role created since under the same name.
+
+New session tags (`Tags`, `TransitiveTagKeys`) need `sts:TagSession` in the trust policy, which sees them as
+`aws:RequestTag/…`, `aws:TagKeys` and `sts:TransitiveTagKeys`; they may not name a key the caller's transitive tags
+already have. A `SourceIdentity` is set once: a chain may repeat it, not change it (IAM User Guide, "Passing session
+tags in AWS STS" and "Monitor and control actions taken with assumed roles").
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
 from ..iam.permissions import ROLE_RESOURCE_TAG_PREFIXES, SessionPermissions, resource_tags, session_permissions
+from ..iam.service import tag_key_list_violations, tag_violations
 from ..policy import MalformedPolicy, NamedPolicy, Request, authorize, evaluate
-from ..store import NotFound, Role
+from ..store import NotFound, Role, Tag
 from .assume import check_session_policies, packed_policy_size, trust_document
 from .credentials import SessionClaims, TemporaryCredentials, issue
 from .parameters import arn_violations, check_session_policy_plaintext, duration_violations, session_policy_violations, string_violations
 from .role_use import DEFAULT_REGION
+from .trust_context import SET_SOURCE_IDENTITY, TAG_SESSION
 
 log = logging.getLogger("samlfed.sts")
 CHAINED_LIMIT = 3600
@@ -39,6 +46,9 @@ class AssumeRoleRequest:
     external_id: str | None = None
     source_ip: str | None = None
     secure_transport: bool | None = None
+    tags: tuple[Tag, ...] = ()
+    transitive_tag_keys: tuple[str, ...] = ()
+    source_identity: str | None = None
 
 
 _SESSION_NAME = (re.compile(r"[\w+=,.@-]*", re.ASCII), "[\\w+=,.@-]*")
@@ -51,23 +61,67 @@ def _check(request: AssumeRoleRequest) -> None:
     if request.external_id is not None:
         violations += string_violations(request.external_id, "externalId", 2, 1224, _EXTERNAL_ID)
     violations += session_policy_violations(request.policy, request.policy_arns) + duration_violations(request.duration_seconds)
+    violations += tag_violations(request.tags) + tag_key_list_violations(request.transitive_tag_keys, "transitiveTagKeys")
+    if request.source_identity is not None:  # the model's sourceIdentityType; its pattern has no colon, so no "aws:" either
+        violations += string_violations(request.source_identity, "sourceIdentity", 2, 64, _SESSION_NAME)
     if violations:
         raise ValidationFailed(violations)
     check_session_policy_plaintext(request.policy, request.policy_arns)
+
+
+def _invalid(message: str) -> ServiceError:
+    return ServiceError("InvalidParameterValue", message, 400)
+
+
+def _check_session_state(caller: SessionClaims, request: AssumeRoleRequest) -> None:
+    """What the new session may set given the caller's: AWS's codes and messages (observed; the guide says only
+    that the call fails), in the order AWS reports them (a changed SourceIdentity before a tag conflict)."""
+    if caller.source_identity and request.source_identity not in (None, caller.source_identity):
+        # Repeating the same value changes nothing: AWS documents only that the value cannot be changed (ours).
+        raise ServiceError("ValidationError", "The source identity is already set for this assume role session")
+    keys = [tag.key.lower() for tag in request.tags]
+    if any(key.startswith("aws:") for key in keys):  # reserved (IAM tag naming rules); AWS's message is not documented: ours
+        raise _invalid("Session tag keys can't start with 'aws:': the prefix is reserved for AWS.")
+    if len(set(keys)) < len(keys):
+        raise _invalid("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+    if set(keys) & {key.lower() for key in _transitive_tags(caller)}:
+        raise _invalid("One of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session.")
+    if any(key.lower() not in keys for key in request.transitive_tag_keys):
+        raise _invalid("The specified transitive tag key must be included in the requested tags.")
 
 
 @dataclass(frozen=True)
 class ChainedRole:
     credentials: TemporaryCredentials
     packed_policy_size: int | None
-    """Percentage of the packed-size budget the session policies and the carried session tags use (None: neither)."""
+    """Percentage of the packed-size budget the session policies and the session tags use (None: neither)."""
+
+
+@dataclass(frozen=True)
+class _NewSession:
+    """What the chained session will carry besides its role: the caller's transitive tags plus the requested tags,
+    the keys that stay transitive (the caller's plus TransitiveTagKeys, spelled as the tags spell them), and the
+    SourceIdentity (the caller's, or the one the request sets)."""
+
+    tags: dict[str, str]
+    transitive_keys: list[str]
+    source_identity: str | None
+
+
+def _new_session(caller: SessionClaims, request: AssumeRoleRequest) -> _NewSession:
+    inherited = _transitive_tags(caller)
+    requested = {tag.key: tag.value for tag in request.tags}
+    named = {key.lower() for key in request.transitive_tag_keys}
+    transitive = [*inherited, *(key for key in requested if key.lower() in named)]
+    return _NewSession({**inherited, **requested}, transitive, caller.source_identity or request.source_identity)
 
 
 def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleRequest, *, region: str = DEFAULT_REGION) -> ChainedRole:
     """`region`: the one the request was signed for, recorded as where the role was last used."""
     _check(request)
+    _check_session_state(caller, request)
     now = ctx.clock()
-    denied = ServiceError("AccessDenied", f"User: {caller.assumed_role_arn} is not authorized to perform: sts:AssumeRole on resource: {request.role_arn}", 403)
+    denied = _not_authorized(caller, request, "sts:AssumeRole")
     name = arns.parse_role_arn(request.role_arn)
     if name is None:
         raise ServiceError("ValidationError", "Request ARN is invalid")
@@ -79,43 +133,59 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
         raise _denied(denied, "no_such_role", caller, request, "(no such role)")
     if not _caller_role_current(ctx, caller):
         raise _denied(denied, "caller_role_gone", caller, request, "(the caller's role is gone)")
-    transitive = _transitive_tags(caller)
+    session = _new_session(caller, request)
     permissions = session_permissions(
         ctx, caller, source_ip=request.source_ip, secure_transport=request.secure_transport, region=region,
         extra=resource_tags(role.tags, ROLE_RESOURCE_TAG_PREFIXES),  # the target role is the resource
     )
-    context = permissions.context  # the keys of a chained sts:AssumeRole (contract §5.3)
-    context["sts:rolesessionname"] = [request.session_name]
-    if request.external_id is not None:  # what a trust policy's sts:ExternalId condition compares
-        context["sts:externalid"] = [request.external_id]
-    if caller.source_identity:  # it carries over, so the request sets it again (and needs sts:SetSourceIdentity)
-        context["sts:sourceidentity"] = [caller.source_identity]
-    if transitive:
-        context["sts:transitivetagkeys"] = list(transitive)
-    _trust(role, caller, request, permissions, denied)
+    _add_request_keys(permissions.context, request, session)
+    _trust(role, caller, request, permissions, denied, session)
     duration = request.duration_seconds or CHAINED_LIMIT
     if duration > CHAINED_LIMIT:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
     if duration > role.max_session_duration:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
     check_session_policies(ctx, request.policy, request.policy_arns, role)
-    packed_size = packed_policy_size(request.policy, request.policy_arns, transitive)
+    packed_size = packed_policy_size(request.policy, request.policy_arns, session.tags)  # new and carried tags alike
     claims = SessionClaims(
         account_id=role.account_id, role_arn=role.arn, role_id=role.role_id, session_name=request.session_name,
-        issued_at=int(now.timestamp()), expires_at=int(now.timestamp()) + duration, source_identity=caller.source_identity,
-        tags=transitive, transitive_tag_keys=list(transitive),
+        issued_at=int(now.timestamp()), expires_at=int(now.timestamp()) + duration, source_identity=session.source_identity,
+        tags=session.tags, transitive_tag_keys=session.transitive_keys,
         session_policy=request.policy, policy_arns=list(request.policy_arns), chained=True, saml=dict(caller.saml),
     )
     credentials = issue(ctx.key_ring(), claims)
     ctx.role_uses.record(role, now, region)
+    _log_allowed(caller, request, role, session)
+    return ChainedRole(credentials, packed_size)
+
+
+def _add_request_keys(context: dict[str, list[str]], request: AssumeRoleRequest, session: _NewSession) -> None:
+    """The keys of a chained sts:AssumeRole (contract §5.3) and, with tags, of sts:TagSession: the trust policy
+    compares sts:TransitiveTagKeys (every key the new session keeps transitive), aws:RequestTag/… and aws:TagKeys
+    (the requested tags), sts:SourceIdentity (carried over or set: either way the request sets it)."""
+    context["sts:rolesessionname"] = [request.session_name]
+    if request.external_id is not None:  # what a trust policy's sts:ExternalId condition compares
+        context["sts:externalid"] = [request.external_id]
+    if session.source_identity:
+        context["sts:sourceidentity"] = [session.source_identity]
+    if session.transitive_keys:
+        context["sts:transitivetagkeys"] = list(session.transitive_keys)
+    if request.tags:  # as AssumeRoleWithSAML's trust_context puts them (condition key names are case-insensitive)
+        context.update({f"aws:requesttag/{tag.key}".lower(): [tag.value] for tag in request.tags})
+        context["aws:tagkeys"] = [tag.key for tag in request.tags]
+
+
+def _log_allowed(caller: SessionClaims, request: AssumeRoleRequest, role: Role, session: _NewSession) -> None:
+    """The decision line: the session's tag keys (never their values) and its SourceIdentity, for the audit trail."""
     log.info(
-        "AssumeRole allowed caller=%s role=%s", caller.assumed_role_arn, role.arn,
+        "AssumeRole allowed caller=%s role=%s source_identity=%s tag_keys=%s", caller.assumed_role_arn, role.arn,
+        session.source_identity, sorted(session.tags),  # a list's repr escapes any line separator a tag key may hold
         extra={
             "action": "AssumeRole", "outcome": "allowed", "caller": caller.assumed_role_arn, "role": role.arn,
-            "session_name": request.session_name, "source_ip": request.source_ip,
+            "session_name": request.session_name, "source_ip": request.source_ip, "source_identity": session.source_identity,
+            "tag_keys": sorted(session.tags), "transitive_tag_keys": list(session.transitive_keys),
         },
     )
-    return ChainedRole(credentials, packed_size)
 
 
 def _transitive_tags(caller: SessionClaims) -> dict[str, str]:
@@ -153,7 +223,14 @@ def _denied(
     return denied
 
 
-def _trust(role: Role, caller: SessionClaims, chain: AssumeRoleRequest, permissions: SessionPermissions, denied: ServiceError) -> None:
+def _not_authorized(caller: SessionClaims, request: AssumeRoleRequest, action: str) -> ServiceError:
+    """AWS's AccessDenied, naming the action that was refused (sts:TagSession, sts:SetSourceIdentity or sts:AssumeRole)."""
+    return ServiceError("AccessDenied", f"User: {caller.assumed_role_arn} is not authorized to perform: {action} on resource: {request.role_arn}", 403)
+
+
+def _trust(
+    role: Role, caller: SessionClaims, chain: AssumeRoleRequest, permissions: SessionPermissions, denied: ServiceError, session: _NewSession,
+) -> None:
     """`chain`'s target `role` is admitted: by its trust policy, the caller's own policies, and across accounts the
     caller's identity policies too."""
     context = permissions.context
@@ -161,12 +238,13 @@ def _trust(role: Role, caller: SessionClaims, chain: AssumeRoleRequest, permissi
         trust = trust_document(role.trust_policy)
     except MalformedPolicy:
         raise _denied(denied, "malformed_trust", caller, chain, "(malformed trust policy)") from None
-    actions = ["sts:AssumeRole"] + (["sts:SetSourceIdentity"] if caller.source_identity else [])
+    # Passing tags needs sts:TagSession; a SourceIdentity, set now or carried over, needs sts:SetSourceIdentity.
+    actions = ["sts:AssumeRole"] + ([TAG_SESSION] if chain.tags else []) + ([SET_SOURCE_IDENTITY] if session.source_identity else [])
     for action in actions:
         decision = evaluate(trust, Request(action, context, principal_type="AWS", principal=caller.role_arn,
                                            principal_aliases=caller.principal_aliases))
         if decision.decision != "allowed":
-            raise _denied(denied, "trust", caller, chain, "by trust", action=action)
+            raise _denied(_not_authorized(caller, chain, action), "trust", caller, chain, "by trust", action=action)
     # The trust policy is the target's resource policy, evaluated with the caller's own policies as AWS evaluates
     # any resource policy: an explicit deny anywhere wins; naming the account delegates to the caller's identity
     # policies; naming the role still leaves the caller's session policies and permissions boundary in force;
