@@ -26,12 +26,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, *, seconds: float, gave_up: Callable[[], bool] = lambda: False) -> bool:
-    """Poll `url` until it answers 200; False when `seconds` pass or `gave_up()` says the server is gone."""
+def wait_until_up(url: str, *, seconds: float, gave_up: Callable[[], bool] = lambda: False, verify: str | bool = True) -> bool:
+    """Poll `url` until it answers 200; False when `seconds` pass or `gave_up()` says the server is gone. `verify`:
+    for https, the CA file (httpx's verify)."""
     deadline = time.monotonic() + seconds
+    checks = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
     while time.monotonic() < deadline and not gave_up():
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1, verify=checks).status_code == 200:
                 return True
         except httpx.TransportError:
             pass
@@ -56,15 +58,18 @@ def app_in_thread(app: object, port: int | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def samlfed_process(command: Sequence[str], *options: str, probe: str, env: dict[str, str] | None = None, seconds: float = 30) -> Iterator[str]:
-    """Run `samlfed COMMAND --port N OPTIONS...` until the block ends; yields its base URL once `probe` answers 200."""
+def samlfed_process(
+    command: Sequence[str], *options: str, probe: str, env: dict[str, str] | None = None, seconds: float = 30, tls_ca: str | None = None,
+) -> Iterator[str]:
+    """Run `samlfed COMMAND --port N OPTIONS...` until the block ends; yields its base URL once `probe` answers 200.
+    `tls_ca`: the server serves HTTPS with a certificate this CA file vouches for."""
     port = free_port()
     process = subprocess.Popen(
         [SAMLFED, *command, "--port", str(port), *options], env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if tls_ca else 'http'}://127.0.0.1:{port}"
     try:
-        if not wait_until_up(f"{url}{probe}", seconds=seconds, gave_up=lambda: process.poll() is not None):
+        if not wait_until_up(f"{url}{probe}", seconds=seconds, gave_up=lambda: process.poll() is not None, verify=tls_ca or True):
             process.terminate()
             raise AssertionError(f"samlfed {' '.join(command)} did not start: {process.communicate(timeout=15)[1].decode()[-2000:]}")
         yield url

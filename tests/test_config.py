@@ -135,3 +135,19 @@ def test_the_data_dir_is_taken_literally_in_the_sqlite_url(tmp_path: Path, clean
 
     settings = Settings.from_env(data_dir=tmp_path / name)
     assert make_url(settings.store_url()).database == str(tmp_path / name / "samlfed.db")
+
+
+def test_tls_settings_go_together_make_the_url_https_and_reach_the_workers(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> None:
+    from samlfed.config import Settings, SettingsError
+
+    config = tmp_path / "samlfed.toml"
+    config.write_text(f'tls_certfile = "{tmp_path / "cert.pem"}"\ntls_keyfile = "{tmp_path / "key.pem"}"\n')
+    settings = Settings.from_env(config=config, data_dir=tmp_path, port=8443)
+    assert (settings.tls_certfile, settings.tls_keyfile, settings.base_url) == (tmp_path / "cert.pem", tmp_path / "key.pem", "https://127.0.0.1:8443")
+    assert Settings.from_env(config=config, data_dir=tmp_path, public_url="https://sso.example.com").base_url == "https://sso.example.com"
+    for name, value in settings.to_env().items():
+        clean_env.setenv(name, value)
+    assert Settings.from_env().tls_keyfile == tmp_path / "key.pem"
+    clean_env.delenv("SAMLFED_TLS_KEYFILE")
+    with pytest.raises(SettingsError, match="tls_certfile and tls_keyfile go together"):
+        Settings.from_env()

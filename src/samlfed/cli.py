@@ -75,18 +75,24 @@ def serve(
     forwarded_allow_ips: ForwardedAllowIps = None,
     log_format: LogFormat = None,
     metrics: Annotated[bool | None, typer.Option("--metrics", help="serve Prometheus metrics at /metrics (SAMLFED_METRICS)")] = None,
+    tls_certfile: Annotated[Path | None, typer.Option("--tls-certfile", help="PEM certificate (chain) to serve HTTPS, with --tls-keyfile (SAMLFED_TLS_CERTFILE)")] = None,
+    tls_keyfile: Annotated[Path | None, typer.Option("--tls-keyfile", help="PEM private key of --tls-certfile (SAMLFED_TLS_KEYFILE)")] = None,
 ) -> None:
     """Run the IAM and STS query APIs (and, with --with-idp, the built-in identity provider)."""
 
     import uvicorn
 
-    from .server import configure_logging, http_options, proxy_options, uvicorn_logging
+    from .server import TlsUnusable, configure_logging, http_options, proxy_options, tls_options, uvicorn_logging
 
     settings = settings_or_exit(
         config=config, host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers,
         public_url=public_url, strict_replay=strict_replay, with_idp=with_idp, idp_dir=idp_dir, forwarded_allow_ips=forwarded_allow_ips,
-        log_format=log_format, metrics=metrics,
+        log_format=log_format, metrics=metrics, tls_certfile=tls_certfile, tls_keyfile=tls_keyfile,
     )
+    try:
+        tls = tls_options(settings)
+    except TlsUnusable as exc:
+        raise usage_error(str(exc)) from None
     configure_logging(settings.log_format)
     context_or_exit(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
     os.environ.update(settings.to_env())
@@ -103,7 +109,7 @@ def serve(
     # No access log: a GET query string can carry a SAMLAssertion or a presigned session token.
     uvicorn.run(
         "samlfed.server:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
-        log_level="info", access_log=False, **http_options(), **proxy_options(settings), **uvicorn_logging(settings.log_format),
+        log_level="info", access_log=False, **http_options(), **proxy_options(settings), **tls, **uvicorn_logging(settings.log_format),
     )
 
 

@@ -54,6 +54,10 @@ class Settings:
     """`text`: one line per record; `json`: one JSON object per line, with each decision's fields as keys (for a SIEM)."""
     metrics: bool = False
     """Serve Prometheus metrics at /metrics (decisions by kind, request durations)."""
+    tls_certfile: Path | None = None
+    """PEM certificate chain for serving HTTPS directly (with tls_keyfile); without, plain HTTP (behind a proxy)."""
+    tls_keyfile: Path | None = None
+    """The PEM private key of tls_certfile."""
 
     @classmethod
     def from_env(cls, *, config: Path | None = None, **overrides: object) -> Settings:
@@ -80,12 +84,15 @@ class Settings:
             value = getattr(self, name)
             if value is not None or name not in _OPTIONAL:
                 object.__setattr__(self, name, _checked(name, value, "Settings"))
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise SettingsError("tls_certfile and tls_keyfile go together: give both to serve HTTPS, or neither")
 
     @property
     def base_url(self) -> str:
         """Where clients reach this service: the public URL, else the bound address."""
         host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address: the port follows the brackets
-        return (self.public_url or f"http://{host}:{self.port}").rstrip("/")
+        scheme = "https" if self.tls_certfile is not None else "http"
+        return (self.public_url or f"{scheme}://{host}:{self.port}").rstrip("/")
 
     def idp_directory(self) -> Path:
         if self.idp_dir is not None:
@@ -129,6 +136,8 @@ class Settings:
         env["SAMLFED_FORWARDED_ALLOW_IPS"] = ",".join(self.forwarded_allow_ips)
         env["SAMLFED_LOG_FORMAT"] = self.log_format
         env["SAMLFED_METRICS"] = "1" if self.metrics else "0"
+        if self.tls_certfile is not None and self.tls_keyfile is not None:
+            env["SAMLFED_TLS_CERTFILE"], env["SAMLFED_TLS_KEYFILE"] = str(self.tls_certfile), str(self.tls_keyfile)
         return env
 
 
@@ -137,9 +146,9 @@ _KINDS: dict[str, str] = {
     "strict_replay": "flag", "identity_cache_seconds": "seconds", "with_idp": "flag", "idp_dir": "path",
     "sp_entity_id": "text", "console_provider": "text", "require_sp_initiated": "flag", "console_auto_sign_in": "flag",
     "sign_authn_requests": "flag", "forwarded_allow_ips": "proxies", "log_format": "log_format",
-    "metrics": "flag",
+    "metrics": "flag", "tls_certfile": "path", "tls_keyfile": "path",
 }
-_OPTIONAL = {"data_dir", "database_url", "public_url", "idp_dir", "console_provider"}
+_OPTIONAL = {"data_dir", "database_url", "public_url", "idp_dir", "console_provider", "tls_certfile", "tls_keyfile"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 _EXPECTED = {
     "path": "a non-empty path (a string)", "text": "a string", "flag": "true or false", "port": "a port number from 1 to 65535",

@@ -10,6 +10,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import ssl
 import sys
 import time
 from datetime import datetime
@@ -231,6 +232,31 @@ def http_options() -> dict[str, Any]:
     """uvicorn.run's HTTP protocol and shutdown grace, the same for every samlfed server (serve, demo, idp serve):
     the bound on the request head and the end of requests that never finish."""
     return {"http": BoundedHeadProtocol, "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS, "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS}
+
+
+TLS_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL"
+"""TLS 1.2 suites with forward secrecy and authenticated encryption only (TLS 1.3's are OpenSSL's, all such);
+uvicorn's default, "TLSv1", also admits CBC suites with SHA-1. Python's server contexts refuse TLS below 1.2."""
+
+
+class TlsUnusable(ValueError):
+    """The certificate or key cannot serve TLS; the message says which and why."""
+
+
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn.run's TLS options when the settings name a certificate and key, after loading them once here: a
+    file that cannot be read, or a key that is not the certificate's, is an error at start rather than in every
+    worker."""
+    if settings.tls_certfile is None or settings.tls_keyfile is None:
+        return {}
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.set_ciphers(TLS_CIPHERS)
+    try:
+        context.load_cert_chain(settings.tls_certfile, settings.tls_keyfile)
+    except OSError as exc:  # ssl.SSLError is one too
+        reason = exc.strerror or getattr(exc, "reason", None) or str(exc)
+        raise TlsUnusable(f"cannot serve TLS with {settings.tls_certfile} and {settings.tls_keyfile}: {reason}") from None
+    return {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile), "ssl_ciphers": TLS_CIPHERS}
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:
