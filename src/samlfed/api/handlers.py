@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed, null_violation
+from ..iam import authorization_details
 from ..iam import service as iam
 from ..iam.simulate import ContextEntry, Simulation, simulate_custom, simulate_principal
 from ..saml import ProviderPolicy
@@ -626,6 +627,36 @@ def list_entities_for_policy(ctx: ServiceContext, caller: Caller | None, request
     return {"PolicyGroups": [], "PolicyUsers": [], "PolicyRoles": page, **more}
 
 
+def get_account_authorization_details(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    """The account's roles, then its customer managed policies (no users, groups or AWS managed policies exist here),
+    one Marker paging both and MaxItems counting their items together."""
+    account = _account(caller)
+    filters = request.member_list("Filter")
+    violations = authorization_details.filter_violations(filters)
+    try:
+        _page_request(request)
+    except ValidationFailed as invalid:  # AWS reports every model violation at once
+        violations += invalid.violations
+    if violations:
+        raise ValidationFailed(violations)
+    page, more = paginate(request, authorization_details.listing(ctx, account, filters), authorization_details.sort_key)
+    roles, policies = authorization_details.details(ctx, account, page)
+    return {
+        "UserDetailList": [], "GroupDetailList": [],
+        "RoleDetailList": [{  # in the model's order; empty lists are answered empty, not left out
+            **{k: v for k, v in _role(r.role, full=False).items() if k not in ("Description", "MaxSessionDuration")},  # not RoleDetail's
+            "InstanceProfileList": [],
+            "RolePolicyList": [{"PolicyName": name, "PolicyDocument": _policy_text(document)} for name, document in r.inline_policies],
+            "AttachedManagedPolicies": [{"PolicyName": p.name, "PolicyArn": p.arn} for p in r.attached],
+            "PermissionsBoundary": {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": r.role.permissions_boundary}
+            if r.role.permissions_boundary else None,
+            "Tags": _tag_list(r.role.tags), "RoleLastUsed": _last_used(r.last_used),
+        } for r in roles],
+        "Policies": [{**_managed(p.policy, p.boundary_uses, full=False), "PolicyVersionList": [_policy_version(v) for v in p.versions]} for p in policies],
+        **more,
+    }
+
+
 def tag_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (arn,) = _required(request, "PolicyArn")
     _required_list(request, "Tags")
@@ -808,6 +839,7 @@ IAM: dict[str, Handler] = {
     "DetachRolePolicy": detach_role_policy,
     "ListAttachedRolePolicies": list_attached_role_policies,
     "ListEntitiesForPolicy": list_entities_for_policy,
+    "GetAccountAuthorizationDetails": get_account_authorization_details,
     "TagPolicy": tag_policy,
     "UntagPolicy": untag_policy,
     "ListPolicyTags": list_policy_tags,

@@ -79,7 +79,7 @@ PRINCIPAL_ACTIONS = frozenset({"SimulatePrincipalPolicy"})
 """Actions on the principal that PolicySourceArn names."""
 ACCOUNT_ACTIONS = frozenset({
     "CreateSAMLProvider", "CreatePolicy", "ListRoles", "ListPolicies", "ListSAMLProviders", "CreateAccountAlias",
-    "ListAccountAliases", "DeleteAccountAlias", "SimulateCustomPolicy",
+    "ListAccountAliases", "DeleteAccountAlias", "SimulateCustomPolicy", "GetAccountAuthorizationDetails",
 })
 """Every IAM action, by the kind of resource it acts on (tests check that each action of the API is in one)."""
 
