@@ -54,6 +54,10 @@ class ServiceContext:
     _ring_lock: threading.Lock = field(default_factory=threading.Lock)
     _ring_failing: bool = False
     """The last periodic re-read of the ring failed (so the next failure logs nothing)."""
+    _ring_refresh: threading.Thread | None = None
+    """The periodic re-read in progress, off the request path."""
+    _ring_version: int = 0
+    """Counts the rings this node took in: a re-read begun before another was taken in must not replace it."""
 
     @property
     def reads(self) -> ReadCache:
@@ -73,29 +77,56 @@ class ServiceContext:
         """The session-token key ring, created on first start; re-read periodically, and on `reload` (a token names
         an unknown key) unless it was read less than `ring_reread_seconds` ago.
 
-        A periodic re-read that fails keeps the ring already held (requests are verified without the database, and an
-        outage must not turn every signed request into an error); it is tried again `ring_reread_seconds` later, and
-        one warning is logged per outage. A first read, or a `reload`, that fails raises (the store's error)."""
+        The periodic re-read runs in a thread of its own while requests go on with the ring held: a database that is
+        slow or locked must not stall requests that need none. One that fails keeps the ring already held (requests
+        are verified without the database, and an outage must not turn every signed request into an error); it is
+        tried again `ring_reread_seconds` later, and one warning is logged per outage. A first read, or a `reload`,
+        that fails raises (the store's error)."""
         with self._ring_lock:
             age = time.monotonic() - self._ring_loaded
             if self._ring is None or (reload and age >= self.ring_reread_seconds):
                 self._ring_loaded = time.monotonic()  # also when it fails: tokens naming unknown keys do not each retry
-                self._ring = self._load_ring()
+                self._take_ring(self._load_ring())
                 self._ring_failing = False
-            elif age > self.ring_refresh_seconds:
-                try:
-                    self._ring = self._load_ring()
-                except (SQLAlchemyError, StoreUnavailable, DatabaseUnavailable) as exc:
-                    if not self._ring_failing:
-                        log.warning("cannot re-read the session key ring, still using the one read before: %s", failure_reason(exc))
-                    self._ring_failing = True
-                    self._ring_loaded = time.monotonic() - self.ring_refresh_seconds + self.ring_reread_seconds
-                else:
-                    if self._ring_failing:
-                        log.info("the session key ring is read again")
-                    self._ring_failing = False
-                    self._ring_loaded = time.monotonic()
+            elif age > self.ring_refresh_seconds and self._ring_refresh is None:
+                self._ring_refresh = threading.Thread(target=self._refresh_ring, args=(self._ring_version,), name="samlfed-ring-refresh", daemon=True)
+                self._ring_refresh.start()
             return self._ring
+
+    def settle_ring_refresh(self, timeout: float = 30.0) -> None:
+        """Wait for a periodic re-read in progress to end (for a caller that must see its outcome, as tests do)."""
+        refresh = self._ring_refresh
+        if refresh is not None:
+            refresh.join(timeout)
+
+    def _take_ring(self, ring: KeyRing) -> None:
+        """Under _ring_lock."""
+        self._ring = ring
+        self._ring_version += 1
+
+    def _refresh_ring(self, version: int) -> None:
+        """The periodic re-read (in its own thread). Anything that goes wrong keeps the ring held: a failure here
+        must never reach a request, nor end the thread without the next re-read being planned."""
+        try:
+            ring: KeyRing | None = self._load_ring()
+            error = None
+        except Exception as exc:  # noqa: BLE001 - a database error, or a key the master key does not unseal
+            ring, error = None, exc
+        with self._ring_lock:
+            self._ring_refresh = None
+            if ring is None:
+                if not self._ring_failing:
+                    reason = failure_reason(error) if isinstance(error, (SQLAlchemyError, StoreUnavailable, DatabaseUnavailable)) else type(error).__name__
+                    log.warning("cannot re-read the session key ring, still using the one read before: %s", reason)
+                self._ring_failing = True
+                self._ring_loaded = time.monotonic() - self.ring_refresh_seconds + self.ring_reread_seconds
+                return
+            if version == self._ring_version:  # else a forced re-read or a rotation took in a ring meanwhile
+                self._take_ring(ring)
+            if self._ring_failing:
+                log.info("the session key ring is read again")
+            self._ring_failing = False
+            self._ring_loaded = time.monotonic()
 
     def open_session(self, access_key_id: str, session_token: str) -> OpenedSession:
         """Unseal a session token; when it names a key this node's ring lacks, re-read the ring once (another node
@@ -122,12 +153,13 @@ class ServiceContext:
     def rotate_key_ring(self) -> KeyRing:
         with self._ring_lock:
             if self._ring is None and not self.store.list_server_keys():  # no ring yet: starting it is the rotation
-                self._ring = self._load_ring()
+                self._take_ring(self._load_ring())
                 self._ring_loaded = time.monotonic()
+                assert self._ring is not None
                 return self._ring
             ring = (self._ring or self._load_ring()).rotated()
             self._save(ring, ring.active)
-            self._ring = ring
+            self._take_ring(ring)
             return ring
 
     def _save(self, ring: KeyRing, key_id: str) -> None:

@@ -74,7 +74,7 @@ def test_a_role_session_is_recorded_by_its_assumed_role_arn() -> None:
     claims = SessionClaims(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:role/Admin", "AROAEXAMPLE", "alice", 1, 2)
     request = QueryRequest(action="DeleteAccountAlias", version="2010-05-08", params={"AccountAlias": "acme"}, source_ip="192.0.2.1")
     with _records() as records:
-        record_iam_change(None, Session(claims, "ASIAEXAMPLE", "us-east-1"), request, "req-1")  # type: ignore[arg-type]
+        record_iam_change(Session(claims, "ASIAEXAMPLE", "us-east-1"), request, "req-1", "*")
     (line,) = records
     assert (line.principal, line.access_key_id, line.resource) == (claims.assumed_role_arn, "ASIAEXAMPLE", "*")
 
@@ -101,10 +101,11 @@ class _records:
 def test_a_change_that_cannot_be_recorded_still_answers_and_says_so(server: dict, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     from samlfed.api import audit
 
-    def broken(*_: object) -> None:
-        raise RuntimeError("the store went away")
+    class Failing(logging.Logger):
+        def info(self, *_: object, **__: object) -> None:
+            raise RuntimeError("the log handler went away")
 
-    monkeypatch.setattr(audit, "iam_target", broken)
+    monkeypatch.setattr(audit, "log", Failing("samlfed.audit"))
     iam = client(server, "iam")
     with caplog.at_level(logging.INFO):
         iam.create_account_alias(AccountAlias="audit-failure")
@@ -112,6 +113,17 @@ def test_a_change_that_cannot_be_recorded_still_answers_and_says_so(server: dict
     failed = [r for r in caplog.records if r.getMessage().startswith("could not record the IAM change CreateAccountAlias")]
     assert len(failed) == 1 and failed[0].levelname == "ERROR" and failed[0].exc_info is not None
     iam.delete_account_alias(AccountAlias="audit-failure")
+
+
+def test_the_resource_is_named_before_the_change(server: dict, caplog: pytest.LogCaptureFixture) -> None:
+    """A deleted role with a path is recorded by its whole ARN: the record reads nothing after the change (a read there
+    had lost the path, and when the database failed, the whole record)."""
+    iam = client(server, "iam")
+    arn = iam.create_role(RoleName="PathedAudit", Path="/team/ops/", AssumeRolePolicyDocument=TRUST_POLICY)["Role"]["Arn"]
+    with caplog.at_level(logging.INFO, logger="samlfed.audit"):
+        iam.delete_role(RoleName="PathedAudit")
+    (deleted,) = changes(caplog)
+    assert (deleted.action, deleted.resource) == ("DeleteRole", arn) and arn == f"arn:aws:iam::{ACCOUNT}:role/team/ops/PathedAudit"
 
 
 def test_policy_version_changes_name_the_version(server: dict, caplog: pytest.LogCaptureFixture) -> None:

@@ -38,15 +38,24 @@ def changes_state(action: str) -> bool:
     return not action.startswith(READ_ONLY_PREFIXES)
 
 
-def record_iam_change(ctx: ServiceContext, caller: Caller | None, request: QueryRequest, request_id: str) -> None:
-    """Log a successful IAM call that changed something (the caller checked `changes_state`)."""
+def audit_target(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> str | None:
+    """The resource an IAM change acts on, named before the change is made: after it, a deleted role has no path left
+    to read, and a read that failed there (the database going away) lost the record of a change that was made."""
+    if caller is None:
+        return None
+    account = caller.account_id if isinstance(caller, Administrator) else caller.claims.account_id
+    return iam_target(ctx, account, request.action, request.params)[0]
+
+
+def record_iam_change(caller: Caller | None, request: QueryRequest, request_id: str, resource: str | None) -> None:
+    """Log a successful IAM call that changed something (the caller checked `changes_state`); `resource` is its
+    `audit_target`. Reads nothing."""
     if caller is None:  # every IAM call is authenticated; nothing to attribute otherwise
         return
     if isinstance(caller, Administrator):
-        account, principal = caller.account_id, f"arn:aws:iam::{caller.account_id}:root"
+        principal = f"arn:aws:iam::{caller.account_id}:root"
     else:
-        account, principal = caller.claims.account_id, caller.claims.assumed_role_arn
-    resource, _ = iam_target(ctx, account, request.action, request.params)
+        principal = caller.claims.assumed_role_arn
     params = request.params
     documents = {name: hashlib.sha256(params[name].encode()).hexdigest() for name in _DOCUMENTS if name in params}
     values = {name: params[name] for name in _VALUES if name in params}

@@ -132,8 +132,8 @@ def _request_context(request: QueryRequest) -> Context:
     return context
 
 
-def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryRequest) -> None:
-    """Raise AWS's AccessDenied unless the session's policies allow this IAM call."""
+def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryRequest) -> str:
+    """Raise AWS's AccessDenied unless the session's policies allow this IAM call; the resource it acts on."""
     claims = caller.claims
     action = f"iam:{request.action}"
     resource, resource_context = iam_target(ctx, claims.account_id, request.action, request.params)
@@ -143,7 +143,7 @@ def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryReque
     )
     result = authorize(permissions.policies, Request(action, permissions.context, resource=resource), session_arn=claims.assumed_role_arn)
     if result.decision == "allowed":
-        return
+        return resource
     log.info(
         "IAM call denied principal=%s action=%s resource=%s decision=%s", claims.assumed_role_arn, action, resource, result.decision,
         extra={

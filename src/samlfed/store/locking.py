@@ -24,6 +24,10 @@ def exclusive(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as connection:
         dialect = connection.dialect.name
         if dialect == "postgresql":
+            # Unbounded for this transaction: waiting for another node's migration, or running one, may take longer
+            # than a request's statements may (sql.POSTGRES_STATEMENT_BOUNDS).
+            connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
         elif dialect == "sqlite":
             # pysqlite begins transactions itself only before DML; an explicit BEGIN takes the lock up front.

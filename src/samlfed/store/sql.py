@@ -123,7 +123,35 @@ def create_store_engine(url: str) -> Engine:
         engine = create_engine(url, hide_parameters=True)  # a local file: no connection can go stale, so no ping per checkout
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=_postgres_connection_defaults(url))
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=_postgres_connection_defaults(url))
+    bounds = _postgres_statement_bounds(url)
+    if bounds:
+        event.listen(engine, "connect", lambda dbapi_connection, _record: _set_session(dbapi_connection, bounds))
+    return engine
+
+
+POSTGRES_STATEMENT_BOUNDS = {"lock_timeout": "5s", "statement_timeout": "30s"}
+"""How long one statement may wait for a lock, and run at all, on PostgreSQL (whose defaults are for ever). Requests
+call the database on the worker's event loop, so a statement stuck behind a lock (a migration's DDL, a stalled
+transaction on another node) held every request of the worker, its health probes too, for as long as the lock.
+5 s matches SQLite's busy timeout; the request then gets the retryable 503. The start-up lock lifts both for its
+transaction (locking.py): a migration may take longer."""
+
+
+def _postgres_statement_bounds(url: str) -> dict[str, str]:
+    """POSTGRES_STATEMENT_BOUNDS but those the URL's `options` (`-c lock_timeout=…`) set itself."""
+    options = make_url(url).query.get("options", "")
+    given = " ".join(options) if isinstance(options, tuple) else options
+    return {name: value for name, value in POSTGRES_STATEMENT_BOUNDS.items() if name not in given}
+
+
+def _set_session(dbapi_connection, settings: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """SET each setting for the connection's session (committed, so that the pool's rollbacks keep it)."""
+    cursor = dbapi_connection.cursor()
+    for name, value in settings.items():
+        cursor.execute(f"SET {name} = '{value}'")  # our own constants, not input
+    cursor.close()
+    dbapi_connection.commit()
 
 
 POSTGRES_CONNECTION_DEFAULTS = {
@@ -188,6 +216,18 @@ def _describe(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except (SQLAlchemyError, ValueError):
         return "(a URL that does not parse)"
+
+
+REFUSING_STATES = frozenset({
+    "25006",  # read_only_sql_transaction: a standby, or a primary made read-only (a failover in progress)
+    "42501",  # insufficient_privilege: the service's role lost a grant
+    "42P01",  # undefined_table: the schema is not (or no longer) what samlfed installed
+    "42703",  # undefined_column: likewise
+})
+"""PostgreSQL errors (SQLSTATE) that say the database refuses samlfed's work rather than that samlfed erred: like a
+failed connection (OperationalError) they are DatabaseUnavailable, answered with the retryable 503 and one log line
+with the driver's reason, not a 500 with a traceback quoting the statement. psycopg raises them as InternalError
+and ProgrammingError."""
 
 
 def driver_reason(exc: BaseException) -> str:
@@ -323,12 +363,17 @@ class SqlStore:
 
     def ping(self) -> None:
         """One trivial read of samlfed's own schema, for readiness probes; StoreUnavailable with the driver's reason
-        when the database does not answer it."""
+        when the database does not answer it, or, on PostgreSQL, when it takes no writes (a standby, a primary made
+        read-only): every change and every sign-in that records something would fail there."""
+        postgres = self.engine.dialect.name == "postgresql"
+        query = "SELECT version_num" + (", current_setting('transaction_read_only')" if postgres else "") + " FROM alembic_version"
         try:
             with self.engine.connect() as db:
-                db.exec_driver_sql("SELECT version_num FROM alembic_version")
+                row = db.exec_driver_sql(query).first()
         except SQLAlchemyError as exc:
             raise StoreUnavailable(f"the database does not answer: {driver_reason(exc)}") from exc
+        if postgres and row is not None and row[1] == "on":
+            raise StoreUnavailable("the database is read-only (transaction_read_only is on)")
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -337,6 +382,10 @@ class SqlStore:
                 yield connection
         except OperationalError as exc:
             raise DatabaseUnavailable(driver_reason(exc)) from exc
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) in REFUSING_STATES:
+                raise DatabaseUnavailable(driver_reason(exc)) from exc
+            raise
 
     # --- accounts ----------------------------------------------------------------------------------
 

@@ -1,0 +1,159 @@
+"""PostgreSQL that waits or refuses, as a review found it on real servers: a statement behind a lock is refused after
+lock_timeout (before, it and every request of the worker, health probes too, waited as long as the lock); the
+start-up lock is exempt; the key ring's periodic re-read waits off the request path; a read-only database is
+DatabaseUnavailable (503), not a 500 with a traceback, and not ready."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import pytest
+from postgres_scratch import POSTGRES_URL, scratch_database, scratch_schema
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection
+
+from samlfed.context import ServiceContext
+from samlfed.masterkey import MasterKey
+from samlfed.store import Account, DatabaseUnavailable, SqlStore, StoreUnavailable
+from samlfed.store.locking import ADVISORY_LOCK_KEY
+from samlfed.store.sql import POSTGRES_STATEMENT_BOUNDS
+
+NOW = datetime(2026, 12, 2, tzinfo=UTC)
+DEADLOCK_GUARD = 60
+"""How long a test waits for a call that must not hang before it fails (not a measure of speed)."""
+
+
+@contextmanager
+def holding(url: str, statement: str) -> Iterator[Connection]:
+    """A transaction of another client (no samlfed bounds) that runs `statement` and holds what it took until the
+    block ends."""
+    engine = create_engine(url)
+    connection = engine.connect()
+    try:
+        connection.execute(text(statement))
+        yield connection
+    finally:
+        connection.rollback()
+        connection.close()
+        engine.dispose()
+
+
+def finishes(call: Callable[[], object]) -> tuple[bool, object]:
+    """Run `call` in a thread: whether it ended within DEADLOCK_GUARD, and what it returned or raised."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(DEADLOCK_GUARD)
+    return not thread.is_alive(), outcome[0] if outcome else None
+
+
+def test_sessions_get_samlfeds_bounds_unless_the_url_sets_its_own() -> None:
+    with scratch_schema("samlfed_bounds") as url:
+        for store_url, expected in (
+            (url, POSTGRES_STATEMENT_BOUNDS),
+            (url + "%20-c%20lock_timeout%3D1500ms", {**POSTGRES_STATEMENT_BOUNDS, "lock_timeout": "1500ms"}),
+        ):
+            store = SqlStore.open(store_url)
+            try:
+                with store.engine.connect() as db:
+                    assert {name: db.exec_driver_sql(f"SHOW {name}").scalar() for name in expected} == expected
+            finally:
+                store.engine.dispose()
+
+
+def test_a_statement_behind_a_lock_is_refused_instead_of_waiting_for_it() -> None:
+    with scratch_schema("samlfed_bounds") as url:
+        store = SqlStore.open(url)
+        try:
+            store.create_account(Account("111111111111", None, NOW))
+            with holding(url, "LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE"):
+                ended, outcome = finishes(lambda: store.get_account("111111111111"))
+                assert ended, "the read waited for the lock"
+                assert isinstance(outcome, DatabaseUnavailable) and "lock timeout" in str(outcome)
+            assert store.get_account("111111111111").account_id == "111111111111"
+        finally:
+            store.engine.dispose()
+
+
+def test_start_up_waits_for_another_nodes_migration_beyond_the_bound() -> None:
+    """The start-up lock (locking.exclusive) is held by another node for longer than lock_timeout: opening waits."""
+    with scratch_schema("samlfed_bounds") as url:
+        with holding(url, f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"):
+            release_after = float(POSTGRES_STATEMENT_BOUNDS["lock_timeout"].removesuffix("s")) + 2
+            opened: list[object] = []
+            opener = threading.Thread(target=lambda: opened.append(_open_or_error(url)), daemon=True)
+            opener.start()
+            opener.join(release_after)
+            assert opener.is_alive() and not opened, opened  # still waiting past lock_timeout, not failed
+        opener.join(DEADLOCK_GUARD)
+        assert opened and isinstance(opened[0], SqlStore), opened
+        opened[0].engine.dispose()
+
+
+def _open_or_error(url: str) -> SqlStore | Exception:
+    try:
+        return SqlStore.open(url)
+    except Exception as exc:  # noqa: BLE001 - the outcome under test
+        return exc
+
+
+def test_the_rings_periodic_reread_waits_off_the_request_path() -> None:
+    with scratch_schema("samlfed_bounds") as url:
+        unbounded = url + "%20-c%20lock_timeout%3D0%20-c%20statement_timeout%3D0"  # an operator's: waits for ever
+        store = SqlStore.open(unbounded)
+        master = MasterKey(secrets.token_bytes(32))
+        try:
+            node = ServiceContext(store=store, master=master)
+            first = node.key_ring().active
+            rotated = ServiceContext(store=store, master=master).rotate_key_ring().active
+            node._ring_loaded -= node.ring_refresh_seconds + 1  # a minute passes: the re-read is due
+            with holding(url, "LOCK TABLE server_keys IN ACCESS EXCLUSIVE MODE"):
+                ended, outcome = finishes(lambda: [node.key_ring().active for _ in range(5)])
+                assert ended, "a request waited for the ring's re-read"
+                assert outcome == [first] * 5  # the ring held serves meanwhile
+            node.settle_ring_refresh()
+            assert node.key_ring().active == rotated
+        finally:
+            store.engine.dispose()
+
+
+@pytest.fixture
+def read_only_database() -> Iterator[tuple[SqlStore, Callable[[], None]]]:
+    """A store on a database of its own, and a function that makes that database read-only (as a standby is)."""
+    with scratch_database("samlfed_readonly") as name:
+        url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+        store = SqlStore.open(url)
+
+        def make_read_only() -> None:
+            admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as db:
+                db.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+            admin.dispose()
+            store.engine.dispose()  # new sessions take the database's setting
+
+        try:
+            yield store, make_read_only
+        finally:
+            store.engine.dispose()
+
+
+def test_a_read_only_database_refuses_writes_as_unavailable_and_is_not_ready(read_only_database: tuple[SqlStore, Callable[[], None]]) -> None:
+    store, make_read_only = read_only_database
+    store.ping()
+    make_read_only()
+    with pytest.raises(DatabaseUnavailable, match="read-only transaction"):
+        store.create_account(Account("111111111111", None, NOW))
+    with pytest.raises(StoreUnavailable, match="the database is read-only"):
+        store.ping()
+    assert store.list_accounts() == []  # reads go on
