@@ -37,7 +37,10 @@ class ServiceContext:
     strict_replay: bool = False
     """Each (issuer, assertion ID, role) is usable once, across every node sharing the store."""
     ring_refresh_seconds: float = 60.0
-    """How often a node re-reads the key ring, so that a rotation reaches every node without a restart."""
+    """The oldest ring a node uses: a rotation, or a retirement, reaches every node within this time (a database
+    that cannot be read aside), without a restart."""
+    ring_refresh_lead: float = 10.0
+    """How long before its ring turns ring_refresh_seconds old a node re-reads it in the background."""
     ring_reread_seconds: float = 1.0
     """The least time between two re-reads forced by tokens naming a key this node lacks: anyone can send such a
     token, and each re-read is a store read. A token sealed by a key rotated in within that second waits for it."""
@@ -77,24 +80,28 @@ class ServiceContext:
         """The session-token key ring, created on first start; re-read periodically, and on `reload` (a token names
         an unknown key) unless it was read less than `ring_reread_seconds` ago.
 
-        The periodic re-read runs in a thread of its own while requests go on with the ring held: a database that is
-        slow or locked must not stall requests that need none. One that fails keeps the ring already held (requests
-        are verified without the database, and an outage must not turn every signed request into an error); it is
-        tried again `ring_reread_seconds` later, and one warning is logged per outage. A first read, or a `reload`,
-        that fails raises (the store's error)."""
+        A busy node re-reads its ring in a thread of its own from `ring_refresh_lead` seconds before it turns
+        `ring_refresh_seconds` old, while requests go on with the ring held: a database that is slow or locked must
+        not stall requests that need none. A ring older than that (a node that was idle) is re-read before it is
+        used, so that a retired key never opens a token past its time. A periodic re-read that fails keeps the ring
+        held (requests are verified without the database, and an outage must not turn every signed request into an
+        error); it is tried again in the background `ring_reread_seconds` later, and one warning is logged per
+        outage. A first read, or a `reload`, that fails raises (the store's error)."""
         with self._ring_lock:
             age = time.monotonic() - self._ring_loaded
             if self._ring is None or (reload and age >= self.ring_reread_seconds):
                 self._ring_loaded = time.monotonic()  # also when it fails: tokens naming unknown keys do not each retry
                 self._take_ring(self._load_ring())
                 self._ring_failing = False
-            elif age > self.ring_refresh_seconds and self._ring_refresh is None:
+            elif age > self.ring_refresh_seconds:
+                self._reread(self._ring_version)
+            elif age > self.ring_refresh_seconds - self.ring_refresh_lead and self._ring_refresh is None:
                 self._ring_refresh = threading.Thread(target=self._refresh_ring, args=(self._ring_version,), name="samlfed-ring-refresh", daemon=True)
                 self._ring_refresh.start()
             return self._ring
 
     def settle_ring_refresh(self, timeout: float = 30.0) -> None:
-        """Wait for a periodic re-read in progress to end (for a caller that must see its outcome, as tests do)."""
+        """Wait for a background re-read in progress to end (for a caller that must see its outcome, as tests do)."""
         refresh = self._ring_refresh
         if refresh is not None:
             refresh.join(timeout)
@@ -105,28 +112,39 @@ class ServiceContext:
         self._ring_version += 1
 
     def _refresh_ring(self, version: int) -> None:
-        """The periodic re-read (in its own thread). Anything that goes wrong keeps the ring held: a failure here
-        must never reach a request, nor end the thread without the next re-read being planned."""
-        try:
-            ring: KeyRing | None = self._load_ring()
-            error = None
-        except Exception as exc:  # noqa: BLE001 - a database error, or a key the master key does not unseal
-            ring, error = None, exc
+        """The background re-read, in its own thread: the store read happens outside the lock."""
+        outcome = self._read_ring()
         with self._ring_lock:
             self._ring_refresh = None
-            if ring is None:
-                if not self._ring_failing:
-                    reason = failure_reason(error) if isinstance(error, (SQLAlchemyError, StoreUnavailable, DatabaseUnavailable)) else type(error).__name__
-                    log.warning("cannot re-read the session key ring, still using the one read before: %s", reason)
-                self._ring_failing = True
-                self._ring_loaded = time.monotonic() - self.ring_refresh_seconds + self.ring_reread_seconds
-                return
-            if version == self._ring_version:  # else a forced re-read or a rotation took in a ring meanwhile
-                self._take_ring(ring)
-            if self._ring_failing:
-                log.info("the session key ring is read again")
-            self._ring_failing = False
-            self._ring_loaded = time.monotonic()
+            self._took(outcome, version)
+
+    def _reread(self, version: int) -> None:
+        """The periodic re-read of a stale ring, under _ring_lock."""
+        self._took(self._read_ring(), version)
+
+    def _read_ring(self) -> KeyRing | Exception:
+        try:
+            return self._load_ring()
+        except Exception as exc:  # noqa: BLE001 - a database error, or a key the master key does not unseal: keep the ring held
+            return exc
+
+    def _took(self, outcome: KeyRing | Exception, version: int) -> None:
+        """Under _ring_lock: take in a periodic re-read's ring, or plan the next try after its failure."""
+        if isinstance(outcome, Exception):
+            if not self._ring_failing:
+                known = (SQLAlchemyError, StoreUnavailable, DatabaseUnavailable)
+                reason = failure_reason(outcome) if isinstance(outcome, known) else type(outcome).__name__
+                log.warning("cannot re-read the session key ring, still using the one read before: %s", reason)
+            self._ring_failing = True
+            # Tried again in the background once ring_reread_seconds have passed, never on a request's path.
+            self._ring_loaded = time.monotonic() - self.ring_refresh_seconds + self.ring_refresh_lead + self.ring_reread_seconds
+            return
+        if version == self._ring_version:  # else a forced re-read or a rotation took in a ring meanwhile
+            self._take_ring(outcome)
+        if self._ring_failing:
+            log.info("the session key ring is read again")
+        self._ring_failing = False
+        self._ring_loaded = time.monotonic()
 
     def open_session(self, access_key_id: str, session_token: str) -> OpenedSession:
         """Unseal a session token; when it names a key this node's ring lacks, re-read the ring once (another node

@@ -117,7 +117,7 @@ def test_the_rings_periodic_reread_waits_off_the_request_path() -> None:
             node = ServiceContext(store=store, master=master)
             first = node.key_ring().active
             rotated = ServiceContext(store=store, master=master).rotate_key_ring().active
-            node._ring_loaded -= node.ring_refresh_seconds + 1  # a minute passes: the re-read is due
+            node._ring_loaded -= node.ring_refresh_seconds - node.ring_refresh_lead / 2  # a busy node's re-read is due
             with holding(url, "LOCK TABLE server_keys IN ACCESS EXCLUSIVE MODE"):
                 ended, outcome = finishes(lambda: [node.key_ring().active for _ in range(5)])
                 assert ended, "a request waited for the ring's re-read"
