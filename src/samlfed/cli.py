@@ -283,7 +283,8 @@ def options_set(
 ) -> None:
     """Turn opt-ins on or off (those not named stay as they are); prints the options after the change.
 
-    Try them first with `samlfed doctor --allow-legacy-algorithms` / `--allow-response-only-signature`."""
+    Try them first with `samlfed doctor --allow-legacy-algorithms` / `--allow-response-only-signature` /
+    `--require-condition-bounds`."""
     from .iam.service import set_validation_options
 
     given = {"allow_legacy_algorithms": allow_legacy_algorithms, "allow_response_only_signature": allow_response_only_signature,

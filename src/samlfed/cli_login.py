@@ -261,7 +261,7 @@ def login(
     no_browser: Annotated[bool, typer.Option("--no-browser", help="print the sign-in URL instead of opening a browser")] = False,
     allow_insecure_http: Annotated[bool, typer.Option(
         "--allow-insecure-http", help="accept plain http:// to other machines (password, assertion and credentials unencrypted)")] = False,
-    ca_bundle: Annotated[str | None, typer.Option(help="PEM file of the only CAs to trust for https:// (instead of the system's)")] = None,
+    ca_bundle: Annotated[str | None, typer.Option(help="PEM file of the only CAs to trust for https:// (default: AWS_CA_BUNDLE, else the system's)")] = None,
 ) -> None:
     """Sign in at the IdP (ECP or browser), choose roles and write temporary credentials."""
     settings = _profile(profile, may_be_new=endpoint is not None)  # --endpoint says where to go: a profile of flags only
@@ -410,8 +410,12 @@ def _sign_in(
         return _ecp_response(settings, transport, ecp_url, username, password_stdin, otp)
     given = [flag for flag, value in (("--password-stdin", password_stdin), ("--username", username), (f"--otp ({OTP_VARIABLE})", otp)) if value]
     if given:  # the browser would wait for a sign-in that the script meant to make by itself, up to its timeout
-        why = ("--method browser signs in in the browser (use --method ecp)" if chosen == "browser" else
-               "the IdP metadata names no ECP endpoint, so the sign-in is in the browser (set ecp_url in the profile if the IdP has one)")
+        if chosen == "browser":
+            why = "--method browser signs in in the browser (use --method ecp)"
+        elif settings.idp_metadata_url:
+            why = "the IdP metadata names no ECP endpoint, so the sign-in is in the browser (set ecp_url in the profile if the IdP has one)"
+        else:
+            why = "no ECP endpoint is known, so the sign-in is in the browser (set ecp_url or idp_metadata_url in the profile: samlfed configure)"
         raise usage_error(f"{', '.join(given)}: only for ECP sign-in, but {why}")
     try:
         result = browser_login(settings.endpoint, open_browser=not no_browser, tell=_say)

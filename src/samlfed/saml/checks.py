@@ -35,7 +35,11 @@ class Check:
 
 
 _CHECKS: tuple[Check, ...] = (
-    Check("input.size", "Input is at most 100,000 characters", SIGNATURE_INVALID),
+    # STS refuses a longer SAMLAssertion parameter before validating anything (its model's length constraint).
+    Check("input.size", "Input is at most 100,000 characters", AwsError(
+        "ValidationError", 400,
+        "1 validation error detected: Value '(redacted)' at 'sAMLAssertion' failed to satisfy constraint: Member must have length less than or equal to 100000",
+    )),
     Check("input.base64", "Input is strict base64", SIGNATURE_INVALID),
     Check("xml.parse", "Well-formed UTF-8 XML without DOCTYPE, entities or processing instructions", SIGNATURE_INVALID),
     Check("shape.root", "Root is a SAML 2.0 protocol Response with an ID", SIGNATURE_INVALID),
@@ -53,7 +57,7 @@ _CHECKS: tuple[Check, ...] = (
     Check("status", "Status is Success", AwsError("IDPRejectedClaim", 403, "The identity provider did not return a successful SAML status")),
     Check("conditions.not_before", "Conditions NotBefore has been reached", AwsError("InvalidIdentityToken", 400, "Response is not yet valid")),
     Check("conditions.not_on_or_after", "Conditions and SubjectConfirmationData NotOnOrAfter are in the future", AwsError("ExpiredTokenException", 400, "Response has expired")),
-    Check("issue_instant", "Assertion was issued less than 5 minutes ago", AwsError("ExpiredTokenException", 400, "Token must be redeemed within 5 minutes of issuance")),
+    Check("issue_instant", "Assertion was issued less than 5 minutes ago, plus the clock skew", AwsError("ExpiredTokenException", 400, "Token must be redeemed within 5 minutes of issuance")),
     Check("audience", "An Audience is an accepted audience", AwsError("InvalidIdentityToken", 400, "Response does not contain the required audience.")),
     Check("conditions.understood", "Conditions holds only AudienceRestriction, OneTimeUse and ProxyRestriction", AwsError("InvalidIdentityToken", 400, "Response contains a condition that is not understood")),
     Check("destination", "Response Destination (if present) is an accepted ACS URL", AwsError("InvalidIdentityToken", 400, "Response Destination is not an accepted endpoint")),
