@@ -113,14 +113,18 @@ def test_past_its_bound_the_throttle_starts_over(seeded: SqlStore) -> None:
     assert seeded.get_role_last_used(developer.role_id) == RoleLastUsed(NOW + timedelta(seconds=1), "eu-west-1")
 
 
-def test_a_failed_write_is_logged_never_raised_and_tried_again_next_use(seeded: SqlStore, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failed_write_is_logged_never_raised_and_tried_again_a_few_seconds_later(seeded: SqlStore, caplog: pytest.LogCaptureFixture) -> None:
     developer = seeded.get_role(ACCOUNT, "Developer")
     with seeded.engine.begin() as connection:  # the database refuses every write of a last use
         connection.execute(text("DROP TABLE role_last_used"))
-    recorder = RoleUseRecorder(seeded, 60.0, Clock())
+    clock = Clock()
+    recorder = RoleUseRecorder(seeded, 60.0, clock, retry=5.0)
     with caplog.at_level(logging.WARNING, logger="samlfed.sts"):
         recorder.record(developer, NOW, "us-east-1")
-        recorder.record(developer, NOW, "us-east-1")  # within the interval, yet tried again: nothing was written
+        clock.now += 4.9
+        recorder.record(developer, NOW, "us-east-1")  # not tried: a sign-in per second must not each wait and warn
+        clock.now += 0.2
+        recorder.record(developer, NOW, "us-east-1")  # tried again: nothing was written
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     # A missing table is a failure of the database on both: its driver's line is logged
     expected = {"sqlite": "no such table: role_last_used", "postgresql": 'relation "role_last_used" does not exist'}[seeded.engine.dialect.name]
