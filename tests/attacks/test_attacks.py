@@ -449,7 +449,8 @@ ATTACKS = [
     Attack("role of one pair with the provider of another", "aws.role", spec={"roles": [f"{DEV_ROLE},arn:aws:iam::111111111111:saml-provider/Other", f"{OPS_ROLE},{PROVIDER_ARN}"]}, requested=RolePair(DEV_ROLE, PROVIDER_ARN)),
 ]
 
-ALLOWED_CODES = {"InvalidIdentityToken", "ExpiredTokenException", "IDPRejectedClaim", "AccessDenied"}
+ALLOWED_CODES = {"InvalidIdentityToken", "ExpiredTokenException", "IDPRejectedClaim", "AccessDenied", "ValidationError"}
+"""ValidationError: an oversized input, which STS refuses as a parameter too long before validating anything."""
 CATALOGUE_MESSAGES = {check.aws.message for check in CHECKS.values()} | {
     "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}",
     "Response is not yet valid",
