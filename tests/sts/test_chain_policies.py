@@ -13,6 +13,7 @@ from saml_factory import ACCOUNT
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
 from samlfed.iam import service
+from samlfed.store import Tag
 from samlfed.sts.chain import AssumeRoleRequest, assume_role
 
 
@@ -46,3 +47,28 @@ def test_the_caller_s_session_policy_still_limits(ctx: ServiceContext) -> None:
         chain(ctx, developer_session(ctx, session_policy=policy("Allow", "s3:*")))
     assert info.value.code == "AccessDenied"
     chain(ctx, developer_session(ctx, session_policy=policy("Allow", "sts:AssumeRole")))
+
+
+def test_tags_and_a_source_identity_need_the_callers_side_too(ctx: ServiceContext) -> None:
+    """sts:TagSession and sts:SetSourceIdentity are actions of their own: a trust policy that admits them leaves the
+    caller's explicit deny and session policy in force, as for sts:AssumeRole, and a trust policy that names the
+    account delegates them to the caller's identity policies."""
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                                                     "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]}]}
+    service.update_trust_policy(ctx, ACCOUNT, "Target", json.dumps(trust))
+    tagged = AssumeRoleRequest(TARGET, "chained", tags=(Tag("team", "red"),))
+    identified = AssumeRoleRequest(TARGET, "chained", source_identity="alice")
+    service.put_role_policy(ctx, ACCOUNT, "Developer", "Chaining", policy("Allow", "sts:AssumeRole"))
+    claims = developer_session(ctx)
+    chain(ctx, claims)  # the account's delegation: the identity policy allows sts:AssumeRole
+    for request, action in ((tagged, "sts:TagSession"), (identified, "sts:SetSourceIdentity")):
+        with pytest.raises(ServiceError) as info:
+            assume_role(ctx, claims, request)
+        assert (info.value.code, info.value.message.split(" on resource")[0].rsplit(" ", 1)[-1]) == ("AccessDenied", action)
+    service.put_role_policy(ctx, ACCOUNT, "Developer", "Tagging", policy("Allow", "sts:TagSession"))
+    assert assume_role(ctx, claims, tagged).credentials.claims.tags == {"team": "red"}
+    with pytest.raises(ServiceError):  # a session policy that leaves sts:TagSession out still limits it
+        assume_role(ctx, developer_session(ctx, session_policy=policy("Allow", "sts:AssumeRole")), tagged)
+    service.put_role_policy(ctx, ACCOUNT, "Developer", "NoTags", policy("Deny", "sts:TagSession"))
+    with pytest.raises(ServiceError):
+        assume_role(ctx, claims, tagged)

@@ -248,13 +248,19 @@ def _trust(
     # The trust policy is the target's resource policy, evaluated with the caller's own policies as AWS evaluates
     # any resource policy: an explicit deny anywhere wins; naming the account delegates to the caller's identity
     # policies; naming the role still leaves the caller's session policies and permissions boundary in force;
-    # naming the session ARN is not limited by them.
-    request = Request("sts:AssumeRole", context, resource=role.arn, principal_type="AWS", principal=caller.role_arn,
-                      principal_aliases=caller.principal_aliases)
+    # naming the session ARN is not limited by them. So for each action the chain needs: sts:TagSession and
+    # sts:SetSourceIdentity, too, must be allowed by the caller's side (IAM User Guide: the identity policy of the
+    # principal that passes tags or sets a source identity must allow it, which the trust policy does within an
+    # account when it names the principal).
     policies = permissions.policies
     with_trust = replace(policies, resource=(*policies.resource, NamedPolicy("trust-policy", "resource", trust)))
-    if authorize(with_trust, request, session_arn=caller.assumed_role_arn).decision != "allowed":
-        raise _denied(denied, "caller_policies", caller, chain, "by the caller's policies")
-    # Across accounts both sides must allow: the trust policy above, and the caller's identity policies.
-    if role.account_id != caller.account_id and authorize(policies, request, session_arn=caller.assumed_role_arn).decision != "allowed":
-        raise _denied(denied, "identity_policies", caller, chain, "by identity policies")
+    for action in actions:
+        named = None if action == "sts:AssumeRole" else action  # AssumeRole's refusals keep their log line
+        refusal = denied if named is None else _not_authorized(caller, chain, action)
+        request = Request(action, context, resource=role.arn, principal_type="AWS", principal=caller.role_arn,
+                          principal_aliases=caller.principal_aliases)
+        if authorize(with_trust, request, session_arn=caller.assumed_role_arn).decision != "allowed":
+            raise _denied(refusal, "caller_policies", caller, chain, "by the caller's policies", action=named)
+        # Across accounts both sides must allow: the trust policy above, and the caller's identity policies.
+        if role.account_id != caller.account_id and authorize(policies, request, session_arn=caller.assumed_role_arn).decision != "allowed":
+            raise _denied(refusal, "identity_policies", caller, chain, "by identity policies", action=named)
