@@ -8,24 +8,17 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
-from saml_factory import ACCOUNT, DEV_ROLE, PROVIDER_ARN, response_b64
-from servers import app_in_thread
-from service_world import developer_world
+from iam_http import error_of, iam_client, serving, session_client
+from saml_factory import ACCOUNT
 
-from samlfed.api.app import build_app
-from samlfed.config import Settings
 from samlfed.iam import authorization_details, service
-from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 _accounts = count(400000000000)
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
@@ -36,18 +29,9 @@ def allow(*actions: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]})
 
 
-def iam_client(url: str, key_id: str, secret: str, token: str | None = None, *, validate: bool = True) -> Any:
-    return boto3.client(
-        "iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key_id, aws_secret_access_key=secret, aws_session_token=token,
-        config=Config(parameter_validation=validate, retries={"total_max_attempts": 1}),
-    )
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    ctx = developer_world(Settings(data_dir=tmp_path_factory.mktemp("authorization-details")))
-    admin = service.create_access_key(ctx, ACCOUNT)
-    with app_in_thread(build_app(ctx)) as url:
+    with serving(tmp_path_factory, "authorization-details") as (ctx, url, admin):
         yield {"ctx": ctx, "url": url, "iam": iam_client(url, admin.access_key_id, admin.secret_access_key)}
 
 
@@ -65,13 +49,6 @@ def details(iam: Any, **parameters: Any) -> dict[str, Any]:
 
 def everything(roles: list[dict[str, Any]], policies: list[dict[str, Any]]) -> dict[str, Any]:
     return {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": roles, "Policies": policies, "IsTruncated": False}
-
-
-def error_of(call: Callable[[], object]) -> tuple[int, str, str]:
-    with pytest.raises(ClientError) as info:
-        call()
-    response = info.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
 
 
 def small_account(world: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -216,16 +193,9 @@ def test_a_bad_filter_or_max_items_is_refused_in_awss_words(world: dict[str, Any
     )
 
 
-def session_client(world: dict[str, Any]) -> Any:
-    """A Developer session's IAM client (its credentials from a fresh SAML assertion)."""
-    fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5))
-    issued = assume_role_with_saml(world["ctx"], AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, fresh)).credentials
-    return iam_client(world["url"], issued.access_key_id, issued.secret_access_key, issued.session_token)
-
-
 def test_a_session_needs_its_role_to_allow_the_action_on_every_resource(world: dict[str, Any]) -> None:
     iam = world["iam"]
-    session = session_client(world)
+    session = session_client(world["ctx"], world["url"])
     assert error_of(session.get_account_authorization_details) == (
         403, "AccessDenied",
         f"User: arn:aws:sts::{ACCOUNT}:assumed-role/Developer/alice@example.com is not authorized to perform: iam:GetAccountAuthorizationDetails "

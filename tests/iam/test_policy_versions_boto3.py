@@ -5,23 +5,15 @@ and a role session whose permissions follow the default version from one request
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from itertools import count
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
-from saml_factory import ACCOUNT, DEV_ROLE, PROVIDER_ARN, response_b64
-from servers import app_in_thread
-from service_world import developer_world
+from iam_http import error_of, iam_client, serving, session_client
+from saml_factory import ACCOUNT, DEV_ROLE
 
-from samlfed.api.app import build_app
-from samlfed.config import Settings
 from samlfed.iam import service
-from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 _numbers = count()
 
@@ -30,18 +22,9 @@ def allow(*actions: str, resource: str = "*") -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": resource}]})
 
 
-def iam_client(url: str, key_id: str, secret: str, token: str | None = None, *, validate: bool = True) -> Any:
-    return boto3.client(
-        "iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key_id, aws_secret_access_key=secret, aws_session_token=token,
-        config=Config(parameter_validation=validate, retries={"max_attempts": 1}),
-    )
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    ctx = developer_world(Settings(data_dir=tmp_path_factory.mktemp("versions")))
-    admin = service.create_access_key(ctx, ACCOUNT)
-    with app_in_thread(build_app(ctx)) as url:
+    with serving(tmp_path_factory, "versions") as (ctx, url, admin):
         yield {
             "ctx": ctx, "url": url,
             "iam": iam_client(url, admin.access_key_id, admin.secret_access_key),
@@ -51,20 +34,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 def new_policy(iam: Any, document: str | None = None) -> str:
     return iam.create_policy(PolicyName=f"Versioned{next(_numbers)}", PolicyDocument=document or allow("s3:GetObject"))["Policy"]["Arn"]
-
-
-def error_of(call: Callable[[], object]) -> tuple[int, str, str]:
-    with pytest.raises(ClientError) as info:
-        call()
-    response = info.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
-
-
-def session_client(world: dict[str, Any]) -> Any:
-    """A Developer session's IAM client (its credentials from a fresh SAML assertion)."""
-    fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5))
-    issued = assume_role_with_saml(world["ctx"], AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, fresh)).credentials
-    return iam_client(world["url"], issued.access_key_id, issued.secret_access_key, issued.session_token)
 
 
 def test_a_policy_is_edited_by_a_new_default_version(world: dict[str, Any]) -> None:
@@ -168,7 +137,7 @@ def test_a_sessions_permissions_follow_the_default_version(world: dict[str, Any]
     boundary = new_policy(iam, allow("iam:GetRole", "iam:ListRoleTags"))
     iam.attach_role_policy(RoleName="Developer", PolicyArn=permissions)
     iam.put_role_permissions_boundary(RoleName="Developer", PermissionsBoundary=boundary)
-    session = session_client(world)
+    session = session_client(world["ctx"], world["url"])
     try:
         assert session.get_role(RoleName="Developer")["Role"]["RoleName"] == "Developer"
         iam.create_policy_version(PolicyArn=permissions, PolicyDocument=allow("iam:ListRoleTags"), SetAsDefault=True)
@@ -196,7 +165,7 @@ def test_a_session_is_authorized_for_version_calls_on_the_policy_arn(world: dict
         resource=team,
     ))
     iam.attach_role_policy(RoleName="Developer", PolicyArn=grant)
-    session = session_client(world)
+    session = session_client(world["ctx"], world["url"])
     try:
         assert session.create_policy_version(PolicyArn=team, PolicyDocument=allow("s3:PutObject"), SetAsDefault=True)["PolicyVersion"]["VersionId"] == "v2"
         session.set_default_policy_version(PolicyArn=team, VersionId="v1")

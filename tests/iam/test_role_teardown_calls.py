@@ -5,20 +5,14 @@ asks before deleting any role) and UpdateRoleDescription (UpdateRole's older twi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import count
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from iam_http import error_of, iam_client, serving
 from saml_factory import ACCOUNT
-from servers import app_in_thread
-from service_world import developer_world
 
-from samlfed.api.app import build_app
-from samlfed.config import Settings
 from samlfed.iam import service
 
 _numbers = count()
@@ -26,31 +20,15 @@ TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "
 ALLOW = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
 
 
-def iam_client(url: str, key_id: str, secret: str, *, validate: bool = True) -> Any:
-    return boto3.client(
-        "iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key_id, aws_secret_access_key=secret,
-        config=Config(parameter_validation=validate, retries={"total_max_attempts": 1}),
-    )
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    ctx = developer_world(Settings(data_dir=tmp_path_factory.mktemp("teardown")))
-    admin = service.create_access_key(ctx, ACCOUNT)
-    other = service.create_account(ctx, "222222222222")
-    with app_in_thread(build_app(ctx)) as url:
+    with serving(tmp_path_factory, "teardown") as (ctx, url, admin):
+        other = service.create_account(ctx, "222222222222")
         yield {
             "iam": iam_client(url, admin.access_key_id, admin.secret_access_key),
             "raw": iam_client(url, admin.access_key_id, admin.secret_access_key, validate=False),
             "other": iam_client(url, other.access_key_id, other.secret_access_key),
         }
-
-
-def error_of(call: Callable[[], object]) -> tuple[int, str, str]:
-    with pytest.raises(ClientError) as info:
-        call()
-    response = info.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
 
 
 def new_role(iam: Any, prefix: str = "Teardown", path: str = "/") -> dict[str, str]:
