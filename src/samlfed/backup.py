@@ -58,7 +58,7 @@ def back_up(data_dir: Path, destination: Path, *, now: datetime) -> Backup:
     from_environment = bool(os.environ.get(MASTER_KEY_VARIABLE))
     if not key_file.is_file() and not from_environment:
         raise BackupError(f"{data_dir} holds no {MASTER_KEY} and {MASTER_KEY_VARIABLE} is not set: without the master key a backup restores nothing")
-    _make_destination(destination)
+    created = _make_destination(destination)
     try:
         version = _copy_database(database, destination / DATABASE)
         if key_file.is_file():
@@ -69,22 +69,43 @@ def back_up(data_dir: Path, destination: Path, *, now: datetime) -> Backup:
         opened = version == head_revision()
         if opened:
             _check_opens(destination, now)
-    except BaseException:
-        shutil.rmtree(destination, ignore_errors=True)  # ours alone: it was new or empty
+    except BaseException as exc:
+        _undo(destination, created)
+        if isinstance(exc, OSError):  # shutil.Error (a file of idp/ that cannot be copied) is one too
+            raise BackupError(f"cannot write the copy into {destination}: {exc.strerror or exc}") from None
         raise
     size = (destination / DATABASE).stat().st_size
     return Backup(destination, version, size, key_file.is_file(), (destination / IDP).is_dir(), opened)
 
 
-def _make_destination(destination: Path) -> None:
+def _make_destination(destination: Path) -> bool:
+    """A new directory (True), or an empty one the operator made (False), mode 0700 either way."""
     try:
         destination.mkdir(mode=0o700, parents=True)
+        return True
     except FileExistsError:
         if not destination.is_dir() or any(destination.iterdir()):
             raise BackupError(f"{destination} exists and is not an empty directory") from None
-        destination.chmod(0o700)
     except OSError as exc:
         raise BackupError(f"cannot create {destination}: {exc.strerror or exc}") from None
+    try:
+        destination.chmod(0o700)
+    except OSError as exc:
+        raise BackupError(f"cannot make {destination} private (mode 0700): {exc.strerror or exc}") from None
+    return False
+
+
+def _undo(destination: Path, created: bool) -> None:
+    """Leave no part of a copy: remove the directory made for it, or empty the one the operator gave (a mount point,
+    a directory made for backups, one reached through a symbolic link), which stays."""
+    if created:
+        shutil.rmtree(destination, ignore_errors=True)
+        return
+    for entry in destination.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def _copy_database(source_path: Path, target_path: Path) -> str:

@@ -440,7 +440,7 @@ def keys_retire(
     if as_json:
         typer.echo(json.dumps({"KeyId": key_id, "Retired": True, "BreaksSessionsValidUntil": _when(breaks_until), "AllNodesBy": _when(everywhere)}))
         return
-    typer.echo(f"retired key {key_id}; every node stops accepting it by {_when(everywhere)}")
+    typer.echo(f"retired key {key_id}; every node stops accepting it by {_when(everywhere)} (a node that cannot read the database meanwhile keeps the ring it holds until it can)")
     if breaks_until:
         typer.echo(
             f"forced: credentials sealed with it (which may be valid until {_when(breaks_until)}), the console sessions and "

@@ -86,6 +86,9 @@ class Settings:
                 object.__setattr__(self, name, _checked(name, value, "Settings"))
         if (self.tls_certfile is None) != (self.tls_keyfile is None):
             raise SettingsError("tls_certfile and tls_keyfile go together: give both to serve HTTPS, or neither")
+        if self.tls_certfile is not None and self.public_url is not None and self.public_url.startswith("http://"):
+            # Cookies would lose Secure, pages HSTS, and the IdP's metadata would name URLs this port does not serve.
+            raise SettingsError(f"public_url {self.public_url} is http://, but with tls_certfile samlfed serves HTTPS: give its https:// URL")
 
     @property
     def base_url(self) -> str:

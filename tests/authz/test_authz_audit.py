@@ -32,6 +32,7 @@ from samlfed.config import Settings
 from samlfed.context import ServiceContext
 from samlfed.iam import service
 from samlfed.server import build_server_app
+from samlfed.store import Tag
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "s3-gateway"))
@@ -217,3 +218,13 @@ def test_a_key_the_filesystem_cannot_name_is_a_client_error(gateway: dict) -> No
     url = gateway["s3"].generate_presigned_url("get_object", Params={"Bucket": "acme-data", "Key": "docs/a\x00b"}, ExpiresIn=300)
     answer = httpx.get(url)
     assert answer.status_code == 400 and b"<Code>InvalidArgument</Code>" in answer.content
+
+
+def test_the_principals_tags_are_its_session_tags_over_role_tags_in_any_case(world: dict) -> None:
+    """AWS: session tags override role tags with the same key whatever its case; the answer lists each key once."""
+    service.tag_role(world["ctx"], ACCOUNT, "Developer", [Tag("Department", "Marketing"), Tag("owner", "ops")])
+    try:
+        answer = ask(world, policy(ALL))
+        assert answer["principal"]["tags"] == {"department": "Engineering", "project": "apollo", "owner": "ops"}
+    finally:
+        service.untag_role(world["ctx"], ACCOUNT, "Developer", ["Department", "owner"])

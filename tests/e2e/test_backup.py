@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -127,3 +128,33 @@ def test_the_built_in_idps_files_go_along_and_keep_their_modes(tmp_path: Path) -
     assert copied == original and any(p.parts[0] == "keys" for p in copied)
     again = subprocess.run([SAMLFED, "idp", "metadata", "--data-dir", str(tmp_path / "copy")], capture_output=True, text=True, check=True, timeout=60).stdout
     assert again == metadata  # the same signing keys
+
+
+def test_a_failed_backup_empties_the_directory_it_was_given_and_keeps_it(tmp_path: Path) -> None:
+    """The operator's own empty directory (or one reached through a symbolic link) stays, empty; one made for the
+    copy goes. Before, a symbolic link kept the copied database and master key, and an own directory was removed."""
+    data = tmp_path / "data"
+    cli("accounts", "create", "--data-dir", str(data), "--json")
+    wrong_key = {"SAMLFED_MASTER_KEY": "A" * 43 + "="}  # not this data directory's key: the copy does not open
+    (data / "master.key").unlink()
+    given, target = tmp_path / "given", tmp_path / "target"
+    given.mkdir()
+    target.mkdir()
+    (tmp_path / "link").symlink_to(target)
+    for destination in (given, tmp_path / "link", tmp_path / "made" / "here"):
+        refused = backup(str(destination), "--data-dir", str(data), env=wrong_key)
+        assert (refused.returncode, "the copy does not open" in refused.stderr) == (2, True), refused.stderr
+    assert (given.is_dir(), list(given.iterdir())) == (True, [])
+    assert ((tmp_path / "link").is_symlink(), list(target.iterdir())) == (True, [])
+    assert not (tmp_path / "made" / "here").exists()
+
+
+def test_a_file_of_the_idp_that_cannot_be_copied_is_a_refusal_not_a_traceback(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    cli("accounts", "create", "--data-dir", str(data), "--json")
+    (data / "idp").mkdir()
+    with socket.socket(socket.AF_UNIX) as held:  # a socket file: reading it fails (ENXIO), even as root
+        held.bind(str(data / "idp" / "control.sock"))
+        refused = backup(str(tmp_path / "copy"), "--data-dir", str(data))
+    assert refused.returncode == 2 and "no backup made: cannot write the copy into" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "copy").exists()

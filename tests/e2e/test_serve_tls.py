@@ -17,6 +17,7 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError, SSLError
+from cryptography.hazmat.primitives import serialization
 from pki import make_pki
 from saml_factory import DEV_ROLE, PROVIDER_ARN, response_b64
 from servers import SAMLFED, samlfed_process
@@ -90,3 +91,15 @@ def test_a_certificate_without_its_key_or_a_key_that_is_not_its_own_is_refused_a
     missing = serve_refused("--tls-certfile", str(tmp_path / "none.pem"), "--tls-keyfile", str(pki["key"]), data=tmp_path / "data")
     assert missing.returncode == 2 and "No such file or directory" in missing.stderr, missing.stderr
     assert "Traceback" not in alone.stderr + mismatched.stderr + missing.stderr
+
+
+def test_an_encrypted_key_and_a_plain_http_public_url_are_refused_at_start(tmp_path: Path, pki: dict[str, Path]) -> None:
+    key = serialization.load_pem_private_key(pki["key"].read_bytes(), password=None)
+    locked = tmp_path / "locked.key"
+    locked.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                         serialization.BestAvailableEncryption(b"pass phrase")))
+    encrypted = serve_refused("--tls-certfile", str(pki["cert"]), "--tls-keyfile", str(locked), data=tmp_path / "data")
+    assert encrypted.returncode == 2 and "the private key is encrypted" in encrypted.stderr, encrypted.stderr
+    plain = serve_refused("--tls-certfile", str(pki["cert"]), "--tls-keyfile", str(pki["key"]), "--public-url", "http://127.0.0.1:8443",
+                          data=tmp_path / "data")
+    assert plain.returncode == 2 and "is http://, but with tls_certfile samlfed serves HTTPS" in plain.stderr, plain.stderr

@@ -20,7 +20,7 @@ from samlfed.context import ServiceContext
 from samlfed.masterkey import MasterKey
 from samlfed.store import Account, DatabaseUnavailable, SqlStore, StoreUnavailable
 from samlfed.store.locking import ADVISORY_LOCK_KEY
-from samlfed.store.sql import POSTGRES_STATEMENT_BOUNDS
+from samlfed.store.sql import POSTGRES_STATEMENT_BOUNDS, _postgres_statement_bounds
 
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
 DEADLOCK_GUARD = 60
@@ -70,6 +70,16 @@ def test_sessions_get_samlfeds_bounds_unless_the_url_sets_its_own() -> None:
                     assert {name: db.exec_driver_sql(f"SHOW {name}").scalar() for name in expected} == expected
             finally:
                 store.engine.dispose()
+
+
+@pytest.mark.parametrize(("options", "kept"), [
+    ("-c%20deadlock_timeout%3D1s", {"lock_timeout", "statement_timeout"}),  # another setting whose name contains ours
+    ("-clock_timeout%3D1s", {"statement_timeout"}),  # -c glued to the name, as libpq allows
+    ("--statement_timeout%3D0%20-c%20lock_timeout%3D2s", set()),
+    ("-c%20idle_in_transaction_session_timeout%3D9s", {"lock_timeout", "statement_timeout"}),
+])
+def test_only_the_settings_the_url_names_are_left_to_it(options: str, kept: set[str]) -> None:
+    assert set(_postgres_statement_bounds(f"postgresql+psycopg://db.example/samlfed?options={options}")) == kept
 
 
 def test_a_statement_behind_a_lock_is_refused_instead_of_waiting_for_it() -> None:
@@ -129,31 +139,37 @@ def test_the_rings_periodic_reread_waits_off_the_request_path() -> None:
 
 
 @pytest.fixture
-def read_only_database() -> Iterator[tuple[SqlStore, Callable[[], None]]]:
-    """A store on a database of its own, and a function that makes that database read-only (as a standby is)."""
+def read_only_database() -> Iterator[tuple[SqlStore, Callable[[bool], None]]]:
+    """A store on a database of its own, and a function that makes that database read-only (as a standby is) or
+    writable again."""
     with scratch_database("samlfed_readonly") as name:
         url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
         store = SqlStore.open(url)
 
-        def make_read_only() -> None:
+        def set_read_only(read_only: bool) -> None:
             admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
             with admin.connect() as db:
-                db.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+                setting = "SET default_transaction_read_only = on" if read_only else "RESET default_transaction_read_only"
+                db.execute(text(f'ALTER DATABASE "{name}" {setting}'))
             admin.dispose()
-            store.engine.dispose()  # new sessions take the database's setting
 
         try:
-            yield store, make_read_only
+            yield store, set_read_only
         finally:
             store.engine.dispose()
 
 
-def test_a_read_only_database_refuses_writes_as_unavailable_and_is_not_ready(read_only_database: tuple[SqlStore, Callable[[], None]]) -> None:
-    store, make_read_only = read_only_database
+def test_a_read_only_database_refuses_writes_as_unavailable_and_is_not_ready(read_only_database: tuple[SqlStore, Callable[[bool], None]]) -> None:
+    store, set_read_only = read_only_database
     store.ping()
-    make_read_only()
+    set_read_only(True)
+    store.engine.dispose()  # sessions begun from now on are read-only (a node started on a standby)
     with pytest.raises(DatabaseUnavailable, match="read-only transaction"):
         store.create_account(Account("111111111111", None, NOW))
     with pytest.raises(StoreUnavailable, match="the database is read-only"):
         store.ping()
     assert store.list_accounts() == []  # reads go on
+    set_read_only(False)  # the database takes writes again: the node does too, without a restart
+    store.ping()
+    store.create_account(Account("111111111111", None, NOW))
+    assert [a.account_id for a in store.list_accounts()] == ["111111111111"]

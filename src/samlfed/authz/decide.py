@@ -10,7 +10,7 @@ from ..api.auth import Administrator, Session, authenticate
 from ..api.sigv4 import HttpRequest, parse_claim
 from ..context import ServiceContext
 from ..errors import ServiceError
-from ..iam.permissions import add_origin_keys, add_request_keys, session_permissions
+from ..iam.permissions import add_origin_keys, add_request_keys, principal_tags, session_permissions
 from ..jsoninput import parse_json
 from ..policy import Authorization, MalformedPolicy, NamedPolicy, PolicySet, Request, authorize, evaluate, parse_policy
 
@@ -178,7 +178,7 @@ def _session_decision(
     principal = {
         "arn": claims.assumed_role_arn, "role_arn": claims.role_arn, "account": claims.account_id, "type": "AssumedRole",
         "user_id": f"{claims.role_id}:{claims.session_name}", "session_name": claims.session_name,
-        "source_identity": claims.source_identity, "tags": {**role_tags, **claims.tags}, "expires_at": claims.expires_at,
+        "source_identity": claims.source_identity, "tags": principal_tags(role_tags, claims.tags), "expires_at": claims.expires_at,
     }
     return {
         "authenticated": True, "allowed": result.decision == "allowed", "decision": result.decision, "principal": principal,

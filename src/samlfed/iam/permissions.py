@@ -138,14 +138,20 @@ def add_origin_keys(context: dict[str, list[str]], source_ip: str | None, secure
         context["aws:securetransport"] = ["true" if secure_transport else "false"]
 
 
+def principal_tags(role_tags: Mapping[str, str], session_tags: Mapping[str, str]) -> dict[str, str]:
+    """A session's principal tags as spelled: its session tags, and the role's tags whose key no session tag has in any
+    case (tag keys are case-insensitive, and session tags override role tags: IAM User Guide, "Passing session tags")."""
+    overridden = {key.lower() for key in session_tags}
+    return {**{key: value for key, value in role_tags.items() if key.lower() not in overridden}, **session_tags}
+
+
 def session_context(
     claims: SessionClaims, *, now: datetime, role_tags: Mapping[str, str] | None = None, source_ip: str | None = None,
     secure_transport: bool | None = None, region: str | None = None, extra: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, list[str]]:
     """The global condition keys of a request made with this session (IAM User Guide, "AWS global condition
     context keys"), lower-cased; session tags override role tags with the same key."""
-    tags = {k.lower(): v for k, v in (role_tags or {}).items()}
-    tags.update({k.lower(): v for k, v in claims.tags.items()})
+    tags = {k.lower(): v for k, v in principal_tags(role_tags or {}, claims.tags).items()}
     context: dict[str, list[str]] = {
         "aws:principalarn": [claims.role_arn],
         "aws:principalaccount": [claims.account_id],

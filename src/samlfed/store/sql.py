@@ -138,10 +138,14 @@ transaction on another node) held every request of the worker, its health probes
 transaction (locking.py): a migration may take longer."""
 
 
+_OPTION_NAMES = re.compile(r"(?:^|\s)(?:-c\s*|--)([A-Za-z_][A-Za-z0-9_.]*)\s*=")
+"""The setting names of libpq's `options` (`-c name=value` or `--name=value`, as the server's command line takes them)."""
+
+
 def _postgres_statement_bounds(url: str) -> dict[str, str]:
     """POSTGRES_STATEMENT_BOUNDS but those the URL's `options` (`-c lock_timeout=…`) set itself."""
     options = make_url(url).query.get("options", "")
-    given = " ".join(options) if isinstance(options, tuple) else options
+    given = {name.lower() for name in _OPTION_NAMES.findall(" ".join(options) if isinstance(options, tuple) else options)}
     return {name: value for name, value in POSTGRES_STATEMENT_BOUNDS.items() if name not in given}
 
 
@@ -218,8 +222,9 @@ def _describe(url: str) -> str:
         return "(a URL that does not parse)"
 
 
+READ_ONLY_STATE = "25006"
 REFUSING_STATES = frozenset({
-    "25006",  # read_only_sql_transaction: a standby, or a primary made read-only (a failover in progress)
+    READ_ONLY_STATE,  # read_only_sql_transaction: a standby, or a primary made read-only (a failover in progress)
     "42501",  # insufficient_privilege: the service's role lost a grant
     "42P01",  # undefined_table: the schema is not (or no longer) what samlfed installed
     "42703",  # undefined_column: likewise
@@ -367,13 +372,16 @@ class SqlStore:
         read-only): every change and every sign-in that records something would fail there."""
         postgres = self.engine.dialect.name == "postgresql"
         query = "SELECT version_num" + (", current_setting('transaction_read_only')" if postgres else "") + " FROM alembic_version"
-        try:
-            with self.engine.connect() as db:
-                row = db.exec_driver_sql(query).first()
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable(f"the database does not answer: {driver_reason(exc)}") from exc
-        if postgres and row is not None and row[1] == "on":
-            raise StoreUnavailable("the database is read-only (transaction_read_only is on)")
+        for _attempt in range(2):  # the second on a new session: a pooled one may be read-only from before the database took writes again
+            try:
+                with self.engine.connect() as db:
+                    row = db.exec_driver_sql(query).first()
+            except SQLAlchemyError as exc:
+                raise StoreUnavailable(f"the database does not answer: {driver_reason(exc)}") from exc
+            if not (postgres and row is not None and row[1] == "on"):
+                return
+            self._forget_read_only_sessions()
+        raise StoreUnavailable("the database is read-only (transaction_read_only is on)")
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -383,9 +391,17 @@ class SqlStore:
         except OperationalError as exc:
             raise DatabaseUnavailable(driver_reason(exc)) from exc
         except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) in REFUSING_STATES:
+            state = getattr(exc.orig, "sqlstate", None)
+            if state == READ_ONLY_STATE:
+                self._forget_read_only_sessions()
+            if state in REFUSING_STATES:
                 raise DatabaseUnavailable(driver_reason(exc)) from exc
             raise
+
+    def _forget_read_only_sessions(self) -> None:
+        """Close the pooled connections: a session keeps the read-only setting it began with (a standby's, or the
+        database's default_transaction_read_only), so once the database takes writes again only new sessions do."""
+        self.engine.dispose()
 
     # --- accounts ----------------------------------------------------------------------------------
 
