@@ -245,8 +245,8 @@ class TlsUnusable(ValueError):
 
 def tls_options(settings: Settings) -> dict[str, Any]:
     """uvicorn.run's TLS options when the settings name a certificate and key, after loading them once here: a
-    file that cannot be read, or a key that is not the certificate's, is an error at start rather than in every
-    worker."""
+    file that cannot be read, a key that is not the certificate's or one encrypted with a pass phrase is an error at
+    start rather than in every worker."""
     if settings.tls_certfile is None or settings.tls_keyfile is None:
         return {}
     unusable = f"cannot serve TLS with {settings.tls_certfile} and {settings.tls_keyfile}"
