@@ -52,5 +52,7 @@ def test_aws_cli_end_to_end(server: dict, tmp_path: Path) -> None:
     session_env = {**env, "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"], "AWS_SESSION_TOKEN": credentials["SessionToken"]}
     identity = aws("sts", "get-caller-identity", env=session_env)
     assert identity["Arn"] == "arn:aws:sts::111111111111:assumed-role/CliRole/alice@example.com"
+    refused = subprocess.run([AWS, "sts", "get-session-token"], env=session_env, capture_output=True, text=True)
+    assert refused.returncode != 0 and "(AccessDenied)" in refused.stderr and "Cannot call GetSessionToken with session credentials" in refused.stderr
     missing = subprocess.run([AWS, "iam", "get-saml-provider", "--saml-provider-arn", PROVIDER + "x"], env=env, capture_output=True, text=True)
     assert missing.returncode != 0 and "NoSuchEntity" in missing.stderr and f"Manifest not found for arn {PROVIDER}x" in missing.stderr

@@ -215,6 +215,29 @@ def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: Que
     }
 
 
+def _session_credentials_refused(action: str, administrator_message: str) -> Handler:
+    """GetSessionToken and GetFederationToken: AWS refuses both to temporary credentials (aws-saml-contract.md §3.11)
+    with this exact message, which SDK users and tools such as Hadoop's S3A report as the cause. samlfed has no IAM
+    users to issue either for, so an administrator key is told that plainly instead of a vague unknown operation."""
+
+    def refuse(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+        if isinstance(caller, Session):
+            raise ServiceError("AccessDenied", f"Cannot call {action} with session credentials", 403)
+        raise ServiceError("InvalidAction", administrator_message, 400)
+
+    return refuse
+
+
+get_session_token = _session_credentials_refused(
+    "GetSessionToken",
+    "samlfed does not implement GetSessionToken: sign requests with the account administrator key itself (MFA sessions are not offered).",
+)
+get_federation_token = _session_credentials_refused(
+    "GetFederationToken",
+    "samlfed does not implement GetFederationToken (it has no IAM users to federate): give users roles through AssumeRoleWithSAML.",
+)
+
+
 def get_caller_identity(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     if isinstance(caller, Session):
         claims = caller.claims
@@ -798,6 +821,8 @@ STS: dict[str, Handler] = {
     "AssumeRoleWithSAML": assume_role_with_saml_handler,
     "AssumeRole": assume_role_handler,
     "GetCallerIdentity": get_caller_identity,
+    "GetSessionToken": get_session_token,
+    "GetFederationToken": get_federation_token,
 }
 IAM: dict[str, Handler] = {
     "CreateSAMLProvider": create_saml_provider,
