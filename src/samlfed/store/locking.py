@@ -1,8 +1,8 @@
 """One writer at a time for work that must run once per store (schema upgrade, first key ring), across nodes.
 
 PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback, so a crashed node never
-leaves it held. SQLite: BEGIN EXCLUSIVE, which waits (busy_timeout) for other writers and keeps them out until
-commit. Whoever acquires second must re-read what the first may have done meanwhile.
+leaves it held. SQLite: BEGIN EXCLUSIVE, which waits for other writers (up to SQLITE_STARTUP_WAIT_MS) and keeps them
+out until commit. Whoever acquires second must re-read what the first may have done meanwhile.
 """
 
 from __future__ import annotations
@@ -15,6 +15,13 @@ from sqlalchemy.engine import Connection
 
 # Any fixed 64-bit number: the lock is keyed by database, and only samlfed's own start-up work takes it.
 ADVISORY_LOCK_KEY = 0x73616D6C666564  # "samlfed"
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+"""How long an SQLite statement waits for another connection's write lock (every connection's setting)."""
+SQLITE_STARTUP_WAIT_MS = 120_000
+"""How long start-up work waits for another process's: several nodes or CLI calls starting together on a busy
+machine wait in turn for one schema upgrade, which took longer than a statement's wait (a refused start is worse
+than a slow one); a process wedged holding the lock still ends the wait."""
 
 
 @contextmanager
@@ -30,8 +37,13 @@ def exclusive(engine: Engine) -> Iterator[Connection]:
             connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
         elif dialect == "sqlite":
-            # pysqlite begins transactions itself only before DML; an explicit BEGIN takes the lock up front.
-            connection.exec_driver_sql("BEGIN EXCLUSIVE")
+            # pysqlite begins transactions itself only before DML; an explicit BEGIN takes the lock up front. Only
+            # taking it waits longer: the connection goes back to the pool with the usual wait.
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_STARTUP_WAIT_MS}")
+            try:
+                connection.exec_driver_sql("BEGIN EXCLUSIVE")
+            finally:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         else:
             raise NotImplementedError(f"no start-up lock for {dialect}")
         yield connection

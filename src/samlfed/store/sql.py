@@ -25,7 +25,7 @@ from sqlalchemy.sql import Executable
 
 from . import schema as t
 from .generation import IdentityGeneration
-from .locking import exclusive
+from .locking import SQLITE_BUSY_TIMEOUT_MS, exclusive
 from .migrate import NewerSchema, upgrade
 from .records import (
     AccessKey,
@@ -110,7 +110,7 @@ def _redemption(issuer: str, assertion_id: str, role_arn: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL needs a lock another process may hold
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # first: switching to WAL needs a lock another process may hold
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
