@@ -20,9 +20,13 @@ DEV = "111111111111"
 
 
 def _fake_browser(tmp_path: Path) -> Path:
-    """A browser that only records its command line (as /proc/PID/cmdline shows it to every local user)."""
+    """A browser that only records its command line (as /proc/PID/cmdline shows it to every local user). It writes the
+    record whole, by renaming, so that the test never reads a file created but not yet written."""
     script = tmp_path / "browser.py"
-    script.write_text(f"#!{sys.executable}\nimport sys, pathlib\npathlib.Path({str(tmp_path / 'argv')!r}).write_text('\\n'.join(sys.argv))\n")
+    record, partial = str(tmp_path / "argv"), str(tmp_path / "argv.partial")
+    script.write_text(
+        f"#!{sys.executable}\nimport os, sys, pathlib\npathlib.Path({partial!r}).write_text('\\n'.join(sys.argv))\nos.replace({partial!r}, {record!r})\n"
+    )
     script.chmod(0o700)
     return script
 
