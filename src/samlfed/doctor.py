@@ -32,6 +32,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 
+from .doctor_capture import CaptureError, from_capture
 from .doctor_trust import CHECK_IDS as TRUST_CHECK_IDS
 from .doctor_trust import check_trust
 from .saml import (
@@ -108,9 +109,25 @@ def read_source(source: str) -> bytes:
 
 
 def decode_input(data: bytes) -> str:
-    """The base64 SAMLResponse in `data`: base64 as posted, raw XML, a form body / pasted `SAMLResponse=...`, or a
-    URL-encoded value; in UTF-8, or in UTF-16 with its byte order mark."""
-    text = _utf16_as_utf8(data)
+    """The base64 SAMLResponse in `data` (see `read_input`)."""
+    return read_input(data)[0]
+
+
+def read_input(data: bytes) -> tuple[str, list[str]]:
+    """The base64 SAMLResponse in `data`, and notes on where it was found: base64 as posted, raw XML, a form body /
+    pasted `SAMLResponse=...`, a URL-encoded value, a HAR file or a saved HTML page with the posting form; in UTF-8, or
+    in UTF-16 with its byte order mark."""
+    text = _utf16_as_utf8(data).removeprefix(_BOM).strip()
+    try:
+        captured = from_capture(text)
+    except CaptureError as exc:
+        raise DoctorUsageError(str(exc)) from None
+    if captured is None:
+        return _decoded(text), []
+    return _decoded(captured.posted), [captured.note]
+
+
+def _decoded(text: bytes) -> str:
     for _ in range(_MAX_LAYERS):
         text = text.removeprefix(_BOM).strip()
         if not text:
@@ -414,16 +431,17 @@ def examine(
         raise DoctorUsageError("give the IdP's metadata (--metadata FILE) or its signing certificate (--cert PEM)")
     if registered is not None:
         data = read_source(source)
-        b64 = decode_input(data)
+        b64, input_notes = read_input(data)
         choice = registered_choice(registered, now)
     else:
         documents = load_metadata(metadata, now=now)
         keys = load_keys(certs)
         decryption_keys = load_private_keys(private_keys)
         data = read_source(source)
-        b64 = decode_input(data)
+        b64, input_notes = read_input(data)
         choice = choose_trust(b64, documents, keys, policy, decryption_keys)
     diagnosis = diagnose(b64, choice, now=now, settings=settings, requested_role=requested_role, role_trust=role_trust)
+    diagnosis.notes[:0] = input_notes
     if (
         diagnosis.error is not None and diagnosis.error.check_id == "input.base64"
         and source == "-" and stdin_is_terminal() and cut_by_terminal(data)
