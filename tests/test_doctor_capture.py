@@ -12,6 +12,8 @@ from urllib.parse import quote
 import pytest
 from servers import SAMLFED
 
+from samlfed.cli_login import _read_assertion
+
 ACS = "https://signin.aws.amazon.com/saml"
 
 
@@ -114,3 +116,9 @@ def test_raw_xml_is_still_read_as_xml(sample: Path, tmp_path: Path) -> None:
     xml.write_bytes(base64.b64decode(response(sample)))
     code, report, _ = doctor(sample, xml)
     assert code == 0 and report is not None and report["notes"] == []
+
+
+def test_login_reads_an_assertion_file_as_the_doctor_does(sample: Path, tmp_path: Path) -> None:
+    capture = tmp_path / "signin.har"
+    capture.write_text(har(post_form(ACS, response(sample))))
+    assert _read_assertion(str(capture)) == response(sample)
