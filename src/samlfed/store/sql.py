@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlch
 from sqlalchemy.sql import Executable
 
 from . import schema as t
+from .database_file import DatabaseFile
 from .generation import IdentityGeneration
 from .locking import SQLITE_BUSY_TIMEOUT_MS, exclusive
 from .migrate import NewerSchema, upgrade
@@ -235,6 +236,11 @@ with the driver's reason, not a 500 with a traceback quoting the statement. psyc
 and ProgrammingError."""
 
 
+SQLITE_DAMAGED = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
+"""SQLite errors that say the database file is damaged (truncated or overwritten under samlfed): pysqlite raises them as
+DatabaseError, not OperationalError; they too are the database being unavailable, not a 500 with a traceback."""
+
+
 def driver_reason(exc: BaseException) -> str:
     """The driver's own first line (SQLAlchemy's wrapper adds the statement and a link)."""
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
@@ -332,6 +338,7 @@ def _rerun_on_race(method: Callable[Concatenate[SqlStore, P], R]) -> Callable[Co
 class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._file = DatabaseFile.of(engine)
         self.identity_changes: IdentityGeneration = IdentityGeneration()
         """Counts the writes to providers and roles: this process's, or its node's workers' (generation.py)."""
 
@@ -372,6 +379,9 @@ class SqlStore:
         read-only): every change and every sign-in that records something would fail there."""
         postgres = self.engine.dialect.name == "postgresql"
         query = "SELECT version_num" + (", current_setting('transaction_read_only')" if postgres else "") + " FROM alembic_version"
+        problem = self._file.problem() if self._file is not None else None
+        if problem is not None:  # the open connections may still read the old file's pages
+            raise StoreUnavailable(problem)
         for _attempt in range(2):  # the second on a new session: a pooled one may be read-only from before the database took writes again
             try:
                 with self.engine.connect() as db:
@@ -385,6 +395,9 @@ class SqlStore:
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
+        problem = self._file.problem() if self._file is not None else None  # one stat: a transaction costs far more
+        if problem is not None:
+            raise DatabaseUnavailable(problem)
         try:
             with self.engine.begin() as connection:
                 yield connection
@@ -394,7 +407,7 @@ class SqlStore:
             state = getattr(exc.orig, "sqlstate", None)
             if state == READ_ONLY_STATE:
                 self._forget_read_only_sessions()
-            if state in REFUSING_STATES:
+            if state in REFUSING_STATES or (getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF) in SQLITE_DAMAGED:
                 raise DatabaseUnavailable(driver_reason(exc)) from exc
             raise
 
