@@ -351,6 +351,21 @@ def test_a_store_that_cannot_be_opened_is_a_message_and_exit_2(tmp_path, command
     assert "cannot use the data directory" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("emptied", [False, True], ids=["removed", "emptied"])
+def test_commands_on_a_key_without_its_database_say_what_serve_says(tmp_path, emptied) -> None:
+    """Not 'create it with accounts create', which would then refuse the same directory."""
+    data = tmp_path / "data"
+    assert runner.invoke(app, ["accounts", "create", "--id", "111111111111", "--data-dir", str(data)]).exit_code == 0
+    for leftover in data.glob("samlfed.db*"):
+        leftover.unlink()
+    if emptied:
+        (data / "samlfed.db").write_bytes(b"")
+    what = "an empty samlfed.db" if emptied else "no samlfed.db"
+    for command in (["keys", "list"], ["accounts", "create", "--id", "222222222222"]):
+        result = runner.invoke(app, [*command, "--data-dir", str(data)])
+        assert result.exit_code == 2 and f"holds master.key but {what}: restore the database from your backup" in result.output, result.output
+
+
 @pytest.mark.parametrize("command", [["accounts", "list"], ["keys", "rotate"], ["authz-keys", "list"], ["accounts", "keys", "create", "111111111111"]])
 def test_only_creating_commands_make_a_new_store(tmp_path, command) -> None:
     typo = tmp_path / "tpyo"

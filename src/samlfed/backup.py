@@ -8,6 +8,10 @@ along: the database holds its secrets sealed under it, and either one without th
 The copy is then opened as samlfed opens a data directory (master key check), so a backup that would not start is
 an error now rather than on the day it is needed. Only a copy at this release's schema is opened: opening upgrades
 the schema, and a copy taken with a newer samlfed before an upgrade must stay as the older release can open it.
+
+The database is copied under another name and takes its own last: a copy stopped at any point (even by SIGKILL, which
+leaves no chance to clean up) is never a data directory that starts, since samlfed refuses a master key without its
+database.
 """
 
 from __future__ import annotations
@@ -28,12 +32,22 @@ from .store.migrate import head_revision
 from .store.opening import open_store
 
 DATABASE, MASTER_KEY, IDP = "samlfed.db", "master.key", "idp"
+PARTIAL = DATABASE + ".partial"
+"""The database's name in the copy until everything else is in place and the copy opened."""
 BUSY_SECONDS = 30
 """How long the copy waits for a lock (a checkpoint in progress); readers are not blocked by writers in WAL mode."""
 
 
 class BackupError(Exception):
     """Why no backup was made; the message is for the operator."""
+
+
+class BackupInterrupted(BaseException):
+    """A signal (SIGTERM from `timeout`, cron or systemd; SIGHUP) stopped the copy: as Ctrl-C does, it leaves nothing."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 @dataclass(frozen=True)
@@ -60,7 +74,7 @@ def back_up(data_dir: Path, destination: Path, *, now: datetime) -> Backup:
         raise BackupError(f"{data_dir} holds no {MASTER_KEY} and {MASTER_KEY_VARIABLE} is not set: without the master key a backup restores nothing")
     created = _make_destination(destination)
     try:
-        version = _copy_database(database, destination / DATABASE)
+        version = _copy_database(database, destination / PARTIAL)
         if key_file.is_file():
             write_private(destination / MASTER_KEY, key_file.read_bytes())
         idp = data_dir / IDP
@@ -69,6 +83,8 @@ def back_up(data_dir: Path, destination: Path, *, now: datetime) -> Backup:
         opened = version == head_revision()
         if opened:
             _check_opens(destination, now)
+        os.replace(destination / PARTIAL, destination / DATABASE)
+        _sync_directory(destination)
     except BaseException as exc:
         _undo(destination, created)
         if isinstance(exc, OSError):  # shutil.Error (a file of idp/ that cannot be copied) is one too
@@ -125,11 +141,20 @@ def _copy_database(source_path: Path, target_path: Path) -> str:
     return version[0]
 
 
+def _sync_directory(directory: Path) -> None:
+    """Make the database's rename durable before the copy is reported made."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def _check_opens(destination: Path, now: datetime) -> None:
     """Open the copy with its master key as `serve` would (schema version, master key check)."""
     try:
         master = MasterKey.load(destination)
-        store = open_store(f"sqlite:///{destination / DATABASE}", master, now=now)
+        store = open_store(f"sqlite:///{destination / PARTIAL}", master, now=now)
     except (MasterKeyError, StoreUnavailable) as exc:
         raise BackupError(f"the copy does not open: {exc}") from None
     store.engine.dispose()

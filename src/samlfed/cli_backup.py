@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -19,16 +22,20 @@ def backup(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Copy the database, master key and built-in IdP files of a data directory, consistently, while samlfed runs."""
-    from .backup import BackupError, back_up
+    from .backup import BackupError, BackupInterrupted, back_up
 
     settings = settings_or_exit(data_dir=data_dir, config=config)
     if settings.database_url is not None:
         raise usage_error("samlfed backup copies an SQLite data directory; back up PostgreSQL with pg_dump, and keep SAMLFED_MASTER_KEY with it")
     assert settings.data_dir is not None  # without a database URL the settings name a data directory
     try:
-        made = back_up(settings.data_dir, destination, now=datetime.now(UTC))
+        with _interrupted_by(signal.SIGTERM, signal.SIGHUP):
+            made = back_up(settings.data_dir, destination, now=datetime.now(UTC))
     except BackupError as exc:
         raise usage_error(f"no backup made: {exc}") from None
+    except BackupInterrupted as stopped:
+        typer.echo(f"no backup made: stopped by {signal.Signals(stopped.signum).name}; nothing of the copy is left in {destination}", err=True)
+        raise typer.Exit(128 + stopped.signum) from None
     if as_json:
         fields = {
             "Destination": str(made.destination), "SchemaVersion": made.schema_version, "DatabaseBytes": made.database_bytes,
@@ -42,3 +49,20 @@ def backup(
     if not made.opened:
         typer.echo(f"the copy was not opened: its schema ({made.schema_version}) is not this release's; the release that made it opens it")
     typer.echo(f"restore: stop samlfed, then serve with --data-dir {made.destination} (or copy its files into the data directory)")
+
+
+@contextmanager
+def _interrupted_by(*signals: signal.Signals) -> Iterator[None]:
+    """These signals stop the copy the way Ctrl-C does (the copy cleans up after itself), instead of ending the
+    process at once with the copy half-made."""
+    from .backup import BackupInterrupted
+
+    def stop(signum: int, _frame: object) -> None:
+        raise BackupInterrupted(signum)
+
+    previous = {number: signal.signal(number, stop) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -76,8 +76,12 @@ def store_context(data_dir: Path | None, database_url: str | None, *, create: bo
     """The store of these options (and `more` settings, e.g. config, public_url). Only `create` may make a new
     one: a mistyped --data-dir must not turn into a fresh, empty store in which keys rotate or accounts are listed as
     if nothing were wrong."""
+    from .server import database_missing
+
     settings = settings_or_exit(data_dir=data_dir, database_url=database_url, **more)
-    if not create and settings.database_url is None and settings.data_dir is not None and not (settings.data_dir / "samlfed.db").exists():
+    if not create and settings.database_url is None and settings.data_dir is not None and (missing := database_missing(settings.data_dir)):
+        if (settings.data_dir / "master.key").exists():  # what serve and `accounts create` would refuse: say the same
+            raise usage_error(f"{settings.data_dir} holds master.key but {missing}: restore the database from your backup (or, to start afresh, remove master.key)")
         raise usage_error(f"no samlfed data in {settings.data_dir}; create it with: samlfed accounts create --data-dir {settings.data_dir}")
     if not create and settings.database_url is not None:
         _require_schema(settings.database_url)

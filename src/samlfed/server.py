@@ -58,6 +58,18 @@ def _create_private(path: Path) -> None:
         pass
 
 
+def database_missing(data_dir: Path) -> str | None:
+    """'no samlfed.db' or 'an empty samlfed.db' when the data directory's database is missing or empty (samlfed writes
+    its schema before it makes the master key, so an empty file is never its own), else None."""
+    try:
+        size = (data_dir / "samlfed.db").stat().st_size
+    except FileNotFoundError:
+        return "no samlfed.db"
+    except OSError:
+        return None  # opening it says why it cannot be used
+    return "an empty samlfed.db" if size == 0 else None
+
+
 def _load_master_key(data_dir: Path | None) -> MasterKey:
     try:
         return MasterKey.load(data_dir)
@@ -79,18 +91,22 @@ def _open_store(settings: Settings, now: datetime) -> tuple[SqlStore, MasterKey]
     key_file = data_dir / "master.key" if data_dir is not None and not os.environ.get(MASTER_KEY_VARIABLE) else None
     key_was_missing = key_file is not None and not key_file.exists()
     if data_dir is not None and not settings.database_url:
-        # The database before the key: a first start stopped between the two then leaves a database without a
-        # key, which the next start completes, never a key without a database, which is how a lost one looks.
+        # The database's schema before the key: a first start stopped between the two then leaves a database
+        # without a key, which the next start completes, never a key beside a missing or empty database, which is
+        # how a lost one looks (or a restore from a copy that was not finished).
         database = data_dir / "samlfed.db"
-        if key_file is not None and not key_was_missing and not database.exists():
+        missing = database_missing(data_dir)
+        if key_file is not None and not key_was_missing and missing is not None:
             _load_master_key(data_dir)  # a key that cannot be read is the first thing to say
             raise StoreUnavailable(
-                f"{data_dir} holds master.key but no samlfed.db: restore the database from your backup (or, to start afresh, remove master.key)"
+                f"{data_dir} holds master.key but {missing}: restore the database from your backup (or, to start afresh, remove master.key)"
             )
         try:
             _create_private(database)
         except OSError as exc:
             raise StoreUnavailable(f"cannot create the database {database}: {exc.strerror or exc}") from exc
+        if key_was_missing:
+            SqlStore.open(settings.store_url()).engine.dispose()
     master = _load_master_key(data_dir)
     try:
         return open_store(settings.store_url(), master, now=now), master

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -158,3 +160,45 @@ def test_a_file_of_the_idp_that_cannot_be_copied_is_a_refusal_not_a_traceback(tm
         refused = backup(str(tmp_path / "copy"), "--data-dir", str(data))
     assert refused.returncode == 2 and "no backup made: cannot write the copy into" in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr and not (tmp_path / "copy").exists()
+
+
+def _backup_signalled(tmp_path: Path, data: Path, destination: Path, signum: int) -> subprocess.CompletedProcess[str]:
+    """`samlfed backup` in a process that receives `signum` just before the copy would be complete (after it was
+    opened, before the database takes its name): the moment a signal leaves the most behind."""
+    script = tmp_path / "signalled_backup.py"
+    script.write_text(
+        "import os, sys\n"
+        "from samlfed import backup\n"
+        "from samlfed.cli import main\n"
+        "opened = backup._check_opens\n"
+        "def opened_then_signalled(*args, **kwargs):\n"
+        "    opened(*args, **kwargs)\n"
+        f"    os.kill(os.getpid(), {int(signum)})\n"
+        "backup._check_opens = opened_then_signalled\n"
+        f"sys.argv = ['samlfed', 'backup', {str(destination)!r}, '--data-dir', {str(data)!r}]\n"
+        "main()\n"
+    )
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+
+
+def test_a_backup_stopped_by_sigterm_leaves_nothing(tmp_path: Path) -> None:
+    """`timeout`, cron and systemd stop with SIGTERM: before, it left a database without its master key, or a master
+    key beside an empty database, from which samlfed started as a new, empty install."""
+    data = tmp_path / "data"
+    cli("accounts", "create", "--data-dir", str(data), "--json")
+    stopped = _backup_signalled(tmp_path, data, tmp_path / "copy", signal.SIGTERM)
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr
+    assert "no backup made: stopped by SIGTERM" in stopped.stderr and "Traceback" not in stopped.stderr
+    assert not (tmp_path / "copy").exists()
+
+
+def test_a_backup_killed_before_it_is_complete_is_no_data_directory_that_starts(tmp_path: Path) -> None:
+    """SIGKILL leaves no chance to clean up: what is left has the master key but no samlfed.db yet, which samlfed refuses
+    to start from rather than start empty."""
+    data = tmp_path / "data"
+    cli("accounts", "create", "--data-dir", str(data), "--json")
+    killed = _backup_signalled(tmp_path, data, tmp_path / "copy", signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL
+    assert (tmp_path / "copy" / "master.key").exists() and not (tmp_path / "copy" / "samlfed.db").exists()
+    refused = subprocess.run([SAMLFED, "accounts", "list", "--data-dir", str(tmp_path / "copy")], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "holds master.key but no samlfed.db: restore the database from your backup" in refused.stderr, refused.stderr

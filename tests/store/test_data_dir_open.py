@@ -107,3 +107,37 @@ def test_a_data_directory_with_its_key_but_without_its_database_is_refused(tmp_p
     with pytest.raises(StoreUnavailable, match="holds master.key but no samlfed.db: restore the database from your backup"):
         build_context(Settings(data_dir=tmp_path))
     assert not (tmp_path / "samlfed.db").exists()  # nothing was created in its place
+
+
+def test_a_data_directory_with_its_key_and_an_empty_database_is_refused(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """samlfed.db emptied beside its master.key (truncated, or a copy that was never written): `serve` started as a
+    brand-new install, empty, with the old key."""
+    monkeypatch.delenv(ENV, raising=False)
+    build_context(Settings(data_dir=tmp_path)).store.engine.dispose()
+    (tmp_path / "samlfed.db").write_bytes(b"")
+    with pytest.raises(StoreUnavailable, match="holds master.key but an empty samlfed.db: restore the database from your backup"):
+        build_context(Settings(data_dir=tmp_path))
+    assert (tmp_path / "samlfed.db").stat().st_size == 0  # left as it was found
+
+
+def test_a_first_start_writes_the_schema_before_it_makes_the_key(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """So that a first start stopped between the two never leaves a key beside an empty database (refused above): the
+    next start completes a database without a key."""
+    from samlfed import server
+    from samlfed.masterkey import MasterKey
+
+    monkeypatch.delenv(ENV, raising=False)
+    sizes: list[int] = []
+    load = MasterKey.load
+
+    def stopped_when_making_the_key(data_dir: Path | None) -> MasterKey:
+        sizes.append((tmp_path / "samlfed.db").stat().st_size)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(server.MasterKey, "load", stopped_when_making_the_key)
+    with pytest.raises(StoreUnavailable, match="No space left on device"):
+        build_context(Settings(data_dir=tmp_path))
+    assert sizes and sizes[0] > 0 and not (tmp_path / "master.key").exists()
+    monkeypatch.setattr(server.MasterKey, "load", load)
+    build_context(Settings(data_dir=tmp_path)).store.engine.dispose()  # the next start completes it
+    assert (tmp_path / "master.key").exists()
