@@ -80,8 +80,7 @@ def serve(
 ) -> None:
     """Run the IAM and STS query APIs (and, with --with-idp, the built-in identity provider)."""
 
-    import uvicorn
-
+    from . import supervisor
     from .server import TlsUnusable, configure_logging, http_options, proxy_options, tls_options, uvicorn_logging
 
     settings = settings_or_exit(
@@ -107,7 +106,7 @@ def serve(
 
         prepare_directory(settings.data_dir)  # before any worker imports prometheus_client
     # No access log: a GET query string can carry a SAMLAssertion or a presigned session token.
-    uvicorn.run(
+    supervisor.run(
         "samlfed.server:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
         log_level="info", access_log=False, **http_options(), **proxy_options(settings), **tls, **uvicorn_logging(settings.log_format),
     )

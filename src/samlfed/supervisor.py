@@ -1,0 +1,36 @@
+"""Running uvicorn for the samlfed servers: `uvicorn.run`, with one change to its supervisor of worker processes.
+
+uvicorn's supervisor (`--workers N`) holds the listening socket its workers share. On SIGTERM or Ctrl-C each worker
+closes its own copy and drains its requests (up to the shutdown grace), but the supervisor kept its copy open until
+the workers were done, so the kernel went on accepting connections that no worker would ever serve: clients hung
+for up to 10 s, then got a reset, instead of being refused at once and trying another node, as they are with one
+worker. Here the supervisor closes its copy as soon as it is told to stop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+
+class _Supervisor(Multiprocess):
+    def terminate_all(self) -> None:
+        if self.should_exit.is_set():  # stopping for good (not replacing workers): stop listening first
+            for sock in self.sockets:
+                sock.close()
+        super().terminate_all()
+
+
+def run(app: str, **options: Any) -> None:
+    """`uvicorn.run(app, **options)`; with more than one worker, under the supervisor above."""
+    if options.get("workers", 1) <= 1:
+        uvicorn.run(app, **options)
+        return
+    config = uvicorn.Config(app, **options)
+    sock = config.bind_socket()
+    try:
+        _Supervisor(config, sockets=[sock]).run()
+    except KeyboardInterrupt:  # as uvicorn.run: a second Ctrl-C while the workers drain
+        pass

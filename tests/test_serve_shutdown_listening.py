@@ -1,0 +1,74 @@
+"""`samlfed serve --workers 2` told to stop: it refuses new connections at once, while its workers still drain the
+requests in flight, as one worker does. Before, the supervisor's copy of the listening socket kept the kernel
+accepting connections that no worker would serve: they hung until the drain ended, then were reset."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from servers import SAMLFED, free_port, wait_until_up
+
+BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
+
+
+def _held_request(port: int) -> socket.socket:
+    """A request in flight: its head and half its body sent."""
+    held = socket.create_connection(("127.0.0.1", port), timeout=10)
+    head = f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(BODY)}\r\n\r\n"
+    held.sendall(head.encode() + BODY[:10])
+    return held
+
+
+def _still_waiting(held: socket.socket) -> bool:
+    """Open, and not answered yet."""
+    held.setblocking(False)
+    try:
+        held.recv(1, socket.MSG_PEEK)  # an answer, or b"" when closed
+    except BlockingIOError:
+        return True
+    finally:
+        held.setblocking(True)
+    return False
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:  # accepted and then reset, or a connect that timed out: not refused
+        return False
+    return False
+
+
+def test_a_stopping_server_refuses_new_connections_while_its_workers_drain(tmp_path: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [SAMLFED, "serve", "--port", str(port), "--data-dir", str(tmp_path), "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        assert wait_until_up(f"http://127.0.0.1:{port}/healthz", seconds=60, gave_up=lambda: server.poll() is not None)
+        held = _held_request(port)
+        time.sleep(0.5)  # the request reaches a worker before the signal (it then drains it)
+        server.send_signal(signal.SIGTERM)
+        refused_while_draining = False
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _still_waiting(held):
+            if _refused(port):
+                refused_while_draining = _still_waiting(held)
+                break
+            time.sleep(0.1)
+        assert refused_while_draining, "new connections were accepted (or hung) while the workers drained"
+        held.sendall(BODY[10:])  # the request in flight is still served
+        answer = held.recv(64)
+        assert answer.startswith(b"HTTP/1.1 "), answer
+        held.close()
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=15)
