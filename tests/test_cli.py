@@ -351,6 +351,14 @@ def test_a_store_that_cannot_be_opened_is_a_message_and_exit_2(tmp_path, command
     assert "cannot use the data directory" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("options", [["--id", "4444"], ["--id", "444444444444", "--alias", "u0"]], ids=["bad-id", "bad-alias"])
+def test_an_account_refused_makes_no_data_directory(tmp_path, options) -> None:
+    fresh = tmp_path / "fresh"
+    result = runner.invoke(app, ["accounts", "create", *options, "--data-dir", str(fresh)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert not fresh.exists()
+
+
 @pytest.mark.parametrize("emptied", [False, True], ids=["removed", "emptied"])
 def test_commands_on_a_key_without_its_database_say_what_serve_says(tmp_path, emptied) -> None:
     """Not 'create it with accounts create', which would then refuse the same directory."""

@@ -7,7 +7,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from .cli_console import console_url
 from .cli_doctor import doctor
 from .cli_idp import demo_command, idp_cli
 from .cli_login import configure, console, credential_process, login
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="samlfed: AWS-compatible SAML 2.0 federation.")
 app.command("doctor")(doctor)
@@ -94,6 +97,7 @@ def serve(
         raise usage_error(str(exc)) from None
     configure_logging(settings.log_format)
     context_or_exit(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
+    _warn_of_loose_modes(settings)
     os.environ.update(settings.to_env())
     if settings.workers > 1:  # the workers share the count of identity changes, so that each sees any one's at once
         from .store.generation import SHARED_FILE_VARIABLE, create_shared_file
@@ -112,6 +116,20 @@ def serve(
     )
 
 
+def _warn_of_loose_modes(settings: Settings) -> None:
+    """A secret readable by other local users is worth a WARNING at every start: the master key opens every
+    administrator secret and ring key the database holds, and the TLS key impersonates the server."""
+    import logging
+
+    from .files import open_to_others
+
+    secrets = [settings.tls_keyfile] if settings.tls_keyfile else []
+    if settings.data_dir is not None and not settings.database_url:
+        secrets += [settings.data_dir / name for name in ("master.key", "samlfed.db", "samlfed.db-wal")]
+    for loose in open_to_others(secrets):
+        logging.getLogger("samlfed.server").warning("%s is open to other users: make it owner-only (chmod 600)", loose)
+
+
 @accounts_app.command("create")
 def accounts_create(
     account_id: Annotated[str | None, typer.Option("--id", help="12-digit account ID (default: random)")] = None,
@@ -122,9 +140,10 @@ def accounts_create(
 ) -> None:
     """Create an account and print an administrator access key for it."""
     from .errors import ServiceError
-    from .iam.service import create_account
+    from .iam.service import check_new_account, create_account
 
     try:
+        check_new_account(account_id, alias)  # before a data directory is made for an account that cannot be
         key = create_account(store_context(data_dir, database_url, create=True), account_id, alias)
     except ServiceError as exc:
         raise usage_error(exc.message) from None

@@ -64,3 +64,17 @@ def read_or_create_private(path: Path, make: Callable[[], bytes], *, parent_mode
     finally:
         Path(temporary).unlink(missing_ok=True)
     return path.read_bytes()
+
+
+def open_to_others(paths: list[Path]) -> list[str]:
+    """The files among `paths` that a group or other users may read or write, each as 'PATH (mode 0644)'; files that do
+    not exist are skipped. samlfed makes its own 0600, but a restore, a copy or an operator's chmod can loosen them."""
+    found = []
+    for path in paths:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o066:
+            found.append(f"{path} (mode {mode:04o})")
+    return found

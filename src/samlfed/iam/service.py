@@ -77,12 +77,17 @@ def _invalid(message: str) -> ServiceError:
 # --- accounts and administrator keys ----------------------------------------------------------------
 
 
-def create_account(ctx: ServiceContext, account_id: str | None = None, alias: str | None = None) -> NewAccessKey:
-    account_id = account_id or ids.account_id()
-    if not _ACCOUNT_ID.fullmatch(account_id):
+def check_new_account(account_id: str | None, alias: str | None) -> None:
+    """What `create_account` checks before it touches the store (the CLI checks it before it makes a data directory)."""
+    if account_id is not None and not _ACCOUNT_ID.fullmatch(account_id):
         raise _invalid("An account ID is 12 digits")
     if alias is not None:
         _check_alias(alias)
+
+
+def create_account(ctx: ServiceContext, account_id: str | None = None, alias: str | None = None) -> NewAccessKey:
+    account_id = account_id or ids.account_id()
+    check_new_account(account_id, alias)
     try:
         ctx.store.create_account(Account(account_id, alias, ctx.clock()))
     except AlreadyExists:
