@@ -165,9 +165,10 @@ def mint(
     """Temporary credentials for an admitted role, valid `lifetime` seconds from `now`; records the role's use
     (sign-ins are unsigned, so in the default region)."""
     claims, role = admitted.verified.claims, admitted.role
+    issued_at = int(now.timestamp())
     session = SessionClaims(
         account_id=role.account_id, role_arn=role.arn, role_id=role.role_id, session_name=claims.role_session_name,
-        issued_at=int(now.timestamp()), expires_at=int(now.timestamp()) + lifetime, source_identity=claims.source_identity,
+        issued_at=issued_at, expires_at=issued_at + lifetime, source_identity=claims.source_identity,
         tags=admitted.tags, transitive_tag_keys=list(claims.transitive_tag_keys),
         session_policy=session_policy, policy_arns=list(policy_arns), saml=persisted(admitted.context),
     )

