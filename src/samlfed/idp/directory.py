@@ -188,14 +188,30 @@ def load_users(section: Any) -> Directory:
 
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except OSError as exc:
+        raise DirectoryError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise DirectoryError(f"{path.name} is not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise DirectoryError(f"{path.name} is not valid YAML: {exc}") from None
+        raise DirectoryError(f"{path.name} is not valid YAML: {yaml_problem(exc)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise DirectoryError(f"{path.name} must hold a mapping at the top level")
     return data
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """What YAML found wrong and where, in one line. Not its own message: that quotes the offending line of the
+    file, which may hold a password hash or TOTP secret, and this reaches the IdP's pages and log."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        what = ", ".join(part for part in (exc.context, exc.problem) if part) or "not YAML"
+        mark = exc.problem_mark or exc.context_mark
+        return f"{what} (line {mark.line + 1}, column {mark.column + 1})" if mark else what
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def holds_comments(path: Path) -> bool:

@@ -26,6 +26,11 @@ _SCHEMA = (
 )
 
 
+class StateUnavailable(Exception):
+    """The state file refused a read or a write for a reason of its own (a full disk, a damaged or unreadable
+    file, a lock held too long): the IdP's trouble, not the request's, and over once the file is usable again."""
+
+
 class IdpState:
     """Opened lazily, so that commands that only read the configuration create no file."""
 
@@ -35,6 +40,20 @@ class IdpState:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
+        try:
+            db = self._connect()
+            try:
+                yield db
+            finally:
+                db.close()
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+            raise  # a mistake of the IdP's own statements, not the file's
+        except (OSError, sqlite3.DatabaseError) as exc:
+            self._ready = False  # the file may have been replaced meanwhile: make sure of its tables again
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StateUnavailable(f"The IdP's state file {self.path.name} cannot be used: {reason}") from None
+
+    def _connect(self) -> sqlite3.Connection:
         if not self._ready:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # owner-only from its creation
@@ -45,9 +64,10 @@ class IdpState:
                 for statement in _SCHEMA:
                     db.execute(statement)
                 self._ready = True
-            yield db
-        finally:
+        except BaseException:
             db.close()
+            raise
+        return db
 
     def session_generation(self, username: str) -> int:
         """The generation a session of `username` must carry to be valid (0 until the first sign-out)."""
@@ -98,7 +118,7 @@ class IdpState:
                 db.execute("DELETE FROM login_attempt WHERE id <= ?", (max(ids) - max_rows,))
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
         return ids
 
@@ -118,5 +138,12 @@ class IdpState:
                     db.execute("DELETE FROM login_attempt WHERE key = ? AND pending = 0", (forget_failures_of,))
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back what is left: SQLite may already have rolled back by itself (a full disk does), and a ROLLBACK
+    then would fail and hide the reason."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")

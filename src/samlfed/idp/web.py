@@ -16,16 +16,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..files import read_or_create_private
 from ..pages import FormRefused, Pages, bounded_body, client_address, read_form, tokens_match
 from .authn_request import AuthnRequest, RequestRefused, check_authn_request, parse_authn_request, redirect_parameters
 from .claims import role_values
-from .directory import User
+from .directory import DirectoryError, User
 from .ecp import SOAP_CONTENT_TYPE, fault_envelope, request_from_envelope, response_envelope
 from .service import IdentityProvider
+from .state import StateUnavailable
 
 log = logging.getLogger("samlfed.idp")
 MAX_RELAY_STATE = 2048
@@ -33,6 +34,8 @@ MAX_FORM_BYTES = 200_000
 SESSION_SECONDS = 8 * 3600
 GENERIC_LOGIN_ERROR = "The user name, password or one-time code is not right, or the account is disabled."
 THROTTLED = "Too many failed sign-ins. Wait a few minutes and try again."
+RETRY_AFTER = "5"
+"""Seconds a client should wait after a 503, as the rest of the service says."""
 
 def _session_secret(key_dir: Path) -> str:
     return read_or_create_private(key_dir / "session.secret", lambda: secrets.token_urlsafe(48).encode()).decode().strip()
@@ -120,6 +123,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         def again(message: str, status: int) -> Response:
             return _page("login.html", status, base=base, csrf=csrf(request), error=message, pending=None, entity_id=idp.entity_id)
 
+        directory = idp.config.directory  # before the attempt is counted: a broken idp.yaml must not count it
         # Counted before the password check (given back on success): concurrent guesses past the limit are
         # refused unchecked, in every worker.
         attempt = idp.throttle.reserve(username, address)
@@ -127,7 +131,6 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
             log.info("login throttled user=%r address=%r", username, address, extra=_login("IdpLogin", "throttled", username, address))
             return again(THROTTLED, 429)
         # argon2 takes tens of milliseconds by design: in a thread, so that guesses do not stall every other request
-        directory = idp.config.directory
         user = await run_in_threadpool(directory.authenticate, username, str(form.get("password", "")), str(form.get("otp", "")) or None)
         if user is None:
             idp.throttle.failed(attempt)
@@ -218,19 +221,20 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
 
         username, password = _basic_credentials(request.headers.get("authorization", ""))
         address = client_address(request) or "unknown"
+        config = idp.config  # before the attempt is counted: a broken idp.yaml must not count it
         attempt = idp.throttle.reserve(username, address)  # counted before the password check, as at /login
         if attempt is None:
             log.info("ECP login throttled user=%r address=%r", username, address, extra=_login("IdpEcpLogin", "throttled", username, address))
             return fault("Client", THROTTLED, 429)
         try:
             request_info = check_authn_request(
-                idp.config, request_from_envelope(await _body(request)), binding="post", location=f"{base}/ecp", ecp=True
+                config, request_from_envelope(await _body(request)), binding="post", location=f"{base}/ecp", ecp=True
             )
         except RequestRefused as exc:
             idp.throttle.give_back(attempt)  # no password was checked
             return fault("Client", str(exc), 400)
         user, otp_missing = (
-            await run_in_threadpool(idp.config.directory.sign_in, username, password, request.headers.get("x-samlfed-otp")) if username else (None, False)
+            await run_in_threadpool(config.directory.sign_in, username, password, request.headers.get("x-samlfed-otp")) if username else (None, False)
         )
         if otp_missing:  # the password was right: ask for the second factor (not a failure)
             idp.throttle.give_back(attempt)
@@ -272,7 +276,32 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
     async def on_refused(_: Request, exc: Exception) -> Response:
         return refused(str(exc))
 
-    return Starlette(routes=routes, middleware=[session], exception_handlers={RequestRefused: on_refused})
+    async def on_unavailable(request: Request, exc: Exception) -> Response:
+        """The IdP's own files failed it: a retryable 503 saying what is wrong (no traceback; the file is the
+        operator's to fix, and the IdP uses it again as soon as it can), and one WARNING line in the log."""
+        message = _unavailable_message(idp, exc)
+        log.warning("%s %s failed: %s", request.method, request.url.path, message)
+        headers = {"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"}
+        endpoint = request.scope.get("endpoint")
+        if endpoint is metadata:
+            return PlainTextResponse(message, status_code=503, headers=headers)
+        if endpoint is ecp:
+            return Response(fault_envelope("Server", message), status_code=503, media_type=SOAP_CONTENT_TYPE, headers=headers)
+        return pages.render("unavailable.html", 503, headers, message=message)
+
+    handlers = {RequestRefused: on_refused, DirectoryError: on_unavailable, StateUnavailable: on_unavailable}
+    return Starlette(routes=routes, middleware=[session], exception_handlers=handlers)
+
+
+def _unavailable_message(idp: IdentityProvider, exc: Exception) -> str:
+    """One line, for the page and the log alike: no traceback, no excerpt of the file (see directory.yaml_problem)."""
+    if isinstance(exc, DirectoryError):  # raised by a request only when idp.yaml is read
+        name = idp.config_path.name
+        where = "" if str(exc).startswith(name) else f" {name}"  # read_yaml's reasons name the file already
+        message = f"The IdP cannot use its directory file{where}: {exc}; fix it, and the IdP picks it up again."
+    else:
+        message = f"{exc}; free disk space or repair the file, and the IdP uses it again."
+    return " ".join(message.split())
 
 
 async def _body(request: Request) -> bytes:
