@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .processes import running
+
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 _ROUTES = {"": "api", "saml": "saml", "federation": "federation", "console": "console", "idp": "idp", "authz": "authz",
            "healthz": "health", "readyz": "health"}
@@ -41,7 +43,7 @@ def prepare_directory(data_dir: Path | None) -> Path:
         base.mkdir(mode=0o700, exist_ok=True)
         for old in base.glob("run-*"):
             pid = old.name.removeprefix("run-")
-            if pid.isdigit() and not _running(int(pid)):
+            if pid.isdigit() and not running(int(pid)):
                 shutil.rmtree(old, ignore_errors=True)
         directory = base / f"run-{os.getpid()}"
         shutil.rmtree(directory, ignore_errors=True)  # a dead run's, whose PID this process now has
@@ -49,16 +51,6 @@ def prepare_directory(data_dir: Path | None) -> Path:
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     os.environ[MULTIPROCESS_VARIABLE] = str(directory)
     return directory
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 class _Metrics:

@@ -5,6 +5,9 @@ the others serving their copies for up to identity_cache_seconds)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,3 +93,18 @@ def test_every_worker_of_serve_sees_a_change_at_once(tmp_path: Path) -> None:
         iam.update_assume_role_policy(RoleName="Developer", PolicyDocument=_document("Deny"))
         assert [_sign_in(url) for _ in range(12)] == ["AccessDenied"] * 12
         assert httpx.get(f"{url}/healthz").status_code == 200
+
+
+def test_files_of_runs_killed_outright_are_removed_by_the_next(tmp_path: Path) -> None:
+    """`serve --workers N` removes its count file at exit; one SIGKILLed left it in /tmp for good."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead_pid = int(gone.stdout)
+    stale = tmp_path / f"samlfed-identity-generation-{dead_pid}-abc123"
+    stale.write_bytes(bytes(8))
+    live = tmp_path / f"samlfed-identity-generation-{os.getpid()}-def456"  # a run still going (this process)
+    live.write_bytes(bytes(8))
+    other = tmp_path / "samlfed-identity-generation-oldstyle"  # no PID in its name: not known to be a dead run's
+    other.write_bytes(bytes(8))
+    made = create_shared_file(tmp_path)
+    assert made.name.startswith(f"samlfed-identity-generation-{os.getpid()}-")
+    assert not stale.exists() and live.exists() and other.exists()

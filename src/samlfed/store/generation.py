@@ -14,6 +14,8 @@ import os
 import struct
 from pathlib import Path
 
+from ..processes import running
+
 SHARED_FILE_VARIABLE = "SAMLFED_IDENTITY_GENERATION_FILE"
 """Set by `samlfed serve` for its workers; not a setting."""
 _COUNT = struct.Struct("<Q")
@@ -55,11 +57,23 @@ class SharedIdentityGeneration(IdentityGeneration):
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
+_FILE_PREFIX = "samlfed-identity-generation-"
+
+
 def create_shared_file(directory: Path | None = None) -> Path:
-    """A new zeroed count file (0600) for a run's workers; the caller removes it when the run ends."""
+    """A new zeroed count file (0600) for a run's workers, named after this process; the caller removes it when the
+    run ends. The files of this user's runs that were killed outright (no process has their PID) go first."""
     import tempfile
 
-    fd, name = tempfile.mkstemp(prefix="samlfed-identity-generation-", dir=directory)
+    base = Path(directory or tempfile.gettempdir())
+    for old in base.glob(f"{_FILE_PREFIX}*-*"):
+        pid = old.name.removeprefix(_FILE_PREFIX).split("-", 1)[0]
+        try:
+            if pid.isdigit() and not running(int(pid)) and old.stat().st_uid == os.getuid():
+                old.unlink()
+        except OSError:  # gone meanwhile, or not ours to remove
+            continue
+    fd, name = tempfile.mkstemp(prefix=f"{_FILE_PREFIX}{os.getpid()}-", dir=base)
     try:
         os.write(fd, bytes(_COUNT.size))
     finally:
