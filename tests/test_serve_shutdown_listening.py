@@ -72,3 +72,29 @@ def test_a_stopping_server_refuses_new_connections_while_its_workers_drain(tmp_p
         if server.poll() is None:
             server.kill()
             server.wait(timeout=15)
+
+
+def test_a_request_unfinished_when_the_shutdown_grace_ends_gets_a_retryable_503(tmp_path: Path) -> None:
+    """Its body never completes: after the 10 s grace the request is cancelled and answered with AWS's
+    ServiceUnavailable (which SDKs retry elsewhere), not the server's plain-text 500."""
+    port = free_port()
+    server = subprocess.Popen([SAMLFED, "serve", "--port", str(port), "--data-dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until_up(f"http://127.0.0.1:{port}/healthz", seconds=60, gave_up=lambda: server.poll() is not None)
+        held = _held_request(port)
+        time.sleep(0.5)
+        server.send_signal(signal.SIGTERM)
+        held.settimeout(60)
+        answer = b""
+        while chunk := held.recv(4096):
+            answer += chunk
+        held.close()
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 "), answer
+        assert b"<Code>ServiceUnavailable</Code>" in body and b"x-amzn-requestid" in head.lower()
+        _, log = server.communicate(timeout=30)
+        assert "Request cancelled by shutdown" in log and "Traceback" not in log
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=15)

@@ -8,6 +8,7 @@ parsing. Everything that is not the query endpoint goes to the Starlette app beh
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -147,6 +148,12 @@ class QueryApi:
             payload, status = await self._answer(scope, receive, request_id)
         except ClientGone:
             return
+        except asyncio.CancelledError:
+            # The server's shutdown grace ended with this request unfinished (a body still arriving, say): the
+            # retryable 503 every SDK knows, rather than the server's plain-text 500 once this task ends.
+            payload = render_error("sts", service_unavailable(), request_id)
+            await _send(send, 503, payload, b"text/xml; charset=utf-8", [(b"x-amzn-requestid", request_id.encode())])
+            raise
         await _send(send, status, payload, b"text/xml; charset=utf-8", [(b"x-amzn-requestid", request_id.encode())])
 
     async def _answer(self, scope: Scope, receive: Receive, request_id: str) -> tuple[bytes, int]:
