@@ -90,6 +90,8 @@ _ASCII_TAG_TEXT = re.compile(r"[A-Za-z0-9 _.:/=+\-@]*")
 
 def _valid_tag_text(text: str) -> bool:
     """Letters, separators and numbers of any script, plus _.:/=+-@ (AWS's \\p{L}\\p{Z}\\p{N} pattern)."""
+    if text.isascii() and text.isalnum():  # the commonest case in C, a tenth of the regex's call
+        return True
     if _ASCII_TAG_TEXT.fullmatch(text):  # the common case, without a per-character lookup
         return True
     return all(ch in _TAG_EXTRA_CHARS or unicodedata.category(ch)[0] in "LZN" for ch in text)
@@ -186,7 +188,8 @@ def _parse_pair(value: str) -> RolePair | str:
     first, second = pieces[0].strip(_ASCII_WS), pieces[1].strip(_ASCII_WS)
     # A role ARN (":role/") is never a provider ARN (":saml-provider/"), so one role and one provider means:
     # one piece is a role, and the other a provider.
-    if _ROLE_ARN.fullmatch(first):
+    # A role ARN holds ":role/": testing that first skips the regex on the provider ARN of a swapped pair.
+    if ":role/" in first and _ROLE_ARN.fullmatch(first):
         role, provider = first, second
     elif _ROLE_ARN.fullmatch(second):
         role, provider = second, first

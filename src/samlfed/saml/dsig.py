@@ -16,6 +16,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import hmac
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ class BoundSignature:
     signature_value: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # read-only by convention, not frozen: see model.VerifiedResponse
 class VerifiedSignature:
     key: SigningKey
     signed_bytes: bytes
@@ -103,11 +104,11 @@ def _reject(check_id: str, message: str, hint: str | None = None) -> SamlValidat
     return SamlValidationError(check_id, message, hint=hint)
 
 
-def _children(element: etree._Element) -> list[etree._Element]:
-    """The children of an element of a signature that `_check_signature_elements` passed, so all elements.
-
-    `element[:]` collects them in C, several times faster than lxml's child iterator."""
-    return element[:]
+# The children of an element of a signature that `_check_signature_elements` passed, so all elements, are
+# `element[:]`: collected in C, several times faster than lxml's child iterator (and written out rather than
+# wrapped in a helper, whose call cost as much as the slice).
+_tag = operator.attrgetter("tag")
+"""An element's tag, for map(): no Python frame per element, as a comprehension has (bench/instructions.py)."""
 
 
 def _local(tag: str) -> str:
@@ -126,7 +127,7 @@ def _strict_b64(text: str | None, what: str) -> bytes:
 
 def _expect(children: list[etree._Element], shapes: tuple[tuple[str, ...], ...], where: str) -> None:
     """The children's tags must be one of `shapes`, in order."""
-    actual = tuple([child.tag for child in children])
+    actual = tuple(map(_tag, children))
     if actual not in shapes:
         names = ", ".join(map(_local, actual)) or "nothing"
         raise _reject("signature.binding", f"{where} must contain exactly {', '.join(map(_local, shapes[0]))}; found {names}")
@@ -142,6 +143,7 @@ _ID_NAMES = frozenset({"ID", "Id", "id"})
 
 
 _PLAIN_ID = re.compile(rb"[A-Za-z0-9_.:-]+")
+_AMPERSAND = ord("&")
 
 
 def count_id(root: etree._Element, value: str, document: bytes | None = None) -> int:
@@ -157,11 +159,12 @@ def count_id(root: etree._Element, value: str, document: bytes | None = None) ->
     one occurrence in all the bytes, or two of which one is a quoted '#value' (the Reference URI, not an ID),
     means no second attribute anywhere holds it. Anything else counts precisely.
     """
-    if document is not None and (b"&" not in document or b"&#" not in document):  # '&' alone is a memchr: 15x faster
+    # '&' alone is a memchr, 15x faster; as an int, `in` does not first fail an int conversion (a TypeError).
+    if document is not None and (_AMPERSAND not in document or b"&#" not in document):
         literal = value.encode()
         if _PLAIN_ID.fullmatch(literal):
             occurrences = document.count(literal)
-            if occurrences == 1 or (occurrences == 2 and (b'"#' + literal + b'"' in document or b"'#" + literal + b"'" in document)):
+            if occurrences == 1 or (occurrences == 2 and (document.find(b'"#' + literal + b'"') != -1 or document.find(b"'#" + literal + b"'") != -1)):
                 return 1
     # libxml2 finds the few attributes holding this value; only their names are looked at in Python.
     return sum(1 for a in _ATTRIBUTES_WITH_VALUE(root, value=value) if a.attrname.rsplit("}", 1)[-1] in _ID_NAMES)
@@ -178,17 +181,17 @@ def bind_signature(signature: etree._Element, root: etree._Element, *, document:
     # alive for those checks, which then cost next to nothing.
     everything = list(signature.iter())
     _check_signature_elements(everything)
-    children = _children(signature)
+    children = signature[:]
     _expect(children, _SIGNATURE_SHAPES, "ds:Signature")
     signed_info, signature_value = children[0], children[1]
     if len(children) == 3:
         _check_key_info(children[2])
 
-    si_children = _children(signed_info)
+    si_children = signed_info[:]
     _expect(si_children, _SIGNED_INFO_SHAPES, "ds:SignedInfo")
     c14n_el, method_el, reference = si_children
 
-    ref_children = _children(reference)
+    ref_children = reference[:]
     _expect(ref_children, _REFERENCE_SHAPES, "ds:Reference")
     transforms_el, digest_method_el, digest_value_el = ref_children
 
@@ -210,23 +213,25 @@ def bind_signature(signature: etree._Element, root: etree._Element, *, document:
             hint="Duplicate IDs let a verifier and a reader pick different elements (signature wrapping).",
         )
 
-    transforms = _children(transforms_el)
-    if not _ONLY_TRANSFORM.issuperset([t.tag for t in transforms]):
+    transforms = transforms_el[:]
+    if not _ONLY_TRANSFORM.issuperset(map(_tag, transforms)):
         raise _reject("signature.binding", "ds:Transforms may contain only ds:Transform elements")
 
+    # Positional, in BoundSignature's field order (each line names its field): twelve keywords cost 5,000
+    # instructions more to match (bench/instructions.py).
     return BoundSignature(
-        element=signature,
-        parent=parent,
-        reference_id=parent_id,
-        signed_info=signed_info,
-        c14n_method=c14n_el.get("Algorithm", ""),
-        c14n_prefixes=_inclusive_prefixes(c14n_el),
-        transform_c14n=_transform_c14n(transforms),
-        transform_prefixes=_inclusive_prefixes(transforms[-1]) if transforms else None,
-        signature_method=_no_children(method_el).get("Algorithm", ""),
-        digest_method=_no_children(digest_method_el).get("Algorithm", ""),
-        digest_value=_strict_b64(_no_children(digest_value_el).text, "DigestValue"),
-        signature_value=_strict_b64(_no_children(signature_value).text, "SignatureValue"),
+        signature,  # element
+        parent,  # parent
+        parent_id,  # reference_id
+        signed_info,  # signed_info
+        c14n_el.get("Algorithm", ""),  # c14n_method
+        _inclusive_prefixes(c14n_el),  # c14n_prefixes
+        _transform_c14n(transforms),  # transform_c14n
+        _inclusive_prefixes(transforms[-1]) if transforms else None,  # transform_prefixes
+        _no_children(method_el).get("Algorithm", ""),  # signature_method
+        _no_children(digest_method_el).get("Algorithm", ""),  # digest_method
+        _strict_b64(_no_children(digest_value_el).text, "DigestValue"),  # digest_value
+        _strict_b64(_no_children(signature_value).text, "SignatureValue"),  # signature_value
     )
 
 
@@ -286,13 +291,15 @@ def _check_signature_elements(elements: list[etree._Element]) -> None:
 
 
 def _check_key_info(key_info: etree._Element) -> None:
-    entries = _children(key_info)
-    tags = [e.tag for e in entries]
+    entries = key_info[:]
+    tags = list(map(_tag, entries))
     if not tags or not _KEY_INFO_CHILDREN.issuperset(tags):
         raise _reject("signature.binding", "ds:KeyInfo holds something other than KeyName, KeyValue or X509Data")
-    for x509_data in [e for e, tag in zip(entries, tags, strict=True) if tag == c.DS_X509_DATA]:
-        items = _children(x509_data)
-        if not items or not _X509_DATA_CHILDREN.issuperset([i.tag for i in items]):
+    for entry, tag in zip(entries, tags, strict=True):
+        if tag != c.DS_X509_DATA:
+            continue
+        items = entry[:]
+        if not items or not _X509_DATA_CHILDREN.issuperset(map(_tag, items)):
             raise _reject("signature.binding", "ds:X509Data holds something other than X.509 certificate data")
 
 
@@ -320,9 +327,9 @@ def _transform_c14n(transforms: list[etree._Element]) -> str:
 
 
 def _inclusive_prefixes(element: etree._Element) -> list[str] | None:
-    children = _children(element)
-    if not children:
+    if not len(element):  # the usual case: len() costs a fraction of the slice
         return None
+    children = element[:]
     if len(children) != 1 or children[0].tag != c.EXC_INCLUSIVE_NAMESPACES or len(children[0]):
         raise _reject("signature.algorithms", f"unexpected content inside {_local(element.tag)}")
     prefixes = (children[0].get("PrefixList") or "").split()
@@ -350,14 +357,19 @@ def check_c14n_cost(bound: BoundSignature, document: bytes) -> None:
     bound is taken from the size (an element takes 4 bytes or more, a declaration 9), else from counts of bytes:
     '<' for the elements, 'xmlns' for the declarations.
     """
-    prefixes = [len(p) for method, p in ((bound.c14n_method, bound.c14n_prefixes), (bound.transform_c14n, bound.transform_prefixes))
-                if method == c.ALG_C14N_EXCLUSIVE and p]
-    inclusive = c.ALG_C14N_INCLUSIVE in (bound.c14n_method, bound.transform_c14n)
+    # The most PrefixList prefixes of an exclusive c14n, at least 1. Written out rather than as max() over a
+    # comprehension, which cost twice as much on every validation (bench/instructions.py).
+    prefixes = 1
+    if bound.c14n_method == c.ALG_C14N_EXCLUSIVE and bound.c14n_prefixes and len(bound.c14n_prefixes) > prefixes:
+        prefixes = len(bound.c14n_prefixes)
+    if bound.transform_c14n == c.ALG_C14N_EXCLUSIVE and bound.transform_prefixes and len(bound.transform_prefixes) > prefixes:
+        prefixes = len(bound.transform_prefixes)
+    inclusive = bound.c14n_method == c.ALG_C14N_INCLUSIVE or bound.transform_c14n == c.ALG_C14N_INCLUSIVE
     size = len(document)
-    if (size // 4) * (size // 9) * (size // 9 if inclusive else max(prefixes, default=1)) <= _C14N_LOOKUPS:
+    if (size // 4) * (size // 9) * (size // 9 if inclusive else prefixes) <= _C14N_LOOKUPS:
         return  # the usual response, without counting
     declarations = document.count(b"xmlns")
-    factor = declarations if inclusive else max(prefixes, default=1)
+    factor = declarations if inclusive else prefixes
     if document.count(b"<") * declarations * factor > _C14N_LOOKUPS:
         raise _reject("signature.algorithms", "the document declares too many namespaces to be canonicalized in reasonable time")
 
@@ -448,7 +460,7 @@ def verify(bound: BoundSignature, keys: tuple[SigningKey, ...], policy: Provider
             too_small.append(key)
             continue
         if rsa_pkcs1v15_verify(key.public_key, bound.signature_value, signed_info, hash_cls):
-            return VerifiedSignature(key=key, signed_bytes=signed_bytes)
+            return VerifiedSignature(key, signed_bytes)
     if too_small and len(too_small) == len(keys):
         raise _reject(
             "signature.verify",
