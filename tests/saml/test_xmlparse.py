@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -64,3 +64,19 @@ def test_may_hold_comments_never_misses_one(pieces: list[str]) -> None:
     has_comment = any(True for _ in root.iter(etree.Comment))
     assert may_hold_comments(data) or not has_comment
     assert may_hold_comments(data) == (b"<!--" in data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(st.integers(min_value=500, max_value=520), st.integers(min_value=0, max_value=20)),
+    st.sampled_from([b' a{}=""', b" a{}='x'", b'\n a{} = "v>"', b" xmlns:p{}=\"urn:x\""]),
+    st.lists(st.sampled_from([b"<x>", b"text", b"=", b"</x>", b" ", b"<y a='1' b='2'/>"]), max_size=1500),
+    st.integers(min_value=0, max_value=1500),
+)
+def test_the_crowded_tag_pre_scan_decides_as_the_full_count_does(count: int, pair: bytes, filler: list[bytes], at: int) -> None:
+    """The pre-scan (a long run of bytes without '<') only skips work: the verdict is the '=' count and the regex's."""
+    from samlfed.saml.xmlparse import _CROWDED_TAG, MAX_ATTRIBUTES, _has_crowded_tag
+
+    tag = b"<e" + b"".join(pair.replace(b"{}", str(n).encode()) for n in range(count)) + b"/>"
+    data = b"".join(filler[:at]) + tag + b"".join(filler[at:])
+    assert _has_crowded_tag(data) == (data.count(b"=") > MAX_ATTRIBUTES and _CROWDED_TAG.search(data) is not None)
