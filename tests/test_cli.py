@@ -387,3 +387,18 @@ def test_a_bad_setting_in_the_environment_is_a_message_and_exit_2(tmp_path, monk
     monkeypatch.setenv("SAMLFED_IDENTITY_CACHE_SECONDS", "100")
     result = runner.invoke(app, ["accounts", "list", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2 and "SAMLFED_IDENTITY_CACHE_SECONDS" in result.output
+
+
+def test_listing_and_rotating_commands_speak_json_for_scripts(tmp_path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert runner.invoke(app, ["accounts", "create", "--id", "111111111111", "--alias", "acme-dev", *data]).exit_code == 0
+    assert runner.invoke(app, ["authz-keys", "create", "--name", "s3-gateway", *data]).exit_code == 0
+    accounts = json.loads(runner.invoke(app, ["accounts", "list", "--json", *data]).output)["Accounts"]
+    assert [(a["AccountId"], a["Alias"]) for a in accounts] == [("111111111111", "acme-dev")] and accounts[0]["CreatedAt"].endswith("Z")
+    keys = json.loads(runner.invoke(app, ["authz-keys", "list", "--json", *data]).output)["Keys"]
+    assert [k["Name"] for k in keys] == ["s3-gateway"] and keys[0]["KeyId"]
+    first = json.loads(runner.invoke(app, ["keys", "rotate", "--json", *data]).output)
+    second = json.loads(runner.invoke(app, ["keys", "rotate", "--json", *data]).output)
+    assert second["KeyCount"] == first["KeyCount"] + 1 and second["ActiveKeyId"] != first["ActiveKeyId"]
+    listed = json.loads(runner.invoke(app, ["keys", "list", "--json", *data]).output)["Keys"]
+    assert len(listed) == second["KeyCount"] and [k["KeyId"] for k in listed if k["Active"]] == [second["ActiveKeyId"]]

@@ -21,6 +21,8 @@ from .cli_login import configure, console, credential_process, login
 if TYPE_CHECKING:
     from .config import Settings
 
+JsonOutput = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="samlfed: AWS-compatible SAML 2.0 federation.")
 app.command("doctor")(doctor)
 app.command("backup")(backup)
@@ -74,7 +76,7 @@ def serve(
     strict_replay: Annotated[bool | None, typer.Option("--strict-replay", help="each assertion usable once per role (SAMLFED_STRICT_REPLAY)")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML settings file (SAMLFED_CONFIG)")] = None,
     with_idp: Annotated[bool | None, typer.Option("--with-idp", help="also serve the built-in IdP at /idp (SAMLFED_WITH_IDP)")] = None,
-    idp_dir: Annotated[Path | None, typer.Option("--idp-dir", help="the built-in IdP's files (default: DATA_DIR/idp)")] = None,
+    idp_dir: Annotated[Path | None, typer.Option("--idp-dir", help="the built-in IdP's files (default: DATA_DIR/idp; SAMLFED_IDP_DIR)")] = None,
     forwarded_allow_ips: ForwardedAllowIps = None,
     log_format: LogFormat = None,
     metrics: Annotated[bool | None, typer.Option("--metrics", help="serve Prometheus metrics at /metrics (SAMLFED_METRICS)")] = None,
@@ -151,9 +153,13 @@ def accounts_create(
 
 
 @accounts_app.command("list")
-def accounts_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def accounts_list(data_dir: DataDir = None, database_url: DatabaseUrl = None, as_json: JsonOutput = False) -> None:
     """List accounts."""
-    for account in store_context(data_dir, database_url).store.list_accounts():
+    accounts = store_context(data_dir, database_url).store.list_accounts()
+    if as_json:
+        typer.echo(json.dumps({"Accounts": [{"AccountId": a.account_id, "Alias": a.alias, "CreatedAt": _when(a.created_at)} for a in accounts]}))
+        return
+    for account in accounts:
         typer.echo(f"{account.account_id}  {account.alias or ''}".rstrip())
 
 
@@ -172,9 +178,13 @@ def authz_keys_create(
 
 
 @authz_app.command("list")
-def authz_keys_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def authz_keys_list(data_dir: DataDir = None, database_url: DatabaseUrl = None, as_json: JsonOutput = False) -> None:
     """List authorization keys (ids and names; secrets are never stored)."""
-    for key_id, name, created in store_context(data_dir, database_url).store.list_authz_keys():
+    keys = store_context(data_dir, database_url).store.list_authz_keys()
+    if as_json:
+        typer.echo(json.dumps({"Keys": [{"KeyId": key_id, "Name": name, "CreatedAt": _when(created)} for key_id, name, created in keys]}))
+        return
+    for key_id, name, created in keys:
         typer.echo(f"{key_id}  {name}  {created:%Y-%m-%dT%H:%M:%SZ}")
 
 
@@ -401,10 +411,15 @@ app.add_typer(keyring_app, name="keys")
 
 
 @keyring_app.command("rotate")
-def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None, as_json: JsonOutput = False) -> None:
     """Start sealing new sessions with a new key; sessions sealed with older keys stay valid."""
-    ring = store_context(data_dir, database_url).rotate_key_ring()
-    typer.echo(f"active key: {ring.active} ({len(ring.keys)} keys in the ring)")
+    ctx = store_context(data_dir, database_url)
+    active = ctx.rotate_key_ring().active
+    held = len(ctx.store.list_server_keys())  # read again: another rotation may have added keys meanwhile
+    if as_json:
+        typer.echo(json.dumps({"ActiveKeyId": active, "KeyCount": held}))
+        return
+    typer.echo(f"active key: {active} ({held} keys in the ring)")
 
 
 def _when(moment: datetime | None) -> str | None:
