@@ -41,6 +41,35 @@ def wait_until_up(url: str, *, seconds: float, gave_up: Callable[[], bool] = lam
     return False
 
 
+
+def worker_pids(supervisor: int, *, count: int, seconds: float = 30) -> list[int]:
+    """The pids of `serve --workers N`'s worker processes (children of `supervisor` that multiprocessing spawned),
+    waiting up to `seconds` for `count` of them; read from /proc, with no extra dependency."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+                spawned = "spawn_main" in (entry / "cmdline").read_text(errors="replace") if stat else False
+            except OSError:  # gone meanwhile
+                continue
+            if spawned and int(stat[stat.rindex(")") + 2 :].split()[1]) == supervisor:  # after "pid (comm) ": state, ppid
+                found.append(int(entry.name))
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting for a parent to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
 @contextmanager
 def app_in_thread(app: object, port: int | None = None) -> Iterator[str]:
     """Serve an ASGI app (with a /healthz route) with uvicorn in a daemon thread; yields its base URL."""

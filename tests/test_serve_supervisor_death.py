@@ -11,32 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from servers import SAMLFED, free_port, wait_until_up
-
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (from /proc: no extra dependency)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # gone meanwhile
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": state, ppid, ...
-        if int(fields[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie waiting for a parent to reap it."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
+from servers import SAMLFED, free_port, running, wait_until_up, worker_pids
 
 
 def _port_free(port: int) -> bool:
@@ -57,17 +32,14 @@ def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
     workers: list[int] = []
     try:
         assert wait_until_up(f"http://127.0.0.1:{port}/healthz", seconds=60, gave_up=lambda: supervisor.poll() is not None)
-        deadline = time.monotonic() + 30
-        while len(workers) < 2 and time.monotonic() < deadline:  # both answer health checks once started
-            workers = [pid for pid in _children(supervisor.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
-            time.sleep(0.1)
+        workers = worker_pids(supervisor.pid, count=2)
         assert len(workers) == 2, workers
         supervisor.send_signal(signal.SIGKILL)
         supervisor.wait(timeout=15)
         deadline = time.monotonic() + 30
-        while any(map(_running, workers)) and time.monotonic() < deadline:
+        while any(map(running, workers)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(map(_running, workers)), "a worker outlived its supervisor"
+        assert not any(map(running, workers)), "a worker outlived its supervisor"
         assert _port_free(port)
     finally:
         supervisor.kill()

@@ -5,14 +5,25 @@ closes its own copy and drains its requests (up to the shutdown grace), but the 
 the workers were done, so the kernel went on accepting connections that no worker would ever serve: clients hung
 for up to 10 s, then got a reset, instead of being refused at once and trying another node, as they are with one
 worker. Here the supervisor closes its copy as soon as it is told to stop.
+
+It also bounds the wait for its workers: uvicorn's waited for ever, so one worker that could not act on SIGTERM
+(stopped, or stuck in a call that never returns) kept `serve` from ending until the service manager killed
+everything. A worker still running when the shutdown grace and a margin have passed is killed, and said so.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
+
+from .server import SHUTDOWN_GRACE_SECONDS
+
+WORKER_STOP_MARGIN_SECONDS = 5
+"""After the shutdown grace, how long a worker has to close its database and exit before it is killed."""
 
 
 class _Supervisor(Multiprocess):
@@ -21,6 +32,18 @@ class _Supervisor(Multiprocess):
             for sock in self.sockets:
                 sock.close()
         super().terminate_all()
+
+    def join_all(self) -> None:
+        deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS + WORKER_STOP_MARGIN_SECONDS
+        for worker in self.processes:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.exitcode is None:
+                logging.getLogger("samlfed").warning(
+                    "Worker process %s did not stop within %d s of the signal; killing it.",
+                    worker.pid, SHUTDOWN_GRACE_SECONDS + WORKER_STOP_MARGIN_SECONDS,
+                )
+                worker.kill()
+                worker.process.join()
 
 
 def run(app: str, **options: Any) -> None:
