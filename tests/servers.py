@@ -41,7 +41,6 @@ def wait_until_up(url: str, *, seconds: float, gave_up: Callable[[], bool] = lam
     return False
 
 
-
 def worker_pids(supervisor: int, *, count: int, seconds: float = 30) -> list[int]:
     """The pids of `serve --workers N`'s worker processes (children of `supervisor` that multiprocessing spawned),
     waiting up to `seconds` for `count` of them; read from /proc, with no extra dependency."""
@@ -49,13 +48,15 @@ def worker_pids(supervisor: int, *, count: int, seconds: float = 30) -> list[int
     while True:
         found = []
         for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
             try:
-                stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
-                spawned = "spawn_main" in (entry / "cmdline").read_text(errors="replace") if stat else False
+                stat = (entry / "stat").read_text()
+                parent = int(stat[stat.rindex(")") + 2 :].split()[1])  # after "pid (comm) ": state, ppid
+                if parent == supervisor and "spawn_main" in (entry / "cmdline").read_text(errors="replace"):
+                    found.append(int(entry.name))
             except OSError:  # gone meanwhile
                 continue
-            if spawned and int(stat[stat.rindex(")") + 2 :].split()[1]) == supervisor:  # after "pid (comm) ": state, ppid
-                found.append(int(entry.name))
         if len(found) >= count or time.monotonic() > deadline:
             return found
         time.sleep(0.1)

@@ -22,8 +22,9 @@ from uvicorn.supervisors import Multiprocess
 
 from .server import SHUTDOWN_GRACE_SECONDS
 
-WORKER_STOP_MARGIN_SECONDS = 5
-"""After the shutdown grace, how long a worker has to close its database and exit before it is killed."""
+WORKER_STOP_SECONDS = SHUTDOWN_GRACE_SECONDS + 5
+"""How long after the signal a worker may take to end before it is killed: the shutdown grace, then 5 s to close
+its database and exit."""
 
 
 class _Supervisor(Multiprocess):
@@ -34,13 +35,13 @@ class _Supervisor(Multiprocess):
         super().terminate_all()
 
     def join_all(self) -> None:
-        deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS + WORKER_STOP_MARGIN_SECONDS
+        deadline = time.monotonic() + WORKER_STOP_SECONDS
         for worker in self.processes:
             worker.process.join(max(0.0, deadline - time.monotonic()))
             if worker.process.exitcode is None:
                 logging.getLogger("samlfed").warning(
                     "Worker process %s did not stop within %d s of the signal; killing it.",
-                    worker.pid, SHUTDOWN_GRACE_SECONDS + WORKER_STOP_MARGIN_SECONDS,
+                    worker.pid, WORKER_STOP_SECONDS,
                 )
                 worker.kill()
                 worker.process.join()
