@@ -1,16 +1,24 @@
 """`samlfed serve --workers 2` told to stop: it refuses new connections at once, while its workers still drain the
 requests in flight, as one worker does. Before, the supervisor's copy of the listening socket kept the kernel
-accepting connections that no worker would serve: they hung until the drain ended, then were reset."""
+accepting connections that no worker would serve: they hung until the drain ended, then were reset.
+
+And it ends within a bound when a worker cannot finish (stopped here; in production, stuck in a call that never
+returns): the worker is killed once the shutdown grace and a margin have passed. Before, the supervisor waited for
+ever, and only the service manager's SIGKILL of everything ended it."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-from servers import SAMLFED, free_port, wait_until_up
+from servers import SAMLFED, free_port, running, wait_until_up, worker_pids
+
+from samlfed.server import SHUTDOWN_GRACE_SECONDS
+from samlfed.supervisor import WORKER_STOP_SECONDS
 
 BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
 
@@ -33,6 +41,26 @@ def _still_waiting(held: socket.socket) -> bool:
     finally:
         held.setblocking(True)
     return False
+
+
+def _holder(workers: list[int], held: socket.socket) -> int | None:
+    """Which of `workers` accepted the connection `held` (its server-side socket, found through /proc)."""
+    client_port = held.getsockname()[1]
+    server_port = held.getpeername()[1]
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16)
+        if (local, remote) == (server_port, client_port):
+            inode = fields[9]
+    for pid in workers:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return pid
+            except OSError:  # closed meanwhile
+                continue
+    return None
 
 
 def _refused(port: int) -> bool:
@@ -98,3 +126,45 @@ def test_a_request_unfinished_when_the_shutdown_grace_ends_gets_a_retryable_503(
         if server.poll() is None:
             server.kill()
             server.wait(timeout=15)
+
+
+def test_a_worker_that_cannot_finish_is_killed_after_the_grace_and_the_server_ends(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as stderr:
+        server = subprocess.Popen(
+            [SAMLFED, "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"), "--workers", "2"],
+            stdout=subprocess.DEVNULL, stderr=stderr,
+        )
+    workers: list[int] = []
+    try:
+        assert wait_until_up(f"http://127.0.0.1:{port}/healthz", seconds=60, gave_up=lambda: server.poll() is not None)
+        workers = worker_pids(server.pid, count=2)
+        assert len(workers) == 2, workers
+        held = _held_request(port)  # its worker drains it for the whole grace: it is still running when stopped
+        deadline = time.monotonic() + 10
+        while (stuck := _holder(workers, held)) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stuck is not None, "no worker accepted the held request"
+        signalled = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while not _refused(port) and time.monotonic() < deadline:  # the supervisor is stopping: it pings no worker now
+            time.sleep(0.05)
+        os.kill(stuck, signal.SIGSTOP)
+        server.wait(timeout=WORKER_STOP_SECONDS + 45)  # for ever before the fix
+        held.close()
+        assert time.monotonic() - signalled >= SHUTDOWN_GRACE_SECONDS, "the worker was killed before the grace ended"
+        assert not any(map(running, workers))
+        logged = log.read_text()
+        assert f"Worker process {stuck} did not stop within {WORKER_STOP_SECONDS} s of the signal; killing it." in logged
+        assert logged.count("did not stop within") == 1, logged
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=15)
+        for pid in workers:  # on failure, no stopped or orphaned worker outlives the test
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
