@@ -10,9 +10,20 @@ from ..iam.service import admin_secret
 from ..sts.credentials import InvalidSessionToken, SessionClaims
 from . import sigv4
 
-MISSING = ServiceError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
-INVALID_TOKEN = ServiceError("InvalidClientTokenId", sigv4.INVALID_TOKEN, 403)
-EXPIRED_TOKEN = ServiceError("ExpiredToken", "The security token included in the request is expired", 403)
+# Each refusal raises a new error: a module-level exception raised again and again grows its traceback by every
+# raise, holding every refused request's frames (and their data) for the life of the process.
+
+
+def _missing_token() -> ServiceError:
+    return ServiceError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
+
+
+def _invalid_token() -> ServiceError:
+    return ServiceError("InvalidClientTokenId", sigv4.INVALID_TOKEN, 403)
+
+
+def _expired_token() -> ServiceError:
+    return ServiceError("ExpiredToken", "The security token included in the request is expired", 403)
 
 
 @dataclass(frozen=True)
@@ -36,25 +47,25 @@ def authenticate(ctx: ServiceContext, request: sigv4.HttpRequest, *, service: st
     """The signer of `request`; with `service` (`region`), its credential scope must name that service (region)."""
     claim = sigv4.parse_claim(request)
     if claim is None:
-        raise MISSING
+        raise _missing_token()
     sigv4.check_scope(claim, service, region)
     now = ctx.clock()
     if claim.access_key_id.startswith("ASIA"):
         if not claim.session_token:
-            raise INVALID_TOKEN
+            raise _invalid_token()
         try:
             session = ctx.open_session(claim.access_key_id, claim.session_token)
         except InvalidSessionToken:
-            raise INVALID_TOKEN from None
+            raise _invalid_token() from None
         if now.timestamp() >= session.claims.expires_at:
-            raise EXPIRED_TOKEN
+            raise _expired_token()
         sigv4.verify(request, claim, session.secret_access_key, now)
         return Session(session.claims, claim.access_key_id, claim.region)
     if claim.session_token:  # a long-term key with a token (a stale AWS_SESSION_TOKEN): AWS refuses the pair
-        raise INVALID_TOKEN
+        raise _invalid_token()
     found = admin_secret(ctx, claim.access_key_id)
     if found is None:
-        raise INVALID_TOKEN
+        raise _invalid_token()
     account_id, secret = found
     sigv4.verify(request, claim, secret, now)
     return Administrator(account_id, claim.access_key_id)

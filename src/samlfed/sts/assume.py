@@ -35,7 +35,13 @@ from .trust_context import InvalidSessionTags, needed_actions, requested_tags, t
 
 log = logging.getLogger("samlfed.sts")
 
-NOT_AUTHORIZED = ServiceError("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)
+_NOT_AUTHORIZED_CODE = "AccessDenied"
+
+
+def _not_authorized() -> ServiceError:
+    """AWS's one answer for a missing role and a refusing trust policy alike; a new error per raise (a module-level
+    one, raised again and again, would grow its traceback and hold every refused request's data)."""
+    return ServiceError(_NOT_AUTHORIZED_CODE, "Not authorized to perform sts:AssumeRoleWithSAML", 403)
 PACKED_BUDGET = 2048
 """Bytes of compressed policy and tags that count as 100 % (ours; AWS's packing is not public)."""
 
@@ -143,13 +149,13 @@ def admit_role(
     tags = session_tags(verified, provider)
     name = arns.parse_role_arn(role_arn)
     if name is None or name.account_id != provider.account_id:  # a provider speaks for its own account's roles only
-        raise NOT_AUTHORIZED
+        raise _not_authorized()
     try:
         role = ctx.reads.role(name.account_id, name.name)
     except NotFound:
-        raise NOT_AUTHORIZED from None
+        raise _not_authorized() from None
     if role.arn != role_arn:  # role names are unique case-insensitively; ARNs compare exactly
-        raise NOT_AUTHORIZED
+        raise _not_authorized()
     context = trust_context(
         verified, account_id=provider.account_id, provider_name=provider.name, tags=tags, now=now,
         source_ip=source_ip, secure_transport=secure_transport,
@@ -273,7 +279,7 @@ def _authorize(role: Role, provider_arn: str, context: dict[str, list[str]], *, 
     try:
         policy = trust_document(role.trust_policy)
     except MalformedPolicy:
-        raise NOT_AUTHORIZED from None
+        raise _not_authorized() from None
     for action in needed_actions(tags=tags, source_identity=source_identity):
         request = Request(action, context, principal_type="Federated", principal=provider_arn)
         decision = evaluate(policy, request).decision
@@ -286,10 +292,10 @@ def _authorize(role: Role, provider_arn: str, context: dict[str, list[str]], *, 
                     "action": "AssumeRoleWithSAML", "outcome": "denied", "role": role.arn, "policy_action": action, "decision": decision,
                     "reason": reason, "provider": provider_arn, "issuer": _first(context, "saml:iss"), "subject": _first(context, "saml:sub"),
                     "session_name": _first(context, "sts:rolesessionname"), "source_ip": _first(context, "aws:sourceip"),
-                    "error_code": NOT_AUTHORIZED.code,
+                    "error_code": _NOT_AUTHORIZED_CODE,
                 },
             )
-            raise NOT_AUTHORIZED
+            raise _not_authorized()
 
 
 def _first(context: dict[str, list[str]], key: str) -> str | None:
