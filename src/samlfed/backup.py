@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .files import write_private
 from .masterkey import ENV as MASTER_KEY_VARIABLE
 from .masterkey import MasterKey, MasterKeyError
 from .store import StoreUnavailable
@@ -76,7 +75,7 @@ def back_up(data_dir: Path, destination: Path, *, now: datetime) -> Backup:
     try:
         version = _copy_database(database, destination / PARTIAL)
         if key_file.is_file():
-            write_private(destination / MASTER_KEY, key_file.read_bytes())
+            _write_new_private(destination / MASTER_KEY, key_file.read_bytes())
         idp = data_dir / IDP
         if idp.is_dir():
             shutil.copytree(idp, destination / IDP, symlinks=True)
@@ -102,6 +101,10 @@ def _make_destination(destination: Path) -> bool:
     except FileExistsError:
         if not destination.is_dir() or any(destination.iterdir()):
             raise BackupError(f"{destination} exists and is not an empty directory") from None
+        # Another user's directory stays theirs whatever its mode: they could plant links in it (a root backup would
+        # write the master key through them) or swap the copy for their own before it is restored.
+        if destination.stat().st_uid != os.geteuid():
+            raise BackupError(f"{destination} belongs to another user: back up into a directory of your own") from None
     except OSError as exc:
         raise BackupError(f"cannot create {destination}: {exc.strerror or exc}") from None
     try:
@@ -109,6 +112,15 @@ def _make_destination(destination: Path) -> bool:
     except OSError as exc:
         raise BackupError(f"cannot make {destination} private (mode 0700): {exc.strerror or exc}") from None
     return False
+
+
+def _write_new_private(path: Path, data: bytes) -> None:
+    """Write a new owner-only file at `path`: never through a link, never over a file already there."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def _undo(destination: Path, created: bool) -> None:

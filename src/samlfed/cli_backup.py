@@ -16,7 +16,7 @@ from .cli_common import settings_or_exit, usage_error
 
 
 def backup(
-    destination: Annotated[Path, typer.Argument(help="a new or empty directory; the copy is a data directory itself")],
+    destination: Annotated[Path, typer.Argument(help="a new directory, or an empty one of your own; the copy is a data directory itself")],
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="the data directory to copy (SAMLFED_DATA_DIR)")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML settings file (SAMLFED_CONFIG)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,

@@ -15,6 +15,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from saml_factory import DEV_ROLE, PROVIDER_ARN, response_b64
 from servers import SAMLFED
 from test_cluster import cli, clients, register, serving, session_sts
@@ -202,3 +203,30 @@ def test_a_backup_killed_before_it_is_complete_is_no_data_directory_that_starts(
     assert (tmp_path / "copy" / "master.key").exists() and not (tmp_path / "copy" / "samlfed.db").exists()
     refused = subprocess.run([SAMLFED, "accounts", "list", "--data-dir", str(tmp_path / "copy")], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "holds master.key but no samlfed.db: restore the database from your backup" in refused.stderr, refused.stderr
+
+
+def test_another_users_empty_directory_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its owner could plant a link in it for the master key (written through it by a root backup) or swap the copy
+    before it is restored: only a directory of the operator's own is used."""
+    from samlfed.backup import BackupError, back_up
+
+    data = tmp_path / "data"
+    cli("accounts", "create", "--data-dir", str(data), "--json")
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o777)
+    monkeypatch.setattr(os, "geteuid", lambda: theirs.stat().st_uid + 1)  # as if another user made it
+    with pytest.raises(BackupError) as refused:
+        back_up(data, theirs, now=datetime.now(UTC))
+    assert str(refused.value) == f"{theirs} belongs to another user: back up into a directory of your own"
+    assert list(theirs.iterdir()) == []
+
+
+def test_the_master_key_is_never_written_through_a_link(tmp_path: Path) -> None:
+    from samlfed.backup import _write_new_private
+
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    (tmp_path / "master.key").symlink_to(victim)
+    with pytest.raises(FileExistsError):
+        _write_new_private(tmp_path / "master.key", b"k" * 32)
+    assert victim.read_text() == "keep"

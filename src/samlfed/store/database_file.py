@@ -2,8 +2,11 @@
 
 SQLite keeps using the file it opened: removed (by hand, or a restore that unpacked a new directory over the old
 one), its open connections go on reading and writing a file that is gone at the next start, so every change made
-since is lost; replaced, they go on with the old one; truncated, reads fail now and then. Each is noticed before a
+since is lost; replaced, they go on with the old one; emptied, reads fail now and then. Each is noticed before a
 transaction and by readiness probes, and refused as the database being unavailable, rather than served.
+
+A file overwritten in place (`cp` over it) or cut part-way is not noticed: it is the same file, and what SQLite has
+cached hides the change until a restart. Hence a restore stops samlfed first (docs/operations.md).
 """
 
 from __future__ import annotations
