@@ -35,3 +35,17 @@ def test_loose_secrets_are_a_warning_at_start(tmp_path: Path) -> None:
     log = serve_log(data, "--tls-certfile", str(pki["cert"]), "--tls-keyfile", str(pki["key"]))
     for loose in (f"{data / 'master.key'} (mode 0644)", f"{data / 'samlfed.db'} (mode 0640)", f"{pki['key']} (mode 0604)"):
         assert f"WARNING samlfed.server {loose} is open to other users: make it owner-only (chmod 600)" in log, log
+
+
+def test_the_built_in_idps_loose_secrets_are_a_warning_at_start(tmp_path: Path) -> None:
+    """Its signing keys sign any assertion; its directory holds password hashes and TOTP secrets."""
+    data = tmp_path / "data"
+    assert "open to other users" not in serve_log(data, "--with-idp")
+    idp = data / "idp"
+    secrets = [idp / "idp.yaml", *(idp / "keys").glob("*.key.pem")]
+    assert len(secrets) >= 2, sorted(idp.rglob("*"))  # the directory file and at least one signing key
+    for secret in secrets:
+        secret.chmod(0o644)
+    log = serve_log(data, "--with-idp")
+    for secret in secrets:
+        assert f"WARNING samlfed.server {secret} (mode 0644) is open to other users: make it owner-only (chmod 600)" in log, log

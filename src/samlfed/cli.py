@@ -7,19 +7,25 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from .cli_backup import backup
-from .cli_common import ForwardedAllowIps, LogFormat, context_or_exit, instant_or_exit, settings_or_exit, store_context, usage_error
+from .cli_common import (
+    ForwardedAllowIps,
+    LogFormat,
+    context_or_exit,
+    instant_or_exit,
+    settings_or_exit,
+    store_context,
+    usage_error,
+    warn_of_loose_modes,
+)
 from .cli_console import console_url
 from .cli_doctor import doctor
 from .cli_idp import demo_command, idp_cli
 from .cli_login import configure, console, credential_process, login
-
-if TYPE_CHECKING:
-    from .config import Settings
 
 JsonOutput = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
@@ -99,7 +105,7 @@ def serve(
         raise usage_error(str(exc)) from None
     configure_logging(settings.log_format)
     context_or_exit(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
-    _warn_of_loose_modes(settings)
+    warn_of_loose_modes(settings, idp=settings.with_idp)
     os.environ.update(settings.to_env())
     if settings.workers > 1:  # the workers share the count of identity changes, so that each sees any one's at once
         from .store.generation import SHARED_FILE_VARIABLE, create_shared_file
@@ -116,20 +122,6 @@ def serve(
         "samlfed.server:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
         log_level="info", access_log=False, **http_options(), **proxy_options(settings), **tls, **uvicorn_logging(settings.log_format),
     )
-
-
-def _warn_of_loose_modes(settings: Settings) -> None:
-    """A secret readable by other local users is worth a WARNING at every start: the master key opens every
-    administrator secret and ring key the database holds, and the TLS key impersonates the server."""
-    import logging
-
-    from .files import open_to_others
-
-    secrets = [settings.tls_keyfile] if settings.tls_keyfile else []
-    if settings.data_dir is not None and not settings.database_url:
-        secrets += [settings.data_dir / name for name in ("master.key", "samlfed.db", "samlfed.db-wal")]
-    for loose in open_to_others(secrets):
-        logging.getLogger("samlfed.server").warning("%s is open to other users: make it owner-only (chmod 600)", loose)
 
 
 @accounts_app.command("create")

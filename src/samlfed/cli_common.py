@@ -114,3 +114,22 @@ def instant_or_exit(value: str | None) -> datetime:
         return parse_xs_datetime(value)
     except ValueError:
         raise usage_error(f"--now {value!r} is not an ISO 8601 instant with a time zone (e.g. 2026-01-31T12:00:00Z)") from None
+
+
+def warn_of_loose_modes(settings: Settings, *, idp: bool) -> None:
+    """A secret readable by other local users is worth a WARNING at every start: the master key opens every
+    administrator secret and ring key the database holds, the TLS key impersonates the server, and (with `idp`) the
+    built-in IdP's keys sign any assertion and its directory holds password hashes and TOTP secrets."""
+    import logging
+
+    from .files import open_to_others
+
+    secrets = [settings.tls_keyfile] if settings.tls_keyfile else []
+    if settings.data_dir is not None and not settings.database_url:
+        secrets += [settings.data_dir / name for name in ("master.key", "samlfed.db", "samlfed.db-wal")]
+    if idp:
+        from .idp.mount import secret_files
+
+        secrets += secret_files(settings.idp_directory())
+    for loose in open_to_others(secrets):
+        logging.getLogger("samlfed.server").warning("%s is open to other users: make it owner-only (chmod 600)", loose)

@@ -13,7 +13,7 @@ from typing import Annotated
 import pyotp
 import typer
 
-from .cli_common import ForwardedAllowIps, LogFormat, context_or_exit, settings_or_exit, usage_error
+from .cli_common import ForwardedAllowIps, LogFormat, context_or_exit, settings_or_exit, usage_error, warn_of_loose_modes
 from .config import Settings
 from .idp.config import IdpConfig
 from .idp.directory import DirectoryError, User, hash_password, holds_comments, read_yaml, user_from_yaml, write_yaml
@@ -283,6 +283,7 @@ def idp_serve(
     )
     configure_logging(settings.log_format)
     app = Starlette(routes=[Mount("/idp", app=idp_app(settings))])
+    warn_of_loose_modes(settings, idp=True)
     uvicorn.run(
         app, host=host, port=port, log_level="warning", access_log=False, **http_options(), **proxy_options(settings),
         **uvicorn_logging(settings.log_format),

@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from ..config import Settings
 from .directory import write_yaml
 from .service import IdentityProvider
+from .state import STATE_FILE
 from .web import build_idp_app
 
 CONFIG_FILE = "idp.yaml"
@@ -16,6 +17,12 @@ CONFIG_FILE = "idp.yaml"
 
 def config_path(idp_dir: Path) -> Path:
     return idp_dir / CONFIG_FILE
+
+
+def secret_files(idp_dir: Path) -> list[Path]:
+    """The IdP's files that must stay owner-only: its signing keys, and the directory (password hashes, TOTP
+    secrets) and state (sign-in attempts) files."""
+    return [config_path(idp_dir), idp_dir / STATE_FILE, *sorted((idp_dir / "keys").glob("*.key.pem"))]
 
 
 def identity_provider(settings: Settings) -> IdentityProvider:
