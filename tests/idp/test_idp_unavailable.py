@@ -1,5 +1,5 @@
 """When the IdP's own files fail it (idp.yaml hand-edited into invalid YAML, idp-state.db on a full disk or
-damaged), its pages answer a retryable 503 that says what is wrong, and the log gets one WARNING line per request,
+damaged), its pages answer a retryable 503 that names the file, and the log gets one WARNING line per request saying why,
 never a 500 with a traceback; the IdP recovers by itself once the file is fixed or space is freed.
 
 Against the demo federation served over real HTTP (demo_stack.demo_server), each test with its own data directory."""
@@ -64,7 +64,7 @@ def test_a_broken_directory_file_answers_503_until_it_is_fixed(served: dict, cap
     url, config = served["url"], served["idp"].config_path
     good = config.read_text()
     envelope = _ecp_envelope(_authn_request("urn:amazon:webservices", "https://signin.aws.amazon.com/saml", "_ecp-1", "urn:oasis:names:tc:SAML:2.0:bindings:PAOS"))
-    cause = "idp.yaml is not valid YAML"
+    cause, shown = "idp.yaml is not valid YAML", "cannot use its directory file idp.yaml; its log says why"
     with httpx.Client() as browser:
         form = forms(browser.get(f"{url}/idp/login"))[0]
         config.write_text(good + f"users:\n  alice: [{SECRET}, unclosed\n")  # as the reviewer's printf >> idp.yaml
@@ -75,18 +75,33 @@ def test_a_broken_directory_file_answers_503_until_it_is_fixed(served: dict, cap
             posts = [post_login(url, browser, form, "alice", served["passwords"]["alice"]) for _ in range(6)]
             ecp = httpx.post(f"{url}/idp/ecp", content=envelope, auth=("alice", "x"), headers={"Content-Type": "text/xml"})
         assert metadata.status_code == 503 and metadata.headers["retry-after"] == "5", (metadata.status_code, metadata.text)
-        assert metadata.headers["content-type"].startswith("text/plain") and cause in metadata.text
+        assert metadata.headers["content-type"].startswith("text/plain") and shown in metadata.text
         for answer in (page, *posts):
-            assert_unavailable_page(answer, cause)
-        assert ecp.status_code == 503 and ecp.headers["retry-after"] == "5" and b"soap11:Server" in ecp.content and cause.encode() in ecp.content
+            assert_unavailable_page(answer, shown)
+        assert ecp.status_code == 503 and ecp.headers["retry-after"] == "5" and b"soap11:Server" in ecp.content and shown.encode() in ecp.content
         for answer in (metadata, page, *posts, ecp):
-            assert SECRET not in answer.text and "unclosed" not in answer.text
+            assert SECRET not in answer.text and "unclosed" not in answer.text and cause not in answer.text
         assert_one_warning_per_request(caplog, 9, cause)
         assert SECRET not in caplog.text
 
         config.write_text(good)  # the IdP re-reads the file when it changes
         assert httpx.get(f"{url}/idp/metadata").status_code == 200
         assert login(served, browser, "alice").status_code == 303
+
+
+def test_what_is_wrong_with_the_directory_file_is_told_to_the_operator_only(served: dict, caplog: pytest.LogCaptureFixture) -> None:
+    """A reason names users and settings: an anonymous visitor learns only that the file is unusable."""
+    url, config = served["url"], served["idp"].config_path
+    good = config.read_text()
+    config.write_text(good + "users:\n  ceo.jane.doe:\n    attributes: {}\n")  # valid YAML, but no password_hash
+    with warnings_of(caplog):
+        metadata = httpx.get(f"{url}/idp/metadata")
+        page = httpx.get(f"{url}/idp/login")
+    for answer in (metadata, page):
+        assert answer.status_code == 503 and "idp.yaml" in answer.text and "ceo.jane.doe" not in answer.text, answer.text
+    assert_one_warning_per_request(caplog, 2, "ceo.jane.doe")
+    config.write_text(good)
+    assert httpx.get(f"{url}/idp/metadata").status_code == 200
 
 
 def test_a_full_disk_under_the_state_file_answers_503_until_space_is_freed(

@@ -277,10 +277,12 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         return refused(str(exc))
 
     async def on_unavailable(request: Request, exc: Exception) -> Response:
-        """The IdP's own files failed it: a retryable 503 saying what is wrong (no traceback; the file is the
-        operator's to fix, and the IdP uses it again as soon as it can), and one WARNING line in the log."""
+        """The IdP's own files failed it: a retryable 503 saying which file (no traceback; the file is the
+        operator's to fix, and the IdP uses it again as soon as it can), and one WARNING line in the log saying why."""
         message = _unavailable_message(idp, exc)
         log.warning("%s %s failed: %s", request.method, request.url.path, message)
+        if isinstance(exc, DirectoryError):  # its reasons name users and quote settings: for the operator only
+            message = f"The IdP cannot use its directory file {idp.config_path.name}; its log says why."
         headers = {"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"}
         endpoint = request.scope.get("endpoint")
         if endpoint is metadata:
