@@ -246,7 +246,7 @@ def test_what_is_deleted_while_a_page_is_read_is_left_out_of_it(world: dict[str,
     for name in ("Gone", "Kept"):
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
     gone, kept = (iam.create_policy(PolicyName=name, PolicyDocument=allow("s3:GetObject"))["Policy"]["Arn"] for name in ("GonePolicy", "KeptPolicy"))
-    listed = authorization_details.listing(ctx, account, [])
+    listed, _ = authorization_details.page(ctx, account, [], after=None, limit=100)
     iam.delete_role(RoleName="Gone")
     iam.delete_policy(PolicyArn=gone)
     roles, policies = authorization_details.details(ctx, account, listed)

@@ -593,17 +593,17 @@ def list_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequ
     scope = _enum(request, "Scope", _SCOPES)
     path_prefix = _path_prefix(request)
     usage = _enum(request, "PolicyUsageFilter", _USAGES)
-    policies = [] if scope == "AWS" else iam.list_policies(ctx, account, path_prefix)
+    # OnlyAttached, or PermissionsPolicy: attached to a role as a permissions policy; PermissionsBoundary: some role's boundary.
+    attached = _flag(request, "OnlyAttached") or usage == "PermissionsPolicy"
+    max_items, after = _page_request(request)
+    # Paged by the store, as `paginate` pages: names are unique in the account whatever their case, and the Marker
+    # holds the last lower-cased name returned (short: a Marker holds at most 320).
+    policies = [] if scope == "AWS" else iam.list_policies(
+        ctx, account, path_prefix, after=after, limit=max_items + 1, attached=attached, boundary=usage == "PermissionsBoundary",
+    )
     uses = iam.boundary_uses(ctx, account)
-    if _flag(request, "OnlyAttached"):
-        policies = [p for p in policies if p.attachment_count]
-    if usage == "PermissionsPolicy":  # attached to a role as a permissions policy
-        policies = [p for p in policies if p.attachment_count]
-    elif usage == "PermissionsBoundary":  # some role's permissions boundary
-        policies = [p for p in policies if uses[p.arn]]
-    # Names are unique in the account whatever their case; the key must stay short (a Marker holds at most 320).
-    page, more = paginate(request, policies, lambda policy: policy.name.lower())
-    return {"Policies": [_managed(p, uses[p.arn], full=False) for p in page], **more}
+    page, more = policies[:max_items], len(policies) > max_items
+    return {"Policies": [_managed(p, uses[p.arn], full=False) for p in page], "IsTruncated": more, "Marker": _marker(request, page[-1].name.lower()) if more else None}
 
 
 def delete_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
@@ -657,12 +657,14 @@ def get_account_authorization_details(ctx: ServiceContext, caller: Caller | None
     filters = request.member_list("Filter")
     violations = authorization_details.filter_violations(filters)
     try:
-        _page_request(request)
+        max_items, after = _page_request(request)
     except ValidationFailed as invalid:  # AWS reports every model violation at once
         violations += invalid.violations
     if violations:
         raise ValidationFailed(violations)
-    page, more = paginate(request, authorization_details.listing(ctx, account, filters), authorization_details.sort_key)
+    # Paged by the store in `sort_key` order (the Marker holds the last key, as `paginate` makes it).
+    page, truncated = authorization_details.page(ctx, account, filters, after=after, limit=max_items)
+    more = {"IsTruncated": truncated, "Marker": _marker(request, authorization_details.sort_key(page[-1])) if truncated else None}
     roles, policies = authorization_details.details(ctx, account, page)
     return {
         "UserDetailList": [], "GroupDetailList": [],

@@ -1,25 +1,21 @@
 """GetAccountAuthorizationDetails: an account's roles and customer managed policies, each with what hangs on it.
 
 samlfed has no IAM users, groups or AWS managed policies, so of AWS's five entity types only Role and
-LocalManagedPolicy ever select anything. Listing is cheap (two reads); an item's details (inline policies,
-attachments, last use, versions) are read only for the items of the page being answered.
+LocalManagedPolicy ever select anything. Listing is cheap (a few reads); an item's details (inline policies,
+attachments, last use, versions) are read only for the items of the page being answered, for the whole page at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from ..context import ServiceContext
-from ..errors import ServiceError
-from ..store import ManagedPolicy, NotFound, PolicyVersion, Role, RoleLastUsed
+from ..store import ManagedPolicy, PolicyVersion, Role, RoleLastUsed
 from . import service
 
 ENTITY_TYPES = ("User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy")
 """The model's EntityType, in its order (its enum error lists them so)."""
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,54 +46,49 @@ def filter_violations(filters: Sequence[str]) -> list[str]:
     ]
 
 
-def listing(ctx: ServiceContext, account_id: str, filters: Sequence[str]) -> list[Role | ManagedPolicy]:
-    """What the filter selects (no filter: everything): the account's roles and every customer managed policy, attached
-    or not (AWS lists all of an account's customer managed policies, and only the AWS managed ones in use)."""
-    selected: list[Role | ManagedPolicy] = []
-    if not filters or "Role" in filters:
-        selected += service.list_roles(ctx, account_id)
-    if not filters or "LocalManagedPolicy" in filters:
-        selected += service.list_policies(ctx, account_id)
-    return selected
-
-
 def sort_key(item: Role | ManagedPolicy) -> str:
     """Roles, then policies, each by lower-cased name (unique in the account whatever the case): a short key for the
     Marker, which holds the last one answered, so that an item deleted between pages makes the next skip nothing."""
     return ("1" if isinstance(item, Role) else "2") + item.name.lower()
 
 
-def _unless_deleted(read: Callable[..., T], *args: object) -> T | None:
-    """`read(*args)`, or None when what it reads was deleted since it was listed: it is left out of the page."""
-    try:
-        return read(*args)
-    except NotFound:
-        return None
-    except ServiceError as error:
-        if error.code == "NoSuchEntity":
-            return None
-        raise
+def _past(after: str | None, kind: str) -> tuple[bool, str | None]:
+    """Of the items whose sort key is `kind` + lower-cased name: whether any can come after the key `after`, and the
+    name they must come after (None: any name)."""
+    if after is None or after[:1] < kind:
+        return True, None
+    if after[:1] > kind:
+        return False, None
+    return True, after[1:]
+
+
+def page(
+    ctx: ServiceContext, account_id: str, filters: Sequence[str], *, after: str | None, limit: int
+) -> tuple[list[Role | ManagedPolicy], bool]:
+    """What the filter selects (no filter: the account's roles and every customer managed policy, attached or not: AWS
+    lists all of an account's customer managed policies, and only the AWS managed ones in use), in `sort_key` order:
+    the first `limit` items whose key comes after `after`, and whether more follow. Paged by the database (roles
+    first, then policies, each read only as far as the page needs), not by listing the whole account for every page."""
+    items: list[Role | ManagedPolicy] = []
+    roles, role_after = _past(after, "1")
+    if roles and (not filters or "Role" in filters):
+        items += service.list_roles(ctx, account_id, after=role_after, limit=limit + 1)
+    policies, policy_after = _past(after, "2")
+    if policies and len(items) <= limit and (not filters or "LocalManagedPolicy" in filters):
+        items += service.list_policies(ctx, account_id, after=policy_after, limit=limit + 1 - len(items))
+    return items[:limit], len(items) > limit
 
 
 def details(ctx: ServiceContext, account_id: str, page: Sequence[Role | ManagedPolicy]) -> tuple[list[RoleDetail], list[PolicyDetail]]:
-    """Each item of the page as it is now, with its details."""
-    roles: list[RoleDetail] = []
-    policies: list[PolicyDetail] = []
+    """Each item of the page as it is now, with its details; an item deleted since it was listed is left out of the
+    page. Read for the whole page at once (a fixed number of statements, however many items), not item by item."""
+    names = [item.name for item in page if isinstance(item, Role)]
+    listed_policies = [item for item in page if not isinstance(item, Role)]
+    roles = [
+        RoleDetail(role, inline, sorted(attached, key=lambda policy: policy.name.lower()), last_used)
+        for role, inline, attached, last_used in (ctx.store.role_details(account_id, names) if names else [])
+    ]
+    versions = ctx.store.policy_versions_of([policy.arn for policy in listed_policies]) if listed_policies else {}
     uses = service.boundary_uses(ctx, account_id)
-    for item in page:
-        if isinstance(item, Role):
-            detail = _unless_deleted(_role_detail, ctx, account_id, item.name)
-            if detail is not None:
-                roles.append(detail)
-        else:
-            versions = _unless_deleted(ctx.store.list_policy_versions, item.arn)
-            if versions is not None:
-                policies.append(PolicyDetail(item, uses[item.arn], versions))
+    policies = [PolicyDetail(policy, uses[policy.arn], versions[policy.arn]) for policy in listed_policies if policy.arn in versions]
     return roles, policies
-
-
-def _role_detail(ctx: ServiceContext, account_id: str, name: str) -> RoleDetail:
-    role = service.get_role(ctx, account_id, name)  # with its tags, which the listing leaves out
-    inline = ctx.store.role_policy_documents(account_id, name)  # every inline policy in one read
-    attached = sorted(service.list_attached_role_policies(ctx, account_id, name), key=lambda policy: policy.name.lower())
-    return RoleDetail(role, inline, attached, service.role_last_used(ctx, role))

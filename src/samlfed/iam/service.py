@@ -42,6 +42,7 @@ from ..store import (
     Role,
     RoleLastUsed,
     SamlProvider,
+    SamlProviderSummary,
     Tag,
     policy_size,
     provider_key_context,
@@ -223,8 +224,9 @@ def get_saml_provider(ctx: ServiceContext, account_id: str, arn: str) -> SamlPro
     return provider
 
 
-def list_saml_providers(ctx: ServiceContext, account_id: str) -> list[SamlProvider]:
-    return ctx.store.list_providers(account_id)
+def list_saml_providers(ctx: ServiceContext, account_id: str) -> list[SamlProviderSummary]:
+    """What ListSAMLProviders answers (ARN, ValidUntil, CreateDate): no metadata documents, tags or keys read."""
+    return ctx.store.list_provider_summaries(account_id)
 
 
 def delete_saml_provider(ctx: ServiceContext, account_id: str, arn: str) -> None:
@@ -820,9 +822,13 @@ def get_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
     return policy
 
 
-def list_policies(ctx: ServiceContext, account_id: str, path_prefix: str = "/") -> list[ManagedPolicy]:
-    """Customer managed policies; AWS managed policies (`arn:aws:iam::aws:policy/…`) do not exist here."""
-    return ctx.store.list_policies(account_id, path_prefix)
+def list_policies(
+    ctx: ServiceContext, account_id: str, path_prefix: str = "/", *, after: str | None = None, limit: int | None = None,
+    attached: bool = False, boundary: bool = False,
+) -> list[ManagedPolicy]:
+    """Customer managed policies; AWS managed policies (`arn:aws:iam::aws:policy/…`) do not exist here. See
+    SqlStore.list_policies: lower-cased name order, `limit` of them after `after`, maybe only attached or boundaries."""
+    return ctx.store.list_policies(account_id, path_prefix, after=after, limit=limit, attached=attached, boundary=boundary)
 
 
 def list_attached_role_policies(ctx: ServiceContext, account_id: str, name: str) -> list[ManagedPolicy]:

@@ -122,6 +122,15 @@ class SamlProvider:
 
 
 @dataclass(frozen=True)
+class SamlProviderSummary:
+    """A provider as ListSAMLProviders lists it: no metadata document (hundreds of KB each), tags or keys."""
+
+    arn: str
+    valid_until: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Role:
     account_id: str
     name: str

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import os
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -46,6 +47,7 @@ from .records import (
     Role,
     RoleLastUsed,
     SamlProvider,
+    SamlProviderSummary,
     ServerKey,
     StoreUnavailable,
     Tag,
@@ -53,6 +55,12 @@ from .records import (
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+EXPIRED_SWEEP_BATCH = 500
+"""How many expired rows (redeemed assertions, console sessions) one insert deletes at most on its way: after a quiet
+period the first sign-in deleted the whole backlog in its own transaction, holding SQLite's write lock for as long;
+bounded, the backlog drains over the next inserts, each deleting up to this many (far more than it adds)."""
 
 # Hot lookups, built once: constructing a statement costs more than running it on SQLite.
 _PROVIDER_BY_ARN = select(t.saml_providers).where(t.saml_providers.c.arn == bindparam("arn"))
@@ -213,6 +221,24 @@ def _version_number(version_id: str) -> int | None:
 def _policy_version(row) -> PolicyVersion:  # type: ignore[no-untyped-def]
     """A row of _POLICY_VERSIONS."""
     return PolicyVersion(_version_id(row.version_number), row.document, row.version_number == row.default_version, _aware(row.created_at))
+
+
+def _sweep_expired(db: Connection, table, key, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Delete up to EXPIRED_SWEEP_BATCH rows of `table` that expired before `now`: their keys read first (by the index
+    on expires_at), then deleted by key, so that each database finds them by index (PostgreSQL planned a
+    `key IN (subquery)` as a scan of the whole table). On PostgreSQL the batch skips rows another transaction is
+    sweeping (SKIP LOCKED) rather than wait for it; SQLite renders no FOR UPDATE (its write lock serialises sweeps)."""
+    expired = db.execute(select(key).where(table.c.expires_at < now).limit(EXPIRED_SWEEP_BATCH).with_for_update(skip_locked=True)).scalars().all()
+    if expired:
+        db.execute(delete(table).where(key.in_(expired)))
+
+
+def _grouped(rows, column: str) -> dict:  # type: ignore[no-untyped-def]
+    """`rows` by their value of `column`, each group in the rows' order."""
+    groups: defaultdict = defaultdict(list)
+    for row in rows:
+        groups[getattr(row, column)].append(row)
+    return groups
 
 
 def _describe(url: str) -> str:
@@ -512,9 +538,24 @@ class SqlStore:
         return arn
 
     def list_providers(self, account_id: str) -> list[SamlProvider]:
+        """The account's providers, whole (metadata, tags, private keys), by ARN: three statements, not two for each
+        provider. ListSAMLProviders reads list_provider_summaries instead."""
+        providers, tags, keys = t.saml_providers, t.provider_tags.c, t.provider_private_keys.c
         with self._tx() as db:
-            rows = db.execute(select(t.saml_providers).where(t.saml_providers.c.account_id == account_id).order_by(t.saml_providers.c.arn)).all()
-            return [self._provider(db, row) for row in rows]
+            rows = db.execute(select(providers).where(providers.c.account_id == account_id).order_by(providers.c.arn)).all()
+            owned = select(providers.c.arn).where(providers.c.account_id == account_id).scalar_subquery()
+            tags_of = _grouped(db.execute(select(t.provider_tags).where(tags.arn.in_(owned)).order_by(tags.arn, tags.key_lower)), "arn")
+            keys_of = _grouped(db.execute(select(t.provider_private_keys).where(keys.arn.in_(owned)).order_by(keys.arn, keys.created_at, keys.key_id)), "arn")
+        return [self._provider_of(row, tags_of.get(row.arn, []), keys_of.get(row.arn, [])) for row in rows]
+
+    def list_provider_summaries(self, account_id: str) -> list[SamlProviderSummary]:
+        """What ListSAMLProviders answers of each of the account's providers, by ARN: one statement, which reads neither
+        the metadata documents (hundreds of KB each) nor tags or keys."""
+        providers = t.saml_providers.c
+        query = select(providers.arn, providers.valid_until, providers.created_at).where(providers.account_id == account_id).order_by(providers.arn)
+        with self._tx() as db:
+            rows = db.execute(query).all()
+        return [SamlProviderSummary(row.arn, _aware(row.valid_until), _aware(row.created_at)) for row in rows]
 
     @_changes_identities
     def update_provider_metadata(self, arn: str, document: str, valid_until: datetime | None) -> None:
@@ -610,6 +651,11 @@ class SqlStore:
     def _provider(self, db: Connection, row, *, with_tags: bool = True) -> SamlProvider:  # type: ignore[no-untyped-def]
         tags = db.execute(_PROVIDER_TAGS, {"arn": row.arn}).all() if with_tags else []
         keys = db.execute(_PROVIDER_KEYS, {"arn": row.arn}).all()
+        return self._provider_of(row, tags, keys)
+
+    @staticmethod
+    def _provider_of(row, tags, keys) -> SamlProvider:  # type: ignore[no-untyped-def]
+        """A provider of its row, its tag rows (by lower-cased key) and its key rows (oldest first)."""
         return SamlProvider(
             arn=row.arn, account_id=row.account_id, name=row.name, uuid=row.uuid,
             metadata_document=row.metadata_document, valid_until=_aware(row.valid_until), created_at=_aware(row.created_at),
@@ -790,12 +836,69 @@ class SqlStore:
 
     def _role(self, db: Connection, row, *, with_tags: bool = True) -> Role:  # type: ignore[no-untyped-def]
         tags = db.execute(_ROLE_TAGS, {"account_id": row.account_id, "role_name_lower": row.name_lower}).all() if with_tags else []
+        return self._role_of(row, tags)
+
+    @staticmethod
+    def _role_of(row, tags) -> Role:  # type: ignore[no-untyped-def]
+        """A role of its row and its tag rows (by lower-cased key)."""
         return Role(
             account_id=row.account_id, name=row.name, role_id=row.role_id, path=row.path, arn=row.arn,
             trust_policy=row.trust_policy, max_session_duration=row.max_session_duration, created_at=_aware(row.created_at),
             description=row.description, permissions_boundary=row.permissions_boundary,
             tags=tuple(Tag(tag.key, tag.value) for tag in tags),
         )
+
+    def role_details(
+        self, account_id: str, names: Sequence[str]
+    ) -> list[tuple[Role, list[tuple[str, str]], list[ManagedPolicy], RoleLastUsed | None]]:
+        """For each of the account's roles named (in that order; those that do not exist, or no longer, left out): the
+        role with its tags, its inline policies as (name, document) by name, its attached managed policies by ARN (with
+        their attachment counts and tags), and its last use. One transaction of seven statements however many roles:
+        GetAccountAuthorizationDetails reads a page of up to 1,000 with it (a handful of reads per role made it
+        thousands of statements a page)."""
+        lowered = list(dict.fromkeys(name.lower() for name in names))
+        if not lowered:
+            return []
+        roles, inline, attachments, policies = t.roles.c, t.role_policies.c, t.role_policy_attachments.c, t.managed_policies.c
+        tags, policy_tags, last_used = t.role_tags.c, t.policy_tags.c, t.role_last_used.c
+        with self._tx() as db:
+            rows = {row.name_lower: row for row in db.execute(select(t.roles).where(and_(roles.account_id == account_id, roles.name_lower.in_(lowered))))}
+            if not rows:
+                return []
+            present = list(rows)
+            tags_of = _grouped(db.execute(
+                select(t.role_tags).where(and_(tags.account_id == account_id, tags.role_name_lower.in_(present))).order_by(tags.role_name_lower, tags.key_lower)
+            ), "role_name_lower")
+            inline_of = _grouped(db.execute(
+                select(inline.role_name_lower, inline.policy_name, inline.document)
+                .where(and_(inline.account_id == account_id, inline.role_name_lower.in_(present))).order_by(inline.role_name_lower, inline.policy_name)
+            ), "role_name_lower")
+            attached_of = _grouped(db.execute(
+                select(attachments.role_name_lower, t.managed_policies)
+                .join(t.managed_policies, policies.arn == attachments.policy_arn)
+                .where(and_(attachments.account_id == account_id, attachments.role_name_lower.in_(present))).order_by(attachments.role_name_lower, attachments.policy_arn)
+            ), "role_name_lower")
+            arns = list({row.arn for group in attached_of.values() for row in group})
+            counts: dict[str, int] = {}
+            policy_tags_of: dict = {}
+            if arns:
+                counts = dict(db.execute(select(attachments.policy_arn, func.count()).where(attachments.policy_arn.in_(arns)).group_by(attachments.policy_arn)).all())
+                policy_tags_of = _grouped(db.execute(select(t.policy_tags).where(policy_tags.arn.in_(arns)).order_by(policy_tags.arn, policy_tags.key_lower)), "arn")
+            uses = {row.role_id: RoleLastUsed(_aware(row.last_used_date), row.region) for row in db.execute(
+                select(t.role_last_used).where(last_used.role_id.in_([row.role_id for row in rows.values()]))
+            )}
+        details = []
+        for name in lowered:
+            row = rows.get(name)
+            if row is None:
+                continue
+            role = self._role_of(row, tags_of.get(name, []))
+            attached = [
+                self._policy_of(policy, counts.get(policy.arn, 0), tuple(Tag(tag.key, tag.value) for tag in policy_tags_of.get(policy.arn, [])))
+                for policy in attached_of.get(name, [])
+            ]
+            details.append((role, [(r.policy_name, r.document) for r in inline_of.get(name, [])], attached, uses.get(row.role_id)))
+        return details
 
     def record_role_use(self, role_id: str, used_at: datetime, region: str) -> None:
         """Record that the role was assumed at `used_at` in `region` (kept when it is later than the recorded use);
@@ -842,16 +945,32 @@ class SqlStore:
                 raise NotFound(arn)
             return self._policy(db, row)
 
-    def list_policies(self, account_id: str, path_prefix: str = "/") -> list[ManagedPolicy]:
-        """The account's policies under `path_prefix`, with their attachment counts and without their tags (ListPolicies
-        leaves them out): two statements, not two for each policy."""
-        policies, attachments = t.managed_policies.c, t.role_policy_attachments.c
-        where = and_(policies.account_id == account_id, _path_starts_with(policies.path, path_prefix))
+    def list_policies(
+        self, account_id: str, path_prefix: str = "/", *, after: str | None = None, limit: int | None = None,
+        attached: bool = False, boundary: bool = False,
+    ) -> list[ManagedPolicy]:
+        """The account's policies under `path_prefix` in the order ListPolicies pages them (lower-cased name), with their
+        attachment counts and without their tags (ListPolicies leaves them out): the first `limit` whose lower-cased
+        name comes after `after`; with `attached` only those attached to a role, with `boundary` only those some role
+        has as its permissions boundary. Paged by the database, attachments counted for the page only: two
+        statements, however many policies the account has (loading every policy for each page made paging quadratic).
+        Names are ASCII (service.NAME_PATTERN), so SQL's lower() is Python's."""
+        policies, attachments, roles = t.managed_policies.c, t.role_policy_attachments.c, t.roles.c
+        name = self._by_code_point(func.lower(policies.name))
+        where = [policies.account_id == account_id, _path_starts_with(policies.path, path_prefix)]
+        if after is not None:
+            where.append(name > after)
+        if attached:
+            where.append(exists().where(and_(attachments.account_id == account_id, attachments.policy_arn == policies.arn)))
+        if boundary:
+            where.append(exists().where(and_(roles.account_id == account_id, roles.permissions_boundary == policies.arn)))
         with self._tx() as db:
-            rows = db.execute(select(t.managed_policies).where(where).order_by(policies.name)).all()
+            rows = db.execute(select(t.managed_policies).where(and_(*where)).order_by(name).limit(limit)).all()
             counts = dict(db.execute(
-                select(attachments.policy_arn, func.count()).where(attachments.account_id == account_id).group_by(attachments.policy_arn)
-            ).all())
+                select(attachments.policy_arn, func.count())
+                .where(and_(attachments.account_id == account_id, attachments.policy_arn.in_([row.arn for row in rows])))
+                .group_by(attachments.policy_arn)
+            ).all()) if rows else {}
         return [self._policy_of(row, counts.get(row.arn, 0), ()) for row in rows]
 
     @_rerun_on_race
@@ -911,6 +1030,22 @@ class SqlStore:
         if not versions:
             raise NotFound(arn)
         return versions
+
+    def policy_versions_of(self, arns: Sequence[str]) -> dict[str, list[PolicyVersion]]:
+        """The versions of each managed policy named, newest first (as list_policy_versions), in one statement; a policy
+        that does not exist (or no longer) is absent."""
+        if not arns:
+            return {}
+        versions = t.policy_versions.c
+        query = (
+            select(t.policy_versions, t.managed_policies.c.default_version)
+            .join(t.managed_policies, t.managed_policies.c.arn == versions.arn)
+            .where(versions.arn.in_(list(dict.fromkeys(arns))))
+            .order_by(versions.arn, versions.version_number.desc())
+        )
+        with self._tx() as db:
+            rows = db.execute(query).all()
+        return {arn: [_policy_version(row) for row in group] for arn, group in _grouped(rows, "arn").items()}
 
     @_rerun_on_race
     def delete_policy_version(self, arn: str, version_id: str) -> None:
@@ -1083,10 +1218,13 @@ class SqlStore:
     def redeem_once(self, issuer: str, assertion_id: str, role_arn: str, *, expires_at: datetime, now: datetime) -> bool:
         """Record a use of (issuer, assertion, role); False when it was already used. Atomic across nodes."""
         redemption = _redemption(issuer, assertion_id, role_arn)
+        table = t.redeemed_assertions
         try:
             with self._tx() as db:
-                db.execute(delete(t.redeemed_assertions).where(t.redeemed_assertions.c.expires_at < now))
-                db.execute(insert(t.redeemed_assertions).values(redemption=redemption, expires_at=expires_at))
+                # An expired use of the same key never blocks this one, whether or not a sweep has reached it yet.
+                db.execute(delete(table).where(and_(table.c.redemption == redemption, table.c.expires_at < now)))
+                _sweep_expired(db, table, table.c.redemption, now)
+                db.execute(insert(table).values(redemption=redemption, expires_at=expires_at))
         except IntegrityError:
             return False
         return True
@@ -1106,7 +1244,8 @@ class SqlStore:
         """Create or replace a console session (expired sessions are swept on the way)."""
         table = t.console_sessions
         with self._tx() as db:
-            db.execute(delete(table).where(or_(table.c.expires_at < now, table.c.session_hash == session_hash)))
+            db.execute(delete(table).where(table.c.session_hash == session_hash))
+            _sweep_expired(db, table, table.c.session_hash, now)
             db.execute(insert(table).values(session_hash=session_hash, sealed_state=sealed_state, expires_at=expires_at))
 
     def get_console_session(self, session_hash: str, *, now: datetime) -> bytes | None:
