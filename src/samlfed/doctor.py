@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 
-from .doctor_capture import CaptureError, from_capture
+from .doctor_capture import CaptureError, from_capture, read_capped
 from .doctor_trust import CHECK_IDS as TRUST_CHECK_IDS
 from .doctor_trust import check_trust
 from .saml import (
@@ -103,7 +103,10 @@ def read_source(source: str) -> bytes:
     if source == "-" and stdin_is_terminal():
         print(TERMINAL_NOTICE, file=sys.stderr)  # stderr: the report on stdout stays what --json promises
     try:
-        return sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        if source == "-":
+            return read_capped(sys.stdin.buffer)
+        with Path(source).open("rb") as stream:
+            return read_capped(stream)  # capped: a hostile or endless file (/dev/zero) must not fill the memory
     except OSError as exc:
         raise DoctorUsageError(f"cannot read {source}: {exc.strerror or exc}") from None
 
