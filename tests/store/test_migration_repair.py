@@ -122,3 +122,33 @@ def test_a_database_a_newer_release_upgraded_is_refused_saying_so(store_url: str
     with pytest.raises(StoreUnavailable) as refused:
         SqlStore.open(store_url)
     assert "its schema revision '0099_from_the_future' was written by a newer samlfed (this release knows revisions up to 0010)" in str(refused.value)
+
+
+def test_policies_an_older_samlfed_made_after_the_upgrade_get_their_default_version(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A samlfed from before policy versions, still running on a database a newer one upgraded, inserts policies with
+    no version row (as here, by hand): the next open gives each its document as its default version."""
+    from samlfed.store import Account, ManagedPolicy
+
+    store = open_store(store_url, MASTER, now=NOW)
+    document = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}'
+    arns = [f"arn:aws:iam::111111111111:policy/Made{i}" for i in range(2)]
+    try:
+        store.create_account(Account("111111111111", None, NOW))
+        for i, arn in enumerate(arns):
+            store.create_policy(ManagedPolicy(arn, "111111111111", f"Made{i}", f"ANPA{i:017d}", "/", document, NOW, NOW))
+        with store.engine.begin() as db:
+            db.execute(text("DELETE FROM policy_versions WHERE arn = :arn"), {"arn": arns[0]})
+    finally:
+        store.engine.dispose()
+    with caplog.at_level("WARNING", logger="samlfed.store"):
+        store = open_store(store_url, MASTER, now=NOW)
+    try:
+        for arn in arns:
+            [version] = store.list_policy_versions(arn)
+            assert (version.version_id, version.document, version.is_default) == ("v1", document, True)
+        assert "1 managed policies had no version" in caplog.text
+        assert store.restore_missing_default_versions() == 0  # nothing more to do at the next open
+    finally:
+        store.engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Connection
 from .locking import exclusive
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger("samlfed.store")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -48,4 +50,9 @@ def upgrade(engine: Engine) -> None:
                 f"its schema revision {current!r} was written by a newer samlfed (this release knows revisions up to "
                 f"{script.get_current_head()}): run that release, or restore a backup made by this one"
             )
+        head = script.get_current_head()
+        if current is None:
+            log.info("Creating the database schema (revision %s)", head)
+        elif current != head:  # the operator's record of when the schema changed
+            log.info("Upgrading the database schema from revision %s to %s", current, head)
         command.upgrade(config, "head")

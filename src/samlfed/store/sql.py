@@ -1031,6 +1031,20 @@ class SqlStore:
             raise NotFound(arn)
         return versions
 
+    def restore_missing_default_versions(self) -> int:
+        """Give every managed policy without versions its document as its default version; how many needed it.
+
+        A policy always has its default version, but a samlfed from before policy versions (schema 0009), still
+        running on a database a newer one has upgraded, creates policies without one: GetPolicyVersion and
+        ListPolicyVersions then answered NoSuchEntity for them, and GetAccountAuthorizationDetails left them out."""
+        policies, versions = t.managed_policies.c, t.policy_versions.c
+        versionless = select(policies.arn, policies.default_version, policies.document, policies.created_at).where(
+            ~exists().where(versions.arn == policies.arn)
+        )
+        with self._tx() as db:
+            restored = insert(t.policy_versions).from_select(["arn", "version_number", "document", "created_at"], versionless)
+            return len(db.execute(restored.returning(versions.arn)).all())  # rowcount: -1 here on PostgreSQL (psycopg)
+
     def policy_versions_of(self, arns: Sequence[str]) -> dict[str, list[PolicyVersion]]:
         """The versions of each managed policy named, newest first (as list_policy_versions), in one statement; a policy
         that does not exist (or no longer) is absent."""
