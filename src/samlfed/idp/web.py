@@ -296,7 +296,8 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
 
 
 def _unavailable_message(idp: IdentityProvider, exc: Exception) -> str:
-    """One line, for the page and the log alike: no traceback, no excerpt of the file (see directory.yaml_problem)."""
+    """One line for the log (and, for the state file, the page): no traceback, no excerpt of the file (see
+    directory.yaml_problem)."""
     if isinstance(exc, DirectoryError):  # raised by a request only when idp.yaml is read
         name = idp.config_path.name
         where = "" if str(exc).startswith(name) else f" {name}"  # read_yaml's reasons name the file already
