@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from ..context import ServiceContext
 from ..masterkey import MasterKeyError
+
+log = logging.getLogger("samlfed.console")
 
 COOKIE = "samlfed_console"
 _CONTEXT = "samlfed console session"
@@ -60,7 +63,10 @@ def load_session(ctx: ServiceContext, cookie: str | None) -> ConsoleState | None
         return None
     try:
         return ConsoleState(**json.loads(ctx.master.unseal(sealed, context=_CONTEXT)))
-    except (MasterKeyError, ValueError, TypeError):
+    except (MasterKeyError, ValueError, TypeError) as exc:
+        # Sealed under another master key, or stored by a release with other fields (an upgrade): the user signs in
+        # again; the operator sees why sessions ended.
+        log.info("A console session could not be read (%s); its user must sign in again", type(exc).__name__)
         return None
 
 
