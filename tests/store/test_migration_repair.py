@@ -4,15 +4,17 @@ instance_keys, with a8c346b's SP key kept."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import create_engine, insert, inspect, select, text
 
 from samlfed.context import ServiceContext
 from samlfed.masterkey import MasterKey
-from samlfed.store import SqlStore, StoreUnavailable
+from samlfed.store import Account, ManagedPolicy, SqlStore, StoreUnavailable
+from samlfed.store import schema as t
 from samlfed.store.legacy_keys import service_keys
 from samlfed.store.migrate import alembic_config
 from samlfed.store.opening import open_store
@@ -129,8 +131,6 @@ def test_policies_an_older_samlfed_made_after_the_upgrade_get_their_default_vers
 ) -> None:
     """A samlfed from before policy versions, still running on a database a newer one upgraded, inserts policies with
     no version row (as here, by hand): the next open gives each its document as its default version."""
-    from samlfed.store import Account, ManagedPolicy
-
     store = open_store(store_url, MASTER, now=NOW)
     document = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}'
     arns = [f"arn:aws:iam::111111111111:policy/Made{i}" for i in range(2)]
@@ -152,3 +152,43 @@ def test_policies_an_older_samlfed_made_after_the_upgrade_get_their_default_vers
         assert store.restore_missing_default_versions() == 0  # nothing more to do at the next open
     finally:
         store.engine.dispose()
+
+
+def test_nodes_opening_together_restore_each_missing_version_once(store_url: str) -> None:
+    """Both see the same policies without versions; the start-up lock lets one restore them and the other find them
+    restored. Without it, one node failed to start (IntegrityError) on PostgreSQL."""
+    store = open_store(store_url, MASTER, now=NOW)
+    count = 5_000
+    try:
+        store.create_account(Account("111111111111", None, NOW))
+        rows = [
+            {"arn": f"arn:aws:iam::111111111111:policy/P{i}", "account_id": "111111111111", "name": f"P{i}", "policy_id": f"ANPA{i:017d}",
+             "path": "/", "document": "{}", "created_at": NOW, "updated_at": NOW}
+            for i in range(count)
+        ]
+        with store.engine.begin() as db:  # as a pre-0010 samlfed inserts them: no version rows
+            db.execute(insert(t.managed_policies), rows)
+    finally:
+        store.engine.dispose()
+    nodes = [SqlStore.open(store_url) for _ in range(2)]
+    start, restored, failed = threading.Barrier(2), [], []
+
+    def restore(node: SqlStore) -> None:
+        start.wait()
+        try:
+            restored.append(node.restore_missing_default_versions())
+        except Exception as exc:  # noqa: BLE001 (the failure is the finding)
+            failed.append(exc)
+
+    threads = [threading.Thread(target=restore, args=(node,)) for node in nodes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert failed == [] and sorted(restored) == [0, count], (failed, restored)
+        with nodes[0].engine.connect() as db:
+            assert db.execute(text("SELECT count(*) FROM policy_versions")).scalar() == count
+    finally:
+        for node in nodes:
+            node.engine.dispose()

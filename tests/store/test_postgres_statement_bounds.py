@@ -20,6 +20,7 @@ from samlfed.context import ServiceContext
 from samlfed.masterkey import MasterKey
 from samlfed.store import Account, DatabaseUnavailable, SqlStore, StoreUnavailable
 from samlfed.store.locking import ADVISORY_LOCK_KEY
+from samlfed.store.opening import open_store
 from samlfed.store.sql import POSTGRES_STATEMENT_BOUNDS, _postgres_statement_bounds
 
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
@@ -173,3 +174,17 @@ def test_a_read_only_database_refuses_writes_as_unavailable_and_is_not_ready(rea
     store.ping()
     store.create_account(Account("111111111111", None, NOW))
     assert [a.account_id for a in store.list_accounts()] == ["111111111111"]
+
+
+def test_a_node_starts_on_a_read_only_database(read_only_database: tuple[SqlStore, Callable[[bool], None]]) -> None:
+    """Opening only reads when there is nothing to repair (a standby after a failover): the node starts, and serves
+    reads."""
+    store, set_read_only = read_only_database
+    url, master = store.engine.url.render_as_string(hide_password=False), MasterKey(secrets.token_bytes(32))
+    open_store(url, master, now=NOW).engine.dispose()  # the first start writes the master key check
+    set_read_only(True)
+    opened = open_store(url, master, now=NOW)
+    try:
+        assert opened.list_accounts() == []
+    finally:
+        opened.engine.dispose()

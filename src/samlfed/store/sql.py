@@ -1036,12 +1036,17 @@ class SqlStore:
 
         A policy always has its default version, but a samlfed from before policy versions (schema 0009), still
         running on a database a newer one has upgraded, creates policies without one: GetPolicyVersion and
-        ListPolicyVersions then answered NoSuchEntity for them, and GetAccountAuthorizationDetails left them out."""
+        ListPolicyVersions then answered NoSuchEntity for them, and GetAccountAuthorizationDetails left them out.
+        Only read when there is nothing to restore (a database that takes no writes still opens); written under the
+        start-up lock, so that nodes opening together do not insert the same versions."""
         policies, versions = t.managed_policies.c, t.policy_versions.c
         versionless = select(policies.arn, policies.default_version, policies.document, policies.created_at).where(
             ~exists().where(versions.arn == policies.arn)
         )
         with self._tx() as db:
+            if db.execute(select(exists(versionless))).scalar() is not True:
+                return 0
+        with exclusive(self.engine) as db:  # its statements see what a node that held the lock before restored
             restored = insert(t.policy_versions).from_select(["arn", "version_number", "document", "created_at"], versionless)
             return len(db.execute(restored.returning(versions.arn)).all())  # rowcount: -1 here on PostgreSQL (psycopg)
 
