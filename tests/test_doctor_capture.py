@@ -266,3 +266,18 @@ def test_a_tampered_response_holding_a_good_one_in_an_input_element_is_checked_i
 def test_the_root_element_tells_a_page_from_a_response(start: bytes, html: bool) -> None:
     content = start + b'<input name="SAMLResponse" value="PHg+"/>'
     assert (from_capture(content) is not None) is html
+
+
+def test_a_capture_of_endless_prolog_items_costs_no_more_memory_than_its_size() -> None:
+    """64 MiB of `<??>` (or of comments) took the prolog scan to 2.9 GB: only a page's head is scanned now. Run under
+    a 1 GiB address-space limit, where the whole-input scan ends in MemoryError."""
+    program = (
+        "import resource; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+        "from samlfed.doctor_capture import MAX_CAPTURE_BYTES, CaptureError, from_capture\n"
+        "try:\n"
+        "    from_capture(b'<??>' * (MAX_CAPTURE_BYTES // 4))\n"
+        "except CaptureError as refused:\n"
+        "    print(refused)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert (ran.returncode, ran.stdout.strip()) == (0, f"a SAMLResponse (base64, XML or a form body) is over the limit of {MAX_POSTED_BYTES:,} bytes"), ran.stderr[-2000:]

@@ -32,6 +32,8 @@ MAX_POSTED_BYTES = 4 * MAX_INPUT_CHARS
 """Base64, raw XML or a form body: the largest response the validator accepts, percent-encoded, fits (the console's
 ACS form cap, MAX_ACS_FORM_BYTES, is the same); past it the validator would refuse it anyway."""
 
+PROLOG_WINDOW = 64 * 1024
+"""How far into the input its root element is looked for: past a saved page's comments ("saved from …") and DOCTYPE."""
 _PROLOG = re.compile(rb"(?:\s|<\?.*?\?>|<!--.*?-->|<!doctype\b[^>]*>)*", re.IGNORECASE | re.DOTALL)
 _ROOT = re.compile(rb"<([^\s/>]+)")
 _HTML_PARSER = etree.HTMLParser(encoding="utf-8", no_network=True, collect_ids=False)
@@ -77,8 +79,9 @@ def from_capture(text: bytes) -> Captured | None:
 def _is_html(text: bytes) -> bool:
     """Whether the root element (after any declaration, comments and DOCTYPE) is an HTML element: a SAML Response
     with an <input name="SAMLResponse"> inside is still the document to check, not a page posting another one."""
-    prolog = _PROLOG.match(text)  # always a match, if only an empty one
-    root = _ROOT.match(text, prolog.end() if prolog else 0)
+    head = text[:PROLOG_WINDOW]  # the regex keeps state for each item it skips: only a page's head is looked at
+    prolog = _PROLOG.match(head)  # always a match, if only an empty one
+    root = _ROOT.match(head, prolog.end() if prolog else 0)
     return root is not None and root.group(1).decode("latin-1").lower() in HTML_TAGS
 
 
