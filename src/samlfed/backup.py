@@ -102,8 +102,9 @@ def _make_destination(destination: Path) -> bool:
         if not destination.is_dir() or any(destination.iterdir()):
             raise BackupError(f"{destination} exists and is not an empty directory") from None
         # Another user's directory stays theirs whatever its mode: they could plant links in it (a root backup would
-        # write the master key through them) or swap the copy for their own before it is restored.
-        if destination.stat().st_uid != os.geteuid():
+        # write the master key through them) or swap the copy for their own before it is restored. So does their
+        # link to a directory of ours: they could point it elsewhere between this check and the writes.
+        if any(found.st_uid != os.geteuid() for found in (destination.lstat(), destination.stat())):
             raise BackupError(f"{destination} belongs to another user: back up into a directory of your own") from None
     except OSError as exc:
         raise BackupError(f"cannot create {destination}: {exc.strerror or exc}") from None

@@ -230,3 +230,20 @@ def test_the_master_key_is_never_written_through_a_link(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         _write_new_private(tmp_path / "master.key", b"k" * 32)
     assert victim.read_text() == "keep"
+
+
+def test_another_users_link_to_a_directory_of_ours_is_refused(tmp_path: Path) -> None:
+    """Its owner could point it elsewhere between the check and the writes. Handing the link to another user takes
+    root: the suite runs as root here and in CI."""
+    from samlfed.backup import BackupError, back_up
+
+    data = tmp_path / "data"
+    cli("accounts", "create", "--data-dir", str(data), "--json")
+    ours, link = tmp_path / "ours", tmp_path / "link"
+    ours.mkdir()
+    link.symlink_to(ours)
+    os.lchown(link, 12345, 12345)
+    with pytest.raises(BackupError) as refused:
+        back_up(data, link, now=datetime.now(UTC))
+    assert str(refused.value) == f"{link} belongs to another user: back up into a directory of your own"
+    assert list(ours.iterdir()) == []
