@@ -88,7 +88,7 @@ def test_providers_and_their_tags(store: SqlStore) -> None:
     store.set_attribute_mapping(PROVIDER_ARN, {"email": ["mail"]})
     got = store.get_provider(PROVIDER_ARN)
     assert (got.metadata_document, got.valid_until, got.attribute_mapping) == ("<md2/>", until, {"email": ["mail"]})
-    assert [p.arn for p in store.list_providers(ACCOUNT)] == [PROVIDER_ARN]
+    assert [p.arn for p in store.list_provider_summaries(ACCOUNT)] == [PROVIDER_ARN]
     store.delete_provider(PROVIDER_ARN)
     with pytest.raises(NotFound):
         store.get_provider(PROVIDER_ARN)

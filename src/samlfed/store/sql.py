@@ -537,17 +537,6 @@ class SqlStore:
             raise NotFound(uuid)
         return arn
 
-    def list_providers(self, account_id: str) -> list[SamlProvider]:
-        """The account's providers, whole (metadata, tags, private keys), by ARN: three statements, not two for each
-        provider. ListSAMLProviders reads list_provider_summaries instead."""
-        providers, tags, keys = t.saml_providers, t.provider_tags.c, t.provider_private_keys.c
-        with self._tx() as db:
-            rows = db.execute(select(providers).where(providers.c.account_id == account_id).order_by(providers.c.arn)).all()
-            owned = select(providers.c.arn).where(providers.c.account_id == account_id).scalar_subquery()
-            tags_of = _grouped(db.execute(select(t.provider_tags).where(tags.arn.in_(owned)).order_by(tags.arn, tags.key_lower)), "arn")
-            keys_of = _grouped(db.execute(select(t.provider_private_keys).where(keys.arn.in_(owned)).order_by(keys.arn, keys.created_at, keys.key_id)), "arn")
-        return [self._provider_of(row, tags_of.get(row.arn, []), keys_of.get(row.arn, [])) for row in rows]
-
     def list_provider_summaries(self, account_id: str) -> list[SamlProviderSummary]:
         """What ListSAMLProviders answers of each of the account's providers, by ARN: one statement, which reads neither
         the metadata documents (hundreds of KB each) nor tags or keys."""
@@ -651,11 +640,6 @@ class SqlStore:
     def _provider(self, db: Connection, row, *, with_tags: bool = True) -> SamlProvider:  # type: ignore[no-untyped-def]
         tags = db.execute(_PROVIDER_TAGS, {"arn": row.arn}).all() if with_tags else []
         keys = db.execute(_PROVIDER_KEYS, {"arn": row.arn}).all()
-        return self._provider_of(row, tags, keys)
-
-    @staticmethod
-    def _provider_of(row, tags, keys) -> SamlProvider:  # type: ignore[no-untyped-def]
-        """A provider of its row, its tag rows (by lower-cased key) and its key rows (oldest first)."""
         return SamlProvider(
             arn=row.arn, account_id=row.account_id, name=row.name, uuid=row.uuid,
             metadata_document=row.metadata_document, valid_until=_aware(row.valid_until), created_at=_aware(row.created_at),
