@@ -58,15 +58,17 @@ def create_session(ctx: ServiceContext, state: ConsoleState) -> str:
 def load_session(ctx: ServiceContext, cookie: str | None) -> ConsoleState | None:
     if not cookie or len(cookie) > 100:
         return None
-    sealed = ctx.store.get_console_session(_hash(cookie), now=ctx.clock())
+    session_hash = _hash(cookie)
+    sealed = ctx.store.get_console_session(session_hash, now=ctx.clock())
     if sealed is None:
         return None
     try:
         return ConsoleState(**json.loads(ctx.master.unseal(sealed, context=_CONTEXT)))
     except (MasterKeyError, ValueError, TypeError) as exc:
-        # Sealed under another master key, or stored by a release with other fields (an upgrade): the user signs in
-        # again; the operator sees why sessions ended.
+        # Stored by a release with other fields (an upgrade), or damaged: the user signs in again, the operator sees
+        # why sessions ended, once per session (the row goes).
         log.info("A console session could not be read (%s); its user must sign in again", type(exc).__name__)
+        ctx.store.delete_console_session(session_hash)
         return None
 
 
