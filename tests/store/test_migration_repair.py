@@ -16,7 +16,7 @@ from samlfed.masterkey import MasterKey
 from samlfed.store import Account, ManagedPolicy, SqlStore, StoreUnavailable
 from samlfed.store import schema as t
 from samlfed.store.legacy_keys import service_keys
-from samlfed.store.migrate import alembic_config
+from samlfed.store.migrate import alembic_config, head_revision
 from samlfed.store.opening import open_store
 
 MASTER = MasterKey(b"m" * 32)
@@ -192,3 +192,19 @@ def test_nodes_opening_together_restore_each_missing_version_once(store_url: str
     finally:
         for node in nodes:
             node.engine.dispose()
+
+
+def test_an_upgrade_is_logged_and_a_new_database_is_not(store_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="samlfed.store"):
+        open_store(store_url, MASTER, now=NOW).engine.dispose()
+    assert "Upgrading the database schema" not in caplog.text
+    engine = create_engine(store_url)
+    with engine.begin() as db:  # as 0009 left it
+        db.execute(text("UPDATE alembic_version SET version_num = '0009'"))
+        db.execute(text("DROP TABLE policy_versions"))
+        db.execute(text("ALTER TABLE managed_policies DROP COLUMN next_version"))
+        db.execute(text("ALTER TABLE managed_policies DROP COLUMN default_version"))
+    engine.dispose()
+    with caplog.at_level("INFO", logger="samlfed.store"):
+        open_store(store_url, MASTER, now=NOW).engine.dispose()
+    assert f"Upgrading the database schema from revision 0009 to {head_revision()}" in caplog.text

@@ -51,8 +51,6 @@ def upgrade(engine: Engine) -> None:
                 f"{script.get_current_head()}): run that release, or restore a backup made by this one"
             )
         head = script.get_current_head()
-        if current is None:
-            log.info("Creating the database schema (revision %s)", head)
-        elif current != head:  # the operator's record of when the schema changed
+        if current is not None and current != head:  # the operator's record of when the schema changed
             log.info("Upgrading the database schema from revision %s to %s", current, head)
         command.upgrade(config, "head")
