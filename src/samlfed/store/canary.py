@@ -48,7 +48,7 @@ def check_master_key(store: SqlStore, master: MasterKey, *, now: datetime) -> No
     if sealed is None:
         if not _unseals_existing(store, master):
             raise MasterKeyMismatch(MISMATCH)
-        if store.add_instance_key(CANARY_NAME, master.seal(_PLAINTEXT, context=_CONTEXT), now=now):
+        if store.add_first_instance_key(CANARY_NAME, master.seal(_PLAINTEXT, context=_CONTEXT), now=now):
             return
         sealed = store.get_instance_key(CANARY_NAME)  # another node wrote it first: it must be our key too
         if sealed is None:

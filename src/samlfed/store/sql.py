@@ -1194,6 +1194,17 @@ class SqlStore:
             return False
         return True
 
+    def add_first_instance_key(self, name: str, sealed_value: bytes, *, now: datetime) -> bool:
+        """`add_instance_key` under the start-up lock, for a write every node starting together makes (the master key
+        check): it waits as long as start-up work does, not a statement's 5 s on SQLite, which nodes queueing for the
+        lock could outlast on a loaded machine."""
+        keys = t.instance_keys.c
+        with exclusive(self.engine) as db:
+            if db.execute(select(keys.name).where(keys.name == name)).first() is not None:
+                return False
+            db.execute(insert(t.instance_keys).values(name=name, sealed_value=sealed_value, created_at=now))
+        return True
+
     # --- authorization API keys --------------------------------------------------------------------
 
     def add_authz_key(self, key_id: str, name: str, secret_hash: str, *, now: datetime) -> None:
