@@ -86,9 +86,9 @@ def details(ctx: ServiceContext, account_id: str, page: Sequence[Role | ManagedP
     listed_policies = [item for item in page if not isinstance(item, Role)]
     roles = [
         RoleDetail(role, inline, sorted(attached, key=lambda policy: policy.name.lower()), last_used)
-        for role, inline, attached, last_used in (ctx.store.role_details(account_id, names) if names else [])
+        for role, inline, attached, last_used in ctx.store.role_details(account_id, names)
     ]
-    versions = ctx.store.policy_versions_of([policy.arn for policy in listed_policies]) if listed_policies else {}
+    versions = ctx.store.policy_versions_of([policy.arn for policy in listed_policies])
     uses = service.boundary_uses(ctx, account_id)
     policies = [PolicyDetail(policy, uses[policy.arn], versions[policy.arn]) for policy in listed_policies if policy.arn in versions]
     return roles, policies
