@@ -378,7 +378,12 @@ def paginate(request: QueryRequest, items: list[Any], key: Callable[[Any], str])
     start = 0 if after is None else bisect.bisect_right([key(item) for item in ordered], after)
     page = ordered[start : start + max_items]
     more = start + max_items < len(ordered)
-    return page, {"IsTruncated": more, "Marker": _marker(request, key(page[-1])) if more else None}
+    return page, _page_end(request, page, more, key)
+
+
+def _page_end(request: QueryRequest, page: list[Any], more: bool, key: Callable[[Any], str]) -> dict[str, Any]:
+    """IsTruncated, and the Marker of the next page when more follow: the sort key of this page's last item."""
+    return {"IsTruncated": more, "Marker": _marker(request, key(page[-1])) if more else None}
 
 
 def _marker(request: QueryRequest, last_key: str) -> str:
@@ -386,12 +391,17 @@ def _marker(request: QueryRequest, last_key: str) -> str:
     return base64.urlsafe_b64encode(f"samlfed:{request.action}:{last_key}".encode()).decode()
 
 
+def _lower_name(item: Role | ManagedPolicy) -> str:
+    """The sort key of roles and policies: names are unique in the account whatever their case."""
+    return item.name.lower()
+
+
 def list_roles(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     """Paged by the store, as `paginate` pages (lower-cased names; the marker holds the last one returned)."""
     max_items, after = _page_request(request)
     roles = iam.list_roles(ctx, _account(caller), _path_prefix(request), after=after, limit=max_items + 1)
     page, more = roles[:max_items], len(roles) > max_items
-    return {"Roles": [_role(r, full=False) for r in page], "IsTruncated": more, "Marker": _marker(request, page[-1].name.lower()) if more else None}
+    return {"Roles": [_role(r, full=False) for r in page], **_page_end(request, page, more, _lower_name)}
 
 
 def update_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
@@ -603,7 +613,7 @@ def list_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequ
     )
     uses = iam.boundary_uses(ctx, account)
     page, more = policies[:max_items], len(policies) > max_items
-    return {"Policies": [_managed(p, uses[p.arn], full=False) for p in page], "IsTruncated": more, "Marker": _marker(request, page[-1].name.lower()) if more else None}
+    return {"Policies": [_managed(p, uses[p.arn], full=False) for p in page], **_page_end(request, page, more, _lower_name)}
 
 
 def delete_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
@@ -664,7 +674,7 @@ def get_account_authorization_details(ctx: ServiceContext, caller: Caller | None
         raise ValidationFailed(violations)
     # Paged by the store in `sort_key` order (the Marker holds the last key, as `paginate` makes it).
     page, truncated = authorization_details.page(ctx, account, filters, after=after, limit=max_items)
-    more = {"IsTruncated": truncated, "Marker": _marker(request, authorization_details.sort_key(page[-1])) if truncated else None}
+    more = _page_end(request, page, truncated, authorization_details.sort_key)
     roles, policies = authorization_details.details(ctx, account, page)
     return {
         "UserDetailList": [], "GroupDetailList": [],
