@@ -265,19 +265,24 @@ def tls_options(settings: Settings) -> dict[str, Any]:
     start rather than in every worker."""
     if settings.tls_certfile is None or settings.tls_keyfile is None:
         return {}
-    unusable = f"cannot serve TLS with {settings.tls_certfile} and {settings.tls_keyfile}"
+    check_tls_files(settings.tls_certfile, settings.tls_keyfile)
+    return {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile), "ssl_ciphers": TLS_CIPHERS}
+
+
+def check_tls_files(certfile: Path, keyfile: Path) -> None:
+    """Raise TlsUnusable unless the certificate and key load as each worker will load them."""
+    unusable = f"cannot serve TLS with {certfile} and {keyfile}"
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.set_ciphers(TLS_CIPHERS)
     try:
         # "BEGIN ENCRYPTED PRIVATE KEY" (PKCS#8) or "Proc-Type: 4,ENCRYPTED": OpenSSL would ask for the pass phrase
         # on the terminal, here and in every worker, or fail without one with "Invalid argument".
-        if b"ENCRYPTED" in settings.tls_keyfile.read_bytes():
+        if b"ENCRYPTED" in keyfile.read_bytes():
             raise TlsUnusable(f"{unusable}: the private key is encrypted; give samlfed an unencrypted key file that only its user can read")
-        context.load_cert_chain(settings.tls_certfile, settings.tls_keyfile, password=lambda: b"")
+        context.load_cert_chain(certfile, keyfile, password=lambda: b"")
     except OSError as exc:  # ssl.SSLError is one too
         reason = exc.strerror or getattr(exc, "reason", None) or str(exc)
         raise TlsUnusable(f"{unusable}: {reason}") from None
-    return {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile), "ssl_ciphers": TLS_CIPHERS}
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:

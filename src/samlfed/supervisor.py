@@ -1,4 +1,4 @@
-"""Running uvicorn for the samlfed servers: `uvicorn.run`, with one change to its supervisor of worker processes.
+"""Running uvicorn for the samlfed servers: `uvicorn.run`, with changes to its supervisor of worker processes.
 
 uvicorn's supervisor (`--workers N`) holds the listening socket its workers share. On SIGTERM or Ctrl-C each worker
 closes its own copy and drains its requests (up to the shutdown grace), but the supervisor kept its copy open until
@@ -6,25 +6,40 @@ the workers were done, so the kernel went on accepting connections that no worke
 for up to 10 s, then got a reset, instead of being refused at once and trying another node, as they are with one
 worker. Here the supervisor closes its copy as soon as it is told to stop.
 
-It also bounds the wait for its workers: uvicorn's waited for ever, so one worker that could not act on SIGTERM
-(stopped, or stuck in a call that never returns) kept `serve` from ending until the service manager killed
-everything. A worker still running when the shutdown grace and a margin have passed is killed, and said so.
+It also bounds every wait for a worker it has told to stop: at shutdown, when SIGHUP replaces the workers one by one
+and when SIGTTOU retires one. uvicorn's waited for ever, so one worker that could not act on SIGTERM (stopped, or
+stuck in a call that never returns) kept `serve` from ending until the service manager killed everything, and kept
+a SIGHUP restart (and every signal after it) from going on. A worker still running when the shutdown grace and a
+margin have passed is killed, and said so.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import Process
 
-from .server import SHUTDOWN_GRACE_SECONDS
+from .server import SHUTDOWN_GRACE_SECONDS, TlsUnusable, check_tls_files
 
 WORKER_STOP_SECONDS = SHUTDOWN_GRACE_SECONDS + 5
 """How long after the signal a worker may take to end before it is killed: the shutdown grace, then 5 s to close
 its database and exit."""
+
+
+def _join_or_kill(worker: Process, deadline: float) -> None:
+    """Wait for a worker already sent SIGTERM until `deadline` (time.monotonic()), then kill it."""
+    worker.process.join(max(0.0, deadline - time.monotonic()))
+    if worker.process.exitcode is None:
+        logging.getLogger("samlfed").warning(
+            "Worker process %s did not stop within %d s of the signal; killing it.", worker.pid, WORKER_STOP_SECONDS,
+        )
+        worker.kill()
+        worker.process.join()
 
 
 class _Supervisor(Multiprocess):
@@ -37,14 +52,54 @@ class _Supervisor(Multiprocess):
     def join_all(self) -> None:
         deadline = time.monotonic() + WORKER_STOP_SECONDS
         for worker in self.processes:
-            worker.process.join(max(0.0, deadline - time.monotonic()))
-            if worker.process.exitcode is None:
-                logging.getLogger("samlfed").warning(
-                    "Worker process %s did not stop within %d s of the signal; killing it.",
-                    worker.pid, WORKER_STOP_SECONDS,
-                )
-                worker.kill()
-                worker.process.join()
+            _join_or_kill(worker, deadline)
+
+    # The two methods below are uvicorn 0.55's, with the old worker's unbounded join() replaced by _join_or_kill:
+    # uvicorn offers no hook for that wait.
+
+    def restart_all(self) -> None:
+        """SIGHUP: replace each worker in turn; its replacement serves before the old worker is told to stop."""
+        if not self._tls_files_load():
+            return
+        for index, old in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            new = Process(self.config, self.sockets)
+            new.start()
+            if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+                new.kill()
+                new.join()
+                if not self.should_exit.is_set():
+                    logging.getLogger("uvicorn.error").error(
+                        "New child process [%s] was not ready in time; keeping worker [%s] and aborting the restart.",
+                        new.pid, old.pid,
+                    )
+                return
+            old.terminate()
+            _join_or_kill(old, time.monotonic() + WORKER_STOP_SECONDS)
+            self.processes[index] = new
+
+    def _tls_files_load(self) -> bool:
+        """The TLS certificate and key (when serving HTTPS) load, as at start: checked here, a broken renewal is one
+        ERROR line and no restart, rather than a replacement worker that dies with a traceback."""
+        if self.config.ssl_certfile is None or self.config.ssl_keyfile is None:
+            return True
+        try:
+            check_tls_files(Path(self.config.ssl_certfile), Path(self.config.ssl_keyfile))
+        except TlsUnusable as exc:
+            logging.getLogger("samlfed").error("SIGHUP: %s; keeping the workers.", exc)
+            return False
+        return True
+
+    def handle_ttou(self) -> None:
+        """SIGTTOU: one worker fewer, down to one."""
+        if self.processes_num <= 1:
+            logging.getLogger("uvicorn.error").info("Already one worker process; SIGTTOU ignored.")
+            return
+        self.processes_num -= 1
+        retired = self.processes.pop()
+        retired.terminate()
+        _join_or_kill(retired, time.monotonic() + WORKER_STOP_SECONDS)
 
 
 def run(app: str, **options: Any) -> None:
