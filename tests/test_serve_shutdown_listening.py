@@ -15,6 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from servers import SAMLFED, free_port, running, wait_until_up, worker_pids
 
 from samlfed.server import SHUTDOWN_GRACE_SECONDS
@@ -122,6 +123,7 @@ def test_a_request_unfinished_when_the_shutdown_grace_ends_gets_a_retryable_503(
         assert b"<Code>ServiceUnavailable</Code>" in body and b"x-amzn-requestid" in head.lower()
         _, log = server.communicate(timeout=30)
         assert "Request cancelled by shutdown" in log and "Traceback" not in log
+        assert server.returncode == 0, "a graceful stop of one worker ends as one of several does"  # was -SIGTERM
     finally:
         if server.poll() is None:
             server.kill()
@@ -168,3 +170,19 @@ def test_a_worker_that_cannot_finish_is_killed_after_the_grace_and_the_server_en
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+@pytest.mark.parametrize(("command", "probe"), [(["demo"], "/healthz"), (["idp", "serve"], "/idp/metadata")])
+def test_demo_and_idp_serve_stopped_by_sigterm_exit_with_status_0(tmp_path: Path, command: list[str], probe: str) -> None:
+    port = free_port()
+    server = subprocess.Popen([SAMLFED, *command, "--port", str(port), "--data-dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until_up(f"http://127.0.0.1:{port}{probe}", seconds=60, gave_up=lambda: server.poll() is not None)
+        server.send_signal(signal.SIGTERM)
+        _, log = server.communicate(timeout=30)
+        assert server.returncode == 0, log  # was -SIGTERM
+        assert "Traceback" not in log
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=15)

@@ -271,10 +271,10 @@ def idp_serve(
     log_format: LogFormat = None,
 ) -> None:
     """Run only the identity provider (at /idp)."""
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.routing import Mount
 
+    from . import supervisor
     from .idp.mount import idp_app
     from .server import configure_logging, http_options, proxy_options, uvicorn_logging
 
@@ -284,7 +284,7 @@ def idp_serve(
     configure_logging(settings.log_format)
     app = Starlette(routes=[Mount("/idp", app=idp_app(settings))])
     warn_of_loose_modes(settings, idp=True)
-    uvicorn.run(
+    supervisor.run(
         app, host=host, port=port, log_level="warning", access_log=False, **http_options(), **proxy_options(settings),
         **uvicorn_logging(settings.log_format),
     )
@@ -299,8 +299,7 @@ def demo_command(
     log_format: LogFormat = None,
 ) -> None:
     """Run the whole federation on this machine: built-in IdP + IAM/STS, seeded with accounts, roles and users."""
-    import uvicorn
-
+    from . import supervisor
     from .idp.demo import seed
     from .idp.demo_text import next_steps
     from .idp.mount import identity_provider
@@ -317,7 +316,7 @@ def demo_command(
     typer.echo(next_steps(result, settings.base_url, data_dir))
     if no_serve:
         return
-    uvicorn.run(
+    supervisor.run(
         build_server_app(settings, ctx), host=host, port=port, log_level="warning", access_log=False, **http_options(),
         **proxy_options(settings), **uvicorn_logging(settings.log_format),
     )

@@ -16,7 +16,9 @@ margin have passed is killed, and said so.
 from __future__ import annotations
 
 import logging
+import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +104,24 @@ class _Supervisor(Multiprocess):
         _join_or_kill(retired, time.monotonic() + WORKER_STOP_SECONDS)
 
 
-def run(app: str, **options: Any) -> None:
-    """`uvicorn.run(app, **options)`; with more than one worker, under the supervisor above."""
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def run(app: str | Callable[..., Any], **options: Any) -> None:
+    """`uvicorn.run(app, **options)`; with more than one worker (`app` then an import string), under the supervisor
+    above.
+
+    Either way a stop by SIGTERM ends with exit status 0. uvicorn's one-process server, once it has drained, raises
+    the SIGTERM again for the handler it found, which by default killed the process (status 143 in a shell) while the
+    supervisor returned 0; here that handler exits cleanly, and so does a SIGTERM that comes before uvicorn's own
+    handler is in place."""
     if options.get("workers", 1) <= 1:
-        uvicorn.run(app, **options)
+        previous = signal.signal(signal.SIGTERM, _exit_cleanly)
+        try:
+            uvicorn.run(app, **options)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         return
     config = uvicorn.Config(app, **options)
     sock = config.bind_socket()
