@@ -68,3 +68,19 @@ def test_accepts_a_genuine_signature_and_refuses_another_hash(hash_cls) -> None:
     others = [h for h in HASHES if h is not hash_cls]
     assert not any(rsa_pkcs1v15_verify(key.public_key(), signature, b"SignedInfo", other) for other in others)
     assert not rsa_pkcs1v15_verify(key.public_key(), b"", b"SignedInfo", hash_cls)
+
+
+def test_refuses_a_genuine_signature_shorter_than_the_modulus() -> None:
+    """RFC 8017 §8.2.2 step 1: a signature must be as long as the modulus. About one genuine signature in 256 begins
+    with a zero byte; without it, OpenSSL's recovery still works, and the check accepted a second encoding."""
+    key = _key(0)
+    for counter in range(5000):  # each try has a 1 in 256 chance: all 5000 failing has a chance of about 3e-9
+        data = b"SignedInfo %d" % counter
+        signature = key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        if signature[0] == 0:
+            break
+    else:
+        raise AssertionError("no signature began with a zero byte")
+    assert rsa_pkcs1v15_verify(key.public_key(), signature, data, hashes.SHA256)
+    assert not _library_verdict(key.public_key(), signature[1:], data, hashes.SHA256)
+    assert not rsa_pkcs1v15_verify(key.public_key(), signature[1:], data, hashes.SHA256)
