@@ -148,27 +148,32 @@ def _bang_followed_by(data: bytes, words: tuple[bytes, ...]) -> bool:
     """Whether '<!' followed by one of `words` occurs anywhere in `data`."""
     if _BANG not in data:  # no '!' at all, as in most documents: one memchr (an int, as in parse_xml)
         return False
-    at = find_pair(data, b"<!")
-    while at != -1:
-        if data.startswith(words, at + 2):
-            return True
-        at = find_pair(data, b"<!", at + 2)
-    return False
+    # One search in C per word, whatever the document holds: a loop over each '<!' in Python took 15 ms on a
+    # document of 67,000 '!' under the size cap, before any signature check.
+    return any(b"<!" + word in data for word in words)
+
+
+_LONE_HITS = 16
+"""How many second bytes not preceded by the first `find_pair` checks one by one before it leaves the rest of the
+search to CPython: checked in Python, each of a document's 67,000 '?' cost 15 ms a scan, before any signature
+check."""
 
 
 def find_pair(data: bytes, pair: bytes, start: int = 0) -> int:
-    """`data.find(pair)` for a two-byte `pair` whose second byte is rare in SAML documents ('<?', '<!').
+    """`data.find(pair)` for a two-byte `pair` whose second byte is rare in SAML documents ('<?').
 
     CPython searches for a two-byte needle at about a nanosecond per byte; memchr for the rare byte is some
-    twenty times faster, and the few hits are checked one by one.
+    twenty times faster, and the few hits are checked one by one, up to _LONE_HITS of them.
     """
     second = pair[1:]
     at = data.find(second, start + 1)
-    while at != -1:
+    for _ in range(_LONE_HITS):
+        if at == -1:
+            return -1
         if data[at - 1] == pair[0]:
             return at - 1
         at = data.find(second, at + 1)
-    return -1
+    return -1 if at == -1 else data.find(pair, at - 1)
 
 
 def parse_canonical(data: bytes) -> etree._Element:
