@@ -804,7 +804,7 @@ def decrypted_view(xml: bytes | None, trust: ProviderTrust) -> bytes | None:
         return None
     try:
         plaintext = xmlenc.decrypt_assertion(encrypted, trust.decryption_keys)
-        wrapper = parse_xml(xmlenc.plaintext_in_context(plaintext, encrypted))
+        wrapper = parse_xml(xmlenc.plaintext_in_context(plaintext, encrypted.nsmap))
     except (SamlValidationError, XmlRejected):
         return None
     if len(wrapper) != 1:

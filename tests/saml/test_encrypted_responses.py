@@ -4,6 +4,8 @@ same shape and signature checks as a plaintext one."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from lxml import etree
 from saml_factory import NOW, SETTINGS, encode, response_tree, signer, trust
@@ -208,6 +210,45 @@ def test_the_decrypted_assertion_signature_may_not_sit_elsewhere() -> None:
     assertion.find(c.SUBJECT).append(signature)
     error = _rejected(_encrypted_plaintext(etree.tostring(assertion)))
     assert error.check_id == "encryption.decrypt" and "Signature" in error.message
+
+
+def _relying_on_the_response(assertion: bytes) -> bytes:
+    """`assertion` without its own xmlns:xsi, which its AttributeValues' xsi:type need: the Response declares it, as
+    XML Encryption allows (the plaintext is parsed in the context of the EncryptedAssertion)."""
+    head, rest = assertion.split(b">", 1)
+    declaration = f' xmlns:xsi="{c.NS_XSI}"'.encode()
+    assert declaration in head and b"xsi:type" in rest
+    return head.replace(declaration, b"") + b">" + rest
+
+
+def test_a_signed_response_may_leave_prefixes_of_a_signed_assertion_to_its_own_declarations() -> None:
+    """Found by review: exclusive c14n leaves xmlns:xsi, which the Response does not use itself, out of the signed
+    Response, so such a plaintext did not parse when the Response was signed (and did when it was not)."""
+    b64 = _encrypted_plaintext(_relying_on_the_response(_signed_assertion_bytes()), sign_response=True)
+    verified = validate(b64, DECRYPTING, now=NOW, settings=SETTINGS)
+    assert (verified.response.signed, verified.response.name_id) == ("both", "alice@example.com")
+
+
+def test_an_unsigned_declaration_that_the_plaintext_relies_on_cannot_be_changed() -> None:
+    """xmlns:xsi on the Response is outside its signature; rebound in transit, it changes the namespace of the
+    plaintext's xsi:type, which the Assertion's own signature covers."""
+    b64 = _encrypted_plaintext(_relying_on_the_response(_signed_assertion_bytes()), sign_response=True)
+    xml = base64.b64decode(b64)
+    rebound = xml.replace(f'xmlns:xsi="{c.NS_XSI}"'.encode(), b'xmlns:xsi="urn:example:not-xsi"')
+    assert rebound.count(b"urn:example:not-xsi") == 1  # the Response's declaration: the plaintext is ciphertext
+    assert _rejected(base64.b64encode(rebound).decode()).check_id == "signature.verify"
+
+
+def test_an_unsigned_assertion_may_not_rely_on_declarations_outside_the_signature() -> None:
+    opted_in = trust(decrypting_with=(SP,), policy=ProviderPolicy(allow_response_only_signature=True))
+    unsigned = etree.tostring(response_tree("none").find(c.ASSERTION))
+    b64 = _encrypted_plaintext(_relying_on_the_response(unsigned), sign_response=True)
+    error = _rejected(b64, opted_in)
+    assert error.check_id == "encryption.decrypt"
+    assert "is not signed itself and does not parse without namespace declarations of the Response that the Response's signature does not cover (xs, xsi)" in error.message
+    assert error.aws.message == "Response could not be decrypted"
+    with_its_own = _encrypted_plaintext(unsigned, sign_response=True)  # the same Assertion declaring xsi itself
+    assert validate(with_its_own, opted_in, now=NOW, settings=SETTINGS).response.signed == "response"
 
 
 def test_every_decryption_stage_failure_answers_alike_hint_included() -> None:

@@ -57,7 +57,7 @@ def assertion_xml() -> bytes:
 def parse_plaintext(plaintext: bytes, encrypted_assertion: etree._Element) -> etree._Element:
     """Parse a decrypted assertion the way the pipeline must: hardened parser, in the namespace context of the
     EncryptedAssertion, and exactly one element."""
-    wrapper = parse_xml(plaintext_in_context(plaintext, encrypted_assertion))
+    wrapper = parse_xml(plaintext_in_context(plaintext, encrypted_assertion.nsmap))
     assert not (wrapper.text or "").strip() and len(wrapper) == 1 and not (wrapper[0].tail or "").strip()
     return wrapper[0]
 
@@ -116,7 +116,7 @@ def test_node_saml_plaintext_needs_the_namespace_context() -> None:
     encrypted = real_encrypted_assertion(REAL[2][0])
     plaintext = decrypt_assertion(encrypted, [load_pem_private_key((FIXTURES / REAL[2][1]).read_bytes(), None)])
     assert plaintext.startswith(b"<saml:Assertion") and b"xmlns:saml=" not in plaintext.split(b">", 1)[0]
-    assert b'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"' in plaintext_in_context(plaintext, encrypted).split(b">", 1)[0]
+    assert b'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"' in plaintext_in_context(plaintext, encrypted.nsmap).split(b">", 1)[0]
     assert parse_plaintext(plaintext, encrypted).tag == c.ASSERTION
 
 

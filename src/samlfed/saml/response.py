@@ -592,11 +592,24 @@ class _Pipeline:
                 plaintext = xmlenc.decrypt_assertion(encrypted[0], self.trust.decryption_keys)
             finally:  # failed or not: every rejection from here on may depend on the plaintext
                 self.decrypted_at = time.monotonic()
-            plaintext = xmlenc.plaintext_in_context(plaintext, encrypted[0])
+            context = encrypted[0].nsmap
+            unsigned_context: list[str | None] = []
             try:
-                wrapper = parse_xml(plaintext)
+                wrapper = parse_xml(in_context := xmlenc.plaintext_in_context(plaintext, context))
             except XmlRejected as exc:
-                raise failed(f"the decrypted assertion is not a document samlfed reads: {exc}") from None
+                # Exclusive c14n leaves out of a signed Response the declarations it does not use itself (xmlns:xsi
+                # on the Response, used only inside the plaintext). The received Response's may supply them, but
+                # unsigned: the Assertion must then be signed itself (below), which covers the namespace of every
+                # name in it.
+                received = doc.root.find(c.ENCRYPTED_ASSERTION).nsmap  # exactly one (the shape checks)
+                unsigned_context = [prefix for prefix in received if prefix not in context]
+                if response_signed is None or not unsigned_context:
+                    raise failed(f"the decrypted assertion is not a document samlfed reads: {exc}") from None
+                try:
+                    wrapper = parse_xml(in_context := xmlenc.plaintext_in_context(plaintext, {**received, **context}))
+                except XmlRejected:
+                    raise failed(f"the decrypted assertion is not a document samlfed reads: {exc}") from None
+            plaintext = in_context
             root = wrapper[0] if len(wrapper) == 1 else wrapper
             inner = _walk(root, comments=may_hold_comments(plaintext))
             if root.tag != c.ASSERTION or inner.assertions != [root] or inner.encrypted_assertions or not _blank(wrapper.text, root.tail):
@@ -608,6 +621,12 @@ class _Pipeline:
                 self._shape_text(inner)
             except SamlValidationError as error:
                 raise failed(f"the decrypted Assertion: {error.message}") from None
+            if unsigned_context and root.find(c.DS_SIGNATURE) is None:
+                prefixes = ", ".join(sorted(prefix or "(default)" for prefix in unsigned_context))
+                raise failed(
+                    "the decrypted Assertion is not signed itself and does not parse without namespace declarations of"
+                    f" the Response that the Response's signature does not cover ({prefixes})"
+                )
             return f"decrypted one Assertion ({root.get('ID')}) with the provider's private key"
 
         self.step("encryption.response_signature", response_signature)

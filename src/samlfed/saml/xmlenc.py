@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -315,13 +315,14 @@ def _check_retrieval_method(method: etree._Element, siblings: list[etree._Elemen
 CONTEXT_TAG = "samlfed-decrypted"
 
 
-def plaintext_in_context(plaintext: bytes, encrypted_assertion: etree._Element) -> bytes:
-    """The plaintext inside a `CONTEXT_TAG` element that declares the namespaces in scope at the EncryptedAssertion.
+def plaintext_in_context(plaintext: bytes, namespaces: Mapping[str | None, str]) -> bytes:
+    """The plaintext inside a `CONTEXT_TAG` element that declares `namespaces`, those in scope at the
+    EncryptedAssertion (its `nsmap`).
 
     XML Encryption parses a decrypted element in the context of the place it replaces, so a plaintext may use
     prefixes it does not declare (node-saml's TestShib fixtures write `<saml:Assertion` and rely on the
     Response's `xmlns:saml`). The caller parses the result with the hardened parser and takes its one child."""
-    opening = etree.tostring(etree.Element(CONTEXT_TAG, nsmap=encrypted_assertion.nsmap))  # <samlfed-decrypted xmlns:…/>
+    opening = etree.tostring(etree.Element(CONTEXT_TAG, nsmap=dict(namespaces)))  # <samlfed-decrypted xmlns:…/>
     return opening[:-2] + b">" + plaintext + b"</" + CONTEXT_TAG.encode() + b">"
 
 
