@@ -55,6 +55,7 @@ def shapes() -> dict[str, bytes]:
         "too deep nesting": HEAD + b"<a>" * 300 + b"</a>" * 300 + TAIL,
         "long text": HEAD + b"<saml:Issuer>" + b"x" * (RAW_LIMIT - 200) + b"</saml:Issuer>" + TAIL,
         "entity-like text": fill(b"&amp;&lt;&gt;"),
+        "text of '!' and '?'": HEAD + b"<saml:Issuer>" + b"!?" * ((RAW_LIMIT - 200) // 2) + b"</saml:Issuer>" + TAIL,  # the bytes the pre-scans look for
     }
 
 
