@@ -56,8 +56,8 @@ class _Supervisor(Multiprocess):
         for worker in self.processes:
             _join_or_kill(worker, deadline)
 
-    # The two methods below are uvicorn 0.55's, with the old worker's unbounded join() replaced by _join_or_kill:
-    # uvicorn offers no hook for that wait.
+    # restart_all and handle_ttou follow uvicorn's (0.52 to 0.55), with the old worker's unbounded join() replaced by
+    # _join_or_kill, since uvicorn offers no hook for that wait; restart_all also checks the TLS files first.
 
     def restart_all(self) -> None:
         """SIGHUP: replace each worker in turn; its replacement serves before the old worker is told to stop."""
