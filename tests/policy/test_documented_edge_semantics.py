@@ -1,6 +1,6 @@
 """Edge cases of the IAM User Guide that a review found evaluated otherwise (each was a wrong Allow or a missed Deny):
 `${*}`/`${?}` and substituted values in ARN conditions, NotResource with a variable that has no value, IfExists on
-the set operators, and an empty string as an empty set."""
+the set operators and with a variable that has no value, and an empty string as an empty set."""
 
 from __future__ import annotations
 
@@ -80,6 +80,21 @@ def test_for_any_value_if_exists_holds_when_the_key_is_missing() -> None:
     assert _allow_if("ForAnyValue:StringEqualsIfExists", "aws:TagKeys", ["a"], {"aws:TagKeys": ["b"]}) == "implicitDeny"
     assert _allow_if("ForAnyValue:StringEquals", "aws:TagKeys", ["a"]) == "implicitDeny"  # without IfExists: false
     assert _deny_if("ForAnyValue:StringNotLikeIfExists", "aws:TagKeys", "team-*") == "explicitDeny"
+
+
+# --- IfExists with a missing key holds before any variable in its values is looked at ---------------------------
+
+
+def test_if_exists_with_a_missing_key_holds_even_when_its_variable_has_no_value() -> None:
+    """Found by review: a variable without a value made the condition false first. The IAM User Guide: "If the key is
+    not present, evaluate the condition element as true", and ...IfExists is its advice against variables that
+    would invalidate a statement; "the request is still denied even if the tag is missing"."""
+    team = "${aws:PrincipalTag/team}"
+    assert _deny_if("StringNotEqualsIfExists", "aws:ResourceTag/team", team) == "explicitDeny"
+    assert _allow_if("StringEqualsIfExists", "aws:RequestTag/team", team) == "allowed"
+    # The key present, the variable still without a value: the statement is invalid, as without IfExists.
+    assert _allow_if("StringEqualsIfExists", "aws:RequestTag/team", team, {"aws:RequestTag/team": ["red"]}) == "implicitDeny"
+    assert _deny_if("StringNotEqualsIfExists", "aws:ResourceTag/team", team, {"aws:ResourceTag/team": ["red"]}) == "allowed"
 
 
 # --- an empty string is an empty set -----------------------------------------------------------------------------

@@ -138,6 +138,10 @@ class Condition:
         values = context.get(self.key, ())
         if self.operator == "Null":  # "true": the key must be absent; "false": present
             return any((not present) == (v.lower() == "true") for v in self.values)
+        if not present and self.if_exists:
+            # "If the key is not present, evaluate the condition element as true", whatever its values hold: the IAM
+            # User Guide gives ...IfExists as the way to keep a variable without a value from invalidating a statement.
+            return True
         with_variables = with_variables and self.operator.startswith(_VARIABLE_OPERATORS) and any("${" in v for v in self.values)
         if with_variables and any(resolve(v, context, with_variables=True) is None for v in self.values if "${" in v):
             # A variable without a value "causes the statement to be invalid" (IAM User Guide): the condition holds
@@ -145,15 +149,13 @@ class Condition:
             return False
         one = self._tester(context, with_variables)
         if self.qualifier is not None:
-            if not present and self.if_exists:  # "If the key is not present, evaluate the condition element as true"
-                return True
             if all(v == "" for v in values):  # "an empty data set (for example, an empty string)": no values
                 values = ()
             if self.qualifier == "ForAllValues":
                 return all(one(v) for v in values)
             return any(one(v) for v in values)
         if not present:
-            return self.if_exists or _OPERATORS[self.operator][1]
+            return _OPERATORS[self.operator][1]
         negated = _OPERATORS[self.operator][1]
         return all(one(v) for v in values) if negated else any(one(v) for v in values)
 
