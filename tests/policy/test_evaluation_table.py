@@ -275,6 +275,10 @@ SETS: list[tuple[str, PolicySet, str, str]] = [
     ("resource-policy-session-arn-explicit-deny-still-wins", PolicySet(identity=(named("role", DENY_GET),), resource=(named("resource", rstmt(principal={"AWS": SESSION})),)), "s3:GetObject", EXPLICIT),
     ("resource-policy-notprincipal", PolicySet(identity=(named("role", ALLOW_ALL),), resource=(named("resource", {**stmt("Deny", resource=f"{BUCKET}/*"), "NotPrincipal": {"AWS": ROLE}}),)), "s3:GetObject", ALLOWED),
     ("resource-policy-notprincipal-other", PolicySet(identity=(named("role", ALLOW_ALL),), resource=(named("resource", {**stmt("Deny", resource=f"{BUCKET}/*"), "NotPrincipal": {"AWS": "arn:aws:iam::111111111111:role/Other"}}),)), "s3:GetObject", EXPLICIT),
+    # IAM User Guide, NotPrincipal: a Deny with NotPrincipal "will always deny any IAM principal that has a permissions
+    # boundary policy attached, regardless of the values specified in the NotPrincipal element".
+    ("resource-policy-notprincipal-bounded-principal", PolicySet(identity=(named("role", ALLOW_ALL),), resource=(named("resource", {**stmt("Deny", resource=f"{BUCKET}/*"), "NotPrincipal": {"AWS": [ROLE, SESSION]}}),), boundary=named("permissions-boundary", ALLOW_ALL)), "s3:GetObject", EXPLICIT),
+    ("resource-policy-notprincipal-bounded-other-resource", PolicySet(identity=(named("role", ALLOW_ALL),), resource=(named("resource", {**stmt("Deny", resource=f"{BUCKET}/b/*"), "NotPrincipal": {"AWS": ROLE}}),), boundary=named("permissions-boundary", ALLOW_ALL)), "s3:GetObject", ALLOWED),
     ("identity-or-resource", PolicySet(identity=(named("role", ALLOW_PUT),), resource=(named("resource", rstmt()),)), "s3:GetObject", ALLOWED),
 ]
 

@@ -11,7 +11,7 @@ boundary or the session policies.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .conditions import Context
@@ -34,6 +34,8 @@ class Request:
     principal: str | None = None
     principal_aliases: tuple[str, ...] = ()
     """Other names of the same principal that a Principal element may use (role ARN, account root, account ID)."""
+    bounded: bool = False
+    """The principal has a permissions boundary (`authorize` sets it for resource policies)."""
 
 
 @dataclass(slots=True)
@@ -49,6 +51,10 @@ def _principal_matches(statement: Statement, request: Request) -> bool:
         return True
     if request.principal_type is None or request.principal is None:
         return False
+    if request.bounded and statement.not_principal is not None and statement.effect == "Deny":
+        # IAM User Guide, NotPrincipal: "The NotPrincipal element with a Deny effect will always deny any IAM
+        # principal that has a permissions boundary policy attached, regardless of the values specified".
+        return True
     if not request.principal_aliases:  # a trust policy asked for a federated principal: one name, no generator
         return _name_matches(statement, request.principal_type, request.principal)
     names = (request.principal, *request.principal_aliases)
@@ -161,9 +167,13 @@ class Authorization:
 
 
 def authorize(policies: PolicySet, request: Request, *, session_arn: str | None = None, explain: bool = False) -> Authorization:
+    # Resource policies see whether the principal has a boundary: a Deny's NotPrincipal then spares nobody.
+    resource_request = replace(request, bounded=True) if policies.resource and policies.boundary is not None else request
     results: list[tuple[str, NamedPolicy, Evaluation]] = []
-    for layer, group in (("identity", policies.identity), ("session", policies.session or ()), ("resource", policies.resource)):
-        results.extend((layer, p, evaluate(p.document, request, explain=explain)) for p in group)
+    for layer, group, asked in (
+        ("identity", policies.identity, request), ("session", policies.session or (), request), ("resource", policies.resource, resource_request),
+    ):
+        results.extend((layer, p, evaluate(p.document, asked, explain=explain)) for p in group)
     if policies.boundary is not None:
         results.append(("boundary", policies.boundary, evaluate(policies.boundary.document, request, explain=explain)))
     missing = frozenset().union(*(e.missing for _, _, e in results))
