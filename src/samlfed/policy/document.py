@@ -59,11 +59,11 @@ class Statement:
     @cached_property
     def resource_regex(self) -> re.Pattern[str] | None:
         """The Resources with `${…}` as literal text (statements with variables use it only under Version 2008)."""
-        return alternation(self.resources, ignore_case=False) if self.resources is not None else None
+        return alternation(self.resources, ignore_case=False, arn=True) if self.resources is not None else None
 
     @cached_property
     def not_resource_regex(self) -> re.Pattern[str] | None:
-        return alternation(self.not_resources, ignore_case=False) if self.not_resources is not None else None
+        return alternation(self.not_resources, ignore_case=False, arn=True) if self.not_resources is not None else None
 
     @cached_property
     def variable_resources(self) -> bool:

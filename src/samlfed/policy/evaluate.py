@@ -84,14 +84,14 @@ def _targets(statement: Statement, request: Request, variables: bool) -> bool:
     if resource is not None:
         if variables and statement.variable_resources:
             context = request.context
-            if statement.resources is not None and not any(pattern_matches(p, resource, context, with_variables=True) for p in statement.resources):
+            if statement.resources is not None and not any(pattern_matches(p, resource, context, with_variables=True, arn=True) for p in statement.resources):
                 return False
             if statement.not_resources is not None:
                 # A variable without a value makes the statement invalid (IAM User Guide, policy variables): it
                 # applies to nothing, rather than to every resource the unmatchable pattern fails to exclude.
                 if any(resolve(p, context, with_variables=True) is None for p in statement.not_resources):
                     return False
-                if any(pattern_matches(p, resource, context, with_variables=True) for p in statement.not_resources):
+                if any(pattern_matches(p, resource, context, with_variables=True, arn=True) for p in statement.not_resources):
                     return False
         else:
             regex = statement.resource_regex

@@ -108,15 +108,62 @@ def _glob_regex(parts: tuple[tuple[str, str], ...]) -> str:
     return first + "".join(f"(?>.*?{segment})" for segment in middle if segment) + ".*" + last
 
 
-def alternation(patterns: tuple[str, ...], *, ignore_case: bool) -> re.Pattern[str]:
-    """One compiled regex matching any of the IAM wildcard patterns (no variables), for the hot path."""
-    body = "|".join("(?:" + _glob_regex(template(p, with_variables=False).parts) + ")" for p in patterns)
+_STAR, _ONE = "(*)", "(?)"  # the wildcards among _arn_glob_regex's items, each other item one literal character
+
+
+def _arn_glob_regex(parts: tuple[tuple[str, str], ...]) -> str:
+    """A Resource pattern as a regex for fullmatch, with the IAM User Guide's rule for wildcards in ARNs
+    ("IAM JSON policy elements: Resource"): `*` and `?` match "within the individual segments of an ARN (the parts
+    separated by colons)", but "if the * wildcard is the last character of a resource ARN segment, it can expand
+    to match beyond the colon boundaries". So `function:*-prod` does not match `function:dev:alias-prod`.
+
+    Linear as _glob_regex is: a segment-final `*` is followed by ':', so the text up to the next such `*` (a chunk)
+    can only start at a colon of the value, and the first place it matches is committed to in an atomic group; a
+    `*` inside a segment cannot cross a colon, so committing to the first place of the text after it is safe too.
+    """
+    items: list[str] = []
+    for kind, value in parts:
+        if kind == "wild":
+            if not (value == "*" and items and items[-1] == _STAR):  # `**` is one `*`
+                items.append(_STAR if value == "*" else _ONE)
+        else:
+            items.extend(value)
+    chunks: list[list[str]] = [[]]  # split at the segment-final `*`s, which may cross colons
+    for index, item in enumerate(items):
+        if item == _STAR and (index + 1 == len(items) or items[index + 1] == ":"):
+            chunks.append([])
+        else:
+            chunks[-1].append(item)
+
+    def within_segments(chunk: list[str]) -> str:
+        pieces = [""]
+        for item in chunk:
+            if item == _STAR:
+                pieces.append("")
+            else:
+                pieces[-1] += "[^:]" if item == _ONE else re.escape(item)
+        if len(pieces) == 1:
+            return pieces[0]
+        first, *middle, last = pieces
+        return first + "".join(f"(?>[^:]*?{piece})" for piece in middle if piece) + "[^:]*" + last
+
+    if len(chunks) == 1:
+        return within_segments(chunks[0])
+    first, *middle, last = (within_segments(chunk) for chunk in chunks)
+    return first + "".join(f"(?>.*?{chunk})" for chunk in middle) + ".*" + last
+
+
+def alternation(patterns: tuple[str, ...], *, ignore_case: bool, arn: bool = False) -> re.Pattern[str]:
+    """One compiled regex matching any of the IAM wildcard patterns (no variables), for the hot path. `arn`: the
+    patterns are Resources, whose wildcards keep to ARN segments (_arn_glob_regex)."""
+    glob = _arn_glob_regex if arn else _glob_regex
+    body = "|".join("(?:" + glob(template(p, with_variables=False).parts) + ")" for p in patterns)
     return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
 @lru_cache(maxsize=16384)
-def _regex(parts: tuple[tuple[str, str], ...], ignore_case: bool) -> re.Pattern[str]:
-    return re.compile(_glob_regex(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+def _regex(parts: tuple[tuple[str, str], ...], ignore_case: bool, arn: bool) -> re.Pattern[str]:
+    return re.compile((_arn_glob_regex if arn else _glob_regex)(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
 def concrete_parts(text: str, context: Context, *, with_variables: bool) -> tuple[tuple[str, str], ...] | None:
@@ -136,14 +183,17 @@ def concrete_parts(text: str, context: Context, *, with_variables: bool) -> tupl
     return tuple(concrete)
 
 
-def parts_match(parts: tuple[tuple[str, str], ...], value: str, *, ignore_case: bool = False) -> bool:
-    return _regex(parts, ignore_case).fullmatch(value) is not None
+def parts_match(parts: tuple[tuple[str, str], ...], value: str, *, ignore_case: bool = False, arn: bool = False) -> bool:
+    return _regex(parts, ignore_case, arn).fullmatch(value) is not None
 
 
-def pattern_matches(text: str, value: str, context: Context, *, with_variables: bool, ignore_case: bool = False) -> bool:
-    """IAM wildcard match of `value` against the policy string `text`, variables substituted as literal text."""
+def pattern_matches(
+    text: str, value: str, context: Context, *, with_variables: bool, ignore_case: bool = False, arn: bool = False,
+) -> bool:
+    """IAM wildcard match of `value` against the policy string `text`, variables substituted as literal text.
+    `arn`: `text` is a Resource, whose wildcards keep to ARN segments (_arn_glob_regex)."""
     parts = concrete_parts(text, context, with_variables=with_variables)
-    return parts is not None and parts_match(parts, value, ignore_case=ignore_case)  # a missing variable matches nothing
+    return parts is not None and parts_match(parts, value, ignore_case=ignore_case, arn=arn)  # a missing variable matches nothing
 
 
 def arn_pattern_matches(text: str, value: str, context: Context, *, with_variables: bool) -> bool:
