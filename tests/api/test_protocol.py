@@ -67,6 +67,14 @@ def test_query_string_form_and_errors() -> None:
         parse_query(b"\xff\xfe", "", None)
 
 
+def test_the_query_string_and_the_body_are_read_together() -> None:
+    request = parse_query(b"Version=2011-06-15&RoleArn=a", "Action=AssumeRoleWithSAML&RoleArn=a", None)
+    assert (request.action, request.version, request.params) == ("AssumeRoleWithSAML", "2011-06-15", {"RoleArn": "a"})
+    with pytest.raises(ServiceError) as info:
+        parse_query(b"Action=GetCallerIdentity&RoleArn=b", "RoleArn=a", None)
+    assert info.value.message == "Parameter RoleArn is given more than once"
+
+
 def test_rendered_result_parses_with_botocore() -> None:
     expiration = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
     xml = render_result(

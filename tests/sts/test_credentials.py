@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 from collections import Counter
+from dataclasses import asdict, fields, replace
 
 import pytest
 
@@ -17,6 +18,7 @@ from samlfed.sts.credentials import (
     KeyRing,
     SessionClaims,
     _access_key_id,
+    _claims_dict,
     derive_secret,
     issue,
     open_session,
@@ -45,6 +47,13 @@ def test_issue_and_open_round_trip() -> None:
     assert opened.claims == CLAIMS
     assert opened.secret_access_key == credentials.secret_access_key
     assert CLAIMS.assumed_role_arn == "arn:aws:sts::111111111111:assumed-role/Developer/alice@example.com"
+
+
+def test_the_sealed_claims_are_the_fields_and_nothing_else() -> None:
+    """issue seals the claims' attribute dict: every field, in the order of the class, and nothing more."""
+    for claims in (CLAIMS, SessionClaims("111111111111", "arn:aws:iam::111111111111:role/R", "AROAEXAMPLE", "s", 1, 2), replace(CLAIMS, chained=True)):
+        assert list(_claims_dict(claims)) == [f.name for f in fields(SessionClaims)]
+        assert _claims_dict(claims) == asdict(claims)
 
 
 def test_secret_access_keys_are_spelled_as_aws_spells_them() -> None:

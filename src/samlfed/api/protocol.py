@@ -17,7 +17,7 @@ MAX_BODY_BYTES = 256 * 1024
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # read-only by convention: frozen fields cost object.__setattr__ each, on every request
 class QueryRequest:
     action: str
     version: str
@@ -110,7 +110,7 @@ def parse_query(
     if len(body) > MAX_BODY_BYTES:
         raise ServiceError("ValidationError", "Request body is too large", 413)
     params: dict[str, str] = {}
-    sources = [query_string]
+    sources = [query_string] if query_string else []  # a POST's empty query string holds no pairs
     if body:
         # The media type exactly (parameters such as charset aside): "…urlencodedXYZ", or two Content-Type headers
         # (which arrive joined by a comma), are not a form.
