@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -60,6 +61,18 @@ def worker_pids(supervisor: int, *, count: int, seconds: float = 30) -> list[int
         if len(found) >= count or time.monotonic() > deadline:
             return found
         time.sleep(0.1)
+
+
+def kill_server_and_workers(server: subprocess.Popen, workers: Sequence[int]) -> None:
+    """After a test of `serve --workers N`: no server, and no stopped or orphaned worker, outlives it."""
+    if server.poll() is None:
+        server.kill()
+        server.wait(timeout=15)
+    for pid in workers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def running(pid: int) -> bool:

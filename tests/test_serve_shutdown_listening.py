@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from servers import SAMLFED, free_port, running, wait_until_up, worker_pids
+from servers import SAMLFED, free_port, kill_server_and_workers, running, wait_until_up, worker_pids
 
 from samlfed.server import SHUTDOWN_GRACE_SECONDS
 from samlfed.supervisor import WORKER_STOP_SECONDS
@@ -162,14 +162,7 @@ def test_a_worker_that_cannot_finish_is_killed_after_the_grace_and_the_server_en
         assert f"Worker process {stuck} did not stop within {WORKER_STOP_SECONDS} s of the signal; killing it." in logged
         assert logged.count("did not stop within") == 1, logged
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(timeout=15)
-        for pid in workers:  # on failure, no stopped or orphaned worker outlives the test
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_server_and_workers(server, workers)
 
 
 @pytest.mark.parametrize(("command", "probe"), [(["demo"], "/healthz"), (["idp", "serve"], "/idp/metadata")])

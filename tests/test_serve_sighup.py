@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 from pki import make_pki
-from servers import SAMLFED, free_port, running, wait_until_up, worker_pids
+from servers import SAMLFED, free_port, kill_server_and_workers, running, wait_until_up, worker_pids
 
 from samlfed.supervisor import WORKER_STOP_SECONDS
 
@@ -38,15 +38,7 @@ def _two_workers(tmp_path: Path, *options: str, ca: Path | None = None) -> Itera
         assert up, log.read_text()
         yield server, url, log
     finally:
-        spawned = worker_pids(server.pid, count=0, seconds=0)
-        if server.poll() is None:
-            server.kill()
-            server.wait(timeout=15)
-        for pid in spawned:  # on failure, no stopped or orphaned worker outlives the test
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_server_and_workers(server, worker_pids(server.pid, count=0, seconds=0))
 
 
 def _replaced(server: subprocess.Popen[bytes], old: list[int], *, seconds: float) -> list[int]:
