@@ -17,7 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 from saml_factory import ACCOUNT, DEV_ROLE, ENTITY_ID, PROVIDER_ARN, response_b64, signer
-from servers import SAMLFED, samlfed_process
+from servers import SAMLFED, free_port, samlfed_process, wait_until_up
 
 from samlfed.metrics import _route
 from samlfed.saml.metadata import build_idp_metadata
@@ -96,14 +96,21 @@ def test_each_run_counts_alone_and_without_the_setting_there_is_no_metrics(data_
         assert httpx.get(f"{url}/metrics").status_code == 404
 
 
-def test_a_run_ended_by_a_signal_leaves_nothing_for_long(data_dir: Path) -> None:
-    """A single-process server ends by its SIGTERM (no exit handlers run); the next run clears what it left."""
+def test_a_run_killed_outright_leaves_nothing_for_long(data_dir: Path) -> None:
+    """SIGKILL runs no exit handler, so the run's directory stays; the next run clears it, and removes its own when
+    SIGTERM stops it (one worker exits cleanly, as several do)."""
     runs = data_dir / "metrics"
     others = {p.name for p in runs.glob("run-*")}  # the module's server, still running: its directory stays
-    mine: list[str] = []
-    for _ in range(2):
-        with samlfed_process(["serve"], "--data-dir", str(data_dir), "--metrics", probe="/healthz"):
-            (new,) = {p.name for p in runs.glob("run-*")} - others  # only this run's: an earlier one's was removed
-            mine.append(new)
-    assert mine[0] != mine[1] and (runs / mine[1]).exists()  # the last run was killed too, and left its own
+    port = free_port()
+    killed = subprocess.Popen([SAMLFED, "serve", "--port", str(port), "--data-dir", str(data_dir), "--metrics"], stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until_up(f"http://127.0.0.1:{port}/healthz", seconds=30, gave_up=lambda: killed.poll() is not None)
+    finally:
+        killed.kill()
+        killed.wait(timeout=15)
+    (left,) = {p.name for p in runs.glob("run-*")} - others
+    with samlfed_process(["serve"], "--data-dir", str(data_dir), "--metrics", probe="/healthz"):
+        (new,) = {p.name for p in runs.glob("run-*")} - others  # only this run's: the killed one's was removed
+        assert new != left
+    assert {p.name for p in runs.glob("run-*")} == others  # stopped by SIGTERM, the run removed its own
     assert oct(runs.stat().st_mode & 0o777) == "0o700"
