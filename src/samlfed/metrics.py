@@ -34,7 +34,7 @@ def prepare_directory(data_dir: Path | None) -> Path:
     inherit. One per run: numbers of a previous run, or of another server on the same data, must not be added to
     this one's.
 
-    DATA_DIR/metrics/run-PID, removed at exit; a run killed by a signal leaves its directory, which the next run
+    DATA_DIR/metrics/run-PID, removed at exit; a run killed outright (SIGKILL, the OOM killer) leaves its directory, which the next run
     removes once no process has that PID. Without a data directory, a new temporary directory."""
     if data_dir is None:
         directory = Path(tempfile.mkdtemp(prefix="samlfed-metrics-"))
