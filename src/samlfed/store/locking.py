@@ -8,7 +8,7 @@ out until commit. Whoever acquires second must re-read what the first may have d
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
@@ -28,11 +28,14 @@ than a slow one); a process wedged holding the lock still ends the wait."""
 def exclusive(engine: Engine) -> Iterator[Connection]:
     """A connection in a transaction that no other `exclusive` of the same database runs beside; commits on
     success, rolls back on error."""
-    with engine.connect() as connection:
+    with engine.connect() as connection, ExitStack() as unbounded:
         dialect = connection.dialect.name
         if dialect == "postgresql":
+            from samlfed.store.postgres_answers import unbounded_answers  # imports psycopg
+
             # Unbounded for this transaction: waiting for another node's migration, or running one, may take longer
-            # than a request's statements may (sql.POSTGRES_STATEMENT_BOUNDS).
+            # than a request's statements may (sql.POSTGRES_STATEMENT_BOUNDS), and than samlfed waits for an answer.
+            unbounded.enter_context(unbounded_answers(connection))
             connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
             connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
