@@ -7,7 +7,8 @@ Over real sockets, on BoundedHeadProtocol with `samlfed serve`'s HTTP options, o
 is installed, as uvicorn[standard] installs it) and on asyncio; the keep-alive timeout and the read deadline are
 shortened so the stall outlasts both quickly. The stall ends when the test says so, not after a guessed time, so the
 requests are in the kernel's buffers and both timers overdue before the loop runs again. The same holds when the
-worker is told to stop during the stall (a SIGHUP restart stops the old workers)."""
+worker is told to stop during the stall (a SIGHUP restart stops the old workers), and for connections that stayed
+idle through the stall and are reused the moment it ends."""
 
 from __future__ import annotations
 
@@ -112,6 +113,36 @@ def test_requests_sent_during_a_stall_are_answered(loop: str, stop_during_stall:
             answers = [_answer(sock) for sock in idle]
             assert _answer(stalled) == "HTTP/1.1 200 OK"
             assert answers == ["HTTP/1.1 200 OK"] * IDLE_CONNECTIONS
+        finally:
+            for sock in [*idle, stalled]:
+                sock.close()
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_idle_connections_reused_right_after_a_stall_are_answered(loop: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keep-alive timeouts and read deadlines that fell due during a stall run when it ends, just as clients,
+    whose answers have come, reuse their idle connections: a pooled client lost every one of them. Connections idle
+    through a stall get a grace instead; a connection that stays idle is still closed afterwards."""
+    monkeypatch.setattr(server, "REQUEST_READ_SECONDS", KEEP_ALIVE)
+    app = _StallingApp()
+    with _serving(app, loop) as uvicorn_server:
+        port = uvicorn_server.config.port
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=WAIT) for _ in range(IDLE_CONNECTIONS + 1)]
+        stalled = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+        try:
+            for sock in idle:
+                sock.sendall(_request("/"))
+                assert _answer(sock) == "HTTP/1.1 200 OK"
+            stalled.sendall(_request("/stall"))
+            assert app.stalling.wait(WAIT)
+            time.sleep(2 * KEEP_ALIVE)  # not a measurement: lets every idle connection's keep-alive timeout fall due
+            app.release.set()
+            assert _answer(stalled) == "HTTP/1.1 200 OK"
+            *reused, left_idle = idle
+            for sock in reused:  # as a client pool does once its answer has come
+                sock.sendall(_request("/"))
+            assert [_answer(sock) for sock in reused] == ["HTTP/1.1 200 OK"] * IDLE_CONNECTIONS
+            assert _answer(left_idle) == "closed with no answer"  # the grace ends; idle connections are not kept for ever
         finally:
             for sock in [*idle, stalled]:
                 sock.close()

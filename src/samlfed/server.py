@@ -312,6 +312,13 @@ REQUEST_READ_SECONDS = 30
 waiting for it (the connection opened, or the previous answer went out). uvicorn sets no such bound: a client that
 sent nothing, or a byte now and then, held its connection for ever, and enough of them exhausted the worker's files.
 30 s carries the largest body (256 KiB) at under 10 KB/s."""
+STALL_GRACE_SECONDS = 1.0
+"""How long a connection may still deliver its next request after the worker's event loop was held (a request's
+inline database wait, up to PostgreSQL's answer bound) past its keep-alive timeout or read deadline. Those timers run
+when the stall ends, just as clients, whose answers come then, reuse their idle connections: closed at once, every
+such connection of a pooled client failed under its request."""
+LATE_TIMER_SECONDS = 0.1
+"""A timer that runs later than this after it fell due was held up by the loop, not merely queued behind requests."""
 WORKER_HEALTHCHECK_SECONDS = 30
 """How long `serve --workers N` lets a worker take to answer the supervisor's ping before killing it. uvicorn's 5 s
 killed workers still starting on a busy machine (spawned, they import everything first), and the port then refused
@@ -355,6 +362,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     _waiting_since: float | None = None
     """`loop.time()` when the server began waiting for the request now arriving; None while one is being answered."""
     _deadline_check: asyncio.TimerHandle | None = None
+    _deadline_graced = False
+    """The current wait's deadline was found past after a stall of the loop, and extended by STALL_GRACE_SECONDS."""
     _closed_unlogged = 0
     """Connections this process closed at the deadline since the last line that said so."""
     _closed_logged_at = float("-inf")
@@ -389,11 +398,12 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         """Note when the wait began. One check per connection, not a timer armed and cancelled for every request:
         a check scheduled for an earlier wait moves itself to this one's deadline when it fires."""
         self._waiting_since = self.loop.time()
+        self._deadline_graced = False
         if self._deadline_check is None:
             self._deadline_check = self.loop.call_at(self._waiting_since + REQUEST_READ_SECONDS, self._check_deadline)
 
     def _check_deadline(self) -> None:
-        self._deadline_check = None
+        check, self._deadline_check = self._deadline_check, None
         since = self._waiting_since
         if since is None:
             return  # a whole request is being answered; its answer starts the next wait
@@ -401,11 +411,26 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         if self.loop.time() < due:  # this wait began after the check was scheduled
             self._deadline_check = self.loop.call_at(due, self._check_deadline)
             return
+        if check is not None and not self._deadline_graced and self._held_up(check):
+            self._deadline_graced = True  # once per wait: a loop held again and again must not keep a slow client on
+            self._deadline_check = self.loop.call_later(STALL_GRACE_SECONDS, self._check_deadline)
+            return
         if not self._in_message and self.cycle is not None and not self.cycle.response_complete:
             return  # a whole request (pipelined behind the one answered) is being answered; its answer starts the next wait
         if not self.transport.is_closing():
             self.transport.close()  # an app still reading the body sees the client leave
             self._count_closed_connection()
+
+    def timeout_keep_alive_handler(self) -> None:
+        timer = self.timeout_keep_alive_task
+        if timer is not None and self._held_up(timer):  # data_received cancels the grace as it cancels the timeout
+            self.timeout_keep_alive_task = self.loop.call_later(STALL_GRACE_SECONDS, super().timeout_keep_alive_handler)
+            return
+        super().timeout_keep_alive_handler()
+
+    def _held_up(self, timer: asyncio.TimerHandle) -> bool:
+        """Whether `timer`, now running, fell due while the loop was held: the connection gets STALL_GRACE_SECONDS."""
+        return self.loop.time() - timer.when() > LATE_TIMER_SECONDS
 
     @classmethod
     def _count_closed_connection(cls) -> None:
