@@ -8,16 +8,16 @@ import logging
 import threading
 import time
 
+import psycopg
 import pytest
 from pausing_proxy import pausing_proxy
-from postgres_scratch import scratch_schema
+from postgres_scratch import POSTGRES_URL, scratch_schema
 from sqlalchemy import make_url, text
 from test_postgres_statement_bounds import NOW, finishes
 
-from samlfed.store import Account, DatabaseUnavailable, SqlStore
+from samlfed.store import Account, DatabaseUnavailable, SqlStore, postgres_answers
 from samlfed.store.locking import exclusive
-from samlfed.store.postgres_answers import ANSWER_MARGIN_SECONDS, answer_bound
-from samlfed.store.sql import POSTGRES_STATEMENT_BOUNDS, _postgres_options
+from samlfed.store.postgres_answers import ANSWER_MARGIN_SECONDS
 
 STATEMENT_TIMEOUT_SECONDS = 1
 BOUND = STATEMENT_TIMEOUT_SECONDS + ANSWER_MARGIN_SECONDS
@@ -75,27 +75,44 @@ def test_the_start_up_lock_waits_for_answers_beyond_the_bound() -> None:
                 store.engine.dispose()
 
 
-@pytest.mark.parametrize(("statement_timeout", "bound"), [
-    ("30s", 30 + ANSWER_MARGIN_SECONDS),
-    ("1500", 1.5 + ANSWER_MARGIN_SECONDS),  # milliseconds without a unit
-    ("2min", 120 + ANSWER_MARGIN_SECONDS),
-    ("0.5 s", 0.5 + ANSWER_MARGIN_SECONDS),
-    ("250ms", 0.25 + ANSWER_MARGIN_SECONDS),
-    ("0", None),  # the operator lifted the server's bound: samlfed waits as long
-    ("0ms", None),
+@pytest.mark.parametrize(("options", "bound"), [
+    ("", 30 + ANSWER_MARGIN_SECONDS),  # samlfed's own statement_timeout
+    ("%20-c%20statement_timeout%3D2min", 120 + ANSWER_MARGIN_SECONDS),
+    ("%20-c%20statement_timeout%3D1500", 1.5 + ANSWER_MARGIN_SECONDS),  # milliseconds without a unit
+    ("%20-c%20statement_timeout%3D1e3", 1 + ANSWER_MARGIN_SECONDS),  # as the server reads a number
+    ("%20-c%20statement_timeout%3D30%5C%20s", 30 + ANSWER_MARGIN_SECONDS),  # `30\ s`: libpq's escaped space
+    ("%20-c%20statement-timeout%3D7s", 7 + ANSWER_MARGIN_SECONDS),  # a dash for the underscore, as the server allows
+    ("%20--statement_timeout%3D0", None),  # the operator lifted the server's bound: samlfed waits as long
+    ("%20-c%20statement_timeout%3D0.4", None),  # the server rounds it to 0, no timeout
 ])
-def test_the_bound_is_the_sessions_statement_timeout_and_a_margin(statement_timeout: str, bound: float | None) -> None:
-    assert answer_bound(statement_timeout) == pytest.approx(bound) if bound else answer_bound(statement_timeout) is None
+def test_the_bound_is_the_sessions_statement_timeout_as_the_server_holds_it(options: str, bound: float | None) -> None:
+    with scratch_schema("samlfed_answers") as url:
+        store = SqlStore.open(url + options)
+        try:
+            with store.engine.connect() as connection:
+                driver_connection = connection.connection.dbapi_connection
+                assert driver_connection.answer_bound == (pytest.approx(bound) if bound else None)
+                assert connection.exec_driver_sql("SELECT 1").scalar() == 1  # and no transaction left open by the read
+        finally:
+            store.engine.dispose()
 
 
-@pytest.mark.parametrize("value", ["thirty", "30 seconds", "-1s", "", "1e3"])
-def test_a_statement_timeout_it_cannot_read_is_refused(value: str) -> None:
-    with pytest.raises(ValueError, match="statement_timeout"):
-        answer_bound(value)
+def test_psycopgs_own_unbounded_waits_are_left_alone() -> None:
+    """notifies() without a timeout waits for ever, by design (it passes timeout=None on): the bound must not end it."""
+    database = make_url(POSTGRES_URL)
+    conninfo = {"host": database.host, "port": database.port, "user": database.username, "dbname": database.database, "autocommit": True}
+    listener = postgres_answers.connect(**conninfo)
+    listener.answer_bound = 1.0
+    try:
+        listener.execute("LISTEN samlfed_answers")
 
+        def notify_later() -> None:
+            time.sleep(2)  # past the bound
+            with psycopg.connect(**conninfo) as notifier:
+                notifier.execute("NOTIFY samlfed_answers, 'late'")
 
-def test_the_urls_options_give_the_statement_timeout_the_bound_follows() -> None:
-    url = "postgresql+psycopg://db.example/samlfed?options=-csearch_path%3Dx%20-c%20statement_timeout%3D45s%20--lock_timeout%3D2s"
-    assert _postgres_options(url) == {"search_path": "x", "statement_timeout": "45s", "lock_timeout": "2s"}
-    assert _postgres_options("postgresql+psycopg://db.example/samlfed") == {}
-    assert answer_bound(POSTGRES_STATEMENT_BOUNDS["statement_timeout"]) == 30 + ANSWER_MARGIN_SECONDS
+        threading.Thread(target=notify_later, daemon=True).start()
+        ended, outcome = finishes(lambda: next(iter(listener.notifies())).payload)
+        assert ended and outcome == "late", outcome
+    finally:
+        listener.close()

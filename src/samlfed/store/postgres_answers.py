@@ -10,6 +10,8 @@ Every round trip of a psycopg connection (execute, fetch, commit, rollback, the 
 `Connection.wait`; `BoundedConnection` gives each one the connection's `answer_bound`. Past it the connection is
 closed (its protocol state is unknown mid-exchange) and the call raises OperationalError, which SQLAlchemy takes
 for a disconnect: the pool drops the connection and the store answers DatabaseUnavailable, the retryable 503.
+A pipeline (executemany, `Connection.pipeline`) waits once for all its statements, so one bound covers them all:
+keep such batches off the request path, or short.
 
 This module imports psycopg: import it only on the PostgreSQL path.
 """
@@ -17,7 +19,6 @@ This module imports psycopg: import it only on the PostgreSQL path.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,37 +30,36 @@ from sqlalchemy.engine import Connection
 ANSWER_MARGIN_SECONDS = 5.0
 """How much longer than the session's statement_timeout samlfed waits for an answer: the server's own timeout,
 which comes with an error the request can report, should always come first."""
-
-_DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(us|ms|s|min|h|d)?\s*", re.ASCII)
-_UNIT_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+SETUP_ANSWER_SECONDS = 30 + ANSWER_MARGIN_SECONDS
+"""A new connection's bound until its session's statement_timeout has been read: the one samlfed's default gives."""
 
 log = logging.getLogger("samlfed.store")
 
 
-def statement_timeout_seconds(value: str) -> float:
-    """PostgreSQL's value of a time setting in seconds: a number with an optional unit, milliseconds without one
-    (`30s`, `1500`, `2min`); 0 means no timeout. ValueError for anything else."""
-    found = _DURATION.fullmatch(value.strip("'\""))
-    if found is None:
-        raise ValueError(f"statement_timeout={value!r} is not a PostgreSQL duration (a number and a unit such as 30s)")
-    return float(found[1]) * _UNIT_SECONDS[found[2] or "ms"]
+def answer_bound(statement_timeout_ms: int) -> float | None:
+    """How long to wait for one answer in a session whose statement_timeout is `statement_timeout_ms`; None (no
+    bound) when it is 0: an operator who lifts the server's bound wants statements to run for ever."""
+    return statement_timeout_ms / 1000 + ANSWER_MARGIN_SECONDS if statement_timeout_ms > 0 else None
 
 
-def answer_bound(statement_timeout: str) -> float | None:
-    """How long to wait for one answer when the session's statement_timeout is `statement_timeout`; None (no bound)
-    when the statement_timeout is 0: an operator who lifts the server's bound wants statements to run for ever."""
-    seconds = statement_timeout_seconds(statement_timeout)
-    return seconds + ANSWER_MARGIN_SECONDS if seconds > 0 else None
+def settle_answer_bound(connection: BoundedConnection) -> None:
+    """Bound `connection` by its session's statement_timeout as the server holds it (in milliseconds, after its own
+    rounding), however it was set: samlfed's default, the URL's `options`, PGOPTIONS, ALTER ROLE or DATABASE."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'")
+        row = cursor.fetchone()
+    connection.commit()  # end the transaction the read began: the pool hands out connections without one
+    connection.answer_bound = answer_bound(int(row[0])) if row is not None else SETUP_ANSWER_SECONDS
 
 
 class BoundedConnection(psycopg.Connection):  # type: ignore[type-arg]
     """A psycopg connection that waits at most `answer_bound` seconds for each answer (None: for ever)."""
 
-    answer_bound: float | None = None
+    answer_bound: float | None = SETUP_ANSWER_SECONDS
 
     def wait(self, gen: Any, *args: Any, **kwargs: Any) -> Any:
         bound = self.answer_bound
-        if bound is None or len(args) > 1 or kwargs.get("timeout") is not None:  # psycopg's own bounded waits
+        if bound is None or len(args) > 1 or "timeout" in kwargs:  # psycopg's own waits, bounded or not (notifies)
             return super().wait(gen, *args, **kwargs)
         started = time.monotonic()
         try:
@@ -74,11 +74,9 @@ class BoundedConnection(psycopg.Connection):  # type: ignore[type-arg]
             raise psycopg.OperationalError(f"PostgreSQL did not answer within {bound:g} s (the connection was closed)") from None
 
 
-def connect(answer_bound: float | None, *args: Any, **kwargs: Any) -> BoundedConnection:
-    """psycopg.connect, to a BoundedConnection waiting at most `answer_bound` seconds for each answer."""
-    connection = BoundedConnection.connect(*args, **kwargs)
-    connection.answer_bound = answer_bound
-    return connection
+def connect(*args: Any, **kwargs: Any) -> BoundedConnection:
+    """psycopg.connect, to a BoundedConnection (bounded by SETUP_ANSWER_SECONDS until `settle_answer_bound`)."""
+    return BoundedConnection.connect(*args, **kwargs)
 
 
 @contextmanager

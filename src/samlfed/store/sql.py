@@ -136,11 +136,14 @@ def create_store_engine(url: str) -> Engine:
 
     engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=_postgres_connection_defaults(url))
     bounds = _postgres_statement_bounds(url)
-    if bounds:
-        event.listen(engine, "connect", lambda dbapi_connection, _record: _set_session(dbapi_connection, bounds))
-    statement_timeout = _postgres_options(url).get("statement_timeout", POSTGRES_STATEMENT_BOUNDS["statement_timeout"])
-    bound = postgres_answers.answer_bound(statement_timeout)
-    event.listen(engine, "do_connect", lambda _dialect, _record, cargs, cparams: postgres_answers.connect(bound, *cargs, **cparams))
+
+    def prepare_session(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        if bounds:
+            _set_session(dbapi_connection, bounds)
+        postgres_answers.settle_answer_bound(dbapi_connection)
+
+    event.listen(engine, "do_connect", lambda _dialect, _record, cargs, cparams: postgres_answers.connect(*cargs, **cparams))
+    event.listen(engine, "connect", prepare_session)
     return engine
 
 
@@ -152,21 +155,16 @@ transaction on another node) held every request of the worker, its health probes
 transaction (locking.py): a migration may take longer."""
 
 
-_OPTION_SETTINGS = re.compile(r"(?:^|\s)(?:-c\s*|--)([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(\S*)")
-"""The settings of libpq's `options` (`-c name=value` or `--name=value`, as the server's command line takes them)."""
-
-
-def _postgres_options(url: str) -> dict[str, str]:
-    """The settings the URL's `options` (`-c lock_timeout=…`) give, by lower-case name; the last of a name wins, as
-    on the server's command line."""
-    options = make_url(url).query.get("options", "")
-    text = " ".join(options) if isinstance(options, tuple) else options
-    return {name.lower(): value for name, value in _OPTION_SETTINGS.findall(text)}
+_OPTION_NAMES = re.compile(r"(?:^|\s)(?:-c\s*|--)([A-Za-z_][A-Za-z0-9_.-]*)\s*=")
+"""The setting names of libpq's `options` (`-c name=value` or `--name=value`, as the server's command line takes
+them; the server reads a dash in a name as an underscore)."""
 
 
 def _postgres_statement_bounds(url: str) -> dict[str, str]:
-    """POSTGRES_STATEMENT_BOUNDS but those the URL's `options` set itself."""
-    given = _postgres_options(url)
+    """POSTGRES_STATEMENT_BOUNDS but those the URL's `options` (`-c lock_timeout=…`) set itself."""
+    options = make_url(url).query.get("options", "")
+    text = " ".join(options) if isinstance(options, tuple) else options
+    given = {name.lower().replace("-", "_") for name in _OPTION_NAMES.findall(text)}
     return {name: value for name, value in POSTGRES_STATEMENT_BOUNDS.items() if name not in given}
 
 
