@@ -88,34 +88,40 @@ def _answer(sock: socket.socket) -> str:
     return received.split(b"\r\n", 1)[0].decode()
 
 
+@contextmanager
+def _idle_connections(port: int, count: int) -> Iterator[tuple[list[socket.socket], socket.socket]]:
+    """`count` keep-alive connections that each had one request answered and are now idle, and one more connection
+    for the request that stalls the loop; all closed afterwards."""
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=WAIT) for _ in range(count)]
+    stalled = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    try:
+        for sock in idle:
+            sock.sendall(_request("/"))
+            assert _answer(sock) == "HTTP/1.1 200 OK"
+        yield idle, stalled
+    finally:
+        for sock in [*idle, stalled]:
+            sock.close()
+
+
 @pytest.mark.parametrize("stop_during_stall", [False, True], ids=["keep serving", "told to stop during the stall"])
 @pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
 def test_requests_sent_during_a_stall_are_answered(loop: str, stop_during_stall: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(server, "REQUEST_READ_SECONDS", KEEP_ALIVE)  # the read deadline also expires in the stall
     app = _StallingApp()
-    with _serving(app, loop) as uvicorn_server:
-        port = uvicorn_server.config.port
-        idle = [socket.create_connection(("127.0.0.1", port), timeout=WAIT) for _ in range(IDLE_CONNECTIONS)]
-        stalled = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-        try:
-            for sock in idle:  # one request each, then idle on keep-alive
-                sock.sendall(_request("/"))
-                assert _answer(sock) == "HTTP/1.1 200 OK"
-            stalled.sendall(_request("/stall"))
-            assert app.stalling.wait(WAIT)
-            for sock in idle:
-                sock.sendall(_request("/"))
-            if stop_during_stall:
-                uvicorn_server.should_exit = True  # what SIGTERM sets
-            time.sleep(2 * KEEP_ALIVE)  # not a measurement: lets both timers of every idle connection fall due
-            app.release.set()
+    with _serving(app, loop) as uvicorn_server, _idle_connections(uvicorn_server.config.port, IDLE_CONNECTIONS) as (idle, stalled):
+        stalled.sendall(_request("/stall"))
+        assert app.stalling.wait(WAIT)
+        for sock in idle:
+            sock.sendall(_request("/"))
+        if stop_during_stall:
+            uvicorn_server.should_exit = True  # what SIGTERM sets
+        time.sleep(2 * KEEP_ALIVE)  # not a measurement: lets both timers of every idle connection fall due
+        app.release.set()
 
-            answers = [_answer(sock) for sock in idle]
-            assert _answer(stalled) == "HTTP/1.1 200 OK"
-            assert answers == ["HTTP/1.1 200 OK"] * IDLE_CONNECTIONS
-        finally:
-            for sock in [*idle, stalled]:
-                sock.close()
+        answers = [_answer(sock) for sock in idle]
+        assert _answer(stalled) == "HTTP/1.1 200 OK"
+        assert answers == ["HTTP/1.1 200 OK"] * IDLE_CONNECTIONS
 
 
 @pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
@@ -125,24 +131,14 @@ def test_idle_connections_reused_right_after_a_stall_are_answered(loop: str, mon
     through a stall get a grace instead; a connection that stays idle is still closed afterwards."""
     monkeypatch.setattr(server, "REQUEST_READ_SECONDS", KEEP_ALIVE)
     app = _StallingApp()
-    with _serving(app, loop) as uvicorn_server:
-        port = uvicorn_server.config.port
-        idle = [socket.create_connection(("127.0.0.1", port), timeout=WAIT) for _ in range(IDLE_CONNECTIONS + 1)]
-        stalled = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-        try:
-            for sock in idle:
-                sock.sendall(_request("/"))
-                assert _answer(sock) == "HTTP/1.1 200 OK"
-            stalled.sendall(_request("/stall"))
-            assert app.stalling.wait(WAIT)
-            time.sleep(2 * KEEP_ALIVE)  # not a measurement: lets every idle connection's keep-alive timeout fall due
-            app.release.set()
-            assert _answer(stalled) == "HTTP/1.1 200 OK"
-            *reused, left_idle = idle
-            for sock in reused:  # as a client pool does once its answer has come
-                sock.sendall(_request("/"))
-            assert [_answer(sock) for sock in reused] == ["HTTP/1.1 200 OK"] * IDLE_CONNECTIONS
-            assert _answer(left_idle) == "closed with no answer"  # the grace ends; idle connections are not kept for ever
-        finally:
-            for sock in [*idle, stalled]:
-                sock.close()
+    with _serving(app, loop) as uvicorn_server, _idle_connections(uvicorn_server.config.port, IDLE_CONNECTIONS + 1) as (idle, stalled):
+        stalled.sendall(_request("/stall"))
+        assert app.stalling.wait(WAIT)
+        time.sleep(2 * KEEP_ALIVE)  # not a measurement: lets every idle connection's keep-alive timeout fall due
+        app.release.set()
+        assert _answer(stalled) == "HTTP/1.1 200 OK"
+        *reused, left_idle = idle
+        for sock in reused:  # as a client pool does once its answer has come
+            sock.sendall(_request("/"))
+        assert [_answer(sock) for sock in reused] == ["HTTP/1.1 200 OK"] * IDLE_CONNECTIONS
+        assert _answer(left_idle) == "closed with no answer"  # the grace ends; idle connections are not kept for ever

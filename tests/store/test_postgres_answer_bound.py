@@ -7,72 +7,70 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
-from pausing_proxy import pausing_proxy
+from pausing_proxy import PausingProxy, pausing_proxy
 from postgres_scratch import POSTGRES_URL, scratch_schema
 from sqlalchemy import make_url, text
 from test_postgres_statement_bounds import NOW, finishes
 
-from samlfed.store import Account, DatabaseUnavailable, SqlStore, postgres_answers
+from samlfed.store import Account, DatabaseUnavailable, SqlStore
 from samlfed.store.locking import exclusive
-from samlfed.store.postgres_answers import ANSWER_MARGIN_SECONDS
+from samlfed.store.postgres_answers import ANSWER_MARGIN_SECONDS, BoundedConnection
 
 STATEMENT_TIMEOUT_SECONDS = 1
 BOUND = STATEMENT_TIMEOUT_SECONDS + ANSWER_MARGIN_SECONDS
 
 
-def through(proxy_port: int, url: str) -> str:
-    """`url` to the proxy, with a short statement_timeout (and so a short answer bound) to keep the test short."""
-    proxied = make_url(url).set(host="127.0.0.1", port=proxy_port).render_as_string(hide_password=False)
-    return proxied + f"%20-c%20statement_timeout%3D{STATEMENT_TIMEOUT_SECONDS}s&connect_timeout=2"
-
-
-def test_a_database_that_stops_answering_is_given_up_after_the_bound_and_found_again_after(caplog: pytest.LogCaptureFixture) -> None:
+@contextmanager
+def store_behind_proxy() -> Iterator[tuple[SqlStore, PausingProxy]]:
+    """A store on a scratch schema reached through a pausing proxy, with a short statement_timeout (and so a short
+    answer bound) and connect_timeout to keep the tests short."""
     with scratch_schema("samlfed_answers") as url:
         database = make_url(url)
         with pausing_proxy(database.host or "127.0.0.1", database.port or 5432) as proxy:
-            store = SqlStore.open(through(proxy.port, url))
+            proxied = database.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+            store = SqlStore.open(proxied + f"%20-c%20statement_timeout%3D{STATEMENT_TIMEOUT_SECONDS}s&connect_timeout=2")
             try:
-                store.create_account(Account("111111111111", None, NOW))
-                proxy.pause()
-                started = time.monotonic()
-                with caplog.at_level(logging.WARNING, "samlfed.store"):
-                    ended, outcome = finishes(lambda: store.get_account("111111111111"))
-                waited = time.monotonic() - started
-                assert ended, "the read waited for an answer that never came"
-                # The pool's ping of the connection was given up; its new connection then met libpq's connect_timeout.
-                assert isinstance(outcome, DatabaseUnavailable), outcome
-                assert [r.getMessage() for r in caplog.records] == [f"PostgreSQL did not answer within {BOUND:g} s; closed the connection."]
-                assert waited >= BOUND  # it waited for the answer as long as the server's own timeout allows, and more
-                proxy.resume()
-                assert store.get_account("111111111111").account_id == "111111111111"  # a new connection, no restart
+                yield store, proxy
             finally:
                 store.engine.dispose()
+
+
+def test_a_database_that_stops_answering_is_given_up_after_the_bound_and_found_again_after(caplog: pytest.LogCaptureFixture) -> None:
+    with store_behind_proxy() as (store, proxy):
+        store.create_account(Account("111111111111", None, NOW))
+        proxy.pause()
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, "samlfed.store"):
+            ended, outcome = finishes(lambda: store.get_account("111111111111"))
+        waited = time.monotonic() - started
+        assert ended, "the read waited for an answer that never came"
+        # The pool's ping of the connection was given up; its new connection then met libpq's connect_timeout.
+        assert isinstance(outcome, DatabaseUnavailable), outcome
+        assert [r.getMessage() for r in caplog.records] == [f"PostgreSQL did not answer within {BOUND:g} s; closed the connection."]
+        assert waited >= BOUND  # it waited for the answer as long as the server's own timeout allows, and more
+        proxy.resume()
+        assert store.get_account("111111111111").account_id == "111111111111"  # a new connection, no restart
 
 
 def test_the_start_up_lock_waits_for_answers_beyond_the_bound() -> None:
     """A schema upgrade under the lock may run longer than any request's statement: its connection is not bounded."""
-    with scratch_schema("samlfed_answers") as url:
-        database = make_url(url)
-        with pausing_proxy(database.host or "127.0.0.1", database.port or 5432) as proxy:
-            store = SqlStore.open(through(proxy.port, url))
-            try:
-                with exclusive(store.engine) as connection:
-                    driver_connection = connection.connection.dbapi_connection
-                    answered: list[object] = []
-                    query = threading.Thread(target=lambda: answered.append(connection.execute(text("SELECT 1")).scalar()), daemon=True)
-                    proxy.pause()
-                    query.start()
-                    query.join(BOUND + 2)
-                    assert query.is_alive() and not answered  # still waiting past the bound, not failed
-                    proxy.resume()
-                    query.join(30)
-                    assert answered == [1]
-                assert driver_connection.answer_bound == BOUND  # back in the pool, bounded again for requests
-            finally:
-                store.engine.dispose()
+    with store_behind_proxy() as (store, proxy), exclusive(store.engine) as connection:
+        driver_connection = connection.connection.dbapi_connection
+        answered: list[object] = []
+        query = threading.Thread(target=lambda: answered.append(connection.execute(text("SELECT 1")).scalar()), daemon=True)
+        proxy.pause()
+        query.start()
+        query.join(BOUND + 2)
+        assert query.is_alive() and not answered  # still waiting past the bound, not failed
+        proxy.resume()
+        query.join(30)
+        assert answered == [1]
+    assert driver_connection.answer_bound == BOUND  # back in the pool, bounded again for requests
 
 
 @pytest.mark.parametrize(("options", "bound"), [
@@ -101,7 +99,7 @@ def test_psycopgs_own_unbounded_waits_are_left_alone() -> None:
     """notifies() without a timeout waits for ever, by design (it passes timeout=None on): the bound must not end it."""
     database = make_url(POSTGRES_URL)
     conninfo = {"host": database.host, "port": database.port, "user": database.username, "dbname": database.database, "autocommit": True}
-    listener = postgres_answers.connect(**conninfo)
+    listener = BoundedConnection.connect(**conninfo)
     listener.answer_bound = 1.0
     try:
         listener.execute("LISTEN samlfed_answers")

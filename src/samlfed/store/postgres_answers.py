@@ -56,6 +56,7 @@ class BoundedConnection(psycopg.Connection):  # type: ignore[type-arg]
     """A psycopg connection that waits at most `answer_bound` seconds for each answer (None: for ever)."""
 
     answer_bound: float | None = SETUP_ANSWER_SECONDS
+    """SETUP_ANSWER_SECONDS until `settle_answer_bound` reads the session's own."""
 
     def wait(self, gen: Any, *args: Any, **kwargs: Any) -> Any:
         bound = self.answer_bound
@@ -72,11 +73,6 @@ class BoundedConnection(psycopg.Connection):  # type: ignore[type-arg]
             self.pgconn.finish()
             log.warning("PostgreSQL did not answer within %g s; closed the connection.", bound)
             raise psycopg.OperationalError(f"PostgreSQL did not answer within {bound:g} s (the connection was closed)") from None
-
-
-def connect(*args: Any, **kwargs: Any) -> BoundedConnection:
-    """psycopg.connect, to a BoundedConnection (bounded by SETUP_ANSWER_SECONDS until `settle_answer_bound`)."""
-    return BoundedConnection.connect(*args, **kwargs)
 
 
 @contextmanager

@@ -142,7 +142,7 @@ def create_store_engine(url: str) -> Engine:
             _set_session(dbapi_connection, bounds)
         postgres_answers.settle_answer_bound(dbapi_connection)
 
-    event.listen(engine, "do_connect", lambda _dialect, _record, cargs, cparams: postgres_answers.connect(*cargs, **cparams))
+    event.listen(engine, "do_connect", lambda _dialect, _record, cargs, cparams: postgres_answers.BoundedConnection.connect(*cargs, **cparams))
     event.listen(engine, "connect", prepare_session)
     return engine
 
