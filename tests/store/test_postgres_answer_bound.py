@@ -1,6 +1,7 @@
 """A PostgreSQL that stops answering while its connections stay open (a hung disk, a stopped server, a stuck pooler)
 holds a request for statement_timeout and a margin, not for ever; the start-up lock, which lifts the server's own
-bounds, waits on. The database sits behind a proxy that stops forwarding while it keeps every connection open."""
+bounds, waits on. After one such wait, calls fail at once until the server answers again. The database sits behind a
+proxy that stops forwarding while it keeps every connection open."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from postgres_scratch import POSTGRES_URL, scratch_schema
 from sqlalchemy import make_url, text
 from test_postgres_statement_bounds import NOW, finishes
 
-from samlfed.store import Account, DatabaseUnavailable, SqlStore
+from samlfed.store import Account, DatabaseUnavailable, SqlStore, StoreUnavailable, postgres_answers
 from samlfed.store.locking import exclusive
 from samlfed.store.postgres_answers import ANSWER_MARGIN_SECONDS, BoundedConnection
 
@@ -45,16 +46,86 @@ def test_a_database_that_stops_answering_is_given_up_after_the_bound_and_found_a
         store.create_account(Account("111111111111", None, NOW))
         proxy.pause()
         started = time.monotonic()
+        with caplog.at_level(logging.INFO, "samlfed.store"):
+            ended, outcome = finishes(lambda: store.get_account("111111111111"))
+            waited = time.monotonic() - started
+            assert ended, "the read waited for an answer that never came"
+            # The pool's ping of the connection was given up; the new connection it then asked for was refused at once.
+            assert isinstance(outcome, DatabaseUnavailable), outcome
+            assert [r.getMessage() for r in caplog.records] == [
+                f"PostgreSQL did not answer within {BOUND:g} s; closed the connection.",
+                f"PostgreSQL is not answering (no answer within {BOUND:g} s): database calls fail at once until it answers again.",
+            ]
+            assert waited >= BOUND  # it waited for the answer as long as the server's own timeout allows, and more
+            assert proxy.accepted == 1  # the pool's first connection only
+
+            # Known silent: later calls, the readiness check's too, fail without waiting or connecting.
+            for call in (lambda: store.get_account("111111111111"), store.ping):
+                ended, outcome = finishes(call)
+                assert ended and isinstance(outcome, DatabaseUnavailable | StoreUnavailable), outcome
+                assert "PostgreSQL is not answering (since " in str(outcome), outcome
+            assert proxy.accepted == 1
+
+            proxy.resume()
+            # The probe finds the server again; no request has to.
+            assert recovers(store), "the store did not find the database again"
+            assert caplog.records[-1].getMessage() == "PostgreSQL answers again: database calls go through again."
+        assert store.get_account("111111111111").account_id == "111111111111"  # a new connection, no restart
+
+
+def test_a_connection_that_is_not_accepted_in_time_makes_later_calls_fail_at_once(caplog: pytest.LogCaptureFixture) -> None:
+    with store_behind_proxy() as (store, proxy):
+        store.engine.dispose()  # no pooled connection: the next call connects
+        proxy.pause()
         with caplog.at_level(logging.WARNING, "samlfed.store"):
             ended, outcome = finishes(lambda: store.get_account("111111111111"))
-        waited = time.monotonic() - started
-        assert ended, "the read waited for an answer that never came"
-        # The pool's ping of the connection was given up; its new connection then met libpq's connect_timeout.
-        assert isinstance(outcome, DatabaseUnavailable), outcome
-        assert [r.getMessage() for r in caplog.records] == [f"PostgreSQL did not answer within {BOUND:g} s; closed the connection."]
-        assert waited >= BOUND  # it waited for the answer as long as the server's own timeout allows, and more
+        assert ended and isinstance(outcome, DatabaseUnavailable), outcome
+        assert [r.getMessage() for r in caplog.records] == [
+            "PostgreSQL is not answering (no connection within connect_timeout): database calls fail at once until it answers again.",
+        ]
+        accepted = proxy.accepted
+        ended, outcome = finishes(lambda: store.get_account("111111111111"))
+        assert ended and isinstance(outcome, DatabaseUnavailable) and "PostgreSQL is not answering (since " in str(outcome), outcome
+        assert proxy.accepted == accepted
         proxy.resume()
-        assert store.get_account("111111111111").account_id == "111111111111"  # a new connection, no restart
+        assert recovers(store)
+
+
+def test_a_connection_with_its_bound_lifted_still_waits_while_the_database_is_known_silent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start-up lock runs migrations that may take longer than any bound: its connection is left to wait."""
+    monkeypatch.setattr(postgres_answers, "PROBE_INTERVAL_SECONDS", 3600.0)  # no probe ends the silence under the test
+    with store_behind_proxy() as (store, _proxy), exclusive(store.engine) as connection:
+        watch = connection.connection.dbapi_connection.watch
+        watch.heard_nothing("a test's silence", since=time.time())
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+        ended, outcome = finishes(lambda: store.get_account("111111111111"))
+        assert ended and isinstance(outcome, DatabaseUnavailable) and "a test's silence" in str(outcome), outcome
+
+
+def test_disposing_of_the_engine_ends_the_probe_and_the_silence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(postgres_answers, "PROBE_INTERVAL_SECONDS", 3600.0)
+    with store_behind_proxy() as (store, _proxy):
+        with store.engine.connect() as connection:
+            watch = connection.connection.dbapi_connection.watch
+        watch.heard_nothing("a test's silence", since=time.time())
+        probes = [t for t in threading.enumerate() if t.name == "samlfed-postgres-probe"]
+        assert len(probes) == 1
+        store.engine.dispose()
+        probes[0].join(10)
+        assert not probes[0].is_alive() and watch.silence is None
+        store.create_account(Account("111111111111", None, NOW))  # the next call finds out for itself
+
+
+def recovers(store: SqlStore, seconds: float = 30.0) -> bool:
+    """Whether the store reads again within `seconds` (a bounded poll: the probe asks every second)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            store.ping()
+            return True
+        except StoreUnavailable:
+            time.sleep(0.1)
+    return False
 
 
 def test_the_start_up_lock_waits_for_answers_beyond_the_bound() -> None:

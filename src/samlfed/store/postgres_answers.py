@@ -10,6 +10,8 @@ Every round trip of a psycopg connection (execute, fetch, commit, rollback, the 
 `Connection.wait`; `BoundedConnection` gives each one the connection's `answer_bound`. Past it the connection is
 closed (its protocol state is unknown mid-exchange) and the call raises OperationalError, which SQLAlchemy takes
 for a disconnect: the pool drops the connection and the store answers DatabaseUnavailable, the retryable 503.
+After one such wait (or a connection attempt that met libpq's connect_timeout), `AnswerWatch` makes every later call
+fail at once instead of waiting out its own bound, until a thread of its own gets an answer from the server.
 A pipeline (executemany, `Connection.pipeline`) waits once for all its statements, so one bound covers them all:
 keep such batches off the request path, or short.
 
@@ -19,12 +21,14 @@ This module imports psycopg: import it only on the PostgreSQL path.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg.errors import ConnectionTimeout
 from sqlalchemy.engine import Connection
 
 ANSWER_MARGIN_SECONDS = 5.0
@@ -32,6 +36,9 @@ ANSWER_MARGIN_SECONDS = 5.0
 which comes with an error the request can report, should always come first."""
 SETUP_ANSWER_SECONDS = 30 + ANSWER_MARGIN_SECONDS
 """A new connection's bound until its session's statement_timeout has been read: the one samlfed's default gives."""
+PROBE_INTERVAL_SECONDS = 1.0
+"""How often a silent server is asked again whether it answers (each ask itself waits up to connect_timeout and the
+bound)."""
 
 log = logging.getLogger("samlfed.store")
 
@@ -52,16 +59,26 @@ def settle_answer_bound(connection: BoundedConnection) -> None:
     connection.answer_bound = answer_bound(int(row[0])) if row is not None else SETUP_ANSWER_SECONDS
 
 
+class NoAnswer(psycopg.OperationalError):
+    """PostgreSQL did not answer within the bound: the connection was closed."""
+
+
 class BoundedConnection(psycopg.Connection):  # type: ignore[type-arg]
     """A psycopg connection that waits at most `answer_bound` seconds for each answer (None: for ever)."""
 
     answer_bound: float | None = SETUP_ANSWER_SECONDS
     """SETUP_ANSWER_SECONDS until `settle_answer_bound` reads the session's own."""
+    watch: AnswerWatch | None = None
+    """Told when an answer does not come; refuses to wait at all while the server is known not to answer."""
 
     def wait(self, gen: Any, *args: Any, **kwargs: Any) -> Any:
         bound = self.answer_bound
         if bound is None or len(args) > 1 or "timeout" in kwargs:  # psycopg's own waits, bounded or not (notifies)
             return super().wait(gen, *args, **kwargs)
+        silence = self.watch.silence if self.watch is not None else None
+        if silence is not None:
+            self.pgconn.finish()  # nothing was sent; closed, the pool drops it as it would a broken one
+            raise psycopg.OperationalError(silence)
         started = time.monotonic()
         try:
             return super().wait(gen, *args, **{**kwargs, "timeout": bound})
@@ -72,7 +89,79 @@ class BoundedConnection(psycopg.Connection):  # type: ignore[type-arg]
             # when a cancelled query does not end.
             self.pgconn.finish()
             log.warning("PostgreSQL did not answer within %g s; closed the connection.", bound)
-            raise psycopg.OperationalError(f"PostgreSQL did not answer within {bound:g} s (the connection was closed)") from None
+            if self.watch is not None:
+                self.watch.heard_nothing(f"no answer within {bound:g} s", since=time.time() - (time.monotonic() - started))
+            raise NoAnswer(f"PostgreSQL did not answer within {bound:g} s (the connection was closed)") from None
+
+
+class AnswerWatch:
+    """Whether one engine's PostgreSQL is known not to answer, and the engine's way to connect.
+
+    Requests call the database on the worker's event loop, so each one that waits for a silent server holds the
+    worker, and the sign-ins it could answer from its read cache, for a whole bound (35 s by default, and libpq's
+    connect_timeout more when the pool reconnects). Once one wait has run out, the watch makes every later call on
+    a bounded connection, and every new connection, fail at once; a thread of its own asks the server every
+    PROBE_INTERVAL_SECONDS until it answers. Unbounded connections (the start-up lock) wait as before.
+    """
+
+    def __init__(self) -> None:
+        self.silence: str | None = None
+        """Why calls fail at once, while they do; None while the server is taken to answer."""
+        self._lock = threading.Lock()
+        self._probing: threading.Event | None = None
+        """Set to stop the thread that asks the server (None: no thread runs)."""
+        self._connect_args: tuple[tuple[Any, ...], dict[str, Any]] = ((), {})
+
+    def connect(self, cargs: tuple[Any, ...], cparams: dict[str, Any]) -> BoundedConnection:
+        """The engine's `do_connect`: a watched connection, or OperationalError at once while the server is silent."""
+        self._connect_args = (tuple(cargs), dict(cparams))
+        silence = self.silence
+        if silence is not None:
+            raise psycopg.OperationalError(silence)
+        started = time.time()
+        try:
+            connection = BoundedConnection.connect(*cargs, **cparams)
+        except ConnectionTimeout:
+            self.heard_nothing("no connection within connect_timeout", since=started)
+            raise
+        connection.watch = self
+        return connection
+
+    def heard_nothing(self, what: str, since: float) -> None:
+        """A wait for the server that began at `since` (seconds since the epoch) ran out: fail calls at once from now
+        on, until the server answers a probe."""
+        with self._lock:
+            if self.silence is not None:
+                return
+            began = time.strftime("%H:%M:%S", time.gmtime(since))
+            self.silence = f"PostgreSQL is not answering (since {began} UTC: {what}); not waiting for it until it answers again"
+            stop = self._probing = threading.Event()
+        log.warning("PostgreSQL is not answering (%s): database calls fail at once until it answers again.", what)
+        threading.Thread(target=self._probe, args=(stop,), name="samlfed-postgres-probe", daemon=True).start()
+
+    def reset(self) -> None:
+        """The engine's pool was disposed: stop asking, and let the next call find out for itself."""
+        with self._lock:
+            if self._probing is not None:
+                self._probing.set()
+            self._probing, self.silence = None, None
+
+    def _probe(self, stop: threading.Event) -> None:
+        cargs, cparams = self._connect_args
+        while not stop.wait(PROBE_INTERVAL_SECONDS):
+            try:
+                with BoundedConnection.connect(*cargs, **cparams) as connection:  # unwatched: it must wait
+                    connection.execute("SELECT 1")
+            except (NoAnswer, ConnectionTimeout):
+                continue
+            except psycopg.Error:
+                pass  # an answer all the same (a refusal, say): calls go through and get it themselves
+            with self._lock:
+                if stop.is_set():  # reset meanwhile
+                    return
+                self._probing, self.silence = None, None
+            log.info("PostgreSQL answers again: database calls go through again.")
+            return
 
 
 @contextmanager

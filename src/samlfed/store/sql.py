@@ -142,8 +142,10 @@ def create_store_engine(url: str) -> Engine:
             _set_session(dbapi_connection, bounds)
         postgres_answers.settle_answer_bound(dbapi_connection)
 
-    event.listen(engine, "do_connect", lambda _dialect, _record, cargs, cparams: postgres_answers.BoundedConnection.connect(*cargs, **cparams))
+    watch = postgres_answers.AnswerWatch()
+    event.listen(engine, "do_connect", lambda _dialect, _record, cargs, cparams: watch.connect(cargs, cparams))
     event.listen(engine, "connect", prepare_session)
+    event.listen(engine, "engine_disposed", lambda _engine: watch.reset())
     return engine
 
 
