@@ -98,6 +98,30 @@ def test_list_saml_providers_is_one_statement_that_reads_no_metadata(store: SqlS
     assert counts == [1, 1]
 
 
+def test_list_saml_providers_reads_an_index_not_the_rows_that_hold_the_metadata(store: SqlStore) -> None:
+    """Columns stored after a metadata document are read through its pages: the listing must not touch the table."""
+    add_providers(store, 0, 3)
+    seen: list[tuple[str, object]] = []
+
+    def note(_conn, _cursor, statement, parameters, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
+        seen.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", note)
+    try:
+        store.list_provider_summaries(ACCOUNT)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", note)
+    [(statement, parameters)] = seen
+    with store.engine.connect() as db:
+        if db.dialect.name == "sqlite":
+            plan = " / ".join(row[-1] for row in db.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+            assert "USING COVERING INDEX ix_saml_providers_listing" in plan and "TEMP B-TREE" not in plan, plan
+        else:
+            db.exec_driver_sql("SET enable_seqscan = off")  # three rows: the planner would rather read the table
+            plan = " / ".join(row[0] for row in db.exec_driver_sql("EXPLAIN " + statement, parameters))
+            assert "Index Only Scan using ix_saml_providers_listing" in plan and "Sort" not in plan, plan
+
+
 # --- GetAccountAuthorizationDetails -----------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from samlfed.context import ServiceContext
 from samlfed.iam.permissions import role_policies
 from samlfed.masterkey import MasterKey
 from samlfed.store import SqlStore
-from samlfed.store.migrate import alembic_config
+from samlfed.store.migrate import alembic_config, head_revision
 from samlfed.store.records import PolicyVersion
 
 ACCOUNT = "111111111111"
@@ -53,7 +53,7 @@ def test_existing_policies_become_their_own_v1(store_url: str) -> None:
     store = SqlStore.open(store_url)
     try:
         with store.engine.connect() as db:
-            assert db.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0010"
+            assert db.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head_revision()
         for name, document in (("Read", READ), ("Write", WRITE)):
             policy = store.get_policy(policy_arn(name))
             assert (policy.default_version_id, policy.document, policy.created_at, policy.updated_at) == ("v1", document, CREATED, UPDATED)
