@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import stat
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,6 +74,7 @@ def back_up(data_dir: Path, destination: Path, *, now: datetime) -> Backup:
         raise BackupError(f"{data_dir} holds no {MASTER_KEY} and {MASTER_KEY_VARIABLE} is not set: without the master key a backup restores nothing")
     created = _make_destination(destination)
     try:
+        _check_ancestors(destination)
         version = _copy_database(database, destination / PARTIAL)
         if key_file.is_file():
             _write_new_private(destination / MASTER_KEY, key_file.read_bytes())
@@ -113,6 +115,24 @@ def _make_destination(destination: Path) -> bool:
     except OSError as exc:
         raise BackupError(f"cannot make {destination} private (mode 0700): {exc.strerror or exc}") from None
     return False
+
+
+def _check_ancestors(destination: Path) -> None:
+    """Refuse a destination reached through a directory that others may change: whoever can rename entries in any
+    directory on the way (as given, and after links are followed) could swap the backup directory, or a link on the
+    way to it, for one of their own between the checks and the writes, and receive the master key. A directory is
+    safe when root or the operator owns it and neither its group nor others may write to it, or only with the sticky
+    bit (as /tmp), which keeps them from renaming what is not theirs."""
+    given = Path(os.path.abspath(destination))
+    for directory in dict.fromkeys(path.resolve() for path in (*given.parents, *given.resolve().parents)):
+        found = directory.stat()
+        if found.st_uid not in (0, os.geteuid()):
+            raise BackupError(f"{directory} belongs to another user, who could swap the backup directory for one of their own: back up under directories only you or root own")
+        if found.st_mode & 0o022 and not found.st_mode & stat.S_ISVTX:
+            raise BackupError(
+                f"{directory} can be changed by other users (mode {stat.S_IMODE(found.st_mode):04o}), who could swap the backup directory for one of "
+                "their own: back up under directories only you or root can change"
+            )
 
 
 def _write_new_private(path: Path, data: bytes) -> None:

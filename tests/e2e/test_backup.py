@@ -247,3 +247,36 @@ def test_another_users_link_to_a_directory_of_ours_is_refused(tmp_path: Path) ->
         back_up(data, link, now=datetime.now(UTC))
     assert str(refused.value) == f"{link} belongs to another user: back up into a directory of your own"
     assert list(ours.iterdir()) == []
+
+
+def test_a_destination_reached_through_a_directory_others_may_change_is_refused(tmp_path: Path) -> None:
+    """Whoever may rename entries of a directory on the way could swap the new backup directory, or a link to it, for
+    one of their own between the checks and the writes, and receive the master key. Giving directories to another
+    user takes root: the suite runs as root here and in CI."""
+    data = tmp_path / "data"
+    cli("accounts", "create", "--data-dir", str(data), "--json")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    os.chown(theirs, 12345, 12345)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "link").symlink_to(shared)  # as given, every directory is ours; where the link leads, not
+
+    for destination, unsafe, why in (
+        (shared / "backups" / "copy", shared, "can be changed by other users (mode 0777)"),
+        (theirs / "copy", theirs, "belongs to another user"),
+        (tmp_path / "mine" / "link" / "copy", shared, "can be changed by other users (mode 0777)"),
+    ):
+        refused = backup(str(destination), "--data-dir", str(data))
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.startswith(f"samlfed: no backup made: {unsafe} {why}, who could swap the backup directory for one of their own"), refused.stderr
+        assert not destination.exists()
+    assert [p.name for p in shared.iterdir()] == ["backups"] and list((shared / "backups").iterdir()) == []  # the parent made on the way stays, empty
+    assert list(theirs.iterdir()) == []
+
+    shared.chmod(0o1777)  # with the sticky bit, as /tmp: others cannot rename what is not theirs
+    made = backup(str(shared / "copy"), "--data-dir", str(data))
+    assert made.returncode == 0, made.stderr
+    assert (shared / "copy" / "master.key").is_file()
