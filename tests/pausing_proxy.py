@@ -22,8 +22,6 @@ class PausingProxy:
         self._forwarding.set()
         self._closing = threading.Event()
         self._sockets: list[socket.socket] = []
-        self.accepted = 0
-        """Connections accepted so far."""
         self._threads = [threading.Thread(target=self._accept, daemon=True)]
         self._threads[0].start()
 
@@ -49,7 +47,6 @@ class PausingProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            self.accepted += 1
             server = socket.create_connection(self.upstream, timeout=10)
             self._sockets += [client, server]
             for source, sink in ((client, server), (server, client)):

@@ -57,14 +57,12 @@ def test_a_database_that_stops_answering_is_given_up_after_the_bound_and_found_a
                 f"PostgreSQL is not answering (no answer within {BOUND:g} s): database calls fail at once until it answers again.",
             ]
             assert waited >= BOUND  # it waited for the answer as long as the server's own timeout allows, and more
-            assert proxy.accepted == 1  # the pool's first connection only
 
-            # Known silent: later calls, the readiness check's too, fail without waiting or connecting.
+            # Known silent: later calls, the readiness check's too, fail without waiting (and say so).
             for call in (lambda: store.get_account("111111111111"), store.ping):
                 ended, outcome = finishes(call)
                 assert ended and isinstance(outcome, DatabaseUnavailable | StoreUnavailable), outcome
                 assert "PostgreSQL is not answering (since " in str(outcome), outcome
-            assert proxy.accepted == 1
 
             proxy.resume()
             # The probe finds the server again; no request has to.
@@ -83,10 +81,8 @@ def test_a_connection_that_is_not_accepted_in_time_makes_later_calls_fail_at_onc
         assert [r.getMessage() for r in caplog.records] == [
             "PostgreSQL is not answering (no connection within connect_timeout): database calls fail at once until it answers again.",
         ]
-        accepted = proxy.accepted
         ended, outcome = finishes(lambda: store.get_account("111111111111"))
         assert ended and isinstance(outcome, DatabaseUnavailable) and "PostgreSQL is not answering (since " in str(outcome), outcome
-        assert proxy.accepted == accepted
         proxy.resume()
         assert recovers(store)
 
@@ -107,13 +103,28 @@ def test_disposing_of_the_engine_ends_the_probe_and_the_silence(monkeypatch: pyt
     with store_behind_proxy() as (store, _proxy):
         with store.engine.connect() as connection:
             watch = connection.connection.dbapi_connection.watch
+        before = set(threading.enumerate())
         watch.heard_nothing("a test's silence", since=time.time())
-        probes = [t for t in threading.enumerate() if t.name == "samlfed-postgres-probe"]
-        assert len(probes) == 1
+        [probe] = [t for t in set(threading.enumerate()) - before if t.name == "samlfed-postgres-probe"]
         store.engine.dispose()
-        probes[0].join(10)
-        assert not probes[0].is_alive() and watch.silence is None
+        probe.join(10)
+        assert not probe.is_alive() and watch.silence is None
         store.create_account(Account("111111111111", None, NOW))  # the next call finds out for itself
+
+
+def test_a_probe_that_fails_by_itself_lets_calls_through_again(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The breaker only saves waiting: if the probe cannot run, calls wait for their answers as they did without it."""
+    monkeypatch.setattr(postgres_answers, "PROBE_INTERVAL_SECONDS", 0.01)
+    watch = postgres_answers.AnswerWatch()
+    monkeypatch.setattr(postgres_answers.BoundedConnection, "connect", classmethod(lambda cls, *a, **k: 1 / 0))
+    with caplog.at_level(logging.INFO, "samlfed.store"):
+        watch.heard_nothing("a test's silence", since=time.time())
+        deadline = time.monotonic() + 30
+        while watch.silence is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert watch.silence is None
+    assert caplog.records[-1].getMessage() == "The probe of PostgreSQL failed (ZeroDivisionError): database calls go through again and wait as before."
+    assert caplog.records[-1].levelno == logging.WARNING
 
 
 def recovers(store: SqlStore, seconds: float = 30.0) -> bool:

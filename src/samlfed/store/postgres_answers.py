@@ -100,8 +100,9 @@ class AnswerWatch:
     Requests call the database on the worker's event loop, so each one that waits for a silent server holds the
     worker, and the sign-ins it could answer from its read cache, for a whole bound (35 s by default, and libpq's
     connect_timeout more when the pool reconnects). Once one wait has run out, the watch makes every later call on
-    a bounded connection, and every new connection, fail at once; a thread of its own asks the server every
-    PROBE_INTERVAL_SECONDS until it answers. Unbounded connections (the start-up lock) wait as before.
+    a bounded connection, and every new connection, fail at once; a thread of its own asks the server again
+    PROBE_INTERVAL_SECONDS after each unanswered ask until it answers. A connection whose bound is lifted (the
+    start-up lock's, once it has it) waits as before.
     """
 
     def __init__(self) -> None:
@@ -149,6 +150,7 @@ class AnswerWatch:
     def _probe(self, stop: threading.Event) -> None:
         cargs, cparams = self._connect_args
         while not stop.wait(PROBE_INTERVAL_SECONDS):
+            level, outcome = logging.INFO, "PostgreSQL answers again: database calls go through again."
             try:
                 with BoundedConnection.connect(*cargs, **cparams) as connection:  # unwatched: it must wait
                     connection.execute("SELECT 1")
@@ -156,11 +158,13 @@ class AnswerWatch:
                 continue
             except psycopg.Error:
                 pass  # an answer all the same (a refusal, say): calls go through and get it themselves
+            except Exception as exc:  # noqa: BLE001 - the probe's own failure must not keep calls failing for ever
+                level, outcome = logging.WARNING, f"The probe of PostgreSQL failed ({type(exc).__name__}): database calls go through again and wait as before."
             with self._lock:
                 if stop.is_set():  # reset meanwhile
                     return
                 self._probing, self.silence = None, None
-            log.info("PostgreSQL answers again: database calls go through again.")
+            log.log(level, outcome)
             return
 
 
