@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import stat
 from pathlib import Path
 
-from samlfed.files import read_or_create_private, write_private
+import pytest
+
+from samlfed.files import directories_on_the_way, read_or_create_private, write_private
 
 
 def mode(path: Path) -> int:
@@ -73,3 +76,19 @@ def test_write_private_creates_the_target_of_a_dangling_link(tmp_path: Path) -> 
     link.symlink_to(tmp_path / "later" / "secret")
     write_private(link, b"data")
     assert link.is_symlink() and (tmp_path / "later" / "secret").read_bytes() == b"data"
+
+
+def test_the_way_to_a_path_is_walked_as_the_kernel_walks_it(tmp_path: Path) -> None:
+    """Links are followed where they stand, '..' after them; directories holding a link on the way count too."""
+    tmp_path = tmp_path.resolve()
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "c" / "d").mkdir(parents=True)
+    (tmp_path / "a" / "to-d").symlink_to("../c/d")  # relative to the directory holding it
+    (tmp_path / "c" / "to-a").symlink_to(tmp_path / "a")
+    way = directories_on_the_way(tmp_path / "a" / "to-d" / ".." / "to-a" / "b" / "new" / "copy")
+    assert way == [*reversed(tmp_path.parents), tmp_path, tmp_path / "a", tmp_path / "c", tmp_path / "c" / "d", tmp_path / "a" / "b"]
+    assert directories_on_the_way(tmp_path / "a" / "b") == way[: way.index(tmp_path / "a") + 1]  # not the path itself
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    with pytest.raises(OSError) as looped:
+        directories_on_the_way(tmp_path / "loop" / "copy")
+    assert looped.value.errno == errno.ELOOP

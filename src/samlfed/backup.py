@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from .files import directories_on_the_way
 from .masterkey import ENV as MASTER_KEY_VARIABLE
 from .masterkey import MasterKey, MasterKeyError
 from .store import StoreUnavailable
@@ -72,9 +73,9 @@ def back_up(data_dir: Path, destination: Path, *, now: datetime) -> Backup:
     from_environment = bool(os.environ.get(MASTER_KEY_VARIABLE))
     if not key_file.is_file() and not from_environment:
         raise BackupError(f"{data_dir} holds no {MASTER_KEY} and {MASTER_KEY_VARIABLE} is not set: without the master key a backup restores nothing")
+    _check_the_way(destination)
     created = _make_destination(destination)
     try:
-        _check_ancestors(destination)
         version = _copy_database(database, destination / PARTIAL)
         if key_file.is_file():
             _write_new_private(destination / MASTER_KEY, key_file.read_bytes())
@@ -98,7 +99,14 @@ def back_up(data_dir: Path, destination: Path, *, now: datetime) -> Backup:
 def _make_destination(destination: Path) -> bool:
     """A new directory (True), or an empty one the operator made (False), mode 0700 either way."""
     try:
-        destination.mkdir(mode=0o700, parents=True)
+        # The directories made on the way are the operator's and, whatever the umask, writable by no one else: the
+        # way checked before stays safe to its end.
+        umask = os.umask(0o022)
+        os.umask(umask | 0o022)
+        try:
+            destination.mkdir(mode=0o700, parents=True)
+        finally:
+            os.umask(umask)
         return True
     except FileExistsError:
         if not destination.is_dir() or any(destination.iterdir()):
@@ -117,21 +125,25 @@ def _make_destination(destination: Path) -> bool:
     return False
 
 
-def _check_ancestors(destination: Path) -> None:
-    """Refuse a destination reached through a directory that others may change: whoever can rename entries in any
-    directory on the way (as given, and after links are followed) could swap the backup directory, or a link on the
-    way to it, for one of their own between the checks and the writes, and receive the master key. A directory is
-    safe when root or the operator owns it and neither its group nor others may write to it, or only with the sticky
-    bit (as /tmp), which keeps them from renaming what is not theirs."""
-    given = Path(os.path.abspath(destination))
-    for directory in dict.fromkeys(path.resolve() for path in (*given.parents, *given.resolve().parents)):
+def _check_the_way(destination: Path) -> None:
+    """Refuse a destination reached through a directory that others may change, before anything is made: whoever may
+    rename the entries of a directory on the way (one holding a link on the way too) could swap the backup directory,
+    or a link to it, for one of their own between the checks and the writes, and receive the master key. A directory
+    is safe when root or the operator owns it and neither its group nor others may write to it, or only with the
+    sticky bit (as /tmp), which keeps them from renaming what is not theirs. Owners and mode bits are all that is
+    read: ACLs, and file systems whose modes say nothing (CIFS), are not."""
+    try:
+        directories = directories_on_the_way(destination)
+    except OSError as exc:
+        raise BackupError(f"cannot look up {destination}: {exc.strerror or exc}") from None
+    for directory in directories:
         found = directory.stat()
         if found.st_uid not in (0, os.geteuid()):
             raise BackupError(f"{directory} belongs to another user, who could swap the backup directory for one of their own: back up under directories only you or root own")
         if found.st_mode & 0o022 and not found.st_mode & stat.S_ISVTX:
             raise BackupError(
                 f"{directory} can be changed by other users (mode {stat.S_IMODE(found.st_mode):04o}), who could swap the backup directory for one of "
-                "their own: back up under directories only you or root can change"
+                f"their own: back up under directories only you or root can change (chmod go-w {directory})"
             )
 
 

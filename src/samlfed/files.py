@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -78,3 +79,46 @@ def open_to_others(paths: list[Path]) -> list[str]:
         if mode & 0o066:
             found.append(f"{path} (mode {mode:04o})")
     return found
+
+
+MAX_LINKS = 40
+"""Symbolic links followed in one lookup before giving up, as Linux does (ELOOP)."""
+
+
+def directories_on_the_way(path: Path) -> list[Path]:
+    """The existing directories a lookup of `path` passes through, in order, as the kernel walks it: each link is
+    followed where it stands (its target read from the directory that holds it, '..' taken after it), so every
+    directory whose entries decide where `path` leads is listed, including those that only hold links on the way.
+    The walk stops before `path` itself (or where its link leads) and at the first name that does not exist yet.
+    OSError(ELOOP) past MAX_LINKS links."""
+    pending = list(path.absolute().parts[1:])  # absolute() keeps '..', which depends on the links before it
+    current = Path("/")
+    passed = [current]
+    links = 0
+    while pending:
+        name = pending.pop(0)
+        if name == ".":
+            continue
+        if name == "..":
+            current = current.parent
+            continue
+        candidate = current / name
+        try:
+            found = candidate.lstat()
+        except FileNotFoundError:
+            break
+        if stat.S_ISLNK(found.st_mode):
+            links += 1
+            if links > MAX_LINKS:
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
+            target = Path(os.readlink(candidate))
+            if target.is_absolute():
+                current = Path("/")
+            pending[:0] = [part for part in target.parts if part != target.anchor]
+            continue
+        if not pending or not stat.S_ISDIR(found.st_mode):
+            break
+        current = candidate
+        if current not in passed:
+            passed.append(current)
+    return passed

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -250,9 +251,9 @@ def test_another_users_link_to_a_directory_of_ours_is_refused(tmp_path: Path) ->
 
 
 def test_a_destination_reached_through_a_directory_others_may_change_is_refused(tmp_path: Path) -> None:
-    """Whoever may rename entries of a directory on the way could swap the new backup directory, or a link to it, for
-    one of their own between the checks and the writes, and receive the master key. Giving directories to another
-    user takes root: the suite runs as root here and in CI."""
+    """Whoever may rename entries of a directory on the way (one that only holds a link on the way, too) could swap
+    the new backup directory, or a link to it, for one of their own between the checks and the writes, and receive
+    the master key. Giving directories to another user takes root: the suite runs as root here and in CI."""
     data = tmp_path / "data"
     cli("accounts", "create", "--data-dir", str(data), "--json")
     shared = tmp_path / "shared"
@@ -261,22 +262,36 @@ def test_a_destination_reached_through_a_directory_others_may_change_is_refused(
     theirs = tmp_path / "theirs"
     theirs.mkdir()
     os.chown(theirs, 12345, 12345)
-    (tmp_path / "mine").mkdir()
-    (tmp_path / "mine" / "link").symlink_to(shared)  # as given, every directory is ours; where the link leads, not
+    mine, safe = tmp_path / "mine", tmp_path / "safe"
+    mine.mkdir()
+    safe.mkdir()
+    (mine / "to-shared").symlink_to(shared)  # as given, every directory is ours; where the link leads, not
+    (shared / "to-safe").symlink_to(safe)
+    (mine / "through-shared").symlink_to(shared / "to-safe")  # leads to a safe directory, through a link others may swap
 
     for destination, unsafe, why in (
         (shared / "backups" / "copy", shared, "can be changed by other users (mode 0777)"),
         (theirs / "copy", theirs, "belongs to another user"),
-        (tmp_path / "mine" / "link" / "copy", shared, "can be changed by other users (mode 0777)"),
+        (mine / "to-shared" / "copy", shared, "can be changed by other users (mode 0777)"),
+        (mine / "through-shared" / "copy", shared, "can be changed by other users (mode 0777)"),
     ):
         refused = backup(str(destination), "--data-dir", str(data))
         assert refused.returncode == 2, refused.stderr
         assert refused.stderr.startswith(f"samlfed: no backup made: {unsafe} {why}, who could swap the backup directory for one of their own"), refused.stderr
-        assert not destination.exists()
-    assert [p.name for p in shared.iterdir()] == ["backups"] and list((shared / "backups").iterdir()) == []  # the parent made on the way stays, empty
-    assert list(theirs.iterdir()) == []
+    assert [p.name for p in shared.iterdir()] == ["to-safe"] and list(theirs.iterdir()) == [] and list(safe.iterdir()) == []  # nothing made
 
     shared.chmod(0o1777)  # with the sticky bit, as /tmp: others cannot rename what is not theirs
     made = backup(str(shared / "copy"), "--data-dir", str(data))
     assert made.returncode == 0, made.stderr
     assert (shared / "copy" / "master.key").is_file()
+
+
+def test_directories_made_on_the_way_are_writable_by_no_one_else(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    cli("accounts", "create", "--data-dir", str(data), "--json")
+    made = subprocess.run(
+        ["sh", "-c", f'umask 000 && exec "{SAMLFED}" backup "$0" --data-dir "$1"', str(tmp_path / "new" / "deeper" / "copy"), str(data)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    assert [oct(stat.S_IMODE((tmp_path / name).stat().st_mode)) for name in ("new", "new/deeper", "new/deeper/copy")] == ["0o755", "0o755", "0o700"]
