@@ -133,11 +133,10 @@ def _check_the_way(destination: Path) -> None:
     sticky bit (as /tmp), which keeps them from renaming what is not theirs. Owners and mode bits are all that is
     read: ACLs, and file systems whose modes say nothing (CIFS), are not."""
     try:
-        directories = directories_on_the_way(destination)
+        way = [(directory, directory.stat()) for directory in directories_on_the_way(destination)]
     except OSError as exc:
         raise BackupError(f"cannot look up {destination}: {exc.strerror or exc}") from None
-    for directory in directories:
-        found = directory.stat()
+    for directory, found in way:
         if found.st_uid not in (0, os.geteuid()):
             raise BackupError(f"{directory} belongs to another user, who could swap the backup directory for one of their own: back up under directories only you or root own")
         if found.st_mode & 0o022 and not found.st_mode & stat.S_ISVTX:
