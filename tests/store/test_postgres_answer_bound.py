@@ -6,6 +6,7 @@ proxy that stops forwarding while it keeps every connection open."""
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import psycopg
 import pytest
 from pausing_proxy import PausingProxy, pausing_proxy
 from postgres_scratch import POSTGRES_URL, scratch_schema
-from sqlalchemy import make_url, text
+from sqlalchemy import URL, make_url, text
 from test_postgres_statement_bounds import NOW, finishes
 
 from samlfed.store import Account, DatabaseUnavailable, SqlStore, StoreUnavailable, postgres_answers
@@ -26,15 +27,32 @@ STATEMENT_TIMEOUT_SECONDS = 1
 BOUND = STATEMENT_TIMEOUT_SECONDS + ANSWER_MARGIN_SECONDS
 
 
+CONNECT_TIMEOUT_SECONDS = 2
+
+
 @contextmanager
-def store_behind_proxy() -> Iterator[tuple[SqlStore, PausingProxy]]:
+def refusing_port() -> Iterator[int]:
+    """A port of 127.0.0.1 that refuses every connection: bound, so that nothing else takes it, but not listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@contextmanager
+def store_behind_proxy(*, then_port: int | None = None) -> Iterator[tuple[SqlStore, PausingProxy]]:
     """A store on a scratch schema reached through a pausing proxy, with a short statement_timeout (and so a short
-    answer bound) and connect_timeout to keep the tests short."""
+    answer bound) and connect_timeout to keep the tests short; with `then_port`, the URL names 127.0.0.1 at that
+    port as a second host, which libpq tries when the proxy's fails."""
     with scratch_schema("samlfed_answers") as url:
         database = make_url(url)
         with pausing_proxy(database.host or "127.0.0.1", database.port or 5432) as proxy:
-            proxied = database.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-            store = SqlStore.open(proxied + f"%20-c%20statement_timeout%3D{STATEMENT_TIMEOUT_SECONDS}s&connect_timeout=2")
+            hosts = [f"127.0.0.1:{proxy.port}"] + ([f"127.0.0.1:{then_port}"] if then_port is not None else [])
+            query = {
+                **database.query, "host": tuple(hosts), "connect_timeout": str(CONNECT_TIMEOUT_SECONDS),
+                "options": f"{database.query['options']} -c statement_timeout={STATEMENT_TIMEOUT_SECONDS}s",
+            }
+            proxied = URL.create(database.drivername, username=database.username, password=database.password, database=database.database, query=query)
+            store = SqlStore.open(proxied.render_as_string(hide_password=False))
             try:
                 yield store, proxy
             finally:
@@ -85,6 +103,32 @@ def test_a_connection_that_is_not_accepted_in_time_makes_later_calls_fail_at_onc
         assert ended and isinstance(outcome, DatabaseUnavailable) and "PostgreSQL is not answering (since " in str(outcome), outcome
         proxy.resume()
         assert recovers(store)
+
+
+def test_a_silent_host_before_a_refusing_one_makes_later_calls_fail_at_once(caplog: pytest.LogCaptureFixture) -> None:
+    """With several hosts in the URL, psycopg raises the last host's error: here a refusal, though the attempt first
+    waited connect_timeout for the silent host. The probe takes such an attempt for silence too."""
+    with refusing_port() as refused, store_behind_proxy(then_port=refused) as (store, proxy):
+        store.create_account(Account("111111111111", None, NOW))
+        store.engine.dispose()  # no pooled connection: the next call connects
+        proxy.pause()
+        with caplog.at_level(logging.INFO, "samlfed.store"):
+            ended, outcome = finishes(lambda: store.get_account("111111111111"))
+            assert ended and isinstance(outcome, DatabaseUnavailable), outcome
+            assert [r.getMessage() for r in caplog.records] == [
+                "PostgreSQL is not answering (no connection within connect_timeout): database calls fail at once until it answers again.",
+            ]
+            time.sleep(1 + CONNECT_TIMEOUT_SECONDS + 1)  # past the first probe: a wait for the silent host, then a refusal
+            for _ in range(2):
+                started = time.monotonic()
+                ended, outcome = finishes(lambda: store.get_account("111111111111"))
+                assert ended and isinstance(outcome, DatabaseUnavailable) and "PostgreSQL is not answering (since " in str(outcome), outcome
+                assert time.monotonic() - started < CONNECT_TIMEOUT_SECONDS  # at once, not after another wait
+            assert len(caplog.records) == 1  # the probe did not take the refusal for an answer
+            proxy.resume()
+            assert recovers(store)
+            assert caplog.records[-1].getMessage() == "PostgreSQL answers again: database calls go through again."
+        assert store.get_account("111111111111").account_id == "111111111111"
 
 
 def test_a_connection_with_its_bound_lifted_still_waits_while_the_database_is_known_silent(monkeypatch: pytest.MonkeyPatch) -> None:

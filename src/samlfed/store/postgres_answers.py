@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, timeout_from_conninfo
 from psycopg.errors import ConnectionTimeout
 from sqlalchemy.engine import Connection
 
@@ -57,6 +58,21 @@ def settle_answer_bound(connection: BoundedConnection) -> None:
         row = cursor.fetchone()
     connection.commit()  # end the transaction the read began: the pool hands out connections without one
     connection.answer_bound = answer_bound(int(row[0])) if row is not None else SETUP_ANSWER_SECONDS
+
+
+def waited_out(error: psycopg.OperationalError, waited: float, cargs: tuple[Any, ...], cparams: dict[str, Any]) -> bool:
+    """Whether a connection attempt that failed with `error` after `waited` seconds met libpq's connect_timeout.
+
+    With several hosts in the URL, psycopg tries each in turn and raises the last one's error: a refusal from the
+    last host after a silent first one comes as a plain OperationalError, though the attempt waited the whole
+    connect_timeout for the first. The time taken tells what the error's type cannot."""
+    if isinstance(error, ConnectionTimeout):
+        return True
+    try:
+        timeout = timeout_from_conninfo(conninfo_to_dict(*cargs, **cparams))
+    except psycopg.Error:
+        return False  # parameters psycopg cannot read fail the attempt before it waits for anything
+    return waited >= timeout
 
 
 class NoAnswer(psycopg.OperationalError):
@@ -119,11 +135,12 @@ class AnswerWatch:
         silence = self.silence
         if silence is not None:
             raise psycopg.OperationalError(silence)
-        started = time.time()
+        started, clock = time.time(), time.monotonic()
         try:
             connection = BoundedConnection.connect(*cargs, **cparams)
-        except ConnectionTimeout:
-            self.heard_nothing("no connection within connect_timeout", since=started)
+        except psycopg.OperationalError as exc:
+            if waited_out(exc, time.monotonic() - clock, cargs, cparams):
+                self.heard_nothing("no connection within connect_timeout", since=started)
             raise
         connection.watch = self
         return connection
@@ -151,13 +168,16 @@ class AnswerWatch:
         cargs, cparams = self._connect_args
         while not stop.wait(PROBE_INTERVAL_SECONDS):
             level, outcome = logging.INFO, "PostgreSQL answers again: database calls go through again."
+            clock = time.monotonic()
             try:
                 with BoundedConnection.connect(*cargs, **cparams) as connection:  # unwatched: it must wait
                     connection.execute("SELECT 1")
-            except (NoAnswer, ConnectionTimeout):
+            except NoAnswer:
                 continue
-            except psycopg.Error:
-                pass  # an answer all the same (a refusal, say): calls go through and get it themselves
+            except psycopg.Error as exc:
+                if isinstance(exc, psycopg.OperationalError) and waited_out(exc, time.monotonic() - clock, cargs, cparams):
+                    continue
+                # else an answer all the same (a refusal, say): calls go through and get it themselves
             except Exception as exc:  # noqa: BLE001 - the probe's own failure must not keep calls failing for ever
                 level, outcome = logging.WARNING, f"The probe of PostgreSQL failed ({type(exc).__name__}): database calls go through again and wait as before."
             with self._lock:
