@@ -3,6 +3,8 @@ query API calls them: botocore checks some of these client-side, other clients s
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import pytest
 from saml_factory import ENTITY_ID, signer
 from service_world import TRUST
@@ -191,3 +193,43 @@ def test_update_saml_provider_names_a_missing_provider_first(ctx: ServiceContext
     missing = f"arn:aws:iam::{ACCOUNT}:saml-provider/Nobody"
     error = refused(ctx, "UpdateSAMLProvider", SAMLProviderArn=missing, RemovePrivateKey="KEYID")
     assert (error.code, error.status) == ("NoSuchEntity", 404)
+
+
+def _trusting(principal: str) -> str:
+    return '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"' + principal + '"},"Action":"sts:AssumeRole"}]}'
+
+
+@pytest.mark.parametrize("principal", [
+    "notanarn", "11111111111", "arn:aws:iam::111111111111:role/*", "arn:aws:s3:::bucket", "arn:aws:iam::111111111111:group/G",
+    "arn:aws:iam::111111111111:user/ghost",  # well-formed, but samlfed has no users: it cannot exist
+    "arn:aws:iam::111111111111:role/Ghost",  # well-formed, no such role
+    "arn:aws:iam::111111111111:role/other/path/Known",  # the role exists, under another path
+])
+def test_a_trust_policy_naming_an_aws_principal_that_cannot_be_resolved_is_malformed(ctx: ServiceContext, principal: str) -> None:
+    call(ctx, "CreateRole", RoleName="Known", Path="/team/", AssumeRolePolicyDocument=TRUST)
+    error = refused(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=_trusting(principal))
+    assert (error.code, error.message) == ("MalformedPolicyDocument", f'Invalid principal in policy: "AWS":"{principal}"')
+    assert refused(ctx, "GetRole", RoleName="R").code == "NoSuchEntity"  # nothing was made
+    error = refused(ctx, "UpdateAssumeRolePolicy", RoleName="Known", PolicyDocument=_trusting(principal))
+    assert (error.code, error.message) == ("MalformedPolicyDocument", f'Invalid principal in policy: "AWS":"{principal}"')
+
+
+@pytest.mark.parametrize("principal", [
+    "*", "222222222222", "arn:aws:iam::222222222222:root", "arn:aws:iam::111111111111:role/team/Known",
+    "arn:aws:sts::111111111111:assumed-role/Known/alice@example.com", "arn:aws:sts::111111111111:federated-user/bob",
+])
+def test_a_trust_policy_naming_a_resolvable_aws_principal_is_stored(ctx: ServiceContext, principal: str) -> None:
+    call(ctx, "CreateRole", RoleName="Known", Path="/team/", AssumeRolePolicyDocument=TRUST)
+    call(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=_trusting(principal))
+    call(ctx, "UpdateAssumeRolePolicy", RoleName="Known", PolicyDocument=_trusting(principal))
+    assert unquote(call(ctx, "GetRole", RoleName="R")["Role"]["AssumeRolePolicyDocument"]) == _trusting(principal)
+
+
+def test_a_role_under_any_path_createrole_takes_has_an_arn_sts_takes(ctx: ServiceContext) -> None:
+    """CreateRole's pathType allows any printable ASCII between the slashes: AssumeRole must take the ARN it gives."""
+    from samlfed.iam import arns
+
+    arn = call(ctx, "CreateRole", RoleName="Hash", Path="/a#b/c:d/", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    assert arn == "arn:aws:iam::111111111111:role/a#b/c:d/Hash"
+    parsed = arns.parse_role_arn(arn)
+    assert parsed is not None and (parsed.name, parsed.path) == ("Hash", "/a#b/c:d/")

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..jsoninput import parse_json
-from ..policy import MalformedPolicy, parse_policy
+from ..policy import MalformedPolicy, PolicyDocument, parse_policy
+from ..policy.document import invalid_principal
 from ..saml import MetadataError, ProviderPolicy
 from ..saml.aws_claims import is_valid_tag_key, is_valid_tag_value
 from ..saml.metadata import IdpMetadata, parse_metadata
@@ -274,8 +275,8 @@ def arn_violations(value: str, field: str) -> list[str]:
     return []
 
 
-def check_trust_policy(document: str, field: str = "policyDocument") -> None:
-    """A role's trust policy (`field`: its parameter as the model names it, for a ValidationError)."""
+def check_trust_policy(document: str, field: str = "policyDocument") -> PolicyDocument:
+    """A role's trust policy (`field`: its parameter as the model names it, for a ValidationError), parsed."""
     violations = policy_document_violations(document, field)
     if violations:
         raise ValidationFailed(violations)
@@ -291,6 +292,25 @@ def check_trust_policy(document: str, field: str = "policyDocument") -> None:
     # The IAM User Guide (NotPrincipal): "You cannot use the NotPrincipal element ... in an IAM role trust policy."
     if any(s.not_principal is not None for s in trust.statements):
         raise ServiceError("MalformedPolicyDocument", "Has prohibited field NotPrincipal", 400)
+    return trust
+
+
+def _check_principals_exist(ctx: ServiceContext, trust: PolicyDocument) -> None:
+    """IAM resolves each user or role an "AWS" principal names when the policy is written, and refuses one that does
+    not exist. samlfed has no IAM users, so a user never exists; a role must, with that very ARN (its path too)."""
+    for statement in trust.statements:
+        for value in statement.principal.by_type.get("AWS", ()) if statement.principal is not None else ():
+            if ":user/" in value:
+                raise ServiceError("MalformedPolicyDocument", invalid_principal(value), 400)
+            role = arns.parse_role_arn(value) if ":role/" in value else None
+            if role is None:
+                continue
+            try:
+                exists = ctx.store.get_role(role.account_id, role.name, with_tags=False).arn == value
+            except NotFound:
+                exists = False
+            if not exists:
+                raise ServiceError("MalformedPolicyDocument", invalid_principal(value), 400)
 
 
 def path_violations(path: str, *, policy: bool = False) -> list[str]:
@@ -321,8 +341,9 @@ def create_role(
     violations += tag_violations(tags)
     if violations:
         raise ValidationFailed(violations)
-    check_trust_policy(trust_policy, "assumeRolePolicyDocument")
+    trust = check_trust_policy(trust_policy, "assumeRolePolicyDocument")
     check_tags(tags)
+    _check_principals_exist(ctx, trust)
     if permissions_boundary is not None:
         _check_boundary(ctx, account_id, permissions_boundary)
     role = Role(
@@ -394,7 +415,7 @@ def update_role(ctx: ServiceContext, account_id: str, name: str, *, description:
 
 
 def update_trust_policy(ctx: ServiceContext, account_id: str, name: str, document: str) -> None:
-    check_trust_policy(document, "policyDocument")
+    _check_principals_exist(ctx, check_trust_policy(document, "policyDocument"))
     _role_call(lambda: ctx.store.update_role(account_id, name, trust_policy=document), name)
 
 

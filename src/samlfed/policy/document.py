@@ -166,7 +166,22 @@ def parse_policy(text: str, *, principal_required: bool, as_written: bool = Fals
 
 
 _SID = re.compile(r"[0-9A-Za-z]*")
+_IAM_NAME = r"[\w+=,.@-]{1,64}"
+AWS_PRINCIPAL = re.compile(
+    r"\*|\d{12}|arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:(?:"
+    rf"iam::\d{{12}}:(?:root|(?:user|role)(?:/[\x21-\x7e]+)?/{_IAM_NAME})"
+    rf"|sts::\d{{12}}:(?:assumed-role/{_IAM_NAME}/[\w+=,.@-]{{2,64}}|federated-user/[\w+=,.@-]{{2,32}})"
+    ")",
+    re.ASCII,
+)
+"""The shapes an "AWS" principal may take: anyone, an account (by ID or root ARN), a user or role, a role session
+or federated user; anything else is refused as IAM refuses it (`Invalid principal in policy: "AWS":"…"`)."""
 _VENDOR_PREFIXED = re.compile(r"[^:]+:.*", re.DOTALL)
+
+
+def invalid_principal(value: str) -> str:
+    """IAM's message for an "AWS" principal it cannot resolve: one of the wrong shape, or one that does not exist."""
+    return f'Invalid principal in policy: "AWS":"{value}"'
 
 
 def check_as_written(document: PolicyDocument) -> None:
@@ -185,3 +200,7 @@ def check_as_written(document: PolicyDocument) -> None:
         for resource in (statement.resources or ()) + (statement.not_resources or ()):
             if resource != "*" and not resource.startswith("arn:"):
                 raise MalformedPolicy(f'Resource {resource} must be in ARN format or "*".')
+        for principal in (statement.principal, statement.not_principal):
+            for value in principal.by_type.get("AWS", ()) if principal is not None else ():
+                if not AWS_PRINCIPAL.fullmatch(value):
+                    raise MalformedPolicy(invalid_principal(value))
