@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 from postgres_scratch import POSTGRES_URL, scratch_database, scratch_schema
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection
 
 from samlfed.context import ServiceContext
@@ -21,6 +21,7 @@ from samlfed.masterkey import MasterKey
 from samlfed.store import Account, DatabaseUnavailable, SqlStore, StoreUnavailable
 from samlfed.store.locking import ADVISORY_LOCK_KEY
 from samlfed.store.opening import open_store
+from samlfed.store.postgres_answers import ANSWER_MARGIN_SECONDS
 from samlfed.store.sql import POSTGRES_STATEMENT_BOUNDS, _postgres_statement_bounds
 
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
@@ -71,6 +72,27 @@ def test_sessions_get_samlfeds_bounds_unless_the_url_sets_its_own() -> None:
                     assert {name: db.exec_driver_sql(f"SHOW {name}").scalar() for name in expected} == expected
             finally:
                 store.engine.dispose()
+
+
+def test_a_new_connection_is_made_ready_in_one_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The bounds are SET and the answer bound read in one simple query (it took seven round trips: BEGIN and
+    COMMIT around each part), and the SETs outlive the pool's rollbacks."""
+    with scratch_schema("samlfed_bounds") as url:
+        store = SqlStore.open(url)
+        trace = tmp_path / "libpq.trace"
+        try:
+            store.engine.dispose()  # the next checkout makes a new connection
+            with trace.open("w") as sink:
+                event.listen(store.engine, "connect", lambda connection, _record: connection.pgconn.trace(sink.fileno()), insert=True)
+                event.listen(store.engine, "connect", lambda connection, _record: connection.pgconn.untrace())
+                with store.engine.connect() as db:
+                    db.rollback()
+                    assert {name: db.exec_driver_sql(f"SHOW {name}").scalar() for name in POSTGRES_STATEMENT_BOUNDS} == POSTGRES_STATEMENT_BOUNDS
+                    assert db.connection.dbapi_connection.answer_bound == 30 + ANSWER_MARGIN_SECONDS
+        finally:
+            store.engine.dispose()
+        sent = [line for line in trace.read_text().splitlines() if "\tF\t" in line]  # messages from the client
+        assert len(sent) == 1 and "SET lock_timeout" in sent[0] and "SET statement_timeout" in sent[0] and "pg_settings" in sent[0], sent
 
 
 @pytest.mark.parametrize(("options", "kept"), [

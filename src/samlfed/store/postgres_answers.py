@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -50,13 +50,24 @@ def answer_bound(statement_timeout_ms: int) -> float | None:
     return statement_timeout_ms / 1000 + ANSWER_MARGIN_SECONDS if statement_timeout_ms > 0 else None
 
 
-def settle_answer_bound(connection: BoundedConnection) -> None:
-    """Bound `connection` by its session's statement_timeout as the server holds it (in milliseconds, after its own
-    rounding), however it was set: samlfed's default, the URL's `options`, PGOPTIONS, ALTER ROLE or DATABASE."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'")
-        row = cursor.fetchone()
-    connection.commit()  # end the transaction the read began: the pool hands out connections without one
+def settle_session(connection: BoundedConnection, settings: Mapping[str, str]) -> None:
+    """SET each of `settings` for the connection's session, then bound the connection by its session's
+    statement_timeout as the server then holds it (in milliseconds, after its own rounding), however it was set:
+    samlfed's default, the URL's `options`, PGOPTIONS, ALTER ROLE or DATABASE.
+
+    One round trip for it all, where statement by statement in a transaction took seven (BEGIN and COMMIT around the
+    SETs, then around the read): every new connection pays it before its first request."""
+    statements = [f"SET {name} = '{value}'" for name, value in settings.items()]  # samlfed's own constants, not input
+    statements.append("SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'")
+    autocommit, connection.autocommit = connection.autocommit, True  # no BEGIN or COMMIT: the SETs outlive the statement's own transaction
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("; ".join(statements))  # without parameters, psycopg sends them as one simple query
+            while cursor.nextset():  # to the last statement's result: the read
+                pass
+            row = cursor.fetchone()
+    finally:
+        connection.autocommit = autocommit
     connection.answer_bound = answer_bound(int(row[0])) if row is not None else SETUP_ANSWER_SECONDS
 
 
@@ -83,7 +94,7 @@ class BoundedConnection(psycopg.Connection):  # type: ignore[type-arg]
     """A psycopg connection that waits at most `answer_bound` seconds for each answer (None: for ever)."""
 
     answer_bound: float | None = SETUP_ANSWER_SECONDS
-    """SETUP_ANSWER_SECONDS until `settle_answer_bound` reads the session's own."""
+    """SETUP_ANSWER_SECONDS until `settle_session` reads the session's own."""
     watch: AnswerWatch | None = None
     """Told when an answer does not come; refuses to wait at all while the server is known not to answer."""
 

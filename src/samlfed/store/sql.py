@@ -138,9 +138,7 @@ def create_store_engine(url: str) -> Engine:
     bounds = _postgres_statement_bounds(url)
 
     def prepare_session(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        if bounds:
-            _set_session(dbapi_connection, bounds)
-        postgres_answers.settle_answer_bound(dbapi_connection)
+        postgres_answers.settle_session(dbapi_connection, bounds)
 
     watch = postgres_answers.AnswerWatch()
     event.listen(engine, "do_connect", lambda _dialect, _record, cargs, cparams: watch.connect(cargs, cparams))
@@ -168,15 +166,6 @@ def _postgres_statement_bounds(url: str) -> dict[str, str]:
     text = " ".join(options) if isinstance(options, tuple) else options
     given = {name.lower().replace("-", "_") for name in _OPTION_NAMES.findall(text)}
     return {name: value for name, value in POSTGRES_STATEMENT_BOUNDS.items() if name not in given}
-
-
-def _set_session(dbapi_connection, settings: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    """SET each setting for the connection's session (committed, so that the pool's rollbacks keep it)."""
-    cursor = dbapi_connection.cursor()
-    for name, value in settings.items():
-        cursor.execute(f"SET {name} = '{value}'")  # our own constants, not input
-    cursor.close()
-    dbapi_connection.commit()
 
 
 POSTGRES_CONNECTION_DEFAULTS = {
