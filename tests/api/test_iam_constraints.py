@@ -233,3 +233,36 @@ def test_a_role_under_any_path_createrole_takes_has_an_arn_sts_takes(ctx: Servic
     assert arn == "arn:aws:iam::111111111111:role/a#b/c:d/Hash"
     parsed = arns.parse_role_arn(arn)
     assert parsed is not None and (parsed.name, parsed.path) == ("Hash", "/a#b/c:d/")
+
+
+@pytest.mark.parametrize(("action", "parameters", "named"), [
+    ("CreateRole", {"RoleName": "R", "AssumeRolePolicyDocument": TRUST, "MaxSigninSessionDuration": "7200"}, "MaxSigninSessionDuration"),
+    ("UpdateRole", {"RoleName": "Known", "MaxSigninSessionDuration": "1"}, "MaxSigninSessionDuration"),
+    ("UpdateRole", {"RoleName": "Known", "ResetMaxSigninSessionDuration": "true"}, "ResetMaxSigninSessionDuration"),
+    ("CreateSAMLProvider", {"Name": "New", "SAMLMetadataDocument": METADATA, "IdentityCenterInstanceArn": "arn:aws:sso:::instance/ssoins-1"}, "IdentityCenterInstanceArn"),
+    ("UpdateSAMLProvider", {"SAMLProviderArn": f"arn:aws:iam::{ACCOUNT}:saml-provider/Corp", "ContextProvider.Arn": "x", "RemoveIdentityCenterInstance": "true"},
+     "ContextProvider, RemoveIdentityCenterInstance"),
+])
+def test_model_members_samlfed_does_not_implement_are_refused_not_ignored(ctx: ServiceContext, action: str, parameters: dict, named: str) -> None:
+    call(ctx, "CreateRole", RoleName="Known", AssumeRolePolicyDocument=TRUST)
+    call(ctx, "CreateSAMLProvider", Name="Corp", SAMLMetadataDocument=METADATA)
+    error = refused(ctx, action, **parameters)
+    assert (error.code, error.status) == ("InvalidParameterValue", 400) and f"samlfed's {action} does not support {named} (" in error.message
+    assert refused(ctx, "GetRole", RoleName="R").code == "NoSuchEntity" and "New" not in str(call(ctx, "ListSAMLProviders"))
+
+
+def test_an_inline_policy_of_a_missing_role_names_the_role(ctx: ServiceContext) -> None:
+    for action in ("GetRolePolicy", "DeleteRolePolicy"):
+        error = refused(ctx, action, RoleName="Nope", PolicyName="p")
+        assert (error.code, error.message) == ("NoSuchEntity", "The role with name Nope cannot be found."), action
+    call(ctx, "CreateRole", RoleName="Known", AssumeRolePolicyDocument=TRUST)
+    for action in ("GetRolePolicy", "DeleteRolePolicy"):  # the role is there, the policy is not
+        assert refused(ctx, action, RoleName="Known", PolicyName="p").message == "The role policy with name p cannot be found.", action
+
+
+def test_create_saml_provider_answers_its_tags_sorted_by_key_as_get_does(ctx: ServiceContext) -> None:
+    tags = {"Tags.member.1.Key": "zeta", "Tags.member.1.Value": "1", "Tags.member.2.Key": "Alpha", "Tags.member.2.Value": "2",
+            "Tags.member.3.Key": "beta", "Tags.member.3.Value": "3"}
+    created = call(ctx, "CreateSAMLProvider", Name="Corp", SAMLMetadataDocument=METADATA, **tags)
+    assert [tag["Key"] for tag in created["Tags"]] == ["Alpha", "beta", "zeta"]
+    assert call(ctx, "GetSAMLProvider", SAMLProviderArn=created["SAMLProviderArn"])["Tags"] == created["Tags"]

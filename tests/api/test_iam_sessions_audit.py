@@ -121,6 +121,7 @@ def test_assume_role_reports_the_packed_policy_size(world) -> None:  # type: ign
 @pytest.mark.parametrize(("parameters", "named"), [  # session tags and SourceIdentity are implemented: tests/sts/test_chain_tags.py
     ({"SerialNumber": "arn:aws:iam::111111111111:mfa/jane", "TokenCode": "123456"}, "SerialNumber, TokenCode"),
     ({"ProvidedContexts": [{"ProviderArn": "arn:aws:iam::aws:contextProvider/IdentityCenter", "ContextAssertion": "x" * 4}]}, "ProvidedContexts"),
+    ({"MinimumSessionTokenSize": 4096}, "MinimumSessionTokenSize"),
 ])
 def test_assume_role_refuses_what_it_does_not_implement(world, parameters: dict, named: str) -> None:  # type: ignore[no-untyped-def]
     ctx, url, _ = world

@@ -37,6 +37,13 @@ def test_duration_equal_to_the_role_maximum_is_allowed(server: dict, registered:
     assert result["Credentials"]["AccessKeyId"].startswith("ASIA")
 
 
+def test_a_minimum_session_token_size_is_refused_rather_than_ignored(server: dict, registered: dict) -> None:
+    """botocore's model has MinimumSessionTokenSize (STS pads the token to it); samlfed's tokens are not padded."""
+    code, message, status = error_of(lambda: unsigned_sts(server).assume_role_with_saml(
+        RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(), MinimumSessionTokenSize=4096))
+    assert (code, status) == ("InvalidParameterValue", 400) and "samlfed's AssumeRoleWithSAML does not support MinimumSessionTokenSize (" in message
+
+
 def test_fifty_session_tags_are_allowed(server: dict, registered: dict) -> None:
     assertion = fresh_assertion(principal_tags={f"k{i}": "v" for i in range(50)})
     assert unsigned_sts(server).assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=assertion)["Credentials"]

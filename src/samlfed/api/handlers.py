@@ -41,6 +41,30 @@ _CHECKED_WITH_THE_REST = frozenset({("RoleName", "CreateRole"), ("PolicyName", "
 """Names their action's service function checks along with its other parameters (AWS reports every violation)."""
 
 
+_UNIMPLEMENTED: dict[str, tuple[frozenset[str], str]] = {
+    "AssumeRole": (frozenset({"SerialNumber", "TokenCode", "ProvidedContexts", "MinimumSessionTokenSize"}),
+                   "MFA, trusted context providers and padded session tokens are not implemented"),
+    "AssumeRoleWithSAML": (frozenset({"MinimumSessionTokenSize"}), "padded session tokens are not implemented"),
+    "CreateRole": (frozenset({"MaxSigninSessionDuration"}), "a role's console sign-in session duration is not implemented"),
+    "UpdateRole": (frozenset({"MaxSigninSessionDuration", "ResetMaxSigninSessionDuration"}),
+                   "a role's console sign-in session duration is not implemented"),
+    "CreateSAMLProvider": (frozenset({"ContextProvider", "IdentityCenterInstanceArn"}),
+                           "IAM Identity Center trusted identity propagation is not implemented"),
+    "UpdateSAMLProvider": (frozenset({"ContextProvider", "IdentityCenterInstanceArn", "RemoveContextProvider", "RemoveIdentityCenterInstance"}),
+                           "IAM Identity Center trusted identity propagation is not implemented"),
+}
+"""Members of an operation's model (botocore's) that samlfed does not implement, and why."""
+
+
+def _refuse_unimplemented(request: QueryRequest) -> None:
+    """Refused rather than ignored: the caller would get less than it asked for (a session without its MFA, a role
+    without its setting) and not know it."""
+    names, why = _UNIMPLEMENTED[request.action]
+    given = sorted({name.split(".", 1)[0] for name in request.params} & names)
+    if given:
+        raise ServiceError("InvalidParameterValue", f"samlfed's {request.action} does not support {', '.join(given)} ({why})")
+
+
 def _required(request: QueryRequest, *names: str) -> list[str]:
     missing = [n for n in names if n not in request.params]
     if missing:
@@ -153,6 +177,8 @@ def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, re
     policy_arns = tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",)))
     if role_arn is None or principal_arn is None or assertion is None:  # reported with every other violation, as AWS does
         raise ValidationFailed(parameter_violations(role_arn, principal_arn, assertion, duration, policy, policy_arns))
+    if "MinimumSessionTokenSize" in params:
+        _refuse_unimplemented(request)
     assumed = assume_role_with_saml(
         ctx,
         AssumeRoleWithSamlRequest(
@@ -183,8 +209,6 @@ def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, re
     }
 
 
-_ASSUME_ROLE_UNSUPPORTED = frozenset({"SerialNumber", "TokenCode", "ProvidedContexts"})
-"""AssumeRole parameters samlfed does not implement: MFA and trusted context providers."""
 
 
 def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
@@ -192,9 +216,7 @@ def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: Que
     if not isinstance(caller, Session):
         # samlfed has no IAM users: only role sessions can assume roles (role chaining).
         raise ServiceError("AccessDenied", "Only temporary credentials of a role session can call sts:AssumeRole here.", 403)
-    unsupported = sorted({name.split(".", 1)[0] for name in request.params} & _ASSUME_ROLE_UNSUPPORTED)
-    if unsupported:  # refused rather than ignored: the caller would get a session without what it asked for
-        raise ServiceError("InvalidParameterValue", f"samlfed's AssumeRole does not support {', '.join(unsupported)} (MFA and trusted context providers are not implemented)")
+    _refuse_unimplemented(request)
     chained = assume_role(ctx, caller.claims, AssumeRoleRequest(
         role_arn=role_arn, session_name=session_name, duration_seconds=_integer(request, "DurationSeconds"),
         policy=request.params.get("Policy"), policy_arns=tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",))),
@@ -286,8 +308,10 @@ def _encryption_change(request: QueryRequest) -> iam.EncryptionChange:
 
 def create_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     document, name = _required(request, "SAMLMetadataDocument", "Name")
+    _refuse_unimplemented(request)
     provider = iam.create_saml_provider(ctx, _account(caller), name, document, _tags(request), _encryption_change(request))
-    return {"SAMLProviderArn": provider.arn, "Tags": _tag_list(provider.tags)}
+    # botocore's CreateSAMLProviderResponse: "The returned list of tags is sorted by tag key." (as GetSAMLProvider's)
+    return {"SAMLProviderArn": provider.arn, "Tags": _tag_list(tuple(sorted(provider.tags, key=lambda tag: tag.key.lower())))}
 
 
 def get_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
@@ -310,6 +334,7 @@ def delete_saml_provider(ctx: ServiceContext, caller: Caller | None, request: Qu
 
 def create_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     name, document = _required(request, "RoleName", "AssumeRolePolicyDocument")
+    _refuse_unimplemented(request)
     role = iam.create_role(
         ctx,
         _account(caller),
@@ -406,6 +431,7 @@ def list_roles(ctx: ServiceContext, caller: Caller | None, request: QueryRequest
 
 def update_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (name,) = _required(request, "RoleName")
+    _refuse_unimplemented(request)
     iam.update_role(ctx, _account(caller), name, description=request.params.get("Description"), max_session_duration=_integer(request, "MaxSessionDuration"))
     return {}
 
@@ -474,6 +500,7 @@ def delete_role_policy(ctx: ServiceContext, caller: Caller | None, request: Quer
 
 def update_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "SAMLProviderArn")
+    _refuse_unimplemented(request)
     iam.get_saml_provider(ctx, _account(caller), arn)  # NoSuchEntity comes before what the key parameters say
     provider = iam.update_saml_provider(ctx, _account(caller), arn, request.params.get("SAMLMetadataDocument"), _encryption_change(request))
     return {"SAMLProviderArn": provider.arn}

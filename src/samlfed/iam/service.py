@@ -548,7 +548,16 @@ def get_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_name
     try:
         return ctx.store.get_role_policy(account_id, name, policy_name)
     except NotFound:
-        raise ServiceError("NoSuchEntity", f"The role policy with name {policy_name} cannot be found.", 404) from None
+        raise _no_such_role_policy(ctx, account_id, name, policy_name) from None
+
+
+def _no_such_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_name: str) -> ServiceError:
+    """An inline policy that is not there: AWS names the role when the role itself is what is missing."""
+    try:
+        ctx.store.get_role(account_id, name, with_tags=False)
+    except NotFound:
+        return _no_such_role(name)
+    return ServiceError("NoSuchEntity", f"The role policy with name {policy_name} cannot be found.", 404)
 
 
 def list_role_policies(ctx: ServiceContext, account_id: str, name: str) -> list[str]:
@@ -559,7 +568,7 @@ def delete_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_n
     try:
         ctx.store.delete_role_policy(account_id, name, policy_name)
     except NotFound:
-        raise ServiceError("NoSuchEntity", f"The role policy with name {policy_name} cannot be found.", 404) from None
+        raise _no_such_role_policy(ctx, account_id, name, policy_name) from None
 
 
 # --- more SAML provider operations; encrypted assertions (AWS, IAM API change of 2025-02-04; contract §6.4) ---------------------------
