@@ -266,3 +266,20 @@ def test_create_saml_provider_answers_its_tags_sorted_by_key_as_get_does(ctx: Se
     created = call(ctx, "CreateSAMLProvider", Name="Corp", SAMLMetadataDocument=METADATA, **tags)
     assert [tag["Key"] for tag in created["Tags"]] == ["Alpha", "beta", "zeta"]
     assert call(ctx, "GetSAMLProvider", SAMLProviderArn=created["SAMLProviderArn"])["Tags"] == created["Tags"]
+
+
+@pytest.mark.parametrize("arn", ["garbage-garbage-garbage", "arn:aws:iam::111111111111:role/NotAPolicy", "arn:aws:s3:::bucket/policy/P1",
+                                 "arn:aws:iam::aws:policy/arn:aws:iam::aws:policy/ReadOnlyAccess"])
+def test_a_value_that_cannot_be_a_policy_arn_is_invalid_input(ctx: ServiceContext, arn: str) -> None:
+    call(ctx, "CreateRole", RoleName="Known", AssumeRolePolicyDocument=TRUST)
+    for action, parameters in (
+        ("GetPolicy", {"PolicyArn": arn}), ("DeletePolicy", {"PolicyArn": arn}), ("AttachRolePolicy", {"RoleName": "Known", "PolicyArn": arn}),
+        ("DetachRolePolicy", {"RoleName": "Known", "PolicyArn": arn}), ("PutRolePermissionsBoundary", {"RoleName": "Known", "PermissionsBoundary": arn}),
+        ("CreateRole", {"RoleName": "R", "AssumeRolePolicyDocument": TRUST, "PermissionsBoundary": arn}),
+    ):
+        error = refused(ctx, action, **parameters)
+        assert (error.code, error.status, error.message) == ("InvalidInput", 400, f"ARN {arn} is not valid."), action
+    # A policy ARN of the right shape that names nothing is still a policy that does not exist.
+    missing = "arn:aws:iam::111111111111:policy/team/Missing"
+    assert refused(ctx, "GetPolicy", PolicyArn=missing).message == f"Policy {missing} does not exist or is not attachable."
+    assert refused(ctx, "GetPolicy", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess").code == "NoSuchEntity"

@@ -168,6 +168,17 @@ def _no_such_policy(arn: str) -> ServiceError:
     return ServiceError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404)
 
 
+POLICY_ARN = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::(?:\d{12}|aws):policy((/[A-Za-z0-9.,+@=_-]+)*)/[\w+=,.@-]{1,128}", re.ASCII)
+"""A managed policy's ARN (customer or AWS managed): the policy path and name the model allows."""
+
+
+def _check_policy_arn(arn: str) -> None:
+    """A value that cannot be a managed policy's ARN is InvalidInput, as AWS answers it (`ARN … is not valid.`,
+    aws-samples/aws-cdk-examples issue #287), not a policy that does not exist."""
+    if not POLICY_ARN.fullmatch(arn):
+        raise _invalid(f"ARN {arn} is not valid.")
+
+
 def _quota_exceeded(limit: int, name: str) -> ServiceError:
     return ServiceError("LimitExceeded", f"Cannot exceed quota for {name}: {limit}", 409)
 
@@ -425,6 +436,7 @@ def set_permissions_boundary(ctx: ServiceContext, account_id: str, name: str, po
         violations = arn_violations(policy_arn, "permissionsBoundary")
         if violations:
             raise ValidationFailed(violations)
+        _check_policy_arn(policy_arn)
     try:
         ctx.store.set_permissions_boundary(account_id, name, policy_arn)
     except NotFound as missing:
@@ -439,6 +451,7 @@ def _no_such_boundary(policy_arn: str) -> ServiceError:
 
 def _check_boundary(ctx: ServiceContext, account_id: str, policy_arn: str) -> None:
     """A permissions boundary is a managed policy of the role's account."""
+    _check_policy_arn(policy_arn)
     if policy_in_account(ctx, policy_arn, account_id) is None:
         raise _no_such_boundary(policy_arn)
 
@@ -846,6 +859,7 @@ def get_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
     violations = arn_violations(arn, "policyArn")
     if violations:
         raise ValidationFailed(violations)
+    _check_policy_arn(arn)
     policy = policy_in_account(ctx, arn, account_id)
     if policy is None:
         raise _no_such_policy(arn)
@@ -1030,6 +1044,7 @@ def detach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str
     violations = arn_violations(arn, "policyArn")
     if violations:
         raise ValidationFailed(violations)
+    _check_policy_arn(arn)
     get_role(ctx, account_id, name)
     try:
         ctx.store.detach_role_policy(account_id, name, arn)
