@@ -283,3 +283,12 @@ def test_a_value_that_cannot_be_a_policy_arn_is_invalid_input(ctx: ServiceContex
     missing = "arn:aws:iam::111111111111:policy/team/Missing"
     assert refused(ctx, "GetPolicy", PolicyArn=missing).message == f"Policy {missing} does not exist or is not attachable."
     assert refused(ctx, "GetPolicy", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess").code == "NoSuchEntity"
+
+
+def test_every_bad_name_of_a_request_is_reported(ctx: ServiceContext) -> None:
+    error = refused(ctx, "GetRolePolicy", RoleName="a b", PolicyName="c d")
+    assert (error.code, error.message) == ("ValidationError", (
+        "2 validation errors detected: "
+        "Value 'a b' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+; "
+        "Value 'c d' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"
+    ))

@@ -69,10 +69,14 @@ def _required(request: QueryRequest, *names: str) -> list[str]:
     missing = [n for n in names if n not in request.params]
     if missing:
         raise ValidationFailed([null_violation(n[0].lower() + n[1:]) for n in missing])
-    for name in names:
-        checked = _NAMES.get(name)
-        if checked is not None and (name, request.action) not in _CHECKED_WITH_THE_REST:
-            iam.check_name(request.params[name], *checked)
+    violations = [
+        violation
+        for name in names
+        if name in _NAMES and (name, request.action) not in _CHECKED_WITH_THE_REST
+        for violation in iam.name_violations(request.params[name], *_NAMES[name])
+    ]
+    if violations:  # every one of them, as AWS reports them (`2 validation errors detected: …`)
+        raise ValidationFailed(violations)
     return [request.params[n] for n in names]
 
 

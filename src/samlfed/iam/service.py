@@ -470,13 +470,6 @@ def name_violations(
     return violations
 
 
-def check_name(value: str, field: str, max_length: int) -> None:
-    """Refuse a malformed name (ValidationError) before looking anything up, as AWS does."""
-    violations = name_violations(value, field, max_length)
-    if violations:
-        raise ValidationFailed(violations)
-
-
 def _role_call(call, name: str):  # type: ignore[no-untyped-def]
     try:
         return call()
