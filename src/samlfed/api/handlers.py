@@ -66,18 +66,19 @@ def _refuse_unimplemented(request: QueryRequest) -> None:
 
 
 def _required(request: QueryRequest, *names: str) -> list[str]:
-    missing = [n for n in names if n not in request.params]
-    if missing:
-        raise ValidationFailed([null_violation(n[0].lower() + n[1:]) for n in missing])
-    violations = [
-        violation
-        for name in names
-        if name in _NAMES and (name, request.action) not in _CHECKED_WITH_THE_REST
-        for violation in iam.name_violations(request.params[name], *_NAMES[name])
-    ]
-    if violations:  # every one of them, as AWS reports them (`2 validation errors detected: …`)
+    violations = [violation for name in names for violation in _required_violations(request, name)]
+    if violations:  # every one of them, in parameter order, as AWS reports them (`2 validation errors detected: …`)
         raise ValidationFailed(violations)
     return [request.params[n] for n in names]
+
+
+def _required_violations(request: QueryRequest, name: str) -> list[str]:
+    """What a required parameter breaks: it is missing, or it is a name its model constraints refuse."""
+    if name not in request.params:
+        return [null_violation(name[0].lower() + name[1:])]
+    if name not in _NAMES or (name, request.action) in _CHECKED_WITH_THE_REST:
+        return []
+    return iam.name_violations(request.params[name], *_NAMES[name])
 
 
 def _required_list(request: QueryRequest, name: str) -> None:
@@ -144,6 +145,12 @@ def _tag_list(tags: tuple[Tag, ...]) -> list[dict[str, str]]:
 def _tag_key(tag: dict[str, str]) -> str:
     """Tag keys are unique case-insensitively, and listed in that order."""
     return tag["Key"].lower()
+
+
+def _sorted_tag_list(tags: tuple[Tag, ...]) -> list[dict[str, str]]:
+    """Tags in `_tag_key` order, sorted here: the store's order follows the database's collation, which may not be
+    Python's (PostgreSQL's ICU en-US puts 'a:' before 'a0'), and answers that document the order must agree."""
+    return sorted(_tag_list(tags), key=_tag_key)
 
 
 def _policy_text(document: str) -> str:
@@ -282,7 +289,7 @@ def _provider(provider: SamlProvider) -> dict[str, Any]:
         "SAMLMetadataDocument": provider.metadata_document,
         "CreateDate": provider.created_at,
         "ValidUntil": provider.valid_until,
-        "Tags": _tag_list(provider.tags),
+        "Tags": _sorted_tag_list(provider.tags),
         "AssertionEncryptionMode": provider.assertion_encryption_mode,
         "PrivateKeyList": [{"KeyId": key.key_id, "Timestamp": key.created_at} for key in provider.private_keys],
     }
@@ -315,7 +322,7 @@ def create_saml_provider(ctx: ServiceContext, caller: Caller | None, request: Qu
     _refuse_unimplemented(request)
     provider = iam.create_saml_provider(ctx, _account(caller), name, document, _tags(request), _encryption_change(request))
     # botocore's CreateSAMLProviderResponse: "The returned list of tags is sorted by tag key." (as GetSAMLProvider's)
-    return {"SAMLProviderArn": provider.arn, "Tags": _tag_list(tuple(sorted(provider.tags, key=lambda tag: tag.key.lower())))}
+    return {"SAMLProviderArn": provider.arn, "Tags": _sorted_tag_list(provider.tags)}
 
 
 def get_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
