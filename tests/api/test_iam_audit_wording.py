@@ -18,19 +18,15 @@ from saml_factory import ACCOUNT, ENTITY_ID, PROVIDER_ARN, signer
 from servers import app_in_thread
 from service_world import TRUST, developer_world
 from sqlalchemy import create_engine, make_url, text
+from test_iam_constraints import call, refused
 
-from samlfed.api import handlers
 from samlfed.api.app import build_app
-from samlfed.api.auth import Administrator
-from samlfed.api.protocol import QueryRequest
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
-from samlfed.errors import ServiceError
 from samlfed.iam import service
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_context
 
-ADMIN = Administrator(ACCOUNT, "AKIAEXAMPLE")
 METADATA = build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()
 IAM_MODEL = botocore.session.get_session().get_service_model("iam")
 
@@ -69,16 +65,6 @@ UNIMPLEMENTED = [
 @pytest.fixture
 def ctx(tmp_path) -> ServiceContext:
     return developer_world(Settings(data_dir=tmp_path))
-
-
-def call(ctx: ServiceContext, action: str, **params: str) -> dict | None:
-    return handlers.IAM[action](ctx, ADMIN, QueryRequest(action, "2010-05-08", dict(params)))
-
-
-def refused(ctx: ServiceContext, action: str, **params: str) -> ServiceError:
-    with pytest.raises(ServiceError) as info:
-        call(ctx, action, **params)
-    return info.value
 
 
 # --- model members samlfed does not implement ---------------------------------------------------------------
