@@ -220,8 +220,6 @@ def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, re
     }
 
 
-
-
 def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     role_arn, session_name = _required(request, "RoleArn", "RoleSessionName")
     if not isinstance(caller, Session):
