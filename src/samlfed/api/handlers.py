@@ -188,7 +188,7 @@ def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, re
     policy_arns = tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",)))
     if role_arn is None or principal_arn is None or assertion is None:  # reported with every other violation, as AWS does
         raise ValidationFailed(parameter_violations(role_arn, principal_arn, assertion, duration, policy, policy_arns))
-    if "MinimumSessionTokenSize" in params:
+    if "MinimumSessionTokenSize" in params:  # _UNIMPLEMENTED's one member here, tested first: this is the sign-in path
         _refuse_unimplemented(request)
     assumed = assume_role_with_saml(
         ctx,

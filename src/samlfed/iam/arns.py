@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-_PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b)?"
+PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b)?"
 # The path is CreateRole's pathType (any printable ASCII between its slashes), so that every role CreateRole
 # makes has an ARN that parses here.
-ROLE_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):iam::(?P<account>\d{{12}}):role(?P<path>/(?:[\x21-\x7e]+/)?)(?P<name>[\w+=,.@-]{{1,64}})", re.ASCII)
-PROVIDER_ARN = re.compile(rf"arn:(?P<partition>{_PARTITION}):iam::(?P<account>\d{{12}}):saml-provider/(?P<name>[\w.-]{{1,128}})", re.ASCII)
+ROLE_ARN = re.compile(rf"arn:(?P<partition>{PARTITION}):iam::(?P<account>\d{{12}}):role(?P<path>/(?:[\x21-\x7e]+/)?)(?P<name>[\w+=,.@-]{{1,64}})", re.ASCII)
+PROVIDER_ARN = re.compile(rf"arn:(?P<partition>{PARTITION}):iam::(?P<account>\d{{12}}):saml-provider/(?P<name>[\w.-]{{1,128}})", re.ASCII)
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,7 @@ def _no_such_policy(arn: str) -> ServiceError:
     return ServiceError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404)
 
 
-POLICY_ARN = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::(?:\d{12}|aws):policy((/[A-Za-z0-9.,+@=_-]+)*)/[\w+=,.@-]{1,128}", re.ASCII)
+POLICY_ARN = re.compile(rf"arn:{arns.PARTITION}:iam::(?:\d{{12}}|aws):policy{POLICY_PATH.pattern}[\w+=,.@-]{{1,128}}", re.ASCII)
 """A managed policy's ARN (customer or AWS managed): the policy path and name the model allows."""
 
 
