@@ -8,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from console_setup import factory_response
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import padding
+from saml_factory import signer
 
 from samlfed.console.destinations import console_destination
 from samlfed.console.signin import MAX_PROVIDERS, SignInRefused, candidate_providers, make_offer
-from samlfed.console.sp import new_request_id, request_issued_at
+from samlfed.console.sp import encryption_certificate, new_request_id, request_issued_at
 from samlfed.masterkey import MasterKey
 
 BASE = "https://samlfed.example.com"
@@ -100,3 +103,20 @@ def test_providers_beyond_the_bound_are_said_to_be_left_out(demo: dict) -> None:
     assert offer.problems[-1] == f"The response names {MAX_PROVIDERS + 1} SAML providers; only the roles of the first {MAX_PROVIDERS} were considered."
     within = make_offer(demo["ctx"], factory_response(roles=roles[:MAX_PROVIDERS]), datetime.now(UTC) + timedelta(seconds=1))
     assert not any("SAML providers" in problem for problem in within.problems)
+
+
+def test_an_encryption_certificate_is_derived_from_its_key_alone() -> None:
+    """What a provider's SP metadata carries for an uploaded key: the same certificate each time it is made (so on
+    every node), self-signed, for key encipherment only, not a CA, not expiring before the key is removed."""
+    key, other = signer("sp-encryption").private_key, signer("sp-encryption-successor").private_key
+    uploaded = datetime(2026, 12, 4, 10, 30, 15, 123456, tzinfo=UTC)
+    certificate = encryption_certificate(key, "KEYID", uploaded)
+    assert encryption_certificate(key, "KEYID", uploaded) == certificate
+    assert encryption_certificate(other, "OTHERKEYID", uploaded).public_key() != certificate.public_key()
+    certificate.public_key().verify(certificate.signature, certificate.tbs_certificate_bytes, padding.PKCS1v15(), certificate.signature_hash_algorithm)
+    assert certificate.subject == certificate.issuer
+    assert certificate.not_valid_before_utc == uploaded.replace(microsecond=0)
+    assert certificate.not_valid_after_utc.year == 9999
+    usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.key_encipherment and not usage.digital_signature and not usage.key_cert_sign
+    assert certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False

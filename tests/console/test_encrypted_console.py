@@ -9,13 +9,19 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from console_setup import FACTORY_ACCOUNT, FACTORY_PROVIDER, VIEWER
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from demo_stack import forms
+from lxml import etree
 from saml_factory import encode, response_tree, signer
 
 from samlfed.iam import service
+from samlfed.saml.signing import encrypt_assertion_in
+from samlfed.saml.xmlenc import ACCEPTED_ALGORITHMS
 from samlfed.sts.decryption_guard import ANSWER_DELAY, DecryptionGuard, FailureLimit
 
 SP = signer("sp-encryption")
+DEV = "111111111111"
 
 
 def _encrypted_response(*, tampered: bool = False) -> str:
@@ -72,3 +78,70 @@ def test_a_tampered_encrypted_assertion_is_answered_late_and_then_throttled(demo
         assert throttled.status_code == 429 and "Rate exceeded" in throttled.text
     finally:
         ctx.decryption_guard = kept
+
+
+MD = {"md": "urn:oasis:names:tc:SAML:2.0:metadata", "ds": "http://www.w3.org/2000/09/xmldsig#"}
+
+
+def _provider_metadata(demo: dict, uuid: str) -> etree._Element:
+    answer = httpx.get(f"{demo['url']}/static/saml/{uuid}/saml-metadata.xml")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/samlmetadata+xml"
+    return etree.fromstring(answer.content)
+
+
+def _encryption_certificates(metadata: etree._Element) -> list[x509.Certificate]:
+    values = metadata.xpath("md:SPSSODescriptor/md:KeyDescriptor[@use='encryption']/ds:KeyInfo/ds:X509Data/ds:X509Certificate/text()", namespaces=MD)
+    return [x509.load_der_x509_certificate(base64.b64decode(value)) for value in values]
+
+
+def _public_der(key: object) -> bytes:
+    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[attr-defined]
+
+
+def test_a_providers_own_metadata_tells_an_idp_where_to_post_and_what_to_encrypt_to(demo: dict) -> None:
+    """Contract §6.4/§9: /static/saml/{uuid}/saml-metadata.xml. An IdP that imports it, encrypts to the certificate
+    it finds there and posts to the ACS URL it names gets the user signed in."""
+    uuid = _provider_decrypts(demo["ctx"])
+    metadata = _provider_metadata(demo, uuid)
+    acs = metadata.find("md:SPSSODescriptor/md:AssertionConsumerService", MD)
+    assert acs.get("Location") == f"{demo['url']}/saml/acs/{uuid}"
+    assert metadata.get("entityID") == "urn:amazon:webservices"
+    (certificate,) = _encryption_certificates(metadata)
+    assert _public_der(certificate.public_key()) == _public_der(SP.private_key.public_key())
+    methods = metadata.xpath("md:SPSSODescriptor/md:KeyDescriptor[@use='encryption']/md:EncryptionMethod/@Algorithm", namespaces=MD)
+    assert set(methods) == set(ACCEPTED_ALGORITHMS) and "http://www.w3.org/2001/04/xmlenc#rsa-1_5" not in methods
+    # the same document on every request (and so on every node): the certificate is derived, not made up anew
+    assert etree.tostring(_provider_metadata(demo, uuid)) == etree.tostring(metadata)
+
+    encrypted = encode(response_tree(
+        "assertion", roles=[f"{VIEWER},{FACTORY_PROVIDER}"], issue_instant=datetime.now(UTC) - timedelta(seconds=5),
+        session_duration=None, principal_tags={}, recipient=acs.get("Location"), destination=acs.get("Location"),
+        after_sign=lambda root: encrypt_assertion_in(root, certificate, data_algorithm="aes256-gcm"),
+    ))
+    page = httpx.post(acs.get("Location"), data={"SAMLResponse": encrypted})
+    assert page.status_code == 200, page.text[-800:]
+    assert VIEWER in page.text
+
+
+def test_provider_metadata_follows_key_rotation_and_exists_only_for_providers(demo: dict) -> None:
+    ctx = demo["ctx"]
+    uuid = _provider_decrypts(ctx)
+    successor = signer("sp-encryption-successor")
+    service.update_saml_provider(ctx, FACTORY_ACCOUNT, FACTORY_PROVIDER, encryption=service.EncryptionChange(add_private_key=successor.key_pem().decode()))
+    try:
+        served = [_public_der(c.public_key()) for c in _encryption_certificates(_provider_metadata(demo, uuid))]
+        assert served == [_public_der(SP.private_key.public_key()), _public_der(successor.private_key.public_key())]
+    finally:
+        service.update_saml_provider(
+            ctx, FACTORY_ACCOUNT, FACTORY_PROVIDER, encryption=service.EncryptionChange(remove_private_key=service.private_key_id(successor.private_key)),
+        )
+    assert len(_encryption_certificates(_provider_metadata(demo, uuid))) == 1
+
+    # a provider without private keys: its own ACS URL, nothing to encrypt to
+    plain = ctx.store.get_provider(f"arn:aws:iam::{DEV}:saml-provider/samlfed-idp").uuid
+    metadata = _provider_metadata(demo, plain)
+    assert metadata.find("md:SPSSODescriptor/md:AssertionConsumerService", MD).get("Location") == f"{demo['url']}/saml/acs/{plain}"
+    assert _encryption_certificates(metadata) == []
+    for unknown in ("NOSUCHPROVIDER0000000000", "x" * 65):
+        missing = httpx.get(f"{demo['url']}/static/saml/{unknown}/saml-metadata.xml")
+        assert missing.status_code == 404 and "<" not in missing.text

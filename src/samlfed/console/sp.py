@@ -20,14 +20,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from ..context import ServiceContext
 from ..masterkey import MasterKey, MasterKeyError
 from ..saml import constants as c
 from ..saml.signing import IdpSigner, build_authn_request
+from ..saml.xmlenc import ACCEPTED_ALGORITHMS
 
 REQUEST_LIFETIME = timedelta(minutes=5)
 SP_KEY_NAME = "sp-signing"
@@ -48,6 +51,7 @@ _NAME_ID_FORMATS = (
 _EDUPERSON = ("affiliation", "nickname", "orgDN", "orgUnitDN", "primaryAffiliation", "principalName", "entitlement",
               "primaryOrgUnitDN", "scopedAffiliation", "targetedID", "assurance")
 _EDUORG = {2: "homePageURI", 3: "identityAuthnPolicyURI", 4: "legalName", 5: "superiorURI", 6: "whitePagesURI"}
+_NO_EXPIRY = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def service_provider_key(ctx: ServiceContext) -> IdpSigner:
@@ -67,20 +71,56 @@ def service_provider_key(ctx: ServiceContext) -> IdpSigner:
     return IdpSigner.from_pem(pem[:split], pem[split:])
 
 
-def sp_metadata(entity_id: str, acs_url: str, signing: IdpSigner | None = None) -> bytes:
-    """An SPSSODescriptor shaped like AWS's (contract §9): signed assertions wanted, one HTTP-POST ACS, and the
-    key that signs our AuthnRequests when we sign them."""
+def encryption_certificate(key: rsa.RSAPrivateKey, key_id: str, uploaded_at: datetime) -> x509.Certificate:
+    """A self-signed certificate of a provider's uploaded private key, for its SP metadata: IdPs that import SP
+    metadata read the encryption key from an X509Certificate. It only carries the public key (nobody is meant to
+    trust its signature) and never expires (RFC 5280 §4.1.2.5), since the key is valid until it is removed. Every
+    field derives from the key and its upload, and RSA PKCS#1 v1.5 signatures are deterministic, so every node and
+    every request serve the same certificate."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"samlfed assertion encryption {key_id[:16]}")])
+    serial = int.from_bytes(hashlib.sha256(f"samlfed encryption certificate {key_id}".encode()).digest()[:16]) >> 1
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(serial or 1)
+        .not_valid_before(uploaded_at.replace(microsecond=0)).not_valid_after(_NO_EXPIRY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False, content_commitment=False, key_encipherment=True, data_encipherment=False, key_agreement=False,
+                key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+
+
+def sp_metadata(
+    entity_id: str, acs_url: str, signing: IdpSigner | None = None, encryption: tuple[x509.Certificate, ...] = (),
+) -> bytes:
+    """An SPSSODescriptor shaped like AWS's (contract §9): signed assertions wanted, one HTTP-POST ACS, the key
+    that signs our AuthnRequests when we sign them, and the keys IdPs may encrypt assertions to (`encryption`, in a
+    provider's own metadata) with the algorithms we decrypt."""
     md = c.NS_METADATA
     root = etree.Element(etree.QName(md, "EntityDescriptor"), nsmap={"md": md, "ds": c.NS_DSIG}, entityID=entity_id)
     sp = etree.SubElement(
         root, etree.QName(md, "SPSSODescriptor"),
         AuthnRequestsSigned="true" if signing else "false", WantAssertionsSigned="true", protocolSupportEnumeration=c.NS_PROTOCOL,
     )
-    if signing is not None:
-        descriptor = etree.SubElement(sp, etree.QName(md, "KeyDescriptor"), use="signing")
+
+    def key_descriptor(use: str, certificate: x509.Certificate) -> etree._Element:
+        descriptor = etree.SubElement(sp, etree.QName(md, "KeyDescriptor"), use=use)
         data = etree.SubElement(etree.SubElement(descriptor, etree.QName(c.NS_DSIG, "KeyInfo")), etree.QName(c.NS_DSIG, "X509Data"))
-        der = signing.certificate.public_bytes(serialization.Encoding.DER)
+        der = certificate.public_bytes(serialization.Encoding.DER)
         etree.SubElement(data, etree.QName(c.NS_DSIG, "X509Certificate")).text = base64.b64encode(der).decode()
+        return descriptor
+
+    if signing is not None:
+        key_descriptor("signing", signing.certificate)
+    for certificate in encryption:
+        descriptor = key_descriptor("encryption", certificate)
+        for algorithm in ACCEPTED_ALGORITHMS:
+            etree.SubElement(descriptor, etree.QName(md, "EncryptionMethod"), Algorithm=algorithm)
     for fmt in _NAME_ID_FORMATS:
         etree.SubElement(sp, etree.QName(md, "NameIDFormat")).text = fmt
     etree.SubElement(sp, etree.QName(md, "AssertionConsumerService"), index="1", isDefault="true", Binding=c.BINDING_HTTP_POST, Location=acs_url)

@@ -21,6 +21,7 @@ from ..iam.permissions import role_policy_documents
 from ..pages import FormRefused, Pages, client_address, read_form, tokens_match
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
+from ..sts.assume import open_private_keys
 from ..sts.credentials import InvalidSessionToken, OpenedSession
 from ..sts.decryption_guard import hold_until
 from ..timestamps import aws_timestamp
@@ -33,6 +34,7 @@ from .sp import (
     BINDING_HTTP_REDIRECT,
     REQUEST_LIFETIME,
     authn_request_url,
+    encryption_certificate,
     new_request_id,
     relay_state_admitted,
     service_provider_key,
@@ -323,12 +325,29 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
     async def metadata(_: Request) -> Response:
         return Response(sp_metadata(settings.sp_entity_id, acs_url, signing), media_type="application/samlmetadata+xml")
 
+    async def provider_metadata(request: Request) -> Response:
+        """A provider's own SP metadata, as AWS serves it for providers with encryption (contract §6.4, §9): the ACS
+        URL that names the provider and the certificates of its uploaded private keys, for IdPs that import SP
+        metadata. The UUID is no secret to guard (the IdP admin is given this URL); unknown ones are 404."""
+        uuid = request.path_params["uuid"]
+        try:
+            provider = ctx.reads.provider(ctx.store.provider_arn_of(uuid)) if len(uuid) <= 64 else None
+        except NotFound:
+            provider = None
+        if provider is None:
+            return PlainTextResponse("No SAML provider has this UUID.", status_code=404)
+        opened = open_private_keys(provider, ctx.master)
+        certificates = tuple(encryption_certificate(key, stored.key_id, stored.created_at) for key, stored in zip(opened, provider.private_keys, strict=True))
+        document = sp_metadata(settings.sp_entity_id, f"{acs_url}/acs/{provider.uuid}", signing, certificates)
+        return Response(document, media_type="application/samlmetadata+xml")
+
     return [
         Route("/saml", acs, methods=["POST"]),
         Route("/saml/acs/{uuid}", acs, methods=["POST"]),
         Route("/saml/metadata", metadata, methods=["GET"]),
         Route("/saml/cli", cli_sign_in, methods=["GET"]),
         Route("/static/saml-metadata.xml", metadata, methods=["GET"]),
+        Route("/static/saml/{uuid}/saml-metadata.xml", provider_metadata, methods=["GET"]),
         Route("/console", console, methods=["GET"]),
         Route("/console/switch", switch, methods=["POST"]),
         Route("/console/signout", sign_out_page, methods=["GET"]),

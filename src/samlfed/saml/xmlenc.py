@@ -96,6 +96,8 @@ _TRANSPORT_DIGESTS = {
     ALG_RSA_OAEP: frozenset(_HASHES),
 }
 _TRANSPORTS = {"rsa-oaep-mgf1p": ALG_RSA_OAEP_MGF1P, "rsa-oaep": ALG_RSA_OAEP}
+ACCEPTED_ALGORITHMS = (*(a.uri for a in _DATA_ALGORITHMS.values()), *_TRANSPORTS.values())
+"""The data-encryption and key-transport algorithms `decrypt_assertion` takes, as our SP metadata advertises them."""
 
 MAX_ENCRYPTED_KEYS = 4
 """EncryptedKey elements per EncryptedAssertion: each costs one RSA decryption per provider key."""

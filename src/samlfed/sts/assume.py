@@ -212,11 +212,12 @@ def provider_trust(provider: SamlProvider, master: MasterKey) -> ProviderTrust:
     if found is None:
         if len(_DECRYPTING) >= _MAX_DECRYPTING:
             _DECRYPTING.clear()
-        found = _DECRYPTING[key] = replace(trust, decryption_keys=_open_keys(provider, master), encryption_required=required)
+        found = _DECRYPTING[key] = replace(trust, decryption_keys=open_private_keys(provider, master), encryption_required=required)
     return found
 
 
-def _open_keys(provider: SamlProvider, master: MasterKey) -> tuple[rsa.RSAPrivateKey, ...]:
+def open_private_keys(provider: SamlProvider, master: MasterKey) -> tuple[rsa.RSAPrivateKey, ...]:
+    """The provider's uploaded private keys, unsealed, in the order of `provider.private_keys`."""
     keys = []
     for stored in provider.private_keys:
         pem = master.unseal(stored.sealed_pem, context=provider_key_context(provider.uuid, stored.key_id))
