@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -10,12 +11,17 @@ import pytest
 from console_setup import factory_response
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import padding
-from saml_factory import signer
+from saml_factory import ENTITY_ID, signer
 
+from samlfed.console import signin
 from samlfed.console.destinations import console_destination
 from samlfed.console.signin import MAX_PROVIDERS, SignInRefused, candidate_providers, make_offer
 from samlfed.console.sp import encryption_certificate, new_request_id, request_issued_at
+from samlfed.iam.service import create_account, create_role, create_saml_provider
 from samlfed.masterkey import MasterKey
+from samlfed.saml import validate
+from samlfed.saml.checks import SIGNATURE_INVALID
+from samlfed.saml.metadata import build_idp_metadata
 
 BASE = "https://samlfed.example.com"
 
@@ -81,6 +87,66 @@ def test_a_provider_that_does_not_exist(demo: dict) -> None:
     assert info.value.message == "Specified provider doesn't exist."
 
 
+def test_a_missing_provider_beside_one_that_works_is_named_on_the_chooser(demo: dict) -> None:
+    """Contract §7.1: a pair whose provider does not exist gets "Specified provider doesn't exist."; with other roles
+    to offer, the chooser says so instead of leaving the role out silently."""
+    missing = "arn:aws:iam::444444444444:saml-provider/Nobody"
+    viewer = "arn:aws:iam::333333333333:role/Viewer,arn:aws:iam::333333333333:saml-provider/ExampleIdP"
+    offer = make_offer(demo["ctx"], factory_response(roles=[f"arn:aws:iam::444444444444:role/X,{missing}", viewer]), datetime.now(UTC))
+    assert [choice.role_arn for choice in offer.choices] == ["arn:aws:iam::333333333333:role/Viewer"]
+    assert f"Specified provider doesn't exist: {missing}. Its roles are not offered." in offer.problems
+
+
+def _alike_accounts(ctx, first: int, count: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """`count` new accounts, each registering the factory IdP (the same metadata, so alike providers) with a Viewer
+    role that trusts it; returns their Role pairs."""
+    pairs = []
+    for n in range(first, first + count):
+        account = f"5555555555{n:02d}"
+        provider = f"arn:aws:iam::{account}:saml-provider/ExampleIdP"
+        create_account(ctx, account, None)
+        create_saml_provider(ctx, account, "ExampleIdP", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithSAML"}]}
+        create_role(ctx, account, "Viewer", json.dumps(trust))
+        pairs.append(f"arn:aws:iam::{account}:role/Viewer,{provider}")
+    return pairs
+
+
+def _counting_validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every validation make_offer runs (the real one), by the provider it ran for."""
+    runs: list[str] = []
+
+    def counted(saml_response, trust, **kwargs):  # type: ignore[no-untyped-def]
+        runs.append(trust.provider_arn)
+        return validate(saml_response, trust, **kwargs)
+
+    monkeypatch.setattr(signin, "validate", counted)
+    return runs
+
+
+def test_a_forged_response_costs_one_validation_per_kind_of_provider(demo: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One IdP registered in many accounts: a response that is not its signature is refused after one validation,
+    while a genuine one offers every account's role."""
+    pairs = _alike_accounts(demo["ctx"], 0, 4)
+    runs = _counting_validations(monkeypatch)
+    with pytest.raises(SignInRefused) as info:
+        make_offer(demo["ctx"], factory_response(roles=pairs, by=signer("intruder")), datetime.now(UTC))
+    assert info.value.message == SIGNATURE_INVALID.message and len(runs) == 1
+    runs.clear()
+    offer = make_offer(demo["ctx"], factory_response(roles=pairs), datetime.now(UTC))
+    assert [choice.role_arn for choice in offer.choices] == [pair.split(",")[0] for pair in pairs] and len(runs) == 4
+
+
+def test_a_response_for_one_providers_own_acs_url_is_tried_with_each_alike_provider(demo: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refusals on the ACS URL checks depend on the provider's UUID, so they say nothing of alike providers."""
+    first, second = _alike_accounts(demo["ctx"], 10, 2)
+    uuid = demo["ctx"].store.get_provider(second.split(",")[1]).uuid
+    own_acs = f"https://signin.aws.amazon.com/saml/acs/{uuid}"
+    runs = _counting_validations(monkeypatch)
+    offer = make_offer(demo["ctx"], factory_response(roles=[first, second], recipient=own_acs, destination=own_acs), datetime.now(UTC))
+    assert [choice.role_arn for choice in offer.choices] == [second.split(",")[0]] and len(runs) == 2
+
+
 def test_a_role_whose_provider_did_not_sign_is_dropped(demo: dict) -> None:
     # The factory IdP signs; a pair naming the demo IdP's provider must not be offered on its strength.
     foreign = "arn:aws:iam::111111111111:role/Developer,arn:aws:iam::111111111111:saml-provider/samlfed-idp"
@@ -101,6 +167,8 @@ def test_providers_beyond_the_bound_are_said_to_be_left_out(demo: dict) -> None:
     offer = make_offer(demo["ctx"], factory_response(roles=roles), datetime.now(UTC) + timedelta(seconds=1))
     assert [choice.role_arn for choice in offer.choices] == ["arn:aws:iam::333333333333:role/Viewer"]
     assert offer.problems[-1] == f"The response names {MAX_PROVIDERS + 1} SAML providers; only the roles of the first {MAX_PROVIDERS} were considered."
+    # the providers that were looked up and do not exist are named (the last one was not looked up)
+    assert sum("Specified provider doesn't exist" in problem for problem in offer.problems) == MAX_PROVIDERS - 1
     within = make_offer(demo["ctx"], factory_response(roles=roles[:MAX_PROVIDERS]), datetime.now(UTC) + timedelta(seconds=1))
     assert not any("SAML providers" in problem for problem in within.problems)
 

@@ -20,14 +20,17 @@ from ..saml.aws_claims import named_role_pairs
 from ..saml.checks import CHECKS
 from ..saml.xmlparse import XmlRejected, parse_xml
 from ..store import NotFound, SamlProvider
-from ..sts.assume import AdmittedRole, admit_role, mint, provider_trust, redeem, sign_in_instants
+from ..sts.assume import AdmittedRole, admit_role, mint, provider_trust, redeem, sign_in_instants, trust_likeness
 from ..sts.credentials import TemporaryCredentials
 from .sp import REQUEST_LIFETIME, browser_admitted, request_issued_at
 
 log = logging.getLogger("samlfed.console")
 
-MAX_PROVIDERS = 10
-"""Distinct providers tried per response: bounds the signature checks one POST can cost."""
+MAX_PROVIDERS = 100
+"""Distinct providers looked up per response (AWS's quota of SAML providers per account). A forged response costs
+one validation per kind of provider among them (`trust_likeness`), not one per provider."""
+_ACS_URL_CHECKS = frozenset({"audience", "destination", "subject_confirmation"})
+"""The checks whose verdict depends on which provider validates (its UUID names its own ACS URL)."""
 DEFAULT_CONSOLE_SECONDS = 3600
 INVALID_RESPONSE = "Your request included an invalid SAML response."
 REQUEST_ISSUER = "samlfed:authn-request"
@@ -145,6 +148,8 @@ def make_offer(
     """
     verified_by: list[tuple[SamlProvider, VerifiedAssertion]] = []
     first_failure: SignInRefused | None = None
+    missing: list[str] = []
+    refused_alike: set[tuple[object, ...]] = set()  # kinds of provider that refused the response whatever their UUID
     answer_by: float | None = None  # when a provider decrypted the assertion and then rejected it
     # The provider's own ACS URL names it (and an encrypted assertion hides the roles that would); /saml asks each
     # provider the roles name.
@@ -154,8 +159,12 @@ def make_offer(
             provider = ctx.reads.provider(arn)
         except NotFound:
             first_failure = first_failure or SignInRefused("Specified provider doesn't exist.", hint=f"No SAML provider {arn} is registered.")
+            missing.append(arn)
             continue
         if only_provider_uuid is not None and provider.uuid != only_provider_uuid:
+            continue
+        likeness = trust_likeness(provider)
+        if likeness in refused_alike:
             continue
         trust = provider_trust(provider, ctx.master)
         if trust.decryption_keys:
@@ -176,6 +185,8 @@ def make_offer(
                 },
             )
             first_failure = first_failure or SignInRefused(error.aws.message, check=CHECKS[error.check_id].title, hint=error.hint)
+            if error.check_id not in _ACS_URL_CHECKS:
+                refused_alike.add(likeness)
     if not verified_by:
         refusal = first_failure or SignInRefused(INVALID_RESPONSE, hint="No SAML provider named in the Role attribute accepts this response.")
         refusal.answer_not_before = answer_by
@@ -217,6 +228,8 @@ def make_offer(
         )
     choices.sort(key=lambda choice: (choice.account_label, choice.role_name))
     problems = verified.claims.role_problems
+    signed_providers = {pair.provider_arn for pair in verified.claims.roles}
+    problems += tuple(f"Specified provider doesn't exist: {arn}. Its roles are not offered." for arn in missing if arn in signed_providers)
     if len(candidates) > MAX_PROVIDERS:  # said, so that a missing account is not a mystery
         problems += (f"The response names {len(candidates)} SAML providers; only the roles of the first {MAX_PROVIDERS} were considered.",)
     return SignInOffer(saml_response, verified.response.assertion_id, tuple(choices), problems, admitted, request_id)

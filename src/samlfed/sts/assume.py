@@ -195,6 +195,13 @@ per set of key IDs, not once per request (a KeyId is a digest of its key, so the
 _MAX_DECRYPTING = 256
 
 
+def trust_likeness(provider: SamlProvider) -> tuple[object, ...]:
+    """What a provider's verdict on a response depends on besides its ARN and UUID (which only the ACS URL checks
+    read, `ValidationSettings.acs_url_accepted`): providers alike in this accept and refuse the same responses for
+    the same reasons, but for those checks. One IdP registered in many accounts gives many alike providers."""
+    return (provider.metadata_document, provider_policy(provider), tuple(k.key_id for k in provider.private_keys), provider.assertion_encryption_mode)
+
+
 def provider_trust(provider: SamlProvider, master: MasterKey) -> ProviderTrust:
     """What the provider's responses are validated against: its metadata's keys and entity ID, its opt-ins, the
     private keys that decrypt its encrypted assertions (opened with `master`) and whether plaintext ones are refused
