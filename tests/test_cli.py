@@ -215,7 +215,7 @@ def test_metadata_warnings_are_printed(tmp_path) -> None:
     [
         (["missing-file.b64", "--cert", "{cert}"], "cannot read missing-file.b64"),
         (["{response}"], "--metadata"),
-        (["{response}", "--metadata", "{response}"], "Could not parse metadata.: "),
+        (["{response}", "--metadata", "{response}"], "Could not parse metadata: "),
         (["{response}", "--metadata", "missing.xml"], "cannot read missing.xml"),
         (["{response}", "--cert", "{response}"], "is not a PEM RSA certificate or public key"),
         (["{response}", "--cert", "{cert}", "--now", "yesterday"], "--now"),

@@ -206,7 +206,7 @@ def load_metadata(paths: Sequence[Path], *, now: datetime) -> list[IdpMetadata]:
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         except MetadataError as exc:
-            raise DoctorUsageError(f"{MetadataError.aws_message}: {_visible(exc.reason)} (in {path})") from None
+            raise DoctorUsageError(f"{exc.aws_message.rstrip('.')}: {_visible(exc.reason)} (in {path})") from None
     return documents
 
 

@@ -109,3 +109,11 @@ def test_rsa_key_over_openssl_limit_is_refused() -> None:
         parse_metadata(with_modulus_bits(MAX_RSA_BITS + 1), now=NOW)
     assert f"{MAX_RSA_BITS + 1}-bit RSA key; over {MAX_RSA_BITS} bits it can verify no signature" in info.value.reason
     assert [k.key_size for k in parse_metadata(with_modulus_bits(MAX_RSA_BITS), now=NOW).signing_keys] == [MAX_RSA_BITS]
+
+
+def test_a_signing_key_under_1024_bits_gets_awss_documented_message(iam) -> None:  # type: ignore[no-untyped-def]
+    """Contract §6.3: AWS documents "Unable to parse metadata" for a signing certificate whose key is under 1024 bits."""
+    with pytest.raises(ClientError) as info:
+        iam.create_saml_provider(SAMLMetadataDocument=with_modulus_bits(512).decode(), Name="ShortKey")
+    error = info.value.response
+    assert (error["Error"]["Code"], error["Error"]["Message"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidInput", "Unable to parse metadata", 400)

@@ -141,8 +141,8 @@ def _metadata(ctx: ServiceContext, document: str) -> IdpMetadata:
     """The parsed metadata; its warnings are logged by the caller once the provider is stored (`_log_warnings`)."""
     try:
         metadata = parse_metadata(document, now=ctx.clock())
-    except MetadataError:
-        raise _invalid(MetadataError.aws_message) from None
+    except MetadataError as exc:
+        raise _invalid(exc.aws_message) from None
     if len(metadata.signing_keys) > MAX_PROVIDER_KEYS:
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for KeysPerSAMLProvider: {MAX_PROVIDER_KEYS}", 409)
     return metadata

@@ -48,11 +48,15 @@ class SamlValidationError(SamlError):
         sooner than a fixed delay after this moment (validation bar, attack 19: the same timing for every failure)."""
 
 
+COULD_NOT_PARSE_METADATA = "Could not parse metadata."
+UNABLE_TO_PARSE_METADATA = "Unable to parse metadata"
+"""What AWS documents for a signing certificate it refuses: a key under 1024 bits or a repeated extension."""
+
+
 class MetadataError(SamlError):
-    """IdP metadata was refused. AWS answers every such case with "Could not parse metadata."."""
+    """IdP metadata was refused: `aws_message` is what AWS answers (contract §6.3), `reason` what was wrong."""
 
-    aws_message = "Could not parse metadata."
-
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, aws_message: str = COULD_NOT_PARSE_METADATA) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.aws_message = aws_message

@@ -1,7 +1,8 @@
 """IdP metadata: parse what a SAML provider registration trusts, and build metadata for our own IdP keys.
 
-Parsed with the same hardened parser as responses (aws-saml-contract.md §6.3). AWS answers every refusal with
-"Could not parse metadata." (`MetadataError.aws_message`); `MetadataError.reason` says precisely what was wrong.
+Parsed with the same hardened parser as responses (aws-saml-contract.md §6.3). AWS answers a refusal with
+"Could not parse metadata.", or "Unable to parse metadata" for the signing certificates it documents refusing
+(`MetadataError.aws_message`); `MetadataError.reason` says precisely what was wrong.
 Elements are identified by namespace URI and local name, never by prefix.
 """
 
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from . import constants as c
-from .errors import MetadataError
+from .errors import UNABLE_TO_PARSE_METADATA, MetadataError
 from .model import ProviderPolicy, ProviderTrust, SigningKey, utc
 from .timeutil import parse_xs_datetime
 from .xmlparse import XmlRejected, parse_xml
@@ -210,7 +211,8 @@ def _signing_key(certificate: x509.Certificate) -> SigningKey:
     assert isinstance(key, rsa.RSAPublicKey)  # _signing_keys set the others apart
     if key.key_size < MIN_RSA_BITS:
         raise MetadataError(
-            f"the signing certificate {subject} has a {key.key_size}-bit RSA key; at least {MIN_RSA_BITS} bits are required"
+            f"the signing certificate {subject} has a {key.key_size}-bit RSA key; at least {MIN_RSA_BITS} bits are required",
+            UNABLE_TO_PARSE_METADATA,
         )
     if key.key_size > MAX_RSA_BITS:
         raise MetadataError(
@@ -238,7 +240,7 @@ def _load_certificate(der: bytes) -> x509.Certificate:
         # not later as a 500 or a traceback wherever its subject is first shown.
         _ = certificate.subject.rfc4514_string(), certificate.issuer.rfc4514_string(), certificate.extensions, certificate.public_key()
     except x509.DuplicateExtension as exc:  # AWS refuses repeated extensions too (§6.3)
-        raise MetadataError(f"a signing certificate repeats an extension ({exc.oid.dotted_string})") from None
+        raise MetadataError(f"a signing certificate repeats an extension ({exc.oid.dotted_string})", UNABLE_TO_PARSE_METADATA) from None
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise MetadataError(f"a signing X509Certificate is not a valid DER X.509 certificate ({exc})") from None
     return certificate
