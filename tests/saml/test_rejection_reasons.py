@@ -290,3 +290,12 @@ def test_reasons_are_not_provoked_by_their_own_controls() -> None:
     assert validate(small_key_signed(), trust(small_signer(), policy=LEGACY), now=NOW).response.signed == "assertion"
     requested = RolePair(DEV_ROLE, PROVIDER_ARN)
     assert validate(response_b64(roles=[f"{DEV_ROLE},{PROVIDER_ARN}"]), trust(), now=NOW, requested_role=requested).grants(*requested)
+
+
+def test_two_role_session_names_are_answered_as_no_valid_name_not_as_none() -> None:
+    """The attribute is there, so AWS's "RoleSessionName is required" would send the IdP admin looking for a
+    missing mapping; the client gets "must match" and the hint says what is wrong."""
+    with pytest.raises(SamlValidationError) as info:
+        validate(before_signing(at(attribute_named(c.AWS_ROLE_SESSION_NAME), second_value))(), trust(), now=NOW)
+    assert (info.value.aws.code, info.value.aws.message) == ("InvalidIdentityToken", "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}")
+    assert "exactly one AttributeValue" in info.value.hint

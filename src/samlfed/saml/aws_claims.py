@@ -25,19 +25,27 @@ _TAG_EXTRA_CHARS = frozenset("_.:/=+-@")
 MAX_TAGS = 50
 
 
-def single_value(attributes: dict[str, tuple[str, ...]], name: str, check_id: str) -> str | None:
-    """The one value of a single-valued AWS attribute, or None when absent."""
+def single_value(attributes: dict[str, tuple[str, ...]], name: str, check_id: str, aws: AwsError | None = None) -> str | None:
+    """The one value of a single-valued AWS attribute, or None when absent. Several values are refused with `aws`
+    (default: the check's own error)."""
     values = attributes.get(name)
     if values is None:
         return None
     if len(values) != 1:
         short = name.removeprefix(c.AWS_ATTR_PREFIX)
-        raise SamlValidationError(check_id, f"{short} must have exactly one value; it has {len(values)}")
+        raise SamlValidationError(
+            check_id, f"{short} must have exactly one value; it has {len(values)}",
+            hint=f"Send {short} as exactly one AttributeValue; a rule that maps it from a multi-valued attribute sends several.", aws=aws,
+        )
     return values[0].strip(_ASCII_WS)
 
 
+_SESSION_NAME_MISMATCH = AwsError("InvalidIdentityToken", 400, f"RoleSessionName in AuthnResponse must match {SESSION_NAME_PATTERN}")
+
+
 def role_session_name(attributes: dict[str, tuple[str, ...]]) -> str:
-    value = single_value(attributes, c.AWS_ROLE_SESSION_NAME, "aws.role_session_name")
+    # Two values are a RoleSessionName that is there but is no session name: AWS's "must match", not "is required".
+    value = single_value(attributes, c.AWS_ROLE_SESSION_NAME, "aws.role_session_name", aws=_SESSION_NAME_MISMATCH)
     if value is None:
         raise SamlValidationError(
             "aws.role_session_name",
@@ -49,7 +57,7 @@ def role_session_name(attributes: dict[str, tuple[str, ...]]) -> str:
             "aws.role_session_name",
             f"RoleSessionName {value!r} does not match {SESSION_NAME_PATTERN}",
             hint="Map RoleSessionName from an attribute without spaces, 2 to 64 characters, such as the email address.",
-            aws=AwsError("InvalidIdentityToken", 400, f"RoleSessionName in AuthnResponse must match {SESSION_NAME_PATTERN}"),
+            aws=_SESSION_NAME_MISMATCH,
         )
     return value
 
