@@ -1,10 +1,11 @@
 """From the IAM audit against AWS (aws-saml-contract.md §2, §6): every model member samlfed does not implement is
 refused, not ignored; a required parameter that is missing is reported with the malformed names beside it; the tags
-CreateSAMLProvider and GetSAMLProvider answer agree in order whatever the database's collation; and what the
-handlers answer is what boto3 receives over the wire."""
+of providers, roles and policies are in the same order in every answer whatever the database's collation; and what
+the handlers answer is what boto3 receives over the wire."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_context
 
 METADATA = build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()
+POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
 IAM_MODEL = botocore.session.get_session().get_service_model("iam")
 
 IMPLEMENTED = {
@@ -141,6 +143,25 @@ def test_create_and_get_saml_provider_list_tags_in_the_same_order_on_any_collati
             ctx.store.engine.dispose()
     assert [tag["Key"] for tag in created["Tags"]] == ORDERED_KEYS
     assert got["Tags"] == created["Tags"] == listed["Tags"]
+
+
+def test_roles_and_policies_list_tags_in_the_same_order_on_any_collation(tmp_path) -> None:
+    """GetRole, GetPolicy and GetAccountAuthorizationDetails order tags as ListRoleTags and ListPolicyTags do."""
+    with icu_collated_database() as url:
+        ctx = build_context(Settings(data_dir=tmp_path, database_url=url))
+        try:
+            service.create_account(ctx, ACCOUNT)
+            tags = {f"Tags.member.{n}.{field}": value for n, key in enumerate(reversed(ORDERED_KEYS), 1) for field, value in (("Key", key), ("Value", "v"))}
+            call(ctx, "CreateRole", RoleName="Reader", AssumeRolePolicyDocument=TRUST, **tags)
+            policy = call(ctx, "CreatePolicy", PolicyName="Reading", PolicyDocument=POLICY, **tags)["Policy"]["Arn"]
+            role_tags = call(ctx, "GetRole", RoleName="Reader")["Role"]["Tags"]
+            policy_tags = call(ctx, "GetPolicy", PolicyArn=policy)["Policy"]["Tags"]
+            details = call(ctx, "GetAccountAuthorizationDetails")["RoleDetailList"][0]["Tags"]
+            listed = [call(ctx, "ListRoleTags", RoleName="Reader")["Tags"], call(ctx, "ListPolicyTags", PolicyArn=policy)["Tags"]]
+        finally:
+            ctx.store.engine.dispose()
+    assert [tag["Key"] for tag in role_tags] == ORDERED_KEYS
+    assert role_tags == policy_tags == details == listed[0] == listed[1]
 
 
 # --- over the wire, with boto3 -----------------------------------------------------------------------------------

@@ -173,7 +173,7 @@ def _role(role: Role, *, full: bool = True) -> dict[str, Any]:
         result["PermissionsBoundary"] = (
             {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": role.permissions_boundary} if role.permissions_boundary else None
         )
-        result["Tags"] = _tag_list(role.tags) or None
+        result["Tags"] = _sorted_tag_list(role.tags) or None
     return result
 
 
@@ -561,7 +561,7 @@ def _managed(policy: ManagedPolicy, boundary_uses: int, *, full: bool = True) ->
         "Description": policy.description,
         "CreateDate": policy.created_at,
         "UpdateDate": policy.updated_at,
-        **({"Tags": _tag_list(policy.tags) or None} if full else {}),  # ListPolicies leaves them out (IAM API reference)
+        **({"Tags": _sorted_tag_list(policy.tags) or None} if full else {}),  # ListPolicies leaves them out (IAM API reference)
     }
 
 
@@ -721,7 +721,7 @@ def get_account_authorization_details(ctx: ServiceContext, caller: Caller | None
             "AttachedManagedPolicies": [{"PolicyName": p.name, "PolicyArn": p.arn} for p in r.attached],
             "PermissionsBoundary": {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": r.role.permissions_boundary}
             if r.role.permissions_boundary else None,
-            "Tags": _tag_list(r.role.tags), "RoleLastUsed": _last_used(r.last_used),
+            "Tags": _sorted_tag_list(r.role.tags), "RoleLastUsed": _last_used(r.last_used),
         } for r in roles],
         "Policies": [{**_managed(p.policy, p.boundary_uses, full=False), "PolicyVersionList": [_policy_version(v) for v in p.versions]} for p in policies],
         **more,
