@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from ..jsoninput import parse_json
+from ..partitions import ARN_PARTITION
 from .conditions import Condition, parse_conditions
 from .variables import alternation
 
@@ -168,7 +169,7 @@ def parse_policy(text: str, *, principal_required: bool, as_written: bool = Fals
 _SID = re.compile(r"[0-9A-Za-z]*")
 _IAM_NAME = r"[\w+=,.@-]{1,64}"
 AWS_PRINCIPAL = re.compile(
-    r"\*|\d{12}|arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:(?:"
+    rf"\*|\d{{12}}|arn:{ARN_PARTITION}:(?:"
     rf"iam::\d{{12}}:(?:root|(?:user|role)(?:/[\x21-\x7e]+)?/{_IAM_NAME})"
     rf"|sts::\d{{12}}:(?:assumed-role/{_IAM_NAME}/[\w+=,.@-]{{2,64}}|federated-user/[\w+=,.@-]{{2,32}})"
     ")",

@@ -10,6 +10,7 @@ import unicodedata
 
 from lxml import etree
 
+from ..partitions import ARN_PARTITION
 from . import constants as c
 from .checks import AwsError
 from .errors import SamlValidationError
@@ -18,8 +19,8 @@ from .model import RolePair
 SESSION_NAME_PATTERN = "[a-zA-Z_0-9+=,.@-]{2,64}"
 SESSION_NAME = re.compile(SESSION_NAME_PATTERN)
 # re.ASCII: AWS's patterns are Java's, where \w and \d are ASCII (the IAM name checks say the same).
-_ROLE_ARN = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
-_PROVIDER_ARN = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::\d{12}:saml-provider/[\w.-]{1,128}", re.ASCII)
+_ROLE_ARN = re.compile(rf"arn:{ARN_PARTITION}:iam::\d{{12}}:role/[\w+=,.@/-]{{1,512}}", re.ASCII)
+_PROVIDER_ARN = re.compile(rf"arn:{ARN_PARTITION}:iam::\d{{12}}:saml-provider/[\w.-]{{1,128}}", re.ASCII)
 _ASCII_WS = " \t\r\n"
 _TAG_EXTRA_CHARS = frozenset("_.:/=+-@")
 MAX_TAGS = 50
