@@ -130,36 +130,40 @@ def icu_collated_database() -> Iterator[str]:
         admin.dispose()
 
 
-def test_create_and_get_saml_provider_list_tags_in_the_same_order_on_any_collation(tmp_path) -> None:
+TAGS = {f"Tags.member.{n}.{field}": value for n, key in enumerate(reversed(ORDERED_KEYS), 1) for field, value in (("Key", key), ("Value", "v"))}
+"""The tags as a query request carries them, in reverse order."""
+
+
+@contextmanager
+def icu_collated_account(tmp_path) -> Iterator[ServiceContext]:  # type: ignore[no-untyped-def]
+    """A service on a new ICU-collated PostgreSQL database, with the account ACCOUNT."""
     with icu_collated_database() as url:
         ctx = build_context(Settings(data_dir=tmp_path, database_url=url))
         try:
             service.create_account(ctx, ACCOUNT)
-            tags = {f"Tags.member.{n}.{field}": value for n, key in enumerate(reversed(ORDERED_KEYS), 1) for field, value in (("Key", key), ("Value", "v"))}
-            created = call(ctx, "CreateSAMLProvider", Name="Corp", SAMLMetadataDocument=METADATA, **tags)
-            got = call(ctx, "GetSAMLProvider", SAMLProviderArn=created["SAMLProviderArn"])
-            listed = call(ctx, "ListSAMLProviderTags", SAMLProviderArn=created["SAMLProviderArn"])
+            yield ctx
         finally:
             ctx.store.engine.dispose()
+
+
+def test_create_and_get_saml_provider_list_tags_in_the_same_order_on_any_collation(tmp_path) -> None:
+    with icu_collated_account(tmp_path) as ctx:
+        created = call(ctx, "CreateSAMLProvider", Name="Corp", SAMLMetadataDocument=METADATA, **TAGS)
+        got = call(ctx, "GetSAMLProvider", SAMLProviderArn=created["SAMLProviderArn"])
+        listed = call(ctx, "ListSAMLProviderTags", SAMLProviderArn=created["SAMLProviderArn"])
     assert [tag["Key"] for tag in created["Tags"]] == ORDERED_KEYS
     assert got["Tags"] == created["Tags"] == listed["Tags"]
 
 
 def test_roles_and_policies_list_tags_in_the_same_order_on_any_collation(tmp_path) -> None:
     """GetRole, GetPolicy and GetAccountAuthorizationDetails order tags as ListRoleTags and ListPolicyTags do."""
-    with icu_collated_database() as url:
-        ctx = build_context(Settings(data_dir=tmp_path, database_url=url))
-        try:
-            service.create_account(ctx, ACCOUNT)
-            tags = {f"Tags.member.{n}.{field}": value for n, key in enumerate(reversed(ORDERED_KEYS), 1) for field, value in (("Key", key), ("Value", "v"))}
-            call(ctx, "CreateRole", RoleName="Reader", AssumeRolePolicyDocument=TRUST, **tags)
-            policy = call(ctx, "CreatePolicy", PolicyName="Reading", PolicyDocument=POLICY, **tags)["Policy"]["Arn"]
-            role_tags = call(ctx, "GetRole", RoleName="Reader")["Role"]["Tags"]
-            policy_tags = call(ctx, "GetPolicy", PolicyArn=policy)["Policy"]["Tags"]
-            details = call(ctx, "GetAccountAuthorizationDetails")["RoleDetailList"][0]["Tags"]
-            listed = [call(ctx, "ListRoleTags", RoleName="Reader")["Tags"], call(ctx, "ListPolicyTags", PolicyArn=policy)["Tags"]]
-        finally:
-            ctx.store.engine.dispose()
+    with icu_collated_account(tmp_path) as ctx:
+        call(ctx, "CreateRole", RoleName="Reader", AssumeRolePolicyDocument=TRUST, **TAGS)
+        policy = call(ctx, "CreatePolicy", PolicyName="Reading", PolicyDocument=POLICY, **TAGS)["Policy"]["Arn"]
+        role_tags = call(ctx, "GetRole", RoleName="Reader")["Role"]["Tags"]
+        policy_tags = call(ctx, "GetPolicy", PolicyArn=policy)["Policy"]["Tags"]
+        details = call(ctx, "GetAccountAuthorizationDetails")["RoleDetailList"][0]["Tags"]
+        listed = [call(ctx, "ListRoleTags", RoleName="Reader")["Tags"], call(ctx, "ListPolicyTags", PolicyArn=policy)["Tags"]]
     assert [tag["Key"] for tag in role_tags] == ORDERED_KEYS
     assert role_tags == policy_tags == details == listed[0] == listed[1]
 
