@@ -118,7 +118,8 @@ def candidate_providers(saml_response: str) -> list[str]:
 
 _ENCRYPTED_HINT = (
     "The assertion is encrypted, so its roles cannot name the provider that decrypts it: as on AWS, the IdP must post "
-    "it to that provider's own ACS URL, /saml/acs/{SAMLProviderUUID}."
+    "it to that provider's own ACS URL, /saml/acs/{SAMLProviderUUID}, which the provider's SP metadata "
+    "(/static/saml/{SAMLProviderUUID}/saml-metadata.xml) gives."
 )
 _ROLE_HINT = (
     "The IdP must send the attribute https://aws.amazon.com/SAML/Attributes/Role with one "
