@@ -15,6 +15,8 @@ from demo_stack import forms
 from lxml import etree
 from saml_factory import encode, response_tree, signer
 
+from samlfed.console import sp
+from samlfed.console.sp import encryption_certificate
 from samlfed.iam import service
 from samlfed.saml.signing import encrypt_assertion_in
 from samlfed.saml.xmlenc import ACCEPTED_ALGORITHMS
@@ -145,3 +147,19 @@ def test_provider_metadata_follows_key_rotation_and_exists_only_for_providers(de
     for unknown in ("NOSUCHPROVIDER0000000000", "x" * 65):
         missing = httpx.get(f"{demo['url']}/static/saml/{unknown}/saml-metadata.xml")
         assert missing.status_code == 404 and "<" not in missing.text
+
+
+def test_provider_metadata_makes_each_certificate_once(demo: dict, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The page needs no credentials: asking for it again costs no RSA signature."""
+    uuid = _provider_decrypts(demo["ctx"])
+    made = []
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        made.append(args[1])
+        return encryption_certificate(*args)
+
+    monkeypatch.setattr(sp, "_MINTED", {})
+    monkeypatch.setattr(sp, "encryption_certificate", counted)
+    first, second = _provider_metadata(demo, uuid), _provider_metadata(demo, uuid)
+    assert etree.tostring(first) == etree.tostring(second)
+    assert made == [service.private_key_id(SP.private_key)]

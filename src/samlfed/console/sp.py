@@ -31,6 +31,8 @@ from ..masterkey import MasterKey, MasterKeyError
 from ..saml import constants as c
 from ..saml.signing import IdpSigner, build_authn_request
 from ..saml.xmlenc import ACCEPTED_ALGORITHMS
+from ..store import SamlProvider
+from ..sts.assume import open_private_keys
 
 REQUEST_LIFETIME = timedelta(minutes=5)
 SP_KEY_NAME = "sp-signing"
@@ -93,6 +95,24 @@ def encryption_certificate(key: rsa.RSAPrivateKey, key_id: str, uploaded_at: dat
         )
         .sign(key, hashes.SHA256())
     )
+
+
+_MINTED: dict[tuple[str, datetime], x509.Certificate] = {}
+"""Certificates already made on this node, by key ID and upload time (which, with the key, are all they derive from)."""
+_MAX_MINTED = 256
+
+
+def provider_encryption_certificates(provider: SamlProvider, master: MasterKey) -> tuple[x509.Certificate, ...]:
+    """`encryption_certificate` of each of the provider's private keys, in order, made once per key on this node:
+    the metadata URL needs no credentials, and an RSA signature per key and request would make it the costliest
+    page to ask for."""
+    wanted = [(stored.key_id, stored.created_at) for stored in provider.private_keys]
+    if any(key not in _MINTED for key in wanted):
+        if len(_MINTED) + len(wanted) > _MAX_MINTED:
+            _MINTED.clear()
+        for (key_id, uploaded_at), key in zip(wanted, open_private_keys(provider, master), strict=True):
+            _MINTED[(key_id, uploaded_at)] = encryption_certificate(key, key_id, uploaded_at)
+    return tuple(_MINTED[key] for key in wanted)
 
 
 def sp_metadata(

@@ -21,7 +21,6 @@ from ..iam.permissions import role_policy_documents
 from ..pages import FormRefused, Pages, client_address, read_form, tokens_match
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
-from ..sts.assume import open_private_keys
 from ..sts.credentials import InvalidSessionToken, OpenedSession
 from ..sts.decryption_guard import hold_until
 from ..timestamps import aws_timestamp
@@ -34,8 +33,8 @@ from .sp import (
     BINDING_HTTP_REDIRECT,
     REQUEST_LIFETIME,
     authn_request_url,
-    encryption_certificate,
     new_request_id,
+    provider_encryption_certificates,
     relay_state_admitted,
     service_provider_key,
     sp_metadata,
@@ -336,8 +335,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             provider = None
         if provider is None:
             return PlainTextResponse("No SAML provider has this UUID.", status_code=404)
-        opened = open_private_keys(provider, ctx.master)
-        certificates = tuple(encryption_certificate(key, stored.key_id, stored.created_at) for key, stored in zip(opened, provider.private_keys, strict=True))
+        certificates = provider_encryption_certificates(provider, ctx.master)
         document = sp_metadata(settings.sp_entity_id, f"{acs_url}/acs/{provider.uuid}", signing, certificates)
         return Response(document, media_type="application/samlmetadata+xml")
 
