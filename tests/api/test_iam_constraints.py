@@ -3,10 +3,11 @@ query API calls them: botocore checks some of these client-side, other clients s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import unquote
 
 import pytest
-from saml_factory import ENTITY_ID, signer
+from saml_factory import ENTITY_ID, PROVIDER_ARN, response_b64, signer
 from service_world import TRUST
 
 from samlfed.api import handlers
@@ -19,6 +20,7 @@ from samlfed.iam import service
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.saml.signing import IdpSigner
 from samlfed.server import build_context
+from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 ACCOUNT = "111111111111"
 ADMIN = Administrator(ACCOUNT, "AKIAEXAMPLE")
@@ -226,13 +228,18 @@ def test_a_trust_policy_naming_a_resolvable_aws_principal_is_stored(ctx: Service
 
 
 def test_a_role_under_any_path_createrole_takes_has_an_arn_sts_takes(ctx: ServiceContext) -> None:
-    """CreateRole's pathType allows any printable ASCII between the slashes: AssumeRole must take the ARN it gives."""
+    """CreateRole's pathType allows any printable ASCII between the slashes: STS must take the ARN it gives, as a
+    parameter and in the SAML Role attribute."""
     from samlfed.iam import arns
 
     arn = call(ctx, "CreateRole", RoleName="Hash", Path="/a#b/c:d/", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
     assert arn == "arn:aws:iam::111111111111:role/a#b/c:d/Hash"
     parsed = arns.parse_role_arn(arn)
     assert parsed is not None and (parsed.name, parsed.path) == ("Hash", "/a#b/c:d/")
+    call(ctx, "CreateSAMLProvider", Name="ExampleIdP", SAMLMetadataDocument=METADATA)
+    assertion = response_b64(roles=[f"{arn},{PROVIDER_ARN}"], issue_instant=datetime.now(UTC))
+    assumed = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(arn, PROVIDER_ARN, assertion))
+    assert assumed.credentials.claims.role_arn == arn
 
 
 @pytest.mark.parametrize(("action", "parameters", "named"), [

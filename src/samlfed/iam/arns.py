@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..partitions import ARN_PARTITION as PARTITION
-
-# The path is CreateRole's pathType (any printable ASCII between its slashes), so that every role CreateRole
-# makes has an ARN that parses here.
-ROLE_ARN = re.compile(rf"arn:(?P<partition>{PARTITION}):iam::(?P<account>\d{{12}}):role(?P<path>/(?:[\x21-\x7e]+/)?)(?P<name>[\w+=,.@-]{{1,64}})", re.ASCII)
-PROVIDER_ARN = re.compile(rf"arn:(?P<partition>{PARTITION}):iam::(?P<account>\d{{12}}):saml-provider/(?P<name>[\w.-]{{1,128}})", re.ASCII)
+from ..arn_syntax import PROVIDER_ARN, ROLE_ARN
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ..arn_syntax import ARN_PARTITION
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..jsoninput import parse_json
@@ -168,7 +169,7 @@ def _no_such_policy(arn: str) -> ServiceError:
     return ServiceError("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404)
 
 
-POLICY_ARN = re.compile(rf"arn:{arns.PARTITION}:iam::(?:\d{{12}}|aws):policy{POLICY_PATH.pattern}[\w+=,.@-]{{1,128}}", re.ASCII)
+POLICY_ARN = re.compile(rf"arn:{ARN_PARTITION}:iam::(?:\d{{12}}|aws):policy{POLICY_PATH.pattern}[\w+=,.@-]{{1,128}}", re.ASCII)
 """A managed policy's ARN (customer or AWS managed): the policy path and name the model allows."""
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from ..arn_syntax import ARN_PARTITION
 from ..jsoninput import parse_json
-from ..partitions import ARN_PARTITION
 from .conditions import Condition, parse_conditions
 from .variables import alternation
 

@@ -10,7 +10,7 @@ import unicodedata
 
 from lxml import etree
 
-from ..partitions import ARN_PARTITION
+from ..arn_syntax import PROVIDER_ARN, ROLE_ARN
 from . import constants as c
 from .checks import AwsError
 from .errors import SamlValidationError
@@ -19,8 +19,6 @@ from .model import RolePair
 SESSION_NAME_PATTERN = "[a-zA-Z_0-9+=,.@-]{2,64}"
 SESSION_NAME = re.compile(SESSION_NAME_PATTERN)
 # re.ASCII: AWS's patterns are Java's, where \w and \d are ASCII (the IAM name checks say the same).
-_ROLE_ARN = re.compile(rf"arn:{ARN_PARTITION}:iam::\d{{12}}:role/[\w+=,.@/-]{{1,512}}", re.ASCII)
-_PROVIDER_ARN = re.compile(rf"arn:{ARN_PARTITION}:iam::\d{{12}}:saml-provider/[\w.-]{{1,128}}", re.ASCII)
 _ASCII_WS = " \t\r\n"
 _TAG_EXTRA_CHARS = frozenset("_.:/=+-@")
 MAX_TAGS = 50
@@ -198,12 +196,12 @@ def _parse_pair(value: str) -> RolePair | str:
     # A role ARN (":role/") is never a provider ARN (":saml-provider/"), so one role and one provider means:
     # one piece is a role, and the other a provider.
     # A role ARN holds ":role/": testing that first skips the regex on the provider ARN of a swapped pair.
-    if ":role/" in first and _ROLE_ARN.fullmatch(first):
+    if ":role/" in first and ROLE_ARN.fullmatch(first):
         role, provider = first, second
-    elif _ROLE_ARN.fullmatch(second):
+    elif ROLE_ARN.fullmatch(second):
         role, provider = second, first
     else:
         role = provider = ""
-    if not role or not _PROVIDER_ARN.fullmatch(provider):
+    if not role or not PROVIDER_ARN.fullmatch(provider):
         return f"Role value {value!r} does not hold exactly one role ARN and one saml-provider ARN"
     return RolePair(role, provider)

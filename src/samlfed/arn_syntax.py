@@ -1,0 +1,15 @@
+"""The syntax of the ARNs samlfed reads, in one place: IAM (`iam.arns`), the policy engine (principals) and the
+SAML Role attribute (`saml.aws_claims`) must agree on it, and none of them should depend on another for it."""
+
+from __future__ import annotations
+
+import re
+
+ARN_PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b)?"
+"""The partition field of an ARN: commercial, China, GovCloud and the two isolated regions."""
+# The path is CreateRole's pathType (any printable ASCII between its slashes), so that every role CreateRole
+# makes has an ARN that parses here, in an API parameter and in a SAML Role attribute alike.
+ROLE_ARN = re.compile(
+    rf"arn:(?P<partition>{ARN_PARTITION}):iam::(?P<account>\d{{12}}):role(?P<path>/(?:[\x21-\x7e]+/)?)(?P<name>[\w+=,.@-]{{1,64}})", re.ASCII,
+)
+PROVIDER_ARN = re.compile(rf"arn:(?P<partition>{ARN_PARTITION}):iam::(?P<account>\d{{12}}):saml-provider/(?P<name>[\w.-]{{1,128}})", re.ASCII)
