@@ -8,7 +8,8 @@ import re
 ARN_PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b)?"
 """The partition field of an ARN: commercial, China, GovCloud and the two isolated regions."""
 # The path is CreateRole's pathType (any printable ASCII between its slashes), so that every role CreateRole
-# makes has an ARN that parses here, in an API parameter and in a SAML Role attribute alike.
+# makes has an ARN that parses here, in an API parameter and in a SAML Role attribute alike. re.ASCII: AWS's
+# patterns are Java's, where \w and \d are ASCII (the IAM name checks say the same).
 ROLE_ARN = re.compile(
     rf"arn:(?P<partition>{ARN_PARTITION}):iam::(?P<account>\d{{12}}):role(?P<path>/(?:[\x21-\x7e]+/)?)(?P<name>[\w+=,.@-]{{1,64}})", re.ASCII,
 )

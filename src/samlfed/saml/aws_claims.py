@@ -18,7 +18,6 @@ from .model import RolePair
 
 SESSION_NAME_PATTERN = "[a-zA-Z_0-9+=,.@-]{2,64}"
 SESSION_NAME = re.compile(SESSION_NAME_PATTERN)
-# re.ASCII: AWS's patterns are Java's, where \w and \d are ASCII (the IAM name checks say the same).
 _ASCII_WS = " \t\r\n"
 _TAG_EXTRA_CHARS = frozenset("_.:/=+-@")
 MAX_TAGS = 50
