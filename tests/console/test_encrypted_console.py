@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from console_setup import FACTORY_ACCOUNT, FACTORY_PROVIDER, VIEWER
@@ -163,3 +164,16 @@ def test_provider_metadata_makes_each_certificate_once(demo: dict, monkeypatch) 
     first, second = _provider_metadata(demo, uuid), _provider_metadata(demo, uuid)
     assert etree.tostring(first) == etree.tostring(second)
     assert made == [service.private_key_id(SP.private_key)]
+
+
+def test_sp_metadata_is_valid_against_the_saml_metadata_schema(demo: dict) -> None:
+    """OASIS's saml-schema-metadata-2.0.xsd (as python3-saml ships it) takes both documents, with their key descriptors,
+    encryption methods and requested attributes in the places the schema gives them."""
+    import onelogin.saml2
+
+    schema = etree.XMLSchema(etree.parse(str(Path(onelogin.saml2.__file__).parent / "schemas" / "saml-schema-metadata-2.0.xsd")))
+    uuid = _provider_decrypts(demo["ctx"])
+    provider = _provider_metadata(demo, uuid)
+    assert len(_encryption_certificates(provider)) == 1
+    schema.assertValid(provider)
+    schema.assertValid(etree.fromstring(httpx.get(f"{demo['url']}/saml/metadata").content))
