@@ -12,6 +12,7 @@ from console_setup import factory_response
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import padding
 from saml_factory import ENTITY_ID, signer
+from sql_statements import statements
 
 from samlfed.console import signin
 from samlfed.console.destinations import console_destination
@@ -95,6 +96,21 @@ def test_a_missing_provider_beside_one_that_works_is_named_on_the_chooser(demo: 
     offer = make_offer(demo["ctx"], factory_response(roles=[f"arn:aws:iam::444444444444:role/X,{missing}", viewer]), datetime.now(UTC))
     assert [choice.role_arn for choice in offer.choices] == ["arn:aws:iam::333333333333:role/Viewer"]
     assert f"Specified provider doesn't exist: {missing}. Its roles are not offered." in offer.problems
+
+
+def test_providers_that_do_not_exist_cost_one_statement_together(demo: dict) -> None:
+    """The read cache keeps no misses: without the one query for all, each missing provider named would cost a
+    statement of every unauthenticated POST."""
+    viewer = "arn:aws:iam::333333333333:role/Viewer,arn:aws:iam::333333333333:saml-provider/ExampleIdP"
+    counts = []
+    for missing in (9, 99):
+        roles = [viewer, *(f"arn:aws:iam::4444444444{n:02d}:role/X,arn:aws:iam::4444444444{n:02d}:saml-provider/Other" for n in range(missing))]
+        response = factory_response(roles=roles)
+        make_offer(demo["ctx"], response, datetime.now(UTC))  # the existing provider and role are now in the read cache
+        with statements(demo["ctx"].store) as seen:
+            make_offer(demo["ctx"], response, datetime.now(UTC))
+        counts.append(len(seen))
+    assert counts[0] == counts[1], counts
 
 
 def _alike_accounts(ctx, first: int, count: int) -> list[str]:  # type: ignore[no-untyped-def]

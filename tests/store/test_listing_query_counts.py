@@ -6,13 +6,13 @@ before_cursor_execute listener, never timed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 
 import pytest
 from postgres_scratch import fresh_store
+from sql_statements import statements
 from sqlalchemy import event, func, insert, select
 
 from samlfed.api.auth import Administrator
@@ -37,21 +37,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
         store.create_account(Account(ACCOUNT, None, NOW))
         store.create_account(Account(OTHER, None, NOW))
         yield store
-
-
-@contextmanager
-def statements(store: SqlStore) -> Iterator[list[str]]:
-    """The SQL statements run meanwhile."""
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    event.listen(store.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(store.engine, "before_cursor_execute", note)
 
 
 def context(store: SqlStore) -> ServiceContext:
@@ -96,6 +81,17 @@ def test_list_saml_providers_is_one_statement_that_reads_no_metadata(store: SqlS
         assert [p.arn for p in listed] == sorted(f"arn:aws:iam::{ACCOUNT}:saml-provider/IdP{i:03d}" for i in range(last))
         assert len(listed) == last
     assert counts == [1, 1]
+
+
+def test_which_of_many_provider_arns_exist_is_one_statement(store: SqlStore) -> None:
+    """What a console sign-in asks of the providers its response names (a hundred, most perhaps no provider)."""
+    add_providers(store, 0, 3)
+    add_providers(store, 0, 1, OTHER)
+    named = [f"arn:aws:iam::{ACCOUNT}:saml-provider/IdP{i:03d}" for i in range(100)]
+    with statements(store) as seen:
+        existing = store.existing_provider_arns(named)
+    assert existing == frozenset(named[:3]) and len(seen) == 1
+    assert store.existing_provider_arns([]) == frozenset()
 
 
 def test_list_saml_providers_reads_an_index_not_the_rows_that_hold_the_metadata(store: SqlStore) -> None:

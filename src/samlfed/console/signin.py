@@ -155,8 +155,12 @@ def make_offer(
     # The provider's own ACS URL names it (and an encrypted assertion hides the roles that would); /saml asks each
     # provider the roles name.
     candidates = _provider_named(ctx, only_provider_uuid) if only_provider_uuid is not None else candidate_providers(saml_response)
-    for arn in candidates[:MAX_PROVIDERS]:
+    considered = candidates[:MAX_PROVIDERS]
+    existing = ctx.store.existing_provider_arns(considered) if len(considered) > 1 else None  # one query, not one per miss
+    for arn in considered:
         try:
+            if existing is not None and arn not in existing:
+                raise NotFound(arn)
             provider = ctx.reads.provider(arn)
         except NotFound:
             first_failure = first_failure or SignInRefused("Specified provider doesn't exist.", hint=f"No SAML provider {arn} is registered.")

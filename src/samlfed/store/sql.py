@@ -530,6 +530,14 @@ class SqlStore:
                 raise NotFound(arn)
             return self._provider(db, row, with_tags=with_tags)
 
+    def existing_provider_arns(self, arns: Sequence[str]) -> frozenset[str]:
+        """Which of `arns` name a provider, in one statement: a console sign-in's response may name a hundred, and
+        need not name any that exists (the read cache keeps no misses)."""
+        if not arns:
+            return frozenset()
+        with self._tx() as db:
+            return frozenset(db.execute(select(t.saml_providers.c.arn).where(t.saml_providers.c.arn.in_(list(arns)))).scalars())
+
     def provider_arn_of(self, uuid: str) -> str:
         """The ARN of the provider with this SAMLProviderUUID (unique); NotFound when there is none."""
         with self._tx() as db:
