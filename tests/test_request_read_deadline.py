@@ -134,3 +134,39 @@ def test_requests_that_arrive_in_time_are_answered_on_one_connection(port: int) 
             assert answer(sock, HEALTHZ[10:]).startswith(b"HTTP/1.1 200 ")
         time.sleep(DEADLINE / 2)  # idle for a while after an answer, then the next request
         assert answer(sock, HEALTHZ).startswith(b"HTTP/1.1 200 ")
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_check_uvloop_scheduled_as_a_plain_handle_still_grants_the_stall_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvloop answers call_at with a plain Handle, which has no when(), when the delay rounds to 0 ms: a check moved
+    to a deadline less than 0.5 ms away. Seen in CI as an AttributeError in the callback, which left the connection
+    open past its deadline. The check's lateness is measured from the time it was scheduled for."""
+    import uvloop
+
+    monkeypatch.setattr(BoundedHeadProtocol, "_closed_unlogged", 0)  # the close below counts, on the class
+    monkeypatch.setattr(BoundedHeadProtocol, "_closed_logged_at", float("-inf"))
+    loop = uvloop.new_event_loop()
+    try:
+        protocol = BoundedHeadProtocol.__new__(BoundedHeadProtocol)  # only the deadline's state: no server behind it
+        protocol.loop, protocol.transport, protocol.cycle = loop, _Transport(), None
+        protocol._schedule_check(loop.time() + 0.0001)
+        assert not hasattr(protocol._deadline_check, "when")  # the plain Handle this test is about
+        time.sleep(server.LATE_TIMER_SECONDS * 2)  # the loop "held": the check runs late
+        protocol._waiting_since = loop.time() - server.REQUEST_READ_SECONDS  # and the wait's deadline has passed
+        protocol._check_deadline()
+        assert protocol._deadline_graced and not protocol.transport.closed  # the grace, once
+        protocol._deadline_check.cancel()
+        protocol._check_deadline()
+        assert protocol.transport.closed  # then the deadline
+    finally:
+        loop.close()

@@ -361,7 +361,10 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     _in_message = False
     _waiting_since: float | None = None
     """`loop.time()` when the server began waiting for the request now arriving; None while one is being answered."""
-    _deadline_check: asyncio.TimerHandle | None = None
+    _deadline_check: asyncio.Handle | None = None
+    _deadline_check_due = 0.0
+    """`loop.time()` the check was scheduled for. Kept here, not read from the handle: uvloop hands back a plain
+    Handle, without `when()`, for a delay that rounds to 0 ms."""
     _deadline_graced = False
     """The current wait's deadline was found past after a stall of the loop, and extended by STALL_GRACE_SECONDS."""
     _closed_unlogged = 0
@@ -400,7 +403,11 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._waiting_since = self.loop.time()
         self._deadline_graced = False
         if self._deadline_check is None:
-            self._deadline_check = self.loop.call_at(self._waiting_since + REQUEST_READ_SECONDS, self._check_deadline)
+            self._schedule_check(self._waiting_since + REQUEST_READ_SECONDS)
+
+    def _schedule_check(self, due: float) -> None:
+        self._deadline_check = self.loop.call_at(due, self._check_deadline)
+        self._deadline_check_due = due
 
     def _check_deadline(self) -> None:
         check, self._deadline_check = self._deadline_check, None
@@ -409,11 +416,11 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             return  # a whole request is being answered; its answer starts the next wait
         due = since + REQUEST_READ_SECONDS
         if self.loop.time() < due:  # this wait began after the check was scheduled
-            self._deadline_check = self.loop.call_at(due, self._check_deadline)
+            self._schedule_check(due)
             return
-        if check is not None and not self._deadline_graced and self._held_up(check):
+        if check is not None and not self._deadline_graced and self._held_up(self._deadline_check_due):
             self._deadline_graced = True  # once per wait: a loop held again and again must not keep a slow client on
-            self._deadline_check = self.loop.call_later(STALL_GRACE_SECONDS, self._check_deadline)
+            self._schedule_check(self.loop.time() + STALL_GRACE_SECONDS)
             return
         if not self._in_message and self.cycle is not None and not self.cycle.response_complete:
             return  # a whole request (pipelined behind the one answered) is being answered; its answer starts the next wait
@@ -423,14 +430,16 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def timeout_keep_alive_handler(self) -> None:
         timer = self.timeout_keep_alive_task
-        if timer is not None and self._held_up(timer):  # data_received cancels the grace as it cancels the timeout
+        when = getattr(timer, "when", None)  # uvicorn's timer; a plain Handle (see _deadline_check_due) was not late
+        if when is not None and self._held_up(when()):  # data_received cancels the grace as it cancels the timeout
             self.timeout_keep_alive_task = self.loop.call_later(STALL_GRACE_SECONDS, super().timeout_keep_alive_handler)
             return
         super().timeout_keep_alive_handler()
 
-    def _held_up(self, timer: asyncio.TimerHandle) -> bool:
-        """Whether `timer`, now running, fell due while the loop was held: the connection gets STALL_GRACE_SECONDS."""
-        return self.loop.time() - timer.when() > LATE_TIMER_SECONDS
+    def _held_up(self, due: float) -> bool:
+        """Whether a timer due at `due`, now running, fell due while the loop was held: the connection gets
+        STALL_GRACE_SECONDS."""
+        return self.loop.time() - due > LATE_TIMER_SECONDS
 
     @classmethod
     def _count_closed_connection(cls) -> None:
