@@ -14,6 +14,7 @@ from datetime import datetime
 
 from ..context import ServiceContext
 from ..errors import ServiceError
+from ..iam.ids import PROVIDER_UUID
 from ..saml import MAX_INPUT_CHARS, SamlValidationError, VerifiedAssertion, validate
 from ..saml import constants as c
 from ..saml.aws_claims import named_role_pairs
@@ -127,11 +128,22 @@ _ROLE_HINT = (
 )
 
 
-def _provider_named(ctx: ServiceContext, uuid: str) -> list[str]:
+def provider_arn_by_uuid(ctx: ServiceContext, uuid: str) -> str | None:
+    """The ARN of the provider whose SAMLProviderUUID a URL names, or None. Only a value of a UUID's shape is looked
+    up: a path segment can hold anything, and PostgreSQL refuses a NUL in a text parameter (a 500, not a 404)."""
+    if not PROVIDER_UUID.fullmatch(uuid):
+        return None
     try:
-        return [ctx.store.provider_arn_of(uuid)]
+        return ctx.store.provider_arn_of(uuid)
     except NotFound:
-        raise SignInRefused("Specified provider doesn't exist.", hint=f"No SAML provider has the UUID {uuid!r}.") from None
+        return None
+
+
+def _provider_named(ctx: ServiceContext, uuid: str) -> list[str]:
+    arn = provider_arn_by_uuid(ctx, uuid)
+    if arn is None:
+        raise SignInRefused("Specified provider doesn't exist.", hint=f"No SAML provider has the UUID {uuid!r}.")
+    return [arn]
 
 
 def make_offer(

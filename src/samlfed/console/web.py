@@ -28,7 +28,17 @@ from .destinations import CONSOLE_HOME, console_destination
 from .federation import MAX_SESSION_JSON, FederationError, get_signin_token, redeem_signin_token
 from .handoff import CLI_RELAY, verification_code
 from .sessions import COOKIE, ConsoleState, create_session, end_session, load_session
-from .signin import INVALID_RESPONSE, ConsoleGrant, SignInOffer, SignInRefused, make_offer, record_sign_in, sign_in, use_request_once
+from .signin import (
+    INVALID_RESPONSE,
+    ConsoleGrant,
+    SignInOffer,
+    SignInRefused,
+    make_offer,
+    provider_arn_by_uuid,
+    record_sign_in,
+    sign_in,
+    use_request_once,
+)
 from .sp import (
     BINDING_HTTP_REDIRECT,
     REQUEST_LIFETIME,
@@ -328,10 +338,10 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         """A provider's own SP metadata, as AWS serves it for providers with encryption (contract §6.4, §9): the ACS
         URL that names the provider and the certificates of its uploaded private keys, for IdPs that import SP
         metadata. The UUID is no secret to guard (the IdP admin is given this URL); unknown ones are 404."""
-        uuid = request.path_params["uuid"]
+        arn = provider_arn_by_uuid(ctx, request.path_params["uuid"])
         try:
-            provider = ctx.reads.provider(ctx.store.provider_arn_of(uuid)) if len(uuid) <= 64 else None
-        except NotFound:
+            provider = ctx.reads.provider(arn) if arn is not None else None
+        except NotFound:  # deleted since
             provider = None
         if provider is None:
             return PlainTextResponse("No SAML provider has this UUID.", status_code=404)

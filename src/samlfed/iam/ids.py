@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -11,6 +12,10 @@ _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 def unique_id(prefix: str, length: int = 21) -> str:
     """`AROA…` role ids (21 characters) and `AKIA…` access key ids (20), as AWS's."""
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length - len(prefix)))
+
+
+PROVIDER_UUID = re.compile(r"[A-Z0-9]{22,64}")
+"""The shape of a SAMLProviderUUID."""
 
 
 def provider_uuid() -> str:
