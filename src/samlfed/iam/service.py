@@ -180,6 +180,15 @@ def _check_policy_arn(arn: str) -> None:
         raise _invalid(f"ARN {arn} is not valid.")
 
 
+def _check_policy_arn_parameter(arn: str, field: str) -> None:
+    """A managed policy's ARN given as parameter `field`: the model's arnType first (ValidationError), then the
+    shape of a policy ARN (`_check_policy_arn`)."""
+    violations = arn_violations(arn, field)
+    if violations:
+        raise ValidationFailed(violations)
+    _check_policy_arn(arn)
+
+
 def _quota_exceeded(limit: int, name: str) -> ServiceError:
     return ServiceError("LimitExceeded", f"Cannot exceed quota for {name}: {limit}", 409)
 
@@ -434,10 +443,7 @@ def update_trust_policy(ctx: ServiceContext, account_id: str, name: str, documen
 def set_permissions_boundary(ctx: ServiceContext, account_id: str, name: str, policy_arn: str | None) -> None:
     """Put (or, with None, delete) a role's permissions boundary."""
     if policy_arn is not None:
-        violations = arn_violations(policy_arn, "permissionsBoundary")
-        if violations:
-            raise ValidationFailed(violations)
-        _check_policy_arn(policy_arn)
+        _check_policy_arn_parameter(policy_arn, "permissionsBoundary")
     try:
         ctx.store.set_permissions_boundary(account_id, name, policy_arn)
     except NotFound as missing:
@@ -850,10 +856,7 @@ def policy_in_account(ctx: ServiceContext, arn: str, account_id: str) -> Managed
 
 
 def get_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
-    violations = arn_violations(arn, "policyArn")
-    if violations:
-        raise ValidationFailed(violations)
-    _check_policy_arn(arn)
+    _check_policy_arn_parameter(arn, "policyArn")
     policy = policy_in_account(ctx, arn, account_id)
     if policy is None:
         raise _no_such_policy(arn)
@@ -1035,10 +1038,7 @@ def attach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str
 
 
 def detach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str) -> None:
-    violations = arn_violations(arn, "policyArn")
-    if violations:
-        raise ValidationFailed(violations)
-    _check_policy_arn(arn)
+    _check_policy_arn_parameter(arn, "policyArn")
     get_role(ctx, account_id, name)
     try:
         ctx.store.detach_role_policy(account_id, name, arn)
