@@ -171,10 +171,10 @@ def make_offer(
     existing = ctx.store.existing_provider_arns(considered) if len(considered) > 1 else None  # one query, not one per miss
     for arn in considered:
         try:
-            if existing is not None and arn not in existing:
-                raise NotFound(arn)
-            provider = ctx.reads.provider(arn)
-        except NotFound:
+            provider = ctx.reads.provider(arn) if existing is None or arn in existing else None
+        except NotFound:  # none (or deleted since `existing` was read)
+            provider = None
+        if provider is None:
             first_failure = first_failure or SignInRefused("Specified provider doesn't exist.", hint=f"No SAML provider {arn} is registered.")
             missing.append(arn)
             continue
