@@ -17,6 +17,8 @@ import jinja2
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse
 
+from .decimal_text import decimal_at_most
+
 FORM_TYPE = "application/x-www-form-urlencoded"
 HSTS = "max-age=31536000"
 """One year, without includeSubDomains: samlfed cannot know that every other host of its domain serves https."""
@@ -69,7 +71,7 @@ def tokens_match(presented: str, expected: str) -> bool:
 async def capped_body(chunks: AsyncIterator[bytes], content_length: str | None, max_bytes: int) -> bytes:
     """A request body from its chunks, refusing more than `max_bytes` (FormRefused): at once when Content-Length
     says so (or is not a number), and while reading whatever it claims (or chunked)."""
-    if content_length is not None and (not (content_length.isascii() and content_length.isdigit()) or int(content_length) > max_bytes):
+    if content_length is not None and decimal_at_most(content_length, max_bytes) is None:
         raise FormRefused("the request is too large")
     body = bytearray()
     async for chunk in chunks:

@@ -120,6 +120,8 @@ def test_unknown_service_providers_and_unlisted_acs_urls_are_refused_not_redirec
         (_redirect_query(_authn_request("urn:amazon:webservices", "https://evil.example/acs")), "is not a registered ACS URL"),
         (_redirect_query(_authn_request("urn:amazon:webservices", None).replace(b" ProtocolBinding", b' AssertionConsumerServiceIndex="\xc2\xb2" ProtocolBinding')),
          "has no ACS URL with index"),  # "²" passes str.isdigit() but not int()
+        (_redirect_query(_authn_request("urn:amazon:webservices", None).replace(b" ProtocolBinding", b' AssertionConsumerServiceIndex="%s" ProtocolBinding' % (b"9" * 5000))),
+         "has no ACS URL with index"),  # int() raises on over 4,300 digits
         (_redirect_query(b'<!DOCTYPE x [<!ENTITY a "b">]><x/>'), "not acceptable XML"),
         ("SAMLRequest=%%%", "not base64"),
         (_redirect_query(_authn_request("urn:amazon:webservices", None, binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact")), "can only be sent with"),

@@ -4,6 +4,7 @@ no key to the loopback listener, and a second fetch of the sign-in link ends the
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -35,6 +36,17 @@ def _cmdline(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
+def _status_of_long_content_length(listener: str) -> bytes:
+    """The status line for a POST whose Content-Length is 5,000 zeros and a 5 (int() raises on over 4,300 digits)."""
+    host, port = urlsplit(listener).hostname, urlsplit(listener).port
+    with socket.create_connection((host, port), timeout=30) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"0" * 5000 + b"5\r\nConnection: close\r\n\r\nstate")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0]
+
+
 def test_a_local_user_who_knows_only_the_command_lines_cannot_complete_the_login(demo: dict, tmp_path: Path) -> None:
     write_profile(tmp_path, demo["url"], method="browser")
     env = user_env(tmp_path, BROWSER=str(_fake_browser(tmp_path)))
@@ -54,6 +66,7 @@ def test_a_local_user_who_knows_only_the_command_lines_cannot_complete_the_login
         bobs = idp.issue(idp.config.directory.get("bob"), idp.config.service_providers["aws"], f"{demo['url']}/saml")
         # What the command lines give away is not enough to hand in a response...
         assert httpx.post(f"{listener}/", data={"SAMLResponse": bobs}).status_code == 400
+        assert b" 400 " in _status_of_long_content_length(listener)
         # ...and whoever fetches the link first gets the state, but an IdP-initiated response still answers no request.
         location = httpx.get(url, follow_redirects=False).headers["location"]
         state = parse_qs(urlsplit(location).query)["state"][0]
@@ -69,7 +82,7 @@ def test_a_local_user_who_knows_only_the_command_lines_cannot_complete_the_login
             process.kill()
             process.wait(timeout=10)
     assert process.returncode == 1
-    assert "the sign-in link was opened a second time (someone else may have opened it)" in errors
+    assert "the sign-in link was opened a second time (someone else may have opened it)" in errors and "Traceback" not in errors
     assert not (tmp_path / ".aws" / "credentials").exists()
 
 

@@ -20,6 +20,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..context import ServiceContext
+from ..decimal_text import decimal_at_most
 from ..errors import ServiceError, service_unavailable
 from ..pages import FormRefused, capped_body
 from ..store import DatabaseUnavailable
@@ -87,7 +88,7 @@ async def _chunks(receive: Receive, message: MutableMapping[str, Any] | None = N
 
 def _length_allowed(length: str | None) -> bool:
     """Whether capped_body accepts this Content-Length before reading (a number, at most MAX_BODY_BYTES)."""
-    return length is not None and length.isascii() and length.isdigit() and int(length) <= MAX_BODY_BYTES
+    return decimal_at_most(length, MAX_BODY_BYTES) is not None
 
 
 async def _body(headers: dict[str, str], receive: Receive) -> bytes:

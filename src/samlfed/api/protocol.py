@@ -29,20 +29,20 @@ class QueryRequest:
 
     def member_list(self, name: str) -> list[str]:
         """`Name.member.1`, `Name.member.2`, … in the order of their numbers."""
-        return [self.params[key] for _, key in self._members(name, "")]
+        return [self.params[key] for key in self._members(name, "")]
 
     def member_structs(self, name: str, fields: Iterable[str]) -> list[dict[str, str]]:
         """`Name.member.N.Field` structures, e.g. Tags.member.1.Key / Tags.member.1.Value, in the order of N."""
         fields = tuple(fields)
         structs = []
-        for _, prefix in self._members(name, "."):
+        for prefix in self._members(name, "."):
             struct = {f: self.params[prefix + f] for f in fields if prefix + f in self.params}
             if struct:
                 structs.append(struct)
         return structs
 
-    def _members(self, name: str, separator: str) -> list[tuple[int, str]]:
-        """(N, `Name.member.N` + separator) for every N the request numbers, sorted. botocore numbers members
+    def _members(self, name: str, separator: str) -> list[str]:
+        """`Name.member.N` + separator for every N the request numbers, in the order of N. botocore numbers members
         1, 2, 3…; a hand-made request that skips one (PolicyArns.member.2 without .1) must not lose the others, which
         would silently drop a session policy it asked for."""
         start = f"{name}.member."
@@ -51,8 +51,9 @@ class QueryRequest:
             if key.startswith(start):
                 number = key[len(start):].partition(".")[0] if separator else key[len(start):]
                 if number.isascii() and number.isdigit() and not number.startswith("0"):
-                    numbers.add(int(number))
-        return [(n, f"{start}{n}{separator}") for n in sorted(numbers)]
+                    numbers.add(number)
+        # Without leading zeros, shorter is smaller: ordered without int(), which raises on over 4,300 digits.
+        return [f"{start}{n}{separator}" for n in sorted(numbers, key=lambda n: (len(n), n))]
 
 
 _SHORT_VALUE = 256

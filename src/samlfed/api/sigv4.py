@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, quote
 
+from ..decimal_text import decimal_at_most
 from ..errors import ServiceError
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -132,8 +133,8 @@ def _query_claim(query: dict[str, str]) -> SignatureClaim:
     for name in ("X-Amz-Credential", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Date"):
         if not query.get(name):
             raise _incomplete(f"AWS query-string parameters must include '{name}'. Re-examine the query-string parameters.")
-    expires = query.get("X-Amz-Expires", "")
-    if not (expires.isascii() and expires.isdigit()) or not 1 <= int(expires) <= MAX_PRESIGN_EXPIRES:  # isdigit alone takes "²"
+    expires = decimal_at_most(query.get("X-Amz-Expires"), MAX_PRESIGN_EXPIRES)
+    if expires is None or expires < 1:
         raise _incomplete("X-Amz-Expires must be a number of seconds from 1 to 604800.")
     key, date, region, service = _credential(query["X-Amz-Credential"])
     signed = tuple(query["X-Amz-SignedHeaders"].split(";"))
@@ -141,7 +142,7 @@ def _query_claim(query: dict[str, str]) -> SignatureClaim:
         raise _incomplete("'Host' must be a 'SignedHeader' in the AWS query-string parameters.")
     return SignatureClaim(
         key, date, region, service, signed, query["X-Amz-Signature"],
-        _parse_amz_date(query["X-Amz-Date"]), query.get("X-Amz-Security-Token"), int(expires),
+        _parse_amz_date(query["X-Amz-Date"]), query.get("X-Amz-Security-Token"), expires,
     )
 
 

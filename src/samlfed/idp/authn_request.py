@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
 
+from ..decimal_text import decimal_at_most
 from ..saml import constants as c
 from ..saml import dsig
 from ..saml.errors import SamlValidationError
@@ -175,9 +176,10 @@ def check_authn_request(
         if acs_url not in sp.acs_urls:
             raise RequestRefused(f"{acs_url} is not a registered ACS URL of {sp.display_name}")
     elif index is not None:
-        if not (index.isascii() and index.isdigit()) or int(index) >= len(sp.acs_urls):
+        position = decimal_at_most(index, len(sp.acs_urls) - 1)
+        if position is None:
             raise RequestRefused(f"{sp.display_name} has no ACS URL with index {index}")
-        acs_url = sp.acs_urls[int(index)]
+        acs_url = sp.acs_urls[position]
     else:
         acs_url = sp.acs_urls[0]
     return AuthnRequest(

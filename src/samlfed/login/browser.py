@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qsl, urlencode
 
 from ..console.handoff import verification_code
+from ..decimal_text import decimal_at_most
 from ..jsoninput import parse_json
 from ..saml import constants as c
 from ..saml.xmlparse import XmlRejected, parse_xml
@@ -82,8 +83,8 @@ def browser_login(endpoint: str, *, open_browser: bool, tell: Callable[[str], No
 
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             declared = self.headers.get("Content-Length", "")  # any local program can connect: it may be anything
-            length = int(declared) if declared.isascii() and declared.isdigit() else 0
-            if arrived.is_set() or not 0 < length <= MAX_BODY:
+            length = decimal_at_most(declared, MAX_BODY)
+            if arrived.is_set() or not length:
                 self._answer(400, b"unexpected request")
                 return
             form = dict(parse_qsl(self.rfile.read(length).decode("utf-8", "replace"), max_num_fields=10))
