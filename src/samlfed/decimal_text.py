@@ -1,4 +1,4 @@
-"""Whole numbers written by whoever sends the request: Content-Length, X-Amz-Expires, SessionDuration, an index.
+"""Whole numbers written by whoever sends the request: a Content-Length, an X-Amz-Expires, an ACS index.
 
 `int()` is no check for these. It accepts '1_000', ' 7' and non-ASCII digits such as '٣', and it raises
 ValueError for a string of more than 4,300 digits. A Content-Length of 5,000 zeros and a 5 got past an
