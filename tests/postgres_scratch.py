@@ -12,12 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from servers import app_in_thread
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
-from samlfed.config import Settings
-from samlfed.context import ServiceContext
-from samlfed.server import build_context, build_server_app
 from samlfed.store import SqlStore
 
 POSTGRES_URL = os.environ.get("SAMLFED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -67,17 +63,3 @@ def fresh_store(kind: str, directory: Path) -> Iterator[SqlStore]:
             yield store
         finally:
             store.engine.dispose()
-
-
-@contextmanager
-def served_on_scratch_database(prefix: str, data_dir: Path) -> Iterator[tuple[str, ServiceContext]]:
-    """samlfed's whole app on a scratch database `prefix_<random>`, served in a thread: its base URL and context."""
-    with scratch_database(prefix) as name:
-        database_url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-        settings = Settings(data_dir=data_dir, database_url=database_url)
-        ctx = build_context(settings)
-        try:
-            with app_in_thread(build_server_app(settings, ctx)) as base:
-                yield base, ctx
-        finally:
-            ctx.store.engine.dispose()

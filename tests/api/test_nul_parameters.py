@@ -13,9 +13,13 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from postgres_scratch import served_on_scratch_database
+from postgres_scratch import POSTGRES_URL, scratch_database
+from servers import app_in_thread
+from sqlalchemy import make_url
 
+from samlfed.config import Settings
 from samlfed.iam.service import create_account
+from samlfed.server import build_context, build_server_app
 
 POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}'
 PROVIDER = "arn:aws:iam::111111111111:saml-provider/a\x00b"
@@ -24,12 +28,19 @@ MANAGED = "arn:aws:iam::111111111111:policy/a\x00b"
 
 @pytest.fixture(scope="module")
 def iam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with served_on_scratch_database("samlfed_nul_parameters", Path(tmp_path_factory.mktemp("data"))) as (base, ctx):
+    with scratch_database("samlfed_nul_parameters") as name:
+        database_url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        settings = Settings(data_dir=Path(tmp_path_factory.mktemp("data")), database_url=database_url)
+        ctx = build_context(settings)
         admin = create_account(ctx, "111111111111")
-        yield boto3.client(
-            "iam", endpoint_url=base, region_name="us-east-1", aws_access_key_id=admin.access_key_id,
-            aws_secret_access_key=admin.secret_access_key, config=Config(retries={"max_attempts": 1}),
-        )
+        try:
+            with app_in_thread(build_server_app(settings, ctx)) as base:
+                yield boto3.client(
+                    "iam", endpoint_url=base, region_name="us-east-1", aws_access_key_id=admin.access_key_id,
+                    aws_secret_access_key=admin.secret_access_key, config=Config(retries={"max_attempts": 1}),
+                )
+        finally:
+            ctx.store.engine.dispose()
 
 
 def _marker(action: str) -> str:

@@ -8,13 +8,25 @@ from pathlib import Path
 
 import httpx
 import pytest
-from postgres_scratch import served_on_scratch_database
+from postgres_scratch import POSTGRES_URL, scratch_database
+from servers import app_in_thread
+from sqlalchemy import make_url
+
+from samlfed.config import Settings
+from samlfed.server import build_context, build_server_app
 
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with served_on_scratch_database("samlfed_uuid_paths", Path(tmp_path_factory.mktemp("data"))) as (base, _):
-        yield base
+    with scratch_database("samlfed_uuid_paths") as name:
+        database_url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        settings = Settings(data_dir=Path(tmp_path_factory.mktemp("data")), database_url=database_url)
+        ctx = build_context(settings)
+        try:
+            with app_in_thread(build_server_app(settings, ctx)) as base:
+                yield base
+        finally:
+            ctx.store.engine.dispose()
 
 
 @pytest.mark.parametrize("segment", ["%00", "A%00" + "B" * 24, "x" * 65, "NOSUCHPROVIDER0000000000"])
