@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -25,6 +26,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def raw_exchange(url: str, request: bytes, *, timeout: float = 30) -> bytes:
+    """Send `request` byte for byte to the server at `url` (http://host:port) and read its answer until it closes the
+    connection: for requests no HTTP client would send."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        sock.sendall(request)
+        return b"".join(iter(lambda: sock.recv(65536), b""))
 
 
 def wait_until_up(url: str, *, seconds: float, gave_up: Callable[[], bool] = lambda: False, verify: str | bool = True) -> bool:

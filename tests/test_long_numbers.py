@@ -4,7 +4,6 @@ these answered 500 with a traceback in the log before they went through `decimal
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from servers import SAMLFED, free_port, wait_until_up
+from servers import SAMLFED, free_port, raw_exchange, wait_until_up
 
 from samlfed.decimal_text import decimal_at_most
 
@@ -41,16 +40,12 @@ def test_decimal_at_most_never_raises_and_agrees_with_int(text: str, limit: int)
         assert int(text) > limit
 
 
-def _status_line(port: int, path: str) -> bytes:
+def _status_line(url: str, path: str) -> bytes:
     """POST `path` a 5-byte form whose Content-Length is 5,000 zeros and a 5."""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            f"Content-Length: {LONG_ZEROS}5\r\nConnection: close\r\n\r\nA=bcd".encode()
-        )
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+    answer = raw_exchange(url, (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {LONG_ZEROS}5\r\nConnection: close\r\n\r\nA=bcd"
+    ).encode())
     return answer.split(b"\r\n", 1)[0]
 
 
@@ -67,7 +62,7 @@ def test_long_numbers_on_the_wire_get_answers_not_500s(tmp_path: Path) -> None:
             # Every route that reads a form: the query API and the pages. Each reads the 5 bytes its Content-Length
             # is worth and answers as to any such form (a refusal, or the signed-out page).
             for path in ("/", "/saml", "/federation", "/idp/login", "/idp/ecp", "/console/signout", "/console/switch"):
-                status = _status_line(port, path)
+                status = _status_line(url, path)
                 assert status[:10] in (b"HTTP/1.1 2", b"HTTP/1.1 3", b"HTTP/1.1 4"), (path, status)
             sign_in = {
                 "Action": "AssumeRoleWithSAML", "Version": "2011-06-15", "RoleArn": "arn:aws:iam::111111111111:role/R",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import socket
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,6 +12,7 @@ import pytest
 from e2e_setup import ACCOUNT, TRUST_POLICY, client, error_of, unsigned_sts
 from lxml import etree
 from saml_factory import DEV_ROLE, ENTITY_ID, OPS_ROLE, PROVIDER_ARN, response_b64, signer
+from servers import raw_exchange
 
 from samlfed.saml.metadata import build_idp_metadata
 
@@ -136,10 +136,8 @@ def test_bad_requests_get_aws_errors_never_a_500(server: dict) -> None:
         assert b"for DurationSeconds: an integer is required" in response.content
     too_large = httpx.post(server["url"], content=b"Action=GetCallerIdentity&x=" + b"a" * 300_000, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert too_large.status_code == 413 and b"<Code>ValidationError</Code>" in too_large.content
-    host, port = server["url"].removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as raw:  # a byte no HTTP client would send
-        raw.sendall(b"GET /?Action=GetCallerIdentity&Version=2011-06-15&x=\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        answer = b"".join(iter(lambda: raw.recv(65536), b""))
+    # A byte no HTTP client would send.
+    answer = raw_exchange(server["url"], b"GET /?Action=GetCallerIdentity&Version=2011-06-15&x=\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout=10)
     assert answer.startswith(b"HTTP/1.1 400"), answer[:300]  # uvicorn refuses it before the application sees it
     iam = client(server, "iam")
     for name in ("bad\x01name", "nul\x00", "é"):  # AWS's RoleName pattern is ASCII; the value is echoed

@@ -4,7 +4,6 @@ no key to the loopback listener, and a second fetch of the sign-in link ends the
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from login_setup import user_env, write_profile
-from servers import SAMLFED
+from servers import SAMLFED, raw_exchange
 
 from samlfed.idp.demo import role_arn
 
@@ -38,12 +37,7 @@ def _cmdline(pid: int) -> str:
 
 def _status_of_long_content_length(listener: str) -> bytes:
     """The status line for a POST whose Content-Length is 5,000 zeros and a 5 (int() raises on over 4,300 digits)."""
-    host, port = urlsplit(listener).hostname, urlsplit(listener).port
-    with socket.create_connection((host, port), timeout=30) as sock:
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"0" * 5000 + b"5\r\nConnection: close\r\n\r\nstate")
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+    answer = raw_exchange(listener, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"0" * 5000 + b"5\r\nConnection: close\r\n\r\nstate")
     return answer.split(b"\r\n", 1)[0]
 
 
