@@ -299,3 +299,11 @@ def test_every_bad_name_of_a_request_is_reported(ctx: ServiceContext) -> None:
         "Value 'a b' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+; "
         "Value 'c d' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"
     ))
+
+
+@pytest.mark.parametrize("number", ["0", "01"])
+def test_tags_numbered_from_zero_are_refused_not_silently_dropped(ctx: ServiceContext, number: str) -> None:
+    call(ctx, "CreateRole", RoleName="Tagged", AssumeRolePolicyDocument=TRUST)
+    error = refused(ctx, "TagRole", RoleName="Tagged", **{f"Tags.member.{number}.Key": "team", f"Tags.member.{number}.Value": "x"})
+    assert (error.code, error.status) == ("ValidationError", 400)
+    assert error.message.startswith(f"Parameter Tags.member.{number}.Key is not a member of Tags")

@@ -217,9 +217,36 @@ def test_numbered_members_are_read_in_order_whatever_their_gaps() -> None:
     (a session policy asked for as PolicyArns.member.2 was dropped)."""
     request = QueryRequest("X", "2011-06-15", {
         "PolicyArns.member.3.arn": "c", "PolicyArns.member.2.arn": "b", "TagKeys.member.10": "j", "TagKeys.member.2": "b",
-        "TagKeys.member.02": "ignored", "TagKeys.member.x": "ignored", "Tags.member.5.Key": "k", "Tags.member.5.Value": "v",
+        "Tags.member.5.Key": "k", "Tags.member.5.Value": "v", "TagKeysOther.member.0": "another list's",
     })
     assert request.member_structs("PolicyArns", ("arn",)) == [{"arn": "b"}, {"arn": "c"}]
     assert request.member_list("TagKeys") == ["b", "j"]
     assert request.member_structs("Tags", ("Key", "Value")) == [{"Key": "k", "Value": "v"}]
     assert request.member_list("Nothing") == []
+
+
+@pytest.mark.parametrize(
+    ("key", "fields"),
+    [
+        ("PolicyArns.member.0.arn", ("arn",)),
+        ("PolicyArns.member.01.arn", ("arn",)),
+        ("PolicyArns.member.1.Arn", ("arn",)),
+        ("PolicyArns.member.1", ("arn",)),
+        ("PolicyArns.member.1.arn.x", ("arn",)),
+        ("PolicyArns.member.x.arn", ("arn",)),
+        ("PolicyArns.member.\u0661.arn", ("arn",)),
+        ("TagKeys.member.0", None),
+        ("TagKeys.member.02", None),
+        ("TagKeys.member.1.Key", None),
+        ("TagKeys.member.", None),
+    ],
+)
+def test_a_member_key_that_is_not_canonical_is_refused_not_ignored(key: str, fields: tuple[str, ...] | None) -> None:
+    """Ignored, `PolicyArns.member.0.arn` dropped the session policy it asked for, and the session had all of the
+    role's permissions; `Tags.member.0.Key` alone made TagRole a silent no-op."""
+    name = key.partition(".")[0]
+    request = QueryRequest("X", "2011-06-15", {key: "v", f"{name}.member.1{'.' + fields[0] if fields else ''}": "kept"})
+    with pytest.raises(ServiceError) as refused:
+        request.member_structs(name, fields) if fields else request.member_list(name)
+    assert (refused.value.code, refused.value.status) == ("ValidationError", 400)
+    assert refused.value.message.startswith(f"Parameter {key} is not a member of {name}: members are {name}.member.N")

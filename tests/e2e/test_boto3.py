@@ -149,6 +149,17 @@ def test_bad_requests_get_aws_errors_never_a_500(server: dict) -> None:
     assert code == "ValidationError" and "at 'policyName' failed to satisfy constraint" in message
 
 
+@pytest.mark.parametrize("key", ["PolicyArns.member.0.arn", "PolicyArns.member.01.arn", "PolicyArns.member.1.Arn", "PolicyArns.member.1"])
+def test_a_session_policy_under_a_member_key_botocore_never_sends_is_refused(server: dict, registered: dict, key: str) -> None:
+    """Ignored, it left the session with all of the role's permissions instead of the ones it asked for."""
+    body = {"Action": "AssumeRoleWithSAML", "Version": "2011-06-15", "RoleArn": DEV_ROLE, "PrincipalArn": PROVIDER_ARN,
+            "SAMLAssertion": fresh_assertion(), key: f"arn:aws:iam::{ACCOUNT}:policy/ReadOnly"}
+    response = httpx.post(server["url"], data=body)
+    assert response.status_code == 400 and b"<Code>ValidationError</Code>" in response.content, response.text
+    assert f"Parameter {key} is not a member of PolicyArns".encode() in response.content
+    assert b"<Credentials>" not in response.content
+
+
 def test_role_lifecycle_tags_inline_policies_and_paging(server: dict, registered: dict) -> None:
     iam = client(server, "iam")
     for index in range(5):

@@ -29,31 +29,47 @@ class QueryRequest:
 
     def member_list(self, name: str) -> list[str]:
         """`Name.member.1`, `Name.member.2`, … in the order of their numbers."""
-        return [self.params[key] for key in self._members(name, "")]
+        return [self.params[key] for key in self._members(name, None)]
 
     def member_structs(self, name: str, fields: Iterable[str]) -> list[dict[str, str]]:
         """`Name.member.N.Field` structures, e.g. Tags.member.1.Key / Tags.member.1.Value, in the order of N."""
         fields = tuple(fields)
         structs = []
-        for prefix in self._members(name, "."):
+        for prefix in self._members(name, fields):
             struct = {f: self.params[prefix + f] for f in fields if prefix + f in self.params}
             if struct:
                 structs.append(struct)
         return structs
 
-    def _members(self, name: str, separator: str) -> list[str]:
-        """`Name.member.N` + separator for every N the request numbers, in the order of N. botocore numbers members
-        1, 2, 3…; a hand-made request that skips one (PolicyArns.member.2 without .1) must not lose the others, which
-        would silently drop a session policy it asked for."""
+    def _members(self, name: str, fields: tuple[str, ...] | None) -> list[str]:
+        """`Name.member.N.` (a structure's) or `Name.member.N` (a list's) for every N the request numbers, in the
+        order of N. botocore numbers members 1, 2, 3…; a hand-made request that skips one (PolicyArns.member.2
+        without .1) must not lose the others. Any other key under `Name.member.` (`.member.0`, `.member.01`, a field
+        that is not one of `fields`, such as `.arn` spelt `.Arn`) is refused: ignored, it would silently drop what
+        it meant to ask for, a session policy among them, and the session would get more than it asked."""
         start = f"{name}.member."
         numbers = set()
         for key in self.params:
             if key.startswith(start):
-                number = key[len(start):].partition(".")[0] if separator else key[len(start):]
-                if number.isascii() and number.isdigit() and not number.startswith("0"):
-                    numbers.add(number)
+                number, dot, field = key[len(start):].partition(".")
+                if not _is_member_number(number) or (field not in fields if fields is not None else dot):
+                    raise ServiceError("ValidationError", _NOT_A_MEMBER.format(key=key, name=name, shape=_member_shape(name, fields)))
+                numbers.add(number)
         # Without leading zeros, shorter is smaller: ordered without int(), which raises on over 4,300 digits.
-        return [f"{start}{n}{separator}" for n in sorted(numbers, key=lambda n: (len(n), n))]
+        suffix = "." if fields is not None else ""
+        return [f"{start}{n}{suffix}" for n in sorted(numbers, key=lambda n: (len(n), n))]
+
+
+_NOT_A_MEMBER = "Parameter {key} is not a member of {name}: members are {shape}, with N from 1 and no leading zeros"
+
+
+def _member_shape(name: str, fields: tuple[str, ...] | None) -> str:
+    start = f"{name}.member.N"
+    return start if fields is None else " and ".join(f"{start}.{field}" for field in fields)
+
+
+def _is_member_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and not text.startswith("0")
 
 
 _SHORT_VALUE = 256
