@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from urllib.parse import urlencode, urlsplit
 
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from samlfed.api import handlers
 from samlfed.api.app import AsgiApp
 
 
@@ -29,3 +35,22 @@ def asgi_call(
 
     asyncio.run(app(scope, receive, send))
     return sent
+
+
+def signed_query(
+    app: AsgiApp, credentials: Credentials, action: str, parameters: dict[str, str], *, overrides: dict[bytes, bytes] | None = None,
+) -> tuple[int, bytes]:
+    """One query-API request signed by botocore with `credentials`; `overrides` replace (or add) headers after
+    signing. Its status and body."""
+    service_name = "sts" if action in handlers.STS else "iam"
+    version = "2011-06-15" if service_name == "sts" else "2010-05-08"
+    body = urlencode({"Action": action, "Version": version, **parameters}).encode()
+    request = AWSRequest(method="POST", url="http://127.0.0.1:8080/", data=body, headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    SigV4Auth(credentials, service_name, "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    headers = [(k.lower().encode(), v.encode() if isinstance(v, str) else v) for k, v in prepared.headers.items()]
+    headers.append((b"host", urlsplit(prepared.url).netloc.encode()))
+    if overrides:
+        headers = [(name, value) for name, value in headers if name not in overrides] + list(overrides.items())
+    sent = asgi_call(app, "POST", "/", [body], headers)
+    return sent[0]["status"], sent[1]["body"]

@@ -3,25 +3,28 @@ always AWS-shaped XML with a 2xx or 4xx status, never a 500, and afterwards the 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
 
+import botocore.session
 import pytest
-from asgi_driver import asgi_call
+from asgi_driver import signed_query as call
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from postgres_scratch import scratch_schema
 from saml_factory import DEV_ROLE, ENTITY_ID, PROVIDER_ARN, response_b64, signer
 from service_world import TRUST
 
 from samlfed.api import handlers
-from samlfed.api.app import QueryApi, build_app
+from samlfed.api.app import build_app
 from samlfed.config import Settings
 from samlfed.iam import service
 from samlfed.saml.metadata import build_idp_metadata
@@ -93,9 +96,9 @@ def requests(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
     return action, parameters
 
 
-def _world(data_dir: Path) -> dict:
+def _world(data_dir: Path, database_url: str | None = None) -> dict:
     """An account with a SAML provider, a role with an inline policy and a managed policy; its admin's key."""
-    ctx = build_context(Settings(data_dir=data_dir))
+    ctx = build_context(Settings(data_dir=data_dir, database_url=database_url))
     admin = service.create_account(ctx, ACCOUNT)
     service.create_saml_provider(ctx, ACCOUNT, "ExampleIdP", METADATA)
     service.create_role(ctx, ACCOUNT, "Kept", TRUST)
@@ -118,22 +121,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def intact(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A world no fuzzing touched: the entities the calls name exist, so the calls get as far as the JSON."""
     return _world(tmp_path_factory.mktemp("intact"))
-
-
-def call(app: QueryApi, credentials: Credentials, action: str, parameters: dict[str, str], *, overrides: dict[bytes, bytes] | None = None) -> tuple[int, bytes]:
-    """One signed request; `overrides` replace (or add) headers after signing."""
-    service_name = "sts" if action in handlers.STS else "iam"
-    version = "2011-06-15" if service_name == "sts" else "2010-05-08"
-    body = urlencode({"Action": action, "Version": version, **parameters}).encode()
-    request = AWSRequest(method="POST", url="http://127.0.0.1:8080/", data=body, headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
-    SigV4Auth(credentials, service_name, "us-east-1").add_auth(request)
-    prepared = request.prepare()
-    headers = [(k.lower().encode(), v.encode() if isinstance(v, str) else v) for k, v in prepared.headers.items()]
-    headers.append((b"host", urlsplit(prepared.url).netloc.encode()))
-    if overrides:
-        headers = [(name, value) for name, value in headers if name not in overrides] + list(overrides.items())
-    sent = asgi_call(app, "POST", "/", [body], headers)
-    return sent[0]["status"], sent[1]["body"]
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -214,3 +201,59 @@ def test_tampered_signature_headers_get_an_aws_error(world: dict, action: str, h
     status, body = call(world["app"], world["credentials"], action, {}, overrides=overrides)
     assert status < 500, (header, part, value, body[:300])
     assert etree.fromstring(body).tag.endswith("Response")
+
+
+EXTENSION_PARAMETERS = {
+    "SetSAMLProviderAttributeMapping": ["SAMLProviderArn", "AttributeMapping"], "GetSAMLProviderAttributeMapping": ["SAMLProviderArn"],
+    "SetSAMLProviderValidationOptions": ["SAMLProviderArn", "AllowLegacyAlgorithms", "AllowResponseOnlySignature", "RequireConditionBounds"],
+    "GetSAMLProviderValidationOptions": ["SAMLProviderArn"],
+}
+"""samlfed's own actions, which botocore's models do not describe."""
+
+
+def _parameters_of(action: str) -> list[str]:
+    """The names of NAMES (and the extensions' own) that `action` reads, by its botocore model."""
+    if action in EXTENSION_PARAMETERS:
+        return EXTENSION_PARAMETERS[action]
+    model = botocore.session.get_session().get_service_model("sts" if action in handlers.STS else "iam")
+    members = model.operation_model(action).input_shape.members if model.operation_model(action).input_shape else {}
+    return [name for name in NAMES if name.partition(".")[0] in members]
+
+
+NUL_CASES = [(action, name) for action in ACTIONS for name in _parameters_of(action)]
+
+
+@pytest.fixture(scope="module")
+def on_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """The intact world on PostgreSQL, whose text cannot hold U+0000 at all (SQLite's can)."""
+    with scratch_schema("samlfed_nul") as url:
+        world = _world(tmp_path_factory.mktemp("nul"), url)
+        try:
+            yield world
+        finally:
+            world["ctx"].store.engine.dispose()
+
+
+@pytest.mark.parametrize(("action", "name"), NUL_CASES, ids=[f"{a}-{n}" for a, n in NUL_CASES])
+def test_a_nul_in_any_parameter_is_a_client_error_on_postgresql(on_postgres: dict, action: str, name: str) -> None:
+    """The audit and authorization lookups read RoleName, SAMLProviderArn and PolicyArn before the handler checks
+    them, and PostgreSQL refused the NUL in the query itself: 500 InternalFailure, with a traceback in the log."""
+    parameters = {required: PLAUSIBLE[required][0] for required in REQUIRED.get(action, [])}
+    if parameters.get("SAMLAssertion") == "genuine":
+        parameters["SAMLAssertion"] = on_postgres["genuine"]
+    parameters[name] = PLAUSIBLE.get(name, ["x"])[0][:64] + "\x00"
+    status, body = call(on_postgres["app"], on_postgres["credentials"], action, parameters)
+    assert status < 500, (status, body[:500])
+    if not action.startswith("Simulate"):  # a simulation may evaluate any action name or context value, and echo it
+        assert status >= 400, body[:500]
+    if name == "RoleName":  # the handler's validation answers, in AWS's words, not a lookup that ran before it
+        assert b"at 'roleName' failed to satisfy constraint" in body, body[:500]
+
+
+@pytest.mark.parametrize("action", ["ListRoles", "ListPolicies", "GetAccountAuthorizationDetails", "ListRoleTags"])
+def test_a_marker_naming_a_key_with_a_nul_is_invalid_on_postgresql(on_postgres: dict, action: str) -> None:
+    """The lists the database pages put the Marker's key in their query."""
+    marker = base64.urlsafe_b64encode(f"samlfed:{action}:\x00".encode()).decode()
+    parameters = {"Marker": marker, **({"RoleName": "Kept"} if action == "ListRoleTags" else {})}
+    status, body = call(on_postgres["app"], on_postgres["credentials"], action, parameters)
+    assert status == 400 and b"<Message>Invalid Marker</Message>" in body, body[:500]

@@ -3,6 +3,7 @@ query API calls them: botocore checks some of these client-side, other clients s
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
@@ -307,3 +308,42 @@ def test_tags_numbered_from_zero_are_refused_not_silently_dropped(ctx: ServiceCo
     error = refused(ctx, "TagRole", RoleName="Tagged", **{f"Tags.member.{number}.Key": "team", f"Tags.member.{number}.Value": "x"})
     assert (error.code, error.status) == ("ValidationError", 400)
     assert error.message.startswith(f"Parameter Tags.member.{number}.Key is not a member of Tags")
+
+
+LONG_KEYS = ["日" * 128, "日" * 127 + "本", "本" * 128]
+"""Tag keys of 128 three-byte letters, two sharing all but their last: whole, a key makes a 540-character Marker."""
+
+
+def _tag_pages(ctx: ServiceContext, marker: str | None = None) -> tuple[list[str], str | None]:
+    answer = call(ctx, "ListRoleTags", RoleName="Tagged", MaxItems="1", **({"Marker": marker} if marker else {}))
+    return [tag["Key"] for tag in answer["Tags"]], answer["Marker"]
+
+
+def test_tag_list_markers_fit_the_model_and_page_through_keys_of_any_length(ctx: ServiceContext) -> None:
+    call(ctx, "CreateRole", RoleName="Tagged", AssumeRolePolicyDocument=TRUST)
+    call(ctx, "TagRole", RoleName="Tagged", **{f"Tags.member.{n}.{f}": key for n, key in enumerate(LONG_KEYS, 1) for f in ("Key", "Value")})
+    seen, marker = _tag_pages(ctx)
+    while marker is not None:
+        assert len(marker) <= 320
+        keys, marker = _tag_pages(ctx, marker)
+        seen += keys
+    assert seen == sorted(LONG_KEYS)
+
+
+def test_a_tag_deleted_between_pages_skips_nothing_even_when_its_marker_was_abridged(ctx: ServiceContext) -> None:
+    call(ctx, "CreateRole", RoleName="Tagged", AssumeRolePolicyDocument=TRUST)
+    call(ctx, "TagRole", RoleName="Tagged", **{f"Tags.member.{n}.{f}": key for n, key in enumerate(LONG_KEYS, 1) for f in ("Key", "Value")})
+    first, marker = _tag_pages(ctx)
+    assert first == [LONG_KEYS[0]]
+    call(ctx, "UntagRole", RoleName="Tagged", **{"TagKeys.member.1": LONG_KEYS[0]})
+    rest: list[str] = []
+    while marker is not None:
+        keys, marker = _tag_pages(ctx, marker)
+        rest += keys
+    assert rest == LONG_KEYS[1:]
+
+
+def test_a_forged_abridged_marker_is_refused_by_the_lists_the_database_pages(ctx: ServiceContext) -> None:
+    forged = base64.urlsafe_b64encode(b"samlfed:ListRoles#0123456789abcdef:a").decode()
+    error = refused(ctx, "ListRoles", Marker=forged)
+    assert (error.code, error.message) == ("ValidationError", "Invalid Marker")

@@ -813,13 +813,23 @@ def delete_account_alias(ctx: ServiceContext, account_id: str, alias: str) -> No
 MAX_MANAGED_POLICY = 6144
 
 
+def policy_description_violations(description: str | None) -> list[str]:
+    """The model's policyDescriptionType (at most 1,000 characters, no pattern), and no NUL: PostgreSQL text cannot
+    hold one, and SQLite would store what PostgreSQL refuses (the backends must agree). In the form of AWS's messages."""
+    if description is None:
+        return []
+    start = f"Value '{description}' at 'description' failed to satisfy constraint: Member must"
+    return ([f"{start} not contain the character U+0000"] if "\x00" in description else []) + (
+        [f"{start} have length less than or equal to 1000"] if len(description) > 1000 else []
+    )
+
+
 def create_policy(
     ctx: ServiceContext, account_id: str, name: str, document: str, *, path: str = "/", description: str | None = None, tags: Sequence[Tag] = (),
 ) -> ManagedPolicy:
     # Every model violation at once, in the model's member order, as AWS reports them.
     violations = name_violations(name, "policyName", 128) + path_violations(path, policy=True) + policy_document_violations(document, "policyDocument")
-    if description is not None and len(description) > 1000:
-        violations.append(f"Value '{description}' at 'description' failed to satisfy constraint: Member must have length less than or equal to 1000")
+    violations += policy_description_violations(description)
     violations += tag_violations(tags)
     if violations:
         raise ValidationFailed(violations)

@@ -275,6 +275,13 @@ def driver_reason(exc: BaseException) -> str:
     return text[0] if text else type(cause).__name__
 
 
+def _unstorable(key: str) -> bool:
+    """A name or ARN no entity can have: it holds a NUL, which IAM's patterns refuse and PostgreSQL text cannot hold
+    (a query naming one fails there). A lookup by one finds nothing on every backend, so that the caller's own
+    validation answers with AWS's wording; the audit and authorization lookups run before it."""
+    return "\x00" in key
+
+
 def _path_starts_with(column, prefix: str):  # type: ignore[no-untyped-def]
     """`column` begins with `prefix`, compared exactly: LIKE is case-insensitive on SQLite (and AWS's PathPrefix is
     not), and both databases count substr in characters."""
@@ -524,6 +531,8 @@ class SqlStore:
             raise AlreadyExists(f"SAML provider {provider.arn}") from None
 
     def get_provider(self, arn: str, *, with_tags: bool = True) -> SamlProvider:
+        if _unstorable(arn):
+            raise NotFound(arn)
         with self._tx() as db:
             row = db.execute(_PROVIDER_BY_ARN, {"arn": arn}).one_or_none()
             if row is None:
@@ -681,6 +690,8 @@ class SqlStore:
             raise AlreadyExists(f"role {role.name}") from None
 
     def get_role(self, account_id: str, name: str, *, with_tags: bool = True) -> Role:
+        if _unstorable(name):
+            raise NotFound(f"role {name}")
         with self._tx() as db:
             row = db.execute(_ROLE_BY_NAME, {"account_id": account_id, "name_lower": name.lower()}).one_or_none()
             if row is None:
@@ -932,6 +943,8 @@ class SqlStore:
             raise AlreadyExists(f"policy {policy.arn}") from None
 
     def get_policy(self, arn: str) -> ManagedPolicy:
+        if _unstorable(arn):
+            raise NotFound(arn)
         with self._tx() as db:
             row = db.execute(_POLICY_BY_ARN, {"arn": arn}).one_or_none()
             if row is None:
