@@ -304,6 +304,13 @@ def test_attribute_mapping_turns_attributes_into_session_tags(server: dict, regi
     refused = error_of(lambda: sts.assume_role_with_saml(RoleArn=role, PrincipalArn=PROVIDER_ARN, SAMLAssertion=crowded))
     assert refused == ("InvalidIdentityToken", "Session tags in AuthnResponse are invalid", 400)
 
+    # A mapped tag can be made transitive, as a PrincipalTag can (contract §3.4 step 20); a key naming neither cannot.
+    transitive = fresh_assertion(roles=[f"{role},{PROVIDER_ARN}"], principal_tags={}, attributes={"mail": ["alice@example.com"]}, transitive_tag_keys=["EMAIL"])
+    assert sts.assume_role_with_saml(RoleArn=role, PrincipalArn=PROVIDER_ARN, SAMLAssertion=transitive)["Credentials"]
+    dangling = fresh_assertion(roles=[f"{role},{PROVIDER_ARN}"], principal_tags={}, attributes={"mail": ["alice@example.com"]}, transitive_tag_keys=["dept"])
+    refused = error_of(lambda: sts.assume_role_with_saml(RoleArn=role, PrincipalArn=PROVIDER_ARN, SAMLAssertion=dangling))
+    assert refused == ("InvalidIdentityToken", "Session tags in AuthnResponse are invalid", 400)
+
     bad = signed_extension_call(server, {"Action": "SetSAMLProviderAttributeMapping", "SAMLProviderArn": PROVIDER_ARN, "AttributeMapping": '{"aws:x": ["mail"]}'})
     assert bad.status_code == 400 and b"<Code>InvalidInput</Code>" in bad.content
     assert signed_extension_call(server, {"Action": "SetSAMLProviderAttributeMapping", "SAMLProviderArn": PROVIDER_ARN}).status_code == 200  # clears

@@ -401,9 +401,17 @@ def test_session_tags() -> None:
     rejected_by("aws.session_tags", response_b64(principal_tags={"aws:team": "x"}))
     rejected_by("aws.session_tags", response_b64(principal_tags={"Team": "a", "team": "b"}))
     rejected_by("aws.session_tags", response_b64(principal_tags={"k": "v" * 257}))
-    rejected_by("aws.session_tags", response_b64(transitive_tag_keys=["missing"]))
+    for malformed in ("aws:team", "", "k" * 129, "a!"):
+        rejected_by("aws.session_tags", response_b64(transitive_tag_keys=[malformed]))
     verified = run(response_b64(transitive_tag_keys=["department"]))
-    assert verified.claims.transitive_tag_keys == ("department",)
+    assert verified.claims.transitive_tag_keys == ("department",) and status_of(verified.checks, "aws.session_tags") == "pass"
+
+
+def test_a_transitive_key_naming_no_principal_tag_is_a_warning_for_the_mapping_to_settle() -> None:
+    """The provider's attribute mapping may add that tag (sts.trust_context.requested_tags refuses it otherwise)."""
+    verified = run(response_b64(transitive_tag_keys=["dept"]))
+    assert verified.claims.transitive_tag_keys == ("dept",) and status_of(verified.checks, "aws.session_tags") == "warn"
+    assert any("TransitiveTagKeys names 'dept', which no PrincipalTag attribute sets" in w for w in verified.warnings)
 
 
 def test_role_pairs_and_requested_role() -> None:

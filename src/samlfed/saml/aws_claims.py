@@ -120,7 +120,8 @@ def _bad_tags(message: str) -> SamlValidationError:
 
 
 def session_tags(attributes: dict[str, tuple[str, ...]]) -> tuple[dict[str, str], tuple[str, ...]]:
-    """PrincipalTag:* attributes and TransitiveTagKeys, with AWS's limits."""
+    """PrincipalTag:* attributes and TransitiveTagKeys, with AWS's limits (a transitive key may name a tag that the
+    provider's attribute mapping adds: `sts.trust_context.requested_tags` checks that each names one)."""
     tags: dict[str, str] = {}
     seen: set[str] = set()
     prefix = c.AWS_PRINCIPAL_TAG_PREFIX
@@ -143,9 +144,9 @@ def session_tags(attributes: dict[str, tuple[str, ...]]) -> tuple[dict[str, str]
     if len(tags) > MAX_TAGS:
         raise _bad_tags(f"{len(tags)} session tags; at most {MAX_TAGS} are allowed")
     transitive = tuple([v.strip(_ASCII_WS) for v in attributes.get(c.AWS_TRANSITIVE_TAG_KEYS, ())])
-    for key in transitive:
-        if key.lower() not in seen:
-            raise _bad_tags(f"TransitiveTagKeys names {key!r}, which is not a session tag of this assertion")
+    for key in transitive:  # that each names a session tag is checked once the provider's mapping has added its own
+        if not is_valid_tag_key(key):
+            raise _bad_tags(f"TransitiveTagKeys names {key!r}, which is not a valid session tag key")
     return tags, transitive
 
 

@@ -1098,9 +1098,17 @@ class _AwsClaims:
         self.session_duration = aws_claims.session_duration(self.attributes)
         return f"{self.session_duration} seconds" if self.session_duration is not None else None
 
-    def tags(self) -> Message | None:
+    def tags(self) -> Message | Warn | None:
         self.principal_tags, self.transitive_tag_keys = aws_claims.session_tags(self.attributes)
         tags = self.principal_tags
+        if self.transitive_tag_keys:
+            named = {key.lower() for key in tags}
+            unset = [key for key in self.transitive_tag_keys if key.lower() not in named]
+            if unset:
+                return Warn(
+                    f"TransitiveTagKeys names {', '.join(map(repr, unset))}, which no PrincipalTag attribute sets",
+                    hint="The sign-in is refused unless the provider's attribute mapping adds that session tag.",
+                )
         return (lambda: ", ".join([f"{k}={v}" for k, v in tags.items()])) if tags else None
 
     def roles(self) -> Message | Warn:

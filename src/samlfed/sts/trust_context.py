@@ -24,7 +24,8 @@ class InvalidSessionTags(ValueError):
 
 
 def requested_tags(verified: VerifiedAssertion, attribute_mapping: Mapping[str, list[str]] | None) -> dict[str, str]:
-    """PrincipalTag:* attributes, plus the provider's attribute mapping (an explicit PrincipalTag wins)."""
+    """PrincipalTag:* attributes, plus the provider's attribute mapping (an explicit PrincipalTag wins); every
+    TransitiveTagKeys value must name one of them, a mapped one included (contract §3.4 step 20, §11)."""
     tags = dict(verified.claims.principal_tags)
     taken = {key.lower() for key in tags}
     attributes = verified.response.attributes
@@ -38,6 +39,9 @@ def requested_tags(verified: VerifiedAssertion, attribute_mapping: Mapping[str, 
         taken.add(key.lower())
     if len(tags) > MAX_TAGS:
         raise InvalidSessionTags(f"{len(tags)} session tags; at most {MAX_TAGS} are allowed")
+    for key in verified.claims.transitive_tag_keys:
+        if key.lower() not in taken:
+            raise InvalidSessionTags(f"TransitiveTagKeys names {key!r}, which is not a session tag of this sign-in")
     return tags
 
 
