@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from ..context import ServiceContext
 from ..jsoninput import parse_json
 from ..masterkey import MasterKeyError
+from ..saml.aws_claims import session_seconds
 from ..sts.credentials import InvalidSessionToken, SessionClaims
 
 TOKEN_LIFETIME = timedelta(minutes=15)
@@ -60,10 +61,10 @@ def _session_credentials(session_json: str) -> tuple[str, str, str]:
 def _duration(text: str | None) -> int | None:
     if text is None or text == "":
         return None
-    # The length bound comes first: int() refuses strings of over 4,300 digits with a ValueError.
-    if len(text) > 9 or not text.isascii() or not text.isdigit() or not 900 <= int(text) <= 43200:
+    seconds = session_seconds(text)
+    if seconds is None:
         raise FederationError("SessionDuration must be an integer from 900 to 43200.")
-    return int(text)
+    return seconds
 
 
 def get_signin_token(ctx: ServiceContext, session_json: str, session_duration: str | None, now: datetime) -> str:

@@ -77,18 +77,28 @@ def source_identity(attributes: dict[str, tuple[str, ...]]) -> str | None:
     return value
 
 
+def session_seconds(text: str) -> int | None:
+    """A SessionDuration, as the SAML attribute and the federation endpoint's parameter take it: an integer from 900
+    to 43200 in at most nine ASCII digits; None for anything else."""
+    # The length bound comes first: int() refuses strings of over 4,300 digits with a ValueError.
+    if len(text) > 9 or not text.isascii() or not text.isdigit():
+        return None
+    seconds = int(text)
+    return seconds if 900 <= seconds <= 43200 else None
+
+
 def session_duration(attributes: dict[str, tuple[str, ...]]) -> int | None:
     value = single_value(attributes, c.AWS_SESSION_DURATION, "aws.session_duration")
     if value is None:
         return None
-    # The length bound comes first: int() refuses strings of over 4,300 digits with a ValueError.
-    if len(value) > 9 or not value.isascii() or not value.isdigit() or not 900 <= int(value) <= 43200:
+    seconds = session_seconds(value)
+    if seconds is None:
         raise SamlValidationError(
             "aws.session_duration",
             f"SessionDuration {value!r} is not an integer from 900 to 43200",
             hint="SessionDuration is a number of seconds between 900 (15 minutes) and 43200 (12 hours).",
         )
-    return int(value)
+    return seconds
 
 
 _ASCII_TAG_TEXT = re.compile(r"[A-Za-z0-9 _.:/=+\-@]*")
