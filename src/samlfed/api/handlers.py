@@ -410,8 +410,8 @@ def _marker_key(request: QueryRequest) -> _Resume | None:
 
 
 def _page_request(request: QueryRequest) -> tuple[int, str | None]:
-    """MaxItems (1-1000, default 100) and the key the Marker says the page starts after, held to the model: for the
-    lists whose keys always fit a Marker whole (names of at most 128 ASCII characters, numbers)."""
+    """`_page_bounds` for the lists whose keys always fit a Marker whole (names of at most 128 ASCII characters,
+    numbers): the key the page starts after."""
     max_items, resume = _page_bounds(request)
     if resume is not None and resume.digest is not None:  # only `paginate` hands these out
         raise ServiceError("ValidationError", "Invalid Marker")
@@ -419,6 +419,7 @@ def _page_request(request: QueryRequest) -> tuple[int, str | None]:
 
 
 def _page_bounds(request: QueryRequest) -> tuple[int, _Resume | None]:
+    """MaxItems (1-1000, default 100) and where the Marker says the page starts, held to the model."""
     max_items = _default(_integer(request, "MaxItems"), 100)
     if not 1 <= max_items <= 1000:
         bound = "greater than or equal to 1" if max_items < 1 else "less than or equal to 1000"
