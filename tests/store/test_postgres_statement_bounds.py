@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from samlfed.context import ServiceContext
 from samlfed.masterkey import MasterKey
 from samlfed.store import Account, DatabaseUnavailable, SqlStore, StoreUnavailable
-from samlfed.store.locking import ADVISORY_LOCK_KEY
+from samlfed.store.locking import ADVISORY_LOCK_KEY, RING_LOCK_KEY
 from samlfed.store.opening import open_store
 from samlfed.store.postgres_answers import ANSWER_MARGIN_SECONDS
 from samlfed.store.sql import POSTGRES_STATEMENT_BOUNDS, _postgres_statement_bounds
@@ -210,3 +210,30 @@ def test_a_node_starts_on_a_read_only_database(read_only_database: tuple[SqlStor
         assert opened.list_accounts() == []
     finally:
         opened.engine.dispose()
+
+
+def test_the_first_key_ring_is_not_held_up_by_the_start_up_lock() -> None:
+    """The first ring is made on the first sign-in's path: under the start-up lock, that request, and every other of
+    its worker, waited for as long as another process held it (a migration, a stuck start)."""
+    with scratch_schema("samlfed_bounds") as url:
+        store = SqlStore.open(url)
+        try:
+            with holding(url, f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"):
+                ended, outcome = finishes(lambda: ServiceContext(store=store, master=MasterKey(secrets.token_bytes(32))).key_ring().active)
+                assert ended, "the first ring waited for the start-up lock"
+                assert isinstance(outcome, str), outcome
+        finally:
+            store.engine.dispose()
+
+
+def test_a_first_ring_lock_held_elsewhere_is_the_retryable_503_after_the_bound() -> None:
+    with scratch_schema("samlfed_bounds") as url:
+        store = SqlStore.open(url)
+        try:
+            with holding(url, f"SELECT pg_advisory_xact_lock({RING_LOCK_KEY})"):
+                ended, outcome = finishes(lambda: ServiceContext(store=store, master=MasterKey(secrets.token_bytes(32))).key_ring())
+                assert ended, "the first ring waited for the lock without bound"
+                assert isinstance(outcome, DatabaseUnavailable) and "lock timeout" in str(outcome), outcome
+            assert ServiceContext(store=store, master=MasterKey(secrets.token_bytes(32))).key_ring().active  # made once the lock is free
+        finally:
+            store.engine.dispose()

@@ -1,8 +1,10 @@
-"""One writer at a time for work that must run once per store (schema upgrade, first key ring), across nodes.
+"""One writer at a time for work that must run once per store (schema upgrade, master key check, first key ring),
+across nodes.
 
-PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback, so a crashed node never
-leaves it held. SQLite: BEGIN EXCLUSIVE, which waits for other writers (up to SQLITE_STARTUP_WAIT_MS) and keeps them
-out until commit. Whoever acquires second must re-read what the first may have done meanwhile.
+PostgreSQL: transaction-scoped advisory locks, released at commit or rollback, so a crashed node never leaves one
+held. SQLite: BEGIN EXCLUSIVE (start-up, waits up to SQLITE_STARTUP_WAIT_MS) or BEGIN IMMEDIATE (first ring, a
+statement's wait), which keep other writers out until commit. Whoever acquires second must re-read what the first
+may have done meanwhile.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from sqlalchemy.engine import Connection
 
 # Any fixed 64-bit number: the lock is keyed by database, and only samlfed's own start-up work takes it.
 ADVISORY_LOCK_KEY = 0x73616D6C666564  # "samlfed"
+
+RING_LOCK_KEY = ADVISORY_LOCK_KEY + 1
+"""The first key ring's own lock (`hold_first_ring_lock`): apart from the start-up lock, which a migration may hold
+for as long as it runs."""
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 """How long an SQLite statement waits for another connection's write lock (every connection's setting)."""
@@ -51,3 +57,15 @@ def exclusive(engine: Engine) -> Iterator[Connection]:
             raise NotImplementedError(f"no start-up lock for {dialect}")
         yield connection
         connection.commit()
+
+
+def hold_first_ring_lock(connection: Connection) -> None:
+    """Keep other nodes' first key ring out of this transaction, with a request's bounded waits (a busy database is
+    the retryable 503): the first ring is made on the first sign-in's path, where the start-up lock's unbounded
+    wait held the worker, its health probes too, for as long as another process held that lock."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RING_LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        raise NotImplementedError(f"no first-ring lock for {connection.dialect.name}")

@@ -27,7 +27,7 @@ from sqlalchemy.sql import Executable
 from . import schema as t
 from .database_file import DatabaseFile
 from .generation import IdentityGeneration
-from .locking import SQLITE_BUSY_TIMEOUT_MS, exclusive
+from .locking import SQLITE_BUSY_TIMEOUT_MS, exclusive, hold_first_ring_lock
 from .migrate import NewerSchema, upgrade
 from .records import (
     AccessKey,
@@ -1174,8 +1174,9 @@ class SqlStore:
 
     def add_first_server_key(self, key: ServerKey) -> bool:
         """Start the key ring with `key` unless it has a key already (False: another node started it; read theirs).
-        Under the start-up lock: two nodes starting together must not each create a ring and each use its own."""
-        with exclusive(self.engine) as db:
+        Under a lock of its own: two nodes starting together must not each create a ring and each use its own."""
+        with self._tx() as db:
+            hold_first_ring_lock(db)
             if db.execute(select(t.server_keys.c.key_id).limit(1)).first() is not None:
                 return False
             _insert_server_key(db, key)
