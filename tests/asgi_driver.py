@@ -16,10 +16,11 @@ from samlfed.api.app import AsgiApp
 
 def asgi_call(
     app: AsgiApp, method: str, path: str, chunks: Sequence[bytes | None], headers: Sequence[tuple[bytes, bytes]] = (), *, client: str = "127.0.0.1",
+    query_string: bytes = b"",
 ) -> list[dict]:
     """One request from `client` whose body arrives in `chunks` (a None chunk is the client disconnecting); the messages sent."""
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http", "path": path,
-             "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": list(headers),
+             "raw_path": path.encode(), "query_string": query_string, "root_path": "", "headers": list(headers),
              "client": (client, 1), "server": ("127.0.0.1", 8080)}
     pending = list(chunks)
     sent: list[dict] = []
@@ -39,18 +40,22 @@ def asgi_call(
 
 def signed_query(
     app: AsgiApp, credentials: Credentials, action: str, parameters: dict[str, str], *, overrides: dict[bytes, bytes] | None = None,
+    added: Sequence[tuple[bytes, bytes]] = (), method: str = "POST", region: str = "us-east-1",
 ) -> tuple[int, bytes]:
-    """One query-API request signed by botocore with `credentials`; `overrides` replace (or add) headers after
-    signing. Its status and body."""
+    """One query-API request signed by botocore with `credentials` for `region`, its parameters in the body of a
+    POST or else in the query string; after signing, `overrides` replace (or add) headers and `added` headers are
+    sent besides them. Its status and body."""
     service_name = "sts" if action in handlers.STS else "iam"
     version = "2011-06-15" if service_name == "sts" else "2010-05-08"
-    body = urlencode({"Action": action, "Version": version, **parameters}).encode()
-    request = AWSRequest(method="POST", url="http://127.0.0.1:8080/", data=body, headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
-    SigV4Auth(credentials, service_name, "us-east-1").add_auth(request)
+    form = urlencode({"Action": action, "Version": version, **parameters})
+    body = form.encode() if method == "POST" else b""
+    url = "http://127.0.0.1:8080/" + ("" if method == "POST" else f"?{form}")
+    request = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    SigV4Auth(credentials, service_name, region).add_auth(request)
     prepared = request.prepare()
     headers = [(k.lower().encode(), v.encode() if isinstance(v, str) else v) for k, v in prepared.headers.items()]
     headers.append((b"host", urlsplit(prepared.url).netloc.encode()))
     if overrides:
         headers = [(name, value) for name, value in headers if name not in overrides] + list(overrides.items())
-    sent = asgi_call(app, "POST", "/", [body], headers)
+    sent = asgi_call(app, method, "/", [body], [*headers, *added], query_string=urlsplit(prepared.url).query.encode())
     return sent[0]["status"], sent[1]["body"]

@@ -137,3 +137,11 @@ def test_a_role_deleted_before_its_use_is_written_is_no_warning(seeded: SqlStore
     with caplog.at_level(logging.WARNING, logger="samlfed.sts"):
         RoleUseRecorder(seeded, 60.0, Clock()).record(developer, NOW, "us-east-1")
     assert caplog.records == [] and last_use_rows(seeded) == 0
+
+
+def test_a_region_as_long_as_a_host_label_is_kept(seeded: SqlStore) -> None:
+    """The caller's credential scope names the region of a chained role's use: any host label, up to 63 characters
+    (PostgreSQL refused more than 32, and the use went unrecorded)."""
+    rid = role_id(seeded)
+    seeded.record_role_use(rid, NOW, "R" * 63)
+    assert seeded.get_role_last_used(rid) == RoleLastUsed(NOW, "R" * 63)

@@ -141,8 +141,10 @@ class QueryApi:
         if scope["type"] != "http" or scope["path"] != scope.get("root_path", "") + "/":
             await self.fallback(scope, receive, send)
             return
-        if scope["method"] not in ("GET", "HEAD", "POST"):  # the server leaves out the body of a HEAD answer
-            await _send(send, 405, b"Method Not Allowed", b"text/plain; charset=utf-8", [(b"allow", b"GET, HEAD, POST")])
+        if scope["method"] not in ("GET", "POST"):
+            # Not HEAD either: every action runs on GET, so a HEAD would run one (a signed HEAD CreateRole created the
+            # role) and then lose its answer. No SDK sends one; health probes have /healthz and /readyz.
+            await _send(send, 405, b"Method Not Allowed", b"text/plain; charset=utf-8", [(b"allow", b"GET, POST")])
             return
         request_id = _request_id()
         try:

@@ -23,7 +23,10 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=15)
 MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
-_CREDENTIAL = re.compile(r"([A-Za-z0-9]{16,128})/(\d{8})/([a-z0-9-]{1,32})/([a-z0-9-]{1,32})/aws4_request", re.ASCII)
+# Any region a client may be configured with (contract §2): botocore lets through host labels of up to 63
+# letters, digits and hyphens, upper case included; other SDKs also allow '.' and '_'.
+_CREDENTIAL = re.compile(r"([A-Za-z0-9]{16,128})/(\d{8})/([A-Za-z0-9._-]{1,63})/([a-z0-9-]{1,32})/aws4_request", re.ASCII)
+_HEADER_FIELDS = ("Credential", "SignedHeaders", "Signature")
 
 INVALID_TOKEN = "The security token included in the request is invalid"
 SIGNATURE_MISMATCH = (
@@ -110,11 +113,8 @@ def _header_claim(authorization: str, headers: Mapping[str, str]) -> SignatureCl
     algorithm, _, rest = authorization.strip().partition(" ")
     if algorithm != ALGORITHM:
         raise _incomplete(f"Unsupported AWS 'algorithm': '{algorithm}'")
-    fields: dict[str, str] = {}
-    for part in rest.split(","):
-        name, _, value = part.strip().partition("=")
-        fields[name] = value
-    missing = [name for name in ("Credential", "SignedHeaders", "Signature") if not fields.get(name)]
+    fields = _header_fields(authorization, rest)
+    missing = [name for name in _HEADER_FIELDS if not fields.get(name)]
     if missing:
         raise _incomplete(f"Authorization header requires '{missing[0]}' parameter. Authorization={authorization}")
     key, date, region, service = _credential(fields["Credential"])
@@ -125,6 +125,21 @@ def _header_claim(authorization: str, headers: Mapping[str, str]) -> SignatureCl
         key, date, region, service, signed, fields["Signature"],
         _header_date(headers), headers.get("x-amz-security-token"), None,
     )
+
+
+def _header_fields(authorization: str, rest: str) -> dict[str, str]:
+    """The `name=value` pairs after the algorithm. A pair without '=' (a trailing comma's empty one too) is AWS's
+    IncompleteSignature; so is a field given twice, which a second Authorization header joined to the first by
+    a comma would give: which of the two counts must not be a guess."""
+    fields: dict[str, str] = {}
+    for part in rest.split(",") if rest.strip() else ():
+        name, equals, value = part.strip().partition("=")
+        if not equals:
+            raise _incomplete(f"'{part.strip()}' not a valid key=value pair (missing equal-sign) in Authorization header: '{authorization}'.")
+        if name in fields and name in _HEADER_FIELDS:
+            raise _incomplete(f"Authorization header has the parameter '{name}' more than once. Authorization={authorization}")
+        fields[name] = value
+    return fields
 
 
 def _query_claim(query: dict[str, str]) -> SignatureClaim:

@@ -122,7 +122,7 @@ role_last_used = Table(
     # Keyed by role ID: a role deleted and created again under the same name starts with no last use.
     Column("role_id", String(32), ForeignKey("roles.role_id", ondelete="CASCADE"), primary_key=True),
     Column("last_used_date", DateTime(timezone=True), nullable=False),
-    Column("region", String(32), nullable=False),
+    Column("region", String(63), nullable=False),  # a credential scope's region: a host label
 )
 
 managed_policies = Table(

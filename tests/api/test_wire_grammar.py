@@ -1,0 +1,89 @@
+"""What the query API accepts on the wire besides the parameters: the methods, the credential scope's region and
+the Authorization header's grammar, with requests botocore signed."""
+
+from __future__ import annotations
+
+import pytest
+from asgi_driver import signed_query
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from lxml import etree
+from service_world import TRUST
+
+from samlfed.api.app import build_app
+from samlfed.config import Settings
+from samlfed.iam import service
+from samlfed.server import build_context
+
+ACCOUNT = "111111111111"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    ctx = build_context(Settings(data_dir=tmp_path_factory.mktemp("wire")))
+    admin = service.create_account(ctx, ACCOUNT)
+    return {"app": build_app(ctx), "credentials": Credentials(admin.access_key_id, admin.secret_access_key)}
+
+
+def error(body: bytes) -> tuple[str | None, str | None]:
+    root = etree.fromstring(body)
+    return root.findtext("{*}Error/{*}Code"), root.findtext("{*}Error/{*}Message")
+
+
+def authorization(credentials: Credentials) -> str:
+    """The Authorization header botocore gives a GetCallerIdentity of `credentials` (the body the driver sends)."""
+    body = b"Action=GetCallerIdentity&Version=2011-06-15"
+    request = AWSRequest(method="POST", url="http://127.0.0.1:8080/", data=body, headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    SigV4Auth(credentials, "sts", "us-east-1").add_auth(request)
+    return request.headers["Authorization"]
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "US-EAST-1", "lab.local_1", "r" * 63])
+def test_any_region_a_client_may_be_configured_with_is_accepted(world: dict, region: str) -> None:
+    """Contract §2: accept any region in the SigV4 scope. botocore lets through host labels of up to 63 characters,
+    upper case included; the scope allowed only 32 lower-case ones."""
+    status, body = signed_query(world["app"], world["credentials"], "GetCallerIdentity", {}, region=region)
+    assert status == 200 and b"<Account>111111111111</Account>" in body
+
+
+def test_a_region_longer_than_a_host_label_is_an_incomplete_signature(world: dict) -> None:
+    status, body = signed_query(world["app"], world["credentials"], "GetCallerIdentity", {}, region="r" * 64)
+    code, message = error(body)
+    assert (status, code) == (400, "IncompleteSignature") and message.startswith("Credential should be scoped to a valid region")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda header: header + ", junk", "'junk' not a valid key=value pair (missing equal-sign) in Authorization header: '{}'."),
+    (lambda header: header + ",", "'' not a valid key=value pair (missing equal-sign) in Authorization header: '{}'."),
+    (lambda header: header + ", Signature=" + "0" * 64, "Authorization header has the parameter 'Signature' more than once. Authorization={}"),
+    (lambda header: header.replace(", SignedHeaders=", ", Credential=AKIAOTHER0000000000/20260101/us-east-1/sts/aws4_request, SignedHeaders="),
+     "Authorization header has the parameter 'Credential' more than once. Authorization={}"),
+], ids=["no-equals", "trailing-comma", "second-signature", "second-credential"])
+def test_a_malformed_authorization_header_is_an_incomplete_signature(world: dict, change, message: str) -> None:  # noqa: ANN001
+    """Which of two Signatures counts must not be a guess: the last one did, and a part without '=' was skipped."""
+    header = change(authorization(world["credentials"]))
+    status, body = signed_query(world["app"], world["credentials"], "GetCallerIdentity", {}, overrides={b"authorization": header.encode()})
+    assert (status, *error(body)) == (400, "IncompleteSignature", message.format(header))
+
+
+def test_a_second_authorization_header_is_refused(world: dict) -> None:
+    """The server joins repeated headers with commas (as SigV4 canonicalizes them): the second header's fields
+    repeat the first's. Before, the second's Signature silently replaced the first's."""
+    credentials = world["credentials"]
+    assert signed_query(world["app"], credentials, "GetCallerIdentity", {})[0] == 200
+    second = authorization(credentials).encode()
+    status, body = signed_query(world["app"], credentials, "GetCallerIdentity", {}, added=[(b"authorization", second)])
+    code, message = error(body)
+    assert (status, code) == (400, "IncompleteSignature") and "more than once" in message
+
+
+def test_head_runs_no_action(world: dict) -> None:
+    """Every action runs on GET, so a HEAD ran one too and lost its answer: a signed HEAD CreateRole made the role."""
+    credentials = world["credentials"]
+    status, body = signed_query(world["app"], credentials, "CreateRole", {"RoleName": "ByHead", "AssumeRolePolicyDocument": TRUST}, method="HEAD")
+    assert (status, body) == (405, b"Method Not Allowed")
+    status, body = signed_query(world["app"], credentials, "GetRole", {"RoleName": "ByHead"})
+    assert (status, error(body)[0]) == (404, "NoSuchEntity")
+    status, _ = signed_query(world["app"], credentials, "GetRole", {"RoleName": "ByHead"}, method="GET")
+    assert status == 404  # the same signed call by GET runs
