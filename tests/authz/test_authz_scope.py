@@ -12,6 +12,7 @@ import pytest
 from botocore.auth import S3SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.crt.auth import CrtS3SigV4AsymAuth
 from saml_factory import DEV_ROLE, PROVIDER_ARN, response_b64
 from service_world import developer_world
 
@@ -47,6 +48,16 @@ def test_the_scope_must_be_the_service_and_region_asking(session) -> None:
     for other in ({"service": "sts"}, {"region": "eu-west-1"}):
         refused = decide(ctx, {**body, **other})
         assert not refused["authenticated"] and refused["error"]["code"] == "SignatureDoesNotMatch", other
+
+
+def test_a_sigv4a_region_set_must_cover_the_region_asking(session) -> None:
+    """SigV4a names regions in X-Amz-Region-Set, not in the scope: the answer's region is the one asked about."""
+    ctx, creds = session
+    body = asked(CrtS3SigV4AsymAuth(creds, "s3", "eu-*"), "GET", "https://s3.example/b/k", service="s3", region="eu-west-1")
+    answer = decide(ctx, body)
+    assert answer["authenticated"] and answer["scope"] == {"service": "s3", "region": "eu-west-1"}, answer
+    refused = decide(ctx, {**body, "region": "us-east-1"})
+    assert not refused["authenticated"] and refused["error"]["code"] == "SignatureDoesNotMatch"
 
 
 def test_a_presigned_non_s3_url_signs_the_body_it_was_made_for(session) -> None:

@@ -7,8 +7,10 @@ import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import httpx
 import pytest
+from botocore.config import Config
 from e2e_setup import ACCOUNT, TRUST_POLICY, client, error_of, unsigned_sts
 from lxml import etree
 from saml_factory import DEV_ROLE, ENTITY_ID, OPS_ROLE, PROVIDER_ARN, response_b64, signer
@@ -61,6 +63,23 @@ def test_assume_role_with_saml_and_use_the_credentials(server: dict, registered:
     identity = sts.get_caller_identity()
     assert identity["Arn"] == result["AssumedRoleUser"]["Arn"] and identity["Account"] == ACCOUNT
     assert identity["UserId"] == result["AssumedRoleUser"]["AssumedRoleId"]
+
+
+def test_sigv4a_signed_calls_work_with_both_kinds_of_credentials(server: dict, registered: dict) -> None:
+    """STS's model offers SigV4a beside SigV4: botocore signs with it (through awscrt) when asked to prefer it."""
+    def sts(**credentials: object):  # noqa: ANN202
+        return boto3.client("sts", endpoint_url=server["url"], region_name="eu-west-1", config=Config(auth_scheme_preference="sigv4a"), **credentials)
+
+    sent: list[str] = []
+    admin = sts(aws_access_key_id=server["admin"].access_key_id, aws_secret_access_key=server["admin"].secret_access_key)
+    admin.meta.events.register("before-send", lambda request, **_: sent.append(request.headers["Authorization"].decode()))
+    assert admin.get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:root"
+    assert sent[0].startswith("AWS4-ECDSA-P256-SHA256 ")
+    credentials = unsigned_sts(server).assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion())["Credentials"]
+    session = sts(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"])
+    assert session.get_caller_identity()["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Developer/alice@example.com"
+    forged = sts(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key="x" * 40, aws_session_token=credentials["SessionToken"])
+    assert error_of(forged.get_caller_identity)[0] == "SignatureDoesNotMatch"
 
 
 def test_assume_role_accepts_any_signature(server: dict, registered: dict) -> None:

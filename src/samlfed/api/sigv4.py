@@ -1,4 +1,5 @@
-"""AWS Signature Version 4 verification, for the Authorization header and for presigned query strings.
+"""AWS Signature Version 4 verification (SigV4, and SigV4a's ECDSA form), for the Authorization header and for
+presigned query strings.
 
 Hand-written because botocore only signs: the server side (parse, rebuild the canonical request, compare in
 constant time, apply the clock rules) exists in no maintained Python library. The canonical request follows
@@ -16,8 +17,13 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, quote
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from ..decimal_text import decimal_at_most
 from ..errors import ServiceError
+from .sigv4a_key import SIGV4A, public_key
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=15)
@@ -26,7 +32,11 @@ _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 # Any region a client may be configured with (contract §2): botocore lets through host labels of up to 63
 # letters, digits and hyphens, upper case included; other SDKs also allow '.' and '_'.
 _CREDENTIAL = re.compile(r"([A-Za-z0-9]{16,128})/(\d{8})/([A-Za-z0-9._-]{1,63})/([a-z0-9-]{1,32})/aws4_request", re.ASCII)
+_CREDENTIAL_V4A = re.compile(r"([A-Za-z0-9]{16,128})/(\d{8})/([a-z0-9-]{1,32})/aws4_request", re.ASCII)  # no region
+_REGION_SET = re.compile(r"[A-Za-z0-9._*-]{1,63}(?:,[A-Za-z0-9._*-]{1,63}){0,31}", re.ASCII)
 _HEADER_FIELDS = ("Credential", "SignedHeaders", "Signature")
+GLOBAL_REGION = "us-east-1"
+"""The region of a SigV4a request whose region set names no single region: AWS's, for its global endpoints."""
 
 INVALID_TOKEN = "The security token included in the request is invalid"
 SIGNATURE_MISMATCH = (
@@ -62,6 +72,10 @@ class SignatureClaim:
     amz_date: datetime
     session_token: str | None
     presigned_expires: int | None
+    algorithm: str = ALGORITHM
+    region_set: tuple[str, ...] = ()
+    """SigV4a's X-Amz-Region-Set (regions, '*' a wildcard): where the signature counts. `region` is its one region,
+    or GLOBAL_REGION when it names several or a pattern."""
 
 
 def _incomplete(message: str) -> ServiceError:
@@ -91,11 +105,30 @@ def _header_date(headers: Mapping[str, str]) -> datetime:
     raise _incomplete(f"Date must be an HTTP date. Got '{headers['date']}'.")
 
 
-def _credential(value: str) -> tuple[str, str, str, str]:
+def _credential(value: str, algorithm: str) -> tuple[str, str, str | None, str]:
+    """Key id, date, region (None for SigV4a, whose scope names none) and service of a credential scope."""
+    if algorithm == SIGV4A:
+        match = _CREDENTIAL_V4A.fullmatch(value)
+        if match is None:
+            raise _incomplete(f"Credential should be scoped to a valid service, not '{value}'.")
+        return match.group(1), match.group(2), None, match.group(3)
     match = _CREDENTIAL.fullmatch(value)
     if match is None:
         raise _incomplete(f"Credential should be scoped to a valid region and service, not '{value}'.")
     return match.group(1), match.group(2), match.group(3), match.group(4)
+
+
+def _region_set(value: str | None) -> tuple[str, ...]:
+    if not value or not _REGION_SET.fullmatch(value):
+        raise _incomplete(f"X-Amz-Region-Set must name from 1 to 32 regions, separated by commas, not '{value or ''}'.")
+    return tuple(value.split(","))
+
+
+def _scope_region(region: str | None, region_set: tuple[str, ...]) -> str:
+    if region is not None:
+        return region
+    only = region_set[0]
+    return only if len(region_set) == 1 and "*" not in only else GLOBAL_REGION
 
 
 def parse_claim(request: HttpRequest) -> SignatureClaim | None:
@@ -111,19 +144,24 @@ def parse_claim(request: HttpRequest) -> SignatureClaim | None:
 
 def _header_claim(authorization: str, headers: Mapping[str, str]) -> SignatureClaim:
     algorithm, _, rest = authorization.strip().partition(" ")
-    if algorithm != ALGORITHM:
+    if algorithm not in (ALGORITHM, SIGV4A):
         raise _incomplete(f"Unsupported AWS 'algorithm': '{algorithm}'")
     fields = _header_fields(authorization, rest)
     missing = [name for name in _HEADER_FIELDS if not fields.get(name)]
     if missing:
         raise _incomplete(f"Authorization header requires '{missing[0]}' parameter. Authorization={authorization}")
-    key, date, region, service = _credential(fields["Credential"])
+    key, date, region, service = _credential(fields["Credential"], algorithm)
     signed = tuple(fields["SignedHeaders"].split(";"))
     if "host" not in signed:
         raise _incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+    region_set: tuple[str, ...] = ()
+    if algorithm == SIGV4A:
+        if "x-amz-region-set" not in signed:  # else anyone could widen where the signature counts
+            raise _incomplete("'X-Amz-Region-Set' must be a 'SignedHeader' in the AWS Authorization.")
+        region_set = _region_set(headers.get("x-amz-region-set"))
     return SignatureClaim(
-        key, date, region, service, signed, fields["Signature"],
-        _header_date(headers), headers.get("x-amz-security-token"), None,
+        key, date, _scope_region(region, region_set), service, signed, fields["Signature"],
+        _header_date(headers), headers.get("x-amz-security-token"), None, algorithm, region_set,
     )
 
 
@@ -143,21 +181,24 @@ def _header_fields(authorization: str, rest: str) -> dict[str, str]:
 
 
 def _query_claim(query: dict[str, str]) -> SignatureClaim:
-    if query.get("X-Amz-Algorithm") != ALGORITHM:
-        raise _incomplete(f"Unsupported AWS 'algorithm': '{query.get('X-Amz-Algorithm', '')}'")
+    algorithm = query.get("X-Amz-Algorithm", "")
+    if algorithm not in (ALGORITHM, SIGV4A):
+        raise _incomplete(f"Unsupported AWS 'algorithm': '{algorithm}'")
     for name in ("X-Amz-Credential", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Date"):
         if not query.get(name):
             raise _incomplete(f"AWS query-string parameters must include '{name}'. Re-examine the query-string parameters.")
     expires = decimal_at_most(query.get("X-Amz-Expires"), MAX_PRESIGN_EXPIRES)
     if expires is None or expires < 1:
         raise _incomplete("X-Amz-Expires must be a number of seconds from 1 to 604800.")
-    key, date, region, service = _credential(query["X-Amz-Credential"])
+    key, date, region, service = _credential(query["X-Amz-Credential"], algorithm)
     signed = tuple(query["X-Amz-SignedHeaders"].split(";"))
     if "host" not in signed:  # as in the header form: an unsigned Host would let the URL be replayed elsewhere
         raise _incomplete("'Host' must be a 'SignedHeader' in the AWS query-string parameters.")
+    # A query parameter, so the canonical query (and with it the signature) covers it.
+    region_set = _region_set(query.get("X-Amz-Region-Set")) if algorithm == SIGV4A else ()
     return SignatureClaim(
-        key, date, region, service, signed, query["X-Amz-Signature"],
-        _parse_amz_date(query["X-Amz-Date"]), query.get("X-Amz-Security-Token"), expires,
+        key, date, _scope_region(region, region_set), service, signed, query["X-Amz-Signature"],
+        _parse_amz_date(query["X-Amz-Date"]), query.get("X-Amz-Security-Token"), expires, algorithm, region_set,
     )
 
 
@@ -258,8 +299,14 @@ def check_scope(claim: SignatureClaim, service: str | None, region: str | None =
     a presigned S3 URL is no IAM call."""
     if service is not None and claim.service != service:
         raise ServiceError("SignatureDoesNotMatch", f"Credential should be scoped to correct service: '{service}'.", 403)
-    if region is not None and claim.region != region:
+    if region is not None and not _covers(claim, region):
         raise ServiceError("SignatureDoesNotMatch", f"Credential should be scoped to a valid region: '{region}'.", 403)
+
+
+def _covers(claim: SignatureClaim, region: str) -> bool:
+    if claim.algorithm != SIGV4A:
+        return claim.region == region
+    return any(re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), region) for pattern in claim.region_set)
 
 
 def verify(request: HttpRequest, claim: SignatureClaim, secret: str, now: datetime) -> None:
@@ -267,9 +314,21 @@ def verify(request: HttpRequest, claim: SignatureClaim, secret: str, now: dateti
     if claim.date != claim.amz_date.strftime("%Y%m%d"):
         raise ServiceError("SignatureDoesNotMatch", "Credential should be scoped to a valid date that matches X-Amz-Date.", 403)
     check_clock(claim, now)
-    scope = f"{claim.date}/{claim.region}/{claim.service}/aws4_request"
     digest = hashlib.sha256(canonical_request(request, claim).encode()).hexdigest()
+    if claim.algorithm == SIGV4A:
+        string_to_sign = f"{SIGV4A}\n{claim.amz_date.strftime(_AMZ_DATE)}\n{claim.date}/{claim.service}/aws4_request\n{digest}"
+        _verify_ecdsa(claim, secret, string_to_sign)
+        return
+    scope = f"{claim.date}/{claim.region}/{claim.service}/aws4_request"
     string_to_sign = f"{ALGORITHM}\n{claim.amz_date.strftime(_AMZ_DATE)}\n{scope}\n{digest}"
     expected = hmac.new(_signing_key(secret, claim), string_to_sign.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), claim.signature.encode("utf-8", "replace")):  # str refuses non-ASCII
         raise ServiceError("SignatureDoesNotMatch", SIGNATURE_MISMATCH, 403)
+
+
+def _verify_ecdsa(claim: SignatureClaim, secret: str, string_to_sign: str) -> None:
+    """SigV4a: the signature is the hex of a DER ECDSA signature over the string to sign's SHA-256."""
+    try:
+        public_key(claim.access_key_id, secret).verify(bytes.fromhex(claim.signature), string_to_sign.encode(), ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):  # ValueError: not hex
+        raise ServiceError("SignatureDoesNotMatch", SIGNATURE_MISMATCH, 403) from None

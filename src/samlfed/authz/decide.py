@@ -92,16 +92,18 @@ def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
                 "error": {"code": error.code, "message": error.message, "status": error.status}}
     claim = parse_claim(http)  # parsed once more for the answer: authenticate has accepted it, so it is there
     assert claim is not None
-    scope = {"service": claim.service, "region": claim.region}
+    # The region asked about, which authenticate checked the signature covers (a SigV4a region set may name several).
+    signed_region = region if region is not None else claim.region
+    scope = {"service": claim.service, "region": signed_region}
     resource_policies = _resource_policies(body)
     extra = _context_extra(body.get("context"))
     owners = _owners(resource, extra)
     if isinstance(caller, Administrator):
-        context = _administrator_context(caller, body, claim.region, extra)
+        context = _administrator_context(caller, body, signed_region, extra)
         return {**_administrator_decision(caller, Request(action, context, resource=resource), resource_policies, owners), "scope": scope}
     assert isinstance(caller, Session)
-    # aws:RequestedRegion is the region the request was signed for (authenticate checked it is `region`, if given).
-    return {**_session_decision(ctx, caller, Request(action, extra, resource=resource), body, claim.region, resource_policies, owners), "scope": scope}
+    # aws:RequestedRegion is the region the request was signed for.
+    return {**_session_decision(ctx, caller, Request(action, extra, resource=resource), body, signed_region, resource_policies, owners), "scope": scope}
 
 
 def _resource_policies(body: dict[str, Any]) -> tuple[NamedPolicy, ...]:
