@@ -3,6 +3,8 @@ in both forms, verified by samlfed's own derivation of the credential's ECDSA ke
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -109,3 +111,18 @@ def test_a_region_set_covers_the_regions_it_names(region_set: str, region: str, 
         with pytest.raises(ServiceError) as info:
             check_scope(claim, "s3", region)
         assert (info.value.code, info.value.message) == ("SignatureDoesNotMatch", f"Credential should be scoped to a valid region: '{region}'.")
+
+
+def test_a_region_set_pattern_is_matched_without_backtracking() -> None:
+    """A regex of '.*'s for each '*' backtracked for minutes on this pattern, holding the GIL; the policy engine's
+    matcher does not. Checked in a child process, whose timeout is a hang detector: the check takes microseconds."""
+    check = (
+        "from samlfed.api.sigv4 import SignatureClaim, check_scope\n"
+        "from samlfed.errors import ServiceError\n"
+        "from datetime import datetime, UTC\n"
+        "claim = SignatureClaim('AKIAIOSFODNN7EXAMPLE', '20261205', 'us-east-1', 's3', ('host',), '00', datetime.now(UTC), None, None,"
+        " 'AWS4-ECDSA-P256-SHA256', ('*a' * 30 + '*c',))\n"
+        "try:\n    check_scope(claim, 's3', 'a' * 63)\nexcept ServiceError as error:\n    print(error.code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "SignatureDoesNotMatch"
