@@ -9,11 +9,15 @@ may have done meanwhile.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+
+log = logging.getLogger("samlfed.store")
 
 # Any fixed 64-bit number: the lock is keyed by database, and only samlfed's own start-up work takes it.
 ADVISORY_LOCK_KEY = 0x73616D6C666564  # "samlfed"
@@ -28,6 +32,9 @@ SQLITE_STARTUP_WAIT_MS = 120_000
 """How long start-up work waits for another process's: several nodes or CLI calls starting together on a busy
 machine wait in turn for one schema upgrade, which took longer than a statement's wait (a refused start is worse
 than a slow one); a process wedged holding the lock still ends the wait."""
+
+WAITING = "waiting for the start-up lock, which another samlfed process holds (a schema upgrade, or a first start or key rotation on this database)"
+"""Said once, when the lock is not free at once: a command that waits for minutes should say what for."""
 
 
 @contextmanager
@@ -44,19 +51,29 @@ def exclusive(engine: Engine) -> Iterator[Connection]:
             unbounded.enter_context(unbounded_answers(connection))
             connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
             connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            if not connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}).scalar_one():
+                log.warning(WAITING)
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
         elif dialect == "sqlite":
             # pysqlite begins transactions itself only before DML; an explicit BEGIN takes the lock up front. Only
             # taking it waits longer: the connection goes back to the pool with the usual wait.
-            connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_STARTUP_WAIT_MS}")
             try:
-                connection.exec_driver_sql("BEGIN EXCLUSIVE")
-            finally:
-                connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                _begin_exclusive(connection, wait_ms=0)
+            except OperationalError:  # "database is locked": another process's start-up work, or its write
+                log.warning(WAITING)
+                _begin_exclusive(connection, wait_ms=SQLITE_STARTUP_WAIT_MS)
         else:
             raise NotImplementedError(f"no start-up lock for {dialect}")
         yield connection
         connection.commit()
+
+
+def _begin_exclusive(connection: Connection, *, wait_ms: int) -> None:
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+    try:
+        connection.exec_driver_sql("BEGIN EXCLUSIVE")
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def hold_first_ring_lock(connection: Connection) -> None:
