@@ -1,5 +1,5 @@
-"""A process waiting for the start-up lock says so, once: `samlfed keys rotate` behind another node's migration
-waited for minutes without a word. Uncontended, it says nothing."""
+"""A process waiting for the start-up lock says so, once, after NOTICE_AFTER_SECONDS: `samlfed keys rotate` behind
+another node's migration waited for minutes without a word. Uncontended, it says nothing."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ may have done meanwhile.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -34,7 +35,9 @@ machine wait in turn for one schema upgrade, which took longer than a statement'
 than a slow one); a process wedged holding the lock still ends the wait."""
 
 WAITING = "waiting for the start-up lock, which another samlfed process holds (a schema upgrade, or a first start or key rotation on this database)"
-"""Said once, when the lock is not free at once: a command that waits for minutes should say what for."""
+"""Said once, when the lock is not had within NOTICE_AFTER_SECONDS: a command that waits for minutes should say what
+for, but workers starting together, which wait for each other's moment, should not."""
+NOTICE_AFTER_SECONDS = 1.0
 
 
 @contextmanager
@@ -51,14 +54,14 @@ def exclusive(engine: Engine) -> Iterator[Connection]:
             unbounded.enter_context(unbounded_answers(connection))
             connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
             connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
-            if not connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}).scalar_one():
+            if not _try_advisory_lock(connection, NOTICE_AFTER_SECONDS):
                 log.warning(WAITING)
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
         elif dialect == "sqlite":
             # pysqlite begins transactions itself only before DML; an explicit BEGIN takes the lock up front. Only
             # taking it waits longer: the connection goes back to the pool with the usual wait.
             try:
-                _begin_exclusive(connection, wait_ms=0)
+                _begin_exclusive(connection, wait_ms=int(NOTICE_AFTER_SECONDS * 1000))
             except OperationalError:  # "database is locked": another process's start-up work, or its write
                 log.warning(WAITING)
                 _begin_exclusive(connection, wait_ms=SQLITE_STARTUP_WAIT_MS)
@@ -66,6 +69,17 @@ def exclusive(engine: Engine) -> Iterator[Connection]:
             raise NotImplementedError(f"no start-up lock for {dialect}")
         yield connection
         connection.commit()
+
+
+def _try_advisory_lock(connection: Connection, seconds: float) -> bool:
+    """Whether the start-up lock was had within `seconds`, asking every 50 ms: a lock_timeout would abort the
+    transaction the wait belongs to."""
+    deadline = time.monotonic() + seconds
+    while not connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}).scalar_one():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _begin_exclusive(connection: Connection, *, wait_ms: int) -> None:
