@@ -228,3 +228,20 @@ def test_the_principals_tags_are_its_session_tags_over_role_tags_in_any_case(wor
         assert answer["principal"]["tags"] == {"department": "Engineering", "project": "apollo", "owner": "ops"}
     finally:
         service.untag_role(world["ctx"], ACCOUNT, "Developer", ["Department", "owner"])
+
+
+@pytest.mark.parametrize(("condition", "context", "decision"), [
+    ({"DateGreaterThan": {"aws:CurrentTime": "2000-01-01T00:00:00Z"}}, None, "explicitDeny"),
+    ({"NumericGreaterThan": {"aws:EpochTime": "946684800"}}, None, "explicitDeny"),
+    ({"Null": {"aws:CurrentTime": "true"}}, None, "allowed"),
+    ({"DateLessThan": {"aws:CurrentTime": "2000-01-01T00:00:00Z"}}, {"aws:CurrentTime": "1999-01-01T00:00:00Z"}, "allowed"),
+    ({"NumericLessThan": {"aws:EpochTime": "946684800"}}, {"aws:EpochTime": "1"}, "allowed"),
+], ids=["time-window", "epoch-window", "time-present", "time-not-backdated", "epoch-not-backdated"])
+def test_an_administrators_request_carries_the_time_and_the_service_cannot_set_it(world: dict, condition: dict, context: dict | None, decision: str) -> None:
+    """aws:CurrentTime and aws:EpochTime are in every request context (IAM User Guide, global condition keys): an
+    administrator's request had neither, so a bucket policy's time-window deny never bound the root, and the
+    service's `context` could supply them (a helper's probe found both)."""
+    admin, mine = world["other_admin"], f"arn:aws:sqs:us-east-1:{OTHER}:jobs"
+    timed = {"Sid": "Timed", "Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*", "Condition": condition}
+    asked = {"credentials": admin, "action": "sqs:SendMessage", "resource": mine, "resource_policy": policy(timed)}
+    assert ask(world, policy(ALL), **({"context": context} if context else {}), **asked)["decision"] == decision

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from ..api.auth import Administrator, Session, authenticate
@@ -13,6 +14,7 @@ from ..errors import ServiceError
 from ..iam.permissions import add_origin_keys, add_request_keys, principal_tags, session_permissions
 from ..jsoninput import parse_json
 from ..policy import Authorization, MalformedPolicy, NamedPolicy, PolicySet, Request, authorize, evaluate, parse_policy
+from ..timestamps import aws_timestamp
 
 MAX_HEADER_COUNT = 100
 
@@ -99,7 +101,7 @@ def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     extra = _context_extra(body.get("context"))
     owners = _owners(resource, extra)
     if isinstance(caller, Administrator):
-        context = _administrator_context(caller, body, signed_region, extra)
+        context = _administrator_context(caller, body, signed_region, extra, ctx.clock())
         return {**_administrator_decision(caller, Request(action, context, resource=resource), resource_policies, owners), "scope": scope}
     assert isinstance(caller, Session)
     # aws:RequestedRegion is the region the request was signed for.
@@ -132,10 +134,14 @@ def _resource_side_allows(resource_policies: Sequence[NamedPolicy], request: Req
     return "allowed" in results and "explicitDeny" not in results
 
 
-def _administrator_context(caller: Administrator, body: dict[str, Any], region: str, extra: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The request context of the account's root: the principal keys, the request's origin and region, and the
-    service's request keys (which never set a principal key)."""
+def _administrator_context(
+    caller: Administrator, body: dict[str, Any], region: str, extra: dict[str, list[str]], now: datetime,
+) -> dict[str, list[str]]:
+    """The request context of the account's root: the principal keys, the time (in every request context, so a
+    bucket policy's time window binds the root too), the request's origin and region, and the service's request
+    keys (which never set a principal key or the time)."""
     context: dict[str, list[str]] = {
+        "aws:currenttime": [aws_timestamp(now)], "aws:epochtime": [str(int(now.timestamp()))],
         "aws:principalarn": [f"arn:aws:iam::{caller.account_id}:root"], "aws:principalaccount": [caller.account_id],
         "aws:principaltype": ["Account"], "aws:userid": [caller.account_id], "aws:requestedregion": [region],
         "aws:principalisawsservice": ["false"], "aws:viaawsservice": ["false"],

@@ -17,8 +17,9 @@ from ..sts.credentials import SessionClaims
 from ..timestamps import aws_timestamp
 
 SESSION_KEYS = ("aws:principal", "aws:userid", "aws:username", "aws:sourceidentity", "saml:", "aws:tokenissuetime", "aws:multifactorauth",
-                "aws:federatedprovider")
-"""Keys that only the session can give (a caller's `extra` never sets them, even where this session has none)."""
+                "aws:federatedprovider", "aws:currenttime", "aws:epochtime")
+"""Keys that only the session (or samlfed's clock) can give: a caller's `extra` never sets them, even where a
+context has none."""
 
 
 @lru_cache(maxsize=2048)
