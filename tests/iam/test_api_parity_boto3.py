@@ -357,6 +357,14 @@ def test_model_constraints_are_checked_by_the_server(clients: Clients) -> None:
     assert error_of(lambda: clients.raw.put_role_permissions_boundary(RoleName=role, PermissionsBoundary="x")) == validation(
         "Value 'x' at 'permissionsBoundary' failed to satisfy constraint: Member must have length greater than or equal to 20"
     )
+    short, long_arn = "arn:aws:iam::1:s", "arn:aws:iam::111111111111:saml-provider/" + "p" * 2010  # InvalidInput before
+    for call in (clients.raw.get_saml_provider, clients.raw.delete_saml_provider, clients.raw.list_saml_provider_tags):
+        assert error_of(lambda call=call: call(SAMLProviderArn=short)) == validation(
+            f"Value '{short}' at 'sAMLProviderArn' failed to satisfy constraint: Member must have length greater than or equal to 20"
+        )
+    assert error_of(lambda: clients.raw.get_saml_provider(SAMLProviderArn=long_arn)) == validation(
+        f"Value '{long_arn}' at 'sAMLProviderArn' failed to satisfy constraint: Member must have length less than or equal to 2048"
+    )
     assert error_of(lambda: clients.raw.create_role(RoleName=unique("R"), AssumeRolePolicyDocument="")) == validation(
         f"Value '' at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must satisfy regular expression pattern: {DOCUMENT_PATTERN}",
         "Value '' at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must have length greater than or equal to 1",

@@ -234,6 +234,11 @@ def create_saml_provider(
 
 
 def get_saml_provider(ctx: ServiceContext, account_id: str, arn: str) -> SamlProvider:
+    """The account's provider `arn`: the model's arnType first (ValidationError, as for policy ARNs), then the shape
+    of a provider ARN (InvalidInput), then NoSuchEntity."""
+    violations = arn_violations(arn, "sAMLProviderArn")
+    if violations:
+        raise ValidationFailed(violations)
     parsed = arns.parse_provider_arn(arn)
     if parsed is None:
         raise _invalid(f"ARN {arn} is not valid.")
