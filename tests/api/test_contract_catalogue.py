@@ -231,7 +231,8 @@ def test_an_alias_may_be_any_number_but_a_12_digit_one(world: dict) -> None:
     """IAM quotas: an alias "can't be a 12-digit number" (it would read as an account ID on the chooser)."""
     client = iam(world)
     code, message, status, _ = _iam_error(lambda: client.create_account_alias(AccountAlias="123456789012"))
-    assert (code, status) == ("ValidationError", 400) and "at 'accountAlias' failed to satisfy constraint" in message
+    assert (code, status, message) == ("ValidationError", 400, "1 validation error detected: Value '123456789012' at 'accountAlias' failed to "
+                                       "satisfy constraint: Member must not be a 12-digit number, which reads as an account ID")
     for alias in ("123", "1234567890123"):
         client.create_account_alias(AccountAlias=alias)
         assert client.list_account_aliases()["AccountAliases"] == [alias]

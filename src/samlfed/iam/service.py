@@ -124,9 +124,9 @@ def _check_alias(alias: str) -> None:
     """The model's accountAliasType (3-63 characters of its pattern), and not a 12-digit number (IAM quotas: it
     would read as an account ID)."""
     start = f"Value '{alias}' at 'accountAlias' failed to satisfy constraint: Member must"
-    violations = [] if ALIAS.fullmatch(alias) and not _ACCOUNT_ID.fullmatch(alias) else [
-        f"{start} satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){{1,61}}[a-z0-9]$"
-    ]
+    violations = [] if ALIAS.fullmatch(alias) else [f"{start} satisfy regular expression pattern: ^[a-z0-9]([a-z0-9]|-(?!-)){{1,61}}[a-z0-9]$"]
+    if _ACCOUNT_ID.fullmatch(alias):  # the pattern allows one: name the rule it breaks (AWS's wording is not on record)
+        violations.append(f"{start} not be a 12-digit number, which reads as an account ID")
     if len(alias) < 3:
         violations.append(f"{start} have length greater than or equal to 3")
     elif len(alias) > 63:
