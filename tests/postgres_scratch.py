@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection
 
 from samlfed.store import SqlStore
 
@@ -63,3 +64,18 @@ def fresh_store(kind: str, directory: Path) -> Iterator[SqlStore]:
             yield store
         finally:
             store.engine.dispose()
+
+
+@contextmanager
+def holding(url: str, statement: str) -> Iterator[Connection]:
+    """A transaction of another client (no samlfed bounds) that runs `statement` and holds what it took until the
+    block ends."""
+    engine = create_engine(url)
+    connection = engine.connect()
+    try:
+        connection.execute(text(statement))
+        yield connection
+    finally:
+        connection.rollback()
+        connection.close()
+        engine.dispose()

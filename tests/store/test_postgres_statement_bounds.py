@@ -8,13 +8,11 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from postgres_scratch import POSTGRES_URL, scratch_database, scratch_schema
+from postgres_scratch import POSTGRES_URL, holding, scratch_database, scratch_schema
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Connection
 
 from samlfed.context import ServiceContext
 from samlfed.masterkey import MasterKey
@@ -27,21 +25,6 @@ from samlfed.store.sql import POSTGRES_STATEMENT_BOUNDS, _postgres_statement_bou
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
 DEADLOCK_GUARD = 60
 """How long a test waits for a call that must not hang before it fails (not a measure of speed)."""
-
-
-@contextmanager
-def holding(url: str, statement: str) -> Iterator[Connection]:
-    """A transaction of another client (no samlfed bounds) that runs `statement` and holds what it took until the
-    block ends."""
-    engine = create_engine(url)
-    connection = engine.connect()
-    try:
-        connection.execute(text(statement))
-        yield connection
-    finally:
-        connection.rollback()
-        connection.close()
-        engine.dispose()
 
 
 def finishes(call: Callable[[], object]) -> tuple[bool, object]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from postgres_scratch import scratch_schema
-from sqlalchemy import create_engine, text
+from postgres_scratch import holding, scratch_schema
+from sqlalchemy import text
 
 from samlfed.store import SqlStore
 from samlfed.store.locking import ADVISORY_LOCK_KEY, WAITING, exclusive
@@ -45,11 +46,10 @@ def take_in_thread(store: SqlStore) -> tuple[threading.Thread, threading.Event, 
 
 
 def wait_for_notice(caplog: pytest.LogCaptureFixture) -> None:
-    ready = threading.Event()
     for _ in range(DEADLOCK_GUARD * 20):
         if notices(caplog):
             return
-        ready.wait(0.05)
+        time.sleep(0.05)
     pytest.fail("no notice while the lock was held")
 
 
@@ -89,20 +89,11 @@ def test_postgresql(caplog: pytest.LogCaptureFixture) -> None:
     with scratch_schema("samlfed_lock_notice") as url:
         store = SqlStore.open(url)
 
-        @contextmanager
-        def another_node() -> Iterator[None]:
-            engine = create_engine(url)
-            with engine.connect() as other:
-                other.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"))
-                yield
-                other.rollback()
-            engine.dispose()
-
         try:
             with caplog.at_level(logging.WARNING, "samlfed.store"):
                 with exclusive(store.engine):
                     pass
                 assert notices(caplog) == []
-                check_waits_then_takes(caplog, store, another_node)
+                check_waits_then_takes(caplog, store, lambda: holding(url, f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"))
         finally:
             store.engine.dispose()
