@@ -311,7 +311,8 @@ REQUEST_READ_SECONDS = 30
 """How long a connection may take to deliver a whole request (head and body), counted from when the server began
 waiting for it (the connection opened, or the previous answer went out). uvicorn sets no such bound: a client that
 sent nothing, or a byte now and then, held its connection for ever, and enough of them exhausted the worker's files.
-30 s carries the largest body (256 KiB) at under 10 KB/s."""
+30 s carries the largest body (1 MiB, a policy document at its limit) at 35 KB/s, and any body a SAML client
+sends (under 140 KB) at under 5 KB/s."""
 STALL_GRACE_SECONDS = 1.0
 """How long a connection may still deliver its next request after the worker's event loop was held (a request's
 inline database wait, up to PostgreSQL's answer bound) past its keep-alive timeout or read deadline. Those timers run

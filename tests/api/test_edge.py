@@ -24,8 +24,8 @@ def test_an_answer_carries_its_request_id_length_and_type(app: QueryApi) -> None
 
 
 def test_bodies_over_the_cap_are_refused_whatever_they_claim(app: QueryApi) -> None:
-    streamed = call(app, "POST", "/", [b"a" * 200_000, b"a" * 100_000])  # no Content-Length: counted while read
-    declared = call(app, "POST", "/", [b""], [(b"content-length", b"300000")])
+    streamed = call(app, "POST", "/", [b"a" * 700_000, b"a" * 400_000])  # no Content-Length: counted while read
+    declared = call(app, "POST", "/", [b""], [(b"content-length", b"1048577")])
     garbled = call(app, "POST", "/", [b""], [(b"content-length", b"12x")])
     superscript = call(app, "POST", "/", [b""], [(b"content-length", "\u00b2".encode("latin-1"))])  # isdigit(), not int()
     for start, body in (streamed, declared, garbled, superscript):
@@ -40,7 +40,7 @@ def test_bodies_over_the_cap_are_refused_whatever_they_claim(app: QueryApi) -> N
 def test_a_body_over_the_cap_is_answered_in_the_namespace_of_the_service_it_was_signed_for(app: QueryApi, scope: str, namespace: bytes) -> None:
     """Its Action and Version are never read, but the signature's credential scope names the service."""
     authorization = f"AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261202/us-east-1/{scope}/aws4_request, SignedHeaders=host, Signature=00"
-    start, body = call(app, "POST", "/", [b""], [(b"content-length", b"300000"), (b"authorization", authorization.encode())])
+    start, body = call(app, "POST", "/", [b""], [(b"content-length", b"1048577"), (b"authorization", authorization.encode())])
     assert start["status"] == 413 and b'<ErrorResponse xmlns="' + namespace + b'">' in body["body"]
 
 

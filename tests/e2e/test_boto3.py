@@ -153,7 +153,7 @@ def test_bad_requests_get_aws_errors_never_a_500(server: dict) -> None:
         response = httpx.post(server["url"], data={**saml, "DurationSeconds": duration})
         assert response.status_code == 400 and b"<Code>ValidationError</Code>" in response.content, (duration, response.text)
         assert b"for DurationSeconds: an integer is required" in response.content
-    too_large = httpx.post(server["url"], content=b"Action=GetCallerIdentity&x=" + b"a" * 300_000, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    too_large = httpx.post(server["url"], content=b"Action=GetCallerIdentity&x=" + b"a" * (1024 * 1024), headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert too_large.status_code == 413 and b"<Code>ValidationError</Code>" in too_large.content
     # A byte no HTTP client would send.
     answer = raw_exchange(server["url"], b"GET /?Action=GetCallerIdentity&Version=2011-06-15&x=\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout=10)
@@ -177,6 +177,23 @@ def test_a_session_policy_under_a_member_key_botocore_never_sends_is_refused(ser
     assert response.status_code == 400 and b"<Code>ValidationError</Code>" in response.content, response.text
     assert f"Parameter {key} is not a member of PolicyArns".encode() in response.content
     assert b"<Credentials>" not in response.content
+
+
+def test_a_policy_document_at_its_length_limit_fits_in_a_request(server: dict, registered: dict) -> None:
+    """policyDocumentType allows 131,072 characters of U+0009–U+00FF: padded with tabs (3 bytes URL-encoded) and
+    with Latin-1 letters (6 bytes), the request body reaches ~400 KB, over the 256 KiB the API used to take."""
+    iam = client(server, "iam")
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "\u00e9" * 3000}}}
+    compact = json.dumps({"Version": "2012-10-17", "Statement": [statement]}, ensure_ascii=False)
+    document = compact[:-1] + "\t" * (131072 - len(compact)) + "}"
+    arn = iam.create_policy(PolicyName="AtTheLimit", PolicyDocument=document)["Policy"]["Arn"]
+    stored = iam.get_policy_version(PolicyArn=arn, VersionId="v1")["PolicyVersion"]["Document"]
+    assert stored["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalTag/team"] == "\u00e9" * 3000
+    iam.put_role_policy(RoleName="Developer", PolicyName="AtTheLimit", PolicyDocument=document)
+    iam.delete_role_policy(RoleName="Developer", PolicyName="AtTheLimit")
+    code, message, status = error_of(lambda: iam.create_policy(PolicyName="OverTheLimit", PolicyDocument=document + "\t"))
+    assert (code, status) == ("ValidationError", 400) and message.endswith("Member must have length less than or equal to 131072")
+    iam.delete_policy(PolicyArn=arn)
 
 
 def test_role_lifecycle_tags_inline_policies_and_paging(server: dict, registered: dict) -> None:

@@ -12,8 +12,10 @@ from urllib.parse import unquote_to_bytes
 
 from ..errors import ServiceError
 
-MAX_BODY_BYTES = 256 * 1024
-"""Enough for a 100,000-character SAMLAssertion with every other parameter, URL-encoded."""
+MAX_BODY_BYTES = 1024 * 1024
+"""Enough for the largest request the API's limits allow, URL-encoded: a 131,072-character policy document whose
+characters are all in U+0080–U+00FF (AWS's policy alphabet) takes 6 bytes each (`%C3%A9`), 786,432 bytes, and
+CreatePolicy adds a description, a path and 50 tags. A 100,000-character SAMLAssertion needs under 140,000."""
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
