@@ -176,7 +176,8 @@ def test_federation_sign_in_token_is_single_use(demo: dict) -> None:
     login_params = {"Action": "login", "Issuer": "https://idp.example.test/start", "Destination": "https://console.aws.amazon.com/", "SigninToken": token}
     with httpx.Client() as browser:
         answer = browser.get(f"{demo['url']}/federation", params=login_params)
-        assert answer.status_code == 302 and answer.headers["location"] == "/console"
+        assert answer.status_code == 302 and answer.headers["location"] == "/console" and answer.headers["cache-control"] == "no-store"
+        assert answer.headers["set-cookie"].startswith("samlfed_console=")  # plain http: no __Host- prefix
         console = browser.get(f"{demo['url']}/console")
         assert _arn_on(console).startswith("arn:aws:sts::333333333333:assumed-role/Viewer/")
         ends = datetime.fromisoformat(lxml_html.fromstring(console.text).get_element_by_id("session-ends").get("datetime"))
@@ -240,7 +241,9 @@ def test_federation_refuses_expired_credentials(demo: dict) -> None:
     assert answer.status_code == 403 and "expired" in answer.text
 
 
-def test_behind_https_the_cookie_is_secure_and_without_an_idp_the_console_explains_itself(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_behind_https_the_cookie_is_secure_and_host_only_and_without_an_idp_the_console_explains_itself(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """__Host-: a browser takes the cookie only from a secure origin, with Path=/ and no Domain, so a sibling
+    subdomain cannot plant a session (an attacker's own) in it."""
     settings = Settings(data_dir=tmp_path, public_url="https://console.example.test")
     ctx = build_context(settings)
     add_factory_account(ctx)
@@ -250,7 +253,18 @@ def test_behind_https_the_cookie_is_secure_and_without_an_idp_the_console_explai
         with httpx.Client() as browser:
             chooser = browser.post(f"{url}/saml", data={"SAMLResponse": factory_response()})
             answer = _choose({"url": url}, browser, chooser, VIEWER)
-    assert answer.status_code == 303 and "; Secure" in answer.headers["set-cookie"]
+        set_cookie = answer.headers["set-cookie"]
+        assert answer.status_code == 303 and answer.headers["cache-control"] == "no-store"
+        assert set_cookie.startswith("__Host-samlfed_console=") and "; Secure" in set_cookie and "; Path=/" in set_cookie
+        assert "domain=" not in set_cookie.lower()
+        value = set_cookie.split(";", 1)[0].split("=", 1)[1]
+        console = httpx.get(f"{url}/console", cookies={"__Host-samlfed_console": value})
+        assert console.status_code == 200 and _arn_on(console).startswith("arn:aws:sts::333333333333:assumed-role/Viewer/")
+        assert httpx.get(f"{url}/console", cookies={"samlfed_console": value}).status_code == 401  # the other name opens nothing
+        signout = next(f for f in forms(console) if f["action"] == "/console/signout")
+        done = httpx.post(f"{url}/console/signout", data=signout["fields"], cookies={"__Host-samlfed_console": value})
+        assert done.headers["set-cookie"].startswith('__Host-samlfed_console=""; ')
+        assert httpx.get(f"{url}/console", cookies={"__Host-samlfed_console": value}).status_code == 401
 
 
 def test_console_url_command_signs_a_profile_in(demo: dict, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -17,9 +17,13 @@ from ..context import ServiceContext
 from ..masterkey import MasterKeyError
 
 log = logging.getLogger("samlfed.console")
-
-COOKIE = "samlfed_console"
 _CONTEXT = "samlfed console session"
+
+
+def session_cookie_name(secure: bool) -> str:
+    """The console session cookie's name: behind HTTPS with the __Host- prefix, which browsers accept only from a
+    secure origin, without Domain and for Path=/, so no sibling subdomain can plant a session of its choosing."""
+    return "__Host-samlfed_console" if secure else "samlfed_console"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from ..timestamps import aws_timestamp
 from .destinations import CONSOLE_HOME, console_destination
 from .federation import MAX_SESSION_JSON, FederationError, get_signin_token, redeem_signin_token
 from .handoff import CLI_RELAY, verification_code
-from .sessions import COOKIE, ConsoleState, create_session, end_session, load_session
+from .sessions import ConsoleState, create_session, end_session, load_session, session_cookie_name
 from .signin import (
     INVALID_RESPONSE,
     ConsoleGrant,
@@ -72,6 +72,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
     # from the IdP's cross-site form POST, so the ACS then re-posts the form from a page of its own (same-site:
     # the cookie comes along); see acs. __Host- on https: no sibling subdomain can plant a nonce of its choosing.
     signin_cookie = "__Host-samlfed_signin" if secure else "samlfed_signin"
+    session_cookie = session_cookie_name(secure)
 
     def chooser_csrf(assertion_id: str, action: str) -> str:
         """Bound to the assertion ID and the ACS path: a chooser page only signs in with the response it was built
@@ -88,8 +89,9 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
 
     def start_session(state: ConsoleState, destination: str, status: int = 303) -> Response:
         cookie = create_session(ctx, state)
-        response = RedirectResponse(destination, status_code=status)
-        response.set_cookie(COOKIE, cookie, max_age=max(state.expires_at - int(ctx.clock().timestamp()), 1), path="/",
+        # no-store: a cached redirect would hand the next visitor of a shared cache this session's cookie.
+        response = RedirectResponse(destination, status_code=status, headers={"Cache-Control": "no-store"})
+        response.set_cookie(session_cookie, cookie, max_age=max(state.expires_at - int(ctx.clock().timestamp()), 1), path="/",
                             httponly=True, samesite="lax", secure=secure)
         return response
 
@@ -195,7 +197,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         return (f"{base}/idp/sso" if settings.with_idp else None), acs_url
 
     async def console(request: Request) -> Response:
-        state = load_session(ctx, request.cookies.get(COOKIE))
+        state = load_session(ctx, request.cookies.get(session_cookie))
         if state is None:
             return start_sign_in(request)
         opened = _open(ctx, state)
@@ -235,7 +237,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
     async def session_form(request: Request, max_bytes: int = 16_384) -> tuple[str | None, ConsoleState | None, dict[str, str]] | Response:
         """(cookie, session, form) of a console form post; a refusal page when the form is unreadable, or when
         there is a session and the form does not carry its CSRF token."""
-        cookie = request.cookies.get(COOKIE)
+        cookie = request.cookies.get(session_cookie)
         state = load_session(ctx, cookie)
         try:
             form = await read_form(request, max_bytes=max_bytes)
@@ -274,7 +276,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         return started
 
     async def sign_out_page(request: Request) -> Response:
-        state = load_session(ctx, request.cookies.get(COOKIE))
+        state = load_session(ctx, request.cookies.get(session_cookie))
         if state is None:
             return signed_out(None)
         return pages.render("signout.html", csrf=state.csrf)
@@ -284,7 +286,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             "signin.html", heading="You have signed out", message="Your console session has ended on this service.",
             link=issuer_link or CONSOLE_HOME,
         )
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
+        response.delete_cookie(session_cookie, path="/", httponly=True, samesite="lax", secure=secure)
         return response
 
     async def sign_out(request: Request) -> Response:
