@@ -159,6 +159,26 @@ def test_a_resource_policys_deny_binds_an_administrator_too(world: dict) -> None
     assert spoofed["decision"] == "implicitDeny"  # the service cannot make the root another account's
 
 
+def test_a_deny_with_not_principal_spares_only_a_principal_it_names_at_every_level(world: dict) -> None:
+    """IAM User Guide (NotPrincipal): AWS "might" check the account, then the role, then the session, and deny at
+    the first one left out; a session is spared only when all three are listed, an administrator by its account."""
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/Developer/alice@example.com"
+
+    def deny_all_but(*names: str, credentials: Credentials | None = None) -> str:
+        statement = {"Sid": "OnlyThese", "Effect": "Deny", "NotPrincipal": {"AWS": list(names)}, "Action": "s3:*", "Resource": "*"}
+        return ask(world, policy(ALL), credentials=credentials, resource_policy=policy(statement))["decision"]
+
+    assert deny_all_but(session, DEV_ROLE, f"arn:aws:iam::{ACCOUNT}:root") == "allowed"
+    assert deny_all_but(session, DEV_ROLE, ACCOUNT) == "allowed"
+    for names in ([DEV_ROLE], [session], [DEV_ROLE, ACCOUNT], [session, ACCOUNT], [session, DEV_ROLE]):
+        assert deny_all_but(*names) == "explicitDeny", names
+    admin = world["other_admin"]
+    bucket = {"action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", "context": {"aws:ResourceAccount": OTHER}}
+    for names, decision in (([OTHER], "allowed"), ([f"arn:aws:iam::{OTHER}:root"], "allowed"), ([session, DEV_ROLE, ACCOUNT], "explicitDeny")):
+        statement = {"Effect": "Deny", "NotPrincipal": {"AWS": names}, "Action": "s3:*", "Resource": "*"}
+        assert ask(world, policy(ALL), credentials=admin, resource_policy=policy(statement), **bucket)["decision"] == decision, names
+
+
 # --- the S3 example gateway -------------------------------------------------------------------------------------
 
 GATEWAY_POLICY = policy(

@@ -273,7 +273,21 @@ SETS: list[tuple[str, PolicySet, str, str]] = [
     ("resource-policy-session-arn-not-limited-by-boundary", PolicySet(resource=(named("resource", rstmt(principal={"AWS": SESSION})),), boundary=named("permissions-boundary", ALLOW_PUT)), "s3:GetObject", ALLOWED),
     ("resource-policy-session-arn-not-limited-by-session-policy", PolicySet(resource=(named("resource", rstmt(principal={"AWS": SESSION})),), session=(named("session", ALLOW_PUT),)), "s3:GetObject", ALLOWED),
     ("resource-policy-session-arn-explicit-deny-still-wins", PolicySet(identity=(named("role", DENY_GET),), resource=(named("resource", rstmt(principal={"AWS": SESSION})),)), "s3:GetObject", EXPLICIT),
-    ("resource-policy-notprincipal", PolicySet(identity=(named("role", ALLOW_ALL),), resource=(named("resource", {**stmt("Deny", resource=f"{BUCKET}/*"), "NotPrincipal": {"AWS": ROLE}}),)), "s3:GetObject", ALLOWED),
+    # A Deny's NotPrincipal spares a session only when it names the session, its role and its account: the IAM User
+    # Guide (NotPrincipal) says AWS "might" deny at the first of those levels left out.
+    *[
+        (f"resource-policy-notprincipal-{label}", PolicySet(identity=(named("role", ALLOW_ALL),), resource=(named("resource", {**stmt("Deny", resource=f"{BUCKET}/*"), "NotPrincipal": {"AWS": names}}),)), "s3:GetObject", expected)
+        for label, names, expected in [
+            ("every-level", [SESSION, ROLE, "arn:aws:iam::111111111111:root"], ALLOWED),
+            ("every-level-account-id", [SESSION, ROLE, "111111111111"], ALLOWED),
+            ("role-only", [ROLE], EXPLICIT),
+            ("session-only", [SESSION], EXPLICIT),
+            ("account-only", ["arn:aws:iam::111111111111:root"], EXPLICIT),
+            ("without-session", [ROLE, "arn:aws:iam::111111111111:root"], EXPLICIT),
+            ("without-role", [SESSION, "111111111111"], EXPLICIT),
+            ("without-account", [SESSION, ROLE], EXPLICIT),
+        ]
+    ],
     ("resource-policy-notprincipal-other", PolicySet(identity=(named("role", ALLOW_ALL),), resource=(named("resource", {**stmt("Deny", resource=f"{BUCKET}/*"), "NotPrincipal": {"AWS": "arn:aws:iam::111111111111:role/Other"}}),)), "s3:GetObject", EXPLICIT),
     # IAM User Guide, NotPrincipal: a Deny with NotPrincipal "will always deny any IAM principal that has a permissions
     # boundary policy attached, regardless of the values specified in the NotPrincipal element".

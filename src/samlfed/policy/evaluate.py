@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .conditions import Context
-from .document import PolicyDocument, Statement
+from .document import PolicyDocument, Principal, Statement
 from .variables import pattern_matches, resolve, template
 
 Decision = Literal["allowed", "explicitDeny", "implicitDeny"]
@@ -60,7 +60,19 @@ def _principal_matches(statement: Statement, request: Request) -> bool:
     names = (request.principal, *request.principal_aliases)
     if statement.principal is not None and not any(statement.principal.matches(request.principal_type, n) for n in names):
         return False
-    return statement.not_principal is None or not any(statement.not_principal.matches(request.principal_type, n) for n in names)
+    return statement.not_principal is None or not _spared(statement.not_principal, request.principal_type, names)
+
+
+def _spared(not_principal: Principal, principal_type: str, names: tuple[str, ...]) -> bool:
+    """Whether a NotPrincipal (only ever in a Deny: parse_policy refuses it in a grant) leaves this principal out:
+    only when it names every level of it, the account (root ARN or ID) and each other name (for a role session, the
+    role and the session). The IAM User Guide (NotPrincipal) says AWS "might" check the account, then the role, then
+    the session, and deny at the first level left out: here a level left out is always denied."""
+    account_names = [name for name in names if _ACCOUNT_NAME.fullmatch(name)]
+    others = [name for name in names if not _ACCOUNT_NAME.fullmatch(name)]
+    return all(not_principal.matches(principal_type, name) for name in others) and (
+        not account_names or any(not_principal.matches(principal_type, name) for name in account_names)
+    )
 
 
 def _name_matches(statement: Statement, principal_type: str, name: str) -> bool:
