@@ -322,5 +322,11 @@ def test_missing_variables_of_conditions_are_reported() -> None:
     policy = parse_policy(json.dumps({"Version": "2012-10-17", "Statement": [stmt(condition=cond("StringEquals", "s3:prefix", "home/${aws:userid}/"))]}), principal_required=False)
     result = evaluate(policy, Request("s3:ListBucket", {"s3:prefix": ["home/x/"]}, resource=BUCKET), explain=True)
     assert result.missing == {"aws:userid"}
+    written = parse_policy(json.dumps({"Version": "2012-10-17", "Statement": [
+        stmt(condition=cond("StringEquals", "s3:prefix", "home/${aws:PrincipalTag/Team}/${aws:userid}/")),
+        stmt(resource=f"{BUCKET}/${{aws:PrincipalTag/Project, 'none'}}/${{SAML:Sub}}/${{*}}"),
+    ]}), principal_required=False)
+    asked = Request("s3:ListBucket", {"s3:prefix": ["home/x/"], "aws:userid": ["AROA:x"]}, resource=BUCKET)
+    assert evaluate(written, asked, explain=True).missing == {"aws:PrincipalTag/Team", "aws:PrincipalTag/Project", "SAML:Sub"}  # as written, as condition keys are
     older = parse_policy(json.dumps({"Version": "2008-10-17", "Statement": [stmt(condition=cond("StringEquals", "s3:prefix", "home/${aws:userid}/"))]}), principal_required=False)
     assert evaluate(older, Request("s3:ListBucket", {"s3:prefix": ["home/x/"]}, resource=BUCKET), explain=True).missing == frozenset()

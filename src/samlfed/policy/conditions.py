@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from .variables import Context, arn_pattern_matches, pattern_matches, resolve, template
+from .variables import Context, arn_pattern_matches, pattern_matches, resolve, written_keys
 
 __all__ = ["Condition", "Context", "parse_conditions", "wildcard_match"]
 
@@ -182,7 +182,8 @@ class Condition:
         return one
 
     def variable_keys(self) -> tuple[str, ...]:
-        return tuple(key for v in self.values if "${" in v for key in template(v, with_variables=True).keys)
+        """The keys of the variables in this condition's values, as written."""
+        return tuple(key for v in self.values if "${" in v for key in written_keys(v))
 
 
 def _policy_values(raw: object) -> tuple[str, ...]:

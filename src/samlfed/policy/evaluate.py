@@ -16,7 +16,7 @@ from typing import Literal
 
 from .conditions import Context
 from .document import PolicyDocument, Principal, Statement
-from .variables import pattern_matches, resolve, template
+from .variables import pattern_matches, resolve, written_keys
 
 Decision = Literal["allowed", "explicitDeny", "implicitDeny"]
 VARIABLES_VERSION = "2012-10-17"
@@ -121,11 +121,11 @@ def _missing(statement: Statement, context: Context, variables: bool) -> set[str
         if condition.key not in context and condition.operator != "Null":
             keys.add(condition.name or condition.key)
         if variables:
-            keys.update(k for k in condition.variable_keys() if k not in context)
+            keys.update(k for k in condition.variable_keys() if k.lower() not in context)
     if variables:
         for pattern in (statement.resources or ()) + (statement.not_resources or ()):
             if "${" in pattern:
-                keys.update(k for k in template(pattern, with_variables=True).keys if k not in context)
+                keys.update(k for k in written_keys(pattern) if k.lower() not in context)
     return keys
 
 

@@ -35,11 +35,6 @@ class Template:
         return any(kind in ("var", "default") for kind, _ in self.parts)
 
 
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return tuple(value.split("\x00", 1)[0] for kind, value in self.parts if kind in ("var", "default"))
-
-
 @lru_cache(maxsize=8192)
 def template(text: str, *, with_variables: bool) -> Template:
     parts: list[tuple[str, str]] = []
@@ -64,6 +59,18 @@ def template(text: str, *, with_variables: bool) -> Template:
         position = match.end()
     literal(text[position:])
     return Template(tuple(parts))
+
+
+def written_keys(text: str) -> tuple[str, ...]:
+    """The keys of the string's variables as the policy spells them (lookups lower-case them; a simulation reports
+    the keys it missed as written, as it does condition keys)."""
+    keys = []
+    for match in _VARIABLE.finditer(text):
+        inner = match.group(1)
+        if inner not in _SPECIAL:
+            default = _DEFAULT.match(inner)
+            keys.append(default.group(1) if default is not None else inner.strip())
+    return tuple(keys)
 
 
 def _value(kind: str, value: str, context: Context) -> str | None:
