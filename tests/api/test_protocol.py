@@ -67,6 +67,15 @@ def test_query_string_form_and_errors() -> None:
         parse_query(b"\xff\xfe", "", None)
 
 
+def test_at_most_ten_thousand_fields_body_and_query_string_together() -> None:
+    fields = [b"Action=SimulateCustomPolicy"] + [b"ActionNames.member.%d=s3:GetObject" % n for n in range(1, 10_000)]
+    assert len(parse_query(b"&".join(fields), "", None).member_list("ActionNames")) == 9_999
+    for body, query_string in ((b"&".join(fields) + b"&", ""), (b"&".join(fields[1:]), "Action=SimulateCustomPolicy&Version=2010-05-08"), (b"&" * 1_000_000, "")):
+        with pytest.raises(ServiceError) as info:
+            parse_query(body, query_string, None)
+        assert (info.value.code, info.value.message, info.value.status) == ("ValidationError", "The request has more than 10000 parameters", 400)
+
+
 def test_the_query_string_and_the_body_are_read_together() -> None:
     request = parse_query(b"Version=2011-06-15&RoleArn=a", "Action=AssumeRoleWithSAML&RoleArn=a", None)
     assert (request.action, request.version, request.params) == ("AssumeRoleWithSAML", "2011-06-15", {"RoleArn": "a"})

@@ -16,6 +16,10 @@ MAX_BODY_BYTES = 1024 * 1024
 """Enough for the largest request the API's limits allow, URL-encoded: a 131,072-character policy document whose
 characters are all in U+0080–U+00FF (AWS's policy alphabet) takes 6 bytes each (`%C3%A9`), 786,432 bytes, and
 CreatePolicy adds a description, a path and 50 tags. A 100,000-character SAMLAssertion needs under 140,000."""
+MAX_FIELDS = 10_000
+"""Form fields (`&`-separated) per request, body and query string together: far more than any operation takes (a
+simulation of hundreds of actions against hundreds of resources), while a 1 MiB body of `&` alone would hold a
+worker for 150 ms before any check could refuse it."""
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
@@ -139,6 +143,8 @@ def parse_query(
             sources.append(body.decode("utf-8"))
         except UnicodeDecodeError:
             raise ServiceError("MalformedQueryString", "The request body is not UTF-8 form data", 400) from None
+    if sum(source.count("&") + 1 for source in sources) > MAX_FIELDS:  # counted by memchr, before a field is read
+        raise ServiceError("ValidationError", f"The request has more than {MAX_FIELDS} parameters", 400)
     for source in sources:
         try:
             pairs = form_pairs(source)
