@@ -179,3 +179,15 @@ def test_demo_and_idp_serve_stopped_by_sigterm_exit_with_status_0(tmp_path: Path
         if server.poll() is None:
             server.kill()
             server.wait(timeout=15)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["idp", "serve"], ["demo"]])
+def test_a_taken_port_is_a_usage_error_before_any_start_up_work(tmp_path: Path, command: list[str]) -> None:
+    """uvicorn's own refusal came after the start-up (the data directory made, the schema migrated, "Application
+    startup complete" logged) and exited with 3."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = subprocess.run([SAMLFED, *command, "--port", str(port), "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and f"cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "startup complete" not in done.stderr
+    assert not (tmp_path / "data").exists()

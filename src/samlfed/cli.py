@@ -15,6 +15,7 @@ from .cli_backup import backup
 from .cli_common import (
     ForwardedAllowIps,
     LogFormat,
+    check_port_free,
     context_or_exit,
     instant_or_exit,
     settings_or_exit,
@@ -104,6 +105,7 @@ def serve(
     except TlsUnusable as exc:
         raise usage_error(str(exc)) from None
     configure_logging(settings.log_format)
+    check_port_free(settings.host, settings.port)
     context_or_exit(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
     warn_of_loose_modes(settings, idp=settings.with_idp)
     os.environ.update(settings.to_env())

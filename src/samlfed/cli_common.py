@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -58,6 +59,19 @@ def settings_or_exit(**values: object) -> Settings:
         return Settings.from_env(**values)  # type: ignore[arg-type]
     except (OSError, ValueError) as exc:
         raise usage_error(f"cannot read the settings: {exc}") from None
+
+
+def check_port_free(host: str, port: int) -> None:
+    """A usage error now when the address is taken, rather than uvicorn's, which comes after the start-up work (and
+    its "Application startup complete") and exits with 3. Bound as uvicorn binds: IPv6 for a host with a colon,
+    SO_REUSEADDR (a port left in TIME_WAIT is free)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise usage_error(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def context_or_exit(settings: Settings) -> ServiceContext:

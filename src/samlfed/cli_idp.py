@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import getpass
 import json
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +16,7 @@ from typing import Annotated
 import pyotp
 import typer
 
-from .cli_common import ForwardedAllowIps, LogFormat, context_or_exit, settings_or_exit, usage_error, warn_of_loose_modes
+from .cli_common import ForwardedAllowIps, LogFormat, check_port_free, context_or_exit, settings_or_exit, usage_error, warn_of_loose_modes
 from .config import Settings
 from .idp.config import IdpConfig
 from .idp.directory import DirectoryError, User, hash_password, holds_comments, read_yaml, user_from_yaml, write_yaml
@@ -282,12 +285,25 @@ def idp_serve(
         idp_dir=idp_dir, data_dir=data_dir, public_url=public_url, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips, log_format=log_format,
     )
     configure_logging(settings.log_format)
+    check_port_free(host, port)
     app = Starlette(routes=[Mount("/idp", app=idp_app(settings))])
     warn_of_loose_modes(settings, idp=True)
     supervisor.run(
         app, host=host, port=port, log_level="warning", access_log=False, **http_options(), **proxy_options(settings),
         **uvicorn_logging(settings.log_format),
     )
+
+
+@contextmanager
+def _demo_lock(data_dir: Path) -> Iterator[None]:
+    """An exclusive lock on the demo's data directory: a second demo on the same directory (on another port too)
+    would re-seed it under the first one's users."""
+    with (data_dir / "demo.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise usage_error(f"another samlfed demo is running on {data_dir}; stop it first, or give this one another --data-dir") from None
+        yield
 
 
 def demo_command(
@@ -310,13 +326,15 @@ def demo_command(
         log_format=log_format,
     )
     configure_logging(settings.log_format)
+    if not no_serve:  # before anything is seeded: not first reset the passwords of a demo serving on that port
+        check_port_free(host, port)
     ctx = context_or_exit(settings)
-    idp = identity_provider(settings)
-    result = seed(ctx, idp, settings.base_url, data_dir)
-    typer.echo(next_steps(result, settings.base_url, data_dir))
-    if no_serve:
-        return
-    supervisor.run(
-        build_server_app(settings, ctx), host=host, port=port, log_level="warning", access_log=False, **http_options(),
-        **proxy_options(settings), **uvicorn_logging(settings.log_format),
-    )
+    with _demo_lock(data_dir):
+        result = seed(ctx, identity_provider(settings), settings.base_url, data_dir)
+        typer.echo(next_steps(result, settings.base_url, data_dir))
+        if no_serve:
+            return
+        supervisor.run(
+            build_server_app(settings, ctx), host=host, port=port, log_level="warning", access_log=False, **http_options(),
+            **proxy_options(settings), **uvicorn_logging(settings.log_format),
+        )

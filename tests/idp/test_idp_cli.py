@@ -90,6 +90,28 @@ def test_demo_seeds_idempotently_and_its_assertion_step_works(tmp_path: Path, mo
     assert _run("idp", "assertion", "--user", "nobody", "--idp-dir", "demo/idp").exit_code == 2
 
 
+def test_a_second_demo_refuses_before_it_touches_the_running_demos_data(tmp_path: Path) -> None:
+    """Run twice (a second terminal, `make demo` again), the second demo re-seeded the first one's data (new
+    passwords, the IdP's URLs rewritten to its port) and only then failed to listen: the first one's users could no
+    longer sign in."""
+    import subprocess
+    from urllib.parse import urlsplit
+
+    from servers import SAMLFED, free_port, samlfed_process
+
+    data_dir = tmp_path / "demo"
+    with samlfed_process(["demo"], "--data-dir", str(data_dir), probe="/healthz") as url:
+        seeded = {path: path.read_bytes() for path in sorted(data_dir.rglob("*.yaml")) + [data_dir / "idp-metadata.xml"]}
+        port = str(urlsplit(url).port)
+        for other_port, refusal in ((port, f"cannot listen on 127.0.0.1:{port}"), (str(free_port()), f"another samlfed demo is running on {data_dir}")):
+            second = subprocess.run([SAMLFED, "demo", "--data-dir", str(data_dir), "--port", other_port], capture_output=True, text=True, timeout=60)
+            assert second.returncode == 2 and refusal in second.stderr, second.stderr
+            assert "Traceback" not in second.stderr and "alice" not in second.stdout  # nothing seeded, no passwords printed
+            assert {path: path.read_bytes() for path in seeded} == seeded
+    again = subprocess.run([SAMLFED, "demo", "--no-serve", "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stderr  # the lock ends with the demo that held it
+
+
 def test_idp_serve_runs_the_idp_alone(tmp_path: Path) -> None:
     """`samlfed idp serve`, the installed console script in its own process."""
     import httpx
