@@ -808,9 +808,10 @@ def list_account_aliases(ctx: ServiceContext, account_id: str) -> list[str]:
 
 def delete_account_alias(ctx: ServiceContext, account_id: str, alias: str) -> None:
     _check_alias(alias)
-    if ctx.store.get_account(account_id).alias != alias:
-        raise ServiceError("NoSuchEntity", f"The account alias {alias} cannot be found.", 404)
-    ctx.store.set_account_alias(account_id, None)
+    try:
+        ctx.store.remove_account_alias(account_id, alias)
+    except NotFound:
+        raise ServiceError("NoSuchEntity", f"The account alias {alias} cannot be found.", 404) from None
 
 
 # --- customer managed policies ------------------------------------------------------------------------

@@ -480,6 +480,14 @@ class SqlStore:
         except IntegrityError:
             raise AlreadyExists(f"alias {alias} is taken") from None
 
+    def remove_account_alias(self, account_id: str, alias: str) -> None:
+        """NotFound unless the account's alias is `alias` at the moment of the change (one statement: an alias
+        created by another request since the caller read the old one stays)."""
+        with self._tx() as db:
+            result = db.execute(update(t.accounts).where(t.accounts.c.account_id == account_id, t.accounts.c.alias == alias).values(alias=None))
+            if result.rowcount == 0:
+                raise NotFound(f"alias {alias} of account {account_id}")
+
     # --- access keys -------------------------------------------------------------------------------
 
     def add_access_key(self, key: AccessKey) -> None:
@@ -1125,10 +1133,13 @@ class SqlStore:
     def list_attached_role_policies(self, account_id: str, name: str) -> list[ManagedPolicy]:
         with self._tx() as db:
             self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
-            arns = db.execute(
-                select(t.role_policy_attachments.c.policy_arn).where(self._role_key(t.role_policy_attachments, account_id, name)).order_by(t.role_policy_attachments.c.policy_arn)
+            # One statement: read apart, a policy detached and deleted by another node in between left an attachment
+            # without its policy (PostgreSQL's statements each see what committed before they began).
+            attached = t.role_policy_attachments
+            rows = db.execute(
+                select(t.managed_policies).join(attached, attached.c.policy_arn == t.managed_policies.c.arn)
+                .where(self._role_key(attached, account_id, name)).order_by(attached.c.policy_arn)
             ).all()
-            rows = [db.execute(select(t.managed_policies).where(t.managed_policies.c.arn == a.policy_arn)).one() for a in arns]
             return [self._policy(db, row) for row in rows]
 
     @_rerun_on_race
