@@ -92,3 +92,9 @@ def test_the_readme_service_and_aws_cli_blocks_work_as_written(tmp_path: Path, m
         refused = run(assume, cwd=tmp_path, env=env)
         assert refused.returncode != 0
         assert "(AccessDenied)" in refused.stderr and "Not authorized to perform sts:AssumeRoleWithSAML" in refused.stderr
+        mapping_set, mapping_get, mapping_clear = commands(block_starting("sh", "samlfed providers attribute-mapping set"))
+        on_data = {**env, "SAMLFED_DATA_DIR": str(tmp_path / "samlfed-data")}
+        assert mapping_set[-2] == provider_arn and run(mapping_set, cwd=tmp_path, env=on_data).returncode == 0
+        assert json.loads(run(mapping_get, cwd=tmp_path, env=on_data).stdout) == json.loads(mapping_set[-1])
+        assert run(mapping_clear, cwd=tmp_path, env=on_data).returncode == 0
+        assert json.loads(run(mapping_get, cwd=tmp_path, env=on_data).stdout) == {}

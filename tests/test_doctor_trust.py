@@ -333,3 +333,12 @@ def test_registered_mode_takes_the_servers_public_url_or_settings_file(files: di
     assert run_registered(files, registered_dir, "--config", str(settings_file)).exit_code == 0
     unregistered = CliRunner().invoke(app, ["doctor", str(files["response"]), "--metadata", str(files["metadata"]), "--public-url", "https://x.example"])
     assert unregistered.exit_code == 2 and "--acs and --audience" in unregistered.output
+
+
+def test_tags_the_attribute_mapping_adds_are_listed_with_the_others() -> None:
+    """aws.session_tags is the validator's check of the PrincipalTag attributes; the provider's mapping adds its tags
+    after it, so the doctor lists the session's whole set when there are such."""
+    saml = _assertion({"principal_tags": {"department": "Engineering"}, "extra_attributes": {"mail": ["alice@example.com"]}})
+    checks = _checks(doctor_says(policy(allow()), saml, None, {"email": ["mail"], "department": ["mail"]}))
+    assert checks["trust.session_tags"] == ("pass", "session tags department=Engineering, email=alice@example.com (email from the provider's attribute mapping)", None)
+    assert "trust.session_tags" not in _checks(doctor_says(policy(allow()), saml, None, None))
