@@ -38,9 +38,16 @@ def _settings(**values: object) -> Settings:
 
 
 def _idp(idp_dir: Path | None, data_dir: Path | None, public_url: str | None = None):  # type: ignore[no-untyped-def]
-    from .idp.mount import identity_provider
+    """The IdP of these options, made where there is none yet (with signing keys of its own), said on stderr: a
+    mistyped --data-dir must not pass for the IdP it meant, whose metadata a user is about to register."""
+    from .idp.mount import config_path, identity_provider
 
-    return identity_provider(_settings(idp_dir=idp_dir, data_dir=data_dir, public_url=public_url))
+    settings = _settings(idp_dir=idp_dir, data_dir=data_dir, public_url=public_url)
+    new = not config_path(settings.idp_directory()).exists()
+    idp = identity_provider(settings)
+    if new:
+        typer.echo(f"note: there was no built-in IdP in {settings.idp_directory()}: made a new, empty one there", err=True)
+    return idp
 
 
 def _config(idp) -> IdpConfig:  # type: ignore[no-untyped-def]

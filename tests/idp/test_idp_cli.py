@@ -57,9 +57,11 @@ def test_users_add_list_passwd_delete(tmp_path: Path) -> None:
 
 def test_rotate_key_publishes_a_new_key(tmp_path: Path) -> None:
     idp_dir = ["--idp-dir", str(tmp_path / "idp"), "--public-url", "http://127.0.0.1:9"]
-    before = parse_metadata(_run("idp", "metadata", *idp_dir).output.encode())
+    first = _run("idp", "metadata", *idp_dir)
+    before = parse_metadata(first.stdout.encode())
+    assert first.stderr == f"note: there was no built-in IdP in {tmp_path / 'idp'}: made a new, empty one there\n"  # a mistyped path shows
     rotated = _run("idp", "rotate-key", "--grace", "2h", "--idp-dir", str(tmp_path / "idp"))
-    assert rotated.exit_code == 0 and "signs from" in rotated.output
+    assert rotated.exit_code == 0 and "signs from" in rotated.output and not rotated.stderr
     after = parse_metadata(_run("idp", "metadata", *idp_dir).output.encode())
     assert len(after.signing_keys) == len(before.signing_keys) + 1
     assert _run("idp", "rotate-key", "--grace", "soon", "--idp-dir", str(tmp_path / "idp")).exit_code == 2
