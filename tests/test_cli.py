@@ -314,11 +314,13 @@ def test_providers_attribute_mapping_cli(tmp_path) -> None:
     create_account(ctx, "111111111111")
     arn = create_saml_provider(ctx, "111111111111", "Corp", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()).arn
     data = ["--data-dir", str(tmp_path)]
-    assert runner.invoke(app, ["providers", "attribute-mapping", "set", arn, '{"email": ["mail", "email"]}', *data]).exit_code == 0
+    set_ = runner.invoke(app, ["providers", "attribute-mapping", "set", arn, '{"email": ["mail", "email"]}', *data])
+    assert set_.exit_code == 0 and json.loads(set_.output) == {"email": ["mail", "email"]}  # says what it stored
     shown = runner.invoke(app, ["providers", "attribute-mapping", "get", arn, *data])
     assert json.loads(shown.output) == {"email": ["mail", "email"]}
     assert runner.invoke(app, ["providers", "attribute-mapping", "set", arn, "not json", *data]).exit_code == 2
-    assert runner.invoke(app, ["providers", "attribute-mapping", "clear", arn, *data]).exit_code == 0
+    cleared = runner.invoke(app, ["providers", "attribute-mapping", "clear", arn, *data])
+    assert cleared.exit_code == 0 and cleared.output == "{}\n"
     assert json.loads(runner.invoke(app, ["providers", "attribute-mapping", "get", arn, *data]).output) == {}
 
 
@@ -337,7 +339,8 @@ def test_authz_keys_create_list_delete(tmp_path) -> None:  # type: ignore[no-unt
     key_id = key.split("_")[1]
     listed = runner.invoke(app, ["authz-keys", "list", "--data-dir", str(tmp_path)])
     assert listed.output.startswith(f"{key_id}  s3-gateway  ") and key.split("_", 2)[2] not in listed.output
-    assert runner.invoke(app, ["authz-keys", "delete", key_id, "--data-dir", str(tmp_path)]).exit_code == 0
+    deleted = runner.invoke(app, ["authz-keys", "delete", key_id, "--data-dir", str(tmp_path)])
+    assert deleted.exit_code == 0 and deleted.output == f"deleted {key_id}\n"
     assert verify_authz_key(ctx, key) is None
     assert runner.invoke(app, ["authz-keys", "delete", key_id, "--data-dir", str(tmp_path)]).exit_code == 2
 
@@ -402,3 +405,22 @@ def test_listing_and_rotating_commands_speak_json_for_scripts(tmp_path) -> None:
     assert second["KeyCount"] == first["KeyCount"] + 1 and second["ActiveKeyId"] != first["ActiveKeyId"]
     listed = json.loads(runner.invoke(app, ["keys", "list", "--json", *data]).output)["Keys"]
     assert len(listed) == second["KeyCount"] and [k["KeyId"] for k in listed if k["Active"]] == [second["ActiveKeyId"]]
+
+
+def test_accounts_keys_list_and_delete_say_what_there_is(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = ["--data-dir", str(tmp_path)]
+    first = json.loads(runner.invoke(app, ["accounts", "create", "--id", "111111111111", "--json", *data]).stdout)["AccessKeyId"]
+    second = json.loads(runner.invoke(app, ["accounts", "keys", "create", "111111111111", "--json", *data]).stdout)["AccessKeyId"]
+    listed = json.loads(runner.invoke(app, ["accounts", "keys", "list", "111111111111", "--json", *data]).stdout)["AccessKeyMetadata"]
+    assert sorted(k["AccessKeyId"] for k in listed) == sorted([first, second]) and {k["Status"] for k in listed} == {"Active"}
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", k["CreateDate"]) for k in listed)
+    text = runner.invoke(app, ["accounts", "keys", "list", "111111111111", *data]).stdout
+    assert sorted(line.split()[0] for line in text.splitlines()) == sorted([first, second]) and "Active" in text
+    one = runner.invoke(app, ["accounts", "keys", "delete", first, *data])
+    assert (one.exit_code, one.stdout, one.stderr) == (0, f"deleted {first}\n", "")
+    last = runner.invoke(app, ["accounts", "keys", "delete", second, *data])
+    assert (last.exit_code, last.stdout) == (0, f"deleted {second}\n")
+    assert last.stderr == "note: account 111111111111 has no administrator key left; make one with: samlfed accounts keys create 111111111111\n"
+    assert runner.invoke(app, ["accounts", "keys", "list", "111111111111", *data]).stdout == ""
+    unknown = runner.invoke(app, ["accounts", "keys", "list", "222222222222", *data])
+    assert unknown.exit_code == 2 and "no account 222222222222" in unknown.output

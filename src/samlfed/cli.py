@@ -191,6 +191,7 @@ def authz_keys_delete(key_id: Annotated[str, typer.Argument()], data_dir: DataDi
         store_context(data_dir, database_url).store.delete_authz_key(key_id)
     except NotFound:
         raise usage_error(f"no authorization key {key_id}") from None
+    typer.echo(f"deleted {key_id}")
 
 
 @keys_app.command("create")
@@ -220,10 +221,39 @@ def keys_delete(
     """Delete an administrator access key."""
     from .store import NotFound
 
+    store = store_context(data_dir, database_url).store
     try:
-        store_context(data_dir, database_url).store.delete_access_key(access_key_id)
+        account_id = store.get_access_key(access_key_id).account_id
+        store.delete_access_key(access_key_id)
     except NotFound:
         raise usage_error(f"no access key {access_key_id}") from None
+    typer.echo(f"deleted {access_key_id}")
+    if not store.list_access_keys(account_id):
+        typer.echo(f"note: account {account_id} has no administrator key left; make one with: samlfed accounts keys create {account_id}", err=True)
+
+
+@keys_app.command("list")
+def keys_list_of_account(
+    account_id: Annotated[str, typer.Argument(help="12-digit account ID")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object, as ListAccessKeys's AccessKeyMetadata")] = False,
+) -> None:
+    """List an account's administrator access keys: key ID, status and creation time (never the secret)."""
+    from .store import NotFound
+
+    store = store_context(data_dir, database_url).store
+    try:
+        store.get_account(account_id)
+    except NotFound:
+        raise usage_error(f"no account {account_id}") from None
+    keys = store.list_access_keys(account_id)
+    if as_json:
+        metadata = [{"AccessKeyId": k.access_key_id, "Status": "Active" if k.active else "Inactive", "CreateDate": _when(k.created_at)} for k in keys]
+        typer.echo(json.dumps({"AccessKeyMetadata": metadata}))
+        return
+    for key in keys:
+        typer.echo(f"{key.access_key_id}  {'Active' if key.active else 'Inactive'}  {_when(key.created_at)}")
 
 
 providers_app = typer.Typer(no_args_is_help=True, help="SAML providers.")
@@ -252,10 +282,15 @@ def mapping_set(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Map assertion attributes to session tags for this provider."""
+    """Map assertion attributes to session tags for this provider; prints the mapping."""
     from .iam.service import parse_attribute_mapping, set_attribute_mapping
 
-    _provider_call(arn, data_dir, database_url, lambda ctx, account: set_attribute_mapping(ctx, account, arn, parse_attribute_mapping(mapping)))
+    def apply(ctx, account: str) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+        parsed = parse_attribute_mapping(mapping)
+        set_attribute_mapping(ctx, account, arn, parsed)
+        return parsed
+
+    typer.echo(json.dumps(_provider_call(arn, data_dir, database_url, apply), sort_keys=True))
 
 
 @mapping_app.command("get")
@@ -269,10 +304,11 @@ def mapping_get(arn: Annotated[str, typer.Argument()], data_dir: DataDir = None,
 
 @mapping_app.command("clear")
 def mapping_clear(arn: Annotated[str, typer.Argument()], data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
-    """Remove the provider's attribute mapping."""
+    """Remove the provider's attribute mapping; prints the mapping left ({})."""
     from .iam.service import set_attribute_mapping
 
     _provider_call(arn, data_dir, database_url, lambda ctx, account: set_attribute_mapping(ctx, account, arn, None))
+    typer.echo("{}")
 
 
 options_app = typer.Typer(no_args_is_help=True, help="A provider's validation opt-ins (samlfed extension); every default is strict.")
@@ -371,10 +407,18 @@ def private_keys_remove(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Remove a private key: assertions encrypted for it are refused, on every node within identity_cache_seconds."""
-    from .iam.service import EncryptionChange, update_saml_provider
+    from .iam.service import EncryptionChange, get_saml_provider, update_saml_provider
 
+    # The API's refusals speak of its parameters (removePrivateKey, setting the mode), which no one typed here.
+    provider = _provider_call(arn, data_dir, database_url, lambda ctx, account: get_saml_provider(ctx, account, arn))
+    held = [key.key_id for key in provider.private_keys]
+    if key_id not in held:
+        raise usage_error(f"{arn} holds no private key {key_id} (it holds: {', '.join(held) or 'none'})")
+    if held == [key_id] and provider.assertion_encryption_mode == "Required":
+        raise usage_error(f"{key_id} is the only private key of {arn}, which requires encrypted assertions: add another key first, or set its encryption mode to Allowed")
     change = EncryptionChange(remove_private_key=key_id)
     _provider_call(arn, data_dir, database_url, lambda ctx, account: update_saml_provider(ctx, account, arn, encryption=change))
+    typer.echo(f"removed {key_id}")
 
 
 @encryption_app.command("get")

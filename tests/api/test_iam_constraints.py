@@ -147,7 +147,14 @@ def test_a_taken_account_id_is_named_without_a_missing_alias(ctx: ServiceContext
     assert (info.value.code, info.value.message) == ("EntityAlreadyExists", f"Account {ACCOUNT} already exists.")
     with pytest.raises(ServiceError) as info:
         service.create_account(ctx, ACCOUNT, alias="acme")
-    assert info.value.message == f"Account {ACCOUNT} or alias acme already exists."
+    assert info.value.message == f"Account {ACCOUNT} already exists."
+    service.create_account_alias(ctx, ACCOUNT, "acme-taken")
+    with pytest.raises(ServiceError) as info:  # the account is new: the alias is what exists
+        service.create_account(ctx, "222222222222", alias="acme-taken")
+    assert (info.value.code, info.value.message) == ("EntityAlreadyExists", "The account alias acme-taken already exists.")
+    with pytest.raises(ServiceError) as info:
+        service.create_access_key(ctx, "12345")
+    assert (info.value.code, info.value.message) == ("InvalidInput", "An account ID is 12 digits")
 
 
 def test_a_trust_policy_naming_a_resource_is_malformed(ctx: ServiceContext) -> None:

@@ -91,11 +91,12 @@ def test_keys_and_modes_from_both_command_lines(deployment: dict, tmp_path: Path
     assert samlfed(deployment, "encryption-mode", "get", PROVIDER).stdout.strip() == "Required"
     bogus = samlfed(deployment, "encryption-mode", "set", PROVIDER, "Sometimes")
     assert bogus.returncode == 2 and "enum value set: [Required, Allowed]" in bogus.stderr
-    assert samlfed(deployment, "private-keys", "remove", PROVIDER, id_a).returncode == 0
+    removed = samlfed(deployment, "private-keys", "remove", PROVIDER, id_a)
+    assert removed.returncode == 0 and removed.stdout == f"removed {id_a}\n"
     last = samlfed(deployment, "private-keys", "remove", PROVIDER, id_b)
-    assert last.returncode == 2 and "Unable to set assertion encryption mode to Required because no private key is provided." in last.stderr
+    assert last.returncode == 2 and f"{id_b} is the only private key of {PROVIDER}, which requires encrypted assertions: add another key first, or set its encryption mode to Allowed" in last.stderr
     unknown = samlfed(deployment, "private-keys", "remove", PROVIDER, id_a)
-    assert unknown.returncode == 2 and "the Key ID does not match a private key" in unknown.stderr
+    assert unknown.returncode == 2 and f"{PROVIDER} holds no private key {id_a} (it holds: {id_b})" in unknown.stderr
 
     back = aws("update-saml-provider", "--saml-provider-arn", PROVIDER, "--assertion-encryption-mode", "Allowed", "--remove-private-key", id_b, env=env)
     assert back.returncode == 0, back.stderr

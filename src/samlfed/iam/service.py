@@ -94,12 +94,18 @@ def create_account(ctx: ServiceContext, account_id: str | None = None, alias: st
     try:
         ctx.store.create_account(Account(account_id, alias, ctx.clock()))
     except AlreadyExists:
-        taken = f"Account {account_id} or alias {alias}" if alias is not None else f"Account {account_id}"
+        try:  # which of the two: the account, or (another account's) alias
+            ctx.store.get_account(account_id)
+            taken = f"Account {account_id}"
+        except NotFound:
+            taken = f"The account alias {alias}"
         raise ServiceError("EntityAlreadyExists", f"{taken} already exists.", 409) from None
     return create_access_key(ctx, account_id)
 
 
 def create_access_key(ctx: ServiceContext, account_id: str) -> NewAccessKey:
+    if not _ACCOUNT_ID.fullmatch(account_id):
+        raise _invalid("An account ID is 12 digits")
     access_key_id, secret = ids.unique_id("AKIA", 20), ids.secret_access_key()
     sealed = ctx.master.seal(secret.encode(), context=f"access key {access_key_id}")
     try:
