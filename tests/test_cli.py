@@ -319,6 +319,8 @@ def test_providers_attribute_mapping_cli(tmp_path) -> None:
     shown = runner.invoke(app, ["providers", "attribute-mapping", "get", arn, *data])
     assert json.loads(shown.output) == {"email": ["mail", "email"]}
     assert runner.invoke(app, ["providers", "attribute-mapping", "set", arn, "not json", *data]).exit_code == 2
+    missing = runner.invoke(app, ["providers", "attribute-mapping", "get", arn + "x", *data])
+    assert missing.exit_code == 2 and f"no SAML provider {arn}x in this samlfed" in missing.output  # not "Manifest not found"
     cleared = runner.invoke(app, ["providers", "attribute-mapping", "clear", arn, *data])
     assert cleared.exit_code == 0 and cleared.output == "{}\n"
     assert json.loads(runner.invoke(app, ["providers", "attribute-mapping", "get", arn, *data]).output) == {}

@@ -272,6 +272,8 @@ def _provider_call(arn: str, data_dir: Path | None, database_url: str | None, ca
     try:
         return call(store_context(data_dir, database_url), parsed.account_id)
     except ServiceError as exc:
+        if exc.code == "NoSuchEntity":  # the API's answer is AWS's "Manifest not found for arn …"
+            raise usage_error(f"no SAML provider {arn} in this samlfed") from None
         raise usage_error(exc.message) from None
 
 

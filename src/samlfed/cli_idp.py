@@ -159,6 +159,8 @@ def users_passwd(
     data_dir: DataDir = None,
 ) -> None:
     """Set a user's password. Rewrites idp.yaml: its comments and formatting are not kept."""
+    if _config(_idp(idp_dir, data_dir)).directory.get(username) is None:  # before a password is asked for
+        raise usage_error(f"no user {username!r}")
     try:
         new_hash = hash_password(_password(password))
     except DirectoryError as exc:

@@ -86,3 +86,14 @@ def test_the_demo_keeps_the_totp_secret_of_its_directory_across_restarts(tmp_pat
     first, second = start(), start()
     assert first["admin"] == second["admin"] and first["alice"] != second["alice"]  # passwords stay fresh
     assert read_yaml(tmp_path / "idp" / "idp.yaml")["users"]["admin"]["totp_secret"] == second["admin"]
+
+
+def test_passwd_names_a_missing_user_before_asking_for_a_password(tmp_path: Path) -> None:
+    idp_dir = tmp_path / "idp"
+    assert _users("add", "dana", "--password", "dana's password", idp_dir=idp_dir).exit_code == 0
+    from typer.testing import CliRunner
+
+    from samlfed.cli import app
+
+    piped = CliRunner().invoke(app, ["idp", "users", "passwd", "nobody", "--idp-dir", str(idp_dir)], input="one line only\n")
+    assert piped.exit_code == 2 and "no user 'nobody'" in piped.output and "differ" not in piped.output
