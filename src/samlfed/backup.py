@@ -73,6 +73,8 @@ def back_up(data_dir: Path, destination: Path, *, now: datetime) -> Backup:
     from_environment = bool(os.environ.get(MASTER_KEY_VARIABLE))
     if not key_file.is_file() and not from_environment:
         raise BackupError(f"{data_dir} holds no {MASTER_KEY} and {MASTER_KEY_VARIABLE} is not set: without the master key a backup restores nothing")
+    if destination.resolve().is_relative_to(data_dir.resolve()):
+        raise BackupError(f"{destination} is inside {data_dir}: a backup there is lost with what it copies; make it elsewhere")
     _check_the_way(destination)
     created = _make_destination(destination)
     try:

@@ -132,7 +132,7 @@ def accounts_create(
     alias: Annotated[str | None, typer.Option(help="account alias")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object: AccountId, AccessKeyId, SecretAccessKey")] = False,
 ) -> None:
     """Create an account and print an administrator access key for it."""
     from .errors import ServiceError
@@ -199,7 +199,7 @@ def keys_create(
     account_id: Annotated[str, typer.Argument(help="12-digit account ID")],
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object: AccountId, AccessKeyId, SecretAccessKey")] = False,
 ) -> None:
     """Create another administrator access key for an account."""
     from .errors import ServiceError

@@ -19,7 +19,7 @@ def backup(
     destination: Annotated[Path, typer.Argument(help="a new directory, or an empty one of your own; the copy is a data directory itself")],
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="the data directory to copy (SAMLFED_DATA_DIR)")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML settings file (SAMLFED_CONFIG)")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object describing the copy")] = False,
 ) -> None:
     """Copy the database, master key and built-in IdP files of a data directory, consistently, while samlfed runs."""
     from .backup import BackupError, BackupInterrupted, back_up

@@ -136,7 +136,7 @@ def users_add(
 
 
 @users_cli.command("list")
-def users_list(as_json: Annotated[bool, typer.Option("--json")] = False, idp_dir: IdpDir = None, data_dir: DataDir = None) -> None:
+def users_list(as_json: Annotated[bool, typer.Option("--json", help="print a JSON list")] = False, idp_dir: IdpDir = None, data_dir: DataDir = None) -> None:
     """List users (never their password hashes or TOTP secrets)."""
     directory = _config(_idp(idp_dir, data_dir)).directory
     rows = [

@@ -90,6 +90,11 @@ def test_refusals_say_why_and_leave_nothing_behind(tmp_path: Path) -> None:
     refused = backup(str(tmp_path / "copy"), "--data-dir", str(tmp_path / "nothing"))
     assert (refused.returncode, "it holds no samlfed.db" in refused.stderr) == (2, True)
 
+    for inside in (data / "backups" / "today", data):  # lost with what it copies
+        refused = backup(str(inside), "--data-dir", str(data))
+        assert (refused.returncode, refused.stderr.strip()) == (2, f"samlfed: no backup made: {inside} is inside {data}: a backup there is lost with what it copies; make it elsewhere")
+    assert not (data / "backups").exists()
+
     without_key = tmp_path / "without-key"
     shutil.copytree(data, without_key)
     (without_key / "master.key").unlink()
