@@ -98,7 +98,7 @@ def create_account(ctx: ServiceContext, account_id: str | None = None, alias: st
             ctx.store.get_account(account_id)
             taken = f"Account {account_id}"
         except NotFound:
-            taken = f"The account alias {alias}"
+            taken = f"The account alias {alias}" if alias is not None else f"Account {account_id}"
         raise ServiceError("EntityAlreadyExists", f"{taken} already exists.", 409) from None
     return create_access_key(ctx, account_id)
 
