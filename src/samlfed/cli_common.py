@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -74,11 +76,30 @@ def check_port_free(host: str, port: int) -> None:
             raise usage_error(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
+class _StderrLines(logging.Handler):
+    """`samlfed: message` on the stderr of the moment (a test runner swaps it between commands)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(f"samlfed: {self.format(record)}\n")
+
+
+def _say_what_the_store_does() -> None:
+    """A command other than the servers configures no logging, and Python then drops INFO lines: the schema upgrade
+    that any command runs on old data would go unsaid (operations.md promises it is logged)."""
+    store_log = logging.getLogger("samlfed.store")
+    if logging.getLogger().handlers or any(isinstance(h, _StderrLines) for h in store_log.handlers):
+        return
+    store_log.addHandler(_StderrLines())
+    store_log.setLevel(logging.INFO)
+
+
 def context_or_exit(settings: Settings) -> ServiceContext:
     """The service context, or a usage error saying why the store cannot be opened (unreachable database, a
     master key that does not match it, a data directory that is a file, …)."""
     from .server import build_context
     from .store import StoreUnavailable
+
+    _say_what_the_store_does()
 
     try:
         return build_context(settings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -219,3 +220,23 @@ def test_an_upgrade_is_logged_and_a_new_database_is_not(store_url: str, caplog: 
     with caplog.at_level("INFO", logger="samlfed.store"):
         open_store(store_url, MASTER, now=NOW).engine.dispose()
     assert f"Upgrading the database schema from revision 0009 to {head_revision()}" in caplog.text
+
+
+def test_an_upgrade_that_a_command_runs_is_said_on_its_stderr(tmp_path: Path) -> None:
+    """Commands other than the servers configure no logging, and the INFO line was dropped: the upgrade went unsaid."""
+    import subprocess
+
+    from servers import SAMLFED
+
+    data = tmp_path / "data"
+    made = subprocess.run([SAMLFED, "accounts", "create", "--id", "111111111111", "--data-dir", str(data)], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0 and made.stderr == "", made.stderr  # a new database: nothing to say
+    engine = create_engine(f"sqlite:///{data / 'samlfed.db'}")
+    with engine.begin() as db:  # as 0011 left it: 0012 only widens a column, which running it again keeps wide
+        db.execute(text("UPDATE alembic_version SET version_num = '0011'"))
+    engine.dispose()
+    listed = subprocess.run([SAMLFED, "accounts", "list", "--data-dir", str(data)], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and listed.stdout.strip() == "111111111111"
+    assert listed.stderr == f"samlfed: Upgrading the database schema from revision 0011 to {head_revision()}\n"
+    again = subprocess.run([SAMLFED, "accounts", "list", "--data-dir", str(data)], capture_output=True, text=True, timeout=60)
+    assert again.stderr == ""
