@@ -52,25 +52,24 @@ def template(text: str, *, with_variables: bool) -> Template:
         inner = match.group(1)
         if inner in _SPECIAL:
             parts.append(("text", _SPECIAL[inner]))
-        elif (default := _DEFAULT.match(inner)) is not None:
-            parts.append(("default", default.group(1).lower() + "\x00" + default.group(2)))
         else:
-            parts.append(("var", inner.strip().lower()))
+            key, default = _key_and_default(inner)
+            parts.append(("var", key.lower()) if default is None else ("default", key.lower() + "\x00" + default))
         position = match.end()
     literal(text[position:])
     return Template(tuple(parts))
 
 
+def _key_and_default(inner: str) -> tuple[str, str | None]:
+    """A variable's key as written and its default (None without one), from what stands between `${` and `}`."""
+    default = _DEFAULT.match(inner)
+    return (default.group(1), default.group(2)) if default is not None else (inner.strip(), None)
+
+
 def written_keys(text: str) -> tuple[str, ...]:
     """The keys of the string's variables as the policy spells them (lookups lower-case them; a simulation reports
     the keys it missed as written, as it does condition keys)."""
-    keys = []
-    for match in _VARIABLE.finditer(text):
-        inner = match.group(1)
-        if inner not in _SPECIAL:
-            default = _DEFAULT.match(inner)
-            keys.append(default.group(1) if default is not None else inner.strip())
-    return tuple(keys)
+    return tuple(_key_and_default(match.group(1))[0] for match in _VARIABLE.finditer(text) if match.group(1) not in _SPECIAL)
 
 
 def _value(kind: str, value: str, context: Context) -> str | None:
