@@ -4,11 +4,16 @@
 * ListAttachedRolePolicies read the role's attachments, then each policy by a statement of its own: a policy
   detached and deleted in between made it raise (a 500, and the same read feeds every session's evaluation);
 * DeleteAccountAlias read the alias, then cleared whatever was there: an alias created in between was lost, and
-  both calls reported success.
+  both calls reported success;
+* a session's grants were read in several transactions: a role deleted and created again by the same name in between
+  passed the session's role-ID check on the old row and lent it the new role's policies.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,8 +22,10 @@ from postgres_scratch import scratch_schema
 from sqlalchemy import event
 
 from samlfed.config import Settings
+from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
 from samlfed.iam import service
+from samlfed.iam.permissions import role_policies
 from samlfed.server import build_context
 from samlfed.store import Account, ManagedPolicy, Role, SqlStore
 
@@ -77,3 +84,51 @@ def test_an_alias_created_while_the_old_one_is_deleted_stays(tmp_path: Path) -> 
     assert service.list_account_aliases(ctx, ACCOUNT) == ["acme-new"]  # one of the two orders: the create came last
     service.delete_account_alias(ctx, ACCOUNT, "acme-new")
     assert service.list_account_aliases(ctx, ACCOUNT) == []
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def node_pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ServiceContext, SqlStore]]:
+    """A node's context and another node's store on the same database."""
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            settings = Settings(data_dir=tmp_path)
+        else:
+            settings = Settings(data_dir=tmp_path, database_url=stack.enter_context(scratch_schema("samlfed_grants")))
+        ctx = build_context(settings)
+        stack.callback(ctx.store.engine.dispose)
+        other_node = SqlStore.open(str(ctx.store.engine.url))
+        stack.callback(other_node.engine.dispose)
+        yield ctx, other_node
+
+
+def test_a_role_deleted_and_created_again_while_a_session_s_grants_are_read(node_pair: tuple[ServiceContext, SqlStore]) -> None:
+    """The session's role is checked by ID on the role's row; its policies must come from that same role, not from a
+    new role of the same name created in between (which grants more)."""
+    ctx, other_node = node_pair
+    service.create_account(ctx, ACCOUNT)
+    old_id = "AROAOLDROLEXXXXXXXXXX"
+    ctx.store.create_role(Role(ACCOUNT, "Dev", old_id, "/", f"arn:aws:iam::{ACCOUNT}:role/Dev", "{}", 3600, NOW))
+    ctx.store.put_role_policy(ACCOUNT, "Dev", "Little", _allow("s3:GetObject"))
+    replaced: list[str] = []
+
+    def another_node_replaces_the_role(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if not replaced and "FROM roles" in statement:  # right after the role's row was read
+            replaced.append("Dev")
+            other_node.delete_role_policy(ACCOUNT, "Dev", "Little")
+            other_node.delete_role(ACCOUNT, "Dev")
+            other_node.create_role(Role(ACCOUNT, "Dev", "AROANEWROLEXXXXXXXXXX", "/", f"arn:aws:iam::{ACCOUNT}:role/Dev", "{}", 3600, NOW))
+            other_node.put_role_policy(ACCOUNT, "Dev", "Everything", _allow("*"))
+
+    event.listen(ctx.store.engine, "after_cursor_execute", another_node_replaces_the_role)
+    try:
+        read = role_policies(ctx, ACCOUNT, "Dev", old_id)
+    finally:
+        event.remove(ctx.store.engine, "after_cursor_execute", another_node_replaces_the_role)
+    assert replaced
+    assert [policy.id for policy in read.identity] == ["Little"]  # the old role as it was when the read began
+    assert role_policies(ctx, ACCOUNT, "Dev", old_id) == role_policies(ctx, ACCOUNT, "Dev", "AROAOTHERROLEXXXXXXXX")  # both empty now
+    assert [policy.id for policy in role_policies(ctx, ACCOUNT, "Dev", "AROANEWROLEXXXXXXXXXX").identity] == ["Everything"]
+
+
+def _allow(action: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from ..context import ServiceContext
 from ..policy import MalformedPolicy, NamedPolicy, PolicyDocument, PolicySet, parse_policy
-from ..store import NotFound, Tag
+from ..store import NotFound, RoleGrants, Tag
 from ..sts.credentials import SessionClaims
 from ..timestamps import aws_timestamp
 
@@ -52,35 +52,34 @@ class SessionPermissions:
 
 
 def role_policy_documents(ctx: ServiceContext, account_id: str, role_name: str) -> list[tuple[str, str, str]]:
-    """(id, kind, document text) of the role's inline policies, then its attached managed policies (each one's
-    default version: the store keeps it as the policy's document, read here on every call, uncached, so a new default
-    applies from the next request on, on every node).
+    """(id, kind, document text) of the role's inline policies, then its attached managed policies; NotFound when the
+    role does not exist."""
+    return _documents(ctx.store.role_grants(account_id, role_name))
 
-    Raises NotFound when the role does not exist."""
-    inline = [(name, "role", document) for name, document in ctx.store.role_policy_documents(account_id, role_name)]
-    managed = [(p.arn, "user-managed", p.document) for p in ctx.store.list_attached_role_policies(account_id, role_name)]
-    return inline + managed
+
+def _documents(grants: RoleGrants) -> list[tuple[str, str, str]]:
+    """A managed policy's document is its default version's, read on every call, uncached, so a new default applies
+    from the next request on, on every node."""
+    return [(name, "role", document) for name, document in grants.inline] + [(arn, "user-managed", document) for arn, document in grants.attached]
 
 
 def role_policies(ctx: ServiceContext, account_id: str, role_name: str, role_id: str | None = None) -> RolePolicies:
-    """The role's identity policies (inline, then attached managed), its permissions boundary and its tags; with
-    `role_id`, only if the role by that name is still that role."""
+    """The role's identity policies (inline, then attached managed), its permissions boundary and its tags, all of one
+    state of the store; with `role_id`, only if the role by that name is still that role."""
     try:
-        role = ctx.store.get_role(account_id, role_name)
-        if role_id is not None and role.role_id != role_id:
-            return RolePolicies()  # deleted and created again: another role, whose grants are not the session's
-        documents = role_policy_documents(ctx, account_id, role_name)
+        grants = ctx.store.role_grants(account_id, role_name)
     except NotFound:
         return RolePolicies()  # a deleted role grants nothing
+    role = grants.role
+    if role_id is not None and role.role_id != role_id:
+        return RolePolicies()  # deleted and created again: another role, whose grants are not the session's
     boundary = None
     if role.permissions_boundary:
-        try:
-            boundary = _named(role.permissions_boundary, "permissions-boundary", ctx.store.get_policy(role.permissions_boundary).document)
-        except NotFound:
-            boundary = None
+        if grants.boundary_document is not None:
+            boundary = _named(role.permissions_boundary, "permissions-boundary", grants.boundary_document)
         if boundary is None:  # a boundary that no longer exists allows nothing, rather than everything
             boundary = NamedPolicy(role.permissions_boundary, "permissions-boundary", PolicyDocument("2012-10-17", ()))
-    identity = tuple(p for p in (_named(*document) for document in documents) if p is not None)
+    identity = tuple(p for p in (_named(*document) for document in _documents(grants)) if p is not None)
     return RolePolicies(identity, boundary, {t.key: t.value for t in role.tags})
 
 

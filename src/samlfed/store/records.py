@@ -146,6 +146,18 @@ class Role:
 
 
 @dataclass(frozen=True)
+class RoleGrants:
+    """What a role grants, as one state of the store: the role with its tags, its inline policies as (name, document)
+    by name, its attached managed policies as (ARN, document of the default version) by ARN, and its permissions
+    boundary's document (None when it has no boundary, or the boundary policy no longer exists)."""
+
+    role: Role
+    inline: tuple[tuple[str, str], ...]
+    attached: tuple[tuple[str, str], ...]
+    boundary_document: str | None
+
+
+@dataclass(frozen=True)
 class RoleLastUsed:
     """When and in which region a role was last assumed (IAM's `RoleLastUsed`)."""
 

@@ -45,6 +45,7 @@ from .records import (
     PolicyVersionsLeft,
     ProviderPrivateKey,
     Role,
+    RoleGrants,
     RoleLastUsed,
     SamlProvider,
     SamlProviderSummary,
@@ -445,6 +446,18 @@ class SqlStore:
                 raise DatabaseUnavailable(driver_reason(exc)) from exc
             raise
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """`_tx` for reads that must agree with each other: every statement sees the database as its first one did.
+        Without it they need not: PostgreSQL's READ COMMITTED gives each statement a view of its own, and pysqlite
+        opens no transaction before a SELECT, so each read of SQLite is one of its own too."""
+        with self._tx() as db:
+            if db.dialect.name == "postgresql":
+                db.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            else:
+                db.exec_driver_sql("BEGIN")  # deferred: in WAL mode the first read fixes what the later ones see
+            yield db
+
     def _forget_read_only_sessions(self) -> None:
         """Close the pooled connections: a session keeps the read-only setting it began with (a standby's, or the
         database's default_transaction_read_only), so once the database takes writes again only new sessions do."""
@@ -840,6 +853,30 @@ class SqlStore:
             rows = db.execute(select(table.c.policy_name, table.c.document).where(self._role_key(table, account_id, name)).order_by(table.c.policy_name)).all()
         return [(r.policy_name, r.document) for r in rows]
 
+    def role_grants(self, account_id: str, name: str) -> RoleGrants:
+        """The role, its inline and attached policies and its boundary's document, read in one snapshot; NotFound for no
+        such role. Read apart, a role deleted and created again by the same name in between (on another node, say)
+        could pair the old role's ID, which a session is checked against, with the new role's policies."""
+        if _unstorable(name):
+            raise NotFound(f"role {name}")
+        inline, attached, policies = t.role_policies, t.role_policy_attachments, t.managed_policies
+        with self._snapshot() as db:
+            row = db.execute(_ROLE_BY_NAME, {"account_id": account_id, "name_lower": name.lower()}).one_or_none()
+            if row is None:
+                raise NotFound(f"role {name}")
+            role = self._role(db, row)
+            inline_rows = db.execute(
+                select(inline.c.policy_name, inline.c.document).where(self._role_key(inline, account_id, name)).order_by(inline.c.policy_name)
+            ).all()
+            attached_rows = db.execute(
+                select(policies.c.arn, policies.c.document).join(attached, attached.c.policy_arn == policies.c.arn)
+                .where(self._role_key(attached, account_id, name)).order_by(attached.c.policy_arn)
+            ).all()
+            boundary = None
+            if role.permissions_boundary:
+                boundary = db.execute(select(policies.c.document).where(policies.c.arn == role.permissions_boundary)).scalar_one_or_none()
+        return RoleGrants(role, tuple((r.policy_name, r.document) for r in inline_rows), tuple((r.arn, r.document) for r in attached_rows), boundary)
+
     def delete_role_policy(self, account_id: str, name: str, policy_name: str) -> None:
         with self._tx() as db:
             key = self._role_key(t.role_policies, account_id, name)
@@ -865,7 +902,7 @@ class SqlStore:
     ) -> list[tuple[Role, list[tuple[str, str]], list[ManagedPolicy], RoleLastUsed | None]]:
         """For each of the account's roles named (in that order; those that do not exist, or no longer, left out): the
         role with its tags, its inline policies as (name, document) by name, its attached managed policies by ARN (with
-        their attachment counts and tags), and its last use. One transaction of seven statements however many roles:
+        their attachment counts and tags), and its last use. One snapshot of seven statements however many roles:
         GetAccountAuthorizationDetails reads a page of up to 1,000 with it (a handful of reads per role made it
         thousands of statements a page)."""
         lowered = list(dict.fromkeys(name.lower() for name in names))
@@ -873,7 +910,7 @@ class SqlStore:
             return []
         roles, inline, attachments, policies = t.roles.c, t.role_policies.c, t.role_policy_attachments.c, t.managed_policies.c
         tags, policy_tags, last_used = t.role_tags.c, t.policy_tags.c, t.role_last_used.c
-        with self._tx() as db:
+        with self._snapshot() as db:
             rows = {row.name_lower: row for row in db.execute(select(t.roles).where(and_(roles.account_id == account_id, roles.name_lower.in_(lowered))))}
             if not rows:
                 return []
