@@ -297,8 +297,9 @@ def idp_serve(
     check_port_free(host, port)
     app = Starlette(routes=[Mount("/idp", app=idp_app(settings))])
     warn_of_loose_modes(settings, idp=True)
-    supervisor.run(
-        app, host=host, port=port, log_level="warning", access_log=False, **http_options(), **proxy_options(settings),
+    typer.echo(f"IdP metadata: {settings.base_url}/idp/metadata\nIdP sign-in page: {settings.base_url}/idp/login")
+    supervisor.run(  # log_level info, as `serve`: uvicorn's start-up lines say where it listens
+        app, host=host, port=port, log_level="info", access_log=False, **http_options(), **proxy_options(settings),
         **uvicorn_logging(settings.log_format),
     )
 

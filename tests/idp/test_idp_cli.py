@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import stat
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -96,7 +97,6 @@ def test_a_second_demo_refuses_before_it_touches_the_running_demos_data(tmp_path
     """Run twice (a second terminal, `make demo` again), the second demo re-seeded the first one's data (new
     passwords, the IdP's URLs rewritten to its port) and only then failed to listen: the first one's users could no
     longer sign in."""
-    import subprocess
     from urllib.parse import urlsplit
 
     from servers import SAMLFED, free_port, samlfed_process
@@ -112,6 +112,24 @@ def test_a_second_demo_refuses_before_it_touches_the_running_demos_data(tmp_path
             assert {path: path.read_bytes() for path in seeded} == seeded
     again = subprocess.run([SAMLFED, "demo", "--no-serve", "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=60)
     assert again.returncode == 0, again.stderr  # the lock ends with the demo that held it
+
+
+def test_idp_serve_says_where_it_listens(tmp_path: Path) -> None:
+    """It used to start in silence: no URL, not even uvicorn's listening line, which `serve` prints."""
+    from servers import SAMLFED, free_port, wait_until_up
+
+    port = free_port()
+    server = subprocess.Popen(
+        [SAMLFED, "idp", "serve", "--port", str(port), "--idp-dir", str(tmp_path / "idp")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        up = wait_until_up(f"http://127.0.0.1:{port}/idp/metadata", seconds=30, gave_up=lambda: server.poll() is not None)
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=15)
+    assert up, err
+    assert f"IdP metadata: http://127.0.0.1:{port}/idp/metadata\nIdP sign-in page: http://127.0.0.1:{port}/idp/login\n" in out
+    assert f"Uvicorn running on http://127.0.0.1:{port}" in err and "Traceback" not in err
 
 
 def test_idp_serve_runs_the_idp_alone(tmp_path: Path) -> None:
