@@ -85,9 +85,10 @@ class _StderrLines(logging.Handler):
 
 def _say_what_the_store_does() -> None:
     """A command other than the servers configures no logging, and Python then drops INFO lines: the schema upgrade
-    that any command runs on old data would go unsaid (operations.md promises it is logged)."""
+    that any command runs on old data would go unsaid (operations.md promises it is logged). The servers configure
+    the `samlfed` logger first: a second handler would say each line twice, once in plain text amid `json` lines."""
     store_log = logging.getLogger("samlfed.store")
-    if logging.getLogger().handlers or any(isinstance(h, _StderrLines) for h in store_log.handlers):
+    if store_log.hasHandlers():  # its own, its ancestors' (the servers'), the root's
         return
     store_log.addHandler(_StderrLines())
     store_log.setLevel(logging.INFO)

@@ -240,3 +240,33 @@ def test_an_upgrade_that_a_command_runs_is_said_on_its_stderr(tmp_path: Path) ->
     assert listed.stderr == f"samlfed: Upgrading the database schema from revision 0011 to {head_revision()}\n"
     again = subprocess.run([SAMLFED, "accounts", "list", "--data-dir", str(data)], capture_output=True, text=True, timeout=60)
     assert again.stderr == ""
+
+
+def test_an_upgrade_that_serve_runs_is_one_json_line_in_json_logs(tmp_path: Path) -> None:
+    """`serve` went through the commands' stderr handler too: the upgrade line came twice, once as plain text among
+    the JSON lines a log collector parses (the migration probe)."""
+    import json
+    import subprocess
+
+    from servers import SAMLFED, free_port, wait_until_up
+
+    data = tmp_path / "data"
+    made = subprocess.run([SAMLFED, "accounts", "create", "--id", "111111111111", "--data-dir", str(data)], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    engine = create_engine(f"sqlite:///{data / 'samlfed.db'}")
+    with engine.begin() as db:  # as 0011 left it (see above)
+        db.execute(text("UPDATE alembic_version SET version_num = '0011'"))
+    engine.dispose()
+    port = free_port()
+    server = subprocess.Popen(
+        [SAMLFED, "serve", "--port", str(port), "--data-dir", str(data), "--log-format", "json"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        up = wait_until_up(f"http://127.0.0.1:{port}/healthz", seconds=30, gave_up=lambda: server.poll() is not None)
+    finally:
+        server.terminate()
+        err = server.communicate(timeout=15)[1]
+    assert up, err
+    records = [json.loads(line) for line in err.splitlines()]  # every line a JSON object
+    upgrades = [r["message"] for r in records if r["message"].startswith("Upgrading the database schema")]
+    assert upgrades == [f"Upgrading the database schema from revision 0011 to {head_revision()}"]
