@@ -39,7 +39,8 @@ def usage_error(message: str) -> typer.Exit:
 
 @contextmanager
 def prompting() -> Iterator[None]:
-    """Around prompts: Ctrl-C ends the command with "Aborted!" and exit 130, the end of input with exit 1.
+    """Around prompts: Ctrl-C ends the command with "Aborted!" and exit 130, the end of input with exit 1 and a line
+    that says so (a script piping too few answers, a command run without a terminal).
 
     click.prompt turns both into click's Abort, which typer's own error handling does not know (typer vendors
     its own copy of click), so it would escape as a traceback. The KeyboardInterrupt or EOFError behind it is
@@ -48,9 +49,11 @@ def prompting() -> Iterator[None]:
     try:
         yield
     except (click.exceptions.Abort, typer.Abort) as exc:
-        interrupted = isinstance(exc.__context__, KeyboardInterrupt)
-        typer.echo("\nAborted!", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED if interrupted else EXIT_INVALID) from None
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            typer.echo("\nAborted!", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        typer.echo("\nsamlfed: the input ended before the answer to the question above; nothing was done", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
 
 
 def settings_or_exit(**values: object) -> Settings:
