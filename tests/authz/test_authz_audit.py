@@ -26,7 +26,7 @@ from servers import app_in_thread
 from service_world import developer_world
 
 from samlfed.authz.client import AuthorizationClient
-from samlfed.authz.decide import decide
+from samlfed.authz.decide import BadAuthzRequest, decide
 from samlfed.authz.keys import create_authz_key
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
@@ -134,6 +134,25 @@ def test_an_account_administrator_is_root_of_its_own_account_only(world: dict) -
     assert ask(world, policy(ALL), credentials=admin, action="sqs:SendMessage", resource=mine)["decision"] == "implicitDeny"
     grant = policy({"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": "sqs:SendMessage", "Resource": mine})
     assert ask(world, policy(ALL), credentials=admin, action="sqs:SendMessage", resource=mine, resource_policy=grant)["decision"] == "allowed"
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("secure_transport", "false", "secure_transport must be true or false"),
+    ("secure_transport", 0, "secure_transport must be true or false"),
+    ("source_ip", "not-an-ip", "source_ip must be an IPv4 or IPv6 address"),
+    ("source_ip", "", "source_ip must be an IPv4 or IPv6 address"),
+])
+def test_an_origin_field_of_another_type_is_refused_not_left_out(world: dict, field: str, value: object, message: str) -> None:
+    """A `"false"` left out left aws:SecureTransport unset, so the usual deny of insecure transport matched nothing and
+    the request was allowed (the docs walkthrough probe)."""
+    insecure = {"Sid": "DenyInsecure", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    private = {"Sid": "DenyOutside", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*", "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}
+    for credentials in (None, world["other_admin"]):
+        with pytest.raises(BadAuthzRequest, match=f"^{message}$"):
+            ask(world, policy(ALL), credentials=credentials, resource_policy=policy(insecure, private), **{field: value})
+    assert ask(world, policy(ALL), resource_policy=policy(insecure, private), secure_transport=False, source_ip="10.1.2.3")["decision"] == "explicitDeny"
+    assert ask(world, policy(ALL), resource_policy=policy(insecure, private), secure_transport=True, source_ip="10.1.2.3")["decision"] == "allowed"
+    assert ask(world, policy(ALL), resource_policy=policy(insecure, private), secure_transport=True, source_ip="2001:db8::1")["decision"] == "explicitDeny"
 
 
 def test_a_resource_policys_deny_binds_an_administrator_too(world: dict) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -39,6 +40,22 @@ def _text(body: dict[str, Any], key: str, *, required: bool = True, limit: int =
     if not isinstance(value, str) or len(value) > limit:
         raise BadAuthzRequest(f"{key} must be a string of at most {limit} characters")
     return value
+
+
+def _origin(body: dict[str, Any]) -> tuple[str | None, bool | None]:
+    """`source_ip` (an IP address) and `secure_transport` (a JSON boolean), each optional. Anything else is refused,
+    not left out: a `"false"` left out leaves aws:SecureTransport unset, a Deny on `"false"` then matches nothing, and
+    the request was allowed."""
+    source_ip = _text(body, "source_ip", required=False, limit=64)
+    if source_ip is not None:
+        try:
+            ipaddress.ip_address(source_ip)
+        except ValueError:
+            raise BadAuthzRequest("source_ip must be an IPv4 or IPv6 address") from None
+    secure = body.get("secure_transport")
+    if secure is not None and not isinstance(secure, bool):
+        raise BadAuthzRequest("secure_transport must be true or false")
+    return source_ip, secure
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -87,6 +104,7 @@ def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     http = HttpRequest(signed.method, signed.path, signed.query, signed.headers, b"", payload_hash=signed.payload_hash)
     service = _text(body, "service", required=False, limit=64)
     region = _text(body, "region", required=False, limit=64)
+    origin = _origin(body)
     try:
         caller = authenticate(ctx, http, service=service, region=region)
     except ServiceError as error:
@@ -101,11 +119,11 @@ def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     extra = _context_extra(body.get("context"))
     owners = _owners(resource, extra)
     if isinstance(caller, Administrator):
-        context = _administrator_context(caller, body, signed_region, extra, ctx.clock())
+        context = _administrator_context(caller, origin, signed_region, extra, ctx.clock())
         return {**_administrator_decision(caller, Request(action, context, resource=resource), resource_policies, owners), "scope": scope}
     assert isinstance(caller, Session)
     # aws:RequestedRegion is the region the request was signed for.
-    return {**_session_decision(ctx, caller, Request(action, extra, resource=resource), body, signed_region, resource_policies, owners), "scope": scope}
+    return {**_session_decision(ctx, caller, Request(action, extra, resource=resource), origin, signed_region, resource_policies, owners), "scope": scope}
 
 
 def _resource_policies(body: dict[str, Any]) -> tuple[NamedPolicy, ...]:
@@ -135,7 +153,7 @@ def _resource_side_allows(resource_policies: Sequence[NamedPolicy], request: Req
 
 
 def _administrator_context(
-    caller: Administrator, body: dict[str, Any], region: str, extra: dict[str, list[str]], now: datetime,
+    caller: Administrator, origin: tuple[str | None, bool | None], region: str, extra: dict[str, list[str]], now: datetime,
 ) -> dict[str, list[str]]:
     """The request context of the account's root: the principal keys, the time (in every request context, so a
     bucket policy's time window binds the root too), the request's origin and region, and the service's request
@@ -146,8 +164,7 @@ def _administrator_context(
         "aws:principaltype": ["Account"], "aws:userid": [caller.account_id], "aws:requestedregion": [region],
         "aws:principalisawsservice": ["false"], "aws:viaawsservice": ["false"],
     }
-    secure = body.get("secure_transport")
-    add_origin_keys(context, _text(body, "source_ip", required=False, limit=64), secure if isinstance(secure, bool) else None)
+    add_origin_keys(context, *origin)
     add_request_keys(context, extra)
     return context
 
@@ -169,14 +186,15 @@ def _administrator_decision(caller: Administrator, asked: Request, resource_poli
 
 
 def _session_decision(
-    ctx: ServiceContext, caller: Session, asked: Request, body: dict[str, Any], region: str, resource_policies: tuple[NamedPolicy, ...], owners: set[str],
+    ctx: ServiceContext, caller: Session, asked: Request, origin: tuple[str | None, bool | None], region: str,
+    resource_policies: tuple[NamedPolicy, ...], owners: set[str],
 ) -> dict[str, Any]:
-    """`asked`: the action, resource and the service's extra context keys."""
+    """`asked`: the action, resource and the service's extra context keys; `origin`: the source IP and whether the
+    transport was secure, where the service knows them."""
     claims = caller.claims
-    secure = body.get("secure_transport")
+    source_ip, secure = origin
     permissions = session_permissions(
-        ctx, claims, resource_policies=resource_policies, source_ip=_text(body, "source_ip", required=False, limit=64),
-        secure_transport=secure if isinstance(secure, bool) else None, region=region, extra=asked.context,
+        ctx, claims, resource_policies=resource_policies, source_ip=source_ip, secure_transport=secure, region=region, extra=asked.context,
     )
     request = replace(asked, context=permissions.context, principal_type="AWS", principal=claims.role_arn, principal_aliases=claims.principal_aliases)
     result = authorize(permissions.policies, request, session_arn=claims.assumed_role_arn)
