@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from samlfed.cli import app
 from samlfed.config import Settings
+from samlfed.console.signin import SignInRefused, make_offer
 from samlfed.context import ServiceContext
-from samlfed.doctor import RoleTrust, TrustChoice, diagnose
+from samlfed.doctor import RoleTrust, TrustChoice, diagnose, verdict
 from samlfed.errors import ServiceError
 from samlfed.iam import service
 from samlfed.saml import RolePair, ValidationSettings
@@ -342,3 +343,29 @@ def test_tags_the_attribute_mapping_adds_are_listed_with_the_others() -> None:
     checks = _checks(doctor_says(policy(allow()), saml, None, {"email": ["mail"], "department": ["mail"]}))
     assert checks["trust.session_tags"] == ("pass", "session tags department=Engineering, email=alice@example.com (email from the provider's attribute mapping)", None)
     assert "trust.session_tags" not in _checks(doctor_says(policy(allow()), saml, None, None))
+
+
+def test_session_tags_that_break_a_rule_get_sts_answer_from_the_server_the_doctor_and_the_console(
+    ctx: ServiceContext, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A TransitiveTagKeys naming a key no session tag has: STS answered InvalidIdentityToken but logged nothing; the
+    doctor blamed the trust policy with AccessDenied; the console said "not authorized" (the docs walkthrough probe)."""
+    saml = response_b64(issue_instant=NOW, transitive_tag_keys=["nothere"])
+    with caplog.at_level("INFO", logger="samlfed.sts"), pytest.raises(ServiceError) as refused:
+        assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(role_arn=DEV_ROLE, principal_arn=PROVIDER_ARN, saml_assertion=saml))
+    assert (refused.value.code, refused.value.message, refused.value.status) == ("InvalidIdentityToken", "Session tags in AuthnResponse are invalid", 400)
+    [record] = [r for r in caplog.records if getattr(r, "outcome", None) == "rejected"]
+    assert (record.check, record.error_code, record.role) == ("trust.session_tags", "InvalidIdentityToken", DEV_ROLE)
+    assert record.reason == "TransitiveTagKeys names 'nothere', which is not a session tag of this sign-in"
+
+    diagnosis = doctor_says(policy(allow()), saml, None, None)
+    assert diagnosis.verified is not None and not diagnosis.valid and diagnosis.refused_by_trust == "trust.session_tags"
+    assert _checks(diagnosis)["trust.session_tags"][:2] == ("fail", record.reason)
+    assert verdict(diagnosis) == ("REFUSED", " by its session tags at trust.session_tags: the response is valid, but STS answers "
+                                             "InvalidIdentityToken (400) 'Session tags in AuthnResponse are invalid'")
+
+    with caplog.at_level("INFO", logger="samlfed.console"), pytest.raises(SignInRefused) as console:
+        make_offer(ctx, saml, LATER)
+    assert (console.value.message, console.value.check, console.value.status) == ("Session tags in AuthnResponse are invalid", "trust.session_tags", 400)
+    not_offered = [r for r in caplog.records if getattr(r, "outcome", None) == "role_not_offered"]
+    assert len(not_offered) == 2 and {r.reason for r in not_offered} == {record.reason}  # each of the response's two roles

@@ -52,10 +52,11 @@ from .saml import (
     xmlenc,
 )
 from .saml import constants as c
-from .saml.checks import ENCRYPTION_NOT_ENABLED, NOT_AUTHORIZED
+from .saml.checks import ENCRYPTION_NOT_ENABLED, INVALID_SESSION_TAGS, NOT_AUTHORIZED, AwsError
 from .saml.metadata import IdpMetadata, parse_metadata
 from .saml.model import load_rsa_private_key
 from .saml.xmlparse import XmlRejected, parse_xml
+from .sts.trust_context import SESSION_TAGS_CHECK
 
 
 class DoctorUsageError(ValueError):
@@ -706,8 +707,15 @@ def _error_json(diagnosis: Diagnosis) -> dict[str, object] | None:
     if error is not None:
         return {"check": error.check_id, "code": error.aws.code, "status": error.aws.status, "message": error.aws.message}
     if diagnosis.refused_by_trust is not None:
-        return {"check": diagnosis.refused_by_trust, "code": NOT_AUTHORIZED.code, "status": NOT_AUTHORIZED.status, "message": NOT_AUTHORIZED.message}
+        answer = _trust_refusal(diagnosis.refused_by_trust)
+        return {"check": diagnosis.refused_by_trust, "code": answer.code, "status": answer.status, "message": answer.message}
     return None
+
+
+def _trust_refusal(check_id: str) -> AwsError:
+    """STS's answer to a sign-in refused at the trust stage's `check_id`: session tags that break AWS's rules are an
+    invalid token, refused before any trust policy is read; the trust policy's refusals are all "not authorized"."""
+    return INVALID_SESSION_TAGS if check_id == SESSION_TAGS_CHECK else NOT_AUTHORIZED
 
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
@@ -761,9 +769,11 @@ def render_text(diagnosis: Diagnosis, console: Console) -> None:
 def verdict(diagnosis: Diagnosis) -> tuple[str, str]:
     """The verdict's word and the rest of its sentence, as both views state it."""
     if diagnosis.refused_by_trust is not None:
+        answer = _trust_refusal(diagnosis.refused_by_trust)
+        refuser = "its session tags" if answer is INVALID_SESSION_TAGS else "the role's trust policy"
         return "REFUSED", (
-            f" by the role's trust policy at {diagnosis.refused_by_trust}: the response is valid, but STS answers "
-            f"{NOT_AUTHORIZED.code} ({NOT_AUTHORIZED.status}) {NOT_AUTHORIZED.message!r}"
+            f" by {refuser} at {diagnosis.refused_by_trust}: the response is valid, but STS answers "
+            f"{answer.code} ({answer.status}) {answer.message!r}"
         )
     if diagnosis.verified is not None:
         trusted = " and the role's trust policy admits it" if any(r.id in TRUST_CHECK_IDS.values() for r in diagnosis.checks) else ""

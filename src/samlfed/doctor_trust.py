@@ -16,10 +16,18 @@ from .iam import arns
 from .policy import MalformedPolicy, Request, parse_policy
 from .policy.explain import ConditionCheck, Explanation, StatementCheck, explain, operator_name, refusal, statement_name
 from .saml import CheckResult, VerifiedAssertion
-from .sts.trust_context import ASSUME, SET_SOURCE_IDENTITY, TAG_SESSION, InvalidSessionTags, needed_actions, requested_tags, trust_context
+from .sts.trust_context import (
+    ASSUME,
+    SESSION_TAGS_CHECK,
+    SET_SOURCE_IDENTITY,
+    TAG_SESSION,
+    InvalidSessionTags,
+    needed_actions,
+    requested_tags,
+    trust_context,
+)
 
 CHECK_IDS = {ASSUME: "trust.assume_role_with_saml", TAG_SESSION: "trust.tag_session", SET_SOURCE_IDENTITY: "trust.set_source_identity"}
-MAPPED_TAGS = "trust.session_tags"
 
 
 @dataclass
@@ -55,15 +63,15 @@ def check_trust(
     claims = verified.claims
     try:
         tags = requested_tags(verified, attribute_mapping)
-    except InvalidSessionTags as exc:
-        return TrustReport([CheckResult(CHECK_IDS[TAG_SESSION], "fail", str(exc), "Fix the provider's attribute mapping or the attributes the IdP sends.")])
+    except InvalidSessionTags as exc:  # STS refuses these before any trust policy is read
+        return TrustReport([CheckResult(SESSION_TAGS_CHECK, "fail", str(exc), "Fix the provider's attribute mapping or the attributes the IdP sends.")])
     context = trust_context(verified, account_id=provider.account_id, provider_name=provider.name, tags=tags, now=now,
                             source_ip=source_ip, secure_transport=secure_transport)
     report = TrustReport([])
     mapped = sorted(set(tags) - set(claims.principal_tags))
     if mapped:  # aws.session_tags shows the PrincipalTag attributes only: the session gets these too
         listed = ", ".join(f"{key}={value}" for key, value in sorted(tags.items()))
-        report.checks.append(CheckResult(MAPPED_TAGS, "pass", f"session tags {listed} ({', '.join(mapped)} from the provider's attribute mapping)"))
+        report.checks.append(CheckResult(SESSION_TAGS_CHECK, "pass", f"session tags {listed} ({', '.join(mapped)} from the provider's attribute mapping)"))
     for action in needed_actions(tags=bool(tags), source_identity=claims.source_identity is not None):
         explanation = explain(document, Request(action, context, principal_type="Federated", principal=principal_arn))
         report.checks.append(_verdict(action, explanation, principal_arn, context))

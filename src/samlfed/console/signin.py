@@ -21,8 +21,9 @@ from ..saml.aws_claims import named_role_pairs
 from ..saml.checks import CHECKS
 from ..saml.xmlparse import XmlRejected, parse_xml
 from ..store import NotFound, SamlProvider
-from ..sts.assume import AdmittedRole, admit_role, mint, provider_trust, redeem, sign_in_instants, trust_likeness
+from ..sts.assume import AdmittedRole, SessionTagsRefused, admit_role, mint, provider_trust, redeem, sign_in_instants, trust_likeness
 from ..sts.credentials import TemporaryCredentials
+from ..sts.trust_context import SESSION_TAGS_CHECK
 from .sp import REQUEST_LIFETIME, browser_admitted, request_issued_at
 
 log = logging.getLogger("samlfed.console")
@@ -214,6 +215,7 @@ def make_offer(
     choices: list[RoleChoice] = []
     admitted: dict[str, AdmittedRole] = {}
     aliases: dict[str, str | None] = {}
+    tags_refused: SessionTagsRefused | None = None
     for provider, provider_verified in verified_by:
         for pair in provider_verified.claims.roles:
             if pair.provider_arn != provider.arn or pair.role_arn in admitted:
@@ -222,11 +224,14 @@ def make_offer(
                 admitted[pair.role_arn] = admit_role(
                     ctx, provider_verified, provider, pair.role_arn, now, source_ip=source_ip, secure_transport=secure_transport,
                 )
-            except ServiceError:
+            except ServiceError as error:
+                reason = None
+                if isinstance(error, SessionTagsRefused):
+                    tags_refused, reason = error, error.reason
                 log.info(
-                    "console sign-in: role not offered role=%r provider=%s", pair.role_arn, provider.arn,
+                    "console sign-in: role not offered role=%r provider=%s reason=%r", pair.role_arn, provider.arn, reason,
                     extra={
-                        "action": "ConsoleSignIn", "outcome": "role_not_offered", "role": pair.role_arn, "provider": provider.arn,
+                        "action": "ConsoleSignIn", "outcome": "role_not_offered", "role": pair.role_arn, "provider": provider.arn, "reason": reason,
                         "issuer": provider_verified.response.issuer, "assertion_id": provider_verified.response.assertion_id,
                         "key_thumbprint": provider_verified.response.key_thumbprint, "subject": provider_verified.response.name_id,
                         "session_name": provider_verified.claims.role_session_name, "session_seconds": None,
@@ -238,6 +243,12 @@ def make_offer(
             if account_id not in aliases:
                 aliases[account_id] = _alias(ctx, account_id)
             choices.append(RoleChoice(pair.role_arn, pair.provider_arn, account_id, aliases[account_id]))
+    if not choices and tags_refused is not None:  # as STS answers: these tags refuse the sign-in whatever the role
+        raise SignInRefused(
+            tags_refused.message, check=SESSION_TAGS_CHECK, status=tags_refused.status,
+            hint="The response's session tags (PrincipalTag attributes, attributes the provider maps to tags, TransitiveTagKeys) "
+                 "break AWS's rules: samlfed doctor names the rule.",
+        )
     if not choices:
         raise SignInRefused(
             "Not authorized to perform sts:AssumeRoleWithSAML", status=403,

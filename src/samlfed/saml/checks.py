@@ -25,6 +25,7 @@ DECRYPTION_FAILED = AwsError("InvalidIdentityToken", 400, "Response could not be
 """AWS documents no message for this; every decryption failure gets this one (no decryption oracle)."""
 ENCRYPTION_NOT_ENABLED = AwsError("InvalidIdentityToken", 400, "encrypted assertions are not enabled for this provider")
 NOT_ENCRYPTED = AwsError("InvalidIdentityToken", 400, "this provider requires encrypted assertions")
+INVALID_SESSION_TAGS = AwsError("InvalidIdentityToken", 400, "Session tags in AuthnResponse are invalid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ _CHECKS: tuple[Check, ...] = (
     Check("aws.role_session_name", "RoleSessionName is present and matches [a-zA-Z_0-9+=,.@-]{2,64}", AwsError("InvalidIdentityToken", 400, "RoleSessionName is required in AuthnResponse")),
     Check("aws.source_identity", "SourceIdentity (if present) matches [a-zA-Z_0-9+=,.@-]{2,64} and does not begin with aws:", AwsError("InvalidIdentityToken", 400, 'Source Identity must match [a-zA-Z_0-9+=,.@-]{2,64} and not begin with "aws:"')),
     Check("aws.session_duration", "SessionDuration (if present) is one integer from 900 to 43200", AwsError("InvalidIdentityToken", 400, "SessionDuration in AuthnResponse must be an integer between 900 and 43200")),
-    Check("aws.session_tags", "PrincipalTag and TransitiveTagKeys attributes are well formed", AwsError("InvalidIdentityToken", 400, "Session tags in AuthnResponse are invalid")),
+    Check("aws.session_tags", "PrincipalTag and TransitiveTagKeys attributes are well formed", INVALID_SESSION_TAGS),
     Check("aws.role", "Role attribute holds role/provider pairs (and the requested pair)", NOT_AUTHORIZED),
 )
 

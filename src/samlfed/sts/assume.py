@@ -24,7 +24,7 @@ from ..masterkey import MasterKey
 from ..policy import MalformedPolicy, PolicyDocument, Request, evaluate, parse_policy
 from ..policy.explain import explain, refusal
 from ..saml import ProviderPolicy, ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, VerifiedResponse, validate
-from ..saml.checks import check
+from ..saml.checks import INVALID_SESSION_TAGS, check
 from ..saml.metadata import parse_metadata
 from ..saml.model import load_rsa_private_key
 from ..store import NotFound, Role, SamlProvider, provider_key_context
@@ -32,7 +32,7 @@ from .credentials import SessionClaims, TemporaryCredentials, issue
 from .parameters import check_session_policy_plaintext, parameter_violations
 from .role_use import DEFAULT_REGION
 from .saml_context import persisted
-from .trust_context import InvalidSessionTags, needed_actions, requested_tags, trust_context
+from .trust_context import SESSION_TAGS_CHECK, InvalidSessionTags, needed_actions, requested_tags, trust_context
 
 log = logging.getLogger("samlfed.sts")
 
@@ -96,7 +96,11 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
         raise ServiceError("InvalidIdentityToken", "Specified provider doesn't exist.") from None
 
     verified = _validate(ctx, request, provider, now)
-    admitted = admit_role(ctx, verified, provider, request.role_arn, now, source_ip=request.source_ip, secure_transport=request.secure_transport)
+    try:
+        admitted = admit_role(ctx, verified, provider, request.role_arn, now, source_ip=request.source_ip, secure_transport=request.secure_transport)
+    except SessionTagsRefused as refusal:
+        _log_rejection(provider.arn, SESSION_TAGS_CHECK, refusal.reason, refusal.code, request)
+        raise
     role, tags = admitted.role, admitted.tags
     if request.duration_seconds is not None and request.duration_seconds > role.max_session_duration:
         raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
@@ -127,6 +131,15 @@ def sign_in_instants(response: VerifiedResponse) -> dict[str, datetime | None]:
     return {"issue_instant": response.issue_instant, "authn_instant": response.authn_instant}
 
 
+class SessionTagsRefused(ServiceError):
+    """STS's answer to session tags that break AWS's rules. The caller gets AWS's message only; `reason` says which
+    rule, for the log."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(INVALID_SESSION_TAGS.code, INVALID_SESSION_TAGS.message, INVALID_SESSION_TAGS.status)
+        self.reason = reason
+
+
 @dataclass(slots=True)
 class AdmittedRole:
     """A role the verified assertion may assume: it exists and its trust policy admits this user."""
@@ -147,7 +160,10 @@ def admit_role(
     The mapped session tags (step 20) are checked first, whatever the role: their error must not tell an existing
     role from a missing one. `source_ip` and `secure_transport` are the request's aws:SourceIp and aws:SecureTransport,
     which AWS puts in every request context, so that a trust policy can admit federation from known networks only."""
-    tags = session_tags(verified, provider)
+    try:
+        tags = requested_tags(verified, provider.attribute_mapping)
+    except InvalidSessionTags as exc:
+        raise SessionTagsRefused(str(exc)) from None
     name = arns.parse_role_arn(role_arn)
     if name is None or name.account_id != provider.account_id:  # a provider speaks for its own account's roles only
         raise _not_authorized()
@@ -241,17 +257,21 @@ def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider:
         return validate(request.saml_assertion, trust, now=now, settings=ctx.settings, requested_role=RolePair(request.role_arn, request.principal_arn))
     except SamlValidationError as error:
         answer_by = ctx.decryption_guard.answer_by(error, provider.arn, request.source_ip)
-        # The caller gets AWS's message; the precise reason goes to the log (it may name document values).
-        log.info(
-            "AssumeRoleWithSAML rejected provider=%s check=%s reason=%r", provider.arn, error.check_id, error.message,
-            extra={
-                "action": "AssumeRoleWithSAML", "outcome": "rejected", "provider": provider.arn, "check": error.check_id,
-                "reason": error.message, "role": request.role_arn, "source_ip": request.source_ip, "error_code": error.aws.code,
-            },
-        )
+        _log_rejection(provider.arn, error.check_id, error.message, error.aws.code, request)
         refusal = ServiceError(error.aws.code, error.aws.message, error.aws.status)
         refusal.answer_not_before = answer_by
         raise refusal from None
+
+
+def _log_rejection(provider_arn: str, check_id: str, reason: str, error_code: str, request: AssumeRoleWithSamlRequest) -> None:
+    """The caller gets AWS's message; the precise reason goes to the log (it may name document values)."""
+    log.info(
+        "AssumeRoleWithSAML rejected provider=%s check=%s reason=%r", provider_arn, check_id, reason,
+        extra={
+            "action": "AssumeRoleWithSAML", "outcome": "rejected", "provider": provider_arn, "check": check_id,
+            "reason": reason, "role": request.role_arn, "source_ip": request.source_ip, "error_code": error_code,
+        },
+    )
 
 
 def _admit_decryption(ctx: ServiceContext, provider: SamlProvider, request: AssumeRoleWithSamlRequest) -> None:
@@ -267,14 +287,6 @@ def _admit_decryption(ctx: ServiceContext, provider: SamlProvider, request: Assu
             },
         )
         raise
-
-
-def session_tags(verified: VerifiedAssertion, provider: SamlProvider) -> dict[str, str]:
-    """PrincipalTag:* attributes, plus the provider's attribute mapping (an explicit PrincipalTag wins)."""
-    try:
-        return requested_tags(verified, provider.attribute_mapping)
-    except InvalidSessionTags:
-        raise ServiceError("InvalidIdentityToken", "Session tags in AuthnResponse are invalid") from None
 
 
 @lru_cache(maxsize=1024)

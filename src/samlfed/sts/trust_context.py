@@ -19,6 +19,11 @@ TAG_SESSION = "sts:TagSession"
 SET_SOURCE_IDENTITY = "sts:SetSourceIdentity"
 
 
+SESSION_TAGS_CHECK = "trust.session_tags"
+"""The check id of the session tags a sign-in asks for (PrincipalTag attributes and the provider's attribute mapping,
+with TransitiveTagKeys), in the log and the doctor."""
+
+
 class InvalidSessionTags(ValueError):
     """The sign-in's session tags break AWS's rules (STS answers InvalidIdentityToken); the message says which."""
 
