@@ -59,7 +59,13 @@ def test_a_region_longer_than_a_host_label_is_an_incomplete_signature(world: dic
     (lambda header: header + ", Signature=" + "0" * 64, "Authorization header has the parameter 'Signature' more than once. Authorization={}"),
     (lambda header: header.replace(", SignedHeaders=", ", Credential=AKIAOTHER0000000000/20260101/us-east-1/sts/aws4_request, SignedHeaders="),
      "Authorization header has the parameter 'Credential' more than once. Authorization={}"),
-], ids=["no-equals", "trailing-comma", "second-signature", "second-credential"])
+    # A second header of one field: its name read "AWS4-HMAC-SHA256 Signature", unknown, so it was ignored (docs probe).
+    (lambda header: header + ", AWS4-HMAC-SHA256 Signature=" + "f" * 64,
+     "Authorization header holds more than one authorization ('AWS4-HMAC-SHA256 Signature=" + "f" * 64 + "'). Authorization={}"),
+    (lambda header: header + ",AWS4-HMAC-SHA256 Credential=AKIAOTHER0000000000/20260101/us-east-1/sts/aws4_request",
+     "Authorization header holds more than one authorization ('AWS4-HMAC-SHA256 Credential=AKIAOTHER0000000000/20260101/us-east-1/sts/"
+     "aws4_request'). Authorization={}"),
+], ids=["no-equals", "trailing-comma", "second-signature", "second-credential", "second-header-signature-only", "second-header-credential-only"])
 def test_a_malformed_authorization_header_is_an_incomplete_signature(world: dict, change, message: str) -> None:  # noqa: ANN001
     """Which of two Signatures counts must not be a guess: the last one did, and a part without '=' was skipped."""
     header = change(authorization(world["credentials"]))
@@ -75,7 +81,7 @@ def test_a_second_authorization_header_is_refused(world: dict) -> None:
     second = authorization(credentials).encode()
     status, body = signed_query(world["app"], credentials, "GetCallerIdentity", {}, added=[(b"authorization", second)])
     code, message = error(body)
-    assert (status, code) == (400, "IncompleteSignature") and "more than once" in message
+    assert (status, code) == (400, "IncompleteSignature") and "more than one authorization" in message
 
 
 def test_head_runs_no_action(world: dict) -> None:

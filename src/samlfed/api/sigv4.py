@@ -168,13 +168,16 @@ def _header_claim(authorization: str, headers: Mapping[str, str]) -> SignatureCl
 
 def _header_fields(authorization: str, rest: str) -> dict[str, str]:
     """The `name=value` pairs after the algorithm. A pair without '=' (a trailing comma's empty one too) is AWS's
-    IncompleteSignature; so is a field given twice, which a second Authorization header joined to the first by
-    a comma would give: which of the two counts must not be a guess."""
+    IncompleteSignature; so is a field given twice, or a name after a word (another algorithm), which a second
+    Authorization header joined to the first by a comma gives (`…, AWS4-HMAC-SHA256 Signature=…`): which counts must
+    not be a guess, and read as an unknown name the second one was ignored."""
     fields: dict[str, str] = {}
     for part in rest.split(",") if rest.strip() else ():
         name, equals, value = part.strip().partition("=")
         if not equals:
             raise _incomplete(f"'{part.strip()}' not a valid key=value pair (missing equal-sign) in Authorization header: '{authorization}'.")
+        if len(name.split()) > 1:  # `ALGORITHM Name`: another header's start
+            raise _incomplete(f"Authorization header holds more than one authorization ('{part.strip()}'). Authorization={authorization}")
         if name in fields and name in _HEADER_FIELDS:
             raise _incomplete(f"Authorization header has the parameter '{name}' more than once. Authorization={authorization}")
         fields[name] = value
