@@ -144,11 +144,13 @@ def _check_alias(alias: str) -> None:
 # --- SAML providers ---------------------------------------------------------------------------------
 
 
-def _metadata(ctx: ServiceContext, document: str) -> IdpMetadata:
-    """The parsed metadata; its warnings are logged by the caller once the provider is stored (`_log_warnings`)."""
+def _metadata(ctx: ServiceContext, document: str, arn: str) -> IdpMetadata:
+    """The parsed metadata for the provider `arn`; its warnings are logged by the caller once the provider is stored
+    (`_log_warnings`). A refusal answers AWS's message; what was wrong goes to the log, for the operator."""
     try:
         metadata = parse_metadata(document, now=ctx.clock())
     except MetadataError as exc:
+        log.info("SAML provider %s: metadata refused: %r", arn, exc.reason)  # %r: the reason may quote the document
         raise _invalid(exc.aws_message) from None
     if len(metadata.signing_keys) > MAX_PROVIDER_KEYS:
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for KeysPerSAMLProvider: {MAX_PROVIDER_KEYS}", 409)
@@ -213,7 +215,7 @@ def create_saml_provider(
     violations = document_violations(document) + name_violations(name, "name", 128, PROVIDER_NAME, "[\\w._-]+")
     if violations:
         raise ValidationFailed(violations)
-    metadata = _metadata(ctx, document)
+    metadata = _metadata(ctx, document, arns.provider_arn(account_id, name))
     check_tags(tags)
     encryption = encryption or EncryptionChange()
     _check_encryption_change(encryption, update=False)
@@ -731,7 +733,7 @@ def update_saml_provider(
         violations = document_violations(document)
         if violations:
             raise ValidationFailed(violations)
-        parsed = _metadata(ctx, document)
+        parsed = _metadata(ctx, document, arn)
         metadata = (document, parsed.valid_until)
     remove = encryption.remove_private_key
     add = None if encryption.add_private_key is None else _sealed_private_key(ctx, provider.uuid, encryption.add_private_key)
