@@ -426,3 +426,12 @@ def test_accounts_keys_list_and_delete_say_what_there_is(tmp_path) -> None:  # t
     assert runner.invoke(app, ["accounts", "keys", "list", "111111111111", *data]).stdout == ""
     unknown = runner.invoke(app, ["accounts", "keys", "list", "222222222222", *data])
     assert unknown.exit_code == 2 and "no account 222222222222" in unknown.output
+
+
+def test_keys_rotate_counts_the_ring_in_words(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert runner.invoke(app, ["accounts", "create", "--id", "111111111111", *data]).exit_code == 0
+    first, second = (runner.invoke(app, ["keys", "rotate", *data]) for _ in range(2))
+    assert first.exit_code == 0 and re.fullmatch(r"active key: \S+ \(1 key in the ring\)\n", first.output), first.output
+    assert re.fullmatch(r"active key: \S+ \(2 keys in the ring\)\n", second.output), second.output

@@ -459,7 +459,7 @@ def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None, as_j
     if as_json:
         typer.echo(json.dumps({"ActiveKeyId": active, "KeyCount": held}))
         return
-    typer.echo(f"active key: {active} ({held} keys in the ring)")
+    typer.echo(f"active key: {active} ({held} {'key' if held == 1 else 'keys'} in the ring)")
 
 
 def _when(moment: datetime | None) -> str | None:

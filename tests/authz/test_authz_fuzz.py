@@ -149,6 +149,7 @@ def test_the_client_fails_closed_with_the_reason(world: dict) -> None:
         decision = AuthorizationClient(url, world["key"]).authorize(
             signed["method"], signed["path"], signed["query"], signed["headers"], None, action="s3:GetObject", resource="arn:aws:s3:::b/Engineering/k")
         assert decision.allowed and decision.principal["arn"].endswith(":assumed-role/Developer/alice@example.com") and decision.matched_statements
+        assert decision.scope == {"service": "s3", "region": "us-east-1"}  # documented for every authenticated answer; the client dropped it
         with pytest.raises(AuthorizationError, match=r"samlfed refused the authorization request \(401\)"):
             AuthorizationClient(url, "sfk_wrong_key").authorize("GET", "/b/k", "", {}, None, action="s3:GetObject", resource="*")
     with pytest.raises(AuthorizationError, match="cannot ask samlfed at"):

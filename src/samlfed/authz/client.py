@@ -29,6 +29,8 @@ class Decision:
     error: dict[str, Any] | None = None
     """For unauthenticated requests: the AWS error (code, message, status) to give the client."""
     matched_statements: list[dict[str, Any]] = field(default_factory=list)
+    scope: dict[str, Any] | None = None
+    """For authenticated requests: the signature's {"service", "region"}."""
 
 
 class AuthorizationClient:
@@ -60,4 +62,7 @@ class AuthorizationClient:
             raise AuthorizationError(f"samlfed refused the authorization request ({exc.code}): {exc.read()[:300].decode(errors='replace')}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise AuthorizationError(f"cannot ask samlfed at {self.url}: {exc}") from None
-        return Decision(bool(data.get("allowed")), str(data.get("decision")), data.get("principal") or {}, data.get("error"), data.get("matched_statements") or [])
+        return Decision(
+            bool(data.get("allowed")), str(data.get("decision")), data.get("principal") or {}, data.get("error"), data.get("matched_statements") or [],
+            data.get("scope"),
+        )
