@@ -14,6 +14,7 @@ from samlfed.login.browser import _roles
 from samlfed.login.config import ConfigError, LoginProfile, load_profile, save_profile
 from samlfed.login.credentials_file import AwsCredentials, replace_profile
 from samlfed.login.roles import RoleOption, RolesError, grouped, pick, roles_in, with_aliases
+from samlfed.saml.signing import IdpSigner
 
 CREDS = AwsCredentials("ASIAEXAMPLE", "secret", "token", datetime(2026, 12, 1, 13, 0, tzinfo=UTC))
 SECTION = "[p]\naws_access_key_id = ASIAEXAMPLE\naws_secret_access_key = secret\naws_session_token = token\nx_security_token_expires = 2026-12-01T13:00:00Z\n"
@@ -47,8 +48,10 @@ def test_roles_in_either_order_and_picking() -> None:
     aliased = with_aliases(options, {"acme-dev (111111111111)": [dev]})
     assert aliased == [RoleOption(dev, provider1, "acme-dev")]  # the server did not offer Operator
     assert list(grouped(with_aliases(options, {"acme-dev (111111111111)": [dev], "222222222222": [ops]}))) == ["222222222222", "acme-dev (111111111111)"]
-    with pytest.raises(RolesError):
+    with pytest.raises(RolesError, match=r"^the SAML response grants no roles \(no usable Role attribute\)$"):
         roles_in(response_b64(roles=[]))
+    with pytest.raises(RolesError, match="^the SAML response's assertion is encrypted for samlfed, so this client cannot read the roles"):
+        roles_in(response_b64(encrypt_for=IdpSigner.generate("samlfed SP")))  # said so, not "grants no roles"
     with pytest.raises(RolesError):
         roles_in("not base64!")
 

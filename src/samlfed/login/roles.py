@@ -59,6 +59,11 @@ def roles_in(saml_response: str) -> list[RoleOption]:
     except (binascii.Error, ValueError, XmlRejected):
         raise RolesError("the SAML response is not base64 of an XML document") from None
     pairs = named_role_pairs(root)
+    if not pairs and root.find(c.ENCRYPTED_ASSERTION) is not None:
+        raise RolesError(
+            "the SAML response's assertion is encrypted for samlfed, so this client cannot read the roles it grants: have "
+            "the IdP send unencrypted assertions to this client, or sign in to the console in a browser"
+        )
     if not pairs:
         raise RolesError("the SAML response grants no roles (no usable Role attribute)")
     return [RoleOption(pair.role_arn, pair.provider_arn) for pair in pairs]
