@@ -318,7 +318,8 @@ def login(
             assumed = assume(settings.endpoint, option, saml_response, duration, transport)
         except AssumeFailed as exc:
             refused = "" if exc.unanswered else "the SAML response was refused: "
-            message = f"{option.role_arn}: {refused}{exc.message} ({exc.code})"
+            why = "" if exc.unanswered else "; samlfed's log says which check or trust-policy statement refused it"  # AWS's message never does
+            message = f"{option.role_arn}: {refused}{exc.message} ({exc.code}){why}"
             if not all_roles:
                 raise _fail(message) from None
             _say(f"skipped {message}")

@@ -77,7 +77,7 @@ def test_an_expired_assertion_is_a_clear_failure(demo: dict, tmp_path: Path) -> 
     write_profile(tmp_path, demo["url"])
     done = samlfed(tmp_path, "login", "--profile", "demo", "--assertion-file", str(tmp_path / "old.b64"), "--role", role_arn(DEV, "Developer"))
     assert done.returncode == 1
-    assert "the SAML response was refused: Response has expired (ExpiredTokenException)" in done.stderr
+    assert "the SAML response was refused: Response has expired (ExpiredTokenException); samlfed's log says which check" in done.stderr
 
 
 def test_assertion_file_as_a_form_body_and_print_styles(demo: dict, tmp_path: Path) -> None:
