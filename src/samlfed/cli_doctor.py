@@ -22,7 +22,7 @@ from .saml.aws_endpoints import AWS_ACS_URLS
 
 
 def doctor(
-    file: Annotated[str, typer.Argument(help="SAMLResponse (base64, XML or form body); '-' reads standard input")] = "-",
+    file: Annotated[str, typer.Argument(help="SAMLResponse: base64, XML, a form body, a browser's HAR file or a saved HTML page that posts one; '-' reads standard input")] = "-",
     metadata: Annotated[list[Path] | None, typer.Option("--metadata", help="IdP metadata file (repeatable)")] = None,
     cert: Annotated[list[Path] | None, typer.Option("--cert", help="trusted signing certificate or public key, PEM (repeatable)")] = None,
     private_key: Annotated[
