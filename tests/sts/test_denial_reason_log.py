@@ -54,3 +54,45 @@ def test_the_denied_line_says_what_refused(ctx: ServiceContext, caplog: pytest.L
     assert (denied.policy_action, denied.reason) == (action, reason)
     assert f"reason={reason!r}" in denied.getMessage()
     assert AUD not in denied.reason and "alice" not in denied.reason
+    assert denied.denied_by == "trust"
+
+
+OPERATOR = f"arn:aws:iam::{ACCOUNT}:role/Operator"
+OUTCOMES = ("rejected", "denied", "refused", "replay_refused", "throttled")
+
+
+def _refusal_records(ctx: ServiceContext, caplog: pytest.LogCaptureFixture, **request: object) -> tuple[ServiceError, list[logging.LogRecord]]:
+    fields = {"role_arn": DEV_ROLE, "principal_arn": PROVIDER_ARN, "saml_assertion": response_b64(issue_instant=NOW), **request}
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="samlfed.sts"), pytest.raises(ServiceError) as info:
+        assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(**fields))  # type: ignore[arg-type]
+    return info.value, [r for r in caplog.records if getattr(r, "outcome", None) in OUTCOMES]
+
+
+@pytest.mark.parametrize(("role_arn", "denied_by", "reason"), [
+    (OPERATOR, "no_such_role", "no role of this ARN in the provider's account"),  # named in the response, never created
+    (DEV_ROLE.replace("Developer", "developer"), "no_such_role", "no role of this ARN in the provider's account"),
+    (DEV_ROLE, "malformed_trust", "the stored trust policy is not a valid policy"),
+])
+def test_a_refusal_before_the_trust_policy_is_logged_too(ctx: ServiceContext, caplog: pytest.LogCaptureFixture, role_arn: str, denied_by: str, reason: str) -> None:
+    """The most common misconfiguration, a role that does not exist, left no trace (the differential probe)."""
+    if denied_by == "malformed_trust":
+        ctx.store.update_role(ACCOUNT, "Developer", trust_policy="{not json")  # the store: IAM would refuse it
+    assertion = response_b64(issue_instant=NOW, roles=[f"{role_arn},{PROVIDER_ARN}"])
+    error, records = _refusal_records(ctx, caplog, role_arn=role_arn, saml_assertion=assertion)
+    assert (error.code, error.status) == ("AccessDenied", 403)
+    [denied] = records
+    assert (denied.outcome, denied.denied_by, denied.reason, denied.role, denied.subject) == ("denied", denied_by, reason, role_arn, "alice@example.com")
+
+
+@pytest.mark.parametrize(("request_fields", "code", "message"), [
+    ({"principal_arn": f"arn:aws:iam::{ACCOUNT}:saml-provider/Nobody"}, "InvalidIdentityToken", "Specified provider doesn't exist."),
+    ({"role_arn": "arn:aws:iam::222222222222:role/Developer"}, "ValidationError", "Principal exists outside the account of the Role being assumed."),
+    ({"duration_seconds": 7200}, "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."),
+    ({"policy_arns": (f"arn:aws:iam::{ACCOUNT}:policy/Missing",)}, "MalformedPolicyDocument", None),
+])
+def test_every_other_refusal_is_one_refused_record(ctx: ServiceContext, caplog: pytest.LogCaptureFixture, request_fields: dict, code: str, message: str | None) -> None:
+    error, records = _refusal_records(ctx, caplog, **request_fields)
+    assert error.code == code and (message is None or error.message == message)
+    [refused] = records
+    assert (refused.outcome, refused.error_code, refused.reason, refused.provider) == ("refused", code, error.message, request_fields.get("principal_arn", PROVIDER_ARN))

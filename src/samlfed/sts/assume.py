@@ -32,7 +32,7 @@ from .credentials import SessionClaims, TemporaryCredentials, issue
 from .parameters import check_session_policy_plaintext, parameter_violations
 from .role_use import DEFAULT_REGION
 from .saml_context import persisted
-from .trust_context import SESSION_TAGS_CHECK, InvalidSessionTags, needed_actions, requested_tags, trust_context
+from .trust_context import ASSUME, SESSION_TAGS_CHECK, InvalidSessionTags, needed_actions, requested_tags, trust_context
 
 log = logging.getLogger("samlfed.sts")
 
@@ -80,21 +80,14 @@ def check_parameters(request: AssumeRoleWithSamlRequest) -> None:
 
 
 def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlRequest) -> AssumedRole:
+    """Every refusal leaves one decision record in the log: `rejected` (a check of the response, its session tags),
+    `denied` (the role or its trust policy), `replay_refused`, `throttled`, or `refused` for the rest."""
     now = ctx.clock()
-    check_parameters(request)
-    role_name = arns.parse_role_arn(request.role_arn)
-    if role_name is None:
-        raise ServiceError("ValidationError", "Request ARN is invalid")
-    provider_name = arns.parse_provider_arn(request.principal_arn)
-    if provider_name is None:
-        raise ServiceError("ValidationError", "Principal ARN is invalid")
-    if provider_name.account_id != role_name.account_id:
-        raise ServiceError("ValidationError", "Principal exists outside the account of the Role being assumed.")
     try:
-        provider = ctx.reads.provider(request.principal_arn)
-    except NotFound:
-        raise ServiceError("InvalidIdentityToken", "Specified provider doesn't exist.") from None
-
+        provider = _requested_provider(ctx, request)
+    except ServiceError as error:
+        _log_refusal(request, error)
+        raise
     verified = _validate(ctx, request, provider, now)
     try:
         admitted = admit_role(ctx, verified, provider, request.role_arn, now, source_ip=request.source_ip, secure_transport=request.secure_transport)
@@ -102,11 +95,15 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
         _log_rejection(provider.arn, SESSION_TAGS_CHECK, refusal.reason, refusal.code, request)
         raise
     role, tags = admitted.role, admitted.tags
-    if request.duration_seconds is not None and request.duration_seconds > role.max_session_duration:
-        raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-    check_session_policies(ctx, request.policy, request.policy_arns, role)
-    packed_size = packed_policy_size(request.policy, request.policy_arns, tags)
-    lifetime = _lifetime(request, verified, now)
+    try:
+        if request.duration_seconds is not None and request.duration_seconds > role.max_session_duration:
+            raise ServiceError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+        check_session_policies(ctx, request.policy, request.policy_arns, role)
+        packed_size = packed_policy_size(request.policy, request.policy_arns, tags)
+        lifetime = _lifetime(request, verified, now)
+    except ServiceError as error:
+        _log_refusal(request, error)
+        raise
     # Last: a request refused above must not use up a one-time assertion (the client retries with it).
     redeem(ctx, verified, role, now)
     credentials = mint(ctx, admitted, lifetime, now, session_policy=request.policy, policy_arns=request.policy_arns)
@@ -122,6 +119,35 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
         },
     )
     return AssumedRole(credentials, verified, role, provider, packed_size)
+
+
+def _requested_provider(ctx: ServiceContext, request: AssumeRoleWithSamlRequest) -> SamlProvider:
+    """The provider the request names, once its parameters hold (AWS checks them before anything else)."""
+    check_parameters(request)
+    role_name = arns.parse_role_arn(request.role_arn)
+    if role_name is None:
+        raise ServiceError("ValidationError", "Request ARN is invalid")
+    provider_name = arns.parse_provider_arn(request.principal_arn)
+    if provider_name is None:
+        raise ServiceError("ValidationError", "Principal ARN is invalid")
+    if provider_name.account_id != role_name.account_id:
+        raise ServiceError("ValidationError", "Principal exists outside the account of the Role being assumed.")
+    try:
+        return ctx.reads.provider(request.principal_arn)
+    except NotFound:
+        raise ServiceError("InvalidIdentityToken", "Specified provider doesn't exist.") from None
+
+
+def _log_refusal(request: AssumeRoleWithSamlRequest, error: ServiceError) -> None:
+    """A refusal no other record covers (the request's parameters, a provider that does not exist, the duration, the
+    session policies, the packed size): the log says what the caller was told. %r: the ARNs are the caller's text."""
+    log.info(
+        "AssumeRoleWithSAML refused role=%r provider=%r error=%s reason=%r", request.role_arn, request.principal_arn, error.code, error.message,
+        extra={
+            "action": "AssumeRoleWithSAML", "outcome": "refused", "role": request.role_arn, "provider": request.principal_arn,
+            "source_ip": request.source_ip, "error_code": error.code, "reason": error.message,
+        },
+    )
 
 
 def sign_in_instants(response: VerifiedResponse) -> dict[str, datetime | None]:
@@ -165,13 +191,18 @@ def admit_role(
     except InvalidSessionTags as exc:
         raise SessionTagsRefused(str(exc)) from None
     name = arns.parse_role_arn(role_arn)
-    if name is None or name.account_id != provider.account_id:  # a provider speaks for its own account's roles only
-        raise _not_authorized()
-    try:
-        role = ctx.reads.role(name.account_id, name.name)
-    except NotFound:
-        raise _not_authorized() from None
-    if role.arn != role_arn:  # role names are unique case-insensitively; ARNs compare exactly
+    role = None
+    if name is not None and name.account_id == provider.account_id:  # a provider speaks for its own account's roles only
+        try:
+            role = ctx.reads.role(name.account_id, name.name)
+        except NotFound:
+            pass
+    if role is None or role.arn != role_arn:  # role names are unique case-insensitively; ARNs compare exactly
+        response = verified.response
+        _log_denial(
+            role_arn, provider.arn, "no_such_role", "no role of this ARN in the provider's account",
+            issuer=response.issuer, subject=response.name_id, session_name=verified.claims.role_session_name, source_ip=source_ip,
+        )
         raise _not_authorized()
     context = trust_context(
         verified, account_id=provider.account_id, provider_name=provider.name, tags=tags, now=now,
@@ -297,26 +328,38 @@ def trust_document(document: str) -> PolicyDocument:
 
 def _authorize(role: Role, provider_arn: str, context: dict[str, list[str]], *, tags: bool, source_identity: bool) -> None:
     """Every action the request needs must be allowed by the trust policy (AWS: TagSession, SetSourceIdentity)."""
+    who = {
+        "issuer": _first(context, "saml:iss"), "subject": _first(context, "saml:sub"), "session_name": _first(context, "sts:rolesessionname"),
+        "source_ip": _first(context, "aws:sourceip"),
+    }
     try:
         policy = trust_document(role.trust_policy)
     except MalformedPolicy:
+        _log_denial(role.arn, provider_arn, "malformed_trust", "the stored trust policy is not a valid policy", **who)
         raise _not_authorized() from None
     for action in needed_actions(tags=tags, source_identity=source_identity):
         request = Request(action, context, principal_type="Federated", principal=provider_arn)
         decision = evaluate(policy, request).decision
         if decision != "allowed":
             why = refusal(explain(policy, request))  # a refusal is rare: explaining it costs nothing on the way in
-            reason = why.describe() if why is not None else decision
-            log.info(
-                "AssumeRoleWithSAML denied role=%s action=%s decision=%s reason=%r", role.arn, action, decision, reason,
-                extra={
-                    "action": "AssumeRoleWithSAML", "outcome": "denied", "role": role.arn, "policy_action": action, "decision": decision,
-                    "reason": reason, "provider": provider_arn, "issuer": _first(context, "saml:iss"), "subject": _first(context, "saml:sub"),
-                    "session_name": _first(context, "sts:rolesessionname"), "source_ip": _first(context, "aws:sourceip"),
-                    "error_code": _NOT_AUTHORIZED_CODE,
-                },
-            )
+            _log_denial(role.arn, provider_arn, "trust", why.describe() if why is not None else decision, action=action, decision=decision, **who)
             raise _not_authorized()
+
+
+def _log_denial(
+    role_arn: str, provider_arn: str, denied_by: str, reason: str, *, issuer: str | None, subject: str | None, session_name: str | None,
+    source_ip: str | None, action: str = ASSUME, decision: str | None = None,
+) -> None:
+    """The `denied` record: by the trust policy (`decision` its verdict on `action`), or before it (no such role, a
+    stored trust policy that does not parse). AWS answers all of them alike."""
+    log.info(
+        "AssumeRoleWithSAML denied role=%s action=%s denied_by=%s decision=%s reason=%r", role_arn, action, denied_by, decision, reason,
+        extra={
+            "action": "AssumeRoleWithSAML", "outcome": "denied", "role": role_arn, "policy_action": action, "denied_by": denied_by,
+            "decision": decision, "reason": reason, "provider": provider_arn, "issuer": issuer, "subject": subject,
+            "session_name": session_name, "source_ip": source_ip, "error_code": _NOT_AUTHORIZED_CODE,
+        },
+    )
 
 
 def _first(context: dict[str, list[str]], key: str) -> str | None:
