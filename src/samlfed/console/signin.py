@@ -176,7 +176,6 @@ def make_offer(
         except NotFound:  # none (or deleted since `existing` was read)
             provider = None
         if provider is None:
-            first_failure = first_failure or SignInRefused("Specified provider doesn't exist.", hint=f"No SAML provider {arn} is registered.")
             missing.append(arn)
             continue
         if only_provider_uuid is not None and provider.uuid != only_provider_uuid:
@@ -202,10 +201,12 @@ def make_offer(
                     "session_name": None, "session_seconds": None, "issue_instant": None, "authn_instant": None,
                 },
             )
-            first_failure = first_failure or SignInRefused(error.aws.message, check=CHECKS[error.check_id].title, hint=error.hint)
+            first_failure = first_failure or SignInRefused(error.aws.message, check=CHECKS[error.check_id].title, hint=error.hint, status=error.aws.status)
             if error.check_id not in _ACS_URL_CHECKS:
                 refused_alike.add(likeness)
     if not verified_by:
+        if first_failure is None and missing:  # what a provider that exists said comes first: it is about the response
+            first_failure = SignInRefused("Specified provider doesn't exist.", hint=f"No SAML provider {missing[0]} is registered.")
         refusal = first_failure or SignInRefused(INVALID_RESPONSE, hint="No SAML provider named in the Role attribute accepts this response.")
         refusal.answer_not_before = answer_by
         raise refusal

@@ -1,0 +1,72 @@
+"""The console answers a response that STS refuses with STS's message and status (the differential probe):
+
+* a validation failure came second to "Specified provider doesn't exist." whenever the Role attribute named a
+  missing provider first, though the registered provider's verdict is the one about the response;
+* a failure STS answers with 403 (IDPRejectedClaim, a missing NameID) was a 400 on the console page.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from saml_factory import ACCOUNT, DEV_ROLE, NOW, PROVIDER_ARN, response_b64
+from service_world import developer_world
+
+from samlfed.config import Settings
+from samlfed.console.signin import SignInRefused, make_offer
+from samlfed.context import ServiceContext
+from samlfed.errors import ServiceError
+from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
+
+LATER = NOW + timedelta(seconds=5)
+NOBODY = f"arn:aws:iam::{ACCOUNT}:saml-provider/Nobody"
+SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> ServiceContext:
+    ctx = developer_world(Settings(data_dir=tmp_path))
+    ctx.clock = lambda: LATER
+    return ctx
+
+
+def _without_name_id(root: etree._Element) -> None:
+    name_id = root.find(f".//{{{SAML}}}Subject/{{{SAML}}}NameID")
+    name_id.getparent().remove(name_id)
+
+
+def _sts(ctx: ServiceContext, saml: str) -> tuple[str, str, int]:
+    with pytest.raises(ServiceError) as refused:
+        assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(role_arn=DEV_ROLE, principal_arn=PROVIDER_ARN, saml_assertion=saml))
+    return refused.value.code, refused.value.message, refused.value.status
+
+
+def _console(ctx: ServiceContext, saml: str) -> tuple[str, int]:
+    with pytest.raises(SignInRefused) as refused:
+        make_offer(ctx, saml, LATER)
+    return refused.value.message, refused.value.status
+
+
+@pytest.mark.parametrize("roles", [
+    [f"{DEV_ROLE},{NOBODY}", f"{DEV_ROLE},{PROVIDER_ARN}"],
+    [f"{DEV_ROLE},{PROVIDER_ARN}", f"{DEV_ROLE},{NOBODY}"],
+], ids=["missing-provider-first", "missing-provider-last"])
+def test_a_registered_providers_verdict_wins_over_a_missing_provider(ctx: ServiceContext, roles: list[str]) -> None:
+    saml = response_b64(issue_instant=NOW - timedelta(hours=1), roles=roles)
+    code, message, status = _sts(ctx, saml)
+    assert (code, message, status) == ("ExpiredTokenException", "Response has expired", 400)
+    assert _console(ctx, saml) == (message, status)
+
+
+def test_only_a_missing_provider_is_named_as_such(ctx: ServiceContext) -> None:
+    assert _console(ctx, response_b64(issue_instant=NOW, roles=[f"{DEV_ROLE},{NOBODY}"])) == ("Specified provider doesn't exist.", 400)
+
+
+def test_a_403_of_sts_is_a_403_on_the_console(ctx: ServiceContext) -> None:
+    saml = response_b64(issue_instant=NOW, before_sign=_without_name_id)
+    code, message, status = _sts(ctx, saml)
+    assert status == 403, (code, message)
+    assert _console(ctx, saml) == (message, 403)
