@@ -73,7 +73,8 @@ def test_subject_confirmation_not_before_within_the_skew() -> None:
 def test_session_not_on_or_after_has_no_skew() -> None:
     ends = NOW + timedelta(minutes=2)
     b64 = response_b64(issue_instant=NOW, session_not_on_or_after=ends)
-    assert verdict(b64, ends - MS) == "accept"
+    assert verdict(b64, ends - timedelta(seconds=1)) == "accept"
+    assert verdict(b64, ends - timedelta(seconds=1) + MS) == "session.not_on_or_after"  # within the second: no whole second of session is left
     assert verdict(b64, ends) == "session.not_on_or_after"
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from saml_factory import DEV_ROLE, NOW, PROVIDER_ARN, response_b64
+from saml_factory import DEV_ROLE, NOW, PROVIDER_ARN, response_b64, trust
 from service_world import developer_world
 
 from samlfed.config import Settings
+from samlfed.console.signin import SignInRefused, make_offer
 from samlfed.context import ServiceContext
+from samlfed.doctor import TrustChoice, diagnose
 from samlfed.errors import ServiceError
+from samlfed.saml import RolePair, ValidationSettings
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 
@@ -32,6 +35,11 @@ def test_an_idp_session_ending_within_the_second_is_refused(ctx: ServiceContext,
     with pytest.raises(ServiceError) as refused:
         _assume(ctx, assertion)
     assert (refused.value.code, refused.value.message, refused.value.status) == ("ExpiredTokenException", "Response has expired", 400)
+    with pytest.raises(SignInRefused) as console:  # the console and the doctor agree (the differential probe: they took it)
+        make_offer(ctx, assertion, NOW)
+    assert (console.value.message, console.value.status) == ("Response has expired", 400)
+    diagnosis = diagnose(assertion, TrustChoice(trust(), (), ()), now=NOW, settings=ValidationSettings(), requested_role=RolePair(DEV_ROLE, PROVIDER_ARN))
+    assert diagnosis.error is not None and diagnosis.error.check_id == "session.not_on_or_after"
     ctx.clock = lambda: NOW - timedelta(seconds=1)  # the refusal did not use up the one-time assertion
     assert _assume(ctx, assertion).credentials.claims.expires_at == int((NOW - timedelta(seconds=1)).timestamp()) + 1
 

@@ -65,7 +65,7 @@ _CHECKS: tuple[Check, ...] = (
     Check("subject_confirmation", "One bearer SubjectConfirmation with an accepted Recipient and a NotOnOrAfter", AwsError("InvalidIdentityToken", 400, "Response does not contain a valid SubjectConfirmation for this endpoint")),
     Check("subject.name_id", "Subject has a non-empty NameID", NOT_AUTHORIZED),
     Check("attributes.unique", "No attribute other than Role is repeated", AwsError("InvalidIdentityToken", 400, "Attribute is repeated in AuthnResponse")),
-    Check("session.not_on_or_after", "AuthnStatement SessionNotOnOrAfter (if present) is in the future", AwsError("ExpiredTokenException", 400, "Response has expired")),
+    Check("session.not_on_or_after", "AuthnStatement SessionNotOnOrAfter (if present) is at least a second away (credentials last whole seconds)", AwsError("ExpiredTokenException", 400, "Response has expired")),
     Check("aws.role_session_name", "RoleSessionName is present and matches [a-zA-Z_0-9+=,.@-]{2,64}", AwsError("InvalidIdentityToken", 400, "RoleSessionName is required in AuthnResponse")),
     Check("aws.source_identity", "SourceIdentity (if present) matches [a-zA-Z_0-9+=,.@-]{2,64} and does not begin with aws:", AwsError("InvalidIdentityToken", 400, 'Source Identity must match [a-zA-Z_0-9+=,.@-]{2,64} and not begin with "aws:"')),
     Check("aws.session_duration", "SessionDuration (if present) is one integer from 900 to 43200", AwsError("InvalidIdentityToken", 400, "SessionDuration in AuthnResponse must be an integer between 900 and 43200")),

@@ -12,7 +12,7 @@ import binascii
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FunctionType
 from typing import Literal, TypeVar
 
@@ -46,6 +46,7 @@ _XML_WHITESPACE = " \t\r\n"
 _UNDERSTOOD_CONDITIONS = frozenset({c.AUDIENCE_RESTRICTION, c.ONE_TIME_USE, c.PROXY_RESTRICTION})
 _NOT_YET_VALID = AwsError("InvalidIdentityToken", 400, "Response is not yet valid")
 _ENCRYPTION_CHECKS = ("encryption.response_signature", "encryption.decrypt")
+_ONE_SECOND = timedelta(seconds=1)
 _T = TypeVar("_T")
 _UNEXPECTED_HINT = "samlfed could not run this check on this response and rejects it to be safe: this is a samlfed fault, please report it."
 
@@ -1028,6 +1029,8 @@ class _Semantics:
             return None
         if ends <= self.now:
             raise SamlValidationError("session.not_on_or_after", f"the IdP session ended at {_iso(ends)} (SessionNotOnOrAfter)", hint="Sign in at the IdP again.")
+        if ends - self.now < _ONE_SECOND:  # credentials are issued in whole seconds: none could end with the IdP session
+            raise SamlValidationError("session.not_on_or_after", f"the IdP session ends at {_iso(ends)}, within the second (SessionNotOnOrAfter)", hint="Sign in at the IdP again.")
         return f"IdP session until {ends_written}"
 
     CHECKS = (
