@@ -4,6 +4,8 @@ names the action, the statement and the condition that refused it."""
 from __future__ import annotations
 
 import json
+import random
+import string
 from datetime import timedelta
 from pathlib import Path
 
@@ -369,3 +371,37 @@ def test_session_tags_that_break_a_rule_get_sts_answer_from_the_server_the_docto
     assert (console.value.message, console.value.check, console.value.status) == ("Session tags in AuthnResponse are invalid", "trust.session_tags", 400)
     not_offered = [r for r in caplog.records if getattr(r, "outcome", None) == "role_not_offered"]
     assert len(not_offered) == 2 and {r.reason for r in not_offered} == {record.reason}  # each of the response's two roles
+
+
+def _incompressible_tags(count: int) -> dict[str, str]:
+    """Tags each within AWS's limits whose packed size together passes the budget (random values do not compress)."""
+    rng = random.Random(7)
+    return {f"tag{n}": "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(256)) for n in range(count)}
+
+
+def test_tags_past_the_packed_budget_are_refused_by_all_three_as_sts_refuses_them(ctx: ServiceContext) -> None:
+    """STS refused with PackedPolicyTooLarge; the doctor said VALID and the console granted a session with the tags
+    (the differential probe)."""
+    saml = response_b64(issue_instant=NOW, principal_tags=_incompressible_tags(12))
+    with pytest.raises(ServiceError) as refused:
+        assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(role_arn=DEV_ROLE, principal_arn=PROVIDER_ARN, saml_assertion=saml))
+    code, message, status = refused.value.code, refused.value.message, refused.value.status
+    assert (code, status) == ("PackedPolicyTooLarge", 400) and message.startswith("Packed size of session policies and tags is ")
+
+    diagnosis = doctor_says(policy(allow()), saml, None, None)
+    assert not diagnosis.valid and diagnosis.refused_by_trust == "trust.packed_size"
+    assert verdict(diagnosis)[1].endswith(f"STS answers PackedPolicyTooLarge (400) {message!r}")
+    with pytest.raises(SignInRefused) as console:
+        make_offer(ctx, saml, LATER)
+    assert (console.value.message, console.value.status) == (message, 400)
+    fewer = response_b64(issue_instant=NOW, principal_tags=_incompressible_tags(6))
+    assert doctor_says(policy(allow()), fewer, None, None).valid and make_offer(ctx, fewer, LATER).choices
+
+
+def test_a_pair_across_accounts_gets_stss_validation_error_from_the_doctor() -> None:
+    other = "arn:aws:iam::222222222222:role/Developer"
+    saml = response_b64(issue_instant=NOW, roles=[f"{other},{PROVIDER_ARN}"])
+    diagnosis = diagnose(saml, TrustChoice(trust(), (), ()), now=LATER, settings=ValidationSettings(), requested_role=RolePair(other, PROVIDER_ARN),
+                         role_trust=RoleTrust(policy(allow())))
+    assert verdict(diagnosis) == ("REFUSED", " by the request's ARNs at trust.assume_role_with_saml: the response is valid, but STS answers "
+                                             "ValidationError (400) 'Principal exists outside the account of the Role being assumed.'")

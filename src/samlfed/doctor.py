@@ -52,11 +52,10 @@ from .saml import (
     xmlenc,
 )
 from .saml import constants as c
-from .saml.checks import ENCRYPTION_NOT_ENABLED, INVALID_SESSION_TAGS, NOT_AUTHORIZED, AwsError
+from .saml.checks import ENCRYPTION_NOT_ENABLED, NOT_AUTHORIZED, AwsError
 from .saml.metadata import IdpMetadata, parse_metadata
 from .saml.model import load_rsa_private_key
 from .saml.xmlparse import XmlRejected, parse_xml
-from .sts.trust_context import SESSION_TAGS_CHECK
 
 
 class DoctorUsageError(ValueError):
@@ -301,6 +300,10 @@ class Diagnosis:
     xml: bytes | None = None
     refused_by_trust: str | None = None
     """The trust check that refused a valid response (then `valid` is False and `error` None)."""
+    trust_answer: AwsError = NOT_AUTHORIZED
+    """What STS answers to that refusal."""
+    trust_refuser: str = "the role's trust policy"
+    """What refused it, in the verdict's words."""
     aws_refusal: str | None = None
     """Why AWS would refuse a response samlfed accepts (a samlfed extension it relies on), or None."""
 
@@ -337,6 +340,7 @@ def diagnose(
         diagnosis.checks.extend(report.checks)
         diagnosis.notes.extend(report.notes)
         diagnosis.refused_by_trust = report.refused
+        diagnosis.trust_answer, diagnosis.trust_refuser = report.answer, report.refuser
         diagnosis.valid = report.refused is None
     return diagnosis
 
@@ -707,15 +711,9 @@ def _error_json(diagnosis: Diagnosis) -> dict[str, object] | None:
     if error is not None:
         return {"check": error.check_id, "code": error.aws.code, "status": error.aws.status, "message": error.aws.message}
     if diagnosis.refused_by_trust is not None:
-        answer = _trust_refusal(diagnosis.refused_by_trust)
+        answer = diagnosis.trust_answer
         return {"check": diagnosis.refused_by_trust, "code": answer.code, "status": answer.status, "message": answer.message}
     return None
-
-
-def _trust_refusal(check_id: str) -> AwsError:
-    """STS's answer to a sign-in refused at the trust stage's `check_id`: session tags that break AWS's rules are an
-    invalid token, refused before any trust policy is read; the trust policy's refusals are all "not authorized"."""
-    return INVALID_SESSION_TAGS if check_id == SESSION_TAGS_CHECK else NOT_AUTHORIZED
 
 
 _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
@@ -769,10 +767,9 @@ def render_text(diagnosis: Diagnosis, console: Console) -> None:
 def verdict(diagnosis: Diagnosis) -> tuple[str, str]:
     """The verdict's word and the rest of its sentence, as both views state it."""
     if diagnosis.refused_by_trust is not None:
-        answer = _trust_refusal(diagnosis.refused_by_trust)
-        refuser = "its session tags" if answer is INVALID_SESSION_TAGS else "the role's trust policy"
+        answer = diagnosis.trust_answer
         return "REFUSED", (
-            f" by {refuser} at {diagnosis.refused_by_trust}: the response is valid, but STS answers "
+            f" by {diagnosis.trust_refuser} at {diagnosis.refused_by_trust}: the response is valid, but STS answers "
             f"{answer.code} ({answer.status}) {answer.message!r}"
         )
     if diagnosis.verified is not None:

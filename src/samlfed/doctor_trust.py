@@ -16,6 +16,8 @@ from .iam import arns
 from .policy import MalformedPolicy, Request, parse_policy
 from .policy.explain import ConditionCheck, Explanation, StatementCheck, explain, operator_name, refusal, statement_name
 from .saml import CheckResult, VerifiedAssertion
+from .saml.checks import INVALID_SESSION_TAGS, NOT_AUTHORIZED, AwsError
+from .sts.assume import packed_percent, packed_too_large
 from .sts.trust_context import (
     ASSUME,
     SESSION_TAGS_CHECK,
@@ -30,11 +32,19 @@ from .sts.trust_context import (
 CHECK_IDS = {ASSUME: "trust.assume_role_with_saml", TAG_SESSION: "trust.tag_session", SET_SOURCE_IDENTITY: "trust.set_source_identity"}
 
 
+PACKED_SIZE = "trust.packed_size"
+CROSS_ACCOUNT = AwsError("ValidationError", 400, "Principal exists outside the account of the Role being assumed.")
+
+
 @dataclass
 class TrustReport:
     checks: list[CheckResult]
     notes: list[str] = field(default_factory=list)
     """Each statement's verdict on each refused action."""
+    answer: AwsError = NOT_AUTHORIZED
+    """What STS answers when a check here fails: AccessDenied for the trust policy, others for what it reads first."""
+    refuser: str = "the role's trust policy"
+    """What refused, as the doctor's verdict names it."""
 
     @property
     def refused(self) -> str | None:
@@ -55,7 +65,7 @@ def check_trust(
         return TrustReport([CheckResult(
             CHECK_IDS[ASSUME], "fail", f"the role is in account {role.account_id}, the provider in account {provider.account_id}",
             "A SAML provider signs in to roles of its own account only: register the IdP in the role's account.",
-        )])
+        )], answer=CROSS_ACCOUNT, refuser="the request's ARNs")
     try:
         document = parse_policy(trust_policy, principal_required=True)
     except MalformedPolicy as exc:
@@ -64,7 +74,8 @@ def check_trust(
     try:
         tags = requested_tags(verified, attribute_mapping)
     except InvalidSessionTags as exc:  # STS refuses these before any trust policy is read
-        return TrustReport([CheckResult(SESSION_TAGS_CHECK, "fail", str(exc), "Fix the provider's attribute mapping or the attributes the IdP sends.")])
+        return TrustReport([CheckResult(SESSION_TAGS_CHECK, "fail", str(exc), "Fix the provider's attribute mapping or the attributes the IdP sends.")],
+                           answer=INVALID_SESSION_TAGS, refuser="its session tags")
     context = trust_context(verified, account_id=provider.account_id, provider_name=provider.name, tags=tags, now=now,
                             source_ip=source_ip, secure_transport=secure_transport)
     report = TrustReport([])
@@ -77,6 +88,14 @@ def check_trust(
         report.checks.append(_verdict(action, explanation, principal_arn, context))
         if explanation.decision != "allowed":
             report.notes.extend(f"{action}: {line}" for line in _statement_lines(explanation))
+    if report.refused is None and tags:  # STS's next step: the tags alone may pack past the budget (no session policy here)
+        percent = packed_percent(None, (), tuple(tags.items()))
+        if percent > 100:
+            report.checks.append(CheckResult(
+                PACKED_SIZE, "fail", f"the session tags pack to {percent}% of the allowed size",
+                "Send fewer or shorter session tags (PrincipalTag attributes, or attributes the provider maps to tags).",
+            ))
+            report.answer, report.refuser = packed_too_large(percent), "its session tags' packed size"
     return report
 
 

@@ -21,7 +21,17 @@ from ..saml.aws_claims import named_role_pairs
 from ..saml.checks import CHECKS
 from ..saml.xmlparse import XmlRejected, parse_xml
 from ..store import NotFound, SamlProvider
-from ..sts.assume import AdmittedRole, SessionTagsRefused, admit_role, mint, provider_trust, redeem, sign_in_instants, trust_likeness
+from ..sts.assume import (
+    AdmittedRole,
+    SessionTagsRefused,
+    admit_role,
+    mint,
+    packed_policy_size,
+    provider_trust,
+    redeem,
+    sign_in_instants,
+    trust_likeness,
+)
 from ..sts.credentials import TemporaryCredentials
 from ..sts.trust_context import SESSION_TAGS_CHECK
 from .sp import REQUEST_LIFETIME, browser_admitted, request_issued_at
@@ -216,19 +226,23 @@ def make_offer(
     choices: list[RoleChoice] = []
     admitted: dict[str, AdmittedRole] = {}
     aliases: dict[str, str | None] = {}
-    tags_refused: SessionTagsRefused | None = None
+    response_refused: tuple[ServiceError, str | None] | None = None
+    """A refusal of the response's session tags (their rules, their packed size): it holds for each role alike."""
     for provider, provider_verified in verified_by:
         for pair in provider_verified.claims.roles:
             if pair.provider_arn != provider.arn or pair.role_arn in admitted:
                 continue
             try:
-                admitted[pair.role_arn] = admit_role(
+                admitted_role = admit_role(
                     ctx, provider_verified, provider, pair.role_arn, now, source_ip=source_ip, secure_transport=secure_transport,
                 )
+                packed_policy_size(None, (), admitted_role.tags)  # contract §7.1 step 26: the tags alone may pack past it
             except ServiceError as error:
                 reason = None
                 if isinstance(error, SessionTagsRefused):
-                    tags_refused, reason = error, error.reason
+                    response_refused, reason = (error, SESSION_TAGS_CHECK), error.reason
+                elif error.code == "PackedPolicyTooLarge":
+                    response_refused, reason = (error, None), error.message
                 log.info(
                     "console sign-in: role not offered role=%r provider=%s reason=%r", pair.role_arn, provider.arn, reason,
                     extra={
@@ -240,13 +254,15 @@ def make_offer(
                     },
                 )
                 continue
+            admitted[pair.role_arn] = admitted_role
             account_id = provider.account_id
             if account_id not in aliases:
                 aliases[account_id] = _alias(ctx, account_id)
             choices.append(RoleChoice(pair.role_arn, pair.provider_arn, account_id, aliases[account_id]))
-    if not choices and tags_refused is not None:  # as STS answers: these tags refuse the sign-in whatever the role
+    if not choices and response_refused is not None:  # as STS answers: these tags refuse the sign-in whatever the role
+        error, check = response_refused
         raise SignInRefused(
-            tags_refused.message, check=SESSION_TAGS_CHECK, status=tags_refused.status,
+            error.message, check=check, status=error.status,
             hint="The response's session tags (PrincipalTag attributes, attributes the provider maps to tags, TransitiveTagKeys) "
                  "break AWS's rules: samlfed doctor names the rule.",
         )

@@ -24,7 +24,7 @@ from ..masterkey import MasterKey
 from ..policy import MalformedPolicy, PolicyDocument, Request, evaluate, parse_policy
 from ..policy.explain import explain, refusal
 from ..saml import ProviderPolicy, ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, VerifiedResponse, validate
-from ..saml.checks import INVALID_SESSION_TAGS
+from ..saml.checks import INVALID_SESSION_TAGS, AwsError
 from ..saml.metadata import parse_metadata
 from ..saml.model import load_rsa_private_key
 from ..store import NotFound, Role, SamlProvider, provider_key_context
@@ -418,14 +418,19 @@ def packed_policy_size(policy: str | None, policy_arns: Sequence[str], tags: Map
     PackedPolicyTooLarge above 100."""
     if policy is None and not policy_arns and not tags:
         return None
-    size = _packed_percent(policy, tuple(policy_arns), tuple(tags.items()))
+    size = packed_percent(policy, tuple(policy_arns), tuple(tags.items()))
     if size > 100:
-        raise ServiceError("PackedPolicyTooLarge", f"Packed size of session policies and tags is {size}% of the allowed limit.")
+        too_large = packed_too_large(size)
+        raise ServiceError(too_large.code, too_large.message, too_large.status)
     return size
 
 
+def packed_too_large(percent: int) -> AwsError:
+    return AwsError("PackedPolicyTooLarge", 400, f"Packed size of session policies and tags is {percent}% of the allowed limit.")
+
+
 @lru_cache(maxsize=512)
-def _packed_percent(policy: str | None, policy_arns: tuple[str, ...], tags: tuple[tuple[str, str], ...]) -> int:
+def packed_percent(policy: str | None, policy_arns: tuple[str, ...], tags: tuple[tuple[str, str], ...]) -> int:
     """Kept per input: a user's tags and session policies repeat from one sign-in to the next, and compressing
     them again cost a fiftieth of a request. (Only callers with a verified assertion and an existing role get
     here, and an entry holds at most a 2,048-character policy, 10 ARNs and 50 tags.)"""
