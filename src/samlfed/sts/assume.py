@@ -328,22 +328,26 @@ def trust_document(document: str) -> PolicyDocument:
 
 def _authorize(role: Role, provider_arn: str, context: dict[str, list[str]], *, tags: bool, source_identity: bool) -> None:
     """Every action the request needs must be allowed by the trust policy (AWS: TagSession, SetSourceIdentity)."""
-    who = {
-        "issuer": _first(context, "saml:iss"), "subject": _first(context, "saml:sub"), "session_name": _first(context, "sts:rolesessionname"),
-        "source_ip": _first(context, "aws:sourceip"),
-    }
     try:
         policy = trust_document(role.trust_policy)
     except MalformedPolicy:
-        _log_denial(role.arn, provider_arn, "malformed_trust", "the stored trust policy is not a valid policy", **who)
+        _log_denial(role.arn, provider_arn, "malformed_trust", "the stored trust policy is not a valid policy", **_who(context))
         raise _not_authorized() from None
     for action in needed_actions(tags=tags, source_identity=source_identity):
         request = Request(action, context, principal_type="Federated", principal=provider_arn)
         decision = evaluate(policy, request).decision
         if decision != "allowed":
             why = refusal(explain(policy, request))  # a refusal is rare: explaining it costs nothing on the way in
-            _log_denial(role.arn, provider_arn, "trust", why.describe() if why is not None else decision, action=action, decision=decision, **who)
+            _log_denial(role.arn, provider_arn, "trust", why.describe() if why is not None else decision, action=action, decision=decision, **_who(context))
             raise _not_authorized()
+
+
+def _who(context: dict[str, list[str]]) -> dict[str, str | None]:
+    """The sign-in's issuer, subject, session name and source address, for a denial's record."""
+    return {
+        "issuer": _first(context, "saml:iss"), "subject": _first(context, "saml:sub"), "session_name": _first(context, "sts:rolesessionname"),
+        "source_ip": _first(context, "aws:sourceip"),
+    }
 
 
 def _log_denial(
