@@ -19,6 +19,7 @@ from samlfed.config import Settings
 from samlfed.console.signin import SignInRefused, make_offer
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
+from samlfed.store import Role
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 LATER = NOW + timedelta(seconds=5)
@@ -70,3 +71,20 @@ def test_a_403_of_sts_is_a_403_on_the_console(ctx: ServiceContext) -> None:
     code, message, status = _sts(ctx, saml)
     assert status == 403, (code, message)
     assert _console(ctx, saml) == (message, 403)
+
+
+def test_a_role_the_console_does_not_offer_is_logged_once_with_what_refused_it(ctx: ServiceContext, caplog: pytest.LogCaptureFixture) -> None:
+    """The console's role_not_offered record says why; STS's `AssumeRoleWithSAML denied` record was written for each
+    role the console filtered too, counting console sign-ins as STS denials."""
+    broken, ghost = f"arn:aws:iam::{ACCOUNT}:role/Broken", f"arn:aws:iam::{ACCOUNT}:role/Ghost"
+    ctx.store.create_role(Role(ACCOUNT, "Broken", "AROABROKENROLEXXXXXXX", "/", broken, "{not json", 3600, NOW))  # the store: IAM would refuse it
+    saml = response_b64(issue_instant=NOW, roles=[f"{DEV_ROLE},{PROVIDER_ARN}", f"{broken},{PROVIDER_ARN}", f"{ghost},{PROVIDER_ARN}"])
+    with caplog.at_level("INFO", logger="samlfed"):
+        offer = make_offer(ctx, saml, LATER)
+    assert [choice.role_arn for choice in offer.choices] == [DEV_ROLE]
+    reasons = {r.role: r.reason for r in caplog.records if getattr(r, "outcome", None) == "role_not_offered"}
+    assert reasons == {
+        broken: "malformed_trust: the stored trust policy is not a valid policy",
+        ghost: "no_such_role: no role of this ARN in the provider's account",
+    }
+    assert not [r for r in caplog.records if getattr(r, "action", None) == "AssumeRoleWithSAML"]

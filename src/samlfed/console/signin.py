@@ -23,6 +23,7 @@ from ..saml.xmlparse import XmlRejected, parse_xml
 from ..store import NotFound, SamlProvider
 from ..sts.assume import (
     AdmittedRole,
+    RoleRefused,
     SessionTagsRefused,
     admit_role,
     mint,
@@ -243,6 +244,8 @@ def make_offer(
                     response_refused, reason = (error, SESSION_TAGS_CHECK), error.reason
                 elif error.code == "PackedPolicyTooLarge":
                     response_refused, reason = (error, None), error.message
+                elif isinstance(error, RoleRefused):
+                    reason = f"{error.denied_by}: {error.reason}"
                 log.info(
                     "console sign-in: role not offered role=%r provider=%s reason=%r", pair.role_arn, provider.arn, reason,
                     extra={

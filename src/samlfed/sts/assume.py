@@ -39,10 +39,18 @@ log = logging.getLogger("samlfed.sts")
 _NOT_AUTHORIZED_CODE = "AccessDenied"
 
 
-def _not_authorized() -> ServiceError:
-    """AWS's one answer for a missing role and a refusing trust policy alike; a new error per raise (a module-level
-    one, raised again and again, would grow its traceback and hold every refused request's data)."""
-    return ServiceError(_NOT_AUTHORIZED_CODE, "Not authorized to perform sts:AssumeRoleWithSAML", 403)
+class RoleRefused(ServiceError):
+    """AWS's one answer for a missing role and a refusing trust policy alike. What refused it (`denied_by`: `trust`,
+    `no_such_role`, `malformed_trust`; `reason`; for `trust` the action and the policy's decision) goes only to the
+    log record of the caller (STS's `denied`, the console's `role_not_offered`). A new error per raise: a module-level
+    one, raised again and again, would grow its traceback and hold every refused request's data."""
+
+    def __init__(self, denied_by: str, reason: str, *, action: str = ASSUME, decision: str | None = None) -> None:
+        super().__init__(_NOT_AUTHORIZED_CODE, "Not authorized to perform sts:AssumeRoleWithSAML", 403)
+        self.denied_by = denied_by
+        self.reason = reason
+        self.policy_action = action
+        self.decision = decision
 PACKED_BUDGET = 2048
 """Bytes of compressed policy and tags that count as 100 % (ours; AWS's packing is not public)."""
 
@@ -93,6 +101,9 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
         admitted = admit_role(ctx, verified, provider, request.role_arn, now, source_ip=request.source_ip, secure_transport=request.secure_transport)
     except SessionTagsRefused as refusal:
         _log_rejection(provider.arn, SESSION_TAGS_CHECK, refusal.reason, refusal.code, request)
+        raise
+    except RoleRefused as refusal:
+        _log_denial(request, verified, refusal)
         raise
     role, tags = admitted.role, admitted.tags
     try:
@@ -198,12 +209,7 @@ def admit_role(
         except NotFound:
             pass
     if role is None or role.arn != role_arn:  # role names are unique case-insensitively; ARNs compare exactly
-        response = verified.response
-        _log_denial(
-            role_arn, provider.arn, "no_such_role", "no role of this ARN in the provider's account",
-            issuer=response.issuer, subject=response.name_id, session_name=verified.claims.role_session_name, source_ip=source_ip,
-        )
-        raise _not_authorized()
+        raise RoleRefused("no_such_role", "no role of this ARN in the provider's account")
     context = trust_context(
         verified, account_id=provider.account_id, provider_name=provider.name, tags=tags, now=now,
         source_ip=source_ip, secure_transport=secure_transport,
@@ -331,44 +337,28 @@ def _authorize(role: Role, provider_arn: str, context: dict[str, list[str]], *, 
     try:
         policy = trust_document(role.trust_policy)
     except MalformedPolicy:
-        _log_denial(role.arn, provider_arn, "malformed_trust", "the stored trust policy is not a valid policy", **_who(context))
-        raise _not_authorized() from None
+        raise RoleRefused("malformed_trust", "the stored trust policy is not a valid policy") from None
     for action in needed_actions(tags=tags, source_identity=source_identity):
         request = Request(action, context, principal_type="Federated", principal=provider_arn)
         decision = evaluate(policy, request).decision
         if decision != "allowed":
             why = refusal(explain(policy, request))  # a refusal is rare: explaining it costs nothing on the way in
-            _log_denial(role.arn, provider_arn, "trust", why.describe() if why is not None else decision, action=action, decision=decision, **_who(context))
-            raise _not_authorized()
+            raise RoleRefused("trust", why.describe() if why is not None else decision, action=action, decision=decision)
 
 
-def _who(context: dict[str, list[str]]) -> dict[str, str | None]:
-    """The sign-in's issuer, subject, session name and source address, for a denial's record."""
-    return {
-        "issuer": _first(context, "saml:iss"), "subject": _first(context, "saml:sub"), "session_name": _first(context, "sts:rolesessionname"),
-        "source_ip": _first(context, "aws:sourceip"),
-    }
-
-
-def _log_denial(
-    role_arn: str, provider_arn: str, denied_by: str, reason: str, *, issuer: str | None, subject: str | None, session_name: str | None,
-    source_ip: str | None, action: str = ASSUME, decision: str | None = None,
-) -> None:
-    """The `denied` record: by the trust policy (`decision` its verdict on `action`), or before it (no such role, a
-    stored trust policy that does not parse). AWS answers all of them alike."""
+def _log_denial(request: AssumeRoleWithSamlRequest, verified: VerifiedAssertion, refused: RoleRefused) -> None:
+    """The `denied` record: by the trust policy (`decision` its verdict on `policy_action`), or before it."""
+    response = verified.response
     log.info(
-        "AssumeRoleWithSAML denied role=%s action=%s denied_by=%s decision=%s reason=%r", role_arn, action, denied_by, decision, reason,
+        "AssumeRoleWithSAML denied role=%s action=%s denied_by=%s decision=%s reason=%r",
+        request.role_arn, refused.policy_action, refused.denied_by, refused.decision, refused.reason,
         extra={
-            "action": "AssumeRoleWithSAML", "outcome": "denied", "role": role_arn, "policy_action": action, "denied_by": denied_by,
-            "decision": decision, "reason": reason, "provider": provider_arn, "issuer": issuer, "subject": subject,
-            "session_name": session_name, "source_ip": source_ip, "error_code": _NOT_AUTHORIZED_CODE,
+            "action": "AssumeRoleWithSAML", "outcome": "denied", "role": request.role_arn, "policy_action": refused.policy_action,
+            "denied_by": refused.denied_by, "decision": refused.decision, "reason": refused.reason, "provider": request.principal_arn,
+            "issuer": response.issuer, "subject": response.name_id, "session_name": verified.claims.role_session_name,
+            "source_ip": request.source_ip, "error_code": refused.code,
         },
     )
-
-
-def _first(context: dict[str, list[str]], key: str) -> str | None:
-    values = context.get(key)
-    return values[0] if values else None
 
 
 def redeem(ctx: ServiceContext, verified: VerifiedAssertion, role: Role, now: datetime) -> None:
