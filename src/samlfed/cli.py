@@ -411,15 +411,17 @@ def private_keys_remove(
     """Remove a private key: assertions encrypted for it are refused, on every node within identity_cache_seconds."""
     from .iam.service import EncryptionChange, get_saml_provider, update_saml_provider
 
-    # The API's refusals speak of its parameters (removePrivateKey, setting the mode), which no one typed here.
-    provider = _provider_call(arn, data_dir, database_url, lambda ctx, account: get_saml_provider(ctx, account, arn))
-    held = [key.key_id for key in provider.private_keys]
-    if key_id not in held:
-        raise usage_error(f"{arn} holds no private key {key_id} (it holds: {', '.join(held) or 'none'})")
-    if held == [key_id] and provider.assertion_encryption_mode == "Required":
-        raise usage_error(f"{key_id} is the only private key of {arn}, which requires encrypted assertions: add another key first, or set its encryption mode to Allowed")
-    change = EncryptionChange(remove_private_key=key_id)
-    _provider_call(arn, data_dir, database_url, lambda ctx, account: update_saml_provider(ctx, account, arn, encryption=change))
+    def remove(ctx, account: str) -> None:  # type: ignore[no-untyped-def]
+        # The API's refusals speak of its parameters (removePrivateKey, setting the mode), which no one typed here.
+        provider = get_saml_provider(ctx, account, arn)
+        held = [key.key_id for key in provider.private_keys]
+        if key_id not in held:
+            raise usage_error(f"{arn} holds no private key {key_id} (it holds: {', '.join(held) or 'none'})")
+        if held == [key_id] and provider.assertion_encryption_mode == "Required":
+            raise usage_error(f"{key_id} is the only private key of {arn}, which requires encrypted assertions: add another key first, or set its encryption mode to Allowed")
+        update_saml_provider(ctx, account, arn, encryption=EncryptionChange(remove_private_key=key_id))
+
+    _provider_call(arn, data_dir, database_url, remove)  # one store opened, not one per call
     typer.echo(f"removed {key_id}")
 
 

@@ -847,11 +847,22 @@ class SqlStore:
 
     def role_policy_documents(self, account_id: str, name: str) -> list[tuple[str, str]]:
         """(name, document) of each inline policy of the role, by name, in one read; NotFound for no such role."""
-        table = t.role_policies
         with self._tx() as db:
             self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
-            rows = db.execute(select(table.c.policy_name, table.c.document).where(self._role_key(table, account_id, name)).order_by(table.c.policy_name)).all()
+            rows = db.execute(self._inline_documents(account_id, name)).all()
         return [(r.policy_name, r.document) for r in rows]
+
+    def _inline_documents(self, account_id: str, name: str) -> Executable:
+        """(policy_name, document) of the role's inline policies, by name."""
+        inline = t.role_policies
+        return select(inline.c.policy_name, inline.c.document).where(self._role_key(inline, account_id, name)).order_by(inline.c.policy_name)
+
+    def _attached(self, account_id: str, name: str, *columns) -> Executable:  # type: ignore[no-untyped-def]
+        """`columns` of the managed policies attached to the role, by ARN: one statement, so that a policy detached and
+        deleted by another node meanwhile is either listed whole or not at all."""
+        attached = t.role_policy_attachments
+        return (select(*columns).join(attached, attached.c.policy_arn == t.managed_policies.c.arn)
+                .where(self._role_key(attached, account_id, name)).order_by(attached.c.policy_arn))
 
     def role_grants(self, account_id: str, name: str) -> RoleGrants:
         """The role, its inline and attached policies and its boundary's document, read in one snapshot; NotFound for no
@@ -859,19 +870,14 @@ class SqlStore:
         could pair the old role's ID, which a session is checked against, with the new role's policies."""
         if _unstorable(name):
             raise NotFound(f"role {name}")
-        inline, attached, policies = t.role_policies, t.role_policy_attachments, t.managed_policies
+        policies = t.managed_policies
         with self._snapshot() as db:
             row = db.execute(_ROLE_BY_NAME, {"account_id": account_id, "name_lower": name.lower()}).one_or_none()
             if row is None:
                 raise NotFound(f"role {name}")
             role = self._role(db, row)
-            inline_rows = db.execute(
-                select(inline.c.policy_name, inline.c.document).where(self._role_key(inline, account_id, name)).order_by(inline.c.policy_name)
-            ).all()
-            attached_rows = db.execute(
-                select(policies.c.arn, policies.c.document).join(attached, attached.c.policy_arn == policies.c.arn)
-                .where(self._role_key(attached, account_id, name)).order_by(attached.c.policy_arn)
-            ).all()
+            inline_rows = db.execute(self._inline_documents(account_id, name)).all()
+            attached_rows = db.execute(self._attached(account_id, name, policies.c.arn, policies.c.document)).all()
             boundary = None
             if role.permissions_boundary:
                 boundary = db.execute(select(policies.c.document).where(policies.c.arn == role.permissions_boundary)).scalar_one_or_none()
@@ -1170,13 +1176,7 @@ class SqlStore:
     def list_attached_role_policies(self, account_id: str, name: str) -> list[ManagedPolicy]:
         with self._tx() as db:
             self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
-            # One statement: read apart, a policy detached and deleted by another node in between left an attachment
-            # without its policy (PostgreSQL's statements each see what committed before they began).
-            attached = t.role_policy_attachments
-            rows = db.execute(
-                select(t.managed_policies).join(attached, attached.c.policy_arn == t.managed_policies.c.arn)
-                .where(self._role_key(attached, account_id, name)).order_by(attached.c.policy_arn)
-            ).all()
+            rows = db.execute(self._attached(account_id, name, t.managed_policies)).all()
             return [self._policy(db, row) for row in rows]
 
     @_rerun_on_race
