@@ -47,6 +47,32 @@ def test_a_named_proxy_is_not_reported(tmp_path: Path) -> None:
     assert "X-Forwarded-For" not in log, log
 
 
+def idp_log(tmp_path: Path, command: list[str]) -> str:
+    """Run COMMAND (a server with the built-in IdP), try two ECP sign-ins with X-Forwarded-For, return its log."""
+    port = free_port()
+    log_path = tmp_path / f"idp-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([SAMLFED, *command, "--port", str(port), "--data-dir", str(tmp_path / "data")],
+                                   stdout=subprocess.DEVNULL, stderr=log)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            assert wait_until_up(f"{url}/idp/metadata", seconds=30, gave_up=lambda: process.poll() is not None)
+            for _ in range(2):  # a wrong password: the throttle counts it against the client address
+                answer = httpx.post(f"{url}/idp/ecp", content=b"<x/>", auth=("nobody", "wrong"), headers={"X-Forwarded-For": "203.0.113.7"})
+                assert 400 <= answer.status_code < 500
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+    return log_path.read_text()
+
+
+@pytest.mark.parametrize("command", [["serve", "--with-idp"], ["idp", "serve"]])
+def test_the_built_in_idp_reports_an_unnamed_proxy_once(tmp_path: Path, command: list[str]) -> None:
+    """Its sign-in throttle counts failures per client address: behind an unnamed proxy, everyone shares one."""
+    log = idp_log(tmp_path, command)
+    assert log.count(WARNING) == 1, log
+
+
 def test_the_watch_reports_each_peer_once_and_stops_after_its_bound(caplog: pytest.LogCaptureFixture) -> None:
     watch = ForwardingWatch(())
     with caplog.at_level(logging.WARNING, logger="samlfed.api"):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from starlette.requests import Request
+
 log = logging.getLogger("samlfed.api")
 
 MAX_PEERS = 64
@@ -22,6 +24,15 @@ class ForwardingWatch:
         self.trusted = trusted
         self._warned: set[str] = set()
         self._full = False
+
+    def client_of(self, request: Request) -> str | None:
+        """The request's client address as uvicorn gives it (after the trusted proxies), None when the server knows
+        none; an X-Forwarded-For it carried is noted."""
+        client = request.client.host if request.client else None
+        forwarded_for = request.headers.get("x-forwarded-for")
+        if forwarded_for is not None:
+            self.saw(client, forwarded_for)
+        return client
 
     def saw(self, client: str | None, forwarded_for: str) -> None:
         """A request carried X-Forwarded-For; `client` is its client address as uvicorn left it (the peer, unless

@@ -58,11 +58,6 @@ class Pages:
         return HTMLResponse(html.encode("utf-8", "replace"), status_code=status, headers=page_headers)
 
 
-def client_address(request: Request) -> str | None:
-    """The client's address as uvicorn gives it (after the trusted proxies); None when the server knows none."""
-    return request.client.host if request.client else None
-
-
 def tokens_match(presented: str, expected: str) -> bool:
     """Constant-time comparison of a submitted token with the expected one; an empty expectation never matches."""
     return bool(expected) and hmac.compare_digest(presented.encode(), expected.encode())

@@ -300,7 +300,7 @@ def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> Q
     if settings.with_idp:
         from .idp.mount import idp_app
 
-        routes.insert(0, Mount("/idp", app=idp_app(settings)))
+        routes.insert(0, Mount("/idp", app=idp_app(settings, ctx.forwarding)))
     app = build_app(ctx, routes)
     return MetricsApp(app) if settings.metrics else app
 

@@ -20,6 +20,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
 from samlfed.config import Settings
+from samlfed.forwarding import ForwardingWatch
 from samlfed.idp.directory import hash_password, load_users, read_yaml, write_yaml
 from samlfed.idp.service import IdentityProvider
 from samlfed.idp.web import build_idp_app
@@ -29,7 +30,7 @@ from samlfed.server import build_context, build_server_app
 def _another_worker(demo: dict) -> Starlette:
     """The IdP as a second worker process builds it: its own objects over the same IdP directory."""
     idp = demo["idp"]
-    app = build_idp_app(IdentityProvider(idp.config_path, idp.keys.directory, idp.base_url))
+    app = build_idp_app(IdentityProvider(idp.config_path, idp.keys.directory, idp.base_url), ForwardingWatch(()))
     return Starlette(routes=[Route("/healthz", lambda _: PlainTextResponse("ok")), Mount("/idp", app=app)])
 
 

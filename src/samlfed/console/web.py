@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from ..config import Settings
 from ..context import ServiceContext
 from ..iam.permissions import role_policy_documents
-from ..pages import FormRefused, Pages, client_address, read_form, tokens_match
+from ..pages import FormRefused, Pages, read_form, tokens_match
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
 from ..sts.credentials import InvalidSessionToken, OpenedSession
@@ -368,11 +368,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
 
 def _origin(ctx: ServiceContext, request: Request) -> dict[str, Any]:
     """The browser's aws:SourceIp and aws:SecureTransport (after the trusted proxies, which uvicorn applies)."""
-    client = client_address(request)
-    forwarded_for = request.headers.get("x-forwarded-for")
-    if forwarded_for is not None:
-        ctx.forwarding.saw(client, forwarded_for)
-    return {"source_ip": client, "secure_transport": request.url.scheme == "https"}
+    return {"source_ip": ctx.forwarding.client_of(request), "secure_transport": request.url.scheme == "https"}
 
 
 def _granted(grant: ConsoleGrant, saml_response: str, switch_until: int) -> ConsoleState:

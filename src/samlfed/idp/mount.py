@@ -7,6 +7,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from ..config import Settings
+from ..forwarding import ForwardingWatch
 from .directory import write_yaml
 from .service import IdentityProvider
 from .state import STATE_FILE
@@ -37,5 +38,6 @@ def identity_provider(settings: Settings) -> IdentityProvider:
     return IdentityProvider(path, directory / "keys", f"{settings.base_url}/idp")
 
 
-def idp_app(settings: Settings) -> Starlette:
-    return build_idp_app(identity_provider(settings))
+def idp_app(settings: Settings, forwarding: ForwardingWatch | None = None) -> Starlette:
+    """The IdP's app; `forwarding` is the server's own watch when the IdP shares its workers (one warning per peer)."""
+    return build_idp_app(identity_provider(settings), forwarding or ForwardingWatch(settings.forwarded_allow_ips))

@@ -20,7 +20,8 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from ..files import read_or_create_private
-from ..pages import FormRefused, Pages, bounded_body, client_address, read_form, tokens_match
+from ..forwarding import ForwardingWatch
+from ..pages import FormRefused, Pages, bounded_body, read_form, tokens_match
 from .authn_request import AuthnRequest, RequestRefused, check_authn_request, parse_authn_request, redirect_parameters
 from .claims import role_values
 from .directory import DirectoryError, User
@@ -41,7 +42,8 @@ def _session_secret(key_dir: Path) -> str:
     return read_or_create_private(key_dir / "session.secret", lambda: secrets.token_urlsafe(48).encode()).decode().strip()
 
 
-def build_idp_app(idp: IdentityProvider) -> Starlette:
+def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlette:
+    """`forwarding` notes X-Forwarded-For from untrusted peers: the sign-in throttle counts by client address."""
     base = idp.base_url
     mount_path = "/" + base.split("://", 1)[-1].split("/", 1)[1] if base.count("/") > 2 else ""
     pages = Pages("samlfed.idp", https=base.startswith("https://"))
@@ -118,7 +120,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         if not csrf_ok(request, form):
             return refused("The sign-in form expired. Reload the page and try again.", 403)
         username = str(form.get("username", ""))[:128]
-        address = client_address(request) or "unknown"
+        address = forwarding.client_of(request) or "unknown"
 
         def again(message: str, status: int) -> Response:
             return _page("login.html", status, base=base, csrf=csrf(request), error=message, pending=None, entity_id=idp.entity_id)
@@ -153,7 +155,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
                 idp.state.end_sessions(user.username)
                 log.info("logout user=%s", user.username, extra={
                     "action": "IdpLogout", "outcome": "allowed", "user": user.username,
-                    "source_ip": client_address(request), "sp": None, "acs": None,
+                    "source_ip": forwarding.client_of(request), "sp": None, "acs": None,
                 })
             request.session.clear()
         return RedirectResponse(f"{mount_path}/login", status_code=303)
@@ -180,7 +182,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         if sp is None:
             return refused("No such application.", 404)
         relay = str(form.get("RelayState", ""))[:MAX_RELAY_STATE] or None
-        return autopost(user, {"sp": sp.key, "acs": sp.acs_urls[0], "relay": relay}, client_address(request))
+        return autopost(user, {"sp": sp.key, "acs": sp.acs_urls[0], "relay": relay}, forwarding.client_of(request))
 
     async def sso(request: Request) -> Response:
         """SP-initiated SSO, HTTP-Redirect (GET) or HTTP-POST binding."""
@@ -207,10 +209,10 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
         user = current_user(request)
         if user is None or request_info.force_authn:
             if request_info.is_passive:  # a sign-in page is just what the SP asked us not to show
-                return no_passive(request_info, relay, client_address(request))
+                return no_passive(request_info, relay, forwarding.client_of(request))
             request.session["pending"] = pending
             return RedirectResponse(f"{mount_path}/login", status_code=303)
-        return autopost(user, pending, client_address(request))
+        return autopost(user, pending, forwarding.client_of(request))
 
     async def ecp(request: Request) -> Response:
         def fault(code: str, message: str, status: int, *, otp: bool = False) -> Response:
@@ -220,7 +222,7 @@ def build_idp_app(idp: IdentityProvider) -> Starlette:
             return Response(fault_envelope(code, message), status_code=status, media_type=SOAP_CONTENT_TYPE, headers=headers)
 
         username, password = _basic_credentials(request.headers.get("authorization", ""))
-        address = client_address(request) or "unknown"
+        address = forwarding.client_of(request) or "unknown"
         config = idp.config  # before the attempt is counted: a broken idp.yaml must not count it
         attempt = idp.throttle.reserve(username, address)  # counted before the password check, as at /login
         if attempt is None:
