@@ -13,16 +13,31 @@ from samlfed.policy import Request, evaluate, parse_policy
 SOURCE_ARN = "arn:aws:sns:us-east-1:111111111111:topicA"
 
 
-def decision(operator: str, key: str, value: str, context: dict[str, list[str]]) -> str:
+def decision(operator: str, key: str, value: str | list[str], context: dict[str, list[str]]) -> str:
     statement = {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {operator: {key: value}}}
     policy = parse_policy(json.dumps({"Version": "2012-10-17", "Statement": [statement]}), principal_required=False)
     return evaluate(policy, Request("s3:ListBucket", {k.lower(): v for k, v in context.items()}, resource="*")).decision
 
 
-@pytest.mark.parametrize("operator", ["StringEquals", "StringNotEquals", "StringLike", "StringNotLike", "ArnNotLike"])
-def test_a_variable_without_a_value_makes_the_statement_apply_to_nothing(operator: str) -> None:
-    value = "arn:aws:s3:::home/${aws:username}/*" if operator.startswith("Arn") else "home/${aws:username}/"
-    assert decision(operator, "s3:prefix", value, {"s3:prefix": ["home/bob/"]}) == "implicitDeny"
+@pytest.mark.parametrize(("operator", "expected"), [
+    ("StringEquals", "implicitDeny"), ("StringLike", "implicitDeny"), ("ArnLike", "implicitDeny"),
+    ("StringNotEquals", "allowed"), ("StringNotLike", "allowed"), ("ArnNotLike", "allowed"),
+])
+def test_a_variable_without_a_value_is_null_which_only_the_inverted_operators_match(operator: str, expected: str) -> None:
+    """IAM User Guide, policy variables with no value: StringEquals and StringLike "do not match"; inverted operators
+    "do match against a null value"."""
+    arn = operator.startswith("Arn")
+    value, prefix = ("arn:aws:s3:::home/${aws:username}/*", "arn:aws:s3:::home/bob/x") if arn else ("home/${aws:username}/", "home/bob/")
+    assert decision(operator, "s3:prefix", value, {"s3:prefix": [prefix]}) == expected
+    with_a_value = "implicitDeny" if operator.startswith(("StringNot", "ArnNot")) else "allowed"
+    assert decision(operator, "s3:prefix", value, {"s3:prefix": [prefix], "aws:username": ["bob"]}) == with_a_value
+
+
+def test_a_null_value_leaves_the_other_values_of_its_condition_to_match() -> None:
+    values = ["${aws:username}", "home/shared/"]
+    assert decision("StringEquals", "s3:prefix", values, {"s3:prefix": ["home/shared/"]}) == "allowed"
+    assert decision("StringNotEquals", "s3:prefix", values, {"s3:prefix": ["home/shared/"]}) == "implicitDeny"
+    assert decision("StringNotEquals", "s3:prefix", values, {"s3:prefix": ["home/bob/"]}) == "allowed"
 
 
 def test_a_variable_with_a_value_is_substituted() -> None:

@@ -1,5 +1,5 @@
 """Edge cases of the IAM User Guide that a review found evaluated otherwise (each was a wrong Allow or a missed Deny):
-`${*}`/`${?}` and substituted values in ARN conditions, NotResource with a variable that has no value, IfExists on
+`${*}`/`${?}` and substituted values in ARN conditions, Resource and NotResource with a variable that has no value, IfExists on
 the set operators and with a variable that has no value, and an empty string as an empty set."""
 
 from __future__ import annotations
@@ -56,20 +56,41 @@ def test_arn_wildcards_still_match_within_one_part_only() -> None:
     assert _allow_if("ArnLike", "aws:PrincipalArn", "arn:aws:iam::${aws:PrincipalAccount}:role/*", {"aws:PrincipalArn": [role], "aws:PrincipalAccount": ["111111111111"]}) == "allowed"
 
 
-# --- NotResource with a variable that has no value: the statement applies to nothing ----------------------------
+# --- A variable that has no value: a Resource or NotResource entry "will not match any resource" (IAM User Guide) --
 
 
-def test_not_resource_with_a_missing_variable_grants_nothing() -> None:
+def test_not_resource_with_a_missing_variable_excludes_nothing() -> None:
     statement = {"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::b/${aws:username}/*"}
-    assert _decision([statement], resource="arn:aws:s3:::other") == "implicitDeny"
+    assert _decision([statement], resource="arn:aws:s3:::b/bob/x") == "allowed"
     assert _decision([statement], {"aws:username": ["bob"]}, resource="arn:aws:s3:::other") == "allowed"
     assert _decision([statement], {"aws:username": ["bob"]}, resource="arn:aws:s3:::b/bob/x") == "implicitDeny"
 
 
-def test_not_resource_with_a_missing_variable_denies_nothing() -> None:
-    deny = {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::b/${aws:username}/*"}
-    assert _decision([ALLOW_ALL, deny], resource="arn:aws:s3:::b/bob/x") == "allowed"
-    assert _decision([ALLOW_ALL, deny], {"aws:username": ["alice"]}, resource="arn:aws:s3:::b/bob/x") == "explicitDeny"
+def test_a_deny_on_not_resource_with_a_missing_variable_denies_everything() -> None:
+    """A perimeter ("deny all outside your team's prefix") must hold for a principal without the tag."""
+    deny = {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::b/${aws:PrincipalTag/team}/*"}
+    assert _decision([ALLOW_ALL, deny], resource="arn:aws:s3:::b/blue/x") == "explicitDeny"
+    assert _decision([ALLOW_ALL, deny], {"aws:PrincipalTag/team": ["blue"]}, resource="arn:aws:s3:::b/blue/x") == "allowed"
+    assert _decision([ALLOW_ALL, deny], {"aws:PrincipalTag/team": ["red"]}, resource="arn:aws:s3:::b/blue/x") == "explicitDeny"
+
+
+def test_resource_with_a_missing_variable_matches_nothing() -> None:
+    statement = {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/${aws:username}/*"}
+    assert _decision([statement], resource="arn:aws:s3:::b//x") == "implicitDeny"
+    assert _decision([statement], {"aws:username": ["bob"]}, resource="arn:aws:s3:::b/bob/x") == "allowed"
+
+
+def test_the_user_guides_example_denies_a_principal_without_the_tag() -> None:
+    """IAM User Guide, policy variables with no value: "Access is explicitly denied when aws:principaltag/Team is not
+    set" (a Deny on StringNotEquals s3:ExistingObjectTag/Team "${aws:PrincipalTag/Team}")."""
+    deny = {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/*",
+            "Condition": {"StringNotEquals": {"s3:ExistingObjectTag/Team": "${aws:PrincipalTag/Team}"}}}
+    allow = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/*"}
+    resource = "arn:aws:s3:::amzn-s3-demo-bucket/report.txt"
+    red = {"s3:ExistingObjectTag/Team": ["red"]}
+    assert _decision([allow, deny], red, resource=resource) == "explicitDeny"
+    assert _decision([allow, deny], {**red, "aws:PrincipalTag/Team": ["blue"]}, resource=resource) == "explicitDeny"
+    assert _decision([allow, deny], {**red, "aws:PrincipalTag/Team": ["red"]}, resource=resource) == "allowed"
 
 
 # --- IfExists on the set operators: a missing key makes the condition true ---------------------------------------
@@ -92,9 +113,9 @@ def test_if_exists_with_a_missing_key_holds_even_when_its_variable_has_no_value(
     team = "${aws:PrincipalTag/team}"
     assert _deny_if("StringNotEqualsIfExists", "aws:ResourceTag/team", team) == "explicitDeny"
     assert _allow_if("StringEqualsIfExists", "aws:RequestTag/team", team) == "allowed"
-    # The key present, the variable still without a value: the statement is invalid, as without IfExists.
+    # The key present, the variable still without a value: a null value, as without IfExists.
     assert _allow_if("StringEqualsIfExists", "aws:RequestTag/team", team, {"aws:RequestTag/team": ["red"]}) == "implicitDeny"
-    assert _deny_if("StringNotEqualsIfExists", "aws:ResourceTag/team", team, {"aws:ResourceTag/team": ["red"]}) == "allowed"
+    assert _deny_if("StringNotEqualsIfExists", "aws:ResourceTag/team", team, {"aws:ResourceTag/team": ["red"]}) == "explicitDeny"
 
 
 # --- an empty string is an empty set -----------------------------------------------------------------------------

@@ -142,11 +142,11 @@ class Condition:
             # "If the key is not present, evaluate the condition element as true", whatever its values hold: the IAM
             # User Guide gives ...IfExists as the way to keep a variable without a value from invalidating a statement.
             return True
+        # A value whose variable has no value is "effectively null" (IAM User Guide, policy variables with no value):
+        # it equals and is like nothing, so StringEquals/StringLike do not match it and the inverted operators
+        # (StringNotEquals, StringNotLike...) do. AWS's own example is a Deny on StringNotEquals
+        # "${aws:PrincipalTag/Team}" that must deny a principal without the tag.
         with_variables = with_variables and self.operator.startswith(_VARIABLE_OPERATORS) and any("${" in v for v in self.values)
-        if with_variables and any(resolve(v, context, with_variables=True) is None for v in self.values if "${" in v):
-            # A variable without a value "causes the statement to be invalid" (IAM User Guide): the condition holds
-            # for nothing, negated operators included (else StringNotEquals "${aws:username}" would match all).
-            return False
         one = self._tester(context, with_variables)
         if self.qualifier is not None:
             if all(v == "" for v in values):  # "an empty data set (for example, an empty string)": no values
@@ -162,7 +162,7 @@ class Condition:
     def _tester(self, context: Context, with_variables: bool) -> Callable[[str], bool]:
         test, negated = _OPERATORS[self.operator]
         policy_values: Sequence[str] = self.values
-        if with_variables:  # every variable resolves (`matches` checked)
+        if with_variables:  # a value with a variable that has no value matches nothing: it is dropped
             matcher = _PATTERN_MATCHERS.get(self.operator)
             if matcher is not None:
                 def like(value: str) -> bool:

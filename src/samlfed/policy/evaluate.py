@@ -16,7 +16,7 @@ from typing import Literal
 
 from .conditions import Context
 from .document import PolicyDocument, Principal, Statement
-from .variables import pattern_matches, resolve, written_keys
+from .variables import pattern_matches, written_keys
 
 Decision = Literal["allowed", "explicitDeny", "implicitDeny"]
 VARIABLES_VERSION = "2012-10-17"
@@ -98,13 +98,12 @@ def _targets(statement: Statement, request: Request, variables: bool) -> bool:
             context = request.context
             if statement.resources is not None and not any(pattern_matches(p, resource, context, with_variables=True, arn=True) for p in statement.resources):
                 return False
-            if statement.not_resources is not None:
-                # A variable without a value makes the statement invalid (IAM User Guide, policy variables): it
-                # applies to nothing, rather than to every resource the unmatchable pattern fails to exclude.
-                if any(resolve(p, context, with_variables=True) is None for p in statement.not_resources):
-                    return False
-                if any(pattern_matches(p, resource, context, with_variables=True, arn=True) for p in statement.not_resources):
-                    return False
+            # A Resource or NotResource entry whose variable has no value "will not match any resource" (IAM User
+            # Guide, policy variables with no value): such a NotResource entry excludes nothing.
+            if statement.not_resources is not None and any(
+                pattern_matches(p, resource, context, with_variables=True, arn=True) for p in statement.not_resources
+            ):
+                return False
         else:
             regex = statement.resource_regex
             if regex is not None and regex.fullmatch(resource) is None:
