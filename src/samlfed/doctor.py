@@ -34,7 +34,7 @@ from rich.syntax import Syntax
 
 from .doctor_capture import CaptureError, from_capture, read_capped
 from .doctor_trust import CHECK_IDS as TRUST_CHECK_IDS
-from .doctor_trust import check_trust
+from .doctor_trust import TrustReport, check_trust
 from .saml import (
     CHECK_ORDER,
     MAX_INPUT_CHARS,
@@ -52,7 +52,7 @@ from .saml import (
     xmlenc,
 )
 from .saml import constants as c
-from .saml.checks import ENCRYPTION_NOT_ENABLED, NOT_AUTHORIZED, AwsError
+from .saml.checks import ENCRYPTION_NOT_ENABLED
 from .saml.metadata import IdpMetadata, parse_metadata
 from .saml.model import load_rsa_private_key
 from .saml.xmlparse import XmlRejected, parse_xml
@@ -298,14 +298,15 @@ class Diagnosis:
     verified: VerifiedAssertion | None = None
     error: SamlValidationError | None = None
     xml: bytes | None = None
-    refused_by_trust: str | None = None
-    """The trust check that refused a valid response (then `valid` is False and `error` None)."""
-    trust_answer: AwsError = NOT_AUTHORIZED
-    """What STS answers to that refusal."""
-    trust_refuser: str = "the role's trust policy"
-    """What refused it, in the verdict's words."""
+    trust: TrustReport | None = None
+    """The role's trust checks on a valid response, when a role was named."""
     aws_refusal: str | None = None
     """Why AWS would refuse a response samlfed accepts (a samlfed extension it relies on), or None."""
+
+    @property
+    def refused_by_trust(self) -> str | None:
+        """The trust check that refused a valid response (then `valid` is False and `error` None)."""
+        return self.trust.refused if self.trust is not None else None
 
 
 def diagnose(
@@ -339,8 +340,7 @@ def diagnose(
         )
         diagnosis.checks.extend(report.checks)
         diagnosis.notes.extend(report.notes)
-        diagnosis.refused_by_trust = report.refused
-        diagnosis.trust_answer, diagnosis.trust_refuser = report.answer, report.refuser
+        diagnosis.trust = report
         diagnosis.valid = report.refused is None
     return diagnosis
 
@@ -710,9 +710,9 @@ def _error_json(diagnosis: Diagnosis) -> dict[str, object] | None:
     error = diagnosis.error
     if error is not None:
         return {"check": error.check_id, "code": error.aws.code, "status": error.aws.status, "message": error.aws.message}
-    if diagnosis.refused_by_trust is not None:
-        answer = diagnosis.trust_answer
-        return {"check": diagnosis.refused_by_trust, "code": answer.code, "status": answer.status, "message": answer.message}
+    trust = diagnosis.trust
+    if trust is not None and trust.refused is not None:
+        return {"check": trust.refused, "code": trust.answer.code, "status": trust.answer.status, "message": trust.answer.message}
     return None
 
 
@@ -766,10 +766,11 @@ def render_text(diagnosis: Diagnosis, console: Console) -> None:
 
 def verdict(diagnosis: Diagnosis) -> tuple[str, str]:
     """The verdict's word and the rest of its sentence, as both views state it."""
-    if diagnosis.refused_by_trust is not None:
-        answer = diagnosis.trust_answer
+    trust = diagnosis.trust
+    if trust is not None and trust.refused is not None:
+        answer = trust.answer
         return "REFUSED", (
-            f" by {diagnosis.trust_refuser} at {diagnosis.refused_by_trust}: the response is valid, but STS answers "
+            f" by {trust.refuser} at {trust.refused}: the response is valid, but STS answers "
             f"{answer.code} ({answer.status}) {answer.message!r}"
         )
     if diagnosis.verified is not None:
