@@ -64,13 +64,39 @@ def test_a_permissions_boundary_limits_the_role(server: dict, developer: dict) -
         assert admin.get_role(RoleName="Developer")["Role"]["PermissionsBoundary"] == {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": boundary}
         iam = client(server, "iam", **developer)
         assert iam.list_roles()["Roles"]
-        assert error_of(lambda: iam.get_role(RoleName="Chained"))[0] == "AccessDenied"  # identity allows, the boundary does not
+        code, message, _ = error_of(lambda: iam.get_role(RoleName="Chained"))  # identity allows, the boundary does not
+        assert code == "AccessDenied" and message.endswith("because no permissions boundary allows the iam:GetRole action")
+        admin.create_policy_version(PolicyArn=boundary, SetAsDefault=True, PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}, {"Effect": "Deny", "Action": "iam:GetRole", "Resource": "*"}]}))
+        code, message, _ = error_of(lambda: iam.get_role(RoleName="Chained"))
+        assert code == "AccessDenied" and message.endswith("with an explicit deny in a permissions boundary")
     finally:
         admin.delete_role_permissions_boundary(RoleName="Developer")
     assert "PermissionsBoundary" not in admin.get_role(RoleName="Developer")["Role"]
     assert client(server, "iam", **developer).get_role(RoleName="Chained")["Role"]
     code, _, status = error_of(lambda: admin.put_role_permissions_boundary(RoleName="Developer", PermissionsBoundary=f"arn:aws:iam::{ACCOUNT}:policy/Nope"))
     assert (code, status) == ("NoSuchEntity", 404)
+
+
+def test_access_denied_names_the_session_policy_that_refused(server: dict, developer: dict) -> None:
+    """AWS's enhanced AccessDenied text names the kind of policy that refused: here the session policy of a chained
+    session whose role's own policy allows iam:ListRoles."""
+    sts = client(server, "sts", **developer)
+
+    def chained_iam(session_policy: dict):  # type: ignore[no-untyped-def]
+        credentials = sts.assume_role(RoleArn=CHAINED, RoleSessionName="narrow", Policy=json.dumps(session_policy))["Credentials"]
+        return client(server, "iam", aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+                      aws_session_token=credentials["SessionToken"])
+
+    only_get = chained_iam({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}]})
+    code, message, _ = error_of(lambda: only_get.list_roles())
+    assert code == "AccessDenied" and message.endswith("because no session policy allows the iam:ListRoles action")
+    denying = chained_iam({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Effect": "Deny", "Action": "iam:ListRoles", "Resource": "*"}]})
+    code, message, _ = error_of(lambda: denying.list_roles())
+    assert code == "AccessDenied" and message.endswith("with an explicit deny in a session policy")
+    code, message, _ = error_of(lambda: denying.get_role(RoleName="Chained"))  # the session allows it; the role's policy does not
+    assert code == "AccessDenied" and message.endswith("because no identity-based policy allows the iam:GetRole action")
 
 
 def test_simulate_principal_policy(server: dict, developer: dict) -> None:
@@ -139,7 +165,7 @@ def test_role_chaining_refusals(server: dict, developer: dict, registered: dict)
     assert client(server, "sts", **without_source).assume_role(RoleArn=target, RoleSessionName="x2")["Credentials"]
     assert error_of(lambda: sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Missing", RoleSessionName="x3"))[0] == "AccessDenied"
     admin_sts = client(server, "sts")
-    assert error_of(lambda: admin_sts.assume_role(RoleArn=CHAINED, RoleSessionName="x4"))[0] == "AccessDenied"
+    assert error_of(lambda: admin_sts.assume_role(RoleArn=CHAINED, RoleSessionName="x4")) == ("AccessDenied", "Roles may not be assumed by root accounts.", 403)
 
 
 def test_iam_calls_carry_source_ip_and_transport(server: dict, developer: dict) -> None:

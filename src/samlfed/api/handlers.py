@@ -228,8 +228,8 @@ def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, re
 def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     role_arn, session_name = _required(request, "RoleArn", "RoleSessionName")
     if not isinstance(caller, Session):
-        # samlfed has no IAM users: only role sessions can assume roles (role chaining).
-        raise ServiceError("AccessDenied", "Only temporary credentials of a role session can call sts:AssumeRole here.", 403)
+        # samlfed has no IAM users: an administrator key is its account's root, which AWS refuses in these words.
+        raise ServiceError("AccessDenied", "Roles may not be assumed by root accounts.", 403)
     _refuse_unimplemented(request)
     chained = assume_role(ctx, caller.claims, AssumeRoleRequest(
         role_arn=role_arn, session_name=session_name, duration_seconds=_integer(request, "DurationSeconds"),

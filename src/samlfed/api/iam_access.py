@@ -132,6 +132,13 @@ def _request_context(request: QueryRequest) -> Context:
     return context
 
 
+_POLICY_KINDS = {
+    "identity": "an identity-based policy", "boundary": "a permissions boundary", "session": "a session policy",
+    "resource": "a resource-based policy",
+}
+"""How AWS's AccessDenied text names the kind of policy that refused (its enhanced access-denied messages)."""
+
+
 def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryRequest) -> str:
     """Raise AWS's AccessDenied unless the session's policies allow this IAM call; the resource it acts on."""
     claims = caller.claims
@@ -151,8 +158,6 @@ def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryReque
             "decision": result.decision, "source_ip": request.source_ip, "error_code": "AccessDenied",
         },
     )
-    reason = (
-        "with an explicit deny in an identity-based policy" if result.decision == "explicitDeny"
-        else f"because no identity-based policy allows the {action} action"
-    )
+    kind = _POLICY_KINDS[result.refused_by or "identity"]
+    reason = f"with an explicit deny in {kind}" if result.decision == "explicitDeny" else f"because no {kind.split(' ', 1)[1]} allows the {action} action"
     raise ServiceError("AccessDenied", f"User: {claims.assumed_role_arn} is not authorized to perform: {action} on resource: {resource} {reason}", 403)

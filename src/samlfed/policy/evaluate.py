@@ -175,6 +175,8 @@ class Authorization:
     decision: Decision
     matched: tuple[tuple[NamedPolicy, Statement], ...]
     missing: frozenset[str]
+    refused_by: str | None = None
+    """The layer AWS's AccessDenied text names when refused: 'identity', 'boundary', 'session' or 'resource'."""
 
 
 def authorize(policies: PolicySet, request: Request, *, session_arn: str | None = None, explain: bool = False) -> Authorization:
@@ -189,15 +191,16 @@ def authorize(policies: PolicySet, request: Request, *, session_arn: str | None 
         results.append(("boundary", policies.boundary, evaluate(policies.boundary.document, request, explain=explain)))
     missing = frozenset().union(*(e.missing for _, _, e in results))
 
-    denies = tuple((p, s) for _, p, e in results if e.decision == "explicitDeny" for s in e.matched)
+    denies = tuple((layer, p, s) for layer, p, e in results if e.decision == "explicitDeny" for s in e.matched)
     if denies:
-        return Authorization("explicitDeny", denies, missing)
+        return Authorization("explicitDeny", tuple((p, s) for _, p, s in denies), missing, refused_by=denies[0][0])
 
     def allowing(layer: str) -> tuple[tuple[NamedPolicy, Statement], ...]:
         return tuple((p, s) for kind, p, e in results if kind == layer and e.decision == "allowed" for s in e.matched)
 
     identity, resource = allowing("identity"), allowing("resource")
-    limits_ok = (policies.boundary is None or bool(allowing("boundary"))) and (policies.session is None or bool(allowing("session")))
+    boundary_ok = policies.boundary is None or bool(allowing("boundary"))
+    session_ok = policies.session is None or bool(allowing("session"))
     direct = tuple((p, s) for p, s in resource if session_arn is not None and s.principal is not None and session_arn in s.principal.by_type.get("AWS", ()))
     if direct:
         return Authorization("allowed", direct, missing)
@@ -205,9 +208,10 @@ def authorize(policies: PolicySet, request: Request, *, session_arn: str | None 
     # account can access the resource if they have the appropriate IAM permissions attached"): it allows
     # nothing alone. One naming the role itself (or anyone) does.
     grants = tuple((p, s) for p, s in resource if _names_the_principal_itself(s, request))
-    if (identity or grants) and limits_ok:
+    if (identity or grants) and boundary_ok and session_ok:
         return Authorization("allowed", identity + resource + allowing("boundary") + allowing("session"), missing)
-    return Authorization("implicitDeny", (), missing)
+    refused_by = "identity" if not (identity or grants) else "boundary" if not boundary_ok else "session"
+    return Authorization("implicitDeny", (), missing, refused_by=refused_by)
 
 
 _ACCOUNT_NAME = re.compile(r"\d{12}|arn:aws[a-z-]*:iam::\d{12}:root", re.ASCII)
