@@ -142,7 +142,12 @@ class KeptPasswords:
             self._unusable(exc)
 
 
+class MetadataUnavailable(Exception):
+    """The IdP metadata that names the ECP endpoint could not be read; the message says where and why."""
+
+
 def _ecp_url(profile: LoginProfile, transport: Transport) -> str | None:
+    """The profile's ECP endpoint, or the one its IdP metadata names (MetadataUnavailable when that cannot be read)."""
     if profile.ecp_url:
         _check_url(transport, profile.ecp_url, f"ecp_url of profile {profile.name}")
         return profile.ecp_url
@@ -157,7 +162,7 @@ def _ecp_url(profile: LoginProfile, transport: Transport) -> str | None:
         with transport.opener(follow_redirects=True).open(profile.idp_metadata_url, timeout=30) as answer:
             metadata = parse_metadata(answer.read())
     except (urllib.error.URLError, OSError, ValueError, MetadataError) as exc:  # ValueError: InsecureUrl from a redirect too
-        raise _fail(f"cannot read the IdP metadata at {redacted(profile.idp_metadata_url)}: {exc}") from None
+        raise MetadataUnavailable(f"cannot read the IdP metadata at {redacted(profile.idp_metadata_url)}: {exc}") from None
     url = metadata.sso_url(c.BINDING_SOAP)
     if url is not None:  # the password goes there: only over HTTP(S), never to a local file
         _check_url(transport, url, f"the ECP endpoint in the IdP metadata at {redacted(profile.idp_metadata_url)}")
@@ -273,7 +278,7 @@ def login(
         settings = replace(settings, ca_bundle=ca_bundle)
     transport = _transport(settings)
     _check_url(transport, settings.endpoint, "--endpoint" if endpoint else f"the endpoint of profile {settings.name}")
-    duration = duration or settings.duration
+    duration = duration if duration is not None else settings.duration
     if duration is not None and not 900 <= duration <= 43200:
         raise usage_error("--duration must be from 900 to 43200 seconds")
     if print_style is not None and print_style not in PRINT_STYLES:
@@ -404,7 +409,10 @@ def _sign_in(
     chosen = method or settings.method
     if chosen not in (None, "ecp", "browser"):
         raise usage_error("the method is ecp or browser")
-    ecp_url = _ecp_url(settings, transport) if chosen in (None, "ecp") else None
+    try:
+        ecp_url = _ecp_url(settings, transport) if chosen in (None, "ecp") else None
+    except MetadataUnavailable as exc:
+        raise _fail(str(exc)) from None
     if chosen == "ecp" and ecp_url is None:
         raise usage_error("no ECP endpoint: set ecp_url or idp_metadata_url in the profile (samlfed configure)")
     if ecp_url:
@@ -491,7 +499,11 @@ def _refresh(settings: LoginProfile, wanted: str) -> AwsCredentials | None:
     password = kept.get(settings.username)
     if password is None:  # nothing kept: the IdP's metadata need not be read either
         return None
-    ecp_url = _ecp_url(settings, transport)
+    try:
+        ecp_url = _ecp_url(settings, transport)
+    except MetadataUnavailable as exc:  # the cached credentials are still served while they are valid
+        _say(f"samlfed: could not refresh the credentials without you: {exc}")
+        return None
     if ecp_url is None:
         return None
     try:

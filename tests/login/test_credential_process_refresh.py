@@ -138,6 +138,29 @@ def test_a_failed_refresh_still_serves_valid_credentials(tmp_path: Path, monkeyp
     assert len(seen) == 1 and "removed from the keyring" in served.stderr
 
 
+def test_unreadable_idp_metadata_still_serves_valid_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ECP endpoint comes from the IdP's metadata, which cannot be read: the refresh fails, the cache is served."""
+    write_profile(tmp_path, NOWHERE, username="alice", role=role_arn(DEV, "Developer"), remember_password=True)
+    _keep(tmp_path, "any")
+    _cached(tmp_path, monkeypatch, 12)
+    served = samlfed(tmp_path, "credential-process", "--profile", "demo")
+    assert served.returncode == 0, served.stderr
+    assert json.loads(served.stdout)["AccessKeyId"] == "ASIACACHED"
+    assert f"could not refresh the credentials without you: cannot read the IdP metadata at {NOWHERE}/idp/metadata" in served.stderr
+
+
+def test_profile_names_do_not_share_a_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / ".cache"))
+    expiration = datetime.now(UTC) + timedelta(hours=1)
+    role = role_arn(DEV, "Developer")
+    for name in ("acme:dev", "acme dev", "acme/dev", "acme_dev", "acme%3Adev"):
+        cache.store(name, role, AwsCredentials(f"ASIA{name}", "secret", "token", expiration))
+    for name in ("acme:dev", "acme dev", "acme/dev", "acme_dev", "acme%3Adev"):
+        found = cache.valid(name, role)
+        assert found is not None and found.access_key_id == f"ASIA{name}"
+    assert (tmp_path / ".cache" / "samlfed" / "credentials" / "acme_dev.json").is_file()  # plain names keep their file
+
+
 def test_credentials_within_botocores_window_are_refreshed_when_they_can_be(demo: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_profile(tmp_path, demo["url"], username="alice", role=role_arn(DEV, "Developer"), remember_password=True)
     _keep(tmp_path, demo["passwords"]["alice"])

@@ -26,10 +26,15 @@ SECTION = "[p]\naws_access_key_id = ASIAEXAMPLE\naws_secret_access_key = secret\
         ("", SECTION),
         ("[a]\nx = 1", "[a]\nx = 1\n\n" + SECTION),
         ("[a]\nx = 1\n", "[a]\nx = 1\n\n" + SECTION),
-        ("[p]\nold = 1\n[a]\nx = 1\n", SECTION + "[a]\nx = 1\n"),
-        ("[a]\n[p]\nold = 1\n\n# about b\n[b]\n", "[a]\n" + SECTION + "\n# about b\n[b]\n"),
+        ("[p]\nold = 1\n[a]\nx = 1\n", SECTION + "old = 1\n[a]\nx = 1\n"),  # the profile's other settings stay
+        ("[a]\n[p]\nold = 1\n\n# about b\n[b]\n", "[a]\n" + SECTION + "old = 1\n\n# about b\n[b]\n"),
         ("[ p ]\nold = 1\n", "[ p ]\nold = 1\n\n" + SECTION),  # botocore reads "[ p ]" as profile " p ", not p
-        ("[p] ; mine\nold = 1\n", "[p] ; mine\n" + SECTION.split("\n", 1)[1]),  # the header line (comment too) stays
+        ("[p] ; mine\nold = 1", "[p] ; mine\n" + SECTION.split("\n", 1)[1] + "old = 1\n"),  # the header line (comment too) stays
+        (  # the old credentials go where they were, with a value's continuation lines; region, s3, comments stay
+            "[p]\n# keep the region\nregion = eu-west-1\nAWS_Access_Key_Id=OLD\naws_session_token: OLD\n  more\n"
+            "s3 =\n  addressing_style = path\naws_secret_access_key = OLD\n",
+            "[p]\n# keep the region\nregion = eu-west-1\n" + SECTION.split("\n", 1)[1] + "s3 =\n  addressing_style = path\n",
+        ),
         ("[profile p]\nx = 1\n", "[profile p]\nx = 1\n\n" + SECTION),
     ],
 )

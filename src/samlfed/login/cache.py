@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from ..files import write_private
 from .credentials_file import AwsCredentials
@@ -27,8 +28,9 @@ def cache_dir() -> Path:
 
 
 def _path(profile: str) -> Path:
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in profile)
-    return cache_dir() / f"{safe}.json"
+    """One file per profile name: percent-encoded, so that `acme:dev` and `acme_dev` never share one (names of
+    letters, digits, `-`, `_`, `.` and `~` are their own file name)."""
+    return cache_dir() / f"{quote(profile, safe='')}.json"
 
 
 def exists(profile: str) -> bool:

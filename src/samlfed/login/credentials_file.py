@@ -1,15 +1,19 @@
 """Writing profiles into `~/.aws/credentials` without touching anything else in the file.
 
-configparser would re-format the whole file and drop comments, so a profile's section is replaced as text:
-every byte outside it stays as it was (its header line too, with any comment on it). Sections are found with
+configparser would re-format the whole file and drop comments, so a profile's credentials are replaced as text:
+every byte outside them stays as it was (the section's header line, its other settings and comments too). Sections are found with
 botocore's own parser (aws_ini), and the result is read back the same way: if any other profile would read
 differently, nothing is written. The write is atomic (a temporary file renamed over the old one), goes through
-a symbolic link to its target, and leaves the file owner-only.
+a symbolic link to its target, leaves the file owner-only, and is serialized with other logins' writes.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -65,7 +69,8 @@ def _is_blank_or_comment(line: str) -> bool:
 
 
 def replace_profile(text: str, name: str, credentials: AwsCredentials, source: str = "credentials") -> str:
-    """`text` with the section `[name]` replaced (or appended), every other byte unchanged.
+    """`text` with the credentials of the section `[name]` replaced (or the section appended), every other byte
+    unchanged.
 
     Raises CredentialsFileError when botocore cannot read `text`, or would read another profile differently.
     """
@@ -87,24 +92,44 @@ def replace_profile(text: str, name: str, credentials: AwsCredentials, source: s
     else:
         start = mine[0]
         end = next((index for index in starts if index > start), len(lines))
-        # Blank lines and comments just before the next section stay with that section.
-        while end > start + 1 and _is_blank_or_comment(lines[end - 1]):
-            end -= 1
         header = lines[start] if lines[start].endswith(("\n", "\r")) else lines[start] + newline
-        updated = "".join(lines[:start]) + header + body + "".join(lines[end:])
+        kept, at = _without_credentials(lines[start + 1:end], values)
+        if kept and not kept[-1].endswith(("\n", "\r")):  # the file's last line: the new ones may follow it
+            kept[-1] += newline
+        updated = "".join(lines[:start]) + header + "".join([*kept[:at], body, *kept[at:]]) + "".join(lines[end:])
     _check_only_mine_changed(before.profiles, updated, name, values, source)
     return updated
 
 
+def _without_credentials(body: list[str], values: dict[str, str]) -> tuple[list[str], int]:
+    """The section's lines without its options named in `values` (and their continuation lines), and where the new
+    ones go: where the first of them was, else right after the header. Everything else the profile holds (region,
+    endpoint_url, nested s3 settings, comments) stays: AWS tools read those from this file too."""
+    kept: list[str] = []
+    at: int | None = None
+    dropping = False
+    for line in body:
+        indented = line[:1] in (" ", "\t")
+        if dropping and indented and line.strip():
+            continue  # a continuation line of a dropped value
+        dropping = False
+        key = line.split("=", 1)[0].split(":", 1)[0].strip().lower()
+        if not indented and not _is_blank_or_comment(line) and key in values:
+            dropping = True
+            at = len(kept) if at is None else at
+            continue
+        kept.append(line)
+    return kept, 0 if at is None else at
+
+
 def _check_only_mine_changed(before: dict[str, dict[str, str]], updated: str, name: str, values: dict[str, str], source: str) -> None:
-    """The safety net: botocore must read every other profile as before, and this one with exactly `values`."""
+    """The safety net: botocore must read every other profile as before, and this one as before with `values` set."""
     try:
         after = parse(updated, source).profiles
     except IniError:
         after = {}
     others_kept = {k: v for k, v in after.items() if k != name} == {k: v for k, v in before.items() if k != name}
-    mine = after.get(name, {})
-    if not others_kept or {key: mine.get(key) for key in values} != values:
+    if not others_kept or after.get(name) != {**before.get(name, {}), **values}:
         raise CredentialsFileError(
             f"{source}: profile {name} cannot be written without changing how AWS tools read the rest of the file "
             "(unusual indentation?); it was left as it is"
@@ -118,6 +143,11 @@ def read_text(path: Path) -> str:
         parent = parent.parent
     if not parent.is_dir():
         raise CredentialsFileError(f"cannot write {path}: {parent} is not a directory")
+    try:  # the new file is written beside it and renamed over it: the directory must take one
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise CredentialsFileError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with path.open(encoding="utf-8", newline="") as handle:  # newline="": keep the file's own line endings
             text = handle.read()
@@ -136,13 +166,32 @@ def read_text(path: Path) -> str:
 
 def write_profiles(path: Path, profiles: dict[str, AwsCredentials]) -> None:
     """Write these profiles into the credentials file at `path`; CredentialsFileError when that is not possible."""
-    text = read_text(path)
-    for name, credentials in profiles.items():
-        text = replace_profile(text, name, credentials, str(path))
+    with _writing():
+        text = read_text(path)
+        for name, credentials in profiles.items():
+            text = replace_profile(text, name, credentials, str(path))
+        try:
+            write_private(path, text.encode("utf-8"))
+        except OSError as exc:
+            raise CredentialsFileError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def _writing() -> Iterator[None]:
+    """Held from reading the credentials file to renaming its new text over it: two logins at once (to different
+    profiles) would otherwise each write the file as it was before the other's, and one profile would be lost. The
+    lock file is samlfed's own (under $XDG_CACHE_HOME/samlfed), not one more file in ~/.aws."""
+    lock = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "samlfed" / "aws-credentials.lock"
     try:
-        write_private(path, text.encode("utf-8"))
+        lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError as exc:
-        raise CredentialsFileError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise CredentialsFileError(f"cannot lock {lock}: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def render(credentials: AwsCredentials, style: str) -> str:
