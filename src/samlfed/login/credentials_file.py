@@ -1,9 +1,9 @@
 """Writing profiles into `~/.aws/credentials` without touching anything else in the file.
 
 configparser would re-format the whole file and drop comments, so a profile's credentials are replaced as text:
-every byte outside them stays as it was (the section's header line, its other settings and comments too). Sections are found with
-botocore's own parser (aws_ini), and the result is read back the same way: if any other profile would read
-differently, nothing is written. The write is atomic (a temporary file renamed over the old one), goes through
+every byte outside them stays as it was (the section's header line, its other settings and comments too).
+Sections are found with botocore's own parser (aws_ini), and the result is read back the same way: if any
+profile would read differently (beyond the new credentials), nothing is written. The write is atomic (a temporary file renamed over the old one), goes through
 a symbolic link to its target, leaves the file owner-only, and is serialized with other logins' writes.
 """
 
