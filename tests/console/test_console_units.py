@@ -31,7 +31,10 @@ BASE = "https://samlfed.example.com"
     ("value", "expected"),
     [
         ("/console", "/console"),
-        ("/console/home?x=1", "/console/home?x=1"),
+        ("/console/home?x=1", "/console"),  # /console/... is the console home, which reads only the region
+        ("/console/home?region=us-west-2", "/console?region=us-west-2"),
+        ("/console/signout", "/console"),
+        ("/console?region=<script>", "/console"),
         (f"{BASE}/console?region=us-east-2", "/console?region=us-east-2"),
         ("https://console.aws.amazon.com/", "/console"),
         ("https://us-west-2.console.aws.amazon.com/ec2/home?region=us-west-2", "/console?region=us-west-2"),

@@ -188,6 +188,46 @@ def test_federation_sign_in_token_is_single_use(demo: dict) -> None:
     assert again.status_code == 400 and "samlfed_console" not in again.headers.get("set-cookie", "")
 
 
+def test_an_ended_federation_session_offers_the_issuers_sign_in_page(demo: dict) -> None:
+    """Contract §8: the Issuer is the "session expired, sign in again" link; the session row is gone by then."""
+    from samlfed.console.sessions import end_session
+
+    token = httpx.get(f"{demo['url']}/federation", params={"Action": "getSigninToken", "Session": _session_json(_credentials(demo))}).json()["SigninToken"]
+    with httpx.Client() as browser:
+        params = {"Action": "login", "Issuer": "https://broker.example.test/login", "Destination": "/console", "SigninToken": token}
+        assert browser.get(f"{demo['url']}/federation", params=params).status_code == 302
+        assert browser.get(f"{demo['url']}/console").status_code == 200
+        end_session(demo["ctx"], browser.cookies["samlfed_console"])  # as when it expires: no session to load
+        ended = browser.get(f"{demo['url']}/console")
+        assert ended.status_code == 401 and "Your console session has ended" in ended.text
+        assert lxml_html.fromstring(ended.text).get_element_by_id("signin-link").get("href") == "https://broker.example.test/login"
+        forged = browser.cookies["samlfed_issuer"][:-4] + "AAAA"  # a link no one can plant: a cookie that does not unseal
+        browser.cookies.set("samlfed_issuer", forged)
+        assert browser.get(f"{demo['url']}/console").status_code == 303  # an SP-initiated sign-in, as without one
+    with httpx.Client() as browser:  # a sign-in through the IdP forgets a broker's link
+        login(demo, browser, "alice")
+        browser.cookies.set("samlfed_issuer", "x")
+        autopost, _ = _sp_initiated(demo, browser)
+        acs, _, fields = saml_response_of(autopost)
+        answer = _choose(demo, browser, browser.post(acs, data=fields), role_arn(DEV, "Developer"))
+        assert answer.status_code == 303 and 'samlfed_issuer=""' in answer.headers.get_list("set-cookie")[-1]
+
+
+def test_a_sign_out_without_a_session_cookie_changes_nothing(demo: dict) -> None:
+    """Another site's form post comes without the SameSite=Lax cookie: it must not delete it (the session would stay
+    valid on the server while the browser forgot it) nor say that a session ended."""
+    with httpx.Client() as browser:
+        page = browser.post(f"{demo['url']}/saml", data={"SAMLResponse": factory_response()})
+        _choose(demo, browser, page, VIEWER)
+        cookie = browser.cookies["samlfed_console"]
+    cross_site = httpx.post(f"{demo['url']}/console/signout", data={"csrf": "theirs"})
+    assert cross_site.status_code == 200 and "You are not signed in" in cross_site.text
+    assert "set-cookie" not in cross_site.headers
+    assert httpx.get(f"{demo['url']}/console", cookies={"samlfed_console": cookie}).status_code == 200
+    stale = httpx.post(f"{demo['url']}/console/signout", data={"csrf": "theirs"}, cookies={"samlfed_console": "gone"})
+    assert "You have signed out" in stale.text and 'samlfed_console=""' in stale.headers["set-cookie"]
+
+
 def test_federation_post_works_like_get(demo: dict) -> None:
     got = httpx.post(f"{demo['url']}/federation", data={"Action": "getSigninToken", "Session": _session_json(_credentials(demo))})
     assert got.status_code == 200

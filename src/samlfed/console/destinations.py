@@ -1,7 +1,8 @@
 """Where a RelayState or a federation `Destination` may send the browser: our console pages only.
 
-AWS console URLs (what IdP apps and tools hard-code) land on our console home; anything else is refused, so
-no parameter can turn samlfed into an open redirector.
+AWS console URLs (what IdP apps and tools hard-code) and our own /console/... paths land on our console home (the
+one console page there is), keeping a valid `region`; anything else is refused, so no parameter can turn samlfed
+into an open redirector.
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ def console_destination(value: str | None, base_url: str) -> str | None:
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
         if parts.scheme == "https" and _AWS_CONSOLE_HOST.fullmatch(parts.hostname or "") and parts.username is None:
-            region = dict(parse_qsl(parts.query)).get("region", "")
-            return CONSOLE_HOME + (f"?{urlencode({'region': region})}" if _REGION.fullmatch(region) else "")
+            return _home(parts.query)
         ours = urlsplit(base_url)
         if (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
             return None
     path = parts.path
     if path != CONSOLE_HOME and not path.startswith(CONSOLE_HOME + "/") or "/." in path or "//" in path or "%" in path:
-        return None  # no dot segments, encoded or not: the browser would resolve them out of /console
-    return path + (f"?{parts.query}" if parts.query else "")
+        return None  # no dot segments, encoded or not: a deep link to another page of ours is none of the console's
+    return _home(parts.query)
+
+
+def _home(query: str) -> str:
+    """The console home, with the deep link's `region` when it is one."""
+    region = dict(parse_qsl(query)).get("region", "")
+    return CONSOLE_HOME + (f"?{urlencode({'region': region})}" if _REGION.fullmatch(region) else "")

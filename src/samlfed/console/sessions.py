@@ -41,6 +41,9 @@ class ConsoleState:
     """"saml" (the ACS) or "federation" (a sign-in token)."""
     issuer_link: str | None = None
     """The federation Issuer: where "sign in again" leads (http(s) URLs only)."""
+    provider_uuid: str | None = None
+    """The provider named by the ACS path (/saml/acs/{uuid}) of a SAML sign-in: switch role reads the response as
+    that endpoint did (an encrypted assertion's roles cannot name the provider that decrypts it)."""
 
     @classmethod
     def new(cls, **values: object) -> ConsoleState:

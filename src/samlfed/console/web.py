@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from ..config import Settings
 from ..context import ServiceContext
 from ..iam.permissions import role_policy_documents
+from ..masterkey import MasterKeyError
 from ..pages import FormRefused, Pages, read_form, tokens_match
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
@@ -54,6 +55,9 @@ log = logging.getLogger("samlfed.console")
 MAX_ACS_FORM_BYTES = 400_000
 """A 100,000-character SAMLResponse, percent-encoded, fits with room to spare."""
 MAX_RELAY_STATE = 2048
+ISSUER_CONTEXT = "samlfed console issuer link"
+ISSUER_KEPT_SECONDS = 24 * 3600
+"""How long after its session a federation sign-in's Issuer link is still offered."""
 PAGE_EXPIRED = "The page expired. Go back to the console and try again."
 SIGNIN_NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
 """The sign-in cookie's value: secrets.token_urlsafe(32)."""
@@ -73,6 +77,9 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
     # the cookie comes along); see acs. __Host- on https: no sibling subdomain can plant a nonce of its choosing.
     signin_cookie = "__Host-samlfed_signin" if secure else "samlfed_signin"
     session_cookie = session_cookie_name(secure)
+    # A federation sign-in's Issuer is the "session expired, sign in again" link (contract §8), needed when the
+    # session row is gone: it outlives the session in a cookie of its own, sealed so that no one can plant a link.
+    issuer_cookie = "__Host-samlfed_issuer" if secure else "samlfed_issuer"
 
     def chooser_csrf(assertion_id: str, action: str) -> str:
         """Bound to the assertion ID and the ACS path: a chooser page only signs in with the response it was built
@@ -91,9 +98,31 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         cookie = create_session(ctx, state)
         # no-store: a cached redirect would hand the next visitor of a shared cache this session's cookie.
         response = RedirectResponse(destination, status_code=status, headers={"Cache-Control": "no-store"})
-        response.set_cookie(session_cookie, cookie, max_age=max(state.expires_at - int(ctx.clock().timestamp()), 1), path="/",
-                            httponly=True, samesite="lax", secure=secure)
+        lifetime = max(state.expires_at - int(ctx.clock().timestamp()), 1)
+        response.set_cookie(session_cookie, cookie, max_age=lifetime, path="/", httponly=True, samesite="lax", secure=secure)
+        if state.issuer_link:
+            sealed = base64.urlsafe_b64encode(ctx.master.seal(state.issuer_link.encode(), context=ISSUER_CONTEXT)).decode()
+            response.set_cookie(issuer_cookie, sealed, max_age=lifetime + ISSUER_KEPT_SECONDS, path="/", httponly=True, samesite="lax", secure=secure)
+        else:  # a sign-in through the IdP: an earlier broker's link would no longer be where this user signs in
+            response.delete_cookie(issuer_cookie, path="/", httponly=True, samesite="lax", secure=secure)
         return response
+
+    def issuer_of(request: Request) -> str | None:
+        """The Issuer link of the federation sign-in this browser last made, if its cookie unseals."""
+        sealed = request.cookies.get(issuer_cookie)
+        if not sealed or len(sealed) > 4096:
+            return None
+        try:
+            return ctx.master.unseal(base64.urlsafe_b64decode(sealed), context=ISSUER_CONTEXT).decode()
+        except (MasterKeyError, ValueError):
+            return None
+
+    def session_ended(request: Request) -> Response:
+        """A console page without a live session: a federation sign-in's Issuer link, else an SP-initiated sign-in."""
+        issuer = issuer_of(request)
+        if issuer is None:
+            return start_sign_in(request)
+        return pages.render("signin.html", 401, heading="Your console session has ended", message="Sign in again where you signed in.", link=issuer)
 
     def chooser(offer: SignInOffer, relay_state: str, *, action: str, csrf: str, auto_submit: bool) -> Response:
         accounts = offer.accounts()
@@ -152,7 +181,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         except SignInRefused as exc:
             await hold_until(exc.answer_not_before)
             return refused(exc)
-        state = _granted(grant, saml_response, int(grant.verified.response.redeem_by.timestamp()))
+        state = _granted(grant, saml_response, int(grant.verified.response.redeem_by.timestamp()), uuid)
         started = start_session(state, console_destination(relay_state, base) or CONSOLE_HOME)
         record_sign_in(grant)
         return started
@@ -199,10 +228,10 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
     async def console(request: Request) -> Response:
         state = load_session(ctx, request.cookies.get(session_cookie))
         if state is None:
-            return start_sign_in(request)
+            return session_ended(request)
         opened = _open(ctx, state)
         if opened is None:
-            return start_sign_in(request)
+            return session_ended(request)
         return pages.render("console.html", **_console_view(ctx, state, opened, request))
 
     def start_sign_in(request: Request, *, relay_state: str | None = None, bind_relay_state: bool = False) -> Response:
@@ -262,7 +291,10 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
                 link=CONSOLE_HOME if state.signed_in_via == "saml" else state.issuer_link,
             )
         try:
-            offer = make_offer(ctx, state.saml_response, now, require_sp_initiated=settings.require_sp_initiated, resumed=True, **_origin(ctx, request))
+            offer = make_offer(
+                ctx, state.saml_response, now, require_sp_initiated=settings.require_sp_initiated, resumed=True,
+                only_provider_uuid=state.provider_uuid, **_origin(ctx, request),
+            )
             role_arn = form.get("roleIndex")
             if not role_arn:
                 return chooser(offer, "", action="/console/switch", csrf=state.csrf, auto_submit=False)
@@ -271,22 +303,28 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             await hold_until(exc.answer_not_before)
             return refused(exc)
         end_session(ctx, cookie)
-        started = start_session(_granted(grant, state.saml_response, state.switch_until), CONSOLE_HOME)
+        started = start_session(_granted(grant, state.saml_response, state.switch_until, state.provider_uuid), CONSOLE_HOME)
         record_sign_in(grant)
         return started
 
     async def sign_out_page(request: Request) -> Response:
-        state = load_session(ctx, request.cookies.get(session_cookie))
+        cookie = request.cookies.get(session_cookie)
+        state = load_session(ctx, cookie)
         if state is None:
-            return signed_out(None)
+            return signed_out(cookie, None)
         return pages.render("signout.html", csrf=state.csrf)
 
-    def signed_out(issuer_link: str | None) -> Response:
+    def signed_out(cookie: str | None, issuer_link: str | None) -> Response:
+        if cookie is None:
+            # No session cookie came: nothing to end. Most likely another site's form, which a SameSite=Lax cookie does
+            # not come with: deleting the cookie from here would sign the user out of a session that stays valid.
+            return pages.render("signin.html", heading="You are not signed in", message="This browser sent no console session.", link=CONSOLE_HOME)
         response = pages.render(
             "signin.html", heading="You have signed out", message="Your console session has ended on this service.",
             link=issuer_link or CONSOLE_HOME,
         )
         response.delete_cookie(session_cookie, path="/", httponly=True, samesite="lax", secure=secure)
+        response.delete_cookie(issuer_cookie, path="/", httponly=True, samesite="lax", secure=secure)
         return response
 
     async def sign_out(request: Request) -> Response:
@@ -296,7 +334,7 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
         cookie, state, _ = posted
         if state is not None:
             end_session(ctx, cookie)
-        return signed_out(state.issuer_link if state else None)
+        return signed_out(cookie, state.issuer_link if state else None)
 
     async def federation(request: Request) -> Response:
         if request.method == "HEAD":  # link checkers and previews send HEAD: it must not burn a single-use token
@@ -371,12 +409,13 @@ def _origin(ctx: ServiceContext, request: Request) -> dict[str, Any]:
     return {"source_ip": ctx.forwarding.client_of(request), "secure_transport": request.url.scheme == "https"}
 
 
-def _granted(grant: ConsoleGrant, saml_response: str, switch_until: int) -> ConsoleState:
-    """The console session for a sign-in; the response is kept so that the user can switch roles with it."""
+def _granted(grant: ConsoleGrant, saml_response: str, switch_until: int, provider_uuid: str | None) -> ConsoleState:
+    """The console session for a sign-in; the response (and the provider its ACS path named) is kept so that the
+    user can switch roles with it."""
     return ConsoleState.new(
         access_key_id=grant.credentials.access_key_id, session_token=grant.credentials.session_token,
         expires_at=grant.console_expires_at, name_id=grant.verified.response.name_id,
-        saml_response=saml_response, switch_until=switch_until,
+        saml_response=saml_response, switch_until=switch_until, provider_uuid=provider_uuid,
     )
 
 
