@@ -227,7 +227,7 @@ def test_text_of_an_invalid_response_names_the_aws_error() -> None:
 
 def test_json_of_a_valid_response() -> None:
     document = json.loads(doctor.to_json(run(B64)))
-    assert set(document) == {"valid", "verdict", "checks", "assertion", "error", "provider", "warnings", "notes"}
+    assert set(document) == {"valid", "verdict", "checks", "assertion", "error", "provider", "warnings", "notes", "caveats"}
     assert document["valid"] is True and document["error"] is None
     assert all(set(check) == {"id", "status", "message", "hint"} for check in document["checks"])
     facts = document["assertion"]

@@ -91,7 +91,9 @@ def test_registered_mode_decrypts_with_the_uploaded_key_and_applies_the_mode(fil
     data = tmp_path / "data"
     ctx = developer_world(Settings(data_dir=data))
     registered = ["--data-dir", str(data), "--principal-arn", PROVIDER_ARN]
-    assert doctor(files["encrypted"], *registered).exit_code == 1  # no key uploaded yet
+    unkeyed = doctor(files["encrypted"], *registered, "--json")  # no key uploaded yet: says how to upload, not --private-key
+    assert unkeyed.exit_code == 1
+    assert f"upload the provider's private key (samlfed providers private-keys add {PROVIDER_ARN} KEY.pem)" in " ".join(json.loads(unkeyed.output)["notes"])
     service.update_saml_provider(ctx, ACCOUNT, PROVIDER_ARN, encryption=service.EncryptionChange(add_private_key=SP.key_pem().decode()))
     result = doctor(files["encrypted"], *registered)
     assert result.exit_code == 0, result.output

@@ -6,6 +6,8 @@ import io
 import ipaddress
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -53,6 +55,7 @@ def doctor(
     )
     explicit_trust = _read_trust_policy(trust_policy) if trust_policy is not None else None
     registered: doctor_mod.RegisteredProvider | None = None
+    stored_policy: ProviderPolicy | None = None
     settings = ValidationSettings()
     mapping = None
     trust_text = explicit_trust
@@ -64,7 +67,7 @@ def doctor(
         if principal_arn is None:
             raise usage_error("--data-dir and --database-url need --principal-arn: the registered provider to check against")
         ctx = store_context(data_dir, database_url, config=config, public_url=public_url)
-        registered, mapping, stored_trust = _registered(ctx, principal_arn, role_arn, tried)
+        registered, stored_policy, mapping, stored_trust = _registered(ctx, principal_arn, role_arn, tried)
         settings = ctx.settings  # the server's accepted audiences and ACS URLs
         trust_text = explicit_trust if explicit_trust is not None else stored_trust
     else:
@@ -79,24 +82,37 @@ def doctor(
     if trust_text is None and (source_ip is not None or secure_transport is not None):
         raise usage_error("--source-ip and --secure-transport only matter when a trust policy is checked (--trust-policy, or --role-arn with --data-dir)")
     moment = instant_or_exit(now)
-    try:
-        diagnosis = doctor_mod.examine(
-            file,
-            metadata=metadata or [],
-            certs=cert or [],
-            private_keys=private_key or [],
-            now=moment,
-            policy=tried,
-            settings=settings.accepting(audiences=audience or [], acs_urls=acs or []),
-            requested_role=RolePair(role_arn, principal_arn) if role_arn is not None and principal_arn is not None else None,
-            role_trust=(
-                doctor_mod.RoleTrust(trust_text, source_ip=source_ip, secure_transport=secure_transport, attribute_mapping=mapping)
-                if trust_text is not None else None
-            ),
-            registered=registered,
-        )
-    except doctor_mod.DoctorUsageError as exc:
-        raise usage_error(str(exc)) from None
+
+    def examined(policy: ProviderPolicy) -> doctor_mod.Diagnosis:
+        try:
+            return doctor_mod.examine(
+                file,
+                metadata=metadata or [],
+                certs=cert or [],
+                private_keys=private_key or [],
+                now=moment,
+                policy=policy,
+                settings=settings.accepting(audiences=audience or [], acs_urls=acs or []),
+                requested_role=RolePair(role_arn, principal_arn) if role_arn is not None and principal_arn is not None else None,
+                role_trust=(
+                    doctor_mod.RoleTrust(trust_text, source_ip=source_ip, secure_transport=secure_transport, attribute_mapping=mapping)
+                    if trust_text is not None else None
+                ),
+                registered=replace(registered, policy=_merged(stored_policy, policy)) if registered is not None else None,
+            )
+        except doctor_mod.DoctorUsageError as exc:
+            raise usage_error(str(exc)) from None
+
+    diagnosis = examined(tried)
+    if diagnosis.valid:
+        diagnosis.caveats.extend(_opt_ins_relied_on(tried, stored_policy, principal_arn, examined))
+        if trust_text is None:
+            diagnosis.caveats.append(doctor_mod.trust_not_checked(diagnosis))
+        if private_key and registered is None and doctor_mod.was_decrypted(diagnosis):
+            diagnosis.caveats.append(
+                "decrypted with --private-key: STS decrypts only with keys uploaded to the provider "
+                f"(samlfed providers private-keys add {principal_arn or 'PROVIDER_ARN'} KEY.pem)"
+            )
     if registered is None:
         doctor_mod.add_url_option_hints(diagnosis, acs_given=bool(acs), audience_given=bool(audience))
     if registered is not None and diagnosis.error is not None and diagnosis.error.check_id in _URL_CHECKS:
@@ -106,6 +122,41 @@ def doctor(
             "port, public URL or settings file, give the doctor the same (--public-url, --config, or the SAMLFED_* variables)"
         )
     _report(diagnosis, as_json)
+
+
+_OPT_INS = ("allow_legacy_algorithms", "allow_response_only_signature")
+"""The opt-ins that let a response through (require_condition_bounds only refuses more)."""
+
+
+def _merged(stored: ProviderPolicy | None, tried: ProviderPolicy) -> ProviderPolicy:
+    """The registered provider's opt-ins plus those the doctor is asked to try."""
+    from .iam import service
+
+    if stored is None:
+        return tried
+    return ProviderPolicy(**{name: getattr(stored, name) or getattr(tried, name) for name in service.VALIDATION_OPTIONS})
+
+
+def _opt_ins_relied_on(
+    tried: ProviderPolicy, stored: ProviderPolicy | None, principal_arn: str | None, examined: Callable[[ProviderPolicy], doctor_mod.Diagnosis],
+) -> list[str]:
+    """A caveat for each opt-in given on the command line without which the response fails, which the provider (the
+    registered one, `stored`, or the one STS will check it against) must then have too: else "VALID" claims what STS
+    refuses."""
+    notes = []
+    for name in _OPT_INS:
+        if not getattr(tried, name) or (stored is not None and getattr(stored, name)):
+            continue
+        without = examined(replace(tried, **{name: False}))
+        if without.valid:
+            continue
+        flag = "--" + name.replace("_", "-")
+        arn = principal_arn or "PROVIDER_ARN"
+        where = f"{arn} does not have it" if stored is not None else "the provider STS checks it against needs it too"
+        answer = without.error.aws if without.error is not None else without.trust.answer if without.trust is not None else None
+        refusal = f", STS answers {answer.code} {answer.message!r}" if answer is not None else ""
+        notes.append(f"valid only with {flag}: {where}; until `samlfed providers validation-options set {arn} {flag}`{refusal}")
+    return notes
 
 
 _URL_CHECKS = frozenset({"destination", "subject_confirmation", "audience"})
@@ -135,9 +186,9 @@ def _read_trust_policy(path: Path) -> str:
 
 def _registered(
     ctx: ServiceContext, principal_arn: str, role_arn: str | None, tried: ProviderPolicy,
-) -> tuple[doctor_mod.RegisteredProvider, dict[str, list[str]] | None, str | None]:
-    """The registered provider (its stored opt-ins, plus those being tried), its attribute mapping, and the stored
-    trust policy of `role_arn` (None without a role)."""
+) -> tuple[doctor_mod.RegisteredProvider, ProviderPolicy, dict[str, list[str]] | None, str | None]:
+    """The registered provider (its stored opt-ins, plus those being tried), its stored opt-ins alone, its attribute
+    mapping, and the stored trust policy of `role_arn` (None without a role)."""
     from .iam import service
 
     provider_name = arns.parse_provider_arn(principal_arn)
@@ -150,14 +201,15 @@ def _registered(
             assert role_name is not None
             role = service.get_role(ctx, role_name.account_id, role_name.name)
             if role.arn != role_arn:  # the server compares role ARNs exactly
-                raise usage_error(f"no role {role_arn} is registered (role names are unique regardless of case: there is {role.arn})")
+                why = "role names are unique regardless of case" if role.arn.lower() == role_arn.lower() else "the path is part of the ARN"
+                raise usage_error(f"no role {role_arn} is registered ({why}: there is {role.arn})")
             trust = role.trust_policy
     except ServiceError as exc:
         raise usage_error(exc.message) from None
     from .sts.assume import provider_trust
 
     stored = service.provider_policy(provider)
-    policy = ProviderPolicy(**{name: getattr(stored, name) or getattr(tried, name) for name in service.VALIDATION_OPTIONS})
+    policy = _merged(stored, tried)
     try:
         server_trust = provider_trust(provider, ctx.master)  # its private keys, opened as the server opens them
     except MetadataError:  # the stored metadata no longer parses: registered_choice says so
@@ -167,7 +219,7 @@ def _registered(
         decryption_keys=server_trust.decryption_keys if server_trust else (),
         encryption_required=server_trust.encryption_required if server_trust else False,
     )
-    return registered, provider.attribute_mapping, trust
+    return registered, stored, provider.attribute_mapping, trust
 
 
 def _report(diagnosis: doctor_mod.Diagnosis, as_json: bool) -> None:

@@ -300,6 +300,8 @@ class Diagnosis:
     xml: bytes | None = None
     trust: TrustReport | None = None
     """The role's trust checks on a valid response, when a role was named."""
+    caveats: list[str] = field(default_factory=list)
+    """What a VALID verdict does not cover: checks STS makes that were not made here, options it relied on."""
     aws_refusal: str | None = None
     """Why AWS would refuse a response samlfed accepts (a samlfed extension it relies on), or None."""
 
@@ -464,6 +466,26 @@ _AUDIENCE_FAILURES = ("no accepted audience",)
 can change."""
 
 
+def trust_not_checked(diagnosis: Diagnosis) -> str:
+    """The note for a valid response whose role's trust policy was not checked: STS checks it next."""
+    verified = diagnosis.verified
+    assert verified is not None
+    needs = [f"its SAML:aud condition, if any, must accept the Recipient {verified.response.recipient}"] if verified.response.recipient else []
+    tags = len(verified.claims.principal_tags)
+    if tags:
+        needs.append(f"it must allow sts:TagSession for the {tags} session tag{'s' if tags > 1 else ''}")
+    if verified.claims.source_identity is not None:
+        needs.append("it must allow sts:SetSourceIdentity for the SourceIdentity")
+    detail = f" ({'; '.join(needs)})" if needs else ""
+    return (f"not checked: the role's trust policy{detail}, which STS evaluates next; give --role-arn, --principal-arn and "
+            "--trust-policy FILE, or --data-dir with --principal-arn and --role-arn")
+
+
+def was_decrypted(diagnosis: Diagnosis) -> bool:
+    """Whether the response's assertion was encrypted and decrypted."""
+    return any(check.id == "encryption.decrypt" and check.status == "pass" for check in diagnosis.checks)
+
+
 def add_url_option_hints(diagnosis: Diagnosis, *, acs_given: bool, audience_given: bool) -> None:
     """Standalone mode knows only AWS's URLs and those given: a response for another service provider (a samlfed
     server's own /saml, say) fails there, and the fix may be to tell the doctor that URL rather than to change the IdP."""
@@ -492,10 +514,35 @@ def _failure_notes(error: SamlValidationError, choice: TrustChoice) -> list[str]
         notes = [_foreign_issuer_note(foreign, choice.trust.entity_id)] if foreign is not None else []
         return notes + _keyinfo_notes(error.document, choice.trust, rotation=foreign is None)
     if error.check_id == "shape.assertion" and error.aws == ENCRYPTION_NOT_ENABLED and not choice.trust.decryption_keys:
+        if choice.trust.provider_arn is not None:  # the registered provider: the server's keys are the doctor's
+            return [f"the assertion is encrypted: upload the provider's private key (samlfed providers private-keys add "
+                    f"{choice.trust.provider_arn} KEY.pem); the doctor then decrypts with it as the server does"]
         return ["the assertion is encrypted: give the doctor the provider's private key with --private-key PEM"]
+    if error.check_id in _AWS_ATTRIBUTES:
+        return _misnamed_attribute(error.document, _AWS_ATTRIBUTES[error.check_id])
     if error.check_id == "xml.parse" and _is_deflated_xml(error.document):
         return ["the input's base64 decodes to raw DEFLATE data that inflates to XML: an HTTP-Redirect binding message"]
     return []
+
+
+_AWS_ATTRIBUTES = {"aws.role": c.AWS_ROLE, "aws.role_session_name": c.AWS_ROLE_SESSION_NAME}
+
+
+def _misnamed_attribute(xml: bytes | None, expected: str) -> list[str]:
+    """A note when no attribute has the name AWS reads but one comes close (another case, or only its last part):
+    the values are then not the problem, the claim's name is. Read from the posted, unverified document."""
+    root = _parse_or_none(xml)
+    if root is None:
+        return []
+    names = [str(attribute.get("Name", "")) for attribute in root.iter(c.ATTRIBUTE)]
+    if expected in names:
+        return []
+    short = expected.rsplit("/", 1)[-1].lower()
+    close = [n for n in names if n.lower() == expected.lower() or n.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower() == short]
+    if not close:
+        return []
+    return [f"no attribute is named exactly {expected}, but the response has {', '.join(map(repr, close))}: attribute names "
+            "are case-sensitive full URIs; rename that claim at the IdP"]
 
 
 CHANGED_AFTER_SIGNING_HINT = (
@@ -702,6 +749,7 @@ def to_json(diagnosis: Diagnosis) -> str:
         "provider": diagnosis.choice.trust.entity_id,
         "warnings": list(diagnosis.choice.warnings),
         "notes": diagnosis.notes,
+        "caveats": diagnosis.caveats,
     }
     return _visible(json.dumps(document, indent=2, ensure_ascii=False))
 
@@ -789,6 +837,8 @@ _VERDICT_STYLE = {"VALID": "bold green", "REFUSED": "bold red", "INVALID": "bold
 def _render_verdict(diagnosis: Diagnosis, out: Callable[..., None]) -> None:
     word, rest = verdict(diagnosis)
     out(f"[{_VERDICT_STYLE[word]}]{word}[/]{escape(rest)}")
+    for caveat in diagnosis.caveats:
+        out(f"[yellow]caveat:[/] {escape(caveat)}")
     if diagnosis.verified is not None and diagnosis.refused_by_trust is None:
         for name, value in assertion_facts(diagnosis.verified).items():
             if value not in (None, [], {}) and name != "attributes":

@@ -376,10 +376,13 @@ def check_c14n_cost(bound: BoundSignature, document: bytes) -> None:
         raise _reject("signature.algorithms", "the document declares too many namespaces to be canonicalized in reasonable time")
 
 
+LEGACY_OPT_IN = " (samlfed providers validation-options set PROVIDER_ARN --allow-legacy-algorithms; try it with doctor --allow-legacy-algorithms)"
+
+
 def check_algorithms(bound: BoundSignature, policy: ProviderPolicy) -> None:
     """Refuse anything outside the profile before any cryptography runs."""
     legacy = policy.allow_legacy_algorithms
-    legacy_hint = "Configure the IdP for RSA-SHA256 with SHA-256 digests and exclusive c14n, or enable the provider's legacy-algorithms opt-in."
+    legacy_hint = f"Configure the IdP for RSA-SHA256 with SHA-256 digests and exclusive c14n, or enable the provider's legacy-algorithms opt-in{LEGACY_OPT_IN}."
     if bound.signature_method not in _SIGNATURE_HASHES and not (legacy and bound.signature_method in _LEGACY_SIGNATURE_HASHES):
         kind = "legacy " if bound.signature_method in _LEGACY_SIGNATURE_HASHES else ""
         raise _reject("signature.algorithms", f"{kind}signature method {bound.signature_method!r} is not allowed", hint=legacy_hint if kind else None)
@@ -467,7 +470,7 @@ def verify(bound: BoundSignature, keys: tuple[SigningKey, ...], policy: Provider
         raise _reject(
             "signature.verify",
             f"every registered signing key is under {policy.min_rsa_bits} bits",
-            hint="Rotate the IdP signing key to RSA-2048 or larger, or enable the provider's legacy-algorithms opt-in.",
+            hint=f"Rotate the IdP signing key to RSA-2048 or larger, or enable the provider's legacy-algorithms opt-in{LEGACY_OPT_IN}.",
         )
     raise _reject(
         "signature.verify",

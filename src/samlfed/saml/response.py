@@ -485,7 +485,11 @@ class _Pipeline:
                 raise SamlValidationError(
                     "signature.required",
                     "only the Response is signed; this provider requires a signed Assertion",
-                    hint="Make the IdP sign the assertion (AWS's SP metadata asks for WantAssertionsSigned), or allow response-only signatures for this provider.",
+                    hint=(
+                        "Make the IdP sign the assertion (AWS's SP metadata asks for WantAssertionsSigned), or, where it cannot, allow "
+                        "response-only signatures for this provider (samlfed providers validation-options set PROVIDER_ARN "
+                        "--allow-response-only-signature; try it with doctor --allow-response-only-signature)."
+                    ),
                 )
             raise SamlValidationError(
                 "signature.required",
@@ -1148,6 +1152,28 @@ def _listing(pairs: tuple[RolePair, ...]) -> str:
     return "; ".join([f"{p.role_arn} via {p.provider_arn}" for p in pairs])
 
 
+def _near_miss(requested: RolePair, pairs: tuple[RolePair, ...]) -> str | None:
+    """What to fix when a listed pair is the requested one but for letter case, the role's path or the account."""
+    def name(arn: str) -> str:
+        return arn.rsplit("/", 1)[-1]
+
+    def account(arn: str) -> str:
+        return arn.split(":")[4] if arn.count(":") >= 5 else ""
+
+    for pair in pairs:
+        listed, wanted = pair.role_arn, requested.role_arn
+        if pair.provider_arn.lower() == requested.provider_arn.lower() and listed.lower() == wanted.lower():
+            return (f"The IdP sends {listed} via {pair.provider_arn}, which differs from the requested pair only in letter case: ARNs "
+                    "are compared exactly. Make the IdP's Role value name the role and provider as IAM spells them.")
+        if name(listed) == name(wanted) and account(listed) == account(wanted) and listed != wanted:
+            return (f"The IdP sends {listed}, whose path differs from the requested {wanted}: the path is part of the ARN. Make "
+                    "the IdP's Role value the role's full ARN, path included.")
+        if name(listed) == name(wanted) and account(listed) != account(wanted):
+            return (f"The IdP sends {listed} via {pair.provider_arn}, in account {account(listed)}, not {account(wanted)}. Make the "
+                    "IdP's Role value name the account that holds the role and the provider.")
+    return None
+
+
 _ROLE_HINT = (
     "Each Role AttributeValue must be one 'arn:aws:iam::ACCOUNT:role/NAME,arn:aws:iam::ACCOUNT:saml-provider/NAME' "
     "pair (either order, separated by a comma); give several roles as several AttributeValues."
@@ -1165,8 +1191,10 @@ def _check_requested_role(
     if requested not in pairs:
         raise SamlValidationError(
             "aws.role",
-            f"the requested role {requested.role_arn} with provider {requested.provider_arn} is not a pair in the Role attribute",
-            hint="Ask for one of the pairs the assertion lists (exact, case-sensitive ARNs), or grant the role to the user at the IdP.",
+            f"the requested role {requested.role_arn} with provider {requested.provider_arn} is not a pair in the Role attribute, "
+            f"which lists {_listing(pairs)}",
+            hint=_near_miss(requested, pairs)
+            or "Ask for one of the pairs the assertion lists (exact, case-sensitive ARNs), or grant the role to the user at the IdP.",
         )
     if trust.provider_arn is not None and requested.provider_arn != trust.provider_arn:
         raise SamlValidationError("aws.role", f"the requested provider {requested.provider_arn} is not the provider that verified the signature")

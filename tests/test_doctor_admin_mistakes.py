@@ -1,0 +1,111 @@
+"""The doctor on mistakes IdP administrators make (from a probe that compared its answers with STS's): a misnamed
+claim, a role ARN that differs in case, path or account, and a VALID verdict that says what it did not check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from saml_factory import DEV_ROLE, PROVIDER_ARN, response_b64, signer
+from typer.testing import CliRunner
+
+from samlfed.cli import app
+from samlfed.saml import constants as c
+from samlfed.saml.metadata import build_idp_metadata
+
+NOW = "2026-11-24T12:00:05Z"
+SP = signer("doctor-sp")
+
+
+@pytest.fixture
+def metadata(tmp_path: Path) -> Path:
+    path = tmp_path / "idp.xml"
+    path.write_bytes(build_idp_metadata("https://idp.example.test/saml", [signer().certificate]))
+    return path
+
+
+def doctor(tmp_path: Path, metadata: Path, response: str, *extra: str) -> tuple[int, dict]:
+    path = tmp_path / "response.b64"
+    path.write_text(response)
+    result = CliRunner().invoke(app, ["doctor", str(path), "--metadata", str(metadata), "--now", NOW, "--json", *extra])
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.output)
+
+
+def _renamed(old: str, new: str):  # type: ignore[no-untyped-def]
+    def rename(root: etree._Element) -> None:
+        for attribute in root.iter(c.ATTRIBUTE):
+            if attribute.get("Name") == old:
+                attribute.set("Name", new)
+    return rename
+
+
+@pytest.mark.parametrize(("name", "misnamed"), [
+    (c.AWS_ROLE, "https://aws.amazon.com/SAML/Attributes/role"),
+    (c.AWS_ROLE, "Role"),
+    (c.AWS_ROLE_SESSION_NAME, "https://aws.amazon.com/SAML/Attributes/rolesessionname"),
+])
+def test_a_misnamed_claim_is_named_as_the_cause(tmp_path: Path, metadata: Path, name: str, misnamed: str) -> None:
+    code, report = doctor(tmp_path, metadata, response_b64(before_sign=_renamed(name, misnamed)))
+    assert code == 1
+    assert f"no attribute is named exactly {name}, but the response has {misnamed!r}" in " ".join(report["notes"])
+
+
+def test_a_missing_claim_gets_no_such_note(tmp_path: Path, metadata: Path) -> None:
+    code, report = doctor(tmp_path, metadata, response_b64(roles=[]))
+    assert code == 1 and not any("named exactly" in note for note in report["notes"])
+
+
+@pytest.mark.parametrize(("listed", "says"), [
+    (f"{DEV_ROLE.replace('Developer', 'developer')},{PROVIDER_ARN}", "differs from the requested pair only in letter case"),
+    (f"{DEV_ROLE.replace('role/', 'role/team/')},{PROVIDER_ARN}", "whose path differs from the requested"),
+    (f"{DEV_ROLE.replace('111111111111', '222222222222')},{PROVIDER_ARN.replace('111111111111', '222222222222')}", "in account 222222222222, not 111111111111"),
+])
+def test_a_requested_role_that_nearly_matches_says_what_differs(tmp_path: Path, metadata: Path, listed: str, says: str) -> None:
+    code, report = doctor(tmp_path, metadata, response_b64(roles=[listed]), "--role-arn", DEV_ROLE, "--principal-arn", PROVIDER_ARN)
+    assert code == 1 and report["error"]["check"] == "aws.role"
+    failed = next(check for check in report["checks"] if check["status"] == "fail")
+    assert f"which lists {listed.split(',')[0]} via" in failed["message"]
+    assert says in failed["hint"]
+
+
+def test_valid_without_a_trust_policy_says_what_sts_checks_next(tmp_path: Path, metadata: Path) -> None:
+    code, report = doctor(tmp_path, metadata, response_b64())
+    assert code == 0 and report["verdict"] == "VALID: AWS would accept this response."
+    assert len(report["caveats"]) == 1
+    caveat = report["caveats"][0]
+    assert caveat.startswith("not checked: the role's trust policy") and "sts:TagSession for the 2 session tags" in caveat
+    assert "Recipient https://signin.aws.amazon.com/saml" in caveat
+    with_trust = tmp_path / "trust.json"
+    with_trust.write_text(json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN},
+                                                                              "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}]}))
+    code, report = doctor(tmp_path, metadata, response_b64(), "--role-arn", DEV_ROLE, "--principal-arn", PROVIDER_ARN, "--trust-policy", str(with_trust))
+    assert code == 0 and report["caveats"] == []
+
+
+def test_valid_only_with_an_opt_in_says_the_provider_needs_it(tmp_path: Path, metadata: Path) -> None:
+    code, report = doctor(tmp_path, metadata, response_b64(sign="response"), "--allow-response-only-signature")
+    assert code == 0
+    relied = [c for c in report["caveats"] if c.startswith("valid only with --allow-response-only-signature")]
+    assert relied and "samlfed providers validation-options set PROVIDER_ARN --allow-response-only-signature" in relied[0]
+    assert "STS answers InvalidIdentityToken 'Response signature invalid'" in relied[0]
+    code, report = doctor(tmp_path, metadata, response_b64(sign="both"), "--allow-response-only-signature")
+    assert code == 0 and not any(c.startswith("valid only with") for c in report["caveats"])  # the flag was not needed
+
+
+def test_decrypting_with_private_key_says_the_provider_must_hold_it(tmp_path: Path, metadata: Path) -> None:
+    key = tmp_path / "sp.key"
+    key.write_bytes(SP.key_pem())
+    code, report = doctor(tmp_path, metadata, response_b64(encrypt_for=SP), "--private-key", str(key))
+    assert code == 0
+    assert any(c.startswith("decrypted with --private-key: STS decrypts only with keys uploaded to the provider") for c in report["caveats"])
+
+
+def test_caveats_are_printed_after_the_verdict(tmp_path: Path, metadata: Path) -> None:
+    path = tmp_path / "response.b64"
+    path.write_text(response_b64())
+    output = CliRunner().invoke(app, ["doctor", str(path), "--metadata", str(metadata), "--now", NOW]).output
+    verdict_at = output.index("VALID: AWS would accept this response.")
+    assert output.index("caveat: not checked: the role's trust policy") > verdict_at
