@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, func, select
 
 from samlfed.store import schema as t
@@ -74,3 +75,64 @@ def test_nodes_with_different_master_keys_never_both_start(tmp_path: Path, postg
     assert len(started) == 1, results
     refused = [r for r in results if "error" in r]
     assert len(refused) == NODES // 2 and {r["error"] for r in refused} == {"MasterKeyMismatch"}
+
+
+def _open_fresh_file(url: str, barrier, errors) -> None:  # type: ignore[no-untyped-def]
+    from samlfed.store.sql import create_store_engine
+
+    barrier.wait(timeout=30)
+    engine = create_store_engine(url)
+    try:
+        with engine.connect() as connection:
+            errors.put(connection.exec_driver_sql("PRAGMA journal_mode").scalar_one())
+    except Exception as exc:  # noqa: BLE001 - the test reports it
+        errors.put(f"{type(exc).__name__}: {exc}")
+    finally:
+        engine.dispose()
+
+
+def test_processes_opening_a_fresh_sqlite_file_together_all_get_wal(tmp_path: Path) -> None:
+    """Switching a fresh file to WAL needs it to oneself: SQLite refused some of several processes doing so together
+    with "database is locked" at once, without its busy wait (in one round of six processes in 12 to 60 here), and
+    such a worker or node did not start. The first connection's switch is now asked again."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    outcomes: list[str] = []
+    for round_number in range(80):
+        url = f"sqlite:///{tmp_path / f'fresh-{round_number}.db'}"
+        barrier, answers = context.Barrier(6), context.Queue()
+        processes = [context.Process(target=_open_fresh_file, args=(url, barrier, answers)) for _ in range(6)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=60)
+        outcomes.extend(answers.get(timeout=5) for _ in processes)
+    assert set(outcomes) == {"wal"}, sorted(set(outcomes))
+
+
+def test_the_switch_to_wal_is_asked_again_while_the_file_is_locked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusal above, as SQLite gives it, made deterministic: asked again until it passes; other errors, and a
+    lock that outlasts a statement's wait, still fail the connection."""
+    import sqlite3
+
+    from samlfed.store import sql
+
+    class Answers:
+        def __init__(self, *errors: str) -> None:
+            self.errors, self.asked = list(errors), 0
+
+        def execute(self, statement: str) -> None:
+            assert statement == "PRAGMA journal_mode=WAL"
+            self.asked += 1
+            if self.errors:
+                raise sqlite3.OperationalError(self.errors.pop(0))
+
+    locked_twice = Answers("database is locked", "database is locked")
+    sql._switch_to_wal(locked_twice)  # type: ignore[arg-type]
+    assert locked_twice.asked == 3
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        sql._switch_to_wal(Answers("disk I/O error"))  # type: ignore[arg-type]
+    monkeypatch.setattr(sql, "SQLITE_BUSY_TIMEOUT_MS", 0)
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        sql._switch_to_wal(Answers("database is locked", "database is locked"))  # type: ignore[arg-type]
