@@ -4,6 +4,7 @@ claim, a role ARN that differs in case, path or account, and a VALID verdict tha
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from samlfed.saml import constants as c
 from samlfed.saml.metadata import build_idp_metadata
 
 NOW = "2026-11-24T12:00:05Z"
+NOW_INSTANT = datetime(2026, 11, 24, 12, 0, 5, tzinfo=UTC)
 SP = signer("doctor-sp")
 
 
@@ -109,3 +111,47 @@ def test_caveats_are_printed_after_the_verdict(tmp_path: Path, metadata: Path) -
     output = CliRunner().invoke(app, ["doctor", str(path), "--metadata", str(metadata), "--now", NOW]).output
     verdict_at = output.index("VALID: AWS would accept this response.")
     assert output.index("caveat: not checked: the role's trust policy") > verdict_at
+
+
+def _failed(report: dict) -> dict:
+    return next(check for check in report["checks"] if check["status"] == "fail")
+
+
+@pytest.mark.parametrize(("overrides", "message", "hint"), [
+    ({"recipient": "http://signin.aws.amazon.com/saml"}, "is not an accepted ACS URL",
+     "'http://signin.aws.amazon.com/saml' is not 'https://signin.aws.amazon.com/saml': values are compared exactly"),
+    ({"destination": "https://signin.aws.amazon.com/saml/"}, "is not an accepted ACS URL",
+     "'https://signin.aws.amazon.com/saml/' is not 'https://signin.aws.amazon.com/saml'"),
+    ({"audience": "urn:amazon:webservices/"}, "no accepted audience", "'urn:amazon:webservices/' is not 'urn:amazon:webservices'"),
+])
+def test_a_url_that_differs_by_a_character_says_which(tmp_path: Path, metadata: Path, overrides: dict, message: str, hint: str) -> None:
+    code, report = doctor(tmp_path, metadata, response_b64(**overrides))
+    assert code == 1 and message in _failed(report)["message"] and hint in _failed(report)["hint"]
+
+
+@pytest.mark.parametrize(("name", "why"), [
+    ("a" * 65, "it has 65 characters, at most 64 are allowed"),
+    ("josé.müller", "it holds 'é', 'ü', which are not allowed"),
+    ("a", "it has 1 character, at least 2 are needed"),
+])
+def test_a_bad_session_name_says_what_is_wrong_with_it(tmp_path: Path, metadata: Path, name: str, why: str) -> None:
+    code, report = doctor(tmp_path, metadata, response_b64(role_session_name=name))
+    assert code == 1 and _failed(report)["message"].endswith(why)
+
+
+@pytest.mark.parametrize(("shift", "says"), [
+    (timedelta(minutes=6, seconds=20), "6 min 20 s before it (clock skew allowed: 5 min)"),
+    (-timedelta(hours=1, minutes=1), "after it (clock skew allowed: 5 min)"),
+])
+def test_a_clock_difference_is_stated(tmp_path: Path, metadata: Path, shift: timedelta, says: str) -> None:
+    code, report = doctor(tmp_path, metadata, response_b64(issue_instant=NOW_INSTANT + shift))
+    assert code == 1 and says in _failed(report)["message"]
+
+
+def test_a_saml_sub_condition_says_it_is_the_name_id(tmp_path: Path, metadata: Path) -> None:
+    trust = tmp_path / "trust.json"
+    trust.write_text(json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+        "Condition": {"StringEquals": {"SAML:sub": "bob@example.com"}}}]}))
+    code, report = doctor(tmp_path, metadata, response_b64(), "--role-arn", DEV_ROLE, "--principal-arn", PROVIDER_ARN, "--trust-policy", str(trust))
+    assert code == 1 and "SAML:sub is the assertion's NameID." in _failed(report)["hint"]

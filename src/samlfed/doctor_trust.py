@@ -152,7 +152,19 @@ def _condition_hint(check: ConditionCheck, context: Mapping[str, list[str]]) -> 
         return "The doctor cannot know whether the client used HTTPS: say so with --secure-transport or --no-secure-transport."
     if check.context_values is None:
         return f"The sign-in carries no {check.condition.name or key}: have the IdP send it, or relax the condition (…IfExists)."
+    source = _SAML_KEY_SOURCES.get(key)
+    if source is not None:
+        return f"{check.condition.name or key} is {source}. Have the IdP send a value the condition accepts, or change the condition."
     return "Have the IdP send a value the condition accepts, or change the condition."
+
+
+_SAML_KEY_SOURCES = {
+    "saml:sub": "the assertion's NameID",
+    "saml:sub_type": "the kind of NameID (persistent, transient, or its Format URI)",
+    "saml:iss": "the assertion's Issuer (the IdP's entity ID)",
+    "saml:namequalifier": "a hash of the Issuer, the account ID and the provider name (the NameQualifier that AssumeRoleWithSAML returns)",
+}
+"""Where the saml:* keys a trust policy commonly tests come from, for a hint that says what the IdP must change."""
 
 
 def _statement_lines(explanation: Explanation) -> list[str]:

@@ -41,6 +41,14 @@ def single_value(attributes: dict[str, tuple[str, ...]], name: str, check_id: st
 _SESSION_NAME_MISMATCH = AwsError("InvalidIdentityToken", 400, f"RoleSessionName in AuthnResponse must match {SESSION_NAME_PATTERN}")
 
 
+def _why_not_a_session_name(value: str) -> str:
+    outside = sorted({ch for ch in value if not SESSION_NAME.fullmatch(ch * 2)})
+    if outside:
+        return f"it holds {', '.join(map(repr, outside[:10]))}, which {'is' if len(outside) == 1 else 'are'} not allowed"
+    count = f"{len(value)} character{'' if len(value) == 1 else 's'}"
+    return f"it has {count}, " + ("at least 2 are needed" if len(value) < 2 else "at most 64 are allowed")
+
+
 def role_session_name(attributes: dict[str, tuple[str, ...]]) -> str:
     # Two values are a RoleSessionName that is there but is no session name: AWS's "must match", not "is required".
     value = single_value(attributes, c.AWS_ROLE_SESSION_NAME, "aws.role_session_name", aws=_SESSION_NAME_MISMATCH)
@@ -53,7 +61,7 @@ def role_session_name(attributes: dict[str, tuple[str, ...]]) -> str:
     if not SESSION_NAME.fullmatch(value):
         raise SamlValidationError(
             "aws.role_session_name",
-            f"RoleSessionName {value!r} does not match {SESSION_NAME_PATTERN}",
+            f"RoleSessionName {value!r} does not match {SESSION_NAME_PATTERN}: {_why_not_a_session_name(value)}",
             hint="Map RoleSessionName from an attribute without spaces, 2 to 64 characters, such as the email address.",
             aws=_SESSION_NAME_MISMATCH,
         )

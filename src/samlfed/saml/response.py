@@ -829,7 +829,8 @@ class _Semantics:
         if self.latest_start < self.not_before:
             raise SamlValidationError(
                 "conditions.not_before",
-                f"the assertion is valid only from {_iso(self.not_before)}; now is {_iso(self.now)}",
+                f"the assertion is valid only from {_iso(self.not_before)}; now is {_iso(self.now)}, "
+                f"{_span(self.not_before - self.now)} before it (clock skew allowed: {_span(self.settings.clock_skew)})",
                 hint="The IdP's clock is ahead of this server's (or this server's is behind): synchronise both with NTP.",
             )
         return f"NotBefore {written}"  # as written: formatting the parsed instant costs more than the check
@@ -857,7 +858,8 @@ class _Semantics:
             if self.earliest_end >= bound[1]:
                 raise SamlValidationError(
                     "conditions.not_on_or_after",
-                    f"{bound[0]} {_iso(bound[1])} has passed; now is {_iso(self.now)}",
+                    f"{bound[0]} {_iso(bound[1])} has passed; now is {_iso(self.now)}, "
+                    f"{_span(self.now - bound[1])} after it (clock skew allowed: {_span(self.settings.clock_skew)})",
                     hint="The response expired: sign in at the IdP again. If this happens at once, compare the clocks of the IdP and this server.",
                 )
             if bound[1] < earliest[1]:
@@ -906,7 +908,8 @@ class _Semantics:
                 raise SamlValidationError(
                     "audience",
                     f"no accepted audience in AudienceRestriction {values}",
-                    hint="Set the IdP application's audience (SP entity ID) to urn:amazon:webservices or https://signin.aws.amazon.com/saml, or to this service's own entity ID.",
+                    hint=next(filter(None, (_close_to(v, settings.accepted_audiences | settings.accepted_acs_urls) for v in values)), None)
+                    or "Set the IdP application's audience (SP entity ID) to urn:amazon:webservices or https://signin.aws.amazon.com/saml, or to this service's own entity ID.",
                 )
         self.audiences = tuple(audiences)
         return lambda: ", ".join(audiences)
@@ -936,7 +939,8 @@ class _Semantics:
             raise SamlValidationError(
                 "destination",
                 f"the Response Destination {destination!r} is not an accepted ACS URL",
-                hint="The IdP sends this response to another service provider. Set its ACS URL to https://signin.aws.amazon.com/saml or to this service's /saml URL.",
+                hint=_close_to(destination, self.settings.accepted_acs_urls)
+                or "The IdP sends this response to another service provider. Set its ACS URL to https://signin.aws.amazon.com/saml or to this service's /saml URL.",
             )
         return destination
 
@@ -953,7 +957,8 @@ class _Semantics:
             raise SamlValidationError(
                 "subject_confirmation",
                 f"the Recipient {recipient!r} is not an accepted ACS URL",
-                hint="Set the IdP application's ACS (reply) URL to https://signin.aws.amazon.com/saml or to this service's /saml URL.",
+                hint=_close_to(recipient, self.settings.accepted_acs_urls)
+                or "Set the IdP application's ACS (reply) URL to https://signin.aws.amazon.com/saml or to this service's /saml URL.",
             )
         if data.get("NotOnOrAfter") is None:
             raise SamlValidationError("subject_confirmation", "SubjectConfirmationData has no NotOnOrAfter (AWS requires it)")
@@ -1146,6 +1151,26 @@ class _AwsClaims:
         ("aws.session_tags", tags),
         ("aws.role", roles),
     )
+
+
+def _close_to(value: str, accepted: frozenset[str]) -> str | None:
+    """A hint when `value` is an accepted URL or audience but for its scheme, a trailing slash or letter case: the
+    comparison is exact, and an administrator looking at both would not see why."""
+    for candidate in sorted(accepted):
+        if value.lower() == candidate.lower() or value.rstrip("/") == candidate.rstrip("/") or (
+            value.startswith("http://") and "https://" + value[len("http://"):] == candidate
+        ):
+            return f"{value!r} is not {candidate!r}: values are compared exactly. Set the IdP application's value to {candidate}."
+    return None
+
+
+def _span(delta: timedelta) -> str:
+    """A time span in words: '6 min 5 s', '42 s'."""
+    seconds = int(abs(delta.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{seconds} s" if seconds or not (hours or minutes) else ""]
+    return " ".join(part for part in parts if part)
 
 
 def _listing(pairs: tuple[RolePair, ...]) -> str:
