@@ -155,3 +155,10 @@ def test_a_saml_sub_condition_says_it_is_the_name_id(tmp_path: Path, metadata: P
         "Condition": {"StringEquals": {"SAML:sub": "bob@example.com"}}}]}))
     code, report = doctor(tmp_path, metadata, response_b64(), "--role-arn", DEV_ROLE, "--principal-arn", PROVIDER_ARN, "--trust-policy", str(trust))
     assert code == 1 and "SAML:sub is the assertion's NameID." in _failed(report)["hint"]
+    assert report["notes"] == []  # one statement: its verdict is the failed check's message, not said again
+    two = json.loads(trust.read_text())
+    two["Statement"].append({**two["Statement"][0], "Condition": {"StringEquals": {"SAML:sub": "carol@example.com"}}})
+    trust.write_text(json.dumps(two))
+    code, report = doctor(tmp_path, metadata, response_b64(), "--role-arn", DEV_ROLE, "--principal-arn", PROVIDER_ARN, "--trust-policy", str(trust))
+    assert code == 1 and "(and 1 more statement(s) whose conditions fail, see the notes)" in _failed(report)["message"]
+    assert len([note for note in report["notes"] if note.startswith("sts:AssumeRoleWithSAML: statement")]) == 2

@@ -86,8 +86,9 @@ def check_trust(
     for action in needed_actions(tags=bool(tags), source_identity=claims.source_identity is not None):
         explanation = explain(document, Request(action, context, principal_type="Federated", principal=principal_arn))
         report.checks.append(_verdict(action, explanation, principal_arn, context))
-        if explanation.decision != "allowed":
-            report.notes.extend(f"{action}: {line}" for line in _statement_lines(explanation))
+        lines = _statement_lines(explanation)
+        if explanation.decision != "allowed" and len(lines) > 1:  # one line would repeat the failed check's message
+            report.notes.extend(f"{action}: {line}" for line in lines)
     if report.refused is None and tags:  # STS's next step: the tags alone may pack past the budget (no session policy here)
         percent = packed_percent(None, (), tuple(tags.items()))
         if percent > 100:
