@@ -18,6 +18,7 @@ from typing import Literal, TypeVar
 
 from lxml import etree
 
+from ..arn_syntax import ROLE_ARN
 from . import aws_claims, dsig, xmlenc
 from . import constants as c
 from .b64 import strict_b64decode
@@ -1179,23 +1180,22 @@ def _listing(pairs: tuple[RolePair, ...]) -> str:
 
 def _near_miss(requested: RolePair, pairs: tuple[RolePair, ...]) -> str | None:
     """What to fix when a listed pair is the requested one but for letter case, the role's path or the account."""
-    def name(arn: str) -> str:
-        return arn.rsplit("/", 1)[-1]
-
-    def account(arn: str) -> str:
-        return arn.split(":")[4] if arn.count(":") >= 5 else ""
-
+    wanted = ROLE_ARN.fullmatch(requested.role_arn)
     for pair in pairs:
-        listed, wanted = pair.role_arn, requested.role_arn
-        if pair.provider_arn.lower() == requested.provider_arn.lower() and listed.lower() == wanted.lower():
-            return (f"The IdP sends {listed} via {pair.provider_arn}, which differs from the requested pair only in letter case: ARNs "
-                    "are compared exactly. Make the IdP's Role value name the role and provider as IAM spells them.")
-        if name(listed) == name(wanted) and account(listed) == account(wanted) and listed != wanted:
-            return (f"The IdP sends {listed}, whose path differs from the requested {wanted}: the path is part of the ARN. Make "
-                    "the IdP's Role value the role's full ARN, path included.")
-        if name(listed) == name(wanted) and account(listed) != account(wanted):
-            return (f"The IdP sends {listed} via {pair.provider_arn}, in account {account(listed)}, not {account(wanted)}. Make the "
-                    "IdP's Role value name the account that holds the role and the provider.")
+        listed = ROLE_ARN.fullmatch(pair.role_arn)
+        if wanted is None or listed is None:
+            continue
+        if pair.provider_arn.lower() == requested.provider_arn.lower() and pair.role_arn.lower() == requested.role_arn.lower():
+            return (f"The IdP sends {pair.role_arn} via {pair.provider_arn}, which differs from the requested pair only in letter "
+                    "case: ARNs are compared exactly. Make the IdP's Role value name the role and provider as IAM spells them.")
+        if listed["name"] != wanted["name"]:
+            continue
+        if listed["account"] == wanted["account"] and listed["path"] != wanted["path"]:
+            return (f"The IdP sends {pair.role_arn}, whose path differs from the requested {requested.role_arn}: the path is part of "
+                    "the ARN. Make the IdP's Role value the role's full ARN, path included.")
+        if listed["account"] != wanted["account"]:
+            return (f"The IdP sends {pair.role_arn} via {pair.provider_arn}, in account {listed['account']}, not {wanted['account']}. "
+                    "Make the IdP's Role value name the account that holds the role and the provider.")
     return None
 
 
