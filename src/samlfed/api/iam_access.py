@@ -133,8 +133,8 @@ def _request_context(request: QueryRequest) -> Context:
 
 
 _POLICY_KINDS = {
-    "identity": "an identity-based policy", "boundary": "a permissions boundary", "session": "a session policy",
-    "resource": "a resource-based policy",
+    "identity": ("an", "identity-based policy"), "boundary": ("a", "permissions boundary"), "session": ("a", "session policy"),
+    "resource": ("a", "resource-based policy"),
 }
 """How AWS's AccessDenied text names the kind of policy that refused (its enhanced access-denied messages)."""
 
@@ -158,6 +158,6 @@ def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryReque
             "decision": result.decision, "source_ip": request.source_ip, "error_code": "AccessDenied",
         },
     )
-    kind = _POLICY_KINDS[result.refused_by or "identity"]
-    reason = f"with an explicit deny in {kind}" if result.decision == "explicitDeny" else f"because no {kind.split(' ', 1)[1]} allows the {action} action"
+    article, kind = _POLICY_KINDS[result.refused_by or "identity"]
+    reason = f"with an explicit deny in {article} {kind}" if result.decision == "explicitDeny" else f"because no {kind} allows the {action} action"
     raise ServiceError("AccessDenied", f"User: {claims.assumed_role_arn} is not authorized to perform: {action} on resource: {resource} {reason}", 403)

@@ -51,6 +51,8 @@ class RoleRefused(ServiceError):
         self.reason = reason
         self.policy_action = action
         self.decision = decision
+
+
 PACKED_BUDGET = 2048
 """Bytes of compressed policy and tags that count as 100 % (ours; AWS's packing is not public)."""
 
