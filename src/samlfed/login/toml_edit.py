@@ -2,9 +2,12 @@
 
 tomllib/tomli_w cannot round-trip comments, and tomlkit is not a dependency. A table's span is found line by
 line: a line is a table header when the line alone parses as TOML to a header (`[a."b c"] # note` included),
-which also handles any quoting of the keys. A header-looking line inside a multi-line string could fool that,
-so the edited text is parsed again and must equal the old data with only this table changed; when it does not,
-the caller gets None and decides what to do.
+which also handles any quoting of the keys. Inside the table, each `key = value` line that the line alone
+holds is kept (with its comment) when its value stays, rewritten when it changes and dropped when the key goes;
+new keys follow the last one. A table with any other line (a value over several lines) is written anew whole.
+A header-looking line inside a multi-line string could fool all that, so the edited text is parsed again and
+must equal the old data with only this table changed; when it does not, the caller gets None and decides what
+to do.
 """
 
 from __future__ import annotations
@@ -40,6 +43,51 @@ def _is_blank_or_comment(line: str) -> bool:
     return not line.strip() or line.lstrip().startswith("#")
 
 
+def _key_value(line: str) -> tuple[str, Any] | None:
+    """The key and value when the line alone is one `key = value` of the table's own (not a dotted key or an
+    inline table, which make sub-tables), or None."""
+    try:
+        node: Any = tomllib.loads(line)
+    except tomllib.TOMLDecodeError:
+        return None
+    if len(node) != 1:
+        return None
+    key, value = next(iter(node.items()))
+    return None if isinstance(value, dict) else (key, value)
+
+
+def _with_newline(line: str, newline: str) -> str:
+    return line if line.endswith(("\n", "\r")) else line + newline
+
+
+def _edited_keys(body: list[str], values: dict[str, Any], newline: str) -> list[str] | None:
+    """The lines of a table's body (after its header) holding `values` instead, each kept line as it was; None
+    when a line is neither blank, a comment nor a whole `key = value`."""
+    edited: list[str] = []
+    seen: set[str] = set()
+    after_last_key = 0
+    for line in body:
+        if _is_blank_or_comment(line):
+            edited.append(line)
+            continue
+        pair = _key_value(line)
+        if pair is None or pair[0] in seen:
+            return None
+        key, old = pair
+        seen.add(key)
+        if key not in values:
+            continue
+        new = values[key]
+        if not (type(old) is type(new) and old == new):
+            line = tomli_w.dumps({key: new}).replace("\n", newline)
+        edited.append(line)
+        after_last_key = len(edited)
+    added = [tomli_w.dumps({key: value}).replace("\n", newline) for key, value in values.items() if key not in seen]
+    if added and after_last_key:
+        edited[after_last_key - 1] = _with_newline(edited[after_last_key - 1], newline)
+    return edited[:after_last_key] + added + edited[after_last_key:]
+
+
 def replace_table(text: str, data: dict[str, Any], keys: tuple[str, ...], values: dict[str, Any]) -> str | None:
     """`text` (which parses to `data`) with the table at `keys` set to `values`, or None if that cannot be done safely."""
     newline = "\r\n" if "\r\n" in text else "\n"
@@ -57,8 +105,10 @@ def replace_table(text: str, data: dict[str, Any], keys: tuple[str, ...], values
         end = next((i for i in range(start + 1, len(lines)) if (h := _header(lines[i])) and h[: len(keys)] != keys), len(lines))
         while end > start + 1 and _is_blank_or_comment(lines[end - 1]):  # comments before the next table stay with it
             end -= 1
-        header = lines[start] if lines[start].endswith(("\n", "\r")) else lines[start] + newline
-        updated = "".join(lines[:start]) + header + table.split(newline, 1)[1] + "".join(lines[end:])
+        body = _edited_keys(lines[start + 1 : end], values, newline)
+        if body is None:
+            body = [table.split(newline, 1)[1]]
+        updated = "".join(lines[:start]) + _with_newline(lines[start], newline) + "".join(body) + "".join(lines[end:])
     expected = _with(data, keys, values)
     try:
         return updated if tomllib.loads(updated) == expected else None
