@@ -159,6 +159,12 @@ def test_a_requested_pair_in_its_own_value_is_accepted_by_aws_too() -> None:
     assert doctor.verdict(refused)[1].startswith(": samlfed accepts this response, but AWS would refuse it")
 
 
+def test_a_role_path_holding_a_semicolon_is_one_pair_to_aws_too() -> None:
+    in_path = f"arn:aws:iam::{ACCOUNT}:role/ops;eu/Deployer"
+    verified = diagnose_standalone(response_b64(roles=[f"{in_path},{PROVIDER_ARN}"]), requested_role=RolePair(in_path, PROVIDER_ARN))
+    assert verified.valid and verified.aws_refusal is None
+
+
 def test_plain_pairs_still_say_aws_would_accept() -> None:
     diagnosis = diagnose_standalone(response_b64())
     assert diagnosis.aws_refusal is None and doctor.verdict(diagnosis) == ("VALID", ": AWS would accept this response.")

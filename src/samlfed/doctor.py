@@ -377,10 +377,10 @@ def _aws_refusal(verified: VerifiedAssertion, requested: RolePair | None) -> str
     """Why AWS would refuse what samlfed accepts: semicolon-separated Role pairs in one value (contract §11), when the
     pair asked for (or, with none asked for, every pair) comes only from such values."""
     values = verified.response.attributes.get(c.AWS_ROLE, ())
-    joined = [v for v in values if ";" in v]
+    joined = [v for v in values if aws_claims.joined_pairs(v) is not None]
     if not joined:
         return None
-    single = aws_claims.role_pairs(tuple(v for v in values if ";" not in v))[0]
+    single = aws_claims.role_pairs(tuple(v for v in values if v not in joined))[0]
     if (requested in single) if requested is not None else bool(single):
         return None
     return (

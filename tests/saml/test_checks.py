@@ -431,6 +431,26 @@ def test_role_semicolon_separated_is_accepted_with_warning() -> None:
     assert any("semicolon" in w for w in verified.warnings)
 
 
+def test_a_role_path_holding_a_semicolon_is_read_as_aws_reads_it() -> None:
+    # IAM paths may hold ";": AWS reads each value as one pair, and so does samlfed before trying semicolons
+    in_path = "arn:aws:iam::111111111111:role/ops;eu/Deployer"
+    verified = run(response_b64(roles=[f"{in_path},{PROVIDER_ARN}"]))
+    assert verified.claims.roles == (RolePair(in_path, PROVIDER_ARN),) and not verified.warnings
+    # one pair to AWS (the path is "/x;arn:aws:iam::111111111111:role/"), never a grant of role/Admin
+    admin = "arn:aws:iam::111111111111:role/Admin"
+    odd = f"arn:aws:iam::111111111111:role/x;{admin},{PROVIDER_ARN}"
+    verified = run(response_b64(roles=[odd, f"{DEV_ROLE},{PROVIDER_ARN}"]))
+    assert verified.claims.roles == (RolePair(odd.split(",")[0], PROVIDER_ARN), RolePair(DEV_ROLE, PROVIDER_ARN))
+    assert not verified.grants(admin, PROVIDER_ARN)
+
+
+def test_semicolon_pairs_are_read_whole_or_not_at_all() -> None:
+    # a piece that is no pair voids the value, rather than the other pieces granting roles
+    verified = run(response_b64(roles=[f"{OPS_ROLE},{PROVIDER_ARN};garbage", f"{DEV_ROLE},{PROVIDER_ARN}"]))
+    assert verified.claims.roles == (RolePair(DEV_ROLE, PROVIDER_ARN),)
+    assert "nor pairs separated by semicolons" in verified.claims.role_problems[0] and "'garbage'" in verified.claims.role_problems[0]
+
+
 def test_role_values_are_trimmed_and_bad_ones_reported() -> None:
     verified = run(response_b64(roles=[f"\n   {DEV_ROLE} , {PROVIDER_ARN}\n", "garbage"]))
     assert verified.claims.roles == (RolePair(DEV_ROLE, PROVIDER_ARN),)

@@ -172,26 +172,51 @@ def role_pairs(values: tuple[str, ...]) -> tuple[tuple[RolePair, ...], list[str]
     """Parse Role attribute values into (pairs, problems, warnings).
 
     Each value is one `role,provider` pair in either order, classified by resource type, never by position.
-    A value holding several pairs separated by semicolons is accepted with a warning (AWS itself would not).
+    A value that is not one pair but several separated by semicolons is accepted with a warning (contract §11;
+    AWS itself would not): see `joined_pairs`.
     """
     pairs: list[RolePair] = []
     problems: list[str] = []
     warnings: list[str] = []
     for raw in values:
         value = raw.strip(_ASCII_WS)
-        parts = [value]
-        if ";" in value:
-            parts = [p.strip(_ASCII_WS) for p in value.split(";") if p.strip(_ASCII_WS)]
+        pair = _parse_pair(value)
+        if not isinstance(pair, str):
+            found = [pair]
+        elif (joined := joined_pairs(value)) is not None:
+            found = joined
             warnings.append(
-                f"Role value {value!r} holds {len(parts)} semicolon-separated pairs; samlfed accepts it but AWS expects one pair per AttributeValue"
+                f"Role value {value!r} holds {len(joined)} semicolon-separated pairs; samlfed accepts it but AWS expects one pair per AttributeValue"
             )
-        for part in parts:
-            pair = _parse_pair(part)
-            if isinstance(pair, str):
-                problems.append(pair)
-            elif pair not in pairs:
-                pairs.append(pair)
+        else:
+            problems.append(_unpaired(value, pair))
+            continue
+        pairs.extend(p for p in found if p not in pairs)
     return tuple(pairs), problems, warnings
+
+
+def joined_pairs(value: str) -> list[RolePair] | None:
+    """The pairs of a Role value that AWS cannot read as one pair but that holds pairs separated by semicolons,
+    each piece a pair; otherwise None.
+
+    AWS's reading comes first: a role path may hold ";" (`role/ops;eu/Deployer`), and such a value is one pair.
+    And a value is read whole or not at all: one piece that is no pair voids the others, or a role path holding
+    ";" and an ARN (`role/x;arn:aws:iam::…:role/Admin,provider`, a role AWS reads with the path
+    `/x;arn:aws:iam::…:role/`) would grant a different role, Admin."""
+    if ";" not in value or not isinstance(_parse_pair(value.strip(_ASCII_WS)), str):
+        return None
+    pieces = [_parse_pair(piece.strip(_ASCII_WS)) for piece in value.split(";") if piece.strip(_ASCII_WS)]
+    pairs = [piece for piece in pieces if not isinstance(piece, str)]
+    return pairs if pieces and len(pairs) == len(pieces) else None
+
+
+def _unpaired(value: str, problem: str) -> str:
+    """The problem of a value that is no pair: with semicolons in it, that of its first piece that is no pair."""
+    if ";" not in value:
+        return problem
+    pieces = (_parse_pair(piece.strip(_ASCII_WS)) for piece in value.split(";") if piece.strip(_ASCII_WS))
+    first = next((piece for piece in pieces if isinstance(piece, str)), problem)
+    return f"Role value {value!r} is neither one 'role ARN,provider ARN' pair nor pairs separated by semicolons: {first}"
 
 
 def named_role_pairs(root: etree._Element) -> tuple[RolePair, ...]:
