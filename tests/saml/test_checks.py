@@ -451,6 +451,16 @@ def test_semicolon_pairs_are_read_whole_or_not_at_all() -> None:
     assert "nor pairs separated by semicolons" in verified.claims.role_problems[0] and "'garbage'" in verified.claims.role_problems[0]
 
 
+def test_a_long_role_attribute_is_listed_in_part() -> None:
+    # each refusal's message is a log line too: a trusted IdP listing hundreds of roles must not make it 60 KB
+    many = [f"arn:aws:iam::111111111111:role/Team{i},{PROVIDER_ARN}" for i in range(300)]
+    error = rejected_by("aws.role", response_b64(roles=many), requested=RolePair(DEV_ROLE, PROVIDER_ARN))
+    assert "role/Team19 via" in error.message and "role/Team20 via" not in error.message and error.message.endswith("; and 280 more")
+    verified = run(response_b64(roles=[f"{DEV_ROLE},{PROVIDER_ARN}", *(f"bad{i}" for i in range(50))]))
+    warning = {check.id: check.message for check in verified.checks}["aws.role"]
+    assert "'bad19'" in warning and "'bad20'" not in warning and warning.endswith("And 30 more like these.")
+
+
 def test_role_values_are_trimmed_and_bad_ones_reported() -> None:
     verified = run(response_b64(roles=[f"\n   {DEV_ROLE} , {PROVIDER_ARN}\n", "garbage"]))
     assert verified.claims.roles == (RolePair(DEV_ROLE, PROVIDER_ARN),)

@@ -1130,7 +1130,7 @@ class _AwsClaims:
         _check_requested_role(self.pairs, problems, self.requested, self.trust)
         pairs = self.pairs
         if problems or warnings:
-            return Warn(f"{_listing(pairs)}. " + " ".join(warnings + problems), hint=_ROLE_HINT)
+            return Warn(f"{_listing(pairs)}. " + _notes(warnings + problems), hint=_ROLE_HINT)
         return lambda: _listing(pairs)
 
     def result(self) -> AwsSessionClaims:
@@ -1174,8 +1174,19 @@ def _span(delta: timedelta) -> str:
     return " ".join(part for part in parts if part)
 
 
+LISTED_AT_MOST = 20
+"""How many role pairs, or problems with Role values, a message names before it counts the rest: a trusted IdP's
+Role attribute may hold hundreds, and every refusal's message is also a log line."""
+
+
 def _listing(pairs: tuple[RolePair, ...]) -> str:
-    return "; ".join([f"{p.role_arn} via {p.provider_arn}" for p in pairs])
+    shown = "; ".join([f"{p.role_arn} via {p.provider_arn}" for p in pairs[:LISTED_AT_MOST]])
+    return f"{shown}; and {len(pairs) - LISTED_AT_MOST} more" if len(pairs) > LISTED_AT_MOST else shown
+
+
+def _notes(notes: list[str]) -> str:
+    shown = " ".join(notes[:LISTED_AT_MOST])
+    return f"{shown} And {len(notes) - LISTED_AT_MOST} more like these." if len(notes) > LISTED_AT_MOST else shown
 
 
 def _near_miss(requested: RolePair, pairs: tuple[RolePair, ...]) -> str | None:
