@@ -30,6 +30,18 @@ async def _concurrent_web_guesses(url: str, username: str, passwords: list[str])
         return list(await asyncio.gather(*(guess(password) for password in passwords)))
 
 
+def test_an_ecp_request_without_credentials_is_challenged_and_not_counted(demo: dict) -> None:
+    """Clients that send credentials only when challenged first post without them: that is no guess. Counted,
+    such posts locked every challenge-first client out (all of them share the empty user name) and spent the
+    address's failures."""
+    envelope = _ecp_envelope(_authn_request("urn:amazon:webservices", "https://signin.aws.amazon.com/saml", "_ecp-ask", "urn:oasis:names:tc:SAML:2.0:bindings:PAOS"))
+    for _ in range(25):  # past the per-user limit (5) and the per-address limit (20)
+        challenge = httpx.post(f"{demo['url']}/idp/ecp", content=envelope, headers={"Content-Type": "text/xml"})
+        assert challenge.status_code == 401 and challenge.headers["www-authenticate"] == 'Basic realm="samlfed"', challenge.status_code
+    right = httpx.post(f"{demo['url']}/idp/ecp", content=envelope, auth=("alice", demo["passwords"]["alice"]), headers={"Content-Type": "text/xml"})
+    assert right.status_code == 200
+
+
 def test_concurrent_guesses_past_the_limit_are_refused_unchecked(demo: dict) -> None:
     statuses = asyncio.run(_concurrent_web_guesses(demo["url"], "bob", [f"wrong-{n}" for n in range(GUESSES)]))
     # Each attempt is counted before its password is checked: exactly the limit's worth got a check (401).

@@ -222,6 +222,8 @@ def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlet
             return Response(fault_envelope(code, message), status_code=status, media_type=SOAP_CONTENT_TYPE, headers=headers)
 
         username, password = _basic_credentials(request.headers.get("authorization", ""))
+        if not username:  # the challenge of clients that send credentials only when asked: no guess, nothing counted
+            return fault("Client", "Sign-in required: send the user name and password with HTTP Basic authentication.", 401)
         address = forwarding.client_of(request) or "unknown"
         config = idp.config  # before the attempt is counted: a broken idp.yaml must not count it
         attempt = idp.throttle.reserve(username, address)  # counted before the password check, as at /login
@@ -236,7 +238,7 @@ def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlet
             idp.throttle.give_back(attempt)  # no password was checked
             return fault("Client", str(exc), 400)
         user, otp_missing = (
-            await run_in_threadpool(config.directory.sign_in, username, password, request.headers.get("x-samlfed-otp")) if username else (None, False)
+            await run_in_threadpool(config.directory.sign_in, username, password, request.headers.get("x-samlfed-otp"))
         )
         if otp_missing:  # the password was right: ask for the second factor (not a failure)
             idp.throttle.give_back(attempt)
