@@ -58,6 +58,11 @@ def _config(idp) -> IdpConfig:  # type: ignore[no-untyped-def]
         raise usage_error(str(exc)) from None
 
 
+MAX_ROTATION_GRACE = timedelta(days=365)
+"""The longest wait `rotate-key` takes before the next key signs: a published key's certificate lasts five years
+from when it was made, and dates far beyond that overflowed the calendar (a traceback, not a message)."""
+
+
 def _duration(text: str) -> timedelta:
     match = re.fullmatch(r"(\d+)([smhd])", text.strip(), re.ASCII)
     if not match:
@@ -194,7 +199,10 @@ def rotate_key(
     data_dir: DataDir = None,
 ) -> None:
     """Schedule the published next key to start signing after GRACE, and publish a new next key now."""
-    scheduled = _idp(idp_dir, data_dir).keys.rotate(datetime.now(UTC), _duration(grace))
+    wait = _duration(grace)
+    if wait > MAX_ROTATION_GRACE:
+        raise usage_error(f"--grace {grace} is longer than {MAX_ROTATION_GRACE.days} days; service providers read metadata far more often than that")
+    scheduled = _idp(idp_dir, data_dir).keys.rotate(datetime.now(UTC), wait)
     assert scheduled.signs_from is not None
     typer.echo(f"key {scheduled.kid} signs from {scheduled.signs_from:%Y-%m-%dT%H:%M:%SZ}; a new next key is published in the metadata")
 

@@ -66,6 +66,11 @@ def test_rotate_key_publishes_a_new_key(tmp_path: Path) -> None:
     after = parse_metadata(_run("idp", "metadata", *idp_dir).output.encode())
     assert len(after.signing_keys) == len(before.signing_keys) + 1
     assert _run("idp", "rotate-key", "--grace", "soon", "--idp-dir", str(tmp_path / "idp")).exit_code == 2
+    keys = (tmp_path / "idp" / "keys" / "keys.json").read_bytes()
+    for too_long in ("366d", "99999999d"):  # the second overflowed the calendar: a traceback
+        refused = _run("idp", "rotate-key", "--grace", too_long, "--idp-dir", str(tmp_path / "idp"))
+        assert refused.exit_code == 2 and "longer than 365 days" in refused.stderr, refused.output
+    assert (tmp_path / "idp" / "keys" / "keys.json").read_bytes() == keys
 
 
 def test_demo_seeds_idempotently_and_its_assertion_step_works(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
