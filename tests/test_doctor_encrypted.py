@@ -105,3 +105,22 @@ def test_registered_mode_decrypts_with_the_uploaded_key_and_applies_the_mode(fil
     assert refused.exit_code == 1 and "requires encrypted assertions" in refused.output
     # the doctor takes the registered keys only
     assert doctor(files["encrypted"], *registered, "--private-key", files["sp_key"]).exit_code == 2
+
+
+def test_a_response_to_the_per_provider_acs_url_passes_with_a_caveat(files: dict[str, Path], tmp_path: Path) -> None:
+    """AWS wants encrypted assertions sent to https://{region}.signin.aws.amazon.com/saml/acs/{SAMLProviderUUID}.
+    Standalone, the doctor knows no provider's UUID: it failed such a response and told the admin to send it to
+    /saml, which cannot take an encrypted assertion."""
+    uuid = "CFO93F8P5R2S421CO51V6DGM4Q"
+    acs = f"https://us-east-1.signin.aws.amazon.com/saml/acs/{uuid}"
+    response = tmp_path / "to-acs.b64"
+    response.write_text(encode(response_tree("assertion", encrypt_for=SP, recipient=acs, destination=acs)))
+    result = doctor(response, "--metadata", files["metadata"], "--private-key", files["sp_key"], "--json")
+    assert result.exit_code == 0, result.output
+    caveats = json.loads(result.output)["caveats"]
+    assert any(caveat.startswith(f"not checked: that {uuid}, which the response's ACS URL") for caveat in caveats), caveats
+    # the UUID's shape is still that of a SAMLProviderUUID, and the URL one of the accepted ones
+    for wrong in ("https://us-east-1.signin.aws.amazon.com/saml/acs/not-a-uuid", f"https://sp.example/saml/acs/{uuid}"):
+        response.write_text(encode(response_tree("assertion", encrypt_for=SP, recipient=wrong, destination=wrong)))
+        refused = doctor(response, "--metadata", files["metadata"], "--private-key", files["sp_key"], "--json")
+        assert refused.exit_code == 1 and json.loads(refused.output)["error"]["message"] == "Response Destination is not an accepted endpoint"

@@ -108,6 +108,9 @@ def doctor(
         diagnosis.caveats.extend(_opt_ins_relied_on(tried, stored_policy, principal_arn, examined))
         if trust_text is None:
             diagnosis.caveats.append(doctor_mod.trust_not_checked(diagnosis))
+        unchecked_uuid = doctor_mod.uuid_not_checked(diagnosis) if registered is None else None
+        if unchecked_uuid is not None:
+            diagnosis.caveats.append(unchecked_uuid)
         if private_key and registered is None and doctor_mod.was_decrypted(diagnosis):
             diagnosis.caveats.append(
                 "decrypted with --private-key: STS decrypts only with keys uploaded to the provider "

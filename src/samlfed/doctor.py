@@ -185,14 +185,30 @@ def _parse_or_none(xml: bytes | None) -> etree._Element | None:
         return None
 
 
-def response_issuer(b64: str) -> str | None:
-    """The response's (unsigned) Issuer, only used to choose among the given providers."""
+def _unverified_root(b64: str) -> etree._Element | None:
     if len(b64) > MAX_INPUT_CHARS:  # the validator refuses it unread: so must this, or any size gets parsed
         return None
-    root = _parse_or_none(_decode_base64(b64))
+    return _parse_or_none(_decode_base64(b64))
+
+
+def response_issuer(b64: str) -> str | None:
+    """The response's (unsigned) Issuer, only used to choose among the given providers."""
+    root = _unverified_root(b64)
     if root is None:
         return None
     return root.findtext(c.ISSUER) or root.findtext(f"{c.ASSERTION}/{c.ISSUER}")
+
+
+_PER_PROVIDER_ACS = re.compile(r"\S*/saml/acs/([A-Z0-9]{22,64})")
+
+
+def addressed_provider_uuid(b64: str) -> str | None:
+    """The SAMLProviderUUID in the response's (unsigned) Destination when that is a per-provider ACS URL
+    (`…/saml/acs/{uuid}`, AWS's for encrypted assertions). Standalone, the doctor knows no provider's UUID: it
+    takes this one so that such a response can pass, and says it did (`uuid_not_checked`)."""
+    root = _unverified_root(b64)
+    match = _PER_PROVIDER_ACS.fullmatch(root.get("Destination", "")) if root is not None else None
+    return match.group(1) if match is not None else None
 
 
 # --- trust ---------------------------------------------------------------------------------------------
@@ -260,11 +276,12 @@ def choose_trust(
     With no metadata the entity ID is unknown, so the response's Issuer stands in for it (and is said so).
     """
     issuer = response_issuer(b64)
+    uuid = addressed_provider_uuid(b64)
     if not metadata:
-        trust = ProviderTrust(issuer or "", _unique(keys), policy, decryption_keys=decryption_keys)
+        trust = ProviderTrust(issuer or "", _unique(keys), policy, provider_uuid=uuid, decryption_keys=decryption_keys)
         return TrustChoice(trust, (), (NO_METADATA_WARNING,))
     chosen = next((m for m in metadata if m.entity_id == issuer), metadata[0])
-    trust = ProviderTrust(chosen.entity_id, _unique([*chosen.signing_keys, *keys]), policy, decryption_keys=decryption_keys)
+    trust = ProviderTrust(chosen.entity_id, _unique([*chosen.signing_keys, *keys]), policy, provider_uuid=uuid, decryption_keys=decryption_keys)
     return TrustChoice(trust, tuple(m.entity_id for m in metadata), tuple(f"metadata: {w}" for w in chosen.warnings))
 
 
@@ -479,6 +496,16 @@ def trust_not_checked(diagnosis: Diagnosis) -> str:
     detail = f" ({'; '.join(needs)})" if needs else ""
     return (f"not checked: the role's trust policy{detail}, which STS evaluates next; give --role-arn, --principal-arn and "
             "--trust-policy FILE, or --data-dir with --principal-arn and --role-arn")
+
+
+def uuid_not_checked(diagnosis: Diagnosis) -> str | None:
+    """The caveat for a valid response addressed to a per-provider ACS URL whose UUID the doctor took from the
+    response itself (`addressed_provider_uuid`), or None when it was not relied on."""
+    uuid = diagnosis.choice.trust.provider_uuid
+    if not diagnosis.valid or uuid is None:
+        return None
+    return (f"not checked: that {uuid}, which the response's ACS URL (…/saml/acs/{uuid}) names, is the provider's SAMLProviderUUID "
+            "(aws iam get-saml-provider shows it): STS accepts that URL only for that provider; --data-dir with --principal-arn checks it")
 
 
 def was_decrypted(diagnosis: Diagnosis) -> bool:
