@@ -187,6 +187,22 @@ def test_anything_but_an_unencrypted_rsa_key_of_2048_bits_is_an_invalid_private_
     assert server.iam.get_saml_provider(SAMLProviderArn=arn)["PrivateKeyList"] == []
 
 
+@pytest.mark.parametrize(("text", "violations"), [
+    (pkcs8(rsa_key("a")) + " " * 16384, ["Member must have length less than or equal to 16384"]),
+    (pkcs8(rsa_key("a")) + "\u0100", ["Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"]),
+    ("\u0100" * 16385, ["Member must have length less than or equal to 16384",
+                        "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"]),
+], ids=["too long", "a character outside the pattern", "both"])
+def test_a_private_key_outside_the_model_is_a_validation_error_that_never_quotes_it(server: Server, text: str, violations: list[str]) -> None:
+    """privateKeyType: 1-16384 characters of [\\u0009\\u000A\\u000D\\u0020-\\u00FF], sensitive (botocore checks only the minimum)."""
+    count = f"{len(violations)} validation error{'s' if len(violations) > 1 else ''} detected: "
+    expected = ("ValidationError", count + "; ".join(f"Value at 'addPrivateKey' failed to satisfy constraint: {v}" for v in violations), 400)
+    assert error_of(lambda: new_provider(server, AddPrivateKey=text)) == expected
+    arn = new_provider(server)
+    assert error_of(lambda: server.raw.update_saml_provider(SAMLProviderArn=arn, AddPrivateKey=text)) == expected
+    assert server.iam.get_saml_provider(SAMLProviderArn=arn)["PrivateKeyList"] == []
+
+
 def test_an_unknown_provider_is_named_before_the_key_parameters(server: Server) -> None:
     missing = f"arn:aws:iam::{ACCOUNT}:saml-provider/Nobody"
     code, message, status = error_of(lambda: server.iam.update_saml_provider(SAMLProviderArn=missing, AddPrivateKey="not a key"))

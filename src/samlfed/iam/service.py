@@ -643,12 +643,27 @@ def _check_encryption_change(change: EncryptionChange, *, update: bool) -> None:
         violations.append(
             f"Value '{change.mode}' at 'assertionEncryptionMode' failed to satisfy constraint: Member must satisfy enum value set: [{', '.join(ENCRYPTION_MODES)}]"
         )
+    if change.add_private_key is not None:
+        violations += _private_key_violations(change.add_private_key)
     if update and change.remove_private_key is not None:
         violations += _key_id_violations(change.remove_private_key)
     if violations:
         raise ValidationFailed(violations)
     if change.add_private_key is not None and change.remove_private_key is not None:
         raise _invalid(ADD_AND_REMOVE)
+
+
+def _private_key_violations(text: str) -> list[str]:
+    """AddPrivateKey against the model's privateKeyType, in AWS's wording for a sensitive member: without its value."""
+    start = "Value at 'addPrivateKey' failed to satisfy constraint: Member must"
+    violations = []
+    if not text:
+        violations.append(f"{start} have length greater than or equal to 1")
+    if len(text) > MAX_PRIVATE_KEY_LENGTH:
+        violations.append(f"{start} have length less than or equal to {MAX_PRIVATE_KEY_LENGTH}")
+    if text and not _PRIVATE_KEY_CHARS.fullmatch(text):
+        violations.append(f"{start} satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+")
+    return violations
 
 
 def _key_id_violations(key_id: str) -> list[str]:
