@@ -91,6 +91,8 @@ def test_sp_initiated_redirect_binding_answers_in_response_to_with_relay_state(d
         assert first.status_code == 303 and first.headers["location"] == "/idp/login"
         login_page = browser.get(f"{demo['url']}/idp/login")
         assert "to continue to" in login_page.text and "AWS (samlfed)" in login_page.text
+        mistyped = login(demo, browser, "alice", password="not her password")
+        assert mistyped.status_code == 401 and "to continue to" in mistyped.text  # the request still waits: still said
         page = login(demo, browser, "alice")
         acs, saml_response, fields = saml_response_of(page)
         assert fields["RelayState"] == "https://console.example/home"

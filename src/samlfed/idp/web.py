@@ -84,6 +84,12 @@ def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlet
     def refused(message: str, status: int = 400) -> HTMLResponse:
         return _page("error.html", status, message=message)
 
+    def pending_name(request: Request) -> str | None:
+        """The name of the service provider whose request waits for this sign-in, if any."""
+        pending = request.session.get("pending")
+        sp = idp.config.service_providers.get(pending["sp"]) if pending else None
+        return sp.display_name if sp else None
+
     def autopost(user: User, pending: dict[str, Any], address: str | None) -> HTMLResponse:
         sp = idp.config.service_providers.get(pending["sp"])
         if sp is None or pending["acs"] not in sp.acs_urls:
@@ -111,9 +117,7 @@ def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlet
         return Response(idp.metadata(), media_type="application/samlmetadata+xml")
 
     async def login_form(request: Request) -> Response:
-        pending = request.session.get("pending")
-        sp = idp.config.service_providers.get(pending["sp"]) if pending else None
-        return _page("login.html", base=base, csrf=csrf(request), error=None, pending=sp.display_name if sp else None, entity_id=idp.entity_id)
+        return _page("login.html", base=base, csrf=csrf(request), error=None, pending=pending_name(request), entity_id=idp.entity_id)
 
     async def login(request: Request) -> Response:
         form = await form_of(request)
@@ -123,7 +127,8 @@ def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlet
         address = forwarding.client_of(request) or "unknown"
 
         def again(message: str, status: int) -> Response:
-            return _page("login.html", status, base=base, csrf=csrf(request), error=message, pending=None, entity_id=idp.entity_id)
+            # the request waiting for this sign-in still waits: say so again, as the first page did
+            return _page("login.html", status, base=base, csrf=csrf(request), error=message, pending=pending_name(request), entity_id=idp.entity_id)
 
         directory = idp.config.directory  # before the attempt is counted: a broken idp.yaml must not count it
         # Counted before the password check (given back on success): concurrent guesses past the limit are
