@@ -3,12 +3,14 @@
 A tampered AES-CBC ciphertext decrypts to garbled plaintext, and how far the validation gets with it depends on that
 plaintext; a bad pad length stops sooner than a good one whose plaintext then fails to parse (measured in process:
 ~75 µs apart). Such rejections are answered no sooner than ANSWER_DELAY after the decryption, and counted per provider
-and per source address, past whose limits encrypted responses are refused before anything is decrypted."""
+and per source address, past whose limits encrypted responses are refused before anything is decrypted, unless the
+Response's signature verifies first (a forger cannot sign, so forgeries cannot hold up an IdP that signs Responses)."""
 
 from __future__ import annotations
 
 import base64
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -25,6 +27,7 @@ from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
 from samlfed.iam import service
 from samlfed.saml import SamlValidationError, validate
+from samlfed.saml.errors import UnsignedDecryptionRefused
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from samlfed.sts.decryption_guard import ANSWER_DELAY, DecryptionGuard, FailureLimit, source_key
 
@@ -108,12 +111,32 @@ PLAINTEXT = encode(response_tree("assertion"))
 
 
 def _admitted(guard: DecryptionGuard, provider: str, source: str, response: str = ENCRYPTED) -> bool:
-    try:
-        guard.admit(provider, source, response)
-    except ServiceError as error:
-        assert (error.code, error.message, error.status) == ("Throttling", "Rate exceeded", 400)
-        return False
-    return True
+    """Whether the guard lets the encrypted assertion of any response be decrypted, not only a signed Response's."""
+    return guard.guarded(replace(DECRYPTING, provider_arn=provider), source, response).decrypts_unsigned
+
+
+SIGNED_RESPONSE = encode(response_tree("both", encrypt_for=SP, encryption={"data_algorithm": "aes256-cbc"}))
+"""Signed Assertion, encrypted, in a Response signed over the ciphertext: what no forger can make."""
+
+
+def test_held_back_the_pipeline_decrypts_only_in_a_response_whose_signature_verifies_first() -> None:
+    held = replace(DECRYPTING, decrypts_unsigned=False)
+    with pytest.raises(UnsignedDecryptionRefused) as info:
+        validate(ENCRYPTED, held, now=NOW, settings=SETTINGS)
+    assert info.value.decrypted_at is None and (info.value.aws.code, info.value.aws.message) == ("Throttling", "Rate exceeded")
+    assert validate(SIGNED_RESPONSE, held, now=NOW, settings=SETTINGS).claims.role_session_name == "alice@example.com"
+    forged = encode(response_tree("both", encrypt_for=SP, after_sign=lambda root: root.set("Destination", "https://signin.aws.amazon.com/saml?x")))
+    assert _rejection(forged, provider=held).check_id == "encryption.response_signature"  # refused before any decryption
+
+
+def test_rejections_of_a_signed_response_after_its_decryption_are_held_but_not_counted() -> None:
+    guard = DecryptionGuard(per_provider=FailureLimit(burst=1, refill_seconds=60), clock=_Clock())
+    expired = _rejection(SIGNED_RESPONSE, now=NOW + timedelta(hours=1))
+    assert expired.decrypted_at is not None and guard.answer_by(expired, PROVIDER_ARN, "192.0.2.1") is not None
+    assert _admitted(guard, PROVIDER_ARN, "192.0.2.1")  # the ciphertext was the IdP's own: no question answered
+    unsigned = _rejection(encode(_encrypted()), now=NOW + timedelta(hours=1))
+    guard.answer_by(unsigned, PROVIDER_ARN, "192.0.2.1")
+    assert not _admitted(guard, PROVIDER_ARN, "192.0.2.1")
 
 
 def test_past_the_source_limit_encrypted_responses_from_it_are_refused_until_it_refills() -> None:
@@ -210,3 +233,18 @@ def test_sts_throttles_a_source_past_ten_rejected_encrypted_responses(world: Ser
     assert status == 400 and "<Code>Throttling</Code>" in body and "<Message>Rate exceeded</Message>" in body
     assert _assume(app, PLAINTEXT)[0] == 200  # the limit is on decryptions
     assert _assume(app, ENCRYPTED, client="198.51.100.7")[0] == 200
+
+
+def test_sts_forged_encrypted_responses_do_not_hold_up_an_idp_that_signs_its_responses(world: ServiceContext) -> None:
+    """Found by probing: anyone knowing a provider's ARN could shut off its encrypted sign-ins, with responses
+    encrypted to a key of their own from enough addresses, one every 36 s once the limit was reached."""
+    world.decryption_guard = DecryptionGuard(per_provider=FailureLimit(burst=3, refill_seconds=3600))
+    app = build_app(world)
+    forged = encode(response_tree("none", encrypt_for=signer("the attacker's"), encryption={"data_algorithm": "aes256-cbc"}))
+    for n in range(3):
+        assert "<Message>Response could not be decrypted</Message>" in _assume(app, forged, client=f"192.0.2.{n}")[1]
+    status, body, _ = _assume(app, forged, client="192.0.2.9")
+    assert status == 400 and "<Code>Throttling</Code>" in body
+    assert _assume(app, ENCRYPTED, client="198.51.100.7")[0] == 400  # an IdP signing only the assertion: held up, as before
+    status, body, _ = _assume(app, SIGNED_RESPONSE, client="198.51.100.7")
+    assert status == 200, body

@@ -19,6 +19,7 @@ from ..saml import MAX_INPUT_CHARS, SamlValidationError, VerifiedAssertion, vali
 from ..saml import constants as c
 from ..saml.aws_claims import named_role_pairs
 from ..saml.checks import CHECKS
+from ..saml.errors import UnsignedDecryptionRefused
 from ..saml.xmlparse import XmlRejected, parse_xml
 from ..store import NotFound, SamlProvider
 from ..sts.assume import (
@@ -194,11 +195,11 @@ def make_offer(
         likeness = trust_likeness(provider)
         if likeness in refused_alike:
             continue
-        trust = provider_trust(provider, ctx.master)
-        if trust.decryption_keys:
-            _admit_decryption(ctx, provider, saml_response, source_ip)
+        trust = ctx.decryption_guard.guarded(provider_trust(provider, ctx.master), source_ip, saml_response)
         try:
             verified_by.append((provider, validate(saml_response, trust, now=now, settings=ctx.settings)))
+        except UnsignedDecryptionRefused:
+            raise _throttled(provider, source_ip) from None
         except SamlValidationError as error:
             deadline = ctx.decryption_guard.answer_by(error, provider.arn, source_ip)
             if deadline is not None:
@@ -283,19 +284,16 @@ def make_offer(
     return SignInOffer(saml_response, verified.response.assertion_id, tuple(choices), problems, admitted, request_id)
 
 
-def _admit_decryption(ctx: ServiceContext, provider: SamlProvider, saml_response: str, source_ip: str | None) -> None:
-    try:
-        ctx.decryption_guard.admit(provider.arn, source_ip, saml_response)
-    except ServiceError:
-        log.warning(
-            "console sign-in throttled provider=%s: too many rejected encrypted responses for this provider or from %s",
-            provider.arn, source_ip,
-            extra={"action": "ConsoleSignIn", "outcome": "throttled", "provider": provider.arn, "source_ip": source_ip},
-        )
-        raise SignInRefused(
-            "Rate exceeded", status=429,
-            hint="Too many encrypted responses were rejected for this identity provider or from your network. Try again later.",
-        ) from None
+def _throttled(provider: SamlProvider, source_ip: str | None) -> SignInRefused:
+    log.warning(
+        "console sign-in throttled provider=%s: too many rejected encrypted responses for this provider or from %s",
+        provider.arn, source_ip,
+        extra={"action": "ConsoleSignIn", "outcome": "throttled", "provider": provider.arn, "source_ip": source_ip},
+    )
+    return SignInRefused(
+        "Rate exceeded", status=429,
+        hint="Too many encrypted responses were rejected for this identity provider or from your network. Try again later.",
+    )
 
 
 def _answered_request(

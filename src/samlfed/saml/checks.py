@@ -25,6 +25,8 @@ DECRYPTION_FAILED = AwsError("InvalidIdentityToken", 400, "Response could not be
 """AWS documents no message for this; every decryption failure gets this one (no decryption oracle)."""
 ENCRYPTION_NOT_ENABLED = AwsError("InvalidIdentityToken", 400, "encrypted assertions are not enabled for this provider")
 NOT_ENCRYPTED = AwsError("InvalidIdentityToken", 400, "this provider requires encrypted assertions")
+THROTTLING = AwsError("Throttling", 400, "Rate exceeded")
+"""STS's answer to a caller over a limit (botocore retries it, with back-off)."""
 INVALID_SESSION_TAGS = AwsError("InvalidIdentityToken", 400, "Session tags in AuthnResponse are invalid")
 
 

@@ -48,6 +48,11 @@ class SamlValidationError(SamlError):
         sooner than a fixed delay after this moment (validation bar, attack 19: the same timing for every failure)."""
 
 
+class UnsignedDecryptionRefused(SamlValidationError):
+    """An encrypted assertion in a Response without a verified signature, while `ProviderTrust.decrypts_unsigned`
+    is off: refused before anything is decrypted, with STS's throttling answer."""
+
+
 COULD_NOT_PARSE_METADATA = "Could not parse metadata."
 UNABLE_TO_PARSE_METADATA = "Unable to parse metadata"
 """What AWS documents for a signing certificate it refuses: a key under 1024 bits or a repeated extension."""

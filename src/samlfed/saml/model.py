@@ -109,6 +109,10 @@ class ProviderTrust:
     there is one, and decrypted only with these."""
     encryption_required: bool = False
     """AssertionEncryptionMode `Required`: a plaintext assertion is refused."""
+    decrypts_unsigned: bool = True
+    """False while the service's decryption guard holds this provider or the client over its limit: an encrypted
+    assertion is then decrypted only in a Response whose signature verifies first (its ciphertext is the IdP's
+    own, so the decryption answers no forger's question); any other is refused, UnsignedDecryptionRefused."""
 
     def __post_init__(self) -> None:
         if not self.signing_keys:

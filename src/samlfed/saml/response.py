@@ -22,8 +22,8 @@ from ..arn_syntax import ROLE_ARN
 from . import aws_claims, dsig, xmlenc
 from . import constants as c
 from .b64 import strict_b64decode
-from .checks import ENCRYPTION_NOT_ENABLED, NOT_ENCRYPTED, AwsError
-from .errors import SamlValidationError
+from .checks import ENCRYPTION_NOT_ENABLED, NOT_ENCRYPTED, THROTTLING, AwsError
+from .errors import SamlValidationError, UnsignedDecryptionRefused
 from .model import (
     AwsSessionClaims,
     Message,
@@ -590,6 +590,12 @@ class _Pipeline:
             # ciphertext: changing a block garbles it, and changing the IV or cutting blocks off the front loses the
             # opening of the one Assertion.
             nonlocal plaintext, inner
+            if response_signed is None and not self.trust.decrypts_unsigned:
+                raise UnsignedDecryptionRefused(
+                    "encryption.decrypt", "too many encrypted responses were rejected for this provider or from this client: "
+                    "until fewer are, only an assertion in a Response whose signature verifies is decrypted", aws=THROTTLING,
+                    hint="Try again later. An IdP that signs the whole Response (not only the assertion) is never held up this way.",
+                )
             container = response_signed[1] if response_signed is not None else doc.root
             encrypted = container.findall(c.ENCRYPTED_ASSERTION)
             if len(encrypted) != 1:  # cannot happen after the shape checks; refuse rather than guess

@@ -25,6 +25,7 @@ from ..policy import MalformedPolicy, PolicyDocument, Request, evaluate, parse_p
 from ..policy.explain import explain, refusal
 from ..saml import ProviderPolicy, ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, VerifiedResponse, validate
 from ..saml.checks import INVALID_SESSION_TAGS, AwsError
+from ..saml.errors import UnsignedDecryptionRefused
 from ..saml.metadata import parse_metadata
 from ..saml.model import load_rsa_private_key
 from ..store import NotFound, Role, SamlProvider, provider_key_context
@@ -289,11 +290,12 @@ def open_private_keys(provider: SamlProvider, master: MasterKey) -> tuple[rsa.RS
 
 
 def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider: SamlProvider, now: datetime) -> VerifiedAssertion:
-    trust = provider_trust(provider, ctx.master)
-    if trust.decryption_keys:
-        _admit_decryption(ctx, provider, request)
+    trust = ctx.decryption_guard.guarded(provider_trust(provider, ctx.master), request.source_ip, request.saml_assertion)
     try:
         return validate(request.saml_assertion, trust, now=now, settings=ctx.settings, requested_role=RolePair(request.role_arn, request.principal_arn))
+    except UnsignedDecryptionRefused as error:
+        _log_throttled(provider, request)
+        raise ServiceError(error.aws.code, error.aws.message, error.aws.status) from None
     except SamlValidationError as error:
         answer_by = ctx.decryption_guard.answer_by(error, provider.arn, request.source_ip)
         _log_rejection(provider.arn, error.check_id, error.message, error.aws.code, request)
@@ -313,19 +315,15 @@ def _log_rejection(provider_arn: str, check_id: str, reason: str, error_code: st
     )
 
 
-def _admit_decryption(ctx: ServiceContext, provider: SamlProvider, request: AssumeRoleWithSamlRequest) -> None:
-    try:
-        ctx.decryption_guard.admit(provider.arn, request.source_ip, request.saml_assertion)
-    except ServiceError:
-        log.warning(
-            "AssumeRoleWithSAML throttled provider=%s: too many rejected encrypted responses for this provider or from %s",
-            provider.arn, request.source_ip,
-            extra={
-                "action": "AssumeRoleWithSAML", "outcome": "throttled", "provider": provider.arn, "role": request.role_arn,
-                "source_ip": request.source_ip, "error_code": "Throttling",
-            },
-        )
-        raise
+def _log_throttled(provider: SamlProvider, request: AssumeRoleWithSamlRequest) -> None:
+    log.warning(
+        "AssumeRoleWithSAML throttled provider=%s: too many rejected encrypted responses for this provider or from %s",
+        provider.arn, request.source_ip,
+        extra={
+            "action": "AssumeRoleWithSAML", "outcome": "throttled", "provider": provider.arn, "role": request.role_arn,
+            "source_ip": request.source_ip, "error_code": "Throttling",
+        },
+    )
 
 
 @lru_cache(maxsize=1024)

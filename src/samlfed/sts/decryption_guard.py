@@ -8,8 +8,12 @@ an attacker nothing else to go by:
 
 * timing: a rejection at or after decryption is answered no sooner than ANSWER_DELAY after the decryption ended,
   longer than validating any input under the size cap takes (bench/fuzz_latency.py holds that under 50 ms);
-* rate: such rejections are counted per provider and per source address, and past a limit, encrypted responses for
-  that provider or from that source are refused before anything is decrypted, with STS's throttling answer.
+* rate: such rejections are counted per provider and per source address, and past a limit, an encrypted response
+  for that provider or from that source is decrypted only when the Response's signature verifies first
+  (ProviderTrust.decrypts_unsigned); any other is refused before anything is decrypted, with STS's throttling
+  answer. A forger cannot sign, and a signed Response's ciphertext is the IdP's own, so neither its decryption
+  nor its rejection tells anyone anything: such rejections are not counted, and flooding a provider with forged
+  encrypted responses cannot hold up the sign-ins of an IdP that signs its Responses.
 
 The counts live in the process: each worker and each node counts for itself.
 """
@@ -21,10 +25,9 @@ import ipaddress
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ..errors import ServiceError
-from ..saml import SamlValidationError
+from ..saml import ProviderTrust, SamlValidationError
 from ..saml.b64 import strict_b64decode
 
 ANSWER_DELAY = 0.1
@@ -46,11 +49,6 @@ def holds_encrypted_assertion(saml_response: str) -> bool:
         return b"EncryptedAssertion" in strict_b64decode(saml_response)
     except ValueError:  # binascii.Error included: the validation refuses it before decrypting anything
         return False
-
-
-def throttled() -> ServiceError:
-    """STS's answer when a caller is over a limit (botocore retries it, with back-off)."""
-    return ServiceError("Throttling", "Rate exceeded", 400)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,19 +126,23 @@ class DecryptionGuard:
         self._sources = _Buckets(per_source, clock, capacity)
         self._lock = threading.Lock()
 
-    def admit(self, provider_arn: str, source_ip: str | None, saml_response: str) -> None:
-        """Raise `throttled()` when `saml_response` would be decrypted for a provider or from a source over its limit."""
+    def guarded(self, trust: ProviderTrust, source_ip: str | None, saml_response: str) -> ProviderTrust:
+        """The trust to validate `saml_response` with: `trust` itself, or, when the response holds an encrypted
+        assertion for a provider or from a source over its limit, `trust` decrypting signed Responses only."""
+        if not trust.decryption_keys or trust.provider_arn is None:
+            return trust
         with self._lock:
-            over = self._providers.exhausted(provider_arn) or self._sources.exhausted(source_key(source_ip))
-        if over and holds_encrypted_assertion(saml_response):
-            raise throttled()
+            over = self._providers.exhausted(trust.provider_arn) or self._sources.exhausted(source_key(source_ip))
+        return replace(trust, decrypts_unsigned=False) if over and holds_encrypted_assertion(saml_response) else trust
 
     def answer_by(self, error: SamlValidationError, provider_arn: str, source_ip: str | None) -> float | None:
         """For a rejection of a response for `provider_arn` from `source_ip`: when it followed a decryption, count it
-        and return the earliest `time.monotonic()` at which it may be answered; None (answer at once) otherwise."""
+        (unless the Response's signature had verified) and return the earliest `time.monotonic()` at which it may
+        be answered; None (answer at once) otherwise."""
         if error.decrypted_at is None:
             return None
-        self.rejected(provider_arn, source_ip)
+        if not any(check.id == "encryption.response_signature" and check.status == "pass" for check in error.checks):
+            self.rejected(provider_arn, source_ip)
         return error.decrypted_at + ANSWER_DELAY
 
     def rejected(self, provider_arn: str, source_ip: str | None) -> None:
