@@ -84,9 +84,11 @@ XML = base64.b64decode(B64)
 )
 def test_decode_input_recognises_every_form(data: bytes) -> None:
     assert "+" in B64  # the unencoded-form case needs one
-    decoded = doctor.decode_input(data)
+    decoded, notes = doctor.read_input(data)
     assert base64.b64decode("".join(decoded.split())) in (XML, XML.strip())
     assert run(decoded).valid
+    # STS takes the base64 decoded: a percent-encoded paste is said to have been decoded (found by probing)
+    assert notes == ([doctor.URL_DECODED_NOTE] if b"%" in data else [])
 
 
 @pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf \r\n", b"RelayState=x&SAMLResponse=&other=1"], ids=["empty", "bom-only", "empty-field"])

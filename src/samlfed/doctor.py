@@ -125,38 +125,51 @@ def read_input(data: bytes) -> tuple[str, list[str]]:
         captured = from_capture(text)
     except CaptureError as exc:
         raise DoctorUsageError(str(exc)) from None
-    if captured is None:
-        return _decoded(text), []
-    return _decoded(captured.posted), [captured.note]
+    b64, url_decoded = _decoded(text if captured is None else captured.posted)
+    notes = [] if captured is None else [captured.note]
+    if url_decoded and captured is None:  # pasted: what was pasted may be passed on as it is
+        notes.append(URL_DECODED_NOTE)
+    return b64, notes
 
 
-def _decoded(text: bytes) -> str:
+URL_DECODED_NOTE = (
+    "input: URL-decoded (a form body or a percent-encoded value); the verdict is on the decoded response. "
+    "AssumeRoleWithSAML's SAMLAssertion takes it decoded (an SDK or the AWS CLI encodes it for the wire): "
+    "passed on still percent-encoded, it is refused with 'Response signature invalid'"
+)
+
+
+def _decoded(text: bytes) -> tuple[str, bool]:
+    """The base64 in `text`, and whether it was URL-decoded to find it."""
+    url_decoded = False
     for _ in range(_MAX_LAYERS):
         text = text.removeprefix(_BOM).strip()
         if not text:
             raise DoctorUsageError("the input is empty")
         if text.startswith(b"<"):
             # Raw XML: encode it as the IdP would have posted it, so the validator sees exactly these bytes.
-            return base64.b64encode(text).decode()
+            return base64.b64encode(text).decode(), url_decoded
         unwrapped = _unwrap(text)
         if unwrapped is None:
             break
-        text = unwrapped
+        text, percent_decoded = unwrapped
+        url_decoded = url_decoded or percent_decoded
     # Anything else is handed over as base64; the validator's input checks say precisely what is wrong with it.
-    return text.decode("latin-1")
+    return text.decode("latin-1"), url_decoded
 
 
-def _unwrap(text: bytes) -> bytes | None:
-    """The SAMLResponse field of a form body, or a URL-encoded value decoded; None when `text` is neither."""
+def _unwrap(text: bytes) -> tuple[bytes, bool] | None:
+    """The SAMLResponse field of a form body, or a URL-encoded value, decoded, and whether percent-decoding changed
+    it; None when `text` is neither."""
     match = _FORM_FIELD.search(text)
     if match:
         # Percent-decoding only: a '+' stays a '+', since pasted base64 often is not URL-encoded at all.
         value = unquote_to_bytes(match.group(1))
         if not value.strip():
             raise DoctorUsageError("the SAMLResponse form field is empty")
-        return value
+        return value, value != match.group(1)
     unquoted = unquote_to_bytes(text)
-    return unquoted if unquoted != text else None  # a URL-encoded value without its field name (base64 has no '%')
+    return (unquoted, True) if unquoted != text else None  # a URL-encoded value without its field name (base64 has no '%')
 
 
 def _utf16_as_utf8(data: bytes) -> bytes:
