@@ -80,6 +80,7 @@ MD_NAME_ID_FORMAT = qname(NS_METADATA, "NameIDFormat")
 ALG_C14N_EXCLUSIVE = "http://www.w3.org/2001/10/xml-exc-c14n#"
 ALG_C14N_EXCLUSIVE_COMMENTS = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
 ALG_C14N_INCLUSIVE = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+ALG_C14N_11 = "http://www.w3.org/2006/12/xml-c14n11"
 ALG_ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 
 ALG_RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"

@@ -80,7 +80,7 @@ class ProviderPolicy:
     """Per-provider opt-ins. Every default is the strict choice."""
 
     allow_legacy_algorithms: bool = False
-    """RSA-SHA1, SHA-1 digests, inclusive c14n 1.0 and RSA keys of 1024-2047 bits."""
+    """RSA-SHA1, SHA-1 digests, inclusive c14n 1.0 and 1.1, and RSA keys of 1024-2047 bits."""
     allow_response_only_signature: bool = False
     """Accept a signed Response whose Assertion is unsigned (the Assertion is then read from the Response's signed bytes)."""
     require_condition_bounds: bool = False
