@@ -168,3 +168,15 @@ def test_rotating_a_store_without_a_ring_starts_it_with_one_key(tmp_path: Path) 
         assert [key.key_id for key in store.list_server_keys()] == [ring.active, rotated.active]
     finally:
         store.engine.dispose()
+
+
+def test_a_password_in_the_query_of_a_database_url_is_never_shown() -> None:
+    """libpq takes `?password=` as well as `user:password@`; SQLAlchemy hides only the latter (found by probing:
+    the password went to stderr, and so to the journal)."""
+    with scratch_database("samlfed_query_password") as name:
+        secret_url = make_url(database_url(name)).update_query_dict({"password": "s3cret-in-query", "sslpassword": "s3cret-ssl"})
+        empty = samlfed("keys", "list", "--database-url", secret_url.render_as_string(hide_password=False))
+        assert empty.returncode == 2 and "no samlfed data in the database" in empty.stderr and "password=***" in empty.stderr
+        missing = samlfed("keys", "list", "--database-url", secret_url.set(database=f"{name}_missing").render_as_string(hide_password=False))
+        assert missing.returncode == 2 and "cannot open the database" in missing.stderr and "sslpassword=***" in missing.stderr
+        assert "s3cret" not in empty.stderr + missing.stderr

@@ -130,16 +130,15 @@ def store_context(data_dir: Path | None, database_url: str | None, *, create: bo
 def _require_schema(url: str) -> None:
     """The same refusal for a database that holds no samlfed schema (a mistyped database name): opening the store
     would create the schema there."""
-    from sqlalchemy import make_url
-
     from .store import SqlStore, StoreUnavailable
+    from .store.sql import shown_url
 
     try:
         found = SqlStore.holds_schema(url)
     except StoreUnavailable as exc:
         raise usage_error(str(exc)) from None
     if not found:
-        shown = make_url(url).render_as_string(hide_password=True)
+        shown = shown_url(url)
         raise usage_error(f"no samlfed data in the database {shown}; create it with: samlfed accounts create --database-url {shown}")
 
 

@@ -261,10 +261,14 @@ def _grouped(rows, column: str) -> dict:  # type: ignore[no-untyped-def]
     return groups
 
 
-def _describe(url: str) -> str:
-    """The URL without its password, for messages."""
+def shown_url(url: str) -> str:
+    """The URL without its passwords, for messages: the one before the host, and libpq's `password=` (or
+    `sslpassword=`) query parameters, which SQLAlchemy's hide_password leaves as they are."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        hidden = {key: "***" for key in parsed.query if "password" in key.lower()}
+        # rendering percent-encodes the stars of a query value; written as the userinfo password's are
+        return parsed.update_query_dict(hidden).render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")
     except (SQLAlchemyError, ValueError):
         return "(a URL that does not parse)"
 
@@ -405,7 +409,7 @@ class SqlStore:
         except (SQLAlchemyError, CommandError, NewerSchema, OSError, ImportError, ValueError) as exc:
             if engine is not None:
                 engine.dispose()
-            raise StoreUnavailable(f"cannot open the database {_describe(url)}: {driver_reason(exc)}") from exc
+            raise StoreUnavailable(f"cannot open the database {shown_url(url)}: {driver_reason(exc)}") from exc
         return cls(engine)
 
     @staticmethod
@@ -421,7 +425,7 @@ class SqlStore:
             with engine.connect() as db:
                 return inspect(db).has_table("alembic_version")
         except (SQLAlchemyError, OSError, ImportError, ValueError) as exc:
-            raise StoreUnavailable(f"cannot open the database {_describe(url)}: {driver_reason(exc)}") from exc
+            raise StoreUnavailable(f"cannot open the database {shown_url(url)}: {driver_reason(exc)}") from exc
         finally:
             if engine is not None:
                 engine.dispose()
