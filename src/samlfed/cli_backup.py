@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .cli_common import settings_or_exit, usage_error
+
+if TYPE_CHECKING:
+    from .backup import Backup
 
 
 def backup(
@@ -28,14 +31,18 @@ def backup(
     if settings.database_url is not None:
         raise usage_error("samlfed backup copies an SQLite data directory; back up PostgreSQL with pg_dump, and keep SAMLFED_MASTER_KEY with it")
     assert settings.data_dir is not None  # without a database URL the settings name a data directory
-    try:
-        with _interrupted_by(signal.SIGTERM, signal.SIGHUP):
+    with _interrupted_by(destination, signal.SIGTERM, signal.SIGHUP):
+        try:
             made = back_up(settings.data_dir, destination, now=datetime.now(UTC))
-    except BackupError as exc:
-        raise usage_error(f"no backup made: {exc}") from None
-    except BackupInterrupted as stopped:
-        typer.echo(f"no backup made: stopped by {signal.Signals(stopped.signum).name}; nothing of the copy is left in {destination}", err=True)
-        raise typer.Exit(128 + stopped.signum) from None
+        except BackupError as exc:
+            raise usage_error(f"no backup made: {exc}") from None
+        except BackupInterrupted as stopped:
+            typer.echo(f"no backup made: stopped by {signal.Signals(stopped.signum).name}; nothing of the copy is left in {destination}", err=True)
+            raise typer.Exit(128 + stopped.signum) from None
+        _report(made, settings.data_dir, as_json)
+
+
+def _report(made: Backup, data_dir: Path, as_json: bool) -> None:
     if as_json:
         fields = {
             "Destination": str(made.destination), "SchemaVersion": made.schema_version, "DatabaseBytes": made.database_bytes,
@@ -43,7 +50,7 @@ def backup(
         }
         typer.echo(json.dumps(fields))
         return
-    typer.echo(f"backed up {settings.data_dir} to {made.destination} (database {made.database_bytes:,} bytes, schema {made.schema_version})")
+    typer.echo(f"backed up {data_dir} to {made.destination} (database {made.database_bytes:,} bytes, schema {made.schema_version})")
     if not made.master_key_copied:
         typer.echo("the master key comes from SAMLFED_MASTER_KEY and is not in the backup: keep it with the backup, apart from it")
     if not made.opened:
@@ -52,13 +59,15 @@ def backup(
 
 
 @contextmanager
-def _interrupted_by(*signals: signal.Signals) -> Iterator[None]:
+def _interrupted_by(destination: Path, *signals: signal.Signals) -> Iterator[None]:
     """These signals stop the copy the way Ctrl-C does (the copy cleans up after itself), instead of ending the
-    process at once with the copy half-made."""
-    from .backup import BackupInterrupted
+    process at once with the copy half-made. Once the copy is whole (its database renamed into place, atomically),
+    they are ignored until the command ends: stopping then would only report a complete backup as a failure."""
+    from .backup import DATABASE, BackupInterrupted
 
     def stop(signum: int, _frame: object) -> None:
-        raise BackupInterrupted(signum)
+        if not (destination / DATABASE).is_file():
+            raise BackupInterrupted(signum)
 
     previous = {number: signal.signal(number, stop) for number in signals}
     try:

@@ -169,19 +169,22 @@ def test_a_file_of_the_idp_that_cannot_be_copied_is_a_refusal_not_a_traceback(tm
     assert "Traceback" not in refused.stderr and not (tmp_path / "copy").exists()
 
 
-def _backup_signalled(tmp_path: Path, data: Path, destination: Path, signum: int) -> subprocess.CompletedProcess[str]:
-    """`samlfed backup` in a process that receives `signum` just before the copy would be complete (after it was
-    opened, before the database takes its name): the moment a signal leaves the most behind."""
+def _backup_signalled(
+    tmp_path: Path, data: Path, destination: Path, signum: int, after: str = "_check_opens",
+) -> subprocess.CompletedProcess[str]:
+    """`samlfed backup` in a process that receives `signum` right after the step `after` of backup.py: by default
+    just before the copy would be complete (after it was opened, before the database takes its name), the moment
+    a signal leaves the most behind."""
     script = tmp_path / "signalled_backup.py"
     script.write_text(
         "import os, sys\n"
         "from samlfed import backup\n"
         "from samlfed.cli import main\n"
-        "opened = backup._check_opens\n"
-        "def opened_then_signalled(*args, **kwargs):\n"
-        "    opened(*args, **kwargs)\n"
+        f"step = backup.{after}\n"
+        "def step_then_signalled(*args, **kwargs):\n"
+        "    step(*args, **kwargs)\n"
         f"    os.kill(os.getpid(), {int(signum)})\n"
-        "backup._check_opens = opened_then_signalled\n"
+        f"backup.{after} = step_then_signalled\n"
         f"sys.argv = ['samlfed', 'backup', {str(destination)!r}, '--data-dir', {str(data)!r}]\n"
         "main()\n"
     )
@@ -197,6 +200,18 @@ def test_a_backup_stopped_by_sigterm_leaves_nothing(tmp_path: Path) -> None:
     assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr
     assert "no backup made: stopped by SIGTERM" in stopped.stderr and "Traceback" not in stopped.stderr
     assert not (tmp_path / "copy").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_once_the_copy_is_whole_does_not_turn_it_into_a_failure(tmp_path: Path, signum: signal.Signals) -> None:
+    """Found by probing: a signal after the database took its name (while the result was printed, say) ended the
+    command with 128 + N, the failure operations.md promises leaves nothing, beside a complete backup."""
+    data = tmp_path / "data"
+    cli("accounts", "create", "--data-dir", str(data), "--json")
+    done = _backup_signalled(tmp_path, data, tmp_path / "copy", signum, after="_sync_directory")
+    assert done.returncode == 0 and f"backed up {data} to {tmp_path / 'copy'}" in done.stdout, done.stderr
+    listed = subprocess.run([SAMLFED, "accounts", "list", "--data-dir", str(tmp_path / "copy")], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and listed.stdout.strip(), listed.stderr
 
 
 def test_a_backup_killed_before_it_is_complete_is_no_data_directory_that_starts(tmp_path: Path) -> None:
