@@ -246,3 +246,29 @@ def test_the_attempt_table_stays_bounded(tmp_path: Path) -> None:
         logins.failed(attempt)
     with sqlite3.connect(state.path) as db:
         assert db.execute("SELECT count(*) FROM login_attempt").fetchone()[0] <= 10
+
+
+def _open_key_store(directory: Path, start: object, results: object) -> None:
+    from samlfed.idp.keys import KeyStore
+
+    start.wait(30)  # type: ignore[attr-defined]
+    results.put([entry.kid for entry in KeyStore(directory).entries()])  # type: ignore[attr-defined]
+
+
+def test_workers_starting_together_on_a_fresh_directory_make_one_pair_of_keys(tmp_path: Path) -> None:
+    """Found by probing: `serve --with-idp --workers 4` on a new data directory left 6 private keys, 4 of them in
+    no keys.json, and its writers shared one temporary file (a half-written keys.json could be renamed into place)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    for round_number in range(5):
+        directory = tmp_path / f"keys-{round_number}"
+        start, results = context.Barrier(6), context.Queue()
+        workers = [context.Process(target=_open_key_store, args=(directory, start, results)) for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        seen = [results.get(timeout=60) for _ in workers]
+        for worker in workers:
+            worker.join(30)
+        assert all(kids == seen[0] for kids in seen) and len(seen[0]) == 2, seen
+        assert sorted(path.name for path in directory.glob("*.key.pem")) == sorted(f"{kid}.key.pem" for kid in seen[0])

@@ -9,14 +9,18 @@ A later rotation supersedes earlier ones: the key in force is the newest key (ke
 whose start has come. `--grace 24h` then `--grace 1h` signs with the second key after an hour, and the first one
 never signs, even when its start comes later: signing never moves back to an older key.
 
-Files: `<dir>/keys.json` (which key signs from when) and one PEM key (0600) and certificate per key id.
+Files: `<dir>/keys.json` (which key signs from when) and one PEM key (0600) and certificate per key id; every change
+of them holds `<dir>/keys.lock` (the workers of `serve --workers N` start on a fresh directory together).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,7 +49,9 @@ class KeyStore:
         self._entries: list[KeyEntry] = []
         self._stamp: float | None = None
         if not (directory / "keys.json").exists():
-            self._initialise()
+            with self._locked():
+                if not (directory / "keys.json").exists():  # another process may have made it meanwhile
+                    self._initialise()
         self._reload()
 
     # --- reading ------------------------------------------------------------------------------------
@@ -98,14 +104,29 @@ class KeyStore:
 
     # --- writing ------------------------------------------------------------------------------------
 
-    def _initialise(self) -> None:
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Held around every change: without it, workers starting together each made keys (all but one pair
+        orphaned), and wrote keys.json through one temporary file, which could then be renamed half-written."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.directory / "keys.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _initialise(self) -> None:
         now = datetime.now(UTC)
         entries = [KeyEntry(self._new_key(now), now, now), KeyEntry(self._new_key(now), now, None)]
         self._write(entries)
 
     def rotate(self, now: datetime, grace: timedelta) -> KeyEntry:
         """Schedule the waiting next key to sign from now + grace, publish a new next key; returns the scheduled key."""
+        with self._locked():
+            return self._rotate(now, grace)
+
+    def _rotate(self, now: datetime, grace: timedelta) -> KeyEntry:
         self._reload()
         # Keys older than the current one never sign again: forget them.
         keep = self._entries[self._in_force(now):]
