@@ -371,6 +371,7 @@ def test_session_tags_that_break_a_rule_get_sts_answer_from_the_server_the_docto
     assert (console.value.message, console.value.check, console.value.status) == ("Session tags in AuthnResponse are invalid", "trust.session_tags", 400)
     not_offered = [r for r in caplog.records if getattr(r, "outcome", None) == "role_not_offered"]
     assert len(not_offered) == 2 and {r.reason for r in not_offered} == {record.reason}  # each of the response's two roles
+    assert not [r for r in caplog.records if getattr(r, "outcome", None) == "role_refused"]  # tags refuse the response, not a role
 
 
 def _incompressible_tags(count: int) -> dict[str, str]:

@@ -200,7 +200,7 @@ def _missing(entry: dict, keys: tuple[str, ...]) -> list[str]:
 @pytest.fixture(scope="module")
 def world(demo: Demo) -> dict:
     """Roles to chain to (one per way AssumeRole can be denied), an explicit IAM deny on Developer, ReadOnly in
-    acme-prod closed to alice (for the console's role_not_offered), and alice's Developer credentials."""
+    acme-prod closed to alice (for the console's role_refused), and alice's Developer credentials."""
     iam = demo.client("iam")
     iam.create_role(RoleName="ChainTarget", AssumeRolePolicyDocument=_trusting(DEVELOPER))
     iam.create_role(RoleName="ChainNoTrust", AssumeRolePolicyDocument=_trusting(f"arn:aws:iam::{DEV_ACCOUNT}:role/ReadOnly"))
@@ -294,7 +294,7 @@ def _console_sign_in(demo: Demo, browser: httpx.Client) -> tuple[httpx.Response,
     return chooser, fields["SAMLResponse"]
 
 
-def test_console_sign_in_allowed_and_role_not_offered(demo: Demo, world: dict) -> None:
+def test_console_sign_in_allowed_and_role_refused(demo: Demo, world: dict) -> None:
     since = demo.mark()
     with httpx.Client(base_url=demo.url) as browser:
         chooser, _ = _console_sign_in(demo, browser)
@@ -309,11 +309,11 @@ def test_console_sign_in_allowed_and_role_not_offered(demo: Demo, world: dict) -
     assert re.fullmatch(r"[0-9a-f]{64}", allowed["key_thumbprint"]) and allowed["assertion_id"]
     assert 0 < int(allowed["session_seconds"]) <= 3600
     # The response is checked at each post of it (the chooser's, then the sign-in's): one line for each.
-    not_offered = demo.decisions(since, "ConsoleSignIn", "role_not_offered")
-    assert len(not_offered) == 2 and all(entry["role"] == PROD_READ_ONLY for entry in not_offered), not_offered
+    refused = demo.decisions(since, "ConsoleSignIn", "role_refused")
+    assert len(refused) == 2 and all(entry["role"] == PROD_READ_ONLY for entry in refused), refused
     # The table: ConsoleSignIn's keys for all of its outcomes (null when unknown); here all of them are known.
-    assert not _missing(not_offered[0], CONSOLE_KEYS), f"role_not_offered lacks {_missing(not_offered[0], CONSOLE_KEYS)}"
-    for entry in not_offered:
+    assert not _missing(refused[0], CONSOLE_KEYS), f"role_refused lacks {_missing(refused[0], CONSOLE_KEYS)}"
+    for entry in refused:
         assert (entry["issuer"], entry["subject"], entry["assertion_id"]) == (demo.entity_id, "alice", allowed["assertion_id"])
         assert (entry["key_thumbprint"], entry["session_name"]) == (allowed["key_thumbprint"], ALICE_SESSION)
 

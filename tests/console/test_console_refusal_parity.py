@@ -7,18 +7,25 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+from demo_stack import forms
 from lxml import etree
+from lxml import html as lxml_html
 from saml_factory import ACCOUNT, DEV_ROLE, NOW, PROVIDER_ARN, response_b64
+from servers import app_in_thread
 from service_world import developer_world
 
 from samlfed.config import Settings
-from samlfed.console.signin import SignInRefused, make_offer
+from samlfed.console.signin import SignInRefused, make_offer, sign_in
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
+from samlfed.server import build_server_app
 from samlfed.store import Role
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
@@ -73,18 +80,44 @@ def test_a_403_of_sts_is_a_403_on_the_console(ctx: ServiceContext) -> None:
     assert _console(ctx, saml) == (message, 403)
 
 
-def test_a_role_the_console_does_not_offer_is_logged_once_with_what_refused_it(ctx: ServiceContext, caplog: pytest.LogCaptureFixture) -> None:
-    """The console's role_not_offered record says why; STS's `AssumeRoleWithSAML denied` record was written for each
-    role the console filtered too, counting console sign-ins as STS denials."""
+def test_a_role_the_console_refuses_is_listed_and_logged_once_with_what_refused_it(ctx: ServiceContext, caplog: pytest.LogCaptureFixture) -> None:
+    """As AWS's chooser, every pair of the provider's account is listed, and a role that cannot be assumed is refused
+    when chosen (contract §7.1: steps 21-26 on POST-back). The console's role_refused record says why; STS's
+    `AssumeRoleWithSAML denied` record was written for each such role too, counting console sign-ins as STS denials."""
     broken, ghost = f"arn:aws:iam::{ACCOUNT}:role/Broken", f"arn:aws:iam::{ACCOUNT}:role/Ghost"
     ctx.store.create_role(Role(ACCOUNT, "Broken", "AROABROKENROLEXXXXXXX", "/", broken, "{not json", 3600, NOW))  # the store: IAM would refuse it
     saml = response_b64(issue_instant=NOW, roles=[f"{DEV_ROLE},{PROVIDER_ARN}", f"{broken},{PROVIDER_ARN}", f"{ghost},{PROVIDER_ARN}"])
     with caplog.at_level("INFO", logger="samlfed"):
         offer = make_offer(ctx, saml, LATER)
-    assert [choice.role_arn for choice in offer.choices] == [DEV_ROLE]
-    reasons = {r.role: r.reason for r in caplog.records if getattr(r, "outcome", None) == "role_not_offered"}
+    assert [choice.role_arn for choice in offer.choices] == [broken, DEV_ROLE, ghost]
+    assert list(offer.admitted) == [DEV_ROLE] and sorted(offer.refused) == [broken, ghost]
+    for role in (broken, ghost):  # one answer for both: a missing role is not told from a refusing one
+        with pytest.raises(SignInRefused) as refused:
+            sign_in(ctx, offer, role, LATER)
+        assert (refused.value.message, refused.value.status) == ("Not authorized to perform sts:AssumeRoleWithSAML", 403)
+    reasons = {r.role: r.reason for r in caplog.records if getattr(r, "outcome", None) == "role_refused"}
     assert reasons == {
         broken: "malformed_trust: the stored trust policy is not a valid policy",
         ghost: "no_such_role: no role of this ARN in the provider's account",
     }
     assert not [r for r in caplog.records if getattr(r, "action", None) == "AssumeRoleWithSAML"]
+
+
+def test_the_chooser_lists_a_role_refused_to_everyone_and_refuses_it_when_chosen(tmp_path: Path) -> None:
+    """Found by probing: with every role refused, /saml answered 403 where AWS shows its chooser, and saml2aws stopped
+    at 'unexpected status code: 403' instead of listing the roles; the JSON names the refused ones for samlfed login."""
+    settings = Settings(data_dir=tmp_path)
+    ctx = developer_world(settings)
+    ctx.clock = lambda: LATER
+    ghost = f"arn:aws:iam::{ACCOUNT}:role/Ghost"
+    saml = response_b64(issue_instant=NOW, roles=[f"{ghost},{PROVIDER_ARN}", "not a pair"])
+    with app_in_thread(build_server_app(settings, ctx)) as base, httpx.Client(base_url=base) as browser:
+        chooser = browser.post("/saml", data={"SAMLResponse": saml})
+        assert chooser.status_code == 200 and f'value="{ghost}"' in chooser.text
+        data = json.loads(base64.b64decode(lxml_html.fromstring(chooser.text).xpath("//meta[@name='data']/@content")[0]))
+        assert data["roles_accounts"] == {ACCOUNT: [ghost]} and data["refused_roles"] == [ghost]
+        assert "submit()" not in chooser.text  # one role, but a problem to read: the page does not submit itself
+        form = forms(chooser)[0]
+        chosen = browser.post(form["action"], data={**form["fields"], "roleIndex": ghost})
+        assert chosen.status_code == 403 and "Not authorized to perform sts:AssumeRoleWithSAML" in chosen.text
+        assert "samlfed_console" not in chosen.headers.get("set-cookie", "")

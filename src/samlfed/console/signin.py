@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import binascii
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..context import ServiceContext
 from ..errors import ServiceError
+from ..iam import arns
 from ..iam.ids import PROVIDER_UUID
 from ..saml import MAX_INPUT_CHARS, SamlValidationError, VerifiedAssertion, validate
 from ..saml import constants as c
@@ -90,6 +91,8 @@ class SignInOffer:
     """By role ARN."""
     request_id: str | None
     """Our AuthnRequest this answers (None: IdP-initiated, or a request of another SP)."""
+    refused: dict[str, SignInRefused] = field(default_factory=dict)
+    """By role ARN: the roles listed, as AWS lists them, that are refused when chosen."""
 
     def accounts(self) -> dict[str, list[RoleChoice]]:
         grouped: dict[str, list[RoleChoice]] = {}
@@ -227,12 +230,13 @@ def make_offer(
     request_id = _answered_request(ctx, verified, now, require_sp_initiated=require_sp_initiated, resumed=resumed, browser_nonce=browser_nonce)
     choices: list[RoleChoice] = []
     admitted: dict[str, AdmittedRole] = {}
+    refused: dict[str, SignInRefused] = {}
     aliases: dict[str, str | None] = {}
     response_refused: tuple[ServiceError, str | None] | None = None
     """A refusal of the response's session tags (their rules, their packed size): it holds for each role alike."""
     for provider, provider_verified in verified_by:
         for pair in provider_verified.claims.roles:
-            if pair.provider_arn != provider.arn or pair.role_arn in admitted:
+            if pair.provider_arn != provider.arn or pair.role_arn in admitted or pair.role_arn in refused:
                 continue
             try:
                 admitted_role = admit_role(
@@ -241,29 +245,39 @@ def make_offer(
                 packed_policy_size(None, (), admitted_role.tags)  # contract §7.1 step 26: the tags alone may pack past it
             except ServiceError as error:
                 reason = None
+                # As AWS's chooser, list every pair of the provider's own account, and refuse a role the trust
+                # policy refuses (or that does not exist) when it is chosen (contract §7.1: steps 21-26 on POST-back).
+                listed = isinstance(error, RoleRefused) and _in_account(pair.role_arn, provider.account_id)
                 if isinstance(error, SessionTagsRefused):
                     response_refused, reason = (error, SESSION_TAGS_CHECK), error.reason
                 elif error.code == "PackedPolicyTooLarge":
                     response_refused, reason = (error, None), error.message
                 elif isinstance(error, RoleRefused):
                     reason = f"{error.denied_by}: {error.reason}"
+                outcome = "role_refused" if listed else "role_not_offered"
                 log.info(
-                    "console sign-in: role not offered role=%r provider=%s reason=%r", pair.role_arn, provider.arn, reason,
+                    "console sign-in: %s role=%r provider=%s reason=%r", outcome.replace("_", " "), pair.role_arn, provider.arn, reason,
                     extra={
-                        "action": "ConsoleSignIn", "outcome": "role_not_offered", "role": pair.role_arn, "provider": provider.arn, "reason": reason,
+                        "action": "ConsoleSignIn", "outcome": outcome, "role": pair.role_arn, "provider": provider.arn, "reason": reason,
                         "issuer": provider_verified.response.issuer, "assertion_id": provider_verified.response.assertion_id,
                         "key_thumbprint": provider_verified.response.key_thumbprint, "subject": provider_verified.response.name_id,
                         "session_name": provider_verified.claims.role_session_name, "session_seconds": None,
                         **sign_in_instants(provider_verified.response),
                     },
                 )
-                continue
-            admitted[pair.role_arn] = admitted_role
+                if not listed:
+                    continue
+                refused[pair.role_arn] = SignInRefused(
+                    error.message, status=error.status,
+                    hint="This role's trust policy does not admit this sign-in (or the role does not exist): samlfed doctor --data-dir with --role-arn says which condition.",
+                )
+            else:
+                admitted[pair.role_arn] = admitted_role
             account_id = provider.account_id
             if account_id not in aliases:
                 aliases[account_id] = _alias(ctx, account_id)
             choices.append(RoleChoice(pair.role_arn, pair.provider_arn, account_id, aliases[account_id]))
-    if not choices and response_refused is not None:  # as STS answers: these tags refuse the sign-in whatever the role
+    if response_refused is not None:  # as STS answers: these tags refuse the sign-in whatever the role (their packed size too)
         error, check = response_refused
         raise SignInRefused(
             error.message, check=check, status=error.status,
@@ -273,7 +287,7 @@ def make_offer(
     if not choices:
         raise SignInRefused(
             "Not authorized to perform sts:AssumeRoleWithSAML", status=403,
-            hint="None of the roles in the response trusts this user. Check each role's trust policy (samlfed doctor shows the assertion's claims).",
+            hint="None of the roles in the response belongs to the account of its SAML provider.",
         )
     choices.sort(key=lambda choice: (choice.account_label, choice.role_name))
     problems = verified.claims.role_problems
@@ -281,7 +295,12 @@ def make_offer(
     problems += tuple(f"Specified provider doesn't exist: {arn}. Its roles are not offered." for arn in missing if arn in signed_providers)
     if len(candidates) > MAX_PROVIDERS:  # said, so that a missing account is not a mystery
         problems += (f"The response names {len(candidates)} SAML providers; only the roles of the first {MAX_PROVIDERS} were considered.",)
-    return SignInOffer(saml_response, verified.response.assertion_id, tuple(choices), problems, admitted, request_id)
+    return SignInOffer(saml_response, verified.response.assertion_id, tuple(choices), problems, admitted, request_id, refused)
+
+
+def _in_account(role_arn: str, account_id: str) -> bool:
+    name = arns.parse_role_arn(role_arn)
+    return name is not None and name.account_id == account_id
 
 
 def _throttled(provider: SamlProvider, source_ip: str | None) -> SignInRefused:
@@ -335,6 +354,8 @@ def _alias(ctx: ServiceContext, account_id: str) -> str | None:
 def sign_in(ctx: ServiceContext, offer: SignInOffer, role_arn: str, now: datetime, *, resumed: bool = False) -> ConsoleGrant:
     """Sign in to `role_arn` (one of the offer's roles): use the request once, mint credentials."""
     admitted = offer.admitted.get(role_arn)
+    if admitted is None and role_arn in offer.refused:
+        raise offer.refused[role_arn]
     if admitted is None:
         raise SignInRefused("Not authorized to perform sts:AssumeRoleWithSAML", status=403, hint="Choose one of the roles the chooser lists.")
     if not resumed:

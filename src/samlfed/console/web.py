@@ -130,11 +130,12 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             "roles_accounts": {label: [choice.role_arn for choice in roles] for label, roles in accounts.items()},
             "RelayState": relay_state, "SAMLResponse": offer.saml_response, "name": "", "region": "", "portal": "",
             "invalid_accounts": [], "foreign_accounts": [], "problems": list(offer.problems), "policy": "",
+            "refused_roles": sorted(offer.refused),  # samlfed's: listed as AWS lists them, refused when chosen (samlfed login skips them)
         }
         encoded = base64.b64encode(json.dumps(data).encode()).decode()
         return pages.render(
             "chooser.html", accounts=accounts, problems=offer.problems, saml_response=offer.saml_response,
-            relay_state=relay_state, csrf=csrf, action=action, data=encoded, auto_submit=auto_submit and len(offer.choices) == 1,
+            relay_state=relay_state, csrf=csrf, action=action, data=encoded, auto_submit=auto_submit and len(offer.choices) == 1 and not offer.problems,  # problems are to be read
         )
 
     async def acs(request: Request) -> Response:
@@ -196,7 +197,8 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
             return refused(SignInRefused("A command-line sign-in must start at the samlfed login command.", hint="Run samlfed login --method browser again."))
         use_request_once(ctx, offer, now)
         target = f"http://127.0.0.1:{port}/"
-        roles = {label: [choice.role_arn for choice in choices] for label, choices in offer.accounts().items()}
+        admitted = {label: [c.role_arn for c in choices if c.role_arn in offer.admitted] for label, choices in offer.accounts().items()}
+        roles = {label: arns for label, arns in admitted.items() if arns}  # samlfed login's own page: the roles it may assume
         return pages.render(
             "handoff.html", form_action=target, target=target, port=port, code=verification_code(state),
             saml_response=offer.saml_response, state=state, roles_accounts=base64.b64encode(json.dumps(roles).encode()).decode(),

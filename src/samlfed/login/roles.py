@@ -94,7 +94,8 @@ def session_limits(saml_response: str) -> SessionLimits:
 
 
 def chooser_data(endpoint: str, saml_response: str, transport: Transport, timeout: float = 30) -> dict[str, list[str]] | None:
-    """`roles_accounts` of the server's role chooser, or None when the server does not offer one for this response.
+    """`roles_accounts` of the server's role chooser without its `refused_roles` (listed as AWS lists them, refused
+    when chosen), or None when the server does not offer one for this response.
 
     A redirect is not followed: the chooser is samlfed's own page, and the data is only a help."""
     try:
@@ -112,8 +113,12 @@ def chooser_data(endpoint: str, saml_response: str, transport: Transport, timeou
         return None
     try:
         content = lxml_html.fromstring(page).xpath("//meta[@name='data']/@content")
-        return parse_json(base64.b64decode(content[0]))["roles_accounts"] if content else None
-    except (ValueError, KeyError, TypeError, binascii.Error, etree.ParserError):
+        if not content:
+            return None
+        data = parse_json(base64.b64decode(content[0]))
+        refused = set(data.get("refused_roles") or [])
+        return {label: [arn for arn in arns if arn not in refused] for label, arns in data["roles_accounts"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, etree.ParserError):
         return None
 
 
