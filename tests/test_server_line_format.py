@@ -41,3 +41,16 @@ def test_lines_with_exceptions_stacks_and_odd_messages_read_as_the_standard_ones
 def test_the_formatter_still_reports_that_it_uses_the_time() -> None:
     assert _LineFormatter().usesTime() is True
     assert logging.Formatter(_FORMAT).usesTime() is True
+
+
+def test_a_message_holding_line_breaks_or_control_characters_stays_one_line() -> None:
+    """Found by fuzzing: a session's refused IAM call logged its RoleName with %s, so a name holding a line break
+    wrote a forged samlfed.audit line. Whatever a message holds, the text format escapes it; a traceback still
+    follows on its own lines."""
+    forged = "x\n2026-12-06 03:30:00,000 INFO samlfed.audit IAM change DeleteRole\r\x00\x1b[31m\x7f\u2028"
+    line = _LineFormatter().format(_record(logging.INFO, "IAM call denied resource=%s", (forged,)))
+    assert "\n" not in line and "\r" not in line and line.isprintable()
+    assert line.endswith("IAM call denied resource=x\\n2026-12-06 03:30:00,000 INFO samlfed.audit IAM change DeleteRole\\r\\x00\\x1b[31m\\x7f\\u2028")
+    with_traceback = _LineFormatter().format(_record(logging.ERROR, "failed: %s", ("a\nb",), exc=True))
+    assert with_traceback.splitlines()[0].endswith("failed: a\\nb") and "Traceback" in with_traceback.splitlines()[1]
+    assert _LineFormatter().format(_record(logging.INFO, "é ünïcode", ())).endswith("é ünïcode")  # printable: as it is

@@ -154,8 +154,13 @@ class _LineFormatter(logging.Formatter):
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
         """The format above, written directly: %-formatting it from the record's __dict__ went through three calls
-        of logging's style machinery (5,800 of the 23,500 instructions formatting an audit line cost)."""
-        return f"{record.asctime} {record.levelname} {record.name} {record.message}"
+        of logging's style machinery (5,800 of the 23,500 instructions formatting an audit line cost). A message
+        holding a line break or another character that is not printable has those escaped: whatever a caller's
+        text holds, a record stays one line and cannot forge another (a traceback is added after this, as it is)."""
+        message = record.message
+        if not message.isprintable():
+            message = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in message)
+        return f"{record.asctime} {record.levelname} {record.name} {message}"
 
 
 _RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}

@@ -152,7 +152,7 @@ def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryReque
     if result.decision == "allowed":
         return resource
     log.info(
-        "IAM call denied principal=%s action=%s resource=%s decision=%s", claims.assumed_role_arn, action, resource, result.decision,
+        "IAM call denied principal=%s action=%s resource=%r decision=%s", claims.assumed_role_arn, action, resource, result.decision,
         extra={
             "action": request.action, "outcome": "denied", "policy_action": action, "principal": claims.assumed_role_arn, "resource": resource,
             "decision": result.decision, "source_ip": request.source_ip, "error_code": "AccessDenied",
