@@ -461,6 +461,19 @@ def test_a_long_role_attribute_is_listed_in_part() -> None:
     assert "'bad19'" in warning and "'bad20'" not in warning and warning.endswith("And 30 more like these.")
 
 
+@pytest.mark.parametrize(("element", "attribute", "value", "check_id"), [
+    (c.AUTHN_STATEMENT, "AuthnInstant", "2026-12-06T03:00:00", "session.not_on_or_after"),
+    (c.CONDITIONS, "NotOnOrAfter", "9999-12-31T23:59:59-14:00", "conditions.not_on_or_after"),
+    (c.CONDITIONS, "NotBefore", "yesterday", "conditions.not_before"),
+], ids=["AuthnInstant without a zone", "NotOnOrAfter past year 9999 in UTC", "NotBefore not a date"])
+def test_an_instant_that_does_not_parse_is_a_document_error_not_an_expiry(element: str, attribute: str, value: str, check_id: str) -> None:
+    """Found by probing: a malformed AuthnInstant got ExpiredTokenException 'Response has expired', which clients
+    (okta-awscli matches ExpiredToken) read as "sign in again"; it is a document error (contract step 6)."""
+    error = rejected_by(check_id, response_b64(before_sign=lambda root: root.find(f"{c.ASSERTION}/{element}").set(attribute, value)))
+    assert (error.aws.code, error.aws.status, error.aws.message) == ("InvalidIdentityToken", 400, "Response signature invalid")
+    assert "is not a valid xs:dateTime" in error.message
+
+
 def test_role_values_are_trimmed_and_bad_ones_reported() -> None:
     verified = run(response_b64(roles=[f"\n   {DEV_ROLE} , {PROVIDER_ARN}\n", "garbage"]))
     assert verified.claims.roles == (RolePair(DEV_ROLE, PROVIDER_ARN),)

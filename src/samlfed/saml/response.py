@@ -22,7 +22,7 @@ from ..arn_syntax import ROLE_ARN
 from . import aws_claims, dsig, xmlenc
 from . import constants as c
 from .b64 import strict_b64decode
-from .checks import ENCRYPTION_NOT_ENABLED, NOT_ENCRYPTED, THROTTLING, AwsError
+from .checks import ENCRYPTION_NOT_ENABLED, NOT_ENCRYPTED, SIGNATURE_INVALID, THROTTLING, AwsError
 from .errors import SamlValidationError, UnsignedDecryptionRefused
 from .model import (
     AwsSessionClaims,
@@ -748,7 +748,11 @@ class _Semantics:
             try:
                 instant = self.instants[value] = parse_xs_datetime(value)
             except ValueError:
-                raise SamlValidationError(check_id, f"{what} {value!r} is not a valid xs:dateTime with a time zone") from None
+                # A document error (contract step 6), answered as one: under the check's own AWS error, a malformed
+                # AuthnInstant got ExpiredTokenException "Response has expired", which clients read as "sign in again".
+                raise SamlValidationError(
+                    check_id, f"{what} {value!r} is not a valid xs:dateTime with a time zone (or lies outside years 1-9999)", aws=SIGNATURE_INVALID,
+                ) from None
         return instant
 
     def _in_response_to(self, which: Literal["assertion", "response", "both"]) -> str | None:
