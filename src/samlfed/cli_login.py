@@ -365,7 +365,8 @@ def _shortened(option: RoleOption, saml_response: str, asked: int | None, creden
     lasts = max(0, (credentials.expiration - before).total_seconds())
     if limits.session_duration is not None and limits.session_duration < asked:
         why = f"the identity provider's SessionDuration attribute ({limits.session_duration} seconds) limits them"
-    elif limits.session_not_on_or_after is not None and limits.session_not_on_or_after < before + timedelta(seconds=asked):
+    elif limits.session_not_on_or_after is not None and limits.session_not_on_or_after < before + timedelta(seconds=asked) - SKEW:
+        # `before` is this computer's clock: a few minutes fast, it would blame an IdP session that ends just after
         why = f"the identity provider's session ends at {limits.session_not_on_or_after:%Y-%m-%d %H:%M:%S} UTC (SessionNotOnOrAfter)"
     elif lasts < asked - SKEW.total_seconds():  # shortened, but the response does not say why (encrypted?)
         why = "the server did not say why"

@@ -130,3 +130,7 @@ def test_the_note_names_what_shortened_the_credentials() -> None:
     assert unexplained == "Developer: the credentials last about 60 minutes, less than the 7200 seconds asked: the server did not say why"
     assert _shortened(option, response_b64(session_duration=None), 3600, lasting(3600), now) is None
     assert _shortened(option, response_b64(), None, lasting(900), now) is None  # nothing asked, nothing to compare
+    # Found by probing: this computer's clock 4 minutes fast, an IdP session ending 100 s after the full 3600 s
+    fast = now + timedelta(minutes=4)
+    later = (now + timedelta(seconds=3700)).replace(microsecond=0)
+    assert _shortened(option, response_b64(session_duration=None, session_not_on_or_after=later), 3600, lasting(3600), fast) is None

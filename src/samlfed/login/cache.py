@@ -19,8 +19,8 @@ REFRESH_WITHIN = timedelta(minutes=15)
 """Credentials this close to expiry are refreshed when they can be (a kept password): botocore asks for new ones
 15 minutes before expiry (advisory) and insists from 10 (mandatory), so it must get fresher ones from 15 on."""
 SERVE_MARGIN = timedelta(seconds=60)
-"""Credentials that cannot be refreshed are served until this close to expiry: valid credentials are never
-refused, but ones about to expire would fail the call they were asked for (clocks differ a little)."""
+"""Credentials that cannot be refreshed are served until this close to expiry: ones about to expire would fail the
+call they were asked for (clocks differ a little)."""
 
 
 def cache_dir() -> Path:
