@@ -119,6 +119,8 @@ def test_a_response_to_the_per_provider_acs_url_passes_with_a_caveat(files: dict
     assert result.exit_code == 0, result.output
     caveats = json.loads(result.output)["caveats"]
     assert any(caveat.startswith(f"not checked: that {uuid}, which the response's ACS URL") for caveat in caveats), caveats
+    response.write_text(response_b64(recipient=acs, destination=None))  # no Destination: the Recipient names it (found by review)
+    assert doctor(response, "--metadata", files["metadata"], "--json").exit_code == 0
     # the UUID's shape is still that of a SAMLProviderUUID, and the URL one of the accepted ones
     for wrong in ("https://us-east-1.signin.aws.amazon.com/saml/acs/not-a-uuid", f"https://sp.example/saml/acs/{uuid}"):
         response.write_text(encode(response_tree("assertion", encrypt_for=SP, recipient=wrong, destination=wrong)))

@@ -436,7 +436,9 @@ def _sign_in(
 
 def _offered(settings: LoginProfile, transport: Transport, signed_in: SignIn) -> list[RoleOption]:
     """The response's roles that the server offers, with account aliases."""
-    roles_accounts = signed_in.roles_accounts or chooser_data(settings.endpoint, signed_in.saml_response, transport)
+    roles_accounts = signed_in.roles_accounts  # the browser handoff's: possibly none admitted ({}), which stands
+    if roles_accounts is None:
+        roles_accounts = chooser_data(settings.endpoint, signed_in.saml_response, transport)
     options = with_aliases(roles_in(signed_in.saml_response), roles_accounts)
     if not options:
         raise RolesError("the server offers none of the response's roles to you (trust policies, or the response is no longer valid)")

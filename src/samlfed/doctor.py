@@ -216,11 +216,16 @@ _PER_PROVIDER_ACS = re.compile(r"\S*/saml/acs/([A-Z0-9]{22,64})")
 
 
 def addressed_provider_uuid(b64: str) -> str | None:
-    """The SAMLProviderUUID in the response's (unsigned) Destination when that is a per-provider ACS URL
-    (`…/saml/acs/{uuid}`, AWS's for encrypted assertions). Standalone, the doctor knows no provider's UUID: it
-    takes this one so that such a response can pass, and says it did (`uuid_not_checked`)."""
+    """The SAMLProviderUUID in the response's (unverified) Destination, else its first SubjectConfirmationData
+    Recipient, when that is a per-provider ACS URL (`…/saml/acs/{uuid}`, AWS's for encrypted assertions).
+    Standalone, the doctor knows no provider's UUID: it takes this one so that such a response can pass, and says
+    it did (`uuid_not_checked`)."""
     root = _unverified_root(b64)
-    match = _PER_PROVIDER_ACS.fullmatch(root.get("Destination", "")) if root is not None else None
+    if root is None:
+        return None
+    data = next(root.iter(c.SUBJECT_CONFIRMATION_DATA), None)
+    address = root.get("Destination") or (data.get("Recipient", "") if data is not None else "")
+    match = _PER_PROVIDER_ACS.fullmatch(address)
     return match.group(1) if match is not None else None
 
 

@@ -17,7 +17,7 @@ import pytest
 from demo_stack import forms
 from lxml import etree
 from lxml import html as lxml_html
-from saml_factory import ACCOUNT, DEV_ROLE, NOW, PROVIDER_ARN, response_b64
+from saml_factory import ACCOUNT, DEV_ROLE, ENTITY_ID, NOW, PROVIDER_ARN, response_b64, signer
 from servers import app_in_thread
 from service_world import developer_world
 
@@ -25,6 +25,8 @@ from samlfed.config import Settings
 from samlfed.console.signin import SignInRefused, make_offer, sign_in
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
+from samlfed.iam import service
+from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_server_app
 from samlfed.store import Role
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
@@ -121,3 +123,40 @@ def test_the_chooser_lists_a_role_refused_to_everyone_and_refuses_it_when_chosen
         chosen = browser.post(form["action"], data={**form["fields"], "roleIndex": ghost})
         assert chosen.status_code == 403 and "Not authorized to perform sts:AssumeRoleWithSAML" in chosen.text
         assert "samlfed_console" not in chosen.headers.get("set-cookie", "")
+
+
+def _second_provider(ctx: ServiceContext, account: str = ACCOUNT, name: str = "Second") -> str:
+    """Another provider registered from the same IdP metadata (an IdP migration names both)."""
+    if account != ACCOUNT:
+        service.create_account(ctx, account)
+    service.create_saml_provider(ctx, account, name, build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
+    return f"arn:aws:iam::{account}:saml-provider/{name}"
+
+
+def _trusting(provider: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": provider}, "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"]}]})
+
+
+def test_a_role_refused_through_one_provider_is_admitted_through_another(ctx: ServiceContext) -> None:
+    """Found by review: the first pair's refusal shadowed a later pair that STS admits."""
+    second = _second_provider(ctx)
+    service.update_trust_policy(ctx, ACCOUNT, "Developer", _trusting(second))
+    offer = make_offer(ctx, response_b64(issue_instant=NOW, roles=[f"{DEV_ROLE},{PROVIDER_ARN}", f"{DEV_ROLE},{second}"]), LATER)
+    assert [(c.role_arn, c.provider_arn) for c in offer.choices] == [(DEV_ROLE, second)] and not offer.refused
+    assert sign_in(ctx, offer, DEV_ROLE, LATER).admitted.provider.arn == second
+
+
+def test_tags_refused_through_one_provider_leave_another_providers_roles_offered(ctx: ServiceContext) -> None:
+    """Found by review: tags come from the provider's attribute mapping, so their refusal holds for that provider's
+    roles only; STS admits the other provider's role, and so must the console."""
+    other = "222222222222"
+    second = _second_provider(ctx, other, "Other")
+    service.create_role(ctx, other, "Dev2", _trusting(second))
+    service.set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, {"grp": ["groups"]})
+    dev2 = f"arn:aws:iam::{other}:role/Dev2"
+    saml = response_b64(issue_instant=NOW, roles=[f"{DEV_ROLE},{PROVIDER_ARN}", f"{dev2},{second}"], attributes={"groups": ["a", "b"]})
+    offer = make_offer(ctx, saml, LATER)
+    assert [c.role_arn for c in offer.choices] == [dev2] and list(offer.admitted) == [dev2]
+    with pytest.raises(SignInRefused) as refused:  # through the first provider alone: the tags refuse it
+        make_offer(ctx, response_b64(issue_instant=NOW, roles=[f"{DEV_ROLE},{PROVIDER_ARN}"], attributes={"groups": ["a", "b"]}), LATER)
+    assert refused.value.message == "Session tags in AuthnResponse are invalid"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from saml_factory import response_b64
 
+from samlfed.cli_login import SignIn, _offered
 from samlfed.login.browser import _roles
 from samlfed.login.config import ConfigError, LoginProfile, load_profile, save_profile
 from samlfed.login.credentials_file import AwsCredentials, replace_profile
@@ -80,3 +81,14 @@ def test_browser_role_data_that_is_not_usable_is_ignored() -> None:
     assert _roles(good) == {"111111111111": ["Developer"]}
     for bad in ("", "not base64!", base64.b64encode(b"[1]").decode(), base64.b64encode(b"[" * 100_000).decode()):
         assert _roles(bad) is None  # deep nesting was a RecursionError: a traceback instead of the picker
+
+
+def test_a_browser_hand_off_that_admits_no_role_offers_none() -> None:
+    """Found by review: the hand-off's roles were `{}` (every role refused), which read as "no data", so login asked
+    the chooser instead; that request had been used, the chooser answered nothing, and every role was offered."""
+    class NoTransport:
+        def check(self, *_: object) -> None:
+            raise AssertionError("the chooser must not be asked: the hand-off said")
+
+    with pytest.raises(RolesError, match="offers none of the response's roles"):
+        _offered(LoginProfile(name="p"), NoTransport(), SignIn(response_b64(), {}))  # type: ignore[arg-type]

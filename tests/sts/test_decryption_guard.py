@@ -18,16 +18,19 @@ from urllib.parse import urlencode
 import pytest
 from asgi_driver import asgi_call
 from lxml import etree
-from saml_factory import ACCOUNT, DEV_ROLE, NOW, PROVIDER_ARN, SETTINGS, encode, response_tree, signer, trust
+from saml_factory import ACCOUNT, DEV_ROLE, ENTITY_ID, NOW, PROVIDER_ARN, SETTINGS, encode, response_tree, signer, trust
 from service_world import developer_world
 
 from samlfed.api.app import QueryApi, build_app
 from samlfed.config import Settings
+from samlfed.console.signin import SignInRefused, make_offer
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
 from samlfed.iam import service
 from samlfed.saml import SamlValidationError, validate
+from samlfed.saml import constants as c
 from samlfed.saml.errors import UnsignedDecryptionRefused
+from samlfed.saml.metadata import build_idp_metadata
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from samlfed.sts.decryption_guard import ANSWER_DELAY, DecryptionGuard, FailureLimit, source_key
 
@@ -248,3 +251,23 @@ def test_sts_forged_encrypted_responses_do_not_hold_up_an_idp_that_signs_its_res
     assert _assume(app, ENCRYPTED, client="198.51.100.7")[0] == 400  # an IdP signing only the assertion: held up, as before
     status, body, _ = _assume(app, SIGNED_RESPONSE, client="198.51.100.7")
     assert status == 200, body
+
+
+def test_the_console_holds_a_throttle_answer_that_follows_another_providers_decryption(world: ServiceContext) -> None:
+    """Found by review: at /saml, a response naming two providers was decrypted and rejected by the first, then
+    refused as throttled by the second at once, well before ANSWER_DELAY after that decryption."""
+    second = f"arn:aws:iam::{ACCOUNT}:saml-provider/Second"
+    service.create_saml_provider(world, ACCOUNT, "Second", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
+    encryption = service.EncryptionChange(add_private_key=SP.key_pem().decode(), mode="Required")  # unlike the first: both are asked
+    service.update_saml_provider(world, ACCOUNT, second, encryption=encryption)
+    world.decryption_guard = DecryptionGuard(per_provider=FailureLimit(burst=1, refill_seconds=3600))
+    world.decryption_guard.rejected(second, "192.0.2.1")  # the second provider is over its limit
+    root = etree.fromstring(base64.b64decode(_tampered(GARBLED_MIDDLE)))
+    extensions = etree.Element(f"{{{c.NS_PROTOCOL}}}Extensions")
+    role = etree.SubElement(extensions, c.ATTRIBUTE, Name=c.AWS_ROLE)
+    for provider in (PROVIDER_ARN, second):  # unsigned, in view: only which providers to ask
+        etree.SubElement(role, c.ATTRIBUTE_VALUE).text = f"{DEV_ROLE},{provider}"
+    root.insert(1, extensions)
+    with pytest.raises(SignInRefused) as refused:
+        make_offer(world, encode(root), NOW + timedelta(seconds=5), source_ip="198.51.100.7")
+    assert refused.value.status == 429 and refused.value.answer_not_before is not None

@@ -36,7 +36,7 @@ from ..sts.assume import (
     trust_likeness,
 )
 from ..sts.credentials import TemporaryCredentials
-from ..sts.trust_context import SESSION_TAGS_CHECK
+from ..sts.trust_context import SESSION_TAGS_CHECK, InvalidSessionTags, requested_tags
 from .sp import REQUEST_LIFETIME, browser_admitted, request_issued_at
 
 log = logging.getLogger("samlfed.console")
@@ -202,7 +202,9 @@ def make_offer(
         try:
             verified_by.append((provider, validate(saml_response, trust, now=now, settings=ctx.settings)))
         except UnsignedDecryptionRefused:
-            raise _throttled(provider, source_ip) from None
+            throttled = _throttled(provider, source_ip)
+            throttled.answer_not_before = answer_by  # another provider may have decrypted the response already
+            raise throttled from None
         except SamlValidationError as error:
             deadline = ctx.decryption_guard.answer_by(error, provider.arn, source_ip)
             if deadline is not None:
@@ -228,56 +230,49 @@ def make_offer(
 
     verified = verified_by[0][1]
     request_id = _answered_request(ctx, verified, now, require_sp_initiated=require_sp_initiated, resumed=resumed, browser_nonce=browser_nonce)
-    choices: list[RoleChoice] = []
+    listed: dict[str, RoleChoice] = {}
     admitted: dict[str, AdmittedRole] = {}
     refused: dict[str, SignInRefused] = {}
     aliases: dict[str, str | None] = {}
     response_refused: tuple[ServiceError, str | None] | None = None
-    """A refusal of the response's session tags (their rules, their packed size): it holds for each role alike."""
+    """A refusal of the session tags a provider's sign-in would carry: it holds for each role of that provider."""
     for provider, provider_verified in verified_by:
-        for pair in provider_verified.claims.roles:
-            if pair.provider_arn != provider.arn or pair.role_arn in admitted or pair.role_arn in refused:
+        pairs = [pair for pair in provider_verified.claims.roles if pair.provider_arn == provider.arn]
+        tags_refused = _tags_refused(provider_verified, provider)
+        if tags_refused is not None:
+            error, check, reason = tags_refused
+            response_refused = response_refused or (error, check)
+            for pair in pairs:
+                _log_role("role_not_offered", pair.role_arn, provider, provider_verified, reason)
+            continue
+        for pair in pairs:
+            if pair.role_arn in admitted:
                 continue
             try:
                 admitted_role = admit_role(
                     ctx, provider_verified, provider, pair.role_arn, now, source_ip=source_ip, secure_transport=secure_transport,
                 )
-                packed_policy_size(None, (), admitted_role.tags)  # contract §7.1 step 26: the tags alone may pack past it
-            except ServiceError as error:
-                reason = None
-                # As AWS's chooser, list every pair of the provider's own account, and refuse a role the trust
-                # policy refuses (or that does not exist) when it is chosen (contract §7.1: steps 21-26 on POST-back).
-                listed = isinstance(error, RoleRefused) and _in_account(pair.role_arn, provider.account_id)
-                if isinstance(error, SessionTagsRefused):
-                    response_refused, reason = (error, SESSION_TAGS_CHECK), error.reason
-                elif error.code == "PackedPolicyTooLarge":
-                    response_refused, reason = (error, None), error.message
-                elif isinstance(error, RoleRefused):
-                    reason = f"{error.denied_by}: {error.reason}"
-                outcome = "role_refused" if listed else "role_not_offered"
-                log.info(
-                    "console sign-in: %s role=%r provider=%s reason=%r", outcome.replace("_", " "), pair.role_arn, provider.arn, reason,
-                    extra={
-                        "action": "ConsoleSignIn", "outcome": outcome, "role": pair.role_arn, "provider": provider.arn, "reason": reason,
-                        "issuer": provider_verified.response.issuer, "assertion_id": provider_verified.response.assertion_id,
-                        "key_thumbprint": provider_verified.response.key_thumbprint, "subject": provider_verified.response.name_id,
-                        "session_name": provider_verified.claims.role_session_name, "session_seconds": None,
-                        **sign_in_instants(provider_verified.response),
-                    },
-                )
-                if not listed:
-                    continue
-                refused[pair.role_arn] = SignInRefused(
-                    error.message, status=error.status,
-                    hint="This role's trust policy does not admit this sign-in (or the role does not exist): samlfed doctor --data-dir with --role-arn says which condition.",
-                )
-            else:
-                admitted[pair.role_arn] = admitted_role
-            account_id = provider.account_id
-            if account_id not in aliases:
-                aliases[account_id] = _alias(ctx, account_id)
-            choices.append(RoleChoice(pair.role_arn, pair.provider_arn, account_id, aliases[account_id]))
-    if response_refused is not None:  # as STS answers: these tags refuse the sign-in whatever the role (their packed size too)
+            except RoleRefused as error:
+                # As AWS's chooser, list every pair of the provider's own account, and refuse a role the trust policy
+                # refuses (or that does not exist) when it is chosen (contract §7.1: steps 21-26 on POST-back),
+                # unless another pair of the response admits it.
+                in_account = _in_account(pair.role_arn, provider.account_id)
+                _log_role("role_refused" if in_account else "role_not_offered", pair.role_arn, provider, provider_verified, f"{error.denied_by}: {error.reason}")
+                if in_account and pair.role_arn not in listed:
+                    refused[pair.role_arn] = SignInRefused(
+                        error.message, status=error.status,
+                        hint="This role's trust policy does not admit this sign-in (or the role does not exist): samlfed doctor --data-dir with --role-arn says which condition.",
+                    )
+                    listed[pair.role_arn] = _choice(ctx, pair.role_arn, provider, aliases)
+                continue
+            except ServiceError as error:  # none other is raised today; were one, the role is not offered
+                _log_role("role_not_offered", pair.role_arn, provider, provider_verified, error.message)
+                continue
+            admitted[pair.role_arn] = admitted_role
+            refused.pop(pair.role_arn, None)
+            listed[pair.role_arn] = _choice(ctx, pair.role_arn, provider, aliases)
+    choices = list(listed.values())
+    if not choices and response_refused is not None:  # as STS answers: these tags refuse the sign-in whatever the role
         error, check = response_refused
         raise SignInRefused(
             error.message, check=check, status=error.status,
@@ -287,7 +282,8 @@ def make_offer(
     if not choices:
         raise SignInRefused(
             "Not authorized to perform sts:AssumeRoleWithSAML", status=403,
-            hint="None of the roles in the response belongs to the account of its SAML provider.",
+            hint="None of the response's roles is offered by a SAML provider that verified it: each role must be paired "
+                 "with that provider and be in its account.",
         )
     choices.sort(key=lambda choice: (choice.account_label, choice.role_name))
     problems = verified.claims.role_problems
@@ -296,6 +292,40 @@ def make_offer(
     if len(candidates) > MAX_PROVIDERS:  # said, so that a missing account is not a mystery
         problems += (f"The response names {len(candidates)} SAML providers; only the roles of the first {MAX_PROVIDERS} were considered.",)
     return SignInOffer(saml_response, verified.response.assertion_id, tuple(choices), problems, admitted, request_id, refused)
+
+
+def _tags_refused(verified: VerifiedAssertion, provider: SamlProvider) -> tuple[ServiceError, str | None, str] | None:
+    """The refusal of the session tags a sign-in through this provider would carry (their rules, contract step 20;
+    their packed size alone, step 26), its check and its reason; None when they pass. The tags come from the
+    response and the provider's attribute mapping, so the refusal holds for each of the provider's roles."""
+    try:
+        packed_policy_size(None, (), requested_tags(verified, provider.attribute_mapping))
+    except InvalidSessionTags as exc:
+        error = SessionTagsRefused(str(exc))
+        return error, SESSION_TAGS_CHECK, error.reason
+    except ServiceError as error:  # PackedPolicyTooLarge
+        return error, None, error.message
+    return None
+
+
+def _choice(ctx: ServiceContext, role_arn: str, provider: SamlProvider, aliases: dict[str, str | None]) -> RoleChoice:
+    if provider.account_id not in aliases:
+        aliases[provider.account_id] = _alias(ctx, provider.account_id)
+    return RoleChoice(role_arn, provider.arn, provider.account_id, aliases[provider.account_id])
+
+
+def _log_role(outcome: str, role_arn: str, provider: SamlProvider, verified: VerifiedAssertion, reason: str | None) -> None:
+    """`role_refused` (listed, refused when chosen) or `role_not_offered`, with what refused the role."""
+    response = verified.response
+    log.info(
+        "console sign-in: %s role=%r provider=%s reason=%r", outcome.replace("_", " "), role_arn, provider.arn, reason,
+        extra={
+            "action": "ConsoleSignIn", "outcome": outcome, "role": role_arn, "provider": provider.arn, "reason": reason,
+            "issuer": response.issuer, "assertion_id": response.assertion_id, "key_thumbprint": response.key_thumbprint,
+            "subject": response.name_id, "session_name": verified.claims.role_session_name, "session_seconds": None,
+            **sign_in_instants(response),
+        },
+    )
 
 
 def _in_account(role_arn: str, account_id: str) -> bool:
