@@ -206,7 +206,10 @@ def _unverified_root(b64: str) -> etree._Element | None:
 
 def response_issuer(b64: str) -> str | None:
     """The response's (unsigned) Issuer, only used to choose among the given providers."""
-    root = _unverified_root(b64)
+    return _issuer_of(_unverified_root(b64))
+
+
+def _issuer_of(root: etree._Element | None) -> str | None:
     if root is None:
         return None
     return root.findtext(c.ISSUER) or root.findtext(f"{c.ASSERTION}/{c.ISSUER}")
@@ -215,12 +218,11 @@ def response_issuer(b64: str) -> str | None:
 _PER_PROVIDER_ACS = re.compile(r"\S*/saml/acs/([A-Z0-9]{22,64})")
 
 
-def addressed_provider_uuid(b64: str) -> str | None:
+def _addressed_provider_uuid(root: etree._Element | None) -> str | None:
     """The SAMLProviderUUID in the response's (unverified) Destination, else its first SubjectConfirmationData
     Recipient, when that is a per-provider ACS URL (`…/saml/acs/{uuid}`, AWS's for encrypted assertions).
     Standalone, the doctor knows no provider's UUID: it takes this one so that such a response can pass, and says
     it did (`uuid_not_checked`)."""
-    root = _unverified_root(b64)
     if root is None:
         return None
     data = next(root.iter(c.SUBJECT_CONFIRMATION_DATA), None)
@@ -293,8 +295,8 @@ def choose_trust(
 
     With no metadata the entity ID is unknown, so the response's Issuer stands in for it (and is said so).
     """
-    issuer = response_issuer(b64)
-    uuid = addressed_provider_uuid(b64)
+    root = _unverified_root(b64)  # parsed once for both
+    issuer, uuid = _issuer_of(root), _addressed_provider_uuid(root)
     if not metadata:
         trust = ProviderTrust(issuer or "", _unique(keys), policy, provider_uuid=uuid, decryption_keys=decryption_keys)
         return TrustChoice(trust, (), (NO_METADATA_WARNING,))
@@ -518,7 +520,7 @@ def trust_not_checked(diagnosis: Diagnosis) -> str:
 
 def uuid_not_checked(diagnosis: Diagnosis) -> str | None:
     """The caveat for a valid response addressed to a per-provider ACS URL whose UUID the doctor took from the
-    response itself (`addressed_provider_uuid`), or None when it was not relied on."""
+    response itself (`_addressed_provider_uuid`), or None when it was not relied on."""
     uuid = diagnosis.choice.trust.provider_uuid
     if not diagnosis.valid or uuid is None:
         return None
