@@ -469,23 +469,25 @@ def credential_process(
     settings = _profile(profile, may_be_new=profile is not None and cache.exists(profile))
     wanted = role or settings.role
     cached = _cached(settings, wanted) if wanted else None
+    served = cached.credentials if cached else None
     # Refreshed within botocore's refresh window when a kept password allows; otherwise what is cached is served
-    # while it is valid, never refused early (cache.REFRESH_WITHIN, cache.SERVE_MARGIN).
-    if wanted and (cached is None or cache.due(cached)) and settings.remember_password and settings.username:
+    # while it is valid, never refused early (cache.Cached.due, cache.SERVE_MARGIN).
+    if wanted and (cached is None or cached.due()) and settings.remember_password and settings.username:
         try:
             with cache.refreshing(settings.name):
                 cached = _cached(settings, wanted)  # another call may have refreshed while this one waited for the lock
-                if cached is None or cache.due(cached):
-                    cached = _refresh(settings, wanted) or cached
+                served = cached.credentials if cached else None
+                if cached is None or cached.due():
+                    served = _refresh(settings, wanted) or served
         except OSError as exc:  # no lock, no sign-in: unserialised calls could lock the user out at the IdP
             _say(f"samlfed: cannot refresh the credentials: the lock beside the cache cannot be taken ({exc.strerror or exc})")
-    if cached is None:
+    if served is None:
         raise _fail(f"no valid credentials for profile {settings.name}; run: samlfed login --profile {settings.name}"
                     + ("" if wanted else " (and set its role, so that credential-process knows which one)"))
-    typer.echo(json.dumps(process_json(cached)))
+    typer.echo(json.dumps(process_json(served)))
 
 
-def _cached(settings: LoginProfile, wanted: str) -> AwsCredentials | None:
+def _cached(settings: LoginProfile, wanted: str) -> cache.Cached | None:
     try:
         return cache.valid(settings.name, wanted)
     except RolesError as exc:

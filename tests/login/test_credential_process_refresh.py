@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 from samlfed.login import cache
 from samlfed.login.credentials_file import AwsCredentials
 
@@ -31,10 +31,11 @@ def _cache_file(home: Path) -> Path:
     return home / ".cache" / "samlfed" / "credentials" / "demo.json"
 
 
-def _cached(home: Path, monkeypatch: pytest.MonkeyPatch, minutes_left: float, key: str = "ASIACACHED") -> None:
+def _cached(home: Path, monkeypatch: pytest.MonkeyPatch, minutes_left: float, key: str = "ASIACACHED", lasting: timedelta = timedelta(hours=1)) -> None:
+    """Credentials for role Developer with `minutes_left`, issued `lasting` before they expire."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     expiration = (datetime.now(UTC) + timedelta(minutes=minutes_left)).replace(microsecond=0)
-    cache.store("demo", role_arn(DEV, "Developer"), AwsCredentials(key, "secret", "token", expiration))
+    cache.store("demo", role_arn(DEV, "Developer"), AwsCredentials(key, "secret", "token", expiration), issued=expiration - lasting)
 
 
 def _keep(home: Path, password: str) -> None:
@@ -157,7 +158,7 @@ def test_profile_names_do_not_share_a_cache(tmp_path: Path, monkeypatch: pytest.
         cache.store(name, role, AwsCredentials(f"ASIA{name}", "secret", "token", expiration))
     for name in ("acme:dev", "acme dev", "acme/dev", "acme_dev", "acme%3Adev"):
         found = cache.valid(name, role)
-        assert found is not None and found.access_key_id == f"ASIA{name}"
+        assert found is not None and found.credentials.access_key_id == f"ASIA{name}"
     assert (tmp_path / ".cache" / "samlfed" / "credentials" / "acme_dev.json").is_file()  # plain names keep their file
 
 
@@ -172,6 +173,36 @@ def test_credentials_within_botocores_window_are_refreshed_when_they_can_be(demo
     document = json.loads(refreshed.stdout)
     assert document["AccessKeyId"] not in ("ASIACACHED", "") and document["AccessKeyId"].startswith("ASIA")
     assert datetime.fromisoformat(document["Expiration"].replace("Z", "+00:00")) - datetime.now(UTC) > cache.REFRESH_WITHIN
+
+
+def test_short_credentials_are_refreshed_once_half_their_life_is_gone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     refusing_idp: tuple[str, list[str]]) -> None:
+    """900-second credentials are inside botocore's window from the start, and botocore asks on every call: a sign-in
+    each time would load the IdP (and count towards its lockout). Refreshed once half their life is gone instead."""
+    url, seen = refusing_idp
+    _profile_keeping(tmp_path, url, "the password before the change")
+    _cached(tmp_path, monkeypatch, 14, lasting=timedelta(minutes=15))  # one minute old
+    served = samlfed(tmp_path, "credential-process", "--profile", "demo")
+    assert served.returncode == 0 and json.loads(served.stdout)["AccessKeyId"] == "ASIACACHED"
+    assert seen == [] and served.stderr == ""
+    _cached(tmp_path, monkeypatch, 7, lasting=timedelta(minutes=15))  # past half their life: the IdP is asked
+    served = samlfed(tmp_path, "credential-process", "--profile", "demo")
+    assert served.returncode == 0 and json.loads(served.stdout)["AccessKeyId"] == "ASIACACHED"
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize("issued", [None, "soon", "2099-01-01T00:00:00Z", "2020-01-01T00:00:00"])
+def test_without_a_sensible_issue_time_the_refresh_goes_by_botocores_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                            refusing_idp: tuple[str, list[str]], issued: object) -> None:
+    """A cache written before issue times were kept, or a damaged one: refreshed from 15 minutes before expiry."""
+    url, seen = refusing_idp
+    _profile_keeping(tmp_path, url, "the password before the change")
+    _cached(tmp_path, monkeypatch, 14, lasting=timedelta(minutes=15))
+    document = json.loads(_cache_file(tmp_path).read_text())
+    _cache_file(tmp_path).write_text(json.dumps({**document, "Issued": issued}))
+    served = samlfed(tmp_path, "credential-process", "--profile", "demo")
+    assert served.returncode == 0 and json.loads(served.stdout)["AccessKeyId"] == "ASIACACHED"
+    assert len(seen) == 1
 
 
 # A damaged cache file

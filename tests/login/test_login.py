@@ -13,7 +13,7 @@ import boto3
 import pyotp
 from login_setup import samlfed, user_env, write_profile
 
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 
 DEV, PROD = "111111111111", "222222222222"
 AWS = str(Path(sys.executable).with_name("aws"))
@@ -155,7 +155,9 @@ def test_credential_process_with_the_aws_cli_uses_and_refreshes_the_cache(demo: 
     # With remember_password, the piped password was kept once the IdP took it: a stale cache refreshes alone.
     assert json.loads((tmp_path / "keyring.json").read_text()) == {"samlfed\x00demo:alice": demo["passwords"]["alice"]}
     document = json.loads(cache_file.read_text())
-    document["Expiration"] = (datetime.now(UTC) + timedelta(minutes=14)).strftime("%Y-%m-%dT%H:%M:%SZ")  # botocore's window
+    expiration = datetime.now(UTC) + timedelta(minutes=14)  # botocore's window, 46 minutes into an hour's credentials
+    document["Expiration"] = expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
+    document["Issued"] = (expiration - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     cache_file.write_text(json.dumps(document))
     assert aws_whoami() == f"arn:aws:sts::{DEV}:assumed-role/Developer/alice@acme.example"
     assert json.loads(cache_file.read_text())["AccessKeyId"] != first_key

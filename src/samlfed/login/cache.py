@@ -7,11 +7,13 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 from ..files import write_private
+from ..timestamps import aws_timestamp
 from .credentials_file import AwsCredentials
 from .roles import RolesError, matching
 
@@ -38,17 +40,37 @@ def exists(profile: str) -> bool:
     return _path(profile).is_file()
 
 
-def store(profile: str, role_arn: str, credentials: AwsCredentials, offered: list[str] | None = None) -> None:
-    """Cache the credentials of `role_arn`; `offered` (the sign-in's roles) lets a role name be looked up as login does."""
+def store(profile: str, role_arn: str, credentials: AwsCredentials, offered: list[str] | None = None,
+          issued: datetime | None = None) -> None:
+    """Cache the credentials of `role_arn`, issued now unless said; `offered` (the sign-in's roles) lets a role name
+    be looked up as login does."""
     path = _path(profile)
     document = {
         "role": role_arn, "offered": offered or [role_arn], "AccessKeyId": credentials.access_key_id,
         "SecretAccessKey": credentials.secret_access_key, "SessionToken": credentials.session_token, "Expiration": credentials.expiration_text,
+        "Issued": aws_timestamp(issued or datetime.now(UTC)),
     }
     write_private(path, json.dumps(document).encode("utf-8"))
 
 
-def valid(profile: str, role: str, now: datetime | None = None) -> AwsCredentials | None:
+@dataclass(frozen=True)
+class Cached:
+    credentials: AwsCredentials
+    issued: datetime | None
+    """When they were cached; None from a version of samlfed that did not write it down."""
+
+    def due(self, now: datetime | None = None) -> bool:
+        """Whether botocore will soon ask for fresher credentials, and a sign-in now would give them.
+
+        Within REFRESH_WITHIN botocore asks on every call, so credentials that are short from the start (900 s) would
+        otherwise cost an IdP sign-in per AWS call: those are refreshed once half their life is gone instead."""
+        left = self.credentials.expiration - (now or datetime.now(UTC))
+        if left > REFRESH_WITHIN:
+            return False
+        return self.issued is None or left <= (self.credentials.expiration - self.issued) / 2
+
+
+def valid(profile: str, role: str, now: datetime | None = None) -> Cached | None:
     """Cached credentials for this profile and role (its ARN, or its name as login takes it) that stay valid beyond
     SERVE_MARGIN, or None (a cache file that is missing or corrupt too). RolesError when a name matches roles in
     several accounts: not for the cache to guess."""
@@ -58,19 +80,27 @@ def valid(profile: str, role: str, now: datetime | None = None) -> AwsCredential
         fields = [document[key] for key in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")]
         if not all(isinstance(field, str) for field in fields):  # a number or null where text belongs: corrupt
             return None
-        credentials = AwsCredentials(*fields[:3], datetime.fromisoformat(fields[3].replace("Z", "+00:00")))
+        credentials = AwsCredentials(*fields[:3], _instant(fields[3]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if credentials.expiration.tzinfo is None:  # no time zone: no telling when they expire
         return None
     if not _names_cached_role(document, role) or credentials.expiration - (now or datetime.now(UTC)) <= SERVE_MARGIN:
         return None
-    return credentials
+    return Cached(credentials, _issued(document.get("Issued"), credentials.expiration))
 
 
-def due(credentials: AwsCredentials, now: datetime | None = None) -> bool:
-    """Whether credentials are close enough to expiry that botocore will soon ask for fresher ones."""
-    return credentials.expiration - (now or datetime.now(UTC)) <= REFRESH_WITHIN
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _issued(text: object, expiration: datetime) -> datetime | None:
+    """The cached issue time, or None when it is missing or makes no sense (a refresh then goes by REFRESH_WITHIN)."""
+    try:
+        issued = _instant(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    return issued if issued is not None and issued.tzinfo is not None and issued < expiration else None
 
 
 @contextmanager
