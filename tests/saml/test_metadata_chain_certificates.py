@@ -5,8 +5,10 @@ IdP certificates often are."""
 from __future__ import annotations
 
 import base64
+import copy
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -14,7 +16,8 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from samlfed.saml import constants as c
-from samlfed.saml.metadata import build_idp_metadata, parse_metadata
+from samlfed.saml.errors import MetadataError
+from samlfed.saml.metadata import MAX_PUBLISHED_CERTIFICATES, build_idp_metadata, parse_metadata
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
 CA_KEY, IDP_KEY = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
@@ -62,3 +65,72 @@ def test_a_lone_certificate_stays_a_signing_key_even_marked_as_a_ca() -> None:
 def test_certificates_that_are_no_cas_all_stay() -> None:
     other = _certificate("idp next", CA_KEY, ca=None, signer=CA_KEY, issuer="idp next")
     assert _trusted(_metadata_with_one_x509data(LEAF, other)) == {"CN=idp signing", "CN=idp next"}
+
+
+def _metadata_with_key_descriptors(*groups: tuple[x509.Certificate, ...], x509_data_each: bool = False) -> bytes:
+    """One KeyDescriptor per group; its certificates in one X509Data, or each in its own X509Data of that KeyInfo."""
+    root = etree.fromstring(build_idp_metadata("https://idp.example.test/saml", [groups[0][0]]))
+    descriptor = root.find(f".//{c.MD_KEY_DESCRIPTOR}")
+    for _ in groups[1:]:
+        descriptor.addnext(copy.deepcopy(descriptor))
+    for descriptor, group in zip(root.iterfind(f".//{c.MD_KEY_DESCRIPTOR}"), groups, strict=True):
+        key_info = descriptor.find(c.DS_KEY_INFO)
+        for child in list(key_info):
+            key_info.remove(child)
+        x509_data = None
+        for certificate in group:
+            if x509_data is None or x509_data_each:
+                x509_data = etree.SubElement(key_info, c.DS_X509_DATA)
+            etree.SubElement(x509_data, c.DS_X509_CERTIFICATE).text = base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
+    return etree.tostring(root)
+
+
+def test_a_chain_in_other_x509data_or_key_descriptors_is_not_trusted_either() -> None:
+    for document in (_metadata_with_key_descriptors((LEAF, CA), x509_data_each=True), _metadata_with_key_descriptors((CA,), (LEAF,)),
+                     _metadata_with_key_descriptors((LEAF,), (CA,))):
+        metadata = parse_metadata(document, now=NOW)
+        assert {key.subject for key in metadata.signing_keys} == {"CN=idp signing"}
+        assert any("CN=Corp CA issued the signing certificate CN=idp signing" in warning for warning in metadata.warnings)
+
+
+def test_an_intermediate_not_marked_as_a_ca_is_known_by_what_it_issued() -> None:
+    intermediate_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    intermediate = _certificate("Issuing CA", intermediate_key, ca=None, signer=CA_KEY, issuer="Corp CA")
+    leaf = _certificate("idp signing", IDP_KEY, ca=False, signer=intermediate_key, issuer="Issuing CA")
+    assert _trusted(_metadata_with_one_x509data(leaf, intermediate, CA)) == {"CN=idp signing"}
+
+
+def test_certificates_renewed_on_the_same_key_or_self_signed_under_one_name_all_stay() -> None:
+    """A renewal keeps the key (it "issued" itself again: nothing more is trusted); two self-signed CA-marked
+    certificates of one name, during a rotation, issued neither the other."""
+    renewed = _certificate("Corp CA", CA_KEY, ca=True, signer=CA_KEY, issuer="Corp CA")
+    assert len(parse_metadata(_metadata_with_key_descriptors((CA,), (renewed,)), now=NOW).signing_keys) == 2
+    next_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    successor = _certificate("Corp CA", next_key, ca=True, signer=next_key, issuer="Corp CA")
+    assert len(parse_metadata(_metadata_with_key_descriptors((CA,), (successor,)), now=NOW).signing_keys) == 2
+
+
+def test_a_key_descriptor_with_two_key_infos_is_refused() -> None:
+    root = etree.fromstring(_metadata_with_key_descriptors((LEAF,)))
+    key_info = root.find(f".//{c.DS_KEY_INFO}")
+    key_info.addnext(copy.deepcopy(key_info))
+    with pytest.raises(MetadataError, match="more than one ds:KeyInfo"):
+        parse_metadata(etree.tostring(root), now=NOW)
+
+
+def test_a_comment_inside_a_certificate_is_read_past_but_an_element_is_refused() -> None:
+    root = etree.fromstring(_metadata_with_key_descriptors((LEAF,)))
+    element = root.find(f".//{c.DS_X509_CERTIFICATE}")
+    text = element.text
+    element.text = text[:100]
+    element.append(etree.Comment("rotated 2026"))
+    element[-1].tail = text[100:]
+    assert _trusted(etree.tostring(root)) == {"CN=idp signing"}
+    etree.SubElement(element, "{urn:example}note")
+    with pytest.raises(MetadataError, match="holds an element"):
+        parse_metadata(etree.tostring(root), now=NOW)
+
+
+def test_more_certificates_than_any_idp_publishes_are_refused() -> None:
+    with pytest.raises(MetadataError, match=f"more than {MAX_PUBLISHED_CERTIFICATES} signing certificates"):
+        parse_metadata(_metadata_with_key_descriptors((LEAF,) * (MAX_PUBLISHED_CERTIFICATES + 1)), now=NOW)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
@@ -36,6 +36,8 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _BASE64_WHITESPACE = re.compile(rb"[ \t\r\n]+")
 _XML_WHITESPACE = " \t\r\n"
 _HAS_ZONE = re.compile(r"(?:Z|[+-]\d\d:\d\d)$", re.ASCII)
+MAX_PUBLISHED_CERTIFICATES = 100
+"""IdPs publish one to three; IAM trusts at most 10 keys (KeysPerSAMLProvider) and refuses more after parsing."""
 _X509_DATA_PATH = f"{c.DS_KEY_INFO}/{c.DS_X509_DATA}"
 _NSMAP = {"md": c.NS_METADATA, "ds": c.NS_DSIG}
 
@@ -156,17 +158,12 @@ def _signing_keys(idp: etree._Element) -> tuple[tuple[SigningKey, ...], list[str
     keys: dict[str, SigningKey] = {}
     warnings: list[str] = []
     unsupported: list[str] = []
-    for descriptor in idp.findall(c.MD_KEY_DESCRIPTOR):
-        if descriptor.get("use", "signing") != "signing":
+    for certificate in _left_out_issuers(_published_certificates(idp, warnings), warnings):
+        if not isinstance(certificate.public_key(), rsa.RSAPublicKey):
+            unsupported.append(_unsupported_key(certificate))
             continue
-        for x509_data in descriptor.iterfind(_X509_DATA_PATH):
-            certificates = [_load_certificate(_decode_base64(e.text or "")) for e in x509_data.iterfind(c.DS_X509_CERTIFICATE)]
-            for certificate in _end_entities(certificates, warnings):
-                if not isinstance(certificate.public_key(), rsa.RSAPublicKey):
-                    unsupported.append(_unsupported_key(certificate))
-                    continue
-                key = _signing_key(certificate)
-                keys.setdefault(key.thumbprint, key)  # the same certificate listed twice is one key
+        key = _signing_key(certificate)
+        keys.setdefault(key.thumbprint, key)  # the same certificate listed twice is one key
     if not keys and unsupported:
         raise MetadataError(unsupported[0])
     if not keys:
@@ -175,6 +172,55 @@ def _signing_keys(idp: etree._Element) -> tuple[tuple[SigningKey, ...], list[str
     # the signature profile verifies RSA only, so it could verify nothing, and the RSA keys still do.
     warnings.extend(f"{message}: it is left out" for message in unsupported)
     return tuple(keys.values()), warnings
+
+
+def _published_certificates(idp: etree._Element, warnings: list[str]) -> list[x509.Certificate]:
+    """The certificates of the signing (or unqualified) KeyDescriptors, each X509Data's CA certificates left out."""
+    certificates: list[x509.Certificate] = []
+    for descriptor in idp.findall(c.MD_KEY_DESCRIPTOR):
+        if descriptor.get("use", "signing") != "signing":
+            continue
+        if len(descriptor.findall(c.DS_KEY_INFO)) > 1:  # the schema allows one: which would the IdP mean?
+            raise MetadataError("a KeyDescriptor holds more than one ds:KeyInfo")
+        for x509_data in descriptor.iterfind(_X509_DATA_PATH):
+            group = [_load_certificate(_decode_base64(_text_of(e))) for e in x509_data.iterfind(c.DS_X509_CERTIFICATE)]
+            certificates.extend(_end_entities(group, warnings))
+            if len(certificates) > MAX_PUBLISHED_CERTIFICATES:  # each pair is checked for issuing the other
+                raise MetadataError(f"the IDPSSODescriptor publishes more than {MAX_PUBLISHED_CERTIFICATES} signing certificates")
+    return certificates
+
+
+def _text_of(element: etree._Element) -> str:
+    """An X509Certificate's text, whole: an XML comment splits it into several text nodes."""
+    if any(isinstance(child.tag, str) for child in element):
+        raise MetadataError("a signing X509Certificate holds an element; it must hold only base64 text")
+    return "".join(element.itertext())
+
+
+def _left_out_issuers(certificates: list[x509.Certificate], warnings: list[str]) -> list[x509.Certificate]:
+    """The certificates that issued none of the others. A chain may be published across several X509Data or
+    KeyDescriptors, and an intermediate need not be marked as a CA: whatever signed another published certificate
+    is its issuer, whose holder could sign as the IdP if it were trusted. An issuer with the same key as what it
+    issued (a certificate renewed on the same key) gains nothing, so it stays."""
+    kept = []
+    for certificate in certificates:
+        issued = next((other for other in certificates if _issued_by(other, certificate)), None)
+        if issued is None:
+            kept.append(certificate)
+        else:
+            warnings.append(f"the certificate {certificate.subject.rfc4514_string()} issued the signing certificate "
+                            f"{issued.subject.rfc4514_string()}: it is taken as its chain, not as a signing key")
+    return kept
+
+
+def _issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if certificate.public_key() == issuer.public_key():
+        return False
+    try:
+        certificate.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
 
 
 def _unsupported_key(certificate: x509.Certificate) -> str:
