@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
+from copy import deepcopy
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from saml_factory import ACCOUNT, DEV_ROLE, NOW, PROVIDER_ARN, response_b64
+from lxml import etree
+from saml_factory import ACCOUNT, DEV_ROLE, ENTITY_ID, NOW, PROVIDER_ARN, response_b64, signer
 from service_world import developer_world
 
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
+from samlfed.saml import constants as c
+from samlfed.saml.metadata import build_idp_metadata
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 
@@ -36,3 +41,17 @@ def test_a_stored_trust_policy_that_does_not_parse_admits_no_one(ctx: ServiceCon
     with pytest.raises(ServiceError) as info:
         assume(ctx)
     assert (info.value.code, info.value.message, info.value.status) == ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)
+
+
+def test_stored_metadata_that_no_longer_parses_trusts_no_key(ctx: ServiceContext, caplog: pytest.LogCaptureFixture) -> None:
+    """Metadata an older, laxer parser stored (here a KeyDescriptor with two ds:KeyInfo, refused since) verifies
+    nothing: the response is refused as unsigned would be, not answered with a 500, and the log says why."""
+    assert assume(ctx).role.arn == DEV_ROLE
+    root = etree.fromstring(build_idp_metadata(ENTITY_ID, [signer().certificate]))
+    key_info = root.find(f".//{c.DS_KEY_INFO}")
+    key_info.addnext(deepcopy(key_info))
+    ctx.store.update_provider(PROVIDER_ARN, metadata=(etree.tostring(root).decode(), None))
+    with caplog.at_level(logging.INFO, logger="samlfed.sts"), pytest.raises(ServiceError) as info:
+        assume(ctx)
+    assert (info.value.code, info.value.message, info.value.status) == ("InvalidIdentityToken", "Response signature invalid", 400)
+    assert f"the registered metadata of {PROVIDER_ARN} no longer parses: a KeyDescriptor holds more than one ds:KeyInfo" in caplog.text

@@ -28,9 +28,9 @@ from ..sts.assume import (
     RoleRefused,
     SessionTagsRefused,
     admit_role,
+    guarded_trust,
     mint,
     packed_policy_size,
-    provider_trust,
     redeem,
     sign_in_instants,
     trust_likeness,
@@ -198,8 +198,8 @@ def make_offer(
         likeness = trust_likeness(provider)
         if likeness in refused_alike:
             continue
-        trust = ctx.decryption_guard.guarded(provider_trust(provider, ctx.master), source_ip, saml_response)
         try:
+            trust = guarded_trust(ctx, provider, source_ip, saml_response)
             verified_by.append((provider, validate(saml_response, trust, now=now, settings=ctx.settings)))
         except UnsignedDecryptionRefused:
             throttled = _throttled(provider, source_ip)
@@ -240,8 +240,8 @@ def make_offer(
         pairs = [pair for pair in provider_verified.claims.roles if pair.provider_arn == provider.arn]
         tags_refused = _tags_refused(provider_verified, provider)
         if tags_refused is not None:
-            error, check, reason = tags_refused
-            response_refused = response_refused or (error, check)
+            tags_error, check, reason = tags_refused
+            response_refused = response_refused or (tags_error, check)
             for pair in pairs:
                 _log_role("role_not_offered", pair.role_arn, provider, provider_verified, reason)
             continue
@@ -252,30 +252,30 @@ def make_offer(
                 admitted_role = admit_role(
                     ctx, provider_verified, provider, pair.role_arn, now, source_ip=source_ip, secure_transport=secure_transport,
                 )
-            except RoleRefused as error:
+            except RoleRefused as refusal:
                 # As AWS's chooser, list every pair of the provider's own account, and refuse a role the trust policy
                 # refuses (or that does not exist) when it is chosen (contract §7.1: steps 21-26 on POST-back),
                 # unless another pair of the response admits it.
                 in_account = _in_account(pair.role_arn, provider.account_id)
-                _log_role("role_refused" if in_account else "role_not_offered", pair.role_arn, provider, provider_verified, f"{error.denied_by}: {error.reason}")
+                _log_role("role_refused" if in_account else "role_not_offered", pair.role_arn, provider, provider_verified, f"{refusal.denied_by}: {refusal.reason}")
                 if in_account and pair.role_arn not in listed:
                     refused[pair.role_arn] = SignInRefused(
-                        error.message, status=error.status,
+                        refusal.message, status=refusal.status,
                         hint="This role's trust policy does not admit this sign-in (or the role does not exist): samlfed doctor --data-dir with --role-arn says which condition.",
                     )
                     listed[pair.role_arn] = _choice(ctx, pair.role_arn, provider, aliases)
                 continue
-            except ServiceError as error:  # none other is raised today; were one, the role is not offered
-                _log_role("role_not_offered", pair.role_arn, provider, provider_verified, error.message)
+            except ServiceError as other:  # none other is raised today; were one, the role is not offered
+                _log_role("role_not_offered", pair.role_arn, provider, provider_verified, other.message)
                 continue
             admitted[pair.role_arn] = admitted_role
             refused.pop(pair.role_arn, None)
             listed[pair.role_arn] = _choice(ctx, pair.role_arn, provider, aliases)
     choices = list(listed.values())
     if not choices and response_refused is not None:  # as STS answers: these tags refuse the sign-in whatever the role
-        error, check = response_refused
+        tags_error, check = response_refused
         raise SignInRefused(
-            error.message, check=check, status=error.status,
+            tags_error.message, check=check, status=tags_error.status,
             hint="The response's session tags (PrincipalTag attributes, attributes the provider maps to tags, TransitiveTagKeys) "
                  "break AWS's rules: samlfed doctor names the rule.",
         )

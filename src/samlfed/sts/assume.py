@@ -23,7 +23,16 @@ from ..iam.service import check_identity_policy, policy_in_account, provider_pol
 from ..masterkey import MasterKey
 from ..policy import MalformedPolicy, PolicyDocument, Request, evaluate, parse_policy
 from ..policy.explain import explain, refusal
-from ..saml import ProviderPolicy, ProviderTrust, RolePair, SamlValidationError, VerifiedAssertion, VerifiedResponse, validate
+from ..saml import (
+    MetadataError,
+    ProviderPolicy,
+    ProviderTrust,
+    RolePair,
+    SamlValidationError,
+    VerifiedAssertion,
+    VerifiedResponse,
+    validate,
+)
 from ..saml.checks import INVALID_SESSION_TAGS, AwsError
 from ..saml.errors import UnsignedDecryptionRefused
 from ..saml.metadata import parse_metadata
@@ -289,9 +298,21 @@ def open_private_keys(provider: SamlProvider, master: MasterKey) -> tuple[rsa.RS
     return tuple(keys)
 
 
-def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider: SamlProvider, now: datetime) -> VerifiedAssertion:
-    trust = ctx.decryption_guard.guarded(provider_trust(provider, ctx.master), request.source_ip, request.saml_assertion)
+def guarded_trust(ctx: ServiceContext, provider: SamlProvider, source_ip: str | None, saml_response: str) -> ProviderTrust:
+    """The provider's trust as a sign-in validates against it (`DecryptionGuard.guarded`). Metadata stored under an
+    older, laxer parser that no longer parses trusts no key: every response is refused by `signature.verify`, with
+    the reason for the log (UpdateSAMLProvider with corrected metadata mends it)."""
     try:
+        trust = provider_trust(provider, ctx.master)
+    except MetadataError as exc:
+        raise SamlValidationError("signature.verify", f"the registered metadata of {provider.arn} no longer parses: {exc.reason}",
+                                  hint="Update the provider with the IdP's current metadata (UpdateSAMLProvider).") from None
+    return ctx.decryption_guard.guarded(trust, source_ip, saml_response)
+
+
+def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider: SamlProvider, now: datetime) -> VerifiedAssertion:
+    try:
+        trust = guarded_trust(ctx, provider, request.source_ip, request.saml_assertion)
         return validate(request.saml_assertion, trust, now=now, settings=ctx.settings, requested_role=RolePair(request.role_arn, request.principal_arn))
     except UnsignedDecryptionRefused as error:
         _log_throttled(provider, request)
