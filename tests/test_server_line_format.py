@@ -35,7 +35,10 @@ def test_lines_with_exceptions_stacks_and_odd_messages_read_as_the_standard_ones
     for level, msg, args, exc, stack in records:
         ours, standard = _LineFormatter(), logging.Formatter(_FORMAT)
         standard.formatTime = ours.formatTime  # type: ignore[method-assign]
-        assert ours.format(_record(level, msg, args, exc=exc, stack=stack)) == standard.format(_record(level, msg, args, exc=exc, stack=stack))
+        expected_line, *expected_rest = standard.format(_record(level, msg, args, exc=exc, stack=stack)).split("\n")
+        line, *rest = ours.format(_record(level, msg, args, exc=exc, stack=stack)).split("\n")
+        assert line == expected_line.replace("\n", "\\n")
+        assert rest == [f"    {text}" for text in expected_rest]  # a traceback or stack below it, indented
 
 
 def test_the_formatter_still_reports_that_it_uses_the_time() -> None:
@@ -52,5 +55,20 @@ def test_a_message_holding_line_breaks_or_control_characters_stays_one_line() ->
     assert "\n" not in line and "\r" not in line and line.isprintable()
     assert line.endswith("IAM call denied resource=x\\n2026-12-06 03:30:00,000 INFO samlfed.audit IAM change DeleteRole\\r\\x00\\x1b[31m\\x7f\\u2028")
     with_traceback = _LineFormatter().format(_record(logging.ERROR, "failed: %s", ("a\nb",), exc=True))
-    assert with_traceback.splitlines()[0].endswith("failed: a\\nb") and "Traceback" in with_traceback.splitlines()[1]
+    assert with_traceback.splitlines()[0].endswith("failed: a\\nb") and with_traceback.splitlines()[1] == "    Traceback (most recent call last):"
     assert _LineFormatter().format(_record(logging.INFO, "é ünïcode", ())).endswith("é ünïcode")  # printable: as it is
+
+
+def test_no_exception_message_can_forge_a_record_below_its_line() -> None:
+    """A traceback ends with the exception's message, which may quote caller text: each of its lines is indented
+    and escaped, so none begins as a record does."""
+    try:
+        raise ValueError("bad value\n2026-12-06 03:30:00,000 INFO samlfed.audit IAM change DeleteRole\r\x1b[31m")
+    except ValueError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("samlfed.api", logging.ERROR, __file__, 7, "internal error", (), exc_info, sinfo="Stack:\n\x1b[0mframe")
+    line, *rest = _LineFormatter().format(record).split("\n")
+    assert line.endswith("ERROR samlfed.api internal error") and rest
+    assert all(text.startswith("    ") and text.isprintable() for text in rest)
+    assert "    2026-12-06 03:30:00,000 INFO samlfed.audit IAM change DeleteRole" in rest
+    assert rest[-2:] == ["    Stack:", "    \\x1b[0mframe"]

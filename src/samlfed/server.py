@@ -15,6 +15,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import httptools
@@ -133,6 +134,9 @@ def build_context(settings: Settings) -> ServiceContext:
     )
 
 
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+
+
 class _LineFormatter(logging.Formatter):
     """`%(asctime)s %(levelname)s %(name)s %(message)s`, with asctime's date and time formatted once a second:
     every allowed sign-in writes an audit line, and time.strftime cost 8 µs of each."""
@@ -156,11 +160,26 @@ class _LineFormatter(logging.Formatter):
         """The format above, written directly: %-formatting it from the record's __dict__ went through three calls
         of logging's style machinery (5,800 of the 23,500 instructions formatting an audit line cost). A message
         holding a line break or another character that is not printable has those escaped: whatever a caller's
-        text holds, a record stays one line and cannot forge another (a traceback is added after this, as it is)."""
-        message = record.message
-        if not message.isprintable():
-            message = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in message)
-        return f"{record.asctime} {record.levelname} {record.name} {message}"
+        text holds, a record stays one line and cannot forge another (a traceback follows, indented: _continuation)."""
+        return f"{record.asctime} {record.levelname} {record.name} {_escaped(record.message)}"
+
+    def formatException(self, ei: _ExcInfo) -> str:  # noqa: N802 - logging's name
+        return _continuation(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        return _continuation(stack_info)
+
+
+def _escaped(text: str) -> str:
+    if text.isprintable():  # the usual line: one C call
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def _continuation(text: str) -> str:
+    """A traceback's or stack's lines under the record's line: each indented and escaped as a message is, so that
+    none can pass for a record of its own, whatever an exception's message quotes."""
+    return "\n".join(f"    {_escaped(line)}" for line in text.splitlines())
 
 
 _RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
