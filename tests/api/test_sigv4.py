@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
 import pytest
-from botocore.auth import SigV4Auth, SigV4QueryAuth
+from botocore.auth import S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -19,12 +19,13 @@ BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
 
 
 def botocore_signed(*, presign: bool = False, token: str | None = None, body: bytes = BODY,
-                    url: str = "http://127.0.0.1:8080/", method: str = "POST") -> HttpRequest:
+                    url: str = "http://127.0.0.1:8080/", method: str = "POST", service: str = "sts", expires: int = 900) -> HttpRequest:
     """A request signed by botocore now; tests verify it relative to its own X-Amz-Date."""
     request = AWSRequest(method=method, url=url, data=body if method == "POST" else None,
                          headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     credentials = Credentials(KEY, SECRET, token)
-    signer = SigV4QueryAuth(credentials, "sts", "eu-west-1", expires=900) if presign else SigV4Auth(credentials, "sts", "us-east-1")
+    query_auth = S3SigV4QueryAuth if service == "s3" else SigV4QueryAuth  # S3's leaves the payload unsigned
+    signer = query_auth(credentials, service, "eu-west-1", expires=expires) if presign else SigV4Auth(credentials, service, "us-east-1")
     signer.add_auth(request)
     prepared = request.prepare()
     parts = urlsplit(prepared.url)
@@ -82,6 +83,25 @@ def test_presigned_query_verifies_within_expiry() -> None:
     assert error_of(request, now=signed_at(request) - timedelta(minutes=15, seconds=1)).message.startswith("Signature not yet current")
     error = error_of(request, now=signed_at(request) + timedelta(seconds=901))
     assert error.code == "SignatureDoesNotMatch" and error.message.startswith("Signature expired")
+
+
+@pytest.mark.parametrize("service", ["sts", "iam"])
+@pytest.mark.parametrize("expires", [60, 604800])
+def test_sts_and_iam_ignore_x_amz_expires_as_aws_does(service: str, expires: int) -> None:
+    """Found with the JavaScript SDK: a GetCallerIdentity presigned for 7 days answered for 7 days. STS ignores
+    X-Amz-Expires (`aws eks get-token` presigns for 60 s and uses the URL for 14 minutes): 15 minutes, as headers."""
+    request = botocore_signed(presign=True, method="GET", url=PRESIGNED_URL, service=service, expires=expires)
+    at = signed_at(request)
+    check(request, now=at + timedelta(minutes=15))
+    late = error_of(request, now=at + timedelta(minutes=15, seconds=1))
+    assert late.code == "SignatureDoesNotMatch"
+    assert late.message == f"Signature expired: {at:%Y%m%dT%H%M%SZ} is now earlier than {at + timedelta(seconds=1):%Y%m%dT%H%M%SZ} ({at + timedelta(minutes=15, seconds=1):%Y%m%dT%H%M%SZ} - 15 min.)"
+
+
+def test_a_presigned_s3_request_lives_its_x_amz_expires() -> None:
+    request = botocore_signed(presign=True, method="GET", url=PRESIGNED_URL, service="s3", expires=60)
+    check(request, now=signed_at(request) + timedelta(seconds=60))
+    assert error_of(request, now=signed_at(request) + timedelta(seconds=61)).message.endswith(" - 60 sec.)")
 
 
 def test_wrong_secret_and_tampered_body() -> None:

@@ -283,10 +283,17 @@ def _signing_key(secret: str, claim: SignatureClaim) -> bytes:
     return key
 
 
+PRESIGNED_LIKE_HEADERS = frozenset({"sts", "iam"})
+"""Services whose presigned requests live as header-signed ones do, 15 minutes either side of X-Amz-Date, whatever
+X-Amz-Expires asks: STS ignores it (clients such as `aws eks get-token` presign GetCallerIdentity for 60 seconds and
+use the URL for 14 minutes), and a leaked URL must not prove an identity for 7 days. S3 honours it."""
+
+
 def check_clock(claim: SignatureClaim, now: datetime) -> None:
-    """The header form tolerates 15 minutes of skew either way; a presigned request lives X-Amz-Expires seconds."""
+    """The header form tolerates 15 minutes of skew either way; a presigned request lives X-Amz-Expires seconds,
+    except for the services of PRESIGNED_LIKE_HEADERS."""
     stamp = claim.amz_date.strftime(_AMZ_DATE)
-    if claim.presigned_expires is not None:
+    if claim.presigned_expires is not None and claim.service not in PRESIGNED_LIKE_HEADERS:
         if now < claim.amz_date - MAX_SKEW:
             raise ServiceError("SignatureDoesNotMatch", f"Signature not yet current: {stamp} is still later than {(now + MAX_SKEW).strftime(_AMZ_DATE)} ({now.strftime(_AMZ_DATE)} + 15 min.)", 403)
         if now > claim.amz_date + timedelta(seconds=claim.presigned_expires):
