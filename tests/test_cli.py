@@ -356,6 +356,15 @@ def test_a_store_that_cannot_be_opened_is_a_message_and_exit_2(tmp_path, command
     assert "cannot use the data directory" in result.output and "Traceback" not in result.output
 
 
+def test_serve_refuses_more_workers_than_any_machine_uses(tmp_path) -> None:
+    """Found by a CLI probe: --workers 1000000 forked until the kernel's OOM killer ended other processes. (The data
+    directory is a file, so that were the count let through, serve would stop there, not fork.)"""
+    not_a_directory = tmp_path / "afile"
+    not_a_directory.write_text("x")
+    result = runner.invoke(app, ["serve", "--workers", "1000000", "--data-dir", str(not_a_directory)])
+    assert result.exit_code == 2 and "workers must be a whole number from 1 to 128, not 1000000" in result.output, result.output
+
+
 @pytest.mark.parametrize("options", [["--id", "4444"], ["--id", "444444444444", "--alias", "u0"]], ids=["bad-id", "bad-alias"])
 def test_an_account_refused_makes_no_data_directory(tmp_path, options) -> None:
     fresh = tmp_path / "fresh"

@@ -66,6 +66,20 @@ def settings_or_exit(**values: object) -> Settings:
         raise usage_error(f"cannot read the settings: {exc}") from None
 
 
+OWN_STORE_ENVIRONMENT = ("log_format", "forwarded_allow_ips")
+"""What `samlfed demo` and `samlfed idp serve` take from SAMLFED_* variables; all else comes from their options."""
+
+
+def option_settings_or_exit(**values: object) -> Settings:
+    """`Settings.from_options(**values)` with OWN_STORE_ENVIRONMENT, or a usage error as settings_or_exit gives."""
+    from .config import Settings
+
+    try:
+        return Settings.from_options(environment=OWN_STORE_ENVIRONMENT, **values)
+    except (OSError, ValueError) as exc:
+        raise usage_error(f"cannot read the settings: {exc}") from None
+
+
 def check_port_free(host: str, port: int) -> None:
     """A usage error now when the address is taken, rather than uvicorn's, which comes after the start-up work (and
     its "Application startup complete") and exits with 3. Bound as uvicorn binds: IPv6 for a host with a colon,

@@ -16,8 +16,16 @@ from typing import Annotated
 import pyotp
 import typer
 
-from .cli_common import ForwardedAllowIps, LogFormat, check_port_free, context_or_exit, settings_or_exit, usage_error, warn_of_loose_modes
-from .config import Settings
+from .cli_common import (
+    ForwardedAllowIps,
+    LogFormat,
+    check_port_free,
+    context_or_exit,
+    option_settings_or_exit,
+    settings_or_exit,
+    usage_error,
+    warn_of_loose_modes,
+)
 from .idp.config import IdpConfig
 from .idp.directory import DirectoryError, User, hash_password, holds_comments, read_yaml, user_from_yaml, write_yaml
 
@@ -33,16 +41,12 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory
 PublicUrl = Annotated[str | None, typer.Option("--public-url", help="where browsers reach samlfed (default: http://HOST:PORT)")]
 
 
-def _settings(**values: object) -> Settings:
-    return settings_or_exit(**values)
-
-
 def _idp(idp_dir: Path | None, data_dir: Path | None, public_url: str | None = None):  # type: ignore[no-untyped-def]
     """The IdP of these options, made where there is none yet (with signing keys of its own), said on stderr: a
     mistyped --data-dir must not pass for the IdP it meant, whose metadata a user is about to register."""
     from .idp.mount import config_path, identity_provider
 
-    settings = _settings(idp_dir=idp_dir, data_dir=data_dir, public_url=public_url)
+    settings = settings_or_exit(idp_dir=idp_dir, data_dir=data_dir, public_url=public_url)
     new = not config_path(settings.idp_directory()).exists()
     idp = identity_provider(settings)
     if new:
@@ -298,7 +302,7 @@ def idp_serve(
     from .idp.mount import idp_app
     from .server import configure_logging, http_options, proxy_options, uvicorn_logging
 
-    settings = _settings(
+    settings = option_settings_or_exit(
         idp_dir=idp_dir, data_dir=data_dir, public_url=public_url, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips, log_format=log_format,
     )
     configure_logging(settings.log_format)
@@ -339,7 +343,7 @@ def demo_command(
     from .idp.mount import identity_provider
     from .server import build_server_app, configure_logging, http_options, proxy_options, uvicorn_logging
 
-    settings = _settings(
+    settings = option_settings_or_exit(
         data_dir=data_dir, host=host, port=port, with_idp=True, forwarded_allow_ips=forwarded_allow_ips,  # base_url: the bound address
         log_format=log_format,
     )

@@ -10,6 +10,7 @@ import ipaddress
 import math
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -65,12 +66,18 @@ class Settings:
         if config is None and env.get("SAMLFED_CONFIG"):
             config = Path(env["SAMLFED_CONFIG"])
         values: dict[str, object] = _file_values(config)
-        for name in _KINDS:
-            variable = f"SAMLFED_{name.upper()}"
-            # An empty variable is unset, except the database URL: `SAMLFED_DATABASE_URL=$UNSET` must not quietly
-            # fall back to a local SQLite store while the operator meant the shared database.
-            if env.get(variable) or (name == "database_url" and variable in env):
-                values[name] = _from_text(name, env[variable], variable)
+        values.update(_environment_values(_KINDS))
+        return cls._with_options(values, overrides)
+
+    @classmethod
+    def from_options(cls, *, environment: Iterable[str] = (), **overrides: object) -> Settings:
+        """Settings of the command line alone, but for the `environment` settings named (their SAMLFED_* variables):
+        no settings file, and no other variable. For commands that make their own store (`samlfed demo`): a
+        SAMLFED_DATABASE_URL meant for `serve` must not have them write into that database."""
+        return cls._with_options(_environment_values(environment), overrides)
+
+    @classmethod
+    def _with_options(cls, values: dict[str, object], overrides: dict[str, object]) -> Settings:
         for name, value in overrides.items():
             if value is not None:
                 values[name] = _checked(name, value, f"--{name.replace('_', '-')}")
@@ -153,9 +160,12 @@ _KINDS: dict[str, str] = {
 }
 _OPTIONAL = {"data_dir", "database_url", "public_url", "idp_dir", "console_provider", "tls_certfile", "tls_keyfile"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+MAX_WORKERS = 128
+"""One worker a core is the most that helps (each serves one request at a time, CPU-bound), and each holds about
+100 MB: a mistyped count (10000) would fork until the machine runs out of memory."""
 _EXPECTED = {
     "path": "a non-empty path (a string)", "text": "a string", "flag": "true or false", "port": "a port number from 1 to 65535",
-    "count": "a whole number of at least 1", "seconds": "a number of seconds from 0 to 60",
+    "count": f"a whole number from 1 to {MAX_WORKERS}", "seconds": "a number of seconds from 0 to 60",
     "host": "a host name or address (an empty one would listen on every interface)",
     "url": "an http:// or https:// URL, in lower case, with a host and no path, query or fragment",
     "proxies": "IP addresses or CIDR networks separated by commas, such as 10.0.0.5,192.168.10.0/24 (empty: none)",
@@ -191,7 +201,7 @@ def _checked(name: str, value: object, source: str) -> object:
         pass  # a bool is an int to Python, never a number here
     elif kind == "port" and isinstance(value, int) and 1 <= value <= 65535:
         return value
-    elif kind == "count" and isinstance(value, int) and value >= 1:
+    elif kind == "count" and isinstance(value, int) and 1 <= value <= MAX_WORKERS:
         return value
     # A node may sign users in with its cached copy of a provider or role for this long: at most a minute, so that
     # a deleted role or a rotated IdP certificate stops working everywhere soon.
@@ -249,6 +259,18 @@ def _from_text(name: str, text: str, source: str) -> object:
     except SettingsError:
         spelled = f"{_EXPECTED[kind]} ({'/'.join(_TRUE)} or {'/'.join(_FALSE)})" if kind == "flag" else _EXPECTED[kind]
         raise SettingsError(f"{source}: {name} must be {spelled}, not {text!r}") from None
+
+
+def _environment_values(names: Iterable[str]) -> dict[str, object]:
+    env = os.environ
+    values: dict[str, object] = {}
+    for name in names:
+        variable = f"SAMLFED_{name.upper()}"
+        # An empty variable is unset, except the database URL: `SAMLFED_DATABASE_URL=$UNSET` must not quietly
+        # fall back to a local SQLite store while the operator meant the shared database.
+        if env.get(variable) or (name == "database_url" and variable in env):
+            values[name] = _from_text(name, env[variable], variable)
+    return values
 
 
 def _file_values(path: Path | None) -> dict[str, object]:

@@ -119,6 +119,25 @@ def test_a_second_demo_refuses_before_it_touches_the_running_demos_data(tmp_path
     assert again.returncode == 0, again.stderr  # the lock ends with the demo that held it
 
 
+def test_demo_takes_only_its_log_settings_from_the_environment(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Found by a docs probe: the demo read every SAMLFED_* variable, so a shell holding the production database URL
+    seeded the demo accounts, with their printed administrator keys, into that database."""
+    elsewhere = tmp_path / "production.db"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SAMLFED_DATABASE_URL", f"sqlite:///{elsewhere}")
+    monkeypatch.setenv("SAMLFED_PUBLIC_URL", "https://pub.example")
+    monkeypatch.setenv("SAMLFED_PORT", "9999")
+    monkeypatch.setenv("SAMLFED_CONFIG", str(tmp_path / "missing.toml"))
+    monkeypatch.setenv("SAMLFED_LOG_FORMAT", "yaml")  # the one setting it does read: a bad value is refused
+    refused = _run("demo", "--no-serve", "--data-dir", "demo", "--port", "8089")
+    assert refused.exit_code == 2 and "SAMLFED_LOG_FORMAT" in refused.output
+    monkeypatch.setenv("SAMLFED_LOG_FORMAT", "json")
+    seeded = _run("demo", "--no-serve", "--data-dir", "demo", "--port", "8089")
+    assert seeded.exit_code == 0, seeded.output
+    assert not elsewhere.exists() and (tmp_path / "demo" / "samlfed.db").is_file()
+    assert "http://127.0.0.1:8089/" in seeded.output and "pub.example" not in seeded.output
+
+
 def test_idp_serve_says_where_it_listens(tmp_path: Path) -> None:
     """It used to start in silence: no URL, not even uvicorn's listening line, which `serve` prints."""
     from servers import SAMLFED, free_port, wait_until_up
