@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +27,26 @@ from .cli_console import console_url
 from .cli_doctor import doctor
 from .cli_idp import demo_command, idp_cli
 from .cli_login import configure, console, credential_process, login
+from .errors import ServiceError
+from .iam.arns import parse_provider_arn
+from .iam.service import (
+    VALIDATION_OPTIONS,
+    EncryptionChange,
+    check_new_account,
+    create_access_key,
+    create_account,
+    get_saml_provider,
+    parse_attribute_mapping,
+    private_key_id_of,
+    provider_policy,
+    set_attribute_mapping,
+    set_validation_options,
+    update_saml_provider,
+)
+from .store import DatabaseUnavailable, NotFound
+from .store.generation import SHARED_FILE_VARIABLE, create_shared_file
+from .sts.ring_keys import RetireRefused, list_ring_keys, retire_ring_key
+from .timestamps import aws_timestamp
 
 JsonOutput = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
@@ -110,7 +130,6 @@ def serve(
     warn_of_loose_modes(settings, idp=settings.with_idp)
     os.environ.update(settings.to_env())
     if settings.workers > 1:  # the workers share the count of identity changes, so that each sees any one's at once
-        from .store.generation import SHARED_FILE_VARIABLE, create_shared_file
 
         shared = create_shared_file()
         atexit.register(shared.unlink, missing_ok=True)
@@ -135,8 +154,6 @@ def accounts_create(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object: AccountId, AccessKeyId, SecretAccessKey")] = False,
 ) -> None:
     """Create an account and print an administrator access key for it."""
-    from .errors import ServiceError
-    from .iam.service import check_new_account, create_account
 
     try:
         check_new_account(account_id, alias)  # before a data directory is made for an account that cannot be
@@ -179,13 +196,12 @@ def authz_keys_list(data_dir: DataDir = None, database_url: DatabaseUrl = None, 
         typer.echo(json.dumps({"Keys": [{"KeyId": key_id, "Name": name, "CreatedAt": _when(created)} for key_id, name, created in keys]}))
         return
     for key_id, name, created in keys:
-        typer.echo(f"{key_id}  {name}  {created:%Y-%m-%dT%H:%M:%SZ}")
+        typer.echo(f"{key_id}  {name}  {_when(created)}")
 
 
 @authz_app.command("delete")
 def authz_keys_delete(key_id: Annotated[str, typer.Argument()], data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Delete an authorization key: the service can no longer ask."""
-    from .store import NotFound
 
     try:
         store_context(data_dir, database_url).store.delete_authz_key(key_id)
@@ -202,8 +218,6 @@ def keys_create(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object: AccountId, AccessKeyId, SecretAccessKey")] = False,
 ) -> None:
     """Create another administrator access key for an account."""
-    from .errors import ServiceError
-    from .iam.service import create_access_key
 
     try:
         key = create_access_key(store_context(data_dir, database_url), account_id)
@@ -219,7 +233,6 @@ def keys_delete(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Delete an administrator access key."""
-    from .store import NotFound
 
     store = store_context(data_dir, database_url).store
     try:
@@ -240,7 +253,6 @@ def keys_list_of_account(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object, as ListAccessKeys's AccessKeyMetadata")] = False,
 ) -> None:
     """List an account's administrator access keys: key ID, status and creation time (never the secret)."""
-    from .store import NotFound
 
     store = store_context(data_dir, database_url).store
     try:
@@ -263,8 +275,6 @@ app.add_typer(providers_app, name="providers")
 
 
 def _provider_call(arn: str, data_dir: Path | None, database_url: str | None, call):  # type: ignore[no-untyped-def]
-    from .errors import ServiceError
-    from .iam.arns import parse_provider_arn
 
     parsed = parse_provider_arn(arn)
     if parsed is None:
@@ -285,7 +295,6 @@ def mapping_set(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Map assertion attributes to session tags for this provider; prints the mapping."""
-    from .iam.service import parse_attribute_mapping, set_attribute_mapping
 
     def apply(ctx, account: str) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
         parsed = parse_attribute_mapping(mapping)
@@ -298,7 +307,6 @@ def mapping_set(
 @mapping_app.command("get")
 def mapping_get(arn: Annotated[str, typer.Argument()], data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Print the provider's attribute mapping as JSON."""
-    from .iam.service import get_saml_provider
 
     provider = _provider_call(arn, data_dir, database_url, lambda ctx, account: get_saml_provider(ctx, account, arn))
     typer.echo(json.dumps(provider.attribute_mapping or {}, sort_keys=True))
@@ -307,7 +315,6 @@ def mapping_get(arn: Annotated[str, typer.Argument()], data_dir: DataDir = None,
 @mapping_app.command("clear")
 def mapping_clear(arn: Annotated[str, typer.Argument()], data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Remove the provider's attribute mapping; prints the mapping left ({})."""
-    from .iam.service import set_attribute_mapping
 
     _provider_call(arn, data_dir, database_url, lambda ctx, account: set_attribute_mapping(ctx, account, arn, None))
     typer.echo("{}")
@@ -318,7 +325,6 @@ providers_app.add_typer(options_app, name="validation-options")
 
 
 def _options_json(policy) -> str:  # type: ignore[no-untyped-def]
-    from .iam.service import VALIDATION_OPTIONS
 
     return json.dumps({name: getattr(policy, name) for name in VALIDATION_OPTIONS}, sort_keys=True)
 
@@ -326,7 +332,6 @@ def _options_json(policy) -> str:  # type: ignore[no-untyped-def]
 @options_app.command("get")
 def options_get(arn: Annotated[str, typer.Argument(help="SAML provider ARN")], data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Print the provider's validation options as JSON."""
-    from .iam.service import get_saml_provider, provider_policy
 
     provider = _provider_call(arn, data_dir, database_url, lambda ctx, account: get_saml_provider(ctx, account, arn))
     typer.echo(_options_json(provider_policy(provider)))
@@ -345,7 +350,6 @@ def options_set(
 
     Try them first with `samlfed doctor --allow-legacy-algorithms` / `--allow-response-only-signature` /
     `--require-condition-bounds`."""
-    from .iam.service import set_validation_options
 
     given = {"allow_legacy_algorithms": allow_legacy_algorithms, "allow_response_only_signature": allow_response_only_signature,
              "require_condition_bounds": require_condition_bounds}
@@ -372,7 +376,6 @@ def private_keys_add(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Upload a private key (sealed under the master key; it is never shown again) and print its key ID."""
-    from .iam.service import EncryptionChange, private_key_id_of, update_saml_provider
 
     try:
         pem = pem_file.read_text(encoding="latin-1")
@@ -391,7 +394,6 @@ def private_keys_list(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object, as GetSAMLProvider's PrivateKeyList")] = False,
 ) -> None:
     """List the provider's private keys: key ID and upload time (never the key)."""
-    from .iam.service import get_saml_provider
 
     provider = _provider_call(arn, data_dir, database_url, lambda ctx, account: get_saml_provider(ctx, account, arn))
     if as_json:
@@ -409,7 +411,6 @@ def private_keys_remove(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Remove a private key: assertions encrypted for it are refused, on every node within identity_cache_seconds."""
-    from .iam.service import EncryptionChange, get_saml_provider, update_saml_provider
 
     def remove(ctx, account: str) -> None:  # type: ignore[no-untyped-def]
         # The API's refusals speak of its parameters (removePrivateKey, setting the mode), which no one typed here.
@@ -428,7 +429,6 @@ def private_keys_remove(
 @encryption_app.command("get")
 def encryption_mode_get(arn: Annotated[str, typer.Argument(help="SAML provider ARN")], data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Print the provider's assertion encryption mode."""
-    from .iam.service import get_saml_provider
 
     typer.echo(_provider_call(arn, data_dir, database_url, lambda ctx, account: get_saml_provider(ctx, account, arn)).assertion_encryption_mode)
 
@@ -441,7 +441,6 @@ def encryption_mode_set(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Set the provider's assertion encryption mode; prints it."""
-    from .iam.service import EncryptionChange, update_saml_provider
 
     change = EncryptionChange(mode=mode)
     provider = _provider_call(arn, data_dir, database_url, lambda ctx, account: update_saml_provider(ctx, account, arn, encryption=change))
@@ -465,7 +464,6 @@ def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None, as_j
 
 
 def _when(moment: datetime | None) -> str | None:
-    from .timestamps import aws_timestamp
 
     return aws_timestamp(moment) if moment else None
 
@@ -477,7 +475,6 @@ def keys_list(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """List the ring's keys (never their material): creation, the active one, from when each can be retired."""
-    from .sts.ring_keys import list_ring_keys
 
     keys = list_ring_keys(store_context(data_dir, database_url))
     if as_json:
@@ -500,9 +497,7 @@ def keys_retire(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Remove a key from the ring: everything sealed with it stops working, on every node within a minute."""
-    from datetime import timedelta
 
-    from .sts.ring_keys import RetireRefused, retire_ring_key
 
     ctx = store_context(data_dir, database_url)
     now = datetime.now(UTC)
@@ -533,7 +528,6 @@ app.command("configure")(configure)
 
 
 def main() -> None:
-    from .store import DatabaseUnavailable
 
     try:
         app()

@@ -53,7 +53,7 @@ def test_this_nodes_own_writes_show_at_once(seeded: SqlStore) -> None:
     cache = ReadCache(seeded, 60.0, Clock())
     assert cache.provider(PROVIDER_ARN).metadata_document == "<md/>"
     cache.role(ACCOUNT, "Developer")
-    seeded.update_provider_metadata(PROVIDER_ARN, "<md2/>", None)
+    seeded.update_provider(PROVIDER_ARN, metadata=("<md2/>", None))
     seeded.update_role(ACCOUNT, "Developer", trust_policy=NEW_TRUST)
     assert cache.provider(PROVIDER_ARN).metadata_document == "<md2/>"
     assert cache.role(ACCOUNT, "Developer").trust_policy == NEW_TRUST

@@ -84,7 +84,7 @@ def test_providers_and_their_tags(store: SqlStore) -> None:
     store.untag_provider(PROVIDER_ARN, ["team"])
     assert store.get_provider(PROVIDER_ARN).tags == (Tag("env", "prod"),)
     until = NOW + timedelta(days=365)
-    store.update_provider_metadata(PROVIDER_ARN, "<md2/>", until)
+    store.update_provider(PROVIDER_ARN, metadata=("<md2/>", until))
     store.set_attribute_mapping(PROVIDER_ARN, {"email": ["mail"]})
     got = store.get_provider(PROVIDER_ARN)
     assert (got.metadata_document, got.valid_until, got.attribute_mapping) == ("<md2/>", until, {"email": ["mail"]})

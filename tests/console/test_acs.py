@@ -14,7 +14,7 @@ from demo_stack import forms, idp_initiated
 from lxml import html as lxml_html
 from saml_factory import signer
 
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 
 DEV, PROD = "111111111111", "222222222222"
 

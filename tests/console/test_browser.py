@@ -14,7 +14,7 @@ import pytest
 from chromium import launch_chromium
 from playwright.sync_api import Browser, Page, expect
 
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 
 DEV, PROD = "111111111111", "222222222222"
 ARTIFACTS = Path(os.environ.get("SAMLFED_TEST_ARTIFACTS", "test-artifacts"))

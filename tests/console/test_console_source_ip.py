@@ -10,7 +10,7 @@ import httpx
 import pytest
 from demo_stack import forms, idp_initiated
 
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 
 PROD = "222222222222"
 READ_ONLY = role_arn(PROD, "ReadOnly")

@@ -8,7 +8,7 @@ import boto3
 import httpx
 from demo_stack import forms, idp_initiated
 
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 
 DEV, PROD = "111111111111", "222222222222"
 

@@ -24,7 +24,7 @@ from servers import app_in_thread
 from samlfed.config import Settings
 from samlfed.console.signin import SignInRefused, make_offer
 from samlfed.console.sp import new_request_id, request_issued_at
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 from samlfed.server import build_context, build_server_app
 from samlfed.sts.credentials import SessionClaims, issue
 

@@ -11,7 +11,7 @@ import pytest
 from console_setup import prepare
 from demo_stack import demo_server, forms, idp_initiated
 
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 
 PROD = "222222222222"
 

@@ -22,7 +22,8 @@ from typer.testing import CliRunner
 
 from samlfed.cli import app
 from samlfed.iam import service as iam
-from samlfed.idp.demo import AWS_ACS, provider_arn, role_arn
+from samlfed.iam.arns import role_arn
+from samlfed.idp.demo import AWS_ACS, provider_arn
 from samlfed.idp.directory import read_yaml, write_yaml
 
 DEV, PROD = "111111111111", "222222222222"

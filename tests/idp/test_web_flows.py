@@ -16,7 +16,8 @@ from botocore.config import Config
 from demo_stack import forms, login, saml_response_of
 from lxml import etree
 
-from samlfed.idp.demo import provider_arn, role_arn
+from samlfed.iam.arns import role_arn
+from samlfed.idp.demo import provider_arn
 from samlfed.idp.directory import Directory
 from samlfed.saml import ProviderTrust, RolePair, ValidationSettings, validate
 from samlfed.saml.metadata import parse_metadata

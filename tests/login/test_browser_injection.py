@@ -14,7 +14,7 @@ import httpx
 from login_setup import user_env, write_profile
 from servers import SAMLFED, raw_exchange
 
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 
 DEV = "111111111111"
 

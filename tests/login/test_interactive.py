@@ -13,7 +13,7 @@ from chromium import launch_chromium
 from login_setup import samlfed, user_env, write_profile
 from servers import SAMLFED
 
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 
 DEV, PROD = "111111111111", "222222222222"
 

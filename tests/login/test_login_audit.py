@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 from samlfed.login.browser import READ_TIMEOUT, BrowserResult, browser_login
 from samlfed.login.ecp import EcpError, ecp_login
 from samlfed.saml import constants as c

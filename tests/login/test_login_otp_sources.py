@@ -13,7 +13,7 @@ import pyotp
 from login_setup import samlfed, user_env, write_profile
 from servers import SAMLFED
 
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 
 PROD = "222222222222"
 WRONG_CODE = "not-a-code-4711"

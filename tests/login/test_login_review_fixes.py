@@ -19,13 +19,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from samlfed.cli_login import _shortened
-from samlfed.console.sp import BINDING_HTTP_REDIRECT
 from samlfed.iam import service as iam
-from samlfed.idp.demo import provider_arn, role_arn
+from samlfed.iam.arns import role_arn
+from samlfed.idp.demo import provider_arn
 from samlfed.idp.directory import read_yaml, write_yaml
 from samlfed.login.credentials_file import AwsCredentials
 from samlfed.login.ecp import ecp_login
 from samlfed.login.roles import RoleOption, roles_in
+from samlfed.saml.constants import BINDING_HTTP_REDIRECT
 from samlfed.saml.metadata import SsoEndpoint, build_idp_metadata
 from samlfed.saml.signing import IdpSigner
 

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 from samlfed.idp.ecp import fault_envelope, request_from_envelope, response_envelope
 from samlfed.login.ecp import EcpError, ecp_login
 from samlfed.login.roles import RoleOption, chooser_data

@@ -19,7 +19,7 @@ from saml_factory import response_b64
 from servers import SAMLFED
 
 from samlfed.cli_login import KeptPasswords
-from samlfed.idp.demo import role_arn
+from samlfed.iam.arns import role_arn
 from samlfed.login import cache
 from samlfed.login.config import LoginProfile
 from samlfed.login.credentials_file import AwsCredentials

@@ -24,7 +24,7 @@ from samlfed.saml.timeutil import parse_xs_datetime
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
 ENTITY = "https://idp.example.test/saml"
-BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+BINDING_REDIRECT = c.BINDING_HTTP_REDIRECT
 NAMEID_EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 
 

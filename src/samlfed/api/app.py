@@ -202,8 +202,8 @@ class QueryApi:
             return render_error(service, service_unavailable(), request_id), 503
         except Exception:  # never a traceback to the client; the log keeps it
             log.exception("internal error in request %s", request_id)
-            error = ServiceError("InternalFailure", "The request processing has failed because of an unknown error.", 500)
-            return render_error(service, error, request_id), 500
+            internal = ServiceError("InternalFailure", "The request processing has failed because of an unknown error.", 500)
+            return render_error(service, internal, request_id), 500
 
 
     def _audit(self, caller: Caller | None, parsed: QueryRequest, request_id: str, resource: str | None) -> None:

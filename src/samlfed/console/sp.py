@@ -36,10 +36,8 @@ from ..sts.assume import open_private_keys
 
 REQUEST_LIFETIME = timedelta(minutes=5)
 SP_KEY_NAME = "sp-signing"
-SIG_ALG_RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 _REQUEST_CONTEXT = "samlfed authn request id"
 _REQUEST_PREFIX = "_sf"
-BINDING_HTTP_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 _NAME_ID_FORMATS = (
     "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
     "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
@@ -254,7 +252,7 @@ def authn_request_url(
         query["RelayState"] = relay_state
     if signing is not None:
         # HTTP-Redirect binding §3.4.4.1: the signature covers the URL-encoded query, in this order.
-        query["SigAlg"] = SIG_ALG_RSA_SHA256
+        query["SigAlg"] = c.ALG_RSA_SHA256
         signed = urlencode(query).encode()
         query["Signature"] = base64.b64encode(signing.private_key.sign(signed, padding.PKCS1v15(), hashes.SHA256())).decode()
     return sso_url + ("&" if "?" in sso_url else "?") + urlencode(query)

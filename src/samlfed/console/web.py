@@ -20,6 +20,7 @@ from ..context import ServiceContext
 from ..iam.permissions import role_policy_documents
 from ..masterkey import MasterKeyError
 from ..pages import FormRefused, Pages, read_form, tokens_match
+from ..saml.constants import BINDING_HTTP_REDIRECT
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
 from ..sts.credentials import InvalidSessionToken, OpenedSession
@@ -41,7 +42,6 @@ from .signin import (
     use_request_once,
 )
 from .sp import (
-    BINDING_HTTP_REDIRECT,
     REQUEST_LIFETIME,
     authn_request_url,
     new_request_id,

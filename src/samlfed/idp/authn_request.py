@@ -29,7 +29,6 @@ from ..saml.xmlparse import XmlRejected, parse_xml
 from .config import IdpConfig, ServiceProvider
 
 AUTHN_REQUEST = c.qname(c.NS_PROTOCOL, "AuthnRequest")
-BINDING_PAOS = "urn:oasis:names:tc:SAML:2.0:bindings:PAOS"
 MAX_REQUEST_BYTES = 100_000
 REDIRECT_PARAMETERS = ("SAMLRequest", "RelayState", "SigAlg", "Signature")
 _REDIRECT_SIGNATURE_HASHES = {
@@ -166,7 +165,7 @@ def check_authn_request(
     signed = _verify_redirect_signature(sp, raw_query) if binding == "redirect" else _verify_xml_signature(sp, root)
     if sp.require_signed_requests and not signed:
         raise RequestRefused(f"{sp.display_name} must sign its AuthnRequests")
-    expected_binding = BINDING_PAOS if ecp else c.BINDING_HTTP_POST
+    expected_binding = c.BINDING_PAOS if ecp else c.BINDING_HTTP_POST
     protocol_binding = root.get("ProtocolBinding")
     if protocol_binding is not None and protocol_binding != expected_binding:
         raise RequestRefused(f"responses can only be sent with {expected_binding}, not {protocol_binding}")

@@ -19,6 +19,7 @@ from ..console.sp import service_provider_key
 from ..context import ServiceContext
 from ..errors import ServiceError
 from ..files import write_private
+from ..iam import arns
 from ..iam import service as iam
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
@@ -47,11 +48,7 @@ class DemoSeed:
 
 
 def provider_arn(account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:saml-provider/{PROVIDER_NAME}"
-
-
-def role_arn(account_id: str, name: str) -> str:
-    return f"arn:aws:iam::{account_id}:role/{name}"
+    return arns.provider_arn(account_id, PROVIDER_NAME)
 
 
 def idp_configuration(base_url: str, previous: dict) -> dict:

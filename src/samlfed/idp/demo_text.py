@@ -6,7 +6,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from .demo import ACCOUNTS, DemoSeed, provider_arn, role_arn
+from ..iam.arns import role_arn
+from .demo import ACCOUNTS, DemoSeed, provider_arn
 
 
 def commands() -> tuple[str, str]:

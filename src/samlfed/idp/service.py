@@ -18,7 +18,6 @@ from .presets import EMAIL
 from .state import STATE_FILE, IdpState
 from .throttle import LoginThrottle
 
-BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 NAME_ID_FORMATS = (c.NAMEID_PERSISTENT, EMAIL, c.NAMEID_FORMAT_UNSPECIFIED)
 STATUS_RESPONDER = "urn:oasis:names:tc:SAML:2.0:status:Responder"
 STATUS_NO_PASSIVE = "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
@@ -52,7 +51,7 @@ class IdentityProvider:
 
     def metadata(self, now: datetime | None = None) -> bytes:
         endpoints = [
-            SsoEndpoint(BINDING_REDIRECT, f"{self.base_url}/sso"),
+            SsoEndpoint(c.BINDING_HTTP_REDIRECT, f"{self.base_url}/sso"),
             SsoEndpoint(c.BINDING_HTTP_POST, f"{self.base_url}/sso"),
             SsoEndpoint(c.BINDING_SOAP, f"{self.base_url}/ecp"),
         ]

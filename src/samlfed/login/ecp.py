@@ -21,7 +21,6 @@ from .transport import InsecureUrl, Transport, redacted
 NS_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 NS_ECP = "urn:oasis:names:tc:SAML:2.0:profiles:SSO:ecp"
 NS_PAOS = "urn:liberty:paos:2003-08"
-BINDING_PAOS = "urn:oasis:names:tc:SAML:2.0:bindings:PAOS"
 OTP_HEADER = "X-Samlfed-OTP"
 MAX_ANSWER_BYTES = 1_000_000
 
@@ -57,7 +56,7 @@ class EcpRequest:
         etree.SubElement(ecp_request, etree.QName(c.NS_ASSERTION, "Issuer")).text = self.sp_entity_id
         body = etree.SubElement(envelope, etree.QName(NS_SOAP, "Body"))
         body.append(build_authn_request(
-            request_id=self.request_id, issuer=self.sp_entity_id, acs_url=self.acs_url, protocol_binding=BINDING_PAOS, issued_at=datetime.now(UTC),
+            request_id=self.request_id, issuer=self.sp_entity_id, acs_url=self.acs_url, protocol_binding=c.BINDING_PAOS, issued_at=datetime.now(UTC),
         ))
         return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
 

@@ -19,6 +19,11 @@ def qname(ns: str, local: str) -> str:
     return f"{{{ns}}}{local}"
 
 
+def local_name(tag: str) -> str:
+    """The local part of a Clark-notation tag (`{ns}local` or `local`)."""
+    return tag.rsplit("}", 1)[-1]
+
+
 # Elements, by (namespace URI, local name).
 RESPONSE = qname(NS_PROTOCOL, "Response")
 STATUS = qname(NS_PROTOCOL, "Status")
@@ -102,6 +107,8 @@ ATTRNAME_FORMAT_URI = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
 
 BINDING_HTTP_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 BINDING_SOAP = "urn:oasis:names:tc:SAML:2.0:bindings:SOAP"
+BINDING_HTTP_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+BINDING_PAOS = "urn:oasis:names:tc:SAML:2.0:bindings:PAOS"
 
 # AWS attribute names (case-sensitive, AWS IAM User Guide).
 AWS_ATTR_PREFIX = "https://aws.amazon.com/SAML/Attributes/"

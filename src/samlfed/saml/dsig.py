@@ -113,10 +113,6 @@ _tag = operator.attrgetter("tag")
 """An element's tag, for map(): no Python frame per element, as a comprehension has (bench/instructions.py)."""
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
 def _strict_b64(text: str | None, what: str) -> bytes:
     try:
         decoded = strict_b64decode(text or "")
@@ -131,8 +127,8 @@ def _expect(children: list[etree._Element], shapes: tuple[tuple[str, ...], ...],
     """The children's tags must be one of `shapes`, in order."""
     actual = tuple(map(_tag, children))
     if actual not in shapes:
-        names = ", ".join(map(_local, actual)) or "nothing"
-        raise _reject("signature.binding", f"{where} must contain exactly {', '.join(map(_local, shapes[0]))}; found {names}")
+        names = ", ".join(map(c.local_name, actual)) or "nothing"
+        raise _reject("signature.binding", f"{where} must contain exactly {', '.join(map(c.local_name, shapes[0]))}; found {names}")
 
 
 _SIGNATURE_SHAPES = ((c.DS_SIGNED_INFO, c.DS_SIGNATURE_VALUE), (c.DS_SIGNED_INFO, c.DS_SIGNATURE_VALUE, c.DS_KEY_INFO))
@@ -200,11 +196,11 @@ def bind_signature(signature: etree._Element, root: etree._Element, *, document:
     parent_id = parent.get("ID")
     uri = reference.get("URI")
     if not parent_id:
-        raise _reject("signature.binding", f"the signed {_local(parent.tag)} has no ID attribute")
+        raise _reject("signature.binding", f"the signed {c.local_name(parent.tag)} has no ID attribute")
     if uri != "#" + parent_id:
         raise _reject(
             "signature.binding",
-            f"the Reference URI {uri!r} does not name the signature's parent {_local(parent.tag)} (ID {parent_id!r})",
+            f"the Reference URI {uri!r} does not name the signature's parent {c.local_name(parent.tag)} (ID {parent_id!r})",
             hint="A signature must sit inside the element it signs; a moved or wrapped signature is a signature-wrapping attack.",
         )
     occurrences = count_id(root, parent_id, document)
@@ -283,7 +279,7 @@ def _check_signature_elements(elements: list[etree._Element]) -> None:
             allowed = _ALLOWED_ATTRIBUTES.get(tag)
             if allowed is not None and not allowed.issuperset(names):
                 extra = sorted(set(names) - allowed)
-                raise _reject("signature.binding", f"ds:{_local(tag)} carries unexpected attributes {extra}")
+                raise _reject("signature.binding", f"ds:{c.local_name(tag)} carries unexpected attributes {extra}")
     # The structural checks then find each singleton in its place, so any count above one each is an extra copy.
     if singletons > len(_SINGLETONS):
         raise _reject(
@@ -309,7 +305,7 @@ def _no_children(element: etree._Element) -> etree._Element:
     if len(element):
         raise _reject(
             "signature.algorithms",
-            f"ds:{_local(element.tag)} must not have child elements (HMACOutputLength and similar are refused)",
+            f"ds:{c.local_name(element.tag)} must not have child elements (HMACOutputLength and similar are refused)",
         )
     return element
 
@@ -333,7 +329,7 @@ def _inclusive_prefixes(element: etree._Element) -> list[str] | None:
         return None
     children = element[:]
     if len(children) != 1 or children[0].tag != c.EXC_INCLUSIVE_NAMESPACES or len(children[0]):
-        raise _reject("signature.algorithms", f"unexpected content inside {_local(element.tag)}")
+        raise _reject("signature.algorithms", f"unexpected content inside {c.local_name(element.tag)}")
     prefixes = (children[0].get("PrefixList") or "").split()
     if not all(_PREFIX.match(p) for p in prefixes):
         raise _reject("signature.algorithms", "InclusiveNamespaces PrefixList is malformed")
@@ -429,7 +425,7 @@ def _c14n(element: etree._Element, algorithm: str, prefixes: list[str] | None) -
         # namespace URI (xmlns:x="rel"): no signature over such an element can be checked.
         raise _reject(
             "signature.verify",
-            f"the signed {_local(element.tag)} cannot be canonicalized (a relative namespace URI, for example, makes c14n impossible)",
+            f"the signed {c.local_name(element.tag)} cannot be canonicalized (a relative namespace URI, for example, makes c14n impossible)",
             hint="Genuine IdPs declare only absolute namespace URIs; something rewrote this document.",
         ) from None
 
@@ -468,7 +464,7 @@ def verify(bound: BoundSignature, keys: tuple[SigningKey, ...], policy: Provider
     if not hmac.compare_digest(digest, bound.digest_value):
         raise _reject(
             "signature.verify",
-            f"the digest of the signed {_local(bound.parent.tag)} does not match: its content was changed after signing",
+            f"the digest of the signed {c.local_name(bound.parent.tag)} does not match: its content was changed after signing",
             hint="Something between the IdP and here altered the document (a proxy re-encoding it, or tampering).",
         )
     hash_cls = _SIGNATURE_HASHES.get(bound.signature_method) or _LEGACY_SIGNATURE_HASHES[bound.signature_method]
@@ -487,6 +483,6 @@ def verify(bound: BoundSignature, keys: tuple[SigningKey, ...], policy: Provider
         )
     raise _reject(
         "signature.verify",
-        f"the {_local(bound.parent.tag)} signature does not verify with any of the {len(keys)} registered signing key(s)",
+        f"the {c.local_name(bound.parent.tag)} signature does not verify with any of the {len(keys)} registered signing key(s)",
         hint="The IdP probably signs with a new certificate (rotation): download its current metadata and update the SAML provider.",
     )

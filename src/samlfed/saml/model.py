@@ -56,10 +56,6 @@ class SigningKey:
         return cls(key, certificate, key.key_size, hashlib.sha256(der).hexdigest())
 
     @classmethod
-    def from_der(cls, der: bytes) -> SigningKey:
-        return cls.from_certificate(x509.load_der_x509_certificate(der))
-
-    @classmethod
     def from_pem(cls, pem: bytes) -> SigningKey:
         """A PEM certificate, or a PEM public key (no validity dates then)."""
         if b"BEGIN CERTIFICATE" in pem:

@@ -35,7 +35,7 @@ from .model import (
     utc,
 )
 from .report import Report
-from .timeutil import parse_xs_datetime
+from .timeutil import parse_xs_datetime, xs_datetime_text
 from .xmlparse import XmlRejected, may_hold_comments, parse_canonical, parse_xml
 
 MAX_INPUT_CHARS = 100_000
@@ -142,16 +142,12 @@ def _blank(*texts: str | None) -> bool:
     return all(text is None or not text.strip(_XML_WHITESPACE) for text in texts)
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
 def _text(element: etree._Element, check_id: str) -> str:
     """All text of an element of signed bytes (comments are gone after c14n); child elements are refused."""
     if len(element):
         raise SamlValidationError(
             check_id,
-            f"{_local(element.tag)} contains child markup",
+            f"{c.local_name(element.tag)} contains child markup",
             hint="Issuer, NameID and Audience hold plain text; genuine IdPs never put markup in them.",
         )
     return element.text or ""
@@ -203,16 +199,12 @@ class _Children:
 def _at_most_one(found: list[etree._Element], parent: etree._Element, tag: str, check_id: str, *, required: bool) -> etree._Element | None:
     """The one `tag` child of `parent` among `found`; more than one, or none where one is required, is refused."""
     if len(found) > 1:
-        raise SamlValidationError(check_id, f"{_local(parent.tag)} has {len(found)} {_local(tag)} elements; at most one is allowed")
+        raise SamlValidationError(check_id, f"{c.local_name(parent.tag)} has {len(found)} {c.local_name(tag)} elements; at most one is allowed")
     if not found:
         if required:
-            raise SamlValidationError(check_id, f"{_local(parent.tag)} has no {_local(tag)}")
+            raise SamlValidationError(check_id, f"{c.local_name(parent.tag)} has no {c.local_name(tag)}")
         return None
     return found[0]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds").replace("+00:00", "Z")
 
 
 @dataclass(slots=True)
@@ -402,7 +394,7 @@ class _Pipeline:
             doc = self.doc
         forbidden = [e for e in doc.forbidden if not _is_key_retrieval(e, doc)]
         if forbidden:
-            names = sorted({_local(e.tag) for e in forbidden})
+            names = sorted({c.local_name(e.tag) for e in forbidden})
             raise SamlValidationError("shape.signatures", f"the document contains {', '.join(names)}, which is never accepted")
         root = doc.root
         assertion = doc.assertions[0] if doc.assertions else root  # encrypted: only the Response may be signed
@@ -410,10 +402,10 @@ class _Pipeline:
         for signature in doc.signatures:
             parent = signature.getparent()
             if parent is not root and parent is not assertion:
-                where = _local(parent.tag) if parent is not None else "document"
+                where = c.local_name(parent.tag) if parent is not None else "document"
                 raise SamlValidationError("shape.signatures", f"a Signature sits inside {where}; signatures belong directly in the Response or the Assertion")
             if id(parent) in seen:
-                raise SamlValidationError("shape.signatures", f"the {_local(parent.tag)} carries more than one Signature")
+                raise SamlValidationError("shape.signatures", f"the {c.local_name(parent.tag)} carries more than one Signature")
             seen.add(id(parent))
         return f"{len(doc.signatures)} signature(s), each directly in the Response or the Assertion"
 
@@ -424,7 +416,7 @@ class _Pipeline:
             element = doc.text_with_markup[0]
             raise SamlValidationError(
                 "shape.text",
-                f"{_local(element.tag)} contains a comment or child markup",
+                f"{c.local_name(element.tag)} contains a comment or child markup",
                 hint="Comments inside signed text values are the comment-truncation attack (CVE-2017-11427); genuine IdPs never emit them.",
             )
         return "text values are plain text" if doc.walked_text else "the document holds no comments"
@@ -465,7 +457,7 @@ class _Pipeline:
             if not bound:
                 return None
             targets = [(b.parent.tag, b.reference_id) for b in bound]
-            return lambda: "; ".join(f"{_local(tag)} signature references #{reference}" for tag, reference in targets)
+            return lambda: "; ".join(f"{c.local_name(tag)} signature references #{reference}" for tag, reference in targets)
 
         def algorithms() -> Message | None:
             for b in bound:
@@ -541,7 +533,7 @@ class _Pipeline:
                 inner = response_signed[1].findall(c.ASSERTION)
                 if len(inner) != 1:  # cannot happen after the shape checks; refuse rather than guess
                     raise self._failed(SamlValidationError("signature.verify", "the signed Response does not hold exactly one Assertion"))
-                signed_assertion, may_hold_nil = inner[0], b':nil="' in signed_by.signed_bytes
+                signed_assertion, may_hold_nil = inner[0], signed_by.signed_bytes.find(b':nil="') != -1
         # Response-level fields (Status, Destination, Issuer) come from the signed Response when it is signed;
         # otherwise they are unsigned, and are only ever used to reject, never as claims.
         response_level = response_signed[1] if response_signed is not None else response
@@ -840,7 +832,7 @@ class _Semantics:
         if self.latest_start < self.not_before:
             raise SamlValidationError(
                 "conditions.not_before",
-                f"the assertion is valid only from {_iso(self.not_before)}; now is {_iso(self.now)}, "
+                f"the assertion is valid only from {xs_datetime_text(self.not_before)}; now is {xs_datetime_text(self.now)}, "
                 f"{_span(self.not_before - self.now)} before it (clock skew allowed: {_span(self.settings.clock_skew)})",
                 hint="The IdP's clock is ahead of this server's (or this server's is behind): synchronise both with NTP.",
             )
@@ -869,7 +861,7 @@ class _Semantics:
             if self.earliest_end >= bound[1]:
                 raise SamlValidationError(
                     "conditions.not_on_or_after",
-                    f"{bound[0]} {_iso(bound[1])} has passed; now is {_iso(self.now)}, "
+                    f"{bound[0]} {xs_datetime_text(bound[1])} has passed; now is {xs_datetime_text(self.now)}, "
                     f"{_span(self.now - bound[1])} after it (clock skew allowed: {_span(self.settings.clock_skew)})",
                     hint="The response expired: sign in at the IdP again. If this happens at once, compare the clocks of the IdP and this server.",
                 )
@@ -887,14 +879,14 @@ class _Semantics:
         if issued > self.latest_start:
             raise SamlValidationError(
                 "issue_instant",
-                f"the assertion was issued in the future ({_iso(issued)}; now is {_iso(self.now)})",
+                f"the assertion was issued in the future ({xs_datetime_text(issued)}; now is {xs_datetime_text(self.now)})",
                 hint="The IdP's clock is ahead of this server's: synchronise both with NTP.",
                 aws=_NOT_YET_VALID,
             )
         if self.earliest_end - issued > self.settings.max_assertion_age:
             raise SamlValidationError(
                 "issue_instant",
-                f"the assertion was issued at {_iso(issued)}, more than {int(self.settings.max_assertion_age.total_seconds() // 60)} minutes ago",
+                f"the assertion was issued at {xs_datetime_text(issued)}, more than {int(self.settings.max_assertion_age.total_seconds() // 60)} minutes ago",
                 hint="Assertions must be redeemed within 5 minutes of issuance: sign in again (and don't cache SAML responses longer).",
             )
         return f"issued {written}"
@@ -929,7 +921,7 @@ class _Semantics:
         if self.in_conditions is None:
             return None
         tags = self.in_conditions.tags()
-        unknown = sorted({_local(tag) for tag in tags if tag not in _UNDERSTOOD_CONDITIONS})
+        unknown = sorted({c.local_name(tag) for tag in tags if tag not in _UNDERSTOOD_CONDITIONS})
         if unknown:
             # SAML Core §2.5.1: a condition the relying party does not understand makes the assertion
             # Indeterminate, never valid.
@@ -940,7 +932,7 @@ class _Semantics:
             )
         # The message closes over the tags, not over self: the report keeps it, and a reference from the report
         # back to this object would make a cycle that holds the signed trees until the garbage collector runs.
-        return lambda: ", ".join(_local(tag) for tag in tags) or "no conditions besides the time bounds"
+        return lambda: ", ".join(c.local_name(tag) for tag in tags) or "no conditions besides the time bounds"
 
     def _destination(self) -> str | None:
         destination = self.response.get("Destination")
@@ -975,7 +967,7 @@ class _Semantics:
             raise SamlValidationError("subject_confirmation", "SubjectConfirmationData has no NotOnOrAfter (AWS requires it)")
         not_before = self._instant(data.get("NotBefore"), "SubjectConfirmationData NotBefore", "subject_confirmation")
         if not_before is not None and self.latest_start < not_before:
-            raise SamlValidationError("subject_confirmation", f"SubjectConfirmationData is valid only from {_iso(not_before)}", aws=_NOT_YET_VALID)
+            raise SamlValidationError("subject_confirmation", f"SubjectConfirmationData is valid only from {xs_datetime_text(not_before)}", aws=_NOT_YET_VALID)
         self.recipient = recipient
         return f"bearer, Recipient {recipient}"
 
@@ -1048,9 +1040,9 @@ class _Semantics:
         if ends is None:
             return None
         if ends <= self.now:
-            raise SamlValidationError("session.not_on_or_after", f"the IdP session ended at {_iso(ends)} (SessionNotOnOrAfter)", hint="Sign in at the IdP again.")
+            raise SamlValidationError("session.not_on_or_after", f"the IdP session ended at {xs_datetime_text(ends)} (SessionNotOnOrAfter)", hint="Sign in at the IdP again.")
         if ends - self.now < _ONE_SECOND:  # credentials are issued in whole seconds: none could end with the IdP session
-            raise SamlValidationError("session.not_on_or_after", f"the IdP session ends at {_iso(ends)}, within the second (SessionNotOnOrAfter)", hint="Sign in at the IdP again.")
+            raise SamlValidationError("session.not_on_or_after", f"the IdP session ends at {xs_datetime_text(ends)}, within the second (SessionNotOnOrAfter)", hint="Sign in at the IdP again.")
         return f"IdP session until {ends_written}"
 
     CHECKS = (

@@ -23,6 +23,7 @@ from lxml import etree
 from . import constants as c
 from . import xmlenc
 from .model import utc
+from .timeutil import xs_datetime_text
 
 _NSMAP = {"samlp": c.NS_PROTOCOL, "saml": c.NS_ASSERTION, "xs": c.NS_XS, "xsi": c.NS_XSI}
 _XSI_TYPE = c.qname(c.NS_XSI, "type")
@@ -132,15 +133,6 @@ def _new_id() -> str:
     return "_" + secrets.token_hex(20)
 
 
-def _instant(moment: datetime) -> str:
-    """xs:dateTime in UTC: whole seconds, or milliseconds (truncated) when the datetime has a fraction."""
-    moment = utc(moment)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
-        text += f".{moment.microsecond // 1000:03d}"
-    return text + "Z"
-
-
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attributes: str) -> etree._Element:
     element = etree.SubElement(parent, tag, attributes)
     element.text = text
@@ -193,12 +185,12 @@ def _subject(assertion: etree._Element, spec: AssertionSpec, expires: str) -> No
 def _authn_statement(assertion: etree._Element, spec: AssertionSpec, issued: str) -> None:
     authn = _sub(assertion, c.AUTHN_STATEMENT, AuthnInstant=issued, SessionIndex=_new_id())
     if spec.session_not_on_or_after is not None:
-        authn.set("SessionNotOnOrAfter", _instant(spec.session_not_on_or_after))
+        authn.set("SessionNotOnOrAfter", xs_datetime_text(spec.session_not_on_or_after))
     _sub(_sub(authn, _AUTHN_CONTEXT), _AUTHN_CONTEXT_CLASS_REF, _PASSWORD_PROTECTED_TRANSPORT)
 
 
 def _assertion(response: etree._Element, spec: AssertionSpec, issued_at: datetime) -> None:
-    issued, expires = _instant(issued_at), _instant(issued_at + spec.lifetime)
+    issued, expires = xs_datetime_text(issued_at), xs_datetime_text(issued_at + spec.lifetime)
     assertion = _sub(response, c.ASSERTION, ID=spec.assertion_id or _new_id(), Version="2.0", IssueInstant=issued)
     _sub(assertion, c.ISSUER, spec.issuer)
     _subject(assertion, spec, expires)
@@ -247,7 +239,7 @@ def build_status_response(
     response = etree.Element(c.RESPONSE, nsmap=_NSMAP)
     response.set("ID", response_id or _new_id())
     response.set("Version", "2.0")
-    response.set("IssueInstant", _instant(issued_at))
+    response.set("IssueInstant", xs_datetime_text(issued_at))
     if destination is not None:
         response.set("Destination", destination)
     if in_response_to is not None:

@@ -12,6 +12,17 @@ _COMMON = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z", re.ASCII)
 _MAX_OFFSET = timedelta(hours=14)  # the xs:dateTime zone range
 
 
+def xs_datetime_text(moment: datetime) -> str:
+    """An aware instant as xs:dateTime in UTC: whole seconds, or milliseconds (truncated) when it has a fraction."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware UTC datetime")
+    moment = moment.astimezone(UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond // 1000:03d}"
+    return text + "Z"
+
+
 def parse_xs_datetime(value: str) -> datetime:
     """Parse an xs:dateTime with an explicit zone into an aware UTC datetime; raise ValueError otherwise.
 

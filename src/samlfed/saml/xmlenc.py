@@ -46,7 +46,6 @@ CIPHER_VALUE = c.qname(NS_XENC, "CipherValue")
 CIPHER_REFERENCE = c.qname(NS_XENC, "CipherReference")
 REFERENCE_LIST = c.qname(NS_XENC, "ReferenceList")
 DATA_REFERENCE = c.qname(NS_XENC, "DataReference")
-KEY_REFERENCE = c.qname(NS_XENC, "KeyReference")
 CARRIED_KEY_NAME = c.qname(NS_XENC, "CarriedKeyName")
 OAEP_PARAMS = c.qname(NS_XENC, "OAEPparams")
 MGF = c.qname(NS_XENC11, "MGF")
@@ -138,10 +137,6 @@ def decryption_failed() -> SamlValidationError:
 # --- the structure ---------------------------------------------------------------------------------------------
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
 def _blank(text: str | None) -> bool:
     return not text or not text.strip(" \t\r\n")
 
@@ -208,7 +203,7 @@ def _key_transport(encrypted_key: etree._Element) -> _KeyTransport:
     optional = [REFERENCE_LIST, CARRIED_KEY_NAME]
     rest = tags[len(expected) :]
     if tags[: len(expected)] != expected or rest != [t for t in optional if t in rest]:
-        names = ", ".join(map(_local, tags)) or "nothing"
+        names = ", ".join(map(c.local_name, tags)) or "nothing"
         raise _refuse(f"EncryptedKey must hold EncryptionMethod, an optional KeyInfo, CipherData, then optionally ReferenceList and CarriedKeyName; found {names}")
     method = children[0]
     algorithm = _algorithm(method, "EncryptedKey")
@@ -225,12 +220,12 @@ def _key_transport(encrypted_key: etree._Element) -> _KeyTransport:
     seen: set[str] = set()
     for param in params:
         if param.tag in seen:
-            raise _refuse(f"the EncryptionMethod of EncryptedKey holds {_local(param.tag)} twice")
+            raise _refuse(f"the EncryptionMethod of EncryptedKey holds {c.local_name(param.tag)} twice")
         seen.add(param.tag)
         if param.tag == OAEP_PARAMS:
             raise _refuse("the EncryptedKey carries OAEPparams (an OAEP label), which is refused")
         if len(param) or not _blank(param.text):
-            raise _refuse(f"the {_local(param.tag)} of EncryptedKey's EncryptionMethod has content")
+            raise _refuse(f"the {c.local_name(param.tag)} of EncryptedKey's EncryptionMethod has content")
         if param.tag == c.DS_DIGEST_METHOD:
             name = _DIGEST_BY_URI.get(param.get("Algorithm") or "")
             if name not in _TRANSPORT_DIGESTS[algorithm]:
@@ -242,7 +237,7 @@ def _key_transport(encrypted_key: etree._Element) -> _KeyTransport:
                 raise _refuse(f"the OAEP mask generation function {param.get('Algorithm')} is not accepted")
             mgf = name
         else:
-            raise _refuse(f"the EncryptionMethod of EncryptedKey may not hold {_local(param.tag)} with {algorithm}")
+            raise _refuse(f"the EncryptionMethod of EncryptedKey may not hold {c.local_name(param.tag)} with {algorithm}")
     ciphertext = _cipher_value(children[tags.index(CIPHER_DATA)], "EncryptedKey")
     oaep = padding.OAEP(mgf=padding.MGF1(algorithm=_HASHES[mgf]()), algorithm=_HASHES[digest](), label=None)
     return _KeyTransport(oaep, ciphertext)
@@ -251,7 +246,7 @@ def _key_transport(encrypted_key: etree._Element) -> _KeyTransport:
 def _profile(encrypted_assertion: etree._Element) -> _Profile:
     """Everything that can be refused without a key, refused, before any cryptography."""
     if encrypted_assertion.tag != c.ENCRYPTED_ASSERTION:
-        raise _refuse(f"expected a saml:EncryptedAssertion, found {_local(str(encrypted_assertion.tag))}", None)
+        raise _refuse(f"expected a saml:EncryptedAssertion, found {c.local_name(str(encrypted_assertion.tag))}", None)
     children = _elements(encrypted_assertion, "EncryptedAssertion")
     if not children or children[0].tag != ENCRYPTED_DATA:
         raise _refuse("EncryptedAssertion must begin with an EncryptedData")
@@ -260,7 +255,7 @@ def _profile(encrypted_assertion: etree._Element) -> _Profile:
     siblings = children[1:]
     for sibling in siblings:
         if sibling.tag != ENCRYPTED_KEY:
-            raise _refuse(f"EncryptedAssertion may hold only EncryptedData and EncryptedKey; found {_local(sibling.tag)}")
+            raise _refuse(f"EncryptedAssertion may hold only EncryptedData and EncryptedKey; found {c.local_name(sibling.tag)}")
     if sum(1 for _ in encrypted_assertion.iter(ENCRYPTED_KEY)) > MAX_ENCRYPTED_KEYS:
         raise _refuse(f"the EncryptedAssertion holds more than {MAX_ENCRYPTED_KEYS} EncryptedKey elements")
 
@@ -273,7 +268,7 @@ def _profile(encrypted_assertion: etree._Element) -> _Profile:
     parts = _elements(data, "EncryptedData")
     tags = [part.tag for part in parts]
     if tags not in ([ENCRYPTION_METHOD, CIPHER_DATA], [ENCRYPTION_METHOD, c.DS_KEY_INFO, CIPHER_DATA]):
-        names = ", ".join(map(_local, tags)) or "nothing"
+        names = ", ".join(map(c.local_name, tags)) or "nothing"
         raise _refuse(f"EncryptedData must hold exactly EncryptionMethod, an optional KeyInfo and CipherData; found {names}")
     method = parts[0]
     uri = _algorithm(method, "EncryptedData")
@@ -292,7 +287,7 @@ def _profile(encrypted_assertion: etree._Element) -> _Profile:
             elif item.tag == c.DS_RETRIEVAL_METHOD:
                 _check_retrieval_method(item, siblings)
             else:
-                raise _refuse(f"the KeyInfo of EncryptedData may hold only EncryptedKey and RetrievalMethod; found {_local(item.tag)}")
+                raise _refuse(f"the KeyInfo of EncryptedData may hold only EncryptedKey and RetrievalMethod; found {c.local_name(item.tag)}")
     encrypted_keys = inline + siblings
     if not encrypted_keys:
         raise _refuse("the EncryptedAssertion holds no EncryptedKey: the session key must travel with it, wrapped with RSA-OAEP")
@@ -435,28 +430,27 @@ def encrypt_assertion(
     oaep = padding.OAEP(mgf=padding.MGF1(algorithm=_HASHES[mgf_digest]()), algorithm=_HASHES[oaep_digest](), label=None)
     wrapped = public_key.encrypt(session_key, oaep)
 
-    xenc, ds = f"{{{NS_XENC}}}", f"{{{c.NS_DSIG}}}"
     root = etree.Element(c.ENCRYPTED_ASSERTION, nsmap={"saml": c.NS_ASSERTION})
     data_id, key_id = "_" + os.urandom(16).hex(), "_" + os.urandom(16).hex()
-    encrypted_data = etree.SubElement(root, xenc + "EncryptedData", nsmap={"xenc": NS_XENC}, Type=TYPE_ELEMENT)
-    etree.SubElement(encrypted_data, xenc + "EncryptionMethod", Algorithm=data.uri)
-    key_info = etree.SubElement(encrypted_data, ds + "KeyInfo", nsmap={"ds": c.NS_DSIG})
+    encrypted_data = etree.SubElement(root, ENCRYPTED_DATA, nsmap={"xenc": NS_XENC}, Type=TYPE_ELEMENT)
+    etree.SubElement(encrypted_data, ENCRYPTION_METHOD, Algorithm=data.uri)
+    key_info = etree.SubElement(encrypted_data, c.DS_KEY_INFO, nsmap={"ds": c.NS_DSIG})
     if detached_key:
         encrypted_data.set("Id", data_id)
-        etree.SubElement(key_info, ds + "RetrievalMethod", Type=TYPE_ENCRYPTED_KEY, URI="#" + key_id)
-        encrypted_key = etree.SubElement(root, xenc + "EncryptedKey", nsmap={"xenc": NS_XENC}, Id=key_id)
+        etree.SubElement(key_info, c.DS_RETRIEVAL_METHOD, Type=TYPE_ENCRYPTED_KEY, URI="#" + key_id)
+        encrypted_key = etree.SubElement(root, ENCRYPTED_KEY, nsmap={"xenc": NS_XENC}, Id=key_id)
     else:
-        encrypted_key = etree.SubElement(key_info, xenc + "EncryptedKey")
-    method = etree.SubElement(encrypted_key, xenc + "EncryptionMethod", Algorithm=transport)
-    etree.SubElement(method, ds + "DigestMethod", nsmap={"ds": c.NS_DSIG}, Algorithm=_DIGEST_URIS[oaep_digest])
+        encrypted_key = etree.SubElement(key_info, ENCRYPTED_KEY)
+    method = etree.SubElement(encrypted_key, ENCRYPTION_METHOD, Algorithm=transport)
+    etree.SubElement(method, c.DS_DIGEST_METHOD, nsmap={"ds": c.NS_DSIG}, Algorithm=_DIGEST_URIS[oaep_digest])
     if transport == ALG_RSA_OAEP and mgf_digest != "sha1":
-        etree.SubElement(method, f"{{{NS_XENC11}}}MGF", nsmap={"xenc11": NS_XENC11}, Algorithm=_MGF_URIS[mgf_digest])
+        etree.SubElement(method, MGF, nsmap={"xenc11": NS_XENC11}, Algorithm=_MGF_URIS[mgf_digest])
     if certificate is not None:
-        x509_data = etree.SubElement(etree.SubElement(encrypted_key, ds + "KeyInfo", nsmap={"ds": c.NS_DSIG}), ds + "X509Data")
-        etree.SubElement(x509_data, ds + "X509Certificate").text = base64.b64encode(certificate.public_bytes(Encoding.DER)).decode()
-    etree.SubElement(etree.SubElement(encrypted_key, xenc + "CipherData"), xenc + "CipherValue").text = base64.b64encode(wrapped).decode()
+        x509_data = etree.SubElement(etree.SubElement(encrypted_key, c.DS_KEY_INFO, nsmap={"ds": c.NS_DSIG}), c.DS_X509_DATA)
+        etree.SubElement(x509_data, c.DS_X509_CERTIFICATE).text = base64.b64encode(certificate.public_bytes(Encoding.DER)).decode()
+    etree.SubElement(etree.SubElement(encrypted_key, CIPHER_DATA), CIPHER_VALUE).text = base64.b64encode(wrapped).decode()
     if detached_key:
-        etree.SubElement(etree.SubElement(encrypted_key, xenc + "ReferenceList"), xenc + "DataReference", URI="#" + data_id)
-    cipher_data = etree.SubElement(encrypted_data, xenc + "CipherData")
-    etree.SubElement(cipher_data, xenc + "CipherValue").text = base64.b64encode(ciphertext).decode()
+        etree.SubElement(etree.SubElement(encrypted_key, REFERENCE_LIST), DATA_REFERENCE, URI="#" + data_id)
+    cipher_data = etree.SubElement(encrypted_data, CIPHER_DATA)
+    etree.SubElement(cipher_data, CIPHER_VALUE).text = base64.b64encode(ciphertext).decode()
     return root

@@ -608,10 +608,6 @@ class SqlStore:
         return [SamlProviderSummary(row.arn, _aware(row.valid_until), _aware(row.created_at)) for row in rows]
 
     @_changes_identities
-    def update_provider_metadata(self, arn: str, document: str, valid_until: datetime | None) -> None:
-        self._update_one(t.saml_providers, t.saml_providers.c.arn == arn, arn, metadata_document=document, valid_until=valid_until)
-
-    @_changes_identities
     def set_attribute_mapping(self, arn: str, mapping: dict[str, list[str]] | None) -> None:
         self._update_one(t.saml_providers, t.saml_providers.c.arn == arn, arn, attribute_mapping=mapping)
 
