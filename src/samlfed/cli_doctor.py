@@ -74,7 +74,9 @@ def doctor(
         if config is not None or public_url is not None:
             raise usage_error("--config and --public-url describe the server of --data-dir/--database-url; without them, use --acs and --audience")
         if (role_arn is None) != (principal_arn is None):
-            raise usage_error("--role-arn and --principal-arn go together")
+            raise usage_error(
+                "--role-arn and --principal-arn go together (with --data-dir or --database-url, --principal-arn alone names the registered provider)"
+            )
         if explicit_trust is not None and role_arn is None:
             raise usage_error("--trust-policy needs --role-arn and --principal-arn (the role it belongs to and the provider)")
     if source_ip is not None:

@@ -55,6 +55,7 @@ from .saml import constants as c
 from .saml.checks import ENCRYPTION_NOT_ENABLED
 from .saml.metadata import IdpMetadata, parse_metadata
 from .saml.model import load_rsa_private_key
+from .saml.timeutil import xs_datetime_text
 from .saml.xmlparse import XmlRejected, parse_xml
 
 
@@ -475,7 +476,10 @@ def examine(
     if not EARLIEST_NOW <= now <= LATEST_NOW:
         raise DoctorUsageError(f"--now {_iso(now)} is out of range: give an instant between the years 0002 and 9998")
     if registered is None and not metadata and not certs:
-        raise DoctorUsageError("give the IdP's metadata (--metadata FILE) or its signing certificate (--cert PEM)")
+        raise DoctorUsageError(
+            "give the IdP's metadata (--metadata FILE) or its signing certificate (--cert PEM), "
+            "or --data-dir/--database-url with --principal-arn to check against a registered provider"
+        )
     if registered is not None:
         data = read_source(source)
         b64, input_notes = read_input(data)
@@ -750,9 +754,7 @@ def _describe_keyinfo(text: str, registered: dict[bytes, SigningKey], trust: Pro
 
 
 def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds").replace("+00:00", "Z")
+    return None if moment is None else xs_datetime_text(moment)
 
 
 def assertion_facts(verified: VerifiedAssertion) -> dict[str, object]:
