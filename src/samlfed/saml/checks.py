@@ -41,7 +41,7 @@ _CHECKS: tuple[Check, ...] = (
     # STS refuses a longer SAMLAssertion parameter before validating anything (its model's length constraint).
     Check("input.size", "Input is at most 100,000 characters", AwsError(
         "ValidationError", 400,
-        "1 validation error detected: Value '(redacted)' at 'sAMLAssertion' failed to satisfy constraint: Member must have length less than or equal to 100000",
+        "1 validation error detected: Value at 'sAMLAssertion' failed to satisfy constraint: Member must have length less than or equal to 100000",
     )),
     Check("input.base64", "Input is strict base64", SIGNATURE_INVALID),
     Check("xml.parse", "Well-formed UTF-8 XML without DOCTYPE, entities or processing instructions", SIGNATURE_INVALID),

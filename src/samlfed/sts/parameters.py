@@ -15,6 +15,8 @@ POLICY_PATTERN = "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"
 # The same patterns as Python character classes; the messages quote them as AWS does.
 _ARN_CHARACTERS = re.compile("[\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+")
 _POLICY_CHARACTERS = re.compile("[\t\n\r\x20-\xff]+")
+_SENSITIVE = frozenset({"sAMLAssertion"})
+"""The STS model's sensitive members among those checked here."""
 SESSION_POLICY_PLAINTEXT = 2048
 """AWS: the plaintext of the inline and the managed session policies together (Policy and the ARNs)."""
 
@@ -23,14 +25,15 @@ def string_violations(value: str | None, field: str, low: int, high: int, patter
     """The model's violations for one string parameter, in AWS's order: pattern, then length."""
     if value is None:
         return [null_violation(field)]
-    shown = "(redacted)" if field == "sAMLAssertion" and len(value) > high else value  # not 100 KB of assertion
+    # A member the model marks sensitive is never quoted, as AWS writes such messages ("Value at 'password'").
+    start = f"Value at '{field}'" if field in _SENSITIVE else f"Value '{value}' at '{field}'"
     violations = []
     if pattern is not None and not pattern[0].fullmatch(value):
-        violations.append(f"Value '{shown}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern[1]}")
+        violations.append(f"{start} failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern[1]}")
     if len(value) < low:
-        violations.append(f"Value '{shown}' at '{field}' failed to satisfy constraint: Member must have length greater than or equal to {low}")
+        violations.append(f"{start} failed to satisfy constraint: Member must have length greater than or equal to {low}")
     if len(value) > high:
-        violations.append(f"Value '{shown}' at '{field}' failed to satisfy constraint: Member must have length less than or equal to {high}")
+        violations.append(f"{start} failed to satisfy constraint: Member must have length less than or equal to {high}")
     return violations
 
 
