@@ -69,12 +69,13 @@ class _Supervisor(Multiprocess):
             new = Process(self.config, self.sockets)
             new.start()
             if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+                exitcode = new.exitcode  # None: still running, so it was not ready in time
                 new.kill()
                 new.join()
                 if not self.should_exit.is_set():
+                    why = "was not ready in time" if exitcode is None else f"ended (exit code {exitcode}) before it was ready"
                     logging.getLogger("uvicorn.error").error(
-                        "New child process [%s] was not ready in time; keeping worker [%s] and aborting the restart.",
-                        new.pid, old.pid,
+                        "New child process [%s] %s; keeping worker [%s] and aborting the restart.", new.pid, why, old.pid,
                     )
                 return
             old.terminate()
