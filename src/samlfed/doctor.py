@@ -52,6 +52,7 @@ from .saml import (
     xmlenc,
 )
 from .saml import constants as c
+from .saml.b64 import strict_b64decode
 from .saml.checks import ENCRYPTION_NOT_ENABLED
 from .saml.metadata import IdpMetadata, parse_metadata
 from .saml.model import load_rsa_private_key
@@ -185,8 +186,8 @@ def _utf16_as_utf8(data: bytes) -> bytes:
 
 def _decode_base64(b64: str) -> bytes | None:
     try:
-        return binascii.a2b_base64("".join(b64.split()).encode("latin-1"), strict_mode=True)
-    except (binascii.Error, ValueError):
+        return strict_b64decode(b64)
+    except binascii.Error:
         return None
 
 
@@ -725,7 +726,7 @@ def _keyinfo_notes(xml: bytes | None, trust: ProviderTrust, *, rotation: bool = 
 def _keyinfo_certificate(text: str) -> tuple[bytes, str, bytes] | None:
     """(DER, subject, SubjectPublicKeyInfo) of a KeyInfo certificate, or None if it cannot be read."""
     try:
-        der = base64.b64decode("".join(text.split()), validate=True)
+        der = strict_b64decode(text)
         certificate = x509.load_der_x509_certificate(der)
         # The subject and the key are decoded lazily: read both here, where a hostile certificate is expected.
         return der, certificate.subject.rfc4514_string(), _spki(certificate.public_key())

@@ -8,7 +8,6 @@ browser is opened on the listener's own /start, which redirects it once to samlf
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hmac
 import secrets
@@ -23,6 +22,7 @@ from ..console.handoff import verification_code
 from ..decimal_text import decimal_at_most
 from ..jsoninput import parse_json
 from ..saml import constants as c
+from ..saml.b64 import strict_b64decode
 from ..saml.xmlparse import XmlRejected, parse_xml
 
 MAX_BODY = 1_000_000
@@ -133,7 +133,7 @@ def _roles(encoded: str | None) -> dict[str, list[str]] | None:
     if not encoded:
         return None
     try:
-        roles = parse_json(base64.b64decode(encoded))
+        roles = parse_json(strict_b64decode(encoded))
     except (binascii.Error, ValueError):
         return None
     return roles if isinstance(roles, dict) else None
@@ -143,7 +143,7 @@ def _answers_a_request(saml_response: str) -> bool:
     """Whether the response is a samlp:Response naming the request it answers (InResponseTo). The server checked
     that it answers this listener's request; this refuses an unsolicited one whatever reached the port."""
     try:
-        root = parse_xml(base64.b64decode("".join(saml_response.split()), validate=True))
+        root = parse_xml(strict_b64decode(saml_response))
     except (binascii.Error, ValueError, XmlRejected):
         return False
     return root.tag == f"{{{c.NS_PROTOCOL}}}Response" and bool(root.get("InResponseTo"))

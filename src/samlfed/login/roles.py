@@ -7,7 +7,6 @@ from the server's role chooser (`POST /saml`, its `<meta name="data">`), falling
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 import urllib.error
@@ -23,6 +22,7 @@ from lxml import html as lxml_html
 from ..jsoninput import parse_json
 from ..saml import constants as c
 from ..saml.aws_claims import named_role_pairs
+from ..saml.b64 import strict_b64decode
 from ..saml.xmlparse import XmlRejected, parse_xml
 from .transport import InsecureUrl, Transport
 
@@ -55,7 +55,7 @@ class RoleOption:
 def roles_in(saml_response: str) -> list[RoleOption]:
     """The role/provider pairs of the response's Role attribute (either order), in document order."""
     try:
-        root = parse_xml(base64.b64decode("".join(saml_response.split()), validate=True))
+        root = parse_xml(strict_b64decode(saml_response))
     except (binascii.Error, ValueError, XmlRejected):
         raise RolesError("the SAML response is not base64 of an XML document") from None
     pairs = named_role_pairs(root)
@@ -78,7 +78,7 @@ def session_limits(saml_response: str) -> SessionLimits:
     """What in the response shortens the credentials (read, not verified: only to tell the user why). Nothing is
     known of an encrypted assertion."""
     try:
-        root = parse_xml(base64.b64decode("".join(saml_response.split()), validate=True))
+        root = parse_xml(strict_b64decode(saml_response))
     except (binascii.Error, ValueError, XmlRejected):
         return SessionLimits(None, None)
     ns = {"saml": c.NS_ASSERTION}
@@ -115,7 +115,7 @@ def chooser_data(endpoint: str, saml_response: str, transport: Transport, timeou
         content = lxml_html.fromstring(page).xpath("//meta[@name='data']/@content")
         if not content:
             return None
-        data = parse_json(base64.b64decode(content[0]))
+        data = parse_json(strict_b64decode(content[0]))
         refused = set(data.get("refused_roles") or [])
         return {label: [arn for arn in arns if arn not in refused] for label, arns in data["roles_accounts"].items()}
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, etree.ParserError):

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from . import constants as c
+from .b64 import strict_b64decode
 from .errors import UNABLE_TO_PARSE_METADATA, MetadataError
 from .model import ProviderPolicy, ProviderTrust, SigningKey, utc
 from .timeutil import parse_xs_datetime
@@ -33,7 +34,6 @@ MAX_RSA_BITS = 16384
 """OpenSSL's limit for RSA public-key operations ("modulus too large"): a larger key can never verify a signature."""
 EXPIRY_WARNING = timedelta(days=30)
 _UTF8_BOM = b"\xef\xbb\xbf"
-_BASE64_WHITESPACE = re.compile(rb"[ \t\r\n]+")
 _XML_WHITESPACE = " \t\r\n"
 _HAS_ZONE = re.compile(r"(?:Z|[+-]\d\d:\d\d)$", re.ASCII)
 MAX_PUBLISHED_CERTIFICATES = 100
@@ -274,8 +274,8 @@ def _decode_base64(text: str) -> bytes:
             "it must hold only the base64 between them"
         )
     try:
-        return base64.b64decode(_BASE64_WHITESPACE.sub(b"", text.encode("ascii")), validate=True)
-    except (binascii.Error, UnicodeEncodeError):
+        return strict_b64decode(text)
+    except binascii.Error:
         raise MetadataError("a signing X509Certificate is not valid base64") from None
 
 
