@@ -11,6 +11,7 @@ import binascii
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from ..context import ServiceContext
 from ..errors import ServiceError
@@ -175,15 +176,33 @@ def make_offer(
     the posting browser's sign-in cookie, which `require_sp_initiated` requires to be the one the request was
     bound to.
     """
+    # The provider's own ACS URL names it (and an encrypted assertion hides the roles that would); /saml asks each
+    # provider the roles name.
+    candidates = _provider_named(ctx, only_provider_uuid) if only_provider_uuid is not None else candidate_providers(saml_response)
+    verified_by, missing = _verified_by_providers(
+        ctx, saml_response, candidates[:MAX_PROVIDERS], now, only_provider_uuid=only_provider_uuid, source_ip=source_ip,
+    )
+    verified = verified_by[0][1]
+    request_id = _answered_request(ctx, verified, now, require_sp_initiated=require_sp_initiated, resumed=resumed, browser_nonce=browser_nonce)
+    roles = _offered_roles(ctx, verified_by, now, source_ip=source_ip, secure_transport=secure_transport)
+    problems = verified.claims.role_problems
+    signed_providers = {pair.provider_arn for pair in verified.claims.roles}
+    problems += tuple(f"Specified provider doesn't exist: {arn}. Its roles are not offered." for arn in missing if arn in signed_providers)
+    if len(candidates) > MAX_PROVIDERS:  # said, so that a missing account is not a mystery
+        problems += (f"The response names {len(candidates)} SAML providers; only the roles of the first {MAX_PROVIDERS} were considered.",)
+    return SignInOffer(saml_response, verified.response.assertion_id, roles.choices, problems, roles.admitted, request_id, roles.refused)
+
+
+def _verified_by_providers(
+    ctx: ServiceContext, saml_response: str, considered: list[str], now: datetime, *, only_provider_uuid: str | None, source_ip: str | None,
+) -> tuple[list[tuple[SamlProvider, VerifiedAssertion]], list[str]]:
+    """Each considered provider that verifies the response, with its verdict, and the ARNs of those that do not
+    exist; SignInRefused when none verifies it (with the first provider's reason)."""
     verified_by: list[tuple[SamlProvider, VerifiedAssertion]] = []
     first_failure: SignInRefused | None = None
     missing: list[str] = []
     refused_alike: set[tuple[object, ...]] = set()  # kinds of provider that refused the response whatever their UUID
     answer_by: float | None = None  # when a provider decrypted the assertion and then rejected it
-    # The provider's own ACS URL names it (and an encrypted assertion hides the roles that would); /saml asks each
-    # provider the roles name.
-    candidates = _provider_named(ctx, only_provider_uuid) if only_provider_uuid is not None else candidate_providers(saml_response)
-    considered = candidates[:MAX_PROVIDERS]
     existing = ctx.store.existing_provider_arns(considered) if len(considered) > 1 else None  # one query, not one per miss
     for arn in considered:
         try:
@@ -227,9 +246,23 @@ def make_offer(
         refusal = first_failure or SignInRefused(INVALID_RESPONSE, hint="No SAML provider named in the Role attribute accepts this response.")
         refusal.answer_not_before = answer_by
         raise refusal
+    return verified_by, missing
 
-    verified = verified_by[0][1]
-    request_id = _answered_request(ctx, verified, now, require_sp_initiated=require_sp_initiated, resumed=resumed, browser_nonce=browser_nonce)
+
+class _OfferedRoles(NamedTuple):
+    choices: tuple[RoleChoice, ...]
+    """Every role listed, sorted as the chooser shows them."""
+    admitted: dict[str, AdmittedRole]
+    refused: dict[str, SignInRefused]
+    """Listed roles refused when chosen (AWS's chooser lists every pair of the provider's account)."""
+
+
+def _offered_roles(
+    ctx: ServiceContext, verified_by: list[tuple[SamlProvider, VerifiedAssertion]], now: datetime, *,
+    source_ip: str | None, secure_transport: bool | None,
+) -> _OfferedRoles:
+    """The roles of each verifying provider's pairs, admitted by their trust policies or listed to be refused;
+    SignInRefused when none is listed."""
     listed: dict[str, RoleChoice] = {}
     admitted: dict[str, AdmittedRole] = {}
     refused: dict[str, SignInRefused] = {}
@@ -286,12 +319,7 @@ def make_offer(
                  "with that provider and be in its account.",
         )
     choices.sort(key=lambda choice: (choice.account_label, choice.role_name))
-    problems = verified.claims.role_problems
-    signed_providers = {pair.provider_arn for pair in verified.claims.roles}
-    problems += tuple(f"Specified provider doesn't exist: {arn}. Its roles are not offered." for arn in missing if arn in signed_providers)
-    if len(candidates) > MAX_PROVIDERS:  # said, so that a missing account is not a mystery
-        problems += (f"The response names {len(candidates)} SAML providers; only the roles of the first {MAX_PROVIDERS} were considered.",)
-    return SignInOffer(saml_response, verified.response.assertion_id, tuple(choices), problems, admitted, request_id, refused)
+    return _OfferedRoles(tuple(choices), admitted, refused)
 
 
 def _tags_refused(verified: VerifiedAssertion, provider: SamlProvider) -> tuple[ServiceError, str | None, str] | None:
