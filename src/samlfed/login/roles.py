@@ -19,10 +19,12 @@ from urllib.parse import urlencode
 from lxml import etree
 from lxml import html as lxml_html
 
+from ..decimal_text import decimal_at_most
 from ..jsoninput import parse_json
 from ..saml import constants as c
 from ..saml.aws_claims import named_role_pairs
 from ..saml.b64 import strict_b64decode
+from ..saml.timeutil import parse_xs_datetime
 from ..saml.xmlparse import XmlRejected, parse_xml
 from .transport import InsecureUrl, Transport
 
@@ -83,14 +85,13 @@ def session_limits(saml_response: str) -> SessionLimits:
         return SessionLimits(None, None)
     ns = {"saml": c.NS_ASSERTION}
     values = root.xpath("//saml:Attribute[@Name=$name]/saml:AttributeValue/text()", namespaces=ns, name=c.AWS_SESSION_DURATION)
-    value = values[0].strip() if len(values) == 1 else ""
-    duration = int(value) if value.isascii() and value.isdigit() and len(value) <= 5 else None
+    duration = decimal_at_most(values[0].strip(), 99_999) if len(values) == 1 else None
     stamps = root.xpath("//saml:AuthnStatement/@SessionNotOnOrAfter", namespaces=ns)
     try:
-        ends = datetime.fromisoformat(str(stamps[0]).replace("Z", "+00:00")) if stamps else None
+        ends = parse_xs_datetime(str(stamps[0])) if stamps else None
     except ValueError:
         ends = None
-    return SessionLimits(duration, ends if ends is not None and ends.tzinfo is not None else None)
+    return SessionLimits(duration, ends)
 
 
 def chooser_data(endpoint: str, saml_response: str, transport: Transport, timeout: float = 30) -> dict[str, list[str]] | None:
