@@ -9,7 +9,7 @@ import logging
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -45,12 +45,9 @@ def _session_secret(key_dir: Path) -> str:
 def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlette:
     """`forwarding` notes X-Forwarded-For from untrusted peers: the sign-in throttle counts by client address."""
     base = idp.base_url
-    mount_path = "/" + base.split("://", 1)[-1].split("/", 1)[1] if base.count("/") > 2 else ""
+    mount_path = urlsplit(base).path.rstrip("/")
     pages = Pages("samlfed.idp", https=base.startswith("https://"))
     session_secret = _session_secret(idp.keys.directory)
-
-    def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-        return pages.render(name, status, **values)
 
     def credential_mark(user: User) -> str:
         """Changes when the user's password or TOTP secret does: a session signed in with old credentials ends."""
@@ -82,7 +79,7 @@ def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlet
         return user
 
     def refused(message: str, status: int = 400) -> HTMLResponse:
-        return _page("error.html", status, message=message)
+        return pages.render("error.html", status, message=message)
 
     def pending_name(request: Request) -> str | None:
         """The name of the service provider whose request waits for this sign-in, if any."""
@@ -99,13 +96,13 @@ def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlet
             "issued response user=%s sp=%r acs=%r", user.username, sp.key, pending["acs"],
             extra={"action": "IdpIssue", "outcome": "issued", "user": user.username, "source_ip": address, "sp": sp.key, "acs": pending["acs"]},
         )
-        return _page("autopost.html", sp_name=sp.display_name, acs_url=pending["acs"], saml_response=saml_response, relay_state=pending.get("relay"))
+        return pages.render("autopost.html", sp_name=sp.display_name, acs_url=pending["acs"], saml_response=saml_response, relay_state=pending.get("relay"))
 
     def no_passive(request_info: AuthnRequest, relay: str | None, address: str | None) -> HTMLResponse:
         sp, acs = request_info.sp, request_info.acs_url
         saml_response = idp.no_passive(sp, acs, in_response_to=request_info.id)
         log.info("answered NoPassive sp=%r acs=%r", sp.key, acs, extra={"action": "IdpIssue", "outcome": "no_passive", "user": None, "source_ip": address, "sp": sp.key, "acs": acs})
-        return _page("autopost.html", sp_name=sp.display_name, acs_url=acs, saml_response=saml_response, relay_state=relay)
+        return pages.render("autopost.html", sp_name=sp.display_name, acs_url=acs, saml_response=saml_response, relay_state=relay)
 
     async def form_of(request: Request) -> dict[str, str]:
         try:
@@ -117,7 +114,7 @@ def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlet
         return Response(idp.metadata(), media_type="application/samlmetadata+xml")
 
     async def login_form(request: Request) -> Response:
-        return _page("login.html", base=base, csrf=csrf(request), error=None, pending=pending_name(request), entity_id=idp.entity_id)
+        return pages.render("login.html", base=base, csrf=csrf(request), error=None, pending=pending_name(request), entity_id=idp.entity_id)
 
     async def login(request: Request) -> Response:
         form = await form_of(request)
@@ -128,7 +125,7 @@ def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlet
 
         def again(message: str, status: int) -> Response:
             # the request waiting for this sign-in still waits: say so again, as the first page did
-            return _page("login.html", status, base=base, csrf=csrf(request), error=message, pending=pending_name(request), entity_id=idp.entity_id)
+            return pages.render("login.html", status, base=base, csrf=csrf(request), error=message, pending=pending_name(request), entity_id=idp.entity_id)
 
         directory = idp.config.directory  # before the attempt is counted: a broken idp.yaml must not count it
         # Counted before the password check (given back on success): concurrent guesses past the limit are
@@ -173,7 +170,7 @@ def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlet
             {"key": sp.key, "display_name": sp.display_name, "entity_id": sp.entity_id, "roles": role_values(user, sp)}
             for sp in idp.config.service_providers.values()
         ]
-        return _page("portal.html", base=base, csrf=csrf(request), user=user, apps=apps)
+        return pages.render("portal.html", base=base, csrf=csrf(request), user=user, apps=apps)
 
     async def launch(request: Request) -> Response:
         """IdP-initiated SSO: POST from the portal (CSRF-checked), so no other site can sign the user in anywhere."""
