@@ -56,6 +56,7 @@ from .saml.b64 import strict_b64decode
 from .saml.checks import ENCRYPTION_NOT_ENABLED
 from .saml.metadata import IdpMetadata, parse_metadata
 from .saml.model import load_rsa_private_key
+from .saml.response import UNSIGNED_DECLARATIONS
 from .saml.timeutil import xs_datetime_text
 from .saml.xmlparse import XmlRejected, parse_xml
 
@@ -639,6 +640,14 @@ def _better_hint(error: SamlValidationError, choice: TrustChoice) -> str | None:
             )
     if error.check_id == "xml.parse" and _is_deflated_xml(error.document):
         return DEFLATED_HINT
+    if error.check_id == "encryption.decrypt" and error.message.startswith(UNSIGNED_DECLARATIONS):
+        # The console's hint for this check is one text for every failure (no decryption oracle); offline, the
+        # doctor may say what is wrong with the plaintext.
+        return (
+            "The IdP encrypted an unsigned Assertion that uses prefixes declared only on the Response, outside what the "
+            "Response's signature covers. Have it declare them on the Assertion itself (pysaml2: "
+            "encrypt_assertion_self_contained), or sign the Assertion before encrypting it."
+        )
     return None
 
 

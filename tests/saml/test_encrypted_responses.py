@@ -5,6 +5,7 @@ same shape and signature checks as a plaintext one."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -249,6 +250,27 @@ def test_an_unsigned_assertion_may_not_rely_on_declarations_outside_the_signatur
     assert error.aws.message == "Response could not be decrypted"
     with_its_own = _encrypted_plaintext(unsigned, sign_response=True)  # the same Assertion declaring xsi itself
     assert validate(with_its_own, opted_in, now=NOW, settings=SETTINGS).response.signed == "response"
+
+
+def test_the_doctor_says_how_to_mend_an_unsigned_assertion_relying_on_the_responses_declarations(tmp_path: Path) -> None:
+    """Found by an interop probe (xmlsec1 encrypting an Assertion that relies on the Response's xmlns:xs/xsi): the
+    refusal stands, but the doctor gave the generic decryption hint, which points at the keys."""
+    from cryptography.hazmat.primitives import serialization
+
+    from samlfed.doctor import examine
+
+    unsigned = etree.tostring(response_tree("none").find(c.ASSERTION))
+    (tmp_path / "response.b64").write_text(_encrypted_plaintext(_relying_on_the_response(unsigned), sign_response=True))
+    (tmp_path / "idp.pem").write_bytes(signer().certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "sp.pem").write_bytes(SP.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    diagnosis = examine(
+        str(tmp_path / "response.b64"), metadata=[], certs=[tmp_path / "idp.pem"], private_keys=[tmp_path / "sp.pem"], now=NOW,
+        policy=ProviderPolicy(allow_response_only_signature=True), settings=SETTINGS,
+    )
+    failed = [check for check in diagnosis.checks if check.status == "fail"]
+    assert [check.id for check in failed] == ["encryption.decrypt"]
+    assert "declare them on the Assertion itself" in failed[0].hint and "sign the Assertion" in failed[0].hint
 
 
 def test_every_decryption_stage_failure_answers_alike_hint_included() -> None:

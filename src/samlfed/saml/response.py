@@ -52,6 +52,13 @@ _T = TypeVar("_T")
 _UNEXPECTED_HINT = "samlfed could not run this check on this response and rejects it to be safe: this is a samlfed fault, please report it."
 
 
+UNSIGNED_DECLARATIONS = (
+    "the decrypted Assertion is not signed itself and does not parse without namespace declarations of the Response"
+    " that the Response's signature does not cover"
+)
+"""The start of encryption.decrypt's message for such a plaintext (the doctor names the mend)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Warn:
     """A step outcome that passed with a caveat worth telling the operator."""
@@ -627,10 +634,7 @@ class _Pipeline:
                 raise failed(f"the decrypted Assertion: {error.message}") from None
             if unsigned_context and root.find(c.DS_SIGNATURE) is None:
                 prefixes = ", ".join(sorted(prefix or "(default)" for prefix in unsigned_context))
-                raise failed(
-                    "the decrypted Assertion is not signed itself and does not parse without namespace declarations of"
-                    f" the Response that the Response's signature does not cover ({prefixes})"
-                )
+                raise failed(f"{UNSIGNED_DECLARATIONS} ({prefixes})")
             return f"decrypted one Assertion ({root.get('ID')}) with the provider's private key"
 
         self.step("encryption.response_signature", response_signature)
