@@ -444,3 +444,20 @@ def test_keys_rotate_counts_the_ring_in_words(tmp_path) -> None:  # type: ignore
     first, second = (runner.invoke(app, ["keys", "rotate", *data]) for _ in range(2))
     assert first.exit_code == 0 and re.fullmatch(r"active key: \S+ \(1 key in the ring\)\n", first.output), first.output
     assert re.fullmatch(r"active key: \S+ \(2 keys in the ring\)\n", second.output), second.output
+
+
+@pytest.mark.parametrize("command", [["doctor", "-", "--cert", "idp.pem"], ["idp", "users", "add", "zz"], ["configure", "--profile", "p1"]])
+def test_a_closed_standard_input_reads_as_an_empty_one(tmp_path, command) -> None:
+    """Found by a CLI probe: started with stdin closed (<&-, as some schedulers do), these ended in tracebacks
+    ('NoneType' object has no attribute 'buffer', input(): lost sys.stdin)."""
+    import subprocess
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from saml_factory import signer
+    from servers import SAMLFED
+
+    (tmp_path / "idp.pem").write_bytes(signer().certificate.public_bytes(Encoding.PEM))
+    args = [*command, "--data-dir", str(tmp_path / "data")] if command[0] == "idp" else command
+    done = subprocess.run([SAMLFED, *args], preexec_fn=lambda: os.close(0), capture_output=True, text=True, timeout=60,  # noqa: PLW1509
+                          env={**os.environ, "HOME": str(tmp_path)}, cwd=tmp_path)
+    assert done.returncode in (1, 2) and "Traceback" not in done.stderr, done.stderr

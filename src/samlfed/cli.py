@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -528,7 +529,8 @@ app.command("configure")(configure)
 
 
 def main() -> None:
-
+    if sys.stdin is None:  # started with standard input closed (<&-): read it as empty, which every command handles
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - for the life of the process
     try:
         app()
     except DatabaseUnavailable as exc:  # a full disk, a read-only file, a lock held too long: one line, no traceback
