@@ -461,3 +461,27 @@ def test_a_closed_standard_input_reads_as_an_empty_one(tmp_path, command) -> Non
     done = subprocess.run([SAMLFED, *args], preexec_fn=lambda: os.close(0), capture_output=True, text=True, timeout=60,  # noqa: PLW1509
                           env={**os.environ, "HOME": str(tmp_path)}, cwd=tmp_path)
     assert done.returncode in (1, 2) and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_write_the_file_system_refuses_is_one_line(tmp_path) -> None:
+    """Found by a CLI probe: `idp users add` on a read-only or full file system ended in a traceback. Stored data
+    stays as it was (writes are atomic); the command says what the file system said."""
+    import resource
+    import subprocess
+
+    from servers import SAMLFED
+
+    data = str(tmp_path / "data")
+    made = subprocess.run([SAMLFED, "idp", "users", "add", "alice", "--password", "correct horse", "--data-dir", data],
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    users = (tmp_path / "data" / "idp" / "idp.yaml").read_bytes()
+
+    def tiny_files() -> None:  # Python ignores SIGXFSZ: a write past the limit raises OSError (File too large)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))
+
+    refused = subprocess.run([SAMLFED, "idp", "users", "add", "bob", "--password", "correct horse", "--data-dir", data],
+                             capture_output=True, text=True, timeout=60, preexec_fn=tiny_files)  # noqa: PLW1509
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert refused.stderr.startswith("samlfed: cannot complete the command: File too large")
+    assert (tmp_path / "data" / "idp" / "idp.yaml").read_bytes() == users

@@ -535,3 +535,6 @@ def main() -> None:
         app()
     except DatabaseUnavailable as exc:  # a full disk, a read-only file, a lock held too long: one line, no traceback
         raise SystemExit(usage_error(f"the database refused the operation: {exc}").exit_code) from None
+    except OSError as exc:  # the file system's refusal no command foresaw (read-only, full, no permission): one line
+        where = f": {exc.filename}" if exc.filename else ""
+        raise SystemExit(usage_error(f"cannot complete the command: {exc.strerror or exc}{where}").exit_code) from None
