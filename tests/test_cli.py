@@ -485,3 +485,28 @@ def test_a_write_the_file_system_refuses_is_one_line(tmp_path) -> None:
     assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
     assert refused.stderr.startswith("samlfed: cannot complete the command: File too large")
     assert (tmp_path / "data" / "idp" / "idp.yaml").read_bytes() == users
+
+
+@pytest.mark.parametrize("command", [
+    ["providers", "private-keys", "add", "arn:aws:iam::111111111111:saml-provider/Corp", "/dev/zero"],
+    ["doctor", "response.b64", "--metadata", "/dev/zero"],
+    ["doctor", "response.b64", "--cert", "/dev/zero"],
+    ["serve", "--config", "/dev/zero"],
+    ["serve", "--tls-certfile", "/dev/zero", "--tls-keyfile", "/dev/zero"],
+], ids=["private-key", "metadata", "cert", "settings", "tls"])
+def test_an_endless_file_is_refused_without_reading_it_whole(tmp_path, command) -> None:
+    """Found by a CLI probe: `private-keys add KEY /dev/zero` read until the OOM killer ended it, and the other
+    files an operator names were read whole too. Each is read to its limit and refused past it."""
+    import resource
+    import subprocess
+
+    from servers import SAMLFED
+
+    def two_gigabytes() -> None:  # were a file read whole again, a MemoryError here, not the machine's memory
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    (tmp_path / "response.b64").write_text("PHNhbWxwOlJlc3BvbnNlLz4=")
+    args = [*command, "--data-dir", str(tmp_path / "data")] if command[0] != "doctor" else command
+    done = subprocess.run([SAMLFED, *args], capture_output=True, text=True, timeout=60, cwd=tmp_path, preexec_fn=two_gigabytes)  # noqa: PLW1509
+    assert done.returncode == 2, done.stderr
+    assert "/dev/zero" in done.stderr and "larger than" in done.stderr and "Traceback" not in done.stderr

@@ -29,6 +29,7 @@ from .cli_doctor import doctor
 from .cli_idp import demo_command, idp_cli
 from .cli_login import configure, console, credential_process, login
 from .errors import ServiceError
+from .files import read_at_most
 from .iam.arns import parse_provider_arn
 from .iam.service import (
     VALIDATION_OPTIONS,
@@ -379,7 +380,7 @@ def private_keys_add(
     """Upload a private key (sealed under the master key; it is never shown again) and print its key ID."""
 
     try:
-        pem = pem_file.read_text(encoding="latin-1")
+        pem = read_at_most(pem_file).decode("latin-1")
     except OSError as exc:
         raise usage_error(f"cannot read {pem_file}: {exc.strerror or exc}") from None
     change = EncryptionChange(add_private_key=pem)

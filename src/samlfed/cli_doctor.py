@@ -18,6 +18,7 @@ from . import doctor as doctor_mod
 from .cli_common import EXIT_INVALID, EXIT_VALID, instant_or_exit, store_context, usage_error
 from .context import ServiceContext
 from .errors import ServiceError
+from .files import read_at_most
 from .iam import arns
 from .saml import MetadataError, ProviderPolicy, RolePair, ValidationSettings
 from .saml.aws_endpoints import AWS_ACS_URLS
@@ -184,7 +185,7 @@ def _check_ip(source_ip: str) -> None:
 
 def _read_trust_policy(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return read_at_most(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise usage_error(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .files import read_at_most
+
 DEFAULT_DATA_DIR = Path("samlfed-data")
 
 
@@ -277,8 +279,7 @@ def _file_values(path: Path | None) -> dict[str, object]:
     if path is None:
         return {}
     try:
-        with path.open("rb") as handle:
-            values = tomllib.load(handle)
+        values = tomllib.loads(read_at_most(path).decode("utf-8"))
     except OSError as exc:
         raise SettingsError(f"cannot read the settings file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

@@ -35,6 +35,7 @@ from rich.syntax import Syntax
 from .doctor_capture import CaptureError, from_capture, read_capped
 from .doctor_trust import CHECK_IDS as TRUST_CHECK_IDS
 from .doctor_trust import TrustReport, check_trust
+from .files import LARGE_FILE_LIMIT, read_at_most
 from .saml import (
     CHECK_ORDER,
     MAX_INPUT_CHARS,
@@ -241,7 +242,7 @@ def load_metadata(paths: Sequence[Path], *, now: datetime) -> list[IdpMetadata]:
     documents = []
     for path in paths:
         try:
-            documents.append(parse_metadata(path.read_bytes(), now=now))
+            documents.append(parse_metadata(read_at_most(path, LARGE_FILE_LIMIT), now=now))
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         except MetadataError as exc:
@@ -253,7 +254,7 @@ def load_keys(paths: Sequence[Path]) -> list[SigningKey]:
     keys = []
     for path in paths:
         try:
-            key = SigningKey.from_pem(path.read_bytes())
+            key = SigningKey.from_pem(read_at_most(path))
             _ = key.subject  # decoded lazily: an unreadable subject fails here, not in the middle of the report
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -268,7 +269,7 @@ def load_private_keys(paths: Sequence[Path]) -> tuple[rsa.RSAPrivateKey, ...]:
     keys = []
     for path in paths:
         try:
-            keys.append(load_rsa_private_key(path.read_bytes()))
+            keys.append(load_rsa_private_key(read_at_most(path)))
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         except ValueError as exc:

@@ -1,4 +1,5 @@
-"""Writing files that hold secrets: atomically (complete or not at all) and owner-only from the start."""
+"""Writing files that hold secrets: atomically (complete or not at all) and owner-only from the start; reading the
+files an operator names without loading more than they can hold."""
 
 from __future__ import annotations
 
@@ -122,3 +123,19 @@ def directories_on_the_way(path: Path) -> list[Path]:
         if current not in passed:
             passed.append(current)
     return passed
+
+
+SMALL_FILE_LIMIT = 1 << 20
+"""1 MiB: far above any key, certificate chain, policy or settings file, far below what would strain the memory."""
+LARGE_FILE_LIMIT = 16 << 20
+"""16 MiB: above AWS's 10,000,000-character metadata documents and any development IdP's user file."""
+
+
+def read_at_most(path: Path, limit: int = SMALL_FILE_LIMIT) -> bytes:
+    """The bytes of `path`, or OSError (EFBIG) when it holds more than `limit`: read so that an endless file
+    (/dev/zero, a FIFO) or a huge one named by mistake is never loaded whole."""
+    with path.open("rb") as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit:,} bytes", str(path))
+    return data

@@ -27,6 +27,7 @@ from .authz.web import authz_routes
 from .config import Settings
 from .console.web import console_routes
 from .context import ServiceContext, utc_now
+from .files import read_at_most
 from .forwarding import ForwardingWatch
 from .masterkey import ENV as MASTER_KEY_VARIABLE
 from .masterkey import MasterKey, MasterKeyError
@@ -301,7 +302,8 @@ def check_tls_files(certfile: Path, keyfile: Path) -> None:
     try:
         # "BEGIN ENCRYPTED PRIVATE KEY" (PKCS#8) or "Proc-Type: 4,ENCRYPTED": OpenSSL would ask for the pass phrase
         # on the terminal, here and in every worker, or fail without one with "Invalid argument".
-        if b"ENCRYPTED" in keyfile.read_bytes():
+        read_at_most(certfile)  # OpenSSL would read an endless file (/dev/zero) until the memory runs out
+        if b"ENCRYPTED" in read_at_most(keyfile):
             raise TlsUnusable(f"{unusable}: the private key is encrypted; give samlfed an unencrypted key file that only its user can read")
         context.load_cert_chain(certfile, keyfile, password=lambda: b"")
     except OSError as exc:  # ssl.SSLError is one too

@@ -14,7 +14,7 @@ import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ..files import write_private
+from ..files import LARGE_FILE_LIMIT, read_at_most, write_private
 
 USERNAME = re.compile(r"[A-Za-z0-9._@+-]{1,64}")
 _HASHER = PasswordHasher()
@@ -188,7 +188,7 @@ def load_users(section: Any) -> Directory:
 
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        text = read_at_most(path, LARGE_FILE_LIMIT).decode("utf-8") if path.exists() else ""
     except OSError as exc:
         raise DirectoryError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

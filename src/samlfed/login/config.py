@@ -25,7 +25,7 @@ from typing import Any
 
 import tomli_w
 
-from ..files import write_private
+from ..files import read_at_most, write_private
 from .toml_edit import replace_table
 
 DEFAULT_PROFILE = "default"
@@ -81,7 +81,7 @@ def config_path() -> Path:
 def _read_text(path: Path) -> str | None:
     """The file's text, or None when there is no file."""
     try:
-        return path.read_bytes().decode("utf-8")
+        return read_at_most(path).decode("utf-8")
     except FileNotFoundError:
         return None
     except UnicodeDecodeError:
