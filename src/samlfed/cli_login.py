@@ -286,14 +286,16 @@ def login(
     if all_roles and print_style is not None:
         raise usage_error("--all-roles writes profiles; --print takes one role")
 
-    template = profile_name or "{alias}-{role}"
+    # `is None`, not `or`: an empty --profile-name is refused as a name, not read as "the profile's own" ([default])
+    template = "{alias}-{role}" if profile_name is None else profile_name
+    single = settings.name if profile_name is None else profile_name
     if all_roles:
         try:
             _profile_name(template, RoleOption("arn:aws:iam::111111111111:role/R", "arn:aws:iam::111111111111:saml-provider/P"))
         except (KeyError, IndexError, ValueError):
             raise usage_error("--profile-name may use {alias}, {account} and {role}") from None
     elif print_style is None:
-        _check_aws_profile_name(profile_name or settings.name)
+        _check_aws_profile_name(single)
     if print_style is None:
         try:  # before the password prompt: a file that cannot be updated safely is found out now
             read_text(credentials_path())
@@ -337,7 +339,7 @@ def login(
             _say(f"note: {shorter}")
         if print_style is not None:
             typer.echo(render(credentials, print_style))
-        written[_profile_name(template, option) if all_roles else (profile_name or settings.name)] = credentials
+        written[_profile_name(template, option) if all_roles else single] = credentials
         if not all_roles:
             _cache(settings.name, option.role_arn, credentials, [o.role_arn for o in offered])
     if not written:

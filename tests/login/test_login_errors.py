@@ -73,6 +73,16 @@ def test_a_name_template_that_names_two_roles_alike_is_refused_before_assuming(t
     assert done.returncode == 2 and "'same' names both" in done.stderr and "skipped" not in done.stderr
 
 
+@pytest.mark.parametrize("extra", [[], ["--all-roles"]], ids=["one-role", "all-roles"])
+def test_an_empty_profile_name_is_refused_not_read_as_the_default(tmp_path: Path, extra: list[str]) -> None:
+    """Found by a CLI probe: --profile-name "" fell back to the profile's own name and overwrote [default]."""
+    done = samlfed(tmp_path, "login", "--endpoint", NOWHERE, "--assertion-file", _assertion(tmp_path), "--role", "Developer",
+                   "--profile-name", "", *extra)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "cannot be an AWS profile name" in done.stderr or "--profile-name" in done.stderr
+    assert not (tmp_path / ".aws" / "credentials").exists()
+
+
 @pytest.mark.parametrize(
     ("credentials", "message"),
     [
