@@ -510,3 +510,10 @@ def test_an_endless_file_is_refused_without_reading_it_whole(tmp_path, command) 
     done = subprocess.run([SAMLFED, *args], capture_output=True, text=True, timeout=60, cwd=tmp_path, preexec_fn=two_gigabytes)  # noqa: PLW1509
     assert done.returncode == 2, done.stderr
     assert "/dev/zero" in done.stderr and "larger than" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("name", ["", "a\nb", "s3\x1b[31mred", "x" * 129])
+def test_an_authz_key_name_is_one_printable_line(tmp_path, name) -> None:
+    """Found by a CLI probe: a name holding a line break or a terminal escape was stored and printed raw by `list`."""
+    result = runner.invoke(app, ["authz-keys", "create", "--name", name, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "--name must be 1 to 128 printable characters" in result.output, result.output

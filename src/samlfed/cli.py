@@ -185,8 +185,8 @@ def authz_keys_create(
     """Create an authorization key; it is printed once."""
     from .authz.keys import create_authz_key
 
-    if not 1 <= len(name) <= 128:
-        raise usage_error("--name must be 1 to 128 characters")
+    if not 1 <= len(name) <= 128 or not name.isprintable():  # printed one per line by `list`, and logged
+        raise usage_error("--name must be 1 to 128 printable characters")
     typer.echo(create_authz_key(store_context(data_dir, database_url, create=True), name).key)
 
 
