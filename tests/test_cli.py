@@ -326,6 +326,22 @@ def test_providers_attribute_mapping_cli(tmp_path) -> None:
     assert json.loads(runner.invoke(app, ["providers", "attribute-mapping", "get", arn, *data]).output) == {}
 
 
+@pytest.mark.parametrize(("mapping", "said"), [
+    ('{"email": ["mail"], "EMAIL": ["e"]}', "'email' and 'EMAIL' differ only in case"),
+    ('{"email": ' + json.dumps([f"a{i}" for i in range(11)]) + "}", "must be a list of 1 to 10 attribute names"),
+    ('{"email": ["' + "a" * 1025 + '"]}', "of 1 to 1024 characters"),
+    ('{"email": []}', "must be a list of 1 to 10 attribute names"),
+], ids=["case", "too-many-names", "long-name", "no-name"])
+def test_an_attribute_mapping_no_sign_in_could_use_is_refused(mapping: str, said: str) -> None:
+    """Found by a CLI probe: tag keys differing only in case were stored (every sign-in carrying both would then be
+    refused: session tag keys are case-insensitive), and so were 1,000 attribute names for one tag."""
+    from samlfed.errors import ServiceError
+    from samlfed.iam.service import parse_attribute_mapping
+
+    with pytest.raises(ServiceError, match=said):
+        parse_attribute_mapping(mapping)
+
+
 def test_authz_keys_create_list_delete(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from samlfed.authz.keys import verify_authz_key
     from samlfed.config import Settings

@@ -1088,6 +1088,11 @@ def detach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str
 # --- attribute mapping (samlfed extension, contract §11) ---------------------------------------------
 
 
+MAX_MAPPED_NAMES = 10
+"""Attribute names one tag may be read from (the first present wins): an IdP has one, a migration two or three."""
+MAX_ATTRIBUTE_NAME = 1024
+
+
 def parse_attribute_mapping(text: str) -> dict[str, list[str]]:
     """`{"email": ["mail"], "department": ["dept"]}`: session tag key → assertion attribute names (first present wins)."""
     try:
@@ -1096,11 +1101,19 @@ def parse_attribute_mapping(text: str) -> dict[str, list[str]]:
         raise _invalid("The attribute mapping is not JSON.") from None
     if not isinstance(mapping, dict) or len(mapping) > MAX_TAGS:
         raise _invalid(f"The attribute mapping must be an object of at most {MAX_TAGS} tag keys.")
+    seen: dict[str, str] = {}
     for key, names in mapping.items():
         if not is_valid_tag_key(key):
             raise _invalid(f"{key!r} is not a valid session tag key.")
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
-            raise _invalid(f"The attributes of tag {key!r} must be a non-empty list of attribute names.")
+        if key.lower() in seen:  # session tag keys are case-insensitive: every sign-in carrying both would be refused
+            raise _invalid(f"The tag keys {seen[key.lower()]!r} and {key!r} differ only in case; session tag keys are case-insensitive.")
+        seen[key.lower()] = key
+        if (not isinstance(names, list) or not 1 <= len(names) <= MAX_MAPPED_NAMES
+                or not all(isinstance(n, str) and 1 <= len(n) <= MAX_ATTRIBUTE_NAME for n in names)):
+            raise _invalid(
+                f"The attributes of tag {key!r} must be a list of 1 to {MAX_MAPPED_NAMES} attribute names "
+                f"of 1 to {MAX_ATTRIBUTE_NAME} characters."
+            )
     return mapping
 
 
