@@ -114,19 +114,29 @@ def test_a_trusted_proxy_forwarding_address_and_port_is_not_reported(tmp_path: P
 def test_an_empty_database_url_is_a_settings_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("SAMLFED_DATABASE_URL", "SAMLFED_DATA_DIR", "SAMLFED_CONFIG"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(SettingsError, match="--database-url: database_url must be a database URL"):
+    with pytest.raises(SettingsError, match="--database-url: database_url must be a PostgreSQL or SQLite database URL"):
         Settings.from_env(database_url="", data_dir=tmp_path)
     config = tmp_path / "samlfed.toml"
     config.write_text('database_url = ""\n')
-    with pytest.raises(SettingsError, match="samlfed.toml: database_url must be a database URL"):
+    with pytest.raises(SettingsError, match="samlfed.toml: database_url must be a PostgreSQL or SQLite database URL"):
         Settings.from_env(config=config)
     monkeypatch.setenv("SAMLFED_DATABASE_URL", "")
-    with pytest.raises(SettingsError, match="SAMLFED_DATABASE_URL: database_url must be a database URL"):
+    with pytest.raises(SettingsError, match="SAMLFED_DATABASE_URL: database_url must be a PostgreSQL or SQLite database URL"):
         Settings.from_env(data_dir=tmp_path)
     monkeypatch.delenv("SAMLFED_DATABASE_URL")
     for command in (["accounts", "list", "--database-url", ""], ["serve", "--config", str(config), "--port", str(free_port())]):
         done = subprocess.run([SAMLFED, *command], capture_output=True, text=True, timeout=60, env={**os.environ, "SAMLFED_DATA_DIR": str(tmp_path)})
-        assert done.returncode == 2 and "database_url must be a database URL" in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert done.returncode == 2 and "database_url must be a PostgreSQL or SQLite database URL" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("url", ["mysql://app:s3cret@db/samlfed", "postgres://app:s3cret@db/samlfed", "oracle+cx://app:s3cret@db"])
+def test_a_database_samlfed_does_not_run_on_is_named_without_its_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """Found by a CLI probe: mysql:// failed with "No module named 'MySQLdb'", postgres:// with "Can't load plugin"."""
+    monkeypatch.setenv("SAMLFED_DATABASE_URL", url)
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(data_dir=tmp_path)
+    assert "SAMLFED_DATABASE_URL: database_url must be a PostgreSQL or SQLite database URL" in str(raised.value)
+    assert "s3cret" not in str(raised.value) and ":***@db" in str(raised.value)
 
 
 def test_an_ipv6_host_is_bracketed_in_the_derived_public_url() -> None:

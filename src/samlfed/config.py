@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
@@ -172,9 +173,11 @@ _EXPECTED = {
     "url": "an http:// or https:// URL, in lower case, with a host and no path, query or fragment",
     "proxies": "IP addresses or CIDR networks separated by commas, such as 10.0.0.5,192.168.10.0/24 (empty: none)",
     "log_format": "text or json",
-    "database_url": "a database URL such as postgresql+psycopg://user@host/db",
+    "database_url": "a PostgreSQL or SQLite database URL, such as postgresql+psycopg://user@host/db or sqlite:////var/lib/samlfed/samlfed.db",
 }
 LOG_FORMATS = ("text", "json")
+_DATABASE_SCHEME = re.compile(r"(?:postgresql|sqlite)(?:\+\w+)?://", re.ASCII)
+"""The two databases samlfed runs on (a driver may be named after the +)."""
 assert set(_KINDS) == {f.name for f in fields(Settings)}
 
 
@@ -187,7 +190,7 @@ def _checked(name: str, value: object, source: str) -> object:
         return Path(value)
     if kind == "text" and isinstance(value, str):
         return value
-    if kind == "database_url" and isinstance(value, str) and value.strip():
+    if kind == "database_url" and isinstance(value, str) and _DATABASE_SCHEME.match(value):
         return value
     if kind == "host" and isinstance(value, str) and value:
         return value
@@ -209,7 +212,16 @@ def _checked(name: str, value: object, source: str) -> object:
     # a deleted role or a rotated IdP certificate stops working everywhere soon.
     elif kind == "seconds" and isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 60:
         return float(value)
-    raise SettingsError(f"{source}: {name} must be {_EXPECTED[kind]}, not {value!r}")
+    raise SettingsError(f"{source}: {name} must be {_EXPECTED[kind]}, not {_shown(kind, value)!r}")
+
+
+def _shown(kind: str, value: object) -> object:
+    """A refused value as a message may quote it: a database URL without its passwords."""
+    if kind != "database_url" or not isinstance(value, str):
+        return value
+    from .store.sql import shown_url  # SQLAlchemy, on this path only
+
+    return shown_url(value)
 
 
 def _is_root_url(text: str) -> bool:
@@ -260,7 +272,7 @@ def _from_text(name: str, text: str, source: str) -> object:
         return _checked(name, value, source)
     except SettingsError:
         spelled = f"{_EXPECTED[kind]} ({'/'.join(_TRUE)} or {'/'.join(_FALSE)})" if kind == "flag" else _EXPECTED[kind]
-        raise SettingsError(f"{source}: {name} must be {spelled}, not {text!r}") from None
+        raise SettingsError(f"{source}: {name} must be {spelled}, not {_shown(kind, text)!r}") from None
 
 
 def _environment_values(names: Iterable[str]) -> dict[str, object]:
