@@ -92,6 +92,14 @@ def test_registered_mode_fails_when_no_pair_names_the_provider(tmp_path: Path, r
     assert "INVALID at aws.role" in text.output and "VALID: AWS would accept" not in text.output
 
 
+def test_registered_mode_names_a_missing_provider_as_the_providers_commands_do(tmp_path: Path, registered_dir: Path) -> None:
+    """Found by a CLI probe: it said AWS's "Manifest not found for arn …", where `providers` says what is missing."""
+    response = write(tmp_path, response_b64(issue_instant=NOW))
+    missing = PROVIDER_ARN + "Gone"
+    result = runner.invoke(app, ["doctor", str(response), "--data-dir", str(registered_dir), "--principal-arn", missing])
+    assert result.exit_code == 2 and f"no SAML provider {missing} in this samlfed" in result.output, result.output
+
+
 def test_registered_mode_passes_when_some_pair_names_the_provider(tmp_path: Path, registered_dir: Path) -> None:
     response = write(tmp_path, response_b64(issue_instant=NOW, roles=[f"{DEV_ROLE},{OTHER_PROVIDER}", f"{OPS_ROLE},{PROVIDER_ARN}"]))
     result = run_registered(response, registered_dir)

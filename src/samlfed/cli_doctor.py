@@ -201,6 +201,9 @@ def _registered(
     assert provider_name is not None  # _check_arns
     try:
         provider = service.get_saml_provider(ctx, provider_name.account_id, principal_arn)
+    except ServiceError as exc:  # the API's NoSuchEntity is AWS's "Manifest not found for arn …"
+        raise usage_error(f"no SAML provider {principal_arn} in this samlfed" if exc.code == "NoSuchEntity" else exc.message) from None
+    try:
         trust = None
         if role_arn is not None:
             role_name = arns.parse_role_arn(role_arn)
