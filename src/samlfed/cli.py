@@ -32,6 +32,8 @@ from .errors import ServiceError
 from .files import read_at_most
 from .iam.arns import parse_provider_arn
 from .iam.service import (
+    MAX_PRIVATE_KEY_BITS,
+    MIN_PRIVATE_KEY_BITS,
     VALIDATION_OPTIONS,
     EncryptionChange,
     check_new_account,
@@ -383,9 +385,16 @@ def private_keys_add(
         pem = read_at_most(pem_file).decode("latin-1")
     except OSError as exc:
         raise usage_error(f"cannot read {pem_file}: {exc.strerror or exc}") from None
+    try:
+        key_id = private_key_id_of(pem)
+    except ServiceError as exc:  # the API says only AWS's "Invalid private key."; the key's owner may hear what is wanted
+        raise usage_error(
+            f"{exc.message} The file must hold one unencrypted RSA private key of {MIN_PRIVATE_KEY_BITS} to "
+            f"{MAX_PRIVATE_KEY_BITS} bits, PEM (PKCS#8 or PKCS#1), and nothing else."
+        ) from None
     change = EncryptionChange(add_private_key=pem)
     _provider_call(arn, data_dir, database_url, lambda ctx, account: update_saml_provider(ctx, account, arn, encryption=change))
-    typer.echo(private_key_id_of(pem))
+    typer.echo(key_id)
 
 
 @private_keys_app.command("list")

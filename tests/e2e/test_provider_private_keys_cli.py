@@ -79,6 +79,7 @@ def test_keys_and_modes_from_both_command_lines(deployment: dict, tmp_path: Path
     assert third.returncode == 2 and "Private key limit of 2 is reached." in third.stderr and shows_no_key(third, c)
     small = samlfed(deployment, "private-keys", "add", PROVIDER, str(tmp_path / "small.pem"))
     assert small.returncode == 2 and "Invalid private key." in small.stderr and shows_no_key(small, pkcs8(rsa_key("small", 1024)))
+    assert "one unencrypted RSA private key of 2048 to 4096 bits" in small.stderr  # the CLI says what it takes
     missing = samlfed(deployment, "private-keys", "add", PROVIDER, str(tmp_path / "nothing.pem"))
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 
