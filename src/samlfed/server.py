@@ -162,7 +162,10 @@ class _LineFormatter(logging.Formatter):
         of logging's style machinery (5,800 of the 23,500 instructions formatting an audit line cost). A message
         holding a line break or another character that is not printable has those escaped: whatever a caller's
         text holds, a record stays one line and cannot forge another (a traceback follows, indented: _continuation)."""
-        return f"{record.asctime} {record.levelname} {record.name} {_escaped(record.message)}"
+        message = record.message
+        if not message.isprintable():  # the usual line is printable: one C call, no Python call (every sign-in logs)
+            message = _escaped(message)
+        return f"{record.asctime} {record.levelname} {record.name} {message}"
 
     def formatException(self, ei: _ExcInfo) -> str:  # noqa: N802 - logging's name
         return _continuation(super().formatException(ei))
@@ -172,7 +175,7 @@ class _LineFormatter(logging.Formatter):
 
 
 def _escaped(text: str) -> str:
-    if text.isprintable():  # the usual line: one C call
+    if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
