@@ -16,7 +16,7 @@ from postgres_scratch import holding, scratch_schema
 from sqlalchemy import text
 
 from samlfed.store import SqlStore
-from samlfed.store.locking import ADVISORY_LOCK_KEY, WAITING, exclusive
+from samlfed.store.locking import ADVISORY_LOCK_KEY, WAITING, WAITING_SQLITE, exclusive
 
 DEADLOCK_GUARD = 60
 """How long a test waits for a call that must not hang (not a measure of speed)."""
@@ -53,13 +53,13 @@ def wait_for_notice(caplog: pytest.LogCaptureFixture) -> None:
     pytest.fail("no notice while the lock was held")
 
 
-def check_waits_then_takes(caplog: pytest.LogCaptureFixture, store: SqlStore, hold: Callable[[], object]) -> None:
+def check_waits_then_takes(caplog: pytest.LogCaptureFixture, store: SqlStore, hold: Callable[[], object], said: str) -> None:
     with hold():
         thread, acquired, outcome = take_in_thread(store)
         wait_for_notice(caplog)
         assert not acquired.is_set()  # still waiting, after saying so
     thread.join(DEADLOCK_GUARD)
-    assert outcome == ["done"] and notices(caplog) == [WAITING]
+    assert outcome == ["done"] and notices(caplog) == [said]
     with store.engine.connect() as db:
         assert db.execute(text("SELECT count(*) FROM lock_probe")).scalar_one() == 1
 
@@ -81,7 +81,7 @@ def test_sqlite(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
         with exclusive(store.engine):
             pass
         assert notices(caplog) == []
-        check_waits_then_takes(caplog, store, another_process)
+        check_waits_then_takes(caplog, store, another_process, WAITING_SQLITE)  # any program may hold the file's lock
     store.engine.dispose()
 
 
@@ -94,6 +94,6 @@ def test_postgresql(caplog: pytest.LogCaptureFixture) -> None:
                 with exclusive(store.engine):
                     pass
                 assert notices(caplog) == []
-                check_waits_then_takes(caplog, store, lambda: holding(url, f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"))
+                check_waits_then_takes(caplog, store, lambda: holding(url, f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"), WAITING)
         finally:
             store.engine.dispose()

@@ -37,6 +37,11 @@ than a slow one); a process wedged holding the lock still ends the wait."""
 WAITING = "waiting for the start-up lock, which another samlfed process holds (a schema upgrade, or a first start or key rotation on this database)"
 """Said once, when the lock is not had within NOTICE_AFTER_SECONDS: a command that waits for minutes should say what
 for, but workers starting together, which wait for each other's moment, should not."""
+WAITING_SQLITE = (
+    "waiting for the database file's write lock, which another process holds (samlfed's start-up work: a schema upgrade, "
+    "or a first start or key rotation; or another program writing to the file)"
+)
+"""WAITING on SQLite, whose lock is the file's: any program writing to it holds it (the sqlite3 shell, a backup tool)."""
 NOTICE_AFTER_SECONDS = 1.0
 
 
@@ -63,7 +68,7 @@ def exclusive(engine: Engine) -> Iterator[Connection]:
             try:
                 _begin_exclusive(connection, wait_ms=int(NOTICE_AFTER_SECONDS * 1000))
             except OperationalError:  # "database is locked": another process's start-up work, or its write
-                log.warning(WAITING)
+                log.warning(WAITING_SQLITE)
                 _begin_exclusive(connection, wait_ms=SQLITE_STARTUP_WAIT_MS)
         else:
             raise NotImplementedError(f"no start-up lock for {dialect}")
