@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import getpass
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from .cli_common import (
 )
 from .idp.config import IdpConfig
 from .idp.directory import DirectoryError, User, hash_password, holds_comments, read_yaml, user_from_yaml, write_yaml
+from .masterkey import ENV as MASTER_KEY_VARIABLE
 
 idp_cli = typer.Typer(no_args_is_help=True, help="The built-in SAML identity provider (for development, demos and tests).")
 users_cli = typer.Typer(
@@ -343,6 +345,9 @@ def demo_command(
     from .idp.mount import identity_provider
     from .server import build_server_app, configure_logging, http_options, proxy_options, uvicorn_logging
 
+    # Its own data directory's master key, too: SAMLFED_MASTER_KEY meant for `serve` would seal the demo's secrets
+    # with the production key, and a later demo without the variable could not open them.
+    os.environ.pop(MASTER_KEY_VARIABLE, None)
     settings = option_settings_or_exit(
         data_dir=data_dir, host=host, port=port, with_idp=True, forwarded_allow_ips=forwarded_allow_ips,  # base_url: the bound address
         log_format=log_format,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import stat
@@ -121,7 +122,8 @@ def test_a_second_demo_refuses_before_it_touches_the_running_demos_data(tmp_path
 
 def test_demo_takes_only_its_log_settings_from_the_environment(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Found by a docs probe: the demo read every SAMLFED_* variable, so a shell holding the production database URL
-    seeded the demo accounts, with their printed administrator keys, into that database."""
+    seeded the demo accounts, with their printed administrator keys, into that database (and SAMLFED_MASTER_KEY
+    sealed the demo's secrets with the production key, which a later demo without it could not open)."""
     elsewhere = tmp_path / "production.db"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SAMLFED_DATABASE_URL", f"sqlite:///{elsewhere}")
@@ -132,10 +134,12 @@ def test_demo_takes_only_its_log_settings_from_the_environment(tmp_path: Path, m
     refused = _run("demo", "--no-serve", "--data-dir", "demo", "--port", "8089")
     assert refused.exit_code == 2 and "SAMLFED_LOG_FORMAT" in refused.output
     monkeypatch.setenv("SAMLFED_LOG_FORMAT", "json")
+    monkeypatch.setenv("SAMLFED_MASTER_KEY", base64.b64encode(bytes(range(32))).decode())  # production's, say
     seeded = _run("demo", "--no-serve", "--data-dir", "demo", "--port", "8089")
     assert seeded.exit_code == 0, seeded.output
     assert not elsewhere.exists() and (tmp_path / "demo" / "samlfed.db").is_file()
     assert "http://127.0.0.1:8089/" in seeded.output and "pub.example" not in seeded.output
+    assert (tmp_path / "demo" / "master.key").read_bytes() != bytes(range(32))  # its own key, kept with its data
 
 
 def test_idp_serve_says_where_it_listens(tmp_path: Path) -> None:
