@@ -72,3 +72,23 @@ def test_no_exception_message_can_forge_a_record_below_its_line() -> None:
     assert all(text.startswith("    ") and text.isprintable() for text in rest)
     assert "    2026-12-06 03:30:00,000 INFO samlfed.audit IAM change DeleteRole" in rest
     assert rest[-2:] == ["    Stack:", "    \\x1b[0mframe"]
+
+
+def test_uvicorns_own_tracebacks_are_indented_in_the_text_format() -> None:
+    """Found by review: 'Exception in ASGI application' goes through uvicorn's logger and formatter, which wrote the
+    traceback, and the exception's message at its end, at the start of lines."""
+    import importlib
+
+    from samlfed.server import uvicorn_logging
+
+    spec = uvicorn_logging("text")["log_config"]["formatters"]["default"]  # built as dictConfig builds it, without
+    module, _, name = spec["()"].rpartition(".")  # configuring this process's loggers
+    formatter = getattr(importlib.import_module(module), name)(fmt=spec["fmt"], use_colors=False)
+    try:
+        raise ValueError("bad\n2026-12-06 03:30:00,000 INFO samlfed.audit IAM change DeleteRole")
+    except ValueError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("uvicorn.error", logging.ERROR, __file__, 7, "Exception in ASGI application", (), exc_info)
+    line, *rest = formatter.format(record).split("\n")
+    assert "Exception in ASGI application" in line and rest
+    assert all(text.startswith("    ") for text in rest) and "    2026-12-06 03:30:00,000 INFO samlfed.audit IAM change DeleteRole" in rest

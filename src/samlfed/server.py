@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import ctypes
 import errno
 import json
@@ -19,6 +20,8 @@ from types import TracebackType
 from typing import Any
 
 import httptools
+import uvicorn.config
+import uvicorn.logging
 from starlette.routing import BaseRoute, Mount
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -257,11 +260,25 @@ def configure_logging(log_format: str = "text") -> None:
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
 
+class UvicornTextFormatter(uvicorn.logging.DefaultFormatter):
+    """uvicorn's own lines in the text format, in uvicorn's shape, with a traceback's lines indented and escaped as
+    samlfed's are ("Exception in ASGI application" ends with an exception's message, which may quote a request)."""
+
+    def formatException(self, ei: _ExcInfo) -> str:  # noqa: N802 - logging's name
+        return _continuation(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        return _continuation(stack_info)
+
+
 def uvicorn_logging(log_format: str) -> dict[str, Any]:
     """uvicorn.run's logging option: its own lines (start-up, shutdown, errors) through JsonFormatter in `json`,
-    uvicorn's default otherwise. A dictionary, not objects: uvicorn applies it again in every worker process."""
+    uvicorn's shape through UvicornTextFormatter otherwise. A dictionary, not objects: uvicorn applies it again in
+    every worker process."""
     if log_format != "json":
-        return {}
+        config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+        config["formatters"]["default"]["()"] = f"{__name__}.UvicornTextFormatter"
+        return {"log_config": config}
     handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
     own = {"handlers": ["json"], "level": "INFO", "propagate": False}
     return {"log_config": {
