@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/samlfed demo --data-dir .demo
 
 test: $(STAMP) chromium
+	command -v openssl >/dev/null || (apt-get update -qq && apt-get install -y -qq openssl)  # a test makes a SHA-1 certificate with it
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/python -m pytest -q
 

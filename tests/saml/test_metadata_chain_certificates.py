@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import copy
+import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -17,7 +19,7 @@ from lxml import etree
 
 from samlfed.saml import constants as c
 from samlfed.saml.errors import MetadataError
-from samlfed.saml.metadata import MAX_PUBLISHED_CERTIFICATES, build_idp_metadata, parse_metadata
+from samlfed.saml.metadata import MAX_KEY_DESCRIPTOR_CERTIFICATES, build_idp_metadata, parse_metadata
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
 CA_KEY, IDP_KEY = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
@@ -85,12 +87,48 @@ def _metadata_with_key_descriptors(*groups: tuple[x509.Certificate, ...], x509_d
     return etree.tostring(root)
 
 
-def test_a_chain_in_other_x509data_or_key_descriptors_is_not_trusted_either() -> None:
-    for document in (_metadata_with_key_descriptors((LEAF, CA), x509_data_each=True), _metadata_with_key_descriptors((CA,), (LEAF,)),
-                     _metadata_with_key_descriptors((LEAF,), (CA,))):
-        metadata = parse_metadata(document, now=NOW)
+def test_a_chain_in_another_x509data_of_the_key_descriptor_is_not_trusted_either() -> None:
+    """Found by a metadata probe: the CA certificate in its own X509Data of the leaf's KeyInfo was trusted."""
+    for order in ((LEAF, CA), (CA, LEAF)):
+        metadata = parse_metadata(_metadata_with_key_descriptors(order, x509_data_each=True), now=NOW)
         assert {key.subject for key in metadata.signing_keys} == {"CN=idp signing"}
         assert any("CN=Corp CA issued the signing certificate CN=idp signing" in warning for warning in metadata.warnings)
+
+
+def test_each_key_descriptor_is_a_key_whichever_certificate_signed_it() -> None:
+    """Found by the diff review: during a rotation the next certificate may be signed by the current key, published
+    in a KeyDescriptor of its own; both are the IdP's keys. A KeyDescriptor names a key, so none is taken as another's
+    chain (a CA certificate published as a KeyDescriptor of its own is trusted as the metadata says)."""
+    current_key, next_key = rsa.generate_private_key(public_exponent=65537, key_size=2048), rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    current = _certificate("idp", current_key, ca=True, signer=current_key, issuer="idp")
+    following = _certificate("idp", next_key, ca=None, signer=current_key, issuer="idp")
+    assert len(parse_metadata(_metadata_with_key_descriptors((current,), (following,)), now=NOW).signing_keys) == 2
+    assert _trusted(_metadata_with_key_descriptors((CA,), (LEAF,))) == {"CN=Corp CA", "CN=idp signing"}
+
+
+def _openssl(directory: Path, *args: str) -> None:
+    subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True, timeout=60)
+
+
+def test_an_issuer_that_signed_with_sha1_is_still_left_out(tmp_path: Path) -> None:
+    """Found by the diff review: a leaf signed with SHA-1 by its CA (verify_directly_issued_by refuses SHA-1, and
+    cryptography will not make such a certificate: openssl does) kept the CA as a signing key."""
+    _openssl(tmp_path, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=Corp CA", "-days", "30")
+    _openssl(tmp_path, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=idp signing")
+    _openssl(tmp_path, "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "leaf.pem", "-days", "30", "-sha1")
+    ca, leaf = (x509.load_pem_x509_certificate((tmp_path / name).read_bytes()) for name in ("ca.pem", "leaf.pem"))
+    assert leaf.signature_hash_algorithm.name == "sha1"
+    assert _trusted(_metadata_with_key_descriptors((leaf, ca), x509_data_each=True)) == {"CN=idp signing"}
+    forged = _certificate("idp signing", IDP_KEY, ca=False, signer=IDP_KEY, issuer="Corp CA")  # names the CA, not signed by it
+    assert _trusted(_metadata_with_key_descriptors((forged, ca), x509_data_each=True)) == {"CN=idp signing", "CN=Corp CA"}
+
+
+def test_certificates_that_each_issued_the_other_leave_no_key_and_say_so() -> None:
+    key_a, key_b = rsa.generate_private_key(public_exponent=65537, key_size=2048), rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    a = _certificate("A", key_a, ca=None, signer=key_b, issuer="B")
+    b = _certificate("B", key_b, ca=None, signer=key_a, issuer="A")
+    with pytest.raises(MetadataError, match="each issued another of them"):
+        parse_metadata(_metadata_with_key_descriptors((a, b), x509_data_each=True), now=NOW)
 
 
 def test_an_intermediate_not_marked_as_a_ca_is_known_by_what_it_issued() -> None:
@@ -131,6 +169,6 @@ def test_a_comment_inside_a_certificate_is_read_past_but_an_element_is_refused()
         parse_metadata(etree.tostring(root), now=NOW)
 
 
-def test_more_certificates_than_any_idp_publishes_are_refused() -> None:
-    with pytest.raises(MetadataError, match=f"more than {MAX_PUBLISHED_CERTIFICATES} signing certificates"):
-        parse_metadata(_metadata_with_key_descriptors((LEAF,) * (MAX_PUBLISHED_CERTIFICATES + 1)), now=NOW)
+def test_a_key_descriptor_with_more_certificates_than_a_chain_is_refused() -> None:
+    with pytest.raises(MetadataError, match=f"a KeyDescriptor holds more than {MAX_KEY_DESCRIPTOR_CERTIFICATES} certificates"):
+        parse_metadata(_metadata_with_key_descriptors((LEAF,) * (MAX_KEY_DESCRIPTOR_CERTIFICATES + 1)), now=NOW)

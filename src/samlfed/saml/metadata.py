@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from lxml import etree
 
 from . import constants as c
@@ -36,8 +36,8 @@ EXPIRY_WARNING = timedelta(days=30)
 _UTF8_BOM = b"\xef\xbb\xbf"
 _XML_WHITESPACE = " \t\r\n"
 _HAS_ZONE = re.compile(r"(?:Z|[+-]\d\d:\d\d)$", re.ASCII)
-MAX_PUBLISHED_CERTIFICATES = 100
-"""IdPs publish one to three; IAM trusts at most 10 keys (KeysPerSAMLProvider) and refuses more after parsing."""
+MAX_KEY_DESCRIPTOR_CERTIFICATES = 10
+"""A KeyDescriptor is one key: its certificate, and perhaps its chain."""
 _X509_DATA_PATH = f"{c.DS_KEY_INFO}/{c.DS_X509_DATA}"
 _NSMAP = {"md": c.NS_METADATA, "ds": c.NS_DSIG}
 
@@ -153,12 +153,12 @@ def _idp_descriptor(entity: etree._Element) -> etree._Element:
 
 
 def _signing_keys(idp: etree._Element) -> tuple[tuple[SigningKey, ...], list[str]]:
-    """Every certificate of a signing (or unqualified) KeyDescriptor, several coexisting during a rotation; and the
+    """Every signing key of a signing (or unqualified) KeyDescriptor, several coexisting during a rotation; and the
     warnings about chain certificates left out."""
     keys: dict[str, SigningKey] = {}
     warnings: list[str] = []
     unsupported: list[str] = []
-    for certificate in _left_out_issuers(_published_certificates(idp, warnings), warnings):
+    for certificate in _published_certificates(idp, warnings):
         if not isinstance(certificate.public_key(), rsa.RSAPublicKey):
             unsupported.append(_unsupported_key(certificate))
             continue
@@ -175,18 +175,20 @@ def _signing_keys(idp: etree._Element) -> tuple[tuple[SigningKey, ...], list[str
 
 
 def _published_certificates(idp: etree._Element, warnings: list[str]) -> list[x509.Certificate]:
-    """The certificates of the signing (or unqualified) KeyDescriptors, each X509Data's CA certificates left out."""
+    """The key certificates of the signing (or unqualified) KeyDescriptors. Each KeyDescriptor is a key of its own
+    (an IdP publishes the next one beside the current one, whichever signed it); within one, what its KeyInfo carries
+    beside the key's certificate is that certificate's chain (_key_certificates)."""
     certificates: list[x509.Certificate] = []
     for descriptor in idp.findall(c.MD_KEY_DESCRIPTOR):
         if descriptor.get("use", "signing") != "signing":
             continue
         if len(descriptor.findall(c.DS_KEY_INFO)) > 1:  # the schema allows one: which would the IdP mean?
             raise MetadataError("a KeyDescriptor holds more than one ds:KeyInfo")
-        for x509_data in descriptor.iterfind(_X509_DATA_PATH):
-            group = [_load_certificate(_decode_base64(_text_of(e))) for e in x509_data.iterfind(c.DS_X509_CERTIFICATE)]
-            certificates.extend(_end_entities(group, warnings))
-            if len(certificates) > MAX_PUBLISHED_CERTIFICATES:  # each pair is checked for issuing the other
-                raise MetadataError(f"the IDPSSODescriptor publishes more than {MAX_PUBLISHED_CERTIFICATES} signing certificates")
+        groups = [list(x509_data.iterfind(c.DS_X509_CERTIFICATE)) for x509_data in descriptor.iterfind(_X509_DATA_PATH)]
+        if sum(map(len, groups)) > MAX_KEY_DESCRIPTOR_CERTIFICATES:  # before parsing them; each pair is compared
+            raise MetadataError(f"a KeyDescriptor holds more than {MAX_KEY_DESCRIPTOR_CERTIFICATES} certificates")
+        loaded = [[_load_certificate(_decode_base64(_text_of(e))) for e in group] for group in groups]
+        certificates.extend(_key_certificates(loaded, warnings))
     return certificates
 
 
@@ -197,11 +199,12 @@ def _text_of(element: etree._Element) -> str:
     return "".join(element.itertext())
 
 
-def _left_out_issuers(certificates: list[x509.Certificate], warnings: list[str]) -> list[x509.Certificate]:
-    """The certificates that issued none of the others. A chain may be published across several X509Data or
-    KeyDescriptors, and an intermediate need not be marked as a CA: whatever signed another published certificate
-    is its issuer, whose holder could sign as the IdP if it were trusted. An issuer with the same key as what it
-    issued (a certificate renewed on the same key) gains nothing, so it stays."""
+def _key_certificates(groups: list[list[x509.Certificate]], warnings: list[str]) -> list[x509.Certificate]:
+    """The certificates of one KeyDescriptor's key, its chain left out: in each X509Data the CA certificates beside
+    one that is no CA (_end_entities), and in the whole KeyInfo any certificate that issued another of them, marked
+    as a CA or not. Its holder could sign as the IdP were it trusted. An issuer with the same key as what it issued
+    (a renewal on the same key) gains nothing and stays."""
+    certificates = [certificate for group in groups for certificate in _end_entities(group, warnings)]
     kept = []
     for certificate in certificates:
         issued = next((other for other in certificates if _issued_by(other, certificate)), None)
@@ -210,16 +213,38 @@ def _left_out_issuers(certificates: list[x509.Certificate], warnings: list[str])
         else:
             warnings.append(f"the certificate {certificate.subject.rfc4514_string()} issued the signing certificate "
                             f"{issued.subject.rfc4514_string()}: it is taken as its chain, not as a signing key")
+    if certificates and not kept:
+        raise MetadataError("the certificates of a KeyDescriptor each issued another of them: none is a signing key")
     return kept
 
 
 def _issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if certificate.public_key() == issuer.public_key():
+    """Whether `issuer` issued `certificate` with another key. Named as its issuer but with a signature that cannot
+    be checked here (an algorithm such as MD5 with RSA, or a key of a kind not handled): taken as issued, fail closed."""
+    if certificate.issuer != issuer.subject or certificate.public_key() == issuer.public_key():
         return False
+    return _signed_by(certificate, issuer) is not False
+
+
+def _signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool | None:
+    """Whether `issuer`'s key made `certificate`'s signature; None when that cannot be told. By hand for RSA and
+    ECDSA: verify_directly_issued_by refuses SHA-1, which older corporate CAs still sign with."""
+    key = issuer.public_key()
     try:
-        certificate.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        parameters = certificate.signature_algorithm_parameters
+        if isinstance(key, rsa.RSAPublicKey) and isinstance(parameters, (padding.PKCS1v15, padding.PSS)):
+            algorithm = certificate.signature_hash_algorithm
+            if algorithm is None:
+                return None
+            key.verify(certificate.signature, certificate.tbs_certificate_bytes, parameters, algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(parameters, ec.ECDSA):
+            key.verify(certificate.signature, certificate.tbs_certificate_bytes, parameters)
+        else:
+            certificate.verify_directly_issued_by(issuer)
+    except InvalidSignature:
         return False
+    except (UnsupportedAlgorithm, ValueError, TypeError):
+        return None
     return True
 
 
