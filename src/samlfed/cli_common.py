@@ -67,7 +67,7 @@ def settings_or_exit(**values: object) -> Settings:
 
 
 OWN_STORE_ENVIRONMENT = ("log_format", "forwarded_allow_ips")
-"""What `samlfed demo` and `samlfed idp serve` take from SAMLFED_* variables; all else comes from their options."""
+"""What `samlfed demo` takes from SAMLFED_* variables; all else comes from its options."""
 
 
 def option_settings_or_exit(**values: object) -> Settings:

@@ -304,7 +304,7 @@ def idp_serve(
     from .idp.mount import idp_app
     from .server import configure_logging, http_options, proxy_options, uvicorn_logging
 
-    settings = option_settings_or_exit(
+    settings = settings_or_exit(  # the environment as `idp users` reads it: the same IdP, at the same URL
         idp_dir=idp_dir, data_dir=data_dir, public_url=public_url, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips, log_format=log_format,
     )
     configure_logging(settings.log_format)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import stat
 import subprocess
@@ -158,6 +159,25 @@ def test_idp_serve_says_where_it_listens(tmp_path: Path) -> None:
     assert up, err
     assert f"IdP metadata: http://127.0.0.1:{port}/idp/metadata\nIdP sign-in page: http://127.0.0.1:{port}/idp/login\n" in out
     assert f"Uvicorn running on http://127.0.0.1:{port}" in err and "Traceback" not in err
+
+
+def test_idp_serve_reads_the_environment_as_idp_users_does(tmp_path: Path) -> None:
+    """Found by the diff review: isolating idp serve from SAMLFED_* variables (as the demo is) made it serve a new,
+    empty IdP with new keys where `idp users` had put the users, at another entity ID."""
+    from servers import SAMLFED, free_port, wait_until_up
+
+    port = free_port()
+    env = {**os.environ, "SAMLFED_IDP_DIR": str(tmp_path / "idp"), "SAMLFED_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    added = subprocess.run([SAMLFED, "idp", "users", "add", "alice", "--password", "correct horse"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    server = subprocess.Popen([SAMLFED, "idp", "serve", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        up = wait_until_up(f"http://127.0.0.1:{port}/idp/metadata", seconds=30, gave_up=lambda: server.poll() is not None)
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=15)
+    assert up, err
+    assert "there was no built-in IdP" not in err and not (tmp_path / "samlfed-data").exists()
 
 
 def test_idp_serve_runs_the_idp_alone(tmp_path: Path) -> None:
