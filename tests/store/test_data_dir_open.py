@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from samlfed.config import Settings
+from samlfed.config import Settings, SettingsError
 from samlfed.masterkey import ENV
 from samlfed.server import build_context
 from samlfed.store import StoreUnavailable
@@ -67,11 +67,18 @@ def test_a_truncated_database(tmp_path: Path) -> None:
     assert "cannot open the database" in unavailable(Settings.from_env(data_dir=tmp_path))
 
 
-@pytest.mark.parametrize("url", ["postgresql+psycopg://samlfed:hunter2@127.0.0.1:1/samlfed", "bogus://x", "::::", "postgresql+nosuchdriver://h/d"])
+@pytest.mark.parametrize("url", ["postgresql+psycopg://samlfed:hunter2@127.0.0.1:1/samlfed", "postgresql+nosuchdriver://h/d"])
 def test_a_database_url_that_does_not_open(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV, base64.b64encode(b"k" * 32).decode())
     message = unavailable(Settings.from_env(database_url=url))
     assert message.startswith("cannot open the database") and "hunter2" not in message
+
+
+@pytest.mark.parametrize("url", ["bogus://samlfed:hunter2@x", "::::"])
+def test_a_url_of_no_database_samlfed_runs_on_is_a_settings_error(url: str) -> None:
+    with pytest.raises(SettingsError, match="must be a PostgreSQL or SQLite database URL") as raised:
+        Settings.from_env(database_url=url)
+    assert "hunter2" not in str(raised.value)
 
 
 @pytest.mark.parametrize("value", ["not base64!", base64.b64encode(b"short").decode()])

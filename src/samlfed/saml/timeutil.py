@@ -17,7 +17,7 @@ def xs_datetime_text(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware UTC datetime")
     moment = moment.astimezone(UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"  # %Y drops a year's leading zeros
     if moment.microsecond:
         text += f".{moment.microsecond // 1000:03d}"
     return text + "Z"
