@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -354,6 +355,32 @@ def test_console_provider_names_the_idp_that_console_sign_in_goes_to(tmp_path) -
         answer = httpx.get(f"{url}/console")
         uuid = ctx.store.get_provider(corp).uuid
         assert _requested_acs(answer.headers["location"]) == f"{settings.base_url}/saml/acs/{uuid}"
+
+
+def test_a_console_provider_whose_stored_metadata_no_longer_parses_is_no_500(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Found by the diff review: metadata an older parser stored (two KeyInfo in a KeyDescriptor) made /console a 500;
+    it is answered as a console_provider that does not exist is, and the log says what to mend."""
+    import logging
+
+    from saml_factory import ENTITY_ID, signer
+
+    from samlfed.iam.service import create_saml_provider
+    from samlfed.saml import constants as c
+    from samlfed.saml.metadata import build_idp_metadata
+
+    corp = "arn:aws:iam::333333333333:saml-provider/Corp"
+    settings = Settings(data_dir=tmp_path, console_provider=corp)
+    ctx = build_context(settings)
+    add_factory_account(ctx)
+    create_saml_provider(ctx, "333333333333", "Corp", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
+    root = etree.fromstring(build_idp_metadata(ENTITY_ID, [signer().certificate]))
+    key_info = root.find(f".//{c.DS_KEY_INFO}")
+    key_info.addnext(copy.deepcopy(key_info))
+    ctx.store.update_provider(corp, metadata=(etree.tostring(root).decode(), None))
+    with caplog.at_level(logging.WARNING, logger="samlfed"), app_in_thread(build_server_app(settings, ctx)) as url:
+        answer = httpx.get(f"{url}/console")
+    assert answer.status_code == 401 and "No identity provider is configured" in answer.text
+    assert f"console_provider {corp}: its registered metadata no longer parses" in caplog.text
 
 
 def _requested_acs(location: str) -> str:

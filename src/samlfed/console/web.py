@@ -21,6 +21,7 @@ from ..iam.permissions import role_policy_documents
 from ..masterkey import MasterKeyError
 from ..pages import FormRefused, Pages, read_form, tokens_match
 from ..saml.constants import BINDING_HTTP_REDIRECT
+from ..saml.errors import MetadataError
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
 from ..sts.credentials import InvalidSessionToken, OpenedSession
@@ -224,7 +225,12 @@ def console_routes(ctx: ServiceContext, settings: Settings) -> list[BaseRoute]:
                 log.warning("console_provider %s does not exist", settings.console_provider)
                 return None, acs_url
             own = f"{acs_url}/acs/{provider.uuid}" if provider.private_keys else acs_url
-            return parse_metadata(provider.metadata_document).sso_url(BINDING_HTTP_REDIRECT), own
+            try:
+                return parse_metadata(provider.metadata_document).sso_url(BINDING_HTTP_REDIRECT), own
+            except MetadataError as exc:  # stored under an older, laxer parser: as if there were no such provider
+                log.warning("console_provider %s: its registered metadata no longer parses (%s); update it with UpdateSAMLProvider",
+                            settings.console_provider, exc.reason)
+                return None, acs_url
         return (f"{base}/idp/sso" if settings.with_idp else None), acs_url
 
     async def console(request: Request) -> Response:
