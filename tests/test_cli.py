@@ -378,7 +378,7 @@ def test_serve_refuses_more_workers_than_any_machine_uses(tmp_path) -> None:
     not_a_directory = tmp_path / "afile"
     not_a_directory.write_text("x")
     result = runner.invoke(app, ["serve", "--workers", "1000000", "--data-dir", str(not_a_directory)])
-    assert result.exit_code == 2 and "workers must be a whole number from 1 to 128, not 1000000" in result.output, result.output
+    assert result.exit_code == 2 and "workers must be a whole number from 1 to 512, not 1000000" in result.output, result.output
 
 
 @pytest.mark.parametrize("options", [["--id", "4444"], ["--id", "444444444444", "--alias", "u0"]], ids=["bad-id", "bad-alias"])

@@ -163,7 +163,7 @@ _KINDS: dict[str, str] = {
 }
 _OPTIONAL = {"data_dir", "database_url", "public_url", "idp_dir", "console_provider", "tls_certfile", "tls_keyfile"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
-MAX_WORKERS = 128
+MAX_WORKERS = 512
 """One worker a core is the most that helps (each serves one request at a time, CPU-bound), and each holds about
 100 MB: a mistyped count (10000) would fork until the machine runs out of memory."""
 _EXPECTED = {
