@@ -143,20 +143,26 @@ def test_demo_takes_only_its_log_settings_from_the_environment(tmp_path: Path, m
     assert (tmp_path / "demo" / "master.key").read_bytes() != bytes(range(32))  # its own key, kept with its data
 
 
-def test_idp_serve_says_where_it_listens(tmp_path: Path) -> None:
-    """It used to start in silence: no URL, not even uvicorn's listening line, which `serve` prints."""
-    from servers import SAMLFED, free_port, wait_until_up
+def _idp_serve_until_up(port: int, *args: str, **popen: object) -> tuple[str, str]:
+    """Run `samlfed idp serve --port PORT ARGS` until its metadata answers, then stop it: its stdout and stderr."""
+    from servers import SAMLFED, wait_until_up
 
-    port = free_port()
-    server = subprocess.Popen(
-        [SAMLFED, "idp", "serve", "--port", str(port), "--idp-dir", str(tmp_path / "idp")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    server = subprocess.Popen([SAMLFED, "idp", "serve", "--port", str(port), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
     try:
         up = wait_until_up(f"http://127.0.0.1:{port}/idp/metadata", seconds=30, gave_up=lambda: server.poll() is not None)
     finally:
         server.terminate()
         out, err = server.communicate(timeout=15)
     assert up, err
+    return out, err
+
+
+def test_idp_serve_says_where_it_listens(tmp_path: Path) -> None:
+    """It used to start in silence: no URL, not even uvicorn's listening line, which `serve` prints."""
+    from servers import free_port
+
+    port = free_port()
+    out, err = _idp_serve_until_up(port, "--idp-dir", str(tmp_path / "idp"))
     assert f"IdP metadata: http://127.0.0.1:{port}/idp/metadata\nIdP sign-in page: http://127.0.0.1:{port}/idp/login\n" in out
     assert f"Uvicorn running on http://127.0.0.1:{port}" in err and "Traceback" not in err
 
@@ -164,19 +170,13 @@ def test_idp_serve_says_where_it_listens(tmp_path: Path) -> None:
 def test_idp_serve_reads_the_environment_as_idp_users_does(tmp_path: Path) -> None:
     """Found by the diff review: isolating idp serve from SAMLFED_* variables (as the demo is) made it serve a new,
     empty IdP with new keys where `idp users` had put the users, at another entity ID."""
-    from servers import SAMLFED, free_port, wait_until_up
+    from servers import SAMLFED, free_port
 
     port = free_port()
     env = {**os.environ, "SAMLFED_IDP_DIR": str(tmp_path / "idp"), "SAMLFED_PUBLIC_URL": f"http://127.0.0.1:{port}"}
     added = subprocess.run([SAMLFED, "idp", "users", "add", "alice", "--password", "correct horse"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
     assert added.returncode == 0, added.stderr
-    server = subprocess.Popen([SAMLFED, "idp", "serve", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
-    try:
-        up = wait_until_up(f"http://127.0.0.1:{port}/idp/metadata", seconds=30, gave_up=lambda: server.poll() is not None)
-    finally:
-        server.terminate()
-        _, err = server.communicate(timeout=15)
-    assert up, err
+    _, err = _idp_serve_until_up(port, env=env, cwd=tmp_path)
     assert "there was no built-in IdP" not in err and not (tmp_path / "samlfed-data").exists()
 
 
