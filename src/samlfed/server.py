@@ -28,7 +28,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from .api.app import QueryApi, build_app
 from .authz.web import authz_routes
 from .config import Settings
-from .console.web import console_routes
+from .console.web import ConsoleRoutes
 from .context import ServiceContext, utc_now
 from .files import read_at_most
 from .forwarding import ForwardingWatch
@@ -342,7 +342,7 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> QueryApi | MetricsApp:
     """The API, the console sign-in pages, the built-in IdP at /idp and /metrics when the settings ask for them."""
     ctx = ctx or build_context(settings)
-    routes: list[BaseRoute] = [*console_routes(ctx, settings), *authz_routes(ctx)]
+    routes: list[BaseRoute] = [*ConsoleRoutes(ctx, settings).routes(), *authz_routes(ctx)]
     if settings.with_idp:
         from .idp.mount import idp_app
 
