@@ -25,7 +25,7 @@ from samlfed.console.handoff import verification_code
 from samlfed.forwarding import ForwardingWatch
 from samlfed.idp.demo import provider_arn, seed
 from samlfed.idp.mount import identity_provider
-from samlfed.idp.web import build_idp_app
+from samlfed.idp.web import IdpApp
 from samlfed.server import build_context, build_server_app
 
 NOT_THIS_BROWSER = "not started in this browser"
@@ -117,7 +117,7 @@ def cross_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     )
     ctx = build_context(settings)
     result = seed(ctx, idp, settings.base_url, root / "console")
-    idp_app = Starlette(routes=[Mount("/idp", build_idp_app(idp, ForwardingWatch(()))), Route("/healthz", lambda _: PlainTextResponse("ok"))])
+    idp_app = Starlette(routes=[Mount("/idp", IdpApp(idp, ForwardingWatch(())).app()), Route("/healthz", lambda _: PlainTextResponse("ok"))])
     with app_in_thread(idp_app, idp_port), app_in_thread(build_server_app(settings, ctx), console_port) as url:
         yield {"url": url, "idp_port": idp_port, "passwords": {u.username: u.password for u in result.users}}
 

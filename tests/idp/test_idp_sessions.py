@@ -23,14 +23,14 @@ from samlfed.config import Settings
 from samlfed.forwarding import ForwardingWatch
 from samlfed.idp.directory import hash_password, load_users, read_yaml, write_yaml
 from samlfed.idp.service import IdentityProvider
-from samlfed.idp.web import build_idp_app
+from samlfed.idp.web import IdpApp
 from samlfed.server import build_context, build_server_app
 
 
 def _another_worker(demo: dict) -> Starlette:
     """The IdP as a second worker process builds it: its own objects over the same IdP directory."""
     idp = demo["idp"]
-    app = build_idp_app(IdentityProvider(idp.config_path, idp.keys.directory, idp.base_url), ForwardingWatch(()))
+    app = IdpApp(IdentityProvider(idp.config_path, idp.keys.directory, idp.base_url), ForwardingWatch(())).app()
     return Starlette(routes=[Route("/healthz", lambda _: PlainTextResponse("ok")), Mount("/idp", app=app)])
 
 

@@ -11,7 +11,7 @@ from ..forwarding import ForwardingWatch
 from .directory import write_yaml
 from .service import IdentityProvider
 from .state import STATE_FILE
-from .web import build_idp_app
+from .web import IdpApp
 
 CONFIG_FILE = "idp.yaml"
 
@@ -40,4 +40,4 @@ def identity_provider(settings: Settings) -> IdentityProvider:
 
 def idp_app(settings: Settings, forwarding: ForwardingWatch | None = None) -> Starlette:
     """The IdP's app; `forwarding` is the server's own watch when the IdP shares its workers (one warning per peer)."""
-    return build_idp_app(identity_provider(settings), forwarding or ForwardingWatch(settings.forwarded_allow_ips))
+    return IdpApp(identity_provider(settings), forwarding or ForwardingWatch(settings.forwarded_allow_ips)).app()

@@ -42,158 +42,162 @@ def _session_secret(key_dir: Path) -> str:
     return read_or_create_private(key_dir / "session.secret", lambda: secrets.token_urlsafe(48).encode()).decode().strip()
 
 
-def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlette:
-    """`forwarding` notes X-Forwarded-For from untrusted peers: the sign-in throttle counts by client address."""
-    base = idp.base_url
-    mount_path = urlsplit(base).path.rstrip("/")
-    pages = Pages("samlfed.idp", https=base.startswith("https://"))
-    session_secret = _session_secret(idp.keys.directory)
+class IdpApp:
+    """The built-in IdP's web pages and SAML endpoints: sign-in, portal, SSO (HTTP-Redirect) and ECP, over one IdentityProvider."""
 
-    def credential_mark(user: User) -> str:
+    def __init__(self, idp: IdentityProvider, forwarding: ForwardingWatch) -> None:
+        self.idp = idp
+        self.forwarding = forwarding
+        self.base = idp.base_url
+        self.mount_path = urlsplit(self.base).path.rstrip("/")
+        self.pages = Pages("samlfed.idp", https=self.base.startswith("https://"))
+        self.session_secret = _session_secret(idp.keys.directory)
+
+    def credential_mark(self, user: User) -> str:
         """Changes when the user's password or TOTP secret does: a session signed in with old credentials ends."""
         material = f"{user.password_hash}\0{user.totp_secret or ''}".encode()
-        return hmac.new(session_secret.encode(), material, "sha256").hexdigest()[:32]
+        return hmac.new(self.session_secret.encode(), material, "sha256").hexdigest()[:32]
 
-    def csrf(request: Request) -> str:
+    def csrf(self, request: Request) -> str:
         token = request.session.get("csrf")
         if not token:
             token = request.session["csrf"] = secrets.token_urlsafe(24)
         return token
 
-    def csrf_ok(request: Request, form: Any) -> bool:
+    def csrf_ok(self, request: Request, form: Any) -> bool:
         return tokens_match(str(form.get("csrf", "")), str(request.session.get("csrf", "")))
 
-    def current_user(request: Request) -> User | None:
+    def current_user(self, request: Request) -> User | None:
         """The signed-in user. The cookie alone is not enough: its generation must still be current (sign-out
         ends it on every worker) and the user's credentials unchanged since it was made."""
         username = request.session.get("user")
         if not username:
             return None
-        user = idp.config.directory.get(username)
+        user = self.idp.config.directory.get(username)
         if user is None or user.disabled:
             return None
-        if request.session.get("generation") != idp.state.session_generation(user.username):
+        if request.session.get("generation") != self.idp.state.session_generation(user.username):
             return None
-        if not tokens_match(str(request.session.get("mark", "")), credential_mark(user)):
+        if not tokens_match(str(request.session.get("mark", "")), self.credential_mark(user)):
             return None
         return user
 
-    def refused(message: str, status: int = 400) -> HTMLResponse:
-        return pages.render("error.html", status, message=message)
+    def refused(self, message: str, status: int = 400) -> HTMLResponse:
+        return self.pages.render("error.html", status, message=message)
 
-    def pending_name(request: Request) -> str | None:
+    def pending_name(self, request: Request) -> str | None:
         """The name of the service provider whose request waits for this sign-in, if any."""
         pending = request.session.get("pending")
-        sp = idp.config.service_providers.get(pending["sp"]) if pending else None
+        sp = self.idp.config.service_providers.get(pending["sp"]) if pending else None
         return sp.display_name if sp else None
 
-    def autopost(user: User, pending: dict[str, Any], address: str | None) -> HTMLResponse:
-        sp = idp.config.service_providers.get(pending["sp"])
+    def autopost(self, user: User, pending: dict[str, Any], address: str | None) -> HTMLResponse:
+        sp = self.idp.config.service_providers.get(pending["sp"])
         if sp is None or pending["acs"] not in sp.acs_urls:
-            return refused("The application is no longer configured.")
-        saml_response = idp.issue(user, sp, pending["acs"], in_response_to=pending.get("request_id"))
+            return self.refused("The application is no longer configured.")
+        saml_response = self.idp.issue(user, sp, pending["acs"], in_response_to=pending.get("request_id"))
         log.info(
             "issued response user=%s sp=%r acs=%r", user.username, sp.key, pending["acs"],
             extra={"action": "IdpIssue", "outcome": "issued", "user": user.username, "source_ip": address, "sp": sp.key, "acs": pending["acs"]},
         )
-        return pages.render("autopost.html", sp_name=sp.display_name, acs_url=pending["acs"], saml_response=saml_response, relay_state=pending.get("relay"))
+        return self.pages.render("autopost.html", sp_name=sp.display_name, acs_url=pending["acs"], saml_response=saml_response, relay_state=pending.get("relay"))
 
-    def no_passive(request_info: AuthnRequest, relay: str | None, address: str | None) -> HTMLResponse:
+    def no_passive(self, request_info: AuthnRequest, relay: str | None, address: str | None) -> HTMLResponse:
         sp, acs = request_info.sp, request_info.acs_url
-        saml_response = idp.no_passive(sp, acs, in_response_to=request_info.id)
+        saml_response = self.idp.no_passive(sp, acs, in_response_to=request_info.id)
         log.info("answered NoPassive sp=%r acs=%r", sp.key, acs, extra={"action": "IdpIssue", "outcome": "no_passive", "user": None, "source_ip": address, "sp": sp.key, "acs": acs})
-        return pages.render("autopost.html", sp_name=sp.display_name, acs_url=acs, saml_response=saml_response, relay_state=relay)
+        return self.pages.render("autopost.html", sp_name=sp.display_name, acs_url=acs, saml_response=saml_response, relay_state=relay)
 
-    async def form_of(request: Request) -> dict[str, str]:
+    async def form_of(self, request: Request) -> dict[str, str]:
         try:
             return await read_form(request, max_bytes=MAX_FORM_BYTES)
         except FormRefused as exc:
             raise RequestRefused(str(exc)) from None
 
-    async def metadata(_: Request) -> Response:
-        return Response(idp.metadata(), media_type="application/samlmetadata+xml")
+    async def metadata(self, _: Request) -> Response:
+        return Response(self.idp.metadata(), media_type="application/samlmetadata+xml")
 
-    async def login_form(request: Request) -> Response:
-        return pages.render("login.html", base=base, csrf=csrf(request), error=None, pending=pending_name(request), entity_id=idp.entity_id)
+    async def login_form(self, request: Request) -> Response:
+        return self.pages.render("login.html", base=self.base, csrf=self.csrf(request), error=None, pending=self.pending_name(request), entity_id=self.idp.entity_id)
 
-    async def login(request: Request) -> Response:
-        form = await form_of(request)
-        if not csrf_ok(request, form):
-            return refused("The sign-in form expired. Reload the page and try again.", 403)
+    async def login(self, request: Request) -> Response:
+        form = await self.form_of(request)
+        if not self.csrf_ok(request, form):
+            return self.refused("The sign-in form expired. Reload the page and try again.", 403)
         username = str(form.get("username", ""))[:128]
-        address = forwarding.client_of(request) or "unknown"
+        address = self.forwarding.client_of(request) or "unknown"
 
         def again(message: str, status: int) -> Response:
             # the request waiting for this sign-in still waits: say so again, as the first page did
-            return pages.render("login.html", status, base=base, csrf=csrf(request), error=message, pending=pending_name(request), entity_id=idp.entity_id)
+            return self.pages.render("login.html", status, base=self.base, csrf=self.csrf(request), error=message, pending=self.pending_name(request), entity_id=self.idp.entity_id)
 
-        directory = idp.config.directory  # before the attempt is counted: a broken idp.yaml must not count it
+        directory = self.idp.config.directory  # before the attempt is counted: a broken idp.yaml must not count it
         # Counted before the password check (given back on success): concurrent guesses past the limit are
         # refused unchecked, in every worker.
-        attempt = idp.throttle.reserve(username, address)
+        attempt = self.idp.throttle.reserve(username, address)
         if attempt is None:
             log.info("login throttled user=%r address=%r", username, address, extra=_login("IdpLogin", "throttled", username, address))
             return again(THROTTLED, 429)
         # argon2 takes tens of milliseconds by design: in a thread, so that guesses do not stall every other request
         user = await run_in_threadpool(directory.authenticate, username, str(form.get("password", "")), str(form.get("otp", "")) or None)
         if user is None:
-            idp.throttle.failed(attempt)
+            self.idp.throttle.failed(attempt)
             log.info("login failed user=%r address=%r", username, address, extra=_login("IdpLogin", "failed", username, address))
             return again(GENERIC_LOGIN_ERROR, 401)
-        idp.throttle.succeeded(attempt)
+        self.idp.throttle.succeeded(attempt)
         pending = request.session.pop("pending", None)
         request.session.clear()
-        request.session.update(user=user.username, generation=idp.state.session_generation(user.username), mark=credential_mark(user))
+        request.session.update(user=user.username, generation=self.idp.state.session_generation(user.username), mark=self.credential_mark(user))
         log.info("login user=%s address=%r", user.username, address, extra=_login("IdpLogin", "allowed", user.username, address, pending))
         if pending:
-            return autopost(user, pending, address)
-        return RedirectResponse(f"{mount_path}/", status_code=303)
+            return self.autopost(user, pending, address)
+        return RedirectResponse(f"{self.mount_path}/", status_code=303)
 
-    async def logout(request: Request) -> Response:
-        form = await form_of(request)
-        if csrf_ok(request, form):
-            user = current_user(request)
+    async def logout(self, request: Request) -> Response:
+        form = await self.form_of(request)
+        if self.csrf_ok(request, form):
+            user = self.current_user(request)
             if user is not None:  # end it server-side too: a copy of the cookie must not outlive the sign-out
-                idp.state.end_sessions(user.username)
+                self.idp.state.end_sessions(user.username)
                 log.info("logout user=%s", user.username, extra={
                     "action": "IdpLogout", "outcome": "allowed", "user": user.username,
-                    "source_ip": forwarding.client_of(request), "sp": None, "acs": None,
+                    "source_ip": self.forwarding.client_of(request), "sp": None, "acs": None,
                 })
             request.session.clear()
-        return RedirectResponse(f"{mount_path}/login", status_code=303)
+        return RedirectResponse(f"{self.mount_path}/login", status_code=303)
 
-    async def portal(request: Request) -> Response:
-        user = current_user(request)
+    async def portal(self, request: Request) -> Response:
+        user = self.current_user(request)
         if user is None:
-            return RedirectResponse(f"{mount_path}/login", status_code=303)
+            return RedirectResponse(f"{self.mount_path}/login", status_code=303)
         apps = [
             {"key": sp.key, "display_name": sp.display_name, "entity_id": sp.entity_id, "roles": role_values(user, sp)}
-            for sp in idp.config.service_providers.values()
+            for sp in self.idp.config.service_providers.values()
         ]
-        return pages.render("portal.html", base=base, csrf=csrf(request), user=user, apps=apps)
+        return self.pages.render("portal.html", base=self.base, csrf=self.csrf(request), user=user, apps=apps)
 
-    async def launch(request: Request) -> Response:
+    async def launch(self, request: Request) -> Response:
         """IdP-initiated SSO: POST from the portal (CSRF-checked), so no other site can sign the user in anywhere."""
-        user = current_user(request)
+        user = self.current_user(request)
         if user is None:
-            return RedirectResponse(f"{mount_path}/login", status_code=303)
-        form = await form_of(request)
-        if not csrf_ok(request, form):
-            return refused("The page expired. Go back to the portal and try again.", 403)
-        sp = idp.config.service_providers.get(request.path_params["sp"])
+            return RedirectResponse(f"{self.mount_path}/login", status_code=303)
+        form = await self.form_of(request)
+        if not self.csrf_ok(request, form):
+            return self.refused("The page expired. Go back to the portal and try again.", 403)
+        sp = self.idp.config.service_providers.get(request.path_params["sp"])
         if sp is None:
-            return refused("No such application.", 404)
+            return self.refused("No such application.", 404)
         relay = str(form.get("RelayState", ""))[:MAX_RELAY_STATE] or None
-        return autopost(user, {"sp": sp.key, "acs": sp.acs_urls[0], "relay": relay}, forwarding.client_of(request))
+        return self.autopost(user, {"sp": sp.key, "acs": sp.acs_urls[0], "relay": relay}, self.forwarding.client_of(request))
 
-    async def sso(request: Request) -> Response:
+    async def sso(self, request: Request) -> Response:
         """SP-initiated SSO, HTTP-Redirect (GET) or HTTP-POST binding."""
         try:
             if request.method == "GET":  # read as the signature check reads them: each parameter once
                 params: Any = {name: unquote_plus(value) for name, value in redirect_parameters(request.url.query).items()}
                 binding = "redirect"
             else:
-                params = await form_of(request)
+                params = await self.form_of(request)
                 binding = "post"
             saml_request = params.get("SAMLRequest")
             if not saml_request:
@@ -202,21 +206,21 @@ def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlet
             if relay is not None and len(relay) > MAX_RELAY_STATE:
                 raise RequestRefused("RelayState is too long")
             request_info: AuthnRequest = parse_authn_request(
-                idp.config, str(saml_request), binding=binding, location=f"{base}/sso", raw_query=request.url.query
+                self.idp.config, str(saml_request), binding=binding, location=f"{self.base}/sso", raw_query=request.url.query
             )
         except RequestRefused as exc:
             log.info("AuthnRequest refused: %r", str(exc))  # %r: the reason quotes the request's own text
-            return refused(str(exc))
+            return self.refused(str(exc))
         pending = {"sp": request_info.sp.key, "acs": request_info.acs_url, "request_id": request_info.id, "relay": relay}
-        user = current_user(request)
+        user = self.current_user(request)
         if user is None or request_info.force_authn:
             if request_info.is_passive:  # a sign-in page is just what the SP asked us not to show
-                return no_passive(request_info, relay, forwarding.client_of(request))
+                return self.no_passive(request_info, relay, self.forwarding.client_of(request))
             request.session["pending"] = pending
-            return RedirectResponse(f"{mount_path}/login", status_code=303)
-        return autopost(user, pending, forwarding.client_of(request))
+            return RedirectResponse(f"{self.mount_path}/login", status_code=303)
+        return self.autopost(user, pending, self.forwarding.client_of(request))
 
-    async def ecp(request: Request) -> Response:
+    async def ecp(self, request: Request) -> Response:
         def fault(code: str, message: str, status: int, *, otp: bool = False) -> Response:
             headers = {"WWW-Authenticate": 'Basic realm="samlfed"'} if status == 401 else {}
             if otp:
@@ -226,32 +230,32 @@ def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlet
         username, password = _basic_credentials(request.headers.get("authorization", ""))
         if not username:  # the challenge of clients that send credentials only when asked: no guess, nothing counted
             return fault("Client", "Sign-in required: send the user name and password with HTTP Basic authentication.", 401)
-        address = forwarding.client_of(request) or "unknown"
-        config = idp.config  # before the attempt is counted: a broken idp.yaml must not count it
-        attempt = idp.throttle.reserve(username, address)  # counted before the password check, as at /login
+        address = self.forwarding.client_of(request) or "unknown"
+        config = self.idp.config  # before the attempt is counted: a broken idp.yaml must not count it
+        attempt = self.idp.throttle.reserve(username, address)  # counted before the password check, as at /login
         if attempt is None:
             log.info("ECP login throttled user=%r address=%r", username, address, extra=_login("IdpEcpLogin", "throttled", username, address))
             return fault("Client", THROTTLED, 429)
         try:
             request_info = check_authn_request(
-                config, request_from_envelope(await _body(request)), binding="post", location=f"{base}/ecp", ecp=True
+                config, request_from_envelope(await _body(request)), binding="post", location=f"{self.base}/ecp", ecp=True
             )
         except RequestRefused as exc:
-            idp.throttle.give_back(attempt)  # no password was checked
+            self.idp.throttle.give_back(attempt)  # no password was checked
             return fault("Client", str(exc), 400)
         user, otp_missing = (
             await run_in_threadpool(config.directory.sign_in, username, password, request.headers.get("x-samlfed-otp"))
         )
         if otp_missing:  # the password was right: ask for the second factor (not a failure)
-            idp.throttle.give_back(attempt)
+            self.idp.throttle.give_back(attempt)
             return fault("Client", "A one-time code is required: send it in the X-Samlfed-OTP header.", 401, otp=True)
         if user is None:
-            idp.throttle.failed(attempt)
+            self.idp.throttle.failed(attempt)
             log.info("ECP login failed user=%r address=%r", username, address, extra=_login("IdpEcpLogin", "failed", username, address,
                                                                                                  {"sp": request_info.sp.key, "acs": request_info.acs_url}))
             return fault("Client", GENERIC_LOGIN_ERROR, 401)
-        idp.throttle.succeeded(attempt)
-        xml = idp.issue_xml(user, request_info.sp, request_info.acs_url, in_response_to=request_info.id)
+        self.idp.throttle.succeeded(attempt)
+        xml = self.idp.issue_xml(user, request_info.sp, request_info.acs_url, in_response_to=request_info.id)
         log.info(
             "issued ECP response user=%s sp=%r", user.username, request_info.sp.key,
             extra={"action": "IdpEcpLogin", "outcome": "issued", "user": user.username, "sp": request_info.sp.key, "source_ip": address,
@@ -259,46 +263,47 @@ def build_idp_app(idp: IdentityProvider, forwarding: ForwardingWatch) -> Starlet
         )
         return Response(response_envelope(xml, request_info.acs_url), media_type=SOAP_CONTENT_TYPE)
 
-    routes = [
-        Route("/metadata", metadata, methods=["GET"]),
-        Route("/login", login_form, methods=["GET"]),
-        Route("/login", login, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"]),
-        Route("/", portal, methods=["GET"]),
-        Route("/launch/{sp}", launch, methods=["POST"]),
-        Route("/sso", sso, methods=["GET", "POST"]),
-        Route("/ecp", ecp, methods=["POST"]),
-    ]
-    session = Middleware(
-        SessionMiddleware,
-        secret_key=session_secret,
-        session_cookie="samlfed_idp",
-        max_age=SESSION_SECONDS,
-        path=mount_path or "/",
-        same_site="lax",
-        https_only=base.startswith("https://"),
-    )
+    async def on_refused(self, _: Request, exc: Exception) -> Response:
+        return self.refused(str(exc))
 
-    async def on_refused(_: Request, exc: Exception) -> Response:
-        return refused(str(exc))
-
-    async def on_unavailable(request: Request, exc: Exception) -> Response:
+    async def on_unavailable(self, request: Request, exc: Exception) -> Response:
         """The IdP's own files failed it: a retryable 503 saying which file (no traceback; the file is the
         operator's to fix, and the IdP uses it again as soon as it can), and one WARNING line in the log saying why."""
-        message = _unavailable_message(idp, exc)
+        message = _unavailable_message(self.idp, exc)
         log.warning("%s %s failed: %s", request.method, request.url.path, message)
         if isinstance(exc, DirectoryError):  # its reasons name users and quote settings: for the operator only
-            message = f"The IdP cannot use its directory file {idp.config_path.name}; its log says why."
+            message = f"The IdP cannot use its directory file {self.idp.config_path.name}; its log says why."
         headers = {"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"}
         endpoint = request.scope.get("endpoint")
-        if endpoint is metadata:
+        if endpoint == self.metadata:  # ==, not is: each access makes a new bound method
             return PlainTextResponse(message, status_code=503, headers=headers)
-        if endpoint is ecp:
+        if endpoint == self.ecp:
             return Response(fault_envelope("Server", message), status_code=503, media_type=SOAP_CONTENT_TYPE, headers=headers)
-        return pages.render("unavailable.html", 503, headers, message=message)
+        return self.pages.render("unavailable.html", 503, headers, message=message)
 
-    handlers = {RequestRefused: on_refused, DirectoryError: on_unavailable, StateUnavailable: on_unavailable}
-    return Starlette(routes=routes, middleware=[session], exception_handlers=handlers)
+    def app(self) -> Starlette:
+        """The IdP's Starlette app: its routes, the session middleware and the answers to refused or unavailable requests."""
+        routes = [
+            Route("/metadata", self.metadata, methods=["GET"]),
+            Route("/login", self.login_form, methods=["GET"]),
+            Route("/login", self.login, methods=["POST"]),
+            Route("/logout", self.logout, methods=["POST"]),
+            Route("/", self.portal, methods=["GET"]),
+            Route("/launch/{sp}", self.launch, methods=["POST"]),
+            Route("/sso", self.sso, methods=["GET", "POST"]),
+            Route("/ecp", self.ecp, methods=["POST"]),
+        ]
+        session = Middleware(
+            SessionMiddleware,
+            secret_key=self.session_secret,
+            session_cookie="samlfed_idp",
+            max_age=SESSION_SECONDS,
+            path=self.mount_path or "/",
+            same_site="lax",
+            https_only=self.base.startswith("https://"),
+        )
+        handlers = {RequestRefused: self.on_refused, DirectoryError: self.on_unavailable, StateUnavailable: self.on_unavailable}
+        return Starlette(routes=routes, middleware=[session], exception_handlers=handlers)
 
 
 def _unavailable_message(idp: IdentityProvider, exc: Exception) -> str:
