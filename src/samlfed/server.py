@@ -141,7 +141,18 @@ def build_context(settings: Settings) -> ServiceContext:
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 
-class _LineFormatter(logging.Formatter):
+class _IndentedTracebacks(logging.Formatter):
+    """A traceback's and a stack's lines below the record's line, indented and escaped (_continuation): the text
+    formats' share, samlfed's lines and uvicorn's alike."""
+
+    def formatException(self, ei: _ExcInfo) -> str:  # noqa: N802 - logging's name
+        return _continuation(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        return _continuation(stack_info)
+
+
+class _LineFormatter(_IndentedTracebacks):
     """`%(asctime)s %(levelname)s %(name)s %(message)s`, with asctime's date and time formatted once a second:
     every allowed sign-in writes an audit line, and time.strftime cost 8 µs of each."""
 
@@ -169,12 +180,6 @@ class _LineFormatter(logging.Formatter):
         if not message.isprintable():  # the usual line is printable: one C call, no Python call (every sign-in logs)
             message = _escaped(message)
         return f"{record.asctime} {record.levelname} {record.name} {message}"
-
-    def formatException(self, ei: _ExcInfo) -> str:  # noqa: N802 - logging's name
-        return _continuation(super().formatException(ei))
-
-    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
-        return _continuation(stack_info)
 
 
 def _escaped(text: str) -> str:
@@ -260,15 +265,9 @@ def configure_logging(log_format: str = "text") -> None:
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
 
-class UvicornTextFormatter(uvicorn.logging.DefaultFormatter):
+class UvicornTextFormatter(_IndentedTracebacks, uvicorn.logging.DefaultFormatter):
     """uvicorn's own lines in the text format, in uvicorn's shape, with a traceback's lines indented and escaped as
     samlfed's are ("Exception in ASGI application" ends with an exception's message, which may quote a request)."""
-
-    def formatException(self, ei: _ExcInfo) -> str:  # noqa: N802 - logging's name
-        return _continuation(super().formatException(ei))
-
-    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
-        return _continuation(stack_info)
 
 
 def uvicorn_logging(log_format: str) -> dict[str, Any]:
