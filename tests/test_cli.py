@@ -533,3 +533,23 @@ def test_an_authz_key_name_is_one_printable_line(tmp_path, name) -> None:
     """Found by a CLI probe: a name holding a line break or a terminal escape was stored and printed raw by `list`."""
     result = runner.invoke(app, ["authz-keys", "create", "--name", name, "--data-dir", str(tmp_path)])
     assert result.exit_code == 2 and "--name must be 1 to 128 printable characters" in result.output, result.output
+
+
+def test_a_crash_never_prints_local_variables() -> None:
+    """Found by a cryptography review: typer's pretty tracebacks showed each frame's locals by default in the
+    releases pyproject admits, and a command's locals hold secrets (a new admin key, a password read at a
+    prompt). A command that fails unexpectedly still shows its traceback, without the values."""
+    script = (
+        "import sys\n"
+        "from samlfed import cli\n"
+        "@cli.app.command('crash')\n"
+        "def crash() -> None:\n"
+        "    held_secret = 'wJalr-' + str(6 * 7)\n"
+        "    raise RuntimeError('unexpected')\n"
+        "sys.argv = ['samlfed', 'crash']\n"
+        "cli.main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "200", "TERM": "dumb"})
+    assert done.returncode == 1 and "RuntimeError" in done.stderr, done.stderr
+    assert "wJalr-42" not in done.stderr and "held_secret" not in done.stderr, done.stderr

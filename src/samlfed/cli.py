@@ -54,7 +54,12 @@ from .timestamps import aws_timestamp
 
 JsonOutput = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="samlfed: AWS-compatible SAML 2.0 federation.")
+# A traceback's local variables may hold secrets (new admin keys, passwords read at a prompt): never print them,
+# whatever the installed typer's default.
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
+    help="samlfed: AWS-compatible SAML 2.0 federation.",
+)
 app.command("doctor")(doctor)
 app.command("backup")(backup)
 
