@@ -207,3 +207,19 @@ def test_a_signed_header_the_request_lacks_does_not_match() -> None:
     stripped = HttpRequest("POST", "/", "", {k: v for k, v in headers.items() if k != "x-empty"}, BODY)
     error = error_of(stripped)
     assert (error.code, error.status, error.message) == ("SignatureDoesNotMatch", 403, SIGNATURE_MISMATCH)
+
+
+@pytest.mark.parametrize("forged", ["prefix=%FF", "prefix=%FE%FD", "prefix=%ff"])
+def test_a_signature_covers_the_query_bytes_not_their_text(forged: str) -> None:
+    """Found by a cryptography review: the canonical query decoded escapes as text, so every invalid UTF-8 escape
+    became U+FFFD and a request signed for `prefix=%EF%BF%BD` (U+FFFD itself) verified with `prefix=%FF`, a
+    query an S3 gateway reads as other bytes."""
+    request = botocore_signed(method="GET", url="http://127.0.0.1:8080/bucket?prefix=%EF%BF%BD", service="s3")
+    check(request)
+    assert error_of(with_query(request, forged)).code == "SignatureDoesNotMatch"
+
+
+def test_escapes_that_are_not_utf_8_are_signed_as_their_bytes() -> None:
+    """A signer that escapes bytes which are not UTF-8 (an S3 key in Latin-1) signs those bytes: they verify."""
+    request = botocore_signed(method="GET", url="http://127.0.0.1:8080/bucket?prefix=caf%E9", service="s3")
+    check(request)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -206,17 +206,29 @@ def _query_claim(query: dict[str, str]) -> SignatureClaim:
     )
 
 
-def _uri_encode(value: str, *, keep_slash: bool = False) -> str:
+def _uri_encode(value: str | bytes, *, keep_slash: bool = False) -> str:
     return quote(value, safe="/~" if keep_slash else "~")
 
 
 def _canonical_query(query_string: str, *, presigned: bool) -> str:
-    pairs = parse_qsl(query_string, keep_blank_values=True)
+    pairs = _query_bytes(query_string)
     if presigned:
-        pairs = [(k, v) for k, v in pairs if k != "X-Amz-Signature"]
+        pairs = [(k, v) for k, v in pairs if k != b"X-Amz-Signature"]
     # Sorted by the encoded name, then the encoded value (the specification; decoded order differs for '/' and
     # '-', or for non-ASCII names).
     return "&".join(f"{k}={v}" for k, v in sorted((_uri_encode(k), _uri_encode(v)) for k, v in pairs))
+
+
+def _query_bytes(query_string: str) -> list[tuple[bytes, bytes]]:
+    """The query's name/value pairs decoded to bytes, as parse_qsl splits them (blank values kept). Not parse_qsl
+    itself: it decodes escapes to text, turning every invalid UTF-8 escape (%FF, %FE…) into U+FFFD, so one signature
+    would verify for queries a gateway reads as different bytes."""
+    pairs = []
+    for field in query_string.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            pairs.append((unquote_to_bytes(name.replace("+", " ")), unquote_to_bytes(value.replace("+", " "))))
+    return pairs
 
 
 def _normalized_path(path: str) -> str:
