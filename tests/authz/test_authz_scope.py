@@ -74,3 +74,19 @@ def test_uploads_with_signed_chunks_are_refused(session) -> None:
     body["request"]["headers"]["x-amz-content-sha256"] = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
     answer = decide(ctx, body)
     assert not answer["allowed"] and answer["error"]["code"] == "NotImplemented"
+
+
+@pytest.mark.parametrize("scoped", ["sts", "iam"])
+def test_a_request_signed_for_samlfed_itself_needs_the_service_named(session, scoped) -> None:
+    """Found by a cryptography review: a presigned STS GetCallerIdentity URL, the proof of identity handed to third
+    parties, was an authenticated `s3:ListAllMyBuckets` for a gateway that left out `service`."""
+    ctx, creds = session
+    body = asked(SigV4QueryAuth(creds, scoped, "us-east-1", expires=300), "GET",
+                 "https://s3.example/?Action=GetCallerIdentity&Version=2011-06-15", action="s3:ListAllMyBuckets", resource="*")
+    refused = decide(ctx, body)
+    assert not refused["authenticated"] and not refused["allowed"], refused
+    assert refused["error"]["code"] == "SignatureDoesNotMatch" and f"'{scoped}'" in refused["error"]["message"]
+    named = decide(ctx, {**body, "service": scoped})  # an authenticator that verifies such URLs says so
+    assert named["authenticated"] and named["scope"]["service"] == scoped, named
+    other = asked(SigV4QueryAuth(creds, "execute-api", "us-east-1", expires=300), "GET", "https://api.example/items")
+    assert decide(ctx, other)["authenticated"]  # any other scope still needs no `service`

@@ -92,6 +92,16 @@ def _context_extra(raw: Any) -> dict[str, list[str]]:
     return extra
 
 
+OWN_SERVICES = frozenset({"sts", "iam"})
+"""Scopes of requests made to samlfed itself. A presigned STS GetCallerIdentity URL is often handed to a third party
+as proof of identity: a gateway that does not name its service must not take one for a request of its own."""
+
+
+def _own_scope_refused(scoped: str) -> dict[str, Any]:
+    return {"code": "SignatureDoesNotMatch", "status": 403,
+            "message": f"Credential is scoped to '{scoped}': name it in `service` to accept a request signed for {scoped.upper()}."}
+
+
 def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     signed = _signed_request(body["request"])
     action = _text(body, "action", limit=256) or ""
@@ -112,6 +122,8 @@ def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
                 "error": {"code": error.code, "message": error.message, "status": error.status}}
     claim = parse_claim(http)  # parsed once more for the answer: authenticate has accepted it, so it is there
     assert claim is not None
+    if service is None and claim.service in OWN_SERVICES:
+        return {"authenticated": False, "allowed": False, "decision": "unauthenticated", "error": _own_scope_refused(claim.service)}
     # The region asked about, which authenticate checked the signature covers (a SigV4a region set may name several).
     signed_region = region if region is not None else claim.region
     scope = {"service": claim.service, "region": signed_region}
