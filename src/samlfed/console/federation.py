@@ -85,8 +85,9 @@ def get_signin_token(ctx: ServiceContext, session_json: str, session_duration: s
     console_expires_at = int(now.timestamp()) + duration if duration is not None else claims.expires_at
     signin_token = secrets.token_urlsafe(32)
     plain = {"k": access_key_id, "t": token, "c": console_expires_at}
-    sealed = ctx.master.seal(json.dumps(plain, separators=(",", ":")).encode(), context=_CONTEXT)
-    ctx.store.put_console_session(_pending(signin_token), sealed, expires_at=now + TOKEN_LIFETIME, now=now)
+    row = _pending(signin_token)
+    sealed = ctx.master.seal(json.dumps(plain, separators=(",", ":")).encode(), context=f"{_CONTEXT} {row}")  # bound to its row
+    ctx.store.put_console_session(row, sealed, expires_at=now + TOKEN_LIFETIME, now=now)
     return signin_token
 
 
@@ -106,7 +107,7 @@ def redeem_signin_token(ctx: ServiceContext, signin_token: str, now: datetime) -
         raise expired
     ctx.store.delete_console_session(row)
     try:
-        plain = json.loads(ctx.master.unseal(sealed, context=_CONTEXT))
+        plain = json.loads(ctx.master.unseal(sealed, context=f"{_CONTEXT} {row}"))
         access_key_id, token, console_expires_at = plain["k"], plain["t"], int(plain["c"])
         claims = ctx.open_session(access_key_id, token).claims
     except (ValueError, KeyError, TypeError, MasterKeyError, InvalidSessionToken):

@@ -50,6 +50,11 @@ class ConsoleState:
         return cls(csrf=secrets.token_urlsafe(24), **values)  # type: ignore[arg-type]
 
 
+def _sealing_context(session_hash: str) -> str:
+    """Bound to the row: a session's state copied into another session's row does not open behind that cookie."""
+    return f"{_CONTEXT} {session_hash}"
+
+
 def _hash(cookie: str) -> str:
     return hashlib.sha256(cookie.encode()).hexdigest()
 
@@ -57,8 +62,9 @@ def _hash(cookie: str) -> str:
 def create_session(ctx: ServiceContext, state: ConsoleState) -> str:
     """Store `state`; returns the cookie value."""
     cookie = secrets.token_urlsafe(32)
-    sealed = ctx.master.seal(json.dumps(asdict(state)).encode(), context=_CONTEXT)
-    ctx.store.put_console_session(_hash(cookie), sealed, expires_at=datetime.fromtimestamp(state.expires_at, UTC), now=ctx.clock())
+    session_hash = _hash(cookie)
+    sealed = ctx.master.seal(json.dumps(asdict(state)).encode(), context=_sealing_context(session_hash))
+    ctx.store.put_console_session(session_hash, sealed, expires_at=datetime.fromtimestamp(state.expires_at, UTC), now=ctx.clock())
     return cookie
 
 
@@ -70,7 +76,7 @@ def load_session(ctx: ServiceContext, cookie: str | None) -> ConsoleState | None
     if sealed is None:
         return None
     try:
-        return ConsoleState(**json.loads(ctx.master.unseal(sealed, context=_CONTEXT)))
+        return ConsoleState(**json.loads(ctx.master.unseal(sealed, context=_sealing_context(session_hash))))
     except (MasterKeyError, ValueError, TypeError) as exc:
         # Stored by a release with other fields (an upgrade), or damaged: the user signs in again, the operator sees
         # why sessions ended, once per session (the row goes).
