@@ -553,3 +553,12 @@ def test_a_crash_never_prints_local_variables() -> None:
                           env={**os.environ, "COLUMNS": "200", "TERM": "dumb"})
     assert done.returncode == 1 and "RuntimeError" in done.stderr, done.stderr
     assert "wJalr-42" not in done.stderr and "held_secret" not in done.stderr, done.stderr
+
+
+def test_the_version_is_the_installed_distributions() -> None:
+    from importlib.metadata import version
+
+    said = CliRunner().invoke(app, ["--version"])
+    assert (said.exit_code, said.output) == (0, f"samlfed {version('samlfed')}\n")
+    as_module = subprocess.run([sys.executable, "-m", "samlfed", "--version"], capture_output=True, text=True, timeout=60)
+    assert (as_module.returncode, as_module.stdout) == (0, said.output), as_module.stderr

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from . import __version__
 from .cli_backup import backup
 from .cli_common import (
     ForwardedAllowIps,
@@ -60,6 +61,21 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
     help="samlfed: AWS-compatible SAML 2.0 federation.",
 )
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"samlfed {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print samlfed's version and exit")] = False,
+) -> None:
+    pass
+
+
 app.command("doctor")(doctor)
 app.command("backup")(backup)
 

@@ -1,0 +1,5 @@
+"""`python -m samlfed`: the samlfed command."""
+
+from .cli import main
+
+main()
