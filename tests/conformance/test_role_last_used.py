@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from test_store import ACCOUNT, NOW, account, role
 
 from samlfed.store import NotFound, RoleLastUsed, SqlStore, schema
@@ -145,3 +145,50 @@ def test_a_region_as_long_as_a_host_label_is_kept(seeded: SqlStore) -> None:
     rid = role_id(seeded)
     seeded.record_role_use(rid, NOW, "R" * 63)
     assert seeded.get_role_last_used(rid) == RoleLastUsed(NOW, "R" * 63)
+
+
+def _lock_wait(connection: object, dialect: str) -> str:
+    """The lock wait in effect on a raw driver connection: PostgreSQL's lock_timeout, SQLite's busy_timeout (ms)."""
+    query = "SHOW lock_timeout" if dialect == "postgresql" else "PRAGMA busy_timeout"
+    return str(connection.execute(query).fetchone()[0])  # type: ignore[attr-defined]
+
+
+def test_a_use_waits_briefly_for_a_lock_held_elsewhere_and_other_statements_as_long_as_ever(seeded: SqlStore) -> None:
+    """Found by a database-outage probe: the write of a last use waited a statement's 5 s behind another process's
+    write lock, on the worker's event loop, so every request of the worker (GetCallerIdentity and health probes too)
+    stalled for 5 s at each retry. It may be skipped, so it waits 50 ms; the connection goes back to the pool with
+    the wait every other statement needs."""
+    dialect = seeded.engine.dialect.name
+    waits: list[tuple[str, str]] = []
+
+    def seen(connection, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        kind = "use" if "role_last_used" in statement and "INSERT" in statement.upper() else "other"
+        waits.append((kind, _lock_wait(connection.connection.dbapi_connection, dialect)))
+
+    rid = role_id(seeded)
+    event.listen(seeded.engine, "before_cursor_execute", seen)
+    try:
+        seeded.record_role_use(rid, NOW, "us-east-1")
+        seeded.get_role_last_used(rid)
+    finally:
+        event.remove(seeded.engine, "before_cursor_execute", seen)
+    short, usual = ("50ms", "5s") if dialect == "postgresql" else ("50", "5000")
+    assert ("use", short) in waits and ("other", usual) == waits[-1], waits
+
+
+def test_a_use_behind_a_lock_held_elsewhere_is_a_warning_and_is_written_once_the_lock_goes(seeded: SqlStore, caplog: pytest.LogCaptureFixture) -> None:
+    developer = seeded.get_role(ACCOUNT, "Developer")
+    clock = Clock()
+    recorder = RoleUseRecorder(seeded, 60.0, clock, retry=5.0)
+    with seeded.engine.connect() as holder:  # another writer, holding the lock the use's write needs
+        if holder.dialect.name == "postgresql":
+            holder.execute(text("LOCK TABLE role_last_used IN EXCLUSIVE MODE"))
+        else:
+            holder.exec_driver_sql("BEGIN IMMEDIATE")
+        with caplog.at_level(logging.WARNING, logger="samlfed.sts"):
+            recorder.record(developer, NOW, "us-east-1")
+        holder.rollback()
+    assert [r.getMessage().split(" error=")[0] for r in caplog.records] == [f"role last use not recorded role={developer.arn}"]
+    clock.now += 5.1
+    recorder.record(developer, NOW, "us-east-1")
+    assert seeded.get_role_last_used(developer.role_id) == RoleLastUsed(NOW, "us-east-1")

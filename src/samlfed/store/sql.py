@@ -166,6 +166,26 @@ def create_store_engine(url: str) -> Engine:
     return engine
 
 
+SKIPPABLE_WRITE_WAIT_MS = 50
+"""How long a write that may be skipped (a role's last use) waits for a lock held elsewhere. It rides on a sign-in,
+on the worker's event loop: waiting a statement's 5 s behind another process's write lock stalled every request of
+the worker, GetCallerIdentity and health probes too, once per retry."""
+
+
+@contextmanager
+def _short_lock_wait(db: Connection) -> Iterator[None]:
+    """SKIPPABLE_WRITE_WAIT_MS as this transaction's lock wait."""
+    if db.dialect.name == "postgresql":
+        db.exec_driver_sql(f"SET LOCAL lock_timeout = '{SKIPPABLE_WRITE_WAIT_MS}ms'")  # ends with the transaction
+        yield
+        return
+    db.exec_driver_sql(f"PRAGMA busy_timeout={SKIPPABLE_WRITE_WAIT_MS}")
+    try:
+        yield
+    finally:  # the pooled connection goes back with every statement's wait
+        db.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
 POSTGRES_STATEMENT_BOUNDS = {"lock_timeout": "5s", "statement_timeout": "30s"}
 """How long one statement may wait for a lock, and run at all, on PostgreSQL (whose defaults are for ever). Requests
 call the database on the worker's event loop, so a statement stuck behind a lock (a migration's DDL, a stalled
@@ -975,9 +995,10 @@ class SqlStore:
 
     def record_role_use(self, role_id: str, used_at: datetime, region: str) -> None:
         """Record that the role was assumed at `used_at` in `region` (kept when it is later than the recorded use);
-        NotFound when no role has that ID (deleted since)."""
+        NotFound when no role has that ID (deleted since). A lock held elsewhere makes it give up after
+        SKIPPABLE_WRITE_WAIT_MS (DatabaseUnavailable), not a request's 5 s."""
         try:
-            with self._tx() as db:
+            with self._tx() as db, _short_lock_wait(db):
                 db.execute(_ROLE_USE_UPSERTS[db.dialect.name], {"role_id": role_id, "used_at": used_at, "region": region})
         except IntegrityError:
             raise NotFound(f"role {role_id}") from None
