@@ -29,6 +29,7 @@ from . import handlers
 from .audit import audit_target, changes_state, record_iam_change
 from .auth import Caller, Session, authenticate
 from .iam_access import authorize_iam_call
+from .outage_log import OutageLog
 from .protocol import MAX_BODY_BYTES, QueryRequest, parse_query
 from .readiness import Readiness, readiness_route
 from .sigv4 import HttpRequest
@@ -133,9 +134,10 @@ def _request_id() -> str:
 class QueryApi:
     """`GET /` and `POST /`: parse, authenticate (when the action needs it), authorize, run, render."""
 
-    def __init__(self, ctx: ServiceContext, fallback: AsgiApp) -> None:
+    def __init__(self, ctx: ServiceContext, fallback: AsgiApp, outages: OutageLog) -> None:
         self.ctx = ctx
         self.fallback = fallback
+        self.outages = outages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != scope.get("root_path", "") + "/":
@@ -198,7 +200,7 @@ class QueryApi:
             await hold_until(error.answer_not_before)
             return render_error(service, error, request_id), error.status
         except DatabaseUnavailable as exc:  # the database's trouble, not the request's: a WARNING, not a traceback
-            log.warning("request %s failed: the database is unavailable: %s", request_id, exc)
+            self.outages.failed(f"request {request_id}", exc)
             return render_error(service, service_unavailable(), request_id), 503
         except Exception:  # never a traceback to the client; the log keeps it
             log.exception("internal error in request %s", request_id)
@@ -226,10 +228,12 @@ def health_routes(ctx: ServiceContext) -> list[BaseRoute]:
 def build_app(ctx: ServiceContext, routes: list[BaseRoute] | None = None) -> QueryApi:
     """The query API in front of a Starlette app for `/healthz`, `/readyz` and `routes` (the server adds the
     console, the authorization API and the IdP there)."""
-    return QueryApi(ctx, Starlette(routes=[*health_routes(ctx), *(routes or [])], exception_handlers={DatabaseUnavailable: _database_unavailable}))
+    outages = OutageLog(log)
 
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        """A page or API route whose database statement failed (the query API answers such a failure itself)."""
+        outages.failed(f"{request.method} {request.url.path}", exc)
+        return PlainTextResponse("The service is temporarily unavailable. Try again in a moment.", status_code=503, headers={"Retry-After": "5"})
 
-async def _database_unavailable(request: Request, exc: Exception) -> Response:
-    """A page or API route whose database statement failed (the query API answers such a failure itself)."""
-    log.warning("%s %s failed: the database is unavailable: %s", request.method, request.url.path, exc)
-    return PlainTextResponse("The service is temporarily unavailable. Try again in a moment.", status_code=503, headers={"Retry-After": "5"})
+    fallback = Starlette(routes=[*health_routes(ctx), *(routes or [])], exception_handlers={DatabaseUnavailable: database_unavailable})
+    return QueryApi(ctx, fallback, outages)
