@@ -118,7 +118,7 @@ def test_choosing_a_role_opens_a_console_session_whose_credentials_work(demo: di
     assert doc.get_element_by_id("account").text_content() == f"acme-prod ({PROD})"
     assert doc.get_element_by_id("source-identity").text_content() == "alice"
     assert "department" in doc.get_element_by_id("session-tags").text_content()
-    assert "read-only" in console.text  # the role's inline policy
+    assert "ReadEverything" in console.text  # the role's inline policy, which allows iam:Get*: shown
     exports = doc.get_element_by_id("cred-shell").text_content()
     values = dict(line.removeprefix("export ").split("=", 1) for line in exports.splitlines())
     sts = boto3.client("sts", endpoint_url=demo["url"], region_name="us-east-1", aws_access_key_id=values["AWS_ACCESS_KEY_ID"],
@@ -126,6 +126,23 @@ def test_choosing_a_role_opens_a_console_session_whose_credentials_work(demo: di
     assert sts.get_caller_identity()["Arn"] == f"arn:aws:sts::{PROD}:assumed-role/ReadOnly/alice@acme.example"
     ends = datetime.fromisoformat(doc.get_element_by_id("session-ends").get("datetime"))
     assert timedelta(minutes=55) < ends - datetime.now(UTC) <= timedelta(hours=1)  # default console session: one hour
+
+
+def test_the_console_shows_a_policy_document_only_to_a_session_that_may_read_it(demo: dict) -> None:
+    """Found by a cross-account probe: the console showed every document of the role, so a role another account lets
+    one assume (or one whose policies deny iam:Get*) showed what the IAM API refuses that session. Developer's
+    policy allows s3 only: its name is shown, not its document."""
+    with httpx.Client() as browser:
+        saml_response = idp_initiated(demo, browser, "alice")
+        page = _chooser(demo, saml_response, browser)
+        assert _sign_in(demo, browser, page, role_arn(DEV, "Developer")).status_code == 303
+        console = browser.get(f"{demo['url']}/console")
+    assert console.status_code == 200
+    permissions = [card for card in lxml_html.fromstring(console.text).find_class("card") if "Permissions of" in card.text_content()]
+    assert [" ".join(card.text_content().split()) for card in permissions] == [
+        "Permissions of Developer developer inline policy; this session may not read it (iam:GetRolePolicy)",
+    ]
+    assert "OwnBuckets" not in console.text
 
 
 def test_one_role_signs_in_by_itself_in_a_browser_and_keeps_the_markup(demo: dict) -> None:

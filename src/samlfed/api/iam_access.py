@@ -14,7 +14,7 @@ from ..context import ServiceContext
 from ..errors import ServiceError
 from ..iam import arns
 from ..iam.permissions import ROLE_RESOURCE_TAG_PREFIXES, resource_tags, session_permissions
-from ..policy import Request, authorize
+from ..policy import Authorization, Request, authorize
 from ..store import NotFound
 from .auth import Session
 from .protocol import QueryRequest
@@ -139,16 +139,23 @@ _POLICY_KINDS = {
 """How AWS's AccessDenied text names the kind of policy that refused (its enhanced access-denied messages)."""
 
 
-def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryRequest) -> str:
-    """Raise AWS's AccessDenied unless the session's policies allow this IAM call; the resource it acts on."""
+def iam_call_decision(ctx: ServiceContext, caller: Session, request: QueryRequest) -> tuple[Authorization, str]:
+    """The session's policies' decision on this IAM call, and the resource it acts on."""
     claims = caller.claims
-    action = f"iam:{request.action}"
     resource, resource_context = iam_target(ctx, claims.account_id, request.action, request.params)
     extra = {**resource_context, **_request_context(request)}
     permissions = session_permissions(
         ctx, claims, source_ip=request.source_ip, secure_transport=request.secure_transport, region=caller.region, extra=extra,
     )
-    result = authorize(permissions.policies, Request(action, permissions.context, resource=resource), session_arn=claims.assumed_role_arn)
+    request_of = Request(f"iam:{request.action}", permissions.context, resource=resource)
+    return authorize(permissions.policies, request_of, session_arn=claims.assumed_role_arn), resource
+
+
+def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryRequest) -> str:
+    """Raise AWS's AccessDenied unless the session's policies allow this IAM call; the resource it acts on."""
+    claims = caller.claims
+    action = f"iam:{request.action}"
+    result, resource = iam_call_decision(ctx, caller, request)
     if result.decision == "allowed":
         return resource
     log.info(

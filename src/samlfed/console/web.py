@@ -15,6 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..api.auth import Session
+from ..api.iam_access import iam_call_decision
+from ..api.protocol import QueryRequest
 from ..config import Settings
 from ..context import ServiceContext
 from ..iam.permissions import role_policy_documents
@@ -466,21 +469,35 @@ def _console_view(ctx: ServiceContext, state: ConsoleState, opened: OpenedSessio
         "credentials_iso": _iso(claims.expires_at),
         "tags": claims.tags,
         "transitive": set(claims.transitive_tag_keys),
-        "policies": _role_policies(ctx, claims.account_id, role_name),
+        "policies": _readable_role_policies(ctx, Session(claims, state.access_key_id, IAM_REGION), role_name, _origin(ctx, request)),
         "credentials": _credential_blocks(state.access_key_id, opened.secret_access_key, state.session_token, claims.expiration) if credentials_live else [],
         "can_switch": bool(state.saml_response) and state.switch_until > now,
     }
 
 
-def _role_policies(ctx: ServiceContext, account_id: str, role_name: str) -> list[dict[str, str]]:
+IAM_VERSION = "2010-05-08"
+IAM_REGION = "us-east-1"
+"""The region of IAM calls (a global service, signed for us-east-1): the console's reads are judged as such calls."""
+
+
+def _readable_role_policies(ctx: ServiceContext, session: Session, role_name: str, origin: dict[str, Any]) -> list[dict[str, str | None]]:
+    """The session's role's policies, each document shown only if the session may read it as over the IAM API
+    (iam:GetRolePolicy, iam:GetPolicyVersion): a role another account lets one assume must not show that account's
+    documents to a session its policies deny them."""
     try:
-        documents = role_policy_documents(ctx, account_id, role_name)
-    except NotFound:  # the role was deleted after sign-in
+        documents = role_policy_documents(ctx, session.claims.account_id, role_name, session.claims.role_id)
+    except NotFound:  # the role was deleted (or deleted and created again) after sign-in
         return []
-    return [
-        {"name": policy_id.rsplit("/", 1)[-1], "kind": "inline policy" if kind == "role" else f"managed policy {policy_id}", "document": _pretty(text)}
-        for policy_id, kind, text in documents
-    ]
+    shown: list[dict[str, str | None]] = []
+    for policy_id, kind, text in documents:
+        inline = kind == "role"
+        action, params = ("GetRolePolicy", {"RoleName": role_name, "PolicyName": policy_id}) if inline else ("GetPolicyVersion", {"PolicyArn": policy_id})
+        decision, _ = iam_call_decision(ctx, session, QueryRequest(action, IAM_VERSION, params, **origin))
+        shown.append({
+            "name": policy_id.rsplit("/", 1)[-1], "kind": "inline policy" if inline else f"managed policy {policy_id}",
+            "document": _pretty(text) if decision.decision == "allowed" else None, "needs": f"iam:{action}",
+        })
+    return shown
 
 
 def _pretty(document: str) -> str:

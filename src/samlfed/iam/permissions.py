@@ -51,10 +51,13 @@ class SessionPermissions:
     role_tags: dict[str, str]
 
 
-def role_policy_documents(ctx: ServiceContext, account_id: str, role_name: str) -> list[tuple[str, str, str]]:
+def role_policy_documents(ctx: ServiceContext, account_id: str, role_name: str, role_id: str) -> list[tuple[str, str, str]]:
     """(id, kind, document text) of the role's inline policies, then its attached managed policies; NotFound when the
-    role does not exist."""
-    return _documents(ctx.store.role_grants(account_id, role_name))
+    role does not exist, or is no longer the role of `role_id` (deleted and created again)."""
+    grants = ctx.store.role_grants(account_id, role_name)
+    if grants.role.role_id != role_id:
+        raise NotFound(f"role {role_name}")
+    return _documents(grants)
 
 
 def _documents(grants: RoleGrants) -> list[tuple[str, str, str]]:
