@@ -5,6 +5,11 @@ judges a request itself: it forwards what it received (method, raw path, query, 
 SHA-256) to samlfed's authorization API with the S3 action and resource, and serves the request only when
 samlfed says "allowed". A bucket policy, if `ROOT/<bucket>.policy.json` exists, goes along as the resource policy.
 
+Each bucket belongs to an account, named in `ROOT/<bucket>.account` (12 digits), which goes along as
+`aws:ResourceAccount`: samlfed then lets another account's sessions in only where the bucket policy grants it, as
+S3 does. A bucket without an owner does not exist (NoSuchBucket): on a samlfed shared by several accounts, a bucket
+nobody owns would be every account's.
+
     SAMLFED_URL=http://127.0.0.1:8080 SAMLFED_AUTHZ_KEY=sfk_… S3GW_ROOT=./objects \\
         uvicorn --factory gateway:create_app --port 9000
 """
@@ -30,6 +35,7 @@ from samlfed.authz.client import AuthorizationClient, AuthorizationError
 
 MAX_OBJECT_BYTES = 10 * 1024 * 1024
 BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 OBJECT_QUERY = frozenset({"x-id"})
 """What an object request may carry besides presigning's X-Amz-*; anything else (?acl, ?tagging, ?uploads,
@@ -56,6 +62,11 @@ class Gateway:
             return None
         path = (self.root / bucket / key).resolve()
         return path if path.is_relative_to(self.root / bucket) else None
+
+    def bucket_owner(self, bucket: str) -> str | None:
+        path = self.root / f"{bucket}.account"
+        owner = path.read_text().strip() if path.is_file() else ""
+        return owner if ACCOUNT_ID.fullmatch(owner) else None
 
     def bucket_policy(self, bucket: str) -> str | None:
         path = self.root / f"{bucket}.policy.json"
@@ -98,11 +109,14 @@ class Gateway:
         if operation is None:
             return _error("NotImplemented", "This example gateway implements GetObject, HeadObject, PutObject and ListObjectsV2", 501)
         action, resource, context = operation
+        owner = self.bucket_owner(bucket)
+        if owner is None:
+            return _error("NoSuchBucket", "The specified bucket does not exist", 404, bucket)
 
         try:
             decision = self.client.authorize(
                 request.method, raw_path, request.url.query, dict(request.headers), payload_hash, action=action, resource=resource,
-                context=context, resource_policy=self.bucket_policy(bucket), source_ip=request.client.host if request.client else None,
+                context={**context, "aws:ResourceAccount": owner}, resource_policy=self.bucket_policy(bucket), source_ip=request.client.host if request.client else None,
                 secure_transport=request.url.scheme == "https", service="s3",
             )
         except AuthorizationError:

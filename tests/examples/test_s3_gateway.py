@@ -40,8 +40,10 @@ DEPARTMENT_POLICY = {
          "Condition": {"StringEquals": {"aws:PrincipalTag/department": "Engineering"}}},
         {"Sid": "ListEngineering", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::acme-data",
          "Condition": {"StringEquals": {"aws:PrincipalTag/department": "Engineering"}, "StringLike": {"s3:prefix": "engineering/*"}}},
+        {"Sid": "AnyonesPublicObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*/public/*"},
     ],
 }
+OTHER_ACCOUNT = "222222222222"
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +62,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     (objects / "acme-data" / "engineering" / "plan.txt").write_text("the engineering plan")
     (objects / "acme-data" / "finance").mkdir()
     (objects / "acme-data" / "finance" / "budget.txt").write_text("numbers")
+    (objects / "acme-data.account").write_text(f"{ACCOUNT}\n")
+    for bucket, owner in (("acme-data", None), ("other-team", OTHER_ACCOUNT), ("unowned", None)):
+        (objects / bucket / "public").mkdir(parents=True, exist_ok=True)
+        (objects / bucket / "public" / "readme.txt").write_text(f"{bucket}'s readme")
+        if owner:
+            (objects / f"{bucket}.account").write_text(owner)
     with app_in_thread(build_server_app(settings, ctx)) as samlfed_url:
         with app_in_thread(build_app(objects, AuthorizationClient(samlfed_url, key))) as gateway_url:
             yield {"samlfed": samlfed_url, "gateway": gateway_url, "key": key, "objects": objects}
@@ -98,6 +106,27 @@ def test_bob_in_finance_is_denied(stack: dict) -> None:
         assert denied.value.response["Error"]["Code"] == "AccessDenied"
         assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert not (stack["objects"] / "acme-data" / "engineering" / "x.txt").exists()
+
+
+def test_another_accounts_bucket_needs_its_bucket_policy_and_a_bucket_without_owner_does_not_exist(stack: dict) -> None:
+    """Found by a cross-account probe: the gateway named no bucket owner, so on a samlfed shared by several accounts a
+    session whose policies allow s3:GetObject on every bucket read every team's buckets."""
+    s3 = _s3_for(stack, "Engineering", "alice")
+    assert s3.get_object(Bucket="acme-data", Key="public/readme.txt")["Body"].read() == b"acme-data's readme"
+    with pytest.raises(ClientError) as denied:
+        s3.get_object(Bucket="other-team", Key="public/readme.txt")
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    grant = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                                                      "Action": "s3:GetObject", "Resource": "arn:aws:s3:::other-team/public/*"}]}
+    policy = stack["objects"] / "other-team.policy.json"
+    policy.write_text(json.dumps(grant))
+    try:
+        assert s3.get_object(Bucket="other-team", Key="public/readme.txt")["Body"].read() == b"other-team's readme"
+    finally:
+        policy.unlink()
+    with pytest.raises(ClientError) as missing:
+        s3.get_object(Bucket="unowned", Key="public/readme.txt")
+    assert missing.value.response["Error"]["Code"] == "NoSuchBucket"
 
 
 def test_presigned_url_and_forged_signatures(stack: dict) -> None:
