@@ -204,10 +204,10 @@ def unbounded_answers(connection: Connection) -> Iterator[None]:
     """Within the block, `connection` waits for answers for ever: for work that lifts the server's statement_timeout
     itself (the start-up lock, a schema upgrade)."""
     dbapi_connection = connection.connection.dbapi_connection
-    bound = getattr(dbapi_connection, "answer_bound", None)
-    if bound is None:
+    if not isinstance(dbapi_connection, BoundedConnection) or dbapi_connection.answer_bound is None:
         yield
         return
+    bound = dbapi_connection.answer_bound
     dbapi_connection.answer_bound = None
     try:
         yield

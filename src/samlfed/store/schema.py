@@ -92,7 +92,10 @@ roles = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-_role_fk = dict(refcolumns=["roles.account_id", "roles.name_lower"], ondelete="CASCADE")
+def _role_fk() -> ForeignKeyConstraint:
+    """A row's composite key to its role (deleted with it); a new constraint for each table."""
+    return ForeignKeyConstraint(["account_id", "role_name_lower"], ["roles.account_id", "roles.name_lower"], ondelete="CASCADE")
+
 
 role_tags = Table(
     "role_tags",
@@ -102,7 +105,7 @@ role_tags = Table(
     Column("key_lower", String(128), primary_key=True),
     Column("key", String(128), nullable=False),
     Column("value", String(256), nullable=False),
-    ForeignKeyConstraint(["account_id", "role_name_lower"], **_role_fk),
+    _role_fk(),
 )
 
 role_policies = Table(
@@ -112,7 +115,7 @@ role_policies = Table(
     Column("role_name_lower", String(64), primary_key=True),
     Column("policy_name", String(128), primary_key=True),
     Column("document", Text, nullable=False),
-    ForeignKeyConstraint(["account_id", "role_name_lower"], **_role_fk),
+    _role_fk(),
 )
 
 role_last_used = Table(
@@ -169,7 +172,7 @@ role_policy_attachments = Table(
     Column("account_id", String(12), primary_key=True),
     Column("role_name_lower", String(64), primary_key=True),
     Column("policy_arn", String(2048), ForeignKey("managed_policies.arn", ondelete="RESTRICT"), primary_key=True),
-    ForeignKeyConstraint(["account_id", "role_name_lower"], **_role_fk),
+    _role_fk(),
 )
 
 server_keys = Table(

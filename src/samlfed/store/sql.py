@@ -24,7 +24,7 @@ from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, ex
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ColumnElement, Executable
 
 from . import schema as t
 from .database_file import DatabaseFile
@@ -108,11 +108,14 @@ def _role_use_upsert(dialect: ModuleType) -> Executable:
 _ROLE_USE_UPSERTS = {"sqlite": _role_use_upsert(sqlite), "postgresql": _role_use_upsert(postgresql)}
 
 
-def _aware(moment: datetime | None) -> datetime | None:
+def _aware(moment: datetime) -> datetime:
     """SQLite hands datetimes back without a zone; everything stored is UTC."""
-    if moment is None:
-        return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _aware_or_none(moment: datetime | None) -> datetime | None:
+    """`_aware` for a nullable column."""
+    return None if moment is None else _aware(moment)
 
 
 def _redemption(issuer: str, assertion_id: str, role_arn: str) -> str:
@@ -625,7 +628,7 @@ class SqlStore:
         query = select(providers.arn, providers.valid_until, providers.created_at).where(providers.account_id == account_id).order_by(providers.arn)
         with self._tx() as db:
             rows = db.execute(query).all()
-        return [SamlProviderSummary(row.arn, _aware(row.valid_until), _aware(row.created_at)) for row in rows]
+        return [SamlProviderSummary(row.arn, _aware_or_none(row.valid_until), _aware(row.created_at)) for row in rows]
 
     @_changes_identities
     def set_attribute_mapping(self, arn: str, mapping: dict[str, list[str]] | None) -> None:
@@ -719,7 +722,7 @@ class SqlStore:
         keys = db.execute(_PROVIDER_KEYS, {"arn": row.arn}).all()
         return SamlProvider(
             arn=row.arn, account_id=row.account_id, name=row.name, uuid=row.uuid,
-            metadata_document=row.metadata_document, valid_until=_aware(row.valid_until), created_at=_aware(row.created_at),
+            metadata_document=row.metadata_document, valid_until=_aware_or_none(row.valid_until), created_at=_aware(row.created_at),
             assertion_encryption_mode=row.assertion_encryption_mode, attribute_mapping=row.attribute_mapping,
             tags=tuple(Tag(tag.key, tag.value) for tag in tags), validation_options=row.validation_options,
             private_keys=tuple(ProviderPrivateKey(k.key_id, _aware(k.created_at), bytes(k.sealed_pem)) for k in keys),
@@ -784,7 +787,7 @@ class SqlStore:
         """The roles (without tags) the managed policy is attached to (`attached`) or is the permissions boundary of
         (`boundary`), each once, by lower-cased name. NotFound when no such policy exists."""
         roles = t.roles.c
-        uses = []
+        uses: list[ColumnElement[bool]] = []
         if attached:
             attachments = t.role_policy_attachments.c
             uses.append(exists().where(and_(
@@ -1062,7 +1065,7 @@ class SqlStore:
             where.append(exists().where(and_(roles.account_id == account_id, roles.permissions_boundary == policies.arn)))
         with self._tx() as db:
             rows = db.execute(select(t.managed_policies).where(and_(*where)).order_by(name).limit(limit)).all()
-            counts = dict(db.execute(
+            counts: dict[str, int] = dict(db.execute(
                 select(attachments.policy_arn, func.count())
                 .where(and_(attachments.account_id == account_id, attachments.policy_arn.in_([row.arn for row in rows])))
                 .group_by(attachments.policy_arn)
