@@ -19,10 +19,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from .variables import Context, arn_pattern_matches, pattern_matches, resolve, written_keys
 
 __all__ = ["Condition", "Context", "parse_conditions", "wildcard_match"]
+
+
+_Value = TypeVar("_Value", Decimal, datetime)  # what the Numeric and Date operators compare
 
 
 class UnknownOperator(ValueError):
@@ -71,7 +75,7 @@ def _binary(policy: str, value: str) -> bool:
     return base64.b64decode(policy, validate=True) == base64.b64decode(value, validate=True)
 
 
-def _compare(convert: Callable[[str], object], test: Callable[[object, object], bool]) -> Callable[[str, str], bool]:
+def _compare(convert: Callable[[str], _Value], test: Callable[[_Value, _Value], bool]) -> Callable[[str, str], bool]:
     def match(policy: str, value: str) -> bool:
         return test(convert(value), convert(policy))
 
