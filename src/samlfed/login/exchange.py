@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import urllib.response
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -128,19 +128,23 @@ class _InTimeHTTPS(_InTime, http.client.HTTPSConnection):
     pass
 
 
-_TIMED: dict[type, type] = {http.client.HTTPConnection: _InTime, http.client.HTTPSConnection: _InTimeHTTPS}
+_TIMED: dict[Callable[..., http.client.HTTPConnection], type[_InTime]] = {
+    http.client.HTTPConnection: _InTime, http.client.HTTPSConnection: _InTimeHTTPS,
+}
 
 
-class _TimedOpen:
+class _TimedOpen(urllib.request.AbstractHTTPHandler):
     """Mixed into urllib's HTTP(S) handlers: their connections keep the exchange's deadline."""
 
     parent: Exchange
 
-    def do_open(self, http_class: type, req: urllib.request.Request, **kwargs: Any) -> http.client.HTTPResponse:
+    def do_open(
+        self, http_class: Callable[..., http.client.HTTPConnection], req: urllib.request.Request, **kwargs: Any,
+    ) -> http.client.HTTPResponse:
         deadline = self.parent.deadline
         assert deadline is not None, "opened outside Exchange.open"
         timed = functools.partial(_TIMED[http_class], deadline=deadline)
-        return super().do_open(timed, req, **kwargs)  # type: ignore[misc]
+        return super().do_open(timed, req, **kwargs)
 
 
 class TimedHTTPHandler(_TimedOpen, urllib.request.HTTPHandler):
