@@ -181,7 +181,8 @@ class _Children:
 
     def __init__(self, parent: etree._Element) -> None:
         self.parent = parent
-        by_tag: dict[object, list[etree._Element]] = {}
+        # Element tags are str; a comment's tag is lxml's Comment factory (c14n leaves no comments in signed trees).
+        by_tag: dict[str, list[etree._Element]] = {}
         for child in parent[:]:  # see _children
             tag = child.tag
             if tag in by_tag:
@@ -438,15 +439,16 @@ class _Pipeline:
 
     # --- signature -----------------------------------------------------------------------------------
 
-    def verify_signatures(self, doc: _Document) -> _Signed:
+    def verify_signatures(self, doc: _Document, document: bytes) -> _Signed:
+        """`doc` is the walk of `document`, the decoded input."""
         if doc.encrypted_assertions:
-            return self._verify_encrypted(doc)
-        return self._verify(doc, self.xml, response=doc.root, response_signed=None)
+            return self._verify_encrypted(doc, document)
+        return self._verify(doc, document, response=doc.root, response_signed=None)
 
     def _verify(
         self,
         doc: _Document,
-        document: bytes | None,
+        document: bytes,
         *,
         response: etree._Element,
         response_signed: tuple[dsig.VerifiedSignature, etree._Element] | None,
@@ -549,7 +551,7 @@ class _Pipeline:
         )
         return _Signed(response_level, signed_assertion, signed_by.key.thumbprint, which, may_hold_nil)
 
-    def _verify_encrypted(self, doc: _Document) -> _Signed:
+    def _verify_encrypted(self, doc: _Document, document: bytes) -> _Signed:
         """Bar step 9: the Response's signature, if any, is verified on the bytes as received, before anything is
         decrypted (IdPs sign the encrypted form, and a decryption oracle must not be reachable with a forged
         ciphertext); the ciphertext is taken from those signed bytes; the decrypted Assertion then goes through
@@ -562,9 +564,9 @@ class _Pipeline:
             if not doc.signatures:
                 return None
             try:
-                bound = dsig.bind_signature(doc.signatures[0], doc.root, document=self.xml)
+                bound = dsig.bind_signature(doc.signatures[0], doc.root, document=document)
                 dsig.check_algorithms(bound, policy)
-                dsig.check_c14n_cost(bound, self.xml)
+                dsig.check_c14n_cost(bound, document)
                 verified = dsig.verify(bound, self.trust.signing_keys, policy)
             except SamlValidationError as error:
                 raise SamlValidationError("encryption.response_signature", f"the Response signature: {error.message}", hint=error.hint) from None
@@ -661,7 +663,7 @@ def _parse_and_verify(
     run = _Pipeline(trust, now, settings)
     data = run.decode(saml_response)
     doc = run.parse(data)
-    verified = _Semantics(run, run.verify_signatures(doc)).check_all()
+    verified = _Semantics(run, run.verify_signatures(doc, data)).check_all()
     return run, verified
 
 

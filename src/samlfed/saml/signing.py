@@ -341,14 +341,13 @@ def sign_response(
     assertion = response.find(c.ASSERTION)
     if sign not in ("assertion", "response", "both"):  # never fall through to an unsigned document
         raise ValueError(f"sign must be 'assertion', 'response' or 'both', not {sign!r}")
-    options = {"signature_algorithm": signature_algorithm, "digest_algorithm": digest_algorithm}
     # Order matters: the Response digest must cover the finished (and encrypted) Assertion.
     if sign in ("assertion", "both"):
-        sign_element(assertion, signer, **options)
+        sign_element(assertion, signer, signature_algorithm=signature_algorithm, digest_algorithm=digest_algorithm)
     if encrypt_for is not None:
         encrypt_assertion_in(response, encrypt_for, **(encryption or {}))
     if sign in ("response", "both"):
-        sign_element(response, signer, **options)
+        sign_element(response, signer, signature_algorithm=signature_algorithm, digest_algorithm=digest_algorithm)
     return etree.tostring(response, xml_declaration=True, encoding="UTF-8")
 
 
