@@ -91,9 +91,11 @@ class ServiceContext:
             age = time.monotonic() - self._ring_loaded
             if self._ring is None or (reload and age >= self.ring_reread_seconds):
                 self._ring_loaded = time.monotonic()  # also when it fails: tokens naming unknown keys do not each retry
-                self._take_ring(self._load_ring())
+                ring = self._load_ring()
+                self._take_ring(ring)
                 self._ring_failing = False
-            elif age > self.ring_refresh_seconds:
+                return ring
+            if age > self.ring_refresh_seconds:
                 self._reread(self._ring_version)
             elif age > self.ring_refresh_seconds - self.ring_refresh_lead and self._ring_refresh is None:
                 self._ring_refresh = threading.Thread(target=self._refresh_ring, args=(self._ring_version,), name="samlfed-ring-refresh", daemon=True)
