@@ -31,7 +31,7 @@ from .config import IdpConfig, ServiceProvider
 AUTHN_REQUEST = c.qname(c.NS_PROTOCOL, "AuthnRequest")
 MAX_REQUEST_BYTES = 100_000
 REDIRECT_PARAMETERS = ("SAMLRequest", "RelayState", "SigAlg", "Signature")
-_REDIRECT_SIGNATURE_HASHES = {
+_REDIRECT_SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     c.ALG_RSA_SHA256: hashes.SHA256,
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": hashes.SHA384,
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512": hashes.SHA512,
