@@ -80,7 +80,8 @@ def valid(profile: str, role: str, now: datetime | None = None) -> Cached | None
         fields = [document[key] for key in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")]
         if not all(isinstance(field, str) for field in fields):  # a number or null where text belongs: corrupt
             return None
-        credentials = AwsCredentials(*fields[:3], _instant(fields[3]))
+        access_key_id, secret_access_key, session_token, expiration = fields
+        credentials = AwsCredentials(access_key_id, secret_access_key, session_token, _instant(expiration))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if credentials.expiration.tzinfo is None:  # no time zone: no telling when they expire
