@@ -378,7 +378,7 @@ def _answered_request(
 ) -> str | None:
     request_id = verified.response.in_response_to
     issued = request_issued_at(ctx.master, request_id) if request_id else None
-    if issued is None:
+    if not request_id or issued is None:
         if require_sp_initiated:
             raise SignInRefused(
                 "This service accepts only responses to its own sign-in requests.",

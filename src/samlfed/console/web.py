@@ -101,7 +101,8 @@ class ConsoleRoutes:
                 "error.html", exc.status, heading="Sign-in failed",
                 message=exc.message, check=exc.check, hint=exc.hint, show_logout=exc.message == INVALID_RESPONSE,
             )
-        return self.pages.render("error.html", status or getattr(exc, "status", 400), heading="Request refused", message=str(exc), check=None, hint=None, show_logout=False)
+        default = exc.status if isinstance(exc, FederationError) else 400
+        return self.pages.render("error.html", status or default, heading="Request refused", message=str(exc), check=None, hint=None, show_logout=False)
 
     def start_session(self, state: ConsoleState, destination: str, status: int = 303) -> Response:
         cookie = create_session(self.ctx, state)
