@@ -917,7 +917,9 @@ def decrypted_view(xml: bytes | None, trust: ProviderTrust) -> bytes | None:
     """For reading only: the response with its EncryptedAssertion replaced by the Assertion decrypted with the
     keys the doctor was given; None when there is none, or it does not decrypt to one element."""
     root = _parse_or_none(xml)
-    encrypted = root.find(c.ENCRYPTED_ASSERTION) if root is not None and trust.decryption_keys else None
+    if root is None or not trust.decryption_keys:
+        return None
+    encrypted = root.find(c.ENCRYPTED_ASSERTION)
     if encrypted is None:
         return None
     try:
