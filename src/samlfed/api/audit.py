@@ -58,7 +58,7 @@ def record_iam_change(caller: Caller | None, request: QueryRequest, request_id: 
         principal = caller.claims.assumed_role_arn
     params = request.params
     documents = {name: hashlib.sha256(params[name].encode()).hexdigest() for name in _DOCUMENTS if name in params}
-    values = {name: params[name] for name in _VALUES if name in params}
+    values: dict[str, str | None] = {name: params[name] for name in _VALUES if name in params}
     if "AddPrivateKey" in params:
         values["AddPrivateKeyId"] = _key_id(params["AddPrivateKey"])
     details = "".join(f" {name}=sha256:{digest[:16]}" for name, digest in documents.items())
