@@ -14,6 +14,7 @@ import signal
 import ssl
 import sys
 import time
+from array import array
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -155,6 +156,8 @@ class _IndentedTracebacks(logging.Formatter):
 class _LineFormatter(_IndentedTracebacks):
     """`%(asctime)s %(levelname)s %(name)s %(message)s`, with asctime's date and time formatted once a second:
     every allowed sign-in writes an audit line, and time.strftime cost 8 µs of each."""
+
+    default_msec_format = "%s,%03d"  # logging.Formatter's own, typed str: this format always has milliseconds
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -382,7 +385,7 @@ class _BoundedParser(httptools.HttpRequestParser):
     """httptools' parser, letting _HeadTooLong through: uvicorn answers every parser error with a 400 and a warning
     that the request was invalid."""
 
-    def feed_data(self, data: bytes) -> None:
+    def feed_data(self, data: bytes | bytearray | memoryview | array[int]) -> None:
         try:
             super().feed_data(data)
         except httptools.HttpParserCallbackError as exc:
