@@ -149,17 +149,17 @@ def users_add(
 @users_cli.command("list")
 def users_list(as_json: Annotated[bool, typer.Option("--json", help="print a JSON list")] = False, idp_dir: IdpDir = None, data_dir: DataDir = None) -> None:
     """List users (never their password hashes or TOTP secrets)."""
-    directory = _config(_idp(idp_dir, data_dir)).directory
-    rows = [
-        {"username": u.username, "display_name": u.display_name, "email": u.email, "department": u.department, "groups": u.groups, "totp": bool(u.totp_secret), "disabled": u.disabled}
-        for u in directory.users.values()
-    ]
+    users = _config(_idp(idp_dir, data_dir)).directory.users.values()
     if as_json:
+        rows = [
+            {"username": u.username, "display_name": u.display_name, "email": u.email, "department": u.department, "groups": u.groups, "totp": bool(u.totp_secret), "disabled": u.disabled}
+            for u in users
+        ]
         typer.echo(json.dumps(rows, indent=2))
         return
-    for row in rows:
-        flags = " ".join(f for f, on in (("totp", row["totp"]), ("disabled", row["disabled"])) if on)
-        typer.echo(f"{row['username']:16} {row['email']:28} {row['department']:14} {','.join(row['groups'])} {flags}".rstrip())
+    for u in users:
+        flags = " ".join(f for f, on in (("totp", bool(u.totp_secret)), ("disabled", u.disabled)) if on)
+        typer.echo(f"{u.username:16} {u.email:28} {u.department:14} {','.join(u.groups)} {flags}".rstrip())
 
 
 @users_cli.command("passwd")
