@@ -30,6 +30,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, timeout_from_conninfo
 from psycopg.errors import ConnectionTimeout
+from psycopg.rows import TupleRow
 from sqlalchemy.engine import Connection
 
 ANSWER_MARGIN_SECONDS = 5.0
@@ -90,7 +91,7 @@ class NoAnswer(psycopg.OperationalError):
     """PostgreSQL did not answer within the bound: the connection was closed."""
 
 
-class BoundedConnection(psycopg.Connection):  # type: ignore[type-arg]
+class BoundedConnection(psycopg.Connection[TupleRow]):
     """A psycopg connection that waits at most `answer_bound` seconds for each answer (None: for ever)."""
 
     answer_bound: float | None = SETUP_ANSWER_SECONDS
