@@ -8,11 +8,11 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pyotp
 import typer
@@ -76,7 +76,7 @@ def _duration(text: str) -> timedelta:
     return timedelta(seconds=int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)])
 
 
-def _edit_users(idp_dir: Path | None, data_dir: Path | None, change) -> None:  # type: ignore[no-untyped-def]
+def _edit_users(idp_dir: Path | None, data_dir: Path | None, change: Callable[[dict[Any, Any]], None]) -> None:
     idp = _idp(idp_dir, data_dir)
     try:
         data = read_yaml(idp.config_path)
@@ -135,7 +135,7 @@ def users_add(
     except DirectoryError as exc:
         raise usage_error(str(exc)) from None
 
-    def add(users: dict) -> None:
+    def add(users: dict[Any, Any]) -> None:
         if username in users:
             raise DirectoryError(f"user {username!r} already exists")
         users[username] = user.to_yaml()
@@ -177,7 +177,7 @@ def users_passwd(
     except DirectoryError as exc:
         raise usage_error(str(exc)) from None
 
-    def change(users: dict) -> None:
+    def change(users: dict[Any, Any]) -> None:
         if username not in users:
             raise DirectoryError(f"no user {username!r}")
         users[username]["password_hash"] = new_hash
@@ -190,7 +190,7 @@ def users_passwd(
 def users_delete(username: Annotated[str, typer.Argument()], idp_dir: IdpDir = None, data_dir: DataDir = None) -> None:
     """Delete a user. Rewrites idp.yaml: its comments and formatting are not kept."""
 
-    def delete(users: dict) -> None:
+    def delete(users: dict[Any, Any]) -> None:
         if users.pop(username, None) is None:
             raise DirectoryError(f"no user {username!r}")
 

@@ -12,6 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyotp
 
@@ -51,7 +52,7 @@ def provider_arn(account_id: str) -> str:
     return arns.provider_arn(account_id, PROVIDER_NAME)
 
 
-def idp_configuration(base_url: str, previous: dict) -> dict:
+def idp_configuration(base_url: str, previous: dict[str, Any]) -> dict[str, Any]:
     """The demo's IdP file: one AWS application whose Role values come from AWS-<account>-<role> groups."""
     passwords = previous.get("users") or {}
     return {
@@ -77,7 +78,7 @@ def idp_configuration(base_url: str, previous: dict) -> dict:
     }
 
 
-def _trust(account_id: str, audiences: list[str], extra: dict | None = None) -> str:
+def _trust(account_id: str, audiences: list[str], extra: dict[str, Any] | None = None) -> str:
     condition = {"StringEquals": {"SAML:aud": audiences, **(extra or {})}}
     statement = {
         "Effect": "Allow",
@@ -88,7 +89,7 @@ def _trust(account_id: str, audiences: list[str], extra: dict | None = None) -> 
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=2)
 
 
-def _policy(*statements: dict) -> str:
+def _policy(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, indent=2)
 
 
@@ -121,7 +122,7 @@ def _ensure_account(ctx: ServiceContext, account_id: str, alias: str, keys_file:
     except NotFound:
         exists = False
     if exists and account_id in saved:
-        return tuple(saved[account_id])  # type: ignore[return-value]
+        return tuple(saved[account_id])
     key = iam.create_access_key(ctx, account_id) if exists else iam.create_account(ctx, account_id, alias)
     saved[account_id] = [key.access_key_id, key.secret_access_key]
     write_private(keys_file, json.dumps(saved, indent=2).encode())
@@ -138,7 +139,7 @@ def _ensure_provider(ctx: ServiceContext, account_id: str, metadata: str) -> Non
         iam.update_saml_provider(ctx, account_id, arn, metadata)
 
 
-def _kept_totp_secret(existing: dict, username: str) -> str | None:
+def _kept_totp_secret(existing: dict[str, Any], username: str) -> str | None:
     """The TOTP secret an earlier start gave `username` in this IdP file, when it is one the demo makes."""
     users = existing.get("users")
     entry = users.get(username) if isinstance(users, dict) else None

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from ..files import write_private
@@ -120,7 +121,7 @@ def refreshing(profile: str) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def _names_cached_role(document: dict, role: str) -> bool:
+def _names_cached_role(document: dict[str, Any], role: str) -> bool:
     """Whether `role` names the cached role, resolved among the roles of the same sign-in as `login --role` resolves it."""
     if document.get("role") == role:
         return True

@@ -29,6 +29,7 @@ from .model import (
     Message,
     ProviderTrust,
     RolePair,
+    SigningKey,
     ValidationSettings,
     VerifiedAssertion,
     VerifiedResponse,
@@ -644,7 +645,7 @@ class _Pipeline:
         assert inner is not None
         return self._verify(inner, plaintext, response=doc.root, response_signed=response_signed)
 
-    def _certificate(self, keys: list) -> str | Warn:
+    def _certificate(self, keys: list[SigningKey]) -> str | Warn:
         for key in keys:
             after, before = key.not_valid_after, key.not_valid_before
             if after is not None and after < self.now:

@@ -13,16 +13,16 @@ import re
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from alembic.util.exc import CommandError
 from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, exists, func, insert, inspect, make_url, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.sql import ColumnElement, Executable
 
@@ -276,9 +276,9 @@ def _sweep_expired(db: Connection, table, key, now: datetime) -> None:  # type: 
         db.execute(delete(table).where(key.in_(expired)))
 
 
-def _grouped(rows, column: str) -> dict:  # type: ignore[no-untyped-def]
+def _grouped(rows: Iterable[Row[Any]], column: str) -> dict[Any, list[Row[Any]]]:
     """`rows` by their value of `column`, each group in the rows' order."""
-    groups: defaultdict = defaultdict(list)
+    groups: defaultdict[Any, list[Row[Any]]] = defaultdict(list)
     for row in rows:
         groups[getattr(row, column)].append(row)
     return groups
@@ -976,7 +976,7 @@ class SqlStore:
             ), "role_name_lower")
             arns = list({row.arn for group in attached_of.values() for row in group})
             counts: dict[str, int] = {}
-            policy_tags_of: dict = {}
+            policy_tags_of: dict[Any, list[Row[Any]]] = {}
             if arns:
                 counts = dict(db.execute(select(attachments.policy_arn, func.count()).where(attachments.policy_arn.in_(arns)).group_by(attachments.policy_arn)).all())
                 policy_tags_of = _grouped(db.execute(select(t.policy_tags).where(policy_tags.arn.in_(arns)).order_by(policy_tags.arn, policy_tags.key_lower)), "arn")
