@@ -110,7 +110,8 @@ def _send(transport: Transport, request: Any) -> Any:
             status, answer_headers, data = answer.status, answer.headers, answer.read()
     except urllib.error.HTTPError as exc:
         status, answer_headers, data = exc.code, exc.headers, exc.read()
-    return AWSResponse(request.url, status, HeadersDict(answer_headers.items()), _Body(data))
+    # botocore-stubs wants HTTPHeaders here; AWSResponse takes any mapping into a HeadersDict of its own.
+    return AWSResponse(request.url, status, HeadersDict(answer_headers.items()), _Body(data))  # type: ignore[arg-type]
 
 
 def _call(endpoint: str, option: RoleOption, saml_response: str, duration: int | None, transport: Transport) -> AwsCredentials:
