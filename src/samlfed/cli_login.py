@@ -6,6 +6,7 @@ import sys
 import urllib.error
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 from typing import Annotated, NamedTuple
 
 import click
@@ -87,7 +88,7 @@ def _transport(settings: LoginProfile) -> Transport:
         raise usage_error(str(exc)) from None
 
 
-def _keyring():  # type: ignore[no-untyped-def]
+def _keyring() -> ModuleType:
     import keyring
 
     return keyring

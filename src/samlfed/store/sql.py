@@ -771,7 +771,7 @@ class SqlStore:
         with self._tx() as db:
             return [self._role(db, row, with_tags=False) for row in db.execute(query)]
 
-    def _by_code_point(self, column):  # type: ignore[no-untyped-def]
+    def _by_code_point(self, column: ColumnElement[str]) -> ColumnElement[str]:
         """`column` compared as Python compares str: SQLite's default (BINARY) does; PostgreSQL's database collation
         may not, its "C" collation does."""
         return column.collate("C") if self.engine.dialect.name == "postgresql" else column
