@@ -22,6 +22,7 @@ demo: $(STAMP)
 test: $(STAMP) chromium
 	command -v openssl >/dev/null || (apt-get update -qq && apt-get install -y -qq openssl)  # a test makes a SHA-1 certificate with it
 	$(BIN)/ruff check src tests bench examples
+	$(BIN)/mypy  # files and settings: [tool.mypy] in pyproject.toml
 	$(BIN)/python -m pytest -q
 
 # The console page tests drive Debian's Chromium (Playwright cannot download its own browser here).
@@ -39,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/instructions.py
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .hypothesis
+	rm -rf $(VENV) .demo .pytest_cache .hypothesis .mypy_cache
