@@ -288,3 +288,18 @@ def test_a_database_error_does_not_quote_the_values_it_was_given(store: SqlStore
         db.execute(insert(schema.accounts).values(account_id=ACCOUNT, alias="secret-looking-value", created_at=NOW))
     assert "secret-looking-value" not in str(info.value)
     assert "parameters hidden" in str(info.value)
+
+
+def test_a_trust_policys_principal_role_ids_are_kept_with_it(store: SqlStore) -> None:
+    """The role ID of each role a trust policy names, as resolved when it was written; None for a policy written
+    before samlfed kept them (a role row from an older release)."""
+    account(store)
+    named = (("arn:aws:iam::111111111111:role/A", "AROAAAAAAAAAAAAAAAAAA"), ("arn:aws:iam::222222222222:role/B", "AROABBBBBBBBBBBBBBBBB"))
+    store.create_role(role("Target", trust_principal_ids=named))
+    store.create_role(role("Older"))
+    assert store.get_role(ACCOUNT, "Target").trust_principal_ids == named
+    assert store.get_role(ACCOUNT, "Older").trust_principal_ids is None
+    store.update_role(ACCOUNT, "Target", trust_policy='{"Version":"2012-10-17","Statement":[]}', trust_principal_ids=())
+    assert store.get_role(ACCOUNT, "Target").trust_principal_ids == ()
+    store.update_role(ACCOUNT, "Older", trust_principal_ids=named[:1])
+    assert store.get_role(ACCOUNT, "Older").trust_principal_ids == named[:1]

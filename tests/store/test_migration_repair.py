@@ -114,6 +114,7 @@ def test_a_database_made_by_the_current_code_upgrades_unchanged(store_url: str) 
         connection.execute(text("ALTER TABLE managed_policies DROP COLUMN default_version"))
         connection.execute(text("ALTER TABLE managed_policies DROP COLUMN next_version"))
         undo_0011(connection)
+        connection.execute(text("ALTER TABLE roles DROP COLUMN trust_principal_ids"))  # 0013 adds it
     engine.dispose()
     store = SqlStore.open(store_url)
     try:

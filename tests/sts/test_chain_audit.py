@@ -39,7 +39,39 @@ def test_a_session_of_a_recreated_role_cannot_chain(ctx: ServiceContext) -> None
     error = refused(ctx, claims)
     assert (error.code, error.status) == ("AccessDenied", 403)
     assert error.message == f"User: {claims.assumed_role_arn} is not authorized to perform: sts:AssumeRole on resource: {TARGET}"
-    assert assume_role(ctx, developer_session(ctx), AssumeRoleRequest(TARGET, "chained")).credentials.claims.chained  # the new role's sessions can
+    # Nor the new role's: Target's trust policy trusts the role its ARN named when the policy was written, until
+    # the policy is written again (IAM keeps the unique ID; found by a cross-account probe).
+    assert refused(ctx, developer_session(ctx)).code == "AccessDenied"
+    service.update_trust_policy(ctx, ACCOUNT, "Target", service.get_role(ctx, ACCOUNT, "Target").trust_policy)
+    assert assume_role(ctx, developer_session(ctx), AssumeRoleRequest(TARGET, "chained")).credentials.claims.chained
+    assert refused(ctx, claims).code == "AccessDenied"  # and never the old role's sessions
+
+
+def test_another_accounts_role_created_again_is_not_the_one_its_trust_policy_names(tmp_path) -> None:
+    """Found by a cross-account probe: account B trusted A's role Temp by ARN; whoever could create a role of that
+    name in A after the first was deleted inherited B's trust. B's policy keeps naming the first role's ID."""
+    from saml_factory import DEV_ROLE
+    from service_world import developer_world
+
+    from samlfed.config import Settings
+
+    ctx = developer_world(Settings(data_dir=tmp_path))
+    other = "222222222222"
+    service.create_account(ctx, other, None)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": "sts:AssumeRole"}]}
+    service.create_role(ctx, other, "Partner", json.dumps(trust))
+    service.put_role_policy(ctx, ACCOUNT, "Developer", "chain", json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    partner = f"arn:aws:iam::{other}:role/Partner"
+    assert assume_role(ctx, developer_session(ctx), AssumeRoleRequest(partner, "chained")).credentials.claims.account_id == other
+    service.delete_role_policy(ctx, ACCOUNT, "Developer", "chain")
+    service.delete_role(ctx, ACCOUNT, "Developer")
+    service.create_role(ctx, ACCOUNT, "Developer", TRUST)
+    service.put_role_policy(ctx, ACCOUNT, "Developer", "chain", json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    with pytest.raises(ServiceError) as info:
+        assume_role(ctx, developer_session(ctx), AssumeRoleRequest(partner, "chained"))
+    assert info.value.code == "AccessDenied"  # refused as a role the policy does not name
 
 
 def test_a_session_of_a_deleted_role_cannot_chain(ctx: ServiceContext) -> None:

@@ -329,9 +329,11 @@ def check_trust_policy(document: str, field: str = "policyDocument") -> PolicyDo
     return trust
 
 
-def _check_principals_exist(ctx: ServiceContext, trust: PolicyDocument) -> None:
+def _principal_role_ids(ctx: ServiceContext, trust: PolicyDocument) -> tuple[tuple[str, str], ...]:
     """IAM resolves each user or role an "AWS" principal names when the policy is written, and refuses one that does
-    not exist. samlfed has no IAM users, so a user never exists; a role must, with that very ARN (its path too)."""
+    not exist. samlfed has no IAM users, so a user never exists; a role must, with that very ARN (its path too).
+    (ARN, role ID) of each role named, which the policy keeps trusting (not a role created later under that ARN)."""
+    resolved: dict[str, str] = {}
     for statement in trust.statements:
         for value in statement.principal.by_type.get("AWS", ()) if statement.principal is not None else ():
             if ":user/" in value:
@@ -340,11 +342,13 @@ def _check_principals_exist(ctx: ServiceContext, trust: PolicyDocument) -> None:
             if role is None:
                 continue
             try:
-                exists = ctx.store.get_role(role.account_id, role.name, with_tags=False).arn == value
+                found = ctx.store.get_role(role.account_id, role.name, with_tags=False)
             except NotFound:
-                exists = False
-            if not exists:
+                found = None
+            if found is None or found.arn != value:
                 raise ServiceError("MalformedPolicyDocument", invalid_principal(value), 400)
+            resolved[value] = found.role_id
+    return tuple(sorted(resolved.items()))
 
 
 def path_violations(path: str, *, policy: bool = False) -> list[str]:
@@ -377,13 +381,13 @@ def create_role(
         raise ValidationFailed(violations)
     trust = check_trust_policy(trust_policy, "assumeRolePolicyDocument")
     check_tags(tags)
-    _check_principals_exist(ctx, trust)
+    principal_ids = _principal_role_ids(ctx, trust)
     if permissions_boundary is not None:
         _check_boundary(ctx, account_id, permissions_boundary)
     role = Role(
         account_id=account_id, name=name, role_id=ids.unique_id("AROA"), path=path, arn=arns.role_arn(account_id, name, path),
         trust_policy=trust_policy, max_session_duration=max_session_duration, created_at=ctx.clock(),
-        description=description, tags=tuple(tags), permissions_boundary=permissions_boundary,
+        description=description, tags=tuple(tags), permissions_boundary=permissions_boundary, trust_principal_ids=principal_ids,
     )
     try:
         ctx.store.create_role(role, limit=MAX_ROLES)
@@ -449,8 +453,8 @@ def update_role(ctx: ServiceContext, account_id: str, name: str, *, description:
 
 
 def update_trust_policy(ctx: ServiceContext, account_id: str, name: str, document: str) -> None:
-    _check_principals_exist(ctx, check_trust_policy(document, "policyDocument"))
-    _role_call(lambda: ctx.store.update_role(account_id, name, trust_policy=document), name)
+    principal_ids = _principal_role_ids(ctx, check_trust_policy(document, "policyDocument"))
+    _role_call(lambda: ctx.store.update_role(account_id, name, trust_policy=document, trust_principal_ids=principal_ids), name)
 
 
 def set_permissions_boundary(ctx: ServiceContext, account_id: str, name: str, policy_arn: str | None) -> None:

@@ -143,6 +143,10 @@ class Role:
     description: str | None = None
     permissions_boundary: str | None = None
     tags: tuple[Tag, ...] = field(default=())
+    trust_principal_ids: tuple[tuple[str, str], ...] | None = None
+    """(role ARN, role ID) of each role the trust policy names as an AWS principal, as resolved when the policy was
+    written (IAM keeps the unique ID: a role deleted and created again under that ARN is not the one trusted); None
+    for a policy written before samlfed recorded them."""
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ roles = Table(
     Column("path", String(512), nullable=False),
     Column("arn", String(2048), nullable=False, unique=True),
     Column("trust_policy", Text, nullable=False),
+    Column("trust_principal_ids", Text, nullable=True),  # JSON: {role ARN: role ID} as resolved when the policy was written
     Column("description", String(1000), nullable=True),
     Column("max_session_duration", Integer, nullable=False),
     Column("permissions_boundary", String(2048), nullable=True),

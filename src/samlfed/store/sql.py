@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import re
 import sqlite3
@@ -116,6 +117,10 @@ def _aware(moment: datetime) -> datetime:
 def _aware_or_none(moment: datetime | None) -> datetime | None:
     """`_aware` for a nullable column."""
     return None if moment is None else _aware(moment)
+
+
+def _principal_ids_text(ids: tuple[tuple[str, str], ...] | None) -> str | None:
+    return None if ids is None else json.dumps(dict(ids), sort_keys=True)
 
 
 def _redemption(issuer: str, assertion_id: str, role_arn: str) -> str:
@@ -743,7 +748,8 @@ class SqlStore:
                     _hold_policy(db, role.account_id, role.permissions_boundary)
                 db.execute(insert(t.roles).values(
                     account_id=role.account_id, name_lower=role.name.lower(), name=role.name, role_id=role.role_id,
-                    path=role.path, arn=role.arn, trust_policy=role.trust_policy, description=role.description,
+                    path=role.path, arn=role.arn, trust_policy=role.trust_policy,
+                    trust_principal_ids=_principal_ids_text(role.trust_principal_ids), description=role.description,
                     max_session_duration=role.max_session_duration, permissions_boundary=role.permissions_boundary,
                     created_at=role.created_at,
                 ))
@@ -817,9 +823,11 @@ class SqlStore:
 
     @_changes_identities
     def update_role(self, account_id: str, name: str, **changes: object) -> None:
-        allowed = {"description", "max_session_duration", "trust_policy"}
+        allowed = {"description", "max_session_duration", "trust_policy", "trust_principal_ids"}
         if not changes or set(changes) - allowed:
             raise ValueError(f"role fields that can change: {sorted(allowed)}")
+        if "trust_principal_ids" in changes:
+            changes["trust_principal_ids"] = _principal_ids_text(changes["trust_principal_ids"])  # type: ignore[arg-type]
         where = and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower())
         self._update_one(t.roles, where, f"role {name}", **changes)
 
@@ -942,6 +950,7 @@ class SqlStore:
             trust_policy=row.trust_policy, max_session_duration=row.max_session_duration, created_at=_aware(row.created_at),
             description=row.description, permissions_boundary=row.permissions_boundary,
             tags=tuple(Tag(tag.key, tag.value) for tag in tags),
+            trust_principal_ids=None if row.trust_principal_ids is None else tuple(sorted(json.loads(row.trust_principal_ids).items())),
         )
 
     def role_details(

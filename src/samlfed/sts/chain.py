@@ -234,6 +234,9 @@ def _trust(
     """`chain`'s target `role` is admitted: by its trust policy, the caller's own policies, and across accounts the
     caller's identity policies too."""
     context = permissions.context
+    # A role named by ARN is trusted as the role that had the ARN when the policy was written (IAM keeps its unique
+    # ID). A role deleted and created again since goes by its own new ID here, which no entry of the policy names.
+    principal = caller.role_arn if dict(role.trust_principal_ids or ()).get(caller.role_arn, caller.role_id) == caller.role_id else caller.role_id
     try:
         trust = trust_document(role.trust_policy)
     except MalformedPolicy:
@@ -241,7 +244,7 @@ def _trust(
     # Passing tags needs sts:TagSession; a SourceIdentity, set now or carried over, needs sts:SetSourceIdentity.
     actions = ["sts:AssumeRole"] + ([TAG_SESSION] if chain.tags else []) + ([SET_SOURCE_IDENTITY] if session.source_identity else [])
     for action in actions:
-        decision = evaluate(trust, Request(action, context, principal_type="AWS", principal=caller.role_arn,
+        decision = evaluate(trust, Request(action, context, principal_type="AWS", principal=principal,
                                            principal_aliases=caller.principal_aliases))
         if decision.decision != "allowed":
             raise _denied(_not_authorized(caller, chain, action), "trust", caller, chain, "by trust", action=action)
@@ -257,7 +260,7 @@ def _trust(
     for action in actions:
         named = None if action == "sts:AssumeRole" else action  # AssumeRole's refusals keep their log line
         refusal = denied if named is None else _not_authorized(caller, chain, action)
-        request = Request(action, context, resource=role.arn, principal_type="AWS", principal=caller.role_arn,
+        request = Request(action, context, resource=role.arn, principal_type="AWS", principal=principal,
                           principal_aliases=caller.principal_aliases)
         if authorize(with_trust, request, session_arn=caller.assumed_role_arn).decision != "allowed":
             raise _denied(refusal, "caller_policies", caller, chain, "by the caller's policies", action=named)
