@@ -215,6 +215,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     (objects / "acme-data" / "docs").mkdir(parents=True)
     (objects / "acme-data" / "docs" / "plan.txt").write_text("the plan")
     (objects / "acme-data" / "top.txt").write_text("top")
+    (objects / "acme-data.account").write_text(ACCOUNT)
     credentials = service_session(ctx, response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5)))
     with app_in_thread(build_server_app(settings, ctx)) as samlfed_url:
         with app_in_thread(build_app(objects, AuthorizationClient(samlfed_url, create_authz_key(ctx, "gw").key))) as url:
