@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Mount
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .api.app import QueryApi, build_app
+from .api.outage_log import OutageLog
 from .authz.web import authz_routes
 from .config import Settings
 from .console.web import ConsoleRoutes
@@ -344,12 +345,13 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 def build_server_app(settings: Settings, ctx: ServiceContext | None = None) -> QueryApi | MetricsApp:
     """The API, the console sign-in pages, the built-in IdP at /idp and /metrics when the settings ask for them."""
     ctx = ctx or build_context(settings)
-    routes: list[BaseRoute] = [*ConsoleRoutes(ctx, settings).routes(), *authz_routes(ctx)]
+    outages = OutageLog(logging.getLogger("samlfed.api"))
+    routes: list[BaseRoute] = [*ConsoleRoutes(ctx, settings).routes(), *authz_routes(ctx, outages)]
     if settings.with_idp:
         from .idp.mount import idp_app
 
         routes.insert(0, Mount("/idp", app=idp_app(settings, ctx.forwarding)))
-    app = build_app(ctx, routes)
+    app = build_app(ctx, routes, outages)
     return MetricsApp(app) if settings.metrics else app
 
 

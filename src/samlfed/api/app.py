@@ -225,10 +225,10 @@ def health_routes(ctx: ServiceContext) -> list[BaseRoute]:
     return [Route("/healthz", healthz, methods=["GET"]), readiness_route(Readiness(ctx.store.ping))]
 
 
-def build_app(ctx: ServiceContext, routes: list[BaseRoute] | None = None) -> QueryApi:
+def build_app(ctx: ServiceContext, routes: list[BaseRoute] | None = None, outages: OutageLog | None = None) -> QueryApi:
     """The query API in front of a Starlette app for `/healthz`, `/readyz` and `routes` (the server adds the
-    console, the authorization API and the IdP there)."""
-    outages = OutageLog(log)
+    console, the authorization API and the IdP there); `outages`: the log the routes share, if they have one."""
+    outages = outages or OutageLog(log)
 
     async def database_unavailable(request: Request, exc: Exception) -> Response:
         """A page or API route whose database statement failed (the query API answers such a failure itself)."""

@@ -28,7 +28,7 @@ class OutageLog:
             self._left_out += 1
             return
         if self._left_out:
-            self._log.warning("%s failed: the database is unavailable: %s (%d more requests failed so since the previous such line)",
+            self._log.warning("%s failed: the database is unavailable: %s (and %d more in the minute after the previous such line)",
                               what, reason, self._left_out)
         else:
             self._log.warning("%s failed: the database is unavailable: %s", what, reason)

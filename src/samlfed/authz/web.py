@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..api.outage_log import OutageLog
 from ..context import ServiceContext
 from ..errors import service_unavailable
 from ..pages import FormRefused, bounded_body
@@ -29,12 +30,14 @@ class AsciiJSONResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
-def authz_routes(ctx: ServiceContext) -> list[BaseRoute]:
+def authz_routes(ctx: ServiceContext, outages: OutageLog) -> list[BaseRoute]:
+    """`outages`: the process's log of requests an unavailable database failed (gateways call once per request)."""
+
     async def authorize(request: Request) -> Response:
         try:
             return await answer(request)
         except DatabaseUnavailable as exc:  # temporary: the caller may retry, and must not read it as a decision
-            log.warning("authz failed: the database is unavailable: %s", exc)
+            outages.failed("POST /authz/v1/authorize", exc)
             error = service_unavailable()
             return AsciiJSONResponse({"error": {"code": error.code, "message": error.message}}, status_code=503, headers={"Retry-After": "5"})
 
