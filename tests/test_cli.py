@@ -541,6 +541,11 @@ def test_a_crash_never_prints_local_variables() -> None:
     prompt). A command that fails unexpectedly still shows its traceback, without the values."""
     script = (
         "import sys\n"
+        "import typer\n"
+        "made = typer.Typer.__init__\n"  # the default of the typer releases that showed them
+        "def shown_by_default(self, *args, pretty_exceptions_show_locals=True, **kwargs):\n"
+        "    made(self, *args, pretty_exceptions_show_locals=pretty_exceptions_show_locals, **kwargs)\n"
+        "typer.Typer.__init__ = shown_by_default\n"
         "from samlfed import cli\n"
         "@cli.app.command('crash')\n"
         "def crash() -> None:\n"

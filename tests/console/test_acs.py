@@ -131,7 +131,8 @@ def test_choosing_a_role_opens_a_console_session_whose_credentials_work(demo: di
 def test_the_console_shows_a_policy_document_only_to_a_session_that_may_read_it(demo: dict) -> None:
     """Found by a cross-account probe: the console showed every document of the role, so a role another account lets
     one assume (or one whose policies deny iam:Get*) showed what the IAM API refuses that session. Developer's
-    policy allows s3 only: its name is shown, not its document."""
+    policy allows s3 only: neither its name nor its document is shown (found by the diff review: names too need
+    iam:ListRolePolicies, as over the API)."""
     with httpx.Client() as browser:
         saml_response = idp_initiated(demo, browser, "alice")
         page = _chooser(demo, saml_response, browser)
@@ -140,9 +141,10 @@ def test_the_console_shows_a_policy_document_only_to_a_session_that_may_read_it(
     assert console.status_code == 200
     permissions = [card for card in lxml_html.fromstring(console.text).find_class("card") if "Permissions of" in card.text_content()]
     assert [" ".join(card.text_content().split()) for card in permissions] == [
-        "Permissions of Developer developer inline policy; this session may not read it (iam:GetRolePolicy)",
+        "Permissions of Developer This session may not list the role's inline policies (iam:ListRolePolicies). "
+        "This session may not list the role's managed policies (iam:ListAttachedRolePolicies).",
     ]
-    assert "OwnBuckets" not in console.text
+    assert "OwnBuckets" not in console.text and "developer" not in permissions[0].text_content()
 
 
 def test_one_role_signs_in_by_itself_in_a_browser_and_keeps_the_markup(demo: dict) -> None:

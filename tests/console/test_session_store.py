@@ -82,3 +82,37 @@ def test_a_sign_in_tokens_credentials_copied_into_another_tokens_row_do_not_open
     with pytest.raises(federation.FederationError):
         federation.redeem_signin_token(ctx, my_token, now)
     assert federation.redeem_signin_token(ctx, victims_token, now).access_key_id == victims_key
+
+
+def test_the_console_reads_the_sessions_permissions_once_whatever_the_number_of_policies(tmp_path: Path) -> None:
+    """Found by the diff review: each policy's read decision read the session's role and policies again (8 statements
+    a policy). A policy now costs only its own resource's read, for its condition keys (its tags)."""
+    from saml_factory import ACCOUNT, DEV_ROLE, PROVIDER_ARN, response_b64
+    from service_world import developer_world
+    from sql_statements import statements
+
+    from samlfed.api.auth import Session
+    from samlfed.config import Settings
+    from samlfed.console.web import _readable_role_policies
+    from samlfed.iam import service
+    from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
+
+    ctx = developer_world(Settings(data_dir=tmp_path))
+    allow = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iam:Get*", "iam:List*"], "Resource": "*"}]})
+    service.put_role_policy(ctx, ACCOUNT, "Developer", "reads", allow)
+    fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5))
+    claims = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, fresh)).credentials.claims
+    session = Session(claims, "ASIAEXAMPLE", "us-east-1")
+
+    def page() -> tuple[int, list[str | None]]:
+        with statements(ctx.store) as seen:
+            shown = _readable_role_policies(ctx, session, "Developer", {"source_ip": None, "secure_transport": True})
+        return len(seen), [policy["document"] is not None for policy in shown["policies"]]
+
+    one, shown = page()
+    assert shown == [True]
+    for n in range(4):
+        service.attach_role_policy(ctx, ACCOUNT, "Developer", service.create_policy(ctx, ACCOUNT, f"Managed{n}", allow).arn)
+    five, shown = page()
+    assert shown == [True] * 5
+    assert five - one <= 4 * 3, (one, five)  # each managed policy: the reads of the policy itself, for its tags

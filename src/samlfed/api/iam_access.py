@@ -9,11 +9,12 @@ role's permissions boundary. Without them a Deny conditioned on one would never 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from ..context import ServiceContext
 from ..errors import ServiceError
 from ..iam import arns
-from ..iam.permissions import ROLE_RESOURCE_TAG_PREFIXES, resource_tags, session_permissions
+from ..iam.permissions import ROLE_RESOURCE_TAG_PREFIXES, add_request_keys, resource_tags, session_permissions
 from ..policy import Authorization, Request, authorize
 from ..store import NotFound
 from .auth import Session
@@ -141,14 +142,24 @@ _POLICY_KINDS = {
 
 def iam_call_decision(ctx: ServiceContext, caller: Session, request: QueryRequest) -> tuple[Authorization, str]:
     """The session's policies' decision on this IAM call, and the resource it acts on."""
-    claims = caller.claims
-    resource, resource_context = iam_target(ctx, claims.account_id, request.action, request.params)
-    extra = {**resource_context, **_request_context(request)}
-    permissions = session_permissions(
-        ctx, claims, source_ip=request.source_ip, secure_transport=request.secure_transport, region=caller.region, extra=extra,
-    )
-    request_of = Request(f"iam:{request.action}", permissions.context, resource=resource)
-    return authorize(permissions.policies, request_of, session_arn=claims.assumed_role_arn), resource
+    return iam_call_decisions(ctx, caller, [request])[0]
+
+
+def iam_call_decisions(ctx: ServiceContext, caller: Session, requests: Sequence[QueryRequest]) -> list[tuple[Authorization, str]]:
+    """iam_call_decision for each of several calls the caller makes from one origin, its permissions read once (the
+    console asks about each of a role's policies: a read of the role and its policies per call cost 8 statements)."""
+    if not requests:
+        return []
+    claims, origin = caller.claims, requests[0]
+    permissions = session_permissions(ctx, claims, source_ip=origin.source_ip, secure_transport=origin.secure_transport, region=caller.region)
+    decisions = []
+    for request in requests:
+        resource, resource_context = iam_target(ctx, claims.account_id, request.action, request.params)
+        context = {key: list(values) for key, values in permissions.context.items()}
+        add_request_keys(context, {**resource_context, **_request_context(request)})
+        request_of = Request(f"iam:{request.action}", context, resource=resource)
+        decisions.append((authorize(permissions.policies, request_of, session_arn=claims.assumed_role_arn), resource))
+    return decisions
 
 
 def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryRequest) -> str:

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Route
 
 from ..api.auth import Session
-from ..api.iam_access import iam_call_decision
+from ..api.iam_access import iam_call_decisions
 from ..api.protocol import QueryRequest
 from ..config import Settings
 from ..context import ServiceContext
@@ -470,7 +470,7 @@ def _console_view(ctx: ServiceContext, state: ConsoleState, opened: OpenedSessio
         "credentials_iso": _iso(claims.expires_at),
         "tags": claims.tags,
         "transitive": set(claims.transitive_tag_keys),
-        "policies": _readable_role_policies(ctx, Session(claims, state.access_key_id, IAM_REGION), role_name, _origin(ctx, request)),
+        **_readable_role_policies(ctx, Session(claims, state.access_key_id, IAM_REGION), role_name, _origin(ctx, request)),
         "credentials": _credential_blocks(state.access_key_id, opened.secret_access_key, state.session_token, claims.expiration) if credentials_live else [],
         "can_switch": bool(state.saml_response) and state.switch_until > now,
     }
@@ -481,24 +481,33 @@ IAM_REGION = "us-east-1"
 """The region of IAM calls (a global service, signed for us-east-1): the console's reads are judged as such calls."""
 
 
-def _readable_role_policies(ctx: ServiceContext, session: Session, role_name: str, origin: dict[str, Any]) -> list[dict[str, str | None]]:
-    """The session's role's policies, each document shown only if the session may read it as over the IAM API
-    (iam:GetRolePolicy, iam:GetPolicyVersion): a role another account lets one assume must not show that account's
-    documents to a session its policies deny them."""
+def _readable_role_policies(ctx: ServiceContext, session: Session, role_name: str, origin: dict[str, Any]) -> dict[str, Any]:
+    """The session's role's policies as the session may see them over the IAM API: the inline ones listed only with
+    iam:ListRolePolicies and the managed ones with iam:ListAttachedRolePolicies (`unlisted`: the actions refused),
+    each document shown only with iam:GetRolePolicy or iam:GetPolicyVersion. A role another account lets one assume
+    must not show that account's policies to a session its policies deny them."""
     try:
         documents = role_policy_documents(ctx, session.claims.account_id, role_name, session.claims.role_id)
     except NotFound:  # the role was deleted (or deleted and created again) after sign-in
-        return []
-    shown: list[dict[str, str | None]] = []
-    for policy_id, kind, text in documents:
-        inline = kind == "role"
-        action, params = ("GetRolePolicy", {"RoleName": role_name, "PolicyName": policy_id}) if inline else ("GetPolicyVersion", {"PolicyArn": policy_id})
-        decision, _ = iam_call_decision(ctx, session, QueryRequest(action, IAM_VERSION, params, **origin))
-        shown.append({
-            "name": policy_id.rsplit("/", 1)[-1], "kind": "inline policy" if inline else f"managed policy {policy_id}",
-            "document": _pretty(text) if decision.decision == "allowed" else None, "needs": f"iam:{action}",
-        })
-    return shown
+        return {"policies": [], "unlisted": []}
+    lists = {kind: QueryRequest(action, IAM_VERSION, {"RoleName": role_name}, **origin)
+             for kind, action in (("role", "ListRolePolicies"), ("user-managed", "ListAttachedRolePolicies"))}
+    reads = [
+        QueryRequest("GetRolePolicy", IAM_VERSION, {"RoleName": role_name, "PolicyName": policy_id}, **origin) if kind == "role"
+        else QueryRequest("GetPolicyVersion", IAM_VERSION, {"PolicyArn": policy_id}, **origin)
+        for policy_id, kind, _ in documents
+    ]
+    decisions = [decision.decision == "allowed" for decision, _ in iam_call_decisions(ctx, session, [*lists.values(), *reads])]
+    listed = dict(zip(lists, decisions, strict=False))
+    shown = [
+        {
+            "name": policy_id.rsplit("/", 1)[-1], "kind": "inline policy" if kind == "role" else f"managed policy {policy_id}",
+            "document": _pretty(text) if readable else None, "needs": f"iam:{read.action}",
+        }
+        for (policy_id, kind, text), read, readable in zip(documents, reads, decisions[len(lists):], strict=True)
+        if listed[kind]
+    ]
+    return {"policies": shown, "unlisted": [f"iam:{lists[kind].action}" for kind, allowed in listed.items() if not allowed]}
 
 
 def _pretty(document: str) -> str:
