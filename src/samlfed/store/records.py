@@ -145,8 +145,8 @@ class Role:
     tags: tuple[Tag, ...] = field(default=())
     trust_principal_ids: tuple[tuple[str, str], ...] | None = None
     """(role ARN, role ID) of each role the trust policy names as an AWS principal, as resolved when the policy was
-    written (IAM keeps the unique ID: a role deleted and created again under that ARN is not the one trusted); None
-    for a policy written before samlfed recorded them."""
+    written (IAM keeps the unique ID: a role deleted and created again under that ARN is not the one trusted); the ID
+    is "" for an ARN no role held when an upgrade recorded them (migration 0013)."""
 
 
 @dataclass(frozen=True)
