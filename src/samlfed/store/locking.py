@@ -88,9 +88,17 @@ def _try_advisory_lock(connection: Connection, seconds: float) -> bool:
 
 
 def _begin_exclusive(connection: Connection, *, wait_ms: int) -> None:
+    with sqlite_busy_timeout(connection, wait_ms):
+        connection.exec_driver_sql("BEGIN EXCLUSIVE")
+
+
+@contextmanager
+def sqlite_busy_timeout(connection: Connection, wait_ms: int) -> Iterator[None]:
+    """`wait_ms` as the SQLite connection's lock wait meanwhile; the pooled connection goes back with every
+    statement's wait (SQLITE_BUSY_TIMEOUT_MS)."""
     connection.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
     try:
-        connection.exec_driver_sql("BEGIN EXCLUSIVE")
+        yield
     finally:
         connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 

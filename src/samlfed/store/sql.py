@@ -30,7 +30,7 @@ from sqlalchemy.sql import ColumnElement, Executable
 from . import schema as t
 from .database_file import DatabaseFile
 from .generation import IdentityGeneration
-from .locking import SQLITE_BUSY_TIMEOUT_MS, exclusive, hold_first_ring_lock
+from .locking import SQLITE_BUSY_TIMEOUT_MS, exclusive, hold_first_ring_lock, sqlite_busy_timeout
 from .migrate import NewerSchema, upgrade
 from .records import (
     AccessKey,
@@ -187,11 +187,8 @@ def _short_lock_wait(db: Connection) -> Iterator[None]:
         db.exec_driver_sql(f"SET LOCAL lock_timeout = '{SKIPPABLE_WRITE_WAIT_MS}ms'")  # ends with the transaction
         yield
         return
-    db.exec_driver_sql(f"PRAGMA busy_timeout={SKIPPABLE_WRITE_WAIT_MS}")
-    try:
+    with sqlite_busy_timeout(db, SKIPPABLE_WRITE_WAIT_MS):
         yield
-    finally:  # the pooled connection goes back with every statement's wait
-        db.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 POSTGRES_STATEMENT_BOUNDS = {"lock_timeout": "5s", "statement_timeout": "30s"}
