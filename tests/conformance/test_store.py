@@ -303,3 +303,17 @@ def test_a_trust_policys_principal_role_ids_are_kept_with_it(store: SqlStore) ->
     assert store.get_role(ACCOUNT, "Target").trust_principal_ids == ()
     store.update_role(ACCOUNT, "Older", trust_principal_ids=named[:1])
     assert store.get_role(ACCOUNT, "Older").trust_principal_ids == named[:1]
+
+
+def test_which_role_ids_a_role_holds_now(store: SqlStore) -> None:
+    """More IDs than one IN (…) list binds (the store asks in chunks): a ListRoles page of 1,000 roles may name
+    thousands of roles in its trust policies."""
+    account(store)
+    names = [f"R{index:04}" for index in range(1203)]
+    for name in names:
+        store.create_role(role(name))
+    store.delete_role(ACCOUNT, "R0007")
+    store.delete_role(ACCOUNT, "R1202")
+    ids = {role(name).role_id for name in names}
+    assert store.live_role_ids(ids | {"AROANEVERANYROLESIDX1"}) == ids - {role("R0007").role_id, role("R1202").role_id}
+    assert store.live_role_ids(set()) == frozenset()

@@ -17,6 +17,7 @@ from ..errors import ServiceError, ValidationFailed, null_violation
 from ..iam import authorization_details
 from ..iam import service as iam
 from ..iam.simulate import ContextEntry, Simulation, simulate_custom, simulate_principal
+from ..iam.trust_shown import trust_policies_shown
 from ..saml import ProviderPolicy
 from ..store import ManagedPolicy, PolicyVersion, Role, RoleLastUsed, SamlProvider, Tag
 from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
@@ -163,14 +164,15 @@ def _policy_text(document: str) -> str:
     return quote(document, safe="-_.~")
 
 
-def _role(role: Role, *, full: bool = True) -> dict[str, Any]:
+def _role(role: Role, trust_policy: str, *, full: bool = True) -> dict[str, Any]:
+    """`trust_policy`: the role's as IAM shows it (`trust_shown`)."""
     result: dict[str, Any] = {
         "Path": role.path,
         "RoleName": role.name,
         "RoleId": role.role_id,
         "Arn": role.arn,
         "CreateDate": role.created_at,
-        "AssumeRolePolicyDocument": _policy_text(role.trust_policy),
+        "AssumeRolePolicyDocument": _policy_text(trust_policy),
         "Description": role.description,
         "MaxSessionDuration": role.max_session_duration,
     }
@@ -360,7 +362,7 @@ def create_role(ctx: ServiceContext, caller: Caller | None, request: QueryReques
         tags=_tags(request),
         permissions_boundary=request.params.get("PermissionsBoundary"),
     )
-    return {"Role": _role(role)}
+    return {"Role": _role(role, role.trust_policy)}  # every role it names was found just now
 
 
 def _last_used(use: RoleLastUsed | None) -> dict[str, Any]:
@@ -371,7 +373,8 @@ def _last_used(use: RoleLastUsed | None) -> dict[str, Any]:
 def get_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (name,) = _required(request, "RoleName")
     role = iam.get_role(ctx, _account(caller), name)
-    return {"Role": {**_role(role), "RoleLastUsed": _last_used(iam.role_last_used(ctx, role))}}
+    (trust_policy,) = trust_policies_shown(ctx, [role])
+    return {"Role": {**_role(role, trust_policy), "RoleLastUsed": _last_used(iam.role_last_used(ctx, role))}}
 
 
 def delete_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
@@ -481,7 +484,8 @@ def list_roles(ctx: ServiceContext, caller: Caller | None, request: QueryRequest
     max_items, after = _page_request(request)
     roles = iam.list_roles(ctx, _account(caller), _path_prefix(request), after=after, limit=max_items + 1)
     page, more = roles[:max_items], len(roles) > max_items
-    return {"Roles": [_role(r, full=False) for r in page], **_page_end(request, page, more, _lower_name)}
+    shown = trust_policies_shown(ctx, page)
+    return {"Roles": [_role(r, trust_policy, full=False) for r, trust_policy in zip(page, shown, strict=True)], **_page_end(request, page, more, _lower_name)}
 
 
 def update_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
@@ -496,7 +500,9 @@ def update_role_description(ctx: ServiceContext, caller: Caller | None, request:
     name, description = _required(request, "RoleName", "Description")
     account = _account(caller)
     iam.update_role(ctx, account, name, description=description, max_session_duration=None)
-    return {"Role": _role(iam.get_role(ctx, account, name))}
+    role = iam.get_role(ctx, account, name)
+    (trust_policy,) = trust_policies_shown(ctx, [role])
+    return {"Role": _role(role, trust_policy)}
 
 
 def list_instance_profiles_for_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
@@ -761,7 +767,7 @@ def get_account_authorization_details(ctx: ServiceContext, caller: Caller | None
     return {
         "UserDetailList": [], "GroupDetailList": [],
         "RoleDetailList": [{  # in the model's order; empty lists are answered empty, not left out
-            **{k: v for k, v in _role(r.role, full=False).items() if k not in ("Description", "MaxSessionDuration")},  # not RoleDetail's
+            **{k: v for k, v in _role(r.role, r.trust_policy, full=False).items() if k not in ("Description", "MaxSessionDuration")},  # not RoleDetail's
             "InstanceProfileList": [],
             "RolePolicyList": [{"PolicyName": name, "PolicyDocument": _policy_text(document)} for name, document in r.inline_policies],
             "AttachedManagedPolicies": [{"PolicyName": p.name, "PolicyArn": p.arn} for p in r.attached],

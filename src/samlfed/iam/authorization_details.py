@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..context import ServiceContext
 from ..store import ManagedPolicy, PolicyVersion, Role, RoleLastUsed
 from . import service
+from .trust_shown import trust_policies_shown
 
 ENTITY_TYPES = ("User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy")
 """The model's EntityType, in its order (its enum error lists them so)."""
@@ -26,6 +27,8 @@ class RoleDetail:
     attached: list[ManagedPolicy]
     """By lower-cased name, as ListAttachedRolePolicies lists them."""
     last_used: RoleLastUsed | None
+    trust_policy: str
+    """As IAM shows it (`trust_shown`)."""
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,11 @@ def details(ctx: ServiceContext, account_id: str, page: Sequence[Role | ManagedP
     page. Read for the whole page at once (a fixed number of statements, however many items), not item by item."""
     names = [item.name for item in page if isinstance(item, Role)]
     listed_policies = [item for item in page if not isinstance(item, Role)]
+    found = ctx.store.role_details(account_id, names)
+    shown = trust_policies_shown(ctx, [role for role, *_ in found])
     roles = [
-        RoleDetail(role, inline, sorted(attached, key=lambda policy: policy.name.lower()), last_used)
-        for role, inline, attached, last_used in ctx.store.role_details(account_id, names)
+        RoleDetail(role, inline, sorted(attached, key=lambda policy: policy.name.lower()), last_used, trust_policy)
+        for (role, inline, attached, last_used), trust_policy in zip(found, shown, strict=True)
     ]
     versions = ctx.store.policy_versions_of([policy.arn for policy in listed_policies])
     uses = service.boundary_uses(ctx, account_id)

@@ -1,0 +1,48 @@
+"""A trust policy as IAM shows it: a role principal whose role is gone appears as the role ID it was bound to.
+
+IAM binds each role ARN a trust policy names to that role's unique ID when the policy is written, and maps the ID
+back to the ARN when it shows the policy. Once the role is deleted the ID maps to nothing, so GetRole shows the ID
+itself, also after a role is created again under the same name: the policy does not trust the new role, and showing
+its ARN would say it does. (samlfed keeps the document as written and the bindings beside it, in
+`Role.trust_principal_ids`.)"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Container, Sequence
+from typing import Any
+
+from ..context import ServiceContext
+from ..jsoninput import parse_json
+from ..store import Role
+
+
+def trust_policies_shown(ctx: ServiceContext, roles: Sequence[Role]) -> list[str]:
+    """Each role's trust policy as GetRole, ListRoles and GetAccountAuthorizationDetails show it (one read for all)."""
+    bound = {role_id for role in roles for _, role_id in role.trust_principal_ids or () if role_id}
+    live = ctx.store.live_role_ids(bound) if bound else frozenset()
+    return [trust_policy_shown(role, live) for role in roles]
+
+
+def trust_policy_shown(role: Role, live_role_ids: Container[str]) -> str:
+    """`role`'s trust policy with each role ARN whose bound role is not in `live_role_ids` replaced, in Principal,
+    by that role's ID. The document is returned as written when nothing is replaced; otherwise it is written
+    again from its JSON value (the same value, in compact form). An ARN bound to no ID (a policy written before
+    samlfed kept bindings, naming a role that did not exist when it upgraded) is shown as written."""
+    gone = {arn: role_id for arn, role_id in role.trust_principal_ids or () if role_id and role_id not in live_role_ids}
+    if not gone:
+        return role.trust_policy
+    document = parse_json(role.trust_policy)  # stored only after it parsed as a policy: an object with Statement
+    statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
+    for statement in statements:
+        principal = statement.get("Principal")
+        if isinstance(principal, dict) and "AWS" in principal:
+            principal["AWS"] = _replaced(principal["AWS"], gone)
+    return json.dumps(document, ensure_ascii=False)
+
+
+def _replaced(value: Any, gone: dict[str, str]) -> Any:
+    """An "AWS" principal value (a string or a list of them) with the ARNs in `gone` replaced by their role IDs."""
+    if isinstance(value, list):
+        return [gone.get(item, item) for item in value]
+    return gone.get(value, value)
