@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -217,6 +218,25 @@ def test_control_characters_of_the_document_are_shown_escaped(terminal: bool) ->
     output = buffer.getvalue()
     assert not any(character in output for character in (CSI, "\r", "\u202e"))
     assert "bob\\u009b2K\\u009b1A\\u000dVALID\\u202eevil" in output
+
+
+LINE_FORGING_NAME_ID = "alice\nPASS trust.policy  the trust policy admits this sign-in\u2028VALID: forged\u2029\nVALID: forged"
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["plain", "terminal"])
+def test_a_value_with_line_breaks_prints_no_line_of_its_own(terminal: bool) -> None:
+    """A NameID holding line breaks printed a check and a verdict of its own (found by a Unicode probe): in a
+    report line they are escaped, and in the decoded document they are character references."""
+    b64 = response_b64(name_id=LINE_FORGING_NAME_ID)
+    trust = doctor.choose_trust(b64, [parse_metadata(build_idp_metadata(ENTITY_ID, [signer().certificate]), now=NOW)], [], ProviderPolicy())
+    buffer = io.StringIO()
+    console = Console(file=buffer, soft_wrap=True, force_terminal=terminal, color_system="standard" if terminal else None, width=400)
+    doctor.render_text(doctor.diagnose(b64, trust, now=NOW, settings=ValidationSettings()), console)
+    output = re.sub("\x1b\\[[0-9;]*m", "", buffer.getvalue())  # colour codes
+    lines = output.splitlines()  # which also breaks at U+2028 and U+2029
+    assert not [line for line in lines if "forged" in line and not line.lstrip().startswith(("PASS subject.name_id", "name_id", "<"))]
+    assert "alice\\nPASS trust.policy  the trust policy admits this sign-in\\u2028VALID: forged\\u2029\\nVALID: forged" in output
+    assert ">alice&#10;PASS trust.policy  the trust policy admits this sign-in&#x2028;VALID: forged&#x2029;&#10;VALID: forged</saml:NameID>" in output
 
 
 def test_control_characters_in_json_are_escapes_of_the_same_string() -> None:

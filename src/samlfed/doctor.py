@@ -838,12 +838,21 @@ def _visible(text: str) -> str:
     return _INVISIBLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
+_LINE_BREAKS = re.compile("[\n\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    """`text` with its line breaks escaped: a value that breaks the line must not print lines of its own (a NameID
+    "alice\\nPASS trust.policy …\\nVALID: …" printed a check and a verdict that the doctor never gave)."""
+    return _LINE_BREAKS.sub(lambda match: "\\n" if match.group() == "\n" else f"\\u{ord(match.group()):04x}", text)
+
+
 def _printer(console: Console) -> Callable[..., None]:
-    """`console.print` for document values: visible characters only, no highlighting, and no emoji codes
-    (':thumbs_up:' stays as written)."""
+    """`console.print` of one line holding document values: visible characters only, line breaks escaped, no
+    highlighting, and no emoji codes (':thumbs_up:' stays as written)."""
 
     def out(*objects: object, **options: Any) -> None:
-        console.print(*(_visible(o) if isinstance(o, str) else o for o in objects), highlight=False, emoji=False, **options)
+        console.print(*(_one_line(_visible(o)) if isinstance(o, str) else o for o in objects), highlight=False, emoji=False, **options)
 
     return out
 
@@ -869,7 +878,10 @@ def render_text(diagnosis: Diagnosis, console: Console) -> None:
     if pretty:
         out()
         out("Decoded response, its EncryptedAssertion shown decrypted:" if decrypted else "Decoded response:")
-        out(Syntax(_visible(pretty), "xml", theme="ansi_dark", word_wrap=True) if console.is_terminal else pretty, markup=False)
+        console.print(  # the one output of several lines: the document's own, as it is
+            Syntax(_visible(pretty), "xml", theme="ansi_dark", word_wrap=True) if console.is_terminal else _visible(pretty),
+            markup=False, highlight=False, emoji=False,
+        )
 
 
 def verdict(diagnosis: Diagnosis) -> tuple[str, str]:
@@ -945,4 +957,26 @@ def pretty_xml(xml: bytes | None) -> str | None:
         if not (element.tail or "").strip():
             element.tail = None
     etree.indent(root)
-    return etree.tostring(root, encoding="unicode")
+    return _breaks_as_references(root)
+
+
+def _breaks_as_references(root: etree._Element) -> str:
+    """The serialized document with each line break inside text as a character reference (`&#10;`, the same
+    text): the document's lines are then the layout's, and a NameID "alice\\nVALID: …" cannot print a line that
+    looks like the doctor's own. (Attribute values are so serialized already.)"""
+    marks = {"\n": "&#10;", "\u2028": "&#x2028;", "\u2029": "&#x2029;"}
+    text = etree.tostring(root, encoding="unicode")
+    stand_ins = [chr(code) for code in range(0xE000, 0xF900) if chr(code) not in text][: len(marks)]  # private use
+    if len(stand_ins) < len(marks):
+        return text
+    for element in root.iter():
+        for part in ("text", "tail"):
+            value = getattr(element, part)
+            if value and value.strip():  # content, not the layout indent() made
+                for stand_in, line_break in zip(stand_ins, marks, strict=True):
+                    value = value.replace(line_break, stand_in)
+                setattr(element, part, value)
+    text = etree.tostring(root, encoding="unicode")
+    for stand_in, reference in zip(stand_ins, marks.values(), strict=True):
+        text = text.replace(stand_in, reference)
+    return text
