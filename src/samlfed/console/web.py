@@ -511,8 +511,9 @@ def _readable_role_policies(ctx: ServiceContext, session: Session, role_name: st
 
 
 def _pretty(document: str) -> str:
+    """The policy laid out for reading, its text as written ("Équipe", not "\\u00c9quipe"; the page escapes it)."""
     try:
-        return json.dumps(json.loads(document), indent=2)
+        return json.dumps(json.loads(document), indent=2, ensure_ascii=False)
     except ValueError:
         return document
 
