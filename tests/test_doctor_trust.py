@@ -406,3 +406,15 @@ def test_a_pair_across_accounts_gets_stss_validation_error_from_the_doctor() -> 
                          role_trust=RoleTrust(policy(allow())))
     assert verdict(diagnosis) == ("REFUSED", " by the request's ARNs at trust.assume_role_with_saml: the response is valid, but STS answers "
                                              "ValidationError (400) 'Principal exists outside the account of the Role being assumed.'")
+
+
+def test_a_mapped_attributes_value_is_trimmed_as_a_principal_tags_is(ctx: ServiceContext) -> None:
+    """IdPs and pretty-printers pad values with ASCII whitespace: a PrincipalTag attribute's value was trimmed, a
+    mapped attribute's kept its padding, and a trailing newline made it a value tags cannot hold (a Unicode probe)."""
+    saml = _assertion({"principal_tags": {"department": "\n  Engineering \n"}, "extra_attributes": {"mail": ["\n  alice@example.com\t"]}})
+    mapping = {"email": ["mail"]}
+    checks = _checks(doctor_says(policy(allow()), saml, None, mapping))
+    assert checks["trust.session_tags"][1] == "session tags department=Engineering, email=alice@example.com (email from the provider's attribute mapping)"
+    service.set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, mapping)
+    issued = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(role_arn=DEV_ROLE, principal_arn=PROVIDER_ARN, saml_assertion=saml))
+    assert issued.credentials.claims.tags == {"department": "Engineering", "email": "alice@example.com"}

@@ -35,7 +35,13 @@ def single_value(attributes: dict[str, tuple[str, ...]], name: str, check_id: st
             check_id, f"{short} must have exactly one value; it has {len(values)}",
             hint=f"Send {short} as exactly one AttributeValue; a rule that maps it from a multi-valued attribute sends several.", aws=aws,
         )
-    return values[0].strip(_ASCII_WS)
+    return trimmed(values[0])
+
+
+def trimmed(value: str) -> str:
+    """An attribute value without the ASCII whitespace IdPs and pretty-printers put around it (contract §3.5); other
+    white space (U+00A0 …) is the value's own."""
+    return value.strip(_ASCII_WS)
 
 
 _SESSION_NAME_MISMATCH = AwsError("InvalidIdentityToken", 400, f"RoleSessionName in AuthnResponse must match {SESSION_NAME_PATTERN}")

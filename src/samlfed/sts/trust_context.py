@@ -10,7 +10,7 @@ from datetime import datetime
 
 from ..iam.permissions import add_origin_keys
 from ..saml import VerifiedAssertion
-from ..saml.aws_claims import MAX_TAGS, is_valid_tag_value
+from ..saml.aws_claims import MAX_TAGS, is_valid_tag_value, trimmed
 from ..timestamps import aws_timestamp, aws_timestamp_of_second, epoch_second
 from .saml_context import saml_context
 
@@ -38,9 +38,10 @@ def requested_tags(verified: VerifiedAssertion, attribute_mapping: Mapping[str, 
         values = next((attributes[name] for name in names if attributes.get(name)), None)
         if values is None or key.lower() in taken:
             continue
-        if len(values) != 1 or not is_valid_tag_value(values[0]):
+        value = trimmed(values[0])  # as a PrincipalTag attribute's value is
+        if len(values) != 1 or not is_valid_tag_value(value):
             raise InvalidSessionTags(f"the attribute mapped to session tag {key!r} has {len(values)} values or a value tags cannot hold")
-        tags[key] = values[0]
+        tags[key] = value
         taken.add(key.lower())
     if len(tags) > MAX_TAGS:
         raise InvalidSessionTags(f"{len(tags)} session tags; at most {MAX_TAGS} are allowed")
