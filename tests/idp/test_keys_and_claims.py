@@ -165,7 +165,7 @@ def test_the_google_preset_needs_the_response_only_opt_in(idp: IdentityProvider)
         (lambda c: c["service_providers"]["aws"]["claims"]["roles"].append({"group": "(", "value": "x"}), "not a regular expression"),
         (lambda c: c["service_providers"]["aws"]["claims"]["roles"].append({"group": "(a)", "value": "$2"}), "fewer groups"),
         (lambda c: c["service_providers"]["aws"]["claims"].update(session_duration=60), "900-43200"),
-        (lambda c: c["users"].update({"bad name": {"password_hash": "x"}}), "is not 1-64"),
+        (lambda c: c["users"].update({"bad name": {"password_hash": "x"}}), "is not 1-64 ASCII letters"),
         (lambda c: c["users"].update({"dave": {"email": "d@example.com"}}), "needs a password_hash"),
         (lambda c: c["users"]["carol"].update(totp_secret="not base32!"), "not a base32 secret"),
     ],

@@ -82,7 +82,7 @@ def _strings(value: Any, what: str) -> list[str]:
 
 def user_from_yaml(username: str, data: Any) -> User:
     if not USERNAME.fullmatch(username):
-        raise DirectoryError(f"user name {username!r} is not 1-64 letters, digits or ._@+-")
+        raise DirectoryError(f"user name {username!r} is not 1-64 ASCII letters, digits or ._@+-")
     if not isinstance(data, dict) or not isinstance(data.get("password_hash"), str):
         raise DirectoryError(f"user {username!r} needs a password_hash (use `samlfed idp users add`)")
     attributes = data.get("attributes") or {}
