@@ -120,4 +120,8 @@ def test_update_saml_provider_replaces_the_keys_and_recomputes_valid_until(serve
         )
     finally:
         iam.update_saml_provider(SAMLProviderArn=PROVIDER_ARN, SAMLMetadataDocument=build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
-    assert "ValidUntil" not in iam.get_saml_provider(SAMLProviderArn=PROVIDER_ARN)
+    # Metadata without validUntil: AWS still answers a ValidUntil (the JavaScript SDK probe; LocalStack's recordings
+    # against AWS), here 100 years of 365 days after CreateDate, in both answers.
+    provider = iam.get_saml_provider(SAMLProviderArn=PROVIDER_ARN)
+    assert provider["ValidUntil"] == provider["CreateDate"] + timedelta(days=36500)
+    assert [p["ValidUntil"] for p in iam.list_saml_providers()["SAMLProviderList"] if p["Arn"] == PROVIDER_ARN] == [provider["ValidUntil"]]

@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +20,7 @@ from ..iam import service as iam
 from ..iam.simulate import ContextEntry, Simulation, simulate_custom, simulate_principal
 from ..iam.trust_shown import trust_policies_shown
 from ..saml import ProviderPolicy
-from ..store import ManagedPolicy, PolicyVersion, Role, RoleLastUsed, SamlProvider, Tag
+from ..store import ManagedPolicy, PolicyVersion, Role, RoleLastUsed, SamlProvider, SamlProviderSummary, Tag
 from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from ..sts.chain import AssumeRoleRequest, assume_role
 from ..sts.parameters import parameter_violations
@@ -288,12 +289,22 @@ def get_caller_identity(ctx: ServiceContext, caller: Caller | None, request: Que
 # --- IAM: SAML providers --------------------------------------------------------------------------
 
 
+_VALID_UNTIL_WITHOUT_ONE = timedelta(days=36500)
+
+
+def _valid_until(provider: SamlProvider | SamlProviderSummary) -> datetime:
+    """ValidUntil: the metadata's validUntil, or, for metadata without one, 100 years of 365 days after CreateDate.
+    AWS answers a ValidUntil for such metadata too (LocalStack's recordings of GetSAMLProvider and ListSAMLProviders
+    against AWS hold one), and an IAM-compatible store documents that date. Only shown: nothing expires then."""
+    return provider.valid_until if provider.valid_until is not None else provider.created_at + _VALID_UNTIL_WITHOUT_ONE
+
+
 def _provider(provider: SamlProvider) -> dict[str, Any]:
     return {
         "SAMLProviderUUID": provider.uuid,
         "SAMLMetadataDocument": provider.metadata_document,
         "CreateDate": provider.created_at,
-        "ValidUntil": provider.valid_until,
+        "ValidUntil": _valid_until(provider),
         "Tags": _sorted_tag_list(provider.tags),
         "AssertionEncryptionMode": provider.assertion_encryption_mode,
         "PrivateKeyList": [{"KeyId": key.key_id, "Timestamp": key.created_at} for key in provider.private_keys],
@@ -337,7 +348,7 @@ def get_saml_provider(ctx: ServiceContext, caller: Caller | None, request: Query
 
 def list_saml_providers(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     providers = iam.list_saml_providers(ctx, _account(caller))
-    return {"SAMLProviderList": [{"Arn": p.arn, "ValidUntil": p.valid_until, "CreateDate": p.created_at} for p in providers]}
+    return {"SAMLProviderList": [{"Arn": p.arn, "ValidUntil": _valid_until(p), "CreateDate": p.created_at} for p in providers]}
 
 
 def delete_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
