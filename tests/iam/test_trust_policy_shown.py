@@ -92,3 +92,15 @@ def test_an_arn_bound_to_no_role_id_is_shown_as_written() -> None:
         trust_policy=document, max_session_duration=3600, created_at=datetime.now(UTC), trust_principal_ids=((ghost, ""),),
     )
     assert trust_policy_shown(role, set()) == document
+
+
+@pytest.mark.parametrize("stored", ["{not json", "[]", '{"Statement": 3}', '{"Statement": [7, {"Principal": "*"}]}'])
+def test_a_stored_document_that_is_no_policy_is_shown_as_written(stored: str) -> None:
+    """IAM stores only policies, but a row written by another tool (or an older release) must not make GetRole fail."""
+    role = Role(
+        account_id="111111111111", name="Target", role_id="AROAEXAMPLEEXAMPLE01", path="/", arn="arn:aws:iam::111111111111:role/Target",
+        trust_policy=stored, max_session_duration=3600, created_at=datetime.now(UTC),
+        trust_principal_ids=(("arn:aws:iam::111111111111:role/Gone", "AROAEXAMPLEEXAMPLE02"),),
+    )
+    shown = trust_policy_shown(role, set())
+    assert shown == stored or json.loads(shown) == json.loads(stored)  # the text, or (written again) the same value

@@ -32,10 +32,13 @@ def trust_policy_shown(role: Role, live_role_ids: Container[str]) -> str:
     gone = {arn: role_id for arn, role_id in role.trust_principal_ids or () if role_id and role_id not in live_role_ids}
     if not gone:
         return role.trust_policy
-    document = parse_json(role.trust_policy)  # stored only after it parsed as a policy: an object with Statement
-    statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
-    for statement in statements:
-        principal = statement.get("Principal")
+    try:
+        document = parse_json(role.trust_policy)
+    except ValueError:
+        return role.trust_policy
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    for statement in statements if isinstance(statements, list) else [statements]:
+        principal = statement.get("Principal") if isinstance(statement, dict) else None
         if isinstance(principal, dict) and "AWS" in principal:
             principal["AWS"] = _replaced(principal["AWS"], gone)
     return json.dumps(document, ensure_ascii=False)
