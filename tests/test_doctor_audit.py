@@ -139,6 +139,18 @@ def test_more_captured_forms_are_recognised(metadata_file: Path, data: bytes) ->
     assert "VALID: AWS would accept this response." in result.output
 
 
+def test_an_xml_document_in_utf16_is_named_as_such(metadata_file: Path) -> None:
+    """Found by a Unicode probe: the document, read as UTF-8, contradicted its own declaration and the doctor
+    reported the parser's "Blank needed here"."""
+    body = base64.b64decode(response_b64()).decode().split("?>", 1)[1].lstrip()  # without the factory's declaration
+    xml = '<?xml version="1.0" encoding="UTF-16"?>\n' + body
+    result = run_doctor("-", "--metadata", metadata_file, input=("\ufeff" + xml).encode("utf-16-le"))
+    assert_answered(result, 2)
+    assert "the input is an XML document in UTF-16 (its declaration says so)" in result.output
+    # Without that declaration the file is a capture a Windows shell saved as UTF-16: read as the UTF-8 it was.
+    assert_answered(run_doctor("-", "--metadata", metadata_file, input=("\ufeff" + body).encode("utf-16-le")), 0)
+
+
 def test_undecodable_percent_escapes_are_handed_over_as_they_are() -> None:
     assert doctor.decode_input(b"abc%zz") == "abc%zz"
 

@@ -176,14 +176,26 @@ def _unwrap(text: bytes) -> tuple[bytes, bool] | None:
     return (unquoted, True) if unquoted != text else None  # a URL-encoded value without its field name (base64 has no '%')
 
 
+_UTF16_DECLARATION = re.compile(r"""\s*<\?xml\s[^>]*\bencoding\s*=\s*["']utf-16""", re.IGNORECASE)
+
+
 def _utf16_as_utf8(data: bytes) -> bytes:
-    """A UTF-16 text file with its byte order mark (Windows PowerShell's `>` writes one) as UTF-8; else `data`."""
+    """A UTF-16 text file with its byte order mark (Windows PowerShell's `>` writes one) as UTF-8; else `data`.
+
+    Not an XML document that declares itself UTF-16: that is no capture of a UTF-8 response, and read as UTF-8 it
+    contradicts its own declaration (the parser's complaint, "Blank needed here", said nothing useful)."""
     if not data.startswith(_UTF16_BOMS):
         return data
     try:
-        return data.decode("utf-16").encode()
+        text = data.decode("utf-16")
     except UnicodeDecodeError:
         return data  # handed over as it is: the validator's input checks say what is wrong with it
+    if _UTF16_DECLARATION.match(text):
+        raise DoctorUsageError(
+            "the input is an XML document in UTF-16 (its declaration says so); STS takes a SAML response as UTF-8 XML: "
+            "give the base64 SAMLResponse as it was posted, or the XML saved as UTF-8"
+        )
+    return text.encode()
 
 
 def _decode_base64(b64: str) -> bytes | None:
