@@ -14,7 +14,7 @@ from lxml import etree
 from rich.console import Console
 from saml_factory import DEV_ROLE, ENTITY_ID, NOW, OPS_ROLE, PROVIDER_ARN, response_b64, signer
 
-from samlfed import doctor
+from samlfed import doctor, doctor_report
 from samlfed.saml import CHECK_ORDER, ProviderPolicy, RolePair, SigningKey, ValidationSettings
 from samlfed.saml import constants as c
 from samlfed.saml.metadata import IdpMetadata, build_idp_metadata, parse_metadata
@@ -52,7 +52,7 @@ def run(
 
 def render(diagnosis: doctor.Diagnosis) -> str:
     buffer = io.StringIO()
-    doctor.render_text(diagnosis, Console(file=buffer, soft_wrap=True))
+    doctor_report.render_text(diagnosis, Console(file=buffer, soft_wrap=True))
     return buffer.getvalue()
 
 
@@ -210,7 +210,7 @@ def test_text_of_a_valid_response() -> None:
 
 def test_text_uses_colour_on_a_terminal() -> None:
     buffer = io.StringIO()
-    doctor.render_text(run(B64), Console(file=buffer, force_terminal=True, color_system="standard", soft_wrap=True))
+    doctor_report.render_text(run(B64), Console(file=buffer, force_terminal=True, color_system="standard", soft_wrap=True))
     assert "\x1b[" in buffer.getvalue() and "signature.verify" in buffer.getvalue()
 
 
@@ -228,7 +228,7 @@ def test_text_of_an_invalid_response_names_the_aws_error() -> None:
 
 
 def test_json_of_a_valid_response() -> None:
-    document = json.loads(doctor.to_json(run(B64)))
+    document = json.loads(doctor_report.to_json(run(B64)))
     assert set(document) == {"valid", "verdict", "checks", "assertion", "error", "provider", "warnings", "notes", "caveats"}
     assert document["valid"] is True and document["error"] is None
     assert all(set(check) == {"id", "status", "message", "hint"} for check in document["checks"])
@@ -243,7 +243,7 @@ def test_json_of_a_valid_response() -> None:
 
 
 def test_json_of_an_invalid_response() -> None:
-    document = json.loads(doctor.to_json(run(response_b64(audience="https://sp.example/"))))
+    document = json.loads(doctor_report.to_json(run(response_b64(audience="https://sp.example/"))))
     assert document["valid"] is False and document["assertion"] is None
     assert document["error"] == {
         "check": "audience",
@@ -257,8 +257,8 @@ def test_json_of_an_invalid_response() -> None:
 
 @pytest.mark.parametrize("xml", [None, b"", b"not xml", b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'], ids=["none", "empty", "garbage", "doctype"])
 def test_pretty_xml_shows_nothing_it_cannot_parse(xml: bytes | None) -> None:
-    assert doctor.pretty_xml(xml) is None
+    assert doctor_report.pretty_xml(xml) is None
 
 
 def test_pretty_xml_reindents_and_keeps_text() -> None:
-    assert doctor.pretty_xml(b"<a>  <b> x </b><c/>\n</a>") == "<a>\n  <b> x </b>\n  <c/>\n</a>"
+    assert doctor_report.pretty_xml(b"<a>  <b> x </b><c/>\n</a>") == "<a>\n  <b> x </b>\n  <c/>\n</a>"

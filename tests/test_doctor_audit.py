@@ -21,7 +21,7 @@ from rich.console import Console
 from saml_factory import ENTITY_ID, NOW, response_b64, signer
 from typer.testing import CliRunner
 
-from samlfed import doctor
+from samlfed import doctor, doctor_report
 from samlfed.cli import app
 from samlfed.saml import CHECK_ORDER, MAX_INPUT_CHARS, ProviderPolicy, ValidationSettings
 from samlfed.saml import constants as c
@@ -191,7 +191,7 @@ def test_emoji_codes_in_document_values_are_printed_as_written() -> None:
     b64 = response_b64(name_id="bob:thumbs_up:", attributes={"custom": [":smile: :cross_mark:"]})
     trust = doctor.choose_trust(b64, [parse_metadata(build_idp_metadata(ENTITY_ID, [signer().certificate]), now=NOW)], [], ProviderPolicy())
     buffer = io.StringIO()
-    doctor.render_text(doctor.diagnose(b64, trust, now=NOW, settings=ValidationSettings()), Console(file=buffer, soft_wrap=True))
+    doctor_report.render_text(doctor.diagnose(b64, trust, now=NOW, settings=ValidationSettings()), Console(file=buffer, soft_wrap=True))
     output = buffer.getvalue()
     assert "name_id                  bob:thumbs_up:" in output
     assert ">:smile: :cross_mark:</saml:AttributeValue>" in output
@@ -226,7 +226,7 @@ def test_control_characters_of_the_document_are_shown_escaped(terminal: bool) ->
     trust = doctor.choose_trust(b64, [parse_metadata(build_idp_metadata(ENTITY_ID, [signer().certificate]), now=NOW)], [], ProviderPolicy())
     buffer = io.StringIO()
     console = Console(file=buffer, soft_wrap=True, force_terminal=terminal, color_system="standard" if terminal else None)
-    doctor.render_text(doctor.diagnose(b64, trust, now=NOW, settings=ValidationSettings()), console)
+    doctor_report.render_text(doctor.diagnose(b64, trust, now=NOW, settings=ValidationSettings()), console)
     output = buffer.getvalue()
     assert not any(character in output for character in (CSI, "\r", "\u202e"))
     assert "bob\\u009b2K\\u009b1A\\u000dVALID\\u202eevil" in output
@@ -243,7 +243,7 @@ def test_a_value_with_line_breaks_prints_no_line_of_its_own(terminal: bool) -> N
     trust = doctor.choose_trust(b64, [parse_metadata(build_idp_metadata(ENTITY_ID, [signer().certificate]), now=NOW)], [], ProviderPolicy())
     buffer = io.StringIO()
     console = Console(file=buffer, soft_wrap=True, force_terminal=terminal, color_system="standard" if terminal else None, width=400)
-    doctor.render_text(doctor.diagnose(b64, trust, now=NOW, settings=ValidationSettings()), console)
+    doctor_report.render_text(doctor.diagnose(b64, trust, now=NOW, settings=ValidationSettings()), console)
     output = re.sub("\x1b\\[[0-9;]*m", "", buffer.getvalue())  # colour codes
     lines = output.splitlines()  # which also breaks at U+2028 and U+2029
     assert not [line for line in lines if "forged" in line and not line.lstrip().startswith(("PASS subject.name_id", "name_id", "<"))]
@@ -254,7 +254,7 @@ def test_a_value_with_line_breaks_prints_no_line_of_its_own(terminal: bool) -> N
 def test_control_characters_in_json_are_escapes_of_the_same_string() -> None:
     b64 = response_b64(name_id=HOSTILE_NAME_ID)
     trust = doctor.choose_trust(b64, [parse_metadata(build_idp_metadata(ENTITY_ID, [signer().certificate]), now=NOW)], [], ProviderPolicy())
-    text = doctor.to_json(doctor.diagnose(b64, trust, now=NOW, settings=ValidationSettings()))
+    text = doctor_report.to_json(doctor.diagnose(b64, trust, now=NOW, settings=ValidationSettings()))
     assert not any(character in text for character in (CSI, "\r", "\u202e"))
     assert json.loads(text)["assertion"]["name_id"] == HOSTILE_NAME_ID
 
@@ -296,10 +296,10 @@ def test_a_changed_signature_by_a_registered_key_is_not_called_a_rotation() -> N
     diagnosis = diagnose_with(response_b64(after_sign=_flip_signature_value))
     hint = signature_hint(diagnosis) or ""
     assert "(rotation)" not in hint and hint == doctor.CHANGED_AFTER_SIGNING_HINT
-    checks = {check["id"]: check for check in json.loads(doctor.to_json(diagnosis))["checks"]}
+    checks = {check["id"]: check for check in json.loads(doctor_report.to_json(diagnosis))["checks"]}
     assert checks["signature.verify"]["hint"] == doctor.CHANGED_AFTER_SIGNING_HINT
     output = io.StringIO()
-    doctor.render_text(diagnosis, Console(file=output, soft_wrap=True))
+    doctor_report.render_text(diagnosis, Console(file=output, soft_wrap=True))
     assert f"fix: {doctor.CHANGED_AFTER_SIGNING_HINT}" in output.getvalue()
 
 

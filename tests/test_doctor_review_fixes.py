@@ -15,7 +15,7 @@ from saml_factory import ACCOUNT, DEV_ROLE, ENTITY_ID, NOW, OPS_ROLE, PROVIDER_A
 from service_world import developer_world
 from typer.testing import CliRunner
 
-from samlfed import doctor
+from samlfed import doctor, doctor_report
 from samlfed.cli import app
 from samlfed.config import Settings
 from samlfed.saml import ProviderPolicy, ProviderTrust, RolePair, SamlValidationError, SigningKey, ValidationSettings, validate
@@ -164,7 +164,7 @@ def test_a_requested_pair_in_its_own_value_is_accepted_by_aws_too() -> None:
     assert diagnose_standalone(b64, requested_role=RolePair(DEV_ROLE, PROVIDER_ARN)).aws_refusal is None
     refused = diagnose_standalone(b64, requested_role=RolePair(OPS_ROLE, PROVIDER_ARN))
     assert refused.valid and refused.aws_refusal is not None and "semicolons" in refused.aws_refusal
-    assert doctor.verdict(refused)[1].startswith(": samlfed accepts this response, but AWS would refuse it")
+    assert doctor_report.verdict(refused)[1].startswith(": samlfed accepts this response, but AWS would refuse it")
 
 
 def test_a_role_path_holding_a_semicolon_is_one_pair_to_aws_too() -> None:
@@ -175,7 +175,7 @@ def test_a_role_path_holding_a_semicolon_is_one_pair_to_aws_too() -> None:
 
 def test_plain_pairs_still_say_aws_would_accept() -> None:
     diagnosis = diagnose_standalone(response_b64())
-    assert diagnosis.aws_refusal is None and doctor.verdict(diagnosis) == ("VALID", ": AWS would accept this response.")
+    assert diagnosis.aws_refusal is None and doctor_report.verdict(diagnosis) == ("VALID", ": AWS would accept this response.")
 
 
 # --- 5. --cert only: the Response's and the Assertion's Issuers differ ------------------------------------------

@@ -18,7 +18,8 @@ from samlfed.cli import app
 from samlfed.config import Settings
 from samlfed.console.signin import SignInRefused, make_offer
 from samlfed.context import ServiceContext
-from samlfed.doctor import RoleTrust, TrustChoice, diagnose, verdict
+from samlfed.doctor import RoleTrust, TrustChoice, diagnose
+from samlfed.doctor_report import verdict
 from samlfed.errors import ServiceError
 from samlfed.iam import service
 from samlfed.saml import RolePair, ValidationSettings

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from . import doctor as doctor_mod
+from . import doctor_report
 from .cli_common import EXIT_INVALID, EXIT_VALID, instant_or_exit, store_context, usage_error
 from .context import ServiceContext
 from .errors import ServiceError
@@ -235,11 +236,11 @@ def _report(diagnosis: doctor_mod.Diagnosis, as_json: bool) -> None:
     verdict = EXIT_VALID if diagnosis.valid else EXIT_INVALID
     try:
         if as_json:
-            typer.echo(doctor_mod.to_json(diagnosis))  # as UTF-8 bytes, whatever the terminal encoding
+            typer.echo(doctor_report.to_json(diagnosis))  # as UTF-8 bytes, whatever the terminal encoding
         else:
             if isinstance(sys.stdout, io.TextIOWrapper):  # an ASCII-only output (a legacy code page) gets \xfc, not a traceback
                 sys.stdout.reconfigure(errors="backslashreplace")
-            doctor_mod.render_text(diagnosis, _ReportConsole(soft_wrap=True))
+            doctor_report.render_text(diagnosis, _ReportConsole(soft_wrap=True))
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader stopped early (`doctor ... | head`): the verdict stands. stdout goes to /dev/null so that the

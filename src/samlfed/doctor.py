@@ -1,7 +1,7 @@
 """`samlfed doctor`: run the validator on a captured SAML response and explain the verdict to a human.
 
-The logic (read and decode the input, choose the provider, validate, collect facts) comes first and returns a
-`Diagnosis`; rendering (text with rich, or one JSON object) only reads it, so both views say the same thing.
+The logic here (read and decode the input, choose the provider, validate, collect facts) returns a `Diagnosis`;
+`doctor_report` renders it (text with rich, or one JSON object) and only reads it, so both views say the same thing.
 The doctor adds context but never trust: the verdict is the validator's, and KeyInfo is only ever compared.
 """
 
@@ -11,15 +11,13 @@ import base64
 import binascii
 import codecs
 import hashlib
-import json
 import re
 import sys
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from cryptography import x509
@@ -28,16 +26,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from lxml import etree
-from rich.console import Console
-from rich.markup import escape
-from rich.syntax import Syntax
 
 from .doctor_capture import CaptureError, from_capture, read_capped
-from .doctor_trust import CHECK_IDS as TRUST_CHECK_IDS
 from .doctor_trust import TrustReport, check_trust
 from .files import LARGE_FILE_LIMIT, read_at_most
 from .saml import (
-    CHECK_ORDER,
     MAX_INPUT_CHARS,
     CheckResult,
     MetadataError,
@@ -50,7 +43,6 @@ from .saml import (
     VerifiedAssertion,
     aws_claims,
     validate,
-    xmlenc,
 )
 from .saml import constants as c
 from .saml.b64 import strict_b64decode
@@ -60,6 +52,7 @@ from .saml.model import load_rsa_private_key
 from .saml.response import UNSIGNED_DECLARATIONS
 from .saml.timeutil import xs_datetime_text
 from .saml.xmlparse import XmlRejected, parse_xml
+from .terminal_text import visible
 
 
 class DoctorUsageError(ValueError):
@@ -205,7 +198,8 @@ def _decode_base64(b64: str) -> bytes | None:
         return None
 
 
-def _parse_or_none(xml: bytes | None) -> etree._Element | None:
+def parse_or_none(xml: bytes | None) -> etree._Element | None:
+    """The document through the hardened parser, or None when there is none or it does not pass."""
     if not xml:
         return None
     try:
@@ -217,7 +211,7 @@ def _parse_or_none(xml: bytes | None) -> etree._Element | None:
 def _unverified_root(b64: str) -> etree._Element | None:
     if len(b64) > MAX_INPUT_CHARS:  # the validator refuses it unread: so must this, or any size gets parsed
         return None
-    return _parse_or_none(_decode_base64(b64))
+    return parse_or_none(_decode_base64(b64))
 
 
 def response_issuer(b64: str) -> str | None:
@@ -258,7 +252,7 @@ def load_metadata(paths: Sequence[Path], *, now: datetime) -> list[IdpMetadata]:
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         except MetadataError as exc:
-            raise DoctorUsageError(f"{exc.aws_message.rstrip('.')}: {_visible(exc.reason)} (in {path})") from None
+            raise DoctorUsageError(f"{exc.aws_message.rstrip('.')}: {visible(exc.reason)} (in {path})") from None
     return documents
 
 
@@ -464,7 +458,7 @@ def registered_choice(provider: RegisteredProvider, now: datetime) -> TrustChoic
     try:
         metadata = parse_metadata(provider.metadata_document, now=now)
     except MetadataError as exc:  # stored metadata passed this parser when it was registered; a newer rule may differ
-        raise DoctorUsageError(f"the registered metadata of {provider.arn} does not parse: {_visible(exc.reason)}") from None
+        raise DoctorUsageError(f"the registered metadata of {provider.arn} does not parse: {visible(exc.reason)}") from None
     trust = replace(
         metadata.trust(policy=provider.policy, provider_arn=provider.arn, provider_uuid=provider.uuid),
         decryption_keys=provider.decryption_keys, encryption_required=provider.encryption_required,
@@ -489,7 +483,7 @@ def examine(
 
     With `registered`, the provider's registered metadata and opt-ins stand in for `metadata`, `certs` and `policy`."""
     if not EARLIEST_NOW <= now <= LATEST_NOW:
-        raise DoctorUsageError(f"--now {_iso(now)} is out of range: give an instant between the years 0002 and 9998")
+        raise DoctorUsageError(f"--now {xs_datetime_text(now)} is out of range: give an instant between the years 0002 and 9998")
     if registered is None and not metadata and not certs:
         raise DoctorUsageError(
             "give the IdP's metadata (--metadata FILE) or its signing certificate (--cert PEM), "
@@ -597,7 +591,7 @@ _AWS_ATTRIBUTES = {"aws.role": c.AWS_ROLE, "aws.role_session_name": c.AWS_ROLE_S
 def _misnamed_attribute(xml: bytes | None, expected: str) -> list[str]:
     """A note when no attribute has the name AWS reads but one comes close (another case, or only its last part):
     the values are then not the problem, the claim's name is. Read from the posted, unverified document."""
-    root = _parse_or_none(xml)
+    root = parse_or_none(xml)
     if root is None:
         return []
     names = [str(attribute.get("Name", "")) for attribute in root.iter(c.ATTRIBUTE)]
@@ -666,7 +660,7 @@ def _better_hint(error: SamlValidationError, choice: TrustChoice) -> str | None:
 
 def _unsigned_issuers(xml: bytes | None) -> tuple[str | None, str | None]:
     """The Response's and the Assertion's Issuer as posted, unverified: context for a hint, never for a verdict."""
-    root = _parse_or_none(xml)
+    root = parse_or_none(xml)
     if root is None:
         return None, None
     return root.findtext(c.ISSUER), root.findtext(f"{c.ASSERTION}/{c.ISSUER}")
@@ -710,7 +704,7 @@ def _tried(key: SigningKey, trust: ProviderTrust) -> bool:
 def _keyinfo_names_a_tried_key(xml: bytes | None, trust: ProviderTrust) -> bool:
     """Whether a KeyInfo certificate holds a registered key big enough to have been tried (context for the hint only:
     the verdict never depends on KeyInfo)."""
-    root = _parse_or_none(xml)
+    root = parse_or_none(xml)
     if root is None:
         return False
     tried = {_spki(k.public_key) for k in trust.signing_keys if _tried(k, trust)}
@@ -728,7 +722,7 @@ def _keyinfo_notes(xml: bytes | None, trust: ProviderTrust, *, rotation: bool = 
     Only a key that was tried can show that the response changed after signing; a registered key under the policy's
     minimum size was never tried. `rotation`: whether an unregistered KeyInfo certificate may mean a rotation (not when
     the response is another IdP's)."""
-    root = _parse_or_none(xml)
+    root = parse_or_none(xml)
     if root is None:
         return []
     minimum = trust.policy.min_rsa_bits
@@ -774,221 +768,3 @@ def _describe_keyinfo(text: str, registered: dict[bytes, SigningKey], trust: Pro
     if not rotation:
         return f"{named}, which is NOT registered"
     return f"{named}, which is NOT registered: if the IdP rotated its signing certificate, register its new metadata"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else xs_datetime_text(moment)
-
-
-def assertion_facts(verified: VerifiedAssertion) -> dict[str, object]:
-    """The verified facts, JSON-ready (ISO 8601 Z timestamps)."""
-    r, claims = verified.response, verified.claims
-    return {
-        "issuer": r.issuer,
-        "name_id": r.name_id,
-        "name_id_format": r.name_id_format,
-        "subject_type": r.subject_type,
-        "assertion_id": r.assertion_id,
-        "issue_instant": _iso(r.issue_instant),
-        "not_on_or_after": _iso(r.not_on_or_after),
-        "redeem_by": _iso(r.redeem_by),
-        "session_not_on_or_after": _iso(r.session_not_on_or_after),
-        "recipient": r.recipient,
-        "audiences": list(r.audiences),
-        "roles": [{"role_arn": p.role_arn, "provider_arn": p.provider_arn} for p in claims.roles],
-        "role_session_name": claims.role_session_name,
-        "session_duration": claims.session_duration,
-        "source_identity": claims.source_identity,
-        "principal_tags": claims.principal_tags,
-        "transitive_tag_keys": list(claims.transitive_tag_keys),
-        "attributes": {k: list(v) for k, v in r.attributes.items()},
-        "signed": r.signed,
-        "key_thumbprint": r.key_thumbprint,
-        "warnings": list(verified.warnings),
-    }
-
-
-# --- rendering -----------------------------------------------------------------------------------------
-
-
-def to_json(diagnosis: Diagnosis) -> str:
-    document = {
-        "valid": diagnosis.valid,
-        "verdict": "".join(verdict(diagnosis)),
-        "checks": [{"id": r.id, "status": r.status, "message": r.message, "hint": r.hint} for r in diagnosis.checks],
-        "assertion": assertion_facts(diagnosis.verified) if diagnosis.verified else None,
-        "error": _error_json(diagnosis),
-        "provider": diagnosis.choice.trust.entity_id,
-        "warnings": list(diagnosis.choice.warnings),
-        "notes": diagnosis.notes,
-        "caveats": diagnosis.caveats,
-    }
-    return _visible(json.dumps(document, indent=2, ensure_ascii=False))
-
-
-def _error_json(diagnosis: Diagnosis) -> dict[str, object] | None:
-    error = diagnosis.error
-    if error is not None:
-        return {"check": error.check_id, "code": error.aws.code, "status": error.aws.status, "message": error.aws.message}
-    trust = diagnosis.trust
-    if trust is not None and trust.refused is not None:
-        return {"check": trust.refused, "code": trust.answer.code, "status": trust.answer.status, "message": trust.answer.message}
-    return None
-
-
-_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
-_ID_WIDTH = max(len(check_id) for check_id in (*CHECK_ORDER, *TRUST_CHECK_IDS.values()))
-
-
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-"""Control characters (C0 but tab and newline, DEL, C1) and bidirectional overrides: XML allows most of them."""
-
-
-def _visible(text: str) -> str:
-    """`text` with its invisible characters as \\uXXXX escapes: a hostile document must not drive the terminal
-    (an 8-bit CSI can move the cursor and rewrite the verdict). In JSON text, the escape is the same string."""
-    return _INVISIBLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
-
-
-_LINE_BREAKS = re.compile("[\n\u2028\u2029]")
-
-
-def _one_line(text: str) -> str:
-    """`text` with its line breaks escaped: a value that breaks the line must not print lines of its own (a NameID
-    "alice\\nPASS trust.policy …\\nVALID: …" printed a check and a verdict that the doctor never gave)."""
-    return _LINE_BREAKS.sub(lambda match: "\\n" if match.group() == "\n" else f"\\u{ord(match.group()):04x}", text)
-
-
-def _printer(console: Console) -> Callable[..., None]:
-    """`console.print` of one line holding document values: visible characters only, line breaks escaped, no
-    highlighting, and no emoji codes (':thumbs_up:' stays as written)."""
-
-    def out(*objects: object, **options: Any) -> None:
-        console.print(*(_one_line(_visible(o)) if isinstance(o, str) else o for o in objects), highlight=False, emoji=False, **options)
-
-    return out
-
-
-def render_text(diagnosis: Diagnosis, console: Console) -> None:
-    """Checks in order, context, verdict, verified facts, then the decoded response (colour only on a terminal)."""
-    out = _printer(console)
-    trust = diagnosis.choice.trust
-    out(f"provider {escape(trust.entity_id)} ({len(trust.signing_keys)} signing key(s))")
-    for warning in diagnosis.choice.warnings:
-        out(f"[yellow]warning:[/] {escape(warning)}")
-    out()
-    for result in diagnosis.checks:
-        out(f"[{_STYLE[result.status]}]{result.status.upper():4}[/] {result.id:{_ID_WIDTH}} {escape(result.message)}")
-        if result.hint and result.status in ("fail", "warn"):
-            out(f"     {'':{_ID_WIDTH}} [cyan]fix:[/] {escape(result.hint)}")
-    for note in diagnosis.notes:
-        out(f"[yellow]note:[/] {escape(note)}")
-    out()
-    _render_verdict(diagnosis, out)
-    decrypted = decrypted_view(diagnosis.xml, trust)
-    pretty = pretty_xml(decrypted or diagnosis.xml)
-    if pretty:
-        out()
-        out("Decoded response, its EncryptedAssertion shown decrypted:" if decrypted else "Decoded response:")
-        console.print(  # the one output of several lines: the document's own, as it is
-            Syntax(_visible(pretty), "xml", theme="ansi_dark", word_wrap=True) if console.is_terminal else _visible(pretty),
-            markup=False, highlight=False, emoji=False,
-        )
-
-
-def verdict(diagnosis: Diagnosis) -> tuple[str, str]:
-    """The verdict's word and the rest of its sentence, as both views state it."""
-    trust = diagnosis.trust
-    if trust is not None and trust.refused is not None:
-        answer = trust.answer
-        return "REFUSED", (
-            f" by {trust.refuser} at {trust.refused}: the response is valid, but STS answers "
-            f"{answer.code} ({answer.status}) {answer.message!r}"
-        )
-    if diagnosis.verified is not None:
-        trusted = " and the role's trust policy admits it" if any(r.id in TRUST_CHECK_IDS.values() for r in diagnosis.checks) else ""
-        if diagnosis.aws_refusal is not None:  # `valid` stays samlfed's verdict; AWS's is another
-            return "VALID", f": samlfed accepts this response{trusted}, but AWS would refuse it: {diagnosis.aws_refusal}."
-        return "VALID", f": AWS would accept this response{trusted}."
-    error = diagnosis.error
-    assert error is not None
-    return "INVALID", f" at {error.check_id}: STS answers {error.aws.code} ({error.aws.status}) {error.aws.message!r}"
-
-
-_VERDICT_STYLE = {"VALID": "bold green", "REFUSED": "bold red", "INVALID": "bold red"}
-
-
-def _render_verdict(diagnosis: Diagnosis, out: Callable[..., None]) -> None:
-    word, rest = verdict(diagnosis)
-    out(f"[{_VERDICT_STYLE[word]}]{word}[/]{escape(rest)}")
-    for caveat in diagnosis.caveats:
-        out(f"[yellow]caveat:[/] {escape(caveat)}")
-    if diagnosis.verified is not None and diagnosis.refused_by_trust is None:
-        for name, value in assertion_facts(diagnosis.verified).items():
-            if value not in (None, [], {}) and name != "attributes":
-                out(f"  {name:24} {escape(_fact_text(value))}")
-
-
-def _fact_text(value: object) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    if isinstance(value, list):
-        return "; ".join(f"{v['role_arn']} via {v['provider_arn']}" if isinstance(v, dict) else str(v) for v in value)
-    return str(value)
-
-
-def decrypted_view(xml: bytes | None, trust: ProviderTrust) -> bytes | None:
-    """For reading only: the response with its EncryptedAssertion replaced by the Assertion decrypted with the
-    keys the doctor was given; None when there is none, or it does not decrypt to one element."""
-    root = _parse_or_none(xml)
-    if root is None or not trust.decryption_keys:
-        return None
-    encrypted = root.find(c.ENCRYPTED_ASSERTION)
-    if encrypted is None:
-        return None
-    try:
-        plaintext = xmlenc.decrypt_assertion(encrypted, trust.decryption_keys)
-        wrapper = parse_xml(xmlenc.plaintext_in_context(plaintext, encrypted.nsmap))
-    except (SamlValidationError, XmlRejected):
-        return None
-    if len(wrapper) != 1:
-        return None
-    root.replace(encrypted, wrapper[0])
-    return etree.tostring(root)
-
-
-def pretty_xml(xml: bytes | None) -> str | None:
-    """The document re-indented for reading, or None if it does not pass the hardened parser."""
-    root = _parse_or_none(xml)
-    if root is None:
-        return None
-    for element in root.iter():
-        # Drop the document's own layout so that indent() lays it out afresh; text content is kept.
-        if len(element) and not (element.text or "").strip():
-            element.text = None
-        if not (element.tail or "").strip():
-            element.tail = None
-    etree.indent(root)
-    return _breaks_as_references(root)
-
-
-def _breaks_as_references(root: etree._Element) -> str:
-    """The serialized document with each line break inside text as a character reference (`&#10;`, the same
-    text): the document's lines are then the layout's, and a NameID "alice\\nVALID: …" cannot print a line that
-    looks like the doctor's own. (Attribute values are so serialized already.)"""
-    marks = {"\n": "&#10;", "\u2028": "&#x2028;", "\u2029": "&#x2029;"}
-    text = etree.tostring(root, encoding="unicode")
-    stand_ins = [chr(code) for code in range(0xE000, 0xF900) if chr(code) not in text][: len(marks)]  # private use
-    if len(stand_ins) < len(marks):
-        return text
-    for element in root.iter():
-        for part in ("text", "tail"):
-            value = getattr(element, part)
-            if value and value.strip():  # content, not the layout indent() made
-                for stand_in, line_break in zip(stand_ins, marks, strict=True):
-                    value = value.replace(line_break, stand_in)
-                setattr(element, part, value)
-    text = etree.tostring(root, encoding="unicode")
-    for stand_in, reference in zip(stand_ins, marks.values(), strict=True):
-        text = text.replace(stand_in, reference)
-    return text
