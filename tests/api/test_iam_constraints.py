@@ -62,7 +62,8 @@ def test_max_items_at_its_edges_pages(ctx: ServiceContext) -> None:
 def test_create_role_max_session_duration_zero_is_a_value(ctx: ServiceContext) -> None:
     error = refused(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=TRUST, MaxSessionDuration="0")
     assert "Value '0' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600" in error.message
-    assert call(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=TRUST)["Role"]["MaxSessionDuration"] == 3600
+    call(ctx, "CreateRole", RoleName="R", AssumeRolePolicyDocument=TRUST)  # AWS's answer leaves MaxSessionDuration out
+    assert call(ctx, "GetRole", RoleName="R")["Role"]["MaxSessionDuration"] == 3600
 
 
 def test_list_roles_leaves_out_the_permissions_boundary_and_tags(ctx: ServiceContext) -> None:
@@ -95,7 +96,9 @@ def test_at_most_50_tag_keys_are_removed_at_once(ctx: ServiceContext, action: st
     # each key is a tag key: 1-128 characters of the tag alphabet (found by probing: 200 characters were accepted)
     for bad in ("k" * 129, "semi;colon"):
         error = refused(ctx, action, **target, **{"TagKeys.member.1": "k1", "TagKeys.member.2": bad})
-        assert error.code == "ValidationError" and error.message.startswith(f"1 validation error detected: Value '[k1, {bad}]' at 'tagKeys'")
+        # IAM quotes no key (recorded answers), and names the null check too
+        assert error.code == "ValidationError" and error.message.startswith("1 validation error detected: Value at 'tagKeys'")
+        assert error.message.endswith(", Member must not be null]") and bad not in error.message
         assert "Member must have length less than or equal to 128" in error.message
     call(ctx, action, **target, **{"TagKeys.member.1": "k" * 128})
 
@@ -293,7 +296,8 @@ def test_a_value_that_cannot_be_a_policy_arn_is_invalid_input(ctx: ServiceContex
         ("CreateRole", {"RoleName": "R", "AssumeRolePolicyDocument": TRUST, "PermissionsBoundary": arn}),
     ):
         error = refused(ctx, action, **parameters)
-        assert (error.code, error.status, error.message) == ("InvalidInput", 400, f"ARN {arn} is not valid."), action
+        code = "ValidationError" if action == "AttachRolePolicy" else "InvalidInput"  # AWS's codes (recorded answers)
+        assert (error.code, error.status, error.message) == (code, 400, f"ARN {arn} is not valid."), action
     # A policy ARN of the right shape that names nothing is still a policy that does not exist.
     missing = "arn:aws:iam::111111111111:policy/team/Missing"
     assert refused(ctx, "GetPolicy", PolicyArn=missing).message == f"Policy {missing} does not exist or is not attachable."

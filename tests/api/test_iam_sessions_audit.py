@@ -73,7 +73,7 @@ def test_create_role_keeps_the_permissions_boundary_it_names(world) -> None:  # 
     iam = client(url, "iam", admin.access_key_id, admin.secret_access_key)
     boundary = iam.create_policy(PolicyName="Boundary", PolicyDocument=ALLOW_ALL)["Policy"]["Arn"]
     role = iam.create_role(RoleName="Bounded", AssumeRolePolicyDocument=TRUST, PermissionsBoundary=boundary)["Role"]
-    assert role["PermissionsBoundary"] == {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": boundary}
+    assert role["PermissionsBoundary"] == {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
     assert iam.get_role(RoleName="Bounded")["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
     missing = f"arn:aws:iam::{ACCOUNT}:policy/Nowhere"
     assert error_of(lambda: iam.create_role(RoleName="Unbounded", AssumeRolePolicyDocument=TRUST, PermissionsBoundary=missing)) == (

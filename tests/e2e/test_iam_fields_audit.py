@@ -37,13 +37,15 @@ def aws_cli(server: dict, home: Path, *args: str) -> dict:
     return json.loads(done.stdout)
 
 
-def test_permissions_boundary_type_is_the_model_enum(server: dict, registered: dict, tmp_path: Path) -> None:
+def test_permissions_boundary_type_is_what_aws_answers_not_the_model_enum(server: dict, registered: dict, tmp_path: Path) -> None:
+    """The model's only value is PermissionsBoundaryPolicy, but AWS answers "Policy" (the AWS CLI's own examples, and
+    LocalStack's recordings of GetRole against AWS): clients compare with what AWS sends."""
     iam = client(server, "iam")
     boundary = iam.create_policy(PolicyName="FieldsBoundary", PolicyDocument=ALLOW_ALL)["Policy"]["Arn"]
     iam.create_role(RoleName="Bounded", AssumeRolePolicyDocument=TRUST_POLICY, PermissionsBoundary=boundary)
     enum = botocore.session.get_session().get_service_model("iam").shape_for("PermissionsBoundaryAttachmentType").enum
     assert enum == ["PermissionsBoundaryPolicy"]
-    expected = {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": boundary}
+    expected = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
     assert iam.get_role(RoleName="Bounded")["Role"]["PermissionsBoundary"] == expected
     assert aws_cli(server, tmp_path, "get-role", "--role-name", "Bounded")["Role"]["PermissionsBoundary"] == expected
 

@@ -61,7 +61,7 @@ def test_a_permissions_boundary_limits_the_role(server: dict, developer: dict) -
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]}))["Policy"]["Arn"]
     admin.put_role_permissions_boundary(RoleName="Developer", PermissionsBoundary=boundary)
     try:
-        assert admin.get_role(RoleName="Developer")["Role"]["PermissionsBoundary"] == {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": boundary}
+        assert admin.get_role(RoleName="Developer")["Role"]["PermissionsBoundary"] == {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
         iam = client(server, "iam", **developer)
         assert iam.list_roles()["Roles"]
         code, message, _ = error_of(lambda: iam.get_role(RoleName="Chained"))  # identity allows, the boundary does not

@@ -231,7 +231,7 @@ def test_policy_tags_are_stored_returned_and_changed(clients: Clients) -> None:
     missing = arn + "Missing"
     assert error_of(lambda: clients.iam.list_policy_tags(PolicyArn=missing)) == (404, "NoSuchEntity", f"Policy {missing} does not exist or is not attachable.")
     assert error_of(lambda: clients.iam.create_policy(PolicyName=unique("P"), PolicyDocument=json.dumps(POLICY), Tags=[{"Key": "a#b", "Value": "v"}])) == validation(
-        f"Value 'a#b' at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: {TAG_KEY_PATTERN}"
+        f"Value at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: {TAG_KEY_PATTERN}"
     )
 
 
@@ -251,9 +251,9 @@ def test_delete_role_names_inline_and_attached_policies_apart(clients: Clients) 
 
 
 @pytest.mark.parametrize(("tag", "violation"), [
-    ({"Key": "k" * 129, "Value": "v"}, f"Value '{'k' * 129}' at 'tags.1.member.key' failed to satisfy constraint: Member must have length less than or equal to 128"),
-    ({"Key": "a#b", "Value": "v"}, f"Value 'a#b' at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: {TAG_KEY_PATTERN}"),
-    ({"Key": "k", "Value": "v" * 257}, f"Value '{'v' * 257}' at 'tags.1.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"),
+    ({"Key": "k" * 129, "Value": "v"}, "Value at 'tags.1.member.key' failed to satisfy constraint: Member must have length less than or equal to 128"),
+    ({"Key": "a#b", "Value": "v"}, f"Value at 'tags.1.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: {TAG_KEY_PATTERN}"),
+    ({"Key": "k", "Value": "v" * 257}, "Value at 'tags.1.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"),
 ])
 def test_tag_model_violations_are_validation_errors(clients: Clients, tag: dict[str, str], violation: str) -> None:
     role = new_role(clients)
@@ -351,9 +351,8 @@ def test_model_constraints_are_checked_by_the_server(clients: Clients) -> None:
     assert error_of(lambda: clients.iam.get_policy_version(PolicyArn=arn, VersionId="abc")) == validation(
         "Value 'abc' at 'versionId' failed to satisfy constraint: Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?"
     )
-    assert error_of(lambda: clients.raw.attach_role_policy(RoleName=role, PolicyArn="notanarn")) == validation(
-        "Value 'notanarn' at 'policyArn' failed to satisfy constraint: Member must have length greater than or equal to 20"
-    )
+    # AttachRolePolicy names a value that is no policy ARN before the model's length (AWS's answer, recorded)
+    assert error_of(lambda: clients.raw.attach_role_policy(RoleName=role, PolicyArn="notanarn")) == (400, "ValidationError", "ARN notanarn is not valid.")
     assert error_of(lambda: clients.raw.put_role_permissions_boundary(RoleName=role, PermissionsBoundary="x")) == validation(
         "Value 'x' at 'permissionsBoundary' failed to satisfy constraint: Member must have length greater than or equal to 20"
     )

@@ -78,7 +78,7 @@ def small_account(world: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
                 {"PolicyName": "alpha", "PolicyDocument": json.loads(allow("sqs:SendMessage"))},
             ],
             "AttachedManagedPolicies": [{"PolicyName": "Attached", "PolicyArn": attached["Arn"]}],
-            "PermissionsBoundary": {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": boundary["Arn"]},
+            "PermissionsBoundary": {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary["Arn"]},
             "Tags": [{"Key": "team", "Value": "blue"}], "RoleLastUsed": {"LastUsedDate": used, "Region": "eu-west-1"},
         },
         {

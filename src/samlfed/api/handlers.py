@@ -165,6 +165,11 @@ def _policy_text(document: str) -> str:
     return quote(document, safe="-_.~")
 
 
+_BOUNDARY_TYPE = "Policy"
+"""What AWS answers as PermissionsBoundaryType (its CLI examples, recordings of GetRole): not the model's only enum
+value, PermissionsBoundaryPolicy."""
+
+
 def _role(role: Role, trust_policy: str, *, full: bool = True) -> dict[str, Any]:
     """`trust_policy`: the role's as IAM shows it (`trust_shown`)."""
     result: dict[str, Any] = {
@@ -179,7 +184,7 @@ def _role(role: Role, trust_policy: str, *, full: bool = True) -> dict[str, Any]
     }
     if full:  # ListRoles leaves these out (the IAM API reference)
         result["PermissionsBoundary"] = (
-            {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": role.permissions_boundary} if role.permissions_boundary else None
+            {"PermissionsBoundaryType": _BOUNDARY_TYPE, "PermissionsBoundaryArn": role.permissions_boundary} if role.permissions_boundary else None
         )
         result["Tags"] = _sorted_tag_list(role.tags) or None
     return result
@@ -337,8 +342,9 @@ def create_saml_provider(ctx: ServiceContext, caller: Caller | None, request: Qu
     document, name = _required(request, "SAMLMetadataDocument", "Name")
     _refuse_unimplemented(request)
     provider = iam.create_saml_provider(ctx, _account(caller), name, document, _tags(request), _encryption_change(request))
-    # botocore's CreateSAMLProviderResponse: "The returned list of tags is sorted by tag key." (as GetSAMLProvider's)
-    return {"SAMLProviderArn": provider.arn, "Tags": _sorted_tag_list(provider.tags)}
+    # botocore's CreateSAMLProviderResponse: "The returned list of tags is sorted by tag key." (as GetSAMLProvider's);
+    # without tags AWS answers the ARN alone (recorded).
+    return {"SAMLProviderArn": provider.arn, "Tags": _sorted_tag_list(provider.tags) or None}
 
 
 def get_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
@@ -373,7 +379,12 @@ def create_role(ctx: ServiceContext, caller: Caller | None, request: QueryReques
         tags=_tags(request),
         permissions_boundary=request.params.get("PermissionsBoundary"),
     )
-    return {"Role": _role(role, role.trust_policy)}  # every role it names was found just now
+    # AWS's CreateRole answers neither Description (even when given) nor MaxSessionDuration (recorded answers).
+    return {"Role": _without(_role(role, role.trust_policy), "Description", "MaxSessionDuration")}  # its trust: just resolved
+
+
+def _without(fields: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if name not in names}
 
 
 def _last_used(use: RoleLastUsed | None) -> dict[str, Any]:
@@ -513,7 +524,7 @@ def update_role_description(ctx: ServiceContext, caller: Caller | None, request:
     iam.update_role(ctx, account, name, description=description, max_session_duration=None)
     role = iam.get_role(ctx, account, name)
     (trust_policy,) = trust_policies_shown(ctx, [role])
-    return {"Role": _role(role, trust_policy)}
+    return {"Role": _without(_role(role, trust_policy), "MaxSessionDuration")}  # as AWS answers it (recorded)
 
 
 def list_instance_profiles_for_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
@@ -624,7 +635,7 @@ def _managed(policy: ManagedPolicy, boundary_uses: int, *, full: bool = True) ->
         "Description": policy.description,
         "CreateDate": policy.created_at,
         "UpdateDate": policy.updated_at,
-        **({"Tags": _sorted_tag_list(policy.tags) or None} if full else {}),  # ListPolicies leaves them out (IAM API reference)
+        **({"Tags": _sorted_tag_list(policy.tags)} if full else {}),  # ListPolicies leaves them out (IAM API reference)
     }
 
 
@@ -633,7 +644,9 @@ def create_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequ
     policy = iam.create_policy(
         ctx, _account(caller), name, document, path=request.params.get("Path", "/"), description=request.params.get("Description"), tags=_tags(request),
     )
-    return {"Policy": _managed(policy, 0)}  # new: no role has it as a boundary yet
+    # New: no role has it as a boundary yet. AWS's answer (recorded) has no Description, and Tags only when given.
+    created = _without(_managed(policy, 0), "Description", "Tags")
+    return {"Policy": {**created, "Tags": _sorted_tag_list(policy.tags)} if policy.tags else created}
 
 
 def get_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
@@ -740,9 +753,10 @@ def list_attached_role_policies(ctx: ServiceContext, caller: Caller | None, requ
 
 
 _ENTITY_TYPES = ("User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy")
-_LISTS_ROLES = frozenset({None, "Role", "LocalManagedPolicy"})
-"""The EntityFilter values under which a customer managed policy's roles are listed: samlfed has no IAM users or
-groups, and every policy here is a local (customer managed) one, none an AWS managed one."""
+_LISTS_ROLES = frozenset({None, "Role"})
+"""The EntityFilter values under which a policy's roles are listed: samlfed has no IAM users or groups. The filter
+names the kind of entity listed, so LocalManagedPolicy and AWSManagedPolicy list none (AWS answers three empty lists
+for LocalManagedPolicy, recorded)."""
 
 
 def list_entities_for_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
@@ -778,11 +792,11 @@ def get_account_authorization_details(ctx: ServiceContext, caller: Caller | None
     return {
         "UserDetailList": [], "GroupDetailList": [],
         "RoleDetailList": [{  # in the model's order; empty lists are answered empty, not left out
-            **{k: v for k, v in _role(r.role, r.trust_policy, full=False).items() if k not in ("Description", "MaxSessionDuration")},  # not RoleDetail's
+            **_without(_role(r.role, r.trust_policy, full=False), "Description", "MaxSessionDuration"),  # not RoleDetail's
             "InstanceProfileList": [],
             "RolePolicyList": [{"PolicyName": name, "PolicyDocument": _policy_text(document)} for name, document in r.inline_policies],
             "AttachedManagedPolicies": [{"PolicyName": p.name, "PolicyArn": p.arn} for p in r.attached],
-            "PermissionsBoundary": {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": r.role.permissions_boundary}
+            "PermissionsBoundary": {"PermissionsBoundaryType": _BOUNDARY_TYPE, "PermissionsBoundaryArn": r.role.permissions_boundary}
             if r.role.permissions_boundary else None,
             "Tags": _sorted_tag_list(r.role.tags), "RoleLastUsed": _last_used(r.last_used),
         } for r in roles],

@@ -22,6 +22,7 @@ from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..jsoninput import parse_json
 from ..policy import MalformedPolicy, PolicyDocument, parse_policy
+from ..policy.conditions import wildcard_match
 from ..policy.document import invalid_principal
 from ..saml import MetadataError, ProviderPolicy
 from ..saml.aws_claims import is_valid_tag_key, is_valid_tag_value
@@ -317,9 +318,15 @@ def check_trust_policy(document: str, field: str = "policyDocument") -> PolicyDo
     if policy_size(document) > MAX_TRUST_POLICY:  # IAM's quotas do not count whitespace
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for ACLSizePerRole: {MAX_TRUST_POLICY}", 409)
     try:
+        parse_json(document)
+    except ValueError:  # a trust policy's own wording (recorded answers); a permissions policy's is "Syntax errors"
+        raise ServiceError("MalformedPolicyDocument", "This policy contains invalid Json", 400) from None
+    try:
         trust = parse_policy(document, principal_required=True, as_written=True)
     except MalformedPolicy as exc:
         raise ServiceError("MalformedPolicyDocument", str(exc), 400) from None
+    if not all(_is_trust_action(action) for s in trust.statements for action in s.actions or ()):
+        raise ServiceError("MalformedPolicyDocument", "AssumeRole policy may only specify STS AssumeRole actions.", 400)
     # The role is the resource of its trust policy: AWS refuses one that names another (it would be ignored).
     if any(s.resources is not None or s.not_resources is not None for s in trust.statements):
         raise ServiceError("MalformedPolicyDocument", "Has prohibited field Resource", 400)
@@ -327,6 +334,19 @@ def check_trust_policy(document: str, field: str = "policyDocument") -> PolicyDo
     if any(s.not_principal is not None for s in trust.statements):
         raise ServiceError("MalformedPolicyDocument", "Has prohibited field NotPrincipal", 400)
     return trust
+
+
+TRUST_ACTIONS = (
+    "sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity", "sts:TagSession", "sts:SetSourceIdentity",
+    "sts:SetContext",
+)
+"""The actions a role's trust policy may name (the IAM User Guide's trust policy actions); IAM refuses any other."""
+
+
+def _is_trust_action(action: str) -> bool:
+    """`action` (wildcards allowed, any case) names at least one of TRUST_ACTIONS: "sts:Assume*" does, "sts:InvalidAction"
+    (AWS refuses it, recorded) and "s3:GetObject" do not."""
+    return any(wildcard_match(action, known, ignore_case=True) for known in TRUST_ACTIONS)
 
 
 def _principal_role_ids(ctx: ServiceContext, trust: PolicyDocument) -> tuple[tuple[str, str], ...]:
@@ -516,13 +536,15 @@ def _tag_text(text: str) -> bool:
     return all(ch in _TAG_EXTRA_CHARACTERS or unicodedata.category(ch)[0] in "LZN" for ch in text)
 
 
-def tag_violations(tags: Sequence[Tag], field: str = "tags") -> list[str]:
+def tag_violations(tags: Sequence[Tag], field: str = "tags", *, echo: bool = False) -> list[str]:
     """Tags against the model (at most 50; keys 1-128 and values 0-256 characters of its pattern), in AWS's wording,
-    each member named as AWS names it ('tags.1.member.key')."""
+    each member named as AWS names it ('tags.1.member.key'). IAM does not repeat the text it refuses (its recorded
+    answers); `echo` repeats it, as samlfed's STS does (no recorded STS answer says otherwise)."""
     violations = []
     for number, tag in enumerate(tags, 1):
         for part, text, low, high, pattern in (("key", tag.key, 1, 128, "+"), ("value", tag.value, 0, 256, "*")):
-            start = f"Value '{text}' at '{field}.{number}.member.{part}' failed to satisfy constraint: Member must"
+            value = f"Value '{text}'" if echo else "Value"
+            start = f"{value} at '{field}.{number}.member.{part}' failed to satisfy constraint: Member must"
             if not _tag_text(text) or (pattern == "+" and not text):
                 violations.append(f"{start} satisfy regular expression pattern: [\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]{pattern}")
             if len(text) < low:
@@ -786,20 +808,23 @@ def _too_many_tags() -> ServiceError:
     return ServiceError("LimitExceeded", "The number of tags has reached the maximum limit.", 409)
 
 
-_TAG_KEY_CONSTRAINTS = (
+_TAG_KEY_CONSTRAINTS = (  # its "[…" list is closed by the caller, after what it adds
     "Member must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater "
-    "than or equal to 1, Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+]"
+    "than or equal to 1, Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"
 )
 
 
-def tag_key_list_violations(keys: Sequence[str], field: str = "tagKeys") -> list[str]:
+def tag_key_list_violations(keys: Sequence[str], field: str = "tagKeys", *, echo: bool = False) -> list[str]:
     """A list of tag keys (the model's tagKeyListType): at most 50, each 1-128 characters; reported for the whole
-    list, in the model's words."""
+    list, in AWS's words: IAM's recorded answers quote no key and add "Member must not be null"; `echo` (STS) quotes
+    the list."""
     if len(keys) > MAX_TAGS:
         return [f"Value at '{field}' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}"]
     if all(1 <= len(key) <= 128 and is_valid_tag_value(key) for key in keys):
         return []
-    return [f"Value '[{', '.join(keys)}]' at '{field}' failed to satisfy constraint: {_TAG_KEY_CONSTRAINTS}"]
+    if echo:
+        return [f"Value '[{', '.join(keys)}]' at '{field}' failed to satisfy constraint: {_TAG_KEY_CONSTRAINTS}]"]
+    return [f"Value at '{field}' failed to satisfy constraint: {_TAG_KEY_CONSTRAINTS}, Member must not be null]"]
 
 
 def check_tag_keys(keys: Sequence[str]) -> None:
@@ -937,24 +962,36 @@ def boundary_uses(ctx: ServiceContext, account_id: str) -> Counter[str]:
     return Counter(ctx.store.permissions_boundary_uses(account_id))
 
 
+def _policy_not_found(arn: str) -> ServiceError:
+    """TagPolicy's and UntagPolicy's NoSuchEntity (recorded answers), not the attach wording of the others."""
+    return ServiceError("NoSuchEntity", f"Policy {arn} was not found.", 404)
+
+
+def _policy_to_tag(ctx: ServiceContext, account_id: str, arn: str) -> None:
+    try:
+        get_policy(ctx, account_id, arn)
+    except ServiceError as missing:
+        raise _policy_not_found(arn) if missing.code == "NoSuchEntity" else missing from None
+
+
 def tag_policy(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Tag]) -> None:
     check_tags(tags)
-    get_policy(ctx, account_id, arn)
+    _policy_to_tag(ctx, account_id, arn)
     try:
         ctx.store.tag_policy(arn, tags, limit=MAX_TAGS)
     except NotFound:
-        raise _no_such_policy(arn) from None
+        raise _policy_not_found(arn) from None
     except LimitReached:
         raise _too_many_tags() from None
 
 
 def untag_policy(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[str]) -> None:
     check_tag_keys(keys)
-    get_policy(ctx, account_id, arn)
+    _policy_to_tag(ctx, account_id, arn)
     try:
         ctx.store.untag_policy(arn, keys)
     except NotFound:
-        raise _no_such_policy(arn) from None
+        raise _policy_not_found(arn) from None
 
 
 def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
@@ -994,18 +1031,17 @@ def version_violations(arn: str, version_id: str) -> list[str]:
 
 
 def _no_such_version(arn: str, version_id: str) -> ServiceError:
-    # NoSuchEntity's wording for a policy, with the version named: AWS publishes no message for a missing version.
+    # AWS's wording (recorded answers), for a missing version and for a missing policy's version alike.
     return ServiceError("NoSuchEntity", f"Policy {arn} version {version_id} does not exist or is not attachable.", 404)
 
 
 def _version_call(call, arn: str, version_id: str):  # type: ignore[no-untyped-def]
-    """A store call on a version of a policy that get_policy found (deleted since: NoSuchEntity for the policy)."""
+    """A store call on a version of a policy that get_policy found (the version, or the policy since deleted: NoSuchEntity
+    naming the version, as for a policy that never was)."""
     try:
         return call()
-    except NoSuchPolicyVersion:
+    except (NoSuchPolicyVersion, NotFound):
         raise _no_such_version(arn, version_id) from None
-    except NotFound:
-        raise _no_such_policy(arn) from None
 
 
 def create_policy_version(ctx: ServiceContext, account_id: str, arn: str, document: str, *, set_as_default: bool = False) -> PolicyVersion:
@@ -1029,11 +1065,15 @@ def create_policy_version(ctx: ServiceContext, account_id: str, arn: str, docume
 
 
 def _check_version_request(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> None:
-    """The model's constraints on PolicyArn and VersionId, then the policy must be the account's."""
+    """The model's constraints on PolicyArn and VersionId, then the policy must be the account's: for a missing
+    policy AWS names the version asked for (recorded GetPolicyVersion and SetDefaultPolicyVersion answers)."""
     violations = version_violations(arn, version_id)
     if violations:
         raise ValidationFailed(violations)
-    get_policy(ctx, account_id, arn)
+    try:
+        get_policy(ctx, account_id, arn)
+    except ServiceError as missing:
+        raise _no_such_version(arn, version_id) if missing.code == "NoSuchEntity" else missing from None
 
 
 def get_policy_version(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> PolicyVersion:
@@ -1069,6 +1109,8 @@ MAX_POLICIES_PER_ROLE = 10
 
 
 def attach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str) -> None:
+    if not POLICY_ARN.fullmatch(arn):  # AWS's AttachRolePolicy answer (recorded), before the model's length checks
+        raise ServiceError("ValidationError", f"ARN {arn} is not valid.", 400)
     get_policy(ctx, account_id, arn)
     try:
         ctx.store.attach_role_policy(account_id, name, arn, limit=MAX_POLICIES_PER_ROLE)

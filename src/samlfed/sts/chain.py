@@ -61,7 +61,7 @@ def _check(request: AssumeRoleRequest) -> None:
     if request.external_id is not None:
         violations += string_violations(request.external_id, "externalId", 2, 1224, _EXTERNAL_ID)
     violations += session_policy_violations(request.policy, request.policy_arns) + duration_violations(request.duration_seconds)
-    violations += tag_violations(request.tags) + tag_key_list_violations(request.transitive_tag_keys, "transitiveTagKeys")
+    violations += tag_violations(request.tags, echo=True) + tag_key_list_violations(request.transitive_tag_keys, "transitiveTagKeys", echo=True)
     if request.source_identity is not None:  # the model's sourceIdentityType; its pattern has no colon, so no "aws:" either
         violations += string_violations(request.source_identity, "sourceIdentity", 2, 64, _SESSION_NAME)
     if violations:

@@ -1,0 +1,90 @@
+"""IAM answers as AWS gives them, where LocalStack's parity tests recorded AWS's own answers (tests marked
+`aws.validated`, under tests/aws/services/iam/): which fields an answer holds, and the wording of refusals that the
+model does not fix. Found by replaying those recordings against samlfed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from itertools import count
+from typing import Any
+
+import pytest
+from iam_http import error_of, iam_client, serving
+from saml_factory import PROVIDER_ARN
+
+from samlfed.iam import service
+
+_accounts = count(420000000000)
+TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with serving(tmp_path_factory, "recorded") as (ctx, url, _admin):
+        yield {"ctx": ctx, "url": url}
+
+
+@pytest.fixture
+def iam(world: dict[str, Any]) -> Any:
+    """The administrator of an account of its own."""
+    key = service.create_account(world["ctx"], str(next(_accounts)))
+    return iam_client(world["url"], key.access_key_id, key.secret_access_key)
+
+
+def answer(response: dict[str, Any]) -> dict[str, Any]:
+    response.pop("ResponseMetadata")
+    return response
+
+
+def test_create_role_answers_neither_description_nor_max_session_duration(iam: Any) -> None:
+    role = iam.create_role(RoleName="R", AssumeRolePolicyDocument=json.dumps(TRUST), Description="kept", MaxSessionDuration=7200)["Role"]
+    assert sorted(role) == ["Arn", "AssumeRolePolicyDocument", "CreateDate", "Path", "RoleId", "RoleName"]
+    kept = iam.get_role(RoleName="R")["Role"]
+    assert (kept["Description"], kept["MaxSessionDuration"]) == ("kept", 7200)  # stored all the same
+    described = iam.update_role_description(RoleName="R", Description="new")["Role"]
+    assert described["Description"] == "new" and "MaxSessionDuration" not in described and "RoleLastUsed" not in described
+
+
+def test_create_policy_answers_no_description_and_get_policy_empty_tags(iam: Any) -> None:
+    created = iam.create_policy(PolicyName="P", PolicyDocument=POLICY, Description="about")["Policy"]
+    assert "Description" not in created and "Tags" not in created
+    got = iam.get_policy(PolicyArn=created["Arn"])["Policy"]
+    assert (got["Description"], got["Tags"]) == ("about", [])
+    tagged = iam.create_policy(PolicyName="T", PolicyDocument=POLICY, Tags=[{"Key": "team", "Value": "a"}])["Policy"]
+    assert tagged["Tags"] == [{"Key": "team", "Value": "a"}]
+
+
+def test_tagging_a_missing_policy_says_it_was_not_found(iam: Any) -> None:
+    missing = "arn:aws:iam::420000000000:policy/Missing"
+    expected = (404, "NoSuchEntity", f"Policy {missing} was not found.")
+    assert error_of(lambda: iam.tag_policy(PolicyArn=missing, Tags=[{"Key": "k", "Value": "v"}])) == expected
+    assert error_of(lambda: iam.untag_policy(PolicyArn=missing, TagKeys=["k"])) == expected
+
+
+def test_create_saml_provider_without_tags_answers_the_arn_alone(iam: Any, world: dict[str, Any]) -> None:
+    metadata = service.get_saml_provider(world["ctx"], PROVIDER_ARN.split(":")[4], PROVIDER_ARN).metadata_document
+    assert answer(iam.create_saml_provider(Name="Corp", SAMLMetadataDocument=metadata)).keys() == {"SAMLProviderArn"}
+
+
+def test_a_trust_policy_that_is_no_json_has_its_own_wording(iam: Any) -> None:
+    expected = (400, "MalformedPolicyDocument", "This policy contains invalid Json")
+    assert error_of(lambda: iam.create_role(RoleName="R", AssumeRolePolicyDocument="not valid json")) == expected
+    iam.create_role(RoleName="R", AssumeRolePolicyDocument=json.dumps(TRUST))
+    assert error_of(lambda: iam.update_assume_role_policy(RoleName="R", PolicyDocument="not valid json")) == expected
+    # a permissions policy keeps "Syntax errors in policy."
+    assert error_of(lambda: iam.put_role_policy(RoleName="R", PolicyName="p", PolicyDocument="not valid json"))[2] == "Syntax errors in policy."
+
+
+@pytest.mark.parametrize(("action", "accepted"), [
+    ("sts:AssumeRole", True), ("sts:AssumeRoleWithSAML", True), ("STS:tagsession", True), ("sts:Assume*", True), ("sts:*", True),
+    ("*", True), ("sts:InvalidAction", False), ("s3:GetObject", False), ("iam:*", False),
+])
+def test_a_trust_policy_may_name_only_sts_assume_role_actions(iam: Any, action: str, accepted: bool) -> None:
+    trust = {**TRUST, "Statement": [{**TRUST["Statement"][0], "Action": ["sts:AssumeRole", action]}]}
+    call = lambda: iam.create_role(RoleName="R", AssumeRolePolicyDocument=json.dumps(trust))  # noqa: E731
+    if accepted:
+        call()
+    else:
+        assert error_of(call) == (400, "MalformedPolicyDocument", "AssumeRole policy may only specify STS AssumeRole actions.")
