@@ -151,6 +151,32 @@ def test_presign_expiry_must_be_ascii_seconds_in_range(expires: str) -> None:
     assert (error.code, error.message) == ("IncompleteSignature", "X-Amz-Expires must be a number of seconds from 1 to 604800.")
 
 
+class _NoExpiresQueryAuth(SigV4QueryAuth):
+    """Signs as aws-sdk-go-v2 presigns GetCallerIdentity: without X-Amz-Expires (the signature covers the query)."""
+
+    def _modify_request_before_signing(self, request: AWSRequest) -> None:
+        super()._modify_request_before_signing(request)
+        parts = urlsplit(request.url)
+        query = "&".join(pair for pair in parts.query.split("&") if not pair.startswith("X-Amz-Expires="))
+        request.url = parts._replace(query=query).geturl()
+
+
+@pytest.mark.parametrize(("service", "accepted"), [("sts", True), ("iam", True), ("s3", False)])
+def test_a_presigned_url_without_expiry_is_taken_where_it_is_ignored(service: str, accepted: bool) -> None:
+    """Found by a Go SDK probe: STS and IAM take a presigned request's lifetime from X-Amz-Date alone (check_clock), and
+    aws-sdk-go-v2 leaves X-Amz-Expires out; a service that honours it still needs it."""
+    request = AWSRequest(method="GET", url=PRESIGNED_URL)
+    _NoExpiresQueryAuth(Credentials(KEY, SECRET), service, "us-east-1").add_auth(request)
+    parts = urlsplit(request.prepare().url)
+    presigned = HttpRequest("GET", "/", parts.query, {"host": parts.netloc}, b"")
+    assert "X-Amz-Expires" not in presigned.query_string and "X-Amz-Signature=" in presigned.query_string
+    if accepted:
+        check(presigned, now=signed_at(presigned) + timedelta(minutes=14))
+        assert error_of(presigned, now=signed_at(presigned) + timedelta(minutes=16)).code == "SignatureDoesNotMatch"
+    else:
+        assert claim_error(presigned).message == "X-Amz-Expires must be a number of seconds from 1 to 604800."
+
+
 @pytest.mark.parametrize("signature", ["\u00e9" * 64, "\ufffd", "\u0665" * 64])
 def test_a_signature_that_is_not_ascii_does_not_match(signature: str) -> None:
     """hmac.compare_digest refuses str with non-ASCII characters (TypeError): the signature is compared as bytes."""

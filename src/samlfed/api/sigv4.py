@@ -191,10 +191,15 @@ def _query_claim(query: dict[str, str]) -> SignatureClaim:
     for name in ("X-Amz-Credential", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Date"):
         if not query.get(name):
             raise _incomplete(f"AWS query-string parameters must include '{name}'. Re-examine the query-string parameters.")
-    expires = decimal_at_most(query.get("X-Amz-Expires"), MAX_PRESIGN_EXPIRES)
+    key, date, region, service = _credential(query["X-Amz-Credential"], algorithm)
+    given = query.get("X-Amz-Expires")
+    expires = decimal_at_most(given, MAX_PRESIGN_EXPIRES)
+    if given is None and service in PRESIGNED_LIKE_HEADERS:
+        # Those services ignore it (see check_clock), and aws-sdk-go-v2 leaves it out of the GetCallerIdentity URLs it
+        # presigns (found by a Go SDK probe): its value here only marks the request as presigned.
+        expires = int(MAX_SKEW.total_seconds())
     if expires is None or expires < 1:
         raise _incomplete("X-Amz-Expires must be a number of seconds from 1 to 604800.")
-    key, date, region, service = _credential(query["X-Amz-Credential"], algorithm)
     signed = tuple(query["X-Amz-SignedHeaders"].split(";"))
     if "host" not in signed:  # as in the header form: an unsigned Host would let the URL be replayed elsewhere
         raise _incomplete("'Host' must be a 'SignedHeader' in the AWS query-string parameters.")
