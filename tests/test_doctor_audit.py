@@ -235,11 +235,16 @@ def test_control_characters_of_the_document_are_shown_escaped(terminal: bool) ->
 LINE_FORGING_NAME_ID = "alice\nPASS trust.policy  the trust policy admits this sign-in\u2028VALID: forged\u2029\nVALID: forged"
 
 
-@pytest.mark.parametrize("terminal", [False, True], ids=["plain", "terminal"])
-def test_a_value_with_line_breaks_prints_no_line_of_its_own(terminal: bool) -> None:
+PRIVATE_USE = "".join(chr(code) for code in range(0xE000, 0xF900))
+"""Every private-use character: a document holding them all left no fixed stand-in free (found by the review)."""
+
+
+@pytest.mark.parametrize(("terminal", "filler"), [(False, ""), (True, ""), (False, PRIVATE_USE)], ids=["plain", "terminal", "private-use"])
+def test_a_value_with_line_breaks_prints_no_line_of_its_own(terminal: bool, filler: str) -> None:
     """A NameID holding line breaks printed a check and a verdict of its own (found by a Unicode probe): in a
-    report line they are escaped, and in the decoded document they are character references."""
-    b64 = response_b64(name_id=LINE_FORGING_NAME_ID)
+    report line they are escaped, and in the decoded document they are character references, in attribute values
+    too (an Attribute's Name)."""
+    b64 = response_b64(name_id=LINE_FORGING_NAME_ID, attributes={"filler": [filler], "odd\u2028VALID: forged": ["x"]})
     trust = doctor.choose_trust(b64, [parse_metadata(build_idp_metadata(ENTITY_ID, [signer().certificate]), now=NOW)], [], ProviderPolicy())
     buffer = io.StringIO()
     console = Console(file=buffer, soft_wrap=True, force_terminal=terminal, color_system="standard" if terminal else None, width=400)
@@ -249,6 +254,7 @@ def test_a_value_with_line_breaks_prints_no_line_of_its_own(terminal: bool) -> N
     assert not [line for line in lines if "forged" in line and not line.lstrip().startswith(("PASS subject.name_id", "name_id", "<"))]
     assert "alice\\nPASS trust.policy  the trust policy admits this sign-in\\u2028VALID: forged\\u2029\\nVALID: forged" in output
     assert ">alice&#10;PASS trust.policy  the trust policy admits this sign-in&#x2028;VALID: forged&#x2029;&#10;VALID: forged</saml:NameID>" in output
+    assert 'Name="odd&#x2028;VALID: forged"' in output
 
 
 def test_control_characters_in_json_are_escapes_of_the_same_string() -> None:

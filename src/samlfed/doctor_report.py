@@ -4,6 +4,7 @@ the diagnosis, so they say the same thing; every value from the document is prin
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -182,7 +183,8 @@ def decrypted_view(xml: bytes | None, trust: ProviderTrust) -> bytes | None:
 
 
 def pretty_xml(xml: bytes | None) -> str | None:
-    """The document re-indented for reading, or None if it does not pass the hardened parser."""
+    """The document re-indented for reading, its line breaks in text as references; None if it does not pass the
+    hardened parser."""
     root = parse_or_none(xml)
     if root is None:
         return None
@@ -196,23 +198,22 @@ def pretty_xml(xml: bytes | None) -> str | None:
     return _breaks_as_references(root)
 
 
-def _breaks_as_references(root: etree._Element) -> str:
-    """The serialized document with each line break inside text as a character reference (`&#10;`, the same
-    text): the document's lines are then the layout's, and a NameID "alice\\nVALID: …" cannot print a line that
-    looks like the doctor's own. (Attribute values are so serialized already.)"""
-    marks = {"\n": "&#10;", "\u2028": "&#x2028;", "\u2029": "&#x2029;"}
+def _breaks_as_references(root: etree._Element) -> str | None:
+    """The serialized document with each line break inside text as a character reference (`&#10;`, `&#x2028;`: the
+    same text), so that its lines are the layout's and a NameID "alice\\nVALID: …" cannot print a line that looks like
+    the doctor's own; None (no view) should no marker absent from the document be found. Attribute values carry
+    `\\n` as `&#10;` already; U+2028 and U+2029 are nowhere part of the layout, so they are replaced everywhere."""
     text = etree.tostring(root, encoding="unicode")
-    stand_ins = [chr(code) for code in range(0xE000, 0xF900) if chr(code) not in text][: len(marks)]  # private use
-    if len(stand_ins) < len(marks):
-        return text
+    for _ in range(8):  # a random marker: the document cannot hold it in advance (a fixed set of stand-ins it could)
+        marker = f"\ue000{secrets.token_hex(16)}\ue000"
+        if marker not in text:
+            break
+    else:
+        return None
     for element in root.iter():
         for part in ("text", "tail"):
             value = getattr(element, part)
             if value and value.strip():  # content, not the layout indent() made
-                for stand_in, line_break in zip(stand_ins, marks, strict=True):
-                    value = value.replace(line_break, stand_in)
-                setattr(element, part, value)
-    text = etree.tostring(root, encoding="unicode")
-    for stand_in, reference in zip(stand_ins, marks.values(), strict=True):
-        text = text.replace(stand_in, reference)
-    return text
+                setattr(element, part, value.replace("\n", marker))
+    text = etree.tostring(root, encoding="unicode").replace(marker, "&#10;")
+    return text.replace("\u2028", "&#x2028;").replace("\u2029", "&#x2029;")

@@ -82,6 +82,7 @@ def test_a_trust_policy_that_is_no_json_has_its_own_wording(iam: Any) -> None:
     ("*", True), ("sts:InvalidAction", False), ("s3:GetObject", False), ("iam:*", False),
 ])
 def test_a_trust_policy_may_name_only_sts_assume_role_actions(iam: Any, action: str, accepted: bool) -> None:
+    """sts:InvalidAction is AWS's recorded refusal; the wildcards accepted are samlfed's choice (no recording)."""
     trust = {**TRUST, "Statement": [{**TRUST["Statement"][0], "Action": ["sts:AssumeRole", action]}]}
     call = lambda: iam.create_role(RoleName="R", AssumeRolePolicyDocument=json.dumps(trust))  # noqa: E731
     if accepted:

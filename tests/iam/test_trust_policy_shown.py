@@ -94,13 +94,34 @@ def test_an_arn_bound_to_no_role_id_is_shown_as_written() -> None:
     assert trust_policy_shown(role, set()) == document
 
 
-@pytest.mark.parametrize("stored", ["{not json", "[]", '{"Statement": 3}', '{"Statement": [7, {"Principal": "*"}]}'])
+def _role_trusting(document: str, *bound: tuple[str, str]) -> Role:
+    return Role(
+        account_id="111111111111", name="Target", role_id="AROAEXAMPLEEXAMPLE01", path="/", arn="arn:aws:iam::111111111111:role/Target",
+        trust_policy=document, max_session_duration=3600, created_at=datetime.now(UTC), trust_principal_ids=bound,
+    )
+
+
+def test_written_again_numbers_keep_their_text_and_strings_stay_within_the_policy_pattern() -> None:
+    """Found by the review: floats turned 1.10 into 1.1 and 12345678901234567890.5 into 1.2345678901234567e+19 (what
+    the policy means, written back), and raw non-ASCII text left the pattern IAM holds policies to."""
+    gone = "arn:aws:iam::111111111111:role/Gone"
+    written = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "' + gone + '"}, "Action": "sts:AssumeRole",'
+        ' "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": 12345678901234567890.5, "x:y": 1.10, "x:z": 7},'
+        ' "StringEquals": {"aws:PrincipalTag/team": "\\u4e2d\\u00e9"}}}]}'
+    )
+    shown = trust_policy_shown(_role_trusting(written, (gone, "AROAEXAMPLEEXAMPLE02")), set())
+    assert '"AWS":"AROAEXAMPLEEXAMPLE02"' in shown
+    assert '"aws:MultiFactorAuthAge":12345678901234567890.5,"x:y":1.10,"x:z":7' in shown
+    assert '"\\u4e2d\\u00e9"' in shown and shown.isascii()
+    assert json.loads(shown)["Statement"][0]["Condition"] == json.loads(written)["Statement"][0]["Condition"]
+
+
+@pytest.mark.parametrize("stored", [
+    "{not json", "[]", '{"Statement": 3}', '{"Statement": [7, {"Principal": "*"}]}', '{"Statement": {"Principal": {"AWS": [{"x": 1}, 2]}}}',
+    '{"Statement": {"Principal": {"AWS": {"x": 1}}}}', '{"Statement": NaN}', "[" * 100000 + "]" * 100000,
+])
 def test_a_stored_document_that_is_no_policy_is_shown_as_written(stored: str) -> None:
     """IAM stores only policies, but a row written by another tool (or an older release) must not make GetRole fail."""
-    role = Role(
-        account_id="111111111111", name="Target", role_id="AROAEXAMPLEEXAMPLE01", path="/", arn="arn:aws:iam::111111111111:role/Target",
-        trust_policy=stored, max_session_duration=3600, created_at=datetime.now(UTC),
-        trust_principal_ids=(("arn:aws:iam::111111111111:role/Gone", "AROAEXAMPLEEXAMPLE02"),),
-    )
-    shown = trust_policy_shown(role, set())
+    shown = trust_policy_shown(_role_trusting(stored, ("arn:aws:iam::111111111111:role/Gone", "AROAEXAMPLEEXAMPLE02")), set())
     assert shown == stored or json.loads(shown) == json.loads(stored)  # the text, or (written again) the same value

@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import secrets
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -511,11 +512,14 @@ def _readable_role_policies(ctx: ServiceContext, session: Session, role_name: st
 
 
 def _pretty(document: str) -> str:
-    """The policy laid out for reading, its text as written ("Équipe", not "\\u00c9quipe"; the page escapes it)."""
+    """The policy laid out for reading, its letters as written ("Équipe", not "\\u00c9quipe"; the page escapes markup)
+    but its invisible characters (controls, bidirectional overrides, zero-width ones) as \\u escapes: a condition
+    value must not show as something it is not."""
     try:
-        return json.dumps(json.loads(document), indent=2, ensure_ascii=False)
+        laid_out = json.dumps(json.loads(document), indent=2, ensure_ascii=False)
     except ValueError:
-        return document
+        laid_out = document
+    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Cf") and ch != "\n" else ch for ch in laid_out)
 
 
 def _credential_blocks(access_key_id: str, secret: str, token: str, expiration: datetime) -> list[dict[str, str]]:

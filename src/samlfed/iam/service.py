@@ -344,8 +344,10 @@ TRUST_ACTIONS = (
 
 
 def _is_trust_action(action: str) -> bool:
-    """`action` (wildcards allowed, any case) names at least one of TRUST_ACTIONS: "sts:Assume*" does, "sts:InvalidAction"
-    (AWS refuses it, recorded) and "s3:GetObject" do not."""
+    """`action` (any case) names at least one of TRUST_ACTIONS: "sts:InvalidAction" (AWS refuses it, recorded) and
+    "s3:GetObject" do not. A wildcard that names one ("sts:Assume*", "sts:*", "*") is accepted: samlfed's choice, as no
+    recorded answer shows AWS's (refusing what AWS takes would break infrastructure code). NotAction is not held to
+    this rule: no answer of AWS's to one in a trust policy is known."""
     return any(wildcard_match(action, known, ignore_case=True) for known in TRUST_ACTIONS)
 
 

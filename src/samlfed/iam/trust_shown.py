@@ -13,7 +13,6 @@ from collections.abc import Container, Sequence
 from typing import Any
 
 from ..context import ServiceContext
-from ..jsoninput import parse_json
 from ..store import Role
 
 
@@ -26,26 +25,46 @@ def trust_policies_shown(ctx: ServiceContext, roles: Sequence[Role]) -> list[str
 
 def trust_policy_shown(role: Role, live_role_ids: Container[str]) -> str:
     """`role`'s trust policy with each role ARN whose bound role is not in `live_role_ids` replaced, in Principal,
-    by that role's ID. The document is returned as written when nothing is replaced; otherwise it is written
-    again from its JSON value (the same value, in compact form). An ARN bound to no ID (a policy written before
-    samlfed kept bindings, naming a role that did not exist when it upgraded) is shown as written."""
+    by that role's ID. The document is returned as written when nothing is replaced; otherwise it is written again
+    from its JSON value, compact, each number as written and each string in ASCII (so that the shown text, written
+    back, is one the policy pattern admits). An ARN bound to no ID (a policy written before samlfed kept bindings,
+    naming a role that did not exist when it upgraded), and a stored text that is no policy, are shown as written."""
     gone = {arn: role_id for arn, role_id in role.trust_principal_ids or () if role_id and role_id not in live_role_ids}
     if not gone:
         return role.trust_policy
     try:
-        document = parse_json(role.trust_policy)
-    except ValueError:
+        document = json.loads(role.trust_policy, parse_float=_Number, parse_int=_Number, parse_constant=_not_json)
+        statements = document.get("Statement") if isinstance(document, dict) else None
+        for statement in statements if isinstance(statements, list) else [statements]:
+            principal = statement.get("Principal") if isinstance(statement, dict) else None
+            if isinstance(principal, dict) and "AWS" in principal:
+                principal["AWS"] = _replaced(principal["AWS"], gone)
+        return _json_text(document)
+    except (ValueError, RecursionError):
         return role.trust_policy
-    statements = document.get("Statement") if isinstance(document, dict) else None
-    for statement in statements if isinstance(statements, list) else [statements]:
-        principal = statement.get("Principal") if isinstance(statement, dict) else None
-        if isinstance(principal, dict) and "AWS" in principal:
-            principal["AWS"] = _replaced(principal["AWS"], gone)
-    return json.dumps(document, ensure_ascii=False)
+
+
+class _Number(str):
+    """A JSON number's own text: written again as it was (12345678901234567890.5 and 1.10 stay so; a float would not)."""
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, _Number):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(key)}:{_json_text(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_json_text(item) for item in value) + "]"
+    return json.dumps(value)  # a string (ASCII escapes), true, false or null
 
 
 def _replaced(value: Any, gone: dict[str, str]) -> Any:
-    """An "AWS" principal value (a string or a list of them) with the ARNs in `gone` replaced by their role IDs."""
+    """An "AWS" principal value (a string or a list) with the ARNs in `gone` replaced by their role IDs; anything else
+    (a stored document another tool wrote) as it is."""
     if isinstance(value, list):
-        return [gone.get(item, item) for item in value]
-    return gone.get(value, value)
+        return [gone.get(item, item) if isinstance(item, str) else item for item in value]
+    return gone.get(value, value) if isinstance(value, str) else value
