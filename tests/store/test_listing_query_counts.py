@@ -164,7 +164,9 @@ def one_by_one(ctx: ServiceContext, page: list) -> tuple[list, list]:  # type: i
         if isinstance(item, Role):
             role = store.get_role(ACCOUNT, item.name)
             attached = sorted(store.list_attached_role_policies(ACCOUNT, item.name), key=lambda p: p.name.lower())
-            roles.append(authorization_details.RoleDetail(role, store.role_policy_documents(ACCOUNT, item.name), attached, store.get_role_last_used(role.role_id)))
+            roles.append(authorization_details.RoleDetail(
+                role, store.role_policy_documents(ACCOUNT, item.name), attached, store.get_role_last_used(role.role_id), role.trust_policy,  # names no role
+            ))
         else:
             policies.append(authorization_details.PolicyDetail(item, uses[item.arn], store.list_policy_versions(item.arn)))
     return roles, policies
