@@ -69,7 +69,7 @@ def check_trust(
     try:
         document = parse_policy(trust_policy, principal_required=True)
     except MalformedPolicy as exc:
-        return TrustReport([CheckResult(CHECK_IDS[ASSUME], "fail", f"the trust policy is not valid: {exc}", "Fix the document (IAM refuses it too).")])
+        return TrustReport([CheckResult(CHECK_IDS[ASSUME], "fail", f"the trust policy is not valid: {exc.explained}", "Fix the document (IAM refuses it too).")])
     claims = verified.claims
     try:
         tags = requested_tags(verified, attribute_mapping)

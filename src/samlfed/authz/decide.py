@@ -145,7 +145,7 @@ def _resource_policies(body: dict[str, Any]) -> tuple[NamedPolicy, ...]:
     try:
         return (NamedPolicy("resource-policy", "resource", parse_policy(raw_policy, principal_required=True)),)
     except MalformedPolicy as exc:
-        raise BadAuthzRequest(f"resource_policy: {exc}") from None
+        raise BadAuthzRequest(f"resource_policy: {exc.explained}") from None
 
 
 def _owners(resource: str, extra: dict[str, list[str]]) -> set[str]:

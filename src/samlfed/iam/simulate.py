@@ -30,7 +30,7 @@ def _custom(documents: Sequence[str], kind: str, *, principal_required: bool = F
         try:
             policies.append(NamedPolicy(f"PolicyInputList.{index}" if kind == "none" else f"{kind}.{index}", kind, parse_policy(text, principal_required=principal_required)))
         except MalformedPolicy as exc:
-            raise ServiceError("MalformedPolicyDocument", str(exc)) from None
+            raise ServiceError("MalformedPolicyDocument", exc.explained) from None  # what is wrong, too
     return tuple(policies)
 
 

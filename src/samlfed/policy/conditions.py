@@ -219,10 +219,10 @@ def parse_operator(name: str) -> tuple[str, str | None, bool]:
 
 
 def parse_conditions(raw: object) -> tuple[Condition, ...]:
-    from .document import MalformedPolicy  # the document module owns the policy error
+    from .document import SYNTAX_ERRORS, MalformedPolicy  # the document module owns the policy error
 
     if not isinstance(raw, dict):
-        raise MalformedPolicy("Syntax errors in policy. Condition must be an object.")
+        raise MalformedPolicy(SYNTAX_ERRORS, "Condition must be an object.")
     conditions = []
     try:
         for operator_name, block in raw.items():
@@ -232,5 +232,8 @@ def parse_conditions(raw: object) -> tuple[Condition, ...]:
             for key, values in block.items():
                 conditions.append(Condition(operator, qualifier, if_exists, key.lower(), _policy_values(values), key))
     except UnknownOperator as exc:
-        raise MalformedPolicy(str(exc)) from None
+        message = str(exc)
+        if message.startswith(SYNTAX_ERRORS):
+            raise MalformedPolicy(SYNTAX_ERRORS, message.removeprefix(SYNTAX_ERRORS).strip()) from None
+        raise MalformedPolicy(message) from None
     return tuple(conditions)

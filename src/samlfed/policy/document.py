@@ -21,8 +21,22 @@ VERSIONS = ("2012-10-17", "2008-10-17")
 _STATEMENT_KEYS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"}
 
 
+SYNTAX_ERRORS = "Syntax errors in policy."
+
+
 class MalformedPolicy(ValueError):
-    """The document is not a valid policy; `str(error)` is the message AWS would give."""
+    """The document is not a valid policy. `str(error)` is the message AWS gives, exactly (clients string-match it:
+    AWS says only "Syntax errors in policy." for every syntax error); `detail` says what is wrong, for a human
+    (`samlfed doctor`, the authorization API, SimulateCustomPolicy), and `explained` is both."""
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    @property
+    def explained(self) -> str:
+        return f"{self.message} {self.detail}" if self.detail else self.message
 
 
 @dataclass(frozen=True)
@@ -80,7 +94,7 @@ class PolicyDocument:
 def _strings(value: Any, what: str) -> tuple[str, ...]:
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-        raise MalformedPolicy(f"Syntax errors in policy. {what} must be a string or a list of strings.")
+        raise MalformedPolicy(SYNTAX_ERRORS, f"{what} must be a string or a list of strings.")
     return tuple(values)
 
 
@@ -105,27 +119,27 @@ def _statement(raw: Any, *, principal_required: bool) -> Statement:
         raise MalformedPolicy("Syntax errors in policy.")
     unknown = set(raw) - _STATEMENT_KEYS
     if unknown:
-        raise MalformedPolicy(f"Syntax errors in policy. Unknown statement field {sorted(unknown)[0]!r}.")
+        raise MalformedPolicy(SYNTAX_ERRORS, f"Unknown statement field {sorted(unknown)[0]!r}.")
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
-        raise MalformedPolicy("Syntax errors in policy. Effect must be Allow or Deny.")
+        raise MalformedPolicy(SYNTAX_ERRORS, "Effect must be Allow or Deny.")
     if ("Action" in raw) == ("NotAction" in raw):
         raise MalformedPolicy("Policy statement must contain actions.")
     for one, other in (("Resource", "NotResource"), ("Principal", "NotPrincipal")):
         if one in raw and other in raw:
-            raise MalformedPolicy(f"Syntax errors in policy. {one} and {other} cannot be used together.")
+            raise MalformedPolicy(SYNTAX_ERRORS, f"{one} and {other} cannot be used together.")
     has_principal = "Principal" in raw or "NotPrincipal" in raw
     if principal_required and not has_principal:
         raise MalformedPolicy("Missing required field Principal")
     if not principal_required and has_principal:
         raise MalformedPolicy("Policy document should not specify a principal.")
     if "NotPrincipal" in raw and effect == "Allow":  # a grant to "everyone but": AWS supports NotPrincipal only with Deny
-        raise MalformedPolicy('Syntax errors in policy. NotPrincipal must be used with "Effect": "Deny".')
+        raise MalformedPolicy(SYNTAX_ERRORS, 'NotPrincipal must be used with "Effect": "Deny".')
     if not principal_required and "Resource" not in raw and "NotResource" not in raw:
         raise MalformedPolicy("Policy statement must contain resources.")
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
-        raise MalformedPolicy("Syntax errors in policy. Sid must be a string.")
+        raise MalformedPolicy(SYNTAX_ERRORS, "Sid must be a string.")
     return Statement(
         sid=sid,
         effect=effect,
@@ -155,7 +169,7 @@ def parse_policy(text: str, *, principal_required: bool, as_written: bool = Fals
         raise MalformedPolicy("The policy must contain a valid version string")
     unknown = set(raw) - {"Version", "Id", "Statement"}
     if unknown:
-        raise MalformedPolicy(f"Syntax errors in policy. Unknown field {sorted(unknown)[0]!r}.")
+        raise MalformedPolicy(SYNTAX_ERRORS, f"Unknown field {sorted(unknown)[0]!r}.")
     statements = raw["Statement"]
     statements = [statements] if isinstance(statements, dict) else statements
     if not isinstance(statements, list) or not statements:
