@@ -125,7 +125,7 @@ BAD_BODIES = [
     ("a header that is not a string", lambda signed: {"request": {**signed, "headers": {**signed["headers"], "x-n": 1}}}, "request.headers must be an object of strings"),
     ("101 headers", lambda signed: {"request": {**signed, "headers": {f"x-{i}": "v" for i in range(101)}}}, "request.headers must be an object of strings"),
     ("resource policy that does not parse", lambda signed: {"request": signed, "action": "s3:GetObject", "resource": "*", "resource_policy": "{}"},
-     "resource_policy: Syntax errors in policy."),
+     "resource_policy: Syntax errors in policy. A policy is an object with a Statement."),  # the detail, for a human
 ]
 
 

@@ -96,11 +96,12 @@ def test_principal_must_match() -> None:
         (trust(), "Syntax errors in policy."),
         (trust("Allow"), "Syntax errors in policy."),
         (json.dumps({"Version": "2012-10-17", "Statement": [allow()], "Extra": 1}), "Syntax errors in policy. Unknown field 'Extra'."),
-        (json.dumps({"Version": "2020-01-01", "Statement": [allow()]}), "The policy must contain a valid version string"),
+        # An unknown Version is a syntax error (LocalStack's recorded test_create_policy_invalid_document[invalid-3]).
+        (json.dumps({"Version": "2020-01-01", "Statement": [allow()]}), "Syntax errors in policy. Unknown Version '2020-01-01': it is 2012-10-17 or 2008-10-17."),
         (trust({"Effect": "Allow", "Action": "sts:AssumeRoleWithSAML"}), "Missing required field Principal"),
         (trust({"Effect": "Maybe", "Principal": {"Federated": PROVIDER}, "Action": "sts:X"}), "Syntax errors in policy. Effect must be Allow or Deny."),
         (trust({"Effect": "Allow", "Principal": {"Federated": PROVIDER}}), "Policy statement must contain actions."),
-        (trust(allow(action=[])), "Syntax errors in policy. Action must be a string or a list of strings."),
+        (trust(allow(action=[])), "Policy statement must contain actions."),  # an empty list names none (recorded: invalid-33)
         (trust(allow(action=5)), "Syntax errors in policy. Action must be a string or a list of strings."),
         (trust(allow(principal={"Federated": "not a provider"})), "Federated principals must be valid domain names or SAML metadata ARNs"),
         (trust(allow(principal={"Federated": "arn:aws:iam::111111111111:role/X"})), "Federated principals must be valid domain names or SAML metadata ARNs"),
@@ -109,13 +110,13 @@ def test_principal_must_match() -> None:
         (trust({**allow(), "Principal": [PROVIDER]}), "Invalid principal in policy"),
         (trust({**allow(), "NotPrincipal": {"Federated": PROVIDER}}), "Syntax errors in policy. Principal and NotPrincipal cannot be used together."),
         (trust({**allow(), "Sid": 1}), "Syntax errors in policy. Sid must be a string."),
-        (trust(allow({"StringEqualz": {"saml:aud": AUD}})), "Invalid Condition type : StringEqualz"),
-        (trust(allow({"ForSomeValues:StringEquals": {"saml:aud": AUD}})), "Invalid Condition type : ForSomeValues:StringEquals"),
-        (trust(allow({"NullIfExists": {"saml:sub": "true"}})), "Invalid Condition type : NullIfExists"),
-        (trust(allow({"ForAnyValue:Null": {"saml:sub": "true"}})), "Invalid Condition type : Null"),
+        # An unknown condition operator is a syntax error (recorded: invalid-52, invalid-53); the detail names it.
+        (trust(allow({"StringEqualz": {"saml:aud": AUD}})), "Syntax errors in policy. Invalid Condition type : StringEqualz"),
+        (trust(allow({"ForSomeValues:StringEquals": {"saml:aud": AUD}})), "Syntax errors in policy. Invalid Condition type : ForSomeValues:StringEquals"),
+        (trust(allow({"NullIfExists": {"saml:sub": "true"}})), "Syntax errors in policy. Invalid Condition type : NullIfExists"),
+        (trust(allow({"ForAnyValue:Null": {"saml:sub": "true"}})), "Syntax errors in policy. Invalid Condition type : Null"),
         (trust({**allow(), "Condition": "x"}), "Syntax errors in policy. Condition must be an object."),
-        (trust(allow({"StringEquals": {}})), "Syntax errors in policy. A condition operator needs keys and values."),
-        (trust(allow({"StringEquals": "x"})), "Syntax errors in policy. A condition operator needs keys and values."),
+        (trust(allow({"StringEquals": "x"})), "Syntax errors in policy. The value of condition operator StringEquals must be an object of condition keys."),
         (trust(allow({"StringEquals": {"saml:aud": {"nested": 1}}})), "Syntax errors in policy. Condition values must be strings, numbers or booleans."),
         (trust({"Effect": "Allow", "Principal": {"Federated": PROVIDER}, "Action": "sts:X", "Bogus": 1}), "Syntax errors in policy. Unknown statement field 'Bogus'."),
     ],
@@ -126,6 +127,11 @@ def test_malformed_trust_policies(document: str, message: str) -> None:
     # `explained`: AWS's message, then samlfed's detail for a human; the message alone is what IAM answers.
     assert message in (str(info.value), info.value.explained)
     assert message.startswith(str(info.value))
+
+
+def test_an_operator_without_keys_is_accepted() -> None:
+    """`{"StringEquals": {}}` constrains nothing: IAM accepts it (LocalStack's recorded valid-17)."""
+    assert parse_policy(trust(allow({"StringEquals": {}})), principal_required=True, as_written=True).statements[0].conditions == ()
 
 
 def test_a_federated_domain_principal_parses() -> None:

@@ -281,10 +281,11 @@ def _provider_call(call, arn: str):  # type: ignore[no-untyped-def]
 # --- roles ------------------------------------------------------------------------------------------
 
 
-def check_identity_policy(document: str) -> None:
-    """Inline, managed and session policies: identity policies, which name no principal."""
+def check_identity_policy(document: str, *, managed: bool = False) -> None:
+    """Inline, managed (`managed`: CreatePolicy, CreatePolicyVersion) and session policies: identity policies, which
+    name no principal. The answer is AWS's message alone (MalformedPolicy.detail is for humans)."""
     try:
-        parse_policy(document, principal_required=False, as_written=True)
+        parse_policy(document, principal_required=False, as_written=True, managed=managed)
     except MalformedPolicy as exc:
         raise ServiceError("MalformedPolicyDocument", str(exc)) from None
 
@@ -913,7 +914,7 @@ def _check_managed_document(document: str) -> None:
     then the policy grammar."""
     if policy_size(document) > MAX_MANAGED_POLICY:  # IAM's quotas do not count whitespace
         raise ServiceError("LimitExceeded", f"Cannot exceed quota for PolicySize: {MAX_MANAGED_POLICY}", 409)
-    check_identity_policy(document)
+    check_identity_policy(document, managed=True)
 
 
 def policy_in_account(ctx: ServiceContext, arn: str, account_id: str) -> ManagedPolicy | None:

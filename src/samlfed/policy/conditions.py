@@ -6,7 +6,12 @@ Semantics follow the IAM User Guide (condition operators; single- and multivalue
   `ForAllValues` true (an empty set satisfies it) but `ForAnyValue` false;
 * a single-valued operator on a multivalued key: positive operators match if any value matches, negated
   operators if no value matches the policy's values.
-An operator this engine does not know is refused when the policy is parsed, never ignored.
+* a key with an empty list of values (`{"StringEquals": {"k": []}}`, which IAM accepts) has no policy value to
+  match: positive operators never match it, negated ones ("equal to none of no values") hold, as they did before
+  IAM's acceptance was known here (a stored policy must evaluate as it did);
+* an operator with no keys (`{"DateGreaterThan": {}}`, even an unknown name: `{"a": {}}`) constrains nothing;
+* a key without a vendor prefix ("a") is a context key like any other: absent unless the request gives it.
+An operator this engine does not know, given keys, is refused when the policy is parsed, never ignored.
 """
 
 from __future__ import annotations
@@ -199,7 +204,7 @@ def _policy_values(raw: object) -> tuple[str, ...]:
         elif isinstance(item, int | float | str):
             values.append(str(item))
         else:
-            raise UnknownOperator("Syntax errors in policy. Condition values must be strings, numbers or booleans.")
+            raise UnknownOperator("Condition values must be strings, numbers or booleans.")
     return tuple(values)
 
 
@@ -219,6 +224,9 @@ def parse_operator(name: str) -> tuple[str, str | None, bool]:
 
 
 def parse_conditions(raw: object) -> tuple[Condition, ...]:
+    """The conditions of a Condition element. An operator with no keys (`{"DateGreaterThan": {}}`, even an unknown
+    one: `{"a": {}}`) constrains nothing, as IAM accepts it (recorded: LocalStack's test_create_policy_valid_document
+    valid-17, -19, -31); a key with an empty list of values is kept, with no values (see `Condition.matches`)."""
     from .document import SYNTAX_ERRORS, MalformedPolicy  # the document module owns the policy error
 
     if not isinstance(raw, dict):
@@ -226,14 +234,13 @@ def parse_conditions(raw: object) -> tuple[Condition, ...]:
     conditions = []
     try:
         for operator_name, block in raw.items():
+            if not isinstance(block, dict):
+                raise UnknownOperator(f"The value of condition operator {operator_name} must be an object of condition keys.")
+            if not block:
+                continue
             operator, qualifier, if_exists = parse_operator(operator_name)
-            if not isinstance(block, dict) or not block:
-                raise UnknownOperator("Syntax errors in policy. A condition operator needs keys and values.")
             for key, values in block.items():
                 conditions.append(Condition(operator, qualifier, if_exists, key.lower(), _policy_values(values), key))
     except UnknownOperator as exc:
-        message = str(exc)
-        if message.startswith(SYNTAX_ERRORS):
-            raise MalformedPolicy(SYNTAX_ERRORS, message.removeprefix(SYNTAX_ERRORS).strip()) from None
-        raise MalformedPolicy(message) from None
+        raise MalformedPolicy(SYNTAX_ERRORS, str(exc)) from None
     return tuple(conditions)

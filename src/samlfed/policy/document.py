@@ -92,10 +92,17 @@ class PolicyDocument:
 
 
 def _strings(value: Any, what: str) -> tuple[str, ...]:
+    """A string or a list of strings. An empty list is accepted here and names nothing: IAM then answers as if the
+    element were missing ("Policy statement must contain actions." — recorded: LocalStack invalid-28, invalid-33)."""
     values = [value] if isinstance(value, str) else value
-    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise MalformedPolicy(SYNTAX_ERRORS, f"{what} must be a string or a list of strings.")
     return tuple(values)
+
+
+def _named(raw: Mapping[str, Any], field: str) -> tuple[str, ...] | None:
+    """The values of Action, NotAction, Resource or NotResource; None when the field is absent or an empty list."""
+    return (_strings(raw[field], field) or None) if field in raw else None
 
 
 def _principal(value: Any) -> Principal:
@@ -116,18 +123,20 @@ def _principal(value: Any) -> Principal:
 
 def _statement(raw: Any, *, principal_required: bool) -> Statement:
     if not isinstance(raw, dict):
-        raise MalformedPolicy("Syntax errors in policy.")
+        raise MalformedPolicy(SYNTAX_ERRORS, "A statement must be an object.")
     unknown = set(raw) - _STATEMENT_KEYS
     if unknown:
         raise MalformedPolicy(SYNTAX_ERRORS, f"Unknown statement field {sorted(unknown)[0]!r}.")
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
         raise MalformedPolicy(SYNTAX_ERRORS, "Effect must be Allow or Deny.")
-    if ("Action" in raw) == ("NotAction" in raw):
-        raise MalformedPolicy("Policy statement must contain actions.")
-    for one, other in (("Resource", "NotResource"), ("Principal", "NotPrincipal")):
-        if one in raw and other in raw:
+    for one, other in (("Action", "NotAction"), ("Resource", "NotResource"), ("Principal", "NotPrincipal")):
+        if one in raw and other in raw:  # even with an empty list (recorded: LocalStack invalid-41, invalid-43)
             raise MalformedPolicy(SYNTAX_ERRORS, f"{one} and {other} cannot be used together.")
+    actions, not_actions = _named(raw, "Action"), _named(raw, "NotAction")
+    resources, not_resources = _named(raw, "Resource"), _named(raw, "NotResource")
+    if actions is None and not_actions is None:
+        raise MalformedPolicy("Policy statement must contain actions.")
     has_principal = "Principal" in raw or "NotPrincipal" in raw
     if principal_required and not has_principal:
         raise MalformedPolicy("Missing required field Principal")
@@ -135,7 +144,7 @@ def _statement(raw: Any, *, principal_required: bool) -> Statement:
         raise MalformedPolicy("Policy document should not specify a principal.")
     if "NotPrincipal" in raw and effect == "Allow":  # a grant to "everyone but": AWS supports NotPrincipal only with Deny
         raise MalformedPolicy(SYNTAX_ERRORS, 'NotPrincipal must be used with "Effect": "Deny".')
-    if not principal_required and "Resource" not in raw and "NotResource" not in raw:
+    if not principal_required and resources is None and not_resources is None:
         raise MalformedPolicy("Policy statement must contain resources.")
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
@@ -143,44 +152,49 @@ def _statement(raw: Any, *, principal_required: bool) -> Statement:
     return Statement(
         sid=sid,
         effect=effect,
-        actions=_strings(raw["Action"], "Action") if "Action" in raw else None,
-        not_actions=_strings(raw["NotAction"], "NotAction") if "NotAction" in raw else None,
-        resources=_strings(raw["Resource"], "Resource") if "Resource" in raw else None,
-        not_resources=_strings(raw["NotResource"], "NotResource") if "NotResource" in raw else None,
+        actions=actions,
+        not_actions=not_actions,
+        resources=resources,
+        not_resources=not_resources,
         principal=_principal(raw["Principal"]) if "Principal" in raw else None,
         not_principal=_principal(raw["NotPrincipal"]) if "NotPrincipal" in raw else None,
         conditions=parse_conditions(raw.get("Condition", {})),
     )
 
 
-def parse_policy(text: str, *, principal_required: bool, as_written: bool = False) -> PolicyDocument:
+def parse_policy(text: str, *, principal_required: bool, as_written: bool = False, managed: bool = False) -> PolicyDocument:
     """Parse a policy: a trust (resource) policy when `principal_required`, else an identity policy.
 
-    `as_written` adds the rules IAM enforces when a policy is created or replaced (`check_as_written`); a stored
-    policy is read without them, so that one stored before a rule existed here still evaluates as it did."""
+    `as_written` adds the rules IAM enforces when a policy is created or replaced (`written.check_before_parse` and
+    `check_as_written`), in the order IAM applies them; `managed` (CreatePolicy, CreatePolicyVersion) adds the
+    managed policies' Version rule. A stored policy is read without them, so that one stored before a rule existed
+    here still evaluates as it did."""
     try:
         raw = parse_json(text)
     except ValueError:
-        raise MalformedPolicy("Syntax errors in policy.") from None
+        raise MalformedPolicy(SYNTAX_ERRORS, "The document is not JSON.") from None
+    if as_written:
+        from .written import check_before_parse
+
+        check_before_parse(raw, managed=managed)
     if not isinstance(raw, dict) or "Statement" not in raw:
-        raise MalformedPolicy("Syntax errors in policy.")
+        raise MalformedPolicy(SYNTAX_ERRORS, "A policy is an object with a Statement.")
     version = raw.get("Version")
     if version is not None and version not in VERSIONS:
-        raise MalformedPolicy("The policy must contain a valid version string")
+        raise MalformedPolicy(SYNTAX_ERRORS, f"Unknown Version {version!r}: it is 2012-10-17 or 2008-10-17.")
     unknown = set(raw) - {"Version", "Id", "Statement"}
     if unknown:
         raise MalformedPolicy(SYNTAX_ERRORS, f"Unknown field {sorted(unknown)[0]!r}.")
     statements = raw["Statement"]
     statements = [statements] if isinstance(statements, dict) else statements
     if not isinstance(statements, list) or not statements:
-        raise MalformedPolicy("Syntax errors in policy.")
+        raise MalformedPolicy(SYNTAX_ERRORS, "Statement must be a statement or a non-empty list of statements.")
     document = PolicyDocument(version, tuple(_statement(s, principal_required=principal_required) for s in statements))
     if as_written:
         check_as_written(document)
     return document
 
 
-_SID = re.compile(r"[0-9A-Za-z]*")
 _IAM_NAME = r"[\w+=,.@-]{1,64}"
 AWS_PRINCIPAL = re.compile(
     rf"\*|\d{{12}}|arn:{ARN_PARTITION}:(?:"
@@ -191,7 +205,6 @@ AWS_PRINCIPAL = re.compile(
 )
 """The shapes an "AWS" principal may take: anyone, an account (by ID or root ARN), a user or role, a role session
 or federated user; anything else is refused as IAM refuses it (`Invalid principal in policy: "AWS":"…"`)."""
-_VENDOR_PREFIXED = re.compile(r"[^:]+:.*", re.DOTALL)
 
 
 def invalid_principal(value: str) -> str:
@@ -200,21 +213,22 @@ def invalid_principal(value: str) -> str:
 
 
 def check_as_written(document: PolicyDocument) -> None:
-    """IAM's rules for a policy it is asked to store, with its messages (seen in AWS's MalformedPolicyDocument
-    answers; the IAM User Guide documents the Sid alphabet and the vendor prefixes)."""
-    sids = [statement.sid for statement in document.statements if statement.sid is not None]
-    if not all(_SID.fullmatch(sid) for sid in sids):
-        raise MalformedPolicy("Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*")
-    if len(set(sids)) != len(sids):
-        raise MalformedPolicy("Statement IDs (SID) in a single policy must be unique.")
+    """IAM's rules for a policy it is asked to store, checked once the document parsed (those IAM applies first are
+    `written.check_before_parse`): the form of each Resource, then of each Action, then the "AWS" principals (seen
+    in AWS's MalformedPolicyDocument answers; LocalStack's recorded TestPolicyDocumentValidity shows the order)."""
+    from .written import action_error, resource_error
+
     for statement in document.statements:
-        actions = (statement.actions or ()) + (statement.not_actions or ())
-        keys = [condition.name for condition in statement.conditions]
-        if not all(a == "*" or _VENDOR_PREFIXED.fullmatch(a) for a in actions) or not all(_VENDOR_PREFIXED.fullmatch(k) for k in keys):
-            raise MalformedPolicy("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.")
         for resource in (statement.resources or ()) + (statement.not_resources or ()):
-            if resource != "*" and not resource.startswith("arn:"):
-                raise MalformedPolicy(f'Resource {resource} must be in ARN format or "*".')
+            message = resource_error(resource)
+            if message is not None:
+                raise MalformedPolicy(message)
+    for statement in document.statements:
+        for action in (statement.actions or ()) + (statement.not_actions or ()):
+            message = action_error(action)
+            if message is not None:
+                raise MalformedPolicy(message)
+    for statement in document.statements:
         for principal in (statement.principal, statement.not_principal):
             for value in principal.by_type.get("AWS", ()) if principal is not None else ():
                 if not AWS_PRINCIPAL.fullmatch(value):
