@@ -115,6 +115,8 @@ def _principal(value: Any) -> Principal:
         if kind not in ("AWS", "Federated", "Service", "CanonicalUser"):
             raise MalformedPolicy(f'Invalid principal in policy: "{kind}"')
         by_type[kind] = _strings(entries, "Principal")
+        if not by_type[kind]:  # as before: no recorded answer says IAM stores a principal that names no one
+            raise MalformedPolicy(SYNTAX_ERRORS, "Principal must be a string or a list of strings.")
     for federated in by_type.get("Federated", ()):
         if ":saml-provider/" not in federated and not ("." in federated and ":" not in federated) and federated != "*":
             raise MalformedPolicy("Federated principals must be valid domain names or SAML metadata ARNs")
