@@ -21,7 +21,7 @@ def parse_json(text: str | bytes) -> Any:
     in one object, which parsers read differently (the first wins, or the last: `"Effect": "Deny", "Effect":
     "Allow"` must not mean Allow here and Deny to a policy linter)."""
     try:
-        value = json.loads(text, object_pairs_hook=_object, parse_constant=_not_json, parse_float=_finite)
+        value = json.loads(text, object_pairs_hook=_object, parse_constant=not_json, parse_float=_finite)
     except RecursionError:
         raise ValueError("the JSON is nested too deeply") from None
     if _has_surrogate(value):
@@ -36,7 +36,8 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return value
 
 
-def _not_json(name: str) -> float:
+def not_json(name: str) -> Any:
+    """A `parse_constant` for json.loads: NaN, Infinity and -Infinity are no JSON."""
     raise ValueError(f"{name} is not JSON")
 
 

@@ -970,16 +970,17 @@ def _policy_not_found(arn: str) -> ServiceError:
     return ServiceError("NoSuchEntity", f"Policy {arn} was not found.", 404)
 
 
-def _policy_to_tag(ctx: ServiceContext, account_id: str, arn: str) -> None:
+def _check_policy_exists(ctx: ServiceContext, account_id: str, arn: str, missing: ServiceError) -> None:
+    """GetPolicy's checks, with `missing` raised instead of its NoSuchEntity: some operations word it otherwise."""
     try:
         get_policy(ctx, account_id, arn)
-    except ServiceError as missing:
-        raise _policy_not_found(arn) if missing.code == "NoSuchEntity" else missing from None
+    except ServiceError as refused:
+        raise missing if refused.code == "NoSuchEntity" else refused from None
 
 
 def tag_policy(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Tag]) -> None:
     check_tags(tags)
-    _policy_to_tag(ctx, account_id, arn)
+    _check_policy_exists(ctx, account_id, arn, _policy_not_found(arn))
     try:
         ctx.store.tag_policy(arn, tags, limit=MAX_TAGS)
     except NotFound:
@@ -990,7 +991,7 @@ def tag_policy(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Ta
 
 def untag_policy(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[str]) -> None:
     check_tag_keys(keys)
-    _policy_to_tag(ctx, account_id, arn)
+    _check_policy_exists(ctx, account_id, arn, _policy_not_found(arn))
     try:
         ctx.store.untag_policy(arn, keys)
     except NotFound:
@@ -1073,10 +1074,7 @@ def _check_version_request(ctx: ServiceContext, account_id: str, arn: str, versi
     violations = version_violations(arn, version_id)
     if violations:
         raise ValidationFailed(violations)
-    try:
-        get_policy(ctx, account_id, arn)
-    except ServiceError as missing:
-        raise _no_such_version(arn, version_id) if missing.code == "NoSuchEntity" else missing from None
+    _check_policy_exists(ctx, account_id, arn, _no_such_version(arn, version_id))
 
 
 def get_policy_version(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> PolicyVersion:

@@ -13,6 +13,7 @@ from collections.abc import Container, Sequence
 from typing import Any
 
 from ..context import ServiceContext
+from ..jsoninput import not_json
 from ..store import Role
 
 
@@ -33,7 +34,7 @@ def trust_policy_shown(role: Role, live_role_ids: Container[str]) -> str:
     if not gone:
         return role.trust_policy
     try:
-        document = json.loads(role.trust_policy, parse_float=_Number, parse_int=_Number, parse_constant=_not_json)
+        document = json.loads(role.trust_policy, parse_float=_Number, parse_int=_Number, parse_constant=not_json)
         statements = document.get("Statement") if isinstance(document, dict) else None
         for statement in statements if isinstance(statements, list) else [statements]:
             principal = statement.get("Principal") if isinstance(statement, dict) else None
@@ -46,10 +47,6 @@ def trust_policy_shown(role: Role, live_role_ids: Container[str]) -> str:
 
 class _Number(str):
     """A JSON number's own text: written again as it was (12345678901234567890.5 and 1.10 stay so; a float would not)."""
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _json_text(value: Any) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..arn_syntax import ARN_PARTITION
 from ..jsoninput import parse_json
-from .conditions import Condition, parse_conditions
+from .conditions import Condition, UnknownOperator, parse_conditions, parse_operator
 from .variables import alternation
 
 VERSIONS = ("2012-10-17", "2008-10-17")
@@ -123,18 +123,11 @@ def _principal(value: Any) -> Principal:
     return Principal(False, by_type)
 
 
-def _statement(raw: Any, *, principal_required: bool) -> Statement:
-    if not isinstance(raw, dict):
-        raise MalformedPolicy(SYNTAX_ERRORS, "A statement must be an object.")
-    unknown = set(raw) - _STATEMENT_KEYS
-    if unknown:
-        raise MalformedPolicy(SYNTAX_ERRORS, f"Unknown statement field {sorted(unknown)[0]!r}.")
-    effect = raw.get("Effect")
-    if effect not in ("Allow", "Deny"):
+def _statement(raw: Mapping[str, Any], *, principal_required: bool) -> Statement:
+    """A statement that passed `check_syntax`, with the rules of what it must and must not hold."""
+    effect = raw["Effect"]
+    if effect not in ("Allow", "Deny"):  # written in another case: the write path refused it before (legacy parsing)
         raise MalformedPolicy(SYNTAX_ERRORS, "Effect must be Allow or Deny.")
-    for one, other in (("Action", "NotAction"), ("Resource", "NotResource"), ("Principal", "NotPrincipal")):
-        if one in raw and other in raw:  # even with an empty list (recorded: LocalStack invalid-41, invalid-43)
-            raise MalformedPolicy(SYNTAX_ERRORS, f"{one} and {other} cannot be used together.")
     actions, not_actions = _named(raw, "Action"), _named(raw, "NotAction")
     resources, not_resources = _named(raw, "Resource"), _named(raw, "NotResource")
     if actions is None and not_actions is None:
@@ -148,11 +141,8 @@ def _statement(raw: Any, *, principal_required: bool) -> Statement:
         raise MalformedPolicy(SYNTAX_ERRORS, 'NotPrincipal must be used with "Effect": "Deny".')
     if not principal_required and resources is None and not_resources is None:
         raise MalformedPolicy("Policy statement must contain resources.")
-    sid = raw.get("Sid")
-    if sid is not None and not isinstance(sid, str):
-        raise MalformedPolicy(SYNTAX_ERRORS, "Sid must be a string.")
     return Statement(
-        sid=sid,
+        sid=raw.get("Sid"),
         effect=effect,
         actions=actions,
         not_actions=not_actions,
@@ -175,26 +165,85 @@ def parse_policy(text: str, *, principal_required: bool, as_written: bool = Fals
         raw = parse_json(text)
     except ValueError:
         raise MalformedPolicy(SYNTAX_ERRORS, "The document is not JSON.") from None
+    statements = check_syntax(raw, as_written=as_written)
     if as_written:
         from .written import check_before_parse
 
-        check_before_parse(raw, managed=managed)
-    if not isinstance(raw, dict) or "Statement" not in raw:
-        raise MalformedPolicy(SYNTAX_ERRORS, "A policy is an object with a Statement.")
+        check_before_parse(raw, statements, managed=managed)
     version = raw.get("Version")
-    if version is not None and version not in VERSIONS:
-        raise MalformedPolicy(SYNTAX_ERRORS, f"Unknown Version {version!r}: it is 2012-10-17 or 2008-10-17.")
-    unknown = set(raw) - {"Version", "Id", "Statement"}
-    if unknown:
-        raise MalformedPolicy(SYNTAX_ERRORS, f"Unknown field {sorted(unknown)[0]!r}.")
-    statements = raw["Statement"]
-    statements = [statements] if isinstance(statements, dict) else statements
-    if not isinstance(statements, list) or not statements:
-        raise MalformedPolicy(SYNTAX_ERRORS, "Statement must be a statement or a non-empty list of statements.")
     document = PolicyDocument(version, tuple(_statement(s, principal_required=principal_required) for s in statements))
     if as_written:
         check_as_written(document)
     return document
+
+
+def _syntax(detail: str) -> MalformedPolicy:
+    return MalformedPolicy(SYNTAX_ERRORS, detail)
+
+
+def check_syntax(raw: Any, *, as_written: bool) -> list[Mapping[str, Any]]:
+    """The syntax phase, which comes first on both paths: the JSON shapes of the document, its statements and their
+    elements, each refusal "Syntax errors in policy." (LocalStack's recorded TestPolicyDocumentValidity, invalid-N).
+    Effect passes in any case here: its exact case is a later phase of the write path (`written`). `as_written` adds
+    what IAM checks of a document it is asked to store and a stored one is read without: the type of Id and the
+    shapes of conditions (`parse_conditions` reads those of a stored one its own way). Returns the statements."""
+    if not isinstance(raw, dict) or "Statement" not in raw:  # invalid-4
+        raise _syntax("A policy is an object with a Statement.")
+    unknown = set(raw) - {"Version", "Id", "Statement"}
+    if unknown:  # invalid-6
+        raise _syntax(f"Unknown field {sorted(unknown)[0]!r}.")
+    version = raw.get("Version")
+    if "Version" in raw and version not in VERSIONS and (as_written or version is not None):  # invalid-3
+        # (a null Version, which releases before the write-path rules stored, is read as none)
+        raise _syntax(f"Unknown Version {version!r}: it is 2012-10-17 or 2008-10-17.")
+    if as_written and "Id" in raw and not isinstance(raw["Id"], str):  # invalid-8, -9
+        raise _syntax("Id must be a string.")
+    statements = raw["Statement"]
+    statements = [statements] if isinstance(statements, dict) else statements
+    if not isinstance(statements, list) or not statements:  # invalid-26
+        raise _syntax("Statement must be a statement or a non-empty list of statements.")
+    for statement in statements:
+        _check_statement_syntax(statement, as_written=as_written)
+    return statements
+
+
+def _check_statement_syntax(statement: Any, *, as_written: bool) -> None:
+    if not isinstance(statement, dict):  # invalid-5
+        raise _syntax("A statement must be an object.")
+    unknown = set(statement) - _STATEMENT_KEYS
+    if unknown:  # invalid-7
+        raise _syntax(f"Unknown statement field {sorted(unknown)[0]!r}.")
+    effect = statement.get("Effect")
+    if not isinstance(effect, str) or effect.lower() not in ("allow", "deny"):  # invalid-10, -31
+        raise _syntax("Effect must be Allow or Deny.")
+    if "Sid" in statement and not isinstance(statement["Sid"], str):  # invalid-57, -58
+        raise _syntax("Sid must be a string.")
+    for one, other in (("Action", "NotAction"), ("Resource", "NotResource"), ("Principal", "NotPrincipal")):
+        if one in statement and other in statement:  # even with an empty list: invalid-41, -43, -61, -62
+            raise _syntax(f"{one} and {other} cannot be used together.")
+    for field in ("Action", "NotAction", "Resource", "NotResource"):
+        if field in statement:  # invalid-39, -40, -42, -44
+            _strings(statement[field], field)
+    if as_written:
+        _check_condition_syntax(statement.get("Condition", {}))
+
+
+def _check_condition_syntax(condition: Any) -> None:
+    if not isinstance(condition, dict):  # invalid-45, -46, -54
+        raise _syntax("Condition must be an object.")
+    for operator, block in condition.items():
+        if not isinstance(block, dict):  # invalid-47, -48, -49
+            raise _syntax(f"The value of condition operator {operator} must be an object of condition keys.")
+        if not block:  # constrains nothing, whatever the operator's name: valid-17, -19, -31
+            continue
+        try:
+            parse_operator(operator)  # invalid-52, -53
+        except UnknownOperator as exc:
+            raise _syntax(str(exc)) from None
+        for key, values in block.items():
+            items = values if isinstance(values, list) else [values]
+            if not all(isinstance(v, str | int | float) for v in items):  # invalid-50, -51 (an empty list: valid-18)
+                raise _syntax(f"The values of condition key {key} must be strings, numbers or booleans.")
 
 
 _IAM_NAME = r"[\w+=,.@-]{1,64}"

@@ -5,6 +5,7 @@ class TestPolicyDocumentValidity, recorded against AWS: `invalid-N` / `valid-N` 
 document breaks several rules, AWS reports the first of these phases that fails:
 
 1. syntax: the JSON shapes of the document, its statements and their elements -> "Syntax errors in policy."
+   (`document.check_syntax`, which the read path applies too)
 2. version (managed policies only): "Policy document must be version 2012-10-17 or greater."
 3. "legacy parsing": the exact case of Effect, the values of Date conditions, the field count of resource ARNs
    -> "The policy failed legacy parsing"
@@ -20,11 +21,11 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .conditions import UnknownOperator, parse_operator
-from .document import SYNTAX_ERRORS, VERSIONS, MalformedPolicy
+from .conditions import parse_operator
+from .document import MalformedPolicy
 
 VERSION_REQUIRED = "Policy document must be version 2012-10-17 or greater."
 LEGACY = "The policy failed legacy parsing"
@@ -39,24 +40,17 @@ IAM_RESOURCE_PATH = (
 )
 _IAM_PATHS = tuple(IAM_RESOURCE_PATH.split("start with ", 1)[1].rstrip(".").split(", "))
 
-_STATEMENT_FIELDS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"}
-_LISTS = ("Action", "NotAction", "Resource", "NotResource")
 _SID = re.compile(r"[0-9A-Za-z]*")
 PARTITIONS = frozenset({"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"})
 """AWS's partitions: a resource in any other is refused (invalid-21..25); one written with a wildcard is not checked."""
-
-
-def _syntax(detail: str) -> MalformedPolicy:
-    return MalformedPolicy(SYNTAX_ERRORS, detail)
 
 
 def _known_partition(partition: str) -> bool:
     return partition in PARTITIONS or any(c in partition for c in "*?")
 
 
-def check_before_parse(raw: Any, *, managed: bool) -> None:
-    """Phases 1-4 on the JSON value of the document."""
-    statements = _check_syntax(raw)
+def check_before_parse(raw: Mapping[str, Any], statements: Sequence[Mapping[str, Any]], *, managed: bool) -> None:
+    """Phases 2-4 on the JSON value of a document that passed the syntax phase (`document.check_syntax`)."""
     if managed and raw.get("Version") != "2012-10-17":  # invalid-1, -2 (and first of all but syntax: -60, -65, -66)
         raise MalformedPolicy(VERSION_REQUIRED, f"A managed policy's Version must be 2012-10-17, not {raw.get('Version')!r}.")
     for statement in statements:
@@ -66,69 +60,6 @@ def check_before_parse(raw: Any, *, managed: bool) -> None:
         raise MalformedPolicy(SID_ALPHABET)
     if len(set(sids)) != len(sids):  # invalid-59: before the statement that has no Action
         raise MalformedPolicy(SID_UNIQUE)
-
-
-# --- 1. syntax ----------------------------------------------------------------------------------------------------
-
-
-def _check_syntax(raw: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(raw, dict) or "Statement" not in raw:  # invalid-4
-        raise _syntax("A policy is an object with a Statement.")
-    unknown = set(raw) - {"Version", "Id", "Statement"}
-    if unknown:  # invalid-6
-        raise _syntax(f"Unknown field {sorted(unknown)[0]!r}.")
-    if "Version" in raw and raw["Version"] not in VERSIONS:  # invalid-3
-        raise _syntax(f"Unknown Version {raw['Version']!r}: it is 2012-10-17 or 2008-10-17.")
-    if "Id" in raw and not isinstance(raw["Id"], str):  # invalid-8, -9
-        raise _syntax("Id must be a string.")
-    statements = raw["Statement"]
-    statements = [statements] if isinstance(statements, dict) else statements
-    if not isinstance(statements, list) or not statements:  # invalid-26
-        raise _syntax("Statement must be a statement or a non-empty list of statements.")
-    for statement in statements:
-        _check_statement_syntax(statement)
-    return statements
-
-
-def _check_statement_syntax(statement: Any) -> None:
-    if not isinstance(statement, dict):  # invalid-5
-        raise _syntax("A statement must be an object.")
-    unknown = set(statement) - _STATEMENT_FIELDS
-    if unknown:  # invalid-7
-        raise _syntax(f"Unknown statement field {sorted(unknown)[0]!r}.")
-    effect = statement.get("Effect")
-    # Any case passes here; the exact case is a legacy-parsing rule (invalid-10 against invalid-63, -69, -70).
-    if not isinstance(effect, str) or effect.lower() not in ("allow", "deny"):  # invalid-10, -31
-        raise _syntax("Effect must be Allow or Deny.")
-    if "Sid" in statement and not isinstance(statement["Sid"], str):  # invalid-57, -58
-        raise _syntax("Sid must be a string.")
-    for one, other in (("Action", "NotAction"), ("Resource", "NotResource"), ("Principal", "NotPrincipal")):
-        if one in statement and other in statement:  # invalid-41, -43, -61, -62
-            raise _syntax(f"{one} and {other} cannot be used together.")
-    for field in _LISTS:
-        value = statement.get(field, "")
-        values = [value] if isinstance(value, str) else value
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):  # invalid-39, -40, -42, -44
-            raise _syntax(f"{field} must be a string or a list of strings.")
-    _check_condition_syntax(statement.get("Condition", {}))
-
-
-def _check_condition_syntax(condition: Any) -> None:
-    if not isinstance(condition, dict):  # invalid-45, -46, -54
-        raise _syntax("Condition must be an object.")
-    for operator, block in condition.items():
-        if not isinstance(block, dict):  # invalid-47, -48, -49
-            raise _syntax(f"The value of condition operator {operator} must be an object of condition keys.")
-        if not block:  # constrains nothing, whatever the operator's name: valid-17, -19, -31
-            continue
-        try:
-            parse_operator(operator)  # invalid-52, -53
-        except UnknownOperator as exc:
-            raise _syntax(str(exc)) from None
-        for key, values in block.items():
-            items = values if isinstance(values, list) else [values]
-            if not all(isinstance(v, str | int | float) for v in items):  # invalid-50, -51 (an empty list: valid-18)
-                raise _syntax(f"The values of condition key {key} must be strings, numbers or booleans.")
 
 
 # --- 3. legacy parsing --------------------------------------------------------------------------------------------
