@@ -354,17 +354,37 @@ def test_a_role_description_is_held_to_the_model(world: dict) -> None:
 
 @pytest.mark.parametrize("tags", [[{"Key": "team", "Value": "a"}, {"Key": "TEAM", "Value": "b"}]], ids=["same-key-in-two-cases"])
 def test_duplicate_tag_keys_in_one_request_are_invalid_input(world: dict, tags: list[dict]) -> None:
-    """AWS-observed (terraform-aws-modules/terraform-aws-rds-aurora issue #189); the store would keep only one."""
+    """A role's tag keys are case-insensitive: AWS-observed (terraform-aws-modules/terraform-aws-rds-aurora issue #189;
+    AWS's recorded CreateRole and TagRole answers); the store would keep only one."""
     client = iam(world)
     expected = ("InvalidInput", "Duplicate tag keys found. Please note that Tag keys are case insensitive.", 400, "Sender")
     trust = json.dumps(client.get_role(RoleName="Developer")["Role"]["AssumeRolePolicyDocument"])
-    metadata = client.get_saml_provider(SAMLProviderArn=PROVIDER_ARN)["SAMLMetadataDocument"]
     assert _iam_error(lambda: client.create_role(RoleName="Tagged", AssumeRolePolicyDocument=trust, Tags=tags)) == expected
     assert _iam_error(lambda: client.tag_role(RoleName="Developer", Tags=tags)) == expected
-    assert _iam_error(lambda: client.create_saml_provider(Name="Tagged", SAMLMetadataDocument=metadata, Tags=tags)) == expected
-    assert _iam_error(lambda: client.tag_saml_provider(SAMLProviderArn=PROVIDER_ARN, Tags=tags)) == expected
     assert _iam_error(lambda: client.get_role(RoleName="Tagged"))[0] == "NoSuchEntity"
     assert client.list_role_tags(RoleName="Developer")["Tags"] == []
+
+
+def test_a_provider_and_a_policy_take_tag_keys_that_differ_in_case_but_not_the_same_key_twice(world: dict) -> None:
+    """Their tag keys are case-sensitive (IAM's tagging rules; AWS's recorded CreatePolicy and TagPolicy answers keep
+    `a` and `A` given in one request, and refuse `0` given twice with "Duplicate tag keys found.")."""
+    client = iam(world)
+    metadata = client.get_saml_provider(SAMLProviderArn=PROVIDER_ARN)["SAMLMetadataDocument"]
+    document = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    cases = [{"Key": "a", "Value": "lowercase"}, {"Key": "A", "Value": "uppercase"}]
+    twice = [{"Key": "0", "Value": ""}, {"Key": "0", "Value": ""}]
+    duplicate = ("InvalidInput", "Duplicate tag keys found.", 400, "Sender")
+    assert _iam_error(lambda: client.create_policy(PolicyName="Twice", PolicyDocument=document, Tags=twice)) == duplicate
+    assert _iam_error(lambda: client.create_saml_provider(Name="Twice", SAMLMetadataDocument=metadata, Tags=twice)) == duplicate
+    arn = client.create_policy(PolicyName="Cased", PolicyDocument=document, Tags=cases)["Policy"]["Arn"]
+    assert client.list_policy_tags(PolicyArn=arn)["Tags"] == [{"Key": "A", "Value": "uppercase"}, {"Key": "a", "Value": "lowercase"}]
+    assert _iam_error(lambda: client.tag_policy(PolicyArn=arn, Tags=twice)) == duplicate
+    client.tag_saml_provider(SAMLProviderArn=PROVIDER_ARN, Tags=cases)
+    assert _iam_error(lambda: client.tag_saml_provider(SAMLProviderArn=PROVIDER_ARN, Tags=twice)) == duplicate
+    client.untag_saml_provider(SAMLProviderArn=PROVIDER_ARN, TagKeys=["a"])
+    assert client.list_saml_provider_tags(SAMLProviderArn=PROVIDER_ARN)["Tags"] == [{"Key": "A", "Value": "uppercase"}]
+    pages = client.get_paginator("list_policy_tags").paginate(PolicyArn=arn, PaginationConfig={"PageSize": 1})
+    assert [page["Tags"] for page in pages] == [[{"Key": "A", "Value": "uppercase"}], [{"Key": "a", "Value": "lowercase"}]]
 
 
 def test_a_tag_key_outside_the_model_pattern_is_a_validation_error(world: dict) -> None:

@@ -79,10 +79,11 @@ def test_providers_and_their_tags(store: SqlStore) -> None:
         store.create_provider(provider())
     got = store.get_provider(PROVIDER_ARN)
     assert got.uuid == "ABCDEFGHIJKLMNOPQRSTUV" and got.tags == (Tag("team", "platform"),) and got.assertion_encryption_mode == "Allowed"
-    store.tag_provider(PROVIDER_ARN, [Tag("TEAM", "security"), Tag("env", "prod")])
-    assert store.get_provider(PROVIDER_ARN).tags == (Tag("env", "prod"), Tag("TEAM", "security"))
-    store.untag_provider(PROVIDER_ARN, ["team"])
-    assert store.get_provider(PROVIDER_ARN).tags == (Tag("env", "prod"),)
+    store.tag_provider(PROVIDER_ARN, [Tag("team", "security"), Tag("env", "prod")])  # a replacement and a new tag
+    store.tag_provider(PROVIDER_ARN, [Tag("TEAM", "infra")])  # keys are case-sensitive (IAM's tagging rules): a third
+    assert store.get_provider(PROVIDER_ARN).tags == (Tag("env", "prod"), Tag("TEAM", "infra"), Tag("team", "security"))
+    store.untag_provider(PROVIDER_ARN, ["team", "ENV"])
+    assert store.get_provider(PROVIDER_ARN).tags == (Tag("env", "prod"), Tag("TEAM", "infra"))
     until = NOW + timedelta(days=365)
     store.update_provider(PROVIDER_ARN, metadata=("<md2/>", until))
     store.set_attribute_mapping(PROVIDER_ARN, {"email": ["mail"]})

@@ -220,11 +220,12 @@ def test_policy_tags_are_stored_returned_and_changed(clients: Clients) -> None:
     assert created["Tags"] == [{"Key": "team", "Value": "a"}]
     assert clients.iam.get_policy(PolicyArn=arn)["Policy"]["Tags"] == [{"Key": "team", "Value": "a"}]
     assert "Tags" not in clients.iam.list_policies(Scope="Local")["Policies"][0]  # listing leaves them out, as AWS
-    clients.iam.tag_policy(PolicyArn=arn, Tags=[{"Key": "cost", "Value": "42"}, {"Key": "TEAM", "Value": "b"}])
-    assert clients.iam.list_policy_tags(PolicyArn=arn)["Tags"] == [{"Key": "cost", "Value": "42"}, {"Key": "TEAM", "Value": "b"}]
+    clients.iam.tag_policy(PolicyArn=arn, Tags=[{"Key": "cost", "Value": "42"}, {"Key": "TEAM", "Value": "b"}, {"Key": "team", "Value": "c"}])
+    # A managed policy's tag keys are case-sensitive (IAM's tagging rules): TEAM is a tag of its own.
+    assert clients.iam.list_policy_tags(PolicyArn=arn)["Tags"] == [{"Key": "cost", "Value": "42"}, {"Key": "TEAM", "Value": "b"}, {"Key": "team", "Value": "c"}]
     clients.iam.untag_policy(PolicyArn=arn, TagKeys=["team"])
-    assert clients.iam.list_policy_tags(PolicyArn=arn)["Tags"] == [{"Key": "cost", "Value": "42"}]
-    clients.iam.tag_policy(PolicyArn=arn, Tags=[{"Key": f"k{n}", "Value": "v"} for n in range(49)])
+    assert clients.iam.list_policy_tags(PolicyArn=arn)["Tags"] == [{"Key": "cost", "Value": "42"}, {"Key": "TEAM", "Value": "b"}]
+    clients.iam.tag_policy(PolicyArn=arn, Tags=[{"Key": f"k{n}", "Value": "v"} for n in range(48)])
     assert error_of(lambda: clients.iam.tag_policy(PolicyArn=arn, Tags=[{"Key": "one-more", "Value": "v"}])) == (
         409, "LimitExceeded", "The number of tags has reached the maximum limit.",
     )

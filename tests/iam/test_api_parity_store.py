@@ -89,12 +89,13 @@ def test_path_prefixes_match_exactly(store: SqlStore) -> None:
 def test_policy_tags_are_kept_changed_and_removed(store: SqlStore) -> None:
     arn = add_policy(store, "Tagged", tags=(Tag("team", "a"), Tag("cost", "1")))
     assert store.get_policy(arn).tags == (Tag("cost", "1"), Tag("team", "a"))
-    store.tag_policy(arn, [Tag("TEAM", "b")], limit=2)  # keys are case-insensitive: a replacement, not a third tag
-    assert store.get_policy(arn).tags == (Tag("cost", "1"), Tag("TEAM", "b"))
-    with pytest.raises(LimitReached):
-        store.tag_policy(arn, [Tag("new", "x")], limit=2)
+    store.tag_policy(arn, [Tag("team", "b")], limit=2)  # a replacement
+    with pytest.raises(LimitReached):  # keys are case-sensitive (IAM's tagging rules): TEAM would be a third tag
+        store.tag_policy(arn, [Tag("TEAM", "c")], limit=2)
+    store.tag_policy(arn, [Tag("TEAM", "c")], limit=3)
+    assert store.get_policy(arn).tags == (Tag("cost", "1"), Tag("TEAM", "c"), Tag("team", "b"))
     store.untag_policy(arn, ["team"])
-    assert store.get_policy(arn).tags == (Tag("cost", "1"),)
+    assert store.get_policy(arn).tags == (Tag("cost", "1"), Tag("TEAM", "c"))
     with pytest.raises(NotFound):
         store.tag_policy(arn + "x", [Tag("k", "v")])
     store.delete_policy(arn)  # its tags go with it

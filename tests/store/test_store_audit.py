@@ -202,7 +202,7 @@ def test_the_same_provider_tag_twice_at_once_keeps_the_later(store: SqlStore) ->
     store.create_provider(SamlProvider(arn, ACCOUNT, "Corp", "ABCDEFGHIJKLMNOPQRSTUV", "<md/>", None, NOW))
 
     def tag(connection: Connection) -> None:
-        connection.execute(insert(t.provider_tags).values(arn=arn, key_lower="team", key="team", value="a"))
+        connection.execute(insert(t.provider_tags).values(arn=arn, key_lower="team", key="Team", value="a"))
 
     assert race(store, tag, lambda: store.tag_provider(arn, [Tag("Team", "b")])) is None
     assert store.get_provider(arn).tags == (Tag("Team", "b"),)

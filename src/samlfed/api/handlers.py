@@ -150,8 +150,11 @@ def _tag_list(tags: tuple[Tag, ...]) -> list[dict[str, str]]:
 
 
 def _tag_key(tag: dict[str, str]) -> str:
-    """Tag keys are unique case-insensitively, and listed in that order."""
-    return tag["Key"].lower()
+    """The order tags are listed in, and what a tag list's Marker holds: the key in lower case, then the key as
+    written, which tells apart a SAML provider's or managed policy's `Team` and `team` (a role's keys are unique
+    case-insensitively). A tab joins the two: it sorts below every character a key may hold, so the text sorts as
+    the pair would."""
+    return f"{tag['Key'].lower()}\t{tag['Key']}"
 
 
 def _sorted_tag_list(tags: tuple[Tag, ...]) -> list[dict[str, str]]:

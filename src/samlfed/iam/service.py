@@ -217,7 +217,7 @@ def create_saml_provider(
     if violations:
         raise ValidationFailed(violations)
     metadata = _metadata(ctx, document, arns.provider_arn(account_id, name))
-    check_tags(tags)
+    check_tags(tags, case_sensitive_keys=True)
     encryption = encryption or EncryptionChange()
     _check_encryption_change(encryption, update=False)
     if encryption.remove_private_key is not None:  # not in CreateSAMLProvider's model; a new provider holds no key
@@ -559,15 +559,20 @@ def tag_violations(tags: Sequence[Tag], field: str = "tags", *, echo: bool = Fal
     return violations
 
 
-def check_tags(tags: Sequence[Tag]) -> None:
-    """The model's constraints (ValidationError), then IAM's own rules (InvalidInput)."""
+def check_tags(tags: Sequence[Tag], *, case_sensitive_keys: bool = False) -> None:
+    """The model's constraints (ValidationError), then IAM's own rules (InvalidInput). A role's tag keys are
+    case-insensitive; a SAML provider's and a managed policy's are not (`case_sensitive_keys`: IAM's tagging rules),
+    so `Team` and `team` are two of their tags and only a key repeated exactly is a duplicate."""
     violations = tag_violations(tags)
     if violations:
         raise ValidationFailed(violations)
     for tag in tags:
         if tag.key.lower().startswith("aws:"):
             raise _invalid("User-defined tag keys can't start with 'aws:'.")
-    if len({tag.key.lower() for tag in tags}) < len(tags):  # AWS-observed wording (the store would keep only the last)
+    if case_sensitive_keys:
+        if len({tag.key for tag in tags}) < len(tags):  # wording of AWS's case-insensitive answer, without its note
+            raise _invalid("Duplicate tag keys found.")
+    elif len({tag.key.lower() for tag in tags}) < len(tags):  # AWS-observed wording (the store would keep only the last)
         raise _invalid("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
 
 
@@ -799,7 +804,7 @@ def update_saml_provider(
 
 
 def tag_saml_provider(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Tag]) -> None:
-    check_tags(tags)
+    check_tags(tags, case_sensitive_keys=True)
     get_saml_provider(ctx, account_id, arn)
     try:
         _provider_call(lambda: ctx.store.tag_provider(arn, tags, limit=MAX_TAGS), arn)
@@ -894,7 +899,7 @@ def create_policy(
     violations += tag_violations(tags)
     if violations:
         raise ValidationFailed(violations)
-    check_tags(tags)
+    check_tags(tags, case_sensitive_keys=True)
     _check_managed_document(document)
     now = ctx.clock()
     policy = ManagedPolicy(
@@ -979,7 +984,7 @@ def _check_policy_exists(ctx: ServiceContext, account_id: str, arn: str, missing
 
 
 def tag_policy(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Tag]) -> None:
-    check_tags(tags)
+    check_tags(tags, case_sensitive_keys=True)
     _check_policy_exists(ctx, account_id, arn, _policy_not_found(arn))
     try:
         ctx.store.tag_policy(arn, tags, limit=MAX_TAGS)

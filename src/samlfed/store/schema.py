@@ -60,8 +60,8 @@ provider_tags = Table(
     "provider_tags",
     metadata,
     Column("arn", String(2048), ForeignKey("saml_providers.arn", ondelete="CASCADE"), primary_key=True),
-    Column("key_lower", String(128), primary_key=True),
-    Column("key", String(128), nullable=False),
+    Column("key_lower", String(128), nullable=False),  # the listing order
+    Column("key", String(128), primary_key=True),  # case-sensitive: `Team` and `team` are two tags (IAM's rule)
     Column("value", String(256), nullable=False),
 )
 
@@ -162,8 +162,8 @@ policy_tags = Table(
     "policy_tags",
     metadata,
     Column("arn", String(2048), ForeignKey("managed_policies.arn", ondelete="CASCADE"), primary_key=True),
-    Column("key_lower", String(128), primary_key=True),
-    Column("key", String(128), nullable=False),
+    Column("key_lower", String(128), nullable=False),  # the listing order
+    Column("key", String(128), primary_key=True),  # case-sensitive: `Team` and `team` are two tags (IAM's rule)
     Column("value", String(256), nullable=False),
 )
 

@@ -80,7 +80,9 @@ _PROVIDER_KEYS = (
     .where(t.provider_private_keys.c.arn == bindparam("arn"))
     .order_by(t.provider_private_keys.c.created_at, t.provider_private_keys.c.key_id)
 )
-_PROVIDER_TAGS = select(t.provider_tags).where(t.provider_tags.c.arn == bindparam("arn")).order_by(t.provider_tags.c.key_lower)
+_PROVIDER_TAGS = (
+    select(t.provider_tags).where(t.provider_tags.c.arn == bindparam("arn")).order_by(t.provider_tags.c.key_lower, t.provider_tags.c.key)
+)
 _POLICY_BY_ARN = select(t.managed_policies).where(t.managed_policies.c.arn == bindparam("arn"))
 _POLICY_VERSIONS = (  # each version with its policy's default, read in one statement (one snapshot)
     select(t.policy_versions, t.managed_policies.c.default_version)
@@ -88,7 +90,7 @@ _POLICY_VERSIONS = (  # each version with its policy's default, read in one stat
     .where(t.policy_versions.c.arn == bindparam("arn"))
     .order_by(t.policy_versions.c.version_number.desc())
 )
-_POLICY_TAGS = select(t.policy_tags).where(t.policy_tags.c.arn == bindparam("arn")).order_by(t.policy_tags.c.key_lower)
+_POLICY_TAGS = select(t.policy_tags).where(t.policy_tags.c.arn == bindparam("arn")).order_by(t.policy_tags.c.key_lower, t.policy_tags.c.key)
 _ROLE_LAST_USED = select(t.role_last_used).where(t.role_last_used.c.role_id == bindparam("role_id"))
 
 
@@ -393,10 +395,11 @@ def _within_limit(db: Connection, table, account_id: str, limit: int | None) -> 
         raise LimitReached(f"{table.name} of {account_id}")
 
 
-def _within_tag_limit(held: set[str], tags: Sequence[Tag], limit: int | None, what: str) -> None:
-    """Refuse tags that would leave more than `limit` (None: no limit) distinct keys, given the keys `held` now.
-    Read under the owner's row lock, so that racing TagX calls count one after the other."""
-    if limit is not None and len(held | {tag.key.lower() for tag in tags}) > limit:
+def _within_tag_limit(held: set[str], added: set[str], limit: int | None, what: str) -> None:
+    """Refuse tags that would leave more than `limit` (None: no limit) keys, given the keys `held` now and those
+    `added`, each as the owner tells keys apart. Read under the owner's row lock, so that racing TagX calls count
+    one after the other."""
+    if limit is not None and len(held | added) > limit:
         raise LimitReached(f"tags of {what}")
 
 
@@ -714,14 +717,14 @@ class SqlStore:
         the provider's row lock)."""
         with self._tx() as db:
             _lock_by_arn(db, t.saml_providers, arn)
-            _within_tag_limit({tag.key_lower for tag in db.execute(_PROVIDER_TAGS, {"arn": arn})}, tags, limit, arn)
+            _within_tag_limit({tag.key for tag in db.execute(_PROVIDER_TAGS, {"arn": arn})}, {tag.key for tag in tags}, limit, arn)
             self._upsert_tags(db, t.provider_tags, {"arn": arn}, tags)
 
     @_changes_identities
     def untag_provider(self, arn: str, keys: Sequence[str]) -> None:
         with self._tx() as db:
             self._require(db, t.saml_providers, t.saml_providers.c.arn == arn, arn)
-            db.execute(delete(t.provider_tags).where(and_(t.provider_tags.c.arn == arn, t.provider_tags.c.key_lower.in_([k.lower() for k in keys]))))
+            db.execute(delete(t.provider_tags).where(and_(t.provider_tags.c.arn == arn, t.provider_tags.c.key.in_(keys))))
 
     def _provider(self, db: Connection, row, *, with_tags: bool = True) -> SamlProvider:  # type: ignore[no-untyped-def]
         tags = db.execute(_PROVIDER_TAGS, {"arn": row.arn}).all() if with_tags else []
@@ -868,7 +871,7 @@ class SqlStore:
         key = {"account_id": account_id, "role_name_lower": name.lower()}
         with self._tx() as db:
             self._lock_role(db, account_id, name)
-            _within_tag_limit({tag.key_lower for tag in db.execute(_ROLE_TAGS, key)}, tags, limit, f"role {name}")
+            _within_tag_limit({tag.key_lower for tag in db.execute(_ROLE_TAGS, key)}, {tag.key.lower() for tag in tags}, limit, f"role {name}")
             self._upsert_tags(db, t.role_tags, key, tags)
 
     @_changes_identities
@@ -999,7 +1002,7 @@ class SqlStore:
             policy_tags_of: dict[Any, list[Row[Any]]] = {}
             if arns:
                 counts = dict(db.execute(select(attachments.policy_arn, func.count()).where(attachments.policy_arn.in_(arns)).group_by(attachments.policy_arn)).all())
-                policy_tags_of = _grouped(db.execute(select(t.policy_tags).where(policy_tags.arn.in_(arns)).order_by(policy_tags.arn, policy_tags.key_lower)), "arn")
+                policy_tags_of = _grouped(db.execute(select(t.policy_tags).where(policy_tags.arn.in_(arns)).order_by(policy_tags.arn, policy_tags.key_lower, policy_tags.key)), "arn")
             uses = {row.role_id: RoleLastUsed(_aware(row.last_used_date), row.region) for row in db.execute(
                 select(t.role_last_used).where(last_used.role_id.in_([row.role_id for row in rows.values()]))
             )}
@@ -1247,13 +1250,13 @@ class SqlStore:
         the policy's row lock)."""
         with self._tx() as db:
             _lock_by_arn(db, t.managed_policies, arn)
-            _within_tag_limit({tag.key_lower for tag in db.execute(_POLICY_TAGS, {"arn": arn})}, tags, limit, arn)
+            _within_tag_limit({tag.key for tag in db.execute(_POLICY_TAGS, {"arn": arn})}, {tag.key for tag in tags}, limit, arn)
             self._upsert_tags(db, t.policy_tags, {"arn": arn}, tags)
 
     def untag_policy(self, arn: str, keys: Sequence[str]) -> None:
         with self._tx() as db:
             self._require(db, t.managed_policies, t.managed_policies.c.arn == arn, arn)
-            db.execute(delete(t.policy_tags).where(and_(t.policy_tags.c.arn == arn, t.policy_tags.c.key_lower.in_([k.lower() for k in keys]))))
+            db.execute(delete(t.policy_tags).where(and_(t.policy_tags.c.arn == arn, t.policy_tags.c.key.in_(keys))))
 
     def _policy(self, db: Connection, row) -> ManagedPolicy:  # type: ignore[no-untyped-def]
         count = len(db.execute(select(t.role_policy_attachments.c.policy_arn).where(t.role_policy_attachments.c.policy_arn == row.arn)).all())
@@ -1420,8 +1423,11 @@ class SqlStore:
 
     @staticmethod
     def _upsert_tags(db: Connection, table, owner: dict[str, str], tags: Sequence[Tag]) -> None:  # type: ignore[no-untyped-def]
-        """Tag keys are case-insensitive: a new value replaces the old one, keeping the new key's case."""
+        """A new value replaces the old one. A role's tag keys are case-insensitive (the new key's case is kept);
+        a SAML provider's or managed policy's are not: `Team` and `team` are two tags (IAM's tagging rules)."""
+        case_insensitive = table is t.role_tags
         for tag in tags:
-            where = and_(*(table.c[k] == v for k, v in owner.items()), table.c.key_lower == tag.key.lower())
+            same_key = table.c.key_lower == tag.key.lower() if case_insensitive else table.c.key == tag.key
+            where = and_(*(table.c[k] == v for k, v in owner.items()), same_key)
             db.execute(delete(table).where(where))
             db.execute(insert(table).values(**owner, key_lower=tag.key.lower(), key=tag.key, value=tag.value))
