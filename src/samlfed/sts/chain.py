@@ -53,6 +53,11 @@ class AssumeRoleRequest:
 
 _SESSION_NAME = (re.compile(r"[\w+=,.@-]*", re.ASCII), "[\\w+=,.@-]*")
 _EXTERNAL_ID = (re.compile(r"[\w+=,.@:/-]*", re.ASCII), "[\\w+=,.@:\\/-]*")
+_ANY_ARN = re.compile(r"arn:[^:]+:[^:]+:[^:]*:[^:]*:.+", re.DOTALL)
+"""An ARN of any resource: six fields, the partition, service and resource not empty. AWS tells a RoleArn that is
+not even that "{RoleArn} is invalid" (LocalStack's recordings of AssumeRole against AWS, test_sts_invalid_parameters:
+no `arn:` prefix, an empty partition, service or resource, five fields), and an ARN of something else than a role
+"Request ARN is invalid"."""
 
 
 def _check(request: AssumeRoleRequest) -> None:
@@ -124,7 +129,7 @@ def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleR
     denied = _not_authorized(caller, request, "sts:AssumeRole")
     name = arns.parse_role_arn(request.role_arn)
     if name is None:
-        raise ServiceError("ValidationError", "Request ARN is invalid")
+        raise ServiceError("ValidationError", "Request ARN is invalid" if _ANY_ARN.fullmatch(request.role_arn) else f"{request.role_arn} is invalid")
     try:
         role = ctx.store.get_role(name.account_id, name.name)  # with its tags, which policies see (not the cached copy)
     except NotFound:
