@@ -388,7 +388,7 @@ def test_tags_past_the_packed_budget_are_refused_by_all_three_as_sts_refuses_the
     with pytest.raises(ServiceError) as refused:
         assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(role_arn=DEV_ROLE, principal_arn=PROVIDER_ARN, saml_assertion=saml))
     code, message, status = refused.value.code, refused.value.message, refused.value.status
-    assert (code, status) == ("PackedPolicyTooLarge", 400) and message.startswith("Packed size of session policies and tags is ")
+    assert (code, status) == ("PackedPolicyTooLarge", 400) and message.startswith("Packed size of session tags consumes ") and message.endswith("% of allotted space.")
 
     diagnosis = doctor_says(policy(allow()), saml, None, None)
     assert not diagnosis.valid and diagnosis.refused_by_trust == "trust.packed_size"

@@ -96,7 +96,7 @@ def check_trust(
                 PACKED_SIZE, "fail", f"the session tags pack to {percent}% of the allowed size",
                 "Send fewer or shorter session tags (PrincipalTag attributes, or attributes the provider maps to tags).",
             ))
-            report.answer, report.refuser = packed_too_large(percent), "its session tags' packed size"
+            report.answer, report.refuser = packed_too_large(percent, tags_only=True), "its session tags' packed size"
     return report
 
 

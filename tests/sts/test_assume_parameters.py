@@ -78,11 +78,21 @@ def test_packed_policy_size_may_reach_exactly_100_percent() -> None:
         try:
             sizes.append(packed_policy_size(policy, (), tags))
         except ServiceError as error:
-            assert (error.code, error.message) == ("PackedPolicyTooLarge", "Packed size of session policies and tags is 101% of the allowed limit.")
+            assert (error.code, error.message) == ("PackedPolicyTooLarge", "Packed size of session policies and tags consumes 101% of allotted space.")
             break
     else:
         pytest.fail("the packed size never exceeded the budget")
     assert sizes[0] is not None and sizes[0] < 100 and sizes[-1] == 100
+
+
+def test_session_tags_alone_past_the_budget_are_refused_in_aws_words() -> None:
+    rng = random.Random(7)
+    tags = {f"t{n}": "".join(rng.choice(string.ascii_letters) for _ in range(256)) for n in range(50)}
+    with pytest.raises(ServiceError) as refused:
+        packed_policy_size(None, (), tags)
+    percent = refused.value.message.split("consumes ", 1)[1].split("%", 1)[0]
+    assert int(percent) > 100
+    assert (refused.value.code, refused.value.message) == ("PackedPolicyTooLarge", f"Packed size of session tags consumes {percent}% of allotted space.")
 
 
 def test_packed_policy_size_counts_every_input() -> None:
