@@ -232,7 +232,7 @@ def test_session_tags_count_against_the_packed_size(world) -> None:  # type: ign
         packed_policy_size(None, (), big)
     refused = error_of(lambda: developer(world).assume_role(RoleArn=TAGGED, RoleSessionName="big", Tags=tags(**big)))
     assert refused == ("PackedPolicyTooLarge", expected.value.message)
-    assert int(expected.value.message.split(" is ")[1].split("%")[0]) > 100
+    assert int(expected.value.message.split(" consumes ")[1].split("%")[0]) > 100
 
 
 def test_the_decision_line_names_tag_keys_and_source_identity_not_values(world, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
