@@ -14,7 +14,7 @@ from typing import Any
 
 from ..arn_syntax import ARN_PARTITION
 from ..jsoninput import parse_json
-from .conditions import Condition, UnknownOperator, parse_conditions, parse_operator
+from .conditions import Condition, parse_conditions
 from .variables import alternation
 
 VERSIONS = ("2012-10-17", "2008-10-17")
@@ -185,8 +185,9 @@ def check_syntax(raw: Any, *, as_written: bool) -> list[Mapping[str, Any]]:
     """The syntax phase, which comes first on both paths: the JSON shapes of the document, its statements and their
     elements, each refusal "Syntax errors in policy." (LocalStack's recorded TestPolicyDocumentValidity, invalid-N).
     Effect passes in any case here: its exact case is a later phase of the write path (`written`). `as_written` adds
-    what IAM checks of a document it is asked to store and a stored one is read without: the type of Id and the
-    shapes of conditions (`parse_conditions` reads those of a stored one its own way). Returns the statements."""
+    what IAM checks of a document it is asked to store and a stored one is read without: the type of Id, and the
+    shapes of conditions checked here, before the later phases (a stored one's are checked when its statements are
+    built). Returns the statements."""
     if not isinstance(raw, dict) or "Statement" not in raw:  # invalid-4
         raise _syntax("A policy is an object with a Statement.")
     unknown = set(raw) - {"Version", "Id", "Statement"}
@@ -224,26 +225,8 @@ def _check_statement_syntax(statement: Any, *, as_written: bool) -> None:
     for field in ("Action", "NotAction", "Resource", "NotResource"):
         if field in statement:  # invalid-39, -40, -42, -44
             _strings(statement[field], field)
-    if as_written:
-        _check_condition_syntax(statement.get("Condition", {}))
-
-
-def _check_condition_syntax(condition: Any) -> None:
-    if not isinstance(condition, dict):  # invalid-45, -46, -54
-        raise _syntax("Condition must be an object.")
-    for operator, block in condition.items():
-        if not isinstance(block, dict):  # invalid-47, -48, -49
-            raise _syntax(f"The value of condition operator {operator} must be an object of condition keys.")
-        if not block:  # constrains nothing, whatever the operator's name: valid-17, -19, -31
-            continue
-        try:
-            parse_operator(operator)  # invalid-52, -53
-        except UnknownOperator as exc:
-            raise _syntax(str(exc)) from None
-        for key, values in block.items():
-            items = values if isinstance(values, list) else [values]
-            if not all(isinstance(v, str | int | float) for v in items):  # invalid-50, -51 (an empty list: valid-18)
-                raise _syntax(f"The values of condition key {key} must be strings, numbers or booleans.")
+    if as_written:  # conditions now, not when the statement is built: AWS reports syntax before the later phases
+        parse_conditions(statement.get("Condition", {}))  # invalid-45..-54; an empty operator: valid-17, -19, -31
 
 
 _IAM_NAME = r"[\w+=,.@-]{1,64}"
