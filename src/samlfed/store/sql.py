@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -25,6 +26,7 @@ from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, ex
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.schema import Table
 from sqlalchemy.sql import ColumnElement, Executable
 
 from . import schema as t
@@ -92,6 +94,32 @@ _POLICY_VERSIONS = (  # each version with its policy's default, read in one stat
 )
 _POLICY_TAGS = select(t.policy_tags).where(t.policy_tags.c.arn == bindparam("arn")).order_by(t.policy_tags.c.key_lower, t.policy_tags.c.key)
 _ROLE_LAST_USED = select(t.role_last_used).where(t.role_last_used.c.role_id == bindparam("role_id"))
+
+
+@dataclass(frozen=True)
+class _TagKeys:
+    """How one owner kind's tag keys are told apart, said once for the limit, the upsert and the untag (IAM's
+    tagging rules): a role's case-insensitively (`Team` replaces `team`, and its case is kept), a SAML provider's
+    or a managed policy's exactly (`Team` and `team` are two tags)."""
+
+    table: Table
+    column: str
+    """The column that holds a key's identity."""
+    identity: Callable[[str], str]
+
+    def held(self, rows: Iterable[Row[Any]]) -> set[str]:
+        return {getattr(row, self.column) for row in rows}
+
+    def of(self, keys: Iterable[str]) -> set[str]:
+        return {self.identity(key) for key in keys}
+
+    def among(self, keys: Iterable[str]) -> ColumnElement[bool]:
+        return self.table.c[self.column].in_(sorted(self.of(keys)))
+
+
+_ROLE_TAG_KEYS = _TagKeys(t.role_tags, "key_lower", lambda key: key.lower())
+_PROVIDER_TAG_KEYS = _TagKeys(t.provider_tags, "key", lambda key: key)
+_POLICY_TAG_KEYS = _TagKeys(t.policy_tags, "key", lambda key: key)
 
 
 def _role_use_upsert(dialect: ModuleType) -> Executable:
@@ -599,7 +627,7 @@ class SqlStore:
                     attribute_mapping=provider.attribute_mapping, created_at=provider.created_at,
                     validation_options=provider.validation_options,
                 ))
-                self._upsert_tags(db, t.provider_tags, {"arn": provider.arn}, provider.tags)
+                self._upsert_tags(db, _PROVIDER_TAG_KEYS, {"arn": provider.arn}, provider.tags)
                 for key in provider.private_keys:
                     _insert_provider_key(db, provider.arn, key)
         except IntegrityError:
@@ -717,14 +745,15 @@ class SqlStore:
         the provider's row lock)."""
         with self._tx() as db:
             _lock_by_arn(db, t.saml_providers, arn)
-            _within_tag_limit({tag.key for tag in db.execute(_PROVIDER_TAGS, {"arn": arn})}, {tag.key for tag in tags}, limit, arn)
-            self._upsert_tags(db, t.provider_tags, {"arn": arn}, tags)
+            held = _PROVIDER_TAG_KEYS.held(db.execute(_PROVIDER_TAGS, {"arn": arn}))
+            _within_tag_limit(held, _PROVIDER_TAG_KEYS.of(tag.key for tag in tags), limit, arn)
+            self._upsert_tags(db, _PROVIDER_TAG_KEYS, {"arn": arn}, tags)
 
     @_changes_identities
     def untag_provider(self, arn: str, keys: Sequence[str]) -> None:
         with self._tx() as db:
             self._require(db, t.saml_providers, t.saml_providers.c.arn == arn, arn)
-            db.execute(delete(t.provider_tags).where(and_(t.provider_tags.c.arn == arn, t.provider_tags.c.key.in_(keys))))
+            db.execute(delete(t.provider_tags).where(and_(t.provider_tags.c.arn == arn, _PROVIDER_TAG_KEYS.among(keys))))
 
     def _provider(self, db: Connection, row, *, with_tags: bool = True) -> SamlProvider:  # type: ignore[no-untyped-def]
         tags = db.execute(_PROVIDER_TAGS, {"arn": row.arn}).all() if with_tags else []
@@ -757,7 +786,7 @@ class SqlStore:
                     max_session_duration=role.max_session_duration, permissions_boundary=role.permissions_boundary,
                     created_at=role.created_at,
                 ))
-                self._upsert_tags(db, t.role_tags, {"account_id": role.account_id, "role_name_lower": role.name.lower()}, role.tags)
+                self._upsert_tags(db, _ROLE_TAG_KEYS, {"account_id": role.account_id, "role_name_lower": role.name.lower()}, role.tags)
         except IntegrityError:
             raise AlreadyExists(f"role {role.name}") from None
 
@@ -871,14 +900,15 @@ class SqlStore:
         key = {"account_id": account_id, "role_name_lower": name.lower()}
         with self._tx() as db:
             self._lock_role(db, account_id, name)
-            _within_tag_limit({tag.key_lower for tag in db.execute(_ROLE_TAGS, key)}, {tag.key.lower() for tag in tags}, limit, f"role {name}")
-            self._upsert_tags(db, t.role_tags, key, tags)
+            held = _ROLE_TAG_KEYS.held(db.execute(_ROLE_TAGS, key))
+            _within_tag_limit(held, _ROLE_TAG_KEYS.of(tag.key for tag in tags), limit, f"role {name}")
+            self._upsert_tags(db, _ROLE_TAG_KEYS, key, tags)
 
     @_changes_identities
     def untag_role(self, account_id: str, name: str, keys: Sequence[str]) -> None:
         with self._tx() as db:
             self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
-            db.execute(delete(t.role_tags).where(and_(self._role_key(t.role_tags, account_id, name), t.role_tags.c.key_lower.in_([k.lower() for k in keys]))))
+            db.execute(delete(t.role_tags).where(and_(self._role_key(t.role_tags, account_id, name), _ROLE_TAG_KEYS.among(keys))))
 
     @_rerun_on_race
     def put_role_policy(self, account_id: str, name: str, policy_name: str, document: str, *, max_total_size: int | None = None) -> None:
@@ -1054,7 +1084,7 @@ class SqlStore:
                     default_version=1, next_version=2,
                 ))
                 db.execute(insert(t.policy_versions).values(arn=policy.arn, version_number=1, document=policy.document, created_at=policy.created_at))
-                self._upsert_tags(db, t.policy_tags, {"arn": policy.arn}, policy.tags)
+                self._upsert_tags(db, _POLICY_TAG_KEYS, {"arn": policy.arn}, policy.tags)
         except IntegrityError:
             raise AlreadyExists(f"policy {policy.arn}") from None
 
@@ -1250,13 +1280,14 @@ class SqlStore:
         the policy's row lock)."""
         with self._tx() as db:
             _lock_by_arn(db, t.managed_policies, arn)
-            _within_tag_limit({tag.key for tag in db.execute(_POLICY_TAGS, {"arn": arn})}, {tag.key for tag in tags}, limit, arn)
-            self._upsert_tags(db, t.policy_tags, {"arn": arn}, tags)
+            held = _POLICY_TAG_KEYS.held(db.execute(_POLICY_TAGS, {"arn": arn}))
+            _within_tag_limit(held, _POLICY_TAG_KEYS.of(tag.key for tag in tags), limit, arn)
+            self._upsert_tags(db, _POLICY_TAG_KEYS, {"arn": arn}, tags)
 
     def untag_policy(self, arn: str, keys: Sequence[str]) -> None:
         with self._tx() as db:
             self._require(db, t.managed_policies, t.managed_policies.c.arn == arn, arn)
-            db.execute(delete(t.policy_tags).where(and_(t.policy_tags.c.arn == arn, t.policy_tags.c.key.in_(keys))))
+            db.execute(delete(t.policy_tags).where(and_(t.policy_tags.c.arn == arn, _POLICY_TAG_KEYS.among(keys))))
 
     def _policy(self, db: Connection, row) -> ManagedPolicy:  # type: ignore[no-untyped-def]
         count = len(db.execute(select(t.role_policy_attachments.c.policy_arn).where(t.role_policy_attachments.c.policy_arn == row.arn)).all())
@@ -1422,12 +1453,10 @@ class SqlStore:
                 raise NotFound(what)
 
     @staticmethod
-    def _upsert_tags(db: Connection, table, owner: dict[str, str], tags: Sequence[Tag]) -> None:  # type: ignore[no-untyped-def]
-        """A new value replaces the old one. A role's tag keys are case-insensitive (the new key's case is kept);
-        a SAML provider's or managed policy's are not: `Team` and `team` are two tags (IAM's tagging rules)."""
-        case_insensitive = table is t.role_tags
+    def _upsert_tags(db: Connection, keys: _TagKeys, owner: dict[str, str], tags: Sequence[Tag]) -> None:
+        """A new value replaces the old one under the same key, as `keys` tells keys apart."""
+        table = keys.table
         for tag in tags:
-            same_key = table.c.key_lower == tag.key.lower() if case_insensitive else table.c.key == tag.key
-            where = and_(*(table.c[k] == v for k, v in owner.items()), same_key)
+            where = and_(*(table.c[k] == v for k, v in owner.items()), keys.among([tag.key]))
             db.execute(delete(table).where(where))
             db.execute(insert(table).values(**owner, key_lower=tag.key.lower(), key=tag.key, value=tag.value))
