@@ -63,6 +63,13 @@ def test_tagging_a_missing_policy_says_it_was_not_found(iam: Any) -> None:
     assert error_of(lambda: iam.untag_policy(PolicyArn=missing, TagKeys=["k"])) == expected
 
 
+def test_deleting_a_missing_policy_says_it_was_not_found(iam: Any) -> None:
+    """LocalStack's test_delete_non_existent_policy_returns_no_such_entity."""
+    account = iam.create_policy(PolicyName="P", PolicyDocument=POLICY)["Policy"]["Arn"].split(":")[4]
+    missing = f"arn:aws:iam::{account}:policy/non-existent-policy"
+    assert error_of(lambda: iam.delete_policy(PolicyArn=missing)) == (404, "NoSuchEntity", f"Policy {missing} was not found.")
+
+
 def test_create_saml_provider_without_tags_answers_the_arn_alone(iam: Any, world: dict[str, Any]) -> None:
     metadata = service.get_saml_provider(world["ctx"], PROVIDER_ARN.split(":")[4], PROVIDER_ARN).metadata_document
     assert answer(iam.create_saml_provider(Name="Corp", SAMLMetadataDocument=metadata)).keys() == {"SAMLProviderArn"}

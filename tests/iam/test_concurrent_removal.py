@@ -63,7 +63,7 @@ def test_a_provider_deleted_meanwhile_is_no_such_entity(ctx: ServiceContext, ope
 def test_a_policy_deleted_meanwhile_is_no_such_entity_for_delete_policy(ctx: ServiceContext) -> None:
     arn = service.create_policy(ctx, ACCOUNT, "Reader", POLICY_DOCUMENT).arn
     deleted_after_read(ctx, "get_policy", lambda: ctx.store.delete_policy(arn))
-    assert no_such_entity(lambda: service.delete_policy(ctx, ACCOUNT, arn)) == f"Policy {arn} does not exist or is not attachable."
+    assert no_such_entity(lambda: service.delete_policy(ctx, ACCOUNT, arn)) == f"Policy {arn} was not found."
 
 
 def test_a_policy_deleted_meanwhile_is_named_as_missing_by_attach(ctx: ServiceContext) -> None:

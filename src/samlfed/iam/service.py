@@ -971,7 +971,8 @@ def boundary_uses(ctx: ServiceContext, account_id: str) -> Counter[str]:
 
 
 def _policy_not_found(arn: str) -> ServiceError:
-    """TagPolicy's and UntagPolicy's NoSuchEntity (recorded answers), not the attach wording of the others."""
+    """TagPolicy's, UntagPolicy's and DeletePolicy's NoSuchEntity (recorded answers), not the attach wording of the
+    others."""
     return ServiceError("NoSuchEntity", f"Policy {arn} was not found.", 404)
 
 
@@ -1004,7 +1005,7 @@ def untag_policy(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[
 
 
 def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
-    get_policy(ctx, account_id, arn)
+    _check_policy_exists(ctx, account_id, arn, _policy_not_found(arn))
     try:
         ctx.store.delete_policy(arn)
     except PolicyVersionsLeft:  # AWS-observed (rebuy-de/aws-nuke issue #1, redradrat/aws-iam-operator issue #13)
@@ -1017,7 +1018,7 @@ def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
     except Conflict:  # attached, or some role's permissions boundary: AWS refuses both alike
         raise ServiceError("DeleteConflict", "Cannot delete a policy attached to entities.", 409) from None
     except NotFound:  # deleted by a concurrent request since get_policy read it
-        raise _no_such_policy(arn) from None
+        raise _policy_not_found(arn) from None
 
 
 # --- managed policy versions ------------------------------------------------------------------------------
