@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from itertools import count
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 from iam_http import error_of, iam_client, serving
@@ -68,6 +69,20 @@ def test_deleting_a_missing_policy_says_it_was_not_found(iam: Any) -> None:
     account = iam.create_policy(PolicyName="P", PolicyDocument=POLICY)["Policy"]["Arn"].split(":")[4]
     missing = f"arn:aws:iam::{account}:policy/non-existent-policy"
     assert error_of(lambda: iam.delete_policy(PolicyArn=missing)) == (404, "NoSuchEntity", f"Policy {missing} was not found.")
+
+
+def test_percent_escapes_in_documents_come_back_as_written(iam: Any) -> None:
+    """LocalStack's test_put_role_policy_encoding: a quoted ARN in a trust policy's condition and in a permissions
+    policy's resource is kept, not unquoted on its way through the XML answers."""
+    quoted = quote_plus("arn:aws:apigateway:us-east-1::/restapis/aaeeieije")
+    trust = {**TRUST, "Statement": [{**TRUST["Statement"][0], "Condition": {"StringEquals": {"aws:SourceArn": quoted}}}]}
+    permissions = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["apigatway:PUT"], "Resource": [f"arn:aws:apigateway:us-east-1::/tags/{quoted}"]}]}
+    iam.create_role(RoleName="R", AssumeRolePolicyDocument=json.dumps(trust), Path="/encoded/")
+    iam.put_role_policy(RoleName="R", PolicyName="p", PolicyDocument=json.dumps(permissions))
+    assert answer(iam.get_role_policy(RoleName="R", PolicyName="p")) == {"RoleName": "R", "PolicyName": "p", "PolicyDocument": permissions}
+    assert iam.get_role(RoleName="R")["Role"]["AssumeRolePolicyDocument"] == trust
+    assert [r["AssumeRolePolicyDocument"] for r in iam.list_roles(PathPrefix="/encoded/")["Roles"]] == [trust]
 
 
 def test_create_saml_provider_without_tags_answers_the_arn_alone(iam: Any, world: dict[str, Any]) -> None:
