@@ -300,7 +300,7 @@ def test_a_value_that_cannot_be_a_policy_arn_is_invalid_input(ctx: ServiceContex
         assert (error.code, error.status, error.message) == (code, 400, f"ARN {arn} is not valid."), action
     # A policy ARN of the right shape that names nothing is still a policy that does not exist.
     missing = "arn:aws:iam::111111111111:policy/team/Missing"
-    assert refused(ctx, "GetPolicy", PolicyArn=missing).message == f"Policy {missing} does not exist or is not attachable."
+    assert refused(ctx, "GetPolicy", PolicyArn=missing).message == f"Policy {missing} was not found."
     assert refused(ctx, "GetPolicy", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess").code == "NoSuchEntity"
 
 

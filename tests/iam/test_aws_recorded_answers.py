@@ -71,6 +71,18 @@ def test_deleting_a_missing_policy_says_it_was_not_found(iam: Any) -> None:
     assert error_of(lambda: iam.delete_policy(PolicyArn=missing)) == (404, "NoSuchEntity", f"Policy {missing} was not found.")
 
 
+def test_getting_a_missing_policy_says_it_was_not_found_where_the_checks_of_other_operations_do_not(iam: Any) -> None:
+    """GetPolicy's wording is AWS CLI output seen in a blog post (not a LocalStack recording); ListEntitiesForPolicy's
+    (LocalStack's test_list_entities_for_policy_errors) and AttachRolePolicy's keep the attach wording."""
+    iam.create_role(RoleName="R", AssumeRolePolicyDocument=json.dumps(TRUST))
+    account = iam.create_policy(PolicyName="P", PolicyDocument=POLICY)["Policy"]["Arn"].split(":")[4]
+    missing = f"arn:aws:iam::{account}:policy/NonExistentPolicy"
+    assert error_of(lambda: iam.get_policy(PolicyArn=missing)) == (404, "NoSuchEntity", f"Policy {missing} was not found.")
+    attach_wording = (404, "NoSuchEntity", f"Policy {missing} does not exist or is not attachable.")
+    assert error_of(lambda: iam.list_entities_for_policy(PolicyArn=missing)) == attach_wording
+    assert error_of(lambda: iam.attach_role_policy(RoleName="R", PolicyArn=missing)) == attach_wording
+
+
 def test_percent_escapes_in_documents_come_back_as_written(iam: Any) -> None:
     """LocalStack's test_put_role_policy_encoding: a quoted ARN in a trust policy's condition and in a permissions
     policy's resource is kept, not unquoted on its way through the XML answers."""

@@ -958,7 +958,7 @@ POLICY_USAGES = ("PermissionsPolicy", "PermissionsBoundary")
 def roles_using_policy(ctx: ServiceContext, account_id: str, arn: str, usage: str | None = None) -> list[Role]:
     """The account's roles that the managed policy is attached to ("PermissionsPolicy"), is the permissions boundary
     of ("PermissionsBoundary"), or either (None), each once, by lower-cased name."""
-    get_policy(ctx, account_id, arn)  # NoSuchEntity for another account's policy, as GetPolicy answers
+    get_policy(ctx, account_id, arn)  # NoSuchEntity for another account's policy too, in the attach wording (recorded)
     try:
         return ctx.store.roles_using_policy(arn, attached=usage != "PermissionsBoundary", boundary=usage != "PermissionsPolicy")
     except NotFound:  # deleted since
@@ -971,17 +971,24 @@ def boundary_uses(ctx: ServiceContext, account_id: str) -> Counter[str]:
 
 
 def _policy_not_found(arn: str) -> ServiceError:
-    """TagPolicy's, UntagPolicy's and DeletePolicy's NoSuchEntity (recorded answers), not the attach wording of the
-    others."""
+    """GetPolicy's NoSuchEntity (AWS-observed: AWS CLI output in a blog post on an EKS Grafana agent set-up), and
+    TagPolicy's, UntagPolicy's, DeletePolicy's and DetachRolePolicy's (recorded answers), not the attach wording of
+    the others."""
     return ServiceError("NoSuchEntity", f"Policy {arn} was not found.", 404)
 
 
-def _check_policy_exists(ctx: ServiceContext, account_id: str, arn: str, missing: ServiceError) -> None:
-    """GetPolicy's checks, with `missing` raised instead of its NoSuchEntity: some operations word it otherwise."""
+def _check_policy_exists(ctx: ServiceContext, account_id: str, arn: str, missing: ServiceError) -> ManagedPolicy:
+    """get_policy's checks, with `missing` raised instead of its NoSuchEntity: some operations word it otherwise."""
     try:
-        get_policy(ctx, account_id, arn)
+        return get_policy(ctx, account_id, arn)
     except ServiceError as refused:
         raise missing if refused.code == "NoSuchEntity" else refused from None
+
+
+def read_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
+    """GetPolicy itself: a missing policy "was not found", where the operations that check for it with get_policy
+    (ListEntitiesForPolicy, AttachRolePolicy: recorded) keep the attach wording."""
+    return _check_policy_exists(ctx, account_id, arn, _policy_not_found(arn))
 
 
 def tag_policy(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Tag]) -> None:
@@ -1135,7 +1142,7 @@ def detach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str
     try:
         ctx.store.detach_role_policy(account_id, name, arn)
     except NotFound:
-        raise ServiceError("NoSuchEntity", f"Policy {arn} was not found.", 404) from None
+        raise _policy_not_found(arn) from None
 
 
 # --- attribute mapping (samlfed extension, contract §11) ---------------------------------------------
