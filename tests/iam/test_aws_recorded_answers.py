@@ -83,6 +83,13 @@ def test_getting_a_missing_policy_says_it_was_not_found_where_the_checks_of_othe
     assert error_of(lambda: iam.attach_role_policy(RoleName="R", PolicyArn=missing)) == attach_wording
 
 
+def test_detaching_a_policy_that_is_not_attached_says_it_was_not_found(iam: Any) -> None:
+    """LocalStack's test_role_managed_policy_errors (detach-not-attached-policy-error)."""
+    iam.create_role(RoleName="R", AssumeRolePolicyDocument=json.dumps(TRUST))
+    arn = iam.create_policy(PolicyName="P", PolicyDocument=POLICY)["Policy"]["Arn"]
+    assert error_of(lambda: iam.detach_role_policy(RoleName="R", PolicyArn=arn)) == (404, "NoSuchEntity", f"Policy {arn} was not found.")
+
+
 def test_percent_escapes_in_documents_come_back_as_written(iam: Any) -> None:
     """LocalStack's test_put_role_policy_encoding: a quoted ARN in a trust policy's condition and in a permissions
     policy's resource is kept, not unquoted on its way through the XML answers."""
