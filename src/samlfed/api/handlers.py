@@ -655,7 +655,7 @@ def create_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequ
 def get_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "PolicyArn")
     account = _account(caller)
-    return {"Policy": _managed(iam.read_policy(ctx, account, arn), iam.boundary_uses(ctx, account)[arn])}
+    return {"Policy": _managed(iam.get_policy(ctx, account, arn), iam.boundary_uses(ctx, account)[arn])}
 
 
 def _policy_version(version: PolicyVersion, *, document: bool = True) -> dict[str, Any]:
@@ -822,7 +822,7 @@ def untag_policy(ctx: ServiceContext, caller: Caller | None, request: QueryReque
 
 def list_policy_tags(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "PolicyArn")
-    page, more = paginate(request, _tag_list(iam.get_policy(ctx, _account(caller), arn).tags), _tag_key)
+    page, more = paginate(request, _tag_list(iam.looked_up_policy(ctx, _account(caller), arn).tags), _tag_key)
     return {"Tags": page, **more}
 
 

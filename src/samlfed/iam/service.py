@@ -931,7 +931,10 @@ def policy_in_account(ctx: ServiceContext, arn: str, account_id: str) -> Managed
     return policy if policy.account_id == account_id else None
 
 
-def get_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
+def looked_up_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
+    """The account's managed policy, for the operations that look one up: a missing one is NoSuchEntity "… does not
+    exist or is not attachable." (recorded for AttachRolePolicy and ListEntitiesForPolicy). GetPolicy words it
+    otherwise (get_policy)."""
     _check_policy_arn_parameter(arn, "policyArn")
     policy = policy_in_account(ctx, arn, account_id)
     if policy is None:
@@ -958,7 +961,7 @@ POLICY_USAGES = ("PermissionsPolicy", "PermissionsBoundary")
 def roles_using_policy(ctx: ServiceContext, account_id: str, arn: str, usage: str | None = None) -> list[Role]:
     """The account's roles that the managed policy is attached to ("PermissionsPolicy"), is the permissions boundary
     of ("PermissionsBoundary"), or either (None), each once, by lower-cased name."""
-    get_policy(ctx, account_id, arn)  # NoSuchEntity for another account's policy too, in the attach wording (recorded)
+    looked_up_policy(ctx, account_id, arn)  # NoSuchEntity for another account's policy too, in the attach wording (recorded)
     try:
         return ctx.store.roles_using_policy(arn, attached=usage != "PermissionsBoundary", boundary=usage != "PermissionsPolicy")
     except NotFound:  # deleted since
@@ -978,16 +981,15 @@ def _policy_not_found(arn: str) -> ServiceError:
 
 
 def _check_policy_exists(ctx: ServiceContext, account_id: str, arn: str, missing: ServiceError) -> ManagedPolicy:
-    """get_policy's checks, with `missing` raised instead of its NoSuchEntity: some operations word it otherwise."""
+    """looked_up_policy's checks, with `missing` raised instead of its NoSuchEntity: some operations word it otherwise."""
     try:
-        return get_policy(ctx, account_id, arn)
+        return looked_up_policy(ctx, account_id, arn)
     except ServiceError as refused:
         raise missing if refused.code == "NoSuchEntity" else refused from None
 
 
-def read_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
-    """GetPolicy itself: a missing policy "was not found", where the operations that check for it with get_policy
-    (ListEntitiesForPolicy, AttachRolePolicy: recorded) keep the attach wording."""
+def get_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
+    """GetPolicy: a missing policy "was not found" (AWS-observed), not looked_up_policy's attach wording."""
     return _check_policy_exists(ctx, account_id, arn, _policy_not_found(arn))
 
 
@@ -1024,7 +1026,7 @@ def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
         ) from None
     except Conflict:  # attached, or some role's permissions boundary: AWS refuses both alike
         raise ServiceError("DeleteConflict", "Cannot delete a policy attached to entities.", 409) from None
-    except NotFound:  # deleted by a concurrent request since get_policy read it
+    except NotFound:  # deleted by a concurrent request since the check above read it
         raise _policy_not_found(arn) from None
 
 
@@ -1053,8 +1055,8 @@ def _no_such_version(arn: str, version_id: str) -> ServiceError:
 
 
 def _version_call(call, arn: str, version_id: str):  # type: ignore[no-untyped-def]
-    """A store call on a version of a policy that get_policy found (the version, or the policy since deleted: NoSuchEntity
-    naming the version, as for a policy that never was)."""
+    """A store call on a version of a policy that looked_up_policy found (the version, or the policy since deleted:
+    NoSuchEntity naming the version, as for a policy that never was)."""
     try:
         return call()
     except (NoSuchPolicyVersion, NotFound):
@@ -1068,7 +1070,7 @@ def create_policy_version(ctx: ServiceContext, account_id: str, arn: str, docume
     if violations:
         raise ValidationFailed(violations)
     _check_managed_document(document)
-    get_policy(ctx, account_id, arn)
+    looked_up_policy(ctx, account_id, arn)
     try:
         return ctx.store.create_policy_version(arn, document, now=ctx.clock(), set_as_default=set_as_default, limit=MAX_POLICY_VERSIONS)
     except LimitReached:  # AWS-observed (99designs/iamy issue #21)
@@ -1077,7 +1079,7 @@ def create_policy_version(ctx: ServiceContext, account_id: str, arn: str, docume
             f"A managed policy can have up to {MAX_POLICY_VERSIONS} versions. Before you create a new version, you must delete an existing version.",
             409,
         ) from None
-    except NotFound:  # deleted since get_policy read it
+    except NotFound:  # deleted since looked_up_policy read it
         raise _no_such_policy(arn) from None
 
 
@@ -1097,10 +1099,10 @@ def get_policy_version(ctx: ServiceContext, account_id: str, arn: str, version_i
 
 def list_policy_versions(ctx: ServiceContext, account_id: str, arn: str) -> list[PolicyVersion]:
     """Newest first, as AWS lists them."""
-    get_policy(ctx, account_id, arn)
+    looked_up_policy(ctx, account_id, arn)
     try:
         return ctx.store.list_policy_versions(arn)
-    except NotFound:  # deleted since get_policy read it
+    except NotFound:  # deleted since looked_up_policy read it
         raise _no_such_policy(arn) from None
 
 
@@ -1125,13 +1127,13 @@ MAX_POLICIES_PER_ROLE = 10
 def attach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str) -> None:
     if not POLICY_ARN.fullmatch(arn):  # AWS's AttachRolePolicy answer (recorded), before the model's length checks
         raise ServiceError("ValidationError", f"ARN {arn} is not valid.", 400)
-    get_policy(ctx, account_id, arn)
+    looked_up_policy(ctx, account_id, arn)
     try:
         ctx.store.attach_role_policy(account_id, name, arn, limit=MAX_POLICIES_PER_ROLE)
     except LimitReached:
         raise _quota_exceeded(MAX_POLICIES_PER_ROLE, "PoliciesPerRole") from None
     except NotFound as missing:
-        if str(missing) == arn:  # the policy was deleted by a concurrent request since get_policy read it
+        if str(missing) == arn:  # the policy was deleted by a concurrent request since looked_up_policy read it
             raise _no_such_policy(arn) from None
         raise _no_such_role(name) from None
 
