@@ -121,6 +121,7 @@ def test_the_resource_is_named_before_the_change(server: dict, caplog: pytest.Lo
     iam = client(server, "iam")
     arn = iam.create_role(RoleName="PathedAudit", Path="/team/ops/", AssumeRolePolicyDocument=TRUST_POLICY)["Role"]["Arn"]
     with caplog.at_level(logging.INFO, logger="samlfed.audit"):
+        caplog.clear()  # the set-up's own line, when an earlier test left the audit logger at INFO
         iam.delete_role(RoleName="PathedAudit")
     (deleted,) = changes(caplog)
     assert (deleted.action, deleted.resource) == ("DeleteRole", arn) and arn == f"arn:aws:iam::{ACCOUNT}:role/team/ops/PathedAudit"
@@ -132,6 +133,7 @@ def test_policy_version_changes_name_the_version(server: dict, caplog: pytest.Lo
     v2 = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]})
     arn = iam.create_policy(PolicyName="AuditedVersions", PolicyDocument=v1)["Policy"]["Arn"]
     with caplog.at_level(logging.INFO, logger="samlfed.audit"):
+        caplog.clear()  # as above
         iam.create_policy_version(PolicyArn=arn, PolicyDocument=v2, SetAsDefault=True)
         iam.list_policy_versions(PolicyArn=arn)
         iam.set_default_policy_version(PolicyArn=arn, VersionId="v1")
