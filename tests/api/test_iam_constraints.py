@@ -301,7 +301,9 @@ def test_a_value_that_cannot_be_a_policy_arn_is_invalid_input(ctx: ServiceContex
     # A policy ARN of the right shape that names nothing is still a policy that does not exist.
     missing = "arn:aws:iam::111111111111:policy/team/Missing"
     assert refused(ctx, "GetPolicy", PolicyArn=missing).message == f"Policy {missing} was not found."
-    assert refused(ctx, "GetPolicy", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess").code == "NoSuchEntity"
+    aws_managed = "arn:aws:iam::aws:policy/ReadOnlyAccess"  # none exist in samlfed (README, Permissions)
+    assert refused(ctx, "GetPolicy", PolicyArn=aws_managed).message == f"Policy {aws_managed} was not found."
+    assert refused(ctx, "AttachRolePolicy", RoleName="Developer", PolicyArn=aws_managed).message == f"Policy {aws_managed} does not exist or is not attachable."
 
 
 def test_every_bad_name_of_a_request_is_reported(ctx: ServiceContext) -> None:

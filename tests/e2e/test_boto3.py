@@ -363,8 +363,10 @@ def _drop_name_id(root: etree._Element) -> None:
         ({"SAMLAssertion": fresh_assertion(before_sign=_drop_name_id)}, ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
         ({"Policy": '{"Version": "2012-10-17", "Statement": {"Effect": "Allow"'}, ("MalformedPolicyDocument", None, 400)),
         ({"PolicyArns": [{"arn": "arn:aws:iam::111111111111:policy/Missing"}]}, ("MalformedPolicyDocument", "Policy arn:aws:iam::111111111111:policy/Missing does not exist or is not attachable.", 400)),
+        # AWS managed policies do not exist in samlfed (README, Permissions)
+        ({"PolicyArns": [{"arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}]}, ("MalformedPolicyDocument", "Policy arn:aws:iam::aws:policy/ReadOnlyAccess does not exist or is not attachable.", 400)),
     ],
-    ids=["no-name-id", "malformed-session-policy", "missing-managed-session-policy"],
+    ids=["no-name-id", "malformed-session-policy", "missing-managed-session-policy", "aws-managed-session-policy"],
 )
 def test_more_assume_role_errors_match_aws(server: dict, registered: dict, kwargs: dict, expected: tuple) -> None:
     params = {"RoleArn": DEV_ROLE, "PrincipalArn": PROVIDER_ARN, "SAMLAssertion": fresh_assertion(), **kwargs}
