@@ -109,7 +109,9 @@ def test_simulate_principal_policy(server: dict, developer: dict) -> None:
     decisions = {r["EvalActionName"]: r["EvalDecision"] for r in results}
     assert decisions == {"iam:ListRoles": "allowed", "iam:DeleteRole": "explicitDeny", "ec2:RunInstances": "implicitDeny", "s3:GetObject": "allowed"}
     delete = next(r for r in results if r["EvalActionName"] == "iam:DeleteRole")
-    assert delete["MatchedStatements"] == [{"SourcePolicyId": "developer", "SourcePolicyType": "role"}]
+    [matched] = delete["MatchedStatements"]
+    assert (matched["SourcePolicyId"], matched["SourcePolicyType"]) == ("developer", "role")
+    assert matched["StartPosition"]["Line"] == matched["EndPosition"]["Line"] == 1  # the Deny, in the one-line document
 
 
 def test_simulate_custom_policy_with_the_department_tag(server: dict, registered: dict) -> None:

@@ -130,3 +130,72 @@ def test_a_trust_policy_may_name_only_sts_assume_role_actions(iam: Any, action: 
         call()
     else:
         assert error_of(call) == (400, "MalformedPolicyDocument", "AssumeRole policy may only specify STS AssumeRole actions.")
+
+
+# LocalStack's aws.validated TestIAMIntegrations::test_simulate_principle_policy (recorded 2025-04-21, the same answer
+# for a role, a user and a group: samlfed has roles only). The policy is json.dumps of a single Statement object.
+RECORDED_POLICY = json.dumps({"Version": "2012-10-17", "Statement": {"Sid": "", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}})
+
+
+def test_simulating_a_role_with_a_managed_policy_answers_as_recorded(iam: Any) -> None:
+    iam.create_role(RoleName="Simulated", AssumeRolePolicyDocument=json.dumps(TRUST))
+    policy_arn = iam.create_policy(PolicyName="Simulated", PolicyDocument=RECORDED_POLICY)["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="Simulated", PolicyArn=policy_arn)
+    role_arn = iam.get_role(RoleName="Simulated")["Role"]["Arn"]
+    response = answer(iam.simulate_principal_policy(
+        PolicySourceArn=role_arn, ActionNames=["s3:PutObject", "s3:GetObjectVersion"], ResourceArns=["arn:aws:s3:::bucket"],
+    ))
+    # The recording hides SourcePolicyId (a snapshot transformer); samlfed names the policy by its ARN. AWS's
+    # OrganizationsDecisionDetail came from an account in an organization: samlfed has none, and leaves it out.
+    statement = {
+        "SourcePolicyId": policy_arn, "SourcePolicyType": "IAM Policy",
+        "StartPosition": {"Line": 1, "Column": 41}, "EndPosition": {"Line": 1, "Column": 113},
+    }
+    assert response == {"IsTruncated": False, "EvaluationResults": [
+        {
+            "EvalActionName": "s3:PutObject", "EvalResourceName": "arn:aws:s3:::bucket", "EvalDecision": "allowed",
+            "MatchedStatements": [statement], "MissingContextValues": [], "EvalDecisionDetails": {},
+            "ResourceSpecificResults": [{
+                "EvalResourceName": "arn:aws:s3:::bucket", "EvalResourceDecision": "allowed", "MatchedStatements": [statement], "MissingContextValues": [],
+            }],
+        },
+        {
+            "EvalActionName": "s3:GetObjectVersion", "EvalResourceName": "arn:aws:s3:::bucket", "EvalDecision": "implicitDeny",
+            "MatchedStatements": [], "MissingContextValues": [], "EvalDecisionDetails": {},
+            "ResourceSpecificResults": [{
+                "EvalResourceName": "arn:aws:s3:::bucket", "EvalResourceDecision": "implicitDeny", "MatchedStatements": [], "MissingContextValues": [],
+            }],
+        },
+    ]}
+
+
+@pytest.mark.parametrize("resources", [[], ["*"]])
+def test_simulating_all_resources_answers_no_resource_details(iam: Any, resources: list[str]) -> None:
+    # The API reference: EvalDecisionDetails is not returned when the simulation specifies all resources (*).
+    result = iam.simulate_custom_policy(PolicyInputList=[RECORDED_POLICY], ActionNames=["s3:PutObject"], ResourceArns=resources)["EvaluationResults"][0]
+    assert "EvalDecisionDetails" not in result and "ResourceSpecificResults" not in result
+    assert result["MatchedStatements"] == [{
+        "SourcePolicyId": "PolicyInputList.1", "SourcePolicyType": "none",
+        "StartPosition": {"Line": 1, "Column": 41}, "EndPosition": {"Line": 1, "Column": 113},
+    }]
+
+
+def test_simulated_statements_are_placed_in_each_policy_as_written(iam: Any) -> None:
+    inline = '{\r\n  "Version": "2012-10-17",\r\n  "Statement": [\r\n    {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},\r\n' \
+             '    {"Sid": "No", "Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}\r\n  ]\r\n}'
+    iam.create_role(RoleName="Placed", AssumeRolePolicyDocument=json.dumps(TRUST))
+    iam.put_role_policy(RoleName="Placed", PolicyName="inline", PolicyDocument=inline)
+    role_arn = iam.get_role(RoleName="Placed")["Role"]["Arn"]
+    boundary = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}, indent=2)
+    results = iam.simulate_principal_policy(
+        PolicySourceArn=role_arn, ActionNames=["s3:GetObject", "s3:DeleteObject"], PermissionsBoundaryPolicyInputList=[boundary],
+    )["EvaluationResults"]
+    assert [r["MatchedStatements"] for r in results] == [
+        [
+            {"SourcePolicyId": "inline", "SourcePolicyType": "role", "StartPosition": {"Line": 3, "Column": 17}, "EndPosition": {"Line": 4, "Column": 59}},
+            {"SourcePolicyId": "permissions-boundary.1", "SourcePolicyType": "permissions-boundary",
+             "StartPosition": {"Line": 3, "Column": 17}, "EndPosition": {"Line": 8, "Column": 6}},  # AdministratorAccess's layout, as AWS answers it
+        ],
+        # the second statement starts where the first ended (AWS's streaming parser stands there)
+        [{"SourcePolicyId": "inline", "SourcePolicyType": "role", "StartPosition": {"Line": 4, "Column": 59}, "EndPosition": {"Line": 5, "Column": 77}}],
+    ]

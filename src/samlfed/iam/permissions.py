@@ -73,9 +73,14 @@ def role_policies(ctx: ServiceContext, account_id: str, role_name: str, role_id:
         grants = ctx.store.role_grants(account_id, role_name)
     except NotFound:
         return RolePolicies()  # a deleted role grants nothing
-    role = grants.role
-    if role_id is not None and role.role_id != role_id:
+    if role_id is not None and grants.role.role_id != role_id:
         return RolePolicies()  # deleted and created again: another role, whose grants are not the session's
+    return grants_policies(grants)
+
+
+def grants_policies(grants: RoleGrants) -> RolePolicies:
+    """The policies, boundary and tags of one read of a role."""
+    role = grants.role
     boundary = None
     if role.permissions_boundary:
         if grants.boundary_document is not None:
@@ -84,6 +89,14 @@ def role_policies(ctx: ServiceContext, account_id: str, role_name: str, role_id:
             boundary = NamedPolicy(role.permissions_boundary, "permissions-boundary", PolicyDocument("2012-10-17", ()))
     identity = tuple(p for p in (_named(*document) for document in _documents(grants)) if p is not None)
     return RolePolicies(identity, boundary, {t.key: t.value for t in role.tags})
+
+
+def policy_texts(grants: RoleGrants) -> dict[tuple[str, str], str]:
+    """The document text of each policy of `grants_policies(grants)`, by (id, kind): for the simulator's positions."""
+    texts = {(policy_id, kind): text for policy_id, kind, text in _documents(grants)}
+    if grants.role.permissions_boundary and grants.boundary_document is not None:
+        texts[(grants.role.permissions_boundary, "permissions-boundary")] = grants.boundary_document
+    return texts
 
 
 def session_permissions(

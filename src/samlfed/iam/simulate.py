@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed, null_violation
-from ..policy import MalformedPolicy, NamedPolicy, PolicySet, Request, authorize, parse_policy
+from ..policy import MalformedPolicy, NamedPolicy, PolicySet, Request, Statement, authorize, parse_policy
+from ..policy.positions import Position, StatementSpan, statement_spans
 from ..store import NotFound
 from . import arns
-from .permissions import role_policies
+from .permissions import RolePolicies, grants_policies, policy_texts
 
 CONTEXT_TYPES = ("string", "stringList", "numeric", "numericList", "boolean", "booleanList", "ip", "ipList", "binary", "binaryList", "date", "dateList")
 """The model's ContextKeyTypeEnum, in its order (its enum error lists them so)."""
+
+
+SOURCE_TYPES = {"user-managed": "IAM Policy"}
+"""SourcePolicyType as AWS answers it where it was recorded (LocalStack's aws.validated test_simulate_principle_policy:
+a customer managed policy attached to a role). Other kinds keep the API reference's values, unrecorded."""
+
+PolicyKey = tuple[str, str]
+"""A policy's (SourcePolicyId, kind)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,14 @@ def _custom(documents: Sequence[str], kind: str, *, principal_required: bool = F
         except MalformedPolicy as exc:
             raise ServiceError("MalformedPolicyDocument", exc.explained) from None  # what is wrong, too
     return tuple(policies)
+
+
+def _resource(document: str | None) -> tuple[NamedPolicy, ...]:
+    return _custom([document], "resource", principal_required=True) if document else ()
+
+
+def _texts(policies: Sequence[NamedPolicy], documents: Sequence[str]) -> dict[PolicyKey, str]:
+    return {(policy.id, policy.type): text for policy, text in zip(policies, documents, strict=True)}
 
 
 def _context(entries: Sequence[ContextEntry]) -> dict[str, list[str]]:
@@ -63,6 +80,8 @@ class Simulation:
     resources: tuple[str, ...]
     context: dict[str, list[str]]
     caller_arn: str | None
+    spans: Mapping[PolicyKey, tuple[StatementSpan, ...]]
+    """Where each policy's statements lie in its text, for the policies whose text could be followed."""
 
     def __len__(self) -> int:
         return len(self.actions) * len(self.resources)
@@ -77,25 +96,65 @@ class Simulation:
         request = Request(action, self.context, resource=resource, principal_type="AWS" if caller else None, principal=caller,
                           principal_aliases=_account_names(caller))
         decision = authorize(self.policies, request, explain=True)
+        matched = [self._statement(policy, statement) for policy, statement in decision.matched]
+        missing = sorted(decision.missing)
         result: dict[str, Any] = {
             "EvalActionName": action,
             "EvalResourceName": resource,
             "EvalDecision": decision.decision,
-            "MatchedStatements": [{"SourcePolicyId": p.id, "SourcePolicyType": p.type} for p, _ in decision.matched],
-            "MissingContextValues": sorted(decision.missing),
+            "MatchedStatements": matched,
+            "MissingContextValues": missing,
         }
         if self.policies.boundary is not None:
             allowed = authorize(PolicySet(identity=(self.policies.boundary,)), request).decision == "allowed"
             result["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": allowed}
+        if resource != "*":
+            # The API reference: for a simulation within one account that names a resource, EvalDecisionDetails
+            # "is present but the response is empty", and absent for all resources (*); so is ResourceSpecificResults.
+            result["EvalDecisionDetails"] = {}
+            result["ResourceSpecificResults"] = [{
+                "EvalResourceName": resource, "EvalResourceDecision": decision.decision, "MatchedStatements": matched, "MissingContextValues": missing,
+            }]
         return result
+
+    def _statement(self, policy: NamedPolicy, statement: Statement) -> dict[str, Any]:
+        entry: dict[str, Any] = {"SourcePolicyId": policy.id, "SourcePolicyType": SOURCE_TYPES.get(policy.type, policy.type)}
+        spans = self.spans.get((policy.id, policy.type))
+        number = next((n for n, s in enumerate(policy.document.statements) if s is statement), None)
+        if spans is not None and number is not None:
+            entry["StartPosition"] = _position(spans[number].start)
+            entry["EndPosition"] = _position(spans[number].end)
+        return entry
+
+
+def _position(position: Position) -> dict[str, int]:
+    return {"Line": position.line, "Column": position.column}
+
+
+def _spans(policies: Iterable[NamedPolicy], texts: Mapping[PolicyKey, str]) -> dict[PolicyKey, tuple[StatementSpan, ...]]:
+    """Each policy's statement spans, where its text is known and holds as many statements as the engine read."""
+    spans = {}
+    for policy in policies:
+        key = (policy.id, policy.type)
+        found = statement_spans(texts[key]) if key in texts else None
+        if found is not None and len(found) == len(policy.document.statements):
+            spans[key] = found
+    return spans
+
+
+def _all(policies: PolicySet) -> list[NamedPolicy]:
+    boundary = [policies.boundary] if policies.boundary is not None else []
+    return [*policies.identity, *(policies.session or ()), *policies.resource, *boundary]
 
 
 def simulate(
     policies: PolicySet, actions: Sequence[str], resources: Sequence[str], entries: Sequence[ContextEntry], caller_arn: str | None,
+    texts: Mapping[PolicyKey, str],
 ) -> Simulation:
+    """`texts`: the document text of each policy, by (id, kind), for the statements' positions."""
     if not actions:
         raise ValidationFailed([null_violation("actionNames")])
-    return Simulation(policies, tuple(actions), tuple(resources) or ("*",), _context(entries), caller_arn)
+    return Simulation(policies, tuple(actions), tuple(resources) or ("*",), _context(entries), caller_arn, _spans(_all(policies), texts))
 
 
 def simulate_principal(
@@ -111,14 +170,19 @@ def simulate_principal(
         stored_arn = None
     if stored_arn != source_arn:  # a role is named by its whole ARN, path included
         raise ServiceError("NoSuchEntity", f"The role with name {role.name} cannot be found.", 404)
-    stored = role_policies(ctx, account_id, role.name)
-    custom_boundary = _custom(boundary_documents, "permissions-boundary")
+    try:
+        grants = ctx.store.role_grants(account_id, role.name)
+        stored, texts = grants_policies(grants), policy_texts(grants)
+    except NotFound:  # deleted since: it grants nothing
+        stored, texts = RolePolicies(), {}
+    custom, custom_boundary, resource = _custom(extra, "none"), _custom(boundary_documents, "permissions-boundary"), _resource(resource_policy)
     policies = PolicySet(
-        identity=stored.identity + _custom(extra, "none"),
+        identity=stored.identity + custom,
         boundary=custom_boundary[0] if custom_boundary else stored.boundary,
-        resource=_custom([resource_policy], "resource", principal_required=True) if resource_policy else (),
+        resource=resource,
     )
-    return simulate(policies, actions, resources, entries, caller_arn or source_arn)
+    texts |= _texts(custom, extra) | _texts(custom_boundary, boundary_documents) | _texts(resource, [resource_policy] if resource_policy else [])
+    return simulate(policies, actions, resources, entries, caller_arn or source_arn, texts)
 
 
 def simulate_custom(
@@ -127,10 +191,7 @@ def simulate_custom(
 ) -> Simulation:
     if not documents:
         raise ValidationFailed([null_violation("policyInputList")])
-    custom_boundary = _custom(boundary_documents, "permissions-boundary")
-    policies = PolicySet(
-        identity=_custom(documents, "none"),
-        boundary=custom_boundary[0] if custom_boundary else None,
-        resource=_custom([resource_policy], "resource", principal_required=True) if resource_policy else (),
-    )
-    return simulate(policies, actions, resources, entries, caller_arn)
+    custom, custom_boundary, resource = _custom(documents, "none"), _custom(boundary_documents, "permissions-boundary"), _resource(resource_policy)
+    policies = PolicySet(identity=custom, boundary=custom_boundary[0] if custom_boundary else None, resource=resource)
+    texts = _texts(custom, documents) | _texts(custom_boundary, boundary_documents) | _texts(resource, [resource_policy] if resource_policy else [])
+    return simulate(policies, actions, resources, entries, caller_arn, texts)
