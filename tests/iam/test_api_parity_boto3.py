@@ -299,8 +299,9 @@ def test_the_simulator_pages_its_results(clients: Clients) -> None:
 
 
 def test_the_simulator_evaluates_only_the_page_asked_for(clients: Clients, monkeypatch: pytest.MonkeyPatch) -> None:
-    """300 actions on 300 resources are 90,000 pairs: evaluating them all for every page held a worker for seconds
-    (a probe's 1,400 x 1,400 blocked one for 38 s). Each page evaluates its own pairs, in order, and no others."""
+    """300 actions on 300 resources are 90,000 evaluations: evaluating them all for every page held a worker for
+    seconds (a probe's 1,400 x 1,400 blocked one for 38 s). A page evaluates its own actions, each against every
+    resource, and holds fewer than MaxItems actions when that would make more than EVALUATIONS_PER_PAGE evaluations."""
     evaluated: list[tuple[str, str | None]] = []
     real = simulate.authorize
 
@@ -312,16 +313,45 @@ def test_the_simulator_evaluates_only_the_page_asked_for(clients: Clients, monke
     actions = [f"s3:Action{n}" for n in range(300)]
     resources = [f"arn:aws:s3:::bucket/{n}" for n in range(300)]
     ask = {"PolicyInputList": [json.dumps(POLICY)], "ActionNames": actions, "ResourceArns": resources}
-    first = clients.iam.simulate_custom_policy(**ask, MaxItems=3)
-    pairs = [(r["EvalActionName"], r["EvalResourceName"]) for r in first["EvaluationResults"]]
-    assert pairs == evaluated == [("s3:Action0", resources[0]), ("s3:Action0", resources[1]), ("s3:Action0", resources[2])]
-    assert first["IsTruncated"]
+    first = clients.iam.simulate_custom_policy(**ask, MaxItems=2)
+    assert [r["EvalActionName"] for r in first["EvaluationResults"]] == ["s3:Action0", "s3:Action1"] and first["IsTruncated"]
+    assert evaluated == [(action, resource) for action in actions[:2] for resource in resources]
+    assert [[r["EvalResourceName"] for r in result["ResourceSpecificResults"]] for result in first["EvaluationResults"]] == [resources, resources]
     evaluated.clear()
     second = clients.iam.simulate_custom_policy(**ask, MaxItems=300, Marker=first["Marker"])
-    pairs = [(r["EvalActionName"], r["EvalResourceName"]) for r in second["EvaluationResults"]]
-    assert pairs == evaluated and len(pairs) == 300
-    assert pairs[0] == ("s3:Action0", resources[3]) and pairs[-1] == ("s3:Action1", resources[2])
-    assert second["IsTruncated"]
+    per_page = simulate.EVALUATIONS_PER_PAGE // len(resources)  # 3
+    assert [r["EvalActionName"] for r in second["EvaluationResults"]] == actions[2:2 + per_page] and second["IsTruncated"]
+    assert len(evaluated) == per_page * len(resources)
+    third = clients.iam.simulate_custom_policy(**ask, MaxItems=300, Marker=second["Marker"])
+    assert third["EvaluationResults"][0]["EvalActionName"] == actions[2 + per_page]
+
+
+def test_the_simulator_answers_one_result_per_action_with_each_resource_inside(clients: Clients) -> None:
+    """The IAM API reference: "a single EvaluationResult per action, regardless of how many resource ARNs are
+    provided", whose decision is the most restrictive of the resources'; each resource's is in ResourceSpecificResults."""
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/public/*"},
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/secret/*"},
+    ]}
+    public, other, secret = "arn:aws:s3:::b/public/x", "arn:aws:s3:::b/other", "arn:aws:s3:::b/secret/y"
+
+    def simulated(*resources: str) -> dict[str, Any]:
+        (result,) = clients.iam.simulate_custom_policy(PolicyInputList=[json.dumps(policy)], ActionNames=["s3:GetObject"], ResourceArns=list(resources))[
+            "EvaluationResults"
+        ]
+        return result
+
+    result = simulated(public, other, secret)
+    assert result["EvalDecision"] == "explicitDeny" and "EvalResourceName" not in result  # several resources: none named
+    assert [(r["EvalResourceName"], r["EvalResourceDecision"]) for r in result["ResourceSpecificResults"]] == [
+        (public, "allowed"), (other, "implicitDeny"), (secret, "explicitDeny"),
+    ]
+    # The deny that decided, not the allow that matched another resource:
+    assert result["MatchedStatements"] == result["ResourceSpecificResults"][2]["MatchedStatements"] and len(result["MatchedStatements"]) == 1
+    result = simulated(public, other)
+    assert (result["EvalDecision"], result["MatchedStatements"]) == ("implicitDeny", [])
+    result = simulated(public)
+    assert (result["EvalDecision"], result["EvalResourceName"], len(result["MatchedStatements"])) == ("allowed", public, 1)
 
 
 def test_a_simulator_marker_must_be_one_it_handed_out(clients: Clients) -> None:

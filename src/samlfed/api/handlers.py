@@ -916,13 +916,14 @@ def _simulation_documents(request: QueryRequest) -> tuple[list[str], list[str], 
 
 def _simulation(request: QueryRequest, simulation: Simulation) -> dict[str, Any]:
     """One page of the results, in their order (MaxItems and Marker as the list operations take them; the marker
-    holds the number of the last pair returned). Only that page's pairs are evaluated."""
+    holds the number of the last result returned). Only that page's actions are evaluated."""
     max_items, after = _page_request(request)
     if after is not None and not (after.isascii() and after.isdigit()):
         raise ServiceError("ValidationError", "Invalid Marker")
     start = 0 if after is None else int(after) + 1
-    page = simulation.results(start, start + max_items)
-    more = start + max_items < len(simulation)
+    stop = start + simulation.page_size(max_items)
+    page = simulation.results(start, stop)
+    more = stop < len(simulation)
     return {"EvaluationResults": page, "IsTruncated": more, "Marker": _marker(request, str(start + len(page) - 1)) if more else None}
 
 

@@ -70,52 +70,90 @@ def _account_names(caller_arn: str | None) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class _Evaluated:
+    """One action against one resource."""
+
+    resource: str
+    decision: str
+    matched: list[dict[str, Any]]
+    missing: list[str]
+    within_boundary: bool
+
+
+def _distinct(statements: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The statements in order, each once."""
+    seen: list[dict[str, Any]] = []
+    for statement in statements:
+        if statement not in seen:
+            seen.append(statement)
+    return seen
+
+
+EVALUATIONS_PER_PAGE = 1000
+"""The most (action, resource) evaluations one page of results makes."""
+
+_RESTRICTIVENESS = {"allowed": 0, "implicitDeny": 1, "explicitDeny": 2}
+
+
+@dataclass(frozen=True)
 class Simulation:
-    """Every action against every resource, in that order: the pairs a simulation reports, one result each. Only the
-    pairs of the page asked for are evaluated, so a request naming thousands of actions and resources costs what
-    its page of at most 1,000 results costs (evaluating all of them held a worker for minutes)."""
+    """One result per action, as the IAM API reference now documents ("a single EvaluationResult per action,
+    regardless of how many resource ARNs are provided"): its top-level decision is the most restrictive of the
+    resources', each of which is in ResourceSpecificResults. Only the actions of the page asked for are evaluated,
+    and a page holds fewer than MaxItems actions when they have many resources (IAM may answer fewer results than
+    MaxItems, with IsTruncated), so a request naming thousands of actions and resources costs what at most
+    EVALUATIONS_PER_PAGE evaluations cost (evaluating all of them held a worker for minutes)."""
 
     policies: PolicySet
     actions: tuple[str, ...]
     resources: tuple[str, ...]
+    """The resources asked for; ("*",) when none or only "*" were (all resources)."""
     context: dict[str, list[str]]
     caller_arn: str | None
     spans: Mapping[PolicyKey, tuple[StatementSpan, ...]]
     """Where each policy's statements lie in its text, for the policies whose text could be followed."""
 
     def __len__(self) -> int:
-        return len(self.actions) * len(self.resources)
+        return len(self.actions)
+
+    def page_size(self, max_items: int) -> int:
+        """How many results a page asking for `max_items` holds: at least one, whatever it costs."""
+        return max(1, min(max_items, EVALUATIONS_PER_PAGE // len(self.resources)))
 
     def results(self, start: int, stop: int) -> list[dict[str, Any]]:
-        """The results of pairs `start` to `stop` (exclusive)."""
-        per_action = len(self.resources)
-        return [self._result(self.actions[index // per_action], self.resources[index % per_action]) for index in range(start, min(stop, len(self)))]
+        """The results of actions `start` to `stop` (exclusive)."""
+        return [self._result(action) for action in self.actions[start:stop]]
 
-    def _result(self, action: str, resource: str) -> dict[str, Any]:
-        caller = self.caller_arn
-        request = Request(action, self.context, resource=resource, principal_type="AWS" if caller else None, principal=caller,
-                          principal_aliases=_account_names(caller))
-        decision = authorize(self.policies, request, explain=True)
-        matched = [self._statement(policy, statement) for policy, statement in decision.matched]
-        missing = sorted(decision.missing)
+    def _result(self, action: str) -> dict[str, Any]:
+        evaluated = [self._evaluate(action, resource) for resource in self.resources]
+        decision = max((e.decision for e in evaluated), key=_RESTRICTIVENESS.__getitem__)
         result: dict[str, Any] = {
             "EvalActionName": action,
-            "EvalResourceName": resource,
-            "EvalDecision": decision.decision,
-            "MatchedStatements": matched,
-            "MissingContextValues": missing,
+            "EvalDecision": decision,
+            "MatchedStatements": _distinct(s for e in evaluated if e.decision == decision for s in e.matched),
+            "MissingContextValues": sorted({key for e in evaluated for key in e.missing}),
         }
+        if len(self.resources) == 1:  # which resource AWS names when there are several is not documented: none here
+            result["EvalResourceName"] = self.resources[0]
         if self.policies.boundary is not None:
-            allowed = authorize(PolicySet(identity=(self.policies.boundary,)), request).decision == "allowed"
-            result["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": allowed}
-        if resource != "*":
+            result["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": all(e.within_boundary for e in evaluated)}
+        if self.resources != ("*",):
             # The API reference: for a simulation within one account that names a resource, EvalDecisionDetails
             # "is present but the response is empty", and absent for all resources (*); so is ResourceSpecificResults.
             result["EvalDecisionDetails"] = {}
             result["ResourceSpecificResults"] = [{
-                "EvalResourceName": resource, "EvalResourceDecision": decision.decision, "MatchedStatements": matched, "MissingContextValues": missing,
-            }]
+                "EvalResourceName": e.resource, "EvalResourceDecision": e.decision, "MatchedStatements": e.matched, "MissingContextValues": e.missing,
+            } for e in evaluated]
         return result
+
+    def _evaluate(self, action: str, resource: str) -> _Evaluated:
+        caller = self.caller_arn
+        request = Request(action, self.context, resource=resource, principal_type="AWS" if caller else None, principal=caller,
+                          principal_aliases=_account_names(caller))
+        decision = authorize(self.policies, request, explain=True)
+        within_boundary = self.policies.boundary is None or authorize(PolicySet(identity=(self.policies.boundary,)), request).decision == "allowed"
+        matched = [self._statement(policy, statement) for policy, statement in decision.matched]
+        return _Evaluated(resource, decision.decision, matched, sorted(decision.missing), within_boundary)
 
     def _statement(self, policy: NamedPolicy, statement: Statement) -> dict[str, Any]:
         entry: dict[str, Any] = {"SourcePolicyId": policy.id, "SourcePolicyType": SOURCE_TYPES.get(policy.type, policy.type)}
@@ -154,7 +192,8 @@ def simulate(
     """`texts`: the document text of each policy, by (id, kind), for the statements' positions."""
     if not actions:
         raise ValidationFailed([null_violation("actionNames")])
-    return Simulation(policies, tuple(actions), tuple(resources) or ("*",), _context(entries), caller_arn, _spans(_all(policies), texts))
+    named = tuple(resources) if any(resource != "*" for resource in resources) else ("*",)
+    return Simulation(policies, tuple(actions), named, _context(entries), caller_arn, _spans(_all(policies), texts))
 
 
 def simulate_principal(
