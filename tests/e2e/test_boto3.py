@@ -384,7 +384,7 @@ def test_packed_policy_too_large(server: dict, registered: dict) -> None:
     code, message, status = error_of(
         lambda: unsigned_sts(server).assume_role_with_saml(RoleArn=DEV_ROLE, PrincipalArn=PROVIDER_ARN, SAMLAssertion=fresh_assertion(principal_tags=tags), Policy=policy)
     )
-    assert (code, status) == ("PackedPolicyTooLarge", 400) and message.startswith("Packed size of session policies and tags consumes ") and message.endswith("% of allotted space.")
+    assert (code, status) == ("PackedPolicyTooLarge", 400) and message.startswith("Packed policy consumes ") and message.endswith("% of allotted space.")
 
 
 def test_empty_arns_get_the_model_validation_error(server: dict) -> None:

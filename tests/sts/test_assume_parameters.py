@@ -78,7 +78,7 @@ def test_packed_policy_size_may_reach_exactly_100_percent() -> None:
         try:
             sizes.append(packed_policy_size(policy, (), tags))
         except ServiceError as error:
-            assert (error.code, error.message) == ("PackedPolicyTooLarge", "Packed size of session policies and tags consumes 101% of allotted space.")
+            assert (error.code, error.message) == ("PackedPolicyTooLarge", "Packed policy consumes 101% of allotted space.")
             break
     else:
         pytest.fail("the packed size never exceeded the budget")

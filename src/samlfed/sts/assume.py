@@ -441,10 +441,12 @@ def packed_policy_size(policy: str | None, policy_arns: Sequence[str], tags: Map
 
 
 def packed_too_large(percent: int, *, tags_only: bool) -> AwsError:
-    """AWS's words for session tags alone (a CloudTrail errorMessage quoted in aws/containers-roadmap#2413); those for
-    session policies are not published, and are written here in the same form."""
-    packed = "session tags" if tags_only else "session policies and tags"
-    return AwsError("PackedPolicyTooLarge", 400, f"Packed size of {packed} consumes {percent}% of allotted space.")
+    """AWS's words: for session tags alone, a CloudTrail errorMessage quoted in aws/containers-roadmap#2413; with a
+    session policy (tags or not), "Packed policy consumes N% of allotted space" as several users quote it (an inline
+    session policy with three session tags among them), with the final period of the recorded tags message."""
+    if tags_only:
+        return AwsError("PackedPolicyTooLarge", 400, f"Packed size of session tags consumes {percent}% of allotted space.")
+    return AwsError("PackedPolicyTooLarge", 400, f"Packed policy consumes {percent}% of allotted space.")
 
 
 @lru_cache(maxsize=512)
