@@ -110,7 +110,8 @@ def test_simulate_principal_policy(server: dict, developer: dict) -> None:
     assert decisions == {"iam:ListRoles": "allowed", "iam:DeleteRole": "explicitDeny", "ec2:RunInstances": "implicitDeny", "s3:GetObject": "allowed"}
     delete = next(r for r in results if r["EvalActionName"] == "iam:DeleteRole")
     [matched] = delete["MatchedStatements"]
-    assert (matched["SourcePolicyId"], matched["SourcePolicyType"]) == ("developer", "role")
+    # As AWS names an inline role policy in its answers ("role_<role>_<policy>", quoted by users)
+    assert (matched["SourcePolicyId"], matched["SourcePolicyType"]) == (f"role_{DEV_ROLE.rsplit('/', 1)[1]}_developer", "IAM Policy")
     assert matched["StartPosition"]["Line"] == matched["EndPosition"]["Line"] == 1  # the Deny, in the one-line document
 
 

@@ -145,10 +145,11 @@ def test_simulating_a_role_with_a_managed_policy_answers_as_recorded(iam: Any) -
     response = answer(iam.simulate_principal_policy(
         PolicySourceArn=role_arn, ActionNames=["s3:PutObject", "s3:GetObjectVersion"], ResourceArns=["arn:aws:s3:::bucket"],
     ))
-    # The recording hides SourcePolicyId (a snapshot transformer); samlfed names the policy by its ARN. AWS's
+    # The recording hides SourcePolicyId (a snapshot transformer); AWS's quoted answers name a managed policy by its
+    # name (AdministratorAccess), and so does samlfed. AWS's
     # OrganizationsDecisionDetail came from an account in an organization: samlfed has none, and leaves it out.
     statement = {
-        "SourcePolicyId": policy_arn, "SourcePolicyType": "IAM Policy",
+        "SourcePolicyId": "Simulated", "SourcePolicyType": "IAM Policy",
         "StartPosition": {"Line": 1, "Column": 41}, "EndPosition": {"Line": 1, "Column": 113},
     }
     assert response == {"IsTruncated": False, "EvaluationResults": [
@@ -175,7 +176,7 @@ def test_simulating_all_resources_answers_no_resource_details(iam: Any, resource
     result = iam.simulate_custom_policy(PolicyInputList=[RECORDED_POLICY], ActionNames=["s3:PutObject"], ResourceArns=resources)["EvaluationResults"][0]
     assert "EvalDecisionDetails" not in result and "ResourceSpecificResults" not in result
     assert result["MatchedStatements"] == [{
-        "SourcePolicyId": "PolicyInputList.1", "SourcePolicyType": "none",
+        "SourcePolicyId": "PolicyInputList.1", "SourcePolicyType": "IAM Policy",
         "StartPosition": {"Line": 1, "Column": 41}, "EndPosition": {"Line": 1, "Column": 113},
     }]
 
@@ -192,10 +193,12 @@ def test_simulated_statements_are_placed_in_each_policy_as_written(iam: Any) -> 
     )["EvaluationResults"]
     assert [r["MatchedStatements"] for r in results] == [
         [
-            {"SourcePolicyId": "inline", "SourcePolicyType": "role", "StartPosition": {"Line": 3, "Column": 17}, "EndPosition": {"Line": 4, "Column": 59}},
+            {"SourcePolicyId": "role_Placed_inline", "SourcePolicyType": "IAM Policy", "StartPosition": {"Line": 3, "Column": 17},
+             "EndPosition": {"Line": 4, "Column": 59}},
             {"SourcePolicyId": "permissions-boundary.1", "SourcePolicyType": "permissions-boundary",
              "StartPosition": {"Line": 3, "Column": 17}, "EndPosition": {"Line": 8, "Column": 6}},  # AdministratorAccess's layout, as AWS answers it
         ],
         # the second statement starts where the first ended (AWS's streaming parser stands there)
-        [{"SourcePolicyId": "inline", "SourcePolicyType": "role", "StartPosition": {"Line": 4, "Column": 59}, "EndPosition": {"Line": 5, "Column": 77}}],
+        [{"SourcePolicyId": "role_Placed_inline", "SourcePolicyType": "IAM Policy", "StartPosition": {"Line": 4, "Column": 59},
+          "EndPosition": {"Line": 5, "Column": 77}}],
     ]

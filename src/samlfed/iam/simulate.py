@@ -18,9 +18,23 @@ CONTEXT_TYPES = ("string", "stringList", "numeric", "numericList", "boolean", "b
 """The model's ContextKeyTypeEnum, in its order (its enum error lists them so)."""
 
 
-SOURCE_TYPES = {"user-managed": "IAM Policy"}
-"""SourcePolicyType as AWS answers it where it was recorded (LocalStack's aws.validated test_simulate_principle_policy:
-a customer managed policy attached to a role). Other kinds keep the API reference's values, unrecorded."""
+IDENTITY_POLICY = "IAM Policy"
+"""The SourcePolicyType AWS answers for identity policies, whatever the API reference's enum lists: recorded for a
+managed policy attached to a role (LocalStack's aws.validated test_simulate_principle_policy), and seen in AWS's
+answers quoted by users for PolicyInputList and inline role policies. Boundaries and resource policies keep the
+enum's values (no answer of AWS for them was found)."""
+
+
+def _source(policy: NamedPolicy, role_name: str | None) -> tuple[str, str]:
+    """SourcePolicyId and SourcePolicyType as AWS names a matched statement's policy in quoted answers: an inline
+    role policy "role_<role>_<policy>", a managed policy by its name (AdministratorAccess), PolicyInputList.N as is."""
+    if policy.type == "role" and role_name is not None:
+        return f"role_{role_name}_{policy.id}", IDENTITY_POLICY
+    if policy.type == "user-managed":
+        return policy.id.rsplit("/", 1)[-1], IDENTITY_POLICY
+    if policy.type == "none":
+        return policy.id, IDENTITY_POLICY
+    return policy.id, policy.type
 
 PolicyKey = tuple[str, str]
 """A policy's (SourcePolicyId, kind)."""
@@ -112,6 +126,8 @@ class Simulation:
     caller_arn: str | None
     spans: Mapping[PolicyKey, tuple[StatementSpan, ...]]
     """Where each policy's statements lie in its text, for the policies whose text could be followed."""
+    role_name: str | None = None
+    """The simulated role's name (SimulatePrincipalPolicy), which names its inline policies in the answer."""
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -156,7 +172,8 @@ class Simulation:
         return _Evaluated(resource, decision.decision, matched, sorted(decision.missing), within_boundary)
 
     def _statement(self, policy: NamedPolicy, statement: Statement) -> dict[str, Any]:
-        entry: dict[str, Any] = {"SourcePolicyId": policy.id, "SourcePolicyType": SOURCE_TYPES.get(policy.type, policy.type)}
+        source_id, source_type = _source(policy, self.role_name)
+        entry: dict[str, Any] = {"SourcePolicyId": source_id, "SourcePolicyType": source_type}
         spans = self.spans.get((policy.id, policy.type))
         number = next((n for n, s in enumerate(policy.document.statements) if s is statement), None)
         if spans is not None and number is not None:
@@ -187,13 +204,14 @@ def _all(policies: PolicySet) -> list[NamedPolicy]:
 
 def simulate(
     policies: PolicySet, actions: Sequence[str], resources: Sequence[str], entries: Sequence[ContextEntry], caller_arn: str | None,
-    texts: Mapping[PolicyKey, str],
+    texts: Mapping[PolicyKey, str], role_name: str | None = None,
 ) -> Simulation:
-    """`texts`: the document text of each policy, by (id, kind), for the statements' positions."""
+    """`texts`: the document text of each policy, by (id, kind), for the statements' positions; `role_name`: the
+    simulated role's."""
     if not actions:
         raise ValidationFailed([null_violation("actionNames")])
     named = tuple(resources) if any(resource != "*" for resource in resources) else ("*",)
-    return Simulation(policies, tuple(actions), named, _context(entries), caller_arn, _spans(_all(policies), texts))
+    return Simulation(policies, tuple(actions), named, _context(entries), caller_arn, _spans(_all(policies), texts), role_name)
 
 
 def simulate_principal(
@@ -221,7 +239,7 @@ def simulate_principal(
         resource=resource,
     )
     texts |= _texts(custom, extra) | _texts(custom_boundary, boundary_documents) | _texts(resource, [resource_policy] if resource_policy else [])
-    return simulate(policies, actions, resources, entries, caller_arn or source_arn, texts)
+    return simulate(policies, actions, resources, entries, caller_arn or source_arn, texts, role.name)
 
 
 def simulate_custom(
