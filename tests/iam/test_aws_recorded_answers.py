@@ -57,6 +57,15 @@ def test_create_policy_answers_no_description_and_get_policy_empty_tags(iam: Any
     assert tagged["Tags"] == [{"Key": "team", "Value": "a"}]
 
 
+def test_create_policy_answers_its_tags_as_given_where_list_policy_tags_sorts_them(iam: Any) -> None:
+    """LocalStack's recorded TestPolicyTags: CreatePolicy with `a` then `A` answers them in that order; ListPolicyTags
+    lists `A` first."""
+    given = [{"Key": "a", "Value": "lowercase"}, {"Key": "A", "Value": "uppercase"}]
+    created = iam.create_policy(PolicyName="Cased", PolicyDocument=POLICY, Tags=given)["Policy"]
+    assert created["Tags"] == given
+    assert iam.list_policy_tags(PolicyArn=created["Arn"])["Tags"] == given[::-1]
+
+
 def test_tagging_a_missing_policy_says_it_was_not_found(iam: Any) -> None:
     missing = "arn:aws:iam::420000000000:policy/Missing"
     expected = (404, "NoSuchEntity", f"Policy {missing} was not found.")

@@ -647,9 +647,10 @@ def create_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequ
     policy = iam.create_policy(
         ctx, _account(caller), name, document, path=request.params.get("Path", "/"), description=request.params.get("Description"), tags=_tags(request),
     )
-    # New: no role has it as a boundary yet. AWS's answer (recorded) has no Description, and Tags only when given.
+    # New: no role has it as a boundary yet. AWS's answer (recorded) has no Description, and Tags only when given,
+    # in the order given (where ListPolicyTags sorts them).
     created = _without(_managed(policy, 0), "Description", "Tags")
-    return {"Policy": {**created, "Tags": _sorted_tag_list(policy.tags)} if policy.tags else created}
+    return {"Policy": {**created, "Tags": _tag_list(policy.tags)} if policy.tags else created}
 
 
 def get_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
