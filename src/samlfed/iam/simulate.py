@@ -1,4 +1,4 @@
-"""IAM `SimulatePrincipalPolicy` and `SimulateCustomPolicy`: the engine's decision per action and resource."""
+"""IAM `SimulatePrincipalPolicy` and `SimulateCustomPolicy`: the engine's decision per action, with each resource's."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from .permissions import RolePolicies, grants_policies, policy_texts
 CONTEXT_TYPES = ("string", "stringList", "numeric", "numericList", "boolean", "booleanList", "ip", "ipList", "binary", "binaryList", "date", "dateList")
 """The model's ContextKeyTypeEnum, in its order (its enum error lists them so)."""
 
+PolicyKey = tuple[str, str]
+"""A policy's (id, kind) as the engine names it."""
 
 IDENTITY_POLICY = "IAM Policy"
 """The SourcePolicyType AWS answers for identity policies, whatever the API reference's enum lists: recorded for a
@@ -35,9 +37,6 @@ def _source(policy: NamedPolicy, role_name: str | None) -> tuple[str, str]:
     if policy.type == "none":
         return policy.id, IDENTITY_POLICY
     return policy.id, policy.type
-
-PolicyKey = tuple[str, str]
-"""A policy's (SourcePolicyId, kind)."""
 
 
 @dataclass(frozen=True)
