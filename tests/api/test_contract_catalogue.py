@@ -122,7 +122,7 @@ def _drop_name_id(root: etree._Element) -> None:
          ("ValidationError", "Principal exists outside the account of the Role being assumed.", 400)),
         ({"PrincipalArn": f" {PROVIDER_ARN}"}, ("ValidationError", "Principal ARN is invalid", 400)),
         ({"PrincipalArn": DEV_ROLE, "RoleArn": PROVIDER_ARN}, ("ValidationError", "Request ARN is invalid", 400)),
-        ({"PrincipalArn": MISSING_PROVIDER}, ("InvalidIdentityToken", "Specified provider doesn't exist.", 400)),
+        ({"PrincipalArn": MISSING_PROVIDER}, ("InvalidIdentityToken", "Specified provider doesn't exist", 400)),
         ({"Policy": '{"Version": "2012-10-17", "Statement": {"Effect": "Allow"'}, ("MalformedPolicyDocument", None, 400)),
     ],
     ids=[
@@ -269,7 +269,7 @@ def denying_role(world: dict) -> str:
         ({"PrincipalArn": "arn:aws:iam::222222222222:saml-provider/Missing"},
          ("ValidationError", "Principal exists outside the account of the Role being assumed.", 400)),
         # 5 before 6: the provider is looked up before the assertion is read.
-        ({"PrincipalArn": MISSING_PROVIDER, "SAMLAssertion": "bm90IFhNTA=="}, ("InvalidIdentityToken", "Specified provider doesn't exist.", 400)),
+        ({"PrincipalArn": MISSING_PROVIDER, "SAMLAssertion": "bm90IFhNTA=="}, ("InvalidIdentityToken", "Specified provider doesn't exist", 400)),
         # 7 before 21-24: nothing about roles or durations before the signature verifies.
         ({"RoleArn": OTHER_ROLE, "DurationSeconds": "7200", "SAMLAssertion": lambda: fresh(by=signer("attacker"))},
          ("InvalidIdentityToken", "Response signature invalid", 400)),

@@ -69,7 +69,7 @@ def test_a_presigned_s3_url_is_no_iam_call(world) -> None:
     assert parse_claim(url).service == "s3"
     with pytest.raises(ServiceError) as info:  # the presigned URL's query, with an IAM call as the body
         authenticate(app.ctx, HttpRequest("GET", "/", url.query_string, {**url.headers, **FORM}, b"Action=ListRoles&Version=2010-05-08"), service="iam")
-    assert (info.value.code, info.value.message) == ("SignatureDoesNotMatch", "Credential should be scoped to correct service: 'iam'.")
+    assert (info.value.code, info.value.message) == ("SignatureDoesNotMatch", "Credential should be scoped to correct service: 'iam'. ")
 
 
 def test_iam_calls_need_an_iam_scope_and_sts_calls_an_sts_scope(world) -> None:

@@ -98,7 +98,7 @@ def test_assume_role_accepts_any_signature(server: dict, registered: dict) -> No
         ({"RoleArn": "arn:aws:iam::111111111111:rolex/Dev"}, ("ValidationError", "Request ARN is invalid", 400)),
         ({"PrincipalArn": "arn:aws:iam:111111111111:saml-provider/ExampleIdP"}, ("ValidationError", "Principal ARN is invalid", 400)),
         ({"PrincipalArn": "arn:aws:iam::222222222222:saml-provider/ExampleIdP"}, ("ValidationError", "Principal exists outside the account of the Role being assumed.", 400)),
-        ({"PrincipalArn": "arn:aws:iam::111111111111:saml-provider/Missing"}, ("InvalidIdentityToken", "Specified provider doesn't exist.", 400)),
+        ({"PrincipalArn": "arn:aws:iam::111111111111:saml-provider/Missing"}, ("InvalidIdentityToken", "Specified provider doesn't exist", 400)),
         ({"DurationSeconds": 43200}, ("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", 400)),
         ({"DurationSeconds": 50000}, ("ValidationError", "1 validation error detected: Value '50000' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200", 400)),
         ({"SAMLAssertion": fresh_assertion(by=signer("attacker"))}, ("InvalidIdentityToken", "Response signature invalid", 400)),

@@ -36,7 +36,7 @@ def developer(server: dict, registered: dict) -> dict:
     iam.update_assume_role_policy(RoleName="Developer", PolicyDocument=json.dumps(saml_trust))
     iam.put_role_policy(RoleName="Developer", PolicyName="developer", PolicyDocument=json.dumps(DEV_POLICY))
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"]}]}
-    iam.create_role(RoleName="Chained", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_role(RoleName="Chained", AssumeRolePolicyDocument=json.dumps(trust), MaxSessionDuration=43200)
     iam.put_role_policy(RoleName="Chained", PolicyName="chained", PolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]}))
     return _session(server, transitive_tag_keys=["department"], source_identity="alice")

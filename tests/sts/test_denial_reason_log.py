@@ -86,7 +86,7 @@ def test_a_refusal_before_the_trust_policy_is_logged_too(ctx: ServiceContext, ca
 
 
 @pytest.mark.parametrize(("request_fields", "code", "message"), [
-    ({"principal_arn": f"arn:aws:iam::{ACCOUNT}:saml-provider/Nobody"}, "InvalidIdentityToken", "Specified provider doesn't exist."),
+    ({"principal_arn": f"arn:aws:iam::{ACCOUNT}:saml-provider/Nobody"}, "InvalidIdentityToken", "Specified provider doesn't exist"),
     ({"role_arn": "arn:aws:iam::222222222222:role/Developer"}, "ValidationError", "Principal exists outside the account of the Role being assumed."),
     ({"duration_seconds": 7200}, "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."),
     ({"policy_arns": (f"arn:aws:iam::{ACCOUNT}:policy/Missing",)}, "MalformedPolicyDocument", None),

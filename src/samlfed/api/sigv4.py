@@ -326,7 +326,7 @@ def check_scope(claim: SignatureClaim, service: str | None, region: str | None =
     """A signature counts only for the service (and, where one is given, the region) its credential scope names:
     a presigned S3 URL is no IAM call."""
     if service is not None and claim.service != service:
-        raise ServiceError("SignatureDoesNotMatch", f"Credential should be scoped to correct service: '{service}'.", 403)
+        raise ServiceError("SignatureDoesNotMatch", f"Credential should be scoped to correct service: '{service}'. ", 403)  # AWS ends it with a space
     if region is not None and not _covers(claim, region):
         raise ServiceError("SignatureDoesNotMatch", f"Credential should be scoped to a valid region: '{region}'.", 403)
 

@@ -28,6 +28,10 @@ NOT_ENCRYPTED = AwsError("InvalidIdentityToken", 400, "this provider requires en
 THROTTLING = AwsError("Throttling", 400, "Rate exceeded")
 """STS's answer to a caller over a limit (botocore retries it, with back-off)."""
 INVALID_SESSION_TAGS = AwsError("InvalidIdentityToken", 400, "Session tags in AuthnResponse are invalid")
+NO_CONFIRMATION_DATA = AwsError("InvalidIdentityToken", 400, "Responses must contain SubjectConfirmatonData with a Recipient and NotOnOrAfter")
+"""AWS's answer, its spelling included, to a bearer confirmation without a Recipient (the AWS CLI's output quoted in
+"ADFS2 is not always SAML 2.0 standards compliant", Tech Debug, 2015); also given here for one without NotOnOrAfter
+or without SubjectConfirmationData, which the message names alike."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +47,9 @@ _CHECKS: tuple[Check, ...] = (
         "ValidationError", 400,
         "1 validation error detected: Value at 'sAMLAssertion' failed to satisfy constraint: Member must have length less than or equal to 100000",
     )),
-    Check("input.base64", "Input is strict base64", SIGNATURE_INVALID),
+    # AWS's words (an AWS CLI answer quoted in a public note on Keycloak federation: "Invalid base64 SAMLResponse
+    # (Service: AWSOpenIdDiscoveryService; Status Code: 400; Error Code: AuthSamlInvalidSamlResponseException").
+    Check("input.base64", "Input is strict base64", AwsError("InvalidIdentityToken", 400, "Invalid base64 SAMLResponse")),
     Check("xml.parse", "Well-formed UTF-8 XML without DOCTYPE, entities or processing instructions", SIGNATURE_INVALID),
     Check("shape.root", "Root is a SAML 2.0 protocol Response with an ID", SIGNATURE_INVALID),
     Check("shape.assertion", "Exactly one Assertion in the whole document", SIGNATURE_INVALID),

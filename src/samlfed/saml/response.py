@@ -22,7 +22,7 @@ from ..arn_syntax import ROLE_ARN
 from . import aws_claims, dsig, xmlenc
 from . import constants as c
 from .b64 import strict_b64decode
-from .checks import ENCRYPTION_NOT_ENABLED, NOT_ENCRYPTED, SIGNATURE_INVALID, THROTTLING, AwsError
+from .checks import ENCRYPTION_NOT_ENABLED, NO_CONFIRMATION_DATA, NOT_ENCRYPTED, SIGNATURE_INVALID, THROTTLING, AwsError
 from .errors import SamlValidationError, UnsignedDecryptionRefused
 from .model import (
     AwsSessionClaims,
@@ -955,14 +955,16 @@ class _Semantics:
         return destination
 
     def _subject_confirmation(self) -> str:
+        if not self.bearer_data:
+            raise SamlValidationError("subject_confirmation", "the Subject has no bearer SubjectConfirmation; exactly one is required", aws=NO_CONFIRMATION_DATA)
         if len(self.bearer_data) != 1:
             raise SamlValidationError("subject_confirmation", f"the Subject has {len(self.bearer_data)} bearer SubjectConfirmation elements; exactly one is required")
         data = self.bearer_data[0]
         if data is None:
-            raise SamlValidationError("subject_confirmation", "the bearer SubjectConfirmation has no SubjectConfirmationData")
+            raise SamlValidationError("subject_confirmation", "the bearer SubjectConfirmation has no SubjectConfirmationData", aws=NO_CONFIRMATION_DATA)
         recipient = data.get("Recipient")
         if recipient is None:
-            raise SamlValidationError("subject_confirmation", "SubjectConfirmationData has no Recipient")
+            raise SamlValidationError("subject_confirmation", "SubjectConfirmationData has no Recipient", aws=NO_CONFIRMATION_DATA)
         if not self.settings.acs_url_accepted(recipient, self.trust):
             raise SamlValidationError(
                 "subject_confirmation",
@@ -971,7 +973,7 @@ class _Semantics:
                 or "Set the IdP application's ACS (reply) URL to https://signin.aws.amazon.com/saml or to this service's /saml URL.",
             )
         if data.get("NotOnOrAfter") is None:
-            raise SamlValidationError("subject_confirmation", "SubjectConfirmationData has no NotOnOrAfter (AWS requires it)")
+            raise SamlValidationError("subject_confirmation", "SubjectConfirmationData has no NotOnOrAfter (AWS requires it)", aws=NO_CONFIRMATION_DATA)
         not_before = self._instant(data.get("NotBefore"), "SubjectConfirmationData NotBefore", "subject_confirmation")
         if not_before is not None and self.latest_start < not_before:
             raise SamlValidationError("subject_confirmation", f"SubjectConfirmationData is valid only from {xs_datetime_text(not_before)}", aws=_NOT_YET_VALID)

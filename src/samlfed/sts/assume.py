@@ -158,7 +158,7 @@ def _requested_provider(ctx: ServiceContext, request: AssumeRoleWithSamlRequest)
     try:
         return ctx.reads.provider(request.principal_arn)
     except NotFound:
-        raise ServiceError("InvalidIdentityToken", "Specified provider doesn't exist.") from None
+        raise ServiceError("InvalidIdentityToken", "Specified provider doesn't exist") from None
 
 
 def _log_refusal(request: AssumeRoleWithSamlRequest, error: ServiceError) -> None:
