@@ -23,6 +23,7 @@ from saml_factory import DEV_ROLE, NOW, OPS_ROLE, PROVIDER_ARN, response_tree, s
 
 from samlfed.saml import CHECKS, ProviderPolicy, RolePair, SamlValidationError, validate
 from samlfed.saml import constants as c
+from samlfed.saml.checks import NO_CONFIRMATION_DATA
 from samlfed.saml.signing import sign_element
 
 ATTACKER = "attacker"
@@ -455,6 +456,7 @@ CATALOGUE_MESSAGES = {check.aws.message for check in CHECKS.values()} | {
     "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}",
     "Response is not yet valid",
     "encrypted assertions are not enabled for this provider",
+    NO_CONFIRMATION_DATA.message,
 }
 
 
