@@ -995,7 +995,7 @@ def get_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
 
 def tag_policy(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Tag]) -> None:
     check_tags(tags, case_sensitive_keys=True)
-    _check_policy_exists(ctx, account_id, arn, _policy_not_found(arn))
+    get_policy(ctx, account_id, arn)
     try:
         ctx.store.tag_policy(arn, tags, limit=MAX_TAGS)
     except NotFound:
@@ -1006,7 +1006,7 @@ def tag_policy(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Ta
 
 def untag_policy(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[str]) -> None:
     check_tag_keys(keys)
-    _check_policy_exists(ctx, account_id, arn, _policy_not_found(arn))
+    get_policy(ctx, account_id, arn)
     try:
         ctx.store.untag_policy(arn, keys)
     except NotFound:
@@ -1014,7 +1014,7 @@ def untag_policy(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[
 
 
 def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
-    _check_policy_exists(ctx, account_id, arn, _policy_not_found(arn))
+    get_policy(ctx, account_id, arn)
     try:
         ctx.store.delete_policy(arn)
     except PolicyVersionsLeft:  # AWS-observed (rebuy-de/aws-nuke issue #1, redradrat/aws-iam-operator issue #13)
@@ -1026,7 +1026,7 @@ def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
         ) from None
     except Conflict:  # attached, or some role's permissions boundary: AWS refuses both alike
         raise ServiceError("DeleteConflict", "Cannot delete a policy attached to entities.", 409) from None
-    except NotFound:  # deleted by a concurrent request since the check above read it
+    except NotFound:  # deleted by a concurrent request since get_policy read it
         raise _policy_not_found(arn) from None
 
 
