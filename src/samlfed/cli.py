@@ -13,9 +13,13 @@ from typing import Annotated
 import typer
 
 from . import __version__
+from .cli_aws_policies import aws_policies_app
 from .cli_backup import backup
 from .cli_common import (
+    DatabaseUrl,
+    DataDir,
     ForwardedAllowIps,
+    JsonOutput,
     LogFormat,
     check_port_free,
     context_or_exit,
@@ -52,8 +56,6 @@ from .store import DatabaseUnavailable, NotFound
 from .store.generation import SHARED_FILE_VARIABLE, create_shared_file
 from .sts.ring_keys import RetireRefused, list_ring_keys, retire_ring_key
 from .timestamps import aws_timestamp
-
-JsonOutput = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
 # A traceback's local variables may hold secrets (new admin keys, passwords read at a prompt): never print them,
 # whatever the installed typer's default.
@@ -103,9 +105,8 @@ accounts_app.add_typer(keys_app, name="keys")
 app.add_typer(accounts_app, name="accounts")
 authz_app = typer.Typer(no_args_is_help=True, help="Keys of the services that call the authorization API (/authz/v1/authorize).")
 app.add_typer(authz_app, name="authz-keys")
+app.add_typer(aws_policies_app, name="aws-policies")
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (SQLite database and master key)")]
-DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="e.g. postgresql+psycopg://user@host/db")]
 
 
 def _print_key(key, as_json: bool) -> None:  # type: ignore[no-untyped-def]

@@ -30,6 +30,10 @@ LogFormat = Annotated[str | None, typer.Option(
     "--log-format", help="text (default) or json: one JSON object per log line, for a SIEM (SAMLFED_LOG_FORMAT)",
 )]
 
+JsonOutput = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (SQLite database and master key)")]
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="e.g. postgresql+psycopg://user@host/db")]
+
 
 def usage_error(message: str) -> typer.Exit:
     """Print `message` to stderr and return the exit to raise (code 2)."""

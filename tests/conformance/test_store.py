@@ -137,14 +137,14 @@ def test_roles_using_a_policy_by_attachment_boundary_or_either(store: SqlStore) 
         store.attach_role_policy(ACCOUNT, name, policy_arn)
 
     def names(**usage: bool) -> list[str]:
-        return [r.name for r in store.roles_using_policy(arn, **usage)]
+        return [r.name for r in store.roles_using_policy(ACCOUNT, arn, **usage)]
 
     assert names() == ["Alpha", "beta", "Gamma"]  # by lower-cased name, Gamma once though it is both
     assert names(boundary=False) == ["Alpha", "Gamma"]
     assert names(attached=False) == ["beta", "Gamma"]
     assert names(attached=False, boundary=False) == []
     with pytest.raises(NotFound):
-        store.roles_using_policy(f"arn:aws:iam::{ACCOUNT}:policy/Missing")
+        store.roles_using_policy(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:policy/Missing")
 
 
 def test_a_boundary_must_be_a_policy_of_the_roles_account(store: SqlStore) -> None:
@@ -255,6 +255,42 @@ def test_managed_policies_and_attachments(store: SqlStore) -> None:
     assert store.list_policies(ACCOUNT) == []
     with pytest.raises(NotFound):
         store.attach_role_policy(ACCOUNT, "Developer", arn)
+
+
+def test_aws_managed_policies_are_shared_and_counted_per_account(store: SqlStore) -> None:
+    from samlfed.store import AWS_MANAGED, ManagedPolicy, PolicyVersion
+
+    other = "210987654321"
+    account(store)
+    store.create_account(Account(other, None, NOW))
+    store.create_role(role())
+    store.create_role(role(account_id=other, role_id="AROAOTHERDEVELOPER000", arn=f"arn:aws:iam::{other}:role/Developer"))
+    arn = "arn:aws:iam::aws:policy/ReadS3"
+    first, second = '{"v":1}', '{"v":2}'
+    policy = ManagedPolicy(arn, AWS_MANAGED, "ReadS3", "ANPAAWSMANAGED0000001", "/", second, NOW, NOW, default_version_id="v2")
+    versions = (PolicyVersion("v1", first, False, NOW), PolicyVersion("v2", second, True, NOW))
+    assert store.put_aws_managed_policy(policy, versions) is True
+    assert store.put_aws_managed_policy(policy, versions) is False  # stored so already
+    assert [a.account_id for a in store.list_accounts()] == sorted([ACCOUNT, other])  # the owner is never listed
+    store.attach_role_policy(ACCOUNT, "Developer", arn)
+    store.set_permissions_boundary(other, "Developer", arn)
+    assert (store.get_policy(arn, viewer=ACCOUNT).attachment_count, store.get_policy(arn, viewer=other).attachment_count) == (1, 0)
+    assert [r.account_id for r in store.roles_using_policy(ACCOUNT, arn)] == [ACCOUNT]
+    assert [r.account_id for r in store.roles_using_policy(other, arn)] == [other]
+    assert [p.arn for p in store.list_policies(ACCOUNT, scope="AWS", attached=True)] == [arn]
+    assert store.list_policies(other, scope="AWS", attached=True) == []
+    assert store.list_policies(ACCOUNT, scope="Local") == []
+    # Replaced by a newer catalogue: one version now, still attached, evaluated with its new default.
+    newer = ManagedPolicy(arn, AWS_MANAGED, "ReadS3", "ANPAAWSMANAGED0000001", "/", '{"v":3}', NOW, NOW, default_version_id="v3")
+    assert store.put_aws_managed_policy(newer, (PolicyVersion("v3", '{"v":3}', True, NOW),)) is True
+    assert [v.version_id for v in store.list_policy_versions(arn)] == ["v3"]
+    assert store.role_grants(ACCOUNT, "Developer").attached == ((arn, '{"v":3}'),)
+    assert store.role_grants(other, "Developer").boundary_document == '{"v":3}'
+    clash = ManagedPolicy("arn:aws:iam::aws:policy/Other", AWS_MANAGED, "Other", "ANPAAWSMANAGED0000001", "/", "{}", NOW, NOW)
+    with pytest.raises(AlreadyExists):  # another policy's ID
+        store.put_aws_managed_policy(clash, (PolicyVersion("v1", "{}", True, NOW),))
+    with pytest.raises(ValueError):
+        store.put_aws_managed_policy(policy, (PolicyVersion("v1", first, True, NOW), PolicyVersion("v1", second, False, NOW)))
 
 
 def test_was_redeemed_looks_without_using(store: SqlStore) -> None:

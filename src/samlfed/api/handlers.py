@@ -20,7 +20,7 @@ from ..iam import service as iam
 from ..iam.simulate import ContextEntry, Simulation, simulate_custom, simulate_principal
 from ..iam.trust_shown import trust_policies_shown
 from ..saml import ProviderPolicy
-from ..store import ManagedPolicy, PolicyVersion, Role, RoleLastUsed, SamlProvider, SamlProviderSummary, Tag
+from ..store import ManagedPolicy, PolicyVersion, Role, RoleLastUsed, SamlProvider, SamlProviderSummary, Tag, policy_listing_key
 from ..sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from ..sts.chain import AssumeRoleRequest, assume_role
 from ..sts.parameters import parameter_violations
@@ -722,14 +722,15 @@ def list_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequ
     # OnlyAttached, or PermissionsPolicy: attached to a role as a permissions policy; PermissionsBoundary: some role's boundary.
     attached = _flag(request, "OnlyAttached") or usage == "PermissionsPolicy"
     max_items, after = _page_request(request)
-    # Paged by the store, as `paginate` pages: names are unique in the account whatever their case, and the Marker
-    # holds the last lower-cased name returned (short: a Marker holds at most 320).
-    policies = [] if scope == "AWS" else iam.list_policies(
+    # Paged by the store, as `paginate` pages: the Marker holds the last policy_listing_key returned (short: a Marker
+    # holds at most 320).
+    policies = iam.list_policies(
         ctx, account, path_prefix, after=after, limit=max_items + 1, attached=attached, boundary=usage == "PermissionsBoundary",
+        scope=scope or "All",
     )
     uses = iam.boundary_uses(ctx, account)
     page, more = policies[:max_items], len(policies) > max_items
-    return {"Policies": [_managed(p, uses[p.arn], full=False) for p in page], **_page_end(request, page, more, _lower_name)}
+    return {"Policies": [_managed(p, uses[p.arn], full=False) for p in page], **_page_end(request, page, more, policy_listing_key)}
 
 
 def delete_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
@@ -751,9 +752,10 @@ def list_attached_role_policies(ctx: ServiceContext, caller: Caller | None, requ
     (name,) = _required(request, "RoleName")
     prefix = _path_prefix(request)
     attached = [p for p in iam.list_attached_role_policies(ctx, _account(caller), name) if p.path.startswith(prefix)]
-    # Attached policies are the account's, whose names are unique whatever their case: a short key (Marker ≤ 320).
-    page, more = paginate(request, [{"PolicyName": p.name, "PolicyArn": p.arn} for p in attached], lambda policy: policy["PolicyName"].lower())
-    return {"AttachedPolicies": page, **more}
+    # In ListPolicies' order, by a short key (a Marker holds at most 320) that tells an AWS managed policy from the
+    # account's own of the same name.
+    page, more = paginate(request, attached, policy_listing_key)
+    return {"AttachedPolicies": [{"PolicyName": p.name, "PolicyArn": p.arn} for p in page], **more}
 
 
 _ENTITY_TYPES = ("User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy")
@@ -778,7 +780,7 @@ def list_entities_for_policy(ctx: ServiceContext, caller: Caller | None, request
 
 
 def get_account_authorization_details(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
-    """The account's roles, then its customer managed policies (no users, groups or AWS managed policies exist here),
+    """The account's roles, then its managed policies (no users or groups exist here; AWS managed policies if in use),
     one Marker paging both and MaxItems counting their items together."""
     account = _account(caller)
     filters = request.member_list("Filter")

@@ -1,7 +1,7 @@
-"""GetAccountAuthorizationDetails: an account's roles and customer managed policies, each with what hangs on it.
+"""GetAccountAuthorizationDetails: an account's roles and managed policies, each with what hangs on it.
 
-samlfed has no IAM users, groups or AWS managed policies, so of AWS's five entity types only Role and
-LocalManagedPolicy ever select anything. Listing is cheap (a few reads); an item's details (inline policies,
+samlfed has no IAM users or groups, so of AWS's five entity types only Role, LocalManagedPolicy and AWSManagedPolicy
+(those the operator imported) ever select anything. Listing is cheap (a few reads); an item's details (inline policies,
 attachments, last use, versions) are read only for the items of the page being answered, for the whole page at once.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..context import ServiceContext
-from ..store import ManagedPolicy, PolicyVersion, Role, RoleLastUsed
+from ..store import ManagedPolicy, PolicyVersion, Role, RoleLastUsed, policy_listing_key
 from . import service
 from .trust_shown import trust_policies_shown
 
@@ -50,9 +50,10 @@ def filter_violations(filters: Sequence[str]) -> list[str]:
 
 
 def sort_key(item: Role | ManagedPolicy) -> str:
-    """Roles, then policies, each by lower-cased name (unique in the account whatever the case): a short key for the
-    Marker, which holds the last one answered, so that an item deleted between pages makes the next skip nothing."""
-    return ("1" if isinstance(item, Role) else "2") + item.name.lower()
+    """Roles by lower-cased name (unique in the account whatever the case), then policies in ListPolicies' order: a
+    short key for the Marker, which holds the last one answered, so that an item deleted between pages makes the
+    next skip nothing."""
+    return "1" + item.name.lower() if isinstance(item, Role) else "2" + policy_listing_key(item)
 
 
 def _past(after: str | None, kind: str) -> tuple[bool, str | None]:
@@ -68,8 +69,9 @@ def _past(after: str | None, kind: str) -> tuple[bool, str | None]:
 def page(
     ctx: ServiceContext, account_id: str, filters: Sequence[str], *, after: str | None, limit: int
 ) -> tuple[list[Role | ManagedPolicy], bool]:
-    """What the filter selects (no filter: the account's roles and every customer managed policy, attached or not: AWS
-    lists all of an account's customer managed policies, and only the AWS managed ones in use), in `sort_key` order:
+    """What the filter selects (no filter: the account's roles, every customer managed policy, attached or not, and
+    the AWS managed ones in use: AWS lists all of an account's customer managed policies, and only the AWS managed
+    ones attached to something or a permissions boundary), in `sort_key` order:
     the first `limit` items whose key comes after `after`, and whether more follow. Paged by the database (roles
     first, then policies, each read only as far as the page needs), not by listing the whole account for every page."""
     items: list[Role | ManagedPolicy] = []
@@ -77,8 +79,10 @@ def page(
     if roles and (not filters or "Role" in filters):
         items += service.list_roles(ctx, account_id, after=role_after, limit=limit + 1)
     policies, policy_after = _past(after, "2")
-    if policies and len(items) <= limit and (not filters or "LocalManagedPolicy" in filters):
-        items += service.list_policies(ctx, account_id, after=policy_after, limit=limit + 1 - len(items))
+    local, aws = not filters or "LocalManagedPolicy" in filters, not filters or "AWSManagedPolicy" in filters
+    if policies and len(items) <= limit and (local or aws):
+        scope = "All" if local and aws else "Local" if local else "AWS"
+        items += service.list_policies(ctx, account_id, after=policy_after, limit=limit + 1 - len(items), scope=scope, aws_in_use=True)
     return items[:limit], len(items) > limit
 
 

@@ -29,6 +29,7 @@ from ..saml.aws_claims import is_valid_tag_key, is_valid_tag_value
 from ..saml.metadata import IdpMetadata, parse_metadata
 from ..saml.model import load_rsa_private_key
 from ..store import (
+    AWS_MANAGED,
     AccessKey,
     Account,
     AlreadyExists,
@@ -923,12 +924,30 @@ def _check_managed_document(document: str) -> None:
 
 
 def policy_in_account(ctx: ServiceContext, arn: str, account_id: str) -> ManagedPolicy | None:
-    """The managed policy `arn` if it exists in `account_id` (another account's policy is as good as missing)."""
+    """The managed policy `arn` if `account_id` may use it: its own, or an AWS managed one (another account's policy
+    is as good as missing). Its attachment count is the account's."""
     try:
-        policy = ctx.store.get_policy(arn)
+        policy = ctx.store.get_policy(arn, viewer=account_id)
     except NotFound:
         return None
-    return policy if policy.account_id == account_id else None
+    return policy if policy.account_id in (account_id, AWS_MANAGED) else None
+
+
+def _own_policy(policy: ManagedPolicy) -> ManagedPolicy:
+    """The policy, if the account may change it: AWS changes AWS managed policies, an account only reads and
+    attaches them. No AWS answer to deleting or versioning one was found: samlfed answers InvalidInput, as AWS
+    answers tagging one (_own_policy_tags)."""
+    if policy.aws_managed:
+        raise _invalid(f"Policy {policy.arn} is an AWS managed policy: only AWS changes it.")
+    return policy
+
+
+def _own_policy_tags(policy: ManagedPolicy) -> ManagedPolicy:
+    """The policy, if the account may tag it: AWS managed policies have no tags (AWS's answer to TagPolicy, quoted in
+    aws-controllers-k8s/community issue #2774)."""
+    if policy.aws_managed:
+        raise _invalid("Tags not supported for policies in this domain")
+    return policy
 
 
 def looked_up_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
@@ -944,11 +963,14 @@ def looked_up_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedP
 
 def list_policies(
     ctx: ServiceContext, account_id: str, path_prefix: str = "/", *, after: str | None = None, limit: int | None = None,
-    attached: bool = False, boundary: bool = False,
+    attached: bool = False, boundary: bool = False, scope: str = "All", aws_in_use: bool = False,
 ) -> list[ManagedPolicy]:
-    """Customer managed policies; AWS managed policies (`arn:aws:iam::aws:policy/…`) do not exist here. See
-    SqlStore.list_policies: lower-cased name order, `limit` of them after `after`, maybe only attached or boundaries."""
-    return ctx.store.list_policies(account_id, path_prefix, after=after, limit=limit, attached=attached, boundary=boundary)
+    """The account's customer managed policies and the AWS managed ones the operator imported, as `scope` selects.
+    See SqlStore.list_policies: `policy_listing_key` order, `limit` of them after `after`, maybe only attached or
+    boundaries, maybe only the AWS managed ones in use."""
+    return ctx.store.list_policies(
+        account_id, path_prefix, after=after, limit=limit, attached=attached, boundary=boundary, scope=scope, aws_in_use=aws_in_use,
+    )
 
 
 def list_attached_role_policies(ctx: ServiceContext, account_id: str, name: str) -> list[ManagedPolicy]:
@@ -963,7 +985,7 @@ def roles_using_policy(ctx: ServiceContext, account_id: str, arn: str, usage: st
     of ("PermissionsBoundary"), or either (None), each once, by lower-cased name."""
     looked_up_policy(ctx, account_id, arn)  # NoSuchEntity for another account's policy too, in the attach wording (recorded)
     try:
-        return ctx.store.roles_using_policy(arn, attached=usage != "PermissionsBoundary", boundary=usage != "PermissionsPolicy")
+        return ctx.store.roles_using_policy(account_id, arn, attached=usage != "PermissionsBoundary", boundary=usage != "PermissionsPolicy")
     except NotFound:  # deleted since
         raise _no_such_policy(arn) from None
 
@@ -995,7 +1017,7 @@ def get_policy(ctx: ServiceContext, account_id: str, arn: str) -> ManagedPolicy:
 
 def tag_policy(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Tag]) -> None:
     check_tags(tags, case_sensitive_keys=True)
-    get_policy(ctx, account_id, arn)
+    _own_policy_tags(get_policy(ctx, account_id, arn))
     try:
         ctx.store.tag_policy(arn, tags, limit=MAX_TAGS)
     except NotFound:
@@ -1006,7 +1028,7 @@ def tag_policy(ctx: ServiceContext, account_id: str, arn: str, tags: Sequence[Ta
 
 def untag_policy(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[str]) -> None:
     check_tag_keys(keys)
-    get_policy(ctx, account_id, arn)
+    _own_policy_tags(get_policy(ctx, account_id, arn))
     try:
         ctx.store.untag_policy(arn, keys)
     except NotFound:
@@ -1014,7 +1036,7 @@ def untag_policy(ctx: ServiceContext, account_id: str, arn: str, keys: Sequence[
 
 
 def delete_policy(ctx: ServiceContext, account_id: str, arn: str) -> None:
-    get_policy(ctx, account_id, arn)
+    _own_policy(get_policy(ctx, account_id, arn))
     try:
         ctx.store.delete_policy(arn)
     except PolicyVersionsLeft:  # AWS-observed (rebuy-de/aws-nuke issue #1, redradrat/aws-iam-operator issue #13)
@@ -1070,7 +1092,7 @@ def create_policy_version(ctx: ServiceContext, account_id: str, arn: str, docume
     if violations:
         raise ValidationFailed(violations)
     _check_managed_document(document)
-    looked_up_policy(ctx, account_id, arn)
+    _own_policy(looked_up_policy(ctx, account_id, arn))
     try:
         return ctx.store.create_policy_version(arn, document, now=ctx.clock(), set_as_default=set_as_default, limit=MAX_POLICY_VERSIONS)
     except LimitReached:  # AWS-observed (99designs/iamy issue #21)
@@ -1083,13 +1105,13 @@ def create_policy_version(ctx: ServiceContext, account_id: str, arn: str, docume
         raise _no_such_policy(arn) from None
 
 
-def _check_version_request(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> None:
-    """The model's constraints on PolicyArn and VersionId, then the policy must be the account's: for a missing
-    policy AWS names the version asked for (recorded GetPolicyVersion and SetDefaultPolicyVersion answers)."""
+def _check_version_request(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> ManagedPolicy:
+    """The model's constraints on PolicyArn and VersionId, then the policy must be one the account may use: for a
+    missing policy AWS names the version asked for (recorded GetPolicyVersion and SetDefaultPolicyVersion answers)."""
     violations = version_violations(arn, version_id)
     if violations:
         raise ValidationFailed(violations)
-    _check_policy_exists(ctx, account_id, arn, _no_such_version(arn, version_id))
+    return _check_policy_exists(ctx, account_id, arn, _no_such_version(arn, version_id))
 
 
 def get_policy_version(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> PolicyVersion:
@@ -1107,7 +1129,7 @@ def list_policy_versions(ctx: ServiceContext, account_id: str, arn: str) -> list
 
 
 def delete_policy_version(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> None:
-    _check_version_request(ctx, account_id, arn, version_id)
+    _own_policy(_check_version_request(ctx, account_id, arn, version_id))
     try:
         _version_call(lambda: ctx.store.delete_policy_version(arn, version_id), arn, version_id)
     except Conflict:  # AWS-observed (redradrat/aws-iam-operator issue #13)
@@ -1116,7 +1138,7 @@ def delete_policy_version(ctx: ServiceContext, account_id: str, arn: str, versio
 
 def set_default_policy_version(ctx: ServiceContext, account_id: str, arn: str, version_id: str) -> None:
     """Every evaluation of the policy uses the new default from the next request on, on every node."""
-    _check_version_request(ctx, account_id, arn, version_id)
+    _own_policy(_check_version_request(ctx, account_id, arn, version_id))
     _version_call(lambda: ctx.store.set_default_policy_version(arn, version_id), arn, version_id)
 
 

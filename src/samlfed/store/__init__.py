@@ -1,6 +1,7 @@
 """Storage: one interface (`SqlStore`), SQLite by default, PostgreSQL when several nodes share the load."""
 
 from .records import (
+    AWS_MANAGED,
     AccessKey,
     Account,
     AlreadyExists,
@@ -28,9 +29,10 @@ from .records import (
     failure_reason,
     provider_key_context,
 )
-from .sql import SqlStore, policy_size
+from .sql import SqlStore, policy_listing_key, policy_size
 
 __all__ = [
+    "AWS_MANAGED",
     "AccessKey",
     "Account",
     "AlreadyExists",
@@ -57,6 +59,7 @@ __all__ = [
     "StoreUnavailable",
     "Tag",
     "failure_reason",
+    "policy_listing_key",
     "policy_size",
     "provider_key_context",
 ]

@@ -169,10 +169,17 @@ class RoleLastUsed:
     region: str
 
 
+AWS_MANAGED = "aws"
+"""The account field of an AWS managed policy's ARN (`arn:aws:iam::aws:policy/ReadOnlyAccess`), and the account that
+owns those policies in the store: a row of its own, never listed, with no keys, roles or providers. The operator
+imports the policies (`samlfed aws-policies import`); every account can read, attach and evaluate them."""
+
+
 @dataclass(frozen=True)
 class ManagedPolicy:
     arn: str
     account_id: str
+    """The owning account; AWS_MANAGED for an AWS managed policy."""
     name: str
     policy_id: str
     path: str
@@ -185,10 +192,14 @@ class ManagedPolicy:
     default_version_id: str = "v1"
     """The version in effect; `document` is that version's document."""
 
+    @property
+    def aws_managed(self) -> bool:
+        return self.account_id == AWS_MANAGED
+
 
 @dataclass(frozen=True)
 class PolicyVersion:
-    """One version of a customer managed policy (IAM's PolicyVersion)."""
+    """One version of a managed policy (IAM's PolicyVersion)."""
 
     version_id: str
     document: str

@@ -22,7 +22,23 @@ from types import ModuleType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, exists, func, insert, inspect, make_url, or_, select, update
+from sqlalchemy import (
+    Engine,
+    and_,
+    bindparam,
+    case,
+    create_engine,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    inspect,
+    make_url,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
@@ -35,6 +51,7 @@ from .generation import IdentityGeneration
 from .locking import SQLITE_BUSY_TIMEOUT_MS, exclusive, hold_first_ring_lock, sqlite_busy_timeout
 from .migrate import NewerSchema, upgrade
 from .records import (
+    AWS_MANAGED,
     AccessKey,
     Account,
     AlreadyExists,
@@ -369,6 +386,17 @@ def _path_starts_with(column, prefix: str):  # type: ignore[no-untyped-def]
     return func.substr(column, 1, len(prefix)) == prefix
 
 
+_AWS_MANAGED_KEY_SUFFIX = " aws"
+"""Appended to an AWS managed policy's lower-cased name in the listing order: an account may name a policy of its own as
+an AWS managed one is named, and the two must not share a Marker. A space sorts before every character a name may hold,
+so each AWS managed policy comes right after the account's policy of the same name."""
+
+
+def policy_listing_key(policy: ManagedPolicy) -> str:
+    """The order SqlStore.list_policies lists policies in, and what its `after` is compared with."""
+    return policy.name.lower() + (_AWS_MANAGED_KEY_SUFFIX if policy.aws_managed else "")
+
+
 def _write_lock(db: Connection) -> None:
     """SQLite: take the database's write lock now, not at the first write (pysqlite begins a transaction only
     there), so that the reads before it see what the write acts on. PostgreSQL locks rows instead (FOR UPDATE,
@@ -395,10 +423,11 @@ def _lock_by_arn(db: Connection, table, arn: str):  # type: ignore[no-untyped-de
 
 
 def _hold_policy(db: Connection, account_id: str, arn: str) -> None:
-    """Hold the account's managed policy `arn` until commit (FOR SHARE: others may hold it too, delete_policy waits);
-    NotFound(arn) when the account has no such policy."""
+    """Hold the managed policy `arn`, the account's or an AWS managed one, until commit (FOR SHARE: others may hold it
+    too, delete_policy waits); NotFound(arn) when the account cannot use such a policy."""
     policies = t.managed_policies.c
-    if db.execute(select(policies.arn).where(and_(policies.arn == arn, policies.account_id == account_id)).with_for_update(read=True)).first() is None:
+    usable = and_(policies.arn == arn, policies.account_id.in_([account_id, AWS_MANAGED]))
+    if db.execute(select(policies.arn).where(usable).with_for_update(read=True)).first() is None:
         raise NotFound(arn)
 
 
@@ -563,7 +592,7 @@ class SqlStore:
 
     def list_accounts(self) -> list[Account]:
         with self._tx() as db:
-            rows = db.execute(select(t.accounts).order_by(t.accounts.c.account_id)).all()
+            rows = db.execute(select(t.accounts).where(t.accounts.c.account_id != AWS_MANAGED).order_by(t.accounts.c.account_id)).all()
         return [Account(r.account_id, r.alias, _aware(r.created_at)) for r in rows]
 
     def set_account_alias(self, account_id: str, alias: str | None) -> None:
@@ -832,9 +861,10 @@ class SqlStore:
             rows = db.execute(select(boundary, func.count()).where(and_(t.roles.c.account_id == account_id, boundary.is_not(None))).group_by(boundary)).all()
             return {arn: count for arn, count in rows}
 
-    def roles_using_policy(self, policy_arn: str, *, attached: bool = True, boundary: bool = True) -> list[Role]:
-        """The roles (without tags) the managed policy is attached to (`attached`) or is the permissions boundary of
-        (`boundary`), each once, by lower-cased name. NotFound when no such policy exists."""
+    def roles_using_policy(self, account_id: str, policy_arn: str, *, attached: bool = True, boundary: bool = True) -> list[Role]:
+        """The account's roles (without tags) the managed policy is attached to (`attached`) or is the permissions
+        boundary of (`boundary`), each once, by lower-cased name. NotFound when no such policy exists. (An AWS managed
+        policy is used in many accounts: only this one's roles are its business.)"""
         roles = t.roles.c
         uses: list[ColumnElement[bool]] = []
         if attached:
@@ -848,7 +878,7 @@ class SqlStore:
             self._require(db, t.managed_policies, t.managed_policies.c.arn == policy_arn, policy_arn)
             if not uses:
                 return []
-            query = select(t.roles).where(or_(*uses)).order_by(self._by_code_point(roles.name_lower))
+            query = select(t.roles).where(and_(roles.account_id == account_id, or_(*uses))).order_by(self._by_code_point(roles.name_lower))
             return [self._role(db, row, with_tags=False) for row in db.execute(query)]
 
     @_changes_identities
@@ -1031,7 +1061,10 @@ class SqlStore:
             counts: dict[str, int] = {}
             policy_tags_of: dict[Any, list[Row[Any]]] = {}
             if arns:
-                counts = dict(db.execute(select(attachments.policy_arn, func.count()).where(attachments.policy_arn.in_(arns)).group_by(attachments.policy_arn)).all())
+                counts = dict(db.execute(
+                    select(attachments.policy_arn, func.count())
+                    .where(and_(attachments.account_id == account_id, attachments.policy_arn.in_(arns))).group_by(attachments.policy_arn)
+                ).all())
                 policy_tags_of = _grouped(db.execute(select(t.policy_tags).where(policy_tags.arn.in_(arns)).order_by(policy_tags.arn, policy_tags.key_lower, policy_tags.key)), "arn")
             uses = {row.role_id: RoleLastUsed(_aware(row.last_used_date), row.region) for row in db.execute(
                 select(t.role_last_used).where(last_used.role_id.in_([row.role_id for row in rows.values()]))
@@ -1088,42 +1121,96 @@ class SqlStore:
         except IntegrityError:
             raise AlreadyExists(f"policy {policy.arn}") from None
 
-    def get_policy(self, arn: str) -> ManagedPolicy:
+    def get_policy(self, arn: str, *, viewer: str | None = None) -> ManagedPolicy:
+        """The policy, with the number of roles of the account `viewer` it is attached to (None: of its own account;
+        an AWS managed policy has none of its own)."""
         if _unstorable(arn):
             raise NotFound(arn)
         with self._tx() as db:
             row = db.execute(_POLICY_BY_ARN, {"arn": arn}).one_or_none()
             if row is None:
                 raise NotFound(arn)
-            return self._policy(db, row)
+            return self._policy(db, row, viewer or row.account_id)
 
     def list_policies(
         self, account_id: str, path_prefix: str = "/", *, after: str | None = None, limit: int | None = None,
-        attached: bool = False, boundary: bool = False,
+        attached: bool = False, boundary: bool = False, scope: str = "Local", aws_in_use: bool = False,
     ) -> list[ManagedPolicy]:
-        """The account's policies under `path_prefix` in the order ListPolicies pages them (lower-cased name), with their
-        attachment counts and without their tags (ListPolicies leaves them out): the first `limit` whose lower-cased
-        name comes after `after`; with `attached` only those attached to a role, with `boundary` only those some role
-        has as its permissions boundary. Paged by the database, attachments counted for the page only: two
-        statements, however many policies the account has (loading every policy for each page made paging quadratic).
-        Names are ASCII (service.NAME_PATTERN), so SQL's lower() is Python's."""
+        """The policies the account sees under `path_prefix`, in the order ListPolicies pages them
+        (`policy_listing_key`), with their attachment counts in the account and without their tags (ListPolicies
+        leaves them out): the first `limit` whose key comes after `after`. `scope` is ListPolicies': the account's
+        own ("Local"), the AWS managed ones ("AWS") or both ("All"); with `aws_in_use` only the AWS managed ones some
+        role of the account has attached or as its boundary. With `attached` only those attached to a role of the
+        account, with `boundary` only those some role has as its permissions boundary. Paged by the database,
+        attachments counted for the page only: two statements, however many policies the account has (loading every
+        policy for each page made paging quadratic). Names are ASCII (service.NAME_PATTERN), so SQL's lower() is
+        Python's."""
         policies, attachments, roles = t.managed_policies.c, t.role_policy_attachments.c, t.roles.c
-        name = self._by_code_point(func.lower(policies.name))
-        where = [policies.account_id == account_id, _path_starts_with(policies.path, path_prefix)]
+        key = self._by_code_point(func.lower(policies.name) + case((policies.account_id == AWS_MANAGED, _AWS_MANAGED_KEY_SUFFIX), else_=""))
+        is_attached = exists().where(and_(attachments.account_id == account_id, attachments.policy_arn == policies.arn))
+        is_boundary = exists().where(and_(roles.account_id == account_id, roles.permissions_boundary == policies.arn))
+        aws = and_(policies.account_id == AWS_MANAGED, or_(is_attached, is_boundary)) if aws_in_use else policies.account_id == AWS_MANAGED
+        owners = {"Local": policies.account_id == account_id, "AWS": aws, "All": or_(policies.account_id == account_id, aws)}[scope]
+        where = [owners, _path_starts_with(policies.path, path_prefix)]
         if after is not None:
-            where.append(name > after)
+            where.append(key > after)
         if attached:
-            where.append(exists().where(and_(attachments.account_id == account_id, attachments.policy_arn == policies.arn)))
+            where.append(is_attached)
         if boundary:
-            where.append(exists().where(and_(roles.account_id == account_id, roles.permissions_boundary == policies.arn)))
+            where.append(is_boundary)
         with self._tx() as db:
-            rows = db.execute(select(t.managed_policies).where(and_(*where)).order_by(name).limit(limit)).all()
+            rows = db.execute(select(t.managed_policies).where(and_(*where)).order_by(key).limit(limit)).all()
             counts: dict[str, int] = dict(db.execute(
                 select(attachments.policy_arn, func.count())
                 .where(and_(attachments.account_id == account_id, attachments.policy_arn.in_([row.arn for row in rows])))
                 .group_by(attachments.policy_arn)
             ).all()) if rows else {}
         return [self._policy_of(row, counts.get(row.arn, 0), ()) for row in rows]
+
+    def put_aws_managed_policy(self, policy: ManagedPolicy, versions: Sequence[PolicyVersion]) -> bool:
+        """Create or replace an AWS managed policy (policy.account_id is AWS_MANAGED) with `versions`, one of them
+        the default (its document is policy.document); False when it was stored so already. Roles keep it attached
+        across a replacement. AlreadyExists when another policy has its policy ID."""
+        numbers = [_version_number(version.version_id) for version in versions]
+        if policy.account_id != AWS_MANAGED or None in numbers or len(set(numbers)) != len(versions):
+            raise ValueError("an AWS managed policy with versions v1, v2, … each once")
+        numbered = sorted((number, version) for number, version in zip(numbers, versions, strict=True) if number is not None)
+        (default,) = [number for number, version in numbered if version.is_default]
+        row_values = {
+            "account_id": AWS_MANAGED, "name": policy.name, "policy_id": policy.policy_id, "path": policy.path, "description": policy.description,
+            "document": policy.document, "created_at": policy.created_at, "updated_at": policy.updated_at,
+            "default_version": default, "next_version": numbered[-1][0] + 1,
+        }
+        version_rows = [
+            {"arn": policy.arn, "version_number": number, "document": version.document, "created_at": version.created_at}
+            for number, version in numbered
+        ]
+        try:
+            with self._tx() as db:
+                _write_lock(db)
+                if db.execute(select(t.accounts.c.account_id).where(t.accounts.c.account_id == AWS_MANAGED)).first() is None:
+                    db.execute(insert(t.accounts).values(account_id=AWS_MANAGED, alias=None, created_at=policy.created_at))
+                policies, stored_versions = t.managed_policies, t.policy_versions.c
+                held = db.execute(select(policies).where(policies.c.arn == policy.arn).with_for_update()).first()
+                if held is not None:
+                    stored = db.execute(
+                        select(stored_versions.version_number, stored_versions.document, stored_versions.created_at)
+                        .where(stored_versions.arn == policy.arn).order_by(stored_versions.version_number)
+                    ).all()
+                    unchanged = all(_aware(getattr(held, column)) == value if isinstance(value, datetime) else getattr(held, column) == value
+                                    for column, value in row_values.items())
+                    if unchanged and [(r.version_number, r.document, _aware(r.created_at)) for r in stored] == [
+                        (r["version_number"], r["document"], r["created_at"]) for r in version_rows
+                    ]:
+                        return False
+                    db.execute(update(policies).where(policies.c.arn == policy.arn).values(**row_values))
+                    db.execute(delete(t.policy_versions).where(stored_versions.arn == policy.arn))
+                else:
+                    db.execute(insert(policies).values(arn=policy.arn, **row_values))
+                db.execute(insert(t.policy_versions), version_rows)
+                return True
+        except IntegrityError:
+            raise AlreadyExists(f"policy ID {policy.policy_id}") from None
 
     @_rerun_on_race
     def delete_policy(self, arn: str) -> None:
@@ -1272,7 +1359,7 @@ class SqlStore:
         with self._tx() as db:
             self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
             rows = db.execute(self._attached(account_id, name, t.managed_policies)).all()
-            return [self._policy(db, row) for row in rows]
+            return [self._policy(db, row, account_id) for row in rows]
 
     @_rerun_on_race
     def tag_policy(self, arn: str, tags: Sequence[Tag], *, limit: int | None = None) -> None:
@@ -1289,8 +1376,12 @@ class SqlStore:
             self._require(db, t.managed_policies, t.managed_policies.c.arn == arn, arn)
             db.execute(delete(t.policy_tags).where(and_(t.policy_tags.c.arn == arn, _POLICY_TAG_KEYS.among(keys))))
 
-    def _policy(self, db: Connection, row) -> ManagedPolicy:  # type: ignore[no-untyped-def]
-        count = len(db.execute(select(t.role_policy_attachments.c.policy_arn).where(t.role_policy_attachments.c.policy_arn == row.arn)).all())
+    def _policy(self, db: Connection, row, viewer: str) -> ManagedPolicy:  # type: ignore[no-untyped-def]
+        """The policy of `row`, with the number of roles of account `viewer` it is attached to."""
+        attachments = t.role_policy_attachments.c
+        count = db.execute(
+            select(func.count()).select_from(t.role_policy_attachments).where(and_(attachments.policy_arn == row.arn, attachments.account_id == viewer))
+        ).scalar_one()
         tags = db.execute(_POLICY_TAGS, {"arn": row.arn}).all()
         return self._policy_of(row, count, tuple(Tag(tag.key, tag.value) for tag in tags))
 

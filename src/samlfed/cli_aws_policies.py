@@ -1,0 +1,71 @@
+"""`samlfed aws-policies`: import AWS managed policies (`arn:aws:iam::aws:policy/…`) and list them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .cli_common import DatabaseUrl, DataDir, JsonOutput, store_context, usage_error
+from .files import read_at_most
+from .timestamps import aws_timestamp
+
+aws_policies_app = typer.Typer(
+    no_args_is_help=True,
+    help="AWS managed policies (arn:aws:iam::aws:policy/…), which every account can attach: samlfed ships none, import AWS's catalogue.",
+)
+
+CATALOGUE_LIMIT = 256 << 20
+"""The largest catalogue file read: AWS's whole catalogue with every version is tens of megabytes."""
+
+
+@aws_policies_app.command("import")
+def import_policies(
+    catalogue: Annotated[Path, typer.Argument(help="JSON: `aws iam get-account-authorization-details` output, a list of policies, or policies keyed by name")],
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="import the policies that can be stored even when others cannot")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: JsonOutput = False,
+) -> None:
+    """Create or update AWS managed policies from a catalogue file. Roles keep them attached across updates; a
+    policy the file does not name stays as it is."""
+    from .iam.aws_managed import CatalogueError, import_catalogue, read_catalogue
+
+    try:
+        entries, refused = read_catalogue(read_at_most(catalogue, CATALOGUE_LIMIT), now=datetime.now(UTC))
+    except OSError as exc:
+        raise usage_error(f"cannot read {catalogue}: {exc.strerror or exc}") from None
+    except CatalogueError as exc:
+        raise usage_error(f"{catalogue} is not a policy catalogue: {exc}") from None
+    if refused and not skip_invalid:
+        for reason in refused:
+            typer.echo(f"refused {reason}", err=True)
+        raise usage_error(f"nothing imported: {len(refused)} of {len(entries) + len(refused)} policies cannot be stored (--skip-invalid imports the others)")
+    report = import_catalogue(store_context(data_dir, database_url), entries)
+    report.refused[:0] = refused
+    if as_json:
+        typer.echo(json.dumps({"Created": report.created, "Updated": report.updated, "Unchanged": report.unchanged, "Refused": report.refused}))
+    else:
+        for reason in report.refused:
+            typer.echo(f"refused {reason}", err=True)
+        typer.echo(f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, {len(report.refused)} refused")
+    if report.refused and not skip_invalid:  # a policy ID clash found while storing
+        raise typer.Exit(1)
+
+
+@aws_policies_app.command("list")
+def list_policies(data_dir: DataDir = None, database_url: DatabaseUrl = None, as_json: JsonOutput = False) -> None:
+    """List the AWS managed policies imported, by name."""
+    from .store import AWS_MANAGED
+
+    policies = store_context(data_dir, database_url).store.list_policies(AWS_MANAGED, scope="AWS")
+    if as_json:
+        typer.echo(json.dumps({"Policies": [
+            {"Arn": p.arn, "PolicyId": p.policy_id, "DefaultVersionId": p.default_version_id, "UpdateDate": aws_timestamp(p.updated_at)} for p in policies
+        ]}))
+        return
+    for policy in policies:
+        typer.echo(f"{policy.arn}  {policy.default_version_id}")

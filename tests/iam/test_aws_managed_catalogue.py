@@ -1,0 +1,120 @@
+"""Reading a catalogue of AWS managed policies (`samlfed aws-policies import`): the shapes it is found in, and what
+is refused rather than stored."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from typer.testing import CliRunner
+
+from samlfed.cli import app
+from samlfed.iam.aws_managed import CatalogueError, read_catalogue
+
+NOW = datetime(2026, 12, 6, tzinfo=UTC)
+DOCUMENT = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}
+
+
+def entry(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "PolicyName": "S3Read", "PolicyId": "ANPAEXAMPLEEXAMPLE123", "Arn": "arn:aws:iam::aws:policy/service-role/S3Read", "Path": "/service-role/",
+        "DefaultVersionId": "v1", "CreateDate": "2015-02-06T18:40:00Z", "UpdateDate": "2015-02-06T18:40:00Z",
+        "PolicyVersionList": [{"Document": DOCUMENT, "VersionId": "v1", "IsDefaultVersion": True, "CreateDate": "2015-02-06T18:40:00Z"}],
+    }
+    return {**base, **changes}
+
+
+def read(catalogue: object) -> tuple[list, list[str]]:
+    return read_catalogue(json.dumps(catalogue), now=NOW)
+
+
+def test_the_export_of_an_aws_account_is_read_whole() -> None:
+    (found,), refused = read({"Policies": [entry(Description="Read S3.")]})
+    policy = found.policy
+    assert refused == [] and found.versions[0].version_id == "v1" and found.versions[0].is_default
+    assert (policy.arn, policy.account_id, policy.name, policy.path, policy.policy_id, policy.description) == (
+        "arn:aws:iam::aws:policy/service-role/S3Read", "aws", "S3Read", "/service-role/", "ANPAEXAMPLEEXAMPLE123", "Read S3.",
+    )
+    assert json.loads(policy.document) == DOCUMENT and policy.created_at == datetime(2015, 2, 6, 18, 40, tzinfo=UTC)
+
+
+def test_a_url_encoded_document_as_the_query_api_sends_it_is_decoded() -> None:
+    version = {"Document": quote(json.dumps(DOCUMENT)), "VersionId": "v1", "IsDefaultVersion": True}
+    (found,), _ = read([entry(PolicyVersionList=[version])])
+    assert json.loads(found.policy.document) == DOCUMENT
+
+
+def test_policies_keyed_by_name_with_one_document_get_a_stable_policy_id() -> None:
+    catalogue = {"ReadOnlyAccess": {"Path": "/", "DefaultVersionId": "v7", "Document": DOCUMENT}}
+    (found,), _ = read(catalogue)
+    (again,), _ = read(catalogue)
+    assert found.policy.arn == "arn:aws:iam::aws:policy/ReadOnlyAccess" and found.policy.default_version_id == "v7"
+    assert found.policy.policy_id == again.policy.policy_id and found.policy.policy_id.startswith("ANPA") and len(found.policy.policy_id) == 21
+    assert found.policy.created_at == NOW  # undated: dated at the import
+
+
+@pytest.mark.parametrize(("changes", "reason"), [
+    ({"Arn": "arn:aws:iam::123456789012:policy/S3Read", "Path": "/"}, "is not an AWS managed policy's ARN"),
+    ({"PolicyName": "Other"}, "does not agree with its PolicyName or Path"),
+    ({"PolicyId": "anpa-lower"}, "is not 16-128 capital letters and digits"),
+    ({"CreateDate": "yesterday"}, "is not an ISO 8601 date and time"),
+    ({"DefaultVersionId": "v2"}, "exactly one version must be the default"),
+    ({"PolicyVersionList": [{"Document": DOCUMENT, "VersionId": "v1", "IsDefaultVersion": True},
+                            {"Document": DOCUMENT, "VersionId": "v1", "IsDefaultVersion": False}]}, "version IDs must be distinct"),
+    ({"PolicyVersionList": [{"Document": {"Statement": [{"Effect": "Maybe", "Action": "s3:*", "Resource": "*"}]}, "VersionId": "v1",
+                             "IsDefaultVersion": True}]}, "a Document samlfed cannot evaluate"),
+    ({"PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True}]}, "a version without a Document"),
+])
+def test_an_entry_that_cannot_be_stored_is_refused_with_its_reason(changes: dict[str, object], reason: str) -> None:
+    found, (refused,) = read([entry(**changes), entry(PolicyName="Fine", Arn="arn:aws:iam::aws:policy/Fine", Path="/", PolicyId="ANPAFINEFINEFINEFINE1")])
+    assert [f.policy.name for f in found] == ["Fine"]
+    assert refused.startswith(f"{changes.get('PolicyName', 'S3Read')}: ") and reason in refused
+
+
+@pytest.mark.parametrize("text", ["not json", "[", json.dumps({"Policies": "none"}), json.dumps(42)])
+def test_a_file_that_is_no_catalogue_is_refused_whole(text: str) -> None:
+    with pytest.raises(CatalogueError):
+        read_catalogue(text, now=NOW)
+
+
+def test_a_catalogue_naming_a_policy_twice_is_refused_whole() -> None:
+    with pytest.raises(CatalogueError, match="more than once"):
+        read([entry(), entry()])
+
+
+def test_the_cli_imports_nothing_while_an_entry_is_refused_unless_told_to_skip_it(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert runner.invoke(app, ["accounts", "create", "--id", "123456789012", *data]).exit_code == 0
+    catalogue = tmp_path / "catalogue.json"
+    catalogue.write_text(json.dumps({"Policies": [entry(), entry(PolicyName="Bad", Arn="arn:aws:iam::aws:policy/Bad", Path="/", PolicyId="nope")]}))
+
+    refused = runner.invoke(app, ["aws-policies", "import", str(catalogue), *data])
+    assert refused.exit_code == 2 and "refused Bad: PolicyId 'nope'" in refused.stderr and "nothing imported" in refused.stderr
+    assert json.loads(runner.invoke(app, ["aws-policies", "list", "--json", *data]).stdout) == {"Policies": []}
+
+    skipped = runner.invoke(app, ["aws-policies", "import", str(catalogue), "--skip-invalid", "--json", *data])
+    assert skipped.exit_code == 0
+    assert json.loads(skipped.stdout) == {
+        "Created": ["arn:aws:iam::aws:policy/service-role/S3Read"], "Updated": [], "Unchanged": [], "Refused": [
+            "Bad: PolicyId 'nope' is not 16-128 capital letters and digits",
+        ],
+    }
+    listed = runner.invoke(app, ["aws-policies", "list", *data])
+    assert listed.stdout.split() == ["arn:aws:iam::aws:policy/service-role/S3Read", "v1"]
+    accounts = runner.invoke(app, ["accounts", "list", *data])
+    assert accounts.stdout.split() == ["123456789012"]  # the policies' owner is no account to list
+
+
+def test_the_cli_refuses_a_file_that_is_no_catalogue(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path / "data")]
+    runner.invoke(app, ["accounts", "create", "--id", "123456789012", *data])
+    (tmp_path / "bad.json").write_text("{}")
+    said = runner.invoke(app, ["aws-policies", "import", str(tmp_path / "bad.json"), *data])
+    assert said.exit_code == 2 and "is not a policy catalogue" in said.stderr
+    said = runner.invoke(app, ["aws-policies", "import", str(tmp_path / "missing.json"), *data])
+    assert said.exit_code == 2 and "cannot read" in said.stderr
