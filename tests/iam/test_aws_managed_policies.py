@@ -187,3 +187,13 @@ def test_a_new_catalogue_replaces_the_policy_and_keeps_its_attachments(world: di
         assert session.get_role(RoleName="Developer")["Role"]["RoleName"] == "Developer"
     finally:
         assert imported(ctx, CATALOGUE).updated == [ARN]
+
+
+def test_a_session_refused_an_aws_managed_policy_is_told_so_in_aws_words(world: dict[str, Any], attached: Any) -> None:
+    """AWS's answer, quoted by Greengrass installers: "User: arn:aws:iam::…:user/… is not authorized to perform:
+    iam:GetPolicy on resource: policy arn:aws:iam::aws:policy/GreengrassV2TokenExchangeRoleAccess because no
+    identity-based policy allows the iam:GetPolicy action"."""
+    session = session_client(world["ctx"], world["url"])
+    status, code, message = error_of(lambda: session.get_policy(PolicyArn=ARN))
+    assert (status, code) == (403, "AccessDenied")
+    assert message.endswith(f"is not authorized to perform: iam:GetPolicy on resource: policy {ARN} because no identity-based policy allows the iam:GetPolicy action")

@@ -179,6 +179,6 @@ def test_a_session_is_authorized_for_version_calls_on_the_policy_arn(world: dict
             ("DeletePolicyVersion", lambda: session.delete_policy_version(PolicyArn=other, VersionId="v1")),
         ):
             status, code, message = error_of(call)
-            assert (status, code) == (403, "AccessDenied") and f"iam:{action} on resource: {other} " in message
+            assert (status, code) == (403, "AccessDenied") and f"iam:{action} on resource: policy {other} " in message
     finally:
         iam.detach_role_policy(RoleName="Developer", PolicyArn=grant)

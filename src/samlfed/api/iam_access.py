@@ -104,7 +104,7 @@ def iam_target(ctx: ServiceContext, account_id: str, action: str, params: dict[s
     if action == "CreatePolicy" and "PolicyName" in params:
         return f"{prefix}:policy{params.get('Path', '/')}{params['PolicyName']}", {}
     resource = {
-        "ListRoles": f"{prefix}:role/",
+        "ListRoles": f"{prefix}:role{params.get('PathPrefix', '/')}",  # the roles it may list (AWS names this ARN)
         "ListPolicies": f"{prefix}:policy/",
         "ListSAMLProviders": f"{prefix}:saml-provider/*",
     }.get(action, "*")
@@ -148,6 +148,18 @@ def iam_call_decision(ctx: ServiceContext, caller: Session, request: QueryReques
 def iam_call_decisions(ctx: ServiceContext, caller: Session, requests: Sequence[QueryRequest]) -> list[tuple[Authorization, str]]:
     """iam_call_decision for each of several calls the caller makes from one origin, its permissions read once (the
     console asks about each of a role's policies: a read of the role and its policies per call cost 8 statements)."""
+    return [(authorization, resource) for authorization, resource, _ in _decisions(ctx, caller, requests)]
+
+
+_TAGGED_ON_CREATE = {"CreateRole": "TagRole", "CreatePolicy": "TagPolicy", "CreateSAMLProvider": "TagSAMLProvider"}
+"""Creating with tags also takes the permission to tag what is created (IAM User Guide, "Permissions required for
+tagging IAM resources"; AWS's answers to CreatePolicy with tags name iam:TagPolicy): a session that may create but not
+tag cannot tag by creating."""
+
+
+def _decisions(ctx: ServiceContext, caller: Session, requests: Sequence[QueryRequest]) -> list[tuple[Authorization, str, str]]:
+    """For each call: the decision, the resource it acts on, and the action decided (the call's own; or, when that
+    is allowed and the call creates with tags, the tagging action's)."""
     if not requests:
         return []
     claims, origin = caller.claims, requests[0]
@@ -156,19 +168,46 @@ def iam_call_decisions(ctx: ServiceContext, caller: Session, requests: Sequence[
     for request in requests:
         resource, resource_context = iam_target(ctx, claims.account_id, request.action, request.params)
         context = {key: list(values) for key, values in permissions.context.items()}
-        add_request_keys(context, {**resource_context, **_request_context(request)})
-        request_of = Request(f"iam:{request.action}", context, resource=resource)
-        decisions.append((authorize(permissions.policies, request_of, session_arn=claims.assumed_role_arn), resource))
+        request_context = _request_context(request)
+        add_request_keys(context, {**resource_context, **request_context})
+        actions = [request.action]
+        if request.action in _TAGGED_ON_CREATE and "aws:TagKeys" in request_context:
+            actions.append(_TAGGED_ON_CREATE[request.action])
+        for action in actions:
+            decided = authorize(permissions.policies, Request(f"iam:{action}", context, resource=resource), session_arn=claims.assumed_role_arn)
+            if decided.decision != "allowed":
+                break
+        decisions.append((decided, resource, action))
     return decisions
+
+
+_ROLE_BY_ARN = frozenset({"CreateRole", "TagRole", "UntagRole", "PutRolePermissionsBoundary"})
+"""Role actions whose AccessDenied names the role by its ARN (AWS's answers; UntagRole's inferred from TagRole's);
+the others name it `role NAME`."""
+
+
+def resource_shown(action: str, resource: str, params: dict[str, str]) -> str:
+    """The resource as AWS's AccessDenied names it, which depends on the action (AWS's answers, quoted in public
+    issues and logs): `role NAME` for most role actions, `policy ARN` for a managed policy, `policy NAME` for one
+    being created, `policy path PREFIX` for ListPolicies, the ARN (or `*`) otherwise."""
+    if action in ROLE_ACTIONS and action not in _ROLE_BY_ARN and "RoleName" in params:
+        return f"role {params['RoleName']}"
+    if action in ("CreatePolicy", "TagPolicy") and "PolicyName" in params and "PolicyArn" not in params:
+        return f"policy {params['PolicyName']}"
+    if action in POLICY_ACTIONS and "PolicyArn" in params:
+        return f"policy {resource}"
+    if action == "ListPolicies":
+        return f"policy path {params.get('PathPrefix', '/')}"
+    return resource
 
 
 def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryRequest) -> str:
     """Raise AWS's AccessDenied unless the session's policies allow this IAM call; the resource it acts on."""
     claims = caller.claims
-    action = f"iam:{request.action}"
-    result, resource = iam_call_decision(ctx, caller, request)
+    ((result, resource, decided),) = _decisions(ctx, caller, [request])
     if result.decision == "allowed":
         return resource
+    action = f"iam:{decided}"
     log.info(
         "IAM call denied principal=%s action=%s resource=%r decision=%s", claims.assumed_role_arn, action, resource, result.decision,
         extra={
@@ -178,4 +217,5 @@ def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryReque
     )
     article, kind = _POLICY_KINDS[result.refused_by or "identity"]
     reason = f"with an explicit deny in {article} {kind}" if result.decision == "explicitDeny" else f"because no {kind} allows the {action} action"
-    raise ServiceError("AccessDenied", f"User: {claims.assumed_role_arn} is not authorized to perform: {action} on resource: {resource} {reason}", 403)
+    shown = resource_shown(decided, resource, request.params)
+    raise ServiceError("AccessDenied", f"User: {claims.assumed_role_arn} is not authorized to perform: {action} on resource: {shown} {reason}", 403)
