@@ -207,6 +207,16 @@ def test_assertion_text_is_escaped_everywhere(demo: dict) -> None:
     assert lxml_html.fromstring(console.text).get_element_by_id("name-id").text_content() == evil
 
 
+def test_a_name_id_that_would_show_as_something_else_is_shown_escaped(demo: dict) -> None:
+    """A right-to-left override makes "alice\u202etxt.exe" read "aliceexe.txt": the console shows the escape."""
+    tricky = "alice\u202etxt.exe\u200b"
+    saml_response = factory_response(name_id=tricky)
+    with httpx.Client() as browser:
+        assert _sign_in(demo, browser, _chooser(demo, saml_response, browser), VIEWER).status_code == 303
+        console = browser.get(f"{demo['url']}/console")
+    assert lxml_html.fromstring(console.text).get_element_by_id("name-id").text_content() == "alice\\u202etxt.exe\\u200b"
+
+
 def test_relay_state_deep_links_only_to_console_pages(demo: dict) -> None:
     cases = {
         "https://evil.example/phish": "/console",

@@ -462,7 +462,7 @@ def _console_view(ctx: ServiceContext, state: ConsoleState, opened: OpenedSessio
         "session_name": claims.session_name,
         "account_label": f"{alias} ({claims.account_id})" if alias else claims.account_id,
         "assumed_role_arn": claims.assumed_role_arn,
-        "name_id": state.name_id,
+        "name_id": None if state.name_id is None else _visible(state.name_id, keep=""),  # the IdP's free text
         "source_identity": claims.source_identity,
         "region": region if region and len(region) <= 32 else None,
         "expires_at": state.expires_at,
@@ -519,7 +519,13 @@ def _pretty(document: str) -> str:
         laid_out = json.dumps(json.loads(document), indent=2, ensure_ascii=False)
     except ValueError:
         laid_out = document
-    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Cf") and ch != "\n" else ch for ch in laid_out)
+    return _visible(laid_out, keep="\n")
+
+
+def _visible(text: str, *, keep: str) -> str:
+    """`text` with its invisible characters (controls, bidirectional overrides, zero-width ones), but those in
+    `keep`, as \\u escapes: a value must not show as something it is not ("admin\\u202e…" read backwards)."""
+    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Cf") and ch not in keep else ch for ch in text)
 
 
 def _credential_blocks(access_key_id: str, secret: str, token: str, expiration: datetime) -> list[dict[str, str]]:
