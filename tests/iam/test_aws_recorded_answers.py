@@ -211,3 +211,23 @@ def test_simulated_statements_are_placed_in_each_policy_as_written(iam: Any) -> 
         [{"SourcePolicyId": "role_Placed_inline", "SourcePolicyType": "IAM Policy", "StartPosition": {"Line": 4, "Column": 59},
           "EndPosition": {"Line": 5, "Column": 77}}],
     ]
+
+
+@pytest.mark.parametrize("operation", ["get_policy_version", "set_default_policy_version", "delete_policy_version"])
+def test_a_malformed_version_id_is_not_quoted(iam: Any, operation: str) -> None:
+    """LocalStack's recorded test_policy_version_errors (SetDefaultPolicyVersion) and test_get_aws_managed_policy_version
+    (GetPolicyVersion, 12-02-2026): AWS names the member without its value, as it does for tags."""
+    arn = iam.create_policy(PolicyName="P", PolicyDocument=POLICY)["Policy"]["Arn"]
+    assert error_of(lambda: getattr(iam, operation)(PolicyArn=arn, VersionId="v2-does-not-exist")) == (400, "ValidationError", (
+        "1 validation error detected: Value at 'versionId' failed to satisfy constraint: Member must satisfy regular expression "
+        "pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?"
+    ))
+
+
+def test_simulating_a_role_session_says_its_arn_names_no_entity(iam: Any) -> None:
+    """AWS's answer quoted with request IDs (aws-cloudformation/rain's comment, RequestID 2d02e533-…; New Relic's CLI
+    README): SimulatePrincipalPolicy takes a user, group or role, and refuses a session's ARN as InvalidInput."""
+    account = iam.create_policy(PolicyName="P", PolicyDocument=POLICY)["Policy"]["Arn"].split(":")[4]
+    session = f"arn:aws:sts::{account}:assumed-role/Admin/ezbeard-Isengard"
+    assert error_of(lambda: iam.simulate_principal_policy(PolicySourceArn=session, ActionNames=["s3:GetObject"])) == (
+        400, "InvalidInput", f"Invalid Entity Arn: {session} does not clearly define entity type and name.")

@@ -1063,9 +1063,9 @@ VERSION_ID = re.compile(r"v[1-9][0-9]*(\.[A-Za-z0-9-]*)?", re.ASCII)
 def version_violations(arn: str, version_id: str) -> list[str]:
     """PolicyArn and VersionId against the model, in its member order and AWS's wording."""
     violations = arn_violations(arn, "policyArn")
-    if not VERSION_ID.fullmatch(version_id):
+    if not VERSION_ID.fullmatch(version_id):  # AWS quotes no value here (recorded: "Value at 'versionId' ...")
         violations.append(
-            f"Value '{version_id}' at 'versionId' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+            "Value at 'versionId' failed to satisfy constraint: Member must satisfy regular expression pattern: "
             "v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?"
         )
     return violations

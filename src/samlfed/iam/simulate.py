@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -213,10 +214,16 @@ def simulate(
     return Simulation(policies, tuple(actions), named, _context(entries), caller_arn, _spans(_all(policies), texts), role_name)
 
 
+_STS_ENTITY = re.compile(r"arn:[a-z-]+:sts::\d{12}:(?:assumed-role|federated-user)/.+", re.ASCII | re.DOTALL)
+"""A role session's or federated user's ARN: SimulatePrincipalPolicy takes the user, group or role, not a session."""
+
+
 def simulate_principal(
     ctx: ServiceContext, account_id: str, source_arn: str, *, extra: Sequence[str], boundary_documents: Sequence[str],
     actions: Sequence[str], resources: Sequence[str], resource_policy: str | None, entries: Sequence[ContextEntry], caller_arn: str | None,
 ) -> Simulation:
+    if _STS_ENTITY.fullmatch(source_arn):  # a session names no IAM entity (AWS's answer, quoted with request IDs)
+        raise ServiceError("InvalidInput", f"Invalid Entity Arn: {source_arn} does not clearly define entity type and name.", 400)
     role = arns.parse_role_arn(source_arn)
     if role is None or role.account_id != account_id:
         raise ServiceError("NoSuchEntity", f"The role {source_arn} cannot be found.", 404)
