@@ -9,12 +9,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from samlfed.cli import app
 from samlfed.iam.aws_managed import CatalogueError, read_catalogue
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
+FIELDS = {"Policies", "PolicyName", "PolicyId", "Arn", "Path", "DefaultVersionId", "CreateDate", "UpdateDate", "Description",
+          "PolicyVersionList", "Document", "VersionId", "IsDefaultVersion"}
 DOCUMENT = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}
 
 
@@ -118,3 +122,26 @@ def test_the_cli_refuses_a_file_that_is_no_catalogue(tmp_path: Path) -> None:
     assert said.exit_code == 2 and "is not a policy catalogue" in said.stderr
     said = runner.invoke(app, ["aws-policies", "import", str(tmp_path / "missing.json"), *data])
     assert said.exit_code == 2 and "cannot read" in said.stderr
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(sorted(FIELDS)) | st.text(max_size=6), inner, max_size=6),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(catalogue=JSON_VALUES)
+def test_any_json_is_read_or_refused_never_raising_anything_else(catalogue: object) -> None:
+    try:
+        entries, refused = read_catalogue(json.dumps(catalogue), now=NOW)
+    except CatalogueError:
+        return
+    assert all(isinstance(reason, str) and ": " in reason for reason in refused)
+    assert all(entry.policy.arn.startswith("arn:aws:iam::aws:policy/") for entry in entries)
+
+
+def test_json_nested_past_the_parsers_depth_is_no_catalogue() -> None:
+    with pytest.raises(CatalogueError, match="nested too deeply"):
+        read_catalogue("[" * 100_000 + "]" * 100_000, now=NOW)

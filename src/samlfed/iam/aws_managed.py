@@ -69,6 +69,8 @@ def read_catalogue(text: str | bytes, *, now: datetime) -> tuple[list[CatalogueE
         data = json.loads(text)
     except ValueError as exc:
         raise CatalogueError(f"not JSON: {exc}") from None
+    except RecursionError:  # nested deeper than the parser goes: no catalogue is
+        raise CatalogueError("not JSON this reader takes: nested too deeply") from None
     entries, refused = [], []
     for label, hint, raw in _raw_entries(data):
         try:
