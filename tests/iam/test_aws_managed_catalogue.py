@@ -143,5 +143,5 @@ def test_any_json_is_read_or_refused_never_raising_anything_else(catalogue: obje
 
 
 def test_json_nested_past_the_parsers_depth_is_no_catalogue() -> None:
-    with pytest.raises(CatalogueError, match="nested too deeply"):
+    with pytest.raises(CatalogueError, match="nested too deeply"):  # not a RecursionError
         read_catalogue("[" * 100_000 + "]" * 100_000, now=NOW)

@@ -29,6 +29,7 @@ from urllib.parse import unquote
 
 from ..context import ServiceContext
 from ..errors import ServiceError
+from ..jsoninput import parse_json
 from ..store import AWS_MANAGED, AlreadyExists, ManagedPolicy, NotFound, PolicyVersion
 from .service import NAME_PATTERN, POLICY_PATH, check_identity_policy, policy_document_violations
 
@@ -66,11 +67,9 @@ def read_catalogue(text: str | bytes, *, now: datetime) -> tuple[list[CatalogueE
     """The catalogue's policies that samlfed can store, and one "<name or position>: <reason>" for each it cannot.
     CatalogueError when `text` is not a catalogue."""
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except ValueError as exc:
         raise CatalogueError(f"not JSON: {exc}") from None
-    except RecursionError:  # nested deeper than the parser goes: no catalogue is
-        raise CatalogueError("not JSON this reader takes: nested too deeply") from None
     entries, refused = [], []
     for label, hint, raw in _raw_entries(data):
         try:
