@@ -108,7 +108,6 @@ app.add_typer(authz_app, name="authz-keys")
 app.add_typer(aws_policies_app, name="aws-policies")
 
 
-
 def _print_key(key, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     if as_json:
         typer.echo(json.dumps({"AccountId": key.account_id, "AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}))

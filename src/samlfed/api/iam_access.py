@@ -140,14 +140,10 @@ _POLICY_KINDS = {
 """How AWS's AccessDenied text names the kind of policy that refused (its enhanced access-denied messages)."""
 
 
-def iam_call_decision(ctx: ServiceContext, caller: Session, request: QueryRequest) -> tuple[Authorization, str]:
-    """The session's policies' decision on this IAM call, and the resource it acts on."""
-    return iam_call_decisions(ctx, caller, [request])[0]
-
-
 def iam_call_decisions(ctx: ServiceContext, caller: Session, requests: Sequence[QueryRequest]) -> list[tuple[Authorization, str]]:
-    """iam_call_decision for each of several calls the caller makes from one origin, its permissions read once (the
-    console asks about each of a role's policies: a read of the role and its policies per call cost 8 statements)."""
+    """The session's policies' decision on each of several IAM calls it makes from one origin, and the resource each
+    acts on, its permissions read once (the console asks about each of a role's policies: a read of the role and its
+    policies per call cost 8 statements)."""
     return [(authorization, resource) for authorization, resource, _ in _decisions(ctx, caller, requests)]
 
 
@@ -186,7 +182,7 @@ _ROLE_BY_ARN = frozenset({"CreateRole", "TagRole", "UntagRole", "PutRolePermissi
 the others name it `role NAME`."""
 
 
-def resource_shown(action: str, resource: str, params: dict[str, str]) -> str:
+def _resource_shown(action: str, resource: str, params: dict[str, str]) -> str:
     """The resource as AWS's AccessDenied names it, which depends on the action (AWS's answers, quoted in public
     issues and logs): `role NAME` for most role actions, `policy ARN` for a managed policy, `policy NAME` for one
     being created, `policy path PREFIX` for ListPolicies, the ARN (or `*`) otherwise."""
@@ -217,5 +213,5 @@ def authorize_iam_call(ctx: ServiceContext, caller: Session, request: QueryReque
     )
     article, kind = _POLICY_KINDS[result.refused_by or "identity"]
     reason = f"with an explicit deny in {article} {kind}" if result.decision == "explicitDeny" else f"because no {kind} allows the {action} action"
-    shown = resource_shown(decided, resource, request.params)
+    shown = _resource_shown(decided, resource, request.params)
     raise ServiceError("AccessDenied", f"User: {claims.assumed_role_arn} is not authorized to perform: {action} on resource: {shown} {reason}", 403)
