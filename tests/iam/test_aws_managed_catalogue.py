@@ -71,11 +71,23 @@ def test_policies_keyed_by_name_with_one_document_get_a_stable_policy_id() -> No
     ({"PolicyVersionList": [{"Document": {"Statement": [{"Effect": "Maybe", "Action": "s3:*", "Resource": "*"}]}, "VersionId": "v1",
                              "IsDefaultVersion": True}]}, "a Document samlfed cannot evaluate"),
     ({"PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True}]}, "a version without a Document"),
+    ({"PolicyVersionList": [{"Document": json.dumps(DOCUMENT, ensure_ascii=False).replace("*", "\u0100"), "VersionId": "v1",
+                             "IsDefaultVersion": True}]}, "outside IAM's policy characters"),
 ])
 def test_an_entry_that_cannot_be_stored_is_refused_with_its_reason(changes: dict[str, object], reason: str) -> None:
     found, (refused,) = read([entry(**changes), entry(PolicyName="Fine", Arn="arn:aws:iam::aws:policy/Fine", Path="/", PolicyId="ANPAFINEFINEFINEFINE1")])
     assert [f.policy.name for f in found] == ["Fine"]
     assert refused.startswith(f"{changes.get('PolicyName', 'S3Read')}: ") and reason in refused
+
+
+def test_a_document_longer_than_the_apis_bound_is_stored_compact() -> None:
+    """AWS serves managed policies longer than the 131,072 characters a PolicyDocument parameter may hold
+    (AWSSupportServiceRolePolicy: 135,200 without whitespace, 4,054 actions)."""
+    actions = [f"service{n % 97}:DescribeSomethingRatherLong{n:05d}" for n in range(4_000)]
+    large = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+    (found,), refused = read([entry(PolicyVersionList=[{"Document": large, "VersionId": "v1", "IsDefaultVersion": True}])])
+    assert refused == [] and len(found.policy.document) > 131_072
+    assert found.policy.document == json.dumps(large, separators=(",", ":"))
 
 
 @pytest.mark.parametrize("text", ["not json", "[", json.dumps({"Policies": "none"}), json.dumps(42)])
