@@ -102,11 +102,12 @@ def test_list_policies_scopes_select_the_account_s_own_or_aws_s(world: dict[str,
     def arns(client: Any, **request: Any) -> list[str]:
         return [p["Arn"] for p in client.list_policies(**request)["Policies"]]
 
-    assert arns(other, Scope="AWS") == [ARN]
+    aws = arns(other, Scope="AWS")
+    assert ARN in aws and all(arn.startswith("arn:aws:iam::aws:policy/") for arn in aws)
     assert ARN not in arns(other, Scope="Local") and ARN in arns(other) and len(arns(other)) == len(arns(other, Scope="Local")) + 1
     assert arns(attached, Scope="AWS", OnlyAttached=True) == [ARN]
     assert arns(other, Scope="AWS", OnlyAttached=True) == []  # attached in another account only
-    listed = other.list_policies(Scope="AWS")["Policies"][0]
+    (listed,) = [p for p in other.list_policies(Scope="AWS")["Policies"] if p["Arn"] == ARN]
     assert listed["AttachmentCount"] == 0 and "Tags" not in listed
 
 
@@ -197,3 +198,17 @@ def test_a_session_refused_an_aws_managed_policy_is_told_so_in_aws_words(world: 
     status, code, message = error_of(lambda: session.get_policy(PolicyArn=ARN))
     assert (status, code) == (403, "AccessDenied")
     assert message.endswith(f"is not authorized to perform: iam:GetPolicy on resource: policy {ARN} because no identity-based policy allows the iam:GetPolicy action")
+
+
+def test_a_service_role_policy_is_not_attachable_to_a_customer_role(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """AWS: PolicyNotAttachable "Cannot attach a Service Role Policy to a Customer Role." (aws/aws-cdk issue #6131)."""
+    service_role = "arn:aws:iam::aws:policy/aws-service-role/ExampleServiceRolePolicy"
+    catalogue = {"ExampleServiceRolePolicy": {"Path": "/aws-service-role/", "Document": GET_ROLE}}
+    with serving(tmp_path_factory, "service-role") as (ctx, url, key):  # a world of its own: the module's lists stay as they are
+        assert imported(ctx, catalogue).created == [service_role]
+        admin = iam_client(url, key.access_key_id, key.secret_access_key)
+        assert admin.get_policy(PolicyArn=service_role)["Policy"]["Path"] == "/aws-service-role/"
+        assert error_of(lambda: admin.attach_role_policy(RoleName="Developer", PolicyArn=service_role)) == (
+            400, "PolicyNotAttachable", "Cannot attach a Service Role Policy to a Customer Role.",
+        )
+        assert admin.list_attached_role_policies(RoleName="Developer")["AttachedPolicies"] == []

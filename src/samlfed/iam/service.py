@@ -1142,6 +1142,8 @@ def set_default_policy_version(ctx: ServiceContext, account_id: str, arn: str, v
     _version_call(lambda: ctx.store.set_default_policy_version(arn, version_id), arn, version_id)
 
 
+SERVICE_ROLE_POLICY_PREFIX = "arn:aws:iam::aws:policy/aws-service-role/"
+"""The AWS managed policies made for AWS's service-linked roles."""
 MAX_POLICIES_PER_ROLE = 10
 """IAM's default quota of managed policies attached to one role (PoliciesPerRole)."""
 
@@ -1149,7 +1151,10 @@ MAX_POLICIES_PER_ROLE = 10
 def attach_role_policy(ctx: ServiceContext, account_id: str, name: str, arn: str) -> None:
     if not POLICY_ARN.fullmatch(arn):  # AWS's AttachRolePolicy answer (recorded), before the model's length checks
         raise ServiceError("ValidationError", f"ARN {arn} is not valid.", 400)
-    looked_up_policy(ctx, account_id, arn)
+    if looked_up_policy(ctx, account_id, arn).aws_managed and arn.startswith(SERVICE_ROLE_POLICY_PREFIX):
+        # AWS's answer (aws/aws-cdk issue #6131): such a policy is for AWS's service-linked roles, and every role
+        # here is a customer's.
+        raise ServiceError("PolicyNotAttachable", "Cannot attach a Service Role Policy to a Customer Role.", 400)
     try:
         ctx.store.attach_role_policy(account_id, name, arn, limit=MAX_POLICIES_PER_ROLE)
     except LimitReached:
