@@ -56,6 +56,25 @@ def import_policies(
         raise typer.Exit(1)
 
 
+@aws_policies_app.command("delete")
+def delete_policies(
+    arns: Annotated[list[str], typer.Argument(help="ARNs of imported AWS managed policies")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Delete imported AWS managed policies that no role of any account uses."""
+    from .iam.aws_managed import delete_policy
+
+    ctx = store_context(data_dir, database_url)
+    failed = False
+    for arn in arns:
+        reason = delete_policy(ctx, arn)
+        failed |= reason is not None
+        typer.echo(f"deleted {arn}" if reason is None else f"kept {arn}: {reason}", err=reason is not None)
+    if failed:
+        raise typer.Exit(1)
+
+
 @aws_policies_app.command("list")
 def list_policies(data_dir: DataDir = None, database_url: DatabaseUrl = None, as_json: JsonOutput = False) -> None:
     """List the AWS managed policies imported, by name."""

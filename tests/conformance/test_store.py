@@ -291,6 +291,19 @@ def test_aws_managed_policies_are_shared_and_counted_per_account(store: SqlStore
         store.put_aws_managed_policy(clash, (PolicyVersion("v1", "{}", True, NOW),))
     with pytest.raises(ValueError):
         store.put_aws_managed_policy(policy, (PolicyVersion("v1", first, True, NOW), PolicyVersion("v1", second, False, NOW)))
+    # Deleted by the operator once no role of any account uses it, with its versions.
+    store.detach_role_policy(ACCOUNT, "Developer", arn)
+    with pytest.raises(Conflict):  # still the other account's boundary
+        store.delete_aws_managed_policy(arn)
+    store.set_permissions_boundary(other, "Developer", None)
+    store.delete_aws_managed_policy(arn)
+    with pytest.raises(NotFound):
+        store.list_policy_versions(arn)
+    with pytest.raises(NotFound):
+        store.delete_aws_managed_policy(arn)
+    store.create_policy(ManagedPolicy(f"arn:aws:iam::{ACCOUNT}:policy/Mine", ACCOUNT, "Mine", "ANPAMINEMINEMINEMINE1", "/", "{}", NOW, NOW))
+    with pytest.raises(NotFound):  # an account's own policy is no AWS managed one
+        store.delete_aws_managed_policy(f"arn:aws:iam::{ACCOUNT}:policy/Mine")
 
 
 def test_was_redeemed_looks_without_using(store: SqlStore) -> None:

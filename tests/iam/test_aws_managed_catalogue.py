@@ -157,3 +157,31 @@ def test_any_json_is_read_or_refused_never_raising_anything_else(catalogue: obje
 def test_json_nested_past_the_parsers_depth_is_no_catalogue() -> None:
     with pytest.raises(CatalogueError, match="nested too deeply"):  # not a RecursionError
         read_catalogue("[" * 100_000 + "]" * 100_000, now=NOW)
+
+
+def test_the_cli_deletes_an_imported_policy_that_no_role_uses(tmp_path: Path) -> None:
+    from samlfed.config import Settings
+    from samlfed.iam import service
+    from samlfed.server import build_context
+
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path / "data")]
+    runner.invoke(app, ["accounts", "create", "--id", "123456789012", *data])
+    (tmp_path / "catalogue.json").write_text(json.dumps([entry(), entry(PolicyName="Used", Arn="arn:aws:iam::aws:policy/Used", Path="/",
+                                                                        PolicyId="ANPAUSEDUSEDUSEDUSED1")]))
+    assert runner.invoke(app, ["aws-policies", "import", str(tmp_path / "catalogue.json"), *data]).exit_code == 0
+    ctx = build_context(Settings(data_dir=tmp_path / "data"))
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    service.create_role(ctx, "123456789012", "Worker", trust)
+    service.attach_role_policy(ctx, "123456789012", "Worker", "arn:aws:iam::aws:policy/Used")
+
+    said = runner.invoke(app, ["aws-policies", "delete", "arn:aws:iam::aws:policy/service-role/S3Read", "arn:aws:iam::aws:policy/Used",
+                               "arn:aws:iam::aws:policy/Missing", "arn:aws:iam::123456789012:policy/Mine", *data])
+    assert said.exit_code == 1
+    assert said.stdout.splitlines() == ["deleted arn:aws:iam::aws:policy/service-role/S3Read"]
+    assert said.stderr.splitlines() == [
+        "kept arn:aws:iam::aws:policy/Used: a role uses it (attached or as its permissions boundary): detach it everywhere first",
+        "kept arn:aws:iam::aws:policy/Missing: no such policy was imported",
+        "kept arn:aws:iam::123456789012:policy/Mine: not an AWS managed policy's ARN (arn:aws:iam::aws:policy/…)",
+    ]
+    assert runner.invoke(app, ["aws-policies", "list", *data]).stdout.split() == ["arn:aws:iam::aws:policy/Used", "v1"]

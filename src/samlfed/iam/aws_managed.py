@@ -1,5 +1,5 @@
-"""AWS managed policies (`arn:aws:iam::aws:policy/…`): the operator imports them, every account reads, attaches and
-evaluates them, none changes them.
+"""AWS managed policies (`arn:aws:iam::aws:policy/…`): the operator imports (and may delete) them, every account
+reads, attaches and evaluates them, none changes them.
 
 samlfed ships none of AWS's documents. The operator brings the catalogue: from an AWS account
 (`aws iam get-account-authorization-details --filter AWSManagedPolicy`, which lists the ones in use there, each with
@@ -31,7 +31,7 @@ from urllib.parse import unquote
 from ..context import ServiceContext
 from ..errors import ServiceError
 from ..jsoninput import parse_json
-from ..store import AWS_MANAGED, AlreadyExists, ManagedPolicy, NotFound, PolicyVersion
+from ..store import AWS_MANAGED, AlreadyExists, Conflict, ManagedPolicy, NotFound, PolicyVersion
 from .service import NAME_PATTERN, POLICY_CHARACTERS, POLICY_PATH, check_identity_policy
 
 AWS_POLICY_ARN = re.compile(rf"arn:aws:iam::aws:policy(?P<path>{POLICY_PATH.pattern})(?P<name>[\w+=,.@-]{{1,128}})", re.ASCII)
@@ -96,6 +96,19 @@ def import_catalogue(ctx: ServiceContext, entries: Iterable[CatalogueEntry]) -> 
             continue
         (report.unchanged if not changed else report.updated if existed else report.created).append(entry.policy.arn)
     return report
+
+
+def delete_policy(ctx: ServiceContext, arn: str) -> str | None:
+    """Delete an imported AWS managed policy; None when done, otherwise why not."""
+    if not AWS_POLICY_ARN.fullmatch(arn):
+        return "not an AWS managed policy's ARN (arn:aws:iam::aws:policy/…)"
+    try:
+        ctx.store.delete_aws_managed_policy(arn)
+    except NotFound:
+        return "no such policy was imported"
+    except Conflict:
+        return "a role uses it (attached or as its permissions boundary): detach it everywhere first"
+    return None
 
 
 def _exists(ctx: ServiceContext, arn: str) -> bool:

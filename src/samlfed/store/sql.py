@@ -422,6 +422,15 @@ def _lock_by_arn(db: Connection, table, arn: str):  # type: ignore[no-untyped-de
     return row
 
 
+def _refuse_while_used(db: Connection, arn: str) -> None:
+    """Conflict while a role has the managed policy `arn` attached or as its permissions boundary (read after the
+    policy's row is locked, so that an attach or boundary that holds it meanwhile is seen)."""
+    if db.execute(select(t.role_policy_attachments).where(t.role_policy_attachments.c.policy_arn == arn).limit(1)).first():
+        raise Conflict(f"policy {arn} is attached")
+    if db.execute(select(t.roles.c.role_id).where(t.roles.c.permissions_boundary == arn).limit(1)).first():
+        raise Conflict(f"policy {arn} is a permissions boundary")
+
+
 def _hold_policy(db: Connection, account_id: str, arn: str) -> None:
     """Hold the managed policy `arn`, the account's or an AWS managed one, until commit (FOR SHARE: others may hold it
     too, delete_policy waits); NotFound(arn) when the account cannot use such a policy."""
@@ -1212,16 +1221,22 @@ class SqlStore:
         except IntegrityError:
             raise AlreadyExists(f"policy ID {policy.policy_id}") from None
 
+    def delete_aws_managed_policy(self, arn: str) -> None:
+        """Delete an AWS managed policy with all its versions. NotFound when there is none; Conflict while a role of
+        any account has it attached or as its boundary (the row is locked first, as delete_policy locks it)."""
+        with self._tx() as db:
+            if _lock_by_arn(db, t.managed_policies, arn).account_id != AWS_MANAGED:
+                raise NotFound(arn)
+            _refuse_while_used(db, arn)
+            db.execute(delete(t.managed_policies).where(t.managed_policies.c.arn == arn))
+
     @_rerun_on_race
     def delete_policy(self, arn: str) -> None:
         """Conflict while a role has the policy attached or as its boundary. The policy row is locked before either
         is read, so that a concurrent attach or set_permissions_boundary (which hold it) is seen, or finds it gone."""
         with self._tx() as db:
             _lock_by_arn(db, t.managed_policies, arn)
-            if db.execute(select(t.role_policy_attachments).where(t.role_policy_attachments.c.policy_arn == arn).limit(1)).first():
-                raise Conflict(f"policy {arn} is attached")
-            if db.execute(select(t.roles.c.role_id).where(t.roles.c.permissions_boundary == arn).limit(1)).first():
-                raise Conflict(f"policy {arn} is a permissions boundary")
+            _refuse_while_used(db, arn)
             versions = t.policy_versions.c
             if db.execute(select(func.count()).select_from(t.policy_versions).where(versions.arn == arn)).scalar_one() > 1:
                 raise PolicyVersionsLeft(f"policy {arn} has versions other than its default")
