@@ -289,6 +289,9 @@ def test_aws_managed_policies_are_shared_and_counted_per_account(store: SqlStore
     clash = ManagedPolicy("arn:aws:iam::aws:policy/Other", AWS_MANAGED, "Other", "ANPAAWSMANAGED0000001", "/", "{}", NOW, NOW)
     with pytest.raises(AlreadyExists):  # another policy's ID
         store.put_aws_managed_policy(clash, (PolicyVersion("v1", "{}", True, NOW),))
+    namesake = ManagedPolicy("arn:aws:iam::aws:policy/x/READS3", AWS_MANAGED, "READS3", "ANPAAWSMANAGED0000002", "/x/", "{}", NOW, NOW)
+    with pytest.raises(AlreadyExists):  # another AWS managed policy's name, in another case on another path
+        store.put_aws_managed_policy(namesake, (PolicyVersion("v1", "{}", True, NOW),))
     with pytest.raises(ValueError):
         store.put_aws_managed_policy(policy, (PolicyVersion("v1", first, True, NOW), PolicyVersion("v1", second, False, NOW)))
     # Deleted by the operator once no role of any account uses it, with its versions.

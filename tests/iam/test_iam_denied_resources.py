@@ -71,7 +71,6 @@ def test_each_action_names_its_resource_as_aws_does(world: dict[str, Any]) -> No
         ("ListPolicies", lambda: session.list_policies(), "policy path /"),
         ("ListPolicies", lambda: session.list_policies(PathPrefix="/team/"), "policy path /team/"),
         ("ListRoles", lambda: session.list_roles(), f"{PREFIX}:role/"),
-        ("ListRoles", lambda: session.list_roles(PathPrefix="/aws-service-role/"), f"{PREFIX}:role/aws-service-role/"),
         # "iam:GetSAMLProvider on resource: arn:aws:iam::…:saml-provider/AWSSSO_…_DO_NOT_DELETE because …"
         ("GetSAMLProvider", lambda: session.get_saml_provider(SAMLProviderArn=PROVIDER_ARN), PROVIDER_ARN),
         # "iam:GetAccountAuthorizationDetails on resource: * because …"; "iam:ListAccountAliases on resource: * because …"
@@ -82,10 +81,18 @@ def test_each_action_names_its_resource_as_aws_does(world: dict[str, Any]) -> No
         assert denied(call) == refusal(action, shown), action
 
 
-def test_list_roles_is_authorized_on_the_path_it_lists(granted: Any) -> None:
-    session = granted("iam:ListRoles", resource=f"{PREFIX}:role/team/*")
-    assert session.list_roles(PathPrefix="/team/")["Roles"] == []
-    assert denied(lambda: session.list_roles()) == refusal("ListRoles", f"{PREFIX}:role/")
+def test_list_roles_is_authorized_on_every_role_whatever_the_path_prefix(world: dict[str, Any], granted: Any) -> None:
+    """AWS names role<PathPrefix> (arn:aws:iam::755880545038:role/aws-service-role/…/), but samlfed authorizes ListRoles
+    on role/ whatever the prefix: the listing holds every role whose path starts with it, so a grant on one role
+    ("role/Dev") must not list "/Dev-ops/" roles, nor a deny on role/ miss a listing with PathPrefix "/s" (a review)."""
+    world["admin"].create_role(RoleName="OpsAdmin", Path="/Dev-ops/", AssumeRolePolicyDocument=json.dumps(TRUST))
+    try:
+        session = granted("iam:ListRoles", resource=f"{PREFIX}:role/Dev")
+        assert denied(lambda: session.list_roles(PathPrefix="/Dev")) == refusal("ListRoles", f"{PREFIX}:role/")
+        session = granted("iam:ListRoles", resource=f"{PREFIX}:role/")
+        assert [r["RoleName"] for r in session.list_roles(PathPrefix="/Dev")["Roles"]] == ["OpsAdmin"]
+    finally:
+        world["admin"].delete_role(RoleName="OpsAdmin")
 
 
 @pytest.mark.parametrize(("create", "tag_action", "shown"), [

@@ -104,7 +104,9 @@ def iam_target(ctx: ServiceContext, account_id: str, action: str, params: dict[s
     if action == "CreatePolicy" and "PolicyName" in params:
         return f"{prefix}:policy{params.get('Path', '/')}{params['PolicyName']}", {}
     resource = {
-        "ListRoles": f"{prefix}:role{params.get('PathPrefix', '/')}",  # the roles it may list (AWS names this ARN)
+        # Not the role<PathPrefix> ARN AWS's answers name: every role whose path starts with the prefix is listed, so a
+        # grant on one role ("role/Dev") would list others ("/Dev-ops/"), and a deny on role/ would miss "/s".
+        "ListRoles": f"{prefix}:role/",
         "ListPolicies": f"{prefix}:policy/",
         "ListSAMLProviders": f"{prefix}:saml-provider/*",
     }.get(action, "*")

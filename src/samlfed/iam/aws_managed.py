@@ -36,8 +36,8 @@ from .service import NAME_PATTERN, POLICY_CHARACTERS, POLICY_PATH, check_identit
 
 AWS_POLICY_ARN = re.compile(rf"arn:aws:iam::aws:policy(?P<path>{POLICY_PATH.pattern})(?P<name>[\w+=,.@-]{{1,128}})", re.ASCII)
 """An AWS managed policy's ARN in the commercial partition (the one samlfed's own ARNs are in)."""
-POLICY_ID = re.compile(r"[A-Z0-9]{16,128}", re.ASCII)
-"""IAM's idType for PolicyId (AWS's are ANPA and 17 more)."""
+POLICY_ID = re.compile(r"[A-Z0-9]{16,32}", re.ASCII)
+"""IAM's idType for PolicyId (AWS's are ANPA and 17 more), within what the store keeps (32)."""
 VERSION_ID = re.compile(r"v[1-9][0-9]{0,8}", re.ASCII)
 """The version IDs the store keeps (IAM's model allows a suffix after a dot, which IAM itself never hands out)."""
 MAX_PATH = 512
@@ -77,9 +77,9 @@ def read_catalogue(text: str | bytes, *, now: datetime) -> tuple[list[CatalogueE
             entries.append(_entry(raw, hint, now))
         except _Refused as reason:
             refused.append(f"{label}: {reason}")
-    arns = [entry.policy.arn for entry in entries]
-    if len(set(arns)) != len(arns):
-        raise CatalogueError("the catalogue names a policy more than once")
+    names = [entry.policy.name.lower() for entry in entries]
+    if len(set(names)) != len(names):  # names are unique whatever their case and path, as an account's own are
+        raise CatalogueError("the catalogue names a policy more than once (names differing only in case or path are one name)")
     return entries, refused
 
 
@@ -92,7 +92,7 @@ def import_catalogue(ctx: ServiceContext, entries: Iterable[CatalogueEntry]) -> 
         try:
             changed = ctx.store.put_aws_managed_policy(entry.policy, entry.versions)
         except AlreadyExists:
-            report.refused.append(f"{entry.policy.name}: another policy has the PolicyId {entry.policy.policy_id}")
+            report.refused.append(f"{entry.policy.name}: another AWS managed policy has its PolicyId or its name (in any case, on any path)")
             continue
         (report.unchanged if not changed else report.updated if existed else report.created).append(entry.policy.arn)
     return report
@@ -145,7 +145,7 @@ def _entry(raw: Any, name_hint: str | None, now: datetime) -> CatalogueEntry:
     name, path, arn = _names(raw, name_hint)
     policy_id = _optional_text(raw, "PolicyId") or _derived_policy_id(arn)
     if not POLICY_ID.fullmatch(policy_id):
-        raise _Refused(f"PolicyId {policy_id!r} is not 16-128 capital letters and digits")
+        raise _Refused(f"PolicyId {policy_id!r} is not 16-32 capital letters and digits")
     description = _optional_text(raw, "Description")
     if description is not None and len(description) > MAX_DESCRIPTION:
         raise _Refused(f"Description longer than {MAX_DESCRIPTION} characters")
@@ -235,9 +235,9 @@ def _date(raw: dict[str, Any], key: str, default: datetime) -> datetime:
         return default
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise _Refused(f"{key} {value!r} is not an ISO 8601 date and time") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the range by its offset
+        raise _Refused(f"{key} {value!r} is not an ISO 8601 date and time within years 1-9999") from None
 
 
 def _derived_policy_id(arn: str) -> str:

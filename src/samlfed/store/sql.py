@@ -1179,7 +1179,8 @@ class SqlStore:
     def put_aws_managed_policy(self, policy: ManagedPolicy, versions: Sequence[PolicyVersion]) -> bool:
         """Create or replace an AWS managed policy (policy.account_id is AWS_MANAGED) with `versions`, one of them
         the default (its document is policy.document); False when it was stored so already. Roles keep it attached
-        across a replacement. AlreadyExists when another policy has its policy ID."""
+        across a replacement. AlreadyExists when another policy has its policy ID, or another AWS managed policy its
+        name in any case (on any path: listings page by lower-cased name)."""
         numbers = [_version_number(version.version_id) for version in versions]
         if policy.account_id != AWS_MANAGED or None in numbers or len(set(numbers)) != len(versions):
             raise ValueError("an AWS managed policy with versions v1, v2, … each once")
@@ -1200,6 +1201,9 @@ class SqlStore:
                 if db.execute(select(t.accounts.c.account_id).where(t.accounts.c.account_id == AWS_MANAGED)).first() is None:
                     db.execute(insert(t.accounts).values(account_id=AWS_MANAGED, alias=None, created_at=policy.created_at))
                 policies, stored_versions = t.managed_policies, t.policy_versions.c
+                namesake = and_(policies.c.account_id == AWS_MANAGED, func.lower(policies.c.name) == policy.name.lower(), policies.c.arn != policy.arn)
+                if db.execute(select(policies.c.arn).where(namesake).limit(1)).first() is not None:
+                    raise AlreadyExists(f"AWS managed policy {policy.name}")
                 held = db.execute(select(policies).where(policies.c.arn == policy.arn).with_for_update()).first()
                 if held is not None:
                     stored = db.execute(
