@@ -5,6 +5,8 @@ The policy is the issue's shape: 10 statements with conditions (tag equality, IP
 IfExists, ForAnyValue, a policy variable in a Resource, a NotAction deny). Requests rotate through 8 cases
 (allowed, explicitly denied, implicitly denied). moto's `IAMPolicy` ignores Condition blocks, so it does less
 work than samlfed and its decisions differ where conditions matter; it is a reference for speed, not for results.
+A second table evaluates a 2,661-action policy shaped like AWS's ReadOnlyAccess (what an imported AWS managed
+policy costs) against moto on the same document, and the first evaluation's time (its patterns compiled then).
 Method as in validate.py: one process pinned to one core, warm-up, `--repeats` runs of `--seconds`, median.
 
     .venv/bin/python bench/policy.py [--seconds 2] [--repeats 5] [--json]
@@ -62,10 +64,30 @@ REQUESTS = [
 ]
 
 
-def samlfed_evaluate() -> Callable[[], object]:
-    policy = parse_policy(json.dumps(POLICY), principal_required=False)
-    requests = itertools.cycle([Request(a, {**CONTEXT, **extra}, resource=r) for a, r, extra in REQUESTS])
+# The shape of AWS's ReadOnlyAccess (2,661 actions, nearly all `service:Verb*` wildcards over ~300 services): what
+# an imported AWS managed policy costs. Requests name a few services, as a session's calls do.
+LARGE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+        f"svc{n:03d}:{verb}" for n in range(300) for verb in ("Describe*", "Get*", "List*", "BatchGet*", "Search*", "View*", "Query*", "Check*", "Read")
+    ][:2661]}],
+}
+LARGE_REQUESTS = [(f"svc{n:03d}:{verb}", "*", {}) for n, verb in ((7, "GetThing"), (150, "ListThings"), (299, "PutThing"), (42, "DescribeIt"))]
+
+
+def samlfed_evaluate(policy_json: dict = POLICY, cases: list = REQUESTS) -> Callable[[], object]:
+    policy = parse_policy(json.dumps(policy_json), principal_required=False)
+    requests = itertools.cycle([Request(a, {**CONTEXT, **extra}, resource=r) for a, r, extra in cases])
     return lambda: evaluate(policy, next(requests))
+
+
+def first_evaluation_ms(policy_json: dict, cases: list) -> float:
+    """The first evaluation of a freshly parsed policy (its patterns compiled then), in milliseconds."""
+    policy = parse_policy(json.dumps(policy_json), principal_required=False)
+    action, resource, extra = cases[0]
+    started = time.perf_counter()
+    evaluate(policy, Request(action, {**CONTEXT, **extra}, resource=resource))
+    return (time.perf_counter() - started) * 1e3
 
 
 def samlfed_role_session() -> Callable[[], object]:
@@ -77,13 +99,13 @@ def samlfed_role_session() -> Callable[[], object]:
     return lambda: authorize(policies, next(requests))
 
 
-def moto_baseline() -> Callable[[], object] | None:
+def moto_baseline(policy_json: dict = POLICY, cases: list = REQUESTS) -> Callable[[], object] | None:
     try:
         from moto.iam.access_control import IAMPolicy
     except ImportError:
         return None
-    policy = IAMPolicy(json.dumps(POLICY))
-    requests = itertools.cycle([(a, r) for a, r, _ in REQUESTS])
+    policy = IAMPolicy(json.dumps(policy_json))
+    requests = itertools.cycle([(a, r) for a, r, _ in cases])
 
     def run() -> object:
         action, resource = next(requests)
@@ -92,17 +114,17 @@ def moto_baseline() -> Callable[[], object] | None:
     return run
 
 
-def measure(run: Callable[[], object], seconds: float, repeats: int) -> float:
-    for _ in range(2000):  # warm-up: caches and regexes
+def measure(run: Callable[[], object], seconds: float, repeats: int, *, batch: int = 100, warmup: int = 2000) -> float:
+    for _ in range(warmup):  # caches and regexes
         run()
     rates = []
     for _ in range(repeats):
-        count, deadline = 0, time.perf_counter() + seconds
-        while time.perf_counter() < deadline:
-            for _ in range(100):
+        count, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            for _ in range(batch):
                 run()
-            count += 100
-        rates.append(count / seconds)
+            count += batch
+        rates.append(count / (time.perf_counter() - started))
     return statistics.median(rates)
 
 
@@ -120,8 +142,14 @@ def main() -> int:
         contenders["moto IAMPolicy (no conditions)"] = baseline
     rates = {name: measure(run, args.seconds, args.repeats) for name, run in contenders.items()}
     moto = rates.get("moto IAMPolicy (no conditions)")
+    large = {"samlfed evaluate": samlfed_evaluate(LARGE_POLICY, LARGE_REQUESTS)}
+    large_baseline = moto_baseline(LARGE_POLICY, LARGE_REQUESTS)
+    if large_baseline is not None:
+        large["moto IAMPolicy"] = large_baseline
+    large_rates = {name: measure(run, args.seconds, args.repeats, batch=1, warmup=10) for name, run in large.items()}  # moto: ms each
+    first_ms = first_evaluation_ms(LARGE_POLICY, LARGE_REQUESTS)
     if args.json:
-        print(json.dumps({"rates": rates, "target": TARGET}))
+        print(json.dumps({"rates": rates, "target": TARGET, "large_policy_rates": large_rates, "large_policy_first_evaluation_ms": first_ms}))
         return 0
     print(f"IAM policy evaluations per second, one core ({len(POLICY['Statement'])}-statement policy with conditions, 8 rotating requests)")
     for name, rate in rates.items():
@@ -129,6 +157,12 @@ def main() -> int:
         print(f"  {name:34} {rate:10,.0f}/s  {1e6 / rate:7.1f} µs{ratio}")
     met = rates["samlfed evaluate (1 policy)"] >= TARGET
     print(f"target {TARGET:,}/s for one policy: {'met' if met else 'NOT met'}")
+    actions = len(LARGE_POLICY["Statement"][0]["Action"])  # type: ignore[index]
+    print(f"A {actions:,}-action policy shaped like AWS's ReadOnlyAccess (4 rotating requests); first evaluation {first_ms:.1f} ms")
+    large_moto = large_rates.get("moto IAMPolicy")
+    for name, rate in large_rates.items():
+        ratio = f"  {rate / large_moto:5.2f}x moto" if large_moto else ""
+        print(f"  {name:34} {rate:10,.0f}/s  {1e6 / rate:7.1f} µs{ratio}")
     if moto is None:
         print("(moto not installed: `make bench` installs it for the baseline)")
     return 0

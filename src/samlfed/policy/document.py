@@ -14,6 +14,7 @@ from typing import Any
 
 from ..arn_syntax import ARN_PARTITION
 from ..jsoninput import parse_json
+from .actions import ActionMatcher, action_matcher
 from .conditions import Condition, parse_conditions
 from .variables import alternation
 
@@ -64,12 +65,12 @@ class Statement:
 
     # Compiled once per statement (documents are parsed once and cached), so evaluation is one regex per element.
     @cached_property
-    def action_regex(self) -> re.Pattern[str] | None:
-        return alternation(self.actions, ignore_case=True) if self.actions is not None else None
+    def action_regex(self) -> ActionMatcher | None:
+        return action_matcher(self.actions) if self.actions is not None else None
 
     @cached_property
-    def not_action_regex(self) -> re.Pattern[str] | None:
-        return alternation(self.not_actions, ignore_case=True) if self.not_actions is not None else None
+    def not_action_regex(self) -> ActionMatcher | None:
+        return action_matcher(self.not_actions) if self.not_actions is not None else None
 
     @cached_property
     def resource_regex(self) -> re.Pattern[str] | None:
