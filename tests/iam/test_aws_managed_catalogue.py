@@ -193,3 +193,18 @@ def test_the_cli_deletes_an_imported_policy_that_no_role_uses(tmp_path: Path) ->
         "kept arn:aws:iam::123456789012:policy/Mine: not an AWS managed policy's ARN (arn:aws:iam::aws:policy/…)",
     ]
     assert runner.invoke(app, ["aws-policies", "list", *data]).stdout.split() == ["arn:aws:iam::aws:policy/Used", "v1"]
+
+
+def test_a_later_catalogue_may_not_bring_a_namesake_of_an_imported_policy(tmp_path: Path) -> None:
+    """Listings page by lower-cased name, so two AWS managed policies may not share one, across imports too."""
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path / "data")]
+    runner.invoke(app, ["accounts", "create", "--id", "123456789012", *data])
+    (tmp_path / "first.json").write_text(json.dumps([entry()]))
+    (tmp_path / "second.json").write_text(json.dumps([entry(Arn="arn:aws:iam::aws:policy/S3READ", PolicyName="S3READ", Path="/",
+                                                            PolicyId="ANPASECONDSECONDSECO1")]))
+    assert runner.invoke(app, ["aws-policies", "import", str(tmp_path / "first.json"), *data]).exit_code == 0
+    said = runner.invoke(app, ["aws-policies", "import", str(tmp_path / "second.json"), *data])
+    assert said.exit_code == 1
+    assert "refused S3READ: another policy has its PolicyId, or another AWS managed policy its name (in any case, on any path)" in said.stderr
+    assert runner.invoke(app, ["aws-policies", "list", *data]).stdout.split() == ["arn:aws:iam::aws:policy/service-role/S3Read", "v1"]

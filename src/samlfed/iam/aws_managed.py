@@ -92,7 +92,7 @@ def import_catalogue(ctx: ServiceContext, entries: Iterable[CatalogueEntry]) -> 
         try:
             changed = ctx.store.put_aws_managed_policy(entry.policy, entry.versions)
         except AlreadyExists:
-            report.refused.append(f"{entry.policy.name}: another AWS managed policy has its PolicyId or its name (in any case, on any path)")
+            report.refused.append(f"{entry.policy.name}: another policy has its PolicyId, or another AWS managed policy its name (in any case, on any path)")
             continue
         (report.unchanged if not changed else report.updated if existed else report.created).append(entry.policy.arn)
     return report
