@@ -269,8 +269,8 @@ def test_aws_managed_policies_are_shared_and_counted_per_account(store: SqlStore
     first, second = '{"v":1}', '{"v":2}'
     policy = ManagedPolicy(arn, AWS_MANAGED, "ReadS3", "ANPAAWSMANAGED0000001", "/", second, NOW, NOW, default_version_id="v2")
     versions = (PolicyVersion("v1", first, False, NOW), PolicyVersion("v2", second, True, NOW))
-    assert store.put_aws_managed_policy(policy, versions) is True
-    assert store.put_aws_managed_policy(policy, versions) is False  # stored so already
+    assert store.put_aws_managed_policy(policy, versions) == "created"
+    assert store.put_aws_managed_policy(policy, versions) == "unchanged"  # stored so already
     assert [a.account_id for a in store.list_accounts()] == sorted([ACCOUNT, other])  # the owner is never listed
     store.attach_role_policy(ACCOUNT, "Developer", arn)
     store.set_permissions_boundary(other, "Developer", arn)
@@ -282,7 +282,7 @@ def test_aws_managed_policies_are_shared_and_counted_per_account(store: SqlStore
     assert store.list_policies(ACCOUNT, scope="Local") == []
     # Replaced by a newer catalogue: one version now, still attached, evaluated with its new default.
     newer = ManagedPolicy(arn, AWS_MANAGED, "ReadS3", "ANPAAWSMANAGED0000001", "/", '{"v":3}', NOW, NOW, default_version_id="v3")
-    assert store.put_aws_managed_policy(newer, (PolicyVersion("v3", '{"v":3}', True, NOW),)) is True
+    assert store.put_aws_managed_policy(newer, (PolicyVersion("v3", '{"v":3}', True, NOW),)) == "updated"
     assert [v.version_id for v in store.list_policy_versions(arn)] == ["v3"]
     assert store.role_grants(ACCOUNT, "Developer").attached == ((arn, '{"v":3}'),)
     assert store.role_grants(other, "Developer").boundary_document == '{"v":3}'

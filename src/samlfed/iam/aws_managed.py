@@ -88,13 +88,12 @@ def import_catalogue(ctx: ServiceContext, entries: Iterable[CatalogueEntry]) -> 
     per policy, so that a failure leaves each policy either as it was or as the catalogue has it."""
     report = ImportReport()
     for entry in entries:
-        existed = _exists(ctx, entry.policy.arn)
         try:
-            changed = ctx.store.put_aws_managed_policy(entry.policy, entry.versions)
+            done = ctx.store.put_aws_managed_policy(entry.policy, entry.versions)
         except AlreadyExists:
             report.refused.append(f"{entry.policy.name}: another policy has its PolicyId, or another AWS managed policy its name (in any case, on any path)")
             continue
-        (report.unchanged if not changed else report.updated if existed else report.created).append(entry.policy.arn)
+        {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}[done].append(entry.policy.arn)
     return report
 
 
@@ -109,14 +108,6 @@ def delete_policy(ctx: ServiceContext, arn: str) -> str | None:
     except Conflict:
         return "a role uses it (attached or as its permissions boundary): detach it everywhere first"
     return None
-
-
-def _exists(ctx: ServiceContext, arn: str) -> bool:
-    try:
-        ctx.store.get_policy(arn)
-    except NotFound:
-        return False
-    return True
 
 
 class _Refused(Exception):

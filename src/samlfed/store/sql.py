@@ -1176,9 +1176,10 @@ class SqlStore:
             ).all()) if rows else {}
         return [self._policy_of(row, counts.get(row.arn, 0), ()) for row in rows]
 
-    def put_aws_managed_policy(self, policy: ManagedPolicy, versions: Sequence[PolicyVersion]) -> bool:
+    def put_aws_managed_policy(self, policy: ManagedPolicy, versions: Sequence[PolicyVersion]) -> str:
         """Create or replace an AWS managed policy (policy.account_id is AWS_MANAGED) with `versions`, one of them
-        the default (its document is policy.document); False when it was stored so already. Roles keep it attached
+        the default (its document is policy.document): "created", "updated", or "unchanged" when it was stored so
+        already. Roles keep it attached
         across a replacement. AlreadyExists when another policy has its policy ID, or another AWS managed policy its
         name in any case (on any path: listings page by lower-cased name)."""
         numbers = [_version_number(version.version_id) for version in versions]
@@ -1215,13 +1216,13 @@ class SqlStore:
                     if unchanged and [(r.version_number, r.document, _aware(r.created_at)) for r in stored] == [
                         (r["version_number"], r["document"], r["created_at"]) for r in version_rows
                     ]:
-                        return False
+                        return "unchanged"
                     db.execute(update(policies).where(policies.c.arn == policy.arn).values(**row_values))
                     db.execute(delete(t.policy_versions).where(stored_versions.arn == policy.arn))
                 else:
                     db.execute(insert(policies).values(arn=policy.arn, **row_values))
                 db.execute(insert(t.policy_versions), version_rows)
-                return True
+                return "created" if held is None else "updated"
         except IntegrityError:
             raise AlreadyExists(f"policy ID {policy.policy_id}") from None
 
