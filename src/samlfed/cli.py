@@ -504,7 +504,7 @@ def _when(moment: datetime | None) -> str | None:
 def keys_list(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """List the ring's keys (never their material): creation, the active one, from when each can be retired."""
 
@@ -526,7 +526,7 @@ def keys_retire(
     force: Annotated[bool, typer.Option("--force", help="retire it even though sessions sealed with it may still be valid")] = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """Remove a key from the ring: everything sealed with it stops working, on every node within a minute."""
 

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from . import doctor as doctor_mod
 from . import doctor_report
-from .cli_common import EXIT_INVALID, EXIT_VALID, instant_or_exit, store_context, usage_error
+from .cli_common import EXIT_INVALID, EXIT_VALID, JsonOutput, instant_or_exit, store_context, usage_error
 from .context import ServiceContext
 from .errors import ServiceError
 from .files import read_at_most
@@ -47,7 +47,7 @@ def doctor(
     allow_legacy_algorithms: Annotated[bool, typer.Option(help="allow RSA-SHA1, SHA-1 digests, inclusive c14n and RSA keys of 1024-2047 bits")] = False,
     allow_response_only_signature: Annotated[bool, typer.Option(help="accept a signed Response around an unsigned Assertion")] = False,
     require_condition_bounds: Annotated[bool, typer.Option(help="refuse assertions whose Conditions lack NotBefore or NotOnOrAfter")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """Explain, check by check, why a SAML response is accepted or rejected."""
     _check_arns(role_arn, principal_arn)
