@@ -51,6 +51,7 @@ from ..store import (
     policy_size,
     provider_key_context,
 )
+from ..sts.parameters import POLICY_CHARACTERS, POLICY_PATTERN
 from . import arns, ids
 
 log = logging.getLogger("samlfed.iam")
@@ -61,7 +62,6 @@ MAX_PROVIDER_KEYS = 10
 NAME_PATTERN = re.compile(r"[\w+=,.@-]+", re.ASCII)  # role and policy names; AWS's \w is Java's: ASCII letters, digits, _
 ROLE_PATH = re.compile(r"/|/[\x21-\x7e]+/")  # the model's pathType; its length (at most 512) is checked apart
 POLICY_PATH = re.compile(r"((/[A-Za-z0-9.,+@=_-]+)*)/", re.ASCII)  # the model's policyPathType
-POLICY_CHARACTERS = re.compile("[\t\n\r\x20-\xff]+")  # the model's policyDocumentType
 ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]")
 _ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
 MAX_TRUST_POLICY = 2048
@@ -295,7 +295,7 @@ def policy_document_violations(document: str, field: str) -> list[str]:
     """A policy document against the model's policyDocumentType (1-131,072 characters of
     [\\u0009\\u000A\\u000D\\u0020-\\u00FF]), in AWS's wording: pattern, then length."""
     start = f"Value '{document}' at '{field}' failed to satisfy constraint: Member must"
-    violations = [] if POLICY_CHARACTERS.fullmatch(document) else [f"{start} satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"]
+    violations = [] if POLICY_CHARACTERS.fullmatch(document) else [f"{start} satisfy regular expression pattern: {POLICY_PATTERN}"]
     if not document:
         violations.append(f"{start} have length greater than or equal to 1")
     elif len(document) > 131072:

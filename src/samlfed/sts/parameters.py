@@ -14,7 +14,7 @@ ARN_PATTERN = "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE00
 POLICY_PATTERN = "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"
 # The same patterns as Python character classes; the messages quote them as AWS does.
 _ARN_CHARACTERS = re.compile("[\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+")
-_POLICY_CHARACTERS = re.compile("[\t\n\r\x20-\xff]+")
+POLICY_CHARACTERS = re.compile("[\t\n\r\x20-\xff]+")
 _SENSITIVE = frozenset({"sAMLAssertion"})
 """The STS model's sensitive members among those checked here."""
 SESSION_POLICY_PLAINTEXT = 2048
@@ -63,7 +63,7 @@ def session_policy_violations(policy: str | None, policy_arns: tuple[str, ...]) 
     if len(policy_arns) > 10:
         violations.append("Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10")
     if policy is not None:
-        violations += string_violations(policy, "policy", 1, 2048, (_POLICY_CHARACTERS, POLICY_PATTERN))
+        violations += string_violations(policy, "policy", 1, 2048, (POLICY_CHARACTERS, POLICY_PATTERN))
     return violations
 
 
