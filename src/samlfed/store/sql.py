@@ -409,7 +409,16 @@ def _hold_account(db: Connection, account_id: str) -> None:
     """Serialise this transaction with others that hold the same account, from here to commit, so that what it
     reads (is a name taken?) still holds when it writes. Other writes to the account do not wait."""
     _write_lock(db)
+    _lock_account_row(db, account_id)
+
+
+def _lock_account_row(db: Connection, account_id: str) -> None:
+    """_hold_account's row lock, for a transaction that holds the SQLite write lock already."""
     db.execute(select(t.accounts.c.account_id).where(t.accounts.c.account_id == account_id).with_for_update(key_share=True))
+
+
+_INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+"""Each dialect's INSERT with ON CONFLICT clauses (SQLAlchemy's core insert has none)."""
 
 
 def _lock_by_arn(db: Connection, table, arn: str):  # type: ignore[no-untyped-def]
@@ -1199,8 +1208,11 @@ class SqlStore:
         try:
             with self._tx() as db:
                 _write_lock(db)
-                if db.execute(select(t.accounts.c.account_id).where(t.accounts.c.account_id == AWS_MANAGED)).first() is None:
-                    db.execute(insert(t.accounts).values(account_id=AWS_MANAGED, alias=None, created_at=policy.created_at))
+                # Two imports at once (PostgreSQL): the first makes the owner row, the other's insert waits for it
+                # and then does nothing; holding the row makes their name checks and writes take turns.
+                owner = _INSERTS[db.dialect.name](t.accounts).values(account_id=AWS_MANAGED, alias=None, created_at=policy.created_at)
+                db.execute(owner.on_conflict_do_nothing(index_elements=[t.accounts.c.account_id]))
+                _lock_account_row(db, AWS_MANAGED)
                 policies, stored_versions = t.managed_policies, t.policy_versions.c
                 namesake = and_(policies.c.account_id == AWS_MANAGED, func.lower(policies.c.name) == policy.name.lower(), policies.c.arn != policy.arn)
                 if db.execute(select(policies.c.arn).where(namesake).limit(1)).first() is not None:
