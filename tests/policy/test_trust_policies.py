@@ -103,8 +103,11 @@ def test_principal_must_match() -> None:
         (trust({"Effect": "Allow", "Principal": {"Federated": PROVIDER}}), "Policy statement must contain actions."),
         (trust(allow(action=[])), "Policy statement must contain actions."),  # an empty list names none (recorded: invalid-33)
         (trust(allow(action=5)), "Syntax errors in policy. Action must be a string or a list of strings."),
-        # unlike an empty Action list (recorded), an empty Principal list stays refused: no recorded answer accepts one
-        (trust(allow(principal={"Federated": []})), "Syntax errors in policy. Principal must be a string or a list of strings."),
+        # unlike an empty Action list (recorded), an empty Principal list is refused, in IAM's quoted words
+        (trust(allow(principal={"Federated": []})), "The passed in policy has a statement with no principals!"),
+        (trust(allow(principal={"AWS": [], "Federated": []})), "The passed in policy has a statement with no principals!"),
+        (trust({"Effect": "Deny", "NotPrincipal": {"AWS": []}, "Action": "sts:AssumeRoleWithSAML"}), "The passed in policy has a statement with no principals!"),
+        (trust(allow(principal={"AWS": [], "Federated": PROVIDER})), "Syntax errors in policy. Principal must be a string or a list of strings."),
         (trust(allow(principal={"Federated": "not a provider"})), "Federated principals must be valid domain names or SAML metadata ARNs"),
         (trust(allow(principal={"Federated": "arn:aws:iam::111111111111:role/X"})), "Federated principals must be valid domain names or SAML metadata ARNs"),
         (trust(allow(principal={"Robot": "x"})), 'Invalid principal in policy: "Robot"'),

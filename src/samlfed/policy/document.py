@@ -23,6 +23,7 @@ _STATEMENT_KEYS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotA
 
 
 SYNTAX_ERRORS = "Syntax errors in policy."
+NO_PRINCIPALS = "The passed in policy has a statement with no principals!"
 
 
 class MalformedPolicy(ValueError):
@@ -116,8 +117,12 @@ def _principal(value: Any) -> Principal:
         if kind not in ("AWS", "Federated", "Service", "CanonicalUser"):
             raise MalformedPolicy(f'Invalid principal in policy: "{kind}"')
         by_type[kind] = _strings(entries, "Principal")
-        if not by_type[kind]:  # as before: no recorded answer says IAM stores a principal that names no one
-            raise MalformedPolicy(SYNTAX_ERRORS, "Principal must be a string or a list of strings.")
+    if not any(by_type.values()):
+        # IAM's words for lists that name no one ({"AWS": []}, as Terraform writes an empty list of ARNs), quoted from
+        # its answers in 2020 and 2026.
+        raise MalformedPolicy(NO_PRINCIPALS)
+    if not all(by_type.values()):  # an empty list beside a named principal: no recorded answer; refused as before
+        raise MalformedPolicy(SYNTAX_ERRORS, "Principal must be a string or a list of strings.")
     for federated in by_type.get("Federated", ()):
         if ":saml-provider/" not in federated and not ("." in federated and ":" not in federated) and federated != "*":
             raise MalformedPolicy("Federated principals must be valid domain names or SAML metadata ARNs")
