@@ -9,7 +9,9 @@ from saml_factory import ACCOUNT, ENTITY_ID, PROVIDER_ARN, signer
 
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
+from samlfed.iam.providers import create_saml_provider
+from samlfed.iam.roles import create_role
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_context
 
@@ -18,7 +20,7 @@ TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "
 
 def developer_world(settings: Settings) -> ServiceContext:
     ctx = build_context(settings)
-    service.create_account(ctx, ACCOUNT)
-    service.create_saml_provider(ctx, ACCOUNT, "ExampleIdP", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
-    service.create_role(ctx, ACCOUNT, "Developer", TRUST)
+    create_account(ctx, ACCOUNT)
+    create_saml_provider(ctx, ACCOUNT, "ExampleIdP", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
+    create_role(ctx, ACCOUNT, "Developer", TRUST)
     return ctx

@@ -307,7 +307,8 @@ def test_doctor_prints_non_ascii_values_to_an_ascii_only_output(tmp_path, output
 
 def test_providers_attribute_mapping_cli(tmp_path) -> None:
     from samlfed.config import Settings
-    from samlfed.iam.service import create_account, create_saml_provider
+    from samlfed.iam.accounts import create_account
+    from samlfed.iam.providers import create_saml_provider
     from samlfed.server import build_context
 
     ctx = build_context(Settings(data_dir=tmp_path))
@@ -336,7 +337,7 @@ def test_an_attribute_mapping_no_sign_in_could_use_is_refused(mapping: str, said
     """Found by a CLI probe: tag keys differing only in case were stored (every sign-in carrying both would then be
     refused: session tag keys are case-insensitive), and so were 1,000 attribute names for one tag."""
     from samlfed.errors import ServiceError
-    from samlfed.iam.service import parse_attribute_mapping
+    from samlfed.iam.provider_options import parse_attribute_mapping
 
     with pytest.raises(ServiceError, match=said):
         parse_attribute_mapping(mapping)

@@ -28,7 +28,7 @@ from sqlalchemy import event
 from samlfed.authz.keys import create_authz_key
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
-from samlfed.iam import service
+from samlfed.iam.accounts import create_access_key
 from samlfed.server import build_server_app
 
 BIG_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
@@ -39,7 +39,7 @@ BIG_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[dict]:
     ctx = developer_world(Settings(data_dir=tmp_path))
-    admin = service.create_access_key(ctx, ACCOUNT)
+    admin = create_access_key(ctx, ACCOUNT)
     with app_in_thread(build_server_app(Settings(data_dir=tmp_path), ctx)) as url:
         iam = boto3.client(
             "iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=admin.access_key_id, aws_secret_access_key=admin.secret_access_key,

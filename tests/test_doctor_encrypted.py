@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from samlfed.cli import app
 from samlfed.config import Settings
-from samlfed.iam import service
+from samlfed.iam.provider_keys import EncryptionChange
+from samlfed.iam.providers import update_saml_provider
 from samlfed.saml import CHECK_ORDER
 from samlfed.saml.metadata import build_idp_metadata
 
@@ -94,13 +95,13 @@ def test_registered_mode_decrypts_with_the_uploaded_key_and_applies_the_mode(fil
     unkeyed = doctor(files["encrypted"], *registered, "--json")  # no key uploaded yet: says how to upload, not --private-key
     assert unkeyed.exit_code == 1
     assert f"upload the provider's private key (samlfed providers private-keys add {PROVIDER_ARN} KEY.pem)" in " ".join(json.loads(unkeyed.output)["notes"])
-    service.update_saml_provider(ctx, ACCOUNT, PROVIDER_ARN, encryption=service.EncryptionChange(add_private_key=SP.key_pem().decode()))
+    update_saml_provider(ctx, ACCOUNT, PROVIDER_ARN, encryption=EncryptionChange(add_private_key=SP.key_pem().decode()))
     result = doctor(files["encrypted"], *registered)
     assert result.exit_code == 0, result.output
     plaintext = tmp_path / "plain.b64"
     plaintext.write_text(response_b64())
     assert doctor(plaintext, *registered).exit_code == 0
-    service.update_saml_provider(ctx, ACCOUNT, PROVIDER_ARN, encryption=service.EncryptionChange(mode="Required"))
+    update_saml_provider(ctx, ACCOUNT, PROVIDER_ARN, encryption=EncryptionChange(mode="Required"))
     refused = doctor(plaintext, *registered, "--json")
     assert refused.exit_code == 1 and "requires encrypted assertions" in refused.output
     # the doctor takes the registered keys only

@@ -21,7 +21,7 @@ from samlfed.context import ServiceContext
 from samlfed.doctor import RoleTrust, TrustChoice, diagnose
 from samlfed.doctor_report import verdict
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.provider_options import set_attribute_mapping, set_validation_options
 from samlfed.saml import RolePair, ValidationSettings
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
@@ -75,7 +75,7 @@ def ctx(tmp_path: Path) -> ServiceContext:
 
 def server_allows(ctx: ServiceContext, trust_policy: str, saml: str, source_ip: str | None, mapping: dict | None) -> bool:
     ctx.store.update_role(ACCOUNT, "Developer", trust_policy=trust_policy)  # the store: IAM would refuse "malformed"
-    service.set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, mapping)
+    set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, mapping)
     try:
         assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(role_arn=DEV_ROLE, principal_arn=PROVIDER_ARN, saml_assertion=saml, source_ip=source_ip))
     except ServiceError as error:
@@ -289,7 +289,7 @@ def test_registered_provider_options_apply_and_can_be_tried(files: dict[str, Pat
     assert run_registered(files, registered_dir).exit_code == 1  # response-only signature, strict provider
     assert run_registered(files, registered_dir, "--allow-response-only-signature").exit_code == 0  # tried
     ctx = developer_world_again(registered_dir)
-    service.set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_response_only_signature": True})
+    set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_response_only_signature": True})
     assert run_registered(files, registered_dir).exit_code == 0  # applied
 
 
@@ -416,6 +416,6 @@ def test_a_mapped_attributes_value_is_trimmed_as_a_principal_tags_is(ctx: Servic
     mapping = {"email": ["mail"]}
     checks = _checks(doctor_says(policy(allow()), saml, None, mapping))
     assert checks["trust.session_tags"][1] == "session tags department=Engineering, email=alice@example.com (email from the provider's attribute mapping)"
-    service.set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, mapping)
+    set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, mapping)
     issued = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(role_arn=DEV_ROLE, principal_arn=PROVIDER_ARN, saml_assertion=saml))
     assert issued.credentials.claims.tags == {"department": "Engineering", "email": "alice@example.com"}

@@ -35,23 +35,17 @@ from .cli_idp import demo_command, idp_cli
 from .cli_login import configure, console, credential_process, login
 from .errors import ServiceError
 from .files import read_at_most
+from .iam.accounts import check_new_account, create_access_key, create_account
 from .iam.arns import parse_provider_arn
-from .iam.service import (
-    MAX_PRIVATE_KEY_BITS,
-    MIN_PRIVATE_KEY_BITS,
+from .iam.provider_keys import MAX_PRIVATE_KEY_BITS, MIN_PRIVATE_KEY_BITS, EncryptionChange, private_key_id_of
+from .iam.provider_options import (
     VALIDATION_OPTIONS,
-    EncryptionChange,
-    check_new_account,
-    create_access_key,
-    create_account,
-    get_saml_provider,
     parse_attribute_mapping,
-    private_key_id_of,
     provider_policy,
     set_attribute_mapping,
     set_validation_options,
-    update_saml_provider,
 )
+from .iam.providers import get_saml_provider, update_saml_provider
 from .store import DatabaseUnavailable, NotFound
 from .store.generation import SHARED_FILE_VARIABLE, create_shared_file
 from .sts.ring_keys import RetireRefused, list_ring_keys, retire_ring_key

@@ -137,11 +137,11 @@ _OPT_INS = ("allow_legacy_algorithms", "allow_response_only_signature")
 
 def _merged(stored: ProviderPolicy | None, tried: ProviderPolicy) -> ProviderPolicy:
     """The registered provider's opt-ins plus those the doctor is asked to try."""
-    from .iam import service
+    from .iam.provider_options import VALIDATION_OPTIONS
 
     if stored is None:
         return tried
-    return ProviderPolicy(**{name: getattr(stored, name) or getattr(tried, name) for name in service.VALIDATION_OPTIONS})
+    return ProviderPolicy(**{name: getattr(stored, name) or getattr(tried, name) for name in VALIDATION_OPTIONS})
 
 
 def _opt_ins_relied_on(
@@ -196,12 +196,14 @@ def _registered(
 ) -> tuple[doctor_mod.RegisteredProvider, ProviderPolicy, dict[str, list[str]] | None, str | None]:
     """The registered provider (its stored opt-ins, plus those being tried), its stored opt-ins alone, its attribute
     mapping, and the stored trust policy of `role_arn` (None without a role)."""
-    from .iam import service
+    from .iam.provider_options import provider_policy
+    from .iam.providers import get_saml_provider
+    from .iam.roles import get_role
 
     provider_name = arns.parse_provider_arn(principal_arn)
     assert provider_name is not None  # _check_arns
     try:
-        provider = service.get_saml_provider(ctx, provider_name.account_id, principal_arn)
+        provider = get_saml_provider(ctx, provider_name.account_id, principal_arn)
     except ServiceError as exc:  # the API's NoSuchEntity is AWS's "Manifest not found for arn …"
         raise usage_error(f"no SAML provider {principal_arn} in this samlfed" if exc.code == "NoSuchEntity" else exc.message) from None
     try:
@@ -209,7 +211,7 @@ def _registered(
         if role_arn is not None:
             role_name = arns.parse_role_arn(role_arn)
             assert role_name is not None
-            role = service.get_role(ctx, role_name.account_id, role_name.name)
+            role = get_role(ctx, role_name.account_id, role_name.name)
             if role.arn != role_arn:  # the server compares role ARNs exactly
                 why = "role names are unique regardless of case" if role.arn.lower() == role_arn.lower() else "the path is part of the ARN"
                 raise usage_error(f"no role {role_arn} is registered ({why}: there is {role.arn})")
@@ -218,7 +220,7 @@ def _registered(
         raise usage_error(exc.message) from None
     from .sts.assume import provider_trust
 
-    stored = service.provider_policy(provider)
+    stored = provider_policy(provider)
     policy = _merged(stored, tried)
     try:
         server_trust = provider_trust(provider, ctx.master)  # its private keys, opened as the server opens them

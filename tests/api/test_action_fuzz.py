@@ -26,7 +26,11 @@ from service_world import TRUST
 from samlfed.api import handlers
 from samlfed.api.app import build_app
 from samlfed.config import Settings
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
+from samlfed.iam.managed_policies import create_policy
+from samlfed.iam.providers import create_saml_provider
+from samlfed.iam.role_policies import get_role_policy, list_role_policies, put_role_policy
+from samlfed.iam.roles import create_role, get_role, list_roles
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_context
 
@@ -99,12 +103,12 @@ def requests(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
 def _world(data_dir: Path, database_url: str | None = None) -> dict:
     """An account with a SAML provider, a role with an inline policy and a managed policy; its admin's key."""
     ctx = build_context(Settings(data_dir=data_dir, database_url=database_url))
-    admin = service.create_account(ctx, ACCOUNT)
-    service.create_saml_provider(ctx, ACCOUNT, "ExampleIdP", METADATA)
-    service.create_role(ctx, ACCOUNT, "Kept", TRUST)
-    service.create_role(ctx, ACCOUNT, "Developer", TRUST)  # a role the genuine assertion offers
-    service.put_role_policy(ctx, ACCOUNT, "Kept", "Inline", POLICY)
-    service.create_policy(ctx, ACCOUNT, "Kept", POLICY)
+    admin = create_account(ctx, ACCOUNT)
+    create_saml_provider(ctx, ACCOUNT, "ExampleIdP", METADATA)
+    create_role(ctx, ACCOUNT, "Kept", TRUST)
+    create_role(ctx, ACCOUNT, "Developer", TRUST)  # a role the genuine assertion offers
+    put_role_policy(ctx, ACCOUNT, "Kept", "Inline", POLICY)
+    create_policy(ctx, ACCOUNT, "Kept", POLICY)
     return {
         "app": build_app(ctx), "ctx": ctx, "credentials": Credentials(admin.access_key_id, admin.secret_access_key),
         "genuine": response_b64(issue_instant=datetime.now(UTC)),  # redeemable for five minutes, from the module's first test
@@ -143,10 +147,10 @@ def test_the_account_still_works_after_the_fuzzing(world: dict) -> None:
     ctx = world["ctx"]
     status, body = call(world["app"], world["credentials"], "GetCallerIdentity", {})
     assert status == 200 and f"<Account>{ACCOUNT}</Account>".encode() in body
-    for role in service.list_roles(ctx, ACCOUNT):
-        assert service.get_role(ctx, ACCOUNT, role.name) == role
-        for name in service.list_role_policies(ctx, ACCOUNT, role.name):
-            json.loads(service.get_role_policy(ctx, ACCOUNT, role.name, name))
+    for role in list_roles(ctx, ACCOUNT):
+        assert get_role(ctx, ACCOUNT, role.name) == role
+        for name in list_role_policies(ctx, ACCOUNT, role.name):
+            json.loads(get_role_policy(ctx, ACCOUNT, role.name, name))
 
 
 DEEP_JSON = ["[" * 3000, '{"a":' * 1500, "1" * 5000, '{"Version":"2012-10-17","Statement":[' + "9" * 5000 + "]}"]

@@ -26,7 +26,8 @@ from samlfed.api.app import build_app
 from samlfed.api.xml import NAMESPACES, render_error
 from samlfed.config import Settings
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.accounts import create_access_key
+from samlfed.iam.provider_options import set_attribute_mapping
 
 DENIED = ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)
 OTHER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/Other"
@@ -38,7 +39,7 @@ SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """saml_factory's IdP registered in a served samlfed; Developer's maximum session is the default hour."""
     ctx = developer_world(Settings(data_dir=tmp_path_factory.mktemp("catalogue")))
-    admin = service.create_access_key(ctx, ACCOUNT)
+    admin = create_access_key(ctx, ACCOUNT)
     with app_in_thread(build_app(ctx)) as url:
         yield {"url": url, "admin": admin, "ctx": ctx}
 
@@ -314,7 +315,7 @@ def test_a_refused_request_does_not_use_up_a_one_time_assertion(world: dict) -> 
 
 def test_mapped_session_tags_are_refused_alike_for_existing_and_missing_roles(world: dict) -> None:
     """Step 20 (an attribute mapping's tags too) comes before step 22: its error must not reveal which roles exist."""
-    service.set_attribute_mapping(world["ctx"], ACCOUNT, PROVIDER_ARN, {"email": ["mail"]})
+    set_attribute_mapping(world["ctx"], ACCOUNT, PROVIDER_ARN, {"email": ["mail"]})
     try:
         ghost = f"arn:aws:iam::{ACCOUNT}:role/Ghost"
         roles = [f"{DEV_ROLE},{PROVIDER_ARN}", f"{ghost},{PROVIDER_ARN}"]
@@ -323,7 +324,7 @@ def test_mapped_session_tags_are_refused_alike_for_existing_and_missing_roles(wo
             assertion = fresh(roles=roles, principal_tags={}, attributes={"mail": ["alice@example.com", "bob@example.com"]})
             assert assume(world, RoleArn=role, SAMLAssertion=assertion) == refused, role
     finally:
-        service.set_attribute_mapping(world["ctx"], ACCOUNT, PROVIDER_ARN, None)
+        set_attribute_mapping(world["ctx"], ACCOUNT, PROVIDER_ARN, None)
 
 
 # --- §6.5: role writes held to the IAM model ---------------------------------------------------------------------

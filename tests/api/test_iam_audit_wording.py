@@ -24,7 +24,8 @@ from test_iam_constraints import call, refused
 from samlfed.api.app import build_app
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
-from samlfed.iam import service
+from samlfed.iam.accounts import create_access_key, create_account
+from samlfed.iam.providers import list_saml_providers
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_context
 
@@ -79,7 +80,7 @@ def test_every_model_member_samlfed_does_not_implement_is_refused(ctx: ServiceCo
     assert error.message.startswith(f"samlfed's {action} does not support {member} (")
     # Refused before anything changed.
     assert refused(ctx, "GetRole", RoleName="New").code == "NoSuchEntity"
-    assert [p.arn for p in service.list_saml_providers(ctx, ACCOUNT)] == [PROVIDER_ARN]
+    assert [p.arn for p in list_saml_providers(ctx, ACCOUNT)] == [PROVIDER_ARN]
 
 
 def test_the_members_samlfed_implements_are_not_refused(ctx: ServiceContext) -> None:
@@ -140,7 +141,7 @@ def icu_collated_account(tmp_path) -> Iterator[ServiceContext]:  # type: ignore[
     with icu_collated_database() as url:
         ctx = build_context(Settings(data_dir=tmp_path, database_url=url))
         try:
-            service.create_account(ctx, ACCOUNT)
+            create_account(ctx, ACCOUNT)
             yield ctx
         finally:
             ctx.store.engine.dispose()
@@ -174,7 +175,7 @@ def test_roles_and_policies_list_tags_in_the_same_order_on_any_collation(tmp_pat
 @pytest.fixture
 def iam(tmp_path) -> Iterator:  # type: ignore[type-arg]
     ctx = developer_world(Settings(data_dir=tmp_path))
-    key = service.create_access_key(ctx, ACCOUNT)
+    key = create_access_key(ctx, ACCOUNT)
     with app_in_thread(build_app(ctx)) as url:
         yield boto3.client("iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key)
 

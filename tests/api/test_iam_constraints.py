@@ -17,7 +17,8 @@ from samlfed.api.protocol import QueryRequest
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.accounts import create_access_key, create_account
+from samlfed.iam.aliases import create_account_alias
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.saml.signing import IdpSigner
 from samlfed.server import build_context
@@ -31,7 +32,7 @@ METADATA = build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()
 @pytest.fixture
 def ctx(tmp_path) -> ServiceContext:
     context = build_context(Settings(data_dir=tmp_path))
-    service.create_account(context, ACCOUNT)
+    create_account(context, ACCOUNT)
     return context
 
 
@@ -146,17 +147,17 @@ def test_the_allowed_mode_is_what_every_provider_has(ctx: ServiceContext) -> Non
 
 def test_a_taken_account_id_is_named_without_a_missing_alias(ctx: ServiceContext) -> None:
     with pytest.raises(ServiceError) as info:
-        service.create_account(ctx, ACCOUNT)
+        create_account(ctx, ACCOUNT)
     assert (info.value.code, info.value.message) == ("EntityAlreadyExists", f"Account {ACCOUNT} already exists.")
     with pytest.raises(ServiceError) as info:
-        service.create_account(ctx, ACCOUNT, alias="acme")
+        create_account(ctx, ACCOUNT, alias="acme")
     assert info.value.message == f"Account {ACCOUNT} already exists."
-    service.create_account_alias(ctx, ACCOUNT, "acme-taken")
+    create_account_alias(ctx, ACCOUNT, "acme-taken")
     with pytest.raises(ServiceError) as info:  # the account is new: the alias is what exists
-        service.create_account(ctx, "222222222222", alias="acme-taken")
+        create_account(ctx, "222222222222", alias="acme-taken")
     assert (info.value.code, info.value.message) == ("EntityAlreadyExists", "The account alias acme-taken already exists.")
     with pytest.raises(ServiceError) as info:
-        service.create_access_key(ctx, "12345")
+        create_access_key(ctx, "12345")
     assert (info.value.code, info.value.message) == ("InvalidInput", "An account ID is 12 digits")
 
 

@@ -24,7 +24,11 @@ from samlfed.api.app import build_app
 from samlfed.api.iam_access import ACCOUNT_ACTIONS, POLICY_ACTIONS, PRINCIPAL_ACTIONS, PROVIDER_ACTIONS, ROLE_ACTIONS
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
-from samlfed.iam import service
+from samlfed.iam.accounts import create_access_key
+from samlfed.iam.managed_policies import create_policy, get_policy
+from samlfed.iam.provider_options import provider_policy
+from samlfed.iam.role_policies import put_role_policy
+from samlfed.iam.roles import create_role, get_role
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 SANDBOX_ONLY = json.dumps(
@@ -36,7 +40,7 @@ ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow
 @pytest.fixture
 def world(tmp_path) -> Iterator[tuple[ServiceContext, str, Credentials]]:
     ctx = developer_world(Settings(data_dir=tmp_path))
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "sandbox", SANDBOX_ONLY)
+    put_role_policy(ctx, ACCOUNT, "Developer", "sandbox", SANDBOX_ONLY)
     fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5))
     issued = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, fresh)).credentials
     with app_in_thread(build_app(ctx)) as url:
@@ -52,7 +56,7 @@ def call(url: str, credentials: Credentials, action: str, *, region: str = "us-e
 
 def test_an_unused_role_name_does_not_authorize_a_provider_or_policy_action(world) -> None:  # type: ignore[no-untyped-def]
     ctx, url, session = world
-    policy = service.create_policy(ctx, ACCOUNT, "Everything", ALLOW_ALL)
+    policy = create_policy(ctx, ACCOUNT, "Everything", ALLOW_ALL)
     for action, parameters in [
         ("SetSAMLProviderValidationOptions", {"SAMLProviderArn": PROVIDER_ARN, "AllowLegacyAlgorithms": "true"}),
         ("UpdateSAMLProvider", {"SAMLProviderArn": PROVIDER_ARN, "SAMLMetadataDocument": "<x/>" * 300}),
@@ -66,13 +70,13 @@ def test_an_unused_role_name_does_not_authorize_a_provider_or_policy_action(worl
         assert "role/sandbox-x" not in answer.text
     # nothing changed
     assert ctx.store.get_provider(PROVIDER_ARN).arn == PROVIDER_ARN
-    assert not service.provider_policy(ctx.store.get_provider(PROVIDER_ARN)).allow_legacy_algorithms
-    assert service.get_policy(ctx, ACCOUNT, policy.arn).arn == policy.arn
+    assert not provider_policy(ctx.store.get_provider(PROVIDER_ARN)).allow_legacy_algorithms
+    assert get_policy(ctx, ACCOUNT, policy.arn).arn == policy.arn
 
 
 def test_the_role_it_names_is_still_what_a_role_action_is_authorized_on(world) -> None:  # type: ignore[no-untyped-def]
     ctx, url, session = world
-    service.create_role(ctx, ACCOUNT, "sandbox-x", json.loads(json.dumps(service.get_role(ctx, ACCOUNT, "Developer").trust_policy)))
+    create_role(ctx, ACCOUNT, "sandbox-x", json.loads(json.dumps(get_role(ctx, ACCOUNT, "Developer").trust_policy)))
     assert call(url, session, "TagRole", RoleName="sandbox-x", **{"Tags.member.1.Key": "k", "Tags.member.1.Value": "v"}).status_code == 200
     # a provider ARN sent along does not make the role action a provider action either
     denied = call(url, session, "TagRole", RoleName="Developer", SAMLProviderArn=PROVIDER_ARN, **{"Tags.member.1.Key": "k", "Tags.member.1.Value": "v"})
@@ -90,7 +94,7 @@ def test_the_audit_trail_names_the_resource_acted_on_not_a_parameter_sent_along(
     """A RoleName sent with an action that ignores it once became the audit line's resource, newline and all: a
     forged second line in the text log."""
     ctx, url, _ = world
-    admin = service.create_access_key(ctx, ACCOUNT)
+    admin = create_access_key(ctx, ACCOUNT)
     forged = "x\nIAM change DeleteRole principal=mallory resource=arn:aws:iam::111111111111:role/Admin"
     with caplog.at_level("INFO", logger="samlfed.audit"):
         answer = call(url, Credentials(admin.access_key_id, admin.secret_access_key), "CreateAccountAlias", AccountAlias="acme-sandbox", RoleName=forged)
@@ -103,7 +107,7 @@ def test_an_iam_call_carries_the_region_it_was_signed_for(world) -> None:  # typ
     """aws:RequestedRegion, as in every other request of a role session: a region-lock Deny applies to IAM calls too."""
     ctx, url, session = world
     locked = {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}}}
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "sandbox", json.dumps(
+    put_role_policy(ctx, ACCOUNT, "Developer", "sandbox", json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}, locked]}))
     assert call(url, session, "GetRole", RoleName="Developer").status_code == 200
     refused = call(url, session, "GetRole", region="eu-west-1", RoleName="Developer")

@@ -19,8 +19,10 @@ from service_world import TRUST, developer_world
 from samlfed.api.app import build_app
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
-from samlfed.iam import service
-from samlfed.iam.service import NewAccessKey
+from samlfed.iam.accounts import NewAccessKey, create_access_key
+from samlfed.iam.managed_policies import create_policy
+from samlfed.iam.role_policies import delete_role_policy, put_role_policy
+from samlfed.iam.roles import create_role, delete_role
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml, packed_policy_size
 from samlfed.sts.credentials import TemporaryCredentials
 
@@ -32,7 +34,7 @@ ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow
 def world(tmp_path) -> Iterator[tuple[ServiceContext, str, NewAccessKey]]:
     ctx = developer_world(Settings(data_dir=tmp_path))
     with app_in_thread(build_app(ctx)) as url:
-        yield ctx, url, service.create_access_key(ctx, ACCOUNT)
+        yield ctx, url, create_access_key(ctx, ACCOUNT)
 
 
 def session(ctx: ServiceContext) -> TemporaryCredentials:
@@ -56,13 +58,13 @@ def error_of(call) -> tuple[str, str]:  # type: ignore[no-untyped-def]
 
 def test_a_session_gets_nothing_from_a_role_created_since_under_its_name(world) -> None:  # type: ignore[no-untyped-def]
     ctx, url, _ = world
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "all", ALLOW_ALL)
+    put_role_policy(ctx, ACCOUNT, "Developer", "all", ALLOW_ALL)
     old = session(ctx)
     assert session_client(url, "iam", old).list_roles()["Roles"]
-    service.delete_role_policy(ctx, ACCOUNT, "Developer", "all")
-    service.delete_role(ctx, ACCOUNT, "Developer")
-    service.create_role(ctx, ACCOUNT, "Developer", TRUST)
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "all", ALLOW_ALL)
+    delete_role_policy(ctx, ACCOUNT, "Developer", "all")
+    delete_role(ctx, ACCOUNT, "Developer")
+    create_role(ctx, ACCOUNT, "Developer", TRUST)
+    put_role_policy(ctx, ACCOUNT, "Developer", "all", ALLOW_ALL)
     code, message = error_of(lambda: session_client(url, "iam", old).list_roles())
     assert code == "AccessDenied" and message.startswith(f"User: {old.claims.assumed_role_arn} is not authorized to perform: iam:ListRoles")
     assert session_client(url, "iam", session(ctx)).list_roles()["Roles"]  # the new role's own sessions have its grants
@@ -84,11 +86,11 @@ def test_create_role_keeps_the_permissions_boundary_it_names(world) -> None:  # 
 def test_a_delegated_administrator_can_be_made_to_set_a_boundary(world) -> None:  # type: ignore[no-untyped-def]
     """The IAM User Guide's delegation pattern: CreateRole allowed only with iam:PermissionsBoundary = the boundary."""
     ctx, url, _ = world
-    boundary = service.create_policy(ctx, ACCOUNT, "Boundary", ALLOW_ALL).arn
+    boundary = create_policy(ctx, ACCOUNT, "Boundary", ALLOW_ALL).arn
     delegation = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "iam:CreateRole", "Resource": "*", "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}},
     ]}
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "delegation", json.dumps(delegation))
+    put_role_policy(ctx, ACCOUNT, "Developer", "delegation", json.dumps(delegation))
     iam = session_client(url, "iam", session(ctx))
     assert error_of(lambda: iam.create_role(RoleName="Free", AssumeRolePolicyDocument=TRUST))[0] == "AccessDenied"
     created = iam.create_role(RoleName="Bounded", AssumeRolePolicyDocument=TRUST, PermissionsBoundary=boundary)["Role"]
@@ -98,7 +100,7 @@ def test_a_delegated_administrator_can_be_made_to_set_a_boundary(world) -> None:
 def test_assume_role_passes_the_external_id_to_the_trust_policy(world) -> None:  # type: ignore[no-untyped-def]
     ctx, url, _ = world
     trust = {**TRUSTS_DEVELOPER, "Statement": [{**TRUSTS_DEVELOPER["Statement"][0], "Condition": {"StringEquals": {"sts:ExternalId": "partner-7"}}}]}
-    service.create_role(ctx, ACCOUNT, "Target", json.dumps(trust))
+    create_role(ctx, ACCOUNT, "Target", json.dumps(trust))
     sts = session_client(url, "sts", session(ctx))
     target = f"arn:aws:iam::{ACCOUNT}:role/Target"
     assert error_of(lambda: sts.assume_role(RoleArn=target, RoleSessionName="chained"))[0] == "AccessDenied"
@@ -109,7 +111,7 @@ def test_assume_role_passes_the_external_id_to_the_trust_policy(world) -> None: 
 def test_assume_role_reports_the_packed_policy_size(world) -> None:  # type: ignore[no-untyped-def]
     """As AssumeRoleWithSAML does: the share of the packed budget used by the session policy and session tags."""
     ctx, url, _ = world
-    service.create_role(ctx, ACCOUNT, "Target", json.dumps(TRUSTS_DEVELOPER))
+    create_role(ctx, ACCOUNT, "Target", json.dumps(TRUSTS_DEVELOPER))
     sts = session_client(url, "sts", session(ctx))
     target = f"arn:aws:iam::{ACCOUNT}:role/Target"
     assert "PackedPolicySize" not in sts.assume_role(RoleArn=target, RoleSessionName="chained")  # no policy, no transitive tags
@@ -125,7 +127,7 @@ def test_assume_role_reports_the_packed_policy_size(world) -> None:  # type: ign
 ])
 def test_assume_role_refuses_what_it_does_not_implement(world, parameters: dict, named: str) -> None:  # type: ignore[no-untyped-def]
     ctx, url, _ = world
-    service.create_role(ctx, ACCOUNT, "Target", json.dumps(TRUSTS_DEVELOPER))
+    create_role(ctx, ACCOUNT, "Target", json.dumps(TRUSTS_DEVELOPER))
     sts = session_client(url, "sts", session(ctx))
     code, message = error_of(lambda: sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Target", RoleSessionName="chained", **parameters))
     assert code == "InvalidParameterValue" and f"does not support {named} " in message

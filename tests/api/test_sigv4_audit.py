@@ -20,7 +20,7 @@ from samlfed.api.auth import authenticate
 from samlfed.api.sigv4 import HttpRequest, parse_claim, verify
 from samlfed.config import Settings
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.accounts import create_access_key
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
@@ -51,7 +51,7 @@ def check(request: HttpRequest, secret: str = SECRET) -> None:
 @pytest.fixture
 def world(tmp_path):
     ctx = developer_world(Settings(data_dir=tmp_path))
-    admin = service.create_access_key(ctx, "111111111111")
+    admin = create_access_key(ctx, "111111111111")
     return build_app(ctx), Credentials(admin.access_key_id, admin.secret_access_key)
 
 

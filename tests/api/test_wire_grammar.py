@@ -13,7 +13,7 @@ from service_world import TRUST
 
 from samlfed.api.app import build_app
 from samlfed.config import Settings
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
 from samlfed.server import build_context
 
 ACCOUNT = "111111111111"
@@ -22,7 +22,7 @@ ACCOUNT = "111111111111"
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     ctx = build_context(Settings(data_dir=tmp_path_factory.mktemp("wire")))
-    admin = service.create_account(ctx, ACCOUNT)
+    admin = create_account(ctx, ACCOUNT)
     return {"app": build_app(ctx), "credentials": Credentials(admin.access_key_id, admin.secret_access_key)}
 
 

@@ -30,7 +30,9 @@ from samlfed.authz.decide import BadAuthzRequest, decide
 from samlfed.authz.keys import create_authz_key
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
+from samlfed.iam.role_policies import put_role_policy
+from samlfed.iam.roles import tag_role, untag_role
 from samlfed.server import build_server_app
 from samlfed.store import Tag
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
@@ -51,7 +53,7 @@ ALL = {"Sid": "All", "Effect": "Allow", "Action": ["s3:*", "sqs:*"], "Resource":
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     ctx = developer_world(Settings(data_dir=tmp_path_factory.mktemp("authz-audit")))
-    other_admin = service.create_account(ctx, OTHER)
+    other_admin = create_account(ctx, OTHER)
     fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5))  # botocore signs with the real clock
     issued = service_session(ctx, fresh)
     return {"ctx": ctx, "session": issued, "other_admin": Credentials(other_admin.access_key_id, other_admin.secret_access_key)}
@@ -64,7 +66,7 @@ def service_session(ctx: ServiceContext, assertion: str) -> Credentials:
 
 def ask(world: dict, identity: str, *, region: str = "us-east-1", credentials: Credentials | None = None, **extra: object) -> dict:
     """The decision for a GET signed by the Developer session (or `credentials`) under the identity policy given."""
-    service.put_role_policy(world["ctx"], ACCOUNT, "Developer", "audit", identity)
+    put_role_policy(world["ctx"], ACCOUNT, "Developer", "audit", identity)
     request = AWSRequest(method="GET", url="https://s3.example/b/k")
     S3SigV4Auth(credentials or world["session"], "s3", region).add_auth(request)
     parts = urlsplit(request.prepare().url)
@@ -210,7 +212,7 @@ GATEWAY_POLICY = policy(
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("gateway-audit"))
     ctx = developer_world(settings)
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "objects", GATEWAY_POLICY)
+    put_role_policy(ctx, ACCOUNT, "Developer", "objects", GATEWAY_POLICY)
     objects = tmp_path_factory.mktemp("objects")
     (objects / "acme-data" / "docs").mkdir(parents=True)
     (objects / "acme-data" / "docs" / "plan.txt").write_text("the plan")
@@ -262,12 +264,12 @@ def test_a_key_the_filesystem_cannot_name_is_a_client_error(gateway: dict) -> No
 
 def test_the_principals_tags_are_its_session_tags_over_role_tags_in_any_case(world: dict) -> None:
     """AWS: session tags override role tags with the same key whatever its case; the answer lists each key once."""
-    service.tag_role(world["ctx"], ACCOUNT, "Developer", [Tag("Department", "Marketing"), Tag("owner", "ops")])
+    tag_role(world["ctx"], ACCOUNT, "Developer", [Tag("Department", "Marketing"), Tag("owner", "ops")])
     try:
         answer = ask(world, policy(ALL))
         assert answer["principal"]["tags"] == {"department": "Engineering", "project": "apollo", "owner": "ops"}
     finally:
-        service.untag_role(world["ctx"], ACCOUNT, "Developer", ["Department", "owner"])
+        untag_role(world["ctx"], ACCOUNT, "Developer", ["Department", "owner"])
 
 
 @pytest.mark.parametrize(("condition", "context", "decision"), [

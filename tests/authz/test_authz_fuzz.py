@@ -23,7 +23,7 @@ from samlfed.api.app import AsgiApp
 from samlfed.authz.client import AuthorizationClient, AuthorizationError
 from samlfed.authz.keys import create_authz_key
 from samlfed.config import Settings
-from samlfed.iam import service
+from samlfed.iam.role_policies import put_role_policy
 from samlfed.server import build_server_app
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
@@ -76,7 +76,7 @@ ILL_TYPED = st.dictionaries(st.sampled_from(["action", "resource", "resource_pol
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     settings_ = Settings(data_dir=tmp_path_factory.mktemp("authz"))
     ctx = developer_world(settings_)
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "Data", IDENTITY)
+    put_role_policy(ctx, ACCOUNT, "Developer", "Data", IDENTITY)
     assumed = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, response_b64(issue_instant=datetime.now(UTC))))
     credentials = assumed.credentials
     request = AWSRequest(method="GET", url="https://s3.example.test/b/Engineering/k", headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})

@@ -24,7 +24,8 @@ from sqlalchemy import event
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
+from samlfed.iam.aliases import create_account_alias, delete_account_alias, list_account_aliases
 from samlfed.iam.permissions import role_policies
 from samlfed.server import build_context
 from samlfed.store import Account, ManagedPolicy, Role, SqlStore
@@ -63,8 +64,8 @@ def test_a_policy_detached_and_deleted_while_a_role_s_attachments_are_listed() -
 
 def test_an_alias_created_while_the_old_one_is_deleted_stays(tmp_path: Path) -> None:
     ctx = build_context(Settings(data_dir=tmp_path))
-    service.create_account(ctx, ACCOUNT)
-    service.create_account_alias(ctx, ACCOUNT, "acme-old")
+    create_account(ctx, ACCOUNT)
+    create_account_alias(ctx, ACCOUNT, "acme-old")
     other_node = SqlStore.open(f"sqlite:///{tmp_path / 'samlfed.db'}")
     created: list[str] = []
 
@@ -76,14 +77,14 @@ def test_an_alias_created_while_the_old_one_is_deleted_stays(tmp_path: Path) -> 
     event.listen(ctx.store.engine, "before_cursor_execute", another_node_creates_one)
     try:
         with pytest.raises(ServiceError) as refused:
-            service.delete_account_alias(ctx, ACCOUNT, "acme-old")
+            delete_account_alias(ctx, ACCOUNT, "acme-old")
     finally:
         event.remove(ctx.store.engine, "before_cursor_execute", another_node_creates_one)
         other_node.engine.dispose()
     assert created and (refused.value.code, refused.value.message) == ("NoSuchEntity", "The account alias acme-old cannot be found.")
-    assert service.list_account_aliases(ctx, ACCOUNT) == ["acme-new"]  # one of the two orders: the create came last
-    service.delete_account_alias(ctx, ACCOUNT, "acme-new")
-    assert service.list_account_aliases(ctx, ACCOUNT) == []
+    assert list_account_aliases(ctx, ACCOUNT) == ["acme-new"]  # one of the two orders: the create came last
+    delete_account_alias(ctx, ACCOUNT, "acme-new")
+    assert list_account_aliases(ctx, ACCOUNT) == []
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -105,7 +106,7 @@ def test_a_role_deleted_and_created_again_while_a_session_s_grants_are_read(node
     """The session's role is checked by ID on the role's row; its policies must come from that same role, not from a
     new role of the same name created in between (which grants more)."""
     ctx, other_node = node_pair
-    service.create_account(ctx, ACCOUNT)
+    create_account(ctx, ACCOUNT)
     old_id = "AROAOLDROLEXXXXXXXXXX"
     ctx.store.create_role(Role(ACCOUNT, "Dev", old_id, "/", f"arn:aws:iam::{ACCOUNT}:role/Dev", "{}", 3600, NOW))
     ctx.store.put_role_policy(ACCOUNT, "Dev", "Little", _allow("s3:GetObject"))

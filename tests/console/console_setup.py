@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from saml_factory import ENTITY_ID, response_b64, signer
 
 from samlfed.console.sp import service_provider_key
-from samlfed.iam.service import create_account, create_role, create_saml_provider
+from samlfed.iam.accounts import create_account
+from samlfed.iam.providers import create_saml_provider
+from samlfed.iam.roles import create_role
 from samlfed.idp.directory import read_yaml, write_yaml
 from samlfed.saml.metadata import build_idp_metadata
 

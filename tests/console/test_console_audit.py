@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from samlfed.iam.service import create_role
+from samlfed.iam.roles import create_role
 from samlfed.sts.credentials import SessionClaims, issue
 
 DEV = "111111111111"

@@ -25,7 +25,10 @@ from samlfed.config import Settings
 from samlfed.console.signin import SignInRefused, make_offer, sign_in
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
+from samlfed.iam.provider_options import set_attribute_mapping
+from samlfed.iam.providers import create_saml_provider
+from samlfed.iam.roles import create_role, update_trust_policy
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_server_app
 from samlfed.store import Role
@@ -128,8 +131,8 @@ def test_the_chooser_lists_a_role_refused_to_everyone_and_refuses_it_when_chosen
 def _second_provider(ctx: ServiceContext, account: str = ACCOUNT, name: str = "Second") -> str:
     """Another provider registered from the same IdP metadata (an IdP migration names both)."""
     if account != ACCOUNT:
-        service.create_account(ctx, account)
-    service.create_saml_provider(ctx, account, name, build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
+        create_account(ctx, account)
+    create_saml_provider(ctx, account, name, build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
     return f"arn:aws:iam::{account}:saml-provider/{name}"
 
 
@@ -140,7 +143,7 @@ def _trusting(provider: str) -> str:
 def test_a_role_refused_through_one_provider_is_admitted_through_another(ctx: ServiceContext) -> None:
     """Found by review: the first pair's refusal shadowed a later pair that STS admits."""
     second = _second_provider(ctx)
-    service.update_trust_policy(ctx, ACCOUNT, "Developer", _trusting(second))
+    update_trust_policy(ctx, ACCOUNT, "Developer", _trusting(second))
     offer = make_offer(ctx, response_b64(issue_instant=NOW, roles=[f"{DEV_ROLE},{PROVIDER_ARN}", f"{DEV_ROLE},{second}"]), LATER)
     assert [(c.role_arn, c.provider_arn) for c in offer.choices] == [(DEV_ROLE, second)] and not offer.refused
     assert sign_in(ctx, offer, DEV_ROLE, LATER).admitted.provider.arn == second
@@ -151,8 +154,8 @@ def test_tags_refused_through_one_provider_leave_another_providers_roles_offered
     roles only; STS admits the other provider's role, and so must the console."""
     other = "222222222222"
     second = _second_provider(ctx, other, "Other")
-    service.create_role(ctx, other, "Dev2", _trusting(second))
-    service.set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, {"grp": ["groups"]})
+    create_role(ctx, other, "Dev2", _trusting(second))
+    set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, {"grp": ["groups"]})
     dev2 = f"arn:aws:iam::{other}:role/Dev2"
     saml = response_b64(issue_instant=NOW, roles=[f"{DEV_ROLE},{PROVIDER_ARN}", f"{dev2},{second}"], attributes={"groups": ["a", "b"]})
     offer = make_offer(ctx, saml, LATER)

@@ -18,7 +18,9 @@ from samlfed.console import signin
 from samlfed.console.destinations import console_destination
 from samlfed.console.signin import MAX_PROVIDERS, SignInRefused, candidate_providers, make_offer
 from samlfed.console.sp import encryption_certificate, new_request_id, request_issued_at
-from samlfed.iam.service import create_account, create_role, create_saml_provider
+from samlfed.iam.accounts import create_account
+from samlfed.iam.providers import create_saml_provider
+from samlfed.iam.roles import create_role
 from samlfed.masterkey import MasterKey
 from samlfed.saml import validate
 from samlfed.saml.checks import SIGNATURE_INVALID

@@ -18,7 +18,8 @@ from saml_factory import encode, response_tree, signer
 
 from samlfed.console import sp
 from samlfed.console.sp import encryption_certificate
-from samlfed.iam import service
+from samlfed.iam.provider_keys import EncryptionChange, private_key_id
+from samlfed.iam.providers import update_saml_provider
 from samlfed.saml.signing import encrypt_assertion_in
 from samlfed.saml.xmlenc import ACCEPTED_ALGORITHMS
 from samlfed.sts.decryption_guard import ANSWER_DELAY, DecryptionGuard, FailureLimit
@@ -43,7 +44,7 @@ def _encrypted_response(*, tampered: bool = False) -> str:
 def _provider_decrypts(ctx) -> str:  # type: ignore[no-untyped-def]
     """The provider's UUID, once SP's private key is uploaded to it."""
     if not ctx.store.get_provider(FACTORY_PROVIDER).private_keys:
-        service.update_saml_provider(ctx, FACTORY_ACCOUNT, FACTORY_PROVIDER, encryption=service.EncryptionChange(add_private_key=SP.key_pem().decode()))
+        update_saml_provider(ctx, FACTORY_ACCOUNT, FACTORY_PROVIDER, encryption=EncryptionChange(add_private_key=SP.key_pem().decode()))
     return ctx.store.get_provider(FACTORY_PROVIDER).uuid
 
 
@@ -137,13 +138,13 @@ def test_provider_metadata_follows_key_rotation_and_exists_only_for_providers(de
     ctx = demo["ctx"]
     uuid = _provider_decrypts(ctx)
     successor = signer("sp-encryption-successor")
-    service.update_saml_provider(ctx, FACTORY_ACCOUNT, FACTORY_PROVIDER, encryption=service.EncryptionChange(add_private_key=successor.key_pem().decode()))
+    update_saml_provider(ctx, FACTORY_ACCOUNT, FACTORY_PROVIDER, encryption=EncryptionChange(add_private_key=successor.key_pem().decode()))
     try:
         served = [_public_der(c.public_key()) for c in _encryption_certificates(_provider_metadata(demo, uuid))]
         assert served == [_public_der(SP.private_key.public_key()), _public_der(successor.private_key.public_key())]
     finally:
-        service.update_saml_provider(
-            ctx, FACTORY_ACCOUNT, FACTORY_PROVIDER, encryption=service.EncryptionChange(remove_private_key=service.private_key_id(successor.private_key)),
+        update_saml_provider(
+            ctx, FACTORY_ACCOUNT, FACTORY_PROVIDER, encryption=EncryptionChange(remove_private_key=private_key_id(successor.private_key)),
         )
     assert len(_encryption_certificates(_provider_metadata(demo, uuid))) == 1
 
@@ -170,7 +171,7 @@ def test_provider_metadata_makes_each_certificate_once(demo: dict, monkeypatch) 
     monkeypatch.setattr(sp, "encryption_certificate", counted)
     first, second = _provider_metadata(demo, uuid), _provider_metadata(demo, uuid)
     assert etree.tostring(first) == etree.tostring(second)
-    assert made == [service.private_key_id(SP.private_key)]
+    assert made == [private_key_id(SP.private_key)]
 
 
 def test_sp_metadata_is_valid_against_the_saml_metadata_schema(demo: dict) -> None:

@@ -12,7 +12,7 @@ from service_world import developer_world
 from samlfed.api.auth import Session
 from samlfed.config import Settings
 from samlfed.console.web import _readable_role_policies
-from samlfed.iam import service
+from samlfed.iam.role_policies import put_role_policy
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 
@@ -22,7 +22,7 @@ def test_a_policys_non_ascii_text_is_shown_as_written(tmp_path: Path) -> None:
              "Condition": {"StringEquals": {"aws:PrincipalTag/team": ["Équipe ñ", "山田", "admin\u200b\u202eniamda\u0085"]}}}
     document = json.dumps({"Version": "2012-10-17", "Statement": [reads]})  # written with \u escapes, as json.dumps does
     assert "\\u00c9quipe" in document
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "reads", document)
+    put_role_policy(ctx, ACCOUNT, "Developer", "reads", document)
     fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5), principal_tags={"team": "Équipe ñ"})
     claims = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, fresh)).credentials.claims
     shown = _readable_role_policies(ctx, Session(claims, "ASIAEXAMPLE", "us-east-1"), "Developer", {"source_ip": None, "secure_transport": True})

@@ -94,12 +94,14 @@ def test_the_console_reads_the_sessions_permissions_once_whatever_the_number_of_
     from samlfed.api.auth import Session
     from samlfed.config import Settings
     from samlfed.console.web import _readable_role_policies
-    from samlfed.iam import service
+    from samlfed.iam.attached_policies import attach_role_policy
+    from samlfed.iam.managed_policies import create_policy
+    from samlfed.iam.role_policies import put_role_policy
     from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
     ctx = developer_world(Settings(data_dir=tmp_path))
     allow = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iam:Get*", "iam:List*"], "Resource": "*"}]})
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "reads", allow)
+    put_role_policy(ctx, ACCOUNT, "Developer", "reads", allow)
     fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5))
     claims = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, fresh)).credentials.claims
     session = Session(claims, "ASIAEXAMPLE", "us-east-1")
@@ -112,7 +114,7 @@ def test_the_console_reads_the_sessions_permissions_once_whatever_the_number_of_
     one, shown = page()
     assert shown == [True]
     for n in range(4):
-        service.attach_role_policy(ctx, ACCOUNT, "Developer", service.create_policy(ctx, ACCOUNT, f"Managed{n}", allow).arn)
+        attach_role_policy(ctx, ACCOUNT, "Developer", create_policy(ctx, ACCOUNT, f"Managed{n}", allow).arn)
     five, shown = page()
     assert shown == [True] * 5
     assert five - one <= 4 * 3, (one, five)  # each managed policy: the reads of the policy itself, for its tags

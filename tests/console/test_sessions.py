@@ -335,7 +335,8 @@ def test_console_url_command_signs_a_profile_in(demo: dict, tmp_path) -> None:  
 def test_console_provider_names_the_idp_that_console_sign_in_goes_to(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from saml_factory import ENTITY_ID, signer
 
-    from samlfed.iam.service import EncryptionChange, create_saml_provider, update_saml_provider
+    from samlfed.iam.provider_keys import EncryptionChange
+    from samlfed.iam.providers import create_saml_provider, update_saml_provider
     from samlfed.saml.metadata import SsoEndpoint, build_idp_metadata
 
     corp = "arn:aws:iam::333333333333:saml-provider/Corp"
@@ -364,7 +365,7 @@ def test_a_console_provider_whose_stored_metadata_no_longer_parses_is_no_500(tmp
 
     from saml_factory import ENTITY_ID, signer
 
-    from samlfed.iam.service import create_saml_provider
+    from samlfed.iam.providers import create_saml_provider
     from samlfed.saml import constants as c
     from samlfed.saml.metadata import build_idp_metadata
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from samlfed.api.app import build_app
 from samlfed.cli import app
 from samlfed.config import Settings
-from samlfed.iam.service import create_account
+from samlfed.iam.accounts import create_account
 from samlfed.server import build_context
 
 AWS = str(Path(sys.executable).with_name("aws"))

@@ -18,7 +18,8 @@ from servers import SAMLFED, app_in_thread
 
 from samlfed.api.app import build_app
 from samlfed.config import Settings
-from samlfed.iam.service import create_account, private_key_id
+from samlfed.iam.accounts import create_account
+from samlfed.iam.provider_keys import private_key_id
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_context
 

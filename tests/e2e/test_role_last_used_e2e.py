@@ -24,7 +24,7 @@ from sqlalchemy import text
 
 from samlfed.api.app import build_app
 from samlfed.config import Settings
-from samlfed.iam.service import create_account
+from samlfed.iam.accounts import create_account
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_context
 

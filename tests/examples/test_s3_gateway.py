@@ -24,7 +24,10 @@ from servers import app_in_thread
 from samlfed.authz.client import AuthorizationClient
 from samlfed.authz.keys import create_authz_key
 from samlfed.config import Settings
-from samlfed.iam.service import create_account, create_role, create_saml_provider, put_role_policy
+from samlfed.iam.accounts import create_account
+from samlfed.iam.providers import create_saml_provider
+from samlfed.iam.role_policies import put_role_policy
+from samlfed.iam.roles import create_role
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_context, build_server_app
 

@@ -19,8 +19,7 @@ from service_world import developer_world
 from samlfed.api.app import build_app
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
-from samlfed.iam import service
-from samlfed.iam.service import NewAccessKey
+from samlfed.iam.accounts import NewAccessKey, create_access_key
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 
@@ -37,7 +36,7 @@ def serving(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tup
     """The developer world in a data directory of its own, served in a thread: its context, URL and an administrator
     key of its account."""
     ctx = developer_world(Settings(data_dir=tmp_path_factory.mktemp(name)))
-    admin = service.create_access_key(ctx, ACCOUNT)
+    admin = create_access_key(ctx, ACCOUNT)
     with app_in_thread(build_app(ctx)) as url:
         yield ctx, url, admin
 

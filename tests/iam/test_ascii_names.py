@@ -8,7 +8,9 @@ from saml_factory import ENTITY_ID, signer
 from samlfed.api.sigv4 import _CREDENTIAL
 from samlfed.config import Settings
 from samlfed.errors import ServiceError
-from samlfed.iam import arns, service
+from samlfed.iam import arns
+from samlfed.iam.accounts import create_account
+from samlfed.iam.providers import create_saml_provider
 from samlfed.policy.conditions import _date
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_context
@@ -28,14 +30,14 @@ def test_arns_with_non_ascii_names_or_digits_are_not_arns() -> None:
 def test_provider_names_and_account_ids_are_ascii(tmp_path) -> None:  # type: ignore[no-untyped-def]
     ctx = build_context(Settings(data_dir=tmp_path))
     with pytest.raises(ServiceError) as info:
-        service.create_account(ctx, ARABIC_INDIC_ACCOUNT)
+        create_account(ctx, ARABIC_INDIC_ACCOUNT)
     assert info.value.message == "An account ID is 12 digits"
-    service.create_account(ctx, "111111111111")
+    create_account(ctx, "111111111111")
     metadata = build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()
     with pytest.raises(ServiceError) as info:
-        service.create_saml_provider(ctx, "111111111111", "Dév", metadata)
+        create_saml_provider(ctx, "111111111111", "Dév", metadata)
     assert info.value.code == "ValidationError" and "Member must satisfy regular expression pattern: [\\w._-]+" in info.value.message
-    assert service.create_saml_provider(ctx, "111111111111", "Dev_1.a-b", metadata).name == "Dev_1.a-b"
+    assert create_saml_provider(ctx, "111111111111", "Dev_1.a-b", metadata).name == "Dev_1.a-b"
 
 
 def test_dates_and_credential_scopes_take_ascii_digits_only() -> None:

@@ -18,7 +18,8 @@ import pytest
 from iam_http import error_of, iam_client, serving, session_client
 from saml_factory import ACCOUNT
 
-from samlfed.iam import authorization_details, service
+from samlfed.iam import authorization_details
+from samlfed.iam.accounts import create_access_key, create_account
 
 _accounts = count(400000000000)
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
@@ -37,7 +38,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 def new_account(world: dict[str, Any], *, validate: bool = True) -> tuple[str, Any]:
     """An account of its own (so that a test sees exactly what it made) and its administrator's client."""
-    key = service.create_account(world["ctx"], str(next(_accounts)))
+    key = create_account(world["ctx"], str(next(_accounts)))
     return key.account_id, iam_client(world["url"], key.access_key_id, key.secret_access_key, validate=validate)
 
 
@@ -216,7 +217,7 @@ def test_a_session_needs_its_role_to_allow_the_action_on_every_resource(world: d
 def test_the_aws_cli_exports_the_account(world: dict[str, Any], tmp_path: Path) -> None:
     """`aws iam get-account-authorization-details`, as an export is made: the CLI pages by itself (--page-size)."""
     account, iam = new_account(world)
-    key = service.create_access_key(world["ctx"], account)
+    key = create_access_key(world["ctx"], account)
     iam.create_role(RoleName="Exported", AssumeRolePolicyDocument=TRUST, Tags=[{"Key": "k", "Value": "v"}])
     iam.create_policy(PolicyName="Loose", PolicyDocument=allow("s3:GetObject"))
     env = {

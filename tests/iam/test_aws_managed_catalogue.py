@@ -169,7 +169,8 @@ def test_json_nested_past_the_parsers_depth_is_no_catalogue() -> None:
 
 def test_the_cli_deletes_an_imported_policy_that_no_role_uses(tmp_path: Path) -> None:
     from samlfed.config import Settings
-    from samlfed.iam import service
+    from samlfed.iam.attached_policies import attach_role_policy
+    from samlfed.iam.roles import create_role
     from samlfed.server import build_context
 
     runner = CliRunner()
@@ -180,8 +181,8 @@ def test_the_cli_deletes_an_imported_policy_that_no_role_uses(tmp_path: Path) ->
     assert runner.invoke(app, ["aws-policies", "import", str(tmp_path / "catalogue.json"), *data]).exit_code == 0
     ctx = build_context(Settings(data_dir=tmp_path / "data"))
     trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-    service.create_role(ctx, "123456789012", "Worker", trust)
-    service.attach_role_policy(ctx, "123456789012", "Worker", "arn:aws:iam::aws:policy/Used")
+    create_role(ctx, "123456789012", "Worker", trust)
+    attach_role_policy(ctx, "123456789012", "Worker", "arn:aws:iam::aws:policy/Used")
 
     said = runner.invoke(app, ["aws-policies", "delete", "arn:aws:iam::aws:policy/service-role/S3Read", "arn:aws:iam::aws:policy/Used",
                                "arn:aws:iam::aws:policy/Missing", "arn:aws:iam::123456789012:policy/Mine", *data])

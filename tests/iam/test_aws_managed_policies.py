@@ -13,7 +13,7 @@ import pytest
 from iam_http import error_of, iam_client, serving, session_client
 from saml_factory import DEV_ROLE, PROVIDER_ARN, response_b64
 
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
 from samlfed.iam.aws_managed import import_catalogue, read_catalogue
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
@@ -50,7 +50,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 @pytest.fixture
 def other(world: dict[str, Any]) -> Any:
     """The administrator of another account."""
-    key = service.create_account(world["ctx"], str(next(_accounts)))
+    key = create_account(world["ctx"], str(next(_accounts)))
     return iam_client(world["url"], key.access_key_id, key.secret_access_key)
 
 

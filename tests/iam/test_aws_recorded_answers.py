@@ -14,7 +14,8 @@ import pytest
 from iam_http import error_of, iam_client, serving
 from saml_factory import PROVIDER_ARN
 
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
+from samlfed.iam.providers import get_saml_provider
 
 _accounts = count(420000000000)
 TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
@@ -30,7 +31,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 @pytest.fixture
 def iam(world: dict[str, Any]) -> Any:
     """The administrator of an account of its own."""
-    key = service.create_account(world["ctx"], str(next(_accounts)))
+    key = create_account(world["ctx"], str(next(_accounts)))
     return iam_client(world["url"], key.access_key_id, key.secret_access_key)
 
 
@@ -114,7 +115,7 @@ def test_percent_escapes_in_documents_come_back_as_written(iam: Any) -> None:
 
 
 def test_create_saml_provider_without_tags_answers_the_arn_alone(iam: Any, world: dict[str, Any]) -> None:
-    metadata = service.get_saml_provider(world["ctx"], PROVIDER_ARN.split(":")[4], PROVIDER_ARN).metadata_document
+    metadata = get_saml_provider(world["ctx"], PROVIDER_ARN.split(":")[4], PROVIDER_ARN).metadata_document
     assert answer(iam.create_saml_provider(Name="Corp", SAMLMetadataDocument=metadata)).keys() == {"SAMLProviderArn"}
 
 

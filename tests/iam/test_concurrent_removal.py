@@ -16,7 +16,10 @@ from service_world import developer_world
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.attached_policies import attach_role_policy, list_attached_role_policies
+from samlfed.iam.managed_policies import create_policy, delete_policy
+from samlfed.iam.provider_options import set_attribute_mapping
+from samlfed.iam.providers import delete_saml_provider, untag_saml_provider
 
 POLICY_DOCUMENT = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}'
 
@@ -49,9 +52,9 @@ def no_such_entity(call: Callable[[], object]) -> str:
 @pytest.mark.parametrize(
     "operation",
     [
-        lambda ctx: service.delete_saml_provider(ctx, ACCOUNT, PROVIDER_ARN),
-        lambda ctx: service.untag_saml_provider(ctx, ACCOUNT, PROVIDER_ARN, ["team"]),
-        lambda ctx: service.set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, {"team": ["department"]}),
+        lambda ctx: delete_saml_provider(ctx, ACCOUNT, PROVIDER_ARN),
+        lambda ctx: untag_saml_provider(ctx, ACCOUNT, PROVIDER_ARN, ["team"]),
+        lambda ctx: set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, {"team": ["department"]}),
     ],
     ids=["DeleteSAMLProvider", "UntagSAMLProvider", "attribute mapping"],
 )
@@ -61,21 +64,21 @@ def test_a_provider_deleted_meanwhile_is_no_such_entity(ctx: ServiceContext, ope
 
 
 def test_a_policy_deleted_meanwhile_is_no_such_entity_for_delete_policy(ctx: ServiceContext) -> None:
-    arn = service.create_policy(ctx, ACCOUNT, "Reader", POLICY_DOCUMENT).arn
+    arn = create_policy(ctx, ACCOUNT, "Reader", POLICY_DOCUMENT).arn
     deleted_after_read(ctx, "get_policy", lambda: ctx.store.delete_policy(arn))
-    assert no_such_entity(lambda: service.delete_policy(ctx, ACCOUNT, arn)) == f"Policy {arn} was not found."
+    assert no_such_entity(lambda: delete_policy(ctx, ACCOUNT, arn)) == f"Policy {arn} was not found."
 
 
 def test_a_policy_deleted_meanwhile_is_named_as_missing_by_attach(ctx: ServiceContext) -> None:
-    arn = service.create_policy(ctx, ACCOUNT, "Reader", POLICY_DOCUMENT).arn
+    arn = create_policy(ctx, ACCOUNT, "Reader", POLICY_DOCUMENT).arn
     deleted_after_read(ctx, "get_policy", lambda: ctx.store.delete_policy(arn))
-    message = no_such_entity(lambda: service.attach_role_policy(ctx, ACCOUNT, "Developer", arn))
+    message = no_such_entity(lambda: attach_role_policy(ctx, ACCOUNT, "Developer", arn))
     assert message == f"Policy {arn} does not exist or is not attachable."  # not "the role cannot be found"
-    assert service.list_attached_role_policies(ctx, ACCOUNT, "Developer") == []
+    assert list_attached_role_policies(ctx, ACCOUNT, "Developer") == []
 
 
 def test_a_role_deleted_meanwhile_is_named_as_missing_by_attach(ctx: ServiceContext) -> None:
-    arn = service.create_policy(ctx, ACCOUNT, "Reader", POLICY_DOCUMENT).arn
+    arn = create_policy(ctx, ACCOUNT, "Reader", POLICY_DOCUMENT).arn
     deleted_after_read(ctx, "get_policy", lambda: ctx.store.delete_role(ACCOUNT, "Developer"))
-    message = no_such_entity(lambda: service.attach_role_policy(ctx, ACCOUNT, "Developer", arn))
+    message = no_such_entity(lambda: attach_role_policy(ctx, ACCOUNT, "Developer", arn))
     assert message == "The role with name Developer cannot be found."

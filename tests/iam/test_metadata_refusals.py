@@ -10,7 +10,8 @@ from saml_factory import ENTITY_ID, signer
 
 from samlfed.config import Settings
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
+from samlfed.iam.providers import create_saml_provider, list_saml_providers, update_saml_provider
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import build_context
 
@@ -28,11 +29,11 @@ def _two_idps() -> str:
 
 def test_create_and_update_log_why_the_metadata_was_refused(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     ctx = build_context(Settings(data_dir=tmp_path))
-    service.create_account(ctx, ACCOUNT)
+    create_account(ctx, ACCOUNT)
     good = build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()
     for call in (
-        lambda document: service.create_saml_provider(ctx, ACCOUNT, "Corp", document),
-        lambda document: service.update_saml_provider(ctx, ACCOUNT, ARN, document),
+        lambda document: create_saml_provider(ctx, ACCOUNT, "Corp", document),
+        lambda document: update_saml_provider(ctx, ACCOUNT, ARN, document),
     ):
         caplog.clear()
         with caplog.at_level("INFO", logger="samlfed.iam"), pytest.raises(ServiceError) as refused:
@@ -40,5 +41,5 @@ def test_create_and_update_log_why_the_metadata_was_refused(tmp_path: Path, capl
         assert (refused.value.code, refused.value.message) == ("InvalidInput", "Could not parse metadata.")
         [line] = [r.getMessage() for r in caplog.records if "metadata refused" in r.getMessage()]
         assert line == f"SAML provider {ARN}: metadata refused: 'the metadata describes 2 identity providers; register them one at a time'"
-        if not service.list_saml_providers(ctx, ACCOUNT):  # for the update
-            service.create_saml_provider(ctx, ACCOUNT, "Corp", good)
+        if not list_saml_providers(ctx, ACCOUNT):  # for the update
+            create_saml_provider(ctx, ACCOUNT, "Corp", good)

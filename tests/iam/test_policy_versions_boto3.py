@@ -13,7 +13,7 @@ import pytest
 from iam_http import error_of, iam_client, serving, session_client
 from saml_factory import ACCOUNT, DEV_ROLE
 
-from samlfed.iam import service
+from samlfed.iam.managed_policies import get_policy
 
 _numbers = count()
 
@@ -155,7 +155,7 @@ def test_a_sessions_permissions_follow_the_default_version(world: dict[str, Any]
     finally:
         iam.detach_role_policy(RoleName="Developer", PolicyArn=permissions)
         iam.delete_role_permissions_boundary(RoleName="Developer")
-    assert service.get_policy(ctx, ACCOUNT, boundary).default_version_id == "v2"
+    assert get_policy(ctx, ACCOUNT, boundary).default_version_id == "v2"
 
 
 def test_a_session_is_authorized_for_version_calls_on_the_policy_arn(world: dict[str, Any]) -> None:

@@ -28,7 +28,8 @@ from sqlalchemy import select
 from samlfed.api.app import build_app
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
-from samlfed.iam.service import create_account, private_key_id
+from samlfed.iam.accounts import create_account
+from samlfed.iam.provider_keys import private_key_id
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.server import JsonFormatter, build_context
 from samlfed.store import provider_key_context, schema

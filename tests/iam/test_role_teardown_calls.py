@@ -13,7 +13,7 @@ import pytest
 from iam_http import error_of, iam_client, serving
 from saml_factory import ACCOUNT
 
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
 
 _numbers = count()
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
@@ -23,7 +23,7 @@ ALLOW = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with serving(tmp_path_factory, "teardown") as (ctx, url, admin):
-        other = service.create_account(ctx, "222222222222")
+        other = create_account(ctx, "222222222222")
         yield {
             "iam": iam_client(url, admin.access_key_id, admin.secret_access_key),
             "raw": iam_client(url, admin.access_key_id, admin.secret_access_key, validate=False),

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from iam_http import error_of, iam_client, serving
 
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
+from samlfed.iam.roles import get_role
 from samlfed.iam.trust_shown import trust_policy_shown
 from samlfed.store import Role
 
@@ -29,7 +30,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 def new_account(world: dict[str, Any]) -> tuple[str, Any]:
-    key = service.create_account(world["ctx"], str(next(_accounts)))
+    key = create_account(world["ctx"], str(next(_accounts)))
     return key.account_id, iam_client(world["url"], key.access_key_id, key.secret_access_key)
 
 
@@ -77,7 +78,7 @@ def test_a_policy_whose_roles_all_live_is_shown_exactly_as_written(world: dict[s
     friend = iam.create_role(RoleName="Friend", AssumeRolePolicyDocument=SERVICE_TRUST)["Role"]
     written = '{ "Version":"2012-10-17",\n  "Statement":{"Effect":"Allow","Principal":{"AWS":"' + friend["Arn"] + '"},"Action":"sts:AssumeRole"} }'
     iam.create_role(RoleName="Target", AssumeRolePolicyDocument=written)
-    role = service.get_role(world["ctx"], friend["Arn"].split(":")[4], "Target")
+    role = get_role(world["ctx"], friend["Arn"].split(":")[4], "Target")
     assert trust_policy_shown(role, {friend["RoleId"]}) == written  # the text itself, not an equal value
     iam.delete_role(RoleName="Friend")
     assert shown_everywhere(iam, "Target")["Statement"] == {"Effect": "Allow", "Principal": {"AWS": friend["RoleId"]}, "Action": "sts:AssumeRole"}

@@ -21,8 +21,10 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from samlfed.cli import app
-from samlfed.iam import service as iam
 from samlfed.iam.arns import role_arn
+from samlfed.iam.provider_keys import EncryptionChange
+from samlfed.iam.providers import update_saml_provider
+from samlfed.iam.roles import update_trust_policy
 from samlfed.idp.demo import AWS_ACS, provider_arn
 from samlfed.idp.directory import read_yaml, write_yaml
 
@@ -37,8 +39,8 @@ def _enable_encryption(ctx, idp, url: str) -> None:  # type: ignore[no-untyped-d
     out = idp.config_path.parent / "sp-encryption"
     made = CliRunner().invoke(app, ["idp", "encryption-keypair", str(out)])
     assert made.exit_code == 0, made.output
-    iam.update_saml_provider(
-        ctx, DEV, provider_arn(DEV), encryption=iam.EncryptionChange(add_private_key=(out / "encryption-key.pem").read_text()),
+    update_saml_provider(
+        ctx, DEV, provider_arn(DEV), encryption=EncryptionChange(add_private_key=(out / "encryption-key.pem").read_text()),
     )
     own_acs = f"{url}/saml/acs/{ctx.store.get_provider(provider_arn(DEV)).uuid}"
     config = read_yaml(idp.config_path)
@@ -55,7 +57,7 @@ def _enable_encryption(ctx, idp, url: str) -> None:  # type: ignore[no-untyped-d
             "Condition": {"StringEquals": {"SAML:aud": [own_acs, f"{url}/saml", AWS_ACS]}},
         }],
     }
-    iam.update_trust_policy(ctx, DEV, "Developer", json.dumps(trust))
+    update_trust_policy(ctx, DEV, "Developer", json.dumps(trust))
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from samlfed.cli_login import _shortened
-from samlfed.iam import service as iam
 from samlfed.iam.arns import role_arn
+from samlfed.iam.roles import create_role
 from samlfed.idp.demo import provider_arn
 from samlfed.idp.directory import read_yaml, write_yaml
 from samlfed.login.credentials_file import AwsCredentials
@@ -42,7 +42,7 @@ def role_offered_in_one_account(tmp_path_factory: pytest.TempPathFactory) -> Ite
         trust = {"Effect": "Allow", "Principal": {"Federated": provider_arn(DEV)},
                  "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession", "sts:SetSourceIdentity"],
                  "Condition": {"StringEquals": {"SAML:aud": f"{url}/saml"}}}
-        iam.create_role(ctx, DEV, "Auditor", json.dumps({"Version": "2012-10-17", "Statement": [trust]}), max_session_duration=3600, description=None)
+        create_role(ctx, DEV, "Auditor", json.dumps({"Version": "2012-10-17", "Statement": [trust]}), max_session_duration=3600, description=None)
         config = read_yaml(idp.config_path)  # the file the serving IdP reads
         config["users"]["alice"]["groups"] += [f"AWS-{DEV}-Auditor", f"AWS-{PROD}-Auditor"]
         write_yaml(idp.config_path, config)

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.constraints import check_identity_policy
+from samlfed.iam.managed_policies import create_policy
+from samlfed.iam.policy_versions import create_policy_version
 from samlfed.policy import MalformedPolicy, Request, evaluate, parse_policy
 
 BUCKET = "arn:aws:s3:::example_bucket"
@@ -255,13 +257,13 @@ def test_the_cases_are_all_there() -> None:
 @pytest.mark.parametrize(("document", "message"), INVALID, ids=[f"invalid-{n}" for n in range(len(INVALID))])
 def test_create_policy_invalid_document(document: Any, message: str) -> None:
     with pytest.raises(ServiceError) as refused:
-        service.check_identity_policy(_text(document), managed=True)
+        check_identity_policy(_text(document), managed=True)
     assert (refused.value.code, refused.value.message) == ("MalformedPolicyDocument", message)
 
 
 @pytest.mark.parametrize("document", VALID, ids=[f"valid-{n}" for n in range(len(VALID))])
 def test_create_policy_valid_document(document: Any) -> None:
-    service.check_identity_policy(_text(document), managed=True)
+    check_identity_policy(_text(document), managed=True)
     parse_policy(_text(document), principal_required=False)  # and, once stored, it is read back
 
 
@@ -272,14 +274,14 @@ def test_create_policy_and_create_policy_version_answer_so(tmp_path) -> None:  #
     from samlfed.config import Settings
 
     ctx = developer_world(Settings(data_dir=tmp_path))
-    policy = service.create_policy(ctx, ACCOUNT, "Recorded", _text(VALID[19]))
-    service.create_policy_version(ctx, ACCOUNT, policy.arn, _text(VALID[30]))
+    policy = create_policy(ctx, ACCOUNT, "Recorded", _text(VALID[19]))
+    create_policy_version(ctx, ACCOUNT, policy.arn, _text(VALID[30]))
     for document, message in (INVALID[1], INVALID[13], INVALID[64]):
         with pytest.raises(ServiceError) as refused:
-            service.create_policy(ctx, ACCOUNT, "Refused", _text(document))
+            create_policy(ctx, ACCOUNT, "Refused", _text(document))
         assert refused.value.message == message
         with pytest.raises(ServiceError) as refused:
-            service.create_policy_version(ctx, ACCOUNT, policy.arn, _text(document))
+            create_policy_version(ctx, ACCOUNT, policy.arn, _text(document))
         assert refused.value.message == message
 
 
@@ -294,7 +296,7 @@ def test_the_detail_stays_for_humans() -> None:
 def test_inline_and_trust_policies_keep_the_2008_version() -> None:
     """Only CreatePolicy's answers are recorded: an inline policy may still omit Version or give 2008-10-17."""
     for version in (None, "2008-10-17"):
-        service.check_identity_policy(_text(doc(st(), version=version)))
+        check_identity_policy(_text(doc(st(), version=version)))
 
 
 # --- how the documents IAM newly accepts evaluate -----------------------------------------------------------------

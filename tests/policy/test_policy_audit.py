@@ -13,7 +13,9 @@ from service_world import developer_world
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
+from samlfed.iam.role_policies import put_role_policy
+from samlfed.iam.roles import create_role
 from samlfed.iam.simulate import simulate_principal
 from samlfed.policy import MalformedPolicy, parse_policy
 
@@ -34,9 +36,9 @@ def ctx(tmp_path) -> ServiceContext:
 
 def test_not_principal_in_a_grant_is_refused(ctx: ServiceContext) -> None:
     grant = document({"Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{OTHER}:role/Nobody"}, "Action": "sts:AssumeRole"})
-    service.create_account(ctx, OTHER)
+    create_account(ctx, OTHER)
     with pytest.raises(ServiceError) as refused:
-        service.create_role(ctx, OTHER, "Vault", grant)  # before: any account's role session could chain into it
+        create_role(ctx, OTHER, "Vault", grant)  # before: any account's role session could chain into it
     assert (refused.value.code, refused.value.message) == ("MalformedPolicyDocument", NOT_PRINCIPAL)
     bucket = document({"Effect": "Allow", "NotPrincipal": {"AWS": DEV_ROLE}, "Action": "s3:*", "Resource": "*"})
     with pytest.raises(MalformedPolicy) as malformed:
@@ -55,7 +57,7 @@ def _simulated(ctx: ServiceContext, resource_policy: str) -> str:
 def test_the_simulator_names_the_callers_account_to_a_resource_policy(ctx: ServiceContext, account: str) -> None:
     grant = document({"Effect": "Allow", "Principal": {"AWS": account}, "Action": "s3:GetObject", "Resource": "*"})
     assert _simulated(ctx, grant) == "implicitDeny"  # naming the account delegates to its identity policies
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "read", document({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))
+    put_role_policy(ctx, ACCOUNT, "Developer", "read", document({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))
     assert _simulated(ctx, grant) == "allowed"
     deny = document({"Effect": "Deny", "Principal": {"AWS": account}, "Action": "s3:GetObject", "Resource": "*"})
     assert _simulated(ctx, deny) == "explicitDeny"

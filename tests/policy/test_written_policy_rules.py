@@ -71,17 +71,19 @@ def test_iam_applies_them_to_every_policy_it_stores(tmp_path) -> None:  # type: 
 
     from samlfed.config import Settings
     from samlfed.errors import ServiceError
-    from samlfed.iam import service
+    from samlfed.iam.managed_policies import create_policy
+    from samlfed.iam.role_policies import put_role_policy
+    from samlfed.iam.roles import create_role, update_trust_policy
 
     ctx = developer_world(Settings(data_dir=tmp_path))
     identity = json.dumps({"Version": "2012-10-17", "Statement": [{**ALLOW, "Sid": "read-objects"}]})
     trust = json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "saml-1", "Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": "sts:AssumeRoleWithSAML"}]})
     calls = [
-        lambda: service.create_policy(ctx, ACCOUNT, "Reader", identity),
-        lambda: service.put_role_policy(ctx, ACCOUNT, "Developer", "Reader", identity),
-        lambda: service.create_role(ctx, ACCOUNT, "Other", trust),
-        lambda: service.update_trust_policy(ctx, ACCOUNT, "Developer", trust),
+        lambda: create_policy(ctx, ACCOUNT, "Reader", identity),
+        lambda: put_role_policy(ctx, ACCOUNT, "Developer", "Reader", identity),
+        lambda: create_role(ctx, ACCOUNT, "Other", trust),
+        lambda: update_trust_policy(ctx, ACCOUNT, "Developer", trust),
     ]
     for call in calls:
         with pytest.raises(ServiceError) as info:

@@ -18,7 +18,7 @@ from servers import app_in_thread
 
 from samlfed.api.app import build_app
 from samlfed.config import Settings
-from samlfed.iam.service import create_account
+from samlfed.iam.accounts import create_account
 from samlfed.saml import MetadataError
 from samlfed.saml.metadata import MAX_RSA_BITS, build_idp_metadata, parse_metadata
 from samlfed.server import build_context

@@ -18,7 +18,8 @@ from lxml import etree
 from saml_factory import ACCOUNT
 
 from samlfed.config import Settings
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
+from samlfed.iam.providers import create_saml_provider, update_saml_provider
 from samlfed.saml import MetadataError, SamlValidationError
 from samlfed.saml import constants as c
 from samlfed.saml.aws_claims import source_identity
@@ -116,11 +117,11 @@ def test_source_identity_with_a_space_keeps_the_pattern_hint() -> None:
 
 def test_create_and_update_log_each_metadata_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     ctx = build_context(Settings(data_dir=tmp_path))
-    service.create_account(ctx, ACCOUNT)
+    create_account(ctx, ACCOUNT)
     expired = certificate("expired-idp", datetime(2021, 1, 1, tzinfo=UTC))  # expired whatever the clock says now
     document = build_idp_metadata(ENTITY, [expired], valid_until=datetime(2021, 6, 1, tzinfo=UTC)).decode()
     with caplog.at_level(logging.WARNING, logger="samlfed"):
-        provider = service.create_saml_provider(ctx, ACCOUNT, "OldIdP", document)
+        provider = create_saml_provider(ctx, ACCOUNT, "OldIdP", document)
     created = [r for r in caplog.records if r.name.startswith("samlfed") and r.levelno == logging.WARNING]
     messages = [r.getMessage() for r in created]
     assert len(messages) == 2, messages
@@ -130,24 +131,24 @@ def test_create_and_update_log_each_metadata_warning(tmp_path: Path, caplog: pyt
 
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="samlfed"):
-        service.update_saml_provider(ctx, ACCOUNT, provider.arn, document)
+        update_saml_provider(ctx, ACCOUNT, provider.arn, document)
     assert len([r for r in caplog.records if r.name.startswith("samlfed") and provider.arn in r.getMessage()]) == 2
 
     caplog.clear()
     fresh = build_idp_metadata(ENTITY, [certificate("fresh-idp", datetime.now(UTC) + timedelta(days=3650))]).decode()
     with caplog.at_level(logging.WARNING, logger="samlfed"):
-        service.update_saml_provider(ctx, ACCOUNT, provider.arn, fresh)
-        service.create_saml_provider(ctx, ACCOUNT, "FreshIdP", fresh)
+        update_saml_provider(ctx, ACCOUNT, provider.arn, fresh)
+        create_saml_provider(ctx, ACCOUNT, "FreshIdP", fresh)
     assert not [r for r in caplog.records if r.name.startswith("samlfed.iam")]
 
 
 def test_a_refused_create_logs_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Warnings describe a provider that exists: a create that fails (here: the name is taken) logs none."""
     ctx = build_context(Settings(data_dir=tmp_path))
-    service.create_account(ctx, ACCOUNT)
+    create_account(ctx, ACCOUNT)
     document = build_idp_metadata(ENTITY, [certificate("expired-idp", datetime(2021, 1, 1, tzinfo=UTC))]).decode()
-    service.create_saml_provider(ctx, ACCOUNT, "OldIdP", document)
+    create_saml_provider(ctx, ACCOUNT, "OldIdP", document)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="samlfed"), pytest.raises(Exception, match="already exists"):
-        service.create_saml_provider(ctx, ACCOUNT, "OldIdP", document)
+        create_saml_provider(ctx, ACCOUNT, "OldIdP", document)
     assert not [r for r in caplog.records if r.name == "samlfed.iam"]

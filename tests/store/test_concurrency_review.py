@@ -21,7 +21,11 @@ from sqlalchemy.engine import Connection
 
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam import service as iam
+from samlfed.iam.accounts import create_account
+from samlfed.iam.managed_policies import create_policy, delete_policy, get_policy
+from samlfed.iam.provider_options import set_validation_options
+from samlfed.iam.providers import create_saml_provider, get_saml_provider, tag_saml_provider
+from samlfed.iam.roles import create_role, get_role, list_roles, set_permissions_boundary, tag_role
 from samlfed.masterkey import MasterKey
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.store import SqlStore, Tag
@@ -39,8 +43,8 @@ POLLS = 3000
 def ctx(postgres_database: str) -> Iterator[ServiceContext]:
     store = SqlStore.open(postgres_database)
     context = ServiceContext(store=store, master=MasterKey(secrets.token_bytes(32)), identity_cache_seconds=0)
-    iam.create_account(context, ACCOUNT)
-    iam.create_role(context, ACCOUNT, "Developer", TRUST, tags=[Tag(f"base{i}", "v") for i in range(40)])
+    create_account(context, ACCOUNT)
+    create_role(context, ACCOUNT, "Developer", TRUST, tags=[Tag(f"base{i}", "v") for i in range(40)])
     try:
         yield context
     finally:
@@ -88,42 +92,42 @@ def test_tag_role_counts_under_the_lock_another_tag_role_holds(ctx: ServiceConte
         node.execute(select(t.roles.c.role_id).where(t.roles.c.name_lower == "developer").with_for_update())
         node.execute(insert(t.role_tags), [{**ROLE_KEY, "key_lower": f"n{i}", "key": f"n{i}", "value": "v"} for i in range(10)])
 
-    outcome = while_other_node_writes(postgres_database, tag_ten, lambda: iam.tag_role(ctx, ACCOUNT, "Developer", [Tag(f"m{i}", "v") for i in range(10)]))
+    outcome = while_other_node_writes(postgres_database, tag_ten, lambda: tag_role(ctx, ACCOUNT, "Developer", [Tag(f"m{i}", "v") for i in range(10)]))
     assert error_code(outcome) == "LimitExceeded", outcome
-    assert len(iam.get_role(ctx, ACCOUNT, "Developer").tags) == 50
+    assert len(get_role(ctx, ACCOUNT, "Developer").tags) == 50
 
 
 def test_tag_saml_provider_counts_under_the_lock_another_tag_holds(ctx: ServiceContext, postgres_database: str) -> None:
     document = build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()
-    arn = iam.create_saml_provider(ctx, ACCOUNT, "IdP", document, tags=[Tag(f"base{i}", "v") for i in range(40)]).arn
+    arn = create_saml_provider(ctx, ACCOUNT, "IdP", document, tags=[Tag(f"base{i}", "v") for i in range(40)]).arn
 
     def tag_ten(node: Connection) -> None:
         node.execute(select(t.saml_providers.c.arn).where(t.saml_providers.c.arn == arn).with_for_update())
         node.execute(insert(t.provider_tags), [{"arn": arn, "key_lower": f"n{i}", "key": f"n{i}", "value": "v"} for i in range(10)])
 
-    outcome = while_other_node_writes(postgres_database, tag_ten, lambda: iam.tag_saml_provider(ctx, ACCOUNT, arn, [Tag(f"m{i}", "v") for i in range(10)]))
+    outcome = while_other_node_writes(postgres_database, tag_ten, lambda: tag_saml_provider(ctx, ACCOUNT, arn, [Tag(f"m{i}", "v") for i in range(10)]))
     assert error_code(outcome) == "LimitExceeded", outcome
-    assert len(iam.get_saml_provider(ctx, ACCOUNT, arn).tags) == 50
+    assert len(get_saml_provider(ctx, ACCOUNT, arn).tags) == 50
 
 
 def test_validation_options_changed_at_once_on_two_nodes_both_stay(ctx: ServiceContext, postgres_database: str) -> None:
     document = build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()
-    arn = iam.create_saml_provider(ctx, ACCOUNT, "IdP", document).arn
-    iam.set_validation_options(ctx, ACCOUNT, arn, {"allow_legacy_algorithms": True})
+    arn = create_saml_provider(ctx, ACCOUNT, "IdP", document).arn
+    set_validation_options(ctx, ACCOUNT, arn, {"allow_legacy_algorithms": True})
 
     def require_bounds(node: Connection) -> None:  # another node turns on require_condition_bounds
         providers = t.saml_providers
         node.execute(select(providers.c.arn).where(providers.c.arn == arn).with_for_update())
         node.execute(update(providers).where(providers.c.arn == arn).values(validation_options={"allow_legacy_algorithms": True, "require_condition_bounds": True}))
 
-    outcome = while_other_node_writes(postgres_database, require_bounds, lambda: iam.set_validation_options(ctx, ACCOUNT, arn, {"allow_legacy_algorithms": False}))
+    outcome = while_other_node_writes(postgres_database, require_bounds, lambda: set_validation_options(ctx, ACCOUNT, arn, {"allow_legacy_algorithms": False}))
     assert not isinstance(outcome, Exception), outcome
     assert ctx.store.get_provider(arn).validation_options == {"require_condition_bounds": True}
 
 
 @pytest.fixture
 def boundary(ctx: ServiceContext) -> str:
-    return iam.create_policy(ctx, ACCOUNT, "Boundary", POLICY).arn
+    return create_policy(ctx, ACCOUNT, "Boundary", POLICY).arn
 
 
 def delete_the_policy(arn: str) -> Callable[[Connection], None]:
@@ -135,15 +139,15 @@ def delete_the_policy(arn: str) -> Callable[[Connection], None]:
 
 
 def test_put_boundary_racing_delete_policy_finds_the_policy_gone(ctx: ServiceContext, postgres_database: str, boundary: str) -> None:
-    outcome = while_other_node_writes(postgres_database, delete_the_policy(boundary), lambda: iam.set_permissions_boundary(ctx, ACCOUNT, "Developer", boundary))
+    outcome = while_other_node_writes(postgres_database, delete_the_policy(boundary), lambda: set_permissions_boundary(ctx, ACCOUNT, "Developer", boundary))
     assert error_code(outcome) == "NoSuchEntity", outcome
-    assert iam.get_role(ctx, ACCOUNT, "Developer").permissions_boundary is None
+    assert get_role(ctx, ACCOUNT, "Developer").permissions_boundary is None
 
 
 def test_create_role_with_a_boundary_racing_delete_policy_finds_the_policy_gone(ctx: ServiceContext, postgres_database: str, boundary: str) -> None:
-    outcome = while_other_node_writes(postgres_database, delete_the_policy(boundary), lambda: iam.create_role(ctx, ACCOUNT, "Bounded", TRUST, permissions_boundary=boundary))
+    outcome = while_other_node_writes(postgres_database, delete_the_policy(boundary), lambda: create_role(ctx, ACCOUNT, "Bounded", TRUST, permissions_boundary=boundary))
     assert error_code(outcome) == "NoSuchEntity", outcome
-    assert [role.name for role in iam.list_roles(ctx, ACCOUNT)] == ["Developer"]
+    assert [role.name for role in list_roles(ctx, ACCOUNT)] == ["Developer"]
 
 
 def test_delete_policy_racing_put_boundary_sees_the_boundary(ctx: ServiceContext, postgres_database: str, boundary: str) -> None:
@@ -151,6 +155,6 @@ def test_delete_policy_racing_put_boundary_sees_the_boundary(ctx: ServiceContext
         node.execute(select(t.managed_policies.c.arn).where(t.managed_policies.c.arn == boundary).with_for_update(read=True))
         node.execute(update(t.roles).where(t.roles.c.name_lower == "developer").values(permissions_boundary=boundary))
 
-    outcome = while_other_node_writes(postgres_database, put_boundary, lambda: iam.delete_policy(ctx, ACCOUNT, boundary))
+    outcome = while_other_node_writes(postgres_database, put_boundary, lambda: delete_policy(ctx, ACCOUNT, boundary))
     assert error_code(outcome) == "DeleteConflict", outcome
-    assert iam.get_policy(ctx, ACCOUNT, boundary).arn == boundary
+    assert get_policy(ctx, ACCOUNT, boundary).arn == boundary

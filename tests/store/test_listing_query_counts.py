@@ -19,7 +19,10 @@ from samlfed.api.auth import Administrator
 from samlfed.api.handlers import list_policies as list_policies_handler
 from samlfed.api.protocol import QueryRequest
 from samlfed.context import ServiceContext
-from samlfed.iam import authorization_details, service
+from samlfed.iam import authorization_details
+from samlfed.iam.managed_policies import boundary_uses, list_policies
+from samlfed.iam.providers import list_saml_providers
+from samlfed.iam.roles import list_roles
 from samlfed.masterkey import MasterKey
 from samlfed.store import Account, ManagedPolicy, Role, SamlProvider, SqlStore, Tag, schema
 from samlfed.store import sql as store_sql
@@ -48,9 +51,9 @@ def whole_listing(ctx: ServiceContext, account_id: str, filters: list[str]) -> l
     selects, read whole."""
     selected: list[Role | ManagedPolicy] = []
     if not filters or "Role" in filters:
-        selected += service.list_roles(ctx, account_id)
+        selected += list_roles(ctx, account_id)
     if not filters or "LocalManagedPolicy" in filters:
-        selected += service.list_policies(ctx, account_id)
+        selected += list_policies(ctx, account_id)
     return selected
 
 
@@ -73,7 +76,7 @@ def test_list_saml_providers_is_one_statement_that_reads_no_metadata(store: SqlS
     for first, last in ((0, 3), (3, 30)):
         add_providers(store, first, last)
         with statements(store) as seen:
-            listed = service.list_saml_providers(ctx, ACCOUNT)
+            listed = list_saml_providers(ctx, ACCOUNT)
         assert not any("metadata_document" in statement for statement in seen), seen
         counts.append(len(seen))
         whole = [store.get_provider(p.arn) for p in listed]
@@ -158,7 +161,7 @@ def add_world(store: SqlStore, first: int, last: int) -> None:
 
 def one_by_one(ctx: ServiceContext, page: list) -> tuple[list, list]:  # type: ignore[type-arg]
     """What the page's details were read as before they were batched: item by item."""
-    store, uses = ctx.store, service.boundary_uses(ctx, ACCOUNT)
+    store, uses = ctx.store, boundary_uses(ctx, ACCOUNT)
     roles, policies = [], []
     for item in page:
         if isinstance(item, Role):

@@ -41,7 +41,7 @@ def legacy_store(url: str, master: MasterKey, *, ring: bool, admin: bool) -> Non
         ServiceContext(store=store, master=master).key_ring()
     if admin:
         store.create_account(Account("123456789012", None, NOW))
-        sealed = master.seal(b"secret", context="access key AKIAEXAMPLE")  # as iam/service.py seals it
+        sealed = master.seal(b"secret", context="access key AKIAEXAMPLE")  # as iam/accounts.py seals it
         store.add_access_key(AccessKey("AKIAEXAMPLE", "123456789012", sealed, True, NOW))
     store.engine.dispose()
 

@@ -12,7 +12,7 @@ from service_world import developer_world
 
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
-from samlfed.iam import service
+from samlfed.iam.roles import create_role
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from samlfed.sts.credentials import SessionClaims, TemporaryCredentials
 
@@ -28,7 +28,7 @@ SAML_TRUST = {
 def chain_world(data_dir: Path) -> ServiceContext:
     context = developer_world(Settings(data_dir=data_dir))
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": "sts:AssumeRole"}]}
-    service.create_role(context, ACCOUNT, "Target", json.dumps(trust))
+    create_role(context, ACCOUNT, "Target", json.dumps(trust))
     return context
 
 

@@ -14,7 +14,9 @@ from service_world import TRUST
 
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.accounts import create_account
+from samlfed.iam.role_policies import delete_role_policy, put_role_policy
+from samlfed.iam.roles import create_role, delete_role, get_role, update_trust_policy
 from samlfed.sts.chain import AssumeRoleRequest, assume_role
 from samlfed.sts.credentials import SessionClaims
 
@@ -33,16 +35,16 @@ def refused(ctx: ServiceContext, claims: SessionClaims) -> ServiceError:
 def test_a_session_of_a_recreated_role_cannot_chain(ctx: ServiceContext) -> None:
     claims = developer_session(ctx)
     assert assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained")).credentials.claims.chained
-    service.delete_role(ctx, ACCOUNT, "Developer")
-    service.create_role(ctx, ACCOUNT, "Developer", TRUST)
-    assert service.get_role(ctx, ACCOUNT, "Developer").role_id != claims.role_id
+    delete_role(ctx, ACCOUNT, "Developer")
+    create_role(ctx, ACCOUNT, "Developer", TRUST)
+    assert get_role(ctx, ACCOUNT, "Developer").role_id != claims.role_id
     error = refused(ctx, claims)
     assert (error.code, error.status) == ("AccessDenied", 403)
     assert error.message == f"User: {claims.assumed_role_arn} is not authorized to perform: sts:AssumeRole on resource: {TARGET}"
     # Nor the new role's: Target's trust policy trusts the role its ARN named when the policy was written, until
     # the policy is written again (IAM keeps the unique ID; found by a cross-account probe).
     assert refused(ctx, developer_session(ctx)).code == "AccessDenied"
-    service.update_trust_policy(ctx, ACCOUNT, "Target", service.get_role(ctx, ACCOUNT, "Target").trust_policy)
+    update_trust_policy(ctx, ACCOUNT, "Target", get_role(ctx, ACCOUNT, "Target").trust_policy)
     assert assume_role(ctx, developer_session(ctx), AssumeRoleRequest(TARGET, "chained")).credentials.claims.chained
     assert refused(ctx, claims).code == "AccessDenied"  # and never the old role's sessions
 
@@ -57,17 +59,17 @@ def test_another_accounts_role_created_again_is_not_the_one_its_trust_policy_nam
 
     ctx = developer_world(Settings(data_dir=tmp_path))
     other = "222222222222"
-    service.create_account(ctx, other, None)
+    create_account(ctx, other, None)
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": "sts:AssumeRole"}]}
-    service.create_role(ctx, other, "Partner", json.dumps(trust))
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "chain", json.dumps(
+    create_role(ctx, other, "Partner", json.dumps(trust))
+    put_role_policy(ctx, ACCOUNT, "Developer", "chain", json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
     partner = f"arn:aws:iam::{other}:role/Partner"
     assert assume_role(ctx, developer_session(ctx), AssumeRoleRequest(partner, "chained")).credentials.claims.account_id == other
-    service.delete_role_policy(ctx, ACCOUNT, "Developer", "chain")
-    service.delete_role(ctx, ACCOUNT, "Developer")
-    service.create_role(ctx, ACCOUNT, "Developer", TRUST)
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "chain", json.dumps(
+    delete_role_policy(ctx, ACCOUNT, "Developer", "chain")
+    delete_role(ctx, ACCOUNT, "Developer")
+    create_role(ctx, ACCOUNT, "Developer", TRUST)
+    put_role_policy(ctx, ACCOUNT, "Developer", "chain", json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
     with pytest.raises(ServiceError) as info:
         assume_role(ctx, developer_session(ctx), AssumeRoleRequest(partner, "chained"))
@@ -76,7 +78,7 @@ def test_another_accounts_role_created_again_is_not_the_one_its_trust_policy_nam
 
 def test_a_session_of_a_deleted_role_cannot_chain(ctx: ServiceContext) -> None:
     claims = developer_session(ctx)
-    service.delete_role(ctx, ACCOUNT, "Developer")
+    delete_role(ctx, ACCOUNT, "Developer")
     assert refused(ctx, claims).code == "AccessDenied"
 
 
@@ -93,7 +95,7 @@ def test_the_external_id_is_what_sts_external_id_compares(ctx: ServiceContext) -
     """The cross-account pattern: the trust policy admits the caller only with the agreed sts:ExternalId."""
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": "sts:AssumeRole",
                                                      "Condition": {"StringEquals": {"sts:ExternalId": "partner-7:ab/c"}}}]}
-    service.update_trust_policy(ctx, ACCOUNT, "Target", json.dumps(trust))
+    update_trust_policy(ctx, ACCOUNT, "Target", json.dumps(trust))
     claims = developer_session(ctx)
     for external_id in (None, "partner-8"):
         with pytest.raises(ServiceError) as info:

@@ -12,7 +12,8 @@ from saml_factory import ACCOUNT, DEV_ROLE, PROVIDER_ARN
 
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.role_policies import delete_role_policy, put_role_policy
+from samlfed.iam.roles import tag_role, update_trust_policy
 from samlfed.store.records import Tag
 from samlfed.sts.chain import AssumeRoleRequest, assume_role
 
@@ -30,7 +31,7 @@ def _trusting_developer(condition: dict | None = None, *, effect: str = "Allow",
 @pytest.fixture
 def ctx(tmp_path) -> ServiceContext:
     world = chain_world(tmp_path)
-    service.update_trust_policy(world, ACCOUNT, "Developer", _document(SAML_TRUST))
+    update_trust_policy(world, ACCOUNT, "Developer", _document(SAML_TRUST))
     return world
 
 
@@ -44,11 +45,11 @@ def _chained(ctx: ServiceContext, claims, *, region: str = "us-east-1") -> str:
 def test_a_trust_policy_sees_the_carried_source_identity(ctx: ServiceContext) -> None:
     session = developer_session(ctx, source_identity="mallory")
     deny = _trusting_developer({"StringEquals": {"sts:SourceIdentity": "mallory"}}, effect="Deny")
-    service.update_trust_policy(ctx, ACCOUNT, "Target", _document(_trusting_developer(), deny))
+    update_trust_policy(ctx, ACCOUNT, "Target", _document(_trusting_developer(), deny))
     assert _chained(ctx, session) == "AccessDenied"
     assert _chained(ctx, developer_session(ctx, source_identity="alice")).endswith("/chained")
     only_alice = _trusting_developer({"StringEquals": {"sts:SourceIdentity": "alice"}})
-    service.update_trust_policy(ctx, ACCOUNT, "Target", _document(only_alice))
+    update_trust_policy(ctx, ACCOUNT, "Target", _document(only_alice))
     assert _chained(ctx, developer_session(ctx, source_identity="alice")).endswith("/chained")
 
 
@@ -56,37 +57,37 @@ def test_a_trust_policy_sees_the_carried_transitive_tag_keys(ctx: ServiceContext
     session = developer_session(ctx, principal_tags={"team": "red", "cost": "1"}, transitive_tag_keys=["team"])
     assert session.transitive_tag_keys == ["team"]
     needs_team = _trusting_developer({"ForAllValues:StringEquals": {"sts:TransitiveTagKeys": ["team"]}, "Null": {"sts:TransitiveTagKeys": "false"}}, actions=("sts:AssumeRole",))
-    service.update_trust_policy(ctx, ACCOUNT, "Target", _document(needs_team))
+    update_trust_policy(ctx, ACCOUNT, "Target", _document(needs_team))
     assert _chained(ctx, session).endswith("/chained")
     assert _chained(ctx, developer_session(ctx)) == "AccessDenied"  # no transitive keys: Null fails
 
 
 def test_the_callers_policies_see_the_target_roles_tags(ctx: ServiceContext) -> None:
-    service.tag_role(ctx, ACCOUNT, "Target", [Tag("tier", "prod"), Tag("department", "Engineering")])
+    tag_role(ctx, ACCOUNT, "Target", [Tag("tier", "prod"), Tag("department", "Engineering")])
     no_prod = {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/tier": "prod"}}}
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "NoProd", _document(no_prod))
+    put_role_policy(ctx, ACCOUNT, "Developer", "NoProd", _document(no_prod))
     assert _chained(ctx, developer_session(ctx)) == "AccessDenied"
-    service.delete_role_policy(ctx, ACCOUNT, "Developer", "NoProd")
+    delete_role_policy(ctx, ACCOUNT, "Developer", "NoProd")
     older_key = {**no_prod, "Condition": {"StringEquals": {"iam:ResourceTag/tier": "prod"}}}
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "NoProd", _document(older_key))
+    put_role_policy(ctx, ACCOUNT, "Developer", "NoProd", _document(older_key))
     assert _chained(ctx, developer_session(ctx)) == "AccessDenied"
-    service.delete_role_policy(ctx, ACCOUNT, "Developer", "NoProd")
+    delete_role_policy(ctx, ACCOUNT, "Developer", "NoProd")
     assert _chained(ctx, developer_session(ctx)).endswith("/chained")
 
 
 def test_abac_matches_the_target_roles_tag_to_the_session_tag(ctx: ServiceContext) -> None:
-    service.tag_role(ctx, ACCOUNT, "Target", [Tag("department", "Engineering")])
+    tag_role(ctx, ACCOUNT, "Target", [Tag("department", "Engineering")])
     abac = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*",
             "Condition": {"StringEquals": {"aws:ResourceTag/department": "${aws:PrincipalTag/department}"}}}
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "Abac", _document(abac))
-    service.update_trust_policy(ctx, ACCOUNT, "Target", _document({"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}))
+    put_role_policy(ctx, ACCOUNT, "Developer", "Abac", _document(abac))
+    update_trust_policy(ctx, ACCOUNT, "Target", _document({"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}))
     assert _chained(ctx, developer_session(ctx, principal_tags={"department": "Engineering"})).endswith("/chained")
     assert _chained(ctx, developer_session(ctx, principal_tags={"department": "Sales"})) == "AccessDenied"
 
 
 def test_a_trust_policy_sees_the_region_the_request_was_signed_for(ctx: ServiceContext) -> None:
     locked = _trusting_developer({"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}, actions=("sts:AssumeRole",))
-    service.update_trust_policy(ctx, ACCOUNT, "Target", _document(locked))
+    update_trust_policy(ctx, ACCOUNT, "Target", _document(locked))
     session = developer_session(ctx)
     assert _chained(ctx, session, region="eu-west-1").endswith("/chained")
     assert _chained(ctx, session, region="us-east-1") == "AccessDenied"

@@ -12,7 +12,8 @@ from saml_factory import ACCOUNT
 
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.role_policies import put_role_policy
+from samlfed.iam.roles import update_trust_policy
 from samlfed.store import Tag
 from samlfed.sts.chain import AssumeRoleRequest, assume_role
 
@@ -35,14 +36,14 @@ def test_a_trust_policy_naming_the_role_needs_no_identity_allow(ctx: ServiceCont
 
 
 def test_an_explicit_deny_of_the_caller_wins(ctx: ServiceContext) -> None:
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "NoChaining", policy("Deny", "sts:AssumeRole"))
+    put_role_policy(ctx, ACCOUNT, "Developer", "NoChaining", policy("Deny", "sts:AssumeRole"))
     with pytest.raises(ServiceError) as info:
         chain(ctx, developer_session(ctx))
     assert info.value.code == "AccessDenied"
 
 
 def test_the_caller_s_session_policy_still_limits(ctx: ServiceContext) -> None:
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "Everything", policy("Allow", "*"))
+    put_role_policy(ctx, ACCOUNT, "Developer", "Everything", policy("Allow", "*"))
     with pytest.raises(ServiceError) as info:
         chain(ctx, developer_session(ctx, session_policy=policy("Allow", "s3:*")))
     assert info.value.code == "AccessDenied"
@@ -55,20 +56,20 @@ def test_tags_and_a_source_identity_need_the_callers_side_too(ctx: ServiceContex
     account delegates them to the caller's identity policies."""
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
                                                      "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]}]}
-    service.update_trust_policy(ctx, ACCOUNT, "Target", json.dumps(trust))
+    update_trust_policy(ctx, ACCOUNT, "Target", json.dumps(trust))
     tagged = AssumeRoleRequest(TARGET, "chained", tags=(Tag("team", "red"),))
     identified = AssumeRoleRequest(TARGET, "chained", source_identity="alice")
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "Chaining", policy("Allow", "sts:AssumeRole"))
+    put_role_policy(ctx, ACCOUNT, "Developer", "Chaining", policy("Allow", "sts:AssumeRole"))
     claims = developer_session(ctx)
     chain(ctx, claims)  # the account's delegation: the identity policy allows sts:AssumeRole
     for request, action in ((tagged, "sts:TagSession"), (identified, "sts:SetSourceIdentity")):
         with pytest.raises(ServiceError) as info:
             assume_role(ctx, claims, request)
         assert (info.value.code, info.value.message.split(" on resource")[0].rsplit(" ", 1)[-1]) == ("AccessDenied", action)
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "Tagging", policy("Allow", "sts:TagSession"))
+    put_role_policy(ctx, ACCOUNT, "Developer", "Tagging", policy("Allow", "sts:TagSession"))
     assert assume_role(ctx, claims, tagged).credentials.claims.tags == {"team": "red"}
     with pytest.raises(ServiceError):  # a session policy that leaves sts:TagSession out still limits it
         assume_role(ctx, developer_session(ctx, session_policy=policy("Allow", "sts:AssumeRole")), tagged)
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "NoTags", policy("Deny", "sts:TagSession"))
+    put_role_policy(ctx, ACCOUNT, "Developer", "NoTags", policy("Deny", "sts:TagSession"))
     with pytest.raises(ServiceError):
         assume_role(ctx, claims, tagged)

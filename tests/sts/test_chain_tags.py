@@ -24,7 +24,8 @@ from servers import app_in_thread
 from samlfed.api.app import build_app
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.role_policies import put_role_policy
+from samlfed.iam.roles import create_role, update_trust_policy
 from samlfed.sts.assume import packed_policy_size
 
 TAGGED = f"arn:aws:iam::{ACCOUNT}:role/Tagged"
@@ -43,10 +44,10 @@ def world(tmp_path) -> Iterator[tuple[ServiceContext, str]]:
     """Developer → Tagged → Second → Third, each trusting the one before for every action; Target trusts Developer
     for sts:AssumeRole only."""
     ctx = chain_world(tmp_path)
-    service.update_trust_policy(ctx, ACCOUNT, "Developer", document(SAML_TRUST))
-    service.create_role(ctx, ACCOUNT, "Tagged", document(trusting(DEV_ROLE, *EVERY_ACTION)))
-    service.create_role(ctx, ACCOUNT, "Second", document(trusting(TAGGED, *EVERY_ACTION)))
-    service.create_role(ctx, ACCOUNT, "Third", document(trusting(SECOND, *EVERY_ACTION)))
+    update_trust_policy(ctx, ACCOUNT, "Developer", document(SAML_TRUST))
+    create_role(ctx, ACCOUNT, "Tagged", document(trusting(DEV_ROLE, *EVERY_ACTION)))
+    create_role(ctx, ACCOUNT, "Second", document(trusting(TAGGED, *EVERY_ACTION)))
+    create_role(ctx, ACCOUNT, "Third", document(trusting(SECOND, *EVERY_ACTION)))
     with app_in_thread(build_app(ctx)) as url:
         yield ctx, url
 
@@ -84,7 +85,7 @@ def tags(**pairs: str) -> list[dict[str, str]]:
 
 def test_new_session_tags_are_principal_tags_of_later_decisions(world) -> None:  # type: ignore[no-untyped-def]
     ctx, url = world
-    service.put_role_policy(
+    put_role_policy(
         ctx, ACCOUNT, "Tagged", "red-team", document(allowing("iam:GetRole", {"StringEquals": {"aws:PrincipalTag/team": "red"}}))
     )
     sts = developer(world)
@@ -101,13 +102,13 @@ def test_transitive_tags_carry_over_two_hops(world) -> None:  # type: ignore[no-
     ctx, url = world
     keeps_team = {"StringEquals": {"aws:PrincipalTag/team": "red"}, "ForAllValues:StringEquals": {"sts:TransitiveTagKeys": ["team"]},
                   "Null": {"sts:TransitiveTagKeys": "false"}}  # fmt: skip
-    service.update_trust_policy(ctx, ACCOUNT, "Second", document(trusting(TAGGED, condition=keeps_team)))
+    update_trust_policy(ctx, ACCOUNT, "Second", document(trusting(TAGGED, condition=keeps_team)))
     reads = document(
         allowing("iam:GetRole", {"StringEquals": {"aws:PrincipalTag/team": "red"}}),
         allowing("iam:ListRoles", {"Null": {"aws:PrincipalTag/cost": "false"}}),
     )
     for role in ("Second", "Third"):
-        service.put_role_policy(ctx, ACCOUNT, role, "reads", reads)
+        put_role_policy(ctx, ACCOUNT, role, "reads", reads)
     first = developer(world).assume_role(
         RoleArn=TAGGED, RoleSessionName="hop1", Tags=tags(team="red", cost="1"), TransitiveTagKeys=["TEAM"]
     )
@@ -165,7 +166,7 @@ def test_passing_tags_needs_tag_session_in_the_trust_policy(world) -> None:  # t
         "StringEquals": {"aws:RequestTag/team": "red"},
         "ForAllValues:StringEquals": {"aws:TagKeys": ["team", "cost"], "sts:TransitiveTagKeys": ["team"]},
     }
-    service.update_trust_policy(
+    update_trust_policy(
         ctx, ACCOUNT, "Target", document(trusting(DEV_ROLE), trusting(DEV_ROLE, "sts:TagSession", condition=limits))
     )
     assert sts.assume_role(RoleArn=TARGET, RoleSessionName="ok", Tags=tags(team="red", cost="1"), TransitiveTagKeys=["team"])["Credentials"]
@@ -183,8 +184,8 @@ def test_passing_tags_needs_tag_session_in_the_trust_policy(world) -> None:  # t
 def test_a_source_identity_is_set_once_then_kept(world) -> None:  # type: ignore[no-untyped-def]
     ctx, url = world
     only_alice = trusting(DEV_ROLE, "sts:AssumeRole", "sts:SetSourceIdentity", condition={"StringEquals": {"sts:SourceIdentity": "alice"}})
-    service.update_trust_policy(ctx, ACCOUNT, "Tagged", document(only_alice))
-    service.put_role_policy(
+    update_trust_policy(ctx, ACCOUNT, "Tagged", document(only_alice))
+    put_role_policy(
         ctx, ACCOUNT, "Second", "alice-reads", document(allowing("iam:ListRoles", {"StringEquals": {"aws:SourceIdentity": "alice"}}))
     )
     sts = developer(world)

@@ -26,7 +26,8 @@ from samlfed.config import Settings
 from samlfed.console.signin import SignInRefused, make_offer
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.provider_keys import EncryptionChange
+from samlfed.iam.providers import create_saml_provider, update_saml_provider
 from samlfed.saml import SamlValidationError, validate
 from samlfed.saml import constants as c
 from samlfed.saml.errors import UnsignedDecryptionRefused
@@ -199,7 +200,7 @@ def test_an_undecodable_response_is_not_taken_for_an_encrypted_one() -> None:
 def world(tmp_path: Path) -> ServiceContext:
     ctx = developer_world(Settings(data_dir=tmp_path))
     ctx.clock = lambda: NOW + timedelta(seconds=5)
-    service.update_saml_provider(ctx, ACCOUNT, PROVIDER_ARN, encryption=service.EncryptionChange(add_private_key=SP.key_pem().decode()))
+    update_saml_provider(ctx, ACCOUNT, PROVIDER_ARN, encryption=EncryptionChange(add_private_key=SP.key_pem().decode()))
     return ctx
 
 
@@ -257,9 +258,9 @@ def test_the_console_holds_a_throttle_answer_that_follows_another_providers_decr
     """Found by review: at /saml, a response naming two providers was decrypted and rejected by the first, then
     refused as throttled by the second at once, well before ANSWER_DELAY after that decryption."""
     second = f"arn:aws:iam::{ACCOUNT}:saml-provider/Second"
-    service.create_saml_provider(world, ACCOUNT, "Second", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
-    encryption = service.EncryptionChange(add_private_key=SP.key_pem().decode(), mode="Required")  # unlike the first: both are asked
-    service.update_saml_provider(world, ACCOUNT, second, encryption=encryption)
+    create_saml_provider(world, ACCOUNT, "Second", build_idp_metadata(ENTITY_ID, [signer().certificate]).decode())
+    encryption = EncryptionChange(add_private_key=SP.key_pem().decode(), mode="Required")  # unlike the first: both are asked
+    update_saml_provider(world, ACCOUNT, second, encryption=encryption)
     world.decryption_guard = DecryptionGuard(per_provider=FailureLimit(burst=1, refill_seconds=3600))
     world.decryption_guard.rejected(second, "192.0.2.1")  # the second provider is over its limit
     root = etree.fromstring(base64.b64decode(_tampered(GARBLED_MIDDLE)))

@@ -17,7 +17,8 @@ from samlfed.cli import app
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.provider_options import provider_policy, set_validation_options
+from samlfed.iam.providers import get_saml_provider
 from samlfed.saml import ProviderPolicy
 from samlfed.saml import constants as c
 from samlfed.saml.signing import sign_element
@@ -47,22 +48,22 @@ def ctx(tmp_path: Path) -> ServiceContext:
 
 
 def test_options_change_one_at_a_time_and_store_only_departures_from_strict(ctx: ServiceContext) -> None:
-    assert service.provider_policy(service.get_saml_provider(ctx, ACCOUNT, PROVIDER_ARN)) == ProviderPolicy()
-    after = service.set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_legacy_algorithms": True})
+    assert provider_policy(get_saml_provider(ctx, ACCOUNT, PROVIDER_ARN)) == ProviderPolicy()
+    after = set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_legacy_algorithms": True})
     assert after == ProviderPolicy(allow_legacy_algorithms=True)
-    after = service.set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"require_condition_bounds": True})
+    after = set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"require_condition_bounds": True})
     assert after == ProviderPolicy(allow_legacy_algorithms=True, require_condition_bounds=True)
     assert ctx.store.get_provider(PROVIDER_ARN).validation_options == {"allow_legacy_algorithms": True, "require_condition_bounds": True}
-    service.set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_legacy_algorithms": False, "require_condition_bounds": False})
+    set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_legacy_algorithms": False, "require_condition_bounds": False})
     assert ctx.store.get_provider(PROVIDER_ARN).validation_options is None
 
 
 def test_unknown_options_and_providers_are_refused(ctx: ServiceContext) -> None:
     with pytest.raises(ServiceError) as info:
-        service.set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_everything": True})
+        set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_everything": True})
     assert (info.value.code, info.value.status) == ("InvalidInput", 400) and "allow_everything" in info.value.message
     with pytest.raises(ServiceError) as info:
-        service.set_validation_options(ctx, ACCOUNT, f"arn:aws:iam::{ACCOUNT}:saml-provider/Nobody", {"allow_legacy_algorithms": True})
+        set_validation_options(ctx, ACCOUNT, f"arn:aws:iam::{ACCOUNT}:saml-provider/Nobody", {"allow_legacy_algorithms": True})
     assert info.value.code == "NoSuchEntity"
     assert ctx.store.get_provider(PROVIDER_ARN).validation_options is None
 
@@ -82,9 +83,9 @@ REFUSED = "InvalidIdentityToken: Response signature invalid"
 def test_a_response_only_signature_needs_the_providers_opt_in(ctx: ServiceContext) -> None:
     saml = response_b64("response", issue_instant=NOW)
     assert assume(ctx, saml) == REFUSED
-    service.set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_response_only_signature": True})
+    set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_response_only_signature": True})
     assert assume(ctx, saml) == "allowed"
-    service.set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_response_only_signature": False})
+    set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_response_only_signature": False})
     assert assume(ctx, saml) == REFUSED
 
 
@@ -98,7 +99,7 @@ def _sha1_signed(issue_instant) -> str:  # type: ignore[no-untyped-def]
 def test_sha1_needs_the_legacy_opt_in(ctx: ServiceContext) -> None:
     saml = _sha1_signed(NOW)
     assert assume(ctx, saml) == REFUSED
-    service.set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_legacy_algorithms": True})
+    set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_legacy_algorithms": True})
     assert assume(ctx, saml) == "allowed"
 
 
@@ -109,7 +110,7 @@ def test_required_condition_bounds_refuse_an_open_ended_assertion(ctx: ServiceCo
 
     saml = response_b64(issue_instant=NOW, before_sign=drop_not_before)
     assert assume(ctx, saml) == "allowed"  # AWS requires only the SubjectConfirmationData bound
-    service.set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"require_condition_bounds": True})
+    set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"require_condition_bounds": True})
     assert assume(ctx, saml).startswith("InvalidIdentityToken")
 
 
@@ -154,9 +155,9 @@ def test_the_doctor_tries_each_option_with_the_servers_verdict(ctx: ServiceConte
         response = tmp_path / f"{option}.b64"
         response.write_text(saml)
         for on in (False, True):
-            service.set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {option: on})
+            set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {option: on})
             server = assume(ctx, saml) == "allowed"
             args = ["doctor", str(response), "--metadata", str(metadata), "--now", "2026-11-24T12:00:05Z", *([flag] if on else [])]
             doctor = CliRunner().invoke(app, args).exit_code
             assert doctor == (0 if server else 1), (option, on)
-        service.set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {option: False})
+        set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {option: False})

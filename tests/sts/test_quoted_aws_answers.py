@@ -15,7 +15,7 @@ from saml_factory import ACCOUNT, DEV_ROLE, PROVIDER_ARN, response_b64
 from samlfed.api.sigv4 import SignatureClaim, check_scope
 from samlfed.context import ServiceContext
 from samlfed.errors import ServiceError
-from samlfed.iam import service
+from samlfed.iam.roles import create_role
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from samlfed.sts.chain import AssumeRoleRequest, assume_role
 
@@ -88,7 +88,7 @@ def test_chaining_past_the_roles_own_maximum_names_the_maximum_first(ctx: Servic
             assume_role(ctx, caller, AssumeRoleRequest(TARGET, "chain", duration_seconds=duration))
         assert (info.value.code, info.value.message) == ("ValidationError", OVER_ROLE_MAX)
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": "sts:AssumeRole"}]}
-    service.create_role(ctx, ACCOUNT, "Long", json.dumps(trust), max_session_duration=43200)
+    create_role(ctx, ACCOUNT, "Long", json.dumps(trust), max_session_duration=43200)
     with pytest.raises(ServiceError) as info:
         assume_role(ctx, caller, AssumeRoleRequest(f"arn:aws:iam::{ACCOUNT}:role/Long", "chain", duration_seconds=3601))
     assert (info.value.code, info.value.message) == ("ValidationError", ONE_HOUR_CHAINED)

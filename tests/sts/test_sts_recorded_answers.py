@@ -18,7 +18,8 @@ from saml_factory import ACCOUNT
 from servers import app_in_thread
 
 from samlfed.api.app import build_app
-from samlfed.iam import service
+from samlfed.iam.role_policies import put_role_policy
+from samlfed.iam.roles import create_role, get_role, update_trust_policy
 
 ROLE_1 = f"arn:aws:iam::{ACCOUNT}:role/role-1"
 ROLE_2 = f"arn:aws:iam::{ACCOUNT}:role/role-2"
@@ -30,11 +31,11 @@ CONFLICT = "One of the specified transitive tag keys can't be set because it con
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Developer (signed in, may do anything), role-1 and role-2 trusting the account; role-1 may assume role-2."""
     ctx = chain_world(tmp_path_factory.mktemp("recorded"))
-    service.update_trust_policy(ctx, ACCOUNT, "Developer", document(SAML_TRUST))
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "all", document(allowing("*", {})))
+    update_trust_policy(ctx, ACCOUNT, "Developer", document(SAML_TRUST))
+    put_role_policy(ctx, ACCOUNT, "Developer", "all", document(allowing("*", {})))
     for name in ("role-1", "role-2"):
-        service.create_role(ctx, ACCOUNT, name, document(ACCOUNT_TRUST))
-    service.put_role_policy(ctx, ACCOUNT, "role-1", "chain", document(allowing("sts:*", {})))
+        create_role(ctx, ACCOUNT, name, document(ACCOUNT_TRUST))
+    put_role_policy(ctx, ACCOUNT, "role-1", "chain", document(allowing("sts:*", {})))
     with app_in_thread(build_app(ctx)) as url:
         yield {"ctx": ctx, "url": url}
 
@@ -63,7 +64,7 @@ def refusal(call: Any) -> tuple[str, str, str, int]:
 
 
 def role_id(world: dict[str, Any], name: str) -> str:
-    return service.get_role(world["ctx"], ACCOUNT, name).role_id
+    return get_role(world["ctx"], ACCOUNT, name).role_id
 
 
 def test_assume_role_answers_credentials_and_the_assumed_role_user_only(world: dict[str, Any], developer: Any) -> None:

@@ -18,8 +18,11 @@ from service_world import developer_world
 from samlfed.api.app import build_app
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
-from samlfed.iam import service
-from samlfed.iam.service import NewAccessKey
+from samlfed.iam.accounts import NewAccessKey, create_access_key
+from samlfed.iam.managed_policies import create_policy
+from samlfed.iam.providers import tag_saml_provider, untag_saml_provider
+from samlfed.iam.role_policies import put_role_policy
+from samlfed.iam.roles import create_role
 from samlfed.store import Tag
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from samlfed.sts.credentials import InvalidSessionToken, KeyRing, SessionClaims, UnknownRingKey, issue, open_session
@@ -32,7 +35,7 @@ EVERYTHING = {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServiceContext, str, NewAccessKey]]:
     ctx = developer_world(Settings(data_dir=tmp_path_factory.mktemp("data")))
     with app_in_thread(build_app(ctx)) as url:
-        yield ctx, url, service.create_access_key(ctx, ACCOUNT)
+        yield ctx, url, create_access_key(ctx, ACCOUNT)
 
 
 def iam_client(url: str, key: str, secret: str, token: str | None = None):  # type: ignore[no-untyped-def]
@@ -43,7 +46,7 @@ def developer(world: tuple[ServiceContext, str, NewAccessKey], *statements: dict
     """An IAM client with a fresh Developer session, the role's only policy being `statements`."""
     ctx, url, _ = world
     document = {"Version": "2012-10-17", "Statement": [EVERYTHING, *statements]}
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "audit", json.dumps(document))
+    put_role_policy(ctx, ACCOUNT, "Developer", "audit", json.dumps(document))
     fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5))
     credentials = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, fresh)).credentials
     return iam_client(url, credentials.access_key_id, credentials.secret_access_key, credentials.session_token)
@@ -120,7 +123,7 @@ def test_create_role_is_authorized_on_the_arn_with_its_path(world) -> None:  # t
 @pytest.mark.parametrize("key", ["aws:ResourceTag/protected", "iam:ResourceTag/protected"])
 def test_a_role_s_tags_are_its_resource_tags(world, key: str) -> None:  # type: ignore[no-untyped-def]
     ctx, _, _ = world
-    service.create_role(ctx, ACCOUNT, f"Protected{key[:3]}", TRUSTS_ACCOUNT, tags=[Tag("Protected", "true")])
+    create_role(ctx, ACCOUNT, f"Protected{key[:3]}", TRUSTS_ACCOUNT, tags=[Tag("Protected", "true")])
     iam = developer(world, deny("iam:*", {"StringEquals": {key: "true"}}))
     everything = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
     code, message = error_of(lambda: iam.put_role_policy(RoleName=f"Protected{key[:3]}", PolicyName="mine", PolicyDocument=everything))
@@ -130,12 +133,12 @@ def test_a_role_s_tags_are_its_resource_tags(world, key: str) -> None:  # type: 
 
 def test_a_saml_provider_s_tags_are_its_resource_tags(world) -> None:  # type: ignore[no-untyped-def]
     ctx, _, _ = world
-    service.tag_saml_provider(ctx, ACCOUNT, PROVIDER_ARN, [Tag("protected", "true")])
+    tag_saml_provider(ctx, ACCOUNT, PROVIDER_ARN, [Tag("protected", "true")])
     try:
         iam = developer(world, deny("iam:*", {"StringEquals": {"aws:ResourceTag/protected": "true"}}))
         assert error_of(lambda: iam.get_saml_provider(SAMLProviderArn=PROVIDER_ARN))[0] == "AccessDenied"
     finally:
-        service.untag_saml_provider(ctx, ACCOUNT, PROVIDER_ARN, ["protected"])
+        untag_saml_provider(ctx, ACCOUNT, PROVIDER_ARN, ["protected"])
 
 
 def test_the_request_s_tags_and_tag_keys(world) -> None:  # type: ignore[no-untyped-def]
@@ -146,12 +149,12 @@ def test_the_request_s_tags_and_tag_keys(world) -> None:  # type: ignore[no-unty
                                                        deny("iam:CreateRole", {"StringEquals": {"aws:RequestTag/department": "Engineering"}})]}
     ctx, _, _ = world
     iam = developer(world)
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "audit", json.dumps(document))
+    put_role_policy(ctx, ACCOUNT, "Developer", "audit", json.dumps(document))
     assert error_of(lambda: iam.tag_role(RoleName="Developer", Tags=[{"Key": "department", "Value": "Engineering"}]))[0] == "AccessDenied"
     assert error_of(lambda: iam.untag_role(RoleName="Developer", TagKeys=["department"]))[0] == "AccessDenied"
     iam.tag_role(RoleName="Developer", Tags=[{"Key": "project", "Value": "apollo"}])
     iam.untag_role(RoleName="Developer", TagKeys=["project"])
-    service.put_role_policy(ctx, ACCOUNT, "Developer", "audit", json.dumps({**document, "Statement": [EVERYTHING, *document["Statement"][2:]]}))
+    put_role_policy(ctx, ACCOUNT, "Developer", "audit", json.dumps({**document, "Statement": [EVERYTHING, *document["Statement"][2:]]}))
     tags = [{"Key": "department", "Value": "Engineering"}, {"Key": "Department", "Value": "Finance"}]  # one key to IAM: no value hides another
     assert error_of(lambda: iam.create_role(RoleName="Tagged", AssumeRolePolicyDocument=TRUSTS_ACCOUNT, Tags=tags))[0] == "AccessDenied"
 
@@ -159,9 +162,9 @@ def test_the_request_s_tags_and_tag_keys(world) -> None:  # type: ignore[no-unty
 def test_the_policy_attached_and_the_permissions_boundary(world) -> None:  # type: ignore[no-untyped-def]
     ctx, _, _ = world
     statement = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
-    boundary = service.create_policy(ctx, ACCOUNT, "Boundary", json.dumps(statement)).arn
-    other = service.create_policy(ctx, ACCOUNT, "Other", json.dumps(statement)).arn
-    service.create_role(ctx, ACCOUNT, "Delegated", TRUSTS_ACCOUNT)
+    boundary = create_policy(ctx, ACCOUNT, "Boundary", json.dumps(statement)).arn
+    other = create_policy(ctx, ACCOUNT, "Other", json.dumps(statement)).arn
+    create_role(ctx, ACCOUNT, "Delegated", TRUSTS_ACCOUNT)
     iam = developer(world, deny("iam:AttachRolePolicy", {"ArnNotEquals": {"iam:PolicyARN": boundary}}),
                     deny(["iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"], {"StringNotEquals": {"iam:PermissionsBoundary": boundary}}))
     assert error_of(lambda: iam.attach_role_policy(RoleName="Delegated", PolicyArn=other))[0] == "AccessDenied"

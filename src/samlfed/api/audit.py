@@ -17,7 +17,7 @@ import re
 
 from ..context import ServiceContext
 from ..errors import ServiceError
-from ..iam.service import private_key_id_of
+from ..iam.provider_keys import private_key_id_of
 from .auth import Administrator, Caller
 from .iam_access import iam_target
 from .protocol import QueryRequest

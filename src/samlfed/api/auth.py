@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..context import ServiceContext
 from ..errors import ServiceError
-from ..iam.service import admin_secret
+from ..iam.accounts import admin_secret
 from ..sts.credentials import InvalidSessionToken, SessionClaims
 from . import sigv4
 

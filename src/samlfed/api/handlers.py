@@ -15,8 +15,17 @@ from urllib.parse import quote
 
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed, null_violation
+from ..iam import aliases as iam_aliases
+from ..iam import attached_policies as iam_attached_policies
 from ..iam import authorization_details
-from ..iam import service as iam
+from ..iam import constraints as iam_constraints
+from ..iam import managed_policies as iam_managed_policies
+from ..iam import policy_versions as iam_policy_versions
+from ..iam import provider_keys as iam_provider_keys
+from ..iam import provider_options as iam_provider_options
+from ..iam import providers as iam_providers
+from ..iam import role_policies as iam_role_policies
+from ..iam import roles as iam_roles
 from ..iam.simulate import ContextEntry, Simulation, simulate_custom, simulate_principal
 from ..iam.trust_shown import trust_policies_shown
 from ..saml import ProviderPolicy
@@ -85,7 +94,7 @@ def _required_violations(request: QueryRequest, name: str) -> list[str]:
         return [null_violation(name[0].lower() + name[1:])]
     if name not in _NAMES or (name, request.action) in _CHECKED_WITH_THE_REST:
         return []
-    return iam.name_violations(request.params[name], *_NAMES[name])
+    return iam_constraints.name_violations(request.params[name], *_NAMES[name])
 
 
 def _required_list(request: QueryRequest, name: str) -> None:
@@ -127,7 +136,7 @@ def _tags(request: QueryRequest) -> list[Tag]:
     return [Tag(t["Key"], t["Value"]) for t in structs]
 
 
-_POLICY_PATH_PREFIX = (iam.POLICY_PATH, "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/")
+_POLICY_PATH_PREFIX = (iam_constraints.POLICY_PATH, "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/")
 _PATH_PREFIXES = {  # the model's pathPrefixType (ListRoles) and policyPathType (the policy lists)
     "ListRoles": (re.compile(r"/[\x21-\x7f]*"), "\\u002F[\\u0021-\\u007F]*"),
     "ListPolicies": _POLICY_PATH_PREFIX,
@@ -139,7 +148,7 @@ _PATH_PREFIXES = {  # the model's pathPrefixType (ListRoles) and policyPathType 
 def _path_prefix(request: QueryRequest) -> str:
     """The optional PathPrefix, held to its model constraints (an unchecked one silently matched nothing)."""
     prefix = request.params.get("PathPrefix", "/")
-    violations = iam.name_violations(prefix, "pathPrefix", 512, *_PATH_PREFIXES[request.action])
+    violations = iam_constraints.name_violations(prefix, "pathPrefix", 512, *_PATH_PREFIXES[request.action])
     if violations:
         raise ValidationFailed(violations)
     return prefix
@@ -331,12 +340,12 @@ def _enum(request: QueryRequest, name: str, allowed: tuple[str, ...]) -> str | N
     return value
 
 
-def _encryption_change(request: QueryRequest) -> iam.EncryptionChange:
+def _encryption_change(request: QueryRequest) -> iam_provider_keys.EncryptionChange:
     """AssertionEncryptionMode, AddPrivateKey (a PEM private key: it goes no further than the service, which seals
     it) and RemovePrivateKey (a KeyId)."""
     params = request.params
-    return iam.EncryptionChange(
-        mode=_enum(request, "AssertionEncryptionMode", iam.ENCRYPTION_MODES),
+    return iam_provider_keys.EncryptionChange(
+        mode=_enum(request, "AssertionEncryptionMode", iam_provider_keys.ENCRYPTION_MODES),
         add_private_key=params.get("AddPrivateKey"), remove_private_key=params.get("RemovePrivateKey"),
     )
 
@@ -344,7 +353,7 @@ def _encryption_change(request: QueryRequest) -> iam.EncryptionChange:
 def create_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     document, name = _required(request, "SAMLMetadataDocument", "Name")
     _refuse_unimplemented(request)
-    provider = iam.create_saml_provider(ctx, _account(caller), name, document, _tags(request), _encryption_change(request))
+    provider = iam_providers.create_saml_provider(ctx, _account(caller), name, document, _tags(request), _encryption_change(request))
     # botocore's CreateSAMLProviderResponse: "The returned list of tags is sorted by tag key." (as GetSAMLProvider's);
     # without tags AWS answers the ARN alone (recorded).
     return {"SAMLProviderArn": provider.arn, "Tags": _sorted_tag_list(provider.tags) or None}
@@ -352,17 +361,17 @@ def create_saml_provider(ctx: ServiceContext, caller: Caller | None, request: Qu
 
 def get_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "SAMLProviderArn")
-    return _provider(iam.get_saml_provider(ctx, _account(caller), arn))
+    return _provider(iam_providers.get_saml_provider(ctx, _account(caller), arn))
 
 
 def list_saml_providers(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
-    providers = iam.list_saml_providers(ctx, _account(caller))
+    providers = iam_providers.list_saml_providers(ctx, _account(caller))
     return {"SAMLProviderList": [{"Arn": p.arn, "ValidUntil": _valid_until(p), "CreateDate": p.created_at} for p in providers]}
 
 
 def delete_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (arn,) = _required(request, "SAMLProviderArn")
-    iam.delete_saml_provider(ctx, _account(caller), arn)
+    iam_providers.delete_saml_provider(ctx, _account(caller), arn)
 
 
 # --- IAM: roles -----------------------------------------------------------------------------------
@@ -371,7 +380,7 @@ def delete_saml_provider(ctx: ServiceContext, caller: Caller | None, request: Qu
 def create_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     name, document = _required(request, "RoleName", "AssumeRolePolicyDocument")
     _refuse_unimplemented(request)
-    role = iam.create_role(
+    role = iam_roles.create_role(
         ctx,
         _account(caller),
         name,
@@ -397,14 +406,14 @@ def _last_used(use: RoleLastUsed | None) -> dict[str, Any]:
 
 def get_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (name,) = _required(request, "RoleName")
-    role = iam.get_role(ctx, _account(caller), name)
+    role = iam_roles.get_role(ctx, _account(caller), name)
     (trust_policy,) = trust_policies_shown(ctx, [role])
-    return {"Role": {**_role(role, trust_policy), "RoleLastUsed": _last_used(iam.role_last_used(ctx, role))}}
+    return {"Role": {**_role(role, trust_policy), "RoleLastUsed": _last_used(iam_roles.role_last_used(ctx, role))}}
 
 
 def delete_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (name,) = _required(request, "RoleName")
-    iam.delete_role(ctx, _account(caller), name)
+    iam_roles.delete_role(ctx, _account(caller), name)
 
 
 # --- pagination (Marker / MaxItems), as IAM's list operations -----------------------------------
@@ -424,7 +433,7 @@ def _marker_key(request: QueryRequest) -> _Resume | None:
     marker = request.params.get("Marker")
     if marker is None:
         return None
-    violations = iam.name_violations(marker, "marker", _MARKER_LENGTH, _MARKER_CHARACTERS, "[\\u0020-\\u00FF]+")  # the model's markerType
+    violations = iam_constraints.name_violations(marker, "marker", _MARKER_LENGTH, _MARKER_CHARACTERS, "[\\u0020-\\u00FF]+")  # the model's markerType
     if violations:
         raise ValidationFailed(violations)
     try:
@@ -507,7 +516,7 @@ def _lower_name(item: Role | ManagedPolicy) -> str:
 def list_roles(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     """Paged by the store, as `paginate` pages (lower-cased names; the marker holds the last one returned)."""
     max_items, after = _page_request(request)
-    roles = iam.list_roles(ctx, _account(caller), _path_prefix(request), after=after, limit=max_items + 1)
+    roles = iam_roles.list_roles(ctx, _account(caller), _path_prefix(request), after=after, limit=max_items + 1)
     page, more = roles[:max_items], len(roles) > max_items
     shown = trust_policies_shown(ctx, page)
     return {"Roles": [_role(r, trust_policy, full=False) for r, trust_policy in zip(page, shown, strict=True)], **_page_end(request, page, more, _lower_name)}
@@ -516,7 +525,7 @@ def list_roles(ctx: ServiceContext, caller: Caller | None, request: QueryRequest
 def update_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (name,) = _required(request, "RoleName")
     _refuse_unimplemented(request)
-    iam.update_role(ctx, _account(caller), name, description=request.params.get("Description"), max_session_duration=_integer(request, "MaxSessionDuration"))
+    iam_roles.update_role(ctx, _account(caller), name, description=request.params.get("Description"), max_session_duration=_integer(request, "MaxSessionDuration"))
     return {}
 
 
@@ -524,8 +533,8 @@ def update_role_description(ctx: ServiceContext, caller: Caller | None, request:
     """UpdateRole's older twin, which answers with the role."""
     name, description = _required(request, "RoleName", "Description")
     account = _account(caller)
-    iam.update_role(ctx, account, name, description=description, max_session_duration=None)
-    role = iam.get_role(ctx, account, name)
+    iam_roles.update_role(ctx, account, name, description=description, max_session_duration=None)
+    role = iam_roles.get_role(ctx, account, name)
     (trust_policy,) = trust_policies_shown(ctx, [role])
     return {"Role": _without(_role(role, trust_policy), "MaxSessionDuration")}  # as AWS answers it (recorded)
 
@@ -535,94 +544,94 @@ def list_instance_profiles_for_role(ctx: ServiceContext, caller: Caller | None, 
     before deleting a role (Terraform removes the role from each profile it is in)."""
     (name,) = _required(request, "RoleName")
     _page_request(request)  # Marker and MaxItems held to the model all the same
-    iam.get_role(ctx, _account(caller), name)  # NoSuchEntity for a missing role
+    iam_roles.get_role(ctx, _account(caller), name)  # NoSuchEntity for a missing role
     return {"InstanceProfiles": [], "IsTruncated": False}
 
 
 def update_assume_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     name, document = _required(request, "RoleName", "PolicyDocument")
-    iam.update_trust_policy(ctx, _account(caller), name, document)
+    iam_roles.update_trust_policy(ctx, _account(caller), name, document)
 
 
 def tag_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (name,) = _required(request, "RoleName")
     _required_list(request, "Tags")
-    iam.tag_role(ctx, _account(caller), name, _tags(request))
+    iam_roles.tag_role(ctx, _account(caller), name, _tags(request))
 
 
 def untag_role(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (name,) = _required(request, "RoleName")
     _required_list(request, "TagKeys")
-    iam.untag_role(ctx, _account(caller), name, request.member_list("TagKeys"))
+    iam_roles.untag_role(ctx, _account(caller), name, request.member_list("TagKeys"))
 
 
 def list_role_tags(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (name,) = _required(request, "RoleName")
-    page, more = paginate(request, _tag_list(iam.get_role(ctx, _account(caller), name).tags), _tag_key)
+    page, more = paginate(request, _tag_list(iam_roles.get_role(ctx, _account(caller), name).tags), _tag_key)
     return {"Tags": page, **more}
 
 
 def put_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     name, policy_name, document = _required(request, "RoleName", "PolicyName", "PolicyDocument")
-    iam.put_role_policy(ctx, _account(caller), name, policy_name, document)
+    iam_role_policies.put_role_policy(ctx, _account(caller), name, policy_name, document)
 
 
 def get_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     name, policy_name = _required(request, "RoleName", "PolicyName")
-    document = iam.get_role_policy(ctx, _account(caller), name, policy_name)
-    return {"RoleName": iam.get_role(ctx, _account(caller), name).name, "PolicyName": policy_name, "PolicyDocument": _policy_text(document)}
+    document = iam_role_policies.get_role_policy(ctx, _account(caller), name, policy_name)
+    return {"RoleName": iam_roles.get_role(ctx, _account(caller), name).name, "PolicyName": policy_name, "PolicyDocument": _policy_text(document)}
 
 
 def list_role_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (name,) = _required(request, "RoleName")
-    page, more = paginate(request, iam.list_role_policies(ctx, _account(caller), name), str)
+    page, more = paginate(request, iam_role_policies.list_role_policies(ctx, _account(caller), name), str)
     return {"PolicyNames": page, **more}
 
 
 def delete_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     name, policy_name = _required(request, "RoleName", "PolicyName")
-    iam.delete_role_policy(ctx, _account(caller), name, policy_name)
+    iam_role_policies.delete_role_policy(ctx, _account(caller), name, policy_name)
 
 
 def update_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "SAMLProviderArn")
     _refuse_unimplemented(request)
-    iam.get_saml_provider(ctx, _account(caller), arn)  # NoSuchEntity comes before what the key parameters say
-    provider = iam.update_saml_provider(ctx, _account(caller), arn, request.params.get("SAMLMetadataDocument"), _encryption_change(request))
+    iam_providers.get_saml_provider(ctx, _account(caller), arn)  # NoSuchEntity comes before what the key parameters say
+    provider = iam_providers.update_saml_provider(ctx, _account(caller), arn, request.params.get("SAMLMetadataDocument"), _encryption_change(request))
     return {"SAMLProviderArn": provider.arn}
 
 
 def tag_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (arn,) = _required(request, "SAMLProviderArn")
     _required_list(request, "Tags")
-    iam.tag_saml_provider(ctx, _account(caller), arn, _tags(request))
+    iam_providers.tag_saml_provider(ctx, _account(caller), arn, _tags(request))
 
 
 def untag_saml_provider(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (arn,) = _required(request, "SAMLProviderArn")
     _required_list(request, "TagKeys")
-    iam.untag_saml_provider(ctx, _account(caller), arn, request.member_list("TagKeys"))
+    iam_providers.untag_saml_provider(ctx, _account(caller), arn, request.member_list("TagKeys"))
 
 
 def list_saml_provider_tags(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "SAMLProviderArn")
-    page, more = paginate(request, _tag_list(iam.get_saml_provider(ctx, _account(caller), arn).tags), _tag_key)
+    page, more = paginate(request, _tag_list(iam_providers.get_saml_provider(ctx, _account(caller), arn).tags), _tag_key)
     return {"Tags": page, **more}
 
 
 def create_account_alias(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (alias,) = _required(request, "AccountAlias")
-    iam.create_account_alias(ctx, _account(caller), alias)
+    iam_aliases.create_account_alias(ctx, _account(caller), alias)
 
 
 def list_account_aliases(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
-    page, more = paginate(request, iam.list_account_aliases(ctx, _account(caller)), str)
+    page, more = paginate(request, iam_aliases.list_account_aliases(ctx, _account(caller)), str)
     return {"AccountAliases": page, **more}
 
 
 def delete_account_alias(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (alias,) = _required(request, "AccountAlias")
-    iam.delete_account_alias(ctx, _account(caller), alias)
+    iam_aliases.delete_account_alias(ctx, _account(caller), alias)
 
 
 def _managed(policy: ManagedPolicy, boundary_uses: int, *, full: bool = True) -> dict[str, Any]:
@@ -644,7 +653,7 @@ def _managed(policy: ManagedPolicy, boundary_uses: int, *, full: bool = True) ->
 
 def create_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     name, document = _required(request, "PolicyName", "PolicyDocument")
-    policy = iam.create_policy(
+    policy = iam_managed_policies.create_policy(
         ctx, _account(caller), name, document, path=request.params.get("Path", "/"), description=request.params.get("Description"), tags=_tags(request),
     )
     # New: no role has it as a boundary yet. AWS's answer (recorded) has no Description, and Tags only when given,
@@ -656,7 +665,7 @@ def create_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequ
 def get_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "PolicyArn")
     account = _account(caller)
-    return {"Policy": _managed(iam.get_policy(ctx, account, arn), iam.boundary_uses(ctx, account)[arn])}
+    return {"Policy": _managed(iam_managed_policies.get_policy(ctx, account, arn), iam_managed_policies.boundary_uses(ctx, account)[arn])}
 
 
 def _policy_version(version: PolicyVersion, *, document: bool = True) -> dict[str, Any]:
@@ -680,13 +689,13 @@ def _flag(request: QueryRequest, name: str) -> bool:
 
 def create_policy_version(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     arn, document = _required(request, "PolicyArn", "PolicyDocument")
-    version = iam.create_policy_version(ctx, _account(caller), arn, document, set_as_default=_flag(request, "SetAsDefault"))
+    version = iam_policy_versions.create_policy_version(ctx, _account(caller), arn, document, set_as_default=_flag(request, "SetAsDefault"))
     return {"PolicyVersion": _policy_version(version, document=False)}
 
 
 def get_policy_version(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     arn, version_id = _required(request, "PolicyArn", "VersionId")
-    return {"PolicyVersion": _policy_version(iam.get_policy_version(ctx, _account(caller), arn, version_id))}
+    return {"PolicyVersion": _policy_version(iam_policy_versions.get_policy_version(ctx, _account(caller), arn, version_id))}
 
 
 def _newest_first(version: dict[str, Any]) -> str:
@@ -696,19 +705,19 @@ def _newest_first(version: dict[str, Any]) -> str:
 
 def list_policy_versions(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "PolicyArn")
-    versions = [_policy_version(v, document=False) for v in iam.list_policy_versions(ctx, _account(caller), arn)]
+    versions = [_policy_version(v, document=False) for v in iam_policy_versions.list_policy_versions(ctx, _account(caller), arn)]
     page, more = paginate(request, versions, _newest_first)
     return {"Versions": page, **more}
 
 
 def delete_policy_version(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     arn, version_id = _required(request, "PolicyArn", "VersionId")
-    iam.delete_policy_version(ctx, _account(caller), arn, version_id)
+    iam_policy_versions.delete_policy_version(ctx, _account(caller), arn, version_id)
 
 
 def set_default_policy_version(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     arn, version_id = _required(request, "PolicyArn", "VersionId")
-    iam.set_default_policy_version(ctx, _account(caller), arn, version_id)
+    iam_policy_versions.set_default_policy_version(ctx, _account(caller), arn, version_id)
 
 
 _USAGES = ("PermissionsPolicy", "PermissionsBoundary")
@@ -724,34 +733,34 @@ def list_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequ
     max_items, after = _page_request(request)
     # Paged by the store, as `paginate` pages: the Marker holds the last policy_listing_key returned (short: a Marker
     # holds at most 320).
-    policies = iam.list_policies(
+    policies = iam_managed_policies.list_policies(
         ctx, account, path_prefix, after=after, limit=max_items + 1, attached=attached, boundary=usage == "PermissionsBoundary",
         scope=scope or "All",
     )
-    uses = iam.boundary_uses(ctx, account)
+    uses = iam_managed_policies.boundary_uses(ctx, account)
     page, more = policies[:max_items], len(policies) > max_items
     return {"Policies": [_managed(p, uses[p.arn], full=False) for p in page], **_page_end(request, page, more, policy_listing_key)}
 
 
 def delete_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (arn,) = _required(request, "PolicyArn")
-    iam.delete_policy(ctx, _account(caller), arn)
+    iam_managed_policies.delete_policy(ctx, _account(caller), arn)
 
 
 def attach_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     name, arn = _required(request, "RoleName", "PolicyArn")
-    iam.attach_role_policy(ctx, _account(caller), name, arn)
+    iam_attached_policies.attach_role_policy(ctx, _account(caller), name, arn)
 
 
 def detach_role_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     name, arn = _required(request, "RoleName", "PolicyArn")
-    iam.detach_role_policy(ctx, _account(caller), name, arn)
+    iam_attached_policies.detach_role_policy(ctx, _account(caller), name, arn)
 
 
 def list_attached_role_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (name,) = _required(request, "RoleName")
     prefix = _path_prefix(request)
-    attached = [p for p in iam.list_attached_role_policies(ctx, _account(caller), name) if p.path.startswith(prefix)]
+    attached = [p for p in iam_attached_policies.list_attached_role_policies(ctx, _account(caller), name) if p.path.startswith(prefix)]
     # In ListPolicies' order, by a short key (a Marker holds at most 320) that tells an AWS managed policy from the
     # account's own of the same name.
     page, more = paginate(request, attached, policy_listing_key)
@@ -770,10 +779,10 @@ def list_entities_for_policy(ctx: ServiceContext, caller: Caller | None, request
     the policy attached and as its permissions boundary is listed once."""
     (arn,) = _required(request, "PolicyArn")
     entity_filter = _enum(request, "EntityFilter", _ENTITY_TYPES)
-    usage = _enum(request, "PolicyUsageFilter", iam.POLICY_USAGES)
+    usage = _enum(request, "PolicyUsageFilter", iam_managed_policies.POLICY_USAGES)
     prefix = _path_prefix(request)
     _page_request(request)
-    roles = iam.roles_using_policy(ctx, _account(caller), arn, usage)  # NoSuchEntity whatever the filter
+    roles = iam_managed_policies.roles_using_policy(ctx, _account(caller), arn, usage)  # NoSuchEntity whatever the filter
     listed = [{"RoleName": r.name, "RoleId": r.role_id} for r in roles if r.path.startswith(prefix)] if entity_filter in _LISTS_ROLES else []
     page, more = paginate(request, listed, lambda role: role["RoleName"].lower())
     return {"PolicyGroups": [], "PolicyUsers": [], "PolicyRoles": page, **more}
@@ -814,18 +823,18 @@ def get_account_authorization_details(ctx: ServiceContext, caller: Caller | None
 def tag_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (arn,) = _required(request, "PolicyArn")
     _required_list(request, "Tags")
-    iam.tag_policy(ctx, _account(caller), arn, _tags(request))
+    iam_managed_policies.tag_policy(ctx, _account(caller), arn, _tags(request))
 
 
 def untag_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (arn,) = _required(request, "PolicyArn")
     _required_list(request, "TagKeys")
-    iam.untag_policy(ctx, _account(caller), arn, request.member_list("TagKeys"))
+    iam_managed_policies.untag_policy(ctx, _account(caller), arn, request.member_list("TagKeys"))
 
 
 def list_policy_tags(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "PolicyArn")
-    page, more = paginate(request, _tag_list(iam.looked_up_policy(ctx, _account(caller), arn).tags), _tag_key)
+    page, more = paginate(request, _tag_list(iam_managed_policies.looked_up_policy(ctx, _account(caller), arn).tags), _tag_key)
     return {"Tags": page, **more}
 
 
@@ -833,12 +842,12 @@ def set_attribute_mapping(ctx: ServiceContext, caller: Caller | None, request: Q
     """samlfed extension: AWS SDKs have no such field, so the call is made by samlfed's CLI or a raw request."""
     (arn,) = _required(request, "SAMLProviderArn")
     text = request.params.get("AttributeMapping")
-    iam.set_attribute_mapping(ctx, _account(caller), arn, iam.parse_attribute_mapping(text) if text else None)
+    iam_provider_options.set_attribute_mapping(ctx, _account(caller), arn, iam_provider_options.parse_attribute_mapping(text) if text else None)
 
 
 def get_attribute_mapping(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "SAMLProviderArn")
-    mapping = iam.get_saml_provider(ctx, _account(caller), arn).attribute_mapping
+    mapping = iam_providers.get_saml_provider(ctx, _account(caller), arn).attribute_mapping
     return {"AttributeMapping": json.dumps(mapping or {}, sort_keys=True)}
 
 
@@ -863,12 +872,12 @@ def set_validation_options(ctx: ServiceContext, caller: Caller | None, request: 
         changes[name] = value == "true"
     if not changes:
         raise ServiceError("InvalidInput", f"Name at least one of {', '.join(_OPTION_PARAMETERS)}.")
-    return _validation_options(iam.set_validation_options(ctx, _account(caller), arn, changes))
+    return _validation_options(iam_provider_options.set_validation_options(ctx, _account(caller), arn, changes))
 
 
 def get_validation_options(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (arn,) = _required(request, "SAMLProviderArn")
-    return _validation_options(iam.provider_policy(iam.get_saml_provider(ctx, _account(caller), arn)))
+    return _validation_options(iam_provider_options.provider_policy(iam_providers.get_saml_provider(ctx, _account(caller), arn)))
 
 
 # --- IAM: permissions boundaries and the policy simulator ------------------------------------------
@@ -876,12 +885,12 @@ def get_validation_options(ctx: ServiceContext, caller: Caller | None, request: 
 
 def put_role_permissions_boundary(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     name, arn = _required(request, "RoleName", "PermissionsBoundary")
-    iam.set_permissions_boundary(ctx, _account(caller), name, arn)
+    iam_roles.set_permissions_boundary(ctx, _account(caller), name, arn)
 
 
 def delete_role_permissions_boundary(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
     (name,) = _required(request, "RoleName")
-    iam.set_permissions_boundary(ctx, _account(caller), name, None)
+    iam_roles.set_permissions_boundary(ctx, _account(caller), name, None)
 
 
 def _context_entries(request: QueryRequest) -> list[ContextEntry]:
@@ -902,7 +911,7 @@ def _simulation_documents(request: QueryRequest) -> tuple[list[str], list[str], 
     for name in ("PolicyInputList", "PermissionsBoundaryPolicyInputList"):
         documents = request.member_list(name)
         lists.append(documents)
-        if any(iam.policy_document_violations(document, "member") for document in documents):
+        if any(iam_constraints.policy_document_violations(document, "member") for document in documents):
             violations.append(
                 f"Value '[{', '.join(documents)}]' at '{name[0].lower()}{name[1:]}' failed to satisfy constraint: Member must satisfy constraint: "
                 "[Member must have length less than or equal to 131072, Member must have length greater than or equal to 1, "
@@ -910,7 +919,7 @@ def _simulation_documents(request: QueryRequest) -> tuple[list[str], list[str], 
             )
     resource_policy = request.params.get("ResourcePolicy")
     if resource_policy is not None:
-        violations += iam.policy_document_violations(resource_policy, "resourcePolicy")
+        violations += iam_constraints.policy_document_violations(resource_policy, "resourcePolicy")
     if violations:
         raise ValidationFailed(violations)
     _page_request(request)  # refused before simulating anything, as a model violation is

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from ..context import ServiceContext
 from ..store import ManagedPolicy, PolicyVersion, Role, RoleLastUsed, policy_listing_key
-from . import service
+from .managed_policies import boundary_uses, list_policies
+from .roles import list_roles
 from .trust_shown import trust_policies_shown
 
 ENTITY_TYPES = ("User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy")
@@ -77,12 +78,12 @@ def page(
     items: list[Role | ManagedPolicy] = []
     roles, role_after = _past(after, "1")
     if roles and (not filters or "Role" in filters):
-        items += service.list_roles(ctx, account_id, after=role_after, limit=limit + 1)
+        items += list_roles(ctx, account_id, after=role_after, limit=limit + 1)
     policies, policy_after = _past(after, "2")
     local, aws = not filters or "LocalManagedPolicy" in filters, not filters or "AWSManagedPolicy" in filters
     if policies and len(items) <= limit and (local or aws):
         scope = "All" if local and aws else "Local" if local else "AWS"
-        items += service.list_policies(ctx, account_id, after=policy_after, limit=limit + 1 - len(items), scope=scope, aws_in_use=True)
+        items += list_policies(ctx, account_id, after=policy_after, limit=limit + 1 - len(items), scope=scope, aws_in_use=True)
     return items[:limit], len(items) > limit
 
 
@@ -98,6 +99,6 @@ def details(ctx: ServiceContext, account_id: str, page: Sequence[Role | ManagedP
         for (role, inline, attached, last_used), trust_policy in zip(found, shown, strict=True)
     ]
     versions = ctx.store.policy_versions_of([policy.arn for policy in listed_policies])
-    uses = service.boundary_uses(ctx, account_id)
+    uses = boundary_uses(ctx, account_id)
     policies = [PolicyDetail(policy, uses[policy.arn], versions[policy.arn]) for policy in listed_policies if policy.arn in versions]
     return roles, policies

@@ -33,7 +33,7 @@ from ..errors import ServiceError
 from ..jsoninput import parse_json
 from ..store import AWS_MANAGED, AlreadyExists, Conflict, ManagedPolicy, NotFound, PolicyVersion
 from ..sts.parameters import POLICY_CHARACTERS
-from .service import NAME_PATTERN, POLICY_PATH, check_identity_policy
+from .constraints import NAME_PATTERN, POLICY_PATH, check_identity_policy
 
 AWS_POLICY_ARN = re.compile(rf"arn:aws:iam::aws:policy(?P<path>{POLICY_PATH.pattern})(?P<name>[\w+=,.@-]{{1,128}})", re.ASCII)
 """An AWS managed policy's ARN in the commercial partition (the one samlfed's own ARNs are in)."""

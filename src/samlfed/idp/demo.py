@@ -21,7 +21,10 @@ from ..context import ServiceContext
 from ..errors import ServiceError
 from ..files import write_private
 from ..iam import arns
-from ..iam import service as iam
+from ..iam.accounts import create_access_key, create_account
+from ..iam.providers import create_saml_provider, update_saml_provider
+from ..iam.role_policies import put_role_policy
+from ..iam.roles import create_role, update_trust_policy
 from ..saml.metadata import parse_metadata
 from ..store import NotFound
 from .directory import hash_password, read_yaml, write_yaml
@@ -105,13 +108,13 @@ READ_ONLY = {"Sid": "ReadEverything", "Effect": "Allow", "Action": ["s3:Get*", "
 
 def _ensure_role(ctx: ServiceContext, account_id: str, name: str, trust: str, inline: dict[str, str]) -> None:
     try:
-        iam.create_role(ctx, account_id, name, trust, max_session_duration=3600 * 4, description=f"samlfed demo role {name}")
+        create_role(ctx, account_id, name, trust, max_session_duration=3600 * 4, description=f"samlfed demo role {name}")
     except ServiceError as error:
         if error.code != "EntityAlreadyExists":
             raise
-        iam.update_trust_policy(ctx, account_id, name, trust)
+        update_trust_policy(ctx, account_id, name, trust)
     for policy_name, document in inline.items():
-        iam.put_role_policy(ctx, account_id, name, policy_name, document)
+        put_role_policy(ctx, account_id, name, policy_name, document)
 
 
 def _ensure_account(ctx: ServiceContext, account_id: str, alias: str, keys_file: Path) -> tuple[str, str]:
@@ -123,7 +126,7 @@ def _ensure_account(ctx: ServiceContext, account_id: str, alias: str, keys_file:
         exists = False
     if exists and account_id in saved:
         return tuple(saved[account_id])
-    key = iam.create_access_key(ctx, account_id) if exists else iam.create_account(ctx, account_id, alias)
+    key = create_access_key(ctx, account_id) if exists else create_account(ctx, account_id, alias)
     saved[account_id] = [key.access_key_id, key.secret_access_key]
     write_private(keys_file, json.dumps(saved, indent=2).encode())
     return key.access_key_id, key.secret_access_key
@@ -132,11 +135,11 @@ def _ensure_account(ctx: ServiceContext, account_id: str, alias: str, keys_file:
 def _ensure_provider(ctx: ServiceContext, account_id: str, metadata: str) -> None:
     arn = provider_arn(account_id)
     try:
-        iam.create_saml_provider(ctx, account_id, PROVIDER_NAME, metadata)
+        create_saml_provider(ctx, account_id, PROVIDER_NAME, metadata)
     except ServiceError as error:
         if error.code != "EntityAlreadyExists":
             raise
-        iam.update_saml_provider(ctx, account_id, arn, metadata)
+        update_saml_provider(ctx, account_id, arn, metadata)
 
 
 def _kept_totp_secret(existing: dict[str, Any], username: str) -> str | None:

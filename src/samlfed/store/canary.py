@@ -30,7 +30,7 @@ def _unseals(master: MasterKey, sealed: bytes, context: str) -> bool:
 
 def _unseals_existing(store: SqlStore, master: MasterKey) -> bool:
     """For a database from before the check: the key must unseal the key ring, the first admin secret and the
-    instance keys, whichever exist (the contexts are the ones context.py, iam/service.py and console/sp.py seal
+    instance keys, whichever exist (the contexts are the ones context.py, iam/accounts.py, iam/provider_keys.py and console/sp.py seal
     under). The first admin secret, not every one: a database that the missing check let mix keys still opens
     with the key it was created with."""
     if not all(_unseals(master, k.sealed_key, f"server key {k.key_id}") for k in store.list_server_keys()):

@@ -1161,7 +1161,7 @@ class SqlStore:
         role of the account has attached or as its boundary. With `attached` only those attached to a role of the
         account, with `boundary` only those some role has as its permissions boundary. Paged by the database,
         attachments counted for the page only: two statements, however many policies the account has (loading every
-        policy for each page made paging quadratic). Names are ASCII (service.NAME_PATTERN), so SQL's lower() is
+        policy for each page made paging quadratic). Names are ASCII (constraints.NAME_PATTERN), so SQL's lower() is
         Python's."""
         policies, attachments, roles = t.managed_policies.c, t.role_policy_attachments.c, t.roles.c
         key = self._by_code_point(func.lower(policies.name) + case((policies.account_id == AWS_MANAGED, _AWS_MANAGED_KEY_SUFFIX), else_=""))

@@ -19,7 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
-from ..iam.service import check_identity_policy, policy_in_account, provider_policy
+from ..iam.constraints import check_identity_policy
+from ..iam.managed_policies import policy_in_account
+from ..iam.provider_options import provider_policy
 from ..masterkey import MasterKey
 from ..policy import MalformedPolicy, PolicyDocument, Request, evaluate, parse_policy
 from ..policy.explain import explain, refusal

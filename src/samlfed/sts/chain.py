@@ -23,7 +23,7 @@ from ..context import ServiceContext
 from ..errors import ServiceError, ValidationFailed
 from ..iam import arns
 from ..iam.permissions import ROLE_RESOURCE_TAG_PREFIXES, SessionPermissions, resource_tags, session_permissions
-from ..iam.service import tag_key_list_violations, tag_violations
+from ..iam.tags import tag_key_list_violations, tag_violations
 from ..policy import MalformedPolicy, NamedPolicy, Request, authorize, evaluate
 from ..store import NotFound, Role, Tag
 from .assume import check_session_policies, packed_policy_size, trust_document
