@@ -79,7 +79,7 @@ REQUIRED = {
     "GetSAMLProviderValidationOptions": ["SAMLProviderArn"], "PutRolePermissionsBoundary": ["RoleName", "PermissionsBoundary"],
     "DeleteRolePermissionsBoundary": ["RoleName"], "SimulatePrincipalPolicy": ["PolicySourceArn"],
 }
-"""The parameters each action insists on (from handlers._required): drawn mostly plausible, so that calls get past
+"""The parameters each action insists on (from handlers.parameters.required): drawn mostly plausible, so that calls get past
 the first check and reach the deeper ones."""
 METADATA = build_idp_metadata(ENTITY_ID, [signer().certificate]).decode()
 PLAUSIBLE = {

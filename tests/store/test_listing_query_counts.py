@@ -16,7 +16,7 @@ from sql_statements import statements
 from sqlalchemy import event, func, insert, select
 
 from samlfed.api.auth import Administrator
-from samlfed.api.handlers import list_policies as list_policies_handler
+from samlfed.api.handlers.policies import list_policies as list_policies_handler
 from samlfed.api.protocol import QueryRequest
 from samlfed.context import ServiceContext
 from samlfed.iam import authorization_details

@@ -1,0 +1,81 @@
+"""The IAM policy simulator operations (SimulatePrincipalPolicy, SimulateCustomPolicy): their parameters and paged
+results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...context import ServiceContext
+from ...errors import ServiceError, ValidationFailed
+from ...iam import constraints as iam_constraints
+from ...iam.simulate import ContextEntry, Simulation, simulate_custom, simulate_principal
+from ..auth import Caller
+from ..protocol import QueryRequest
+from .pagination import marker, page_request
+from .parameters import account, required
+
+
+def _context_entries(request: QueryRequest) -> list[ContextEntry]:
+    entries = []
+    index = 1
+    while (key := request.params.get(f"ContextEntries.member.{index}.ContextKeyName")) is not None:
+        values = request.member_list(f"ContextEntries.member.{index}.ContextKeyValues")
+        entries.append(ContextEntry(key, tuple(values), request.params.get(f"ContextEntries.member.{index}.ContextKeyType", "string")))
+        index += 1
+    return entries
+
+
+def _simulation_documents(request: QueryRequest) -> tuple[list[str], list[str], str | None]:
+    """PolicyInputList, PermissionsBoundaryPolicyInputList and ResourcePolicy, held to the model's policyDocumentType
+    (a list's members reported together, in AWS's list form)."""
+    violations = []
+    lists = []
+    for name in ("PolicyInputList", "PermissionsBoundaryPolicyInputList"):
+        documents = request.member_list(name)
+        lists.append(documents)
+        if any(iam_constraints.policy_document_violations(document, "member") for document in documents):
+            violations.append(
+                f"Value '[{', '.join(documents)}]' at '{name[0].lower()}{name[1:]}' failed to satisfy constraint: Member must satisfy constraint: "
+                "[Member must have length less than or equal to 131072, Member must have length greater than or equal to 1, "
+                "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+]"
+            )
+    resource_policy = request.params.get("ResourcePolicy")
+    if resource_policy is not None:
+        violations += iam_constraints.policy_document_violations(resource_policy, "resourcePolicy")
+    if violations:
+        raise ValidationFailed(violations)
+    page_request(request)  # refused before simulating anything, as a model violation is
+    return lists[0], lists[1], resource_policy
+
+
+def _simulation(request: QueryRequest, simulation: Simulation) -> dict[str, Any]:
+    """One page of the results, in their order (MaxItems and Marker as the list operations take them; the marker
+    holds the number of the last result returned). Only that page's actions are evaluated."""
+    max_items, after = page_request(request)
+    if after is not None and not (after.isascii() and after.isdigit()):
+        raise ServiceError("ValidationError", "Invalid Marker")
+    start = 0 if after is None else int(after) + 1
+    stop = start + simulation.page_size(max_items)
+    page = simulation.results(start, stop)
+    more = stop < len(simulation)
+    return {"EvaluationResults": page, "IsTruncated": more, "Marker": marker(request, str(start + len(page) - 1)) if more else None}
+
+
+def simulate_principal_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    (source,) = required(request, "PolicySourceArn")
+    documents, boundary_documents, resource_policy = _simulation_documents(request)
+    return _simulation(request, simulate_principal(
+        ctx, account(caller), source, extra=documents, boundary_documents=boundary_documents, actions=request.member_list("ActionNames"),
+        resources=request.member_list("ResourceArns"), resource_policy=resource_policy,
+        entries=_context_entries(request), caller_arn=request.params.get("CallerArn"),
+    ))
+
+
+def simulate_custom_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
+    account(caller)
+    documents, boundary_documents, resource_policy = _simulation_documents(request)
+    return _simulation(request, simulate_custom(
+        documents, boundary_documents=boundary_documents, actions=request.member_list("ActionNames"), resources=request.member_list("ResourceArns"),
+        resource_policy=resource_policy, entries=_context_entries(request), caller_arn=request.params.get("CallerArn"),
+    ))
