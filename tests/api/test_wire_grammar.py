@@ -93,3 +93,22 @@ def test_head_runs_no_action(world: dict) -> None:
     assert (status, error(body)[0]) == (404, "NoSuchEntity")
     status, _ = signed_query(world["app"], credentials, "GetRole", {"RoleName": "ByHead"}, method="GET")
     assert status == 404  # the same signed call by GET runs
+
+
+@pytest.mark.parametrize(("action", "parameters"), [
+    ("ListRoles", {"MaxItems": "ten"}),
+    ("ListRoles", {"MaxItems": "2147483648"}),  # past 32 bits
+    ("UpdateRole", {"RoleName": "Any", "MaxSessionDuration": "3600.0"}),
+    ("CreateRole", {"RoleName": "Any", "AssumeRolePolicyDocument": TRUST, "MaxSessionDuration": "99999999999"}),
+])
+def test_an_integer_parameter_that_is_no_integer_is_malformed_input_without_a_message(world: dict, action: str, parameters: dict) -> None:
+    """As AWS answers a DurationSeconds that is no integer (the query frameworks of STS and IAM read integers alike)."""
+    status, body = signed_query(world["app"], world["credentials"], action, parameters)
+    assert (status, *error(body)) == (400, "MalformedInput", None), body
+
+
+def test_an_integer_with_leading_zeros_is_read_as_java_reads_it(world: dict) -> None:
+    status, body = signed_query(world["app"], world["credentials"], "ListRoles", {"MaxItems": "00000000000001"})
+    assert status == 200, body
+    status, body = signed_query(world["app"], world["credentials"], "ListRoles", {"MaxItems": "-2147483648"})
+    assert (status, error(body)[0]) == (400, "ValidationError")  # an integer, below the model's minimum

@@ -136,4 +136,6 @@ def render_result(service: str, action: str, result: dict[str, Any] | None, requ
 
 
 def render_error(service: str, error: ServiceError, request_id: str) -> bytes:
-    return _document(service, "ErrorResponse", {"Error": {"Type": error.fault, "Code": error.code, "Message": error.message}, "RequestId": request_id})
+    """AWS's error document; an error without a message (MalformedInput) has no Message element, as AWS sends it."""
+    fields = {"Type": error.fault, "Code": error.code, "Message": error.message or None}
+    return _document(service, "ErrorResponse", {"Error": fields, "RequestId": request_id})

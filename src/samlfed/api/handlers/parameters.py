@@ -18,9 +18,9 @@ from ..protocol import QueryRequest
 Handler = Callable[[ServiceContext, Caller | None, QueryRequest], dict[str, Any] | None]
 _NAMES = {"RoleName": ("roleName", 64), "PolicyName": ("policyName", 128)}
 """Name parameters checked against their model constraints wherever they are required."""
-_INTEGER = re.compile(r"[+-]?\d{1,10}", re.ASCII)
-"""An integer parameter as AWS's (Java) parser reads one; Python's int() would also take '1_000', ' 900' and
-non-ASCII digits."""
+_INTEGER = re.compile(r"[+-]?0*\d{1,10}", re.ASCII)
+"""An integer parameter as AWS's (Java) parser reads one, leading zeros and all (then checked to fit 32 bits); Python's
+int() would also take '1_000', ' 900' and non-ASCII digits."""
 _CHECKED_WITH_THE_REST = frozenset({("RoleName", "CreateRole"), ("PolicyName", "CreatePolicy")})
 """Names their action's service function checks along with its other parameters (AWS reports every violation)."""
 _UNIMPLEMENTED: dict[str, tuple[frozenset[str], str]] = {
@@ -74,9 +74,11 @@ def integer(request: QueryRequest, name: str) -> int | None:
     value = request.params.get(name)
     if value is None:
         return None
-    if not _INTEGER.fullmatch(value):
-        raise ServiceError("ValidationError", f"Invalid value '{value}' for {name}: an integer is required")
-    return int(value)
+    if not _INTEGER.fullmatch(value) or not -(2**31) <= (number := int(value)) < 2**31:
+        # AWS's answer to an integer its (Java) parser cannot read, a 32-bit one: MalformedInput with no message at all
+        # (aws-azure-login #30 sent DurationSeconds=NaN; a live AssumeRole probe), before any constraint is checked.
+        raise ServiceError("MalformedInput", "")
+    return number
 
 
 def default(value: int | None, default: int) -> int:
