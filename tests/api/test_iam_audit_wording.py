@@ -94,20 +94,15 @@ def test_the_members_samlfed_implements_are_not_refused(ctx: ServiceContext) -> 
 
 # --- a missing parameter beside a malformed name ---------------------------------------------------------------
 
-NAME_PATTERN = "failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"
 
-
-def test_a_missing_parameter_is_reported_with_a_malformed_name_in_parameter_order(ctx: ServiceContext) -> None:
+def test_a_missing_parameter_is_reported_before_a_name_of_other_characters(ctx: ServiceContext) -> None:
+    """The model's violations first; a name's characters are IAM's own check, made once the model's hold."""
     error = refused(ctx, "GetRolePolicy", RoleName="a b")
-    assert (error.code, error.message) == ("ValidationError", (
-        f"2 validation errors detected: Value 'a b' at 'roleName' {NAME_PATTERN}; "
-        "Value null at 'policyName' failed to satisfy constraint: Member must not be null"
-    ))
+    assert (error.code, error.message) == ("ValidationError", "1 validation error detected: Value null at 'policyName' failed to satisfy constraint: Member must not be null")
     error = refused(ctx, "DeleteRolePolicy", PolicyName="c d")
-    assert error.message == (
-        "2 validation errors detected: Value null at 'roleName' failed to satisfy constraint: Member must not be null; "
-        f"Value 'c d' at 'policyName' {NAME_PATTERN}"
-    )
+    assert error.message == "1 validation error detected: Value null at 'roleName' failed to satisfy constraint: Member must not be null"
+    error = refused(ctx, "DeleteRolePolicy", RoleName="a" * 65, PolicyName="c d")
+    assert error.message == f"1 validation error detected: Value '{'a' * 65}' at 'roleName' failed to satisfy constraint: Member must have length less than or equal to 64"
 
 
 # --- CreateSAMLProvider and GetSAMLProvider agree on the order of the tags -------------------------------------

@@ -307,13 +307,20 @@ def test_a_value_that_cannot_be_a_policy_arn_is_invalid_input(ctx: ServiceContex
     assert refused(ctx, "AttachRolePolicy", RoleName="Developer", PolicyArn=aws_managed).message == f"Policy {aws_managed} does not exist or is not attachable."
 
 
-def test_every_bad_name_of_a_request_is_reported(ctx: ServiceContext) -> None:
-    error = refused(ctx, "GetRolePolicy", RoleName="a b", PolicyName="c d")
-    assert (error.code, error.message) == ("ValidationError", (
-        "2 validation errors detected: "
-        "Value 'a b' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+; "
-        "Value 'c d' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"
-    ))
+@pytest.mark.parametrize(("action", "parameters", "field"), [
+    ("GetRolePolicy", {"RoleName": "a b", "PolicyName": "c d"}, "roleName"),  # the first in parameter order
+    ("GetRolePolicy", {"RoleName": "Developer", "PolicyName": "c/d"}, "policyName"),
+    ("GetRole", {"RoleName": "service-role/Lambda"}, "roleName"),  # a path with the name (quoted: CloudFormation, Terraform)
+    ("DeleteRolePolicy", {"RoleName": '{"Ref": "Role"}', "PolicyName": "p"}, "roleName"),  # quoted: an unresolved CDK reference
+    ("PutRolePolicy", {"RoleName": "arn:aws:iam::111111111111:role/R", "PolicyName": "p", "PolicyDocument": "{}"}, "roleName"),
+    ("CreateRole", {"RoleName": "^^^^-Installer-Role", "AssumeRolePolicyDocument": "{}"}, "roleName"),  # quoted: rosa
+    ("CreatePolicy", {"PolicyName": "S3 access", "PolicyDocument": "{}"}, "policyName"),
+])
+def test_a_name_of_other_characters_is_refused_in_iams_words(ctx: ServiceContext, action: str, parameters: dict[str, str], field: str) -> None:
+    error = refused(ctx, action, **parameters)
+    assert (error.code, error.status, error.message) == (
+        "ValidationError", 400, f"The specified value for {field} is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-"
+    )
 
 
 @pytest.mark.parametrize("number", ["0", "01"])

@@ -61,15 +61,27 @@ def path_violations(path: str, *, policy: bool = False) -> list[str]:
     return name_violations(path, "path", 512, ROLE_PATH, "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)")
 
 
-def name_violations(
-    value: str, field: str, max_length: int, pattern: re.Pattern[str] = NAME_PATTERN, shown_pattern: str = "[\\w+=,.@-]+"
-) -> list[str]:
-    """A name against its model constraints (1-max characters of the pattern; RoleName and PolicyName by default),
-    in AWS's wording."""
+def name_violations(value: str, field: str, max_length: int, pattern: re.Pattern[str] | None, shown_pattern: str = "") -> list[str]:
+    """A name against its model constraints (1-max characters, of `pattern` unless None), in AWS's wording."""
     start = f"Value '{value}' at '{field}' failed to satisfy constraint: Member must"
     if not value:
         return [f"{start} have length greater than or equal to 1"]
     violations = [f"{start} have length less than or equal to {max_length}"] if len(value) > max_length else []
-    if not pattern.fullmatch(value):
+    if pattern is not None and not pattern.fullmatch(value):
         violations.append(f"{start} satisfy regular expression pattern: {shown_pattern}")
     return violations
+
+
+def iam_name_violations(value: str, field: str, max_length: int) -> list[str]:
+    """A role or policy name's model violations: its length. Its characters are IAM's own check (check_iam_name)."""
+    return name_violations(value, field, max_length, None)
+
+
+def check_iam_name(value: str, field: str) -> None:
+    """A role or policy name of other characters than [\\w+=,.@-], once its model constraints hold: IAM answers in
+    its own words, not with the model's pattern (quoted with request IDs for CreateRole, GetRole, PutRolePolicy,
+    DeleteRolePolicy, DeleteGroupPolicy and AddRoleToInstanceProfile, 2017 to 2025)."""
+    if value and not NAME_PATTERN.fullmatch(value):
+        raise ServiceError(
+            "ValidationError", f"The specified value for {field} is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-"
+        )

@@ -16,9 +16,10 @@ from . import ids
 from .constraints import (
     POLICY_PATH,
     arn_violations,
+    check_iam_name,
     check_identity_policy,
+    iam_name_violations,
     invalid,
-    name_violations,
     path_violations,
     policy_document_violations,
     quota_exceeded,
@@ -71,11 +72,12 @@ def create_policy(
     ctx: ServiceContext, account_id: str, name: str, document: str, *, path: str = "/", description: str | None = None, tags: Sequence[Tag] = (),
 ) -> ManagedPolicy:
     # Every model violation at once, in the model's member order, as AWS reports them.
-    violations = name_violations(name, "policyName", 128) + path_violations(path, policy=True) + policy_document_violations(document, "policyDocument")
+    violations = iam_name_violations(name, "policyName", 128) + path_violations(path, policy=True) + policy_document_violations(document, "policyDocument")
     violations += policy_description_violations(description)
     violations += tag_violations(tags)
     if violations:
         raise ValidationFailed(violations)
+    check_iam_name(name, "policyName")
     check_tags(tags, case_sensitive_keys=True)
     check_managed_document(document)
     now = ctx.clock()

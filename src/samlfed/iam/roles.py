@@ -15,7 +15,7 @@ from ..policy.conditions import wildcard_match
 from ..policy.document import invalid_principal
 from ..store import AlreadyExists, Conflict, InlinePoliciesLeft, LimitReached, NotFound, Role, RoleLastUsed, Tag, policy_size
 from . import arns, ids
-from .constraints import arn_violations, name_violations, path_violations, policy_document_violations, quota_exceeded
+from .constraints import arn_violations, check_iam_name, iam_name_violations, path_violations, policy_document_violations, quota_exceeded
 from .managed_policies import check_policy_arn, check_policy_arn_parameter, policy_in_account
 from .tags import MAX_TAGS, check_tag_keys, check_tags, tag_violations, too_many_tags
 
@@ -100,7 +100,7 @@ def create_role(
     tags: Sequence[Tag] = (),
     permissions_boundary: str | None = None,
 ) -> Role:
-    violations = name_violations(name, "roleName", 64) + path_violations(path)
+    violations = iam_name_violations(name, "roleName", 64) + path_violations(path)
     violations += policy_document_violations(trust_policy, "assumeRolePolicyDocument")
     if not 3600 <= max_session_duration <= 43200:
         violations.append(f"Value '{max_session_duration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value {'greater than or equal to 3600' if max_session_duration < 3600 else 'less than or equal to 43200'}")
@@ -109,6 +109,7 @@ def create_role(
     violations += tag_violations(tags)
     if violations:
         raise ValidationFailed(violations)
+    check_iam_name(name, "roleName")
     trust = check_trust_policy(trust_policy, "assumeRolePolicyDocument")
     check_tags(tags)
     principal_ids = _principal_role_ids(ctx, trust)

@@ -17,7 +17,7 @@ from ..protocol import QueryRequest
 
 Handler = Callable[[ServiceContext, Caller | None, QueryRequest], dict[str, Any] | None]
 _NAMES = {"RoleName": ("roleName", 64), "PolicyName": ("policyName", 128)}
-"""Name parameters checked against their model constraints wherever they are required."""
+"""Name parameters checked wherever they are required: against their model constraints, then (check_iam_name) their characters."""
 _INTEGER = re.compile(r"[+-]?0*\d{1,10}", re.ASCII)
 """An integer parameter as AWS's (Java) parser reads one, leading zeros and all (then checked to fit 32 bits); Python's
 int() would also take '1_000', ' 900' and non-ASCII digits."""
@@ -51,6 +51,9 @@ def required(request: QueryRequest, *names: str) -> list[str]:
     violations = [violation for name in names for violation in _required_violations(request, name)]
     if violations:  # every one of them, in parameter order, as AWS reports them (`2 validation errors detected: …`)
         raise ValidationFailed(violations)
+    for name in names:
+        if name in _NAMES and (name, request.action) not in _CHECKED_WITH_THE_REST:
+            iam_constraints.check_iam_name(request.params[name], _NAMES[name][0])
     return [request.params[n] for n in names]
 
 
@@ -60,7 +63,7 @@ def _required_violations(request: QueryRequest, name: str) -> list[str]:
         return [null_violation(name[0].lower() + name[1:])]
     if name not in _NAMES or (name, request.action) in _CHECKED_WITH_THE_REST:
         return []
-    return iam_constraints.name_violations(request.params[name], *_NAMES[name])
+    return iam_constraints.iam_name_violations(request.params[name], *_NAMES[name])
 
 
 def required_list(request: QueryRequest, name: str) -> None:
