@@ -210,7 +210,8 @@ def test_missing_provider_on_get_and_delete_is_no_such_entity_with_the_arn(world
 def test_provider_write_errors(world: dict) -> None:
     client = iam(world)
     metadata = client.get_saml_provider(SAMLProviderArn=PROVIDER_ARN)["SAMLMetadataDocument"]
-    assert _iam_error(lambda: client.create_saml_provider(SAMLMetadataDocument=metadata, Name="ExampleIdP"))[0::2] == ("EntityAlreadyExists", 409)
+    assert _iam_error(lambda: client.create_saml_provider(SAMLMetadataDocument=metadata, Name="ExampleIdP")) == (
+        "EntityAlreadyExists", "Provider with name ExampleIdP already exists.", 409, "Sender")
     assert _iam_error(lambda: client.create_saml_provider(SAMLMetadataDocument="<x/>" * 250, Name="Bad")) == (
         "InvalidInput", "Could not parse metadata.", 400, "Sender")
     bad_arn = "arn:aws:iam::111111111111:role/NotAProvider"

@@ -97,7 +97,8 @@ def create_saml_provider(
     except LimitReached:
         raise quota_exceeded(MAX_PROVIDERS, "SAMLProvidersPerAccount") from None
     except AlreadyExists:
-        raise ServiceError("EntityAlreadyExists", f"SAMLProvider {name} already exists.", 409) from None
+        # AWS's words, relayed unchanged from CreateSAMLProvider by a CloudFormation resource (org-formation/aws-resource-providers #59)
+        raise ServiceError("EntityAlreadyExists", f"Provider with name {name} already exists.", 409) from None
     _log_warnings(provider.arn, metadata)
     return provider
 
