@@ -232,3 +232,14 @@ def test_simulating_a_role_session_says_its_arn_names_no_entity(iam: Any) -> Non
     session = f"arn:aws:sts::{account}:assumed-role/Admin/ezbeard-Isengard"
     assert error_of(lambda: iam.simulate_principal_policy(PolicySourceArn=session, ActionNames=["s3:GetObject"])) == (
         400, "InvalidInput", f"Invalid Entity Arn: {session} does not clearly define entity type and name.")
+
+
+def test_simulating_a_resource_policy_needs_an_iam_user_caller(iam: Any) -> None:
+    """AWS's answer quoted from the AWS CLI (Scott Logic's post on testing permissions with the policy simulator, 2025):
+    a resource policy is simulated for an IAM user caller only (the API reference), and samlfed has no IAM users."""
+    bucket = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]})
+    refused = (400, "InvalidInput", "Invalid caller - Caller must be an IAM user in this context.")
+    assert error_of(lambda: iam.simulate_custom_policy(PolicyInputList=[POLICY], ActionNames=["s3:GetObject"], ResourcePolicy=bucket)) == refused
+    role_arn = iam.create_role(RoleName="Caller", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    assert error_of(lambda: iam.simulate_principal_policy(PolicySourceArn=role_arn, ActionNames=["s3:GetObject"], ResourcePolicy=bucket)) == refused
+    assert error_of(lambda: iam.simulate_principal_policy(PolicySourceArn=role_arn, ActionNames=["s3:GetObject"], CallerArn=role_arn)) == refused

@@ -47,18 +47,14 @@ class ContextEntry:
     type: str
 
 
-def _custom(documents: Sequence[str], kind: str, *, principal_required: bool = False) -> tuple[NamedPolicy, ...]:
+def _custom(documents: Sequence[str], kind: str) -> tuple[NamedPolicy, ...]:
     policies = []
     for index, text in enumerate(documents, start=1):
         try:
-            policies.append(NamedPolicy(f"PolicyInputList.{index}" if kind == "none" else f"{kind}.{index}", kind, parse_policy(text, principal_required=principal_required)))
+            policies.append(NamedPolicy(f"PolicyInputList.{index}" if kind == "none" else f"{kind}.{index}", kind, parse_policy(text, principal_required=False)))
         except MalformedPolicy as exc:
             raise ServiceError("MalformedPolicyDocument", exc.explained) from None  # what is wrong, too
     return tuple(policies)
-
-
-def _resource(document: str | None) -> tuple[NamedPolicy, ...]:
-    return _custom([document], "resource", principal_required=True) if document else ()
 
 
 def _texts(policies: Sequence[NamedPolicy], documents: Sequence[str]) -> dict[PolicyKey, str]:
@@ -77,10 +73,21 @@ def _context(entries: Sequence[ContextEntry]) -> dict[str, list[str]]:
     return context
 
 
-def _account_names(caller_arn: str | None) -> tuple[str, ...]:
-    """The caller's account as a resource policy may name it (its root ARN, its ID), as for a real request."""
-    parts = (caller_arn or "").split(":", 5)
-    return (f"arn:{parts[1]}:iam::{parts[4]}:root", parts[4]) if len(parts) == 6 and parts[4] else ()
+_IAM_USER = re.compile(r"arn:[a-z-]+:iam::\d{12}:user/(?:[\x21-\x7e]*/)?([\w+=,.@-]+)", re.ASCII)
+
+
+def check_caller(caller_arn: str | None, resource_policy: str | None) -> None:
+    """The simulated caller, CallerArn, is an IAM user, and a ResourcePolicy needs one unless the source is a user
+    (the API reference: "You can specify only the ARN of an IAM user"; "CallerArn is required if you include a
+    ResourcePolicy"). samlfed has no IAM users: a user's ARN names no one, and any other caller, or a resource
+    policy without one, is refused in AWS's words (quoted from the AWS CLI, simulating a role with a resource
+    policy). A simulation here is a role's or custom policies', as IAM simulates them."""
+    if caller_arn is None and resource_policy is None:
+        return
+    user = _IAM_USER.fullmatch(caller_arn or "")
+    if user is not None:
+        raise ServiceError("NoSuchEntity", f"The user with name {user[1]} cannot be found.", 404)
+    raise ServiceError("InvalidInput", "Invalid caller - Caller must be an IAM user in this context.", 400)
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,6 @@ class Simulation:
     resources: tuple[str, ...]
     """The resources asked for; ("*",) when none or only "*" were (all resources)."""
     context: dict[str, list[str]]
-    caller_arn: str | None
     spans: Mapping[PolicyKey, tuple[StatementSpan, ...]]
     """Where each policy's statements lie in its text, for the policies whose text could be followed."""
     role_name: str | None = None
@@ -163,9 +169,7 @@ class Simulation:
         return result
 
     def _evaluate(self, action: str, resource: str) -> _Evaluated:
-        caller = self.caller_arn
-        request = Request(action, self.context, resource=resource, principal_type="AWS" if caller else None, principal=caller,
-                          principal_aliases=_account_names(caller))
+        request = Request(action, self.context, resource=resource)
         decision = authorize(self.policies, request, explain=True)
         within_boundary = self.policies.boundary is None or authorize(PolicySet(identity=(self.policies.boundary,)), request).decision == "allowed"
         matched = [self._statement(policy, statement) for policy, statement in decision.matched]
@@ -199,19 +203,19 @@ def _spans(policies: Iterable[NamedPolicy], texts: Mapping[PolicyKey, str]) -> d
 
 def _all(policies: PolicySet) -> list[NamedPolicy]:
     boundary = [policies.boundary] if policies.boundary is not None else []
-    return [*policies.identity, *(policies.session or ()), *policies.resource, *boundary]
+    return [*policies.identity, *(policies.session or ()), *boundary]
 
 
 def simulate(
-    policies: PolicySet, actions: Sequence[str], resources: Sequence[str], entries: Sequence[ContextEntry], caller_arn: str | None,
-    texts: Mapping[PolicyKey, str], role_name: str | None = None,
+    policies: PolicySet, actions: Sequence[str], resources: Sequence[str], entries: Sequence[ContextEntry], texts: Mapping[PolicyKey, str],
+    role_name: str | None = None,
 ) -> Simulation:
     """`texts`: the document text of each policy, by (id, kind), for the statements' positions; `role_name`: the
     simulated role's."""
     if not actions:
         raise ValidationFailed([null_violation("actionNames")])
     named = tuple(resources) if any(resource != "*" for resource in resources) else ("*",)
-    return Simulation(policies, tuple(actions), named, _context(entries), caller_arn, _spans(_all(policies), texts), role_name)
+    return Simulation(policies, tuple(actions), named, _context(entries), _spans(_all(policies), texts), role_name)
 
 
 _STS_ENTITY = re.compile(r"arn:[a-z-]+:sts::\d{12}:(?:assumed-role|federated-user)/.+", re.ASCII | re.DOTALL)
@@ -233,19 +237,16 @@ def simulate_principal(
         stored_arn = None
     if stored_arn != source_arn:  # a role is named by its whole ARN, path included
         raise ServiceError("NoSuchEntity", f"The role with name {role.name} cannot be found.", 404)
+    check_caller(caller_arn, resource_policy)
     try:
         grants = ctx.store.role_grants(account_id, role.name)
         stored, texts = grants_policies(grants), policy_texts(grants)
     except NotFound:  # deleted since: it grants nothing
         stored, texts = RolePolicies(), {}
-    custom, custom_boundary, resource = _custom(extra, "none"), _custom(boundary_documents, "permissions-boundary"), _resource(resource_policy)
-    policies = PolicySet(
-        identity=stored.identity + custom,
-        boundary=custom_boundary[0] if custom_boundary else stored.boundary,
-        resource=resource,
-    )
-    texts |= _texts(custom, extra) | _texts(custom_boundary, boundary_documents) | _texts(resource, [resource_policy] if resource_policy else [])
-    return simulate(policies, actions, resources, entries, caller_arn or source_arn, texts, role.name)
+    custom, custom_boundary = _custom(extra, "none"), _custom(boundary_documents, "permissions-boundary")
+    policies = PolicySet(identity=stored.identity + custom, boundary=custom_boundary[0] if custom_boundary else stored.boundary)
+    texts |= _texts(custom, extra) | _texts(custom_boundary, boundary_documents)
+    return simulate(policies, actions, resources, entries, texts, role.name)
 
 
 def simulate_custom(
@@ -254,7 +255,8 @@ def simulate_custom(
 ) -> Simulation:
     if not documents:
         raise ValidationFailed([null_violation("policyInputList")])
-    custom, custom_boundary, resource = _custom(documents, "none"), _custom(boundary_documents, "permissions-boundary"), _resource(resource_policy)
-    policies = PolicySet(identity=custom, boundary=custom_boundary[0] if custom_boundary else None, resource=resource)
-    texts = _texts(custom, documents) | _texts(custom_boundary, boundary_documents) | _texts(resource, [resource_policy] if resource_policy else [])
-    return simulate(policies, actions, resources, entries, caller_arn, texts)
+    check_caller(caller_arn, resource_policy)
+    custom, custom_boundary = _custom(documents, "none"), _custom(boundary_documents, "permissions-boundary")
+    policies = PolicySet(identity=custom, boundary=custom_boundary[0] if custom_boundary else None)
+    texts = _texts(custom, documents) | _texts(custom_boundary, boundary_documents)
+    return simulate(policies, actions, resources, entries, texts)
