@@ -24,8 +24,8 @@ PolicyKey = tuple[str, str]
 IDENTITY_POLICY = "IAM Policy"
 """The SourcePolicyType AWS answers for identity policies, whatever the API reference's enum lists: recorded for a
 managed policy attached to a role (LocalStack's aws.validated test_simulate_principle_policy), and seen in AWS's
-answers quoted by users for PolicyInputList and inline role policies. Boundaries and resource policies keep the
-enum's values (no answer of AWS for them was found)."""
+answers quoted by users for PolicyInputList and inline role policies. Boundaries keep the enum's value (no answer of
+AWS for them was found)."""
 
 
 def _source(policy: NamedPolicy, role_name: str | None) -> tuple[str, str]:
