@@ -112,3 +112,15 @@ def test_an_integer_with_leading_zeros_is_read_as_java_reads_it(world: dict) -> 
     assert status == 200, body
     status, body = signed_query(world["app"], world["credentials"], "ListRoles", {"MaxItems": "-2147483648"})
     assert (status, error(body)[0]) == (400, "ValidationError")  # an integer, below the model's minimum
+
+
+@pytest.mark.parametrize(("value", "malformed"), [("0" * 5000 + "5", False), ("-" + "0" * 5000, False), ("1" * 5000, True), ("+" + "0" * 4300 + "2147483648", True)])
+def test_an_integer_of_thousands_of_digits_is_read_without_a_500(world: dict, value: str, malformed: bool) -> None:
+    """int() raises ValueError on over 4,300 digits: leading zeros past that answered 500 InternalFailure."""
+    status, body = signed_query(world["app"], world["credentials"], "ListRoles", {"MaxItems": value})
+    if malformed:
+        assert (status, *error(body)) == (400, "MalformedInput", None), body
+    elif value.startswith("-"):
+        assert (status, error(body)[0]) == (400, "ValidationError"), body  # 0: an integer, below the model's minimum
+    else:
+        assert status == 200, body
