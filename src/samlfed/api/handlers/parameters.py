@@ -138,8 +138,9 @@ def enum(request: QueryRequest, name: str, allowed: tuple[str, ...]) -> str | No
 
 
 def flag(request: QueryRequest, name: str) -> bool:
-    """An optional boolean parameter, `true` or `false` in any case (what SDKs send); absent: false. Anything else
-    is refused, as `integer` refuses a number that is none: read as false, SetAsDefault=1 left the old default."""
+    """An optional boolean parameter, `true` or `false` in any case (what SDKs send); absent: false. Anything else is
+    refused (read as false, SetAsDefault=1 left the old default), in samlfed's words: no answer of AWS to a boolean
+    that is none was found (for an integer that is none it answers MalformedInput, see `integer`)."""
     value = request.params.get(name, "false").lower()
     if value not in ("true", "false"):
         raise ServiceError("ValidationError", f"Invalid value '{request.params[name]}' for {name}: a boolean (true or false) is required")
