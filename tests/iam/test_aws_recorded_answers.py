@@ -243,3 +243,10 @@ def test_simulating_a_resource_policy_needs_an_iam_user_caller(iam: Any) -> None
     role_arn = iam.create_role(RoleName="Caller", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
     assert error_of(lambda: iam.simulate_principal_policy(PolicySourceArn=role_arn, ActionNames=["s3:GetObject"], ResourcePolicy=bucket)) == refused
     assert error_of(lambda: iam.simulate_principal_policy(PolicySourceArn=role_arn, ActionNames=["s3:GetObject"], CallerArn=role_arn)) == refused
+
+
+def test_an_empty_caller_arn_breaks_the_model(world: dict[str, Any]) -> None:
+    key = create_account(world["ctx"], str(next(_accounts)))
+    unvalidated = iam_client(world["url"], key.access_key_id, key.secret_access_key, validate=False)  # botocore refuses it first
+    assert error_of(lambda: unvalidated.simulate_custom_policy(PolicyInputList=[POLICY], ActionNames=["s3:GetObject"], CallerArn="")) == (
+        400, "ValidationError", "1 validation error detected: Value '' at 'callerArn' failed to satisfy constraint: Member must have length greater than or equal to 1")

@@ -28,7 +28,7 @@ def _context_entries(request: QueryRequest) -> list[ContextEntry]:
 
 def _simulation_documents(request: QueryRequest) -> tuple[list[str], list[str], str | None]:
     """PolicyInputList, PermissionsBoundaryPolicyInputList and ResourcePolicy, held to the model's policyDocumentType
-    (a list's members reported together, in AWS's list form)."""
+    (a list's members reported together, in AWS's list form), and CallerArn to its length."""
     violations = []
     lists = []
     for name in ("PolicyInputList", "PermissionsBoundaryPolicyInputList"):
@@ -43,6 +43,9 @@ def _simulation_documents(request: QueryRequest) -> tuple[list[str], list[str], 
     resource_policy = request.params.get("ResourcePolicy")
     if resource_policy is not None:
         violations += iam_constraints.policy_document_violations(resource_policy, "resourcePolicy")
+    caller_arn = request.params.get("CallerArn")
+    if caller_arn is not None:  # the model's ResourceNameType, 1-2048 characters
+        violations += iam_constraints.name_violations(caller_arn, "callerArn", 2048, None)
     if violations:
         raise ValidationFailed(violations)
     page_request(request)  # refused before simulating anything, as a model violation is
