@@ -79,8 +79,8 @@ def iam_name_violations(value: str, field: str, max_length: int) -> list[str]:
 
 def check_iam_name(value: str, field: str) -> None:
     """A role or policy name of other characters than [\\w+=,.@-], once its model constraints hold: IAM answers in
-    its own words, not with the model's pattern (quoted with request IDs for CreateRole, GetRole, PutRolePolicy,
-    DeleteRolePolicy, DeleteGroupPolicy and AddRoleToInstanceProfile, 2017 to 2025)."""
+    its own words, not with the model's pattern (AWS's answers quoted with request IDs or as SDK and CLI output for
+    CreateRole, GetRole, PutRolePolicy, DeleteRolePolicy and DeleteGroupPolicy, 2017 to 2025)."""
     if value and not NAME_PATTERN.fullmatch(value):
         raise ServiceError(
             "ValidationError", f"The specified value for {field} is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-"
