@@ -70,10 +70,13 @@ from when it was made, and dates far beyond that overflowed the calendar (a trac
 
 
 def _duration(text: str) -> timedelta:
-    match = re.fullmatch(r"(\d+)([smhd])", text.strip(), re.ASCII)
+    match = re.fullmatch(r"(\d{1,20})([smhd])", text.strip(), re.ASCII)  # int() refuses over 4,300 digits: a traceback
     if not match:
         raise usage_error(f"{text!r} is not a duration such as 90s, 30m, 24h or 7d")
-    return timedelta(seconds=int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)])
+    try:
+        return timedelta(seconds=int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)])
+    except OverflowError:  # past timedelta's 999,999,999 days: longer than any bound a caller sets
+        return timedelta.max
 
 
 def _edit_users(idp_dir: Path | None, data_dir: Path | None, change: Callable[[dict[Any, Any]], None]) -> None:

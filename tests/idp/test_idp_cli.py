@@ -67,9 +67,10 @@ def test_rotate_key_publishes_a_new_key(tmp_path: Path) -> None:
     assert rotated.exit_code == 0 and "signs from" in rotated.output and not rotated.stderr
     after = parse_metadata(_run("idp", "metadata", *idp_dir).output.encode())
     assert len(after.signing_keys) == len(before.signing_keys) + 1
-    assert _run("idp", "rotate-key", "--grace", "soon", "--idp-dir", str(tmp_path / "idp")).exit_code == 2
+    for not_one in ("soon", "9" * 5000 + "s"):
+        assert _run("idp", "rotate-key", "--grace", not_one, "--idp-dir", str(tmp_path / "idp")).exit_code == 2
     keys = (tmp_path / "idp" / "keys" / "keys.json").read_bytes()
-    for too_long in ("366d", "99999999d"):  # the second overflowed the calendar: a traceback
+    for too_long in ("366d", "99999999d", "99999999999999999999d"):  # the others overflowed the calendar, then timedelta: tracebacks
         refused = _run("idp", "rotate-key", "--grace", too_long, "--idp-dir", str(tmp_path / "idp"))
         assert refused.exit_code == 2 and "longer than 365 days" in refused.stderr, refused.output
     assert (tmp_path / "idp" / "keys" / "keys.json").read_bytes() == keys
