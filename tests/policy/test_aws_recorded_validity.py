@@ -285,6 +285,14 @@ def test_create_policy_and_create_policy_version_answer_so(tmp_path) -> None:  #
         assert refused.value.message == message
 
 
+def test_an_epoch_of_thousands_of_digits_is_refused_not_a_500() -> None:
+    """int() raises a plain ValueError past 4,300 digits, which no caller expected: CreatePolicy answered 500."""
+    with pytest.raises(ServiceError) as refused:
+        check_identity_policy(_text(doc(date("DateLessThan", "9" * 5000))), managed=True)
+    assert (refused.value.code, refused.value.message) == ("MalformedPolicyDocument", LEGACY)  # past 64 bits, as invalid-75
+    check_identity_policy(_text(doc(date("DateLessThan", "0" * 5000 + "1"))), managed=True)  # leading zeros, as Java reads them
+
+
 def test_the_detail_stays_for_humans() -> None:
     """IAM answers the bare "Syntax errors in policy."; what is wrong is MalformedPolicy.detail."""
     with pytest.raises(MalformedPolicy) as malformed:
