@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from servers import SAMLFED, free_port, raw_exchange, wait_until_up
 
-from samlfed.decimal_text import decimal_at_most
+from samlfed.decimal_text import decimal_at_most, signed_decimal_within
 
 LONG_ZEROS = "0" * 5000
 
@@ -38,6 +38,30 @@ def test_decimal_at_most_never_raises_and_agrees_with_int(text: str, limit: int)
         assert plain and 0 <= value <= limit and str(value) == (text.lstrip("0") or "0")
     elif plain and len(text.lstrip("0")) <= 13:
         assert int(text) > limit
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", 0), ("-0", 0), ("+7", 7), ("-2147483648", -(2**31)), ("2147483647", 2**31 - 1), ("2147483648", None),
+        ("-2147483649", None), (LONG_ZEROS + "5", 5), ("-" + LONG_ZEROS + "5", -5), ("9" * 5000, None), ("", None), ("+", None),
+        ("-", None), ("+-1", None), ("1_0", None), (" 7", None), ("7 ", None), ("\u0663", None), ("NaN", None),
+    ],
+)
+def test_signed_decimal_within_32_bits(text: str, expected: int | None) -> None:
+    assert signed_decimal_within(text, -(2**31), 2**31 - 1) == expected
+
+
+@given(st.text(alphabet=st.sampled_from("0123456789 _+-x\u00b2\u0663"), max_size=6000))
+def test_signed_decimal_within_never_raises_and_agrees_with_int(text: str) -> None:
+    low, high = -(2**63), 2**63 - 1
+    value = signed_decimal_within(text, low, high)
+    body = text[1:] if text[:1] in ("+", "-") else text
+    plain = body.isascii() and body.isdigit()
+    if value is not None:
+        assert plain and low <= value <= high and value == int(text[: len(text) - len(body)] + (body.lstrip("0") or "0"))
+    elif plain and len(body.lstrip("0")) <= 25:
+        assert not low <= int(text) <= high
 
 
 def _status_line(url: str, path: str) -> bytes:

@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..decimal_text import signed_decimal_within
 from .conditions import parse_operator
 from .document import MalformedPolicy
 
@@ -103,7 +104,7 @@ def _has_variable(fields: list[str]) -> bool:
     return any("${" in field for field in fields[:5])
 
 
-_EPOCH = re.compile(r"(?P<sign>[+-]?)(?P<digits>\d+)", re.ASCII)
+_EPOCH = re.compile(r"[+-]?\d+", re.ASCII)
 _ISO_DATE = re.compile(
     r"[+-]?(?P<year>\d{1,9})(?:-(?P<month>\d{1,2})(?:-(?P<day>\d{1,2}))?)?"
     r"(?:[Tt](?:(?P<hour>\d{1,2})(?::(?P<minute>\d{1,2})(?::(?P<second>\d{1,2})(?:[.,]\d{1,9})?)?)?)?"
@@ -117,10 +118,8 @@ def is_policy_date(text: str) -> bool:
     ISO 8601 date with optional parts as IAM reads it - `T` in either case, one- or two-digit fields (valid-30 "01T",
     valid-36 "2016-12-13t2:00:00.593194+23"), at most nine fractional digits (not invalid-74), a two-digit offset
     hour (not invalid-73), fields within their ranges (not invalid-72 "234-13")."""
-    if (epoch := _EPOCH.fullmatch(text)) is not None:
-        # Leading zeros go first, and the length is bounded: int() raises ValueError past 4,300 digits (a 500).
-        digits = epoch["digits"].lstrip("0") or "0"
-        return len(digits) <= 19 and -(2**63) <= int(epoch["sign"] + digits) < 2**63
+    if _EPOCH.fullmatch(text):
+        return signed_decimal_within(text, -(2**63), 2**63 - 1) is not None  # int() alone raised past 4,300 digits
     match = _ISO_DATE.fullmatch(text)
     if match is None:
         return False

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...context import ServiceContext
+from ...decimal_text import signed_decimal_within
 from ...errors import ServiceError, ValidationFailed, null_violation
 from ...iam import constraints as iam_constraints
 from ...store import Tag
@@ -18,10 +19,6 @@ from ..protocol import QueryRequest
 Handler = Callable[[ServiceContext, Caller | None, QueryRequest], dict[str, Any] | None]
 _NAMES = {"RoleName": ("roleName", 64), "PolicyName": ("policyName", 128)}
 """Name parameters checked wherever they are required: against their model constraints, then (check_iam_name) their characters."""
-_INTEGER = re.compile(r"([+-]?)(\d+)", re.ASCII)
-"""An integer parameter as AWS's (Java) parser reads one, leading zeros and all (then checked to fit 32 bits); Python's
-int() would also take '1_000', ' 900' and non-ASCII digits, and it raises ValueError on over 4,300 digits (so the
-zeros are stripped and the length bounded before int() sees the digits)."""
 _CHECKED_WITH_THE_REST = frozenset({("RoleName", "CreateRole"), ("PolicyName", "CreatePolicy")})
 """Names their action's service function checks along with its other parameters (AWS reports every violation)."""
 _UNIMPLEMENTED: dict[str, tuple[frozenset[str], str]] = {
@@ -78,9 +75,8 @@ def integer(request: QueryRequest, name: str) -> int | None:
     value = request.params.get(name)
     if value is None:
         return None
-    found = _INTEGER.fullmatch(value)
-    digits = (found[2].lstrip("0") or "0") if found else ""
-    if not found or len(digits) > 10 or not -(2**31) <= (number := int(found[1] + digits)) < 2**31:
+    number = signed_decimal_within(value, -(2**31), 2**31 - 1)  # a 32-bit integer as AWS's (Java) parser reads one
+    if number is None:
         # AWS's answer to an integer its (Java) parser cannot read, a 32-bit one: MalformedInput with no message at all
         # (aws-azure-login #30 sent DurationSeconds=NaN; a live AssumeRole probe), before any constraint is checked.
         raise ServiceError("MalformedInput", "")
