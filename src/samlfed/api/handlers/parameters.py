@@ -50,16 +50,21 @@ def required(request: QueryRequest, *names: str) -> list[str]:
     if violations:  # every one of them, in parameter order, as AWS reports them (`2 validation errors detected: …`)
         raise ValidationFailed(violations)
     for name in names:
-        if name in _NAMES and (name, request.action) not in _CHECKED_WITH_THE_REST:
+        if _name_checked_here(request, name):
             iam_constraints.check_iam_name(request.params[name], _NAMES[name][0])
     return [request.params[n] for n in names]
+
+
+def _name_checked_here(request: QueryRequest, name: str) -> bool:
+    """Whether `required` checks parameter `name` as a role or policy name (not its action's service function)."""
+    return name in _NAMES and (name, request.action) not in _CHECKED_WITH_THE_REST
 
 
 def _required_violations(request: QueryRequest, name: str) -> list[str]:
     """What a required parameter breaks: it is missing, or it is a name its model constraints refuse."""
     if name not in request.params:
         return [null_violation(name[0].lower() + name[1:])]
-    if name not in _NAMES or (name, request.action) in _CHECKED_WITH_THE_REST:
+    if not _name_checked_here(request, name):
         return []
     return iam_constraints.iam_name_violations(request.params[name], *_NAMES[name])
 
