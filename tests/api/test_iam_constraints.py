@@ -315,12 +315,42 @@ def test_a_value_that_cannot_be_a_policy_arn_is_invalid_input(ctx: ServiceContex
     ("PutRolePolicy", {"RoleName": "arn:aws:iam::111111111111:role/R", "PolicyName": "p", "PolicyDocument": "{}"}, "roleName"),
     ("CreateRole", {"RoleName": "^^^^-Installer-Role", "AssumeRolePolicyDocument": "{}"}, "roleName"),  # quoted: rosa
     ("CreatePolicy", {"PolicyName": "S3 access", "PolicyDocument": "{}"}, "policyName"),
+    ("UpdateRole", {"RoleName": "a b"}, "roleName"),
+    ("UpdateRoleDescription", {"RoleName": "a b", "Description": "d"}, "roleName"),
+    ("UpdateAssumeRolePolicy", {"RoleName": "a b", "PolicyDocument": "{}"}, "roleName"),
+    ("TagRole", {"RoleName": "a b", "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"}, "roleName"),
+    ("PutRolePermissionsBoundary", {"RoleName": "a b", "PermissionsBoundary": "arn:aws:iam::111111111111:policy/B"}, "roleName"),
+    ("DeleteRolePermissionsBoundary", {"RoleName": "a b"}, "roleName"),
+    ("PutRolePolicy", {"RoleName": "Developer", "PolicyName": "c d", "PolicyDocument": "{}"}, "policyName"),
 ])
 def test_a_name_of_other_characters_is_refused_in_iams_words(ctx: ServiceContext, action: str, parameters: dict[str, str], field: str) -> None:
     error = refused(ctx, action, **parameters)
     assert (error.code, error.status, error.message) == (
         "ValidationError", 400, f"The specified value for {field} is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-"
     )
+
+
+BAD_PARAMETER = {  # per action, another parameter its model refuses, and AWS's words for it
+    "UpdateRole": ({"MaxSessionDuration": "60"}, "Value '60' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600"),
+    "UpdateRoleDescription": ({"Description": "d" * 1001}, f"Value '{'d' * 1001}' at 'description' failed to satisfy constraint: Member must have length less than or equal to 1000"),
+    "UpdateAssumeRolePolicy": ({"PolicyDocument": "\x01"}, "Value '\x01' at 'policyDocument' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"),
+    "TagRole": ({"Tags.member.1.Key": "k" * 129, "Tags.member.1.Value": "v"}, "Value at 'tags.1.member.key' failed to satisfy constraint: Member must have length less than or equal to 128"),
+    "PutRolePermissionsBoundary": ({"PermissionsBoundary": "arn:aws"}, "Value 'arn:aws' at 'permissionsBoundary' failed to satisfy constraint: Member must have length greater than or equal to 20"),
+    "PutRolePolicy": ({"PolicyName": "p", "PolicyDocument": "\x01"}, "Value '\x01' at 'policyDocument' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"),
+}
+
+
+@pytest.mark.parametrize("action", sorted(BAD_PARAMETER))
+def test_a_names_characters_are_checked_after_every_model_violation(ctx: ServiceContext, action: str) -> None:
+    """The model's constraints (the front end's check) come first and all together; a name's characters are IAM's
+    own check, after them. A name too long is a model violation, reported beside the other parameter's."""
+    parameters, violation = BAD_PARAMETER[action]
+    error = refused(ctx, action, RoleName="a b", **parameters)
+    assert (error.code, error.message) == ("ValidationError", f"1 validation error detected: {violation}")
+    long_name = "r" * 65
+    error = refused(ctx, action, RoleName=long_name, **parameters)
+    name_violation = f"Value '{long_name}' at 'roleName' failed to satisfy constraint: Member must have length less than or equal to 64"
+    assert (error.code, error.message) == ("ValidationError", f"2 validation errors detected: {name_violation}; {violation}")
 
 
 @pytest.mark.parametrize("number", ["0", "01"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import ServiceError
+from ..errors import ServiceError, ValidationFailed
 from ..policy import MalformedPolicy, parse_policy
 from ..sts.parameters import POLICY_CHARACTERS, POLICY_PATTERN
 
@@ -75,6 +75,15 @@ def name_violations(value: str, field: str, max_length: int, pattern: re.Pattern
 def iam_name_violations(value: str, field: str, max_length: int) -> list[str]:
     """A role or policy name's model violations: its length. Its characters are IAM's own check (check_iam_name)."""
     return name_violations(value, field, max_length, None)
+
+
+def check_model_then_names(violations: list[str], *names: tuple[str, str]) -> None:
+    """Every model violation of a request at once (ValidationError), as AWS reports them, then the characters of its
+    role and policy names, (value, field) in parameter order: IAM's own check, after the model's (check_iam_name)."""
+    if violations:
+        raise ValidationFailed(violations)
+    for value, field in names:
+        check_iam_name(value, field)
 
 
 def check_iam_name(value: str, field: str) -> None:

@@ -16,8 +16,8 @@ from . import ids
 from .constraints import (
     POLICY_PATH,
     arn_violations,
-    check_iam_name,
     check_identity_policy,
+    check_model_then_names,
     iam_name_violations,
     invalid,
     path_violations,
@@ -75,9 +75,7 @@ def create_policy(
     violations = iam_name_violations(name, "policyName", 128) + path_violations(path, policy=True) + policy_document_violations(document, "policyDocument")
     violations += policy_description_violations(description)
     violations += tag_violations(tags)
-    if violations:
-        raise ValidationFailed(violations)
-    check_iam_name(name, "policyName")
+    check_model_then_names(violations, (name, "policyName"))
     check_tags(tags, case_sensitive_keys=True)
     check_managed_document(document)
     now = ctx.clock()

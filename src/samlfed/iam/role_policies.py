@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from ..context import ServiceContext
-from ..errors import ServiceError, ValidationFailed
+from ..errors import ServiceError
 from ..store import LimitReached, NotFound
-from .constraints import check_iam_name, check_identity_policy, iam_name_violations, policy_document_violations
+from .constraints import check_identity_policy, check_model_then_names, iam_name_violations, policy_document_violations
 from .roles import no_such_role, role_call
 
 MAX_ROLE_INLINE_POLICIES_SIZE = 10240
@@ -14,10 +14,9 @@ MAX_ROLE_INLINE_POLICIES_SIZE = 10240
 
 
 def put_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_name: str, document: str) -> None:
-    violations = iam_name_violations(policy_name, "policyName", 128) + policy_document_violations(document, "policyDocument")
-    if violations:
-        raise ValidationFailed(violations)
-    check_iam_name(policy_name, "policyName")
+    violations = iam_name_violations(name, "roleName", 64) + iam_name_violations(policy_name, "policyName", 128)
+    violations += policy_document_violations(document, "policyDocument")
+    check_model_then_names(violations, (name, "roleName"), (policy_name, "policyName"))
     check_identity_policy(document)
     try:
         role_call(lambda: ctx.store.put_role_policy(account_id, name, policy_name, document, max_total_size=MAX_ROLE_INLINE_POLICIES_SIZE), name)

@@ -19,8 +19,13 @@ from ..protocol import QueryRequest
 Handler = Callable[[ServiceContext, Caller | None, QueryRequest], dict[str, Any] | None]
 _NAMES = {"RoleName": ("roleName", 64), "PolicyName": ("policyName", 128)}
 """Name parameters checked wherever they are required: against their model constraints, then (check_iam_name) their characters."""
-_CHECKED_WITH_THE_REST = frozenset({("RoleName", "CreateRole"), ("PolicyName", "CreatePolicy")})
-"""Names their action's service function checks along with its other parameters (AWS reports every violation)."""
+_CHECKED_WITH_THE_REST = frozenset({
+    ("RoleName", "CreateRole"), ("PolicyName", "CreatePolicy"), ("RoleName", "PutRolePolicy"), ("PolicyName", "PutRolePolicy"),
+    ("RoleName", "UpdateRole"), ("RoleName", "UpdateRoleDescription"), ("RoleName", "UpdateAssumeRolePolicy"), ("RoleName", "TagRole"),
+    ("RoleName", "PutRolePermissionsBoundary"), ("RoleName", "DeleteRolePermissionsBoundary"),
+})
+"""Names their action's service function checks along with its other parameters: AWS reports every model violation
+at once, and a name's characters (its own check) only after them."""
 _UNIMPLEMENTED: dict[str, tuple[frozenset[str], str]] = {
     "AssumeRole": (frozenset({"SerialNumber", "TokenCode", "ProvidedContexts", "MinimumSessionTokenSize"}),
                    "MFA, trusted context providers and padded session tokens are not implemented"),
