@@ -19,7 +19,10 @@ def console_destination(value: str | None, base_url: str) -> str | None:
     """The local console path `value` stands for, or None when it points anywhere else."""
     if not value or len(value) > 2048 or any(ch in value for ch in "\\\r\n\t\x00") or not value.isprintable():
         return None
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # an unbalanced or malformed [IPv6] host ("https://[", "//[x]"): no URL, so no console page
+        return None
     if parts.scheme or parts.netloc:
         if parts.scheme == "https" and _AWS_CONSOLE_HOST.fullmatch(parts.hostname or "") and parts.username is None:
             return _home(parts.query)
