@@ -14,6 +14,7 @@ import typer
 
 from .cli_common import EXIT_INVALID, usage_error
 from .login.transport import cli_transport
+from .terminal_text import one_line, visible
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
 ENDPOINT_VARIABLE = "SAMLFED_URL"
@@ -62,7 +63,8 @@ def console_url(
         with opener.open(request, timeout=30) as answer:
             token = json.loads(answer.read())["SigninToken"]
     except urllib.error.HTTPError as exc:
-        typer.echo(f"samlfed: getSigninToken failed with {exc.code}: {exc.read().decode(errors='replace')[:300]}", err=True)
+        body = exc.read().decode(errors="replace")[:300]  # the server's words, which must not drive the terminal
+        typer.echo(f"samlfed: getSigninToken failed with {exc.code}: {one_line(visible(body))}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
     except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as exc:  # TypeError: JSON, but not an object
         typer.echo(f"samlfed: cannot reach {base}/federation: {exc}", err=True)

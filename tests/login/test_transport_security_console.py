@@ -42,3 +42,13 @@ def test_a_redirect_is_not_followed_with_the_credentials(tmp_path) -> None:  # t
         done = samlfed(tmp_path, "console-url", "--endpoint-url", url, **CREDENTIALS)
     assert done.returncode == 1 and "getSigninToken failed with 303" in done.stderr
     assert len(seen) == 1
+
+
+def test_the_servers_refusal_is_printed_without_its_control_characters(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+    hostile = "no\x1b[2J\x1b]0;owned\x07\nsamlfed: opened the console\u202e"
+    with app_in_thread(federation(seen, PlainTextResponse(hostile, status_code=403))) as url:
+        done = samlfed(tmp_path, "console-url", "--endpoint-url", url, **CREDENTIALS)
+    assert done.returncode == 1
+    assert "getSigninToken failed with 403: no\\u001b[2J\\u001b]0;owned\\u0007\\nsamlfed: opened the console\\u202e" in done.stderr
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr and done.stderr.count("\n") == 1
