@@ -256,6 +256,20 @@ STREAMING_SIGNED = "STREAMING-AWS4-"
 cannot, and samlfed refuses such a request rather than vouch for a body nobody checked."""
 
 
+UNSIGNED_AMZ_HEADERS = "There were headers present in the request which were not signed"
+_BOUND_OTHERWISE = frozenset({"x-amz-content-sha256", "x-amz-date", "x-amz-security-token"})
+"""x-amz-* headers an S3 request may leave out of SignedHeaders: the payload line, the string to sign and the
+token's binding to the access key cover what they say."""
+
+
+def _check_amz_headers_signed(request: HttpRequest, claim: SignatureClaim) -> None:
+    """S3 refuses a request carrying an x-amz-* header its signature does not cover (AccessDenied, naming them in
+    HeadersNotSigned): such headers change what S3 does (x-amz-copy-source turns an upload into a copy, x-amz-acl
+    and x-amz-tagging change the object), so the holder of a presigned URL must not be able to add them."""
+    if any(name.startswith("x-amz-") and name not in claim.signed_headers and name not in _BOUND_OTHERWISE for name in request.headers):
+        raise ServiceError("AccessDenied", UNSIGNED_AMZ_HEADERS, 403)
+
+
 def _canonical_headers(headers: Mapping[str, str], signed: tuple[str, ...]) -> str:
     lines = []
     for name in signed:
@@ -347,12 +361,14 @@ def verify(request: HttpRequest, claim: SignatureClaim, secret: str, now: dateti
     if claim.algorithm == SIGV4A:
         string_to_sign = f"{SIGV4A}\n{claim.amz_date.strftime(_AMZ_DATE)}\n{claim.date}/{claim.service}/aws4_request\n{digest}"
         _verify_ecdsa(claim, secret, string_to_sign)
-        return
-    scope = f"{claim.date}/{claim.region}/{claim.service}/aws4_request"
-    string_to_sign = f"{ALGORITHM}\n{claim.amz_date.strftime(_AMZ_DATE)}\n{scope}\n{digest}"
-    expected = hmac.new(_signing_key(secret, claim), string_to_sign.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode(), claim.signature.encode("utf-8", "replace")):  # str refuses non-ASCII
-        raise ServiceError("SignatureDoesNotMatch", SIGNATURE_MISMATCH, 403)
+    else:
+        scope = f"{claim.date}/{claim.region}/{claim.service}/aws4_request"
+        string_to_sign = f"{ALGORITHM}\n{claim.amz_date.strftime(_AMZ_DATE)}\n{scope}\n{digest}"
+        expected = hmac.new(_signing_key(secret, claim), string_to_sign.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected.encode(), claim.signature.encode("utf-8", "replace")):  # str refuses non-ASCII
+            raise ServiceError("SignatureDoesNotMatch", SIGNATURE_MISMATCH, 403)
+    if claim.service == "s3":
+        _check_amz_headers_signed(request, claim)
 
 
 def _verify_ecdsa(claim: SignatureClaim, secret: str, string_to_sign: str) -> None:
