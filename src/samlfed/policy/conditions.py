@@ -73,7 +73,13 @@ def _arn_like(pattern: str, value: str) -> bool:
 
 
 def _ip(policy: str, value: str) -> bool:
-    return ipaddress.ip_address(value) in ipaddress.ip_network(policy, strict=False)
+    """`value` in the policy's network. An IPv4-mapped IPv6 address (::ffff:192.0.2.1, what a dual-stack listener
+    reports for an IPv4 client) is also that IPv4 address: AWS sees the client's IPv4 address, and a Deny on an IPv4
+    range must not be escaped by connecting to a dual-stack socket."""
+    address = ipaddress.ip_address(value)
+    network = ipaddress.ip_network(policy, strict=False)
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return address in network or (mapped is not None and mapped in network)
 
 
 def _binary(policy: str, value: str) -> bool:
