@@ -212,6 +212,11 @@ def _session_decision(
     result = authorize(permissions.policies, request, session_arn=claims.assumed_role_arn)
     if result.decision == "allowed" and owners - {claims.account_id} and not _across_accounts(permissions.policies, request, claims.assumed_role_arn):
         result = Authorization("implicitDeny", (), result.missing)
+    if result.decision == "allowed" and permissions.role_gone:
+        # The role was deleted (or deleted and created again) since the session began: its own grants are gone, and
+        # a resource policy naming the role's ARN (or the session's) names another role, or none, as in IAM, which
+        # keeps the unique ID the policy was written for. Role chaining refuses such sessions the same way.
+        result = Authorization("implicitDeny", (), result.missing)
     role_tags = permissions.role_tags
     principal = {
         "arn": claims.assumed_role_arn, "role_arn": claims.role_arn, "account": claims.account_id, "type": "AssumedRole",

@@ -40,6 +40,8 @@ class RolePolicies:
     identity: tuple[NamedPolicy, ...] = ()
     boundary: NamedPolicy | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    gone: bool = False
+    """The role was deleted (and perhaps created again, as another role) since the session was issued."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class SessionPermissions:
     policies: PolicySet
     context: dict[str, list[str]]
     role_tags: dict[str, str]
+    role_gone: bool = False
+    """The session's role no longer exists as the role it was issued for: a policy naming the role's ARN names
+    another role, or none (IAM keeps the unique ID a policy's principal was written for)."""
 
 
 def role_policy_documents(ctx: ServiceContext, account_id: str, role_name: str, role_id: str) -> list[tuple[str, str, str]]:
@@ -72,9 +77,9 @@ def role_policies(ctx: ServiceContext, account_id: str, role_name: str, role_id:
     try:
         grants = ctx.store.role_grants(account_id, role_name)
     except NotFound:
-        return RolePolicies()  # a deleted role grants nothing
+        return RolePolicies(gone=True)  # a deleted role grants nothing
     if role_id is not None and grants.role.role_id != role_id:
-        return RolePolicies()  # deleted and created again: another role, whose grants are not the session's
+        return RolePolicies(gone=True)  # deleted and created again: another role, whose grants are not the session's
     return grants_policies(grants)
 
 
@@ -106,7 +111,7 @@ def session_permissions(
     """The session's policy set and request context, from one read of its role."""
     role = role_policies(ctx, claims.account_id, claims.role_arn.rsplit("/", 1)[-1], claims.role_id)
     context = session_context(claims, now=ctx.clock(), role_tags=role.tags, source_ip=source_ip, secure_transport=secure_transport, region=region, extra=extra)
-    return SessionPermissions(_policy_set(ctx, claims, role, resource_policies), context, role.tags)
+    return SessionPermissions(_policy_set(ctx, claims, role, resource_policies), context, role.tags, role.gone)
 
 
 def _policy_set(ctx: ServiceContext, claims: SessionClaims, role: RolePolicies, resource_policies: Sequence[NamedPolicy]) -> PolicySet:
