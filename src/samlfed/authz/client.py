@@ -33,11 +33,20 @@ class Decision:
     """For authenticated requests: the signature's {"service", "region"}."""
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error, not followed: urllib would send the Bearer key on to wherever it points (another host
+    included) and read that place's answer to a GET as the decision."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 class AuthorizationClient:
     def __init__(self, base_url: str, key: str, *, timeout: float = 5.0) -> None:
         self.url = base_url.rstrip("/") + "/authz/v1/authorize"
         self.key = key
         self.timeout = timeout
+        self._opener = urllib.request.build_opener(_NoRedirects)
 
     def authorize(
         self, method: str, path: str, query: str, headers: Mapping[str, str], payload_hash: str | None, *,
@@ -56,7 +65,7 @@ class AuthorizationClient:
         request = urllib.request.Request(self.url, data=json.dumps(body).encode(), method="POST",
                                          headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310 (the configured samlfed)
+            with self._opener.open(request, timeout=self.timeout) as answer:  # the configured samlfed
                 data = json.loads(answer.read())
         except urllib.error.HTTPError as exc:
             raise AuthorizationError(f"samlfed refused the authorization request ({exc.code}): {exc.read()[:300].decode(errors='replace')}") from None
