@@ -4,34 +4,36 @@ AuthorizationError, so the gateway fails closed."""
 
 from __future__ import annotations
 
-import urllib.request
-from email.message import Message
-from io import BytesIO
-from urllib.response import addinfourl
-
 import pytest
+from servers import app_in_thread
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
 
 from samlfed.authz.client import AuthorizationClient, AuthorizationError
 
 
-def test_a_redirect_is_an_error_and_the_key_stays_home(monkeypatch: pytest.MonkeyPatch) -> None:
-    asked: list[tuple[str, str, str | None]] = []
+async def healthz(_: Request) -> Response:
+    return PlainTextResponse("ok")
 
-    def sites(handler: urllib.request.HTTPHandler, request: urllib.request.Request) -> addinfourl:
-        """samlfed.test answers every request with a redirect to elsewhere.test, which says "allowed" to anyone."""
-        asked.append((request.get_method(), request.full_url, request.get_header("Authorization")))
-        headers = Message()
-        if request.full_url.startswith("http://samlfed.test/"):
-            headers["Location"] = "http://elsewhere.test/collect"
-            answer = addinfourl(BytesIO(b""), headers, request.full_url, 302)
-        else:
-            headers["Content-Type"] = "application/json"
-            answer = addinfourl(BytesIO(b'{"allowed": true, "decision": "allowed"}'), headers, request.full_url, 200)
-        answer.msg = "Found" if answer.status == 302 else "OK"
-        return answer
 
-    monkeypatch.setattr(urllib.request.HTTPHandler, "http_open", sites)
-    client = AuthorizationClient("http://samlfed.test", "sfk_0123456789abcdef_secret")
-    with pytest.raises(AuthorizationError, match=r"samlfed refused the authorization request \(302\)"):
-        client.authorize("GET", "/b/k", "", {"host": "s3.example"}, None, action="s3:GetObject", resource="arn:aws:s3:::b/k")
-    assert asked == [("POST", "http://samlfed.test/authz/v1/authorize", "Bearer sfk_0123456789abcdef_secret")]
+def test_a_redirect_is_an_error_and_the_key_stays_home() -> None:
+    collected: list[str | None] = []
+
+    async def collect(request: Request) -> Response:  # says "allowed" to anyone, and keeps the key it is sent
+        collected.append(request.headers.get("authorization"))
+        return JSONResponse({"allowed": True, "decision": "allowed"})
+
+    elsewhere = Starlette(routes=[Route("/healthz", healthz), Route("/collect", collect, methods=["GET", "POST"])])
+    with app_in_thread(elsewhere) as elsewhere_url:
+
+        async def redirect(_: Request) -> Response:
+            return RedirectResponse(f"{elsewhere_url}/collect", status_code=302)
+
+        samlfed = Starlette(routes=[Route("/healthz", healthz), Route("/authz/v1/authorize", redirect, methods=["POST"])])
+        with app_in_thread(samlfed) as samlfed_url:
+            client = AuthorizationClient(samlfed_url, "sfk_0123456789abcdef_secret")
+            with pytest.raises(AuthorizationError, match=r"samlfed refused the authorization request \(302\)"):
+                client.authorize("GET", "/b/k", "", {"host": "s3.example"}, None, action="s3:GetObject", resource="arn:aws:s3:::b/k")
+    assert collected == []
