@@ -1,4 +1,8 @@
-"""The `credential_process` cache: one JSON file per profile, owner-only, under `$XDG_CACHE_HOME/samlfed`."""
+"""The `credential_process` cache: one JSON file per profile, owner-only, under `$XDG_CACHE_HOME/samlfed`.
+
+The file holds the credentials of the role signed in to last (its top-level fields) and, under `others`, those of
+the profile's other roles that are still valid: AWS profiles that use one login profile with different roles
+(`--role`) must not each replace the other's credentials, or every call of one after the other signs in again."""
 
 from __future__ import annotations
 
@@ -44,14 +48,69 @@ def exists(profile: str) -> bool:
 def store(profile: str, role_arn: str, credentials: AwsCredentials, offered: list[str] | None = None,
           issued: datetime | None = None) -> None:
     """Cache the credentials of `role_arn`, issued now unless said; `offered` (the sign-in's roles) lets a role name
-    be looked up as login does."""
+    be looked up as login does. The profile's other roles keep their cached credentials while they are valid.
+
+    Two processes storing for one profile at once (a login and another role's refresh) may each write the file as
+    it was before the other's: a role's entry is then lost, and that role signs in again the next time it is asked."""
     path = _path(profile)
+    now = datetime.now(UTC)
+    others = {
+        arn: {key: entry[key] for key in _FIELDS if key in entry}  # the credentials only, not the document around them
+        for arn, entry in _entries(_document(path)).items() if arn != role_arn and _still_valid(entry, now)
+    }
     document = {
-        "role": role_arn, "offered": offered or [role_arn], "AccessKeyId": credentials.access_key_id,
-        "SecretAccessKey": credentials.secret_access_key, "SessionToken": credentials.session_token, "Expiration": credentials.expiration_text,
-        "Issued": aws_timestamp(issued or datetime.now(UTC)),
+        "role": role_arn, "offered": offered or [role_arn], **_fields(credentials, issued or now), "others": others,
     }
     write_private(path, json.dumps(document).encode("utf-8"))
+
+
+_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "Issued")
+
+
+def _fields(credentials: AwsCredentials, issued: datetime) -> dict[str, str]:
+    return {
+        "AccessKeyId": credentials.access_key_id, "SecretAccessKey": credentials.secret_access_key, "SessionToken": credentials.session_token,
+        "Expiration": credentials.expiration_text, "Issued": aws_timestamp(issued),
+    }
+
+
+def _document(path: Path) -> dict[str, Any]:
+    """The cache file's JSON object; {} when there is none or it is no JSON object."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _entries(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The cached credentials by role ARN: the top-level ones (the last sign-in's role) and the others'."""
+    others = document.get("others")
+    entries = {arn: entry for arn, entry in others.items() if isinstance(entry, dict)} if isinstance(others, dict) else {}
+    role = document.get("role")
+    if isinstance(role, str):
+        entries[role] = document
+    return entries
+
+
+def _still_valid(entry: dict[str, Any], now: datetime) -> bool:
+    credentials = _credentials(entry)
+    return credentials is not None and credentials.expiration - now > SERVE_MARGIN
+
+
+def _credentials(entry: dict[str, Any]) -> AwsCredentials | None:
+    """The credentials of one cache entry, or None when they are missing or corrupt (no time zone too)."""
+    try:
+        fields = [entry[key] for key in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")]
+        if not all(isinstance(field, str) for field in fields):  # a number or null where text belongs: corrupt
+            return None
+        access_key_id, secret_access_key, session_token, expiration = fields
+        credentials = AwsCredentials(access_key_id, secret_access_key, session_token, _instant(expiration))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if credentials.expiration.tzinfo is None:  # no time zone: no telling when they expire
+        return None
+    return credentials
 
 
 @dataclass(frozen=True)
@@ -75,21 +134,13 @@ def valid(profile: str, role: str, now: datetime | None = None) -> Cached | None
     """Cached credentials for this profile and role (its ARN, or its name as login takes it) that stay valid beyond
     SERVE_MARGIN, or None (a cache file that is missing or corrupt too). RolesError when a name matches roles in
     several accounts: not for the cache to guess."""
-    path = _path(profile)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        fields = [document[key] for key in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")]
-        if not all(isinstance(field, str) for field in fields):  # a number or null where text belongs: corrupt
-            return None
-        access_key_id, secret_access_key, session_token, expiration = fields
-        credentials = AwsCredentials(access_key_id, secret_access_key, session_token, _instant(expiration))
-    except (OSError, ValueError, KeyError, TypeError):
+    document = _document(_path(profile))
+    entries = _entries(document)
+    entry = entries.get(_cached_role(document, role) or "")
+    credentials = _credentials(entry) if entry is not None else None
+    if credentials is None or credentials.expiration - (now or datetime.now(UTC)) <= SERVE_MARGIN:
         return None
-    if credentials.expiration.tzinfo is None:  # no time zone: no telling when they expire
-        return None
-    if not _names_cached_role(document, role) or credentials.expiration - (now or datetime.now(UTC)) <= SERVE_MARGIN:
-        return None
-    return Cached(credentials, _issued(document.get("Issued"), credentials.expiration))
+    return Cached(credentials, _issued(entry.get("Issued") if entry is not None else None, credentials.expiration))
 
 
 def _instant(text: str) -> datetime:
@@ -121,14 +172,15 @@ def refreshing(profile: str) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def _names_cached_role(document: dict[str, Any], role: str) -> bool:
-    """Whether `role` names the cached role, resolved among the roles of the same sign-in as `login --role` resolves it."""
-    if document.get("role") == role:
-        return True
+def _cached_role(document: dict[str, Any], role: str) -> str | None:
+    """The ARN that `role` names, resolved among the roles of the last sign-in as `login --role` resolves it (the
+    ARN of a role cached earlier names itself), or None."""
+    if role in _entries(document):
+        return role
     offered = document.get("offered")
     if not isinstance(offered, list):  # cached before names were looked up: a login writes the roles again
-        return False
+        return None
     found = matching([arn for arn in offered if isinstance(arn, str)], role)
     if len(found) > 1:
         raise RolesError(f"the role {role} is not unique among the roles of your last sign-in ({', '.join(found)}); give its ARN instead")
-    return found == [document.get("role")]
+    return found[0] if found else None

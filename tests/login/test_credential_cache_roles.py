@@ -1,0 +1,57 @@
+"""One login profile used with several roles (`credential-process --role`): each role keeps its cached credentials, so
+AWS profiles that differ only in the role do not sign in again on every call of one after the other."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from login_setup import samlfed, write_profile
+
+from samlfed.iam.arns import role_arn
+from samlfed.login import cache
+from samlfed.login.credentials_file import AwsCredentials
+
+DEV, PROD = "111111111111", "222222222222"
+DEVELOPER, READ_ONLY = role_arn(DEV, "Developer"), role_arn(PROD, "ReadOnly")
+
+
+def _credentials(key: str, minutes: float) -> AwsCredentials:
+    return AwsCredentials(key, "secret", "token", (datetime.now(UTC) + timedelta(minutes=minutes)).replace(microsecond=0))
+
+
+def test_each_role_keeps_its_cached_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    offered = [DEVELOPER, READ_ONLY]
+    cache.store("work", DEVELOPER, _credentials("ASIADEV", 60), offered)
+    cache.store("work", READ_ONLY, _credentials("ASIAREAD", 60), offered)
+    cache.store("work", READ_ONLY, _credentials("ASIAREAD2", 60), offered)  # the same role again: replaced
+    for role, key in ((DEVELOPER, "ASIADEV"), ("Developer", "ASIADEV"), (READ_ONLY, "ASIAREAD2"), ("ReadOnly", "ASIAREAD2")):
+        found = cache.valid("work", role)
+        assert found is not None and found.credentials.access_key_id == key, role
+    document = json.loads((tmp_path / "samlfed" / "credentials" / "work.json").read_text())
+    assert list(document["others"]) == [DEVELOPER] and set(document["others"][DEVELOPER]) == {
+        "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "Issued"}
+
+
+def test_expired_credentials_of_other_roles_are_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache.store("work", DEVELOPER, _credentials("ASIADEV", 0.5), [DEVELOPER, READ_ONLY])
+    cache.store("work", READ_ONLY, _credentials("ASIAREAD", 60), [DEVELOPER, READ_ONLY])
+    assert cache.valid("work", DEVELOPER) is None
+    assert json.loads((tmp_path / "samlfed" / "credentials" / "work.json").read_text())["others"] == {}
+
+
+def test_alternating_roles_sign_in_once_each(demo: dict, tmp_path: Path) -> None:
+    write_profile(tmp_path, demo["url"], username="alice", remember_password=True)
+    login = samlfed(tmp_path, "login", "--profile", "demo", "--password-stdin", "--role", "Developer", stdin=demo["passwords"]["alice"] + "\n")
+    assert login.returncode == 0, login.stderr
+    served: dict[str, set[str]] = {"Developer": set(), "ReadOnly": set()}
+    for role in ("ReadOnly", "Developer", "ReadOnly", "Developer"):
+        done = samlfed(tmp_path, "credential-process", "--profile", "demo", "--role", role)
+        assert done.returncode == 0, done.stderr
+        served[role].add(json.loads(done.stdout)["AccessKeyId"])
+    # The login's Developer credentials throughout, and one sign-in for ReadOnly: not a new sign-in per call.
+    assert len(served["Developer"]) == 1 and len(served["ReadOnly"]) == 1, served
