@@ -28,6 +28,8 @@ class Parsed:
     """Every section as botocore sees it (values of a `[DEFAULT]` section included)."""
     headers: list[tuple[int, str]]
     """(line index, section name) of each section header, in file order."""
+    defaults: dict[str, str]
+    """The values of a `[DEFAULT]` section: what botocore reads in a profile that does not set them itself."""
 
 
 def lines_of(text: str) -> list[str]:
@@ -66,4 +68,4 @@ def parse(text: str, source: str) -> Parsed:
     except configparser.Error as exc:
         raise IniError(" ".join(str(exc).split())) from None
     profiles = {name: dict(parser.items(name)) for name in parser.sections()}
-    return Parsed(profiles, noting.headers)
+    return Parsed(profiles, noting.headers, dict(parser.defaults()))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..files import write_private
 from ..timestamps import aws_timestamp
-from .aws_ini import IniError, lines_of, parse
+from .aws_ini import IniError, Parsed, lines_of, parse
 
 
 class CredentialsFileError(ValueError):
@@ -97,7 +97,7 @@ def replace_profile(text: str, name: str, credentials: AwsCredentials, source: s
         if kept and not kept[-1].endswith(("\n", "\r")):  # the file's last line: the new ones may follow it
             kept[-1] += newline
         updated = "".join(lines[:start]) + header + "".join([*kept[:at], body, *kept[at:]]) + "".join(lines[end:])
-    _check_only_mine_changed(before.profiles, updated, name, values, source)
+    _check_only_mine_changed(before, updated, name, values, source)
     return updated
 
 
@@ -122,14 +122,15 @@ def _without_credentials(body: list[str], values: dict[str, str]) -> tuple[list[
     return kept, 0 if at is None else at
 
 
-def _check_only_mine_changed(before: dict[str, dict[str, str]], updated: str, name: str, values: dict[str, str], source: str) -> None:
-    """The safety net: botocore must read every other profile as before, and this one as before with `values` set."""
+def _check_only_mine_changed(before: Parsed, updated: str, name: str, values: dict[str, str], source: str) -> None:
+    """The safety net: botocore must read every other profile as before, and this one as before with `values` set (a
+    new one as the `[DEFAULT]` section's values with `values` set: botocore gives those to every profile)."""
     try:
         after = parse(updated, source).profiles
     except IniError:
         after = {}
-    others_kept = {k: v for k, v in after.items() if k != name} == {k: v for k, v in before.items() if k != name}
-    if not others_kept or after.get(name) != {**before.get(name, {}), **values}:
+    others_kept = {k: v for k, v in after.items() if k != name} == {k: v for k, v in before.profiles.items() if k != name}
+    if not others_kept or after.get(name) != {**before.profiles.get(name, before.defaults), **values}:
         raise CredentialsFileError(
             f"{source}: profile {name} cannot be written without changing how AWS tools read the rest of the file "
             "(unusual indentation?); it was left as it is"
