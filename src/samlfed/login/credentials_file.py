@@ -111,6 +111,8 @@ def _without_credentials(body: list[str], values: dict[str, str]) -> tuple[list[
     for line in body:
         indented = line[:1] in (" ", "\t")
         if dropping and indented and line.strip():
+            if _is_blank_or_comment(line):  # botocore skips an indented comment too: it belongs to no value, and stays
+                kept.append(line)
             continue  # a continuation line of a dropped value
         dropping = False
         key = line.split("=", 1)[0].split(":", 1)[0].strip().lower()
