@@ -15,12 +15,14 @@ import typer
 from .cli_common import EXIT_INVALID, prompting, usage_error
 from .cli_console import DEFAULT_ENDPOINT, ENDPOINT_VARIABLE, console_url
 from .login import cache
+from .login.aws_ini import parse
 from .login.browser import BrowserLoginError, browser_login
 from .login.config import ConfigError, LoginProfile, config_path, load_profile, profile_names, save_profile
 from .login.credentials_file import (
     AwsCredentials,
     CredentialsFileError,
     check_profile_name,
+    check_replaceable,
     credentials_path,
     process_json,
     read_text,
@@ -299,7 +301,9 @@ def login(
         _check_aws_profile_name(single)
     if print_style is None:
         try:  # before the password prompt: a file that cannot be updated safely is found out now
-            read_text(credentials_path())
+            text = read_text(credentials_path())
+            if not all_roles:  # the names of --all-roles are known only from the response
+                check_replaceable(parse(text, str(credentials_path())), single, str(credentials_path()))
         except CredentialsFileError as exc:
             raise usage_error(str(exc)) from None
 

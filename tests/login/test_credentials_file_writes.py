@@ -76,7 +76,7 @@ def test_botocore_still_reads_the_profiles_own_settings_after_a_login(tmp_path: 
 
     path = tmp_path / "credentials"
     path.write_text("[work]\n# keep these\nregion = eu-west-1\nendpoint_url = http://127.0.0.1:9\ns3 =\n  addressing_style = path\n"
-                    "aws_access_key_id = OLD\naws_secret_access_key = OLD\n")
+                    "aws_access_key_id = OLD\naws_secret_access_key = OLD\naws_session_token = OLD\n")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(path))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     credentials = credentials_file.AwsCredentials("ASIANEW", "secret", "token", datetime(2030, 1, 1, tzinfo=UTC))

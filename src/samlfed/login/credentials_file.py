@@ -55,6 +55,17 @@ def check_profile_name(name: str) -> None:
         )
 
 
+def check_replaceable(parsed: Parsed, name: str, source: str = "credentials") -> None:
+    """Refuse to replace long-term access keys (a key and its secret without a session token): temporary credentials
+    written over them would lose them for good, as AWS never shows a secret access key again."""
+    section = parsed.profiles.get(name, {})
+    if section.get("aws_access_key_id") and section.get("aws_secret_access_key") and not section.get("aws_session_token"):
+        raise CredentialsFileError(
+            f"profile {name} in {source} holds long-term access keys, which temporary credentials would replace for good; "
+            "it was left as it is: write them to another profile (--profile-name NAME)"
+        )
+
+
 def _values(credentials: AwsCredentials) -> dict[str, str]:
     return {
         "aws_access_key_id": credentials.access_key_id,
@@ -79,6 +90,7 @@ def replace_profile(text: str, name: str, credentials: AwsCredentials, source: s
         before = parse(text, source)
     except IniError as exc:
         raise CredentialsFileError(f"{source} is not a file AWS tools can read, so it was left as it is: {exc}") from None
+    check_replaceable(before, name, source)
     newline = "\r\n" if "\r\n" in text else "\n"
     values = _values(credentials)
     body = "".join(f"{key} = {value}{newline}" for key, value in values.items())
