@@ -46,11 +46,15 @@ PublicUrl = Annotated[str | None, typer.Option("--public-url", help="where brows
 def _idp(idp_dir: Path | None, data_dir: Path | None, public_url: str | None = None):  # type: ignore[no-untyped-def]
     """The IdP of these options, made where there is none yet (with signing keys of its own), said on stderr: a
     mistyped --data-dir must not pass for the IdP it meant, whose metadata a user is about to register."""
+    from .idp.keys import KeysUnavailable
     from .idp.mount import config_path, identity_provider
 
     settings = settings_or_exit(idp_dir=idp_dir, data_dir=data_dir, public_url=public_url)
     new = not config_path(settings.idp_directory()).exists()
-    idp = identity_provider(settings)
+    try:
+        idp = identity_provider(settings)
+    except KeysUnavailable as exc:
+        raise usage_error(str(exc)) from None
     if new:
         typer.echo(f"note: there was no built-in IdP in {settings.idp_directory()}: made a new, empty one there", err=True)
     return idp

@@ -29,8 +29,14 @@ from cryptography import x509
 
 from ..files import read_or_create_private
 from ..saml.signing import IdpSigner
+from .state import StateUnavailable
 
 CERTIFICATE_LIFETIME = timedelta(days=5 * 365)
+
+
+class KeysUnavailable(StateUnavailable):
+    """keys.json or a key file it names cannot be read (edited by hand, restored in part): the IdP cannot sign until
+    the operator repairs it; its pages answer 503 as for the other files of its own."""
 
 
 @dataclass(frozen=True)
@@ -59,19 +65,28 @@ class KeyStore:
     def _reload(self) -> None:
         """Re-read the key list when another process (`samlfed idp rotate-key`) changed it."""
         path = self.directory / "keys.json"
-        stamp = path.stat().st_mtime_ns
-        if stamp == self._stamp:
-            return
-        data = json.loads(path.read_text())
-        self._entries = [
-            KeyEntry(e["kid"], datetime.fromisoformat(e["created"]), datetime.fromisoformat(e["signs_from"]) if e["signs_from"] else None)
-            for e in data["keys"]
-        ]
-        for entry in self._entries:
-            if entry.kid not in self._signers:
-                self._signers[entry.kid] = IdpSigner.from_pem(
-                    (self.directory / f"{entry.kid}.key.pem").read_bytes(), (self.directory / f"{entry.kid}.crt.pem").read_bytes()
-                )
+        try:
+            stamp = path.stat().st_mtime_ns
+            if stamp == self._stamp:
+                return
+            data = json.loads(path.read_text())
+            entries = [
+                KeyEntry(e["kid"], datetime.fromisoformat(e["created"]), datetime.fromisoformat(e["signs_from"]) if e["signs_from"] else None)
+                for e in data["keys"]
+            ]
+            if not any(e.signs_from is not None for e in entries):
+                raise ValueError("no key is scheduled to sign")
+            for entry in entries:
+                if entry.kid not in self._signers:
+                    self._signers[entry.kid] = IdpSigner.from_pem(
+                        (self.directory / f"{entry.kid}.key.pem").read_bytes(), (self.directory / f"{entry.kid}.crt.pem").read_bytes()
+                    )
+        except OSError as exc:
+            raise KeysUnavailable(f"The IdP's signing keys in {self.directory} cannot be read: {exc.strerror or exc}") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSON, dates and PEM that are no longer what was written
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise KeysUnavailable(f"The IdP's key list {path} is damaged ({reason}); restore it and its key files") from None
+        self._entries = entries
         self._stamp = stamp
 
     def signing_entry(self, now: datetime) -> KeyEntry:
