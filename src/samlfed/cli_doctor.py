@@ -44,17 +44,24 @@ def doctor(
     database_url: Annotated[str | None, typer.Option("--database-url", help="check against the provider (and role) registered in this samlfed database")] = None,
     config: Annotated[Path | None, typer.Option(help="with --data-dir/--database-url: the server's TOML settings file (SAMLFED_CONFIG), for its accepted URLs")] = None,
     public_url: Annotated[str | None, typer.Option(help="with --data-dir/--database-url: the server's public URL (SAMLFED_PUBLIC_URL), for its accepted URLs")] = None,
-    allow_legacy_algorithms: Annotated[bool, typer.Option(help="allow RSA-SHA1, SHA-1 digests, inclusive c14n and RSA keys of 1024-2047 bits")] = False,
-    allow_response_only_signature: Annotated[bool, typer.Option(help="accept a signed Response around an unsigned Assertion")] = False,
-    require_condition_bounds: Annotated[bool, typer.Option(help="refuse assertions whose Conditions lack NotBefore or NotOnOrAfter")] = False,
+    allow_legacy_algorithms: Annotated[
+        bool | None, typer.Option(help="allow RSA-SHA1, SHA-1 digests, inclusive c14n and RSA keys of 1024-2047 bits (--no-…: try without, though the provider has it)"),
+    ] = None,
+    allow_response_only_signature: Annotated[
+        bool | None, typer.Option(help="accept a signed Response around an unsigned Assertion (--no-…: try without, though the provider has it)"),
+    ] = None,
+    require_condition_bounds: Annotated[
+        bool | None, typer.Option(help="refuse assertions whose Conditions lack NotBefore or NotOnOrAfter (--no-…: try without, though the provider has it)"),
+    ] = None,
     as_json: JsonOutput = False,
 ) -> None:
     """Explain, check by check, why a SAML response is accepted or rejected."""
     _check_arns(role_arn, principal_arn)
-    tried = ProviderPolicy(
-        allow_legacy_algorithms=allow_legacy_algorithms, allow_response_only_signature=allow_response_only_signature,
-        require_condition_bounds=require_condition_bounds,
-    )
+    # None: not given, so the registered provider's stored choice stands (standalone: the strict default).
+    tried: _Tried = {
+        "allow_legacy_algorithms": allow_legacy_algorithms, "allow_response_only_signature": allow_response_only_signature,
+        "require_condition_bounds": require_condition_bounds,
+    }
     explicit_trust = _read_trust_policy(trust_policy) if trust_policy is not None else None
     registered: doctor_mod.RegisteredProvider | None = None
     stored_policy: ProviderPolicy | None = None
@@ -87,7 +94,8 @@ def doctor(
         raise usage_error("--source-ip and --secure-transport only matter when a trust policy is checked (--trust-policy, or --role-arn with --data-dir)")
     moment = instant_or_exit(now)
 
-    def examined(policy: ProviderPolicy) -> doctor_mod.Diagnosis:
+    def examined(options: _Tried) -> doctor_mod.Diagnosis:
+        policy = _merged(stored_policy, options)
         try:
             return doctor_mod.examine(
                 file,
@@ -102,7 +110,7 @@ def doctor(
                     doctor_mod.RoleTrust(trust_text, source_ip=source_ip, secure_transport=secure_transport, attribute_mapping=mapping)
                     if trust_text is not None else None
                 ),
-                registered=replace(registered, policy=_merged(stored_policy, policy)) if registered is not None else None,
+                registered=replace(registered, policy=policy) if registered is not None else None,
             )
         except doctor_mod.DoctorUsageError as exc:
             raise usage_error(str(exc)) from None
@@ -135,26 +143,29 @@ _OPT_INS = ("allow_legacy_algorithms", "allow_response_only_signature")
 """The opt-ins that let a response through (require_condition_bounds only refuses more)."""
 
 
-def _merged(stored: ProviderPolicy | None, tried: ProviderPolicy) -> ProviderPolicy:
-    """The registered provider's opt-ins plus those the doctor is asked to try."""
-    from .iam.provider_options import VALIDATION_OPTIONS
+_Tried = dict[str, bool | None]
+"""The validation options given on the command line, by ProviderPolicy field name: True (--allow-…), False (--no-…) or
+None (not given)."""
 
-    if stored is None:
-        return tried
-    return ProviderPolicy(**{name: getattr(stored, name) or getattr(tried, name) for name in VALIDATION_OPTIONS})
+
+def _merged(stored: ProviderPolicy | None, tried: _Tried) -> ProviderPolicy:
+    """The options the doctor is asked to try, over the registered provider's stored ones (`stored`; standalone, None:
+    the strict defaults) for those not given: --no-… tries without an opt-in the provider has."""
+    base = stored if stored is not None else ProviderPolicy()
+    return ProviderPolicy(**{name: getattr(base, name) if choice is None else choice for name, choice in tried.items()})
 
 
 def _opt_ins_relied_on(
-    tried: ProviderPolicy, stored: ProviderPolicy | None, principal_arn: str | None, examined: Callable[[ProviderPolicy], doctor_mod.Diagnosis],
+    tried: _Tried, stored: ProviderPolicy | None, principal_arn: str | None, examined: Callable[[_Tried], doctor_mod.Diagnosis],
 ) -> list[str]:
     """A caveat for each opt-in given on the command line without which the response fails, which the provider (the
     registered one, `stored`, or the one STS will check it against) must then have too: else "VALID" claims what STS
     refuses."""
     notes = []
     for name in _OPT_INS:
-        if not getattr(tried, name) or (stored is not None and getattr(stored, name)):
+        if not tried[name] or (stored is not None and getattr(stored, name)):
             continue
-        without = examined(replace(tried, **{name: False}))
+        without = examined({**tried, name: False})
         if without.valid:
             continue
         flag = "--" + name.replace("_", "-")
@@ -192,9 +203,9 @@ def _read_trust_policy(path: Path) -> str:
 
 
 def _registered(
-    ctx: ServiceContext, principal_arn: str, role_arn: str | None, tried: ProviderPolicy,
+    ctx: ServiceContext, principal_arn: str, role_arn: str | None, tried: _Tried,
 ) -> tuple[doctor_mod.RegisteredProvider, ProviderPolicy, dict[str, list[str]] | None, str | None]:
-    """The registered provider (its stored opt-ins, plus those being tried), its stored opt-ins alone, its attribute
+    """The registered provider (its stored opt-ins, with those being tried over them), its stored opt-ins alone, its attribute
     mapping, and the stored trust policy of `role_arn` (None without a role)."""
     from .iam.provider_options import provider_policy
     from .iam.providers import get_saml_provider

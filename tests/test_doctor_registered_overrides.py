@@ -1,0 +1,43 @@
+"""`samlfed doctor --data-dir`: the options given on the command line, over what the registered provider has."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from saml_factory import ACCOUNT, PROVIDER_ARN, response_b64
+from service_world import developer_world
+from typer.testing import CliRunner
+
+from samlfed.cli import app
+from samlfed.config import Settings
+from samlfed.iam.provider_options import set_validation_options
+
+runner = CliRunner()
+NOW_ARG = "2026-11-24T12:00:05Z"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    ctx = developer_world(Settings(data_dir=data))  # registers saml_factory's IdP as PROVIDER_ARN
+    set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"allow_response_only_signature": True})
+    return data
+
+
+def run(response: Path, data: Path, *extra: str) -> tuple[int, dict]:
+    result = runner.invoke(app, ["doctor", str(response), "--data-dir", str(data), "--principal-arn", PROVIDER_ARN, "--now", NOW_ARG, "--json", *extra])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_no_flag_tries_without_an_opt_in_the_provider_has(tmp_path: Path, data_dir: Path) -> None:
+    response = tmp_path / "response.b64"
+    response.write_text(response_b64("response"))  # a signed Response around an unsigned Assertion
+
+    code, report = run(response, data_dir)
+    assert code == 0 and report["valid"]
+
+    code, report = run(response, data_dir, "--no-allow-response-only-signature")
+    assert code == 1 and not report["valid"]
+    assert report["error"]["check"] == "signature.required"
