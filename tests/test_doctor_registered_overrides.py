@@ -41,3 +41,24 @@ def test_no_flag_tries_without_an_opt_in_the_provider_has(tmp_path: Path, data_d
     code, report = run(response, data_dir, "--no-allow-response-only-signature")
     assert code == 1 and not report["valid"]
     assert report["error"]["check"] == "signature.required"
+
+
+def test_a_verdict_that_relies_on_an_acs_url_the_server_refuses_says_so(tmp_path: Path, data_dir: Path) -> None:
+    elsewhere = "https://sp.example.test/saml"
+    response = tmp_path / "response.b64"
+    response.write_text(response_b64("both", recipient=elsewhere, destination=elsewhere))
+
+    code, report = run(response, data_dir, "--acs", elsewhere)
+    assert code == 0 and report["valid"]  # the doctor's verdict with the URL it was told to accept
+    [caveat] = [c for c in report["caveats"] if "--acs/--audience" in c]
+    assert "Response Destination is not an accepted endpoint" in caveat  # what STS answers: the server has no such URL
+
+    code, report = run(response, data_dir)
+    assert code == 1 and report["error"]["check"] == "destination"
+
+
+def test_no_url_caveat_when_the_server_accepts_the_response_anyway(tmp_path: Path, data_dir: Path) -> None:
+    response = tmp_path / "response.b64"
+    response.write_text(response_b64("both"))
+    code, report = run(response, data_dir, "--acs", "https://sp.example.test/saml", "--audience", "urn:sp.example.test")
+    assert code == 0 and not [c for c in report["caveats"] if "--acs/--audience" in c]

@@ -94,7 +94,7 @@ def doctor(
         raise usage_error("--source-ip and --secure-transport only matter when a trust policy is checked (--trust-policy, or --role-arn with --data-dir)")
     moment = instant_or_exit(now)
 
-    def examined(options: _Tried) -> doctor_mod.Diagnosis:
+    def examined(options: _Tried, *, given_urls: bool = True) -> doctor_mod.Diagnosis:
         policy = _merged(stored_policy, options)
         try:
             return doctor_mod.examine(
@@ -104,7 +104,7 @@ def doctor(
                 private_keys=private_key or [],
                 now=moment,
                 policy=policy,
-                settings=settings.accepting(audiences=audience or [], acs_urls=acs or []),
+                settings=settings.accepting(audiences=audience or [], acs_urls=acs or []) if given_urls else settings,
                 requested_role=RolePair(role_arn, principal_arn) if role_arn is not None and principal_arn is not None else None,
                 role_trust=(
                     doctor_mod.RoleTrust(trust_text, source_ip=source_ip, secure_transport=secure_transport, attribute_mapping=mapping)
@@ -118,6 +118,8 @@ def doctor(
     diagnosis = examined(tried)
     if diagnosis.valid:
         diagnosis.caveats.extend(_opt_ins_relied_on(tried, stored_policy, principal_arn, examined))
+        if registered is not None and (acs or audience):
+            diagnosis.caveats.extend(_urls_relied_on(examined(tried, given_urls=False)))
         if trust_text is None:
             diagnosis.caveats.append(doctor_mod.trust_not_checked(diagnosis))
         unchecked_uuid = doctor_mod.uuid_not_checked(diagnosis) if registered is None else None
@@ -175,6 +177,19 @@ def _opt_ins_relied_on(
         refusal = f", STS answers {answer.code} {answer.message!r}" if answer is not None else ""
         notes.append(f"valid only with {flag}: {where}; until `samlfed providers validation-options set {arn} {flag}`{refusal}")
     return notes
+
+
+def _urls_relied_on(without: doctor_mod.Diagnosis) -> list[str]:
+    """A caveat when a response checked against a registered provider is valid only with the --acs or --audience URLs
+    given: the server accepts only the URLs of its settings, so "VALID" would claim what STS refuses."""
+    if without.valid or without.error is None or without.error.check_id not in _URL_CHECKS:
+        return []
+    answer = without.error.aws
+    return [
+        f"valid only with the --acs/--audience URLs given: the server's settings (as the doctor read them) do not accept them, "
+        f"so STS answers {answer.code} {answer.message!r} at {without.error.check_id}; the server accepts its own URLs from "
+        "public_url and sp_entity_id: if it runs with others than the doctor read, give the doctor the same (--public-url, --config)"
+    ]
 
 
 _URL_CHECKS = frozenset({"destination", "subject_confirmation", "audience"})
