@@ -419,3 +419,17 @@ def test_a_mapped_attributes_value_is_trimmed_as_a_principal_tags_is(ctx: Servic
     set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, mapping)
     issued = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(role_arn=DEV_ROLE, principal_arn=PROVIDER_ARN, saml_assertion=saml))
     assert issued.credentials.claims.tags == {"department": "Engineering", "email": "alice@example.com"}
+
+
+def test_a_pair_across_accounts_is_refused_without_a_trust_policy_too() -> None:
+    """STS refuses such a request before any trust policy is read: without --trust-policy, the doctor said 'VALID: AWS
+    would accept this response' (with a caveat about the trust policy it did not check)."""
+    other = "arn:aws:iam::222222222222:role/Developer"
+    saml = response_b64(issue_instant=NOW, roles=[f"{other},{PROVIDER_ARN}"])
+    diagnosis = diagnose(saml, TrustChoice(trust(), (), ()), now=LATER, settings=ValidationSettings(), requested_role=RolePair(other, PROVIDER_ARN))
+    assert not diagnosis.valid
+    assert verdict(diagnosis) == ("REFUSED", " by the request's ARNs at trust.assume_role_with_saml: the response is valid, but STS answers "
+                                             "ValidationError (400) 'Principal exists outside the account of the Role being assumed.'")
+    same_account = diagnose(response_b64(issue_instant=NOW), TrustChoice(trust(), (), ()), now=LATER, settings=ValidationSettings(),
+                            requested_role=RolePair(DEV_ROLE, PROVIDER_ARN))
+    assert same_account.valid and same_account.trust is None

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from lxml import etree
 
 from .doctor_capture import CaptureError, from_capture, read_capped
-from .doctor_trust import TrustReport, check_trust
+from .doctor_trust import TrustReport, check_trust, cross_account
 from .files import LARGE_FILE_LIMIT, read_at_most
 from .saml import (
     MAX_INPUT_CHARS,
@@ -381,12 +381,17 @@ def diagnose(
         True, list(verified.checks), choice, verified=verified, xml=_decode_base64(b64),
         aws_refusal=_aws_refusal(verified, requested_role),
     )
-    if role_trust is not None and requested_role is not None:
-        report = check_trust(
+    if requested_role is None:
+        return diagnosis
+    if role_trust is not None:
+        report: TrustReport | None = check_trust(
             verified, trust_policy=role_trust.policy, role_arn=requested_role.role_arn, principal_arn=requested_role.provider_arn,
             now=now, source_ip=role_trust.source_ip, secure_transport=role_trust.secure_transport,
             attribute_mapping=role_trust.attribute_mapping,
         )
+    else:  # no trust policy to ask, but STS refuses a role of another account than the provider's before reading one
+        report = cross_account(requested_role.role_arn, requested_role.provider_arn)
+    if report is not None:
         diagnosis.checks.extend(report.checks)
         diagnosis.notes.extend(report.notes)
         diagnosis.trust = report

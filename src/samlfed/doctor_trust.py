@@ -59,13 +59,11 @@ def check_trust(
     """The trust policy's verdict on each action the sign-in needs, as `assume.admit_role` would reach it.
 
     `role_arn` and `principal_arn` must be well-formed ARNs (the caller checked them)."""
-    role, provider = arns.parse_role_arn(role_arn), arns.parse_provider_arn(principal_arn)
-    assert role is not None and provider is not None
-    if role.account_id != provider.account_id:
-        return TrustReport([CheckResult(
-            CHECK_IDS[ASSUME], "fail", f"the role is in account {role.account_id}, the provider in account {provider.account_id}",
-            "A SAML provider signs in to roles of its own account only: register the IdP in the role's account.",
-        )], answer=CROSS_ACCOUNT, refuser="the request's ARNs")
+    refused = cross_account(role_arn, principal_arn)
+    if refused is not None:
+        return refused
+    provider = arns.parse_provider_arn(principal_arn)
+    assert provider is not None
     try:
         document = parse_policy(trust_policy, principal_required=True)
     except MalformedPolicy as exc:
@@ -98,6 +96,19 @@ def check_trust(
             ))
             report.answer, report.refuser = packed_too_large(percent, tags_only=True), "its session tags' packed size"
     return report
+
+
+def cross_account(role_arn: str, principal_arn: str) -> TrustReport | None:
+    """STS's refusal of a role and a provider in different accounts (whatever the response and the trust policy say),
+    or None when both are in one account. The ARNs must be well-formed (the caller checked them)."""
+    role, provider = arns.parse_role_arn(role_arn), arns.parse_provider_arn(principal_arn)
+    assert role is not None and provider is not None
+    if role.account_id == provider.account_id:
+        return None
+    return TrustReport([CheckResult(
+        CHECK_IDS[ASSUME], "fail", f"the role is in account {role.account_id}, the provider in account {provider.account_id}",
+        "A SAML provider signs in to roles of its own account only: register the IdP in the role's account.",
+    )], answer=CROSS_ACCOUNT, refuser="the request's ARNs")
 
 
 def _verdict(action: str, explanation: Explanation, principal_arn: str, context: Mapping[str, list[str]]) -> CheckResult:
