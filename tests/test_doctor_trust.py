@@ -433,3 +433,15 @@ def test_a_pair_across_accounts_is_refused_without_a_trust_policy_too() -> None:
     same_account = diagnose(response_b64(issue_instant=NOW), TrustChoice(trust(), (), ()), now=LATER, settings=ValidationSettings(),
                             requested_role=RolePair(DEV_ROLE, PROVIDER_ARN))
     assert same_account.valid and same_account.trust is None
+
+
+def test_a_deny_outside_a_network_that_applies_for_want_of_the_address_asks_for_it() -> None:
+    """A Deny with NotIpAddress aws:SourceIp applies when the doctor does not know the address (the server always
+    does): the fix is --source-ip, not narrowing the Deny or changing what the IdP sends."""
+    outside = {"Sid": "OnlyCorp", "Effect": "Deny", "Principal": {"Federated": PROVIDER_ARN}, "Action": "sts:*",
+               "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}
+    unknown = _checks(doctor_says(policy(allow(), outside), _assertion({}), None, None))["trust.assume_role_with_saml"]
+    assert unknown[0] == "fail" and "--source-ip" in (unknown[2] or "") and "narrow its conditions" not in (unknown[2] or "")
+    known = _checks(doctor_says(policy(allow(), outside), _assertion({}), "192.0.2.7", None))["trust.assume_role_with_saml"]
+    assert known[0] == "fail" and "narrow its conditions" in (known[2] or "")  # a real refusal keeps its hint
+    assert doctor_says(policy(allow(), outside), _assertion({}), "10.1.2.3", None).valid

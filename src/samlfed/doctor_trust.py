@@ -117,8 +117,12 @@ def _verdict(action: str, explanation: Explanation, principal_arn: str, context:
     if why is None:
         return CheckResult(check_id, "pass", f"{action} allowed by {_names(explanation.deciding)}")
     if why.kind == "explicit deny":
-        return CheckResult(check_id, "fail", f"{action} denied explicitly by {_names(why.statements)}",
-                           "A Deny statement applies to this sign-in: narrow its conditions, or change what the IdP sends.")
+        unknown = next((c for s in why.statements for c in s.conditions if c.context_values is None and c.condition.key in _REQUEST_KEYS), None)
+        hint = (  # a Deny on a key only the server knows (NotIpAddress aws:SourceIp): the doctor's not knowing made it apply
+            f"The Deny applies here because {unknown.condition.name or unknown.condition.key} has no value. {_condition_hint(unknown, context)}"
+            if unknown is not None else "A Deny statement applies to this sign-in: narrow its conditions, or change what the IdP sends."
+        )
+        return CheckResult(check_id, "fail", f"{action} denied explicitly by {_names(why.statements)}", hint)
     if why.kind == "no statement for the action":
         return CheckResult(check_id, "fail", f"no Allow statement names {action}", _missing_action_hint(action, principal_arn))
     if why.kind == "no statement for the principal":
@@ -168,6 +172,11 @@ def _condition_hint(check: ConditionCheck, context: Mapping[str, list[str]]) -> 
     if source is not None:
         return f"{check.condition.name or key} is {source}. Have the IdP send a value the condition accepts, or change the condition."
     return "Have the IdP send a value the condition accepts, or change the condition."
+
+
+_REQUEST_KEYS = frozenset({"aws:sourceip", "aws:securetransport"})
+"""Keys of the request, not of the response: the server always knows them, the doctor only when told (--source-ip,
+--secure-transport)."""
 
 
 _SAML_KEY_SOURCES = {
