@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from samlfed.cli import app
 from samlfed.config import Settings
-from samlfed.iam.provider_options import set_validation_options
+from samlfed.iam.provider_options import set_attribute_mapping, set_validation_options
 
 runner = CliRunner()
 NOW_ARG = "2026-11-24T12:00:05Z"
@@ -62,3 +62,31 @@ def test_no_url_caveat_when_the_server_accepts_the_response_anyway(tmp_path: Pat
     response.write_text(response_b64("both"))
     code, report = run(response, data_dir, "--acs", "https://sp.example.test/saml", "--audience", "urn:sp.example.test")
     assert code == 0 and not [c for c in report["caveats"] if "--acs/--audience" in c]
+
+
+@pytest.fixture
+def mapping_dir(tmp_path: Path) -> Path:
+    data = tmp_path / "mapped"
+    ctx = developer_world(Settings(data_dir=data))
+    set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, {"email": ["mail"]})
+    return data
+
+
+def test_mapped_session_tags_are_checked_without_a_role_too(tmp_path: Path, mapping_dir: Path) -> None:
+    """STS checks the mapped session tags before it looks the role up: a tag value past 256 characters is refused
+    whichever role is asked for, so no --role-arn is needed to say so."""
+    response = tmp_path / "response.b64"
+    response.write_text(response_b64("both", principal_tags={}, attributes={"mail": ["x" * 300]}))
+    code, report = run(response, mapping_dir)
+    assert code == 1 and not report["valid"]
+    assert report["error"] == {"check": "trust.session_tags", "code": "InvalidIdentityToken", "status": 400,
+                               "message": "Session tags in AuthnResponse are invalid"}
+
+
+def test_the_unchecked_trust_policy_caveat_counts_mapped_session_tags(tmp_path: Path, mapping_dir: Path) -> None:
+    response = tmp_path / "response.b64"
+    response.write_text(response_b64("both", principal_tags={}, attributes={"mail": ["alice@example.com"]}))
+    code, report = run(response, mapping_dir)
+    assert code == 0
+    [caveat] = [c for c in report["caveats"] if "trust policy" in c]
+    assert "it must allow sts:TagSession for the 1 session tag" in caveat

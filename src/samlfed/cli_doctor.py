@@ -121,7 +121,7 @@ def doctor(
         if registered is not None and (acs or audience):
             diagnosis.caveats.extend(_urls_relied_on(examined(tried, given_urls=False)))
         if trust_text is None:
-            diagnosis.caveats.append(doctor_mod.trust_not_checked(diagnosis))
+            diagnosis.caveats.append(doctor_mod.trust_not_checked(diagnosis, mapping))
         unchecked_uuid = doctor_mod.uuid_not_checked(diagnosis) if registered is None else None
         if unchecked_uuid is not None:
             diagnosis.caveats.append(unchecked_uuid)
@@ -255,7 +255,7 @@ def _registered(
     registered = doctor_mod.RegisteredProvider(
         provider.arn, provider.uuid, provider.metadata_document, policy,
         decryption_keys=server_trust.decryption_keys if server_trust else (),
-        encryption_required=server_trust.encryption_required if server_trust else False,
+        encryption_required=server_trust.encryption_required if server_trust else False, attribute_mapping=provider.attribute_mapping,
     )
     return registered, stored, provider.attribute_mapping, trust
 

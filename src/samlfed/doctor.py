@@ -14,7 +14,7 @@ import hashlib
 import re
 import sys
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from lxml import etree
 
 from .doctor_capture import CaptureError, from_capture, read_capped
-from .doctor_trust import TrustReport, check_trust, cross_account
+from .doctor_trust import TrustReport, check_trust, cross_account, session_tags_refusal
 from .files import LARGE_FILE_LIMIT, read_at_most
 from .saml import (
     MAX_INPUT_CHARS,
@@ -52,6 +52,7 @@ from .saml.model import load_rsa_private_key
 from .saml.response import UNSIGNED_DECLARATIONS
 from .saml.timeutil import xs_datetime_text
 from .saml.xmlparse import XmlRejected, parse_xml
+from .sts.trust_context import requested_tags
 from .terminal_text import visible
 
 
@@ -366,8 +367,10 @@ def diagnose(
     settings: ValidationSettings,
     requested_role: RolePair | None = None,
     role_trust: RoleTrust | None = None,
+    attribute_mapping: Mapping[str, list[str]] | None = None,
 ) -> Diagnosis:
-    """The validator's verdict; with `role_trust` (and `requested_role`), then the trust policy's on a valid response."""
+    """The validator's verdict; with `role_trust` (and `requested_role`), then the trust policy's on a valid response.
+    `attribute_mapping`: the provider's, for the session tags when no trust policy is checked (`role_trust` has its own)."""
     try:
         verified = validate(b64, choice.trust, now=now, settings=settings, requested_role=requested_role)
     except SamlValidationError as error:
@@ -381,16 +384,17 @@ def diagnose(
         True, list(verified.checks), choice, verified=verified, xml=_decode_base64(b64),
         aws_refusal=_aws_refusal(verified, requested_role),
     )
-    if requested_role is None:
-        return diagnosis
-    if role_trust is not None:
+    if role_trust is not None and requested_role is not None:
         report: TrustReport | None = check_trust(
             verified, trust_policy=role_trust.policy, role_arn=requested_role.role_arn, principal_arn=requested_role.provider_arn,
             now=now, source_ip=role_trust.source_ip, secure_transport=role_trust.secure_transport,
             attribute_mapping=role_trust.attribute_mapping,
         )
-    else:  # no trust policy to ask, but STS refuses a role of another account than the provider's before reading one
-        report = cross_account(requested_role.role_arn, requested_role.provider_arn)
+    else:
+        # No trust policy to ask, but STS refuses a role of another account than the provider's before reading one,
+        # and session tags that break AWS's rules whatever the role.
+        crossing = cross_account(requested_role.role_arn, requested_role.provider_arn) if requested_role is not None else None
+        report = crossing or session_tags_refusal(verified, attribute_mapping)
     if report is not None:
         diagnosis.checks.extend(report.checks)
         diagnosis.notes.extend(report.notes)
@@ -457,6 +461,8 @@ class RegisteredProvider:
     decryption_keys: tuple[rsa.RSAPrivateKey, ...] = ()
     """Its uploaded private keys, opened with the master key."""
     encryption_required: bool = False
+    attribute_mapping: dict[str, list[str]] | None = None
+    """Its attribute mapping: the session tags STS adds from the response's attributes."""
 
 
 def registered_choice(provider: RegisteredProvider, now: datetime) -> TrustChoice:
@@ -505,7 +511,8 @@ def examine(
         data = read_source(source)
         b64, input_notes = read_input(data)
         choice = choose_trust(b64, documents, keys, policy, decryption_keys)
-    diagnosis = diagnose(b64, choice, now=now, settings=settings, requested_role=requested_role, role_trust=role_trust)
+    diagnosis = diagnose(b64, choice, now=now, settings=settings, requested_role=requested_role, role_trust=role_trust,
+                         attribute_mapping=registered.attribute_mapping if registered is not None else None)
     diagnosis.notes[:0] = input_notes
     if (
         diagnosis.error is not None and diagnosis.error.check_id == "input.base64"
@@ -521,12 +528,13 @@ _AUDIENCE_FAILURES = ("no accepted audience",)
 can change."""
 
 
-def trust_not_checked(diagnosis: Diagnosis) -> str:
-    """The note for a valid response whose role's trust policy was not checked: STS checks it next."""
+def trust_not_checked(diagnosis: Diagnosis, attribute_mapping: Mapping[str, list[str]] | None = None) -> str:
+    """The note for a valid response whose role's trust policy was not checked: STS checks it next. `attribute_mapping`:
+    the provider's, which adds session tags of its own."""
     verified = diagnosis.verified
     assert verified is not None
     needs = [f"its SAML:aud condition, if any, must accept the Recipient {verified.response.recipient}"] if verified.response.recipient else []
-    tags = len(verified.claims.principal_tags)
+    tags = len(requested_tags(verified, attribute_mapping))  # well formed: else the response was refused
     if tags:
         needs.append(f"it must allow sts:TagSession for the {tags} session tag{'s' if tags > 1 else ''}")
     if verified.claims.source_identity is not None:

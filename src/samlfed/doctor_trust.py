@@ -72,8 +72,7 @@ def check_trust(
     try:
         tags = requested_tags(verified, attribute_mapping)
     except InvalidSessionTags as exc:  # STS refuses these before any trust policy is read
-        return TrustReport([CheckResult(SESSION_TAGS_CHECK, "fail", str(exc), "Fix the provider's attribute mapping or the attributes the IdP sends.")],
-                           answer=INVALID_SESSION_TAGS, refuser="its session tags")
+        return _tags_refused(exc)
     context = trust_context(verified, account_id=provider.account_id, provider_name=provider.name, tags=tags, now=now,
                             source_ip=source_ip, secure_transport=secure_transport)
     report = TrustReport([])
@@ -109,6 +108,21 @@ def cross_account(role_arn: str, principal_arn: str) -> TrustReport | None:
         CHECK_IDS[ASSUME], "fail", f"the role is in account {role.account_id}, the provider in account {provider.account_id}",
         "A SAML provider signs in to roles of its own account only: register the IdP in the role's account.",
     )], answer=CROSS_ACCOUNT, refuser="the request's ARNs")
+
+
+def session_tags_refusal(verified: VerifiedAssertion, attribute_mapping: Mapping[str, list[str]] | None) -> TrustReport | None:
+    """STS's refusal of session tags that break AWS's rules once the provider's attribute mapping adds its own, for
+    every role alike (it checks them before it looks the role up); None when the tags are well formed."""
+    try:
+        requested_tags(verified, attribute_mapping)
+    except InvalidSessionTags as exc:
+        return _tags_refused(exc)
+    return None
+
+
+def _tags_refused(exc: InvalidSessionTags) -> TrustReport:
+    return TrustReport([CheckResult(SESSION_TAGS_CHECK, "fail", str(exc), "Fix the provider's attribute mapping or the attributes the IdP sends.")],
+                       answer=INVALID_SESSION_TAGS, refuser="its session tags")
 
 
 def _verdict(action: str, explanation: Explanation, principal_arn: str, context: Mapping[str, list[str]]) -> CheckResult:
