@@ -445,3 +445,16 @@ def test_a_deny_outside_a_network_that_applies_for_want_of_the_address_asks_for_
     known = _checks(doctor_says(policy(allow(), outside), _assertion({}), "192.0.2.7", None))["trust.assume_role_with_saml"]
     assert known[0] == "fail" and "narrow its conditions" in (known[2] or "")  # a real refusal keeps its hint
     assert doctor_says(policy(allow(), outside), _assertion({}), "10.1.2.3", None).valid
+
+
+def test_tags_past_the_packed_budget_are_refused_without_a_trust_policy_too() -> None:
+    """Whatever role a trust policy admits, STS then refuses these tags: without --trust-policy the doctor answered
+    'VALID: AWS would accept this response'."""
+    saml = response_b64(issue_instant=NOW, principal_tags=_incompressible_tags(12))
+    diagnosis = diagnose(saml, TrustChoice(trust(), (), ()), now=LATER, settings=ValidationSettings(), requested_role=RolePair(DEV_ROLE, PROVIDER_ARN))
+    assert not diagnosis.valid and diagnosis.refused_by_trust == "trust.packed_size"
+    assert verdict(diagnosis)[1].endswith("STS answers PackedPolicyTooLarge (400) 'Packed size of session tags consumes 108% of allotted space.'")
+    unnamed = diagnose(saml, TrustChoice(trust(), (), ()), now=LATER, settings=ValidationSettings())
+    assert unnamed.refused_by_trust == "trust.packed_size"
+    fewer = response_b64(issue_instant=NOW, principal_tags=_incompressible_tags(6))
+    assert diagnose(fewer, TrustChoice(trust(), (), ()), now=LATER, settings=ValidationSettings(), requested_role=RolePair(DEV_ROLE, PROVIDER_ARN)).valid

@@ -86,14 +86,11 @@ def check_trust(
         lines = _statement_lines(explanation)
         if explanation.decision != "allowed" and len(lines) > 1:  # one line would repeat the failed check's message
             report.notes.extend(f"{action}: {line}" for line in lines)
-    if report.refused is None and tags:  # STS's next step: the tags alone may pack past the budget (no session policy here)
-        percent = packed_percent(None, (), tuple(tags.items()))
-        if percent > 100:
-            report.checks.append(CheckResult(
-                PACKED_SIZE, "fail", f"the session tags pack to {percent}% of the allowed size",
-                "Send fewer or shorter session tags (PrincipalTag attributes, or attributes the provider maps to tags).",
-            ))
-            report.answer, report.refuser = packed_too_large(percent, tags_only=True), "its session tags' packed size"
+    if report.refused is None:  # STS's next step: the tags alone may pack past the budget (no session policy here)
+        packed = _packed_past_budget(tags)
+        if packed is not None:
+            report.checks.append(packed.checks[0])
+            report.answer, report.refuser = packed.answer, packed.refuser
     return report
 
 
@@ -111,13 +108,30 @@ def cross_account(role_arn: str, principal_arn: str) -> TrustReport | None:
 
 
 def session_tags_refusal(verified: VerifiedAssertion, attribute_mapping: Mapping[str, list[str]] | None) -> TrustReport | None:
-    """STS's refusal of session tags that break AWS's rules once the provider's attribute mapping adds its own, for
-    every role alike (it checks them before it looks the role up); None when the tags are well formed."""
+    """STS's refusal of the session tags, the same for every role: tags that break AWS's rules once the provider's
+    attribute mapping adds its own (checked before the role is looked up), or tags that alone pack past the budget
+    (checked once a trust policy admits the sign-in: a role whose policy refuses it gets AccessDenied instead); None
+    when neither."""
     try:
-        requested_tags(verified, attribute_mapping)
+        tags = requested_tags(verified, attribute_mapping)
     except InvalidSessionTags as exc:
         return _tags_refused(exc)
-    return None
+    packed = _packed_past_budget(tags)
+    if packed is not None:
+        packed.notes.append("the role's trust policy was not checked: STS measures the tags once it admits the sign-in (one that refuses it answers AccessDenied)")
+    return packed
+
+
+def _packed_past_budget(tags: Mapping[str, str]) -> TrustReport | None:
+    if not tags:
+        return None
+    percent = packed_percent(None, (), tuple(tags.items()))
+    if percent <= 100:
+        return None
+    return TrustReport([CheckResult(
+        PACKED_SIZE, "fail", f"the session tags pack to {percent}% of the allowed size",
+        "Send fewer or shorter session tags (PrincipalTag attributes, or attributes the provider maps to tags).",
+    )], answer=packed_too_large(percent, tags_only=True), refuser="its session tags' packed size")
 
 
 def _tags_refused(exc: InvalidSessionTags) -> TrustReport:
