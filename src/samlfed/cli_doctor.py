@@ -94,10 +94,13 @@ def doctor(
         raise usage_error("--source-ip and --secure-transport only matter when a trust policy is checked (--trust-policy, or --role-arn with --data-dir)")
     moment = instant_or_exit(now)
 
+    read: bytes | None = None  # the input, once read: checked again without an option, it is not read again (stdin)
+
     def examined(options: _Tried, *, given_urls: bool = True) -> doctor_mod.Diagnosis:
+        nonlocal read
         policy = _merged(stored_policy, options)
         try:
-            return doctor_mod.examine(
+            diagnosis = doctor_mod.examine(
                 file,
                 metadata=metadata or [],
                 certs=cert or [],
@@ -111,9 +114,12 @@ def doctor(
                     if trust_text is not None else None
                 ),
                 registered=replace(registered, policy=policy) if registered is not None else None,
+                given=read,
             )
         except doctor_mod.DoctorUsageError as exc:
             raise usage_error(str(exc)) from None
+        read = diagnosis.input
+        return diagnosis
 
     diagnosis = examined(tried)
     if diagnosis.valid:

@@ -352,6 +352,8 @@ class Diagnosis:
     """What a VALID verdict does not cover: checks STS makes that were not made here, options it relied on."""
     aws_refusal: str | None = None
     """Why AWS would refuse a response samlfed accepts (a samlfed extension it relies on), or None."""
+    input: bytes | None = None
+    """The input as `examine` read it."""
 
     @property
     def refused_by_trust(self) -> str | None:
@@ -489,8 +491,12 @@ def examine(
     role_trust: RoleTrust | None = None,
     registered: RegisteredProvider | None = None,
     private_keys: Sequence[Path] = (),
+    given: bytes | None = None,
 ) -> Diagnosis:
     """Everything `samlfed doctor` does short of printing; raises `DoctorUsageError` for exit code 2.
+
+    `given`: the bytes of `source` as an earlier examination read them (`Diagnosis.input`), for another look at the
+    same response: standard input can be read only once.
 
     With `registered`, the provider's registered metadata and opt-ins stand in for `metadata`, `certs` and `policy`."""
     if not EARLIEST_NOW <= now <= LATEST_NOW:
@@ -501,14 +507,14 @@ def examine(
             "or --data-dir/--database-url with --principal-arn to check against a registered provider"
         )
     if registered is not None:
-        data = read_source(source)
+        data = read_source(source) if given is None else given
         b64, input_notes = read_input(data)
         choice = registered_choice(registered, now)
     else:
         documents = load_metadata(metadata, now=now)
         keys = load_keys(certs)
         decryption_keys = load_private_keys(private_keys)
-        data = read_source(source)
+        data = read_source(source) if given is None else given
         b64, input_notes = read_input(data)
         choice = choose_trust(b64, documents, keys, policy, decryption_keys)
     diagnosis = diagnose(b64, choice, now=now, settings=settings, requested_role=requested_role, role_trust=role_trust,
@@ -519,6 +525,7 @@ def examine(
         and source == "-" and stdin_is_terminal() and cut_by_terminal(data)
     ):
         diagnosis.notes.append(CUT_BY_TERMINAL_NOTE)
+    diagnosis.input = data
     return diagnosis
 
 
