@@ -60,7 +60,7 @@ provider_tags = Table(
     "provider_tags",
     metadata,
     Column("arn", String(2048), ForeignKey("saml_providers.arn", ondelete="CASCADE"), primary_key=True),
-    Column("key_lower", String(128), nullable=False),  # the listing order
+    Column("key_lower", String(256), nullable=False),  # the listing order ('İ' lower-cases to two characters)
     Column("key", String(128), primary_key=True),  # case-sensitive: `Team` and `team` are two tags (IAM's rule)
     Column("value", String(256), nullable=False),
 )
@@ -103,7 +103,7 @@ role_tags = Table(
     metadata,
     Column("account_id", String(12), primary_key=True),
     Column("role_name_lower", String(64), primary_key=True),
-    Column("key_lower", String(128), primary_key=True),
+    Column("key_lower", String(256), primary_key=True),  # 'İ' lower-cases to two characters
     Column("key", String(128), nullable=False),
     Column("value", String(256), nullable=False),
     _role_fk(),
@@ -162,7 +162,7 @@ policy_tags = Table(
     "policy_tags",
     metadata,
     Column("arn", String(2048), ForeignKey("managed_policies.arn", ondelete="CASCADE"), primary_key=True),
-    Column("key_lower", String(128), nullable=False),  # the listing order
+    Column("key_lower", String(256), nullable=False),  # the listing order ('İ' lower-cases to two characters)
     Column("key", String(128), primary_key=True),  # case-sensitive: `Team` and `team` are two tags (IAM's rule)
     Column("value", String(256), nullable=False),
 )
