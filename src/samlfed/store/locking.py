@@ -106,7 +106,8 @@ def sqlite_busy_timeout(connection: Connection, wait_ms: int) -> Iterator[None]:
 def hold_first_ring_lock(connection: Connection) -> None:
     """Keep other nodes' first key ring out of this transaction, with a request's bounded waits (a busy database is
     the retryable 503): the first ring is made on the first sign-in's path, where the start-up lock's unbounded
-    wait held the worker, its health probes too, for as long as another process held that lock."""
+    wait held the worker, its health probes too, for as long as another process held that lock. Rotations take it
+    too, so that the ring's writes take turns."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RING_LOCK_KEY})
     elif connection.dialect.name == "sqlite":

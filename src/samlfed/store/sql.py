@@ -1433,8 +1433,11 @@ class SqlStore:
         return [ServerKey(r.key_id, bytes(r.sealed_key), r.active, _aware(r.created_at)) for r in rows]
 
     def add_server_key(self, key: ServerKey) -> None:
-        """Add a key; when it is active, it becomes the only active one, in the same transaction."""
+        """Add a key; when it is active, it becomes the only active one, in the same transaction. Under the ring's lock:
+        on PostgreSQL a rotation's UPDATE that waited for another's would not see the key that one inserted, and leave
+        it marked active beside its own."""
         with self._tx() as db:
+            hold_first_ring_lock(db)
             if key.active:
                 db.execute(update(t.server_keys).values(active=False))
             _insert_server_key(db, key)
