@@ -706,13 +706,15 @@ class SqlStore:
         return arn
 
     def list_provider_summaries(self, account_id: str) -> list[SamlProviderSummary]:
-        """What ListSAMLProviders answers of each of the account's providers, by ARN: one statement, which reads neither
-        the metadata documents (hundreds of KB each) nor tags or keys."""
+        """What ListSAMLProviders answers of each of the account's providers, by ARN as Python compares str (sorted here:
+        PostgreSQL's database collation may order them otherwise, and a sort by another collation there would no longer
+        read them from the listing index in order): one statement, which reads neither the metadata documents (hundreds
+        of KB each) nor tags or keys."""
         providers = t.saml_providers.c
         query = select(providers.arn, providers.valid_until, providers.created_at).where(providers.account_id == account_id).order_by(providers.arn)
         with self._tx() as db:
             rows = db.execute(query).all()
-        return [SamlProviderSummary(row.arn, _aware_or_none(row.valid_until), _aware(row.created_at)) for row in rows]
+        return sorted((SamlProviderSummary(row.arn, _aware_or_none(row.valid_until), _aware(row.created_at)) for row in rows), key=lambda summary: summary.arn)
 
     @_changes_identities
     def set_attribute_mapping(self, arn: str, mapping: dict[str, list[str]] | None) -> None:
@@ -994,9 +996,9 @@ class SqlStore:
         return [(r.policy_name, r.document) for r in rows]
 
     def _inline_documents(self, account_id: str, name: str) -> Executable:
-        """(policy_name, document) of the role's inline policies, by name."""
+        """(policy_name, document) of the role's inline policies, by name (as Python compares str)."""
         inline = t.role_policies
-        return select(inline.c.policy_name, inline.c.document).where(self._role_key(inline, account_id, name)).order_by(inline.c.policy_name)
+        return select(inline.c.policy_name, inline.c.document).where(self._role_key(inline, account_id, name)).order_by(self._by_code_point(inline.c.policy_name))
 
     def _attached(self, account_id: str, name: str, *columns) -> Executable:  # type: ignore[no-untyped-def]
         """`columns` of the managed policies attached to the role, by ARN: one statement, so that a policy detached and
@@ -1068,7 +1070,7 @@ class SqlStore:
             ), "role_name_lower")
             inline_of = _grouped(db.execute(
                 select(inline.role_name_lower, inline.policy_name, inline.document)
-                .where(and_(inline.account_id == account_id, inline.role_name_lower.in_(present))).order_by(inline.role_name_lower, inline.policy_name)
+                .where(and_(inline.account_id == account_id, inline.role_name_lower.in_(present))).order_by(inline.role_name_lower, self._by_code_point(inline.policy_name))
             ), "role_name_lower")
             attached_of = _grouped(db.execute(
                 select(attachments.role_name_lower, t.managed_policies)
