@@ -112,7 +112,7 @@ def app_in_thread(app: object, port: int | None = None) -> Iterator[str]:
 
 @contextmanager
 def samlfed_process(
-    command: Sequence[str], *options: str, probe: str, env: dict[str, str] | None = None, seconds: float = 30, tls_ca: str | None = None,
+    command: Sequence[str], *options: str, probe: str, env: dict[str, str] | None = None, seconds: float = 60, tls_ca: str | None = None,
 ) -> Iterator[str]:
     """Run `samlfed COMMAND --port N OPTIONS...` until the block ends; yields its base URL once `probe` answers 200.
     `tls_ca`: the server serves HTTPS with a certificate this CA file vouches for."""
