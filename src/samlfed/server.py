@@ -399,7 +399,8 @@ class _BoundedParser(httptools.HttpRequestParser):
 class BoundedHeadProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a bound on the request head, and on the time a request takes to arrive
     (REQUEST_READ_SECONDS; past it the connection closes). httptools sets no bound on the head: one client sending an
-    endless header grew the worker by every byte it sent. A longer head gets 431 and the connection closes.
+    endless header grew the worker by every byte it sent. A longer head gets 431 and the connection closes; so do the
+trailers of a chunked body (headers after its last chunk), which uvicorn kept as they came, with the same bound.
 
     The head is measured as the parser reports it, request line and header fields written out as `METHOD URL
     HTTP/1.1`, `Name: value` and CRLFs (the bytes sent, in the usual formatting, however the head is split across
@@ -421,6 +422,10 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     _closed_unlogged = 0
     """Connections this process closed at the deadline since the last line that said so."""
     _closed_logged_at = float("-inf")
+    _tail_bytes = 0
+    """Bytes of the current body's reads since its last body bytes: chunk-size lines and trailers, bounded as a head."""
+    _body_moved = False
+    """The read being parsed delivered body bytes (or began a message)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -505,6 +510,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         whole = self._in_head  # the message began in an earlier read: if the head does not end here, all of it is head
+        tail = self._in_message and not self._in_head  # the body began in an earlier read
+        self._body_moved = False
         try:
             super().data_received(data)
         except _HeadTooLong:
@@ -514,10 +521,21 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             self._head_reads += len(data)
             if self._head_reads > MAX_REQUEST_HEAD_BYTES:
                 self._refuse_head()
+        elif tail and not self._body_moved and self._in_message and not self.transport.is_closing():
+            # A read of the body that held no body bytes: chunk-size lines, or the trailer section after the last
+            # chunk, which httptools hands over as headers and uvicorn kept, without bound, for as long as it came.
+            self._tail_bytes += len(data)
+            if self._tail_bytes > MAX_REQUEST_HEAD_BYTES:
+                self._refuse_head()
+
+    def on_body(self, body: bytes) -> None:
+        self._body_moved, self._tail_bytes = True, 0
+        super().on_body(body)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._in_head, self._head_bytes, self._head_reads = True, 0, 0
+        self._in_head, self._head_bytes, self._head_reads, self._tail_bytes = True, 0, 0, 0
+        self._body_moved = True  # this read is the new message's: its bytes were counted as head, if at all
         self._in_message = True
 
     def on_url(self, url: bytes) -> None:
@@ -541,6 +559,9 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def _refuse_head(self) -> None:
         self.logger.warning("Request head over %d bytes refused.", MAX_REQUEST_HEAD_BYTES)
+        if not self._in_head and self.cycle is not None and self.cycle.response_started:  # trailers after an early answer
+            self.transport.close()
+            return
         body = b"Request Header Fields Too Large"
         defaults = b"".join(name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers)
         head = b"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body)
