@@ -294,8 +294,13 @@ def uvicorn_logging(log_format: str) -> dict[str, Any]:
 
 def http_options() -> dict[str, Any]:
     """uvicorn.run's HTTP protocol and shutdown grace, the same for every samlfed server (serve, demo, idp serve):
-    the bound on the request head and the end of requests that never finish."""
-    return {"http": BoundedHeadProtocol, "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS, "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS}
+    the bound on the request head and the end of requests that never finish. No WebSocket protocol: samlfed serves
+    none, and uvicorn's logged every handshake's path and query string (a SAMLAssertion or session token a GET
+    carries) at INFO, whatever access_log says; such a request is answered as plain HTTP instead."""
+    return {
+        "http": BoundedHeadProtocol, "ws": "none",
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS, "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
+    }
 
 
 TLS_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL"
@@ -527,6 +532,12 @@ trailers of a chunked body (headers after its last chunk), which uvicorn kept as
             self._tail_bytes += len(data)
             if self._tail_bytes > MAX_REQUEST_HEAD_BYTES:
                 self._refuse_head()
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """uvicorn's two WARNINGs for every request asking to upgrade (WebSocket, h2c), the second advising to install
+        a WebSocket library: anyone could fill the log with them. The request is answered as plain HTTP/1.1, which
+        RFC 9110 allows; nothing is wrong on the server's side."""
+        self.logger.debug("Upgrade request answered without upgrading.")
 
     def on_body(self, body: bytes) -> None:
         self._body_moved, self._tail_bytes = True, 0
