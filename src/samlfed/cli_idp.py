@@ -309,18 +309,24 @@ def idp_serve(
 
     from . import supervisor
     from .idp.mount import idp_app
-    from .server import configure_logging, http_options, proxy_options, uvicorn_logging
+    from .server import TlsUnusable, configure_logging, http_options, proxy_options, tls_options, uvicorn_logging
 
     settings = settings_or_exit(  # the environment as `idp users` reads it: the same IdP, at the same URL
         idp_dir=idp_dir, data_dir=data_dir, public_url=public_url, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips, log_format=log_format,
     )
+    # A certificate and key from SAMLFED_TLS_* or the settings file: the IdP's URLs, Secure cookies and HSTS
+    # already follow them, so the port must speak HTTPS too (it served plain HTTP under https:// metadata).
+    try:
+        tls = tls_options(settings)
+    except TlsUnusable as exc:
+        raise usage_error(str(exc)) from None
     configure_logging(settings.log_format)
     check_port_free(host, port)
     app = Starlette(routes=[Mount("/idp", app=idp_app(settings))])
     warn_of_loose_modes(settings, idp=True)
     typer.echo(f"IdP metadata: {settings.base_url}/idp/metadata\nIdP sign-in page: {settings.base_url}/idp/login")
     supervisor.run(  # log_level info, as `serve`: uvicorn's start-up lines say where it listens
-        app, host=host, port=port, log_level="info", access_log=False, **http_options(), **proxy_options(settings),
+        app, host=host, port=port, log_level="info", access_log=False, **http_options(), **proxy_options(settings), **tls,
         **uvicorn_logging(settings.log_format),
     )
 
