@@ -157,7 +157,7 @@ class Settings:
 _KINDS: dict[str, str] = {
     "data_dir": "path", "database_url": "database_url", "host": "host", "port": "port", "workers": "count", "public_url": "url",
     "strict_replay": "flag", "identity_cache_seconds": "seconds", "with_idp": "flag", "idp_dir": "path",
-    "sp_entity_id": "text", "console_provider": "text", "require_sp_initiated": "flag", "console_auto_sign_in": "flag",
+    "sp_entity_id": "entity_id", "console_provider": "text", "require_sp_initiated": "flag", "console_auto_sign_in": "flag",
     "sign_authn_requests": "flag", "forwarded_allow_ips": "proxies", "log_format": "log_format",
     "metrics": "flag", "tls_certfile": "path", "tls_keyfile": "path",
 }
@@ -167,7 +167,7 @@ MAX_WORKERS = 512
 """One worker a core is the most that helps (each serves one request at a time, CPU-bound), and each holds about
 100 MB: a mistyped count (10000) would fork until the machine runs out of memory."""
 _EXPECTED = {
-    "path": "a non-empty path (a string)", "text": "a string", "flag": "true or false", "port": "a port number from 1 to 65535",
+    "path": "a non-empty path (a string)", "text": "a string", "entity_id": "a non-empty SAML entity ID (a string)", "flag": "true or false", "port": "a port number from 1 to 65535",
     "count": f"a whole number from 1 to {MAX_WORKERS}", "seconds": "a number of seconds from 0 to 60",
     "host": "a host name or address (an empty one would listen on every interface)",
     "url": "an http:// or https:// URL, in lower case, with a host and no path, query or fragment",
@@ -189,6 +189,8 @@ def _checked(name: str, value: object, source: str) -> object:
     if kind == "path" and isinstance(value, (str, os.PathLike)) and str(value):
         return Path(value)
     if kind == "text" and isinstance(value, str):
+        return value
+    if kind == "entity_id" and isinstance(value, str) and value.strip():
         return value
     if kind == "database_url" and isinstance(value, str) and _DATABASE_SCHEME.match(value):
         return value
