@@ -405,7 +405,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a bound on the request head, and on the time a request takes to arrive
     (REQUEST_READ_SECONDS; past it the connection closes). httptools sets no bound on the head: one client sending an
     endless header grew the worker by every byte it sent. A longer head gets 431 and the connection closes; so do the
-trailers of a chunked body (headers after its last chunk), which uvicorn kept as they came, with the same bound.
+    trailers of a chunked body (headers after its last chunk), which uvicorn kept as they came, with the same bound.
 
     The head is measured as the parser reports it, request line and header fields written out as `METHOD URL
     HTTP/1.1`, `Name: value` and CRLFs (the bytes sent, in the usual formatting, however the head is split across
