@@ -95,10 +95,11 @@ def running(pid: int) -> bool:
 
 
 @contextmanager
-def app_in_thread(app: object, port: int | None = None) -> Iterator[str]:
-    """Serve an ASGI app (with a /healthz route) with uvicorn in a daemon thread; yields its base URL."""
+def app_in_thread(app: object, port: int | None = None, **config: object) -> Iterator[str]:
+    """Serve an ASGI app (with a /healthz route) with uvicorn in a daemon thread; yields its base URL. `config`: more
+    uvicorn settings (`http=BoundedHeadProtocol`, `log_level`)."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **{"log_level": "warning", **config}))  # type: ignore[arg-type]
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

@@ -5,12 +5,10 @@ the worker by all of them (600 MB in a few seconds over loopback). Over real soc
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
-from servers import free_port, wait_until_up
+from servers import app_in_thread
 
 from samlfed.config import Settings
 from samlfed.server import MAX_REQUEST_HEAD_BYTES, BoundedHeadProtocol, build_server_app
@@ -22,17 +20,8 @@ TRAILER = b"X-Trailer: " + b"a" * 1000 + b"\r\n"
 
 @pytest.fixture(scope="module")
 def port(tmp_path_factory) -> Iterator[int]:  # type: ignore[no-untyped-def]
-    app = build_server_app(Settings(data_dir=tmp_path_factory.mktemp("data")))
-    port = free_port()
-    uvicorn_server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", http=BoundedHeadProtocol))  # type: ignore[arg-type]
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    try:
-        assert wait_until_up(f"http://127.0.0.1:{port}/healthz", seconds=15)
-        yield port
-    finally:
-        uvicorn_server.should_exit = True
-        thread.join(timeout=15)
+    with app_in_thread(build_server_app(Settings(data_dir=tmp_path_factory.mktemp("data"))), http=BoundedHeadProtocol) as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 def _answer(port: int, writes: list[bytes]) -> bytes:

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
-from servers import free_port, wait_until_up
+from servers import app_in_thread
 
 from samlfed import server
 from samlfed.config import Settings
@@ -29,16 +27,8 @@ def port(tmp_path_factory) -> Iterator[int]:  # type: ignore[no-untyped-def]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(server, "REQUEST_READ_SECONDS", DEADLINE)
         app = build_server_app(Settings(data_dir=tmp_path_factory.mktemp("data")))
-        port = free_port()
-        uvicorn_server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", http=BoundedHeadProtocol))  # type: ignore[arg-type]
-        thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-        thread.start()
-        try:
-            assert wait_until_up(f"http://127.0.0.1:{port}/healthz", seconds=15)
-            yield port
-        finally:
-            uvicorn_server.should_exit = True
-            thread.join(timeout=15)
+        with app_in_thread(app, http=BoundedHeadProtocol, log_level="info") as url:
+            yield int(url.rsplit(":", 1)[1])
 
 
 def connect(port: int) -> socket.socket:

@@ -5,21 +5,18 @@ now names another role, or none. Role chaining already refused such sessions; th
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from saml_factory import ACCOUNT, DEV_ROLE, PROVIDER_ARN, response_b64
-from service_world import TRUST, developer_world
+from saml_factory import ACCOUNT, DEV_ROLE
+from service_world import TRUST
 
 from samlfed.authz.decide import decide
-from samlfed.config import Settings
 from samlfed.context import ServiceContext
 from samlfed.iam.roles import create_role, delete_role
-from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 SESSION_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/Developer/alice@example.com"
 
@@ -27,14 +24,6 @@ SESSION_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/Developer/alice@example.com"
 def bucket_policy(effect: str, principal: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": effect, "Principal": {"AWS": principal}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]})
-
-
-@pytest.fixture
-def session(tmp_path) -> tuple[ServiceContext, Credentials]:
-    ctx = developer_world(Settings(data_dir=tmp_path))
-    fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5))  # botocore signs with the real clock
-    issued = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, fresh)).credentials
-    return ctx, Credentials(issued.access_key_id, issued.secret_access_key, issued.session_token)
 
 
 def asked(ctx: ServiceContext, creds: Credentials, policy: str) -> dict:

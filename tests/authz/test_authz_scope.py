@@ -5,29 +5,14 @@ signed chunks are refused (nobody but samlfed could check the chunks)."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from botocore.auth import S3SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.crt.auth import CrtS3SigV4AsymAuth
-from saml_factory import DEV_ROLE, PROVIDER_ARN, response_b64
-from service_world import developer_world
 
 from samlfed.authz.decide import decide
-from samlfed.config import Settings
-from samlfed.context import ServiceContext
-from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
-
-
-@pytest.fixture
-def session(tmp_path) -> tuple[ServiceContext, Credentials]:
-    ctx = developer_world(Settings(data_dir=tmp_path))
-    fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5))  # botocore signs with the real clock
-    issued = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, fresh)).credentials
-    return ctx, Credentials(issued.access_key_id, issued.secret_access_key, issued.session_token)
 
 
 def asked(signer, method: str, url: str, body: bytes = b"", headers: dict | None = None, **extra: object) -> dict:

@@ -6,32 +6,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from saml_factory import ACCOUNT, DEV_ROLE, PROVIDER_ARN, response_b64
-from service_world import developer_world
+from saml_factory import ACCOUNT
 
 from samlfed.authz.decide import decide
-from samlfed.config import Settings
 from samlfed.context import ServiceContext
 from samlfed.iam.role_policies import put_role_policy
-from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 EVERYTHING = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 
 
 @pytest.fixture
-def session(tmp_path) -> tuple[ServiceContext, Credentials]:
-    ctx = developer_world(Settings(data_dir=tmp_path))
-    put_role_policy(ctx, ACCOUNT, "Developer", "Everything", EVERYTHING)
-    fresh = response_b64(issue_instant=datetime.now(UTC) - timedelta(seconds=5))  # botocore signs with the real clock
-    issued = assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, fresh)).credentials
-    return ctx, Credentials(issued.access_key_id, issued.secret_access_key, issued.session_token)
+def allowed_everything(session: tuple[ServiceContext, Credentials]) -> tuple[ServiceContext, Credentials]:
+    """The session, its role allowed every action (policies are read when a request is decided)."""
+    put_role_policy(session[0], ACCOUNT, "Developer", "Everything", EVERYTHING)
+    return session
 
 
 def asked(signer, url: str, headers: dict | None = None, *, service: str = "s3") -> dict:
@@ -51,8 +45,8 @@ def with_headers(body: dict, added: dict[str, str]) -> dict:
 @pytest.mark.parametrize("added", [{"x-amz-copy-source": "/payroll/2026.csv"}, {"x-amz-acl": "public-read"}, {"x-amz-tagging": "a=b"},
                                    {"x-amz-meta-owner": "mallory"}])
 @pytest.mark.parametrize("presigned", [True, False])
-def test_an_x_amz_header_left_out_of_the_signature_is_refused(session, added: dict[str, str], presigned: bool) -> None:
-    ctx, creds = session
+def test_an_x_amz_header_left_out_of_the_signature_is_refused(allowed_everything, added: dict[str, str], presigned: bool) -> None:
+    ctx, creds = allowed_everything
     signer = S3SigV4QueryAuth(creds, "s3", "us-east-1", expires=300) if presigned else S3SigV4Auth(creds, "s3", "us-east-1")
     body = asked(signer, "https://s3.example/b/upload.txt")
     assert decide(ctx, body)["allowed"]
@@ -61,8 +55,8 @@ def test_an_x_amz_header_left_out_of_the_signature_is_refused(session, added: di
     assert refused["error"] == {"code": "AccessDenied", "message": "There were headers present in the request which were not signed", "status": 403}
 
 
-def test_signed_x_amz_headers_and_those_the_signature_covers_otherwise_pass(session) -> None:
-    ctx, creds = session
+def test_signed_x_amz_headers_and_those_the_signature_covers_otherwise_pass(allowed_everything) -> None:
+    ctx, creds = allowed_everything
     body = asked(S3SigV4Auth(creds, "s3", "us-east-1"), "https://s3.example/b/upload.txt", {"x-amz-acl": "private", "x-amz-meta-owner": "alice"})
     assert decide(ctx, body)["allowed"]
     presigned = asked(S3SigV4QueryAuth(creds, "s3", "us-east-1", expires=300), "https://s3.example/b/upload.txt")
