@@ -24,8 +24,8 @@ log = logging.getLogger("samlfed.store")
 ADVISORY_LOCK_KEY = 0x73616D6C666564  # "samlfed"
 
 RING_LOCK_KEY = ADVISORY_LOCK_KEY + 1
-"""The first key ring's own lock (`hold_first_ring_lock`): apart from the start-up lock, which a migration may hold
-for as long as it runs."""
+"""The key ring's own lock (`hold_ring_lock`), taken by the first ring and by rotations: apart from the start-up
+lock, which a migration may hold for as long as it runs."""
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 """How long an SQLite statement waits for another connection's write lock (every connection's setting)."""
@@ -103,11 +103,11 @@ def sqlite_busy_timeout(connection: Connection, wait_ms: int) -> Iterator[None]:
         connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
-def hold_first_ring_lock(connection: Connection) -> None:
-    """Keep other nodes' first key ring out of this transaction, with a request's bounded waits (a busy database is
-    the retryable 503): the first ring is made on the first sign-in's path, where the start-up lock's unbounded
-    wait held the worker, its health probes too, for as long as another process held that lock. Rotations take it
-    too, so that the ring's writes take turns."""
+def hold_ring_lock(connection: Connection) -> None:
+    """Keep other nodes' writes of the key ring (a first ring, a rotation) out of this transaction, with a request's
+    bounded waits (a busy database is the retryable 503): the first ring is made on the first sign-in's path, where
+    the start-up lock's unbounded wait held the worker, its health probes too, for as long as another process held
+    that lock."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RING_LOCK_KEY})
     elif connection.dialect.name == "sqlite":

@@ -48,7 +48,7 @@ from sqlalchemy.sql import ColumnElement, Executable
 from . import schema as t
 from .database_file import DatabaseFile
 from .generation import IdentityGeneration
-from .locking import SQLITE_BUSY_TIMEOUT_MS, exclusive, hold_first_ring_lock, sqlite_busy_timeout
+from .locking import SQLITE_BUSY_TIMEOUT_MS, exclusive, hold_ring_lock, sqlite_busy_timeout
 from .migrate import NewerSchema, upgrade
 from .records import (
     AWS_MANAGED,
@@ -1439,7 +1439,7 @@ class SqlStore:
         on PostgreSQL a rotation's UPDATE that waited for another's would not see the key that one inserted, and leave
         it marked active beside its own."""
         with self._tx() as db:
-            hold_first_ring_lock(db)
+            hold_ring_lock(db)
             if key.active:
                 db.execute(update(t.server_keys).values(active=False))
             _insert_server_key(db, key)
@@ -1448,7 +1448,7 @@ class SqlStore:
         """Start the key ring with `key` unless it has a key already (False: another node started it; read theirs).
         Under a lock of its own: two nodes starting together must not each create a ring and each use its own."""
         with self._tx() as db:
-            hold_first_ring_lock(db)
+            hold_ring_lock(db)
             if db.execute(select(t.server_keys.c.key_id).limit(1)).first() is not None:
                 return False
             _insert_server_key(db, key)
