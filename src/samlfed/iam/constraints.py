@@ -77,6 +77,11 @@ def iam_name_violations(value: str, field: str, max_length: int) -> list[str]:
     return name_violations(value, field, max_length, None)
 
 
+def role_name_violations(name: str) -> list[str]:
+    """A RoleName parameter's model violations (1-64 characters)."""
+    return iam_name_violations(name, "roleName", 64)
+
+
 def check_model_then_names(violations: list[str], *names: tuple[str, str]) -> None:
     """Every model violation of a request at once (ValidationError), as AWS reports them, then the characters of its
     role and policy names, (value, field) in parameter order: IAM's own check, after the model's (check_iam_name)."""

@@ -18,10 +18,10 @@ from . import arns, ids
 from .constraints import (
     arn_violations,
     check_model_then_names,
-    iam_name_violations,
     path_violations,
     policy_document_violations,
     quota_exceeded,
+    role_name_violations,
 )
 from .managed_policies import check_policy_arn, check_policy_arn_parameter, policy_in_account
 from .tags import MAX_TAGS, check_tag_keys, check_tags, tag_violations, too_many_tags
@@ -107,7 +107,7 @@ def create_role(
     tags: Sequence[Tag] = (),
     permissions_boundary: str | None = None,
 ) -> Role:
-    violations = iam_name_violations(name, "roleName", 64) + path_violations(path)
+    violations = role_name_violations(name) + path_violations(path)
     violations += policy_document_violations(trust_policy, "assumeRolePolicyDocument")
     if not 3600 <= max_session_duration <= 43200:
         violations.append(f"Value '{max_session_duration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value {'greater than or equal to 3600' if max_session_duration < 3600 else 'less than or equal to 43200'}")
@@ -171,7 +171,7 @@ def description_violations(description: str | None) -> list[str]:
 
 
 def update_role(ctx: ServiceContext, account_id: str, name: str, *, description: str | None, max_session_duration: int | None) -> None:
-    violations = iam_name_violations(name, "roleName", 64) + description_violations(description)
+    violations = role_name_violations(name) + description_violations(description)
     if max_session_duration is not None and not 3600 <= max_session_duration <= 43200:
         bound = "greater than or equal to 3600" if max_session_duration < 3600 else "less than or equal to 43200"
         violations.append(f"Value '{max_session_duration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value {bound}")
@@ -188,14 +188,14 @@ def update_role(ctx: ServiceContext, account_id: str, name: str, *, description:
 
 
 def update_trust_policy(ctx: ServiceContext, account_id: str, name: str, document: str) -> None:
-    check_model_then_names(iam_name_violations(name, "roleName", 64) + policy_document_violations(document, "policyDocument"), (name, "roleName"))
+    check_model_then_names(role_name_violations(name) + policy_document_violations(document, "policyDocument"), (name, "roleName"))
     principal_ids = _principal_role_ids(ctx, check_trust_policy(document, "policyDocument"))
     role_call(lambda: ctx.store.update_role(account_id, name, trust_policy=document, trust_principal_ids=principal_ids), name)
 
 
 def set_permissions_boundary(ctx: ServiceContext, account_id: str, name: str, policy_arn: str | None) -> None:
     """Put (or, with None, delete) a role's permissions boundary."""
-    violations = iam_name_violations(name, "roleName", 64) + (arn_violations(policy_arn, "permissionsBoundary") if policy_arn is not None else [])
+    violations = role_name_violations(name) + (arn_violations(policy_arn, "permissionsBoundary") if policy_arn is not None else [])
     check_model_then_names(violations, (name, "roleName"))
     if policy_arn is not None:
         check_policy_arn_parameter(policy_arn, "permissionsBoundary")
@@ -230,7 +230,7 @@ def no_such_role(name: str) -> ServiceError:
 
 
 def tag_role(ctx: ServiceContext, account_id: str, name: str, tags: Sequence[Tag]) -> None:
-    check_model_then_names(iam_name_violations(name, "roleName", 64) + tag_violations(tags), (name, "roleName"))
+    check_model_then_names(role_name_violations(name) + tag_violations(tags), (name, "roleName"))
     check_tags(tags)
     try:
         role_call(lambda: ctx.store.tag_role(account_id, name, tags, limit=MAX_TAGS), name)
