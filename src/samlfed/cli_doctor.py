@@ -76,7 +76,7 @@ def doctor(
         if principal_arn is None:
             raise usage_error("--data-dir and --database-url need --principal-arn: the registered provider to check against")
         ctx = store_context(data_dir, database_url, config=config, public_url=public_url)
-        registered, stored_policy, mapping, stored_trust = _registered(ctx, principal_arn, role_arn, tried)
+        registered, stored_policy, mapping, stored_trust = _registered(ctx, principal_arn, role_arn)
         settings = ctx.settings  # the server's accepted audiences and ACS URLs
         trust_text = explicit_trust if explicit_trust is not None else stored_trust
     else:
@@ -224,10 +224,10 @@ def _read_trust_policy(path: Path) -> str:
 
 
 def _registered(
-    ctx: ServiceContext, principal_arn: str, role_arn: str | None, tried: _Tried,
+    ctx: ServiceContext, principal_arn: str, role_arn: str | None,
 ) -> tuple[doctor_mod.RegisteredProvider, ProviderPolicy, dict[str, list[str]] | None, str | None]:
-    """The registered provider (its stored opt-ins, with those being tried over them), its stored opt-ins alone, its attribute
-    mapping, and the stored trust policy of `role_arn` (None without a role)."""
+    """The registered provider (with its stored opt-ins: each examination puts the ones being tried over them), its
+    stored opt-ins alone, its attribute mapping, and the stored trust policy of `role_arn` (None without a role)."""
     from .iam.provider_options import provider_policy
     from .iam.providers import get_saml_provider
     from .iam.roles import get_role
@@ -253,13 +253,12 @@ def _registered(
     from .sts.assume import provider_trust
 
     stored = provider_policy(provider)
-    policy = _merged(stored, tried)
     try:
         server_trust = provider_trust(provider, ctx.master)  # its private keys, opened as the server opens them
     except MetadataError:  # the stored metadata no longer parses: registered_choice says so
         server_trust = None
     registered = doctor_mod.RegisteredProvider(
-        provider.arn, provider.uuid, provider.metadata_document, policy,
+        provider.arn, provider.uuid, provider.metadata_document, stored,
         decryption_keys=server_trust.decryption_keys if server_trust else (),
         encryption_required=server_trust.encryption_required if server_trust else False, attribute_mapping=provider.attribute_mapping,
     )

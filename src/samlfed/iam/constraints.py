@@ -82,6 +82,11 @@ def role_name_violations(name: str) -> list[str]:
     return iam_name_violations(name, "roleName", 64)
 
 
+def policy_name_violations(name: str) -> list[str]:
+    """A PolicyName parameter's model violations (1-128 characters)."""
+    return iam_name_violations(name, "policyName", 128)
+
+
 def check_model_then_names(violations: list[str], *names: tuple[str, str]) -> None:
     """Every model violation of a request at once (ValidationError), as AWS reports them, then the characters of its
     role and policy names, (value, field) in parameter order: IAM's own check, after the model's (check_iam_name)."""

@@ -18,10 +18,10 @@ from .constraints import (
     arn_violations,
     check_identity_policy,
     check_model_then_names,
-    iam_name_violations,
     invalid,
     path_violations,
     policy_document_violations,
+    policy_name_violations,
     quota_exceeded,
 )
 from .tags import MAX_TAGS, check_tag_keys, check_tags, tag_violations, too_many_tags
@@ -72,7 +72,7 @@ def create_policy(
     ctx: ServiceContext, account_id: str, name: str, document: str, *, path: str = "/", description: str | None = None, tags: Sequence[Tag] = (),
 ) -> ManagedPolicy:
     # Every model violation at once, in the model's member order, as AWS reports them.
-    violations = iam_name_violations(name, "policyName", 128) + path_violations(path, policy=True) + policy_document_violations(document, "policyDocument")
+    violations = policy_name_violations(name) + path_violations(path, policy=True) + policy_document_violations(document, "policyDocument")
     violations += policy_description_violations(description)
     violations += tag_violations(tags)
     check_model_then_names(violations, (name, "policyName"))

@@ -9,8 +9,8 @@ from ..store import LimitReached, NotFound
 from .constraints import (
     check_identity_policy,
     check_model_then_names,
-    iam_name_violations,
     policy_document_violations,
+    policy_name_violations,
     role_name_violations,
 )
 from .roles import no_such_role, role_call
@@ -20,7 +20,7 @@ MAX_ROLE_INLINE_POLICIES_SIZE = 10240
 
 
 def put_role_policy(ctx: ServiceContext, account_id: str, name: str, policy_name: str, document: str) -> None:
-    violations = role_name_violations(name) + iam_name_violations(policy_name, "policyName", 128)
+    violations = role_name_violations(name) + policy_name_violations(policy_name)
     violations += policy_document_violations(document, "policyDocument")
     check_model_then_names(violations, (name, "roleName"), (policy_name, "policyName"))
     check_identity_policy(document)

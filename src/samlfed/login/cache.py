@@ -56,7 +56,7 @@ def store(profile: str, role_arn: str, credentials: AwsCredentials, offered: lis
     now = datetime.now(UTC)
     others = {
         arn: {key: entry[key] for key in _FIELDS if key in entry}  # the credentials only, not the document around them
-        for arn, entry in _entries(_document(path)).items() if arn != role_arn and _still_valid(entry, now)
+        for arn, entry in _entries(_document(path)).items() if arn != role_arn and _servable(entry, now) is not None
     }
     document = {
         "role": role_arn, "offered": offered or [role_arn], **_fields(credentials, issued or now), "others": others,
@@ -93,9 +93,10 @@ def _entries(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return entries
 
 
-def _still_valid(entry: dict[str, Any], now: datetime) -> bool:
+def _servable(entry: dict[str, Any], now: datetime) -> AwsCredentials | None:
+    """The entry's credentials when they stay valid beyond SERVE_MARGIN, else None (corrupt ones too)."""
     credentials = _credentials(entry)
-    return credentials is not None and credentials.expiration - now > SERVE_MARGIN
+    return credentials if credentials is not None and credentials.expiration - now > SERVE_MARGIN else None
 
 
 def _credentials(entry: dict[str, Any]) -> AwsCredentials | None:
@@ -137,10 +138,10 @@ def valid(profile: str, role: str, now: datetime | None = None) -> Cached | None
     document = _document(_path(profile))
     entries = _entries(document)
     entry = entries.get(_cached_role(document, role) or "")
-    credentials = _credentials(entry) if entry is not None else None
-    if credentials is None or credentials.expiration - (now or datetime.now(UTC)) <= SERVE_MARGIN:
+    credentials = _servable(entry, now or datetime.now(UTC)) if entry is not None else None
+    if entry is None or credentials is None:
         return None
-    return Cached(credentials, _issued(entry.get("Issued") if entry is not None else None, credentials.expiration))
+    return Cached(credentials, _issued(entry.get("Issued"), credentials.expiration))
 
 
 def _instant(text: str) -> datetime:

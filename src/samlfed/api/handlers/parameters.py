@@ -17,7 +17,10 @@ from ..auth import Administrator, Caller, Session
 from ..protocol import QueryRequest
 
 Handler = Callable[[ServiceContext, Caller | None, QueryRequest], dict[str, Any] | None]
-_NAMES = {"RoleName": ("roleName", 64), "PolicyName": ("policyName", 128)}
+_NAMES: dict[str, tuple[str, Callable[[str], list[str]]]] = {
+    "RoleName": ("roleName", iam_constraints.role_name_violations),
+    "PolicyName": ("policyName", iam_constraints.policy_name_violations),
+}
 """Name parameters checked wherever they are required: against their model constraints, then (check_iam_name) their characters."""
 _CHECKED_WITH_THE_REST = frozenset({
     ("RoleName", "CreateRole"), ("PolicyName", "CreatePolicy"), ("RoleName", "PutRolePolicy"), ("PolicyName", "PutRolePolicy"),
@@ -71,7 +74,8 @@ def _required_violations(request: QueryRequest, name: str) -> list[str]:
         return [null_violation(name[0].lower() + name[1:])]
     if not _name_checked_here(request, name):
         return []
-    return iam_constraints.iam_name_violations(request.params[name], *_NAMES[name])
+    field_violations = _NAMES[name][1]
+    return field_violations(request.params[name])
 
 
 def required_list(request: QueryRequest, name: str) -> None:
