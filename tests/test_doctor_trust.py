@@ -247,6 +247,17 @@ def test_cli_trust_policy_needs_well_formed_arns(files: dict[str, Path]) -> None
     assert bad.exit_code == 2 and "is not a SAML provider ARN" in bad.output
 
 
+def test_cli_role_and_provider_of_different_accounts_are_refused_as_sts_refuses_them(files: dict[str, Path], tmp_path: Path) -> None:
+    other_account_role = DEV_ROLE.replace(f"::{ACCOUNT}:", "::222222222222:")
+    standalone = ["doctor", str(files["response"]), "--metadata", str(files["metadata"])]
+    registered = ["doctor", str(files["response"]), "--data-dir", str(tmp_path / "data")]
+    for base in (standalone, registered):
+        refused = CliRunner().invoke(app, [*base, "--role-arn", other_account_role, "--principal-arn", PROVIDER_ARN])
+        assert refused.exit_code == 2, refused.output
+        assert "Principal exists outside the account of the Role being assumed." in refused.output
+    assert not (tmp_path / "data").exists()  # refused before the data directory is opened
+
+
 # --- against what a samlfed data directory has registered ------------------------------------------------
 
 

@@ -205,8 +205,15 @@ _URL_CHECKS = frozenset({"destination", "subject_confirmation", "audience"})
 def _check_arns(role_arn: str | None, principal_arn: str | None) -> None:
     if role_arn is not None and arns.parse_role_arn(role_arn) is None:
         raise usage_error(f"--role-arn {role_arn!r} is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
-    if principal_arn is not None and arns.parse_provider_arn(principal_arn) is None:
+    provider = arns.parse_provider_arn(principal_arn) if principal_arn is not None else None
+    if principal_arn is not None and provider is None:
         raise usage_error(f"--principal-arn {principal_arn!r} is not a SAML provider ARN (arn:aws:iam::ACCOUNT:saml-provider/NAME)")
+    role = arns.parse_role_arn(role_arn) if role_arn is not None else None
+    if role is not None and provider is not None and role.account_id != provider.account_id:
+        raise usage_error(  # STS's check 4 (contract §3.4), before any of the assertion's
+            "--role-arn and --principal-arn are in different accounts: STS refuses that pair with ValidationError "
+            "\"Principal exists outside the account of the Role being assumed.\""
+        )
 
 
 def _check_ip(source_ip: str) -> None:
