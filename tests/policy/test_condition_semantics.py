@@ -70,3 +70,19 @@ def test_arn_equals_takes_wildcards_as_arn_like_does(operator: str, pattern: str
 @pytest.mark.parametrize(("written", "expected"), [("2026-01", "allowed"), ("2027-01", "implicitDeny"), ("2026-06-15T00:00:01Z", "implicitDeny")])
 def test_a_date_may_name_only_its_year_and_month(written: str, expected: str) -> None:
     assert decision("DateGreaterThan", "aws:CurrentTime", written, {"aws:CurrentTime": ["2026-06-15T00:00:00Z"]}) == expected
+
+
+@pytest.mark.parametrize("written", [
+    "2020-01-01T00:00:00z", "2020-1-5", "2020-01-01T2:00:00Z", "2016-12-13t2:00:00.593194+23", "+2020-01-01", "2020-01-01T",
+    "+1577836800",
+])
+def test_a_deny_on_a_date_iam_accepts_applies(written: str) -> None:
+    """IAM stores these dates (one-digit fields, a lower-case "z", an offset in hours: valid-36); a Deny written with
+    one must deny, not match no time at all."""
+    statement = {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"DateGreaterThan": {"aws:CurrentTime": written}}}
+    document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    policy = parse_policy(document, principal_required=False, as_written=True)
+    now = {"aws:currenttime": ["2026-12-01T00:00:00Z"]}
+    assert evaluate(policy, Request("s3:GetObject", now, resource="*")).decision == "explicitDeny"
+    before = {"aws:currenttime": ["2000-01-01T00:00:00Z"]}
+    assert evaluate(policy, Request("s3:GetObject", before, resource="*")).decision == "implicitDeny"

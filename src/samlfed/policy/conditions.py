@@ -22,7 +22,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TypeVar
 
@@ -57,15 +57,40 @@ def _number(text: str) -> Decimal:
 
 
 def _date(text: str) -> datetime:
-    if re.fullmatch(r"-?\d+(\.\d+)?", text, re.ASCII):
+    if re.fullmatch(r"[+-]?\d+(\.\d+)?", text, re.ASCII):  # epoch seconds, signed as IAM accepts them
         try:
             return datetime.fromtimestamp(float(text), UTC)
         except (OverflowError, OSError):  # epoch seconds beyond what a datetime holds: not a date
             raise ValueError("not a date") from None
     if re.fullmatch(r"\d{4}-\d{2}", text, re.ASCII):  # W3C's ISO 8601 profile also has YYYY-MM: its first instant
         text += "-01"
-    moment = datetime.fromisoformat(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = _written_date(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _written_date(text: str) -> datetime:
+    """A date IAM accepts (`written.is_policy_date`) that fromisoformat does not read: one-digit fields
+    ("2026-1-5T2:00:00Z"), a lower-case "z", a "+" before the year, an offset in whole hours ("+23"), a bare "T".
+    Unread, such a date matched no time, and a Deny written with it never applied. Years of fewer than four digits
+    ("01T") are left unread, as before."""
+    from .written import ISO_DATE  # written imports this module
+
+    match = ISO_DATE.fullmatch(text)
+    if match is None or len(match["year"]) < 4:
+        raise ValueError("not a date")
+    number = {name: int(match[name]) if match[name] else 0 for name in ("hour", "minute", "second", "offset_hours", "offset_minutes")}
+    fraction = match["fraction"] or ""
+    sign = -1 if match["sign"] == "-" else 1
+    offset = timedelta(hours=number["offset_hours"], minutes=number["offset_minutes"]) * sign
+    if text.startswith("-"):
+        raise ValueError("a year before 1 is no datetime")
+    return datetime(
+        int(match["year"]), int(match["month"] or 1), int(match["day"] or 1), number["hour"], number["minute"], number["second"],
+        int(fraction[:6].ljust(6, "0")), tzinfo=timezone(offset),
+    )
 
 
 def _arn_like(pattern: str, value: str) -> bool:

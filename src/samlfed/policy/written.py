@@ -105,12 +105,13 @@ def _has_variable(fields: list[str]) -> bool:
 
 
 _EPOCH = re.compile(r"[+-]?\d+", re.ASCII)
-_ISO_DATE = re.compile(
+ISO_DATE = re.compile(
     r"[+-]?(?P<year>\d{1,9})(?:-(?P<month>\d{1,2})(?:-(?P<day>\d{1,2}))?)?"
-    r"(?:[Tt](?:(?P<hour>\d{1,2})(?::(?P<minute>\d{1,2})(?::(?P<second>\d{1,2})(?:[.,]\d{1,9})?)?)?)?"
-    r"(?:[Zz]|[+-](?P<offset_hours>\d{2})(?::?(?P<offset_minutes>\d{2}))?)?)?",
+    r"(?:[Tt](?:(?P<hour>\d{1,2})(?::(?P<minute>\d{1,2})(?::(?P<second>\d{1,2})(?:[.,](?P<fraction>\d{1,9}))?)?)?)?"
+    r"(?:[Zz]|(?P<sign>[+-])(?P<offset_hours>\d{2})(?::?(?P<offset_minutes>\d{2}))?)?)?",
     re.ASCII,
 )
+"""An ISO 8601 date as IAM reads it in a Date condition (also `conditions._written_date`, which evaluates it)."""
 
 
 def is_policy_date(text: str) -> bool:
@@ -120,7 +121,7 @@ def is_policy_date(text: str) -> bool:
     hour (not invalid-73), fields within their ranges (not invalid-72 "234-13")."""
     if _EPOCH.fullmatch(text):
         return signed_decimal_within(text, -(2**63), 2**63 - 1) is not None  # int() alone raised past 4,300 digits
-    match = _ISO_DATE.fullmatch(text)
+    match = ISO_DATE.fullmatch(text)
     if match is None:
         return False
     year, month = (int(match[name]) if match[name] else 1 for name in ("year", "month"))
