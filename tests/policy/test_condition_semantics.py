@@ -86,3 +86,19 @@ def test_a_deny_on_a_date_iam_accepts_applies(written: str) -> None:
     assert evaluate(policy, Request("s3:GetObject", now, resource="*")).decision == "explicitDeny"
     before = {"aws:currenttime": ["2000-01-01T00:00:00Z"]}
     assert evaluate(policy, Request("s3:GetObject", before, resource="*")).decision == "implicitDeny"
+
+
+@pytest.mark.parametrize(("operator", "key", "values", "context"), [
+    ("IpAddress", "aws:SourceIp", ["not-an-ip", "203.0.113.0/24"], ["203.0.113.5"]),
+    ("DateGreaterThan", "aws:CurrentTime", ["01T", "2020-01-01T00:00:00Z"], ["2026-12-01T00:00:00Z"]),  # "01T": valid-30
+    ("NumericGreaterThan", "s3:max-keys", ["x", "10"], ["50"]),
+])
+def test_an_unreadable_policy_value_leaves_the_others_of_its_condition_to_match(
+    operator: str, key: str, values: list[str], context: list[str],
+) -> None:
+    """The values of a condition are ORed whatever their order: one that reads as no address, date or number
+    matches nothing, and must not stop a Deny's later values from matching."""
+    for ordered in (values, values[::-1]):
+        statement = {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {operator: {key: ordered}}}
+        policy = parse_policy(json.dumps({"Version": "2012-10-17", "Statement": [statement]}), principal_required=False)
+        assert evaluate(policy, Request("s3:GetObject", {key.lower(): context}, resource="*")).decision == "explicitDeny"

@@ -238,10 +238,7 @@ class Condition:
             policy_values = [r for r in (resolve(v, context, with_variables=True) for v in self.values) if r is not None]
 
         def one(value: str) -> bool:
-            try:
-                hit = any(test(policy, value) for policy in policy_values)
-            except (ValueError, binascii.Error):
-                hit = False  # a context value of the wrong type never matches
+            hit = any(_holds(test, policy, value) for policy in policy_values)
             return not hit if negated else hit
 
         return one
@@ -249,6 +246,16 @@ class Condition:
     def variable_keys(self) -> tuple[str, ...]:
         """The keys of the variables in this condition's values, as written."""
         return tuple(key for v in self.values if "${" in v for key in written_keys(v))
+
+
+def _holds(test: Callable[[str, str], bool], policy: str, value: str) -> bool:
+    """One policy value against one context value. A value of the wrong type on either side (a context value that is
+    no number, a policy address or date this engine cannot read) matches nothing, and leaves the other policy values
+    of the condition to match: one unreadable value must not void a Deny's other values."""
+    try:
+        return test(policy, value)
+    except (ValueError, binascii.Error):
+        return False
 
 
 def _policy_values(raw: object) -> tuple[str, ...]:
