@@ -49,6 +49,13 @@ def test_an_attribute_named_like_a_documented_key_does_not_fill_it() -> None:
     assert context["saml:dept"] == ["it"]  # an undocumented name is still a key of its own (contract §11)
 
 
+def test_no_attribute_fills_saml_primary_group_sid() -> None:
+    """AWS lists saml:primaryGroupSID without a source attribute (contract §5.2: ours, none), so a trust policy
+    written for AWS never sees it; an attribute named `primaryGroupSID` must not make it present here."""
+    verified = validate(response_b64(attributes={"primaryGroupSID": ["S-1-5-21-1-2-3-513"]}), trust(), now=NOW)
+    assert "saml:primarygroupsid" not in saml_context(verified, account_id="111111111111", provider_name="ExampleIdP")
+
+
 def test_the_first_documented_claim_in_document_order_wins() -> None:
     verified = validate(
         response_b64(

@@ -41,9 +41,10 @@ ATTRIBUTE_KEYS: dict[str, str] = {
     "2.5.4.45": "saml:x500UniqueIdentifier",
 }
 PERSISTENT_KEYS = ("saml:namequalifier", "saml:sub", "saml:sub_type")
-_DOCUMENTED_KEYS = frozenset(key.lower() for key in ATTRIBUTE_KEYS.values())
+_DOCUMENTED_KEYS = frozenset(key.lower() for key in ATTRIBUTE_KEYS.values()) | {"saml:primarygroupsid"}
 """Keys that only the attributes AWS documents for them may fill: an attribute merely named `mail` or `cn` is
-not the mail or common-name claim, and a trust policy written for AWS must not read it as one."""
+not the mail or common-name claim, and a trust policy written for AWS must not read it as one. AWS lists
+`saml:primaryGroupSID` with no source attribute (contract §5.2, "ours: none"): no attribute fills it."""
 
 
 @lru_cache(maxsize=256)
