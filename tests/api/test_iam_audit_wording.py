@@ -15,7 +15,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 from postgres_scratch import POSTGRES_URL
-from saml_factory import ACCOUNT, ENTITY_ID, PROVIDER_ARN, signer
+from saml_factory import ACCOUNT, DEV_ROLE, ENTITY_ID, PROVIDER_ARN, signer
 from servers import app_in_thread
 from service_world import TRUST, developer_world
 from sqlalchemy import create_engine, make_url, text
@@ -38,6 +38,14 @@ IMPLEMENTED = {
     "UpdateRole": {"RoleName", "Description", "MaxSessionDuration"},
     "CreateSAMLProvider": {"SAMLMetadataDocument", "Name", "Tags", "AssertionEncryptionMode", "AddPrivateKey"},
     "UpdateSAMLProvider": {"SAMLMetadataDocument", "SAMLProviderArn", "AssertionEncryptionMode", "AddPrivateKey", "RemovePrivateKey"},
+    "SimulatePrincipalPolicy": {
+        "PolicySourceArn", "PolicyInputList", "PermissionsBoundaryPolicyInputList", "ActionNames", "ResourceArns", "ResourcePolicy", "CallerArn",
+        "ContextEntries", "MaxItems", "Marker",
+    },
+    "SimulateCustomPolicy": {
+        "PolicyInputList", "PermissionsBoundaryPolicyInputList", "ActionNames", "ResourceArns", "ResourcePolicy", "CallerArn", "ContextEntries",
+        "MaxItems", "Marker",
+    },
 }
 """The input members of botocore's model that samlfed implements for these operations; every other one is refused."""
 
@@ -46,6 +54,8 @@ REQUIRED = {
     "UpdateRole": {"RoleName": "Developer"},
     "CreateSAMLProvider": {"Name": "New", "SAMLMetadataDocument": METADATA},
     "UpdateSAMLProvider": {"SAMLProviderArn": PROVIDER_ARN},
+    "SimulatePrincipalPolicy": {"PolicySourceArn": DEV_ROLE, "ActionNames.member.1": "s3:GetObject"},
+    "SimulateCustomPolicy": {"PolicyInputList.member.1": POLICY, "ActionNames.member.1": "s3:GetObject"},
 }
 
 

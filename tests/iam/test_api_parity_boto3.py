@@ -374,6 +374,29 @@ def test_simulator_inputs_are_held_to_the_model(clients: Clients) -> None:
     )
 
 
+
+def test_simulator_members_samlfed_does_not_simulate_are_refused(clients: Clients) -> None:
+    """An organization's SCP that denies everything, or a policy excluded from the simulation, changes AWS's decision:
+    ignored, it would answer "allowed" where AWS answers otherwise."""
+    deny_all = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]})
+    status, code, message = error_of(lambda: clients.iam.simulate_custom_policy(
+        PolicyInputList=[json.dumps(POLICY)], ActionNames=["s3:GetObject"], OrderedOrganizationPolicyInputList=[{"ServiceControlPolicyInputList": [deny_all]}],
+    ))
+    assert (status, code) == (400, "InvalidParameterValue")
+    assert message.startswith("samlfed's SimulateCustomPolicy does not support OrderedOrganizationPolicyInputList (")
+    role = new_role(clients)
+    clients.iam.put_role_policy(RoleName=role, PolicyName="Reads", PolicyDocument=json.dumps(POLICY))
+    status, code, message = error_of(lambda: clients.iam.simulate_principal_policy(
+        PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:role/{role}", ActionNames=["s3:GetObject"], PolicyExclusionList=[{"PolicyType": "inline"}],
+    ))
+    assert (status, code) == (400, "InvalidParameterValue")
+    assert message.startswith("samlfed's SimulatePrincipalPolicy does not support PolicyExclusionList (")
+    for operation, source in ((clients.iam.simulate_custom_policy, {}), (clients.iam.simulate_principal_policy, {"PolicySourceArn": f"arn:aws:iam::{ACCOUNT}:role/{role}"})):
+        status, code, _ = error_of(lambda operation=operation, source=source: operation(
+            **source, PolicyInputList=[json.dumps(POLICY)], ActionNames=["s3:GetObject"], ResourceOwner=f"arn:aws:iam::{ACCOUNT}:root",
+        ))
+        assert (status, code) == (400, "InvalidParameterValue")
+
 # --- 11. model constraints checked by the server ------------------------------------------------------------------
 
 

@@ -40,6 +40,10 @@ _UNIMPLEMENTED: dict[str, tuple[frozenset[str], str]] = {
                            "IAM Identity Center trusted identity propagation is not implemented"),
     "UpdateSAMLProvider": (frozenset({"ContextProvider", "IdentityCenterInstanceArn", "RemoveContextProvider", "RemoveIdentityCenterInstance"}),
                            "IAM Identity Center trusted identity propagation is not implemented"),
+    "SimulatePrincipalPolicy": (frozenset({"PolicyExclusionList", "ResourceOwner", "ResourceHandlingOption"}),
+                                "policy exclusions, resource owners and EC2 resource handling options are not simulated"),
+    "SimulateCustomPolicy": (frozenset({"OrderedOrganizationPolicyInputList", "ResourceOwner", "ResourceHandlingOption"}),
+                             "organization policies, resource owners and EC2 resource handling options are not simulated"),
 }
 """Members of an operation's model (botocore's) that samlfed does not implement, and why."""
 

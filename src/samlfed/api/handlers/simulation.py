@@ -13,7 +13,7 @@ from ...iam.simulate import ContextEntry, Simulation, simulate_custom, simulate_
 from ..auth import Caller
 from ..protocol import QueryRequest
 from .pagination import marker, page_request
-from .parameters import account, required
+from .parameters import account, refuse_unimplemented, required
 
 
 def _context_entries(request: QueryRequest) -> list[ContextEntry]:
@@ -67,6 +67,7 @@ def _simulation(request: QueryRequest, simulation: Simulation) -> dict[str, Any]
 
 def simulate_principal_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (source,) = required(request, "PolicySourceArn")
+    refuse_unimplemented(request)
     documents, boundary_documents, resource_policy = _simulation_documents(request)
     return _simulation(request, simulate_principal(
         ctx, account(caller), source, extra=documents, boundary_documents=boundary_documents, actions=request.member_list("ActionNames"),
@@ -77,6 +78,7 @@ def simulate_principal_policy(ctx: ServiceContext, caller: Caller | None, reques
 
 def simulate_custom_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     account(caller)
+    refuse_unimplemented(request)
     documents, boundary_documents, resource_policy = _simulation_documents(request)
     return _simulation(request, simulate_custom(
         documents, boundary_documents=boundary_documents, actions=request.member_list("ActionNames"), resources=request.member_list("ResourceArns"),
