@@ -367,6 +367,18 @@ def test_simulator_inputs_are_held_to_the_model(clients: Clients) -> None:
         f"Value '[{euro}]' at 'policyInputList' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or "
         f"equal to 131072, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: {DOCUMENT_PATTERN}]"
     )
+    # botocore checks the members' minimum lengths, not their maximums: those are the server's to refuse.
+    action, resource = "s3:" + "G" * 126, "arn:aws:s3:::" + "b" * 2036
+    assert error_of(lambda: clients.iam.simulate_custom_policy(PolicyInputList=[json.dumps(POLICY)], ActionNames=["s3:GetObject", action])) == validation(
+        f"Value '[s3:GetObject, {action}]' at 'actionNames' failed to satisfy constraint: Member must satisfy constraint: "
+        "[Member must have length less than or equal to 128, Member must have length greater than or equal to 3]"
+    )
+    assert error_of(lambda: clients.iam.simulate_custom_policy(PolicyInputList=[json.dumps(POLICY)], ActionNames=["s3:GetObject"], ResourceArns=[resource])) == validation(
+        f"Value '[{resource}]' at 'resourceArns' failed to satisfy constraint: Member must satisfy constraint: "
+        "[Member must have length less than or equal to 2048, Member must have length greater than or equal to 1]"
+    )
+    at_most = clients.iam.simulate_custom_policy(PolicyInputList=[json.dumps(POLICY)], ActionNames=[action[:128]], ResourceArns=[resource[:2048]])
+    assert at_most["EvaluationResults"][0]["EvalActionName"] == action[:128]
     entry = {"ContextKeyName": "k", "ContextKeyValues": ["x"], "ContextKeyType": "bogus"}
     assert error_of(lambda: clients.raw.simulate_custom_policy(PolicyInputList=[json.dumps(POLICY)], ActionNames=["s3:GetObject"], ContextEntries=[entry])) == validation(
         "Value 'bogus' at 'contextEntries.1.member.contextKeyType' failed to satisfy constraint: Member must satisfy enum value set: "

@@ -28,7 +28,8 @@ def _context_entries(request: QueryRequest) -> list[ContextEntry]:
 
 def _simulation_documents(request: QueryRequest) -> tuple[list[str], list[str], str | None]:
     """PolicyInputList, PermissionsBoundaryPolicyInputList and ResourcePolicy, held to the model's policyDocumentType
-    (a list's members reported together, in AWS's list form), and CallerArn to its length."""
+    (a list's members reported together, in AWS's list form), ActionNames and ResourceArns to their members' lengths,
+    and CallerArn to its length."""
     violations = []
     lists = []
     for name in ("PolicyInputList", "PermissionsBoundaryPolicyInputList"):
@@ -39,6 +40,13 @@ def _simulation_documents(request: QueryRequest) -> tuple[list[str], list[str], 
                 f"Value '[{', '.join(documents)}]' at '{name[0].lower()}{name[1:]}' failed to satisfy constraint: Member must satisfy constraint: "
                 "[Member must have length less than or equal to 131072, Member must have length greater than or equal to 1, "
                 "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+]"
+            )
+    for name, low, high in (("ActionNames", 3, 128), ("ResourceArns", 1, 2048)):  # the model's ActionNameType, ResourceNameType
+        values = request.member_list(name)
+        if any(not low <= len(value) <= high for value in values):
+            violations.append(
+                f"Value '[{', '.join(values)}]' at '{name[0].lower()}{name[1:]}' failed to satisfy constraint: Member must satisfy constraint: "
+                f"[Member must have length less than or equal to {high}, Member must have length greater than or equal to {low}]"
             )
     resource_policy = request.params.get("ResourcePolicy")
     if resource_policy is not None:
