@@ -379,6 +379,11 @@ def test_simulator_inputs_are_held_to_the_model(clients: Clients) -> None:
     )
     at_most = clients.iam.simulate_custom_policy(PolicyInputList=[json.dumps(POLICY)], ActionNames=[action[:128]], ResourceArns=[resource[:2048]])
     assert at_most["EvaluationResults"][0]["EvalActionName"] == action[:128]
+    long_source = f"arn:aws:iam::{ACCOUNT}:role/" + "r" * 2030
+    for source, bound in (("arn:aws:iam::1:role", "greater than or equal to 20"), (long_source, "less than or equal to 2048")):
+        assert error_of(lambda source=source: clients.raw.simulate_principal_policy(PolicySourceArn=source, ActionNames=["s3:GetObject"])) == validation(
+            f"Value '{source}' at 'policySourceArn' failed to satisfy constraint: Member must have length {bound}"
+        )
     entry = {"ContextKeyName": "k", "ContextKeyValues": ["x"], "ContextKeyType": "bogus"}
     assert error_of(lambda: clients.raw.simulate_custom_policy(PolicyInputList=[json.dumps(POLICY)], ActionNames=["s3:GetObject"], ContextEntries=[entry])) == validation(
         "Value 'bogus' at 'contextEntries.1.member.contextKeyType' failed to satisfy constraint: Member must satisfy enum value set: "

@@ -26,11 +26,10 @@ def _context_entries(request: QueryRequest) -> list[ContextEntry]:
     return entries
 
 
-def _simulation_documents(request: QueryRequest) -> tuple[list[str], list[str], str | None]:
+def _simulation_documents(request: QueryRequest, violations: list[str]) -> tuple[list[str], list[str], str | None]:
     """PolicyInputList, PermissionsBoundaryPolicyInputList and ResourcePolicy, held to the model's policyDocumentType
     (a list's members reported together, in AWS's list form), ActionNames and ResourceArns to their members' lengths,
-    and CallerArn to its length."""
-    violations = []
+    and CallerArn to its length; reported after `violations`, those of the members before them."""
     lists = []
     for name in ("PolicyInputList", "PermissionsBoundaryPolicyInputList"):
         documents = request.member_list(name)
@@ -76,7 +75,8 @@ def _simulation(request: QueryRequest, simulation: Simulation) -> dict[str, Any]
 def simulate_principal_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     (source,) = required(request, "PolicySourceArn")
     refuse_unimplemented(request)
-    documents, boundary_documents, resource_policy = _simulation_documents(request)
+    # PolicySourceArn is the model's arnType (20-2048 characters): a model violation, before any role is looked up.
+    documents, boundary_documents, resource_policy = _simulation_documents(request, iam_constraints.arn_violations(source, "policySourceArn"))
     return _simulation(request, simulate_principal(
         ctx, account(caller), source, extra=documents, boundary_documents=boundary_documents, actions=request.member_list("ActionNames"),
         resources=request.member_list("ResourceArns"), resource_policy=resource_policy,
@@ -87,7 +87,7 @@ def simulate_principal_policy(ctx: ServiceContext, caller: Caller | None, reques
 def simulate_custom_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
     account(caller)
     refuse_unimplemented(request)
-    documents, boundary_documents, resource_policy = _simulation_documents(request)
+    documents, boundary_documents, resource_policy = _simulation_documents(request, [])
     return _simulation(request, simulate_custom(
         documents, boundary_documents=boundary_documents, actions=request.member_list("ActionNames"), resources=request.member_list("ResourceArns"),
         resource_policy=resource_policy, entries=_context_entries(request), caller_arn=request.params.get("CallerArn"),
