@@ -398,3 +398,32 @@ def test_a_forged_abridged_marker_is_refused_by_the_lists_the_database_pages(ctx
     forged = base64.urlsafe_b64encode(b"samlfed:ListRoles#0123456789abcdef:a").decode()
     error = refused(ctx, "ListRoles", Marker=forged)
     assert (error.code, error.message) == ("ValidationError", "Invalid Marker")
+
+
+FROM_THE_OFFICE = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*",'
+    ' "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]}'
+)
+
+
+def _simulated(ctx: ServiceContext, **entries: str) -> str:
+    answer = call(ctx, "SimulateCustomPolicy", **{"PolicyInputList.member.1": FROM_THE_OFFICE, "ActionNames.member.1": "s3:GetObject"}, **entries)
+    assert answer is not None
+    return answer["EvaluationResults"][0]["EvalDecision"]
+
+
+def test_simulator_context_entries_after_a_gap_count(ctx: ServiceContext) -> None:
+    """An entry numbered after a gap is read (it decides here); it was dropped, and the simulation answered for
+    a request without the context key the caller gave."""
+    for number in ("1", "2"):
+        entry = {f"ContextEntries.member.{number}.{field}": value for field, value in
+                 (("ContextKeyName", "aws:SourceIp"), ("ContextKeyValues.member.1", "10.1.2.3"), ("ContextKeyType", "ip"))}
+        assert _simulated(ctx, **entry) == "allowed"
+    assert _simulated(ctx) == "implicitDeny"
+
+
+@pytest.mark.parametrize("key", ["ContextEntries.member.1.ContextKeyname", "ContextEntries.member.0.ContextKeyName", "ContextEntries.member.1.ContextKeyValues.1"])
+def test_a_key_that_is_no_member_of_a_context_entry_is_refused(ctx: ServiceContext, key: str) -> None:
+    error = refused(ctx, "SimulateCustomPolicy", **{"PolicyInputList.member.1": FROM_THE_OFFICE, "ActionNames.member.1": "s3:GetObject", key: "aws:SourceIp"})
+    assert (error.code, error.status) == ("ValidationError", 400)
+    assert error.message.startswith(f"Parameter {key} is not a member of ContextEntries")

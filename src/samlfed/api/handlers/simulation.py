@@ -11,18 +11,39 @@ from ...errors import ServiceError, ValidationFailed
 from ...iam import constraints as iam_constraints
 from ...iam.simulate import ContextEntry, Simulation, simulate_custom, simulate_principal
 from ..auth import Caller
-from ..protocol import QueryRequest
+from ..protocol import QueryRequest, _is_member_number
 from .pagination import marker, page_request
 from .parameters import account, refuse_unimplemented, required
 
+_CONTEXT_ENTRY = "ContextEntries.member."
+_CONTEXT_FIELDS = ("ContextKeyName", "ContextKeyValues", "ContextKeyType")
+
 
 def _context_entries(request: QueryRequest) -> list[ContextEntry]:
+    """`ContextEntries.member.N.Field` (ContextKeyValues a list: `….ContextKeyValues.member.M`), in the order of N, as
+    QueryRequest reads other lists: a request that skips an N keeps the entries after it, and a key that is no member
+    (a misspelt field, `.member.0`) is refused. Ignored, either would leave out a context key the caller gave, and the
+    simulation would answer for another request than the one asked about."""
+    numbers = set()
+    for key in request.params:
+        if not key.startswith(_CONTEXT_ENTRY):
+            continue
+        number, _, field = key[len(_CONTEXT_ENTRY):].partition(".")
+        name, dot, rest = field.partition(".")
+        if not _is_member_number(number) or name not in _CONTEXT_FIELDS or (dot and (name != "ContextKeyValues" or not rest.startswith("member."))):
+            raise ServiceError(
+                "ValidationError",
+                f"Parameter {key} is not a member of ContextEntries: members are {_CONTEXT_ENTRY}N.ContextKeyName, "
+                f"{_CONTEXT_ENTRY}N.ContextKeyValues.member.M and {_CONTEXT_ENTRY}N.ContextKeyType, with N from 1 and no leading zeros",
+            )
+        numbers.add(number)
     entries = []
-    index = 1
-    while (key := request.params.get(f"ContextEntries.member.{index}.ContextKeyName")) is not None:
-        values = request.member_list(f"ContextEntries.member.{index}.ContextKeyValues")
-        entries.append(ContextEntry(key, tuple(values), request.params.get(f"ContextEntries.member.{index}.ContextKeyType", "string")))
-        index += 1
+    for number in sorted(numbers, key=lambda n: (len(n), n)):  # no leading zeros: shorter is smaller
+        prefix = f"{_CONTEXT_ENTRY}{number}."
+        key_name = request.params.get(prefix + "ContextKeyName")
+        if key_name is not None:  # the model requires no member; an entry naming no key sets none
+            values = request.member_list(prefix + "ContextKeyValues")
+            entries.append(ContextEntry(key_name, tuple(values), request.params.get(prefix + "ContextKeyType", "string")))
     return entries
 
 
