@@ -58,7 +58,7 @@ class QueryRequest:
         for key in self.params:
             if key.startswith(start):
                 number, dot, field = key[len(start):].partition(".")
-                if not _is_member_number(number) or (field not in fields if fields is not None else dot):
+                if not is_member_number(number) or (field not in fields if fields is not None else dot):
                     raise ServiceError("ValidationError", _NOT_A_MEMBER.format(key=key, name=name, shape=_member_shape(name, fields)))
                 numbers.add(number)
         # Without leading zeros, shorter is smaller: ordered without int(), which raises on over 4,300 digits.
@@ -74,7 +74,7 @@ def _member_shape(name: str, fields: tuple[str, ...] | None) -> str:
     return start if fields is None else " and ".join(f"{start}.{field}" for field in fields)
 
 
-def _is_member_number(text: str) -> bool:
+def is_member_number(text: str) -> bool:
     return text.isascii() and text.isdigit() and not text.startswith("0")
 
 

@@ -11,7 +11,7 @@ from ...errors import ServiceError, ValidationFailed
 from ...iam import constraints as iam_constraints
 from ...iam.simulate import ContextEntry, Simulation, simulate_custom, simulate_principal
 from ..auth import Caller
-from ..protocol import QueryRequest, _is_member_number
+from ..protocol import QueryRequest, is_member_number
 from .pagination import marker, page_request
 from .parameters import account, refuse_unimplemented, required
 
@@ -30,7 +30,7 @@ def _context_entries(request: QueryRequest) -> list[ContextEntry]:
             continue
         number, _, field = key[len(_CONTEXT_ENTRY):].partition(".")
         name, dot, rest = field.partition(".")
-        if not _is_member_number(number) or name not in _CONTEXT_FIELDS or (dot and (name != "ContextKeyValues" or not rest.startswith("member."))):
+        if not is_member_number(number) or name not in _CONTEXT_FIELDS or (dot and (name != "ContextKeyValues" or not rest.startswith("member."))):
             raise ServiceError(
                 "ValidationError",
                 f"Parameter {key} is not a member of ContextEntries: members are {_CONTEXT_ENTRY}N.ContextKeyName, "
