@@ -299,3 +299,22 @@ def test_two_role_session_names_are_answered_as_no_valid_name_not_as_none() -> N
         validate(before_signing(at(attribute_named(c.AWS_ROLE_SESSION_NAME), second_value))(), trust(), now=NOW)
     assert (info.value.aws.code, info.value.aws.message) == ("InvalidIdentityToken", "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}")
     assert "exactly one AttributeValue" in info.value.hint
+
+
+@pytest.mark.parametrize(
+    ("check_id", "b64"),
+    [
+        ("conditions.not_before", before_signing(at(f"{c.ASSERTION}/{c.CONDITIONS}", duplicate))),
+        ("status", after_signing(at(c.STATUS, duplicate))),
+        ("status", after_signing(at(f"{c.STATUS}/{c.STATUS_CODE}", duplicate))),
+    ],
+    ids=["two Conditions", "two Status", "two StatusCode"],
+)
+def test_a_repeated_singleton_is_answered_as_a_document_error(check_id: str, b64: Callable[[], str]) -> None:
+    """Two Conditions (or Status) elements, each in order, are a malformed document (contract §3.4 step 6), not a
+    NotBefore in the future ("Response is not yet valid" sends users to their clocks) nor the IdP's refusal
+    (IDPRejectedClaim, 403)."""
+    with pytest.raises(SamlValidationError) as info:
+        validate(b64(), trust(), now=NOW)
+    assert info.value.check_id == check_id and "at most one is allowed" in info.value.message
+    assert (info.value.aws.code, info.value.aws.status, info.value.aws.message) == ("InvalidIdentityToken", 400, "Response signature invalid")
