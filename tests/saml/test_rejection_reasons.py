@@ -318,3 +318,20 @@ def test_a_repeated_singleton_is_answered_as_a_document_error(check_id: str, b64
         validate(b64(), trust(), now=NOW)
     assert info.value.check_id == check_id and "at most one is allowed" in info.value.message
     assert (info.value.aws.code, info.value.aws.status, info.value.aws.message) == ("InvalidIdentityToken", 400, "Response signature invalid")
+
+
+def test_no_not_on_or_after_anywhere_is_answered_as_missing_confirmation_data_not_as_expired() -> None:
+    """Without the SubjectConfirmationData bound the answer is AWS's "Responses must contain SubjectConfirmatonData
+    with a Recipient and NotOnOrAfter", and dropping the Conditions bound as well must not turn it into
+    ExpiredTokenException "Response has expired": nothing expired, and clients answer that by signing in again."""
+    def without_bounds(root: Tree) -> None:
+        drop_attribute("NotOnOrAfter")(root.find(f"{c.ASSERTION}/{c.CONDITIONS}"))
+        drop_attribute("NotOnOrAfter")(root.find(CONFIRMATION_DATA))
+
+    answers = []
+    for change in (at(CONFIRMATION_DATA, drop_attribute("NotOnOrAfter")), without_bounds):
+        with pytest.raises(SamlValidationError) as info:
+            validate(before_signing(change)(), trust(), now=NOW)
+        answers.append((info.value.aws.code, info.value.aws.status, info.value.aws.message))
+    expected = ("InvalidIdentityToken", 400, "Responses must contain SubjectConfirmatonData with a Recipient and NotOnOrAfter")
+    assert answers == [expected, expected]

@@ -871,7 +871,9 @@ class _Semantics:
                 if value is not None:
                     bounds.append(("SubjectConfirmationData NotOnOrAfter", value, written))
         if not bounds:
-            raise SamlValidationError("conditions.not_on_or_after", "the assertion states no NotOnOrAfter at all")
+            # Nothing has expired: the bound AWS requires (SubjectConfirmationData's) is missing, and AWS's answer is
+            # the one the subject_confirmation check gives for that alone (ExpiredTokenException sends users to sign in again).
+            raise SamlValidationError("conditions.not_on_or_after", "the assertion states no NotOnOrAfter at all", aws=NO_CONFIRMATION_DATA)
         earliest = bounds[0]
         for bound in bounds:
             if self.earliest_end >= bound[1]:
