@@ -335,3 +335,15 @@ def test_no_not_on_or_after_anywhere_is_answered_as_missing_confirmation_data_no
         answers.append((info.value.aws.code, info.value.aws.status, info.value.aws.message))
     expected = ("InvalidIdentityToken", 400, "Responses must contain SubjectConfirmatonData with a Recipient and NotOnOrAfter")
     assert answers == [expected, expected]
+
+
+def test_a_missing_issue_instant_is_answered_as_a_document_error_not_as_too_old() -> None:
+    """IssueInstant is a required attribute: without it the assertion is malformed, as with an IssueInstant that is
+    no xs:dateTime, and not "Token must be redeemed within 5 minutes of issuance" (ExpiredTokenException)."""
+    answers = []
+    for change in (drop_attribute("IssueInstant"), lambda e: e.set("IssueInstant", "yesterday")):
+        with pytest.raises(SamlValidationError) as info:
+            validate(before_signing(at(c.ASSERTION, change))(), trust(), now=NOW)
+        assert info.value.check_id == "issue_instant"
+        answers.append((info.value.aws.code, info.value.aws.status, info.value.aws.message))
+    assert answers == [("InvalidIdentityToken", 400, "Response signature invalid")] * 2

@@ -892,7 +892,9 @@ class _Semantics:
         written = self.assertion.get("IssueInstant")
         issued = self._instant(written, "Assertion IssueInstant", "issue_instant")
         if issued is None:
-            raise SamlValidationError("issue_instant", "the Assertion has no IssueInstant")
+            # A required attribute missing: a document error (contract step 6), answered as a malformed instant is,
+            # not as an assertion issued too long ago (ExpiredTokenException sends users to sign in again).
+            raise SamlValidationError("issue_instant", "the Assertion has no IssueInstant", aws=SIGNATURE_INVALID)
         self.issue_instant = issued
         if issued > self.latest_start:
             raise SamlValidationError(
