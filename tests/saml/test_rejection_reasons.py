@@ -347,3 +347,26 @@ def test_a_missing_issue_instant_is_answered_as_a_document_error_not_as_too_old(
         assert info.value.check_id == "issue_instant"
         answers.append((info.value.aws.code, info.value.aws.status, info.value.aws.message))
     assert answers == [("InvalidIdentityToken", 400, "Response signature invalid")] * 2
+
+
+XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+SESSION_NAME_VALUE = f"{attribute_named(c.AWS_ROLE_SESSION_NAME)}/{c.ATTRIBUTE_VALUE}"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        at(f"{c.ASSERTION}/{c.ATTRIBUTE_STATEMENT}", add_child(c.ATTRIBUTE)),
+        at(SESSION_NAME_VALUE, markup_instead_of_text),
+        at(SESSION_NAME_VALUE, lambda e: e.set(XSI_NIL, "yes")),
+        at(SESSION_NAME_VALUE, lambda e: e.set(XSI_NIL, "true")),
+    ],
+    ids=["Attribute without Name", "markup in an AWS attribute value", "xsi:nil that is no boolean", "xsi:nil with content"],
+)
+def test_a_malformed_attribute_is_not_answered_as_a_repeated_one(change: Callable[[Tree], None]) -> None:
+    """Nothing is repeated in these: they are malformed documents, answered as one (as a comment inside an
+    AttributeValue is, by shape.text), not with the attributes.unique check's "Attribute is repeated in AuthnResponse"."""
+    with pytest.raises(SamlValidationError) as info:
+        validate(before_signing(change)(), trust(), now=NOW)
+    assert info.value.check_id == "attributes.unique"
+    assert (info.value.aws.code, info.value.aws.status, info.value.aws.message) == ("InvalidIdentityToken", 400, "Response signature invalid")

@@ -135,15 +135,15 @@ def _is_key_retrieval(element: etree._Element, doc: _Document) -> bool:
 def _is_nil(marked: str, value: etree._Element, name: str) -> bool:
     """Whether an AttributeValue's xsi:nil (an xs:boolean: whitespace collapsed, true/false/1/0) says it has no value.
     A nil value with content is no schema-valid document, and neither is another word: both are refused rather
-    than read one way or the other."""
+    than read one way or the other, as malformed documents (nothing is repeated: not "Attribute is repeated")."""
     flag = marked.strip(_XML_WHITESPACE)
     if flag in ("true", "1"):
         if value.text:
-            raise SamlValidationError("attributes.unique", f"a value of {name!r} is marked xsi:nil but has content")
+            raise SamlValidationError("attributes.unique", f"a value of {name!r} is marked xsi:nil but has content", aws=SIGNATURE_INVALID)
         return True
     if flag in ("false", "0"):
         return False
-    raise SamlValidationError("attributes.unique", f"a value of {name!r} has xsi:nil {marked!r}, which is no xs:boolean")
+    raise SamlValidationError("attributes.unique", f"a value of {name!r} has xsi:nil {marked!r}, which is no xs:boolean", aws=SIGNATURE_INVALID)
 
 
 def _blank(*texts: str | None) -> bool:
@@ -1023,7 +1023,7 @@ class _Semantics:
                     continue
                 name = attribute.get("Name")
                 if not name:
-                    raise SamlValidationError("attributes.unique", "an Attribute has no Name")
+                    raise SamlValidationError("attributes.unique", "an Attribute has no Name", aws=SIGNATURE_INVALID)
                 values = merged.get(name)
                 if values is None:
                     values = merged[name] = []
@@ -1038,7 +1038,7 @@ class _Semantics:
                         continue
                     if len(value):
                         if name.startswith(c.AWS_ATTR_PREFIX):
-                            raise SamlValidationError("attributes.unique", f"a value of {name!r} contains XML elements instead of text")
+                            raise SamlValidationError("attributes.unique", f"a value of {name!r} contains XML elements instead of text", aws=SIGNATURE_INVALID)
                         skipped.append(name)
                     elif nil is None or (marked := value.get(nil)) is None or not _is_nil(marked, value, name):
                         values.append(value.text or "")
