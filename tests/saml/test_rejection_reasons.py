@@ -370,3 +370,21 @@ def test_a_malformed_attribute_is_not_answered_as_a_repeated_one(change: Callabl
         validate(before_signing(change)(), trust(), now=NOW)
     assert info.value.check_id == "attributes.unique"
     assert (info.value.aws.code, info.value.aws.status, info.value.aws.message) == ("InvalidIdentityToken", 400, "Response signature invalid")
+
+
+@pytest.mark.parametrize("path", [f"{c.ASSERTION}/{c.ISSUER}", f"{c.ASSERTION}/{c.SUBJECT}/{c.NAME_ID}", f".//{c.AUDIENCE}"], ids=["Issuer", "NameID", "Audience"])
+def test_markup_in_a_text_value_gets_one_answer_whether_or_not_the_document_holds_comments(path: str) -> None:
+    """shape.text refuses child markup in Issuer, NameID and Audience when the document holds a comment; otherwise the
+    check that reads the value refuses it. The client's answer was the reading check's (for NameID, AccessDenied 403),
+    so an unrelated comment elsewhere changed it."""
+    answers = []
+    for comment in (False, True):
+        def change(root: Tree, comment: bool = comment) -> None:
+            etree.SubElement(root.find(path), "{urn:example}b")
+            if comment:
+                root.find(c.ISSUER).addprevious(etree.Comment(" elsewhere "))
+
+        with pytest.raises(SamlValidationError) as info:
+            validate(before_signing(change)(), trust(), now=NOW)
+        answers.append((info.value.aws.code, info.value.aws.status, info.value.aws.message))
+    assert answers == [("InvalidIdentityToken", 400, "Response signature invalid")] * 2

@@ -151,12 +151,14 @@ def _blank(*texts: str | None) -> bool:
 
 
 def _text(element: etree._Element, check_id: str) -> str:
-    """All text of an element of signed bytes (comments are gone after c14n); child elements are refused."""
+    """All text of an element of signed bytes (comments are gone after c14n); child elements are refused, with the
+    answer shape.text gives them in a document that holds comments (which is when that check looks for them)."""
     if len(element):
         raise SamlValidationError(
             check_id,
             f"{c.local_name(element.tag)} contains child markup",
             hint="Issuer, NameID and Audience hold plain text; genuine IdPs never put markup in them.",
+            aws=SIGNATURE_INVALID,
         )
     return element.text or ""
 
