@@ -388,3 +388,21 @@ def test_markup_in_a_text_value_gets_one_answer_whether_or_not_the_document_hold
             validate(before_signing(change)(), trust(), now=NOW)
         answers.append((info.value.aws.code, info.value.aws.status, info.value.aws.message))
     assert answers == [("InvalidIdentityToken", 400, "Response signature invalid")] * 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        at(f"{c.ASSERTION}/{c.CONDITIONS}", remove),
+        at(f"{c.ASSERTION}/{c.CONDITIONS}", drop_attribute("NotBefore")),
+        at(f"{c.ASSERTION}/{c.CONDITIONS}", drop_attribute("NotOnOrAfter")),
+    ],
+    ids=["no Conditions", "no NotBefore", "no NotOnOrAfter"],
+)
+def test_a_bound_missing_under_required_bounds_is_neither_not_yet_valid_nor_expired(change: Callable[[Tree], None]) -> None:
+    """With require_condition_bounds, an absent bound was answered "Response is not yet valid" or, for NotOnOrAfter,
+    ExpiredTokenException "Response has expired": the response lacks what the provider requires, nothing is early or late."""
+    with pytest.raises(SamlValidationError) as info:
+        validate(before_signing(change)(), trust(policy=BOUNDS_REQUIRED), now=NOW)
+    assert info.value.check_id in ("conditions.not_before", "conditions.not_on_or_after")
+    assert (info.value.aws.code, info.value.aws.status, info.value.aws.message) == ("InvalidIdentityToken", 400, "Response signature invalid")

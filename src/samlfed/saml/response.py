@@ -47,6 +47,9 @@ _XSI_NIL = f"{{{c.NS_XSI}}}nil"
 _XML_WHITESPACE = " \t\r\n"
 _UNDERSTOOD_CONDITIONS = frozenset({c.AUDIENCE_RESTRICTION, c.ONE_TIME_USE, c.PROXY_RESTRICTION})
 _NOT_YET_VALID = AwsError("InvalidIdentityToken", 400, "Response is not yet valid")
+_BOUND_MISSING = SIGNATURE_INVALID
+"""A Conditions bound the provider requires (require_condition_bounds) that is absent: the document falls short of the
+provider's profile; nothing is "not yet valid" or "expired" (ExpiredTokenException sends users to sign in again)."""
 _ENCRYPTION_CHECKS = ("encryption.response_signature", "encryption.decrypt")
 _ONE_SECOND = timedelta(seconds=1)
 _T = TypeVar("_T")
@@ -841,11 +844,11 @@ class _Semantics:
         self.not_before = self._instant(written, "Conditions NotBefore", "conditions.not_before")
         if cond is None:
             if self.trust.policy.require_condition_bounds:
-                raise SamlValidationError("conditions.not_before", "the Assertion has no Conditions")
+                raise SamlValidationError("conditions.not_before", "the Assertion has no Conditions", aws=_BOUND_MISSING)
             return "no Conditions element"
         if self.not_before is None:
             if self.trust.policy.require_condition_bounds:
-                raise SamlValidationError("conditions.not_before", "Conditions has no NotBefore, which this provider requires")
+                raise SamlValidationError("conditions.not_before", "Conditions has no NotBefore, which this provider requires", aws=_BOUND_MISSING)
             return "no NotBefore"
         if self.latest_start < self.not_before:
             raise SamlValidationError(
@@ -865,7 +868,7 @@ class _Semantics:
             if value is not None:
                 bounds.append(("Conditions NotOnOrAfter", value, written))
             elif self.trust.policy.require_condition_bounds:
-                raise SamlValidationError("conditions.not_on_or_after", "Conditions has no NotOnOrAfter, which this provider requires")
+                raise SamlValidationError("conditions.not_on_or_after", "Conditions has no NotOnOrAfter, which this provider requires", aws=_BOUND_MISSING)
         for data in self.bearer_data:
             if data is not None:
                 written = data.get("NotOnOrAfter")
