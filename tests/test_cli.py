@@ -265,6 +265,24 @@ def test_sample_requires_out() -> None:
     assert runner.invoke(app, ["sample"]).exit_code == 2
 
 
+@pytest.mark.parametrize("now", ["9999-12-31T23:59:59Z", "1949-06-01T00:00:00Z", "0001-01-01T00:00:00Z", "9998-12-31T23:59:59-01:00"])
+def test_sample_at_an_instant_no_certificate_can_cover_is_a_usage_error(tmp_path, now: str) -> None:
+    """The sample's certificate runs from a day before --now to a year after: an instant near the calendar's ends
+    was an OverflowError (or X.509's refusal of a date before 1950) and a traceback."""
+    result = runner.invoke(app, ["sample", "--out", str(tmp_path / "s"), "--now", now])
+    assert result.exit_code == 2, result.output
+    assert f"--now {now} is out of range" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("now", ["1950-01-02T00:00:00Z", "9998-12-31T23:59:59Z"])
+def test_sample_at_the_ends_of_its_range(tmp_path, now: str) -> None:
+    result = runner.invoke(app, ["sample", "--out", str(tmp_path / "s"), "--now", now])
+    assert result.exit_code == 0, result.output
+    checked = doctor(tmp_path / "s" / "response.b64", "--metadata", tmp_path / "s" / "idp-metadata.xml", now=now)
+    assert checked.exit_code == 0, checked.output
+
+
 def _script_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in _COLOUR_ENV}
 

@@ -75,6 +75,12 @@ def _global_options(
 app.command("doctor")(doctor)
 app.command("backup")(backup)
 
+SAMPLE_EARLIEST = datetime(1950, 1, 2, tzinfo=UTC)
+"""The sample's certificate is valid from a day before --now, and X.509 validity starts in 1950 at the earliest."""
+SAMPLE_LATEST = datetime.max.replace(year=9998, tzinfo=UTC)
+"""... and for a year after it, within Python's calendar (which ends with 9999)."""
+
+
 @app.command()
 def sample(
     out: Annotated[Path, typer.Option(help="directory to write the sample into")],
@@ -83,8 +89,11 @@ def sample(
     """Write a throw-away IdP's metadata, a signed AWS-shaped response and a tampered copy."""
     from .sample import write_sample
 
+    moment = instant_or_exit(now)
+    if not SAMPLE_EARLIEST <= moment <= SAMPLE_LATEST:
+        raise usage_error(f"--now {now} is out of range: give an instant from 1950-01-02T00:00:00Z to 9998-12-31T23:59:59Z")
     try:
-        files = write_sample(out, now=instant_or_exit(now))
+        files = write_sample(out, now=moment)
     except OSError as exc:
         raise usage_error(f"cannot write the sample into {out}: {exc.strerror or exc}") from None
     typer.echo(f"IdP metadata:       {files.metadata}")
