@@ -522,6 +522,26 @@ def test_a_write_the_file_system_refuses_is_one_line(tmp_path) -> None:
     assert (tmp_path / "data" / "idp" / "idp.yaml").read_bytes() == users
 
 
+@pytest.mark.parametrize(("command", "said"), [
+    ([b"accounts", b"keys", b"delete", b"AKIA\xff\xfe"], b"samlfed: cannot complete the command: a value given is not UTF-8 text"),
+    ([b"accounts", b"keys", b"list", b"1234\xff\xfe"], b"samlfed: cannot complete the command: a value given is not UTF-8 text"),
+    ([b"authz-keys", b"delete", b"k\xff"], b"samlfed: cannot complete the command: a value given is not UTF-8 text"),
+    ([b"serve", b"--host", b"h\xff", b"--port", b"18499"], b"samlfed: cannot listen on 'h\\udcff': it is not a host name or address"),
+], ids=["keys-delete", "keys-list", "authz-delete", "serve-host"])
+def test_an_argument_that_is_not_utf8_is_a_message_and_exit_2(tmp_path, command: list[bytes], said: bytes) -> None:
+    """Found by a CLI probe: an argument typed on a Latin-1 terminal reached the database driver (UnicodeEncodeError)
+    or the socket layer (TypeError) and ended in a traceback."""
+    import subprocess
+
+    from servers import SAMLFED
+
+    data = str(tmp_path / "data")
+    assert subprocess.run([SAMLFED, "accounts", "create", "--data-dir", data], capture_output=True, timeout=60).returncode == 0
+    refused = subprocess.run([SAMLFED.encode(), *command, b"--data-dir", data.encode()], capture_output=True, timeout=60)
+    assert refused.returncode == 2 and b"Traceback" not in refused.stderr, refused.stderr
+    assert refused.stderr.strip() == said
+
+
 @pytest.mark.parametrize("command", [
     ["providers", "private-keys", "add", "arn:aws:iam::111111111111:saml-provider/Corp", "/dev/zero"],
     ["doctor", "response.b64", "--metadata", "/dev/zero"],

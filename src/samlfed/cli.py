@@ -572,3 +572,5 @@ def main() -> None:
     except OSError as exc:  # the file system's refusal no command foresaw (read-only, full, no permission): one line
         where = f": {exc.filename}" if exc.filename else ""
         raise SystemExit(usage_error(f"cannot complete the command: {exc.strerror or exc}{where}").exit_code) from None
+    except UnicodeEncodeError:  # an argument's bytes were not UTF-8 (a Latin-1 terminal): the store cannot take it
+        raise SystemExit(usage_error("cannot complete the command: a value given is not UTF-8 text").exit_code) from None

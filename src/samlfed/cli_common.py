@@ -95,6 +95,8 @@ def check_port_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             raise usage_error(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        except (TypeError, UnicodeError):  # a host whose bytes are not UTF-8 text: "encoding of hostname failed"
+            raise usage_error(f"cannot listen on {host!r}: it is not a host name or address") from None
 
 
 class _StderrLines(logging.Handler):
