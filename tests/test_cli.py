@@ -498,6 +498,27 @@ def test_a_closed_standard_input_reads_as_an_empty_one(tmp_path, command) -> Non
     assert done.returncode in (1, 2) and "Traceback" not in done.stderr, done.stderr
 
 
+@pytest.mark.parametrize("command", [
+    ["accounts", "create", "--id", "222222222222"], ["accounts", "keys", "create", "111111111111"], ["authz-keys", "create", "--name", "gw"],
+], ids=["account", "admin-key", "authz-key"])
+def test_a_secret_is_not_made_for_a_closed_standard_output(tmp_path, command) -> None:
+    """Found by a CLI probe: started with stdout closed (>&-), these made the account or key, printed its secret
+    nowhere and exited 0: a working credential no one had ever seen."""
+    import subprocess
+
+    from servers import SAMLFED
+
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert subprocess.run([SAMLFED, "accounts", "create", "--id", "111111111111", *data], capture_output=True, timeout=60).returncode == 0
+    before = subprocess.run([SAMLFED, "accounts", "keys", "list", "111111111111", *data], capture_output=True, text=True, timeout=60).stdout
+    done = subprocess.run([SAMLFED, *command, *data], preexec_fn=lambda: os.close(1), capture_output=True, text=True, timeout=60)  # noqa: PLW1509
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr == "samlfed: standard output is closed: the new secret would be shown to no one; nothing was done\n"
+    listed = [[SAMLFED, "accounts", "list", *data], [SAMLFED, "accounts", "keys", "list", "111111111111", *data], [SAMLFED, "authz-keys", "list", *data]]
+    after = [subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout for argv in listed]
+    assert after == ["111111111111\n", before, ""]
+
+
 def test_a_write_the_file_system_refuses_is_one_line(tmp_path) -> None:
     """Found by a CLI probe: `idp users add` on a read-only or full file system ended in a traceback. Stored data
     stays as it was (writes are atomic); the command says what the file system said."""

@@ -111,6 +111,13 @@ app.add_typer(authz_app, name="authz-keys")
 app.add_typer(aws_policies_app, name="aws-policies")
 
 
+def _require_output() -> None:
+    """Before a command makes a secret it prints once: with standard output closed (>&-) typer prints nothing and the
+    command succeeded, leaving a working key whose secret no one ever saw."""
+    if sys.stdout is None:
+        raise usage_error("standard output is closed: the new secret would be shown to no one; nothing was done")
+
+
 def _print_key(key, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     if as_json:
         typer.echo(json.dumps({"AccountId": key.account_id, "AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}))
@@ -183,6 +190,7 @@ def accounts_create(
 ) -> None:
     """Create an account and print an administrator access key for it."""
 
+    _require_output()
     try:
         check_new_account(account_id, alias)  # before a data directory is made for an account that cannot be
         key = create_account(store_context(data_dir, database_url, create=True), account_id, alias)
@@ -213,6 +221,7 @@ def authz_keys_create(
 
     if not 1 <= len(name) <= 128 or not name.isprintable():  # printed one per line by `list`, and logged
         raise usage_error("--name must be 1 to 128 printable characters")
+    _require_output()
     typer.echo(create_authz_key(store_context(data_dir, database_url, create=True), name).key)
 
 
@@ -247,6 +256,7 @@ def keys_create(
 ) -> None:
     """Create another administrator access key for an account."""
 
+    _require_output()
     try:
         key = create_access_key(store_context(data_dir, database_url), account_id)
     except ServiceError as exc:
