@@ -65,6 +65,21 @@ def _create_private(path: Path) -> None:
         pass
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The database file a sqlite:// URL names, or None (another database, an in-memory one, a file: URI)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
 def database_missing(data_dir: Path) -> str | None:
     """'no samlfed.db' or 'an empty samlfed.db' when the data directory's database is missing or empty (samlfed writes
     its schema before it makes the master key, so an empty file is never its own), else None."""
@@ -114,6 +129,11 @@ def _open_store(settings: Settings, now: datetime) -> tuple[SqlStore, MasterKey]
             raise StoreUnavailable(f"cannot create the database {database}: {exc.strerror or exc}") from exc
         if key_was_missing:
             SqlStore.open(settings.store_url()).engine.dispose()
+    elif settings.database_url is not None and (database_file := _sqlite_file(settings.database_url)) is not None:
+        try:  # a SQLite URL's file, as the data directory's: not under the umask (0644), which would show it to all
+            _create_private(database_file)
+        except OSError:
+            pass  # SQLite says why it cannot open it
     master = _load_master_key(data_dir)
     try:
         return open_store(settings.store_url(), master, now=now), master

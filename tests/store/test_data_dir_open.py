@@ -43,6 +43,27 @@ def test_an_existing_directory_keeps_its_mode(tmp_path: Path) -> None:
     assert mode(shared / "master.key") == 0o600 and mode(shared / "samlfed.db") == 0o600
 
 
+def test_a_sqlite_database_url_makes_an_owner_only_file_whatever_the_umask(tmp_path: Path) -> None:
+    """Found by a CLI probe: `accounts create --database-url sqlite:///…` made the database 0644 under umask 022 (the
+    data directory's is 0600), readable by every local user; SQLite gives its WAL files the database's mode."""
+    import os
+    import subprocess
+
+    from servers import SAMLFED
+
+    database = tmp_path / "shared" / "samlfed.db"
+    database.parent.mkdir()
+    env = {**os.environ, ENV: base64.b64encode(bytes(range(32))).decode()}
+    made = subprocess.run([SAMLFED, "accounts", "create", "--database-url", f"sqlite:///{database}"], capture_output=True, text=True,
+                          env=env, timeout=60, preexec_fn=lambda: os.umask(0o022))  # noqa: PLW1509
+    assert made.returncode == 0, made.stderr
+    assert mode(database) == 0o600
+    listed = subprocess.run([SAMLFED, "accounts", "list", "--database-url", f"sqlite:///{database}"], capture_output=True, text=True, env=env, timeout=60)
+    assert listed.returncode == 0 and listed.stdout.strip() == made.stdout.split()[1]
+    missing = subprocess.run([SAMLFED, "accounts", "list", "--database-url", f"sqlite:///{tmp_path / 'none.db'}"], capture_output=True, text=True, env=env, timeout=60)
+    assert missing.returncode == 2 and not (tmp_path / "none.db").exists()  # only creating commands make one
+
+
 def unavailable(settings: Settings) -> str:
     with pytest.raises(StoreUnavailable) as raised:
         build_context(settings)
