@@ -627,3 +627,19 @@ def test_the_version_is_the_installed_distributions() -> None:
     assert (said.exit_code, said.output) == (0, f"samlfed {version('samlfed')}\n")
     as_module = subprocess.run([sys.executable, "-m", "samlfed", "--version"], capture_output=True, text=True, timeout=60)
     assert (as_module.returncode, as_module.stdout) == (0, said.output), as_module.stderr
+
+
+@pytest.mark.parametrize("command", [
+    ["serve", "--data-dir", ""], ["serve", "--idp-dir", ""], ["accounts", "create", "--data-dir", ""], ["keys", "rotate", "--data-dir", ""],
+    ["backup", "copy", "--data-dir", ""], ["doctor", "response.b64", "--data-dir", "", "--principal-arn", PROVIDER_ARN],
+    ["idp", "serve", "--data-dir", ""], ["idp", "serve", "--idp-dir", ""], ["demo", "--data-dir", ""],
+])
+def test_an_empty_directory_option_is_refused_not_taken_for_the_working_directory(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SAMLFED_MASTER_KEY", "")
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert "is empty: name a directory" in result.output
+    assert list(tmp_path.iterdir()) == []  # no database, key or IdP file made in the working directory

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .cli_common import settings_or_exit, usage_error
+from .cli_common import directory_path, settings_or_exit, usage_error
 
 if TYPE_CHECKING:
     from .backup import Backup
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def backup(
     destination: Annotated[Path, typer.Argument(help="a new directory, or an empty one of your own; the copy is a data directory itself")],
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="the data directory to copy (SAMLFED_DATA_DIR)")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="the data directory to copy (SAMLFED_DATA_DIR)", parser=directory_path, metavar="<path>")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML settings file (SAMLFED_CONFIG)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object describing the copy")] = False,
 ) -> None:

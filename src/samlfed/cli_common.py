@@ -30,8 +30,18 @@ LogFormat = Annotated[str | None, typer.Option(
     "--log-format", help="text (default) or json: one JSON object per log line, for a SIEM (SAMLFED_LOG_FORMAT)",
 )]
 
+
+
+def directory_path(text: str) -> Path:
+    """A directory option's value: an empty one is refused, since Path("") is the working directory, where samlfed
+    would then make its database and keys without having been told to (an empty SAMLFED_* variable counts as unset)."""
+    if not text:
+        raise typer.BadParameter("is empty: name a directory, or leave the option out")
+    return Path(text)
+
+
 JsonOutput = Annotated[bool, typer.Option("--json", help="print one JSON object")]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (SQLite database and master key)")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (SQLite database and master key)", parser=directory_path, metavar="<path>")]
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="e.g. postgresql+psycopg://user@host/db")]
 
 

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from . import doctor as doctor_mod
 from . import doctor_report
-from .cli_common import EXIT_INVALID, EXIT_VALID, JsonOutput, instant_or_exit, store_context, usage_error
+from .cli_common import EXIT_INVALID, EXIT_VALID, JsonOutput, directory_path, instant_or_exit, store_context, usage_error
 from .context import ServiceContext
 from .errors import ServiceError
 from .files import read_at_most
@@ -40,7 +40,7 @@ def doctor(
     trust_policy: Annotated[Path | None, typer.Option(help="the role's trust policy (JSON): also check that it admits the sign-in, and say why not")] = None,
     source_ip: Annotated[str | None, typer.Option(help="when a trust policy is checked: the client's address as the server sees it (aws:SourceIp)")] = None,
     secure_transport: Annotated[bool | None, typer.Option(help="when a trust policy is checked: whether the client used HTTPS (aws:SecureTransport)")] = None,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="check against the provider (and role) registered in this samlfed data directory")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="check against the provider (and role) registered in this samlfed data directory", parser=directory_path, metavar="<path>")] = None,
     database_url: Annotated[str | None, typer.Option("--database-url", help="check against the provider (and role) registered in this samlfed database")] = None,
     config: Annotated[Path | None, typer.Option(help="with --data-dir/--database-url: the server's TOML settings file (SAMLFED_CONFIG), for its accepted URLs")] = None,
     public_url: Annotated[str | None, typer.Option(help="with --data-dir/--database-url: the server's public URL (SAMLFED_PUBLIC_URL), for its accepted URLs")] = None,

@@ -22,6 +22,7 @@ from .cli_common import (
     LogFormat,
     check_port_free,
     context_or_exit,
+    directory_path,
     option_settings_or_exit,
     settings_or_exit,
     usage_error,
@@ -38,8 +39,8 @@ users_cli = typer.Typer(
 )
 idp_cli.add_typer(users_cli, name="users")
 
-IdpDir = Annotated[Path | None, typer.Option("--idp-dir", help="the IdP's files (default: DATA_DIR/idp)")]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (default: samlfed-data)")]
+IdpDir = Annotated[Path | None, typer.Option("--idp-dir", help="the IdP's files (default: DATA_DIR/idp)", parser=directory_path, metavar="<path>")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (default: samlfed-data)", parser=directory_path, metavar="<path>")]
 PublicUrl = Annotated[str | None, typer.Option("--public-url", help="where browsers reach samlfed (default: http://HOST:PORT)")]
 
 
@@ -346,7 +347,7 @@ def _demo_lock(data_dir: Path) -> Iterator[None]:
 def demo_command(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8080,
-    data_dir: Annotated[Path, typer.Option("--data-dir")] = Path("samlfed-demo"),
+    data_dir: Annotated[Path, typer.Option("--data-dir", parser=directory_path, metavar="<path>")] = Path("samlfed-demo"),
     no_serve: Annotated[bool, typer.Option("--no-serve", help="seed and print the next steps, then exit")] = False,
     forwarded_allow_ips: ForwardedAllowIps = None,
     log_format: LogFormat = None,
