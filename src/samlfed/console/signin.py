@@ -416,6 +416,7 @@ def sign_in(ctx: ServiceContext, offer: SignInOffer, role_arn: str, now: datetim
         raise offer.refused[role_arn]
     if admitted is None:
         raise SignInRefused("Not authorized to perform sts:AssumeRoleWithSAML", status=403, hint="Choose one of the roles the chooser lists.")
+    ctx.key_ring()  # before anything is used up: its first read may fail with the retryable 503
     if not resumed:
         use_request_once(ctx, offer, now)
     try:

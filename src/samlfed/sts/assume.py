@@ -129,7 +129,9 @@ def assume_role_with_saml(ctx: ServiceContext, request: AssumeRoleWithSamlReques
         _log_refusal(request, error)
         raise
     lifetime = _lifetime(request, verified, now)
-    # Last: a request refused above must not use up a one-time assertion (the client retries with it).
+    # Last: a request refused above must not use up a one-time assertion (the client retries with it). The key ring
+    # too is had first: its first read, or the first ring's making, may fail with the retryable 503.
+    ctx.key_ring()
     redeem(ctx, verified, role, now)
     credentials = mint(ctx, admitted, lifetime, now, session_policy=request.policy, policy_arns=request.policy_arns)
     response = verified.response
