@@ -190,3 +190,15 @@ def test_a_password_in_the_query_of_a_database_url_is_never_shown() -> None:
         missing = samlfed("keys", "list", "--database-url", secret_url.set(database=f"{name}_missing").render_as_string(hide_password=False))
         assert missing.returncode == 2 and "cannot open the database" in missing.stderr and "sslpassword=***" in missing.stderr
         assert "s3cret" not in empty.stderr + missing.stderr
+
+
+@pytest.mark.parametrize("password", ["first@s3cret-rest", "first@s3cret:rest"])
+def test_a_password_with_an_at_sign_not_percent_encoded_is_never_shown(password: str) -> None:
+    """An '@' or ':' the operator forgot to write %40 / %3A: the password's rest was parsed as the host (or port),
+    and `serve` (so the journal) and the other commands printed it, both in the URL and in libpq's or SQLAlchemy's
+    own reason (`failed to resolve host 's3cret-rest@127.0.0.1'`, `invalid literal for int() … 's3cret:rest@…'`)."""
+    url = f"postgresql+psycopg://samlfed:{password}@127.0.0.1:{free_port()}/samlfed"
+    for command in (["keys", "list"], ["serve", "--port", str(free_port())]):
+        done = samlfed(*command, "--database-url", url)
+        assert done.returncode == 2 and "cannot open the database" in done.stderr, done.stderr
+        assert "s3cret" not in done.stdout + done.stderr and "%40" in done.stderr

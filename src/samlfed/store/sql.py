@@ -40,7 +40,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import URL, Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.schema import Table
 from sqlalchemy.sql import ColumnElement, Executable
@@ -199,9 +199,22 @@ def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
             time.sleep(0.01)
 
 
+def _store_url(url: str) -> URL:
+    """`url` parsed; ValueError, in words that quote none of it, when a password holding an '@' or ':' that is not
+    percent-encoded spills into the host or port (SQLAlchemy's and libpq's own errors would quote its rest)."""
+    try:
+        parsed = make_url(url)
+    except ValueError:  # "invalid literal for int() with base 10: 'REST-OF-PASSWORD@host:5432'"
+        raise ValueError("its port is not a number (an '@' or ':' in the password must be written %40 or %3A)") from None
+    if "@" in (parsed.host or ""):
+        raise ValueError("the user name or password holds an '@' that is not percent-encoded: write it as %40")
+    return parsed
+
+
 def create_store_engine(url: str) -> Engine:
     """hide_parameters: a database error that reaches a log must not quote the values bound to its statement
     (sealed secrets, token hashes, policy documents)."""
+    _store_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, hide_parameters=True)  # a local file: no connection can go stale, so no ping per checkout
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -341,6 +354,8 @@ def shown_url(url: str) -> str:
     `sslpassword=`) query parameters, which SQLAlchemy's hide_password leaves as they are."""
     try:
         parsed = make_url(url)
+        if "@" in (parsed.host or ""):  # a password with an '@' not percent-encoded: its rest was parsed as the host
+            parsed = parsed.set(host=parsed.host.rpartition("@")[2] if parsed.host else None, password="***")
         hidden = {key: "***" for key in parsed.query if "password" in key.lower()}
         # rendering percent-encodes the stars of a query value; written as the userinfo password's are
         return parsed.update_query_dict(hidden).render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")
@@ -525,7 +540,7 @@ class SqlStore:
         StoreUnavailable when it cannot be asked."""
         engine: Engine | None = None
         try:
-            parsed = make_url(url)
+            parsed = _store_url(url)
             if parsed.get_backend_name() == "sqlite" and parsed.database and not os.path.exists(parsed.database):
                 return False  # connecting would create the file
             engine = create_store_engine(url)
