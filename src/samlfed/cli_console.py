@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import typer
 
 from .cli_common import EXIT_INVALID, usage_error
-from .login.transport import cli_transport
+from .login.transport import cli_transport, redacted
 from .terminal_text import one_line, visible
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
@@ -67,7 +67,7 @@ def console_url(
         typer.echo(f"samlfed: getSigninToken failed with {exc.code}: {one_line(visible(body))}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
     except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as exc:  # TypeError: JSON, but not an object
-        typer.echo(f"samlfed: cannot reach {base}/federation: {exc}", err=True)
+        typer.echo(f"samlfed: cannot reach {redacted(base)}/federation: {exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
     # A path, not f"{base}/console": the server accepts only its own public origin, which --endpoint-url need not spell
     # the same way (localhost for 127.0.0.1, an internal name behind a proxy).

@@ -35,3 +35,11 @@ def test_login_cli_does_not_print_the_password_of_an_unreadable_metadata_url(tmp
     result = samlfed(tmp_path, "login", "--profile", "demo", "--method", "ecp", "--username", "alice", "--password-stdin", stdin="pw\n")
     assert result.returncode != 0 and "cannot read the IdP metadata at https://127.0.0.1:" in result.stderr, result.stderr
     assert SECRET not in result.stderr + result.stdout
+
+
+def test_console_url_does_not_print_the_password_of_an_unreachable_endpoint(tmp_path: Path) -> None:
+    closed = free_port()  # nothing listens there: the sign-in token cannot be fetched
+    credentials = {"AWS_ACCESS_KEY_ID": "ASIAEXAMPLEEXAMPLE12", "AWS_SECRET_ACCESS_KEY": "s" * 40, "AWS_SESSION_TOKEN": "token-of-the-test"}
+    result = samlfed(tmp_path, "console-url", "--endpoint-url", f"http://alice:{SECRET}@127.0.0.1:{closed}", **credentials)
+    assert result.returncode == 1 and f"cannot reach http://127.0.0.1:{closed}/federation" in result.stderr, result.stderr
+    assert SECRET not in result.stderr + result.stdout
