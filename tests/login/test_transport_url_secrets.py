@@ -6,7 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from login_setup import samlfed, write_profile
-from servers import free_port
+from servers import app_in_thread, free_port
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from samlfed.login.transport import InsecureUrl, Transport
 
@@ -43,3 +47,21 @@ def test_console_url_does_not_print_the_password_of_an_unreachable_endpoint(tmp_
     result = samlfed(tmp_path, "console-url", "--endpoint-url", f"http://alice:{SECRET}@127.0.0.1:{closed}", **credentials)
     assert result.returncode == 1 and f"cannot reach http://127.0.0.1:{closed}/federation" in result.stderr, result.stderr
     assert SECRET not in result.stderr + result.stdout
+
+
+def test_the_acs_url_sent_to_the_idp_leaves_out_the_password_of_the_endpoint(tmp_path: Path) -> None:
+    """The default ACS URL (`<endpoint>/saml`) travels in the AuthnRequest to the IdP, a third party that may log it
+    and that quotes it back when it refuses it ('… is not a registered ACS URL'): never the endpoint's password."""
+    seen: list[bytes] = []
+
+    async def ecp(request: Request) -> Response:
+        seen.append(await request.body())
+        return PlainTextResponse("refused", status_code=400)
+
+    with app_in_thread(Starlette(routes=[Route("/healthz", lambda _: PlainTextResponse("ok")), Route("/ecp", ecp, methods=["POST"])])) as idp:
+        port = idp.rsplit(":", 1)[1]
+        write_profile(tmp_path, f"http://alice:{SECRET}@127.0.0.1:{port}", ecp_url=f"{idp}/ecp")
+        result = samlfed(tmp_path, "login", "--profile", "demo", "--method", "ecp", "--username", "alice", "--password-stdin", stdin="pw\n")
+    assert result.returncode != 0 and len(seen) == 1, result.stderr
+    assert f"http://127.0.0.1:{port}/saml".encode() in seen[0]
+    assert SECRET.encode() not in seen[0] and SECRET not in result.stderr + result.stdout

@@ -27,6 +27,7 @@ import tomli_w
 
 from ..files import read_at_most, write_private
 from .toml_edit import replace_table
+from .transport import redacted
 
 DEFAULT_PROFILE = "default"
 DEFAULT_SP_ENTITY_ID = "urn:amazon:webservices"
@@ -59,7 +60,9 @@ class LoginProfile:
 
     @property
     def acs(self) -> str:
-        return self.acs_url or f"{self.endpoint.rstrip('/')}/saml"
+        # Never the endpoint's user:password@ part: the ACS URL travels in the AuthnRequest to the IdP, which may
+        # log it and quotes it back in its refusal (no IdP registers an ACS URL holding one).
+        return self.acs_url or f"{redacted(self.endpoint).rstrip('/')}/saml"
 
 
 _TYPES: dict[str, type] = {
