@@ -386,6 +386,20 @@ def test_session_tags_that_break_a_rule_get_sts_answer_from_the_server_the_docto
     assert not [r for r in caplog.records if getattr(r, "outcome", None) == "role_refused"]  # tags refuse the response, not a role
 
 
+def test_session_tags_come_before_the_role_attribute_for_the_server_and_the_doctor(ctx: ServiceContext) -> None:
+    """Contract §3.4: step 20 (session tags) before step 21 (the pair is in the Role attribute). A TransitiveTagKeys
+    naming no tag in a response that does not list the pair got AccessDenied from STS, and the doctor agreed."""
+    ops = f"arn:aws:iam::{ACCOUNT}:role/Operator"
+    saml = response_b64(issue_instant=NOW, transitive_tag_keys=["nothere"], roles=[f"{ops},{PROVIDER_ARN}"])
+    with pytest.raises(ServiceError) as refused:
+        assume_role_with_saml(ctx, AssumeRoleWithSamlRequest(role_arn=DEV_ROLE, principal_arn=PROVIDER_ARN, saml_assertion=saml))
+    answer = (refused.value.code, refused.value.message, refused.value.status)
+    assert answer == ("InvalidIdentityToken", "Session tags in AuthnResponse are invalid", 400)
+    diagnosis = doctor_says(policy(allow()), saml, None, None)
+    assert not diagnosis.valid and diagnosis.error is not None and diagnosis.error.check_id == "aws.session_tags"
+    assert (diagnosis.error.aws.code, diagnosis.error.aws.message, diagnosis.error.aws.status) == answer
+
+
 def _incompressible_tags(count: int) -> dict[str, str]:
     """Tags each within AWS's limits whose packed size together passes the budget (random values do not compress)."""
     rng = random.Random(7)

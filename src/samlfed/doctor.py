@@ -52,7 +52,7 @@ from .saml.model import load_rsa_private_key
 from .saml.response import UNSIGNED_DECLARATIONS
 from .saml.timeutil import xs_datetime_text
 from .saml.xmlparse import XmlRejected, parse_xml
-from .sts.trust_context import requested_tags
+from .sts.trust_context import SessionTagsRejected, requested_tags, session_tags_check
 from .terminal_text import visible
 
 
@@ -376,6 +376,9 @@ def diagnose(
     try:
         verified = validate(b64, choice.trust, now=now, settings=settings, requested_role=requested_role)
     except SamlValidationError as error:
+        if error.check_id == "aws.role":  # STS checks the session tags in full first (contract §3.4 step 20 before 21)
+            mapping = role_trust.attribute_mapping if role_trust is not None else attribute_mapping
+            error = _session_tags_first(b64, choice, now, settings, requested_role, mapping) or error
         return _failed(error, choice)
     if requested_role is None:
         unnamed = _provider_not_named(verified, choice.trust)
@@ -403,6 +406,22 @@ def diagnose(
         diagnosis.trust = report
         diagnosis.valid = report.refused is None
     return diagnosis
+
+
+def _session_tags_first(
+    b64: str, choice: TrustChoice, now: datetime, settings: ValidationSettings, requested_role: RolePair | None,
+    attribute_mapping: Mapping[str, list[str]] | None,
+) -> SamlValidationError | None:
+    """STS's answer to a response whose Role attribute fails when its session tags (the mapped ones, a TransitiveTagKeys
+    naming no tag) fail too: the validator run as STS runs it, which refuses it at the session tags. A valid response
+    with only such tags wrong is refused later, by the trust checks (`trust.session_tags`), as the server logs it."""
+    try:
+        validate(b64, choice.trust, now=now, settings=settings, requested_role=requested_role, session_tags_check=session_tags_check(attribute_mapping))
+    except SessionTagsRejected as error:
+        return error
+    except SamlValidationError:
+        pass
+    return None
 
 
 def _failed(error: SamlValidationError, choice: TrustChoice) -> Diagnosis:

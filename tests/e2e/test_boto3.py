@@ -470,3 +470,28 @@ def test_a_boolean_parameter_that_is_no_boolean_is_refused(server: dict, value: 
         assert error.findtext("{*}Message") == f"Invalid value '{value}' for {name}: a boolean (true or false) is required"
     assert [v["VersionId"] for v in iam.list_policy_versions(PolicyArn=arn)["Versions"]] == ["v1"]
     iam.delete_policy(PolicyArn=arn)
+
+
+@pytest.mark.parametrize(
+    ("roles", "role_arn"),
+    [
+        ([f"{OPS_ROLE},{PROVIDER_ARN}"], DEV_ROLE),  # the requested pair is not in the Role attribute
+        ([], DEV_ROLE),  # no Role attribute value at all
+        ([f"arn:aws:iam::{ACCOUNT}:role/Missing,{PROVIDER_ARN}"], f"arn:aws:iam::{ACCOUNT}:role/Missing"),  # listed, but no such role
+    ],
+    ids=["pair-not-listed", "no-roles", "no-such-role"],
+)
+def test_session_tags_are_refused_before_the_role_attribute_is_read(server: dict, registered: dict, roles: list[str], role_arn: str) -> None:
+    """Contract §3.4: step 20 (every TransitiveTagKeys value names a passed tag; the mapped tags) comes before step 21
+    (the pair is in the Role attribute). Checked after the role, a response failing both got AccessDenied 403."""
+    sts = unsigned_sts(server)
+    refused = ("InvalidIdentityToken", "Session tags in AuthnResponse are invalid", 400)
+    dangling = fresh_assertion(roles=roles, transitive_tag_keys=["nosuchtag"])
+    assert error_of(lambda: sts.assume_role_with_saml(RoleArn=role_arn, PrincipalArn=PROVIDER_ARN, SAMLAssertion=dangling)) == refused
+    mapping = {"Action": "SetSAMLProviderAttributeMapping", "SAMLProviderArn": PROVIDER_ARN, "AttributeMapping": json.dumps({"email": ["mail"]})}
+    assert signed_extension_call(server, mapping).status_code == 200
+    try:
+        two_mails = fresh_assertion(roles=roles, principal_tags={}, attributes={"mail": ["alice@example.com", "bob@example.com"]})
+        assert error_of(lambda: sts.assume_role_with_saml(RoleArn=role_arn, PrincipalArn=PROVIDER_ARN, SAMLAssertion=two_mails)) == refused
+    finally:
+        assert signed_extension_call(server, {"Action": "SetSAMLProviderAttributeMapping", "SAMLProviderArn": PROVIDER_ARN}).status_code == 200

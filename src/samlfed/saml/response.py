@@ -1104,6 +1104,10 @@ def validate_response(
     return verified
 
 
+SessionTagsCheck = Callable[[dict[str, tuple[str, ...]], dict[str, str], tuple[str, ...]], None]
+"""See `validate`."""
+
+
 def validate(
     saml_response: str | bytes,
     trust: ProviderTrust,
@@ -1111,10 +1115,16 @@ def validate(
     now: datetime,
     settings: ValidationSettings = DEFAULT_SETTINGS,
     requested_role: RolePair | None = None,
+    session_tags_check: SessionTagsCheck | None = None,
 ) -> VerifiedAssertion:
-    """Validate an AWS sign-in response: `validate_response` plus the AWS attributes and, if given, the requested pair."""
+    """Validate an AWS sign-in response: `validate_response` plus the AWS attributes and, if given, the requested pair.
+
+    `session_tags_check(attributes, principal_tags, transitive_tag_keys)`: more rules for the session tags (STS: the
+    tags the provider's attribute mapping adds, and that every TransitiveTagKeys value names a tag), run in the
+    session-tag check (contract §3.4 step 20), before the Role attribute is read (step 21); it raises
+    SamlValidationError."""
     run, verified = _parse_and_verify(saml_response, trust, now, settings)
-    claims = _AwsClaims(verified.attributes, requested_role, trust)
+    claims = _AwsClaims(verified.attributes, requested_role, trust, session_tags_check)
     run.steps(claims, _AwsClaims.CHECKS)
     # Positional, as VerifiedResponse (see _Semantics.check_all): response, claims, warnings, check_log.
     return VerifiedAssertion(verified, claims.result(), tuple(run.report.warnings), tuple(run.report.entries))
@@ -1123,10 +1133,13 @@ def validate(
 class _AwsClaims:
     """The AWS stage (contract §3.4 steps 16-21): one method per check, results kept for `result()`."""
 
-    def __init__(self, attributes: dict[str, tuple[str, ...]], requested: RolePair | None, trust: ProviderTrust) -> None:
+    def __init__(
+        self, attributes: dict[str, tuple[str, ...]], requested: RolePair | None, trust: ProviderTrust, tags_check: SessionTagsCheck | None = None,
+    ) -> None:
         self.attributes = attributes
         self.requested = requested
         self.trust = trust
+        self.tags_check = tags_check
 
     def session_name(self) -> str:
         self.role_session_name = aws_claims.role_session_name(self.attributes)
@@ -1142,6 +1155,8 @@ class _AwsClaims:
 
     def tags(self) -> Message | Warn | None:
         self.principal_tags, self.transitive_tag_keys = aws_claims.session_tags(self.attributes)
+        if self.tags_check is not None:
+            self.tags_check(self.attributes, self.principal_tags, self.transitive_tag_keys)
         tags = self.principal_tags
         if self.transitive_tag_keys:
             named = {key.lower() for key in tags}

@@ -44,7 +44,16 @@ from .credentials import SessionClaims, TemporaryCredentials, issue
 from .parameters import check_session_policy_plaintext, parameter_violations
 from .role_use import DEFAULT_REGION
 from .saml_context import persisted
-from .trust_context import ASSUME, SESSION_TAGS_CHECK, InvalidSessionTags, needed_actions, requested_tags, trust_context
+from .trust_context import (
+    ASSUME,
+    SESSION_TAGS_CHECK,
+    InvalidSessionTags,
+    SessionTagsRejected,
+    needed_actions,
+    requested_tags,
+    session_tags_check,
+    trust_context,
+)
 
 log = logging.getLogger("samlfed.sts")
 
@@ -317,13 +326,17 @@ def guarded_trust(ctx: ServiceContext, provider: SamlProvider, source_ip: str | 
 def _validate(ctx: ServiceContext, request: AssumeRoleWithSamlRequest, provider: SamlProvider, now: datetime) -> VerifiedAssertion:
     try:
         trust = guarded_trust(ctx, provider, request.source_ip, request.saml_assertion)
-        return validate(request.saml_assertion, trust, now=now, settings=ctx.settings, requested_role=RolePair(request.role_arn, request.principal_arn))
+        return validate(
+            request.saml_assertion, trust, now=now, settings=ctx.settings, requested_role=RolePair(request.role_arn, request.principal_arn),
+            session_tags_check=session_tags_check(provider.attribute_mapping),
+        )
     except UnsignedDecryptionRefused as error:
         _log_throttled(provider, request)
         raise ServiceError(error.aws.code, error.aws.message, error.aws.status) from None
     except SamlValidationError as error:
         answer_by = ctx.decryption_guard.answer_by(error, provider.arn, request.source_ip)
-        _log_rejection(provider.arn, error.check_id, error.message, error.aws.code, request)
+        check_id = SESSION_TAGS_CHECK if isinstance(error, SessionTagsRejected) else error.check_id
+        _log_rejection(provider.arn, check_id, error.message, error.aws.code, request)
         refusal = ServiceError(error.aws.code, error.aws.message, error.aws.status)
         refusal.answer_not_before = answer_by
         raise refusal from None

@@ -5,12 +5,13 @@ One definition for the server (`assume.admit_role`) and for `samlfed doctor`, wh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from ..iam.permissions import add_origin_keys
-from ..saml import VerifiedAssertion
+from ..saml import SamlValidationError, VerifiedAssertion
 from ..saml.aws_claims import MAX_TAGS, is_valid_tag_value, trimmed
+from ..saml.response import SessionTagsCheck
 from ..timestamps import aws_timestamp, aws_timestamp_of_second, epoch_second
 from .saml_context import saml_context
 
@@ -31,9 +32,18 @@ class InvalidSessionTags(ValueError):
 def requested_tags(verified: VerifiedAssertion, attribute_mapping: Mapping[str, list[str]] | None) -> dict[str, str]:
     """PrincipalTag:* attributes, plus the provider's attribute mapping (an explicit PrincipalTag wins); every
     TransitiveTagKeys value must name one of them, a mapped one included (contract §3.4 step 20, §11)."""
-    tags = dict(verified.claims.principal_tags)
+    claims = verified.claims
+    return session_tags_of(claims.principal_tags, verified.response.attributes, claims.transitive_tag_keys, attribute_mapping)
+
+
+def session_tags_of(
+    principal_tags: Mapping[str, str], attributes: Mapping[str, tuple[str, ...]], transitive_tag_keys: Sequence[str],
+    attribute_mapping: Mapping[str, list[str]] | None,
+) -> dict[str, str]:
+    """`requested_tags` from the parts of an assertion the validator has at its session-tag check (step 20), so
+    that it can run there, before the Role attribute is read (step 21)."""
+    tags = dict(principal_tags)
     taken = {key.lower() for key in tags}
-    attributes = verified.response.attributes
     for key, names in (attribute_mapping or {}).items():
         values = next((attributes[name] for name in names if attributes.get(name)), None)
         if values is None or key.lower() in taken:
@@ -45,10 +55,29 @@ def requested_tags(verified: VerifiedAssertion, attribute_mapping: Mapping[str, 
         taken.add(key.lower())
     if len(tags) > MAX_TAGS:
         raise InvalidSessionTags(f"{len(tags)} session tags; at most {MAX_TAGS} are allowed")
-    for key in verified.claims.transitive_tag_keys:
+    for key in transitive_tag_keys:
         if key.lower() not in taken:
             raise InvalidSessionTags(f"TransitiveTagKeys names {key!r}, which is not a session tag of this sign-in")
     return tags
+
+
+def session_tags_check(attribute_mapping: Mapping[str, list[str]] | None) -> SessionTagsCheck:
+    """Step 20 in full, inside the validator (`validate`'s `session_tags_check`): the tags the provider's attribute
+    mapping adds, and that every TransitiveTagKeys value names a tag. Checked after the Role attribute (step 21), a
+    response with both faults got AccessDenied."""
+
+    def check(attributes: dict[str, tuple[str, ...]], principal_tags: dict[str, str], transitive_tag_keys: tuple[str, ...]) -> None:
+        try:
+            session_tags_of(principal_tags, attributes, transitive_tag_keys, attribute_mapping)
+        except InvalidSessionTags as exc:
+            raise SessionTagsRejected("aws.session_tags", str(exc)) from None
+
+    return check
+
+
+class SessionTagsRejected(SamlValidationError):
+    """`session_tags_check`'s refusal: the validator's session-tag check failed on a rule of SESSION_TAGS_CHECK,
+    under which the log records it (as the doctor and the console name it)."""
 
 
 def needed_actions(*, tags: bool, source_identity: bool) -> list[str]:
