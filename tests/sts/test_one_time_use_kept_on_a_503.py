@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Iterator
 
 import pytest
 from postgres_scratch import holding, scratch_schema
@@ -15,35 +16,36 @@ from service_world import developer_world
 
 from samlfed.config import Settings
 from samlfed.console.signin import make_offer, sign_in
+from samlfed.context import ServiceContext
 from samlfed.store import DatabaseUnavailable
 from samlfed.store.locking import RING_LOCK_KEY
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 
-def test_a_sign_in_that_cannot_make_the_first_ring_does_not_use_up_its_assertion(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def strict_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ServiceContext, str]]:
+    """A new store on PostgreSQL with strict replay and no key ring yet (its first sign-in makes it), and its URL."""
     monkeypatch.setenv("SAMLFED_MASTER_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
     with scratch_schema("samlfed_redeem") as url:
         ctx = developer_world(Settings(database_url=url + "%20-c%20lock_timeout%3D300ms", strict_replay=True))
         ctx.clock = lambda: NOW
         try:
-            assertion = response_b64()
-            request = AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, assertion)
-            with holding(url, f"SELECT pg_advisory_xact_lock({RING_LOCK_KEY})"), pytest.raises(DatabaseUnavailable):
-                assume_role_with_saml(ctx, request)
-            assert assume_role_with_saml(ctx, request).credentials.claims.role_arn == DEV_ROLE  # the client's retry
+            yield ctx, url
         finally:
             ctx.store.engine.dispose()
 
 
-def test_a_console_sign_in_that_cannot_make_the_first_ring_does_not_use_up_its_assertion(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SAMLFED_MASTER_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
-    with scratch_schema("samlfed_redeem") as url:
-        ctx = developer_world(Settings(database_url=url + "%20-c%20lock_timeout%3D300ms", strict_replay=True))
-        ctx.clock = lambda: NOW
-        try:
-            offer = make_offer(ctx, response_b64(), NOW)
-            with holding(url, f"SELECT pg_advisory_xact_lock({RING_LOCK_KEY})"), pytest.raises(DatabaseUnavailable):
-                sign_in(ctx, offer, DEV_ROLE, NOW)
-            assert sign_in(ctx, offer, DEV_ROLE, NOW).credentials.claims.role_arn == DEV_ROLE  # the user's retry
-        finally:
-            ctx.store.engine.dispose()
+def test_a_sign_in_that_cannot_make_the_first_ring_does_not_use_up_its_assertion(strict_world: tuple[ServiceContext, str]) -> None:
+    ctx, url = strict_world
+    request = AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, response_b64())
+    with holding(url, f"SELECT pg_advisory_xact_lock({RING_LOCK_KEY})"), pytest.raises(DatabaseUnavailable):
+        assume_role_with_saml(ctx, request)
+    assert assume_role_with_saml(ctx, request).credentials.claims.role_arn == DEV_ROLE  # the client's retry
+
+
+def test_a_console_sign_in_that_cannot_make_the_first_ring_does_not_use_up_its_assertion(strict_world: tuple[ServiceContext, str]) -> None:
+    ctx, url = strict_world
+    offer = make_offer(ctx, response_b64(), NOW)
+    with holding(url, f"SELECT pg_advisory_xact_lock({RING_LOCK_KEY})"), pytest.raises(DatabaseUnavailable):
+        sign_in(ctx, offer, DEV_ROLE, NOW)
+    assert sign_in(ctx, offer, DEV_ROLE, NOW).credentials.claims.role_arn == DEV_ROLE  # the user's retry
