@@ -31,7 +31,6 @@ LogFormat = Annotated[str | None, typer.Option(
 )]
 
 
-
 def directory_path(text: str) -> Path:
     """A directory option's value: an empty one is refused, since Path("") is the working directory, where samlfed
     would then make its database and keys without having been told to (an empty SAMLFED_* variable counts as unset)."""
