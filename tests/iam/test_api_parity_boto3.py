@@ -384,10 +384,17 @@ def test_simulator_inputs_are_held_to_the_model(clients: Clients) -> None:
         assert error_of(lambda source=source: clients.raw.simulate_principal_policy(PolicySourceArn=source, ActionNames=["s3:GetObject"])) == validation(
             f"Value '{source}' at 'policySourceArn' failed to satisfy constraint: Member must have length {bound}"
         )
-    entry = {"ContextKeyName": "k", "ContextKeyValues": ["x"], "ContextKeyType": "bogus"}
+    entry = {"ContextKeyName": "aws:SourceIp", "ContextKeyValues": ["x"], "ContextKeyType": "bogus"}
     assert error_of(lambda: clients.raw.simulate_custom_policy(PolicyInputList=[json.dumps(POLICY)], ActionNames=["s3:GetObject"], ContextEntries=[entry])) == validation(
         "Value 'bogus' at 'contextEntries.1.member.contextKeyType' failed to satisfy constraint: Member must satisfy enum value set: "
         "[string, stringList, numeric, numericList, boolean, booleanList, ip, ipList, binary, binaryList, date, dateList]"
+    )
+    long_key = "aws:PrincipalTag/" + "k" * 240  # 257 characters: the model's most is 256, which botocore leaves to the server
+    entries = [{"ContextKeyName": long_key[:256], "ContextKeyValues": ["x"]}, {"ContextKeyName": long_key, "ContextKeyValues": ["x"], "ContextKeyType": "bogus"}]
+    assert error_of(lambda: clients.raw.simulate_custom_policy(PolicyInputList=[json.dumps(POLICY)], ActionNames=["s3:GetObject"], ContextEntries=entries)) == validation(
+        f"Value '{long_key}' at 'contextEntries.2.member.contextKeyName' failed to satisfy constraint: Member must have length less than or equal to 256",
+        "Value 'bogus' at 'contextEntries.2.member.contextKeyType' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[string, stringList, numeric, numericList, boolean, booleanList, ip, ipList, binary, binaryList, date, dateList]",
     )
 
 

@@ -62,15 +62,21 @@ def _texts(policies: Sequence[NamedPolicy], documents: Sequence[str]) -> dict[Po
 
 
 def _context(entries: Sequence[ContextEntry]) -> dict[str, list[str]]:
-    context: dict[str, list[str]] = {}
+    """The entries as a request context, once each holds to the model: a ContextKeyName of 5-256 characters
+    (botocore checks only the least) and a ContextKeyType of the enum; every violation at once, in member order."""
+    violations = []
     for number, entry in enumerate(entries, 1):
+        if not 5 <= len(entry.key) <= 256:
+            bound = "greater than or equal to 5" if len(entry.key) < 5 else "less than or equal to 256"
+            violations.append(f"Value '{entry.key}' at 'contextEntries.{number}.member.contextKeyName' failed to satisfy constraint: Member must have length {bound}")
         if entry.type not in CONTEXT_TYPES:
-            raise ValidationFailed([
+            violations.append(
                 f"Value '{entry.type}' at 'contextEntries.{number}.member.contextKeyType' failed to satisfy constraint: "
                 f"Member must satisfy enum value set: [{', '.join(CONTEXT_TYPES)}]"
-            ])
-        context[entry.key.lower()] = list(entry.values)
-    return context
+            )
+    if violations:
+        raise ValidationFailed(violations)
+    return {entry.key.lower(): list(entry.values) for entry in entries}
 
 
 _IAM_USER = re.compile(r"arn:[a-z-]+:iam::\d{12}:user/(?:[\x21-\x7e]*/)?([\w+=,.@-]+)", re.ASCII)
