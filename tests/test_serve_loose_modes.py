@@ -38,12 +38,13 @@ def test_loose_secrets_are_a_warning_at_start(tmp_path: Path) -> None:
 
 
 def test_the_built_in_idps_loose_secrets_are_a_warning_at_start(tmp_path: Path) -> None:
-    """Its signing keys sign any assertion; its directory holds password hashes and TOTP secrets."""
+    """Its signing keys sign any assertion, its session secret signs its session cookies; its directory holds
+    password hashes and TOTP secrets."""
     data = tmp_path / "data"
     assert "open to other users" not in serve_log(data, "--with-idp")
     idp = data / "idp"
-    secrets = [idp / "idp.yaml", *(idp / "keys").glob("*.key.pem")]
-    assert len(secrets) >= 2, sorted(idp.rglob("*"))  # the directory file and at least one signing key
+    secrets = [idp / "idp.yaml", idp / "keys" / "session.secret", *(idp / "keys").glob("*.key.pem")]
+    assert len(secrets) >= 3 and all(secret.exists() for secret in secrets), sorted(idp.rglob("*"))
     for secret in secrets:
         secret.chmod(0o644)
     log = serve_log(data, "--with-idp")

@@ -11,7 +11,7 @@ from ..forwarding import ForwardingWatch
 from .directory import write_yaml
 from .service import IdentityProvider
 from .state import STATE_FILE
-from .web import IdpApp
+from .web import SESSION_SECRET_FILE, IdpApp
 
 CONFIG_FILE = "idp.yaml"
 
@@ -21,9 +21,10 @@ def config_path(idp_dir: Path) -> Path:
 
 
 def secret_files(idp_dir: Path) -> list[Path]:
-    """The IdP's files that must stay owner-only: its signing keys, and the directory (password hashes, TOTP
-    secrets) and state (sign-in attempts) files."""
-    return [config_path(idp_dir), idp_dir / STATE_FILE, *sorted((idp_dir / "keys").glob("*.key.pem"))]
+    """The IdP's files that must stay owner-only: its signing keys, the key of its session cookies, and the
+    directory (password hashes, TOTP secrets) and state (sign-in attempts) files."""
+    keys = idp_dir / "keys"
+    return [config_path(idp_dir), idp_dir / STATE_FILE, *sorted(keys.glob("*.key.pem")), keys / SESSION_SECRET_FILE]
 
 
 def identity_provider(settings: Settings) -> IdentityProvider:

@@ -38,8 +38,12 @@ THROTTLED = "Too many failed sign-ins. Wait a few minutes and try again."
 RETRY_AFTER = "5"
 """Seconds a client should wait after a 503, as the rest of the service says."""
 
+SESSION_SECRET_FILE = "session.secret"
+"""In the IdP's keys directory: the key its session cookies are signed with."""
+
+
 def _session_secret(key_dir: Path) -> str:
-    return read_or_create_private(key_dir / "session.secret", lambda: secrets.token_urlsafe(48).encode()).decode().strip()
+    return read_or_create_private(key_dir / SESSION_SECRET_FILE, lambda: secrets.token_urlsafe(48).encode()).decode().strip()
 
 
 class IdpApp:
