@@ -163,3 +163,34 @@ def test_tags_refused_through_one_provider_leave_another_providers_roles_offered
     with pytest.raises(SignInRefused) as refused:  # through the first provider alone: the tags refuse it
         make_offer(ctx, response_b64(issue_instant=NOW, roles=[f"{DEV_ROLE},{PROVIDER_ARN}"], attributes={"groups": ["a", "b"]}), LATER)
     assert refused.value.message == "Session tags in AuthnResponse are invalid"
+
+
+@pytest.mark.parametrize("roles", [[], [""], ["not a pair"]], ids=["no-role-value", "empty-role-value", "no-pair"])
+@pytest.mark.parametrize("tags", ["dangling-transitive-key", "bad-mapped-tag"])
+def test_session_tags_are_refused_before_the_role_attribute_on_the_providers_acs_url(tmp_path: Path, roles: list[str], tags: str) -> None:
+    """Found by probing: STS checks the session tags in full (contract §3.4 step 20) before the Role attribute (step 21),
+    but the provider's own ACS URL, which validates a response without a usable Role pair, answered it
+    AccessDenied 403 where STS answers InvalidIdentityToken 400. (/saml cannot tell which provider to ask without a pair.)"""
+    settings = Settings(data_dir=tmp_path)
+    ctx = developer_world(settings)
+    ctx.clock = lambda: LATER
+    if tags == "bad-mapped-tag":
+        set_attribute_mapping(ctx, ACCOUNT, PROVIDER_ARN, {"email": ["mail"]})
+        saml = response_b64(issue_instant=NOW, roles=roles, principal_tags={}, attributes={"mail": ["a@example.com", "b@example.com"]})
+    else:
+        saml = response_b64(issue_instant=NOW, roles=roles, transitive_tag_keys=["nosuchtag"])
+    code, message, status = _sts(ctx, saml)
+    assert (code, message, status) == ("InvalidIdentityToken", "Session tags in AuthnResponse are invalid", 400)
+    uuid = ctx.reads.provider(PROVIDER_ARN).uuid
+    with pytest.raises(SignInRefused) as refused:
+        make_offer(ctx, saml, LATER, only_provider_uuid=uuid)
+    assert (refused.value.message, refused.value.status) == (message, status)
+    with app_in_thread(build_server_app(settings, ctx)) as base:
+        page = httpx.post(f"{base}/saml/acs/{uuid}", data={"SAMLResponse": saml})
+    assert page.status_code == 400 and message in page.text and "Not authorized" not in page.text
+    # Tags that pass leave STS's answer to the missing pair as it was.
+    fine = response_b64(issue_instant=NOW, roles=roles)
+    assert _sts(ctx, fine) == ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)
+    with pytest.raises(SignInRefused) as refused:
+        make_offer(ctx, fine, LATER, only_provider_uuid=uuid)
+    assert (refused.value.message, refused.value.status) == ("Not authorized to perform sts:AssumeRoleWithSAML", 403)

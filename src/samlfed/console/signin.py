@@ -22,6 +22,7 @@ from ..saml import constants as c
 from ..saml.aws_claims import named_role_pairs
 from ..saml.checks import CHECKS
 from ..saml.errors import UnsignedDecryptionRefused
+from ..saml.response import SessionTagsCheck
 from ..saml.xmlparse import XmlRejected, parse_xml
 from ..store import NotFound, SamlProvider
 from ..sts.assume import (
@@ -37,7 +38,7 @@ from ..sts.assume import (
     trust_likeness,
 )
 from ..sts.credentials import TemporaryCredentials
-from ..sts.trust_context import SESSION_TAGS_CHECK, InvalidSessionTags, requested_tags
+from ..sts.trust_context import SESSION_TAGS_CHECK, InvalidSessionTags, SessionTagsRejected, requested_tags, session_tags_check
 from .sp import REQUEST_LIFETIME, browser_admitted, request_issued_at
 
 log = logging.getLogger("samlfed.console")
@@ -217,9 +218,11 @@ def _verified_by_providers(
         likeness = trust_likeness(provider)
         if likeness in refused_alike:
             continue
+        tags_faults: list[SessionTagsRejected] = []
         try:
             trust = guarded_trust(ctx, provider, source_ip, saml_response)
-            verified_by.append((provider, validate(saml_response, trust, now=now, settings=ctx.settings)))
+            tags_noted = _noting_tag_faults(session_tags_check(provider.attribute_mapping), tags_faults)
+            verified_by.append((provider, validate(saml_response, trust, now=now, settings=ctx.settings, session_tags_check=tags_noted)))
         except UnsignedDecryptionRefused:
             throttled = _throttled(provider, source_ip)
             throttled.answer_not_before = answer_by  # another provider may have decrypted the response already
@@ -228,15 +231,21 @@ def _verified_by_providers(
             deadline = ctx.decryption_guard.answer_by(error, provider.arn, source_ip)
             if deadline is not None:
                 answer_by = max(answer_by or 0.0, deadline)
+            # As STS: session tags this provider's sign-in would refuse (step 20) come before the Role attribute (21).
+            tags_first = tags_faults[0] if error.check_id == "aws.role" and tags_faults else None
+            check_id = SESSION_TAGS_CHECK if tags_first is not None else error.check_id
+            reason = tags_first.message if tags_first is not None else error.message
             # %r: the ARN and the reason can quote the unverified document; repr keeps each on one log line
             log.info(
-                "console sign-in rejected provider=%r check=%s reason=%r", arn, error.check_id, error.message,
+                "console sign-in rejected provider=%r check=%s reason=%r", arn, check_id, reason,
                 extra={
-                    "action": "ConsoleSignIn", "outcome": "rejected", "provider": arn, "check": error.check_id, "reason": error.message,
+                    "action": "ConsoleSignIn", "outcome": "rejected", "provider": arn, "check": check_id, "reason": reason,
                     "issuer": None, "assertion_id": None, "key_thumbprint": None, "subject": None, "role": None,
                     "session_name": None, "session_seconds": None, "issue_instant": None, "authn_instant": None,
                 },
             )
+            if tags_first is not None:
+                first_failure = first_failure or _tags_refusal(tags_first.aws.message, SESSION_TAGS_CHECK, tags_first.aws.status)
             first_failure = first_failure or SignInRefused(error.aws.message, check=CHECKS[error.check_id].title, hint=error.hint, status=error.aws.status)
             if error.check_id not in _ACS_URL_CHECKS:
                 refused_alike.add(likeness)
@@ -247,6 +256,27 @@ def _verified_by_providers(
         refusal.answer_not_before = answer_by
         raise refusal
     return verified_by, missing
+
+
+def _noting_tag_faults(check: SessionTagsCheck, faults: list[SessionTagsRejected]) -> SessionTagsCheck:
+    """`check`, noting its refusal in `faults` instead of raising it: a response whose roles are fine keeps the
+    chooser's answer to its tags (`_offered_roles`, per provider); one whose Role attribute fails gets STS's."""
+
+    def noting(attributes: dict[str, tuple[str, ...]], principal_tags: dict[str, str], transitive_tag_keys: tuple[str, ...]) -> None:
+        try:
+            check(attributes, principal_tags, transitive_tag_keys)
+        except SessionTagsRejected as refusal:
+            faults.append(refusal)
+
+    return noting
+
+
+def _tags_refusal(message: str, check: str | None, status: int) -> SignInRefused:
+    return SignInRefused(
+        message, check=check, status=status,
+        hint="The response's session tags (PrincipalTag attributes, attributes the provider maps to tags, TransitiveTagKeys) "
+             "break AWS's rules: samlfed doctor names the rule.",
+    )
 
 
 class _OfferedRoles(NamedTuple):
@@ -307,11 +337,7 @@ def _offered_roles(
     choices = list(listed.values())
     if not choices and response_refused is not None:  # as STS answers: these tags refuse the sign-in whatever the role
         tags_error, check = response_refused
-        raise SignInRefused(
-            tags_error.message, check=check, status=tags_error.status,
-            hint="The response's session tags (PrincipalTag attributes, attributes the provider maps to tags, TransitiveTagKeys) "
-                 "break AWS's rules: samlfed doctor names the rule.",
-        )
+        raise _tags_refusal(tags_error.message, check, tags_error.status)
     if not choices:
         raise SignInRefused(
             "Not authorized to perform sts:AssumeRoleWithSAML", status=403,
