@@ -323,8 +323,9 @@ def http_options() -> dict[str, Any]:
     }
 
 
-TLS_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL"
+TLS_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL"
 """TLS 1.2 suites with forward secrecy and authenticated encryption only (TLS 1.3's are OpenSSL's, all such);
+no DHE: the server context loads no Diffie-Hellman parameters, so OpenSSL would never agree on one;
 uvicorn's default, "TLSv1", also admits CBC suites with SHA-1. Python's server contexts refuse TLS below 1.2."""
 
 

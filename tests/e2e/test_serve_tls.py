@@ -4,11 +4,12 @@ at start (exit 2), not in every worker."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import ssl
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,56 @@ def test_an_encrypted_key_and_a_plain_http_public_url_are_refused_at_start(tmp_p
     plain = serve_refused("--tls-certfile", str(pki["cert"]), "--tls-keyfile", str(pki["key"]), "--public-url", "http://127.0.0.1:8443",
                           data=tmp_path / "data")
     assert plain.returncode == 2 and "is http://, but with tls_certfile samlfed serves HTTPS" in plain.stderr, plain.stderr
+
+
+def _rsa_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed RSA certificate for 127.0.0.1 and its key: the suites a TLS 1.2 client may pick depend on the key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "rsa-cert.pem", directory / "rsa-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+def _tls12_handshake(port: int, cipher: str, ca: Path) -> str | None:
+    """The suite a TLS 1.2 client offering only `cipher` agrees on with the server, or None when it is refused."""
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.load_verify_locations(ca)
+    client.maximum_version = ssl.TLSVersion.TLSv1_2
+    client.set_ciphers(cipher)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        try:
+            with client.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                agreed = tls.cipher()
+                return agreed[0] if agreed else None
+        except ssl.SSLError:
+            return None
+
+
+def test_tls12_suites_are_the_documented_ecdhe_ones_only(tmp_path: Path) -> None:
+    """Found by a docs probe: operations.md and security.md said TLS 1.2 took "ECDHE or DHE" suites, but the server
+    loads no Diffie-Hellman parameters, so a DHE suite was never agreed on; the docs now name ECDHE only."""
+    cert, key = _rsa_certificate(tmp_path)
+    data = str(tmp_path / "data")
+    with samlfed_process(["serve"], "--data-dir", data, "--tls-certfile", str(cert), "--tls-keyfile", str(key),
+                         probe="/healthz", tls_ca=str(cert)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        assert _tls12_handshake(port, "ECDHE-RSA-AES128-GCM-SHA256", cert) == "ECDHE-RSA-AES128-GCM-SHA256"
+        assert _tls12_handshake(port, "ECDHE-RSA-CHACHA20-POLY1305", cert) == "ECDHE-RSA-CHACHA20-POLY1305"
+        assert _tls12_handshake(port, "DHE-RSA-AES128-GCM-SHA256", cert) is None
+        assert _tls12_handshake(port, "ECDHE-RSA-AES128-SHA256", cert) is None  # CBC: not authenticated encryption
