@@ -49,3 +49,17 @@ def test_the_body_limit_is_the_documented_one(served: tuple[str, str]) -> None:
     assert largest.json()["error"]["code"] == "MissingAuthenticationToken" and largest.json()["error"]["status"] == 403
     too_large = httpx.post(url, content=body_of(64_001), headers=headers)
     assert too_large.status_code == 400 and too_large.json()["error"]["code"] == "BadRequest"
+
+
+@pytest.mark.parametrize("malformed", [
+    {"context": {"s3:prefix": 5}}, {"context": {"s3:prefix": ["a", 5]}}, {"context": "s3:prefix"},
+    {"resource_policy": 5}, {"resource_policy": '{"Statement": "not a list"}'},
+])
+def test_a_malformed_body_is_400_whether_or_not_the_request_is_signed(served: tuple[str, str], malformed: dict[str, object]) -> None:
+    """Found by a docs probe: "400 a malformed body ... a field of the wrong type is refused". `context` and
+    `resource_policy` were checked only after the signature, so an unsigned request with a malformed one got 200
+    `unauthenticated` (and the service learned of its mistake only once real clients signed)."""
+    url, key = served
+    answer = httpx.post(url, json={**UNSIGNED, **malformed}, headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "BadRequest"

@@ -115,6 +115,9 @@ def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     service = _text(body, "service", required=False, limit=64)
     region = _text(body, "region", required=False, limit=64)
     origin = _origin(body)
+    # The whole body is checked before the signature: a malformed one is a 400 whether or not the request is signed.
+    resource_policies = _resource_policies(body)
+    extra = _context_extra(body.get("context"))
     try:
         caller = authenticate(ctx, http, service=service, region=region)
     except ServiceError as error:
@@ -127,8 +130,6 @@ def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     # The region asked about, which authenticate checked the signature covers (a SigV4a region set may name several).
     signed_region = region if region is not None else claim.region
     scope = {"service": claim.service, "region": signed_region}
-    resource_policies = _resource_policies(body)
-    extra = _context_extra(body.get("context"))
     owners = _owners(resource, extra)
     if isinstance(caller, Administrator):
         context = _administrator_context(caller, origin, signed_region, extra, ctx.clock())
