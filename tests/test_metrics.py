@@ -114,12 +114,3 @@ def test_a_run_killed_outright_leaves_nothing_for_long(data_dir: Path) -> None:
         assert new != left
     assert {p.name for p in runs.glob("run-*")} == others  # stopped by SIGTERM, the run removed its own
     assert oct(runs.stat().st_mode & 0o777) == "0o700"
-
-
-def test_no_metrics_turns_off_what_the_environment_turned_on(data_dir: Path) -> None:
-    """Each flag of `serve` has its negative (`--no-metrics`, `--no-strict-replay`, `--without-idp`): an option is
-    above SAMLFED_* variables, so it must be able to turn one off."""
-    with samlfed_process(["serve"], "--data-dir", str(data_dir), probe="/healthz", env={"SAMLFED_METRICS": "1"}) as url:
-        assert httpx.get(f"{url}/metrics").status_code == 200
-    with samlfed_process(["serve"], "--data-dir", str(data_dir), "--no-metrics", probe="/healthz", env={"SAMLFED_METRICS": "1"}) as url:
-        assert httpx.get(f"{url}/metrics").status_code == 404
