@@ -125,7 +125,8 @@ SINGLE: list[tuple[str, list[dict], str, str, dict[str, list[str]], str]] = [
     ("date-not-equals", [stmt(condition=cond("DateNotEquals", "aws:TokenIssueTime", "2026-12-01T12:00:00Z"))], "s3:GetObject", "*", {"aws:tokenissuetime": ["2026-12-01T12:00:01Z"]}, ALLOWED),
     ("date-epoch-seconds", [stmt(condition=cond("DateLessThan", "aws:CurrentTime", "2027-01-01T00:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["1796212800"]}, ALLOWED),
     ("date-epoch-out-of-range-not-a-date", [stmt(condition=cond("DateLessThan", "aws:CurrentTime", "2027-01-01T00:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["99999999999999999999"]}, IMPLICIT),
-    ("date-epoch-out-of-range-negated", [stmt(condition=cond("DateNotEquals", "aws:CurrentTime", "2027-01-01T00:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["9" * 400]}, ALLOWED),
+    # a value that is not a date is unknown: it fails an Allow's negated operator too (it allowed every such request)
+    ("date-epoch-out-of-range-negated", [stmt(condition=cond("DateNotEquals", "aws:CurrentTime", "2027-01-01T00:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["9" * 400]}, IMPLICIT),
     ("date-epoch-policy-value", [stmt(condition=cond("DateGreaterThan", "aws:CurrentTime", "1700000000"))], "s3:GetObject", "*", {"aws:currenttime": ["2026-12-01T12:00:00Z"]}, ALLOWED),
     ("date-less-than-equals-boundary", [stmt(condition=cond("DateLessThanEquals", "aws:CurrentTime", "2026-12-01T12:00:00Z"))], "s3:GetObject", "*", {"aws:currenttime": ["2026-12-01T12:00:00Z"]}, ALLOWED),
     ("date-greater-than-equals-miss", [stmt(condition=cond("DateGreaterThanEquals", "aws:CurrentTime", "2026-12-01T12:00:01Z"))], "s3:GetObject", "*", {"aws:currenttime": ["2026-12-01T12:00:00Z"]}, IMPLICIT),

@@ -55,7 +55,7 @@ def test_answers_as_java(policy: str, value: str, equal: bool) -> None:
 ])
 def test_the_operators_compare_so(operator: str, tag: str, matches: bool) -> None:
     (condition,) = parse_conditions({operator: {"aws:PrincipalTag/street": "STRASSE"}})
-    assert condition.matches({"aws:principaltag/street": [tag]}) is matches
+    assert condition.matches({"aws:principaltag/street": [tag]}, effect="Allow") is matches
 
 
 @given(st.text(max_size=8), st.text(max_size=8))

@@ -12,6 +12,16 @@ Semantics follow the IAM User Guide (condition operators; single- and multivalue
 * an operator with no keys (`{"DateGreaterThan": {}}`, even an unknown name: `{"a": {}}`) constrains nothing;
 * a key without a vendor prefix ("a") is a context key like any other: absent unless the request gives it.
 An operator this engine does not know, given keys, is refused when the policy is parsed, never ignored.
+
+A value this engine cannot read, in the policy ("10.0.0.0/33", a Numeric "abc", a date it cannot place) or in the
+request (a session tag "five" under a Numeric operator), leaves its comparison unknown; AWS documents no answer.
+Taken as "no match", it made negated operators hold: an Allow on `NotIpAddress "10.0.0.0/33"` allowed every request,
+and a Deny on `IpAddress "10.0.0.0/33"` denied none. An unknown now fails an Allow's condition whenever some answer
+to it would, and holds a Deny's whenever some answer would. A condition ORs its comparisons (NOR when negated) and
+ANDs or ORs them over the request's values, with or without a set qualifier: it only grows with its comparisons (only
+shrinks, negated), so an unknown comparison counts as a match in a Deny's positive operator and in an Allow's negated
+one, and as none otherwise. `...IfExists` on an absent key and `Null` compare no value. Readable values compare as
+they always did.
 """
 
 from __future__ import annotations
@@ -49,8 +59,7 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,4})?", re.AS
 
 def _number(text: str) -> Decimal:
     """The exact value: floats would make 9007199254740993 equal 9007199254740992. What `float()` also takes
-    (`nan`, `inf`, `1_000`, surrounding spaces, non-ASCII digits) is not a number: it equals no policy value,
-    and compares as neither less nor greater."""
+    (`nan`, `inf`, `1_000`, surrounding spaces, non-ASCII digits) is not a number: an unknown (module docstring)."""
     if not _NUMBER.fullmatch(text):
         raise ValueError("not a number")
     return Decimal(text)
@@ -198,7 +207,9 @@ class Condition:
     name: str = ""
     """The key as the policy wrote it (for MissingContextValues)."""
 
-    def matches(self, context: Context, *, with_variables: bool = False) -> bool:
+    def matches(self, context: Context, *, effect: str, with_variables: bool = False) -> bool:
+        """Whether the condition holds in a statement of this `effect` ("Allow" or "Deny"), which decides a
+        comparison of a value this engine cannot read (module docstring)."""
         present = self.key in context
         values = context.get(self.key, ())
         if self.operator == "Null":  # "true": the key must be absent; "false": present
@@ -212,7 +223,7 @@ class Condition:
         # (StringNotEquals, StringNotLike...) do. AWS's own example is a Deny on StringNotEquals
         # "${aws:PrincipalTag/Team}" that must deny a principal without the tag.
         with_variables = with_variables and self.operator.startswith(_VARIABLE_OPERATORS) and any("${" in v for v in self.values)
-        one = self._tester(context, with_variables)
+        one = self._tester(context, with_variables, effect)
         if self.qualifier is not None:
             if all(v == "" for v in values):  # "an empty data set (for example, an empty string)": no values
                 values = ()
@@ -224,8 +235,9 @@ class Condition:
         negated = _OPERATORS[self.operator][1]
         return all(one(v) for v in values) if negated else any(one(v) for v in values)
 
-    def _tester(self, context: Context, with_variables: bool) -> Callable[[str], bool]:
+    def _tester(self, context: Context, with_variables: bool, effect: str) -> Callable[[str], bool]:
         test, negated = _OPERATORS[self.operator]
+        unreadable_matches = (effect == "Deny") != negated  # fails an Allow's condition, holds a Deny's
         policy_values: Sequence[str] = self.values
         if with_variables:  # a value with a variable that has no value matches nothing: it is dropped
             matcher = _PATTERN_MATCHERS.get(self.operator)
@@ -238,7 +250,7 @@ class Condition:
             policy_values = [r for r in (resolve(v, context, with_variables=True) for v in self.values) if r is not None]
 
         def one(value: str) -> bool:
-            hit = any(_holds(test, policy, value) for policy in policy_values)
+            hit = any(_holds(test, policy, value, unreadable_matches) for policy in policy_values)
             return not hit if negated else hit
 
         return one
@@ -248,14 +260,14 @@ class Condition:
         return tuple(key for v in self.values if "${" in v for key in written_keys(v))
 
 
-def _holds(test: Callable[[str, str], bool], policy: str, value: str) -> bool:
+def _holds(test: Callable[[str, str], bool], policy: str, value: str, unreadable_matches: bool) -> bool:
     """One policy value against one context value. A value of the wrong type on either side (a context value that is
-    no number, a policy address or date this engine cannot read) matches nothing, and leaves the other policy values
-    of the condition to match: one unreadable value must not void a Deny's other values."""
+    no number, a policy address or date this engine cannot read) is an unknown, decided by `unreadable_matches`
+    (module docstring); the other policy values of the condition still match as they do."""
     try:
         return test(policy, value)
     except (ValueError, binascii.Error):
-        return False
+        return unreadable_matches
 
 
 def _policy_values(raw: object) -> tuple[str, ...]:

@@ -143,7 +143,7 @@ def evaluate(policy: PolicyDocument, request: Request, *, explain: bool = False)
             missing |= _missing(statement, context, variables)
         if not _targets(statement, request, variables):
             continue
-        if statement.conditions and not all(c.matches(context, with_variables=variables) for c in statement.conditions):
+        if statement.conditions and not all(c.matches(context, effect=statement.effect, with_variables=variables) for c in statement.conditions):
             continue
         (denies if statement.effect == "Deny" else allows).append(statement)
     if denies:

@@ -63,7 +63,7 @@ def explain(policy: PolicyDocument, request: Request) -> Explanation:
         conditions = (
             tuple(
                 ConditionCheck(condition, tuple(context[condition.key]) if condition.key in context else None,
-                               condition.matches(context, with_variables=variables))
+                               condition.matches(context, effect=statement.effect, with_variables=variables))
                 for condition in statement.conditions
             )
             if principal
