@@ -87,6 +87,8 @@ def _written_date(text: str) -> datetime:
     ("01T") are left unread, as before."""
     from .written import ISO_DATE  # written imports this module
 
+    if text.startswith("-"):
+        raise ValueError("a year before 1 is no datetime")
     match = ISO_DATE.fullmatch(text)
     if match is None or len(match["year"]) < 4:
         raise ValueError("not a date")
@@ -94,8 +96,6 @@ def _written_date(text: str) -> datetime:
     fraction = match["fraction"] or ""
     sign = -1 if match["sign"] == "-" else 1
     offset = timedelta(hours=number["offset_hours"], minutes=number["offset_minutes"]) * sign
-    if text.startswith("-"):
-        raise ValueError("a year before 1 is no datetime")
     return datetime(
         int(match["year"]), int(match["month"] or 1), int(match["day"] or 1), number["hour"], number["minute"], number["second"],
         int(fraction[:6].ljust(6, "0")), tzinfo=timezone(offset),
