@@ -14,6 +14,7 @@ from saml_factory import ACCOUNT, DEV_ROLE, NOW, PROVIDER_ARN, response_b64, sig
 from service_world import developer_world
 from typer.testing import CliRunner
 
+from samlfed import doctor
 from samlfed.cli import app
 from samlfed.config import Settings
 from samlfed.console.signin import SignInRefused, make_offer
@@ -22,7 +23,7 @@ from samlfed.doctor import RoleTrust, TrustChoice, diagnose
 from samlfed.doctor_report import verdict
 from samlfed.errors import ServiceError
 from samlfed.iam.provider_options import set_attribute_mapping, set_validation_options
-from samlfed.saml import RolePair, ValidationSettings
+from samlfed.saml import RolePair, ValidationSettings, validate
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
@@ -398,6 +399,23 @@ def test_session_tags_come_before_the_role_attribute_for_the_server_and_the_doct
     diagnosis = doctor_says(policy(allow()), saml, None, None)
     assert not diagnosis.valid and diagnosis.error is not None and diagnosis.error.check_id == "aws.session_tags"
     assert (diagnosis.error.aws.code, diagnosis.error.aws.message, diagnosis.error.aws.status) == answer
+
+
+def test_the_doctor_validates_a_response_failing_at_the_role_attribute_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """To learn whether the session tags failed first, the doctor ran the whole validator a second time; it now notes
+    the tags' fault in the one run, as the console does, and still answers STS's refusal of the tags."""
+    calls: list[str] = []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append("validate")
+        return validate(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(doctor, "validate", counted)
+    ops = f"arn:aws:iam::{ACCOUNT}:role/Operator"
+    saml = response_b64(issue_instant=NOW, transitive_tag_keys=["nothere"], roles=[f"{ops},{PROVIDER_ARN}"])
+    diagnosis = doctor_says(policy(allow()), saml, None, None)
+    assert diagnosis.error is not None and diagnosis.error.check_id == "aws.session_tags"
+    assert len(calls) == 1
 
 
 def _incompressible_tags(count: int) -> dict[str, str]:

@@ -49,10 +49,11 @@ from .saml.b64 import strict_b64decode
 from .saml.checks import ENCRYPTION_NOT_ENABLED
 from .saml.metadata import IdpMetadata, parse_metadata
 from .saml.model import load_rsa_private_key
+from .saml.report import stopped_at
 from .saml.response import UNSIGNED_DECLARATIONS
 from .saml.timeutil import xs_datetime_text
 from .saml.xmlparse import XmlRejected, parse_xml
-from .sts.trust_context import SessionTagsRejected, requested_tags, session_tags_check
+from .sts.trust_context import SessionTagsRejected, noting_tag_faults, requested_tags, session_tags_check, tags_refused_first
 from .terminal_text import visible
 
 
@@ -373,13 +374,16 @@ def diagnose(
 ) -> Diagnosis:
     """The validator's verdict; with `role_trust` (and `requested_role`), then the trust policy's on a valid response.
     `attribute_mapping`: the provider's, for the session tags when no trust policy is checked (`role_trust` has its own)."""
+    # A valid response's session tags are judged later, by the trust checks (`trust.session_tags`), as the server
+    # logs them; the validator only notes their faults, for a response whose Role attribute fails too.
+    mapping = role_trust.attribute_mapping if role_trust is not None else attribute_mapping
+    tags_faults: list[SessionTagsRejected] = []
+    tags_noted = noting_tag_faults(session_tags_check(mapping), tags_faults)
     try:
-        verified = validate(b64, choice.trust, now=now, settings=settings, requested_role=requested_role)
+        verified = validate(b64, choice.trust, now=now, settings=settings, requested_role=requested_role, session_tags_check=tags_noted)
     except SamlValidationError as error:
-        if error.check_id == "aws.role":  # STS checks the session tags in full first (contract §3.4 step 20 before 21)
-            mapping = role_trust.attribute_mapping if role_trust is not None else attribute_mapping
-            error = _session_tags_first(b64, choice, now, settings, requested_role, mapping) or error
-        return _failed(error, choice)
+        tags_first = tags_refused_first(error, tags_faults)
+        return _failed(stopped_at(tags_first, error) if tags_first is not None else error, choice)
     if requested_role is None:
         unnamed = _provider_not_named(verified, choice.trust)
         if unnamed is not None:
@@ -406,22 +410,6 @@ def diagnose(
         diagnosis.trust = report
         diagnosis.valid = report.refused is None
     return diagnosis
-
-
-def _session_tags_first(
-    b64: str, choice: TrustChoice, now: datetime, settings: ValidationSettings, requested_role: RolePair | None,
-    attribute_mapping: Mapping[str, list[str]] | None,
-) -> SamlValidationError | None:
-    """STS's answer to a response whose Role attribute fails when its session tags (the mapped ones, a TransitiveTagKeys
-    naming no tag) fail too: the validator run as STS runs it, which refuses it at the session tags. A valid response
-    with only such tags wrong is refused later, by the trust checks (`trust.session_tags`), as the server logs it."""
-    try:
-        validate(b64, choice.trust, now=now, settings=settings, requested_role=requested_role, session_tags_check=session_tags_check(attribute_mapping))
-    except SessionTagsRejected as error:
-        return error
-    except SamlValidationError:
-        pass
-    return None
 
 
 def _failed(error: SamlValidationError, choice: TrustChoice) -> Diagnosis:

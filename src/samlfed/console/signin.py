@@ -22,7 +22,6 @@ from ..saml import constants as c
 from ..saml.aws_claims import named_role_pairs
 from ..saml.checks import CHECKS
 from ..saml.errors import UnsignedDecryptionRefused
-from ..saml.response import SessionTagsCheck
 from ..saml.xmlparse import XmlRejected, parse_xml
 from ..store import NotFound, SamlProvider
 from ..sts.assume import (
@@ -38,7 +37,15 @@ from ..sts.assume import (
     trust_likeness,
 )
 from ..sts.credentials import TemporaryCredentials
-from ..sts.trust_context import SESSION_TAGS_CHECK, InvalidSessionTags, SessionTagsRejected, requested_tags, session_tags_check
+from ..sts.trust_context import (
+    SESSION_TAGS_CHECK,
+    InvalidSessionTags,
+    SessionTagsRejected,
+    noting_tag_faults,
+    requested_tags,
+    session_tags_check,
+    tags_refused_first,
+)
 from .sp import REQUEST_LIFETIME, browser_admitted, request_issued_at
 
 log = logging.getLogger("samlfed.console")
@@ -221,7 +228,7 @@ def _verified_by_providers(
         tags_faults: list[SessionTagsRejected] = []
         try:
             trust = guarded_trust(ctx, provider, source_ip, saml_response)
-            tags_noted = _noting_tag_faults(session_tags_check(provider.attribute_mapping), tags_faults)
+            tags_noted = noting_tag_faults(session_tags_check(provider.attribute_mapping), tags_faults)
             verified_by.append((provider, validate(saml_response, trust, now=now, settings=ctx.settings, session_tags_check=tags_noted)))
         except UnsignedDecryptionRefused:
             throttled = _throttled(provider, source_ip)
@@ -231,8 +238,9 @@ def _verified_by_providers(
             deadline = ctx.decryption_guard.answer_by(error, provider.arn, source_ip)
             if deadline is not None:
                 answer_by = max(answer_by or 0.0, deadline)
-            # As STS: session tags this provider's sign-in would refuse (step 20) come before the Role attribute (21).
-            tags_first = tags_faults[0] if error.check_id == "aws.role" and tags_faults else None
+            # As STS: session tags this provider's sign-in would refuse (step 20) come before the Role attribute (21);
+            # a response whose roles are fine keeps the chooser's answer to its tags (`_offered_roles`, per provider).
+            tags_first = tags_refused_first(error, tags_faults)
             check_id = SESSION_TAGS_CHECK if tags_first is not None else error.check_id
             reason = tags_first.message if tags_first is not None else error.message
             # %r: the ARN and the reason can quote the unverified document; repr keeps each on one log line
@@ -256,19 +264,6 @@ def _verified_by_providers(
         refusal.answer_not_before = answer_by
         raise refusal
     return verified_by, missing
-
-
-def _noting_tag_faults(check: SessionTagsCheck, faults: list[SessionTagsRejected]) -> SessionTagsCheck:
-    """`check`, noting its refusal in `faults` instead of raising it: a response whose roles are fine keeps the
-    chooser's answer to its tags (`_offered_roles`, per provider); one whose Role attribute fails gets STS's."""
-
-    def noting(attributes: dict[str, tuple[str, ...]], principal_tags: dict[str, str], transitive_tag_keys: tuple[str, ...]) -> None:
-        try:
-            check(attributes, principal_tags, transitive_tag_keys)
-        except SessionTagsRejected as refusal:
-            faults.append(refusal)
-
-    return noting
 
 
 def _tags_refusal(message: str, check: str | None, status: int) -> SignInRefused:

@@ -42,8 +42,30 @@ class Report:
         done = {entry[0] for entry in self.entries}
         for check_id in CHECK_ORDER:
             if check_id not in done:
-                self.entries.append((check_id, "skip", f"not run: {error.check_id} failed", None))
+                self.entries.append((check_id, "skip", _not_run(error.check_id), None))
         self.entries.sort(key=lambda entry: _POSITION[entry[0]])  # stable: a check's own entries keep their order
         error.checks = self.results
         error.warnings = list(self.warnings)
         return error
+
+
+def _not_run(failed_check_id: str) -> str:
+    return f"not run: {failed_check_id} failed"
+
+
+def stopped_at(earlier: SamlValidationError, error: SamlValidationError) -> SamlValidationError:
+    """`earlier`, a failure a check of `error`'s run noted without stopping it, as that run's failure had it stopped
+    there: the checks before it keep their outcomes and the ones after it were not run (so the doctor reports what
+    STS, which stops at that check, answers, without validating again)."""
+    position = _POSITION[earlier.check_id]
+    before = [result for result in error.checks if _POSITION[result.id] < position]
+    after = dict.fromkeys(result.id for result in error.checks if _POSITION[result.id] > position)
+    earlier.checks = [
+        *before,
+        CheckResult(earlier.check_id, "fail", earlier.message, earlier.hint),
+        *(CheckResult(check_id, "skip", _not_run(earlier.check_id)) for check_id in after),
+    ]
+    dropped = {result.message for result in error.checks if _POSITION[result.id] >= position and result.status == "warn"}
+    earlier.warnings = [warning for warning in error.warnings if warning not in dropped]
+    earlier.document, earlier.decrypted_at = error.document, error.decrypted_at
+    return earlier

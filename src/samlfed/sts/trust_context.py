@@ -80,6 +80,25 @@ class SessionTagsRejected(SamlValidationError):
     under which the log records it (as the doctor and the console name it)."""
 
 
+def noting_tag_faults(check: SessionTagsCheck, faults: list[SessionTagsRejected]) -> SessionTagsCheck:
+    """`check`, appending its refusal to `faults` instead of raising it, so that the validator runs on to the Role
+    attribute: STS's answer then depends on both (`tags_refused_first`), in one validation."""
+
+    def noting(attributes: dict[str, tuple[str, ...]], principal_tags: dict[str, str], transitive_tag_keys: tuple[str, ...]) -> None:
+        try:
+            check(attributes, principal_tags, transitive_tag_keys)
+        except SessionTagsRejected as refusal:
+            faults.append(refusal)
+
+    return noting
+
+
+def tags_refused_first(error: SamlValidationError, faults: Sequence[SessionTagsRejected]) -> SessionTagsRejected | None:
+    """The session tags' refusal STS answers in place of `error`, from a validation with `noting_tag_faults`: a
+    failing Role attribute (step 21) comes after the session tags (step 20, contract §3.4); None when `error` stands."""
+    return faults[0] if error.check_id == "aws.role" and faults else None
+
+
 def needed_actions(*, tags: bool, source_identity: bool) -> list[str]:
     """Every action the trust policy must allow: AWS also asks for sts:TagSession when the sign-in carries session
     tags and for sts:SetSourceIdentity when it carries a SourceIdentity."""
