@@ -26,6 +26,7 @@ from samlfed.iam.provider_options import set_attribute_mapping, set_validation_o
 from samlfed.saml import RolePair, ValidationSettings, validate
 from samlfed.saml.metadata import build_idp_metadata
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
+from samlfed.sts.trust_context import SESSION_TAGS_TITLE
 
 AUD = "https://signin.aws.amazon.com/saml"
 LATER = NOW + timedelta(seconds=5)
@@ -381,7 +382,7 @@ def test_session_tags_that_break_a_rule_get_sts_answer_from_the_server_the_docto
 
     with caplog.at_level("INFO", logger="samlfed.console"), pytest.raises(SignInRefused) as console:
         make_offer(ctx, saml, LATER)
-    assert (console.value.message, console.value.check, console.value.status) == ("Session tags in AuthnResponse are invalid", "trust.session_tags", 400)
+    assert (console.value.message, console.value.check, console.value.status) == ("Session tags in AuthnResponse are invalid", SESSION_TAGS_TITLE, 400)
     not_offered = [r for r in caplog.records if getattr(r, "outcome", None) == "role_not_offered"]
     assert len(not_offered) == 2 and {r.reason for r in not_offered} == {record.reason}  # each of the response's two roles
     assert not [r for r in caplog.records if getattr(r, "outcome", None) == "role_refused"]  # tags refuse the response, not a role

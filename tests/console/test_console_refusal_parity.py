@@ -194,3 +194,22 @@ def test_session_tags_are_refused_before_the_role_attribute_on_the_providers_acs
     with pytest.raises(SignInRefused) as refused:
         make_offer(ctx, fine, LATER, only_provider_uuid=uuid)
     assert (refused.value.message, refused.value.status) == ("Not authorized to perform sts:AssumeRoleWithSAML", 403)
+
+
+@pytest.mark.parametrize("where", ["chooser", "provider-acs"])
+def test_the_page_names_a_session_tags_refusal_by_its_title(tmp_path: Path, where: str) -> None:
+    """Found by review: every refusal page said what failed in words (the check's title), but a session-tags refusal
+    showed the log's check id, trust.session_tags. At /saml the tags refuse a response whose roles are fine; at a
+    provider's own ACS URL they come before a Role attribute that holds no pair."""
+    settings = Settings(data_dir=tmp_path)
+    ctx = developer_world(settings)
+    ctx.clock = lambda: LATER
+    roles = {"chooser": None, "provider-acs": ["not a pair"]}[where]
+    saml = response_b64(issue_instant=NOW, transitive_tag_keys=["nosuchtag"], **({"roles": roles} if roles is not None else {}))
+    path = "/saml" if where == "chooser" else f"/saml/acs/{ctx.reads.provider(PROVIDER_ARN).uuid}"
+    with app_in_thread(build_server_app(settings, ctx)) as base:
+        page = httpx.post(f"{base}{path}", data={"SAMLResponse": saml})
+    assert page.status_code == 400 and "Session tags in AuthnResponse are invalid" in page.text
+    shown = lxml_html.fromstring(page.text).get_element_by_id("check").text_content()
+    assert shown == "Session tags, mapped ones included, follow AWS's rules and TransitiveTagKeys names only them"
+    assert "trust.session_tags" not in page.text

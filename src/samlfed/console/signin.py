@@ -39,6 +39,7 @@ from ..sts.assume import (
 from ..sts.credentials import TemporaryCredentials
 from ..sts.trust_context import (
     SESSION_TAGS_CHECK,
+    SESSION_TAGS_TITLE,
     InvalidSessionTags,
     SessionTagsRejected,
     noting_tag_faults,
@@ -67,6 +68,7 @@ class SignInRefused(Exception):
         super().__init__(message)
         self.message = message
         self.check = check
+        """The title of the check that failed (a validator check's, or SESSION_TAGS_TITLE), shown on the page."""
         self.hint = hint
         self.status = status
         self.answer_not_before: float | None = None
@@ -253,7 +255,7 @@ def _verified_by_providers(
                 },
             )
             if tags_first is not None:
-                first_failure = first_failure or _tags_refusal(tags_first.aws.message, SESSION_TAGS_CHECK, tags_first.aws.status)
+                first_failure = first_failure or _tags_refusal(tags_first.aws.message, SESSION_TAGS_TITLE, tags_first.aws.status)
             first_failure = first_failure or SignInRefused(error.aws.message, check=CHECKS[error.check_id].title, hint=error.hint, status=error.aws.status)
             if error.check_id not in _ACS_URL_CHECKS:
                 refused_alike.add(likeness)
@@ -345,13 +347,13 @@ def _offered_roles(
 
 def _tags_refused(verified: VerifiedAssertion, provider: SamlProvider) -> tuple[ServiceError, str | None, str] | None:
     """The refusal of the session tags a sign-in through this provider would carry (their rules, contract step 20;
-    their packed size alone, step 26), its check and its reason; None when they pass. The tags come from the
+    their packed size alone, step 26), its check's title and its reason; None when they pass. The tags come from the
     response and the provider's attribute mapping, so the refusal holds for each of the provider's roles."""
     try:
         packed_policy_size(None, (), requested_tags(verified, provider.attribute_mapping))
     except InvalidSessionTags as exc:
         error = SessionTagsRefused(str(exc))
-        return error, SESSION_TAGS_CHECK, error.reason
+        return error, SESSION_TAGS_TITLE, error.reason
     except ServiceError as error:  # PackedPolicyTooLarge
         return error, None, error.message
     return None

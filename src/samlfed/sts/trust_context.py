@@ -23,6 +23,8 @@ SET_SOURCE_IDENTITY = "sts:SetSourceIdentity"
 SESSION_TAGS_CHECK = "trust.session_tags"
 """The check id of the session tags a sign-in asks for (PrincipalTag attributes and the provider's attribute mapping,
 with TransitiveTagKeys), in the log and the doctor."""
+SESSION_TAGS_TITLE = "Session tags, mapped ones included, follow AWS's rules and TransitiveTagKeys names only them"
+"""SESSION_TAGS_CHECK in words, as a validator check has its title (`saml.checks`), for the console's refusal page."""
 
 
 class InvalidSessionTags(ValueError):
