@@ -307,13 +307,18 @@ def test_two_role_session_names_are_answered_as_no_valid_name_not_as_none() -> N
         ("conditions.not_before", before_signing(at(f"{c.ASSERTION}/{c.CONDITIONS}", duplicate))),
         ("status", after_signing(at(c.STATUS, duplicate))),
         ("status", after_signing(at(f"{c.STATUS}/{c.STATUS_CODE}", duplicate))),
+        ("issuer", before_signing(at(f"{c.ASSERTION}/{c.ISSUER}", duplicate))),
+        ("issuer", after_signing(at(c.ISSUER, duplicate))),
+        ("subject_confirmation", before_signing(at(f"{c.ASSERTION}/{c.SUBJECT}", duplicate))),
+        ("subject.name_id", before_signing(at(f"{c.ASSERTION}/{c.SUBJECT}/{c.NAME_ID}", duplicate))),
     ],
-    ids=["two Conditions", "two Status", "two StatusCode"],
+    ids=["two Conditions", "two Status", "two StatusCode", "two Assertion Issuers", "two Response Issuers", "two Subjects", "two NameIDs"],
 )
 def test_a_repeated_singleton_is_answered_as_a_document_error(check_id: str, b64: Callable[[], str]) -> None:
     """Two Conditions (or Status) elements, each in order, are a malformed document (contract §3.4 step 6), not a
     NotBefore in the future ("Response is not yet valid" sends users to their clocks) nor the IdP's refusal
-    (IDPRejectedClaim, 403)."""
+    (IDPRejectedClaim, 403). So are two Issuers ("Issuer not present in specified provider", though the provider's
+    was), two Subjects (no "valid SubjectConfirmation" is missing) and two NameIDs (AccessDenied, 403, as if none)."""
     with pytest.raises(SamlValidationError) as info:
         validate(b64(), trust(), now=NOW)
     assert info.value.check_id == check_id and "at most one is allowed" in info.value.message

@@ -203,23 +203,21 @@ class _Children:
     def tags(self) -> list[str]:
         return list(self._by_tag)
 
-    def one(self, tag: str, check_id: str, *, required: bool = True, repeated: AwsError | None = None) -> etree._Element | None:
+    def one(self, tag: str, check_id: str, *, required: bool = True) -> etree._Element | None:
         found = self._by_tag.get(tag)
         if found is not None and len(found) == 1:  # the usual case, answered without a second call
             return found[0]
-        return _at_most_one(found or [], self.parent, tag, check_id, required=required, repeated=repeated)
+        return _at_most_one(found or [], self.parent, tag, check_id, required=required)
 
 
-def _at_most_one(
-    found: list[etree._Element], parent: etree._Element, tag: str, check_id: str, *, required: bool, repeated: AwsError | None = None
-) -> etree._Element | None:
+def _at_most_one(found: list[etree._Element], parent: etree._Element, tag: str, check_id: str, *, required: bool) -> etree._Element | None:
     """The one `tag` child of `parent` among `found`; more than one, or none where one is required, is refused.
 
-    `repeated`: the AWS answer to more than one, where the check's own would misread the document error (two
-    Conditions are no "Response is not yet valid", two Status elements no refusal by the IdP)."""
+    More than one breaks the schema: a malformed document (contract §3.4 step 6), answered as one whatever the check
+    that reads the element would answer (two Issuers are no foreign issuer, two NameIDs no missing one)."""
     if len(found) > 1:
         raise SamlValidationError(
-            check_id, f"{c.local_name(parent.tag)} has {len(found)} {c.local_name(tag)} elements; at most one is allowed", aws=repeated
+            check_id, f"{c.local_name(parent.tag)} has {len(found)} {c.local_name(tag)} elements; at most one is allowed", aws=SIGNATURE_INVALID
         )
     if not found:
         if required:
@@ -705,8 +703,7 @@ class _Semantics:
         which = self.signed.which
         a = self.assertion
         try:
-            # Two Conditions are a document error (contract step 6), not a NotBefore in the future.
-            self.conditions = self.in_assertion.one(c.CONDITIONS, "conditions.not_before", required=False, repeated=SIGNATURE_INVALID)
+            self.conditions = self.in_assertion.one(c.CONDITIONS, "conditions.not_before", required=False)
             self.in_conditions = _Children(self.conditions) if self.conditions is not None else None
             subject = self.in_assertion.one(c.SUBJECT, "subject_confirmation")
             assert subject is not None
@@ -822,10 +819,9 @@ class _Semantics:
         return f"The provider's metadata has entityID {self.trust.entity_id!r}. Register the metadata of the IdP that sent this response, or fix the IdP's issuer setting."
 
     def _status(self) -> str:
-        # Two Status (or StatusCode) elements are a document error, answered as one: not as the IdP's refusal.
-        status = self.in_response.one(c.STATUS, "status", repeated=SIGNATURE_INVALID)
+        status = self.in_response.one(c.STATUS, "status")
         assert status is not None
-        code = _at_most_one(_children(status, c.STATUS_CODE), status, c.STATUS_CODE, "status", required=True, repeated=SIGNATURE_INVALID)
+        code = _at_most_one(_children(status, c.STATUS_CODE), status, c.STATUS_CODE, "status", required=True)
         assert code is not None
         value = code.get("Value")
         if value != c.STATUS_SUCCESS:
