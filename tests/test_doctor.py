@@ -169,6 +169,20 @@ def test_issuer_failure_lists_the_registered_entity_ids() -> None:
     assert diagnosis.notes == ["registered entityIDs: https://a.example/idp, https://b.example/idp; none is the response's Issuer"]
 
 
+def _second_assertion_issuer(root: etree._Element) -> None:
+    issuer = root.find(f"{c.ASSERTION}/{c.ISSUER}")
+    issuer.addnext(etree.fromstring(etree.tostring(issuer)))
+
+
+def test_two_issuers_are_not_explained_as_a_foreign_issuer() -> None:
+    """Two Issuers are a malformed document ('Response signature invalid'), found by the issuer check: the doctor
+    noted that none of the registered entityIDs was the response's Issuer, though the first one was."""
+    diagnosis = run(response_b64(before_sign=_second_assertion_issuer), [metadata(), metadata("https://b.example/idp", "other")])
+    assert [r.id for r in failed(diagnosis)] == ["issuer"] and diagnosis.error is not None
+    assert diagnosis.error.aws.message == "Response signature invalid"
+    assert diagnosis.notes == []
+
+
 def _drop_name_id(root: etree._Element) -> None:
     name_id = root.find(f".//{c.NAME_ID}")
     name_id.getparent().remove(name_id)

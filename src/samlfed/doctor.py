@@ -46,7 +46,7 @@ from .saml import (
 )
 from .saml import constants as c
 from .saml.b64 import strict_b64decode
-from .saml.checks import ENCRYPTION_NOT_ENABLED
+from .saml.checks import CHECKS, ENCRYPTION_NOT_ENABLED
 from .saml.metadata import IdpMetadata, parse_metadata
 from .saml.model import load_rsa_private_key
 from .saml.report import stopped_at
@@ -594,7 +594,7 @@ def add_url_option_hints(diagnosis: Diagnosis, *, acs_given: bool, audience_give
 
 
 def _failure_notes(error: SamlValidationError, choice: TrustChoice) -> list[str]:
-    if error.check_id == "issuer" and len(choice.registered) > 1:
+    if _foreign_issuer_refused(error) and len(choice.registered) > 1:
         return [f"registered entityIDs: {', '.join(choice.registered)}; none is the response's Issuer"]
     if error.check_id == "signature.verify":
         foreign = _foreign_issuer(error.document, choice)
@@ -610,6 +610,12 @@ def _failure_notes(error: SamlValidationError, choice: TrustChoice) -> list[str]
     if error.check_id == "xml.parse" and _is_deflated_xml(error.document):
         return ["the input's base64 decodes to raw DEFLATE data that inflates to XML: an HTTP-Redirect binding message"]
     return []
+
+
+def _foreign_issuer_refused(error: SamlValidationError) -> bool:
+    """Whether the issuer check refused an Issuer that is not the provider's, as opposed to a malformed document it
+    found (two Issuers: 'Response signature invalid'), which the advice about entityIDs does not fit."""
+    return error.check_id == "issuer" and error.aws == CHECKS["issuer"].aws
 
 
 _AWS_ATTRIBUTES = {"aws.role": c.AWS_ROLE, "aws.role_session_name": c.AWS_ROLE_SESSION_NAME}
