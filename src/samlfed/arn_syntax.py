@@ -14,3 +14,11 @@ ROLE_ARN = re.compile(
     rf"arn:(?P<partition>{ARN_PARTITION}):iam::(?P<account>\d{{12}}):role(?P<path>/(?:[\x21-\x7e]+/)?)(?P<name>[\w+=,.@-]{{1,64}})", re.ASCII,
 )
 PROVIDER_ARN = re.compile(rf"arn:(?P<partition>{ARN_PARTITION}):iam::(?P<account>\d{{12}}):saml-provider/(?P<name>[\w.-]{{1,128}})", re.ASCII)
+OIDC_PROVIDER_ARN = re.compile(
+    rf"arn:{ARN_PARTITION}:iam::\d{{12}}:oidc-provider/"
+    r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?(?:/[\x21-\x22\x24-\x3e\x40-\x7e]*)*",
+    re.ASCII,
+)
+"""An OpenID Connect provider's ARN: the provider's URL without its `https://`, a host name and a path, never a
+query (IAM refuses query parameters in the URL) or a fragment. samlfed keeps no such provider, but a trust policy
+may name one."""

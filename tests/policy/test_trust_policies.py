@@ -143,6 +143,60 @@ def test_a_federated_domain_principal_parses() -> None:
     assert parse_policy(trust(allow(principal={"Federated": "cognito-identity.amazonaws.com"})), principal_required=True).statements
 
 
+ACCEPTED_FEDERATED = [
+    PROVIDER,
+    "arn:aws-us-gov:iam::111111111111:saml-provider/Corp.IdP-2",
+    "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com",
+    "arn:aws:iam::111111111111:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+    "arn:aws-cn:iam::111111111111:oidc-provider/login.example.cn/tenant/v2.0",
+    "cognito-identity.amazonaws.com", "www.amazon.com", "graph.facebook.com", "accounts.google.com", "*",
+]
+REFUSED_FEDERATED = [
+    "junk:saml-provider/Corp",  # held ":saml-provider/", the whole check before ARNs were parsed
+    "xarn:aws:iam::111111111111:saml-provider/Corp",
+    "arn:aws:iam::111111111111:saml-provider/Corp extra",
+    "arn:aws:iam::111111111111:saml-provider/",
+    "arn:aws:iam::111111111111:saml-provider/Corp/Other",
+    "arn:aws:iam::1111:saml-provider/Corp",
+    "arn:aws:iam::*:saml-provider/*",  # no wildcard in a principal's ARN (IAM User Guide, Principal element)
+    "arn:aws:s3::111111111111:saml-provider/Corp",
+    "arn:nope:iam::111111111111:saml-provider/Corp",
+    "arn:aws:iam::111111111111:oidc-provider/",
+    "arn:aws:iam::111111111111:oidc-provider/https://idp.example.com",
+    "arn:aws:iam::111111111111:oidc-provider/idp.example.com/path?query=1",
+    "arn:aws:iam::111111111111:oidc-provider/idp..example.com",
+    "arn:aws:iam::111111111111:role/X",
+]
+
+
+@pytest.mark.parametrize("principal", ACCEPTED_FEDERATED)
+def test_provider_arns_web_identity_domains_and_anyone_are_federated_principals(principal: str) -> None:
+    document = parse_policy(trust(allow(principal={"Federated": principal})), principal_required=True, as_written=True)
+    assert document.statements[0].principal is not None
+    assert document.statements[0].principal.by_type["Federated"] == (principal,)
+
+
+@pytest.mark.parametrize("principal", REFUSED_FEDERATED)
+def test_a_federated_principal_is_a_whole_provider_arn_when_written(principal: str) -> None:
+    with pytest.raises(MalformedPolicy) as info:
+        parse_policy(trust(allow(principal={"Federated": [PROVIDER, principal]})), principal_required=True, as_written=True)
+    assert str(info.value) == "Federated principals must be valid domain names or SAML metadata ARNs"
+
+
+def test_a_stored_policy_naming_a_loose_saml_provider_value_is_read_as_before_and_matches_nothing_new() -> None:
+    """Releases before the ARN was parsed stored any value holding ":saml-provider/": such a role still works as it did."""
+    loose = "arn:aws:iam::*:saml-provider/*"
+    policy = trust(allow(principal={"Federated": [PROVIDER, loose]}))
+    assert decide(policy) == "allowed"
+    assert decide(policy, principal="arn:aws:iam::111111111111:saml-provider/Other") == "implicitDeny"
+
+
+def test_an_oidc_provider_principal_never_admits_a_saml_provider_of_the_same_name() -> None:
+    policy = trust(allow(principal={"Federated": "arn:aws:iam::111111111111:oidc-provider/Corp"}))
+    parse_policy(policy, principal_required=True, as_written=True)
+    assert decide(policy) == "implicitDeny"
+
+
 def test_identity_policies_refuse_a_principal() -> None:
     with pytest.raises(MalformedPolicy, match="should not specify a principal"):
         parse_policy(trust(allow()), principal_required=False)

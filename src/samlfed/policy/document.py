@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ..arn_syntax import ARN_PARTITION
+from ..arn_syntax import ARN_PARTITION, OIDC_PROVIDER_ARN, PROVIDER_ARN
 from ..jsoninput import parse_json
 from .actions import ActionMatcher, action_matcher
 from .conditions import Condition, parse_conditions
@@ -107,7 +107,21 @@ def _named(raw: Mapping[str, Any], field: str) -> tuple[str, ...] | None:
     return (_strings(raw[field], field) or None) if field in raw else None
 
 
-def _principal(value: Any) -> Principal:
+FEDERATED_PRINCIPAL = "Federated principals must be valid domain names or SAML metadata ARNs"
+
+
+def _is_federated_principal(value: str, *, as_written: bool) -> bool:
+    """A SAML or OIDC provider's ARN, a web identity provider's domain name (`accounts.google.com`), or `*`. Before
+    the ARNs were parsed, any value holding `:saml-provider/` was stored: such a stored policy is read as it was (the
+    value names no provider, as a Federated principal matches a provider by its exact ARN)."""
+    if value == "*" or ("." in value and ":" not in value):
+        return True
+    if PROVIDER_ARN.fullmatch(value) or OIDC_PROVIDER_ARN.fullmatch(value):
+        return True
+    return not as_written and ":saml-provider/" in value
+
+
+def _principal(value: Any, *, as_written: bool) -> Principal:
     if value == "*":
         return Principal(True, {})
     if not isinstance(value, dict) or not value:
@@ -123,14 +137,14 @@ def _principal(value: Any) -> Principal:
         raise MalformedPolicy(NO_PRINCIPALS)
     if not all(by_type.values()):  # an empty list beside a named principal: no recorded answer; refused as before
         raise MalformedPolicy(SYNTAX_ERRORS, "Principal must be a string or a list of strings.")
-    for federated in by_type.get("Federated", ()):
-        if ":saml-provider/" not in federated and not ("." in federated and ":" not in federated) and federated != "*":
-            raise MalformedPolicy("Federated principals must be valid domain names or SAML metadata ARNs")
+    if not all(_is_federated_principal(value, as_written=as_written) for value in by_type.get("Federated", ())):
+        raise MalformedPolicy(FEDERATED_PRINCIPAL)
     return Principal(False, by_type)
 
 
-def _statement(raw: Mapping[str, Any], *, principal_required: bool) -> Statement:
-    """A statement that passed `check_syntax`, with the rules of what it must and must not hold."""
+def _statement(raw: Mapping[str, Any], *, principal_required: bool, as_written: bool) -> Statement:
+    """A statement that passed `check_syntax`, with the rules of what it must and must not hold (`as_written`: as
+    IAM holds a policy it is asked to store)."""
     effect = raw["Effect"]
     if effect not in ("Allow", "Deny"):  # written in another case: the write path refused it before (legacy parsing)
         raise MalformedPolicy(SYNTAX_ERRORS, "Effect must be Allow or Deny.")
@@ -154,8 +168,8 @@ def _statement(raw: Mapping[str, Any], *, principal_required: bool) -> Statement
         not_actions=not_actions,
         resources=resources,
         not_resources=not_resources,
-        principal=_principal(raw["Principal"]) if "Principal" in raw else None,
-        not_principal=_principal(raw["NotPrincipal"]) if "NotPrincipal" in raw else None,
+        principal=_principal(raw["Principal"], as_written=as_written) if "Principal" in raw else None,
+        not_principal=_principal(raw["NotPrincipal"], as_written=as_written) if "NotPrincipal" in raw else None,
         conditions=parse_conditions(raw.get("Condition", {})),
     )
 
@@ -177,7 +191,8 @@ def parse_policy(text: str, *, principal_required: bool, as_written: bool = Fals
 
         check_before_parse(raw, statements, managed=managed)
     version = raw.get("Version")
-    document = PolicyDocument(version, tuple(_statement(s, principal_required=principal_required) for s in statements))
+    parsed = tuple(_statement(s, principal_required=principal_required, as_written=as_written) for s in statements)
+    document = PolicyDocument(version, parsed)
     if as_written:
         check_as_written(document)
     return document
