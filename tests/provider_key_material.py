@@ -59,4 +59,8 @@ def refused_keys() -> dict[str, str]:
         "a public key": public,
         "a certificate": certificate,
         "a key with its certificate": good + certificate,
+        "text before the key": "my decryption key\n" + good,
+        "text after the key": good + "rotated 2026-12\n",
+        "OpenSSL's bag attributes before the key": "Bag Attributes\n    localKeyID: 01 00 00 00\nKey Attributes: <No Attributes>\n" + good,
+        "an end label of another kind": good.replace("-----END PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"),
     }

@@ -129,6 +129,12 @@ def test_rotation_adds_then_removes_with_at_most_two_keys(server: Server) -> Non
     assert [k["KeyId"] for k in iam.get_saml_provider(SAMLProviderArn=arn)["PrivateKeyList"]] == [key_id_of(rsa_key("b")), key_id_of(rsa_key("c"))]
 
 
+def test_a_key_may_come_with_whitespace_around_it_and_crlf_line_ends(server: Server) -> None:
+    framed = "\n\n" + pkcs8(rsa_key("a")).replace("\n", "\r\n") + " \t\n"
+    arn = new_provider(server, AddPrivateKey=framed)
+    assert [k["KeyId"] for k in server.iam.get_saml_provider(SAMLProviderArn=arn)["PrivateKeyList"]] == [key_id_of(rsa_key("a"))]
+
+
 def test_adding_and_removing_in_one_request_is_refused(server: Server) -> None:
     arn = new_provider(server, AddPrivateKey=pkcs8(rsa_key("a")))
     both = lambda: server.iam.update_saml_provider(SAMLProviderArn=arn, AddPrivateKey=pkcs8(rsa_key("b")), RemovePrivateKey=key_id_of(rsa_key("a")))  # noqa: E731

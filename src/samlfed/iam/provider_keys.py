@@ -29,7 +29,9 @@ MAX_PRIVATE_KEY_BITS = 4096
 genuine: an 8192-bit key made one unauthenticated request cost a fifth of a second of CPU."""
 _KEY_ID_CHARACTERS = re.compile(r"[A-Z0-9]+", re.ASCII)
 _PRIVATE_KEY_CHARS = re.compile(r"[\t\n\r\x20-\xff]+")  # the model's pattern for AddPrivateKey
-_PRIVATE_KEY_LABEL = re.compile(r"-----BEGIN (?:RSA )?PRIVATE KEY-----")  # PKCS#8 or PKCS#1, unencrypted
+_PRIVATE_KEY_PEM = re.compile(r"\s*-----BEGIN (RSA |)PRIVATE KEY-----[^-]+-----END \1PRIVATE KEY-----\s*", re.ASCII)
+"""One PEM block of an unencrypted PKCS#8 or PKCS#1 key, whitespace around it and nothing else: the PEM reader skips
+text before and after the block, which would let a certificate's or a note's text ride along in AddPrivateKey."""
 
 
 # AWS's documented messages (the contract, §6.4). The private key is sensitive: no message quotes it.
@@ -105,10 +107,7 @@ def _key_id_violations(key_id: str) -> list[str]:
 def load_private_key(text: str) -> rsa.RSAPrivateKey:
     """AddPrivateKey: one unencrypted RSA private key of 2048 to 4096 bits, PEM (PKCS#8 or PKCS#1). Anything
     else is InvalidInput `Invalid private key.`, which says nothing about the text."""
-    if (
-        not 1 <= len(text) <= MAX_PRIVATE_KEY_LENGTH or not _PRIVATE_KEY_CHARS.fullmatch(text)
-        or text.count("-----BEGIN ") != 1 or not _PRIVATE_KEY_LABEL.search(text)  # one key, no certificate beside it
-    ):
+    if not 1 <= len(text) <= MAX_PRIVATE_KEY_LENGTH or not _PRIVATE_KEY_CHARS.fullmatch(text) or not _PRIVATE_KEY_PEM.fullmatch(text):
         raise invalid(INVALID_PRIVATE_KEY)
     try:
         key = load_rsa_private_key(text.encode("latin-1"))  # the key's consistency is checked while loading
