@@ -44,6 +44,46 @@ def test_a_body_over_the_cap_is_answered_in_the_namespace_of_the_service_it_was_
     assert start["status"] == 413 and b'<ErrorResponse xmlns="' + namespace + b'">' in body["body"]
 
 
+IAM = b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+STS = b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+
+
+@pytest.mark.parametrize(("query_string", "namespace"), [
+    (b"Action=ListRoles&Version=2010-05-08", IAM),
+    (b"Version=2010-05-08", IAM),
+    (b"Action=CreateRole", IAM),  # an action only IAM has
+    (b"Action=AssumeRoleWithSAML&Version=2011-06-15", STS),
+    (b"Action=ListRoles&Version=2011-06-15", STS),  # the Version decides, as for any request
+    (b"Action=Nope", STS),
+    (b"", STS),
+])
+def test_a_body_over_the_cap_is_answered_in_the_namespace_its_query_string_names(app: QueryApi, query_string: bytes, namespace: bytes) -> None:
+    """Unsigned, or presigned in the query string: the body is never read, but the query string says what it is for."""
+    start, body = call(app, "POST", "/", [b""], [(b"content-length", b"1048577")], query_string=query_string)
+    assert start["status"] == 413 and b"<Code>ValidationError</Code>" in body["body"] and namespace in body["body"]
+
+
+@pytest.mark.parametrize(("head", "query_string", "namespace"), [
+    (b"Action=ListRoles&Version=2010-05-08&", b"", IAM),
+    (b"Version=2010-05-08&", b"", IAM),
+    (b"", b"Action=ListRoles&Version=2010-05-08", IAM),
+    (b"Action=GetCallerIdentity&Version=2011-06-15&", b"", STS),
+    (b"", b"", STS),
+])
+def test_too_many_parameters_are_answered_in_the_namespace_the_fields_read_before_the_limit_name(
+    app: QueryApi, head: bytes, query_string: bytes, namespace: bytes,
+) -> None:
+    start, body = call(app, "POST", "/", [head + b"x=1&" * 10_001], query_string=query_string)
+    assert start["status"] == 400 and b"<Message>The request has more than 10000 parameters</Message>" in body["body"] and namespace in body["body"]
+
+
+def test_the_signature_s_scope_names_the_service_before_the_query_string_does(app: QueryApi) -> None:
+    authorization = b"AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261202/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00"
+    headers = [(b"content-length", b"1048577"), (b"authorization", authorization)]
+    start, body = call(app, "POST", "/", [b""], headers, query_string=b"Action=ListRoles&Version=2010-05-08")
+    assert start["status"] == 413 and STS in body["body"]
+
+
 def test_a_client_that_leaves_mid_body_gets_nothing_and_breaks_nothing(app: QueryApi) -> None:
     assert call(app, "POST", "/", [b"Action=GetCaller", None]) == []
     assert call(app, "POST", "/", [b"Action=GetCallerIdentity&Version=2011-06-15"])[0]["status"] == 403

@@ -169,6 +169,15 @@ def test_bad_requests_get_aws_errors_never_a_500(server: dict) -> None:
     assert code == "ValidationError" and message.startswith("The specified value for policyName is invalid.")
 
 
+def test_an_iam_request_refused_at_a_limit_is_answered_in_iam_s_namespace(server: dict) -> None:
+    """Unsigned: its Version, in the query string or in the fields read before the limit, names IAM."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    too_large = httpx.post(f"{server['url']}/?Action=ListRoles&Version=2010-05-08", content=b"x=" + b"a" * (1024 * 1024), headers=form)
+    too_many = httpx.post(server["url"], content=b"Action=ListRoles&Version=2010-05-08" + b"&x=1" * 10_000, headers=form)
+    for response, status in ((too_large, 413), (too_many, 400)):
+        assert response.status_code == status and b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">' in response.content
+
+
 @pytest.mark.parametrize("key", ["PolicyArns.member.0.arn", "PolicyArns.member.01.arn", "PolicyArns.member.1.Arn", "PolicyArns.member.1"])
 def test_a_session_policy_under_a_member_key_botocore_never_sends_is_refused(server: dict, registered: dict, key: str) -> None:
     """Ignored, it left the session with all of the role's permissions instead of the ones it asked for."""

@@ -30,7 +30,7 @@ from .audit import audit_target, changes_state, record_iam_change
 from .auth import Caller, Session, authenticate
 from .iam_access import authorize_iam_call
 from .outage_log import OutageLog
-from .protocol import MAX_BODY_BYTES, QueryRequest, parse_query
+from .protocol import MAX_BODY_BYTES, QueryRequest, TooManyFields, TooManyParameters, form_pairs, parse_query
 from .readiness import Readiness, readiness_route
 from .sigv4 import HttpRequest
 from .xml import render_error, render_result
@@ -55,6 +55,24 @@ def _service(query: QueryRequest) -> str:
     if service is None:
         raise ServiceError("InvalidAction", f"Could not find operation {query.action} for version {query.version}", 400)
     return service
+
+
+def _named_service(action: str, version: str) -> str | None:
+    """The service a Version names, else the one an Action belongs to; None when neither says."""
+    return VERSIONS.get(version) or ("iam" if action in handlers.IAM else "sts" if action in handlers.STS else None)
+
+
+def _named_before_parsing(scope: Scope, error: ServiceError) -> str | None:
+    """The service a request refused before its parameters were all read names where that costs little: in the
+    fields read before the field limit stopped the reading, else in its query string (a body over the size cap is
+    never read)."""
+    if isinstance(error, TooManyParameters):
+        return _named_service(error.action, error.version)
+    try:
+        named = dict(form_pairs(scope["query_string"].decode("utf-8")))
+    except (TooManyFields, ValueError):  # a query string that does not parse names nothing
+        return None
+    return _named_service(named.get("Action", ""), named.get("Version", ""))
 
 
 def _signed_for(headers: dict[str, str]) -> str | None:
@@ -173,9 +191,12 @@ class QueryApi:
 
     async def _answer(self, scope: Scope, receive: Receive, request_id: str) -> tuple[bytes, int]:
         service = "sts"
+        signed_for: str | None = None
+        parsed: QueryRequest | None = None
         try:
             headers = _headers(scope)
-            service = _signed_for(headers) or service  # errors before the parameters are read (a body too large)
+            signed_for = _signed_for(headers)
+            service = signed_for or service  # errors before the parameters are read (a body too large)
             body = await _body(headers, receive)
             query_string = _query_string(scope)
             client = scope.get("client")
@@ -207,6 +228,8 @@ class QueryApi:
         except ClientGone:
             raise
         except ServiceError as error:
+            if parsed is None and signed_for is None:  # an IAM request's refusal comes in IAM's namespace
+                service = _named_before_parsing(scope, error) or service
             await hold_until(error.answer_not_before)
             return render_error(service, error, request_id), error.status
         except DatabaseUnavailable as exc:  # the database's trouble, not the request's: a WARNING, not a traceback

@@ -108,7 +108,21 @@ def _unquote_form(text: str) -> str:
 
 
 class TooManyFields(Exception):
-    """A form with more `&`-separated fields than form_pairs was allowed to read."""
+    """A form with more `&`-separated fields than form_pairs was allowed to read; `pairs`: those read before."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.pairs = pairs
+
+
+class TooManyParameters(ServiceError):
+    """A request with more than MAX_FIELDS fields. `action` and `version`: what the fields read before the limit
+    named (empty when they did not), which says the service to answer for without reading the rest."""
+
+    def __init__(self, read: dict[str, str]) -> None:
+        super().__init__("ValidationError", f"The request has more than {MAX_FIELDS} parameters", 400)
+        self.action = read.get("Action", "")
+        self.version = read.get("Version", "")
 
 
 def form_pairs(source: str, max_fields: int = MAX_FIELDS) -> list[tuple[str, str]]:
@@ -117,12 +131,12 @@ def form_pairs(source: str, max_fields: int = MAX_FIELDS) -> list[tuple[str, str
     instructions on a 7 KB body; they are counted on the way (a count("&") first was another pass, 36,000
     instructions per request), empty ones too, and past `max_fields` TooManyFields stops the loop. (A lone surrogate
     next to an escape may raise ValueError here; decoded UTF-8 never holds one.)"""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     start = 0
     while start <= len(source):
         max_fields -= 1
         if max_fields < 0:
-            raise TooManyFields
+            raise TooManyFields(pairs)
         end = source.find("&", start)
         if end < 0:
             end = len(source)
@@ -155,8 +169,8 @@ def parse_query(
     for source in sources:
         try:
             pairs = form_pairs(source, fields_left)
-        except TooManyFields:
-            raise ServiceError("ValidationError", f"The request has more than {MAX_FIELDS} parameters", 400) from None
+        except TooManyFields as refused:
+            raise TooManyParameters({**params, **dict(refused.pairs)}) from None
         except (UnicodeDecodeError, ValueError):
             raise ServiceError("MalformedQueryString", "The query string contains a syntax error", 400) from None
         fields_left -= len(pairs)
