@@ -191,7 +191,12 @@ class SignIn(NamedTuple):
 
 
 def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, username: str | None, password_stdin: bool, otp: str | None) -> SignIn:
-    username = username or profile.username or click.prompt("User name", err=True)
+    username = username or profile.username
+    if not username:
+        if password_stdin:  # a prompt would read the password's line as the user name (and send it to the IdP)
+            raise usage_error(f"--password-stdin: standard input holds the password, so give the user name with --username "
+                              f"or username in profile {profile.name}")
+        username = click.prompt("User name", err=True)
     kept = KeptPasswords(profile)
     password = None
     if password_stdin:

@@ -140,3 +140,14 @@ def test_an_empty_password_on_standard_input(tmp_path: Path) -> None:
     write_profile(tmp_path, NOWHERE, name="work", ecp_url=f"{NOWHERE}/ecp", username="alice")
     done = samlfed(tmp_path, "login", "--profile", "work", "--password-stdin", stdin="")
     assert done.returncode == 1 and "standard input is empty" in done.stderr
+
+
+@pytest.mark.parametrize("stdin", ["s3cret-pass\n", "s3cret-pass\nmore input\n"])
+def test_password_stdin_without_a_user_name_never_reads_the_password_as_one(tmp_path: Path, stdin: str) -> None:
+    """Standard input holds the password: the user name prompt read its line as the user name (and with more lines
+    piped, sent the password to the IdP as a user name, which IdPs log), then said that the password line was empty."""
+    write_profile(tmp_path, NOWHERE, name="work", ecp_url=f"{NOWHERE}/ecp")
+    done = samlfed(tmp_path, "login", "--profile", "work", "--password-stdin", stdin=stdin)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr == ("samlfed: --password-stdin: standard input holds the password, so give the user name with --username or username "
+                           "in profile work\n")
