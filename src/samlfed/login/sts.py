@@ -22,7 +22,7 @@ MAX_ANSWER_BYTES = 1_000_000
 """An AssumeRoleWithSAML answer is a few kilobytes."""
 READ_TIMEOUT = 30
 """Seconds one read may wait (the transport's deadline bounds the whole exchange)."""
-UNANSWERED = ("ConnectionError", "InsecureEndpoint")
+UNANSWERED = ("ConnectionError", "InsecureEndpoint", "NotAnStsAnswer")
 """Codes of failures on the way to STS: nothing refused the response."""
 
 
@@ -114,8 +114,14 @@ def _send(transport: Transport, request: Any) -> Any:
     return AWSResponse(request.url, status, HeadersDict(answer_headers.items()), _Body(data))  # type: ignore[arg-type]
 
 
+def _not_sts(endpoint: str) -> AssumeFailed:
+    return AssumeFailed("NotAnStsAnswer", f"STS at {redacted(endpoint)} gave an answer that is not from STS (a web page, a proxy's?): "
+                                          "check the endpoint URL")
+
+
 def _call(endpoint: str, option: RoleOption, saml_response: str, duration: int | None, transport: Transport) -> AwsCredentials:
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
 
     params: dict[str, object] = {"RoleArn": option.role_arn, "PrincipalArn": option.provider_arn, "SAMLAssertion": saml_response}
     if duration is not None:
@@ -129,7 +135,12 @@ def _call(endpoint: str, option: RoleOption, saml_response: str, duration: int |
         raise AssumeFailed("ConnectionError", f"STS at {redacted(endpoint)}: {exc}") from None
     except urllib.error.URLError as exc:  # the transport's, raised through botocore
         raise AssumeFailed("ConnectionError", f"cannot reach {redacted(endpoint)}: {exc.reason}") from None
+    except (ResponseParserError, KeyError):  # botocore's, on a body that is no XML, or XML that is no STS answer
+        raise _not_sts(endpoint) from None
     except (BotoCoreError, ValueError, OSError) as exc:  # ValueError: botocore's answer to an endpoint that is no URL
         raise AssumeFailed("ConnectionError", str(exc)) from None
-    c = answer["Credentials"]
-    return AwsCredentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], c["Expiration"])
+    try:
+        c = answer["Credentials"]
+        return AwsCredentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], c["Expiration"])
+    except KeyError:  # an answer of the right shape without them
+        raise _not_sts(endpoint) from None

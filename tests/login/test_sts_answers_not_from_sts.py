@@ -1,0 +1,68 @@
+"""An STS endpoint that answers with something other than STS's XML (a web server's page, a proxy's refusal, an API's
+JSON: the endpoint URL is wrong) is a one-line error that says so, never a traceback, and never a refusal of the
+SAML response."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+from login_setup import samlfed
+from saml_factory import response_b64
+from servers import handler_in_thread
+
+from samlfed.login.roles import RoleOption
+from samlfed.login.sts import AssumeFailed, assume
+
+OPTION = RoleOption("arn:aws:iam::111111111111:role/Developer", "arn:aws:iam::111111111111:saml-provider/Idp")
+NO_CREDENTIALS = (
+    b'<AssumeRoleWithSAMLResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithSAMLResult/>'
+    b"<ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></AssumeRoleWithSAMLResponse>"
+)
+ANSWERS = {
+    "a proxy's plain-text refusal": (403, "text/plain", b"Forbidden"),
+    "an API's JSON": (404, "application/json", b'{"message": "Not Found"}'),
+    "a web page": (200, "text/html", b"<html><body><p>Welcome</p></body></html>"),
+    "nothing": (200, "text/html", b""),
+    "an STS answer without credentials": (200, "text/xml", NO_CREDENTIALS),
+}
+
+
+@contextmanager
+def _answering(status: int, content_type: str, body: bytes) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    with handler_in_thread(Handler) as url:
+        yield url
+
+
+@pytest.mark.parametrize("answer", list(ANSWERS))
+def test_an_answer_not_from_sts_is_an_assume_failure(answer: str) -> None:
+    with _answering(*ANSWERS[answer]) as url, pytest.raises(AssumeFailed) as failure:
+        assume(url, OPTION, response_b64(), None)
+    assert failure.value.code == "NotAnStsAnswer" and failure.value.unanswered
+    assert failure.value.message == f"STS at {url} gave an answer that is not from STS (a web page, a proxy's?): check the endpoint URL"
+
+
+@pytest.mark.parametrize("answer", ["a proxy's plain-text refusal", "a web page"])
+def test_login_says_so_in_one_line(tmp_path: Path, answer: str) -> None:
+    captured = tmp_path / "captured.b64"
+    captured.write_text(response_b64(roles=[f"{OPTION.role_arn},{OPTION.provider_arn}"]))
+    with _answering(*ANSWERS[answer]) as url:
+        done = samlfed(tmp_path, "login", "--assertion-file", str(captured), "--endpoint", url, "--role", OPTION.role_arn, "--print", "env")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr == (f"samlfed: {OPTION.role_arn}: STS at {url} gave an answer that is not from STS (a web page, a proxy's?): "
+                           "check the endpoint URL (NotAnStsAnswer)\n")
