@@ -28,7 +28,9 @@ ANSWERS = {
     "a web page": (200, "text/html", b"<html><body><p>Welcome</p></body></html>"),
     "nothing": (200, "text/html", b""),
     "an STS answer without credentials": (200, "text/xml", NO_CREDENTIALS),
+    "an error page that parses as XML": (403, "text/html", b"<html>Forbidden</html>"),
 }
+BAD_GATEWAY = (502, "text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>")
 
 
 @contextmanager
@@ -66,3 +68,16 @@ def test_login_says_so_in_one_line(tmp_path: Path, answer: str) -> None:
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr == (f"samlfed: {OPTION.role_arn}: STS at {url} gave an answer that is not from STS (a web page, a proxy's?): "
                            "check the endpoint URL (NotAnStsAnswer)\n")
+
+
+def test_an_error_status_without_an_sts_error_is_not_a_refusal(tmp_path: Path) -> None:
+    """botocore names it by its HTTP status (a proxy's 502 page): nothing at STS refused the response, and samlfed's log
+    has nothing to say about it."""
+    with _answering(*BAD_GATEWAY) as url:
+        with pytest.raises(AssumeFailed) as failure:
+            assume(url, OPTION, response_b64(), None)
+        assert (failure.value.code, failure.value.message, failure.value.unanswered) == ("502", "Bad Gateway", True)
+        captured = tmp_path / "captured.b64"
+        captured.write_text(response_b64(roles=[f"{OPTION.role_arn},{OPTION.provider_arn}"]))
+        done = samlfed(tmp_path, "login", "--assertion-file", str(captured), "--endpoint", url, "--role", OPTION.role_arn, "--print", "env")
+    assert done.returncode == 1 and done.stderr == f"samlfed: {OPTION.role_arn}: Bad Gateway (502)\n", done.stderr

@@ -36,7 +36,9 @@ class AssumeFailed(Exception):
 
     @property
     def unanswered(self) -> bool:
-        return self.code in UNANSWERED
+        """No STS check refused the response. botocore names an error answer without an error document (a proxy's
+        502 page, a 503 while STS is down) by its HTTP status; STS's own codes are never numbers."""
+        return self.code in UNANSWERED or self.code.isdecimal()
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,9 @@ def _call(endpoint: str, option: RoleOption, saml_response: str, duration: int |
         answer = _client(endpoint, transport).assume_role_with_saml(**params)
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        raise AssumeFailed(error.get("Code", "Unknown"), error.get("Message", str(exc))) from None
+        if not error.get("Code"):  # an XML error answer that is no STS error document (an HTML page that parses)
+            raise _not_sts(endpoint) from None
+        raise AssumeFailed(error["Code"], error.get("Message", str(exc))) from None
     except TransportError as exc:  # the deadline, the size cap, or not HTTP
         raise AssumeFailed("ConnectionError", f"STS at {redacted(endpoint)}: {exc}") from None
     except urllib.error.URLError as exc:  # the transport's, raised through botocore
