@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 import sys
 import urllib.error
 from dataclasses import replace
@@ -251,6 +252,22 @@ def _choose_interactively(options: list[RoleOption]) -> RoleOption:
     return numbered[choice - 1]
 
 
+TEMPLATE_FIELDS = ("alias", "account", "role")
+
+
+def _check_template(template: str) -> None:
+    """Each field of `--profile-name` must be one of TEMPLATE_FIELDS itself: str.format also takes an attribute or an item
+    of one ({role.upper}, {role[x]}), which gave odd profile names or a traceback."""
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+        if all(name in TEMPLATE_FIELDS for name in names):
+            _profile_name(template, RoleOption("arn:aws:iam::111111111111:role/R", "arn:aws:iam::111111111111:saml-provider/P"))
+            return
+    except (ValueError, LookupError, AttributeError, TypeError):  # a lone brace, a specification the text does not take
+        pass  # ({role:d}), or one with fields of its own ({role:{x}})
+    raise usage_error("--profile-name may use {alias}, {account} and {role}")
+
+
 def _profile_name(template: str, option: RoleOption) -> str:
     return template.format(alias=option.alias or option.account_id, account=option.account_id, role=option.role_name)
 
@@ -298,10 +315,7 @@ def login(
     template = "{alias}-{role}" if profile_name is None else profile_name
     single = settings.name if profile_name is None else profile_name
     if all_roles:
-        try:
-            _profile_name(template, RoleOption("arn:aws:iam::111111111111:role/R", "arn:aws:iam::111111111111:saml-provider/P"))
-        except (KeyError, IndexError, ValueError):
-            raise usage_error("--profile-name may use {alias}, {account} and {role}") from None
+        _check_template(template)
     elif print_style is None:
         _check_aws_profile_name(single)
     if print_style is None:

@@ -73,6 +73,14 @@ def test_a_name_template_that_names_two_roles_alike_is_refused_before_assuming(t
     assert done.returncode == 2 and "'same' names both" in done.stderr and "skipped" not in done.stderr
 
 
+@pytest.mark.parametrize("template", ["{alias.nope}-{role}", "{role[x]}", "{role.upper}", "{role:{x}}", "{0}-{role}", "{role", "{role:d}"])
+def test_a_name_template_takes_only_the_plain_fields(tmp_path: Path, template: str) -> None:
+    """str.format also reads an attribute or an item of a field: {alias.nope} and {role[x]} ended in a traceback, and
+    {role.upper} named each profile '<built-in method upper of str object at 0x...>'."""
+    done = samlfed(tmp_path, "login", "--endpoint", NOWHERE, "--assertion-file", _assertion(tmp_path), "--all-roles", "--profile-name", template)
+    assert done.returncode == 2 and done.stderr == "samlfed: --profile-name may use {alias}, {account} and {role}\n", done.stderr
+
+
 @pytest.mark.parametrize("extra", [[], ["--all-roles"]], ids=["one-role", "all-roles"])
 def test_an_empty_profile_name_is_refused_not_read_as_the_default(tmp_path: Path, extra: list[str]) -> None:
     """Found by a CLI probe: --profile-name "" fell back to the profile's own name and overwrote [default]."""
