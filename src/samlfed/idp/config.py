@@ -184,6 +184,23 @@ def _encryption_certificate(key: str, text: Any) -> x509.Certificate:
     return certificate
 
 
+def _request_certificate(key: str, text: Any) -> str | None:
+    """The PEM certificate (RSA) the SP signs its AuthnRequests with, read now: unreadable, it failed every signed
+    request with an internal error instead."""
+    if text is None:
+        return None
+    where = f"request_certificate of service provider {key!r}"
+    try:
+        certificate = x509.load_pem_x509_certificate(text.encode()) if isinstance(text, str) else None
+    except ValueError:
+        certificate = None
+    if certificate is None:
+        raise DirectoryError(f"{where} is not a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)")
+    if not isinstance(certificate.public_key(), rsa.RSAPublicKey):
+        raise DirectoryError(f"{where} must hold an RSA key (AuthnRequest signatures are checked as RSA)")
+    return text
+
+
 def _encryption(key: str, data: dict[str, Any]) -> AssertionEncryption | None:
     options = data.get("encryption")
     if data.get("encryption_certificate") is None:
@@ -226,7 +243,7 @@ def _service_provider(key: str, data: Any) -> ServiceProvider:
         display_name=str(data.get("display_name") or key),
         preset=shape,
         claims=_claims(key, data.get("claims")),
-        request_certificate=data.get("request_certificate"),
+        request_certificate=_request_certificate(key, data.get("request_certificate")),
         require_signed_requests=bool(data.get("require_signed_requests", False)),
         encryption=_encryption(key, data),
     )
