@@ -168,6 +168,14 @@ def test_the_google_preset_needs_the_response_only_opt_in(idp: IdentityProvider)
         (lambda c: c["users"].update({"bad name": {"password_hash": "x"}}), "is not 1-64 ASCII letters"),
         (lambda c: c["users"].update({"dave": {"email": "d@example.com"}}), "needs a password_hash"),
         (lambda c: c["users"]["carol"].update(totp_secret="not base32!"), "not a base32 secret"),
+        # Read as they were written, these failed every page and `samlfed idp` command with a traceback:
+        (lambda c: c["service_providers"]["aws"]["claims"].update(principal_tags=["department"]), "principal_tags .* must be a mapping"),
+        (lambda c: c["service_providers"]["aws"]["claims"].update(attributes=["email"]), "attributes .* must be a mapping"),
+        (lambda c: c["service_providers"]["aws"]["claims"].update(transitive_tag_keys=5), "transitive_tag_keys .* must be a list"),
+        (lambda c: c["service_providers"]["aws"]["claims"]["roles"].append({"group": 5, "value": "x"}), "needs a `value`"),
+        (lambda c: c.update(idp={"entity_id": ["urn:a", "urn:b"]}), "idp.entity_id must be"),
+        # ... and this one every assertion of the application:
+        (lambda c: c["service_providers"]["aws"]["claims"].update(source_identity=["username"]), "source_identity .* must name one user"),
     ],
 )
 def test_configuration_errors_are_clear(change, message: str) -> None:  # type: ignore[no-untyped-def]

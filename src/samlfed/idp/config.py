@@ -130,7 +130,7 @@ def _claims(key: str, data: Any) -> ClaimRules:
         raise DirectoryError(f"claims of service provider {key!r} must be a mapping")
     rules = []
     for rule in data.get("roles") or []:
-        if not isinstance(rule, dict) or not isinstance(rule.get("value"), str):
+        if not isinstance(rule, dict) or not isinstance(rule.get("value"), str) or not isinstance(rule.get("group") or "", str):
             raise DirectoryError(f"each role rule of {key!r} needs a `value` (and optionally a `group` pattern)")
         try:
             pattern = re.compile(rule["group"]) if rule.get("group") else None
@@ -143,16 +143,30 @@ def _claims(key: str, data: Any) -> ClaimRules:
     duration = data.get("session_duration")
     if duration is not None and (not isinstance(duration, int) or not 900 <= duration <= 43200):
         raise DirectoryError(f"session_duration of {key!r} must be 900-43200 seconds")
+    transitive = data.get("transitive_tag_keys") or []
+    if not isinstance(transitive, list):
+        raise DirectoryError(f"claims.transitive_tag_keys of service provider {key!r} must be a list of tag keys")
+    source_identity = data.get("source_identity")
+    if source_identity is not None and not isinstance(source_identity, str):
+        raise DirectoryError(f"claims.source_identity of service provider {key!r} must name one user attribute")
     return ClaimRules(
         name_id=str(data.get("name_id", "username")),
         roles=tuple(rules),
         role_session_name=str(data.get("role_session_name", "username")),
         session_duration=duration,
-        principal_tags={str(k): str(v) for k, v in (data.get("principal_tags") or {}).items()},
-        transitive_tag_keys=tuple(str(k) for k in data.get("transitive_tag_keys") or ()),
-        source_identity=data.get("source_identity"),
-        attributes={str(k): str(v) for k, v in (data.get("attributes") or {}).items()},
+        principal_tags=_names(key, data, "principal_tags"),
+        transitive_tag_keys=tuple(str(k) for k in transitive),
+        source_identity=source_identity,
+        attributes=_names(key, data, "attributes"),
     )
+
+
+def _names(key: str, claims: dict[str, Any], name: str) -> dict[str, str]:
+    """A claims mapping of names to user attributes (principal_tags, attributes)."""
+    value = claims.get(name) or {}
+    if not isinstance(value, dict):
+        raise DirectoryError(f"claims.{name} of service provider {key!r} must be a mapping of names to user attributes")
+    return {str(k): str(v) for k, v in value.items()}
 
 
 _PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.DOTALL)
@@ -254,6 +268,8 @@ def parse_config(data: dict[str, Any]) -> IdpConfig:
     providers = data.get("service_providers") or {}
     if not isinstance(idp, dict) or not isinstance(providers, dict):
         raise DirectoryError("`idp` and `service_providers` must be mappings")
+    if not isinstance(idp.get("entity_id") or "", str):
+        raise DirectoryError("idp.entity_id must be the IdP's entity ID (a URI), or left out for <public URL>/idp/metadata")
     return IdpConfig(
         entity_id=idp.get("entity_id"),
         service_providers={str(k): _service_provider(str(k), v) for k, v in providers.items()},
