@@ -94,7 +94,7 @@ def test_assertion_file_as_a_form_body_and_print_styles(demo: dict, tmp_path: Pa
     env = samlfed(tmp_path, "login", "--profile", "demo", "--assertion-file", "-", "--print", "env", stdin=fresh)
     assert env.stdout.startswith("export AWS_ACCESS_KEY_ID=ASIA")
     powershell = samlfed(tmp_path, "login", "--profile", "demo", "--assertion-file", "-", "--print", "powershell", stdin=fresh)
-    assert powershell.stdout.startswith('$Env:AWS_ACCESS_KEY_ID="ASIA')
+    assert powershell.stdout.startswith("$Env:AWS_ACCESS_KEY_ID='ASIA")
     raw_xml = base64.b64decode(fresh).decode()  # read as the doctor reads input: raw XML too
     as_xml = samlfed(tmp_path, "login", "--profile", "demo", "--assertion-file", "-", "--print", "env", stdin=raw_xml)
     assert as_xml.returncode == 0 and as_xml.stdout.startswith("export AWS_ACCESS_KEY_ID=ASIA"), as_xml.stderr

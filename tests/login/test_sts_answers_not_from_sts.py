@@ -81,3 +81,42 @@ def test_an_error_status_without_an_sts_error_is_not_a_refusal(tmp_path: Path) -
         captured.write_text(response_b64(roles=[f"{OPTION.role_arn},{OPTION.provider_arn}"]))
         done = samlfed(tmp_path, "login", "--assertion-file", str(captured), "--endpoint", url, "--role", OPTION.role_arn, "--print", "env")
     assert done.returncode == 1 and done.stderr == f"samlfed: {OPTION.role_arn}: Bad Gateway (502)\n", done.stderr
+
+
+def _answer_with(access_key_id: str, secret: str, token: str) -> bytes:
+    return (
+        '<AssumeRoleWithSAMLResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithSAMLResult><Credentials>'
+        f"<AccessKeyId>{access_key_id}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey>"
+        f"<SessionToken>{token}</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials>"
+        "</AssumeRoleWithSAMLResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></AssumeRoleWithSAMLResponse>"
+    ).encode()
+
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+HOSTILE_CREDENTIALS = {
+    "a command in the session token": ("ASIAEXAMPLE0000000001", SECRET, "tok$(touch pwned)"),
+    "a profile added through a line break": ("ASIAEXAMPLE0000000001", SECRET, "tok\n[default]\ncredential_process = sh -c id"),
+    "a quote in the secret key": ("ASIAEXAMPLE0000000001", "a'b\"c", "dG9rZW4="),
+    "a space in the access key id": ("ASIA EXAMPLE 00001", SECRET, "dG9rZW4="),
+}
+
+
+@pytest.mark.parametrize("values", list(HOSTILE_CREDENTIALS))
+def test_credentials_no_sts_would_answer_are_refused(tmp_path: Path, values: str) -> None:
+    """A hostile or broken endpoint's values must reach neither the credentials file (a line break adds lines to it)
+    nor a shell's eval of --print env."""
+    with _answering(200, "text/xml", _answer_with(*HOSTILE_CREDENTIALS[values])) as url:
+        with pytest.raises(AssumeFailed) as failure:
+            assume(url, OPTION, response_b64(), None)
+        assert failure.value.code == "NotAnStsAnswer" and failure.value.unanswered
+        captured = tmp_path / "captured.b64"
+        captured.write_text(response_b64(roles=[f"{OPTION.role_arn},{OPTION.provider_arn}"]))
+        done = samlfed(tmp_path, "login", "--assertion-file", str(captured), "--endpoint", url, "--role", OPTION.role_arn, "--print", "env")
+    assert done.returncode == 1 and done.stdout == "" and "(NotAnStsAnswer)" in done.stderr, done.stderr
+
+
+def test_aws_shaped_credentials_are_taken() -> None:
+    token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ+/=="
+    with _answering(200, "text/xml", _answer_with("ASIAEXAMPLE0000000001", SECRET, token)) as url:
+        credentials = assume(url, OPTION, response_b64(), None).credentials
+    assert (credentials.access_key_id, credentials.secret_access_key, credentials.session_token) == ("ASIAEXAMPLE0000000001", SECRET, token)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shlex
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -214,14 +215,20 @@ def render(credentials: AwsCredentials, style: str) -> str:
     import json
 
     if style == "env":
-        return (f"export AWS_ACCESS_KEY_ID={credentials.access_key_id}\nexport AWS_SECRET_ACCESS_KEY={credentials.secret_access_key}\n"
-                f"export AWS_SESSION_TOKEN={credentials.session_token}\nexport AWS_CREDENTIAL_EXPIRATION={credentials.expiration_text}")
-    if style == "powershell":
-        return (f'$Env:AWS_ACCESS_KEY_ID="{credentials.access_key_id}"\n$Env:AWS_SECRET_ACCESS_KEY="{credentials.secret_access_key}"\n'
-                f'$Env:AWS_SESSION_TOKEN="{credentials.session_token}"')
+        return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in _variables(credentials))
+    if style == "powershell":  # a single-quoted PowerShell string takes everything literally but '', its quote
+        return "\n".join(f"$Env:{name}='{value.replace(chr(39), chr(39) * 2)}'" for name, value in _variables(credentials)[:3])
     if style == "json":
         return json.dumps(process_json(credentials))
     raise ValueError(f"unknown output style {style!r}")
+
+
+def _variables(credentials: AwsCredentials) -> list[tuple[str, str]]:
+    """Quoted on output although STS's answer is checked (`login.sts`): the values come from the network."""
+    return [
+        ("AWS_ACCESS_KEY_ID", credentials.access_key_id), ("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key),
+        ("AWS_SESSION_TOKEN", credentials.session_token), ("AWS_CREDENTIAL_EXPIRATION", credentials.expiration_text),
+    ]
 
 
 def process_json(credentials: AwsCredentials) -> dict[str, object]:

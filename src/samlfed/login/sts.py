@@ -6,6 +6,7 @@ botocore builds the request and reads the answer, but the login client's transpo
 from __future__ import annotations
 
 import os
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +23,10 @@ MAX_ANSWER_BYTES = 1_000_000
 """An AssumeRoleWithSAML answer is a few kilobytes."""
 READ_TIMEOUT = 30
 """Seconds one read may wait (the transport's deadline bounds the whole exchange)."""
+_ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}", re.ASCII)
+_KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/=_-]{1,8192}", re.ASCII)
+"""A secret key or session token: base64 (AWS's) or base64url (samlfed's). Nothing else may reach the credentials
+file, whose lines a value with a line break could add to, or a shell's `eval` of `--print env`."""
 UNANSWERED = ("ConnectionError", "InsecureEndpoint", "NotAnStsAnswer")
 """Codes of failures on the way to STS: nothing refused the response."""
 
@@ -145,6 +150,12 @@ def _call(endpoint: str, option: RoleOption, saml_response: str, duration: int |
         raise AssumeFailed("ConnectionError", str(exc)) from None
     try:
         c = answer["Credentials"]
-        return AwsCredentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], c["Expiration"])
+        credentials = AwsCredentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], c["Expiration"])
     except KeyError:  # an answer of the right shape without them
         raise _not_sts(endpoint) from None
+    if not _ACCESS_KEY_ID.fullmatch(credentials.access_key_id) or not all(
+        _KEY_MATERIAL.fullmatch(value) for value in (credentials.secret_access_key, credentials.session_token)
+    ):
+        raise AssumeFailed("NotAnStsAnswer", f"STS at {redacted(endpoint)} answered credentials that are not AWS credentials "
+                                             "(characters no access key, secret key or session token holds): check the endpoint URL")
+    return credentials
