@@ -12,9 +12,11 @@ from samlfed.store import (
     AccessKey,
     Account,
     AlreadyExists,
+    AlreadyRedeemed,
     Conflict,
     ManagedPolicy,
     NotFound,
+    Redemption,
     Role,
     SamlProvider,
     ServerKey,
@@ -221,6 +223,18 @@ def test_assertions_redeem_once_until_they_expire(store: SqlStore) -> None:
     assert not store.redeem_once("idp", "_a1", "arn:role/A", expires_at=later, now=NOW)
     assert store.redeem_once("idp", "_a1", "arn:role/B", expires_at=later, now=NOW)  # another role: allowed
     assert store.redeem_once("idp", "_a1", "arn:role/A", expires_at=later + timedelta(minutes=5), now=later + timedelta(seconds=1))
+
+
+def test_uses_redeemed_together_are_all_recorded_or_none(store: SqlStore) -> None:
+    later = NOW + timedelta(minutes=5)
+    whole, per_role = Redemption("idp", "_a1", "", later), Redemption("idp", "_a1", "arn:role/A", later)
+    assert store.redeem_once("idp", "_a1", "arn:role/A", expires_at=later, now=NOW)
+    with pytest.raises(AlreadyRedeemed) as refused:
+        store.redeem_all([whole, per_role], now=NOW)
+    assert refused.value.use == per_role
+    assert not store.was_redeemed("idp", "_a1", "", now=NOW)  # the first of the two was not kept
+    store.redeem_all([whole, Redemption("idp", "_a1", "arn:role/B", later)], now=NOW)
+    assert store.was_redeemed("idp", "_a1", "", now=NOW) and store.was_redeemed("idp", "_a1", "arn:role/B", now=NOW)
 
 
 def test_state_survives_reopening(tmp_path) -> None:

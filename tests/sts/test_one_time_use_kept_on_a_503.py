@@ -10,15 +10,18 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+from lxml import etree
 from postgres_scratch import holding, scratch_schema
-from saml_factory import DEV_ROLE, NOW, PROVIDER_ARN, response_b64
+from saml_factory import DEV_ROLE, ENTITY_ID, NOW, PROVIDER_ARN, encode, response_b64, response_tree
 from service_world import developer_world
 
 from samlfed.config import Settings
 from samlfed.console.signin import make_offer, sign_in
 from samlfed.context import ServiceContext
+from samlfed.errors import ServiceError
 from samlfed.store import DatabaseUnavailable
 from samlfed.store.locking import RING_LOCK_KEY
+from samlfed.store.sql import _redemption
 from samlfed.sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 
 
@@ -49,3 +52,28 @@ def test_a_console_sign_in_that_cannot_make_the_first_ring_does_not_use_up_its_a
     with holding(url, f"SELECT pg_advisory_xact_lock({RING_LOCK_KEY})"), pytest.raises(DatabaseUnavailable):
         sign_in(ctx, offer, DEV_ROLE, NOW)
     assert sign_in(ctx, offer, DEV_ROLE, NOW).credentials.claims.role_arn == DEV_ROLE  # the user's retry
+
+
+SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
+
+
+def _one_time_use(root: etree._Element) -> None:
+    etree.SubElement(root.find(f".//{{{SAML}}}Conditions"), f"{{{SAML}}}OneTimeUse")
+
+
+def test_a_one_time_assertion_whose_role_record_cannot_be_written_stays_unused(strict_world: tuple[ServiceContext, str]) -> None:
+    """OneTimeUse with strict replay records two uses: the assertion's, then the role's. Another node's transaction
+    holds an uncommitted record of the role's past lock_timeout, so the second write fails (503): the first must
+    not stay behind, or the client's retry is refused as a replay once that transaction has rolled back."""
+    ctx, url = strict_world
+    tree = response_tree(before_sign=_one_time_use)
+    assertion_id = tree.find(f"{{{SAML}}}Assertion").get("ID")
+    request = AssumeRoleWithSamlRequest(DEV_ROLE, PROVIDER_ARN, encode(tree))
+    ctx.key_ring()  # made beforehand: only the records are in question here
+    role_use = _redemption(ENTITY_ID, assertion_id, DEV_ROLE)
+    other_node = f"INSERT INTO redeemed_assertions (redemption, expires_at) VALUES ('{role_use}', now() + interval '1 hour')"
+    with holding(url, other_node), pytest.raises(DatabaseUnavailable):
+        assume_role_with_saml(ctx, request)
+    assert assume_role_with_saml(ctx, request).credentials.claims.role_arn == DEV_ROLE  # the client's retry
+    with pytest.raises(ServiceError, match="already been used"):
+        assume_role_with_saml(ctx, request)

@@ -42,6 +42,25 @@ class LimitReached(StoreError):
     """The account already holds as many of these entities as the limit the caller gave."""
 
 
+@dataclass(frozen=True)
+class Redemption:
+    """One use of an assertion (or of a sign-in request) to record: (issuer, assertion_id, scope) is usable once
+    until `expires_at`. The scope is a role ARN (strict replay), or "" (the assertion or request as a whole)."""
+
+    issuer: str
+    assertion_id: str
+    scope: str
+    expires_at: datetime
+
+
+class AlreadyRedeemed(StoreError):
+    """`use` was recorded before (and is still live): nothing of the refused write was kept."""
+
+    def __init__(self, use: Redemption) -> None:
+        super().__init__(f"already used: {use.assertion_id}")
+        self.use = use
+
+
 class StoreUnavailable(Exception):
     """The store cannot be opened (data directory, database, master key): the message says why, for the operator,
     and holds no secret. Not a StoreError: it is no client's mistake and must never map to an AWS error."""

@@ -55,6 +55,7 @@ from .records import (
     AccessKey,
     Account,
     AlreadyExists,
+    AlreadyRedeemed,
     Conflict,
     DatabaseUnavailable,
     InlinePoliciesLeft,
@@ -66,6 +67,7 @@ from .records import (
     PolicyVersion,
     PolicyVersionsLeft,
     ProviderPrivateKey,
+    Redemption,
     Role,
     RoleGrants,
     RoleLastUsed,
@@ -339,6 +341,21 @@ def _sweep_expired(db: Connection, table, key, now: datetime) -> None:  # type: 
     expired = db.execute(select(key).where(table.c.expires_at < now).limit(EXPIRED_SWEEP_BATCH).with_for_update(skip_locked=True)).scalars().all()
     if expired:
         db.execute(delete(table).where(key.in_(expired)))
+
+
+def _record_uses(db: Connection, uses: Sequence[Redemption], now: datetime) -> None:
+    """Insert a record of each use; AlreadyRedeemed at the first one already recorded, which rolls the caller's
+    transaction back. An insert waits for another transaction's uncommitted record of the same use (two nodes at
+    once): only one of them commits it."""
+    table = t.redeemed_assertions
+    _sweep_expired(db, table, table.c.redemption, now)
+    for use in uses:
+        redemption = _redemption(use.issuer, use.assertion_id, use.scope)
+        # An expired use of the same key never blocks this one, whether or not a sweep has reached it yet.
+        db.execute(delete(table).where(and_(table.c.redemption == redemption, table.c.expires_at < now)))
+        record = _INSERTS[db.dialect.name](table).values(redemption=redemption, expires_at=use.expires_at).on_conflict_do_nothing()
+        if db.execute(record.returning(table.c.redemption)).first() is None:  # rowcount: -1 on PostgreSQL (psycopg)
+            raise AlreadyRedeemed(use)
 
 
 def _grouped(rows: Iterable[Row[Any]], column: str) -> dict[Any, list[Row[Any]]]:
@@ -1541,17 +1558,17 @@ class SqlStore:
 
     def redeem_once(self, issuer: str, assertion_id: str, role_arn: str, *, expires_at: datetime, now: datetime) -> bool:
         """Record a use of (issuer, assertion, role); False when it was already used. Atomic across nodes."""
-        redemption = _redemption(issuer, assertion_id, role_arn)
-        table = t.redeemed_assertions
         try:
-            with self._tx() as db:
-                # An expired use of the same key never blocks this one, whether or not a sweep has reached it yet.
-                db.execute(delete(table).where(and_(table.c.redemption == redemption, table.c.expires_at < now)))
-                _sweep_expired(db, table, table.c.redemption, now)
-                db.execute(insert(table).values(redemption=redemption, expires_at=expires_at))
-        except IntegrityError:
+            self.redeem_all([Redemption(issuer, assertion_id, role_arn, expires_at)], now=now)
+        except AlreadyRedeemed:
             return False
         return True
+
+    def redeem_all(self, uses: Sequence[Redemption], *, now: datetime) -> None:
+        """Record every use in one transaction, or none of them: AlreadyRedeemed names the first found recorded
+        before. A failure part way (the database going away) keeps none either, so the client's retry is no replay."""
+        with self._tx() as db:
+            _record_uses(db, uses, now)
 
     def was_redeemed(self, issuer: str, assertion_id: str, role_arn: str, *, now: datetime) -> bool:
         """Whether (issuer, assertion, role) has a live use recorded (a look, not a use)."""

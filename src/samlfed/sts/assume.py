@@ -39,7 +39,7 @@ from ..saml.checks import INVALID_SESSION_TAGS, AwsError
 from ..saml.errors import UnsignedDecryptionRefused
 from ..saml.metadata import parse_metadata
 from ..saml.model import load_rsa_private_key
-from ..store import NotFound, Role, SamlProvider, provider_key_context
+from ..store import AlreadyRedeemed, NotFound, Redemption, Role, SamlProvider, provider_key_context
 from .credentials import SessionClaims, TemporaryCredentials, issue
 from .parameters import check_session_policy_plaintext, parameter_violations
 from .role_use import DEFAULT_REGION
@@ -399,22 +399,35 @@ def _log_denial(request: AssumeRoleWithSamlRequest, verified: VerifiedAssertion,
     )
 
 
-def redeem(ctx: ServiceContext, verified: VerifiedAssertion, role: Role, now: datetime) -> None:
-    """OneTimeUse assertions are usable once at all; with strict replay, once per role (multi-role clients work)."""
+def replay_records(ctx: ServiceContext, verified: VerifiedAssertion, role: Role) -> list[Redemption]:
+    """The uses a sign-in records: a OneTimeUse assertion is usable once at all; with strict replay, once per role
+    (multi-role clients work). Each is kept until redeem_by, the last moment the validator accepts the assertion:
+    any earlier, and it could be redeemed again once its record was swept."""
     response = verified.response
-    uses = ([""] if response.one_time_use else []) + ([role.arn] if ctx.strict_replay else [])
-    for scope in uses:
-        # Kept until redeem_by, the last moment the validator accepts the assertion: any earlier, and it could be
-        # redeemed again once its record was swept.
-        if not ctx.store.redeem_once(response.issuer, response.assertion_id, scope, expires_at=response.redeem_by, now=now):
-            log.info(
-                "AssumeRoleWithSAML replay refused issuer=%s assertion=%s role=%s", response.issuer, response.assertion_id, role.arn,
-                extra={
-                    "action": "AssumeRoleWithSAML", "outcome": "replay_refused", "issuer": response.issuer,
-                    "assertion_id": response.assertion_id, "subject": response.name_id, "role": role.arn, "error_code": "InvalidIdentityToken",
-                },
-            )
-            raise ServiceError("InvalidIdentityToken", "The SAML assertion has already been used")
+    scopes = ([""] if response.one_time_use else []) + ([role.arn] if ctx.strict_replay else [])
+    return [Redemption(response.issuer, response.assertion_id, scope, response.redeem_by) for scope in scopes]
+
+
+def redeem(ctx: ServiceContext, verified: VerifiedAssertion, role: Role, now: datetime) -> None:
+    """Record the sign-in's uses all at once or not at all: a failure between two of them must not leave the
+    assertion spent for one and usable for the other (the client's retry would be refused as a replay)."""
+    try:
+        ctx.store.redeem_all(replay_records(ctx, verified, role), now=now)
+    except AlreadyRedeemed:
+        raise replay_refused(verified, role) from None
+
+
+def replay_refused(verified: VerifiedAssertion, role: Role) -> ServiceError:
+    """The `replay_refused` record, and STS's answer to a replayed assertion."""
+    response = verified.response
+    log.info(
+        "AssumeRoleWithSAML replay refused issuer=%s assertion=%s role=%s", response.issuer, response.assertion_id, role.arn,
+        extra={
+            "action": "AssumeRoleWithSAML", "outcome": "replay_refused", "issuer": response.issuer,
+            "assertion_id": response.assertion_id, "subject": response.name_id, "role": role.arn, "error_code": "InvalidIdentityToken",
+        },
+    )
+    return ServiceError("InvalidIdentityToken", "The SAML assertion has already been used")
 
 
 def check_session_policies(ctx: ServiceContext, policy_text: str | None, policy_arns: tuple[str, ...], role: Role) -> None:
