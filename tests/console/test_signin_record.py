@@ -35,3 +35,23 @@ def test_a_sign_in_whose_session_the_database_refuses_is_not_logged_as_one(tmp_p
             db.execute("ALTER TABLE console_sessions_away RENAME TO console_sessions")
         assert sign_in().status_code == 303
         assert len(signed_in_lines(caplog)) == 1 and "alice" in signed_in_lines(caplog)[0]
+
+
+def test_a_sign_in_whose_session_the_database_refuses_leaves_its_response_usable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With strict replay, the chosen role's use of the response was recorded before the session row was written:
+    when that write failed (503), the user's retry with the same response was refused as a replay."""
+    with demo_server(tmp_path, prepare, strict_replay=True) as demo, httpx.Client() as browser:
+        page = browser.post(f"{demo['url']}/saml", data={"SAMLResponse": idp_initiated(demo, browser, "alice")})
+        form = forms(page)[0]
+
+        def choose() -> httpx.Response:
+            return browser.post(f"{demo['url']}{form['action']}", data={**form["fields"], "roleIndex": role_arn(PROD, "ReadOnly")})
+
+        with sqlite3.connect(tmp_path / "samlfed.db") as db:
+            db.execute("ALTER TABLE console_sessions RENAME TO console_sessions_away")
+        assert choose().status_code == 503
+        with sqlite3.connect(tmp_path / "samlfed.db") as db:
+            db.execute("ALTER TABLE console_sessions_away RENAME TO console_sessions")
+        assert choose().status_code == 303  # the retry
+        replayed = choose()
+        assert replayed.status_code != 303 and "The SAML assertion has already been used" in replayed.text

@@ -16,7 +16,20 @@ import pytest
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import Connection
 
-from samlfed.store import Account, AlreadyExists, Conflict, LimitReached, ManagedPolicy, NotFound, Role, SamlProvider, SqlStore, Tag
+from samlfed.store import (
+    Account,
+    AlreadyExists,
+    AlreadyRedeemed,
+    Conflict,
+    LimitReached,
+    ManagedPolicy,
+    NotFound,
+    Redemption,
+    Role,
+    SamlProvider,
+    SqlStore,
+    Tag,
+)
 from samlfed.store import schema as t
 from samlfed.store.sql import _hold_account, _redemption
 
@@ -185,6 +198,21 @@ def test_one_redemption_at_once_on_two_connections(store: SqlStore) -> None:
         connection.execute(insert(t.redeemed_assertions).values(redemption=_redemption("idp", "_a1", "role"), expires_at=later))
 
     assert race(store, redeem, lambda: store.redeem_once("idp", "_a1", "role", expires_at=later, now=NOW)) is False
+
+
+def test_two_sessions_redeeming_one_response_at_once_only_one_is_stored(store: SqlStore) -> None:
+    """Two posts of the same one-time response (two nodes): the session waiting on the other's uncommitted use of it
+    is refused, and not stored."""
+    later = datetime(2026, 11, 24, 12, 10, tzinfo=UTC)
+    use = Redemption("idp", "_a1", "role", later)
+
+    def first_post(connection: Connection) -> None:
+        connection.execute(insert(t.redeemed_assertions).values(redemption=_redemption("idp", "_a1", "role"), expires_at=later))
+        connection.execute(insert(t.console_sessions).values(session_hash="a" * 64, sealed_state=b"first", expires_at=later))
+
+    outcome = race(store, first_post, lambda: store.put_console_session("b" * 64, b"second", expires_at=later, now=NOW, redeeming=[use]))
+    assert isinstance(outcome, AlreadyRedeemed) and outcome.use == use
+    assert store.get_console_session("a" * 64, now=NOW) == b"first" and store.get_console_session("b" * 64, now=NOW) is None
 
 
 def test_the_same_console_session_put_twice_at_once_keeps_the_later(store: SqlStore) -> None:

@@ -10,11 +10,13 @@ import hashlib
 import json
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from ..context import ServiceContext
 from ..masterkey import MasterKeyError
+from ..store import Redemption
 
 log = logging.getLogger("samlfed.console")
 _CONTEXT = "samlfed console session"
@@ -59,12 +61,14 @@ def _hash(cookie: str) -> str:
     return hashlib.sha256(cookie.encode()).hexdigest()
 
 
-def create_session(ctx: ServiceContext, state: ConsoleState) -> str:
-    """Store `state`; returns the cookie value."""
+def create_session(ctx: ServiceContext, state: ConsoleState, redeeming: Sequence[Redemption] = ()) -> str:
+    """Store `state`, and record the uses of `redeeming` in the same transaction (AlreadyRedeemed: no session);
+    returns the cookie value."""
     cookie = secrets.token_urlsafe(32)
     session_hash = _hash(cookie)
     sealed = ctx.master.seal(json.dumps(asdict(state)).encode(), context=_sealing_context(session_hash))
-    ctx.store.put_console_session(session_hash, sealed, expires_at=datetime.fromtimestamp(state.expires_at, UTC), now=ctx.clock())
+    expires_at = datetime.fromtimestamp(state.expires_at, UTC)
+    ctx.store.put_console_session(session_hash, sealed, expires_at=expires_at, now=ctx.clock(), redeeming=redeeming)
     return cookie
 
 

@@ -23,16 +23,18 @@ from ..saml.aws_claims import named_role_pairs
 from ..saml.checks import CHECKS
 from ..saml.errors import UnsignedDecryptionRefused
 from ..saml.xmlparse import XmlRejected, parse_xml
-from ..store import NotFound, SamlProvider
+from ..store import AlreadyRedeemed, NotFound, Redemption, SamlProvider
 from ..sts.assume import (
     AdmittedRole,
     RoleRefused,
     SessionTagsRefused,
     admit_role,
     guarded_trust,
-    mint,
     packed_policy_size,
-    redeem,
+    record_role_use,
+    replay_records,
+    replay_refused,
+    seal_credentials,
     sign_in_instants,
     trust_likeness,
 )
@@ -119,6 +121,9 @@ class ConsoleGrant:
     """Unix seconds: the console session ends here (it may outlive the credentials, as on AWS)."""
     admitted: AdmittedRole
     console_seconds: int
+    redemptions: tuple[Redemption, ...]
+    """The uses the sign-in records (the request it answers, the assertion's one-time uses), in the transaction
+    that stores its console session: both happen, or neither."""
 
     @property
     def verified(self) -> VerifiedAssertion:
@@ -433,28 +438,33 @@ def _alias(ctx: ServiceContext, account_id: str) -> str | None:
 
 
 def sign_in(ctx: ServiceContext, offer: SignInOffer, role_arn: str, now: datetime, *, resumed: bool = False) -> ConsoleGrant:
-    """Sign in to `role_arn` (one of the offer's roles): use the request once, mint credentials."""
+    """Sign in to `role_arn` (one of the offer's roles): mint credentials, and say which uses to record with the
+    console session (nothing is used up here: a session that cannot be stored leaves the response usable)."""
     admitted = offer.admitted.get(role_arn)
     if admitted is None and role_arn in offer.refused:
         raise offer.refused[role_arn]
     if admitted is None:
         raise SignInRefused("Not authorized to perform sts:AssumeRoleWithSAML", status=403, hint="Choose one of the roles the chooser lists.")
-    ctx.key_ring()  # before anything is used up: its first read may fail with the retryable 503
-    if not resumed:
-        use_request_once(ctx, offer, now)
-    try:
-        redeem(ctx, admitted.verified, admitted.role, now)
-    except ServiceError as error:
-        raise SignInRefused(error.message, hint="The identity provider marked this response for one use only; sign in again.") from None
+    uses = ([] if resumed else request_use(ctx, offer)) + replay_records(ctx, admitted.verified, admitted.role)
     console_seconds = console_lifetime(admitted.verified, now)
     # The role's MaxSessionDuration does not bound console sessions (AWS), but it does bound API credentials.
-    credentials = mint(ctx, admitted, min(console_seconds, admitted.role.max_session_duration), now)
-    return ConsoleGrant(credentials, int(now.timestamp()) + console_seconds, admitted, console_seconds)
+    credentials = seal_credentials(ctx, admitted, min(console_seconds, admitted.role.max_session_duration), now)
+    return ConsoleGrant(credentials, int(now.timestamp()) + console_seconds, admitted, console_seconds, tuple(uses))
 
 
-def record_sign_in(grant: ConsoleGrant) -> None:
-    """The log line of a console sign-in: written once the console session is stored, so that a sign-in the user
-    never got (the database refused the session) is not recorded as one."""
+def already_used(grant: ConsoleGrant, use: Redemption) -> SignInRefused:
+    """The refusal of a sign-in whose session was not stored because `use` (one of its redemptions) was recorded
+    before: another post of the same response got there first."""
+    if use.issuer == REQUEST_ISSUER:
+        return _request_used()
+    error = replay_refused(grant.verified, grant.admitted.role)
+    return SignInRefused(error.message, hint="The identity provider marked this response for one use only; sign in again.")
+
+
+def record_sign_in(ctx: ServiceContext, grant: ConsoleGrant) -> None:
+    """The role's use and the log line of a console sign-in: once the console session is stored, so that a sign-in
+    the user never got (the database refused the session, or a replay) is not recorded as one."""
+    record_role_use(ctx, grant.admitted, ctx.clock())
     verified = grant.verified
     response, role_arn = verified.response, grant.admitted.role.arn
     log.info(
@@ -468,14 +478,25 @@ def record_sign_in(grant: ConsoleGrant) -> None:
     )
 
 
-def use_request_once(ctx: ServiceContext, offer: SignInOffer, now: datetime) -> None:
-    """Record the one use of the AuthnRequest this response answers (nothing to do for unsolicited responses)."""
+def request_use(ctx: ServiceContext, offer: SignInOffer) -> list[Redemption]:
+    """The one use of the AuthnRequest this response answers (none for unsolicited responses)."""
     if offer.request_id is None:
-        return
+        return []
     issued = request_issued_at(ctx.master, offer.request_id)
     assert issued is not None  # make_offer checked it
-    if not ctx.store.redeem_once(REQUEST_ISSUER, offer.request_id, "", expires_at=issued + REQUEST_LIFETIME, now=now):
-        raise SignInRefused("This response answers a sign-in request that was already used.", hint="Sign in again from the console page.")
+    return [Redemption(REQUEST_ISSUER, offer.request_id, "", issued + REQUEST_LIFETIME)]
+
+
+def use_request_once(ctx: ServiceContext, offer: SignInOffer, now: datetime) -> None:
+    """Record the one use of the AuthnRequest this response answers, on its own (the command-line hand-off)."""
+    try:
+        ctx.store.redeem_all(request_use(ctx, offer), now=now)
+    except AlreadyRedeemed:
+        raise _request_used() from None
+
+
+def _request_used() -> SignInRefused:
+    return SignInRefused("This response answers a sign-in request that was already used.", hint="Sign in again from the console page.")
 
 
 def console_lifetime(verified: VerifiedAssertion, now: datetime) -> int:

@@ -9,6 +9,7 @@ import logging
 import re
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +28,7 @@ from ..pages import FormRefused, Pages, read_form, tokens_match
 from ..saml.constants import BINDING_HTTP_REDIRECT
 from ..saml.errors import MetadataError
 from ..saml.metadata import parse_metadata
-from ..store import NotFound
+from ..store import AlreadyRedeemed, NotFound, Redemption
 from ..sts.credentials import InvalidSessionToken, OpenedSession
 from ..sts.decryption_guard import hold_until
 from ..timestamps import aws_timestamp
@@ -40,6 +41,7 @@ from .signin import (
     ConsoleGrant,
     SignInOffer,
     SignInRefused,
+    already_used,
     make_offer,
     provider_arn_by_uuid,
     record_sign_in,
@@ -105,8 +107,9 @@ class ConsoleRoutes:
         default = exc.status if isinstance(exc, FederationError) else 400
         return self.pages.render("error.html", status or default, heading="Request refused", message=str(exc), check=None, hint=None, show_logout=False)
 
-    def start_session(self, state: ConsoleState, destination: str, status: int = 303) -> Response:
-        cookie = create_session(self.ctx, state)
+    def start_session(self, state: ConsoleState, destination: str, status: int = 303, redeeming: Sequence[Redemption] = ()) -> Response:
+        """Store the session (with the uses of `redeeming`, all or nothing: AlreadyRedeemed) and set its cookie."""
+        cookie = create_session(self.ctx, state, redeeming)
         # no-store: a cached redirect would hand the next visitor of a shared cache this session's cookie.
         response = RedirectResponse(destination, status_code=status, headers={"Cache-Control": "no-store"})
         lifetime = max(state.expires_at - int(self.ctx.clock().timestamp()), 1)
@@ -194,8 +197,11 @@ class ConsoleRoutes:
             await hold_until(exc.answer_not_before)
             return self.refused(exc)
         state = _granted(grant, saml_response, int(grant.verified.response.redeem_by.timestamp()), uuid)
-        started = self.start_session(state, console_destination(relay_state, self.base) or CONSOLE_HOME)
-        record_sign_in(grant)
+        try:
+            started = self.start_session(state, console_destination(relay_state, self.base) or CONSOLE_HOME, redeeming=grant.redemptions)
+        except AlreadyRedeemed as spent:  # another post of this response got its session first
+            return self.refused(already_used(grant, spent.use))
+        record_sign_in(self.ctx, grant)
         return started
 
     def hand_to_cli(self, offer: SignInOffer, port: int, state: str, now: datetime) -> Response:
@@ -320,9 +326,14 @@ class ConsoleRoutes:
         except SignInRefused as exc:
             await hold_until(exc.answer_not_before)
             return self.refused(exc)
+        try:
+            started = self.start_session(
+                _granted(grant, state.saml_response, state.switch_until, state.provider_uuid), CONSOLE_HOME, redeeming=grant.redemptions,
+            )
+        except AlreadyRedeemed as spent:  # the current session stays
+            return self.refused(already_used(grant, spent.use))
         end_session(self.ctx, cookie)
-        started = self.start_session(_granted(grant, state.saml_response, state.switch_until, state.provider_uuid), CONSOLE_HOME)
-        record_sign_in(grant)
+        record_sign_in(self.ctx, grant)
         return started
 
     async def sign_out_page(self, request: Request) -> Response:

@@ -347,6 +347,8 @@ def _record_uses(db: Connection, uses: Sequence[Redemption], now: datetime) -> N
     """Insert a record of each use; AlreadyRedeemed at the first one already recorded, which rolls the caller's
     transaction back. An insert waits for another transaction's uncommitted record of the same use (two nodes at
     once): only one of them commits it."""
+    if not uses:
+        return
     table = t.redeemed_assertions
     _sweep_expired(db, table, table.c.redemption, now)
     for use in uses:
@@ -1581,10 +1583,15 @@ class SqlStore:
     # --- console sessions --------------------------------------------------------------------------
 
     @_rerun_on_race
-    def put_console_session(self, session_hash: str, sealed_state: bytes, *, expires_at: datetime, now: datetime) -> None:
-        """Create or replace a console session (expired sessions are swept on the way)."""
+    def put_console_session(
+        self, session_hash: str, sealed_state: bytes, *, expires_at: datetime, now: datetime, redeeming: Sequence[Redemption] = (),
+    ) -> None:
+        """Create or replace a console session (expired sessions are swept on the way), recording the uses of
+        `redeeming` in the same transaction: AlreadyRedeemed (no session) when one was recorded before, and a
+        session that cannot be written keeps none of them."""
         table = t.console_sessions
         with self._tx() as db:
+            _record_uses(db, redeeming, now)
             db.execute(delete(table).where(table.c.session_hash == session_hash))
             _sweep_expired(db, table, table.c.session_hash, now)
             db.execute(insert(table).values(session_hash=session_hash, sealed_state=sealed_state, expires_at=expires_at))

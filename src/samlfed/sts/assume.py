@@ -249,6 +249,17 @@ def mint(
 ) -> TemporaryCredentials:
     """Temporary credentials for an admitted role, valid `lifetime` seconds from `now`; records the role's use
     (sign-ins are unsigned, so in the default region)."""
+    credentials = seal_credentials(ctx, admitted, lifetime, now, session_policy=session_policy, policy_arns=policy_arns)
+    record_role_use(ctx, admitted, now)
+    return credentials
+
+
+def seal_credentials(
+    ctx: ServiceContext, admitted: AdmittedRole, lifetime: int, now: datetime, *,
+    session_policy: str | None = None, policy_arns: tuple[str, ...] = (),
+) -> TemporaryCredentials:
+    """`mint` without recording the role's use: for a sign-in that may yet be refused (the console's, until its
+    session is stored)."""
     claims, role = admitted.verified.claims, admitted.role
     issued_at = int(now.timestamp())
     session = SessionClaims(
@@ -257,9 +268,12 @@ def mint(
         tags=admitted.tags, transitive_tag_keys=list(claims.transitive_tag_keys),
         session_policy=session_policy, policy_arns=list(policy_arns), saml=persisted(admitted.context),
     )
-    credentials = issue(ctx.key_ring(), session)
-    ctx.role_uses.record(role, now, DEFAULT_REGION)
-    return credentials
+    return issue(ctx.key_ring(), session)
+
+
+def record_role_use(ctx: ServiceContext, admitted: AdmittedRole, now: datetime) -> None:
+    """RoleLastUsed of a sign-in's role (sign-ins are unsigned, so in the default region)."""
+    ctx.role_uses.record(admitted.role, now, DEFAULT_REGION)
 
 
 @lru_cache(maxsize=256)
