@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+MAX_CLOCK_SKEW = timedelta(seconds=300)
+"""The most clock skew SAML validation may allow (ValidationSettings.clock_skew): an instant is compared with the
+clock of whichever node checks it, and nodes' clocks are taken to agree to within this."""
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 

@@ -24,6 +24,7 @@ from samlfed.store import (
     Tag,
     schema,
 )
+from samlfed.store.sql import REPLAY_RECORD_MARGIN
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ACCOUNT = "111111111111"
@@ -222,7 +223,21 @@ def test_assertions_redeem_once_until_they_expire(store: SqlStore) -> None:
     assert store.redeem_once("idp", "_a1", "arn:role/A", expires_at=later, now=NOW)
     assert not store.redeem_once("idp", "_a1", "arn:role/A", expires_at=later, now=NOW)
     assert store.redeem_once("idp", "_a1", "arn:role/B", expires_at=later, now=NOW)  # another role: allowed
-    assert store.redeem_once("idp", "_a1", "arn:role/A", expires_at=later + timedelta(minutes=5), now=later + timedelta(seconds=1))
+    kept_until = later + REPLAY_RECORD_MARGIN  # another node's clock may run behind: the use stays refused until then
+    assert not store.redeem_once("idp", "_a1", "arn:role/A", expires_at=kept_until, now=kept_until)
+    assert store.redeem_once("idp", "_a1", "arn:role/A", expires_at=kept_until + timedelta(minutes=5), now=kept_until + timedelta(seconds=1))
+
+
+def test_a_node_whose_clock_runs_ahead_does_not_sweep_a_use_another_node_still_refuses(store: SqlStore) -> None:
+    """Expiry is each node's own clock: a node four minutes ahead swept the record of an assertion that a node on
+    time still accepted, and the assertion could be used there again."""
+    expires = NOW + timedelta(minutes=10)
+    assert store.redeem_once("idp", "_a1", "arn:role/A", expires_at=expires, now=NOW)
+    on_time = expires - timedelta(seconds=30)
+    ahead = on_time + timedelta(minutes=4)
+    assert store.redeem_once("idp", "_b1", "arn:role/A", expires_at=ahead + timedelta(minutes=10), now=ahead)  # its sweep
+    assert not store.redeem_once("idp", "_a1", "arn:role/A", expires_at=expires, now=on_time)
+    assert store.was_redeemed("idp", "_a1", "arn:role/A", now=ahead)
 
 
 def test_uses_redeemed_together_are_all_recorded_or_none(store: SqlStore) -> None:
@@ -330,7 +345,8 @@ def test_was_redeemed_looks_without_using(store: SqlStore) -> None:
     assert store.redeem_once("issuer", "id-1", "", expires_at=later, now=now)
     assert store.was_redeemed("issuer", "id-1", "", now=now)
     assert not store.was_redeemed("issuer", "id-1", "other scope", now=now)
-    assert not store.was_redeemed("issuer", "id-1", "", now=later + timedelta(seconds=1))  # expired record
+    assert store.was_redeemed("issuer", "id-1", "", now=later + timedelta(seconds=1))  # kept for nodes whose clocks run behind
+    assert not store.was_redeemed("issuer", "id-1", "", now=later + REPLAY_RECORD_MARGIN + timedelta(seconds=1))
 
 
 def test_console_sessions_expire_replace_and_delete(store: SqlStore) -> None:

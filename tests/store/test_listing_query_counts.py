@@ -299,18 +299,20 @@ def test_a_redemption_sweeps_a_bounded_batch_and_the_backlog_drains(store: SqlSt
     table = schema.redeemed_assertions
     backlog(store, table, "redemption", 1_200, 40)
     counts = []
+    now = NOW + store_sql.REPLAY_RECORD_MARGIN  # when the backlog's records are no longer kept
     for i, left in enumerate((700, 200, 0, 0)):
         with statements(store) as seen:
-            assert store.redeem_once("issuer", f"id{i}", "role", expires_at=NOW + timedelta(minutes=5), now=NOW)
+            assert store.redeem_once("issuer", f"id{i}", "role", expires_at=NOW + timedelta(minutes=5), now=now)
         counts.append(len(seen))
         assert rows(store, table) == (left, 40 + i + 1)
     assert counts[0] == counts[1] == counts[2] == counts[3] + 1  # a batch to delete: one statement more, never more per row
-    assert not store.redeem_once("issuer", "id0", "role", expires_at=NOW + timedelta(minutes=5), now=NOW)  # live: a replay
+    assert not store.redeem_once("issuer", "id0", "role", expires_at=NOW + timedelta(minutes=5), now=now)  # live: a replay
 
 
 def test_an_expired_redemption_never_blocks_one_the_sweep_has_not_reached(store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
     table = schema.redeemed_assertions
-    assert store.redeem_once("issuer", "id", "role", expires_at=NOW - timedelta(seconds=1), now=NOW - timedelta(minutes=1))
+    kept_until = NOW - timedelta(seconds=1)
+    assert store.redeem_once("issuer", "id", "role", expires_at=kept_until - store_sql.REPLAY_RECORD_MARGIN, now=NOW - timedelta(minutes=10))
     backlog(store, table, "redemption", 10, 0)
     monkeypatch.setattr(store_sql, "EXPIRED_SWEEP_BATCH", 0)  # the sweep reaches nothing
     assert not store.was_redeemed("issuer", "id", "role", now=NOW)

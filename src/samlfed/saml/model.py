@@ -13,6 +13,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ..timestamps import MAX_CLOCK_SKEW
 from .aws_endpoints import AWS_ACS_URLS, AWS_AUDIENCES
 from .constants import NAMEID_FORMAT_PREFIX_SAML2
 
@@ -122,11 +123,11 @@ class ValidationSettings:
 
     accepted_audiences: frozenset[str] = AWS_AUDIENCES
     accepted_acs_urls: frozenset[str] = AWS_ACS_URLS
-    clock_skew: timedelta = timedelta(seconds=300)
+    clock_skew: timedelta = MAX_CLOCK_SKEW
     max_assertion_age: timedelta = timedelta(seconds=300)
 
     def __post_init__(self) -> None:
-        if not timedelta(0) <= self.clock_skew <= timedelta(seconds=300):
+        if not timedelta(0) <= self.clock_skew <= MAX_CLOCK_SKEW:
             raise ValueError("clock skew must be between 0 and 300 seconds")
 
     def accepting(self, *, audiences: tuple[str, ...] | list[str] = (), acs_urls: tuple[str, ...] | list[str] = ()) -> ValidationSettings:

@@ -45,6 +45,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlch
 from sqlalchemy.schema import Table
 from sqlalchemy.sql import ColumnElement, Executable
 
+from ..timestamps import MAX_CLOCK_SKEW
 from . import schema as t
 from .database_file import DatabaseFile
 from .generation import IdentityGeneration
@@ -343,6 +344,13 @@ def _sweep_expired(db: Connection, table, key, now: datetime) -> None:  # type: 
         db.execute(delete(table).where(key.in_(expired)))
 
 
+REPLAY_RECORD_MARGIN = MAX_CLOCK_SKEW
+"""How long past its expiry a use stays recorded, and refused. Each node judges expiry by its own clock: a node
+running ahead swept records that a node running behind still needed (its validator still accepting the
+assertion), which let the assertion be used there again. Nodes whose clocks differ by no more than the skew the
+validator allows for the IdP's clock agree on what is kept."""
+
+
 def _record_uses(db: Connection, uses: Sequence[Redemption], now: datetime) -> None:
     """Insert a record of each use; AlreadyRedeemed at the first one already recorded, which rolls the caller's
     transaction back. An insert waits for another transaction's uncommitted record of the same use (two nodes at
@@ -350,11 +358,12 @@ def _record_uses(db: Connection, uses: Sequence[Redemption], now: datetime) -> N
     if not uses:
         return
     table = t.redeemed_assertions
-    _sweep_expired(db, table, table.c.redemption, now)
+    kept_since = now - REPLAY_RECORD_MARGIN
+    _sweep_expired(db, table, table.c.redemption, kept_since)
     for use in uses:
         redemption = _redemption(use.issuer, use.assertion_id, use.scope)
-        # An expired use of the same key never blocks this one, whether or not a sweep has reached it yet.
-        db.execute(delete(table).where(and_(table.c.redemption == redemption, table.c.expires_at < now)))
+        # A record no longer kept never blocks this use, whether or not a sweep has reached it yet.
+        db.execute(delete(table).where(and_(table.c.redemption == redemption, table.c.expires_at < kept_since)))
         record = _INSERTS[db.dialect.name](table).values(redemption=redemption, expires_at=use.expires_at).on_conflict_do_nothing()
         if db.execute(record.returning(table.c.redemption)).first() is None:  # rowcount: -1 on PostgreSQL (psycopg)
             raise AlreadyRedeemed(use)
@@ -1578,7 +1587,7 @@ class SqlStore:
         table = t.redeemed_assertions
         with self._tx() as db:
             row = db.execute(select(table.c.expires_at).where(table.c.redemption == redemption)).first()
-        return row is not None and _aware(row.expires_at) >= now
+        return row is not None and _aware(row.expires_at) >= now - REPLAY_RECORD_MARGIN
 
     # --- console sessions --------------------------------------------------------------------------
 
