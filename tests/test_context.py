@@ -25,6 +25,9 @@ def test_rotation_reaches_other_nodes(tmp_path) -> None:
     assert stale.key_ring().active == rotated.active
 
 
+CLAIMS = SessionClaims(account_id="111111111111", role_arn="arn:aws:iam::111111111111:role/R", role_id="AROAEXAMPLE", session_name="s", issued_at=1, expires_at=2)
+
+
 def test_only_a_token_naming_an_unknown_key_rereads_the_ring_and_at_most_once_a_second(tmp_path) -> None:
     store = SqlStore.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
     node = ServiceContext(store=store, master=MasterKey(b"k" * 32))
@@ -38,12 +41,31 @@ def test_only_a_token_naming_an_unknown_key_rereads_the_ring_and_at_most_once_a_
             node.open_session(good.access_key_id, forged)
     assert reads[0] == 0
     foreign = issue(KeyRing.generate(), claims)  # under a key the node lacks: one re-read, then none for a second
-    node._ring_loaded -= node.ring_reread_seconds  # the ring was read a second ago
     for _ in range(20):
         with pytest.raises(InvalidSessionToken):
             node.open_session(foreign.access_key_id, foreign.session_token)
     assert reads[0] == 1
-    node._ring_loaded -= node.ring_reread_seconds
+    node._ring_forced -= node.ring_reread_seconds  # a second later
     with pytest.raises(InvalidSessionToken):
         node.open_session(foreign.access_key_id, foreign.session_token)
     assert reads[0] == 2
+
+
+def test_a_token_under_a_key_rotated_in_just_after_this_node_read_its_ring_opens(tmp_path) -> None:
+    """Any read of the ring (here the node's first; as often its periodic re-read) held off the re-read a token
+    naming an unknown key forces for a second: credentials sealed by another node under a key rotated in within
+    that second were refused (InvalidClientTokenId) by this one."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    master = MasterKey(b"k" * 32)
+    rotating = ServiceContext(store=SqlStore.open(url), master=master)
+    node = ServiceContext(store=SqlStore.open(url), master=master)
+    rotating.key_ring()
+    node.key_ring()
+    credentials = issue(rotating.rotate_key_ring(), CLAIMS)
+    assert node.open_session(credentials.access_key_id, credentials.session_token).claims == CLAIMS
+    forged = issue(KeyRing.generate(), CLAIMS)  # the forced re-read stays at most one a second
+    reads = count_ring_reads(node.store)
+    for _ in range(5):
+        with pytest.raises(InvalidSessionToken):
+            node.open_session(forged.access_key_id, forged.session_token)
+    assert reads[0] == 0

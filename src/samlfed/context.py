@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -43,7 +44,8 @@ class ServiceContext:
     """How long before its ring turns ring_refresh_seconds old a node re-reads it in the background."""
     ring_reread_seconds: float = 1.0
     """The least time between two re-reads forced by tokens naming a key this node lacks: anyone can send such a
-    token, and each re-read is a store read. A token sealed by a key rotated in within that second waits for it."""
+    token, and each re-read is a store read. Other reads of the ring (the first, the periodic ones) do not count:
+    a token sealed by a key rotated in just after one of them is read for at once."""
     identity_cache_seconds: float = 1.0
     """How long sign-ins may use this node's copy of a provider or role row (0: read the store every time)."""
     forwarding: ForwardingWatch = field(default_factory=lambda: ForwardingWatch(()))
@@ -54,6 +56,8 @@ class ServiceContext:
     _role_uses: RoleUseRecorder | None = None
     _ring: KeyRing | None = None
     _ring_loaded: float = 0.0
+    _ring_forced: float = -math.inf
+    """When a token naming an unknown key last forced a re-read (time.monotonic)."""
     _ring_lock: threading.Lock = field(default_factory=threading.Lock)
     _ring_failing: bool = False
     """The last periodic re-read of the ring failed (so the next failure logs nothing)."""
@@ -78,7 +82,7 @@ class ServiceContext:
 
     def key_ring(self, *, reload: bool = False) -> KeyRing:
         """The session-token key ring, created on first start; re-read periodically, and on `reload` (a token names
-        an unknown key) unless it was read less than `ring_reread_seconds` ago.
+        an unknown key) unless such a re-read happened less than `ring_reread_seconds` ago.
 
         A busy node re-reads its ring in a thread of its own from `ring_refresh_lead` seconds before it turns
         `ring_refresh_seconds` old, while requests go on with the ring held: a database that is slow or locked must
@@ -88,9 +92,13 @@ class ServiceContext:
         error); it is tried again in the background `ring_reread_seconds` later, and one warning is logged per
         outage. A first read, or a `reload`, that fails raises (the store's error)."""
         with self._ring_lock:
-            age = time.monotonic() - self._ring_loaded
-            if self._ring is None or (reload and age >= self.ring_reread_seconds):
-                self._ring_loaded = time.monotonic()  # also when it fails: tokens naming unknown keys do not each retry
+            now = time.monotonic()
+            age = now - self._ring_loaded
+            forced = reload and now - self._ring_forced >= self.ring_reread_seconds
+            if self._ring is None or forced:
+                if forced:  # also when it fails: tokens naming unknown keys do not each retry
+                    self._ring_forced = now
+                self._ring_loaded = now
                 ring = self._load_ring()
                 self._take_ring(ring)
                 self._ring_failing = False
