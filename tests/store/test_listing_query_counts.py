@@ -384,3 +384,19 @@ def test_an_authorization_details_page_reads_only_as_far_as_it_needs(store: SqlS
         runs.append((len(seen), len(built)))
         assert [item.name for item in page] == ["Role000", "Role001"] and more
     assert runs[0] == runs[1]
+
+
+def test_a_sign_in_with_no_use_to_record_opens_no_transaction(store: SqlStore) -> None:
+    """Without OneTimeUse or strict replay (the usual AssumeRoleWithSAML) there is nothing to record: no connection
+    is taken from the pool for it, on every request."""
+    checkouts: list[object] = []
+
+    def note(*_: object) -> None:
+        checkouts.append(1)
+
+    event.listen(store.engine, "checkout", note)
+    try:
+        store.redeem_all([], now=NOW)
+    finally:
+        event.remove(store.engine, "checkout", note)
+    assert checkouts == []

@@ -1578,6 +1578,8 @@ class SqlStore:
     def redeem_all(self, uses: Sequence[Redemption], *, now: datetime) -> None:
         """Record every use in one transaction, or none of them: AlreadyRedeemed names the first found recorded
         before. A failure part way (the database going away) keeps none either, so the client's retry is no replay."""
+        if not uses:  # the usual sign-in (no OneTimeUse, no strict replay): no transaction at all
+            return
         with self._tx() as db:
             _record_uses(db, uses, now)
 
