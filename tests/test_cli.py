@@ -643,3 +643,31 @@ def test_an_empty_directory_option_is_refused_not_taken_for_the_working_director
     assert result.exit_code == 2, result.output
     assert "is empty: name a directory" in result.output
     assert list(tmp_path.iterdir()) == []  # no database, key or IdP file made in the working directory
+
+
+@pytest.mark.parametrize(("command", "made"), [
+    (["accounts", "create", "--id", "222222222222"], "account 222222222222 with access key AKIA"),
+    (["accounts", "create", "--json"], "account "),
+    (["accounts", "keys", "create", "111111111111"], "access key AKIA"),
+    (["authz-keys", "create", "--name", "gw"], "authorization key "),
+    (["idp", "users", "add", "bob", "--password", "correct horse", "--totp"], "user bob"),
+], ids=["account", "account-json", "admin-key", "authz-key", "idp-totp"])
+def test_a_secret_standard_output_refuses_leaves_nothing_behind(tmp_path, command, made) -> None:
+    """Found by a CLI probe: with standard output on a full disk (> /dev/full) these made the account or key, failed
+    to print its secret and left it working: a credential no one had ever seen. What was made is removed again."""
+    import subprocess
+
+    from servers import SAMLFED
+
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert subprocess.run([SAMLFED, "accounts", "create", "--id", "111111111111", *data], capture_output=True, timeout=60).returncode == 0
+    listed = [["accounts", "list"], ["accounts", "keys", "list", "111111111111"], ["authz-keys", "list"], ["idp", "users", "list"]]
+    before = [subprocess.run([SAMLFED, *argv, *data], capture_output=True, text=True, timeout=60).stdout for argv in listed]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([SAMLFED, *command, *data], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    said = done.stderr.splitlines()[-1]
+    assert said.startswith(f"samlfed: cannot write the new secret to standard output (No space left on device); {made}"), said
+    assert said.endswith(" was removed again, nothing was kept"), said
+    after = [subprocess.run([SAMLFED, *argv, *data], capture_output=True, text=True, timeout=60).stdout for argv in listed]
+    assert after == before

@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,6 +25,8 @@ from .cli_common import (
     context_or_exit,
     directory_path,
     instant_or_exit,
+    print_secret_or_undo,
+    require_output,
     settings_or_exit,
     store_context,
     usage_error,
@@ -36,7 +38,7 @@ from .cli_idp import demo_command, idp_cli
 from .cli_login import configure, console, credential_process, login
 from .errors import ServiceError
 from .files import read_at_most
-from .iam.accounts import check_new_account, create_access_key, create_account
+from .iam.accounts import NewAccessKey, check_new_account, create_access_key, create_account
 from .iam.arns import parse_provider_arn
 from .iam.provider_keys import MAX_PRIVATE_KEY_BITS, MIN_PRIVATE_KEY_BITS, EncryptionChange, private_key_id_of
 from .iam.provider_options import (
@@ -51,6 +53,9 @@ from .store import DatabaseUnavailable, NotFound
 from .store.generation import SHARED_FILE_VARIABLE, create_shared_file
 from .sts.ring_keys import RetireRefused, list_ring_keys, retire_ring_key
 from .timestamps import aws_timestamp
+
+if TYPE_CHECKING:
+    from .context import ServiceContext
 
 # A traceback's local variables may hold secrets (new admin keys, passwords read at a prompt): never print them,
 # whatever the installed typer's default.
@@ -112,18 +117,21 @@ app.add_typer(authz_app, name="authz-keys")
 app.add_typer(aws_policies_app, name="aws-policies")
 
 
-def _require_output() -> None:
-    """Before a command makes a secret it prints once: with standard output closed (>&-) typer prints nothing and the
-    command succeeded, leaving a working key whose secret no one ever saw."""
-    if sys.stdout is None:
-        raise usage_error("standard output is closed: the new secret would be shown to no one; nothing was done")
-
-
-def _print_key(key, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _key_text(key: NewAccessKey, as_json: bool) -> str:
     if as_json:
-        typer.echo(json.dumps({"AccountId": key.account_id, "AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}))
-    else:
-        typer.echo(f"account:            {key.account_id}\naccess key id:      {key.access_key_id}\nsecret access key:  {key.secret_access_key}")
+        return json.dumps({"AccountId": key.account_id, "AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key})
+    return f"account:            {key.account_id}\naccess key id:      {key.access_key_id}\nsecret access key:  {key.secret_access_key}"
+
+
+def _print_key_or_undo(ctx: ServiceContext, key: NewAccessKey, as_json: bool, *, new_account: bool) -> None:
+    def undo() -> None:
+        ctx.store.delete_access_key(key.access_key_id)
+        if new_account:
+            ctx.store.delete_empty_account(key.account_id)
+
+    made = f"account {key.account_id} with access key {key.access_key_id}" if new_account else f"access key {key.access_key_id}"
+    print_secret_or_undo(_key_text(key, as_json), made=made, undo=undo,
+                         still_works=f"delete the key with: samlfed accounts keys delete {key.access_key_id}")
 
 
 @app.command()
@@ -191,13 +199,14 @@ def accounts_create(
 ) -> None:
     """Create an account and print an administrator access key for it."""
 
-    _require_output()
+    require_output()
     try:
         check_new_account(account_id, alias)  # before a data directory is made for an account that cannot be
-        key = create_account(store_context(data_dir, database_url, create=True), account_id, alias)
+        ctx = store_context(data_dir, database_url, create=True)
+        key = create_account(ctx, account_id, alias)
     except ServiceError as exc:
         raise usage_error(exc.message) from None
-    _print_key(key, as_json)
+    _print_key_or_undo(ctx, key, as_json, new_account=True)
 
 
 @accounts_app.command("list")
@@ -222,8 +231,11 @@ def authz_keys_create(
 
     if not 1 <= len(name) <= 128 or not name.isprintable():  # printed one per line by `list`, and logged
         raise usage_error("--name must be 1 to 128 printable characters")
-    _require_output()
-    typer.echo(create_authz_key(store_context(data_dir, database_url, create=True), name).key)
+    require_output()
+    ctx = store_context(data_dir, database_url, create=True)
+    created = create_authz_key(ctx, name)
+    print_secret_or_undo(created.key, made=f"authorization key {created.key_id}", undo=lambda: ctx.store.delete_authz_key(created.key_id),
+                         still_works=f"delete it with: samlfed authz-keys delete {created.key_id}")
 
 
 @authz_app.command("list")
@@ -257,12 +269,13 @@ def keys_create(
 ) -> None:
     """Create another administrator access key for an account."""
 
-    _require_output()
+    require_output()
+    ctx = store_context(data_dir, database_url)
     try:
-        key = create_access_key(store_context(data_dir, database_url), account_id)
+        key = create_access_key(ctx, account_id)
     except ServiceError as exc:
         raise usage_error(exc.message) from None
-    _print_key(key, as_json)
+    _print_key_or_undo(ctx, key, as_json, new_account=False)
 
 
 @keys_app.command("delete")

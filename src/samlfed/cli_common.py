@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,28 @@ def usage_error(message: str) -> typer.Exit:
     """Print `message` to stderr and return the exit to raise (code 2)."""
     Console(stderr=True, soft_wrap=True).print(f"samlfed: {message}", highlight=False, markup=False)
     return typer.Exit(EXIT_USAGE)
+
+
+def require_output() -> None:
+    """Before a command makes a secret it prints once: with standard output closed (>&-) typer prints nothing and the
+    command succeeded, leaving a working key whose secret no one ever saw."""
+    if sys.stdout is None:
+        raise usage_error("standard output is closed: the new secret would be shown to no one; nothing was done")
+
+
+def print_secret_or_undo(text: str, *, made: str, undo: Callable[[], object], still_works: str) -> None:
+    """Print what holds a new secret. When standard output refuses it (a full disk, a reader that went away), undo
+    what was made: a working credential whose secret no one saw must not stay behind. If the undoing fails too, say
+    which credential still works and how to remove it."""
+    try:
+        typer.echo(text)
+    except OSError as exc:
+        reason = exc.strerror or exc
+        try:
+            undo()
+        except Exception:  # whatever stopped the undoing, the operator must hear what still works
+            raise usage_error(f"cannot write the new secret to standard output ({reason}), and {made} could not be removed again: {still_works}") from None
+        raise usage_error(f"cannot write the new secret to standard output ({reason}); {made} was removed again, nothing was kept") from None
 
 
 @contextmanager

@@ -24,6 +24,8 @@ from .cli_common import (
     context_or_exit,
     directory_path,
     option_settings_or_exit,
+    print_secret_or_undo,
+    require_output,
     settings_or_exit,
     usage_error,
     warn_of_loose_modes,
@@ -148,10 +150,18 @@ def users_add(
             raise DirectoryError(f"user {username!r} already exists")
         users[username] = user.to_yaml()
 
-    _edit_users(idp_dir, data_dir, add)
-    typer.echo(f"added {username}")
     if secret:
-        typer.echo(f"TOTP secret: {secret}\nTOTP URI:    {pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name='samlfed')}")
+        require_output()
+    _edit_users(idp_dir, data_dir, add)
+    if not secret:
+        typer.echo(f"added {username}")
+        return
+    uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="samlfed")
+    print_secret_or_undo(
+        f"added {username}\nTOTP secret: {secret}\nTOTP URI:    {uri}", made=f"user {username}",
+        undo=lambda: _edit_users(idp_dir, data_dir, lambda users: users.pop(username)),
+        still_works=f"remove it with: samlfed idp users delete {username}",
+    )
 
 
 @users_cli.command("list")

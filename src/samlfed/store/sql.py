@@ -673,6 +673,13 @@ class SqlStore:
             if result.rowcount == 0:
                 raise NotFound(f"alias {alias} of account {account_id}")
 
+    def delete_empty_account(self, account_id: str) -> None:
+        """Delete the account if it holds nothing (no access key, provider, role or policy): the undoing of an account
+        just made, which must never take along what another command put in it meanwhile."""
+        held = [exists().where(table.c.account_id == account_id) for table in (t.access_keys, t.saml_providers, t.roles, t.managed_policies)]
+        with self._tx() as db:
+            db.execute(delete(t.accounts).where(t.accounts.c.account_id == account_id, *(~h for h in held)))
+
     # --- access keys -------------------------------------------------------------------------------
 
     def add_access_key(self, key: AccessKey) -> None:
