@@ -671,3 +671,21 @@ def test_a_secret_standard_output_refuses_leaves_nothing_behind(tmp_path, comman
     assert said.endswith(" was removed again, nothing was kept"), said
     after = [subprocess.run([SAMLFED, *argv, *data], capture_output=True, text=True, timeout=60).stdout for argv in listed]
     assert after == before
+
+
+@pytest.mark.parametrize("command", [["serve"], ["accounts", "create"]], ids=["serve", "accounts-create"])
+def test_a_bad_master_key_variable_makes_no_data_directory(tmp_path, command) -> None:
+    """Found by a CLI probe: on a new data directory, a SAMLFED_MASTER_KEY that is not base64 of 32 bytes was
+    refused only after the directory and an empty samlfed.db had been made, which later starts take for a lost
+    database. The variable is checked first."""
+    import subprocess
+
+    from servers import SAMLFED, free_port
+
+    data = tmp_path / "data"
+    env = {**os.environ, "SAMLFED_MASTER_KEY": "not base64!"}
+    port = ["--port", str(free_port())] if command == ["serve"] else []
+    done = subprocess.run([SAMLFED, *command, *port, "--data-dir", str(data)], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "samlfed: cannot load the master key: SAMLFED_MASTER_KEY is not base64 of 32 bytes\n"
+    assert not data.exists()

@@ -39,12 +39,8 @@ class MasterKey:
 
         MasterKeyError when both are there and differ: the variable must not silently stand in for the file's key.
         OSError when the file cannot be read or made."""
-        encoded = os.environ.get(ENV)
-        if encoded:
-            try:
-                key = cls(base64.b64decode(encoded, validate=True))
-            except (binascii.Error, ValueError, MasterKeyError):
-                raise MasterKeyError(f"{ENV} is not base64 of 32 bytes") from None
+        key = cls.from_variable()
+        if key is not None:
             if data_dir is not None:
                 key._require_same_as(data_dir / "master.key")
             return key
@@ -55,6 +51,18 @@ class MasterKey:
             return cls(read_or_create_private(path, lambda: secrets.token_bytes(32)))
         except MasterKeyError:
             raise MasterKeyError(f"{path} does not hold a 32-byte key") from None
+
+    @classmethod
+    def from_variable(cls) -> MasterKey | None:
+        """The key `SAMLFED_MASTER_KEY` holds, None when it is unset; MasterKeyError when it is not base64 of 32 bytes.
+        Reads no file: callers check the variable before they make a data directory or a database for it."""
+        encoded = os.environ.get(ENV)
+        if not encoded:
+            return None
+        try:
+            return cls(base64.b64decode(encoded, validate=True))
+        except (binascii.Error, ValueError, MasterKeyError):
+            raise MasterKeyError(f"{ENV} is not base64 of 32 bytes") from None
 
     def _require_same_as(self, path: Path) -> None:
         try:

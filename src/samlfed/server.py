@@ -105,6 +105,10 @@ def _open_store(settings: Settings, now: datetime) -> tuple[SqlStore, MasterKey]
     """The store and the master key, checked against each other; StoreUnavailable (samlfed.store) for whatever
     stops them from opening, with a message for the operator."""
     data_dir = settings.data_dir
+    try:
+        MasterKey.from_variable()  # a bad SAMLFED_MASTER_KEY is refused before anything is made for it
+    except MasterKeyError as exc:
+        raise StoreUnavailable(f"cannot load the master key: {exc}") from exc
     if data_dir is not None:
         try:
             prepare_data_dir(data_dir)
