@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from .cli_common import DatabaseUrl, DataDir, JsonOutput, store_context, usage_error
+from .cli_common import EXIT_USAGE, DatabaseUrl, DataDir, JsonOutput, store_context, usage_error
 from .files import read_at_most
 from .timestamps import aws_timestamp
 
@@ -37,13 +37,12 @@ def import_policies(
     try:
         entries, refused = read_catalogue(read_at_most(catalogue, CATALOGUE_LIMIT), now=datetime.now(UTC))
     except OSError as exc:
-        raise usage_error(f"cannot read {catalogue}: {exc.strerror or exc}") from None
+        raise _refusal(f"cannot read {catalogue}: {exc.strerror or exc}", as_json) from None
     except CatalogueError as exc:
-        raise usage_error(f"{catalogue} is not a policy catalogue: {exc}") from None
+        raise _refusal(f"{catalogue} is not a policy catalogue: {exc}", as_json) from None
     if refused and not skip_invalid:
-        for reason in refused:
-            typer.echo(f"refused {reason}", err=True)
-        raise usage_error(f"nothing imported: {len(refused)} of {len(entries) + len(refused)} policies cannot be stored (--skip-invalid imports the others)")
+        message = f"nothing imported: {len(refused)} of {len(entries) + len(refused)} policies cannot be stored (--skip-invalid imports the others)"
+        raise _refusal(message, as_json, refused)
     report = import_catalogue(store_context(data_dir, database_url), entries)
     report.refused[:0] = refused
     if as_json:
@@ -54,6 +53,20 @@ def import_policies(
         typer.echo(f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, {len(report.refused)} refused")
     if report.refused and not skip_invalid:  # a policy ID clash found while storing
         raise typer.Exit(1)
+
+
+def _refusal(message: str, as_json: bool, refused: list[str] | None = None) -> typer.Exit:
+    """The exit of an import that stores nothing, said as the output asked for: with --json one JSON object on
+    standard output, {"error": {"message": …, "refused": […]}}, which a script reads where it reads the report."""
+    if not as_json:
+        for reason in refused or []:
+            typer.echo(f"refused {reason}", err=True)
+        return usage_error(message)
+    error: dict[str, object] = {"message": message}
+    if refused:
+        error["refused"] = refused
+    typer.echo(json.dumps({"error": error}))
+    return typer.Exit(EXIT_USAGE)
 
 
 @aws_policies_app.command("delete")

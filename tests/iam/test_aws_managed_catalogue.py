@@ -209,3 +209,26 @@ def test_a_later_catalogue_may_not_bring_a_namesake_of_an_imported_policy(tmp_pa
     assert said.exit_code == 1
     assert "refused S3READ: another policy has its PolicyId, or another AWS managed policy its name (in any case, on any path)" in said.stderr
     assert runner.invoke(app, ["aws-policies", "list", *data]).stdout.split() == ["arn:aws:iam::aws:policy/service-role/S3Read", "v1"]
+
+
+def test_with_json_a_refused_import_is_one_json_error_object(tmp_path: Path) -> None:
+    """Found by a CLI probe: with --json a refused import printed text a script could not read. It prints
+    {"error": {...}} on standard output, and exits 2 as the text refusal does."""
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert runner.invoke(app, ["accounts", "create", "--id", "123456789012", *data]).exit_code == 0
+    catalogue = tmp_path / "catalogue.json"
+    catalogue.write_text(json.dumps({"Policies": [entry(), entry(PolicyName="Bad", Arn="arn:aws:iam::aws:policy/Bad", Path="/", PolicyId="nope")]}))
+    (tmp_path / "bad.json").write_text("{}")
+
+    refused = runner.invoke(app, ["aws-policies", "import", str(catalogue), "--json", *data])
+    assert refused.exit_code == 2 and refused.stderr == ""
+    assert json.loads(refused.stdout) == {"error": {
+        "message": "nothing imported: 1 of 2 policies cannot be stored (--skip-invalid imports the others)",
+        "refused": ["Bad: PolicyId 'nope' is not 16-32 capital letters and digits"],
+    }}
+    for name, said in (("bad.json", "is not a policy catalogue"), ("missing.json", "cannot read")):
+        refused = runner.invoke(app, ["aws-policies", "import", str(tmp_path / name), "--json", *data])
+        assert refused.exit_code == 2 and refused.stderr == "", refused.stderr
+        assert set(json.loads(refused.stdout)) == {"error"} and said in json.loads(refused.stdout)["error"]["message"]
+    assert json.loads(runner.invoke(app, ["aws-policies", "list", "--json", *data]).stdout) == {"Policies": []}
