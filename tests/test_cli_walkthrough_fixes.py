@@ -30,3 +30,14 @@ def test_keys_list_says_truly_when_the_ring_is_created(tmp_path: Path) -> None:
 def test_serve_help_names_the_data_dir_and_database_url_variables() -> None:
     shown = runner.invoke(app, ["serve", "--help"]).output
     assert "(SAMLFED_DATA_DIR)" in shown and "(SAMLFED_DATABASE_URL)" in shown
+
+
+@pytest.mark.parametrize("command", ["metadata", "assertion"])
+def test_idp_public_url_help_says_where_its_default_comes_from(tmp_path: Path, command: str) -> None:
+    """Found by a CLI walkthrough: the help said "default: http://HOST:PORT", but these commands have no --host or
+    --port; the default is serve's address from the settings, as the metadata shows."""
+    shown = " ".join(runner.invoke(app, ["idp", command, "--help"]).output.replace("│", " ").split())
+    assert "HOST:PORT" not in shown
+    assert "(SAMLFED_PUBLIC_URL); default: the address samlfed serve listens on, from the settings (SAMLFED_HOST and SAMLFED_PORT, or the SAMLFED_CONFIG file), else http://127.0.0.1:8080" in shown
+    metadata = runner.invoke(app, ["idp", "metadata", "--data-dir", str(tmp_path)], env={"SAMLFED_PORT": "9443"})
+    assert metadata.exit_code == 0 and 'entityID="http://127.0.0.1:9443/idp/metadata"' in metadata.stdout

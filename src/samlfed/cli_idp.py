@@ -44,6 +44,12 @@ idp_cli.add_typer(users_cli, name="users")
 IdpDir = Annotated[Path | None, typer.Option("--idp-dir", help="the IdP's files (default: DATA_DIR/idp)", parser=directory_path, metavar="<path>")]
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (default: samlfed-data)", parser=directory_path, metavar="<path>")]
 PublicUrl = Annotated[str | None, typer.Option("--public-url", help="where browsers reach samlfed (default: http://HOST:PORT)")]
+# These commands have no --host or --port: the default is the URL `samlfed serve` has from the same settings.
+ServedPublicUrl = Annotated[str | None, typer.Option(
+    "--public-url",
+    help="where browsers reach samlfed (SAMLFED_PUBLIC_URL); default: the address samlfed serve listens on, from the "
+         "settings (SAMLFED_HOST and SAMLFED_PORT, or the SAMLFED_CONFIG file), else http://127.0.0.1:8080",
+)]
 
 
 def _idp(idp_dir: Path | None, data_dir: Path | None, public_url: str | None = None):  # type: ignore[no-untyped-def]
@@ -232,7 +238,7 @@ def rotate_key(
 
 
 @idp_cli.command("metadata")
-def metadata(idp_dir: IdpDir = None, data_dir: DataDir = None, public_url: PublicUrl = None) -> None:
+def metadata(idp_dir: IdpDir = None, data_dir: DataDir = None, public_url: ServedPublicUrl = None) -> None:
     """Print the IdP metadata (register it with `aws iam create-saml-provider`)."""
     idp = _idp(idp_dir, data_dir, public_url)
     _config(idp)  # the entity ID comes from it
@@ -246,7 +252,7 @@ def assertion(
     acs: Annotated[str | None, typer.Option("--acs", help="one of the SP's ACS URLs (default: its first)")] = None,
     idp_dir: IdpDir = None,
     data_dir: DataDir = None,
-    public_url: PublicUrl = None,
+    public_url: ServedPublicUrl = None,
 ) -> None:
     """Print a signed SAMLResponse (base64) for a user, without a login: a local tool for whoever holds the IdP's keys."""
     idp = _idp(idp_dir, data_dir, public_url)
