@@ -29,3 +29,20 @@ def test_the_sp_entity_id_the_workers_read_is_the_one_the_file_gave(tmp_path: Pa
     for name, value in parent.to_env().items():
         monkeypatch.setenv(name, value)
     assert Settings.from_env().sp_entity_id == parent.sp_entity_id == "https://samlfed.example.com"
+
+
+def test_an_sp_entity_id_variable_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path) -> None:
+    """Found by a CLI probe: SAMLFED_SP_ENTITY_ID bytes that are not UTF-8 (Python's lone surrogates) were taken as
+    the entity ID, which no XML document can hold. They are refused as a bad value of any other setting is."""
+    import subprocess
+
+    from servers import SAMLFED
+
+    env = {**os.environb, b"SAMLFED_SP_ENTITY_ID": b"urn:samlfed:\xff"}
+    done = subprocess.run([SAMLFED, "accounts", "create", "--data-dir", str(tmp_path / "data")], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert done.stderr == (
+        "samlfed: cannot read the settings: SAMLFED_SP_ENTITY_ID: sp_entity_id must be a non-empty SAML entity ID (UTF-8 text), "
+        "not 'urn:samlfed:\\udcff'\n"
+    )
+    assert not (tmp_path / "data").exists()

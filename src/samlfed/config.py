@@ -167,7 +167,7 @@ MAX_WORKERS = 512
 """One worker a core is the most that helps (each serves one request at a time, CPU-bound), and each holds about
 100 MB: a mistyped count (10000) would fork until the machine runs out of memory."""
 _EXPECTED = {
-    "path": "a non-empty path (a string)", "text": "a string", "entity_id": "a non-empty SAML entity ID (a string)", "flag": "true or false", "port": "a port number from 1 to 65535",
+    "path": "a non-empty path (a string)", "text": "a string", "entity_id": "a non-empty SAML entity ID (UTF-8 text)", "flag": "true or false", "port": "a port number from 1 to 65535",
     "count": f"a whole number from 1 to {MAX_WORKERS}", "seconds": "a number of seconds from 0 to 60",
     "host": "a host name or address (an empty one would listen on every interface)",
     "url": "an http:// or https:// URL, in lower case, with a host and no path, query or fragment",
@@ -190,7 +190,7 @@ def _checked(name: str, value: object, source: str) -> object:
         return Path(value)
     if kind == "text" and isinstance(value, str):
         return value
-    if kind == "entity_id" and isinstance(value, str) and value.strip():
+    if kind == "entity_id" and isinstance(value, str) and value.strip() and _is_text(value):
         return value
     if kind == "database_url" and isinstance(value, str) and _DATABASE_SCHEME.match(value):
         return value
@@ -224,6 +224,16 @@ def _shown(kind: str, value: object) -> object:
     from .store.sql import shown_url  # SQLAlchemy, on this path only
 
     return shown_url(value)
+
+
+def _is_text(value: str) -> bool:
+    """Whether `value` is text: environment bytes that are not UTF-8 reach Python as lone surrogates, which no XML
+    document (the SP metadata, an AuthnRequest's Issuer) can hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_root_url(text: str) -> bool:
