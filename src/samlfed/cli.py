@@ -172,6 +172,8 @@ def serve(
     check_port_free(settings.host, settings.port)
     context_or_exit(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
     warn_of_loose_modes(settings, idp=settings.with_idp)
+    for unset in settings.unset_env():
+        os.environ.pop(unset, None)
     os.environ.update(settings.to_env())
     if settings.workers > 1:  # the workers share the count of identity changes, so that each sees any one's at once
 

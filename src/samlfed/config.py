@@ -70,6 +70,10 @@ class Settings:
             config = Path(env["SAMLFED_CONFIG"])
         values: dict[str, object] = _file_values(config)
         values.update(_environment_values(_KINDS))
+        if overrides.get("data_dir") is not None and overrides.get("database_url") is None:
+            # The command line named where the store is: a database URL from a variable or the file, which rank
+            # below it, must not silently put the store elsewhere (--database-url too keeps both).
+            values.pop("database_url", None)
         return cls._with_options(values, overrides)
 
     @classmethod
@@ -124,6 +128,11 @@ class Settings:
         if make_url(url).database != path:  # a SQLAlchemy that does not escape the database part
             raise SettingsError(f"data_dir {str(self.data_dir)!r} cannot be written into a SQLite URL; choose another directory")
         return url
+
+    def unset_env(self) -> list[str]:
+        """The variables of the optional settings these settings leave unset, which the workers must not read from
+        the environment either (a database URL a --data-dir set aside, say)."""
+        return [f"SAMLFED_{name.upper()}" for name in sorted(_OPTIONAL) if getattr(self, name) is None]
 
     def to_env(self) -> dict[str, str]:
         """The same settings as environment variables (for worker processes). Every one of them: the workers read
