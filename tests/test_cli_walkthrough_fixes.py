@@ -41,3 +41,15 @@ def test_idp_public_url_help_says_where_its_default_comes_from(tmp_path: Path, c
     assert "(SAMLFED_PUBLIC_URL); default: the address samlfed serve listens on, from the settings (SAMLFED_HOST and SAMLFED_PORT, or the SAMLFED_CONFIG file), else http://127.0.0.1:8080" in shown
     metadata = runner.invoke(app, ["idp", "metadata", "--data-dir", str(tmp_path)], env={"SAMLFED_PORT": "9443"})
     assert metadata.exit_code == 0 and 'entityID="http://127.0.0.1:9443/idp/metadata"' in metadata.stdout
+
+
+def test_serve_help_names_the_negative_flags_in_their_positives_help() -> None:
+    """The negatives are hidden options: typer's --x/--no-x form gave them a column of their own, which squeezed the
+    help at 80 columns and cut --database-url's with "…"."""
+    shown = runner.invoke(app, ["serve", "--help"], terminal_width=80).output
+    assert "…" not in shown and "(SAMLFED_DATABASE_URL)" in shown
+    flat = " ".join(shown.replace("│", " ").split())
+    for said in ("(SAMLFED_STRICT_REPLAY; off: --no-strict-replay)", "(SAMLFED_WITH_IDP; off: --without-idp)", "(SAMLFED_METRICS; off: --no-metrics)"):
+        assert said in flat
+    options = [line.split()[1] for line in shown.splitlines() if line.startswith("│ --")]
+    assert not {"--no-strict-replay", "--without-idp", "--no-metrics"} & set(options)

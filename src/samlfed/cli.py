@@ -134,6 +134,15 @@ def _print_key_or_undo(ctx: ServiceContext, key: NewAccessKey, as_json: bool, *,
                          still_works=f"delete the key with: samlfed accounts keys delete {key.access_key_id}")
 
 
+def _switch(on: bool, off: bool, on_name: str, off_name: str) -> bool | None:
+    """A setting's value from its flag pair: None when neither is given (the environment or the file decides). The
+    negatives are hidden options, named in their flag's help: typer's --x/--no-x form gives them a column of their
+    own, which squeezed `serve --help` at 80 columns."""
+    if on and off:
+        raise usage_error(f"{on_name} and {off_name} contradict each other: give one")
+    return True if on else False if off else None
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="address to bind (SAMLFED_HOST)")] = None,
@@ -144,13 +153,16 @@ def serve(
     database_url: Annotated[str | None, typer.Option("--database-url", help="e.g. postgresql+psycopg://user@host/db (SAMLFED_DATABASE_URL)")] = None,
     workers: Annotated[int | None, typer.Option(help="worker processes (SAMLFED_WORKERS)")] = None,
     public_url: Annotated[str | None, typer.Option(help="the URL clients use (SAMLFED_PUBLIC_URL)")] = None,
-    strict_replay: Annotated[bool | None, typer.Option("--strict-replay", help="each assertion usable once per role (SAMLFED_STRICT_REPLAY)")] = None,
+    strict_replay: Annotated[bool, typer.Option("--strict-replay", help="each assertion usable once per role (SAMLFED_STRICT_REPLAY; off: --no-strict-replay)")] = False,
+    no_strict_replay: Annotated[bool, typer.Option("--no-strict-replay", hidden=True)] = False,
     config: Annotated[Path | None, typer.Option(help="TOML settings file (SAMLFED_CONFIG)")] = None,
-    with_idp: Annotated[bool | None, typer.Option("--with-idp", help="also serve the built-in IdP at /idp (SAMLFED_WITH_IDP)")] = None,
+    with_idp: Annotated[bool, typer.Option("--with-idp", help="also serve the built-in IdP at /idp (SAMLFED_WITH_IDP; off: --without-idp)")] = False,
+    without_idp: Annotated[bool, typer.Option("--without-idp", hidden=True)] = False,
     idp_dir: Annotated[Path | None, typer.Option("--idp-dir", help="the built-in IdP's files (default: DATA_DIR/idp; SAMLFED_IDP_DIR)", parser=directory_path, metavar="<path>")] = None,
     forwarded_allow_ips: ForwardedAllowIps = None,
     log_format: LogFormat = None,
-    metrics: Annotated[bool | None, typer.Option("--metrics", help="serve Prometheus metrics at /metrics (SAMLFED_METRICS)")] = None,
+    metrics: Annotated[bool, typer.Option("--metrics", help="serve Prometheus metrics at /metrics (SAMLFED_METRICS; off: --no-metrics)")] = False,
+    no_metrics: Annotated[bool, typer.Option("--no-metrics", hidden=True)] = False,
     tls_certfile: Annotated[Path | None, typer.Option("--tls-certfile", help="PEM certificate (chain) to serve HTTPS, with --tls-keyfile (SAMLFED_TLS_CERTFILE)")] = None,
     tls_keyfile: Annotated[Path | None, typer.Option("--tls-keyfile", help="PEM private key of --tls-certfile (SAMLFED_TLS_KEYFILE)")] = None,
 ) -> None:
@@ -160,9 +172,10 @@ def serve(
     from .server import TlsUnusable, configure_logging, http_options, proxy_options, tls_options, uvicorn_logging
 
     settings = settings_or_exit(
-        config=config, host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers,
-        public_url=public_url, strict_replay=strict_replay, with_idp=with_idp, idp_dir=idp_dir, forwarded_allow_ips=forwarded_allow_ips,
-        log_format=log_format, metrics=metrics, tls_certfile=tls_certfile, tls_keyfile=tls_keyfile,
+        config=config, host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers, public_url=public_url,
+        strict_replay=_switch(strict_replay, no_strict_replay, "--strict-replay", "--no-strict-replay"),
+        with_idp=_switch(with_idp, without_idp, "--with-idp", "--without-idp"), idp_dir=idp_dir, forwarded_allow_ips=forwarded_allow_ips,
+        log_format=log_format, metrics=_switch(metrics, no_metrics, "--metrics", "--no-metrics"), tls_certfile=tls_certfile, tls_keyfile=tls_keyfile,
     )
     try:
         tls = tls_options(settings)
