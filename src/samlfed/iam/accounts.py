@@ -30,10 +30,12 @@ def check_new_account(account_id: str | None, alias: str | None) -> None:
 
 
 def create_account(ctx: ServiceContext, account_id: str | None = None, alias: str | None = None) -> NewAccessKey:
+    """The account and its first administrator key, made together or not at all."""
     account_id = account_id or ids.account_id()
     check_new_account(account_id, alias)
+    stored, new = _new_access_key(ctx, account_id)
     try:
-        ctx.store.create_account(Account(account_id, alias, ctx.clock()))
+        ctx.store.create_account(Account(account_id, alias, ctx.clock()), first_key=stored)
     except AlreadyExists:
         try:  # which of the two: the account, or (another account's) alias
             ctx.store.get_account(account_id)
@@ -41,19 +43,25 @@ def create_account(ctx: ServiceContext, account_id: str | None = None, alias: st
         except NotFound:
             taken = f"The account alias {alias}" if alias is not None else f"Account {account_id}"
         raise ServiceError("EntityAlreadyExists", f"{taken} already exists.", 409) from None
-    return create_access_key(ctx, account_id)
+    return new
 
 
 def create_access_key(ctx: ServiceContext, account_id: str) -> NewAccessKey:
     if not ACCOUNT_ID.fullmatch(account_id):
         raise invalid("An account ID is 12 digits")
-    access_key_id, secret = ids.unique_id("AKIA", 20), ids.secret_access_key()
-    sealed = ctx.master.seal(secret.encode(), context=f"access key {access_key_id}")
+    stored, new = _new_access_key(ctx, account_id)
     try:
-        ctx.store.add_access_key(AccessKey(access_key_id, account_id, sealed, True, ctx.clock()))
+        ctx.store.add_access_key(stored)
     except AlreadyExists:
         raise ServiceError("NoSuchEntity", f"The account {account_id} cannot be found.", 404) from None
-    return NewAccessKey(account_id, access_key_id, secret)
+    return new
+
+
+def _new_access_key(ctx: ServiceContext, account_id: str) -> tuple[AccessKey, NewAccessKey]:
+    """A new active key of `account_id`: as the store keeps it (secret sealed), and as its creator is shown it."""
+    access_key_id, secret = ids.unique_id("AKIA", 20), ids.secret_access_key()
+    sealed = ctx.master.seal(secret.encode(), context=f"access key {access_key_id}")
+    return AccessKey(access_key_id, account_id, sealed, True, ctx.clock()), NewAccessKey(account_id, access_key_id, secret)
 
 
 def admin_secret(ctx: ServiceContext, access_key_id: str) -> tuple[str, str] | None:

@@ -299,6 +299,12 @@ def _access_key(row) -> AccessKey:  # type: ignore[no-untyped-def]
     return AccessKey(row.access_key_id, row.account_id, bytes(row.sealed_secret), row.active, _aware(row.created_at))
 
 
+def _insert_access_key(db: Connection, key: AccessKey) -> None:
+    db.execute(insert(t.access_keys).values(
+        access_key_id=key.access_key_id, account_id=key.account_id, sealed_secret=key.sealed_secret, active=key.active, created_at=key.created_at,
+    ))
+
+
 def _insert_server_key(db: Connection, key: ServerKey) -> None:
     db.execute(insert(t.server_keys).values(key_id=key.key_id, sealed_key=key.sealed_key, active=key.active, created_at=key.created_at))
 
@@ -637,10 +643,14 @@ class SqlStore:
 
     # --- accounts ----------------------------------------------------------------------------------
 
-    def create_account(self, account: Account) -> None:
+    def create_account(self, account: Account, *, first_key: AccessKey | None = None) -> None:
+        """Create `account`, with `first_key` in the same transaction: a failure between the two left an account
+        without the key its creator was to be given, and its ID taken for a retry."""
         try:
             with self._tx() as db:
                 db.execute(insert(t.accounts).values(account_id=account.account_id, alias=account.alias, created_at=account.created_at))
+                if first_key is not None:
+                    _insert_access_key(db, first_key)
         except IntegrityError:
             raise AlreadyExists(f"account {account.account_id} or alias {account.alias} exists") from None
 
@@ -685,10 +695,7 @@ class SqlStore:
     def add_access_key(self, key: AccessKey) -> None:
         try:
             with self._tx() as db:
-                db.execute(insert(t.access_keys).values(
-                    access_key_id=key.access_key_id, account_id=key.account_id, sealed_secret=key.sealed_secret,
-                    active=key.active, created_at=key.created_at,
-                ))
+                _insert_access_key(db, key)
         except IntegrityError:
             raise AlreadyExists(f"access key {key.access_key_id} (or its account does not exist)") from None
 
