@@ -20,7 +20,8 @@ import os
 import shutil
 import sqlite3
 import stat
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -77,20 +78,27 @@ def back_up(data_dir: Path, destination: Path, *, now: datetime) -> Backup:
         raise BackupError(f"{destination} is inside {data_dir}: a backup there is lost with what it copies; make it elsewhere")
     _check_the_way(destination)
     created = _make_destination(destination)
+    written: list[Path] = []
     try:
+        with _writing(destination / PARTIAL, written):
+            os.close(os.open(destination / PARTIAL, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # owner-only before SQLite writes it
         version = _copy_database(database, destination / PARTIAL)
         if key_file.is_file():
-            _write_new_private(destination / MASTER_KEY, key_file.read_bytes())
+            with _writing(destination / MASTER_KEY, written):
+                _write_new_private(destination / MASTER_KEY, key_file.read_bytes())
         idp = data_dir / IDP
         if idp.is_dir():
-            shutil.copytree(idp, destination / IDP, symlinks=True)
+            with _writing(destination / IDP, written):
+                (destination / IDP).mkdir(mode=0o700)
+            shutil.copytree(idp, destination / IDP, symlinks=True, dirs_exist_ok=True)
         opened = version == head_revision()
         if opened:
             _check_opens(destination, now)
         os.replace(destination / PARTIAL, destination / DATABASE)
+        written.append(destination / DATABASE)  # from here on, signals are ignored (cli_backup.py)
         _sync_directory(destination)
     except BaseException as exc:
-        _undo(destination, created)
+        _undo(destination, created, written)
         if isinstance(exc, OSError):  # shutil.Error (a file of idp/ that cannot be copied) is one too
             raise BackupError(f"cannot write the copy into {destination}: {exc.strerror or exc}") from None
         raise
@@ -157,22 +165,38 @@ def _write_new_private(path: Path, data: bytes) -> None:
         os.fsync(file.fileno())
 
 
-def _undo(destination: Path, created: bool) -> None:
-    """Leave no part of a copy: remove the directory made for it, or empty the one the operator gave (a mount point,
-    a directory made for backups, one reached through a symbolic link), which stays."""
-    if created:
-        shutil.rmtree(destination, ignore_errors=True)
-        return
-    for entry in destination.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
+@contextmanager
+def _writing(path: Path, written: list[Path]) -> Iterator[None]:
+    """Count `path` among the copy's own from before it is made (a signal may come at any point), unless it was
+    there already: then it is another backup's, made into the same directory since it was found empty."""
+    written.append(path)
+    try:
+        yield
+    except FileExistsError:
+        written.remove(path)
+        raise
+
+
+def _undo(destination: Path, created: bool, written: list[Path]) -> None:
+    """Leave no part of a copy: remove what it wrote, and the directory when it was made for it; the one the
+    operator gave (a mount point, a directory made for backups, one reached through a symbolic link) stays. Only
+    what it wrote: a backup started at the same moment into the same directory may have written there too, and
+    emptying the directory deleted that one's copy, even after it was reported made."""
+    for path in written:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
         else:
-            entry.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+        if path.name == PARTIAL:  # what SQLite made beside the copy while writing it
+            for suffix in ("-journal", "-wal", "-shm"):
+                path.with_name(PARTIAL + suffix).unlink(missing_ok=True)
+    if created:
+        with suppress(OSError):  # not empty: another backup writes into it
+            destination.rmdir()
 
 
 def _copy_database(source_path: Path, target_path: Path) -> str:
-    """Copy the database; its schema version."""
-    os.close(os.open(target_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # owner-only before SQLite writes it
+    """Copy the database into the empty file `target_path`; its schema version."""
     try:
         with closing(sqlite3.connect(source_path, timeout=BUSY_SECONDS)) as source, closing(sqlite3.connect(target_path)) as target:
             source.backup(target)  # one step: one read transaction's view of the whole database
