@@ -49,6 +49,7 @@ from .iam.provider_options import (
     set_validation_options,
 )
 from .iam.providers import get_saml_provider, update_saml_provider
+from .masterkey import MasterKeyError
 from .store import DatabaseUnavailable, NotFound
 from .store.generation import SHARED_FILE_VARIABLE, create_shared_file
 from .sts.ring_keys import RetireRefused, list_ring_keys, retire_ring_key
@@ -608,6 +609,8 @@ def main() -> None:
         app()
     except DatabaseUnavailable as exc:  # a full disk, a read-only file, a lock held too long: one line, no traceback
         raise SystemExit(usage_error(f"the database refused the operation: {exc}").exit_code) from None
+    except MasterKeyError as exc:  # a stored secret that does not unseal (a damaged row; the key was checked at open)
+        raise SystemExit(usage_error(str(exc)).exit_code) from None
     except OSError as exc:  # the file system's refusal no command foresaw (read-only, full, no permission): one line
         where = f": {exc.filename}" if exc.filename else ""
         raise SystemExit(usage_error(f"cannot complete the command: {exc.strerror or exc}{where}").exit_code) from None
