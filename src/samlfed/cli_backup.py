@@ -43,6 +43,8 @@ def backup(
 
 
 def _report(made: Backup, data_dir: Path, as_json: bool) -> None:
+    from .backup import DATABASE
+
     if as_json:
         fields = {
             "Destination": str(made.destination), "SchemaVersion": made.schema_version, "DatabaseBytes": made.database_bytes,
@@ -55,7 +57,12 @@ def _report(made: Backup, data_dir: Path, as_json: bool) -> None:
         typer.echo("the master key comes from SAMLFED_MASTER_KEY and is not in the backup: keep it with the backup, apart from it")
     if not made.opened:
         typer.echo(f"the copy was not opened: its schema ({made.schema_version}) is not this release's; the release that made it opens it")
-    typer.echo(f"restore: stop samlfed, then serve with --data-dir {made.destination} (or copy its files into the data directory)")
+    # A samlfed.db-wal left in the data directory (by a samlfed that was killed) belongs to the database it replaces:
+    # SQLite would replay it over the copy, and the restore would be silently undone.
+    typer.echo(
+        f"restore: stop samlfed, then serve with --data-dir {made.destination} (or copy its files into the data directory, "
+        f"removing the data directory's {DATABASE}-wal and {DATABASE}-shm first)"
+    )
 
 
 @contextmanager
