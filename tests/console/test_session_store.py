@@ -80,8 +80,8 @@ def test_a_sign_in_tokens_credentials_copied_into_another_tokens_row_do_not_open
     victims_row = ctx.store.get_console_session(federation._pending(victims_token), now=now)
     ctx.store.put_console_session(federation._pending(my_token), victims_row, expires_at=now + timedelta(minutes=10), now=now)
     with pytest.raises(federation.FederationError):
-        federation.redeem_signin_token(ctx, my_token, now)
-    assert federation.redeem_signin_token(ctx, victims_token, now).access_key_id == victims_key
+        federation.open_signin_token(ctx, my_token, now)
+    assert federation.open_signin_token(ctx, victims_token, now).access_key_id == victims_key
 
 
 def test_the_console_reads_the_sessions_permissions_once_whatever_the_number_of_policies(tmp_path: Path) -> None:

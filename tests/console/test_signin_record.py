@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 
+import boto3
 import httpx
 import pytest
-from console_setup import prepare
+from botocore import UNSIGNED
+from botocore.config import Config
+from console_setup import FACTORY_PROVIDER, VIEWER, factory_response, prepare
 from demo_stack import demo_server, forms, idp_initiated
 
 from samlfed.iam.arns import role_arn
@@ -55,3 +59,23 @@ def test_a_sign_in_whose_session_the_database_refuses_leaves_its_response_usable
         assert choose().status_code == 303  # the retry
         replayed = choose()
         assert replayed.status_code != 303 and "The SAML assertion has already been used" in replayed.text
+
+
+def test_a_federation_login_whose_session_the_database_refuses_leaves_its_sign_in_token_usable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """/federation's login recorded the token's one use (and dropped its credentials) before the console session was
+    written: when that write failed (503), the retry with the same sign-in token was refused as already used."""
+    with demo_server(tmp_path, prepare) as demo:
+        sts = boto3.client("sts", endpoint_url=demo["url"], region_name="us-east-1", config=Config(signature_version=UNSIGNED))
+        issued = sts.assume_role_with_saml(RoleArn=VIEWER, PrincipalArn=FACTORY_PROVIDER, SAMLAssertion=factory_response())["Credentials"]
+        session = json.dumps({"sessionId": issued["AccessKeyId"], "sessionKey": issued["SecretAccessKey"], "sessionToken": issued["SessionToken"]})
+        token = httpx.get(f"{demo['url']}/federation", params={"Action": "getSigninToken", "Session": session}).json()["SigninToken"]
+        login = {"Action": "login", "Destination": "/console", "SigninToken": token}
+        with sqlite3.connect(tmp_path / "samlfed.db") as db:  # new sessions cannot be written; the token's row is read
+            db.execute("CREATE TRIGGER refuse_sessions BEFORE INSERT ON console_sessions BEGIN INSERT INTO nowhere VALUES (1); END")
+        assert httpx.get(f"{demo['url']}/federation", params=login).status_code == 503
+        with sqlite3.connect(tmp_path / "samlfed.db") as db:
+            db.execute("DROP TRIGGER refuse_sessions")
+        retried = httpx.get(f"{demo['url']}/federation", params=login)
+        assert retried.status_code == 302 and retried.headers["set-cookie"].startswith("samlfed_console=")
+        again = httpx.get(f"{demo['url']}/federation", params=login)
+        assert again.status_code == 400 and "already used" in again.text and "set-cookie" not in again.headers

@@ -4,7 +4,8 @@
 The token is random and short, whatever the size of the session token it stands for (tags and policies can make
 that one over 100 KB, too long for a login URL): the store keeps the credentials' key id and session token and the
 console session's end for 15 minutes, sealed under the master key and named by a hash of the token, so any node can
-redeem it, once (the store records the use), and a copy of the database yields no token.
+redeem it, once (the store records the use with the console session it opens), and a copy of the database yields
+no token.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..context import ServiceContext
 from ..jsoninput import parse_json
 from ..masterkey import MasterKeyError
 from ..saml.aws_claims import session_seconds
+from ..store import Redemption
 from ..sts.credentials import InvalidSessionToken, SessionClaims
 
 TOKEN_LIFETIME = timedelta(minutes=15)
@@ -43,6 +45,11 @@ class SigninGrant:
     session_token: str
     claims: SessionClaims
     console_expires_at: int
+    use: Redemption
+    """The token's one use, recorded in the transaction that stores the console session it opens: a session the
+    database refuses leaves the token usable for the retry, and two logins with one token get one session."""
+    pending_row: str
+    """The store row that holds the token's credentials until it is used (`forget_signin_token`)."""
 
 
 def _session_credentials(session_json: str) -> tuple[str, str, str]:
@@ -96,16 +103,15 @@ def _pending(signin_token: str) -> str:
     return hashlib.sha256(f"{_CONTEXT}\0{signin_token}".encode()).hexdigest()
 
 
-def redeem_signin_token(ctx: ServiceContext, signin_token: str, now: datetime) -> SigninGrant:
-    """Record the one use of a sign-in token and open the session it stands for."""
-    expired = FederationError("The sign-in token is invalid, expired or already used.")
+def open_signin_token(ctx: ServiceContext, signin_token: str, now: datetime) -> SigninGrant:
+    """The session a sign-in token stands for, and the use to record with it (nothing is recorded here)."""
+    expired = signin_token_refused()
     if not signin_token or len(signin_token) > 100:
         raise expired
     row = _pending(signin_token)
-    sealed = ctx.store.get_console_session(row, now=now)  # None once its 15 minutes are over
-    if sealed is None or not ctx.store.redeem_once(_REDEEMED_AS, row, "", expires_at=now + TOKEN_LIFETIME, now=now):
+    sealed = ctx.store.get_console_session(row, now=now)  # None once its 15 minutes are over, or once it is used
+    if sealed is None or ctx.store.was_redeemed(_REDEEMED_AS, row, "", now=now):
         raise expired
-    ctx.store.delete_console_session(row)
     try:
         plain = json.loads(ctx.master.unseal(sealed, context=f"{_CONTEXT} {row}"))
         access_key_id, token, console_expires_at = plain["k"], plain["t"], int(plain["c"])
@@ -114,4 +120,13 @@ def redeem_signin_token(ctx: ServiceContext, signin_token: str, now: datetime) -
         raise expired from None
     if console_expires_at <= now.timestamp():  # the credentials the session lasts as long as have expired since
         raise expired
-    return SigninGrant(access_key_id, token, claims, console_expires_at)
+    return SigninGrant(access_key_id, token, claims, console_expires_at, Redemption(_REDEEMED_AS, row, "", now + TOKEN_LIFETIME), row)
+
+
+def signin_token_refused() -> FederationError:
+    return FederationError("The sign-in token is invalid, expired or already used.")
+
+
+def forget_signin_token(ctx: ServiceContext, grant: SigninGrant) -> None:
+    """Drop the used token's credentials once its console session is stored (its recorded use refuses it anyway)."""
+    ctx.store.delete_console_session(grant.pending_row)

@@ -33,7 +33,7 @@ from ..sts.credentials import InvalidSessionToken, OpenedSession
 from ..sts.decryption_guard import hold_until
 from ..timestamps import aws_timestamp
 from .destinations import CONSOLE_HOME, console_destination
-from .federation import MAX_SESSION_JSON, FederationError, get_signin_token, redeem_signin_token
+from .federation import MAX_SESSION_JSON, FederationError, forget_signin_token, get_signin_token, open_signin_token, signin_token_refused
 from .handoff import CLI_RELAY, verification_code
 from .sessions import ConsoleState, create_session, end_session, load_session, session_cookie_name
 from .signin import (
@@ -388,7 +388,7 @@ class ConsoleRoutes:
             if destination is None:
                 return self.refused(FederationError("The Destination is missing or is not a console page of this service."))
             try:
-                grant = redeem_signin_token(self.ctx, params.get("SigninToken", ""), now)
+                grant = open_signin_token(self.ctx, params.get("SigninToken", ""), now)
             except FederationError as exc:
                 return self.refused(exc)
             issuer = params.get("Issuer", "")
@@ -397,7 +397,12 @@ class ConsoleRoutes:
                 name_id=grant.claims.saml.get("saml:sub"), signed_in_via="federation",
                 issuer_link=issuer if issuer.startswith(("https://", "http://")) and len(issuer) <= 2048 else None,
             )
-            return self.start_session(state, destination, status=302)
+            try:
+                started = self.start_session(state, destination, status=302, redeeming=(grant.use,))
+            except AlreadyRedeemed:  # another login with this token got its session first
+                return self.refused(signin_token_refused())
+            forget_signin_token(self.ctx, grant)
+            return started
         return PlainTextResponse("Action must be getSigninToken or login.", status_code=400)
 
     async def metadata(self, _: Request) -> Response:
