@@ -156,7 +156,7 @@ def _ecp_envelope(request: bytes) -> bytes:
 def test_ecp_login(demo: dict) -> None:
     envelope = _ecp_envelope(_authn_request("urn:amazon:webservices", "https://signin.aws.amazon.com/saml", "_ecp-1", "urn:oasis:names:tc:SAML:2.0:bindings:PAOS"))
     answer = httpx.post(f"{demo['url']}/idp/ecp", content=envelope, auth=("alice", demo["passwords"]["alice"]), headers={"Content-Type": "text/xml"})
-    assert answer.status_code == 200
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"  # it carries an assertion
     soap = etree.fromstring(answer.content)
     header = soap.find("{http://schemas.xmlsoap.org/soap/envelope/}Header/{urn:oasis:names:tc:SAML:2.0:profiles:SSO:ecp}Response")
     assert header.get("AssertionConsumerServiceURL") == "https://signin.aws.amazon.com/saml"

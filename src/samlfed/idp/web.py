@@ -265,7 +265,8 @@ class IdpApp:
             extra={"action": "IdpEcpLogin", "outcome": "issued", "user": user.username, "sp": request_info.sp.key, "source_ip": address,
                    "acs": request_info.acs_url},
         )
-        return Response(response_envelope(xml, request_info.acs_url), media_type=SOAP_CONTENT_TYPE)
+        # no-store: the answer carries a signed assertion, usable by whoever a shared cache hands it to (as the pages)
+        return Response(response_envelope(xml, request_info.acs_url), media_type=SOAP_CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
     async def on_refused(self, _: Request, exc: Exception) -> Response:
         return self.refused(str(exc))
