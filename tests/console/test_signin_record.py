@@ -79,3 +79,21 @@ def test_a_federation_login_whose_session_the_database_refuses_leaves_its_sign_i
         assert retried.status_code == 302 and retried.headers["set-cookie"].startswith("samlfed_console=")
         again = httpx.get(f"{demo['url']}/federation", params=login)
         assert again.status_code == 400 and "already used" in again.text and "set-cookie" not in again.headers
+
+
+def test_a_federation_login_whose_token_row_cannot_be_dropped_still_signs_in(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The session is stored and the token's use recorded: a database failing to drop the token's row afterwards
+    must not turn the sign-in into a 503 (the row expires, and the recorded use refuses the token)."""
+    with demo_server(tmp_path, prepare) as demo:
+        sts = boto3.client("sts", endpoint_url=demo["url"], region_name="us-east-1", config=Config(signature_version=UNSIGNED))
+        issued = sts.assume_role_with_saml(RoleArn=VIEWER, PrincipalArn=FACTORY_PROVIDER, SAMLAssertion=factory_response())["Credentials"]
+        session = json.dumps({"sessionId": issued["AccessKeyId"], "sessionKey": issued["SecretAccessKey"], "sessionToken": issued["SessionToken"]})
+        token = httpx.get(f"{demo['url']}/federation", params={"Action": "getSigninToken", "Session": session}).json()["SigninToken"]
+        login = {"Action": "login", "Destination": "/console", "SigninToken": token}
+        with sqlite3.connect(tmp_path / "samlfed.db") as db:
+            # a row's deletion fails as a database error (a statement deleting no row runs)
+            db.execute("CREATE TRIGGER keep_sessions BEFORE DELETE ON console_sessions BEGIN SELECT abs(-9223372036854775808); END")
+        signed_in = httpx.get(f"{demo['url']}/federation", params=login)
+        assert signed_in.status_code == 302 and signed_in.headers["set-cookie"].startswith("samlfed_console=")
+        again = httpx.get(f"{demo['url']}/federation", params=login)
+        assert again.status_code == 400 and "already used" in again.text

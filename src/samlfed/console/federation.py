@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,8 +22,10 @@ from ..context import ServiceContext
 from ..jsoninput import parse_json
 from ..masterkey import MasterKeyError
 from ..saml.aws_claims import session_seconds
-from ..store import Redemption
+from ..store import DatabaseUnavailable, Redemption
 from ..sts.credentials import InvalidSessionToken, SessionClaims
+
+log = logging.getLogger("samlfed.console")
 
 TOKEN_LIFETIME = timedelta(minutes=15)
 _CONTEXT = "samlfed signin token"
@@ -128,5 +131,9 @@ def signin_token_refused() -> FederationError:
 
 
 def forget_signin_token(ctx: ServiceContext, grant: SigninGrant) -> None:
-    """Drop the used token's credentials once its console session is stored (its recorded use refuses it anyway)."""
-    ctx.store.delete_console_session(grant.pending_row)
+    """Drop the used token's credentials once its console session is stored. Its recorded use refuses the token
+    anyway and the row expires with it, so a database that fails here must not turn the stored session into a 503."""
+    try:
+        ctx.store.delete_console_session(grant.pending_row)
+    except DatabaseUnavailable as exc:
+        log.warning("a used sign-in token's row stays until it expires: %s", exc)
