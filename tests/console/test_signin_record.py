@@ -61,15 +61,20 @@ def test_a_sign_in_whose_session_the_database_refuses_leaves_its_response_usable
         assert replayed.status_code != 303 and "The SAML assertion has already been used" in replayed.text
 
 
+def federation_login(demo: dict) -> dict[str, str]:
+    """/federation's login parameters for a fresh sign-in token of the factory account's Viewer role."""
+    sts = boto3.client("sts", endpoint_url=demo["url"], region_name="us-east-1", config=Config(signature_version=UNSIGNED))
+    issued = sts.assume_role_with_saml(RoleArn=VIEWER, PrincipalArn=FACTORY_PROVIDER, SAMLAssertion=factory_response())["Credentials"]
+    session = json.dumps({"sessionId": issued["AccessKeyId"], "sessionKey": issued["SecretAccessKey"], "sessionToken": issued["SessionToken"]})
+    token = httpx.get(f"{demo['url']}/federation", params={"Action": "getSigninToken", "Session": session}).json()["SigninToken"]
+    return {"Action": "login", "Destination": "/console", "SigninToken": token}
+
+
 def test_a_federation_login_whose_session_the_database_refuses_leaves_its_sign_in_token_usable(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """/federation's login recorded the token's one use (and dropped its credentials) before the console session was
     written: when that write failed (503), the retry with the same sign-in token was refused as already used."""
     with demo_server(tmp_path, prepare) as demo:
-        sts = boto3.client("sts", endpoint_url=demo["url"], region_name="us-east-1", config=Config(signature_version=UNSIGNED))
-        issued = sts.assume_role_with_saml(RoleArn=VIEWER, PrincipalArn=FACTORY_PROVIDER, SAMLAssertion=factory_response())["Credentials"]
-        session = json.dumps({"sessionId": issued["AccessKeyId"], "sessionKey": issued["SecretAccessKey"], "sessionToken": issued["SessionToken"]})
-        token = httpx.get(f"{demo['url']}/federation", params={"Action": "getSigninToken", "Session": session}).json()["SigninToken"]
-        login = {"Action": "login", "Destination": "/console", "SigninToken": token}
+        login = federation_login(demo)
         with sqlite3.connect(tmp_path / "samlfed.db") as db:  # new sessions cannot be written; the token's row is read
             db.execute("CREATE TRIGGER refuse_sessions BEFORE INSERT ON console_sessions BEGIN INSERT INTO nowhere VALUES (1); END")
         assert httpx.get(f"{demo['url']}/federation", params=login).status_code == 503
@@ -85,11 +90,7 @@ def test_a_federation_login_whose_token_row_cannot_be_dropped_still_signs_in(tmp
     """The session is stored and the token's use recorded: a database failing to drop the token's row afterwards
     must not turn the sign-in into a 503 (the row expires, and the recorded use refuses the token)."""
     with demo_server(tmp_path, prepare) as demo:
-        sts = boto3.client("sts", endpoint_url=demo["url"], region_name="us-east-1", config=Config(signature_version=UNSIGNED))
-        issued = sts.assume_role_with_saml(RoleArn=VIEWER, PrincipalArn=FACTORY_PROVIDER, SAMLAssertion=factory_response())["Credentials"]
-        session = json.dumps({"sessionId": issued["AccessKeyId"], "sessionKey": issued["SecretAccessKey"], "sessionToken": issued["SessionToken"]})
-        token = httpx.get(f"{demo['url']}/federation", params={"Action": "getSigninToken", "Session": session}).json()["SigninToken"]
-        login = {"Action": "login", "Destination": "/console", "SigninToken": token}
+        login = federation_login(demo)
         with sqlite3.connect(tmp_path / "samlfed.db") as db:
             # a row's deletion fails as a database error (a statement deleting no row runs)
             db.execute("CREATE TRIGGER keep_sessions BEFORE DELETE ON console_sessions BEGIN SELECT abs(-9223372036854775808); END")
