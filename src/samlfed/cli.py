@@ -52,7 +52,7 @@ from .iam.providers import get_saml_provider, update_saml_provider
 from .masterkey import MasterKeyError
 from .store import DatabaseUnavailable, NotFound
 from .store.generation import SHARED_FILE_VARIABLE, create_shared_file
-from .sts.ring_keys import RetireRefused, list_ring_keys, retire_ring_key
+from .sts.ring_keys import RetireRefused, active_key_id, list_ring_keys, retire_ring_key
 from .timestamps import aws_timestamp
 
 if TYPE_CHECKING:
@@ -528,18 +528,28 @@ app.add_typer(keyring_app, name="keys")
 
 @keyring_app.command("rotate")
 def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None, as_json: JsonOutput = False) -> None:
-    """Start sealing new sessions with a new key; sessions sealed with older keys stay valid."""
+    """Start sealing new sessions with a new key; sessions sealed with older keys stay valid. A stored key that no
+    longer unseals (a damaged row) does not stop it: rotate, then retire that key."""
     ctx = store_context(data_dir, database_url)
-    active = ctx.rotate_key_ring().active
+    damaged: list[str] = []
+    try:
+        active = ctx.rotate_key_ring().active
+    except MasterKeyError:  # the new key is stored and active; a damaged one stops the ring from being read
+        active, damaged = active_key_id(ctx.store.list_server_keys()), ctx.damaged_ring_keys()
     held = len(ctx.store.list_server_keys())  # read again: another rotation may have added keys meanwhile
     if as_json:
         typer.echo(json.dumps({"ActiveKeyId": active, "KeyCount": held}))
-        return
-    typer.echo(f"active key: {active} ({held} {'key' if held == 1 else 'keys'} in the ring)")
+    else:
+        typer.echo(f"active key: {active} ({held} {'key' if held == 1 else 'keys'} in the ring)")
+    for key_id in damaged:
+        typer.echo(
+            f"samlfed: server key {key_id} does not unseal (corrupted data): nothing sealed with it can be verified, and no "
+            f"session token can be issued or checked while it is stored; remove it with: samlfed keys retire {key_id} --force",
+            err=True,
+        )
 
 
 def _when(moment: datetime | None) -> str | None:
-
     return aws_timestamp(moment) if moment else None
 
 
@@ -572,8 +582,6 @@ def keys_retire(
     as_json: JsonOutput = False,
 ) -> None:
     """Remove a key from the ring: everything sealed with it stops working, on every node within a minute."""
-
-
     ctx = store_context(data_dir, database_url)
     now = datetime.now(UTC)
     try:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from .forwarding import ForwardingWatch
-from .masterkey import MasterKey
+from .masterkey import MasterKey, MasterKeyError
 from .saml import ValidationSettings
 from .store import DatabaseUnavailable, ServerKey, SqlStore, StoreUnavailable, failure_reason
 from .store.read_cache import ReadCache
@@ -175,20 +175,41 @@ class ServiceContext:
             ring = KeyRing.generate()
             self.store.add_first_server_key(self._sealed(ring, ring.active))
             stored = self.store.list_server_keys()
-        keys = {k.key_id: self.master.unseal(k.sealed_key, context=f"server key {k.key_id}") for k in stored}
-        return KeyRing(keys, active_key_id(stored))
+        return KeyRing({k.key_id: self._unsealed(k) for k in stored}, active_key_id(stored))
+
+    def _unsealed(self, stored: ServerKey) -> bytes:
+        return self.master.unseal(stored.sealed_key, context=f"server key {stored.key_id}")
 
     def rotate_key_ring(self) -> KeyRing:
+        """A new active key, stored. A node that holds no ring yet (the command line) stores it before reading the
+        others, which adding it does not need: a stored key that does not unseal (a damaged row) must not stop its
+        own replacement. The read after it then raises that key's MasterKeyError, with the new key in place."""
         with self._ring_lock:
             if self._ring is None and not self.store.list_server_keys():  # no ring yet: starting it is the rotation
                 self._take_ring(self._load_ring())
                 self._ring_loaded = time.monotonic()
                 assert self._ring is not None
                 return self._ring
-            ring = (self._ring or self._load_ring()).rotated()
-            self._save(ring, ring.active)
+            if self._ring is None:
+                added = KeyRing.generate()
+                self._save(added, added.active)
+                ring = self._load_ring()
+                self._ring_loaded = time.monotonic()
+            else:
+                ring = self._ring.rotated()
+                self._save(ring, ring.active)
             self._take_ring(ring)
             return ring
+
+    def damaged_ring_keys(self) -> list[str]:
+        """The ids of the stored ring keys that the master key does not unseal (damaged rows)."""
+        damaged = []
+        for stored in self.store.list_server_keys():
+            try:
+                self._unsealed(stored)
+            except MasterKeyError:
+                damaged.append(stored.key_id)
+        return damaged
 
     def _save(self, ring: KeyRing, key_id: str) -> None:
         self.store.add_server_key(self._sealed(ring, key_id))
