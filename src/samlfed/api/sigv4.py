@@ -99,8 +99,9 @@ def _header_date(headers: Mapping[str, str]) -> datetime:
         return _parse_amz_date(amz_date)
     try:
         date = parsedate_to_datetime(headers["date"])
-        if date.tzinfo is not None:
-            return date.astimezone(UTC)  # OverflowError: 31 Dec 9999 at -12:00 lies past datetime's range in UTC
+        if date.tzinfo is None:  # `-0000` (botocore's formatdate writes it) or asctime's no zone: an HTTP date is UTC
+            return date.replace(tzinfo=UTC)
+        return date.astimezone(UTC)  # OverflowError: 31 Dec 9999 at -12:00 lies past datetime's range in UTC
     except (TypeError, ValueError, OverflowError):
         pass
     raise _incomplete(f"Date must be an HTTP date. Got '{headers['date']}'.")
