@@ -139,7 +139,8 @@ def test_paths_are_normalized_outside_s3(path: str) -> None:
 
 
 def test_the_http_date_header_dates_a_signature() -> None:
-    """botocore always sends X-Amz-Date; its signing steps, given a request with only Date, sign the Date form."""
+    """botocore's signing steps, given a request with only Date, sign the Date form (add_auth itself, given a Date
+    header, signs with it and drops X-Amz-Date: test_sigv4_over_http.py)."""
     auth = SigV4Auth(credentials(), "execute-api", "us-east-1")
     request = AWSRequest(method="GET", url="https://api.example/items", headers={"Date": "Tue, 01 Dec 2026 12:00:00 GMT"})
     request.context["timestamp"] = "20261201T120000Z"
