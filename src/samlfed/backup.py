@@ -2,7 +2,8 @@
 
 In WAL mode the latest writes live in samlfed.db-wal until a checkpoint moves them into samlfed.db, so a copy of
 samlfed.db alone (cp, rsync, a snapshot of one file) can miss them, or catch a page half-written. SQLite's online
-backup API copies the database as one read transaction sees it, without stopping writers. The master key goes
+backup API copies the database as one read transaction sees it, without stopping writers. The built-in IdP's
+idp-state.db, which the IdP writes while it serves, is copied the same way; its other files as they are. The master key goes
 along: the database holds its secrets sealed under it, and either one without the other restores nothing.
 
 The copy is then opened as samlfed opens a data directory (master key check), so a backup that would not start is
@@ -36,6 +37,9 @@ from .store.opening import open_store
 DATABASE, MASTER_KEY, IDP = "samlfed.db", "master.key", "idp"
 PARTIAL = DATABASE + ".partial"
 """The database's name in the copy until everything else is in place and the copy opened."""
+SQLITE_HEADER = b"SQLite format 3\x00"
+JOURNALS = ("-journal", "-wal", "-shm")
+"""What SQLite keeps beside a database while it is written."""
 BUSY_SECONDS = 30
 """How long the copy waits for a lock (a checkpoint in progress); readers are not blocked by writers in WAL mode."""
 
@@ -90,7 +94,7 @@ def back_up(data_dir: Path, destination: Path, *, now: datetime) -> Backup:
         if idp.is_dir():
             with _writing(destination / IDP, written):
                 (destination / IDP).mkdir(mode=0o700)
-            shutil.copytree(idp, destination / IDP, symlinks=True, dirs_exist_ok=True)
+            _copy_idp(idp, destination / IDP)
         opened = version == head_revision()
         if opened:
             _check_opens(destination, now)
@@ -197,18 +201,61 @@ def _undo(destination: Path, created: bool, written: list[Path]) -> None:
 
 def _copy_database(source_path: Path, target_path: Path) -> str:
     """Copy the database into the empty file `target_path`; its schema version."""
+    with _copied(source_path, target_path) as copy:
+        version = copy.execute("SELECT version_num FROM alembic_version").fetchone()
+    if version is None:
+        raise BackupError(f"{source_path} holds no samlfed schema version")
+    return str(version[0])
+
+
+@contextmanager
+def _copied(source_path: Path, target_path: Path) -> Iterator[sqlite3.Connection]:
+    """Copy the SQLite database at `source_path` into the empty file `target_path` with the online backup API, and
+    check the copy's integrity; the copy, open."""
     try:
         with closing(sqlite3.connect(source_path, timeout=BUSY_SECONDS)) as source, closing(sqlite3.connect(target_path)) as target:
             source.backup(target)  # one step: one read transaction's view of the whole database
             problems = [row[0] for row in target.execute("PRAGMA integrity_check")]
-            version = target.execute("SELECT version_num FROM alembic_version").fetchone() if problems == ["ok"] else None
+            if problems != ["ok"]:
+                raise BackupError(f"the copy of {source_path} fails SQLite's integrity check: {'; '.join(problems[:5])}")
+            yield target
     except sqlite3.Error as exc:
         raise BackupError(f"cannot copy {source_path}: {exc}") from None
-    if problems != ["ok"]:
-        raise BackupError(f"the copy of {source_path} fails SQLite's integrity check: {'; '.join(problems[:5])}")
-    if version is None:
-        raise BackupError(f"{source_path} holds no samlfed schema version")
-    return version[0]
+
+
+def _copy_idp(source: Path, target: Path) -> None:
+    """Copy the built-in IdP's directory, modes included. Its SQLite databases (idp-state.db, which the IdP writes
+    while it serves) are copied as the main one is, without their journals: a file copy could catch one half-written,
+    or fail when a sign-in's commit removes the journal it listed, and a journal beside a consistent copy would be
+    replayed over it."""
+    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True, ignore=_journals, copy_function=_copy_idp_file)
+
+
+def _journals(_directory: str, names: list[str]) -> set[str]:
+    """The journals, among `names`, of the files beside them."""
+    present = set(names)
+    return {name for name in names for suffix in JOURNALS if name.endswith(suffix) and name.removesuffix(suffix) in present}
+
+
+def _copy_idp_file(source: str, target: str) -> None:
+    if not _is_sqlite(Path(source)):
+        shutil.copy2(source, target)
+        return
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))  # owner-only before SQLite writes it
+    with _copied(Path(source), Path(target)):
+        pass
+    shutil.copymode(source, target)
+
+
+def _is_sqlite(path: Path) -> bool:
+    """Whether `path` is a regular file holding an SQLite database (a FIFO is not opened: that would block)."""
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return False
+        with path.open("rb") as file:
+            return file.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False  # copying it as a file says why it cannot be read
 
 
 def _sync_directory(directory: Path) -> None:
