@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -39,7 +41,20 @@ def backup(
         except BackupInterrupted as stopped:
             typer.echo(f"no backup made: stopped by {signal.Signals(stopped.signum).name}; nothing of the copy is left in {destination}", err=True)
             raise typer.Exit(128 + stopped.signum) from None
-        _report(made, settings.data_dir, as_json)
+        _report_standing(made, settings.data_dir, as_json)
+
+
+def _report_standing(made: Backup, data_dir: Path, as_json: bool) -> None:
+    """Report the copy. It is whole and checked once it is reported, so standard output refusing the report undoes
+    nothing: the failure says where the backup is."""
+    try:
+        _report(made, data_dir, as_json)
+    except BrokenPipeError:
+        # The reader stopped early (`samlfed backup DEST | head -1`): the backup stands, as the doctor's verdict does.
+        # stdout goes to /dev/null so that the interpreter's last flush at exit does not fail on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:  # a full disk: the report is lost, which the exit status must not hide
+        raise usage_error(f"backed up {data_dir} to {made.destination}, but cannot write the report to standard output: {exc.strerror or exc}") from None
 
 
 def _report(made: Backup, data_dir: Path, as_json: bool) -> None:
