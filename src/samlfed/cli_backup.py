@@ -58,7 +58,8 @@ def _report_standing(made: Backup, data_dir: Path, as_json: bool) -> None:
 
 
 def _report(made: Backup, data_dir: Path, as_json: bool) -> None:
-    from .backup import DATABASE
+    from .backup import DATABASE, IDP
+    from .idp.state import STATE_FILE
 
     if as_json:
         fields = {
@@ -73,12 +74,13 @@ def _report(made: Backup, data_dir: Path, as_json: bool) -> None:
     if not made.opened:
         typer.echo(f"the copy was not opened: its schema ({made.schema_version}) is not this release's; the release that made it opens it")
     # A samlfed.db-wal left in the data directory (by a samlfed that was killed) belongs to the database it replaces:
-    # SQLite would replay it over the copy, and the restore would be silently undone.
+    # SQLite would replay it over the copy, and the restore would be silently undone. So would the journal of an IdP
+    # killed in the middle of a write be rolled back over the copied idp-state.db.
+    journals = [f"{DATABASE}-wal", f"{DATABASE}-shm"] + ([f"{IDP}/{STATE_FILE}-journal"] if made.idp_copied else [])
     typer.echo(
         f"restore: stop samlfed, then serve with --data-dir {made.destination} (or copy its files into the data directory, "
-        f"removing the data directory's {DATABASE}-wal and {DATABASE}-shm first)"
+        f"removing the data directory's {', '.join(journals[:-1])} and {journals[-1]} first)"
     )
-
 
 @contextmanager
 def _interrupted_by(destination: Path, *signals: signal.Signals) -> Iterator[None]:
