@@ -82,6 +82,7 @@ def _report(made: Backup, data_dir: Path, as_json: bool) -> None:
         f"removing the data directory's {', '.join(journals[:-1])} and {journals[-1]} first)"
     )
 
+
 @contextmanager
 def _interrupted_by(destination: Path, *signals: signal.Signals) -> Iterator[None]:
     """These signals stop the copy the way Ctrl-C does (the copy cleans up after itself), instead of ending the
