@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .files import read_at_most
+from .unicode_text import has_surrogate
 
 DEFAULT_DATA_DIR = Path("samlfed-data")
 
@@ -199,7 +200,8 @@ def _checked(name: str, value: object, source: str) -> object:
         return Path(value)
     if kind == "text" and isinstance(value, str):
         return value
-    if kind == "entity_id" and isinstance(value, str) and value.strip() and _is_text(value):
+    # Environment bytes that are not UTF-8 arrive as surrogates, which no XML (SP metadata, an Issuer) can hold.
+    if kind == "entity_id" and isinstance(value, str) and value.strip() and not has_surrogate(value):
         return value
     if kind == "database_url" and isinstance(value, str) and _DATABASE_SCHEME.match(value):
         return value
@@ -233,16 +235,6 @@ def _shown(kind: str, value: object) -> object:
     from .store.sql import shown_url  # SQLAlchemy, on this path only
 
     return shown_url(value)
-
-
-def _is_text(value: str) -> bool:
-    """Whether `value` is text: environment bytes that are not UTF-8 reach Python as lone surrogates, which no XML
-    document (the SP metadata, an AuthnRequest's Issuer) can hold."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _is_root_url(text: str) -> bool:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+from .unicode_text import has_surrogate
 
 
 def parse_json(text: str | bytes) -> Any:
@@ -55,7 +54,7 @@ def _has_surrogate(value: Any) -> bool:
     while pending:
         item = pending.pop()
         if isinstance(item, str):
-            if _SURROGATE.search(item):
+            if has_surrogate(item):
                 return True
         elif isinstance(item, dict):
             pending.extend(item.keys())
