@@ -35,11 +35,17 @@ class MasterKey:
 
     @classmethod
     def load(cls, data_dir: Path | None) -> MasterKey:
-        """The key from `SAMLFED_MASTER_KEY`, else `<data-dir>/master.key` (created on first start).
+        """The key from `SAMLFED_MASTER_KEY`, else `<data-dir>/master.key` (created on first start); errors as
+        from_variable's and from_variable_or_file's."""
+        return cls.from_variable_or_file(cls.from_variable(), data_dir)
+
+    @classmethod
+    def from_variable_or_file(cls, key: MasterKey | None, data_dir: Path | None) -> MasterKey:
+        """`key`, what from_variable returned (taken as given, so that a caller that checked the variable early
+        decodes it once), else `<data-dir>/master.key` (created on first start).
 
         MasterKeyError when both are there and differ: the variable must not silently stand in for the file's key.
         OSError when the file cannot be read or made."""
-        key = cls.from_variable()
         if key is not None:
             if data_dir is not None:
                 key._require_same_as(data_dir / "master.key")

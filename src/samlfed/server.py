@@ -92,9 +92,10 @@ def database_missing(data_dir: Path) -> str | None:
     return "an empty samlfed.db" if size == 0 else None
 
 
-def _load_master_key(data_dir: Path | None) -> MasterKey:
+def _load_master_key(variable: MasterKey | None, data_dir: Path | None) -> MasterKey:
+    """`variable` (SAMLFED_MASTER_KEY's key, decoded already) or the data directory's key, as StoreUnavailable."""
     try:
-        return MasterKey.load(data_dir)
+        return MasterKey.from_variable_or_file(variable, data_dir)
     except MasterKeyError as exc:
         raise StoreUnavailable(f"cannot load the master key: {exc}") from exc
     except OSError as exc:
@@ -106,7 +107,7 @@ def _open_store(settings: Settings, now: datetime) -> tuple[SqlStore, MasterKey]
     stops them from opening, with a message for the operator."""
     data_dir = settings.data_dir
     try:
-        MasterKey.from_variable()  # a bad SAMLFED_MASTER_KEY is refused before anything is made for it
+        variable = MasterKey.from_variable()  # a bad SAMLFED_MASTER_KEY is refused before anything is made for it
     except MasterKeyError as exc:
         raise StoreUnavailable(f"cannot load the master key: {exc}") from exc
     if data_dir is not None:
@@ -114,7 +115,7 @@ def _open_store(settings: Settings, now: datetime) -> tuple[SqlStore, MasterKey]
             prepare_data_dir(data_dir)
         except OSError as exc:
             raise StoreUnavailable(f"cannot use the data directory {data_dir}: {exc.strerror or exc}") from exc
-    key_file = data_dir / "master.key" if data_dir is not None and not os.environ.get(MASTER_KEY_VARIABLE) else None
+    key_file = data_dir / "master.key" if data_dir is not None and variable is None else None
     key_was_missing = key_file is not None and not key_file.exists()
     if data_dir is not None and not settings.database_url:
         # The database's schema before the key: a first start stopped between the two then leaves a database
@@ -123,7 +124,7 @@ def _open_store(settings: Settings, now: datetime) -> tuple[SqlStore, MasterKey]
         database = data_dir / "samlfed.db"
         missing = database_missing(data_dir)
         if key_file is not None and not key_was_missing and missing is not None:
-            _load_master_key(data_dir)  # a key that cannot be read is the first thing to say
+            _load_master_key(variable, data_dir)  # a key that cannot be read is the first thing to say
             raise StoreUnavailable(
                 f"{data_dir} holds master.key but {missing}: restore the database from your backup (or, to start afresh, remove master.key)"
             )
@@ -138,7 +139,7 @@ def _open_store(settings: Settings, now: datetime) -> tuple[SqlStore, MasterKey]
             _create_private(database_file)
         except OSError:
             pass  # SQLite says why it cannot open it
-    master = _load_master_key(data_dir)
+    master = _load_master_key(variable, data_dir)
     try:
         return open_store(settings.store_url(), master, now=now), master
     except MasterKeyMismatch as exc:

@@ -156,16 +156,16 @@ def test_a_first_start_writes_the_schema_before_it_makes_the_key(tmp_path, monke
 
     monkeypatch.delenv(ENV, raising=False)
     sizes: list[int] = []
-    load = MasterKey.load
+    load = MasterKey.from_variable_or_file
 
-    def stopped_when_making_the_key(data_dir: Path | None) -> MasterKey:
+    def stopped_when_making_the_key(key: MasterKey | None, data_dir: Path | None) -> MasterKey:
         sizes.append((tmp_path / "samlfed.db").stat().st_size)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(server.MasterKey, "load", stopped_when_making_the_key)
+    monkeypatch.setattr(server.MasterKey, "from_variable_or_file", stopped_when_making_the_key)
     with pytest.raises(StoreUnavailable, match="No space left on device"):
         build_context(Settings(data_dir=tmp_path))
     assert sizes and sizes[0] > 0 and not (tmp_path / "master.key").exists()
-    monkeypatch.setattr(server.MasterKey, "load", load)
+    monkeypatch.setattr(server.MasterKey, "from_variable_or_file", load)
     build_context(Settings(data_dir=tmp_path)).store.engine.dispose()  # the next start completes it
     assert (tmp_path / "master.key").exists()
