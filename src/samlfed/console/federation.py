@@ -112,8 +112,10 @@ def open_signin_token(ctx: ServiceContext, signin_token: str, now: datetime) -> 
     if not signin_token or len(signin_token) > 100:
         raise expired
     row = _pending(signin_token)
-    sealed = ctx.store.get_console_session(row, now=now)  # None once its 15 minutes are over, or once it is used
-    if sealed is None or ctx.store.was_redeemed(_REDEEMED_AS, row, "", now=now):
+    # None once its 15 minutes are over, or once it is used. A used token whose row a failing database kept is
+    # refused where its use is recorded with the session (AlreadyRedeemed), so no look at the recorded uses here.
+    sealed = ctx.store.get_console_session(row, now=now)
+    if sealed is None:
         raise expired
     try:
         plain = json.loads(ctx.master.unseal(sealed, context=f"{_CONTEXT} {row}"))
