@@ -24,10 +24,10 @@ from samlfed.supervisor import WORKER_STOP_SECONDS
 BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
 
 
-def _held_request(port: int) -> socket.socket:
+def _held_request(port: int, target: str = "/") -> socket.socket:
     """A request in flight: its head and half its body sent."""
     held = socket.create_connection(("127.0.0.1", port), timeout=10)
-    head = f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(BODY)}\r\n\r\n"
+    head = f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(BODY)}\r\n\r\n"
     held.sendall(head.encode() + BODY[:10])
     return held
 
@@ -105,22 +105,25 @@ def test_a_stopping_server_refuses_new_connections_while_its_workers_drain(tmp_p
 
 def test_a_request_unfinished_when_the_shutdown_grace_ends_gets_a_retryable_503(tmp_path: Path) -> None:
     """Its body never completes: after the 10 s grace the request is cancelled and answered with AWS's
-    ServiceUnavailable (which SDKs retry elsewhere), not the server's plain-text 500."""
+    ServiceUnavailable (which SDKs retry elsewhere), not the server's plain-text 500; an IAM request's in IAM's
+    namespace (it was STS's for every request)."""
     port = free_port()
     server = subprocess.Popen([SAMLFED, "serve", "--port", str(port), "--data-dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         assert wait_until_up(f"http://127.0.0.1:{port}/healthz", seconds=60, gave_up=lambda: server.poll() is not None)
-        held = _held_request(port)
+        held, held_iam = _held_request(port), _held_request(port, "/?Version=2010-05-08")
         time.sleep(0.5)
         server.send_signal(signal.SIGTERM)
-        held.settimeout(60)
-        answer = b""
-        while chunk := held.recv(4096):
-            answer += chunk
-        held.close()
-        head, _, body = answer.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 503 "), answer
-        assert b"<Code>ServiceUnavailable</Code>" in body and b"x-amzn-requestid" in head.lower()
+        for request, namespace in ((held, b"https://sts.amazonaws.com/doc/2011-06-15/"), (held_iam, b"https://iam.amazonaws.com/doc/2010-05-08/")):
+            request.settimeout(60)
+            answer = b""
+            while chunk := request.recv(4096):
+                answer += chunk
+            request.close()
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 503 "), answer
+            assert b"<Code>ServiceUnavailable</Code>" in body and b"x-amzn-requestid" in head.lower()
+            assert b'<ErrorResponse xmlns="' + namespace + b'">' in body, answer
         _, log = server.communicate(timeout=30)
         assert "Request cancelled by shutdown" in log and "Traceback" not in log
         assert server.returncode == 0, "a graceful stop of one worker ends as one of several does"  # was -SIGTERM

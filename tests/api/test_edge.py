@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 from asgi_driver import asgi_call as call
 
@@ -99,3 +102,49 @@ def test_other_paths_go_to_the_app_behind(app: QueryApi) -> None:
     start, body = call(app, "GET", "/healthz", [b""])
     assert (start["status"], body["body"]) == (200, b"ok")
     assert call(app, "POST", "/nope", [b""])[0]["status"] == 404
+
+
+def _cancelled_mid_body(app: QueryApi, headers: list[tuple[bytes, bytes]], query_string: bytes) -> list[dict[str, Any]]:
+    """A request whose body stops half way, cancelled as uvicorn cancels the requests still running when the
+    shutdown grace ends; the messages sent."""
+    scope = {"type": "http", "method": "POST", "path": "/", "raw_path": b"/", "root_path": "", "query_string": query_string,
+             "headers": [(b"content-length", b"100"), *headers], "client": ("127.0.0.1", 1)}
+    sent: list[dict[str, Any]] = []
+    waiting = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        if not waiting.is_set():
+            waiting.set()
+            return {"type": "http.request", "body": b"Action=", "more_body": True}
+        await asyncio.Event().wait()  # the rest of the body never comes
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def shut_down() -> None:
+        request = asyncio.create_task(app(scope, receive, send))
+        await waiting.wait()
+        await asyncio.sleep(0)  # the request is now waiting for the second chunk
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+
+    asyncio.run(shut_down())
+    return sent
+
+
+@pytest.mark.parametrize(("headers", "query_string", "namespace"), [
+    ([(b"authorization", b"AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261202/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00")], b"", IAM),
+    ([], b"Version=2010-05-08", IAM),
+    ([], b"Action=CreateRole", IAM),
+    ([(b"authorization", b"AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261202/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00")], b"", STS),
+    ([], b"", STS),
+])
+def test_a_request_cancelled_by_shutdown_gets_its_503_in_the_namespace_it_names_without_its_body(
+    app: QueryApi, headers: list[tuple[bytes, bytes]], query_string: bytes, namespace: bytes,
+) -> None:
+    """The 503 of a request still running when the shutdown grace ends came in STS's namespace, also for an IAM
+    request: it now names the service as a request refused before its parameters were read does."""
+    start, body = _cancelled_mid_body(app, headers, query_string)
+    assert start["status"] == 503 and b"<Code>ServiceUnavailable</Code>" in body["body"] and namespace in body["body"]

@@ -68,11 +68,22 @@ def _named_before_parsing(scope: Scope, error: ServiceError) -> str | None:
     never read)."""
     if isinstance(error, TooManyParameters):
         return _named_service(error.action, error.version)
+    return _named_in_query_string(scope)
+
+
+def _named_in_query_string(scope: Scope) -> str | None:
+    """The service a request's query string names by its Action or Version; None when it names none."""
     try:
         named = dict(form_pairs(scope["query_string"].decode("utf-8")))
     except (TooManyFields, ValueError):  # a query string that does not parse names nothing
         return None
     return _named_service(named.get("Action", ""), named.get("Version", ""))
+
+
+def _named_without_body(scope: Scope) -> str:
+    """The service a request names without its body (which may never have arrived): its signature's credential
+    scope, else its query string, else STS, as for a request refused before its parameters were read."""
+    return _signed_for(_headers(scope)) or _named_in_query_string(scope) or "sts"
 
 
 def _signed_for(headers: dict[str, str]) -> str | None:
@@ -184,7 +195,7 @@ class QueryApi:
         except asyncio.CancelledError:
             # The server's shutdown grace ended with this request unfinished (a body still arriving, say): the
             # retryable 503 every SDK knows, rather than the server's plain-text 500 once this task ends.
-            payload = render_error("sts", service_unavailable(), request_id)
+            payload = render_error(_named_without_body(scope), service_unavailable(), request_id)
             await _send(send, 503, payload, b"text/xml; charset=utf-8", [(b"x-amzn-requestid", request_id.encode())])
             raise
         await _send(send, status, payload, b"text/xml; charset=utf-8", [(b"x-amzn-requestid", request_id.encode())])
