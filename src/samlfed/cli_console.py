@@ -6,13 +6,13 @@ import json
 import os
 import urllib.error
 import urllib.request
-import webbrowser
 from typing import Annotated
 from urllib.parse import urlencode
 
 import typer
 
 from .cli_common import EXIT_INVALID, usage_error
+from .login.console_page import open_signin_page
 from .login.transport import cli_transport, redacted
 from .terminal_text import one_line, visible
 
@@ -71,8 +71,17 @@ def console_url(
         raise typer.Exit(EXIT_INVALID) from None
     # A path, not f"{base}/console": the server accepts only its own public origin, which --endpoint-url need not spell
     # the same way (localhost for 127.0.0.1, an internal name behind a proxy).
-    url = f"{base}/federation?" + urlencode({"Action": "login", "Issuer": issuer, "Destination": "/console", "SigninToken": token})
-    if open_browser and webbrowser.open(url):
+    login = {"Action": "login", "Issuer": issuer, "Destination": "/console", "SigninToken": token}
+    if open_browser and _opened(f"{base}/federation", login):
         typer.echo("opened the console in your browser", err=True)
         return
-    typer.echo(url)
+    typer.echo(f"{base}/federation?" + urlencode(login))
+
+
+def _opened(action: str, login: dict[str, str]) -> bool:
+    """Whether a browser was started on a page that signs in (not on the login URL: the token would be in its argv)."""
+    try:
+        return open_signin_page(action, login)
+    except OSError as exc:
+        typer.echo(f"samlfed: cannot write the sign-in page for the browser: {exc}", err=True)
+        return False

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import stat
 import subprocess
+import time
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pexpect
 import pytest
@@ -145,21 +150,76 @@ def test_a_broken_config_is_a_usage_error(tmp_path: Path, bad: str) -> None:
     assert done.returncode == 2 and "config.toml" in done.stderr
 
 
-def test_console_command_opens_the_federation_login(demo: dict, tmp_path: Path) -> None:
+def _recording_browser(tmp_path: Path) -> Path:
+    """A browser that only records its command line, which every local user can read (/proc/PID/cmdline)."""
+    opener = tmp_path / "open-url"
+    opener.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {tmp_path / 'argv'}\n")
+    opener.chmod(0o700)
+    return opener
+
+
+def _end_page_removers(under: Path) -> None:
+    """End the processes `samlfed console` left to remove its pages later (they would sleep for 15 minutes)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(under).encode() in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGTERM)
+        except (OSError, ProcessLookupError):  # gone meanwhile
+            pass
+
+
+def _logged_in_with_a_temporary_directory(demo: dict, tmp_path: Path) -> Path:
+    """Profile demo's credentials for alice's Developer role, and an empty directory for TMPDIR."""
     write_profile(tmp_path, demo["url"], username="alice")
     login = samlfed(tmp_path, "login", "--profile", "demo", "--password-stdin", "--role", role_arn(DEV, "Developer"), stdin=demo["passwords"]["alice"] + "\n")
     assert login.returncode == 0, login.stderr
-    opener = tmp_path / "open-url"
-    opener.write_text(f"#!/bin/sh\necho \"$1\" > {tmp_path / 'opened'}\n")
-    opener.chmod(0o755)
-    done = samlfed(tmp_path, "console", "--profile", "demo", "--endpoint", demo["url"], BROWSER=str(opener))
-    assert done.returncode == 0, done.stderr
-    url = (tmp_path / "opened").read_text().strip()
-    import httpx
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    return temporary
 
-    with httpx.Client() as browser:
-        assert browser.get(url).status_code == 302
-        assert "assumed-role/Developer/alice@acme.example" in browser.get(f"{demo['url']}/console").text
+
+def test_console_command_opens_the_console_without_the_token_on_a_command_line(demo: dict, tmp_path: Path) -> None:
+    temporary = _logged_in_with_a_temporary_directory(demo, tmp_path)
+    try:
+        done = samlfed(tmp_path, "console", "--profile", "demo", "--endpoint", demo["url"], BROWSER=str(_recording_browser(tmp_path)), TMPDIR=str(temporary))
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "" and "opened the console in your browser" in done.stderr
+        argv = (tmp_path / "argv").read_text().split()
+        assert len(argv) == 1 and argv[0].startswith("file://") and "SigninToken" not in argv[0]
+        page = Path(urlsplit(argv[0]).path)
+        assert page.parent.parent == temporary
+        assert stat.S_IMODE(page.stat().st_mode) == 0o600 and stat.S_IMODE(page.parent.stat().st_mode) == 0o700
+        token = re.search(r'name="SigninToken" value="([^"]+)"', page.read_text()).group(1)  # type: ignore[union-attr]
+        assert token not in argv[0]
+        with launch_chromium() as browser:  # the page posts the token to /federation, which signs the browser in
+            tab = browser.new_page()
+            tab.goto(argv[0])
+            tab.wait_for_url(f"{demo['url']}/console")
+            assert "assumed-role/Developer/alice@acme.example" in tab.content()
+    finally:
+        _end_page_removers(temporary)
+
+
+def test_console_command_without_a_browser_prints_the_url_and_keeps_no_page(demo: dict, tmp_path: Path) -> None:
+    temporary = _logged_in_with_a_temporary_directory(demo, tmp_path)
+    done = samlfed(tmp_path, "console", "--profile", "demo", "--endpoint", demo["url"], BROWSER="false", TMPDIR=str(temporary))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{demo['url']}/federation?Action=login&") and "SigninToken=" in done.stdout
+    assert list(temporary.iterdir()) == []
+
+
+def test_the_sign_in_page_is_removed_by_a_process_that_outlives_the_command(tmp_path: Path) -> None:
+    from samlfed.login.console_page import remove_later
+
+    page = tmp_path / "samlfed-console-x" / "signin.html"
+    page.parent.mkdir()
+    page.write_text("a token")
+    remove_later(str(page.parent), 0)
+    for _ in range(500):
+        if not page.parent.exists():
+            break
+        time.sleep(0.02)
+    assert not page.parent.exists()
 
 
 def test_a_bad_profile_name_template_is_a_usage_error(tmp_path: Path) -> None:
