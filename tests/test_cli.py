@@ -536,7 +536,7 @@ def test_a_write_the_file_system_refuses_is_one_line(tmp_path) -> None:
     def tiny_files() -> None:  # Python ignores SIGXFSZ: a write past the limit raises OSError (File too large)
         resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))
 
-    refused = subprocess.run([SAMLFED, "idp", "users", "add", "bob", "--password", "correct horse", "--data-dir", data],
+    refused = subprocess.run([SAMLFED, "idp", "users", "add", "bob", "--password-stdin", "--data-dir", data], input="correct horse\n",
                              capture_output=True, text=True, timeout=60, preexec_fn=tiny_files)  # noqa: PLW1509
     assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
     assert refused.stderr.startswith("samlfed: cannot complete the command: File too large")

@@ -111,10 +111,23 @@ def _edit_users(idp_dir: Path | None, data_dir: Path | None, change: Callable[[d
         typer.echo(f"note: {idp.config_path} was rewritten without the comments it held", err=True)
 
 
-def _password(given: str | None) -> str:
-    """The given password, else one typed twice without echo; piped in (a script), its first two lines."""
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="read the password from the first line of stdin")]
+
+
+def _password(given: str | None, from_stdin: bool) -> str:
+    """The password of --password or --password-stdin, else one typed twice without echo; piped in (a script), its
+    first two lines."""
     if given is not None:
+        if from_stdin:
+            raise usage_error("give the password with --password or --password-stdin, not both")
+        typer.echo("samlfed: warning: --password shows the password to other local users (ps) and leaves it in the shell history; "
+                   "use --password-stdin", err=True)
         return given
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise usage_error("--password-stdin: the first line of standard input is empty")
+        return password
     if sys.stdin.isatty():
         first, again = getpass.getpass("Password: "), getpass.getpass("Again: ")
     else:  # nothing to hide from a pipe, and getpass would warn that it cannot turn echo off
@@ -127,7 +140,8 @@ def _password(given: str | None) -> str:
 @users_cli.command("add")
 def users_add(
     username: Annotated[str, typer.Argument()],
-    password: Annotated[str | None, typer.Option(help="the password (prompted when omitted)")] = None,
+    password: Annotated[str | None, typer.Option(help="the password; other local users can see it (ps): prefer --password-stdin, or the prompt")] = None,
+    password_stdin: PasswordStdin = False,
     email: Annotated[str, typer.Option()] = "",
     display_name: Annotated[str, typer.Option("--display-name")] = "",
     department: Annotated[str, typer.Option()] = "",
@@ -147,7 +161,7 @@ def users_add(
         attributes.setdefault(name, []).append(value)
     secret = pyotp.random_base32() if totp else None
     try:
-        user = User(username, hash_password(_password(password)), display_name, email, department, list(group or []), attributes, secret, disabled)
+        user = User(username, hash_password(_password(password, password_stdin)), display_name, email, department, list(group or []), attributes, secret, disabled)
     except DirectoryError as exc:
         raise usage_error(str(exc)) from None
 
@@ -189,7 +203,8 @@ def users_list(as_json: Annotated[bool, typer.Option("--json", help="print a JSO
 @users_cli.command("passwd")
 def users_passwd(
     username: Annotated[str, typer.Argument()],
-    password: Annotated[str | None, typer.Option(help="the new password (prompted when omitted)")] = None,
+    password: Annotated[str | None, typer.Option(help="the new password; other local users can see it (ps): prefer --password-stdin, or the prompt")] = None,
+    password_stdin: PasswordStdin = False,
     idp_dir: IdpDir = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -197,7 +212,7 @@ def users_passwd(
     if _config(_idp(idp_dir, data_dir)).directory.get(username) is None:  # before a password is asked for
         raise usage_error(f"no user {username!r}")
     try:
-        new_hash = hash_password(_password(password))
+        new_hash = hash_password(_password(password, password_stdin))
     except DirectoryError as exc:
         raise usage_error(str(exc)) from None
 

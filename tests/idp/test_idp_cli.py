@@ -58,6 +58,27 @@ def test_users_add_list_passwd_delete(tmp_path: Path) -> None:
     assert json.loads(_run("idp", "users", "list", "--json", *idp_dir).output) == []
 
 
+def test_password_stdin_reads_one_line_and_password_on_the_command_line_is_warned_of(tmp_path: Path) -> None:
+    """--password puts the password in argv (ps, /proc/PID/cmdline) and the shell history: it still works, with a
+    warning naming --password-stdin, which reads the first line of stdin (as `samlfed login` does)."""
+    idp_dir = ["--idp-dir", str(tmp_path / "idp")]
+    added = _run("idp", "users", "add", "dana", "--password-stdin", *idp_dir, input="dana's password\r\nignored\n")
+    assert added.exit_code == 0 and "warning" not in added.stderr, added.output
+    assert PasswordHasher().verify(read_yaml(tmp_path / "idp" / "idp.yaml")["users"]["dana"]["password_hash"], "dana's password")
+    changed = _run("idp", "users", "passwd", "dana", "--password-stdin", *idp_dir, input="a new password\n")
+    assert changed.exit_code == 0 and not changed.stderr, changed.output
+    assert PasswordHasher().verify(read_yaml(tmp_path / "idp" / "idp.yaml")["users"]["dana"]["password_hash"], "a new password")
+    for command in (["add", "erin"], ["passwd", "dana"]):
+        warned = _run("idp", "users", *command, "--password", "long enough", *idp_dir)
+        assert warned.exit_code == 0, warned.output
+        assert warned.stderr.count("\n") == 1 and "--password shows the password to other local users" in warned.stderr
+        assert "--password-stdin" in warned.stderr
+        empty = _run("idp", "users", *command, "--password-stdin", *idp_dir, input="")
+        assert empty.exit_code == 2 and "--password-stdin: the first line of standard input is empty" in empty.stderr
+        both = _run("idp", "users", *command, "--password", "long enough", "--password-stdin", *idp_dir, input="long enough\n")
+        assert both.exit_code == 2 and "not both" in both.stderr
+
+
 def test_rotate_key_publishes_a_new_key(tmp_path: Path) -> None:
     idp_dir = ["--idp-dir", str(tmp_path / "idp"), "--public-url", "http://127.0.0.1:9"]
     first = _run("idp", "metadata", *idp_dir)

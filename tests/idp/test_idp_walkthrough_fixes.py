@@ -48,12 +48,12 @@ def test_the_latest_rotation_decides_and_the_metadata_holds_every_key_that_may_s
     assert [e.kid for e in keys.entries()][:2] == [hourly.kid, after.kid]
 
 
-def _users(*args: str, idp_dir: Path):  # type: ignore[no-untyped-def]
+def _users(*args: str, idp_dir: Path, stdin: str | None = None):  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
 
     from samlfed.cli import app
 
-    return CliRunner().invoke(app, ["idp", "users", *args, "--idp-dir", str(idp_dir)])
+    return CliRunner().invoke(app, ["idp", "users", *args, "--idp-dir", str(idp_dir)], input=stdin)
 
 
 def test_users_commands_say_they_rewrite_idp_yaml_and_note_the_comments_they_drop(tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_users_commands_say_they_rewrite_idp_yaml_and_note_the_comments_they_dro
         assert "Rewrites idp.yaml: its comments and formatting are not kept." in help_text
     config = idp_dir / "idp.yaml"
     config.write_text("# who may sign in\n" + config.read_text())
-    changed = _users("passwd", "dana", "--password", "a new password", idp_dir=idp_dir)
+    changed = _users("passwd", "dana", "--password-stdin", idp_dir=idp_dir, stdin="a new password\n")
     assert changed.exit_code == 0 and changed.stderr == f"note: {config} was rewritten without the comments it held\n"
     assert "#" not in config.read_text().replace("Dana #1", "")
     deleted = _users("delete", "dana", idp_dir=idp_dir)
