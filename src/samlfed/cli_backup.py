@@ -41,14 +41,23 @@ def backup(
         except BackupInterrupted as stopped:
             typer.echo(f"no backup made: stopped by {signal.Signals(stopped.signum).name}; nothing of the copy is left in {destination}", err=True)
             raise typer.Exit(128 + stopped.signum) from None
-        _report_standing(made, settings.data_dir, as_json)
+        _report_standing(made, settings.data_dir, as_json, _idp_left_out(settings.idp_directory(), settings.data_dir))
 
 
-def _report_standing(made: Backup, data_dir: Path, as_json: bool) -> None:
+def _idp_left_out(idp_dir: Path, data_dir: Path) -> Path | None:
+    """The built-in IdP's directory when it lies outside the data directory (--idp-dir) and so is not in the copy."""
+    from .backup import IDP
+
+    if not idp_dir.is_dir() or idp_dir.resolve() == (data_dir / IDP).resolve():
+        return None
+    return idp_dir
+
+
+def _report_standing(made: Backup, data_dir: Path, as_json: bool, idp_left_out: Path | None) -> None:
     """Report the copy. It is whole and checked once it is reported, so standard output refusing the report undoes
     nothing: the failure says where the backup is."""
     try:
-        _report(made, data_dir, as_json)
+        _report(made, data_dir, as_json, idp_left_out)
     except BrokenPipeError:
         # The reader stopped early (`samlfed backup DEST | head -1`): the backup stands, as the doctor's verdict does.
         # stdout goes to /dev/null so that the interpreter's last flush at exit does not fail on the closed pipe again.
@@ -57,7 +66,7 @@ def _report_standing(made: Backup, data_dir: Path, as_json: bool) -> None:
         raise usage_error(f"backed up {data_dir} to {made.destination}, but cannot write the report to standard output: {exc.strerror or exc}") from None
 
 
-def _report(made: Backup, data_dir: Path, as_json: bool) -> None:
+def _report(made: Backup, data_dir: Path, as_json: bool, idp_left_out: Path | None) -> None:
     from .backup import DATABASE, IDP
     from .idp.state import STATE_FILE
 
@@ -65,12 +74,15 @@ def _report(made: Backup, data_dir: Path, as_json: bool) -> None:
         fields = {
             "Destination": str(made.destination), "SchemaVersion": made.schema_version, "DatabaseBytes": made.database_bytes,
             "MasterKeyCopied": made.master_key_copied, "IdpCopied": made.idp_copied, "Opened": made.opened,
+            **({"IdpLeftOut": str(idp_left_out)} if idp_left_out is not None else {}),
         }
         typer.echo(json.dumps(fields))
         return
     typer.echo(f"backed up {data_dir} to {made.destination} (database {made.database_bytes:,} bytes, schema {made.schema_version})")
     if not made.master_key_copied:
         typer.echo("the master key comes from SAMLFED_MASTER_KEY and is not in the backup: keep it with the backup, apart from it")
+    if idp_left_out is not None:
+        typer.echo(f"the built-in IdP's directory {idp_left_out} is outside the data directory and is not in the backup: copy it apart (with the IdP stopped)")
     if not made.opened:
         typer.echo(f"the copy was not opened: its schema ({made.schema_version}) is not this release's; the release that made it opens it")
     # A samlfed.db-wal left in the data directory (by a samlfed that was killed) belongs to the database it replaces:
