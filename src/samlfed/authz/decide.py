@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -18,6 +19,9 @@ from ..policy import Authorization, MalformedPolicy, NamedPolicy, PolicySet, Req
 from ..timestamps import aws_timestamp
 
 MAX_HEADER_COUNT = 100
+ACTION_NAME = re.compile(r"[A-Za-z0-9-]+:[A-Za-z0-9_.-]+", re.ASCII)
+"""One IAM action, `service:Action`: never a pattern, which the policies' own patterns would match where the
+statement written for the one action (a Deny) does not."""
 
 
 class BadAuthzRequest(ValueError):
@@ -40,6 +44,13 @@ def _text(body: dict[str, Any], key: str, *, required: bool = True, limit: int =
     if not isinstance(value, str) or len(value) > limit:
         raise BadAuthzRequest(f"{key} must be a string of at most {limit} characters")
     return value
+
+
+def _action(body: dict[str, Any]) -> str:
+    action = _text(body, "action", limit=256) or ""
+    if not ACTION_NAME.fullmatch(action):
+        raise BadAuthzRequest("action must name one IAM action (service:Action), without wildcards or spaces")
+    return action
 
 
 def _origin(body: dict[str, Any]) -> tuple[str | None, bool | None]:
@@ -104,7 +115,7 @@ def _own_scope_refused(scoped: str) -> dict[str, Any]:
 
 def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     signed = _signed_request(body["request"])
-    action = _text(body, "action", limit=256) or ""
+    action = _action(body)
     resource = _text(body, "resource", limit=2048) or "*"
     declared = signed.headers.get("x-amz-content-sha256")
     if signed.payload_hash and declared and declared.lower() != signed.payload_hash.lower() and not declared.startswith(("UNSIGNED", "STREAMING")):
