@@ -85,8 +85,20 @@ def _signed_request(raw: dict[str, Any]) -> SignedRequest:
         raise BadAuthzRequest("request.headers must be an object of strings")
     return SignedRequest(
         method=_text(raw, "method", limit=16) or "", path=_text(raw, "path") or "/", query=_text(raw, "query", required=False) or "",
-        headers={k.lower(): v for k, v in headers.items()}, payload_hash=_text(raw, "payload_hash", required=False, limit=128),
+        headers={k.lower(): v for k, v in headers.items()}, payload_hash=_payload_hash(raw),
     )
+
+
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
+
+
+def _payload_hash(raw: dict[str, Any]) -> str | None:
+    """The body's SHA-256 (lower-case hex), or None. Outside S3 it is the signature's payload line: any other text,
+    such as the client's own `UNSIGNED-PAYLOAD`, would verify a signature that covers no body."""
+    value = _text(raw, "payload_hash", required=False, limit=128)
+    if value is not None and not SHA256_HEX.fullmatch(value):
+        raise BadAuthzRequest("request.payload_hash must be the hex SHA-256 of the body the service received")
+    return value.lower() if value is not None else None
 
 
 def _context_extra(raw: Any) -> dict[str, list[str]]:
