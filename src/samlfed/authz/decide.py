@@ -128,7 +128,9 @@ def _own_scope_refused(scoped: str) -> dict[str, Any]:
 def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     signed = _signed_request(body["request"])
     action = _action(body)
-    resource = _text(body, "resource", limit=2048) or "*"
+    resource = _text(body, "resource", limit=2048)
+    if not resource:  # not `*`, which an Allow of every resource matches and a Deny of the guarded ones does not
+        raise BadAuthzRequest("resource must be an ARN or `*`, not empty")
     declared = signed.headers.get("x-amz-content-sha256")
     if signed.payload_hash and declared and declared.lower() != signed.payload_hash.lower() and not declared.startswith(("UNSIGNED", "STREAMING")):
         return {"authenticated": False, "allowed": False, "decision": "unauthenticated",
