@@ -71,7 +71,20 @@ class AuthorizationClient:
             raise AuthorizationError(f"samlfed refused the authorization request ({exc.code}): {exc.read()[:300].decode(errors='replace')}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise AuthorizationError(f"cannot ask samlfed at {self.url}: {exc}") from None
-        return Decision(
-            bool(data.get("allowed")), str(data.get("decision")), data.get("principal") or {}, data.get("error"), data.get("matched_statements") or [],
-            data.get("scope"),
-        )
+        return _decision(data)
+
+
+def _decision(data: Any) -> Decision:
+    """samlfed's answer read strictly (fail closed): only `"allowed": true` with the decision `allowed` allows, and a
+    body that is no decision object (what a proxy or a wrong URL may send with a 200) is an AuthorizationError."""
+    if not isinstance(data, dict):
+        raise AuthorizationError(f"samlfed's answer is not a decision: {json.dumps(data)[:300]}")
+
+    def member(key: str, kind: type) -> Any:
+        value = data.get(key)
+        return value if isinstance(value, kind) else None
+
+    return Decision(
+        data.get("allowed") is True and data.get("decision") == "allowed", str(data.get("decision")), member("principal", dict) or {},
+        member("error", dict), member("matched_statements", list) or [], member("scope", dict),
+    )
