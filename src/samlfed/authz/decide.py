@@ -142,7 +142,7 @@ def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     origin = _origin(body)
     # The whole body is checked before the signature: a malformed one is a 400 whether or not the request is signed.
     resource_policies = _resource_policies(body)
-    extra = _context_extra(body.get("context"))
+    extra = _with_resource_account(resource, _context_extra(body.get("context")))
     try:
         caller = authenticate(ctx, http, service=service, region=region)
     except ServiceError as error:
@@ -155,7 +155,7 @@ def decide(ctx: ServiceContext, body: dict[str, Any]) -> dict[str, Any]:
     # The region asked about, which authenticate checked the signature covers (a SigV4a region set may name several).
     signed_region = region if region is not None else claim.region
     scope = {"service": claim.service, "region": signed_region}
-    owners = _owners(resource, extra)
+    owners = {v for k, values in extra.items() if k.lower() == "aws:resourceaccount" for v in values}
     if isinstance(caller, Administrator):
         context = _administrator_context(caller, origin, signed_region, extra, ctx.clock())
         return {**_administrator_decision(caller, Request(action, context, resource=resource), resource_policies, owners), "scope": scope}
@@ -174,13 +174,14 @@ def _resource_policies(body: dict[str, Any]) -> tuple[NamedPolicy, ...]:
         raise BadAuthzRequest(f"resource_policy: {exc.explained}") from None
 
 
-def _owners(resource: str, extra: dict[str, list[str]]) -> set[str]:
-    """The account(s) owning the resource: its ARN's account field, else the `aws:ResourceAccount` the service names
-    (S3 ARNs have no account)."""
+def _with_resource_account(resource: str, extra: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The service's context keys with `aws:ResourceAccount`, the account(s) owning the resource: its ARN's account
+    field, which the service cannot contradict (a data perimeter's Deny on another account's resources must see it),
+    else the account the service names (S3 ARNs have none)."""
     parts = resource.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and parts[4]:
-        return {parts[4]}
-    return {v for k, values in extra.items() if k.lower() == "aws:resourceaccount" for v in values}
+    if len(parts) != 6 or parts[0] != "arn" or not parts[4]:
+        return extra
+    return {**{k: v for k, v in extra.items() if k.lower() != "aws:resourceaccount"}, "aws:ResourceAccount": [parts[4]]}
 
 
 def _resource_side_allows(resource_policies: Sequence[NamedPolicy], request: Request) -> bool:
