@@ -70,6 +70,31 @@ def test_a_password_change_ends_the_sessions_made_with_the_old_one(demo: dict) -
     assert _portal_status(demo["url"], cookie) == 303
 
 
+def _set_disabled(demo: dict, username: str, disabled: bool) -> None:
+    """Disable or re-enable a user as an operator does: by editing idp.yaml."""
+    config = read_yaml(demo["idp"].config_path)
+    config["users"][username]["disabled"] = disabled
+    write_yaml(demo["idp"].config_path, config)
+
+
+def test_re_enabling_a_disabled_user_does_not_bring_back_the_sessions_it_had(demo: dict) -> None:
+    with httpx.Client() as browser:
+        login(demo, browser, "bob")
+        cookie = browser.cookies["samlfed_idp"]
+    with app_in_thread(_another_worker(demo)) as worker:
+        assert _portal_status(worker, cookie) == 200
+        _set_disabled(demo, "bob", True)
+        try:
+            assert _portal_status(demo["url"], cookie) == 303
+        finally:
+            _set_disabled(demo, "bob", False)
+        assert _portal_status(demo["url"], cookie) == 303
+        assert _portal_status(worker, cookie) == 303  # a worker that never read the file while bob was disabled
+    with httpx.Client() as browser:  # signing in again works
+        login(demo, browser, "bob")
+        assert browser.get(f"{demo['url']}/idp/").status_code == 200
+
+
 def test_a_totp_code_signs_in_once_on_the_web_on_ecp_and_on_another_worker(demo: dict) -> None:
     secret, password = demo["totp"]["admin"], demo["passwords"]["admin"]
     code = pyotp.TOTP(secret).now()

@@ -34,15 +34,20 @@ class IdentityProvider:
         self.throttle = LoginThrottle(self.state)
         self._config: IdpConfig | None = None
         self._stamp: int | None = None
+        self.ends_sessions_of_disabled = False
+        """Set by the serving IdP (web.IdpApp): each read of the file ends the sessions of the users it disables, so
+        that re-enabling one later does not bring back the sessions it had. Commands leave the state file alone."""
 
     @property
     def config(self) -> IdpConfig:
         """The configuration, re-read when the file changed (`samlfed idp users add` while serving)."""
         stamp = self.config_path.stat().st_mtime_ns if self.config_path.exists() else 0
         if self._config is None or stamp != self._stamp:
-            self._config = load_config(self.config_path)
-            self._config.directory.totp_steps = self.state
-            self._stamp = stamp
+            config = load_config(self.config_path)
+            config.directory.totp_steps = self.state
+            if self.ends_sessions_of_disabled:  # before the new file is used: should this fail, the next read tries again
+                self.state.end_sessions(*(user.username for user in config.directory.users.values() if user.disabled))
+            self._config, self._stamp = config, stamp
         return self._config
 
     @property

@@ -1,5 +1,5 @@
 """What the built-in IdP must remember across requests and worker processes: each user's session generation
-(sign-out ends every session issued before it), the last TOTP time step accepted (a code works once) and the
+(sign-out, and disabling the user, end every session issued before it), the last TOTP time step accepted (a code works once) and the
 recent sign-in attempts the login throttle counts (throttle.py).
 
 A small SQLite file beside the IdP's configuration: every worker of one deployment shares the IdP directory
@@ -75,13 +75,15 @@ class IdpState:
             row = db.execute("SELECT generation FROM session_generation WHERE username = ?", (username,)).fetchone()
         return int(row[0]) if row else 0
 
-    def end_sessions(self, username: str) -> None:
-        """Invalidate every session of `username` issued so far, in every worker."""
+    def end_sessions(self, *usernames: str) -> None:
+        """Invalidate every session of each of `usernames` issued so far, in every worker."""
+        if not usernames:
+            return
         with self._db() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO session_generation (username, generation) VALUES (?, 1) "
                 "ON CONFLICT (username) DO UPDATE SET generation = generation + 1",
-                (username,),
+                [(username,) for username in usernames],
             )
 
     def accept_totp_step(self, username: str, step: int) -> bool:

@@ -56,6 +56,7 @@ class IdpApp:
         self.mount_path = urlsplit(self.base).path.rstrip("/")
         self.pages = Pages("samlfed.idp", https=self.base.startswith("https://"))
         self.session_secret = _session_secret(idp.keys.directory)
+        idp.ends_sessions_of_disabled = True
 
     def credential_mark(self, user: User) -> str:
         """Changes when the user's password or TOTP secret does: a session signed in with old credentials ends."""
@@ -72,8 +73,8 @@ class IdpApp:
         return tokens_match(str(form.get("csrf", "")), str(request.session.get("csrf", "")))
 
     def current_user(self, request: Request) -> User | None:
-        """The signed-in user. The cookie alone is not enough: its generation must still be current (sign-out
-        ends it on every worker) and the user's credentials unchanged since it was made."""
+        """The signed-in user. The cookie alone is not enough: its generation must still be current (sign-out,
+        and a disabling of the user, end it on every worker) and the user's credentials unchanged since it was made."""
         username = request.session.get("user")
         if not username:
             return None
