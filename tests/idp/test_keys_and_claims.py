@@ -185,6 +185,25 @@ def test_configuration_errors_are_clear(change, message: str) -> None:  # type: 
         parse_config(config)
 
 
+@pytest.mark.parametrize("setting", ['"no"', "'false'", '"0"', "0", "1", "off-ish", "~", "[]"])
+@pytest.mark.parametrize(("where", "field", "named"), [
+    ("users.carol", "disabled", "user 'carol'"), ("service_providers.aws", "require_signed_requests", "service provider 'aws'"),
+])
+def test_a_flag_of_idp_yaml_is_a_yaml_boolean_or_refused(tmp_path: Path, where: str, field: str, named: str, setting: str) -> None:
+    """`disabled: "no"` read as a disabled user (a non-empty string is true): anything but true or false is refused."""
+    import yaml
+
+    config = _config()
+    section, key = where.split(".")
+    config[section][key][field] = "SETTING"
+    template = yaml.safe_dump(config)
+    with pytest.raises(DirectoryError, match=f"^{field} of {named} must be true or false"):
+        parse_config(yaml.safe_load(template.replace("SETTING", setting)))
+    for written, meant in (("true", True), ("no", False), ("False", False)):  # YAML 1.1 booleans, as PyYAML reads them
+        read = parse_config(yaml.safe_load(template.replace("SETTING", written)))
+        assert (read.directory.users["carol"].disabled if field == "disabled" else read.service_providers["aws"].require_signed_requests) is meant
+
+
 def test_authentication_fails_the_same_way_for_every_reason() -> None:
     secret = pyotp.random_base32()
     directory = load_users(

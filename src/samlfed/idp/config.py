@@ -39,7 +39,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .directory import Directory, DirectoryError, load_users, read_yaml
+from .directory import Directory, DirectoryError, load_users, read_yaml, yaml_flag
 from .presets import Preset, preset
 
 
@@ -258,7 +258,7 @@ def _service_provider(key: str, data: Any) -> ServiceProvider:
         preset=shape,
         claims=_claims(key, data.get("claims")),
         request_certificate=_request_certificate(key, data.get("request_certificate")),
-        require_signed_requests=bool(data.get("require_signed_requests", False)),
+        require_signed_requests=yaml_flag(data, "require_signed_requests", f"service provider {key!r}"),
         encryption=_encryption(key, data),
     )
 

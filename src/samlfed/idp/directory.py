@@ -80,6 +80,15 @@ def _strings(value: Any, what: str) -> list[str]:
     raise DirectoryError(f"{what} must be a string or a list of strings")
 
 
+def yaml_flag(data: dict[str, Any], name: str, where: str) -> bool:
+    """A true/false setting, False when left out. Only a YAML boolean: a quoted "no" or "false" would be a non-empty
+    string, true to bool(), so anything else is refused rather than guessed at."""
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise DirectoryError(f"{name} of {where} must be true or false, unquoted (a YAML boolean)")
+    return value
+
+
 def user_from_yaml(username: str, data: Any) -> User:
     if not USERNAME.fullmatch(username):
         raise DirectoryError(f"user name {username!r} is not 1-64 ASCII letters, digits or ._@+-")
@@ -100,7 +109,7 @@ def user_from_yaml(username: str, data: Any) -> User:
         groups=_strings(data.get("groups"), f"groups of user {username!r}"),
         attributes={str(k): _strings(v, f"attribute {k!r} of user {username!r}") for k, v in attributes.items()},
         totp_secret=totp,
-        disabled=bool(data.get("disabled", False)),
+        disabled=yaml_flag(data, "disabled", f"user {username!r}"),
     )
 
 
