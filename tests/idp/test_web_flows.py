@@ -18,7 +18,7 @@ from lxml import etree
 
 from samlfed.iam.arns import role_arn
 from samlfed.idp.demo import provider_arn
-from samlfed.idp.directory import Directory
+from samlfed.idp.directory import Directory, read_yaml, write_yaml
 from samlfed.saml import ProviderTrust, RolePair, ValidationSettings, validate
 from samlfed.saml.metadata import parse_metadata
 
@@ -70,6 +70,27 @@ def test_idp_initiated_sign_in_gives_an_assertion_sts_accepts(demo: dict) -> Non
     result = sts.assume_role_with_saml(RoleArn=role_arn(DEV, "Developer"), PrincipalArn=provider_arn(DEV), SAMLAssertion=saml_response)
     assert result["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{DEV}:assumed-role/Developer/alice@acme.example"
     assert result["SourceIdentity"] == "alice"
+
+
+def test_the_portal_launches_an_application_whatever_its_key(demo: dict) -> None:
+    """The key of an application in idp.yaml was put into the launch form's URL as it is: `/`, `?`, `#` or a space
+    in it sent the form elsewhere (a 404, a query, a fragment)."""
+    key, path = "team a/b?c=d#e", demo["idp"].config_path
+    config = read_yaml(path)
+    config["service_providers"][key] = {**config["service_providers"]["aws"], "display_name": "Odd key"}
+    write_yaml(path, config)
+    try:
+        with httpx.Client() as browser:
+            login(demo, browser, "alice")
+            launch = next(f for f in forms(browser.get(f"{demo['url']}/idp/")) if f["fields"].get("app") == key)
+            page = browser.post(launch["action"], data=launch["fields"])
+    finally:
+        config["service_providers"].pop(key)
+        write_yaml(path, config)
+    assert page.status_code == 200 and "Odd key" in page.text
+    acs, saml_response, _ = saml_response_of(page)
+    assert acs == f"{demo['url']}/saml"
+    assert validate(saml_response, _trust(demo), now=datetime.now(UTC), settings=_settings(demo)).claims.roles
 
 
 def test_admin_needs_a_totp_code_and_gets_the_admin_role(demo: dict) -> None:

@@ -9,7 +9,7 @@ import logging
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import quote, unquote_plus, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -176,7 +176,8 @@ class IdpApp:
         if user is None:
             return RedirectResponse(f"{self.mount_path}/login", status_code=303)
         apps = [
-            {"key": sp.key, "display_name": sp.display_name, "entity_id": sp.entity_id, "roles": role_values(user, sp)}
+            {"key": sp.key, "launch": f"{self.base}/launch/{quote(sp.key, safe='')}", "display_name": sp.display_name,
+             "entity_id": sp.entity_id, "roles": role_values(user, sp)}
             for sp in self.idp.config.service_providers.values()
         ]
         return self.pages.render("portal.html", base=self.base, csrf=self.csrf(request), user=user, apps=apps)
@@ -295,7 +296,7 @@ class IdpApp:
             Route("/login", self.login, methods=["POST"]),
             Route("/logout", self.logout, methods=["POST"]),
             Route("/", self.portal, methods=["GET"]),
-            Route("/launch/{sp}", self.launch, methods=["POST"]),
+            Route("/launch/{sp:path}", self.launch, methods=["POST"]),  # :path: a key may hold a "/" (sent as %2F, read decoded)
             Route("/sso", self.sso, methods=["GET", "POST"]),
             Route("/ecp", self.ecp, methods=["POST"]),
         ]
