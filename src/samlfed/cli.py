@@ -24,6 +24,7 @@ from .cli_common import (
     check_port_free,
     context_or_exit,
     directory_path,
+    idp_app_or_exit,
     instant_or_exit,
     print_secret_or_undo,
     require_output,
@@ -185,6 +186,8 @@ def serve(
     configure_logging(settings.log_format)
     check_port_free(settings.host, settings.port)
     context_or_exit(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
+    if settings.with_idp:
+        idp_app_or_exit(settings)  # the IdP's files too: unusable, one line here rather than a traceback in each worker
     warn_of_loose_modes(settings, idp=settings.with_idp)
     for unset in settings.unset_env():
         os.environ.pop(unset, None)

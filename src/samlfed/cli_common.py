@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from .config import Settings
     from .context import ServiceContext
 
@@ -203,6 +205,18 @@ def instant_or_exit(value: str | None) -> datetime:
         return parse_xs_datetime(value)
     except ValueError:
         raise usage_error(f"--now {value!r} is not an ISO 8601 instant with a time zone (e.g. 2026-01-31T12:00:00Z)") from None
+
+
+def idp_app_or_exit(settings: Settings) -> Starlette:
+    """The built-in IdP's app, its files made on a first start; or a usage error saying which of them it cannot use
+    (signing keys, session secret). Called before serving, so that a worker does not die on it with a traceback."""
+    from .idp.keys import KeysUnavailable
+    from .idp.mount import idp_app
+
+    try:
+        return idp_app(settings)
+    except KeysUnavailable as exc:
+        raise usage_error(str(exc)) from None
 
 
 def warn_of_loose_modes(settings: Settings, *, idp: bool) -> None:

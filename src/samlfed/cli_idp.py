@@ -23,6 +23,7 @@ from .cli_common import (
     check_port_free,
     context_or_exit,
     directory_path,
+    idp_app_or_exit,
     option_settings_or_exit,
     print_secret_or_undo,
     require_output,
@@ -340,7 +341,6 @@ def idp_serve(
     from starlette.routing import Mount
 
     from . import supervisor
-    from .idp.mount import idp_app
     from .server import TlsUnusable, configure_logging, http_options, proxy_options, tls_options, uvicorn_logging
 
     settings = settings_or_exit(  # the environment as `idp users` reads it: the same IdP, at the same URL
@@ -354,7 +354,7 @@ def idp_serve(
         raise usage_error(str(exc)) from None
     configure_logging(settings.log_format)
     check_port_free(host, port)
-    app = Starlette(routes=[Mount("/idp", app=idp_app(settings))])
+    app = Starlette(routes=[Mount("/idp", app=idp_app_or_exit(settings))])
     warn_of_loose_modes(settings, idp=True)
     typer.echo(f"IdP metadata: {settings.base_url}/idp/metadata\nIdP sign-in page: {settings.base_url}/idp/login")
     supervisor.run(  # log_level info, as `serve`: uvicorn's start-up lines say where it listens
@@ -402,6 +402,7 @@ def demo_command(
         check_port_free(host, port)
     ctx = context_or_exit(settings)
     with _demo_lock(data_dir):
+        idp_app_or_exit(settings)  # before seeding: its signing keys and session secret are usable
         result = seed(ctx, identity_provider(settings), settings.base_url, data_dir)
         typer.echo(next_steps(result, settings.base_url, data_dir))
         if no_serve:

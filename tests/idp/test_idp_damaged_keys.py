@@ -1,5 +1,6 @@
 """A damaged key list (keys.json edited by hand, key files restored in part) is a clear error, never a traceback:
-`samlfed idp ...` says which file and exits 2, and the serving IdP answers a retryable 503 until it is repaired."""
+`samlfed idp ...` says which file and exits 2, and the serving IdP answers a retryable 503 until it is repaired.
+A session secret too short to sign cookies safely is refused at start, never used."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import SAMLFED
+from servers import SAMLFED, free_port
 
 from samlfed.forwarding import ForwardingWatch
+from samlfed.idp.keys import KeysUnavailable
 from samlfed.idp.service import IdentityProvider
-from samlfed.idp.web import IdpApp
+from samlfed.idp.web import SESSION_SECRET_FILE, IdpApp
 
 
 def _damage(keys: Path, how: str) -> None:
@@ -51,3 +53,45 @@ def test_the_serving_idp_answers_503_while_its_key_list_is_damaged(tmp_path: Pat
     _damage(tmp_path / "keys", "json")
     answer = asyncio.run(metadata())
     assert answer.status_code == 503 and "key list" in answer.text and answer.headers["Retry-After"]
+
+
+def _idp_with_secret(idp_dir: Path, secret: bytes | None) -> IdentityProvider:
+    (idp_dir / "keys").mkdir(parents=True)
+    if secret is not None:
+        (idp_dir / "keys" / SESSION_SECRET_FILE).write_bytes(secret)
+    (idp_dir / "idp.yaml").write_text("idp: {}\n")
+    return IdentityProvider(idp_dir / "idp.yaml", idp_dir / "keys", "http://127.0.0.1:18399/idp")
+
+
+@pytest.mark.parametrize(("secret", "said"), [
+    (b"", "is empty"), (b" \n", "is empty"), (b"x" * 31 + b"\n", "holds 31 bytes"), (b"\xff" * 64, "is not text"),
+])
+def test_a_session_secret_too_short_to_sign_cookies_is_refused(tmp_path: Path, secret: bytes, said: str) -> None:
+    """An empty keys/session.secret was taken as the HMAC key of the session cookies: anyone could sign one."""
+    idp = _idp_with_secret(tmp_path, secret)
+    with pytest.raises(KeysUnavailable, match=f"session secret .*{SESSION_SECRET_FILE} {said}") as refused:
+        IdpApp(idp, ForwardingWatch(()))
+    assert "\n" not in str(refused.value)
+    assert (tmp_path / "keys" / SESSION_SECRET_FILE).read_bytes() == secret  # not replaced behind the operator's back
+
+
+def test_an_unreadable_session_secret_is_refused_and_a_good_one_is_used(tmp_path: Path) -> None:
+    idp = _idp_with_secret(tmp_path / "unreadable", None)
+    (tmp_path / "unreadable" / "keys" / SESSION_SECRET_FILE).mkdir()
+    with pytest.raises(KeysUnavailable, match="session secret .* cannot be read"):
+        IdpApp(idp, ForwardingWatch(()))
+    assert IdpApp(_idp_with_secret(tmp_path / "given", b"y" * 32), ForwardingWatch(())).session_secret == "y" * 32
+    made = IdpApp(_idp_with_secret(tmp_path / "made", None), ForwardingWatch(())).session_secret
+    assert len(made) >= 64 and (tmp_path / "made" / "keys" / SESSION_SECRET_FILE).read_text() == made
+
+
+@pytest.mark.parametrize("command", [["idp", "serve", "--idp-dir", "{data}/idp"], ["serve", "--with-idp", "--data-dir", "{data}"]])
+def test_serving_with_an_empty_session_secret_is_refused_in_one_line(tmp_path: Path, command: list[str]) -> None:
+    _idp_with_secret(tmp_path / "idp", b"")
+    arguments = [part.format(data=tmp_path) for part in command]
+    try:
+        done = subprocess.run([SAMLFED, *arguments, "--port", str(free_port())], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("it served, its session cookies signed with an empty key")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"session secret {tmp_path / 'idp' / 'keys' / SESSION_SECRET_FILE} is empty" in done.stderr

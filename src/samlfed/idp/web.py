@@ -26,6 +26,7 @@ from .authn_request import AuthnRequest, RequestRefused, check_authn_request, pa
 from .claims import role_values
 from .directory import DirectoryError, User
 from .ecp import SOAP_CONTENT_TYPE, fault_envelope, request_from_envelope, response_envelope
+from .keys import KeysUnavailable
 from .service import IdentityProvider
 from .state import StateUnavailable
 
@@ -40,10 +41,27 @@ RETRY_AFTER = "5"
 
 SESSION_SECRET_FILE = "session.secret"
 """In the IdP's keys directory: the key its session cookies are signed with."""
+MIN_SESSION_SECRET_BYTES = 32
 
 
 def _session_secret(key_dir: Path) -> str:
-    return read_or_create_private(key_dir / SESSION_SECRET_FILE, lambda: secrets.token_urlsafe(48).encode()).decode().strip()
+    """The key of the session cookies, made on first use. One that is empty or short is refused, never used: with
+    an empty HMAC key anyone can sign a session. Nor is it remade: samlfed writes the file whole (linked into place
+    when complete), so a short one is someone's doing (a truncation, a restore, a deployment tool, maybe for several
+    nodes at once), and the operator decides; removing it makes a new one and signs everyone out of the IdP."""
+    path = key_dir / SESSION_SECRET_FILE
+    remedy = (f"remove the file for a new one (signing everyone out of the IdP), or put a random secret of at least "
+              f"{MIN_SESSION_SECRET_BYTES} characters in it")
+    try:
+        secret = read_or_create_private(path, lambda: secrets.token_urlsafe(48).encode()).decode("utf-8").strip()
+    except OSError as exc:
+        raise KeysUnavailable(f"The IdP's session secret {path} cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise KeysUnavailable(f"The IdP's session secret {path} is not text; {remedy}") from None
+    if len(secret.encode()) < MIN_SESSION_SECRET_BYTES:
+        size = "is empty" if not secret else f"holds {len(secret.encode())} bytes, under the {MIN_SESSION_SECRET_BYTES} it needs"
+        raise KeysUnavailable(f"The IdP's session secret {path} {size}; {remedy}")
+    return secret
 
 
 class IdpApp:
