@@ -204,6 +204,18 @@ def test_a_flag_of_idp_yaml_is_a_yaml_boolean_or_refused(tmp_path: Path, where: 
         assert (read.directory.users["carol"].disabled if field == "disabled" else read.service_providers["aws"].require_signed_requests) is meant
 
 
+def test_a_yaml_boolean_among_groups_or_attribute_values_is_refused_not_read_as_true_or_false() -> None:
+    """PyYAML reads an unquoted NO (Norway), on or yes as a boolean: `groups: [NO]` was the group "False"."""
+    import yaml
+
+    for field in ("groups: [Admins, NO]", "attributes: {country: [NO]}"):
+        data = yaml.safe_load(f"dave:\n  password_hash: x\n  {field}\n")
+        with pytest.raises(DirectoryError, match="must be a string or a list of strings .quote a value such as yes, no"):
+            load_users(data)
+    quoted = load_users(yaml.safe_load("dave:\n  password_hash: x\n  groups: [Admins, 'NO', 42]\n")).users["dave"]
+    assert quoted.groups == ["Admins", "NO", "42"]
+
+
 def test_authentication_fails_the_same_way_for_every_reason() -> None:
     secret = pyotp.random_base32()
     directory = load_users(

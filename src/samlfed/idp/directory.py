@@ -75,9 +75,11 @@ def _strings(value: Any, what: str) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    if isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
+    # A number reads as its digits (an employee number); a YAML boolean does not: PyYAML reads an unquoted yes, no,
+    # on, off, true or false as one, so `groups: [NO]` (Norway) would have been the group "False".
+    if isinstance(value, list) and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
         return [str(v) for v in value]
-    raise DirectoryError(f"{what} must be a string or a list of strings")
+    raise DirectoryError(f"{what} must be a string or a list of strings (quote a value such as yes, no, on, off, true or false)")
 
 
 def yaml_flag(data: dict[str, Any], name: str, where: str) -> bool:
