@@ -100,6 +100,10 @@ def test_requested_region_is_the_region_the_request_was_signed_for(world: dict) 
     ("aws:CurrentTime", "2000-01-01T00:00:00Z", {"DateLessThan": {"aws:CurrentTime": "2001-01-01T00:00:00Z"}}, "*"),
     ("aws:EpochTime", "1", {"NumericLessThan": {"aws:EpochTime": "100"}}, "*"),
     ("aws:FederatedProvider", PROVIDER_ARN, {"StringEquals": {"aws:FederatedProvider": PROVIDER_ARN}}, "*"),
+    # Set only for a request a service makes on the principal's behalf, which aws:ViaAWSService false says this is not
+    ("aws:CalledVia", "athena.amazonaws.com", {"ForAnyValue:StringEquals": {"aws:CalledVia": "athena.amazonaws.com"}}, "*"),
+    ("aws:CalledViaFirst", "athena.amazonaws.com", {"StringEquals": {"aws:CalledViaFirst": "athena.amazonaws.com"}}, "*"),
+    ("aws:CalledViaLast", "athena.amazonaws.com", {"StringEquals": {"aws:CalledViaLast": "athena.amazonaws.com"}}, "*"),
 ])
 def test_the_service_cannot_supply_what_only_the_session_or_samlfed_knows(world: dict, key: str, value: str, condition: dict, resource: str) -> None:
     statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource, **({"Condition": condition} if condition else {})}

@@ -17,9 +17,10 @@ from ..sts.credentials import SessionClaims
 from ..timestamps import aws_timestamp
 
 SESSION_KEYS = ("aws:principal", "aws:userid", "aws:username", "aws:sourceidentity", "saml:", "aws:tokenissuetime", "aws:multifactorauth",
-                "aws:federatedprovider", "aws:currenttime", "aws:epochtime")
+                "aws:federatedprovider", "aws:currenttime", "aws:epochtime", "aws:calledvia")
 """Keys that only the session (or samlfed's clock) can give: a caller's `extra` never sets them, even where a
-context has none."""
+context has none. aws:CalledVia* name the services that made a request on the principal's behalf: none, as
+aws:ViaAWSService (false) says."""
 
 
 @lru_cache(maxsize=2048)
