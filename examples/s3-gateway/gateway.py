@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, unquote
 from xml.sax.saxutils import escape
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -43,6 +44,12 @@ OBJECT_QUERY = frozenset({"x-id"})
 LIST_QUERY = frozenset({"x-id", "list-type", "prefix", "delimiter", "encoding-type"})
 LIST_KEYS = {"prefix": "s3:prefix", "delimiter": "s3:delimiter"}
 """ListObjectsV2 parameters that are condition keys: present exactly when the request has them, empty if empty."""
+
+
+def _joined(headers: Headers) -> dict[str, str]:
+    """Each header once, a repeated one's values joined with commas, as the authorization API asks (and SigV4 signs
+    them): dict(headers) would keep the first value only."""
+    return {name: ",".join(headers.getlist(name)) for name in headers}
 
 
 def _error(code: str, message: str, status: int, resource: str = "") -> Response:
@@ -115,7 +122,7 @@ class Gateway:
 
         try:
             decision = self.client.authorize(
-                request.method, raw_path, request.url.query, dict(request.headers), payload_hash, action=action, resource=resource,
+                request.method, raw_path, request.url.query, _joined(request.headers), payload_hash, action=action, resource=resource,
                 context={**context, "aws:ResourceAccount": owner}, resource_policy=self.bucket_policy(bucket), source_ip=request.client.host if request.client else None,
                 secure_transport=request.url.scheme == "https", service="s3",
             )

@@ -6,20 +6,25 @@ AccessDenied: the difference is only the session tag the IdP asserted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 import httpx
 import pytest
 from botocore import UNSIGNED
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from saml_factory import ENTITY_ID, PROVIDER_ARN, response_b64, signer
-from servers import app_in_thread
+from servers import app_in_thread, raw_exchange
 
 from samlfed.authz.client import AuthorizationClient
 from samlfed.authz.keys import create_authz_key
@@ -76,14 +81,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             yield {"samlfed": samlfed_url, "gateway": gateway_url, "key": key, "objects": objects}
 
 
-def _s3_for(stack: dict, department: str, name: str):  # type: ignore[no-untyped-def]
+def _credentials_for(stack: dict, department: str, name: str) -> Credentials:
     assertion = response_b64(issue_instant=datetime.now(UTC), roles=[f"{ANALYST},{PROVIDER_ARN}"], role_session_name=name,
                              principal_tags={"department": department})
     sts = boto3.client("sts", endpoint_url=stack["samlfed"], region_name="us-east-1", config=Config(signature_version=UNSIGNED))
-    credentials = sts.assume_role_with_saml(RoleArn=ANALYST, PrincipalArn=PROVIDER_ARN, SAMLAssertion=assertion)["Credentials"]
+    issued = sts.assume_role_with_saml(RoleArn=ANALYST, PrincipalArn=PROVIDER_ARN, SAMLAssertion=assertion)["Credentials"]
+    return Credentials(issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"])
+
+
+def _s3_for(stack: dict, department: str, name: str):  # type: ignore[no-untyped-def]
+    credentials = _credentials_for(stack, department, name)
     return boto3.client(
         "s3", endpoint_url=stack["gateway"], region_name="us-east-1", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-        aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"],
+        aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key, aws_session_token=credentials.token,
     )
 
 
@@ -154,3 +164,21 @@ def test_the_authorization_api_needs_its_key_and_a_well_formed_body(stack: dict)
     assert httpx.post(url, json={"request": {"method": "GET", "path": "/", "headers": "x"}}, headers=auth).status_code == 400
     answer = httpx.post(url, json=body, headers=auth)
     assert answer.status_code == 200 and answer.json()["decision"] == "unauthenticated" and answer.json()["error"]["code"] == "MissingAuthenticationToken"
+
+
+
+def test_a_repeated_signed_header_reaches_samlfed_whole(stack: dict) -> None:
+    """SigV4 signs a repeated header as its values joined with commas; the gateway forwarded only the first value
+    (a dict of Starlette's headers), so such a request, signed correctly, was refused as SignatureDoesNotMatch.
+    Sent byte for byte: botocore's HTTP layer sends one value of a repeated header."""
+    credentials = _credentials_for(stack, "Engineering", "alice")
+    url = f"{stack['gateway']}/acme-data/engineering/plan.txt"
+    request = AWSRequest(method="GET", url=url, headers={"x-amz-content-sha256": hashlib.sha256(b"").hexdigest()})
+    for value in ("one", "two"):
+        request.headers.add_header("x-amz-meta-note", value)
+    S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(request)
+    head = [f"GET {urlsplit(url).path} HTTP/1.1", f"Host: {urlsplit(url).netloc}", "Connection: close",
+            *(f"{name}: {value}" for name, value in request.headers.items())]
+    answer = raw_exchange(stack["gateway"], "\r\n".join(head).encode() + b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:400]
+    assert answer.endswith(b"the engineering plan")
