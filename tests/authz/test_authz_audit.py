@@ -31,6 +31,8 @@ from samlfed.authz.keys import create_authz_key
 from samlfed.config import Settings
 from samlfed.context import ServiceContext
 from samlfed.iam.accounts import create_account
+from samlfed.iam.attached_policies import attach_role_policy, detach_role_policy
+from samlfed.iam.aws_managed import import_catalogue, read_catalogue
 from samlfed.iam.role_policies import put_role_policy
 from samlfed.iam.roles import tag_role, untag_role
 from samlfed.server import build_server_app
@@ -108,6 +110,27 @@ def test_requested_region_is_the_region_the_request_was_signed_for(world: dict) 
 def test_the_service_cannot_supply_what_only_the_session_or_samlfed_knows(world: dict, key: str, value: str, condition: dict, resource: str) -> None:
     statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource, **({"Condition": condition} if condition else {})}
     assert ask(world, policy(statement), context={key: value})["decision"] == "implicitDeny"
+
+
+def test_a_statement_of_an_attached_aws_managed_policy_is_named_as_aws_managed(world: dict) -> None:
+    """It was answered as a user-managed policy's, which only the account's own policies are."""
+    arn = "arn:aws:iam::aws:policy/DenyObjectReads"
+    deny = {"Version": "2012-10-17", "Statement": [{"Sid": "NoReads", "Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"}]}
+    catalogue = {"Policies": [{
+        "PolicyName": "DenyObjectReads", "PolicyId": "ANPAEXAMPLEDENYREADS1", "Arn": arn, "Path": "/", "DefaultVersionId": "v1",
+        "IsAttachable": True, "CreateDate": "2020-01-01T00:00:00+00:00", "UpdateDate": "2020-01-01T00:00:00+00:00",
+        "PolicyVersionList": [{"Document": deny, "VersionId": "v1", "IsDefaultVersion": True, "CreateDate": "2020-01-01T00:00:00+00:00"}],
+    }]}
+    entries, refused = read_catalogue(json.dumps(catalogue), now=datetime.now(UTC))
+    assert refused == []
+    import_catalogue(world["ctx"], entries)
+    attach_role_policy(world["ctx"], ACCOUNT, "Developer", arn)
+    try:
+        answer = ask(world, policy(ALL))
+    finally:
+        detach_role_policy(world["ctx"], ACCOUNT, "Developer", arn)
+    assert answer["decision"] == "explicitDeny"
+    assert answer["matched_statements"] == [{"policy_id": arn, "policy_type": "aws-managed", "sid": "NoReads"}]
 
 
 def test_the_service_still_supplies_request_keys(world: dict) -> None:

@@ -508,7 +508,7 @@ def _readable_role_policies(ctx: ServiceContext, session: Session, role_name: st
     except NotFound:  # the role was deleted (or deleted and created again) after sign-in
         return {"policies": [], "unlisted": []}
     lists = {kind: QueryRequest(action, IAM_VERSION, {"RoleName": role_name}, **origin)
-             for kind, action in (("role", "ListRolePolicies"), ("user-managed", "ListAttachedRolePolicies"))}
+             for kind, action in (("inline", "ListRolePolicies"), ("managed", "ListAttachedRolePolicies"))}
     reads = [
         QueryRequest("GetRolePolicy", IAM_VERSION, {"RoleName": role_name, "PolicyName": policy_id}, **origin) if kind == "role"
         else QueryRequest("GetPolicyVersion", IAM_VERSION, {"PolicyArn": policy_id}, **origin)
@@ -522,7 +522,7 @@ def _readable_role_policies(ctx: ServiceContext, session: Session, role_name: st
             "document": _pretty(text) if readable else None, "needs": f"iam:{read.action}",
         }
         for (policy_id, kind, text), read, readable in zip(documents, reads, decisions[len(lists):], strict=True)
-        if listed[kind]
+        if listed["inline" if kind == "role" else "managed"]
     ]
     return {"policies": shown, "unlisted": [f"iam:{lists[kind].action}" for kind, allowed in listed.items() if not allowed]}
 

@@ -69,7 +69,12 @@ def role_policy_documents(ctx: ServiceContext, account_id: str, role_name: str, 
 def _documents(grants: RoleGrants) -> list[tuple[str, str, str]]:
     """A managed policy's document is its default version's, read on every call, uncached, so a new default applies
     from the next request on, on every node."""
-    return [(name, "role", document) for name, document in grants.inline] + [(arn, "user-managed", document) for arn, document in grants.attached]
+    return [(name, "role", document) for name, document in grants.inline] + [(arn, managed_kind(arn), document) for arn, document in grants.attached]
+
+
+def managed_kind(arn: str) -> str:
+    """A managed policy's kind as the engine names it: one of AWS's own (an imported catalogue's) or the account's."""
+    return "aws-managed" if arn.startswith("arn:aws:iam::aws:policy/") else "user-managed"
 
 
 def role_policies(ctx: ServiceContext, account_id: str, role_name: str, role_id: str | None = None) -> RolePolicies:

@@ -33,7 +33,7 @@ def _source(policy: NamedPolicy, role_name: str | None) -> tuple[str, str]:
     role policy "role_<role>_<policy>", a managed policy by its name (AdministratorAccess), PolicyInputList.N as is."""
     if policy.type == "role" and role_name is not None:
         return f"role_{role_name}_{policy.id}", IDENTITY_POLICY
-    if policy.type == "user-managed":
+    if policy.type in ("user-managed", "aws-managed"):
         return policy.id.rsplit("/", 1)[-1], IDENTITY_POLICY
     if policy.type == "none":
         return policy.id, IDENTITY_POLICY
