@@ -55,7 +55,7 @@ def aws_attributes(response_b64: str) -> dict[str, list[str]]:
 
 def test_the_readme_idp_commands_and_application_example_work_as_written(tmp_path: Path) -> None:
     commands = readme_commands()
-    assert set(commands) == {"users add", "users list", "users passwd", "users delete", "metadata", "rotate-key"}
+    assert set(commands) == {"users add", "users list", "users passwd", "users disable", "users enable", "users delete", "metadata", "rotate-key"}
     assert "TOTP secret" in samlfed(commands["users add"], tmp_path, stdin="correct horse\ncorrect horse\n")
     assert re.search(r"^alice +alice@example.com +Engineering +AWS-111111111111-Developer totp$", samlfed(commands["users list"], tmp_path), re.M)
     samlfed(commands["users passwd"], tmp_path, stdin="battery staple\nbattery staple\n")
@@ -77,6 +77,8 @@ def test_the_readme_idp_commands_and_application_example_work_as_written(tmp_pat
                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert doctor.returncode == 0, doctor.stdout  # registered before the rotation, the metadata still verifies
 
+    assert samlfed(commands["users disable"], tmp_path) == "disabled alice; their IdP sessions have ended\n"
+    assert samlfed(commands["users enable"], tmp_path) == "enabled alice\n"
     assert samlfed(commands["users delete"], tmp_path) == "deleted alice\n"
     assert samlfed(commands["users list"], tmp_path) == ""
 

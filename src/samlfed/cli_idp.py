@@ -226,6 +226,47 @@ def users_passwd(
     typer.echo(f"password of {username} changed")
 
 
+@users_cli.command("disable")
+def users_disable(username: Annotated[str, typer.Argument()], idp_dir: IdpDir = None, data_dir: DataDir = None) -> None:
+    """Disable a user: no sign-in, and the IdP sessions they have end for good (enabling them again brings none
+    back). Rewrites idp.yaml: its comments and formatting are not kept."""
+    _set_disabled(username, True, idp_dir, data_dir)
+    typer.echo(f"disabled {username}; their IdP sessions have ended")
+
+
+@users_cli.command("enable")
+def users_enable(username: Annotated[str, typer.Argument()], idp_dir: IdpDir = None, data_dir: DataDir = None) -> None:
+    """Let a disabled user sign in again. Rewrites idp.yaml: its comments and formatting are not kept."""
+    _set_disabled(username, False, idp_dir, data_dir)
+    typer.echo(f"enabled {username}")
+
+
+def _set_disabled(username: str, disabled: bool, idp_dir: Path | None, data_dir: Path | None) -> None:
+    from .idp.state import StateUnavailable
+
+    idp = _idp(idp_dir, data_dir)
+    if _config(idp).directory.get(username) is None:
+        raise usage_error(f"no user {username!r}")
+    if disabled:
+        # Before the file says so: a serving IdP that does not read the file before the user is enabled again (no
+        # request in between) would otherwise never end the sessions; if the file is not written after all, the user
+        # merely signs in again.
+        try:
+            idp.state.end_sessions(username)
+        except StateUnavailable as exc:
+            raise usage_error(f"{exc}; {username} is not disabled") from None
+
+    def change(users: dict[Any, Any]) -> None:
+        if username not in users:
+            raise DirectoryError(f"no user {username!r}")
+        if disabled:
+            users[username]["disabled"] = True
+        else:
+            users[username].pop("disabled", None)
+
+    _edit_users(idp_dir, data_dir, change)
+
+
 @users_cli.command("delete")
 def users_delete(username: Annotated[str, typer.Argument()], idp_dir: IdpDir = None, data_dir: DataDir = None) -> None:
     """Delete a user. Rewrites idp.yaml: its comments and formatting are not kept."""

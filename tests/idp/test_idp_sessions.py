@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import subprocess
 import time
 import zlib
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from urllib.parse import urlencode
 import httpx
 import pyotp
 from demo_stack import forms, login
-from servers import app_in_thread
+from servers import SAMLFED, app_in_thread
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
@@ -93,6 +94,29 @@ def test_re_enabling_a_disabled_user_does_not_bring_back_the_sessions_it_had(dem
     with httpx.Client() as browser:  # signing in again works
         login(demo, browser, "bob")
         assert browser.get(f"{demo['url']}/idp/").status_code == 200
+
+
+def test_disabling_on_the_command_line_ends_the_sessions_though_no_request_came_before_the_enabling(demo: dict) -> None:
+    """`idp users disable` then `enable`, with no request in between: the serving IdP never reads a file that disables
+    the user, so the command ends the sessions itself."""
+    with httpx.Client() as browser:
+        login(demo, browser, "bob")
+        cookie = browser.cookies["samlfed_idp"]
+    assert _portal_status(demo["url"], cookie) == 200
+    idp_dir = str(demo["idp"].config_path.parent)
+    said = []
+    for command in ("disable", "enable"):
+        done = subprocess.run([SAMLFED, "idp", "users", command, "bob", "--idp-dir", idp_dir], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        said.append(done.stdout)
+    assert said == ["disabled bob; their IdP sessions have ended\n", "enabled bob\n"]
+    assert "disabled" not in read_yaml(demo["idp"].config_path)["users"]["bob"]
+    assert _portal_status(demo["url"], cookie) == 303
+    with httpx.Client() as browser:
+        login(demo, browser, "bob")
+        assert browser.get(f"{demo['url']}/idp/").status_code == 200
+    missing = subprocess.run([SAMLFED, "idp", "users", "disable", "nobody", "--idp-dir", idp_dir], capture_output=True, text=True, timeout=60)
+    assert (missing.returncode, missing.stderr) == (2, "samlfed: no user 'nobody'\n")
 
 
 def test_a_totp_code_signs_in_once_on_the_web_on_ecp_and_on_another_worker(demo: dict) -> None:
