@@ -35,7 +35,9 @@ def developer(server: dict, registered: dict) -> dict:
     saml_trust["Statement"][0]["Action"].append("sts:SetSourceIdentity")
     iam.update_assume_role_policy(RoleName="Developer", PolicyDocument=json.dumps(saml_trust))
     iam.put_role_policy(RoleName="Developer", PolicyName="developer", PolicyDocument=json.dumps(DEV_POLICY))
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"]}]}
+    # The session carries a transitive tag and a SourceIdentity: chaining needs sts:TagSession and sts:SetSourceIdentity.
+    actions = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": actions}]}
     iam.create_role(RoleName="Chained", AssumeRolePolicyDocument=json.dumps(trust), MaxSessionDuration=43200)
     iam.put_role_policy(RoleName="Chained", PolicyName="chained", PolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]}))
@@ -158,7 +160,8 @@ def test_role_chaining(server: dict, developer: dict) -> None:
 
 def test_role_chaining_refusals(server: dict, developer: dict, registered: dict) -> None:
     admin = client(server, "iam")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": "sts:AssumeRole"}]}
+    actions = ["sts:AssumeRole", "sts:TagSession"]  # the developer session's transitive tag needs sts:TagSession
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": actions}]}
     admin.create_role(RoleName="NoSourceIdentity", AssumeRolePolicyDocument=json.dumps(trust))
     sts = client(server, "sts", **developer)
     target = f"arn:aws:iam::{ACCOUNT}:role/NoSourceIdentity"

@@ -87,6 +87,8 @@ def test_transitive_tag_keys_match_tag_keys_in_any_case(ctx: ServiceContext) -> 
     assertion is accepted that way), so the chained session carries it."""
     claims = developer_session(ctx, transitive_tag_keys=["Department"])
     assert claims.tags == {"department": "Engineering", "project": "apollo"}
+    carries_tags = {"Effect": "Allow", "Principal": {"AWS": DEV_ROLE}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
+    update_trust_policy(ctx, ACCOUNT, "Target", json.dumps({"Version": "2012-10-17", "Statement": [carries_tags]}))
     chained = assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained")).credentials.claims
     assert (chained.tags, chained.transitive_tag_keys) == ({"department": "Engineering"}, ["department"])
 

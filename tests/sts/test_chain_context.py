@@ -56,7 +56,7 @@ def test_a_trust_policy_sees_the_carried_source_identity(ctx: ServiceContext) ->
 def test_a_trust_policy_sees_the_carried_transitive_tag_keys(ctx: ServiceContext) -> None:
     session = developer_session(ctx, principal_tags={"team": "red", "cost": "1"}, transitive_tag_keys=["team"])
     assert session.transitive_tag_keys == ["team"]
-    needs_team = _trusting_developer({"ForAllValues:StringEquals": {"sts:TransitiveTagKeys": ["team"]}, "Null": {"sts:TransitiveTagKeys": "false"}}, actions=("sts:AssumeRole",))
+    needs_team = _trusting_developer({"ForAllValues:StringEquals": {"sts:TransitiveTagKeys": ["team"]}, "Null": {"sts:TransitiveTagKeys": "false"}}, actions=("sts:AssumeRole", "sts:TagSession"))
     update_trust_policy(ctx, ACCOUNT, "Target", _document(needs_team))
     assert _chained(ctx, session).endswith("/chained")
     assert _chained(ctx, developer_session(ctx)) == "AccessDenied"  # no transitive keys: Null fails

@@ -102,7 +102,8 @@ def test_transitive_tags_carry_over_two_hops(world) -> None:  # type: ignore[no-
     ctx, url = world
     keeps_team = {"StringEquals": {"aws:PrincipalTag/team": "red"}, "ForAllValues:StringEquals": {"sts:TransitiveTagKeys": ["team"]},
                   "Null": {"sts:TransitiveTagKeys": "false"}}  # fmt: skip
-    update_trust_policy(ctx, ACCOUNT, "Second", document(trusting(TAGGED, condition=keeps_team)))
+    # carrying the team tag over needs sts:TagSession too
+    update_trust_policy(ctx, ACCOUNT, "Second", document(trusting(TAGGED, "sts:AssumeRole", "sts:TagSession", condition=keeps_team)))
     reads = document(
         allowing("iam:GetRole", {"StringEquals": {"aws:PrincipalTag/team": "red"}}),
         allowing("iam:ListRoles", {"Null": {"aws:PrincipalTag/cost": "false"}}),
@@ -179,6 +180,18 @@ def test_passing_tags_needs_tag_session_in_the_trust_policy(world) -> None:  # t
         assert (code, message) == ("AccessDenied", f"User: {ALICE} is not authorized to perform: sts:TagSession on resource: {TARGET}"), (
             refused_request
         )
+
+
+def test_carrying_transitive_tags_needs_tag_session_too(world) -> None:  # type: ignore[no-untyped-def]
+    """The caller's transitive tags become session tags of the chained session, so the target's trust policy must allow
+    sts:TagSession though the call passes no Tags (AWS's answer to chains from EKS Pod Identity sessions)."""
+    ctx, _ = world
+    carrying = developer(world, transitive_tag_keys=["department"])
+    refused = error_of(lambda: carrying.assume_role(RoleArn=TARGET, RoleSessionName="carried"))
+    assert refused == ("AccessDenied", f"User: {ALICE} is not authorized to perform: sts:TagSession on resource: {TARGET}")
+    assert developer(world).assume_role(RoleArn=TARGET, RoleSessionName="plain")["Credentials"]  # its tags are not transitive
+    update_trust_policy(ctx, ACCOUNT, "Target", document(trusting(DEV_ROLE, "sts:AssumeRole", "sts:TagSession")))
+    assert carrying.assume_role(RoleArn=TARGET, RoleSessionName="carried")["Credentials"]
 
 
 def test_a_source_identity_is_set_once_then_kept(world) -> None:  # type: ignore[no-untyped-def]

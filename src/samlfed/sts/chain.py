@@ -7,9 +7,9 @@ SourceIdentity carry over (and a SourceIdentity needs `sts:SetSourceIdentity` in
 policy sees the ExternalId as `sts:ExternalId`; the calling role is the one the session was issued for (its role ID),
 not a role created since under the same name.
 
-New session tags (`Tags`, `TransitiveTagKeys`) need `sts:TagSession` in the trust policy, which sees them as
-`aws:RequestTag/…`, `aws:TagKeys` and `sts:TransitiveTagKeys`; they may not name a key the caller's transitive tags
-already have. A `SourceIdentity` is set once: a chain may repeat it, not change it (IAM User Guide, "Passing session
+Session tags need `sts:TagSession` in the trust policy: new ones (`Tags`, `TransitiveTagKeys`), which it sees as
+`aws:RequestTag/…`, `aws:TagKeys` and `sts:TransitiveTagKeys`, and the caller's transitive ones the new session
+carries over; new tags may not name a key the caller's transitive tags already have. A `SourceIdentity` is set once: a chain may repeat it, not change it (IAM User Guide, "Passing session
 tags in AWS STS" and "Monitor and control actions taken with assumed roles").
 """
 
@@ -248,8 +248,10 @@ def _trust(
         trust = trust_document(role.trust_policy)
     except MalformedPolicy:
         raise _denied(denied, "malformed_trust", caller, chain, "(malformed trust policy)") from None
-    # Passing tags needs sts:TagSession; a SourceIdentity, set now or carried over, needs sts:SetSourceIdentity.
-    actions = ["sts:AssumeRole"] + ([TAG_SESSION] if chain.tags else []) + ([SET_SOURCE_IDENTITY] if session.source_identity else [])
+    # Session tags, passed now or carried over as transitive ones, need sts:TagSession (AWS refuses a chain from a
+    # session with transitive tags, such as an EKS Pod Identity one, into a role without it, though the call passes no
+    # Tags); a SourceIdentity, set now or carried over, needs sts:SetSourceIdentity.
+    actions = ["sts:AssumeRole"] + ([TAG_SESSION] if session.tags else []) + ([SET_SOURCE_IDENTITY] if session.source_identity else [])
     for action in actions:
         decision = evaluate(trust, Request(action, context, principal_type="AWS", principal=principal,
                                            principal_aliases=caller.principal_aliases))
