@@ -5,11 +5,10 @@ did not apply; a gateway that takes the action from its client's words answered 
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 
 import pytest
+from authz_request import signed_request
 from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from saml_factory import ACCOUNT
 
@@ -22,13 +21,8 @@ DENY_GET = json.dumps({"Version": "2012-10-17", "Statement": [
 
 
 def asked(ctx: ServiceContext, creds: Credentials, action: str) -> dict:
-    request = AWSRequest(method="GET", url="https://s3.example/b/k")
-    S3SigV4Auth(creds, "s3", "us-east-1").add_auth(request)
-    prepared = request.prepare()
-    parts = urlsplit(prepared.url)
-    headers = {**{k.lower(): v for k, v in prepared.headers.items()}, "host": parts.netloc}
-    return decide(ctx, {"request": {"method": "GET", "path": parts.path, "query": parts.query, "headers": headers},
-                        "action": action, "resource": "arn:aws:s3:::b/k", "service": "s3"})
+    request = signed_request(S3SigV4Auth(creds, "s3", "us-east-1"), "GET", "https://s3.example/b/k")
+    return decide(ctx, {"request": request, "action": action, "resource": "arn:aws:s3:::b/k", "service": "s3"})
 
 
 @pytest.mark.parametrize(("action", "expected"), [

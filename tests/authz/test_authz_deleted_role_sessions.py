@@ -5,11 +5,10 @@ now names another role, or none. Role chaining already refused such sessions; th
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 
 import pytest
+from authz_request import signed_request
 from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from saml_factory import ACCOUNT, DEV_ROLE
 from service_world import TRUST
@@ -27,13 +26,9 @@ def bucket_policy(effect: str, principal: str) -> str:
 
 
 def asked(ctx: ServiceContext, creds: Credentials, policy: str) -> dict:
-    request = AWSRequest(method="GET", url="https://s3.example/b/k")
-    S3SigV4Auth(creds, "s3", "us-east-1").add_auth(request)
-    prepared = request.prepare()
-    parts = urlsplit(prepared.url)
-    headers = {**{k.lower(): v for k, v in prepared.headers.items()}, "host": parts.netloc}
-    return decide(ctx, {"request": {"method": "GET", "path": parts.path, "query": parts.query, "headers": headers},
-                        "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", "resource_policy": policy, "service": "s3", "region": "us-east-1"})
+    request = signed_request(S3SigV4Auth(creds, "s3", "us-east-1"), "GET", "https://s3.example/b/k")
+    return decide(ctx, {"request": request, "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", "resource_policy": policy,
+                        "service": "s3", "region": "us-east-1"})
 
 
 @pytest.mark.parametrize("principal", [DEV_ROLE, SESSION_ARN])

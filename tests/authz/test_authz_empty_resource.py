@@ -5,11 +5,10 @@ about every resource. It is a 400 now."""
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 
 import pytest
+from authz_request import signed_request
 from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
 from saml_factory import ACCOUNT
 
 from samlfed.authz.decide import BadAuthzRequest, decide
@@ -23,12 +22,8 @@ GUARDED = json.dumps({"Version": "2012-10-17", "Statement": [
 def asked(session, resource: str) -> dict:  # type: ignore[no-untyped-def]
     ctx, creds = session
     put_role_policy(ctx, ACCOUNT, "Developer", "Guarded", GUARDED)
-    request = AWSRequest(method="GET", url="https://s3.example/")
-    S3SigV4Auth(creds, "s3", "us-east-1").add_auth(request)
-    parts = urlsplit(request.prepare().url)
-    headers = {**{k.lower(): v for k, v in request.headers.items()}, "host": parts.netloc}
-    return decide(ctx, {"request": {"method": "GET", "path": parts.path, "query": parts.query, "headers": headers},
-                        "action": "s3:ListAllMyBuckets", "resource": resource, "service": "s3"})
+    request = signed_request(S3SigV4Auth(creds, "s3", "us-east-1"), "GET", "https://s3.example/")
+    return decide(ctx, {"request": request, "action": "s3:ListAllMyBuckets", "resource": resource, "service": "s3"})
 
 
 def test_an_empty_resource_is_a_bad_request(session) -> None:

@@ -7,11 +7,10 @@ context's own `aws:ResourceAccount` counts only for ARNs without one (S3's)."""
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 
 import pytest
+from authz_request import signed_request
 from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from saml_factory import ACCOUNT, DEV_ROLE
 
 from samlfed.authz.decide import decide
@@ -29,12 +28,8 @@ QUEUE_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
 def asked(session, action: str, resource: str, context: dict | None = None) -> str:  # type: ignore[no-untyped-def]
     ctx, creds = session
     put_role_policy(ctx, ACCOUNT, "Developer", "Perimeter", PERIMETER)
-    request = AWSRequest(method="POST", url="https://sqs.example/")
-    SigV4Auth(creds, "sqs", "us-east-1").add_auth(request)
-    parts = urlsplit(request.prepare().url)
-    headers = {**{k.lower(): v for k, v in request.headers.items()}, "host": parts.netloc}
-    body = {"request": {"method": "POST", "path": parts.path, "query": parts.query, "headers": headers},
-            "action": action, "resource": resource, "resource_policy": QUEUE_POLICY, "service": "sqs"}
+    request = signed_request(SigV4Auth(creds, "sqs", "us-east-1"), "POST", "https://sqs.example/")
+    body = {"request": request, "action": action, "resource": resource, "resource_policy": QUEUE_POLICY, "service": "sqs"}
     return decide(ctx, {**body, "context": context} if context else body)["decision"]
 
 
