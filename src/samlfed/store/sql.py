@@ -688,6 +688,11 @@ class SqlStore:
         just made, which must never take along what another command put in it meanwhile."""
         held = [exists().where(table.c.account_id == account_id) for table in (t.access_keys, t.saml_providers, t.roles, t.managed_policies)]
         with self._tx() as db:
+            # The row locked first, then looked at by a statement of its own: on PostgreSQL a DELETE that waited for
+            # another transaction's insert into the account (its foreign key's lock) went on without looking again,
+            # and its cascade took that insert along. Once the lock is had, the next statement sees what was added.
+            _write_lock(db)
+            db.execute(select(t.accounts.c.account_id).where(t.accounts.c.account_id == account_id).with_for_update())
             db.execute(delete(t.accounts).where(t.accounts.c.account_id == account_id, *(~h for h in held)))
 
     # --- access keys -------------------------------------------------------------------------------
