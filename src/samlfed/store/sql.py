@@ -862,8 +862,10 @@ class SqlStore:
 
     @_changes_identities
     def untag_provider(self, arn: str, keys: Sequence[str]) -> None:
+        """Under the provider's row lock, as tag_provider: unheld, the untag could hold one tag row that a TagX replaces
+        while it waited for another that one holds (a deadlock, failed by PostgreSQL)."""
         with self._tx() as db:
-            self._require(db, t.saml_providers, t.saml_providers.c.arn == arn, arn)
+            _lock_by_arn(db, t.saml_providers, arn)
             db.execute(delete(t.provider_tags).where(and_(t.provider_tags.c.arn == arn, _PROVIDER_TAG_KEYS.among(keys))))
 
     def _provider(self, db: Connection, row, *, with_tags: bool = True) -> SamlProvider:  # type: ignore[no-untyped-def]
@@ -1018,8 +1020,9 @@ class SqlStore:
 
     @_changes_identities
     def untag_role(self, account_id: str, name: str, keys: Sequence[str]) -> None:
+        """Under the role's row lock, as tag_role (see untag_provider)."""
         with self._tx() as db:
-            self._require(db, t.roles, and_(t.roles.c.account_id == account_id, t.roles.c.name_lower == name.lower()), f"role {name}")
+            self._lock_role(db, account_id, name)
             db.execute(delete(t.role_tags).where(and_(self._role_key(t.role_tags, account_id, name), _ROLE_TAG_KEYS.among(keys))))
 
     @_rerun_on_race
@@ -1468,8 +1471,9 @@ class SqlStore:
             self._upsert_tags(db, _POLICY_TAG_KEYS, {"arn": arn}, tags)
 
     def untag_policy(self, arn: str, keys: Sequence[str]) -> None:
+        """Under the policy's row lock, as tag_policy (see untag_provider)."""
         with self._tx() as db:
-            self._require(db, t.managed_policies, t.managed_policies.c.arn == arn, arn)
+            _lock_by_arn(db, t.managed_policies, arn)
             db.execute(delete(t.policy_tags).where(and_(t.policy_tags.c.arn == arn, _POLICY_TAG_KEYS.among(keys))))
 
     def _policy(self, db: Connection, row, viewer: str) -> ManagedPolicy:  # type: ignore[no-untyped-def]
