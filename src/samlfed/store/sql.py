@@ -225,10 +225,10 @@ def create_store_engine(url: str) -> Engine:
     from samlfed.store import postgres_answers  # imports psycopg: only here, on the PostgreSQL path
 
     engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=_postgres_connection_defaults(url))
-    bounds = _postgres_statement_bounds(url)
+    settings = {**_postgres_statement_bounds(url), **POSTGRES_SESSION_ISOLATION}
 
     def prepare_session(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        postgres_answers.settle_session(dbapi_connection, bounds)
+        postgres_answers.settle_session(dbapi_connection, settings)
 
     watch = postgres_answers.AnswerWatch()
     event.listen(engine, "do_connect", lambda _dialect, _record, cargs, cparams: watch.connect(cargs, cparams))
@@ -260,6 +260,15 @@ call the database on the worker's event loop, so a statement stuck behind a lock
 transaction on another node) held every request of the worker, its health probes too, for as long as the lock.
 5 s matches SQLite's busy timeout; the request then gets the retryable 503. The start-up lock lifts both for its
 transaction (locking.py): a migration may take longer."""
+
+
+POSTGRES_SESSION_ISOLATION = {"default_transaction_isolation": "read committed"}
+"""The isolation every samlfed transaction on PostgreSQL runs at (reads that must agree ask for REPEATABLE READ
+themselves: SqlStore._snapshot). Its checks read after taking a row lock, and must see the write they waited for,
+which READ COMMITTED's snapshot per statement does: at the database's or role's default of REPEATABLE READ or
+SERIALIZABLE (ALTER DATABASE … SET default_transaction_isolation) they read the snapshot from before the wait, and
+two nodes each passed a limit or a name check, or one got a serialization failure (a 503). Set whatever the URL says:
+the store is not correct at another level."""
 
 
 _OPTION_NAMES = re.compile(r"(?:^|\s)(?:-c\s*|--)([A-Za-z_][A-Za-z0-9_.-]*)\s*=")

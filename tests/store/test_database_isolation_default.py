@@ -1,0 +1,71 @@
+"""A PostgreSQL database (or role) whose default_transaction_isolation is stricter than READ COMMITTED, as a DBA may
+set with ALTER DATABASE … SET: the store's checks read under a row lock, and must still see the write they waited
+for. They read the snapshot taken before the wait instead, so two nodes each passed a limit or a name check
+(80 tags on a role, two policies named Kept and KEPT, 106 SAML providers), or got a 503 for a serialization failure.
+
+Staged as in test_concurrency_review: the other node's write is held uncommitted until the call waits for it."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, func, insert, make_url, select
+from sqlalchemy.engine import Connection
+from test_concurrency_review import ACCOUNT, POLICY, ROLE_KEY, TRUST, error_code, while_other_node_writes
+
+from samlfed.context import ServiceContext
+from samlfed.iam.accounts import create_account
+from samlfed.iam.managed_policies import create_policy
+from samlfed.iam.roles import create_role, get_role, tag_role
+from samlfed.masterkey import MasterKey
+from samlfed.store import SqlStore, Tag
+from samlfed.store import schema as t
+
+
+@pytest.fixture(params=["repeatable read", "serializable"])
+def strict_database(request: pytest.FixtureRequest, postgres_database: str) -> str:
+    admin = create_engine(postgres_database, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as db:
+            db.exec_driver_sql(f"ALTER DATABASE \"{make_url(postgres_database).database}\" SET default_transaction_isolation = '{request.param}'")
+    finally:
+        admin.dispose()
+    return postgres_database
+
+
+@pytest.fixture
+def ctx(strict_database: str) -> Iterator[ServiceContext]:
+    store = SqlStore.open(strict_database)
+    context = ServiceContext(store=store, master=MasterKey(secrets.token_bytes(32)), identity_cache_seconds=0)
+    create_account(context, ACCOUNT)
+    create_role(context, ACCOUNT, "Developer", TRUST, tags=[Tag(f"base{i}", "v") for i in range(40)])
+    try:
+        yield context
+    finally:
+        store.engine.dispose()
+
+
+def test_tag_role_counts_the_tags_another_node_added_while_it_waited(ctx: ServiceContext, strict_database: str) -> None:
+    def tag_ten(node: Connection) -> None:
+        node.execute(select(t.roles.c.role_id).where(t.roles.c.name_lower == "developer").with_for_update())
+        node.execute(insert(t.role_tags), [{**ROLE_KEY, "key_lower": f"n{i}", "key": f"n{i}", "value": "v"} for i in range(10)])
+
+    outcome = while_other_node_writes(strict_database, tag_ten, lambda: tag_role(ctx, ACCOUNT, "Developer", [Tag(f"m{i}", "v") for i in range(10)]))
+    assert error_code(outcome) == "LimitExceeded", outcome
+    assert len(get_role(ctx, ACCOUNT, "Developer").tags) == 50
+
+
+def test_create_policy_sees_the_name_another_node_took_while_it_waited(ctx: ServiceContext, strict_database: str) -> None:
+    def create_kept(node: Connection) -> None:
+        node.execute(select(t.accounts.c.account_id).where(t.accounts.c.account_id == ACCOUNT).with_for_update(key_share=True))
+        node.execute(insert(t.managed_policies).values(
+            arn=f"arn:aws:iam::{ACCOUNT}:policy/Kept", account_id=ACCOUNT, name="Kept", policy_id="ANPAKEPT", path="/", document=POLICY,
+            created_at=func.now(), updated_at=func.now(),
+        ))
+
+    outcome = while_other_node_writes(strict_database, create_kept, lambda: create_policy(ctx, ACCOUNT, "KEPT", POLICY))
+    assert error_code(outcome) == "EntityAlreadyExists", outcome
+    with ctx.store.engine.connect() as db:
+        assert db.execute(select(t.managed_policies.c.name).where(t.managed_policies.c.account_id == ACCOUNT)).scalars().all() == ["Kept"]
