@@ -289,13 +289,16 @@ POSTGRES_CONNECTION_DEFAULTS = {
     "keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "3",
     "tcp_user_timeout": "30000",
     "fallback_application_name": "samlfed",
+    "client_encoding": "UTF8",
 }
 """libpq settings that bound how long a vanished server (a failover, a firewall dropping the connection's state)
 can hold a request or the readiness probe: without them a half-open connection waits for the kernel's TCP
 retries, a quarter of an hour. Connecting gives up after 10 s, unacknowledged data after 30 s, an idle wait for
 an answer after about a minute of unanswered keepalives. The application name tells samlfed's sessions apart in
 pg_stat_activity (who holds a lock, who sits idle in a transaction); a fallback, so that PGAPPNAME or the URL's
-application_name names a node instead."""
+application_name names a node instead. UTF8, whatever the database, the role or PGCLIENTENCODING says: psycopg
+encodes text in the session's client encoding, and under LATIN1 a tag in Japanese failed (UnicodeEncodeError, a
+500), under SQL_ASCII text came back as bytes."""
 
 
 def _postgres_connection_defaults(url: str) -> dict[str, str]:
