@@ -225,7 +225,7 @@ def create_store_engine(url: str) -> Engine:
     from samlfed.store import postgres_answers  # imports psycopg: only here, on the PostgreSQL path
 
     engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=_postgres_connection_defaults(url))
-    settings = {**_postgres_statement_bounds(url), **POSTGRES_SESSION_ISOLATION}
+    settings = {**_postgres_statement_bounds(url), **POSTGRES_SESSION_SETTINGS}
 
     def prepare_session(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         postgres_answers.settle_session(dbapi_connection, settings)
@@ -262,13 +262,17 @@ transaction on another node) held every request of the worker, its health probes
 transaction (locking.py): a migration may take longer."""
 
 
-POSTGRES_SESSION_ISOLATION = {"default_transaction_isolation": "read committed"}
-"""The isolation every samlfed transaction on PostgreSQL runs at (reads that must agree ask for REPEATABLE READ
-themselves: SqlStore._snapshot). Its checks read after taking a row lock, and must see the write they waited for,
-which READ COMMITTED's snapshot per statement does: at the database's or role's default of REPEATABLE READ or
-SERIALIZABLE (ALTER DATABASE … SET default_transaction_isolation) they read the snapshot from before the wait, and
-two nodes each passed a limit or a name check, or one got a serialization failure (a 503). Set whatever the URL says:
-the store is not correct at another level."""
+POSTGRES_SESSION_SETTINGS = {"default_transaction_isolation": "read committed", "datestyle": "ISO"}
+"""Settings samlfed is not correct without, set whatever the database, the role or the URL says.
+
+default_transaction_isolation: the isolation every samlfed transaction runs at (reads that must agree ask for
+REPEATABLE READ themselves: SqlStore._snapshot). Its checks read after taking a row lock, and must see the write
+they waited for, which READ COMMITTED's snapshot per statement does: at the database's or role's default of
+REPEATABLE READ or SERIALIZABLE (ALTER DATABASE … SET default_transaction_isolation) they read the snapshot from
+before the wait, and two nodes each passed a limit or a name check, or one got a serialization failure (a 503).
+
+datestyle: the form PostgreSQL sends dates in; psycopg parses ISO only, and under 'SQL, DMY' (or German, or Postgres)
+every read of a row with a date failed with NotImplementedError: the store did not open, or requests got 500s."""
 
 
 _OPTION_NAMES = re.compile(r"(?:^|\s)(?:-c\s*|--)([A-Za-z_][A-Za-z0-9_.-]*)\s*=")
