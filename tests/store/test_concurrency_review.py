@@ -13,10 +13,11 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from saml_factory import ENTITY_ID, signer
-from sqlalchemy import create_engine, delete, insert, select, update
+from sqlalchemy import create_engine, delete, insert, make_url, select, update
 from sqlalchemy.engine import Connection
 
 from samlfed.context import ServiceContext
@@ -39,20 +40,40 @@ POLLS = 3000
 """At most this many looks (10 ms apart) for the call to wait or finish: a bound, never reached when it works."""
 
 
-@pytest.fixture
-def ctx(postgres_database: str) -> Iterator[ServiceContext]:
-    store = SqlStore.open(postgres_database)
-    context = ServiceContext(store=store, master=MasterKey(secrets.token_bytes(32)), identity_cache_seconds=0)
-    create_account(context, ACCOUNT)
-    create_role(context, ACCOUNT, "Developer", TRUST, tags=[Tag(f"base{i}", "v") for i in range(40)])
+@contextmanager
+def scratch_node(url: str) -> Iterator[ServiceContext]:
+    """A samlfed node on the scratch database `url`, holding ACCOUNT."""
+    store = SqlStore.open(url)
     try:
+        context = ServiceContext(store=store, master=MasterKey(secrets.token_bytes(32)), identity_cache_seconds=0)
+        create_account(context, ACCOUNT)
         yield context
     finally:
         store.engine.dispose()
 
 
-def while_other_node_writes(url: str, other: Callable[[Connection], object], call: Callable[[], object]) -> object:
-    """Run `call` while another connection holds `other`'s write uncommitted; returns what `call` returned or raised."""
+def alter_database(url: str, setting: str, value: str) -> None:
+    """ALTER DATABASE … SET on the scratch database `url`: what a DBA sets for every later session."""
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as db:
+            db.exec_driver_sql(f"ALTER DATABASE \"{make_url(url).database}\" SET {setting} = '{value}'")
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def ctx(postgres_database: str) -> Iterator[ServiceContext]:
+    with scratch_node(postgres_database) as context:
+        create_role(context, ACCOUNT, "Developer", TRUST, tags=[Tag(f"base{i}", "v") for i in range(40)])
+        yield context
+
+
+def while_other_node_writes(
+    url: str, other: Callable[[Connection], object], call: Callable[[], object], then: Callable[[Connection], object] = lambda _: None,
+) -> object:
+    """Run `call` while another connection holds `other`'s write uncommitted, and once the call waits for it (or has
+    finished), writes `then` too before it commits; returns what `call` returned or raised."""
     outcome: list[object] = []
 
     def run() -> None:
@@ -75,6 +96,7 @@ def while_other_node_writes(url: str, other: Callable[[Connection], object], cal
                 if waiting or not worker.is_alive():
                     break
                 time.sleep(0.01)
+            then(node)
             node.commit()
             worker.join()
     finally:

@@ -7,44 +7,31 @@ Staged as in test_concurrency_review: the other node's write is held uncommitted
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, func, insert, make_url, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
-from test_concurrency_review import ACCOUNT, POLICY, ROLE_KEY, TRUST, error_code, while_other_node_writes
+from test_concurrency_review import ACCOUNT, POLICY, ROLE_KEY, TRUST, alter_database, error_code, scratch_node, while_other_node_writes
 
 from samlfed.context import ServiceContext
-from samlfed.iam.accounts import create_account
 from samlfed.iam.managed_policies import create_policy
 from samlfed.iam.roles import create_role, get_role, tag_role
-from samlfed.masterkey import MasterKey
-from samlfed.store import SqlStore, Tag
+from samlfed.store import Tag
 from samlfed.store import schema as t
 
 
 @pytest.fixture(params=["repeatable read", "serializable"])
 def strict_database(request: pytest.FixtureRequest, postgres_database: str) -> str:
-    admin = create_engine(postgres_database, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as db:
-            db.exec_driver_sql(f"ALTER DATABASE \"{make_url(postgres_database).database}\" SET default_transaction_isolation = '{request.param}'")
-    finally:
-        admin.dispose()
+    alter_database(postgres_database, "default_transaction_isolation", request.param)
     return postgres_database
 
 
 @pytest.fixture
 def ctx(strict_database: str) -> Iterator[ServiceContext]:
-    store = SqlStore.open(strict_database)
-    context = ServiceContext(store=store, master=MasterKey(secrets.token_bytes(32)), identity_cache_seconds=0)
-    create_account(context, ACCOUNT)
-    create_role(context, ACCOUNT, "Developer", TRUST, tags=[Tag(f"base{i}", "v") for i in range(40)])
-    try:
+    with scratch_node(strict_database) as context:
+        create_role(context, ACCOUNT, "Developer", TRUST, tags=[Tag(f"base{i}", "v") for i in range(40)])
         yield context
-    finally:
-        store.engine.dispose()
 
 
 def test_tag_role_counts_the_tags_another_node_added_while_it_waited(ctx: ServiceContext, strict_database: str) -> None:

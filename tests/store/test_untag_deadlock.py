@@ -9,28 +9,23 @@ does, the untag of `a` and `b` runs in a thread, and once PostgreSQL reports it 
 
 from __future__ import annotations
 
-import secrets
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 from saml_factory import ENTITY_ID, signer
-from sqlalchemy import and_, create_engine, delete, insert, select
+from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import Table
 from sqlalchemy.sql import ColumnElement
-from test_concurrency_review import ACCOUNT, POLICY, POLLS, TRUST
+from test_concurrency_review import ACCOUNT, POLICY, TRUST, scratch_node, while_other_node_writes
 
 from samlfed.context import ServiceContext
-from samlfed.iam.accounts import create_account
 from samlfed.iam.managed_policies import create_policy, get_policy, untag_policy
 from samlfed.iam.providers import create_saml_provider, get_saml_provider, untag_saml_provider
 from samlfed.iam.roles import create_role, get_role, untag_role
-from samlfed.masterkey import MasterKey
 from samlfed.saml.metadata import build_idp_metadata
-from samlfed.store import SqlStore, Tag
+from samlfed.store import Tag
 from samlfed.store import schema as t
 
 TAGS = [Tag("a", "old"), Tag("b", "old")]
@@ -50,13 +45,8 @@ class Owner:
 
 @pytest.fixture
 def ctx(postgres_database: str) -> Iterator[ServiceContext]:
-    store = SqlStore.open(postgres_database)
-    context = ServiceContext(store=store, master=MasterKey(secrets.token_bytes(32)), identity_cache_seconds=0)
-    create_account(context, ACCOUNT)
-    try:
+    with scratch_node(postgres_database) as context:
         yield context
-    finally:
-        store.engine.dispose()
 
 
 def role(ctx: ServiceContext) -> Owner:
@@ -91,39 +81,15 @@ def replace_tag(node: Connection, owner: Owner, key: str) -> None:
     node.execute(insert(table).values(**owner.key, key_lower=key, key=key, value="new"))
 
 
-def wait_until_blocked(watcher: Connection, pid: int, worker: threading.Thread) -> None:
-    for _ in range(POLLS):
-        waiting = watcher.exec_driver_sql(f"SELECT count(*) FROM pg_stat_activity WHERE {pid} = ANY(pg_blocking_pids(pid))").scalar_one()
-        watcher.rollback()  # pg_stat_activity is read once per transaction
-        if waiting or not worker.is_alive():
-            return
-        time.sleep(0.01)
-
-
 @pytest.mark.parametrize("make", [role, provider, policy])
 def test_an_untag_racing_a_tag_on_another_node_lets_both_finish(ctx: ServiceContext, postgres_database: str, make: Callable[[ServiceContext], Owner]) -> None:
     owner = make(ctx)
-    outcome: list[object] = []
 
-    def run() -> None:
-        try:
-            outcome.append(owner.untag(["a", "b"]))
-        except Exception as exc:  # the outcome under test, whatever it is
-            outcome.append(exc)
+    def hold_b(node: Connection) -> None:
+        node.execute(select(owner.table).where(owner.row).with_for_update())
+        replace_tag(node, owner, "b")
 
-    engine = create_engine(postgres_database)
-    try:
-        with engine.connect() as node, engine.connect() as watcher:
-            node.begin()
-            node.execute(select(owner.table).where(owner.row).with_for_update())
-            replace_tag(node, owner, "b")
-            worker = threading.Thread(target=run)
-            worker.start()
-            wait_until_blocked(watcher, node.exec_driver_sql("SELECT pg_backend_pid()").scalar_one(), worker)
-            replace_tag(node, owner, "a")  # the deadlock, when the untag holds `a` and waits for `b`
-            node.commit()
-            worker.join()
-    finally:
-        engine.dispose()
-    assert outcome == [None], outcome
+    # The deadlock, when the untag holds `a` and waits for `b`: the other node replaces `a` too once the untag waits.
+    outcome = while_other_node_writes(postgres_database, hold_b, lambda: owner.untag(["a", "b"]), then=lambda node: replace_tag(node, owner, "a"))
+    assert outcome is None, outcome
     assert owner.read() == ()
