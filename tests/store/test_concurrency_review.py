@@ -110,11 +110,16 @@ def error_code(outcome: object) -> str | None:
 
 
 def test_tag_role_counts_under_the_lock_another_tag_role_holds(ctx: ServiceContext, postgres_database: str) -> None:
+    tag_role_racing_another_node(ctx, postgres_database)
+
+
+def tag_role_racing_another_node(ctx: ServiceContext, url: str) -> None:
+    """TagRole of 10 tags on the role of 40 while another node adds 10: one of the two is over the limit of 50."""
     def tag_ten(node: Connection) -> None:  # what TagRole does: lock the role, count, add
         node.execute(select(t.roles.c.role_id).where(t.roles.c.name_lower == "developer").with_for_update())
         node.execute(insert(t.role_tags), [{**ROLE_KEY, "key_lower": f"n{i}", "key": f"n{i}", "value": "v"} for i in range(10)])
 
-    outcome = while_other_node_writes(postgres_database, tag_ten, lambda: tag_role(ctx, ACCOUNT, "Developer", [Tag(f"m{i}", "v") for i in range(10)]))
+    outcome = while_other_node_writes(url, tag_ten, lambda: tag_role(ctx, ACCOUNT, "Developer", [Tag(f"m{i}", "v") for i in range(10)]))
     assert error_code(outcome) == "LimitExceeded", outcome
     assert len(get_role(ctx, ACCOUNT, "Developer").tags) == 50
 

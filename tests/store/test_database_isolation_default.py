@@ -12,11 +12,20 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
-from test_concurrency_review import ACCOUNT, POLICY, ROLE_KEY, TRUST, alter_database, error_code, scratch_node, while_other_node_writes
+from test_concurrency_review import (
+    ACCOUNT,
+    POLICY,
+    TRUST,
+    alter_database,
+    error_code,
+    scratch_node,
+    tag_role_racing_another_node,
+    while_other_node_writes,
+)
 
 from samlfed.context import ServiceContext
 from samlfed.iam.managed_policies import create_policy
-from samlfed.iam.roles import create_role, get_role, tag_role
+from samlfed.iam.roles import create_role
 from samlfed.store import Tag
 from samlfed.store import schema as t
 
@@ -35,13 +44,7 @@ def ctx(strict_database: str) -> Iterator[ServiceContext]:
 
 
 def test_tag_role_counts_the_tags_another_node_added_while_it_waited(ctx: ServiceContext, strict_database: str) -> None:
-    def tag_ten(node: Connection) -> None:
-        node.execute(select(t.roles.c.role_id).where(t.roles.c.name_lower == "developer").with_for_update())
-        node.execute(insert(t.role_tags), [{**ROLE_KEY, "key_lower": f"n{i}", "key": f"n{i}", "value": "v"} for i in range(10)])
-
-    outcome = while_other_node_writes(strict_database, tag_ten, lambda: tag_role(ctx, ACCOUNT, "Developer", [Tag(f"m{i}", "v") for i in range(10)]))
-    assert error_code(outcome) == "LimitExceeded", outcome
-    assert len(get_role(ctx, ACCOUNT, "Developer").tags) == 50
+    tag_role_racing_another_node(ctx, strict_database)
 
 
 def test_create_policy_sees_the_name_another_node_took_while_it_waited(ctx: ServiceContext, strict_database: str) -> None:
