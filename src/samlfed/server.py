@@ -611,7 +611,14 @@ def create_app() -> QueryApi | MetricsApp:
     settings = Settings.from_env()
     configure_logging(settings.log_format)
     stop_with_supervisor()
-    return build_server_app(settings)
+    try:
+        return build_server_app(settings)
+    except StoreUnavailable as exc:
+        # A worker started after `serve` checked the store (replacing one that died, or at SIGHUP) finds it unusable:
+        # one line in the log's format, where multiprocessing printed a raw traceback. Not uvicorn's start-up failure
+        # status (3), which would stop the supervisor and the workers still serving; it starts another.
+        logging.getLogger("samlfed").error("This worker cannot start: %s", exc)
+        raise SystemExit(1) from None
 
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
