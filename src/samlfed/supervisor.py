@@ -105,6 +105,23 @@ class _Supervisor(Multiprocess):
         _join_or_kill(retired, time.monotonic() + WORKER_STOP_SECONDS)
 
 
+class _WorkerConfig(uvicorn.Config):
+    """uvicorn's settings, whose load() in a worker checks the TLS files first, as `serve` did at start: a worker
+    started after they broke (replacing one that died) logs one line and exits, where uvicorn's load died with
+    multiprocessing's raw traceback on stderr, again for each replacement."""
+
+    def load(self) -> None:
+        if self.ssl_certfile is not None and self.ssl_keyfile is not None:
+            try:
+                check_tls_files(Path(self.ssl_certfile), Path(self.ssl_keyfile))
+            except TlsUnusable as exc:
+                # uvicorn's logger: the one set up in the worker yet (samlfed's is, when the app is made). Not
+                # uvicorn's start-up failure status (3), which would stop the workers still serving.
+                logging.getLogger("uvicorn.error").error("This worker cannot start: %s", exc)
+                raise SystemExit(1) from None
+        super().load()
+
+
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -124,7 +141,7 @@ def run(app: str | Callable[..., Any], **options: Any) -> None:
         finally:
             signal.signal(signal.SIGTERM, previous)
         return
-    config = uvicorn.Config(app, **options)
+    config = _WorkerConfig(app, **options)
     sock = config.bind_socket()
     try:
         _Supervisor(config, sockets=[sock]).run()
