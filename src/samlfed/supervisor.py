@@ -51,6 +51,15 @@ class _Supervisor(Multiprocess):
                 sock.close()
         super().terminate_all()
 
+    def keep_subprocess_alive(self) -> None:
+        # uvicorn's Process keeps the worker's end of the ping pipe open in the supervisor too, so a worker that died
+        # with a ping unanswered (killed while starting) was only found out when the ping's 30 s ran out: meanwhile
+        # nothing was replaced and no signal acted on. Each worker has its own copy once started: with the
+        # supervisor's closed, its death ends the wait at once.
+        for worker in self.processes:
+            worker.child_conn.close()
+        super().keep_subprocess_alive()
+
     def join_all(self) -> None:
         deadline = time.monotonic() + WORKER_STOP_SECONDS
         for worker in self.processes:
