@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.multiprocess import Process
 
@@ -44,6 +45,21 @@ def _join_or_kill(worker: Process, deadline: float) -> None:
         worker.process.join()
 
 
+def _report_replacement(pid: int | None, code: int | None, healthcheck_seconds: float) -> None:
+    """Why a worker is being replaced: its exit code, the signal that killed it (the OOM killer's SIGKILL), or its
+    silence (`code` None) for `healthcheck_seconds`."""
+    if code is None:
+        why = f"did not answer the supervisor within {healthcheck_seconds:g} s: killed it"
+    elif code >= 0:
+        why = f"ended (exit code {code})"
+    else:
+        try:
+            why = f"ended (killed by {signal.Signals(-code).name})"
+        except ValueError:  # a real-time signal, which has no name of its own
+            why = f"ended (killed by signal {-code})"
+    logging.getLogger("samlfed").warning("Worker process %s %s; starting another.", pid, why)
+
+
 class _Supervisor(Multiprocess):
     def terminate_all(self) -> None:
         if self.should_exit.is_set():  # stopping for good (not replacing workers): stop listening first
@@ -52,13 +68,29 @@ class _Supervisor(Multiprocess):
         super().terminate_all()
 
     def keep_subprocess_alive(self) -> None:
-        # uvicorn's Process keeps the worker's end of the ping pipe open in the supervisor too, so a worker that died
-        # with a ping unanswered (killed while starting) was only found out when the ping's 30 s ran out: meanwhile
-        # nothing was replaced and no signal acted on. Each worker has its own copy once started: with the
-        # supervisor's closed, its death ends the wait at once.
-        for worker in self.processes:
+        """Replace each worker that ended or does not answer its ping, as uvicorn's does, with a WARNING that says
+        which and why: uvicorn's line, "Child process [PID] died", is INFO (unseen by log alerting) and says no more."""
+        if self.should_exit.is_set():
+            return
+        for index, worker in enumerate(self.processes):
+            # uvicorn's Process keeps the worker's end of the ping pipe open in the supervisor too, so a worker that
+            # died with a ping unanswered (killed while starting) was only found out when the ping's 30 s ran out:
+            # meanwhile nothing was replaced and no signal acted on. The started worker has its own copy: with the
+            # supervisor's closed, its death ends the wait at once.
             worker.child_conn.close()
-        super().keep_subprocess_alive()
+            if worker.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            code = worker.exitcode  # None: running, but silent
+            worker.kill()
+            worker.join()
+            if worker.exitcode == STARTUP_FAILURE:  # as uvicorn: its app or socket is broken, as the next one's would be
+                logging.getLogger("uvicorn.error").error("Child process [%s] failed to start, stopping the parent process.", worker.pid)
+                self.should_exit.set()
+                return
+            _report_replacement(worker.pid, code, self.config.timeout_worker_healthcheck)
+            replacement = Process(self.config, self.sockets)
+            replacement.start()
+            self.processes[index] = replacement
 
     def join_all(self) -> None:
         deadline = time.monotonic() + WORKER_STOP_SECONDS
