@@ -209,7 +209,8 @@ def instant_or_exit(value: str | None) -> datetime:
 
 def idp_app_or_exit(settings: Settings) -> Starlette:
     """The built-in IdP's app, its files made on a first start; or a usage error saying which of them it cannot use
-    (signing keys, session secret). Called before serving, so that a worker does not die on it with a traceback."""
+    (its directory, signing keys, session secret). Called before serving, so that a worker does not die on it with a
+    traceback (with --workers N, the supervisor started workers that died so for ever)."""
     from .idp.keys import KeysUnavailable
     from .idp.mount import idp_app
 
@@ -217,6 +218,8 @@ def idp_app_or_exit(settings: Settings) -> Starlette:
         return idp_app(settings)
     except KeysUnavailable as exc:
         raise usage_error(str(exc)) from None
+    except OSError as exc:  # the directory a file, say
+        raise usage_error(f"cannot use the IdP directory {settings.idp_directory()}: {exc.strerror or exc}") from None
 
 
 def warn_of_loose_modes(settings: Settings, *, idp: bool) -> None:
