@@ -71,3 +71,10 @@ def test_a_replacement_worker_that_cannot_load_the_tls_files_says_why_in_one_lin
     entries = _replacement_log(tmp_path, tls, lambda: pki["cert"].write_text("not a certificate"), ca=pki["ca"])  # a renewal half done
     refusals = _refusals(entries)
     assert refusals and f"cannot serve TLS with {pki['cert']} and {pki['key']}" in refusals[0], entries[-10:]
+
+
+def test_a_replacement_worker_that_cannot_load_the_idp_keys_says_why_in_one_line(tmp_path: Path) -> None:
+    key_list = tmp_path / "data" / "idp" / "keys" / "keys.json"
+    entries = _replacement_log(tmp_path, ["--with-idp"], lambda: key_list.write_text("garbage"))
+    refusals = _refusals(entries)
+    assert refusals and f"The IdP's key list {key_list} is damaged" in refusals[0], entries[-10:]

@@ -608,15 +608,18 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
 def create_app() -> QueryApi | MetricsApp:
     """ASGI factory for uvicorn workers: the settings come from the environment."""
+    from .idp.keys import KeysUnavailable
+
     settings = Settings.from_env()
     configure_logging(settings.log_format)
     stop_with_supervisor()
     try:
         return build_server_app(settings)
-    except StoreUnavailable as exc:
-        # A worker started after `serve` checked the store (replacing one that died, or at SIGHUP) finds it unusable:
-        # one line in the log's format, where multiprocessing printed a raw traceback. Not uvicorn's start-up failure
-        # status (3), which would stop the supervisor and the workers still serving; it starts another.
+    except (StoreUnavailable, KeysUnavailable) as exc:
+        # A worker started after `serve` checked the store and the IdP's keys (replacing one that died, or at SIGHUP)
+        # finds them unusable: one line in the log's format, where multiprocessing printed a raw traceback. Not
+        # uvicorn's start-up failure status (3), which would stop the supervisor and the workers still serving; it
+        # starts another.
         logging.getLogger("samlfed").error("This worker cannot start: %s", exc)
         raise SystemExit(1) from None
 
