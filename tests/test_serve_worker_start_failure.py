@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import time
 from collections.abc import Callable
@@ -44,7 +45,8 @@ def _replacement_log(tmp_path: Path, options: list[str], break_it: Callable[[], 
         deadline = time.monotonic() + 60
         while "cannot start" not in log.read_text() and time.monotonic() < deadline and server.poll() is None:
             time.sleep(0.2)
-        assert httpx.get(f"{url}/healthz", timeout=10, verify=verify).status_code == 200  # the other worker serves on
+        checks = ssl.create_default_context(cafile=ca) if ca else True
+        assert httpx.get(f"{url}/healthz", timeout=10, verify=checks).status_code == 200  # the other worker serves on
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0  # the supervisor may be waiting up to 30 s for a starting worker's answer
     finally:
