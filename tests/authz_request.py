@@ -9,9 +9,10 @@ from botocore.auth import BaseSigner
 from botocore.awsrequest import AWSRequest
 
 
-def signed_request(signer: BaseSigner, method: str, url: str) -> dict[str, Any]:
-    """`method url`, with no body, signed by `signer` (S3SigV4Auth(credentials, "s3", region), say)."""
-    request = AWSRequest(method=method, url=url)
+def signed_request(signer: BaseSigner, method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """`method url` with `body` and `headers`, signed by `signer` (S3SigV4Auth(credentials, "s3", region), say); the
+    caller adds the payload hash, if any."""
+    request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
     signer.add_auth(request)
     parts = urlsplit(request.prepare().url)
     headers = {**{k.lower(): v for k, v in request.headers.items()}, "host": parts.netloc}

@@ -11,13 +11,12 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import boto3
 import httpx
 import pytest
+from authz_request import signed_request
 from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
@@ -69,12 +68,8 @@ def service_session(ctx: ServiceContext, assertion: str) -> Credentials:
 def ask(world: dict, identity: str, *, region: str = "us-east-1", credentials: Credentials | None = None, **extra: object) -> dict:
     """The decision for a GET signed by the Developer session (or `credentials`) under the identity policy given."""
     put_role_policy(world["ctx"], ACCOUNT, "Developer", "audit", identity)
-    request = AWSRequest(method="GET", url="https://s3.example/b/k")
-    S3SigV4Auth(credentials or world["session"], "s3", region).add_auth(request)
-    parts = urlsplit(request.prepare().url)
-    headers = {**{k.lower(): v for k, v in request.headers.items()}, "host": parts.netloc}
-    body = {"request": {"method": "GET", "path": parts.path, "query": parts.query, "headers": headers, "payload_hash": hashlib.sha256(b"").hexdigest()},
-            "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", **extra}
+    request = signed_request(S3SigV4Auth(credentials or world["session"], "s3", region), "GET", "https://s3.example/b/k")
+    body = {"request": {**request, "payload_hash": hashlib.sha256(b"").hexdigest()}, "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", **extra}
     return decide(world["ctx"], body)
 
 

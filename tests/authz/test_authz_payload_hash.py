@@ -6,9 +6,9 @@ body. It is now a 400, as any value that is no SHA-256."""
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit
 
 import pytest
+from authz_request import signed_request
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
@@ -23,12 +23,8 @@ class UnsignedPayloadAuth(SigV4Auth):
 
 
 def asked(creds, signer: type[SigV4Auth], payload_hash: str | None) -> dict:  # type: ignore[no-untyped-def]
-    request = AWSRequest(method="POST", url="https://api.example/items", data=b'{"grant": "admin"}')
-    signer(creds, "execute-api", "us-east-1").add_auth(request)
-    parts = urlsplit(request.prepare().url)
-    headers = {**{k.lower(): v for k, v in request.headers.items()}, "host": parts.netloc}
-    return {"request": {"method": "POST", "path": parts.path, "query": parts.query, "headers": headers, "payload_hash": payload_hash},
-            "action": "execute-api:Invoke", "resource": "*", "service": "execute-api"}
+    request = signed_request(signer(creds, "execute-api", "us-east-1"), "POST", "https://api.example/items", b'{"grant": "admin"}')
+    return {"request": {**request, "payload_hash": payload_hash}, "action": "execute-api:Invoke", "resource": "*", "service": "execute-api"}
 
 
 @pytest.mark.parametrize("payload_hash", ["UNSIGNED-PAYLOAD", "", "0" * 63, "g" * 64, hashlib.sha256(b"").hexdigest() + " "])

@@ -5,24 +5,18 @@ signed chunks are refused (nobody but samlfed could check the chunks)."""
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit
 
 import pytest
+from authz_request import signed_request
 from botocore.auth import S3SigV4Auth, SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
 from botocore.crt.auth import CrtS3SigV4AsymAuth
 
 from samlfed.authz.decide import decide
 
 
 def asked(signer, method: str, url: str, body: bytes = b"", headers: dict | None = None, **extra: object) -> dict:
-    request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
-    signer.add_auth(request)
-    parts = urlsplit(request.prepare().url)
-    sent = {**{k.lower(): v for k, v in request.headers.items()}, "host": parts.netloc}
-    return {"request": {"method": method, "path": parts.path, "query": parts.query, "headers": sent,
-                        "payload_hash": hashlib.sha256(body).hexdigest()},
-            "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", **extra}
+    request = {**signed_request(signer, method, url, body, headers), "payload_hash": hashlib.sha256(body).hexdigest()}
+    return {"request": request, "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k", **extra}
 
 
 def test_the_scope_must_be_the_service_and_region_asking(session) -> None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from urllib.parse import urlsplit
 
 import pytest
+from authz_request import signed_request
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from saml_factory import ACCOUNT
 
@@ -29,13 +28,8 @@ def allowed_everything(session: tuple[ServiceContext, Credentials]) -> tuple[Ser
 
 
 def asked(signer, url: str, headers: dict | None = None, *, service: str = "s3") -> dict:
-    request = AWSRequest(method="PUT", url=url, data=b"", headers=headers or {})
-    signer.add_auth(request)
-    prepared = request.prepare()
-    parts = urlsplit(prepared.url)
-    sent = {**{k.lower(): v for k, v in prepared.headers.items()}, "host": parts.netloc}
-    return {"request": {"method": "PUT", "path": parts.path, "query": parts.query, "headers": sent, "payload_hash": hashlib.sha256(b"").hexdigest()},
-            "action": "s3:PutObject", "resource": "arn:aws:s3:::b/upload.txt", "service": service, "region": "us-east-1"}
+    request = {**signed_request(signer, "PUT", url, headers=headers), "payload_hash": hashlib.sha256(b"").hexdigest()}
+    return {"request": request, "action": "s3:PutObject", "resource": "arn:aws:s3:::b/upload.txt", "service": service, "region": "us-east-1"}
 
 
 def with_headers(body: dict, added: dict[str, str]) -> dict:
