@@ -120,8 +120,7 @@ def test_assume_role_reports_the_packed_policy_size(world) -> None:  # type: ign
     assert answer["PackedPolicySize"] == packed_policy_size(policy, (), {}) and 0 < answer["PackedPolicySize"] <= 100
 
 
-@pytest.mark.parametrize(("parameters", "named"), [  # session tags and SourceIdentity are implemented: tests/sts/test_chain_tags.py
-    ({"SerialNumber": "arn:aws:iam::111111111111:mfa/jane", "TokenCode": "123456"}, "SerialNumber, TokenCode"),
+@pytest.mark.parametrize(("parameters", "named"), [  # session tags, SourceIdentity and MFA's parameters: tests/sts/test_chain_tags.py
     ({"ProvidedContexts": [{"ProviderArn": "arn:aws:iam::aws:contextProvider/IdentityCenter", "ContextAssertion": "x" * 4}]}, "ProvidedContexts"),
     ({"MinimumSessionTokenSize": 4096}, "MinimumSessionTokenSize"),
 ])

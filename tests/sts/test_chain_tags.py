@@ -1,6 +1,7 @@
 """AssumeRole from a role session with new session tags, TransitiveTagKeys and a SourceIdentity, through boto3 against
 a running samlfed: AWS's checks and messages, the trust policy's sts:TagSession and sts:SetSourceIdentity, the tags as
-aws:PrincipalTag of later decisions, transitive tags over two hops, and the packed size.
+aws:PrincipalTag of later decisions, transitive tags over two hops, and the packed size; MFA's SerialNumber and
+TokenCode, checked as AWS checks them and then refused (samlfed has no MFA device to verify a code against).
 
 AWS's rules: IAM User Guide, "Passing session tags in AWS STS" (chaining roles with session tags: a tag passed with
 the key of an inherited transitive tag fails the call) and "Monitor and control actions taken with assumed roles" (a
@@ -33,6 +34,7 @@ SECOND = f"arn:aws:iam::{ACCOUNT}:role/Second"
 THIRD = f"arn:aws:iam::{ACCOUNT}:role/Third"
 ALICE = f"arn:aws:sts::{ACCOUNT}:assumed-role/Developer/alice@example.com"
 EVERY_ACTION = ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")
+MFA_DEVICE = f"arn:aws:iam::{ACCOUNT}:mfa/alice"
 CONFLICT = "One of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session."
 ALREADY_SET = "The source identity is already set for this assume role session"
 TAG_KEY_PATTERN = "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"
@@ -152,9 +154,34 @@ def _validation(*violations: str) -> tuple[str, str]:
         f"equal to 128, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: {TAG_KEY_PATTERN}]")),
     ({"SourceIdentity": "a"}, _validation("Value 'a' at 'sourceIdentity' failed to satisfy constraint: Member must have length greater than or equal to 2")),
     ({"SourceIdentity": "aws:alice"}, _validation("Value 'aws:alice' at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")),
+    ({"SerialNumber": "GAHT1234", "TokenCode": "12345a"}, _validation(
+        "Value 'GAHT1234' at 'serialNumber' failed to satisfy constraint: Member must have length greater than or equal to 9",
+        "Value '12345a' at 'tokenCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\d]*")),
+    ({"SerialNumber": "arn:aws:iam::111111111111:mfa/jane doe", "TokenCode": "1234567"}, _validation(
+        "Value 'arn:aws:iam::111111111111:mfa/jane doe' at 'serialNumber' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=/:,.@-]*",
+        "Value '1234567' at 'tokenCode' failed to satisfy constraint: Member must have length less than or equal to 6")),
+    ({"TokenCode": "12a"}, _validation(  # a U2F key's answer, as AWS refused it (boto/botocore#1567): pattern, then length
+        "Value '12a' at 'tokenCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\d]*",
+        "Value '12a' at 'tokenCode' failed to satisfy constraint: Member must have length greater than or equal to 6")),
 ])  # fmt: skip
 def test_the_parameters_are_checked_as_aws_checks_them(world, parameters: dict, error: tuple[str, str]) -> None:  # type: ignore[no-untyped-def]
     assert error_of(lambda: developer(world).assume_role(RoleArn=TAGGED, RoleSessionName="checked", **parameters)) == error
+
+
+def test_mfa_is_refused_as_no_code_can_be_verified(world, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    """Target's trust policy does not ask for MFA, but a code given must still be checked, and samlfed has no device to
+    check it against: a well-formed pair is refused (AccessDenied), as is half a pair, in AWS's words."""
+    caplog.set_level(logging.INFO, logger="samlfed.sts")
+    sts = developer(world)
+    assert sts.assume_role(RoleArn=TARGET, RoleSessionName="plain")["Credentials"]  # no MFA asked for, none given
+    code, message = error_of(lambda: sts.assume_role(RoleArn=TARGET, RoleSessionName="mfa", SerialNumber=MFA_DEVICE, TokenCode="123456"))
+    assert (code, message.split(":")[0]) == ("AccessDenied", "MultiFactorAuthentication failed, unable to validate MFA code")
+    assert "samlfed has no MFA devices" in message
+    half = ("AccessDenied", "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.")
+    assert error_of(lambda: sts.assume_role(RoleArn=TARGET, RoleSessionName="mfa", TokenCode="123456")) == half
+    assert error_of(lambda: sts.assume_role(RoleArn=TARGET, RoleSessionName="mfa", SerialNumber=MFA_DEVICE)) == half
+    denials = [r for r in caplog.records if r.name == "samlfed.sts" and r.getMessage().startswith("AssumeRole denied")]
+    assert [(r.denied_by, r.role) for r in denials] == [("mfa", TARGET)] * 3  # type: ignore[attr-defined]
 
 
 def test_passing_tags_needs_tag_session_in_the_trust_policy(world) -> None:  # type: ignore[no-untyped-def]

@@ -49,10 +49,14 @@ class AssumeRoleRequest:
     tags: tuple[Tag, ...] = ()
     transitive_tag_keys: tuple[str, ...] = ()
     source_identity: str | None = None
+    serial_number: str | None = None
+    token_code: str | None = None
 
 
 _SESSION_NAME = (re.compile(r"[\w+=,.@-]*", re.ASCII), "[\\w+=,.@-]*")
 _EXTERNAL_ID = (re.compile(r"[\w+=,.@:/-]*", re.ASCII), "[\\w+=,.@:\\/-]*")
+_SERIAL_NUMBER = (re.compile(r"[\w+=/:,.@-]*", re.ASCII), "[\\w+=/:,.@-]*")
+_TOKEN_CODE = (re.compile(r"[0-9]*"), "[\\d]*")
 _ANY_ARN = re.compile(r"arn:[^:]+:[^:]+:[^:]*:[^:]*:.+", re.DOTALL)
 """An ARN of any resource: six fields, the partition, service and resource not empty. AWS tells a RoleArn that is
 not even that "{RoleArn} is invalid" (LocalStack's recordings of AssumeRole against AWS, test_sts_invalid_parameters:
@@ -65,6 +69,10 @@ def _check(request: AssumeRoleRequest) -> None:
     violations += string_violations(request.session_name, "roleSessionName", 2, 64, _SESSION_NAME)
     if request.external_id is not None:
         violations += string_violations(request.external_id, "externalId", 2, 1224, _EXTERNAL_ID)
+    if request.serial_number is not None:
+        violations += string_violations(request.serial_number, "serialNumber", 9, 256, _SERIAL_NUMBER)
+    if request.token_code is not None:
+        violations += string_violations(request.token_code, "tokenCode", 6, 6, _TOKEN_CODE)
     violations += session_policy_violations(request.policy, request.policy_arns) + duration_violations(request.duration_seconds)
     violations += tag_violations(request.tags, echo=True) + tag_key_list_violations(request.transitive_tag_keys, "transitiveTagKeys", echo=True)
     if request.source_identity is not None:  # the model's sourceIdentityType; its pattern has no colon, so no "aws:" either
@@ -93,6 +101,20 @@ def _check_session_state(caller: SessionClaims, request: AssumeRoleRequest) -> N
         raise _invalid("One of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session.")
     if any(key.lower() not in keys for key in request.transitive_tag_keys):
         raise _invalid("The specified transitive tag key must be included in the requested tags.")
+
+
+def _check_mfa(caller: SessionClaims, request: AssumeRoleRequest) -> None:
+    """SerialNumber and TokenCode name an MFA device of the caller and the code it shows, for AWS to check. samlfed
+    has no MFA devices (MFA is the IdP's, at sign-in), so it can verify no code: refused whatever the trust policy,
+    never ignored, as the session would otherwise claim an MFA never checked, or quietly lack the one asked for."""
+    if request.serial_number is None and request.token_code is None:
+        return
+    if request.serial_number is None or request.token_code is None:  # AWS's words (observed; the reference has none)
+        message, reason = "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.", "(MFA: half a pair)"
+    else:
+        message = "MultiFactorAuthentication failed, unable to validate MFA code: samlfed has no MFA devices (MFA is your identity provider's, at sign-in)."
+        reason = "(MFA: no device to verify the code)"
+    raise _denied(ServiceError("AccessDenied", message, 403), "mfa", caller, request, reason)
 
 
 @dataclass(frozen=True)
@@ -124,6 +146,7 @@ def _new_session(caller: SessionClaims, request: AssumeRoleRequest) -> _NewSessi
 def assume_role(ctx: ServiceContext, caller: SessionClaims, request: AssumeRoleRequest, *, region: str = DEFAULT_REGION) -> ChainedRole:
     """`region`: the one the request was signed for, recorded as where the role was last used."""
     _check(request)
+    _check_mfa(caller, request)
     _check_session_state(caller, request)
     now = ctx.clock()
     denied = _not_authorized(caller, request, "sts:AssumeRole")

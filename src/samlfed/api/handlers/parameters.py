@@ -30,8 +30,7 @@ _CHECKED_WITH_THE_REST = frozenset({
 """Names their action's service function checks along with its other parameters: AWS reports every model violation
 at once, and a name's characters (its own check) only after them."""
 _UNIMPLEMENTED: dict[str, tuple[frozenset[str], str]] = {
-    "AssumeRole": (frozenset({"SerialNumber", "TokenCode", "ProvidedContexts", "MinimumSessionTokenSize"}),
-                   "MFA, trusted context providers and padded session tokens are not implemented"),
+    "AssumeRole": (frozenset({"ProvidedContexts", "MinimumSessionTokenSize"}), "trusted context providers and padded session tokens are not implemented"),
     "AssumeRoleWithSAML": (frozenset({"MinimumSessionTokenSize"}), "padded session tokens are not implemented"),
     "CreateRole": (frozenset({"MaxSigninSessionDuration"}), "a role's console sign-in session duration is not implemented"),
     "UpdateRole": (frozenset({"MaxSigninSessionDuration", "ResetMaxSigninSessionDuration"}),
@@ -49,7 +48,7 @@ _UNIMPLEMENTED: dict[str, tuple[frozenset[str], str]] = {
 
 
 def refuse_unimplemented(request: QueryRequest) -> None:
-    """Refused rather than ignored: the caller would get less than it asked for (a session without its MFA, a role
+    """Refused rather than ignored: the caller would get less than it asked for (a session without its trusted context, a role
     without its setting) and not know it."""
     names, why = _UNIMPLEMENTED[request.action]
     given = sorted({name.split(".", 1)[0] for name in request.params} & names)

@@ -68,7 +68,8 @@ def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: Que
         policy=request.params.get("Policy"), policy_arns=tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",))),
         external_id=request.params.get("ExternalId"), source_ip=request.source_ip, secure_transport=request.secure_transport,
         tags=tuple(tags(request)), transitive_tag_keys=tuple(request.member_list("TransitiveTagKeys")),
-        source_identity=request.params.get("SourceIdentity"),
+        source_identity=request.params.get("SourceIdentity"), serial_number=request.params.get("SerialNumber"),
+        token_code=request.params.get("TokenCode"),
     ), region=caller.region)
     credentials = chained.credentials
     claims = credentials.claims
