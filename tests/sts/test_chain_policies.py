@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from chain_setup import TARGET, chain_world, developer_session
+from chain_setup import SAML_TRUST, TARGET, chain_world, developer_session, document
 from saml_factory import ACCOUNT
 
 from samlfed.context import ServiceContext
@@ -73,3 +73,23 @@ def test_tags_and_a_source_identity_need_the_callers_side_too(ctx: ServiceContex
     put_role_policy(ctx, ACCOUNT, "Developer", "NoTags", policy("Deny", "sts:TagSession"))
     with pytest.raises(ServiceError):
         assume_role(ctx, claims, tagged)
+
+
+def test_a_carried_source_identity_needs_the_callers_side_too(ctx: ServiceContext) -> None:
+    """A SourceIdentity from the sign-in is set on the chained session though the call names none, and in a chain
+    sts:SetSourceIdentity needs the caller's permissions as well as the target's trust policy (IAM User Guide,
+    "Monitor and control actions taken with assumed roles")."""
+    update_trust_policy(ctx, ACCOUNT, "Developer", document(SAML_TRUST))
+    account = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"]}
+    update_trust_policy(ctx, ACCOUNT, "Target", document(account))
+    put_role_policy(ctx, ACCOUNT, "Developer", "Chaining", policy("Allow", "sts:AssumeRole"))
+    claims = developer_session(ctx, source_identity="alice")
+    with pytest.raises(ServiceError) as info:
+        chain(ctx, claims)
+    assert (info.value.code, info.value.message.split(" on resource")[0].rsplit(" ", 1)[-1]) == ("AccessDenied", "sts:SetSourceIdentity")
+    put_role_policy(ctx, ACCOUNT, "Developer", "Identifying", policy("Allow", "sts:SetSourceIdentity"))
+    assert assume_role(ctx, claims, AssumeRoleRequest(TARGET, "chained")).credentials.claims.source_identity == "alice"
+    put_role_policy(ctx, ACCOUNT, "Developer", "NoIdentity", policy("Deny", "sts:SetSourceIdentity"))
+    with pytest.raises(ServiceError) as info:  # an explicit deny of the caller wins
+        chain(ctx, claims)
+    assert info.value.code == "AccessDenied"
