@@ -213,12 +213,19 @@ def test_presign_expiry_edges_are_accepted(expires: str) -> None:
 
 
 def test_credential_scope_date_must_match_x_amz_date() -> None:
+    """In AWS's words, with the details AWS adds on the wire: the scope's date, the request's, and the X-Amz-Date it
+    came from."""
     request = botocore_signed()
     claim = parse_claim(request)
     other_day = (claim.amz_date - timedelta(days=1)).strftime("%Y%m%d")
     authorization = request.headers["authorization"].replace(f"/{claim.date}/", f"/{other_day}/")
     moved = HttpRequest(request.method, request.path, "", {**request.headers, "authorization": authorization}, request.body)
-    assert error_of(moved).message == "Credential should be scoped to a valid date that matches X-Amz-Date."
+    error = error_of(moved)
+    stamp = request.headers["x-amz-date"]
+    assert (error.code, error.status, error.message) == ("SignatureDoesNotMatch", 403, (
+        "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+        f"'{other_day}' != '{stamp[:8]}', from '{stamp}'."
+    ))
 
 
 def test_a_signed_header_the_request_lacks_does_not_match() -> None:

@@ -355,16 +355,18 @@ def _covers(claim: SignatureClaim, region: str) -> bool:
 
 def verify(request: HttpRequest, claim: SignatureClaim, secret: str, now: datetime) -> None:
     """Raise `ServiceError` unless `claim` is a current, valid signature of `request` under `secret`."""
-    if claim.date != claim.amz_date.strftime("%Y%m%d"):
-        raise ServiceError("SignatureDoesNotMatch", "Credential should be scoped to a valid date that matches X-Amz-Date.", 403)
+    stamp = claim.amz_date.strftime(_AMZ_DATE)
+    if claim.date != stamp[:8]:
+        # AWS's words, with the scope's date, the request's and the X-Amz-Date (or Date header) it came from.
+        raise ServiceError("SignatureDoesNotMatch", f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{claim.date}' != '{stamp[:8]}', from '{stamp}'.", 403)
     check_clock(claim, now)
     digest = hashlib.sha256(canonical_request(request, claim).encode()).hexdigest()
     if claim.algorithm == SIGV4A:
-        string_to_sign = f"{SIGV4A}\n{claim.amz_date.strftime(_AMZ_DATE)}\n{claim.date}/{claim.service}/aws4_request\n{digest}"
+        string_to_sign = f"{SIGV4A}\n{stamp}\n{claim.date}/{claim.service}/aws4_request\n{digest}"
         _verify_ecdsa(claim, secret, string_to_sign)
     else:
         scope = f"{claim.date}/{claim.region}/{claim.service}/aws4_request"
-        string_to_sign = f"{ALGORITHM}\n{claim.amz_date.strftime(_AMZ_DATE)}\n{scope}\n{digest}"
+        string_to_sign = f"{ALGORITHM}\n{stamp}\n{scope}\n{digest}"
         expected = hmac.new(_signing_key(secret, claim), string_to_sign.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected.encode(), claim.signature.encode("utf-8", "replace")):  # str refuses non-ASCII
             raise ServiceError("SignatureDoesNotMatch", SIGNATURE_MISMATCH, 403)
