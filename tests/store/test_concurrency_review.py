@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 from saml_factory import ENTITY_ID, signer
@@ -185,3 +186,19 @@ def test_delete_policy_racing_put_boundary_sees_the_boundary(ctx: ServiceContext
     outcome = while_other_node_writes(postgres_database, put_boundary, lambda: delete_policy(ctx, ACCOUNT, boundary))
     assert error_code(outcome) == "DeleteConflict", outcome
     assert get_policy(ctx, ACCOUNT, boundary).arn == boundary
+
+
+def test_create_policy_racing_a_writer_that_skips_the_name_check_is_refused(ctx: ServiceContext, postgres_database: str) -> None:
+    """A node that inserts a policy without CreatePolicy's check under the account's lock (an older samlfed on the
+    upgraded database) cannot have WRITER's namesake beside it: the database's index makes CreatePolicy wait for it."""
+    def insert_writer(node: Connection) -> None:  # no account lock, no name check: the row alone
+        node.execute(insert(t.managed_policies).values(
+            arn=f"arn:aws:iam::{ACCOUNT}:policy/Writer", account_id=ACCOUNT, name="Writer", policy_id="ANPAWRITER0000000000",
+            path="/", document=POLICY, created_at=datetime.now(UTC), updated_at=datetime.now(UTC),
+        ))
+
+    outcome = while_other_node_writes(postgres_database, insert_writer, lambda: create_policy(ctx, ACCOUNT, "WRITER", POLICY, path="/ops/"))
+    assert isinstance(outcome, ServiceError), outcome
+    assert (outcome.code, outcome.message, outcome.status) == ("EntityAlreadyExists", "A policy called WRITER already exists. Duplicate names are not allowed.", 409)
+    with ctx.store.engine.connect() as db:
+        assert db.execute(select(t.managed_policies.c.name).where(t.managed_policies.c.account_id == ACCOUNT)).scalars().all() == ["Writer"]

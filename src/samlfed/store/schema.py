@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
 )
 
 metadata = MetaData()
@@ -147,6 +148,10 @@ managed_policies = Table(
     # The number the next version gets: IAM never hands out a version ID again, even after that version is deleted.
     Column("next_version", Integer, nullable=False, server_default="2"),
 )
+# Names unique in the account whatever their case (IAM's rule), held by the database for every writer (migration
+# 0016). SQLite cannot reflect an index on an expression: a migration that copies this table there (batch mode) must
+# create it again (tests/store/test_policy_name_index_migration.py looks for it at head).
+Index("ix_managed_policies_account_lower_name", managed_policies.c.account_id, func.lower(managed_policies.c.name), unique=True)
 
 policy_versions = Table(
     "policy_versions",

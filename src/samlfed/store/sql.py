@@ -1203,7 +1203,9 @@ class SqlStore:
 
     def create_policy(self, policy: ManagedPolicy, *, limit: int | None = None) -> None:
         """AlreadyExists when the account has a policy of that name in any case, on any path (AWS: policy names are
-        unique in the account, not distinguished by case); the ARN, which holds path and case, cannot tell."""
+        unique in the account, not distinguished by case); the ARN, which holds path and case, cannot tell. Checked
+        under the account's lock, and held by the database's unique index on (account_id, lower(name)) against a
+        writer that skips the check (its row makes this insert fail, an IntegrityError)."""
         table = t.managed_policies
         try:
             with self._tx() as db:
