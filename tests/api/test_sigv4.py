@@ -11,7 +11,7 @@ from botocore.auth import S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from samlfed.api.sigv4 import SIGNATURE_MISMATCH, HttpRequest, parse_claim, verify
+from samlfed.api.sigv4 import SIGNATURE_MISMATCH, HttpRequest, check_scope, parse_claim, verify
 from samlfed.errors import ServiceError
 
 KEY, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -226,6 +226,16 @@ def test_credential_scope_date_must_match_x_amz_date() -> None:
         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
         f"'{other_day}' != '{stamp[:8]}', from '{stamp}'."
     ))
+
+
+def test_a_scope_of_another_region_is_named_in_the_refusal() -> None:
+    """AWS names the region the signature was scoped to, not the one it wanted, and ends with a space."""
+    claim = parse_claim(botocore_signed(service="s3"))  # scoped to us-east-1
+    check_scope(claim, "s3", "us-east-1")
+    with pytest.raises(ServiceError) as info:
+        check_scope(claim, "s3", "eu-west-1")
+    assert (info.value.code, info.value.status, info.value.message) == (
+        "SignatureDoesNotMatch", 403, "Credential should be scoped to a valid region, not 'us-east-1'. ")
 
 
 def test_a_signed_header_the_request_lacks_does_not_match() -> None:

@@ -110,7 +110,7 @@ def test_a_region_set_covers_the_regions_it_names(region_set: str, region: str, 
     else:
         with pytest.raises(ServiceError) as info:
             check_scope(claim, "s3", region)
-        assert (info.value.code, info.value.message) == ("SignatureDoesNotMatch", f"Credential should be scoped to a valid region: '{region}'.")
+        assert (info.value.code, info.value.message) == ("SignatureDoesNotMatch", f"Credential should be scoped to a valid region, not '{region_set}'. ")
 
 
 def test_a_region_set_pattern_is_matched_without_backtracking() -> None:

@@ -343,7 +343,9 @@ def check_scope(claim: SignatureClaim, service: str | None, region: str | None =
     if service is not None and claim.service != service:
         raise ServiceError("SignatureDoesNotMatch", f"Credential should be scoped to correct service: '{service}'. ", 403)  # AWS ends it with a space
     if region is not None and not _covers(claim, region):
-        raise ServiceError("SignatureDoesNotMatch", f"Credential should be scoped to a valid region: '{region}'.", 403)
+        # AWS's words name the region the signature was scoped to (not the one expected), and end with a space.
+        scoped = ",".join(claim.region_set) if claim.algorithm == SIGV4A else claim.region
+        raise ServiceError("SignatureDoesNotMatch", f"Credential should be scoped to a valid region, not '{scoped}'. ", 403)
 
 
 def _covers(claim: SignatureClaim, region: str) -> bool:
