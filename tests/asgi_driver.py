@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -47,7 +47,9 @@ def signed_query(
     sent besides them. Its status and body."""
     service_name = "sts" if action in handlers.STS else "iam"
     version = "2011-06-15" if service_name == "sts" else "2010-05-08"
-    form = urlencode({"Action": action, "Version": version, **parameters})
+    # Spaces as %20, as botocore writes a query: its header signer signs a GET's query as it stands, and a "+" there
+    # is a space to the server, which signs it as %20.
+    form = urlencode({"Action": action, "Version": version, **parameters}, quote_via=quote)
     body = form.encode() if method == "POST" else b""
     url = "http://127.0.0.1:8080/" + ("" if method == "POST" else f"?{form}")
     request = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})

@@ -95,6 +95,15 @@ def test_head_runs_no_action(world: dict) -> None:
     assert status == 404  # the same signed call by GET runs
 
 
+def test_a_get_query_with_spaces_runs(world: dict) -> None:
+    """Parameters with spaces (a trust policy, a description) in a signed GET's query, written as botocore writes
+    them (%20), verify and are read as sent."""
+    credentials = world["credentials"]
+    parameters = {"RoleName": "ByGet", "AssumeRolePolicyDocument": TRUST, "Description": "made by a GET"}
+    assert " " in TRUST and signed_query(world["app"], credentials, "CreateRole", parameters, method="GET")[0] == 200
+    status, body = signed_query(world["app"], credentials, "GetRole", {"RoleName": "ByGet"}, method="GET")
+    assert status == 200 and b"<Description>made by a GET</Description>" in body
+
 @pytest.mark.parametrize(("action", "parameters"), [
     ("ListRoles", {"MaxItems": "ten"}),
     ("ListRoles", {"MaxItems": "2147483648"}),  # past 32 bits
