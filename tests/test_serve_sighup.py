@@ -120,3 +120,27 @@ def test_sighup_loads_a_renewed_tls_certificate_and_keeps_the_old_one_when_the_n
         assert _verifies(url, renewed["ca"])
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=WORKER_STOP_SECONDS + 30) == 0
+
+
+def test_sighup_while_a_replacement_waits_its_turn_replaces_every_worker(tmp_path: Path) -> None:
+    # A worker that cannot start has its replacement wait (supervisor.replacement_delay); SIGHUP, once the cause is
+    # mended, fills that place at once, as it replaces the workers still serving.
+    database, moved = tmp_path / "data" / "samlfed.db", tmp_path / "data" / "samlfed.db.moved"
+    with _two_workers(tmp_path) as (server, url, log):
+        old = worker_pids(server.pid, count=2)
+        assert len(old) == 2, old
+        database.rename(moved)
+        os.kill(old[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while "starting another in 2 s." not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "starting another in 2 s." in log.read_text(), log.read_text()[-3000:]
+        moved.rename(database)
+        server.send_signal(signal.SIGHUP)
+        new = _replaced(server, old, seconds=90)
+        time.sleep(3)  # past the waiting replacement's turn: SIGHUP took its place, so none is started now
+        assert sorted(worker_pids(server.pid, count=3, seconds=0)) == sorted(new) and all(map(running, new))
+        assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=WORKER_STOP_SECONDS + 30) == 0
+        assert "aborting the restart" not in log.read_text()

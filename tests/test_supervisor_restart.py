@@ -16,7 +16,7 @@ class _NewWorker:
 
     ended_with: int | None = None
 
-    def __init__(self, config: object, sockets: object) -> None:
+    def __init__(self, config: object, sockets: object, *, quick_ends: int = 0) -> None:
         self.pid = 4242
         self.killed = False
 
@@ -41,7 +41,7 @@ class _NewWorker:
 def test_a_failed_replacement_is_explained_and_the_old_worker_kept(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
                                                                    ended_with: int | None, said: str) -> None:
     monkeypatch.setattr(_NewWorker, "ended_with", ended_with)
-    monkeypatch.setattr(supervisor, "Process", _NewWorker)
+    monkeypatch.setattr(supervisor, "_Worker", _NewWorker)
     old = SimpleNamespace(pid=1111)
     running = supervisor._Supervisor.__new__(supervisor._Supervisor)  # its state, without uvicorn's start-up
     running.config = SimpleNamespace(ssl_certfile=None, ssl_keyfile=None, timeout_worker_healthcheck=1)
