@@ -3,7 +3,8 @@
 
 The token is random and short, whatever the size of the session token it stands for (tags and policies can make
 that one over 100 KB, too long for a login URL): the store keeps the credentials' key id and session token and the
-console session's end for 15 minutes, sealed under the master key and named by a hash of the token, so any node can
+console session's length (SessionDuration, counted from the login) or end (the credentials') for 15 minutes, sealed
+under the master key and named by a hash of the token, so any node can
 redeem it, once (the store records the use with the console session it opens), and a copy of the database yields
 no token.
 """
@@ -92,9 +93,10 @@ def get_signin_token(ctx: ServiceContext, session_json: str, session_duration: s
         raise FederationError("The security token included in the request is expired.", 403)
     if duration is not None and claims.chained:
         raise FederationError("SessionDuration is not allowed for credentials obtained by role chaining.")
-    console_expires_at = int(now.timestamp()) + duration if duration is not None else claims.expires_at
     signin_token = secrets.token_urlsafe(32)
-    plain = {"k": access_key_id, "t": token, "c": console_expires_at}
+    # SessionDuration is the length of the console session, which starts at the login, up to 15 minutes later: its
+    # end is reckoned then ("d"). Without it the session ends with the credentials ("c"), whenever it starts.
+    plain: dict[str, str | int] = {"k": access_key_id, "t": token, **({"d": duration} if duration is not None else {"c": claims.expires_at})}
     row = _pending(signin_token)
     sealed = ctx.master.seal(json.dumps(plain, separators=(",", ":")).encode(), context=f"{_CONTEXT} {row}")  # bound to its row
     ctx.store.put_console_session(row, sealed, expires_at=now + TOKEN_LIFETIME, now=now)
@@ -119,7 +121,8 @@ def open_signin_token(ctx: ServiceContext, signin_token: str, now: datetime) -> 
         raise expired
     try:
         plain = json.loads(ctx.master.unseal(sealed, context=f"{_CONTEXT} {row}"))
-        access_key_id, token, console_expires_at = plain["k"], plain["t"], int(plain["c"])
+        access_key_id, token = plain["k"], plain["t"]
+        console_expires_at = int(now.timestamp()) + int(plain["d"]) if "d" in plain else int(plain["c"])
         claims = ctx.open_session(access_key_id, token).claims
     except (ValueError, KeyError, TypeError, MasterKeyError, InvalidSessionToken):
         raise expired from None
