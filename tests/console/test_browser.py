@@ -5,13 +5,20 @@ Screenshots of the chooser and the console land in $SAMLFED_TEST_ARTIFACTS (defa
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
+import boto3
+import httpx
 import pyotp
 import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
 from chromium import launch_chromium
+from console_setup import FACTORY_PROVIDER, VIEWER, factory_response
 from playwright.sync_api import Browser, Page, expect
 
 from samlfed.iam.arns import role_arn
@@ -20,9 +27,13 @@ DEV, PROD = "111111111111", "222222222222"
 ARTIFACTS = Path(os.environ.get("SAMLFED_TEST_ARTIFACTS", "test-artifacts"))
 
 
+PLAIN_HTTP_NAME = "console.test"
+"""A name the browser maps to 127.0.0.1: a page served there over http is no secure context, as on a plain-http deployment."""
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with launch_chromium() as browser:
+    with launch_chromium([f"--host-resolver-rules=MAP {PLAIN_HTTP_NAME} 127.0.0.1"]) as browser:
         yield browser
 
 
@@ -104,4 +115,27 @@ def test_the_chooser_works_from_the_keyboard_without_javascript(browser: Browser
     page.keyboard.press("Enter")
     page.wait_for_url(f"{demo['url']}/console")
     expect(page.locator("#assumed-role-arn")).to_have_text(f"arn:aws:sts::{DEV}:assumed-role/ReadOnly/bob@acme.example")
+    context.close()
+
+
+def test_the_copy_buttons_select_the_credentials_where_the_browser_has_no_clipboard(browser: Browser, demo: dict) -> None:
+    """On plain http at a name other than localhost the page is no secure context and has no navigator.clipboard:
+    Copy threw a TypeError and did nothing. It now selects the block for the user to copy."""
+    sts = boto3.client("sts", endpoint_url=demo["url"], region_name="us-east-1", config=Config(signature_version=UNSIGNED))
+    credentials = sts.assume_role_with_saml(RoleArn=VIEWER, PrincipalArn=FACTORY_PROVIDER, SAMLAssertion=factory_response())["Credentials"]
+    session = json.dumps({"sessionId": credentials["AccessKeyId"], "sessionKey": credentials["SecretAccessKey"], "sessionToken": credentials["SessionToken"]})
+    token = httpx.get(f"{demo['url']}/federation", params={"Action": "getSigninToken", "Session": session}).json()["SigninToken"]
+    plain_http = demo["url"].replace("127.0.0.1", PLAIN_HTTP_NAME)
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{plain_http}/federation?" + urlencode({"Action": "login", "Destination": "/console", "SigninToken": token}))
+    page.wait_for_url(f"{plain_http}/console")
+    assert page.evaluate("window.isSecureContext") is False
+    page.click("button[data-target=cred-shell]")
+    expect(page.locator("button[data-target=cred-shell]")).to_have_text("Selected: copy it")
+    selected = page.evaluate("window.getSelection().toString()")
+    assert selected == page.locator("#cred-shell").text_content() and credentials["SessionToken"] in selected
+    assert errors == []
     context.close()
