@@ -275,3 +275,16 @@ def test_sp_metadata_is_shaped_like_aws(demo: dict) -> None:
         assert acs.get("Location") == f"{demo['url']}/saml" and acs.get("Binding").endswith("HTTP-POST")
         required = {a.get("Name") for a in doc.iterfind(".//md:RequestedAttribute", ns) if a.get("isRequired") == "true"}
         assert required == {"https://aws.amazon.com/SAML/Attributes/Role", "https://aws.amazon.com/SAML/Attributes/RoleSessionName"}
+
+
+def test_the_console_shows_a_region_only_when_it_is_one(demo: dict) -> None:
+    """RelayState and Destination deep links keep only a region's name, but anyone can link to /console?region=…:
+    the page showed any text of up to 32 characters there as the session's region."""
+    with httpx.Client() as browser:
+        _sign_in(demo, browser, _chooser(demo, factory_response(), browser), VIEWER)
+        shown = {
+            region: lxml_html.fromstring(browser.get(f"{demo['url']}/console", params={"region": region}).text).get_element_by_id("region", None)
+            for region in ("eu-west-1", "Call IT now: +1 555 0100", "us-east-1\u202e", "<b>x</b>")
+        }
+    assert shown["eu-west-1"] is not None and shown["eu-west-1"].text_content() == "eu-west-1"
+    assert [region for region, element in shown.items() if element is not None] == ["eu-west-1"]

@@ -35,7 +35,12 @@ def console_destination(value: str | None, base_url: str) -> str | None:
     return _home(parts.query)
 
 
+def console_region(value: str | None) -> str | None:
+    """`value` when it is a region's name (us-west-2), else None."""
+    return value if value and _REGION.fullmatch(value) else None
+
+
 def _home(query: str) -> str:
     """The console home, with the deep link's `region` when it is one."""
-    region = dict(parse_qsl(query)).get("region", "")
-    return CONSOLE_HOME + (f"?{urlencode({'region': region})}" if _REGION.fullmatch(region) else "")
+    region = console_region(dict(parse_qsl(query)).get("region"))
+    return CONSOLE_HOME + (f"?{urlencode({'region': region})}" if region else "")

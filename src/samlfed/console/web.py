@@ -32,7 +32,7 @@ from ..store import AlreadyRedeemed, NotFound, Redemption
 from ..sts.credentials import InvalidSessionToken, OpenedSession
 from ..sts.decryption_guard import hold_until
 from ..timestamps import aws_timestamp
-from .destinations import CONSOLE_HOME, console_destination
+from .destinations import CONSOLE_HOME, console_destination, console_region
 from .federation import MAX_SESSION_JSON, FederationError, forget_signin_token, get_signin_token, open_signin_token, signin_token_refused
 from .handoff import CLI_RELAY, verification_code
 from .sessions import ConsoleState, create_session, end_session, load_session, session_cookie_name
@@ -471,7 +471,9 @@ def _console_view(ctx: ServiceContext, state: ConsoleState, opened: OpenedSessio
     except NotFound:
         alias = None
     credentials_live = claims.expires_at > now
-    region = request.query_params.get("region")  # from a RelayState or Destination deep link
+    # From a RelayState or Destination deep link, which keep only a region's name; anyone can link to /console with
+    # any other text, which must not show on the page as the region.
+    region = console_region(request.query_params.get("region"))
     return {
         "csrf": state.csrf,
         "role_name": role_name,
@@ -480,7 +482,7 @@ def _console_view(ctx: ServiceContext, state: ConsoleState, opened: OpenedSessio
         "assumed_role_arn": claims.assumed_role_arn,
         "name_id": None if state.name_id is None else _visible(state.name_id, keep=""),  # the IdP's free text
         "source_identity": claims.source_identity,
-        "region": region if region and len(region) <= 32 else None,
+        "region": region,
         "expires_at": state.expires_at,
         "ends_iso": _iso(state.expires_at),
         "time_left": _duration_text(state.expires_at - now),
