@@ -94,7 +94,10 @@ def _duration(text: str) -> timedelta:
 
 
 def _edit_users(idp_dir: Path | None, data_dir: Path | None, change: Callable[[dict[Any, Any]], None]) -> None:
+    from .idp.state import StateUnavailable, file_version
+
     idp = _idp(idp_dir, data_dir)
+    before = file_version(idp.config_path)
     try:
         data = read_yaml(idp.config_path)
         users = data.get("users") or {}
@@ -108,6 +111,11 @@ def _edit_users(idp_dir: Path | None, data_dir: Path | None, change: Callable[[d
         raise usage_error(str(exc)) from None
     commented = holds_comments(idp.config_path)
     write_yaml(idp.config_path, data)
+    try:  # a version samlfed wrote: the serving IdP need not end every session when it reads it (none yet: no record)
+        if idp.state.path.exists():
+            idp.state.advance_config(before, file_version(idp.config_path))
+    except StateUnavailable as exc:  # the change is made; the IdP merely signs everyone out, failing closed
+        typer.echo(f"note: {exc}; the IdP will end every session when it reads {idp.config_path.name}", err=True)
     if commented:  # PyYAML keeps no comments; a round-trip library would be a dependency for a development IdP
         typer.echo(f"note: {idp.config_path} was rewritten without the comments it held", err=True)
 

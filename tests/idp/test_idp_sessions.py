@@ -24,6 +24,7 @@ from samlfed.config import Settings
 from samlfed.forwarding import ForwardingWatch
 from samlfed.idp.directory import hash_password, load_users, read_yaml, write_yaml
 from samlfed.idp.service import IdentityProvider
+from samlfed.idp.state import STATE_FILE
 from samlfed.idp.web import IdpApp
 from samlfed.server import build_context, build_server_app
 
@@ -117,6 +118,56 @@ def test_disabling_on_the_command_line_ends_the_sessions_though_no_request_came_
         assert browser.get(f"{demo['url']}/idp/").status_code == 200
     missing = subprocess.run([SAMLFED, "idp", "users", "disable", "nobody", "--idp-dir", idp_dir], capture_output=True, text=True, timeout=60)
     assert (missing.returncode, missing.stderr) == (2, "samlfed: no user 'nobody'\n")
+
+
+def test_a_disable_and_enable_by_hand_with_no_request_in_between_ends_the_sessions(demo: dict) -> None:
+    """The IdP reads only the final file, in which bob's entry is as it was, as alice's is: what happened in
+    between cannot be known, so an edit not made by samlfed ends every session, on every worker. samlfed's own
+    commands say what they changed, and end only the sessions their change ends."""
+    cookies = {}
+    for name in ("alice", "bob"):
+        with httpx.Client() as browser:
+            login(demo, browser, name)
+            cookies[name] = browser.cookies["samlfed_idp"]
+    path = demo["idp"].config_path
+    original = read_yaml(path)["users"]["bob"]
+    with app_in_thread(_another_worker(demo)) as worker:
+        assert _portal_status(worker, cookies["bob"]) == 200  # this worker read the file before the edits
+        _set_disabled(demo, "bob", True)
+        config = read_yaml(path)
+        del config["users"]["bob"]["disabled"]  # enabled again as an editor does it: the entry as it was
+        write_yaml(path, config)
+        assert read_yaml(path)["users"]["bob"] == original
+        assert _portal_status(worker, cookies["bob"]) == 303
+        assert _portal_status(demo["url"], cookies["bob"]) == 303
+        assert _portal_status(demo["url"], cookies["alice"]) == 303  # no one can tell her entry from bob's
+        with httpx.Client() as browser:
+            login(demo, browser, "alice")
+            cookies["alice"] = browser.cookies["samlfed_idp"]
+        idp_dir = str(path.parent)
+        for command in (["add", "carol", "--password-stdin"], ["disable", "bob"], ["enable", "bob"]):
+            done = subprocess.run([SAMLFED, "idp", "users", *command, "--idp-dir", idp_dir], input="carol's password\n",
+                                  capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+        assert _portal_status(demo["url"], cookies["alice"]) == 200 and _portal_status(worker, cookies["alice"]) == 200
+        config = read_yaml(path)
+        del config["users"]["carol"]
+        write_yaml(path, config)
+        assert _portal_status(worker, cookies["alice"]) == 303
+
+
+def test_a_state_file_made_anew_ends_the_sessions_of_the_old_one(demo: dict) -> None:
+    """Its generations start again at 0: a session a sign-out had ended would otherwise be valid again."""
+    with httpx.Client() as browser:
+        login(demo, browser, "alice")
+        cookie = browser.cookies["samlfed_idp"]
+    assert _portal_status(demo["url"], cookie) == 200
+    (demo["idp"].config_path.parent / STATE_FILE).unlink()
+    # The first request may find the new file without its tables (503), and makes them: the next one is judged.
+    assert [_portal_status(demo["url"], cookie) for _ in range(2)][-1] == 303
+    with httpx.Client() as browser:
+        login(demo, browser, "alice")
+        assert browser.get(f"{demo['url']}/idp/").status_code == 200
 
 
 def test_a_totp_code_signs_in_once_on_the_web_on_ecp_and_on_another_worker(demo: dict) -> None:

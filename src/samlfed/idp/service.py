@@ -15,7 +15,7 @@ from .config import IdpConfig, ServiceProvider, load_config
 from .directory import User
 from .keys import KeyStore
 from .presets import EMAIL
-from .state import STATE_FILE, IdpState
+from .state import STATE_FILE, IdpState, file_version
 from .throttle import LoginThrottle
 
 NAME_ID_FORMATS = (c.NAMEID_PERSISTENT, EMAIL, c.NAMEID_FORMAT_UNSPECIFIED)
@@ -33,7 +33,8 @@ class IdentityProvider:
         """Shared by every worker: session generations, used TOTP steps and the throttle's counts."""
         self.throttle = LoginThrottle(self.state)
         self._config: IdpConfig | None = None
-        self._stamp: int | None = None
+        self._stamp: str | None = None
+        self._witnessed: str | None = None
         self.ends_sessions_of_disabled = False
         """Set by the serving IdP (web.IdpApp): each read of the file ends the sessions of the users it disables, so
         that re-enabling one later does not bring back the sessions it had. Commands leave the state file alone."""
@@ -41,7 +42,7 @@ class IdentityProvider:
     @property
     def config(self) -> IdpConfig:
         """The configuration, re-read when the file changed (`samlfed idp users add` while serving)."""
-        stamp = self.config_path.stat().st_mtime_ns if self.config_path.exists() else 0
+        stamp = file_version(self.config_path)
         if self._config is None or stamp != self._stamp:
             config = load_config(self.config_path)
             config.directory.totp_steps = self.state
@@ -49,6 +50,21 @@ class IdentityProvider:
                 self.state.end_sessions(*(user.username for user in config.directory.users.values() if user.disabled))
             self._config, self._stamp = config, stamp
         return self._config
+
+    def session_stamp(self, username: str) -> tuple[int, int | None]:
+        """The generation and epoch a session of `username` must carry (IdpState.session_stamp), for the
+        configuration last read (`config`, which the caller reads first). Before the first decision on a session
+        it is judged by, each version of idp.yaml is recorded (IdpState.witness_config: one samlfed did not write
+        ends every session). A state file made anew while the IdP serves (removed, replaced) has no epoch until one
+        is recorded again: a random one, so that the sessions of the old state file end with it."""
+        if self._stamp is not None and self._witnessed != self._stamp:
+            self.state.witness_config(self._stamp)
+            self._witnessed = self._stamp
+        generation, epoch = self.state.session_stamp(username)
+        if epoch is None and self._stamp is not None:
+            self.state.witness_config(self._stamp)
+            generation, epoch = self.state.session_stamp(username)
+        return generation, epoch
 
     @property
     def entity_id(self) -> str:

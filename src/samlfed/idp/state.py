@@ -1,6 +1,7 @@
 """What the built-in IdP must remember across requests and worker processes: each user's session generation
-(sign-out, and disabling the user, end every session issued before it), the last TOTP time step accepted (a code works once) and the
-recent sign-in attempts the login throttle counts (throttle.py).
+(sign-out, and disabling the user, end every session issued before it), the version of idp.yaml last seen and the
+session epoch that ends when the file changes behind samlfed's back, the last TOTP time step accepted (a code works
+once) and the recent sign-in attempts the login throttle counts (throttle.py).
 
 A small SQLite file beside the IdP's configuration: every worker of one deployment shares the IdP directory
 already (configuration, keys, session secret), and SQLite makes each update atomic between processes.
@@ -9,6 +10,7 @@ already (configuration, keys, session secret), and SQLite makes each update atom
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +19,8 @@ from pathlib import Path
 STATE_FILE = "idp-state.db"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS session_generation (username TEXT PRIMARY KEY, generation INTEGER NOT NULL)",
+    # One row: the version (file_version) of the idp.yaml samlfed last read or wrote, and the epoch every IdP session carries.
+    "CREATE TABLE IF NOT EXISTS config_version (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL, epoch INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS totp_step (username TEXT PRIMARY KEY, last_step INTEGER NOT NULL)",
     # AUTOINCREMENT: an id is never reused, so a reservation's ids name its own rows even after old rows went.
     "CREATE TABLE IF NOT EXISTS login_attempt (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, at REAL NOT NULL, "
@@ -74,6 +78,36 @@ class IdpState:
         with self._db() as db:
             row = db.execute("SELECT generation FROM session_generation WHERE username = ?", (username,)).fetchone()
         return int(row[0]) if row else 0
+
+    def session_stamp(self, username: str) -> tuple[int, int | None]:
+        """(the generation, the epoch) a session of `username` must carry to be valid; the epoch is None until the
+        serving IdP first read its configuration (`witness_config`), and no session is valid then."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT (SELECT generation FROM session_generation WHERE username = ?), (SELECT epoch FROM config_version)", (username,)
+            ).fetchone()
+        return int(row[0] or 0), None if row[1] is None else int(row[1])
+
+    def witness_config(self, version: str) -> None:
+        """The serving IdP read idp.yaml at `version` (file_version). Another version than the last one recorded was
+        written by something other than samlfed (an editor, a deployment tool, a restore), maybe over versions no
+        request saw (a user disabled, then enabled again): which sessions those ended cannot be known, so all end.
+
+        One statement, so that of several workers reading the same new file only one ends the epoch. The first
+        epoch is random: a state file made anew (removed, or lost) ends the sessions of the old one as well."""
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO config_version (id, version, epoch) VALUES (1, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET version = excluded.version, epoch = epoch + 1 WHERE version != excluded.version",
+                (version, secrets.randbelow(2**31)),
+            )
+
+    def advance_config(self, before: str, after: str) -> None:
+        """samlfed itself replaced idp.yaml at version `before` by `after` (`samlfed idp users ...`), ending the
+        sessions its change ends: the serving IdP need not end them all when it reads it. Nothing is recorded when
+        `before` is not the version last seen, an edit no one saw: the IdP's next read ends every session then."""
+        with self._db() as db:
+            db.execute("UPDATE config_version SET version = ? WHERE version = ?", (after, before))
 
     def end_sessions(self, *usernames: str) -> None:
         """Invalidate every session of each of `usernames` issued so far, in every worker."""
@@ -142,6 +176,16 @@ class IdpState:
             except BaseException:
                 _rollback(db)
                 raise
+
+
+def file_version(path: Path) -> str:
+    """Names one version of a file without reading it: any write, replacement, restore or chmod changes its inode,
+    size, modification or change time (ctime, which no one sets back)."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return "absent"
+    return f"{found.st_ino}:{found.st_size}:{found.st_mtime_ns}:{found.st_ctime_ns}"
 
 
 def _rollback(db: sqlite3.Connection) -> None:

@@ -92,14 +92,16 @@ class IdpApp:
 
     def current_user(self, request: Request) -> User | None:
         """The signed-in user. The cookie alone is not enough: its generation must still be current (sign-out,
-        and a disabling of the user, end it on every worker) and the user's credentials unchanged since it was made."""
+        and a disabling of the user, end it on every worker), its epoch too (an edit of idp.yaml not made by samlfed
+        ends every session) and the user's credentials unchanged since it was made."""
         username = request.session.get("user")
         if not username:
             return None
-        user = self.idp.config.directory.get(username)
+        user = self.idp.config.directory.get(username)  # first: reading a changed file may end the epoch
         if user is None or user.disabled:
             return None
-        if request.session.get("generation") != self.idp.state.session_generation(user.username):
+        generation, epoch = self.idp.session_stamp(user.username)
+        if epoch is None or request.session.get("generation") != generation or request.session.get("epoch") != epoch:
             return None
         if not tokens_match(str(request.session.get("mark", "")), self.credential_mark(user)):
             return None
@@ -170,7 +172,8 @@ class IdpApp:
         self.idp.throttle.succeeded(attempt)
         pending = request.session.pop("pending", None)
         request.session.clear()
-        request.session.update(user=user.username, generation=self.idp.state.session_generation(user.username), mark=self.credential_mark(user))
+        generation, epoch = self.idp.session_stamp(user.username)
+        request.session.update(user=user.username, generation=generation, epoch=epoch, mark=self.credential_mark(user))
         log.info("login user=%s address=%r", user.username, address, extra=_login("IdpLogin", "allowed", user.username, address, pending))
         if pending:
             return self.autopost(user, pending, address)
