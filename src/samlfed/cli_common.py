@@ -52,6 +52,16 @@ def usage_error(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
+def password_from_stdin(refuse: Callable[[str], typer.Exit]) -> str:
+    """--password-stdin: the first line of standard input, without its line ending, and nothing more of it. An empty
+    line is refused through `refuse`, which says what it means to the command: a usage error (2) for `idp users`,
+    a sign-in that cannot start (1) for `login`."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise refuse("--password-stdin: the first line of standard input is empty")
+    return password
+
+
 def require_output() -> None:
     """Before a command makes a secret it prints once: with standard output closed (>&-) typer prints nothing and the
     command succeeded, leaving a working key whose secret no one ever saw."""

@@ -25,6 +25,7 @@ from .cli_common import (
     directory_path,
     idp_app_or_exit,
     option_settings_or_exit,
+    password_from_stdin,
     print_secret_or_undo,
     require_output,
     settings_or_exit,
@@ -133,10 +134,7 @@ def _password(given: str | None, from_stdin: bool) -> str:
                    "use --password-stdin", err=True)
         return given
     if from_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            raise usage_error("--password-stdin: the first line of standard input is empty")
-        return password
+        return password_from_stdin(usage_error)
     if sys.stdin.isatty():
         first, again = getpass.getpass("Password: "), getpass.getpass("Again: ")
     else:  # nothing to hide from a pipe, and getpass would warn that it cannot turn echo off

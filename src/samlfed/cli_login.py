@@ -13,7 +13,7 @@ from typing import Annotated, NamedTuple
 import click
 import typer
 
-from .cli_common import EXIT_INVALID, prompting, usage_error
+from .cli_common import EXIT_INVALID, password_from_stdin, prompting, usage_error
 from .cli_console import DEFAULT_ENDPOINT, ENDPOINT_VARIABLE, console_url
 from .login import cache
 from .login.aws_ini import parse
@@ -201,9 +201,7 @@ def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, use
     kept = KeptPasswords(profile)
     password = None
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            raise _fail("--password-stdin: the first line of standard input is empty")
+        password = password_from_stdin(_fail)
     elif profile.remember_password:
         password = kept.get(username)
     remembered = password is not None and not password_stdin
