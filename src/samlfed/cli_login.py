@@ -41,6 +41,7 @@ PRINT_STYLES = ("env", "json", "powershell")
 OTP_VARIABLE = "SAMLFED_OTP"
 """The one-time code for scripts: unlike --otp, the environment is not readable by other local users (ps, /proc)."""
 CODE_USED = "; the one-time code was used by this sign-in, so the next attempt needs a new one"
+_CODE_CHARACTERS = frozenset(string.ascii_letters + string.digits + string.punctuation)
 
 Profile = Annotated[str | None, typer.Option("--profile", "-p", help="profile of ~/.config/samlfed/config.toml (default: default)")]
 
@@ -191,6 +192,17 @@ class SignIn(NamedTuple):
     """A one-time code went with the sign-in that succeeded: it cannot be sent again."""
 
 
+def _one_time_code(text: str) -> str:
+    """The code as it goes in the X-Samlfed-OTP header: without the spaces or line break around it (a code read with
+    $(...) from a tool that ends its lines with CRLF keeps the CR; the IdP strips them too), and only of visible ASCII
+    characters, which a header carries as they are (a line break made http.client raise a traceback, a letter
+    outside Latin-1 a misleading "not UTF-8 text"). click.UsageError: a prompt asks again, the CLI ends with exit 2."""
+    code = text.strip()
+    if not set(code) <= _CODE_CHARACTERS:
+        raise click.UsageError("the one-time code may hold only letters, digits and punctuation (ASCII)")
+    return code
+
+
 def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, username: str | None, password_stdin: bool, otp: str | None) -> SignIn:
     username = username or profile.username
     if not username:
@@ -226,7 +238,7 @@ def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, use
             if not may_ask_code:
                 raise _fail(f"the identity provider asks for a one-time code: set {OTP_VARIABLE} "
                             "(or pass --otp CODE, which other local users can see)") from None
-            code = click.prompt("One-time code", hide_input=True, err=True)
+            code = click.prompt("One-time code", hide_input=True, err=True, value_proc=_one_time_code)
             response = ecp_login(ecp_url, sp_entity_id=profile.sp_entity_id, acs_url=profile.acs, username=username, password=password, otp=code,
                                  transport=transport)
             code_used = True
@@ -292,6 +304,11 @@ def login(
     ca_bundle: Annotated[str | None, typer.Option(help="PEM file of the only CAs to trust for https:// (default: AWS_CA_BUNDLE, else the system's)")] = None,
 ) -> None:
     """Sign in at the IdP (ECP or browser), choose roles and write temporary credentials."""
+    if otp is not None:  # before any prompt or request
+        try:
+            otp = _one_time_code(otp) or None
+        except click.UsageError as exc:
+            raise usage_error(f"--otp ({OTP_VARIABLE}): {exc.message}") from None
     settings = _profile(profile, may_be_new=endpoint is not None)  # --endpoint says where to go: a profile of flags only
     if endpoint:
         settings = replace(settings, endpoint=endpoint)

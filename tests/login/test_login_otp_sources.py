@@ -70,3 +70,38 @@ def test_the_help_says_otp_is_visible_and_names_the_variable(tmp_path: Path) -> 
     done = subprocess.run([SAMLFED, "login", "--help"], env={**user_env(tmp_path), "COLUMNS": "400"}, capture_output=True, text=True, timeout=60)
     otp_line = next(line for line in done.stdout.splitlines() if "--otp" in line)
     assert "other local users can see it" in otp_line and "SAMLFED_OTP" in otp_line
+
+
+def test_a_code_with_a_line_break_around_it_goes_without_it(demo: dict, tmp_path: Path) -> None:
+    """A code read with $(...) from a tool that ends its lines with CRLF keeps the CR: it went into the header as it was,
+    and http.client's refusal of a line break in a header ended login with a traceback."""
+    write_profile(tmp_path, demo["url"], username="admin")
+    done = samlfed(tmp_path, "login", "--profile", "demo", "--password-stdin", "--role", role_arn(PROD, "Admin"),
+                   stdin=demo["passwords"]["admin"] + "\n", SAMLFED_OTP=WRONG_CODE + "\r")
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("samlfed: the identity provider refused the sign-in") and "Traceback" not in done.stderr
+
+
+def test_a_code_that_no_header_carries_is_a_usage_error_before_the_sign_in(demo: dict, tmp_path: Path) -> None:
+    write_profile(tmp_path, demo["url"], username="admin")
+    for code in ("4711\n0815", "€4711"):
+        done = samlfed(tmp_path, "login", "--profile", "demo", "--password-stdin", stdin="not read\n", SAMLFED_OTP=code)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip() == "samlfed: --otp (SAMLFED_OTP): the one-time code may hold only letters, digits and punctuation (ASCII)"
+
+
+def test_the_code_prompt_asks_again_for_a_code_no_header_carries(demo: dict, tmp_path: Path) -> None:
+    write_profile(tmp_path, demo["url"], username="admin")
+    child = pexpect.spawn(SAMLFED, ["login", "--profile", "demo"], env=user_env(tmp_path), encoding="utf-8", timeout=60)
+    try:
+        child.expect("Password: ")
+        child.sendline(demo["passwords"]["admin"])
+        child.expect("One-time code: ")
+        child.sendline("€4711")
+        child.expect("the one-time code may hold only letters, digits and punctuation")
+        child.expect("One-time code: ")  # asked again, nothing sent to the IdP
+        child.sendintr()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 130
