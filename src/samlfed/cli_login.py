@@ -262,6 +262,14 @@ def _choose_interactively(options: list[RoleOption]) -> RoleOption:
     return numbered[choice - 1]
 
 
+DURATIONS = "from 900 to 43200 seconds"
+"""What AssumeRoleWithSAML's DurationSeconds takes (the role's maximum may be less)."""
+
+
+def _valid_duration(seconds: int) -> bool:
+    return 900 <= seconds <= 43200
+
+
 TEMPLATE_FIELDS = ("alias", "account", "role")
 
 
@@ -318,9 +326,12 @@ def login(
         settings = replace(settings, ca_bundle=ca_bundle)
     transport = _transport(settings)
     _check_url(transport, settings.endpoint, "--endpoint" if endpoint else f"the endpoint of profile {settings.name}")
+    if duration is not None and not _valid_duration(duration):
+        raise usage_error(f"--duration must be {DURATIONS}")
+    if duration is None and settings.duration is not None and not _valid_duration(settings.duration):
+        raise usage_error(f"duration = {settings.duration} of profile {settings.name} in {config_path()} must be {DURATIONS} "
+                          f"(samlfed configure --profile {settings.name}, or --duration)")
     duration = duration if duration is not None else settings.duration
-    if duration is not None and not 900 <= duration <= 43200:
-        raise usage_error("--duration must be from 900 to 43200 seconds")
     if print_style is not None and print_style not in PRINT_STYLES:
         raise usage_error(f"--print must be one of {', '.join(PRINT_STYLES)}")
     if all_roles and print_style is not None:
@@ -601,6 +612,8 @@ def configure(profile: Profile = None) -> None:
         duration = int(duration_text) if duration_text else None
     except ValueError:
         raise usage_error("the duration must be a number of seconds") from None
+    if duration is not None and not _valid_duration(duration):  # saved, every login would refuse it
+        raise usage_error(f"the duration must be {DURATIONS}; nothing was saved")
     updated = replace(current, endpoint=endpoint, idp_metadata_url=metadata, method=method, username=username, role=role,
                       duration=duration, remember_password=remember)
     try:

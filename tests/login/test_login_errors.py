@@ -159,3 +159,23 @@ def test_password_stdin_without_a_user_name_never_reads_the_password_as_one(tmp_
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr == ("samlfed: --password-stdin: standard input holds the password, so give the user name with --username or username "
                            "in profile work\n")
+
+
+def test_configure_refuses_a_duration_no_login_takes(tmp_path: Path) -> None:
+    """Saved, every login refused it, blaming a --duration the user never gave."""
+    answers = f"{NOWHERE}\n\necp\nalice\n\n100\nn\n"
+    done = samlfed(tmp_path, "configure", "--profile", "work", stdin=answers)
+    assert done.returncode == 2
+    assert done.stderr.rstrip().endswith("samlfed: the duration must be from 900 to 43200 seconds; nothing was saved")
+    assert not (tmp_path / ".config" / "samlfed" / "config.toml").exists()
+
+
+def test_a_profile_duration_out_of_range_is_named_as_the_profiles(tmp_path: Path) -> None:
+    write_profile(tmp_path, NOWHERE, name="work", duration=100)
+    done = samlfed(tmp_path, "login", "--profile", "work", "--assertion-file", _assertion(tmp_path))
+    assert done.returncode == 2
+    config = tmp_path / ".config" / "samlfed" / "config.toml"
+    assert done.stderr.strip() == (f"samlfed: duration = 100 of profile work in {config} must be from 900 to 43200 seconds "
+                                   "(samlfed configure --profile work, or --duration)")
+    flag = samlfed(tmp_path, "login", "--profile", "work", "--assertion-file", _assertion(tmp_path), "--duration", "90")
+    assert flag.returncode == 2 and flag.stderr.strip() == "samlfed: --duration must be from 900 to 43200 seconds"
