@@ -56,22 +56,29 @@ def check_profile_name(name: str) -> None:
         )
 
 
+LEGACY_TOKEN = "aws_security_token"
+"""The session token's older name, which saml2aws and boto 2 era tools write beside or instead of aws_session_token.
+botocore reads it first: left as it was, it would pair the old session's token with the new keys."""
+
+
 def check_replaceable(parsed: Parsed, name: str, source: str = "credentials") -> None:
     """Refuse to replace long-term access keys (a key and its secret without a session token): temporary credentials
     written over them would lose them for good, as AWS never shows a secret access key again."""
     section = parsed.profiles.get(name, {})
-    if section.get("aws_access_key_id") and section.get("aws_secret_access_key") and not section.get("aws_session_token"):
+    temporary = section.get("aws_session_token") or section.get(LEGACY_TOKEN)
+    if section.get("aws_access_key_id") and section.get("aws_secret_access_key") and not temporary:
         raise CredentialsFileError(
             f"profile {name} in {source} holds long-term access keys, which temporary credentials would replace for good; "
             "it was left as it is: write them to another profile (--profile-name NAME)"
         )
 
 
-def _values(credentials: AwsCredentials) -> dict[str, str]:
+def _values(credentials: AwsCredentials, *, legacy_token: bool = False) -> dict[str, str]:
     return {
         "aws_access_key_id": credentials.access_key_id,
         "aws_secret_access_key": credentials.secret_access_key,
         "aws_session_token": credentials.session_token,
+        **({LEGACY_TOKEN: credentials.session_token} if legacy_token else {}),
         "x_security_token_expires": credentials.expiration_text,
     }
 
@@ -93,7 +100,8 @@ def replace_profile(text: str, name: str, credentials: AwsCredentials, source: s
         raise CredentialsFileError(f"{source} is not a file AWS tools can read, so it was left as it is: {exc}") from None
     check_replaceable(before, name, source)
     newline = "\r\n" if "\r\n" in text else "\n"
-    values = _values(credentials)
+    # An older token name the profile has (its own or the [DEFAULT] section's) gets the new token: botocore reads it first.
+    values = _values(credentials, legacy_token=LEGACY_TOKEN in before.profiles.get(name, before.defaults))
     body = "".join(f"{key} = {value}{newline}" for key, value in values.items())
     lines = lines_of(text)
     starts = [index for index, _ in before.headers]
