@@ -3,7 +3,9 @@ the login client already refuses values that are not AWS credentials (test_sts_a
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from datetime import UTC, datetime
 
 from samlfed.login.credentials_file import AwsCredentials, render
@@ -21,13 +23,26 @@ def test_env_output_of_real_credentials_is_unchanged() -> None:
     plain = AwsCredentials("ASIAEXAMPLE0000000001", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "IQoJb3==-_", datetime(2030, 1, 1, tzinfo=UTC))
     assert render(plain, "env").splitlines() == [
         "export AWS_ACCESS_KEY_ID=ASIAEXAMPLE0000000001", "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        "export AWS_SESSION_TOKEN=IQoJb3==-_", "export AWS_CREDENTIAL_EXPIRATION=2030-01-01T00:00:00Z",
+        "export AWS_SESSION_TOKEN=IQoJb3==-_", "export AWS_CREDENTIAL_EXPIRATION=2030-01-01T00:00:00Z", "unset AWS_SECURITY_TOKEN",
     ]
+
+
+def test_env_output_leaves_no_older_token_for_botocore_to_prefer() -> None:
+    """AWS_SECURITY_TOKEN, the session token's older name, is what saml2aws's output exports too; botocore reads it
+    before AWS_SESSION_TOKEN, so one left from an earlier session went with the new keys (InvalidClientTokenId)."""
+    plain = AwsCredentials("ASIAEXAMPLE0000000001", "secret", "NEWTOKEN", datetime(2030, 1, 1, tzinfo=UTC))
+    read = f"{sys.executable} -c 'import botocore.session; print(botocore.session.Session().get_credentials().token)'"
+    script = f"export AWS_SECURITY_TOKEN=OLDTOKEN\n{render(plain, 'env')}\n{read}"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    environment.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60, check=True, env=environment)
+    assert done.stdout.strip() == "NEWTOKEN"
 
 
 def test_powershell_output_is_single_quoted() -> None:
     lines = render(HOSTILE, "powershell").splitlines()
     assert lines[0] == "$Env:AWS_ACCESS_KEY_ID='ASIA$(id)'"
     assert lines[1] == "$Env:AWS_SECRET_ACCESS_KEY='a''b\"c`d'"
-    assert len(lines) == 3 + HOSTILE.session_token.count("\n")
+    assert len(lines) == 4 + HOSTILE.session_token.count("\n")
+    assert lines[-1] == "$Env:AWS_SECURITY_TOKEN=$null"  # removed, as env's unset: botocore would read it first
 

@@ -222,10 +222,13 @@ def render(credentials: AwsCredentials, style: str) -> str:
     """The credentials for a shell (`env`), PowerShell or as credential_process JSON (`json`)."""
     import json
 
+    # Each also removes AWS_SECURITY_TOKEN, the session token's older name (saml2aws exports it too): botocore reads it
+    # before AWS_SESSION_TOKEN, so one left from an earlier session would go with the new keys.
     if style == "env":
-        return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in _variables(credentials))
-    if style == "powershell":  # a single-quoted PowerShell string takes everything literally but '', its quote
-        return "\n".join(f"$Env:{name}='{value.replace(chr(39), chr(39) * 2)}'" for name, value in _variables(credentials)[:3])
+        return "\n".join([*(f"export {name}={shlex.quote(value)}" for name, value in _variables(credentials)), "unset AWS_SECURITY_TOKEN"])
+    if style == "powershell":  # a single-quoted PowerShell string takes everything literally but '', its quote; $null removes
+        return "\n".join([*(f"$Env:{name}='{value.replace(chr(39), chr(39) * 2)}'" for name, value in _variables(credentials)[:3]),
+                          "$Env:AWS_SECURITY_TOKEN=$null"])
     if style == "json":
         return json.dumps(process_json(credentials))
     raise ValueError(f"unknown output style {style!r}")
