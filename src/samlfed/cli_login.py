@@ -390,8 +390,8 @@ def login(
         if print_style is not None:
             typer.echo(render(credentials, print_style))
         written[_profile_name(template, option) if all_roles else single] = credentials
-        if not all_roles:
-            _cache(settings.name, option.role_arn, credentials, [o.role_arn for o in offered])
+        # Each role's, --all-roles too: the cache keeps every role's apart, for credential-process --role.
+        _cache(settings.name, option.role_arn, credentials, [o.role_arn for o in offered])
     if not written:
         raise _fail("no role could be assumed")
     if print_style is None:

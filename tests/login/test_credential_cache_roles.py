@@ -55,3 +55,16 @@ def test_alternating_roles_sign_in_once_each(demo: dict, tmp_path: Path) -> None
         served[role].add(json.loads(done.stdout)["AccessKeyId"])
     # The login's Developer credentials throughout, and one sign-in for ReadOnly: not a new sign-in per call.
     assert len(served["Developer"]) == 1 and len(served["ReadOnly"]) == 1, served
+
+
+def test_every_role_of_all_roles_is_cached_for_credential_process(demo: dict, tmp_path: Path) -> None:
+    """credential-process said 'run: samlfed login' for the roles that login --all-roles had just assumed."""
+    write_profile(tmp_path, demo["url"], username="alice")  # no kept password: credential-process cannot sign in itself
+    login = samlfed(tmp_path, "login", "--profile", "demo", "--password-stdin", "--all-roles", "--profile-name", "{role}",
+                    stdin=demo["passwords"]["alice"] + "\n")
+    assert login.returncode == 0, login.stderr
+    written = (tmp_path / ".aws" / "credentials").read_text()
+    for role in ("Developer", "ReadOnly"):
+        done = samlfed(tmp_path, "credential-process", "--profile", "demo", "--role", role)
+        assert done.returncode == 0, done.stderr
+        assert f"[{role}]\naws_access_key_id = {json.loads(done.stdout)['AccessKeyId']}\n" in written
