@@ -214,6 +214,15 @@ def test_a_policy_description_holds_at_most_1000_characters(clients: Clients) ->
     assert clients.iam.get_policy(PolicyArn=new_policy(clients, Description="d" * 1000))["Policy"]["Description"] == "d" * 1000
 
 
+def test_list_policies_leaves_the_description_to_get_policy(clients: Clients) -> None:
+    """The model documents a Policy's Description as part of GetPolicy's answer and not of ListPolicies'."""
+    path = f"/{unique('described')}/"
+    arn = new_policy(clients, path, Description="kept for GetPolicy")
+    (listed,) = clients.iam.list_policies(Scope="Local", PathPrefix=path)["Policies"]
+    assert listed["Arn"] == arn and "Description" not in listed
+    assert clients.iam.get_policy(PolicyArn=arn)["Policy"]["Description"] == "kept for GetPolicy"
+
+
 def test_policy_tags_are_stored_returned_and_changed(clients: Clients) -> None:
     created = clients.iam.create_policy(PolicyName=unique("Tagged"), PolicyDocument=json.dumps(POLICY), Tags=[{"Key": "team", "Value": "a"}])["Policy"]
     arn = created["Arn"]

@@ -89,7 +89,9 @@ def list_policies(ctx: ServiceContext, caller: Caller | None, request: QueryRequ
     )
     uses = iam_managed_policies.boundary_uses(ctx, account_id)
     page, more = policies[:max_items], len(policies) > max_items
-    return {"Policies": [results.managed(p, uses[p.arn], full=False) for p in page], **page_end(request, page, more, policy_listing_key)}
+    # The model's Policy documents Description as in GetPolicy's answer and not in ListPolicies'.
+    listed = [results.without(results.managed(p, uses[p.arn], full=False), "Description") for p in page]
+    return {"Policies": listed, **page_end(request, page, more, policy_listing_key)}
 
 
 def delete_policy(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> None:
