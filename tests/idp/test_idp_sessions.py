@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import stat
 import subprocess
 import time
 import zlib
@@ -14,6 +15,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pyotp
+import pytest
 from demo_stack import forms, login
 from servers import SAMLFED, app_in_thread
 from starlette.applications import Starlette
@@ -156,17 +158,31 @@ def test_a_disable_and_enable_by_hand_with_no_request_in_between_ends_the_sessio
         assert _portal_status(worker, cookies["alice"]) == 303
 
 
-def test_a_state_file_made_anew_ends_the_sessions_of_the_old_one(demo: dict) -> None:
-    """Its generations start again at 0: a session a sign-out had ended would otherwise be valid again."""
+@pytest.mark.parametrize("made_anew", ["removed", "replaced by an empty file"])
+def test_a_state_file_made_anew_ends_the_sessions_of_the_old_one_from_the_first_request_of_every_worker(demo: dict, made_anew: str) -> None:
+    """Its generations start again at 0: a session a sign-out had ended would otherwise be valid again, so its first
+    epoch, a random one, ends them all. Each worker made the tables of the file it opened first and finds them gone
+    on its own: it makes them again and answers the request, with no 503 in between."""
+    path = demo["idp"].config_path.parent / STATE_FILE
+
+    def make_anew() -> None:
+        path.unlink()
+        if made_anew == "replaced by an empty file":
+            path.write_bytes(b"")
+
     with httpx.Client() as browser:
         login(demo, browser, "alice")
         cookie = browser.cookies["samlfed_idp"]
-    assert _portal_status(demo["url"], cookie) == 200
-    (demo["idp"].config_path.parent / STATE_FILE).unlink()
-    # The first request may find the new file without its tables (503), and makes them: the next one is judged.
-    assert [_portal_status(demo["url"], cookie) for _ in range(2)][-1] == 303
-    with httpx.Client() as browser:
-        login(demo, browser, "alice")
+    with app_in_thread(_another_worker(demo)) as worker:
+        assert _portal_status(demo["url"], cookie) == 200 and _portal_status(worker, cookie) == 200  # both made the tables
+        for url in (demo["url"], worker):
+            make_anew()
+            assert _portal_status(url, cookie) == 303
+    if made_anew == "removed":  # made by the IdP: owner-only, as the first one
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    make_anew()
+    with httpx.Client() as browser:  # a sign-in as the first request: the throttle counts it in the new file
+        assert login(demo, browser, "alice").status_code == 303
         assert browser.get(f"{demo['url']}/idp/").status_code == 200
 
 

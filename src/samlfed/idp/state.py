@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 STATE_FILE = "idp-state.db"
+T = TypeVar("T")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS session_generation (username TEXT PRIMARY KEY, generation INTEGER NOT NULL)",
     # One row: the version (file_version) of the idp.yaml samlfed last read or wrote, and the epoch every IdP session carries.
@@ -42,14 +43,20 @@ class IdpState:
         self.path = path
         self._ready = False
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Do `work` on a connection to the state file; what it returns. A file that lost the IdP's tables while it
+        serves (removed, or replaced by an empty file) gets them again, and `work` is done once more: its first
+        statement on a missing table fails before anything changed. Each worker finds this out on its own, since it
+        makes the tables on its first use only. Any other trouble with the file (the tables missing again too) is
+        StateUnavailable, and a state file made anew ends the old one's sessions (witness_config)."""
         try:
-            db = self._connect()
             try:
-                yield db
-            finally:
-                db.close()
+                return self._once(work)
+            except sqlite3.OperationalError as exc:
+                if not str(exc).startswith("no such table"):
+                    raise
+                self._ready = False
+                return self._once(work)
         except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
             raise  # a mistake of the IdP's own statements, not the file's
         except (OSError, sqlite3.DatabaseError) as exc:
@@ -57,10 +64,19 @@ class IdpState:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StateUnavailable(f"The IdP's state file {self.path.name} cannot be used: {reason}") from None
 
+    def _once(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        db = self._connect()
+        try:
+            return work(db)
+        finally:
+            db.close()
+
     def _connect(self) -> sqlite3.Connection:
         if not self._ready:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # owner-only from its creation
+        # Every time, not only the first: a file removed while the IdP serves is made again owner-only, where SQLite
+        # would make it with the process's umask.
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         # A connection per use: cheap next to the work of a sign-in, and safe in any thread or forked worker.
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
@@ -75,17 +91,17 @@ class IdpState:
 
     def session_generation(self, username: str) -> int:
         """The generation a session of `username` must carry to be valid (0 until the first sign-out)."""
-        with self._db() as db:
-            row = db.execute("SELECT generation FROM session_generation WHERE username = ?", (username,)).fetchone()
+        row = self._run(lambda db: db.execute("SELECT generation FROM session_generation WHERE username = ?", (username,)).fetchone())
         return int(row[0]) if row else 0
 
     def session_stamp(self, username: str) -> tuple[int, int | None]:
         """(the generation, the epoch) a session of `username` must carry to be valid; the epoch is None until the
         serving IdP first read its configuration (`witness_config`), and no session is valid then."""
-        with self._db() as db:
-            row = db.execute(
+        row = self._run(
+            lambda db: db.execute(
                 "SELECT (SELECT generation FROM session_generation WHERE username = ?), (SELECT epoch FROM config_version)", (username,)
             ).fetchone()
+        )
         return int(row[0] or 0), None if row[1] is None else int(row[1])
 
     def witness_config(self, version: str) -> None:
@@ -95,41 +111,43 @@ class IdpState:
 
         One statement, so that of several workers reading the same new file only one ends the epoch. The first
         epoch is random: a state file made anew (removed, or lost) ends the sessions of the old one as well."""
-        with self._db() as db:
-            db.execute(
+        self._run(
+            lambda db: db.execute(
                 "INSERT INTO config_version (id, version, epoch) VALUES (1, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET version = excluded.version, epoch = epoch + 1 WHERE version != excluded.version",
                 (version, secrets.randbelow(2**31)),
             )
+        )
 
     def advance_config(self, before: str, after: str) -> None:
         """samlfed itself replaced idp.yaml at version `before` by `after` (`samlfed idp users ...`), ending the
         sessions its change ends: the serving IdP need not end them all when it reads it. Nothing is recorded when
         `before` is not the version last seen, an edit no one saw: the IdP's next read ends every session then."""
-        with self._db() as db:
-            db.execute("UPDATE config_version SET version = ? WHERE version = ?", (after, before))
+        self._run(lambda db: db.execute("UPDATE config_version SET version = ? WHERE version = ?", (after, before)))
 
     def end_sessions(self, *usernames: str) -> None:
         """Invalidate every session of each of `usernames` issued so far, in every worker."""
         if not usernames:
             return
-        with self._db() as db:
-            db.executemany(
+        self._run(
+            lambda db: db.executemany(
                 "INSERT INTO session_generation (username, generation) VALUES (?, 1) "
                 "ON CONFLICT (username) DO UPDATE SET generation = generation + 1",
                 [(username,) for username in usernames],
             )
+        )
 
     def accept_totp_step(self, username: str, step: int) -> bool:
         """Record `step` as used by `username`; False (nothing recorded) if it is not later than the last one
         accepted (RFC 6238 §5.2). One statement, so two workers cannot both accept the same step."""
-        with self._db() as db:
-            cursor = db.execute(
+        cursor = self._run(
+            lambda db: db.execute(
                 "INSERT INTO totp_step (username, last_step) VALUES (?, ?) "
                 "ON CONFLICT (username) DO UPDATE SET last_step = excluded.last_step WHERE last_step < excluded.last_step",
                 (username, step),
             )
-            return cursor.rowcount == 1
+        )
+        return cursor.rowcount == 1
 
     def reserve_attempt(self, limits: Sequence[tuple[str, int]], *, now: float, window: float, max_rows: int) -> tuple[int, ...] | None:
         """Count one attempt against each (key, limit), pending, and return the new rows' ids; None (nothing
@@ -138,7 +156,8 @@ class IdpState:
         One write transaction (BEGIN IMMEDIATE takes the lock before counting), so concurrent attempts in any
         worker cannot all see room under the limit. Attempts older than the window are dropped, and only the
         newest `max_rows` are kept, so that the table stays small whatever names and addresses are tried."""
-        with self._db() as db:
+
+        def reserve(db: sqlite3.Connection) -> tuple[int, ...] | None:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute("DELETE FROM login_attempt WHERE at <= ?", (now - window,))
@@ -156,17 +175,19 @@ class IdpState:
             except BaseException:
                 _rollback(db)
                 raise
-        return ids
+            return ids
+
+        return self._run(reserve)
 
     def confirm_attempt(self, ids: Sequence[int]) -> None:
         """The reserved attempt failed: it stays counted, and a success of the user no longer gives it back."""
-        with self._db() as db:
-            db.executemany("UPDATE login_attempt SET pending = 0 WHERE id = ?", [(i,) for i in ids])
+        self._run(lambda db: db.executemany("UPDATE login_attempt SET pending = 0 WHERE id = ?", [(i,) for i in ids]))
 
     def release_attempt(self, ids: Sequence[int], *, forget_failures_of: str | None = None) -> None:
         """Uncount a reserved attempt; with `forget_failures_of`, also that key's failed attempts (not the ones
         still in flight elsewhere: those are counted as they end)."""
-        with self._db() as db:
+
+        def release(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany("DELETE FROM login_attempt WHERE id = ?", [(i,) for i in ids])
@@ -176,6 +197,8 @@ class IdpState:
             except BaseException:
                 _rollback(db)
                 raise
+
+        self._run(release)
 
 
 def file_version(path: Path) -> str:
