@@ -6,6 +6,7 @@ Against the demo federation served over real HTTP (demo_stack.demo_server), each
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 import sqlite3
@@ -160,3 +161,31 @@ def test_a_damaged_state_file_answers_503_until_it_is_replaced(served: dict, cap
         shutil.rmtree(path) if path.is_dir() else path.unlink()  # the IdP makes a new one
         assert login(served, browser, "bob").status_code == 303
         assert browser.get(f"{url}/idp/").status_code == 200
+
+
+def test_a_directory_file_that_cannot_be_looked_up_answers_503_until_it_can(
+    served: dict, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The IdP's directory made unsearchable for the IdP's user while it serves (a restore run as another user,
+    before it sets the modes back): even the look at idp.yaml's version is refused. A real EACCES needs a user
+    other than root, which CI containers rarely run tests as: Path.stat refuses idp.yaml as the kernel would."""
+    url, config = served["url"], served["idp"].config_path
+    stat = Path.stat
+
+    def refused(path: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if path == config:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return stat(path, *args, **kwargs)
+
+    with httpx.Client() as browser:
+        assert login(served, browser, "alice").status_code == 303
+        monkeypatch.setattr(Path, "stat", refused)
+        with warnings_of(caplog):
+            metadata = httpx.get(f"{url}/idp/metadata")
+            portal = browser.get(f"{url}/idp/")
+        assert metadata.status_code == 503 and "idp.yaml" in metadata.text, (metadata.status_code, metadata.text)
+        assert_unavailable_page(portal, "idp.yaml")
+        assert_one_warning_per_request(caplog, 2, "idp.yaml cannot be read: Permission denied")
+        monkeypatch.undo()
+        assert httpx.get(f"{url}/idp/metadata").status_code == 200
+        assert browser.get(f"{url}/idp/").status_code == 200  # the file is as it was: the session stands

@@ -208,6 +208,8 @@ def file_version(path: Path) -> str:
         found = path.stat()
     except FileNotFoundError:
         return "absent"
+    except OSError as exc:  # reading the file fails as well, and says why (directory.read_yaml): no version of it is used
+        return f"unusable: {exc.errno}"
     return f"{found.st_ino}:{found.st_size}:{found.st_mtime_ns}:{found.st_ctime_ns}"
 
 
