@@ -70,3 +70,20 @@ def test_writes_still_in_the_state_databases_wal_are_in_the_copy_without_the_wal
 
     assert sorted(path.name for path in copied.iterdir()) == [STATE_FILE, "idp.yaml"]
     assert IdpState(copied / STATE_FILE).session_generation("bob") == 7
+
+
+def test_the_copy_ends_every_idp_session_once_restored(tmp_path: Path) -> None:
+    """Restored with idp.yaml unchanged (the same version), the copy would bring back the sessions live when it was
+    made, those signed out since too: it forgets the session epoch, and the IdP reading it begins another."""
+    data = _data_dir(tmp_path)
+    state = IdpState(data / "idp" / STATE_FILE)
+    state.witness_config("v1")
+    _, epoch = state.session_stamp("alice")
+    assert epoch is not None
+
+    restored = IdpState(back_up(data, tmp_path / "copy", now=NOW).destination / "idp" / STATE_FILE)
+    assert restored.session_stamp("alice") == (1, None)  # the sign-out kept; no session valid until the IdP reads idp.yaml
+    restored.witness_config("v1")
+    generation, new_epoch = restored.session_stamp("alice")
+    assert generation == 1 and new_epoch is not None and new_epoch != epoch
+    assert state.session_stamp("alice") == (1, epoch)  # the source is left as it was

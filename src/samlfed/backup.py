@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .files import directories_on_the_way
+from .idp.state import STATE_FILE as IDP_STATE_FILE
 from .masterkey import ENV as MASTER_KEY_VARIABLE
 from .masterkey import MasterKey, MasterKeyError
 from .store import StoreUnavailable
@@ -242,9 +243,20 @@ def _copy_idp_file(source: str, target: str) -> None:
         shutil.copy2(source, target)
         return
     os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))  # owner-only before SQLite writes it
-    with _copied(Path(source), Path(target)):
-        pass
+    with _copied(Path(source), Path(target)) as copy:
+        if Path(source).name == IDP_STATE_FILE:
+            _end_idp_sessions(copy)
     shutil.copymode(source, target)
+
+
+def _end_idp_sessions(state: sqlite3.Connection) -> None:
+    """The copy of idp-state.db forgets the session epoch (idp/state.py), so the IdP, restored from it, begins a new
+    one and ends every IdP session: else the sessions live when the copy was made would come back, those signed out
+    since among them (the copy holds the older session generations), whenever idp.yaml is restored unchanged (rsync
+    skips a file of the same size and time)."""
+    with suppress(sqlite3.OperationalError):  # a state file older than the epoch has no such table, nor sessions to keep
+        with state:  # committed
+            state.execute("DELETE FROM config_version")
 
 
 def _is_sqlite(path: Path) -> bool:
