@@ -43,6 +43,14 @@ def test_powershell_output_is_single_quoted() -> None:
     lines = render(HOSTILE, "powershell").splitlines()
     assert lines[0] == "$Env:AWS_ACCESS_KEY_ID='ASIA$(id)'"
     assert lines[1] == "$Env:AWS_SECRET_ACCESS_KEY='a''b\"c`d'"
-    assert len(lines) == 4 + HOSTILE.session_token.count("\n")
+    assert len(lines) == 5 + HOSTILE.session_token.count("\n")
     assert lines[-1] == "$Env:AWS_SECURITY_TOKEN=$null"  # removed, as env's unset: botocore would read it first
+
+
+def test_powershell_output_sets_what_env_output_sets() -> None:
+    """PowerShell's output left out AWS_CREDENTIAL_EXPIRATION, which env's exports (botocore reads it with the keys)."""
+    plain = AwsCredentials("ASIAEXAMPLE0000000001", "secret", "TOKEN", datetime(2030, 1, 1, tzinfo=UTC))
+    exported = [line.removeprefix("export ").split("=", 1) for line in render(plain, "env").splitlines()[:-1]]
+    assert render(plain, "powershell").splitlines()[:-1] == [f"$Env:{name}='{value}'" for name, value in exported]
+    assert "$Env:AWS_CREDENTIAL_EXPIRATION='2030-01-01T00:00:00Z'" in render(plain, "powershell").splitlines()
 

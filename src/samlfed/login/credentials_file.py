@@ -227,7 +227,7 @@ def render(credentials: AwsCredentials, style: str) -> str:
     if style == "env":
         return "\n".join([*(f"export {name}={shlex.quote(value)}" for name, value in _variables(credentials)), "unset AWS_SECURITY_TOKEN"])
     if style == "powershell":  # a single-quoted PowerShell string takes everything literally but '', its quote; $null removes
-        return "\n".join([*(f"$Env:{name}='{value.replace(chr(39), chr(39) * 2)}'" for name, value in _variables(credentials)[:3]),
+        return "\n".join([*(f"$Env:{name}='{value.replace(chr(39), chr(39) * 2)}'" for name, value in _variables(credentials)),
                           "$Env:AWS_SECURITY_TOKEN=$null"])
     if style == "json":
         return json.dumps(process_json(credentials))
