@@ -58,6 +58,8 @@ def _fail(message: str) -> typer.Exit:
 def _profile(name: str | None, *, may_be_new: bool = False) -> LoginProfile:
     """The login profile. One named with --profile must be in the config file unless `may_be_new` (something else says
     where to go): a mistyped name would otherwise sign in with the defaults, the demo's URL, as if nothing were wrong."""
+    if name == "":  # not "no --profile": read as `default`, configure saved that profile and login wrote its AWS profile
+        raise usage_error("--profile: a profile name cannot be empty (leave --profile out for the default profile)")
     try:
         settings = load_profile(name)
         known = None if name is None or may_be_new else profile_names()

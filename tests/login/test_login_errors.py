@@ -179,3 +179,16 @@ def test_a_profile_duration_out_of_range_is_named_as_the_profiles(tmp_path: Path
                                    "(samlfed configure --profile work, or --duration)")
     flag = samlfed(tmp_path, "login", "--profile", "work", "--assertion-file", _assertion(tmp_path), "--duration", "90")
     assert flag.returncode == 2 and flag.stderr.strip() == "samlfed: --duration must be from 900 to 43200 seconds"
+
+
+def test_an_empty_profile_name_is_a_usage_error(tmp_path: Path) -> None:
+    """`--profile ''` was read as no --profile: configure saved the answers as profile default, and login with
+    --endpoint wrote the AWS profile default."""
+    refusal = "samlfed: --profile: a profile name cannot be empty (leave --profile out for the default profile)"
+    configured = samlfed(tmp_path, "configure", "--profile", "", stdin=f"{NOWHERE}\n\necp\nalice\n\n\nn\n")
+    assert (configured.returncode, configured.stderr.strip()) == (2, refusal)
+    assert not (tmp_path / ".config" / "samlfed" / "config.toml").exists()
+    logged_in = samlfed(tmp_path, "login", "--profile", "", "--endpoint", NOWHERE, "--assertion-file", _assertion(tmp_path))
+    assert (logged_in.returncode, logged_in.stderr.strip()) == (2, refusal)
+    served = samlfed(tmp_path, "credential-process", "--profile", "")
+    assert (served.returncode, served.stderr.strip()) == (2, refusal)
