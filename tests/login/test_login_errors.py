@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pexpect
@@ -192,3 +193,28 @@ def test_an_empty_profile_name_is_a_usage_error(tmp_path: Path) -> None:
     assert (logged_in.returncode, logged_in.stderr.strip()) == (2, refusal)
     served = samlfed(tmp_path, "credential-process", "--profile", "")
     assert (served.returncode, served.stderr.strip()) == (2, refusal)
+
+
+def test_a_user_name_with_a_colon_is_refused_before_any_request(tmp_path: Path) -> None:
+    """HTTP Basic ends the user name at the first ':': the IdP read 'alice:x' with password p as user alice with
+    password 'x:p', so a failed attempt counted against alice's sign-in throttle. Nothing is sent now."""
+    colon = "a user name cannot hold ':' (ECP signs in with HTTP Basic authentication, whose user name ends at the first ':')"
+    write_profile(tmp_path, NOWHERE, ecp_url=f"{NOWHERE}/idp/ecp")
+    flag = samlfed(tmp_path, "login", "--profile", "demo", "--username", "alice:x", "--password-stdin", "--print", "json", stdin="p\n")
+    assert (flag.returncode, flag.stderr.strip()) == (2, f"samlfed: --username: {colon}")
+
+    write_profile(tmp_path, NOWHERE, ecp_url=f"{NOWHERE}/idp/ecp", username="alice:x", remember_password=True)
+    config = tmp_path / ".config" / "samlfed" / "config.toml"
+    profile = samlfed(tmp_path, "login", "--profile", "demo", "--password-stdin", "--print", "json", stdin="p\n")
+    assert (profile.returncode, profile.stderr.strip()) == (2, f"samlfed: username of profile demo in {config}: {colon}")
+    # credential-process signs in by itself with a kept password: not with this user name (nor its keyring entry)
+    (tmp_path / "keyring.json").write_text(json.dumps({"samlfed\x00demo:alice:x": "p"}))
+    served = samlfed(tmp_path, "credential-process", "--profile", "demo", "--role", "Developer")
+    assert served.returncode == 1
+    assert f"samlfed: could not refresh the credentials without you: username of profile demo: {colon}\n" in served.stderr
+
+    answers = f"{NOWHERE}\n\necp\nalice:x\nalice\n\n\nn\n"  # configure asks again
+    configured = samlfed(tmp_path, "configure", "--profile", "work", stdin=answers)
+    assert configured.returncode == 0, configured.stderr
+    assert f"Error: {colon}" in configured.stderr
+    assert 'username = "alice"' in config.read_text()
