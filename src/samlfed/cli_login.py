@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import string
 import sys
 import urllib.error
@@ -557,7 +558,9 @@ def credential_process(
         except OSError as exc:  # no lock, no sign-in: unserialised calls could lock the user out at the IdP
             _say(f"samlfed: cannot refresh the credentials: the lock beside the cache cannot be taken ({exc.strerror or exc})")
     if served is None:
-        raise _fail(f"no valid credentials for profile {settings.name}; run: samlfed login --profile {settings.name}"
+        # With the --role asked for: without it, login offers its choice (or takes the profile's role), not this one.
+        again = f"samlfed login --profile {shlex.quote(settings.name)}" + (f" --role {shlex.quote(role)}" if role else "")
+        raise _fail(f"no valid credentials for profile {settings.name}; run: {again}"
                     + ("" if wanted else " (and set its role, so that credential-process knows which one)"))
     typer.echo(json.dumps(process_json(served)))
 

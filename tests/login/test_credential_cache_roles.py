@@ -68,3 +68,13 @@ def test_every_role_of_all_roles_is_cached_for_credential_process(demo: dict, tm
         done = samlfed(tmp_path, "credential-process", "--profile", "demo", "--role", role)
         assert done.returncode == 0, done.stderr
         assert f"[{role}]\naws_access_key_id = {json.loads(done.stdout)['AccessKeyId']}\n" in written
+
+
+def test_with_nothing_cached_for_a_role_the_login_it_suggests_names_that_role(tmp_path: Path) -> None:
+    """It said 'run: samlfed login --profile demo', which fails where several roles are offered (or takes another)."""
+    write_profile(tmp_path, "http://127.0.0.1:9", role="Developer")  # nothing cached, no kept password
+    for role, suggested in (("ReadOnly", "--role ReadOnly"), ("arn:aws:iam::1:role/a b", "--role 'arn:aws:iam::1:role/a b'")):
+        done = samlfed(tmp_path, "credential-process", "--profile", "demo", "--role", role)
+        assert (done.returncode, done.stderr) == (1, f"samlfed: no valid credentials for profile demo; run: samlfed login --profile demo {suggested}\n")
+    profiles_own = samlfed(tmp_path, "credential-process", "--profile", "demo")  # login takes the profile's role by itself
+    assert profiles_own.stderr == "samlfed: no valid credentials for profile demo; run: samlfed login --profile demo\n"
