@@ -4,6 +4,9 @@ AWS profiles that differ only in the role do not sign in again on every call of 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -78,3 +81,19 @@ def test_with_nothing_cached_for_a_role_the_login_it_suggests_names_that_role(tm
         assert (done.returncode, done.stderr) == (1, f"samlfed: no valid credentials for profile demo; run: samlfed login --profile demo {suggested}\n")
     profiles_own = samlfed(tmp_path, "credential-process", "--profile", "demo")  # login takes the profile's role by itself
     assert profiles_own.stderr == "samlfed: no valid credentials for profile demo; run: samlfed login --profile demo\n"
+
+
+def test_the_cache_directories_are_made_owner_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$XDG_CACHE_HOME/samlfed (the lock of the credentials file, the credentials directory) was made with the umask's
+    mode, 0755: only the credentials directory in it was 0700."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    previous = os.umask(0o022)
+    try:
+        cache.store("work", DEVELOPER, _credentials("ASIADEV", 60))
+        stored = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / "samlfed", tmp_path / "samlfed" / "credentials")}
+        shutil.rmtree(tmp_path / "samlfed")
+        with cache.refreshing("work"):
+            locked = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / "samlfed", tmp_path / "samlfed" / "credentials")}
+    finally:
+        os.umask(previous)
+    assert stored == locked == {"samlfed": 0o700, "credentials": 0o700}

@@ -34,6 +34,15 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "samlfed" / "credentials"
 
 
+def _private_cache_dir() -> Path:
+    """cache_dir(), made when missing owner-only, and its parent `samlfed` too (it holds the lock of the credentials
+    file): mkdir(parents=True) alone makes the parents with the umask's mode, 0755 as a rule."""
+    directory = cache_dir()
+    directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    directory.mkdir(exist_ok=True, mode=0o700)
+    return directory
+
+
 def _path(profile: str) -> Path:
     """One file per profile name: percent-encoded, so that `acme:dev` and `acme_dev` never share one (names of
     letters, digits, `-`, `_`, `.` and `~` are their own file name)."""
@@ -52,6 +61,7 @@ def store(profile: str, role_arn: str, credentials: AwsCredentials, offered: lis
 
     Two processes storing for one profile at once (a login and another role's refresh) may each write the file as
     it was before the other's: a role's entry is then lost, and that role signs in again the next time it is asked."""
+    _private_cache_dir()
     path = _path(profile)
     now = datetime.now(UTC)
     others = {
@@ -163,8 +173,8 @@ def refreshing(profile: str) -> Iterator[None]:
     each would sign in at the IdP (a stale kept password then counts once per call towards the IdP's lockout), so
     the others wait here and then read the cache the first one wrote. The holder's exchanges each have a deadline, and
     the lock goes with its process if it dies."""
+    _private_cache_dir()
     path = _path(profile).with_suffix(".lock")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
