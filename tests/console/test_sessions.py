@@ -388,3 +388,34 @@ def _requested_acs(location: str) -> str:
     """The AssertionConsumerServiceURL of an HTTP-Redirect AuthnRequest."""
     deflated = base64.b64decode(parse_qs(urlsplit(location).query)["SAMLRequest"][0])
     return etree.fromstring(zlib.decompress(deflated, -15)).get("AssertionConsumerServiceURL")
+
+
+def test_signing_in_again_ends_the_session_whose_cookie_it_replaces(demo: dict, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A copy of the replaced cookie must stop working, whether the new sign-in is a SAML one or a federation one; and
+    a database that cannot delete the old row must not fail the new sign-in."""
+    from samlfed.store import DatabaseUnavailable
+
+    def still_signed_in(cookie: str) -> bool:
+        return httpx.get(f"{demo['url']}/console", cookies={"samlfed_console": cookie}).status_code == 200
+
+    with httpx.Client() as browser:
+        _choose(demo, browser, browser.post(f"{demo['url']}/saml", data={"SAMLResponse": factory_response()}), VIEWER)
+        first = browser.cookies["samlfed_console"]
+        token = httpx.get(f"{demo['url']}/federation", params={"Action": "getSigninToken", "Session": _session_json(_credentials(demo))}).json()["SigninToken"]
+        answer = browser.get(f"{demo['url']}/federation", params={"Action": "login", "Destination": "/console", "SigninToken": token})
+        assert answer.status_code == 302
+        second = browser.cookies["samlfed_console"]
+        assert second != first and still_signed_in(second) and not still_signed_in(first)
+        _choose(demo, browser, browser.post(f"{demo['url']}/saml", data={"SAMLResponse": factory_response()}), VIEWER)
+        third = browser.cookies["samlfed_console"]
+        assert still_signed_in(third) and not still_signed_in(second)
+
+        def unavailable(_: str) -> None:
+            raise DatabaseUnavailable("disk full")
+
+        monkeypatch.setattr(demo["ctx"].store, "delete_console_session", unavailable)
+        answer = _choose(demo, browser, browser.post(f"{demo['url']}/saml", data={"SAMLResponse": factory_response()}), VIEWER)
+        assert answer.status_code == 303 and browser.cookies["samlfed_console"] != third
+        assert "replaced by a new sign-in stays until it expires: disk full" in caplog.text
+        monkeypatch.undo()
+        assert still_signed_in(browser.cookies["samlfed_console"])

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from ..context import ServiceContext
 from ..masterkey import MasterKeyError
-from ..store import Redemption
+from ..store import DatabaseUnavailable, Redemption
 
 log = logging.getLogger("samlfed.console")
 _CONTEXT = "samlfed console session"
@@ -92,3 +92,12 @@ def load_session(ctx: ServiceContext, cookie: str | None) -> ConsoleState | None
 def end_session(ctx: ServiceContext, cookie: str | None) -> None:
     if cookie and len(cookie) <= 100:
         ctx.store.delete_console_session(_hash(cookie))
+
+
+def end_replaced_session(ctx: ServiceContext, cookie: str | None) -> None:
+    """End the session that a new sign-in in the same browser replaces, so that a copy of its cookie stops working.
+    The new session is stored already: a database that fails here must not fail it (the old row expires anyway)."""
+    try:
+        end_session(ctx, cookie)
+    except DatabaseUnavailable as exc:
+        log.warning("a console session replaced by a new sign-in stays until it expires: %s", exc)

@@ -35,7 +35,7 @@ from ..timestamps import aws_timestamp
 from .destinations import CONSOLE_HOME, console_destination, console_region
 from .federation import MAX_SESSION_JSON, FederationError, forget_signin_token, get_signin_token, open_signin_token, signin_token_refused
 from .handoff import CLI_RELAY, verification_code
-from .sessions import ConsoleState, create_session, end_session, load_session, session_cookie_name
+from .sessions import ConsoleState, create_session, end_replaced_session, end_session, load_session, session_cookie_name
 from .signin import (
     INVALID_RESPONSE,
     ConsoleGrant,
@@ -107,9 +107,14 @@ class ConsoleRoutes:
         default = exc.status if isinstance(exc, FederationError) else 400
         return self.pages.render("error.html", status or default, heading="Request refused", message=str(exc), check=None, hint=None, show_logout=False)
 
-    def start_session(self, state: ConsoleState, destination: str, status: int = 303, redeeming: Sequence[Redemption] = ()) -> Response:
-        """Store the session (with the uses of `redeeming`, all or nothing: AlreadyRedeemed) and set its cookie."""
+    def start_session(
+        self, state: ConsoleState, destination: str, status: int = 303, redeeming: Sequence[Redemption] = (), *, replacing: str | None,
+    ) -> Response:
+        """Store the session (with the uses of `redeeming`, all or nothing: AlreadyRedeemed) and set its cookie; end the
+        session of `replacing` (the session cookie the request came with), whose cookie this one overwrites."""
         cookie = create_session(self.ctx, state, redeeming)
+        if replacing:
+            end_replaced_session(self.ctx, replacing)
         # no-store: a cached redirect would hand the next visitor of a shared cache this session's cookie.
         response = RedirectResponse(destination, status_code=status, headers={"Cache-Control": "no-store"})
         lifetime = max(state.expires_at - int(self.ctx.clock().timestamp()), 1)
@@ -198,7 +203,10 @@ class ConsoleRoutes:
             return self.refused(exc)
         state = _granted(grant, saml_response, int(grant.verified.response.redeem_by.timestamp()), uuid)
         try:
-            started = self.start_session(state, console_destination(relay_state, self.base) or CONSOLE_HOME, redeeming=grant.redemptions)
+            started = self.start_session(
+                state, console_destination(relay_state, self.base) or CONSOLE_HOME, redeeming=grant.redemptions,
+                replacing=request.cookies.get(self.session_cookie),
+            )
         except AlreadyRedeemed as spent:  # another post of this response got its session first
             return self.refused(already_used(grant, spent.use))
         record_sign_in(self.ctx, grant)
@@ -329,10 +337,10 @@ class ConsoleRoutes:
         try:
             started = self.start_session(
                 _granted(grant, state.saml_response, state.switch_until, state.provider_uuid), CONSOLE_HOME, redeeming=grant.redemptions,
+                replacing=cookie,
             )
         except AlreadyRedeemed as spent:  # the current session stays
             return self.refused(already_used(grant, spent.use))
-        end_session(self.ctx, cookie)
         record_sign_in(self.ctx, grant)
         return started
 
@@ -398,7 +406,7 @@ class ConsoleRoutes:
                 issuer_link=issuer if issuer.startswith(("https://", "http://")) and len(issuer) <= 2048 else None,
             )
             try:
-                started = self.start_session(state, destination, status=302, redeeming=(grant.use,))
+                started = self.start_session(state, destination, status=302, redeeming=(grant.use,), replacing=request.cookies.get(self.session_cookie))
             except AlreadyRedeemed:  # another login with this token got its session first
                 return self.refused(signin_token_refused())
             forget_signin_token(self.ctx, grant)
