@@ -419,3 +419,19 @@ def test_signing_in_again_ends_the_session_whose_cookie_it_replaces(demo: dict, 
         assert "replaced by a new sign-in stays until it expires: disk full" in caplog.text
         monkeypatch.undo()
         assert still_signed_in(browser.cookies["samlfed_console"])
+
+
+def test_every_federation_answer_is_no_store(demo: dict) -> None:
+    """Refusals too: a wrong Action and an unreadable form as much as a token, a login or a refused one."""
+    url = f"{demo['url']}/federation"
+    answers = [
+        httpx.get(url, params={"Action": "nothing"}),
+        httpx.post(url, content=b"Action=getSigninToken", headers={"Content-Type": "text/plain"}),
+        httpx.post(url, data={"Action": "getSigninToken", "Session": "x" * (300 * 1024)}),
+        httpx.get(url, params={"Action": "getSigninToken", "Session": "{not json"}),
+        httpx.get(url, params={"Action": "getSigninToken", "Session": _session_json(_credentials(demo))}),
+        httpx.get(url, params={"Action": "login", "Destination": "/console", "SigninToken": "used-or-made-up"}),
+        httpx.head(url),
+    ]
+    assert [answer.status_code for answer in answers] == [400, 400, 400, 400, 200, 400, 405]
+    assert all(answer.headers.get("cache-control") == "no-store" for answer in answers)

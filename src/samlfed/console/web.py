@@ -65,6 +65,8 @@ MAX_RELAY_STATE = 2048
 ISSUER_CONTEXT = "samlfed console issuer link"
 ISSUER_KEPT_SECONDS = 24 * 3600
 """How long after its session a federation sign-in's Issuer link is still offered."""
+NO_STORE = {"Cache-Control": "no-store"}
+"""Every answer of /federation: its tokens and sessions are one person's, and its refusals must not be cached either."""
 PAGE_EXPIRED = "The page expired. Go back to the console and try again."
 SIGNIN_NONCE = re.compile(r"[A-Za-z0-9_-]{43}")
 """The sign-in cookie's value: secrets.token_urlsafe(32)."""
@@ -375,12 +377,12 @@ class ConsoleRoutes:
 
     async def federation(self, request: Request) -> Response:
         if request.method == "HEAD":  # link checkers and previews send HEAD: it must not burn a single-use token
-            return Response(status_code=405, headers={"Allow": "GET, POST", "Cache-Control": "no-store"})
+            return Response(status_code=405, headers={"Allow": "GET, POST", **NO_STORE})
         if request.method == "POST":
             try:
                 params: dict[str, str] = await read_form(request, max_bytes=MAX_SESSION_JSON + 4096)  # room for the other fields and the encoding
             except FormRefused as exc:
-                return PlainTextResponse(str(exc), status_code=400)
+                return PlainTextResponse(str(exc), status_code=400, headers=NO_STORE)
         else:
             params = dict(request.query_params)
         action = params.get("Action", "")
@@ -389,8 +391,8 @@ class ConsoleRoutes:
             try:
                 token = get_signin_token(self.ctx, params.get("Session", ""), params.get("SessionDuration"), now)
             except FederationError as exc:
-                return PlainTextResponse(exc.message, status_code=exc.status, headers={"Cache-Control": "no-store"})
-            return JSONResponse({"SigninToken": token}, headers={"Cache-Control": "no-store"})
+                return PlainTextResponse(exc.message, status_code=exc.status, headers=NO_STORE)
+            return JSONResponse({"SigninToken": token}, headers=NO_STORE)
         if action == "login":
             destination = console_destination(params.get("Destination"), self.base)
             if destination is None:
@@ -411,7 +413,7 @@ class ConsoleRoutes:
                 return self.refused(signin_token_refused())
             forget_signin_token(self.ctx, grant)
             return started
-        return PlainTextResponse("Action must be getSigninToken or login.", status_code=400)
+        return PlainTextResponse("Action must be getSigninToken or login.", status_code=400, headers=NO_STORE)
 
     async def metadata(self, _: Request) -> Response:
         return Response(sp_metadata(self.settings.sp_entity_id, self.acs_url, self.signing), media_type="application/samlmetadata+xml")
