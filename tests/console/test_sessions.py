@@ -268,7 +268,9 @@ def test_federation_refuses_session_duration_for_chained_sessions(demo: dict) ->
     ))
     session = json.dumps({"sessionId": chained.access_key_id, "sessionKey": chained.secret_access_key, "sessionToken": chained.session_token})
     url = f"{demo['url']}/federation"
-    assert httpx.get(url, params={"Action": "getSigninToken", "Session": session, "SessionDuration": "3600"}).status_code == 400
+    refused = httpx.get(url, params={"Action": "getSigninToken", "Session": session, "SessionDuration": "3600"})
+    assert refused.status_code == 400  # in AWS's words (its Knowledge Center's "invalid credentials parameter" page)
+    assert refused.text == "Invalid credentials parameter. The request sent by the client was syntactically incorrect."
     assert httpx.get(url, params={"Action": "getSigninToken", "Session": session}).status_code == 200
 
 

@@ -35,6 +35,10 @@ MAX_SESSION_JSON = 256 * 1024
 """Our own session tokens carry the session's tags and policies: 50 tags of non-ASCII letters make one of over 100 KB,
 which the API accepts (its requests may reach 256 KB), so the console must too."""
 
+CHAINED_SESSION_DURATION = "Invalid credentials parameter. The request sent by the client was syntactically incorrect."
+"""AWS's answer (400) to SessionDuration with credentials obtained by role chaining. Vague, but these are the words
+that AWS's troubleshooting pages and the tools' issues explain, so whoever searches for them finds the reason."""
+
 
 class FederationError(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
@@ -92,7 +96,7 @@ def get_signin_token(ctx: ServiceContext, session_json: str, session_duration: s
     if claims.expires_at <= now.timestamp():
         raise FederationError("The security token included in the request is expired.", 403)
     if duration is not None and claims.chained:
-        raise FederationError("SessionDuration is not allowed for credentials obtained by role chaining.")
+        raise FederationError(CHAINED_SESSION_DURATION)
     signin_token = secrets.token_urlsafe(32)
     # SessionDuration is the length of the console session, which starts at the login, up to 15 minutes later: its
     # end is reckoned then ("d"). Without it the session ends with the credentials ("c"), whenever it starts.
