@@ -60,6 +60,24 @@ def test_a_missing_claim_gets_no_such_note(tmp_path: Path, metadata: Path) -> No
     assert code == 1 and not any("named exactly" in note for note in report["notes"])
 
 
+@pytest.mark.parametrize(("overrides", "check", "message"), [
+    ({"roles": []}, "aws.role", "the Role attribute is missing; the assertion's attributes are "
+     f"{c.AWS_ROLE_SESSION_NAME!r}, {c.AWS_SESSION_DURATION!r}, 'https://aws.amazon.com/SAML/Attributes/PrincipalTag:department', "
+     "'https://aws.amazon.com/SAML/Attributes/PrincipalTag:project', 'mail'"),
+    ({"role_session_name": None, "roles": [], "session_duration": None, "principal_tags": {}}, "aws.role_session_name",
+     "the RoleSessionName attribute is missing; the assertion's attributes are 'mail'"),
+    ({"role_session_name": None, "roles": [], "session_duration": None, "principal_tags": {}, "attributes": {}}, "aws.role_session_name",
+     "the RoleSessionName attribute is missing; the assertion has no attributes"),
+])
+def test_a_missing_claim_lists_the_attributes_the_idp_sent(tmp_path: Path, metadata: Path, overrides: dict, check: str, message: str) -> None:
+    """A response without a Role attribute was said to hold 'no usable role/provider pair' (with advice on the pairs'
+    format), and neither message showed what the IdP sent instead: the attribute names are the clue."""
+    code, report = doctor(tmp_path, metadata, response_b64(**{"attributes": {"mail": ["alice@example.com"]}, **overrides}))
+    failed = next(check for check in report["checks"] if check["status"] == "fail")
+    assert code == 1 and (failed["id"], failed["message"]) == (check, message)
+    assert c.AWS_ROLE in failed["hint"] if check == "aws.role" else c.AWS_ROLE_SESSION_NAME in failed["hint"]
+
+
 @pytest.mark.parametrize(("listed", "says"), [
     (f"{DEV_ROLE.replace('Developer', 'developer')},{PROVIDER_ARN}", "differs from the requested pair only in letter case"),
     (f"{DEV_ROLE.replace('role/', 'role/team/')},{PROVIDER_ARN}", "whose path differs from the requested"),

@@ -55,13 +55,27 @@ def _why_not_a_session_name(value: str) -> str:
     return f"it has {count}, " + ("at least 2 are needed" if len(value) < 2 else "at most 64 are allowed")
 
 
+NAMES_LISTED_AT_MOST = 20
+
+
+def attribute_names(attributes: dict[str, tuple[str, ...]]) -> str:
+    """What the assertion has instead of a missing AWS attribute: its attribute names (at most NAMES_LISTED_AT_MOST),
+    so that a claim sent under another name, or not at all, shows in the message itself."""
+    names = list(attributes)
+    if not names:
+        return "the assertion has no attributes"
+    shown = ", ".join(map(repr, names[:NAMES_LISTED_AT_MOST]))
+    more = f" and {len(names) - NAMES_LISTED_AT_MOST} more" if len(names) > NAMES_LISTED_AT_MOST else ""
+    return f"the assertion's attributes are {shown}{more}"
+
+
 def role_session_name(attributes: dict[str, tuple[str, ...]]) -> str:
     # Two values are a RoleSessionName that is there but is no session name: AWS's "must match", not "is required".
     value = single_value(attributes, c.AWS_ROLE_SESSION_NAME, "aws.role_session_name", aws=_SESSION_NAME_MISMATCH)
     if value is None:
         raise SamlValidationError(
             "aws.role_session_name",
-            "the RoleSessionName attribute is missing",
+            f"the RoleSessionName attribute is missing; {attribute_names(attributes)}",
             hint=f"Add an attribute named {c.AWS_ROLE_SESSION_NAME} (for example the user's email or login name); AWS requires it.",
         )
     if not SESSION_NAME.fullmatch(value):

@@ -1165,6 +1165,12 @@ class _AwsClaims:
         return (lambda: ", ".join([f"{k}={v}" for k, v in tags.items()])) if tags else None
 
     def roles(self) -> Message | Warn:
+        if c.AWS_ROLE not in self.attributes:  # not a malformed pair: the IdP sends no Role claim, or under another name
+            raise SamlValidationError(
+                "aws.role", f"the Role attribute is missing; {aws_claims.attribute_names(self.attributes)}",
+                hint=f"Add an attribute named {c.AWS_ROLE} to the IdP application, with one AttributeValue per role the user may "
+                "assume: 'arn:aws:iam::ACCOUNT:role/NAME,arn:aws:iam::ACCOUNT:saml-provider/NAME'.",
+            )
         self.pairs, problems, warnings = aws_claims.role_pairs(self.attributes.get(c.AWS_ROLE, ()))
         self.problems = tuple(problems)
         _check_requested_role(self.pairs, problems, self.requested, self.trust)
