@@ -109,6 +109,44 @@ def test_cert_with_an_undecodable_subject_is_a_usage_error(tmp_path: Path) -> No
     assert "is not a PEM RSA certificate or public key" in result.output
 
 
+def _private_key_pem() -> bytes:
+    return signer().private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (lambda metadata: der_of_idp_certificate(), "it is a DER (binary) certificate; convert it to PEM: openssl x509 -inform DER -in "),
+    (lambda metadata: base64.encodebytes(der_of_idp_certificate()), "it is a certificate's base64 without its PEM lines"),
+    (lambda metadata: metadata.read_bytes(), "it is XML; give IdP metadata with --metadata"),
+    (lambda metadata: _private_key_pem(), "it holds a private key; --cert takes the IdP's signing certificate"),
+    (lambda metadata: b"", "the file is empty"),
+    (lambda metadata: b"not a certificate", "it holds no PEM block"),
+])
+def test_a_file_that_is_no_pem_certificate_says_what_it_is(
+    tmp_path: Path, metadata_file: Path, content: Callable[[Path], bytes], says: str,
+) -> None:
+    """An administrator's mix-ups (a .cer exported as DER, the metadata's base64, the metadata itself, a private key)
+    were answered with cryptography's 'Unable to load PEM file. See https://cryptography.io/… MalformedFraming'."""
+    cert = tmp_path / "idp.cer"
+    cert.write_bytes(content(metadata_file))
+    result = run_doctor(tmp_path / "unread.b64", "--cert", cert)
+    assert_answered(result, 2)
+    assert f"{cert} is not a PEM RSA certificate or public key: {says}" in " ".join(result.output.split())
+    assert "cryptography.io" not in result.output
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (lambda: signer().certificate.public_bytes(serialization.Encoding.PEM), "give the IdP's signing certificate with --cert"),
+    (_private_key_pem, "it holds a private key (the provider's private key, to decrypt encrypted assertions, goes to --private-key)"),
+])
+def test_a_pem_file_given_as_metadata_says_which_option_takes_it(tmp_path: Path, content: Callable[[], bytes], says: str) -> None:
+    """It said 'Could not parse metadata: the metadata is not acceptable XML: not well-formed XML (Start tag expected…)'."""
+    metadata = tmp_path / "idp.pem"
+    metadata.write_bytes(content())
+    result = run_doctor(tmp_path / "unread.b64", "--metadata", metadata)
+    assert_answered(result, 2)
+    assert f"{metadata} is a PEM file, not IdP metadata (XML): {says}" in " ".join(result.output.split())
+
+
 # --- input size ----------------------------------------------------------------------------------------
 
 

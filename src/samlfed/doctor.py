@@ -12,6 +12,7 @@ import binascii
 import codecs
 import hashlib
 import re
+import shlex
 import sys
 import zlib
 from collections.abc import Mapping, Sequence
@@ -250,10 +251,14 @@ def load_metadata(paths: Sequence[Path], *, now: datetime) -> list[IdpMetadata]:
     documents = []
     for path in paths:
         try:
-            documents.append(parse_metadata(read_at_most(path, LARGE_FILE_LIMIT), now=now))
+            data = read_at_most(path, LARGE_FILE_LIMIT)
+            documents.append(parse_metadata(data, now=now))
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         except MetadataError as exc:
+            advice = _pem_advice(data)
+            if advice is not None:
+                raise DoctorUsageError(f"{path} is a PEM file, not IdP metadata (XML): {advice}") from None
             raise DoctorUsageError(f"{exc.aws_message.rstrip('.')}: {visible(exc.reason)} (in {path})") from None
     return documents
 
@@ -262,14 +267,54 @@ def load_keys(paths: Sequence[Path]) -> list[SigningKey]:
     keys = []
     for path in paths:
         try:
-            key = SigningKey.from_pem(read_at_most(path))
+            data = read_at_most(path)
+            key = SigningKey.from_pem(data)
             _ = key.subject  # decoded lazily: an unreadable subject fails here, not in the middle of the report
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         except (ValueError, UnsupportedAlgorithm) as exc:
-            raise DoctorUsageError(f"{path} is not a PEM RSA certificate or public key: {exc}") from None
+            raise DoctorUsageError(f"{path} is not a PEM RSA certificate or public key: {_held_instead(data, path) or exc}") from None
         keys.append(key)
     return keys
+
+
+_PEM_BEGIN = b"-----BEGIN "
+_BLANKS = b" \t\r\n"
+
+
+def _pem_advice(data: bytes) -> str | None:
+    """Where a PEM file given to --metadata goes instead, or None when it is no PEM file."""
+    text = data.removeprefix(_BOM).strip(_BLANKS)
+    if not text.startswith(_PEM_BEGIN):
+        return None
+    if b"PRIVATE KEY-----" in text:
+        return "it holds a private key (the provider's private key, to decrypt encrypted assertions, goes to --private-key)"
+    return "give the IdP's signing certificate with --cert"
+
+
+def _held_instead(data: bytes, path: Path) -> str | None:
+    """What a --cert file holds instead, and how to give it, for the files administrators mix up (metadata, a private
+    key, a certificate exported as DER, as Windows exports .cer files, or its base64 without the PEM lines); None
+    when it holds a PEM block whose own error says more."""
+    text = data.removeprefix(_BOM).strip(_BLANKS)
+    if not text:
+        return "the file is empty"
+    if b"PRIVATE KEY-----" in text:
+        return ("it holds a private key; --cert takes the IdP's signing certificate (the provider's private key, to decrypt "
+                "encrypted assertions, goes to --private-key)")
+    if text.startswith(b"<"):
+        return "it is XML; give IdP metadata with --metadata"
+    if _PEM_BEGIN in text:
+        return None
+    # 0x30: DER's SEQUENCE, read as it is (stripping "blanks" would cut the signature's last bytes).
+    der = data if data.startswith(b"\x30") else _decode_base64(text.decode("latin-1"))
+    try:
+        x509.load_der_x509_certificate(der or b"")
+    except ValueError:
+        return "it holds no PEM block (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)"
+    if der is data:
+        return f"it is a DER (binary) certificate; convert it to PEM: openssl x509 -inform DER -in {shlex.quote(str(path))} -out cert.pem"
+    return "it is a certificate's base64 without its PEM lines; put it between -----BEGIN CERTIFICATE----- and -----END CERTIFICATE-----"
 
 
 def load_private_keys(paths: Sequence[Path]) -> tuple[rsa.RSAPrivateKey, ...]:
