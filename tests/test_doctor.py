@@ -18,6 +18,7 @@ from samlfed import doctor, doctor_report
 from samlfed.saml import CHECK_ORDER, ProviderPolicy, RolePair, SigningKey, ValidationSettings
 from samlfed.saml import constants as c
 from samlfed.saml.metadata import IdpMetadata, build_idp_metadata, parse_metadata
+from samlfed.saml.signing import IdpSigner
 
 SETTINGS = ValidationSettings()
 ASSERTION_KEYS = {
@@ -160,6 +161,19 @@ def test_response_signed_by_an_unregistered_key_suggests_a_rotation() -> None:
     assert [r.id for r in failed(diagnosis)] == ["signature.verify"]
     [keyinfo] = [note for note in diagnosis.notes if "KeyInfo" in note]
     assert "NOT registered" in keyinfo and "rotated" in keyinfo and "CN=samlfed test rotated" in keyinfo
+
+
+def test_rotation_notes_date_each_certificate_and_name_each_once() -> None:
+    """After a rotation the old and the new certificate often share their subject, and only a 64-digit SHA-256 told them
+    apart, though IdP consoles list signing certificates by their dates; and a certificate that both signatures carry
+    was described twice."""
+    rotated = IdpSigner.generate("samlfed test rotated", not_before=NOW - timedelta(hours=1), not_after=NOW + timedelta(days=730))
+    diagnosis = run(response_b64("both", by=rotated))
+    assert [r.id for r in failed(diagnosis)] == ["signature.verify"]
+    [registered] = [note for note in diagnosis.notes if note.startswith("registered signing key")]
+    [keyinfo] = [note for note in diagnosis.notes if "KeyInfo" in note]
+    assert "(CN=samlfed test idp, valid 2026-11-23 to 2027-11-24)" in registered  # saml_factory's signer(): NOW - 1 day to NOW + 365 days
+    assert "(CN=samlfed test rotated, valid 2026-11-24 to 2028-11-23), which is NOT registered" in keyinfo
 
 
 def test_issuer_failure_lists_the_registered_entity_ids() -> None:

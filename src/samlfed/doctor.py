@@ -805,25 +805,35 @@ def _keyinfo_notes(xml: bytes | None, trust: ProviderTrust, *, rotation: bool = 
         return []
     minimum = trust.policy.min_rsa_bits
     notes = [
-        f"registered signing key sha256:{k.thumbprint} ({k.subject})"
+        f"registered signing key sha256:{k.thumbprint} ({k.subject}{_validity(k.not_valid_before, k.not_valid_after)})"
         + ("" if _tried(k, trust) else f", {k.key_size}-bit: not tried, under the {minimum} bits the provider's policy requires")
         for k in trust.signing_keys
     ]
-    certificates = list(root.iter(c.DS_X509_CERTIFICATE))
+    # Each certificate once: the Response's and the Assertion's signatures usually carry the same one.
+    certificates = list(dict.fromkeys((element.text or "").strip() for element in root.iter(c.DS_X509_CERTIFICATE)))
     if not certificates:
         notes.append("the response's KeyInfo carries no certificate to compare with the registered keys")
     registered = {_spki(k.public_key): k for k in trust.signing_keys}
-    notes.extend(_describe_keyinfo(element.text or "", registered, trust, rotation=rotation) for element in certificates)
+    notes.extend(dict.fromkeys(_describe_keyinfo(text, registered, trust, rotation=rotation) for text in certificates))
     return notes
 
 
+def _validity(not_before: datetime | None, not_after: datetime | None) -> str:
+    """A certificate's validity period, as IdP consoles list signing certificates: after a rotation the old and the
+    new one often have the same subject, and their dates tell them apart. Empty for a bare public key."""
+    if not_before is None or not_after is None:
+        return ""
+    return f", valid {not_before:%Y-%m-%d} to {not_after:%Y-%m-%d}"
+
+
 def _keyinfo_certificate(text: str) -> tuple[bytes, str, bytes] | None:
-    """(DER, subject, SubjectPublicKeyInfo) of a KeyInfo certificate, or None if it cannot be read."""
+    """(DER, subject and validity, SubjectPublicKeyInfo) of a KeyInfo certificate, or None if it cannot be read."""
     try:
         der = strict_b64decode(text)
         certificate = x509.load_der_x509_certificate(der)
         # The subject and the key are decoded lazily: read both here, where a hostile certificate is expected.
-        return der, certificate.subject.rfc4514_string(), _spki(certificate.public_key())
+        described = certificate.subject.rfc4514_string() + _validity(certificate.not_valid_before_utc, certificate.not_valid_after_utc)
+        return der, described, _spki(certificate.public_key())
     except (ValueError, UnsupportedAlgorithm):
         return None
 
@@ -832,8 +842,8 @@ def _describe_keyinfo(text: str, registered: dict[bytes, SigningKey], trust: Pro
     certificate = _keyinfo_certificate(text)
     if certificate is None:
         return "the response's KeyInfo holds a certificate that cannot be read"
-    der, subject, spki = certificate
-    named = f"the response's KeyInfo (compared only, never trusted) names certificate sha256:{hashlib.sha256(der).hexdigest()} ({subject})"
+    der, described, spki = certificate
+    named = f"the response's KeyInfo (compared only, never trusted) names certificate sha256:{hashlib.sha256(der).hexdigest()} ({described})"
     key = registered.get(spki)
     if key is not None and _tried(key, trust):
         return f"{named}, which holds a registered key that was tried: the response was most likely changed after it was signed"
