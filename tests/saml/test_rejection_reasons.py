@@ -105,6 +105,16 @@ def assertion_inside_extensions(root: Tree) -> None:
     extensions.append(root.find(c.ASSERTION))
 
 
+def assertion_copy_in_extensions(root: Tree) -> None:
+    etree.SubElement(root, f"{{{c.NS_PROTOCOL}}}Extensions").append(copy.deepcopy(root.find(c.ASSERTION)))
+
+
+def assertion_copy_in_advice(root: Tree) -> None:
+    assertion = root.find(c.ASSERTION)
+    advised = copy.deepcopy(assertion)
+    etree.SubElement(assertion, f"{{{c.NS_ASSERTION}}}Advice").append(advised)
+
+
 def replace_name_id_by_encrypted_id(subject: Tree) -> None:
     name_id = subject.find(c.NAME_ID)
     name_id.addnext(etree.Element(c.ENCRYPTED_ID))
@@ -183,6 +193,11 @@ REASONS = [
     Reason("root is an Assertion", "shape.root", "not a SAML 2.0 protocol Response", assertion_as_root),
     Reason("Assertion Version 1.1", "shape.assertion", "Assertion Version is '1.1'", before_signing(at(c.ASSERTION, lambda e: e.set("Version", "1.1")))),
     Reason("Assertion below Extensions", "shape.assertion", "is not a direct child of the Response", after_signing(assertion_inside_extensions)),
+    # Where each of several Assertions sits tells an IdP's Advice from a signature-wrapping attack.
+    Reason("a second Assertion in Extensions", "shape.assertion", "2 Assertion elements (in Response, in Response/Extensions)",
+           after_signing(assertion_copy_in_extensions), hint="signature-wrapping attack"),
+    Reason("a second Assertion in Advice", "shape.assertion", "2 Assertion elements (in Response, in Response/Assertion/Advice)",
+           before_signing(assertion_copy_in_advice), hint="if the IdP adds Advice, configure its application to send the Assertion without it"),
     # signature binding
     Reason("empty DigestValue", "signature.binding", "DigestValue is empty", after_signing(at(f"{REFERENCE}/{c.DS_DIGEST_VALUE}", set_text("")))),
     Reason("empty SignatureValue", "signature.binding", "SignatureValue is empty", after_signing(at(f"{SIGNATURE}/{c.DS_SIGNATURE_VALUE}", set_text("")))),

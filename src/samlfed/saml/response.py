@@ -123,6 +123,34 @@ def _walk(root: etree._Element, *, comments: bool) -> _Document:
 
 
 _ENCRYPTED_DATA = c.qname(c.NS_XENC, "EncryptedData")
+_ADVICE = c.qname(c.NS_ASSERTION, "Advice")
+_PLACES_SHOWN = 5
+_PATH_DEPTH = 4
+
+
+def _place(element: etree._Element) -> str:
+    """Where `element` sits: its ancestors' local names from the root, the last _PATH_DEPTH of them ('Response/XSW_ATTACK',
+    '…/Assertion/Advice')."""
+    names = [etree.QName(a).localname[:64] for a in element.iterancestors()][::-1]
+    return ("…/" if len(names) > _PATH_DEPTH else "") + "/".join(names[-_PATH_DEPTH:])
+
+
+def _several_assertions(assertions: list[etree._Element]) -> SamlValidationError:
+    """The refusal of a document with several Assertions, saying where each sits: one inside an Advice may be the IdP's
+    doing, one anywhere else is the mark of a signature-wrapping attack, and the fixes differ."""
+    places = [_place(a) for a in assertions[:_PLACES_SHOWN]]
+    more = f" and {len(assertions) - _PLACES_SHOWN} more" if len(assertions) > _PLACES_SHOWN else ""
+    if any(a.getparent() is not None and a.getparent().tag == _ADVICE for a in assertions):
+        hint = ("samlfed refuses assertions inside Advice (one Assertion per response, as AWS-bound IdPs send): if the IdP adds "
+                "Advice, configure its application to send the Assertion without it; if not, the response was changed on its way.")
+    else:
+        hint = ("A genuine IdP sends one Assertion, directly in the Response; an Assertion moved or added elsewhere is the mark of "
+                "a signature-wrapping attack: find out where this response was changed on its way from the IdP.")
+    return SamlValidationError(
+        "shape.assertion",
+        f"the document holds {len(assertions)} Assertion elements (in {', in '.join(places)}{more}); exactly one is required",
+        hint=hint,
+    )
 
 
 def _is_key_retrieval(element: etree._Element, doc: _Document) -> bool:
@@ -376,12 +404,13 @@ class _Pipeline:
                 hint="Turn assertion encryption on in the IdP application, or set the provider's AssertionEncryptionMode to Allowed.",
                 aws=NOT_ENCRYPTED,
             )
-        if len(doc.assertions) != 1:
+        if not doc.assertions:
             raise SamlValidationError(
-                "shape.assertion",
-                f"the document holds {len(doc.assertions)} Assertion elements; exactly one is required",
-                hint=None if doc.assertions else "The IdP sent no assertion: check the IdP's sign-in status and logs.",
+                "shape.assertion", "the document holds 0 Assertion elements; exactly one is required",
+                hint="The IdP sent no assertion: check the IdP's sign-in status and logs.",
             )
+        if len(doc.assertions) > 1:
+            raise _several_assertions(doc.assertions)
         assertion = doc.assertions[0]
         if assertion.getparent() is not doc.root:
             raise SamlValidationError("shape.assertion", "the Assertion is not a direct child of the Response")
