@@ -184,6 +184,27 @@ def test_other_libraries_and_python_warnings_are_json_lines_too() -> None:
     assert entries[0]["message"] == "pool\nexhausted" and "deprecated\nthing" in entries[1]["message"]
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_record_is_written_without_looking_up_the_frame_that_logged(log_format: str) -> None:
+    """No format names the file, line or function of a call, and finding them cost 1 % of a sign-in."""
+    script = (
+        "import logging\n"
+        "from samlfed.server import configure_logging\n"
+        "def looked_up(*args, **kwargs):\n"
+        "    raise AssertionError('the frame that logged was looked up')\n"
+        "logging.Logger.findCaller = looked_up\n"
+        f"configure_logging({log_format!r})\n"
+        "logging.getLogger('samlfed.sts').info('AssumeRoleWithSAML allowed role=%s', 'R', extra={'role': 'R'})\n"
+    )
+    done = subprocess.run([str(Path(SAMLFED).with_name("python")), "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    if log_format == "json":
+        entry = json.loads(done.stderr)
+        assert (entry["level"], entry["logger"], entry["message"], entry["role"]) == ("INFO", "samlfed.sts", "AssumeRoleWithSAML allowed role=R", "R")
+    else:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO samlfed.sts AssumeRoleWithSAML allowed role=R\n", done.stderr), done.stderr
+
+
 def test_a_record_keeps_its_own_keys_and_its_exception_on_one_line() -> None:
     from samlfed.server import JsonFormatter
 
