@@ -11,6 +11,7 @@ import typer
 
 from .cli_common import EXIT_USAGE, DatabaseUrl, DataDir, JsonOutput, store_context, usage_error
 from .files import read_at_most
+from .terminal_text import one_line, visible
 from .timestamps import aws_timestamp
 
 aws_policies_app = typer.Typer(
@@ -48,8 +49,7 @@ def import_policies(
     if as_json:
         typer.echo(json.dumps({"Created": report.created, "Updated": report.updated, "Unchanged": report.unchanged, "Refused": report.refused}))
     else:
-        for reason in report.refused:
-            typer.echo(f"refused {reason}", err=True)
+        _say_refused(report.refused)
         typer.echo(f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, {len(report.refused)} refused")
     if report.refused and not skip_invalid:  # a policy ID clash found while storing
         raise typer.Exit(1)
@@ -59,14 +59,21 @@ def _refusal(message: str, as_json: bool, refused: list[str] | None = None) -> t
     """The exit of an import that stores nothing, said as the output asked for: with --json one JSON object on
     standard output, {"error": {"message": …, "refused": […]}}, which a script reads where it reads the report."""
     if not as_json:
-        for reason in refused or []:
-            typer.echo(f"refused {reason}", err=True)
+        _say_refused(refused or [])
         return usage_error(message)
     error: dict[str, object] = {"message": message}
     if refused:
         error["refused"] = refused
     typer.echo(json.dumps({"error": error}))
     return typer.Exit(EXIT_USAGE)
+
+
+def _say_refused(reasons: list[str]) -> None:
+    """One `refused …` line on stderr for each reason. A reason starts with the entry's name as the catalogue spells
+    it, and catalogues come from third parties too (public copies of AWS's): a name holding escape sequences or line
+    breaks must not drive the operator's terminal or print refusals of its own. (--json escapes them itself.)"""
+    for reason in reasons:
+        typer.echo(f"refused {one_line(visible(reason))}", err=True)
 
 
 @aws_policies_app.command("delete")

@@ -232,3 +232,23 @@ def test_with_json_a_refused_import_is_one_json_error_object(tmp_path: Path) -> 
         assert refused.exit_code == 2 and refused.stderr == "", refused.stderr
         assert set(json.loads(refused.stdout)) == {"error"} and said in json.loads(refused.stdout)["error"]["message"]
     assert json.loads(runner.invoke(app, ["aws-policies", "list", "--json", *data]).stdout) == {"Policies": []}
+
+
+def test_a_refused_entrys_name_cannot_drive_the_terminal_or_print_lines_of_its_own(tmp_path: Path) -> None:
+    """Found by a CLI probe: a refusal names the entry as the catalogue spells its key (public copies of AWS's
+    catalogue come from third parties), and a name holding an escape sequence or a line break reached the operator's
+    terminal as it was, forging a refusal line of its own. It is printed escaped; --json escapes it as JSON does."""
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert runner.invoke(app, ["accounts", "create", "--id", "123456789012", *data]).exit_code == 0
+    hostile = "Evil\x1b]0;owned\x07\x9b2J\nrefused S3Read"
+    catalogue = tmp_path / "catalogue.json"
+    catalogue.write_text(json.dumps({hostile: {"Document": DOCUMENT}, "S3Read": {"Document": DOCUMENT}}))
+
+    for options in ([], ["--skip-invalid"]):
+        said = runner.invoke(app, ["aws-policies", "import", str(catalogue), *options, *data])
+        refusals = [line for line in said.stderr.splitlines() if line.startswith("refused ")]
+        assert refusals == [f"refused Evil\\u001b]0;owned\\u0007\\u009b2J\\nrefused S3Read: PolicyName {hostile!r} is not 1-128 characters of [\\w+=,.@-]"]
+        assert not any(mark in said.stderr for mark in "\x1b\x07\x9b")
+    reported = runner.invoke(app, ["aws-policies", "import", str(catalogue), "--skip-invalid", "--json", *data])
+    assert json.loads(reported.stdout)["Refused"] == [f"{hostile}: PolicyName {hostile!r} is not 1-128 characters of [\\w+=,.@-]"]
