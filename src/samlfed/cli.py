@@ -21,6 +21,7 @@ from .cli_common import (
     ForwardedAllowIps,
     JsonOutput,
     LogFormat,
+    ReaderMayLeave,
     check_port_free,
     context_or_exit,
     directory_path,
@@ -110,11 +111,11 @@ def sample(
     typer.echo(f"check them with:    samlfed doctor {files.response} --metadata {files.metadata}")
 
 
-accounts_app = typer.Typer(no_args_is_help=True, help="Accounts and their administrator access keys.")
+accounts_app = typer.Typer(cls=ReaderMayLeave, no_args_is_help=True, help="Accounts and their administrator access keys.")
 keys_app = typer.Typer(no_args_is_help=True, help="Administrator access keys of an account.")
 accounts_app.add_typer(keys_app, name="keys")
 app.add_typer(accounts_app, name="accounts")
-authz_app = typer.Typer(no_args_is_help=True, help="Keys of the services that call the authorization API (/authz/v1/authorize).")
+authz_app = typer.Typer(cls=ReaderMayLeave, no_args_is_help=True, help="Keys of the services that call the authorization API (/authz/v1/authorize).")
 app.add_typer(authz_app, name="authz-keys")
 app.add_typer(aws_policies_app, name="aws-policies")
 
@@ -339,7 +340,7 @@ def keys_list_of_account(
         typer.echo(f"{key.access_key_id}  {'Active' if key.active else 'Inactive'}  {_when(key.created_at)}")
 
 
-providers_app = typer.Typer(no_args_is_help=True, help="SAML providers.")
+providers_app = typer.Typer(cls=ReaderMayLeave, no_args_is_help=True, help="SAML providers.")
 mapping_app = typer.Typer(no_args_is_help=True, help="Assertion attributes that become session tags (samlfed extension).")
 providers_app.add_typer(mapping_app, name="attribute-mapping")
 app.add_typer(providers_app, name="providers")
@@ -525,7 +526,7 @@ def encryption_mode_set(
     typer.echo(provider.assertion_encryption_mode)
 
 
-keyring_app = typer.Typer(no_args_is_help=True, help="The key ring that seals session tokens.")
+keyring_app = typer.Typer(cls=ReaderMayLeave, no_args_is_help=True, help="The key ring that seals session tokens.")
 app.add_typer(keyring_app, name="keys")
 
 

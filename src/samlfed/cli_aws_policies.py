@@ -9,13 +9,13 @@ from typing import Annotated
 
 import typer
 
-from .cli_common import EXIT_USAGE, DatabaseUrl, DataDir, JsonOutput, store_context, usage_error
+from .cli_common import EXIT_USAGE, DatabaseUrl, DataDir, JsonOutput, ReaderMayLeave, store_context, usage_error
 from .files import read_at_most
 from .terminal_text import one_line, visible
 from .timestamps import aws_timestamp
 
 aws_policies_app = typer.Typer(
-    no_args_is_help=True,
+    cls=ReaderMayLeave, no_args_is_help=True,
     help="AWS managed policies (arn:aws:iam::aws:policy/…), which every account can attach: samlfed ships none, import AWS's catalogue.",
 )
 

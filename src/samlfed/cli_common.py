@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -50,6 +52,23 @@ def usage_error(message: str) -> typer.Exit:
     """Print `message` to stderr and return the exit to raise (code 2)."""
     Console(stderr=True, soft_wrap=True).print(f"samlfed: {message}", highlight=False, markup=False)
     return typer.Exit(EXIT_USAGE)
+
+
+class ReaderMayLeave(TyperGroup):
+    """The group of administrator commands whose reader of standard output may go away (`samlfed accounts list |
+    head -1`, a log pipe that died): the command then ends as it would have. click's own answer, exit 1 without a
+    word, said that a key rotation, a retirement or a provider change that was made had failed; a listing its reader
+    stopped early is no failure either, as with `backup` and `doctor`. A command that prints a new secret undoes what
+    it made itself before this sees the error (print_secret_or_undo). These commands write to no socket of their own
+    (the database drivers raise their own errors), so the broken pipe is standard output's."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own copy of click.Context, which typer does not export
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # stdout goes to /dev/null so that the interpreter's last flush at exit does not fail on the pipe again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return None
 
 
 def password_from_stdin(refuse: Callable[[str], typer.Exit]) -> str:
