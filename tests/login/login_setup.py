@@ -6,6 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import pexpect
 import tomli_w
 from servers import SAMLFED
 
@@ -33,3 +34,17 @@ def write_profile(home: Path, url: str, name: str = "demo", **values: object) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     profile = {"endpoint": url, "idp_metadata_url": f"{url}/idp/metadata", **values}
     path.write_text(tomli_w.dumps({"profiles": {name: profile}}))
+
+
+def login_in_a_terminal(home: Path, url: str, username: str, password: str) -> pexpect.spawn:
+    """`samlfed login --profile demo` for `username` (its profile written first) in a terminal of its own, with the
+    password typed at its prompt: the child, at whatever it asks or says next. The caller closes it."""
+    write_profile(home, url, username=username)
+    child = pexpect.spawn(SAMLFED, ["login", "--profile", "demo"], env=user_env(home), encoding="utf-8", timeout=60)
+    try:
+        child.expect("Password: ")
+        child.sendline(password)
+    except BaseException:
+        child.close()
+        raise
+    return child

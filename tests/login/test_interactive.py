@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pexpect
 import pytest
 from chromium import launch_chromium
-from login_setup import samlfed, user_env, write_profile
+from login_setup import login_in_a_terminal, samlfed, user_env, write_profile
 from servers import SAMLFED
 
 from samlfed.iam.arns import role_arn
@@ -24,11 +24,8 @@ DEV, PROD = "111111111111", "222222222222"
 
 
 def test_interactive_chooser_in_a_terminal(demo: dict, tmp_path: Path) -> None:
-    write_profile(tmp_path, demo["url"], username="alice")
-    child = pexpect.spawn(SAMLFED, ["login", "--profile", "demo"], env=user_env(tmp_path), encoding="utf-8", timeout=60)
+    child = login_in_a_terminal(tmp_path, demo["url"], "alice", demo["passwords"]["alice"])
     try:
-        child.expect("Password: ")
-        child.sendline(demo["passwords"]["alice"])
         child.expect(re.escape(f"Account: acme-dev ({DEV})"))
         child.expect(r"\[1\] Developer")
         child.expect(re.escape(f"Account: acme-prod ({PROD})"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pexpect
 import pyotp
-from login_setup import samlfed, user_env, write_profile
+from login_setup import login_in_a_terminal, samlfed, user_env, write_profile
 from servers import SAMLFED
 
 from samlfed.iam.arns import role_arn
@@ -37,11 +37,8 @@ def test_without_a_code_or_a_terminal_the_error_names_the_variable(demo: dict, t
 
 
 def test_the_code_prompt_does_not_echo_it(demo: dict, tmp_path: Path) -> None:
-    write_profile(tmp_path, demo["url"], username="admin")
-    child = pexpect.spawn(SAMLFED, ["login", "--profile", "demo"], env=user_env(tmp_path), encoding="utf-8", timeout=60)
+    child = login_in_a_terminal(tmp_path, demo["url"], "admin", demo["passwords"]["admin"])
     try:
-        child.expect("Password: ")
-        child.sendline(demo["passwords"]["admin"])
         child.expect("One-time code: ")  # its trailing space comes once echo is off (getpass)
         child.sendline(WRONG_CODE)
         child.expect(pexpect.EOF)
@@ -91,11 +88,8 @@ def test_a_code_that_no_header_carries_is_a_usage_error_before_the_sign_in(demo:
 
 
 def test_the_code_prompt_asks_again_for_a_code_no_header_carries(demo: dict, tmp_path: Path) -> None:
-    write_profile(tmp_path, demo["url"], username="admin")
-    child = pexpect.spawn(SAMLFED, ["login", "--profile", "demo"], env=user_env(tmp_path), encoding="utf-8", timeout=60)
+    child = login_in_a_terminal(tmp_path, demo["url"], "admin", demo["passwords"]["admin"])
     try:
-        child.expect("Password: ")
-        child.sendline(demo["passwords"]["admin"])
         child.expect("One-time code: ")
         child.sendline("€4711")
         child.expect("the one-time code may hold only letters, digits and punctuation")
