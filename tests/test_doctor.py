@@ -10,6 +10,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
+from cryptography.hazmat.primitives import hashes
 from lxml import etree
 from rich.console import Console
 from saml_factory import DEV_ROLE, ENTITY_ID, NOW, OPS_ROLE, PROVIDER_ARN, response_b64, signer
@@ -24,7 +25,8 @@ SETTINGS = ValidationSettings()
 ASSERTION_KEYS = {
     "issuer", "name_id", "name_id_format", "subject_type", "assertion_id", "issue_instant", "not_on_or_after",
     "redeem_by", "session_not_on_or_after", "recipient", "audiences", "roles", "role_session_name", "session_duration",
-    "source_identity", "principal_tags", "transitive_tag_keys", "attributes", "signed", "key_thumbprint", "warnings",
+    "source_identity", "principal_tags", "transitive_tag_keys", "attributes", "signed", "key_thumbprint", "key_sha1_thumbprint",
+    "warnings",
 }  # fmt: skip
 
 
@@ -154,6 +156,21 @@ def test_tampered_response_notes_that_keyinfo_is_a_registered_key() -> None:
     assert failure.id == "signature.verify" and failure.hint
     assert any("holds a registered key" in note and "changed after it was signed" in note for note in diagnosis.notes)
     assert any(note.startswith("registered signing key sha256:") for note in diagnosis.notes)
+
+
+def test_certificates_are_also_named_by_the_sha1_thumbprint_idp_consoles_show() -> None:
+    """ADFS and Entra ID ("Thumbprint") and Okta ("SHA-1 fingerprint") list a signing certificate by the SHA-1 of its
+    DER: 40 uppercase hex digits, no colons. The SHA-256 names stay as they were."""
+    thumbprint = signer().certificate.fingerprint(hashes.SHA1()).hex().upper()
+    notes = run(response_b64(after_sign=_set_role)).notes
+    [registered] = [note for note in notes if note.startswith("registered signing key sha256:")]
+    [keyinfo] = [note for note in notes if note.startswith("the response's KeyInfo")]
+    assert re.search(rf"sha256:[0-9a-f]{{64}}, SHA-1 thumbprint {thumbprint} \(CN=", registered)
+    assert re.search(rf"names certificate sha256:[0-9a-f]{{64}}, SHA-1 thumbprint {thumbprint} \(CN=", keyinfo)
+    valid = run(B64)
+    facts = json.loads(doctor_report.to_json(valid))["assertion"]
+    assert facts["key_sha1_thumbprint"] == thumbprint and re.fullmatch("[0-9a-f]{64}", facts["key_thumbprint"])
+    assert re.search(rf"^  key_sha1_thumbprint +{thumbprint}$", render(valid), re.MULTILINE)
 
 
 def test_response_signed_by_an_unregistered_key_suggests_a_rotation() -> None:

@@ -805,7 +805,7 @@ def _keyinfo_notes(xml: bytes | None, trust: ProviderTrust, *, rotation: bool = 
         return []
     minimum = trust.policy.min_rsa_bits
     notes = [
-        f"registered signing key sha256:{k.thumbprint} ({k.subject}{_validity(k.not_valid_before, k.not_valid_after)})"
+        f"registered signing key sha256:{k.thumbprint}{_sha1_named(k.certificate)} ({k.subject}{_validity(k.not_valid_before, k.not_valid_after)})"
         + ("" if _tried(k, trust) else f", {k.key_size}-bit: not tried, under the {minimum} bits the provider's policy requires")
         for k in trust.signing_keys
     ]
@@ -816,6 +816,19 @@ def _keyinfo_notes(xml: bytes | None, trust: ProviderTrust, *, rotation: bool = 
     registered = {_spki(k.public_key): k for k in trust.signing_keys}
     notes.extend(dict.fromkeys(_describe_keyinfo(text, registered, trust, rotation=rotation) for text in certificates))
     return notes
+
+
+def sha1_thumbprint(der: bytes) -> str:
+    """A DER certificate's SHA-1 thumbprint as IdP consoles list signing certificates (ADFS and Entra ID "Thumbprint",
+    Okta "SHA-1 fingerprint"): 40 uppercase hex digits, no colons. Shown only so that an admin can find the certificate
+    in the console: SHA-1 collisions can be made, so nothing is ever trusted or matched by it (the validator compares
+    the keys themselves)."""
+    return hashlib.sha1(der, usedforsecurity=False).hexdigest().upper()
+
+
+def _sha1_named(certificate: x509.Certificate | None) -> str:
+    """", SHA-1 thumbprint …" after a registered key's SHA-256; empty for a bare public key, which no console lists."""
+    return "" if certificate is None else f", SHA-1 thumbprint {sha1_thumbprint(certificate.public_bytes(serialization.Encoding.DER))}"
 
 
 def _validity(not_before: datetime | None, not_after: datetime | None) -> str:
@@ -843,7 +856,10 @@ def _describe_keyinfo(text: str, registered: dict[bytes, SigningKey], trust: Pro
     if certificate is None:
         return "the response's KeyInfo holds a certificate that cannot be read"
     der, described, spki = certificate
-    named = f"the response's KeyInfo (compared only, never trusted) names certificate sha256:{hashlib.sha256(der).hexdigest()} ({described})"
+    named = (
+        "the response's KeyInfo (compared only, never trusted) names certificate "
+        f"sha256:{hashlib.sha256(der).hexdigest()}, SHA-1 thumbprint {sha1_thumbprint(der)} ({described})"
+    )
     key = registered.get(spki)
     if key is not None and _tried(key, trust):
         return f"{named}, which holds a registered key that was tried: the response was most likely changed after it was signed"

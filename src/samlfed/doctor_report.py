@@ -9,12 +9,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
 from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 
-from .doctor import Diagnosis, parse_or_none
+from .doctor import Diagnosis, parse_or_none, sha1_thumbprint
 from .doctor_trust import CHECK_IDS as TRUST_CHECK_IDS
 from .saml import CHECK_ORDER, ProviderTrust, SamlValidationError, VerifiedAssertion, xmlenc
 from .saml import constants as c
@@ -27,9 +28,12 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else xs_datetime_text(moment)
 
 
-def assertion_facts(verified: VerifiedAssertion) -> dict[str, object]:
-    """The verified facts, JSON-ready (ISO 8601 Z timestamps)."""
+def assertion_facts(verified: VerifiedAssertion, trust: ProviderTrust) -> dict[str, object]:
+    """The verified facts, JSON-ready (ISO 8601 Z timestamps). `trust`: the provider the response was verified
+    against, whose certificate of the verifying key gives the SHA-1 thumbprint IdP consoles show."""
     r, claims = verified.response, verified.claims
+    # key_thumbprint is the SHA-256 of the certificate (of the public key for a bare key, which has no SHA-1 thumbprint).
+    certificate = next((k.certificate for k in trust.signing_keys if k.thumbprint == r.key_thumbprint), None)
     return {
         "issuer": r.issuer,
         "name_id": r.name_id,
@@ -51,6 +55,7 @@ def assertion_facts(verified: VerifiedAssertion) -> dict[str, object]:
         "attributes": {k: list(v) for k, v in r.attributes.items()},
         "signed": r.signed,
         "key_thumbprint": r.key_thumbprint,
+        "key_sha1_thumbprint": None if certificate is None else sha1_thumbprint(certificate.public_bytes(serialization.Encoding.DER)),
         "warnings": list(verified.warnings),
     }
 
@@ -60,7 +65,7 @@ def to_json(diagnosis: Diagnosis) -> str:
         "valid": diagnosis.valid,
         "verdict": "".join(verdict(diagnosis)),
         "checks": [{"id": r.id, "status": r.status, "message": r.message, "hint": r.hint} for r in diagnosis.checks],
-        "assertion": assertion_facts(diagnosis.verified) if diagnosis.verified else None,
+        "assertion": assertion_facts(diagnosis.verified, diagnosis.choice.trust) if diagnosis.verified else None,
         "error": _error_json(diagnosis),
         "provider": diagnosis.choice.trust.entity_id,
         "warnings": list(diagnosis.choice.warnings),
@@ -149,7 +154,7 @@ def _render_verdict(diagnosis: Diagnosis, out: Callable[..., None]) -> None:
     for caveat in diagnosis.caveats:
         out(f"[yellow]caveat:[/] {escape(caveat)}")
     if diagnosis.verified is not None and diagnosis.refused_by_trust is None:
-        for name, value in assertion_facts(diagnosis.verified).items():
+        for name, value in assertion_facts(diagnosis.verified, diagnosis.choice.trust).items():
             if value not in (None, [], {}) and name != "attributes":
                 out(f"  {name:24} {escape(_fact_text(value))}")
 
