@@ -245,6 +245,23 @@ def test_now_at_the_ends_of_the_calendar_is_a_usage_error(metadata_file: Path, n
     assert f"--now {now} is out of range" in result.output
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["missing.b64"], "cannot read missing.b64: No such file or directory"),
+        (["-", "--now", "tomorrow"], "--now 'tomorrow' is not an ISO 8601 instant with a time zone (e.g. 2026-01-31T12:00:00Z)"),
+    ],
+)
+def test_a_usage_error_with_json_is_a_json_object_on_stdout(metadata_file: Path, options: list[str], message: str) -> None:
+    """A script reading --json's standard output gets something to parse; the stderr line and exit code 2 stay."""
+    result = runner.invoke(app, ["doctor", *options, "--metadata", str(metadata_file), "--json"], input=response_b64())
+    assert_answered(result, 2)
+    assert json.loads(result.stdout) == {"error": {"message": message}}
+    assert result.stderr == f"samlfed: {message}\n"
+    text = runner.invoke(app, ["doctor", *options, "--metadata", str(metadata_file)], input=response_b64())
+    assert (text.exit_code, text.stdout, text.stderr) == (2, "", f"samlfed: {message}\n")
+
+
 @pytest.mark.parametrize("now", ["0002-01-01T00:00:00Z", "9998-12-31T23:59:59Z"])
 def test_now_a_year_inside_the_calendar_is_checked(metadata_file: Path, now: str) -> None:
     result = runner.invoke(app, ["doctor", "-", "--metadata", str(metadata_file), "--now", now], input=response_b64())

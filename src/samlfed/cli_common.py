@@ -48,10 +48,19 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="e.g. postgresql+psycopg://user@host/db")]
 
 
-def usage_error(message: str) -> typer.Exit:
+class UsageExit(typer.Exit):
+    """The exit (code 2) of a usage error whose message is on stderr already; `message` for a command that says it
+    in its --json output too."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(EXIT_USAGE)
+        self.message = message
+
+
+def usage_error(message: str) -> UsageExit:
     """Print `message` to stderr and return the exit to raise (code 2)."""
     Console(stderr=True, soft_wrap=True).print(f"samlfed: {message}", highlight=False, markup=False)
-    return typer.Exit(EXIT_USAGE)
+    return UsageExit(message)
 
 
 class ReaderMayLeave(TyperGroup):

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import ipaddress
+import json
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from . import doctor as doctor_mod
 from . import doctor_report
-from .cli_common import EXIT_INVALID, EXIT_VALID, JsonOutput, directory_path, instant_or_exit, store_context, usage_error
+from .cli_common import (
+    EXIT_INVALID,
+    EXIT_USAGE,
+    EXIT_VALID,
+    JsonOutput,
+    UsageExit,
+    directory_path,
+    instant_or_exit,
+    store_context,
+    usage_error,
+)
 from .context import ServiceContext
 from .errors import ServiceError
 from .files import read_at_most
@@ -25,6 +38,25 @@ from .saml import MetadataError, ProviderPolicy, RolePair, ValidationSettings
 from .saml.aws_endpoints import AWS_ACS_URLS
 
 
+def _json_usage_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """With --json, a usage error (an unreadable file, a bad option value: exit 2) is also said on standard output, as
+    one JSON object {"error": {"message": …}} (as `aws-policies import --json` does): a script reading the report
+    there would otherwise get nothing to parse. The stderr line and the exit code stay."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except UsageExit as exc:
+            if kwargs.get("as_json"):
+                with contextlib.suppress(OSError):  # a reader gone away: the stderr line and the exit code remain
+                    typer.echo(json.dumps({"error": {"message": exc.message}}))
+            raise
+
+    return run
+
+
+@_json_usage_errors
 def doctor(
     file: Annotated[str, typer.Argument(help="SAMLResponse: base64, XML, a form body, a browser's HAR file or a saved HTML page that posts one; '-' reads standard input")] = "-",
     metadata: Annotated[list[Path] | None, typer.Option("--metadata", help="IdP metadata file (repeatable)")] = None,
@@ -287,7 +319,8 @@ def _report(diagnosis: doctor_mod.Diagnosis, as_json: bool) -> None:
         # interpreter's last flush at exit does not fail on the closed pipe again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except OSError as exc:  # a full disk, a closed descriptor: the report is lost, which the verdict must not hide
-        raise usage_error(f"cannot write the report: {exc.strerror or exc}") from None
+        usage_error(f"cannot write the report: {exc.strerror or exc}")
+        raise typer.Exit(EXIT_USAGE) from None  # not a UsageExit: standard output, where --json would say it, failed
     raise typer.Exit(verdict)
 
 
