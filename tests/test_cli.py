@@ -382,6 +382,21 @@ def test_authz_keys_create_list_delete(tmp_path) -> None:  # type: ignore[no-unt
     assert runner.invoke(app, ["authz-keys", "delete", key_id, "--data-dir", str(tmp_path)]).exit_code == 2
 
 
+def test_authz_keys_delete_never_repeats_a_secret(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Found by an audit: the whole key pasted instead of its id came back in the error, secret and all. The whole key
+    deletes by its id part; the secret part alone (or any other non-id) is refused without being repeated."""
+    data = ["--data-dir", str(tmp_path)]
+    key = runner.invoke(app, ["authz-keys", "create", "--name", "gw", *data]).stdout.strip()
+    key_id, secret = key.removeprefix("sfk_").split("_", 1)
+    for not_an_id in (secret, f"x{key}"):
+        refused = runner.invoke(app, ["authz-keys", "delete", not_an_id, *data])
+        assert refused.exit_code == 2 and "is not an authorization key id" in refused.output and secret not in refused.output, refused.output
+    deleted = runner.invoke(app, ["authz-keys", "delete", key, *data])
+    assert (deleted.exit_code, deleted.output) == (0, f"deleted {key_id}\n")
+    again = runner.invoke(app, ["authz-keys", "delete", key, *data])
+    assert again.exit_code == 2 and again.output == f"samlfed: no authorization key {key_id}\n"
+
+
 @pytest.mark.parametrize("command", [["accounts", "create"], ["authz-keys", "create", "--name", "s3"], ["serve"]])
 def test_a_store_that_cannot_be_opened_is_a_message_and_exit_2(tmp_path, command) -> None:
     not_a_directory = tmp_path / "afile"
@@ -546,7 +561,8 @@ def test_a_write_the_file_system_refuses_is_one_line(tmp_path) -> None:
 @pytest.mark.parametrize(("command", "said"), [
     ([b"accounts", b"keys", b"delete", b"AKIA\xff\xfe"], b"samlfed: cannot complete the command: a value given is not UTF-8 text"),
     ([b"accounts", b"keys", b"list", b"1234\xff\xfe"], b"samlfed: cannot complete the command: a value given is not UTF-8 text"),
-    ([b"authz-keys", b"delete", b"k\xff"], b"samlfed: cannot complete the command: a value given is not UTF-8 text"),
+    ([b"authz-keys", b"delete", b"k\xff"], b"samlfed: that is not an authorization key id (16 hexadecimal digits, as `samlfed authz-keys "
+                                          b"list` shows them); it is not repeated here, in case it holds a secret"),
     ([b"serve", b"--host", b"h\xff", b"--port", b"18499"], b"samlfed: cannot listen on 'h\\udcff': it is not a host name or address"),
 ], ids=["keys-delete", "keys-list", "authz-delete", "serve-host"])
 def test_an_argument_that_is_not_utf8_is_a_message_and_exit_2(tmp_path, command: list[bytes], said: bytes) -> None:

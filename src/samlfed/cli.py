@@ -271,13 +271,21 @@ def authz_keys_list(data_dir: DataDir = None, database_url: DatabaseUrl = None, 
 
 @authz_app.command("delete")
 def authz_keys_delete(key_id: Annotated[str, typer.Argument()], data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
-    """Delete an authorization key: the service can no longer ask."""
+    """Delete an authorization key (its id, as `list` shows it): the service can no longer ask."""
+    from .authz.keys import key_id_in
 
+    # A whole key pasted by mistake names its key clearly, and deleting it is the answer to its secret having been
+    # typed: its id part is taken. Anything else not shaped as an id may be a secret (the part after the id): it is
+    # not repeated, since the message stays in scrollback and CI logs.
+    named = key_id_in(key_id)
+    if named is None:
+        raise usage_error("that is not an authorization key id (16 hexadecimal digits, as `samlfed authz-keys list` shows them); "
+                          "it is not repeated here, in case it holds a secret")
     try:
-        store_context(data_dir, database_url).store.delete_authz_key(key_id)
+        store_context(data_dir, database_url).store.delete_authz_key(named)
     except NotFound:
-        raise usage_error(f"no authorization key {key_id}") from None
-    typer.echo(f"deleted {key_id}")
+        raise usage_error(f"no authorization key {named}") from None
+    typer.echo(f"deleted {named}")
 
 
 @keys_app.command("create")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
 from ..context import ServiceContext
 
 PREFIX = "sfk_"
+KEY_ID = re.compile(r"[0-9a-f]{16}")
+"""The shape of a key's id (secrets.token_hex(8)): what `authz-keys list` shows and `delete` takes."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,14 @@ def create_authz_key(ctx: ServiceContext, name: str) -> NewAuthzKey:
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     ctx.store.add_authz_key(key_id, name, _hash(secret), now=ctx.clock())
     return NewAuthzKey(key_id, name, f"{PREFIX}{key_id}_{secret}")
+
+
+def key_id_in(text: str) -> str | None:
+    """The key id that `text` names: an id, or a whole key pasted in its stead (its id part); None for anything else,
+    which may be a secret and must then not be repeated."""
+    if text.startswith(PREFIX):
+        text = text[len(PREFIX):].partition("_")[0]
+    return text if KEY_ID.fullmatch(text) else None
 
 
 def verify_authz_key(ctx: ServiceContext, presented: str) -> str | None:
