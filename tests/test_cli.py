@@ -487,6 +487,17 @@ def test_accounts_keys_list_and_delete_say_what_there_is(tmp_path) -> None:  # t
     assert unknown.exit_code == 2 and "no account 222222222222" in unknown.output
 
 
+def test_accounts_keys_delete_never_repeats_a_secret_access_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Found by an audit: a secret access key pasted instead of its key ID came back in 'no access key …'."""
+    data = ["--data-dir", str(tmp_path)]
+    made = json.loads(runner.invoke(app, ["accounts", "create", "--id", "111111111111", "--json", *data]).stdout)
+    refused = runner.invoke(app, ["accounts", "keys", "delete", made["SecretAccessKey"], *data])
+    assert refused.exit_code == 2 and "is not an access key ID" in refused.output, refused.output
+    assert made["SecretAccessKey"] not in refused.output
+    unknown = runner.invoke(app, ["accounts", "keys", "delete", "AKIAAAAAAAAAAAAAAAAA", *data])
+    assert unknown.exit_code == 2 and unknown.output == "samlfed: no access key AKIAAAAAAAAAAAAAAAAA\n"
+
+
 def test_keys_rotate_counts_the_ring_in_words(tmp_path) -> None:  # type: ignore[no-untyped-def]
     runner = CliRunner()
     data = ["--data-dir", str(tmp_path / "data")]
@@ -559,7 +570,8 @@ def test_a_write_the_file_system_refuses_is_one_line(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("command", "said"), [
-    ([b"accounts", b"keys", b"delete", b"AKIA\xff\xfe"], b"samlfed: cannot complete the command: a value given is not UTF-8 text"),
+    ([b"accounts", b"keys", b"delete", b"AKIA\xff\xfe"], b"samlfed: that is not an access key ID (AKIA and capital letters and digits, "
+                                                      b"as `samlfed accounts keys list` shows them); it is not repeated here, in case it is a secret access key"),
     ([b"accounts", b"keys", b"list", b"1234\xff\xfe"], b"samlfed: cannot complete the command: a value given is not UTF-8 text"),
     ([b"authz-keys", b"delete", b"k\xff"], b"samlfed: that is not an authorization key id (16 hexadecimal digits, as `samlfed authz-keys "
                                           b"list` shows them); it is not repeated here, in case it holds a secret"),

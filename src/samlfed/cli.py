@@ -40,6 +40,7 @@ from .cli_idp import demo_command, idp_cli
 from .cli_login import configure, console, credential_process, login
 from .errors import ServiceError
 from .files import read_at_most
+from .iam import ids
 from .iam.accounts import NewAccessKey, check_new_account, create_access_key, create_account
 from .iam.arns import parse_provider_arn
 from .iam.provider_keys import MAX_PRIVATE_KEY_BITS, MIN_PRIVATE_KEY_BITS, EncryptionChange, private_key_id_of
@@ -314,6 +315,9 @@ def keys_delete(
 ) -> None:
     """Delete an administrator access key."""
 
+    if not ids.ACCESS_KEY_ID.fullmatch(access_key_id):  # a secret access key pasted instead: the message must not repeat it
+        raise usage_error("that is not an access key ID (AKIA and capital letters and digits, as `samlfed accounts keys list` shows them); "
+                          "it is not repeated here, in case it is a secret access key")
     store = store_context(data_dir, database_url).store
     try:
         account_id = store.get_access_key(access_key_id).account_id

@@ -14,6 +14,8 @@ def unique_id(prefix: str, length: int = 21) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length - len(prefix)))
 
 
+ACCESS_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
+"""The shape of an access key id (AWS's length limits); a secret access key, 40 characters of base64, is not one."""
 PROVIDER_UUID = re.compile(r"[A-Z0-9]{22,64}")
 """The shape of a SAMLProviderUUID."""
 
