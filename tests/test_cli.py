@@ -406,6 +406,23 @@ def test_a_store_that_cannot_be_opened_is_a_message_and_exit_2(tmp_path, command
     assert "cannot use the data directory" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("key_before", [None, b"k" * 32], ids=["new-directory", "its-own-key"])
+def test_a_database_that_cannot_be_reached_leaves_no_new_master_key(tmp_path, key_before: bytes | None) -> None:
+    """Found by an audit: `accounts create --data-dir NEW --database-url` to a database that could not be reached left
+    a master.key in NEW, which the run with the right URL took for that database's key. A key there before stays."""
+    data = tmp_path / "data"
+    if key_before is not None:
+        data.mkdir(mode=0o700)
+        (data / "master.key").write_bytes(key_before)
+        (data / "master.key").chmod(0o600)
+    result = runner.invoke(app, ["accounts", "create", "--data-dir", str(data), "--database-url", "postgresql+psycopg://postgres@127.0.0.1:1/test"])
+    assert result.exit_code == 2 and "cannot open the database" in result.output, result.output
+    if key_before is None:
+        assert not (data / "master.key").exists()
+    else:
+        assert (data / "master.key").read_bytes() == key_before
+
+
 def test_serve_refuses_more_workers_than_any_machine_uses(tmp_path) -> None:
     """Found by a CLI probe: --workers 1000000 forked until the kernel's OOM killer ended other processes. (The data
     directory is a file, so that were the count let through, serve would stop there, not fork.)"""

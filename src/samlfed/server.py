@@ -132,13 +132,16 @@ def _open_store(settings: Settings, now: datetime) -> tuple[SqlStore, MasterKey]
             _create_private(database)
         except OSError as exc:
             raise StoreUnavailable(f"cannot create the database {database}: {exc.strerror or exc}") from exc
-        if key_was_missing:
-            SqlStore.open(settings.store_url()).engine.dispose()
     elif settings.database_url is not None and (database_file := _sqlite_file(settings.database_url)) is not None:
         try:  # a SQLite URL's file, as the data directory's: not under the umask (0644), which would show it to all
             _create_private(database_file)
         except OSError:
             pass  # SQLite says why it cannot open it
+    if key_was_missing:
+        # A --database-url's database too is reached before a key is made for it: one that cannot be reached (a
+        # mistyped host) left a new master.key behind, which the run with the right URL then took for the key of
+        # whatever database that is, and an existing one's "restore master.key from your backup" went unsaid.
+        SqlStore.open(settings.store_url()).engine.dispose()
     master = _load_master_key(variable, data_dir)
     try:
         return open_store(settings.store_url(), master, now=now), master
