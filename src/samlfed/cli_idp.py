@@ -94,10 +94,10 @@ def _duration(text: str) -> timedelta:
         return timedelta.max
 
 
-def _edit_users(idp_dir: Path | None, data_dir: Path | None, change: Callable[[dict[Any, Any]], None]) -> None:
+def _edit_users(idp, change: Callable[[dict[Any, Any]], None]) -> None:  # type: ignore[no-untyped-def]
+    """Apply `change` to the users of `idp` (_idp) in its idp.yaml."""
     from .idp.state import StateUnavailable, file_version
 
-    idp = _idp(idp_dir, data_dir)
     before = file_version(idp.config_path)
     try:
         data = read_yaml(idp.config_path)
@@ -179,14 +179,15 @@ def users_add(
 
     if secret:
         require_output()
-    _edit_users(idp_dir, data_dir, add)
+    idp = _idp(idp_dir, data_dir)
+    _edit_users(idp, add)
     if not secret:
         typer.echo(f"added {username}")
         return
     uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="samlfed")
     print_secret_or_undo(
         f"added {username}\nTOTP secret: {secret}\nTOTP URI:    {uri}", made=f"user {username}",
-        undo=lambda: _edit_users(idp_dir, data_dir, lambda users: users.pop(username)),
+        undo=lambda: _edit_users(idp, lambda users: users.pop(username)),
         still_works=f"remove it with: samlfed idp users delete {username}",
     )
 
@@ -216,7 +217,8 @@ def users_passwd(
     data_dir: DataDir = None,
 ) -> None:
     """Set a user's password. Rewrites idp.yaml: its comments and formatting are not kept."""
-    if _config(_idp(idp_dir, data_dir)).directory.get(username) is None:  # before a password is asked for
+    idp = _idp(idp_dir, data_dir)
+    if _config(idp).directory.get(username) is None:  # before a password is asked for
         raise usage_error(f"no user {username!r}")
     try:
         new_hash = hash_password(_password(password, password_stdin))
@@ -228,7 +230,7 @@ def users_passwd(
             raise DirectoryError(f"no user {username!r}")
         users[username]["password_hash"] = new_hash
 
-    _edit_users(idp_dir, data_dir, change)
+    _edit_users(idp, change)
     typer.echo(f"password of {username} changed")
 
 
@@ -270,7 +272,7 @@ def _set_disabled(username: str, disabled: bool, idp_dir: Path | None, data_dir:
         else:
             users[username].pop("disabled", None)
 
-    _edit_users(idp_dir, data_dir, change)
+    _edit_users(idp, change)
 
 
 @users_cli.command("delete")
@@ -281,7 +283,7 @@ def users_delete(username: Annotated[str, typer.Argument()], idp_dir: IdpDir = N
         if users.pop(username, None) is None:
             raise DirectoryError(f"no user {username!r}")
 
-    _edit_users(idp_dir, data_dir, delete)
+    _edit_users(_idp(idp_dir, data_dir), delete)
     typer.echo(f"deleted {username}")
 
 
