@@ -52,7 +52,7 @@ def test_a_sign_in_that_commits_while_the_idp_files_are_copied_does_not_fail_the
     assert oct((copied / STATE_FILE).stat().st_mode & 0o777) == "0o600"
     with sqlite3.connect(copied / STATE_FILE) as copy:
         assert copy.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    assert IdpState(copied / STATE_FILE).session_generation("alice") == 1
+    assert IdpState(copied / STATE_FILE).session_stamp("alice")[0] == 1
 
 
 def test_writes_still_in_the_state_databases_wal_are_in_the_copy_without_the_wal(tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_writes_still_in_the_state_databases_wal_are_in_the_copy_without_the_wal
         writer.close()
 
     assert sorted(path.name for path in copied.iterdir()) == [STATE_FILE, "idp.yaml"]
-    assert IdpState(copied / STATE_FILE).session_generation("bob") == 7
+    assert IdpState(copied / STATE_FILE).session_stamp("bob")[0] == 7
 
 
 def test_the_copy_ends_every_idp_session_once_restored(tmp_path: Path) -> None:

@@ -89,14 +89,10 @@ class IdpState:
             raise
         return db
 
-    def session_generation(self, username: str) -> int:
-        """The generation a session of `username` must carry to be valid (0 until the first sign-out)."""
-        row = self._run(lambda db: db.execute("SELECT generation FROM session_generation WHERE username = ?", (username,)).fetchone())
-        return int(row[0]) if row else 0
-
     def session_stamp(self, username: str) -> tuple[int, int | None]:
-        """(the generation, the epoch) a session of `username` must carry to be valid; the epoch is None until the
-        serving IdP first read its configuration (`witness_config`), and no session is valid then."""
+        """(the generation, the epoch) a session of `username` must carry to be valid: the generation is 0 until the
+        first sign-out; the epoch is None until the serving IdP first read its configuration (`witness_config`), and
+        no session is valid then."""
         row = self._run(
             lambda db: db.execute(
                 "SELECT (SELECT generation FROM session_generation WHERE username = ?), (SELECT epoch FROM config_version)", (username,)
