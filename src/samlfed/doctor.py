@@ -826,9 +826,14 @@ def sha1_thumbprint(der: bytes) -> str:
     return hashlib.sha1(der, usedforsecurity=False).hexdigest().upper()
 
 
+def certificate_sha1(certificate: x509.Certificate) -> str:
+    """sha1_thumbprint of a parsed certificate (a registered key's)."""
+    return sha1_thumbprint(certificate.public_bytes(serialization.Encoding.DER))
+
+
 def _sha1_named(certificate: x509.Certificate | None) -> str:
     """", SHA-1 thumbprint …" after a registered key's SHA-256; empty for a bare public key, which no console lists."""
-    return "" if certificate is None else f", SHA-1 thumbprint {sha1_thumbprint(certificate.public_bytes(serialization.Encoding.DER))}"
+    return "" if certificate is None else f", SHA-1 thumbprint {certificate_sha1(certificate)}"
 
 
 def _validity(not_before: datetime | None, not_after: datetime | None) -> str:

@@ -9,13 +9,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from lxml import etree
 from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 
-from .doctor import Diagnosis, parse_or_none, sha1_thumbprint
+from .doctor import Diagnosis, certificate_sha1, parse_or_none
 from .doctor_trust import CHECK_IDS as TRUST_CHECK_IDS
 from .saml import CHECK_ORDER, ProviderTrust, SamlValidationError, VerifiedAssertion, xmlenc
 from .saml import constants as c
@@ -55,7 +54,7 @@ def assertion_facts(verified: VerifiedAssertion, trust: ProviderTrust) -> dict[s
         "attributes": {k: list(v) for k, v in r.attributes.items()},
         "signed": r.signed,
         "key_thumbprint": r.key_thumbprint,
-        "key_sha1_thumbprint": None if certificate is None else sha1_thumbprint(certificate.public_bytes(serialization.Encoding.DER)),
+        "key_sha1_thumbprint": None if certificate is None else certificate_sha1(certificate),
         "warnings": list(verified.warnings),
     }
 
