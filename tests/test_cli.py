@@ -384,11 +384,12 @@ def test_authz_keys_create_list_delete(tmp_path) -> None:  # type: ignore[no-unt
 
 def test_authz_keys_delete_never_repeats_a_secret(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Found by an audit: the whole key pasted instead of its id came back in the error, secret and all. The whole key
-    deletes by its id part; the secret part alone (or any other non-id) is refused without being repeated."""
+    deletes by its id part; the secret part alone (or any other non-id) is refused without being repeated. A secret is
+    URL-safe base64, so one in 64 starts with '-' (a CI run met one): click took it for an option and printed it back."""
     data = ["--data-dir", str(tmp_path)]
     key = runner.invoke(app, ["authz-keys", "create", "--name", "gw", *data]).stdout.strip()
     key_id, secret = key.removeprefix("sfk_").split("_", 1)
-    for not_an_id in (secret, f"x{key}"):
+    for not_an_id in (secret, f"x{key}", f"-c{secret}", f"--{secret}"):
         refused = runner.invoke(app, ["authz-keys", "delete", not_an_id, *data])
         assert refused.exit_code == 2 and "is not an authorization key id" in refused.output and secret not in refused.output, refused.output
     deleted = runner.invoke(app, ["authz-keys", "delete", key, *data])

@@ -270,7 +270,9 @@ def authz_keys_list(data_dir: DataDir = None, database_url: DatabaseUrl = None, 
         typer.echo(f"{key_id}  {name}  {_when(created)}")
 
 
-@authz_app.command("delete")
+# The secret of an authorization key is URL-safe base64, so one in 64 starts with '-': pasted alone, click would take
+# it for an option and print it back ("No such option: --…"). Unknown options are handed to the id check instead.
+@authz_app.command("delete", context_settings={"ignore_unknown_options": True})
 def authz_keys_delete(key_id: Annotated[str, typer.Argument()], data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Delete an authorization key (its id, as `list` shows it): the service can no longer ask."""
     from .authz.keys import key_id_in
