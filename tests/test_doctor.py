@@ -253,6 +253,15 @@ def test_text_of_a_valid_response() -> None:
     assert output.index("VALID") < output.index("Decoded response:") < output.index("  <saml:Assertion")
 
 
+def test_text_lists_the_attributes_that_are_not_aws_ones() -> None:
+    """Found by an audit: the text left out the attributes a trust policy's saml:<name> keys and an attribute mapping
+    read (the JSON had them). Each other attribute has its line among the facts; the AWS ones stay the facts above."""
+    output = render(run(response_b64(attributes={"mail": ["alice@example.com"], "groups": ["dev", "ops"]})))
+    facts = output[output.index("VALID") : output.index("Decoded response:")]
+    attribute_lines = re.findall(r"^  attribute +(.*)$", facts, re.MULTILINE)
+    assert attribute_lines == ["mail = alice@example.com", "groups = dev; ops"]
+
+
 def test_text_uses_colour_on_a_terminal() -> None:
     buffer = io.StringIO()
     doctor_report.render_text(run(B64), Console(file=buffer, force_terminal=True, color_system="standard", soft_wrap=True))

@@ -306,7 +306,8 @@ def test_a_value_with_line_breaks_prints_no_line_of_its_own(terminal: bool, fill
     doctor_report.render_text(doctor.diagnose(b64, trust, now=NOW, settings=ValidationSettings()), console)
     output = re.sub("\x1b\\[[0-9;]*m", "", buffer.getvalue())  # colour codes
     lines = output.splitlines()  # which also breaks at U+2028 and U+2029
-    assert not [line for line in lines if "forged" in line and not line.lstrip().startswith(("PASS subject.name_id", "name_id", "<"))]
+    assert not [line for line in lines if "forged" in line and not line.lstrip().startswith(("PASS subject.name_id", "name_id", "attribute", "<"))]
+    assert "  attribute                odd\\u2028VALID: forged = x" in lines
     assert "alice\\nPASS trust.policy  the trust policy admits this sign-in\\u2028VALID: forged\\u2029\\nVALID: forged" in output
     assert ">alice&#10;PASS trust.policy  the trust policy admits this sign-in&#x2028;VALID: forged&#x2029;&#10;VALID: forged</saml:NameID>" in output
     assert 'Name="odd&#x2028;VALID: forged"' in output

@@ -156,6 +156,11 @@ def _render_verdict(diagnosis: Diagnosis, out: Callable[..., None]) -> None:
         for name, value in assertion_facts(diagnosis.verified, diagnosis.choice.trust).items():
             if value not in (None, [], {}) and name != "attributes":
                 out(f"  {name:24} {escape(_fact_text(value))}")
+        # The AWS attributes are the facts above; the others are what a trust policy's saml:<name> keys and a
+        # provider's attribute mapping read, so they are listed too rather than left to the XML below.
+        for name, values in diagnosis.verified.response.attributes.items():
+            if not name.startswith(c.AWS_ATTR_PREFIX):
+                out(f"  {'attribute':24} {escape(name)} = {escape('; '.join(values))}")
 
 
 def _fact_text(value: object) -> str:
