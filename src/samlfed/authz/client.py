@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -68,10 +69,20 @@ class AuthorizationClient:
             with self._opener.open(request, timeout=self.timeout) as answer:  # the configured samlfed
                 data = json.loads(answer.read())
         except urllib.error.HTTPError as exc:
-            raise AuthorizationError(f"samlfed refused the authorization request ({exc.code}): {exc.read()[:300].decode(errors='replace')}") from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise AuthorizationError(f"samlfed refused the authorization request ({exc.code}): {_refusal_text(exc)}") from None
+        # http.client.HTTPException: an answer cut short (IncompleteRead) or no HTTP at all (BadStatusLine), neither
+        # an OSError nor a URLError
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             raise AuthorizationError(f"cannot ask samlfed at {self.url}: {exc}") from None
         return _decision(data)
+
+
+def _refusal_text(error: urllib.error.HTTPError) -> str:
+    """The start of a refusal's body, for the message; a note instead when the body breaks off while it is read."""
+    try:
+        return error.read()[:300].decode(errors="replace")
+    except (OSError, http.client.HTTPException):
+        return "(the answer broke off)"
 
 
 def _decision(data: Any) -> Decision:
