@@ -42,3 +42,23 @@ def test_a_statement_compiles_only_the_services_it_is_asked_about() -> None:
 
 def test_a_few_patterns_stay_one_regex() -> None:
     assert isinstance(action_matcher(("s3:Get*", "ec2:Describe*")), re.Pattern)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(patterns=st.lists(st.text(ALPHABET + "\0", min_size=1, max_size=8), min_size=1, max_size=6).map(tuple),
+       actions=st.lists(st.text(ALPHABET.replace("*", "").replace("?", "") + "\0", max_size=8), min_size=2, max_size=4))
+@example(patterns=(":Get*",), actions=["other:GetObject", ":GetObject"])
+@example(patterns=("\0:Get*", "s3:*"), actions=["\0:GetObject", "\u017f3:GetObject"])
+def test_one_matcher_asked_about_several_actions_answers_each_as_one_alternation(patterns: tuple[str, ...], actions: list[str]) -> None:
+    """The compiled regexes are cached by service, beside two entries of their own: "" for the patterns with a
+    wildcard in their service part alone (an action of a service no pattern names) and "\\0" for all of them (an
+    action whose service part is not ASCII). An empty service part (":GetObject") and a NUL one were services too, and
+    shared those entries: once an action of another service had cached the wildcard patterns alone under "", the
+    pattern ":Get*" no longer matched ":GetObject", and after "\\0:GetObject" had cached its own patterns under "\\0",
+    "s3:*" no longer matched the long-s "ſ3:GetObject". Such a part is now no service: an action with one is checked
+    against every pattern, a pattern with one against every action. (No policy IAM stores holds such an action; a
+    policy given to SimulateCustomPolicy, read without IAM's write rules, may, and its ActionNames may too.)"""
+    grouped = ActionPatterns(patterns)
+    for action in actions:
+        expected = alternation(patterns, ignore_case=True).fullmatch(action) is not None
+        assert (grouped.fullmatch(action) is not None) == expected, action

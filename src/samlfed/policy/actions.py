@@ -7,8 +7,9 @@ compiles and scans only its own service's patterns (and those whose service part
 
 The grouping never changes what matches: an ASCII service part without wildcards matches exactly the actions whose
 service part equals it in ASCII case-insensitive comparison. Anything else (a wildcard or a non-ASCII letter in the
-pattern's service part, which the regex's Unicode case folding may match otherwise) is checked for every action, and
-an action whose own service part is not ASCII is checked against every pattern.
+pattern's service part, which the regex's Unicode case folding may match otherwise; an empty one or one with a
+control character) is checked for every action, and an action whose own service part is not such plain ASCII is
+checked against every pattern.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class ActionPatterns:
 
 
 def _plain_service(text: str) -> str | None:
-    """The part before the first colon, when there is a colon and that part is ASCII; otherwise None."""
+    """The part before the first colon, when there is a colon and that part is printable ASCII and not empty; otherwise
+    None. An empty or NUL part would share the cache entries of ActionPatterns's own ("" and "\\0")."""
     service, colon, _ = text.partition(":")
-    return service if colon and service.isascii() else None
+    return service if colon and service and service.isascii() and service.isprintable() else None
