@@ -48,6 +48,20 @@ def write_private(path: Path, data: bytes, *, parent_mode: int = 0o700) -> None:
         raise
 
 
+def make_private_directories(directory: Path) -> None:
+    """Make `directory` and every missing directory above it, each with mode 0700 (less the umask); directories that
+    exist are left as they are, never chmod-ed. For the user's XDG base directories ($XDG_CACHE_HOME, ~/.config) the
+    XDG Base Directory spec asks this of a missing one, where mkdir(parents=True) makes the parents with the umask's
+    mode (0755 as a rule) whatever `mode` it is given."""
+    missing = []
+    current = directory
+    while not current.exists() and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)  # exist_ok: another process may make it meanwhile (a file there still fails)
+
+
 def read_or_create_private(path: Path, make: Callable[[], bytes], *, parent_mode: int = 0o700) -> bytes:
     """The content of `path`; when there is none yet, `make()` is put there first, mode 0600.
 

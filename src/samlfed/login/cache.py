@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ..files import write_private
+from ..files import make_private_directories, write_private
 from ..timestamps import aws_timestamp
 from .credentials_file import AwsCredentials
 from .roles import RolesError, matching
@@ -36,10 +36,9 @@ def cache_dir() -> Path:
 
 def _private_cache_dir() -> Path:
     """cache_dir(), made when missing owner-only, and its parent `samlfed` too (it holds the lock of the credentials
-    file): mkdir(parents=True) alone makes the parents with the umask's mode, 0755 as a rule."""
+    file), and $XDG_CACHE_HOME (~/.cache) when it is missing, as the XDG Base Directory spec asks."""
     directory = cache_dir()
-    directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    directory.mkdir(exist_ok=True, mode=0o700)
+    make_private_directories(directory)
     return directory
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import tomli_w
 
-from ..files import read_at_most, write_private
+from ..files import make_private_directories, read_at_most, write_private
 from .toml_edit import replace_table
 from .transport import redacted
 
@@ -77,6 +77,10 @@ assert set(_TYPES) == {f.name for f in fields(LoginProfile)} - {"name"}
 def config_path() -> Path:
     if os.environ.get("SAMLFED_LOGIN_CONFIG"):
         return Path(os.environ["SAMLFED_LOGIN_CONFIG"])
+    return _xdg_config_path()
+
+
+def _xdg_config_path() -> Path:
     base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return base / "samlfed" / "config.toml"
 
@@ -153,5 +157,7 @@ def save_profile(profile: LoginProfile, path: Path | None = None) -> Path:
             )
         data.setdefault("profiles", {})[profile.name] = values
         updated = tomli_w.dumps(data)
+    if path == _xdg_config_path():  # $XDG_CONFIG_HOME (~/.config) too, when missing, 0700 as the XDG spec asks
+        make_private_directories(path.parent)
     write_private(path, updated.encode("utf-8"))
     return path

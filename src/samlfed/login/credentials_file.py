@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ..files import write_private
+from ..files import make_private_directories, write_private
 from ..timestamps import aws_timestamp
 from .aws_ini import IniError, Parsed, lines_of, parse
 
@@ -207,7 +207,7 @@ def _writing() -> Iterator[None]:
     lock file is samlfed's own (under $XDG_CACHE_HOME/samlfed), not one more file in ~/.aws."""
     lock = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "samlfed" / "aws-credentials.lock"
     try:
-        lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_directories(lock.parent)  # $XDG_CACHE_HOME too, when missing: the XDG spec asks 0700 of it
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise CredentialsFileError(f"cannot lock {lock}: {exc.strerror or exc}") from None
