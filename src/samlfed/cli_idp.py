@@ -95,7 +95,9 @@ def _duration(text: str) -> timedelta:
 
 
 def _edit_users(idp, change: Callable[[dict[Any, Any]], None]) -> None:  # type: ignore[no-untyped-def]
-    """Apply `change` to the users of `idp` (_idp) in its idp.yaml."""
+    """Apply `change` to the users of `idp` (_idp) in its idp.yaml, unless the file changed meanwhile: its version
+    (file_version) is compared right before the new text replaces it. Only the moment between that comparison and
+    the rename is left to a concurrent writer."""
     from .idp.state import StateUnavailable, file_version
 
     before = file_version(idp.config_path)
@@ -111,7 +113,15 @@ def _edit_users(idp, change: Callable[[dict[Any, Any]], None]) -> None:  # type:
     except DirectoryError as exc:
         raise usage_error(str(exc)) from None
     commented = holds_comments(idp.config_path)
-    write_yaml(idp.config_path, data)
+
+    def still_as_read() -> None:  # else the last writer would win, and the other change be lost without a word
+        if file_version(idp.config_path) != before:
+            raise usage_error(
+                f"{idp.config_path.name} changed while this command ran (an edit, or another `samlfed idp users` command); "
+                "nothing was written: run it again"
+            )
+
+    write_yaml(idp.config_path, data, before_replace=still_as_read)
     try:  # a version samlfed wrote: the serving IdP need not end every session when it reads it (none yet: no record)
         if idp.state.path.exists():
             idp.state.advance_config(before, file_version(idp.config_path))

@@ -26,8 +26,9 @@ def _private_temporary(path: Path, data: bytes, parent_mode: int, mode: int = 0o
     return temporary
 
 
-def write_private(path: Path, data: bytes, *, parent_mode: int = 0o700) -> None:
-    """Replace `path` with `data`; a reader sees the old file or the new one, never a part.
+def write_private(path: Path, data: bytes, *, parent_mode: int = 0o700, before_replace: Callable[[], None] | None = None) -> None:
+    """Replace `path` with `data`; a reader sees the old file or the new one, never a part. `before_replace` is called
+    once the new content is written, right before it replaces the old: what it raises leaves `path` as it was.
 
     A symbolic link is written through: its target is replaced (beside itself), so the link keeps working.
     The file is owner-only: 0600, or the old file's mode when it is stricter and still lets the owner read it
@@ -42,6 +43,8 @@ def write_private(path: Path, data: bytes, *, parent_mode: int = 0o700) -> None:
         mode = 0o600
     temporary = _private_temporary(target, data, parent_mode, mode)
     try:
+        if before_replace is not None:
+            before_replace()
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

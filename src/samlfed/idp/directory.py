@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -237,6 +238,8 @@ def holds_comments(path: Path) -> bool:
     return any(not any(start <= at < end for start, end in scalars) for at, char in enumerate(text) if char == "#")
 
 
-def write_yaml(path: Path, data: dict[str, Any]) -> None:
-    """Write atomically with owner-only permissions: the file holds password hashes and TOTP secrets."""
-    write_private(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode("utf-8"), parent_mode=0o777)
+def write_yaml(path: Path, data: dict[str, Any], *, before_replace: Callable[[], None] | None = None) -> None:
+    """Write atomically with owner-only permissions: the file holds password hashes and TOTP secrets.
+    `before_replace` (files.write_private) may refuse the write at the last moment by raising."""
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode("utf-8")
+    write_private(path, text, parent_mode=0o777, before_replace=before_replace)
