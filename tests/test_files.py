@@ -92,3 +92,34 @@ def test_the_way_to_a_path_is_walked_as_the_kernel_walks_it(tmp_path: Path) -> N
     with pytest.raises(OSError) as looped:
         directories_on_the_way(tmp_path / "loop" / "copy")
     assert looped.value.errno == errno.ELOOP
+
+
+def test_the_new_content_is_on_disk_before_it_takes_the_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """write_private and read_or_create_private renamed (linked) the temporary file into place without fsync: after a
+    crash soon after, the name could stand on an empty file (delayed allocation), neither the old content nor the new."""
+    import os
+
+    from samlfed import files
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace, real_link = os.fsync, os.replace, os.link
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", Path(os.readlink(f"/proc/self/fd/{fd}")).name))
+        real_fsync(fd)
+
+    def replace(source: str, target: Path) -> None:
+        events.append(("rename", Path(source).name))
+        real_replace(source, target)
+
+    def link(source: str, target: Path) -> None:
+        events.append(("rename", Path(source).name))
+        real_link(source, target)
+
+    monkeypatch.setattr(files.os, "fsync", fsync)
+    monkeypatch.setattr(files.os, "replace", replace)
+    monkeypatch.setattr(files.os, "link", link)
+    write_private(tmp_path / "secret", b"one")
+    read_or_create_private(tmp_path / "master.key", lambda: b"key")
+    assert [kind for kind, _ in events] == ["fsync", "rename", "fsync", "rename"]
+    assert events[0][1] == events[1][1] and events[2][1] == events[3][1]  # the temporary file itself, before its rename

@@ -20,6 +20,10 @@ def _private_temporary(path: Path, data: bytes, parent_mode: int, mode: int = 0o
             handle.write(data)
             if mode != 0o600:
                 os.fchmod(handle.fileno(), mode)
+            # On disk before its name is: else a crash soon after the rename can leave the new name on an empty file
+            # (ext4's delayed allocation, XFS), neither the old content nor the new.
+            handle.flush()
+            os.fsync(handle.fileno())
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
