@@ -117,3 +117,29 @@ def test_a_signing_key_under_1024_bits_gets_awss_documented_message(iam) -> None
         iam.create_saml_provider(SAMLMetadataDocument=with_modulus_bits(512).decode(), Name="ShortKey")
     error = info.value.response
     assert (error["Error"]["Code"], error["Error"]["Message"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidInput", "Unable to parse metadata", 400)
+
+
+def with_x509_version(version: int) -> bytes:
+    """Metadata whose certificate states X.509 version number `version` (v3 is 2; 0 to 2 are the only valid ones)."""
+    der = _certificate_der()
+    v3 = b"\xa0\x03\x02\x01\x02"  # tbsCertificate's version: [0] EXPLICIT INTEGER 2
+    assert der.count(v3) == 1
+    genuine = base64.b64encode(signer().certificate.public_bytes(serialization.Encoding.DER))
+    document = build_idp_metadata(ENTITY_ID, [signer().certificate])
+    return document.replace(genuine, base64.b64encode(der.replace(v3, v3[:-1] + bytes([version]))))
+
+
+def test_certificate_with_an_invalid_version_is_refused() -> None:
+    """Found by mutating a certificate's DER: cryptography raises x509.InvalidVersion, no ValueError, for a version
+    number other than v1-v3, and it escaped parse_metadata (CreateSAMLProvider answered 500 InternalFailure)."""
+    with pytest.raises(MetadataError) as info:
+        parse_metadata(with_x509_version(5), now=NOW)
+    assert "not a valid DER X.509 certificate" in info.value.reason
+    assert info.value.aws_message == "Could not parse metadata."
+
+
+def test_create_saml_provider_answers_invalid_input_for_an_invalid_version(iam) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ClientError) as info:
+        iam.create_saml_provider(SAMLMetadataDocument=with_x509_version(5).decode(), Name="BadVersion")
+    error = info.value.response
+    assert (error["Error"]["Code"], error["Error"]["Message"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidInput", "Could not parse metadata.", 400)
