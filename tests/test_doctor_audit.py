@@ -68,6 +68,13 @@ def with_undecodable_subject(der: bytes) -> bytes:
     return der[:at] + b"\xff" * len(common_name) + der[at + len(common_name) :]
 
 
+def with_invalid_version(der: bytes) -> bytes:
+    """The certificate stating X.509 version number 5 (v3 is 2): cryptography raises x509.InvalidVersion, no ValueError."""
+    v3 = b"\xa0\x03\x02\x01\x02"  # tbsCertificate's version: [0] EXPLICIT INTEGER 2
+    assert der.count(v3) == 1
+    return der.replace(v3, b"\xa0\x03\x02\x01\x05")
+
+
 def keyinfo_replaced_by(der: bytes) -> str:
     """A response signed by an unregistered key whose (unsigned) KeyInfo then names `der` instead."""
 
@@ -83,8 +90,11 @@ def keyinfo_replaced_by(der: bytes) -> str:
 
 @pytest.mark.parametrize(
     "der",
-    [der_of_idp_certificate().replace(RSA_ENCRYPTION_OID, UNKNOWN_KEY_OID), with_undecodable_subject(der_of_idp_certificate())],
-    ids=["unknown-key-algorithm", "undecodable-subject"],
+    [
+        der_of_idp_certificate().replace(RSA_ENCRYPTION_OID, UNKNOWN_KEY_OID), with_undecodable_subject(der_of_idp_certificate()),
+        with_invalid_version(der_of_idp_certificate()),
+    ],
+    ids=["unknown-key-algorithm", "undecodable-subject", "invalid-version"],
 )
 def test_unreadable_keyinfo_certificate_is_a_note_not_a_traceback(tmp_path: Path, metadata_file: Path, der: bytes) -> None:
     response = tmp_path / "response.b64"
@@ -107,6 +117,18 @@ def test_cert_with_an_undecodable_subject_is_a_usage_error(tmp_path: Path) -> No
     result = run_doctor(response, "--cert", pem)
     assert_answered(result, 2)
     assert "is not a PEM RSA certificate or public key" in result.output
+
+
+@pytest.mark.parametrize("form", ["pem", "der"])
+def test_cert_with_an_invalid_version_is_a_usage_error(tmp_path: Path, form: str) -> None:
+    """Found by mutating a certificate's DER: x509.InvalidVersion, which is no ValueError, ended the doctor with a
+    traceback, from a PEM file and from a DER one alike."""
+    der = with_invalid_version(der_of_idp_certificate())
+    cert = tmp_path / "broken.cer"
+    cert.write_bytes(b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der) + b"-----END CERTIFICATE-----\n" if form == "pem" else der)
+    result = run_doctor(tmp_path / "unread.b64", "--cert", cert)
+    assert_answered(result, 2)
+    assert f"{cert} is not a PEM RSA certificate or public key" in " ".join(result.output.split())
 
 
 def _private_key_pem() -> bytes:

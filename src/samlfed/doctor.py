@@ -263,6 +263,10 @@ def load_metadata(paths: Sequence[Path], *, now: datetime) -> list[IdpMetadata]:
     return documents
 
 
+_UNREADABLE_CERTIFICATE = (ValueError, x509.InvalidVersion)
+"""What cryptography raises for bytes that are no certificate: a version other than v1-v3 is no ValueError."""
+
+
 def load_keys(paths: Sequence[Path]) -> list[SigningKey]:
     keys = []
     for path in paths:
@@ -272,7 +276,7 @@ def load_keys(paths: Sequence[Path]) -> list[SigningKey]:
             _ = key.subject  # decoded lazily: an unreadable subject fails here, not in the middle of the report
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except (ValueError, UnsupportedAlgorithm) as exc:
+        except (*_UNREADABLE_CERTIFICATE, UnsupportedAlgorithm) as exc:
             raise DoctorUsageError(f"{path} is not a PEM RSA certificate or public key: {_held_instead(data, path) or exc}") from None
         keys.append(key)
     return keys
@@ -310,7 +314,7 @@ def _held_instead(data: bytes, path: Path) -> str | None:
     der = data if data.startswith(b"\x30") else _decode_base64(text.decode("latin-1"))
     try:
         x509.load_der_x509_certificate(der or b"")
-    except ValueError:
+    except _UNREADABLE_CERTIFICATE:
         return "it holds no PEM block (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)"
     if der is data:
         return f"it is a DER (binary) certificate; convert it to PEM: openssl x509 -inform DER -in {shlex.quote(str(path))} -out cert.pem"
@@ -852,7 +856,7 @@ def _keyinfo_certificate(text: str) -> tuple[bytes, str, bytes] | None:
         # The subject and the key are decoded lazily: read both here, where a hostile certificate is expected.
         described = certificate.subject.rfc4514_string() + _validity(certificate.not_valid_before_utc, certificate.not_valid_after_utc)
         return der, described, _spki(certificate.public_key())
-    except (ValueError, UnsupportedAlgorithm):
+    except (*_UNREADABLE_CERTIFICATE, UnsupportedAlgorithm):
         return None
 
 
