@@ -64,6 +64,29 @@ def test_certificate_with_an_undecodable_name_is_refused(common_name: str) -> No
     assert info.value.aws_message == "Could not parse metadata."
 
 
+def with_bit_string_name(common_name: str) -> bytes:
+    """Metadata whose certificate loads, but whose `common_name` is a BIT STRING: cryptography allows that type only
+    for x500UniqueIdentifier, and decoding the name raises TypeError."""
+    der = _certificate_der()
+    utf8 = b"\x0c" + bytes([len(common_name)]) + common_name.encode()  # UTF8String
+    assert der.count(utf8) == 1
+    bits = b"\x03" + bytes([len(common_name)]) + b"\x00" + common_name.encode()[1:]  # BIT STRING, no unused bits
+    assert x509.load_der_x509_certificate(der.replace(utf8, bits))  # it loads: only the name is broken
+    genuine = base64.b64encode(signer().certificate.public_bytes(serialization.Encoding.DER))
+    document = build_idp_metadata(ENTITY_ID, [signer().certificate])
+    return document.replace(genuine, base64.b64encode(der.replace(utf8, bits)))
+
+
+@pytest.mark.parametrize("common_name", [SUBJECT, ISSUER], ids=["subject", "issuer"])
+def test_certificate_with_a_bit_string_name_is_refused(common_name: str) -> None:
+    """Found by mutating a chain certificate's DER: the TypeError cryptography raises for such a name escaped
+    parse_metadata (CreateSAMLProvider answered 500 InternalFailure)."""
+    with pytest.raises(MetadataError) as info:
+        parse_metadata(with_bit_string_name(common_name), now=NOW)
+    assert "not a valid DER X.509 certificate" in info.value.reason
+    assert info.value.aws_message == "Could not parse metadata."
+
+
 @pytest.fixture(scope="module")
 def iam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     ctx = build_context(Settings(data_dir=tmp_path_factory.mktemp("data")))
@@ -141,5 +164,12 @@ def test_certificate_with_an_invalid_version_is_refused() -> None:
 def test_create_saml_provider_answers_invalid_input_for_an_invalid_version(iam) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ClientError) as info:
         iam.create_saml_provider(SAMLMetadataDocument=with_x509_version(5).decode(), Name="BadVersion")
+    error = info.value.response
+    assert (error["Error"]["Code"], error["Error"]["Message"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidInput", "Could not parse metadata.", 400)
+
+
+def test_create_saml_provider_answers_invalid_input_for_a_bit_string_name(iam) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ClientError) as info:
+        iam.create_saml_provider(SAMLMetadataDocument=with_bit_string_name(SUBJECT).decode(), Name="BitStringName")
     error = info.value.response
     assert (error["Error"]["Code"], error["Error"]["Message"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidInput", "Could not parse metadata.", 400)

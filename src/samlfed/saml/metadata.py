@@ -312,7 +312,9 @@ def _load_certificate(der: bytes) -> x509.Certificate:
         _ = certificate.subject.rfc4514_string(), certificate.issuer.rfc4514_string(), certificate.extensions, certificate.public_key()
     except x509.DuplicateExtension as exc:  # AWS refuses repeated extensions too (§6.3)
         raise MetadataError(f"a signing certificate repeats an extension ({exc.oid.dotted_string})", UNABLE_TO_PARSE_METADATA) from None
-    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
+    # Neither InvalidVersion (a version other than v1-v3) nor the TypeError of a name whose value has a type its
+    # attribute may not have (a BIT STRING CN) is a ValueError.
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
         raise MetadataError(f"a signing X509Certificate is not a valid DER X.509 certificate ({exc})") from None
     return certificate
 
