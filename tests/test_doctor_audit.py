@@ -68,6 +68,15 @@ def with_undecodable_subject(der: bytes) -> bytes:
     return der[:at] + b"\xff" * len(common_name) + der[at + len(common_name) :]
 
 
+def with_bit_string_subject(der: bytes) -> bytes:
+    """The certificate with its subject CN (the second occurrence) a BIT STRING: cryptography allows that type only
+    for x500UniqueIdentifier, and decoding the subject raises TypeError."""
+    common_name = b"samlfed test idp"
+    utf8 = b"\x0c" + bytes([len(common_name)]) + common_name  # UTF8String
+    at = der.index(utf8, der.index(utf8) + 1)
+    return der[:at] + b"\x03" + bytes([len(common_name)]) + b"\x00" + common_name[1:] + der[at + len(utf8) :]
+
+
 def with_invalid_version(der: bytes) -> bytes:
     """The certificate stating X.509 version number 5 (v3 is 2): cryptography raises x509.InvalidVersion, no ValueError."""
     v3 = b"\xa0\x03\x02\x01\x02"  # tbsCertificate's version: [0] EXPLICIT INTEGER 2
@@ -92,9 +101,9 @@ def keyinfo_replaced_by(der: bytes) -> str:
     "der",
     [
         der_of_idp_certificate().replace(RSA_ENCRYPTION_OID, UNKNOWN_KEY_OID), with_undecodable_subject(der_of_idp_certificate()),
-        with_invalid_version(der_of_idp_certificate()),
+        with_invalid_version(der_of_idp_certificate()), with_bit_string_subject(der_of_idp_certificate()),
     ],
-    ids=["unknown-key-algorithm", "undecodable-subject", "invalid-version"],
+    ids=["unknown-key-algorithm", "undecodable-subject", "invalid-version", "bit-string-subject"],
 )
 def test_unreadable_keyinfo_certificate_is_a_note_not_a_traceback(tmp_path: Path, metadata_file: Path, der: bytes) -> None:
     response = tmp_path / "response.b64"
@@ -119,11 +128,14 @@ def test_cert_with_an_undecodable_subject_is_a_usage_error(tmp_path: Path) -> No
     assert "is not a PEM RSA certificate or public key" in result.output
 
 
+@pytest.mark.parametrize("broken", [with_invalid_version, with_bit_string_subject], ids=["invalid-version", "bit-string-subject"])
 @pytest.mark.parametrize("form", ["pem", "der"])
-def test_cert_with_an_invalid_version_is_a_usage_error(tmp_path: Path, form: str) -> None:
-    """Found by mutating a certificate's DER: x509.InvalidVersion, which is no ValueError, ended the doctor with a
-    traceback, from a PEM file and from a DER one alike."""
-    der = with_invalid_version(der_of_idp_certificate())
+def test_cert_that_cryptography_refuses_without_a_value_error_is_a_usage_error(
+    tmp_path: Path, form: str, broken: Callable[[bytes], bytes],
+) -> None:
+    """Found by mutating a certificate's DER: x509.InvalidVersion (a version other than v1-v3) and the TypeError of a
+    BIT STRING common name, neither a ValueError, ended the doctor with a traceback, from a PEM file and a DER one."""
+    der = broken(der_of_idp_certificate())
     cert = tmp_path / "broken.cer"
     cert.write_bytes(b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der) + b"-----END CERTIFICATE-----\n" if form == "pem" else der)
     result = run_doctor(tmp_path / "unread.b64", "--cert", cert)

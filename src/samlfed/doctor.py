@@ -263,8 +263,9 @@ def load_metadata(paths: Sequence[Path], *, now: datetime) -> list[IdpMetadata]:
     return documents
 
 
-_UNREADABLE_CERTIFICATE = (ValueError, x509.InvalidVersion)
-"""What cryptography raises for bytes that are no certificate: a version other than v1-v3 is no ValueError."""
+_UNREADABLE_CERTIFICATE = (ValueError, TypeError, x509.InvalidVersion)
+"""What cryptography raises for bytes that are no certificate. Neither a version other than v1-v3 nor a name whose
+value has a type its attribute may not have (a BIT STRING common name: a TypeError) is a ValueError."""
 
 
 def load_keys(paths: Sequence[Path]) -> list[SigningKey]:
