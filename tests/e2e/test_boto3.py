@@ -23,6 +23,12 @@ def fresh_assertion(**overrides: object) -> str:
     return response_b64(issue_instant=datetime.now(UTC), **overrides)
 
 
+def made_now(params: dict) -> dict:
+    """The parameters with each assertion made now. A parametrize list is built when the module is collected: on a
+    busy machine its tests ran more than 5 minutes later, and their assertions were refused as too old (a CI run)."""
+    return {name: value() if callable(value) else value for name, value in params.items()}
+
+
 def test_iam_provider_and_role_round_trip(server: dict, registered: dict) -> None:
     iam = client(server, "iam")
     provider = iam.get_saml_provider(SAMLProviderArn=PROVIDER_ARN)
@@ -93,7 +99,7 @@ def test_assume_role_accepts_any_signature(server: dict, registered: dict) -> No
     [
         ({"RoleArn": OPS_ROLE}, ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
         # Role names are unique case-insensitively, but an ARN must name the role exactly (the assertion's too).
-        ({"RoleArn": DEV_ROLE.replace("Developer", "developer"), "SAMLAssertion": fresh_assertion(roles=[f"{DEV_ROLE.replace('Developer', 'developer')},{PROVIDER_ARN}"])},
+        ({"RoleArn": DEV_ROLE.replace("Developer", "developer"), "SAMLAssertion": lambda: fresh_assertion(roles=[f"{DEV_ROLE.replace('Developer', 'developer')},{PROVIDER_ARN}"])},
          ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
         ({"RoleArn": "arn:aws:iam::111111111111:rolex/Dev"}, ("ValidationError", "Request ARN is invalid", 400)),
         ({"PrincipalArn": "arn:aws:iam:111111111111:saml-provider/ExampleIdP"}, ("ValidationError", "Principal ARN is invalid", 400)),
@@ -101,15 +107,15 @@ def test_assume_role_accepts_any_signature(server: dict, registered: dict) -> No
         ({"PrincipalArn": "arn:aws:iam::111111111111:saml-provider/Missing"}, ("InvalidIdentityToken", "Specified provider doesn't exist", 400)),
         ({"DurationSeconds": 43200}, ("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", 400)),
         ({"DurationSeconds": 50000}, ("ValidationError", "1 validation error detected: Value '50000' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200", 400)),
-        ({"SAMLAssertion": fresh_assertion(by=signer("attacker"))}, ("InvalidIdentityToken", "Response signature invalid", 400)),
-        ({"SAMLAssertion": fresh_assertion(issuer="https://other.example/")}, ("InvalidIdentityToken", "Issuer not present in specified provider", 400)),
-        ({"SAMLAssertion": fresh_assertion(role_session_name=None)}, ("InvalidIdentityToken", "RoleSessionName is required in AuthnResponse", 400)),
-        ({"SAMLAssertion": fresh_assertion(role_session_name="alice smith")}, ("InvalidIdentityToken", "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}", 400)),
-        ({"SAMLAssertion": fresh_assertion(source_identity="aws:alice")}, ("InvalidIdentityToken", 'Source Identity must match [a-zA-Z_0-9+=,.@-]{2,64} and not begin with "aws:"', 400)),
-        ({"SAMLAssertion": response_b64(issue_instant=datetime.now(UTC) - timedelta(minutes=11))}, ("ExpiredTokenException", "Response has expired", 400)),
-        ({"SAMLAssertion": response_b64(issue_instant=datetime.now(UTC) - timedelta(minutes=11), lifetime=timedelta(hours=1))}, ("ExpiredTokenException", "Token must be redeemed within 5 minutes of issuance", 400)),
-        ({"SAMLAssertion": fresh_assertion(audience="https://sp.evil.example/")}, ("InvalidIdentityToken", "Response does not contain the required audience.", 400)),
-        ({"SAMLAssertion": fresh_assertion(recipient="https://eu-west-1.signin.aws.amazon.com/saml", destination=None)}, ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
+        ({"SAMLAssertion": lambda: fresh_assertion(by=signer("attacker"))}, ("InvalidIdentityToken", "Response signature invalid", 400)),
+        ({"SAMLAssertion": lambda: fresh_assertion(issuer="https://other.example/")}, ("InvalidIdentityToken", "Issuer not present in specified provider", 400)),
+        ({"SAMLAssertion": lambda: fresh_assertion(role_session_name=None)}, ("InvalidIdentityToken", "RoleSessionName is required in AuthnResponse", 400)),
+        ({"SAMLAssertion": lambda: fresh_assertion(role_session_name="alice smith")}, ("InvalidIdentityToken", "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}", 400)),
+        ({"SAMLAssertion": lambda: fresh_assertion(source_identity="aws:alice")}, ("InvalidIdentityToken", 'Source Identity must match [a-zA-Z_0-9+=,.@-]{2,64} and not begin with "aws:"', 400)),
+        ({"SAMLAssertion": lambda: response_b64(issue_instant=datetime.now(UTC) - timedelta(minutes=11))}, ("ExpiredTokenException", "Response has expired", 400)),
+        ({"SAMLAssertion": lambda: response_b64(issue_instant=datetime.now(UTC) - timedelta(minutes=11), lifetime=timedelta(hours=1))}, ("ExpiredTokenException", "Token must be redeemed within 5 minutes of issuance", 400)),
+        ({"SAMLAssertion": lambda: fresh_assertion(audience="https://sp.evil.example/")}, ("InvalidIdentityToken", "Response does not contain the required audience.", 400)),
+        ({"SAMLAssertion": lambda: fresh_assertion(recipient="https://eu-west-1.signin.aws.amazon.com/saml", destination=None)}, ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
     ],
     ids=[
         "role-not-in-assertion", "role-arn-in-another-case", "bad-role-arn", "bad-principal-arn", "other-account", "no-provider", "over-max-duration", "over-model-max",
@@ -118,7 +124,7 @@ def test_assume_role_accepts_any_signature(server: dict, registered: dict) -> No
     ],
 )
 def test_assume_role_errors_match_aws(server: dict, registered: dict, kwargs: dict, expected: tuple[str, str, int]) -> None:
-    params = {"RoleArn": DEV_ROLE, "PrincipalArn": PROVIDER_ARN, "SAMLAssertion": fresh_assertion(), **kwargs}
+    params = made_now({"RoleArn": DEV_ROLE, "PrincipalArn": PROVIDER_ARN, "SAMLAssertion": fresh_assertion, **kwargs})
     assert error_of(lambda: unsigned_sts(server).assume_role_with_saml(**params)) == expected
 
 
@@ -370,7 +376,7 @@ def _drop_name_id(root: etree._Element) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
-        ({"SAMLAssertion": fresh_assertion(before_sign=_drop_name_id)}, ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
+        ({"SAMLAssertion": lambda: fresh_assertion(before_sign=_drop_name_id)}, ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML", 403)),
         ({"Policy": '{"Version": "2012-10-17", "Statement": {"Effect": "Allow"'}, ("MalformedPolicyDocument", None, 400)),
         ({"PolicyArns": [{"arn": "arn:aws:iam::111111111111:policy/Missing"}]}, ("MalformedPolicyDocument", "Policy arn:aws:iam::111111111111:policy/Missing does not exist or is not attachable.", 400)),
         # AWS managed policies do not exist in samlfed (README, Permissions)
@@ -379,7 +385,7 @@ def _drop_name_id(root: etree._Element) -> None:
     ids=["no-name-id", "malformed-session-policy", "missing-managed-session-policy", "aws-managed-session-policy"],
 )
 def test_more_assume_role_errors_match_aws(server: dict, registered: dict, kwargs: dict, expected: tuple) -> None:
-    params = {"RoleArn": DEV_ROLE, "PrincipalArn": PROVIDER_ARN, "SAMLAssertion": fresh_assertion(), **kwargs}
+    params = made_now({"RoleArn": DEV_ROLE, "PrincipalArn": PROVIDER_ARN, "SAMLAssertion": fresh_assertion, **kwargs})
     code, message, status = error_of(lambda: unsigned_sts(server).assume_role_with_saml(**params))
     assert (code, status) == (expected[0], expected[2])
     assert expected[1] is None or message == expected[1]
