@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,3 +42,20 @@ def make_pki(directory: Path) -> dict[str, Path]:
     paths["cert"].write_bytes(server.public_bytes(serialization.Encoding.PEM))
     paths["key"].write_bytes(server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return paths
+
+
+_DER_FLAWS = {
+    # tbsCertificate's version [0] EXPLICIT INTEGER 2 (v3) made 5, which no X.509 version is: x509.InvalidVersion
+    "version-5": (bytes.fromhex("a003020102"), bytes.fromhex("a003020105")),
+    # the subject key's algorithm rsaEncryption (1.2.840.113549.1.1.1) made an unknown one: UnsupportedAlgorithm
+    "unknown-key-algorithm": (bytes.fromhex("06092a864886f70d010101"), bytes.fromhex("06092a864886f70d010163")),
+}
+
+
+def damaged_certificate_pem(certificate: x509.Certificate, flaw: str) -> str:
+    """`certificate` (RSA, v3) as PEM with one flaw cryptography refuses with an error that is no ValueError."""
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    found, replacement = _DER_FLAWS[flaw]
+    assert der.count(found) == 1, flaw
+    body = base64.encodebytes(der.replace(found, replacement)).decode()
+    return f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n"

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from lxml import etree
+from pki import damaged_certificate_pem
 from typer.testing import CliRunner
 
 from samlfed.cli import app
@@ -131,6 +132,9 @@ def test_a_valid_encryption_entry_is_read_with_its_options() -> None:
         ({"encryption_certificate": (SP_KEYS.cert_pem() + OTHER_KEYS.cert_pem()).decode()}, "holds 2 certificates"),
         ({"encryption_certificate": IdpSigner.generate("small", key_size=1024).cert_pem().decode()}, "holds a 1024-bit RSA key; at least 2048 bits"),
         ({"encryption_certificate": _ec_certificate_pem()}, "must hold an RSA key"),
+        # neither is a ValueError: a traceback at start-up before (found by an audit)
+        ({"encryption_certificate": damaged_certificate_pem(SP_KEYS.certificate, "version-5")}, "is not a readable X.509 certificate"),
+        ({"encryption_certificate": damaged_certificate_pem(SP_KEYS.certificate, "unknown-key-algorithm")}, "is not a readable X.509 certificate"),
         ({"encryption": {"data_algorithm": "aes192-gcm"}}, "encryption.data_algorithm 'aes192-gcm' of service provider 'aws' is unknown; choose one of aes256-gcm"),
         ({"encryption": {"key_transport": "rsa-1_5"}}, "encryption.key_transport 'rsa-1_5' of service provider 'aws' is unknown; choose one of rsa-oaep-mgf1p"),
         ({"encryption": {"data_algorithm": "AES256-GCM"}}, "is unknown"),

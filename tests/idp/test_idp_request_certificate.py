@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from demo_stack import demo_server
 from lxml import etree
+from pki import damaged_certificate_pem
 from test_web_flows import _authn_request
 
 from samlfed.idp.config import parse_config
@@ -49,8 +50,11 @@ def _config(request_certificate: Any) -> dict[str, Any]:
         (IdpSigner.generate("sp").certificate.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(), "is not a PEM certificate"),
         (_ec_certificate(), "must hold an RSA key"),
+        # neither is a ValueError: a traceback at start-up before (found by an audit)
+        (damaged_certificate_pem(IdpSigner.generate("sp").certificate, "version-5"), "is not a PEM certificate"),
+        (damaged_certificate_pem(IdpSigner.generate("sp").certificate, "unknown-key-algorithm"), "is not a PEM certificate"),
     ],
-    ids=["text", "number", "bad-body", "public-key", "ec"],
+    ids=["text", "number", "bad-body", "public-key", "ec", "version-5", "unknown-key-algorithm"],
 )
 def test_an_unusable_request_certificate_is_a_configuration_error(certificate: Any, message: str) -> None:
     with pytest.raises(DirectoryError, match=f"request_certificate of service provider 'aws' {message}"):
