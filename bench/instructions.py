@@ -11,7 +11,8 @@ Each operation runs in a process of its own under callgrind with instrumentation
 process switches it on (`callgrind_control`), runs the operation `--requests` times, and switches it off.
 
 * `samlfed` — one AssumeRoleWithSAML through uvicorn's HTTP protocol (httptools, with samlfed serve's bound on the
-  request head) and the real app, in process with no sockets: the server's work per request without the kernel's.
+  request head) and the real app, in process with no sockets: the server's work per request without the kernel's,
+  served from the provider, role and key-ring copies the warm-up read, as a busy server serves it (`counted_world`).
 * `fixed reply` — the same request to `http_assume.py`'s fixed-reply Starlette app, answering ~1.9 KB as
   samlfed does: the HTTP ceiling's work.
 * `floor reply` — the same request to `http_assume.py`'s validating floor (`floor_app.py`): the fixed reply plus
@@ -31,6 +32,7 @@ import asyncio
 import atexit
 import gc
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -50,6 +52,8 @@ import http_assume  # noqa: E402
 import validate as validate_bench  # noqa: E402
 from saml_factory import DEV_ROLE, PROVIDER_ARN, response_b64, signer  # noqa: E402
 
+from samlfed.config import Settings  # noqa: E402
+from samlfed.context import ServiceContext  # noqa: E402
 from samlfed.saml.signing import IdpSigner, encode_response  # noqa: E402
 
 NOW = datetime.now(UTC)
@@ -123,16 +127,31 @@ def _scratch_directory() -> Path:
     return path
 
 
-def samlfed_operation() -> Callable[[int], None]:
+def counted_world(settings: Settings) -> ServiceContext:
+    """The developer world whose sign-ins are counted, with the clocks of its time-based copies stopped.
+
+    A server keeps the provider and role rows for identity_cache_seconds (1 s), writes RoleLastUsed once a minute
+    and re-reads its key ring once a minute: at thousands of sign-ins a second, once in a great many. Under
+    callgrind a sign-in takes some 50 ms of wall time, so the row copies ran out every ~20 counted requests and
+    the store's reads (hundreds of thousands of instructions each) fell into the count, more or fewer from run to
+    run as the machine's speed went. Stopped clocks keep the copies, the role's use and the ring read during the
+    warm-up for the whole count: every counted request does the work of a sign-in served from them.
+    """
     from service_world import developer_world
 
-    from samlfed.config import Settings
+    ctx = developer_world(settings)
+    ctx.clock = lambda: NOW + timedelta(seconds=5)  # every request redeems the same assertion in its window
+    ctx.reads.clock = ctx.role_uses.clock = lambda: 0.0
+    ctx.ring_refresh_seconds = math.inf
+    return ctx
+
+
+def samlfed_operation() -> Callable[[int], None]:
     from samlfed.server import BoundedHeadProtocol, build_server_app, configure_logging
 
     configure_logging()  # as `samlfed serve` does: each allowed AssumeRoleWithSAML writes an audit line
     settings = Settings(data_dir=_scratch_directory())
-    ctx = developer_world(settings)
-    ctx.clock = lambda: NOW + timedelta(seconds=5)  # every request redeems the same assertion in its window
+    ctx = counted_world(settings)
     return over_uvicorn(build_server_app(settings, ctx), form_body(), BoundedHeadProtocol)  # as `samlfed serve` runs it
 
 
