@@ -1,4 +1,5 @@
-"""Role attribute values: one role ARN and one saml-provider ARN, in either order, separated by one comma."""
+"""Role attribute values: one role ARN and one saml-provider ARN, in either order, separated by a comma; the role's
+name may hold commas too (IAM allows them), its path may not."""
 
 from __future__ import annotations
 
@@ -17,14 +18,23 @@ _ROLE = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:role/[A-
 _PROVIDER = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:saml-provider/[A-Za-z0-9_.-]{1,128}")
 
 
+def _readings(value: str) -> set[RolePair]:
+    """Every way to cut the value at one comma into a role ARN, whose commas are all in its name, and a provider ARN."""
+    value = value.strip(" \t\r\n")
+    readings = set()
+    for at in (i for i, ch in enumerate(value) if ch == ","):
+        left, right = value[:at].strip(" \t\r\n"), value[at + 1:].strip(" \t\r\n")
+        for role, provider in ((left, right), (right, left)):
+            if _ROLE.fullmatch(role) and "," not in role.rpartition("/")[0] and _PROVIDER.fullmatch(provider):
+                readings.add(RolePair(role, provider))
+    return readings
+
+
 def _rule(value: str) -> RolePair | None:
-    """The rule, stated plainly: exactly two pieces, of which exactly one is a role and exactly one a provider."""
-    pieces = [p.strip(" \t\r\n") for p in value.strip(" \t\r\n").split(",")]
-    if len(pieces) != 2:
-        return None
-    roles = [p for p in pieces if _ROLE.fullmatch(p)]
-    providers = [p for p in pieces if _PROVIDER.fullmatch(p)]
-    return RolePair(roles[0], providers[0]) if len(roles) == 1 and len(providers) == 1 else None
+    """The rule, stated plainly: the one cut of the value into a role ARN and a provider ARN, if there is one."""
+    readings = _readings(value)
+    assert len(readings) <= 1, readings  # a provider ARN holds no comma: never two ways to read a value
+    return readings.pop() if readings else None
 
 
 @pytest.mark.parametrize(
@@ -37,6 +47,21 @@ def _rule(value: str) -> RolePair | None:
         (f"{PROVIDER},{PROVIDER}", None),
         (f"{ROLE}", None),
         (f"{ROLE},{PROVIDER},{PROVIDER}", None),
+        # IAM's role names may hold commas ([\w+=,.@-]), its provider names not ([\w._-]): one reading only
+        (f"{ROLE},Ops,{PROVIDER}", RolePair(f"{ROLE},Ops", PROVIDER)),
+        (f"{PROVIDER},{ROLE},Ops", RolePair(f"{ROLE},Ops", PROVIDER)),
+        (f" {PROVIDER} , {ROLE},,Ops\n", RolePair(f"{ROLE},,Ops", PROVIDER)),
+        (f"{ROLE},Ops,,{PROVIDER}", RolePair(f"{ROLE},Ops,", PROVIDER)),
+        (f"{ROLE.replace('/Dev', '/team/Dev')},{PROVIDER}", RolePair(ROLE.replace("/Dev", "/team/Dev"), PROVIDER)),
+        (f"{ROLE.replace('/Dev', '/team/Dev')},Ops,{PROVIDER}", RolePair(ROLE.replace("/Dev", "/team/Dev") + ",Ops", PROVIDER)),
+        (f"{ROLE}, Ops,{PROVIDER}", None),  # white space inside the ARN
+        (f"{ROLE},Ops,{PROVIDER},{PROVIDER}", None),
+        # Commas in a role's path are not read: pairs or roles joined with commas by mistake stay a mistake, not a
+        # role whose path holds the ARNs
+        (f"{ROLE},{PROVIDER},{ROLE},{PROVIDER}", None),
+        (f"{ROLE},{ROLE},{PROVIDER}", None),
+        (f"{PROVIDER},{ROLE},{PROVIDER}", None),
+        (f"{ROLE.replace('/Dev', '/a,b/Dev')},{PROVIDER}", None),
         (f"{ROLE},", None),
         (f",{PROVIDER}", None),
         (f"{ROLE}x,{PROVIDER}", RolePair(f"{ROLE}x", PROVIDER)),
@@ -65,12 +90,14 @@ _PIECES = st.sampled_from(
         " ",
         "x",
         "arn:aws:iam::12:role/x",
+        "Ops",
+        "a/b",
     ]
 )
 
 
 @settings(max_examples=1500, deadline=None)
-@given(st.lists(_PIECES, min_size=1, max_size=3), st.sampled_from(["", " ", "\n", "\t "]))
+@given(st.lists(_PIECES, min_size=1, max_size=4), st.sampled_from(["", " ", "\n", "\t "]))
 def test_agrees_with_the_rule(pieces: list[str], padding: str) -> None:
     value = ",".join(padding + p + padding for p in pieces)
     pairs, _, _ = role_pairs((value,))

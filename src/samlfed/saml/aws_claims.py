@@ -191,7 +191,8 @@ def session_tags(attributes: dict[str, tuple[str, ...]]) -> tuple[dict[str, str]
 def role_pairs(values: tuple[str, ...]) -> tuple[tuple[RolePair, ...], list[str], list[str]]:
     """Parse Role attribute values into (pairs, problems, warnings).
 
-    Each value is one `role,provider` pair in either order, classified by resource type, never by position.
+    Each value is one `role,provider` pair in either order, classified by resource type, never by position (a
+    role whose name holds commas too: see `_comma_named_pair`).
     A value that is not one pair but several separated by semicolons is accepted with a warning (contract §11;
     AWS itself would not): see `joined_pairs`.
     """
@@ -254,7 +255,7 @@ def named_role_pairs(root: etree._Element) -> tuple[RolePair, ...]:
 def _parse_pair(value: str) -> RolePair | str:
     pieces = value.split(",")
     if len(pieces) != 2:
-        return f"Role value {value!r} is not one 'role ARN,provider ARN' pair separated by a comma"
+        return _comma_named_pair(value) or f"Role value {value!r} is not one 'role ARN,provider ARN' pair separated by a comma"
     first, second = pieces[0].strip(_ASCII_WS), pieces[1].strip(_ASCII_WS)
     # A role ARN (":role/") is never a provider ARN (":saml-provider/"), so one role and one provider means:
     # one piece is a role, and the other a provider.
@@ -268,3 +269,21 @@ def _parse_pair(value: str) -> RolePair | str:
     if not role or not PROVIDER_ARN.fullmatch(provider):
         return f"Role value {value!r} does not hold exactly one role ARN and one saml-provider ARN"
     return RolePair(role, provider)
+
+
+def _comma_named_pair(value: str) -> RolePair | None:
+    """The pair of a value whose role name holds commas (IAM's role names may: `[\\w+=,.@-]`), or None.
+
+    Still one reading only: a provider's name holds no comma (`[\\w._-]`), so the comma between the two ARNs is the
+    last one when the role comes first and the first one when the provider does, and both cannot fit (a role ARN
+    never begins like a provider ARN). Commas are taken as the role's only in its name: a role path may hold any
+    printable character, so with commas there too `R1,P1,R2,P2` (pairs joined with commas by mistake) would read
+    as one role whose path is `/…,…:saml-provider/…,…:role/`, and not be reported as the mistake it is."""
+    head, _, last = value.rpartition(",")
+    first, _, rest = value.partition(",")
+    for role, provider in ((head, last), (rest, first)):
+        role, provider = role.strip(_ASCII_WS), provider.strip(_ASCII_WS)
+        match = ROLE_ARN.fullmatch(role)
+        if match and "," not in match["path"] and PROVIDER_ARN.fullmatch(provider):
+            return RolePair(role, provider)
+    return None
