@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from ..saml.aws_claims import comma_named_pair
 from ..saml.signing import AssertionSpec
 from .config import ServiceProvider
 from .directory import User
@@ -20,9 +21,12 @@ def _first(user: User, attribute: str) -> str | None:
 def _ordered(value: str, order: str) -> str:
     """A `role,provider` pair in the preset's order (rules may write it either way)."""
     parts = [p.strip() for p in value.split(",")]
-    if len(parts) != 2:
+    if len(parts) == 2:
+        role, provider = parts if _ROLE.match(parts[0]) else parts[::-1]
+    elif pair := comma_named_pair(value.strip()):  # a role whose name holds commas
+        role, provider = pair
+    else:
         return value  # not a pair: passed on as written, and the validator will say why it is unusable
-    role, provider = parts if _ROLE.match(parts[0]) else parts[::-1]
     return f"{role},{provider}" if order == "role,provider" else f"{provider},{role}"
 
 

@@ -192,7 +192,7 @@ def role_pairs(values: tuple[str, ...]) -> tuple[tuple[RolePair, ...], list[str]
     """Parse Role attribute values into (pairs, problems, warnings).
 
     Each value is one `role,provider` pair in either order, classified by resource type, never by position (a
-    role whose name holds commas too: see `_comma_named_pair`).
+    role whose name holds commas too: see `comma_named_pair`).
     A value that is not one pair but several separated by semicolons is accepted with a warning (contract §11;
     AWS itself would not): see `joined_pairs`.
     """
@@ -255,7 +255,7 @@ def named_role_pairs(root: etree._Element) -> tuple[RolePair, ...]:
 def _parse_pair(value: str) -> RolePair | str:
     pieces = value.split(",")
     if len(pieces) != 2:
-        return _comma_named_pair(value) or f"Role value {value!r} is not one 'role ARN,provider ARN' pair separated by a comma"
+        return comma_named_pair(value) or f"Role value {value!r} is not one 'role ARN,provider ARN' pair separated by a comma"
     first, second = pieces[0].strip(_ASCII_WS), pieces[1].strip(_ASCII_WS)
     # A role ARN (":role/") is never a provider ARN (":saml-provider/"), so one role and one provider means:
     # one piece is a role, and the other a provider.
@@ -271,7 +271,7 @@ def _parse_pair(value: str) -> RolePair | str:
     return RolePair(role, provider)
 
 
-def _comma_named_pair(value: str) -> RolePair | None:
+def comma_named_pair(value: str) -> RolePair | None:
     """The pair of a value whose role name holds commas (IAM's role names may: `[\\w+=,.@-]`), or None.
 
     Still one reading only: a provider's name holds no comma (`[\\w._-]`), so the comma between the two ARNs is the
