@@ -296,6 +296,32 @@ def test_a_usage_error_with_json_is_a_json_object_on_stdout(metadata_file: Path,
     assert (text.exit_code, text.stdout, text.stderr) == (2, "", f"samlfed: {message}\n")
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--bogus"], "No such option: --bogus"),
+        (["--data-dir", ""], "Invalid value for '--data-dir': is empty: name a directory, or leave the option out"),
+        (["a.b64", "b.b64"], "Got unexpected extra argument(s) (b.b64)"),
+        (["--now"], "Option '--now' requires an argument."),  # last: its value is missing
+    ],
+)
+def test_a_usage_error_of_the_option_parser_with_json_is_a_json_object_on_stdout(metadata_file: Path, options: list[str], message: str) -> None:
+    """click's own refusals, met while it reads the arguments, printed nothing on standard output with --json (only the
+    doctor's own usage errors were said there), so a script reading the report got nothing to parse. Now they are the
+    same JSON object; click's usage lines stay on stderr and the exit code stays 2. Without --json, stdout stays empty."""
+    result = runner.invoke(app, ["doctor", "--metadata", str(metadata_file), "--json", *options], input=response_b64())
+    assert_answered(result, 2)
+    assert json.loads(result.stdout) == {"error": {"message": message}}
+    assert message in " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.stderr).split())  # in click's framed, wrapped error
+    text = runner.invoke(app, ["doctor", "--metadata", str(metadata_file), *options], input=response_b64())
+    assert (text.exit_code, text.stdout) == (2, "")
+
+
+def test_json_after_a_double_dash_is_a_file_name_not_the_option(metadata_file: Path) -> None:
+    result = runner.invoke(app, ["doctor", "--metadata", str(metadata_file), "--bogus", "--", "--json"], input=response_b64())
+    assert (result.exit_code, result.stdout) == (2, "")
+
+
 @pytest.mark.parametrize("now", ["0002-01-01T00:00:00Z", "9998-12-31T23:59:59Z"])
 def test_now_a_year_inside_the_calendar_is_checked(metadata_file: Path, now: str) -> None:
     result = runner.invoke(app, ["doctor", "-", "--metadata", str(metadata_file), "--now", now], input=response_b64())

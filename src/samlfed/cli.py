@@ -35,7 +35,7 @@ from .cli_common import (
     warn_of_loose_modes,
 )
 from .cli_console import console_url
-from .cli_doctor import doctor
+from .cli_doctor import JsonUsageErrors, doctor
 from .cli_idp import demo_command, idp_cli
 from .cli_login import configure, console, credential_process, login
 from .errors import ServiceError
@@ -82,7 +82,7 @@ def _global_options(
     pass
 
 
-app.command("doctor")(doctor)
+app.command("doctor", cls=JsonUsageErrors)(doctor)
 app.command("backup")(backup)
 
 SAMPLE_EARLIEST = datetime(1950, 1, 2, tzinfo=UTC)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import ipaddress
 import json
@@ -16,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
 from . import doctor as doctor_mod
 from . import doctor_report
@@ -37,26 +37,43 @@ from .iam import arns
 from .saml import MetadataError, ProviderPolicy, RolePair, ValidationSettings
 from .saml.aws_endpoints import AWS_ACS_URLS
 
+try:  # typer 0.2x reads options with a copy of click of its own, whose UsageError `except click.UsageError` misses
+    from typer._click.exceptions import UsageError as ParserUsageError
+except ImportError:  # older typer reads them with click itself
+    from click import UsageError as ParserUsageError  # type: ignore[assignment]
 
-def _json_usage_errors(command: Callable[..., None]) -> Callable[..., None]:
-    """With --json, a usage error (an unreadable file, a bad option value: exit 2) is also said on standard output, as
-    one JSON object {"error": {"message": …}} (as `aws-policies import --json` does): a script reading the report
-    there would otherwise get nothing to parse. The stderr line and the exit code stay."""
 
-    @functools.wraps(command)
-    def run(*args: Any, **kwargs: Any) -> None:
+class JsonUsageErrors(TyperCommand):
+    """The command of `doctor`: with --json, a usage error (exit 2) is also said on standard output, as one JSON object
+    {"error": {"message": …}} (as `aws-policies import --json` does): a script reading the report there would otherwise
+    get nothing to parse. The stderr lines and the exit code stay. Both kinds: the doctor's own refusals (an unreadable
+    file, a bad --now), and click's, met while it reads the arguments (an unknown option, a missing value, an empty
+    --data-dir): --json has no value yet then, so the arguments say whether it was given."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own copy of click.Context, as ReaderMayLeave's
+        # Copied before click's parser consumes `args`; a "--json" after `--` is the file's name.
+        given = args[:args.index("--")] if "--" in args else list(args)
         try:
-            command(*args, **kwargs)
-        except UsageExit as exc:
-            if kwargs.get("as_json"):
-                with contextlib.suppress(OSError):  # a reader gone away: the stderr line and the exit code remain
-                    typer.echo(json.dumps({"error": {"message": exc.message}}))
+            return super().parse_args(ctx, args)
+        except ParserUsageError as exc:
+            if "--json" in given:
+                _say_in_json(exc.format_message())
             raise
 
-    return run
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageExit as exc:
+            if ctx.params.get("as_json"):
+                _say_in_json(exc.message)
+            raise
 
 
-@_json_usage_errors
+def _say_in_json(message: str) -> None:
+    with contextlib.suppress(OSError):  # a reader gone away: the stderr line and the exit code remain
+        typer.echo(json.dumps({"error": {"message": message}}))
+
+
 def doctor(
     file: Annotated[str, typer.Argument(help="SAMLResponse: base64, XML, a form body, a browser's HAR file or a saved HTML page that posts one; '-' reads standard input")] = "-",
     metadata: Annotated[list[Path] | None, typer.Option("--metadata", help="IdP metadata file (repeatable)")] = None,
