@@ -735,3 +735,31 @@ def test_a_bad_master_key_variable_makes_no_data_directory(tmp_path, command) ->
     assert done.returncode == 2, done.stderr
     assert done.stderr == "samlfed: cannot load the master key: SAMLFED_MASTER_KEY is not base64 of 32 bytes\n"
     assert not data.exists()
+
+
+TERMINAL_TITLE = "\x1b]0;pwned\x07"
+"""An escape sequence (OSC: set the window title) that click's own ANSI stripping of piped output leaves alone."""
+FORGED_LINE = "\nsamlfed: deleted everything"
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["accounts", "keys", "list", f"12{TERMINAL_TITLE}{FORGED_LINE}"], "samlfed: no account 12"),
+        (["accounts", "create", "--alias", f"dev{TERMINAL_TITLE}"], "samlfed: 1 validation error detected: Value 'dev"),
+        (["providers", "encryption-mode", "get", f"arn:aws:iam::111111111111:saml-provider/idp{TERMINAL_TITLE}{FORGED_LINE}"],
+         "samlfed: arn:aws:iam::111111111111:saml-provider/idp"),
+        (["aws-policies", "delete", f"arn:aws:iam::aws:policy/x{TERMINAL_TITLE}{FORGED_LINE}"], "kept arn:aws:iam::aws:policy/x"),
+    ],
+    ids=["account-id", "alias", "provider-arn", "policy-arn"],
+)
+def test_a_typed_value_repeated_in_a_message_cannot_drive_the_terminal(tmp_path, argv: list[str], said: str) -> None:  # type: ignore[no-untyped-def]
+    """Admin messages repeated the value as typed (`samlfed: no account …`): an escape sequence in it (pasted from a
+    ticket, say) reached the operator's terminal, and a line break printed a line of its own. They are now escaped
+    as refused catalogue names are: \\u001b and \\n, on one line."""
+    data = ["--data-dir", str(tmp_path)]
+    assert runner.invoke(app, ["accounts", "create", "--id", "111111111111", *data]).exit_code == 0
+    result = runner.invoke(app, [*argv, *data])
+    assert result.exit_code in (1, 2) and "Traceback" not in result.output, result.output
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(said) and "\\u001b]0;pwned\\u0007" in result.stderr, result.stderr

@@ -90,7 +90,8 @@ def delete_policies(
     for arn in arns:
         reason = delete_policy(ctx, arn)
         failed |= reason is not None
-        typer.echo(f"deleted {arn}" if reason is None else f"kept {arn}: {reason}", err=reason is not None)
+        shown = one_line(visible(arn))  # as typed: it must not drive the terminal either
+        typer.echo(f"deleted {shown}" if reason is None else f"kept {shown}: {reason}", err=reason is not None)
     if failed:
         raise typer.Exit(1)
 

@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from .terminal_text import one_line, visible
+
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
@@ -58,8 +60,11 @@ class UsageExit(typer.Exit):
 
 
 def usage_error(message: str) -> UsageExit:
-    """Print `message` to stderr and return the exit to raise (code 2)."""
-    Console(stderr=True, soft_wrap=True).print(f"samlfed: {message}", highlight=False, markup=False)
+    """Print `message` to stderr and return the exit to raise (code 2). Messages repeat what was typed or pasted (an
+    account ID or alias, an ARN, a key ID, a path, the API's refusal quoting a value), which must not drive the terminal
+    or print lines of its own: control characters and line breaks are escaped, as refused catalogue names are. The
+    exit's `message` keeps them for --json output, which escapes them itself."""
+    Console(stderr=True, soft_wrap=True).print(f"samlfed: {one_line(visible(message))}", highlight=False, markup=False)
     return UsageExit(message)
 
 
