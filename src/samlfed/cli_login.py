@@ -116,7 +116,7 @@ class KeptPasswords:
         self.told = False
 
     def _key(self, username: str) -> str:
-        # Unambiguous although a profile name may hold ':' (`a:b`): a user name never does (_check_username), so the
+        # Unambiguous although a profile name may hold ':' (`a:b`): a user name never does (_basic_auth_username), so the
         # user name is what follows the last ':'.
         return f"{self.profile.name}:{username}"
 
@@ -211,18 +211,22 @@ def _one_time_code(text: str) -> str:
 USERNAME_COLON = "a user name cannot hold ':' (ECP signs in with HTTP Basic authentication, whose user name ends at the first ':')"
 
 
-def _prompted_username(text: str) -> str:
-    """A user name typed at the prompt; click.UsageError asks again."""
+def _basic_auth_username(text: str) -> str:
+    """A user name HTTP Basic can carry, refused before any request otherwise: the IdP reads 'alice:x' with password p
+    as user alice with password 'x:p', so each attempt would count against alice's sign-in throttle (RFC 7617).
+    click.UsageError: a prompt asks again; the option and the profile's key are usage errors (_check_username), and
+    credential-process does not sign in by itself with it (_refresh)."""
     if ":" in text:
         raise click.UsageError(USERNAME_COLON)
     return text
 
 
 def _check_username(username: str | None, where: str) -> None:
-    """Refuse, before any request, a user name HTTP Basic cannot carry: the IdP reads 'alice:x' with password p as
-    user alice with password 'x:p', so each attempt would count against alice's sign-in throttle (RFC 7617)."""
-    if username is not None and ":" in username:
-        raise usage_error(f"{where}: {USERNAME_COLON}")
+    if username is not None:
+        try:
+            _basic_auth_username(username)
+        except click.UsageError as exc:
+            raise usage_error(f"{where}: {exc.message}") from None
 
 
 def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, username: str | None, password_stdin: bool, otp: str | None) -> SignIn:
@@ -231,7 +235,7 @@ def _ecp_response(profile: LoginProfile, transport: Transport, ecp_url: str, use
         if password_stdin:  # a prompt would read the password's line as the user name (and send it to the IdP)
             raise usage_error(f"--password-stdin: standard input holds the password, so give the user name with --username "
                               f"or username in profile {profile.name}")
-        username = click.prompt("User name", err=True, value_proc=_prompted_username)
+        username = click.prompt("User name", err=True, value_proc=_basic_auth_username)
     kept = KeptPasswords(profile)
     password = None
     if password_stdin:
@@ -576,8 +580,10 @@ def _refresh(settings: LoginProfile, wanted: str) -> AwsCredentials | None:
     """A non-interactive ECP login with the password the user let the keyring keep; None when that is not possible."""
     if not settings.remember_password or not settings.username:
         return None
-    if ":" in settings.username:  # never sent (nor a keyring entry looked up by it): see _check_username
-        _say(f"samlfed: could not refresh the credentials without you: username of profile {settings.name}: {USERNAME_COLON}")
+    try:
+        _basic_auth_username(settings.username)  # never sent (nor a keyring entry looked up by it)
+    except click.UsageError as exc:
+        _say(f"samlfed: could not refresh the credentials without you: username of profile {settings.name}: {exc.message}")
         return None
     transport = _transport(settings)
     _check_url(transport, settings.endpoint, f"the endpoint of profile {settings.name}")
@@ -632,7 +638,7 @@ def configure(profile: Profile = None) -> None:
         metadata = click.prompt("IdP metadata URL", default=current.idp_metadata_url or f"{endpoint}/idp/metadata", err=True)
         method = click.prompt("Sign-in method", type=click.Choice(["ecp", "browser"]), default=current.method or "ecp", err=True)
         username = click.prompt("IdP user name (empty: ask each time)", default=current.username or "", show_default=False, err=True,
-                                value_proc=_prompted_username) or None
+                                value_proc=_basic_auth_username) or None
         role = click.prompt("Default role ARN (empty: choose each time)", default=current.role or "", show_default=False, err=True) or None
         duration_text = click.prompt("Duration in seconds (empty: 3600)", default=str(current.duration or ""), show_default=False, err=True)
         remember = click.confirm("Keep the password in the OS keyring for unattended refresh?", default=current.remember_password, err=True)
