@@ -181,6 +181,27 @@ def test_a_pem_file_given_as_metadata_says_which_option_takes_it(tmp_path: Path,
     assert f"{metadata} is a PEM file, not IdP metadata (XML): {says}" in " ".join(result.output.split())
 
 
+OPENSSL_PREAMBLE = b"Bag Attributes\n    localKeyID: 01 00 00 00 \nsubject=CN = idp.example\nissuer=CN = idp.example\n"
+"""What `openssl pkcs12 -nokeys` (or -nocerts) writes before each PEM block."""
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (lambda: signer().certificate.public_bytes(serialization.Encoding.PEM), "give the IdP's signing certificate with --cert"),
+    (_private_key_pem, "it holds a private key (the provider's private key, to decrypt encrypted assertions, goes to --private-key)"),
+])
+def test_a_pem_file_with_openssl_lines_before_its_block_given_as_metadata_says_which_option_takes_it(
+    tmp_path: Path, content: Callable[[], bytes], says: str,
+) -> None:
+    """--metadata knew a PEM file only when the file began with its -----BEGIN line, while --cert looked for the line
+    anywhere: a certificate or key exported by `openssl pkcs12` (Bag Attributes first) got the XML parser's 'not
+    well-formed' instead. Both options now recognise files alike (doctor._held)."""
+    metadata = tmp_path / "idp.pem"
+    metadata.write_bytes(OPENSSL_PREAMBLE + content())
+    result = run_doctor(tmp_path / "unread.b64", "--metadata", metadata)
+    assert_answered(result, 2)
+    assert f"{metadata} is a PEM file, not IdP metadata (XML): {says}" in " ".join(result.output.split())
+
+
 # --- input size ----------------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote_to_bytes
 
 from cryptography import x509
@@ -287,39 +288,59 @@ _PEM_BEGIN = b"-----BEGIN "
 _BLANKS = b" \t\r\n"
 
 
-def _pem_advice(data: bytes) -> str | None:
-    """Where a PEM file given to --metadata goes instead, or None when it is no PEM file."""
-    text = data.removeprefix(_BOM).strip(_BLANKS)
-    if not text.startswith(_PEM_BEGIN):
-        return None
-    if b"PRIVATE KEY-----" in text:
-        return "it holds a private key (the provider's private key, to decrypt encrypted assertions, goes to --private-key)"
-    return "give the IdP's signing certificate with --cert"
+_Held = Literal["empty", "private key", "XML", "PEM", "DER certificate", "bare certificate", "other"]
 
 
-def _held_instead(data: bytes, path: Path) -> str | None:
-    """What a --cert file holds instead, and how to give it, for the files administrators mix up (metadata, a private
-    key, a certificate exported as DER, as Windows exports .cer files, or its base64 without the PEM lines); None
-    when it holds a PEM block whose own error says more."""
+def _held(data: bytes) -> _Held:
+    """What a file given to --metadata or --cert holds, for the files administrators mix up: metadata, a private key,
+    another PEM file (a certificate), a certificate exported as DER (as Windows exports .cer files) or its base64
+    without the PEM lines (copied out of metadata). A PEM block need not start the file: openssl writes "Bag
+    Attributes" or the subject before it."""
     text = data.removeprefix(_BOM).strip(_BLANKS)
     if not text:
-        return "the file is empty"
+        return "empty"
     if b"PRIVATE KEY-----" in text:
-        return ("it holds a private key; --cert takes the IdP's signing certificate (the provider's private key, to decrypt "
-                "encrypted assertions, goes to --private-key)")
+        return "private key"
     if text.startswith(b"<"):
-        return "it is XML; give IdP metadata with --metadata"
+        return "XML"
     if _PEM_BEGIN in text:
-        return None
+        return "PEM"
     # 0x30: DER's SEQUENCE, read as it is (stripping "blanks" would cut the signature's last bytes).
     der = data if data.startswith(b"\x30") else _decode_base64(text.decode("latin-1"))
     try:
         x509.load_der_x509_certificate(der or b"")
     except _UNREADABLE_CERTIFICATE:
-        return "it holds no PEM block (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)"
-    if der is data:
-        return f"it is a DER (binary) certificate; convert it to PEM: openssl x509 -inform DER -in {shlex.quote(str(path))} -out cert.pem"
-    return "it is a certificate's base64 without its PEM lines; put it between -----BEGIN CERTIFICATE----- and -----END CERTIFICATE-----"
+        return "other"
+    return "DER certificate" if der is data else "bare certificate"
+
+
+def _pem_advice(data: bytes) -> str | None:
+    """Where a PEM file given to --metadata goes instead, or None when it is no PEM file (the XML parser's error says
+    more)."""
+    held = _held(data)
+    if held == "private key":
+        return "it holds a private key (the provider's private key, to decrypt encrypted assertions, goes to --private-key)"
+    return "give the IdP's signing certificate with --cert" if held == "PEM" else None
+
+
+def _held_instead(data: bytes, path: Path) -> str | None:
+    """What a --cert file holds instead, and how to give it; None when it holds a PEM block whose own error says more."""
+    match _held(data):
+        case "empty":
+            return "the file is empty"
+        case "private key":
+            return ("it holds a private key; --cert takes the IdP's signing certificate (the provider's private key, to decrypt "
+                    "encrypted assertions, goes to --private-key)")
+        case "XML":
+            return "it is XML; give IdP metadata with --metadata"
+        case "PEM":
+            return None
+        case "DER certificate":
+            return f"it is a DER (binary) certificate; convert it to PEM: openssl x509 -inform DER -in {shlex.quote(str(path))} -out cert.pem"
+        case "bare certificate":
+            return "it is a certificate's base64 without its PEM lines; put it between -----BEGIN CERTIFICATE----- and -----END CERTIFICATE-----"
+        case "other":
+            return "it holds no PEM block (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)"
 
 
 def load_private_keys(paths: Sequence[Path]) -> tuple[rsa.RSAPrivateKey, ...]:
