@@ -168,6 +168,23 @@ def test_the_parameters_are_checked_as_aws_checks_them(world, parameters: dict, 
     assert error_of(lambda: developer(world).assume_role(RoleArn=TAGGED, RoleSessionName="checked", **parameters)) == error
 
 
+def test_a_missing_parameter_is_reported_with_the_others(world) -> None:  # type: ignore[no-untyped-def]
+    """A request without RoleArn or RoleSessionName was told only of the missing ones, the other violations dropped;
+    AWS reports them all in one ValidationError, as samlfed's AssumeRoleWithSAML does (botocore's client checks stop
+    such requests before they leave, but other clients send them)."""
+    sts = developer(world)
+    assert error_of(lambda: sts.assume_role(RoleArn=TAGGED, DurationSeconds=100, SourceIdentity="a")) == _validation(
+        "Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null",
+        "Value '100' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
+        "Value 'a' at 'sourceIdentity' failed to satisfy constraint: Member must have length greater than or equal to 2",
+    )
+    assert error_of(lambda: sts.assume_role(ExternalId="x")) == _validation(
+        "Value null at 'roleArn' failed to satisfy constraint: Member must not be null",
+        "Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null",
+        "Value 'x' at 'externalId' failed to satisfy constraint: Member must have length greater than or equal to 2",
+    )
+
+
 def test_mfa_is_refused_as_no_code_can_be_verified(world, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     """Target's trust policy does not ask for MFA, but a code given must still be checked, and samlfed has no device to
     check it against: a well-formed pair is refused (AccessDenied), as is half a pair, in AWS's words."""

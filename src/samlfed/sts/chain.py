@@ -64,9 +64,11 @@ no `arn:` prefix, an empty partition, service or resource, five fields), and an 
 "Request ARN is invalid"."""
 
 
-def _check(request: AssumeRoleRequest) -> None:
-    violations = arn_violations(request.role_arn, "roleArn")
-    violations += string_violations(request.session_name, "roleSessionName", 2, 64, _SESSION_NAME)
+def parameter_violations(request: AssumeRoleRequest, *, role_arn: str | None, session_name: str | None) -> list[str]:
+    """Every model constraint the request breaks (AWS reports them all in one ValidationError); `role_arn` and
+    `session_name` stand for the request's own, None when it lacks them (a missing one is reported with the rest)."""
+    violations = arn_violations(role_arn, "roleArn")
+    violations += string_violations(session_name, "roleSessionName", 2, 64, _SESSION_NAME)
     if request.external_id is not None:
         violations += string_violations(request.external_id, "externalId", 2, 1224, _EXTERNAL_ID)
     if request.serial_number is not None:
@@ -77,6 +79,11 @@ def _check(request: AssumeRoleRequest) -> None:
     violations += tag_violations(request.tags, echo=True) + tag_key_list_violations(request.transitive_tag_keys, "transitiveTagKeys", echo=True)
     if request.source_identity is not None:  # the model's sourceIdentityType; its pattern has no colon, so no "aws:" either
         violations += string_violations(request.source_identity, "sourceIdentity", 2, 64, _SESSION_NAME)
+    return violations
+
+
+def _check(request: AssumeRoleRequest) -> None:
+    violations = parameter_violations(request, role_arn=request.role_arn, session_name=request.session_name)
     if violations:
         raise ValidationFailed(violations)
     check_session_policy_plaintext(request.policy, request.policy_arns)

@@ -10,11 +10,12 @@ from ...context import ServiceContext
 from ...errors import ServiceError, ValidationFailed
 from ...sts.assume import AssumeRoleWithSamlRequest, assume_role_with_saml
 from ...sts.chain import AssumeRoleRequest, assume_role
+from ...sts.chain import parameter_violations as chain_parameter_violations
 from ...sts.parameters import parameter_violations
 from ..auth import Administrator, Caller, Session
 from ..protocol import QueryRequest
 from ..xml import Verbatim
-from .parameters import Handler, integer, refuse_unimplemented, required, tags
+from .parameters import Handler, integer, refuse_unimplemented, tags
 
 
 def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
@@ -58,19 +59,22 @@ def assume_role_with_saml_handler(ctx: ServiceContext, caller: Caller | None, re
 
 
 def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: QueryRequest) -> dict[str, Any]:
-    role_arn, session_name = required(request, "RoleArn", "RoleSessionName")
+    params = request.params
+    role_arn, session_name = params.get("RoleArn"), params.get("RoleSessionName")
+    chain = AssumeRoleRequest(
+        role_arn=role_arn or "", session_name=session_name or "", duration_seconds=integer(request, "DurationSeconds"),
+        policy=params.get("Policy"), policy_arns=tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",))),
+        external_id=params.get("ExternalId"), source_ip=request.source_ip, secure_transport=request.secure_transport,
+        tags=tuple(tags(request)), transitive_tag_keys=tuple(request.member_list("TransitiveTagKeys")),
+        source_identity=params.get("SourceIdentity"), serial_number=params.get("SerialNumber"), token_code=params.get("TokenCode"),
+    )
+    if role_arn is None or session_name is None:  # reported with every other violation, as AWS does
+        raise ValidationFailed(chain_parameter_violations(chain, role_arn=role_arn, session_name=session_name))
     if not isinstance(caller, Session):
         # samlfed has no IAM users: an administrator key is its account's root, which AWS refuses in these words.
         raise ServiceError("AccessDenied", "Roles may not be assumed by root accounts.", 403)
     refuse_unimplemented(request)
-    chained = assume_role(ctx, caller.claims, AssumeRoleRequest(
-        role_arn=role_arn, session_name=session_name, duration_seconds=integer(request, "DurationSeconds"),
-        policy=request.params.get("Policy"), policy_arns=tuple(p["arn"] for p in request.member_structs("PolicyArns", ("arn",))),
-        external_id=request.params.get("ExternalId"), source_ip=request.source_ip, secure_transport=request.secure_transport,
-        tags=tuple(tags(request)), transitive_tag_keys=tuple(request.member_list("TransitiveTagKeys")),
-        source_identity=request.params.get("SourceIdentity"), serial_number=request.params.get("SerialNumber"),
-        token_code=request.params.get("TokenCode"),
-    ), region=caller.region)
+    chained = assume_role(ctx, caller.claims, chain, region=caller.region)
     credentials = chained.credentials
     claims = credentials.claims
     return {
