@@ -16,35 +16,23 @@ from servers import handler_in_thread
 from samlfed.authz.client import AuthorizationClient, AuthorizationError
 
 
-class _CutShort(BaseHTTPRequestHandler):
-    """A 200 announcing a longer body than it sends, then closing the connection."""
+def _cut_short(status: int, start: bytes) -> type[BaseHTTPRequestHandler]:
+    """A handler answering `status` with a Content-Length longer than the `start` of a body it sends, then closing."""
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        self.rfile.read(int(self.headers.get("content-length", "0")))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", "1000")
-        self.end_headers()
-        self.wfile.write(b'{"allowed": true, "decision": "allo')
-        self.close_connection = True
+    class CutShort(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("content-length", "0")))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(start)
+            self.close_connection = True
 
-    def log_message(self, *args: object) -> None:
-        pass
+        def log_message(self, *args: object) -> None:
+            pass
 
-
-class _RefusalCutShort(BaseHTTPRequestHandler):
-    """A 401 (a refusal, read for the error's message) announcing a longer body than it sends."""
-
-    def do_POST(self) -> None:  # noqa: N802
-        self.rfile.read(int(self.headers.get("content-length", "0")))
-        self.send_response(401)
-        self.send_header("Content-Length", "1000")
-        self.end_headers()
-        self.wfile.write(b'{"error": ')
-        self.close_connection = True
-
-    def log_message(self, *args: object) -> None:
-        pass
+    return CutShort
 
 
 class _NotHttp(BaseHTTPRequestHandler):
@@ -64,14 +52,14 @@ def _ask(url: str) -> None:
         "GET", "/b/k", "", {"host": "s3.example"}, None, action="s3:GetObject", resource="arn:aws:s3:::b/k")
 
 
-@pytest.mark.parametrize("handler", [_CutShort, _NotHttp], ids=["answer-cut-short", "not-http"])
+@pytest.mark.parametrize("handler", [_cut_short(200, b'{"allowed": true, "decision": "allo'), _NotHttp], ids=["answer-cut-short", "not-http"])
 def test_a_broken_answer_is_an_authorization_error(handler: type[BaseHTTPRequestHandler]) -> None:
     with handler_in_thread(handler) as url, pytest.raises(AuthorizationError, match="cannot ask samlfed at"):
         _ask(url)
 
 
 def test_a_refusal_cut_short_is_still_the_refusal() -> None:
-    with handler_in_thread(_RefusalCutShort) as url, pytest.raises(
+    with handler_in_thread(_cut_short(401, b'{"error": ')) as url, pytest.raises(
         AuthorizationError, match=r"samlfed refused the authorization request \(401\): \(the answer broke off\)",
     ):
         _ask(url)
