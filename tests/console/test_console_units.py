@@ -65,6 +65,26 @@ def test_console_destination(value: str | None, expected: str | None) -> None:
     assert console_destination(value, BASE) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://us-west-2.console.aws.amazon.com", "/console?region=us-west-2"),
+        ("https://eu-west-1.console.aws.amazon.com/console/home", "/console?region=eu-west-1"),
+        ("https://cn-north-1.console.amazonaws.cn/", "/console?region=cn-north-1"),
+        ("https://us-gov-west-1.console.amazonaws-us-gov.com/", "/console?region=us-gov-west-1"),
+        ("https://us-west-2.console.aws.amazon.com/console/home?region=eu-west-1", "/console?region=eu-west-1"),  # the deep link's own
+        ("https://s3.console.aws.amazon.com/s3/home", "/console"),  # a service's host names no region
+        ("https://eu-west-1.s3.console.aws.amazon.com/", "/console"),
+    ],
+)
+def test_a_regional_console_host_keeps_its_region(value: str, expected: str) -> None:
+    """AWS's regional console endpoints, https://{region}.console.aws.amazon.com ("AWS Management Console endpoints
+    and quotas"), open the console in that region, and brokers build Destinations that way
+    ("https://" + region + ".console.aws.amazon.com/"); the region was dropped, since only a region query parameter
+    was read: the console showed none."""
+    assert console_destination(value, BASE) == expected
+
+
 def test_request_ids_are_ours_and_dated() -> None:
     master, other = MasterKey(os.urandom(32)), MasterKey(os.urandom(32))
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

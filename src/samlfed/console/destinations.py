@@ -1,8 +1,9 @@
 """Where a RelayState or a federation `Destination` may send the browser: our console pages only.
 
 AWS console URLs (what IdP apps and tools hard-code) and our own /console/... paths land on our console home (the
-one console page there is), keeping a valid `region`; anything else is refused, so no parameter can turn samlfed
-into an open redirector.
+one console page there is), keeping a valid `region` (a regional console host's, https://{region}.console.aws.amazon.com,
+when the URL has no region parameter); anything else is refused, so no parameter can turn samlfed into an open
+redirector.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import re
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 CONSOLE_HOME = "/console"
-_AWS_CONSOLE_HOST = re.compile(r"(?:[a-z0-9-]+\.)*console\.(?:aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)")
+_AWS_CONSOLE_DOMAIN = r"console\.(?:aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)"
+_AWS_CONSOLE_HOST = re.compile(r"(?:[a-z0-9-]+\.)*" + _AWS_CONSOLE_DOMAIN)
+_REGIONAL_CONSOLE_HOST = re.compile(r"(?P<region>[a-z0-9-]+)\." + _AWS_CONSOLE_DOMAIN)
+"""A regional console endpoint (AWS, "AWS Management Console endpoints and quotas"): it opens the console in that region."""
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d", re.ASCII)
 
 
@@ -25,7 +29,8 @@ def console_destination(value: str | None, base_url: str) -> str | None:
         return None
     if parts.scheme or parts.netloc:
         if parts.scheme == "https" and _AWS_CONSOLE_HOST.fullmatch(parts.hostname or "") and parts.username is None:
-            return _home(parts.query)
+            regional = _REGIONAL_CONSOLE_HOST.fullmatch(parts.hostname or "")
+            return _home(parts.query, regional.group("region") if regional else None)
         ours = urlsplit(base_url)
         if (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
             return None
@@ -40,7 +45,7 @@ def console_region(value: str | None) -> str | None:
     return value if value and _REGION.fullmatch(value) else None
 
 
-def _home(query: str) -> str:
-    """The console home, with the deep link's `region` when it is one."""
-    region = console_region(dict(parse_qsl(query)).get("region"))
+def _home(query: str, host_region: str | None = None) -> str:
+    """The console home, with the deep link's `region` when it is one, else the region its host names."""
+    region = console_region(dict(parse_qsl(query)).get("region")) or console_region(host_region)
     return CONSOLE_HOME + (f"?{urlencode({'region': region})}" if region else "")
