@@ -85,6 +85,25 @@ def test_a_regional_console_host_keeps_its_region(value: str, expected: str) -> 
     assert console_destination(value, BASE) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://SAMLFED.Example.com/console?region=eu-west-1", "/console?region=eu-west-1"),
+        ("https://samlfed.example.com:443/console", "/console"),
+        ("https://samlfed.example.com:444/console", None),
+        ("https://samlfed.example.com:x/console", None),
+        ("https://user@samlfed.example.com/console", None),
+        ("https://samlfed.example.com./console", None),
+    ],
+)
+def test_our_own_origin_is_ours_however_its_host_is_cased_or_its_default_port_written(value: str, expected: str | None) -> None:
+    """A Destination (or RelayState) naming our own console as https://SAMLFED.example.com/... or with the scheme's
+    default port, :443, names the same origin (host names are case-insensitive; RFC 3986 §6.2.3), but was compared
+    with the public URL as written, so /federation's login refused it: "The Destination is missing or is not a
+    console page of this service." and no sign-in."""
+    assert console_destination(value, BASE) == expected
+
+
 def test_request_ids_are_ours_and_dated() -> None:
     master, other = MasterKey(os.urandom(32)), MasterKey(os.urandom(32))
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

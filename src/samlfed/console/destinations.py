@@ -9,13 +9,14 @@ redirector.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 CONSOLE_HOME = "/console"
 _AWS_CONSOLE_DOMAIN = r"console\.(?:aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)"
 _AWS_CONSOLE_HOST = re.compile(r"(?:[a-z0-9-]+\.)*" + _AWS_CONSOLE_DOMAIN)
 _REGIONAL_CONSOLE_HOST = re.compile(r"(?P<region>[a-z0-9-]+)\." + _AWS_CONSOLE_DOMAIN)
 """A regional console endpoint (AWS, "AWS Management Console endpoints and quotas"): it opens the console in that region."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d", re.ASCII)
 
 
@@ -31,13 +32,22 @@ def console_destination(value: str | None, base_url: str) -> str | None:
         if parts.scheme == "https" and _AWS_CONSOLE_HOST.fullmatch(parts.hostname or "") and parts.username is None:
             regional = _REGIONAL_CONSOLE_HOST.fullmatch(parts.hostname or "")
             return _home(parts.query, regional.group("region") if regional else None)
-        ours = urlsplit(base_url)
-        if (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
+        if parts.username is not None or parts.password is not None or _origin(parts) != _origin(urlsplit(base_url)):
             return None
     path = parts.path
     if path != CONSOLE_HOME and not path.startswith(CONSOLE_HOME + "/") or "/." in path or "//" in path or "%" in path:
         return None  # no dot segments, encoded or not: a deep link to another page of ours is none of the console's
     return _home(parts.query)
+
+
+def _origin(parts: SplitResult) -> tuple[str, str | None, int | None] | None:
+    """(scheme, host, port) as browsers compare origins: the host's case and the scheme's default port written out
+    make no other origin. None for an unreadable port."""
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return parts.scheme, parts.hostname, port if port is not None else _DEFAULT_PORTS.get(parts.scheme)
 
 
 def console_region(value: str | None) -> str | None:
