@@ -190,7 +190,8 @@ def test_a_signature_that_is_not_ascii_does_not_match(signature: str) -> None:
 def test_incomplete_signature_says_what_is_missing() -> None:
     no_date = botocore_signed()
     no_date = HttpRequest(no_date.method, no_date.path, "", {k: v for k, v in no_date.headers.items() if k != "x-amz-date"}, no_date.body)
-    assert claim_error(no_date).message == "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+    authorization = no_date.headers["authorization"]
+    assert claim_error(no_date).message == f"Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={authorization}"
     presigned = botocore_signed(presign=True, method="GET", url=PRESIGNED_URL)
     other = presigned.query_string.replace("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=AWS4-HMAC-SHA1")
     assert claim_error(with_query(presigned, other)).message == "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA1'"
@@ -303,3 +304,24 @@ def test_a_plus_in_a_query_is_a_space() -> None:
     assert error_of(with_query(request, request.query_string.replace("UserName=a%20b", "UserName=a%2Bb"))).code == "SignatureDoesNotMatch"
     raw_plus = botocore_signed(method="GET", url="http://127.0.0.1:8080/?Action=GetUser&Version=2010-05-08&UserName=a+b", service="iam")
     assert error_of(raw_plus).code == "SignatureDoesNotMatch"
+
+
+def test_incomplete_signature_names_every_missing_part_as_aws_does() -> None:
+    """Found in a wire audit: a header lacking several parts got only the first named ("requires 'Credential'"), and
+    one lacking only a date got a message without the header. AWS names each missing part, in the order Credential,
+    Signature, SignedHeaders, then the date, and ends with the header as sent (AWS-observed: an SES query-protocol
+    IncompleteSignature, brendanhay/amazonka issue #316; API Gateway's text, aws/chalice issue #828)."""
+    request = botocore_signed()
+    undated = {k: v for k, v in request.headers.items() if k != "x-amz-date"}
+    credential_only = "AWS4-HMAC-SHA256 Credential=" + request.headers["authorization"].split("Credential=")[1].split(",")[0]
+    lacking = HttpRequest(request.method, request.path, "", {**request.headers, "authorization": credential_only}, request.body)
+    assert claim_error(lacking).message == (
+        "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. "
+        f"Authorization={credential_only}"
+    )
+    bare = HttpRequest(request.method, request.path, "", {**undated, "authorization": "AWS4-HMAC-SHA256"}, request.body)
+    assert claim_error(bare).message == (
+        "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. "
+        "Authorization header requires 'SignedHeaders' parameter. "
+        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256"
+    )

@@ -35,7 +35,7 @@ _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 _CREDENTIAL = re.compile(r"([A-Za-z0-9]{16,128})/(\d{8})/([A-Za-z0-9._-]{1,63})/([a-z0-9-]{1,32})/aws4_request", re.ASCII)
 _CREDENTIAL_V4A = re.compile(r"([A-Za-z0-9]{16,128})/(\d{8})/([a-z0-9-]{1,32})/aws4_request", re.ASCII)  # no region
 _REGION_SET = re.compile(r"[A-Za-z0-9._*-]{1,63}(?:,[A-Za-z0-9._*-]{1,63}){0,31}", re.ASCII)
-_HEADER_FIELDS = ("Credential", "SignedHeaders", "Signature")
+_HEADER_FIELDS = ("Credential", "Signature", "SignedHeaders")  # the order AWS names the missing ones in
 GLOBAL_REGION = "us-east-1"
 """The region of a SigV4a request whose region set names no single region: AWS's, for its global endpoints."""
 
@@ -83,9 +83,12 @@ def _incomplete(message: str) -> ServiceError:
     return ServiceError("IncompleteSignature", message, 400)
 
 
+_NO_DATE = "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+
+
 def _parse_amz_date(value: str | None) -> datetime:
     if not value:
-        raise _incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+        raise _incomplete(_NO_DATE)
     try:
         return datetime.strptime(value, _AMZ_DATE).replace(tzinfo=UTC)
     except ValueError:
@@ -149,9 +152,7 @@ def _header_claim(authorization: str, headers: Mapping[str, str]) -> SignatureCl
     if algorithm not in (ALGORITHM, SIGV4A):
         raise _incomplete(f"Unsupported AWS 'algorithm': '{algorithm}'")
     fields = _header_fields(authorization, rest)
-    missing = [name for name in _HEADER_FIELDS if not fields.get(name)]
-    if missing:
-        raise _incomplete(f"Authorization header requires '{missing[0]}' parameter. Authorization={authorization}")
+    _check_header_complete(authorization, fields, headers)
     key, date, region, service = _credential(fields["Credential"], algorithm)
     signed = tuple(fields["SignedHeaders"].split(";"))
     if "host" not in signed:
@@ -165,6 +166,16 @@ def _header_claim(authorization: str, headers: Mapping[str, str]) -> SignatureCl
         key, date, _scope_region(region, region_set), service, signed, fields["Signature"],
         _header_date(headers), headers.get("x-amz-security-token"), None, algorithm, region_set,
     )
+
+
+def _check_header_complete(authorization: str, fields: Mapping[str, str], headers: Mapping[str, str]) -> None:
+    """AWS names everything the header form lacks in one message, each part a sentence (Credential, Signature,
+    SignedHeaders, then a date), followed by the header as sent."""
+    missing = [f"Authorization header requires '{name}' parameter." for name in _HEADER_FIELDS if not fields.get(name)]
+    if not headers.get("x-amz-date") and not headers.get("date"):
+        missing.append(_NO_DATE)
+    if missing:
+        raise _incomplete(f"{' '.join(missing)} Authorization={authorization}")
 
 
 def _header_fields(authorization: str, rest: str) -> dict[str, str]:
