@@ -36,6 +36,7 @@ from .login.roles import RoleOption, RolesError, chooser_data, grouped, pick, ro
 from .login.sts import AssumeFailed, assume
 from .login.transport import InsecureUrl, Transport, cli_transport, redacted
 from .saml import constants as c
+from .terminal_text import one_line, visible
 
 KEYRING_SERVICE = "samlfed"
 PRINT_STYLES = ("env", "json", "powershell")
@@ -48,7 +49,9 @@ Profile = Annotated[str | None, typer.Option("--profile", "-p", help="profile of
 
 
 def _say(message: str) -> None:
-    typer.echo(message, err=True)
+    """Messages carry what servers said (the IdP's SOAP fault, STS's error Message, the chooser's account labels, role
+    names): a hostile or broken one must not drive the terminal or print lines of its own, as usage errors must not."""
+    typer.echo(one_line(visible(message)), err=True)
 
 
 def _fail(message: str) -> typer.Exit:
