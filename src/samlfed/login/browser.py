@@ -9,13 +9,16 @@ browser is opened on the listener's own /start, which redirects it once to samlf
 from __future__ import annotations
 
 import binascii
+import contextlib
 import hmac
 import secrets
+import socket
 import threading
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from ..console.handoff import verification_code
@@ -39,9 +42,36 @@ class BrowserLoginError(Exception):
 
 
 class _QuietServer(HTTPServer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lock = threading.Lock()
+        self._serving: socket.socket | None = None
+        self._closing = False
+
     def handle_error(self, request: object, client_address: object) -> None:
         """Any local program can connect: its broken request or dropped connection prints no traceback into the
         user's terminal (the default prints one), and the listener goes on waiting."""
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            if self._closing:
+                self.shutdown_request(request)
+                return
+            self._serving = request
+        try:
+            super().process_request(request, client_address)
+        finally:
+            with self._lock:
+                self._serving = None
+
+    def cut(self) -> None:
+        """Serve no more: READ_TIMEOUT bounds each read, not a connection, so one sending a byte every few seconds
+        would hold the thread that shutdown() waits for. Its blocked read ends at once; a later connection is closed."""
+        with self._lock:
+            self._closing = True
+            if self._serving is not None:
+                with contextlib.suppress(OSError):
+                    self._serving.shutdown(socket.SHUT_RDWR)
 
 
 @dataclass(frozen=True)
@@ -120,6 +150,7 @@ def browser_login(endpoint: str, *, open_browser: bool, tell: Callable[[str], No
         if open_browser and not webbrowser.open(url):
             tell("(no browser could be opened: open the URL above yourself)")
         if not arrived.wait(timeout):
+            server.cut()  # not on the other paths: the handler that set `arrived` is still writing the browser's page
             raise BrowserLoginError(f"no sign-in arrived within {int(timeout)} seconds")
         if aborted:
             raise BrowserLoginError(aborted[0])
