@@ -125,4 +125,19 @@ def _response_of(body: bytes, request: EcpRequest) -> str:
     # The answer to this request, not one replayed or issued for another request (SAML Core §3.2.2).
     if responses[0].get("InResponseTo") != request.request_id:
         raise EcpError("the identity provider's response does not answer this sign-in's request (InResponseTo differs)")
+    refusal = _refusal(responses[0])
+    if refusal is not None:
+        raise EcpError(refusal)
     return base64.b64encode(etree.tostring(responses[0])).decode()
+
+
+def _refusal(response: etree._Element) -> str | None:
+    """Why the IdP issued no assertion, when its Status is not Success (SAML Core §3.2.2.2): the IdP's StatusMessage and
+    its status codes, last segment of each (`alice may not use this service (Responder, RequestDenied)`); None for Success.
+    Passed on, such a response could only be refused later as one that grants no roles."""
+    codes = response.xpath("samlp:Status/samlp:StatusCode/descendant-or-self::samlp:StatusCode/@Value", namespaces={"samlp": c.NS_PROTOCOL})
+    if not codes or codes[0] == c.STATUS_SUCCESS:  # no Status at all breaks the schema: STS says so, as before
+        return None
+    said = (response.findtext(f"{c.STATUS}/{c.STATUS_MESSAGE}") or "").strip()
+    names = ", ".join(str(code).rsplit(":", 1)[-1] for code in codes)
+    return f"{said} ({names})" if said else f"the identity provider issued no assertion ({names})"
