@@ -146,3 +146,23 @@ def handler_in_thread(handler: type[BaseHTTPRequestHandler], *, tls: ssl.SSLCont
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def answering(status: int, content_type: str, body: bytes) -> Iterator[str]:
+    """A peer that answers every POST with `status` and `body` (handler_in_thread); yields its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    with handler_in_thread(Handler) as url:
+        yield url

@@ -5,37 +5,16 @@ printed as they came; they are now escaped as usage errors already were (termina
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from login_setup import samlfed, write_profile
 from saml_factory import response_b64
-from servers import handler_in_thread
+from servers import answering
 
 ROLE = "arn:aws:iam::111111111111:role/Developer"
 PROVIDER = "arn:aws:iam::111111111111:saml-provider/Idp"
 HOSTILE = "Not authorized\u009b2J\u202e\nsamlfed: wrote profile default"
 ESCAPED = "Not authorized\\u009b2J\\u202e\\nsamlfed: wrote profile default"
-
-
-@contextmanager
-def _answering(status: int, body: bytes) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(status)
-            self.send_header("Content-Type", "text/xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    with handler_in_thread(Handler) as url:
-        yield url
 
 
 def _sts_error(message: str) -> bytes:
@@ -55,7 +34,7 @@ def _soap_fault(message: str) -> bytes:
 def test_an_sts_error_message_is_printed_escaped(tmp_path: Path) -> None:
     captured = tmp_path / "captured.b64"
     captured.write_text(response_b64(roles=[f"{ROLE},{PROVIDER}"]))
-    with _answering(403, _sts_error(HOSTILE)) as url:
+    with answering(403, "text/xml", _sts_error(HOSTILE)) as url:
         done = samlfed(tmp_path, "login", "--assertion-file", str(captured), "--endpoint", url, "--role", ROLE, "--print", "env")
     assert done.returncode == 1 and done.stdout == "", done.stderr
     assert done.stderr == (f"samlfed: {ROLE}: the SAML response was refused: {ESCAPED} (AccessDenied); "
@@ -63,7 +42,7 @@ def test_an_sts_error_message_is_printed_escaped(tmp_path: Path) -> None:
 
 
 def test_an_identity_providers_fault_is_printed_escaped(tmp_path: Path) -> None:
-    with _answering(500, _soap_fault(HOSTILE)) as idp:
+    with answering(500, "text/xml", _soap_fault(HOSTILE)) as idp:
         write_profile(tmp_path, "https://sts.example", ecp_url=f"{idp}/ecp", username="alice")
         done = samlfed(tmp_path, "login", "--profile", "demo", "--password-stdin", stdin="pw\n")
     assert done.returncode == 1 and done.stdout == "", done.stderr

@@ -4,15 +4,12 @@ SAML response."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from login_setup import samlfed
 from saml_factory import response_b64
-from servers import handler_in_thread
+from servers import answering
 
 from samlfed.login.roles import RoleOption
 from samlfed.login.sts import AssumeFailed, assume
@@ -33,27 +30,9 @@ ANSWERS = {
 BAD_GATEWAY = (502, "text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>")
 
 
-@contextmanager
-def _answering(status: int, content_type: str, body: bytes) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    with handler_in_thread(Handler) as url:
-        yield url
-
-
 @pytest.mark.parametrize("answer", list(ANSWERS))
 def test_an_answer_not_from_sts_is_an_assume_failure(answer: str) -> None:
-    with _answering(*ANSWERS[answer]) as url, pytest.raises(AssumeFailed) as failure:
+    with answering(*ANSWERS[answer]) as url, pytest.raises(AssumeFailed) as failure:
         assume(url, OPTION, response_b64(), None)
     assert failure.value.code == "NotAnStsAnswer" and failure.value.unanswered
     assert failure.value.message == f"STS at {url} gave an answer that is not from STS (a web page, a proxy's?): check the endpoint URL"
@@ -63,7 +42,7 @@ def test_an_answer_not_from_sts_is_an_assume_failure(answer: str) -> None:
 def test_login_says_so_in_one_line(tmp_path: Path, answer: str) -> None:
     captured = tmp_path / "captured.b64"
     captured.write_text(response_b64(roles=[f"{OPTION.role_arn},{OPTION.provider_arn}"]))
-    with _answering(*ANSWERS[answer]) as url:
+    with answering(*ANSWERS[answer]) as url:
         done = samlfed(tmp_path, "login", "--assertion-file", str(captured), "--endpoint", url, "--role", OPTION.role_arn, "--print", "env")
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr == (f"samlfed: {OPTION.role_arn}: STS at {url} gave an answer that is not from STS (a web page, a proxy's?): "
@@ -73,7 +52,7 @@ def test_login_says_so_in_one_line(tmp_path: Path, answer: str) -> None:
 def test_an_error_status_without_an_sts_error_is_not_a_refusal(tmp_path: Path) -> None:
     """botocore names it by its HTTP status (a proxy's 502 page): nothing at STS refused the response, and samlfed's log
     has nothing to say about it."""
-    with _answering(*BAD_GATEWAY) as url:
+    with answering(*BAD_GATEWAY) as url:
         with pytest.raises(AssumeFailed) as failure:
             assume(url, OPTION, response_b64(), None)
         assert (failure.value.code, failure.value.message, failure.value.unanswered) == ("502", "Bad Gateway", True)
@@ -105,7 +84,7 @@ HOSTILE_CREDENTIALS = {
 def test_credentials_no_sts_would_answer_are_refused(tmp_path: Path, values: str) -> None:
     """A hostile or broken endpoint's values must reach neither the credentials file (a line break adds lines to it)
     nor a shell's eval of --print env."""
-    with _answering(200, "text/xml", _answer_with(*HOSTILE_CREDENTIALS[values])) as url:
+    with answering(200, "text/xml", _answer_with(*HOSTILE_CREDENTIALS[values])) as url:
         with pytest.raises(AssumeFailed) as failure:
             assume(url, OPTION, response_b64(), None)
         assert failure.value.code == "NotAnStsAnswer" and failure.value.unanswered
@@ -117,6 +96,6 @@ def test_credentials_no_sts_would_answer_are_refused(tmp_path: Path, values: str
 
 def test_aws_shaped_credentials_are_taken() -> None:
     token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ+/=="
-    with _answering(200, "text/xml", _answer_with("ASIAEXAMPLE0000000001", SECRET, token)) as url:
+    with answering(200, "text/xml", _answer_with("ASIAEXAMPLE0000000001", SECRET, token)) as url:
         credentials = assume(url, OPTION, response_b64(), None).credentials
     assert (credentials.access_key_id, credentials.secret_access_key, credentials.session_token) == ("ASIAEXAMPLE0000000001", SECRET, token)
