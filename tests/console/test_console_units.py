@@ -15,7 +15,7 @@ from saml_factory import ENTITY_ID, signer
 from sql_statements import statements
 
 from samlfed.console import signin
-from samlfed.console.destinations import console_destination
+from samlfed.console.destinations import console_destination, issuer_link
 from samlfed.console.signin import MAX_PROVIDERS, SignInRefused, candidate_providers, make_offer
 from samlfed.console.sp import encryption_certificate, new_request_id, request_issued_at
 from samlfed.iam.accounts import create_account
@@ -42,6 +42,9 @@ BASE = "https://samlfed.example.com"
         ("https://us-west-2.console.aws.amazon.com/ec2/home?region=us-west-2", "/console?region=us-west-2"),
         ("https://console.amazonaws.cn/?region=cn-north-1", "/console?region=cn-north-1"),
         ("https://console.aws.amazon.com/?region=<script>", "/console"),
+        # Region names begin with two to four letters (botocore's partitions): AWS European Sovereign Cloud's too.
+        ("/console?region=eusc-de-east-1", "/console?region=eusc-de-east-1"),
+        ("/console?region=abcde-east-1", "/console"),
         (None, None),
         ("", None),
         ("/saml", None),
@@ -63,6 +66,26 @@ BASE = "https://samlfed.example.com"
 )
 def test_console_destination(value: str | None, expected: str | None) -> None:
     assert console_destination(value, BASE) == expected
+
+
+@pytest.mark.parametrize(
+    ("issuer", "link"),
+    [
+        ("https://idp.example/start", "https://idp.example/start"),
+        # A scheme is read in any letter case (RFC 3986 §3.1), as browsers do: such an Issuer was no link before.
+        ("HTTPS://idp.example/start", "HTTPS://idp.example/start"),
+        ("Http://idp.example/", "Http://idp.example/"),
+        ("https://" + "x" * 2040, "https://" + "x" * 2040),
+        ("https://" + "x" * 2041, None),
+        ("javascript:alert(1)//https://", None),
+        ("https:/idp.example", None),
+        (" https://idp.example", None),
+        ("ftp://idp.example", None),
+        ("", None),
+    ],
+)
+def test_issuer_link(issuer: str, link: str | None) -> None:
+    assert issuer_link(issuer) == link
 
 
 @pytest.mark.parametrize(

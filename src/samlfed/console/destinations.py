@@ -17,7 +17,10 @@ _AWS_CONSOLE_HOST = re.compile(r"(?:[a-z0-9-]+\.)*" + _AWS_CONSOLE_DOMAIN)
 _REGIONAL_CONSOLE_HOST = re.compile(r"(?P<region>[a-z0-9-]+)\." + _AWS_CONSOLE_DOMAIN)
 """A regional console endpoint (AWS, "AWS Management Console endpoints and quotas"): it opens the console in that region."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d", re.ASCII)
+# Two to four letters first: botocore's partitions name regions from us-east-1 to eusc-de-east-1 (AWS European
+# Sovereign Cloud), whose console URLs name them too.
+_REGION = re.compile(r"[a-z]{2,4}(?:-[a-z]+)+-\d", re.ASCII)
+_ISSUER_LINK_LENGTH = 2048
 
 
 def console_destination(value: str | None, base_url: str) -> str | None:
@@ -59,3 +62,9 @@ def _home(query: str, host_region: str | None = None) -> str:
     """The console home, with the deep link's `region` when it is one, else the region its host names."""
     region = console_region(dict(parse_qsl(query)).get("region")) or console_region(host_region)
     return CONSOLE_HOME + (f"?{urlencode({'region': region})}" if region else "")
+
+
+def issuer_link(issuer: str) -> str | None:
+    """The federation login's `Issuer` as the "sign in again" link: an http(s) URL (its scheme in any letter case, as
+    browsers read it) of at most 2048 characters, else None."""
+    return issuer if issuer[:8].lower().startswith(("https://", "http://")) and len(issuer) <= _ISSUER_LINK_LENGTH else None

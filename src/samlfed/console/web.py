@@ -32,7 +32,7 @@ from ..store import AlreadyRedeemed, NotFound, Redemption
 from ..sts.credentials import InvalidSessionToken, OpenedSession
 from ..sts.decryption_guard import hold_until
 from ..timestamps import aws_timestamp
-from .destinations import CONSOLE_HOME, console_destination, console_region
+from .destinations import CONSOLE_HOME, console_destination, console_region, issuer_link
 from .federation import MAX_SESSION_JSON, FederationError, forget_signin_token, get_signin_token, open_signin_token, signin_token_refused
 from .handoff import CLI_RELAY, verification_code
 from .sessions import ConsoleState, create_session, end_replaced_session, end_session, load_session, session_cookie_name
@@ -401,11 +401,10 @@ class ConsoleRoutes:
                 grant = open_signin_token(self.ctx, params.get("SigninToken", ""), now)
             except FederationError as exc:
                 return self.refused(exc)
-            issuer = params.get("Issuer", "")
             state = ConsoleState.new(
                 access_key_id=grant.access_key_id, session_token=grant.session_token, expires_at=grant.console_expires_at,
                 name_id=grant.claims.saml.get("saml:sub"), signed_in_via="federation",
-                issuer_link=issuer if issuer.startswith(("https://", "http://")) and len(issuer) <= 2048 else None,
+                issuer_link=issuer_link(params.get("Issuer", "")),
             )
             try:
                 started = self.start_session(state, destination, status=302, redeeming=(grant.use,), replacing=request.cookies.get(self.session_cookie))
