@@ -23,7 +23,6 @@ from typing import Literal
 from urllib.parse import unquote_to_bytes
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
@@ -49,7 +48,7 @@ from .saml import (
 from .saml import constants as c
 from .saml.b64 import strict_b64decode
 from .saml.checks import CHECKS, ENCRYPTION_NOT_ENABLED
-from .saml.metadata import IdpMetadata, parse_metadata
+from .saml.metadata import UNREADABLE_CERTIFICATE, IdpMetadata, parse_metadata
 from .saml.model import load_rsa_private_key
 from .saml.report import stopped_at
 from .saml.response import UNSIGNED_DECLARATIONS
@@ -264,11 +263,6 @@ def load_metadata(paths: Sequence[Path], *, now: datetime) -> list[IdpMetadata]:
     return documents
 
 
-_UNREADABLE_CERTIFICATE = (ValueError, TypeError, x509.InvalidVersion)
-"""What cryptography raises for bytes that are no certificate. Neither a version other than v1-v3 nor a name whose
-value has a type its attribute may not have (a BIT STRING common name: a TypeError) is a ValueError."""
-
-
 def load_keys(paths: Sequence[Path]) -> list[SigningKey]:
     keys = []
     for path in paths:
@@ -278,7 +272,7 @@ def load_keys(paths: Sequence[Path]) -> list[SigningKey]:
             _ = key.subject  # decoded lazily: an unreadable subject fails here, not in the middle of the report
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except (*_UNREADABLE_CERTIFICATE, UnsupportedAlgorithm) as exc:
+        except UNREADABLE_CERTIFICATE as exc:
             raise DoctorUsageError(f"{path} is not a PEM RSA certificate or public key: {_held_instead(data, path) or exc}") from None
         keys.append(key)
     return keys
@@ -309,7 +303,7 @@ def _held(data: bytes) -> _Held:
     der = data if data.startswith(b"\x30") else _decode_base64(text.decode("latin-1"))
     try:
         x509.load_der_x509_certificate(der or b"")
-    except _UNREADABLE_CERTIFICATE:
+    except UNREADABLE_CERTIFICATE:
         return "other"
     return "DER certificate" if der is data else "bare certificate"
 
@@ -878,7 +872,7 @@ def _keyinfo_certificate(text: str) -> tuple[bytes, str, bytes] | None:
         # The subject and the key are decoded lazily: read both here, where a hostile certificate is expected.
         described = certificate.subject.rfc4514_string() + _validity(certificate.not_valid_before_utc, certificate.not_valid_after_utc)
         return der, described, _spki(certificate.public_key())
-    except (*_UNREADABLE_CERTIFICATE, UnsupportedAlgorithm):
+    except UNREADABLE_CERTIFICATE:
         return None
 
 

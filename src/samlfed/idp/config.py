@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ..saml.metadata import UNREADABLE_CERTIFICATE
 from .directory import Directory, DirectoryError, load_users, read_yaml, yaml_flag
 from .presets import Preset, preset
 
@@ -173,11 +173,6 @@ def _names(key: str, claims: dict[str, Any], name: str) -> dict[str, str]:
 _PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.DOTALL)
 
 
-_UNREADABLE_CERTIFICATE = (ValueError, x509.InvalidVersion, UnsupportedAlgorithm)
-"""What cryptography raises for a certificate, or its key, it cannot read: a version other than v1-v3 and an unknown key
-algorithm are no ValueError, and escaped as a traceback at start-up."""
-
-
 def _encryption_certificate(key: str, text: Any) -> x509.Certificate:
     """The SP's encryption certificate: PEM as pasted (or its base64 body alone, as metadata shows it), one RSA
     certificate of at least 2048 bits."""
@@ -195,7 +190,7 @@ def _encryption_certificate(key: str, text: Any) -> x509.Certificate:
     try:
         certificate = x509.load_der_x509_certificate(base64.b64decode("".join(body.split()), validate=True))
         public_key = certificate.public_key()
-    except (binascii.Error, *_UNREADABLE_CERTIFICATE):
+    except (binascii.Error, *UNREADABLE_CERTIFICATE):
         raise DirectoryError(f"{where} is not a readable X.509 certificate (paste the whole PEM block)") from None
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise DirectoryError(f"{where} must hold an RSA key (assertions are encrypted with RSA-OAEP)")
@@ -212,7 +207,7 @@ def _request_certificate(key: str, text: Any) -> str | None:
     where = f"request_certificate of service provider {key!r}"
     try:
         public_key = x509.load_pem_x509_certificate(text.encode()).public_key() if isinstance(text, str) else None
-    except _UNREADABLE_CERTIFICATE:
+    except UNREADABLE_CERTIFICATE:
         public_key = None
     if public_key is None:
         raise DirectoryError(f"{where} is not a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)")

@@ -304,6 +304,12 @@ def _decode_base64(text: str) -> bytes:
         raise MetadataError("a signing X509Certificate is not valid base64") from None
 
 
+UNREADABLE_CERTIFICATE = (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion)
+"""What cryptography raises for a certificate, or its key, that it cannot read. Neither InvalidVersion (a version
+other than v1-v3), nor the TypeError of a name whose value has a type its attribute may not have (a BIT STRING CN),
+nor UnsupportedAlgorithm (a key of an algorithm it does not know) is a ValueError."""
+
+
 def _load_certificate(der: bytes) -> x509.Certificate:
     try:
         certificate = x509.load_der_x509_certificate(der)
@@ -312,9 +318,7 @@ def _load_certificate(der: bytes) -> x509.Certificate:
         _ = certificate.subject.rfc4514_string(), certificate.issuer.rfc4514_string(), certificate.extensions, certificate.public_key()
     except x509.DuplicateExtension as exc:  # AWS refuses repeated extensions too (§6.3)
         raise MetadataError(f"a signing certificate repeats an extension ({exc.oid.dotted_string})", UNABLE_TO_PARSE_METADATA) from None
-    # Neither InvalidVersion (a version other than v1-v3) nor the TypeError of a name whose value has a type its
-    # attribute may not have (a BIT STRING CN) is a ValueError.
-    except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
+    except UNREADABLE_CERTIFICATE as exc:
         raise MetadataError(f"a signing X509Certificate is not a valid DER X.509 certificate ({exc})") from None
     return certificate
 
