@@ -133,6 +133,19 @@ def test_the_service_still_supplies_request_keys(world: dict) -> None:
     assert ask(world, policy(statement), context={"s3:ExistingObjectTag/class": "public"})["decision"] == "allowed"
 
 
+@pytest.mark.parametrize("context", [
+    {"s3:ExistingObjectTag/class": "public", "S3:ExistingObjectTag/class": "secret"},
+    {"S3:ExistingObjectTag/class": "secret", "s3:existingobjecttag/CLASS": "public"},
+])
+def test_a_request_key_given_twice_in_different_case_is_refused(world: dict, context: dict) -> None:
+    """Condition key names are case-insensitive: the first spelling was kept and the other dropped, so the order of the
+    body decided whether the Deny on "secret" applied (the first context was allowed)."""
+    secret = {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"StringEquals": {"s3:ExistingObjectTag/class": "secret"}}}
+    with pytest.raises(BadAuthzRequest, match="^context names the key .* twice .*: condition keys are case-insensitive$"):
+        ask(world, policy(ALL, secret), context=context)
+    assert ask(world, policy(ALL, secret), context={"S3:ExistingObjectTag/Class": "secret"})["decision"] == "explicitDeny"
+
+
 QUEUE = f"arn:aws:sqs:us-east-1:{OTHER}:jobs"
 
 

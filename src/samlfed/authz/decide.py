@@ -102,15 +102,22 @@ def _payload_hash(raw: dict[str, Any]) -> str | None:
 
 
 def _context_extra(raw: Any) -> dict[str, list[str]]:
+    """The service's condition keys. One key written twice in different case ("s3:prefix", "S3:Prefix") is refused:
+    condition key names are case-insensitive, so it is one key with two answers, and keeping either one let the
+    order of the body decide whether a Deny on the other applied."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise BadAuthzRequest("context must be an object of key → string or list of strings")
     extra = {}
+    seen: dict[str, str] = {}
     for key, value in raw.items():
         values = [value] if isinstance(value, str) else value
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise BadAuthzRequest(f"context[{key!r}] must be a string or a list of strings")
+        if key.lower() in seen:
+            raise BadAuthzRequest(f"context names the key {key!r} twice ({seen[key.lower()]!r}): condition keys are case-insensitive")
+        seen[key.lower()] = key
         extra[key] = values
     return extra
 
