@@ -127,3 +127,16 @@ def test_an_empty_string_is_an_empty_set_for_the_set_operators() -> None:
     assert _allow_if("ForAnyValue:StringNotEquals", "aws:TagKeys", ["a"], empty) == "implicitDeny"
     assert _allow_if("ForAnyValue:StringNotEquals", "aws:TagKeys", ["a"], {"aws:TagKeys": ["b"]}) == "allowed"
     assert _allow_if("StringEquals", "aws:TagKeys", "", empty) == "allowed"  # single-valued operators see the value
+
+
+@pytest.mark.parametrize("empty", [[""], [], ["", ""]])
+def test_null_false_guards_for_all_values_against_a_key_with_empty_values(empty: list[str]) -> None:
+    """IAM User Guide (multivalued context key examples): a Null condition of false, "the context key in the request
+    exists and its value is not null", keeps "missing context keys or context keys with empty values" from satisfying
+    ForAllValues. Null looked only at whether the key was there, so an empty value passed the guard: allowed."""
+    guarded = {"ForAllValues:StringEquals": {"aws:TagKeys": ["a"]}, "Null": {"aws:TagKeys": "false"}}
+    assert _decision([{**ALLOW_ALL, "Condition": guarded}], {"aws:TagKeys": empty}) == "implicitDeny"
+    assert _decision([{**ALLOW_ALL, "Condition": guarded}], {"aws:TagKeys": ["a"]}) == "allowed"
+    assert _allow_if("Null", "aws:TagKeys", "false", {"aws:TagKeys": ["a", ""]}) == "allowed"  # not all empty
+    assert _allow_if("Null", "aws:TagKeys", "true", {"aws:TagKeys": empty}) == "allowed"
+    assert _deny_if("Null", "aws:PrincipalTag/team", "true", {"aws:PrincipalTag/team": empty}) == "explicitDeny"

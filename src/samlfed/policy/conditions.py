@@ -4,6 +4,8 @@ Semantics follow the IAM User Guide (condition operators; single- and multivalue
 * condition key names are case-insensitive; a context maps lower-cased keys to lists of values;
 * a missing key makes positive operators false and negated operators true, `...IfExists` true, and
   `ForAllValues` true (an empty set satisfies it) but `ForAnyValue` false;
+* a key whose values are all empty (none, or only empty strings) is null to `Null` and an empty set to the set
+  qualifiers, so the documented guard `Null: false` keeps it from satisfying `ForAllValues`;
 * a single-valued operator on a multivalued key: positive operators match if any value matches, negated
   operators if no value matches the policy's values.
 * a key with an empty list of values (`{"StringEquals": {"k": []}}`, which IAM accepts) has no policy value to
@@ -212,8 +214,12 @@ class Condition:
         comparison of a value this engine cannot read (module docstring)."""
         present = self.key in context
         values = context.get(self.key, ())
-        if self.operator == "Null":  # "true": the key must be absent; "false": present
-            return any((not present) == (v.lower() == "true") for v in self.values)
+        if self.operator == "Null":
+            # "true": the key is absent or null; "false": "the context key in the request exists and its value is not
+            # null", which the IAM User Guide gives as the guard that keeps "missing context keys or context keys with
+            # empty values" from satisfying ForAllValues: so a key with only empty values is null here too.
+            null = _empty(values)
+            return any(null == (v.lower() == "true") for v in self.values)
         if not present and self.if_exists:
             # "If the key is not present, evaluate the condition element as true", whatever its values hold: the IAM
             # User Guide gives ...IfExists as the way to keep a variable without a value from invalidating a statement.
@@ -225,7 +231,7 @@ class Condition:
         with_variables = with_variables and self.operator.startswith(_VARIABLE_OPERATORS) and any("${" in v for v in self.values)
         one = self._tester(context, with_variables, effect)
         if self.qualifier is not None:
-            if all(v == "" for v in values):  # "an empty data set (for example, an empty string)": no values
+            if _empty(values):  # "an empty data set (for example, an empty string)": no values
                 values = ()
             if self.qualifier == "ForAllValues":
                 return all(one(v) for v in values)
@@ -258,6 +264,11 @@ class Condition:
     def variable_keys(self) -> tuple[str, ...]:
         """The keys of the variables in this condition's values, as written."""
         return tuple(key for v in self.values if "${" in v for key in written_keys(v))
+
+
+def _empty(values: Sequence[str]) -> bool:
+    """No values, or only empty strings: the null data set of the set qualifiers and of Null."""
+    return all(v == "" for v in values)
 
 
 def _holds(test: Callable[[str, str], bool], policy: str, value: str, unreadable_matches: bool) -> bool:
