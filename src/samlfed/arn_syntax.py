@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 
-ARN_PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b)?"
-"""The partition field of an ARN: commercial, China, GovCloud and the two isolated regions."""
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
+"""AWS's partitions, as botocore's partitions.json lists them: commercial, China, GovCloud, the four isolated
+ones and the European Sovereign Cloud."""
+ARN_PARTITION = "(?:" + "|".join(sorted(PARTITIONS, key=len, reverse=True)) + ")"
+"""The partition field of an ARN (longest first, so an alternative is never cut short by its prefix)."""
 # The path is CreateRole's pathType (any printable ASCII between its slashes), so that every role CreateRole
 # makes has an ARN that parses here, in an API parameter and in a SAML Role attribute alike. re.ASCII: AWS's
 # patterns are Java's, where \w and \d are ASCII (the IAM name checks say the same).

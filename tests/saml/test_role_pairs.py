@@ -14,8 +14,8 @@ from samlfed.saml.model import RolePair
 
 ROLE = "arn:aws:iam::123456789012:role/Dev"
 PROVIDER = "arn:aws:iam::123456789012:saml-provider/Corp"
-_ROLE = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}")
-_PROVIDER = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:saml-provider/[A-Za-z0-9_.-]{1,128}")
+_ROLE = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-[bef]|-eusc)?:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}")
+_PROVIDER = re.compile(r"arn:aws(?:-cn|-us-gov|-iso|-iso-[bef]|-eusc)?:iam::[0-9]{12}:saml-provider/[A-Za-z0-9_.-]{1,128}")
 
 
 def _readings(value: str) -> set[RolePair]:
@@ -85,6 +85,7 @@ _PIECES = st.sampled_from(
         PROVIDER,
         "arn:aws:iam::123456789012:user/Dev",
         "arn:aws-cn:iam::123456789012:role/a/b",
+        "arn:aws-eusc:iam::123456789012:saml-provider/Corp",
         "arn:aws:iam::123456789012:role/Dév",
         "",
         " ",

@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..arn_syntax import PARTITIONS
 from ..decimal_text import signed_decimal_within
 from .conditions import parse_operator
 from .document import MalformedPolicy
@@ -42,11 +43,11 @@ IAM_RESOURCE_PATH = (
 _IAM_PATHS = tuple(IAM_RESOURCE_PATH.split("start with ", 1)[1].rstrip(".").split(", "))
 
 _SID = re.compile(r"[0-9A-Za-z]*")
-PARTITIONS = frozenset({"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"})
-"""AWS's partitions: a resource in any other is refused (invalid-21..25); one written with a wildcard is not checked."""
 
 
 def _known_partition(partition: str) -> bool:
+    """A resource in a partition AWS does not have is refused (invalid-21..25); one written with a wildcard is not
+    checked."""
     return partition in PARTITIONS or any(c in partition for c in "*?")
 
 
