@@ -203,7 +203,25 @@ def test_incomplete_signature_says_what_is_missing() -> None:
         "AWS query-string parameters must include 'X-Amz-Date'. Re-examine the query-string parameters."
     )
     only_signature = claim_error(with_query(presigned, "X-Amz-Signature=abc"))
-    assert (only_signature.code, only_signature.message) == ("IncompleteSignature", "Unsupported AWS 'algorithm': ''")
+    assert (only_signature.code, only_signature.message) == ("IncompleteSignature", (
+        "AWS query-string parameters must include 'X-Amz-Algorithm'. AWS query-string parameters must include 'X-Amz-Credential'. "
+        "AWS query-string parameters must include 'X-Amz-SignedHeaders'. AWS query-string parameters must include 'X-Amz-Date'. "
+        "Re-examine the query-string parameters."
+    ))
+
+
+def test_incomplete_presigned_request_names_every_missing_parameter_in_aws_order() -> None:
+    """AWS's answer (recorded by architect/dynalite's tests against DynamoDB): each missing or empty parameter, in
+    the order Algorithm, Credential, Signature, SignedHeaders, Date, then one closing sentence."""
+    presigned = botocore_signed(presign=True, method="GET", url=PRESIGNED_URL)
+    kept = "&".join(p for p in presigned.query_string.split("&") if not p.startswith(("X-Amz-Credential=", "X-Amz-Date=")))
+    error = claim_error(with_query(presigned, kept.replace("X-Amz-SignedHeaders=host", "X-Amz-SignedHeaders=")))
+    assert (error.code, error.status, error.message) == ("IncompleteSignature", 400, (
+        "AWS query-string parameters must include 'X-Amz-Credential'. AWS query-string parameters must include 'X-Amz-SignedHeaders'. "
+        "AWS query-string parameters must include 'X-Amz-Date'. Re-examine the query-string parameters."
+    ))
+    empty_algorithm = claim_error(with_query(presigned, presigned.query_string.replace("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=")))
+    assert empty_algorithm.message == "AWS query-string parameters must include 'X-Amz-Algorithm'. Re-examine the query-string parameters."
 
 
 @pytest.mark.parametrize("expires", ["1", "604800"])

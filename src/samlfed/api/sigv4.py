@@ -36,6 +36,8 @@ _CREDENTIAL = re.compile(r"([A-Za-z0-9]{16,128})/(\d{8})/([A-Za-z0-9._-]{1,63})/
 _CREDENTIAL_V4A = re.compile(r"([A-Za-z0-9]{16,128})/(\d{8})/([a-z0-9-]{1,32})/aws4_request", re.ASCII)  # no region
 _REGION_SET = re.compile(r"[A-Za-z0-9._*-]{1,63}(?:,[A-Za-z0-9._*-]{1,63}){0,31}", re.ASCII)
 _HEADER_FIELDS = ("Credential", "Signature", "SignedHeaders")  # the order AWS names the missing ones in
+_QUERY_PARTS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date")
+"""The parameters a presigned request must carry, in the order AWS names the missing ones."""
 GLOBAL_REGION = "us-east-1"
 """The region of a SigV4a request whose region set names no single region: AWS's, for its global endpoints."""
 
@@ -196,13 +198,19 @@ def _header_fields(authorization: str, rest: str) -> dict[str, str]:
     return fields
 
 
+def _check_query_complete(query: Mapping[str, str]) -> None:
+    """As for the header form, AWS names every part the presigned form lacks (an empty one too), one sentence each
+    in the order of _QUERY_PARTS, before it looks at any value."""
+    missing = [f"AWS query-string parameters must include '{name}'." for name in _QUERY_PARTS if not query.get(name)]
+    if missing:
+        raise _incomplete(f"{' '.join(missing)} Re-examine the query-string parameters.")
+
+
 def _query_claim(query: dict[str, str]) -> SignatureClaim:
-    algorithm = query.get("X-Amz-Algorithm", "")
+    _check_query_complete(query)
+    algorithm = query["X-Amz-Algorithm"]
     if algorithm not in (ALGORITHM, SIGV4A):
         raise _incomplete(f"Unsupported AWS 'algorithm': '{algorithm}'")
-    for name in ("X-Amz-Credential", "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Date"):
-        if not query.get(name):
-            raise _incomplete(f"AWS query-string parameters must include '{name}'. Re-examine the query-string parameters.")
     key, date, region, service = _credential(query["X-Amz-Credential"], algorithm)
     given = query.get("X-Amz-Expires")
     expires = decimal_at_most(given, MAX_PRESIGN_EXPIRES)
