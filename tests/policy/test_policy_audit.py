@@ -66,3 +66,17 @@ def test_the_simulator_takes_no_caller_but_an_iam_user(ctx: ServiceContext, reso
         _simulated(ctx, resource_policy=resource_policy, caller_arn=caller_arn)
     assert (refused.value.code, refused.value.message) == (code, message)
     assert _simulated(ctx) == "implicitDeny"  # without either, the role's policies are simulated
+
+
+@pytest.mark.parametrize(("source_arn", "message"), [
+    (f"arn:aws:iam::{ACCOUNT}:user/team/alice", "The user with name alice cannot be found."),
+    (f"arn:aws:iam::{ACCOUNT}:user/bob", "The user with name bob cannot be found."),
+    (f"arn:aws:iam::{ACCOUNT}:group/Admins", "The group with name Admins cannot be found."),
+])
+def test_simulating_a_user_or_group_says_that_one_is_missing(ctx: ServiceContext, source_arn: str, message: str) -> None:
+    """SimulatePrincipalPolicy takes a user, group or role (the API reference); samlfed has no users or groups, and
+    IAM's NoSuchEntity names the missing entity by its kind and name, not as a role."""
+    with pytest.raises(ServiceError) as refused:
+        simulate_principal(ctx, ACCOUNT, source_arn, extra=[], boundary_documents=[], actions=["s3:GetObject"], resources=["*"],
+                           resource_policy=None, entries=[], caller_arn=None)
+    assert (refused.value.code, refused.value.status, refused.value.message) == ("NoSuchEntity", 404, message)

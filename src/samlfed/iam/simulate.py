@@ -79,7 +79,14 @@ def _context(entries: Sequence[ContextEntry]) -> dict[str, list[str]]:
     return {entry.key.lower(): list(entry.values) for entry in entries}
 
 
-_IAM_USER = re.compile(r"arn:[a-z-]+:iam::\d{12}:user/(?:[\x21-\x7e]*/)?([\w+=,.@-]+)", re.ASCII)
+_USER_OR_GROUP = re.compile(r"arn:[a-z-]+:iam::\d{12}:(?P<kind>user|group)/(?:[\x21-\x7e]*/)?(?P<name>[\w+=,.@-]+)", re.ASCII)
+"""An IAM user's or group's ARN, which the simulator takes (as PolicySourceArn; a user also as CallerArn) and samlfed
+has neither of."""
+
+
+def _no_such_user_or_group(match: re.Match[str]) -> ServiceError:
+    """IAM's NoSuchEntity for a user or group it does not have, in its words for each (GetUser, GetGroup)."""
+    return ServiceError("NoSuchEntity", f"The {match['kind']} with name {match['name']} cannot be found.", 404)
 
 
 def check_caller(caller_arn: str | None, resource_policy: str | None) -> None:
@@ -90,9 +97,9 @@ def check_caller(caller_arn: str | None, resource_policy: str | None) -> None:
     policy). A simulation here is a role's or custom policies', as IAM simulates them."""
     if caller_arn is None and resource_policy is None:
         return
-    user = _IAM_USER.fullmatch(caller_arn or "")
-    if user is not None:
-        raise ServiceError("NoSuchEntity", f"The user with name {user[1]} cannot be found.", 404)
+    user = _USER_OR_GROUP.fullmatch(caller_arn or "")
+    if user is not None and user["kind"] == "user":
+        raise _no_such_user_or_group(user)
     raise ServiceError("InvalidInput", "Invalid caller - Caller must be an IAM user in this context.", 400)
 
 
@@ -234,6 +241,9 @@ def simulate_principal(
 ) -> Simulation:
     if _STS_ENTITY.fullmatch(source_arn):  # a session names no IAM entity (AWS's answer, quoted with request IDs)
         raise ServiceError("InvalidInput", f"Invalid Entity Arn: {source_arn} does not clearly define entity type and name.", 400)
+    user_or_group = _USER_OR_GROUP.fullmatch(source_arn)
+    if user_or_group is not None:  # not "The role … cannot be found.": that pointed at a role the caller never named
+        raise _no_such_user_or_group(user_or_group)
     role = arns.parse_role_arn(source_arn)
     if role is None or role.account_id != account_id:
         raise ServiceError("NoSuchEntity", f"The role {source_arn} cannot be found.", 404)
