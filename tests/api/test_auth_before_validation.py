@@ -69,3 +69,18 @@ def assert_refused_unauthenticated(app: QueryApi, credentials: Credentials, acti
 def test_assume_role_with_saml_checks_its_parameters_unsigned(world: tuple[QueryApi, Credentials]) -> None:
     app, _ = world
     assert unsigned(app, "AssumeRoleWithSAML", {"RoleArn": "", "PrincipalArn": "", "SAMLAssertion": "x"}) == (400, "ValidationError")
+
+
+@pytest.mark.parametrize("parameters", [
+    {"RoleArn": "arn:aws:iam::111111111111:role/Target"},  # RoleSessionName missing
+    {"RoleArn": "arn:aws:iam::111111111111:role/Target", "RoleSessionName": "s"},  # too short: malformed
+    {"RoleArn": "arn:aws:iam::111111111111:role/Target", "RoleSessionName": "ok", "DurationSeconds": "1"},
+])
+def test_an_administrator_key_is_told_of_bad_parameters_before_it_is_refused(world: tuple[QueryApi, Credentials], parameters: dict[str, str]) -> None:
+    """AWS reports a missing parameter and a malformed one in the same ValidationError, so the two answer alike to the
+    account's administrator (root) key; before, a missing one did and a malformed one got the root refusal."""
+    app, credentials = world
+    status, body = signed_query(app, credentials, "AssumeRole", parameters)
+    assert (status, code_of(body)) == (400, "ValidationError")
+    status, body = signed_query(app, credentials, "AssumeRole", {**parameters, "RoleSessionName": "fine", "DurationSeconds": "900"})
+    assert (status, code_of(body)) == (403, "AccessDenied")  # well formed: the root caller is refused

@@ -68,8 +68,11 @@ def assume_role_handler(ctx: ServiceContext, caller: Caller | None, request: Que
         tags=tuple(tags(request)), transitive_tag_keys=tuple(request.member_list("TransitiveTagKeys")),
         source_identity=params.get("SourceIdentity"), serial_number=params.get("SerialNumber"), token_code=params.get("TokenCode"),
     )
-    if role_arn is None or session_name is None:  # reported with every other violation, as AWS does
-        raise ValidationFailed(chain_parameter_violations(chain, role_arn=role_arn, session_name=session_name))
+    # Every model violation, a missing parameter or a malformed one, in one ValidationError as AWS reports them: one
+    # phase, so both come before the refusal of an administrator (root) key, not the missing ones alone.
+    violations = chain_parameter_violations(chain, role_arn=role_arn, session_name=session_name)
+    if violations:
+        raise ValidationFailed(violations)
     if not isinstance(caller, Session):
         # samlfed has no IAM users: an administrator key is its account's root, which AWS refuses in these words.
         raise ServiceError("AccessDenied", "Roles may not be assumed by root accounts.", 403)
