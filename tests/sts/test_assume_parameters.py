@@ -139,6 +139,7 @@ CHAINED = [
     ({"session_name": "a"}, ["Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2"]),
     ({"session_name": "a b"}, ["Value 'a b' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"]),
     ({"session_name": "s" * 65}, [f"Value '{'s' * 65}' at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64"]),
+    ({"source_identity": "s" * 257}, [f"Value '{'s' * 257}' at 'sourceIdentity' failed to satisfy constraint: Member must have length less than or equal to 256"]),
     ({"policy": "\u20ac"}, [f"Value '\u20ac' at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: {POLICY_PATTERN}"]),
     ({"duration_seconds": 899}, ["Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"]),
 ]
@@ -151,3 +152,9 @@ def test_assume_role_parameters_get_the_same_model_messages(overrides: dict, vio
         chain._check(AssumeRoleRequest(**{**fields, **overrides}))
     assert info.value.violations == violations
     chain._check(AssumeRoleRequest(**fields))
+
+
+def test_assume_role_takes_a_source_identity_of_up_to_256_characters() -> None:
+    """sourceIdentityType in AWS's current STS model (botocore's data) allows 256 characters; before, AssumeRole
+    refused 65 to 256 with a ValidationError AWS no longer gives."""
+    chain._check(AssumeRoleRequest(role_arn=ROLE, session_name="chained", source_identity="s" * 256))

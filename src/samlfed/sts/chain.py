@@ -53,6 +53,9 @@ class AssumeRoleRequest:
     token_code: str | None = None
 
 
+MAX_SOURCE_IDENTITY = 256
+"""AssumeRole's SourceIdentity: sourceIdentityType in AWS's STS model (botocore 1.44) allows 2 to 256 characters;
+an earlier model allowed 64, which is still the SAML attribute's limit in AWS's message for it."""
 _SESSION_NAME = (re.compile(r"[\w+=,.@-]*", re.ASCII), "[\\w+=,.@-]*")
 _EXTERNAL_ID = (re.compile(r"[\w+=,.@:/-]*", re.ASCII), "[\\w+=,.@:\\/-]*")
 _SERIAL_NUMBER = (re.compile(r"[\w+=/:,.@-]*", re.ASCII), "[\\w+=/:,.@-]*")
@@ -78,7 +81,7 @@ def parameter_violations(request: AssumeRoleRequest, *, role_arn: str | None, se
     violations += session_policy_violations(request.policy, request.policy_arns) + duration_violations(request.duration_seconds)
     violations += tag_violations(request.tags, echo=True) + tag_key_list_violations(request.transitive_tag_keys, "transitiveTagKeys", echo=True)
     if request.source_identity is not None:  # the model's sourceIdentityType; its pattern has no colon, so no "aws:" either
-        violations += string_violations(request.source_identity, "sourceIdentity", 2, 64, _SESSION_NAME)
+        violations += string_violations(request.source_identity, "sourceIdentity", 2, MAX_SOURCE_IDENTITY, _SESSION_NAME)
     return violations
 
 
