@@ -350,6 +350,11 @@ def utf16(xml: bytes) -> bytes:
     return ('<?xml version="1.0" encoding="UTF-16"?>' + xml.split(b"?>", 1)[1].decode()).encode("utf-16")
 
 
+def utf16_declared_after_utf8_bom(xml: bytes) -> bytes:
+    """UTF-8 bytes under a UTF-8 byte order mark whose declaration names UTF-16: libxml2 reads them as UTF-8."""
+    return b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-16"?>' + xml.split(b"?>", 1)[1]
+
+
 def oversized(xml: bytes) -> bytes:
     return xml.replace(b"</samlp:Response>", b"<!--" + b"x" * 80_000 + b"--></samlp:Response>")
 
@@ -428,6 +433,7 @@ ATTACKS = [
     Attack("oversized input", "input.size", raw=oversized),
     Attack("raw-deflated input", "xml.parse", raw=deflate),
     Attack("UTF-16 document", "xml.parse", raw=utf16),
+    Attack("UTF-16 declared after a UTF-8 byte order mark", "xml.parse", raw=utf16_declared_after_utf8_bom),
     Attack("processing instruction", "xml.parse", raw=processing_instruction),
     Attack("wrong Destination", "destination", spec={"destination": "https://sp.evil.example/saml"}),
     Attack("Recipient with the AWS URL as prefix", "subject_confirmation", spec={"recipient": "https://signin.aws.amazon.com/saml.evil.example", "destination": None}),

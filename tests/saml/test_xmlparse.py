@@ -29,6 +29,9 @@ DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
         b"<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>",
         b"<a>&undeclared;</a>",
         DECLARATION.replace(b"UTF-8", b"ISO-8859-1") + b"<a/>",
+        # libxml2 reads these as UTF-8 (the byte order mark wins) and reports UTF-8; the declaration says otherwise
+        b"\xef\xbb\xbf" + DECLARATION.replace(b"UTF-8", b"UTF-16") + b"<a/>",
+        b"\xef\xbb\xbf<?xml version='1.0'\n encoding = 'ISO-8859-1' standalone='yes'?><a/>",
     ],
 )
 def test_refused(document: bytes) -> None:
@@ -42,6 +45,8 @@ def test_refused(document: bytes) -> None:
         b"<a/>",
         DECLARATION + b"<a/>",
         b"\xef\xbb\xbf" + DECLARATION + b"<a/>",
+        b"\xef\xbb\xbf" + DECLARATION.replace(b"UTF-8", b"utf8") + b"<a/>",
+        b'\xef\xbb\xbf<?xml version="1.0"?><a/>',
         b"<a><!-- <?not a pi?> --><![CDATA[<?nor this?>]]></a>",  # '<?' seen in the bytes, so the tree is walked
         b"<a>&lt;?text?&gt;&#65;</a>",
     ],

@@ -69,6 +69,9 @@ def parse_xml(data: bytes) -> etree._Element:
     encoding = (docinfo.encoding or "UTF-8").upper()
     if encoding not in ("UTF-8", "UTF8"):
         raise XmlRejected(f"the document is encoded as {docinfo.encoding}; only UTF-8 is accepted")
+    declared = _declared_after_bom(data)
+    if declared is not None and declared.upper() not in (b"UTF-8", b"UTF8"):
+        raise XmlRejected(f"the document starts with a UTF-8 byte order mark but declares encoding {declared.decode('ascii', 'replace')!r}; only UTF-8 is accepted")
     # Processing instructions anywhere (also before or after the root) are refused. Entity reference nodes
     # need a declared entity, so a DTD, refused above (an undeclared one is a syntax error without a DTD).
     if _may_hold_processing_instructions(data):
@@ -116,6 +119,20 @@ def _has_long_run_without_lt(data: bytes) -> bool:
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+# The XML declaration's grammar (XML 1.0 §2.8, §4.3.3): '<?xml' VersionInfo EncodingDecl, with S and Eq as written there.
+_ENCODING_DECLARATION = re.compile(rb"""<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:"[^"]*"|'[^']*')[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _declared_after_bom(data: bytes) -> bytes | None:
+    """The encoding a document that starts with a UTF-8 byte order mark declares, if it declares one.
+
+    libxml2 reads such a document as UTF-8 whatever its declaration says, and reports it as UTF-8 (declared UTF-16,
+    ISO-8859-1 or EBCDIC alike), where XML 1.0 (appendix F) makes the contradiction an error and other parsers read
+    the declaration. Without a BOM, docinfo.encoding is the declared name, which parse_xml checks itself."""
+    if not data.startswith(_UTF8_BOM):
+        return None
+    match = _ENCODING_DECLARATION.match(data, len(_UTF8_BOM))
+    return None if match is None else match.group(1) if match.group(1) is not None else match.group(2)
 
 
 def _may_hold_processing_instructions(data: bytes) -> bool:
