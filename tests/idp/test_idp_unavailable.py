@@ -189,3 +189,28 @@ def test_a_directory_file_that_cannot_be_looked_up_answers_503_until_it_can(
         monkeypatch.undo()
         assert httpx.get(f"{url}/idp/metadata").status_code == 200
         assert browser.get(f"{url}/idp/").status_code == 200  # the file is as it was: the session stands
+
+
+def test_a_state_file_locked_elsewhere_answers_503_saying_so_until_the_lock_is_let_go(
+    served: dict, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program holds the state file's write lock (the sqlite3 shell in a transaction) past the IdP's wait: the
+    page and the log said to free disk space or repair the file, which is sound (advice an operator could follow by
+    removing or restoring it, which ends every session). The wait is shortened so that the test does not sit through it."""
+    monkeypatch.setattr(state, "BUSY_SECONDS", 0.2)
+    url, path = served["url"], served["idp"].config_path.parent / STATE_FILE
+    with httpx.Client() as browser:
+        assert login(served, browser, "alice").status_code == 303  # the IdP has made its state file
+        form = forms(browser.get(f"{url}/idp/login"))[0]
+        holder = sqlite3.connect(path, isolation_level=None)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            with warnings_of(caplog):
+                answer = post_login(url, browser, form, "bob", served["passwords"]["bob"])
+        finally:
+            holder.close()  # lets go of the lock, as the other program ending its transaction
+        assert_unavailable_page(answer, f"{STATE_FILE} is locked by another process")
+        assert "the IdP uses it again once that process lets go of it" in answer.text
+        assert "free disk space" not in answer.text and "repair" not in answer.text
+        assert_one_warning_per_request(caplog, 1, "is locked by another process")
+        assert login(served, browser, "bob").status_code == 303

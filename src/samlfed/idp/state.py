@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TypeVar
 
 STATE_FILE = "idp-state.db"
+BUSY_SECONDS = 10.0
+"""How long a statement waits for another process's lock on the state file before the file counts as unavailable."""
 T = TypeVar("T")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS session_generation (username TEXT PRIMARY KEY, generation INTEGER NOT NULL)",
@@ -34,6 +36,11 @@ _SCHEMA = (
 class StateUnavailable(Exception):
     """The state file refused a read or a write for a reason of its own (a full disk, a damaged or unreadable
     file, a lock held too long): the IdP's trouble, not the request's, and over once the file is usable again."""
+
+
+class StateLocked(StateUnavailable):
+    """Another process held the state file's lock for longer than BUSY_SECONDS: the file is sound, and usable again
+    once that process lets go of it (nothing to free or repair)."""
 
 
 class IdpState:
@@ -61,6 +68,11 @@ class IdpState:
             raise  # a mistake of the IdP's own statements, not the file's
         except (OSError, sqlite3.DatabaseError) as exc:
             self._ready = False  # the file may have been replaced meanwhile: make sure of its tables again
+            if _locked(exc):
+                raise StateLocked(
+                    f"The IdP's state file {self.path.name} is locked by another process (held for over {BUSY_SECONDS:g} s: "
+                    "another program writing to it, or a copy of it being made)"
+                ) from None
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StateUnavailable(f"The IdP's state file {self.path.name} cannot be used: {reason}") from None
 
@@ -78,7 +90,7 @@ class IdpState:
         # would make it with the process's umask.
         os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         # A connection per use: cheap next to the work of a sign-in, and safe in any thread or forked worker.
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
         try:
             if not self._ready:
                 for statement in _SCHEMA:
@@ -207,6 +219,12 @@ def file_version(path: Path) -> str:
     except OSError as exc:  # reading the file fails as well, and says why (directory.read_yaml): no version of it is used
         return f"unusable: {exc.errno}"
     return f"{found.st_ino}:{found.st_size}:{found.st_mtime_ns}:{found.st_ctime_ns}"
+
+
+def _locked(exc: BaseException) -> bool:
+    """Whether SQLite gave up waiting for another connection's lock (SQLITE_BUSY or SQLITE_LOCKED, "database is locked")."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _rollback(db: sqlite3.Connection) -> None:

@@ -28,7 +28,7 @@ from .directory import DirectoryError, User
 from .ecp import SOAP_CONTENT_TYPE, fault_envelope, request_from_envelope, response_envelope
 from .keys import KeysUnavailable
 from .service import IdentityProvider
-from .state import StateUnavailable
+from .state import StateLocked, StateUnavailable
 
 log = logging.getLogger("samlfed.idp")
 MAX_RELAY_STATE = 2048
@@ -341,6 +341,8 @@ def _unavailable_message(idp: IdentityProvider, exc: Exception) -> str:
         name = idp.config_path.name
         where = "" if str(exc).startswith(name) else f" {name}"  # read_yaml's reasons name the file already
         message = f"The IdP cannot use its directory file{where}: {exc}; fix it, and the IdP picks it up again."
+    elif isinstance(exc, StateLocked):
+        message = f"{exc}; the IdP uses it again once that process lets go of it."
     else:
         message = f"{exc}; free disk space or repair the file, and the IdP uses it again."
     return " ".join(message.split())
