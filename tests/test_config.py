@@ -152,3 +152,28 @@ def test_tls_settings_go_together_make_the_url_https_and_reach_the_workers(tmp_p
     clean_env.delenv("SAMLFED_TLS_KEYFILE")
     with pytest.raises(SettingsError, match="tls_certfile and tls_keyfile go together"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true", "sqlite:///file::memory:?uri=true"])
+def test_an_sqlite_database_held_in_memory_is_refused(clean_env: pytest.MonkeyPatch, url: str) -> None:
+    """Accepted, it was a database of the process's own: `accounts create` printed the key of an account gone as it
+    exited, and each worker of `serve` wrote to its own empty database, which no restart kept."""
+    from typer.testing import CliRunner
+
+    from samlfed.cli import app
+    from samlfed.config import SettingsError
+
+    with pytest.raises(SettingsError, match=r"--database-url: database_url names an SQLite database held in memory .* name its file"):
+        Settings.from_env(database_url=url)
+    clean_env.setenv("SAMLFED_DATABASE_URL", url)
+    with pytest.raises(SettingsError, match=r"SAMLFED_DATABASE_URL: database_url names an SQLite database held in memory"):
+        Settings.from_env()
+    clean_env.delenv("SAMLFED_DATABASE_URL")
+    clean_env.setenv("SAMLFED_MASTER_KEY", "a" * 43 + "=")
+    created = CliRunner().invoke(app, ["accounts", "create", "--database-url", url, "--json"])
+    assert created.exit_code == 2 and "held in memory" in created.output and "SecretAccessKey" not in created.output, created.output
+
+
+def test_an_sqlite_file_url_is_kept(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> None:
+    for url in (f"sqlite:///{tmp_path / 'samlfed.db'}", f"sqlite:///file:{tmp_path / 'samlfed.db'}?mode=rwc&uri=true"):
+        assert Settings.from_env(database_url=url).store_url() == url

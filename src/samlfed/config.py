@@ -204,6 +204,12 @@ def _checked(name: str, value: object, source: str) -> object:
     if kind == "entity_id" and isinstance(value, str) and value.strip() and not has_surrogate(value):
         return value
     if kind == "database_url" and isinstance(value, str) and _DATABASE_SCHEME.match(value):
+        if _sqlite_in_memory(value):
+            shown = _shown(kind, value) if "@" in value else value  # as written (rendering encodes ':memory:'), unless it holds a password
+            raise SettingsError(
+                f"{source}: {name} names an SQLite database held in memory ({shown!r}), which every samlfed process gets "
+                "empty and loses when it ends: name its file, such as sqlite:////var/lib/samlfed/samlfed.db"
+            )
         return value
     if kind == "host" and isinstance(value, str) and value:
         return value
@@ -226,6 +232,23 @@ def _checked(name: str, value: object, source: str) -> object:
     elif kind == "seconds" and isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 60:
         return float(value)
     raise SettingsError(f"{source}: {name} must be {_EXPECTED[kind]}, not {_shown(kind, value)!r}")
+
+
+def _sqlite_in_memory(url: str) -> bool:
+    """Whether `url` names an SQLite database without a file (none named, `:memory:`, or a `mode=memory` URI): an
+    account created there by the command line was gone when it printed its key, and each worker of `serve` wrote
+    to a database of its own that no restart kept."""
+    if not url.startswith("sqlite"):
+        return False
+    from sqlalchemy.engine import make_url  # SQLAlchemy, on this path only
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # opening it says why it does not parse
+        return False
+    database = parsed.database or ""
+    return database in ("", ":memory:") or database.startswith("file::memory:") or parsed.query.get("mode") == "memory"
 
 
 def _shown(kind: str, value: object) -> object:
@@ -281,6 +304,8 @@ def _from_text(name: str, text: str, source: str) -> object:
         pass  # _checked names the setting and the variable
     if kind == "flag":
         value = True if text.lower() in _TRUE else False if text.lower() in _FALSE else text
+    if kind == "database_url":  # its text is its value, and _checked's reason may be more than the expected form
+        return _checked(name, value, source)
     try:
         return _checked(name, value, source)
     except SettingsError:

@@ -110,7 +110,7 @@ def test_a_bad_master_key_variable(tmp_path: Path, value: str, monkeypatch: pyte
 
 
 def test_no_master_key_for_a_database_url() -> None:
-    assert "set SAMLFED_MASTER_KEY" in unavailable(Settings.from_env(database_url="sqlite://"))
+    assert "set SAMLFED_MASTER_KEY" in unavailable(Settings.from_env(database_url="postgresql+psycopg://samlfed@127.0.0.1:1/samlfed"))
 
 
 def test_a_master_key_file_of_the_wrong_size(tmp_path: Path) -> None:
