@@ -39,6 +39,10 @@ THROTTLED = "Too many failed sign-ins. Wait a few minutes and try again."
 RETRY_AFTER = "5"
 """Seconds a client should wait after a 503, as the rest of the service says."""
 
+SESSION_COOKIE = "samlfed_idp"
+BOUNCED = "bounced"
+"""The field of the IdP's own re-post of an SP's HTTP-POST AuthnRequest (IdpApp.sso): posted once, never again."""
+
 SESSION_SECRET_FILE = "session.secret"
 """In the IdP's keys directory: the key its session cookies are signed with."""
 MIN_SESSION_SECRET_BYTES = 32
@@ -238,6 +242,11 @@ class IdpApp:
         except RequestRefused as exc:
             log.info("AuthnRequest refused: %r", str(exc))  # %r: the reason quotes the request's own text
             return self.refused(str(exc))
+        if binding == "post" and SESSION_COOKIE not in request.cookies and params.get(BOUNCED) != "1":
+            # Most likely the SP's cross-site form POST, which the SameSite=Lax session cookie does not come with: a
+            # signed-in user would be asked to sign in again, and the pending request's cookie would replace their
+            # session. Posted again (once) from this site's own page, the request comes with the cookie, if any.
+            return self.pages.render("continue.html", action=f"{self.base}/sso", saml_request=saml_request, relay_state=relay, bounced=BOUNCED)
         pending = {"sp": request_info.sp.key, "acs": request_info.acs_url, "request_id": request_info.id, "relay": relay}
         user = self.current_user(request)
         if user is None or request_info.force_authn:
@@ -324,7 +333,7 @@ class IdpApp:
         session = Middleware(
             SessionMiddleware,
             secret_key=self.session_secret,
-            session_cookie="samlfed_idp",
+            session_cookie=SESSION_COOKIE,
             max_age=SESSION_SECONDS,
             path=self.mount_path or "/",
             same_site="lax",
