@@ -173,6 +173,8 @@ def test_the_google_preset_needs_the_response_only_opt_in(idp: IdentityProvider)
         (lambda c: c["service_providers"]["aws"]["claims"].update(attributes=["email"]), "attributes .* must be a mapping"),
         (lambda c: c["service_providers"]["aws"]["claims"].update(transitive_tag_keys=5), "transitive_tag_keys .* must be a list"),
         (lambda c: c["service_providers"]["aws"]["claims"]["roles"].append({"group": 5, "value": "x"}), "needs a `value`"),
+        (lambda c: c["service_providers"]["aws"]["claims"].update(roles=5), "roles of service provider 'aws' must be a list of role rules"),
+        (lambda c: c["service_providers"]["aws"]["claims"].update(roles={"group": "x", "value": "y"}), "must be a list of role rules"),
         (lambda c: c.update(idp={"entity_id": ["urn:a", "urn:b"]}), "idp.entity_id must be"),
         # ... and this one every assertion of the application:
         (lambda c: c["service_providers"]["aws"]["claims"].update(source_identity=["username"]), "source_identity .* must name one user"),

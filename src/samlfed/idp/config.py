@@ -129,8 +129,11 @@ def _claims(key: str, data: Any) -> ClaimRules:
     data = data or {}
     if not isinstance(data, dict):
         raise DirectoryError(f"claims of service provider {key!r} must be a mapping")
+    roles = data.get("roles") or []
+    if not isinstance(roles, list):  # a number was a TypeError (a traceback); a string or mapping, its characters or keys
+        raise DirectoryError(f"claims.roles of service provider {key!r} must be a list of role rules (- group: ..., value: ...)")
     rules = []
-    for rule in data.get("roles") or []:
+    for rule in roles:
         if not isinstance(rule, dict) or not isinstance(rule.get("value"), str) or not isinstance(rule.get("group") or "", str):
             raise DirectoryError(f"each role rule of {key!r} needs a `value` (and optionally a `group` pattern)")
         try:
