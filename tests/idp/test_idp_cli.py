@@ -11,12 +11,13 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from argon2 import PasswordHasher
 from lxml import etree
 from typer.testing import CliRunner
 
 from samlfed.cli import app
-from samlfed.idp.directory import read_yaml
+from samlfed.idp.directory import DirectoryError, read_yaml
 from samlfed.saml import ValidationSettings, validate
 from samlfed.saml.metadata import parse_metadata
 
@@ -213,3 +214,30 @@ def test_idp_serve_runs_the_idp_alone(tmp_path: Path) -> None:
         assert parse_metadata(metadata.content).entity_id == f"{url}/idp/metadata"
         assert httpx.get(f"{url}/idp/login").status_code == 200
         assert httpx.get(f"{url}/").status_code == 404  # the IdP alone: no IAM/STS API
+
+
+def test_a_user_listed_twice_in_idp_yaml_is_a_configuration_error(tmp_path: Path) -> None:
+    """PyYAML keeps the last of two equal keys: the second `alice` replaced the first unseen (here it disabled her),
+    and a `users` command rewrote the file without the first."""
+    assert _run("idp", "users", "add", "alice", "--password", "alice's password", "--idp-dir", str(tmp_path)).exit_code == 0
+    path = tmp_path / "idp.yaml"
+    path.write_text(path.read_text() + "  alice:\n    password_hash: x\n    disabled: true\n")
+    listed = _run("idp", "users", "list", "--idp-dir", str(tmp_path))
+    assert listed.exit_code == 2 and "found key 'alice' more than once (line" in listed.output
+    written = path.read_text()
+    assert _run("idp", "users", "disable", "alice", "--idp-dir", str(tmp_path)).exit_code == 2
+    assert path.read_text() == written
+
+
+def test_keys_merged_in_by_yaml_may_still_be_overridden(tmp_path: Path) -> None:
+    path = tmp_path / "idp.yaml"
+    path.write_text(
+        "service_providers:\n"
+        "  base: &base {entity_id: urn:a, acs_urls: ['https://a.example/saml']}\n"
+        "  other: {<<: *base, entity_id: urn:b}\n"
+        "users: {}\n"
+    )
+    assert read_yaml(path)["service_providers"]["other"] == {"entity_id": "urn:b", "acs_urls": ["https://a.example/saml"]}
+    path.write_text("service_providers:\n  aws: {entity_id: urn:a, entity_id: urn:b, acs_urls: ['https://a.example/saml']}\n")
+    with pytest.raises(DirectoryError, match=r"found key 'entity_id' more than once \(line 2, column"):
+        read_yaml(path)

@@ -94,7 +94,8 @@ def test_what_is_wrong_with_the_directory_file_is_told_to_the_operator_only(serv
     """A reason names users and settings: an anonymous visitor learns only that the file is unusable."""
     url, config = served["url"], served["idp"].config_path
     good = config.read_text()
-    config.write_text(good + "users:\n  ceo.jane.doe:\n    attributes: {}\n")  # valid YAML, but no password_hash
+    users = good.index("\nusers:\n") + len("\nusers:\n")  # the demo's users, then one without a password_hash
+    config.write_text(good[:users] + "  ceo.jane.doe:\n    attributes: {}\n" + good[users:])
     with warnings_of(caplog):
         metadata = httpx.get(f"{url}/idp/metadata")
         page = httpx.get(f"{url}/idp/login")

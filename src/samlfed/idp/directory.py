@@ -198,6 +198,29 @@ def load_users(section: Any) -> Directory:
     return Directory({str(name): user_from_yaml(str(name), data) for name, data in section.items()})
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load's loader, refusing a key written twice in one mapping: PyYAML keeps the last silently, so a user
+    listed again further down (`disabled: true` above, say) replaced the first entry unseen. Keys merged in by `<<`
+    may still be overridden, as YAML means them to be."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                repeated = key in seen
+            except TypeError:  # an unhashable key: the constructor below says so
+                continue
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, f"found key {key!r} more than once", key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = read_at_most(path, LARGE_FILE_LIMIT).decode("utf-8") if path.exists() else ""
@@ -206,7 +229,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise DirectoryError(f"{path.name} is not UTF-8 text") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: plain data only, as safe_load
     except yaml.YAMLError as exc:
         raise DirectoryError(f"{path.name} is not valid YAML: {yaml_problem(exc)}") from None
     if data is None:
