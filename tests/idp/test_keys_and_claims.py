@@ -313,3 +313,22 @@ def test_workers_starting_together_on_a_fresh_directory_make_one_pair_of_keys(tm
             worker.join(30)
         assert all(kids == seen[0] for kids in seen) and len(seen[0]) == 2, seen
         assert sorted(path.name for path in directory.glob("*.key.pem")) == sorted(f"{kid}.key.pem" for kid in seen[0])
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda c: c["users"]["carol"].update(disable=True), r"^user 'carol' has unknown setting\(s\) disable; known: password_hash, "),
+    (lambda c: c["users"]["carol"].update(totp="JBSWY3DPEHPK3PXP"), r"^user 'carol' has unknown setting\(s\) totp; "),
+    (lambda c: c["service_providers"]["aws"].update(require_signed_request=True),
+     r"^service provider 'aws' has unknown setting\(s\) require_signed_request; known: .*require_signed_requests"),
+    (lambda c: c["service_providers"]["aws"]["claims"].update(role_session=True), r"^claims of service provider 'aws' has unknown setting\(s\) role_session; "),
+    (lambda c: c["service_providers"]["aws"]["claims"]["roles"][0].update(groups="x"), r"^a role rule of 'aws' has unknown setting\(s\) groups; known: group, value$"),
+    (lambda c: c.update(idp={"entityid": "urn:x"}), r"^idp has unknown setting\(s\) entityid; known: entity_id$"),
+    (lambda c: c.update(service_provider={}), r"^the top level has unknown setting\(s\) service_provider; known: idp, service_providers, users$"),
+])
+def test_a_setting_samlfed_does_not_read_is_refused_not_ignored(change, message: str) -> None:  # type: ignore[no-untyped-def]
+    """A mistyped setting was ignored without a word: `disable: true` left the user enabled, `totp:` without a second
+    factor, `require_signed_request: true` the SP's requests unchecked."""
+    config = _config()
+    change(config)
+    with pytest.raises(DirectoryError, match=message):
+        parse_config(config)

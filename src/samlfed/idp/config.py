@@ -40,7 +40,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..saml.metadata import UNREADABLE_CERTIFICATE
-from .directory import Directory, DirectoryError, load_users, read_yaml, yaml_flag
+from .directory import Directory, DirectoryError, known_settings, load_users, read_yaml, yaml_flag
 from .presets import Preset, preset
 
 
@@ -78,6 +78,13 @@ class ClaimRules:
     """Further assertion attribute name -> user attribute."""
 
 
+CLAIM_SETTINGS = (
+    "name_id", "roles", "role_session_name", "session_duration", "principal_tags", "transitive_tag_keys", "source_identity", "attributes",
+)
+SP_SETTINGS = (
+    "display_name", "entity_id", "acs_urls", "preset", "claims", "request_certificate", "require_signed_requests",
+    "encryption_certificate", "encryption",
+)
 DATA_ALGORITHMS = ("aes256-gcm", "aes128-gcm", "aes256-cbc", "aes128-cbc")
 KEY_TRANSPORTS = ("rsa-oaep-mgf1p", "rsa-oaep")
 ENCRYPTION_OPTIONS = ("data_algorithm", "key_transport", "detached_key")
@@ -129,6 +136,7 @@ def _claims(key: str, data: Any) -> ClaimRules:
     data = data or {}
     if not isinstance(data, dict):
         raise DirectoryError(f"claims of service provider {key!r} must be a mapping")
+    known_settings(data, CLAIM_SETTINGS, f"claims of service provider {key!r}")
     roles = data.get("roles") or []
     if not isinstance(roles, list):  # a number was a TypeError (a traceback); a string or mapping, its characters or keys
         raise DirectoryError(f"claims.roles of service provider {key!r} must be a list of role rules (- group: ..., value: ...)")
@@ -136,6 +144,7 @@ def _claims(key: str, data: Any) -> ClaimRules:
     for rule in roles:
         if not isinstance(rule, dict) or not isinstance(rule.get("value"), str) or not isinstance(rule.get("group") or "", str):
             raise DirectoryError(f"each role rule of {key!r} needs a `value` (and optionally a `group` pattern)")
+        known_settings(rule, ("group", "value"), f"a role rule of {key!r}")
         try:
             pattern = re.compile(rule["group"]) if rule.get("group") else None
         except re.error as exc:
@@ -247,6 +256,7 @@ def _encryption(key: str, data: dict[str, Any]) -> AssertionEncryption | None:
 def _service_provider(key: str, data: Any) -> ServiceProvider:
     if not isinstance(data, dict) or not data.get("entity_id") or not data.get("acs_urls"):
         raise DirectoryError(f"service provider {key!r} needs an entity_id and acs_urls")
+    known_settings(data, SP_SETTINGS, f"service provider {key!r}")
     acs_urls = data["acs_urls"] if isinstance(data["acs_urls"], list) else [data["acs_urls"]]
     if not all(isinstance(u, str) and re.match(r"https?://", u) for u in acs_urls):
         raise DirectoryError(f"acs_urls of {key!r} must be http(s) URLs")
@@ -268,10 +278,12 @@ def _service_provider(key: str, data: Any) -> ServiceProvider:
 
 
 def parse_config(data: dict[str, Any]) -> IdpConfig:
+    known_settings(data, ("idp", "service_providers", "users"), "the top level")
     idp = data.get("idp") or {}
     providers = data.get("service_providers") or {}
     if not isinstance(idp, dict) or not isinstance(providers, dict):
         raise DirectoryError("`idp` and `service_providers` must be mappings")
+    known_settings(idp, ("entity_id",), "idp")
     if not isinstance(idp.get("entity_id") or "", str):
         raise DirectoryError("idp.entity_id must be the IdP's entity ID (a URI), or left out for <public URL>/idp/metadata")
     return IdpConfig(

@@ -92,11 +92,23 @@ def yaml_flag(data: dict[str, Any], name: str, where: str) -> bool:
     return value
 
 
+USER_SETTINGS = ("password_hash", "display_name", "email", "department", "groups", "attributes", "totp_secret", "disabled")
+
+
+def known_settings(data: dict[Any, Any], known: tuple[str, ...], where: str) -> None:
+    """Refuse a setting samlfed does not read: a mistyped one (`disable: true`, `totp:`, `require_signed_request:`)
+    was ignored without a word, leaving the user enabled, without a second factor, or the SP's requests unchecked."""
+    unknown = sorted(str(name) for name in data if name not in known)
+    if unknown:
+        raise DirectoryError(f"{where} has unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
+
+
 def user_from_yaml(username: str, data: Any) -> User:
     if not USERNAME.fullmatch(username):
         raise DirectoryError(f"user name {username!r} is not 1-64 ASCII letters, digits or ._@+-")
     if not isinstance(data, dict) or not isinstance(data.get("password_hash"), str):
         raise DirectoryError(f"user {username!r} needs a password_hash (use `samlfed idp users add`)")
+    known_settings(data, USER_SETTINGS, f"user {username!r}")
     attributes = data.get("attributes") or {}
     if not isinstance(attributes, dict):
         raise DirectoryError(f"attributes of user {username!r} must be a mapping")
