@@ -332,3 +332,30 @@ def test_a_setting_samlfed_does_not_read_is_refused_not_ignored(change, message:
     change(config)
     with pytest.raises(DirectoryError, match=message):
         parse_config(config)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda c: c["service_providers"]["aws"].update(entity_id=["urn:a", "urn:b"]), r"^entity_id of service provider 'aws' must be text, not a list$"),
+    (lambda c: c["service_providers"]["aws"].update(display_name={"en": "AWS"}), r"^display_name of service provider 'aws' must be text, not a mapping$"),
+    (lambda c: c["service_providers"]["aws"].update(preset=["okta"]), r"^preset of service provider 'aws' must be text, not a list$"),
+    (lambda c: c["service_providers"]["aws"]["claims"].update(name_id=["email"]), r"^name_id of the claims of 'aws' must be text, not a list$"),
+    (lambda c: c["service_providers"]["aws"]["claims"].update(role_session_name=True), r"^role_session_name of the claims of 'aws' must be text, not a YAML boolean"),
+    (lambda c: c["users"]["carol"].update(email=["carol@example.com", "c@example.com"]), r"^email of user 'carol' must be text, not a list$"),
+    (lambda c: c["users"]["carol"].update(department=False), r"^department of user 'carol' must be text, not a YAML boolean"),
+])
+def test_a_text_setting_of_another_type_is_refused_not_turned_into_text(change, message: str) -> None:  # type: ignore[no-untyped-def]
+    """str() made text of its own of a list, a mapping or a boolean: `email: [a, b]` was asserted as "['a', 'b']",
+    `entity_id: [a, b]` named no SP that exists, `role_session_name: yes` read the attribute "True"."""
+    config = _config()
+    change(config)
+    with pytest.raises(DirectoryError, match=message):
+        parse_config(config)
+
+
+def test_text_settings_left_out_or_numbers_still_read() -> None:
+    config = _config()
+    config["service_providers"]["aws"].update(display_name=2024, preset=None)
+    config["users"]["carol"].update(department=42)
+    read = parse_config(config)
+    assert read.service_providers["aws"].display_name == "2024" and read.service_providers["aws"].preset.name == "samlfed"
+    assert read.directory.users["carol"].department == "42"

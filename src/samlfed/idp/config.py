@@ -40,7 +40,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..saml.metadata import UNREADABLE_CERTIFICATE
-from .directory import Directory, DirectoryError, known_settings, load_users, read_yaml, yaml_flag
+from .directory import Directory, DirectoryError, known_settings, load_users, read_yaml, yaml_flag, yaml_text
 from .presets import Preset, preset
 
 
@@ -163,9 +163,9 @@ def _claims(key: str, data: Any) -> ClaimRules:
     if source_identity is not None and not isinstance(source_identity, str):
         raise DirectoryError(f"claims.source_identity of service provider {key!r} must name one user attribute")
     return ClaimRules(
-        name_id=str(data.get("name_id", "username")),
+        name_id=yaml_text(data, "name_id", f"the claims of {key!r}", "username"),
         roles=tuple(rules),
-        role_session_name=str(data.get("role_session_name", "username")),
+        role_session_name=yaml_text(data, "role_session_name", f"the claims of {key!r}", "username"),
         session_duration=duration,
         principal_tags=_names(key, data, "principal_tags"),
         transitive_tag_keys=tuple(str(k) for k in transitive),
@@ -260,15 +260,17 @@ def _service_provider(key: str, data: Any) -> ServiceProvider:
     acs_urls = data["acs_urls"] if isinstance(data["acs_urls"], list) else [data["acs_urls"]]
     if not all(isinstance(u, str) and re.match(r"https?://", u) for u in acs_urls):
         raise DirectoryError(f"acs_urls of {key!r} must be http(s) URLs")
+    where = f"service provider {key!r}"
+    name = yaml_text(data, "preset", where, "samlfed")
     try:
-        shape = preset(str(data.get("preset", "samlfed")))
+        shape = preset(name)
     except ValueError as exc:
         raise DirectoryError(f"service provider {key!r}: {exc}") from None
     return ServiceProvider(
         key=key,
-        entity_id=str(data["entity_id"]),
+        entity_id=yaml_text(data, "entity_id", where),
         acs_urls=tuple(acs_urls),
-        display_name=str(data.get("display_name") or key),
+        display_name=yaml_text(data, "display_name", where, key),
         preset=shape,
         claims=_claims(key, data.get("claims")),
         request_certificate=_request_certificate(key, data.get("request_certificate")),

@@ -103,6 +103,19 @@ def known_settings(data: dict[Any, Any], known: tuple[str, ...], where: str) -> 
         raise DirectoryError(f"{where} has unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
 
 
+def yaml_text(data: dict[str, Any], name: str, where: str, default: str = "") -> str:
+    """A text setting, `default` when left out or empty; a number reads as its digits. Anything else is refused:
+    str() made text of its own of a list or mapping (`email: [a, b]` was asserted as "['a', 'b']")."""
+    value = data.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):  # PyYAML reads an unquoted yes, no, on, off, true or false as one
+        raise DirectoryError(f"{name} of {where} must be text, not a YAML boolean (quote a value such as yes, no, on or off)")
+    if not isinstance(value, (str, int)):
+        raise DirectoryError(f"{name} of {where} must be text, not a {'list' if isinstance(value, list) else 'mapping' if isinstance(value, dict) else type(value).__name__}")
+    return str(value)
+
+
 def user_from_yaml(username: str, data: Any) -> User:
     if not USERNAME.fullmatch(username):
         raise DirectoryError(f"user name {username!r} is not 1-64 ASCII letters, digits or ._@+-")
@@ -118,9 +131,9 @@ def user_from_yaml(username: str, data: Any) -> User:
     return User(
         username=username,
         password_hash=data["password_hash"],
-        display_name=str(data.get("display_name") or ""),
-        email=str(data.get("email") or ""),
-        department=str(data.get("department") or ""),
+        display_name=yaml_text(data, "display_name", f"user {username!r}"),
+        email=yaml_text(data, "email", f"user {username!r}"),
+        department=yaml_text(data, "department", f"user {username!r}"),
         groups=_strings(data.get("groups"), f"groups of user {username!r}"),
         attributes={str(k): _strings(v, f"attribute {k!r} of user {username!r}") for k, v in attributes.items()},
         totp_secret=totp,
