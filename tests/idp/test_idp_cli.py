@@ -241,3 +241,10 @@ def test_keys_merged_in_by_yaml_may_still_be_overridden(tmp_path: Path) -> None:
     path.write_text("service_providers:\n  aws: {entity_id: urn:a, entity_id: urn:b, acs_urls: ['https://a.example/saml']}\n")
     with pytest.raises(DirectoryError, match=r"found key 'entity_id' more than once \(line 2, column"):
         read_yaml(path)
+
+
+def test_yaml_nested_too_deeply_is_a_configuration_error(tmp_path: Path) -> None:
+    """PyYAML reads nested collections recursively: a file of thousands of `[` raised RecursionError (a traceback)."""
+    (tmp_path / "idp.yaml").write_text("users: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    listed = _run("idp", "users", "list", "--idp-dir", str(tmp_path))
+    assert listed.exit_code == 2 and "idp.yaml nests lists or mappings too deeply to be read" in listed.output

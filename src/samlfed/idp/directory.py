@@ -257,6 +257,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: plain data only, as safe_load
     except yaml.YAMLError as exc:
         raise DirectoryError(f"{path.name} is not valid YAML: {yaml_problem(exc)}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively: thousands of `[` exhaust the stack
+        raise DirectoryError(f"{path.name} nests lists or mappings too deeply to be read") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
