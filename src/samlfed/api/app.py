@@ -14,6 +14,8 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
+from anyio import CapacityLimiter, to_thread
+from anyio.lowlevel import RunVar
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -28,6 +30,7 @@ from ..sts.decryption_guard import hold_until
 from . import handlers
 from .audit import audit_target, changes_state, record_iam_change
 from .auth import Caller, Session, authenticate
+from .handlers.parameters import Handler
 from .iam_access import authorize_iam_call
 from .outage_log import OutageLog
 from .protocol import MAX_BODY_BYTES, QueryRequest, TooManyFields, TooManyParameters, form_pairs, parse_query
@@ -42,6 +45,26 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+_Signed = tuple[Scope, str, dict[str, str], bytes]
+"""What a request's signature is checked against: its ASGI scope, query string, headers and body."""
+
+IAM_THREADS = 4
+"""IAM calls running at once in a worker's threads. Fewer than the database pool's 5 connections (SQLAlchemy's
+QueuePool), so that IAM calls waiting behind a lock never hold every connection: sign-ins on the event loop would
+then wait for one (up to the pool's 30 s), as they would for the lock itself. Further IAM calls queue for a thread."""
+_iam_thread_limit: RunVar[CapacityLimiter] = RunVar("samlfed_iam_threads")
+
+
+def _iam_threads() -> CapacityLimiter:
+    """This event loop's IAM_THREADS limiter (a limiter belongs to the loop that made it)."""
+    try:
+        return _iam_thread_limit.get()
+    except LookupError:
+        limiter = CapacityLimiter(IAM_THREADS)
+        _iam_thread_limit.set(limiter)
+        return limiter
 
 
 class ClientGone(Exception):
@@ -219,22 +242,16 @@ class QueryApi:
             handler = (handlers.STS if service == "sts" else handlers.IAM).get(parsed.action)
             if handler is None:
                 raise ServiceError("InvalidAction", f"Could not find operation {parsed.action} for version {parsed.version}", 400)
-            caller = None
-            if parsed.action not in handlers.UNAUTHENTICATED:  # AssumeRoleWithSAML: any signature is ignored (AWS)
-                raw_path = scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0]
-                caller = authenticate(self.ctx, HttpRequest(scope["method"], raw_path, query_string, headers, body), service=service)
-            resource = None
-            if service == "iam" and isinstance(caller, Session):
-                resource = authorize_iam_call(self.ctx, caller, parsed)
-            audited = service == "iam" and changes_state(parsed.action)
-            if audited and resource is None:
-                resource = audit_target(self.ctx, caller, parsed)  # before the change (see audit_target)
-            # Inline, not in a worker thread: the work is CPU-bound (~1 ms), and handing it to a thread made the
-            # event loop and the thread fight over the GIL (measured: 248 → 507 req/s on one worker). Each
-            # worker process serves one request at a time either way; add workers for parallelism.
-            result = handler(self.ctx, caller, parsed)
-            if audited:
-                self._audit(caller, parsed, request_id, resource)
+            signed = (scope, query_string, headers, body)
+            if service == "iam":
+                # IAM calls read the store 1-3 times each (the signer's key, the resource's tags, the change itself),
+                # and a write waits up to 5 s behind another process's lock (a CLI command, a backup): on the event
+                # loop that held every request of the worker, sign-ins and health probes too. So they run in a thread,
+                # for ~0.13 ms each. STS stays inline: a sign-in with warm caches makes ~0.01 store transactions, and
+                # handing it to a thread cost 15-30 % of its throughput (the loop and the thread fighting over the GIL).
+                result = await to_thread.run_sync(self._run, signed, parsed, service, handler, request_id, limiter=_iam_threads())
+            else:
+                result = self._run(signed, parsed, service, handler, request_id)
             return render_result(service, parsed.action, result, request_id), 200
         except ClientGone:
             raise
@@ -251,6 +268,27 @@ class QueryApi:
             internal = ServiceError("InternalFailure", "The request processing has failed because of an unknown error.", 500)
             return render_error(service, internal, request_id), 500
 
+
+    def _run(self, signed: _Signed, parsed: QueryRequest, service: str, handler: Handler, request_id: str) -> dict[str, Any] | None:
+        """Authenticate, authorize, run and audit one call; in a worker thread for IAM (see _answer), so it must touch
+        only what is safe across threads: the store (a connection per call from the engine's pool), the key ring
+        (under its lock), the master key, the clock and logging. ServiceContext's lazily made caches (reads,
+        role_uses) are sign-in's, on the event loop only."""
+        caller = None
+        if parsed.action not in handlers.UNAUTHENTICATED:  # AssumeRoleWithSAML: any signature is ignored (AWS)
+            scope, query_string, headers, body = signed
+            raw_path = scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0]
+            caller = authenticate(self.ctx, HttpRequest(scope["method"], raw_path, query_string, headers, body), service=service)
+        resource = None
+        if service == "iam" and isinstance(caller, Session):
+            resource = authorize_iam_call(self.ctx, caller, parsed)
+        audited = service == "iam" and changes_state(parsed.action)
+        if audited and resource is None:
+            resource = audit_target(self.ctx, caller, parsed)  # before the change (see audit_target)
+        result = handler(self.ctx, caller, parsed)
+        if audited:
+            self._audit(caller, parsed, request_id, resource)
+        return result
 
     def _audit(self, caller: Caller | None, parsed: QueryRequest, request_id: str, resource: str | None) -> None:
         """The change is made: a failure to record it is logged as such, and the caller still gets the answer."""
