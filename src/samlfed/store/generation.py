@@ -2,8 +2,9 @@
 
 One count per process, unless the process was told a file to share it through: `samlfed serve --workers N` makes
 one for its workers, so that a change made through any worker voids every worker's copies at once. Reading it is a
-load from a shared mapping (no system call: every sign-in reads it twice); a write bumps it under an exclusive file
-lock, so that two writers' bumps never collapse into one value a cache could have seen between them.
+load from a shared mapping (no system call: every sign-in reads it twice); a write bumps it under a lock (a thread
+lock, and an exclusive file lock across the workers), so that two writers' bumps never collapse into one value a
+cache could have seen between them: IAM calls write from a worker's threads (api/app.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import fcntl
 import mmap
 import os
 import struct
+import threading
 from pathlib import Path
 
 from ..processes import running
@@ -26,13 +28,15 @@ class IdentityGeneration:
 
     def __init__(self) -> None:
         self._value = 0
+        self._bumping = threading.Lock()  # `+=` on an attribute is a read and a write, which threads can interleave
 
     @property
     def value(self) -> int:
         return self._value
 
     def bump(self) -> None:
-        self._value += 1
+        with self._bumping:
+            self._value += 1
 
 
 class SharedIdentityGeneration(IdentityGeneration):
@@ -50,11 +54,13 @@ class SharedIdentityGeneration(IdentityGeneration):
         return _COUNT.unpack_from(self._map)[0]
 
     def bump(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            _COUNT.pack_into(self._map, 0, _COUNT.unpack_from(self._map)[0] + 1)
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        # flock keeps other processes out, not this one's other threads: they share the open file's lock.
+        with self._bumping:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                _COUNT.pack_into(self._map, 0, _COUNT.unpack_from(self._map)[0] + 1)
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 _FILE_PREFIX = "samlfed-identity-generation-"
