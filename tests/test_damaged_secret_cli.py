@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from servers import SAMLFED
+from servers import SAMLFED, free_port
 from test_context import CLAIMS
 
 from samlfed.config import Settings
@@ -62,3 +62,38 @@ def test_rotating_a_sound_ring_names_no_damaged_key(tmp_path: Path) -> None:
     rotated = samlfed("keys", "rotate", *data, "--json")
     assert (rotated.returncode, rotated.stderr) == (0, "")
     assert len(stored_keys(tmp_path)) == 2
+
+
+def damage(data_dir: Path, key_id: str) -> None:
+    with sqlite3.connect(data_dir / "samlfed.db") as db:
+        db.execute("UPDATE server_keys SET sealed_key = ? WHERE key_id = ?", (bytes(60), key_id))
+
+
+def serve(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`samlfed serve` that must refuse to start; the timeout only ends a server that started regardless."""
+    return subprocess.run([SAMLFED, "serve", "--data-dir", str(data_dir), "--port", str(free_port())], capture_output=True, text=True, timeout=60)
+
+
+def test_serve_refuses_to_start_with_a_damaged_ring_key(tmp_path: Path) -> None:
+    """A server started with a stored ring key that does not unseal answered every STS call (and every request signed
+    with temporary credentials) with a 500 InternalFailure: the ring is read whole, on first use. It now refuses to
+    start, naming the key and how to remove it: retire alone for an old key, rotate first for the active one."""
+    data = ["--data-dir", str(tmp_path)]
+    assert samlfed("accounts", "create", *data).returncode == 0
+    assert samlfed("keys", "rotate", *data).returncode == 0
+    assert samlfed("keys", "rotate", *data).returncode == 0
+    (old, _), (active, _) = sorted(stored_keys(tmp_path), key=lambda key: key[1])
+    damage(tmp_path, old)
+
+    refused = serve(tmp_path)
+
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert f"server key {old} of the session key ring does not unseal (corrupted data)" in refused.stderr
+    assert refused.stderr.rstrip().endswith(f"remove it with: samlfed keys retire {old} --force")
+
+    damage(tmp_path, active)
+    refused = serve(tmp_path)
+
+    assert refused.returncode == 2
+    assert "remove it with: samlfed keys rotate; samlfed keys retire " in refused.stderr
+    assert old in refused.stderr and active in refused.stderr

@@ -30,6 +30,7 @@ from .cli_common import (
     print_secret_or_undo,
     require_output,
     settings_or_exit,
+    sound_ring_or_exit,
     store_context,
     usage_error,
     warn_of_loose_modes,
@@ -187,7 +188,7 @@ def serve(
         raise usage_error(str(exc)) from None
     configure_logging(settings.log_format)
     check_port_free(settings.host, settings.port)
-    context_or_exit(settings)  # create the data directory, migrate the schema and the key ring once, before workers start
+    sound_ring_or_exit(context_or_exit(settings))  # create the data directory, migrate the schema and the key ring once, before workers start
     if settings.with_idp:
         idp_app_or_exit(settings)  # the IdP's files too: unusable, one line here rather than a traceback in each worker
     warn_of_loose_modes(settings, idp=settings.with_idp)

@@ -207,6 +207,23 @@ def context_or_exit(settings: Settings) -> ServiceContext:
         raise usage_error(str(exc)) from None
 
 
+def sound_ring_or_exit(ctx: ServiceContext) -> ServiceContext:
+    """`ctx`, or a usage error naming the stored ring keys the master key does not unseal (damaged rows): while one is
+    stored no session token can be issued or checked, and a server started so answered every STS call with a 500."""
+    from .sts.ring_keys import active_key_id
+
+    damaged = ctx.damaged_ring_keys()
+    if damaged:
+        # The active key cannot be retired: a new one must take its place first.
+        rotate = ["samlfed keys rotate"] if active_key_id(ctx.store.list_server_keys()) in damaged else []
+        steps = "; ".join([*rotate, *(f"samlfed keys retire {key_id} --force" for key_id in damaged)])
+        raise usage_error(
+            f"server key {', '.join(damaged)} of the session key ring does not unseal (corrupted data): no session token "
+            f"can be issued or checked while it is stored; remove it with: {steps}"
+        )
+    return ctx
+
+
 def store_context(data_dir: Path | None, database_url: str | None, *, create: bool = False, **more: object) -> ServiceContext:
     """The store of these options (and `more` settings, e.g. config, public_url). Only `create` may make a new
     one: a mistyped --data-dir must not turn into a fresh, empty store in which keys rotate or accounts are listed as
