@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from ring_spy import count_ring_reads
 
@@ -69,3 +71,18 @@ def test_a_token_under_a_key_rotated_in_just_after_this_node_read_its_ring_opens
         with pytest.raises(InvalidSessionToken):
             node.open_session(forged.access_key_id, forged.session_token)
     assert reads[0] == 0
+
+
+def test_a_token_naming_an_unknown_key_is_invalid_while_a_stored_key_does_not_unseal(tmp_path) -> None:
+    """The re-read such a token forces failed on a stored ring key damaged after the node read its ring, and the
+    request answered 500 InternalFailure rather than InvalidClientTokenId; the ring held still opens its tokens."""
+    store = SqlStore.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    node = ServiceContext(store=store, master=MasterKey(b"k" * 32))
+    old = node.key_ring().active
+    good = issue(node.rotate_key_ring(), CLAIMS)
+    with sqlite3.connect(tmp_path / "db.sqlite") as db:
+        db.execute("UPDATE server_keys SET sealed_key = ? WHERE key_id = ?", (bytes(60), old))
+    foreign = issue(KeyRing.generate(), CLAIMS)
+    with pytest.raises(InvalidSessionToken):
+        node.open_session(foreign.access_key_id, foreign.session_token)
+    assert node.open_session(good.access_key_id, good.session_token).claims == CLAIMS

@@ -164,7 +164,9 @@ class ServiceContext:
         except UnknownRingKey as unknown:
             try:
                 ring = self.key_ring(reload=True)
-            except (SQLAlchemyError, StoreUnavailable, DatabaseUnavailable):  # the database is away: the key stays unknown, a client error
+            except (SQLAlchemyError, StoreUnavailable, DatabaseUnavailable, MasterKeyError):
+                # The database is away, or holds a key that no longer unseals (the periodic re-read warns of it): the
+                # key stays unknown, a client error, and the ring held goes on opening the tokens it opened.
                 raise unknown from None
             return open_session(ring, access_key_id, session_token)
 
