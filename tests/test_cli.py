@@ -265,7 +265,9 @@ def test_sample_requires_out() -> None:
     assert runner.invoke(app, ["sample"]).exit_code == 2
 
 
-@pytest.mark.parametrize("now", ["9999-12-31T23:59:59Z", "1949-06-01T00:00:00Z", "0001-01-01T00:00:00Z", "9998-12-31T23:59:59-01:00"])
+@pytest.mark.parametrize("now", [
+    "9999-12-31T23:59:59Z", "1949-06-01T00:00:00Z", "0001-01-01T00:00:00Z", "9998-12-31T23:59:59-01:00", "9999-12-31T23:59:59-14:00",
+])
 def test_sample_at_an_instant_no_certificate_can_cover_is_a_usage_error(tmp_path, now: str) -> None:
     """The sample's certificate runs from a day before --now to a year after: an instant near the calendar's ends
     was an OverflowError (or X.509's refusal of a date before 1950) and a traceback."""

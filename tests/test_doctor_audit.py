@@ -300,6 +300,16 @@ def test_now_at_the_ends_of_the_calendar_is_a_usage_error(metadata_file: Path, n
     assert f"--now {now} is out of range" in result.output
 
 
+@pytest.mark.parametrize("now", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "10000-01-01T00:00:00Z"])
+def test_now_past_the_calendar_once_in_utc_is_out_of_range_not_malformed(metadata_file: Path, now: str) -> None:
+    """Well-formed instants that leave Python's calendar only when converted to UTC (or have five-digit years) were
+    called "not an ISO 8601 instant", which sent the admin looking for a typo."""
+    result = runner.invoke(app, ["doctor", "-", "--metadata", str(metadata_file), "--now", now], input=response_b64())
+    assert_answered(result, 2)
+    assert f"--now {now} is out of range: give an instant from 0002-01-01T00:00:00Z to 9998-12-31T23:59:59Z" in result.output
+    assert "not an ISO 8601" not in result.output
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

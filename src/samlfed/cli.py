@@ -100,9 +100,7 @@ def sample(
     """Write a throw-away IdP's metadata, a signed AWS-shaped response and a tampered copy."""
     from .sample import write_sample
 
-    moment = instant_or_exit(now)
-    if not SAMPLE_EARLIEST <= moment <= SAMPLE_LATEST:
-        raise usage_error(f"--now {now} is out of range: give an instant from 1950-01-02T00:00:00Z to 9998-12-31T23:59:59Z")
+    moment = instant_or_exit(now, earliest=SAMPLE_EARLIEST, latest=SAMPLE_LATEST)
     try:
         files = write_sample(out, now=moment)
     except OSError as exc:

@@ -255,16 +255,23 @@ def _require_schema(url: str) -> None:
         raise usage_error(f"no samlfed data in the database {shown}; create it with: samlfed accounts create --database-url {shown}")
 
 
-def instant_or_exit(value: str | None) -> datetime:
-    """--now: an ISO 8601 instant with a time zone (now when not given), or a usage error."""
-    from .saml.timeutil import parse_xs_datetime
+def instant_or_exit(value: str | None, *, earliest: datetime, latest: datetime) -> datetime:
+    """--now: an ISO 8601 instant with a time zone from `earliest` to `latest` (now when not given), or a usage error.
+    An instant outside Python's calendar once in UTC (9999-12-31T23:59:59-14:00) is out of range too, not malformed."""
+    from .saml.timeutil import InstantOutOfRange, parse_xs_datetime, xs_datetime_text
 
     if value is None:
         return datetime.now(UTC)
     try:
-        return parse_xs_datetime(value)
+        moment = parse_xs_datetime(value)
+    except InstantOutOfRange:
+        moment = None
     except ValueError:
         raise usage_error(f"--now {value!r} is not an ISO 8601 instant with a time zone (e.g. 2026-01-31T12:00:00Z)") from None
+    if moment is None or not earliest <= moment <= latest:
+        shown = [xs_datetime_text(end.replace(microsecond=0)) for end in (earliest, latest)]
+        raise usage_error(f"--now {value} is out of range: give an instant from {shown[0]} to {shown[1]}")
+    return moment
 
 
 def idp_app_or_exit(settings: Settings) -> Starlette:

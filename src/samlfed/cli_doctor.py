@@ -141,7 +141,7 @@ def doctor(
         _check_ip(source_ip)
     if trust_text is None and (source_ip is not None or secure_transport is not None):
         raise usage_error("--source-ip and --secure-transport only matter when a trust policy is checked (--trust-policy, or --role-arn with --data-dir)")
-    moment = instant_or_exit(now)
+    moment = instant_or_exit(now, earliest=doctor_mod.EARLIEST_NOW, latest=doctor_mod.LATEST_NOW)
 
     read: bytes | None = None  # the input, once read: checked again without an option, it is not read again (stdin)
 

@@ -12,6 +12,10 @@ _COMMON = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z", re.ASCII)
 _MAX_OFFSET = timedelta(hours=14)  # the xs:dateTime zone range
 
 
+class InstantOutOfRange(ValueError):
+    """A well-formed xs:dateTime that Python's calendar (years 1 to 9999, in UTC) cannot hold."""
+
+
 def xs_datetime_text(moment: datetime) -> str:
     """An aware instant as xs:dateTime in UTC: whole seconds, or milliseconds (truncated) when it has a fraction."""
     if moment.tzinfo is None:
@@ -42,12 +46,17 @@ def parse_xs_datetime(value: str) -> datetime:
     year = int(year_text)
     if year < 1 or (len(year_text) > 4 and year_text.startswith("0")):
         raise ValueError(f"year out of range or zero-padded: {value!r}")
+    if year > 9999:
+        raise InstantOutOfRange(f"year past 9999: {value!r}")
     microsecond = int(fraction[1:7].ljust(6, "0")) if fraction else 0
     try:
         local = datetime(year, int(month), int(day), int(hour), int(minute), int(second), microsecond, tzinfo=_zone(zone))
-        return local.astimezone(UTC)
-    except (ValueError, OverflowError) as exc:  # invalid dates (2017-02-30), years past 9999, overflow into year 0
+    except ValueError as exc:  # invalid dates (2017-02-30)
         raise ValueError(f"not a valid xs:dateTime: {value!r} ({exc})") from None
+    try:
+        return local.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is in year 10000 in UTC, 0001-01-01T00:00:00+01:00 in year 0
+        raise InstantOutOfRange(f"outside years 1 to 9999 in UTC: {value!r}") from None
 
 
 def _zone(zone: str) -> timezone:
