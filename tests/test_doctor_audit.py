@@ -492,3 +492,20 @@ def test_checks_are_listed_in_order_when_a_structural_failure_stops_early(
     statuses = {check["id"]: (check["status"], check["message"]) for check in checks}
     assert statuses[failed_check][0] == "fail"
     assert statuses["issuer"] == ("skip", f"not run: {failed_check} failed")
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (der_of_idp_certificate, "is a certificate, not IdP metadata (XML): it is a DER (binary) certificate; convert it to PEM"),
+    (lambda: base64.b64encode(der_of_idp_certificate()), "is a certificate, not IdP metadata (XML): it is a certificate's base64 without its PEM lines"),
+    (lambda: b"", "is empty: --metadata takes the IdP's metadata document (XML)"),
+])
+def test_a_certificate_or_empty_file_given_as_metadata_says_what_it_is(tmp_path: Path, content: Callable[[], bytes], says: str) -> None:
+    """A DER certificate (a Windows or AD FS .cer export) given as metadata was answered 'the document is not UTF-8 XML
+    (it holds NUL bytes, as UTF-16 and UTF-32 documents do)', its base64 'Start tag expected', and an empty file
+    'Document is empty': each as an XML problem, while the file is no metadata at all."""
+    metadata = tmp_path / "idp.cer"
+    metadata.write_bytes(content())
+    result = run_doctor(tmp_path / "unread.b64", "--metadata", metadata)
+    assert_answered(result, 2)
+    output = " ".join(result.output.split())
+    assert f"{metadata} {says}" in output and "UTF-16" not in output and "Start tag" not in output

@@ -256,9 +256,9 @@ def load_metadata(paths: Sequence[Path], *, now: datetime) -> list[IdpMetadata]:
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         except MetadataError as exc:
-            advice = _pem_advice(data)
-            if advice is not None:
-                raise DoctorUsageError(f"{path} is a PEM file, not IdP metadata (XML): {advice}") from None
+            instead = _not_metadata(data, path)
+            if instead is not None:
+                raise DoctorUsageError(instead) from None
             raise DoctorUsageError(f"{exc.aws_message.rstrip('.')}: {visible(exc.reason)} (in {path})") from None
     return documents
 
@@ -308,13 +308,22 @@ def _held(data: bytes) -> _Held:
     return "DER certificate" if der is data else "bare certificate"
 
 
-def _pem_advice(data: bytes) -> str | None:
-    """Where a PEM file given to --metadata goes instead, or None when it is no PEM file (the XML parser's error says
-    more)."""
-    held = _held(data)
-    if held == "private key":
-        return "it holds a private key (the provider's private key, to decrypt encrypted assertions, goes to --private-key)"
-    return "give the IdP's signing certificate with --cert" if held == "PEM" else None
+def _not_metadata(data: bytes, path: Path) -> str | None:
+    """What a file given to --metadata is instead, and where it goes; None when it is no certificate or key file (the
+    XML parser's error says more). A DER certificate (the .cer files Windows and AD FS export) read as XML got "not
+    UTF-8 XML (it holds NUL bytes, as UTF-16 and UTF-32 documents do)", which sent the admin after an encoding."""
+    match _held(data):
+        case "empty":
+            return f"{path} is empty: --metadata takes the IdP's metadata document (XML)"
+        case "private key":
+            return (f"{path} is a PEM file, not IdP metadata (XML): it holds a private key (the provider's private key, to "
+                    "decrypt encrypted assertions, goes to --private-key)")
+        case "PEM":
+            return f"{path} is a PEM file, not IdP metadata (XML): give the IdP's signing certificate with --cert"
+        case "DER certificate" | "bare certificate":
+            return f"{path} is a certificate, not IdP metadata (XML): {_held_instead(data, path)}; then give that PEM file with --cert"
+        case _:
+            return None
 
 
 def _held_instead(data: bytes, path: Path) -> str | None:
