@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from samlfed.cli import app
 from samlfed.config import Settings
 from samlfed.iam.provider_options import set_attribute_mapping, set_validation_options
+from samlfed.saml import constants as c
 
 runner = CliRunner()
 NOW_ARG = "2026-11-24T12:00:05Z"
@@ -90,3 +91,23 @@ def test_the_unchecked_trust_policy_caveat_counts_mapped_session_tags(tmp_path: 
     assert code == 0
     [caveat] = [c for c in report["caveats"] if "trust policy" in c]
     assert "it must allow sts:TagSession for the 1 session tag" in caveat
+
+
+def test_a_verdict_that_relies_on_no_require_condition_bounds_says_the_server_refuses(tmp_path: Path) -> None:
+    """--no-require-condition-bounds over a provider that requires them said VALID without a word for a response whose
+    Conditions lack NotBefore, which the server refuses: the opt-outs that let a response through need the caveat that
+    the opt-ins have."""
+    data = tmp_path / "bounded"
+    ctx = developer_world(Settings(data_dir=data))
+    set_validation_options(ctx, ACCOUNT, PROVIDER_ARN, {"require_condition_bounds": True})
+    response = tmp_path / "response.b64"
+    response.write_text(response_b64(before_sign=lambda root: root.find(f"{c.ASSERTION}/{c.CONDITIONS}").attrib.pop("NotBefore")))
+
+    code, report = run(response, data)
+    assert code == 1 and report["error"]["check"] == "conditions.not_before"
+    refusal = report["error"]["message"]
+
+    code, report = run(response, data, "--no-require-condition-bounds")
+    assert code == 0 and report["valid"]  # the doctor's verdict without the requirement it was told to drop
+    [caveat] = [c for c in report["caveats"] if "--no-require-condition-bounds" in c]
+    assert f"{PROVIDER_ARN} requires condition bounds" in caveat and refusal in caveat

@@ -196,8 +196,8 @@ def doctor(
     _report(diagnosis, as_json)
 
 
-_OPT_INS = ("allow_legacy_algorithms", "allow_response_only_signature")
-"""The opt-ins that let a response through (require_condition_bounds only refuses more)."""
+_RELAXING = {"allow_legacy_algorithms": True, "allow_response_only_signature": True, "require_condition_bounds": False}
+"""The validation options, each with its value that lets more responses through."""
 
 
 _Tried = dict[str, bool | None]
@@ -215,21 +215,25 @@ def _merged(stored: ProviderPolicy | None, tried: _Tried) -> ProviderPolicy:
 def _opt_ins_relied_on(
     tried: _Tried, stored: ProviderPolicy | None, principal_arn: str | None, examined: Callable[[_Tried], doctor_mod.Diagnosis],
 ) -> list[str]:
-    """A caveat for each opt-in given on the command line without which the response fails, which the provider (the
-    registered one, `stored`, or the one STS will check it against) must then have too: else "VALID" claims what STS
-    refuses."""
+    """A caveat for each option given on the command line that lets the response through (an opt-in, or
+    --no-require-condition-bounds), which the provider (the registered one, `stored`, or the one STS will check it
+    against) must then have too: else "VALID" claims what STS refuses."""
     notes = []
-    for name in _OPT_INS:
-        if not tried[name] or (stored is not None and getattr(stored, name)):
+    for name, relaxed in _RELAXING.items():
+        if tried[name] is not relaxed or getattr(stored or ProviderPolicy(), name) is relaxed:
             continue
-        without = examined({**tried, name: False})
+        without = examined({**tried, name: not relaxed})
         if without.valid:
             continue
-        flag = "--" + name.replace("_", "-")
-        arn = principal_arn or "PROVIDER_ARN"
-        where = f"{arn} does not have it" if stored is not None else "the provider STS checks it against needs it too"
         answer = without.error.aws if without.error is not None else without.trust.answer if without.trust is not None else None
         refusal = f", STS answers {answer.code} {answer.message!r}" if answer is not None else ""
+        arn = principal_arn or "PROVIDER_ARN"
+        if not relaxed:  # a requirement is not to be dropped for one IdP: the IdP should meet it
+            notes.append(f"valid only with --no-require-condition-bounds: {arn} requires condition bounds{refusal}; have the IdP "
+                         "send NotBefore and NotOnOrAfter in the assertion's Conditions")
+            continue
+        flag = "--" + name.replace("_", "-")
+        where = f"{arn} does not have it" if stored is not None else "the provider STS checks it against needs it too"
         notes.append(f"valid only with {flag}: {where}; until `samlfed providers validation-options set {arn} {flag}`{refusal}")
     return notes
 
