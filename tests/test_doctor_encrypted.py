@@ -4,6 +4,7 @@ missing key is named as the cause, and the report shows the assertion decrypted.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,20 @@ def test_a_response_to_the_per_provider_acs_url_passes_with_a_caveat(files: dict
         response.write_text(encode(response_tree("assertion", encrypt_for=SP, recipient=wrong, destination=wrong)))
         refused = doctor(response, "--metadata", files["metadata"], "--private-key", files["sp_key"], "--json")
         assert refused.exit_code == 1 and json.loads(refused.output)["error"]["message"] == "Response Destination is not an accepted endpoint"
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (lambda: SP.certificate.public_bytes(serialization.Encoding.PEM), "its PEM block is no private key (the IdP's signing certificate goes to --cert)"),
+    (lambda: SP.certificate.public_bytes(serialization.Encoding.DER), "it is a certificate, not a private key"),
+    (lambda: build_idp_metadata(ENTITY_ID, [signer().certificate]), "it is XML; give IdP metadata with --metadata"),
+    (lambda: b"", "the file is empty"),
+])
+def test_a_private_key_file_that_holds_something_else_says_what(files: dict[str, Path], tmp_path: Path, content: Callable[[], bytes], says: str) -> None:
+    """A certificate (often the provider's own encryption certificate, which sits next to its key), metadata or an empty
+    file given to --private-key got only 'not an unencrypted PEM RSA private key', as --metadata and --cert files
+    are told which option takes them."""
+    path = tmp_path / "key.pem"
+    path.write_bytes(content())
+    result = doctor(files["encrypted"], "--metadata", files["metadata"], "--private-key", path)
+    assert result.exit_code == 2
+    assert f"{path}: not an unencrypted PEM RSA private key: {says}" in " ".join(result.output.split())

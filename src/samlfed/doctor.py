@@ -346,16 +346,34 @@ def _held_instead(data: bytes, path: Path) -> str | None:
             return "it holds no PEM block (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)"
 
 
+def _no_private_key(data: bytes) -> str | None:
+    """What a --private-key file holds instead of a private key, for the files administrators mix up; None when it
+    holds one (encrypted, say) or nothing recognisable."""
+    match _held(data):
+        case "empty":
+            return "the file is empty"
+        case "XML":
+            return "it is XML; give IdP metadata with --metadata"
+        case "PEM":
+            return "its PEM block is no private key (the IdP's signing certificate goes to --cert)"
+        case "DER certificate" | "bare certificate":
+            return "it is a certificate, not a private key (the IdP's signing certificate goes to --cert)"
+        case _:
+            return None
+
+
 def load_private_keys(paths: Sequence[Path]) -> tuple[rsa.RSAPrivateKey, ...]:
     """The provider's private keys, to decrypt encrypted assertions as the server would with the uploaded ones."""
     keys = []
     for path in paths:
         try:
-            keys.append(load_rsa_private_key(read_at_most(path)))
+            data = read_at_most(path)
+            keys.append(load_rsa_private_key(data))
         except OSError as exc:
             raise DoctorUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         except ValueError as exc:
-            raise DoctorUsageError(f"{path}: {exc}") from None
+            instead = _no_private_key(data)
+            raise DoctorUsageError(f"{path}: {exc}" + (f": {instead}" if instead else "")) from None
     return tuple(keys)
 
 
