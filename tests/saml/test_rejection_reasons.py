@@ -255,6 +255,10 @@ REASONS = [
     Reason("no NotOnOrAfter anywhere", "conditions.not_on_or_after", "states no NotOnOrAfter at all",
            before_signing(lambda r: (drop_attribute("NotOnOrAfter")(r.find(f"{c.ASSERTION}/{c.CONDITIONS}")),
                                       drop_attribute("NotOnOrAfter")(r.find(CONFIRMATION_DATA))))),
+    # The allowed age is 5 minutes plus the skew: "more than 5 minutes ago" alone left an admin wondering why a response
+    # issued 7 minutes ago passed.
+    Reason("issued 11 minutes ago", "issue_instant", "now is 2026-11-24T12:00:00Z, 11 min after it, more than 5 min (clock skew allowed: 5 min)",
+           lambda: response_b64(issue_instant=NOW - timedelta(minutes=11), lifetime=timedelta(hours=1))),
     Reason("no IssueInstant", "issue_instant", "the Assertion has no IssueInstant", before_signing(at(c.ASSERTION, drop_attribute("IssueInstant")))),
     Reason("no Subject", "subject_confirmation", "Assertion has no Subject", before_signing(at(f"{c.ASSERTION}/{c.SUBJECT}", remove))),
     Reason("bearer confirmation without data", "subject_confirmation", "has no SubjectConfirmationData", before_signing(at(CONFIRMATION_DATA, remove))),

@@ -936,7 +936,8 @@ class _Semantics:
         if self.earliest_end - issued > self.settings.max_assertion_age:
             raise SamlValidationError(
                 "issue_instant",
-                f"the assertion was issued at {xs_datetime_text(issued)}, more than {int(self.settings.max_assertion_age.total_seconds() // 60)} minutes ago",
+                f"the assertion was issued at {xs_datetime_text(issued)}; now is {xs_datetime_text(self.now)}, {_span(self.now - issued)} after it, "
+                f"more than {_span(self.settings.max_assertion_age)} (clock skew allowed: {_span(self.settings.clock_skew)})",
                 hint="Assertions must be redeemed within 5 minutes of issuance: sign in again (and don't cache SAML responses longer).",
             )
         return f"issued {written}"
