@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -70,3 +71,31 @@ def test_the_demos_aws_cli_step_says_which_key_it_uses(tmp_path: Path) -> None:
     step = printed[printed.index("  2. AWS CLI:"):printed.index("  3. Doctor:")]
     assert key is not None and "list the account's roles with its administrator key" in step
     assert f"AWS_ACCESS_KEY_ID={key[1]} AWS_SECRET_ACCESS_KEY={key[2]} " in step and step.rstrip().endswith("iam list-roles")
+
+
+STORE_OPTIONS = {"--data-dir": "SAMLFED_DATA_DIR", "--database-url": "SAMLFED_DATABASE_URL", "--idp-dir": "SAMLFED_IDP_DIR"}
+"""The README: the data directory and database options of every command but `doctor` (and `demo`, which takes its
+own from the command line) are also these variables, as `serve --help` says of its options."""
+
+
+def store_options_without_their_variable(command: Any, path: str) -> list[str]:  # typer's own copy of click's Command
+    if hasattr(command, "commands"):  # a group
+        return [found for name, sub in command.commands.items() for found in store_options_without_their_variable(sub, f"{path} {name}")]
+    if path in ("samlfed doctor", "samlfed demo"):
+        return []
+    return [f"{path} {flag}" for param in command.params for flag in getattr(param, "opts", ())
+            if flag in STORE_OPTIONS and STORE_OPTIONS[flag] not in (getattr(param, "help", None) or "")]
+
+
+def test_every_store_option_names_its_environment_variable_in_the_help() -> None:
+    assert store_options_without_their_variable(typer.main.get_command(app), "samlfed") == []
+
+
+def test_the_store_variables_the_help_names_are_read(tmp_path: Path) -> None:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("SAMLFED_")}
+    listed = subprocess.run([SAMLFED, "accounts", "list"], cwd=tmp_path, env={**env, "SAMLFED_DATA_DIR": "elsewhere"},
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 2 and listed.stderr.startswith("samlfed: no samlfed data in elsewhere;")
+    users = subprocess.run([SAMLFED, "idp", "users", "list"], cwd=tmp_path, env={**env, "SAMLFED_IDP_DIR": "my-idp"},
+                           capture_output=True, text=True, timeout=60)
+    assert users.returncode == 0 and (tmp_path / "my-idp" / "idp.yaml").is_file() and not (tmp_path / "samlfed-data").exists()

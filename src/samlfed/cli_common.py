@@ -46,8 +46,8 @@ def directory_path(text: str) -> Path:
 
 
 JsonOutput = Annotated[bool, typer.Option("--json", help="print one JSON object")]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (SQLite database and master key)", parser=directory_path, metavar="<path>")]
-DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="e.g. postgresql+psycopg://user@host/db")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (SQLite database and master key) (SAMLFED_DATA_DIR)", parser=directory_path, metavar="<path>")]
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="e.g. postgresql+psycopg://user@host/db (SAMLFED_DATABASE_URL)")]
 
 
 class UsageExit(typer.Exit):

@@ -43,8 +43,8 @@ users_cli = typer.Typer(
 )
 idp_cli.add_typer(users_cli, name="users")
 
-IdpDir = Annotated[Path | None, typer.Option("--idp-dir", help="the IdP's files (default: DATA_DIR/idp)", parser=directory_path, metavar="<path>")]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (default: samlfed-data)", parser=directory_path, metavar="<path>")]
+IdpDir = Annotated[Path | None, typer.Option("--idp-dir", help="the IdP's files (default: DATA_DIR/idp; SAMLFED_IDP_DIR)", parser=directory_path, metavar="<path>")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data directory (default: samlfed-data; SAMLFED_DATA_DIR)", parser=directory_path, metavar="<path>")]
 PublicUrl = Annotated[str | None, typer.Option("--public-url", help="where browsers reach samlfed (default: http://HOST:PORT)")]
 # These commands have no --host or --port: the default is the URL `samlfed serve` has from the same settings.
 ServedPublicUrl = Annotated[str | None, typer.Option(
