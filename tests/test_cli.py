@@ -363,6 +363,21 @@ def test_an_attribute_mapping_no_sign_in_could_use_is_refused(mapping: str, said
         parse_attribute_mapping(mapping)
 
 
+@pytest.mark.parametrize(("mapping", "said"), [
+    ('{"email": ["mail"], "email": ["e"]}', "cannot be read as JSON: the JSON repeats a key in one object."),
+    ('{"email": ["mail"],}', "cannot be read as JSON: Expecting property name enclosed in double quotes: line 1 column 20 (char 19)."),
+], ids=["repeated-key", "trailing-comma"])
+def test_an_attribute_mapping_that_cannot_be_read_says_why(mapping: str, said: str) -> None:
+    """Found by a CLI probe: every mapping json could not read, a key written twice among them (which is valid JSON
+    syntax, refused because parsers disagree on which value wins), was answered only "The attribute mapping is not
+    JSON.", leaving the writer to hunt for a syntax error that may not be there."""
+    from samlfed.errors import ServiceError
+    from samlfed.iam.provider_options import parse_attribute_mapping
+
+    with pytest.raises(ServiceError, match=re.escape(said)):
+        parse_attribute_mapping(mapping)
+
+
 def test_authz_keys_create_list_delete(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from samlfed.authz.keys import verify_authz_key
     from samlfed.config import Settings

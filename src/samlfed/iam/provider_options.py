@@ -25,8 +25,8 @@ def parse_attribute_mapping(text: str) -> dict[str, list[str]]:
     """`{"email": ["mail"], "department": ["dept"]}`: session tag key → assertion attribute names (first present wins)."""
     try:
         mapping = parse_json(text)
-    except ValueError:
-        raise invalid("The attribute mapping is not JSON.") from None
+    except ValueError as exc:  # what is wrong, and where: a repeated key is no syntax error the writer would look for
+        raise invalid(f"The attribute mapping cannot be read as JSON: {exc}.") from None
     if not isinstance(mapping, dict) or len(mapping) > MAX_TAGS:
         raise invalid(f"The attribute mapping must be an object of at most {MAX_TAGS} tag keys.")
     seen: dict[str, str] = {}
