@@ -3,12 +3,15 @@ variables of --data-dir and --database-url."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from samlfed.cli import app
+from samlfed.cli_common import UsageExit, idp_app_or_exit
 from samlfed.config import Settings
 from samlfed.server import build_context
 from samlfed.sts.credentials import InvalidSessionToken
@@ -53,3 +56,15 @@ def test_serve_help_names_the_negative_flags_in_their_positives_help() -> None:
         assert said in flat
     options = [line.split()[1] for line in shown.splitlines() if line.startswith("│ --")]
     assert not {"--no-strict-replay", "--without-idp", "--no-metrics"} & set(options)
+
+
+def test_an_idp_directory_that_is_a_file_is_called_not_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a CLI probe: an --idp-dir (or DATA_DIR/idp) that is a regular file was refused with mkdir's "File
+    exists", which reads as if nothing were wrong with it; the data directory says "not a directory" there."""
+    (tmp_path / "idp").write_text("")
+    listed = subprocess.run([str(Path(sys.executable).with_name("samlfed")), "idp", "users", "list", "--idp-dir", "idp"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert (listed.returncode, listed.stderr) == (2, "samlfed: cannot complete the command: not a directory: idp\n")
+    with pytest.raises(UsageExit):
+        idp_app_or_exit(Settings(data_dir=tmp_path, with_idp=True))
+    assert capsys.readouterr().err == f"samlfed: cannot use the IdP directory {tmp_path / 'idp'}: not a directory\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -32,6 +33,8 @@ def identity_provider(settings: Settings) -> IdentityProvider:
     directory = settings.idp_directory()
     if settings.idp_dir is None:  # DATA_DIR/idp: a data directory made here is as owner-only as `serve` makes it
         directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if directory.exists() and not directory.is_dir():  # mkdir's own answer, "File exists", reads as no refusal
+        raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(directory))
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = config_path(directory)
     if not path.exists():
