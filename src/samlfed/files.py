@@ -55,6 +55,18 @@ def write_private(path: Path, data: bytes, *, parent_mode: int = 0o700, before_r
         raise
 
 
+def prepare_data_dir(path: Path) -> None:
+    """A directory of samlfed's data (the database and master key; the IdP's files). One samlfed creates is owner-only; an existing
+    one keeps its mode (it may be shared, e.g. 1777), since the files samlfed puts in it are 0600 themselves."""
+    try:
+        path.mkdir(parents=True)
+    except FileExistsError:
+        if not path.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path)) from None
+        return
+    os.chmod(path, 0o700)
+
+
 def make_private_directories(directory: Path) -> None:
     """Make `directory` and every missing directory above it, each with mode 0700 (less the umask); directories that
     exist are left as they are, never chmod-ed. For the user's XDG base directories ($XDG_CACHE_HOME, ~/.config) the

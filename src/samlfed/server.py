@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import ctypes
-import errno
 import json
 import logging
 import multiprocessing
@@ -32,7 +31,7 @@ from .authz.web import authz_routes
 from .config import Settings
 from .console.web import ConsoleRoutes
 from .context import ServiceContext, utc_now
-from .files import read_at_most
+from .files import prepare_data_dir, read_at_most
 from .forwarding import ForwardingWatch
 from .masterkey import ENV as MASTER_KEY_VARIABLE
 from .masterkey import MasterKey, MasterKeyError
@@ -42,18 +41,6 @@ from .store import MasterKeyMismatch, SqlStore, StoreUnavailable
 from .store.generation import identity_generation_from_env
 from .store.opening import open_store
 from .timestamps import aws_timestamp
-
-
-def prepare_data_dir(path: Path) -> None:
-    """The data directory holds the database and the master key. One samlfed creates is owner-only; an existing
-    one keeps its mode (it may be shared, e.g. 1777), since the files samlfed puts in it are 0600 themselves."""
-    try:
-        path.mkdir(parents=True)
-    except FileExistsError:
-        if not path.is_dir():
-            raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path)) from None
-        return
-    os.chmod(path, 0o700)
 
 
 def _create_private(path: Path) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 from pathlib import Path
 
 from starlette.applications import Starlette
 
 from ..config import Settings
+from ..files import prepare_data_dir
 from ..forwarding import ForwardingWatch
 from .directory import write_yaml
 from .service import IdentityProvider
@@ -33,9 +33,7 @@ def identity_provider(settings: Settings) -> IdentityProvider:
     directory = settings.idp_directory()
     if settings.idp_dir is None:  # DATA_DIR/idp: a data directory made here is as owner-only as `serve` makes it
         directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if directory.exists() and not directory.is_dir():  # mkdir's own answer, "File exists", reads as no refusal
-        raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(directory))
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    prepare_data_dir(directory)  # a file there is "not a directory", not mkdir's "File exists", which reads as no refusal
     path = config_path(directory)
     if not path.exists():
         write_yaml(path, {"idp": {}, "service_providers": {}, "users": {}})
